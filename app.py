@@ -1,0 +1,53 @@
+"""Groundwork: page config, the sign-in gate, and navigation. Nothing else lives here."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.errors import EngineError
+from ui.auth import init_auth, sign_out
+from ui.runtime import get_runtime
+
+st.set_page_config(page_title="Groundwork", page_icon=":material/school:", layout="wide")
+
+try:
+    rt = get_runtime()
+except EngineError as e:
+    st.title("Groundwork cannot start")
+    st.error(e.user_message)
+    st.caption(
+        "Nothing was changed. Fix the problem above and reload this page. "
+        "The server log has the technical details."
+    )
+    st.stop()
+
+account = init_auth(rt)
+
+if account is None:
+    pages: list[st.Page] | dict[str, list[st.Page]] = [
+        st.Page("pages/login.py", title="Log in", icon=":material/login:", default=True),
+        st.Page("pages/register.py", title="Sign up", icon=":material/person_add:"),
+    ]
+elif not account.onboarded:
+    pages = [st.Page("pages/onboarding.py", title="Welcome", icon=":material/waving_hand:",
+                     default=True)]
+else:
+    pages = {
+        "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "Study": [
+            # Capabilities plug in here: Library, Generate, Question bank, Today, Reviews.
+        ],
+        "Account": [
+            st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),
+        ],
+    }
+    pages = {k: v for k, v in pages.items() if v}
+
+if account is not None:
+    with st.sidebar:
+        st.caption(f"Signed in as **{account.display_name}**")
+        if st.button("Log out", key="logout", icon=":material/logout:"):
+            sign_out()
+            st.rerun()
+
+st.navigation(pages).run()

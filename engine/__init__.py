@@ -1,0 +1,1 @@
+"""Groundwork engine: everything the pages call; never imports streamlit."""

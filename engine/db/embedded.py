@@ -1,0 +1,49 @@
+"""The embedded PostgreSQL server (the `pgserver` package) used when no DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from pathlib import Path
+
+from engine.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_servers: dict[Path, object] = {}
+
+
+def embedded_database_url(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
+    """Start (or reuse) an embedded PostgreSQL under `data_dir` and return its SQLAlchemy URL.
+
+    Args:
+        data_dir: folder holding the cluster; created when missing.
+        cleanup_mode: pgserver's mode: "stop" keeps the data when the process ends, "delete"
+            removes it (tests), None leaves the server running.
+
+    Raises:
+        DatabaseUnavailable: the server could not be started.
+    """
+    data_dir = Path(data_dir).resolve()
+    with _lock:
+        server = _servers.get(data_dir)
+        if server is None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                with warnings.catch_warnings():
+                    # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here.
+                    warnings.simplefilter("ignore")
+                    import pgserver
+
+                    server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
+            except Exception as e:  # pgserver raises plain exceptions for every failure
+                raise DatabaseUnavailable(
+                    "The built-in database could not be started. Check that the data folder "
+                    f"'{data_dir}' is writable, or set DATABASE_URL to use your own PostgreSQL.",
+                    detail=repr(e),
+                ) from e
+            _servers[data_dir] = server
+            log.info("embedded postgres started", extra={"data_dir": str(data_dir)})
+    uri = server.get_uri()
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)

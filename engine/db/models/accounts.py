@@ -1,0 +1,106 @@
+"""Learner accounts, their profile (onboarding answers and gamification), and login attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db.base import Base
+
+SELF_LEVELS = ("beginner", "intermediate", "advanced", "expert")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    # Lower-cased email: the unique key, so two spellings of one address are one account.
+    email_normalized: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    profile: Mapped[Profile] = relationship(back_populates="user", uselist=False)
+
+    __table_args__ = (
+        CheckConstraint("password_hash LIKE '$2%'", name="password_is_bcrypt"),
+        CheckConstraint("email_normalized = lower(email)", name="email_normalized_lower"),
+    )
+
+
+class Profile(Base):
+    __tablename__ = "profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    learning_goals: Mapped[str] = mapped_column(Text, server_default="")
+    subjects: Mapped[str] = mapped_column(Text, server_default="")
+    self_level: Mapped[str | None] = mapped_column(String(20))
+    daily_target: Mapped[int] = mapped_column(Integer, server_default="20")
+    exam_date: Mapped[dt.date | None] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    onboarded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Practice settings (issue 5 reads and writes these).
+    scheduler: Mapped[str] = mapped_column(String(10), server_default="sm2")
+    # Gamification.
+    xp: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    level: Mapped[int] = mapped_column(Integer, server_default="1")
+    streak: Mapped[int] = mapped_column(Integer, server_default="0")
+    best_streak: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_activity_date: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    user: Mapped[User] = relationship(back_populates="profile")
+
+    __table_args__ = (
+        CheckConstraint(
+            "self_level IS NULL OR self_level IN ('beginner','intermediate','advanced','expert')",
+            name="self_level_known",
+        ),
+        CheckConstraint("daily_target BETWEEN 1 AND 500", name="daily_target_range"),
+        CheckConstraint("scheduler IN ('sm2','fsrs')", name="scheduler_known"),
+        CheckConstraint(
+            "xp >= 0 AND level >= 1 AND streak >= 0 AND best_streak >= streak",
+            name="gamification_sane",
+        ),
+    )
+
+
+class LoginAttempt(Base):
+    """Every login attempt for an email (known or not), for throttling and audit."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email_normalized: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    attempted_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        Index("ix_login_attempts_email_time", "email_normalized", "attempted_at"),
+    )

@@ -1,0 +1,123 @@
+"""Questions in a learner's bank and the versioned prompt templates that generate them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text as sql_text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db.base import Base
+
+QUESTION_TYPES = ("mcq", "cloze", "short")
+QUESTION_STATUSES = ("active", "flagged", "retired")
+
+
+class PromptTemplate(Base):
+    __tablename__ = "prompt_templates"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_prompt_templates_name_version"),
+        # At most one active version per template name.
+        Index(
+            "uq_prompt_templates_active_name",
+            "name",
+            unique=True,
+            postgresql_where=sql_text("active"),
+        ),
+    )
+
+
+class Question(Base):
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Kept nullable: a question outlives its material and keeps its excerpt/page/title.
+    material_id: Mapped[int | None] = mapped_column(
+        ForeignKey("materials.id", ondelete="SET NULL")
+    )
+    source_chunk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chunks.id", ondelete="SET NULL")
+    )
+    chunk_ids: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
+    type: Mapped[str] = mapped_column(String(10))
+    stem: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[str] | None] = mapped_column(JSONB)
+    correct_index: Mapped[int | None] = mapped_column(SmallInteger)
+    answer: Mapped[str] = mapped_column(Text)
+    key_points: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    explanation: Mapped[str] = mapped_column(Text, server_default="")
+    difficulty: Mapped[int] = mapped_column(SmallInteger, server_default="3")
+    topic: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), server_default="active")
+    quality_score: Mapped[float | None] = mapped_column(Float)
+    # Provenance that survives deletion of the material.
+    excerpt: Mapped[str] = mapped_column(Text)
+    page_start: Mapped[int] = mapped_column(Integer)
+    page_end: Mapped[int] = mapped_column(Integer)
+    material_title: Mapped[str] = mapped_column(String(300))
+    # What made it.
+    generator: Mapped[str] = mapped_column(String(10))  # 'llm' or 'offline'
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(120))
+    tokens_in: Mapped[int | None] = mapped_column(Integer)
+    tokens_out: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    replaces_question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("type IN ('mcq','cloze','short')", name="type_known"),
+        CheckConstraint("status IN ('active','flagged','retired')", name="status_known"),
+        CheckConstraint("difficulty BETWEEN 1 AND 5", name="difficulty_range"),
+        CheckConstraint(
+            "quality_score IS NULL OR (quality_score >= 0 AND quality_score <= 1)",
+            name="quality_score_range",
+        ),
+        CheckConstraint(
+            "type <> 'mcq' OR (options IS NOT NULL AND correct_index IS NOT NULL"
+            " AND correct_index >= 0 AND correct_index < jsonb_array_length(options))",
+            name="mcq_correct_index_in_options",
+        ),
+        CheckConstraint("generator IN ('llm','offline')", name="generator_known"),
+        Index("ix_questions_user_material", "user_id", "material_id"),
+        Index("ix_questions_user_topic", "user_id", "topic"),
+        Index("ix_questions_user_status", "user_id", "status"),
+    )

@@ -1,0 +1,90 @@
+"""One engine and session factory per process, with a slow-query log and pool statistics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.config import Settings
+
+log = logging.getLogger("engine.db")
+slow_log = logging.getLogger("engine.db.slow")
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for every PostgreSQL URL, whatever driver the URL names."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str, settings: Settings) -> Engine:
+    """Create the SQLAlchemy engine with pooling and timeouts from settings."""
+    url = normalise_url(url)
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": settings.db_connect_timeout_s,
+            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            "application_name": "groundwork",
+        },
+    )
+    _install_slow_query_log(engine, settings.db_slow_query_ms)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _install_slow_query_log(engine: Engine, threshold_ms: float) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        conn.info.setdefault("query_start", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _end(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        started = conn.info["query_start"].pop()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if elapsed_ms >= threshold_ms:
+            # Statement text only: parameters may hold personal data or hashes.
+            slow_log.warning(
+                "slow query",
+                extra={"elapsed_ms": round(elapsed_ms, 1), "statement": statement[:500]},
+            )
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    size: int
+    checked_in: int
+    checked_out: int
+    overflow: int
+
+
+def pool_stats(engine: Engine) -> PoolStats:
+    """Connection-pool figures for the operations log and health checks."""
+    pool = engine.pool
+    return PoolStats(
+        size=pool.size(),  # type: ignore[attr-defined]
+        checked_in=pool.checkedin(),  # type: ignore[attr-defined]
+        checked_out=pool.checkedout(),  # type: ignore[attr-defined]
+        overflow=pool.overflow(),  # type: ignore[attr-defined]
+    )
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for logs and messages."""
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)

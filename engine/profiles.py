@@ -1,0 +1,184 @@
+"""Learner profiles: onboarding answers, later edits, and the figures Home shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.db.models import Material, Profile, Question, User
+from engine.db.models.accounts import SELF_LEVELS
+from engine.errors import InvalidInput, NotFound
+
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    user_id: int
+    email: str
+    display_name: str
+    learning_goals: str
+    subjects: str
+    self_level: str | None
+    daily_target: int
+    exam_date: dt.date | None
+    timezone: str
+    onboarded: bool
+    scheduler: str
+    xp: int
+    level: int
+    streak: int
+    best_streak: int
+    last_activity_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class HomeSummary:
+    profile: ProfileView
+    materials: int
+    questions: int
+    has_practice: bool
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> list[str]:
+    """Every IANA time zone name this system knows, sorted, for the pickers."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def _view(user: User, profile: Profile) -> ProfileView:
+    return ProfileView(
+        user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        learning_goals=profile.learning_goals,
+        subjects=profile.subjects,
+        self_level=profile.self_level,
+        daily_target=profile.daily_target,
+        exam_date=profile.exam_date,
+        timezone=profile.timezone,
+        onboarded=profile.onboarded_at is not None,
+        scheduler=profile.scheduler,
+        xp=profile.xp,
+        level=profile.level,
+        streak=profile.streak,
+        best_streak=profile.best_streak,
+        last_activity_date=profile.last_activity_date,
+    )
+
+
+def get_profile(session_factory: sessionmaker[Session], *, user_id: int) -> ProfileView:
+    """Raises NotFound when the account is gone."""
+    with session_factory() as session:
+        row = session.execute(
+            select(User, Profile).join(Profile, Profile.user_id == User.id).where(User.id == user_id)
+        ).first()
+    if row is None:
+        raise NotFound("Your account could not be found. Please log in again.")
+    return _view(*row)
+
+
+def validate_profile(
+    *,
+    display_name: str,
+    learning_goals: str,
+    subjects: str,
+    self_level: str | None,
+    daily_target: int,
+    exam_date: dt.date | None,
+    timezone: str,
+    today: dt.date,
+) -> list[str]:
+    problems: list[str] = []
+    if not display_name.strip():
+        problems.append("Enter a display name.")
+    elif len(display_name.strip()) > 80:
+        problems.append("Keep the display name to 80 characters or fewer.")
+    if len(learning_goals) > MAX_TEXT:
+        problems.append(f"Keep your learning goals under {MAX_TEXT} characters.")
+    if len(subjects) > MAX_TEXT:
+        problems.append(f"Keep the subjects under {MAX_TEXT} characters.")
+    if self_level not in SELF_LEVELS:
+        problems.append("Choose your level: beginner, intermediate, advanced or expert.")
+    if not isinstance(daily_target, int) or not 1 <= daily_target <= 500:
+        problems.append("Choose a daily review target between 1 and 500 questions.")
+    if exam_date is not None and exam_date < today:
+        problems.append("The exam date is in the past; leave it empty or pick a future date.")
+    if timezone not in zoneinfo.available_timezones():
+        problems.append("Choose a time zone from the list.")
+    return problems
+
+
+def save_profile(
+    session_factory: sessionmaker[Session],
+    *,
+    user_id: int,
+    display_name: str,
+    learning_goals: str,
+    subjects: str,
+    self_level: str | None,
+    daily_target: int,
+    exam_date: dt.date | None,
+    timezone: str,
+    now: dt.datetime | None = None,
+) -> ProfileView:
+    """Save onboarding or profile edits; the first save completes onboarding.
+
+    Raises:
+        InvalidInput: every problem with the form, in one message.
+        NotFound: the account is gone.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    problems = validate_profile(
+        display_name=display_name,
+        learning_goals=learning_goals,
+        subjects=subjects,
+        self_level=self_level,
+        daily_target=daily_target,
+        exam_date=exam_date,
+        timezone=timezone,
+        today=now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+        if timezone in zoneinfo.available_timezones()
+        else now.date(),
+    )
+    if problems:
+        raise InvalidInput(" ".join(problems))
+    with session_factory.begin() as session:
+        user = session.get(User, user_id)
+        profile = session.get(Profile, user_id, with_for_update=True)
+        if user is None or profile is None:
+            raise NotFound("Your account could not be found. Please log in again.")
+        user.display_name = display_name.strip()
+        profile.learning_goals = learning_goals.strip()
+        profile.subjects = subjects.strip()
+        profile.self_level = self_level
+        profile.daily_target = daily_target
+        profile.exam_date = exam_date
+        profile.timezone = timezone
+        if profile.onboarded_at is None:
+            profile.onboarded_at = now
+        session.flush()
+        return _view(user, profile)
+
+
+def home_summary(session_factory: sessionmaker[Session], *, user_id: int) -> HomeSummary:
+    """What Home shows: the profile and whether there is material and practice yet."""
+    profile = get_profile(session_factory, user_id=user_id)
+    with session_factory() as session:
+        materials = session.scalar(
+            select(func.count()).select_from(Material).where(Material.user_id == user_id)
+        ) or 0
+        questions = session.scalar(
+            select(func.count()).select_from(Question).where(Question.user_id == user_id)
+        ) or 0
+    return HomeSummary(
+        profile=profile,
+        materials=materials,
+        questions=questions,
+        has_practice=profile.xp > 0 or profile.last_activity_date is not None,
+    )

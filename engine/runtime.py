@@ -1,0 +1,93 @@
+"""The process's long-lived resources: settings, database engine and session factory.
+
+Built by a factory, never at import. The Streamlit app wraps `get_runtime()` in
+`st.cache_resource`; the CLI and benchmarks call it directly; tests build their own with
+`create_runtime(settings)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.config import DEFAULT_COOKIE_KEY, Settings, get_settings
+from engine.db.embedded import embedded_database_url
+from engine.db.migrate import upgrade_head
+from engine.db.session import make_engine, make_session_factory, safe_url
+from engine.errors import ConfigurationError, DatabaseUnavailable
+from engine.logging_setup import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    # Adapters created on first use by the capability that owns them (vector store, embedder...).
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """DATABASE_URL when set, otherwise the embedded PostgreSQL under the data folder."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    return embedded_database_url(settings.pg_data_dir)
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse settings that are unsafe for the configured environment."""
+    if settings.is_production and (
+        settings.cookie_key.get_secret_value() == DEFAULT_COOKIE_KEY
+        or len(settings.cookie_key.get_secret_value()) < 32
+    ):
+        raise ConfigurationError(
+            "Refusing to start in production with the default (or a short) cookie signing key. "
+            "Set GROUNDWORK_COOKIE_KEY to a random string of at least 32 characters."
+        )
+
+
+def create_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:
+    """Connect to the database (starting the embedded one if needed) and apply migrations.
+
+    Raises:
+        ConfigurationError: unsafe settings for production.
+        DatabaseUnavailable: the database cannot be reached, started or migrated.
+    """
+    settings = settings or get_settings()
+    configure_logging(settings)
+    check_settings(settings)
+    url = database_url(settings)
+    engine = make_engine(url, settings)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if migrate:
+            upgrade_head(url)
+    except OperationalError as e:
+        engine.dispose()
+        raise DatabaseUnavailable(
+            f"Cannot reach the database at {safe_url(url)}. Check that it is running and that "
+            "DATABASE_URL is right.",
+            detail=str(e.orig) if e.orig else None,
+        ) from e
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise DatabaseUnavailable(
+            "The database schema could not be brought up to date.", detail=repr(e)
+        ) from e
+    log.info("runtime ready", extra={"database": safe_url(url)})
+    return Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine))
+
+
+@lru_cache(maxsize=1)
+def get_runtime() -> Runtime:
+    """The process-wide runtime for the CLI and scripts."""
+    return create_runtime()

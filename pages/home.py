@@ -1,0 +1,45 @@
+"""Home: a greeting, progress once there is practice, and what to do next."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.errors import EngineError
+from engine.profiles import home_summary
+from ui.auth import require_account
+from ui.runtime import get_runtime
+
+rt = get_runtime()
+account = require_account()
+
+try:
+    summary = home_summary(rt.session_factory, user_id=account.user_id)
+except EngineError as e:
+    st.error(e.user_message)
+    st.stop()
+
+profile = summary.profile
+st.title(f"Hello, {profile.display_name}")
+if profile.exam_date:
+    st.caption(f"Exam on {profile.exam_date:%A %d %B %Y}")
+
+if summary.has_practice:
+    level_col, xp_col, streak_col = st.columns(3)
+    level_col.metric("Level", profile.level)
+    xp_col.metric("XP", f"{profile.xp:,}")
+    streak_col.metric("Streak", f"{profile.streak} day{'s' if profile.streak != 1 else ''}",
+                      help=f"Best streak: {profile.best_streak} days")
+
+st.subheader("What to do next")
+if summary.materials == 0:
+    st.info(
+        "Start by uploading a PDF you study from. Groundwork reads it, and every question it "
+        "makes will cite the page it came from.",
+        icon=":material/upload_file:",
+    )
+elif summary.questions == 0:
+    st.info("Your library has material. Generate your first questions from it.",
+            icon=":material/quiz:")
+else:
+    st.info(f"You have {summary.questions} questions in your bank. Time to practise.",
+            icon=":material/school:")

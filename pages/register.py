@@ -1,0 +1,42 @@
+"""Sign up."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.accounts import register_user
+from engine.errors import EngineError
+from ui.auth import sign_in
+from ui.runtime import get_runtime
+
+rt = get_runtime()
+
+st.title("Create your Groundwork account")
+min_len = rt.settings.password_min_length
+
+with st.form("register_form"):
+    name = st.text_input("Display name", key="register_name", max_chars=80)
+    email = st.text_input("Email", key="register_email", autocomplete="email")
+    password = st.text_input(
+        "Password", type="password", key="register_password", autocomplete="new-password",
+        help=f"At least {min_len} characters. A few unrelated words make a strong password.",
+    )
+    confirm = st.text_input("Repeat password", type="password", key="register_confirm",
+                            autocomplete="new-password")
+    submitted = st.form_submit_button("Sign up", type="primary")
+
+if submitted:
+    if password != confirm:
+        st.error("The two passwords differ. Type the same password twice.")
+    else:
+        try:
+            account = register_user(rt.session_factory, email=email, password=password,
+                                    display_name=name, settings=rt.settings)
+        except EngineError as e:
+            st.error(e.user_message)
+        else:
+            sign_in(account)
+            st.rerun()
+
+st.divider()
+st.page_link("pages/login.py", label="Already have an account? Log in", icon=":material/login:")

@@ -1,0 +1,108 @@
+"""Shared fixtures: real PostgreSQL per test, settings pointing at temp folders, learners."""
+
+from __future__ import annotations
+
+import os
+
+# Set before anything imports litellm or Hugging Face libraries: no network at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.config import Settings, get_settings
+from engine.runtime import Runtime, create_runtime
+from tests.support.pg import DatabaseFactory, server_url
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(server_url(tmp_path_factory.mktemp("postgres")))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def db_url(database_factory: DatabaseFactory) -> Iterator[str]:
+    url = database_factory.create()
+    yield url
+    database_factory.drop(url)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for one test: its own database and data folder; no LLM configured."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("GROUNDWORK_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    s = get_settings()
+    yield s
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = create_runtime(settings, migrate=False)
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def session_factory(runtime: Runtime):
+    return runtime.session_factory
+
+
+_emails = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(runtime: Runtime) -> Callable[..., int]:
+    """Create a learner (onboarded unless told otherwise) and return its user id."""
+    from engine import accounts, profiles
+
+    def _make(
+        email: str | None = None,
+        *,
+        password: str = "correct horse battery staple",
+        display_name: str = "Test Learner",
+        onboarded: bool = True,
+    ) -> int:
+        email = email or f"learner{next(_emails)}@example.com"
+        info = accounts.register_user(
+            runtime.session_factory,
+            email=email,
+            password=password,
+            display_name=display_name,
+            settings=runtime.settings,
+        )
+        if onboarded:
+            profiles.save_profile(
+                runtime.session_factory,
+                user_id=info.user_id,
+                display_name=display_name,
+                learning_goals="Pass the exam",
+                subjects="Testing",
+                self_level="intermediate",
+                daily_target=20,
+                exam_date=None,
+                timezone="UTC",
+            )
+        return info.user_id
+
+    return _make
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """`../shared/data`, or skip when this checkout has none beside it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared evaluation data not found at {SHARED_DATA}")
+    return SHARED_DATA
