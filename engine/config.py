@@ -65,6 +65,34 @@ class Settings(BaseSettings):
     # --- library: ingestion and retrieval (issue 3) ----------------------------------------
 
     # --- LLM and generation (issue 4) ------------------------------------------------------
+    # Any litellm model name ("gpt-4o-mini", "anthropic/claude-3-5-haiku-20241022",
+    # "ollama/llama3.1", "openai/<name>" with llm_api_base for an OpenAI-compatible server).
+    # No generation model => the offline generator (extractive cloze and multiple choice).
+    llm_generation_model: str | None = None
+    # Grading and tutoring fall back to the generation model when not set.
+    llm_grading_model: str | None = None
+    llm_tutor_model: str | None = None
+    llm_api_base: str | None = None
+    # When unset, litellm reads the provider's own variable (OPENAI_API_KEY, ANTHROPIC_API_KEY...).
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(60.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_retry_backoff_s: float = Field(1.0, ge=0)
+    llm_retry_backoff_max_s: float = Field(20.0, ge=0)
+    llm_temperature: float = Field(0.2, ge=0, le=2)
+    llm_max_output_tokens: int = Field(4000, ge=100)
+    # 'auto' asks for a JSON schema when litellm knows the model supports it; 'json_schema'
+    # always asks; 'json_object' asks for plain JSON mode; 'off' relies on the prompt alone.
+    llm_structured_output: str = Field("auto", pattern="^(auto|json_schema|json_object|off)$")
+    # Per-learner cost limits.
+    generation_max_per_hour: int = Field(30, ge=1)
+    generation_max_questions_per_day: int = Field(300, ge=1)
+    generation_max_count: int = Field(20, ge=1, le=50)
+    generation_context_chunks: int = Field(8, ge=1, le=40)
+    generation_context_max_chars: int = Field(12_000, ge=1000)
+    # Two questions whose normalised stems score at least this (rapidfuzz, 0-100) are duplicates.
+    generation_dedupe_threshold: float = Field(88.0, ge=50, le=100)
+    generation_cache_ttl_h: float = Field(24 * 7, ge=0)
 
     # --- practice, scheduling, scoring (issue 5) -------------------------------------------
 

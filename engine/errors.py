@@ -85,3 +85,27 @@ class LLMUnavailable(EngineError):
 
 class LLMOutputInvalid(EngineError):
     """The model answered, but nothing usable could be made of it."""
+
+
+class LLMAuthFailed(LLMUnavailable):
+    """The provider refused the API key (missing, wrong, or without access to the model)."""
+
+
+class LLMNotConfigured(ConfigurationError):
+    """A task needs a model and none is configured."""
+
+
+class ProviderRateLimited(RateLimited):
+    """The LLM provider (not Groundwork) is limiting our requests."""
+
+
+class NoMaterials(InvalidInput):
+    """Generation was asked for, but the learner has no usable material yet."""
+
+
+class NothingGenerated(EngineError):
+    """Every candidate was rejected; `rejections` counts them by reason."""
+
+    def __init__(self, user_message: str, *, rejections: dict[str, int] | None = None) -> None:
+        super().__init__(user_message)
+        self.rejections = dict(rejections or {})

@@ -18,6 +18,7 @@ import pytest
 
 from engine.config import Settings, get_settings
 from engine.runtime import Runtime, create_runtime
+from tests.support.llm_stub import llm_stub  # noqa: F401  (fixture: OpenAI-compatible stub server)
 from tests.support.pg import DatabaseFactory, server_url
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
