@@ -46,7 +46,7 @@ else:
 if account is not None:
     with st.sidebar:
         st.caption(f"Signed in as **{account.display_name}**")
-        if st.button("Log out", key="logout", icon=":material/logout:"):
+        if st.button("Log out", key="gw_logout", icon=":material/logout:"):
             sign_out()
             st.rerun()
 

@@ -11,6 +11,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import itertools
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,8 +26,11 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
-def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
-    factory = DatabaseFactory(server_url(tmp_path_factory.mktemp("postgres")))
+def database_factory() -> Iterator[DatabaseFactory]:
+    # Not under pytest's basetemp: concurrent pytest runs prune each other's old basetemps,
+    # which would delete a live cluster. pgserver removes this folder when the session ends.
+    root = Path(tempfile.mkdtemp(prefix="groundwork-test-pg-"))
+    factory = DatabaseFactory(server_url(root))
     yield factory
     factory.close()
 

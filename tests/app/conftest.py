@@ -1,0 +1,60 @@
+"""AppTest helpers: the app runs against the test's own database and data folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.accounts import get_account
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def new_app(settings) -> Callable[[], AppTest]:
+    """Factory for a fresh AppTest of app.py; the cached runtime is rebuilt for this test."""
+    from ui.runtime import get_runtime
+
+    get_runtime.clear()
+
+    def _new() -> AppTest:
+        return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+    yield _new
+    get_runtime.clear()
+
+
+@pytest.fixture
+def signed_in_app(new_app, runtime, make_user) -> Callable[..., AppTest]:
+    """An AppTest whose session is signed in as a new (onboarded) learner."""
+
+    def _signed_in(email: str | None = None, *, onboarded: bool = True) -> AppTest:
+        uid = make_user(email, onboarded=onboarded)
+        from engine.db.models import User
+
+        with runtime.session_factory() as s:
+            email_ = s.get(User, uid).email
+        at = new_app()
+        at.session_state["gw_account"] = get_account(runtime.session_factory, email=email_)
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = email_
+        return at.run()
+
+    return _signed_in
+
+
+
+def run_root(at: AppTest) -> AppTest:
+    """Run app.py as a browser on the app's root URL does (default page of the navigation).
+
+    After a page has finished, AppTest requests that page's script directly on the next
+    run, bypassing app.py (its sign-in gate, sidebar and navigation). Clearing the
+    requested page makes the next run go through app.py, as Streamlit does in a browser.
+    """
+    at._page_hash = ""
+    at._finished_page_script_hash = ""
+    return at.run()
