@@ -95,6 +95,38 @@ class Settings(BaseSettings):
     generation_cache_ttl_h: float = Field(24 * 7, ge=0)
 
     # --- practice, scheduling, scoring (issue 5) -------------------------------------------
+    # SM-2 (the published constants; see engine/scheduling/sm2.py).
+    sm2_initial_easiness: float = Field(2.5, ge=1.0)
+    sm2_min_easiness: float = Field(1.3, gt=0)
+    sm2_max_easiness: float | None = Field(None, gt=0)
+    sm2_first_interval_days: int = Field(1, ge=1)
+    sm2_second_interval_days: int = Field(6, ge=1)
+    # FSRS-6 (engine/scheduling/fsrs6.py).
+    fsrs_desired_retention: float = Field(0.9, ge=0.5, lt=1)
+    fsrs_maximum_interval_days: int = Field(36500, ge=1)
+    fsrs_enable_fuzzing: bool = False
+    # Personal FSRS parameters are fitted from this many reviews on, and adopted only when they
+    # beat the current ones on the latest `fsrs_holdout_fraction` of the learner's reviews.
+    fsrs_optimise_min_reviews: int = Field(400, ge=50)
+    fsrs_holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    # Attempt -> grade: a correct answer slower than this counts one grade lower.
+    practice_slow_after_s: float = Field(60.0, gt=0)
+    # Offline short-answer grading: a key point counts as covered at this rapidfuzz
+    # partial_token_set score (0-100); the answer is right when this share is covered.
+    grading_keypoint_threshold: float = Field(75.0, ge=50, le=100)
+    grading_keypoint_coverage: float = Field(0.6, gt=0, le=1)
+    # Typed cloze answers: a rapidfuzz ratio at least this high tolerates a typo.
+    grading_cloze_threshold: float = Field(88.0, ge=50, le=100)
+    # Question quality (engine/scoring/quality.py).
+    quality_min_attempts: int = Field(5, ge=1)
+    quality_retire_below: float = Field(0.3, ge=0, le=1)
+    quality_flag_rate_retire: float = Field(0.10, ge=0, le=1)
+    quality_flag_min_attempts: int = Field(10, ge=1)
+    # XP (engine/scoring/xp.py).
+    xp_base: int = Field(10, ge=0)
+    xp_correct_bonus: int = Field(10, ge=0)
+    xp_calibration_bonus: int = Field(5, ge=0)
+    xp_level_step: int = Field(100, ge=1)
 
     @property
     def is_production(self) -> bool:

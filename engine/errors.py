@@ -109,3 +109,18 @@ class NothingGenerated(EngineError):
     def __init__(self, user_message: str, *, rejections: dict[str, int] | None = None) -> None:
         super().__init__(user_message)
         self.rejections = dict(rejections or {})
+
+
+# --- practice (issue 5) --------------------------------------------------------------------
+
+
+class QuestionUnavailable(InvalidInput):
+    """The question was flagged or retired and is out of the queues."""
+
+
+class AlreadyAnswered(EngineError):
+    """This showing of the question was already answered (another tab, or a double click)."""
+
+
+class NotEnoughHistory(InvalidInput):
+    """Personal scheduler parameters need more reviews than the learner has made."""
