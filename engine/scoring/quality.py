@@ -99,12 +99,31 @@ def quality_score(attempts: Sequence[AttemptFacts], *, flags: int,
     if problems:
         raise ValueError("; ".join(problems))
     n = len(attempts)
+    if n == 0:
+        return quality_from_aggregates(attempts=0, correct=0, median_seconds=0.0,
+                                       mean_calibration_error=0.0, flags=flags, params=params)
+    errors = [((a.confidence - 1) / 4 - (1.0 if a.correct else 0.0)) ** 2 for a in attempts]
+    return quality_from_aggregates(
+        attempts=n, correct=sum(a.correct for a in attempts),
+        median_seconds=statistics.median(a.seconds for a in attempts),
+        mean_calibration_error=sum(errors) / n, flags=flags, params=params)
+
+
+def quality_from_aggregates(*, attempts: int, correct: int, median_seconds: float,
+                            mean_calibration_error: float, flags: int,
+                            params: QualityParams | None = None) -> QualityBreakdown:
+    """The same score from aggregates a database computes in one query: the count of attempts
+    and of correct ones, the median seconds, and the mean of (c - correct)^2."""
+    params = params or QualityParams()
+    if attempts < 0 or not 0 <= correct <= attempts or flags < 0:
+        raise ValueError("attempts, correct and flags must be counts with correct <= attempts")
+    n = attempts
     flag_rate = min(1.0, flags / n) if n else (1.0 if flags else 0.0)
     if n == 0:
         return QualityBreakdown(None, 0.0, 0.0, 0.0, flag_rate, 0)
-    success = success_score(sum(a.correct for a in attempts) / n, params)
-    time = time_score(statistics.median(a.seconds for a in attempts), params)
-    calibration = calibration_score(attempts)
+    success = success_score(correct / n, params)
+    time = time_score(median_seconds, params)
+    calibration = 1 - mean_calibration_error
     score = (WEIGHTS["success"] * success + WEIGHTS["time"] * time
              + WEIGHTS["calibration"] * calibration + WEIGHTS["flags"] * (1 - flag_rate))
     return QualityBreakdown(

@@ -133,6 +133,24 @@ def upgrade() -> None:
     op.create_index("ix_flags_user_open", "flags", ["user_id"], unique=False,
                     postgresql_where=sa.text("resolved_at IS NULL"))
 
+    # A question leaving (or re-entering) the queues takes its review state with it, whichever
+    # service changed its status: the due index only ever sees active questions.
+    op.execute("""
+        CREATE FUNCTION review_states_follow_question_status() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE review_states SET suspended = (NEW.status <> 'active')
+             WHERE question_id = NEW.id AND suspended IS DISTINCT FROM (NEW.status <> 'active');
+            RETURN NULL;
+        END $$
+    """)
+    op.execute("""
+        CREATE TRIGGER questions_status_suspends_review_state
+        AFTER UPDATE OF status ON questions
+        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+        EXECUTE FUNCTION review_states_follow_question_status()
+    """)
+
     op.create_table(
         "scheduler_parameters",
         sa.Column("user_id", sa.BigInteger(), nullable=False),
@@ -153,6 +171,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("scheduler_parameters")
+    op.execute("DROP TRIGGER questions_status_suspends_review_state ON questions")
+    op.execute("DROP FUNCTION review_states_follow_question_status()")
     op.drop_index("ix_flags_user_open", table_name="flags",
                   postgresql_where=sa.text("resolved_at IS NULL"))
     op.drop_index("ix_flags_question", table_name="flags")
