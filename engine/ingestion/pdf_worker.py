@@ -1,0 +1,145 @@
+"""Reads one untrusted PDF in a child process, under memory and CPU limits.
+
+Run as a script (`python pdf_worker.py`), never imported by the app: it reads a JSON request on
+stdin ({"path", "password", "max_pages", "memory_mb", "cpu_s"}) and writes one JSON object per
+line on stdout: `{"kind": "meta", ...}`, then `{"kind": "page", ...}` per page, then
+`{"kind": "done"}`, or `{"kind": "error", "reason": ..., "detail": ...}` and exit. The parent
+enforces the wall-clock limits and kills this process when they pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import sys
+
+
+def _emit(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _limit(memory_mb: int, cpu_s: int) -> None:
+    mem = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+class _WarningCollector(logging.Handler):
+    """Collects pypdf's warnings for the page being read: some say its text cannot be trusted."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+# pypdf falls back to a wrong encoding and says so; text from such fonts is garbage.
+_UNTRUSTED_TEXT_WARNINGS = ("not implemented yet", "unknown encoding")
+
+
+def _title(reader) -> str | None:  # noqa: ANN001
+    try:
+        meta = reader.metadata
+        title = meta.title if meta else None
+    except Exception:  # noqa: BLE001 - unreadable metadata is common and harmless
+        return None
+    return str(title).strip() if title else None
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.read())
+    _limit(int(request["memory_mb"]), int(request["cpu_s"]))
+
+    import pypdf
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
+
+    collector = _WarningCollector()
+    pypdf_log = logging.getLogger("pypdf")
+    pypdf_log.addHandler(collector)
+    pypdf_log.propagate = False
+    import warnings
+
+    warnings.simplefilter("ignore")
+
+    try:
+        reader = pypdf.PdfReader(request["path"], strict=False)
+        if reader.is_encrypted:
+            password = request.get("password")
+            if password is None:
+                try:
+                    ok = reader.decrypt("")
+                except Exception:  # noqa: BLE001 - any failure means "needs a password"
+                    ok = 0
+                if not ok:
+                    _emit({"kind": "error", "reason": "encrypted", "detail": "password needed"})
+                    return 0
+            else:
+                try:
+                    ok = reader.decrypt(password)
+                except Exception as e:  # noqa: BLE001
+                    _emit({"kind": "error", "reason": "encrypted", "detail": repr(e)[:300]})
+                    return 0
+                if not ok:
+                    _emit({"kind": "error", "reason": "wrong_password", "detail": ""})
+                    return 0
+        page_count = len(reader.pages)
+    except FileNotDecryptedError as e:
+        _emit({"kind": "error", "reason": "encrypted", "detail": str(e)[:300]})
+        return 0
+    except MemoryError:
+        _emit({"kind": "error", "reason": "too_large", "detail": "memory limit while opening"})
+        return 0
+    except RecursionError:
+        _emit({"kind": "error", "reason": "malformed", "detail": "cyclic structure"})
+        return 0
+    except LimitReachedError as e:
+        reason = "too_large" if "decompress" in str(e).lower() else "malformed"
+        _emit({"kind": "error", "reason": reason, "detail": str(e)[:300]})
+        return 0
+    except (PdfReadError, Exception) as e:  # noqa: BLE001 - anything here means a damaged file
+        _emit({"kind": "error", "reason": "malformed", "detail": f"{type(e).__name__}: {e}"[:300]})
+        return 0
+
+    if page_count == 0:
+        _emit({"kind": "error", "reason": "malformed", "detail": "no pages"})
+        return 0
+    if page_count > int(request["max_pages"]):
+        _emit({"kind": "error", "reason": "too_many_pages", "detail": str(page_count)})
+        return 0
+    _emit({"kind": "meta", "page_count": page_count, "title": _title(reader)})
+
+    failures = 0
+    for number in range(1, page_count + 1):
+        collector.messages.clear()
+        error = None
+        try:
+            text = reader.pages[number - 1].extract_text() or ""
+        except MemoryError:
+            _emit({"kind": "error", "reason": "too_large", "detail": f"memory on page {number}"})
+            return 0
+        except LimitReachedError as e:
+            # pypdf stops decompressing past its output limits: a decompression bomb.
+            _emit({"kind": "error", "reason": "too_large", "detail": f"page {number}: {e}"[:300]})
+            return 0
+        except RecursionError:
+            text, error = "", "cyclic structure"
+        except Exception as e:  # noqa: BLE001 - one broken page must not sink the document
+            text, error = "", f"{type(e).__name__}: {e}"[:200]
+        if error:
+            failures += 1
+        untrusted = any(
+            marker in m.lower() for m in collector.messages for marker in _UNTRUSTED_TEXT_WARNINGS
+        )
+        _emit({"kind": "page", "number": number, "text": text, "error": error,
+               "untrusted": untrusted})
+    _emit({"kind": "done", "failed_pages": failures})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Lexical ranking with bm25s: English stemming and stopwords, CJK text as character bigrams.
+
+Chunks are tokenised once at ingestion (`lexical_tokens`) and the tokens stored beside the
+chunk, so building a learner's BM25 index is only a read and a bm25s `index()` call. Indexes
+are cached per learner in this process and rebuilt when the learner's library changes (the
+fingerprint is read from PostgreSQL on every search, so several app processes stay correct).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Han, Hiragana, Katakana, Hangul and their compatibility blocks: no spaces between words.
+_CJK = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u1100-\u11ff\u3130-\u318f"
+    r"\uac00-\ud7af\uff66-\uff9f]+"
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # noqa: ANN202 - Stemmer.Stemmer
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """The terms BM25 sees: lower-cased, stemmed English words; CJK runs as bigrams."""
+    stop = _stopwords()
+    words: list[str] = []
+    cjk: list[str] = []
+    for match in _WORD.finditer(text.lower()):
+        word = match.group()
+        if _CJK.search(word):
+            position = 0
+            for run in _CJK.finditer(word):
+                rest = word[position:run.start()]
+                if len(rest) >= 2:
+                    words.append(rest)
+                chars = run.group()
+                if len(chars) == 1:
+                    cjk.append(chars)
+                else:
+                    cjk.extend(chars[i:i + 2] for i in range(len(chars) - 1))
+                position = run.end()
+            if len(word) - position >= 2:
+                words.append(word[position:])
+        elif len(word) >= 2 and word not in stop:
+            words.append(word)
+    return _stemmer().stemWords(words) + cjk
+
+
+@dataclass
+class LexicalIndex:
+    """A BM25 index over one learner's chunks."""
+
+    chunk_ids: np.ndarray  # int64, position -> chunk id
+    material_ids: np.ndarray  # int64, position -> material id
+    retriever: object | None  # bm25s.BM25, None for an empty library
+    position_of: dict[int, int]  # chunk id -> position
+
+    @classmethod
+    def build(cls, chunk_ids: list[int], material_ids: list[int],
+              token_lists: list[list[str]]) -> LexicalIndex:
+        import bm25s
+
+        retriever = None
+        if chunk_ids:
+            retriever = bm25s.BM25()
+            retriever.index(token_lists, show_progress=False)
+        return cls(np.asarray(chunk_ids, dtype=np.int64),
+                   np.asarray(material_ids, dtype=np.int64), retriever,
+                   {c: i for i, c in enumerate(chunk_ids)})
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for the query (zeros when no term is known)."""
+        if self.retriever is None:
+            return np.zeros(0, dtype=np.float32)
+        vocab = self.retriever.vocab_dict
+        terms = [t for t in lexical_tokens(query) if t in vocab]
+        if not terms:
+            return np.zeros(len(self.chunk_ids), dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
+
+    def top(self, query: str, n: int, material_ids: list[int] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, scores) of the best `n` chunks with a positive score."""
+        scores = self.scores(query)
+        if scores.size == 0:
+            return np.zeros(0, dtype=np.int64), scores
+        if material_ids is not None:
+            scores = np.where(np.isin(self.material_ids, material_ids), scores, 0.0)
+        n = min(n, scores.size)
+        positions = np.argpartition(-scores, n - 1)[:n]
+        positions = positions[np.argsort(-scores[positions], kind="stable")]
+        keep = scores[positions] > 0
+        return positions[keep], scores[positions][keep]
+
+
+class IndexCache:
+    """Learners' BM25 indexes, least recently used dropped first."""
+
+    def __init__(self, max_entries: int = 32) -> None:
+        self._entries: OrderedDict[tuple, tuple[tuple, LexicalIndex]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def get(self, key: tuple, fingerprint: tuple) -> LexicalIndex | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != fingerprint:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple, fingerprint: tuple, index: LexicalIndex) -> None:
+        with self._lock:
+            self._entries[key] = (fingerprint, index)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+INDEX_CACHE = IndexCache()

@@ -1,0 +1,99 @@
+"""PDFs written for the library tests: text documents (fpdf2), image-only pages, encrypted
+files, damaged files and decompression bombs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zlib
+
+from fpdf import FPDF as _FPDF
+
+_FIXED_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def FPDF() -> _FPDF:  # noqa: N802 - same name as the class it makes
+    """fpdf2 with a fixed creation date, so the same content gives the same bytes."""
+    pdf = _FPDF()
+    pdf.set_creation_date(_FIXED_DATE)
+    return pdf
+
+
+def text_pdf(pages: list[str], *, title: str | None = None, font_size: int = 11) -> bytes:
+    """A PDF with one page per string (long strings wrap, and may flow onto more pages)."""
+    pdf = FPDF()
+    pdf.set_auto_page_break(auto=True, margin=15)
+    if title:
+        pdf.set_title(title)
+    pdf.set_font("Helvetica", size=font_size)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
+def blank_pages_pdf(count: int) -> bytes:
+    """Pages with a drawn rectangle and no text: what a scan without OCR looks like."""
+    pdf = FPDF()
+    for _ in range(count):
+        pdf.add_page()
+        pdf.rect(20, 20, 100, 60, style="F")
+    return bytes(pdf.output())
+
+
+def mixed_pdf(texts: list[str | None]) -> bytes:
+    """One page per entry: text pages, and image-only pages where the entry is None."""
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for text in texts:
+        pdf.add_page()
+        if text is None:
+            pdf.rect(20, 20, 100, 60, style="F")
+        else:
+            pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
+def encrypted_pdf(text: str, password: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([text]))))
+    writer.encrypt(user_password=password, owner_password=password + "-owner",
+                   algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def truncated_pdf() -> bytes:
+    data = text_pdf(["This document will be cut short before its end."])
+    return data[: len(data) // 3]
+
+
+def decompression_bomb_pdf(uncompressed_mb: int = 60) -> bytes:
+    """A one-page PDF of a few hundred KB whose content stream inflates to `uncompressed_mb`
+    MB of text-drawing operators: slow and memory-hungry to read."""
+    op = b"BT /F1 12 Tf 10 10 Td (bomb) Tj ET\n"
+    payload = zlib.compress(op * (uncompressed_mb * 1024 * 1024 // len(op)), 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+        b"<< /Length " + str(len(payload)).encode() + b" /Filter /FlateDecode >>\nstream\n"
+        + payload + b"\nendstream",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{i} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for off in offsets:
+        out.write(f"{off:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+              .encode())
+    return out.getvalue()
