@@ -63,6 +63,31 @@ class Settings(BaseSettings):
     )
 
     # --- library: ingestion and retrieval (issue 3) ----------------------------------------
+    upload_max_mb: int = Field(100, description="Largest PDF accepted, in megabytes.")
+    pdf_max_pages: int = Field(2000, description="PDFs with more pages are refused.")
+    pdf_parse_timeout_s: float = Field(
+        120.0, description="Wall-clock limit for reading one PDF (separate process)."
+    )
+    pdf_page_timeout_s: float = Field(
+        20.0, description="Refuse the PDF when one page takes longer than this to read."
+    )
+    pdf_parse_memory_mb: int = Field(
+        1536, description="Address-space limit of the process that reads a PDF."
+    )
+    chunk_tokens: int = Field(200, description="Chunk size in tokens of the default tokenizer.")
+    chunk_overlap_tokens: int = Field(40, description="Tokens shared by consecutive chunks.")
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="'all-MiniLM-L6-v2' (bundled, offline) or any litellm embedding model, "
+        "e.g. 'openai/text-embedding-3-small' or 'ollama/nomic-embed-text'.",
+    )
+    embedding_batch_size: int = 64
+    retrieval_candidates: int = Field(
+        50, description="Candidates taken from each ranking before fusion."
+    )
+    retrieval_dense_weight: float = Field(
+        0.6, description="Weight of the vector ranking in the fused score (lexical gets the rest)."
+    )
 
     # --- LLM and generation (issue 4) ------------------------------------------------------
     # Any litellm model name ("gpt-4o-mini", "anthropic/claude-3-5-haiku-20241022",

@@ -76,6 +76,10 @@ class PdfTooLarge(PdfError):
     """Too many pages, too many bytes, too slow or too much memory to read."""
 
 
+class VectorStoreUnavailable(EngineError):
+    """The vector store (Chroma) could not be reached or refused the operation."""
+
+
 # --- LLM and generation (issue 4) ----------------------------------------------------------
 
 
