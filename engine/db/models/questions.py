@@ -117,7 +117,70 @@ class Question(Base):
             name="mcq_correct_index_in_options",
         ),
         CheckConstraint("generator IN ('llm','offline')", name="generator_known"),
+        CheckConstraint(
+            "length(btrim(stem)) > 0 AND length(btrim(excerpt)) > 0", name="text_present"
+        ),
+        CheckConstraint("page_start >= 1 AND page_end >= page_start", name="pages_ordered"),
         Index("ix_questions_user_material", "user_id", "material_id"),
         Index("ix_questions_user_topic", "user_id", "topic"),
         Index("ix_questions_user_status", "user_id", "status"),
     )
+
+
+class LLMUsage(Base):
+    """One row per generation call (LLM or offline): what it cost and how it ended.
+
+    Also the ledger the per-learner limits count from.
+    """
+
+    __tablename__ = "llm_usage"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # All calls made for one learner request share it.
+    request_id: Mapped[str] = mapped_column(String(36))
+    task: Mapped[str] = mapped_column(String(20))
+    generator: Mapped[str] = mapped_column(String(10))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(120))
+    tokens_in: Mapped[int] = mapped_column(Integer, server_default="0")
+    tokens_out: Mapped[int] = mapped_column(Integer, server_default="0")
+    cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), server_default="0")
+    latency_ms: Mapped[int] = mapped_column(Integer, server_default="0")
+    # ok, cached, malformed, auth_failed, rate_limited, unavailable, invalid
+    outcome: Mapped[str] = mapped_column(String(20))
+    questions_returned: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("generator IN ('llm','offline')", name="generator_known"),
+        CheckConstraint(
+            "tokens_in >= 0 AND tokens_out >= 0 AND cost_usd >= 0 AND latency_ms >= 0"
+            " AND questions_returned >= 0",
+            name="amounts_non_negative",
+        ),
+        Index("ix_llm_usage_user_created", "user_id", "created_at"),
+    )
+
+
+class LLMCache(Base):
+    """Model answers keyed by (learner, prompt version, model, context hash, parameters), so an
+    identical request costs no second call."""
+
+    __tablename__ = "llm_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_version: Mapped[str] = mapped_column(String(120))
+    response_text: Mapped[str] = mapped_column(Text)
+    tokens_in: Mapped[int] = mapped_column(Integer, server_default="0")
+    tokens_out: Mapped[int] = mapped_column(Integer, server_default="0")
+    cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (Index("ix_llm_cache_user_created", "user_id", "created_at"),)

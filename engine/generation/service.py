@@ -1,0 +1,980 @@
+"""The generation services pages, the CLI and other capabilities call.
+
+- `generate_questions`: a preview batch from chosen materials (LLM or offline), validated,
+  grounded and deduplicated; nothing is saved.
+- `generate_from_chunk`: replacement drafts from one source chunk (used by practice).
+- `save_questions`: accepted drafts into the learner's bank.
+- the question bank: `list_questions`, `get_question`, `update_question`, `delete_question`.
+
+Every query filters by the learner; another learner's row is reported as NotFound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import llm
+from engine.config import Settings
+from engine.db.models import Chunk, LLMCache, LLMUsage, Material, PromptTemplate, Question
+from engine.errors import (
+    EngineError,
+    InvalidInput,
+    LLMAuthFailed,
+    LLMUnavailable,
+    NoMaterials,
+    NotFound,
+    NothingGenerated,
+    RateLimited,
+)
+from engine.generation import offline, prompting
+from engine.generation.drafts import QUESTION_TYPES, TYPE_LABELS, Draft, Passage
+from engine.generation.validation import REASONS, Deduper, dedupe_key, ground, normalise, validate
+
+log = logging.getLogger(__name__)
+
+QUESTIONS_PER_CALL = 3
+MIN_CHUNK_CHARS = 120
+TOPIC_MAX = 200
+_TERMS_CACHE: OrderedDict[tuple[int, str], list[offline.KeyTerm]] = OrderedDict()
+_TERMS_CACHE_SIZE = 64
+
+SessionFactory = sessionmaker[Session]
+
+
+# --- mode and choices -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenerationMode:
+    offline: bool
+    model: str | None
+    types: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        if self.offline:
+            return "Offline mode: no language model configured (extractive questions)"
+        return f"Questions by {self.model}"
+
+
+def generation_mode(settings: Settings) -> GenerationMode:
+    """Whether generation uses a model (and which) or the offline generator."""
+    model = llm.model_for("generation", settings)
+    if not model:
+        return GenerationMode(offline=True, model=None, types=offline.OFFLINE_TYPES)
+    return GenerationMode(offline=False, model=model, types=QUESTION_TYPES)
+
+
+@dataclass(frozen=True)
+class MaterialChoice:
+    id: int
+    title: str
+    page_count: int
+    chunk_count: int
+
+
+def materials_for_generation(session_factory: SessionFactory, *,
+                             user_id: int) -> list[MaterialChoice]:
+    """The learner's materials that are ready to generate from, newest first."""
+    with session_factory() as session:
+        rows = session.execute(
+            select(Material.id, Material.title, Material.page_count, Material.chunk_count)
+            .where(Material.user_id == user_id, Material.status == "ready",
+                   Material.chunk_count > 0)
+            .order_by(Material.created_at.desc(), Material.id.desc())
+        ).all()
+    return [MaterialChoice(*r) for r in rows]
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """Reported after each step: `done` of `total` steps, drafts kept so far."""
+
+    done: int
+    total: int
+    drafts: list[Draft]
+    message: str
+
+
+@dataclass
+class GenerationResult:
+    drafts: list[Draft]
+    rejections: dict[str, int]
+    generator: str  # 'llm' or 'offline'
+    model: str | None
+    prompt_version: str | None
+    requested: int
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    llm_calls: int = 0
+    cached_calls: int = 0
+    engine_ms: float = 0.0  # our own time, excluding waiting for the model
+
+    def rejection_summary(self) -> list[str]:
+        return [f"{n} × {REASONS.get(reason, reason)}"
+                for reason, n in sorted(self.rejections.items(), key=lambda kv: -kv[1])]
+
+
+@dataclass
+class _Run:
+    """State of one generation request."""
+
+    user_id: int
+    settings: Settings
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    rejections: Counter[str] = field(default_factory=Counter)
+    limits_checked: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    llm_calls: int = 0
+    cached_calls: int = 0
+    llm_ms: float = 0.0
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+def _check_inputs(settings: Settings, *, question_type: str, difficulty: int, count: int,
+                  topic: str | None) -> tuple[list[str], str | None]:
+    problems = []
+    if question_type not in (*QUESTION_TYPES, "mix"):
+        problems.append("Choose multiple choice, cloze, short answer or a mix.")
+    if isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
+        problems.append("Difficulty must be between 1 and 5.")
+    if isinstance(count, bool) or not isinstance(count, int) or not (
+            1 <= count <= settings.generation_max_count):
+        problems.append(f"Ask for between 1 and {settings.generation_max_count} questions.")
+    topic = (topic or "").strip() or None
+    if topic is not None and len(topic) > TOPIC_MAX:
+        problems.append(f"Keep the topic under {TOPIC_MAX} characters.")
+    if problems:
+        raise InvalidInput(" ".join(problems))
+    mode = generation_mode(settings)
+    if question_type == "mix":
+        types = list(mode.types)
+    else:
+        types = [question_type]
+    if mode.offline and question_type == "short":
+        raise InvalidInput(
+            "Short-answer questions need a language model. Without one, Groundwork makes "
+            "multiple-choice and cloze questions. Configure a model in the settings "
+            "(GROUNDWORK_LLM_GENERATION_MODEL) to get short answers.")
+    return types, topic
+
+
+# --- context selection ------------------------------------------------------------------------
+
+
+def _user_materials(session: Session, user_id: int,
+                    material_ids: Sequence[int] | None) -> dict[int, Material]:
+    q = select(Material).where(Material.user_id == user_id, Material.status == "ready")
+    if material_ids:
+        q = q.where(Material.id.in_(list(material_ids)))
+    materials = {m.id: m for m in session.scalars(q)}
+    if material_ids:
+        missing = set(material_ids) - set(materials)
+        if missing:
+            raise NotFound("One of the chosen materials is not in your library (it may have "
+                           "been deleted). Reload the page and choose again.")
+    if not any(m.chunk_count > 0 for m in materials.values()):
+        raise NoMaterials("There is no material to generate from yet. Upload a PDF in the "
+                          "Library first." if not material_ids else
+                          "The chosen materials have no readable text to generate from.")
+    return materials
+
+
+def _passage(chunk: Chunk, title: str) -> Passage:
+    return Passage(chunk_id=chunk.id, material_id=chunk.material_id, material_title=title,
+                   text=chunk.text, page_start=chunk.page_start, page_end=chunk.page_end)
+
+
+def _spread_passages(session: Session, user_id: int, materials: dict[int, Material],
+                     n: int) -> list[Passage]:
+    """No topic: chunks spread evenly over the chosen materials, least-questioned first, so a
+    repeated request moves on to new material rather than repeating itself."""
+    used = dict(session.execute(
+        select(Question.source_chunk_id, func.count())
+        .where(Question.user_id == user_id, Question.source_chunk_id.is_not(None))
+        .group_by(Question.source_chunk_id)).all())
+    rows = session.execute(
+        select(Chunk.id, Chunk.material_id, Chunk.ordinal, func.length(Chunk.text))
+        .where(Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
+        .order_by(Chunk.material_id, Chunk.ordinal)).all()
+    by_material: dict[int, list[tuple[int, int]]] = {}
+    for cid, mid, _ordinal, length in rows:
+        if length >= MIN_CHUNK_CHARS:
+            by_material.setdefault(mid, []).append((cid, used.get(cid, 0)))
+    if not by_material:  # only short chunks: use them anyway
+        for cid, mid, _ordinal, _length in rows:
+            by_material.setdefault(mid, []).append((cid, used.get(cid, 0)))
+    # Per material: the least-used chunks, taken evenly from across the document.
+    picks: list[list[int]] = []
+    share = max(1, math.ceil(n / max(1, len(by_material))))
+    for mid in sorted(by_material):
+        chunks = by_material[mid]
+        least = min(u for _, u in chunks)
+        fresh = [cid for cid, u in chunks if u == least] or [cid for cid, _ in chunks]
+        step = max(1, len(fresh) / share)
+        picks.append([fresh[int(i * step)] for i in range(min(share, len(fresh)))])
+    chosen: list[int] = []
+    for i in range(max(len(p) for p in picks)):  # interleave materials
+        chosen.extend(p[i] for p in picks if i < len(p))
+    chosen = chosen[:n]
+    chunks = {c.id: c for c in session.scalars(
+        select(Chunk).where(Chunk.user_id == user_id, Chunk.id.in_(chosen)))}
+    return [_passage(chunks[cid], materials[chunks[cid].material_id].title)
+            for cid in chosen if cid in chunks]
+
+
+def _topic_passages(session: Session, user_id: int, materials: dict[int, Material],
+                    topic: str, n: int, settings: Settings) -> list[Passage]:
+    from engine.retrieval import search  # the library's hybrid search
+
+    hits = search(session, user_id=user_id, query=topic, k=n, material_ids=list(materials),
+                  settings=settings)
+    return [Passage(chunk_id=h.chunk_id, material_id=h.material_id,
+                    material_title=h.material_title, text=h.text, page_start=h.page_start,
+                    page_end=h.page_end) for h in hits]
+
+
+def _bank(session: Session, user_id: int) -> tuple[list[str], set[str]]:
+    rows = session.execute(select(Question.stem, Question.answer, Question.excerpt)
+                           .where(Question.user_id == user_id)).all()
+    return [dedupe_key(s, a) for s, a, _ in rows], {normalise(e) for _, _, e in rows}
+
+
+# --- limits, usage log, cache -----------------------------------------------------------------
+
+
+def _fmt_wait(seconds: float) -> str:
+    seconds = max(1, int(math.ceil(seconds)))
+    if seconds < 90:
+        return f"{seconds} seconds"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} minutes"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _check_limits(session: Session, run: _Run, count: int) -> None:
+    """Per-learner limits on model use: requests per hour and questions per day."""
+    s = run.settings
+    now = session.execute(select(func.now())).scalar_one()
+    hour_ago, day_ago = now - dt.timedelta(hours=1), now - dt.timedelta(days=1)
+    billable = (LLMUsage.user_id == run.user_id, LLMUsage.generator == "llm",
+                LLMUsage.outcome != "cached", LLMUsage.request_id != run.request_id)
+    requests = session.execute(
+        select(LLMUsage.request_id, func.min(LLMUsage.created_at))
+        .where(*billable, LLMUsage.created_at > hour_ago)
+        .group_by(LLMUsage.request_id).order_by(func.min(LLMUsage.created_at))).all()
+    if len(requests) >= s.generation_max_per_hour:
+        wait = (requests[0][1] + dt.timedelta(hours=1) - now).total_seconds()
+        raise RateLimited(
+            f"You have used your {s.generation_max_per_hour} generations for this hour. "
+            f"You can generate again in {_fmt_wait(wait)}.", retry_after_s=int(math.ceil(wait)))
+    day_rows = session.execute(
+        select(LLMUsage.created_at, LLMUsage.questions_returned)
+        .where(*billable, LLMUsage.created_at > day_ago).order_by(LLMUsage.created_at)).all()
+    used = sum(r[1] for r in day_rows)
+    left = s.generation_max_questions_per_day - used
+    if count > left:
+        # The allowance comes back as old calls leave the 24-hour window.
+        freed, wait = left, 0.0
+        for created, n in day_rows:
+            freed += n
+            wait = (created + dt.timedelta(days=1) - now).total_seconds()
+            if freed >= count:
+                break
+        what = (f"You have {left} left" if left > 0 else "You have none left")
+        raise RateLimited(
+            f"You can generate up to {s.generation_max_questions_per_day} questions a day with "
+            f"the language model. {what}; more become available in {_fmt_wait(wait)}.",
+            retry_after_s=int(math.ceil(wait)))
+
+
+def _log_usage(session_factory: SessionFactory, run: _Run, *, generator: str,
+               model: str | None, prompt_version: str | None, outcome: str,
+               tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0,
+               latency_ms: int = 0, questions_returned: int = 0) -> None:
+    with session_factory.begin() as session:
+        session.add(LLMUsage(
+            user_id=run.user_id, request_id=run.request_id, task="generation",
+            generator=generator, model=model, prompt_version=prompt_version,
+            tokens_in=tokens_in, tokens_out=tokens_out,
+            cost_usd=Decimal(str(round(cost_usd, 6))), latency_ms=latency_ms,
+            outcome=outcome, questions_returned=questions_returned))
+
+
+def _templates(session: Session) -> prompting.Templates:
+    rows = session.execute(
+        select(PromptTemplate.name, PromptTemplate.version, PromptTemplate.text)
+        .where(PromptTemplate.active, PromptTemplate.name.in_(prompting.TEMPLATE_NAMES))).all()
+    found = {name: (version, text) for name, version, text in rows}
+    missing = [n for n in prompting.TEMPLATE_NAMES if n not in found]
+    if missing:
+        raise EngineError("Question generation is not set up: prompt templates are missing. "
+                          "Run the database migrations.", detail=f"missing {missing}")
+    version = "+".join(f"{n}@{found[n][0]}" for n in prompting.TEMPLATE_NAMES)
+    return prompting.Templates(system=found[prompting.SYSTEM][1], user=found[prompting.USER][1],
+                               repair=found[prompting.REPAIR][1], version=version)
+
+
+# --- the LLM path -----------------------------------------------------------------------------
+
+
+def _outcome_of(e: EngineError) -> str:
+    if isinstance(e, LLMAuthFailed):
+        return "auth_failed"
+    if isinstance(e, RateLimited):
+        return "rate_limited"
+    if isinstance(e, LLMUnavailable):
+        return "unavailable"
+    return "invalid"
+
+
+def _llm_call(session_factory: SessionFactory, run: _Run, model: str, t: prompting.Templates,
+              messages: list[dict[str, str]], *, params: dict[str, Any],
+              expected: int) -> list[dict[str, Any]] | None:
+    """One group: cached answer or a model call (+ one repair); the parsed items, or None
+    when the answer stayed malformed."""
+    s = run.settings
+    key = prompting.cache_key(user_id=run.user_id, model=model, prompt_version=t.version,
+                              messages=messages, params=params)
+    with session_factory() as session:
+        cached = session.execute(
+            select(LLMCache.response_text).where(
+                LLMCache.key == key, LLMCache.user_id == run.user_id,
+                LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation_cache_ttl_h))
+        ).scalar_one_or_none()
+    if cached is not None:
+        items = prompting.items_from(llm.parse_json(cached))
+        run.cached_calls += 1
+        _log_usage(session_factory, run, generator="llm", model=model,
+                   prompt_version=t.version, outcome="cached", questions_returned=len(items))
+        return items
+    if not run.limits_checked:
+        with session_factory() as session:
+            _check_limits(session, run, params["total"])
+        run.limits_checked = True
+
+    def call(msgs: list[dict[str, str]]) -> llm.Completion:
+        started = time.perf_counter()
+        try:
+            return llm.complete(msgs, task="generation", settings=s,
+                                json_schema=prompting.RESPONSE_SCHEMA,
+                                schema_name="questions")
+        except EngineError as e:
+            _log_usage(session_factory, run, generator="llm", model=model,
+                       prompt_version=t.version, outcome=_outcome_of(e),
+                       latency_ms=int((time.perf_counter() - started) * 1000))
+            raise
+        finally:
+            run.llm_ms += (time.perf_counter() - started) * 1000
+            run.llm_calls += 1
+
+    def account(c: llm.Completion, outcome: str, n: int) -> None:
+        run.tokens_in += c.tokens_in
+        run.tokens_out += c.tokens_out
+        run.cost_usd += c.cost_usd
+        _log_usage(session_factory, run, generator="llm", model=model,
+                   prompt_version=t.version, outcome=outcome, tokens_in=c.tokens_in,
+                   tokens_out=c.tokens_out, cost_usd=c.cost_usd, latency_ms=c.latency_ms,
+                   questions_returned=n)
+
+    completion = call(messages)
+    text = completion.text
+    try:
+        items = prompting.items_from(llm.parse_json(text))
+    except ValueError as first_error:
+        account(completion, "malformed", 0)
+        log.info("malformed generation answer; repairing", extra={"err": str(first_error)})
+        completion = call(prompting.repair_messages(t, messages, text, str(first_error)))
+        text = completion.text
+        try:
+            items = prompting.items_from(llm.parse_json(text))
+        except ValueError:
+            account(completion, "malformed", 0)
+            run.rejections["malformed_output"] += expected
+            return None
+    account(completion, "ok", len(items))
+    with session_factory.begin() as session:
+        session.merge(LLMCache(key=key, user_id=run.user_id, model=model,
+                               prompt_version=t.version, response_text=text,
+                               tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+                               cost_usd=Decimal(str(round(completion.cost_usd, 6))),
+                               created_at=func.now()))
+    return items
+
+
+def _groups(passages: Sequence[Passage], count: int, max_chars: int) -> list[
+        tuple[list[Passage], int]]:
+    """Split the context into calls of a few questions each (progress per call; smaller
+    prompts), every call with its own passages."""
+    n_groups = max(1, min(len(passages), math.ceil(count / QUESTIONS_PER_CALL)))
+    groups: list[list[Passage]] = [[] for _ in range(n_groups)]
+    for i, p in enumerate(passages):
+        groups[i % n_groups].append(p)
+    out = []
+    for i, g in enumerate(groups):
+        wanted = count // n_groups + (1 if i < count % n_groups else 0)
+        kept, size = [], 0
+        for p in g:
+            if kept and size + len(p.text) > max_chars // n_groups:
+                break
+            kept.append(p)
+            size += len(p.text)
+        if wanted:
+            out.append((kept, wanted))
+    return out
+
+
+def _generate_llm(session_factory: SessionFactory, run: _Run, passages: Sequence[Passage], *,
+                  types: list[str], difficulty: int, count: int, topic: str | None,
+                  deduper: Deduper, on_progress: Callable[[Progress], None] | None,
+                  t: prompting.Templates) -> tuple[list[Draft], str]:
+    s = run.settings
+    model = llm.model_for("generation", s)
+    assert model is not None
+    drafts: list[Draft] = []
+    groups = _groups(passages, count, s.generation_context_max_chars)
+    for done, (group, wanted) in enumerate(groups, start=1):
+        group_types = types if len(types) == 1 else [
+            types[(len(drafts) + i) % len(types)] for i in range(min(wanted, len(types)))]
+        messages = prompting.build_messages(t, group, count=wanted, types=group_types,
+                                            difficulty=difficulty, topic=topic)
+        params = {"count": wanted, "types": group_types, "difficulty": difficulty,
+                  "topic": topic, "temperature": s.llm_temperature,
+                  "structured": s.llm_structured_output, "total": count}
+        items = _llm_call(session_factory, run, model, t, messages, params=params,
+                          expected=wanted)
+        if items is not None:
+            if len(items) > wanted:
+                run.rejections["over_count"] += len(items) - wanted
+                items = items[:wanted]
+            for item in items:
+                draft = prompting.to_draft(item)
+                if draft is None:
+                    run.rejections["bad_shape"] += 1
+                    continue
+                reason = (validate(draft, wanted_types=types) or ground(draft, group)
+                          or deduper.check(draft))
+                if reason:
+                    run.rejections[reason] += 1
+                    log.info("draft rejected", extra={"reason": reason})
+                    continue
+                draft.topic, draft.model, draft.prompt_version = topic, model, t.version
+                drafts.append(draft)
+        if on_progress is not None:
+            on_progress(Progress(done, len(groups), list(drafts),
+                                 f"{len(drafts)} question(s) ready"))
+    # Per-question provenance: the request's usage shared over what it produced.
+    if drafts:
+        share = len(drafts)
+        for d in drafts:
+            d.tokens_in = run.tokens_in // share
+            d.tokens_out = run.tokens_out // share
+            d.cost_usd = round(run.cost_usd / share, 6)
+            d.latency_ms = int(run.llm_ms / share)
+    return drafts, t.version
+
+
+# --- the offline path -------------------------------------------------------------------------
+
+
+def _terms_for(session: Session, user_id: int, material: Material) -> list[offline.KeyTerm]:
+    key = (material.id, material.sha256)
+    if key in _TERMS_CACHE:
+        _TERMS_CACHE.move_to_end(key)
+        return _TERMS_CACHE[key]
+    texts = session.scalars(
+        select(Chunk.text).where(Chunk.user_id == user_id, Chunk.material_id == material.id)
+        .order_by(Chunk.ordinal)).all()
+    sample, size = [], 0
+    for text in texts:  # the start of the document plus an even spread of the rest
+        sample.append(text)
+        size += len(text)
+        if size > 40_000:
+            break
+    terms = offline.key_terms("\n".join(sample))
+    _TERMS_CACHE[key] = terms
+    if len(_TERMS_CACHE) > _TERMS_CACHE_SIZE:
+        _TERMS_CACHE.popitem(last=False)
+    return terms
+
+
+def _generate_offline(session_factory: SessionFactory, run: _Run,
+                      materials: dict[int, Material], passages: Sequence[Passage], *,
+                      types: list[str], difficulty: int, count: int, topic: str | None,
+                      deduper: Deduper, used_sentences: set[str],
+                      on_progress: Callable[[Progress], None] | None) -> list[Draft]:
+    with session_factory() as session:
+        terms = {mid: _terms_for(session, run.user_id, materials[mid])
+                 for mid in {p.material_id for p in passages} if mid in materials}
+    drafts: list[Draft] = []
+    for draft in offline.generate(passages, terms, count=count * 3, types=types,
+                                  difficulty=difficulty, topic=topic,
+                                  used_sentences=used_sentences):
+        reason = (validate(draft, wanted_types=types) or ground(draft, passages)
+                  or deduper.check(draft))
+        if reason:
+            run.rejections[reason] += 1
+            continue
+        drafts.append(draft)
+        if on_progress is not None:
+            on_progress(Progress(len(drafts), count, list(drafts),
+                                 f"{len(drafts)} of {count} question(s) ready"))
+        if len(drafts) >= count:
+            break
+    return drafts
+
+
+# --- public services --------------------------------------------------------------------------
+
+
+def _finish(session_factory: SessionFactory, run: _Run, drafts: list[Draft], *, count: int,
+            generator: str, model: str | None, prompt_version: str | None,
+            started: float) -> GenerationResult:
+    if generator == "offline":
+        _log_usage(session_factory, run, generator="offline", model=None,
+                   prompt_version=prompt_version, outcome="ok" if drafts else "invalid",
+                   questions_returned=len(drafts))
+    result = GenerationResult(
+        drafts=drafts, rejections=dict(run.rejections), generator=generator, model=model,
+        prompt_version=prompt_version, requested=count, tokens_in=run.tokens_in,
+        tokens_out=run.tokens_out, cost_usd=run.cost_usd, llm_calls=run.llm_calls,
+        cached_calls=run.cached_calls,
+        engine_ms=(time.perf_counter() - started) * 1000 - run.llm_ms)
+    log.info("generation finished", extra={
+        "user_id": run.user_id, "generator": generator, "requested": count,
+        "kept": len(drafts), "rejections": dict(run.rejections), "cost_usd": run.cost_usd})
+    if not drafts:
+        if run.rejections.get("duplicate_of_bank") and len(run.rejections) == 1:
+            message = ("Every question generated is already in your bank. Try another topic, "
+                       "other materials, or a different question type.")
+        elif generator == "offline":
+            message = ("No usable questions could be made from this material offline (too "
+                       "little prose with clear key terms). Try other materials or a topic.")
+        else:
+            message = ("The model's questions did not pass the checks (each must quote its "
+                       "source exactly). Try again, or choose other materials or a topic.")
+        raise NothingGenerated(message, rejections=dict(run.rejections))
+    return result
+
+
+def generate_questions(
+    session_factory: SessionFactory,
+    *,
+    user_id: int,
+    settings: Settings,
+    material_ids: Sequence[int] | None = None,
+    topic: str | None = None,
+    question_type: str = "mix",
+    difficulty: int = 3,
+    count: int = 5,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> GenerationResult:
+    """Generate a preview batch. Nothing is saved to the bank (see `save_questions`).
+
+    Args:
+        session_factory: the database session factory.
+        user_id: the learner.
+        settings: decides LLM (a generation model is set) or offline generation.
+        material_ids: the learner's materials to use (None or empty: all of them).
+        topic: optional retrieval query to focus the questions.
+        question_type: 'mcq', 'cloze', 'short' or 'mix'.
+        difficulty: 1-5.
+        count: 1 to `generation_max_count`.
+        on_progress: called after each step with the drafts so far.
+
+    Returns:
+        The drafts that passed validation, grounding and deduplication, with rejection
+        counts by reason and usage.
+
+    Raises:
+        InvalidInput: bad parameters (or short answers asked for offline).
+        NotFound: a chosen material is not the learner's.
+        NoMaterials: nothing to generate from.
+        RateLimited: the learner's own limit (with `retry_after_s`).
+        ProviderRateLimited, LLMAuthFailed, LLMUnavailable: from the provider.
+        NothingGenerated: every candidate was rejected (`rejections` by reason).
+    """
+    started = time.perf_counter()
+    types, topic = _check_inputs(settings, question_type=question_type, difficulty=difficulty,
+                                 count=count, topic=topic)
+    run = _Run(user_id=user_id, settings=settings)
+    mode = generation_mode(settings)
+    with session_factory() as session:
+        materials = _user_materials(session, user_id, material_ids)
+        n = max(settings.generation_context_chunks, count)
+        if topic:
+            passages = _topic_passages(session, user_id, materials, topic, n, settings)
+            if not passages:
+                raise NothingGenerated(f"Nothing in the chosen materials matches '{topic}'. "
+                                       "Try other words or leave the topic empty.")
+        else:
+            passages = _spread_passages(session, user_id, materials,
+                                        n * 2 if mode.offline else n)
+        bank_keys, used_sentences = _bank(session, user_id)
+        templates = None if mode.offline else _templates(session)
+    deduper = Deduper(bank_keys, settings.generation_dedupe_threshold)
+    if mode.offline:
+        drafts = _generate_offline(session_factory, run, materials, passages, types=types,
+                                   difficulty=difficulty, count=count, topic=topic,
+                                   deduper=deduper, used_sentences=used_sentences,
+                                   on_progress=on_progress)
+        return _finish(session_factory, run, drafts, count=count, generator="offline",
+                       model=None, prompt_version=offline.OFFLINE_VERSION, started=started)
+    assert templates is not None
+    drafts, version = _generate_llm(session_factory, run, passages, types=types,
+                                    difficulty=difficulty, count=count, topic=topic,
+                                    deduper=deduper, on_progress=on_progress, t=templates)
+    return _finish(session_factory, run, drafts, count=count, generator="llm",
+                   model=mode.model, prompt_version=version, started=started)
+
+
+def generate_from_chunk(
+    session_factory: SessionFactory,
+    *,
+    user_id: int,
+    chunk_id: int,
+    question_type: str,
+    difficulty: int,
+    settings: Settings,
+    count: int = 1,
+) -> list[Draft]:
+    """Drafts of new questions from one source chunk (e.g. to replace a retired question).
+
+    Uses the configured model, or the offline generator when none is configured; offline,
+    a 'short' request yields a cloze question instead. Drafts are validated, grounded in the
+    chunk and deduplicated against the learner's bank; nothing is saved (pass the chosen
+    draft to `save_questions(..., replaces_question_id=...)`).
+
+    Raises:
+        NotFound: the chunk is not the learner's (or no longer exists).
+        InvalidInput: bad type, difficulty or count.
+        RateLimited, ProviderRateLimited, LLMAuthFailed, LLMUnavailable: as for
+            `generate_questions`.
+        NothingGenerated: nothing usable could be made from the chunk.
+    """
+    started = time.perf_counter()
+    mode = generation_mode(settings)
+    if mode.offline and question_type == "short":
+        question_type = "cloze"
+    types, _ = _check_inputs(settings, question_type=question_type, difficulty=difficulty,
+                             count=count, topic=None)
+    run = _Run(user_id=user_id, settings=settings)
+    with session_factory() as session:
+        row = session.execute(
+            select(Chunk, Material).join(Material, Material.id == Chunk.material_id)
+            .where(Chunk.id == chunk_id, Chunk.user_id == user_id,
+                   Material.user_id == user_id)).one_or_none()
+        if row is None:
+            raise NotFound("The source passage of this question is no longer in your library.")
+        chunk, material = row
+        passages = [_passage(chunk, material.title)]
+        bank_keys, used_sentences = _bank(session, user_id)
+        templates = None if mode.offline else _templates(session)
+    deduper = Deduper(bank_keys, settings.generation_dedupe_threshold)
+    if mode.offline:
+        drafts = _generate_offline(session_factory, run, {material.id: material}, passages,
+                                   types=types, difficulty=difficulty, count=count, topic=None,
+                                   deduper=deduper, used_sentences=used_sentences,
+                                   on_progress=None)
+        return _finish(session_factory, run, drafts, count=count, generator="offline",
+                       model=None, prompt_version=offline.OFFLINE_VERSION,
+                       started=started).drafts
+    assert templates is not None
+    drafts, version = _generate_llm(session_factory, run, passages, types=types,
+                                    difficulty=difficulty, count=count, topic=None,
+                                    deduper=deduper, on_progress=None, t=templates)
+    return _finish(session_factory, run, drafts, count=count, generator="llm",
+                   model=mode.model, prompt_version=version, started=started).drafts
+
+
+def _reason_message(reason: str) -> str:
+    return f"This question cannot be saved: {REASONS.get(reason, reason)}."
+
+
+def save_questions(
+    session_factory: SessionFactory,
+    *,
+    user_id: int,
+    drafts: Sequence[Draft],
+    replaces_question_id: int | None = None,
+) -> list[int]:
+    """Save accepted drafts to the learner's bank, all or none, and return the new ids.
+
+    Each draft is validated again and, when its source chunk still exists, its excerpt must
+    still occur in it (so an edited or forged draft cannot lose its grounding).
+
+    Args:
+        session_factory: the database session factory.
+        user_id: the learner.
+        drafts: drafts from `generate_questions` / `generate_from_chunk` (possibly edited).
+        replaces_question_id: the learner's question these replace (recorded on each).
+
+    Raises:
+        InvalidInput: a draft fails validation or lost its grounding.
+        NotFound: the replaced question, or a draft's source, is not the learner's.
+    """
+    if not drafts:
+        return []
+    for d in drafts:
+        reason = validate(d)
+        if reason:
+            raise InvalidInput(_reason_message(reason))
+    with session_factory.begin() as session:
+        if replaces_question_id is not None and session.scalar(
+                select(Question.id).where(Question.id == replaces_question_id,
+                                          Question.user_id == user_id)) is None:
+            raise NotFound("The question being replaced is not in your bank.")
+        ids = []
+        for d in drafts:
+            material_id = d.material_id
+            if material_id is not None and session.scalar(
+                    select(Material.id).where(Material.id == material_id,
+                                              Material.user_id == user_id)) is None:
+                raise NotFound("The source of this question is no longer in your library. "
+                               "Generate it again.")
+            source_chunk_id = d.source_chunk_id
+            if source_chunk_id is not None:
+                chunk = session.scalar(select(Chunk).where(Chunk.id == source_chunk_id,
+                                                           Chunk.user_id == user_id))
+                if chunk is None:
+                    raise NotFound("The source of this question is no longer in your library. "
+                                   "Generate it again.")
+                if normalise(d.excerpt) not in normalise(chunk.text):
+                    raise InvalidInput(_reason_message("excerpt_not_in_source"))
+            q = Question(
+                user_id=user_id, material_id=material_id, source_chunk_id=source_chunk_id,
+                chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, stem=d.stem.strip(),
+                options=[o.strip() for o in d.options] if d.options is not None else None,
+                correct_index=d.correct_index, answer=d.answer.strip(),
+                key_points=[k.strip() for k in d.key_points], explanation=d.explanation.strip(),
+                difficulty=d.difficulty, topic=(d.topic or None), status="active",
+                excerpt=d.excerpt.strip(), page_start=d.page_start, page_end=d.page_end,
+                material_title=(d.material_title or "Untitled")[:300],
+                generator=d.generator, model=d.model, prompt_version=d.prompt_version,
+                tokens_in=d.tokens_in, tokens_out=d.tokens_out,
+                cost_usd=Decimal(str(d.cost_usd)) if d.cost_usd is not None else None,
+                latency_ms=d.latency_ms, replaces_question_id=replaces_question_id,
+            )
+            session.add(q)
+            session.flush()
+            ids.append(q.id)
+    return ids
+
+
+# --- the question bank ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    id: int
+    type: str
+    stem: str
+    options: list[str] | None
+    correct_index: int | None
+    answer: str
+    key_points: list[str]
+    explanation: str
+    difficulty: int
+    status: str
+    quality_score: float | None
+    excerpt: str
+    page_start: int
+    page_end: int
+    material_id: int | None
+    material_title: str
+    topic: str | None
+    generator: str
+    model: str | None
+    created_at: dt.datetime
+
+    @property
+    def type_label(self) -> str:
+        return TYPE_LABELS.get(self.type, self.type)
+
+    @property
+    def pages(self) -> str:
+        if self.page_start == self.page_end:
+            return f"p. {self.page_start}"
+        return f"pp. {self.page_start}\u2013{self.page_end}"
+
+
+def _view(q: Question) -> QuestionView:
+    return QuestionView(
+        id=q.id, type=q.type, stem=q.stem, options=q.options, correct_index=q.correct_index,
+        answer=q.answer, key_points=list(q.key_points or []), explanation=q.explanation,
+        difficulty=q.difficulty, status=q.status, quality_score=q.quality_score,
+        excerpt=q.excerpt, page_start=q.page_start, page_end=q.page_end,
+        material_id=q.material_id, material_title=q.material_title, topic=q.topic,
+        generator=q.generator, model=q.model, created_at=q.created_at)
+
+
+@dataclass(frozen=True)
+class BankPage:
+    questions: list[QuestionView]
+    total: int
+
+
+def list_questions(
+    session_factory: SessionFactory,
+    *,
+    user_id: int,
+    material_id: int | None = None,
+    question_type: str | None = None,
+    difficulty: int | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    limit: int = 25,
+    offset: int = 0,
+) -> BankPage:
+    """A page of the learner's bank, newest first, with the total matching the filters."""
+    where = [Question.user_id == user_id]
+    if material_id is not None:
+        where.append(Question.material_id == material_id)
+    if question_type:
+        where.append(Question.type == question_type)
+    if difficulty is not None:
+        where.append(Question.difficulty == difficulty)
+    if status:
+        where.append(Question.status == status)
+    if text and text.strip():
+        pattern = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        where.append(or_(Question.stem.ilike(pattern, escape="\\"),
+                         Question.answer.ilike(pattern, escape="\\")))
+    with session_factory() as session:
+        total = session.scalar(select(func.count()).select_from(Question).where(*where)) or 0
+        rows = session.scalars(select(Question).where(*where)
+                               .order_by(Question.created_at.desc(), Question.id.desc())
+                               .limit(max(1, min(limit, 200))).offset(max(0, offset))).all()
+        return BankPage([_view(q) for q in rows], int(total))
+
+
+def bank_materials(session_factory: SessionFactory, *, user_id: int) -> list[tuple[int, str]]:
+    """(material id, title) of the materials the learner's questions come from."""
+    with session_factory() as session:
+        rows = session.execute(
+            select(Question.material_id, func.max(Question.material_title))
+            .where(Question.user_id == user_id, Question.material_id.is_not(None))
+            .group_by(Question.material_id).order_by(func.max(Question.material_title))).all()
+    return [(int(m), t) for m, t in rows]
+
+
+def get_question(session_factory: SessionFactory, *, user_id: int,
+                 question_id: int) -> QuestionView:
+    """Raises NotFound when the question is not the learner's."""
+    with session_factory() as session:
+        q = session.scalar(select(Question).where(Question.id == question_id,
+                                                  Question.user_id == user_id))
+        if q is None:
+            raise NotFound("That question is not in your bank.")
+        return _view(q)
+
+
+def update_question(
+    session_factory: SessionFactory,
+    *,
+    user_id: int,
+    question_id: int,
+    stem: str,
+    answer: str,
+    explanation: str,
+    difficulty: int,
+    options: list[str] | None = None,
+    correct_index: int | None = None,
+    key_points: list[str] | None = None,
+    status: str | None = None,
+) -> QuestionView:
+    """Edit a question of the learner's bank. The source excerpt and page are kept.
+
+    Raises:
+        NotFound: not the learner's question.
+        InvalidInput: the edit breaks the rules a question must follow.
+    """
+    with session_factory.begin() as session:
+        q = session.scalar(select(Question).where(Question.id == question_id,
+                                                  Question.user_id == user_id)
+                           .with_for_update())
+        if q is None:
+            raise NotFound("That question is not in your bank.")
+        if status is not None and status not in ("active", "flagged", "retired"):
+            raise InvalidInput("Status must be active, flagged or retired.")
+        if q.type == "mcq" and options is not None and correct_index is not None and (
+                0 <= correct_index < len(options)):
+            answer = options[correct_index]
+        draft = Draft(type=q.type, stem=stem, answer=answer, explanation=explanation,
+                      difficulty=difficulty, excerpt=q.excerpt, chunk_ids=list(q.chunk_ids),
+                      options=options if q.type == "mcq" else None,
+                      correct_index=correct_index if q.type == "mcq" else None,
+                      key_points=key_points if key_points is not None else list(q.key_points))
+        reason = validate(draft)
+        if reason:
+            raise InvalidInput(f"This edit cannot be saved: {REASONS.get(reason, reason)}.")
+        q.stem, q.answer, q.explanation = draft.stem.strip(), draft.answer.strip(), \
+            draft.explanation.strip()
+        q.difficulty = draft.difficulty
+        q.options = [o.strip() for o in draft.options] if draft.options is not None else None
+        q.correct_index = draft.correct_index
+        q.key_points = [k.strip() for k in draft.key_points]
+        if status is not None:
+            q.status = status
+        session.flush()
+        return _view(q)
+
+
+def delete_question(session_factory: SessionFactory, *, user_id: int, question_id: int) -> None:
+    """Delete one of the learner's questions (and, by cascade, its practice history).
+
+    Raises:
+        NotFound: not the learner's question.
+    """
+    with session_factory.begin() as session:
+        q = session.scalar(select(Question).where(Question.id == question_id,
+                                                  Question.user_id == user_id))
+        if q is None:
+            raise NotFound("That question is not in your bank.")
+        session.delete(q)
+
+
+def usage_summary(session_factory: SessionFactory, *, user_id: int) -> dict[str, Any]:
+    """The learner's model use over the last 24 hours (for the Generate page)."""
+    with session_factory() as session:
+        row = session.execute(
+            select(func.count(), func.coalesce(func.sum(LLMUsage.tokens_in), 0),
+                   func.coalesce(func.sum(LLMUsage.tokens_out), 0),
+                   func.coalesce(func.sum(LLMUsage.cost_usd), 0),
+                   func.coalesce(func.sum(LLMUsage.questions_returned), 0))
+            .where(LLMUsage.user_id == user_id, LLMUsage.generator == "llm",
+                   LLMUsage.outcome != "cached",
+                   LLMUsage.created_at > func.now() - dt.timedelta(days=1))).one()
+    return {"calls": int(row[0]), "tokens_in": int(row[1]), "tokens_out": int(row[2]),
+            "cost_usd": float(row[3]), "questions": int(row[4])}
+
+
+__all__ = [
+    "BankPage", "GenerationMode", "GenerationResult", "MaterialChoice", "Progress",
+    "QuestionView", "bank_materials", "delete_question", "generate_from_chunk",
+    "generate_questions", "generation_mode", "get_question", "list_questions",
+    "materials_for_generation", "save_questions", "update_question", "usage_summary",
+    "Draft",
+]
