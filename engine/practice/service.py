@@ -24,10 +24,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings
 from engine.db.models import Attempt, Flag, Profile, Question, ReviewState, SchedulerParameters
 from engine.db.models.practice import FLAG_REASONS, SCHEDULERS
-from engine.errors import InvalidInput, NotFound, QuestionUnavailable
+from engine.errors import InvalidInput, NotEnoughHistory, NotFound, QuestionUnavailable
 from engine.practice.grading import QuestionForGrading, Verdict, grade
 from engine.scheduling import fsrs6, sm2
+from engine.scheduling.optimise import (
+    Fitter,
+    OptimisationResult,
+    choose_parameters,
+    fit_parameters,
+)
 from engine.scheduling.rating import RatingParams, grade_attempt
+from engine.scheduling.replay import Review
 from engine.scoring import quality as quality_rules
 from engine.scoring import xp as xp_rules
 
@@ -743,3 +750,72 @@ def set_scheduler(session_factory: sessionmaker[Session], *, user_id: int,
             update(ReviewState).where(ReviewState.user_id == user_id)
             .values(due_at=ReviewState.fsrs_due_at if scheduler == "fsrs"
                     else ReviewState.sm2_due_at))
+
+
+# --- personal FSRS parameters ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchedulerInfo:
+    scheduler: str
+    reviews: int
+    min_reviews: int
+    personal: bool  # personal FSRS parameters are in use
+    message: str | None
+    fitted_at: dt.datetime | None
+
+
+def scheduler_info(session_factory: sessionmaker[Session], *, user_id: int,
+                   settings: Settings) -> SchedulerInfo:
+    with session_factory() as session:
+        profile = _profile(session, user_id)
+        reviews = session.scalar(select(func.count()).select_from(Attempt)
+                                 .where(Attempt.user_id == user_id)) or 0
+        row = session.get(SchedulerParameters, user_id)
+        return SchedulerInfo(profile.scheduler, reviews, settings.fsrs_optimise_min_reviews,
+                             bool(row and row.adopted), row.message if row else None,
+                             row.fitted_at if row else None)
+
+
+def review_history(session: Session, user_id: int) -> list[Review]:
+    """The learner's answers as scheduler reviews, in time order."""
+    return [Review(card_id=qid, rating=rating, reviewed_at=at, quality=quality)
+            for qid, rating, quality, at in session.execute(
+                select(Attempt.question_id, Attempt.rating, Attempt.quality, Attempt.answered_at)
+                .where(Attempt.user_id == user_id).order_by(Attempt.answered_at, Attempt.id))]
+
+
+def optimise_fsrs(session_factory: sessionmaker[Session], *, user_id: int, settings: Settings,
+                  fit: Fitter = fit_parameters) -> OptimisationResult:
+    """Fit FSRS-6 to the learner's own history and adopt the result only if it predicts their
+    held-back recent reviews better than the parameters in use (see engine.scheduling.optimise).
+
+    Raises:
+        NotEnoughHistory: fewer reviews than `fsrs_optimise_min_reviews`.
+    """
+    with session_factory() as session:
+        _profile(session, user_id)
+        history = review_history(session, user_id)
+        current = _personal_parameters(session, user_id) or fsrs6.DEFAULT_FSRS_PARAMETERS
+    if len(history) < settings.fsrs_optimise_min_reviews:
+        raise NotEnoughHistory(
+            f"Personal FSRS parameters need at least {settings.fsrs_optimise_min_reviews} "
+            f"answers; you have {len(history)}. Until then FSRS uses its default parameters.")
+    result = choose_parameters(history, current=current,
+                               min_reviews=settings.fsrs_optimise_min_reviews,
+                               holdout_fraction=settings.fsrs_holdout_fraction, fit=fit,
+                               base=fsrs_params(settings))
+    with session_factory.begin() as session:
+        row = session.get(SchedulerParameters, user_id, with_for_update=True)
+        if row is None:
+            row = SchedulerParameters(user_id=user_id)
+            session.add(row)
+        was_personal = bool(row.adopted)
+        row.parameters = list(result.parameters)
+        row.adopted = result.adopted or was_personal
+        row.n_reviews = result.n_reviews
+        row.current_log_loss = result.current_log_loss
+        row.candidate_log_loss = result.candidate_log_loss
+        row.message = result.message
+        row.fitted_at = _utcnow()
+    return result

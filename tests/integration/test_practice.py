@@ -389,3 +389,62 @@ def test_streak_follows_the_learners_time_zone(runtime, make_user):
     answer(runtime, uid, qid, now=dt.datetime(2026, 5, 5, 16, 0, tzinfo=dt.UTC))
     p = profile(runtime, uid)
     assert (p.streak, p.last_activity_date) == (2, dt.date(2026, 5, 6))
+
+
+def test_personal_fsrs_parameters_need_enough_history(runtime, make_user):
+    from engine.errors import NotEnoughHistory
+
+    uid = make_user()
+    qid = add_question(runtime.session_factory, uid)
+    answer(runtime, uid, qid)
+    with pytest.raises(NotEnoughHistory, match="400"):
+        service.optimise_fsrs(runtime.session_factory, user_id=uid, settings=runtime.settings)
+    info = service.scheduler_info(runtime.session_factory, user_id=uid,
+                                  settings=runtime.settings)
+    assert (info.reviews, info.personal, info.min_reviews) == (1, False, 400)
+
+
+def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(runtime,
+                                                                                make_user):
+    from engine.db.models import SchedulerParameters
+    from engine.scheduling import fsrs6
+
+    uid = make_user()
+    s = runtime.settings.model_copy(update={"fsrs_optimise_min_reviews": 50})
+    qids = [add_question(runtime.session_factory, uid) for _ in range(16)]
+    at = NOW
+    for round_ in range(10):  # mostly remembered after 3 days
+        for i, qid in enumerate(qids):
+            answer(runtime, uid, qid, response=1 if (i + round_) % 10 else 0, settings=s,
+                   now=at + dt.timedelta(minutes=i))
+        at += dt.timedelta(days=3)
+    a = fsrs6.DEFAULT_FSRS_PARAMETERS
+    b = (0.01, 0.01, 0.01, 0.01, *fsrs6.DEFAULT_FSRS_PARAMETERS[4:])
+    seen = []
+
+    def run(current, candidate):
+        with runtime.session_factory.begin() as session:
+            row = session.get(SchedulerParameters, uid)
+            if row is None:
+                session.add(SchedulerParameters(user_id=uid, parameters=list(current),
+                                                adopted=True, n_reviews=0))
+            else:
+                row.parameters, row.adopted = list(current), True
+        return service.optimise_fsrs(runtime.session_factory, user_id=uid, settings=s,
+                                     fit=lambda train: seen.append(len(train)) or candidate)
+
+    first = run(a, b)
+    second = run(b, a)
+    assert seen == [128, 128]  # fitted on the earlier 80% of 160 answers only
+    # The same two parameter sets, compared on the same held-back answers: exactly one way
+    # round adopts the candidate, and it is the one with the lower log loss.
+    assert first.current_log_loss == pytest.approx(second.candidate_log_loss)
+    assert first.adopted != second.adopted
+    winner = first if first.adopted else second
+    assert winner.candidate_log_loss < winner.current_log_loss
+    loser = second if first.adopted else first
+    assert "kept the current parameters" in loser.message
+    with runtime.session_factory() as session:
+        stored = tuple(session.get(SchedulerParameters, uid).parameters)
+    assert stored == (a if second.adopted else b)  # the last run's decision is what is used
+    assert service.scheduler_info(runtime.session_factory, user_id=uid, settings=s).personal
