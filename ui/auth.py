@@ -12,6 +12,7 @@ from engine.runtime import Runtime
 
 ACCOUNT_KEY = "gw_account"
 _AUTH_KEY = "gw_authenticator"
+_COOKIE_ACTION = "gw_cookie_action"
 
 
 def _make_authenticator(rt: Runtime) -> stauth.Authenticate:
@@ -33,6 +34,13 @@ def init_auth(rt: Runtime) -> AccountInfo | None:
         st.session_state.setdefault(key, None)
     authenticator = _make_authenticator(rt)
     st.session_state[_AUTH_KEY] = authenticator
+    # Cookie changes are made by a browser component, so they must happen in a run that
+    # completes (sign-in and sign-out end their run with st.rerun()).
+    action = st.session_state.pop(_COOKIE_ACTION, None)
+    if action == "set" and st.session_state.get("username"):
+        authenticator.cookie_controller.set_cookie()
+    elif action == "delete":
+        authenticator.cookie_controller.delete_cookie()
     account: AccountInfo | None = st.session_state.get(ACCOUNT_KEY)
     if account is None and not st.session_state.get("logout"):
         token = authenticator.cookie_controller.get_cookie()
@@ -57,9 +65,7 @@ def _remember(account: AccountInfo) -> None:
 def sign_in(account: AccountInfo) -> None:
     """Mark the learner as signed in and set the signed re-authentication cookie."""
     _remember(account)
-    authenticator: stauth.Authenticate | None = st.session_state.get(_AUTH_KEY)
-    if authenticator is not None:
-        authenticator.cookie_controller.set_cookie()
+    st.session_state[_COOKIE_ACTION] = "set"
 
 
 def update_account(account: AccountInfo) -> None:
@@ -69,12 +75,12 @@ def update_account(account: AccountInfo) -> None:
 
 
 def sign_out() -> None:
-    authenticator: stauth.Authenticate | None = st.session_state.get(_AUTH_KEY)
-    if authenticator is not None and st.session_state.get("authentication_status"):
-        authenticator.logout(location="unrendered")
+    """Forget the learner in this session and remove the cookie on the next run."""
+    for key in ("authentication_status", "username", "name", "email", "roles"):
+        st.session_state[key] = None
     st.session_state[ACCOUNT_KEY] = None
-    st.session_state["authentication_status"] = None
     st.session_state["logout"] = True
+    st.session_state[_COOKIE_ACTION] = "delete"
 
 
 def current_account() -> AccountInfo | None:

@@ -1,0 +1,232 @@
+"""Real-browser tests: Playwright drives Debian's Chromium against `streamlit run` on 127.0.0.1.
+
+Fixtures:
+    start_app(env=None) -> AppServer   a served app on its own database (one per distinct env)
+    app_server / app_url               the app with default settings (offline: no LLM)
+    page                               a fresh Playwright page; a screenshot is saved on failure
+Helpers:
+    signup_and_onboard(page, app_url, name=...) -> email
+    wait_for_text(page, text)
+
+Browser tests skip (with the reason) only where Chromium is absent and CI is not set; in CI a
+missing browser fails the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engine.config import Settings
+from engine.runtime import Runtime, create_runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM = os.environ.get("GROUNDWORK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+TIMEOUT_MS = 30_000
+
+
+def _chromium_or_skip() -> str:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    reason = (f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+              "to run the browser tests")
+    if os.environ.get("CI"):
+        pytest.fail(reason + " (CI must run them)")
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass
+class AppServer:
+    url: str
+    database_url: str
+    data_dir: Path
+    runtime: Runtime  # engine access to the served app's database, for seeding and checks
+    log_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit not healthy in {timeout_s}s:\n{log_path.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def start_app(database_factory) -> Iterator[Callable[..., AppServer]]:
+    _chromium_or_skip()
+    servers: dict[frozenset, tuple[AppServer, subprocess.Popen]] = {}
+    logs = Path(tempfile.mkdtemp(prefix="groundwork-browser-"))
+
+    def _start(env: dict[str, str] | None = None) -> AppServer:
+        key = frozenset((env or {}).items())
+        if key in servers:
+            return servers[key][0]
+        db_url = database_factory.create()
+        data_dir = logs / f"data{len(servers)}"
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        log_path = logs / f"streamlit{len(servers)}.log"
+        full_env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "GROUNDWORK_DATA_DIR": str(data_dir),
+            "HF_HUB_OFFLINE": "1",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            **(env or {}),
+        }
+        log_file = open(log_path, "w")  # noqa: SIM115 (closed with the process)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+        proc._log_file = log_file  # type: ignore[attr-defined]
+        try:
+            _wait_healthy(url, proc, log_path)
+        except RuntimeError:
+            proc.kill()
+            raise
+        settings = Settings(database_url=db_url, data_dir=data_dir, **{
+            k[len("GROUNDWORK_"):].lower(): v for k, v in (env or {}).items()
+            if k.startswith("GROUNDWORK_") and k != "GROUNDWORK_DATA_DIR"
+        })
+        server = AppServer(url, db_url, data_dir, create_runtime(settings, migrate=False), log_path)
+        servers[key] = (server, proc)
+        return server
+
+    yield _start
+    for server, proc in servers.values():
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        proc._log_file.close()  # type: ignore[attr-defined]
+        server.runtime.engine.dispose()
+        database_factory.drop(server.database_url)
+
+
+@pytest.fixture(scope="session")
+def app_server(start_app) -> AppServer:
+    return start_app()
+
+
+@pytest.fixture
+def app_url(app_server: AppServer) -> str:
+    return app_server.url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    pg = context.new_page()
+    yield pg
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+_emails = itertools.count(1)
+
+
+def wait_idle(page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until Streamlit has finished running the script (its status widget is gone)."""
+    page.wait_for_timeout(150)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout_ms)
+
+
+def wait_for_text(page, text: str, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until `text` is visible and the app is idle again, so the next action lands."""
+    page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
+def select_option(page, label: str, option: str) -> None:
+    """Pick `option` in the Streamlit selectbox labelled `label`."""
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def signup_and_onboard(page, app_url: str, *, name: str = "Browser Learner",
+                       password: str = "correct horse battery staple") -> str:
+    """Register a new learner through the UI, complete onboarding, and land on Home."""
+    email = f"browser{next(_emails)}-{os.getpid()}@example.com"
+    page.goto(app_url)
+    wait_for_text(page, "Welcome to Groundwork")
+    page.wait_for_timeout(1000)  # the cookie component reruns the app once after load
+    wait_idle(page)
+    page.get_by_role("link", name="Sign up").click()
+    wait_for_text(page, "Create your Groundwork account")
+    page.get_by_label("Display name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Repeat password").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    wait_for_text(page, f"Welcome, {name}")
+    page.get_by_label("Your learning goals").fill("Understand my course notes")
+    page.get_by_label("Subjects or exam you are studying for").fill("Physics")
+    select_option(page, "Your level", "Intermediate")
+    page.get_by_role("button", name="Start learning").click()
+    wait_for_text(page, f"Hello, {name}")
+    return email
