@@ -819,3 +819,51 @@ def optimise_fsrs(session_factory: sessionmaker[Session], *, user_id: int, setti
         row.message = result.message
         row.fitted_at = _utcnow()
     return result
+
+
+# --- replace -------------------------------------------------------------------------------
+
+
+def replace_question(session_factory: sessionmaker[Session], *, user_id: int,
+                     question_id: int, settings: Settings) -> int:
+    """Make a new question from the same source passage (with the grading model when one is
+    configured, offline otherwise) that takes over the old one's scheduling state, and retire
+    the old one. Returns the new question's id.
+
+    Raises:
+        NotFound: no such question for this learner, or its source passage is gone.
+        InvalidInput: the question was already replaced.
+        NothingGenerated, RateLimited, LLMUnavailable...: as for generation.
+    """
+    from engine.generation.service import generate_from_chunk, save_questions
+
+    with session_factory() as session:
+        q = _question(session, user_id, question_id)
+        if session.scalar(select(Question.id).where(Question.user_id == user_id,
+                                                    Question.replaces_question_id == q.id)):
+            raise InvalidInput("This question was already replaced.")
+        chunk_id, qtype, difficulty = q.source_chunk_id, q.type, q.difficulty
+    if chunk_id is None:
+        raise NotFound("The source passage of this question is no longer in your library, so "
+                       "it cannot be replaced. Retire it instead.")
+    drafts = generate_from_chunk(session_factory, user_id=user_id, chunk_id=chunk_id,
+                                 question_type=qtype, difficulty=difficulty, settings=settings)
+    (new_id,) = save_questions(session_factory, user_id=user_id, drafts=drafts[:1],
+                               replaces_question_id=question_id)
+    try:
+        with session_factory.begin() as session:
+            old = _question(session, user_id, question_id, lock=True)
+            _resolve_flags(session, user_id, old.id, "replaced")
+            old.status = "retired"
+            # The learning history carries over: same schedule, now for the new question.
+            session.execute(update(ReviewState)
+                            .where(ReviewState.question_id == old.id,
+                                   ReviewState.user_id == user_id)
+                            .values(question_id=new_id, suspended=False))
+    except Exception:
+        # Leave nothing half-done: without the hand-over the new question must not exist.
+        with session_factory.begin() as session:
+            session.execute(Question.__table__.delete().where(Question.id == new_id,
+                                                               Question.user_id == user_id))
+        raise
+    return new_id

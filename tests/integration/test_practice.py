@@ -448,3 +448,39 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
         stored = tuple(session.get(SchedulerParameters, uid).parameters)
     assert stored == (a if second.adopted else b)  # the last run's decision is what is used
     assert service.scheduler_info(runtime.session_factory, user_id=uid, settings=s).personal
+
+
+def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule(runtime,
+                                                                                 make_user):
+    from tests.support.generation_data import BIOLOGY, add_material
+
+    uid = make_user()
+    material_id, chunk_ids = add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
+    qid = add_question(runtime.session_factory, uid, source_chunk_id=chunk_ids[0],
+                       material_id=material_id, material_title="Biology notes")
+    answer(runtime, uid, qid, now=NOW - dt.timedelta(days=8))
+    answer(runtime, uid, qid, now=NOW - dt.timedelta(days=7))  # SM-2: n=2, due in 6 days
+    service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
+                          reason="wrong", settings=runtime.settings)
+    with runtime.session_factory() as s:
+        before = s.scalars(select(ReviewState)).one()
+    new_id = service.replace_question(runtime.session_factory, user_id=uid, question_id=qid,
+                                      settings=runtime.settings)
+    with runtime.session_factory() as s:
+        old, new = s.get(Question, qid), s.get(Question, new_id)
+        after = s.scalars(select(ReviewState)).one()
+        flag = s.scalars(select(Flag)).one()
+    assert (old.status, new.status, new.replaces_question_id) == ("retired", "active", qid)
+    assert new.source_chunk_id == chunk_ids[0] and new.stem != old.stem
+    assert after.question_id == new_id and not after.suspended
+    assert (after.reviews, after.sm2_repetitions, after.sm2_interval_days, after.due_at) == \
+        (before.reviews, before.sm2_repetitions, before.sm2_interval_days, before.due_at)
+    assert flag.resolution == "replaced"
+    queue = service.build_queue(runtime.session_factory, user_id=uid, now=NOW)
+    assert [(e.question_id, e.kind, e.reviews) for e in queue.entries] == [(new_id, "review", 2)]
+    nxt = answer(runtime, uid, new_id, now=NOW)
+    assert nxt.next_due_at == NOW + dt.timedelta(days=16)  # round(6 x 2.7): history kept
+    assert service.needs_attention(runtime.session_factory, user_id=uid) == []
+    with pytest.raises(InvalidInput, match="already replaced"):
+        service.replace_question(runtime.session_factory, user_id=uid, question_id=qid,
+                                 settings=runtime.settings)
