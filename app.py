@@ -36,6 +36,8 @@ else:
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Study": [
             # Capabilities plug in here: Library, Generate, Question bank, Today, Reviews.
+            st.Page("pages/today.py", title="Today", icon=":material/school:"),
+            st.Page("pages/reviews.py", title="Reviews", icon=":material/event_repeat:"),
         ],
         "Account": [
             st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),

@@ -34,3 +34,31 @@ if entered is not None:
         st.error(e.user_message)
     else:
         st.success("Saved.")
+
+# --- practice: which scheduler plans the reviews ---------------------------------------------
+st.subheader("Review scheduler")
+_SCHEDULERS = {
+    "sm2": "SM-2 — the classic algorithm (default)",
+    "fsrs": "FSRS-6 — predicts forgetting from your answers",
+}
+with st.form("scheduler"):
+    chosen_scheduler = st.radio("Plan my reviews with", list(_SCHEDULERS),
+                                index=list(_SCHEDULERS).index(view.scheduler),
+                                format_func=_SCHEDULERS.get, key="scheduler_choice")
+    st.caption(
+        "Both schedulers follow every answer you give, so you can switch at any time and your "
+        "due dates move at once. FSRS starts with its default parameters; from "
+        f"{rt.settings.fsrs_optimise_min_reviews} answers on you can fit it to your own history "
+        "on the Reviews page, and the fitted parameters are used only when they predict your "
+        "recent answers better than the ones in use.")
+    if st.form_submit_button("Save scheduler"):
+        from engine.practice.service import set_scheduler
+
+        try:
+            set_scheduler(rt.session_factory, user_id=account.user_id,
+                          scheduler=chosen_scheduler)
+        except EngineError as e:
+            st.error(e.user_message)
+        else:
+            name = {"sm2": "SM-2", "fsrs": "FSRS-6"}[chosen_scheduler]
+            st.success(f"Reviews are now planned with {name}.")

@@ -42,6 +42,7 @@ def make_engine(url: str, settings: Settings) -> Engine:
         },
     )
     _install_slow_query_log(engine, settings.db_slow_query_ms)
+    _install_pool_watch(engine)
     return engine
 
 
@@ -63,6 +64,23 @@ def _install_slow_query_log(engine: Engine, threshold_ms: float) -> None:
             slow_log.warning(
                 "slow query",
                 extra={"elapsed_ms": round(elapsed_ms, 1), "statement": statement[:500]},
+            )
+
+
+pool_log = logging.getLogger("engine.db.pool")
+
+
+def _install_pool_watch(engine: Engine) -> None:
+    """Warn when the pool runs into overflow: the first sign that pool_size is too small."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, proxy):  # noqa: ANN001
+        stats = pool_stats(engine)
+        if stats.overflow > 0:
+            pool_log.warning(
+                "connection pool in overflow",
+                extra={"size": stats.size, "checked_out": stats.checked_out,
+                       "overflow": stats.overflow},
             )
 
 
