@@ -1,0 +1,214 @@
+"""Today: due reviews first, then new questions; one at a time, with feedback and a source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+import zoneinfo
+
+import streamlit as st
+
+from engine.errors import EngineError, QuestionUnavailable
+from engine.practice import service
+from engine.profiles import get_profile
+from ui.auth import require_account
+from ui.runtime import get_runtime
+
+rt = get_runtime()
+account = require_account()
+
+CONFIDENCE = {1: "1 · Guessing", 2: "2 · Unsure", 3: "3 · Fairly sure", 4: "4 · Sure",
+              5: "5 · Certain"}
+FLAG_REASONS = {"wrong": "The answer is wrong", "unclear": "The question is unclear",
+                "duplicate": "It duplicates another question", "other": "Something else"}
+
+st.session_state.setdefault("today_current", None)  # {question_id, reviews, token, shown_at}
+st.session_state.setdefault("today_result", None)
+st.session_state.setdefault("today_extra_new", 0)
+
+try:
+    profile = get_profile(rt.session_factory, user_id=account.user_id)
+except EngineError as e:
+    st.error(e.user_message)
+    st.stop()
+zone = zoneinfo.ZoneInfo(profile.timezone)
+
+
+def when(moment: dt.datetime | None) -> str:
+    """A due time in the learner's own zone, in words."""
+    if moment is None:
+        return "not scheduled"
+    now = dt.datetime.now(dt.UTC)
+    local = moment.astimezone(zone)
+    if moment <= now:
+        return "now"
+    days = (local.date() - now.astimezone(zone).date()).days
+    if days == 0:
+        return f"today at {local:%H:%M}"
+    if days == 1:
+        return f"tomorrow at {local:%H:%M}"
+    if days < 7:
+        return f"{local:%A} at {local:%H:%M}"
+    return f"{local:%d %b %Y}"
+
+
+def next_question() -> None:
+    st.session_state["today_current"] = None
+    st.session_state["today_result"] = None
+
+
+st.title("Today")
+
+try:
+    queue = service.build_queue(rt.session_factory, user_id=account.user_id,
+                                extra_new=st.session_state["today_extra_new"])
+except EngineError as e:
+    st.error(e.user_message)
+    st.stop()
+
+due_col, new_col, done_col, xp_col = st.columns(4)
+due_col.metric("Due reviews", queue.due_now)
+new_col.metric("New today", queue.new_allowed)
+done_col.metric("Answered today", f"{queue.answered_today} / {queue.daily_target}")
+xp_col.metric("XP", f"{profile.xp:,}", help=f"Level {profile.level}")
+
+result: service.AnswerResult | None = st.session_state["today_result"]
+current = st.session_state["today_current"]
+
+if current is None and result is None:
+    if not queue.entries:
+        if queue.active_questions == 0:
+            st.info("There are no questions in your bank yet. Upload a PDF to your library and "
+                    "generate questions from it; they will appear here.",
+                    icon=":material/quiz:")
+        else:
+            st.success(f"All done for now. Your next review is due {when(queue.next_due_at)}.",
+                       icon=":material/task_alt:")
+            counts = service.review_counts(rt.session_factory, user_id=account.user_id)
+            if counts.new_available:
+                more = min(10, counts.new_available)
+                if st.button(f"Learn {more} more new question{'s' if more != 1 else ''}",
+                             key="today_more", icon=":material/add:"):
+                    st.session_state["today_extra_new"] += more
+                    st.rerun()
+        st.stop()
+    entry = queue.entries[0]
+    current = {"question_id": entry.question_id, "reviews": entry.reviews,
+               "token": uuid.uuid4().hex, "shown_at": time.monotonic(), "kind": entry.kind}
+    st.session_state["today_current"] = current
+
+try:
+    question = service.get_practice_question(rt.session_factory, user_id=account.user_id,
+                                             question_id=current["question_id"])
+except QuestionUnavailable as e:
+    st.warning(e.user_message)
+    next_question()
+    st.button("Next question", key="today_skip")
+    st.stop()
+except EngineError as e:
+    st.error(e.user_message)
+    next_question()
+    st.stop()
+
+label = "Review" if current["kind"] == "review" else "New question"
+st.caption(f"{label} · {question.material_title}, p. {question.page_start}"
+           + (f"–{question.page_end}" if question.page_end != question.page_start else "")
+           + f" · difficulty {question.difficulty}/5")
+st.subheader(question.stem, anchor=False)
+
+if result is None:
+    with st.form("today_answer", clear_on_submit=False):
+        if question.type == "mcq":
+            choice = st.radio("Your answer", list(range(len(question.options or []))),
+                              format_func=lambda i: question.options[i], index=None,
+                              key="today_choice")
+            response: str | int | None = choice
+        elif question.type == "cloze":
+            response = st.text_input("Fill in the blank", key="today_text", max_chars=300)
+        else:
+            response = st.text_area("Your answer", key="today_text", max_chars=4000,
+                                    placeholder="Answer in a sentence or two")
+        confidence = st.radio("How sure are you?", list(CONFIDENCE), format_func=CONFIDENCE.get,
+                              index=None, horizontal=True, key="today_confidence")
+        submitted = st.form_submit_button("Check answer", type="primary")
+    if submitted:
+        if response is None or (isinstance(response, str) and not response.strip()):
+            st.error("Choose or type an answer first.")
+            st.stop()
+        if confidence is None:
+            st.error("Say how sure you are (1 to 5) before checking.")
+            st.stop()
+        try:
+            with st.spinner("Checking your answer…"):
+                answered = service.submit_answer(
+                    rt.session_factory, user_id=account.user_id, question_id=question.id,
+                    token=current["token"], response=response, confidence=int(confidence),
+                    seconds=time.monotonic() - current["shown_at"],
+                    expected_reviews=current["reviews"], settings=rt.settings)
+        except EngineError as e:
+            st.error(e.user_message)
+            st.stop()
+        st.session_state["today_result"] = answered
+        st.rerun()
+    st.stop()
+
+# --- feedback ------------------------------------------------------------------------------------
+if result.duplicate:
+    st.info("This question was already answered (in another tab or by a second click); "
+            "here is that answer's result. It was counted once.")
+if result.correct:
+    st.success(f"Right! {result.reason}", icon=":material/check_circle:")
+else:
+    st.error(f"Not quite. {result.reason}", icon=":material/cancel:")
+st.markdown(f"**Your answer:** {result.your_answer}")
+st.markdown(f"**Correct answer:** {result.correct_answer}")
+if result.explanation:
+    st.markdown(result.explanation)
+with st.container(border=True):
+    pages = f"p. {result.page_start}" + (f"–{result.page_end}"
+                                          if result.page_end != result.page_start else "")
+    st.caption(f"Source: {result.material_title}, {pages}")
+    st.text(result.excerpt)
+
+gained = f"+{result.xp_earned} XP" if not result.duplicate else "no new XP"
+st.caption(f"{gained} · {result.xp_total:,} XP · level {result.level} · streak "
+           f"{result.streak} day{'s' if result.streak != 1 else ''} · next review "
+           f"{when(result.next_due_at)}")
+if result.leveled_up:
+    st.balloons()
+    st.success(f"Level {result.level} reached!")
+
+next_col, dispute_col, flag_col = st.columns(3)
+next_col.button("Next question", key="today_next", type="primary", on_click=next_question,
+                icon=":material/arrow_forward:")
+if not result.correct and not result.disputed:
+    with dispute_col.popover("I was right", icon=":material/gavel:"):
+        note = st.text_input("Why (optional)", key="today_dispute_note", max_chars=1000)
+        if st.button("Count it as right", key="today_dispute"):
+            try:
+                st.session_state["today_result"] = service.dispute_attempt(
+                    rt.session_factory, user_id=account.user_id, attempt_id=result.attempt_id,
+                    note=note, settings=rt.settings)
+            except EngineError as e:
+                st.error(e.user_message)
+            else:
+                st.rerun()
+with flag_col.popover("Flag", icon=":material/flag:"):
+    with st.form("today_flag"):
+        reason = st.radio("What is wrong?", list(FLAG_REASONS), format_func=FLAG_REASONS.get,
+                          key="today_flag_reason")
+        flag_note = st.text_area("Note", key="today_flag_note", max_chars=1000)
+        flagged = st.form_submit_button("Flag question")
+    if flagged:
+        try:
+            outcome = service.flag_question(
+                rt.session_factory, user_id=account.user_id, question_id=result.question_id,
+                reason=reason, note=flag_note, attempt_id=result.attempt_id,
+                settings=rt.settings)
+        except EngineError as e:
+            st.error(e.user_message)
+        else:
+            st.toast("Thanks, flagged." + (" It is out of your queue until you review it on "
+                                            "the Reviews page." if outcome.status != "active"
+                                            else ""))

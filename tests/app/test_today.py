@@ -1,0 +1,103 @@
+"""AppTest for the Today page: answer, feedback with source, dispute, flag, empty states."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.db.models import Attempt, Flag, Profile, Question
+from tests.support.practice import add_question
+
+
+def texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [i.value for i in at.info]
+    parts += [s.value for s in at.success] + [w.value for w in at.warning]
+    parts += [h.value for h in at.subheader] + [t.value for t in at.text]
+    return "\n".join(str(p) for p in parts)
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def open_today(signed_in_app):
+    at = signed_in_app()
+    at.switch_page("pages/today.py").run()
+    assert not at.exception
+    return at, at.session_state["gw_account"].user_id
+
+
+def test_empty_bank_says_what_to_do(signed_in_app):
+    at, _ = open_today(signed_in_app)
+    assert "no questions in your bank yet" in texts(at)
+
+
+def test_answer_shows_feedback_source_and_xp_then_the_next_question(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    first = add_question(runtime.session_factory, uid, stem="Which organelle makes ATP?")
+    add_question(runtime.session_factory, uid, type="cloze", options=None, correct_index=None,
+                 stem="Proteins are made by the _____.", answer="ribosome")
+    at.switch_page("pages/today.py").run()
+    assert at.subheader[0].value == "Which organelle makes ATP?"
+    # Checking without a confidence is refused and records nothing.
+    at.radio(key="today_choice").set_value(1)
+    button(at, "Check answer").click().run()
+    assert "how sure you are" in texts(at)
+    at.radio(key="today_confidence").set_value(5)
+    button(at, "Check answer").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Right!" in shown and "Mitochondrion" in shown
+    assert "Cell Biology, p. 4" in shown and "site of aerobic respiration" in shown
+    assert "+25 XP" in shown and "next review tomorrow" in shown
+    with runtime.session_factory() as s:
+        assert s.get(Profile, uid).xp == 25
+        assert s.scalars(select(Attempt.question_id)).all() == [first]
+    button(at, "Next question").click().run()
+    assert at.subheader[0].value == "Proteins are made by the _____."
+    at.text_input(key="today_text").input("nucleus")
+    at.radio(key="today_confidence").set_value(2)
+    button(at, "Check answer").click().run()
+    assert "Not quite" in texts(at) and "ribosome" in texts(at)
+    # "I was right" re-scores the attempt.
+    button(at, "Count it as right").click().run()
+    assert not at.exception and "counts as right" in texts(at)
+    with runtime.session_factory() as s:
+        assert all(s.scalars(select(Attempt.correct)).all())
+    button(at, "Next question").click().run()
+    assert "All done for now" in texts(at) and "tomorrow at" in texts(at)
+
+
+def test_flag_from_feedback_takes_the_question_out(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    qid = add_question(runtime.session_factory, uid)
+    at.switch_page("pages/today.py").run()
+    at.radio(key="today_choice").set_value(0)
+    at.radio(key="today_confidence").set_value(3)
+    button(at, "Check answer").click().run()
+    at.radio(key="today_flag_reason").set_value("wrong")
+    at.text_area(key="today_flag_note").input("Two options are right")
+    button(at, "Flag question").click().run()
+    assert not at.exception
+    with runtime.session_factory() as s:
+        assert s.get(Question, qid).status == "flagged"
+        assert s.scalars(select(Flag.note)).all() == ["Two options are right"]
+
+
+def test_learn_more_after_the_daily_target(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    with runtime.session_factory.begin() as s:
+        s.get(Profile, uid).daily_target = 1
+    add_question(runtime.session_factory, uid, stem="First?")
+    add_question(runtime.session_factory, uid, stem="Second?")
+    at.switch_page("pages/today.py").run()
+    at.radio(key="today_choice").set_value(1)
+    at.radio(key="today_confidence").set_value(4)
+    button(at, "Check answer").click().run()
+    button(at, "Next question").click().run()
+    assert "All done for now" in texts(at)
+    button(at, "Learn 1 more new question").click().run()
+    assert at.subheader[0].value == "Second?"
