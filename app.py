@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.generation.service import generation_mode
 from ui.auth import init_auth, sign_out
 from ui.runtime import get_runtime
 
@@ -36,6 +37,9 @@ else:
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Study": [
             # Capabilities plug in here: Library, Generate, Question bank, Today, Reviews.
+            st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
+            st.Page("pages/question_bank.py", title="Question bank",
+                    icon=":material/inventory_2:"),
             st.Page("pages/today.py", title="Today", icon=":material/school:"),
             st.Page("pages/reviews.py", title="Reviews", icon=":material/event_repeat:"),
         ],
@@ -48,6 +52,8 @@ else:
 if account is not None:
     with st.sidebar:
         st.caption(f"Signed in as **{account.display_name}**")
+        if generation_mode(rt.settings).offline:
+            st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
             sign_out()
             st.rerun()

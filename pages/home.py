@@ -40,6 +40,7 @@ if summary.materials == 0:
 elif summary.questions == 0:
     st.info("Your library has material. Generate your first questions from it.",
             icon=":material/quiz:")
+    st.page_link("pages/generate.py", label="Generate questions", icon=":material/auto_awesome:")
 else:
     st.info(f"You have {summary.questions} questions in your bank. Time to practise.",
             icon=":material/school:")

@@ -1,0 +1,179 @@
+"""Generate: choose materials, topic, type, difficulty and count; review the preview; accept,
+edit or reject each question (only accepted ones enter the bank)."""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from engine.errors import EngineError, NothingGenerated, RateLimited
+from engine.generation import service
+from engine.generation.drafts import Draft
+from ui.auth import require_account
+from ui.question_view import TYPE_LABELS, badges, edit_fields, plain, render_question
+from ui.runtime import get_runtime
+
+rt = get_runtime()
+account = require_account()
+mode = service.generation_mode(rt.settings)
+
+PREVIEW = "gen_preview"  # {"batch": str, "items": [{"draft": dict, "state": str}], ...}
+st.session_state.setdefault(PREVIEW, None)
+
+st.title("Generate questions")
+if mode.offline:
+    st.info(
+        "**Offline mode.** No language model is configured, so Groundwork builds multiple-"
+        "choice and cloze questions straight from key sentences of your material. Every one "
+        "quotes its source. Set `GROUNDWORK_LLM_GENERATION_MODEL` for model-written questions "
+        "of every type.",
+        icon=":material/cloud_off:",
+    )
+else:
+    st.caption(f":material/smart_toy: Questions are written by **{plain(mode.model)}** and "
+               "checked against your material before you see them.")
+
+try:
+    materials = service.materials_for_generation(rt.session_factory, user_id=account.user_id)
+except EngineError as e:
+    st.error(e.user_message)
+    st.stop()
+
+if not materials:
+    st.info("You have no materials yet. Upload a PDF in the **Library** first; every question "
+            "is made from your own material and cites its page.", icon=":material/upload_file:")
+    st.stop()
+
+titles = {m.id: m.title for m in materials}
+type_choices = ["mix", *mode.types]
+
+with st.form("gen_form"):
+    chosen = st.multiselect("Materials", options=list(titles), format_func=titles.get,
+                            placeholder="All materials", key="gen_materials")
+    topic = st.text_input("Topic (optional)", key="gen_topic", max_chars=200,
+                          placeholder="e.g. the Calvin cycle; leave empty to cover everything")
+    left, middle, right = st.columns(3)
+    qtype = left.selectbox("Question type", type_choices, key="gen_type",
+                           format_func=lambda t: "A mix" if t == "mix" else TYPE_LABELS[t])
+    difficulty = middle.select_slider("Difficulty", options=[1, 2, 3, 4, 5], value=3,
+                                      key="gen_difficulty")
+    count = right.number_input("How many", min_value=1,
+                               max_value=rt.settings.generation_max_count, value=5, step=1,
+                               key="gen_count")
+    submitted = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:")
+
+if submitted:
+    with st.status("Generating questions…", expanded=True) as status:
+        bar = st.progress(0.0, text="Reading your material…")
+
+        def show(p: service.Progress) -> None:
+            bar.progress(min(1.0, p.done / max(1, p.total)), text=p.message)
+
+        try:
+            result = service.generate_questions(
+                rt.session_factory, user_id=account.user_id, settings=rt.settings,
+                material_ids=chosen or None, topic=topic or None, question_type=qtype,
+                difficulty=int(difficulty), count=int(count), on_progress=show)
+        except RateLimited as e:
+            status.update(label="Not generated", state="error")
+            st.error(e.user_message, icon=":material/hourglass_top:")
+        except NothingGenerated as e:
+            status.update(label="Nothing usable was generated", state="error")
+            st.error(e.user_message)
+            if e.rejections:
+                st.caption("Rejected: " + ", ".join(
+                    f"{n} × {plain(service.REASONS.get(r, r))}"
+                    for r, n in e.rejections.items()))
+        except EngineError as e:
+            status.update(label="Not generated", state="error")
+            st.error(e.user_message)
+        else:
+            status.update(label=f"{len(result.drafts)} question(s) ready for review",
+                          state="complete", expanded=False)
+            st.session_state[PREVIEW] = {
+                "batch": uuid.uuid4().hex[:8],
+                "items": [{"draft": d.to_dict(), "state": "pending"} for d in result.drafts],
+                "requested": result.requested,
+                "rejections": result.rejection_summary(),
+                "generator": result.generator,
+                "cost": result.cost_usd,
+                "cached": result.cached_calls,
+            }
+
+preview = st.session_state[PREVIEW]
+if not preview:
+    st.stop()
+
+
+def save(indices: list[int]) -> None:
+    drafts = [Draft.from_dict(preview["items"][i]["draft"]) for i in indices]
+    try:
+        service.save_questions(rt.session_factory, user_id=account.user_id, drafts=drafts)
+    except EngineError as e:
+        st.session_state["gen_error"] = e.user_message
+        return
+    for i in indices:
+        preview["items"][i]["state"] = "accepted"
+
+
+items = preview["items"]
+pending = [i for i, it in enumerate(items) if it["state"] == "pending"]
+accepted = sum(it["state"] == "accepted" for it in items)
+
+st.subheader("Review")
+summary = f"{len(items)} of {preview['requested']} question(s) passed the checks."
+if preview["rejections"]:
+    summary += " Rejected: " + "; ".join(preview["rejections"]) + "."
+if preview["generator"] == "llm":
+    summary += (f" Cost: ${preview['cost']:.4f}" if not preview["cached"]
+                else " Served from cache at no cost.")
+st.caption(plain(summary))
+if error := st.session_state.pop("gen_error", None):
+    st.error(error)
+
+top = st.columns([1, 1, 3])
+if top[0].button("Accept all", key=f"gen_accept_all_{preview['batch']}", type="primary",
+                 disabled=not pending, icon=":material/done_all:"):
+    save(pending)
+    st.rerun()
+if top[1].button("Clear", key=f"gen_clear_{preview['batch']}", icon=":material/close:"):
+    st.session_state[PREVIEW] = None
+    st.rerun()
+if accepted:
+    top[2].page_link("pages/question_bank.py", label=f"{accepted} saved · open the question bank",
+                     icon=":material/inventory_2:")
+
+for i, item in enumerate(items):
+    draft = Draft.from_dict(item["draft"])
+    key = f"gen_{preview['batch']}_{i}"
+    with st.container(border=True):
+        state = item["state"]
+        head = f"**{i + 1}.** {badges(draft)}"
+        if state == "accepted":
+            head += " · :green[saved to your bank]"
+        elif state == "rejected":
+            head += " · :gray[rejected]"
+        st.markdown(head)
+        if state == "rejected":
+            st.caption(plain(draft.stem))
+            if st.button("Undo", key=f"{key}_undo"):
+                item["state"] = "pending"
+                st.rerun()
+            continue
+        render_question(draft)
+        if state != "pending":
+            continue
+        cols = st.columns([1, 1, 4])
+        if cols[0].button("Accept", key=f"{key}_accept", icon=":material/check:"):
+            save([i])
+            st.rerun()
+        if cols[1].button("Reject", key=f"{key}_reject", icon=":material/delete:"):
+            item["state"] = "rejected"
+            st.rerun()
+        with st.expander("Edit before accepting"):
+            with st.form(f"{key}_edit"):
+                values = edit_fields(draft, key=key)
+                if st.form_submit_button("Save changes"):
+                    item["draft"].update(values)
+                    st.rerun()

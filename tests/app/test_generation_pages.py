@@ -1,0 +1,128 @@
+"""AppTest for Generate: offline and with a model (stub server), preview, accept/edit/reject,
+and the messages for each failure."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine.config import get_settings
+from engine.db.models import Question
+from tests.support.generation_data import BIOLOGY, add_material, grounded_responder
+from tests.support.llm_stub import unauthorized
+
+
+def texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [i.value for i in at.info]
+    parts += [s.value for s in at.success] + [w.value for w in at.warning]
+    return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def open_generate(at):
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception
+    return at
+
+
+def saved(runtime, uid):
+    with runtime.session_factory() as s:
+        return s.scalars(select(Question).where(Question.user_id == uid)
+                         .order_by(Question.id)).all()
+
+
+@pytest.fixture
+def with_model(llm_stub, monkeypatch):
+    """The app configured with a generation model served by the stub."""
+    for k, v in llm_stub.env_for().items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    return llm_stub
+
+
+def test_no_materials_says_what_to_do(signed_in_app):
+    at = open_generate(signed_in_app())
+    assert "no materials yet" in texts(at)
+    assert "Offline mode" in texts(at)
+
+
+def test_offline_generate_preview_and_accept_all(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
+    open_generate(at)
+    # Short answers are not offered offline.
+    assert at.selectbox(key="gen_type").options == ["A mix", "Multiple choice", "Cloze"]
+    at.number_input(key="gen_count").set_value(3)
+    button(at, "Generate").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "3 of 3 question(s) passed the checks" in shown
+    assert "offline generator" in shown and "Biology notes" in shown
+    assert saved(runtime, uid) == []  # a preview saves nothing
+    button(at, "Accept all").click().run()
+    assert not at.exception
+    rows = saved(runtime, uid)
+    assert len(rows) == 3 and {q.generator for q in rows} == {"offline"}
+    assert "saved to your bank" in texts(at)
+
+
+def test_llm_generate_accept_edit_reject(signed_in_app, runtime, with_model):
+    with_model.responder = grounded_responder("mcq")
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
+    open_generate(at)
+    assert "Offline mode" not in texts(at)
+    assert "openai/stub-model" in texts(at)
+    at.selectbox(key="gen_type").set_value("mcq")
+    at.number_input(key="gen_count").set_value(3)
+    button(at, "Generate").click().run()
+    assert not at.exception
+    assert "3 of 3 question(s) passed the checks" in texts(at)
+    batch = at.session_state["gen_preview"]["batch"]
+    # Edit the first, then accept it; reject the second; leave the third.
+    at.text_area(key=f"gen_{batch}_0_stem").set_value("Edited stem: which word fits here?")
+    button(at, "Save changes").click().run()
+    at.button(key=f"gen_{batch}_0_accept").click().run()
+    at.button(key=f"gen_{batch}_1_reject").click().run()
+    assert not at.exception
+    rows = saved(runtime, uid)
+    assert [q.stem for q in rows] == ["Edited stem: which word fits here?"]
+    assert rows[0].model == "openai/stub-model" and rows[0].excerpt
+    assert "rejected" in texts(at)
+
+
+def test_llm_errors_are_shown_not_raised(signed_in_app, runtime, with_model):
+    with_model.default = unauthorized()
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
+    open_generate(at)
+    button(at, "Generate").click().run()
+    assert not at.exception
+    assert any("API key" in e.value for e in at.error)
+    assert saved(runtime, uid) == []
+
+
+def test_edit_that_breaks_the_rules_is_refused_on_accept(signed_in_app, runtime, with_model):
+    with_model.responder = grounded_responder("mcq")
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
+    open_generate(at)
+    at.selectbox(key="gen_type").set_value("mcq")
+    at.number_input(key="gen_count").set_value(1)
+    button(at, "Generate").click().run()
+    batch = at.session_state["gen_preview"]["batch"]
+    at.text_input(key=f"gen_{batch}_0_opt1").set_value(
+        at.text_input(key=f"gen_{batch}_0_opt0").value)
+    button(at, "Save changes").click().run()
+    at.button(key=f"gen_{batch}_0_accept").click().run()
+    assert not at.exception
+    assert any("repeated options" in e.value for e in at.error)
+    assert saved(runtime, uid) == []

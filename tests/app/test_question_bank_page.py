@@ -1,0 +1,83 @@
+"""AppTest for the Question bank: empty state, filters, source shown, edit, confirmed delete."""
+
+from __future__ import annotations
+
+from engine.generation import service
+from tests.support.generation_data import BIOLOGY, HISTORY, add_material
+
+
+def texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [i.value for i in at.info]
+    parts += [s.value for s in at.success] + [w.value for w in at.warning]
+    parts += [x.label for x in at.expander]
+    return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+def open_bank(at):
+    at.switch_page("pages/question_bank.py").run()
+    assert not at.exception
+    return at
+
+
+def seed(runtime, settings, uid):
+    bio, _ = add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
+    his, _ = add_material(runtime.session_factory, uid, "Roman history", HISTORY)
+    drafts = service.generate_questions(runtime.session_factory, user_id=uid, settings=settings,
+                                        material_ids=[bio], question_type="mcq", count=2).drafts
+    drafts += service.generate_questions(runtime.session_factory, user_id=uid,
+                                         settings=settings, material_ids=[his],
+                                         question_type="cloze", count=2).drafts
+    ids = service.save_questions(runtime.session_factory, user_id=uid, drafts=drafts)
+    return bio, his, ids
+
+
+def test_empty_bank(signed_in_app):
+    at = open_bank(signed_in_app())
+    assert "Your bank is empty" in texts(at)
+
+
+def test_browse_filter_edit_delete(signed_in_app, runtime, settings, make_user):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    bio, his, ids = seed(runtime, settings, uid)
+    # Another learner's questions never show.
+    other = make_user()
+    seed(runtime, settings, other)
+    open_bank(at)
+    assert len(at.expander) == 4
+    shown = texts(at)
+    assert "Showing 1–4 of 4" in shown
+    assert "Biology notes · p." in shown and "Roman history · p." in shown
+
+    at.selectbox(key="bank_material").set_value(his).run()
+    assert len(at.expander) == 2 and "Biology notes" not in texts(at)
+    at.selectbox(key="bank_material").set_value(None)
+    at.selectbox(key="bank_type").set_value("mcq").run()
+    assert len(at.expander) == 2
+    at.selectbox(key="bank_type").set_value(None)
+    at.selectbox(key="bank_status").set_value("retired").run()
+    assert "No questions match these filters" in texts(at)
+    at.selectbox(key="bank_status").set_value(None).run()
+
+    # Edit: difficulty and status change, the source stays.
+    target = ids[0]
+    at.button(key=f"bank_{target}_edit").click().run()
+    at.text_area(key=f"bank_{target}_stem").set_value("Which word completes the edited stem?")
+    at.selectbox(key=f"bank_{target}_status").set_value("flagged")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception
+    q = service.get_question(runtime.session_factory, user_id=uid, question_id=target)
+    assert q.stem == "Which word completes the edited stem?" and q.status == "flagged"
+    assert "Question saved." in texts(at)
+
+    # Delete asks first; "Keep it" keeps it.
+    at.button(key=f"bank_{target}_delete").click().run()
+    assert "cannot be undone" in texts(at)
+    at.button(key=f"bank_{target}_keep").click().run()
+    assert service.list_questions(runtime.session_factory, user_id=uid).total == 4
+    at.button(key=f"bank_{target}_delete").click().run()
+    at.button(key=f"bank_{target}_confirm").click().run()
+    assert not at.exception
+    assert service.list_questions(runtime.session_factory, user_id=uid).total == 3
+    assert "Question deleted." in texts(at)
