@@ -11,7 +11,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# Streamlit's secrets file; keys are setting names (e.g. `cookie_key = "..."`).
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 
 # The cookie key used when none is configured. Fine on a laptop; refused in production.
 DEFAULT_COOKIE_KEY = "groundwork-development-cookie-key-change-me-0123456789"
@@ -152,6 +160,24 @@ class Settings(BaseSettings):
     xp_correct_bonus: int = Field(10, ge=0)
     xp_calibration_bonus: int = Field(5, ge=0)
     xp_level_step: int = Field(100, ge=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, environment, .env, then .streamlit/secrets.toml.
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=SECRETS_FILE),
+            file_secret_settings,
+        )
 
     @property
     def is_production(self) -> bool:

@@ -36,3 +36,16 @@ def test_well_known_environment_names_are_read(monkeypatch: pytest.MonkeyPatch):
     assert s.database_url == "postgresql://u:p@db/gw"
     assert s.chroma_host == "chroma"
     assert str(s.chroma_dir) == "/srv/groundwork/chroma"
+
+
+def test_secrets_toml_supplies_settings_and_environment_wins(tmp_path, monkeypatch):
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text(
+        'cookie_key = "from-secrets-file-0123456789abcdef0123"\nlog_level = "DEBUG"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GROUNDWORK_COOKIE_KEY", raising=False)
+    monkeypatch.setenv("GROUNDWORK_LOG_LEVEL", "WARNING")
+    s = Settings()
+    assert s.cookie_key.get_secret_value() == "from-secrets-file-0123456789abcdef0123"
+    assert s.log_level == "WARNING"
