@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import llm
 from engine.config import Settings
 from engine.db.models import Attempt, Flag, Profile, Question, ReviewState, SchedulerParameters
 from engine.db.models.practice import FLAG_REASONS, SCHEDULERS
@@ -326,9 +327,13 @@ def _personal_parameters(session: Session, user_id: int) -> list[float] | None:
 
 
 def _result(session: Session, attempt: Attempt, q: Question, profile: Profile, *,
-            duplicate: bool, leveled_up: bool = False) -> AnswerResult:
-    rs_due = session.scalar(select(ReviewState.due_at).where(
-        ReviewState.question_id == q.id, ReviewState.suspended.is_(False)))
+            duplicate: bool, leveled_up: bool = False,
+            rs: ReviewState | None = None) -> AnswerResult:
+    if rs is not None:
+        rs_due = None if rs.suspended or q.status != "active" else rs.due_at
+    else:
+        rs_due = session.scalar(select(ReviewState.due_at).where(
+            ReviewState.question_id == q.id, ReviewState.suspended.is_(False)))
     return AnswerResult(
         attempt_id=attempt.id, question_id=q.id, correct=attempt.correct, score=attempt.score,
         reason=attempt.grade_reason, grader=attempt.grader, your_answer=attempt.response,
@@ -375,6 +380,27 @@ def _existing(session: Session, user_id: int, question_id: int, token: str,
                           .order_by(Attempt.id).limit(1))
 
 
+def _grade_before_locking(session_factory: sessionmaker[Session], *, user_id: int,
+                          question_id: int, token: str, response: str | int, confidence: int,
+                          expected_reviews: int | None,
+                          settings: Settings) -> Verdict | AnswerResult | None:
+    """A short answer may go to the grading model, which can take seconds: grade it before
+    taking any lock, once a repeat has been ruled out (then the repeat's result is returned).
+    Other questions are graded inside the transaction (None)."""
+    with session_factory() as session:
+        q = _question(session, user_id, question_id)
+        if q.type != "short":
+            return None
+        _validate_answer(q, response, confidence, token)
+        repeat = _existing(session, user_id, q.id, token, expected_reviews)
+        if repeat is not None:
+            return _result(session, repeat, q, _profile(session, user_id), duplicate=True)
+        if q.status != "active":
+            raise QuestionUnavailable(_UNAVAILABLE)
+        view = _grading_view(q)
+    return grade(view, response, settings=settings)
+
+
 def submit_answer(
     session_factory: sessionmaker[Session],
     *,
@@ -388,7 +414,6 @@ def submit_answer(
     settings: Settings,
     hinted: bool = False,
     now: dt.datetime | None = None,
-    verdict: Verdict | None = None,
 ) -> AnswerResult:
     """Grade and record one answer; update the schedule, question quality, XP, level, streak.
 
@@ -399,7 +424,6 @@ def submit_answer(
         seconds: time from showing to submitting, measured on the server; clamped to 1-3600.
         expected_reviews: the question's review count when it was shown (`QueueEntry.reviews`);
             a submission for a showing that was already answered returns that answer.
-        verdict: a grade decided already (used by the benchmark to time the database path).
 
     Raises:
         NotFound: no such question for this learner.
@@ -408,30 +432,32 @@ def submit_answer(
     """
     now = _aware(now)
     seconds_int = int(min(3600, max(1, round(seconds))))
-    # Grading may call a model: do it before taking any lock, after ruling out a repeat.
-    if verdict is None:
-        with session_factory() as session:
-            q = _question(session, user_id, question_id)
-            _validate_answer(q, response, confidence, token)
-            repeat = _existing(session, user_id, q.id, token, expected_reviews)
-            if repeat is not None:
-                return _result(session, repeat, q, _profile(session, user_id), duplicate=True)
-            if q.status != "active":
-                raise QuestionUnavailable("That question was flagged or retired while you were "
-                                          "answering; your answer was not recorded.")
-            view = _grading_view(q)
-        verdict = grade(view, response, settings=settings)
+    verdict: Verdict | None = None
+    if llm.is_configured("grading", settings):
+        pre = _grade_before_locking(session_factory, user_id=user_id, question_id=question_id,
+                                    token=token, response=response, confidence=confidence,
+                                    expected_reviews=expected_reviews, settings=settings)
+        if isinstance(pre, AnswerResult):
+            return pre
+        verdict = pre
 
     with session_factory.begin() as session:
-        profile = _profile(session, user_id, lock=True)
-        q = _question(session, user_id, question_id)
+        # One statement locks the learner (serialising their answers) and reads the question.
+        row = session.execute(
+            select(Profile, Question).join(Question, Question.user_id == Profile.user_id)
+            .where(Profile.user_id == user_id, Question.id == question_id)
+            .with_for_update(of=Profile)).first()
+        if row is None:
+            raise NotFound("That question was not found.")
+        profile, q = row
         _validate_answer(q, response, confidence, token)
         repeat = _existing(session, user_id, q.id, token, expected_reviews)
         if repeat is not None:
             return _result(session, repeat, q, profile, duplicate=True)
         if q.status != "active":
-            raise QuestionUnavailable("That question was flagged or retired while you were "
-                                      "answering; your answer was not recorded.")
+            raise QuestionUnavailable(_UNAVAILABLE)
+        if verdict is None:
+            verdict = grade(_grading_view(q), response, settings=settings)
         rs = session.scalar(select(ReviewState).where(ReviewState.question_id == q.id)
                             .with_for_update())
         g = grade_attempt(correct=verdict.correct, confidence=confidence, seconds=seconds_int,
@@ -475,7 +501,11 @@ def submit_answer(
         session.flush()
         _refresh_quality(session, q, settings)
         return _result(session, attempt, q, profile, duplicate=False,
-                       leveled_up=profile.level > old_level)
+                       leveled_up=profile.level > old_level, rs=rs)
+
+
+_UNAVAILABLE = ("That question was flagged or retired while you were answering; your answer "
+                "was not recorded.")
 
 
 def _add_xp(profile: Profile, delta: int, settings: Settings) -> None:
@@ -489,18 +519,20 @@ def _add_xp(profile: Profile, delta: int, settings: Settings) -> None:
 def _refresh_quality(session: Session, q: Question, settings: Settings) -> str | None:
     """Recompute the question's score; retire it when the rules say so. Returns the
     retirement reason, if any."""
+    flag_count = (select(func.count()).where(Flag.question_id == q.id)
+                  .scalar_subquery())
+    wrong_open = (select(func.count()).where(Flag.question_id == q.id, Flag.reason == "wrong",
+                                             Flag.resolved_at.is_(None))
+                  .scalar_subquery())
     agg = session.execute(
         select(func.count(), func.count().filter(Attempt.correct),
                func.percentile_cont(0.5).within_group(Attempt.seconds),
                func.avg(func.power((Attempt.confidence - 1) / 4.0
-                                   - case((Attempt.correct, 1.0), else_=0.0), 2)))
-        .where(Attempt.question_id == q.id, Attempt.user_id == q.user_id)
+                                   - case((Attempt.correct, 1.0), else_=0.0), 2)),
+               flag_count, wrong_open)
+        .where(Attempt.question_id == q.id)
     ).one()
-    flags = session.execute(
-        select(func.count(), func.count().filter(Flag.reason == "wrong",
-                                                 Flag.resolved_at.is_(None)))
-        .where(Flag.question_id == q.id, Flag.user_id == q.user_id)
-    ).one()
+    flags = (agg[4], agg[5])
     params = quality_params(settings)
     breakdown = quality_rules.quality_from_aggregates(
         attempts=agg[0], correct=agg[1], median_seconds=float(agg[2] or 0),
@@ -513,7 +545,6 @@ def _refresh_quality(session: Session, q: Question, settings: Settings) -> str |
     elif reason is not None and q.status == "active":
         q.status = "retired"
         log.info("question retired", extra={"question_id": q.id, "reason": str(reason)})
-    session.flush()
     return str(reason) if reason else None
 
 

@@ -155,9 +155,8 @@ def review(
 def predicted_recall(state: SM2State, *, at: dt.datetime, last_reviewed_at: dt.datetime) -> float:
     """Probability of recall at `at`, as srs-benchmark adapts SM-2: 0.9 ** (t / I).
 
-    t is the whole days since the last review (as the `fsrs` package counts them) and I the
-    scheduled interval: recall is 90% when the card is reviewed exactly when due, as SM-2's
-    schedule intends.
+    t is the time since the last review in (fractional) days and I the scheduled interval:
+    recall is 90% when the card is reviewed exactly when due, as SM-2's schedule intends.
     """
-    t = max(0, (at - last_reviewed_at).days)
+    t = max(0.0, (at - last_reviewed_at).total_seconds() / 86400)
     return 0.9 ** (t / max(1, state.interval_days))

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.NAME`; each prints its figures and anchors, then one RESULT line."""
