@@ -37,6 +37,7 @@ else:
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Study": [
             # Capabilities plug in here: Library, Generate, Question bank, Today, Reviews.
+            st.Page("pages/library.py", title="Library", icon=":material/library_books:"),
             st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
             st.Page("pages/question_bank.py", title="Question bank",
                     icon=":material/inventory_2:"),

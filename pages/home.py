@@ -37,6 +37,8 @@ if summary.materials == 0:
         "makes will cite the page it came from.",
         icon=":material/upload_file:",
     )
+    st.page_link("pages/library.py", label="Open the Library to upload a PDF",
+                 icon=":material/library_books:")
 elif summary.questions == 0:
     st.info("Your library has material. Generate your first questions from it.",
             icon=":material/quiz:")

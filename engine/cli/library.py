@@ -1,0 +1,118 @@
+"""Library commands: ingest PDFs for a learner, search a learner's library, rebuild vectors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+from pathlib import Path
+
+from engine.errors import EngineError, NotFound
+from engine.runtime import Runtime, get_runtime
+
+
+def _user_id(rt: Runtime, email: str, *, create: bool) -> int:
+    from engine.accounts import get_account, register_user
+
+    try:
+        return get_account(rt.session_factory, email=email).user_id
+    except NotFound:
+        if not create:
+            raise
+    password = os.environ.get("GROUNDWORK_NEW_USER_PASSWORD") or secrets.token_urlsafe(18)
+    info = register_user(rt.session_factory, email=email, password=password,
+                         display_name=email.split("@")[0], settings=rt.settings)
+    shown = "from GROUNDWORK_NEW_USER_PASSWORD" if os.environ.get(
+        "GROUNDWORK_NEW_USER_PASSWORD") else password
+    print(f"created learner {info.email} (id {info.user_id}), password: {shown}")
+    return info.user_id
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from engine.library import ingest_pdf
+
+    rt = get_runtime()
+    user_id = _user_id(rt, args.user, create=args.create_user)
+    refused = 0
+    for name in args.paths:
+        path = Path(name)
+        try:
+            if not path.is_file():
+                raise NotFound("no such file")
+            result = ingest_pdf(rt, user_id=user_id, data=path.read_bytes(),
+                                filename=path.name, password=args.password)
+        except EngineError as e:
+            refused += 1
+            print(f"refused   {path}: {e.user_message}")
+            continue
+        m = result.material
+        if result.duplicate:
+            print(f"present   {path}: already in the library as '{m.title}' (material {m.id})")
+            continue
+        note = f"; {m.note}" if m.note else ""
+        print(f"ingested  {path}: '{m.title}', {m.page_count} pages, {m.chunk_count} chunks "
+              f"(material {m.id}){note}")
+    return 1 if refused else 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from engine.library import search_library
+
+    rt = get_runtime()
+    user_id = _user_id(rt, args.user, create=False)
+    passages = search_library(rt, user_id=user_id, query=args.query, k=args.k)
+    if not passages:
+        print("no passages found")
+        return 0
+    for i, p in enumerate(passages, start=1):
+        text = " ".join(p.text.split())
+        print(f"{i}. [{p.score:.3f}] {p.material_title}, {p.pages} (chunk {p.chunk_id})")
+        print(f"   {text[:args.width]}{'…' if len(text) > args.width else ''}")
+    return 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from engine.db.models import Material
+    from engine.library import index_is_current, reindex
+
+    rt = get_runtime()
+    with rt.session_factory() as session:
+        users = sorted(set(session.scalars(select(Material.user_id))))
+    if args.user:
+        users = [_user_id(rt, args.user, create=False)]
+    for user_id in users:
+        if index_is_current(rt, user_id=user_id) and not args.force:
+            continue
+
+        def show(done: int, total: int, user_id: int = user_id) -> None:
+            print(f"\rlearner {user_id}: {done}/{total} chunks embedded", end="", flush=True)
+
+        total = reindex(rt, user_id=user_id, progress=show)
+        print(f"\rlearner {user_id}: {total} chunks embedded with {rt.settings.embedding_model}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("ingest", help="add PDFs to a learner's library")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="PDF files")
+    p.add_argument("--user", required=True, metavar="EMAIL", help="the learner's email")
+    p.add_argument("--password", help="password for encrypted PDFs")
+    p.add_argument("--create-user", action="store_true",
+                   help="create the learner when no account has this email (password from "
+                        "GROUNDWORK_NEW_USER_PASSWORD, else a random one that is printed)")
+    p.set_defaults(func=_ingest)
+
+    p = subparsers.add_parser("search", help="search a learner's library")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--user", required=True, metavar="EMAIL", help="the learner's email")
+    p.add_argument("-k", type=int, default=8, help="number of passages (default 8)")
+    p.add_argument("--width", type=int, default=300, help="characters of each passage shown")
+    p.set_defaults(func=_search)
+
+    p = subparsers.add_parser(
+        "reindex", help="re-embed libraries built with another embedding model than configured")
+    p.add_argument("--user", metavar="EMAIL", help="only this learner")
+    p.add_argument("--force", action="store_true", help="re-embed even when up to date")
+    p.set_defaults(func=_reindex)

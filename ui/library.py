@@ -1,0 +1,34 @@
+"""Library widgets: a search result card and plain-text rendering of text from PDFs."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from engine.retrieval import Passage
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text from a PDF or a learner, shown literally: no markdown, links, HTML or LaTeX."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def human_size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+def passage_card(passage: Passage, *, rank: int) -> None:
+    """One search result: material title, pages, section and the passage text."""
+    with st.container(border=True):
+        heading = f" · {escape_markdown(passage.heading)}" if passage.heading else ""
+        st.markdown(f"**{rank}. {escape_markdown(passage.material_title)}** · "
+                    f"{passage.pages}{heading}")
+        st.markdown(escape_markdown(" ".join(passage.text.split())))
+        st.caption(f"relevance {passage.score:.2f}")
