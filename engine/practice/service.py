@@ -18,7 +18,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import llm
@@ -141,16 +142,24 @@ class TodayQueue:
     next_due_at: dt.datetime | None  # the next review after now, for the empty state
 
 
+_RS = ReviewState.__table__
+# Bound once; the statement is compiled once per process and reused from SQLAlchemy's cache.
+_DUE_QUERY = (
+    select(_RS.c.question_id, _RS.c.due_at, _RS.c.reviews)
+    .where(_RS.c.user_id == bindparam("user_id"), ~_RS.c.suspended,
+           _RS.c.due_at <= bindparam("now"))
+    .order_by(_RS.c.due_at, _RS.c.question_id)
+    .limit(bindparam("limit"))
+)
+
+
 def due_entries(session: Session, *, user_id: int, now: dt.datetime,
                 limit: int) -> list[QueueEntry]:
-    """Due reviews, most overdue first: one range scan of the partial due index."""
-    rows = session.execute(
-        select(ReviewState.question_id, ReviewState.due_at, ReviewState.reviews)
-        .where(ReviewState.user_id == user_id, ReviewState.suspended.is_(False),
-               ReviewState.due_at <= now)
-        .order_by(ReviewState.due_at, ReviewState.question_id)
-        .limit(limit)
-    ).all()
+    """Due reviews, most overdue first: one range scan of the partial due index
+    (ix_review_states_due), run as a Core statement on the session's connection because it is
+    the hottest query in the product."""
+    rows = session.connection().execute(
+        _DUE_QUERY, {"user_id": user_id, "now": now, "limit": limit}).all()
     return [QueueEntry(qid, "review", due, reviews) for qid, due, reviews in rows]
 
 
@@ -172,7 +181,7 @@ def build_queue(session_factory: sessionmaker[Session], *, user_id: int,
         due = due_entries(session, user_id=user_id, now=now, limit=limit)
         due_now = len(due) if len(due) < limit else session.scalar(
             select(func.count()).select_from(ReviewState).where(
-                ReviewState.user_id == user_id, ReviewState.suspended.is_(False),
+                ReviewState.user_id == user_id, ~ReviewState.suspended,
                 ReviewState.due_at <= now)) or 0
         answered_today = session.scalar(
             select(func.count()).select_from(Attempt).where(
@@ -191,7 +200,7 @@ def build_queue(session_factory: sessionmaker[Session], *, user_id: int,
                 Question.user_id == user_id, Question.status == "active")) or 0
         next_due = session.scalar(
             select(func.min(ReviewState.due_at)).where(
-                ReviewState.user_id == user_id, ReviewState.suspended.is_(False),
+                ReviewState.user_id == user_id, ~ReviewState.suspended,
                 ReviewState.due_at > now))
     entries = due + [QueueEntry(qid, "new", None, 0) for qid in new_rows]
     return TodayQueue(entries=entries[:limit], due_now=due_now, new_allowed=len(new_rows),
@@ -333,7 +342,7 @@ def _result(session: Session, attempt: Attempt, q: Question, profile: Profile, *
         rs_due = None if rs.suspended or q.status != "active" else rs.due_at
     else:
         rs_due = session.scalar(select(ReviewState.due_at).where(
-            ReviewState.question_id == q.id, ReviewState.suspended.is_(False)))
+            ReviewState.question_id == q.id, ~ReviewState.suspended))
     return AnswerResult(
         attempt_id=attempt.id, question_id=q.id, correct=attempt.correct, score=attempt.score,
         reason=attempt.grade_reason, grader=attempt.grader, your_answer=attempt.response,
@@ -441,25 +450,51 @@ def submit_answer(
             return pre
         verdict = pre
 
+    try:
+        return _record_answer(session_factory, user_id=user_id, question_id=question_id,
+                              token=token, response=response, confidence=confidence,
+                              seconds=seconds_int, expected_reviews=expected_reviews,
+                              settings=settings, hinted=hinted, now=now, verdict=verdict)
+    except IntegrityError:
+        # The unique constraints caught a repeat that raced past the checks: report the
+        # answer that was recorded.
+        with session_factory() as session:
+            q = _question(session, user_id, question_id)
+            repeat = _existing(session, user_id, q.id, token, expected_reviews)
+            if repeat is None:
+                raise
+            return _result(session, repeat, q, _profile(session, user_id), duplicate=True)
+
+
+def _record_answer(session_factory: sessionmaker[Session], *, user_id: int, question_id: int,
+                   token: str, response: str | int, confidence: int, seconds: int,
+                   expected_reviews: int | None, settings: Settings, hinted: bool,
+                   now: dt.datetime, verdict: Verdict | None) -> AnswerResult:
+    seconds_int = seconds
     with session_factory.begin() as session:
-        # One statement locks the learner (serialising their answers) and reads the question.
+        # One statement locks the learner and reads the question and its schedule. The
+        # learner's row lock serialises everything that changes their schedule or XP
+        # (answers, disputes, scheduler switches, replacements).
         row = session.execute(
-            select(Profile, Question).join(Question, Question.user_id == Profile.user_id)
+            select(Profile, Question, ReviewState)
+            .join(Question, Question.user_id == Profile.user_id)
+            .outerjoin(ReviewState, ReviewState.question_id == Question.id)
             .where(Profile.user_id == user_id, Question.id == question_id)
             .with_for_update(of=Profile)).first()
         if row is None:
             raise NotFound("That question was not found.")
-        profile, q = row
+        profile, q, rs = row
         _validate_answer(q, response, confidence, token)
-        repeat = _existing(session, user_id, q.id, token, expected_reviews)
-        if repeat is not None:
-            return _result(session, repeat, q, profile, duplicate=True)
+        reviews_now = rs.reviews if rs is not None else 0
+        if expected_reviews is None or reviews_now != expected_reviews:
+            # Either no showing to compare with, or this showing was answered already.
+            repeat = _existing(session, user_id, q.id, token, expected_reviews)
+            if repeat is not None:
+                return _result(session, repeat, q, profile, duplicate=True)
         if q.status != "active":
             raise QuestionUnavailable(_UNAVAILABLE)
         if verdict is None:
             verdict = grade(_grading_view(q), response, settings=settings)
-        rs = session.scalar(select(ReviewState).where(ReviewState.question_id == q.id)
-                            .with_for_update())
         g = grade_attempt(correct=verdict.correct, confidence=confidence, seconds=seconds_int,
                           hinted=hinted,
                           params=RatingParams(slow_after_s=settings.practice_slow_after_s))
@@ -499,7 +534,11 @@ def submit_answer(
         )
         session.add(attempt)
         session.flush()
-        _refresh_quality(session, q, settings)
+        if rs.reviews >= min(settings.quality_min_attempts, settings.quality_flag_min_attempts) \
+                or q.quality_score is not None:
+            # Below both minimums nothing can change: the score stays "unrated" and only a
+            # "wrong" flag (handled when flagging) takes a question out.
+            _refresh_quality(session, q, settings)
         return _result(session, attempt, q, profile, duplicate=False,
                        leveled_up=profile.level > old_level, rs=rs)
 
@@ -738,7 +777,7 @@ def review_counts(session_factory: sessionmaker[Session], *, user_id: int,
         profile = _profile(session, user_id)
         end_of_day = _local_midnight(now, profile.timezone) + dt.timedelta(days=1)
         week = now + dt.timedelta(days=7)
-        live = and_(ReviewState.user_id == user_id, ReviewState.suspended.is_(False))
+        live = and_(ReviewState.user_id == user_id, ~ReviewState.suspended)
         totals = session.execute(
             select(func.count().filter(ReviewState.due_at <= now),
                    func.count().filter(ReviewState.due_at < end_of_day),
@@ -883,6 +922,7 @@ def replace_question(session_factory: sessionmaker[Session], *, user_id: int,
                                replaces_question_id=question_id)
     try:
         with session_factory.begin() as session:
+            _profile(session, user_id, lock=True)
             old = _question(session, user_id, question_id, lock=True)
             _resolve_flags(session, user_id, old.id, "replaced")
             old.status = "retired"
