@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.practice.service import review_counts
 from engine.profiles import home_summary
 from ui.auth import require_account
 from ui.runtime import get_runtime
@@ -46,3 +47,12 @@ elif summary.questions == 0:
 else:
     st.info(f"You have {summary.questions} questions in your bank. Time to practise.",
             icon=":material/school:")
+    try:
+        counts = review_counts(rt.session_factory, user_id=account.user_id)
+    except EngineError as e:
+        st.error(e.user_message)
+    else:
+        st.caption(f"Due now: {counts.due_now} review{'s' if counts.due_now != 1 else ''} · "
+                   f"{counts.new_available} new question{'s' if counts.new_available != 1 else ''}"
+                   " not yet seen")
+    st.page_link("pages/today.py", label="Practise now", icon=":material/school:")
