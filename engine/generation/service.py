@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import llm
@@ -139,7 +141,8 @@ class _Run:
     settings: Settings
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     rejections: Counter[str] = field(default_factory=Counter)
-    limits_checked: bool = False
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    cache: list[dict[str, Any]] = field(default_factory=list)
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
@@ -309,17 +312,38 @@ def _check_limits(session: Session, run: _Run, count: int) -> None:
             retry_after_s=int(math.ceil(wait)))
 
 
-def _log_usage(session_factory: SessionFactory, run: _Run, *, generator: str,
-               model: str | None, prompt_version: str | None, outcome: str,
-               tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0,
+def _log_usage(run: _Run, *, generator: str, model: str | None, prompt_version: str | None,
+               outcome: str, tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0,
                latency_ms: int = 0, questions_returned: int = 0) -> None:
+    """Queue one usage-log row; `_flush` writes the request's rows in one transaction."""
+    run.usage.append(dict(
+        user_id=run.user_id, request_id=run.request_id, task="generation",
+        generator=generator, model=model, prompt_version=prompt_version,
+        tokens_in=tokens_in, tokens_out=tokens_out,
+        cost_usd=Decimal(str(round(cost_usd, 6))), latency_ms=latency_ms,
+        outcome=outcome, questions_returned=questions_returned))
+
+
+def _flush(session_factory: SessionFactory, run: _Run) -> None:
+    """Write the queued usage rows and cache entries in one transaction (also after a failed
+    call). Losing the last instant of this log in a crash is harmless, so the commit does not
+    wait for the disk."""
+    if not run.usage and not run.cache:
+        return
     with session_factory.begin() as session:
-        session.add(LLMUsage(
-            user_id=run.user_id, request_id=run.request_id, task="generation",
-            generator=generator, model=model, prompt_version=prompt_version,
-            tokens_in=tokens_in, tokens_out=tokens_out,
-            cost_usd=Decimal(str(round(cost_usd, 6))), latency_ms=latency_ms,
-            outcome=outcome, questions_returned=questions_returned))
+        session.execute(sql_text("SET LOCAL synchronous_commit = off"))
+        if run.usage:
+            session.execute(insert(LLMUsage), run.usage)
+        if run.cache:
+            unique = list({entry["key"]: entry for entry in run.cache}.values())
+            stmt = pg_insert(LLMCache).values(unique)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=[LLMCache.key],
+                set_={"response_text": stmt.excluded.response_text,
+                      "tokens_in": stmt.excluded.tokens_in,
+                      "tokens_out": stmt.excluded.tokens_out,
+                      "cost_usd": stmt.excluded.cost_usd, "created_at": func.now()}))
+    run.usage, run.cache = [], []
 
 
 def _templates(session: Session) -> prompting.Templates:
@@ -349,78 +373,16 @@ def _outcome_of(e: EngineError) -> str:
     return "invalid"
 
 
-def _llm_call(session_factory: SessionFactory, run: _Run, model: str, t: prompting.Templates,
-              messages: list[dict[str, str]], *, params: dict[str, Any],
-              expected: int) -> list[dict[str, Any]] | None:
-    """One group: cached answer or a model call (+ one repair); the parsed items, or None
-    when the answer stayed malformed."""
-    s = run.settings
-    key = prompting.cache_key(user_id=run.user_id, model=model, prompt_version=t.version,
-                              messages=messages, params=params)
-    with session_factory() as session:
-        cached = session.execute(
-            select(LLMCache.response_text).where(
-                LLMCache.key == key, LLMCache.user_id == run.user_id,
-                LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation_cache_ttl_h))
-        ).scalar_one_or_none()
-    if cached is not None:
-        items = prompting.items_from(llm.parse_json(cached))
-        run.cached_calls += 1
-        _log_usage(session_factory, run, generator="llm", model=model,
-                   prompt_version=t.version, outcome="cached", questions_returned=len(items))
-        return items
-    if not run.limits_checked:
-        with session_factory() as session:
-            _check_limits(session, run, params["total"])
-        run.limits_checked = True
+@dataclass
+class _Call:
+    """One planned model call: its passages, how many questions, the prompt, the cache key."""
 
-    def call(msgs: list[dict[str, str]]) -> llm.Completion:
-        started = time.perf_counter()
-        try:
-            return llm.complete(msgs, task="generation", settings=s,
-                                json_schema=prompting.RESPONSE_SCHEMA,
-                                schema_name="questions")
-        except EngineError as e:
-            _log_usage(session_factory, run, generator="llm", model=model,
-                       prompt_version=t.version, outcome=_outcome_of(e),
-                       latency_ms=int((time.perf_counter() - started) * 1000))
-            raise
-        finally:
-            run.llm_ms += (time.perf_counter() - started) * 1000
-            run.llm_calls += 1
-
-    def account(c: llm.Completion, outcome: str, n: int) -> None:
-        run.tokens_in += c.tokens_in
-        run.tokens_out += c.tokens_out
-        run.cost_usd += c.cost_usd
-        _log_usage(session_factory, run, generator="llm", model=model,
-                   prompt_version=t.version, outcome=outcome, tokens_in=c.tokens_in,
-                   tokens_out=c.tokens_out, cost_usd=c.cost_usd, latency_ms=c.latency_ms,
-                   questions_returned=n)
-
-    completion = call(messages)
-    text = completion.text
-    try:
-        items = prompting.items_from(llm.parse_json(text))
-    except ValueError as first_error:
-        account(completion, "malformed", 0)
-        log.info("malformed generation answer; repairing", extra={"err": str(first_error)})
-        completion = call(prompting.repair_messages(t, messages, text, str(first_error)))
-        text = completion.text
-        try:
-            items = prompting.items_from(llm.parse_json(text))
-        except ValueError:
-            account(completion, "malformed", 0)
-            run.rejections["malformed_output"] += expected
-            return None
-    account(completion, "ok", len(items))
-    with session_factory.begin() as session:
-        session.merge(LLMCache(key=key, user_id=run.user_id, model=model,
-                               prompt_version=t.version, response_text=text,
-                               tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
-                               cost_usd=Decimal(str(round(completion.cost_usd, 6))),
-                               created_at=func.now()))
-    return items
+    passages: list[Passage]
+    wanted: int
+    types: list[str]
+    messages: list[dict[str, str]]
+    key: str
+    cached: str | None = None
 
 
 def _groups(passages: Sequence[Passage], count: int, max_chars: int) -> list[
@@ -445,45 +407,133 @@ def _groups(passages: Sequence[Passage], count: int, max_chars: int) -> list[
     return out
 
 
-def _generate_llm(session_factory: SessionFactory, run: _Run, passages: Sequence[Passage], *,
-                  types: list[str], difficulty: int, count: int, topic: str | None,
-                  deduper: Deduper, on_progress: Callable[[Progress], None] | None,
-                  t: prompting.Templates) -> tuple[list[Draft], str]:
+def _plan_llm(session: Session, run: _Run, passages: Sequence[Passage], t: prompting.Templates,
+              *, types: list[str], difficulty: int, count: int,
+              topic: str | None) -> list[_Call]:
+    """The calls a request needs, with cached answers looked up and, when any call must reach
+    the model, the learner's limits checked - all in the caller's session."""
     s = run.settings
     model = llm.model_for("generation", s)
     assert model is not None
-    drafts: list[Draft] = []
-    groups = _groups(passages, count, s.generation_context_max_chars)
-    for done, (group, wanted) in enumerate(groups, start=1):
+    calls, start = [], 0
+    for group, wanted in _groups(passages, count, s.generation_context_max_chars):
         group_types = types if len(types) == 1 else [
-            types[(len(drafts) + i) % len(types)] for i in range(min(wanted, len(types)))]
+            types[(start + i) % len(types)] for i in range(min(wanted, len(types)))]
+        start += wanted
         messages = prompting.build_messages(t, group, count=wanted, types=group_types,
                                             difficulty=difficulty, topic=topic)
         params = {"count": wanted, "types": group_types, "difficulty": difficulty,
                   "topic": topic, "temperature": s.llm_temperature,
-                  "structured": s.llm_structured_output, "total": count}
-        items = _llm_call(session_factory, run, model, t, messages, params=params,
-                          expected=wanted)
+                  "structured": s.llm_structured_output}
+        key = prompting.cache_key(user_id=run.user_id, model=model, prompt_version=t.version,
+                                  messages=messages, params=params)
+        calls.append(_Call(group, wanted, group_types, messages, key))
+    if s.generation_cache_ttl_h > 0:
+        cached = dict(session.execute(
+            select(LLMCache.key, LLMCache.response_text).where(
+                LLMCache.user_id == run.user_id, LLMCache.key.in_([c.key for c in calls]),
+                LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation_cache_ttl_h))
+        ).all())
+        for c in calls:
+            c.cached = cached.get(c.key)
+    if any(c.cached is None for c in calls):
+        _check_limits(session, run, count)
+    return calls
+
+
+def _answer(run: _Run, model: str, t: prompting.Templates,
+            call: _Call) -> list[dict[str, Any]] | None:
+    """The parsed question objects for one planned call: from the cache, or from the model
+    with one repair attempt; None when the answer stayed malformed (counted)."""
+    s = run.settings
+    if call.cached is not None:
+        try:
+            items = prompting.items_from(llm.parse_json(call.cached))
+        except ValueError:
+            items = None  # an unreadable cache entry is ignored and replaced
         if items is not None:
-            if len(items) > wanted:
-                run.rejections["over_count"] += len(items) - wanted
-                items = items[:wanted]
-            for item in items:
-                draft = prompting.to_draft(item)
-                if draft is None:
-                    run.rejections["bad_shape"] += 1
-                    continue
-                reason = (validate(draft, wanted_types=types) or ground(draft, group)
-                          or deduper.check(draft))
-                if reason:
-                    run.rejections[reason] += 1
-                    log.info("draft rejected", extra={"reason": reason})
-                    continue
-                draft.topic, draft.model, draft.prompt_version = topic, model, t.version
-                drafts.append(draft)
-        if on_progress is not None:
-            on_progress(Progress(done, len(groups), list(drafts),
-                                 f"{len(drafts)} question(s) ready"))
+            run.cached_calls += 1
+            _log_usage(run, generator="llm", model=model, prompt_version=t.version,
+                       outcome="cached", questions_returned=len(items))
+            return items
+
+    def ask(msgs: list[dict[str, str]]) -> llm.Completion:
+        started = time.perf_counter()
+        try:
+            return llm.complete(msgs, task="generation", settings=s,
+                                json_schema=prompting.RESPONSE_SCHEMA, schema_name="questions")
+        except EngineError as e:
+            _log_usage(run, generator="llm", model=model, prompt_version=t.version,
+                       outcome=_outcome_of(e),
+                       latency_ms=int((time.perf_counter() - started) * 1000))
+            raise
+        finally:
+            run.llm_ms += (time.perf_counter() - started) * 1000
+            run.llm_calls += 1
+
+    def account(c: llm.Completion, outcome: str, n: int) -> None:
+        run.tokens_in += c.tokens_in
+        run.tokens_out += c.tokens_out
+        run.cost_usd += c.cost_usd
+        _log_usage(run, generator="llm", model=model, prompt_version=t.version,
+                   outcome=outcome, tokens_in=c.tokens_in, tokens_out=c.tokens_out,
+                   cost_usd=c.cost_usd, latency_ms=c.latency_ms, questions_returned=n)
+
+    completion = ask(call.messages)
+    text = completion.text
+    try:
+        items = prompting.items_from(llm.parse_json(text))
+    except ValueError as first_error:
+        account(completion, "malformed", 0)
+        log.info("malformed generation answer; repairing", extra={"err": str(first_error)})
+        completion = ask(prompting.repair_messages(t, call.messages, text, str(first_error)))
+        text = completion.text
+        try:
+            items = prompting.items_from(llm.parse_json(text))
+        except ValueError:
+            account(completion, "malformed", 0)
+            run.rejections["malformed_output"] += call.wanted
+            return None
+    account(completion, "ok", len(items))
+    run.cache.append(dict(key=call.key, user_id=run.user_id, model=model,
+                          prompt_version=t.version, response_text=text,
+                          tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+                          cost_usd=Decimal(str(round(completion.cost_usd, 6)))))
+    return items
+
+
+def _generate_llm(session_factory: SessionFactory, run: _Run, calls: Sequence[_Call], *,
+                  types: list[str], topic: str | None, deduper: Deduper,
+                  on_progress: Callable[[Progress], None] | None,
+                  t: prompting.Templates) -> list[Draft]:
+    model = llm.model_for("generation", run.settings)
+    assert model is not None
+    drafts: list[Draft] = []
+    try:
+        for done, call in enumerate(calls, start=1):
+            items = _answer(run, model, t, call)
+            if items is not None:
+                if len(items) > call.wanted:
+                    run.rejections["over_count"] += len(items) - call.wanted
+                    items = items[:call.wanted]
+                for item in items:
+                    draft = prompting.to_draft(item)
+                    if draft is None:
+                        run.rejections["bad_shape"] += 1
+                        continue
+                    reason = (validate(draft, wanted_types=types) or ground(draft, call.passages)
+                              or deduper.check(draft))
+                    if reason:
+                        run.rejections[reason] += 1
+                        log.info("draft rejected", extra={"reason": reason})
+                        continue
+                    draft.topic, draft.model, draft.prompt_version = topic, model, t.version
+                    drafts.append(draft)
+            if on_progress is not None:
+                on_progress(Progress(done, len(calls), list(drafts),
+                                     f"{len(drafts)} question(s) ready"))
+    finally:
+        _flush(session_factory, run)
     # Per-question provenance: the request's usage shared over what it produced.
     if drafts:
         share = len(drafts)
@@ -492,7 +542,7 @@ def _generate_llm(session_factory: SessionFactory, run: _Run, passages: Sequence
             d.tokens_out = run.tokens_out // share
             d.cost_usd = round(run.cost_usd / share, 6)
             d.latency_ms = int(run.llm_ms / share)
-    return drafts, t.version
+    return drafts
 
 
 # --- the offline path -------------------------------------------------------------------------
@@ -552,9 +602,10 @@ def _finish(session_factory: SessionFactory, run: _Run, drafts: list[Draft], *, 
             generator: str, model: str | None, prompt_version: str | None,
             started: float) -> GenerationResult:
     if generator == "offline":
-        _log_usage(session_factory, run, generator="offline", model=None,
+        _log_usage(run, generator="offline", model=None,
                    prompt_version=prompt_version, outcome="ok" if drafts else "invalid",
                    questions_returned=len(drafts))
+        _flush(session_factory, run)
     result = GenerationResult(
         drafts=drafts, rejections=dict(run.rejections), generator=generator, model=model,
         prompt_version=prompt_version, requested=count, tokens_in=run.tokens_in,
@@ -632,7 +683,10 @@ def generate_questions(
             passages = _spread_passages(session, user_id, materials,
                                         n * 2 if mode.offline else n)
         bank_keys, used_sentences = _bank(session, user_id)
-        templates = None if mode.offline else _templates(session)
+        if not mode.offline:
+            templates = _templates(session)
+            calls = _plan_llm(session, run, passages, templates, types=types,
+                              difficulty=difficulty, count=count, topic=topic)
     deduper = Deduper(bank_keys, settings.generation_dedupe_threshold)
     if mode.offline:
         drafts = _generate_offline(session_factory, run, materials, passages, types=types,
@@ -641,12 +695,10 @@ def generate_questions(
                                    on_progress=on_progress)
         return _finish(session_factory, run, drafts, count=count, generator="offline",
                        model=None, prompt_version=offline.OFFLINE_VERSION, started=started)
-    assert templates is not None
-    drafts, version = _generate_llm(session_factory, run, passages, types=types,
-                                    difficulty=difficulty, count=count, topic=topic,
-                                    deduper=deduper, on_progress=on_progress, t=templates)
+    drafts = _generate_llm(session_factory, run, calls, types=types, topic=topic,
+                           deduper=deduper, on_progress=on_progress, t=templates)
     return _finish(session_factory, run, drafts, count=count, generator="llm",
-                   model=mode.model, prompt_version=version, started=started)
+                   model=mode.model, prompt_version=templates.version, started=started)
 
 
 def generate_from_chunk(
@@ -690,7 +742,10 @@ def generate_from_chunk(
         chunk, material = row
         passages = [_passage(chunk, material.title)]
         bank_keys, used_sentences = _bank(session, user_id)
-        templates = None if mode.offline else _templates(session)
+        if not mode.offline:
+            templates = _templates(session)
+            calls = _plan_llm(session, run, passages, templates, types=types,
+                              difficulty=difficulty, count=count, topic=None)
     deduper = Deduper(bank_keys, settings.generation_dedupe_threshold)
     if mode.offline:
         drafts = _generate_offline(session_factory, run, {material.id: material}, passages,
@@ -700,12 +755,10 @@ def generate_from_chunk(
         return _finish(session_factory, run, drafts, count=count, generator="offline",
                        model=None, prompt_version=offline.OFFLINE_VERSION,
                        started=started).drafts
-    assert templates is not None
-    drafts, version = _generate_llm(session_factory, run, passages, types=types,
-                                    difficulty=difficulty, count=count, topic=None,
-                                    deduper=deduper, on_progress=None, t=templates)
+    drafts = _generate_llm(session_factory, run, calls, types=types, topic=None,
+                           deduper=deduper, on_progress=None, t=templates)
     return _finish(session_factory, run, drafts, count=count, generator="llm",
-                   model=mode.model, prompt_version=version, started=started).drafts
+                   model=mode.model, prompt_version=templates.version, started=started).drafts
 
 
 def _reason_message(reason: str) -> str:
@@ -745,23 +798,22 @@ def save_questions(
                 select(Question.id).where(Question.id == replaces_question_id,
                                           Question.user_id == user_id)) is None:
             raise NotFound("The question being replaced is not in your bank.")
-        ids = []
+        material_ids = {d.material_id for d in drafts if d.material_id is not None}
+        chunk_ids = {d.source_chunk_id for d in drafts if d.source_chunk_id is not None}
+        own_materials = set(session.scalars(select(Material.id).where(
+            Material.user_id == user_id, Material.id.in_(material_ids))))
+        own_chunks = dict(session.execute(select(Chunk.id, Chunk.text).where(
+            Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))).all())
+        added: list[Question] = []
         for d in drafts:
-            material_id = d.material_id
-            if material_id is not None and session.scalar(
-                    select(Material.id).where(Material.id == material_id,
-                                              Material.user_id == user_id)) is None:
+            material_id, source_chunk_id = d.material_id, d.source_chunk_id
+            if (material_id is not None and material_id not in own_materials) or (
+                    source_chunk_id is not None and source_chunk_id not in own_chunks):
                 raise NotFound("The source of this question is no longer in your library. "
                                "Generate it again.")
-            source_chunk_id = d.source_chunk_id
-            if source_chunk_id is not None:
-                chunk = session.scalar(select(Chunk).where(Chunk.id == source_chunk_id,
-                                                           Chunk.user_id == user_id))
-                if chunk is None:
-                    raise NotFound("The source of this question is no longer in your library. "
-                                   "Generate it again.")
-                if normalise(d.excerpt) not in normalise(chunk.text):
-                    raise InvalidInput(_reason_message("excerpt_not_in_source"))
+            if source_chunk_id is not None and normalise(d.excerpt) not in normalise(
+                    own_chunks[source_chunk_id]):
+                raise InvalidInput(_reason_message("excerpt_not_in_source"))
             q = Question(
                 user_id=user_id, material_id=material_id, source_chunk_id=source_chunk_id,
                 chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, stem=d.stem.strip(),
@@ -777,8 +829,9 @@ def save_questions(
                 latency_ms=d.latency_ms, replaces_question_id=replaces_question_id,
             )
             session.add(q)
-            session.flush()
-            ids.append(q.id)
+            added.append(q)
+        session.flush()
+        ids = [q.id for q in added]
     return ids
 
 

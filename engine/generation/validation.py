@@ -194,7 +194,8 @@ def ground(draft: Draft, passages: Sequence[Passage]) -> str | None:
     draft.page_start = home.page_start
     draft.page_end = home.page_end
     draft.chunk_ids = [p.chunk_id for p in cited]
-    draft.excerpt = _WS.sub(" ", draft.excerpt).strip()
+    # Stored as matched: even whitespace and rejoined hyphenation, same normalised text.
+    draft.excerpt = clean_text(draft.excerpt)
     return None
 
 

@@ -378,3 +378,27 @@ def test_grounded_items_helper_matches_prompt(llm_stub, settings, session_factor
                                         question_type="short", count=2)
     assert len(result.drafts) == 2
     assert all(d.key_points and d.source_chunk_id in chunk_ids for d in result.drafts)
+
+
+def test_excerpt_across_a_hyphenated_line_break_is_grounded_and_saved(
+        llm_stub, settings, session_factory, make_user):
+    user_id = make_user()
+    text = ("Chlorophyll molecules absorb light most strongly in the blue and red parts of the "
+            "spectrum, which is why leaves look green to the hu-\nman eye in daylight. "
+            "The pigment sits in the thylakoid membranes of each chloroplast in the leaf.")
+    _, (chunk_id,) = add_material(session_factory, user_id, "Pigments", [text])
+
+    def respond(body):
+        item = {"type": "cloze", "stem": "Leaves look _____ to the human eye in daylight.",
+                "answer": "green", "explanation": "The passage says leaves look green.",
+                "difficulty": 2, "chunk_ids": [chunk_id],
+                "excerpt": "which is why leaves look green to the hu-\nman eye in daylight."}
+        return Reply(content=json.dumps({"questions": [item]}))
+
+    llm_stub.responder = respond
+    s = llm_stub.settings_for(settings)
+    result = service.generate_questions(session_factory, user_id=user_id, settings=s, count=1,
+                                        question_type="cloze")
+    (draft,) = result.drafts
+    assert draft.excerpt == "which is why leaves look green to the human eye in daylight."
+    assert service.save_questions(session_factory, user_id=user_id, drafts=result.drafts)

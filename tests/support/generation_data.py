@@ -82,14 +82,24 @@ def prompt_count(body: dict[str, Any]) -> int:
     return int(re.search(r"Write (\d+) question", user).group(1))
 
 
-def grounded_items(body: dict[str, Any], qtype: str = "mcq") -> list[dict[str, Any]]:
-    """Valid, grounded questions for the passages in a generation prompt."""
-    passages = prompt_passages(body)
+def grounded_items(body: dict[str, Any], qtype: str = "mcq",
+                   seen: dict[int, int] | None = None) -> list[dict[str, Any]]:
+    """Valid, grounded questions for the passages in a generation prompt. With `seen`
+    (questions asked so far per chunk, updated), later calls quote later sentences."""
+    usable = []
+    for chunk_id, text in prompt_passages(body):
+        sentences = [s.strip() for s in re.split(r"(?<=\.)\s+", text)
+                     if 30 < len(s.strip()) <= 400 and re.search(r"[A-Za-z]{4,}", s)]
+        if sentences:
+            usable.append((chunk_id, sentences))
     items = []
-    for i in range(prompt_count(body)):
-        chunk_id, text = passages[i % len(passages)]
-        sentences = [s.strip() for s in re.split(r"(?<=\.)\s+", text) if len(s.strip()) > 30]
-        sentence = sentences[(i // len(passages)) % len(sentences)]
+    for i in range(prompt_count(body) if usable else 0):
+        chunk_id, sentences = usable[i % len(usable)]
+        offset = 0
+        if seen is not None:
+            offset = seen.get(chunk_id, 0)
+            seen[chunk_id] = offset + 1
+        sentence = sentences[(offset + i // len(usable)) % len(sentences)]
         answer = max(re.findall(r"[A-Za-z]{4,}", sentence), key=len)
         blanked = sentence.replace(answer, "_____", 1)
         item: dict[str, Any] = {
@@ -112,13 +122,15 @@ def grounded_items(body: dict[str, Any], qtype: str = "mcq") -> list[dict[str, A
 
 
 def grounded_responder(qtype: str = "mcq",
-                       mutate: Callable[[list[dict[str, Any]]], Any] | None = None
-                       ) -> Callable[[dict[str, Any]], Reply]:
+                       mutate: Callable[[list[dict[str, Any]]], Any] | None = None,
+                       *, rotate: bool = False) -> Callable[[dict[str, Any]], Reply]:
     """A stub responder answering every generation prompt with grounded questions
-    (optionally changed by `mutate(items)`, which may return a replacement payload)."""
+    (optionally changed by `mutate(items)`, which may return a replacement payload). With
+    `rotate`, each passage is quoted at a later sentence each time, as a model varies."""
+    seen: dict[int, int] | None = {} if rotate else None
 
     def respond(body: dict[str, Any]) -> Reply:
-        items = grounded_items(body, qtype)
+        items = grounded_items(body, qtype, seen)
         payload: Any = {"questions": items}
         if mutate is not None:
             changed = mutate(items)

@@ -91,7 +91,10 @@ class LLMStub:
             if self._queue:
                 return self._queue.popleft()
         if self.responder is not None:
-            return self.responder(body)
+            try:
+                return self.responder(body)
+            except Exception as e:  # a responder bug shows up as a 500 naming it
+                return Reply(status=500, error_message=f"stub responder failed: {e!r}")
         return self.default
 
     # --- lifecycle --------------------------------------------------------------------------
