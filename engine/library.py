@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -199,44 +200,89 @@ def ingest_pages(
     note: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> IngestResult:
-    """Chunk, embed and store already-extracted page texts (the second half of `ingest_pdf`;
-    also used by the retrieval benchmark so it measures the same path)."""
-    s = rt.settings
-    title = _clean_title(title)
-    drafts = chunk_pages(pages, chunk_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap_tokens)
-    if not drafts:
-        raise PdfNoText("This PDF has no text that can be read.")
+    """Chunk, embed and store already-extracted page texts (the second half of `ingest_pdf`)."""
+    doc = DocumentInput(pages=pages, title=title, filename=filename, sha256=sha256,
+                        size_bytes=size_bytes, pages_without_text=pages_without_text or [],
+                        note=note)
     page_count = len(pages)
 
-    def report(stage: str, done: int) -> None:
+    def report(done: int, total: int, stage: str = "embedding") -> None:
         if progress:
-            progress(IngestProgress(stage, page_count, page_count, done, len(drafts)))
+            progress(IngestProgress(stage, page_count, page_count, done, total))
 
+    result = ingest_documents(rt, user_id=user_id, documents=[doc], on_chunks=report)[0]
+    if isinstance(result, Exception):
+        raise result
+    report(result.material.chunk_count, result.material.chunk_count, "done")
+    return result
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    """Extracted text ready for chunking: one entry per page."""
+
+    pages: list[str]
+    title: str
+    filename: str
+    sha256: str
+    size_bytes: int
+    pages_without_text: list[int]
+    note: str | None = None
+
+
+def ingest_documents(
+    rt: Runtime,
+    *,
+    user_id: int,
+    documents: list[DocumentInput],
+    on_chunks: Callable[[int, int], None] | None = None,
+) -> list[IngestResult | PdfNoText]:
+    """Chunk, embed (in batches across documents) and store several documents, each as its own
+    material with its own all-or-nothing write. A document without text gives a `PdfNoText`
+    in its place; storage failures raise.
+    """
+    s = rt.settings
+    prepared = []
+    for doc in documents:
+        drafts = chunk_pages(doc.pages, chunk_tokens=s.chunk_tokens,
+                             overlap_tokens=s.chunk_overlap_tokens)
+        prepared.append(drafts)
+    texts = [d.text for drafts in prepared for d in drafts]
     embedder = get_embedder(s)
-    batch = max(1, s.embedding_batch_size)
-    texts = [d.text for d in drafts]
+    step = max(1, s.embedding_batch_size) * 4
     parts = []
-    report("embedding", 0)
-    for start in range(0, len(texts), batch * 4):
-        parts.append(embedder.embed_documents(texts[start:start + batch * 4]))
-        report("embedding", min(len(texts), start + batch * 4))
-    import numpy as np
+    if on_chunks:
+        on_chunks(0, len(texts))
+    for start in range(0, len(texts), step):
+        parts.append(embedder.embed_documents(texts[start:start + step]))
+        if on_chunks:
+            on_chunks(min(len(texts), start + step), len(texts))
+    vectors = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
-    vectors = np.concatenate(parts)
-    lexical = [" ".join(lexical_tokens(t)) for t in texts]
-    report("saving", len(drafts))
-    material = _store(rt, user_id=user_id, pages=pages, title=title, filename=filename,
-                      sha256=sha256, size_bytes=size_bytes,
-                      pages_without_text=pages_without_text or [], note=note, drafts=drafts,
-                      lexical=lexical, vectors=vectors, model=embedder.model_name)
-    if material is None:  # the same file was stored concurrently
-        existing = find_duplicate(rt.session_factory, user_id=user_id, sha256=sha256)
-        assert existing is not None
-        return IngestResult(material=existing, duplicate=True)
-    report("done", len(drafts))
-    log.info("material ingested", extra={"user_id": user_id, "material_id": material.id,
-                                         "pages": page_count, "chunks": len(drafts)})
-    return IngestResult(material=material, duplicate=False)
+    results: list[IngestResult | PdfNoText] = []
+    offset = 0
+    for doc, drafts in zip(documents, prepared, strict=True):
+        if not drafts:
+            results.append(PdfNoText("This PDF has no text that can be read."))
+            continue
+        title = _clean_title(doc.title)
+        lexical = [" ".join(lexical_tokens(d.text)) for d in drafts]
+        doc_vectors = vectors[offset:offset + len(drafts)]
+        offset += len(drafts)
+        material = _store(rt, user_id=user_id, pages=doc.pages, title=title,
+                          filename=doc.filename, sha256=doc.sha256, size_bytes=doc.size_bytes,
+                          pages_without_text=doc.pages_without_text, note=doc.note,
+                          drafts=drafts, lexical=lexical, vectors=doc_vectors,
+                          model=embedder.model_name)
+        if material is None:  # the same file was stored concurrently
+            existing = find_duplicate(rt.session_factory, user_id=user_id, sha256=doc.sha256)
+            assert existing is not None
+            results.append(IngestResult(material=existing, duplicate=True))
+            continue
+        log.info("material ingested", extra={"user_id": user_id, "material_id": material.id,
+                                             "pages": len(doc.pages), "chunks": len(drafts)})
+        results.append(IngestResult(material=material, duplicate=False))
+    return results
 
 
 def _store(rt: Runtime, *, user_id, pages, title, filename, sha256, size_bytes,  # noqa: ANN001

@@ -125,6 +125,7 @@ def chunk_pages(
     word_tokens = _tokens_per_word(text, words)
     headings = find_headings(text)
     heading_offsets = [h[0] for h in headings]
+    heading_starts = set(heading_offsets)
 
     chunks: list[ChunkDraft] = []
     start = 0
@@ -133,7 +134,11 @@ def chunk_pages(
         end = start
         total = 0
         best_break = None  # index after a word that ends a sentence, past half the budget
+        at_heading = False
         while end < n and (total + word_tokens[end] <= chunk_tokens or end == start):
+            if end > start and words[end][0] in heading_starts and total >= chunk_tokens * 0.3:
+                at_heading = True  # a new section starts: end the chunk before its heading
+                break
             total += word_tokens[end]
             end += 1
             w_start, w_end = words[end - 1]
@@ -142,7 +147,7 @@ def chunk_pages(
                 or (end < n and "\n\n" in text[w_end:words[end][0]])
             ):
                 best_break = end
-        if end < n and best_break is not None:
+        if end < n and best_break is not None and not at_heading:
             end = best_break
         char_start, char_end = words[start][0], words[end - 1][1]
         page_start = bisect.bisect_right(page_offsets, char_start)
@@ -162,6 +167,9 @@ def chunk_pages(
         )
         if end >= n:
             break
+        if at_heading:  # sections do not overlap
+            start = end
+            continue
         # Step back over whole words until the overlap budget is used.
         next_start, shared = end, 0
         while next_start - 1 > start and shared + word_tokens[next_start - 1] <= overlap_tokens:

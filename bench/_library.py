@@ -1,0 +1,38 @@
+"""Shared set-up for the library benchmarks: a throw-away data folder with its own embedded
+PostgreSQL and Chroma, and a learner account."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import logging  # noqa: E402
+import tempfile  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from engine.config import Settings  # noqa: E402
+from engine.runtime import Runtime, create_runtime  # noqa: E402
+
+
+def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
+    """A runtime on a fresh embedded database under `data_dir` (a temp folder by default)."""
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="groundwork-bench-"))
+    settings = Settings(data_dir=data_dir, database_url=None, chroma_host=None,
+                        log_level="WARNING", **overrides)
+    rt = create_runtime(settings)
+    logging.getLogger().setLevel(logging.WARNING)
+    return rt
+
+
+def bench_user(rt: Runtime, label: str = "bench") -> int:
+    from engine.accounts import register_user
+
+    info = register_user(rt.session_factory, email=f"{label}-{uuid.uuid4().hex[:8]}@example.com",
+                         password="benchmark password 123", display_name=label,
+                         settings=rt.settings)
+    return info.user_id
