@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 QUESTIONS_PER_CALL = 3
 MIN_CHUNK_CHARS = 120
 TOPIC_MAX = 200
+# With a topic, passages scoring under this share of the best match are left out.
+TOPIC_RELATIVE_SCORE = 0.3
 _TERMS_CACHE: OrderedDict[tuple[int, str], list[offline.KeyTerm]] = OrderedDict()
 _TERMS_CACHE_SIZE = 64
 
@@ -252,6 +254,9 @@ def _topic_passages(session: Session, user_id: int, materials: dict[int, Materia
 
     hits = search(session, user_id=user_id, query=topic, k=n, material_ids=list(materials),
                   settings=settings)
+    # Focus: keep the passages that match the topic well, not the whole ranked library.
+    floor = TOPIC_RELATIVE_SCORE * max((h.score for h in hits), default=0.0)
+    hits = [h for h in hits if h.score >= floor]
     return [Passage(chunk_id=h.chunk_id, material_id=h.material_id,
                     material_title=h.material_title, text=h.text, page_start=h.page_start,
                     page_end=h.page_end) for h in hits]
