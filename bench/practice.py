@@ -263,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
           f"({counts[2]:,} due now)")
 
     # Warm-up: connections in the pool, plan caches, the indexes' upper pages.
-    time_due(rt, rng.sample(all_users, 200), now)
-    due_ms, due_floor_ms = time_due(rt, rng.sample(all_users, args.samples), now)
+    time_due(rt, rng.sample(all_users, min(200, len(all_users))), now)
+    due_ms, due_floor_ms = time_due(rt, [rng.choice(all_users) for _ in range(args.samples)],
+                                    now)
     time_submit(rt, all_users, now, 50)
     submit_ms, submit_floor_ms = time_submit(rt, all_users, now, max(200, args.samples // 2))
 
@@ -280,17 +281,20 @@ def main(argv: list[str] | None = None) -> int:
     explain(rt, "the floor's due query", DUE_FLOOR_SQL.text, {"u": uid, "now": now})
     entry = pick_due(rt, uid, now)
     if entry is not None:
-        explain(rt, "submit: lock the review state",
-                "SELECT * FROM review_states WHERE question_id = :q FOR UPDATE",
-                {"q": entry.question_id})
-        explain(rt, "submit: is this a repeat?",
+        explain(rt, "submit: lock the learner, read the question and its schedule",
+                "SELECT * FROM profiles JOIN questions ON questions.user_id = profiles.user_id "
+                "LEFT OUTER JOIN review_states ON review_states.question_id = questions.id "
+                "WHERE profiles.user_id = :u AND questions.id = :q FOR UPDATE OF profiles",
+                {"u": uid, "q": entry.question_id})
+        explain(rt, "submit: find the recorded answer (only for a repeated showing)",
                 "SELECT id FROM attempts WHERE user_id = :u AND (token = :t OR "
                 "(question_id = :q AND review_number = :n)) ORDER BY id LIMIT 1",
                 {"u": uid, "t": uuid.uuid4().hex, "q": entry.question_id, "n": entry.reviews + 1})
         explain(rt, "submit: question quality aggregate",
                 "SELECT count(*), count(*) FILTER (WHERE correct), "
-                "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FROM attempts "
-                "WHERE question_id = :q AND user_id = :u", {"q": entry.question_id, "u": uid})
+                "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds), "
+                "(SELECT count(*) FROM flags WHERE question_id = :q) FROM attempts "
+                "WHERE question_id = :q", {"q": entry.question_id})
         explain(rt, "today: answered today",
                 "SELECT count(*) FROM attempts WHERE user_id = :u AND answered_at >= :d",
                 {"u": uid, "d": now.replace(hour=0, minute=0, second=0)})
