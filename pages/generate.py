@@ -101,6 +101,17 @@ if submitted:
                 "cached": result.cached_calls,
             }
 
+if not mode.offline:
+    try:
+        used = service.usage_summary(rt.session_factory, user_id=account.user_id)
+    except EngineError as e:
+        st.error(e.user_message)
+        st.stop()
+    st.caption(plain(
+        f"Last 24 hours: {used['questions']} of {rt.settings.generation_max_questions_per_day} "
+        f"model-written questions, {used['calls']} call(s), "
+        f"{used['tokens_in'] + used['tokens_out']:,} tokens, ${used['cost_usd']:.4f}."))
+
 preview = st.session_state[PREVIEW]
 if not preview:
     st.stop()

@@ -65,8 +65,9 @@ def clean_text(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Whitespace-, case- and typography-insensitive form used for matching."""
-    return clean_text(text).casefold()
+    """Whitespace-, case- and typography-insensitive form used for matching. A trailing hyphen
+    is dropped: a quote may end where the PDF broke a word across lines ("oxy-")."""
+    return clean_text(text).casefold().rstrip("-").rstrip()
 
 
 def content_words(text: str) -> set[str]:

@@ -84,6 +84,7 @@ def test_llm_generate_accept_edit_reject(signed_in_app, runtime, with_model):
     button(at, "Generate").click().run()
     assert not at.exception
     assert "3 of 3 question(s) passed the checks" in texts(at)
+    assert "Last 24 hours: 3 of 300 model-written questions, 1 call(s)" in texts(at)
     batch = at.session_state["gen_preview"]["batch"]
     # Edit the first, then accept it; reject the second; leave the third.
     at.text_area(key=f"gen_{batch}_0_stem").set_value("Edited stem: which word fits here?")
