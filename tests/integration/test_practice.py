@@ -484,3 +484,19 @@ def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule
     with pytest.raises(InvalidInput, match="already replaced"):
         service.replace_question(runtime.session_factory, user_id=uid, question_id=qid,
                                  settings=runtime.settings)
+
+
+def test_grading_model_down_falls_back_to_offline_grading(runtime, make_user, llm_stub):
+    from tests.support.llm_stub import server_error
+
+    uid = make_user()
+    s = llm_stub.settings_for(runtime.settings)
+    q = add_question(runtime.session_factory, uid, type="short", options=None,
+                     correct_index=None, stem="What does the mitochondrion do?",
+                     answer="It makes ATP.", key_points=["makes ATP"])
+    llm_stub.script(server_error(), server_error(), server_error())
+    result = answer(runtime, uid, q, response="It makes ATP", settings=s)
+    assert result.correct and result.grader == "keypoints"
+    assert "Graded offline: the grading model was unavailable." in result.reason
+    assert len(llm_stub.chat_requests) == 3  # the first try and the configured two retries
+    assert count(runtime, Attempt) == 1
