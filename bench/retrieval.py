@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         doc_of_chunk = {int(c): doc_of_material[int(m)]
                         for c, m in zip(index.chunk_ids, index.material_ids, strict=True)}
         for qid, text in queries.items():
-            hits = search(session, user_id=user, query=text, k=args.candidates)
+            hits = search(session, user_id=user, query=text, k=args.candidates, settings=s)
             ours[qid] = to_docs([h.chunk_id for h in hits], doc_of_chunk)
             positions, scores = index.top(text, args.candidates)
             lex_rank[qid] = [int(index.chunk_ids[p]) for p in positions]
