@@ -89,8 +89,7 @@ def _find(term: str, sentence: str) -> re.Match[str] | None:
     return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", sentence, re.IGNORECASE)
 
 
-def _distractors(answer: str, sentence: str, terms: Sequence[KeyTerm],
-                 rng: random.Random) -> list[str] | None:
+def _distractors(answer: str, sentence: str, terms: Sequence[KeyTerm]) -> list[str] | None:
     answer_words = content_words(answer)
     sentence_n = normalise(sentence)
     n_words = len(answer.split())
@@ -200,7 +199,7 @@ def _build(p: Passage, sentence: str, m: re.Match[str], qtype: str, types: Seque
     )
     if qtype == "mcq":
         rng = random.Random(f"{p.chunk_id}:{normalise(sentence)}")
-        distractors = _distractors(answer, sentence, terms, rng)
+        distractors = _distractors(answer, sentence, terms)
         if distractors is None:
             if "cloze" not in types:
                 return None
