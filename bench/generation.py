@@ -174,9 +174,11 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
     finally:
         rt.engine.dispose()
         stub.stop()
-    print(f"batches of 10: {batches}; questions kept {kept}; rejected by reason: "
-          f"{dict(rejected) or 'none'} (the stub quotes each chunk's sentences in turn, so "
-          "chunks with few sentences repeat and are caught as duplicates)")
+    returned = kept + sum(rejected.values())
+    print(f"batches of 10: {batches}; the stub returned {returned} of {10 * batches} questions "
+          f"(it skips chunks without a sentence of 30-400 characters); kept {kept}; rejected "
+          f"by reason: {dict(rejected) or 'none'} (it quotes each chunk's sentences in turn, "
+          "so chunks with few sentences repeat and are caught as duplicates)")
     print(f"engine overhead per batch: p50 {statistics.median(engine_ms):.1f} ms, "
           f"p90 {pct(engine_ms, 0.9):.1f} ms   (target p50 < 150 ms)")
     print(f"anchor: time inside the model calls per batch (litellm + HTTP to the instant stub) "
