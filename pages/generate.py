@@ -43,6 +43,7 @@ except EngineError as e:
 if not materials:
     st.info("You have no materials yet. Upload a PDF in the **Library** first; every question "
             "is made from your own material and cites its page.", icon=":material/upload_file:")
+    st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
     st.stop()
 
 titles = {m.id: m.title for m in materials}
