@@ -58,11 +58,21 @@ class LocalEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
+        import torch
+
         with self._lock:
-            vectors = self._model.encode(
-                texts, batch_size=self._batch_size, convert_to_numpy=True,
-                normalize_embeddings=True, show_progress_bar=False,
-            )
+            # A query or two is fastest on one thread (no thread hand-off, and no spinning
+            # against other processes on a busy machine); batches use every core.
+            threads = torch.get_num_threads()
+            if len(texts) <= 2:
+                torch.set_num_threads(1)
+            try:
+                vectors = self._model.encode(
+                    texts, batch_size=self._batch_size, convert_to_numpy=True,
+                    normalize_embeddings=True, show_progress_bar=False,
+                )
+            finally:
+                torch.set_num_threads(threads)
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
