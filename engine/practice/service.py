@@ -14,11 +14,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import statistics
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -466,27 +481,83 @@ def submit_answer(
             return _result(session, repeat, q, _profile(session, user_id), duplicate=True)
 
 
+# What the submit path reads in its one locking statement: the question's previous attempts
+# and flags, as the aggregates the quality score needs.
+_PRIOR = (
+    select(
+        func.count().label("n"),
+        func.count().filter(Attempt.correct).label("n_correct"),
+        func.coalesce(func.array_agg(Attempt.seconds), sql_cast([], ARRAY(Integer)))
+        .label("seconds"),
+        func.coalesce(func.sum(func.power((Attempt.confidence - 1) / 4.0
+                                          - case((Attempt.correct, 1.0), else_=0.0), 2)), 0)
+        .label("calibration_sq"),
+    )
+    .where(Attempt.question_id == Question.id)
+    .lateral("prior")
+)
+_FLAGS = (select(func.count()).where(Flag.question_id == Question.id)
+          .correlate(Question).scalar_subquery())
+_WRONG_OPEN = (select(func.count()).where(Flag.question_id == Question.id, Flag.reason == "wrong",
+                                          Flag.resolved_at.is_(None))
+               .correlate(Question).scalar_subquery())
+_LOCK_AND_READ = (
+    select(Profile, Question, ReviewState, SchedulerParameters.parameters,
+           SchedulerParameters.adopted, _PRIOR.c.n, _PRIOR.c.n_correct, _PRIOR.c.seconds,
+           _PRIOR.c.calibration_sq, _FLAGS, _WRONG_OPEN)
+    .join(Question, Question.user_id == Profile.user_id)
+    .outerjoin(ReviewState, ReviewState.question_id == Question.id)
+    .outerjoin(SchedulerParameters, SchedulerParameters.user_id == Profile.user_id)
+    .join(_PRIOR, true())
+    .where(Profile.user_id == bindparam("user_id"), Question.id == bindparam("question_id"))
+    .with_for_update(of=Profile)
+)
+
+
+def _rs_values(s_new: sm2.SM2State, f_new: fsrs6.FSRSState, scheduler: str) -> dict[str, Any]:
+    return {
+        "sm2_repetitions": s_new.repetitions, "sm2_interval_days": s_new.interval_days,
+        "sm2_easiness": s_new.easiness, "sm2_due_at": s_new.due_at,
+        "fsrs_state": f_new.state, "fsrs_step": f_new.step,
+        "fsrs_stability": f_new.stability, "fsrs_difficulty": f_new.difficulty,
+        "fsrs_due_at": f_new.due_at,
+        "due_at": f_new.due_at if scheduler == "fsrs" else s_new.due_at,
+    }
+
+
+def _json_from_values(v: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "due_at": v["due_at"].isoformat(), "reviews": v["reviews"], "lapses": v["lapses"],
+        "sm2": {"repetitions": v["sm2_repetitions"], "interval_days": v["sm2_interval_days"],
+                "easiness": v["sm2_easiness"], "due_at": v["sm2_due_at"].isoformat()},
+        "fsrs": {"state": v["fsrs_state"], "step": v["fsrs_step"],
+                 "stability": v["fsrs_stability"], "difficulty": v["fsrs_difficulty"],
+                 "due_at": v["fsrs_due_at"].isoformat(),
+                 "last_reviewed_at": v["last_reviewed_at"].isoformat()},
+    }
+
+
 def _record_answer(session_factory: sessionmaker[Session], *, user_id: int, question_id: int,
                    token: str, response: str | int, confidence: int, seconds: int,
                    expected_reviews: int | None, settings: Settings, hinted: bool,
                    now: dt.datetime, verdict: Verdict | None) -> AnswerResult:
-    seconds_int = seconds
+    """The answer's transaction in two round trips and a commit: one statement locks the
+    learner's row (serialising everything that changes their schedule or XP: answers,
+    disputes, scheduler switches, replacements) and reads the question, its schedule, the
+    learner's FSRS parameters and the question's attempt and flag aggregates; one statement
+    writes the attempt, the schedule, the learner's XP and streak and the question's quality.
+    """
     with session_factory.begin() as session:
-        # One statement locks the learner and reads the question and its schedule. The
-        # learner's row lock serialises everything that changes their schedule or XP
-        # (answers, disputes, scheduler switches, replacements).
-        row = session.execute(
-            select(Profile, Question, ReviewState)
-            .join(Question, Question.user_id == Profile.user_id)
-            .outerjoin(ReviewState, ReviewState.question_id == Question.id)
-            .where(Profile.user_id == user_id, Question.id == question_id)
-            .with_for_update(of=Profile)).first()
+        row = session.execute(_LOCK_AND_READ,
+                              {"user_id": user_id, "question_id": question_id}).first()
         if row is None:
             raise NotFound("That question was not found.")
-        profile, q, rs = row
+        profile, q, rs = row[0], row[1], row[2]
+        personal = list(row[3]) if row[3] is not None and row[4] else None
+        prior_n, prior_correct, prior_seconds, prior_sq, flags, wrong_open = row[5:11]
         _validate_answer(q, response, confidence, token)
-        reviews_now = rs.reviews if rs is not None else 0
-        if expected_reviews is None or reviews_now != expected_reviews:
+        reviews_before = rs.reviews if rs is not None else 0
+        if expected_reviews is None or reviews_before != expected_reviews:
             # Either no showing to compare with, or this showing was answered already.
             repeat = _existing(session, user_id, q.id, token, expected_reviews)
             if repeat is not None:
@@ -495,52 +566,91 @@ def _record_answer(session_factory: sessionmaker[Session], *, user_id: int, ques
             raise QuestionUnavailable(_UNAVAILABLE)
         if verdict is None:
             verdict = grade(_grading_view(q), response, settings=settings)
-        g = grade_attempt(correct=verdict.correct, confidence=confidence, seconds=seconds_int,
+        g = grade_attempt(correct=verdict.correct, confidence=confidence, seconds=seconds,
                           hinted=hinted,
                           params=RatingParams(slow_after_s=settings.practice_slow_after_s))
-        before = _state_json(rs)
         s_old, f_old = _current_states(rs)
         s_new = sm2.review(s_old, g.quality, reviewed_at=now, params=sm2_params(settings))
         f_new = fsrs6.review(f_old, g.rating, reviewed_at=now,
-                             params=fsrs_params(settings, _personal_parameters(session, user_id)
+                             params=fsrs_params(settings, personal
                                                 if profile.scheduler == "fsrs" else None))
-        if rs is None:
-            rs = ReviewState(user_id=user_id, question_id=q.id, reviews=0, lapses=0,
-                             suspended=False, first_reviewed_at=now)
-            session.add(rs)
-        rs.reviews += 1
-        rs.lapses += 0 if verdict.correct else 1
-        rs.last_reviewed_at = now
-        _apply_states(rs, s_new, f_new, profile.scheduler)
+        rs_values = _rs_values(s_new, f_new, profile.scheduler)
+        rs_values.update(reviews=reviews_before + 1, last_reviewed_at=now,
+                         lapses=(rs.lapses if rs is not None else 0)
+                         + (0 if verdict.correct else 1))
 
         earned = xp_rules.xp_for_answer(correct=verdict.correct, difficulty=q.difficulty,
                                         confidence=confidence, params=xp_params(settings))
-        old_level = profile.level
-        _add_xp(profile, earned, settings)
+        xp_total = max(0, profile.xp + earned)
+        level = xp_rules.level_for_xp(xp_total, xp_params(settings))
         streak = xp_rules.record_activity(
             xp_rules.Streak(profile.streak, profile.best_streak, profile.last_activity_date),
             at=now, timezone=profile.timezone)
-        profile.streak, profile.best_streak = streak.streak, streak.best_streak
-        profile.last_activity_date = streak.last_activity_date
 
-        attempt = Attempt(
-            user_id=user_id, question_id=q.id, token=token, review_number=rs.reviews,
-            answered_at=now, seconds=seconds_int, confidence=confidence,
+        # The question's quality with this answer included.
+        n = prior_n + 1
+        err = ((confidence - 1) / 4 - (1.0 if verdict.correct else 0.0)) ** 2
+        qparams = quality_params(settings)
+        breakdown = quality_rules.quality_from_aggregates(
+            attempts=n, correct=prior_correct + int(verdict.correct),
+            median_seconds=float(statistics.median([*prior_seconds, seconds])),
+            mean_calibration_error=(float(prior_sq) + err) / n, flags=flags, params=qparams)
+        reason = quality_rules.retirement(breakdown, flagged_wrong=wrong_open > 0,
+                                          params=qparams)
+        status = q.status
+        if reason is quality_rules.Retirement.FLAGGED_WRONG:
+            status = "flagged"
+        elif reason is not None:
+            status = "retired"
+            log.info("question retired", extra={"question_id": q.id, "reason": str(reason)})
+        suspended = status != "active"
+
+        attempt_values = dict(
+            user_id=user_id, question_id=q.id, token=token, review_number=reviews_before + 1,
+            answered_at=now, seconds=seconds, confidence=confidence,
             response=_response_text(q, response)[:4000], hinted=hinted,
             correct=verdict.correct, score=verdict.score, grader=verdict.grader,
             grade_reason=verdict.reason, quality=g.quality, rating=g.rating,
-            scheduler=profile.scheduler, xp=earned, state_before=before,
-            state_after=_state_json(rs),
+            scheduler=profile.scheduler, xp=earned, state_before=_state_json(rs),
+            state_after=_json_from_values(rs_values),
         )
-        session.add(attempt)
-        session.flush()
-        if rs.reviews >= min(settings.quality_min_attempts, settings.quality_flag_min_attempts) \
-                or q.quality_score is not None:
-            # Below both minimums nothing can change: the score stays "unrated" and only a
-            # "wrong" flag (handled when flagging) takes a question out.
-            _refresh_quality(session, q, settings)
-        return _result(session, attempt, q, profile, duplicate=False,
-                       leveled_up=profile.level > old_level, rs=rs)
+        write_rs = (
+            update(ReviewState).where(ReviewState.id == rs.id)
+            .values(**rs_values, suspended=suspended)
+            if rs is not None else
+            insert(ReviewState).values(user_id=user_id, question_id=q.id,
+                                       first_reviewed_at=now, suspended=suspended, **rs_values)
+        ).cte("write_review_state")
+        write_profile = (
+            update(Profile).where(Profile.user_id == user_id)
+            .values(xp=xp_total, level=level, streak=streak.streak,
+                    best_streak=streak.best_streak,
+                    last_activity_date=streak.last_activity_date, updated_at=func.now())
+        ).cte("write_profile")
+        write_question = (
+            update(Question).where(Question.id == q.id)
+            .values(quality_score=breakdown.score, status=status)
+        ).cte("write_question")
+        write_attempt = insert(Attempt).values(**attempt_values).returning(Attempt.id) \
+            .cte("write_attempt")
+        statement = select(write_attempt.c.id).add_cte(write_rs, write_profile)
+        if breakdown.score != q.quality_score or status != q.status:
+            statement = statement.add_cte(write_question)
+        attempt_id = session.execute(statement).scalar_one()
+        # Nothing below goes back to the database: the result is built from what was written.
+        session.expunge_all()
+
+    due = None if suspended else rs_values["due_at"]
+    return AnswerResult(
+        attempt_id=attempt_id, question_id=q.id, correct=verdict.correct, score=verdict.score,
+        reason=verdict.reason, grader=verdict.grader,
+        your_answer=attempt_values["response"], correct_answer=_correct_answer(q),
+        explanation=q.explanation, excerpt=q.excerpt, material_title=q.material_title,
+        page_start=q.page_start, page_end=q.page_end, xp_earned=earned, xp_total=xp_total,
+        level=level, leveled_up=level > profile.level, streak=streak.streak,
+        best_streak=streak.best_streak, next_due_at=due, scheduler=profile.scheduler,
+        duplicate=False, disputed=False,
+    )
 
 
 _UNAVAILABLE = ("That question was flagged or retired while you were answering; your answer "
