@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
@@ -53,6 +54,8 @@ TOPIC_MAX = 200
 TOPIC_RELATIVE_SCORE = 0.3
 _TERMS_CACHE: OrderedDict[tuple[int, str], list[offline.KeyTerm]] = OrderedDict()
 _TERMS_CACHE_SIZE = 64
+TERMS_SAMPLE_CHARS = 40_000
+_TERMS_LOCK = threading.Lock()  # the app serves several sessions from threads
 
 SessionFactory = sessionmaker[Session]
 
@@ -555,22 +558,22 @@ def _generate_llm(session_factory: SessionFactory, run: _Run, calls: Sequence[_C
 
 def _terms_for(session: Session, user_id: int, material: Material) -> list[offline.KeyTerm]:
     key = (material.id, material.sha256)
-    if key in _TERMS_CACHE:
-        _TERMS_CACHE.move_to_end(key)
-        return _TERMS_CACHE[key]
+    with _TERMS_LOCK:
+        if key in _TERMS_CACHE:
+            _TERMS_CACHE.move_to_end(key)
+            return _TERMS_CACHE[key]
     texts = session.scalars(
         select(Chunk.text).where(Chunk.user_id == user_id, Chunk.material_id == material.id)
         .order_by(Chunk.ordinal)).all()
-    sample, size = [], 0
-    for text in texts:  # the start of the document plus an even spread of the rest
-        sample.append(text)
-        size += len(text)
-        if size > 40_000:
-            break
+    # Key terms of the whole document: an even spread of chunks up to the sample size.
+    total = sum(len(t) for t in texts) or 1
+    step = max(1, math.ceil(total / TERMS_SAMPLE_CHARS))
+    sample = texts[::step]
     terms = offline.key_terms("\n".join(sample))
-    _TERMS_CACHE[key] = terms
-    if len(_TERMS_CACHE) > _TERMS_CACHE_SIZE:
-        _TERMS_CACHE.popitem(last=False)
+    with _TERMS_LOCK:
+        _TERMS_CACHE[key] = terms
+        if len(_TERMS_CACHE) > _TERMS_CACHE_SIZE:
+            _TERMS_CACHE.popitem(last=False)
     return terms
 
 
