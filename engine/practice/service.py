@@ -16,7 +16,9 @@ import datetime as dt
 import logging
 import statistics
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -514,6 +516,48 @@ _LOCK_AND_READ = (
 )
 
 
+_ATTEMPT_COLUMNS = ("user_id", "question_id", "token", "review_number", "answered_at",
+                    "seconds", "confidence", "response", "hinted", "correct", "score", "grader",
+                    "grade_reason", "quality", "rating", "scheduler", "xp", "state_before",
+                    "state_after")
+_STATE_COLUMNS = ("due_at", "suspended", "reviews", "lapses", "last_reviewed_at",
+                  "sm2_repetitions", "sm2_interval_days", "sm2_easiness", "sm2_due_at",
+                  "fsrs_state", "fsrs_step", "fsrs_stability", "fsrs_difficulty", "fsrs_due_at")
+_PROFILE_COLUMNS = ("xp", "level", "streak", "best_streak", "last_activity_date")
+
+
+def _binds(table: Any, columns: Sequence[str], prefix: str) -> dict[str, Any]:
+    return {c: bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns}
+
+
+@lru_cache(maxsize=4)
+def _write_statement(new_state: bool, write_question: bool) -> Any:
+    """The submit path's one write: attempt, schedule, learner (and the question's quality and
+    status when they change), as data-modifying CTEs. Built once per shape with bound
+    parameters, so SQLAlchemy compiles it once and each answer only binds values."""
+    rs_t, a_t, p_t, q_t = (ReviewState.__table__, Attempt.__table__, Profile.__table__,
+                           Question.__table__)
+    state = _binds(rs_t, _STATE_COLUMNS, "rs")
+    if new_state:
+        write_rs = insert(rs_t).values(
+            user_id=bindparam("a_user_id"), question_id=bindparam("a_question_id"),
+            first_reviewed_at=bindparam("rs_last_reviewed_at"), **state)
+    else:
+        write_rs = update(rs_t).where(rs_t.c.id == bindparam("rs_id")).values(**state)
+    write_profile = (update(p_t).where(p_t.c.user_id == bindparam("a_user_id"))
+                     .values(updated_at=func.now(), **_binds(p_t, _PROFILE_COLUMNS, "p")))
+    write_attempt = insert(a_t).values(**_binds(a_t, _ATTEMPT_COLUMNS, "a")).returning(a_t.c.id)
+    statement = select(write_attempt.cte("write_attempt").c.id).add_cte(
+        write_rs.cte("write_review_state"), write_profile.cte("write_profile"))
+    if write_question:
+        statement = statement.add_cte(
+            update(q_t).where(q_t.c.id == bindparam("a_question_id"))
+            .values(quality_score=bindparam("q_quality_score", type_=q_t.c.quality_score.type),
+                    status=bindparam("q_status", type_=q_t.c.status.type))
+            .cte("write_question"))
+    return statement
+
+
 def _rs_values(s_new: sm2.SM2State, f_new: fsrs6.FSRSState, scheduler: str) -> dict[str, Any]:
     return {
         "sm2_repetitions": s_new.repetitions, "sm2_interval_days": s_new.interval_days,
@@ -614,29 +658,17 @@ def _record_answer(session_factory: sessionmaker[Session], *, user_id: int, ques
             scheduler=profile.scheduler, xp=earned, state_before=_state_json(rs),
             state_after=_json_from_values(rs_values),
         )
-        write_rs = (
-            update(ReviewState).where(ReviewState.id == rs.id)
-            .values(**rs_values, suspended=suspended)
-            if rs is not None else
-            insert(ReviewState).values(user_id=user_id, question_id=q.id,
-                                       first_reviewed_at=now, suspended=suspended, **rs_values)
-        ).cte("write_review_state")
-        write_profile = (
-            update(Profile).where(Profile.user_id == user_id)
-            .values(xp=xp_total, level=level, streak=streak.streak,
-                    best_streak=streak.best_streak,
-                    last_activity_date=streak.last_activity_date, updated_at=func.now())
-        ).cte("write_profile")
-        write_question = (
-            update(Question).where(Question.id == q.id)
-            .values(quality_score=breakdown.score, status=status)
-        ).cte("write_question")
-        write_attempt = insert(Attempt).values(**attempt_values).returning(Attempt.id) \
-            .cte("write_attempt")
-        statement = select(write_attempt.c.id).add_cte(write_rs, write_profile)
-        if breakdown.score != q.quality_score or status != q.status:
-            statement = statement.add_cte(write_question)
-        attempt_id = session.execute(statement).scalar_one()
+        changes_question = breakdown.score != q.quality_score or status != q.status
+        params: dict[str, Any] = {f"a_{k}": v for k, v in attempt_values.items()}
+        params.update({f"rs_{k}": v for k, v in rs_values.items()}, rs_suspended=suspended,
+                      p_xp=xp_total, p_level=level, p_streak=streak.streak,
+                      p_best_streak=streak.best_streak,
+                      p_last_activity_date=streak.last_activity_date,
+                      q_quality_score=breakdown.score, q_status=status)
+        if rs is not None:
+            params["rs_id"] = rs.id
+        statement = _write_statement(rs is None, changes_question)
+        attempt_id = session.connection().execute(statement, params).scalar_one()
         # Nothing below goes back to the database: the result is built from what was written.
         session.expunge_all()
 
