@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             for h in hits_d:
                 lex_scores[qid].setdefault(h.chunk_id,
                                            float(all_scores[index.position_of[h.chunk_id]]))
+            dense_scores[qid].update(store.similarities(
+                user_id=user, embedding=embedder.embed_query(text),
+                chunk_ids=[c for c in lex_scores[qid] if c not in dense_scores[qid]]))
 
     qids = sorted(queries)
     docs_of = {q: to_docs(lex_rank[q], doc_of_chunk) for q in qids}
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                                doc_of_chunk) for q in qids}, rel, qids)
     hybrid = evaluate(ours, rel, qids)
 
-    weights = [round(0.3 + 0.05 * i, 2) for i in range(11)]
+    weights = [round(0.4 + 0.05 * i, 2) for i in range(11)]
 
     def weighted(w: float, subset: list[str]) -> tuple[float, float]:
         return evaluate({q: to_docs([c for c, _ in weighted_fusion(

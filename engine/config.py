@@ -94,7 +94,8 @@ class Settings(BaseSettings):
         50, description="Candidates taken from each ranking before fusion."
     )
     retrieval_dense_weight: float = Field(
-        0.6, description="Weight of the vector ranking in the fused score (lexical gets the rest)."
+        0.65, description="Weight of the cosine similarity in the fused score; BM25 scaled by "
+        "the query's best BM25 score gets the rest (tuned with `python -m bench.retrieval`)."
     )
 
     # --- LLM and generation (issue 4) ------------------------------------------------------

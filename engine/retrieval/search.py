@@ -115,6 +115,10 @@ def search(
         for hit in store.query(user_id=user_id, embedding=embedding, k=n,
                                material_ids=material_ids):
             dense[hit.chunk_id] = hit.similarity
+        # Give lexical-only candidates their true cosine similarity too.
+        missing = [c for c in lexical if c not in dense]
+        dense.update(store.similarities(user_id=user_id, embedding=embedding,
+                                        chunk_ids=missing))
     else:
         log.warning("vector index stale or missing; lexical ranking only",
                     extra={"user_id": user_id})

@@ -199,6 +199,23 @@ class VectorStore:
                 log.debug("no previous collection", extra={"collection": final})
             staging.modify(name=final)
 
+    def similarities(self, *, user_id: int, embedding: np.ndarray,
+                     chunk_ids: list[int]) -> dict[int, float]:
+        """Cosine similarity of the query to each of these chunks (those that have vectors)."""
+        col = self._collection(user_id, create=False)
+        if col is None or not chunk_ids:
+            return {}
+        try:
+            got = col.get(ids=[str(i) for i in chunk_ids], include=["embeddings"])
+        except Exception as e:  # noqa: BLE001
+            raise VectorStoreUnavailable("The vector store could not be searched.",
+                                         detail=repr(e)) from e
+        if not len(got["ids"]):
+            return {}
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        sims = vectors @ np.asarray(embedding, dtype=np.float32)
+        return {int(i): float(v) for i, v in zip(got["ids"], sims, strict=True)}
+
     # --- reads ----------------------------------------------------------------------------
 
     def query(

@@ -40,16 +40,24 @@ def test_empty_index_returns_nothing():
 
 
 def test_weighted_fusion_uses_both_rankings():
-    lexical = {1: 9.0, 2: 5.0, 3: 0.5}
-    dense = {3: 0.9, 2: 0.8, 4: 0.1}
+    lexical = {1: 9.0, 2: 6.0, 3: 0.9}
+    dense = {1: 0.2, 2: 0.8, 3: 0.9, 4: 0.1}
     fused = dict(weighted_fusion(lexical, dense, dense_weight=0.5))
     assert set(fused) == {1, 2, 3, 4}
-    # 2 is good in both rankings and beats 1 (lexical only) and 3 (dense only)
-    order = [k for k, _ in weighted_fusion(lexical, dense, dense_weight=0.5)]
-    assert order[0] == 2
-    assert fused[4] == 0.0
+    # BM25 is scaled by the best BM25 score, the cosine is kept as it is
+    assert fused[1] == pytest.approx(0.5 * 1.0 + 0.5 * 0.2)
+    assert fused[4] == pytest.approx(0.5 * 0.1)
+    # 2 is good in both rankings and beats 1 (lexical) and 3 (dense)
+    assert [k for k, _ in weighted_fusion(lexical, dense, dense_weight=0.5)][0] == 2
     assert [k for k, _ in weighted_fusion(lexical, dense, dense_weight=0.0)][:3] == [1, 2, 3]
     assert [k for k, _ in weighted_fusion(lexical, dense, dense_weight=1.0)][:3] == [3, 2, 1]
+
+
+def test_weak_dense_matches_are_not_inflated():
+    # every cosine is low: they must not be rescaled into a "perfect" match
+    fused = dict(weighted_fusion({1: 5.0}, {1: 0.05, 2: 0.1}, dense_weight=0.5))
+    assert fused[2] == pytest.approx(0.05)
+    assert fused[1] > fused[2]
 
 
 def test_weighted_fusion_falls_back_to_the_ranking_that_has_signal():
@@ -61,7 +69,7 @@ def test_weighted_fusion_falls_back_to_the_ranking_that_has_signal():
 
 @given(
     lexical=st.dictionaries(st.integers(0, 30), st.floats(0, 50), max_size=20),
-    dense=st.dictionaries(st.integers(0, 30), st.floats(-1, 1), max_size=20),
+    dense=st.dictionaries(st.integers(0, 30), st.floats(0, 1), max_size=20),
     weight=st.floats(0, 1),
 )
 def test_fused_scores_are_bounded_and_sorted(lexical, dense, weight):
@@ -69,7 +77,7 @@ def test_fused_scores_are_bounded_and_sorted(lexical, dense, weight):
     assert {k for k, _ in fused} == set(lexical) | set(dense)
     scores = [s for _, s in fused]
     assert scores == sorted(scores, reverse=True)
-    assert all(-1e-9 <= s <= 1 + 1e-9 for s in scores)
+    assert all(-1e-9 <= s <= 1 + 1e-9 for s in scores)  # cosines of normalised vectors
 
 
 def test_reciprocal_rank_fusion():
