@@ -16,9 +16,10 @@ def _user_id(rt: Runtime, email: str, *, create: bool) -> int:
 
     try:
         return get_account(rt.session_factory, email=email).user_id
-    except NotFound:
+    except NotFound as e:
         if not create:
-            raise
+            raise NotFound(f"No learner has the email {email} (add --create-user to create "
+                           "one).") from e
     password = os.environ.get("GROUNDWORK_NEW_USER_PASSWORD") or secrets.token_urlsafe(18)
     info = register_user(rt.session_factory, email=email, password=password,
                          display_name=email.split("@")[0], settings=rt.settings)
