@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.db.models import Material, Profile, Question, User
 from engine.db.models.accounts import SELF_LEVELS
 from engine.errors import InvalidInput, NotFound
+from engine.scoring.xp import Streak, current_streak
 
 MAX_TEXT = 2000
 
@@ -43,6 +44,9 @@ class HomeSummary:
     materials: int
     questions: int
     has_practice: bool
+    # The streak as it stands today in the learner's time zone (the stored one only changes
+    # when they answer, so it would still show a streak broken by missed days).
+    streak_now: int
 
 
 @lru_cache(maxsize=1)
@@ -166,8 +170,11 @@ def save_profile(
         return _view(user, profile)
 
 
-def home_summary(session_factory: sessionmaker[Session], *, user_id: int) -> HomeSummary:
+def home_summary(
+    session_factory: sessionmaker[Session], *, user_id: int, now: dt.datetime | None = None
+) -> HomeSummary:
     """What Home shows: the profile and whether there is material and practice yet."""
+    now = now or dt.datetime.now(dt.UTC)
     profile = get_profile(session_factory, user_id=user_id)
     with session_factory() as session:
         materials = session.scalar(
@@ -181,4 +188,9 @@ def home_summary(session_factory: sessionmaker[Session], *, user_id: int) -> Hom
         materials=materials,
         questions=questions,
         has_practice=profile.xp > 0 or profile.last_activity_date is not None,
+        streak_now=current_streak(
+            Streak(profile.streak, profile.best_streak, profile.last_activity_date),
+            now=now,
+            timezone=profile.timezone,
+        ),
     )

@@ -28,7 +28,8 @@ if summary.has_practice:
     level_col, xp_col, streak_col = st.columns(3)
     level_col.metric("Level", profile.level)
     xp_col.metric("XP", f"{profile.xp:,}")
-    streak_col.metric("Streak", f"{profile.streak} day{'s' if profile.streak != 1 else ''}",
+    streak = summary.streak_now
+    streak_col.metric("Streak", f"{streak} day{'s' if streak != 1 else ''}",
                       help=f"Best streak: {profile.best_streak} days")
 
 st.subheader("What to do next")

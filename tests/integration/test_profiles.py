@@ -70,3 +70,21 @@ def test_home_summary_starts_empty_and_never_fakes_progress(runtime, make_user):
     assert summary.materials == 0 and summary.questions == 0
     assert not summary.has_practice
     assert summary.profile.xp == 0 and summary.profile.streak == 0
+
+
+def test_home_streak_is_zero_after_a_missed_day(runtime, make_user):
+    from engine.db.models import Profile
+
+    uid = make_user()
+    with runtime.session_factory.begin() as s:
+        p = s.get(Profile, uid)
+        p.xp, p.streak, p.best_streak = 120, 4, 6
+        p.last_activity_date = dt.date(2026, 3, 10)
+    same_day = dt.datetime(2026, 3, 10, 20, 0, tzinfo=dt.UTC)
+    next_day = dt.datetime(2026, 3, 11, 20, 0, tzinfo=dt.UTC)
+    two_days = dt.datetime(2026, 3, 12, 20, 0, tzinfo=dt.UTC)
+    summary = lambda now: profiles.home_summary(runtime.session_factory, user_id=uid, now=now)  # noqa: E731
+    assert summary(same_day).streak_now == 4
+    assert summary(next_day).streak_now == 4  # still alive until the day ends unanswered
+    assert summary(two_days).streak_now == 0
+    assert summary(two_days).has_practice and summary(two_days).profile.best_streak == 6
