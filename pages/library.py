@@ -209,7 +209,7 @@ else:
         only = st.multiselect("Only in", [m.id for m in materials], key="library_only",
                               format_func=lambda i: by_id[i].title,
                               placeholder="All materials")
-        submitted = st.form_submit_button("Search", icon=":material/search:")
+        st.form_submit_button("Search", icon=":material/search:")
     if query.strip():
         try:
             passages = library.search_library(rt, user_id=uid, query=query, k=8,
