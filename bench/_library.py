@@ -10,7 +10,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import atexit  # noqa: E402
 import logging  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -20,8 +22,11 @@ from engine.runtime import Runtime, create_runtime  # noqa: E402
 
 
 def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
-    """A runtime on a fresh embedded database under `data_dir` (a temp folder by default)."""
-    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="groundwork-bench-"))
+    """A runtime on a fresh embedded database under `data_dir` (a temp folder by default,
+    removed when the process ends, after the embedded server has stopped)."""
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="groundwork-bench-"))
+        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     settings = Settings(data_dir=data_dir, database_url=None, chroma_host=None,
                         log_level="WARNING", **overrides)
     rt = create_runtime(settings)
