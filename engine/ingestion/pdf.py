@@ -139,7 +139,9 @@ def _run_worker(
             if not sel.select(timeout=min(deadline, page_deadline) - now):
                 continue
             chunk = proc.stdout.read()
-            if not chunk:  # the worker exited
+            if chunk is None:  # readable but nothing there yet (non-blocking read)
+                continue
+            if not chunk:  # end of output: the worker exited
                 finished = True
             else:
                 buffer += chunk
