@@ -6,6 +6,7 @@ import streamlit as st
 
 from engine import library
 from engine.errors import EngineError, PdfEncrypted
+from engine.jobs import forget_job, get_job, submit_ingestion
 from ui.auth import require_account
 from ui.library import escape_markdown, human_size, passage_card
 from ui.runtime import get_runtime
@@ -56,51 +57,84 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _ingest(file, password: str | None = None) -> dict:  # noqa: ANN001 - UploadedFile
-    """Read one upload with live progress; return its outcome for the session."""
-    with st.status(f"Reading {file.name}…", expanded=True) as status:
-        bar = st.progress(0.0, text="Opening the file")
+# Background ingestion job per uploaded file id; the outcome replaces it once it has finished.
+jobs: dict[str, str] = st.session_state.setdefault("library_jobs", {})
 
-        def _progress(p: library.IngestProgress) -> None:
-            if p.stage == "reading":
-                bar.progress(0.5 * p.pages_read / max(p.page_count, 1),
-                             text=f"Read page {p.pages_read} of {p.page_count}")
-            elif p.stage in ("embedding", "saving"):
-                bar.progress(0.5 + 0.5 * p.chunks_indexed / max(p.chunk_count, 1),
-                             text=f"Indexed {p.chunks_indexed} of {p.chunk_count} passages "
-                                  f"({p.page_count} pages read)")
 
+def _start(file, password: str | None = None) -> None:  # noqa: ANN001 - UploadedFile
+    outcomes.pop(file.file_id, None)
+    jobs[file.file_id] = submit_ingestion(rt, user_id=uid, data=file.getvalue(),
+                                          filename=file.name, password=password)
+
+
+def _outcome(job) -> dict:  # noqa: ANN001 - JobSnapshot
+    """What to tell the learner about a finished ingestion."""
+    if job.state == "failed":
+        kind = "encrypted" if isinstance(job.error, PdfEncrypted) else "refused"
+        return {"kind": kind, "name": job.name, "message": job.error.user_message}
+    m = job.result.material
+    if job.result.duplicate:
+        return {"kind": "duplicate", "name": job.name,
+                "message": f"Already in your library as “{escape_markdown(m.title)}”; "
+                           "nothing was added."}
+    return {"kind": "ingested", "name": job.name, "note": m.note,
+            "message": f"Added “{escape_markdown(m.title)}”: {_plural(m.page_count, 'page')}, "
+                       f"{_plural(m.chunk_count, 'passage')}."}
+
+
+def _show_progress(job) -> None:  # noqa: ANN001 - JobSnapshot
+    name = escape_markdown(job.name)
+    p = job.progress
+    if job.state == "queued" or p is None:
+        st.progress(0.0, text=f"{name}: waiting to be read")
+    elif p.stage == "reading":
+        st.progress(0.5 * p.pages_read / max(p.page_count, 1),
+                    text=f"{name}: read page {p.pages_read} of {p.page_count}")
+    else:
+        st.progress(min(1.0, 0.5 + 0.5 * p.chunks_indexed / max(p.chunk_count, 1)),
+                    text=f"{name}: indexed {p.chunks_indexed} of {p.chunk_count} passages "
+                         f"({p.page_count} pages read)")
+
+
+for file in uploads or []:
+    if file.file_id not in outcomes and file.file_id not in jobs:
+        _start(file)
+
+
+@st.fragment(run_every=1.0 if jobs else None)
+def _ingestion_progress() -> None:
+    """Live progress of the files being read; the rest of the page stays usable meanwhile."""
+    finished = False
+    for file_id, job_id in list(jobs.items()):
         try:
-            result = library.ingest_pdf(rt, user_id=uid, data=file.getvalue(),
-                                        filename=file.name, password=password,
-                                        progress=_progress)
-        except PdfEncrypted as e:
-            status.update(label=f"{file.name} needs a password", state="error")
-            return {"kind": "encrypted", "name": file.name, "message": e.user_message}
+            job = get_job(rt, job_id, user_id=uid)
         except EngineError as e:
-            status.update(label=f"{file.name} was not added", state="error")
-            return {"kind": "refused", "name": file.name, "message": e.user_message}
-        m = result.material
-        if result.duplicate:
-            status.update(label=f"{file.name} is already in your library", state="complete",
-                          expanded=False)
-            return {"kind": "duplicate", "name": file.name,
-                    "message": f"Already in your library as “{escape_markdown(m.title)}”; "
-                               "nothing was added."}
-        status.update(label=f"Added {m.title}", state="complete", expanded=False)
-        message = (f"Added “{escape_markdown(m.title)}”: {_plural(m.page_count, 'page')}, "
-                   f"{_plural(m.chunk_count, 'passage')}.")
-        return {"kind": "ingested", "name": file.name, "message": message, "note": m.note}
+            jobs.pop(file_id)
+            st.error(e.user_message)
+            continue
+        if job.finished:
+            outcomes[file_id] = _outcome(job)
+            jobs.pop(file_id)
+            forget_job(rt, job_id, user_id=uid)
+            finished = True
+        else:
+            _show_progress(job)
+    if finished:
+        st.rerun()  # refresh the materials list and search with the new material
 
 
-for file in uploads or []:
-    if file.file_id not in outcomes:
-        outcomes[file.file_id] = _ingest(file)
+if jobs:
+    st.caption("You can keep using Groundwork while your files are read.")
+    _ingestion_progress()
 
-for file in uploads or []:
-    outcome = outcomes.get(file.file_id)
-    if outcome is None:
+# Outcomes show while their upload is on screen, and once more after a learner who left the
+# page during reading comes back (the uploader forgets its files when the page is left).
+current = {file.file_id: file for file in uploads or []}
+for file_id, outcome in list(outcomes.items()):
+    file = current.get(file_id)
+    if file is None and outcome.get("shown"):
         continue
+    outcome["shown"] = True
     text = outcome["message"]  # our own wording; titles in it are already escaped
     name = escape_markdown(outcome["name"])
     if outcome["kind"] == "ingested":
@@ -111,13 +145,16 @@ for file in uploads or []:
         st.info(f"**{name}**: {text}", icon=":material/content_copy:")
     elif outcome["kind"] == "refused":
         st.error(f"**{name}**: {text}", icon=":material/block:")
+    elif file is None:
+        st.warning(f"**{name}**: {text} Upload it again to enter the password.",
+                   icon=":material/lock:")
     else:  # encrypted: ask for the password and try again with it
         st.warning(f"**{name}**: {text}", icon=":material/lock:")
-        with st.form(f"library_password_form_{file.file_id}"):
+        with st.form(f"library_password_form_{file_id}"):
             password = st.text_input("Password", type="password",
-                                     key=f"library_password_{file.file_id}")
+                                     key=f"library_password_{file_id}")
             if st.form_submit_button("Open with this password"):
-                outcomes[file.file_id] = _ingest(file, password=password)
+                _start(file, password=password)
                 st.rerun()
 
 # --- materials -------------------------------------------------------------------------------

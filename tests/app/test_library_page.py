@@ -3,6 +3,9 @@ search."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 from sqlalchemy import func, select
 
 from engine.db.models import Chunk, Material
@@ -42,6 +45,18 @@ def _counts(runtime, user_id):
         )
 
 
+def _settle(at, timeout_s: float = 120.0):
+    """Rerun until the background ingestion of every upload has finished and been shown."""
+    deadline = time.monotonic() + timeout_s
+    at.run()
+    while at.session_state["library_jobs"]:
+        assert time.monotonic() < deadline, "ingestion did not finish"
+        assert not at.exception
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
 def test_empty_library_says_what_to_do(signed_in_app):
     at = _open_library(signed_in_app)
     assert at.title[0].value == "Library"
@@ -55,7 +70,7 @@ def test_upload_several_then_search_preview_rename_delete(signed_in_app, runtime
         ("glaciers.pdf", text_pdf([GLACIERS], title="Glaciers"), "application/pdf"),
         ("scan.pdf", blank_pages_pdf(2), "application/pdf"),
     ])
-    at.run()
+    _settle(at)
     assert not at.exception
     text = _messages(at)
     assert "Added “Glaciers”: 1 page, 1 passage." in text
@@ -98,21 +113,51 @@ def test_encrypted_upload_asks_for_the_password(signed_in_app, runtime):
     uid = at.session_state["gw_account"].user_id
     at.file_uploader(key="library_upload").set_value(
         ("tides.pdf", encrypted_pdf(TIDES, "moon-42"), "application/pdf"))
-    at.run()
+    _settle(at)
     assert "protected by a password" in _messages(at)
     assert _counts(runtime, uid) == (0, 0, 0)
 
     password_box = next(t for t in at.text_input if t.key.startswith("library_password_"))
     password_box.input("wrong one")
     next(b for b in at.button if b.label == "Open with this password").click()
-    at.run()
+    _settle(at)
     assert "does not open this PDF" in _messages(at)
     assert _counts(runtime, uid) == (0, 0, 0)
 
     password_box = next(t for t in at.text_input if t.key.startswith("library_password_"))
     password_box.input("moon-42")
     next(b for b in at.button if b.label == "Open with this password").click()
-    at.run()
+    _settle(at)
     assert not at.exception
     assert "Added" in _messages(at)
     assert _counts(runtime, uid)[0] == 1
+
+
+def test_page_stays_usable_while_a_file_is_read(signed_in_app, runtime, monkeypatch):
+    from engine import library
+
+    release = threading.Event()
+    real_ingest = library.ingest_pdf
+
+    def held_ingest(*args, **kwargs):
+        assert release.wait(60), "test never released the ingestion"
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(library, "ingest_pdf", held_ingest)
+    at = _open_library(signed_in_app)
+    uid = at.session_state["gw_account"].user_id
+    at.file_uploader(key="library_upload").set_value(
+        ("glaciers.pdf", text_pdf([GLACIERS], title="Glaciers"), "application/pdf"))
+    at.run()
+    # The run finished while the file is still being read: progress shows, the page renders.
+    assert not at.exception
+    assert at.session_state["library_jobs"]
+    assert "keep using Groundwork" in " ".join(c.value for c in at.caption)
+    assert "Your library is empty" in _messages(at)
+    at.switch_page("pages/home.py").run()  # the learner can go elsewhere meanwhile
+    assert not at.exception
+    at.switch_page("pages/library.py")
+    release.set()
+    _settle(at)
+    assert "Added “Glaciers”" in _messages(at)
+    assert _counts(runtime, uid) == (1, 1, 1)
