@@ -32,15 +32,18 @@ def init_auth(rt: Runtime) -> AccountInfo | None:
     """Run once per script run (from app.py): restore the learner from the cookie if valid."""
     for key in ("authentication_status", "username", "name", "logout"):
         st.session_state.setdefault(key, None)
-    authenticator = _make_authenticator(rt)
-    st.session_state[_AUTH_KEY] = authenticator
-    # Cookie changes are made by a browser component, so they must happen in a run that
-    # completes (sign-in and sign-out end their run with st.rerun()).
-    action = st.session_state.pop(_COOKIE_ACTION, None)
-    if action == "set" and st.session_state.get("username"):
-        authenticator.cookie_controller.set_cookie()
-    elif action == "delete":
-        authenticator.cookie_controller.delete_cookie()
+    # The cookie components live in one container, so whether or not a run sets a cookie,
+    # the page's own elements keep their positions (no stale duplicates during a rerun).
+    with st.container(height=1, border=False):
+        authenticator = _make_authenticator(rt)
+        st.session_state[_AUTH_KEY] = authenticator
+        # Cookie changes are made by a browser component, so they must happen in a run that
+        # completes (sign-in and sign-out end their run with st.rerun()).
+        action = st.session_state.pop(_COOKIE_ACTION, None)
+        if action == "set" and st.session_state.get("username"):
+            authenticator.cookie_controller.set_cookie()
+        elif action == "delete":
+            authenticator.cookie_controller.delete_cookie()
     account: AccountInfo | None = st.session_state.get(ACCOUNT_KEY)
     if account is None and not st.session_state.get("logout"):
         token = authenticator.cookie_controller.get_cookie()

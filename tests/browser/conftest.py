@@ -224,6 +224,8 @@ def signup_and_onboard(page, app_url: str, *, name: str = "Browser Learner",
     page.get_by_label("Repeat password").fill(password)
     page.get_by_role("button", name="Sign up").click()
     wait_for_text(page, f"Welcome, {name}")
+    page.wait_for_timeout(1000)  # setting the cookie reruns the app once more
+    wait_idle(page)
     page.get_by_label("Your learning goals").fill("Understand my course notes")
     page.get_by_label("Subjects or exam you are studying for").fill("Physics")
     select_option(page, "Your level", "Intermediate")
