@@ -277,13 +277,7 @@ def complete(
         LLMUnavailable: unreachable, timed out, or a server error after the retries.
         LLMOutputInvalid: the provider answered with no text.
     """
-    model = model_for(task, settings)
-    if not model:
-        raise LLMNotConfigured(_not_configured_message(task))
-    lib = _lib()
-    kwargs = _common_kwargs(settings)
-    kwargs["temperature"] = settings.llm_temperature if temperature is None else temperature
-    kwargs["max_tokens"] = max_tokens or settings.llm_max_output_tokens
+    model, lib, kwargs = _prepare(task, settings, temperature, max_tokens)
     fmt = _response_format(model, json_schema, settings, schema_name)
     if fmt is not None:
         kwargs["response_format"] = fmt
@@ -313,6 +307,19 @@ def complete(
     )
 
 
+def _prepare(
+    task: Task, settings: Settings, temperature: float | None, max_tokens: int | None
+) -> tuple[str, Any, dict[str, Any]]:
+    """The model for the task, the litellm module and the call's common arguments."""
+    model = model_for(task, settings)
+    if not model:
+        raise LLMNotConfigured(_not_configured_message(task))
+    kwargs = _common_kwargs(settings)
+    kwargs["temperature"] = settings.llm_temperature if temperature is None else temperature
+    kwargs["max_tokens"] = max_tokens or settings.llm_max_output_tokens
+    return model, _lib(), kwargs
+
+
 def stream(
     messages: list[dict[str, str]],
     *,
@@ -330,13 +337,7 @@ def stream(
     Raises:
         The same errors as `complete`.
     """
-    model = model_for(task, settings)
-    if not model:
-        raise LLMNotConfigured(_not_configured_message(task))
-    lib = _lib()
-    kwargs = _common_kwargs(settings)
-    kwargs["temperature"] = settings.llm_temperature if temperature is None else temperature
-    kwargs["max_tokens"] = max_tokens or settings.llm_max_output_tokens
+    model, lib, kwargs = _prepare(task, settings, temperature, max_tokens)
     kwargs["stream"] = True
     kwargs["stream_options"] = {"include_usage": True}
     started = time.perf_counter()
