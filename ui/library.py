@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from engine.retrieval import Passage
+from ui.text import escape_markdown
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def escape_markdown(text: str) -> str:
-    """Text from a PDF or a learner, shown literally: no markdown, links, HTML or LaTeX."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+__all__ = ["escape_markdown", "human_size", "passage_card"]
 
 
 def human_size(n: int) -> str:
