@@ -103,6 +103,7 @@ class EmbeddedWorker:
         self._thread = threading.Thread(target=self._main, name="gw-worker", daemon=True)
 
     def start(self) -> EmbeddedWorker:
+        _started.append(self)
         self._thread.start()
         self._ready.wait(10)
         return self
@@ -132,6 +133,15 @@ class EmbeddedWorker:
         if self._loop is not None and self._task is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._task.cancel)
         self._thread.join(timeout)
+
+
+_started: list[EmbeddedWorker] = []
+
+
+def stop_embedded_workers() -> None:
+    """Stop every embedded worker this process started (tests, shutdown)."""
+    while _started:
+        _started.pop().stop()
 
 
 _EMBEDDED_KEY = "embedded_worker"
