@@ -69,9 +69,8 @@ async def _recovery_loop(app: App, rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.jobs_heartbeat_s)
 
 
-async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
-                           install_signal_handlers: bool = True, name: str = "worker") -> None:
-    """Run jobs until cancelled (or SIGINT/SIGTERM when signal handlers are installed)."""
+async def _run_once(rt: Runtime, *, concurrency: int | None, install_signal_handlers: bool,
+                    name: str) -> None:
     s = rt.settings
     app = worker_app(rt)
     async with app.open_async():
@@ -86,6 +85,28 @@ async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
         finally:
             recovery.cancel()
             await asyncio.gather(recovery, return_exceptions=True)
+
+
+async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
+                           install_signal_handlers: bool = True, name: str = "worker") -> None:
+    """Run jobs until cancelled (or SIGINT/SIGTERM when signal handlers are installed).
+
+    When the database goes away (a restart, a failover) the worker starts again once it is
+    back; jobs it was running are recovered as stalled jobs by whichever worker sees them.
+    """
+    delay = 1.0
+    while True:
+        try:
+            await _run_once(rt, concurrency=concurrency, name=name,
+                            install_signal_handlers=install_signal_handlers)
+            return  # stopped on request
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("worker lost the database; starting again in %.0f s", delay,
+                        exc_info=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
 
 
 def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
