@@ -122,7 +122,8 @@ def seed(rt: Runtime, n: int, questions: int) -> list[tuple[int, str, list[int]]
 
 
 def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, until: float,
-            uploads: bool, rng: random.Random) -> None:
+            uploads: bool, rng: random.Random, duration: float | None = None) -> None:
+    """One learner's session; with `duration`, it runs that long after signing in."""
     from engine import accounts, jobs, library
     from engine.practice import service
     from tests.support.library_pdfs import text_pdf
@@ -131,6 +132,8 @@ def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, unti
     if rec.timed("sign_in", accounts.authenticate, rt.session_factory, email=email,
                  password=PASSWORD, settings=rt.settings) is None:
         return
+    if duration is not None:
+        until = time.monotonic() + duration
     if uploads:
         for k in range(2):
             data = text_pdf([f"Upload {uid}.{k}. " + _text(uid + k)[0]])
@@ -171,7 +174,7 @@ def run(args: argparse.Namespace, workers: int) -> dict:
     upgrade_head(url)
     chroma = ChromaServer(folder / "chroma")
     settings = Settings(data_dir=folder / "data", database_url=url, chroma_host="127.0.0.1",
-                        chroma_port=chroma.port, embedded_worker=False,
+                        chroma_port=chroma.port, embedded_worker=False, log_level="WARNING",
                         db_pool_size=20, db_max_overflow=30)
     rt = create_runtime(settings, migrate=False)
     procs = []
@@ -185,8 +188,8 @@ def run(args: argparse.Namespace, workers: int) -> dict:
                  for i in range(workers)]
         rng = random.Random(7)
         anchor = Recorder()
-        learner(rt, anchor, who[0], until=time.monotonic() + args.anchor_seconds,
-                uploads=False, rng=rng)
+        learner(rt, anchor, who[0], until=0, duration=args.anchor_seconds, uploads=False,
+                rng=rng)
         rec = Recorder()
         until = time.monotonic() + args.seconds
         uploaders = max(1, round(args.learners * args.uploaders))
