@@ -9,6 +9,7 @@ import streamlit as st
 from engine.accounts import get_account
 from engine.errors import EngineError
 from engine.profiles import get_profile, save_profile
+from ui.analytics_cache import clear_analytics
 from ui.auth import require_account, update_account
 from ui.profile_form import profile_form
 from ui.runtime import get_runtime
@@ -60,5 +61,6 @@ with st.form("scheduler"):
         except EngineError as e:
             st.error(e.user_message)
         else:
+            clear_analytics(account.user_id)
             name = {"sm2": "SM-2", "fsrs": "FSRS-6"}[chosen_scheduler]
             st.success(f"Reviews are now planned with {name}.")
