@@ -35,7 +35,8 @@ def clear_analytics(user_id: int) -> None:
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=256, show_spinner=False)
 def _page_data(user_id: int, start: dt.date, end: dt.date, material_id: int | None,
-               _generation: int) -> dict[str, pd.DataFrame]:
+               generation_: int) -> dict[str, pd.DataFrame]:
+    # Every argument is part of the cache key (a leading underscore would leave it out).
     rt = get_runtime()
     scope = analytics.make_scope(rt.session_factory, user_id=user_id, settings=rt.settings,
                                  start=start, end=end, material_id=material_id)

@@ -23,7 +23,8 @@ def plain(value: object) -> str:
 
 
 def _layout(fig: go.Figure, title: str, **kw: object) -> go.Figure:
-    fig.update_layout(title=title, height=HEIGHT, margin=dict(l=10, r=10, t=40, b=10),
+    kw.setdefault("height", HEIGHT)
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", y=-0.2), **kw)
     return fig
 
