@@ -23,17 +23,16 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import datetime as dt
+import time
 
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import event, text
 
-from bench import practice  # noqa: E402
-from engine import analytics  # noqa: E402
-from engine.analytics.scope import LOCAL_SETTINGS  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
+from bench import practice
+from engine import analytics
+from engine.analytics.scope import LOCAL_SETTINGS
+from engine.runtime import Runtime
 
 TARGET_PAGE_P95_MS = 500.0
 BUSY_EMAIL = "busy@bench.example"
@@ -154,7 +153,7 @@ class Recorder:
         self.statements: list[tuple[str, object]] = []
         self.on = False
 
-    def __call__(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
         if self.on:
             self.statements.append((statement, parameters))
 
@@ -163,7 +162,7 @@ def pct(samples: list[float]) -> tuple[float, float]:
     return practice.percentiles(samples) if len(samples) > 1 else (samples[0], samples[0])
 
 
-def explain(rt: Runtime, recorder: Recorder, name: str, fn, scope) -> None:  # noqa: ANN001
+def explain(rt: Runtime, recorder: Recorder, name: str, fn, scope) -> None:
     recorder.statements.clear()
     recorder.on = True
     fn(rt.session_factory, scope)

@@ -65,7 +65,7 @@ def note_empty(frame: pd.DataFrame, message: str) -> bool:
     return False
 
 
-def show(fig, key: str) -> None:  # noqa: ANN001
+def show(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
 
 
@@ -216,8 +216,8 @@ elif not note_empty(ready, "No active questions to project."):
     st.metric(f"Predicted recall on {base.exam_date:%d %b %Y}", f"{total:.0%}",
               help="If you keep your schedule; questions never answered count as forgotten. "
                    "Conservative: stability is held at today's values.")
-    st.dataframe(ready.assign(material=ready["material"].map(escape_markdown)),
-                 hide_index=True, column_config={
+    # Table cells are shown as plain text (never markdown).
+    st.dataframe(ready, hide_index=True, column_config={
                      "readiness": st.column_config.ProgressColumn(
                          "Predicted recall", min_value=0, max_value=1, format="percent")})
 

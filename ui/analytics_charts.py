@@ -13,7 +13,9 @@ import plotly.graph_objects as go
 
 COLOURS = {"new": "#4c78a8", "learning": "#f58518", "young": "#72b7b2", "mature": "#54a24b",
            "flagged": "#e45756", "retired": "#9d9d9d"}
-RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+RATINGS = {1: ("Again", "#e45756"), 2: ("Hard", "#f58518"), 3: ("Good", "#54a24b"),
+           4: ("Easy", "#4c78a8")}
+DAYS = {"type": "date", "tickformat": "%d %b"}
 HEIGHT = 320
 
 
@@ -24,8 +26,8 @@ def plain(value: object) -> str:
 
 def _layout(fig: go.Figure, title: str, **kw: object) -> go.Figure:
     kw.setdefault("height", HEIGHT)
-    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=-0.2), **kw)
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      legend={"orientation": "h", "y": -0.2}, **kw)
     return fig
 
 
@@ -60,11 +62,11 @@ def reviews_per_day(df: pd.DataFrame, measure: str) -> go.Figure:
     totals = df.groupby("day", as_index=False)[column].sum().sort_values("day")
     running = totals[column].cumsum() / (1 if column == "answers" else 60.0)
     fig.add_scatter(x=totals["day"], y=running, name="Running total", yaxis="y2",
-                    line=dict(color="#333"))
+                    line={"color": "#333"})
     unit = "Answers" if column == "answers" else "Minutes"
-    return _layout(fig, f"{unit} per day", barmode="stack", yaxis_title=unit,
-                   yaxis2=dict(overlaying="y", side="right", title="Running total",
-                               showgrid=False))
+    return _layout(fig, f"{unit} per day", barmode="stack", yaxis_title=unit, xaxis=DAYS,
+                   yaxis2={"overlaying": "y", "side": "right", "title": "Running total",
+                               "showgrid": False, "rangemode": "tozero"})
 
 
 def future_due(df: pd.DataFrame) -> go.Figure:
@@ -73,10 +75,10 @@ def future_due(df: pd.DataFrame) -> go.Figure:
         fig.add_bar(x=part["day"], y=part["due"], name=plain(material))
     per_day = df.groupby("day", as_index=False)["due"].sum().sort_values("day")
     fig.add_scatter(x=per_day["day"], y=per_day["due"].cumsum(), name="Cumulative",
-                    yaxis="y2", line=dict(color="#333"))
-    return _layout(fig, "Reviews due", barmode="stack", yaxis_title="Reviews",
-                   yaxis2=dict(overlaying="y", side="right", title="Cumulative",
-                               showgrid=False))
+                    yaxis="y2", line={"color": "#333"})
+    return _layout(fig, "Reviews due", barmode="stack", yaxis_title="Reviews", xaxis=DAYS,
+                   yaxis2={"overlaying": "y", "side": "right", "title": "Cumulative",
+                               "showgrid": False, "rangemode": "tozero"})
 
 
 def card_counts(df: pd.DataFrame) -> go.Figure:
@@ -91,11 +93,11 @@ def intervals(df: pd.DataFrame) -> go.Figure:
     fig.add_bar(x=df["interval_days"], y=df["questions"], name="Questions",
                 marker_color=COLOURS["young"])
     fig.add_scatter(x=df["interval_days"], y=df["cumulative_share"] * 100, name="Cumulative %",
-                    yaxis="y2", line=dict(color="#333"))
+                    yaxis="y2", line={"color": "#333"})
     return _layout(fig, "Scheduled intervals", xaxis_title="Interval (days)",
                    yaxis_title="Questions",
-                   yaxis2=dict(overlaying="y", side="right", range=[0, 100], title="%",
-                               showgrid=False))
+                   yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
+                               "showgrid": False})
 
 
 def distribution(df: pd.DataFrame, metric: str) -> go.Figure:
@@ -114,39 +116,39 @@ def retention_over_time(df: pd.DataFrame) -> go.Figure:
                     mode="lines+markers", customdata=df["reviews"],
                     hovertemplate="%{x}: %{y:.1f}% of %{customdata} reviews<extra></extra>")
     fig.add_scatter(x=df["week"], y=df["target"] * 100, name="Target", mode="lines",
-                    line=dict(dash="dash", color="#999"))
-    return _layout(fig, "Retention per week", yaxis=dict(range=[0, 100], title="%"))
+                    line={"dash": "dash", "color": "#999"})
+    return _layout(fig, "Retention per week", yaxis={"range": [0, 100], "title": "%"})
 
 
 def hourly(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=df["hour"], y=df["answers"], name="Answers", marker_color=COLOURS["new"])
     fig.add_scatter(x=df["hour"], y=df["accuracy"] * 100, name="Accuracy %", yaxis="y2",
-                    mode="lines+markers", line=dict(color=COLOURS["mature"]))
-    return _layout(fig, "By hour of day", xaxis=dict(title="Hour", dtick=2),
+                    mode="lines+markers", line={"color": COLOURS["mature"]})
+    return _layout(fig, "By hour of day", xaxis={"title": "Hour", "dtick": 2},
                    yaxis_title="Answers",
-                   yaxis2=dict(overlaying="y", side="right", range=[0, 100], title="%",
-                               showgrid=False))
+                   yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
+                               "showgrid": False})
 
 
 def outcomes(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
-    for rating, name in RATINGS.items():
+    for rating, (name, colour) in RATINGS.items():
         part = df[df["rating"] == rating]
-        fig.add_bar(x=part["type"], y=part["answers"], name=name)
+        fig.add_bar(x=part["type"], y=part["answers"], name=name, marker_color=colour)
     return _layout(fig, "Ratings by question type", barmode="stack", yaxis_title="Answers")
 
 
 def calibration(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(x=df["confidence"], y=df["ideal"] * 100, name="Ideal", mode="lines",
-                    line=dict(dash="dash", color="#999"))
+                    line={"dash": "dash", "color": "#999"})
     fig.add_scatter(x=df["confidence"], y=df["accuracy"] * 100, name="Your accuracy",
                     mode="lines+markers+text", text=[f"n={n}" for n in df["answers"]],
-                    textposition="top center", line=dict(color=COLOURS["new"]))
-    return _layout(fig, "Confidence calibration", xaxis=dict(title="Stated confidence",
-                                                             dtick=1),
-                   yaxis=dict(range=[0, 105], title="% right"))
+                    textposition="top center", line={"color": COLOURS["new"]})
+    return _layout(fig, "Confidence calibration", xaxis={"title": "Stated confidence",
+                                                             "dtick": 1},
+                   yaxis={"range": [0, 105], "title": "% right"})
 
 
 def coverage(df: pd.DataFrame) -> go.Figure:
@@ -162,33 +164,34 @@ def coverage(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Scatter(
         x=df["page"], y=labels, mode="markers", text=hover, hoverinfo="text",
         customdata=list(zip(df["material_id"], df["page"])),
-        marker=dict(symbol="square", size=11, color=colour, cmin=-0.5, cmax=1,
-                    colorscale=[[0, "#dddddd"], [0.2, "#dddddd"], [0.2, "#f2c14e"],
+        marker={"symbol": "square", "size": 11, "color": colour, "cmin": -0.5, "cmax": 1,
+                    "colorscale": [[0, "#dddddd"], [0.2, "#dddddd"], [0.2, "#f2c14e"],
                                 [0.34, "#e45756"], [1, "#54a24b"]],
-                    colorbar=dict(title="Mastery", tickvals=[-0.5, -0.2, 0, 0.5, 1],
-                                  ticktext=["untested", "unreviewed", "0%", "50%", "100%"]))))
+                    "colorbar": {"title": "Mastery", "tickvals": [-0.5, -0.2, 0, 0.5, 1],
+                                  "ticktext": ["untested", "unreviewed", "0%", "50%", "100%"]}}))
     height = max(HEIGHT, 60 + 30 * df["material_id"].nunique())
     return _layout(fig, "Coverage: pages against questions and mastery", height=height,
-                   xaxis_title="Page", yaxis=dict(type="category", autorange="reversed"))
+                   xaxis_title="Page", yaxis={"type": "category", "autorange": "reversed"})
 
 
 def time_per_question(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=df["bucket"], y=df["answers"], name="Answers", marker_color=COLOURS["new"])
     fig.add_scatter(x=df["bucket"], y=df["cumulative_share"] * 100, name="Cumulative %",
-                    yaxis="y2", line=dict(color="#333"))
+                    yaxis="y2", line={"color": "#333"})
     return _layout(fig, "Time per answer", yaxis_title="Answers",
-                   yaxis2=dict(overlaying="y", side="right", range=[0, 100], title="%",
-                               showgrid=False))
+                   yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
+                               "showgrid": False})
 
 
 def xp_progress(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=df["day"], y=df["xp"], name="XP earned", marker_color=COLOURS["learning"])
     fig.add_scatter(x=df["day"], y=df["level"], name="Level", yaxis="y2", mode="lines",
-                    line=dict(shape="hv", color="#333"))
-    return _layout(fig, "XP and level", yaxis_title="XP",
-                   yaxis2=dict(overlaying="y", side="right", title="Level", showgrid=False))
+                    line={"shape": "hv", "color": "#333"})
+    return _layout(fig, "XP and level", yaxis_title="XP", xaxis=DAYS,
+                   yaxis2={"overlaying": "y", "side": "right", "title": "Level", "showgrid": False,
+                               "dtick": 1, "rangemode": "tozero"})
 
 
 def model_usage(df: pd.DataFrame) -> go.Figure:
@@ -199,7 +202,7 @@ def model_usage(df: pd.DataFrame) -> go.Figure:
                     hovertemplate="%{x}: $%{y:.4f} for %{customdata} calls<extra></extra>")
     per_day = df.groupby("day", as_index=False)["cost_usd"].sum().sort_values("day")
     fig.add_scatter(x=per_day["day"], y=per_day["cost_usd"].cumsum(), name="Cumulative",
-                    yaxis="y2", line=dict(color="#333"))
+                    yaxis="y2", line={"color": "#333"})
     return _layout(fig, "Model cost (US$)", barmode="stack", yaxis_title="US$ per day",
-                   yaxis2=dict(overlaying="y", side="right", title="Cumulative",
-                               showgrid=False))
+                   xaxis=DAYS, yaxis2={"overlaying": "y", "side": "right", "title": "Cumulative",
+                                           "showgrid": False, "rangemode": "tozero"})

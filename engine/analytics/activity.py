@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 
 import pandas as pd
 
@@ -16,8 +17,8 @@ from engine.analytics import maths
 from engine.analytics.scope import (
     LOCAL_DAY,
     PREVIOUS_AT,
-    SessionFactory,
     Scope,
+    SessionFactory,
     frame,
     material_filter,
 )
@@ -121,7 +122,7 @@ def time_per_question(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         FROM attempts a WHERE {IN_RANGE} GROUP BY 1"""
     got = dict(frame(sf, sql, scope.params(edges=edges), ["bucket", "answers"]).values)
     rows = [{"bucket": f"{lo}–{hi} s", "from_s": lo, "answers": int(got.get(i + 1, 0))}
-            for i, (lo, hi) in enumerate(zip(edges, edges[1:]))]
+            for i, (lo, hi) in enumerate(itertools.pairwise(edges))]
     return maths.with_cumulative(pd.DataFrame(rows), "answers", "cumulative_share", percent=True)
 
 
@@ -154,7 +155,7 @@ def review_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
 
 def _in_period(days: pd.Series, today: dt.date, period: str, span: int | None) -> pd.Series:
     if span is None:
-        return days == days
+        return pd.Series(True, index=days.index)
     if period == "yesterday":
         return days == today - dt.timedelta(days=1)
     return days > today - dt.timedelta(days=max(span, 1))

@@ -14,8 +14,8 @@ from engine.analytics import maths
 from engine.analytics.scope import (
     RECALL,
     STATE_INTERVAL,
-    SessionFactory,
     Scope,
+    SessionFactory,
     frame,
     material_filter,
 )

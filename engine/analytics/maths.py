@@ -56,7 +56,7 @@ def forgetting_curve(parameters: Sequence[float]) -> tuple[float, float]:
     return decay, 0.9 ** (1 / decay) - 1
 
 
-def retrievability(elapsed_days, stability, decay: float, factor: float):  # noqa: ANN001, ANN201
+def retrievability(elapsed_days, stability, decay: float, factor: float):
     """Probability of recall after `elapsed_days` at `stability` (scalars or numpy arrays)."""
     elapsed = np.maximum(np.asarray(elapsed_days, dtype=float), 0.0)
     stab = np.maximum(np.asarray(stability, dtype=float), 1e-3)

@@ -8,7 +8,8 @@ ix_attempts_user_answered (user_id, answered_at) now INCLUDEs question_id, revie
 correct, seconds, confidence, rating and xp, so the Analytics page's per-day, per-hour,
 per-confidence, time and XP aggregates are index-only scans of the learner's slice instead of
 a heap visit per attempt; ix_review_states_user (user_id) serves the charts that read every
-schedule of a learner, suspended ones included (the due index leaves those out). Rebuilding it locks writes to `attempts` while it runs.
+schedule of a learner, suspended ones included (the due index leaves those out). Rebuilding
+the attempts index locks writes to `attempts` while it runs.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from engine.analytics import anki
 from engine.db.models import Attempt
-from ui.text import escape_markdown
-from tests.support.analytics import add_attempt, add_material, add_state, add_usage, set_profile
+from tests.support.analytics import busy
 from tests.support.practice import add_question
+from ui.text import escape_markdown
 
 
 @pytest.fixture(autouse=True)
@@ -43,30 +43,6 @@ def test_new_learner_sees_what_to_do_and_no_charts(signed_in_app):
     assert "Nothing to chart yet" in texts(at)
     assert not at.get("plotly_chart")
     assert not at.error
-
-
-def busy(sf, uid) -> tuple[int, list[int]]:
-    now = dt.datetime.now(dt.UTC)
-    day = dt.timedelta(days=1)
-    set_profile(sf, uid, timezone="Pacific/Honolulu", exam_date=(now + 20 * day).date())
-    mid = add_material(sf, uid, "Cell ![x](http://evil/p.png) Biology", pages=6)
-    qids = []
-    for i in range(12):
-        qid = add_question(sf, uid, material_id=mid, page_start=1 + i % 4, page_end=1 + i % 4,
-                           material_title="Cell ![x](http://evil/p.png) Biology",
-                           topic=f"topic {i % 3}", quality_score=(i % 10) / 10)
-        qids.append(qid)
-        prev = None
-        for n in range(1, 4):
-            at_ = now - (40 - 12 * n + i % 3) * day
-            add_attempt(sf, uid, qid, at_, prev=prev, number=n, correct=(i + n) % 4 != 0,
-                        confidence=1 + (i + n) % 5, seconds=10 + 20 * n)
-            prev = at_
-        if i < 10:
-            add_state(sf, uid, qid, last=prev, due=prev + (3 + i) * day, stability=3.0 + i,
-                      difficulty=2 + i % 8)
-    add_usage(sf, uid, now - 2 * day, "openai/gpt-4o-mini", 0.02)
-    return mid, qids
 
 
 def test_busy_learner_sees_every_chart(signed_in_app, runtime):

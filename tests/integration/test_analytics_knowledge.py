@@ -46,7 +46,7 @@ def learner(runtime, make_user):
     sf = runtime.session_factory
     uid = make_user()
     mid = add_material(sf, uid, "Cell <b>Biology</b>", pages=3)
-    common = dict(material_id=mid, material_title="Cell <b>Biology</b>")
+    common = {"material_id": mid, "material_title": "Cell <b>Biology</b>"}
     q = {
         1: add_question(sf, uid, page_start=1, page_end=1, quality_score=0.3, topic="atp",
                         **common),
@@ -211,7 +211,7 @@ def test_apkg_is_a_valid_anki_package_with_stable_guids(learner):
     by_id = {int(flds.split("\x1f")[-1]): (guid, mid_, flds.split("\x1f"), tags)
              for guid, mid_, flds, tags in notes}
     assert set(by_id) == {q[1], q[2], q[3], q[4]}
-    guid, model_id, fields, tags = by_id[q[3]]
+    _guid, model_id, fields, tags = by_id[q[3]]
     assert str(model_id) == str(names["Groundwork Cloze"]["id"])
     assert fields[0] == "ATP is made in the {{c1::mitochondrion}}."
     assert "material::Cell_b_Biology_b" in tags.split() and "topic::cells" in tags.split()
@@ -224,7 +224,7 @@ def test_apkg_is_a_valid_anki_package_with_stable_guids(learner):
     again, n2 = anki.export_apkg(sf, user_id=uid, selection=anki.Selection(topic="atp"))
     _, notes2 = read_apkg(again)
     assert n2 == 2 and {g for g, *_ in notes2} == {by_id[q[1]][0], by_id[q[2]][0]}
-    per_material, n3 = anki.export_apkg(sf, user_id=uid,
+    _per_material, n3 = anki.export_apkg(sf, user_id=uid,
                                         selection=anki.Selection(material_id=mid))
     assert n3 == 4
     with pytest.raises(InvalidInput):
@@ -233,7 +233,7 @@ def test_apkg_is_a_valid_anki_package_with_stable_guids(learner):
 
 def test_nothing_of_another_learner_in_any_chart_or_export(learner, other, runtime):
     sf, scope, q, mid = learner
-    other_uid, other_qid, other_mid = other
+    _other_uid, other_qid, other_mid = other
     data = analytics.page_data(sf, scope)
     assert set(data) == set(analytics.CHARTS)
     assert int(data["card_counts"]["questions"].sum()) == 5

@@ -67,3 +67,31 @@ def add_usage(sf, user_id: int, at: dt.datetime, model: str, cost: float,
             user_id=user_id, request_id=str(uuid.uuid4()), task="generate", generator="llm",
             model=model, tokens_in=tokens[0], tokens_out=tokens[1], cost_usd=cost,
             latency_ms=100, outcome="ok", created_at=at))
+
+
+def busy(sf, user_id: int) -> tuple[int, list[int]]:
+    """A learner with a month of answers: one material of 6 pages, 12 questions (10 scheduled),
+    three answers each, an exam in 20 days and one model call. Returns (material, questions)."""
+    from tests.support.practice import add_question
+
+    now = dt.datetime.now(dt.UTC)
+    day = dt.timedelta(days=1)
+    set_profile(sf, user_id, timezone="Pacific/Honolulu", exam_date=(now + 20 * day).date())
+    mid = add_material(sf, user_id, "Cell ![x](http://evil/p.png) Biology", pages=6)
+    qids = []
+    for i in range(12):
+        qid = add_question(sf, user_id, material_id=mid, page_start=1 + i % 4, page_end=1 + i % 4,
+                           material_title="Cell ![x](http://evil/p.png) Biology",
+                           topic=f"topic {i % 3}", quality_score=(i % 10) / 10)
+        qids.append(qid)
+        prev = None
+        for n in range(1, 4):
+            at_ = now - (40 - 12 * n + i % 3) * day
+            add_attempt(sf, user_id, qid, at_, prev=prev, number=n, correct=(i + n) % 4 != 0,
+                        confidence=1 + (i + n) % 5, seconds=10 + 20 * n)
+            prev = at_
+        if i < 10:
+            add_state(sf, user_id, qid, last=prev, due=prev + (3 + i) * day, stability=3.0 + i,
+                      difficulty=2 + i % 8)
+    add_usage(sf, user_id, now - 2 * day, "openai/gpt-4o-mini", 0.02)
+    return mid, qids
