@@ -80,13 +80,38 @@ def reviews_per_day(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     return out
 
 
+TIME_BUCKETS = (0, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 3600)
+
+
+@functools.lru_cache(maxsize=32)
+def answer_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+    """One scan of the learner's answers in the date range, counted (answers, right) by local
+    hour, by confidence, by time bucket and by question type and rating (GROUPING SETS), for
+    the hourly, calibration, time and outcome charts of one page load. Treat as read-only."""
+    sql = f"""
+        SELECT CASE WHEN grouping(hour) = 0 THEN 'hour' WHEN grouping(confidence) = 0
+                    THEN 'confidence' WHEN grouping(bucket) = 0 THEN 'bucket' ELSE 'type' END,
+               hour, confidence, bucket, type, rating, count(*), count(*) FILTER (WHERE correct)
+        FROM (SELECT extract(hour FROM a.answered_at AT TIME ZONE :tz)::int AS hour,
+                     a.confidence, width_bucket(a.seconds, CAST(:edges AS int[])) AS bucket,
+                     q.type, a.rating, a.correct
+              FROM attempts a JOIN questions q ON q.id = a.question_id AND q.user_id = :u
+              WHERE {IN_RANGE}) s
+        GROUP BY GROUPING SETS ((hour), (confidence), (bucket), (type, rating))"""
+    return frame(sf, sql, scope.params(edges=list(TIME_BUCKETS)),
+                 ["kind", "hour", "confidence", "bucket", "type", "rating", "answers",
+                  "correct"])
+
+
+def _part(sf: SessionFactory, scope: Scope, kind: str, *keys: str) -> pd.DataFrame:
+    roll = answer_rollup(sf, scope)
+    part = roll[roll["kind"] == kind]
+    return part[[*keys, "answers", "correct"]].reset_index(drop=True)
+
+
 def hourly(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     """Answers and accuracy by hour of the learner's local day (all 24 hours)."""
-    sql = f"""
-        SELECT extract(hour FROM a.answered_at AT TIME ZONE :tz)::int, count(*),
-               count(*) FILTER (WHERE a.correct)
-        FROM attempts a WHERE {IN_RANGE} GROUP BY 1"""
-    got = frame(sf, sql, scope.params(), ["hour", "answers", "correct"]).set_index("hour")
+    got = _part(sf, scope, "hour", "hour").astype(int).set_index("hour")
     out = got.reindex(range(24), fill_value=0).rename_axis("hour").reset_index()
     out["accuracy"] = [maths.rate(c, n) for c, n in zip(out["correct"], out["answers"])]
     return out
@@ -95,34 +120,23 @@ def hourly(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
 def outcomes_by_type(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     """Answers per question type and rating (1 Again, 2 Hard, 3 Good, 4 Easy), and how many
     were right."""
-    sql = f"""
-        SELECT q.type, a.rating, count(*), count(*) FILTER (WHERE a.correct)
-        FROM attempts a JOIN questions q ON q.id = a.question_id AND q.user_id = :u
-        WHERE {IN_RANGE} GROUP BY 1, 2 ORDER BY 1, 2"""
-    return frame(sf, sql, scope.params(), ["type", "rating", "answers", "correct"])
+    out = _part(sf, scope, "type", "type", "rating")
+    out["rating"] = out["rating"].astype(int)
+    return out.sort_values(["type", "rating"]).reset_index(drop=True)
 
 
 def calibration(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     """Accuracy at each stated confidence beside the ideal (see `maths.calibration_bins`)."""
-    sql = f"""
-        SELECT a.confidence, count(*), count(*) FILTER (WHERE a.correct)
-        FROM attempts a WHERE {IN_RANGE} GROUP BY 1"""
-    return maths.calibration_bins(
-        frame(sf, sql, scope.params(), ["confidence", "answers", "correct"]))
-
-
-TIME_BUCKETS = (0, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 3600)
+    return maths.calibration_bins(_part(sf, scope, "confidence", "confidence"))
 
 
 def time_per_question(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     """How long answers took: counts per time bucket (seconds) with the cumulative share."""
     edges = list(TIME_BUCKETS)
-    sql = f"""
-        SELECT width_bucket(a.seconds, CAST(:edges AS int[])), count(*)
-        FROM attempts a WHERE {IN_RANGE} GROUP BY 1"""
-    got = dict(frame(sf, sql, scope.params(edges=edges), ["bucket", "answers"]).values)
-    rows = [{"bucket": f"{lo}–{hi} s", "from_s": lo, "answers": int(got.get(i + 1, 0))}
-            for i, (lo, hi) in enumerate(itertools.pairwise(edges))]
+    got = {int(b): int(n) for b, n in
+           _part(sf, scope, "bucket", "bucket")[["bucket", "answers"]].itertuples(index=False)}
+    rows = [{"bucket": f"{lo}–{hi} s", "from_s": lo, "answers": got.get(i + 1, 0)}
+            for i, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False))]
     return maths.with_cumulative(pd.DataFrame(rows), "answers", "cumulative_share", percent=True)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 from engine.analytics import maths
@@ -154,25 +153,29 @@ def readiness(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     columns = ["material", "questions", "reviewed", "expected_recalled", "readiness"]
     if scope.exam_date is None or scope.exam_date < scope.today:
         return pd.DataFrame(columns=columns)
+    # `maths.projected_recall`, per question, in SQL (the unit tests pin the pure version;
+    # the integration tests this one against hand-computed values).
     sql = """
-        SELECT q.material_title, extract(epoch FROM rs.last_reviewed_at),
-               extract(epoch FROM rs.due_at), rs.fsrs_stability
-        FROM questions q LEFT JOIN review_states rs ON rs.question_id = q.id AND rs.user_id = :u
-        WHERE q.user_id = :u AND q.status = 'active'
-          AND (CAST(:m AS bigint) IS NULL OR q.material_id = :m)"""
-    rows = frame(sf, sql, scope.params(), ["material", "last", "due", "stability"])
+        SELECT material_title, count(*), count(stab),
+               coalesce(sum(power(1 + :factor * greatest(since, 0) / 86400.0
+                                  / greatest(stab, 0.001), :decay))
+                        FILTER (WHERE stab IS NOT NULL), 0)
+        FROM (SELECT q.material_title, rs.fsrs_stability AS stab,
+                     CASE WHEN due_s >= :exam_s THEN :exam_s - last_s
+                          ELSE (:exam_s - due_s)
+                               - iv * floor((:exam_s - due_s) / iv) END AS since
+              FROM questions q
+              LEFT JOIN review_states rs ON rs.question_id = q.id AND rs.user_id = :u
+              CROSS JOIN LATERAL (
+                  SELECT extract(epoch FROM rs.last_reviewed_at)::float8 AS last_s,
+                         greatest(extract(epoch FROM rs.due_at)::float8, :now_s) AS due_s) t
+              CROSS JOIN LATERAL (SELECT greatest(due_s - last_s, 86400.0) AS iv) i
+              WHERE q.user_id = :u AND q.status = 'active'
+                AND (CAST(:m AS bigint) IS NULL OR q.material_id = :m)) s
+        GROUP BY 1 ORDER BY 1"""
     exam = scope.midnight(scope.exam_date) + dt.timedelta(hours=9)
-    known = rows["stability"].notna()
-    recall = np.zeros(len(rows))
-    recall[known.to_numpy()] = maths.projected_recall(
-        now=scope.now, exam=exam, last_reviewed=rows.loc[known, "last"].to_numpy(float),
-        due=rows.loc[known, "due"].to_numpy(float),
-        stability=rows.loc[known, "stability"].to_numpy(float),
-        decay=scope.decay, factor=scope.factor)
-    rows["recall"], rows["reviewed"] = recall, known.astype(int)
-    out = rows.groupby("material", sort=True).agg(
-        questions=("recall", "size"), reviewed=("reviewed", "sum"),
-        expected_recalled=("recall", "sum")).reset_index()
+    out = frame(sf, sql, scope.params(exam_s=exam.timestamp(), now_s=scope.now.timestamp()),
+                ["material", "questions", "reviewed", "expected_recalled"])
     out["readiness"] = out["expected_recalled"] / out["questions"]
     return out[columns]
 
