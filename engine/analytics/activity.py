@@ -136,7 +136,7 @@ def time_per_question(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     got = {int(b): int(n) for b, n in
            _part(sf, scope, "bucket", "bucket")[["bucket", "answers"]].itertuples(index=False)}
     rows = [{"bucket": f"{lo}–{hi} s", "from_s": lo, "answers": got.get(i + 1, 0)}
-            for i, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False))]
+            for i, (lo, hi) in enumerate(itertools.pairwise(edges))]
     return maths.with_cumulative(pd.DataFrame(rows), "answers", "cumulative_share", percent=True)
 
 
