@@ -31,6 +31,7 @@ from sqlalchemy import event, text
 
 from bench import practice
 from engine import analytics
+from engine.analytics import activity
 from engine.analytics.scope import LOCAL_SETTINGS
 from engine.runtime import Runtime
 
@@ -164,6 +165,9 @@ def pct(samples: list[float]) -> tuple[float, float]:
 
 def explain(rt: Runtime, recorder: Recorder, name: str, fn, scope) -> None:
     recorder.statements.clear()
+    # Run the shared per-page scans afresh so their statements are seen here.
+    activity.review_rollup.cache_clear()
+    activity.answer_rollup.cache_clear()
     recorder.on = True
     fn(rt.session_factory, scope)
     recorder.on = False

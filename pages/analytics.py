@@ -175,9 +175,12 @@ if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
     event = st.plotly_chart(charts.coverage(cov), key="an_coverage", on_select="rerun",
                             selection_mode="points", config={"displaylogo": False})
     points = event.selection.points if event and event.selection else []
-    if points and points[0].get("customdata"):
-        st.session_state["an_cov_material"], st.session_state["an_cov_page"] = (
-            int(points[0]["customdata"][0]), int(points[0]["customdata"][1]))
+    clicked = tuple(int(v) for v in points[0]["customdata"]) if points and points[0].get(
+        "customdata") else None
+    # A click picks the page once; the pickers below stay free to change afterwards.
+    if clicked and clicked != st.session_state.get("an_cov_clicked"):
+        st.session_state["an_cov_clicked"] = clicked
+        st.session_state["an_cov_material"], st.session_state["an_cov_page"] = clicked
     mids = list(dict.fromkeys(cov["material_id"]))
     a, b = st.columns(2)
     cov_mid = a.selectbox("Material", mids, key="an_cov_material",

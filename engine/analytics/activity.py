@@ -157,14 +157,14 @@ def review_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
                          WHEN answered_at - prev < interval '{maths.MATURE_DAYS} days'
                            THEN 'young' ELSE 'mature' END,
                prev IS NOT NULL AND (prev AT TIME ZONE :tz)::date < day, correct,
-               count(*), sum(seconds)
+               count(*), sum(seconds), sum(xp)
         FROM (SELECT {LOCAL_DAY} AS day, {PREVIOUS_AT} AS prev, a.answered_at, a.correct,
-                     a.seconds
+                     a.seconds, a.xp
               FROM attempts a WHERE a.user_id = :u AND {material_filter("a")}
               OFFSET 0) s
         GROUP BY 1, 2, 3, 4"""
     return frame(sf, sql, scope.params(), ["day", "category", "true_review", "correct",
-                                           "answers", "seconds"])
+                                           "answers", "seconds", "xp"])
 
 
 def _in_period(days: pd.Series, today: dt.date, period: str, span: int | None) -> pd.Series:
@@ -217,14 +217,22 @@ def retention_over_time(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
 def xp_progress(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     """XP earned per local day in the range, the running total (including XP from before the
     range) and the level that total reaches (every material: XP belongs to the learner)."""
-    sql = f"""
-        SELECT {LOCAL_DAY}, sum(a.xp) FROM attempts a
-        WHERE a.user_id = :u AND a.answered_at >= :t0 AND a.answered_at < :t1
-        GROUP BY 1 ORDER BY 1"""
-    before = ("SELECT coalesce(sum(a.xp), 0) FROM attempts a "
-              "WHERE a.user_id = :u AND a.answered_at < :t0")
-    out = frame(sf, sql, scope.params(), ["day", "xp"])
-    offset = int(frame(sf, before, scope.params(), ["xp"])["xp"].iloc[0])
-    out["total_xp"] = out["xp"].cumsum() + offset
+    if scope.material_id is None:
+        roll = review_rollup(sf, scope)
+        before = int(roll.loc[roll["day"] < scope.start, "xp"].sum())
+        roll = roll[(roll["day"] >= scope.start) & (roll["day"] <= scope.end)]
+        out = (roll.groupby("day", as_index=False)["xp"].sum().sort_values("day")
+               .reset_index(drop=True))
+    else:
+        sql = f"""
+            SELECT {LOCAL_DAY}, sum(a.xp) FROM attempts a
+            WHERE a.user_id = :u AND a.answered_at >= :t0 AND a.answered_at < :t1
+            GROUP BY 1 ORDER BY 1"""
+        before_sql = ("SELECT coalesce(sum(a.xp), 0) FROM attempts a "
+                      "WHERE a.user_id = :u AND a.answered_at < :t0")
+        out = frame(sf, sql, scope.params(), ["day", "xp"])
+        before = int(frame(sf, before_sql, scope.params(), ["xp"])["xp"].iloc[0])
+    out["xp"] = out["xp"].astype(int)
+    out["total_xp"] = out["xp"].cumsum() + before
     out["level"] = [level_for_xp(int(x)) for x in out["total_xp"]]
     return out
