@@ -109,7 +109,7 @@ BUSY_SQL = [
     ("model usage (300 calls)", """
         INSERT INTO llm_usage (user_id, request_id, task, generator, model, tokens_in,
                                tokens_out, cost_usd, latency_ms, outcome, created_at)
-        SELECT u.id, md5('r' || c), 'generate', 'llm',
+        SELECT u.id, md5('r' || c), 'generation', 'llm',
                (ARRAY['openai/gpt-4o-mini','anthropic/claude-haiku'])[1 + c % 2],
                1200 + c, 400 + c, 0.0012 * (1 + c % 3), 900, 'ok',
                CAST(:now AS timestamptz) - (c % 200) * interval '1 day'

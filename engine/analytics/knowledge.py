@@ -203,12 +203,14 @@ def question_quality(sf: SessionFactory, scope: Scope, limit: int = 15) -> pd.Da
 
 
 def model_usage(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
-    """Model calls per local day in the range by model: calls, tokens and cost (US dollars)."""
+    """Model calls per local day in the range by model: calls, tokens and cost (US dollars).
+    Reservations for calls still in flight are left out."""
     sql = """
         SELECT (u.created_at AT TIME ZONE :tz)::date, coalesce(u.model, 'offline'), count(*),
                sum(u.tokens_in), sum(u.tokens_out), sum(u.cost_usd)::float8
         FROM llm_usage u
         WHERE u.user_id = :u AND u.created_at >= :t0 AND u.created_at < :t1
+          AND u.outcome <> 'reserved'
         GROUP BY 1, 2 ORDER BY 1, 2"""
     out = frame(sf, sql, scope.params(), ["day", "model", "calls", "tokens_in", "tokens_out",
                                          "cost_usd"])

@@ -159,6 +159,7 @@ def test_model_usage_per_local_day(honolulu):
     add_usage(sf, uid, utc(2026, 6, 15, 11), "openai/gpt-4o-mini", 0.003)  # local 15th
     add_usage(sf, uid, utc(2026, 6, 15, 11), "anthropic/claude", 0.01)
     add_usage(sf, uid, utc(2026, 5, 1, 11), "anthropic/claude", 1.0)  # out of range
+    add_usage(sf, uid, utc(2026, 6, 15, 11), "anthropic/claude", 0.5, outcome="reserved")
     got = analytics.chart("model_usage", sf, scope)
     rows = {(d, m): (c, cost) for d, m, c, cost in
             zip(got["day"], got["model"], got["calls"], got["cost_usd"])}

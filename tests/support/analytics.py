@@ -61,12 +61,13 @@ def add_state(sf, user_id: int, question_id: int, *, last: dt.datetime, due: dt.
 
 
 def add_usage(sf, user_id: int, at: dt.datetime, model: str, cost: float,
-              tokens: tuple[int, int] = (100, 50)) -> None:
+              tokens: tuple[int, int] = (100, 50), outcome: str = "ok") -> None:
     with sf.begin() as s:
         s.execute(insert(LLMUsage).values(
-            user_id=user_id, request_id=str(uuid.uuid4()), task="generate", generator="llm",
+            user_id=user_id, request_id=str(uuid.uuid4()), task="generation", generator="llm",
             model=model, tokens_in=tokens[0], tokens_out=tokens[1], cost_usd=cost,
-            latency_ms=100, outcome="ok", created_at=at))
+            latency_ms=100, outcome=outcome, created_at=at,
+            expires_at=at + dt.timedelta(minutes=5) if outcome == "reserved" else None))
 
 
 def busy(sf, user_id: int) -> tuple[int, list[int]]:
