@@ -22,7 +22,7 @@ from engine.analytics.scope import (
     frame,
     material_filter,
 )
-from engine.scoring.xp import level_for_xp
+from engine.scoring.xp import XPParams, level_for_xp
 
 IN_RANGE = ("a.user_id = :u AND a.answered_at >= :t0 AND a.answered_at < :t1 AND "
             + material_filter("a"))
@@ -234,5 +234,6 @@ def xp_progress(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         before = int(frame(sf, before_sql, scope.params(), ["xp"])["xp"].iloc[0])
     out["xp"] = out["xp"].astype(int)
     out["total_xp"] = out["xp"].cumsum() + before
-    out["level"] = [level_for_xp(int(x)) for x in out["total_xp"]]
+    params = XPParams(level_step=scope.level_step)
+    out["level"] = [level_for_xp(int(x), params) for x in out["total_xp"]]
     return out

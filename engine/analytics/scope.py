@@ -37,6 +37,7 @@ class Scope:
     target_retention: float
     decay: float
     factor: float
+    level_step: int = 100  # XP needed per level, growing (settings.xp_level_step)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -92,7 +93,7 @@ def make_scope(session_factory: SessionFactory, *, user_id: int, settings: Setti
     return Scope(user_id=user_id, timezone=profile.timezone, now=now, start=start, end=end,
                  material_id=material_id, scheduler=profile.scheduler,
                  exam_date=profile.exam_date, target_retention=settings.fsrs_desired_retention,
-                 decay=decay, factor=factor)
+                 decay=decay, factor=factor, level_step=settings.xp_level_step)
 
 
 LOCAL_SETTINGS = text("SELECT set_config('work_mem', '32MB', true), "
