@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine.analytics import anki
 from engine.db.models import Attempt
-from tests.support.analytics import busy
+from tests.support.analytics import busy, set_profile
 from tests.support.practice import add_question
 from ui.text import escape_markdown
 
@@ -55,7 +55,7 @@ def test_busy_learner_sees_every_chart(signed_in_app, runtime):
     charts = at.get("plotly_chart")
     # calendar, reviews, due, counts, intervals, 2 SM-2/FSRS panels at most, retention,
     # hourly, outcomes, calibration, coverage, time, XP, model usage
-    assert len(charts) >= 14
+    assert len(charts) == 14
     for heading in ("Today", "Activity", "Retention", "How you answer",
                     "Coverage of your material", "Exam readiness", "Question quality",
                     "Time, XP and model usage", "Export"):
@@ -108,3 +108,14 @@ def test_a_new_answer_refreshes_the_cached_charts(signed_in_app, runtime):
     open_analytics(at)
     assert [m.value for m in at.metric if m.label == "Answers"] == ["1"]
     assert qid
+
+
+def test_fsrs_learner_sees_stability_difficulty_and_retrievability(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    busy(runtime.session_factory, uid)
+    set_profile(runtime.session_factory, uid, scheduler="fsrs")
+    open_analytics(at)
+    assert not at.error
+    # Three FSRS panels (stability, difficulty, retrievability) instead of SM-2 easiness.
+    assert len(at.get("plotly_chart")) == 16
