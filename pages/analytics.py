@@ -182,6 +182,8 @@ if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
         st.session_state["an_cov_clicked"] = clicked
         st.session_state["an_cov_material"], st.session_state["an_cov_page"] = clicked
     mids = list(dict.fromkeys(cov["material_id"]))
+    if st.session_state.get("an_cov_material") not in mids:  # e.g. after a filter change
+        st.session_state.pop("an_cov_material", None)
     a, b = st.columns(2)
     cov_mid = a.selectbox("Material", mids, key="an_cov_material",
                           format_func=lambda m: escape_markdown(materials.get(m, str(m))))
