@@ -10,15 +10,14 @@ from engine.errors import EngineError, NotFound
 from engine.runtime import Runtime, get_runtime
 
 
-def _user_id(rt: Runtime, args: argparse.Namespace) -> int:
+def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = False) -> int:
     from engine.accounts import generate_password, get_account, register_user
     from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
 
-    email = args.user
     try:
         return get_account(rt.session_factory, email=email).user_id
     except NotFound as e:
-        if not args.create_user:
+        if not create:
             raise NotFound(f"No learner has the email {email} (add --create-user to create "
                            "one).") from e
     given = os.environ.get(NEW_PASSWORD_ENV)
@@ -27,7 +26,7 @@ def _user_id(rt: Runtime, args: argparse.Namespace) -> int:
                          display_name=email.split("@")[0], settings=rt.settings, by_admin=True)
     print(f"created learner {info.email} (id {info.user_id})")
     if not given:
-        report_generated(info.email, password, show=args.show_password)
+        report_generated(info.email, password, show=show_password)
     return info.user_id
 
 
@@ -35,7 +34,8 @@ def _ingest(args: argparse.Namespace) -> int:
     from engine.library import ingest_pdf
 
     rt = get_runtime()
-    user_id = _user_id(rt, args)
+    user_id = _user_id(rt, args.user, create=args.create_user,
+                       show_password=args.show_password)
     refused = 0
     for name in args.paths:
         path = Path(name)
