@@ -81,6 +81,11 @@ def start_session(
     session_id = secrets.token_urlsafe(32)
     expires_at = now + dt.timedelta(days=settings.cookie_expiry_days)
     with session_factory.begin() as session:
+        # The learner's sessions that ended over a day ago are of no further use.
+        session.execute(delete(AuthSession).where(
+            AuthSession.user_id == account.user_id,
+            (AuthSession.expires_at < now - dt.timedelta(days=1))
+            | (AuthSession.revoked_at < now - dt.timedelta(days=1))))
         session.add(AuthSession(user_id=account.user_id, token_hash=_digest(session_id),
                                 created_at=now, expires_at=expires_at,
                                 client_address=client_address[:64] if client_address else None))

@@ -72,6 +72,21 @@ def _reset_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prune_auth(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from engine.accounts import prune_login_attempts, prune_sessions
+
+    rt = get_runtime()
+    now = dt.datetime.now(dt.UTC)
+    older_than = dt.timedelta(days=args.days)
+    attempts = prune_login_attempts(rt.session_factory, older_than=older_than, now=now)
+    sessions = prune_sessions(rt.session_factory, older_than=older_than, now=now)
+    print(f"removed {attempts} login attempts and {sessions} ended sessions older than "
+          f"{args.days} days")
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
@@ -96,6 +111,13 @@ def add_generate_options(p: argparse.ArgumentParser) -> None:
                    help="print the generated account password")
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     p.set_defaults(func=_migrate)
@@ -118,3 +140,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("email")
     add_generate_options(p)
     p.set_defaults(func=_reset_password)
+
+    p = subparsers.add_parser(
+        "prune-auth", help="forget old login attempts and ended sessions (housekeeping)")
+    p.add_argument("--days", type=_positive_int, default=90,
+                   help="keep the last DAYS days (default 90; at least 1)")
+    p.set_defaults(func=_prune_auth)

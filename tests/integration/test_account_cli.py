@@ -122,3 +122,19 @@ def test_operator_creates_accounts_in_invite_mode_but_not_when_closed(
         get_runtime().engine.dispose()
         get_runtime.cache_clear()
         get_settings.cache_clear()
+
+
+def test_prune_auth_removes_old_attempts(cli, capsys, monkeypatch):
+    monkeypatch.setenv("GROUNDWORK_NEW_USER_PASSWORD", "the first password 1")
+    assert cli(["create-user", "ada@example.com"]) == 0
+    import datetime as dt
+
+    rt = get_runtime()
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(rt.session_factory, email="ada@example.com", password="old guess!",
+                              settings=rt.settings,
+                              now=dt.datetime.now(dt.UTC) - dt.timedelta(days=200))
+    assert _login("ada@example.com", "the first password 1")  # a recent attempt stays
+    capsys.readouterr()
+    assert cli(["prune-auth", "--days", "90"]) == 0
+    assert "removed 1 login attempts" in capsys.readouterr().out

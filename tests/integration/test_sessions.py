@@ -177,3 +177,17 @@ def test_sessions_are_per_learner(runtime):
                              settings=runtime.settings)
     assert _restore(runtime, ada_session.token) is None
     assert _restore(runtime, bob_session.token).email == "bob@example.com"
+
+
+def test_ended_sessions_are_pruned(runtime):
+    account = _account(runtime)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=200)
+    old = _start(runtime, account, now=long_ago)
+    accounts.revoke_session(runtime.session_factory, session_id=old.session_id, now=long_ago)
+    live = _start(runtime, account)  # starting a session drops the learner's long-ended ones
+    with runtime.session_factory() as s:
+        assert s.scalars(select(AuthSession.token_hash)).all() == [
+            accounts.sessions._digest(live.session_id)]
+    removed = accounts.prune_sessions(runtime.session_factory, older_than=dt.timedelta(days=1),
+                                      now=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+    assert removed == 1
