@@ -1,7 +1,7 @@
 """server-side sessions, per-address login limits, look-alike-proof email keys
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-23
 
 - auth_sessions: one row per signed-in browser (hash of the random session id in the cookie).
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
