@@ -1,7 +1,7 @@
 """analytics: the attempts index covers the columns the charts aggregate
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0005
 Create Date: 2026-11-23
 
 ix_attempts_user_answered (user_id, answered_at) now INCLUDEs question_id, review_number,
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
