@@ -12,6 +12,7 @@ from engine.profiles import get_profile, save_profile
 from ui.auth import require_account, update_account
 from ui.profile_form import profile_form
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
@@ -24,7 +25,7 @@ except EngineError as e:
     st.error(e.user_message)
     st.stop()
 
-st.caption(f"Signed in as {view.email}")
+st.caption(f"Signed in as {escape_markdown(view.email)}")
 entered = profile_form(view, key="profile", submit_label="Save changes")
 if entered is not None:
     try:
