@@ -4,6 +4,7 @@ a check that a Markdown string renders no link or image."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -82,9 +83,10 @@ def renders_link_or_image(markdown: str) -> bool:
     a character of them is escaped)."""
     if re.search(r"<(a|img)\b", _MD.render(markdown)):
         return True
-    return bool(re.search(r"(https?://|www\.)", markdown))
+    # GitHub-style autolinks are found in the text after escapes are resolved.
+    return bool(re.search(r"(?i)(https?://|www\.|[\w.+-]@[\w-])", shown_text(markdown)))
 
 
 def shown_text(markdown: str) -> str:
     """What the reader sees of a Markdown string (tags removed)."""
-    return re.sub(r"<[^>]+>", "", _MD.render(markdown))
+    return html.unescape(re.sub(r"<[^>]+>", "", _MD.render(markdown)))
