@@ -57,7 +57,7 @@ if account is not None:
         if generation_mode(rt.settings).offline:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
-            sign_out()
+            sign_out(rt)
             st.rerun()
 
 st.navigation(pages).run()
