@@ -154,7 +154,7 @@ else:
             st.markdown(f"**{escape_markdown(chosen.title)}** · {escape_markdown(chosen.filename)}"
                         f" · {chosen.page_count} pages · {chosen.chunk_count} passages")
             if chosen.note:
-                st.warning(chosen.note, icon=":material/warning:")
+                st.warning(escape_markdown(chosen.note), icon=":material/warning:")
             preview, rename, remove = st.tabs(["Preview", "Rename", "Delete"])
             with preview:
                 page_no = st.number_input("Page", min_value=1, max_value=chosen.page_count,
@@ -197,7 +197,7 @@ else:
                         st.error(e.user_message)
                     else:
                         st.session_state.pop("library_open", None)
-                        st.toast(f"Deleted {chosen.title}.")
+                        st.toast(f"Deleted {escape_markdown(chosen.title)}.")
                         st.rerun()
 
 # --- search ----------------------------------------------------------------------------------
