@@ -80,8 +80,8 @@ def _gather(rt: Runtime, user_id: int, names: list[str],
         statuses = {m: (st, sha) for m, st, sha in session.execute(
             select(Material.id, Material.status, Material.sha256)
             .where(Material.user_id == user_id))}
-        chunks = dict(session.execute(select(Chunk.id, Chunk.material_id)
-                                      .where(Chunk.user_id == user_id)).tuples())
+        chunks = {c: m for c, m in session.execute(
+            select(Chunk.id, Chunk.material_id).where(Chunk.user_id == user_id))}
     return _Learner(
         user_id=user_id, exists=exists, collection=collection, statuses=statuses,
         chunks=chunks, vectors=store.chunk_ids(collection) if exists else {},
