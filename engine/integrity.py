@@ -179,7 +179,7 @@ def _fill_and_prune(rt: Runtime, user_id: int) -> None:
             select(Chunk.id, Chunk.material_id, Chunk.text)
             .join(Material, Material.id == Chunk.material_id)
             .where(Chunk.user_id == user_id, Material.status != "deleting")
-            .order_by(Chunk.id)).tuples().all()
+            .order_by(Chunk.id)).all()
         have = store.chunk_ids(collection)
         embed_into(store, embedder, collection, user_id=user_id,
                    rows=[r for r in rows if r[0] not in have],

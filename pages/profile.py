@@ -62,3 +62,8 @@ with st.form("scheduler"):
         else:
             name = {"sm2": "SM-2", "fsrs": "FSRS-6"}[chosen_scheduler]
             st.success(f"Reviews are now planned with {name}.")
+
+# --- your data: export, delete the account ---------------------------------------------------
+from ui.account_data import account_data_section  # noqa: E402
+
+account_data_section(rt, account.user_id, account.email)
