@@ -32,9 +32,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "check", help="compare PostgreSQL with the vector store and the data folder; "
-                      "exit status 1 when they drifted apart (0 after --repair fixed it)")
+    about = ("compare PostgreSQL with the vector store and the data folder; exit status 0 "
+             "when nothing drifted (or --repair fixed it all), 1 when drift was found without "
+             "--repair, 2 when drift remains after --repair")
+    p = subparsers.add_parser("check", help=about, description=about)
     p.add_argument("--user", metavar="EMAIL", help="only this learner")
     p.add_argument("--repair", action="store_true",
                    help="finish half-done ingestions and deletions, embed missing vectors "
