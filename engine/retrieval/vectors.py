@@ -154,9 +154,6 @@ class VectorStore:
             raise VectorStoreUnavailable("The vector store is not available.",
                                          detail=repr(e)) from e
 
-    def exists(self, name: str) -> bool:
-        return self._run(name, lambda col: True, missing=False)
-
     def model_of(self, name: str) -> str | None:
         """The embedding model that built this collection (None when it does not exist)."""
         return self._run(name, lambda col: (col.metadata or {}).get("embedding_model"))
