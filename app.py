@@ -36,13 +36,15 @@ else:
     pages = {
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Study": [
-            # Capabilities plug in here: Library, Generate, Question bank, Today, Reviews.
+            # Capabilities plug in here: Library, Generate, Question bank, Today, Reviews,
+            # Analytics.
             st.Page("pages/library.py", title="Library", icon=":material/library_books:"),
             st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
             st.Page("pages/question_bank.py", title="Question bank",
                     icon=":material/inventory_2:"),
             st.Page("pages/today.py", title="Today", icon=":material/school:"),
             st.Page("pages/reviews.py", title="Reviews", icon=":material/event_repeat:"),
+            st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:"),
         ],
         "Account": [
             st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),
@@ -56,7 +58,7 @@ if account is not None:
         if generation_mode(rt.settings).offline:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
-            sign_out()
+            sign_out(rt)
             st.rerun()
 
 st.navigation(pages).run()

@@ -12,6 +12,7 @@ import streamlit as st
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice import service
 from engine.profiles import get_profile
+from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
 from ui.runtime import get_runtime
 
@@ -149,6 +150,7 @@ if result is None:
         except EngineError as e:
             st.error(e.user_message)
             st.stop()
+        clear_analytics(account.user_id)
         st.session_state["today_result"] = answered
         st.rerun()
     st.stop()
@@ -193,6 +195,7 @@ if not result.correct and not result.disputed:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                clear_analytics(account.user_id)
                 st.rerun()
 with flag_col.popover("Flag", icon=":material/flag:"):
     with st.form("today_flag"):
@@ -209,6 +212,7 @@ with flag_col.popover("Flag", icon=":material/flag:"):
         except EngineError as e:
             st.error(e.user_message)
         else:
+            clear_analytics(account.user_id)
             st.toast("Thanks, flagged." + (" It is out of your queue until you review it on "
                                             "the Reviews page." if outcome.status != "active"
                                             else ""))

@@ -47,9 +47,8 @@ def delete_section(rt: Runtime, user_id: int, email: str) -> None:
     except EngineError as e:
         st.error(e.user_message)
         return
-    sign_out()
-    st.success("Your account and all its data were deleted.")
-    st.stop()
+    sign_out(rt, notice="Your account and all its data were deleted.")
+    st.rerun()
 
 
 def account_data_section(rt: Runtime, user_id: int, email: str) -> None:

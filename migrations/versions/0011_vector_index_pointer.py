@@ -1,7 +1,7 @@
 """vector index pointer and in-between material states
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-23
 
 `vector_indexes` names the Chroma collection that holds each learner's vectors, so a rebuild
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
