@@ -125,6 +125,9 @@ class Settings(BaseSettings):
         30.0, gt=0, description="A worker silent this long is dead; its jobs are retried.")
     jobs_max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe-to-retry job.")
     jobs_retry_wait_s: float = Field(2.0, ge=0, description="Backoff base (exponential).")
+    jobs_check_cron: str = Field(
+        "30 3 * * *", description="When workers compare rows and vectors and repair drift "
+        "(cron, server time).")
     upload_max_pending: int = Field(
         5, ge=1, description="Uploads one learner may have waiting or being read at once.")
     spool_dir: Path | None = Field(

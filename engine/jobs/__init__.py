@@ -25,7 +25,8 @@ from engine.runtime import Runtime
 log = logging.getLogger(__name__)
 
 __all__ = ["JobView", "TooManyPendingUploads", "cancel_job", "dismiss_job", "get_job",
-           "recent_jobs", "submit_fsrs_fit", "submit_generation", "submit_ingestion",
+           "export_path", "recent_jobs", "submit_account_deletion", "submit_export",
+           "submit_fsrs_fit", "submit_generation", "submit_ingestion",
            "submit_reindex"]
 
 QUEUE_DOWN = ("The job queue cannot be reached right now (the database may be restarting). "
@@ -139,6 +140,35 @@ def submit_reindex(rt: Runtime, *, user_id: int) -> int:
     job_id = _new_row(rt, user_id=user_id, kind="reindex", label="Search index")
     _defer(rt, "reindex", job_id, user_id=user_id, queueing_lock=f"reindex:{user_id}",
            duplicate_message="Your search index is already waiting to be updated.")
+    return job_id
+
+
+def submit_export(rt: Runtime, *, user_id: int) -> int:
+    """Queue a zip of the learner's data; `export_path` gives the file once it is done."""
+    job_id = _new_row(rt, user_id=user_id, kind="export", label="Export of my data")
+    _defer(rt, "export", job_id, user_id=user_id, queueing_lock=f"export:{user_id}",
+           duplicate_message="An export of your data is already waiting.")
+    return job_id
+
+
+def export_path(rt: Runtime, job_id: int, *, user_id: int) -> Path:
+    """The finished export's zip (NotFound for another learner's job or a missing file)."""
+    from engine.errors import NotFound
+
+    job = get_job(rt, job_id, user_id=user_id)
+    name = (job.result or {}).get("file") if job.kind == "export" else None
+    path = rt.settings.data_dir / "exports" / name if name else None
+    if job.outcome != "done" or path is None or not path.is_file():
+        raise NotFound("That export is not available (it may not have finished yet).")
+    return path
+
+
+def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str) -> int:
+    """Queue the deletion of the account; runs after the learner's other jobs (same lock)."""
+    job_id = _new_row(rt, user_id=user_id, kind="delete_account", label="My account")
+    _defer(rt, "delete_account", job_id, user_id=user_id, confirm_email=confirm_email,
+           queueing_lock=f"delete_account:{user_id}",
+           duplicate_message="Your account is already waiting to be deleted.")
     return job_id
 
 

@@ -189,6 +189,44 @@ def reindex_body(rt: Runtime) -> Callable:
     return body
 
 
+def export_body(rt: Runtime) -> Callable:
+    from engine import account_data
+
+    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        report("exporting", 0, 1, "Collecting your data")
+        folder = rt.settings.data_dir / "exports"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        dest = folder / f"{int(row.user_id)}-{int(row.id)}.zip"
+        account_data.export_account(rt, user_id=row.user_id, dest=dest)
+        return "Your export is ready to download.", {"file": dest.name,
+                                                     "bytes": dest.stat().st_size}
+
+    return body
+
+
+def delete_account_body(rt: Runtime, confirm_email: str) -> Callable:
+    from engine import account_data
+
+    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        report("deleting", 0, 1, "Deleting your account")
+        account_data.delete_account(rt, user_id=row.user_id, confirm_email=confirm_email)
+        return "Account deleted.", {}  # the row itself went with the account
+
+    return body
+
+
+def nightly_check(rt: Runtime) -> tuple[int, int]:
+    """Compare rows and vectors for every learner and repair drift; (found, left)."""
+    from engine import integrity
+
+    found = integrity.repair(rt, user_id=None)
+    left = integrity.check(rt, user_id=None)
+    if found:
+        log.warning("nightly check repaired drift", extra={"repaired": len(found),
+                                                           "left": len(left)})
+    return len(found), len(left)
+
+
 # --- registration ---------------------------------------------------------------------------
 
 
@@ -213,3 +251,18 @@ def register_tasks(app: App, rt: Runtime) -> None:
     @app.task(name="reindex", pass_context=True, retry=retry)
     def reindex(context: JobContext, *, job_id: int) -> None:
         run_job(rt, context, "reindex", job_id, reindex_body(rt))
+
+    @app.task(name="export", pass_context=True, retry=retry)
+    def export(context: JobContext, *, job_id: int) -> None:
+        run_job(rt, context, "export", job_id, export_body(rt))
+
+    @app.task(name="delete_account", pass_context=True, retry=retry)
+    def delete_account(context: JobContext, *, job_id: int, confirm_email: str) -> None:
+        run_job(rt, context, "delete_account", job_id, delete_account_body(rt, confirm_email))
+
+    @app.periodic(cron=s.jobs_check_cron, periodic_id="nightly-check")
+    @app.task(name="check", queueing_lock="check")
+    def check(timestamp: int) -> None:
+        found, left = nightly_check(rt)
+        log.info("nightly check done", extra={"repaired": found, "left": left,
+                                              "scheduled_for": timestamp})

@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import jobs
+from engine import jobs, library
 from engine.config import get_settings
 from engine.db.models import Attempt, Chunk, Material
 from engine.db.session import DB_DOWN
 from engine.errors import DatabaseUnavailable
 from engine.jobs.worker import STOPPED_MESSAGE
-from engine.retrieval.vectors import get_vector_store
 from tests.support.jobs import running_worker, wait_for
 from tests.support.library_pdfs import text_pdf
 from tests.support.processes import (
@@ -66,7 +65,7 @@ def _state(rt, uid):
         materials = s.scalar(select(func.count()).select_from(Material)
                              .where(Material.user_id == uid))
         chunks = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.user_id == uid))
-    return materials, chunks, get_vector_store(rt.settings).count(uid)
+    return materials, chunks, library.vector_count(rt, user_id=uid)
 
 
 def _wait_stage(rt, job_id, uid, stage, timeout_s=180.0):

@@ -249,3 +249,55 @@ def test_generation_fitting_and_reindex_run_as_jobs(runtime, make_user):
     with pytest.raises(InvalidInput):
         jobs.submit_generation(runtime, user_id=uid, material_ids=None, topic=None,
                                question_type="mix", difficulty=3, count=999)
+
+
+def test_export_and_account_deletion_run_as_jobs(runtime, make_user):
+    import zipfile
+
+    from engine.db.models import User
+
+    uid, other = make_user(), make_user()
+    with runtime.session_factory() as s:
+        email = s.get(User, uid).email
+    with running_worker(runtime):
+        _submit(runtime, uid)
+        export = jobs.submit_export(runtime, user_id=uid)
+        done = wait_for(runtime, export, user_id=uid)
+        assert done.outcome == "done", done.message
+        path = jobs.export_path(runtime, export, user_id=uid)
+        with zipfile.ZipFile(path) as zf:
+            assert "materials.csv" in zf.namelist()
+        with pytest.raises(NotFound):
+            jobs.export_path(runtime, export, user_id=other)  # not someone else's
+        deletion = jobs.submit_account_deletion(runtime, user_id=uid, confirm_email=email)
+        deadline = time.monotonic() + 120
+        while True:  # the progress row goes with the account
+            with runtime.session_factory() as s:
+                if s.get(User, uid) is None:
+                    assert s.get(JobProgress, deletion) is None
+                    break
+            assert time.monotonic() < deadline, "account not deleted"
+            time.sleep(0.1)
+    assert _materials(runtime, uid) == (0, 0)
+
+
+def test_the_nightly_check_is_a_cron_job_that_repairs_drift(runtime, make_user):
+    from sqlalchemy import delete
+
+    from engine import library
+    from engine.jobs.queue import worker_app
+    from engine.jobs.tasks import nightly_check
+
+    app = worker_app(runtime)
+    (periodic,) = [p for p in app.periodic_registry.periodic_tasks.values()
+                   if p.task.name == "check"]
+    assert periodic.cron == runtime.settings.jobs_check_cron
+    uid = make_user()
+    with running_worker(runtime):
+        wait_for(runtime, _submit(runtime, uid), user_id=uid)
+    with runtime.session_factory.begin() as s:  # a row lost, its vector left behind
+        first = s.scalar(select(func.min(Chunk.id)).where(Chunk.user_id == uid))
+        s.execute(delete(Chunk).where(Chunk.id == first))
+    found, left = nightly_check(runtime)
+    assert found >= 1 and left == 0
+    assert library.vector_count(runtime, user_id=uid) == _materials(runtime, uid)[1]
