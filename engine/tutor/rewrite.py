@@ -6,7 +6,7 @@ the model's answer is unusable, this heuristic decides:
 1. A first message, or one that names its subject itself, is searched as written. A message
    "names its subject" when it has at least `MIN_OWN_TERMS` content terms (words left after
    stop-words) and does not start by referring back (it, this, that, these, those, they, its,
-   their, there, he, she, what about, how about, and, why, so, then...).
+   their, there, he, she, what about, how about, and, so, then...).
 2. Otherwise the previous turn's search query (what the conversation is about) is joined
    with the new message, so "what about its efficiency?" after "how does a ramjet work"
    searches "how does a ramjet work what about its efficiency?".
@@ -22,7 +22,7 @@ MIN_OWN_TERMS = 4
 MAX_QUERY_CHARS = 600
 _REFERS_BACK = re.compile(
     r"^\s*(it|its|it's|this|that|these|those|they|them|their|there|he|she|his|her|and|but|"
-    r"also|so|then|why|how come|what about|how about|and what|what else|more|tell me more|"
+    r"also|so|then|what about|how about|and what|what else|more|tell me more|"
     r"explain (that|this|it|more)|the same|same)\b",
     re.IGNORECASE,
 )

@@ -167,7 +167,7 @@ def _rewrite(session_factory: SessionFactory, settings: Settings, t: prompts.Tem
 
 def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: int,
              conversation_id: int, user_message_id: int, question: str, mode: str,
-             general: bool, started: float) -> Turn:
+             general: bool, started: float, build_prompt: bool = False) -> Turn:
     marks: dict[str, float] = {}
     with session_factory() as session:
         conv = store.owned(session, user_id, conversation_id)
@@ -179,14 +179,17 @@ def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: in
     marks["history_ms"] = (time.perf_counter() - started) * 1000
     previous_query = next((v.search_query for v in reversed(earlier)
                            if v.role == "user" and v.search_query), None)
-    counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)  # noqa: E731
-    history = prompts.trim_history(_history(earlier), budget=settings.tutor_history_tokens,
-                                   count=counter, max_turns=settings.tutor_history_max_messages)
+    offline = tutor_mode(settings).offline
+    history: list[dict[str, str]] = []
+    if not offline or build_prompt:  # offline, no model reads the history: no token counting
+        counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)  # noqa: E731
+        history = prompts.trim_history(_history(earlier), budget=settings.tutor_history_tokens,
+                                       count=counter,
+                                       max_turns=settings.tutor_history_max_messages)
     llm_before = time.perf_counter()
     query = _rewrite(session_factory, settings, t, user_id=user_id, history=history,
                      question=question, previous_query=previous_query)
-    rewrite_wait = (time.perf_counter() - llm_before) * 1000 if history and not (
-        tutor_mode(settings).offline) else 0.0
+    rewrite_wait = (time.perf_counter() - llm_before) * 1000 if history and not offline else 0.0
     marks["rewrite_ms"] = (time.perf_counter() - llm_before) * 1000
     with session_factory.begin() as session:
         session.execute(update(Message).where(Message.id == user_message_id,
@@ -200,18 +203,17 @@ def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: in
     sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
     refuse = grounding.should_refuse([p.score for p in passages],
                                      settings.tutor_refusal_threshold)
-    offline = tutor_mode(settings).offline
     kind = ("refusal" if refuse and (not general or offline) else "general" if refuse
             else "quiz" if mode == "quiz" else "offline" if offline else "answer")
     turn = Turn(user_id=user_id, conversation_id=conversation_id, question=question,
                 query=query, mode=mode, kind=kind, sources=sources, prompt_version=t.version,
                 timings=marks)
-    if kind in ("answer", "general"):
+    if kind in ("answer", "general") or (build_prompt and kind == "offline"):
         step = time.perf_counter()
         profile = get_profile(session_factory, user_id=user_id)
         who = prompts.profile_text(level=profile.self_level, goals=profile.learning_goals,
                                    subjects=profile.subjects)
-        if kind == "answer":
+        if kind in ("answer", "offline"):
             turn.messages = prompts.build_messages(
                 t, mode=mode, profile=who, history=history, question=question,
                 sources=[prompts.Source(s["n"], s["title"], _pages(s), s["text"])
@@ -237,7 +239,8 @@ def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: in
 
 
 def ask(session_factory: SessionFactory, *, user_id: int, conversation_id: int, message: str,
-        settings: Settings, mode: str = "explain", general: bool = False) -> Turn:
+        settings: Settings, mode: str = "explain", general: bool = False,
+        build_prompt: bool = False) -> Turn:
     """Store the learner's message and prepare its answer (see the module docstring).
 
     Args:
@@ -248,6 +251,8 @@ def ask(session_factory: SessionFactory, *, user_id: int, conversation_id: int, 
         settings: the application settings (model, thresholds, limits).
         mode: 'explain', 'socratic' or 'quiz'.
         general: allow a general-knowledge answer when the material does not cover it.
+        build_prompt: build the model prompt even offline (benchmarks time it); offline the
+            app skips it, as no model will read it.
 
     Returns:
         The turn; when `turn.needs_model`, pass it to `stream_answer`.
@@ -267,7 +272,8 @@ def ask(session_factory: SessionFactory, *, user_id: int, conversation_id: int, 
         msg_id = msg.id
     return _prepare(session_factory, settings, user_id=user_id,
                     conversation_id=conversation_id, user_message_id=msg_id,
-                    question=question, mode=mode, general=general, started=started)
+                    question=question, mode=mode, general=general, started=started,
+                    build_prompt=build_prompt)
 
 
 def unanswered(messages: Sequence[store.MessageView]) -> store.MessageView | None:

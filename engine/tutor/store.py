@@ -192,35 +192,49 @@ def add_message(session: Session, *, user_id: int, conversation: Conversation, r
 
 @dataclass(frozen=True)
 class CitationView:
-    """A cited passage on its page: the page text split around the passage."""
+    """A cited passage in its pages: the text of the pages it spans split around it."""
 
     material_title: str
-    page: int
+    page_start: int
+    page_end: int
     before: str
     passage: str
     after: str
 
+    @property
+    def pages(self) -> str:
+        return (f"p. {self.page_start}" if self.page_start == self.page_end
+                else f"pp. {self.page_start}\u2013{self.page_end}")
+
 
 def citation_view(session_factory: SessionFactory, *, user_id: int,
                   chunk_id: int) -> CitationView:
-    """The first page of a cited passage with the passage located in it.
+    """The pages of a cited passage with the passage located in them.
 
     Raises:
         NotFound: the passage is not the learner's, or its material was deleted.
     """
     with session_factory() as session:
         row = session.execute(
-            select(Chunk, Material.title, MaterialPage.text, MaterialPage.char_start)
-            .join(Material, Material.id == Chunk.material_id)
-            .join(MaterialPage, (MaterialPage.material_id == Chunk.material_id)
-                  & (MaterialPage.number == Chunk.page_start))
+            select(Chunk, Material.title).join(Material, Material.id == Chunk.material_id)
             .where(Chunk.id == chunk_id, Chunk.user_id == user_id,
                    Material.user_id == user_id)).one_or_none()
-    if row is None:
+        if row is None:
+            raise NotFound("This source is no longer in your library.")
+        chunk, title = row
+        pages = session.execute(
+            select(MaterialPage.text, MaterialPage.char_start)
+            .where(MaterialPage.material_id == chunk.material_id,
+                   MaterialPage.user_id == user_id,
+                   MaterialPage.number.between(chunk.page_start, chunk.page_end))
+            .order_by(MaterialPage.number)).all()
+    if not pages:
         raise NotFound("This source is no longer in your library.")
-    chunk, title, page_text, page_start = row
-    start = max(0, min(len(page_text), chunk.char_start - page_start))
-    end = max(start, min(len(page_text), chunk.char_end - page_start))
-    return CitationView(material_title=title, page=chunk.page_start,
-                        before=page_text[:start], passage=page_text[start:end],
-                        after=page_text[end:])
+    # The material's text is its pages joined by a blank line; chunk offsets point into it.
+    text = "\n\n".join(t for t, _ in pages)
+    origin = pages[0][1]
+    start = max(0, min(len(text), chunk.char_start - origin))
+    end = max(start, min(len(text), chunk.char_end - origin))
+    return CitationView(material_title=title, page_start=chunk.page_start,
+                        page_end=chunk.page_end, before=text[:start],
+                        passage=text[start:end], after=text[end:])
