@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     generation_max_per_hour: int = Field(30, ge=1)
     generation_max_questions_per_day: int = Field(300, ge=1)
     generation_max_count: int = Field(20, ge=1, le=50)
+    # Short answers graded by the model, and tutor questions, per learner per hour; all
+    # model requests together per learner per day (engine/usage.py).
+    grading_max_per_hour: int = Field(120, ge=1)
+    tutor_max_per_hour: int = Field(60, ge=1)
+    llm_max_requests_per_day: int = Field(600, ge=1)
+    # A reservation a crashed process never settled stops counting after this many seconds.
+    llm_reservation_ttl_s: int = Field(900, ge=30)
     generation_context_chunks: int = Field(8, ge=1, le=40)
     generation_context_max_chars: int = Field(12_000, ge=1000)
     # Two questions whose normalised stems score at least this (rapidfuzz, 0-100) are duplicates.
