@@ -181,9 +181,6 @@ class Settings(BaseSettings):
     tutor_history_tokens: int = Field(1500, ge=0)
     tutor_history_max_messages: int = Field(20, ge=0)
     tutor_message_max_chars: int = Field(4000, ge=10)
-    # Per-learner limits on tutor model calls (reserved before each call).
-    tutor_max_per_hour: int = Field(60, ge=1)
-    tutor_max_per_day: int = Field(300, ge=1)
 
     @classmethod
     def settings_customise_sources(

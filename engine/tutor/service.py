@@ -156,7 +156,7 @@ def _rewrite(session_factory: SessionFactory, settings: Settings, t: prompts.Tem
                          task="tutoring", settings=settings, temperature=0.0, max_tokens=100)
     except EngineError as e:
         limits.settle_call(session_factory, reservation, model=tutor_mode(settings).model or "",
-                           outcome="failed")
+                           outcome=limits.failure_outcome(e))
         log.warning("query rewrite failed; heuristic used", extra={"err": e.user_message})
         return fallback
     limits.settle_call(session_factory, reservation, model=c.model, outcome="ok",
@@ -358,8 +358,8 @@ def stream_answer(session_factory: SessionFactory, turn: Turn, *,
             raise InvalidInput("The model returned an empty answer. Try again.")
     except BaseException as e:
         # Also when the page stops consuming (the learner left): never a half answer stored.
-        outcome = "aborted" if isinstance(e, GeneratorExit) else "failed"
-        limits.settle_call(session_factory, reservation, model=model, outcome=outcome,
+        limits.settle_call(session_factory, reservation, model=model,
+                           outcome=limits.failure_outcome(e),
                            prompt_version=turn.prompt_version)
         _store_failed(session_factory, turn, "".join(received))
         raise

@@ -149,7 +149,7 @@ def test_failure_mid_stream_keeps_question_stores_no_answer_and_retry_works(
     assert [(v.role, v.status) for v in views] == [("user", "complete"), ("assistant", "failed")]
     assert service.unanswered(views).content == CALVIN
     usage = _rows(runtime.session_factory, LLMUsage, user_id=user_id, task="tutor")
-    assert [u.outcome for u in usage] == ["failed"]
+    assert [u.outcome for u in usage] == ["unavailable"]
 
     llm_stub.script(Reply(content=ANSWER))
     again = service.retry(runtime.session_factory, user_id=user_id, conversation_id=conv_id,
@@ -205,7 +205,7 @@ def test_limits_are_reserved_before_the_call(runtime, llm_stub, learner):
     second = _ask(runtime, user_id, other.id, "Why do guard cells close the stomata?", settings)
     with pytest.raises(RateLimited) as e:
         next(service.stream_answer(runtime.session_factory, second, settings=settings))
-    assert "limit" in e.value.user_message and e.value.retry_after_s > 0
+    assert "tutor" in e.value.user_message and e.value.retry_after_s > 0
     list(stream)
     assert len(llm_stub.chat_requests) == 1
     # A follow-up needs a rewriting call: refused before anything is sent, question kept.
