@@ -17,6 +17,7 @@ from engine.tutor.citations import Sentence, support_score
 _PDF_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 MIN_SENTENCE_WORDS = 6
 MAX_SENTENCE_WORDS = 70
+MAX_EMBEDDED = 12  # candidate sentences scored with embeddings per offline answer
 
 
 def should_refuse(scores: Sequence[float], threshold: float) -> bool:
@@ -77,9 +78,14 @@ def extractive_answer(query: str, passages: Sequence[str], embedder: Embedder, *
                 candidates.append((n, 0, " ".join(flat.split()[:MAX_SENTENCE_WORDS])))
     if not candidates:
         return Extract([], "")
+    q_terms = set(lexical_tokens(query))
+    if len(candidates) > MAX_EMBEDDED:
+        # Only the sentences sharing most query terms are embedded (the costly step).
+        def shared(c: tuple[int, int, str]) -> float:
+            return len(q_terms & set(lexical_tokens(c[2]))) - 0.01 * c[0]
+        candidates = sorted(candidates, key=lambda c: -shared(c))[:MAX_EMBEDDED]
     vectors = embedder.embed_documents([query, *(c[2] for c in candidates)])
     cosines = vectors[1:] @ vectors[0]
-    q_terms = set(lexical_tokens(query))
     scored = []
     for (n, position, sentence), cosine in zip(candidates, cosines, strict=True):
         # Here the overlap is the share of the query's terms the sentence contains.

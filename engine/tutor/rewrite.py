@@ -5,7 +5,7 @@ the model's answer is unusable, this heuristic decides:
 
 1. A first message, or one that names its subject itself, is searched as written. A message
    "names its subject" when it has at least `MIN_OWN_TERMS` content terms (words left after
-   stop-words) and does not start by referring back (it, this, that, these, those, they, its,
+   stop-words and question words such as what, how, does) and does not start by referring back (it, this, that, these, those, they, its,
    their, there, he, she, what about, how about, and, so, then...).
 2. Otherwise the previous turn's search query (what the conversation is about) is joined
    with the new message, so "what about its efficiency?" after "how does a ramjet work"
@@ -30,9 +30,17 @@ _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|their|the form
                       r"\b", re.IGNORECASE)
 
 
+# Stemmed question and function words that say nothing about the subject.
+_FUNCTION_TERMS = frozenset({
+    "what", "how", "when", "where", "why", "which", "who", "whom", "whose", "doe", "do", "did",
+    "done", "is", "are", "was", "were", "can", "could", "would", "should", "will", "shall",
+    "may", "might", "must", "one", "them", "they", "it", "its", "that", "this", "these",
+    "those", "there", "about", "tell", "explain", "mean", "happen", "work", "else", "more"})
+
+
 def needs_context(message: str) -> bool:
     """Whether a message depends on the conversation before it (see the module rules)."""
-    terms = lexical_tokens(message)
+    terms = [t for t in lexical_tokens(message) if t not in _FUNCTION_TERMS]
     if _REFERS_BACK.match(message):
         return True
     if len(terms) < MIN_OWN_TERMS and _PRONOUN.search(message):
