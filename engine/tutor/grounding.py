@@ -17,7 +17,7 @@ from engine.tutor.citations import Sentence, support_score
 _PDF_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 MIN_SENTENCE_WORDS = 6
 MAX_SENTENCE_WORDS = 70
-MAX_EMBEDDED = 12  # candidate sentences scored with embeddings per offline answer
+MAX_EMBEDDED = 6  # candidate sentences scored with embeddings per offline answer
 
 
 def should_refuse(scores: Sequence[float], threshold: float) -> bool:

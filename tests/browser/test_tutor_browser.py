@@ -17,8 +17,8 @@ FOLLOW_UP_ANSWER = "The enzyme rubisco catalyses the first step of carbon fixati
 def responder(body: dict) -> Reply:
     if not body.get("stream"):  # the follow-up rewriting call
         return Reply(content="Which enzyme catalyses the first step of the Calvin cycle?")
-    last = body["messages"][-1]["content"]
-    text = FOLLOW_UP_ANSWER if "enzyme" in last else ANSWER
+    question = body["messages"][-1]["content"].split("My message:")[-1]
+    text = FOLLOW_UP_ANSWER if "enzyme" in question else ANSWER
     return Reply(content=text, word_delay_s=0.05)
 
 
@@ -59,6 +59,8 @@ def test_ask_about_an_uploaded_pdf_and_open_the_citation(page, start_app, llm_st
     box.fill("and which enzyme starts it?")
     box.press("Enter")
     wait_for_text(page, "rubisco catalyses the first step", timeout_ms=60_000)
+    # The streamed text shows before the checked answer is stored; wait for the stored one.
+    page.get_by_text("[1] Plant Biology Basics", exact=False).nth(1).wait_for()
     messages = store.list_messages(sf, user_id=uid, conversation_id=conv.id)
     assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[2].search_query == "Which enzyme catalyses the first step of the Calvin cycle?"
