@@ -111,3 +111,19 @@ def test_titles_are_escaped_and_delete_needs_confirmation(learner_app, runtime):
     at.button(key=f"tutor_delete_{conv.id}").click().run()
     assert not at.exception
     assert store.list_conversations(runtime.session_factory, user_id=uid) == []
+
+
+def test_hostile_pdf_text_in_answers_renders_no_link_or_image(signed_in_app, runtime):
+    from tests.support.hostile import ingest_hostile, renders_link_or_image
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    material = ingest_hostile(runtime, uid, "http://127.0.0.1:9/hostile")
+    store.create_conversation(runtime.session_factory, user_id=uid, title=material.title)
+    open_tutor(at)
+    ask(at, "photosynthesis chloroplasts")
+    strings = [str(e.value) for kind in ("markdown", "caption", "info", "warning", "error",
+                                         "subheader") for e in getattr(at, kind)]
+    strings += [e.label for e in at.expander] + [b.label for b in at.button]
+    assert [s for s in strings if renders_link_or_image(s)] == []
+    assert any("click\\]\\(" in s for s in strings)  # the hostile text is shown, literally
