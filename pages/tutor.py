@@ -88,7 +88,7 @@ if conv is not None:
             chosen = st.multiselect("Answer only from these materials", options=list(titles),
                                     default=[m for m in (conv.material_ids or [])
                                              if m in titles],
-                                    format_func=lambda m: escape_markdown(titles[m]),
+                                    format_func=titles.get,
                                     placeholder="All my materials")
             if st.form_submit_button("Save"):
                 try:
