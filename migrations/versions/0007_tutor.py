@@ -1,7 +1,7 @@
 """tutor: conversations, messages with citations, tutor prompt templates
 
 Revision ID: 0007
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-23
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
