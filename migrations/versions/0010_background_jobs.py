@@ -1,7 +1,7 @@
 """background jobs: procrastinate's queue schema and the job_progress table
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0007
 Create Date: 2026-11-23
 
 procrastinate's own schema (the SQL file shipped with the pinned package) is applied here, in
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010"
-down_revision = "0011"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
