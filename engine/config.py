@@ -114,6 +114,28 @@ class Settings(BaseSettings):
         "the query's best BM25 score gets the rest (tuned with `python -m bench.retrieval`)."
     )
 
+    # --- background jobs (procrastinate on PostgreSQL) -------------------------------------
+    # The app runs one worker thread in its own process unless this is false (then only
+    # `python -m engine worker` processes run jobs).
+    embedded_worker: bool = Field(
+        True, validation_alias=AliasChoices("GROUNDWORK_EMBEDDED_WORKER", "embedded_worker"))
+    worker_concurrency: int = Field(1, ge=1, le=32)
+    jobs_heartbeat_s: float = Field(10.0, gt=0, description="How often a worker says it lives.")
+    jobs_stalled_after_s: float = Field(
+        30.0, gt=0, description="A worker silent this long is dead; its jobs are retried.")
+    jobs_max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe-to-retry job.")
+    jobs_retry_wait_s: float = Field(2.0, ge=0, description="Backoff base (exponential).")
+    jobs_check_cron: str = Field(
+        "30 3 * * *", description="When workers compare rows and vectors and repair drift "
+        "(cron, server time).")
+    upload_max_pending: int = Field(
+        5, ge=1, description="Uploads one learner may have waiting or being read at once.")
+    spool_dir: Path | None = Field(
+        None, description="Where uploads wait for a worker; shared by app and worker "
+        "processes (default: <data_dir>/spool).")
+    cache_budget_mb: int = Field(
+        256, ge=8, description="Memory for per-process caches (search indexes, handles).")
+
     # --- LLM and generation (issue 4) ------------------------------------------------------
     # Any litellm model name ("gpt-4o-mini", "anthropic/claude-3-5-haiku-20241022",
     # "ollama/llama3.1", "openai/<name>" with llm_api_base for an OpenAI-compatible server).
@@ -223,6 +245,10 @@ class Settings(BaseSettings):
     @property
     def pg_data_dir(self) -> Path:
         return self.data_dir / "postgres"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.data_dir / "spool"
 
     @property
     def chroma_dir(self) -> Path:
