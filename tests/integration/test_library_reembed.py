@@ -19,7 +19,7 @@ def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, 
     user = make_user()
     library.ingest_pdf(runtime, user_id=user, data=text_pdf([SOIL]), filename="soil.pdf")
     store = get_vector_store(runtime.settings)
-    assert store.model_of(user) == "all-MiniLM-L6-v2"
+    assert store.model_of(user) == "all-MiniLM-L6-v2-int8"
     assert library.index_is_current(runtime, user_id=user)
 
     hosted = llm_stub.settings_for(runtime.settings, embedding_model="openai/stub-embed")
