@@ -139,6 +139,7 @@ class OnnxMiniLM:
 
         self._session = session
         tok = Tokenizer.from_file(str(package_model_dir() / "tokenizer.json"))
+        tok.no_padding()  # the file pads every text to 128 tokens; one text per call needs none
         tok.enable_truncation(MAX_TOKENS)
         self._tokenizer = tok
 
