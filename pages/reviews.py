@@ -10,8 +10,10 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.practice import service
 from engine.profiles import get_profile
+from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
@@ -69,10 +71,12 @@ for item in attention:
                   else "Retired")
         quality = ("unrated" if item.quality_score is None
                    else f"quality {item.quality_score:.2f}")
-        st.caption(f"{status} · {item.material_title}, p. {item.page_start} · {quality}")
-        st.markdown(item.stem)
+        st.caption(f"{status} · {escape_markdown(item.material_title)}, p. {item.page_start}"
+                   f" · {quality}")
+        st.markdown(escape_markdown(item.stem))
         for reason, note in item.open_flags:
-            st.caption(f"Flagged {reason}" + (f": {note}" if note else ""))
+            st.caption(f"Flagged {escape_markdown(reason)}"
+                       + (f": {escape_markdown(note)}" if note else ""))
         keep_col, retire_col, replace_col = st.columns(3)
         if keep_col.button("Keep it", key=f"keep_{item.question_id}",
                            help="Put it back in your queues"):
@@ -82,6 +86,7 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                clear_analytics(account.user_id)
                 st.rerun()
         if item.status != "retired" and retire_col.button(
                 "Retire it", key=f"retire_{item.question_id}",
@@ -92,6 +97,7 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                clear_analytics(account.user_id)
                 st.rerun()
         if item.replaceable and replace_col.button(
                 "Replace it", key=f"replace_{item.question_id}",
@@ -104,6 +110,7 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                clear_analytics(account.user_id)
                 st.toast("Replaced. The new question keeps the old one's schedule.")
                 st.rerun()
 
