@@ -82,3 +82,8 @@ if change is not None:
         others = (f" {ended} other session{'s' if ended != 1 else ''} signed out."
                   if ended else "")
         st.success("Password changed." + others)
+
+# --- your data: export, delete the account ---------------------------------------------------
+from ui.account_data import account_data_section  # noqa: E402
+
+account_data_section(rt, account.user_id, account.email)
