@@ -45,6 +45,7 @@ else:
                     icon=":material/inventory_2:"),
             st.Page("pages/today.py", title="Today", icon=":material/school:"),
             st.Page("pages/reviews.py", title="Reviews", icon=":material/event_repeat:"),
+            st.Page("pages/tutor.py", title="Tutor", icon=":material/forum:"),
             st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:"),
         ],
         "Account": [
