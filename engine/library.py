@@ -95,19 +95,55 @@ _JUNK_TITLE = re.compile(
 )
 
 
-def choose_title(meta_title: str | None, pages: list[str], filename: str) -> str:
-    """The PDF's metadata title when it is meaningful, else its first line, else the file name."""
+_DANGLING = frozenset("""a an and as at by for from in into of on or the to with via versus vs
+""".split())
+
+
+def _fit(title: str) -> str:
+    """Collapse spaces and fit within TITLE_MAX at a word boundary."""
+    title = " ".join(title.split())
+    if len(title) <= TITLE_MAX:
+        return title
+    return title[:TITLE_MAX].rsplit(" ", 1)[0].rstrip(" ,;:-")
+
+
+def _first_lines_title(page: str) -> str | None:
+    """The first line with words, continued over lines while it ends mid-phrase."""
+    lines = [" ".join(ln.split()) for ln in page.split("\n")[:10]]
+    lines = [ln for ln in lines if ln]
+    for i, line in enumerate(lines):
+        if sum(c.isalpha() for c in line) < 4 or len(line) > 150:
+            continue
+        title = line
+        for nxt in lines[i + 1:i + 4]:
+            last = title.split()[-1].casefold()
+            if not (last in _DANGLING or title.endswith((":", "-", ","))):
+                break
+            title = f"{title} {nxt}"
+        return title
+    return None
+
+
+def choose_title(meta_title: str | None, pages: list[str], filename: str,
+                 title_lines: list[str] | None = None) -> str:
+    """The document's full title: its metadata title when meaningful, else the first page's
+    largest-font lines, else its first lines (never cut mid-phrase), else the file name."""
+    largest = " ".join(" ".join(title_lines or []).split())
     if meta_title:
         t = " ".join(meta_title.split())
-        if 3 <= len(t) and not _JUNK_TITLE.match(t):
-            return t[:TITLE_MAX]
+        if len(t) >= 3 and not _JUNK_TITLE.match(t):
+            # The metadata can hold a truncated title: prefer the page's fuller one.
+            if largest.casefold().startswith(t.casefold()) and len(largest) > len(t):
+                return _fit(largest)
+            return _fit(t)
+    if sum(c.isalpha() for c in largest) >= 4 and len(largest.split()) >= 2:
+        return _fit(largest)
     for page in pages[:2]:
-        for line in page.split("\n")[:8]:
-            line = " ".join(line.split())
-            if sum(c.isalpha() for c in line) >= 4 and len(line) <= 150:
-                return line[:TITLE_MAX]
+        found = _first_lines_title(page)
+        if found:
+            return _fit(found)
     stem = Path(filename).stem.replace("_", " ").strip()
-    return (stem or "Untitled material")[:TITLE_MAX]
+    return _fit(stem or "Untitled material")
 
 
 def _clean_title(title: str) -> str:
@@ -181,7 +217,7 @@ def ingest_pdf(
                 "(scanned, image-only or unreadable); those pages are not searchable.")
     return ingest_pages(
         rt, user_id=user_id, pages=pdf.pages,
-        title=title or choose_title(pdf.title, pdf.pages, filename),
+        title=title or choose_title(pdf.title, pdf.pages, filename, pdf.title_lines),
         filename=filename, sha256=sha256, size_bytes=len(data),
         pages_without_text=pdf.pages_without_text, note=note, progress=progress,
     )
