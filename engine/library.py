@@ -22,9 +22,10 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.db.models import Chunk, Material, MaterialPage
+from engine.db.models import Chunk, Material, MaterialPage, Question
 from engine.errors import InvalidInput, NotFound, PdfNoText, PdfTooLarge
 from engine.ingestion.chunking import chunk_pages, document_text
+from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION, clean_pages
 from engine.ingestion.pdf import describe_pages, read_pdf
 from engine.retrieval.embeddings import get_embedder, model_label
 from engine.retrieval.lexical import lexical_tokens
@@ -333,7 +334,7 @@ def _store(rt: Runtime, *, user_id, pages, title, filename, sha256, size_bytes, 
                     user_id=user_id, title=title, filename=filename[:300], sha256=sha256,
                     size_bytes=size_bytes, page_count=len(pages), chunk_count=len(drafts),
                     status="ready", pages_without_text=pages_without_text, note=note,
-                    embedding_model=model,
+                    embedding_model=model, text_version=TEXT_PIPELINE_VERSION,
                 )
                 session.add(material)
                 session.flush()
@@ -501,3 +502,105 @@ def reindex(rt: Runtime, *, user_id: int,
         session.execute(Material.__table__.update().where(Material.user_id == user_id)
                         .values(embedding_model=embedder.model_name))
     return total
+
+
+# --- text pipeline upgrades -----------------------------------------------------------------
+
+
+def outdated_materials(session_factory: sessionmaker[Session], *,
+                       user_id: int | None = None) -> list[tuple[int, int]]:
+    """(user id, material id) of materials made by an older text pipeline version."""
+    q = select(Material.user_id, Material.id).where(
+        Material.text_version < TEXT_PIPELINE_VERSION).order_by(Material.user_id, Material.id)
+    if user_id is not None:
+        q = q.where(Material.user_id == user_id)
+    with session_factory() as session:
+        return [(u, m) for u, m in session.execute(q)]
+
+
+def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
+                     progress: Callable[[int, int], None] | None = None) -> int:
+    """Re-clean a material's stored page text with the current pipeline, re-chunk and re-embed
+    it; returns the new chunk count. All or nothing: rows and vectors change together, and
+    questions keep pointing at the chunk that now holds their page and excerpt.
+    """
+    s = rt.settings
+    with rt.session_factory() as session:
+        m = _owned(session, user_id, material_id)
+        raw = [t for (t,) in session.execute(
+            select(MaterialPage.text).where(MaterialPage.material_id == material_id,
+                                            MaterialPage.user_id == user_id)
+            .order_by(MaterialPage.number))]
+        without = set(m.pages_without_text or [])
+    pages, unreadable = clean_pages(raw)
+    without |= set(unreadable) | {i + 1 for i, p in enumerate(pages) if not p.strip()}
+    drafts = chunk_pages(pages, chunk_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap_tokens)
+    if not drafts:
+        raise PdfNoText("After cleaning, this material has no usable text left.")
+    embedder = get_embedder(s)
+    step = max(1, s.embedding_batch_size) * 4
+    parts = []
+    for start in range(0, len(drafts), step):
+        parts.append(embedder.embed_documents([d.text for d in drafts[start:start + step]]))
+        if progress:
+            progress(min(len(drafts), start + step), len(drafts))
+    vectors = np.concatenate(parts)
+    lexical = [" ".join(lexical_tokens(d.text)) for d in drafts]
+    _replace_chunks(rt, user_id=user_id, material_id=material_id, pages=pages,
+                    without=sorted(without), drafts=drafts, lexical=lexical, vectors=vectors,
+                    model=embedder.model_name)
+    return len(drafts)
+
+
+def _replace_chunks(rt: Runtime, *, user_id, material_id, pages, without,  # noqa: ANN001
+                    drafts, lexical, vectors, model) -> None:
+    store = get_vector_store(rt.settings)
+    old_ids, old_vectors = store.get_material(user_id=user_id, material_id=material_id)
+    new_ids: list[int] = []
+    try:
+        with rt.session_factory.begin() as session:
+            m = _owned(session, user_id, material_id)
+            _, offsets = document_text(pages)
+            for i, text in enumerate(pages):
+                session.execute(MaterialPage.__table__.update().where(
+                    MaterialPage.material_id == material_id, MaterialPage.number == i + 1)
+                    .values(text=text, char_start=offsets[i]))
+            new_ids = list(session.scalars(
+                insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
+                [{"user_id": user_id, "material_id": material_id, "ordinal": d.ordinal,
+                  "text": d.text, "page_start": d.page_start, "page_end": d.page_end,
+                  "char_start": d.char_start, "char_end": d.char_end, "heading": d.heading,
+                  "token_count": d.token_count, "content_hash": d.content_hash,
+                  "lexical": lex} for d, lex in zip(drafts, lexical, strict=True)]))
+            _relink_questions(session, user_id, material_id, drafts, new_ids)
+            session.execute(delete(Chunk).where(Chunk.material_id == material_id,
+                                                Chunk.user_id == user_id,
+                                                Chunk.id.not_in(new_ids)))
+            m.chunk_count, m.pages_without_text = len(drafts), without
+            m.text_version, m.embedding_model = TEXT_PIPELINE_VERSION, model
+            store.delete_material(user_id=user_id, material_id=material_id)
+            store.add(user_id=user_id, material_id=material_id, chunk_ids=new_ids,
+                      embeddings=vectors, model=model)
+    except BaseException:
+        _undo_vectors(store, user_id, new_ids)
+        if old_ids:
+            store.add(user_id=user_id, material_id=material_id, chunk_ids=old_ids,
+                      embeddings=old_vectors, model=model)
+        raise
+
+
+def _relink_questions(session: Session, user_id: int, material_id: int,
+                      drafts: list, new_ids: list[int]) -> None:  # noqa: ANN001
+    """Point each question at the new chunk holding its excerpt (else its first page)."""
+    questions = session.scalars(select(Question).where(Question.user_id == user_id,
+                                                       Question.material_id == material_id))
+    squash = lambda t: " ".join(t.split()).casefold()  # noqa: E731
+    texts = [squash(d.text) for d in drafts]
+    for q in questions:
+        excerpt = squash(q.excerpt)[:120]
+        best = next((new_ids[i] for i, t in enumerate(texts) if excerpt and excerpt in t), None)
+        if best is None:
+            best = next((new_ids[i] for i, d in enumerate(drafts)
+                         if d.page_start <= q.page_start <= d.page_end), None)
+        q.source_chunk_id = best
+        q.chunk_ids = [best] if best is not None else []
