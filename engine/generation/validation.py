@@ -42,6 +42,13 @@ REASONS = {
     "duplicate_in_batch": "a duplicate of another new question",
     "duplicate_of_bank": "a duplicate of a question already in the bank",
     "over_count": "more questions than asked for",
+    "lint_stem_not_sentence": "not a complete sentence of 8 or more words",
+    "lint_marker": "a heading, figure, table, equation or citation marker",
+    "lint_answer_leaked": "the answer could be guessed from the rest of the question",
+    "lint_options_not_distinct": "options too alike",
+    "lint_options_mixed_kind": "options of different kinds or lengths",
+    "lint_author_name": "an author's name or affiliation as an option",
+    "lint_excerpt_not_verbatim": "the excerpt is not word for word in the source",
 }
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
