@@ -115,25 +115,31 @@ def _line_key(line: str) -> str:
     return re.sub(r"\d+", "#", " ".join(line.split()).casefold())
 
 
+def _edge_size(lines: int) -> int:
+    """How many lines at each end of a page can be a header or footer (fewer on short pages)."""
+    return max(1, min(_EDGE_LINES, lines // 4))
+
+
 def drop_running_lines(pages: list[str]) -> list[str]:
     """Remove lines repeated at the top or bottom of many pages, and bare page numbers there.
 
     A line (numbers ignored) counts as running when it sits within the first or last
-    `_EDGE_LINES` lines of at least 3 pages and of at least 40% of the pages with text.
+    `_EDGE_LINES` lines (fewer on short pages) of at least 3 pages and of at least 40% of the pages with text.
     """
     with_text = [p for p in pages if p.strip()]
     counts: Counter[str] = Counter()
     for page in with_text:
         lines = [ln for ln in page.split("\n") if ln.strip()]
-        edge = lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]
-        counts.update({_line_key(ln) for ln in edge})
+        k = _edge_size(len(lines))
+        counts.update({_line_key(ln) for ln in lines[:k] + lines[-k:]})
     needed = max(3, int(0.4 * len(with_text) + 0.999))
     running = {k for k, n in counts.items() if n >= needed and len(with_text) >= 3}
     out = []
     for page in pages:
         lines = page.split("\n")
         nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
-        edge = set(nonblank[:_EDGE_LINES] + nonblank[-_EDGE_LINES:])
+        k = _edge_size(len(nonblank))
+        edge = set(nonblank[:k] + nonblank[-k:])
         kept = [ln for i, ln in enumerate(lines)
                 if not (i in edge and (_line_key(ln) in running
                                        or (_PAGE_NUMBER.match(ln.strip()) and len(pages) > 1)))]

@@ -12,7 +12,9 @@ from pypdf import PdfReader
 from engine.errors import InvalidInput, NothingGenerated
 from engine.generation import offline, service
 from engine.generation.drafts import Passage
+from engine.generation.lint import lint
 from engine.generation.validation import ground, normalise, validate
+from engine.retrieval.embeddings import get_embedder
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material
 
 
@@ -34,20 +36,29 @@ def test_offline_generation_is_valid_grounded_and_labelled(settings, session_fac
     assert result.generator == "offline" and result.model is None
     assert len(result.drafts) == 6
     assert {d.type for d in result.drafts} == {"mcq", "cloze"}
+    assert len({d.form for d in result.drafts}) >= 3  # a mix of forms by default
     for d in result.drafts:
         assert d.generator == "offline"
         assert d.prompt_version == offline.OFFLINE_VERSION
         assert validate(d) is None
         assert normalise(d.excerpt) in normalise(BIOLOGY[chunk_ids.index(d.source_chunk_id)])
-        assert normalise(d.answer) in normalise(d.excerpt)
+        assert lint(d, source=" ".join(BIOLOGY)) == []
+        if d.form in ("term", "cloze", "statement"):
+            assert normalise(d.answer) in normalise(d.excerpt)
         if d.type == "mcq":
             assert len(set(map(normalise, d.options))) == 4
             assert d.options[d.correct_index] == d.answer
+        if d.form == "term":
             # Distractors are other key terms of the material, absent from the sentence.
             for i, o in enumerate(d.options):
                 if i != d.correct_index:
                     assert normalise(o) not in normalise(d.excerpt)
                     assert normalise(o) in normalise(" ".join(BIOLOGY))
+        if d.form == "statement":
+            # The other statements are not in the source: each has a term swapped.
+            for i, o in enumerate(d.options):
+                if i != d.correct_index:
+                    assert normalise(o) not in normalise(" ".join(BIOLOGY))
     assert len(progress) == 6 and progress[-1].done == 6
 
 
@@ -103,8 +114,9 @@ def _pages(path: Path, limit: int = 12) -> list[str]:
     return [(p.extract_text() or "") for p in reader.pages[:limit]]
 
 
-def test_offline_generator_on_real_pdfs(shared_data):
+def test_offline_generator_on_real_pdfs(shared_data, settings):
     total = 0
+    embed = get_embedder(settings).embed_documents
     for path in _text_pdfs(shared_data):
         pages = _pages(path)
         passages = [Passage(chunk_id=i + 1, material_id=1, material_title=path.stem, text=t,
@@ -112,14 +124,16 @@ def test_offline_generator_on_real_pdfs(shared_data):
                     for i, t in enumerate(pages) if t.strip()]
         if not passages:
             continue
-        terms = {1: offline.key_terms("\n".join(p.text for p in passages))}
-        drafts = list(offline.generate(passages, terms, count=10, types=["mcq", "cloze"],
+        spaces = {1: offline.build_space("\n".join(p.text for p in passages),
+                                         names=offline.author_names(pages[0]), embed=embed)}
+        drafts = list(offline.generate(passages, spaces, count=10, types=["mcq", "cloze"],
                                        difficulty=3))
         for d in drafts:
             assert validate(d) is None, (path.name, d)
             home = next(p for p in passages if p.chunk_id == d.source_chunk_id)
             assert normalise(d.excerpt) in normalise(home.text), (path.name, d.excerpt)
             assert ground(d, passages) is None, (path.name, d)
+            assert lint(d, source=home.text, names=spaces[1].names) == [], (path.name, d)
         total += len(drafts)
     assert total >= 30  # the text PDFs yield questions, not just no failures
 
