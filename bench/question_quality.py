@@ -11,7 +11,7 @@ the configured model, then offline generation of `--count` questions (a mix) at 
   generator dropped the broken ones): the anchor from the same run;
 - distinct_distractor_ratio: distinct wrong options / all wrong options of term questions;
 - delivered_ratio: delivered / requested over PDFs whose material allows `--count` (at least
-  that many candidate sentences with a key term); all PDFs shown too;
+  that many distinct candidate sentences with a key term); all PDFs shown too;
 - types: the mix of forms; difficulty separation: mean signal of hard minus easy batches.
 Prints 10 random questions. Ends with
 `RESULT lint_pass_pct=... distinct_distractor_ratio=... delivered_ratio=... types=...`.
@@ -85,11 +85,12 @@ def _batch(passages, space, *, count: int, difficulty: int):  # noqa: ANN001, AN
 def _allows(passages, space, count: int) -> bool:  # noqa: ANN001
     from engine.generation import offline
 
-    n = 0
+    seen: set[str] = set()
     for p in passages:
         for s in offline.sentences(p.text):
-            n += any(offline._find(t.text, s) for t in space.terms)
-            if n >= count:
+            if s not in seen and any(offline._find(t.text, s) for t in space.terms):
+                seen.add(s)
+            if len(seen) >= count:
                 return True
     return False
 

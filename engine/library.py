@@ -561,6 +561,10 @@ def _replace_chunks(rt: Runtime, *, user_id, material_id, pages, without,  # noq
         with rt.session_factory.begin() as session:
             m = _owned(session, user_id, material_id)
             _, offsets = document_text(pages)
+            # Old chunks step aside (ordinals must be unique) until the new ones are linked.
+            session.execute(Chunk.__table__.update().where(
+                Chunk.material_id == material_id, Chunk.user_id == user_id)
+                .values(ordinal=-Chunk.ordinal - 1))
             for i, text in enumerate(pages):
                 session.execute(MaterialPage.__table__.update().where(
                     MaterialPage.material_id == material_id, MaterialPage.number == i + 1)

@@ -79,6 +79,15 @@ def record(answered: service.AnswerResult, kind: str) -> None:
         session["relearn"].append(qid)
 
 
+def disputed(rescored: service.AnswerResult) -> None:
+    """A disputed answer now counts as right: it is not re-asked, and the summary agrees."""
+    session = st.session_state["today_session"]
+    if rescored.question_id in session["relearn"]:
+        session["relearn"].remove(rescored.question_id)
+    session["correct"] += int(rescored.correct)
+    session["xp"] += max(0, rescored.xp_earned - result.xp_earned)
+
+
 def show_summary(queue: service.TodayQueue) -> None:
     session = st.session_state["today_session"]
     if not session["answered"]:
@@ -215,16 +224,18 @@ if result.duplicate:
     st.info("This question was already answered (in another tab or by a second click); "
             "here is that answer's result. It was counted once.")
 # One verdict, then the answers, the explanation and the source sentence (shown once).
-if result.correct:
+if result.correct and result.disputed:
+    st.success("You disputed this, so it now counts as right.", icon=":material/gavel:")
+elif result.correct:
     st.success("Right!" if result.grader in ("exact", "choice") else
                escape_markdown(result.reason), icon=":material/check_circle:")
 else:
     st.error("Not quite.", icon=":material/cancel:")
     if result.grader in ("keypoints", "llm") or "blanks right" in result.reason:
         st.caption(escape_markdown(result.reason))
-if not result.correct or result.your_answer.strip() != result.correct_answer.strip():
+if not result.correct:
     st.markdown(f"**Your answer:** {escape_markdown(result.your_answer)}")
-    st.markdown(f"**Correct answer:** {escape_markdown(result.correct_answer)}")
+st.markdown(f"**Correct answer:** {escape_markdown(result.correct_answer)}")
 if result.explanation and result.excerpt.strip() not in result.explanation:
     st.markdown(escape_markdown(result.explanation))
 with st.container(border=True):
@@ -255,6 +266,7 @@ if not result.correct and not result.disputed:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                disputed(st.session_state["today_result"])
                 st.rerun()
 with flag_col.popover("Flag", icon=":material/flag:"):
     with st.form("today_flag"):

@@ -52,10 +52,14 @@ _REFERENCE = re.compile(r"\b(pp\.|vol\.|proceedings|journal of|conference on|pre
                         r"|\([A-Z][^()]{0,60}\d{4}[a-z]?\)|\b(19|20)\d{2}\b", re.IGNORECASE)
 _CODE = re.compile(r"[{}\[\]=;<>_#\\|]")
 _DEFINING = re.compile(r"^(?:An?|The)?\s*(?P<term>[\w' -]{2,60}?)\s+(?P<verb>is|are|refers to|"
-                       r"means|denotes)\s+(?P<det>an?|the|one)\s+(?P<rest>.+)$", re.IGNORECASE)
-_LIST = re.compile(r"(?<![\w-])(?P<a>[a-z][\w-]*(?: [a-z][\w-]*){0,2}), "
-                   r"(?P<b>[a-z][\w-]*(?: [a-z][\w-]*){0,2}),? (?:and|or) "
-                   r"(?P<c>[a-z][\w-]*(?: [a-z][\w-]*){0,2})(?![\w-])")
+                       r"means|denotes|is used|are used)\s+(?P<det>an?|the|one|to|for)\s+"
+                       r"(?P<rest>.+)$", re.IGNORECASE)
+_ITEM = r"[A-Za-z][\w-]*(?: [a-z][\w-]*){0,2}"
+_LIST = re.compile(rf"(?<![\w-])(?P<a>{_ITEM}), (?P<b>{_ITEM}),? (?:and|or) (?P<c>{_ITEM})"
+                   r"(?![\w-])")
+_NOUN_BEFORE = frozenset("""a an the this that these those each every its their our of
+some any no""".split())
+_BULLETS = re.compile("[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7]")
 WORDS_MIN, WORDS_MAX, CHARS_MAX = 8, 45, 280
 
 
@@ -79,7 +83,8 @@ def is_candidate(s: str) -> bool:
         return False
     if words[0].casefold().strip(",") in _BACK_REFERENCE:
         return False
-    if qlint.has_marker(s) or _LAYOUT.search(s) or _REFERENCE.search(s) or _CODE.search(s):
+    if qlint.has_marker(s) or _LAYOUT.search(s) or _REFERENCE.search(s) or _CODE.search(s) \
+            or _BULLETS.search(s):
         return False
     if sum(c.isalpha() or c.isspace() for c in s) / len(s) < 0.9:
         return False
@@ -124,6 +129,14 @@ def _kind(term: str, text: str) -> str:
     return "proper" if found and capitalised >= 0.8 * len(found) and len(found) > 1 else "phrase"
 
 
+def _noun_like(word: str, text: str) -> bool:
+    """A single word used as a noun somewhere: after a determiner, or a name/acronym."""
+    if word[:1].isupper() or word.endswith(("ly",)):
+        return word[:1].isupper()
+    before = re.findall(rf"(\w+)\s+{re.escape(word)}(?![\w-])", text, re.IGNORECASE)
+    return any(b.casefold() in _NOUN_BEFORE for b in before)
+
+
 def key_terms(text: str, *, top: int = 60, names: set[str] | frozenset[str] = frozenset()
               ) -> list[KeyTerm]:
     """The material's key terms, most salient first (yake, one or two words), without author
@@ -148,7 +161,7 @@ def key_terms(text: str, *, top: int = 60, names: set[str] | frozenset[str] = fr
         if any(w in folded_names for w in folded) and phrase[:1].isupper():
             continue
         key = phrase.casefold()
-        if key in seen:
+        if key in seen or (len(words) == 1 and not _noun_like(phrase, sample)):
             continue
         seen.add(key)
         count = len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE))

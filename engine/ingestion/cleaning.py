@@ -3,6 +3,7 @@
 The rules, in the order `clean_pages` applies them:
 - glyph-name garbage (`/g3`, `/uni00A0`, `(cid:12)`) marks a page unreadable;
 - ligatures and odd spaces are normalised, control characters dropped;
+- lines of symbol soup (figure text in an unmapped font) are dropped;
 - running headers/footers and page numbers repeated across pages are dropped;
 - a word hyphenated at a line break is joined ("cap-\\nture" -> "capture") while real
   hyphens stay ("type-specialized");
@@ -48,6 +49,7 @@ def normalise_characters(text: str) -> str:
         text = text.replace(lig, letters)
     text = _LOOSE_ACCENT.sub(_attach_accent, text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)
     lines = (_SPACE_LIKE.sub(" ", line).strip() for line in text.split("\n"))
@@ -66,6 +68,25 @@ def is_glyph_garbage(text: str) -> bool:
     """True when a page's text is mostly unresolved glyph names rather than words."""
     hits = len(_GLYPH_NAME.findall(text))
     return hits >= 3 and glyph_name_share(text) > GLYPH_SHARE_UNREADABLE
+
+
+_SOUP = frozenset("#%<>?$!&;:@^~|")
+
+
+def is_symbol_soup(line: str) -> bool:
+    """A line of symbol soup: words that mix letters and digits with two or more of `#%<>?$`…
+    (figure text in an unmapped font). Equations and code keep their short tokens and pass."""
+    words = line.split()
+    visible = sum(len(w) for w in words)
+    if visible < 8:
+        return False
+    soup = sum(len(w) for w in words
+               if len(w) >= 6 and len(set(w) & _SOUP) >= 2 and any(c.isalnum() for c in w))
+    return soup >= 0.6 * visible
+
+
+def drop_symbol_soup(text: str) -> str:
+    return "\n".join(ln for ln in text.split("\n") if not is_symbol_soup(ln))
 
 
 # --- hyphenation ---------------------------------------------------------------------------------
@@ -202,7 +223,7 @@ def clean_pages(pages: list[str]) -> tuple[list[str], list[int]]:
     text and on text stored by an older pipeline version alike (reindex re-cleans that).
     """
     unreadable = [i + 1 for i, p in enumerate(pages) if is_glyph_garbage(p)]
-    cleaned = ["" if i + 1 in unreadable else normalise_characters(p)
+    cleaned = ["" if i + 1 in unreadable else drop_symbol_soup(normalise_characters(p))
                for i, p in enumerate(pages)]
     cleaned = drop_running_lines(cleaned)
     vocabulary = _vocabulary("\n".join(cleaned))

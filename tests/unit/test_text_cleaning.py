@@ -71,3 +71,17 @@ def test_clean_pages_reports_unreadable_pages_and_keeps_the_rest():
     cleaned, unreadable = clean_pages(pages)
     assert unreadable == [2]
     assert cleaned == ["The heart pumps blood.", "", "Cells carry oxygen."]
+
+
+def test_symbol_soup_lines_are_dropped_but_equations_and_code_stay():
+    from engine.ingestion.cleaning import drop_symbol_soup, is_symbol_soup
+
+    assert is_symbol_soup("<//2??.B<AAC0/;#3%4%56#")
+    assert is_symbol_soup("KA>29:92># L<ID2#")
+    for kept in ("x = (a + b) / 2;", "if (a<b && c>d) { x; }", "{gal,shaver}@mozilla.com"):
+        assert not is_symbol_soup(kept), kept
+    assert drop_symbol_soup("Body line.\n?>9@AJ.B<?><#3$4(56#\nMore.") == "Body line.\nMore."
+
+
+def test_paragraph_separators_become_line_breaks():
+    assert normalise_characters("Tree\u2029Anchor") == "Tree\nAnchor"
