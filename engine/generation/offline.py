@@ -57,6 +57,8 @@ _DEFINING = re.compile(r"^(?:An?|The)?\s*(?P<term>[\w' -]{2,60}?)\s+(?P<verb>is|
 _ITEM = r"[A-Za-z][\w-]*(?: [a-z][\w-]*){0,2}"
 _LIST = re.compile(rf"(?<![\w-])(?P<a>{_ITEM}), (?P<b>{_ITEM}),? (?:and|or) (?P<c>{_ITEM})"
                    r"(?![\w-])")
+_NOT_ITEM = frozenset("""if how when where why what whether only them us is are was were be been
+being has have had do does did we you i""".split())
 _NOUN_BEFORE = frozenset("""a an the this that these those each every its their our of
 some any no""".split())
 _BULLETS = re.compile("[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7]")
@@ -180,6 +182,8 @@ class TermSpace:
     names: frozenset[str]
     definitions: dict[str, str] = field(default_factory=dict)  # term key -> predicate
     sentences_with: dict[str, str] = field(default_factory=dict)  # term key -> a sentence
+    definition_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    text: str = ""
     usage: Counter[str] = field(default_factory=Counter)
 
     def index(self, term: str) -> int | None:
@@ -224,18 +228,60 @@ def build_space(text: str, *, names: set[str], embed: Embed | None) -> TermSpace
         vectors = np.asarray(embed([t.text for t in terms]), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.where(norms == 0, 1, norms)
-    space = TermSpace(terms, vectors, frozenset(names))
+    space = TermSpace(terms, vectors, frozenset(names), text=text)
     keys = {t.text.casefold(): t for t in terms}
     for s in sentences(text):
-        m = _DEFINING.match(s)
-        if m and m.group("term").casefold() in keys:
-            predicate = f"{m.group('det')} {m.group('rest')}"
-            space.definitions.setdefault(m.group("term").casefold(),
-                                         predicate[:1].upper() + predicate[1:])
+        subject = defined_term(s, text)
+        if subject:
+            space.definitions.setdefault(subject.casefold(), definition_of(s))
         for key in keys:
             if key not in space.sentences_with and _find(key, s):
                 space.sentences_with[key] = s
+    if embed is not None and len(space.definitions) > 1:
+        subjects = list(space.definitions)
+        vectors = np.asarray(embed(subjects), dtype=np.float32)
+        vectors /= np.where(np.linalg.norm(vectors, axis=1, keepdims=True) == 0, 1,
+                            np.linalg.norm(vectors, axis=1, keepdims=True))
+        space.definition_vectors = dict(zip(subjects, vectors, strict=True))
     return space
+
+
+def defined_term(sentence: str, text: str) -> str | None:
+    """The term a defining sentence ("A typed trace is a trace annotated ...") defines."""
+    m = _DEFINING.match(sentence)
+    if not m:
+        return None
+    subject = m.group("term").strip()
+    words = subject.split()
+    if not 1 <= len(words) <= 4 or words[0].casefold() in _GENERIC | _STOP_EDGE | {"every"}:
+        return None
+    if any(w.casefold() in _GENERIC | _BACK_REFERENCE | _STOP_EDGE for w in words):
+        return None
+    mentions = len(re.findall(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", text, re.IGNORECASE))
+    return subject if mentions >= 2 else None
+
+
+def definition_of(sentence: str) -> str:
+    m = _DEFINING.match(sentence)
+    assert m is not None
+    predicate = f"{m.group('det')} {m.group('rest')}"
+    if m.group("verb").casefold().endswith("used"):
+        predicate = f"Used {predicate}"
+    return predicate[:1].upper() + predicate[1:]
+
+
+def list_items(sentence: str, text: str) -> list[tuple[int, int, str]] | None:
+    """The three items of a list in the sentence ("JavaScript, Python, and Ruby"), or None."""
+    m = _LIST.search(sentence)
+    if not m or m.start() == 0:
+        return None
+    items = [(m.start(g), m.end(g), m.group(g)) for g in ("a", "b", "c")]
+    for _, _, item in items:
+        words = [w.casefold() for w in item.split()]
+        if any(w in _STOP_EDGE or w in _GENERIC or w in _BACK_REFERENCE or w in _NOT_ITEM
+               for w in words) or not _noun_like(item.split()[-1], text):
+            return None
+    return items
 
 
 def _plural(term: str) -> bool:
@@ -332,8 +378,8 @@ def generate(passages: Sequence[Passage], spaces: dict[int, TermSpace], *, count
                     continue
                 space = spaces[c.passage.material_id]
                 draft = None
-                for k in range(len(order)):
-                    form = order[(turn + k) % len(order)]
+                rotation = [order[(turn + k) % len(order)] for k in range(len(order))]
+                for form in _rare_forms_first(rotation, c, space):
                     draft = build_draft(form, c, space, difficulty=difficulty, topic=topic)
                     if draft is None:
                         continue
@@ -354,6 +400,14 @@ def generate(passages: Sequence[Passage], spaces: dict[int, TermSpace], *, count
                 break
         if not progressed:
             break
+
+
+def _rare_forms_first(rotation: list[str], c: _Candidate, space: TermSpace) -> list[str]:
+    """Definitions and lists need a particular sentence: use one when it comes along."""
+    rare = [f for f in ("definition", "list") if f in rotation and (
+        defined_term(c.sentence, space.text) if f == "definition"
+        else list_items(c.sentence, space.text))]
+    return rare + [f for f in rotation if f not in rare]
 
 
 def shuffled(options: list[str], answer: str, seed: str) -> tuple[list[str], int]:

@@ -120,29 +120,26 @@ def cloze(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None) -
 
 def definition(c: Any, space: off.TermSpace, *, difficulty: int,
                topic: str | None) -> Draft | None:
-    m = off._DEFINING.match(c.sentence)
-    key = c.term.text.casefold()
-    if not m or m.group("term").casefold() != key or key not in space.definitions:
+    term = off.defined_term(c.sentence, space.text)
+    if term is None or term.casefold() not in space.definition_vectors:
         return None
-    i = space.index(c.term.text)
-    sims = space.similarities(i)
-    others = sorted(((sims[j], t.text) for j, t in enumerate(space.terms)
-                     if t.text.casefold() in space.definitions and t.text.casefold() != key),
-                    reverse=True)
+    key = term.casefold()
+    mine = space.definition_vectors[key]
+    others = sorted(((float(v @ mine), k) for k, v in space.definition_vectors.items()
+                     if k != key), reverse=True)
     if len(others) < DISTRACTORS:
         return None
     picked = others[:DISTRACTORS] if difficulty >= 3 else others[-DISTRACTORS:]
-    answer = space.definitions[key]
+    answer = off.definition_of(c.sentence)
     options, correct = off.shuffled(
-        [answer, *(space.definitions[t.casefold()] for _, t in picked)], answer,
+        [answer, *(space.definitions[k] for _, k in picked)], answer,
         f"def:{c.passage.chunk_id}:{key}")
-    closeness = float(sum(s for s, _ in picked) / len(picked))
-    nearest = picked[0][1]
-    why = (f"The source ({_pages(c.passage)}) gives this description of {c.term.text}. The "
-           f"closest alternative describes '{nearest}' instead, a different term of the "
+    closeness = sum(s for s, _ in picked) / len(picked)
+    why = (f"The source ({_pages(c.passage)}) describes {term} this way. The closest "
+           f"alternative is how it describes '{picked[0][1]}', a different term of the "
            "material.")
     return Draft(type="mcq", options=options, correct_index=correct,
-                 stem=f"What is {c.term.text}? Choose the description that the source gives.",
+                 stem=f"What is {term}? Choose the description that the source gives.",
                  explanation=why,
                  **_common(c, answer=answer, excerpt=c.sentence, topic=topic, form="definition",
                            signal=_signal(c, space, closeness)))
@@ -188,11 +185,8 @@ def statement(c: Any, space: off.TermSpace, *, difficulty: int,
 
 def list_cloze(c: Any, space: off.TermSpace, *, difficulty: int,
                topic: str | None) -> Draft | None:
-    m = off._LIST.search(c.sentence)
-    if not m:
-        return None
-    items = [(m.start(g), m.end(g), m.group(g)) for g in ("a", "b", "c")]
-    if any(w in off._STOP_EDGE or w in off._GENERIC for _, _, it in items for w in it.split()):
+    items = off.list_items(c.sentence, space.text)
+    if items is None:
         return None
     stem_sentence = c.sentence
     for start, end, _ in reversed(items):
