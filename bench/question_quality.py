@@ -9,7 +9,8 @@ the configured model, then offline generation of `--count` questions (a mix) at 
 - lint_pass_pct: delivered questions passing the lint, shape, grounding checks, re-run here;
   beside it the pre-filter rate (lint verdicts on every draft the forms built, before the
   generator dropped the broken ones): the anchor from the same run;
-- distinct_distractor_ratio: distinct wrong options / all wrong options of term questions;
+- distinct_distractor_ratio: distinct wrong options / all wrong options of term questions,
+  counted within each PDF's batch;
 - delivered_ratio: delivered / requested over PDFs whose material allows `--count` (at least
   that many distinct candidate sentences with a key term); all PDFs shown too;
 - types: the mix of forms; difficulty separation: mean signal of hard minus easy batches.
@@ -157,10 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     lint_pct = 100 * len(passing) / max(1, len(delivered))
     raw_pct = 100 * sum(1 for _, b in built_all if not b) / max(1, len(built_all))
     broken = Counter(r for _, b in built_all for r in b)
-    wrong = [o for d in delivered if d.form == "term"
-             for i, o in enumerate(d.options or []) if i != d.correct_index]
-    distinct = len({o.casefold() for o in wrong}) / max(1, len(wrong))
-    per100 = 100 * len({o.casefold() for o in wrong}) / max(1, len(delivered))
+    # Distinct wrong options within each PDF's batch (across PDFs they differ anyway).
+    slots = unique = 0
+    for title in {d.material_title for d in delivered}:
+        wrong = [o.casefold() for d in delivered if d.form == "term" and d.material_title == title
+                 for i, o in enumerate(d.options or []) if i != d.correct_index]
+        slots, unique = slots + len(wrong), unique + len(set(wrong))
+    distinct = unique / max(1, slots)
+    per100 = 100 * unique / max(1, len(delivered))
     delivered_ratio = allowed_delivered / max(1, allowed_requested)
     types = Counter(d.form for d in delivered)
     easy_mean = sum(easy) / max(1, len(easy))

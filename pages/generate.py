@@ -100,6 +100,7 @@ if submitted:
                 "generator": result.generator,
                 "cost": result.cost_usd,
                 "cached": result.cached_calls,
+                "note": result.note,
             }
 
 if not mode.offline:
@@ -141,6 +142,8 @@ if preview["generator"] == "llm":
     summary += (f" Cost: ${preview['cost']:.4f}" if not preview["cached"]
                 else " Served from cache at no cost.")
 st.caption(plain(summary))
+if preview.get("note"):
+    st.info(plain(preview["note"]), icon=":material/info:")
 if error := st.session_state.pop("gen_error", None):
     st.error(error)
 

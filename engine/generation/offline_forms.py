@@ -11,8 +11,8 @@ from engine.generation.drafts import BLANK, Draft
 from engine.generation.validation import normalise
 
 DISTRACTORS = 3
-_POOL = 8  # distractors are drawn from this many nearest neighbours
-_USAGE_PENALTY = 0.12
+_POOL = 12  # distractors are drawn from this many nearest neighbours
+_USAGE_PENALTY = 0.3
 
 
 def _pages(p: Any) -> str:

@@ -633,10 +633,25 @@ def _topic_words(text: str) -> set[str]:
 _TOPIC_STOP = frozenset("the and for with from that this what how are was".split())
 
 
-def _on_topic(passages: list[Passage], topic: str) -> list[Passage]:
-    """Offline: only passages that mention a word of the topic (stems compared)."""
+def _offline_topic_passages(session: Session, user_id: int, materials: dict[int, Material],
+                            topic: str, n: int) -> list[Passage]:
+    """Offline: the passages that mention the topic's words (stems compared), those that
+    mention most of them first. Raises NothingGenerated when none does."""
     wanted = _topic_words(topic)
-    return [p for p in passages if wanted & _topic_words(p.text)]
+    scored = []
+    for chunk in session.scalars(select(Chunk).where(
+            Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
+            .order_by(Chunk.material_id, Chunk.ordinal)):
+        hits = len(wanted & _topic_words(chunk.text))
+        if hits:
+            scored.append((-hits, chunk.material_id, chunk.ordinal, chunk))
+    if not scored:
+        raise NothingGenerated(f"Nothing in the chosen materials mentions '{topic}'. "
+                               "Try other words or leave the topic empty.")
+    best = scored and min(s[0] for s in scored)
+    # Keep the passages that mention as many topic words as the best ones do.
+    chosen = sorted(s for s in scored if s[0] == best)[:n]
+    return [_passage(c, materials[c.material_id].title) for *_, c in chosen]
 
 
 def _shortfall(run: _Run, made: int, count: int, topic: str | None,
@@ -738,7 +753,10 @@ def generate_questions(
     with session_factory() as session:
         materials = _user_materials(session, user_id, material_ids)
         n = max(settings.generation_context_chunks, count)
-        if topic:
+        if topic and mode.offline:
+            passages = _offline_topic_passages(session, user_id, materials, topic,
+                                               max(n * 2, count * 8))
+        elif topic:
             passages = _topic_passages(session, user_id, materials, topic, n, settings)
             if not passages:
                 raise NothingGenerated(f"Nothing in the chosen materials matches '{topic}'. "
@@ -746,11 +764,7 @@ def generate_questions(
         else:
             passages = _spread_passages(session, user_id, materials,
                                         max(n * 2, count * 8) if mode.offline else n)
-        if topic and mode.offline:
-            passages = _on_topic(passages, topic)
-            if not passages:
-                raise NothingGenerated(f"Nothing in the chosen materials mentions '{topic}'. "
-                                       "Try other words or leave the topic empty.")
+
         bank_keys, used_sentences = _bank(session, user_id)
         if not mode.offline:
             templates = _templates(session)
@@ -887,7 +901,8 @@ def save_questions(
                 raise InvalidInput(_reason_message("excerpt_not_in_source"))
             q = Question(
                 user_id=user_id, material_id=material_id, source_chunk_id=source_chunk_id,
-                chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, form=d.form, stem=d.stem.strip(),
+                chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, form=d.form,
+                stem=d.stem.strip(),
                 options=[o.strip() for o in d.options] if d.options is not None else None,
                 correct_index=d.correct_index, answer=d.answer.strip(),
                 key_points=[k.strip() for k in d.key_points], explanation=d.explanation.strip(),

@@ -154,8 +154,9 @@ def validate(draft: Draft, *, wanted_types: Iterable[str] = QUESTION_TYPES) -> s
 def _supports(draft: Draft, excerpt_n: str) -> bool:
     """Whether the excerpt plausibly supports the answer (lexical evidence, not a proof)."""
     if draft.type == "cloze":
-        # The missing term must be in the quoted source sentence.
-        return normalise(draft.answer) in excerpt_n
+        # The missing term (each of them, with several blanks) must be in the source sentence.
+        parts = draft.answer.split(";") if draft.stem.count(BLANK) > 1 else [draft.answer]
+        return all(normalise(p) in excerpt_n for p in parts if p.strip())
     if draft.type == "mcq":
         target = draft.answer
     else:

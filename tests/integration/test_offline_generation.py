@@ -171,3 +171,62 @@ def test_injection_pdf_offline_output_is_valid_and_grounded(tmp_path, settings,
     for d in result.drafts:
         assert validate(d) is None
         assert normalise(d.excerpt) in normalise(pages[chunk_ids.index(d.source_chunk_id)])
+
+
+def test_offline_says_how_many_and_why_when_it_cannot_give_n(settings, session_factory,
+                                                             make_user):
+    user_id = make_user()
+    add_material(session_factory, user_id, "Biology notes", BIOLOGY[:1])
+    result = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+                                        count=12)
+    made = len(result.drafts)
+    assert 0 < made < 12
+    assert result.note is not None
+    assert f"Only {made} of the 12 questions asked for" in result.note
+    assert "passed the checks" in result.note
+
+
+def test_offline_topic_restricts_passages_and_says_so(settings, session_factory, make_user):
+    user_id = make_user()
+    _, chunk_ids = add_material(session_factory, user_id, "Biology notes", BIOLOGY)
+    result = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+                                        topic="meiosis chromosomes", count=3)
+    assert result.drafts
+    for d in result.drafts:
+        assert chunk_ids.index(d.source_chunk_id) == 3  # the passage about meiosis
+        assert d.topic == "meiosis chromosomes"
+    assert "mention 'meiosis chromosomes'" in result.note
+    with pytest.raises(NothingGenerated, match="mentions 'volcanoes'"):
+        service.generate_questions(session_factory, user_id=user_id, settings=settings,
+                                   topic="volcanoes", count=3)
+
+
+def test_offline_difficulty_batches_differ_and_distractors_vary(settings, shared_data):
+    path = shared_data / "pdf-corpus" / "tracemonkey.pdf"
+    if not path.is_file():
+        pytest.skip(f"no {path}")
+    pages = _pages(path, limit=14)
+    passages = [Passage(chunk_id=i + 1, material_id=1, material_title="tm", text=t,
+                        page_start=i + 1, page_end=i + 1) for i, t in enumerate(pages)]
+    space = offline.build_space("\n".join(pages), names=offline.author_names(pages[0]),
+                                embed=get_embedder(settings).embed_documents)
+
+    def batch(difficulty):
+        space.usage.clear()
+        return list(offline.generate(passages, {1: space}, count=12, types=["mcq", "cloze"],
+                                     difficulty=difficulty))
+
+    easy, hard = batch(1), batch(5)
+    mean = lambda ds: sum(d.difficulty_signal for d in ds) / len(ds)  # noqa: E731
+    assert mean(hard) > mean(easy) + 0.05
+    assert sum(d.difficulty for d in hard) > sum(d.difficulty for d in easy)
+    for ds in (easy, hard):  # distractors vary across the questions of a batch
+        wrong = [o for d in ds if d.form == "term"
+                 for i, o in enumerate(d.options) if i != d.correct_index]
+        assert len(set(wrong)) >= 0.6 * len(wrong)
+    names = offline.author_names(pages[0])
+    for d in easy + hard:
+        assert not any(n in (d.options or []) for n in ("Andreas Gal", "Brendan Eich"))
+        assert lint(d, source=passages[d.page_start - 1].text, names=names) == []
+        # explanations give reasons, not only the sentence again
+        assert d.excerpt not in d.explanation
