@@ -118,7 +118,12 @@ def _first_lines_title(page: str) -> str | None:
         title = line
         for nxt in lines[i + 1:i + 4]:
             last = title.split()[-1].casefold()
-            if not (last in _DANGLING or title.endswith((":", "-", ","))):
+            dangling = last in _DANGLING or title.endswith((":", "-", ","))
+            # A long first line wrapped onto a short capitalised one ("... for Dynamic" /
+            # "Languages"), not onto an author line or a sentence.
+            wrapped = (len(title) >= 40 and 1 <= len(nxt.split()) <= 3 and nxt[:1].isupper()
+                       and not re.search(r"[,.;@\d]", nxt))
+            if not (dangling or wrapped):
                 break
             title = f"{title} {nxt}"
         return title
