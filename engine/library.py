@@ -139,10 +139,13 @@ def choose_title(meta_title: str | None, pages: list[str], filename: str,
         t = " ".join(meta_title.split())
         if len(t) >= 3 and not _JUNK_TITLE.match(t):
             # The metadata can hold a truncated title: prefer the page's fuller one.
-            if largest.casefold().startswith(t.casefold()) and len(largest) > len(t):
+            if (largest.casefold().startswith(t.casefold()) and len(largest) > len(t)
+                    and len(largest.split()) <= len(t.split()) + 6 and len(largest) <= 200
+                    and not largest.endswith(".")):
                 return _fit(largest)
             return _fit(t)
-    if sum(c.isalpha() for c in largest) >= 4 and len(largest.split()) >= 2:
+    if (sum(c.isalpha() for c in largest) >= 4 and 2 <= len(largest.split()) <= 30
+            and not largest.endswith(".")):
         return _fit(largest)
     for page in pages[:2]:
         found = _first_lines_title(page)

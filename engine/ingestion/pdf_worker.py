@@ -53,12 +53,13 @@ def _title(reader) -> str | None:  # noqa: ANN001
 
 def _largest_font_lines(page) -> list[str]:  # noqa: ANN001 - pypdf.PageObject
     """The first block of text in the page's largest font (a title), in reading order."""
-    runs: list[tuple[float, str]] = []
+    runs: list[tuple[float, str, float]] = []  # (font size, text, baseline)
 
     def visit(text, cm, tm, font_dict, font_size) -> None:  # noqa: ANN001
         if text and text.strip():
             scale = abs(tm[3]) or abs(tm[0]) or 1.0
-            runs.append((round(float(font_size) * scale * (abs(cm[3]) or 1.0), 1), text))
+            size = round(float(font_size) * scale * (abs(cm[3]) or 1.0), 1)
+            runs.append((size, text, round(float(tm[5]) * (abs(cm[3]) or 1.0) + cm[5], 1)))
 
     try:
         page.extract_text(visitor_text=visit)
@@ -66,15 +67,24 @@ def _largest_font_lines(page) -> list[str]:  # noqa: ANN001 - pypdf.PageObject
         return []
     if not runs:
         return []
-    biggest = max(size for size, _ in runs)
+    biggest = max(size for size, _, _ in runs)
+    chars: dict[float, int] = {}
+    for size, text, _ in runs:
+        chars[size] = chars.get(size, 0) + len(text)
+    if biggest <= max(chars, key=chars.get) + 0.5:
+        return []  # one size throughout: no title set apart by its font
     block: list[str] = []
-    for size, text in runs:
+    baseline = None
+    for size, text, y in runs:
         if size >= biggest - 0.5:
+            if baseline is not None and abs(y - baseline) > 1:
+                block.append("\n")  # a new line of the title
             block.append(text)
+            baseline = y
         elif block:
             break
-    lines = " ".join("".join(block).split("\n"))
-    return [" ".join(lines.split())][:1] if lines.strip() else []
+    title = " ".join("".join(block).split())
+    return [title] if title else []
 
 
 def main() -> int:
