@@ -21,9 +21,6 @@ from pydantic_settings import (
 # Streamlit's secrets file; keys are setting names (e.g. `cookie_key = "..."`).
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 
-# The cookie key used when none is configured. Fine on a laptop; refused in production.
-DEFAULT_COOKIE_KEY = "groundwork-development-cookie-key-change-me-0123456789"
-
 
 class Settings(BaseSettings):
     """All configuration, validated once. Obtain it with `get_settings()`."""
@@ -55,12 +52,31 @@ class Settings(BaseSettings):
 
     # --- accounts --------------------------------------------------------------------------
     cookie_name: str = "groundwork_auth"
-    cookie_key: SecretStr = SecretStr(DEFAULT_COOKIE_KEY)
-    cookie_expiry_days: float = 14.0
-    password_min_length: int = 12
-    login_max_failures: int = 5
-    login_failure_window_min: int = 15
-    login_lockout_min: int = 15
+    # Signs the "stay signed in" cookie (32+ characters). Unset: a random key generated on
+    # first start and kept in <data_dir>/cookie_key (engine/accounts/keys.py).
+    cookie_key: SecretStr | None = None
+    cookie_expiry_days: float = Field(14.0, gt=0)
+    # Mark the cookie Secure (sent over HTTPS only): 'auto' when the browser's address is https,
+    # 'always', or 'never'.
+    cookie_secure: str = Field("auto", pattern="^(auto|always|never)$")
+    # Who may create accounts: 'open' (anyone, on the Sign up page), 'invite' (only the
+    # operator, with `python -m engine create-user`) or 'closed' (nobody).
+    signup_mode: str = Field("open", pattern="^(open|invite|closed)$")
+    password_min_length: int = Field(12, ge=8, le=64)
+    login_max_failures: int = Field(5, ge=1)
+    login_failure_window_min: int = Field(15, ge=1)
+    login_lockout_min: int = Field(15, ge=1)
+    # Failed logins from one client address (any emails) within the window before that address
+    # is locked out for `login_lockout_min`; 0 turns the per-address limit off.
+    login_max_failures_per_address: int = Field(30, ge=0)
+    # Behind a reverse proxy every browser has the proxy's address: name the header that
+    # carries the real one (e.g. 'X-Forwarded-For'; its last entry is used). Only set this
+    # when a proxy you run always sets that header.
+    client_address_header: str | None = None
+    # bcrypt checks running at once in one process; more logins wait (at most
+    # `login_bcrypt_wait_s`, then "busy, try again") without holding a database connection.
+    login_bcrypt_concurrency: int = Field(2, ge=1)
+    login_bcrypt_wait_s: float = Field(30.0, gt=0)
 
     # --- vectors (Chroma) ------------------------------------------------------------------
     chroma_host: str | None = Field(
@@ -122,6 +138,13 @@ class Settings(BaseSettings):
     generation_max_per_hour: int = Field(30, ge=1)
     generation_max_questions_per_day: int = Field(300, ge=1)
     generation_max_count: int = Field(20, ge=1, le=50)
+    # Short answers graded by the model, and tutor questions, per learner per hour; all
+    # model requests together per learner per day (engine/usage.py).
+    grading_max_per_hour: int = Field(120, ge=1)
+    tutor_max_per_hour: int = Field(60, ge=1)
+    llm_max_requests_per_day: int = Field(600, ge=1)
+    # A reservation a crashed process never settled stops counting after this many seconds.
+    llm_reservation_ttl_s: int = Field(900, ge=30)
     generation_context_chunks: int = Field(8, ge=1, le=40)
     generation_context_max_chars: int = Field(12_000, ge=1000)
     # Two questions whose normalised stems score at least this (rapidfuzz, 0-100) are duplicates.

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.accounts import authenticate
+from engine.accounts import authenticate, signup_open
 from engine.errors import EngineError
-from ui.auth import sign_in
+from ui.auth import client_address, sign_in, take_notice
 from ui.runtime import get_runtime
 
 rt = get_runtime()
 
 st.title("Welcome to Groundwork")
 st.write("Turn the PDFs you study from into practice that sticks.")
+if notice := take_notice():
+    st.info(notice)
 
 with st.form("login_form"):
     email = st.text_input("Email", key="login_email", autocomplete="email")
@@ -26,13 +28,16 @@ if submitted:
     else:
         try:
             account = authenticate(rt.session_factory, email=email, password=password,
-                                   settings=rt.settings)
+                                   settings=rt.settings, client_address=client_address(rt))
+            sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)
         else:
-            sign_in(account)
             st.rerun()
 
 st.divider()
-st.write("New here?")
-st.page_link("pages/register.py", label="Create an account", icon=":material/person_add:")
+if signup_open(rt.settings):
+    st.write("New here?")
+    st.page_link("pages/register.py", label="Create an account", icon=":material/person_add:")
+else:
+    st.caption("New here? Accounts on this server are created by the person who runs it.")

@@ -6,12 +6,14 @@ import dataclasses
 
 import streamlit as st
 
-from engine.accounts import get_account
+from engine.accounts import change_password, get_account
 from engine.errors import EngineError
 from engine.profiles import get_profile, save_profile
-from ui.auth import require_account, update_account
-from ui.profile_form import profile_form
+from ui.analytics_cache import clear_analytics
+from ui.auth import client_address, current_session_id, require_account, update_account
+from ui.profile_form import password_form, profile_form
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
@@ -24,7 +26,7 @@ except EngineError as e:
     st.error(e.user_message)
     st.stop()
 
-st.caption(f"Signed in as {view.email}")
+st.caption(f"Signed in as {escape_markdown(view.email)}")
 entered = profile_form(view, key="profile", submit_label="Save changes")
 if entered is not None:
     try:
@@ -60,5 +62,28 @@ with st.form("scheduler"):
         except EngineError as e:
             st.error(e.user_message)
         else:
+            clear_analytics(account.user_id)
             name = {"sm2": "SM-2", "fsrs": "FSRS-6"}[chosen_scheduler]
             st.success(f"Reviews are now planned with {name}.")
+
+# --- account: password ------------------------------------------------------------------------
+st.subheader("Password")
+st.caption("Changing your password signs you out everywhere else (other browsers and devices).")
+change = password_form(key="password_change", min_length=rt.settings.password_min_length)
+if change is not None:
+    try:
+        ended = change_password(rt.session_factory, user_id=account.user_id,
+                                current_password=change.current, new_password=change.new,
+                                settings=rt.settings, keep_session_id=current_session_id(),
+                                client_address=client_address(rt))
+    except EngineError as e:
+        st.error(e.user_message)
+    else:
+        others = (f" {ended} other session{'s' if ended != 1 else ''} signed out."
+                  if ended else "")
+        st.success("Password changed." + others)
+
+# --- your data: export, delete the account ---------------------------------------------------
+from ui.account_data import account_data_section  # noqa: E402
+
+account_data_section(rt, account.user_id, account.email)

@@ -1,10 +1,10 @@
-"""Sign up."""
+"""Sign up (only when the server's sign-up mode is 'open')."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from engine.accounts import register_user
+from engine.accounts import MAX_PASSWORD_BYTES, SIGNUP_CLOSED_MESSAGES, register_user, signup_open
 from engine.errors import EngineError
 from ui.auth import sign_in
 from ui.runtime import get_runtime
@@ -12,14 +12,20 @@ from ui.runtime import get_runtime
 rt = get_runtime()
 
 st.title("Create your Groundwork account")
-min_len = rt.settings.password_min_length
 
+if not signup_open(rt.settings):
+    st.info(SIGNUP_CLOSED_MESSAGES[rt.settings.signup_mode], icon=":material/lock:")
+    st.page_link("pages/login.py", label="I have an account: log in", icon=":material/login:")
+    st.stop()
+
+min_len = rt.settings.password_min_length
 with st.form("register_form"):
     name = st.text_input("Display name", key="register_name", max_chars=80)
     email = st.text_input("Email", key="register_email", autocomplete="email")
     password = st.text_input(
         "Password", type="password", key="register_password", autocomplete="new-password",
-        help=f"At least {min_len} characters. A few unrelated words make a strong password.",
+        help=f"{min_len} to {MAX_PASSWORD_BYTES} characters (accented letters and emoji count "
+             "double or more). A few unrelated words make a strong password.",
     )
     confirm = st.text_input("Repeat password", type="password", key="register_confirm",
                             autocomplete="new-password")
@@ -32,10 +38,10 @@ if submitted:
         try:
             account = register_user(rt.session_factory, email=email, password=password,
                                     display_name=name, settings=rt.settings)
+            sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)
         else:
-            sign_in(account)
             st.rerun()
 
 st.divider()

@@ -10,6 +10,7 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.practice import service
 from engine.profiles import get_profile
+from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
@@ -90,6 +91,7 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                clear_analytics(account.user_id)
                 st.rerun()
         if item.status != "retired" and retire_col.button(
                 "Retire it", key=f"retire_{item.question_id}",
@@ -100,6 +102,7 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                clear_analytics(account.user_id)
                 st.rerun()
         if item.replaceable and replace_col.button(
                 "Replace it", key=f"replace_{item.question_id}",
@@ -112,6 +115,7 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                clear_analytics(account.user_id)
                 st.toast("Replaced. The new question keeps the old one's schedule.")
                 st.rerun()
 

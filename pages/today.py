@@ -12,6 +12,7 @@ import streamlit as st
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice import service
 from engine.profiles import get_profile
+from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
@@ -181,7 +182,8 @@ if result is None:
     with st.form("today_answer", clear_on_submit=False):
         if question.type == "mcq":
             choice = st.radio("Your answer", list(range(len(question.options or []))),
-                              format_func=lambda i: escape_markdown(question.options[i]), index=None,
+                              format_func=lambda i: escape_markdown(question.options[i]),
+                              index=None,
                               key="today_choice")
             response: str | int | None = choice
         elif question.type == "cloze" and question.stem.count("_____") > 1:
@@ -214,6 +216,7 @@ if result is None:
         except EngineError as e:
             st.error(e.user_message)
             st.stop()
+        clear_analytics(account.user_id)
         st.session_state["today_result"] = answered
         record(answered, current["kind"])
         st.rerun()
@@ -267,6 +270,7 @@ if not result.correct and not result.disputed:
                 st.error(e.user_message)
             else:
                 disputed(st.session_state["today_result"])
+                clear_analytics(account.user_id)
                 st.rerun()
 with flag_col.popover("Flag", icon=":material/flag:"):
     with st.form("today_flag"):
@@ -283,6 +287,7 @@ with flag_col.popover("Flag", icon=":material/flag:"):
         except EngineError as e:
             st.error(e.user_message)
         else:
+            clear_analytics(account.user_id)
             st.toast("Thanks, flagged." + (" It is out of your queue until you review it on "
                                             "the Reviews page." if outcome.status != "active"
                                             else ""))

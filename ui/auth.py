@@ -1,93 +1,157 @@
-"""Sign-in state for the UI: our accounts service checks passwords (with throttling);
-streamlit-authenticator signs and reads the re-authentication cookie and handles logout."""
+"""Sign-in state for the UI.
+
+The accounts service checks passwords (with throttling) and keeps the signed-in sessions in
+PostgreSQL; the "stay signed in" cookie carries only a signed, random session id. The cookie is
+written and removed by streamlit-authenticator's cookie component and read from the request's
+cookies. Every run checks that the session is still live, so logging out, a password change or
+a revoked session signs the browser out at once; logging out also empties the whole session
+state, so nothing of one learner is left for the next one on the same tab.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from engine.accounts import AccountInfo, get_account
-from engine.errors import EngineError
+from engine.accounts import (
+    AccountInfo,
+    SignedIn,
+    resume_session,
+    revoke_session,
+    session_id_from_token,
+    start_session,
+)
 from engine.runtime import Runtime
 
 ACCOUNT_KEY = "gw_account"
-_AUTH_KEY = "gw_authenticator"
+SESSION_KEY = "gw_session"  # the random session id (secret; server-side state only)
+_PENDING_TOKEN = "gw_pending_token"
 _COOKIE_ACTION = "gw_cookie_action"
+_NOTICE = "gw_auth_notice"
 
 
-def _make_authenticator(rt: Runtime) -> stauth.Authenticate:
+def client_address(rt: Runtime) -> str | None:
+    """The browser's network address: the last entry of the configured proxy header when one
+    is set, otherwise the connection's peer (None on localhost)."""
+    header = rt.settings.client_address_header
+    if header:
+        forwarded = st.context.headers.get(header)
+        if isinstance(forwarded, str) and forwarded.strip():
+            return forwarded.split(",")[-1].strip()[:64] or None
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None
+
+
+def cookie_secure(setting: str, url: str | None) -> bool:
+    """Whether the cookie gets the Secure attribute ('auto': when the page is on https)."""
+    if setting == "auto":
+        return isinstance(url, str) and url.lower().startswith("https://")
+    return setting == "always"
+
+
+def _cookie_manager(rt: Runtime):
     s = rt.settings
-    # Credentials live in PostgreSQL; the library only manages the signed cookie, so its own
-    # credential dict stays empty and no password hash ever sits in session state.
-    return stauth.Authenticate(
-        {"usernames": {}},
-        s.cookie_name,
-        s.cookie_key.get_secret_value(),
-        s.cookie_expiry_days,
-        auto_hash=False,
-    )
+    # Credentials live in PostgreSQL; the library's cookie component only stores and removes
+    # the cookie in the browser, so its own credential dict stays empty.
+    authenticator = stauth.Authenticate({"usernames": {}}, s.cookie_name, rt.cookie_key,
+                                        s.cookie_expiry_days, auto_hash=False)
+    return authenticator.cookie_controller.cookie_model.cookie_manager
+
+
+def _apply_cookie_action(rt: Runtime) -> None:
+    # Cookie changes are made by a browser component, so they must happen in a run that
+    # completes (sign-in and sign-out end their run with st.rerun()). The components live in
+    # one container, so the page's own elements keep their positions either way.
+    with st.container(height=1, border=False):
+        manager = _cookie_manager(rt)
+        action = st.session_state.pop(_COOKIE_ACTION, None)
+        token = st.session_state.pop(_PENDING_TOKEN, None)
+        if action == "set" and token:
+            expires = dt.datetime.now() + dt.timedelta(days=rt.settings.cookie_expiry_days)
+            manager.set(rt.settings.cookie_name, token, expires_at=expires, same_site="strict",
+                        secure=cookie_secure(rt.settings.cookie_secure, st.context.url))
+        elif action == "delete" and rt.settings.cookie_name in manager.cookies:
+            manager.delete(rt.settings.cookie_name)
+
+
+def _end(notice: str | None) -> None:
+    """Empty the whole session state; the next run removes the cookie."""
+    st.session_state.clear()
+    st.session_state["logout"] = True
+    st.session_state[_COOKIE_ACTION] = "delete"
+    if notice:
+        st.session_state[_NOTICE] = notice
 
 
 def init_auth(rt: Runtime) -> AccountInfo | None:
-    """Run once per script run (from app.py): restore the learner from the cookie if valid."""
-    for key in ("authentication_status", "username", "name", "logout"):
-        st.session_state.setdefault(key, None)
-    # The cookie components live in one container, so whether or not a run sets a cookie,
-    # the page's own elements keep their positions (no stale duplicates during a rerun).
-    with st.container(height=1, border=False):
-        authenticator = _make_authenticator(rt)
-        st.session_state[_AUTH_KEY] = authenticator
-        # Cookie changes are made by a browser component, so they must happen in a run that
-        # completes (sign-in and sign-out end their run with st.rerun()).
-        action = st.session_state.pop(_COOKIE_ACTION, None)
-        if action == "set" and st.session_state.get("username"):
-            authenticator.cookie_controller.set_cookie()
-        elif action == "delete":
-            authenticator.cookie_controller.delete_cookie()
-    account: AccountInfo | None = st.session_state.get(ACCOUNT_KEY)
-    if account is None and not st.session_state.get("logout"):
-        token = authenticator.cookie_controller.get_cookie()
-        if token and token.get("username"):
-            try:
-                account = get_account(rt.session_factory, email=token["username"])
-            except EngineError:
-                account = None
-            if account is not None:
-                _remember(account)
+    """Run once per script run (from app.py): the learner of this browser's live session, from
+    the session state or restored from the cookie; None when signed out."""
+    st.session_state.setdefault("logout", None)
+    _apply_cookie_action(rt)
+    session_id = st.session_state.get(SESSION_KEY)
+    if session_id is None and not st.session_state.get("logout"):
+        session_id = session_id_from_token(st.context.cookies.get(rt.settings.cookie_name),
+                                           rt.cookie_key)
+        if session_id is None and st.session_state.get(ACCOUNT_KEY) is not None:
+            _end(None)
+            return None
+    if session_id is None:
+        return None
+    account = resume_session(rt.session_factory, session_id=session_id)
+    if account is None:
+        if st.session_state.get(SESSION_KEY):
+            _end("You were signed out (logged out elsewhere, or the password was changed). "
+                 "Log in again.")
+        return None
+    _remember(account, session_id)
     return account
 
 
-def _remember(account: AccountInfo) -> None:
+def _remember(account: AccountInfo, session_id: str) -> None:
     st.session_state[ACCOUNT_KEY] = account
-    st.session_state["authentication_status"] = True
-    st.session_state["username"] = account.email
-    st.session_state["name"] = account.display_name
+    st.session_state[SESSION_KEY] = session_id
     st.session_state["logout"] = None
 
 
-def sign_in(account: AccountInfo) -> None:
-    """Mark the learner as signed in and set the signed re-authentication cookie."""
-    _remember(account)
+def sign_in(rt: Runtime, account: AccountInfo) -> SignedIn:
+    """Start a session for the learner (a fresh session state) and set its signed cookie on
+    the next run."""
+    signed = start_session(rt.session_factory, account=account, key=rt.cookie_key,
+                           settings=rt.settings, client_address=client_address(rt))
+    st.session_state.clear()
+    _remember(account, signed.session_id)
+    st.session_state[_PENDING_TOKEN] = signed.token
     st.session_state[_COOKIE_ACTION] = "set"
+    return signed
 
 
 def update_account(account: AccountInfo) -> None:
     """Refresh what the session knows (e.g. after onboarding or a name change)."""
     st.session_state[ACCOUNT_KEY] = account
-    st.session_state["name"] = account.display_name
 
 
-def sign_out() -> None:
-    """Forget the learner in this session and remove the cookie on the next run."""
-    for key in ("authentication_status", "username", "name", "email", "roles"):
-        st.session_state[key] = None
-    st.session_state[ACCOUNT_KEY] = None
-    st.session_state["logout"] = True
-    st.session_state[_COOKIE_ACTION] = "delete"
+def sign_out(rt: Runtime, notice: str | None = None) -> None:
+    """End this browser's session on the server, forget everything this session held, and
+    remove the cookie on the next run; `notice` is shown once on the login page."""
+    session_id = st.session_state.get(SESSION_KEY)
+    if session_id:
+        revoke_session(rt.session_factory, session_id=session_id)
+    _end(notice)
+
+
+def take_notice() -> str | None:
+    """A message for the login page about why the learner was signed out (shown once)."""
+    return st.session_state.pop(_NOTICE, None)
 
 
 def current_account() -> AccountInfo | None:
     return st.session_state.get(ACCOUNT_KEY)
+
+
+def current_session_id() -> str | None:
+    return st.session_state.get(SESSION_KEY)
 
 
 def require_account() -> AccountInfo:

@@ -63,3 +63,32 @@ def profile_form(view: ProfileView, *, key: str, submit_label: str) -> ProfileIn
         exam_date=exam if has_exam else None,
         timezone=tz,
     )
+
+
+@dataclass
+class PasswordChange:
+    current: str
+    new: str
+
+
+def password_form(*, key: str, min_length: int) -> PasswordChange | None:
+    """Current password, new password twice; the entries when submitted and the two new ones
+    match (a mismatch is reported here)."""
+    with st.form(key, clear_on_submit=True):
+        current = st.text_input("Current password", type="password", key=f"{key}_current",
+                                autocomplete="current-password")
+        new = st.text_input("New password", type="password", key=f"{key}_new",
+                            autocomplete="new-password",
+                            help=f"At least {min_length} characters, at most 72 bytes.")
+        repeat = st.text_input("Repeat new password", type="password", key=f"{key}_repeat",
+                               autocomplete="new-password")
+        submitted = st.form_submit_button("Change password")
+    if not submitted:
+        return None
+    if not current or not new:
+        st.error("Enter your current password and the new one.")
+        return None
+    if new != repeat:
+        st.error("The two new passwords differ. Type the same new password twice.")
+        return None
+    return PasswordChange(current, new)

@@ -1,4 +1,4 @@
-"""Admin commands: apply migrations, create a learner account."""
+"""Admin commands: apply migrations, create a learner account, reset a learner's password."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import argparse
 import getpass
 import os
 
+from engine.errors import InvalidInput
 from engine.runtime import get_runtime
+
+NEW_PASSWORD_ENV = "GROUNDWORK_NEW_USER_PASSWORD"
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -15,15 +18,72 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prompt_password() -> str:
+    first = getpass.getpass("New password for the account: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise InvalidInput("The two passwords differ; nothing was changed.")
+    return first
+
+
+def new_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The account password to set and whether it was generated: --generate-password, else
+    --password, else GROUNDWORK_NEW_USER_PASSWORD, else a prompt."""
+    from engine.accounts import generate_password
+
+    if getattr(args, "generate_password", False):
+        return generate_password(), True
+    given = getattr(args, "password", None) or os.environ.get(NEW_PASSWORD_ENV)
+    return (given or _prompt_password()), False
+
+
+def report_generated(email: str, password: str, *, show: bool) -> None:
+    """Print a generated password only when asked; otherwise say how to get in."""
+    if show:
+        print(f"generated password for {email}: {password}")
+    else:
+        print("a random password was set and not shown (add --show-password to print it, or "
+              f"set one with `python -m engine reset-password {email}`)")
+
+
 def _create_user(args: argparse.Namespace) -> int:
     from engine.accounts import register_user
 
-    password = args.password or os.environ.get("GROUNDWORK_NEW_USER_PASSWORD") or getpass.getpass()
+    password, generated = new_password(args)
     rt = get_runtime()
     info = register_user(rt.session_factory, email=args.email, password=password,
                          display_name=args.name or args.email.split("@")[0],
-                         settings=rt.settings)
+                         settings=rt.settings, by_admin=True)
     print(f"created learner {info.email} (id {info.user_id})")
+    if generated:
+        report_generated(info.email, password, show=args.show_password)
+    return 0
+
+
+def _reset_password(args: argparse.Namespace) -> int:
+    from engine.accounts import reset_password
+
+    rt = get_runtime()
+    password, generated = new_password(args)
+    reset_password(rt.session_factory, email=args.email, new_password=password,
+                   settings=rt.settings)
+    print(f"password of {args.email} replaced; all of its sessions were signed out")
+    if generated:
+        report_generated(args.email, password, show=args.show_password)
+    return 0
+
+
+def _prune_auth(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from engine.accounts import prune_login_attempts, prune_sessions
+
+    rt = get_runtime()
+    now = dt.datetime.now(dt.UTC)
+    older_than = dt.timedelta(days=args.days)
+    attempts = prune_login_attempts(rt.session_factory, older_than=older_than, now=now)
+    sessions = prune_sessions(rt.session_factory, older_than=older_than, now=now)
+    print(f"removed {attempts} login attempts and {sessions} ended sessions older than "
+          f"{args.days} days")
     return 0
 
 
@@ -44,13 +104,45 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_generate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--generate-password", action="store_true",
+                   help="set a random account password (not printed unless --show-password)")
+    p.add_argument("--show-password", action="store_true",
+                   help="print the generated account password")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     p.set_defaults(func=_migrate)
     p = subparsers.add_parser("status", help="database, schema revision and pool statistics")
     p.set_defaults(func=_status)
-    p = subparsers.add_parser("create-user", help="create a learner account")
+
+    p = subparsers.add_parser(
+        "create-user", help="create a learner account (also in the 'invite' sign-up mode)")
     p.add_argument("email")
     p.add_argument("--name", help="display name (default: the part of the email before @)")
-    p.add_argument("--password", help="password (default: GROUNDWORK_NEW_USER_PASSWORD or a prompt)")
+    p.add_argument("--password", metavar="ACCOUNT_PASSWORD",
+                   help=f"the new account's login password (default: ${NEW_PASSWORD_ENV}, "
+                        "else asked for; a password given here shows in the shell history)")
+    add_generate_options(p)
     p.set_defaults(func=_create_user)
+
+    p = subparsers.add_parser(
+        "reset-password",
+        help="replace a learner's login password and sign out all of their sessions")
+    p.add_argument("email")
+    add_generate_options(p)
+    p.set_defaults(func=_reset_password)
+
+    p = subparsers.add_parser(
+        "prune-auth", help="forget old login attempts and ended sessions (housekeeping)")
+    p.add_argument("--days", type=_positive_int, default=90,
+                   help="keep the last DAYS days (default 90; at least 1)")
+    p.set_defaults(func=_prune_auth)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 from pathlib import Path
 
 from engine.errors import EngineError, NotFound
 from engine.runtime import Runtime, get_runtime
 
 
-def _user_id(rt: Runtime, email: str, *, create: bool) -> int:
-    from engine.accounts import get_account, register_user
+def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = False) -> int:
+    from engine.accounts import generate_password, get_account, register_user
+    from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
 
     try:
         return get_account(rt.session_factory, email=email).user_id
@@ -20,12 +20,13 @@ def _user_id(rt: Runtime, email: str, *, create: bool) -> int:
         if not create:
             raise NotFound(f"No learner has the email {email} (add --create-user to create "
                            "one).") from e
-    password = os.environ.get("GROUNDWORK_NEW_USER_PASSWORD") or secrets.token_urlsafe(18)
+    given = os.environ.get(NEW_PASSWORD_ENV)
+    password = given or generate_password()
     info = register_user(rt.session_factory, email=email, password=password,
-                         display_name=email.split("@")[0], settings=rt.settings)
-    shown = "from GROUNDWORK_NEW_USER_PASSWORD" if os.environ.get(
-        "GROUNDWORK_NEW_USER_PASSWORD") else password
-    print(f"created learner {info.email} (id {info.user_id}), password: {shown}")
+                         display_name=email.split("@")[0], settings=rt.settings, by_admin=True)
+    print(f"created learner {info.email} (id {info.user_id})")
+    if not given:
+        report_generated(info.email, password, show=show_password)
     return info.user_id
 
 
@@ -33,7 +34,8 @@ def _ingest(args: argparse.Namespace) -> int:
     from engine.library import ingest_pdf
 
     rt = get_runtime()
-    user_id = _user_id(rt, args.user, create=args.create_user)
+    user_id = _user_id(rt, args.user, create=args.create_user,
+                       show_password=args.show_password)
     refused = 0
     for name in args.paths:
         path = Path(name)
@@ -78,7 +80,8 @@ def _reindex(args: argparse.Namespace) -> int:
     from engine.db.models import Material
     from engine.errors import EngineError
     from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
-    from engine.library import index_is_current, outdated_materials, reclean_material, reindex
+    from engine.library import index_is_current, reindex
+    from engine.reclean import outdated_materials, reclean_material
 
     rt = get_runtime()
     only = _user_id(rt, args.user, create=False) if args.user else None
@@ -121,10 +124,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("ingest", help="add PDFs to a learner's library")
     p.add_argument("paths", nargs="+", metavar="PATH", help="PDF files")
     p.add_argument("--user", required=True, metavar="EMAIL", help="the learner's email")
-    p.add_argument("--password", help="password for encrypted PDFs")
+    p.add_argument("--password", metavar="PDF_PASSWORD",
+                   help="the password that opens encrypted PDFs (not the learner's account "
+                        "password)")
     p.add_argument("--create-user", action="store_true",
-                   help="create the learner when no account has this email (password from "
-                        "GROUNDWORK_NEW_USER_PASSWORD, else a random one that is printed)")
+                   help="create the learner when no account has this email (account password "
+                        "from GROUNDWORK_NEW_USER_PASSWORD, else a random one, printed only "
+                        "with --show-password)")
+    p.add_argument("--show-password", action="store_true",
+                   help="print the random account password of a learner created here")
     p.set_defaults(func=_ingest)
 
     p = subparsers.add_parser("search", help="search a learner's library")

@@ -29,7 +29,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import llm
+from engine import llm, usage
 from engine.config import Settings
 from engine.db.models import (
     Chunk,
@@ -164,6 +164,7 @@ class _Run:
     llm_calls: int = 0
     cached_calls: int = 0
     llm_ms: float = 0.0
+    reservation: usage.Reservation | None = None
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -284,58 +285,12 @@ def _bank(session: Session, user_id: int) -> tuple[list[str], set[str]]:
 # --- limits, usage log, cache -----------------------------------------------------------------
 
 
-def _fmt_wait(seconds: float) -> str:
-    seconds = max(1, int(math.ceil(seconds)))
-    if seconds < 90:
-        return f"{seconds} seconds"
-    minutes = math.ceil(seconds / 60)
-    if minutes < 90:
-        return f"{minutes} minutes"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def _check_limits(session: Session, run: _Run, count: int) -> None:
-    """Per-learner limits on model use: requests per hour and questions per day."""
-    s = run.settings
-    now = session.execute(select(func.now())).scalar_one()
-    hour_ago, day_ago = now - dt.timedelta(hours=1), now - dt.timedelta(days=1)
-    billable = (LLMUsage.user_id == run.user_id, LLMUsage.generator == "llm",
-                LLMUsage.outcome != "cached", LLMUsage.request_id != run.request_id)
-    requests = session.execute(
-        select(LLMUsage.request_id, func.min(LLMUsage.created_at))
-        .where(*billable, LLMUsage.created_at > hour_ago)
-        .group_by(LLMUsage.request_id).order_by(func.min(LLMUsage.created_at))).all()
-    if len(requests) >= s.generation_max_per_hour:
-        wait = (requests[0][1] + dt.timedelta(hours=1) - now).total_seconds()
-        raise RateLimited(
-            f"You have used your {s.generation_max_per_hour} generations for this hour. "
-            f"You can generate again in {_fmt_wait(wait)}.", retry_after_s=int(math.ceil(wait)))
-    day_rows = session.execute(
-        select(LLMUsage.created_at, LLMUsage.questions_returned)
-        .where(*billable, LLMUsage.created_at > day_ago).order_by(LLMUsage.created_at)).all()
-    used = sum(r[1] for r in day_rows)
-    left = s.generation_max_questions_per_day - used
-    if count > left:
-        # The allowance comes back as old calls leave the 24-hour window.
-        freed, wait = left, 0.0
-        for created, n in day_rows:
-            freed += n
-            wait = (created + dt.timedelta(days=1) - now).total_seconds()
-            if freed >= count:
-                break
-        what = (f"You have {left} left" if left > 0 else "You have none left")
-        raise RateLimited(
-            f"You can generate up to {s.generation_max_questions_per_day} questions a day with "
-            f"the language model. {what}; more become available in {_fmt_wait(wait)}.",
-            retry_after_s=int(math.ceil(wait)))
-
-
 def _log_usage(run: _Run, *, generator: str, model: str | None, prompt_version: str | None,
                outcome: str, tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0,
                latency_ms: int = 0, questions_returned: int = 0) -> None:
     """Queue one usage-log row; `_flush` writes the request's rows in one transaction."""
     run.usage.append(dict(
-        user_id=run.user_id, request_id=run.request_id, task="generation",
+        user_id=run.user_id, request_id=run.request_id, task=usage.GENERATION,
         generator=generator, model=model, prompt_version=prompt_version,
         tokens_in=tokens_in, tokens_out=tokens_out,
         cost_usd=Decimal(str(round(cost_usd, 6))), latency_ms=latency_ms,
@@ -343,12 +298,17 @@ def _log_usage(run: _Run, *, generator: str, model: str | None, prompt_version: 
 
 
 def _flush(session_factory: SessionFactory, run: _Run) -> None:
-    """Write the queued usage rows and cache entries in one transaction (also after a failed
-    call). Losing the last instant of this log in a crash is harmless, so the commit does not
-    wait for the disk."""
+    """Write the queued usage rows and cache entries (also after a failed call): a request's
+    reservation becomes its usage-log rows; rows without one (cached answers, offline) are
+    written as they are."""
+    if run.reservation is not None:
+        reservation, run.reservation = run.reservation, None
+        usage.settle_calls(session_factory, reservation, run.usage)
+        run.usage = []
     if not run.usage and not run.cache:
         return
     with session_factory.begin() as session:
+        # Losing the last instant of the cache in a crash is harmless: no wait for the disk.
         session.execute(sql_text("SET LOCAL synchronous_commit = off"))
         if run.usage:
             session.execute(insert(LLMUsage), run.usage)
@@ -379,16 +339,6 @@ def _templates(session: Session) -> prompting.Templates:
 
 
 # --- the LLM path -----------------------------------------------------------------------------
-
-
-def _outcome_of(e: EngineError) -> str:
-    if isinstance(e, LLMAuthFailed):
-        return "auth_failed"
-    if isinstance(e, RateLimited):
-        return "rate_limited"
-    if isinstance(e, LLMUnavailable):
-        return "unavailable"
-    return "invalid"
 
 
 @dataclass
@@ -428,8 +378,7 @@ def _groups(passages: Sequence[Passage], count: int, max_chars: int) -> list[
 def _plan_llm(session: Session, run: _Run, passages: Sequence[Passage], t: prompting.Templates,
               *, types: list[str], difficulty: int, count: int,
               topic: str | None) -> list[_Call]:
-    """The calls a request needs, with cached answers looked up and, when any call must reach
-    the model, the learner's limits checked - all in the caller's session."""
+    """The calls a request needs, with cached answers looked up in the caller's session."""
     s = run.settings
     model = llm.model_for("generation", s)
     assert model is not None
@@ -454,9 +403,18 @@ def _plan_llm(session: Session, run: _Run, passages: Sequence[Passage], t: promp
         ).all())
         for c in calls:
             c.cached = cached.get(c.key)
-    if any(c.cached is None for c in calls):
-        _check_limits(session, run, count)
     return calls
+
+
+def _reserve(session_factory: SessionFactory, run: _Run, calls: Sequence[_Call],
+             count: int) -> None:
+    """When any call must reach the model, reserve the request against the learner's limits
+    (raises RateLimited); its calls are logged under the reservation's request id."""
+    if all(c.cached is not None for c in calls):
+        return
+    run.reservation = usage.reserve(session_factory, user_id=run.user_id,
+                                    task=usage.GENERATION, units=count, settings=run.settings)
+    run.request_id = run.reservation.request_id
 
 
 def _answer(run: _Run, model: str, t: prompting.Templates,
@@ -482,7 +440,7 @@ def _answer(run: _Run, model: str, t: prompting.Templates,
                                 json_schema=prompting.RESPONSE_SCHEMA, schema_name="questions")
         except EngineError as e:
             _log_usage(run, generator="llm", model=model, prompt_version=t.version,
-                       outcome=_outcome_of(e),
+                       outcome=usage.outcome_of(e),
                        latency_ms=int((time.perf_counter() - started) * 1000))
             raise
         finally:
@@ -759,7 +717,8 @@ def generate_questions(
         elif topic:
             passages = _topic_passages(session, user_id, materials, topic, n, settings)
             if not passages:
-                raise NothingGenerated(f"Nothing in the chosen materials matches '{topic}'. "
+                # The topic is not repeated: the message is shown as Markdown.
+                raise NothingGenerated("Nothing in the chosen materials matches that topic. "
                                        "Try other words or leave the topic empty.")
         else:
             passages = _spread_passages(session, user_id, materials,
@@ -771,6 +730,8 @@ def generate_questions(
             calls = _plan_llm(session, run, passages, templates, types=types,
                               difficulty=difficulty, count=count, topic=topic)
     deduper = Deduper(bank_keys, settings.generation_dedupe_threshold)
+    if not mode.offline:
+        _reserve(session_factory, run, calls, count)
     if mode.offline:
         drafts = _generate_offline(session_factory, run, materials, passages, types=types,
                                    difficulty=difficulty, count=count, topic=topic,
@@ -832,6 +793,8 @@ def generate_from_chunk(
             calls = _plan_llm(session, run, passages, templates, types=types,
                               difficulty=difficulty, count=count, topic=None)
     deduper = Deduper(bank_keys, settings.generation_dedupe_threshold)
+    if not mode.offline:
+        _reserve(session_factory, run, calls, count)
     if mode.offline:
         drafts = _generate_offline(session_factory, run, {material.id: material}, passages,
                                    types=types, difficulty=difficulty, count=count, topic=None,
@@ -1096,7 +1059,8 @@ def delete_question(session_factory: SessionFactory, *, user_id: int, question_i
 
 
 def usage_summary(session_factory: SessionFactory, *, user_id: int) -> dict[str, Any]:
-    """The learner's model use over the last 24 hours (for the Generate page)."""
+    """The learner's model use over the last 24 hours, all tasks (for the Generate page):
+    finished calls, not cached answers or calls still in progress."""
     with session_factory() as session:
         row = session.execute(
             select(func.count(), func.coalesce(func.sum(LLMUsage.tokens_in), 0),
@@ -1104,7 +1068,7 @@ def usage_summary(session_factory: SessionFactory, *, user_id: int) -> dict[str,
                    func.coalesce(func.sum(LLMUsage.cost_usd), 0),
                    func.coalesce(func.sum(LLMUsage.questions_returned), 0))
             .where(LLMUsage.user_id == user_id, LLMUsage.generator == "llm",
-                   LLMUsage.outcome != "cached",
+                   LLMUsage.outcome.not_in(("cached", usage.RESERVED)),
                    LLMUsage.created_at > func.now() - dt.timedelta(days=1))).one()
     return {"calls": int(row[0]), "tokens_in": int(row[1]), "tokens_out": int(row[2]),
             "cost_usd": float(row[3]), "questions": int(row[4])}

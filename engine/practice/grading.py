@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +15,15 @@ from rapidfuzz import fuzz
 
 from engine import llm
 from engine.config import Settings
-from engine.errors import LLMOutputInvalid, LLMUnavailable, ProviderRateLimited
+from engine.errors import LLMOutputInvalid, LLMUnavailable, ProviderRateLimited, RateLimited
 
 log = logging.getLogger(__name__)
 
 MAX_RESPONSE_CHARS = 4000
+
+# Runs one model call under the learner's limits and logs it (see engine.usage.metered);
+# raises RateLimited without calling when a limit is reached.
+Meter = Callable[[Callable[[], llm.Completion]], llm.Completion]
 
 
 @dataclass(frozen=True)
@@ -117,14 +122,20 @@ _SYSTEM = (
 )
 
 
-def grade_short_llm(q: QuestionForGrading, response: str, *, settings: Settings) -> Verdict:
-    """Raises LLMUnavailable / LLMOutputInvalid (and the other engine.llm errors)."""
+def grade_short_llm(q: QuestionForGrading, response: str, *, settings: Settings,
+                    meter: Meter | None = None) -> Verdict:
+    """Raises LLMUnavailable / LLMOutputInvalid (and the other engine.llm errors), and
+    RateLimited from `meter`."""
     points = "\n".join(f"- {p}" for p in q.key_points) or "- (none listed)"
     user = (f"Question: {q.stem}\n\nExpected answer: {q.answer}\n\nKey points:\n{points}\n\n"
             f"Source excerpt:\n{q.excerpt}\n\nLearner's answer:\n<<<\n{response}\n>>>")
-    out = llm.complete([{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}],
-                       task="grading", settings=settings, json_schema=_SCHEMA,
-                       schema_name="grade", temperature=0, max_tokens=300)
+    def call() -> llm.Completion:
+        return llm.complete(
+            [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}],
+            task="grading", settings=settings, json_schema=_SCHEMA, schema_name="grade",
+            temperature=0, max_tokens=300)
+
+    out = meter(call) if meter is not None else call()
     try:
         data = llm.parse_json(out.text)
         correct = data["correct"]
@@ -139,11 +150,14 @@ def grade_short_llm(q: QuestionForGrading, response: str, *, settings: Settings)
     return Verdict(correct, min(1.0, max(0.0, score)), "llm", reason)
 
 
-def grade(q: QuestionForGrading, response: str | int | None, *, settings: Settings) -> Verdict:
+def grade(q: QuestionForGrading, response: str | int | None, *, settings: Settings,
+          meter: Meter | None = None) -> Verdict:
     """Grade one answer.
 
-    A short answer goes to the grading model when one is configured; when the model cannot be
-    reached or answers nonsense, it is graded offline instead and the reason says so.
+    A short answer goes to the grading model when one is configured (through `meter`, which
+    applies the learner's limits and logs the call); when the model cannot be reached, answers
+    nonsense or the learner's limit is reached, it is graded offline instead and the reason
+    says so.
 
     Raises:
         ValueError: a response of the wrong kind for the question type (a programming error).
@@ -163,9 +177,13 @@ def grade(q: QuestionForGrading, response: str | int | None, *, settings: Settin
     if not normalise(response) or not llm.is_configured("grading", settings):
         return offline()
     try:
-        return grade_short_llm(q, response, settings=settings)
+        return grade_short_llm(q, response, settings=settings, meter=meter)
     except (LLMUnavailable, LLMOutputInvalid, ProviderRateLimited) as e:
         log.warning("grading model failed; graded offline", extra={"err": e.user_message})
-        v = offline()
-        return Verdict(v.correct, v.score, v.grader,
-                       v.reason + " (Graded offline: the grading model was unavailable.)")
+        note = " (Graded offline: the grading model was unavailable.)"
+    except RateLimited as e:
+        log.info("grading limit reached; graded offline", extra={"err": e.user_message})
+        note = (" (Graded offline: you have reached your limit of model-graded answers for "
+                "now.)")
+    v = offline()
+    return Verdict(v.correct, v.score, v.grader, v.reason + note)

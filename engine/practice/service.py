@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import statistics
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -39,7 +39,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import llm
+from engine import llm, usage
 from engine.config import Settings
 from engine.db.models import Attempt, Flag, Profile, Question, ReviewState, SchedulerParameters
 from engine.db.models.practice import FLAG_REASONS, SCHEDULERS
@@ -424,7 +424,12 @@ def _grade_before_locking(session_factory: sessionmaker[Session], *, user_id: in
         if q.status != "active":
             raise QuestionUnavailable(_UNAVAILABLE)
         view = _grading_view(q)
-    return grade(view, response, settings=settings)
+
+    def meter(call: Callable[[], llm.Completion]) -> llm.Completion:
+        return usage.metered(session_factory, user_id=user_id, task=usage.GRADING,
+                             settings=settings, call=call)
+
+    return grade(view, response, settings=settings, meter=meter)
 
 
 def submit_answer(

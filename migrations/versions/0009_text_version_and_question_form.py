@@ -1,7 +1,7 @@
 """text pipeline version on materials, question form
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0011
 Create Date: 2026-11-23
 
 Existing materials were made by text pipeline version 1; `python -m engine reindex` re-cleans
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

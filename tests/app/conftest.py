@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.accounts import get_account
+from engine.accounts import get_account, start_session
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -39,9 +39,11 @@ def signed_in_app(new_app, runtime, make_user) -> Callable[..., AppTest]:
         with runtime.session_factory() as s:
             email_ = s.get(User, uid).email
         at = new_app()
-        at.session_state["gw_account"] = get_account(runtime.session_factory, email=email_)
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = email_
+        account = get_account(runtime.session_factory, email=email_)
+        signed = start_session(runtime.session_factory, account=account,
+                               key=runtime.cookie_key, settings=runtime.settings)
+        at.session_state["gw_account"] = account
+        at.session_state["gw_session"] = signed.session_id
         return at.run()
 
     return _signed_in

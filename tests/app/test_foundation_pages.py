@@ -125,7 +125,7 @@ def test_logout_returns_to_login(signed_in_app):
     at.sidebar.button(key="gw_logout").click()
     run_root(at)
     assert not at.exception
-    assert at.session_state["gw_account"] is None
+    assert "gw_account" not in at.session_state and "gw_session" not in at.session_state
     assert run_root(at).title[0].value == "Welcome to Groundwork"
 
 

@@ -14,6 +14,8 @@ from engine.__main__ import main
 from engine.db.models import Chunk, Material, MaterialPage, Question
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.retrieval.vectors import get_vector_store
+from engine.originals import original_path
+from engine.reclean import outdated_materials, reclean_material
 from engine.runtime import get_runtime
 from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question
@@ -24,10 +26,15 @@ BODY = ("Soil forms slowly as rock weathers and organic matter accumulates; a ce
         "topsoil can take centuries to form.")
 
 
-def _old_material(runtime, user: int) -> int:
-    """A material as version 1 stored it: raw line breaks, hyphens, ligatures, a glyph page."""
+def _old_material(runtime, user: int, *, keep_original: bool = False) -> int:
+    """A material as version 1 stored it: raw line breaks, hyphens, ligatures, a glyph page
+    (and, unless kept, no stored original PDF, as before originals were kept)."""
     m = library.ingest_pdf(runtime, user_id=user, filename="soil.pdf",
                            data=text_pdf([BODY, BODY, BODY, "Garbled page."])).material
+    if not keep_original:
+        with runtime.session_factory() as s:
+            sha = s.get(Material, m.id).sha256
+        original_path(runtime.settings, user, sha).unlink()
     with runtime.session_factory.begin() as s:
         s.execute(update(Material).where(Material.id == m.id).values(text_version=1))
         for n in (1, 2, 3):
@@ -48,10 +55,10 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
         chunk = s.scalars(select(Chunk.id).where(Chunk.material_id == mid)).first()
     qid = add_question(runtime.session_factory, user, material_id=mid, source_chunk_id=chunk,
                        excerpt=BODY, page_start=2, page_end=2)
-    assert library.outdated_materials(runtime.session_factory, user_id=user) == [(user, mid)]
+    assert outdated_materials(runtime.session_factory, user_id=user) == [(user, mid)]
 
     seen: list[tuple[int, int]] = []
-    chunks = library.reclean_material(runtime, user_id=user, material_id=mid,
+    chunks = reclean_material(runtime, user_id=user, material_id=mid,
                                       progress=lambda d, t: seen.append((d, t)))
     assert chunks > 0 and seen[-1] == (chunks, chunks)
     pages = library.material_pages(runtime.session_factory, user_id=user, material_id=mid)
@@ -72,13 +79,13 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
         assert s.get(Material, theirs).text_version == 1
     store = get_vector_store(runtime.settings)
     assert store.count(user) == chunks
-    assert library.outdated_materials(runtime.session_factory, user_id=user) == []
+    assert outdated_materials(runtime.session_factory, user_id=user) == []
 
 
 def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, settings,
                                                           capsys):
     user = make_user()
-    mid = _old_material(runtime, user)
+    mid = _old_material(runtime, user, keep_original=True)
     get_runtime.cache_clear()
     try:
         assert main(["reindex"]) == 0
@@ -90,6 +97,9 @@ def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, se
     assert f"re-cleaned with text pipeline v{TEXT_PIPELINE_VERSION}" in out
     with runtime.session_factory() as s:
         assert s.get(Material, mid).text_version == TEXT_PIPELINE_VERSION
+    # read again from the stored original PDF: its own text, headers and all cleaned
+    pages = library.material_pages(runtime.session_factory, user_id=user, material_id=mid)
+    assert pages[0].text == BODY and pages[3].text == "Garbled page."
 
 
 def _corpus_rows(shared_data, category: str) -> list[dict[str, str]]:

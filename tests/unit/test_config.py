@@ -1,31 +1,47 @@
-"""Settings: production refuses unsafe cookie keys; development runs with defaults."""
+"""Settings: no built-in cookie key; a configured key must be long; env and secrets.toml."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import SecretStr
 
-from engine.config import DEFAULT_COOKIE_KEY, Settings
+import engine.config
+from engine.accounts.keys import cookie_signing_key
+from engine.config import Settings
 from engine.errors import ConfigurationError
-from engine.runtime import check_settings
 
 
-def test_production_refuses_the_default_cookie_key():
+def test_there_is_no_default_cookie_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GROUNDWORK_COOKIE_KEY", raising=False)
+    assert Settings().cookie_key is None
+    assert not hasattr(engine.config, "DEFAULT_COOKIE_KEY")
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_a_short_configured_cookie_key_is_refused_in_every_environment(env, tmp_path):
     with pytest.raises(ConfigurationError, match="GROUNDWORK_COOKIE_KEY"):
-        check_settings(Settings(env="production", cookie_key=SecretStr(DEFAULT_COOKIE_KEY)))
+        cookie_signing_key(Settings(env=env, data_dir=tmp_path,
+                                    cookie_key=SecretStr("short-key")))
 
 
-def test_production_refuses_a_short_cookie_key():
-    with pytest.raises(ConfigurationError):
-        check_settings(Settings(env="production", cookie_key=SecretStr("short-key")))
+def test_a_strong_configured_cookie_key_is_used_and_no_file_is_written(tmp_path):
+    key = "x" * 16 + "y" * 16 + "z"
+    assert cookie_signing_key(Settings(data_dir=tmp_path, cookie_key=SecretStr(key))) == key
+    assert not (tmp_path / "cookie_key").exists()
 
 
-def test_production_accepts_a_strong_cookie_key():
-    check_settings(Settings(env="production", cookie_key=SecretStr("x" * 16 + "y" * 16 + "z")))
+@pytest.mark.parametrize(("value", "ok"), [("auto", True), ("always", True), ("maybe", False)])
+def test_cookie_secure_and_signup_mode_take_only_known_values(value, ok):
+    from pydantic import ValidationError
 
-
-def test_development_runs_with_the_default_key():
-    check_settings(Settings(env="development"))
+    if ok:
+        assert Settings(cookie_secure=value).cookie_secure == value
+    else:
+        with pytest.raises(ValidationError):
+            Settings(cookie_secure=value)
+        with pytest.raises(ValidationError):
+            Settings(signup_mode=value)
 
 
 def test_well_known_environment_names_are_read(monkeypatch: pytest.MonkeyPatch):
@@ -42,6 +58,7 @@ def test_secrets_toml_supplies_settings_and_environment_wins(tmp_path, monkeypat
     (tmp_path / ".streamlit").mkdir()
     (tmp_path / ".streamlit" / "secrets.toml").write_text(
         'cookie_key = "from-secrets-file-0123456789abcdef0123"\nlog_level = "DEBUG"\n'
+        'signup_mode = "invite"\n'
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GROUNDWORK_COOKIE_KEY", raising=False)
@@ -49,3 +66,4 @@ def test_secrets_toml_supplies_settings_and_environment_wins(tmp_path, monkeypat
     s = Settings()
     assert s.cookie_key.get_secret_value() == "from-secrets-file-0123456789abcdef0123"
     assert s.log_level == "WARNING"
+    assert s.signup_mode == "invite"

@@ -1,4 +1,5 @@
-"""Learner accounts, their profile (onboarding answers and gamification), and login attempts."""
+"""Learner accounts, their profile (onboarding answers and gamification), login attempts and
+signed-in sessions."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
-    # Lower-cased email: the unique key, so two spellings of one address are one account.
+    # The unique key (engine/accounts/emails.py: NFKC, casefold, look-alikes folded), so two
+    # spellings of one address are one account.
     email_normalized: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(100))
     display_name: Mapped[str] = mapped_column(String(80))
@@ -43,7 +45,6 @@ class User(Base):
 
     __table_args__ = (
         CheckConstraint("password_hash LIKE '$2%'", name="password_is_bcrypt"),
-        CheckConstraint("email_normalized = lower(email)", name="email_normalized_lower"),
     )
 
 
@@ -96,11 +97,32 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     email_normalized: Mapped[str] = mapped_column(String(320))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Recorded as failed before the password is checked; set true when it was right.
     succeeded: Mapped[bool] = mapped_column(Boolean)
     attempted_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # The client's network address when known (throttling per address beside per email).
+    client_address: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_login_attempts_email_time", "email_normalized", "attempted_at"),
+        Index("ix_login_attempts_address_time", "client_address", "attempted_at"),
     )
+
+
+class AuthSession(Base):
+    """A signed-in browser. The cookie carries the random session id; only its SHA-256 is
+    stored, and a session counts only while it is neither revoked nor expired."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    client_address: Mapped[str | None] = mapped_column(String(64))

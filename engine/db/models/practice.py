@@ -69,6 +69,8 @@ class ReviewState(Base):
         CheckConstraint("fsrs_state IN (1, 2, 3)", name="fsrs_state_known"),
         Index("ix_review_states_due", "user_id", "due_at",
               postgresql_where=sql_text("NOT suspended")),
+        # Every schedule of a learner, suspended ones included (analytics, migration 0008).
+        Index("ix_review_states_user", "user_id"),
     )
 
 
@@ -116,7 +118,10 @@ class Attempt(Base):
         CheckConstraint("grader IN ('choice','exact','fuzzy','keypoints','llm')",
                         name="grader_known"),
         CheckConstraint("xp >= 0", name="xp_non_negative"),
-        Index("ix_attempts_user_answered", "user_id", "answered_at"),
+        # Covering: the analytics aggregates read only the index (migration 0008).
+        Index("ix_attempts_user_answered", "user_id", "answered_at",
+              postgresql_include=["question_id", "review_number", "correct", "seconds",
+                                  "confidence", "rating", "xp"]),
     )
 
 

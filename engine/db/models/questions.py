@@ -130,7 +130,9 @@ class Question(Base):
 
 
 class LLMUsage(Base):
-    """One row per generation call (LLM or offline): what it cost and how it ended.
+    """One row per model call (generation, grading, tutor; generation offline too): what it
+    cost and how it ended; or a reservation for a call being made (outcome 'reserved', see
+    engine/usage.py).
 
     Also the ledger the per-learner limits count from.
     """
@@ -149,18 +151,25 @@ class LLMUsage(Base):
     tokens_out: Mapped[int] = mapped_column(Integer, server_default="0")
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), server_default="0")
     latency_ms: Mapped[int] = mapped_column(Integer, server_default="0")
-    # ok, cached, malformed, auth_failed, rate_limited, unavailable, invalid
+    # reserved, ok, cached, malformed, auth_failed, rate_limited, unavailable, invalid
     outcome: Mapped[str] = mapped_column(String(20))
     questions_returned: Mapped[int] = mapped_column(Integer, server_default="0")
+    # While reserved: the units held (generation: questions asked for) and when the
+    # reservation lapses if its process never settles it.
+    units: Mapped[int] = mapped_column(Integer, server_default="0")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
 
     __table_args__ = (
         CheckConstraint("generator IN ('llm','offline')", name="generator_known"),
+        CheckConstraint("task IN ('generation','grading','tutor')", name="task_known"),
+        CheckConstraint("outcome <> 'reserved' OR expires_at IS NOT NULL",
+                        name="reservation_expires"),
         CheckConstraint(
             "tokens_in >= 0 AND tokens_out >= 0 AND cost_usd >= 0 AND latency_ms >= 0"
-            " AND questions_returned >= 0",
+            " AND questions_returned >= 0 AND units >= 0",
             name="amounts_non_negative",
         ),
         Index("ix_llm_usage_user_created", "user_id", "created_at"),

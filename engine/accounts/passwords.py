@@ -1,0 +1,80 @@
+"""Passwords: bcrypt hashes only, the rules a new password follows, and a bound on how many
+bcrypt checks run at once in this process (a login flood queues instead of taking every CPU)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from functools import lru_cache
+
+import bcrypt
+
+from engine.config import Settings
+from engine.errors import RateLimited
+
+MAX_PASSWORD_BYTES = 72  # bcrypt's limit; longer passwords are refused, never truncated
+_semaphores: dict[int, threading.BoundedSemaphore] = {}
+_semaphores_lock = threading.Lock()
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    """True when `password` matches; a password bcrypt cannot take (over 72 bytes) is simply
+    wrong, after the same amount of work as any other check."""
+    encoded = password.encode("utf-8")
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        bcrypt.checkpw(b"too long to be anyone's password", password_hash.encode("ascii"))
+        return False
+    return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+
+
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    # Same cost as real hashes, so an unknown email costs the same time as a wrong password.
+    return hash_password("groundwork-timing-equaliser")
+
+
+def generate_password() -> str:
+    """A random password that passes the rules (24 URL-safe characters, 144 bits)."""
+    return secrets.token_urlsafe(18)
+
+
+def password_problems(password: str, settings: Settings) -> list[str]:
+    """Why a new password cannot be used (empty when it can)."""
+    if len(password) < settings.password_min_length:
+        return [f"Choose a password of at least {settings.password_min_length} characters."]
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return [f"Choose a password of at most {MAX_PASSWORD_BYTES} bytes: that is "
+                f"{MAX_PASSWORD_BYTES} plain letters or digits, fewer with accented letters "
+                "or emoji."]
+    if password.strip() == "" or len(set(password)) < 4:
+        return ["Choose a password with more variety than that."]
+    return []
+
+
+def _semaphore(size: int) -> threading.BoundedSemaphore:
+    with _semaphores_lock:
+        if size not in _semaphores:
+            _semaphores[size] = threading.BoundedSemaphore(size)
+        return _semaphores[size]
+
+
+def checked_password(password: str, password_hash: str, settings: Settings) -> bool:
+    """`verify_password` under this process's bound on concurrent bcrypt checks.
+
+    Never call it while holding a database connection: it may wait for a free slot.
+
+    Raises:
+        RateLimited: no slot came free within `login_bcrypt_wait_s`.
+    """
+    slots = _semaphore(settings.login_bcrypt_concurrency)
+    if not slots.acquire(timeout=settings.login_bcrypt_wait_s):
+        raise RateLimited("The server is busy checking other logins. Try again in a moment.",
+                          retry_after_s=5)
+    try:
+        return verify_password(password, password_hash)
+    finally:
+        slots.release()

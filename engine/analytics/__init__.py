@@ -1,0 +1,51 @@
+"""Learner analytics: one function per chart, each returning a small DataFrame aggregated in
+PostgreSQL (`activity`, `knowledge`), the pure arithmetic behind them (`maths`) and exports
+(`export`, `anki`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from engine.analytics import activity, knowledge
+from engine.analytics.scope import Scope, SessionFactory, make_scope
+
+ChartFn = Callable[[SessionFactory, Scope], pd.DataFrame]
+
+# Every chart of the Analytics page, in page order.
+CHARTS: dict[str, ChartFn] = {
+    "today": activity.today,
+    "calendar": activity.calendar,
+    "streak": activity.streak,
+    "reviews_per_day": activity.reviews_per_day,
+    "future_due": knowledge.future_due,
+    "card_counts": knowledge.card_counts,
+    "intervals": knowledge.intervals,
+    "scheduler_distribution": knowledge.scheduler_distribution,
+    "true_retention": activity.true_retention,
+    "retention_over_time": activity.retention_over_time,
+    "knowledge": knowledge.knowledge,
+    "hourly": activity.hourly,
+    "outcomes_by_type": activity.outcomes_by_type,
+    "calibration": activity.calibration,
+    "coverage": knowledge.coverage,
+    "readiness": knowledge.readiness,
+    "question_quality": knowledge.question_quality,
+    "time_per_question": activity.time_per_question,
+    "xp_progress": activity.xp_progress,
+    "model_usage": knowledge.model_usage,
+}
+
+
+def chart(name: str, session_factory: SessionFactory, scope: Scope) -> pd.DataFrame:
+    """The data of one chart by name (KeyError for an unknown one)."""
+    return CHARTS[name](session_factory, scope)
+
+
+def page_data(session_factory: SessionFactory, scope: Scope) -> dict[str, pd.DataFrame]:
+    """Every chart's data for one learner and filter."""
+    return {name: fn(session_factory, scope) for name, fn in CHARTS.items()}
+
+
+__all__ = ["CHARTS", "Scope", "chart", "make_scope", "page_data"]

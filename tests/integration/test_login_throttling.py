@@ -1,0 +1,221 @@
+"""Login floods: parallel guesses cannot outrun the per-email limit, bcrypt never holds a
+database connection and runs a bounded number at a time, and a per-client-address limit sits
+beside the per-email one. Long passwords and look-alike emails."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import accounts
+from engine.accounts import passwords
+from engine.config import Settings
+from engine.db.models import LoginAttempt
+from engine.errors import AccountLocked, AuthenticationFailed, RateLimited, RegistrationError
+from engine.runtime import create_runtime
+
+PASSWORD = "correct horse battery staple"
+
+
+def _register(rt, email="ada@example.com"):
+    return accounts.register_user(rt.session_factory, email=email, password=PASSWORD,
+                                  display_name="Ada", settings=rt.settings)
+
+
+def _login(rt, email="ada@example.com", password=PASSWORD, settings=None, address=None):
+    return accounts.authenticate(rt.session_factory, email=email, password=password,
+                                 settings=settings or rt.settings, client_address=address)
+
+
+def _outcome(fn) -> str:
+    try:
+        fn()
+    except (AccountLocked, AuthenticationFailed, RateLimited) as e:
+        return type(e).__name__
+    return "ok"
+
+
+@pytest.fixture
+def bcrypt_calls(monkeypatch):
+    """Counts real bcrypt password checks (the real check runs; `gate`, when set, holds each
+    check until it opens, to make checks overlap)."""
+    real = passwords.verify_password
+    state = {"calls": 0, "running": 0, "max_running": 0, "gate": None}
+    lock = threading.Lock()
+
+    def counting(password, password_hash):
+        with lock:
+            state["calls"] += 1
+            state["running"] += 1
+            state["max_running"] = max(state["max_running"], state["running"])
+        try:
+            if state["gate"] is not None:
+                state["gate"].wait(timeout=60)
+            return real(password, password_hash)
+        finally:
+            with lock:
+                state["running"] -= 1
+
+    monkeypatch.setattr(passwords, "verify_password", counting)
+    return state
+
+
+def _failures(rt) -> int:
+    with rt.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(LoginAttempt)
+                        .where(LoginAttempt.succeeded.is_(False)))
+
+
+def test_parallel_wrong_guesses_get_at_most_the_limit_of_password_checks(runtime, bcrypt_calls):
+    _register(runtime)
+    accounts.dummy_hash()
+    n = 24
+    barrier = threading.Barrier(n)
+
+    def guess(i: int) -> str:
+        barrier.wait()
+        return _outcome(lambda: _login(runtime, password=f"wrong guess number {i}"))
+
+    with ThreadPoolExecutor(n) as pool:
+        outcomes = list(pool.map(guess, range(n)))
+    limit = runtime.settings.login_max_failures
+    assert bcrypt_calls["calls"] <= limit
+    assert outcomes.count("AuthenticationFailed") == limit
+    assert outcomes.count("AccountLocked") == n - limit
+    assert _failures(runtime) == limit
+    with pytest.raises(AccountLocked):  # the owner is locked out too, as designed
+        _login(runtime)
+
+
+def test_a_login_flood_does_not_hold_database_connections(settings, db_url, tmp_path,
+                                                          make_user, bcrypt_calls):
+    small = Settings(database_url=db_url, data_dir=tmp_path / "small", db_pool_size=2,
+                     db_max_overflow=0, db_pool_timeout_s=3, login_bcrypt_concurrency=2)
+    rt = create_runtime(small, migrate=False)
+    try:
+        make_user("owner@example.com", display_name="Owner")
+        accounts.dummy_hash()
+        gate = threading.Event()
+        bcrypt_calls["gate"] = gate
+        with ThreadPoolExecutor(12) as pool:
+            futures = [pool.submit(_outcome, lambda i=i: _login(
+                rt, email=f"flood{i}@example.com", password="wrong guess!!")) for i in range(12)]
+            while bcrypt_calls["running"] < 2:
+                threading.Event().wait(0.01)
+            # Two checks are stuck in bcrypt and ten wait for a slot: other requests still
+            # get connections from the two-connection pool.
+            assert accounts.get_account(rt.session_factory,
+                                        email="owner@example.com").display_name == "Owner"
+            with rt.session_factory() as s:
+                assert s.scalar(select(func.count()).select_from(LoginAttempt)) >= 2
+            gate.set()
+            outcomes = [f.result() for f in futures]
+        assert outcomes == ["AuthenticationFailed"] * 12
+        assert bcrypt_calls["max_running"] == 2
+    finally:
+        rt.engine.dispose()
+
+
+def test_a_login_that_waits_too_long_for_bcrypt_is_busy_and_not_counted(runtime, bcrypt_calls):
+    _register(runtime)
+    accounts.dummy_hash()
+    tight = runtime.settings.model_copy(update={"login_bcrypt_concurrency": 1,
+                                                "login_bcrypt_wait_s": 0.2})
+    gate = threading.Event()
+    bcrypt_calls["gate"] = gate
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(_outcome, lambda: _login(runtime, email="other@example.com",
+                                                      settings=tight))
+        while bcrypt_calls["running"] < 1:
+            threading.Event().wait(0.01)
+        with pytest.raises(RateLimited, match="busy"):
+            _login(runtime, settings=tight)
+        gate.set()
+        assert first.result() == "AuthenticationFailed"
+    with runtime.session_factory() as s:
+        emails = s.scalars(select(LoginAttempt.email_normalized)).all()
+    assert emails == ["other@example.com"]  # the busy attempt left no failure behind
+
+
+def test_failures_from_one_address_lock_that_address_for_every_email(runtime):
+    _register(runtime)
+    capped = runtime.settings.model_copy(update={"login_max_failures_per_address": 3})
+    attacker, neighbour = "198.51.100.9", "203.0.113.5"
+    for i in range(3):
+        with pytest.raises(AuthenticationFailed):
+            _login(runtime, email=f"victim{i}@example.com", password="wrong guess!!",
+                   settings=capped, address=attacker)
+    with pytest.raises(AccountLocked, match="from your network"):
+        _login(runtime, settings=capped, address=attacker)  # even a right password
+    assert _login(runtime, settings=capped, address=neighbour).email == "ada@example.com"
+    assert _login(runtime, settings=capped, address=None).email == "ada@example.com"
+
+
+def test_a_success_does_not_reset_the_address_count(runtime):
+    _register(runtime)
+    capped = runtime.settings.model_copy(update={"login_max_failures_per_address": 2})
+    address = "198.51.100.10"
+    with pytest.raises(AuthenticationFailed):
+        _login(runtime, email="x@example.com", password="wrong guess!!", settings=capped,
+               address=address)
+    _login(runtime, settings=capped, address=address)
+    with pytest.raises(AuthenticationFailed):
+        _login(runtime, email="y@example.com", password="wrong guess!!", settings=capped,
+               address=address)
+    with pytest.raises(AccountLocked):
+        _login(runtime, email="z@example.com", password="wrong guess!!", settings=capped,
+               address=address)
+
+
+@pytest.mark.parametrize("password", ["x" * 10_000, "ü" * 37, PASSWORD + "!" * 60])
+def test_an_overlong_password_at_login_is_a_failed_login(runtime, password):
+    _register(runtime)
+    with pytest.raises(AuthenticationFailed, match="Wrong email or password"):
+        _login(runtime, password=password)
+    assert _failures(runtime) == 1
+    assert passwords.verify_password(password, passwords.dummy_hash()) is False
+
+
+def test_sign_up_caps_password_length_with_a_clear_message(runtime):
+    with pytest.raises(RegistrationError, match="at most 72 bytes"):
+        _register_with(runtime, "ada@example.com", "a" * 40 + "b" * 40)
+
+
+def _register_with(rt, email, password=PASSWORD):
+    return accounts.register_user(rt.session_factory, email=email, password=password,
+                                  display_name="Someone", settings=rt.settings)
+
+
+@pytest.mark.parametrize(("registered", "look_alike"), [
+    ("ada@example.com", "ａｄａ@ｅｘａｍｐｌｅ.ｃｏｍ"),  # fullwidth letters
+    ("ada@example.com", "ADA@EXAMPLE.COM"),
+    ("admin@example.com", "admın@example.com"),       # dotless i
+    ("admin@example.com", "ADMİN@example.com"),       # capital I with dot above
+    ("jose@example.com", "jose\u0301@example.com"),  # combining accent
+])
+def test_look_alike_emails_are_one_account(runtime, registered, look_alike):
+    _register_with(runtime, registered)
+    with pytest.raises(RegistrationError, match="already exists"):
+        _register_with(runtime, look_alike)
+
+
+@pytest.mark.parametrize("invisible", ["ada\u200b@example.com", "a\u200dda@example.com",
+                                       "\u00adada@example.com", "ada@exa\u2060mple.com",
+                                       "\u202eada@example.com"])
+def test_emails_with_invisible_characters_are_refused(runtime, invisible):
+    with pytest.raises(RegistrationError, match="invisible characters"):
+        _register_with(runtime, invisible)
+
+
+def test_a_look_alike_spelling_logs_in_to_the_one_account_and_shares_its_limit(runtime):
+    info = _register(runtime)
+    assert _login(runtime, email="ａｄａ@example.com").user_id == info.user_id
+    for spelling in ["ada\u200b@example.com", "ＡＤＡ@example.com", "Ada@example.com",
+                     "a\u200cda@example.com", "ada@example.com"]:
+        with pytest.raises(AuthenticationFailed):
+            _login(runtime, email=spelling, password="wrong guess!!")
+    with pytest.raises(AccountLocked):
+        _login(runtime)

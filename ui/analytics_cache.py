@@ -1,0 +1,49 @@
+"""The Analytics page's data cache: keyed by learner and filters, dropped after new answers.
+
+`st.cache_data` holds each learner's chart data for a few minutes. Every page that changes a
+learner's practice (an answer, a dispute, a flag, a scheduler switch) calls
+`clear_analytics(user_id)`: it moves that learner to a new cache generation, so their next
+Analytics view reads afresh while other learners' cached data stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pandas as pd
+import streamlit as st
+
+from engine import analytics
+from ui.runtime import get_runtime
+
+TTL_SECONDS = 600
+_lock = threading.Lock()
+_generations: dict[int, int] = {}
+
+
+def generation(user_id: int) -> int:
+    with _lock:
+        return _generations.get(user_id, 0)
+
+
+def clear_analytics(user_id: int) -> None:
+    """Call after anything that changes the learner's attempts, schedule or questions."""
+    with _lock:
+        _generations[user_id] = _generations.get(user_id, 0) + 1
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=256, show_spinner=False)
+def _page_data(user_id: int, start: dt.date, end: dt.date, material_id: int | None,
+               generation_: int) -> dict[str, pd.DataFrame]:
+    # Every argument is part of the cache key (a leading underscore would leave it out).
+    rt = get_runtime()
+    scope = analytics.make_scope(rt.session_factory, user_id=user_id, settings=rt.settings,
+                                 start=start, end=end, material_id=material_id)
+    return analytics.page_data(rt.session_factory, scope)
+
+
+def page_data(user_id: int, start: dt.date, end: dt.date,
+              material_id: int | None) -> dict[str, pd.DataFrame]:
+    """Every chart's data for the learner and filters (cached; raises EngineError)."""
+    return _page_data(user_id, start, end, material_id, generation(user_id))

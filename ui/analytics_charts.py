@@ -1,0 +1,208 @@
+"""Plotly figures for the Analytics page, built from the engine's small DataFrames.
+
+Text from PDFs (material titles) reaches axis labels, legends and hover text; plotly reads a
+few HTML tags there, so `plain` turns every `<` into an entity and the text shows literally.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+
+COLOURS = {"new": "#4c78a8", "learning": "#f58518", "young": "#72b7b2", "mature": "#54a24b",
+           "flagged": "#e45756", "retired": "#9d9d9d"}
+RATINGS = {1: ("Again", "#e45756"), 2: ("Hard", "#f58518"), 3: ("Good", "#54a24b"),
+           4: ("Easy", "#4c78a8")}
+DAYS = {"type": "date", "tickformat": "%d %b"}
+HEIGHT = 320
+
+
+def plain(value: object) -> str:
+    """Untrusted text for a plotly label: shown literally, no HTML."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _layout(fig: go.Figure, title: str, **kw: object) -> go.Figure:
+    kw.setdefault("height", HEIGHT)
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      legend={"orientation": "h", "y": -0.2}, **kw)
+    return fig
+
+
+def calendar(df: pd.DataFrame, today: dt.date) -> go.Figure:
+    """GitHub-style heatmap: weeks across, weekdays down, answers per local day."""
+    first = today - dt.timedelta(days=364)
+    first -= dt.timedelta(days=first.weekday())
+    counts = {d: int(n) for d, n in zip(df["day"], df["answers"])}
+    weeks = (today - first).days // 7 + 1
+    z = [[None] * weeks for _ in range(7)]
+    text = [[""] * weeks for _ in range(7)]
+    for i in range((today - first).days + 1):
+        day = first + dt.timedelta(days=i)
+        n = counts.get(day, 0)
+        z[day.weekday()][i // 7] = n
+        text[day.weekday()][i // 7] = f"{day:%a %d %b %Y}: {n} answers"
+    x = [first + dt.timedelta(weeks=w) for w in range(weeks)]
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                               text=text, hoverinfo="text", colorscale="Greens", xgap=2,
+                               ygap=2, showscale=False))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Answers per day, last 12 months", height=220)
+
+
+def reviews_per_day(df: pd.DataFrame, measure: str) -> go.Figure:
+    fig = go.Figure()
+    column = "answers" if measure == "answers" else "seconds"
+    for cat in ("new", "learning", "young", "mature"):
+        part = df[df["category"] == cat]
+        y = part[column] if column == "answers" else part[column] / 60.0
+        fig.add_bar(x=part["day"], y=y, name=cat.title(), marker_color=COLOURS[cat])
+    totals = df.groupby("day", as_index=False)[column].sum().sort_values("day")
+    running = totals[column].cumsum() / (1 if column == "answers" else 60.0)
+    fig.add_scatter(x=totals["day"], y=running, name="Running total", yaxis="y2",
+                    line={"color": "#333"})
+    unit = "Answers" if column == "answers" else "Minutes"
+    return _layout(fig, f"{unit} per day", barmode="stack", yaxis_title=unit, xaxis=DAYS,
+                   yaxis2={"overlaying": "y", "side": "right", "title": "Running total",
+                               "showgrid": False, "rangemode": "tozero"})
+
+
+def future_due(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for material, part in df.groupby("material", sort=True):
+        fig.add_bar(x=part["day"], y=part["due"], name=plain(material))
+    per_day = df.groupby("day", as_index=False)["due"].sum().sort_values("day")
+    fig.add_scatter(x=per_day["day"], y=per_day["due"].cumsum(), name="Cumulative",
+                    yaxis="y2", line={"color": "#333"})
+    return _layout(fig, "Reviews due", barmode="stack", yaxis_title="Reviews", xaxis=DAYS,
+                   yaxis2={"overlaying": "y", "side": "right", "title": "Cumulative",
+                               "showgrid": False, "rangemode": "tozero"})
+
+
+def card_counts(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Pie(labels=[k.title() for k in df["kind"]], values=df["questions"],
+                           marker_colors=[COLOURS[k] for k in df["kind"]], hole=0.45,
+                           sort=False))
+    return _layout(fig, "Questions by state")
+
+
+def intervals(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=df["interval_days"], y=df["questions"], name="Questions",
+                marker_color=COLOURS["young"])
+    fig.add_scatter(x=df["interval_days"], y=df["cumulative_share"] * 100, name="Cumulative %",
+                    yaxis="y2", line={"color": "#333"})
+    return _layout(fig, "Scheduled intervals", xaxis_title="Interval (days)",
+                   yaxis_title="Questions",
+                   yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
+                               "showgrid": False})
+
+
+def distribution(df: pd.DataFrame, metric: str) -> go.Figure:
+    part = df[df["metric"] == metric]
+    titles = {"easiness": "SM-2 easiness", "stability": "FSRS stability (days, from)",
+              "difficulty": "FSRS difficulty (1–10)",
+              "retrievability": "FSRS retrievability now (from)"}
+    fig = go.Figure(go.Bar(x=[str(round(v, 2)) for v in part["value"]], y=part["questions"],
+                           marker_color=COLOURS["mature"]))
+    return _layout(fig, titles[metric], xaxis_type="category", yaxis_title="Questions")
+
+
+def retention_over_time(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(x=df["week"], y=df["retention"] * 100, name="True retention",
+                    mode="lines+markers", customdata=df["reviews"],
+                    hovertemplate="%{x}: %{y:.1f}% of %{customdata} reviews<extra></extra>")
+    fig.add_scatter(x=df["week"], y=df["target"] * 100, name="Target", mode="lines",
+                    line={"dash": "dash", "color": "#999"})
+    return _layout(fig, "Retention per week", yaxis={"range": [0, 100], "title": "%"})
+
+
+def hourly(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=df["hour"], y=df["answers"], name="Answers", marker_color=COLOURS["new"])
+    fig.add_scatter(x=df["hour"], y=df["accuracy"] * 100, name="Accuracy %", yaxis="y2",
+                    mode="lines+markers", line={"color": COLOURS["mature"]})
+    return _layout(fig, "By hour of day", xaxis={"title": "Hour", "dtick": 2},
+                   yaxis_title="Answers",
+                   yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
+                               "showgrid": False})
+
+
+def outcomes(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for rating, (name, colour) in RATINGS.items():
+        part = df[df["rating"] == rating]
+        fig.add_bar(x=part["type"], y=part["answers"], name=name, marker_color=colour)
+    return _layout(fig, "Ratings by question type", barmode="stack", yaxis_title="Answers")
+
+
+def calibration(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(x=df["confidence"], y=df["ideal"] * 100, name="Ideal", mode="lines",
+                    line={"dash": "dash", "color": "#999"})
+    fig.add_scatter(x=df["confidence"], y=df["accuracy"] * 100, name="Your accuracy",
+                    mode="lines+markers+text", text=[f"n={n}" for n in df["answers"]],
+                    textposition="top center", line={"color": COLOURS["new"]})
+    return _layout(fig, "Confidence calibration", xaxis={"title": "Stated confidence",
+                                                             "dtick": 1},
+                   yaxis={"range": [0, 105], "title": "% right"})
+
+
+def coverage(df: pd.DataFrame) -> go.Figure:
+    """One square per page: grey when no question cites it, coloured by mastery otherwise."""
+    labels = [f"{plain(t)} (#{m})" for t, m in zip(df["material"], df["material_id"])]
+    tested = df["questions"] > 0
+    mastery = df["mastery"].astype(float)
+    hover = [f"{lab}, p. {p}: {q} questions, {r} reviewed"
+             + (f", mastery {m:.0%}" if pd.notna(m) else "")
+             for lab, p, q, r, m in zip(labels, df["page"], df["questions"], df["reviewed"],
+                                        mastery)]
+    colour = [m if pd.notna(m) else (-0.2 if t else -0.5) for m, t in zip(mastery, tested)]
+    fig = go.Figure(go.Scatter(
+        x=df["page"], y=labels, mode="markers", text=hover, hoverinfo="text",
+        customdata=list(zip(df["material_id"], df["page"])),
+        marker={"symbol": "square", "size": 11, "color": colour, "cmin": -0.5, "cmax": 1,
+                    "colorscale": [[0, "#dddddd"], [0.2, "#dddddd"], [0.2, "#f2c14e"],
+                                [0.34, "#e45756"], [1, "#54a24b"]],
+                    "colorbar": {"title": "Mastery", "tickvals": [-0.5, -0.2, 0, 0.5, 1],
+                                  "ticktext": ["untested", "unreviewed", "0%", "50%", "100%"]}}))
+    height = max(HEIGHT, 60 + 30 * df["material_id"].nunique())
+    return _layout(fig, "Coverage: pages against questions and mastery", height=height,
+                   xaxis_title="Page", yaxis={"type": "category", "autorange": "reversed"})
+
+
+def time_per_question(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=df["bucket"], y=df["answers"], name="Answers", marker_color=COLOURS["new"])
+    fig.add_scatter(x=df["bucket"], y=df["cumulative_share"] * 100, name="Cumulative %",
+                    yaxis="y2", line={"color": "#333"})
+    return _layout(fig, "Time per answer", yaxis_title="Answers",
+                   yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
+                               "showgrid": False})
+
+
+def xp_progress(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=df["day"], y=df["xp"], name="XP earned", marker_color=COLOURS["learning"])
+    fig.add_scatter(x=df["day"], y=df["level"], name="Level", yaxis="y2", mode="lines",
+                    line={"shape": "hv", "color": "#333"})
+    return _layout(fig, "XP and level", yaxis_title="XP", xaxis=DAYS,
+                   yaxis2={"overlaying": "y", "side": "right", "title": "Level", "showgrid": False,
+                               "dtick": 1, "rangemode": "tozero"})
+
+
+def model_usage(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for model, part in df.groupby("model", sort=True):
+        fig.add_bar(x=part["day"], y=part["cost_usd"], name=plain(model),
+                    customdata=part["calls"],
+                    hovertemplate="%{x}: $%{y:.4f} for %{customdata} calls<extra></extra>")
+    per_day = df.groupby("day", as_index=False)["cost_usd"].sum().sort_values("day")
+    fig.add_scatter(x=per_day["day"], y=per_day["cost_usd"].cumsum(), name="Cumulative",
+                    yaxis="y2", line={"color": "#333"})
+    return _layout(fig, "Model cost (US$)", barmode="stack", yaxis_title="US$ per day",
+                   xaxis=DAYS, yaxis2={"overlaying": "y", "side": "right", "title": "Cumulative",
+                                           "showgrid": False, "rangemode": "tozero"})
