@@ -129,6 +129,7 @@ _ROMAN = r"m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})"
 _PAGE_NUMBER = re.compile(rf"^(page\s+)?(\d{{1,5}}|{_ROMAN})(\s*(of|/)\s*\d{{1,5}})?$",
                           re.IGNORECASE)
 _EDGE_LINES = 3
+_RUNNING_MAX = 100  # running headers and footers are short lines
 
 
 def _line_key(line: str) -> str:
@@ -161,9 +162,13 @@ def drop_running_lines(pages: list[str]) -> list[str]:
         nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
         k = _edge_size(len(nonblank))
         edge = set(nonblank[:k] + nonblank[-k:])
+        if len(nonblank) < 3:  # a page of a line or two is all content
+            out.append(page.strip())
+            continue
         kept = [ln for i, ln in enumerate(lines)
-                if not (i in edge and (_line_key(ln) in running
-                                       or (_PAGE_NUMBER.match(ln.strip()) and len(pages) > 1)))]
+                if not (i in edge and len(ln) <= _RUNNING_MAX
+                        and (_line_key(ln) in running
+                             or (_PAGE_NUMBER.match(ln.strip()) and len(pages) > 1)))]
         out.append("\n".join(kept).strip())
     return out
 

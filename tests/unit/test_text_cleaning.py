@@ -85,3 +85,11 @@ def test_symbol_soup_lines_are_dropped_but_equations_and_code_stay():
 
 def test_paragraph_separators_become_line_breaks():
     assert normalise_characters("Tree\u2029Anchor") == "Tree\nAnchor"
+
+
+def test_long_or_lone_lines_are_never_taken_for_running_headers():
+    body = "Soil forms slowly as rock weathers and organic matter accumulates over centuries " \
+           "while roots, fungi and worms mix it."
+    assert drop_running_lines([body] * 4) == [body] * 4
+    pages = [f"Header\n{body}\nLine two {n}.\nLine three {n}." for n in range(4)]
+    assert all(p.startswith(body) for p in drop_running_lines(pages))
