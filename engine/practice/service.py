@@ -871,13 +871,16 @@ class AttentionItem:
 
 def needs_attention(session_factory: sessionmaker[Session], *,
                     user_id: int) -> list[AttentionItem]:
-    """Flagged questions, and retired ones not yet replaced, newest change first."""
+    """Questions with an open flag of any reason (whatever their status), flagged ones, and
+    retired ones not yet replaced, newest change first."""
     replaced = select(Question.replaces_question_id).where(
         Question.user_id == user_id, Question.replaces_question_id.is_not(None))
+    open_flag = exists().where(Flag.question_id == Question.id, Flag.user_id == user_id,
+                               Flag.resolved_at.is_(None))
     with session_factory() as session:
         qs = session.scalars(
             select(Question).where(Question.user_id == user_id,
-                                   Question.status.in_(("flagged", "retired")),
+                                   Question.status.in_(("flagged", "retired")) | open_flag,
                                    Question.id.not_in(replaced))
             .order_by(Question.updated_at.desc(), Question.id.desc()).limit(200)
         ).all()
