@@ -90,7 +90,7 @@ BUSY_SQL = [
     ("attempts (100,000)", """
         INSERT INTO attempts (user_id, question_id, token, review_number, answered_at,
             seconds, confidence, response, correct, score, grader, quality, rating,
-            scheduler, xp, state_before, state_after)
+            scheduler, xp, state_before, previous_answered_at, state_after)
         SELECT rs.user_id, rs.question_id, md5('busy' || rs.question_id || ':' || g), g,
                t.at, 3 + (rs.question_id * g) % 200, 1 + (rs.question_id + g) % 5, 'b',
                ok, ok::int, 'choice', CASE WHEN ok THEN 4 ELSE 1 END,
@@ -99,6 +99,7 @@ BUSY_SQL = [
                    'due_at', t.at - interval '1 hour',
                    'fsrs', jsonb_build_object('last_reviewed_at',
                        t.at - rs.sm2_interval_days * interval '1 day')) END,
+               CASE WHEN g > 1 THEN t.at - rs.sm2_interval_days * interval '1 day' END,
                '{}'::jsonb
         FROM review_states rs JOIN users u ON u.id = rs.user_id
         CROSS JOIN generate_series(1, 10) g
@@ -165,9 +166,8 @@ def pct(samples: list[float]) -> tuple[float, float]:
 
 def explain(rt: Runtime, recorder: Recorder, name: str, fn, scope) -> None:
     recorder.statements.clear()
-    # Run the shared per-page scans afresh so their statements are seen here.
-    activity.review_rollup.cache_clear()
-    activity.answer_rollup.cache_clear()
+    # Run the shared per-page scan afresh so their statements are seen here.
+    activity.attempt_rollup.cache_clear()
     recorder.on = True
     fn(rt.session_factory, scope)
     recorder.on = False
