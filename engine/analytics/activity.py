@@ -87,9 +87,8 @@ def answer_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     time and outcome charts (from `attempt_rollup`). Treat as read-only."""
     roll = attempt_rollup(sf, scope)
     part = roll[(roll["kind"] != "day") & roll["in_range"].fillna(False).astype(bool)]
-    return (part.rename(columns={"right": "correct"})
-            [["kind", "hour", "confidence", "bucket", "type", "rating", "answers", "correct"]]
-            .reset_index(drop=True))
+    return (part[["kind", "hour", "confidence", "bucket", "type", "rating", "answers", "right"]]
+            .rename(columns={"right": "correct"}).reset_index(drop=True))
 
 
 def _part(sf: SessionFactory, scope: Scope, kind: str, *keys: str) -> pd.DataFrame:
