@@ -8,6 +8,7 @@ from engine.errors import EngineError
 from engine.generation.service import generation_mode
 from ui.auth import init_auth, sign_out
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 st.set_page_config(page_title="Groundwork", page_icon=":material/school:", layout="wide")
 
@@ -44,6 +45,7 @@ else:
                     icon=":material/inventory_2:"),
             st.Page("pages/today.py", title="Today", icon=":material/school:"),
             st.Page("pages/reviews.py", title="Reviews", icon=":material/event_repeat:"),
+            st.Page("pages/tutor.py", title="Tutor", icon=":material/forum:"),
             st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:"),
         ],
         "Account": [
@@ -54,7 +56,7 @@ else:
 
 if account is not None:
     with st.sidebar:
-        st.caption(f"Signed in as **{account.display_name}**")
+        st.caption(f"Signed in as **{escape_markdown(account.display_name)}**")
         if generation_mode(rt.settings).offline:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):

@@ -124,6 +124,7 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
         data_dir=data_dir, database_url=None, log_level="WARNING",
         llm_generation_model="openai/stub-model", llm_api_base=stub.url,
         llm_api_key=SecretStr("sk-bench"), llm_max_retries=0, generation_max_per_hour=100_000,
+        llm_max_requests_per_day=100_000,
         generation_max_questions_per_day=10_000_000, generation_cache_ttl_h=0)
     rt = create_runtime(settings)
     logging.getLogger().setLevel(logging.WARNING)

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.retrieval.embeddings import get_embedder
     from engine.retrieval.fusion import reciprocal_rank_fusion, weighted_fusion
     from engine.retrieval.search import lexical_index
-    from engine.retrieval.vectors import get_vector_store
+    from engine.retrieval.vectors import collection_name, get_vector_store
 
     docs, queries, rel = load(args.corpus, args.queries, args.qrels)
     if args.limit:
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             positions, scores = index.top(text, args.candidates)
             lex_rank[qid] = [int(index.chunk_ids[p]) for p in positions]
             all_scores = index.scores(text)
-            hits_d = store.query(user_id=user, embedding=embedder.embed_query(text),
+            hits_d = store.query(collection_name(user), embedding=embedder.embed_query(text),
                                  k=args.candidates)
             dense_rank[qid] = [h.chunk_id for h in hits_d]
             dense_scores[qid] = {h.chunk_id: h.similarity for h in hits_d}
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 lex_scores[qid].setdefault(h.chunk_id,
                                            float(all_scores[index.position_of[h.chunk_id]]))
             dense_scores[qid].update(store.similarities(
-                user_id=user, embedding=embedder.embed_query(text),
+                collection_name(user), embedding=embedder.embed_query(text),
                 chunk_ids=[c for c in lex_scores[qid] if c not in dense_scores[qid]]))
 
     qids = sorted(queries)

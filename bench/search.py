@@ -55,7 +55,7 @@ def fill(rt, user_id: int, count: int, texts: list[str], vectors: np.ndarray,
 
     from engine.db.models import Chunk, Material
     from engine.retrieval.lexical import lexical_tokens
-    from engine.retrieval.vectors import get_vector_store
+    from engine.retrieval.vectors import collection_name, get_vector_store
 
     store = get_vector_store(rt.settings)
     tokens = [" ".join(lexical_tokens(t)) for t in texts]
@@ -82,8 +82,8 @@ def fill(rt, user_id: int, count: int, texts: list[str], vectors: np.ndarray,
         base = vectors[[p % len(vectors) for p in picks]]
         noisy = base + np.random.default_rng(mid).normal(0, 0.03, base.shape).astype(np.float32)
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-        store.add(user_id=user_id, material_id=mid, chunk_ids=ids, embeddings=noisy,
-                  model="all-MiniLM-L6-v2")
+        store.add(collection_name(user_id), user_id=user_id, chunk_ids=ids,
+                  material_ids=[mid] * len(ids), embeddings=noisy, model="all-MiniLM-L6-v2")
         made += n
 
 

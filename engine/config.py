@@ -185,6 +185,19 @@ class Settings(BaseSettings):
     xp_calibration_bonus: int = Field(5, ge=0)
     xp_level_step: int = Field(100, ge=1)
 
+    # --- tutor ---------------------------------------------------------------------------
+    # Refuse without a model call when the best passage's fused retrieval score is below this
+    # (measured with `python -m bench.tutor`).
+    tutor_refusal_threshold: float = Field(0.55, ge=0, le=1)
+    # An uncited sentence is cited when a passage's support score (0.9 cosine + 0.1 term
+    # overlap, our own embeddings) reaches this; a model citation below the floor is dropped.
+    tutor_citation_threshold: float = Field(0.5, ge=0, le=1)
+    tutor_citation_min_support: float = Field(0.15, ge=0, le=1)
+    tutor_context_passages: int = Field(6, ge=1, le=20)
+    tutor_history_tokens: int = Field(1500, ge=0)
+    tutor_history_max_messages: int = Field(20, ge=0)
+    tutor_message_max_chars: int = Field(4000, ge=10)
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -1,10 +1,17 @@
 """The library service: ingest PDFs, list/rename/delete/preview materials, search them.
 
 PostgreSQL holds materials, pages and chunks (the source of truth); Chroma holds one vector
-per chunk. Every write keeps the two consistent: vectors are written while the database
-transaction is still open and only then is it committed; a failure at any step rolls the
-transaction back and removes any vectors already written, so a refused or failed file leaves
-nothing behind.
+per chunk; the data folder keeps the original PDFs. The writes are ordered so that a crash at
+any point leaves a state that is complete or that `python -m engine check --repair`
+(`engine.integrity`) completes:
+
+- ingest: original file -> rows committed as 'indexing' -> vectors -> 'ready';
+- delete: 'deleting' committed -> vectors removed -> rows removed -> original removed;
+- rebuild: a new collection filled -> the pointer in PostgreSQL switched -> old one dropped.
+
+Materials that are not 'ready' are never searched; 'deleting' ones are not listed either. A
+failure (rather than a crash) undoes the half-done write at once, so a refused or failed file
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -26,11 +33,14 @@ from engine.db.models import Chunk, Material, MaterialPage
 from engine.errors import InvalidInput, NotFound, PdfNoText, PdfTooLarge
 from engine.ingestion.chunking import chunk_pages, document_text
 from engine.ingestion.pdf import describe_pages, read_pdf
-from engine.retrieval.embeddings import get_embedder, model_label
+from engine.originals import remove_original, save_original
+from engine.retrieval.collections import current_collection, lock_vectors, switch_collection
+from engine.retrieval.embeddings import Embedder, get_embedder, model_label
 from engine.retrieval.lexical import lexical_tokens
 from engine.retrieval.search import Passage, search
-from engine.retrieval.vectors import get_vector_store
+from engine.retrieval.vectors import VectorStore, get_vector_store, new_collection_name
 from engine.runtime import Runtime
+from engine.steps import reached
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +177,9 @@ def ingest_pdf(
         raise PdfTooLarge(f"This file is larger than the {s.upload_max_mb} MB limit.")
     sha256 = hashlib.sha256(data).hexdigest()
     existing = find_duplicate(rt.session_factory, user_id=user_id, sha256=sha256)
-    if existing is not None:
+    if existing is not None and existing.status == "deleting":
+        finish_delete(rt, user_id=user_id, material_id=existing.id)  # a crashed delete
+    elif existing is not None:
         return IngestResult(material=existing, duplicate=True)
 
     def on_page(read: int, total: int) -> None:
@@ -179,12 +191,20 @@ def ingest_pdf(
     if pdf.pages_without_text:
         note = (f"No text could be read on {describe_pages(pdf.pages_without_text)} "
                 "(scanned, image-only or unreadable); those pages are not searchable.")
-    return ingest_pages(
+    save_original(s, user_id, sha256, data)
+    reached("ingest:original-saved")
+    try:
+        result = ingest_pages(
         rt, user_id=user_id, pages=pdf.pages,
         title=title or choose_title(pdf.title, pdf.pages, filename),
         filename=filename, sha256=sha256, size_bytes=len(data),
-        pages_without_text=pdf.pages_without_text, note=note, progress=progress,
-    )
+            pages_without_text=pdf.pages_without_text, note=note, progress=progress,
+        )
+    except BaseException:
+        if find_duplicate(rt.session_factory, user_id=user_id, sha256=sha256) is None:
+            remove_original(s, user_id, sha256)
+        raise
+    return result
 
 
 def ingest_pages(
@@ -287,65 +307,74 @@ def ingest_documents(
 
 def _store(rt: Runtime, *, user_id, pages, title, filename, sha256, size_bytes,  # noqa: ANN001
            pages_without_text, note, drafts, lexical, vectors, model) -> MaterialInfo | None:
-    """Write rows and vectors; both or neither. None when the file is already stored."""
-    store = get_vector_store(rt.settings)
-    chunk_ids: list[int] = []
+    """Rows (committed as 'indexing'), then vectors, then 'ready'. None when the file is
+    already stored. On failure the half-written material is removed again."""
     try:
-        with rt.session_factory() as session:
-            with session.begin():
-                material = Material(
-                    user_id=user_id, title=title, filename=filename[:300], sha256=sha256,
-                    size_bytes=size_bytes, page_count=len(pages), chunk_count=len(drafts),
-                    status="ready", pages_without_text=pages_without_text, note=note,
-                    embedding_model=model,
-                )
-                session.add(material)
-                session.flush()
-                _, offsets = document_text(pages)
-                session.execute(insert(MaterialPage), [
-                    {"material_id": material.id, "number": i + 1, "user_id": user_id,
-                     "text": text, "char_start": offsets[i]} for i, text in enumerate(pages)
-                ])
-                chunk_ids = list(session.scalars(
-                    insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
-                    [{"user_id": user_id, "material_id": material.id, "ordinal": d.ordinal,
-                      "text": d.text, "page_start": d.page_start, "page_end": d.page_end,
-                      "char_start": d.char_start, "char_end": d.char_end, "heading": d.heading,
-                      "token_count": d.token_count, "content_hash": d.content_hash,
-                      "lexical": lex} for d, lex in zip(drafts, lexical, strict=True)],
-                ))
-                store.add(user_id=user_id, material_id=material.id, chunk_ids=chunk_ids,
-                          embeddings=vectors, model=model)
-                info = _info(material)
-            # leaving `begin()` committed the transaction
-            return info
+        with rt.session_factory.begin() as session:
+            material = Material(
+                user_id=user_id, title=title, filename=filename[:300], sha256=sha256,
+                size_bytes=size_bytes, page_count=len(pages), chunk_count=len(drafts),
+                status="indexing", pages_without_text=pages_without_text, note=note,
+                embedding_model=model,
+            )
+            session.add(material)
+            session.flush()
+            material_id = material.id
+            _, offsets = document_text(pages)
+            session.execute(insert(MaterialPage), [
+                {"material_id": material_id, "number": i + 1, "user_id": user_id,
+                 "text": text, "char_start": offsets[i]} for i, text in enumerate(pages)
+            ])
+            chunk_ids = list(session.scalars(
+                insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
+                [{"user_id": user_id, "material_id": material_id, "ordinal": d.ordinal,
+                  "text": d.text, "page_start": d.page_start, "page_end": d.page_end,
+                  "char_start": d.char_start, "char_end": d.char_end, "heading": d.heading,
+                  "token_count": d.token_count, "content_hash": d.content_hash,
+                  "lexical": lex} for d, lex in zip(drafts, lexical, strict=True)],
+            ))
     except IntegrityError as e:
-        _undo_vectors(store, user_id, chunk_ids)
         if "uq_materials_user_sha256" in str(e.orig):
             return None
         raise
+    reached("ingest:rows-committed")
+    try:
+        with rt.session_factory.begin() as session:
+            lock_vectors(session, user_id)
+            get_vector_store(rt.settings).add(
+                current_collection(session, user_id), user_id=user_id, chunk_ids=chunk_ids,
+                material_ids=[material_id] * len(chunk_ids), embeddings=vectors, model=model)
+            reached("ingest:vectors-written")
+            m = session.get_one(Material, material_id)
+            m.status = "ready"
+            session.flush()
+            return _info(m)
     except BaseException:
-        _undo_vectors(store, user_id, chunk_ids)
+        _abandon(rt, user_id, material_id)
         raise
 
 
-def _undo_vectors(store, user_id: int, chunk_ids: list[int]) -> None:  # noqa: ANN001
-    if not chunk_ids:
-        return
+def _abandon(rt: Runtime, user_id: int, material_id: int) -> None:
+    """Remove a material whose ingestion failed (left 'deleting' for `check --repair` when
+    even that fails, e.g. while the vector store is down)."""
     try:
-        store.delete_chunks(user_id=user_id, chunk_ids=chunk_ids)
-    except Exception:  # logged: the rows were rolled back, stray vectors are never returned
-        log.exception("could not remove vectors of a failed ingestion",
-                      extra={"user_id": user_id, "chunks": len(chunk_ids)})
+        with rt.session_factory.begin() as session:
+            session.execute(Material.__table__.update().where(Material.id == material_id)
+                            .values(status="deleting"))
+        finish_delete(rt, user_id=user_id, material_id=material_id, keep_original=True)
+    except Exception:  # logged: the material is invisible; `check --repair` finishes it
+        log.exception("could not remove a failed ingestion",
+                      extra={"user_id": user_id, "material_id": material_id})
 
 
 # --- materials ------------------------------------------------------------------------------
 
 
-def _owned(session: Session, user_id: int, material_id: int) -> Material:
+def _owned(session: Session, user_id: int, material_id: int, *,
+           deleting: bool = False) -> Material:
     m = session.scalar(select(Material).where(Material.id == material_id,
                                               Material.user_id == user_id))
-    if m is None:
+    if m is None or (m.status == "deleting" and not deleting):
         raise NotFound("That material is not in your library (it may have been deleted).")
     return m
 
@@ -353,7 +382,8 @@ def _owned(session: Session, user_id: int, material_id: int) -> Material:
 def list_materials(session_factory: sessionmaker[Session], *, user_id: int) -> list[MaterialInfo]:
     """The learner's materials, newest first."""
     with session_factory() as session:
-        rows = session.scalars(select(Material).where(Material.user_id == user_id)
+        rows = session.scalars(select(Material).where(Material.user_id == user_id,
+                                                      Material.status != "deleting")
                                .order_by(Material.created_at.desc(), Material.id.desc()))
         return [_info(m) for m in rows]
 
@@ -389,31 +419,53 @@ def material_pages(session_factory: sessionmaker[Session], *, user_id: int, mate
 
 
 def delete_material(rt: Runtime, *, user_id: int, material_id: int) -> None:
-    """Delete a material, its pages, chunks and vectors; all or nothing."""
-    store = get_vector_store(rt.settings)
-    removed: tuple[list[int], object] | None = None
-    model = model_label(rt.settings)
+    """Delete a material, its pages, chunks, vectors and original file.
+
+    The material is first marked 'deleting' (from then on it is neither listed nor searched),
+    then its vectors go, then its rows, then the file: a crash in between leaves a 'deleting'
+    material (or a stray file) that `python -m engine check --repair` finishes removing.
+    """
+    with rt.session_factory.begin() as session:
+        m = _owned(session, user_id, material_id, deleting=True)
+        m.status = "deleting"
+    reached("delete:marked")
     try:
-        with rt.session_factory() as session:
-            with session.begin():
-                m = _owned(session, user_id, material_id)
-                model = m.embedding_model or model
-                session.execute(delete(Chunk).where(Chunk.material_id == material_id,
-                                                    Chunk.user_id == user_id))
-                session.execute(delete(MaterialPage).where(
-                    MaterialPage.material_id == material_id))
-                session.delete(m)
-                session.flush()
-                ids, vectors = store.get_material(user_id=user_id, material_id=material_id)
-                store.delete_material(user_id=user_id, material_id=material_id)
-                removed = (ids, vectors)
+        _delete_vectors(rt, user_id, material_id)
     except BaseException:
-        if removed is not None and removed[0]:
-            # The rows are back (rolled back): put their vectors back too.
-            store.add(user_id=user_id, material_id=material_id, chunk_ids=removed[0],
-                      embeddings=removed[1], model=model)
+        # A failure (not a crash): the rows are intact, so the material stays in the library.
+        with rt.session_factory.begin() as session:
+            session.execute(Material.__table__.update().where(
+                Material.id == material_id, Material.status == "deleting").values(status="ready"))
         raise
+    finish_delete(rt, user_id=user_id, material_id=material_id)
     log.info("material deleted", extra={"user_id": user_id, "material_id": material_id})
+
+
+def finish_delete(rt: Runtime, *, user_id: int, material_id: int,
+                  keep_original: bool = False) -> None:
+    """Remove the vectors, rows and file of a material marked 'deleting' (idempotent)."""
+    _delete_vectors(rt, user_id, material_id)
+    reached("delete:vectors-removed")
+    with rt.session_factory.begin() as session:
+        sha256 = session.scalar(select(Material.sha256).where(
+            Material.id == material_id, Material.user_id == user_id,
+            Material.status == "deleting"))
+        if sha256 is None:
+            return
+        session.execute(delete(Chunk).where(Chunk.material_id == material_id,
+                                            Chunk.user_id == user_id))
+        session.execute(delete(MaterialPage).where(MaterialPage.material_id == material_id))
+        session.execute(delete(Material).where(Material.id == material_id))
+    reached("delete:rows-removed")
+    if not keep_original:
+        remove_original(rt.settings, user_id, sha256)
+
+
+def _delete_vectors(rt: Runtime, user_id: int, material_id: int) -> None:
+    with rt.session_factory.begin() as session:
+        lock_vectors(session, user_id)
+        get_vector_store(rt.settings).delete_material(current_collection(session, user_id),
+                                                      material_id=material_id)
 
 
 # --- search and index upkeep ----------------------------------------------------------------
@@ -429,39 +481,91 @@ def search_library(rt: Runtime, *, user_id: int, query: str, k: int = 8,
                       settings=rt.settings)
 
 
+def index_model(rt: Runtime, *, user_id: int) -> str | None:
+    """The embedding model of the learner's index in use (None when there is none)."""
+    with rt.session_factory() as session:
+        name = current_collection(session, user_id)
+    return get_vector_store(rt.settings).model_of(name)
+
+
+def vector_count(rt: Runtime, *, user_id: int) -> int:
+    """How many vectors the learner's index in use holds."""
+    with rt.session_factory() as session:
+        name = current_collection(session, user_id)
+    return get_vector_store(rt.settings).count(name)
+
+
 def index_is_current(rt: Runtime, *, user_id: int) -> bool:
     """False when the learner's vectors were built by another embedding model than configured."""
     store = get_vector_store(rt.settings)
     with rt.session_factory() as session:
         has_chunks = session.scalar(select(Chunk.id).where(Chunk.user_id == user_id).limit(1))
+        name = current_collection(session, user_id)
     if has_chunks is None:
         return True
-    return store.model_of(user_id) == model_label(rt.settings)
+    return store.model_of(name) == model_label(rt.settings)
+
+
+def _live_chunks(session: Session, user_id: int) -> list[tuple[int, int, str]]:
+    """(chunk id, material id, text) of every chunk whose material is not being deleted."""
+    return [tuple(r) for r in session.execute(
+        select(Chunk.id, Chunk.material_id, Chunk.text)
+        .join(Material, Material.id == Chunk.material_id)
+        .where(Chunk.user_id == user_id, Material.status != "deleting").order_by(Chunk.id))]
+
+
+def embed_into(store: VectorStore, embedder: Embedder, name: str, *, user_id: int,
+               rows: list[tuple[int, int, str]], batch: int,
+               progress: Callable[[int, int], None] | None = None) -> None:
+    """Embed these chunk rows and store their vectors in the collection `name`."""
+    total = len(rows)
+    for start in range(0, total, batch):
+        part = rows[start:start + batch]
+        store.add(name, user_id=user_id, chunk_ids=[r[0] for r in part],
+                  material_ids=[r[1] for r in part],
+                  embeddings=embedder.embed_documents([r[2] for r in part]),
+                  model=embedder.model_name)
+        if progress:
+            progress(min(total, start + batch), total)
 
 
 def reindex(rt: Runtime, *, user_id: int,
             progress: Callable[[int, int], None] | None = None) -> int:
     """Re-embed all of a learner's chunks with the configured model; returns the chunk count.
 
-    The new vectors are built beside the old ones and replace them only when complete, so an
-    interrupted rebuild leaves the previous (still searchable) index in place.
+    The vectors are built in a new collection; the pointer in PostgreSQL switches to it only
+    when it is complete (under the learner's vector lock, after catching up with materials
+    added or deleted meanwhile), and the old collection is dropped last. An interrupted
+    rebuild leaves the previous (still searchable) index in use.
     """
     store = get_vector_store(rt.settings)
     embedder = get_embedder(rt.settings)
+    batch = max(1, rt.settings.embedding_batch_size) * 4
     with rt.session_factory() as session:
-        rows = session.execute(select(Chunk.id, Chunk.material_id, Chunk.text)
-                               .where(Chunk.user_id == user_id).order_by(Chunk.id)).all()
-    total = len(rows)
-    step = max(1, rt.settings.embedding_batch_size) * 4
-    with store.rebuild(user_id=user_id, model=embedder.model_name) as staging:
-        for start in range(0, total, step):
-            part = rows[start:start + step]
-            vectors = embedder.embed_documents([r[2] for r in part])
-            staging.add(chunk_ids=[r[0] for r in part], material_ids=[r[1] for r in part],
-                        embeddings=vectors)
-            if progress:
-                progress(min(total, start + step), total)
-    with rt.session_factory.begin() as session:
-        session.execute(Material.__table__.update().where(Material.user_id == user_id)
-                        .values(embedding_model=embedder.model_name))
-    return total
+        old = current_collection(session, user_id)
+        rows = _live_chunks(session, user_id)
+    new = new_collection_name(user_id)
+    store.create(new, model=embedder.model_name)
+    try:
+        if progress:
+            progress(0, len(rows))
+        embed_into(store, embedder, new, user_id=user_id, rows=rows, batch=batch,
+                   progress=progress)
+        reached("rebuild:collection-filled")
+        with rt.session_factory.begin() as session:
+            lock_vectors(session, user_id)
+            live = {r[0]: r for r in _live_chunks(session, user_id)}
+            have = store.chunk_ids(new)
+            embed_into(store, embedder, new, user_id=user_id, batch=batch,
+                       rows=[r for cid, r in live.items() if cid not in have])
+            store.delete_chunks(new, chunk_ids=[c for c in have if c not in live])
+            switch_collection(session, user_id, new)
+            session.execute(Material.__table__.update().where(Material.user_id == user_id)
+                            .values(embedding_model=embedder.model_name))
+    except BaseException:
+        store.drop(new)
+        raise
+    reached("rebuild:pointer-switched")
+    if old != new:
+        store.drop(old)
+    return len(live)

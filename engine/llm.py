@@ -383,6 +383,20 @@ def stream(
     return result
 
 
+def count_tokens(messages: list[dict[str, str]], *, task: Task, settings: Settings) -> int:
+    """Prompt tokens of chat messages for the task's model, by litellm's token counting.
+
+    Without a configured model (offline), litellm's default tokenizer is used so budgets
+    still mean the same thing. Nothing is sent anywhere: the tokenizers ship with litellm.
+    """
+    model = model_for(task, settings) or "gpt-3.5-turbo"
+    try:
+        return int(_lib().token_counter(model=model, messages=messages))
+    except Exception as e:  # an unknown tokenizer: fall back to the default one
+        log.debug("token count fallback", extra={"model": model, "err": repr(e)})
+        return int(_lib().token_counter(model="gpt-3.5-turbo", messages=messages))
+
+
 def embed(texts: list[str], *, model: str, settings: Settings,
           batch_size: int = 128) -> list[list[float]]:
     """Embed texts with a hosted embedding model (any litellm embedding model name).

@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.accounts.keys import cookie_signing_key
@@ -21,7 +21,7 @@ from engine.db.embedded import embedded_database_url
 from engine.db.migrate import upgrade_head
 from engine.db.session import make_engine, make_session_factory, safe_url
 from engine.errors import DatabaseUnavailable
-from engine.logging_setup import configure_logging
+from engine.logging_setup import configure_logging, redact
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,25 @@ def create_runtime(settings: Settings | None = None, *, migrate: bool = True) ->
     Raises:
         ConfigurationError: a configured cookie key that is too short, or a cookie key file
             that cannot be read or created.
-        DatabaseUnavailable: the database cannot be reached, started or migrated.
+        DatabaseUnavailable: the database cannot be reached, started or migrated (the cause
+            is logged, without any password).
     """
     settings = settings or get_settings()
     configure_logging(settings)
     cookie_key = cookie_signing_key(settings)
-    url = database_url(settings)
+    url: str | None = settings.database_url
+    try:
+        url = database_url(settings)
+        engine = _connect(url, settings, migrate=migrate)
+    except DatabaseUnavailable as e:
+        _log_start_failure(e, url)
+        raise
+    log.info("runtime ready", extra={"database": safe_url(url)})
+    return Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine),
+                   cookie_key=cookie_key)
+
+
+def _connect(url: str, settings: Settings, *, migrate: bool) -> Engine:
     engine = make_engine(url, settings)
     try:
         with engine.connect() as conn:
@@ -68,16 +81,31 @@ def create_runtime(settings: Settings | None = None, *, migrate: bool = True) ->
         raise DatabaseUnavailable(
             f"Cannot reach the database at {safe_url(url)}. Check that it is running and that "
             "DATABASE_URL is right.",
-            detail=str(e.orig) if e.orig else None,
+            detail=str(e.orig) if e.orig else str(e),
         ) from e
     except SQLAlchemyError as e:
         engine.dispose()
         raise DatabaseUnavailable(
             "The database schema could not be brought up to date.", detail=repr(e)
         ) from e
-    log.info("runtime ready", extra={"database": safe_url(url)})
-    return Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine),
-                   cookie_key=cookie_key)
+    return engine
+
+
+def _log_start_failure(e: DatabaseUnavailable, url: str | None) -> None:
+    """What the start-up page calls "the technical details": the cause, for the operator's
+    log. The URL's password is masked wherever it appears."""
+    cause = e.detail or repr(e.__cause__ or e)
+    database = None
+    if url:
+        database = safe_url(url)
+        try:
+            password = make_url(url).password
+        except ArgumentError:
+            password = None
+        if password:
+            cause = cause.replace(str(password), "***")
+    log.error("database start failed: %s", redact(cause),
+              extra={"database": database, "problem": e.user_message})
 
 
 @lru_cache(maxsize=1)

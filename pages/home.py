@@ -9,6 +9,7 @@ from engine.practice.service import review_counts
 from engine.profiles import home_summary
 from ui.auth import require_account
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
@@ -20,7 +21,7 @@ except EngineError as e:
     st.stop()
 
 profile = summary.profile
-st.title(f"Hello, {profile.display_name}")
+st.title(f"Hello, {escape_markdown(profile.display_name)}")
 if profile.exam_date:
     st.caption(f"Exam on {profile.exam_date:%A %d %B %Y}")
 

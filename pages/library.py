@@ -140,7 +140,7 @@ for file_id, outcome in list(outcomes.items()):
     if outcome["kind"] == "ingested":
         st.success(text, icon=":material/check_circle:")
         if outcome.get("note"):
-            st.warning(outcome["note"], icon=":material/warning:")
+            st.warning(escape_markdown(outcome["note"]), icon=":material/warning:")
     elif outcome["kind"] == "duplicate":
         st.info(f"**{name}**: {text}", icon=":material/content_copy:")
     elif outcome["kind"] == "refused":
@@ -188,7 +188,7 @@ else:
             st.markdown(f"**{escape_markdown(chosen.title)}** · {escape_markdown(chosen.filename)}"
                         f" · {chosen.page_count} pages · {chosen.chunk_count} passages")
             if chosen.note:
-                st.warning(chosen.note, icon=":material/warning:")
+                st.warning(escape_markdown(chosen.note), icon=":material/warning:")
             preview, rename, remove = st.tabs(["Preview", "Rename", "Delete"])
             with preview:
                 page_no = st.number_input("Page", min_value=1, max_value=chosen.page_count,
@@ -231,7 +231,7 @@ else:
                         st.error(e.user_message)
                     else:
                         st.session_state.pop("library_open", None)
-                        st.toast(f"Deleted {chosen.title}.")
+                        st.toast(f"Deleted {escape_markdown(chosen.title)}.")
                         st.rerun()
 
 # --- search ----------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ from engine.profiles import get_profile, save_profile
 from ui.auth import require_account, update_account
 from ui.profile_form import profile_form
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
 
-st.title(f"Welcome, {account.display_name}")
+st.title(f"Welcome, {escape_markdown(account.display_name)}")
 st.write("A few questions so Groundwork can plan your practice. You can change any of this later "
          "under **Profile & settings**.")
 

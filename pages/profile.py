@@ -13,6 +13,7 @@ from ui.analytics_cache import clear_analytics
 from ui.auth import client_address, current_session_id, require_account, update_account
 from ui.profile_form import password_form, profile_form
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
@@ -25,7 +26,7 @@ except EngineError as e:
     st.error(e.user_message)
     st.stop()
 
-st.caption(f"Signed in as {view.email}")
+st.caption(f"Signed in as {escape_markdown(view.email)}")
 entered = profile_form(view, key="profile", submit_label="Save changes")
 if entered is not None:
     try:
@@ -81,3 +82,8 @@ if change is not None:
         others = (f" {ended} other session{'s' if ended != 1 else ''} signed out."
                   if ended else "")
         st.success("Password changed." + others)
+
+# --- your data: export, delete the account ---------------------------------------------------
+from ui.account_data import account_data_section  # noqa: E402
+
+account_data_section(rt, account.user_id, account.email)

@@ -13,6 +13,7 @@ from engine.profiles import get_profile
 from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
@@ -70,10 +71,12 @@ for item in attention:
                   else "Retired")
         quality = ("unrated" if item.quality_score is None
                    else f"quality {item.quality_score:.2f}")
-        st.caption(f"{status} · {item.material_title}, p. {item.page_start} · {quality}")
-        st.markdown(item.stem)
+        st.caption(f"{status} · {escape_markdown(item.material_title)}, p. {item.page_start}"
+                   f" · {quality}")
+        st.markdown(escape_markdown(item.stem))
         for reason, note in item.open_flags:
-            st.caption(f"Flagged {reason}" + (f": {note}" if note else ""))
+            st.caption(f"Flagged {escape_markdown(reason)}"
+                       + (f": {escape_markdown(note)}" if note else ""))
         keep_col, retire_col, replace_col = st.columns(3)
         if keep_col.button("Keep it", key=f"keep_{item.question_id}",
                            help="Put it back in your queues"):

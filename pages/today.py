@@ -15,6 +15,7 @@ from engine.profiles import get_profile
 from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
 from ui.runtime import get_runtime
+from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
@@ -113,16 +114,16 @@ except EngineError as e:
     st.stop()
 
 label = "Review" if current["kind"] == "review" else "New question"
-st.caption(f"{label} · {question.material_title}, p. {question.page_start}"
+st.caption(f"{label} · {escape_markdown(question.material_title)}, p. {question.page_start}"
            + (f"–{question.page_end}" if question.page_end != question.page_start else "")
            + f" · difficulty {question.difficulty}/5")
-st.subheader(question.stem, anchor=False)
+st.subheader(escape_markdown(question.stem), anchor=False)
 
 if result is None:
     with st.form("today_answer", clear_on_submit=False):
         if question.type == "mcq":
             choice = st.radio("Your answer", list(range(len(question.options or []))),
-                              format_func=lambda i: question.options[i], index=None,
+                              format_func=lambda i: escape_markdown(question.options[i]), index=None,
                               key="today_choice")
             response: str | int | None = choice
         elif question.type == "cloze":
@@ -160,17 +161,17 @@ if result.duplicate:
     st.info("This question was already answered (in another tab or by a second click); "
             "here is that answer's result. It was counted once.")
 if result.correct:
-    st.success(f"Right! {result.reason}", icon=":material/check_circle:")
+    st.success(f"Right! {escape_markdown(result.reason)}", icon=":material/check_circle:")
 else:
-    st.error(f"Not quite. {result.reason}", icon=":material/cancel:")
-st.markdown(f"**Your answer:** {result.your_answer}")
-st.markdown(f"**Correct answer:** {result.correct_answer}")
+    st.error(f"Not quite. {escape_markdown(result.reason)}", icon=":material/cancel:")
+st.markdown(f"**Your answer:** {escape_markdown(result.your_answer)}")
+st.markdown(f"**Correct answer:** {escape_markdown(result.correct_answer)}")
 if result.explanation:
-    st.markdown(result.explanation)
+    st.markdown(escape_markdown(result.explanation))
 with st.container(border=True):
     pages = f"p. {result.page_start}" + (f"–{result.page_end}"
                                           if result.page_end != result.page_start else "")
-    st.caption(f"Source: {result.material_title}, {pages}")
+    st.caption(f"Source: {escape_markdown(result.material_title)}, {pages}")
     st.text(result.excerpt)
 
 gained = f"+{result.xp_earned} XP" if not result.duplicate else "no new XP"

@@ -132,13 +132,13 @@ def update_account(account: AccountInfo) -> None:
     st.session_state[ACCOUNT_KEY] = account
 
 
-def sign_out(rt: Runtime) -> None:
+def sign_out(rt: Runtime, notice: str | None = None) -> None:
     """End this browser's session on the server, forget everything this session held, and
-    remove the cookie on the next run."""
+    remove the cookie on the next run; `notice` is shown once on the login page."""
     session_id = st.session_state.get(SESSION_KEY)
     if session_id:
         revoke_session(rt.session_factory, session_id=session_id)
-    _end(None)
+    _end(notice)
 
 
 def take_notice() -> str | None:

@@ -1,24 +1,25 @@
 """Showing a question (draft or banked) with its answer and cited source.
 
-Text from PDFs, learners and models goes through `plain()` so Markdown and Streamlit's
-directives in it show as written, never as formatting, links or HTML.
+Text from PDFs, learners and models goes through `plain()` (`ui.text.escape_markdown`, with
+line breaks kept) so Markdown and Streamlit's directives in it show as written, never as
+formatting, links or HTML.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import streamlit as st
 
+from ui.text import escape_markdown
+
 TYPE_LABELS = {"mcq": "Multiple choice", "cloze": "Cloze", "short": "Short answer"}
 DIFFICULTY = {1: "1 · recall", 2: "2 · easy", 3: "3 · medium", 4: "4 · hard", 5: "5 · expert"}
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 def plain(text: str | None) -> str:
     """Text escaped for st.markdown so it renders literally."""
-    return _MD_SPECIAL.sub(r"\\\1", text or "").replace("\n", "  \n")
+    return escape_markdown(text or "").replace("\n", "  \n")
 
 
 def pages_label(page_start: int, page_end: int) -> str:

@@ -29,8 +29,8 @@ def embedded_database_url(data_dir: Path, *, cleanup_mode: str | None = "stop") 
     with _lock:
         server = _servers.get(data_dir)
         if server is None:
-            data_dir.mkdir(parents=True, exist_ok=True)
             try:
+                data_dir.mkdir(parents=True, exist_ok=True)
                 with warnings.catch_warnings():
                     # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here.
                     warnings.simplefilter("ignore")

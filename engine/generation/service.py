@@ -643,7 +643,8 @@ def generate_questions(
         if topic:
             passages = _topic_passages(session, user_id, materials, topic, n, settings)
             if not passages:
-                raise NothingGenerated(f"Nothing in the chosen materials matches '{topic}'. "
+                # The topic is not repeated: the message is shown as Markdown.
+                raise NothingGenerated("Nothing in the chosen materials matches that topic. "
                                        "Try other words or leave the topic empty.")
         else:
             passages = _spread_passages(session, user_id, materials,

@@ -94,6 +94,20 @@ def read_pdf(
     return _assemble(messages)
 
 
+# What the reader process may see of our environment: nothing that grants access (database
+# URL, provider keys, cookie key, settings), only what Python and the locale need.
+_WORKER_ENV_ALLOWED = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+                       "TEMP", "TMP", "SYSTEMROOT")
+
+
+def worker_env() -> dict[str, str]:
+    """The reader process's environment: an allow-list, never the whole of ours."""
+    env = {k: os.environ[k] for k in _WORKER_ENV_ALLOWED if k in os.environ}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
 def _run_worker(
     path: Path, *, password: str | None, settings: Settings, on_page: PageCallback | None
 ) -> list[dict]:
@@ -104,14 +118,12 @@ def _run_worker(
         "memory_mb": settings.pdf_parse_memory_mb,
         "cpu_s": max(1, int(settings.pdf_parse_timeout_s) + 1),
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDWORK_")}
-    env["PYTHONIOENCODING"] = "utf-8"
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-X", "utf8", str(_WORKER)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=env,
+        env=worker_env(),
         close_fds=True,
     )
     messages: list[dict] = []

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import Settings, get_settings
 from engine.db.models import Chunk, Material
+from engine.retrieval.collections import current_collection
 from engine.retrieval.embeddings import get_embedder, model_label
 from engine.retrieval.fusion import weighted_fusion
 from engine.retrieval.lexical import INDEX_CACHE, LexicalIndex
@@ -42,11 +43,12 @@ class Passage:
 
 
 def library_fingerprint(session: Session, user_id: int) -> tuple[int, int, int]:
-    """Changes whenever a material is added or deleted (ids are never reused)."""
+    """Changes whenever a material becomes searchable or stops being so (ids are never
+    reused; only 'ready' materials are searched)."""
     row = session.execute(
         select(func.count(Material.id), func.coalesce(func.max(Material.id), 0),
                func.coalesce(func.sum(Material.chunk_count), 0))
-        .where(Material.user_id == user_id)
+        .where(Material.user_id == user_id, Material.status == "ready")
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
 
@@ -61,7 +63,8 @@ def lexical_index(session: Session, user_id: int) -> LexicalIndex:
         return index
     rows = session.execute(
         select(Chunk.id, Chunk.material_id, Chunk.lexical)
-        .where(Chunk.user_id == user_id).order_by(Chunk.id)
+        .join(Material, Material.id == Chunk.material_id)
+        .where(Chunk.user_id == user_id, Material.status == "ready").order_by(Chunk.id)
     ).all()
     index = LexicalIndex.build([r[0] for r in rows], [r[1] for r in rows],
                                [r[2].split() for r in rows])
@@ -110,14 +113,15 @@ def search(
 
     dense: dict[int, float] = {}
     store = get_vector_store(settings)
-    if store.model_of(user_id) == model_label(settings):
+    collection = current_collection(session, user_id)
+    if store.model_of(collection) == model_label(settings):
         embedding = get_embedder(settings).embed_query(query)
-        for hit in store.query(user_id=user_id, embedding=embedding, k=n,
+        for hit in store.query(collection, embedding=embedding, k=n,
                                material_ids=material_ids):
             dense[hit.chunk_id] = hit.similarity
         # Give lexical-only candidates their true cosine similarity too.
         missing = [c for c in lexical if c not in dense]
-        dense.update(store.similarities(user_id=user_id, embedding=embedding,
+        dense.update(store.similarities(collection, embedding=embedding,
                                         chunk_ids=missing))
     else:
         log.warning("vector index stale or missing; lexical ranking only",
@@ -136,7 +140,7 @@ def search(
     scores = dict(fused)
     rows = session.execute(
         select(Chunk, Material.title).join(Material, Material.id == Chunk.material_id)
-        .where(Chunk.user_id == user_id, Chunk.id.in_(top))
+        .where(Chunk.user_id == user_id, Chunk.id.in_(top), Material.status == "ready")
     ).all()
     by_id = {chunk.id: (chunk, title) for chunk, title in rows}
     passages = []

@@ -1,21 +1,29 @@
 """The vector store adapter: the only module that imports chromadb.
 
-One collection per learner (`gw_user_<id>`), so a learner's vectors can never be returned for
-another learner's query; each vector also carries `user_id`, `material_id` and `chunk_id` as
-metadata. Collection metadata records the embedding model that built it, so a change of model
-is detected and the collection rebuilt. Embeddings always come from us: Chroma's own embedding
-function is never used (it would download a model).
+Each learner's vectors live in their own collection (`gw_user_<id>`, or `gw_user_<id>_<tag>`
+after a rebuild), so a learner's vectors can never be returned for another learner's query;
+each vector also carries `user_id`, `material_id` and `chunk_id` as metadata. Which collection
+is current is recorded in PostgreSQL (`engine.retrieval.collections`); this module only acts on
+the collection it is given. Collection metadata records the embedding model that built it.
+Embeddings always come from us: Chroma's own embedding function is never used (it would
+download a model).
+
+Collection handles are cached per process. Another process (a rebuild beside the app, an
+account deletion) can drop a collection under a cached handle; every operation then drops the
+stale handle, opens the collection afresh and retries once.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,6 +33,8 @@ from engine.errors import VectorStoreUnavailable
 log = logging.getLogger(__name__)
 
 _BATCH = 2000  # Chroma caps the records per call; stay well under it.
+_NAME = re.compile(r"^gw_user_(\d+)(?:_[0-9a-f]+)?$")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,15 +45,37 @@ class VectorHit:
 
 
 def collection_name(user_id: int) -> str:
+    """The collection a learner starts with (until a rebuild switches to a new one)."""
     return f"gw_user_{user_id}"
 
 
+def new_collection_name(user_id: int) -> str:
+    """A fresh name for a rebuilt collection."""
+    return f"{collection_name(user_id)}_{secrets.token_hex(4)}"
+
+
+def owner_of(name: str) -> int | None:
+    """The learner a collection belongs to, or None for a collection that is not ours."""
+    m = _NAME.match(name)
+    return int(m.group(1)) if m else None
+
+
+class _Missing(Exception):
+    """The collection does not exist (internal: turned into a default result)."""
+
+
 class VectorStore:
-    """Chroma, embedded (PersistentClient on `settings.chroma_dir`) or a server (HttpClient)."""
+    """Chroma, embedded (PersistentClient on `settings.chroma_dir`) or a server (HttpClient).
+
+    The embedded folder belongs to one process at a time; several processes (app workers, a
+    rebuild beside the app) should share a Chroma server (CHROMA_HOST).
+    """
 
     def __init__(self, *, path: Path, host: str | None = None, port: int = 8000) -> None:
         import chromadb
+        from chromadb.errors import NotFoundError
 
+        self._not_found = NotFoundError
         chroma_settings = chromadb.Settings(anonymized_telemetry=False)
         try:
             if host:
@@ -57,12 +89,11 @@ class VectorStore:
                 detail=repr(e),
             ) from e
         self._lock = threading.Lock()
-        self._collections: dict[str, object] = {}
+        self._collections: dict[str, Any] = {}
 
     # --- collections ----------------------------------------------------------------------
 
-    def _collection(self, user_id: int, *, create: bool = True):  # noqa: ANN202
-        name = collection_name(user_id)
+    def _open(self, name: str, *, create: bool) -> Any:
         with self._lock:
             col = self._collections.get(name)
             if col is not None:
@@ -75,164 +106,165 @@ class VectorStore:
                     )
                 else:
                     col = self._client.get_collection(name, embedding_function=None)
+            except self._not_found as e:
+                raise _Missing(name) from e
             except Exception as e:  # noqa: BLE001
-                if not create:
-                    return None
+                if not create:  # some Chroma versions raise other errors for a missing one
+                    raise _Missing(name) from e
                 raise VectorStoreUnavailable("The vector store is not available.",
                                              detail=repr(e)) from e
             self._collections[name] = col
             return col
 
-    def model_of(self, user_id: int) -> str | None:
-        """The embedding model that built this learner's vectors (None when there are none)."""
-        col = self._collection(user_id, create=False)
-        if col is None:
-            return None
-        return (col.metadata or {}).get("embedding_model")
+    def _forget(self, name: str) -> None:
+        with self._lock:
+            self._collections.pop(name, None)
 
-    def _mark_model(self, col, model: str) -> None:  # noqa: ANN001
-        if (col.metadata or {}).get("embedding_model") != model:
-            col.modify(metadata={"embedding_model": model})
+    def _run(self, name: str, op: Callable[[Any], T], *, create: bool = False,
+             missing: T | None = None, failure: str = "The vector store is not available.") -> T:
+        """`op(collection)`, reopening the collection once if another process replaced it.
 
-    def count(self, user_id: int) -> int:
-        col = self._collection(user_id, create=False)
-        return 0 if col is None else col.count()
+        Returns `missing` when the collection does not exist (and `create` is False).
+        """
+        for attempt in (1, 2):
+            try:
+                return op(self._open(name, create=create))
+            except _Missing:
+                return missing  # type: ignore[return-value]
+            except VectorStoreUnavailable:
+                raise
+            except self._not_found as e:
+                self._forget(name)
+                if attempt == 2:
+                    if not create:
+                        return missing  # type: ignore[return-value]
+                    raise VectorStoreUnavailable(failure, detail=repr(e)) from e
+                log.info("collection replaced by another process; reopening",
+                         extra={"collection": name})
+            except Exception as e:  # noqa: BLE001 - any other client failure
+                raise VectorStoreUnavailable(failure, detail=repr(e)) from e
+        raise AssertionError("unreachable")
+
+    def list_names(self) -> list[str]:
+        """The names of all collections in the store."""
+        try:
+            return sorted(c.name if hasattr(c, "name") else str(c)
+                          for c in self._client.list_collections())
+        except Exception as e:  # noqa: BLE001
+            raise VectorStoreUnavailable("The vector store is not available.",
+                                         detail=repr(e)) from e
+
+    def model_of(self, name: str) -> str | None:
+        """The embedding model that built this collection (None when it does not exist)."""
+        return self._run(name, lambda col: (col.metadata or {}).get("embedding_model"))
+
+    def count(self, name: str) -> int:
+        return self._run(name, lambda col: col.count(), missing=0)
+
+    def chunk_ids(self, name: str) -> dict[int, int]:
+        """Every vector in the collection: chunk id -> material id."""
+        def read(col: Any) -> dict[int, int]:
+            found: dict[int, int] = {}
+            offset = 0
+            while True:
+                got = col.get(include=["metadatas"], limit=_BATCH, offset=offset)
+                for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                    found[int(cid)] = int((meta or {}).get("material_id", -1))
+                if len(got["ids"]) < _BATCH:
+                    return found
+                offset += _BATCH
+        return self._run(name, read, missing={})
 
     # --- writes ---------------------------------------------------------------------------
 
-    def add(
-        self,
-        *,
-        user_id: int,
-        material_id: int,
-        chunk_ids: list[int],
-        embeddings: np.ndarray,
-        model: str,
-    ) -> None:
-        """Store vectors for chunks of one material (replacing any with the same chunk ids)."""
-        col = self._collection(user_id)
+    def create(self, name: str, *, model: str) -> None:
+        """An empty collection under this name for vectors of `model` (replacing any)."""
+        self.drop(name)
         try:
+            col = self._client.create_collection(
+                name, configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": model}, embedding_function=None,
+            )
+        except Exception as e:  # noqa: BLE001
+            raise VectorStoreUnavailable("The vector store is not available.",
+                                         detail=repr(e)) from e
+        with self._lock:
+            self._collections[name] = col
+
+    def add(self, name: str, *, user_id: int, chunk_ids: list[int], material_ids: list[int],
+            embeddings: np.ndarray, model: str) -> None:
+        """Store vectors for chunks (replacing any with the same chunk ids)."""
+        def write(col: Any) -> None:
             recorded = (col.metadata or {}).get("embedding_model")
             if recorded is not None and recorded != model and col.count() > 0:
                 raise VectorStoreUnavailable(
                     "The library index was built with another embedding model; rebuild it "
                     "before adding material.", detail=f"{recorded} != {model}",
                 )
-            self._mark_model(col, model)
+            if recorded != model:
+                col.modify(metadata={"embedding_model": model})
             for start in range(0, len(chunk_ids), _BATCH):
                 ids = chunk_ids[start:start + _BATCH]
                 col.upsert(
-                    ids=[str(i) for i in ids],
-                    embeddings=embeddings[start:start + _BATCH],
-                    metadatas=[{"user_id": user_id, "material_id": material_id, "chunk_id": i}
-                               for i in ids],
+                    ids=[str(i) for i in ids], embeddings=embeddings[start:start + _BATCH],
+                    metadatas=[{"user_id": user_id, "material_id": int(m), "chunk_id": int(i)}
+                               for i, m in zip(ids, material_ids[start:start + _BATCH],
+                                               strict=True)],
                 )
-        except VectorStoreUnavailable:
-            raise
-        except Exception as e:  # noqa: BLE001
-            raise VectorStoreUnavailable("The vector store could not save the passages.",
-                                         detail=repr(e)) from e
+        self._run(name, write, create=True,
+                  failure="The vector store could not save the passages.")
 
-    def get_material(self, *, user_id: int, material_id: int) -> tuple[list[int], np.ndarray]:
-        """The chunk ids and vectors of one material (used to undo a failed delete)."""
-        col = self._collection(user_id, create=False)
-        if col is None:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        got = col.get(where={"material_id": material_id}, include=["embeddings"])
-        ids = [int(i) for i in got["ids"]]
-        vectors = np.asarray(got["embeddings"] if len(ids) else [], dtype=np.float32)
-        return ids, vectors
+    def delete_material(self, name: str, *, material_id: int) -> None:
+        self._run(name, lambda col: col.delete(where={"material_id": int(material_id)}),
+                  failure="The vector store could not delete the passages.")
 
-    def delete_material(self, *, user_id: int, material_id: int) -> None:
-        col = self._collection(user_id, create=False)
-        if col is None:
-            return
+    def delete_chunks(self, name: str, *, chunk_ids: list[int]) -> None:
+        def remove(col: Any) -> None:
+            for start in range(0, len(chunk_ids), _BATCH):
+                col.delete(ids=[str(i) for i in chunk_ids[start:start + _BATCH]])
+        if chunk_ids:
+            self._run(name, remove, failure="The vector store could not delete the passages.")
+
+    def drop(self, name: str) -> None:
+        """Remove a whole collection (nothing happens when it does not exist)."""
+        self._forget(name)
         try:
-            col.delete(where={"material_id": material_id})
+            self._client.delete_collection(name)
+        except self._not_found:
+            log.debug("no collection to drop", extra={"collection": name})
+        except ValueError as e:  # older clients signal an absent collection this way
+            log.debug("no collection to drop", extra={"collection": name, "error": repr(e)})
         except Exception as e:  # noqa: BLE001
             raise VectorStoreUnavailable("The vector store could not delete the passages.",
                                          detail=repr(e)) from e
 
-    def delete_chunks(self, *, user_id: int, chunk_ids: list[int]) -> None:
-        col = self._collection(user_id, create=False)
-        if col is None or not chunk_ids:
-            return
-        for start in range(0, len(chunk_ids), _BATCH):
-            col.delete(ids=[str(i) for i in chunk_ids[start:start + _BATCH]])
-
-    def drop_user(self, user_id: int) -> None:
-        """Remove a learner's whole collection (before a rebuild with another model)."""
-        name = collection_name(user_id)
-        with self._lock:
-            self._collections.pop(name, None)
-            try:
-                self._client.delete_collection(name)
-            except Exception as e:  # noqa: BLE001 - absent collection: nothing to drop
-                log.debug("no collection to drop", extra={"collection": name, "error": repr(e)})
-
-    @contextmanager
-    def rebuild(self, *, user_id: int, model: str) -> Iterator[_Staging]:
-        """Build a learner's vectors afresh beside the current ones; swap them in on success.
-
-        On failure the staging collection is dropped and the current vectors stay.
-        """
-        final = collection_name(user_id)
-        staging_name = f"{final}_rebuild"
-        try:
-            self._client.delete_collection(staging_name)
-        except Exception:  # noqa: BLE001 - no leftover from an earlier attempt
-            log.debug("no staging collection to clear")
-        staging = self._client.create_collection(
-            staging_name, configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedding_model": model}, embedding_function=None,
-        )
-        try:
-            yield _Staging(staging, user_id)
-        except BaseException:
-            self._client.delete_collection(staging_name)
-            raise
-        with self._lock:
-            self._collections.pop(final, None)
-            try:
-                self._client.delete_collection(final)
-            except Exception:  # noqa: BLE001 - the learner had no vectors yet
-                log.debug("no previous collection", extra={"collection": final})
-            staging.modify(name=final)
-
-    def similarities(self, *, user_id: int, embedding: np.ndarray,
-                     chunk_ids: list[int]) -> dict[int, float]:
-        """Cosine similarity of the query to each of these chunks (those that have vectors)."""
-        col = self._collection(user_id, create=False)
-        if col is None or not chunk_ids:
-            return {}
-        try:
-            got = col.get(ids=[str(i) for i in chunk_ids], include=["embeddings"])
-        except Exception as e:  # noqa: BLE001
-            raise VectorStoreUnavailable("The vector store could not be searched.",
-                                         detail=repr(e)) from e
-        if not len(got["ids"]):
-            return {}
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        sims = vectors @ np.asarray(embedding, dtype=np.float32)
-        return {int(i): float(v) for i, v in zip(got["ids"], sims, strict=True)}
-
     # --- reads ----------------------------------------------------------------------------
 
-    def query(
-        self,
-        *,
-        user_id: int,
-        embedding: np.ndarray,
-        k: int,
-        material_ids: list[int] | None = None,
-    ) -> list[VectorHit]:
-        col = self._collection(user_id, create=False)
-        if col is None or k <= 0:
+    def similarities(self, name: str, *, embedding: np.ndarray,
+                     chunk_ids: list[int]) -> dict[int, float]:
+        """Cosine similarity of the query to each of these chunks (those that have vectors)."""
+        if not chunk_ids:
+            return {}
+
+        def read(col: Any) -> dict[int, float]:
+            got = col.get(ids=[str(i) for i in chunk_ids], include=["embeddings"])
+            if not len(got["ids"]):
+                return {}
+            vectors = np.asarray(got["embeddings"], dtype=np.float32)
+            sims = vectors @ np.asarray(embedding, dtype=np.float32)
+            return {int(i): float(v) for i, v in zip(got["ids"], sims, strict=True)}
+        return self._run(name, read, missing={},
+                         failure="The vector store could not be searched.")
+
+    def query(self, name: str, *, embedding: np.ndarray, k: int,
+              material_ids: list[int] | None = None) -> list[VectorHit]:
+        if k <= 0:
             return []
         where = None
         if material_ids is not None:
             where = {"material_id": {"$in": [int(m) for m in material_ids]}}
-        try:
+
+        def read(col: Any) -> list[VectorHit]:
             n = col.count()
             if n == 0:
                 return []
@@ -240,32 +272,12 @@ class VectorStore:
                 query_embeddings=np.asarray([embedding], dtype=np.float32),
                 n_results=min(k, n), where=where, include=["distances", "metadatas"],
             )
-        except Exception as e:  # noqa: BLE001
-            raise VectorStoreUnavailable("The vector store could not be searched.",
-                                         detail=repr(e)) from e
-        hits = []
-        for cid, dist, meta in zip(result["ids"][0], result["distances"][0],
-                                   result["metadatas"][0], strict=True):
-            hits.append(VectorHit(chunk_id=int(cid), material_id=int(meta["material_id"]),
-                                  similarity=1.0 - float(dist)))
-        return hits
-
-
-class _Staging:
-    def __init__(self, col, user_id: int) -> None:  # noqa: ANN001
-        self._col = col
-        self._user_id = user_id
-
-    def add(self, *, chunk_ids: list[int], material_ids: list[int],
-            embeddings: np.ndarray) -> None:
-        for start in range(0, len(chunk_ids), _BATCH):
-            ids = chunk_ids[start:start + _BATCH]
-            self._col.upsert(
-                ids=[str(i) for i in ids], embeddings=embeddings[start:start + _BATCH],
-                metadatas=[{"user_id": self._user_id, "material_id": m, "chunk_id": i}
-                           for i, m in zip(ids, material_ids[start:start + _BATCH],
-                                           strict=True)],
-            )
+            return [VectorHit(chunk_id=int(cid), material_id=int(meta["material_id"]),
+                              similarity=1.0 - float(dist))
+                    for cid, dist, meta in zip(result["ids"][0], result["distances"][0],
+                                               result["metadatas"][0], strict=True)]
+        return self._run(name, read, missing=[],
+                         failure="The vector store could not be searched.")
 
 
 @lru_cache(maxsize=16)

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import func, select
 
 from engine.db.models import Chunk, Material
-from engine.retrieval.vectors import get_vector_store
+from engine import library
 from tests.support.library_pdfs import blank_pages_pdf, encrypted_pdf, text_pdf
 
 GLACIERS = (
@@ -41,7 +41,7 @@ def _counts(runtime, user_id):
         return (
             s.scalar(select(func.count()).select_from(Material).where(Material.user_id == user_id)),
             s.scalar(select(func.count()).select_from(Chunk).where(Chunk.user_id == user_id)),
-            get_vector_store(runtime.settings).count(user_id),
+            library.vector_count(runtime, user_id=user_id),
         )
 
 

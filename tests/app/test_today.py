@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from engine.db.models import Attempt, Flag, Profile, Question
 from tests.support.practice import add_question
+from ui.text import escape_markdown
 
 
 def texts(at) -> str:
@@ -55,7 +56,8 @@ def test_answer_shows_feedback_source_and_xp_then_the_next_question(signed_in_ap
         assert s.get(Profile, uid).xp == 25
         assert s.scalars(select(Attempt.question_id)).all() == [first]
     button(at, "Next question").click().run()
-    assert at.subheader[0].value == "Proteins are made by the _____."
+    # Shown literally: the stem is escaped before Markdown renders it.
+    assert at.subheader[0].value == escape_markdown("Proteins are made by the _____.")
     at.text_input(key="today_text").input("nucleus")
     at.radio(key="today_confidence").set_value(2)
     button(at, "Check answer").click().run()

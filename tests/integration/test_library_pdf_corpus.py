@@ -15,7 +15,6 @@ from engine import library
 from engine.db.models import Chunk, Material, MaterialPage
 from engine.errors import PdfEncrypted, PdfError, PdfMalformed, PdfNoText, PdfTooLarge
 from engine.retrieval import search
-from engine.retrieval.vectors import get_vector_store
 
 INGESTED = "ingested"
 
@@ -92,7 +91,7 @@ def test_every_corpus_file_is_ingested_or_refused_with_its_reason(shared_data, r
                               .where(MaterialPage.user_id == user))
     assert chunk_total == sum(m.chunk_count for m in materials)
     assert page_total == sum(m.page_count for m in materials)
-    assert get_vector_store(runtime.settings).count(user) == chunk_total
+    assert library.vector_count(runtime, user_id=user) == chunk_total
 
     # every ingested file, in any script, is found by words from its own text
     missed = []

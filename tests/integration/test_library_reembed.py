@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from engine import library
 from engine.retrieval import search
-from engine.retrieval.vectors import get_vector_store
 from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
 
@@ -18,8 +17,7 @@ BEES = ("Honey bees communicate the direction of flowers with a waggle dance on 
 def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, llm_stub):
     user = make_user()
     library.ingest_pdf(runtime, user_id=user, data=text_pdf([SOIL]), filename="soil.pdf")
-    store = get_vector_store(runtime.settings)
-    assert store.model_of(user) == "all-MiniLM-L6-v2"
+    assert library.index_model(runtime, user_id=user) == "all-MiniLM-L6-v2"
     assert library.index_is_current(runtime, user_id=user)
 
     hosted = llm_stub.settings_for(runtime.settings, embedding_model="openai/stub-embed")
@@ -34,16 +32,16 @@ def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, 
         seen = []
         total = library.reindex(rt2, user_id=user, progress=lambda d, t: seen.append((d, t)))
         assert total == 1 and seen[-1] == (1, 1)
-        assert store.model_of(user) == "openai/stub-embed"
+        assert library.index_model(runtime, user_id=user) == "openai/stub-embed"
         assert library.index_is_current(rt2, user_id=user)
-        assert store.count(user) == 1
+        assert library.vector_count(runtime, user_id=user) == 1
         assert any(r["path"].endswith("/embeddings") for r in llm_stub.requests)
 
         # new material is embedded by the hosted model and both are searchable
         m = library.ingest_pdf(rt2, user_id=user, data=text_pdf([BEES]),
                                filename="bees.pdf").material
         assert m.embedding_model == "openai/stub-embed"
-        assert store.count(user) == 2
+        assert library.vector_count(runtime, user_id=user) == 2
         with rt2.session_factory() as s:
             hits = search(s, user_id=user, query="waggle dance of honey bees", k=2,
                           settings=hosted)

@@ -17,7 +17,7 @@ from engine.errors import (
     VectorStoreUnavailable,
 )
 from engine.retrieval import search
-from engine.retrieval.vectors import VectorStore, get_vector_store
+from engine.retrieval.vectors import VectorStore
 from tests.support.library_pdfs import (
     blank_pages_pdf,
     encrypted_pdf,
@@ -49,7 +49,7 @@ def _counts(rt, user_id: int) -> tuple[int, int, int, int]:
         chunks = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.user_id == user_id))
         pages = s.scalar(select(func.count()).select_from(MaterialPage)
                          .where(MaterialPage.user_id == user_id))
-    return materials, chunks, pages, get_vector_store(rt.settings).count(user_id)
+    return materials, chunks, pages, library.vector_count(rt, user_id=user_id)
 
 
 def _book() -> bytes:
@@ -227,9 +227,10 @@ def test_failure_at_any_step_of_ingestion_leaves_both_stores_unchanged(
     elif step == "vectors":
         original_add = VectorStore.add
 
-        def add_half_then_fail(self, *, chunk_ids, embeddings, **kw):
+        def add_half_then_fail(self, name, *, chunk_ids, material_ids, embeddings, **kw):
             # part of the vectors reach Chroma before it fails
-            original_add(self, chunk_ids=chunk_ids[:1], embeddings=embeddings[:1], **kw)
+            original_add(self, name, chunk_ids=chunk_ids[:1], material_ids=material_ids[:1],
+                         embeddings=embeddings[:1], **kw)
             raise VectorStoreUnavailable("The vector store could not save the passages.")
 
         monkeypatch.setattr(VectorStore, "add", add_half_then_fail)

@@ -41,6 +41,10 @@ class Reply:
     error_message: str = "scripted error"
     prompt_tokens: int = 120
     completion_tokens: int = 80
+    # Streaming only: after this many words, send an error event instead of the rest.
+    fail_after_words: int | None = None
+    # Streaming only: pause between words (lets a test watch the answer arrive).
+    word_delay_s: float = 0.0
 
 
 def rate_limited(retry_after_s: float = 0) -> Reply:
@@ -50,6 +54,12 @@ def rate_limited(retry_after_s: float = 0) -> Reply:
 
 def unauthorized() -> Reply:
     return Reply(status=401, error_message="Incorrect API key provided: sk-stub")
+
+
+def fails_mid_stream(content: str, after_words: int = 3) -> Reply:
+    """A streamed answer that breaks off with a provider error after `after_words` words."""
+    return Reply(content=content, fail_after_words=after_words,
+                 error_message="The server had an error while processing your request")
 
 
 def server_error() -> Reply:
@@ -197,9 +207,17 @@ class LLMStub:
                 self.wfile.write(event({"role": "assistant", "content": ""}, None))
                 words = reply.content.split(" ")
                 for i, word in enumerate(words):
+                    if reply.fail_after_words is not None and i >= reply.fail_after_words:
+                        error = {"error": {"message": reply.error_message,
+                                           "type": "server_error", "code": "server_error"}}
+                        self.wfile.write(f"data: {json.dumps(error)}\n\n".encode())
+                        self.wfile.flush()
+                        return
                     piece = word if i == len(words) - 1 else word + " "
                     self.wfile.write(event({"content": piece}, None))
                     self.wfile.flush()
+                    if reply.word_delay_s and stub._stop.wait(reply.word_delay_s):
+                        return
                 self.wfile.write(event({}, "stop"))
                 tail = {"id": "chatcmpl-stub-stream", "object": "chat.completion.chunk",
                         "created": created, "model": model, "choices": [], "usage": usage}

@@ -93,3 +93,34 @@ def test_decompression_bomb_is_stopped_by_the_memory_limit(tmp_path):
                  pdf_parse_memory_mb=160)
     with pytest.raises(PdfTooLarge, match="more memory"):
         read_pdf(decompression_bomb_pdf(), settings=s)
+
+
+def test_the_reader_process_gets_no_secrets(limits, tmp_path, monkeypatch):
+    """The child that parses untrusted PDFs sees an allow-listed environment: no database URL,
+    provider API keys, cookie key or other settings of ours."""
+    from engine.ingestion import pdf as pdf_module
+
+    secrets = {"DATABASE_URL": "postgresql://app:hunter2@db/groundwork",
+               "OPENAI_API_KEY": "sk-secret", "ANTHROPIC_API_KEY": "sk-ant-secret",
+               "GROUNDWORK_LLM_API_KEY": "sk-gw-secret", "GROUNDWORK_COOKIE_KEY": "k" * 40,
+               "AWS_SECRET_ACCESS_KEY": "aws-secret"}
+    for k, v in secrets.items():
+        monkeypatch.setenv(k, v)
+    spy = tmp_path / "env_worker.py"
+    spy.write_text(
+        "import json, os, sys\n"
+        "sys.stdin.read()\n"
+        "print(json.dumps({'kind': 'error', 'reason': 'damaged',\n"
+        "                  'detail': json.dumps(dict(os.environ))}), flush=True)\n")
+    monkeypatch.setattr(pdf_module, "_WORKER", spy)
+    with pytest.raises(PdfMalformed) as info:
+        read_pdf(text_pdf(["Some text to read."]), settings=limits)
+    import json
+
+    child_env = json.loads(info.value.detail)
+    assert not set(secrets) & set(child_env)
+    assert not any(v in child_env.values() for v in secrets.values())
+    assert "PATH" in child_env  # what the interpreter needs is still there
+    # The real reader still works in that environment.
+    monkeypatch.undo()
+    assert read_pdf(text_pdf(["A page about lift and drag."]), settings=limits).pages

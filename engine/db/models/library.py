@@ -48,7 +48,10 @@ class Material(Base):
 
     __table_args__ = (
         UniqueConstraint("user_id", "sha256", name="uq_materials_user_sha256"),
-        CheckConstraint("status IN ('ready','processing','failed')", name="status_known"),
+        # 'indexing': rows committed, vectors being written; 'deleting': vectors being removed.
+        # Neither is listed or searched; `python -m engine check --repair` finishes either.
+        CheckConstraint("status IN ('ready','processing','failed','indexing','deleting')",
+                        name="status_known"),
         CheckConstraint("page_count >= 0 AND chunk_count >= 0", name="counts_non_negative"),
     )
 
@@ -95,3 +98,21 @@ class MaterialPage(Base):
     char_start: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (CheckConstraint("number >= 1", name="number_positive"),)
+
+
+class VectorIndex(Base):
+    """Which Chroma collection holds a learner's vectors now.
+
+    A rebuild fills a collection under a new name and then switches this pointer in one commit,
+    so the vectors in use are always a complete set. No row: the original name `gw_user_<id>`.
+    """
+
+    __tablename__ = "vector_indexes"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    collection: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

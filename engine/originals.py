@@ -1,0 +1,58 @@
+"""The learners' original PDFs, kept under the data folder for export.
+
+`<data folder>/originals/<user id>/<sha256>.pdf`: one file per material (a learner's
+materials are unique by SHA-256). Written before the material's rows, removed after them, so a
+crash leaves at most a file without a material, which `python -m engine check --repair` removes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from engine.config import Settings
+
+
+def originals_root(settings: Settings) -> Path:
+    return settings.data_dir / "originals"
+
+
+def original_path(settings: Settings, user_id: int, sha256: str) -> Path:
+    return originals_root(settings) / str(int(user_id)) / f"{sha256}.pdf"
+
+
+def save_original(settings: Settings, user_id: int, sha256: str, data: bytes) -> Path:
+    """Write the file atomically (a crash never leaves a partial PDF under the final name)."""
+    path = original_path(settings, user_id, sha256)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def remove_original(settings: Settings, user_id: int, sha256: str) -> None:
+    original_path(settings, user_id, sha256).unlink(missing_ok=True)
+
+
+def stored_originals(settings: Settings) -> dict[int, set[str]]:
+    """Every stored original (and leftover partial write): user id -> file names."""
+    root = originals_root(settings)
+    found: dict[int, set[str]] = {}
+    if not root.is_dir():
+        return found
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name.isdigit():
+            found[int(folder.name)] = {p.name for p in folder.iterdir() if p.is_file()}
+    return found
+
+
+def remove_file(settings: Settings, user_id: int, name: str) -> None:
+    (originals_root(settings) / str(int(user_id)) / Path(name).name).unlink(missing_ok=True)
+
+
+def remove_user_originals(settings: Settings, user_id: int) -> None:
+    folder = originals_root(settings) / str(int(user_id))
+    if folder.exists():
+        shutil.rmtree(folder)

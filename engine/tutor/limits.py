@@ -1,0 +1,49 @@
+"""The learner's limits and usage log for tutor model calls, through `engine.usage`: a call is
+reserved before it is made (so concurrent turns cannot overrun the limit), then settled with
+what it cost, or released when no call was made. Every tutor call site goes through these
+three functions."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import usage
+from engine.config import Settings
+from engine.errors import EngineError
+from engine.usage import Reservation
+
+SessionFactory = sessionmaker[Session]
+TASK = usage.TUTOR
+
+
+def reserve_call(session_factory: SessionFactory, *, user_id: int,
+                 settings: Settings) -> Reservation:
+    """Reserve one tutor model call for the learner.
+
+    Raises:
+        RateLimited: a limit is used up (`retry_after_s` set); nothing may be sent.
+    """
+    return usage.reserve(session_factory, user_id=user_id, task=TASK, units=1,
+                         settings=settings)
+
+
+def settle_call(session_factory: SessionFactory, reservation: Reservation, *, model: str,
+                outcome: str, prompt_version: str | None = None, tokens_in: int = 0,
+                tokens_out: int = 0, cost_usd: float = 0.0, latency_ms: int = 0) -> None:
+    """Record what the reserved call cost and how it ended ('ok', 'unavailable', ...)."""
+    usage.settle_calls(session_factory, reservation, [dict(
+        model=model or None, outcome=outcome, prompt_version=prompt_version,
+        tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost_usd,
+        latency_ms=latency_ms)])
+
+
+def release_call(session_factory: SessionFactory, reservation: Reservation) -> None:
+    """Give back a reservation whose call was never made."""
+    usage.release(session_factory, reservation)
+
+
+def failure_outcome(e: BaseException) -> str:
+    """The usage-log outcome of a call that failed (or was abandoned) with `e`."""
+    if isinstance(e, EngineError):
+        return usage.outcome_of(e)
+    return "aborted" if isinstance(e, GeneratorExit) else "invalid"

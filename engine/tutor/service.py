@@ -1,0 +1,413 @@
+"""The tutor services pages call: ask a question in a conversation, stream the answer, retry a
+failed one, and turn the current topic into a quiz preview through the generation engine.
+
+A turn runs in two steps so the page can stream: `ask` (or `retry`) stores the learner's message,
+rewrites a follow-up into a standalone query, searches the learner's materials and decides how to
+answer: a refusal or an offline extractive answer is finished at once, without a model call; a
+model answer is prepared (prompt built, nothing sent yet). `stream_answer` then reserves the call
+in the learner's limits, streams it, validates the citations and stores the answer, or stores
+the interrupted answer as failed and raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import llm
+from engine.config import Settings
+from engine.db.models import Message, PromptTemplate
+from engine.errors import EngineError, InvalidInput, RateLimited
+from engine.generation import service as generation
+from engine.profiles import get_profile
+from engine.retrieval import Passage, search
+from engine.retrieval.embeddings import get_embedder
+from engine.tutor import citations, grounding, limits, prompts, rewrite, store
+
+log = logging.getLogger(__name__)
+
+SessionFactory = sessionmaker[Session]
+REFUSAL_TEXT = ("Your material does not cover this, so I will not guess. The closest passages "
+                "I found are listed below; try rephrasing with words from your material, "
+                "choose other materials, or turn on general knowledge for an answer that is "
+                "not from your materials.")
+GENERAL_OFFLINE_TEXT = ("Your material does not cover this, and general-knowledge answers need "
+                        "a language model, which is not configured. The closest passages are "
+                        "listed below.")
+SUGGESTIONS = 3
+QUIZ_COUNT = 3
+
+
+@dataclass(frozen=True)
+class TutorMode:
+    offline: bool
+    model: str | None
+
+    @property
+    def label(self) -> str:
+        if self.offline:
+            return ("Offline mode: no language model is configured, so answers are the best "
+                    "sentences of your material, each with its source.")
+        return f"Answers by {self.model}, only from your material, with a source per sentence."
+
+
+def tutor_mode(settings: Settings) -> TutorMode:
+    model = llm.model_for("tutoring", settings)
+    return TutorMode(offline=not model, model=model)
+
+
+@dataclass
+class Turn:
+    """One question being answered. `message` is set once the answer is stored."""
+
+    user_id: int
+    conversation_id: int
+    question: str
+    query: str
+    mode: str
+    kind: str  # 'answer', 'general', 'offline', 'refusal' or 'quiz'
+    sources: list[dict[str, Any]]
+    messages: list[dict[str, str]] | None = None
+    prompt_version: str | None = None
+    pre_llm_ms: float = 0.0
+    engine_ms: float = 0.0
+    message: store.MessageView | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def needs_model(self) -> bool:
+        return self.messages is not None and self.message is None
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _templates(session: Session) -> prompts.Templates:
+    rows = session.execute(
+        select(PromptTemplate.name, PromptTemplate.version, PromptTemplate.text)
+        .where(PromptTemplate.active, PromptTemplate.name.in_(prompts.TEMPLATE_NAMES))).all()
+    found = {name: (version, text) for name, version, text in rows}
+    missing = [n for n in prompts.TEMPLATE_NAMES if n not in found]
+    if missing:
+        raise EngineError("The tutor is not set up: its prompt templates are missing. Run the "
+                          "database migrations.", detail=f"missing {missing}")
+    return prompts.Templates(texts={n: found[n][1] for n in prompts.TEMPLATE_NAMES},
+                             version="+".join(f"{n}@{found[n][0]}"
+                                              for n in prompts.TEMPLATE_NAMES))
+
+
+def _source(n: int, p: Passage) -> dict[str, Any]:
+    return {"n": n, "chunk_id": p.chunk_id, "material_id": p.material_id,
+            "title": p.material_title, "page_start": p.page_start, "page_end": p.page_end,
+            "text": p.text, "score": p.score}
+
+
+def _pages(s: dict[str, Any]) -> str:
+    return (f"p. {s['page_start']}" if s["page_start"] == s["page_end"]
+            else f"pp. {s['page_start']}-{s['page_end']}")
+
+
+def _check_message(text: str, settings: Settings) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("Type a question or a message first.")
+    if len(text) > settings.tutor_message_max_chars:
+        raise InvalidInput(f"Messages can be at most {settings.tutor_message_max_chars:,} "
+                           f"characters; this one has {len(text):,}. Shorten it or split it.")
+    return text
+
+
+def _history(views: Sequence[store.MessageView]) -> list[prompts.Turn]:
+    return [prompts.Turn(v.role, v.content) for v in views
+            if v.status == "complete" and v.kind != "quiz"]
+
+
+def _finish_now(session_factory: SessionFactory, turn: Turn, *, content: str,
+                sources: list[dict[str, Any]], sentences: list[citations.Sentence],
+                cited_share: float | None) -> None:
+    with session_factory.begin() as session:
+        conv = store.owned(session, turn.user_id, turn.conversation_id)
+        msg = store.add_message(
+            session, user_id=turn.user_id, conversation=conv, role="assistant", kind=turn.kind,
+            mode=turn.mode, content=content, citations=sources, search_query=turn.query,
+            sentences=[{"text": s.text, "refs": list(s.refs), "added": s.added}
+                       for s in sentences], cited_share=cited_share)
+        turn.message = store._msg_view(msg)
+
+
+# --- preparing a turn -------------------------------------------------------------------------
+
+
+def _rewrite(session_factory: SessionFactory, settings: Settings, t: prompts.Templates, *,
+             user_id: int, history: list[dict[str, str]], question: str,
+             previous_query: str | None) -> str:
+    fallback = rewrite.heuristic_query(question, previous_query)
+    if tutor_mode(settings).offline or not history:
+        return fallback
+    reservation = limits.reserve_call(session_factory, user_id=user_id, settings=settings)
+    try:
+        c = llm.complete(prompts.rewrite_messages(t, history=history[-6:], question=question),
+                         task="tutoring", settings=settings, temperature=0.0, max_tokens=100)
+    except EngineError as e:
+        limits.settle_call(session_factory, reservation, model=tutor_mode(settings).model or "",
+                           outcome=limits.failure_outcome(e))
+        log.warning("query rewrite failed; heuristic used", extra={"err": e.user_message})
+        return fallback
+    limits.settle_call(session_factory, reservation, model=c.model, outcome="ok",
+                       prompt_version=t.version, tokens_in=c.tokens_in,
+                       tokens_out=c.tokens_out, cost_usd=c.cost_usd, latency_ms=c.latency_ms)
+    return rewrite.clean_model_query(c.text, fallback)
+
+
+def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: int,
+             conversation_id: int, user_message_id: int, question: str, mode: str,
+             general: bool, started: float, build_prompt: bool = False) -> Turn:
+    marks: dict[str, float] = {}
+    with session_factory() as session:
+        conv = store.owned(session, user_id, conversation_id)
+        material_ids = conv.material_ids
+        earlier = [v for v in store._messages(session, user_id, conversation_id,
+                                              settings.tutor_history_max_messages + 1)
+                   if v.id < user_message_id]
+        t = _templates(session)
+    marks["history_ms"] = (time.perf_counter() - started) * 1000
+    previous_query = next((v.search_query for v in reversed(earlier)
+                           if v.role == "user" and v.search_query), None)
+    offline = tutor_mode(settings).offline
+    history: list[dict[str, str]] = []
+    if not offline or build_prompt:  # offline, no model reads the history: no token counting
+        counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)  # noqa: E731
+        history = prompts.trim_history(_history(earlier), budget=settings.tutor_history_tokens,
+                                       count=counter,
+                                       max_turns=settings.tutor_history_max_messages)
+    llm_before = time.perf_counter()
+    query = _rewrite(session_factory, settings, t, user_id=user_id, history=history,
+                     question=question, previous_query=previous_query)
+    rewrite_wait = (time.perf_counter() - llm_before) * 1000 if history and not offline else 0.0
+    marks["rewrite_ms"] = (time.perf_counter() - llm_before) * 1000
+    with session_factory.begin() as session:
+        session.execute(update(Message).where(Message.id == user_message_id,
+                                              Message.user_id == user_id)
+                        .values(search_query=query))
+        step = time.perf_counter()
+        passages = search(session, user_id=user_id, query=query,
+                          k=settings.tutor_context_passages, material_ids=material_ids,
+                          settings=settings)
+        marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
+    sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
+    refuse = grounding.should_refuse([p.score for p in passages],
+                                     settings.tutor_refusal_threshold)
+    kind = ("refusal" if refuse and (not general or offline) else "general" if refuse
+            else "quiz" if mode == "quiz" else "offline" if offline else "answer")
+    turn = Turn(user_id=user_id, conversation_id=conversation_id, question=question,
+                query=query, mode=mode, kind=kind, sources=sources, prompt_version=t.version,
+                timings=marks)
+    if kind in ("answer", "general") or (build_prompt and kind == "offline"):
+        step = time.perf_counter()
+        profile = get_profile(session_factory, user_id=user_id)
+        who = prompts.profile_text(level=profile.self_level, goals=profile.learning_goals,
+                                   subjects=profile.subjects)
+        if kind in ("answer", "offline"):
+            turn.messages = prompts.build_messages(
+                t, mode=mode, profile=who, history=history, question=question,
+                sources=[prompts.Source(s["n"], s["title"], _pages(s), s["text"])
+                         for s in sources])
+        else:
+            turn.messages = prompts.general_messages(t, profile=who, history=history,
+                                                     question=question)
+        marks["prompt_ms"] = (time.perf_counter() - step) * 1000
+    turn.pre_llm_ms = (time.perf_counter() - started) * 1000 - rewrite_wait
+    if kind == "refusal":
+        _finish_now(session_factory, turn, content=GENERAL_OFFLINE_TEXT if general
+                    else REFUSAL_TEXT, sources=sources[:SUGGESTIONS], sentences=[],
+                    cited_share=None)
+    elif kind == "offline":
+        extract = grounding.extractive_answer(query, [s["text"] for s in sources],
+                                              get_embedder(settings))
+        cited = sorted({n for s in extract.sentences for n in s.refs})
+        _finish_now(session_factory, turn, content=extract.text,
+                    sources=[s for s in sources if s["n"] in cited],
+                    sentences=extract.sentences, cited_share=1.0 if extract.sentences else 0.0)
+    turn.engine_ms = (time.perf_counter() - started) * 1000 - rewrite_wait
+    return turn
+
+
+def ask(session_factory: SessionFactory, *, user_id: int, conversation_id: int, message: str,
+        settings: Settings, mode: str = "explain", general: bool = False,
+        build_prompt: bool = False) -> Turn:
+    """Store the learner's message and prepare its answer (see the module docstring).
+
+    Args:
+        session_factory: the database session factory.
+        user_id: the learner.
+        conversation_id: one of the learner's conversations.
+        message: what the learner typed.
+        settings: the application settings (model, thresholds, limits).
+        mode: 'explain', 'socratic' or 'quiz'.
+        general: allow a general-knowledge answer when the material does not cover it.
+        build_prompt: build the model prompt even offline (benchmarks time it); offline the
+            app skips it, as no model will read it.
+
+    Returns:
+        The turn; when `turn.needs_model`, pass it to `stream_answer`.
+
+    Raises:
+        InvalidInput: empty or over-long message, unknown mode.
+        NotFound: the conversation is not the learner's.
+        RateLimited: the learner's tutor limit is used up (rewriting a follow-up needs a call).
+    """
+    started = time.perf_counter()
+    question = _check_message(message, settings)
+    mode = store._check_mode(mode)
+    with session_factory.begin() as session:
+        conv = store.owned(session, user_id, conversation_id)
+        msg = store.add_message(session, user_id=user_id, conversation=conv, role="user",
+                                kind="question", mode=mode, content=question)
+        msg_id = msg.id
+    return _prepare(session_factory, settings, user_id=user_id,
+                    conversation_id=conversation_id, user_message_id=msg_id,
+                    question=question, mode=mode, general=general, started=started,
+                    build_prompt=build_prompt)
+
+
+def unanswered(messages: Sequence[store.MessageView]) -> store.MessageView | None:
+    """The learner's last message when it has no complete answer (after a failure)."""
+    for v in reversed(messages):
+        if v.role == "assistant" and v.status == "complete":
+            return None
+        if v.role == "user":
+            return v
+    return None
+
+
+def retry(session_factory: SessionFactory, *, user_id: int, conversation_id: int,
+          settings: Settings, general: bool = False) -> Turn:
+    """Answer the learner's last message again after a failed answer.
+
+    Raises:
+        InvalidInput: the last message already has an answer.
+        NotFound: the conversation is not the learner's.
+    """
+    started = time.perf_counter()
+    views = store.list_messages(session_factory, user_id=user_id,
+                                conversation_id=conversation_id, limit=4)
+    pending = unanswered(views)
+    if pending is None:
+        raise InvalidInput("There is nothing to retry: your last message has an answer.")
+    return _prepare(session_factory, settings, user_id=user_id,
+                    conversation_id=conversation_id, user_message_id=pending.id,
+                    question=pending.content, mode=pending.mode, general=general,
+                    started=started)
+
+
+# --- the model answer -------------------------------------------------------------------------
+
+
+def _store_failed(session_factory: SessionFactory, turn: Turn, partial: str) -> None:
+    with session_factory.begin() as session:
+        conv = store.owned(session, turn.user_id, turn.conversation_id)
+        store.add_message(session, user_id=turn.user_id, conversation=conv, role="assistant",
+                          kind=turn.kind, mode=turn.mode, content=partial, status="failed",
+                          search_query=turn.query)
+
+
+def _validated(settings: Settings, turn: Turn, text: str) -> tuple[str, citations.Checked]:
+    parsed = citations.parse(text)
+    valid = [s["n"] for s in turn.sources]
+    scores = grounding.support_scores([s.text for s in parsed],
+                                      [s["text"] for s in turn.sources],
+                                      get_embedder(settings)) if parsed and valid else None
+    checked = citations.check(parsed, valid=valid, scores=scores,
+                              threshold=settings.tutor_citation_threshold,
+                              min_support=settings.tutor_citation_min_support)
+    if checked.removed or checked.added:
+        log.info("citations corrected", extra={"removed": checked.removed,
+                                               "added": checked.added})
+    return citations.render(checked.sentences), checked
+
+
+def stream_answer(session_factory: SessionFactory, turn: Turn, *,
+                  settings: Settings) -> Iterator[str]:
+    """Stream the model's answer as text deltas, then validate and store it (`turn.message`).
+
+    The call is reserved in the learner's limits before it is made. A provider failure before
+    or during the stream stores what arrived as a *failed* message (never as an answer),
+    settles the reservation as failed and raises the error.
+
+    Raises:
+        RateLimited: the learner's tutor limit is used up (nothing was sent).
+        LLMUnavailable, LLMAuthFailed, ProviderRateLimited, LLMOutputInvalid: from the provider.
+    """
+    if not turn.needs_model:
+        raise ValueError("this turn has no model answer to stream")
+    reservation = limits.reserve_call(session_factory, user_id=turn.user_id, settings=settings)
+    model = tutor_mode(settings).model or ""
+    received: list[str] = []
+    try:
+        s = llm.stream(turn.messages or [], task="tutoring", settings=settings)
+        for piece in s:
+            received.append(piece)
+            yield piece
+        if not "".join(received).strip():
+            raise InvalidInput("The model returned an empty answer. Try again.")
+    except BaseException as e:
+        # Also when the page stops consuming (the learner left): never a half answer stored.
+        limits.settle_call(session_factory, reservation, model=model,
+                           outcome=limits.failure_outcome(e),
+                           prompt_version=turn.prompt_version)
+        _store_failed(session_factory, turn, "".join(received))
+        raise
+    limits.settle_call(session_factory, reservation, model=s.model, outcome="ok",
+                       prompt_version=turn.prompt_version, tokens_in=s.tokens_in,
+                       tokens_out=s.tokens_out, cost_usd=s.cost_usd, latency_ms=s.latency_ms)
+    text = "".join(received).strip()
+    if turn.kind == "general":
+        _finish_now(session_factory, turn, content=citations.strip_markers(text), sources=[],
+                    sentences=[], cited_share=None)
+        return
+    content, checked = _validated(settings, turn, text)
+    cited = {n for s in checked.sentences for n in s.refs}
+    _finish_now(session_factory, turn, content=content,
+                sources=[s for s in turn.sources if s["n"] in cited],
+                sentences=checked.sentences, cited_share=round(checked.cited_share, 4))
+
+
+# --- quiz me ----------------------------------------------------------------------------------
+
+
+def quiz_preview(session_factory: SessionFactory, turn: Turn, *, settings: Settings,
+                 count: int = QUIZ_COUNT) -> generation.GenerationResult:
+    """Questions on the turn's topic from its passages, through the generation engine (a
+    preview: accept them with `engine.generation.service.save_questions`).
+
+    Raises:
+        The errors of `generate_questions` (limits, provider, NothingGenerated).
+    """
+    if turn.kind != "quiz":
+        raise ValueError("not a quiz turn")
+    material_ids = sorted({s["material_id"] for s in turn.sources})
+    try:
+        result = generation.generate_questions(
+            session_factory, user_id=turn.user_id, settings=settings,
+            material_ids=material_ids, topic=turn.query[:generation.TOPIC_MAX],
+            question_type="mix", count=count)
+    except EngineError as e:
+        _finish_now(session_factory, turn, content=f"No quiz this time: {e.user_message}",
+                    sources=turn.sources[:SUGGESTIONS], sentences=[], cited_share=None)
+        raise
+    n = len(result.drafts)
+    _finish_now(session_factory, turn,
+                content=f"{n} question{'s' if n != 1 else ''} on this topic are ready below. "
+                        "Accept the ones you want in your bank and your review schedule.",
+                sources=turn.sources[:SUGGESTIONS], sentences=[], cited_share=None)
+    return result
+
+
+__all__ = ["RateLimited", "Turn", "TutorMode", "ask", "quiz_preview", "retry", "stream_answer",
+           "tutor_mode", "unanswered"]

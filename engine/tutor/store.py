@@ -1,0 +1,240 @@
+"""Conversations and messages in PostgreSQL. Every query is filtered by the learner: another
+learner's conversation is reported as NotFound, exactly like one that does not exist."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.db.models import Chunk, Conversation, Material, MaterialPage, Message
+from engine.db.models.tutor import TUTOR_MODES
+from engine.errors import InvalidInput, NotFound
+
+SessionFactory = sessionmaker[Session]
+DEFAULT_TITLE = "New conversation"
+TITLE_MAX = 200
+AUTO_TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    id: int
+    title: str
+    material_ids: list[int] | None
+    mode: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    message_count: int = 0
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    role: str
+    kind: str
+    mode: str
+    content: str
+    status: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+    cited_share: float | None = None
+    search_query: str | None = None
+    model: str | None = None
+    created_at: dt.datetime | None = None
+
+
+def _conv_view(c: Conversation, count: int = 0) -> ConversationView:
+    return ConversationView(id=c.id, title=c.title, material_ids=c.material_ids, mode=c.mode,
+                            created_at=c.created_at, updated_at=c.updated_at,
+                            message_count=count)
+
+
+def _msg_view(m: Message) -> MessageView:
+    return MessageView(id=m.id, role=m.role, kind=m.kind, mode=m.mode, content=m.content,
+                       status=m.status, citations=list(m.citations or []),
+                       sentences=list(m.sentences or []), cited_share=m.cited_share,
+                       search_query=m.search_query, model=m.model, created_at=m.created_at)
+
+
+def owned(session: Session, user_id: int, conversation_id: int) -> Conversation:
+    conv = session.scalar(select(Conversation).where(Conversation.id == conversation_id,
+                                                     Conversation.user_id == user_id))
+    if conv is None:
+        raise NotFound("This conversation does not exist (it may have been deleted).")
+    return conv
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise InvalidInput("Give the conversation a name.")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(f"Conversation names can be at most {TITLE_MAX} characters.")
+    return title
+
+
+def _check_materials(session: Session, user_id: int,
+                     material_ids: list[int] | None) -> list[int] | None:
+    if not material_ids:
+        return None
+    wanted = sorted({int(m) for m in material_ids})
+    mine = set(session.scalars(select(Material.id).where(Material.user_id == user_id,
+                                                         Material.id.in_(wanted))))
+    if set(wanted) - mine:
+        raise NotFound("A chosen material is not in your library (it may have been deleted).")
+    return wanted
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in TUTOR_MODES:
+        raise InvalidInput("Choose Explain, Socratic or Quiz me.")
+    return mode
+
+
+def create_conversation(session_factory: SessionFactory, *, user_id: int,
+                        title: str | None = None, material_ids: list[int] | None = None,
+                        mode: str = "explain") -> ConversationView:
+    """A new, empty conversation (optionally limited to some of the learner's materials)."""
+    with session_factory.begin() as session:
+        conv = Conversation(user_id=user_id, title=_clean_title(title or DEFAULT_TITLE),
+                            material_ids=_check_materials(session, user_id, material_ids),
+                            mode=_check_mode(mode))
+        session.add(conv)
+        session.flush()
+        session.refresh(conv)
+        return _conv_view(conv)
+
+
+def list_conversations(session_factory: SessionFactory, *,
+                       user_id: int) -> list[ConversationView]:
+    """The learner's conversations, most recently active first."""
+    counts = (select(Message.conversation_id, func.count(Message.id).label("n"))
+              .where(Message.user_id == user_id).group_by(Message.conversation_id).subquery())
+    with session_factory() as session:
+        rows = session.execute(
+            select(Conversation, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.conversation_id == Conversation.id)
+            .where(Conversation.user_id == user_id)
+            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())).all()
+    return [_conv_view(c, int(n)) for c, n in rows]
+
+
+def get_conversation(session_factory: SessionFactory, *, user_id: int,
+                     conversation_id: int) -> ConversationView:
+    with session_factory() as session:
+        return _conv_view(owned(session, user_id, conversation_id))
+
+
+def update_conversation(session_factory: SessionFactory, *, user_id: int, conversation_id: int,
+                        title: str | None = None, material_ids: list[int] | None = ...,  # type: ignore[assignment]
+                        mode: str | None = None) -> ConversationView:
+    """Rename, change the material filter (None = all materials) or the mode."""
+    with session_factory.begin() as session:
+        conv = owned(session, user_id, conversation_id)
+        if title is not None:
+            conv.title = _clean_title(title)
+        if material_ids is not ...:
+            conv.material_ids = _check_materials(session, user_id, material_ids)
+        if mode is not None:
+            conv.mode = _check_mode(mode)
+        session.flush()
+        return _conv_view(conv)
+
+
+def delete_conversation(session_factory: SessionFactory, *, user_id: int,
+                        conversation_id: int) -> None:
+    """Delete a conversation and all its messages."""
+    with session_factory.begin() as session:
+        owned(session, user_id, conversation_id)
+        session.execute(delete(Message).where(Message.conversation_id == conversation_id,
+                                              Message.user_id == user_id))
+        session.execute(delete(Conversation).where(Conversation.id == conversation_id,
+                                                   Conversation.user_id == user_id))
+
+
+def list_messages(session_factory: SessionFactory, *, user_id: int,
+                  conversation_id: int, limit: int | None = None) -> list[MessageView]:
+    """The conversation's messages, oldest first (the latest `limit` when given)."""
+    with session_factory() as session:
+        owned(session, user_id, conversation_id)
+        return _messages(session, user_id, conversation_id, limit)
+
+
+def _messages(session: Session, user_id: int, conversation_id: int,
+              limit: int | None) -> list[MessageView]:
+    q = (select(Message).where(Message.conversation_id == conversation_id,
+                               Message.user_id == user_id).order_by(Message.id.desc()))
+    if limit is not None:
+        q = q.limit(limit)
+    return [_msg_view(m) for m in reversed(session.scalars(q).all())]
+
+
+def add_message(session: Session, *, user_id: int, conversation: Conversation, role: str,
+                kind: str, mode: str, content: str, **fields: Any) -> Message:
+    """Append a message and mark the conversation active (titles a new one from its first
+    question)."""
+    msg = Message(conversation_id=conversation.id, user_id=user_id, role=role, kind=kind,
+                  mode=mode, content=content, **fields)
+    session.add(msg)
+    if role == "user" and conversation.title == DEFAULT_TITLE:
+        first = " ".join(content.split())
+        conversation.title = (first[:AUTO_TITLE_CHARS].rstrip() + "…"
+                              if len(first) > AUTO_TITLE_CHARS else first) or DEFAULT_TITLE
+    session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                    .values(updated_at=func.now()))
+    session.flush()
+    return msg
+
+
+@dataclass(frozen=True)
+class CitationView:
+    """A cited passage in its pages: the text of the pages it spans split around it."""
+
+    material_title: str
+    page_start: int
+    page_end: int
+    before: str
+    passage: str
+    after: str
+
+    @property
+    def pages(self) -> str:
+        return (f"p. {self.page_start}" if self.page_start == self.page_end
+                else f"pp. {self.page_start}\u2013{self.page_end}")
+
+
+def citation_view(session_factory: SessionFactory, *, user_id: int,
+                  chunk_id: int) -> CitationView:
+    """The pages of a cited passage with the passage located in them.
+
+    Raises:
+        NotFound: the passage is not the learner's, or its material was deleted.
+    """
+    with session_factory() as session:
+        row = session.execute(
+            select(Chunk, Material.title).join(Material, Material.id == Chunk.material_id)
+            .where(Chunk.id == chunk_id, Chunk.user_id == user_id,
+                   Material.user_id == user_id)).one_or_none()
+        if row is None:
+            raise NotFound("This source is no longer in your library.")
+        chunk, title = row
+        pages = session.execute(
+            select(MaterialPage.text, MaterialPage.char_start)
+            .where(MaterialPage.material_id == chunk.material_id,
+                   MaterialPage.user_id == user_id,
+                   MaterialPage.number.between(chunk.page_start, chunk.page_end))
+            .order_by(MaterialPage.number)).all()
+    if not pages:
+        raise NotFound("This source is no longer in your library.")
+    # The material's text is its pages joined by a blank line; chunk offsets point into it.
+    text = "\n\n".join(t for t, _ in pages)
+    origin = pages[0][1]
+    start = max(0, min(len(text), chunk.char_start - origin))
+    end = max(start, min(len(text), chunk.char_end - origin))
+    return CitationView(material_title=title, page_start=chunk.page_start,
+                        page_end=chunk.page_end, before=text[:start],
+                        passage=text[start:end], after=text[end:])

@@ -1,0 +1,217 @@
+"""Tutor: a chat that answers only from the learner's materials, with a source per sentence;
+conversations kept, modes Explain / Socratic / Quiz me."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.errors import EngineError
+from engine.generation import service as generation
+from engine.generation.drafts import Draft
+from engine.tutor import service, store
+from ui.auth import require_account
+from ui.question_view import render_question
+from ui.runtime import get_runtime
+from ui.text import escape_markdown
+from ui.tutor import plain, render_message, source_dialog
+
+rt = get_runtime()
+account = require_account()
+uid = account.user_id
+sf = rt.session_factory
+info = service.tutor_mode(rt.settings)
+
+CONV = "tutor_conversation"
+MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz me"}
+st.session_state.setdefault(CONV, None)
+quizzes: dict[int, dict] = st.session_state.setdefault("tutor_quizzes", {})
+
+st.title("Tutor")
+if info.offline:
+    st.info(escape_markdown(info.label) + " Set `GROUNDWORK_LLM_TUTOR_MODEL` (or the "
+            "generation model) for written explanations.", icon=":material/cloud_off:")
+else:
+    st.caption(":material/smart_toy: " + escape_markdown(info.label))
+
+try:
+    materials = generation.materials_for_generation(sf, user_id=uid)
+    conversations = store.list_conversations(sf, user_id=uid)
+except EngineError as e:
+    st.error(e.user_message)
+    st.stop()
+
+if not materials:
+    st.info("The tutor answers from your own PDFs, and you have none yet. Upload one in the "
+            "**Library**, then come back and ask about it.", icon=":material/upload_file:")
+    st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
+    st.stop()
+
+titles = {m.id: m.title for m in materials}
+ids = [c.id for c in conversations]
+if st.session_state[CONV] not in ids:
+    st.session_state[CONV] = ids[0] if ids else None
+
+
+def _new() -> None:
+    try:
+        conv = store.create_conversation(sf, user_id=uid)
+    except EngineError as e:
+        st.session_state["tutor_error"] = e.user_message
+        return
+    st.session_state[CONV] = conv.id
+
+
+# --- conversations ----------------------------------------------------------------------------
+with st.sidebar:
+    st.subheader("Conversations", anchor=False)
+    st.button("New conversation", key="tutor_new", icon=":material/add_comment:",
+              on_click=_new, width="stretch")
+    for c in conversations:
+        current = c.id == st.session_state[CONV]
+        if st.button(escape_markdown(c.title), key=f"tutor_conv_{c.id}",
+                     type="primary" if current else "secondary", width="stretch"):
+            st.session_state[CONV] = c.id
+            st.rerun()
+
+if error := st.session_state.pop("tutor_error", None):
+    st.error(error)
+
+conv_id = st.session_state[CONV]
+conv = next((c for c in conversations if c.id == conv_id), None)
+
+if conv is not None:
+    head, manage = st.columns([4, 1])
+    head.subheader(escape_markdown(conv.title), anchor=False)
+    with manage.popover("Manage", icon=":material/tune:", width="stretch"):
+        with st.form(f"tutor_rename_{conv.id}"):
+            name = st.text_input("Name", value=conv.title, max_chars=store.TITLE_MAX)
+            chosen = st.multiselect("Answer only from these materials", options=list(titles),
+                                    default=[m for m in (conv.material_ids or [])
+                                             if m in titles],
+                                    format_func=titles.get,
+                                    placeholder="All my materials")
+            if st.form_submit_button("Save"):
+                try:
+                    store.update_conversation(sf, user_id=uid, conversation_id=conv.id,
+                                              title=name, material_ids=chosen or None)
+                except EngineError as e:
+                    st.error(e.user_message)
+                else:
+                    st.rerun()
+        confirm = st.checkbox("Yes, delete this conversation and its messages",
+                              key=f"tutor_confirm_{conv.id}")
+        if st.button("Delete conversation", key=f"tutor_delete_{conv.id}",
+                     icon=":material/delete:", disabled=not confirm):
+            try:
+                store.delete_conversation(sf, user_id=uid, conversation_id=conv.id)
+            except EngineError as e:
+                st.error(e.user_message)
+            else:
+                st.session_state[CONV] = None
+                st.toast("Conversation deleted.")
+                st.rerun()
+    if conv.material_ids:
+        st.caption("Answers only from: " + ", ".join(
+            escape_markdown(titles.get(m, "a deleted material")) for m in conv.material_ids))
+
+left, right = st.columns([3, 2])
+mode = left.segmented_control("Mode", options=list(MODES), format_func=MODES.get,
+                              default="explain", key="tutor_mode",
+                              help="Explain answers; Socratic guides you with questions; "
+                                   "Quiz me turns the topic into practice questions.") or "explain"
+general = right.toggle("General knowledge when my material has no answer",
+                       key="tutor_general", disabled=info.offline,
+                       help="Such answers are labelled as not from your materials.")
+
+open_source = source_dialog(sf, uid, store.citation_view)
+
+
+def _quiz(message_id: int) -> None:
+    quiz = quizzes.get(message_id)
+    if not quiz:
+        return
+    for i, item in enumerate(quiz["items"]):
+        draft = Draft.from_dict(item["draft"])
+        with st.container(border=True):
+            render_question(draft)
+            if item["state"] == "accepted":
+                st.caption(":green[Saved to your bank and your review schedule]")
+            elif st.button("Accept", key=f"tutor_quiz_{message_id}_{i}", icon=":material/check:"):
+                try:
+                    generation.save_questions(sf, user_id=uid, drafts=[draft])
+                except EngineError as e:
+                    st.error(e.user_message)
+                else:
+                    item["state"] = "accepted"
+                    st.rerun()
+
+
+messages = store.list_messages(sf, user_id=uid, conversation_id=conv.id) if conv else []
+if not messages:
+    st.caption("Ask anything about your material. Every sentence of an answer cites the page "
+               "it comes from; when your material does not cover a question, the tutor says so.")
+for m in messages:
+    with st.chat_message(m.role):
+        render_message(m, key=f"tutor_msg_{m.id}", open_source=open_source)
+        if m.kind == "quiz":
+            _quiz(m.id)
+
+pending = service.unanswered(messages) if conv else None
+retry = False
+if pending is not None:
+    st.warning("Your last message has no answer yet" + (
+        f": {escape_markdown(st.session_state['tutor_failure'])}"
+        if st.session_state.get("tutor_failure") else "."), icon=":material/error:")
+    retry = st.button("Retry", key="tutor_retry", icon=":material/refresh:", type="primary")
+
+prompt = st.chat_input("Ask about your material", key="tutor_input",
+                       max_chars=rt.settings.tutor_message_max_chars)
+
+
+def _run(turn: service.Turn) -> None:
+    """Finish a prepared turn on screen: stream a model answer or make a quiz preview."""
+    st.session_state.pop("tutor_failure", None)
+    if turn.needs_model:
+        with st.chat_message("assistant"):
+            if turn.kind == "general":
+                st.caption(":material/public: General knowledge — not from your materials.")
+            try:
+                st.write_stream(escape_markdown(piece) for piece in
+                                service.stream_answer(sf, turn, settings=rt.settings))
+            except EngineError as e:
+                st.session_state["tutor_failure"] = e.user_message
+    elif turn.kind == "quiz":
+        with st.spinner("Writing questions on this topic…"):
+            try:
+                result = service.quiz_preview(sf, turn, settings=rt.settings)
+            except EngineError as e:
+                st.session_state["tutor_error"] = e.user_message
+            else:
+                quizzes[turn.message.id] = {"items": [{"draft": d.to_dict(), "state": "pending"}
+                                                      for d in result.drafts]}
+    st.rerun()
+
+
+if prompt is not None or retry:
+    if conv is None:
+        try:
+            conv = store.create_conversation(sf, user_id=uid)
+        except EngineError as e:
+            st.error(e.user_message)
+            st.stop()
+        st.session_state[CONV] = conv.id
+    if prompt is not None:
+        with st.chat_message("user"):
+            st.markdown(plain(prompt))
+    with st.spinner("Searching your material…"):
+        try:
+            if prompt is not None:
+                turn = service.ask(sf, user_id=uid, conversation_id=conv.id, message=prompt,
+                                   settings=rt.settings, mode=mode, general=general)
+            else:
+                turn = service.retry(sf, user_id=uid, conversation_id=conv.id,
+                                     settings=rt.settings, general=general)
+        except EngineError as e:
+            st.session_state["tutor_error"] = e.user_message
+            st.rerun()
+    _run(turn)

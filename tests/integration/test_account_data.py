@@ -1,0 +1,159 @@
+"""Export my data and delete my account: complete for the learner, nothing of anyone else."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+import pytest
+from sqlalchemy import text
+
+from engine import account_data, integrity, library, originals
+from engine.errors import EngineError, InvalidInput
+from engine.practice import service
+from engine.retrieval.vectors import get_vector_store, owner_of
+from engine.runtime import create_runtime
+from tests.support.library_pdfs import text_pdf
+from tests.support.practice import add_question, token
+
+LEARNERS = {
+    "alice": ("alice@example.com", "Alice reads about glacial erosion and moraines.",
+              "Glaciology notes", "Which landform does a glacier leave behind? alicetoken"),
+    "bob": ("bob@example.com", "Bob studies the Krebs cycle in mitochondria.",
+            "Biochemistry notes", "What does the Krebs cycle produce? bobtoken"),
+}
+
+
+@pytest.fixture
+def rt(runtime, llm_stub):
+    hosted = llm_stub.settings_for(runtime.settings, embedding_model="openai/stub-embed")
+    rt = create_runtime(hosted, migrate=False)
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def learners(rt, make_user):
+    """Two learners, each with a material (and its original), a question, an attempt and a
+    review state."""
+    made = {}
+    for key, (email, body, title, stem) in LEARNERS.items():
+        uid = make_user(email, display_name=key.title())
+        pdf = text_pdf([body], title=title)
+        m = library.ingest_pdf(rt, user_id=uid, data=pdf, filename=f"{key}.pdf").material
+        qid = add_question(rt.session_factory, uid, stem=stem, material_id=m.id,
+                           material_title=title)
+        service.submit_answer(rt.session_factory, user_id=uid, question_id=qid, token=token(),
+                              response=1, confidence=4, seconds=20, expected_reviews=0,
+                              settings=rt.settings)
+        made[key] = {"id": uid, "email": email, "pdf": pdf, "material": m, "title": title,
+                     "sha": hashlib.sha256(pdf).hexdigest(), "stem": stem, "body": body}
+    return made
+
+
+def _zip(rt, user_id: int) -> zipfile.ZipFile:
+    return zipfile.ZipFile(io.BytesIO(account_data.export_account_bytes(rt, user_id=user_id)))
+
+
+def test_export_holds_the_learners_data_and_original_pdfs(rt, learners):
+    alice = learners["alice"]
+    zf = _zip(rt, alice["id"])
+    names = set(zf.namelist())
+    assert {"account.json", "materials.csv", "questions.json", "attempts.csv",
+            "review_states.csv", "flags.csv", "scheduler_parameters.csv",
+            "llm_usage.csv"} <= names
+    original = f"originals/{alice['material'].id}-alice.pdf"
+    assert zf.read(original) == alice["pdf"]
+    assert alice["title"] in zf.read("materials.csv").decode()
+    assert original in zf.read("materials.csv").decode()
+    assert alice["stem"] in zf.read("questions.json").decode()
+    assert len(zf.read("attempts.csv").decode().strip().splitlines()) == 2  # header + 1
+    assert len(zf.read("review_states.csv").decode().strip().splitlines()) == 2
+    account = zf.read("account.json").decode()
+    assert alice["email"] in account and "password" not in account and "$2" not in account
+
+
+def test_export_contains_nothing_of_another_learner(rt, learners):
+    alice, bob = learners["alice"], learners["bob"]
+    zf = _zip(rt, alice["id"])
+    for name in zf.namelist():
+        data = zf.read(name)
+        assert data != bob["pdf"]
+        for secret in (bob["email"], bob["title"], bob["stem"], "bobtoken", "Krebs",
+                       bob["sha"]):
+            assert secret.encode() not in data, (name, secret)
+
+
+def test_export_gives_the_text_of_materials_without_a_stored_original(rt, learners):
+    alice = learners["alice"]
+    originals.remove_original(rt.settings, alice["id"], alice["sha"])
+    zf = _zip(rt, alice["id"])
+    page_text = zf.read(f"text/{alice['material'].id}-alice.pdf.txt").decode()
+    assert "glacial erosion" in page_text and "--- page 1 ---" in page_text
+
+
+def _rows_of(rt, user_id: int, email: str) -> dict[str, int]:
+    """Rows that belong to the learner, in every table that has a user_id column."""
+    with rt.engine.connect() as conn:
+        tables = conn.execute(text(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND column_name = 'user_id' ORDER BY table_name")).scalars().all()
+        counts = {t: conn.execute(text(f'SELECT count(*) FROM "{t}" WHERE user_id = :u'),
+                                  {"u": user_id}).scalar_one() for t in tables}
+        counts["users"] = conn.execute(text("SELECT count(*) FROM users WHERE id = :u"),
+                                       {"u": user_id}).scalar_one()
+        counts["login_attempts(email)"] = conn.execute(text(
+            "SELECT count(*) FROM login_attempts WHERE email_normalized = :e"),
+            {"e": email}).scalar_one()
+    return counts
+
+
+def _collections(rt, user_id: int) -> list[str]:
+    return [n for n in get_vector_store(rt.settings).list_names() if owner_of(n) == user_id]
+
+
+def test_delete_account_removes_everything_of_the_learner_only(rt, learners):
+    from engine.accounts import authenticate
+
+    alice, bob = learners["alice"], learners["bob"]
+    with pytest.raises(EngineError):  # leaves a login attempt row
+        authenticate(rt.session_factory, email=alice["email"], password="wrong password!",
+                     settings=rt.settings)
+    library.reindex(rt, user_id=alice["id"])  # a pointer row and a renamed collection
+    assert _collections(rt, alice["id"])
+    assert sum(_rows_of(rt, alice["id"], alice["email"]).values()) > 0
+    bob_before = _rows_of(rt, bob["id"], bob["email"])
+    bob_vectors = library.vector_count(rt, user_id=bob["id"])
+
+    with pytest.raises(InvalidInput):
+        account_data.delete_account(rt, user_id=alice["id"], confirm_email="bob@example.com")
+    assert _rows_of(rt, alice["id"], alice["email"])["users"] == 1
+
+    account_data.delete_account(rt, user_id=alice["id"], confirm_email=" Alice@Example.com ")
+
+    left = _rows_of(rt, alice["id"], alice["email"])
+    assert left and set(left.values()) == {0}, left
+    assert "materials" in left and "attempts" in left and "review_states" in left
+    assert _collections(rt, alice["id"]) == []
+    assert not (originals.originals_root(rt.settings) / str(alice["id"])).exists()
+
+    assert _rows_of(rt, bob["id"], bob["email"]) == bob_before
+    assert library.vector_count(rt, user_id=bob["id"]) == bob_vectors
+    assert originals.original_path(rt.settings, bob["id"], bob["sha"]).is_file()
+    assert library.search_library(rt, user_id=bob["id"], query=bob["body"])[0].material_id \
+        == bob["material"].id
+    assert integrity.check(rt) == []
+
+
+def test_leftovers_of_a_deleted_account_are_repaired(rt, learners):
+    """A crash after the rows were deleted leaves the collection and files; check finds them."""
+    alice, bob = learners["alice"], learners["bob"]
+    with rt.session_factory.begin() as s:
+        s.execute(text("DELETE FROM users WHERE id = :u"), {"u": alice["id"]})
+    kinds = {(d.user_id, d.kind) for d in integrity.check(rt)}
+    assert kinds == {(alice["id"], "stray-collection"), (alice["id"], "stray-file")}
+    integrity.repair(rt)
+    assert integrity.check(rt) == []
+    assert _collections(rt, alice["id"]) == []
+    assert library.vector_count(rt, user_id=bob["id"]) == bob["material"].chunk_count

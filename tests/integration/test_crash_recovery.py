@@ -1,0 +1,131 @@
+"""A process killed (SIGKILL) at any step of ingest, delete or rebuild leaves a state that
+`python -m engine check` reports and `check --repair` brings back to no drift, with every
+surviving material searchable (by its vectors and by hybrid search).
+
+Every process is real: the library operations run through the CLI (or the crash worker for a
+delete) and stop at a named step (`engine.steps`), where the test kills them; the check, the
+repair and the final verification each run in a fresh process on the same database and
+Chroma folder. Embeddings come from the stub server (fast, deterministic).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.db.models import Material
+from engine.steps import ALL_STEPS
+from tests.support.library_pdfs import text_pdf
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = "openai/stub-embed"
+OTHER_MODEL = "openai/stub-embed-b"
+KEPT = ("Glaciers carve U-shaped valleys as they flow, plucking and grinding the bedrock "
+        "beneath the ice over thousands of years.")
+NEW = ("Coral reefs are built by colonies of tiny polyps that secrete calcium carbonate "
+       "skeletons in warm, shallow seas.")
+
+# step -> (a drift `check` must report, the files that survive, the index model afterwards)
+EXPECTED = {
+    "ingest:original-saved": ("stray-file", {"kept.pdf"}, MODEL),
+    "ingest:rows-committed": ("half-done", {"kept.pdf", "new.pdf"}, MODEL),
+    "ingest:vectors-written": ("half-done", {"kept.pdf", "new.pdf"}, MODEL),
+    "delete:marked": ("half-done", {"kept.pdf"}, MODEL),
+    "delete:vectors-removed": ("half-done", {"kept.pdf"}, MODEL),
+    "delete:rows-removed": ("stray-file", {"kept.pdf"}, MODEL),
+    "rebuild:collection-filled": ("stray-collection", {"kept.pdf", "new.pdf"}, OTHER_MODEL),
+    "rebuild:pointer-switched": ("stray-collection", {"kept.pdf", "new.pdf"}, OTHER_MODEL),
+}
+
+
+def test_every_step_is_covered():
+    assert set(EXPECTED) == set(ALL_STEPS)
+
+
+def _env(llm_stub, model: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(llm_stub.env_for(GROUNDWORK_EMBEDDING_MODEL=model))
+    env.pop("GROUNDWORK_PAUSE_AT", None)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _run_and_kill_at(step: str, args: list[str], env: dict[str, str], marker: Path) -> None:
+    env = {**env, "GROUNDWORK_PAUSE_AT": step, "GROUNDWORK_PAUSE_FILE": str(marker)}
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300  # a hang guard only
+        while not (marker.exists() and step in marker.read_text()):
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                pytest.fail(f"the process ended before {step}: {out}\n{err}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the process never reached {step}")
+            time.sleep(0.05)
+    finally:
+        proc.kill()  # SIGKILL
+        proc.communicate()
+    assert proc.returncode == -9
+
+
+@pytest.mark.parametrize("step", ALL_STEPS)
+def test_kill_at_step_then_check_repair(step, runtime, make_user, llm_stub, tmp_path):
+    email = f"crash-{step.replace(':', '-')}@example.com"
+    make_user(email)
+    env = _env(llm_stub, MODEL)
+    (tmp_path / "kept.pdf").write_bytes(text_pdf([KEPT]))
+    (tmp_path / "new.pdf").write_bytes(text_pdf([NEW]))
+    kept, new = str(tmp_path / "kept.pdf"), str(tmp_path / "new.pdf")
+    action, _ = step.split(":")
+
+    setup = [kept] if action == "ingest" else [kept, new]
+    done = _run(["-m", "engine", "ingest", *setup, "--user", email], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    marker = tmp_path / "steps.txt"
+    if action == "ingest":
+        _run_and_kill_at(step, ["-m", "engine", "ingest", new, "--user", email], env, marker)
+    elif action == "delete":
+        with runtime.session_factory() as s:
+            doomed = s.scalar(select(Material.id).where(Material.filename == "new.pdf"))
+        _run_and_kill_at(step, ["-m", "tests.support.crash_worker", "delete", email,
+                                str(doomed)], env, marker)
+    else:
+        env = _env(llm_stub, OTHER_MODEL)
+        _run_and_kill_at(step, ["-m", "engine", "reindex", "--force", "--user", email],
+                         env, marker)
+
+    kind, survivors, model = EXPECTED[step]
+    found = _run(["-m", "engine", "check", "--user", email], env)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "drift(s) found" in found.stdout, found.stderr
+    assert f"{kind} (" in found.stdout
+
+    repaired = _run(["-m", "engine", "check", "--repair"], env)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "repaired; no drift left" in repaired.stdout
+
+    verified = _run(["-m", "tests.support.crash_worker", "verify", email], env)
+    assert verified.returncode == 0, verified.stderr
+    report = json.loads(verified.stdout)
+    assert report["drift"] == []
+    assert {m["filename"] for m in report["materials"]} == survivors
+    for m in report["materials"]:
+        assert m["status"] == "ready" and m["dense_hit"] and m["search_hit"], m
+    assert report["vectors"] == report["chunks"]
+    assert report["index_model"] == model
+    originals = tmp_path / "data" / "originals"
+    assert len(list(originals.rglob("*.pdf"))) == len(survivors)
+    assert not list(originals.rglob("*.part"))
