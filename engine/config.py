@@ -102,10 +102,20 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(40, description="Tokens shared by consecutive chunks.")
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
-        description="'all-MiniLM-L6-v2' (bundled, offline) or any litellm embedding model, "
-        "e.g. 'openai/text-embedding-3-small' or 'ollama/nomic-embed-text'.",
+        description="'all-MiniLM-L6-v2' (bundled, offline, int8 on onnxruntime), "
+        "'all-MiniLM-L6-v2-fp32' (unquantised), 'all-MiniLM-L6-v2-torch' (sentence-transformers, "
+        "if installed) or any litellm embedding model, e.g. 'openai/text-embedding-3-small'.",
     )
-    embedding_batch_size: int = 64
+    embedding_batch_size: int = Field(
+        64, description="Passages per call to a hosted (or the torch) embedding model."
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="Where models built from packaged weights are cached "
+        "(default: <data dir>/models); rebuilt when missing."
+    )
+    embedding_threads: int = Field(
+        0, ge=0, description="CPU threads for the bundled model; 0 = one per core."
+    )
     retrieval_candidates: int = Field(
         50, description="Candidates taken from each ranking before fusion."
     )
@@ -113,6 +123,28 @@ class Settings(BaseSettings):
         0.65, description="Weight of the cosine similarity in the fused score; BM25 scaled by "
         "the query's best BM25 score gets the rest (tuned with `python -m bench.retrieval`)."
     )
+
+    # --- background jobs (procrastinate on PostgreSQL) -------------------------------------
+    # The app runs one worker thread in its own process unless this is false (then only
+    # `python -m engine worker` processes run jobs).
+    embedded_worker: bool = Field(
+        True, validation_alias=AliasChoices("GROUNDWORK_EMBEDDED_WORKER", "embedded_worker"))
+    worker_concurrency: int = Field(1, ge=1, le=32)
+    jobs_heartbeat_s: float = Field(10.0, gt=0, description="How often a worker says it lives.")
+    jobs_stalled_after_s: float = Field(
+        30.0, gt=0, description="A worker silent this long is dead; its jobs are retried.")
+    jobs_max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe-to-retry job.")
+    jobs_retry_wait_s: float = Field(2.0, ge=0, description="Backoff base (exponential).")
+    jobs_check_cron: str = Field(
+        "30 3 * * *", description="When workers compare rows and vectors and repair drift "
+        "(cron, server time).")
+    upload_max_pending: int = Field(
+        5, ge=1, description="Uploads one learner may have waiting or being read at once.")
+    spool_dir: Path | None = Field(
+        None, description="Where uploads wait for a worker; shared by app and worker "
+        "processes (default: <data_dir>/spool).")
+    cache_budget_mb: int = Field(
+        256, ge=8, description="Memory for per-process caches (search indexes, handles).")
 
     # --- LLM and generation (issue 4) ------------------------------------------------------
     # Any litellm model name ("gpt-4o-mini", "anthropic/claude-3-5-haiku-20241022",
@@ -225,8 +257,17 @@ class Settings(BaseSettings):
         return self.data_dir / "postgres"
 
     @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.data_dir / "spool"
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        """Models built locally from packaged weights (rebuilt when missing)."""
+        return self.model_cache_dir or self.data_dir / "models"
 
 
 @lru_cache(maxsize=1)

@@ -76,12 +76,13 @@ def _connect(url: str, settings: Settings, *, migrate: bool) -> Engine:
             conn.execute(text("SELECT 1"))
         if migrate:
             upgrade_head(url)
-    except OperationalError as e:
+    except (OperationalError, DatabaseUnavailable) as e:
         engine.dispose()
+        orig = getattr(e, "orig", None) or getattr(e, "detail", None)
         raise DatabaseUnavailable(
             f"Cannot reach the database at {safe_url(url)}. Check that it is running and that "
             "DATABASE_URL is right.",
-            detail=str(e.orig) if e.orig else str(e),
+            detail=str(orig) if orig else str(e),
         ) from e
     except SQLAlchemyError as e:
         engine.dispose()

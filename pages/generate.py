@@ -7,10 +7,12 @@ import uuid
 
 import streamlit as st
 
-from engine.errors import EngineError, NothingGenerated, RateLimited
+from engine.errors import EngineError
 from engine.generation import service
 from engine.generation.drafts import Draft
+from engine.jobs import JobView, active_job, get_job, submit_generation
 from ui.auth import require_account
+from ui.jobs import job_card
 from ui.question_view import TYPE_LABELS, badges, edit_fields, plain, render_question
 from ui.runtime import get_runtime
 
@@ -64,43 +66,72 @@ with st.form("gen_form"):
                                key="gen_count")
     submitted = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:")
 
+JOB = "gen_job"  # the id of this session's generation job while it runs
+if JOB not in st.session_state:
+    # A learner who reloads (or opens another tab) follows the batch that is still running.
+    try:
+        running = active_job(rt, user_id=account.user_id, kind="generate")
+    except EngineError:
+        running = None
+    st.session_state[JOB] = running.id if running else None
+
 if submitted:
-    with st.status("Generating questions…", expanded=True) as status:
-        bar = st.progress(0.0, text="Reading your material…")
+    try:
+        st.session_state[JOB] = submit_generation(
+            rt, user_id=account.user_id, material_ids=chosen or None, topic=topic or None,
+            question_type=qtype, difficulty=int(difficulty), count=int(count))
+    except EngineError as e:
+        st.error(e.user_message)
 
-        def show(p: service.Progress) -> None:
-            bar.progress(min(1.0, p.done / max(1, p.total)), text=p.message)
 
-        try:
-            result = service.generate_questions(
-                rt.session_factory, user_id=account.user_id, settings=rt.settings,
-                material_ids=chosen or None, topic=topic or None, question_type=qtype,
-                difficulty=int(difficulty), count=int(count), on_progress=show)
-        except RateLimited as e:
-            status.update(label="Not generated", state="error")
-            st.error(e.user_message, icon=":material/hourglass_top:")
-        except NothingGenerated as e:
-            status.update(label="Nothing usable was generated", state="error")
-            st.error(e.user_message)
-            if e.rejections:
-                st.caption("Rejected: " + ", ".join(
-                    f"{n} × {plain(service.REASONS.get(r, r))}"
-                    for r, n in e.rejections.items()))
-        except EngineError as e:
-            status.update(label="Not generated", state="error")
-            st.error(e.user_message)
-        else:
-            status.update(label=f"{len(result.drafts)} question(s) ready for review",
-                          state="complete", expanded=False)
-            st.session_state[PREVIEW] = {
-                "batch": uuid.uuid4().hex[:8],
-                "items": [{"draft": d.to_dict(), "state": "pending"} for d in result.drafts],
-                "requested": result.requested,
-                "rejections": result.rejection_summary(),
-                "generator": result.generator,
-                "cost": result.cost_usd,
-                "cached": result.cached_calls,
-            }
+def _finish(job: JobView) -> None:
+    """Turn a finished job into the preview, or its failure into messages."""
+    r = job.result or {}
+    if job.outcome == "done":
+        st.session_state[PREVIEW] = {
+            "batch": uuid.uuid4().hex[:8], "requested": r["requested"],
+            "items": [{"draft": d, "state": "pending"} for d in r["drafts"]],
+            "rejections": r["rejections"], "generator": r["generator"],
+            "cost": r["cost"], "cached": r["cached"],
+        }
+    else:
+        st.session_state["gen_failure"] = {"outcome": job.outcome, "message": job.message,
+                                           "error": r.get("error"),
+                                           "rejections": r.get("rejections") or {}}
+
+
+@st.fragment(run_every=1.0 if st.session_state[JOB] else None)
+def _generation_progress() -> None:
+    job_id = st.session_state[JOB]
+    if not job_id:
+        return
+    try:
+        job = get_job(rt, job_id, user_id=account.user_id)
+    except EngineError as e:
+        st.session_state[JOB] = None
+        st.error(e.user_message)
+        return
+    if job.finished:
+        st.session_state[JOB] = None
+        _finish(job)
+        st.rerun()
+    st.caption("You can leave this page; the questions keep coming and wait here for you.")
+    job_card(rt, job, user_id=account.user_id, key="gen_job")
+
+
+_generation_progress()
+
+if failure := st.session_state.pop("gen_failure", None):
+    if failure["outcome"] == "cancelled":
+        st.info("Generation cancelled; nothing was kept.", icon=":material/cancel:")
+    elif failure["error"] in ("RateLimited", "ProviderRateLimited"):
+        st.error(plain(failure["message"]), icon=":material/hourglass_top:")
+    else:
+        st.error(plain(failure["message"]))
+        if failure["rejections"]:
+            st.caption("Rejected: " + ", ".join(
+                f"{n} × {plain(service.REASONS.get(r, r))}"
+                for r, n in failure["rejections"].items()))
 
 if not mode.offline:
     try:

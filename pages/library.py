@@ -5,9 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import library
-from engine.errors import EngineError, PdfEncrypted
-from engine.jobs import forget_job, get_job, submit_ingestion
+from engine.errors import EngineError
+from engine.jobs import (
+    AlreadyQueued,
+    active_job,
+    dismiss_job,
+    recent_jobs,
+    submit_ingestion,
+    submit_reindex,
+)
 from ui.auth import require_account
+from ui.jobs import job_card
 from ui.library import escape_markdown, human_size, passage_card
 from ui.runtime import get_runtime
 
@@ -18,144 +26,102 @@ uid = account.user_id
 st.title("Library")
 st.caption("Your PDFs, read page by page. Every question and answer cites the pages here.")
 
-# --- a change of embedding model: rebuild this learner's vectors first -----------------------
+# --- a change of embedding model: rebuild this learner's vectors in the background ------------
 try:
     current = library.index_is_current(rt, user_id=uid)
+    if not current and active_job(rt, user_id=uid, kind="reindex") is None:
+        submit_reindex(rt, user_id=uid)
+except AlreadyQueued:
+    pass  # another tab queued it a moment ago
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
 if not current:
-    with st.status("Updating your search index for the new embedding model…",
-                   expanded=True) as status:
-        bar = st.progress(0.0)
-
-        def _reindex_progress(done: int, total: int) -> None:
-            bar.progress(done / max(total, 1), text=f"{done} of {total} passages")
-
-        try:
-            library.reindex(rt, user_id=uid, progress=_reindex_progress)
-        except EngineError as e:
-            status.update(label="The search index could not be updated.", state="error")
-            st.error(e.user_message)
-            st.stop()
-        status.update(label="Search index updated.", state="complete", expanded=False)
+    st.info("Your search index is being rebuilt for the new embedding model (progress below). "
+            "Search uses the previous index until it is done.", icon=":material/sync:")
 
 # --- upload ----------------------------------------------------------------------------------
-# Outcome per uploaded file id, so a rerun never reads the same upload twice.
-outcomes: dict[str, dict] = st.session_state.setdefault("library_outcomes", {})
-
 st.subheader("Add PDFs")
 uploads = st.file_uploader(
     "Upload one or more PDFs", type=["pdf"], accept_multiple_files=True, key="library_upload",
     max_upload_size=rt.settings.upload_max_mb,
-    help=f"Up to {rt.settings.upload_max_mb} MB each. Text PDFs work best; scanned pages need "
-         "OCR first.",
+    help=f"Up to {rt.settings.upload_max_mb} MB each, {rt.settings.upload_max_pending} waiting "
+         "at a time. Text PDFs work best; scanned pages need OCR first.",
 )
 
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-# Background ingestion job per uploaded file id; the outcome replaces it once it has finished.
-jobs: dict[str, str] = st.session_state.setdefault("library_jobs", {})
+# Background ingestion job per uploaded file id, while it runs (so a rerun never queues the same
+# upload twice); refusals before queueing per file id.
+jobs: dict[str, int] = st.session_state.setdefault("library_jobs", {})
+queued: dict[str, int | None] = st.session_state.setdefault("library_queued", {})
+current_files = {file.file_id: file for file in uploads or []}
 
 
 def _start(file, password: str | None = None) -> None:  # noqa: ANN001 - UploadedFile
-    outcomes.pop(file.file_id, None)
-    jobs[file.file_id] = submit_ingestion(rt, user_id=uid, data=file.getvalue(),
-                                          filename=file.name, password=password)
-
-
-def _outcome(job) -> dict:  # noqa: ANN001 - JobSnapshot
-    """What to tell the learner about a finished ingestion."""
-    if job.state == "failed":
-        kind = "encrypted" if isinstance(job.error, PdfEncrypted) else "refused"
-        return {"kind": kind, "name": job.name, "message": job.error.user_message}
-    m = job.result.material
-    if job.result.duplicate:
-        return {"kind": "duplicate", "name": job.name,
-                "message": f"Already in your library as “{escape_markdown(m.title)}”; "
-                           "nothing was added."}
-    return {"kind": "ingested", "name": job.name, "note": m.note,
-            "message": f"Added “{escape_markdown(m.title)}”: {_plural(m.page_count, 'page')}, "
-                       f"{_plural(m.chunk_count, 'passage')}."}
-
-
-def _show_progress(job) -> None:  # noqa: ANN001 - JobSnapshot
-    name = escape_markdown(job.name)
-    p = job.progress
-    if job.state == "queued" or p is None:
-        st.progress(0.0, text=f"{name}: waiting to be read")
-    elif p.stage == "reading":
-        st.progress(0.5 * p.pages_read / max(p.page_count, 1),
-                    text=f"{name}: read page {p.pages_read} of {p.page_count}")
-    else:
-        st.progress(min(1.0, 0.5 + 0.5 * p.chunks_indexed / max(p.chunk_count, 1)),
-                    text=f"{name}: indexed {p.chunks_indexed} of {p.chunk_count} passages "
-                         f"({p.page_count} pages read)")
+    file.seek(0)
+    try:
+        job_id = submit_ingestion(rt, user_id=uid, source=file, filename=file.name,
+                                  password=password)
+    except EngineError as e:
+        queued[file.file_id] = None
+        st.error(f"**{escape_markdown(file.name)}**: {e.user_message}", icon=":material/block:")
+        return
+    queued[file.file_id] = job_id
+    jobs[file.file_id] = job_id
 
 
 for file in uploads or []:
-    if file.file_id not in outcomes and file.file_id not in jobs:
+    if file.file_id not in queued:
         _start(file)
 
 
-@st.fragment(run_every=1.0 if jobs else None)
-def _ingestion_progress() -> None:
-    """Live progress of the files being read; the rest of the page stays usable meanwhile."""
+try:
+    watching = bool(jobs) or any(not j.finished for j in recent_jobs(rt, user_id=uid, limit=5))
+except EngineError:
+    watching = bool(jobs)
+
+
+@st.fragment(run_every=1.0 if watching else None)
+def _background_work() -> None:
+    """This learner's recent jobs: live progress, then the outcome until dismissed. Any app
+    process shows them: progress lives in PostgreSQL."""
+    try:
+        recent = recent_jobs(rt, user_id=uid)
+    except EngineError as e:
+        st.error(e.user_message)
+        return
+    by_id = {j.id: j for j in recent}
     finished = False
     for file_id, job_id in list(jobs.items()):
-        try:
-            job = get_job(rt, job_id, user_id=uid)
-        except EngineError as e:
+        job = by_id.get(job_id)
+        if job is None or job.finished:
             jobs.pop(file_id)
-            st.error(e.user_message)
-            continue
-        if job.finished:
-            outcomes[file_id] = _outcome(job)
-            jobs.pop(file_id)
-            forget_job(rt, job_id, user_id=uid)
             finished = True
-        else:
-            _show_progress(job)
+    if not recent:
+        return
+    st.subheader("Background work")
+    active = [j for j in recent if not j.finished]
+    if active:
+        st.caption("You can keep using Groundwork while your files are read.")
+    for job in recent:
+        job_card(rt, job, user_id=uid, key="library_job")
+        file_id = next((f for f, j in queued.items() if j == job.id), None)
+        file = current_files.get(file_id) if file_id else None
+        if (job.finished and (job.result or {}).get("error") == "PdfEncrypted"
+                and file is not None):
+            with st.form(f"library_password_form_{job.id}"):
+                password = st.text_input("Password", type="password",
+                                         key=f"library_password_{job.id}")
+                if st.form_submit_button("Open with this password"):
+                    dismiss_job(rt, job.id, user_id=uid)
+                    _start(file, password=password)
+                    st.rerun()
+        elif job.finished and (job.result or {}).get("error") == "PdfEncrypted":
+            st.caption("Upload it again to enter the password.")
     if finished:
         st.rerun()  # refresh the materials list and search with the new material
 
 
-if jobs:
-    st.caption("You can keep using Groundwork while your files are read.")
-    _ingestion_progress()
-
-# Outcomes show while their upload is on screen, and once more after a learner who left the
-# page during reading comes back (the uploader forgets its files when the page is left).
-current = {file.file_id: file for file in uploads or []}
-for file_id, outcome in list(outcomes.items()):
-    file = current.get(file_id)
-    if file is None and outcome.get("shown"):
-        continue
-    outcome["shown"] = True
-    text = outcome["message"]  # our own wording; titles in it are already escaped
-    name = escape_markdown(outcome["name"])
-    if outcome["kind"] == "ingested":
-        st.success(text, icon=":material/check_circle:")
-        if outcome.get("note"):
-            st.warning(escape_markdown(outcome["note"]), icon=":material/warning:")
-    elif outcome["kind"] == "duplicate":
-        st.info(f"**{name}**: {text}", icon=":material/content_copy:")
-    elif outcome["kind"] == "refused":
-        st.error(f"**{name}**: {text}", icon=":material/block:")
-    elif file is None:
-        st.warning(f"**{name}**: {text} Upload it again to enter the password.",
-                   icon=":material/lock:")
-    else:  # encrypted: ask for the password and try again with it
-        st.warning(f"**{name}**: {text}", icon=":material/lock:")
-        with st.form(f"library_password_form_{file_id}"):
-            password = st.text_input("Password", type="password",
-                                     key=f"library_password_{file_id}")
-            if st.form_submit_button("Open with this password"):
-                _start(file, password=password)
-                st.rerun()
+_background_work()
 
 # --- materials -------------------------------------------------------------------------------
 st.subheader("Your materials")

@@ -8,10 +8,12 @@ import zoneinfo
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.jobs import active_job, recent_jobs, submit_fsrs_fit
 from engine.practice import service
 from engine.profiles import get_profile
 from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
+from ui.jobs import job_card
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
@@ -123,14 +125,31 @@ if counts.scheduler == "fsrs":
     if info.message:
         fitted = info.fitted_at.astimezone(zone) if info.fitted_at else None
         st.caption(f"Last fit{f' on {fitted:%d %b %Y}' if fitted else ''}: {info.message}")
+    try:
+        fitting = active_job(rt, user_id=account.user_id, kind="fit_fsrs")
+    except EngineError as e:
+        st.error(e.user_message)
+        fitting = None
     if st.button("Fit FSRS to my answers", key="reviews_optimise",
-                 disabled=info.reviews < info.min_reviews):
+                 disabled=info.reviews < info.min_reviews or fitting is not None):
         try:
-            with st.status("Fitting FSRS to your answers (this can take a minute)…") as box:
-                result = service.optimise_fsrs(rt.session_factory, user_id=account.user_id,
-                                               settings=rt.settings)
-                box.update(label="Done", state="complete")
+            submit_fsrs_fit(rt, user_id=account.user_id)
         except EngineError as e:
             st.error(e.user_message)
         else:
-            st.success(result.message)
+            st.rerun()
+
+    @st.fragment(run_every=1.0 if fitting else None)
+    def _fit_progress() -> None:
+        """The latest fit (runs in the background; can take a minute), until dismissed."""
+        try:
+            jobs = recent_jobs(rt, user_id=account.user_id, kinds=("fit_fsrs",), limit=1)
+        except EngineError as e:
+            st.error(e.user_message)
+            return
+        for job in jobs:
+            job_card(rt, job, user_id=account.user_id, key="reviews_fit")
+        if fitting and jobs and jobs[0].finished:
+            st.rerun()  # show the new parameters' message above
+
+    _fit_progress()

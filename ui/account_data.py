@@ -6,10 +6,12 @@ import datetime as dt
 
 import streamlit as st
 
-from engine.account_data import delete_account, export_account_bytes
+from engine.account_data import delete_account
 from engine.errors import EngineError
+from engine.jobs import export_path, recent_jobs, submit_export
 from engine.runtime import Runtime
 from ui.auth import sign_out
+from ui.jobs import job_card
 from ui.text import escape_markdown
 
 
@@ -18,18 +20,54 @@ def export_section(rt: Runtime, user_id: int) -> None:
     st.caption("A zip file with your materials list, questions, answers, review schedule and "
                "settings as CSV and JSON files, plus the PDFs you uploaded (for files uploaded "
                "before originals were kept: the text read from them).")
-    if not st.button("Prepare my data export", key="export_prepare"):
-        return
     try:
-        with st.spinner("Collecting your data…"):
-            data = export_account_bytes(rt, user_id=user_id)
+        latest = recent_jobs(rt, user_id=user_id, kinds=("export",), limit=1)
     except EngineError as e:
         st.error(e.user_message)
         return
-    st.download_button(
-        f"Download groundwork-export.zip ({len(data) / 1024:,.0f} KB)", data=data,
-        file_name=f"groundwork-export-{dt.date.today():%Y-%m-%d}.zip",
-        mime="application/zip", key="export_download", on_click="ignore", type="primary")
+    job = latest[0] if latest else None
+    running = job is not None and not job.finished
+    if st.button("Prepare my data export", key="export_prepare", disabled=running):
+        try:
+            submit_export(rt, user_id=user_id)
+        except EngineError as e:
+            st.error(e.user_message)
+            return
+        st.rerun()
+    _export_progress(rt, user_id, watching=running)
+
+
+def _export_progress(rt: Runtime, user_id: int, *, watching: bool) -> None:
+    """The export is prepared by a background job; its download appears when it is done."""
+
+    @st.fragment(run_every=1.0 if watching else None)
+    def _show() -> None:
+        try:
+            latest = recent_jobs(rt, user_id=user_id, kinds=("export",), limit=1)
+        except EngineError as e:
+            st.error(e.user_message)
+            return
+        if not latest:
+            return
+        job = latest[0]
+        if job.outcome != "done":
+            job_card(rt, job, user_id=user_id, key="export_job")
+            if watching and job.finished:
+                st.rerun()
+            return
+        if watching:
+            st.rerun()  # stop polling
+        try:
+            data = export_path(rt, job.id, user_id=user_id).read_bytes()
+        except EngineError as e:
+            st.error(e.user_message)
+            return
+        st.download_button(
+            f"Download groundwork-export.zip ({len(data) / 1024:,.0f} KB)", data=data,
+            file_name=f"groundwork-export-{dt.date.today():%Y-%m-%d}.zip",
+            mime="application/zip", key="export_download", on_click="ignore", type="primary")
+
+    _show()
 
 
 def delete_section(rt: Runtime, user_id: int, email: str) -> None:

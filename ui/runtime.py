@@ -17,5 +17,10 @@ from engine.runtime import Runtime, create_runtime  # noqa: E402
 
 @st.cache_resource(show_spinner="Starting Groundwork…")
 def get_runtime() -> Runtime:
-    """Raises EngineError (not cached) when the database cannot be reached or started."""
-    return create_runtime()
+    """Raises EngineError (not cached) when the database cannot be reached or started.
+    Starts the embedded job worker of this process (see engine.jobs.worker)."""
+    from engine.jobs.worker import ensure_embedded_worker
+
+    rt = create_runtime()
+    ensure_embedded_worker(rt)  # unless GROUNDWORK_EMBEDDED_WORKER=false
+    return rt

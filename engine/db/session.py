@@ -6,11 +6,13 @@ import logging
 import time
 from dataclasses import dataclass
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
+from engine.errors import DatabaseUnavailable
 
 log = logging.getLogger("engine.db")
 slow_log = logging.getLogger("engine.db.slow")
@@ -43,7 +45,27 @@ def make_engine(url: str, settings: Settings) -> Engine:
     )
     _install_slow_query_log(engine, settings.db_slow_query_ms)
     _install_pool_watch(engine)
+    _install_outage_message(engine)
     return engine
+
+
+DB_DOWN = ("The database cannot be reached right now (it may be restarting). Nothing was "
+           "saved; please try again in a moment.")
+
+
+def _install_outage_message(engine: Engine) -> None:
+    """A lost or refused connection becomes DatabaseUnavailable, an EngineError every page
+    shows as a message; SQLAlchemy still invalidates the dead connection."""
+
+    @event.listens_for(engine, "handle_error")
+    def _outage(ctx):  # noqa: ANN001, ANN202 - SQLAlchemy's ExceptionContext
+        if ctx.is_pre_ping:
+            return None
+        refused = ctx.connection is None and isinstance(ctx.original_exception,
+                                                        psycopg.OperationalError)
+        if ctx.is_disconnect or refused:
+            return DatabaseUnavailable(DB_DOWN, detail=str(ctx.original_exception))
+        return None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -86,6 +86,17 @@ class LexicalIndex:
                    np.asarray(material_ids, dtype=np.int64), retriever,
                    {c: i for i, c in enumerate(chunk_ids)})
 
+    @property
+    def nbytes(self) -> int:
+        """Estimated memory: the id arrays, the id map and bm25s's sparse score matrix and
+        vocabulary."""
+        size = self.chunk_ids.nbytes + self.material_ids.nbytes + 100 * len(self.position_of)
+        if self.retriever is not None:
+            for part in getattr(self.retriever, "scores", {}).values():
+                size += getattr(part, "nbytes", 0)
+            size += 90 * len(getattr(self.retriever, "vocab_dict", {}))
+        return size
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for the query (zeros when no term is known)."""
         if self.retriever is None:
@@ -112,12 +123,16 @@ class LexicalIndex:
 
 
 class IndexCache:
-    """Learners' BM25 indexes, least recently used dropped first."""
+    """Learners' BM25 indexes in this process, least recently used dropped first once their
+    estimated size passes the byte budget (`cache_budget_mb`). Each entry carries the
+    library fingerprint read from PostgreSQL, so an index another process made stale is
+    rebuilt on the next search."""
 
-    def __init__(self, max_entries: int = 32) -> None:
-        self._entries: OrderedDict[tuple, tuple[tuple, LexicalIndex]] = OrderedDict()
+    def __init__(self, budget_bytes: int = 256 * 1024 * 1024) -> None:
+        self._entries: OrderedDict[tuple, tuple[tuple, LexicalIndex, int]] = OrderedDict()
         self._lock = threading.Lock()
-        self._max = max_entries
+        self.budget_bytes = budget_bytes
+        self._bytes = 0
 
     def get(self, key: tuple, fingerprint: tuple) -> LexicalIndex | None:
         with self._lock:
@@ -127,16 +142,32 @@ class IndexCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: tuple, fingerprint: tuple, index: LexicalIndex) -> None:
+    def put(self, key: tuple, fingerprint: tuple, index: LexicalIndex,
+            budget_bytes: int | None = None) -> None:
+        size = index.nbytes
         with self._lock:
-            self._entries[key] = (fingerprint, index)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            if budget_bytes is not None:
+                self.budget_bytes = budget_bytes
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[2]
+            self._entries[key] = (fingerprint, index, size)
+            self._bytes += size
+            while self._bytes > self.budget_bytes and len(self._entries) > 1:
+                _, (_, _, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 INDEX_CACHE = IndexCache()

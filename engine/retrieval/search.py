@@ -53,8 +53,10 @@ def library_fingerprint(session: Session, user_id: int) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def lexical_index(session: Session, user_id: int) -> LexicalIndex:
-    """The learner's BM25 index, rebuilt only when their library changed."""
+def lexical_index(session: Session, user_id: int, budget_bytes: int | None = None
+                  ) -> LexicalIndex:
+    """The learner's BM25 index, rebuilt only when their library changed (checked against
+    PostgreSQL on every call, so a change made by another process is seen)."""
     bind = session.get_bind()
     key = (bind.url.render_as_string(hide_password=True), user_id)
     fingerprint = library_fingerprint(session, user_id)
@@ -68,7 +70,7 @@ def lexical_index(session: Session, user_id: int) -> LexicalIndex:
     ).all()
     index = LexicalIndex.build([r[0] for r in rows], [r[1] for r in rows],
                                [r[2].split() for r in rows])
-    INDEX_CACHE.put(key, fingerprint, index)
+    INDEX_CACHE.put(key, fingerprint, index, budget_bytes)
     return index
 
 
@@ -104,7 +106,7 @@ def search(
         return []
     n = max(settings.retrieval_candidates, k)
 
-    index = lexical_index(session, user_id)
+    index = lexical_index(session, user_id, settings.cache_budget_mb * 1024 * 1024)
     if index.chunk_ids.size == 0:
         return []
     positions, lex_scores = index.top(query, n, material_ids)

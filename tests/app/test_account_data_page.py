@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import func, select
 
 from engine.db.models import User
@@ -19,6 +21,12 @@ def test_export_offers_a_zip_download(signed_in_app):
     at = _profile(signed_in_app, "export-page@example.com")
     assert not at.get("download_button")
     at.button(key="export_prepare").click().run()
+    deadline = time.monotonic() + 120
+    while not at.get("download_button"):  # the zip is prepared by a background job
+        assert time.monotonic() < deadline, "export did not finish"
+        assert not at.exception and not at.error
+        time.sleep(0.2)
+        at.run()
     assert not at.exception and not at.error
     downloads = at.get("download_button")
     assert len(downloads) == 1 and "groundwork-export.zip" in downloads[0].proto.label

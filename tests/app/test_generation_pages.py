@@ -3,6 +3,8 @@ and the messages for each failure."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -21,6 +23,18 @@ def texts(at) -> str:
 
 def button(at, label):
     return next(b for b in at.button if b.label == label)
+
+
+def generate(at, timeout_s: float = 120.0):
+    """Click Generate and rerun until the background generation job has been shown."""
+    button(at, "Generate").click().run()
+    deadline = time.monotonic() + timeout_s
+    while at.session_state["gen_job"]:
+        assert time.monotonic() < deadline, "generation did not finish"
+        assert not at.exception
+        time.sleep(0.1)
+        at.run()
+    return at
 
 
 def open_generate(at):
@@ -58,7 +72,7 @@ def test_offline_generate_preview_and_accept_all(signed_in_app, runtime):
     # Short answers are not offered offline.
     assert at.selectbox(key="gen_type").options == ["A mix", "Multiple choice", "Cloze"]
     at.number_input(key="gen_count").set_value(3)
-    button(at, "Generate").click().run()
+    generate(at)
     assert not at.exception
     shown = texts(at)
     assert "3 of 3 question(s) passed the checks" in shown
@@ -81,7 +95,7 @@ def test_llm_generate_accept_edit_reject(signed_in_app, runtime, with_model):
     assert "openai/stub-model" in texts(at)
     at.selectbox(key="gen_type").set_value("mcq")
     at.number_input(key="gen_count").set_value(3)
-    button(at, "Generate").click().run()
+    generate(at)
     assert not at.exception
     assert "3 of 3 question(s) passed the checks" in texts(at)
     assert "Last 24 hours: 3 of 300 model-written questions, 1 call(s)" in texts(at)
@@ -104,7 +118,7 @@ def test_llm_errors_are_shown_not_raised(signed_in_app, runtime, with_model):
     uid = at.session_state["gw_account"].user_id
     add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
     open_generate(at)
-    button(at, "Generate").click().run()
+    generate(at)
     assert not at.exception
     assert any("API key" in e.value for e in at.error)
     assert saved(runtime, uid) == []
@@ -118,7 +132,7 @@ def test_edit_that_breaks_the_rules_is_refused_on_accept(signed_in_app, runtime,
     open_generate(at)
     at.selectbox(key="gen_type").set_value("mcq")
     at.number_input(key="gen_count").set_value(1)
-    button(at, "Generate").click().run()
+    generate(at)
     batch = at.session_state["gen_preview"]["batch"]
     at.text_input(key=f"gen_{batch}_0_opt1").set_value(
         at.text_input(key=f"gen_{batch}_0_opt0").value)

@@ -1,14 +1,15 @@
 """All ORM models; importing this package registers every table on `Base.metadata`."""
 
 from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, User
+from engine.db.models.jobs import JobProgress
 from engine.db.models.library import Chunk, Material, MaterialPage, VectorIndex
 from engine.db.models.practice import Attempt, Flag, ReviewState, SchedulerParameters
 from engine.db.models.questions import LLMCache, LLMUsage, PromptTemplate, Question
 from engine.db.models.tutor import Conversation, Message
 
 __all__ = [
-    "AuthSession", "Chunk", "LLMCache", "LLMUsage", "LoginAttempt", "Material", "MaterialPage",
-    "Profile", "PromptTemplate", "Question", "User", "VectorIndex",
+    "AuthSession", "Chunk", "JobProgress", "LLMCache", "LLMUsage", "LoginAttempt", "Material",
+    "MaterialPage", "Profile", "PromptTemplate", "Question", "User", "VectorIndex",
     # practice
     "Attempt", "Flag", "ReviewState", "SchedulerParameters",
     # tutor

@@ -1,0 +1,288 @@
+"""Load and job throughput: N simulated learners on one PostgreSQL with 1 and 2 worker processes.
+
+    python -m bench.load [--learners 50] [--seconds 30] [--workers 1 2] [--uploaders 0.2]
+
+Each run gets a fresh embedded PostgreSQL, a Chroma server and `python -m engine worker`
+processes (the app's embedded worker is off, as under compose). Every learner is a thread that
+calls the engine services the pages call: signs in (bcrypt), then for the run's duration
+answers questions from a seeded bank (question view + submit, 70 %) and searches its library
+(30 %). A share of learners (`--uploaders`) also uploads two small PDFs and asks for an offline
+generation batch, which run as queued jobs. Afterwards the run waits for every queued job.
+
+Reported per operation: count, throughput, p50 and p95; lost attempts (a submit that returned
+but whose attempt is not in PostgreSQL), duplicated attempts, failed requests (anything but an
+intentional limit), jobs queued and finished. Anchor, measured in the same run: one learner
+alone (same services, same database) for a few seconds. Targets at N = 50: 0 lost or
+duplicated attempts, 0 failed requests, submit p95 < 50 ms, search p95 < 300 ms, every queued
+job finished. Ends with `RESULT learners=... workers=... submit_p95_ms=... search_p95_ms=...
+lost_attempts=... failed_requests=... jobs_done=... jobs_queued=...`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import logging  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from engine.config import Settings  # noqa: E402
+from engine.db.embedded import embedded_database_url  # noqa: E402
+from engine.db.migrate import upgrade_head  # noqa: E402
+from engine.errors import QuestionUnavailable, RateLimited  # noqa: E402
+from engine.runtime import Runtime, create_runtime  # noqa: E402
+
+PASSWORD = "benchmark password 123"
+TOPICS = ["photosynthesis light reactions chlorophyll", "glaciers firn compaction ice flow",
+          "tides moon gravity spring neap", "mitochondria respiration ATP synthase",
+          "volcanoes magma plates eruption", "enzymes substrate active site"]
+INTENTIONAL = (RateLimited, QuestionUnavailable)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.failures: list[str] = []
+        self.limits = 0
+        self.attempts: list[int] = []
+        self.jobs: list[int] = []
+
+    def timed(self, op: str, fn, *args, **kwargs):  # noqa: ANN001, ANN201
+        t = time.perf_counter()
+        try:
+            result = fn(*args, **kwargs)
+        except INTENTIONAL:
+            with self.lock:
+                self.limits += 1
+            return None
+        except Exception as e:  # noqa: BLE001 - every failure is counted and reported
+            with self.lock:
+                self.failures.append(f"{op}: {type(e).__name__}: {e}")
+            return None
+        with self.lock:
+            self.times[op].append((time.perf_counter() - t) * 1000)
+        return result
+
+
+def _pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return float("nan")
+    return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] if len(xs) > 1 else xs[0]
+
+
+def _text(i: int) -> list[str]:
+    topic = TOPICS[i % len(TOPICS)]
+    return [f"Notes {i} page {p}. " + f"The study of {topic} explains how each part works. " * 30
+            for p in range(3)]
+
+
+def seed(rt: Runtime, n: int, questions: int) -> list[tuple[int, str, list[int]]]:
+    from engine import accounts, library
+    from engine.db.models import Question
+
+    def one(i: int) -> tuple[int, str, list[int]]:
+        email = f"learner{i}-{uuid.uuid4().hex[:6]}@example.com"
+        uid = accounts.register_user(rt.session_factory, email=email, password=PASSWORD,
+                                     display_name=f"Learner {i}", settings=rt.settings).user_id
+        with rt.session_factory.begin() as s:
+            ids = list(s.scalars(insert(Question).returning(Question.id), [dict(
+                user_id=uid, type="mcq", stem=f"Which organelle makes ATP? ({i}.{k})",
+                options=["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"],
+                correct_index=1, answer="Mitochondrion", key_points=[],
+                explanation="Mitochondria run respiration.", difficulty=3,
+                excerpt="The mitochondrion is the site of aerobic respiration.", page_start=1,
+                page_end=1, material_title="Cell Biology", generator="offline")
+                for k in range(questions)]))
+        pages = _text(i)
+        library.ingest_pages(rt, user_id=uid, pages=pages, title=f"Notes {i}",
+                             filename=f"notes{i}.pdf", sha256=uuid.uuid4().hex * 2,
+                             size_bytes=sum(map(len, pages)))
+        return uid, email, ids
+
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, until: float,
+            uploads: bool, rng: random.Random, duration: float | None = None) -> None:
+    """One learner's session; with `duration`, it runs that long after signing in."""
+    from engine import accounts, jobs, library
+    from engine.practice import service
+    from tests.support.library_pdfs import text_pdf
+
+    uid, email, questions = who
+    if rec.timed("sign_in", accounts.authenticate, rt.session_factory, email=email,
+                 password=PASSWORD, settings=rt.settings) is None:
+        return
+    if duration is not None:
+        until = time.monotonic() + duration
+    if uploads:
+        for k in range(2):
+            data = text_pdf([f"Upload {uid}.{k}. " + _text(uid + k)[0]])
+            job = rec.timed("queue_upload", jobs.submit_ingestion, rt, user_id=uid,
+                            source=io.BytesIO(data), filename=f"upload{k}.pdf")
+            if job:
+                rec.jobs.append(job)
+        job = rec.timed("queue_generate", jobs.submit_generation, rt, user_id=uid,
+                        material_ids=None, topic=None, question_type="mix", difficulty=3,
+                        count=3)
+        if job:
+            rec.jobs.append(job)
+    while time.monotonic() < until:
+        if rng.random() < 0.3:
+            rec.timed("search", library.search_library, rt, user_id=uid,
+                      query=rng.choice(TOPICS), k=8)
+            continue
+        qid = rng.choice(questions)
+        if rec.timed("view_question", service.get_practice_question, rt.session_factory,
+                     user_id=uid, question_id=qid) is None:
+            continue
+        result = rec.timed("submit", service.submit_answer, rt.session_factory, user_id=uid,
+                           question_id=qid, token=uuid.uuid4().hex, response=rng.choice([1, 2]),
+                           confidence=3, seconds=8, expected_reviews=None,
+                           settings=rt.settings)
+        if result is not None:
+            with rec.lock:
+                rec.attempts.append(result.attempt_id)
+        time.sleep(rng.uniform(0.05, 0.15))  # a learner reads and clicks
+
+
+def run(args: argparse.Namespace, workers: int) -> dict:
+    from engine.db.models import Attempt, JobProgress
+    from tests.support.processes import ChromaServer, process_env, start_worker, stop
+
+    folder = Path(tempfile.mkdtemp(prefix="groundwork-load-"))
+    url = embedded_database_url(folder / "postgres", cleanup_mode="delete")
+    upgrade_head(url)
+    chroma = ChromaServer(folder / "chroma")
+    settings = Settings(data_dir=folder / "data", database_url=url, chroma_host="127.0.0.1",
+                        chroma_port=chroma.port, embedded_worker=False, log_level="WARNING",
+                        db_pool_size=20, db_max_overflow=30)
+    rt = create_runtime(settings, migrate=False)
+    procs = []
+    try:
+        t = time.perf_counter()
+        who = seed(rt, args.learners, questions=40)
+        print(f"  seeded {len(who)} learners in {time.perf_counter() - t:.0f} s", flush=True)
+        env = process_env(settings, GROUNDWORK_JOBS_HEARTBEAT_S="2",
+                          GROUNDWORK_JOBS_STALLED_AFTER_S="10")
+        procs = [start_worker(env, folder / f"worker{i}.log", concurrency=1)
+                 for i in range(workers)]
+        rng = random.Random(7)
+        anchor = Recorder()
+        learner(rt, anchor, who[0], until=0, duration=args.anchor_seconds, uploads=False,
+                rng=rng)
+        rec = Recorder()
+        until = time.monotonic() + args.seconds
+        uploaders = max(1, round(args.learners * args.uploaders))
+        started = time.perf_counter()
+        threads = [threading.Thread(target=learner, args=(rt, rec, w),
+                                    kwargs={"until": until, "uploads": i < uploaders,
+                                            "rng": random.Random(i)})
+                   for i, w in enumerate(who)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - started
+        drain_start = time.perf_counter()
+        deadline = time.monotonic() + args.drain_seconds
+        while True:
+            with rt.session_factory() as s:
+                active = s.scalar(select(func.count()).select_from(JobProgress)
+                                  .where(JobProgress.outcome.in_(("queued", "running"))))
+            if not active or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        drain = time.perf_counter() - drain_start
+        with rt.session_factory() as s:
+            outcomes = dict(s.execute(select(JobProgress.outcome, func.count())
+                                      .group_by(JobProgress.outcome)).all())
+            stored = set(s.scalars(select(Attempt.id)))
+        anchor_ids = set(anchor.attempts)
+        stored -= anchor_ids
+        recorded = set(rec.attempts)
+        return {"workers": workers, "rec": rec, "anchor": anchor, "elapsed": elapsed,
+                "drain": drain, "outcomes": outcomes, "lost": len(recorded - stored),
+                "duplicated": len(rec.attempts) - len(recorded) + len(stored - recorded)}
+    finally:
+        for p in procs:
+            stop(p)
+        chroma.stop()
+        rt.engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def report(r: dict) -> None:
+    rec, anchor = r["rec"], r["anchor"]
+    print(f"\n== {r['workers']} worker process(es): {r['elapsed']:.1f} s of load, jobs drained "
+          f"{r['drain']:.1f} s after")
+    print(f"{'operation':16} {'count':>6} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8}"
+          f" {'alone p95':>10}")
+    for op in sorted(rec.times):
+        xs = rec.times[op]
+        alone = anchor.times.get(op)
+        print(f"{op:16} {len(xs):6d} {len(xs) / r['elapsed']:7.1f} {_pct(xs, 50):8.1f} "
+              f"{_pct(xs, 95):8.1f} {(_pct(alone, 95) if alone else float('nan')):10.1f}")
+    print(f"jobs: {r['outcomes']}; lost attempts {r['lost']}, duplicated {r['duplicated']}, "
+          f"failed requests {len(rec.failures)}, intentional limits {rec.limits}")
+    for f in rec.failures[:5]:
+        print("  failure:", f)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--learners", type=int, default=50)
+    p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--uploaders", type=float, default=0.2, help="share of learners uploading")
+    p.add_argument("--anchor-seconds", type=float, default=5)
+    p.add_argument("--drain-seconds", type=float, default=600)
+    args = p.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("engine").setLevel(logging.ERROR)
+    results = []
+    for w in args.workers:
+        print(f"run with {w} worker process(es), {args.learners} learners, {args.seconds:.0f} s",
+              flush=True)
+        results.append(run(args, w))
+        report(results[-1])
+
+    def worst(op: str) -> float:
+        return max(_pct(r["rec"].times.get(op, []), 95) for r in results)
+
+    done = sum(r["outcomes"].get("done", 0) for r in results)
+    queued = sum(len(r["rec"].jobs) for r in results)
+    failed_jobs = sum(r["outcomes"].get("failed", 0) for r in results)
+    alone_submit = max(_pct(r["anchor"].times.get("submit", []), 95) for r in results)
+    alone_search = max(_pct(r["anchor"].times.get("search", []), 95) for r in results)
+    print(f"\nanchor (one learner alone, same run): submit p95 {alone_submit:.1f} ms, "
+          f"search p95 {alone_search:.1f} ms; targets: submit p95 < 50 ms, search p95 < 300 ms")
+    print(f"RESULT learners={args.learners} workers={'+'.join(map(str, args.workers))} "
+          f"submit_p95_ms={worst('submit'):.1f} search_p95_ms={worst('search'):.1f} "
+          f"lost_attempts={sum(r['lost'] + r['duplicated'] for r in results)} "
+          f"failed_requests={sum(len(r['rec'].failures) for r in results)} "
+          f"jobs_done={done} jobs_queued={queued} jobs_failed={failed_jobs} "
+          f"alone_submit_p95_ms={alone_submit:.1f} alone_search_p95_ms={alone_search:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The `job_progress` rows: created when a job is queued, updated by the worker, read by pages.
+
+Every read and write names the owner, so one learner never sees or touches another's jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.db.models import JobProgress
+from engine.errors import NotFound
+
+ACTIVE = ("queued", "running")
+
+KIND_LABELS = {
+    "ingest": "Reading a PDF", "generate": "Generating questions",
+    "fit_fsrs": "Fitting your FSRS parameters", "reindex": "Updating your search index",
+    "export": "Exporting your data", "delete_account": "Deleting your account",
+    "check": "Checking search index",
+}
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when its learner asked to cancel it."""
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: int
+    user_id: int | None
+    kind: str
+    label: str
+    stage: str
+    done: int
+    total: int
+    message: str
+    outcome: str  # queued, running, done, failed, cancelled
+    result: dict | None
+    cancel_requested: bool
+    dismissed: bool
+    attempts: int
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome not in ACTIVE
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    @property
+    def title(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+
+def _view(row: JobProgress) -> JobView:
+    return JobView(row.id, row.user_id, row.kind, row.label, row.stage, row.done, row.total,
+                   row.message, row.outcome, row.result, row.cancel_requested, row.dismissed,
+                   row.attempts, row.created_at, row.finished_at)
+
+
+def create(session: Session, *, user_id: int | None, kind: str, label: str,
+           spool_path: str | None = None, total: int = 0) -> int:
+    row = JobProgress(user_id=user_id, kind=kind, label=label[:500], spool_path=spool_path,
+                      total=total, message="Waiting for a worker")
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def owned(session: Session, job_id: int, user_id: int, *, lock: bool = False) -> JobProgress:
+    q = select(JobProgress).where(JobProgress.id == job_id, JobProgress.user_id == user_id)
+    row = session.scalar(q.with_for_update() if lock else q)
+    if row is None:
+        raise NotFound("That job was not found. It may have been dismissed.")
+    return row
+
+
+def get(sf: sessionmaker[Session], job_id: int, *, user_id: int) -> JobView:
+    with sf() as session:
+        return _view(owned(session, job_id, user_id))
+
+
+def recent(sf: sessionmaker[Session], *, user_id: int, kinds: tuple[str, ...] | None = None,
+           limit: int = 20) -> list[JobView]:
+    """The learner's jobs that are not dismissed, newest first."""
+    q = (select(JobProgress).where(JobProgress.user_id == user_id, ~JobProgress.dismissed)
+         .order_by(JobProgress.id.desc()).limit(limit))
+    if kinds:
+        q = q.where(JobProgress.kind.in_(kinds))
+    with sf() as session:
+        return [_view(r) for r in session.scalars(q)]
+
+
+def count_active(session: Session, *, user_id: int, kind: str) -> int:
+    return session.scalar(select(func.count()).select_from(JobProgress).where(
+        JobProgress.user_id == user_id, JobProgress.kind == kind,
+        JobProgress.outcome.in_(ACTIVE))) or 0
+
+
+def row(sf: sessionmaker[Session], job_id: int) -> JobProgress | None:
+    with sf() as session:
+        return session.get(JobProgress, job_id)
+
+
+def start(sf: sessionmaker[Session], job_id: int) -> JobProgress | None:
+    """Mark the job running (one more attempt). None when it was cancelled or is finished."""
+    with sf.begin() as session:
+        r = session.get(JobProgress, job_id, with_for_update=True)
+        if r is None or r.outcome not in ACTIVE:
+            return None
+        if r.cancel_requested:
+            return None
+        r.outcome, r.stage, r.attempts = "running", "starting", r.attempts + 1
+        r.message = "Started" if r.attempts == 1 else f"Started again (attempt {r.attempts})"
+        r.updated_at = func.now()
+        session.flush()
+        session.expunge(r)
+        return r
+
+
+def report(sf: sessionmaker[Session], job_id: int, *, stage: str, done: int, total: int,
+           message: str) -> None:
+    """Record progress; raises JobCancelled when the learner asked to cancel."""
+    with sf.begin() as session:
+        cancel = session.scalar(
+            update(JobProgress).where(JobProgress.id == job_id)
+            .values(stage=stage[:40], done=max(0, done), total=max(0, total),
+                    message=message, updated_at=func.now())
+            .returning(JobProgress.cancel_requested))
+    if cancel:
+        raise JobCancelled()
+
+
+def note(sf: sessionmaker[Session], job_id: int, message: str, **values: Any) -> None:
+    with sf.begin() as session:
+        session.execute(update(JobProgress).where(JobProgress.id == job_id)
+                        .values(message=message, updated_at=func.now(), **values))
+
+
+def finish(sf: sessionmaker[Session], job_id: int, *, outcome: str, message: str,
+           result: dict | None = None) -> None:
+    values: dict[str, Any] = {"outcome": outcome, "message": message, "stage": outcome,
+                              "finished_at": func.now(), "updated_at": func.now()}
+    if result is not None:
+        values["result"] = result
+    with sf.begin() as session:
+        session.execute(update(JobProgress).where(JobProgress.id == job_id,
+                                                  JobProgress.outcome.in_(ACTIVE))
+                        .values(**values))
+
+
+def dismiss(sf: sessionmaker[Session], job_id: int, *, user_id: int) -> None:
+    """Hide a finished job from the learner's list (active jobs cannot be dismissed)."""
+    with sf.begin() as session:
+        r = owned(session, job_id, user_id, lock=True)
+        if r.outcome in ACTIVE:
+            from engine.errors import InvalidInput
+
+            raise InvalidInput("This job is still running. Cancel it first.")
+        r.dismissed = True

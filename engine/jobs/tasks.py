@@ -1,0 +1,268 @@
+"""The work each job does, run by a procrastinate worker.
+
+Every task takes the id of its `job_progress` row, marks it running, reports progress into it,
+and records the outcome there. A learner's bad input (an EngineError) ends the job with that
+message and is never retried; unexpected failures are retried with exponential backoff only
+for tasks whose steps are idempotent (ingestion is all-or-nothing and skips a file already
+stored; fitting, re-embedding and export can simply run again). Generation is not retried: a
+model call costs money.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from procrastinate import App, JobContext, RetryStrategy
+from procrastinate.exceptions import JobAborted
+
+from engine.errors import DatabaseUnavailable, EngineError, VectorStoreUnavailable
+from engine.jobs import progress as jp
+from engine.jobs.spool import remove_spooled
+from engine.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (DatabaseUnavailable, VectorStoreUnavailable)
+FAILED_MESSAGE = "Something went wrong while doing this; nothing was saved. Please try again."
+# Tasks whose steps are safe to run again after a crash or a transient failure.
+RETRYABLE = {"ingest", "fit_fsrs", "reindex", "export", "delete_account"}
+
+
+class Reporter:
+    """Progress callback for one job: writes at most every `interval` seconds (and always the
+    last step), and raises JobCancelled when the learner asked to cancel."""
+
+    def __init__(self, rt: Runtime, job_id: int, interval: float = 0.4) -> None:
+        self.rt, self.job_id, self.interval = rt, job_id, interval
+        self._last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval and done < total:
+            return
+        self._last = now
+        jp.report(self.rt.session_factory, self.job_id, stage=stage, done=done, total=total,
+                  message=message)
+
+
+def _safe(action: Callable[[], Any]) -> None:
+    try:
+        action()
+    except Exception:  # the database may be down; the next worker or the recovery loop decides
+        log.exception("could not record a job's outcome")
+
+
+def run_job(rt: Runtime, context: JobContext, kind: str, job_id: int,
+            body: Callable[[Any, Reporter], tuple[str, dict | None]]) -> None:
+    """Run `body(row, reporter) -> (message, result)` and record its outcome."""
+    sf = rt.session_factory
+    row = jp.start(sf, job_id)
+    if row is None:  # cancelled while waiting, or already finished
+        _cleanup(rt, jp.row(sf, job_id))
+        return
+    try:
+        message, result = body(row, Reporter(rt, job_id))
+    except jp.JobCancelled:
+        _safe(lambda: jp.finish(sf, job_id, outcome="cancelled", message="Cancelled."))
+        _cleanup(rt, row)
+        raise JobAborted("cancelled by its learner") from None
+    except EngineError as e:
+        if isinstance(e, TRANSIENT) and _will_retry(rt, context, kind):
+            _safe(lambda: jp.note(sf, job_id, f"{e.user_message} Trying again shortly.",
+                                  outcome="queued", stage="waiting"))
+            raise
+        _safe(lambda: jp.finish(sf, job_id, outcome="failed", message=e.user_message,
+                                result={"error": type(e).__name__, **_error_extra(e)}))
+        _cleanup(rt, row)
+        return
+    except Exception as e:
+        log.exception("background job failed", extra={"job": job_id, "kind": kind})
+        if _will_retry(rt, context, kind):
+            _safe(lambda: jp.note(sf, job_id, "Interrupted by a problem; trying again shortly.",
+                                  outcome="queued", stage="waiting"))
+        else:
+            _safe(lambda: jp.finish(sf, job_id, outcome="failed", message=FAILED_MESSAGE,
+                                    result={"error": type(e).__name__}))
+            _cleanup(rt, row)
+        raise
+    jp.finish(sf, job_id, outcome="done", message=message, result=result)
+    _cleanup(rt, row)
+
+
+def _error_extra(e: EngineError) -> dict:
+    rejections = getattr(e, "rejections", None)
+    return {"rejections": rejections} if rejections else {}
+
+
+def _will_retry(rt: Runtime, context: JobContext, kind: str) -> bool:
+    return kind in RETRYABLE and (context.job.attempts or 0) < rt.settings.jobs_max_retries
+
+
+def _cleanup(rt: Runtime, row: Any) -> None:
+    if row is not None and row.spool_path:
+        remove_spooled(rt.settings, Path(row.spool_path))
+
+
+# --- bodies ---------------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def ingest_body(rt: Runtime) -> Callable:
+    from engine import library
+    from engine.jobs.spool import read_spooled
+
+    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        data, password = read_spooled(rt.settings, Path(row.spool_path))
+
+        def on_progress(p: library.IngestProgress) -> None:
+            if p.stage == "reading":
+                report("reading", p.pages_read, p.page_count,
+                       f"Read page {p.pages_read} of {p.page_count}")
+            else:
+                report(p.stage, p.chunks_indexed, p.chunk_count,
+                       f"Indexed {p.chunks_indexed} of {p.chunk_count} passages "
+                       f"({p.page_count} pages read)")
+
+        r = library.ingest_pdf(rt, user_id=row.user_id, data=data, filename=row.label,
+                               password=password, progress=on_progress)
+        m = r.material
+        result = {"material_id": m.id, "title": m.title, "duplicate": r.duplicate,
+                  "pages": m.page_count, "chunks": m.chunk_count, "note": m.note}
+        if r.duplicate:
+            return "Already in your library; nothing was added.", result
+        return (f"Added: {_plural(m.page_count, 'page')}, "
+                f"{_plural(m.chunk_count, 'passage')}.", result)
+
+    return body
+
+
+def generate_body(rt: Runtime, params: dict) -> Callable:
+    from engine.generation import service
+
+    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        def on_progress(p: service.Progress) -> None:
+            report("generating", p.done, p.total, p.message)
+
+        r = service.generate_questions(
+            rt.session_factory, user_id=row.user_id, settings=rt.settings,
+            material_ids=params.get("material_ids") or None, topic=params.get("topic") or None,
+            question_type=params.get("question_type", "mix"),
+            difficulty=int(params.get("difficulty", 3)), count=int(params.get("count", 5)),
+            on_progress=on_progress)
+        result = {"drafts": [d.to_dict() for d in r.drafts], "requested": r.requested,
+                  "rejections": r.rejection_summary(), "generator": r.generator,
+                  "cost": r.cost_usd, "cached": r.cached_calls}
+        return f"{_plural(len(r.drafts), 'question')} ready for review.", result
+
+    return body
+
+
+def fit_fsrs_body(rt: Runtime) -> Callable:
+    from engine.practice import service
+
+    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        report("fitting", 0, 1, "Fitting FSRS to your answers")
+        r = service.optimise_fsrs(rt.session_factory, user_id=row.user_id,
+                                  settings=rt.settings)
+        return r.message, {"adopted": r.adopted, "n_reviews": r.n_reviews}
+
+    return body
+
+
+def reindex_body(rt: Runtime) -> Callable:
+    from engine import library
+
+    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        def on_progress(done: int, total: int) -> None:
+            report("embedding", done, total, f"Embedded {done} of {total} passages")
+
+        total = library.reindex(rt, user_id=row.user_id, progress=on_progress)
+        return f"Search index updated ({_plural(total, 'passage')}).", {"chunks": total}
+
+    return body
+
+
+def export_body(rt: Runtime) -> Callable:
+    from engine import account_data
+
+    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        report("exporting", 0, 1, "Collecting your data")
+        folder = rt.settings.data_dir / "exports"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        dest = folder / f"{int(row.user_id)}-{int(row.id)}.zip"
+        account_data.export_account(rt, user_id=row.user_id, dest=dest)
+        return "Your export is ready to download.", {"file": dest.name,
+                                                     "bytes": dest.stat().st_size}
+
+    return body
+
+
+def delete_account_body(rt: Runtime, confirm_email: str) -> Callable:
+    from engine import account_data
+
+    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        report("deleting", 0, 1, "Deleting your account")
+        account_data.delete_account(rt, user_id=row.user_id, confirm_email=confirm_email)
+        return "Account deleted.", {}  # the row itself went with the account
+
+    return body
+
+
+def nightly_check(rt: Runtime) -> tuple[int, int]:
+    """Compare rows and vectors for every learner and repair drift; (found, left)."""
+    from engine import integrity
+
+    found = integrity.repair(rt, user_id=None)
+    left = integrity.check(rt, user_id=None)
+    if found:
+        log.warning("nightly check repaired drift", extra={"repaired": len(found),
+                                                           "left": len(left)})
+    return len(found), len(left)
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def register_tasks(app: App, rt: Runtime) -> None:
+    """Bind every task to `rt` on `app` (a worker's app)."""
+    s = rt.settings
+    retry = RetryStrategy(max_attempts=s.jobs_max_retries,
+                          exponential_wait=max(1, int(s.jobs_retry_wait_s)))
+
+    @app.task(name="ingest", pass_context=True, retry=retry)
+    def ingest(context: JobContext, *, job_id: int) -> None:
+        run_job(rt, context, "ingest", job_id, ingest_body(rt))
+
+    @app.task(name="generate", pass_context=True)
+    def generate(context: JobContext, *, job_id: int, params: dict) -> None:
+        run_job(rt, context, "generate", job_id, generate_body(rt, params))
+
+    @app.task(name="fit_fsrs", pass_context=True, retry=retry)
+    def fit_fsrs(context: JobContext, *, job_id: int) -> None:
+        run_job(rt, context, "fit_fsrs", job_id, fit_fsrs_body(rt))
+
+    @app.task(name="reindex", pass_context=True, retry=retry)
+    def reindex(context: JobContext, *, job_id: int) -> None:
+        run_job(rt, context, "reindex", job_id, reindex_body(rt))
+
+    @app.task(name="export", pass_context=True, retry=retry)
+    def export(context: JobContext, *, job_id: int) -> None:
+        run_job(rt, context, "export", job_id, export_body(rt))
+
+    @app.task(name="delete_account", pass_context=True, retry=retry)
+    def delete_account(context: JobContext, *, job_id: int, confirm_email: str) -> None:
+        run_job(rt, context, "delete_account", job_id, delete_account_body(rt, confirm_email))
+
+    @app.periodic(cron=s.jobs_check_cron, periodic_id="nightly-check")
+    @app.task(name="check", queueing_lock="check")
+    def check(timestamp: int) -> None:
+        found, left = nightly_check(rt)
+        log.info("nightly check done", extra={"repaired": found, "left": left,
+                                              "scheduled_for": timestamp})

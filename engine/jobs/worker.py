@@ -1,0 +1,181 @@
+"""Running workers: `python -m engine worker` (a process of its own) or one thread inside the
+app process (the embedded default), plus recovery of jobs whose worker died.
+
+procrastinate marks a worker stalled when its heartbeat stops; its jobs stay 'doing'. Every
+worker looks for such jobs every heartbeat: a safe-to-retry job is queued again (its progress
+row says so), any other is marked failed with a message, and its spooled upload removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+
+from procrastinate import App
+from procrastinate.jobs import Job, Status
+
+from engine.jobs import progress as jp
+from engine.jobs.queue import worker_app
+from engine.jobs.spool import remove_spooled
+from engine.jobs.tasks import RETRYABLE
+from engine.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+STOPPED_MESSAGE = ("The worker doing this stopped before it finished; nothing was saved. "
+                   "Please try again.")
+
+
+async def recover_stalled(app: App, rt: Runtime) -> int:
+    """Queue again (or fail) the jobs of workers that stopped sending heartbeats."""
+    s = rt.settings
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=s.jobs_stalled_after_s)
+    handled = 0
+    for job in stalled:
+        try:
+            await _recover(app, rt, job)
+            handled += 1
+        except Exception:  # another worker got there first, or the database went away
+            log.info("stalled job not recovered here", extra={"queue_job": job.id},
+                     exc_info=True)
+    return handled
+
+
+async def _recover(app: App, rt: Runtime, job: Job) -> None:
+    job_id = int(job.task_kwargs.get("job_id", 0))
+    sf = rt.session_factory
+    if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs_max_retries:
+        await app.job_manager.retry_job(job)
+        await asyncio.to_thread(jp.note, sf, job_id, "The worker doing this stopped; trying "
+                                "again.", outcome="queued", stage="waiting")
+        log.warning("stalled job queued again", extra={"queue_job": job.id, "job": job_id})
+        return
+    await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    await asyncio.to_thread(jp.finish, sf, job_id, outcome="failed", message=STOPPED_MESSAGE)
+    row = await asyncio.to_thread(jp.row, sf, job_id)
+    if row is not None and row.spool_path:
+        remove_spooled(rt.settings, Path(row.spool_path))
+    log.warning("stalled job failed", extra={"queue_job": job.id, "job": job_id})
+
+
+async def _recovery_loop(app: App, rt: Runtime) -> None:
+    while True:
+        try:
+            await recover_stalled(app, rt)
+        except Exception:  # the database is restarting: try again next beat
+            log.warning("could not look for stalled jobs", exc_info=True)
+        await asyncio.sleep(rt.settings.jobs_heartbeat_s)
+
+
+async def _run_once(rt: Runtime, *, concurrency: int | None, install_signal_handlers: bool,
+                    name: str) -> None:
+    s = rt.settings
+    app = worker_app(rt)
+    async with app.open_async():
+        recovery = asyncio.create_task(_recovery_loop(app, rt))
+        try:
+            await app.run_worker_async(
+                concurrency=concurrency or s.worker_concurrency, name=name,
+                install_signal_handlers=install_signal_handlers,
+                update_heartbeat_interval=s.jobs_heartbeat_s,
+                stalled_worker_timeout=s.jobs_stalled_after_s,
+                shutdown_graceful_timeout=30.0)
+        finally:
+            recovery.cancel()
+            await asyncio.gather(recovery, return_exceptions=True)
+
+
+async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
+                           install_signal_handlers: bool = True, name: str = "worker") -> None:
+    """Run jobs until cancelled (or SIGINT/SIGTERM when signal handlers are installed).
+
+    When the database goes away (a restart, a failover) the worker starts again once it is
+    back; jobs it was running are recovered as stalled jobs by whichever worker sees them.
+    """
+    delay = 1.0
+    while True:
+        try:
+            await _run_once(rt, concurrency=concurrency, name=name,
+                            install_signal_handlers=install_signal_handlers)
+            return  # stopped on request
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("worker lost the database; starting again in %.0f s", delay,
+                        exc_info=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+
+
+def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
+    asyncio.run(run_worker_async(rt, concurrency=concurrency))
+
+
+class EmbeddedWorker:
+    """One worker on a daemon thread of this process (the app's default)."""
+
+    def __init__(self, rt: Runtime, *, concurrency: int = 1) -> None:
+        self._rt, self._concurrency = rt, concurrency
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="gw-worker", daemon=True)
+
+    def start(self) -> EmbeddedWorker:
+        _started.append(self)
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def _main(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._task = asyncio.current_task()
+            self._ready.set()
+            await run_worker_async(self._rt, concurrency=self._concurrency,
+                                   install_signal_handlers=False, name="embedded")
+
+        try:
+            asyncio.run(main())
+        except asyncio.CancelledError:
+            pass  # stopped
+        except Exception:
+            log.exception("the embedded worker stopped")
+        finally:
+            self._ready.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._loop is not None and self._task is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(timeout)
+
+
+_started: list[EmbeddedWorker] = []
+
+
+def stop_embedded_workers() -> None:
+    """Stop every embedded worker this process started (tests, shutdown)."""
+    while _started:
+        _started.pop().stop()
+
+
+_EMBEDDED_KEY = "embedded_worker"
+_embedded_lock = threading.Lock()
+
+
+def ensure_embedded_worker(rt: Runtime) -> EmbeddedWorker | None:
+    """Start the app's own worker thread once per runtime, unless settings say not to."""
+    if not rt.settings.embedded_worker:
+        return None
+    with _embedded_lock:
+        worker = rt.extras.get(_EMBEDDED_KEY)
+        if worker is None or not worker.alive:  # type: ignore[attr-defined]
+            worker = EmbeddedWorker(rt, concurrency=rt.settings.worker_concurrency).start()
+            rt.extras[_EMBEDDED_KEY] = worker
+        return worker  # type: ignore[return-value]

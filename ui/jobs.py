@@ -1,0 +1,62 @@
+"""Background job widgets: one card per job (progress while it runs, outcome once it ended),
+with Cancel and Dismiss. Labels and messages can hold file names and PDF titles, so every
+string is escaped."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.errors import EngineError
+from engine.jobs import JobView, cancel_job, dismiss_job
+from ui.text import escape_markdown
+
+ICONS = {"done": ":material/check_circle:", "failed": ":material/error:",
+         "cancelled": ":material/cancel:"}
+
+
+def outcome_text(job: JobView) -> str:
+    """The learner-facing outcome of a finished job (escaped)."""
+    r = job.result or {}
+    if job.kind == "ingest" and job.outcome == "done" and "title" in r:
+        title = escape_markdown(r["title"])
+        if r.get("duplicate"):
+            return f"Already in your library as “{title}”; nothing was added."
+        pages, chunks = r["pages"], r["chunks"]
+        return (f"Added “{title}”: {pages} page{'' if pages == 1 else 's'}, "
+                f"{chunks} passage{'' if chunks == 1 else 's'}.")
+    return escape_markdown(job.message)
+
+
+def job_card(rt, job: JobView, *, user_id: int, key: str) -> None:  # noqa: ANN001 - Runtime
+    """Show one job; Cancel while it runs, Dismiss once it has ended."""
+    name = escape_markdown(job.label)
+    with st.container(border=True):
+        if not job.finished:
+            text = f"{job.title}: {name} · {escape_markdown(job.message)}"
+            st.progress(job.fraction, text=text)
+            if st.button("Cancel", key=f"{key}_cancel_{job.id}", icon=":material/stop:",
+                         disabled=job.cancel_requested):
+                try:
+                    cancel_job(rt, job.id, user_id=user_id)
+                except EngineError as e:
+                    st.error(e.user_message)
+                st.rerun()
+            return
+        message = f"**{name}**: {outcome_text(job)}"
+        if job.outcome == "done":
+            st.success(message, icon=ICONS["done"])
+            note = (job.result or {}).get("note")
+            if note:
+                st.warning(escape_markdown(note), icon=":material/warning:")
+        elif job.outcome == "cancelled":
+            st.info(message, icon=ICONS["cancelled"])
+        elif (job.result or {}).get("error") == "PdfEncrypted":
+            st.warning(message, icon=":material/lock:")
+        else:
+            st.error(message, icon=ICONS["failed"])
+        if st.button("Dismiss", key=f"{key}_dismiss_{job.id}", icon=":material/close:"):
+            try:
+                dismiss_job(rt, job.id, user_id=user_id)
+            except EngineError as e:
+                st.error(e.user_message)
+            st.rerun()
