@@ -1,7 +1,7 @@
 """analytics: each attempt keeps when its question was answered before, in a column
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0010
 Create Date: 2026-11-23
 
 `attempts.previous_answered_at` is the moment the question's previous answer was saved (NULL
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
