@@ -524,7 +524,7 @@ _LOCK_AND_READ = (
 _ATTEMPT_COLUMNS = ("user_id", "question_id", "token", "review_number", "answered_at",
                     "seconds", "confidence", "response", "hinted", "correct", "score", "grader",
                     "grade_reason", "quality", "rating", "scheduler", "xp", "state_before",
-                    "state_after")
+                    "previous_answered_at", "state_after")
 _STATE_COLUMNS = ("due_at", "suspended", "reviews", "lapses", "last_reviewed_at",
                   "sm2_repetitions", "sm2_interval_days", "sm2_easiness", "sm2_due_at",
                   "fsrs_state", "fsrs_step", "fsrs_stability", "fsrs_difficulty", "fsrs_due_at")
@@ -661,6 +661,7 @@ def _record_answer(session_factory: sessionmaker[Session], *, user_id: int, ques
             correct=verdict.correct, score=verdict.score, grader=verdict.grader,
             grade_reason=verdict.reason, quality=g.quality, rating=g.rating,
             scheduler=profile.scheduler, xp=earned, state_before=_state_json(rs),
+            previous_answered_at=rs.last_reviewed_at if rs is not None else None,
             state_after=_json_from_values(rs_values),
         )
         changes_question = breakdown.score != q.quality_score or status != q.status
