@@ -190,6 +190,8 @@ class Settings(BaseSettings):
     sm2_max_easiness: float | None = Field(None, gt=0)
     sm2_first_interval_days: int = Field(1, ge=1)
     sm2_second_interval_days: int = Field(6, ge=1)
+    sm2_max_interval_days: int = Field(
+        36500, ge=1, description="Longest interval SM-2 schedules (Anki's default maximum).")
     # FSRS-6 (engine/scheduling/fsrs6.py).
     fsrs_desired_retention: float = Field(0.9, ge=0.5, lt=1)
     fsrs_maximum_interval_days: int = Field(36500, ge=1)

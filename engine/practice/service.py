@@ -72,6 +72,7 @@ def sm2_params(settings: Settings) -> sm2.SM2Params:
         max_easiness=settings.sm2_max_easiness,
         first_interval_days=settings.sm2_first_interval_days,
         second_interval_days=settings.sm2_second_interval_days,
+        max_interval_days=settings.sm2_max_interval_days,
     )
 
 
