@@ -23,10 +23,12 @@ from engine.runtime import Runtime, create_runtime  # noqa: E402
 
 def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
     """A runtime on a fresh embedded database under `data_dir` (a temp folder by default,
-    removed when the process ends, after the embedded server has stopped)."""
+    removed when the process ends, after the embedded server has stopped). Locally built
+    models are cached across runs in the temp folder (rebuilt when missing)."""
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="groundwork-bench-"))
         atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+    overrides.setdefault("model_cache_dir", Path(tempfile.gettempdir()) / "groundwork-models")
     settings = Settings(data_dir=data_dir, database_url=None, chroma_host=None,
                         log_level="WARNING", **overrides)
     rt = create_runtime(settings)

@@ -190,6 +190,11 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
 
 
 def bench_offline(pdfs: list[Path]) -> dict[str, float]:
+    from engine.config import Settings
+    from engine.retrieval.embeddings import get_embedder
+
+    embedder = get_embedder(Settings(log_level="WARNING"))
+    embedder.embed_documents(["warm up the model once, as a running app has"])
     made = valid = 0
     seconds = 0.0
     for path in pdfs:
@@ -200,8 +205,10 @@ def bench_offline(pdfs: list[Path]) -> dict[str, float]:
             print(f"  {path.name}: no prose chunks")
             continue
         t = time.perf_counter()
-        terms = {1: offline.key_terms("\n".join(p.text for p in passages))}
-        drafts = list(offline.generate(passages, terms, count=20, types=["mcq", "cloze"],
+        text = "\n".join(p.text for p in passages)
+        spaces = {1: offline.build_space(text, names=offline.author_names(passages[0].text),
+                                         embed=embedder.embed_documents)}
+        drafts = list(offline.generate(passages, spaces, count=20, types=["mcq", "cloze"],
                                        difficulty=3))
         seconds += time.perf_counter() - t
         ok = sum(1 for d in drafts if validate(d) is None and ground(d, passages) is None)
@@ -211,7 +218,7 @@ def bench_offline(pdfs: list[Path]) -> dict[str, float]:
     q_per_s = made / seconds if seconds else 0.0
     valid_pct = 100.0 * valid / made if made else 0.0
     print(f"offline generator: {made} questions in {seconds:.2f} s = {q_per_s:.1f} q/s "
-          f"(incl. key-term extraction); valid and grounded {valid_pct:.1f}%")
+          f"(incl. key-term extraction and embedding); valid and grounded {valid_pct:.1f}%")
     return {"q_per_s": q_per_s, "valid_pct": valid_pct}
 
 

@@ -9,7 +9,11 @@ and embedding of the same chunks alone. Overhead = pipeline / (raw extraction + 
 It also writes a text PDF of `--pages` pages with fpdf2 and times it from upload to its first
 search result (target: under 60 s for 300 pages).
 
-Ends with `RESULT pages_per_s=... chunks_per_s=... raw_pages_per_s=... overhead_pct=...`.
+It reports passages per readable page for every file and flags outliers (< 0.2 or > 12:
+a 200-token passage per ~160 new tokens makes ~8-10 on a dense two-column page).
+
+Ends with `RESULT pages_per_s=... chunks_per_s=... raw_pages_per_s=... overhead_pct=...
+passages_per_page_median=... passages_per_page_max=... passage_outliers=...`.
 """
 
 from __future__ import annotations
@@ -64,10 +68,41 @@ def raw_extract(data: bytes) -> int:
     return len(reader.pages)
 
 
+def _torch_anchor(rt, embedder, n: int) -> tuple[float, float]:  # noqa: ANN001
+    """Chunks/s of the embedder in use and of the torch reference on the same chunks.
+
+    The two alternate in rounds of 100 chunks, so a change in the machine's load during the
+    run affects both alike.
+    """
+    from sqlalchemy import select
+
+    from engine.db.models import Chunk
+    from engine.retrieval.embeddings import LocalEmbedder
+
+    with rt.session_factory() as s:
+        texts = list(s.scalars(select(Chunk.text).order_by(Chunk.id).limit(n)))
+    reference = LocalEmbedder(batch_size=64)
+    reference.embed_documents(["warm up"])
+    ours_s = torch_s = 0.0
+    for start in range(0, len(texts), 100):
+        part = texts[start:start + 100]
+        t0 = time.perf_counter()
+        embedder.embed_documents(part)
+        ours_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        reference.embed_documents(part)
+        torch_s += time.perf_counter() - t0
+    return len(texts) / ours_s, len(texts) / torch_s
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR)
     p.add_argument("--pages", type=int, default=300, help="size of the generated book")
+    p.add_argument("--embedding", default=None,
+                   help="embedding model setting (default: the configured one)")
+    p.add_argument("--anchor-chunks", type=int, default=600,
+                   help="chunks embedded by both the model in use and the torch reference")
     args = p.parse_args(argv)
 
     import logging
@@ -81,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("engine").setLevel(logging.ERROR)
     files = sorted(args.dir.glob("*.pdf")) if args.dir.is_dir() else []
-    rt = bench_runtime()
+    rt = bench_runtime(**({"embedding_model": args.embedding} if args.embedding else {}))
     user = bench_user(rt)
     embedder = get_embedder(rt.settings)
     embedder.embed_documents(["warm up the model once, as a running app has"])
@@ -105,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline_s = raw_s = embed_s = 0.0
     pages = chunks = 0
     refused = 0
+    per_page: list[tuple[str, float, int, int]] = []
     book_material = result.material.id
     for name, data in inputs:
         if name.startswith("book.pdf"):
@@ -122,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         m = res.material
         pages += m.page_count
         chunks += m.chunk_count
+        readable = m.page_count - len(m.pages_without_text)
+        per_page.append((name, m.chunk_count / max(1, readable), m.page_count, m.chunk_count))
         t0 = time.perf_counter()
         raw_extract(data)
         raw_s += time.perf_counter() - t0
@@ -134,6 +172,15 @@ def main(argv: list[str] | None = None) -> int:
             embedder.embed_documents(texts[start:start + step])
         embed_s += time.perf_counter() - t0
 
+    anchor = _torch_anchor(rt, embedder, args.anchor_chunks)
+    print("\npassages per readable page (outliers: fewer than 0.2 or more than 12):")
+    for name, ratio, n_pages, n_chunks in sorted(per_page, key=lambda x: -x[1]):
+        flag = "  <- outlier" if not 0.2 <= ratio <= 12 else ""
+        print(f"  {name}: {ratio:.1f} ({n_chunks} passages, {n_pages} pages){flag}")
+    ratios = sorted(r for _, r, _, _ in per_page)
+    median = ratios[len(ratios) // 2] if ratios else 0.0
+    outliers = sum(1 for r in ratios if not 0.2 <= r <= 12)
+
     base = raw_s + embed_s
     overhead = (pipeline_s / base - 1) * 100 if base else 0.0
     print(f"\nfiles ingested: {len(inputs) - refused} ({refused} refused), {pages} pages, "
@@ -143,11 +190,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"raw pypdf extraction alone:       {raw_s:.1f}s = {pages / raw_s:.1f} pages/s")
     print(f"embedding the same chunks alone:  {embed_s:.1f}s = {chunks / embed_s:.1f} chunks/s")
     print(f"pipeline overhead over raw extraction + embedding: {overhead:.1f}% (target <= 25%)")
+    ours_cps, torch_cps = anchor
+    print(f"same {args.anchor_chunks} chunks, interleaved: {rt.settings.embedding_model} "
+          f"{ours_cps:.1f} chunks/s; sentence-transformers on CPU torch (the former default) "
+          f"{torch_cps:.1f} chunks/s; speed-up {ours_cps / torch_cps:.2f}x (target >= 2x)")
     print("anchors (../shared/FACTS.md): pypdf ~480 pages/s on a simple text PDF; "
           "all-MiniLM-L6-v2 ~55 chunks/s on 2 cores")
     print(f"RESULT pages_per_s={pages / pipeline_s:.2f} chunks_per_s={chunks / pipeline_s:.2f} "
           f"raw_pages_per_s={pages / raw_s:.2f} overhead_pct={overhead:.1f} "
-          f"book_{args.pages}_searchable_s={book_s:.1f}")
+          f"book_{args.pages}_searchable_s={book_s:.1f} embed_chunks_per_s={ours_cps:.1f} "
+          f"torch_chunks_per_s={torch_cps:.1f} embed_speedup={ours_cps / torch_cps:.2f} "
+          f"passages_per_page_median={median:.1f} "
+          f"passages_per_page_max={ratios[-1] if ratios else 0:.1f} "
+          f"passage_outliers={outliers}")
     return 0
 
 

@@ -53,7 +53,7 @@ DUE_FLOOR_SQL = text(
     "ORDER BY due_at, question_id LIMIT 200")
 
 # Loading is faster with the secondary indexes built afterwards; they are recreated with the
-# same names and definitions as migrations 0004 and 0008.
+# same names and definitions as migrations 0004, 0008 and 0013.
 ATTEMPT_INDEXES = [
     ("ALTER TABLE attempts DROP CONSTRAINT uq_attempts_user_token",
      "ALTER TABLE attempts ADD CONSTRAINT uq_attempts_user_token UNIQUE (user_id, token)"),
@@ -62,7 +62,8 @@ ATTEMPT_INDEXES = [
      "UNIQUE (question_id, review_number)"),
     ("DROP INDEX ix_attempts_user_answered",
      "CREATE INDEX ix_attempts_user_answered ON attempts (user_id, answered_at) "
-     "INCLUDE (question_id, review_number, correct, seconds, confidence, rating, xp)"),
+     "INCLUDE (question_id, review_number, correct, seconds, confidence, rating, xp, "
+     "previous_answered_at)"),
 ]
 
 

@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--qrels", type=Path, default=DEFAULT_DATA / "qrels.tsv")
     p.add_argument("--limit", type=int, default=None, help="index only the first N documents")
     p.add_argument("--candidates", type=int, default=100, help="depth of each ranking")
+    p.add_argument("--embedding", default=None,
+                   help="embedding model setting (default: the configured one)")
     args = p.parse_args(argv)
     for path in (args.corpus, args.queries, args.qrels):
         if not path.is_file():
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     docs, queries, rel = load(args.corpus, args.queries, args.qrels)
     if args.limit:
         docs = docs[: args.limit]
-    rt = bench_runtime()
+    rt = bench_runtime(**({"embedding_model": args.embedding} if args.embedding else {}))
     s = rt.settings
     user = bench_user(rt)
     print(f"dataset: {len(docs)} documents, {len(queries)} queries with judgements")

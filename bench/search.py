@@ -55,9 +55,11 @@ def fill(rt, user_id: int, count: int, texts: list[str], vectors: np.ndarray,
 
     from engine.db.models import Chunk, Material
     from engine.retrieval.lexical import lexical_tokens
+    from engine.retrieval.embeddings import model_label
     from engine.retrieval.vectors import collection_name, get_vector_store
 
     store = get_vector_store(rt.settings)
+    label = model_label(rt.settings)
     tokens = [" ".join(lexical_tokens(t)) for t in texts]
     made = 0
     while made < count:
@@ -67,7 +69,7 @@ def fill(rt, user_id: int, count: int, texts: list[str], vectors: np.ndarray,
                 user_id=user_id, title=f"Synthetic volume {made // per_material + 1}",
                 filename="synthetic.pdf", sha256=hashlib.sha256(
                     f"{user_id}-{made}".encode()).hexdigest(), size_bytes=0,
-                page_count=n // 4 + 1, chunk_count=n, embedding_model="all-MiniLM-L6-v2"))
+                page_count=n // 4 + 1, chunk_count=n, embedding_model=label))
             picks = [rng.randrange(len(texts)) for _ in range(n)]
             rows = []
             for i, p in enumerate(picks):
@@ -83,7 +85,7 @@ def fill(rt, user_id: int, count: int, texts: list[str], vectors: np.ndarray,
         noisy = base + np.random.default_rng(mid).normal(0, 0.03, base.shape).astype(np.float32)
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         store.add(collection_name(user_id), user_id=user_id, chunk_ids=ids,
-                  material_ids=[mid] * len(ids), embeddings=noisy, model="all-MiniLM-L6-v2")
+                  material_ids=[mid] * len(ids), embeddings=noisy, model=label)
         made += n
 
 

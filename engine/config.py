@@ -102,10 +102,20 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(40, description="Tokens shared by consecutive chunks.")
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
-        description="'all-MiniLM-L6-v2' (bundled, offline) or any litellm embedding model, "
-        "e.g. 'openai/text-embedding-3-small' or 'ollama/nomic-embed-text'.",
+        description="'all-MiniLM-L6-v2' (bundled, offline, int8 on onnxruntime), "
+        "'all-MiniLM-L6-v2-fp32' (unquantised), 'all-MiniLM-L6-v2-torch' (sentence-transformers, "
+        "if installed) or any litellm embedding model, e.g. 'openai/text-embedding-3-small'.",
     )
-    embedding_batch_size: int = 64
+    embedding_batch_size: int = Field(
+        64, description="Passages per call to a hosted (or the torch) embedding model."
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="Where models built from packaged weights are cached "
+        "(default: <data dir>/models); rebuilt when missing."
+    )
+    embedding_threads: int = Field(
+        0, ge=0, description="CPU threads for the bundled model; 0 = one per core."
+    )
     retrieval_candidates: int = Field(
         50, description="Candidates taken from each ranking before fusion."
     )
@@ -180,6 +190,8 @@ class Settings(BaseSettings):
     sm2_max_easiness: float | None = Field(None, gt=0)
     sm2_first_interval_days: int = Field(1, ge=1)
     sm2_second_interval_days: int = Field(6, ge=1)
+    sm2_max_interval_days: int = Field(
+        36500, ge=1, description="Longest interval SM-2 schedules (Anki's default maximum).")
     # FSRS-6 (engine/scheduling/fsrs6.py).
     fsrs_desired_retention: float = Field(0.9, ge=0.5, lt=1)
     fsrs_maximum_interval_days: int = Field(36500, ge=1)
@@ -253,6 +265,11 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        """Models built locally from packaged weights (rebuilt when missing)."""
+        return self.model_cache_dir or self.data_dir / "models"
 
 
 @lru_cache(maxsize=1)

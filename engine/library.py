@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.db.models import Chunk, Material, MaterialPage
 from engine.errors import InvalidInput, NotFound, PdfNoText, PdfTooLarge
 from engine.ingestion.chunking import chunk_pages, document_text
+from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.ingestion.pdf import describe_pages, read_pdf
 from engine.originals import remove_original, save_original
 from engine.retrieval.collections import current_collection, lock_vectors, switch_collection
@@ -105,19 +106,63 @@ _JUNK_TITLE = re.compile(
 )
 
 
-def choose_title(meta_title: str | None, pages: list[str], filename: str) -> str:
-    """The PDF's metadata title when it is meaningful, else its first line, else the file name."""
+_DANGLING = frozenset("""a an and as at by for from in into of on or the to with via versus vs
+""".split())
+
+
+def _fit(title: str) -> str:
+    """Collapse spaces and fit within TITLE_MAX at a word boundary."""
+    title = " ".join(title.split())
+    if len(title) <= TITLE_MAX:
+        return title
+    return title[:TITLE_MAX].rsplit(" ", 1)[0].rstrip(" ,;:-")
+
+
+def _first_lines_title(page: str) -> str | None:
+    """The first line with words, continued over lines while it ends mid-phrase."""
+    lines = [" ".join(ln.split()) for ln in page.split("\n")[:10]]
+    lines = [ln for ln in lines if ln]
+    for i, line in enumerate(lines):
+        if sum(c.isalpha() for c in line) < 4 or len(line) > 150:
+            continue
+        title = line
+        for nxt in lines[i + 1:i + 4]:
+            last = title.split()[-1].casefold()
+            dangling = last in _DANGLING or title.endswith((":", "-", ","))
+            # A long first line wrapped onto a short capitalised one ("... for Dynamic" /
+            # "Languages"), not onto an author line or a sentence.
+            wrapped = (len(title) >= 40 and 1 <= len(nxt.split()) <= 3 and nxt[:1].isupper()
+                       and not re.search(r"[,.;@\d]", nxt))
+            if not (dangling or wrapped):
+                break
+            title = f"{title} {nxt}"
+        return title
+    return None
+
+
+def choose_title(meta_title: str | None, pages: list[str], filename: str,
+                 title_lines: list[str] | None = None) -> str:
+    """The document's full title: its metadata title when meaningful, else the first page's
+    largest-font lines, else its first lines (never cut mid-phrase), else the file name."""
+    largest = " ".join(" ".join(title_lines or []).split())
     if meta_title:
         t = " ".join(meta_title.split())
-        if 3 <= len(t) and not _JUNK_TITLE.match(t):
-            return t[:TITLE_MAX]
+        if len(t) >= 3 and not _JUNK_TITLE.match(t):
+            # The metadata can hold a truncated title: prefer the page's fuller one.
+            if (largest.casefold().startswith(t.casefold()) and len(largest) > len(t)
+                    and len(largest.split()) <= len(t.split()) + 6 and len(largest) <= 200
+                    and not largest.endswith(".")):
+                return _fit(largest)
+            return _fit(t)
+    if (sum(c.isalpha() for c in largest) >= 4 and 2 <= len(largest.split()) <= 30
+            and not largest.endswith(".")):
+        return _fit(largest)
     for page in pages[:2]:
-        for line in page.split("\n")[:8]:
-            line = " ".join(line.split())
-            if sum(c.isalpha() for c in line) >= 4 and len(line) <= 150:
-                return line[:TITLE_MAX]
+        found = _first_lines_title(page)
+        if found:
+            return _fit(found)
     stem = Path(filename).stem.replace("_", " ").strip()
-    return (stem or "Untitled material")[:TITLE_MAX]
+    return _fit(stem or "Untitled material")
 
 
 def _clean_title(title: str) -> str:
@@ -196,7 +241,7 @@ def ingest_pdf(
     try:
         result = ingest_pages(
         rt, user_id=user_id, pages=pdf.pages,
-        title=title or choose_title(pdf.title, pdf.pages, filename),
+        title=title or choose_title(pdf.title, pdf.pages, filename, pdf.title_lines),
         filename=filename, sha256=sha256, size_bytes=len(data),
             pages_without_text=pdf.pages_without_text, note=note, progress=progress,
         )
@@ -315,7 +360,7 @@ def _store(rt: Runtime, *, user_id, pages, title, filename, sha256, size_bytes, 
                 user_id=user_id, title=title, filename=filename[:300], sha256=sha256,
                 size_bytes=size_bytes, page_count=len(pages), chunk_count=len(drafts),
                 status="indexing", pages_without_text=pages_without_text, note=note,
-                embedding_model=model,
+                embedding_model=model, text_version=TEXT_PIPELINE_VERSION,
             )
             session.add(material)
             session.flush()

@@ -11,7 +11,7 @@ import streamlit as st
 from engine.analytics import anki, export, knowledge, make_scope
 from engine.errors import EngineError
 from ui import analytics_charts as charts
-from ui.analytics_cache import page_data
+from ui.analytics_cache import figure, page_data
 from ui.auth import require_account
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
@@ -90,7 +90,7 @@ streak = data["streak"].iloc[0]
 s1, s2 = st.columns(2)
 s1.metric("Streak", f"{int(streak['current'])} days")
 s2.metric("Best streak", f"{int(streak['best'])} days")
-show(charts.calendar(data["calendar"], base.today), "an_calendar")
+show(figure(charts.calendar, data["calendar"], base.today), "an_calendar")
 
 # --- 3 reviews per day, 4 future due --------------------------------------------------------------
 left, right = st.columns(2)
@@ -98,7 +98,7 @@ with left:
     measure = st.segmented_control("Measure", ["answers", "time"], default="answers",
                                    key="an_measure", format_func=str.title)
     if not note_empty(data["reviews_per_day"], NO_ANSWERS):
-        show(charts.reviews_per_day(data["reviews_per_day"], measure or "answers"),
+        show(figure(charts.reviews_per_day, data["reviews_per_day"], measure or "answers"),
              "an_reviews")
 with right:
     horizon = st.segmented_control("Next", [30, 90], default=30, key="an_horizon",
@@ -106,23 +106,23 @@ with right:
     due = data["future_due"]
     due = due[due["day"] < base.today + dt.timedelta(days=horizon or 30)]
     if not note_empty(due, "Nothing is scheduled in this window."):
-        show(charts.future_due(due), "an_due")
+        show(figure(charts.future_due, due), "an_due")
         st.caption(f"Daily load: about {due['daily_load'].iloc[0]:.1f} reviews a day in the "
                    "long run (the sum of 1/interval over scheduled questions).")
 
 # --- 5 card counts, 6 intervals and scheduler distributions -------------------------------------
 left, right = st.columns(2)
 with left:
-    show(charts.card_counts(counts), "an_counts")
+    show(figure(charts.card_counts, counts), "an_counts")
 with right:
     if not note_empty(data["intervals"], "No scheduled questions yet."):
-        show(charts.intervals(data["intervals"]), "an_intervals")
+        show(figure(charts.intervals, data["intervals"]), "an_intervals")
 dist = data["scheduler_distribution"]
 if not dist.empty:
     metrics = list(dict.fromkeys(dist["metric"]))
     for col, metric in zip(st.columns(len(metrics)), metrics):
         with col:
-            show(charts.distribution(dist, metric), f"an_dist_{metric}")
+            show(figure(charts.distribution, dist, metric), f"an_dist_{metric}")
 
 # --- 7 true retention, 8 retention over time and knowledge ---------------------------------------
 st.subheader("Retention", anchor=False)
@@ -145,23 +145,23 @@ with left:
               help="The sum of predicted recall now over reviewed questions (FSRS).")
 with right:
     if not note_empty(data["retention_over_time"], "No reviews a day or more apart yet."):
-        show(charts.retention_over_time(data["retention_over_time"]), "an_retention")
+        show(figure(charts.retention_over_time, data["retention_over_time"]), "an_retention")
 
 # --- 9 hourly, 10 outcomes, 11 calibration -------------------------------------------------------
 st.subheader("How you answer", anchor=False)
 left, middle, right = st.columns(3)
 with left:
     if data["hourly"]["answers"].sum():
-        show(charts.hourly(data["hourly"]), "an_hourly")
+        show(figure(charts.hourly, data["hourly"]), "an_hourly")
     else:
         st.caption(NO_ANSWERS)
 with middle:
     if not note_empty(data["outcomes_by_type"], NO_ANSWERS):
-        show(charts.outcomes(data["outcomes_by_type"]), "an_outcomes")
+        show(figure(charts.outcomes, data["outcomes_by_type"]), "an_outcomes")
 with right:
     cal = data["calibration"]
     if cal["answers"].sum():
-        show(charts.calibration(cal), "an_calibration")
+        show(figure(charts.calibration, cal), "an_calibration")
     else:
         st.caption(NO_ANSWERS)
 
@@ -172,7 +172,7 @@ if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
     untested = int((cov["questions"] == 0).sum())
     st.caption(f"{untested} of {len(cov)} pages have no questions yet. Click a page (or pick "
                "it below) to list its questions or generate questions from it.")
-    event = st.plotly_chart(charts.coverage(cov), key="an_coverage", on_select="rerun",
+    event = st.plotly_chart(figure(charts.coverage, cov), key="an_coverage", on_select="rerun",
                             selection_mode="points", config={"displaylogo": False})
     points = event.selection.points if event and event.selection else []
     clicked = tuple(int(v) for v in points[0]["customdata"]) if points and points[0].get(
@@ -243,15 +243,15 @@ st.subheader("Time, XP and model usage", anchor=False)
 left, middle, right = st.columns(3)
 with left:
     if data["time_per_question"]["answers"].sum():
-        show(charts.time_per_question(data["time_per_question"]), "an_time")
+        show(figure(charts.time_per_question, data["time_per_question"]), "an_time")
     else:
         st.caption(NO_ANSWERS)
 with middle:
     if not note_empty(data["xp_progress"], NO_ANSWERS):
-        show(charts.xp_progress(data["xp_progress"]), "an_xp")
+        show(figure(charts.xp_progress, data["xp_progress"]), "an_xp")
 with right:
     if not note_empty(data["model_usage"], "No model calls in this range."):
-        show(charts.model_usage(data["model_usage"]), "an_models")
+        show(figure(charts.model_usage, data["model_usage"]), "an_models")
         st.caption(f"Total in range: ${data['model_usage']['cost_usd'].sum():.4f}")
 
 # --- export --------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def _finish(job: JobView) -> None:
             "batch": uuid.uuid4().hex[:8], "requested": r["requested"],
             "items": [{"draft": d, "state": "pending"} for d in r["drafts"]],
             "rejections": r["rejections"], "generator": r["generator"],
-            "cost": r["cost"], "cached": r["cached"],
+            "cost": r["cost"], "cached": r["cached"], "note": r.get("note"),
         }
     else:
         st.session_state["gen_failure"] = {"outcome": job.outcome, "message": job.message,
@@ -172,6 +172,8 @@ if preview["generator"] == "llm":
     summary += (f" Cost: ${preview['cost']:.4f}" if not preview["cached"]
                 else " Served from cache at no cost.")
 st.caption(plain(summary))
+if preview.get("note"):
+    st.info(plain(preview["note"]), icon=":material/info:")
 if error := st.session_state.pop("gen_error", None):
     st.error(error)
 

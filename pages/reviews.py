@@ -18,6 +18,8 @@ from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
 rt = get_runtime()
+FLAG_LABELS = {"wrong": "as wrong", "unclear": "as unclear", "duplicate": "as a duplicate",
+               "other": "for another reason"}
 account = require_account()
 SCHEDULER_NAMES = {"sm2": "SM-2", "fsrs": "FSRS-6"}
 
@@ -67,17 +69,20 @@ st.subheader("Needs your attention")
 if not attention:
     st.caption("No flagged or retired questions. Flag a question from the Today page when "
                "something is wrong with it.")
+if attention and any(i.status == "active" for i in attention):
+    st.caption("Questions flagged as unclear, duplicate or other stay in your queue; keep "
+               "them to clear the flag, retire or replace them.")
 for item in attention:
     with st.container(border=True, key=f"attention_{item.question_id}"):
-        status = ("Flagged: out of your queue until you decide" if item.status == "flagged"
-                  else "Retired")
+        status = {"flagged": "Flagged: out of your queue until you decide",
+                  "retired": "Retired"}.get(item.status, "Flagged: still in your queue")
         quality = ("unrated" if item.quality_score is None
                    else f"quality {item.quality_score:.2f}")
-        st.caption(f"{status} · {escape_markdown(item.material_title)}, p. {item.page_start}"
-                   f" · {quality}")
+        st.caption(f"{status} · {escape_markdown(item.material_title)}, p. {item.page_start} "
+                   f"· {quality}")
         st.markdown(escape_markdown(item.stem))
         for reason, note in item.open_flags:
-            st.caption(f"Flagged {escape_markdown(reason)}"
+            st.caption(f"Flagged {FLAG_LABELS.get(reason, reason)}"
                        + (f": {escape_markdown(note)}" if note else ""))
         keep_col, retire_col, replace_col = st.columns(3)
         if keep_col.button("Keep it", key=f"keep_{item.question_id}",

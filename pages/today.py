@@ -28,6 +28,9 @@ FLAG_REASONS = {"wrong": "The answer is wrong", "unclear": "The question is uncl
 st.session_state.setdefault("today_current", None)  # {question_id, reviews, token, shown_at}
 st.session_state.setdefault("today_result", None)
 st.session_state.setdefault("today_extra_new", 0)
+# This visit's session: answers, XP, and the questions answered wrongly, re-asked once.
+st.session_state.setdefault("today_session", {"answered": 0, "correct": 0, "xp": 0,
+                                              "relearn": [], "relearned": []})
 
 try:
     profile = get_profile(rt.session_factory, user_id=account.user_id)
@@ -60,6 +63,50 @@ def next_question() -> None:
     st.session_state["today_result"] = None
 
 
+def record(answered: service.AnswerResult, kind: str) -> None:
+    """Count an answer in this session; a wrong one is re-asked once before the end."""
+    session = st.session_state["today_session"]
+    if answered.duplicate:
+        return
+    session["answered"] += 1
+    session["correct"] += int(answered.correct)
+    session["xp"] += answered.xp_earned
+    qid = answered.question_id
+    if kind == "relearn" or qid in session["relearn"]:
+        if qid in session["relearn"]:
+            session["relearn"].remove(qid)
+        session["relearned"].append(qid)
+    elif not answered.correct and qid not in session["relearned"]:
+        session["relearn"].append(qid)
+
+
+def disputed(rescored: service.AnswerResult) -> None:
+    """A disputed answer now counts as right: it is not re-asked, and the summary agrees."""
+    session = st.session_state["today_session"]
+    if rescored.question_id in session["relearn"]:
+        session["relearn"].remove(rescored.question_id)
+    session["correct"] += int(rescored.correct)
+    session["xp"] += max(0, rescored.xp_earned - result.xp_earned)
+
+
+def show_summary(queue: service.TodayQueue) -> None:
+    session = st.session_state["today_session"]
+    if not session["answered"]:
+        return
+    with st.container(border=True, key="today_summary"):
+        st.subheader("Session summary", anchor=False)
+        answered, correct = session["answered"], session["correct"]
+        a, b, c = st.columns(3)
+        a.metric("Answered", answered)
+        b.metric("Accuracy", f"{100 * correct / answered:.0f}%")
+        c.metric("XP earned", f"+{session['xp']}")
+        if session["relearned"]:
+            n = len(session["relearned"])
+            st.caption(f"{n} question{'s' if n != 1 else ''} you missed {'were' if n != 1 else 'was'}"
+                       " asked again before the end.")
+        st.caption(f"Next review due {when(queue.next_due_at)}.")
+
+
 st.title("Today")
 
 try:
@@ -79,7 +126,13 @@ result: service.AnswerResult | None = st.session_state["today_result"]
 current = st.session_state["today_current"]
 
 if current is None and result is None:
-    if not queue.entries:
+    relearn = st.session_state["today_session"]["relearn"]
+    if not queue.entries and relearn:
+        current = {"question_id": relearn[0], "reviews": None, "token": uuid.uuid4().hex,
+                   "shown_at": time.monotonic(), "kind": "relearn"}
+        st.session_state["today_current"] = current
+    elif not queue.entries:
+        show_summary(queue)
         if queue.active_questions == 0:
             st.info("There are no questions in your bank yet. Upload a PDF to your library and "
                     "generate questions from it; they will appear here.",
@@ -95,16 +148,19 @@ if current is None and result is None:
                     st.session_state["today_extra_new"] += more
                     st.rerun()
         st.stop()
-    entry = queue.entries[0]
-    current = {"question_id": entry.question_id, "reviews": entry.reviews,
-               "token": uuid.uuid4().hex, "shown_at": time.monotonic(), "kind": entry.kind}
-    st.session_state["today_current"] = current
+    else:
+        entry = queue.entries[0]
+        current = {"question_id": entry.question_id, "reviews": entry.reviews,
+                   "token": uuid.uuid4().hex, "shown_at": time.monotonic(), "kind": entry.kind}
+        st.session_state["today_current"] = current
 
 try:
     question = service.get_practice_question(rt.session_factory, user_id=account.user_id,
                                              question_id=current["question_id"])
 except QuestionUnavailable as e:
     st.warning(e.user_message)
+    if current["question_id"] in st.session_state["today_session"]["relearn"]:
+        st.session_state["today_session"]["relearn"].remove(current["question_id"])
     next_question()
     st.button("Next question", key="today_skip")
     st.stop()
@@ -113,7 +169,10 @@ except EngineError as e:
     next_question()
     st.stop()
 
-label = "Review" if current["kind"] == "review" else "New question"
+if current["reviews"] is None:
+    current["reviews"] = question.reviews
+label = {"review": "Review", "relearn": "Again: you missed this one earlier"}.get(
+    current["kind"], "New question")
 st.caption(f"{label} · {escape_markdown(question.material_title)}, p. {question.page_start}"
            + (f"–{question.page_end}" if question.page_end != question.page_start else "")
            + f" · difficulty {question.difficulty}/5")
@@ -123,9 +182,15 @@ if result is None:
     with st.form("today_answer", clear_on_submit=False):
         if question.type == "mcq":
             choice = st.radio("Your answer", list(range(len(question.options or []))),
-                              format_func=lambda i: escape_markdown(question.options[i]), index=None,
+                              format_func=lambda i: escape_markdown(question.options[i]),
+                              index=None,
                               key="today_choice")
             response: str | int | None = choice
+        elif question.type == "cloze" and question.stem.count("_____") > 1:
+            parts = [st.text_input(f"Blank {i + 1}", key=f"today_blank_{i}", max_chars=120)
+                     for i in range(question.stem.count("_____"))]
+            response = "; ".join(p.strip() for p in parts) if any(p.strip() for p in parts) \
+                else ""
         elif question.type == "cloze":
             response = st.text_input("Fill in the blank", key="today_text", max_chars=300)
         else:
@@ -153,6 +218,7 @@ if result is None:
             st.stop()
         clear_analytics(account.user_id)
         st.session_state["today_result"] = answered
+        record(answered, current["kind"])
         st.rerun()
     st.stop()
 
@@ -160,13 +226,20 @@ if result is None:
 if result.duplicate:
     st.info("This question was already answered (in another tab or by a second click); "
             "here is that answer's result. It was counted once.")
-if result.correct:
-    st.success(f"Right! {escape_markdown(result.reason)}", icon=":material/check_circle:")
+# One verdict, then the answers, the explanation and the source sentence (shown once).
+if result.correct and result.disputed:
+    st.success("You disputed this, so it now counts as right.", icon=":material/gavel:")
+elif result.correct:
+    st.success("Right!" if result.grader in ("exact", "choice") else
+               escape_markdown(result.reason), icon=":material/check_circle:")
 else:
-    st.error(f"Not quite. {escape_markdown(result.reason)}", icon=":material/cancel:")
-st.markdown(f"**Your answer:** {escape_markdown(result.your_answer)}")
+    st.error("Not quite.", icon=":material/cancel:")
+    if result.grader in ("keypoints", "llm") or "blanks right" in result.reason:
+        st.caption(escape_markdown(result.reason))
+if not result.correct:
+    st.markdown(f"**Your answer:** {escape_markdown(result.your_answer)}")
 st.markdown(f"**Correct answer:** {escape_markdown(result.correct_answer)}")
-if result.explanation:
+if result.explanation and result.excerpt.strip() not in result.explanation:
     st.markdown(escape_markdown(result.explanation))
 with st.container(border=True):
     pages = f"p. {result.page_start}" + (f"–{result.page_end}"
@@ -196,6 +269,7 @@ if not result.correct and not result.disputed:
             except EngineError as e:
                 st.error(e.user_message)
             else:
+                disputed(st.session_state["today_result"])
                 clear_analytics(account.user_id)
                 st.rerun()
 with flag_col.popover("Flag", icon=":material/flag:"):

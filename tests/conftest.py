@@ -42,11 +42,19 @@ def db_url(database_factory: DatabaseFactory) -> Iterator[str]:
     database_factory.drop(url)
 
 
+@pytest.fixture(scope="session")
+def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of locally built models for the whole run (building one takes a while)."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+             shared_model_cache: Path) -> Settings:
     """Settings for one test: its own database and data folder; no LLM configured."""
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("GROUNDWORK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GROUNDWORK_MODEL_CACHE_DIR", str(shared_model_cache))
     get_settings.cache_clear()
     s = get_settings()
     yield s

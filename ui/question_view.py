@@ -33,8 +33,14 @@ def source_caption(q: Any) -> None:
     st.markdown("> " + plain(q.excerpt))
 
 
+FORM_LABELS = {"term": "key term", "definition": "definition", "statement": "true statement",
+               "list": "list, several blanks"}
+
+
 def badges(q: Any) -> str:
     parts = [TYPE_LABELS.get(q.type, q.type), f"difficulty {q.difficulty}"]
+    if getattr(q, "form", None) in FORM_LABELS:
+        parts.insert(1, FORM_LABELS[q.form])
     if q.generator == "offline":
         parts.append("offline generator")
     elif getattr(q, "model", None):

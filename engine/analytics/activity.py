@@ -24,8 +24,6 @@ from engine.analytics.scope import (
 )
 from engine.scoring.xp import XPParams, level_for_xp
 
-IN_RANGE = ("a.user_id = :u AND a.answered_at >= :t0 AND a.answered_at < :t1 AND "
-            + material_filter("a"))
 CATEGORIES = ("new", "learning", "young", "mature")
 
 
@@ -83,24 +81,14 @@ def reviews_per_day(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
 TIME_BUCKETS = (0, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 3600)
 
 
-@functools.lru_cache(maxsize=32)
 def answer_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
-    """One scan of the learner's answers in the date range, counted (answers, right) by local
-    hour, by confidence, by time bucket and by question type and rating (GROUPING SETS), for
-    the hourly, calibration, time and outcome charts of one page load. Treat as read-only."""
-    sql = f"""
-        SELECT CASE WHEN grouping(hour) = 0 THEN 'hour' WHEN grouping(confidence) = 0
-                    THEN 'confidence' WHEN grouping(bucket) = 0 THEN 'bucket' ELSE 'type' END,
-               hour, confidence, bucket, type, rating, count(*), count(*) FILTER (WHERE correct)
-        FROM (SELECT extract(hour FROM a.answered_at AT TIME ZONE :tz)::int AS hour,
-                     a.confidence, width_bucket(a.seconds, CAST(:edges AS int[])) AS bucket,
-                     q.type, a.rating, a.correct
-              FROM attempts a JOIN questions q ON q.id = a.question_id AND q.user_id = :u
-              WHERE {IN_RANGE}) s
-        GROUP BY GROUPING SETS ((hour), (confidence), (bucket), (type, rating))"""
-    return frame(sf, sql, scope.params(edges=list(TIME_BUCKETS)),
-                 ["kind", "hour", "confidence", "bucket", "type", "rating", "answers",
-                  "correct"])
+    """The learner's answers in the date range counted (answers, right) by local hour, by
+    confidence, by time bucket and by question type and rating, for the hourly, calibration,
+    time and outcome charts (from `attempt_rollup`). Treat as read-only."""
+    roll = attempt_rollup(sf, scope)
+    part = roll[(roll["kind"] != "day") & roll["in_range"].fillna(False).astype(bool)]
+    return (part[["kind", "hour", "confidence", "bucket", "type", "rating", "answers", "right"]]
+            .rename(columns={"right": "correct"}).reset_index(drop=True))
 
 
 def _part(sf: SessionFactory, scope: Scope, kind: str, *keys: str) -> pd.DataFrame:
@@ -144,27 +132,59 @@ PERIODS = (("today", 0), ("yesterday", 1), ("week", 7), ("month", 30), ("year", 
            ("all", None))
 
 
-@functools.lru_cache(maxsize=32)
 def review_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     """Answers per local day, by category before the answer (see `maths.maturity`, from the
     days since the question's previous answer), whether the answer counts towards true
-    retention (`maths.is_true_review`) and whether it was right: one scan of the learner's
-    attempts, all time, shared by the reviews-per-day and retention charts of one page load
-    (the scope carries the moment, so a new page load reads afresh). Treat as read-only."""
+    retention (`maths.is_true_review`) and whether it was right, all time, for the
+    reviews-per-day and retention charts (from `attempt_rollup`). Treat as read-only."""
+    roll = attempt_rollup(sf, scope)
+    part = roll[roll["kind"] == "day"]
+    return pd.DataFrame({
+        "day": part["day"], "category": part["category"],
+        "true_review": part["true_review"].astype(bool), "correct": part["correct"].astype(bool),
+        "answers": part["answers"].astype(int), "seconds": part["seconds"].astype(int),
+        "xp": part["xp"].astype(int)}).reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=32)
+def attempt_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+    """One index-only scan of the learner's attempts (all time; the material filter applies)
+    for every activity chart of one page load, aggregated by GROUPING SETS: per local day x
+    category before the answer x true review x right (kind "day", all time), and, for answers
+    in the date range (`in_range`), per local hour, confidence, time bucket and question type
+    x rating. Each answer's local time is computed once; the previous answer's time is a
+    column of the covering index. The scope carries the moment, so a new page load reads
+    afresh. Treat as read-only."""
     sql = f"""
-        SELECT day, CASE WHEN prev IS NULL THEN 'new'
-                         WHEN answered_at - prev < interval '1 day' THEN 'learning'
-                         WHEN answered_at - prev < interval '{maths.MATURE_DAYS} days'
-                           THEN 'young' ELSE 'mature' END,
-               prev IS NOT NULL AND (prev AT TIME ZONE :tz)::date < day, correct,
-               count(*), sum(seconds), sum(xp)
-        FROM (SELECT {LOCAL_DAY} AS day, {PREVIOUS_AT} AS prev, a.answered_at, a.correct,
-                     a.seconds, a.xp
-              FROM attempts a WHERE a.user_id = :u AND {material_filter("a")}
-              OFFSET 0) s
-        GROUP BY 1, 2, 3, 4"""
-    return frame(sf, sql, scope.params(), ["day", "category", "true_review", "correct",
-                                           "answers", "seconds", "xp"])
+        SELECT CASE WHEN grouping(day) = 0 THEN 'day' WHEN grouping(hour) = 0 THEN 'hour'
+                    WHEN grouping(confidence) = 0 THEN 'confidence'
+                    WHEN grouping(bucket) = 0 THEN 'bucket' ELSE 'type' END,
+               day, category, true_review, correct, in_range, hour, confidence, bucket, type,
+               rating, count(*), count(*) FILTER (WHERE correct), sum(seconds), sum(xp)
+        FROM (SELECT local::date AS day,
+                     CASE WHEN prev IS NULL THEN 'new'
+                          WHEN answered_at - prev < interval '1 day' THEN 'learning'
+                          WHEN answered_at - prev < interval '{maths.MATURE_DAYS} days'
+                            THEN 'young' ELSE 'mature' END AS category,
+                     prev IS NOT NULL AND (prev AT TIME ZONE :tz)::date < local::date
+                       AS true_review,
+                     answered_at >= :t0 AND answered_at < :t1 AS in_range,
+                     extract(hour FROM local)::int AS hour, confidence,
+                     width_bucket(seconds, CAST(:edges AS int[])) AS bucket, type, rating,
+                     correct, seconds, xp
+              FROM (SELECT a.answered_at AT TIME ZONE :tz AS local, {PREVIOUS_AT} AS prev,
+                           a.answered_at, a.confidence, a.seconds, q.type, a.rating,
+                           a.correct, a.xp
+                    FROM attempts a JOIN questions q ON q.id = a.question_id AND q.user_id = :u
+                    WHERE a.user_id = :u AND {material_filter("a")}
+                    OFFSET 0) r) s
+        GROUP BY GROUPING SETS ((day, category, true_review, correct), (in_range, hour),
+                                (in_range, confidence), (in_range, bucket),
+                                (in_range, type, rating))"""
+    return frame(sf, sql, scope.params(edges=list(TIME_BUCKETS)),
+                 ["kind", "day", "category", "true_review", "correct", "in_range", "hour",
+                  "confidence", "bucket", "type", "rating", "answers", "right", "seconds",
+                  "xp"])
 
 
 def _in_period(days: pd.Series, today: dt.date, period: str, span: int | None) -> pd.Series:

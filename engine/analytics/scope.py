@@ -115,8 +115,8 @@ def frame(session_factory: SessionFactory, sql: str, params: dict[str, Any],
 LOCAL_DAY = "(a.answered_at AT TIME ZONE :tz)::date"
 MATERIAL_FILTER = ("(CAST(:m AS bigint) IS NULL OR EXISTS (SELECT 1 FROM questions fq "
                    "WHERE fq.id = {alias}.question_id AND fq.material_id = CAST(:m AS bigint)))")
-# When the question was answered before this answer, from the schedule saved with it.
-PREVIOUS_AT = "(a.state_before->'fsrs'->>'last_reviewed_at')::timestamptz"
+# When the question was answered before this answer (saved with it; in the covering index).
+PREVIOUS_AT = "a.previous_answered_at"
 STATE_INTERVAL = "extract(epoch FROM rs.due_at - rs.last_reviewed_at) / 86400.0"
 RECALL = ("power(1 + :factor * greatest(extract(epoch FROM :now - rs.last_reviewed_at), 0) "
           "/ 86400.0 / greatest(rs.fsrs_stability, 0.001), :decay)")

@@ -78,23 +78,46 @@ def _reindex(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from engine.db.models import Material
+    from engine.errors import EngineError
+    from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
     from engine.library import index_is_current, reindex
+    from engine.reclean import outdated_materials, reclean_material
 
     rt = get_runtime()
+    only = _user_id(rt, args.user, create=False) if args.user else None
+    outdated = outdated_materials(rt.session_factory, user_id=only)
+    failed = 0
+    for n, (user_id, material_id) in enumerate(outdated, start=1):
+        label = f"material {material_id} ({n}/{len(outdated)})"
+
+        def show(done: int, total: int, label: str = label) -> None:
+            print(f"\r{label}: {done}/{total} chunks re-embedded", end="", flush=True)
+
+        try:
+            chunks = reclean_material(rt, user_id=user_id, material_id=material_id,
+                                      progress=show)
+        except EngineError as e:
+            failed += 1
+            print(f"\r{label}: not updated: {e.user_message}")
+            continue
+        print(f"\r{label}: re-cleaned with text pipeline v{TEXT_PIPELINE_VERSION}, "
+              f"{chunks} chunks")
+    if not outdated:
+        print(f"all materials use text pipeline v{TEXT_PIPELINE_VERSION}")
     with rt.session_factory() as session:
         users = sorted(set(session.scalars(select(Material.user_id))))
-    if args.user:
-        users = [_user_id(rt, args.user, create=False)]
+    if only is not None:
+        users = [only]
     for user_id in users:
         if index_is_current(rt, user_id=user_id) and not args.force:
             continue
 
-        def show(done: int, total: int, user_id: int = user_id) -> None:
+        def progress(done: int, total: int, user_id: int = user_id) -> None:
             print(f"\rlearner {user_id}: {done}/{total} chunks embedded", end="", flush=True)
 
-        total = reindex(rt, user_id=user_id, progress=show)
+        total = reindex(rt, user_id=user_id, progress=progress)
         print(f"\rlearner {user_id}: {total} chunks embedded with {rt.settings.embedding_model}")
-    return 0
+    return 1 if failed else 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -120,7 +143,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_search)
 
     p = subparsers.add_parser(
-        "reindex", help="re-embed libraries built with another embedding model than configured")
+        "reindex", help="re-clean materials made by an older text pipeline and re-embed "
+                   "libraries built with another embedding model than configured")
     p.add_argument("--user", metavar="EMAIL", help="only this learner")
     p.add_argument("--force", action="store_true", help="re-embed even when up to date")
     p.set_defaults(func=_reindex)

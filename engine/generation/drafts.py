@@ -41,6 +41,10 @@ class Draft:
     options: list[str] | None = None
     correct_index: int | None = None
     key_points: list[str] = field(default_factory=list)
+    # The exercise within the type ('term', 'definition', 'statement', 'list'; None: plain),
+    # and, offline, the measured difficulty signal in [0, 1] behind `difficulty`.
+    form: str | None = None
+    difficulty_signal: float | None = None
     # Filled in by the grounding check from the cited chunk.
     source_chunk_id: int | None = None
     material_id: int | None = None

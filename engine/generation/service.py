@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 import threading
 import time
 import uuid
@@ -30,7 +31,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine import llm, usage
 from engine.config import Settings
-from engine.db.models import Chunk, LLMCache, LLMUsage, Material, PromptTemplate, Question
+from engine.db.models import (
+    Chunk,
+    LLMCache,
+    LLMUsage,
+    Material,
+    MaterialPage,
+    PromptTemplate,
+    Question,
+)
 from engine.errors import (
     EngineError,
     InvalidInput,
@@ -52,7 +61,7 @@ MIN_CHUNK_CHARS = 120
 TOPIC_MAX = 200
 # With a topic, passages scoring under this share of the best match are left out.
 TOPIC_RELATIVE_SCORE = 0.3
-_TERMS_CACHE: OrderedDict[tuple[int, str], list[offline.KeyTerm]] = OrderedDict()
+_TERMS_CACHE: OrderedDict[tuple[int, str, str], offline.TermSpace] = OrderedDict()
 _TERMS_CACHE_SIZE = 64
 TERMS_SAMPLE_CHARS = 40_000
 _TERMS_LOCK = threading.Lock()  # the app serves several sessions from threads
@@ -132,6 +141,7 @@ class GenerationResult:
     llm_calls: int = 0
     cached_calls: int = 0
     engine_ms: float = 0.0  # our own time, excluding waiting for the model
+    note: str | None = None  # why fewer were made than asked for, or how a topic narrowed it
 
     def rejection_summary(self) -> list[str]:
         return [f"{n} × {REASONS.get(reason, reason)}"
@@ -514,8 +524,12 @@ def _generate_llm(session_factory: SessionFactory, run: _Run, calls: Sequence[_C
 # --- the offline path -------------------------------------------------------------------------
 
 
-def _terms_for(session: Session, user_id: int, material: Material) -> list[offline.KeyTerm]:
-    key = (material.id, material.sha256)
+def _terms_for(session: Session, user_id: int, material: Material,
+               settings: Settings) -> offline.TermSpace:
+    """The material's key terms in embedding space (cached per material and model)."""
+    from engine.retrieval.embeddings import get_embedder, model_label
+
+    key = (material.id, material.sha256, model_label(settings))
     with _TERMS_LOCK:
         if key in _TERMS_CACHE:
             _TERMS_CACHE.move_to_end(key)
@@ -523,16 +537,21 @@ def _terms_for(session: Session, user_id: int, material: Material) -> list[offli
     texts = session.scalars(
         select(Chunk.text).where(Chunk.user_id == user_id, Chunk.material_id == material.id)
         .order_by(Chunk.ordinal)).all()
+    first_page = session.scalar(select(MaterialPage.text).where(
+        MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
+        .order_by(MaterialPage.number).limit(1)) or ""
     # Key terms of the whole document: an even spread of chunks up to the sample size.
     total = sum(len(t) for t in texts) or 1
     step = max(1, math.ceil(total / TERMS_SAMPLE_CHARS))
-    sample = texts[::step]
-    terms = offline.key_terms("\n".join(sample))
+    embedder = get_embedder(settings)
+    space = offline.build_space("\n\n".join(texts[::step]),
+                                names=offline.author_names(first_page),
+                                embed=embedder.embed_documents)
     with _TERMS_LOCK:
-        _TERMS_CACHE[key] = terms
+        _TERMS_CACHE[key] = space
         if len(_TERMS_CACHE) > _TERMS_CACHE_SIZE:
             _TERMS_CACHE.popitem(last=False)
-    return terms
+    return space
 
 
 def _generate_offline(session_factory: SessionFactory, run: _Run,
@@ -541,16 +560,20 @@ def _generate_offline(session_factory: SessionFactory, run: _Run,
                       deduper: Deduper, used_sentences: set[str],
                       on_progress: Callable[[Progress], None] | None) -> list[Draft]:
     with session_factory() as session:
-        terms = {mid: _terms_for(session, run.user_id, materials[mid])
-                 for mid in {p.material_id for p in passages} if mid in materials}
+        spaces = {mid: _terms_for(session, run.user_id, materials[mid], run.settings)
+                  for mid in {p.material_id for p in passages} if mid in materials}
+
+    def rejected(reason: str) -> None:
+        run.rejections[reason] += 1
+
     drafts: list[Draft] = []
-    for draft in offline.generate(passages, terms, count=count * 3, types=types,
+    for draft in offline.generate(passages, spaces, count=count * 3, types=types,
                                   difficulty=difficulty, topic=topic,
-                                  used_sentences=used_sentences):
+                                  used_sentences=used_sentences, on_reject=rejected):
         reason = (validate(draft, wanted_types=types) or ground(draft, passages)
                   or deduper.check(draft))
         if reason:
-            run.rejections[reason] += 1
+            rejected(reason)
             continue
         drafts.append(draft)
         if on_progress is not None:
@@ -559,6 +582,51 @@ def _generate_offline(session_factory: SessionFactory, run: _Run,
         if len(drafts) >= count:
             break
     return drafts
+
+
+def _topic_words(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[^\W\d_]{3,}", text.casefold())} - _TOPIC_STOP
+
+
+_TOPIC_STOP = frozenset("the and for with from that this what how are was".split())
+
+
+def _offline_topic_passages(session: Session, user_id: int, materials: dict[int, Material],
+                            topic: str, n: int) -> list[Passage]:
+    """Offline: the passages that mention the topic's words (stems compared), those that
+    mention most of them first. Raises NothingGenerated when none does."""
+    wanted = _topic_words(topic)
+    scored = []
+    for chunk in session.scalars(select(Chunk).where(
+            Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
+            .order_by(Chunk.material_id, Chunk.ordinal)):
+        hits = len(wanted & _topic_words(chunk.text))
+        if hits:
+            scored.append((-hits, chunk.material_id, chunk.ordinal, chunk))
+    if not scored:
+        raise NothingGenerated(f"Nothing in the chosen materials mentions '{topic}'. "
+                               "Try other words or leave the topic empty.")
+    best = scored and min(s[0] for s in scored)
+    # Keep the passages that mention as many topic words as the best ones do.
+    chosen = sorted(s for s in scored if s[0] == best)[:n]
+    return [_passage(c, materials[c.material_id].title) for *_, c in chosen]
+
+
+def _shortfall(run: _Run, made: int, count: int, topic: str | None,
+               n_passages: int) -> str | None:
+    parts = []
+    if topic:
+        parts.append(f"Questions come only from the {n_passages} passage"
+                     f"{'s' if n_passages != 1 else ''} that mention '{topic}'.")
+    if made < count:
+        lint = sum(n for r, n in run.rejections.items() if r.startswith("lint_"))
+        where = f"the passages about '{topic}'" if topic else "the chosen material"
+        parts.append(f"Only {made} of the {count} questions asked for: only {made} sentence"
+                     f"{'s' if made != 1 else ''} in {where} passed the checks"
+                     + (f" ({lint} candidate question{'s' if lint != 1 else ''} failed the "
+                        "question lint)" if lint else "")
+                     + ". Add more material or widen the topic for more.")
+    return " ".join(parts) or None
 
 
 # --- public services --------------------------------------------------------------------------
@@ -586,8 +654,11 @@ def _finish(session_factory: SessionFactory, run: _Run, drafts: list[Draft], *, 
             message = ("Every question generated is already in your bank. Try another topic, "
                        "other materials, or a different question type.")
         elif generator == "offline":
-            message = ("No usable questions could be made from this material offline (too "
-                       "little prose with clear key terms). Try other materials or a topic.")
+            lint = sum(n for r, n in run.rejections.items() if r.startswith("lint_"))
+            message = ("No usable questions could be made from this material offline: no "
+                       "sentence passed the checks (too little prose with clear key terms"
+                       + (f"; {lint} candidates failed the question lint" if lint else "")
+                       + "). Try other materials or another topic.")
         else:
             message = ("The model's questions did not pass the checks (each must quote its "
                        "source exactly). Try again, or choose other materials or a topic.")
@@ -640,7 +711,10 @@ def generate_questions(
     with session_factory() as session:
         materials = _user_materials(session, user_id, material_ids)
         n = max(settings.generation_context_chunks, count)
-        if topic:
+        if topic and mode.offline:
+            passages = _offline_topic_passages(session, user_id, materials, topic,
+                                               max(n * 2, count * 8))
+        elif topic:
             passages = _topic_passages(session, user_id, materials, topic, n, settings)
             if not passages:
                 # The topic is not repeated: the message is shown as Markdown.
@@ -648,7 +722,8 @@ def generate_questions(
                                        "Try other words or leave the topic empty.")
         else:
             passages = _spread_passages(session, user_id, materials,
-                                        n * 2 if mode.offline else n)
+                                        max(n * 2, count * 8) if mode.offline else n)
+
         bank_keys, used_sentences = _bank(session, user_id)
         if not mode.offline:
             templates = _templates(session)
@@ -662,8 +737,10 @@ def generate_questions(
                                    difficulty=difficulty, count=count, topic=topic,
                                    deduper=deduper, used_sentences=used_sentences,
                                    on_progress=on_progress)
-        return _finish(session_factory, run, drafts, count=count, generator="offline",
-                       model=None, prompt_version=offline.OFFLINE_VERSION, started=started)
+        result = _finish(session_factory, run, drafts, count=count, generator="offline",
+                         model=None, prompt_version=offline.OFFLINE_VERSION, started=started)
+        result.note = _shortfall(run, len(drafts), count, topic, len(passages))
+        return result
     drafts = _generate_llm(session_factory, run, calls, types=types, topic=topic,
                            deduper=deduper, on_progress=on_progress, t=templates)
     return _finish(session_factory, run, drafts, count=count, generator="llm",
@@ -787,7 +864,8 @@ def save_questions(
                 raise InvalidInput(_reason_message("excerpt_not_in_source"))
             q = Question(
                 user_id=user_id, material_id=material_id, source_chunk_id=source_chunk_id,
-                chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, stem=d.stem.strip(),
+                chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, form=d.form,
+                stem=d.stem.strip(),
                 options=[o.strip() for o in d.options] if d.options is not None else None,
                 correct_index=d.correct_index, answer=d.answer.strip(),
                 key_points=[k.strip() for k in d.key_points], explanation=d.explanation.strip(),

@@ -42,6 +42,13 @@ REASONS = {
     "duplicate_in_batch": "a duplicate of another new question",
     "duplicate_of_bank": "a duplicate of a question already in the bank",
     "over_count": "more questions than asked for",
+    "lint_stem_not_sentence": "not a complete sentence of 8 or more words",
+    "lint_marker": "a heading, figure, table, equation or citation marker",
+    "lint_answer_leaked": "the answer could be guessed from the rest of the question",
+    "lint_options_not_distinct": "options too alike",
+    "lint_options_mixed_kind": "options of different kinds or lengths",
+    "lint_author_name": "an author's name or affiliation as an option",
+    "lint_excerpt_not_verbatim": "the excerpt is not word for word in the source",
 }
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
@@ -147,8 +154,9 @@ def validate(draft: Draft, *, wanted_types: Iterable[str] = QUESTION_TYPES) -> s
 def _supports(draft: Draft, excerpt_n: str) -> bool:
     """Whether the excerpt plausibly supports the answer (lexical evidence, not a proof)."""
     if draft.type == "cloze":
-        # The missing term must be in the quoted source sentence.
-        return normalise(draft.answer) in excerpt_n
+        # The missing term (each of them, with several blanks) must be in the source sentence.
+        parts = draft.answer.split(";") if draft.stem.count(BLANK) > 1 else [draft.answer]
+        return all(normalise(p) in excerpt_n for p in parts if p.strip())
     if draft.type == "mcq":
         target = draft.answer
     else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import selectors
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import PdfEncrypted, PdfMalformed, PdfNoText, PdfTooLarge
+from engine.ingestion.cleaning import clean_pages
 from engine.ingestion.quality import has_text
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ class PdfText:
     title: str | None
     # 1-based numbers of pages that had no usable text (empty, image-only or mojibake).
     pages_without_text: list[int] = field(default_factory=list)
+    # The largest-font lines of the first page, in reading order (a title candidate).
+    title_lines: list[str] = field(default_factory=list)
 
     @property
     def page_count(self) -> int:
@@ -225,13 +227,14 @@ def _assemble(messages: list[dict]) -> PdfText:
         raise PdfMalformed("This PDF is damaged and could not be read.", detail=detail)
 
     meta = next(m for m in messages if m["kind"] == "meta")
+    page_msgs = [m for m in messages if m["kind"] == "page"]
+    raw = [m["text"] if has_text(m["text"], untrusted=m["untrusted"]) else ""
+           for m in page_msgs]
+    cleaned, garbage = clean_pages(raw)
     pages: list[str] = []
     empty: list[int] = []
-    for msg in messages:
-        if msg["kind"] != "page":
-            continue
-        text = _clean(msg["text"])
-        if has_text(msg["text"], untrusted=msg["untrusted"]) and has_text(text):
+    for msg, text in zip(page_msgs, cleaned, strict=True):
+        if has_text(text) and msg["number"] not in garbage:
             pages.append(text)
         else:
             pages.append("")
@@ -250,19 +253,8 @@ def _assemble(messages: list[dict]) -> PdfText:
             "through OCR first, then upload the result.",
             detail=f"pages without text: {_page_list(empty)}",
         )
-    return PdfText(pages=pages, title=meta.get("title"), pages_without_text=empty)
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACES = re.compile(r"[ \t\u00a0]+")
-
-
-def _clean(text: str) -> str:
-    """Normalise whitespace and drop control characters; keep line breaks (headings use them)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub(" ", text)
-    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return PdfText(pages=pages, title=meta.get("title"), pages_without_text=empty,
+                   title_lines=list(meta.get("title_lines") or []))
 
 
 def describe_pages(numbers: list[int]) -> str:

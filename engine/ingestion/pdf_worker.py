@@ -51,6 +51,42 @@ def _title(reader) -> str | None:  # noqa: ANN001
     return str(title).strip() if title else None
 
 
+def _largest_font_lines(page) -> list[str]:  # noqa: ANN001 - pypdf.PageObject
+    """The first block of text in the page's largest font (a title), in reading order."""
+    runs: list[tuple[float, str, float]] = []  # (font size, text, baseline)
+
+    def visit(text, cm, tm, font_dict, font_size) -> None:  # noqa: ANN001
+        if text and text.strip():
+            scale = abs(tm[3]) or abs(tm[0]) or 1.0
+            size = round(float(font_size) * scale * (abs(cm[3]) or 1.0), 1)
+            runs.append((size, text, round(float(tm[5]) * (abs(cm[3]) or 1.0) + cm[5], 1)))
+
+    try:
+        page.extract_text(visitor_text=visit)
+    except Exception:  # noqa: BLE001 - a title candidate is optional
+        return []
+    if not runs:
+        return []
+    biggest = max(size for size, _, _ in runs)
+    chars: dict[float, int] = {}
+    for size, text, _ in runs:
+        chars[size] = chars.get(size, 0) + len(text)
+    if biggest <= max(chars, key=chars.get) + 0.5:
+        return []  # one size throughout: no title set apart by its font
+    block: list[str] = []
+    baseline = None
+    for size, text, y in runs:
+        if size >= biggest - 0.5:
+            if baseline is not None and abs(y - baseline) > 1:
+                block.append("\n")  # a new line of the title
+            block.append(text)
+            baseline = y
+        elif block:
+            break
+    title = " ".join("".join(block).split())
+    return [title] if title else []
+
+
 def main() -> int:
     request = json.loads(sys.stdin.read())
     _limit(int(request["memory_mb"]), int(request["cpu_s"]))
@@ -111,7 +147,12 @@ def main() -> int:
     if page_count > int(request["max_pages"]):
         _emit({"kind": "error", "reason": "too_many_pages", "detail": str(page_count)})
         return 0
-    _emit({"kind": "meta", "page_count": page_count, "title": _title(reader)})
+    try:
+        title_lines = _largest_font_lines(reader.pages[0])
+    except MemoryError:
+        title_lines = []
+    _emit({"kind": "meta", "page_count": page_count, "title": _title(reader),
+           "title_lines": title_lines})
 
     failures = 0
     for number in range(1, page_count + 1):

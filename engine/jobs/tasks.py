@@ -158,7 +158,7 @@ def generate_body(rt: Runtime, params: dict) -> Callable:
             on_progress=on_progress)
         result = {"drafts": [d.to_dict() for d in r.drafts], "requested": r.requested,
                   "rejections": r.rejection_summary(), "generator": r.generator,
-                  "cost": r.cost_usd, "cached": r.cached_calls}
+                  "cost": r.cost_usd, "cached": r.cached_calls, "note": r.note}
         return f"{_plural(len(r.drafts), 'question')} ready for review.", result
 
     return body

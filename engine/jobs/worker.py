@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import threading
 from pathlib import Path
 
@@ -69,16 +70,18 @@ async def _recovery_loop(app: App, rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.jobs_heartbeat_s)
 
 
-async def _run_once(rt: Runtime, *, concurrency: int | None, install_signal_handlers: bool,
-                    name: str) -> None:
+async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
     s = rt.settings
     app = worker_app(rt)
     async with app.open_async():
         recovery = asyncio.create_task(_recovery_loop(app, rt))
         try:
+            # Stopping on request is always a cancellation of this task (signal handlers in
+            # `run_worker`, `EmbeddedWorker.stop` otherwise), so a normal return means the
+            # worker stopped itself, e.g. its listener lost the database.
             await app.run_worker_async(
                 concurrency=concurrency or s.worker_concurrency, name=name,
-                install_signal_handlers=install_signal_handlers,
+                install_signal_handlers=False,
                 update_heartbeat_interval=s.jobs_heartbeat_s,
                 stalled_worker_timeout=s.jobs_stalled_after_s,
                 shutdown_graceful_timeout=30.0)
@@ -88,8 +91,8 @@ async def _run_once(rt: Runtime, *, concurrency: int | None, install_signal_hand
 
 
 async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
-                           install_signal_handlers: bool = True, name: str = "worker") -> None:
-    """Run jobs until cancelled (or SIGINT/SIGTERM when signal handlers are installed).
+                           name: str = "worker") -> None:
+    """Run jobs until this task is cancelled.
 
     When the database goes away (a restart, a failover) the worker starts again once it is
     back; jobs it was running are recovered as stalled jobs by whichever worker sees them.
@@ -97,20 +100,31 @@ async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
     delay = 1.0
     while True:
         try:
-            await _run_once(rt, concurrency=concurrency, name=name,
-                            install_signal_handlers=install_signal_handlers)
-            return  # stopped on request
+            await _run_once(rt, concurrency=concurrency, name=name)
+            log.warning("worker stopped by itself; starting again in %.0f s", delay)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.warning("worker lost the database; starting again in %.0f s", delay,
                         exc_info=True)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 15.0)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 15.0)
 
 
 def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
-    asyncio.run(run_worker_async(rt, concurrency=concurrency))
+    """`python -m engine worker`: run until SIGINT or SIGTERM, then finish gracefully."""
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        await run_worker_async(rt, concurrency=concurrency)
+
+    try:
+        asyncio.run(main())
+    except asyncio.CancelledError:
+        log.info("worker stopped")
 
 
 class EmbeddedWorker:
@@ -134,8 +148,7 @@ class EmbeddedWorker:
             self._loop = asyncio.get_running_loop()
             self._task = asyncio.current_task()
             self._ready.set()
-            await run_worker_async(self._rt, concurrency=self._concurrency,
-                                   install_signal_handlers=False, name="embedded")
+            await run_worker_async(self._rt, concurrency=self._concurrency, name="embedded")
 
         try:
             asyncio.run(main())

@@ -58,7 +58,23 @@ def grade_choice(q: QuestionForGrading, chosen: int) -> Verdict:
                    "Right choice." if correct else "That option is not the right one.")
 
 
+def grade_blanks(q: QuestionForGrading, response: str, *, threshold: float) -> Verdict:
+    """Several blanks: the answers in order, separated by ';'; each graded like one blank."""
+    expected = [a for a in q.answer.split(";")]
+    given = response.split(";") + [""] * len(expected)
+    verdicts = [grade_cloze(QuestionForGrading("cloze", q.stem, None, None, e.strip(), [],
+                                               q.excerpt), g, threshold=threshold)
+                for e, g in zip(expected, given, strict=False)]
+    right = sum(v.correct for v in verdicts)
+    if right == len(expected):
+        return Verdict(True, 1.0, "exact", "Every blank is right.")
+    return Verdict(False, round(right / len(expected), 4), "exact",
+                   f"{right} of {len(expected)} blanks right.")
+
+
 def grade_cloze(q: QuestionForGrading, response: str, *, threshold: float) -> Verdict:
+    if q.stem.count("_____") > 1 and ";" in q.answer:
+        return grade_blanks(q, response, threshold=threshold)
     given, expected = normalise(response), normalise(q.answer)
     if not given:
         return Verdict(False, 0.0, "exact", "No answer was given.")

@@ -72,6 +72,7 @@ def sm2_params(settings: Settings) -> sm2.SM2Params:
         max_easiness=settings.sm2_max_easiness,
         first_interval_days=settings.sm2_first_interval_days,
         second_interval_days=settings.sm2_second_interval_days,
+        max_interval_days=settings.sm2_max_interval_days,
     )
 
 
@@ -524,7 +525,7 @@ _LOCK_AND_READ = (
 _ATTEMPT_COLUMNS = ("user_id", "question_id", "token", "review_number", "answered_at",
                     "seconds", "confidence", "response", "hinted", "correct", "score", "grader",
                     "grade_reason", "quality", "rating", "scheduler", "xp", "state_before",
-                    "state_after")
+                    "previous_answered_at", "state_after")
 _STATE_COLUMNS = ("due_at", "suspended", "reviews", "lapses", "last_reviewed_at",
                   "sm2_repetitions", "sm2_interval_days", "sm2_easiness", "sm2_due_at",
                   "fsrs_state", "fsrs_step", "fsrs_stability", "fsrs_difficulty", "fsrs_due_at")
@@ -661,6 +662,7 @@ def _record_answer(session_factory: sessionmaker[Session], *, user_id: int, ques
             correct=verdict.correct, score=verdict.score, grader=verdict.grader,
             grade_reason=verdict.reason, quality=g.quality, rating=g.rating,
             scheduler=profile.scheduler, xp=earned, state_before=_state_json(rs),
+            previous_answered_at=rs.last_reviewed_at if rs is not None else None,
             state_after=_json_from_values(rs_values),
         )
         changes_question = breakdown.score != q.quality_score or status != q.status
@@ -871,13 +873,16 @@ class AttentionItem:
 
 def needs_attention(session_factory: sessionmaker[Session], *,
                     user_id: int) -> list[AttentionItem]:
-    """Flagged questions, and retired ones not yet replaced, newest change first."""
+    """Questions with an open flag of any reason (whatever their status), flagged ones, and
+    retired ones not yet replaced, newest change first."""
     replaced = select(Question.replaces_question_id).where(
         Question.user_id == user_id, Question.replaces_question_id.is_not(None))
+    open_flag = exists().where(Flag.question_id == Question.id, Flag.user_id == user_id,
+                               Flag.resolved_at.is_(None))
     with session_factory() as session:
         qs = session.scalars(
             select(Question).where(Question.user_id == user_id,
-                                   Question.status.in_(("flagged", "retired")),
+                                   Question.status.in_(("flagged", "retired")) | open_flag,
                                    Question.id.not_in(replaced))
             .order_by(Question.updated_at.desc(), Question.id.desc()).limit(200)
         ).all()

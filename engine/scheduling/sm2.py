@@ -30,6 +30,9 @@ class SM2Params:
     first_interval_days: int = 1
     second_interval_days: int = 6
     pass_quality: int = 3
+    # Longest interval ever scheduled (Anki's default maximum interval); without a cap, a
+    # question answered correctly many times in a row grows past any representable date.
+    max_interval_days: int = 36500
 
     def problems(self) -> list[str]:
         out: list[str] = []
@@ -46,6 +49,9 @@ class SM2Params:
             out.append(f"first_interval_days must be >= 1, got {self.first_interval_days}")
         if self.second_interval_days < 1:
             out.append(f"second_interval_days must be >= 1, got {self.second_interval_days}")
+        if self.max_interval_days < max(self.first_interval_days, self.second_interval_days):
+            out.append(f"max_interval_days {self.max_interval_days} is below the first "
+                       "intervals")
         if not 1 <= self.pass_quality <= 5:
             out.append(f"pass_quality must be 1-5, got {self.pass_quality}")
         return out
@@ -138,7 +144,8 @@ def review(
             float(state.easiness)
 
     if quality >= params.pass_quality:
-        interval = next_interval(repetitions, interval, easiness, params)
+        interval = min(next_interval(repetitions, interval, easiness, params),
+                       params.max_interval_days)
         repetitions += 1
     else:
         repetitions = 0

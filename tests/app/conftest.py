@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,3 +64,15 @@ def run_root(at: AppTest) -> AppTest:
     at._page_hash = ""
     at._finished_page_script_hash = ""
     return at.run()
+
+
+def click_generate(at: AppTest, timeout_s: float = 120.0) -> AppTest:
+    """Click Generate and rerun until the background generation job has been shown."""
+    next(b for b in at.button if b.label == "Generate").click().run()
+    deadline = time.monotonic() + timeout_s
+    while at.session_state["gen_job"]:
+        assert time.monotonic() < deadline, "generation did not finish"
+        assert not at.exception
+        time.sleep(0.1)
+        at.run()
+    return at

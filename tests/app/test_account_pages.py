@@ -7,7 +7,7 @@ import pytest
 
 from engine import accounts
 from engine.config import get_settings
-from tests.app.conftest import run_root
+from tests.app.conftest import click_generate, run_root
 from tests.support.generation_data import BIOLOGY, add_material
 
 PASSWORD = "correct horse battery staple"
@@ -38,7 +38,7 @@ def test_after_a_logs_out_b_on_the_same_tab_sees_nothing_of_a(signed_in_app, run
     add_material(runtime.session_factory, a_id, "A's private biology notes", BIOLOGY)
     at.switch_page("pages/generate.py").run()
     at.number_input(key="gen_count").set_value(3)
-    _button(at, "Generate").click().run()
+    click_generate(at)
     assert "3 of 3 question(s) passed the checks" in _texts(at)
     drafts = at.session_state["gen_preview"]
     assert drafts is not None  # A's drafts (verbatim PDF text) sit in the session state

@@ -3,13 +3,12 @@ and the messages for each failure."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
 from engine.config import get_settings
 from engine.db.models import Question
+from tests.app.conftest import click_generate
 from tests.support.generation_data import BIOLOGY, add_material, grounded_responder
 from tests.support.llm_stub import unauthorized
 
@@ -27,14 +26,7 @@ def button(at, label):
 
 def generate(at, timeout_s: float = 120.0):
     """Click Generate and rerun until the background generation job has been shown."""
-    button(at, "Generate").click().run()
-    deadline = time.monotonic() + timeout_s
-    while at.session_state["gen_job"]:
-        assert time.monotonic() < deadline, "generation did not finish"
-        assert not at.exception
-        time.sleep(0.1)
-        at.run()
-    return at
+    return click_generate(at, timeout_s)
 
 
 def open_generate(at):

@@ -54,7 +54,7 @@ def test_attention_list_keep_and_retire(signed_in_app, runtime):
         service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
                               reason="wrong", note="Bad key", settings=runtime.settings)
     at.switch_page("pages/reviews.py").run()
-    assert "Keep me?" in texts(at) and "Flagged wrong: Bad key" in texts(at)
+    assert "Keep me?" in texts(at) and "Flagged as wrong: Bad key" in texts(at)
     next(b for b in at.button if b.key == f"keep_{kept}").click().run()
     next(b for b in at.button if b.key == f"retire_{gone}").click().run()
     assert not at.exception
@@ -83,3 +83,40 @@ def test_choosing_fsrs_in_settings_moves_due_dates(signed_in_app, runtime):
     at.switch_page("pages/reviews.py").run()
     assert "Scheduler in use: **FSRS-6** (with its default parameters)" in texts(at)
     assert "Personal FSRS parameters" in [h.value for h in at.subheader]
+
+
+def test_every_flag_reason_appears_in_the_attention_list(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    stems = {}
+    for reason in ("unclear", "duplicate", "other"):
+        qid = add_question(runtime.session_factory, uid, stem=f"Question flagged {reason}?")
+        # enough answers that one flag does not retire it: it stays in the queue
+        for _ in range(12):
+            answer(runtime, uid, qid, now=dt.datetime.now(dt.UTC))
+        service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
+                              reason=reason, note="Why" if reason == "other" else "",
+                              settings=runtime.settings)
+        stems[reason] = qid
+    other_user = add_question(runtime.session_factory, uid + 0, stem="Unflagged?")
+    items = service.needs_attention(runtime.session_factory, user_id=uid)
+    assert {i.question_id for i in items} == set(stems.values())
+    assert other_user not in {i.question_id for i in items}
+    at.switch_page("pages/reviews.py").run()
+    shown = texts(at)
+    assert "Flagged as unclear" in shown and "Flagged as a duplicate" in shown
+    assert "Flagged for another reason: Why" in shown
+    assert "Question flagged unclear?" in shown and "still in your queue" in shown
+    # Keeping it clears the flag and the list.
+    next(b for b in at.button if b.key == f"keep_{stems['unclear']}").click().run()
+    assert "Question flagged unclear?" not in texts(at)
+
+
+def test_attention_list_is_per_learner(runtime, make_user):
+    mine, theirs = make_user(), make_user()
+    qid = add_question(runtime.session_factory, theirs, stem="Theirs?")
+    service.flag_question(runtime.session_factory, user_id=theirs, question_id=qid,
+                          reason="unclear", settings=runtime.settings)
+    assert service.needs_attention(runtime.session_factory, user_id=mine) == []
+    assert [i.question_id for i in service.needs_attention(runtime.session_factory,
+                                                            user_id=theirs)] == [qid]

@@ -103,3 +103,53 @@ def test_learn_more_after_the_daily_target(signed_in_app, runtime):
     assert "All done for now" in texts(at)
     button(at, "Learn 1 more new question").click().run()
     assert at.subheader[0].value == "Second?"
+
+
+def test_missed_questions_are_asked_again_then_a_session_summary(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    missed = add_question(runtime.session_factory, uid, stem="Which organelle makes ATP?")
+    add_question(runtime.session_factory, uid, stem="Which organelle holds DNA?",
+                 options=["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"],
+                 correct_index=0, answer="Nucleus")
+    at.switch_page("pages/today.py").run()
+    at.radio(key="today_choice").set_value(0)  # wrong
+    at.radio(key="today_confidence").set_value(3)
+    button(at, "Check answer").click().run()
+    shown = texts(at)
+    # One verdict, and the source sentence once.
+    assert shown.count("Not quite") == 1
+    assert shown.count("The mitochondrion is the site of aerobic respiration.") == 1
+    button(at, "Next question").click().run()
+    assert at.subheader[0].value == "Which organelle holds DNA?"
+    at.radio(key="today_choice").set_value(0)  # right
+    at.radio(key="today_confidence").set_value(4)
+    button(at, "Check answer").click().run()
+    button(at, "Next question").click().run()
+    # Before the end, the missed question comes back once.
+    assert at.subheader[0].value == "Which organelle makes ATP?"
+    assert "you missed this one earlier" in texts(at)
+    at.radio(key="today_choice").set_value(1)
+    at.radio(key="today_confidence").set_value(4)
+    button(at, "Check answer").click().run()
+    assert "Right!" in texts(at)
+    button(at, "Next question").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Session summary" in shown and "All done for now" in shown
+    assert "asked again before the end" in shown and "Next review due" in shown
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Answered"] == "3" and metrics["Accuracy"] == "67%"
+    with runtime.session_factory() as s:
+        assert s.scalars(select(Attempt.question_id).order_by(Attempt.id)).all()[-1] == missed
+        xp = s.get(Profile, uid).xp
+    assert metrics["XP earned"] == f"+{xp}"
+
+
+def test_untrusted_question_text_is_shown_literally(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_question(runtime.session_factory, uid, stem="Is ![x](http://evil/p.png) **bold**?",
+                 options=["[a](http://x)", "b", "c", "d"], correct_index=1, answer="b")
+    at.switch_page("pages/today.py").run()
+    assert at.subheader[0].value == escape_markdown("Is ![x](http://evil/p.png) **bold**?")

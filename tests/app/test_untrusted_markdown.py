@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.db.models import User
-from tests.app.conftest import run_root
+from tests.app.conftest import click_generate, run_root
 from tests.support.hostile import (
     flag_with_hostile_note,
     generate_hostile_questions,
@@ -75,7 +75,7 @@ def test_hostile_pdf_renders_no_link_or_image_on_any_page(hostile_learner, runti
 
     at.switch_page("pages/generate.py").run()
     assert_safe(at, "Generate", expect=None)
-    next(b for b in at.button if b.label == "Generate").click().run()
+    click_generate(at)
     assert_safe(at, "Generate (offline preview)")
 
     at.switch_page("pages/today.py").run()

@@ -91,7 +91,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: f
 
 
 @pytest.fixture(scope="session")
-def start_app(database_factory) -> Iterator[Callable[..., AppServer]]:
+def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., AppServer]]:
     _chromium_or_skip()
     servers: dict[frozenset, tuple[AppServer, subprocess.Popen]] = {}
     logs = Path(tempfile.mkdtemp(prefix="groundwork-browser-"))
@@ -109,6 +109,7 @@ def start_app(database_factory) -> Iterator[Callable[..., AppServer]]:
             **os.environ,
             "DATABASE_URL": db_url,
             "GROUNDWORK_DATA_DIR": str(data_dir),
+            "GROUNDWORK_MODEL_CACHE_DIR": str(shared_model_cache),
             "HF_HUB_OFFLINE": "1",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             **(env or {}),
@@ -117,7 +118,7 @@ def start_app(database_factory) -> Iterator[Callable[..., AppServer]]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+             "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
         )
         proc._log_file = log_file  # type: ignore[attr-defined]
@@ -126,7 +127,8 @@ def start_app(database_factory) -> Iterator[Callable[..., AppServer]]:
         except RuntimeError:
             proc.kill()
             raise
-        settings = Settings(database_url=db_url, data_dir=data_dir, **{
+        settings = Settings(database_url=db_url, data_dir=data_dir,
+                            model_cache_dir=shared_model_cache, **{
             k[len("GROUNDWORK_"):].lower(): v for k, v in (env or {}).items()
             if k.startswith("GROUNDWORK_") and k != "GROUNDWORK_DATA_DIR"
         })

@@ -17,7 +17,7 @@ BEES = ("Honey bees communicate the direction of flowers with a waggle dance on 
 def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, llm_stub):
     user = make_user()
     library.ingest_pdf(runtime, user_id=user, data=text_pdf([SOIL]), filename="soil.pdf")
-    assert library.index_model(runtime, user_id=user) == "all-MiniLM-L6-v2"
+    assert library.index_model(runtime, user_id=user) == "all-MiniLM-L6-v2-int8"
     assert library.index_is_current(runtime, user_id=user)
 
     hosted = llm_stub.settings_for(runtime.settings, embedding_model="openai/stub-embed")

@@ -210,9 +210,9 @@ def test_failure_at_any_step_of_ingestion_leaves_both_stores_unchanged(
     before = _counts(runtime, user)
 
     if step == "embedding":
-        from engine.retrieval.embeddings import LocalEmbedder
+        from engine.retrieval.embeddings import OnnxEmbedder
 
-        monkeypatch.setattr(LocalEmbedder, "embed_documents", _fail)
+        monkeypatch.setattr(OnnxEmbedder, "embed_documents", _fail)
     elif step == "rows":
         from sqlalchemy.orm import Session
 

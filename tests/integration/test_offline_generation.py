@@ -12,7 +12,9 @@ from pypdf import PdfReader
 from engine.errors import InvalidInput, NothingGenerated
 from engine.generation import offline, service
 from engine.generation.drafts import Passage
+from engine.generation.lint import lint
 from engine.generation.validation import ground, normalise, validate
+from engine.retrieval.embeddings import get_embedder
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material
 
 
@@ -34,20 +36,29 @@ def test_offline_generation_is_valid_grounded_and_labelled(settings, session_fac
     assert result.generator == "offline" and result.model is None
     assert len(result.drafts) == 6
     assert {d.type for d in result.drafts} == {"mcq", "cloze"}
+    assert len({d.form for d in result.drafts}) >= 3  # a mix of forms by default
     for d in result.drafts:
         assert d.generator == "offline"
         assert d.prompt_version == offline.OFFLINE_VERSION
         assert validate(d) is None
         assert normalise(d.excerpt) in normalise(BIOLOGY[chunk_ids.index(d.source_chunk_id)])
-        assert normalise(d.answer) in normalise(d.excerpt)
+        assert lint(d, source=" ".join(BIOLOGY)) == []
+        if d.form in ("term", "cloze", "statement"):
+            assert normalise(d.answer) in normalise(d.excerpt)
         if d.type == "mcq":
             assert len(set(map(normalise, d.options))) == 4
             assert d.options[d.correct_index] == d.answer
+        if d.form == "term":
             # Distractors are other key terms of the material, absent from the sentence.
             for i, o in enumerate(d.options):
                 if i != d.correct_index:
                     assert normalise(o) not in normalise(d.excerpt)
                     assert normalise(o) in normalise(" ".join(BIOLOGY))
+        if d.form == "statement":
+            # The other statements are not in the source: each has a term swapped.
+            for i, o in enumerate(d.options):
+                if i != d.correct_index:
+                    assert normalise(o) not in normalise(" ".join(BIOLOGY))
     assert len(progress) == 6 and progress[-1].done == 6
 
 
@@ -103,8 +114,9 @@ def _pages(path: Path, limit: int = 12) -> list[str]:
     return [(p.extract_text() or "") for p in reader.pages[:limit]]
 
 
-def test_offline_generator_on_real_pdfs(shared_data):
+def test_offline_generator_on_real_pdfs(shared_data, settings):
     total = 0
+    embed = get_embedder(settings).embed_documents
     for path in _text_pdfs(shared_data):
         pages = _pages(path)
         passages = [Passage(chunk_id=i + 1, material_id=1, material_title=path.stem, text=t,
@@ -112,14 +124,16 @@ def test_offline_generator_on_real_pdfs(shared_data):
                     for i, t in enumerate(pages) if t.strip()]
         if not passages:
             continue
-        terms = {1: offline.key_terms("\n".join(p.text for p in passages))}
-        drafts = list(offline.generate(passages, terms, count=10, types=["mcq", "cloze"],
+        spaces = {1: offline.build_space("\n".join(p.text for p in passages),
+                                         names=offline.author_names(pages[0]), embed=embed)}
+        drafts = list(offline.generate(passages, spaces, count=10, types=["mcq", "cloze"],
                                        difficulty=3))
         for d in drafts:
             assert validate(d) is None, (path.name, d)
             home = next(p for p in passages if p.chunk_id == d.source_chunk_id)
             assert normalise(d.excerpt) in normalise(home.text), (path.name, d.excerpt)
             assert ground(d, passages) is None, (path.name, d)
+            assert lint(d, source=home.text, names=spaces[1].names) == [], (path.name, d)
         total += len(drafts)
     assert total >= 30  # the text PDFs yield questions, not just no failures
 
@@ -157,3 +171,62 @@ def test_injection_pdf_offline_output_is_valid_and_grounded(tmp_path, settings,
     for d in result.drafts:
         assert validate(d) is None
         assert normalise(d.excerpt) in normalise(pages[chunk_ids.index(d.source_chunk_id)])
+
+
+def test_offline_says_how_many_and_why_when_it_cannot_give_n(settings, session_factory,
+                                                             make_user):
+    user_id = make_user()
+    add_material(session_factory, user_id, "Biology notes", BIOLOGY[:1])
+    result = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+                                        count=12)
+    made = len(result.drafts)
+    assert 0 < made < 12
+    assert result.note is not None
+    assert f"Only {made} of the 12 questions asked for" in result.note
+    assert "passed the checks" in result.note
+
+
+def test_offline_topic_restricts_passages_and_says_so(settings, session_factory, make_user):
+    user_id = make_user()
+    _, chunk_ids = add_material(session_factory, user_id, "Biology notes", BIOLOGY)
+    result = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+                                        topic="meiosis chromosomes", count=3)
+    assert result.drafts
+    for d in result.drafts:
+        assert chunk_ids.index(d.source_chunk_id) == 3  # the passage about meiosis
+        assert d.topic == "meiosis chromosomes"
+    assert "mention 'meiosis chromosomes'" in result.note
+    with pytest.raises(NothingGenerated, match="mentions 'volcanoes'"):
+        service.generate_questions(session_factory, user_id=user_id, settings=settings,
+                                   topic="volcanoes", count=3)
+
+
+def test_offline_difficulty_batches_differ_and_distractors_vary(settings, shared_data):
+    path = shared_data / "pdf-corpus" / "tracemonkey.pdf"
+    if not path.is_file():
+        pytest.skip(f"no {path}")
+    pages = _pages(path, limit=14)
+    passages = [Passage(chunk_id=i + 1, material_id=1, material_title="tm", text=t,
+                        page_start=i + 1, page_end=i + 1) for i, t in enumerate(pages)]
+    space = offline.build_space("\n".join(pages), names=offline.author_names(pages[0]),
+                                embed=get_embedder(settings).embed_documents)
+
+    def batch(difficulty):
+        space.usage.clear()
+        return list(offline.generate(passages, {1: space}, count=12, types=["mcq", "cloze"],
+                                     difficulty=difficulty))
+
+    easy, hard = batch(1), batch(5)
+    mean = lambda ds: sum(d.difficulty_signal for d in ds) / len(ds)  # noqa: E731
+    assert mean(hard) > mean(easy) + 0.05
+    assert sum(d.difficulty for d in hard) > sum(d.difficulty for d in easy)
+    for ds in (easy, hard):  # distractors vary across the questions of a batch
+        wrong = [o for d in ds if d.form == "term"
+                 for i, o in enumerate(d.options) if i != d.correct_index]
+        assert len(set(wrong)) >= 0.6 * len(wrong)
+    names = offline.author_names(pages[0])
+    for d in easy + hard:
+        assert not any(n in (d.options or []) for n in ("Andreas Gal", "Brendan Eich"))
+        assert lint(d, source=passages[d.page_start - 1].text, names=names) == []
+        # explanations give reasons, not only the sentence again
+        assert d.excerpt not in d.explanation

@@ -478,7 +478,8 @@ def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule
     assert flag.resolution == "replaced"
     queue = service.build_queue(runtime.session_factory, user_id=uid, now=NOW)
     assert [(e.question_id, e.kind, e.reviews) for e in queue.entries] == [(new_id, "review", 2)]
-    nxt = answer(runtime, uid, new_id, now=NOW)
+    right = new.correct_index if new.type == "mcq" else new.answer
+    nxt = answer(runtime, uid, new_id, right, now=NOW)
     assert nxt.next_due_at == NOW + dt.timedelta(days=16)  # round(6 x 2.7): history kept
     assert service.needs_attention(runtime.session_factory, user_id=uid) == []
     with pytest.raises(InvalidInput, match="already replaced"):

@@ -44,7 +44,8 @@ def add_attempt(sf, user_id: int, question_id: int, at: dt.datetime, *,
             review_number=number, answered_at=at, seconds=seconds, confidence=confidence,
             correct=correct, score=float(correct), grader="choice",
             quality=4 if correct else 1, rating=rating or (3 if correct else 1),
-            scheduler="sm2", xp=xp, state_before=before, state_after={}))
+            scheduler="sm2", xp=xp, state_before=before, previous_answered_at=prev,
+            state_after={}))
 
 
 def add_state(sf, user_id: int, question_id: int, *, last: dt.datetime, due: dt.datetime,

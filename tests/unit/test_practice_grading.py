@@ -70,3 +70,16 @@ def test_coverage_threshold_is_a_setting():
                  "makes ATP by aerobic respiration", settings=OFFLINE).correct
     assert not grade(q(key_points=["makes ATP", "x y z", "aerobic respiration"]),
                      "makes ATP by aerobic respiration", settings=strict).correct
+
+
+def test_several_blanks_are_graded_each_in_order():
+    from engine.practice.grading import QuestionForGrading, grade_cloze
+
+    q = QuestionForGrading("cloze", "Languages such as _____, _____, and _____ are popular.",
+                           None, None, "JavaScript; Python; Ruby", [], "x")
+    right = grade_cloze(q, "javascript; python ;Ruby", threshold=85)
+    assert right.correct and right.score == 1.0
+    partial = grade_cloze(q, "JavaScript; Perl; Ruby", threshold=85)
+    assert not partial.correct and partial.reason == "2 of 3 blanks right."
+    assert round(partial.score, 2) == 0.67
+    assert not grade_cloze(q, "JavaScript", threshold=85).correct

@@ -147,3 +147,15 @@ def test_predicted_recall_is_ninety_percent_when_reviewed_on_time():
         == pytest.approx(0.9)
     assert sm2.predicted_recall(state, at=last + dt.timedelta(days=12), last_reviewed_at=last) \
         == pytest.approx(0.81)
+
+
+def test_intervals_stop_at_the_maximum_so_long_streaks_keep_a_valid_due_date():
+    state, at = None, T0
+    for _ in range(60):  # 2.5 ** 60 days would be far past any representable date
+        state = review(state, 5, reviewed_at=at)
+        at = at + dt.timedelta(minutes=1)
+    assert state.interval_days == sm2.DEFAULT_PARAMS.max_interval_days
+    assert state.due_at == at - dt.timedelta(minutes=1) + dt.timedelta(days=36500)
+    capped = sm2.SM2Params(max_interval_days=30)
+    assert review(SM2State(repetitions=5, interval_days=25, easiness=2.5, due_at=T0), 5,
+                  reviewed_at=T0, params=capped).interval_days == 30

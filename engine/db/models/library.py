@@ -39,6 +39,9 @@ class Material(Base):
     pages_without_text: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
     note: Mapped[str | None] = mapped_column(Text)
     embedding_model: Mapped[str | None] = mapped_column(String(200))
+    # The text-cleaning pipeline version its pages and chunks were made with (see
+    # engine.ingestion.cleaning.TEXT_PIPELINE_VERSION); older ones are re-cleaned by reindex.
+    text_version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -102,6 +102,9 @@ class Attempt(Base):
     scheduler: Mapped[str] = mapped_column(String(10))
     xp: Mapped[int] = mapped_column(Integer)
     state_before: Mapped[dict | None] = mapped_column(JSONB)
+    # When the question's previous answer was saved (NULL for a first answer): the
+    # `last_reviewed_at` of `state_before`, as a column so analytics read it from the index.
+    previous_answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     state_after: Mapped[dict] = mapped_column(JSONB)
     disputed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     dispute_note: Mapped[str | None] = mapped_column(Text)
@@ -118,10 +121,10 @@ class Attempt(Base):
         CheckConstraint("grader IN ('choice','exact','fuzzy','keypoints','llm')",
                         name="grader_known"),
         CheckConstraint("xp >= 0", name="xp_non_negative"),
-        # Covering: the analytics aggregates read only the index (migration 0008).
+        # Covering: the analytics aggregates read only the index (migrations 0008, 0013).
         Index("ix_attempts_user_answered", "user_id", "answered_at",
               postgresql_include=["question_id", "review_number", "correct", "seconds",
-                                  "confidence", "rating", "xp"]),
+                                  "confidence", "rating", "xp", "previous_answered_at"]),
     )
 
 

@@ -70,6 +70,8 @@ class Question(Base):
     )
     chunk_ids: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
     type: Mapped[str] = mapped_column(String(10))
+    # The exercise within the type: 'term', 'definition', 'statement', 'list' (None: plain).
+    form: Mapped[str | None] = mapped_column(String(20))
     stem: Mapped[str] = mapped_column(Text)
     options: Mapped[list[str] | None] = mapped_column(JSONB)
     correct_index: Mapped[int | None] = mapped_column(SmallInteger)

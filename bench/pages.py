@@ -1,0 +1,367 @@
+"""Server time of every page for a busy learner, and Today's answer submit in Chromium.
+
+    python -m bench.pages [--runs 7] [--submits 8] [--no-browser]
+
+Fills an embedded PostgreSQL with one learner's busy library: 50 materials (ingested through
+the product, with passages and vectors), 5,000 questions, 5,000 review states and 50,000
+attempts. Then:
+
+* every page of the navigation is run `--runs` times through Streamlit's AppTest (app.py's
+  sign-in gate and sidebar, then the page: a full script run as the server does it, in this
+  process), after one warm-up visit of each page; p50/p95 per page. Anchor, same run: a bare
+  AppTest run of a one-line Streamlit script (the framework's own cost per run).
+* the app is served with `streamlit run`, a learner signs in in Chromium, opens Today and
+  answers `--submits` questions; each is timed from the click on "Check answer" until the
+  verdict is on screen and the script has finished (Streamlit's status widget gone).
+
+Target: p95 < 300 ms server time per page. Ends with
+`RESULT worst_page=... worst_page_p95_ms=... submit_click_p95_ms=... bare_click_p95_ms=...
+bare_run_p95_ms=...`. Anchor for the click: a one-button bare Streamlit page in the same browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench._library import bench_runtime, bench_user
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "benchmark password 123"  # noqa: S105 - the benchmark learner's password
+SIGNED_OUT_PAGES = ["pages/login.py", "pages/register.py"]
+_WORDS = ("lift drag boundary layer shock wave wing chord flutter stall pressure heat flow "
+          "turbulent laminar nozzle thrust compressor blade vortex mach").split()
+
+
+def signed_in_pages() -> list[str]:
+    """Every page file in the signed-in navigation of app.py, in menu order."""
+    import re
+
+    text = (ROOT / "app.py").read_text()
+    found = re.findall(r'st\.Page\(\s*"(pages/[a-z_]+\.py)"', text)
+    return [p for p in dict.fromkeys(found) if p not in SIGNED_OUT_PAGES
+            and p != "pages/onboarding.py"]
+
+
+def _material_pages(n: int) -> list[str]:
+    return [" ".join(f"{_WORDS[(n * 7 + p * 3 + i) % len(_WORDS)]} section {p} note {i}."
+                     for i in range(60)) for p in range(4)]
+
+
+def fill(rt, user_id: int, *, materials: int, questions: int, states: int,  # noqa: ANN001
+         attempts: int) -> None:
+    import hashlib
+
+    from sqlalchemy import text
+
+    from engine import library
+
+    t0 = time.perf_counter()
+    docs = []
+    for n in range(materials):
+        pages = _material_pages(n)
+        body = "\n".join(pages)
+        docs.append(library.DocumentInput(
+            pages=pages, title=f"Material {n + 1}", filename=f"material-{n + 1}.pdf",
+            sha256=hashlib.sha256(f"{n}\0{body}".encode()).hexdigest(),
+            size_bytes=len(body.encode()), pages_without_text=[]))
+    library.ingest_documents(rt, user_id=user_id, documents=docs)
+    print(f"  {materials} materials ingested in {time.perf_counter() - t0:.1f} s", flush=True)
+    t0 = time.perf_counter()
+    per_state = attempts // states
+    with rt.engine.begin() as conn:
+        conn.execute(text("UPDATE profiles SET onboarded_at = now(), daily_target = 20 "
+                          "WHERE user_id = :u"), {"u": user_id})
+        conn.execute(text("""
+            INSERT INTO questions (user_id, material_id, type, stem, options, correct_index,
+                answer, explanation, difficulty, excerpt, page_start, page_end, material_title,
+                generator, created_at)
+            SELECT :u, m.id, 'mcq', 'Question ' || q || ': which term fits ' || m.title || '?',
+                   '["alpha", "beta", "gamma", "delta"]'::jsonb, 1, 'beta',
+                   'Because the source says so.', 1 + q % 5,
+                   'An excerpt of the source passage that the question cites.', 1 + q % 4,
+                   1 + q % 4, m.title, 'offline',
+                   now() - interval '120 days' + q * interval '20 minutes'
+            FROM generate_series(1, :n) q
+            JOIN LATERAL (SELECT id, title FROM materials WHERE user_id = :u
+                          ORDER BY id OFFSET q % :m LIMIT 1) m ON true"""),
+            {"u": user_id, "n": questions, "m": materials})
+        conn.execute(text("""
+            INSERT INTO review_states (user_id, question_id, due_at, reviews, lapses,
+                first_reviewed_at, last_reviewed_at, sm2_repetitions, sm2_interval_days,
+                sm2_easiness, sm2_due_at, fsrs_state, fsrs_step, fsrs_stability,
+                fsrs_difficulty, fsrs_due_at)
+            SELECT user_id, id, due, :per, 1, now() - interval '100 days',
+                   due - interval '6 days', 3, 6, 2.5, due, 2, NULL, 6.0, 5.0, due
+            FROM (SELECT user_id, id, row_number() OVER (ORDER BY id) AS rn,
+                         now() + (random() * 70 - 10) * interval '1 day' AS due
+                  FROM questions WHERE user_id = :u) q
+            WHERE rn <= :states"""), {"u": user_id, "states": states, "per": per_state})
+        conn.execute(text("""
+            INSERT INTO attempts (user_id, question_id, token, review_number, answered_at,
+                seconds, confidence, response, correct, score, grader, grade_reason, quality,
+                rating, scheduler, xp, state_before, state_after)
+            SELECT rs.user_id, rs.question_id, md5(rs.question_id || ':' || g), g,
+                   rs.first_reviewed_at + g * interval '7 days', 5 + (g * 37) % 120,
+                   1 + g % 5, 'beta', g % 4 <> 0, (g % 4 <> 0)::int, 'choice', '',
+                   CASE WHEN g % 4 = 0 THEN 1 ELSE 4 END,
+                   CASE WHEN g % 4 = 0 THEN 1 ELSE 3 END, 'sm2', 20, NULL,
+                   jsonb_build_object('reviews', g, 'sm2', jsonb_build_object(
+                       'repetitions', g, 'interval_days', 6, 'easiness', 2.5))
+            FROM review_states rs CROSS JOIN generate_series(1, :per) g
+            WHERE rs.user_id = :u"""), {"u": user_id, "per": per_state})
+        conn.execute(text("UPDATE profiles SET xp = 20 * :n WHERE user_id = :u"),
+                     {"u": user_id, "n": states * per_state})
+    with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+        counts = conn.execute(text(
+            "SELECT (SELECT count(*) FROM materials WHERE user_id = :u), "
+            "(SELECT count(*) FROM questions WHERE user_id = :u), "
+            "(SELECT count(*) FROM attempts WHERE user_id = :u)"), {"u": user_id}).one()
+    print(f"  {counts[1]:,} questions and {counts[2]:,} attempts in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def p95(samples: list[float]) -> float:
+    if len(samples) < 2:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method="inclusive")[94]
+
+
+def time_pages(rt, email: str, runs: int) -> dict[str, list[float]]:  # noqa: ANN001
+    from streamlit.testing.v1 import AppTest
+
+    from engine.accounts import get_account, start_session
+
+    def signed_in() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        account = get_account(rt.session_factory, email=email)
+        signed = start_session(rt.session_factory, account=account, key=rt.cookie_key,
+                               settings=rt.settings)
+        at.session_state["gw_account"] = account
+        at.session_state["gw_session"] = signed.session_id
+        return at
+
+    timings: dict[str, list[float]] = {}
+    at = signed_in().run()  # the first run of a process imports the app: not a page's cost
+    for page in signed_in_pages():
+        _visit(at, page)  # warm-up visit: the page's own first-use caches
+        if at.exception:
+            raise SystemExit(f"{page} failed: {at.exception[0].message}")
+        samples = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            _visit(at, page)
+            samples.append((time.perf_counter() - t0) * 1000)
+        timings[page] = samples
+    for page in SIGNED_OUT_PAGES:
+        out = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        _visit(out, page)
+        samples = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            _visit(out, page)
+            samples.append((time.perf_counter() - t0) * 1000)
+        timings[page] = samples
+    return timings
+
+
+def _visit(at, page: str):  # noqa: ANN001, ANN202
+    """One full run as the server does it for a browser on `page`: app.py (sign-in gate,
+    sidebar, navigation) and then the page. (AppTest would otherwise run the page it last
+    finished on by itself, skipping app.py.)"""
+    at.switch_page(page)
+    at._finished_page_script_hash = ""  # noqa: SLF001 - see the docstring
+    return at.run()
+
+
+def time_bare(runs: int) -> list[float]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string('import streamlit as st\nst.title("Bare page")\n').run()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        at.run()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
+BARE_CLICK_APP = """import streamlit as st
+st.session_state.setdefault("clicks", 0)
+if st.button("Go"):
+    st.session_state["clicks"] += 1
+st.write(f"Clicked {st.session_state['clicks']} times")
+"""
+
+
+def _serve(rt, port: int, log_path: Path,  # noqa: ANN001
+           script: str = "app.py") -> subprocess.Popen:
+    env = {**os.environ,
+           "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
+           "GROUNDWORK_DATA_DIR": str(rt.settings.data_dir),
+           "GROUNDWORK_MODEL_CACHE_DIR": str(rt.settings.models_dir),
+           "GROUNDWORK_LOG_LEVEL": "WARNING"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+
+
+def _port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _open(browser, port: int):  # noqa: ANN001, ANN202
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            page.goto(f"http://127.0.0.1:{port}", timeout=3000)
+            return page
+        except Exception:  # noqa: BLE001 - the server is not listening yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def time_bare_clicks(rt, browser, clicks: int) -> list[float]:  # noqa: ANN001
+    """Anchor: click -> settled on a one-button Streamlit page, same server set-up."""
+    folder = Path(tempfile.mkdtemp(prefix="gw-bench-bare-"))
+    (folder / "bare_click.py").write_text(BARE_CLICK_APP)
+    port = _port()
+    proc = _serve(rt, port, folder / "streamlit.log", script=str(folder / "bare_click.py"))
+    samples = []
+    try:
+        page = _open(browser, port)
+        _settled(page, "Clicked 0 times")
+        for i in range(1, clicks + 1):
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Go").click()
+            _settled(page, f"Clicked {i} times")
+            samples.append((time.perf_counter() - t0) * 1000)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return samples
+
+
+def time_submits(rt, email: str,  # noqa: ANN001
+                 submits: int) -> tuple[list[float], list[float]]:
+    """Today's submit click -> settled page, and the bare-page anchor, in one browser."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.cold_start import CHROMIUM_ARGS
+
+    port = _port()
+    log_path = Path(tempfile.mkdtemp(prefix="gw-bench-pages-")) / "streamlit.log"
+    proc = _serve(rt, port, log_path)
+    samples: list[float] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=CHROMIUM_ARGS)
+            page = _open(browser, port)
+            _settled(page, "Welcome to Groundwork")
+            page.wait_for_timeout(1000)  # the cookie component reruns the app once after load
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            _settled(page, "Hello,")
+            page.get_by_role("link", name="Today").first.click()
+            for _ in range(submits):
+                _settled(page, "How sure are you?")
+                radios = page.locator('[data-testid="stRadio"]')
+                radios.filter(has_text="Your answer").get_by_text("beta", exact=True).click()
+                radios.filter(has_text="How sure are you?").locator("label").nth(3).click()
+                t0 = time.perf_counter()
+                page.get_by_role("button", name="Check answer").click()
+                _settled(page, "Correct answer:")
+                samples.append((time.perf_counter() - t0) * 1000)
+                page.get_by_role("button", name="Next question").click()
+            page.close()
+            proc.terminate()
+            anchor = time_bare_clicks(rt, browser, submits)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return samples, anchor
+
+
+def _settled(page, text: str) -> None:  # noqa: ANN001
+    """`text` is on screen and Streamlit has finished the run (its status widget is gone)."""
+    page.get_by_text(text, exact=False).first.wait_for(state="visible")
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=7, help="timed runs of each page")
+    p.add_argument("--submits", type=int, default=8, help="answers submitted in Chromium")
+    p.add_argument("--no-browser", action="store_true", help="skip the Chromium part")
+    p.add_argument("--materials", type=int, default=50)
+    p.add_argument("--questions", type=int, default=5000)
+    p.add_argument("--states", type=int, default=5000)
+    p.add_argument("--attempts", type=int, default=50_000)
+    args = p.parse_args(argv)
+
+    rt = bench_runtime()
+    user_id = bench_user(rt, "pages")
+    from engine.db.models import User
+
+    with rt.session_factory() as s:
+        email = s.get(User, user_id).email
+    print(f"Filling one busy learner ({email}):")
+    fill(rt, user_id, materials=args.materials, questions=args.questions, states=args.states,
+         attempts=args.attempts)
+
+    # the AppTest runs build the app's runtime from these settings, in this process
+    os.environ["DATABASE_URL"] = rt.engine.url.render_as_string(hide_password=False)
+    os.environ["GROUNDWORK_DATA_DIR"] = str(rt.settings.data_dir)
+    os.environ["GROUNDWORK_MODEL_CACHE_DIR"] = str(rt.settings.models_dir)
+    os.environ["GROUNDWORK_LOG_LEVEL"] = "WARNING"
+    from engine.config import get_settings
+
+    get_settings.cache_clear()
+    bare = time_bare(args.runs * 3)
+    timings = time_pages(rt, email, args.runs)
+    print(f"\nserver time per page, {args.runs} runs after a warm-up visit (ms):")
+    print(f"  {'page':<28} {'p50':>8} {'p95':>8}")
+    for page, samples in timings.items():
+        print(f"  {page:<28} {statistics.median(samples):8.1f} {p95(samples):8.1f}")
+    print(f"  {'anchor: bare one-line page':<28} {statistics.median(bare):8.1f} "
+          f"{p95(bare):8.1f}")
+    worst = max(timings, key=lambda k: p95(timings[k]))
+    print(f"worst page: {worst} p95 {p95(timings[worst]):.1f} ms (target < 300 ms)")
+
+    submit_p95 = bare_click_p95 = float("nan")
+    if not args.no_browser and args.submits > 0:
+        submits, anchor = time_submits(rt, email, args.submits)
+        submit_p95, bare_click_p95 = p95(submits), p95(anchor)
+        print(f"Today, answer submit in Chromium (click -> verdict shown, run finished): "
+              f"p50 {statistics.median(submits):.0f} ms, p95 {submit_p95:.0f} ms "
+              f"over {len(submits)} answers")
+        print(f"anchor: one-button bare Streamlit page, click -> settled: "
+              f"p50 {statistics.median(anchor):.0f} ms, p95 {bare_click_p95:.0f} ms")
+    print(f"RESULT worst_page={Path(worst).stem} worst_page_p95_ms={p95(timings[worst]):.1f} "
+          f"submit_click_p95_ms={submit_p95:.0f} bare_click_p95_ms={bare_click_p95:.0f} "
+          f"bare_run_p95_ms={p95(bare):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
