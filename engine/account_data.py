@@ -150,6 +150,21 @@ def _tables_with_user_id() -> list[Table]:
             if "user_id" in t.c and t.name != "users"]
 
 
+def check_deletion_confirmation(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
+    """Raise InvalidInput unless `confirm_email` is the account's email (NotFound: no account)."""
+    with rt.session_factory() as session:
+        _confirmed_user(session, user_id, confirm_email)
+
+
+def _confirmed_user(session: Session, user_id: int, confirm_email: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("That account does not exist (it may have been deleted).")
+    if normalise_email(confirm_email or "") != user.email_normalized:
+        raise InvalidInput("To delete your account, type its email address exactly as shown.")
+    return user
+
+
 def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
     """Delete the account: every row that belongs to it, its vectors and its files.
 
@@ -162,12 +177,7 @@ def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
         NotFound: the account no longer exists.
     """
     with rt.session_factory.begin() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise NotFound("That account does not exist (it may have been deleted).")
-        if normalise_email(confirm_email or "") != user.email_normalized:
-            raise InvalidInput("To delete your account, type its email address exactly as "
-                               "shown.")
+        user = _confirmed_user(session, user_id, confirm_email)
         lock_vectors(session, user_id)
         for table in _tables_with_user_id():
             session.execute(delete(table).where(table.c.user_id == user_id))

@@ -6,9 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from engine.account_data import delete_account
 from engine.errors import EngineError
-from engine.jobs import export_path, recent_jobs, submit_export
+from engine.jobs import export_path, recent_jobs, submit_account_deletion, submit_export
 from engine.runtime import Runtime
 from ui.auth import sign_out
 from ui.jobs import job_card
@@ -70,6 +69,11 @@ def _export_progress(rt: Runtime, user_id: int, *, watching: bool) -> None:
     _show()
 
 
+DELETION_NOTICE = ("You have been signed out and your account is being deleted: every material, "
+                   "uploaded PDF, question, answer and review, and your search index are "
+                   "removed in the background within moments.")
+
+
 def delete_section(rt: Runtime, user_id: int, email: str) -> None:
     st.subheader("Delete my account")
     with st.form("delete_account", clear_on_submit=True):
@@ -81,11 +85,11 @@ def delete_section(rt: Runtime, user_id: int, email: str) -> None:
         if not st.form_submit_button("Delete my account permanently"):
             return
     try:
-        delete_account(rt, user_id=user_id, confirm_email=typed)
+        submit_account_deletion(rt, user_id=user_id, confirm_email=typed)
     except EngineError as e:
         st.error(e.user_message)
         return
-    sign_out(rt, notice="Your account and all its data were deleted.")
+    sign_out(rt, notice=DELETION_NOTICE)
     st.rerun()
 
 

@@ -164,7 +164,14 @@ def export_path(rt: Runtime, job_id: int, *, user_id: int) -> Path:
 
 
 def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str) -> int:
-    """Queue the deletion of the account; runs after the learner's other jobs (same lock)."""
+    """Queue the deletion of the account; runs after the learner's other jobs (same lock).
+
+    The typed email is checked here first, so a mistyped confirmation queues nothing
+    (InvalidInput). The job removes every row, the search index and the uploaded files.
+    """
+    from engine.account_data import check_deletion_confirmation
+
+    check_deletion_confirmation(rt, user_id=user_id, confirm_email=confirm_email)
     job_id = _new_row(rt, user_id=user_id, kind="delete_account", label="My account")
     _defer(rt, "delete_account", job_id, user_id=user_id, confirm_email=confirm_email,
            queueing_lock=f"delete_account:{user_id}",

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
+import pytest
 from sqlalchemy import func, select
 
-from engine.db.models import User
+from engine import library, originals
+from engine.config import get_settings
+from engine.db.models import JobProgress, User
 from tests.app.conftest import run_root
+from tests.integration.test_account_data import _collections, _rows_of
+from tests.support.jobs import running_worker
+from tests.support.library_pdfs import text_pdf
+
+DELETE = "FormSubmitter:delete_account-Delete my account permanently"
+
+
+@pytest.fixture
+def queue_only(monkeypatch):
+    """The app only queues (as an app replica does): jobs wait for the test's worker."""
+    monkeypatch.setenv("GROUNDWORK_EMBEDDED_WORKER", "false")
+    get_settings.cache_clear()
+
+
+def _user_id(runtime, email):
+    with runtime.session_factory() as s:
+        return s.scalar(select(User.id).where(User.email == email))
 
 
 def _profile(signed_in_app, email):
@@ -37,20 +58,55 @@ def _users(runtime, email):
         return s.scalar(select(func.count()).select_from(User).where(User.email == email))
 
 
-def test_delete_needs_the_typed_email_then_removes_the_account(signed_in_app, runtime):
+def _deletion_jobs(runtime, uid):
+    with runtime.session_factory() as s:
+        return s.execute(select(JobProgress.outcome).where(
+            JobProgress.user_id == uid, JobProgress.kind == "delete_account")).scalars().all()
+
+
+def _learner_with_material(runtime, uid, body):
+    pdf = text_pdf([body])
+    material = library.ingest_pdf(runtime, user_id=uid, data=pdf, filename="notes.pdf").material
+    assert library.vector_count(runtime, user_id=uid) == material.chunk_count > 0
+    return material, hashlib.sha256(pdf).hexdigest()
+
+
+def test_delete_queues_a_job_that_removes_everything_of_the_learner(
+        queue_only, signed_in_app, runtime, make_user):
     email = "delete-page@example.com"
     at = _profile(signed_in_app, email)
+    uid = _user_id(runtime, email)
+    _learner_with_material(runtime, uid, "Glaciers carve cirques and leave moraines behind.")
+    other = make_user("stays@example.com")
+    kept, kept_sha = _learner_with_material(runtime, other, "The Krebs cycle makes NADH.")
+    other_before = _rows_of(runtime, other, "stays@example.com")
 
     at.text_input(key="delete_confirm").input("someone-else@example.com")
-    at.button(key="FormSubmitter:delete_account-Delete my account permanently").click().run()
+    at.button(key=DELETE).click().run()
     assert "type its email address exactly" in at.error[0].value
+    assert _deletion_jobs(runtime, uid) == []  # a mistyped confirmation queues nothing
     assert _users(runtime, email) == 1
 
     at.text_input(key="delete_confirm").input(email)
-    at.button(key="FormSubmitter:delete_account-Delete my account permanently").click().run()
-    assert not at.exception
-    assert _users(runtime, email) == 0
+    at.button(key=DELETE).click().run()
+    assert not at.exception and not at.error
+    assert _deletion_jobs(runtime, uid) == ["queued"]  # queued, not done inside the page
+    assert _users(runtime, email) == 1
     assert "gw_account" not in at.session_state  # signed out: the session state was emptied
     at = run_root(at)
     assert not at.exception
-    assert any("were deleted" in i.value for i in at.info)  # on the login page
+    assert any("being deleted" in i.value for i in at.info)  # on the login page
+
+    with running_worker(runtime):
+        deadline = time.monotonic() + 120
+        while _users(runtime, email):
+            assert time.monotonic() < deadline, "account not deleted by the job"
+            time.sleep(0.1)
+    left = _rows_of(runtime, uid, email)
+    assert "materials" in left and "chunks" in left and "job_progress" in left
+    assert set(left.values()) == {0}, left
+    assert _collections(runtime, uid) == []
+    assert not (originals.originals_root(runtime.settings) / str(uid)).exists()
+    assert _rows_of(runtime, other, "stays@example.com") == other_before
+    assert library.vector_count(runtime, user_id=other) == kept.chunk_count
+    assert originals.original_path(runtime.settings, other, kept_sha).is_file()

@@ -269,6 +269,10 @@ def test_export_and_account_deletion_run_as_jobs(runtime, make_user):
             assert "materials.csv" in zf.namelist()
         with pytest.raises(NotFound):
             jobs.export_path(runtime, export, user_id=other)  # not someone else's
+        with pytest.raises(InvalidInput):  # a mistyped confirmation queues nothing
+            jobs.submit_account_deletion(runtime, user_id=uid, confirm_email="x@example.com")
+        assert [j.kind for j in jobs.recent_jobs(runtime, user_id=uid)
+                if j.kind == "delete_account"] == []
         deletion = jobs.submit_account_deletion(runtime, user_id=uid, confirm_email=email)
         deadline = time.monotonic() + 120
         while True:  # the progress row goes with the account
