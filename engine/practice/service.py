@@ -13,6 +13,7 @@ last line of defence.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import statistics
 import zoneinfo
@@ -473,20 +474,24 @@ def submit_answer(
             return pre
         verdict = pre
 
+    record = functools.partial(
+        _record_answer, session_factory, user_id=user_id, question_id=question_id, token=token,
+        response=response, confidence=confidence, seconds=seconds_int,
+        expected_reviews=expected_reviews, settings=settings, hinted=hinted, now=now,
+        verdict=verdict)
     try:
-        return _record_answer(session_factory, user_id=user_id, question_id=question_id,
-                              token=token, response=response, confidence=confidence,
-                              seconds=seconds_int, expected_reviews=expected_reviews,
-                              settings=settings, hinted=hinted, now=now, verdict=verdict)
+        return record()
     except IntegrityError:
-        # The unique constraints caught a repeat that raced past the checks: report the
-        # answer that was recorded.
+        # The unique constraints caught an answer that raced past the checks (two tabs
+        # answering at once; the locking read's joined rows come from the statement's
+        # snapshot). A repeat of the same showing reports the answer that was recorded; any
+        # other answer is recorded once more on top of the one that won.
         with session_factory() as session:
             q = _question(session, user_id, question_id)
             repeat = _existing(session, user_id, q.id, token, expected_reviews)
-            if repeat is None:
-                raise
-            return _result(session, repeat, q, _profile(session, user_id), duplicate=True)
+            if repeat is not None:
+                return _result(session, repeat, q, _profile(session, user_id), duplicate=True)
+        return record()
 
 
 # What the submit path reads in its one locking statement: the question's previous attempts

@@ -164,6 +164,35 @@ def test_simultaneous_submissions_record_one_attempt(runtime, make_user, same_to
     assert profile(runtime, uid).xp == results[0].xp_earned
 
 
+def test_two_tabs_answering_new_questions_at_once_both_count(runtime, make_user):
+    """Separate answers (no shared showing) to a question nobody answered before, at the same
+    moment: both are recorded, one after the other, and neither tab sees an error."""
+    uid = make_user()
+    qids = [add_question(runtime.session_factory, uid) for _ in range(8)]
+    errors: list[Exception] = []
+    for qid in qids:
+        barrier = threading.Barrier(2)
+
+        def go(q=qid, b=barrier):
+            try:
+                b.wait()
+                service.submit_answer(  # no showing to compare with: two separate answers
+                    runtime.session_factory, user_id=uid, question_id=q, token=token(),
+                    response=1, confidence=4, seconds=30, expected_reviews=None,
+                    settings=runtime.settings, now=NOW)
+            except Exception as e:  # collected and asserted below
+                errors.append(e)
+
+        threads = [threading.Thread(target=go) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert errors == []
+    assert count(runtime, Attempt) == 2 * len(qids)
+    assert all(_reviews(runtime, q) == 2 for q in qids)
+
+
 def test_another_learners_question_is_not_found(runtime, make_user):
     me, other = make_user(), make_user()
     theirs = add_question(runtime.session_factory, other)
