@@ -37,7 +37,6 @@ from engine.db.models import (
     LLMUsage,
     Material,
     MaterialPage,
-    PromptTemplate,
     Question,
 )
 from engine.errors import (
@@ -51,6 +50,7 @@ from engine.errors import (
     RateLimited,
 )
 from engine.generation import offline, prompting
+from engine.prompt_templates import active_templates
 from engine.generation.drafts import QUESTION_TYPES, TYPE_LABELS, Draft, Passage
 from engine.generation.validation import REASONS, Deduper, dedupe_key, ground, normalise, validate
 
@@ -325,17 +325,10 @@ def _flush(session_factory: SessionFactory, run: _Run) -> None:
 
 
 def _templates(session: Session) -> prompting.Templates:
-    rows = session.execute(
-        select(PromptTemplate.name, PromptTemplate.version, PromptTemplate.text)
-        .where(PromptTemplate.active, PromptTemplate.name.in_(prompting.TEMPLATE_NAMES))).all()
-    found = {name: (version, text) for name, version, text in rows}
-    missing = [n for n in prompting.TEMPLATE_NAMES if n not in found]
-    if missing:
-        raise EngineError("Question generation is not set up: prompt templates are missing. "
-                          "Run the database migrations.", detail=f"missing {missing}")
-    version = "+".join(f"{n}@{found[n][0]}" for n in prompting.TEMPLATE_NAMES)
-    return prompting.Templates(system=found[prompting.SYSTEM][1], user=found[prompting.USER][1],
-                               repair=found[prompting.REPAIR][1], version=version)
+    texts, version = active_templates(session, prompting.TEMPLATE_NAMES,
+                                      capability="Question generation")
+    return prompting.Templates(system=texts[prompting.SYSTEM], user=texts[prompting.USER],
+                               repair=texts[prompting.REPAIR], version=version)
 
 
 # --- the LLM path -----------------------------------------------------------------------------

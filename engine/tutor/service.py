@@ -17,13 +17,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import llm
 from engine.config import Settings
-from engine.db.models import Message, PromptTemplate
+from engine.db.models import Message
 from engine.errors import EngineError, InvalidInput, RateLimited
+from engine.prompt_templates import active_templates
 from engine.generation import service as generation
 from engine.profiles import get_profile
 from engine.retrieval import Passage, search
@@ -89,17 +90,8 @@ class Turn:
 
 
 def _templates(session: Session) -> prompts.Templates:
-    rows = session.execute(
-        select(PromptTemplate.name, PromptTemplate.version, PromptTemplate.text)
-        .where(PromptTemplate.active, PromptTemplate.name.in_(prompts.TEMPLATE_NAMES))).all()
-    found = {name: (version, text) for name, version, text in rows}
-    missing = [n for n in prompts.TEMPLATE_NAMES if n not in found]
-    if missing:
-        raise EngineError("The tutor is not set up: its prompt templates are missing. Run the "
-                          "database migrations.", detail=f"missing {missing}")
-    return prompts.Templates(texts={n: found[n][1] for n in prompts.TEMPLATE_NAMES},
-                             version="+".join(f"{n}@{found[n][0]}"
-                                              for n in prompts.TEMPLATE_NAMES))
+    texts, version = active_templates(session, prompts.TEMPLATE_NAMES, capability="The tutor")
+    return prompts.Templates(texts=texts, version=version)
 
 
 def _source(n: int, p: Passage) -> dict[str, Any]:
