@@ -206,8 +206,21 @@ def wait_for_text(page, text: str, timeout_ms: int = TIMEOUT_MS) -> None:
 
 def select_option(page, label: str, option: str) -> None:
     """Pick `option` in the Streamlit selectbox labelled `label`."""
-    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    # A polling fragment elsewhere on the page can rerender and close an open list: reopen it.
+    for attempt in range(4):
+        box.click()
+        wanted = page.get_by_role("option", name=option, exact=True)
+        if attempt == 3:  # last try: the option as its list shows it, whitespace folded
+            wanted = page.get_by_role("option", name=" ".join(option.split())[:40])
+        try:
+            wanted.first.click(timeout=8_000)
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"no option {option!r} in the selectbox {label!r}")
 
 
 def signup_and_onboard(page, app_url: str, *, name: str = "Browser Learner",

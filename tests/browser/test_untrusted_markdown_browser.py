@@ -117,5 +117,5 @@ def test_hostile_pdf_never_makes_the_browser_fetch_or_link(page, app_server, tra
     flag_with_hostile_note(rt, uid, qids[-1], tracker.base)
     page.get_by_role("link", name="Reviews").click()
     wait_for_text(page, "Needs your attention")
-    wait_for_text(page, "Flagged wrong")
+    wait_for_text(page, "Flagged as wrong")
     _assert_nothing_fetched(page, tracker, requested, "Reviews")
