@@ -26,9 +26,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db.base import Base
+from engine.domain.vocabulary import JobKind, JobState
 
-JOB_KINDS = ("ingest", "generate", "fit_fsrs", "reindex", "export", "delete_account", "check")
-JOB_OUTCOMES = ("queued", "running", "done", "failed", "cancelled")
+JOB_KINDS = tuple(k.value for k in JobKind)
+JOB_OUTCOMES = tuple(s.value for s in JobState)
 
 
 class JobProgress(Base):

@@ -30,9 +30,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db.base import Base
+from engine.domain.vocabulary import FlagReason, Scheduler
 
-SCHEDULERS = ("sm2", "fsrs")
-FLAG_REASONS = ("wrong", "unclear", "duplicate", "other")
+SCHEDULERS = tuple(s.value for s in Scheduler)
+FLAG_REASONS = tuple(r.value for r in FlagReason)
 FLAG_RESOLUTIONS = ("kept", "retired", "replaced")
 
 

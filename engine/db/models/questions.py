@@ -27,8 +27,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db.base import Base
+from engine.domain.vocabulary import QuestionType
 
-QUESTION_TYPES = ("mcq", "cloze", "short")
+QUESTION_TYPES = tuple(t.value for t in QuestionType)
 QUESTION_STATUSES = ("active", "flagged", "retired")
 
 

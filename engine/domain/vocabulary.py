@@ -1,0 +1,72 @@
+"""Named values stored in the database and shown in pages.
+
+Each enum's values are the exact strings (or integers) stored in PostgreSQL, so a member compares
+equal to the stored value (`QuestionStatus.ACTIVE == "active"`) and the check constraints in the
+migrations stay as they are.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class QuestionStatus(StrEnum):
+    ACTIVE = "active"
+    FLAGGED = "flagged"
+    RETIRED = "retired"
+
+
+class QuestionType(StrEnum):
+    MCQ = "mcq"
+    CLOZE = "cloze"
+    SHORT = "short"
+
+
+class Generator(StrEnum):
+    LLM = "llm"
+    OFFLINE = "offline"
+
+
+class Scheduler(StrEnum):
+    SM2 = "sm2"
+    FSRS = "fsrs"
+
+
+class Rating(IntEnum):
+    """FSRS/Anki answer buttons, derived from a graded answer."""
+
+    AGAIN = 1
+    HARD = 2
+    GOOD = 3
+    EASY = 4
+
+
+class FlagReason(StrEnum):
+    WRONG = "wrong"
+    UNCLEAR = "unclear"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+class JobKind(StrEnum):
+    INGEST = "ingest"
+    GENERATE = "generate"
+    FIT_FSRS = "fit_fsrs"
+    REINDEX = "reindex"
+    EXPORT = "export"
+    DELETE_ACCOUNT = "delete_account"
+    CHECK = "check"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TutorMode(StrEnum):
+    EXPLAIN = "explain"
+    SOCRATIC = "socratic"
+    QUIZ = "quiz"
