@@ -9,7 +9,8 @@ The rules, in the order `clean_pages` applies them:
   hyphens stay ("type-specialized");
 - a heading line gets a blank line after it so it never runs into the body text.
 
-`TEXT_PIPELINE_VERSION` names this behaviour: materials stored by an older version are
+Before these rules run, the PDF reader puts pages set in two columns into reading order
+(`engine.ingestion.columns`). `TEXT_PIPELINE_VERSION` names both: materials stored by an older version are
 re-cleaned and re-chunked by `python -m engine reindex`.
 """
 
@@ -19,7 +20,7 @@ import re
 import unicodedata
 from collections import Counter
 
-TEXT_PIPELINE_VERSION = 2
+TEXT_PIPELINE_VERSION = 3
 
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
               "\ufb05": "st", "\ufb06": "st", "\u0132": "IJ", "\u0133": "ij", "\u0152": "OE",

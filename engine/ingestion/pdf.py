@@ -228,6 +228,10 @@ def _assemble(messages: list[dict]) -> PdfText:
 
     meta = next(m for m in messages if m["kind"] == "meta")
     page_msgs = [m for m in messages if m["kind"] == "page"]
+    for m in page_msgs:
+        if m.get("layout_error"):
+            log.info("page %s read in drawing order: layout mode failed (%s)", m["number"],
+                     m["layout_error"])
     raw = [m["text"] if has_text(m["text"], untrusted=m["untrusted"]) else ""
            for m in page_msgs]
     cleaned, garbage = clean_pages(raw)

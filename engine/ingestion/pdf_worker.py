@@ -87,6 +87,20 @@ def _largest_font_lines(page) -> list[str]:  # noqa: ANN001 - pypdf.PageObject
     return [title] if title else []
 
 
+def _reading_order(page, plain: str) -> tuple[str, str | None]:  # noqa: ANN001
+    """The page's text column by column when it is set in two columns drawn across, else
+    `plain`; with the reason layout mode failed, if it did (the plain text then stands)."""
+    from columns import column_order  # run as a script: this file's folder is on sys.path
+
+    try:
+        layout = page.extract_text(extraction_mode="layout")
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as e:  # noqa: BLE001 - reported to the parent; the plain text stands
+        return plain, f"{type(e).__name__}: {e}"[:200]
+    return column_order(layout, plain) or plain, None
+
+
 def main() -> int:
     request = json.loads(sys.stdin.read())
     _limit(int(request["memory_mb"]), int(request["cpu_s"]))
@@ -157,9 +171,12 @@ def main() -> int:
     failures = 0
     for number in range(1, page_count + 1):
         collector.messages.clear()
-        error = None
+        error = layout_error = None
         try:
-            text = reader.pages[number - 1].extract_text() or ""
+            page = reader.pages[number - 1]
+            text = page.extract_text() or ""
+            if text.strip():
+                text, layout_error = _reading_order(page, text)
         except MemoryError:
             _emit({"kind": "error", "reason": "too_large", "detail": f"memory on page {number}"})
             return 0
@@ -177,7 +194,7 @@ def main() -> int:
             marker in m.lower() for m in collector.messages for marker in _UNTRUSTED_TEXT_WARNINGS
         )
         _emit({"kind": "page", "number": number, "text": text, "error": error,
-               "untrusted": untrusted})
+               "untrusted": untrusted, "layout_error": layout_error})
     _emit({"kind": "done", "failed_pages": failures})
     return 0
 

@@ -97,3 +97,28 @@ def decompression_bomb_pdf(uncompressed_mb: int = 60) -> bytes:
     out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
               .encode())
     return out.getvalue()
+
+
+def two_column_pdf(title: str, left: str, right: str, *, across: bool) -> bytes:
+    """One page: a full-width title, then `left` and `right` wrapped into two columns.
+
+    `across=True` draws the page line by line across both columns (as some word processors and
+    report generators do); `across=False` draws the left column, then the right (as LaTeX does).
+    """
+    import textwrap
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=15)
+    pdf.set_xy(20, 15)
+    pdf.cell(170, 8, title)
+    pdf.set_font("Helvetica", size=10)
+    columns = [textwrap.wrap(text, 44, break_on_hyphens=False) for text in (left, right)]
+    rows = max(len(c) for c in columns)
+    cells = [(col, row) for row in range(rows) for col in (0, 1)] if across else \
+        [(col, row) for col in (0, 1) for row in range(rows)]
+    for col, row in cells:
+        if row < len(columns[col]):
+            pdf.set_xy(20 + 92 * col, 32 + 5.5 * row)
+            pdf.cell(85, 5, columns[col][row])
+    return bytes(pdf.output())
