@@ -146,15 +146,46 @@ def review_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         "xp": part["xp"].astype(int)}).reset_index(drop=True)
 
 
+ROLLUP_COLUMNS = ["kind", "day", "category", "true_review", "correct", "in_range", "hour",
+                  "confidence", "bucket", "type", "rating", "answers", "right", "seconds", "xp"]
+
+
 @functools.lru_cache(maxsize=32)
 def attempt_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+    """The counts every activity chart of one page load is made from (see `_scan_attempts`).
+
+    For every material, they are read from `attempt_rollups`, which PostgreSQL keeps per local
+    day of the learner's zone as answers are saved, disputed or deleted (migration 0014): a few
+    rows per day instead of every attempt. A material filter reads the attempts themselves.
+    Treat as read-only."""
+    if scope.material_id is not None:
+        return _scan_attempts(sf, scope)
+    categories = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(CATEGORIES))
+    sql = f"""
+        SELECT CASE r.kind WHEN 1 THEN 'day' WHEN 2 THEN 'hour' WHEN 3 THEN 'confidence'
+                           WHEN 4 THEN 'bucket' ELSE 'type' END,
+               CASE WHEN r.kind = 1 THEN r.day END AS d,
+               CASE r.category {categories} END, CASE WHEN r.kind = 1 THEN r.true_review END,
+               CASE WHEN r.kind = 1 THEN r.correct END,
+               CASE WHEN r.kind <> 1 THEN r.day BETWEEN :d0 AND :d1 END AS in_range,
+               nullif(r.hour, -1), nullif(r.confidence, -1), nullif(r.bucket, -1),
+               nullif(r.qtype, ''), nullif(r.rating, -1),
+               sum(r.answers), sum(r."right"), sum(r.seconds), sum(r.xp)
+        FROM attempt_rollups r
+        WHERE r.user_id = :u
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+        HAVING sum(r.answers) <> 0"""
+    return frame(sf, sql, scope.params(d0=scope.start, d1=scope.end), ROLLUP_COLUMNS)
+
+
+def _scan_attempts(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     """One index-only scan of the learner's attempts (all time; the material filter applies)
     for every activity chart of one page load, aggregated by GROUPING SETS: per local day x
     category before the answer x true review x right (kind "day", all time), and, for answers
     in the date range (`in_range`), per local hour, confidence, time bucket and question type
     x rating. Each answer's local time is computed once; the previous answer's time is a
     column of the covering index. The scope carries the moment, so a new page load reads
-    afresh. Treat as read-only."""
+    afresh."""
     sql = f"""
         SELECT CASE WHEN grouping(day) = 0 THEN 'day' WHEN grouping(hour) = 0 THEN 'hour'
                     WHEN grouping(confidence) = 0 THEN 'confidence'
@@ -181,10 +212,7 @@ def attempt_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         GROUP BY GROUPING SETS ((day, category, true_review, correct), (in_range, hour),
                                 (in_range, confidence), (in_range, bucket),
                                 (in_range, type, rating))"""
-    return frame(sf, sql, scope.params(edges=list(TIME_BUCKETS)),
-                 ["kind", "day", "category", "true_review", "correct", "in_range", "hour",
-                  "confidence", "bucket", "type", "rating", "answers", "right", "seconds",
-                  "xp"])
+    return frame(sf, sql, scope.params(edges=list(TIME_BUCKETS)), ROLLUP_COLUMNS)
 
 
 def _in_period(days: pd.Series, today: dt.date, period: str, span: int | None) -> pd.Series:

@@ -3,7 +3,13 @@
 from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, User
 from engine.db.models.jobs import JobProgress
 from engine.db.models.library import Chunk, Material, MaterialPage, VectorIndex
-from engine.db.models.practice import Attempt, Flag, ReviewState, SchedulerParameters
+from engine.db.models.practice import (
+    Attempt,
+    AttemptRollup,
+    Flag,
+    ReviewState,
+    SchedulerParameters,
+)
 from engine.db.models.questions import LLMCache, LLMUsage, PromptTemplate, Question
 from engine.db.models.tutor import Conversation, Message
 
@@ -11,7 +17,7 @@ __all__ = [
     "AuthSession", "Chunk", "JobProgress", "LLMCache", "LLMUsage", "LoginAttempt", "Material",
     "MaterialPage", "Profile", "PromptTemplate", "Question", "User", "VectorIndex",
     # practice
-    "Attempt", "Flag", "ReviewState", "SchedulerParameters",
+    "Attempt", "AttemptRollup", "Flag", "ReviewState", "SchedulerParameters",
     # tutor
     "Conversation", "Message",
 ]

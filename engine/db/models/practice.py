@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -170,3 +171,31 @@ class SchedulerParameters(Base):
     fitted_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class AttemptRollup(Base):
+    """The learner's attempts counted per local day (their profile's time zone) in five
+    groupings (`kind`): 1 category x true review x right, 2 hour, 3 confidence, 4 time bucket,
+    5 question type x rating. Keys a grouping does not use hold -1 / '' / false.
+
+    Written only by PostgreSQL triggers on `attempts` and `profiles` (migration 0014), in the
+    same transaction as each answer, dispute or deletion; read by the Analytics page."""
+
+    __tablename__ = "attempt_rollups"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    category: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    true_review: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    correct: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    confidence: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    qtype: Mapped[str] = mapped_column(String(10), primary_key=True)
+    rating: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    answers: Mapped[int] = mapped_column(Integer)
+    right: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(BigInteger)
+    xp: Mapped[int] = mapped_column(BigInteger)
