@@ -10,11 +10,13 @@ Fills PostgreSQL (DATABASE_URL, or an embedded server in a temp folder) with
 saved with each answer as the product saves it. Then, for that learner, times every function
 of `engine.analytics.CHARTS` (the whole page's data) `--samples` times, prints each function's
 p50/p95 and the query plans of its statements, and the anchor: one indexed `count(*)` of the
-learner's attempts (the cost of touching each of their attempts once).
+learner's attempts (the cost of touching each of their attempts once). It also checks that
+the rollup PostgreSQL keeps for the activity charts (migration 0014) holds the same totals as
+counting the busy learner's attempts.
 
 A database that already holds the filler (DATABASE_URL pointing at an earlier run's) is
 reused. Target: page data p95 < 500 ms. Ends with `RESULT page_data_p50_ms=...
-page_data_p95_ms=... slowest_fn=... slowest_fn_p95_ms=...`.
+page_data_p95_ms=... slowest_fn=... slowest_fn_p95_ms=... rollup_exact=...`.
 """
 
 from __future__ import annotations
@@ -213,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  filters: {scope.start} to {scope.end} (a year), every material; "
           f"time zone {scope.timezone}")
 
+    kept = activity.attempt_rollup.__wrapped__(rt.session_factory, scope)
+    counted = activity._scan_attempts(rt.session_factory, scope)
+    exact = (kept["answers"].sum() == counted["answers"].sum() == 5 * mine
+             and kept["xp"].sum() == counted["xp"].sum() and len(kept) == len(counted))
+    print(f"  rollup rows {len(kept):,} vs counted from the attempts {len(counted):,}: "
+          f"{'the same totals' if exact else 'DIFFERENT (the rollup is stale)'}")
+
     anchor_sql = text("SELECT count(*) FROM attempts WHERE user_id = :u")
     per_fn: dict[str, list[float]] = {name: [] for name in analytics.CHARTS}
     page_ms, anchor_ms = [], []
@@ -255,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
 
     slowest = max(p95s, key=p95s.get)
     print(f"RESULT page_data_p50_ms={page_p50:.1f} page_data_p95_ms={page_p95:.1f} "
-          f"slowest_fn={slowest} slowest_fn_p95_ms={p95s[slowest]:.1f}")
+          f"slowest_fn={slowest} slowest_fn_p95_ms={p95s[slowest]:.1f} "
+          f"rollup_exact={int(exact)}")
     rt.engine.dispose()
     return 0
 

@@ -150,6 +150,9 @@ def fill(rt: Runtime, args: argparse.Namespace, now: dt.datetime) -> None:
         for _, create in ATTEMPT_INDEXES:
             step(conn, create.split(" ")[-4] if "CONSTRAINT" in create else
                  create.split(" ")[2], create)
+        if superuser:
+            # The replica role also kept the triggers that maintain attempt_rollups quiet.
+            step(conn, "attempt rollups", "SELECT attempt_rollups_rebuild(id) FROM users")
     with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         step(conn, "VACUUM ANALYZE", "VACUUM ANALYZE")
         sizes = conn.execute(text(
