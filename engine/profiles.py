@@ -7,7 +7,7 @@ import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.db.models import Material, Profile, Question, User
@@ -157,6 +157,11 @@ def save_profile(
         profile = session.get(Profile, user_id, with_for_update=True)
         if user is None or profile is None:
             raise NotFound("Your account could not be found. Please log in again.")
+        if timezone != profile.timezone and not _database_knows_zone(session, timezone):
+            # Local days are computed in PostgreSQL too (analytics, and the rollup kept when
+            # the zone changes); its zone list can lag behind Python's by a release.
+            raise InvalidInput(f"The time zone {timezone} is too new for this server's "
+                               "database. Choose a neighbouring zone with the same time.")
         user.display_name = display_name.strip()
         profile.learning_goals = learning_goals.strip()
         profile.subjects = subjects.strip()
@@ -168,6 +173,12 @@ def save_profile(
             profile.onboarded_at = now
         session.flush()
         return _view(user, profile)
+
+
+def _database_knows_zone(session: Session, timezone: str) -> bool:
+    return bool(session.scalar(
+        text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :tz)"),
+        {"tz": timezone}))
 
 
 def home_summary(

@@ -88,3 +88,21 @@ def test_home_streak_is_zero_after_a_missed_day(runtime, make_user):
     assert summary(next_day).streak_now == 4  # still alive until the day ends unanswered
     assert summary(two_days).streak_now == 0
     assert summary(two_days).has_practice and summary(two_days).profile.best_streak == 6
+
+
+def test_a_zone_the_database_does_not_know_yet_is_refused_with_a_reason(runtime, make_user):
+    import zoneinfo
+
+    from sqlalchemy import text
+
+    with runtime.session_factory() as s:
+        known = set(s.scalars(text("SELECT name FROM pg_timezone_names")))
+    newer = sorted(zoneinfo.available_timezones() - known - {"localtime"})
+    if not newer:
+        pytest.skip("this PostgreSQL knows every zone Python knows")
+    uid = make_user()
+    profiles.save_profile(runtime.session_factory, user_id=uid, **FORM)
+    with pytest.raises(InvalidInput, match="too new for this server's database"):
+        profiles.save_profile(runtime.session_factory, user_id=uid,
+                              **{**FORM, "timezone": newer[0]})
+    assert profiles.get_profile(runtime.session_factory, user_id=uid).timezone == "Europe/Paris"
