@@ -217,9 +217,13 @@ def main(argv: list[str] | None = None) -> int:
 
     kept = activity.attempt_rollup.__wrapped__(rt.session_factory, scope)
     counted = activity._scan_attempts(rt.session_factory, scope)
-    exact = (kept["answers"].sum() == counted["answers"].sum() == 5 * mine
-             and kept["xp"].sum() == counted["xp"].sum() and len(kept) == len(counted))
-    print(f"  rollup rows {len(kept):,} vs counted from the attempts {len(counted):,}: "
+    def total(frame, column: str) -> int:
+        return sum(int(v) for v in frame[column])
+
+    exact = len(kept) == len(counted) and all(
+        total(kept, c) == total(counted, c) for c in ("answers", "right", "seconds", "xp")
+    ) and total(kept, "answers") == 5 * mine
+    print(f"  chart rows from the rollup {len(kept):,}, from the attempts {len(counted):,}: "
           f"{'the same totals' if exact else 'DIFFERENT (the rollup is stale)'}")
 
     anchor_sql = text("SELECT count(*) FROM attempts WHERE user_id = :u")
