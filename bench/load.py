@@ -1,21 +1,30 @@
 """Load and job throughput: N simulated learners on one PostgreSQL with 1 and 2 worker processes.
 
-    python -m bench.load [--learners 50] [--seconds 30] [--workers 1 2] [--uploaders 0.2]
+    python -m bench.load [--learners 50] [--seconds 60] [--workers 1 2] [--uploaders 0.2]
+                         [--processes 2] [--think 5] [--ramp 10] [--stress-seconds 20]
 
 Each run gets a fresh embedded PostgreSQL, a Chroma server and `python -m engine worker`
-processes (the app's embedded worker is off, as under compose). Every learner is a thread that
-calls the engine services the pages call: signs in (bcrypt), then for the run's duration
-answers questions from a seeded bank (question view + submit, 70 %) and searches its library
-(30 %). A share of learners (`--uploaders`) also uploads two small PDFs and asks for an offline
-generation batch, which run as queued jobs. Afterwards the run waits for every queued job.
+processes (the app's embedded worker is off, as under compose). Learners are served by
+`--processes` app processes (as behind the compose file's load balancer: each process has its
+own runtime, connection pool and caches), each running its share of the learners as threads
+that call the engine services the pages call: sign in (bcrypt), then for the run's duration
+answer questions from a seeded bank (question view + submit, 70 %) and search their library
+(30 %), pausing between actions for a think time drawn uniformly from 0.5x to 1.5x `--think`
+seconds (a learner reads a question, or the search results, before the next click); learners
+arrive one after another over the first `--ramp` seconds, as a class signs in. A share
+of learners (`--uploaders`) also uploads two small PDFs and asks for an offline generation
+batch, which run as queued jobs. Afterwards the run waits for every queued job. A stress phase
+(`--stress-seconds`, no think time: every learner clicks again as soon as the last action
+returns) follows in the same database, reported beside the paced figures.
 
 Reported per operation: count, throughput, p50 and p95; lost attempts (a submit that returned
 but whose attempt is not in PostgreSQL), duplicated attempts, failed requests (anything but an
 intentional limit), jobs queued and finished. Anchor, measured in the same run: one learner
-alone (same services, same database) for a few seconds. Targets at N = 50: 0 lost or
+alone (same services, same database) for a few seconds. Targets at N = 50 (paced): 0 lost or
 duplicated attempts, 0 failed requests, submit p95 < 50 ms, search p95 < 300 ms, every queued
-job finished. Ends with `RESULT learners=... workers=... submit_p95_ms=... search_p95_ms=...
-lost_attempts=... failed_requests=... jobs_done=... jobs_queued=...`.
+job finished. Ends with `RESULT learners=... workers=... processes=... think_s=...
+submit_p95_ms=... search_p95_ms=... lost_attempts=... failed_requests=... jobs_done=...
+jobs_queued=... stress_submit_p95_ms=... stress_search_p95_ms=...`.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import argparse  # noqa: E402
 import io  # noqa: E402
 import logging  # noqa: E402
+import multiprocessing  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
@@ -64,6 +74,23 @@ class Recorder:
         self.limits = 0
         self.attempts: list[int] = []
         self.jobs: list[int] = []
+
+    def snapshot(self) -> dict:
+        """What a learner process sends back to the parent (picklable)."""
+        return {"times": dict(self.times), "failures": self.failures, "limits": self.limits,
+                "attempts": self.attempts, "jobs": self.jobs}
+
+    @classmethod
+    def merged(cls, parts: list[dict]) -> Recorder:
+        rec = cls()
+        for part in parts:
+            for op, xs in part["times"].items():
+                rec.times[op].extend(xs)
+            rec.failures += part["failures"]
+            rec.limits += part["limits"]
+            rec.attempts += part["attempts"]
+            rec.jobs += part["jobs"]
+        return rec
 
     def timed(self, op: str, fn, *args, **kwargs):  # noqa: ANN001, ANN201
         t = time.perf_counter()
@@ -122,13 +149,17 @@ def seed(rt: Runtime, n: int, questions: int) -> list[tuple[int, str, list[int]]
 
 
 def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, until: float,
-            uploads: bool, rng: random.Random, duration: float | None = None) -> None:
-    """One learner's session; with `duration`, it runs that long after signing in."""
+            uploads: bool, rng: random.Random, think: float,
+            duration: float | None = None, arrive: float = 0.0) -> None:
+    """One learner's session: arrives `arrive` seconds after the start; with `duration`, it
+    runs that long after signing in. Between actions the learner thinks for 0.5x-1.5x `think`
+    seconds (0: clicks again at once)."""
     from engine import accounts, jobs, library
     from engine.practice import service
     from tests.support.library_pdfs import text_pdf
 
     uid, email, questions = who
+    time.sleep(arrive)
     if rec.timed("sign_in", accounts.authenticate, rt.session_factory, email=email,
                  password=PASSWORD, settings=rt.settings) is None:
         return
@@ -146,10 +177,15 @@ def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, unti
                         count=3)
         if job:
             rec.jobs.append(job)
+    def pause() -> None:
+        if think > 0:
+            time.sleep(min(rng.uniform(0.5, 1.5) * think, max(0.0, until - time.monotonic())))
+
     while time.monotonic() < until:
         if rng.random() < 0.3:
             rec.timed("search", library.search_library, rt, user_id=uid,
                       query=rng.choice(TOPICS), k=8)
+            pause()
             continue
         qid = rng.choice(questions)
         if rec.timed("view_question", service.get_practice_question, rt.session_factory,
@@ -162,7 +198,57 @@ def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, unti
         if result is not None:
             with rec.lock:
                 rec.attempts.append(result.attempt_id)
-        time.sleep(rng.uniform(0.05, 0.15))  # a learner reads and clicks
+        pause()
+
+
+def serve(settings: Settings, share: list[tuple[tuple[int, str, list[int]], bool, int, float]],
+          duration: float, think: float, ready) -> dict:  # noqa: ANN001 - a manager Barrier
+    """One app process: its own runtime and pool, its share of the learners as threads.
+    Starts the clock once every process is ready, so all run the same `duration`."""
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("engine").setLevel(logging.ERROR)
+    rt = create_runtime(settings, migrate=False)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    # A serving app process has its embedding model loaded (the first search of a fresh
+    # process loads it, once); learners' own search indexes are left cold.
+    from engine.retrieval.embeddings import get_embedder
+    get_embedder(settings).embed_query("warm up")
+    rec = Recorder()
+    try:
+        ready.wait()
+        until = time.monotonic() + duration
+        threads = [threading.Thread(target=learner, args=(rt, rec, who),
+                                    kwargs={"until": until, "uploads": uploads,
+                                            "rng": random.Random(seed), "think": think,
+                                            "arrive": arrive})
+                   for who, uploads, seed, arrive in share]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        rt.engine.dispose()
+    return rec.snapshot()
+
+
+def phase(settings: Settings, who: list, *, processes: int, duration: float, think: float,
+          uploaders: int, seed: int, ramp: float) -> tuple[Recorder, float]:
+    """All learners for `duration` seconds, spread over `processes` app processes, arriving
+    one after another over the first `ramp` seconds."""
+    ctx = multiprocessing.get_context("spawn")
+    shares: list[list] = [[] for _ in range(processes)]
+    for i, w in enumerate(who):
+        shares[i % processes].append((w, i < uploaders, seed + i, ramp * i / len(who)))
+    with ctx.Manager() as manager:
+        ready = manager.Barrier(processes + 1)
+        with ctx.Pool(processes) as pool:
+            pending = pool.starmap_async(
+                serve, [(settings, share, duration, think, ready) for share in shares])
+            ready.wait()
+            started = time.perf_counter()
+            parts = pending.get()
+            elapsed = time.perf_counter() - started
+    return Recorder.merged(parts), elapsed
 
 
 def run(args: argparse.Namespace, workers: int) -> dict:
@@ -186,23 +272,17 @@ def run(args: argparse.Namespace, workers: int) -> dict:
                           GROUNDWORK_JOBS_STALLED_AFTER_S="10")
         procs = [start_worker(env, folder / f"worker{i}.log", concurrency=1)
                  for i in range(workers)]
-        rng = random.Random(7)
         anchor = Recorder()
         learner(rt, anchor, who[0], until=0, duration=args.anchor_seconds, uploads=False,
-                rng=rng)
-        rec = Recorder()
-        until = time.monotonic() + args.seconds
+                rng=random.Random(7), think=0)
         uploaders = max(1, round(args.learners * args.uploaders))
-        started = time.perf_counter()
-        threads = [threading.Thread(target=learner, args=(rt, rec, w),
-                                    kwargs={"until": until, "uploads": i < uploaders,
-                                            "rng": random.Random(i)})
-                   for i, w in enumerate(who)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        elapsed = time.perf_counter() - started
+        rec, elapsed = phase(settings, who, processes=args.processes, duration=args.seconds,
+                             think=args.think, uploaders=uploaders, seed=0, ramp=args.ramp)
+        stress = None
+        if args.stress_seconds > 0:
+            stress, _ = phase(settings, who, processes=args.processes,
+                              duration=args.stress_seconds, think=0, uploaders=0, seed=1000,
+                              ramp=0)
         drain_start = time.perf_counter()
         deadline = time.monotonic() + args.drain_seconds
         while True:
@@ -217,12 +297,13 @@ def run(args: argparse.Namespace, workers: int) -> dict:
             outcomes = dict(s.execute(select(JobProgress.outcome, func.count())
                                       .group_by(JobProgress.outcome)).all())
             stored = set(s.scalars(select(Attempt.id)))
-        anchor_ids = set(anchor.attempts)
-        stored -= anchor_ids
-        recorded = set(rec.attempts)
-        return {"workers": workers, "rec": rec, "anchor": anchor, "elapsed": elapsed,
-                "drain": drain, "outcomes": outcomes, "lost": len(recorded - stored),
-                "duplicated": len(rec.attempts) - len(recorded) + len(stored - recorded)}
+        stored -= set(anchor.attempts)
+        returned = rec.attempts + (stress.attempts if stress else [])
+        recorded = set(returned)
+        return {"workers": workers, "rec": rec, "stress": stress, "anchor": anchor,
+                "elapsed": elapsed, "drain": drain, "outcomes": outcomes,
+                "lost": len(recorded - stored),
+                "duplicated": len(returned) - len(recorded) + len(stored - recorded)}
     finally:
         for p in procs:
             stop(p)
@@ -231,17 +312,26 @@ def run(args: argparse.Namespace, workers: int) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def report(r: dict) -> None:
-    rec, anchor = r["rec"], r["anchor"]
-    print(f"\n== {r['workers']} worker process(es): {r['elapsed']:.1f} s of load, jobs drained "
-          f"{r['drain']:.1f} s after")
+def _table(rec: Recorder, anchor: Recorder, elapsed: float) -> None:
     print(f"{'operation':16} {'count':>6} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8}"
           f" {'alone p95':>10}")
     for op in sorted(rec.times):
         xs = rec.times[op]
         alone = anchor.times.get(op)
-        print(f"{op:16} {len(xs):6d} {len(xs) / r['elapsed']:7.1f} {_pct(xs, 50):8.1f} "
+        print(f"{op:16} {len(xs):6d} {len(xs) / elapsed:7.1f} {_pct(xs, 50):8.1f} "
               f"{_pct(xs, 95):8.1f} {(_pct(alone, 95) if alone else float('nan')):10.1f}")
+
+
+def report(r: dict, args: argparse.Namespace) -> None:
+    rec, anchor = r["rec"], r["anchor"]
+    print(f"\n== {r['workers']} worker process(es), {args.processes} app processes: "
+          f"{r['elapsed']:.1f} s of load with {args.think:g} s think time, jobs drained "
+          f"{r['drain']:.1f} s after")
+    _table(rec, anchor, r["elapsed"])
+    if r["stress"] is not None:
+        print(f"-- stress, no think time, {args.stress_seconds:g} s:")
+        _table(r["stress"], anchor, args.stress_seconds)
+        rec = Recorder.merged([rec.snapshot(), r["stress"].snapshot()])
     print(f"jobs: {r['outcomes']}; lost attempts {r['lost']}, duplicated {r['duplicated']}, "
           f"failed requests {len(rec.failures)}, intentional limits {rec.limits}")
     for f in rec.failures[:5]:
@@ -251,7 +341,14 @@ def report(r: dict) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--learners", type=int, default=50)
-    p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--processes", type=int, default=2, help="app processes serving learners")
+    p.add_argument("--think", type=float, default=5.0,
+                   help="mean seconds a learner thinks between actions")
+    p.add_argument("--ramp", type=float, default=10,
+                   help="learners arrive one after another over this many seconds")
+    p.add_argument("--stress-seconds", type=float, default=20,
+                   help="then this long with no think time (0: skip)")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--uploaders", type=float, default=0.2, help="share of learners uploading")
     p.add_argument("--anchor-seconds", type=float, default=5)
@@ -264,10 +361,10 @@ def main() -> None:
         print(f"run with {w} worker process(es), {args.learners} learners, {args.seconds:.0f} s",
               flush=True)
         results.append(run(args, w))
-        report(results[-1])
+        report(results[-1], args)
 
-    def worst(op: str) -> float:
-        return max(_pct(r["rec"].times.get(op, []), 95) for r in results)
+    def worst(op: str, key: str = "rec") -> float:
+        return max(_pct(r[key].times.get(op, []) if r[key] else [], 95) for r in results)
 
     done = sum(r["outcomes"].get("done", 0) for r in results)
     queued = sum(len(r["rec"].jobs) for r in results)
@@ -276,12 +373,17 @@ def main() -> None:
     alone_search = max(_pct(r["anchor"].times.get("search", []), 95) for r in results)
     print(f"\nanchor (one learner alone, same run): submit p95 {alone_submit:.1f} ms, "
           f"search p95 {alone_search:.1f} ms; targets: submit p95 < 50 ms, search p95 < 300 ms")
+    failed = sum(len(r["rec"].failures) + (len(r["stress"].failures) if r["stress"] else 0)
+                 for r in results)
     print(f"RESULT learners={args.learners} workers={'+'.join(map(str, args.workers))} "
+          f"processes={args.processes} think_s={args.think:g} "
           f"submit_p95_ms={worst('submit'):.1f} search_p95_ms={worst('search'):.1f} "
           f"lost_attempts={sum(r['lost'] + r['duplicated'] for r in results)} "
-          f"failed_requests={sum(len(r['rec'].failures) for r in results)} "
+          f"failed_requests={failed} "
           f"jobs_done={done} jobs_queued={queued} jobs_failed={failed_jobs} "
-          f"alone_submit_p95_ms={alone_submit:.1f} alone_search_p95_ms={alone_search:.1f}")
+          f"alone_submit_p95_ms={alone_submit:.1f} alone_search_p95_ms={alone_search:.1f} "
+          f"stress_submit_p95_ms={worst('submit', 'stress'):.1f} "
+          f"stress_search_p95_ms={worst('search', 'stress'):.1f}")
 
 
 if __name__ == "__main__":
