@@ -1,16 +1,26 @@
 """Passwords: bcrypt hashes only, the rules a new password follows, and a bound on how many
-bcrypt checks run at once in this process (a login flood queues instead of taking every CPU)."""
+bcrypt checks run at once in this process (a login flood queues instead of taking every CPU).
+
+Sign-in checks run on a small pool of threads at a lower CPU priority (Linux: threads have
+their own nice value), so a class signing in at once slows the sign-ins, not the answers and
+searches of learners already studying."""
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
+import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import bcrypt
 
 from engine.config import Settings
 from engine.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; longer passwords are refused, never truncated
 _semaphores: dict[int, threading.BoundedSemaphore] = {}
@@ -62,6 +72,26 @@ def _semaphore(size: int) -> threading.BoundedSemaphore:
         return _semaphores[size]
 
 
+CHECK_NICENESS = 10  # added to the process's nice value for the threads that check passwords
+
+
+def _lower_priority() -> None:
+    if sys.platform != "linux":
+        return  # elsewhere the nice value belongs to the whole process
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid)
+                                                  + CHECK_NICENESS))
+    except OSError as e:
+        log.warning("password checks keep normal CPU priority: %s", e)
+
+
+@lru_cache(maxsize=4)
+def _checkers(size: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(size, thread_name_prefix="password-check",
+                              initializer=_lower_priority)
+
+
 def checked_password(password: str, password_hash: str, settings: Settings) -> bool:
     """`verify_password` under this process's bound on concurrent bcrypt checks.
 
@@ -75,6 +105,7 @@ def checked_password(password: str, password_hash: str, settings: Settings) -> b
         raise RateLimited("The server is busy checking other logins. Try again in a moment.",
                           retry_after_s=5)
     try:
-        return verify_password(password, password_hash)
+        checkers = _checkers(settings.login_bcrypt_concurrency)
+        return checkers.submit(verify_password, password, password_hash).result()
     finally:
         slots.release()
