@@ -14,8 +14,8 @@ seconds (a learner reads a question, or the search results, before the next clic
 arrive one after another over the first `--ramp` seconds, as a class signs in. A share
 of learners (`--uploaders`) also uploads two small PDFs and asks for an offline generation
 batch, which run as queued jobs. Afterwards the run waits for every queued job. A stress phase
-(`--stress-seconds`, no think time: every learner clicks again as soon as the last action
-returns) follows in the same database, reported beside the paced figures.
+(`--stress-seconds`, no think time: every learner, still signed in, clicks again as soon as the
+last action returns) follows in the same database, reported beside the paced figures.
 
 Reported per operation: count, throughput, p50 and p95; lost attempts (a submit that returned
 but whose attempt is not in PostgreSQL), duplicated attempts, failed requests (anything but an
@@ -150,7 +150,7 @@ def seed(rt: Runtime, n: int, questions: int) -> list[tuple[int, str, list[int]]
 
 def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, until: float,
             uploads: bool, rng: random.Random, think: float,
-            duration: float | None = None, arrive: float = 0.0) -> None:
+            duration: float | None = None, arrive: float = 0.0, sign_in: bool = True) -> None:
     """One learner's session: arrives `arrive` seconds after the start; with `duration`, it
     runs that long after signing in. Between actions the learner thinks for 0.5x-1.5x `think`
     seconds (0: clicks again at once)."""
@@ -160,8 +160,8 @@ def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, unti
 
     uid, email, questions = who
     time.sleep(arrive)
-    if rec.timed("sign_in", accounts.authenticate, rt.session_factory, email=email,
-                 password=PASSWORD, settings=rt.settings) is None:
+    if sign_in and rec.timed("sign_in", accounts.authenticate, rt.session_factory,
+                             email=email, password=PASSWORD, settings=rt.settings) is None:
         return
     if duration is not None:
         until = time.monotonic() + duration
@@ -220,7 +220,7 @@ def serve(settings: Settings, share: list[tuple[tuple[int, str, list[int]], bool
         threads = [threading.Thread(target=learner, args=(rt, rec, who),
                                     kwargs={"until": until, "uploads": uploads,
                                             "rng": random.Random(seed), "think": think,
-                                            "arrive": arrive})
+                                            "arrive": arrive, "sign_in": think > 0})
                    for who, uploads, seed, arrive in share]
         for th in threads:
             th.start()

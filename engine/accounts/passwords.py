@@ -3,7 +3,8 @@ bcrypt checks run at once in this process (a login flood queues instead of takin
 
 Sign-in checks run on a small pool of threads at a lower CPU priority (Linux: threads have
 their own nice value), so a class signing in at once slows the sign-ins, not the answers and
-searches of learners already studying."""
+searches of learners already studying. Job worker processes yield more (`engine.jobs.worker`),
+so sign-ins still come before background work."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def _semaphore(size: int) -> threading.BoundedSemaphore:
         return _semaphores[size]
 
 
-CHECK_NICENESS = 10  # added to the process's nice value for the threads that check passwords
+CHECK_NICENESS = 5  # added to the process's nice value for the threads that check passwords
 
 
 def _lower_priority() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -111,8 +112,20 @@ async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
         delay = min(delay * 2, 15.0)
 
 
+WORKER_NICENESS = 10  # added to a worker process's nice value: background work yields the CPU
+
+
+def lower_worker_priority() -> int:
+    """Give this worker process a lower CPU priority than the app processes beside it, so
+    ingestion and generation jobs never slow learners' clicks on a shared machine. Returns the
+    new nice value."""
+    return os.nice(WORKER_NICENESS)
+
+
 def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
-    """`python -m engine worker`: run until SIGINT or SIGTERM, then finish gracefully."""
+    """`python -m engine worker`: run until SIGINT or SIGTERM, then finish gracefully. The
+    process runs at a lower CPU priority (`lower_worker_priority`)."""
+    log.info("worker at CPU niceness %d", lower_worker_priority())
 
     async def main() -> None:
         task = asyncio.current_task()
