@@ -64,6 +64,7 @@ TOPICS = ["photosynthesis light reactions chlorophyll", "glaciers firn compactio
           "tides moon gravity spring neap", "mitochondria respiration ATP synthase",
           "volcanoes magma plates eruption", "enzymes substrate active site"]
 INTENTIONAL = (RateLimited, QuestionUnavailable)
+SIGN_IN_TRIES = 6
 
 
 class Recorder:
@@ -72,13 +73,14 @@ class Recorder:
         self.times: dict[str, list[float]] = defaultdict(list)
         self.failures: list[str] = []
         self.limits = 0
+        self.limited: dict[str, int] = {}
         self.attempts: list[int] = []
         self.jobs: list[int] = []
 
     def snapshot(self) -> dict:
         """What a learner process sends back to the parent (picklable)."""
         return {"times": dict(self.times), "failures": self.failures, "limits": self.limits,
-                "attempts": self.attempts, "jobs": self.jobs}
+                "limited": self.limited, "attempts": self.attempts, "jobs": self.jobs}
 
     @classmethod
     def merged(cls, parts: list[dict]) -> Recorder:
@@ -88,6 +90,8 @@ class Recorder:
                 rec.times[op].extend(xs)
             rec.failures += part["failures"]
             rec.limits += part["limits"]
+            for op, n in part["limited"].items():
+                rec.limited[op] = rec.limited.get(op, 0) + n
             rec.attempts += part["attempts"]
             rec.jobs += part["jobs"]
         return rec
@@ -99,6 +103,7 @@ class Recorder:
         except INTENTIONAL:
             with self.lock:
                 self.limits += 1
+                self.limited[op] = self.limited.get(op, 0) + 1
             return None
         except Exception as e:  # noqa: BLE001 - every failure is counted and reported
             with self.lock:
@@ -160,9 +165,15 @@ def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, unti
 
     uid, email, questions = who
     time.sleep(arrive)
-    if sign_in and rec.timed("sign_in", accounts.authenticate, rt.session_factory,
-                             email=email, password=PASSWORD, settings=rt.settings) is None:
-        return
+    for _ in range(SIGN_IN_TRIES if sign_in else 0):
+        # "The server is busy checking other logins": the learner tries again shortly.
+        if rec.timed("sign_in", accounts.authenticate, rt.session_factory,
+                     email=email, password=PASSWORD, settings=rt.settings) is not None:
+            break
+        time.sleep(5)
+    else:
+        if sign_in:
+            return
     if duration is not None:
         until = time.monotonic() + duration
     if uploads:
@@ -333,7 +344,8 @@ def report(r: dict, args: argparse.Namespace) -> None:
         _table(r["stress"], anchor, args.stress_seconds)
         rec = Recorder.merged([rec.snapshot(), r["stress"].snapshot()])
     print(f"jobs: {r['outcomes']}; lost attempts {r['lost']}, duplicated {r['duplicated']}, "
-          f"failed requests {len(rec.failures)}, intentional limits {rec.limits}")
+          f"failed requests {len(rec.failures)}, intentional limits {rec.limits} "
+          f"{rec.limited or ''}")
     for f in rec.failures[:5]:
         print("  failure:", f)
 
