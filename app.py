@@ -57,7 +57,7 @@ else:
 if account is not None:
     with st.sidebar:
         st.caption(f"Signed in as **{escape_markdown(account.display_name)}**")
-        if generation_mode(rt.settings).offline:
+        if generation_mode(rt).offline:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
             sign_out(rt)

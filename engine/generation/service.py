@@ -35,7 +35,7 @@ from engine.generation import model_run, offline, offline_run, passages
 from engine.generation.drafts import MIX, QUESTION_TYPES, Draft
 from engine.generation.metering import Run, flush, log_usage, reserve
 from engine.generation.results import GenerationResult, Progress
-from engine.generation.validation import Deduper
+from engine.generation.validation import REASONS, Deduper
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -354,7 +354,7 @@ def generate_from_chunk(
 
 
 __all__ = [
-    "Draft", "GenerationMode", "GenerationResult", "MaterialChoice", "Progress",
+    "REASONS", "Draft", "GenerationMode", "GenerationResult", "MaterialChoice", "Progress",
     "generate_from_chunk", "generate_questions", "generation_mode",
     "materials_for_generation", "usage_summary",
 ]

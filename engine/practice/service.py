@@ -46,6 +46,7 @@ from engine.db.models import Attempt, Flag, Profile, Question, ReviewState, Sche
 from engine.db.models.practice import FLAG_REASONS, SCHEDULERS
 from engine.errors import InvalidInput, NotEnoughHistory, NotFound, QuestionUnavailable
 from engine.practice.grading import QuestionForGrading, Verdict, grade
+from engine.runtime import Runtime
 from engine.scheduling import fsrs6, sm2
 from engine.scheduling.optimise import (
     Fitter,
@@ -408,6 +409,12 @@ def _existing(session: Session, user_id: int, question_id: int, token: str,
                           .order_by(Attempt.id).limit(1))
 
 
+def _runtime(session_factory: sessionmaker[Session], settings: Settings) -> Runtime:
+    """A runtime around these services' arguments, for the runtime-first services they call."""
+    return Runtime(settings=settings, engine=session_factory.kw["bind"],
+                   session_factory=session_factory)
+
+
 def _grade_before_locking(session_factory: sessionmaker[Session], *, user_id: int,
                           question_id: int, token: str, response: str | int, confidence: int,
                           expected_reviews: int | None,
@@ -428,8 +435,8 @@ def _grade_before_locking(session_factory: sessionmaker[Session], *, user_id: in
         view = _grading_view(q)
 
     def meter(call: Callable[[], llm.Completion]) -> llm.Completion:
-        return usage.metered(session_factory, user_id=user_id, task=usage.GRADING,
-                             settings=settings, call=call)
+        return usage.metered(_runtime(session_factory, settings), user_id=user_id,
+                             task=usage.GRADING, call=call)
 
     return grade(view, response, settings=settings, meter=meter)
 
@@ -1062,7 +1069,8 @@ def replace_question(session_factory: sessionmaker[Session], *, user_id: int,
         InvalidInput: the question was already replaced.
         NothingGenerated, RateLimited, LLMUnavailable...: as for generation.
     """
-    from engine.generation.service import generate_from_chunk, save_questions
+    from engine.bank.service import save_questions
+    from engine.generation.service import generate_from_chunk
 
     with session_factory() as session:
         q = _question(session, user_id, question_id)
@@ -1073,9 +1081,10 @@ def replace_question(session_factory: sessionmaker[Session], *, user_id: int,
     if chunk_id is None:
         raise NotFound("The source passage of this question is no longer in your library, so "
                        "it cannot be replaced. Retire it instead.")
-    drafts = generate_from_chunk(session_factory, user_id=user_id, chunk_id=chunk_id,
-                                 question_type=qtype, difficulty=difficulty, settings=settings)
-    (new_id,) = save_questions(session_factory, user_id=user_id, drafts=drafts[:1],
+    rt = _runtime(session_factory, settings)
+    drafts = generate_from_chunk(rt, user_id=user_id, chunk_id=chunk_id,
+                                 question_type=qtype, difficulty=difficulty)
+    (new_id,) = save_questions(rt, user_id=user_id, drafts=drafts[:1],
                                replaces_question_id=question_id)
     try:
         with session_factory.begin() as session:
