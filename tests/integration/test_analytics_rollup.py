@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from engine import analytics
 from engine.account_data import delete_account
 from engine.analytics import activity
+from engine.bank.service import delete_question
 from engine.db.models import AttemptRollup, User
-from engine.generation.service import delete_question
 from engine.practice import service
 from tests.support.analytics import busy, set_profile
 from tests.support.practice import add_question, token
@@ -72,7 +72,7 @@ def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):
                             settings=runtime.settings)
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
-    delete_question(sf, user_id=uid, question_id=qids[0])
+    delete_question(runtime, user_id=uid, question_id=qids[0])
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
     # Nepal is UTC+5:45: every local day and hour moves.
