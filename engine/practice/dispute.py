@@ -12,13 +12,11 @@ from engine.practice import store
 from engine.practice.answering import (
     AnswerSnapshot,
     DisputedAttempt,
-    Learner,
     Schedule,
     apply_dispute,
 )
 from engine.practice.params import answer_params
 from engine.practice.submit import AnswerResult, recorded_result
-from engine.scoring.xp import Streak
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -52,12 +50,7 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int,
         personal = store.personal_parameters(session, user_id) \
             if profile.scheduler == "fsrs" else None
         snapshot = AnswerSnapshot(
-            learner=Learner(scheduler=profile.scheduler, timezone=profile.timezone,
-                            xp=profile.xp, level=profile.level,
-                            streak=Streak(profile.streak, profile.best_streak,
-                                          profile.last_activity_date),
-                            personal_parameters=tuple(personal) if personal else None),
-            question=store.facts(q),
+            learner=store.learner(profile, personal), question=store.facts(q),
             schedule=Schedule.from_columns(rs) if rs is not None else None,
             prior=store.load_aggregates(session, q.id, except_attempt=attempt.id))
         outcome, schedule = apply_dispute(snapshot, DisputedAttempt(

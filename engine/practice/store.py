@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ARRAY, Integer, case, func, select, update
@@ -17,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, Flag, Profile, Question, SchedulerParameters
 from engine.errors import NotFound
-from engine.practice.answering import Aggregates, QuestionFacts, judge_quality
+from engine.practice.answering import Aggregates, Learner, QuestionFacts, judge_quality
 from engine.scoring.quality import QualityParams
+from engine.scoring.xp import Streak
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,14 @@ def personal_parameters(session: Session, user_id: int) -> list[float] | None:
     row = session.execute(select(SchedulerParameters.parameters, SchedulerParameters.adopted)
                           .where(SchedulerParameters.user_id == user_id)).first()
     return list(row[0]) if row is not None and row[1] else None
+
+
+def learner(profile: Profile, personal: Sequence[float] | None) -> Learner:
+    """The learner as the answer rule sees them; `personal`: their adopted FSRS weights."""
+    return Learner(scheduler=profile.scheduler, timezone=profile.timezone, xp=profile.xp,
+                   level=profile.level,
+                   streak=Streak(profile.streak, profile.best_streak, profile.last_activity_date),
+                   personal_parameters=tuple(personal) if personal else None)
 
 
 def resolve_flags(session: Session, user_id: int, question_id: int, resolution: str) -> None:

@@ -28,13 +28,11 @@ from engine.practice import store
 from engine.practice.answering import (
     AnswerOutcome,
     AnswerSnapshot,
-    Learner,
     Schedule,
     apply_answer,
 )
 from engine.practice.grading import QuestionForGrading, Verdict, grade
 from engine.practice.params import answer_params
-from engine.scoring.xp import Streak
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -293,14 +291,10 @@ def _write_statement(new_state: bool, write_question: bool) -> Any:
 
 
 def _snapshot(row: Any) -> AnswerSnapshot:
+    """The answer rule's input from the locking read's row."""
     profile, q, rs = row[0], row[1], row[2]
-    personal = tuple(row[3]) if row[3] is not None and row[4] else None
-    learner = Learner(scheduler=profile.scheduler, timezone=profile.timezone, xp=profile.xp,
-                      level=profile.level,
-                      streak=Streak(profile.streak, profile.best_streak,
-                                    profile.last_activity_date),
-                      personal_parameters=personal)
-    return AnswerSnapshot(learner=learner, question=store.facts(q),
+    personal = row[3] if row[3] is not None and row[4] else None
+    return AnswerSnapshot(learner=store.learner(profile, personal), question=store.facts(q),
                           schedule=Schedule.from_columns(rs) if rs is not None else None,
                           prior=store.aggregates(*row[5:11]))
 
