@@ -830,51 +830,58 @@ def save_questions(
     """
     if not drafts:
         return []
+    with session_factory.begin() as session:
+        return add_questions(session, user_id=user_id, drafts=drafts,
+                             replaces_question_id=replaces_question_id)
+
+
+def add_questions(session: Session, *, user_id: int, drafts: Sequence[Draft],
+                  replaces_question_id: int | None = None) -> list[int]:
+    """`save_questions` inside the caller's transaction (so a replacement is saved in the
+    same unit of work as the hand-over). Raises as `save_questions` does."""
     for d in drafts:
         reason = validate(d)
         if reason:
             raise InvalidInput(_reason_message(reason))
-    with session_factory.begin() as session:
-        if replaces_question_id is not None and session.scalar(
-                select(Question.id).where(Question.id == replaces_question_id,
-                                          Question.user_id == user_id)) is None:
-            raise NotFound("The question being replaced is not in your bank.")
-        material_ids = {d.material_id for d in drafts if d.material_id is not None}
-        chunk_ids = {d.source_chunk_id for d in drafts if d.source_chunk_id is not None}
-        own_materials = set(session.scalars(select(Material.id).where(
-            Material.user_id == user_id, Material.id.in_(material_ids))))
-        own_chunks = dict(session.execute(select(Chunk.id, Chunk.text).where(
-            Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))).all())
-        added: list[Question] = []
-        for d in drafts:
-            material_id, source_chunk_id = d.material_id, d.source_chunk_id
-            if (material_id is not None and material_id not in own_materials) or (
-                    source_chunk_id is not None and source_chunk_id not in own_chunks):
-                raise NotFound("The source of this question is no longer in your library. "
-                               "Generate it again.")
-            if source_chunk_id is not None and normalise(d.excerpt) not in normalise(
-                    own_chunks[source_chunk_id]):
-                raise InvalidInput(_reason_message("excerpt_not_in_source"))
-            q = Question(
-                user_id=user_id, material_id=material_id, source_chunk_id=source_chunk_id,
-                chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, form=d.form,
-                stem=d.stem.strip(),
-                options=[o.strip() for o in d.options] if d.options is not None else None,
-                correct_index=d.correct_index, answer=d.answer.strip(),
-                key_points=[k.strip() for k in d.key_points], explanation=d.explanation.strip(),
-                difficulty=d.difficulty, topic=(d.topic or None), status="active",
-                excerpt=d.excerpt.strip(), page_start=d.page_start, page_end=d.page_end,
-                material_title=(d.material_title or "Untitled")[:300],
-                generator=d.generator, model=d.model, prompt_version=d.prompt_version,
-                tokens_in=d.tokens_in, tokens_out=d.tokens_out,
-                cost_usd=Decimal(str(d.cost_usd)) if d.cost_usd is not None else None,
-                latency_ms=d.latency_ms, replaces_question_id=replaces_question_id,
-            )
-            session.add(q)
-            added.append(q)
-        session.flush()
-        ids = [q.id for q in added]
-    return ids
+    if replaces_question_id is not None and session.scalar(
+            select(Question.id).where(Question.id == replaces_question_id,
+                                      Question.user_id == user_id)) is None:
+        raise NotFound("The question being replaced is not in your bank.")
+    material_ids = {d.material_id for d in drafts if d.material_id is not None}
+    chunk_ids = {d.source_chunk_id for d in drafts if d.source_chunk_id is not None}
+    own_materials = set(session.scalars(select(Material.id).where(
+        Material.user_id == user_id, Material.id.in_(material_ids))))
+    own_chunks = dict(session.execute(select(Chunk.id, Chunk.text).where(
+        Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))).all())
+    added: list[Question] = []
+    for d in drafts:
+        material_id, source_chunk_id = d.material_id, d.source_chunk_id
+        if (material_id is not None and material_id not in own_materials) or (
+                source_chunk_id is not None and source_chunk_id not in own_chunks):
+            raise NotFound("The source of this question is no longer in your library. "
+                           "Generate it again.")
+        if source_chunk_id is not None and normalise(d.excerpt) not in normalise(
+                own_chunks[source_chunk_id]):
+            raise InvalidInput(_reason_message("excerpt_not_in_source"))
+        q = Question(
+            user_id=user_id, material_id=material_id, source_chunk_id=source_chunk_id,
+            chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, form=d.form,
+            stem=d.stem.strip(),
+            options=[o.strip() for o in d.options] if d.options is not None else None,
+            correct_index=d.correct_index, answer=d.answer.strip(),
+            key_points=[k.strip() for k in d.key_points], explanation=d.explanation.strip(),
+            difficulty=d.difficulty, topic=(d.topic or None), status="active",
+            excerpt=d.excerpt.strip(), page_start=d.page_start, page_end=d.page_end,
+            material_title=(d.material_title or "Untitled")[:300],
+            generator=d.generator, model=d.model, prompt_version=d.prompt_version,
+            tokens_in=d.tokens_in, tokens_out=d.tokens_out,
+            cost_usd=Decimal(str(d.cost_usd)) if d.cost_usd is not None else None,
+            latency_ms=d.latency_ms, replaces_question_id=replaces_question_id,
+        )
+        session.add(q)
+        added.append(q)
+    session.flush()
+    return [q.id for q in added]
 
 
 # --- the question bank ------------------------------------------------------------------------

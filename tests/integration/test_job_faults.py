@@ -153,7 +153,7 @@ def own_postgres(tmp_path, monkeypatch):
 def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_attempts(
         own_postgres):
     from engine import accounts
-    from engine.practice import service
+    from engine.practice.submit import submit_answer
     from engine.runtime import create_runtime
     from tests.support.practice import add_question, token
 
@@ -177,10 +177,10 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
             tok = token()  # one answer: resubmitted with the same token until it is recorded
             while time.monotonic() < give_up:
                 try:
-                    r = service.submit_answer(
-                        rt.session_factory, user_id=me, question_id=banks[me][i % 20],
+                    r = submit_answer(
+                        rt, user_id=me, question_id=banks[me][i % 20],
                         token=tok, response=1, confidence=3, seconds=5,
-                        expected_reviews=None, settings=rt.settings)
+                        expected_reviews=None)
                 except Exception as e:  # noqa: BLE001 - every failure is counted and checked
                     with lock:
                         failures.append(e)
