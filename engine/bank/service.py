@@ -107,13 +107,14 @@ def save_questions(
     if not drafts:
         return []
     with rt.session_factory.begin() as session:
-        return save_drafts(session, user_id=user_id, drafts=drafts,
-                           replaces_question_id=replaces_question_id)
+        return add_questions(session, user_id=user_id, drafts=drafts,
+                             replaces_question_id=replaces_question_id)
 
 
-def save_drafts(session: Session, *, user_id: int, drafts: Sequence[Draft],
-                replaces_question_id: int | None = None) -> list[int]:
-    """`save_questions` inside the caller's unit of work."""
+def add_questions(session: Session, *, user_id: int, drafts: Sequence[Draft],
+                  replaces_question_id: int | None = None) -> list[int]:
+    """`save_questions` inside the caller's transaction (so a replacement is saved in the
+    same unit of work as the hand-over). Raises as `save_questions` does."""
     for d in drafts:
         reason = validate(d)
         if reason:
@@ -265,6 +266,6 @@ def delete_question(rt: Runtime, *, user_id: int, question_id: int) -> None:
 
 
 __all__ = [
-    "BankPage", "QuestionView", "bank_materials", "delete_question", "get_question",
-    "known_questions", "list_questions", "save_drafts", "save_questions", "update_question",
+    "BankPage", "QuestionView", "add_questions", "bank_materials", "delete_question",
+    "get_question", "known_questions", "list_questions", "save_questions", "update_question",
 ]

@@ -165,12 +165,11 @@ def generate_body(rt: Runtime, params: dict) -> Callable:
 
 
 def fit_fsrs_body(rt: Runtime) -> Callable:
-    from engine.practice import service
+    from engine.practice.preferences import optimise_fsrs
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("fitting", 0, 1, "Fitting FSRS to your answers")
-        r = service.optimise_fsrs(rt.session_factory, user_id=row.user_id,
-                                  settings=rt.settings)
+        r = optimise_fsrs(rt, user_id=row.user_id)
         return r.message, {"adopted": r.adopted, "n_reviews": r.n_reviews}
 
     return body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace
 from collections import Counter
 
 import pytest
@@ -14,7 +15,7 @@ from engine import usage
 from engine.db.models import LLMUsage
 from engine.errors import RateLimited
 from engine.generation import service as generation
-from engine.practice import service as practice
+from engine.practice.submit import submit_answer
 from tests.support.generation_data import BIOLOGY, add_material, grounded_responder
 from tests.support.llm_stub import Reply
 from tests.support.practice import add_question, token
@@ -160,10 +161,10 @@ def test_grading_calls_are_limited_and_logged(llm_stub, runtime, make_user):
     graders = []
     for day in range(3):
         qid = _short_question(runtime, uid)
-        result = practice.submit_answer(
-            runtime.session_factory, user_id=uid, question_id=qid, token=token(),
+        result = submit_answer(
+            replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
             response="It makes ATP", confidence=4, seconds=20, expected_reviews=0,
-            settings=s, now=NOW + dt.timedelta(days=day))
+            now=NOW + dt.timedelta(days=day))
         graders.append((result.grader, result.reason))
     assert [g for g, _ in graders] == ["llm", "llm", "keypoints"]
     assert "limit of model-graded answers" in graders[2][1]
@@ -181,10 +182,10 @@ def test_grading_and_generation_share_the_daily_request_limit(llm_stub, runtime,
     llm_stub.script(Reply(content='{"correct": true, "score": 1, "reason": "Right."}'))
     for day in range(2):
         qid = _short_question(runtime, uid)
-        practice.submit_answer(
-            runtime.session_factory, user_id=uid, question_id=qid, token=token(),
+        submit_answer(
+            replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
             response="It makes ATP", confidence=4, seconds=20, expected_reviews=0,
-            settings=s, now=NOW + dt.timedelta(days=day))
+            now=NOW + dt.timedelta(days=day))
     llm_stub.responder = grounded_responder("mcq")
     with pytest.raises(RateLimited, match="2 language-model requests for today"):
         generation.generate_questions(with_settings(runtime, s), user_id=uid,
@@ -199,10 +200,9 @@ def test_a_failed_grading_call_is_logged_with_its_outcome(llm_stub, runtime, mak
     s = llm_stub.settings_for(runtime.settings, llm_max_retries=0)
     llm_stub.script(server_error())
     qid = _short_question(runtime, uid)
-    result = practice.submit_answer(
-        runtime.session_factory, user_id=uid, question_id=qid, token=token(),
-        response="It makes ATP", confidence=4, seconds=20, expected_reviews=0, settings=s,
-        now=NOW)
+    result = submit_answer(
+        replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
+        response="It makes ATP", confidence=4, seconds=20, expected_reviews=0, now=NOW)
     assert result.grader == "keypoints"
     [row] = _rows(runtime.session_factory, uid)
     assert (row.task, row.outcome) == ("grading", "unavailable")

@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from engine import library
 from engine.bank import service as bank
 from engine.generation import service as generation
-from engine.practice import service as practice
+from engine.practice.flags import flag_question
 from tests.support.generation_data import grounded_responder
 from tests.support.library_pdfs import text_pdf
 from tests.support.runtimes import with_settings
@@ -74,9 +74,8 @@ def generate_hostile_questions(rt: Any, user_id: int, base: str, llm_stub: Any,
 
 
 def flag_with_hostile_note(rt: Any, user_id: int, question_id: int, base: str) -> None:
-    practice.flag_question(rt.session_factory, user_id=user_id, question_id=question_id,
-                           reason="wrong", note=f"See {payload(base, 'note')}",
-                           settings=rt.settings)
+    flag_question(rt, user_id=user_id, question_id=question_id,
+                  reason="wrong", note=f"See {payload(base, 'note')}")
 
 
 def renders_link_or_image(markdown: str) -> bool:
