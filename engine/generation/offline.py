@@ -24,14 +24,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz
 
+from engine.domain.vocabulary import QuestionType
 from engine.generation import lint as qlint
 from engine.generation.drafts import BLANK, Draft, Passage
 from engine.generation.validation import clean_text, content_words, normalise
 from engine.ingestion.cleaning import is_heading_line
 
 OFFLINE_VERSION = "offline-v2"
-OFFLINE_TYPES = ("mcq", "cloze")
-FORMS_BY_TYPE = {"mcq": ("term", "definition", "statement"), "cloze": ("cloze", "list")}
+OFFLINE_TYPES = (QuestionType.MCQ, QuestionType.CLOZE)
+FORMS_BY_TYPE = {QuestionType.MCQ: ("term", "definition", "statement"),
+                 QuestionType.CLOZE: ("cloze", "list")}
 MIX_ORDER = ("term", "cloze", "statement", "definition", "list")
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -360,7 +362,7 @@ def generate(passages: Sequence[Passage], spaces: dict[int, TermSpace], *, count
         forms: the forms to use in turn (default: every form the types allow).
         on_reject: called with the reason of each dropped draft.
     """
-    types = [t for t in types if t in OFFLINE_TYPES] or ["cloze"]
+    types = [t for t in types if t in OFFLINE_TYPES] or [QuestionType.CLOZE]
     allowed = [f for f in MIX_ORDER if any(f in FORMS_BY_TYPE[t] for t in types)]
     order = [f for f in (forms or allowed) if f in allowed] or allowed
     used = used_sentences if used_sentences is not None else set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from engine.domain.vocabulary import Generator, QuestionType
 from engine.generation import offline as off
 from engine.generation.drafts import BLANK, Draft
 from engine.generation.validation import normalise
@@ -69,8 +70,8 @@ def _common(c: Any, *, answer: str, excerpt: str, signal: float, topic: str | No
     return dict(answer=answer, difficulty=off.level(signal), excerpt=excerpt,
                 chunk_ids=[p.chunk_id], source_chunk_id=p.chunk_id, material_id=p.material_id,
                 material_title=p.material_title, page_start=p.page_start, page_end=p.page_end,
-                topic=topic, generator="offline", prompt_version=off.OFFLINE_VERSION, form=form,
-                difficulty_signal=signal)
+                topic=topic, generator=Generator.OFFLINE, prompt_version=off.OFFLINE_VERSION,
+                form=form, difficulty_signal=signal)
 
 
 def _signal(c: Any, space: off.TermSpace, closeness: float) -> float:
@@ -97,7 +98,7 @@ def term_mcq(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None
     closeness = sum(s for _, s in chosen) / len(chosen)
     options, correct = off.shuffled([answer, *(_match_case(d, answer) for d, _ in chosen)],
                                     answer, f"{c.passage.chunk_id}:{normalise(c.sentence)}")
-    return Draft(type="mcq", options=options, correct_index=correct,
+    return Draft(type=QuestionType.MCQ, options=options, correct_index=correct,
                  stem=f"Which term completes this sentence from the source? \u201c{blanked}\u201d",
                  explanation=_why(answer, chosen[0][0], space, _pages(c.passage)),
                  **_common(c, answer=answer, excerpt=c.sentence, topic=topic, form="term",
@@ -111,7 +112,7 @@ def cloze(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None) -
     answer, blanked = found
     near = space.neighbours(c.term.text, avoid=c.sentence)
     closeness = near[0][1] if near else 0.1
-    return Draft(type="cloze", stem=f"Fill in the blank: {blanked}",
+    return Draft(type=QuestionType.CLOZE, stem=f"Fill in the blank: {blanked}",
                  explanation=_why(answer, near[0][0] if near else None, space,
                                   _pages(c.passage)),
                  **_common(c, answer=answer, excerpt=c.sentence, topic=topic, form="cloze",
@@ -138,7 +139,7 @@ def definition(c: Any, space: off.TermSpace, *, difficulty: int,
     why = (f"The source ({_pages(c.passage)}) describes {term} this way. The closest "
            f"alternative is how it describes '{picked[0][1]}', a different term of the "
            "material.")
-    return Draft(type="mcq", options=options, correct_index=correct,
+    return Draft(type=QuestionType.MCQ, options=options, correct_index=correct,
                  stem=f"What is {term}? Choose the description that the source gives.",
                  explanation=why,
                  **_common(c, answer=answer, excerpt=c.sentence, topic=topic, form="definition",
@@ -176,7 +177,7 @@ def statement(c: Any, space: off.TermSpace, *, difficulty: int,
            f"others has one term swapped: for example the source says '{real}', not "
            f"'{swapped}'.")
     closeness = sum(f[3] for f in false) / len(false)
-    return Draft(type="mcq", options=options, correct_index=correct,
+    return Draft(type=QuestionType.MCQ, options=options, correct_index=correct,
                  stem="Which statement matches the source? Each of the others changes one term.",
                  explanation=why,
                  **_common(c, answer=c.sentence, excerpt=c.sentence, topic=topic,
@@ -195,7 +196,7 @@ def list_cloze(c: Any, space: off.TermSpace, *, difficulty: int,
     why = (f"The source ({_pages(c.passage)}) lists these three in this order: "
            f"{', '.join(repr(it) for _, _, it in items)}.")
     signal = min(1.0, _signal(c, space, 0.3) + 0.15)  # several terms to recall
-    return Draft(type="cloze", stem=f"Fill in the blanks, in order: {stem_sentence}",
+    return Draft(type=QuestionType.CLOZE, stem=f"Fill in the blanks, in order: {stem_sentence}",
                  explanation=why,
                  **_common(c, answer=answer, excerpt=c.sentence, topic=topic, form="list",
                            signal=signal))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from string import Template
 from typing import Any
 
+from engine.domain.vocabulary import Generator, QuestionType
 from engine.generation.drafts import TYPE_LABELS, Draft, Passage
 from engine.generation.validation import canonical_blank
 
@@ -140,12 +141,12 @@ def to_draft(item: dict[str, Any]) -> Draft | None:
     qtype = {"multiple_choice": "mcq", "multiple-choice": "mcq", "fill_in_the_blank": "cloze",
              "short_answer": "short"}.get(qtype, qtype)
     options = item.get("options")
-    if qtype != "mcq" and options in ([], None):
+    if qtype != QuestionType.MCQ and options in ([], None):
         options = None
     if isinstance(options, list):
         options = [_as_str(o) for o in options]
     correct = _as_int(item.get("correct_index"))
-    if qtype != "mcq" and correct is None:
+    if qtype != QuestionType.MCQ and correct is None:
         correct = None
     chunk_ids = item.get("chunk_ids")
     if not isinstance(chunk_ids, list):
@@ -157,14 +158,14 @@ def to_draft(item: dict[str, Any]) -> Draft | None:
     explanation, excerpt = _as_str(item.get("explanation")), _as_str(item.get("excerpt"))
     if not all(isinstance(x, str) for x in (qtype, stem, answer, explanation, excerpt)):
         return None
-    if qtype == "mcq" and answer == "" and isinstance(options, list) and isinstance(correct, int) \
-            and 0 <= correct < len(options):
+    if qtype == QuestionType.MCQ and answer == "" and isinstance(options, list) \
+            and isinstance(correct, int) and 0 <= correct < len(options):
         answer = options[correct]
-    if qtype == "cloze":
+    if qtype == QuestionType.CLOZE:
         stem = canonical_blank(stem)
     return Draft(
         type=qtype, stem=stem, answer=answer, explanation=explanation,
         difficulty=_as_int(item.get("difficulty")), excerpt=excerpt,
         chunk_ids=[_as_int(c) for c in chunk_ids], options=options, correct_index=correct,
-        key_points=[_as_str(k) for k in key_points], generator="llm",
+        key_points=[_as_str(k) for k in key_points], generator=Generator.LLM,
     )

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
+from engine.domain.vocabulary import QuestionType
 from engine.generation.drafts import BLANK, QUESTION_TYPES, Draft, Passage
 
 STEM_MIN, STEM_MAX = 10, 1000
@@ -120,7 +121,7 @@ def validate(draft: Draft, *, wanted_types: Iterable[str] = QUESTION_TYPES) -> s
     answer = draft.answer.strip()
     if not answer or len(answer) > ANSWER_MAX:
         return "bad_length"
-    if draft.type == "mcq":
+    if draft.type == QuestionType.MCQ:
         options = draft.options
         if not isinstance(options, list) or len(options) != 4:
             return "bad_options"
@@ -133,7 +134,7 @@ def validate(draft: Draft, *, wanted_types: Iterable[str] = QUESTION_TYPES) -> s
             return "bad_correct_index"
         if normalise(options[idx]) != normalise(answer):
             return "answer_mismatch"
-    elif draft.type == "cloze":
+    elif draft.type == QuestionType.CLOZE:
         if not has_blank(stem):
             return "no_blank"
         if len(answer) > CLOZE_ANSWER_MAX:
@@ -153,11 +154,11 @@ def validate(draft: Draft, *, wanted_types: Iterable[str] = QUESTION_TYPES) -> s
 
 def _supports(draft: Draft, excerpt_n: str) -> bool:
     """Whether the excerpt plausibly supports the answer (lexical evidence, not a proof)."""
-    if draft.type == "cloze":
+    if draft.type == QuestionType.CLOZE:
         # The missing term (each of them, with several blanks) must be in the source sentence.
         parts = draft.answer.split(";") if draft.stem.count(BLANK) > 1 else [draft.answer]
         return all(normalise(p) in excerpt_n for p in parts if p.strip())
-    if draft.type == "mcq":
+    if draft.type == QuestionType.MCQ:
         target = draft.answer
     else:
         target = " ".join([draft.answer, *draft.key_points])
@@ -166,7 +167,7 @@ def _supports(draft: Draft, excerpt_n: str) -> bool:
         return normalise(draft.answer) in excerpt_n
     excerpt_words = content_words(excerpt_n)
     shared = words & excerpt_words
-    if draft.type == "mcq":
+    if draft.type == QuestionType.MCQ:
         # Short options ("1776", "Paris") must appear; longer ones need real overlap.
         return len(shared) >= max(1, min(2, len(words) // 2)) or (
             fuzz.partial_ratio(normalise(draft.answer), excerpt_n) >= 90)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from string import Template
 
+from engine.domain.vocabulary import TutorMode
 from engine.tutor.citations import strip_markers
 
 SYSTEM, EXPLAIN, SOCRATIC, GENERAL, CONTEXT, REWRITE = (
@@ -111,7 +112,7 @@ def build_messages(
     question: str,
 ) -> list[dict[str, str]]:
     """System rules, trimmed history, then the passages and the learner's new message."""
-    mode_rules = t.get(SOCRATIC if mode == "socratic" else EXPLAIN)
+    mode_rules = t.get(SOCRATIC if mode == TutorMode.SOCRATIC else EXPLAIN)
     system = Template(t.get(SYSTEM)).safe_substitute(mode_rules=mode_rules, profile=profile)
     user = Template(t.get(CONTEXT)).safe_substitute(passages=render_sources(sources),
                                                     question=question)
