@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from engine import llm
 from engine.db.models import Message
-from engine.errors import EngineError, InvalidInput, RateLimited
-from engine.prompt_templates import active_templates
+from engine.domain.passage import Passage
 from engine.domain.vocabulary import TutorMode as TutorModeName
+from engine.errors import EngineError, InvalidInput, RateLimited
 from engine.generation import service as generation
 from engine.generation.drafts import MIX
 from engine.profiles import get_profile
-from engine.retrieval import Passage, search
+from engine.prompt_templates import active_templates
+from engine.retrieval import search
 from engine.retrieval.embeddings import get_embedder
 from engine.runtime import Runtime
 from engine.tutor import citations, grounding, limits, prompts, rewrite, store
@@ -172,38 +173,42 @@ class _Conversation:
     marks: dict[str, float]
 
 
-def _load(rt: Runtime, d: dict[str, Any], started: float) -> _Conversation:
+def _load(rt: Runtime, *, user_id: int, conversation_id: int, user_message_id: int,
+          question: str, mode: str, started: float) -> _Conversation:
     with rt.session_factory() as session:
-        conv = store.owned(session, d["user_id"], d["conversation_id"])
-        earlier = [v for v in store._messages(session, d["user_id"], d["conversation_id"],
+        owned = store.owned(session, user_id, conversation_id)
+        earlier = [v for v in store._messages(session, user_id, conversation_id,
                                               rt.settings.tutor_history_max_messages + 1)
-                   if v.id < d["user_message_id"]]
-        draft = _Conversation(**d, material_ids=conv.material_ids, earlier=earlier,
-                       t=_templates(session), marks={})
-    draft.marks["history_ms"] = (time.perf_counter() - started) * 1000
-    return draft
+                   if v.id < user_message_id]
+        conv = _Conversation(user_id=user_id, conversation_id=conversation_id,
+                             user_message_id=user_message_id, question=question, mode=mode,
+                             material_ids=owned.material_ids, earlier=earlier,
+                             t=_templates(session), marks={})
+    conv.marks["history_ms"] = (time.perf_counter() - started) * 1000
+    return conv
 
 
-def _trimmed_history(rt: Runtime, draft: _Conversation, *, needed: bool) -> list[dict[str, str]]:
+def _trimmed_history(rt: Runtime, conv: _Conversation, *,
+                     needed: bool) -> list[dict[str, str]]:
     if not needed:  # offline, no model reads the history: no token counting
         return []
     settings = rt.settings
     counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)  # noqa: E731
-    return prompts.trim_history(_history(draft.earlier), budget=settings.tutor_history_tokens,
+    return prompts.trim_history(_history(conv.earlier), budget=settings.tutor_history_tokens,
                                 count=counter, max_turns=settings.tutor_history_max_messages)
 
 
-def _search(rt: Runtime, draft: _Conversation, query: str) -> list[Passage]:
+def _search(rt: Runtime, conv: _Conversation, query: str) -> list[Passage]:
     """Store the turn's search query on the learner's message and search their materials."""
     with rt.session_factory.begin() as session:
-        session.execute(update(Message).where(Message.id == draft.user_message_id,
-                                              Message.user_id == draft.user_id)
+        session.execute(update(Message).where(Message.id == conv.user_message_id,
+                                              Message.user_id == conv.user_id)
                         .values(search_query=query))
         step = time.perf_counter()
-        passages = search(session, user_id=draft.user_id, query=query,
-                          k=rt.settings.tutor_context_passages, material_ids=draft.material_ids,
+        passages = search(session, user_id=conv.user_id, query=query,
+                          k=rt.settings.tutor_context_passages, material_ids=conv.material_ids,
                           settings=rt.settings)
-        draft.marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
+        conv.marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
     return passages
 
 
@@ -248,28 +253,27 @@ def _answer_now(rt: Runtime, turn: Turn, *, general: bool) -> None:
 def _prepare(rt: Runtime, *, user_id: int, conversation_id: int, user_message_id: int,
              question: str, mode: str, general: bool, started: float,
              build_prompt: bool = False) -> Turn:
-    draft = _load(rt, dict(user_id=user_id, conversation_id=conversation_id,
-                           user_message_id=user_message_id, question=question, mode=mode),
-                  started)
-    previous_query = next((v.search_query for v in reversed(draft.earlier)
+    conv = _load(rt, user_id=user_id, conversation_id=conversation_id,
+                 user_message_id=user_message_id, question=question, mode=mode, started=started)
+    previous_query = next((v.search_query for v in reversed(conv.earlier)
                            if v.role == "user" and v.search_query), None)
     offline = tutor_mode(rt).offline
-    history = _trimmed_history(rt, draft, needed=not offline or build_prompt)
+    history = _trimmed_history(rt, conv, needed=not offline or build_prompt)
     llm_before = time.perf_counter()
-    query = _rewrite(rt, draft.t, user_id=user_id, history=history, question=question,
+    query = _rewrite(rt, conv.t, user_id=user_id, history=history, question=question,
                      previous_query=previous_query)
     rewrite_wait = (time.perf_counter() - llm_before) * 1000 if history and not offline else 0.0
-    draft.marks["rewrite_ms"] = (time.perf_counter() - llm_before) * 1000
-    passages = _search(rt, draft, query)
+    conv.marks["rewrite_ms"] = (time.perf_counter() - llm_before) * 1000
+    passages = _search(rt, conv, query)
     sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
     refuse = grounding.should_refuse([p.score for p in passages],
                                      rt.settings.tutor_refusal_threshold)
     kind = _kind(refuse=refuse, general=general, offline=offline, mode=mode)
     turn = Turn(user_id=user_id, conversation_id=conversation_id, question=question,
-                query=query, mode=mode, kind=kind, sources=sources, prompt_version=draft.t.version,
-                timings=draft.marks)
+                query=query, mode=mode, kind=kind, sources=sources,
+                prompt_version=conv.t.version, timings=conv.marks)
     if kind in ("answer", "general") or (build_prompt and kind == "offline"):
-        _build_prompt(rt, turn, draft.t, history)
+        _build_prompt(rt, turn, conv.t, history)
     turn.pre_llm_ms = (time.perf_counter() - started) * 1000 - rewrite_wait
     _answer_now(rt, turn, general=general)
     turn.engine_ms = (time.perf_counter() - started) * 1000 - rewrite_wait
