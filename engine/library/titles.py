@@ -1,4 +1,4 @@
-"""A material's title: chosen from the PDF when it is uploaded, checked when the learner edits it."""
+"""A material's title: chosen from the PDF at upload, checked when the learner edits it."""
 
 from __future__ import annotations
 
