@@ -61,7 +61,7 @@ if account is not None:
         st.caption(f"Signed in as **{escape_markdown(account.display_name)}**")
         from engine.generation.service import generation_mode  # only once signed in
 
-        if generation_mode(rt.settings).offline:
+        if generation_mode(rt).offline:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
             sign_out(rt)

@@ -151,7 +151,7 @@ def generate_body(rt: Runtime, params: dict) -> Callable:
             report("generating", p.done, p.total, p.message)
 
         r = service.generate_questions(
-            rt.session_factory, user_id=row.user_id, settings=rt.settings,
+            rt, user_id=row.user_id,
             material_ids=params.get("material_ids") or None, topic=params.get("topic") or None,
             question_type=params.get("question_type", "mix"),
             difficulty=int(params.get("difficulty", 3)), count=int(params.get("count", 5)),

@@ -27,7 +27,8 @@ def replace_question(rt: Runtime, *, user_id: int, question_id: int) -> int:
         InvalidInput: the question was already replaced.
         NothingGenerated, RateLimited, LLMUnavailable...: as for generation.
     """
-    from engine.generation.service import add_questions, generate_from_chunk
+    from engine.bank.service import save_drafts
+    from engine.generation.service import generate_from_chunk
 
     with rt.session_factory() as session:
         q = store.load_question(session, user_id, question_id)
@@ -38,16 +39,15 @@ def replace_question(rt: Runtime, *, user_id: int, question_id: int) -> int:
     if chunk_id is None:
         raise NotFound("The source passage of this question is no longer in your library, so "
                        "it cannot be replaced. Retire it instead.")
-    drafts = generate_from_chunk(rt.session_factory, user_id=user_id, chunk_id=chunk_id,
-                                 question_type=qtype, difficulty=difficulty,
-                                 settings=rt.settings)
+    drafts = generate_from_chunk(rt, user_id=user_id, chunk_id=chunk_id,
+                                 question_type=qtype, difficulty=difficulty)
     with rt.session_factory.begin() as session:
         # The learner's row first, as answers lock it: the schedule changes hands while no
         # answer to the old question can be recorded.
         store.load_profile(session, user_id, lock=True)
         old = store.load_question(session, user_id, question_id, lock=True)
-        (new_id,) = add_questions(session, user_id=user_id, drafts=drafts[:1],
-                                  replaces_question_id=question_id)
+        (new_id,) = save_drafts(session, user_id=user_id, drafts=drafts[:1],
+                                replaces_question_id=question_id)
         store.resolve_flags(session, user_id, old.id, "replaced")
         old.status = "retired"
         # The learning history carries over: same schedule, now for the new question.

@@ -163,8 +163,7 @@ def _grade_before_locking(rt: Runtime, sub: _Submission) -> Verdict | AnswerResu
         view = _grading_view(q)
 
     def meter(call: Callable[[], llm.Completion]) -> llm.Completion:
-        return usage.metered(rt.session_factory, user_id=sub.user_id, task=usage.GRADING,
-                             settings=rt.settings, call=call)
+        return usage.metered(rt, user_id=sub.user_id, task=usage.GRADING, call=call)
 
     return grade(view, sub.response, settings=rt.settings, meter=meter)
 

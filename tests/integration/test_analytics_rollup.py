@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from engine import analytics
 from engine.account_data import delete_account
 from engine.analytics import activity
+from engine.bank.service import delete_question
 from engine.db.models import AttemptRollup, User
-from engine.generation.service import delete_question
 from engine.practice.dispute import dispute_attempt
 from engine.practice.submit import submit_answer
 from tests.support.analytics import busy, set_profile
@@ -71,7 +71,7 @@ def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):
     dispute_attempt(runtime, user_id=uid, attempt_id=wrong.attempt_id)
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
-    delete_question(sf, user_id=uid, question_id=qids[0])
+    delete_question(runtime, user_id=uid, question_id=qids[0])
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
     # Nepal is UTC+5:45: every local day and hour moves.
