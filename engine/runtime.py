@@ -21,6 +21,7 @@ from engine.db.embedded import embedded_database_url
 from engine.db.migrate import upgrade_head
 from engine.db.session import make_engine, make_session_factory, safe_url
 from engine.errors import DatabaseUnavailable
+from engine.generation.terms import TermCache
 from engine.logging_setup import configure_logging, redact
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class Runtime:
     cookie_key: str = field(repr=False, default="")
     # Adapters created on first use by the capability that owns them (vector store, embedder...).
     extras: dict[str, object] = field(default_factory=dict)
+    # Offline generation's key-term spaces per material, built on first use (a bounded LRU).
+    term_cache: TermCache = field(default_factory=TermCache, repr=False)
 
 
 def database_url(settings: Settings | None = None) -> str:

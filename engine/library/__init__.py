@@ -36,6 +36,7 @@ from engine.library.ingest import (
     ingest_documents,
     ingest_pages,
     ingest_pdf,
+    undo_interrupted_ingestion,
 )
 from engine.library.materials import (
     MaterialInfo,
@@ -74,5 +75,6 @@ __all__ = [
     "reindex",
     "rename_material",
     "search_library",
+    "undo_interrupted_ingestion",
     "vector_count",
 ]

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Chunk, Material
+from engine.domain.passage import Passage
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import InvalidInput
 from engine.retrieval.collections import current_collection, lock_vectors, switch_collection
 from engine.retrieval.embeddings import Embedder, get_embedder, model_label
-from engine.retrieval.search import Passage, search
+from engine.retrieval.search import search
 from engine.retrieval.vectors import VectorStore, get_vector_store, new_collection_name
 from engine.runtime import Runtime
 from engine.steps import reached

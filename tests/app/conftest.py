@@ -18,9 +18,9 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 @pytest.fixture
 def new_app(settings) -> Callable[[], AppTest]:
     """Factory for a fresh AppTest of app.py; the cached runtime is rebuilt for this test."""
-    from ui.runtime import get_runtime
+    from ui.runtime import reset_runtime
 
-    get_runtime.clear()
+    reset_runtime()
 
     def _new() -> AppTest:
         return AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -29,7 +29,7 @@ def new_app(settings) -> Callable[[], AppTest]:
     from engine.jobs.worker import stop_embedded_workers
 
     stop_embedded_workers()
-    get_runtime.clear()
+    reset_runtime()
 
 
 @pytest.fixture
