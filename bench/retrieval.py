@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     def flush() -> None:
         results = library.ingest_documents(rt, user_id=user, documents=batch)
         for doc_id, res in zip(ids, results, strict=True):
-            if isinstance(res, Exception):
+            if res is None:
                 continue
             doc_of_material[res.material.id] = doc_id
         print(f"  indexed {len(doc_of_material)}/{len(docs)} documents", flush=True)

@@ -74,7 +74,7 @@ def _ingest_docs(rt, user: int, docs: list[dict]) -> dict[int, str]:  # noqa: AN
             ids.append(str(d["_id"]))
         for doc_id, res in zip(ids, library.ingest_documents(rt, user_id=user, documents=batch),
                                strict=True):
-            if not isinstance(res, Exception):
+            if res is not None:
                 doc_of_material[res.material.id] = doc_id
         print(f"  indexed {len(doc_of_material)}/{len(docs)} documents", flush=True)
     return doc_of_material

@@ -81,11 +81,11 @@ def _reindex(args: argparse.Namespace) -> int:
     from engine.errors import EngineError
     from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
     from engine.library import index_is_current, reindex
-    from engine.reclean import outdated_materials, reclean_material
+    from engine.library.reclean import outdated_materials, reclean_material
 
     rt = get_runtime()
     only = _user_id(rt, args.user, create=False) if args.user else None
-    outdated = outdated_materials(rt.session_factory, user_id=only)
+    outdated = outdated_materials(rt, user_id=only)
     failed = 0
     for n, (user_id, material_id) in enumerate(outdated, start=1):
         label = f"material {material_id} ({n}/{len(outdated)})"

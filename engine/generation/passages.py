@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.config import Settings
 from engine.db.models import Chunk, Material, Question
 from engine.domain.passage import Passage
+from engine.domain.vocabulary import MaterialStatus
 from engine.errors import NoMaterials, NotFound, NothingGenerated
 
 MIN_CHUNK_CHARS = 120
@@ -29,7 +30,7 @@ def user_materials(session: Session, user_id: int,
         NotFound: a chosen material is not the learner's.
         NoMaterials: none of them has text to generate from.
     """
-    q = select(Material).where(Material.user_id == user_id, Material.status == "ready")
+    q = select(Material).where(Material.user_id == user_id, Material.status == MaterialStatus.READY)
     if material_ids:
         q = q.where(Material.id.in_(list(material_ids)))
     materials = {m.id: m for m in session.scalars(q)}

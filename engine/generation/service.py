@@ -29,7 +29,7 @@ from engine.bank.service import known_questions
 from engine.config import Settings
 from engine.db.models import Chunk, LLMUsage, Material
 from engine.domain.passage import Passage
-from engine.domain.vocabulary import Generator, QuestionType
+from engine.domain.vocabulary import Generator, MaterialStatus, QuestionType
 from engine.errors import InvalidInput, NotFound, NothingGenerated
 from engine.generation import model_run, offline, offline_run, passages
 from engine.generation.drafts import MIX, QUESTION_TYPES, Draft
@@ -84,7 +84,7 @@ def materials_for_generation(rt: Runtime, *, user_id: int) -> list[MaterialChoic
     with rt.session_factory() as session:
         rows = session.execute(
             select(Material.id, Material.title, Material.page_count, Material.chunk_count)
-            .where(Material.user_id == user_id, Material.status == "ready",
+            .where(Material.user_id == user_id, Material.status == MaterialStatus.READY,
                    Material.chunk_count > 0)
             .order_by(Material.created_at.desc(), Material.id.desc())
         ).all()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from engine.config import Settings
-from engine.errors import PdfTooLarge
+from engine.ingestion.pdf import check_size
 
 _CHUNK = 1 << 20
 
@@ -22,16 +22,13 @@ def spool_upload(settings: Settings, source: BinaryIO, *, password: str | None =
     folder = settings.spool_path
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{secrets.token_hex(16)}.pdf"
-    limit = settings.upload_max_mb * 1024 * 1024
     digest, size = hashlib.sha256(), 0
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             while piece := source.read(_CHUNK):
                 size += len(piece)
-                if size > limit:
-                    raise PdfTooLarge(f"This file is larger than the {settings.upload_max_mb}"
-                                      " MB limit.")
+                check_size(size, settings)
                 digest.update(piece)
                 out.write(piece)
         if password:

@@ -122,8 +122,8 @@ def ingest_body(rt: Runtime) -> Callable:
         data, password = read_spooled(rt.settings, Path(row.spool_path))
 
         def on_progress(p: library.IngestProgress) -> None:
-            if p.stage == "reading":
-                report("reading", p.pages_read, p.page_count,
+            if p.stage == library.IngestStage.READING:
+                report(p.stage, p.pages_read, p.page_count,
                        f"Read page {p.pages_read} of {p.page_count}")
             else:
                 report(p.stage, p.chunks_indexed, p.chunk_count,

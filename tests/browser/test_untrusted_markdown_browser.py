@@ -82,7 +82,7 @@ def test_hostile_pdf_never_makes_the_browser_fetch_or_link(page, app_server, tra
         {"name": hostile_filename(tracker.base), "mimeType": "application/pdf",
          "buffer": hostile_pdf(tracker.base)})
     wait_for_text(page, "Added “", timeout_ms=420_000)  # a busy machine
-    [material] = list_materials(rt.session_factory, user_id=uid)
+    [material] = list_materials(rt, user_id=uid)
     assert "[click](" in material.title and "[click](" in material.filename
     _assert_nothing_fetched(page, tracker, requested, "Library after upload")
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from engine import analytics
 from engine.account_data import delete_account
 from engine.analytics import activity
-from engine.db.models import AttemptRollup, User
 from engine.bank.service import delete_question
+from engine.db.models import AttemptRollup, User
 from engine.practice.dispute import dispute_attempt
 from engine.practice.submit import submit_answer
 from tests.support.analytics import busy, set_profile

@@ -84,7 +84,7 @@ def test_half_done_materials_are_hidden_until_repaired(rt, make_user):
     with rt.session_factory.begin() as s:
         s.get(Material, owl.id).status = "indexing"
         s.get(Material, fern.id).status = "deleting"
-    listed = {m.id for m in library.list_materials(rt.session_factory, user_id=user)}
+    listed = {m.id for m in library.list_materials(rt, user_id=user)}
     assert listed == {owl.id}
     assert library.search_library(rt, user_id=user, query=OWL + " " + FERN) == []
     assert {d.kind for d in integrity.check(rt)} == {"half-done"}
@@ -92,5 +92,5 @@ def test_half_done_materials_are_hidden_until_repaired(rt, make_user):
     integrity.repair(rt)
 
     assert integrity.check(rt) == []
-    assert [m.id for m in library.list_materials(rt.session_factory, user_id=user)] == [owl.id]
+    assert [m.id for m in library.list_materials(rt, user_id=user)] == [owl.id]
     assert library.search_library(rt, user_id=user, query=OWL)[0].material_id == owl.id

@@ -96,7 +96,7 @@ def test_every_corpus_file_is_ingested_or_refused_with_its_reason(shared_data, r
     # every ingested file, in any script, is found by words from its own text
     missed = []
     for material_id, file in ingested.items():
-        pages = library.material_pages(runtime.session_factory, user_id=user,
+        pages = library.material_pages(runtime, user_id=user,
                                        material_id=material_id)
         longest = max((p.text for p in pages), key=len)
         words = re.findall(r"\w+", longest)

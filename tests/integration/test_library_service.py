@@ -81,7 +81,7 @@ def test_ingest_stores_pages_chunks_vectors_and_finds_passages(runtime, make_use
         hits = search(s, user_id=user, query="explosive eruptions viscous magma", k=1)
     assert "rhyolitic" in hits[0].text and hits[0].page_start <= 4 == hits[0].page_end
 
-    pages = library.material_pages(runtime.session_factory, user_id=user, material_id=m.id)
+    pages = library.material_pages(runtime, user_id=user, material_id=m.id)
     assert [p.number for p in pages] == [1, 2, 3, 4]
     assert "Calvin cycle" in pages[1].text
 
@@ -149,7 +149,7 @@ def test_learners_never_see_each_others_passages(runtime, make_user):
         alice_material = s.scalar(select(Material.id).where(Material.user_id == alice))
         assert search(s, user_id=bob, query="photosynthesis", material_ids=[alice_material]) == []
     with pytest.raises(NotFound):
-        library.material_pages(runtime.session_factory, user_id=bob, material_id=alice_material)
+        library.material_pages(runtime, user_id=bob, material_id=alice_material)
     with pytest.raises(NotFound):
         library.delete_material(runtime, user_id=bob, material_id=alice_material)
     assert _counts(runtime, alice)[0] == 1
@@ -171,11 +171,11 @@ def test_search_can_be_restricted_to_chosen_materials(runtime, make_user):
 def test_rename_and_delete(runtime, make_user):
     user = make_user()
     m = library.ingest_pdf(runtime, user_id=user, data=_book(), filename="a.pdf").material
-    renamed = library.rename_material(runtime.session_factory, user_id=user, material_id=m.id,
+    renamed = library.rename_material(runtime, user_id=user, material_id=m.id,
                                       title="  Biology   notes ")
     assert renamed.title == "Biology notes"
     with pytest.raises(InvalidInput):
-        library.rename_material(runtime.session_factory, user_id=user, material_id=m.id,
+        library.rename_material(runtime, user_id=user, material_id=m.id,
                                 title="   ")
     with runtime.session_factory() as s:
         assert search(s, user_id=user, query="Calvin", k=1)[0].material_title == "Biology notes"

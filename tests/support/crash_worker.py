@@ -32,7 +32,7 @@ def _verify(rt, user_id: int) -> dict:  # noqa: ANN001
         chunks = session.execute(select(Chunk.material_id, Chunk.text)
                                  .where(Chunk.user_id == user_id).order_by(Chunk.id)).all()
     materials = []
-    for m in library.list_materials(rt.session_factory, user_id=user_id):
+    for m in library.list_materials(rt, user_id=user_id):
         text = next(t for mid, t in chunks if mid == m.id)
         dense = store.query(collection, embedding=embedder.embed_query(text), k=1,
                             material_ids=[m.id])
