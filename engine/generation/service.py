@@ -273,7 +273,8 @@ def generate_questions(
     count: int = 5,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> GenerationResult:
-    """Generate a preview batch. Nothing is saved to the bank (see `save_questions`).
+    """Generate a preview batch. Nothing is saved to the bank (see
+    `engine.bank.service.save_questions`).
 
     Args:
         rt: the runtime; its settings decide LLM (a generation model is set) or offline.
