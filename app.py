@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import streamlit as st
+from engine.process import prepare_process
 
-from engine.errors import EngineError
-from engine.generation.service import generation_mode
-from ui.auth import init_auth, sign_out
-from ui.runtime import get_runtime
-from ui.text import escape_markdown
+prepare_process()  # before anything imports litellm or Hugging Face code
+
+import streamlit as st  # noqa: E402
+
+from engine.errors import EngineError  # noqa: E402
+from engine.generation.service import generation_mode  # noqa: E402
+from ui.auth import init_auth, sign_out  # noqa: E402
+from ui.runtime import get_runtime  # noqa: E402
+from ui.text import escape_markdown  # noqa: E402
 
 st.set_page_config(page_title="Groundwork", page_icon=":material/school:", layout="wide")
 

@@ -21,9 +21,10 @@ page_data_p95_ms=... slowest_fn=... slowest_fn_p95_ms=... rollup_exact=...`.
 
 from __future__ import annotations
 
-import os
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 import argparse
 import datetime as dt

@@ -19,11 +19,10 @@ Ends with `RESULT overhead_p50_ms=... offline_q_per_s=... offline_valid_pct=...`
 
 from __future__ import annotations
 
-import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 import argparse  # noqa: E402
 import csv  # noqa: E402

@@ -10,7 +10,6 @@ Prints the figures and ends with one `RESULT` line.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import threading
@@ -18,7 +17,9 @@ import time
 import uuid
 from pathlib import Path
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 from sqlalchemy import insert  # noqa: E402
 

@@ -18,7 +18,6 @@ from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from engine.errors import DatabaseUnavailable, InvalidInput, RateLimited
 from engine.jobs import progress as jp
 from engine.jobs.progress import JobView
-from engine.jobs.queue import queue_app
 from engine.jobs.spool import remove_spooled, spool_upload
 from engine.runtime import Runtime
 
@@ -50,7 +49,7 @@ def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
            ) -> None:
     """Queue `task` for progress row `job_id`; on failure the row is removed again."""
     try:
-        deferrer = queue_app(rt).configure_task(
+        deferrer = rt.queue.configure_task(
             task, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock)
         queue_job_id = deferrer.defer(job_id=job_id, **kwargs)
     except AlreadyEnqueued:
@@ -204,7 +203,7 @@ def cancel_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
             raise InvalidInput("This job has already finished.")
         row.cancel_requested = True
         queue_job_id, spool = row.queue_job_id, row.spool_path
-    manager = queue_app(rt).job_manager
+    manager = rt.queue.job_manager
     try:
         if queue_job_id is not None and manager.cancel_job_by_id(queue_job_id):
             jp.finish(sf, job_id, outcome="cancelled", message="Cancelled before it started.")

@@ -141,7 +141,8 @@ def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
 
 
 class EmbeddedWorker:
-    """One worker on a daemon thread of this process (the app's default)."""
+    """One worker on a daemon thread of this process (the app's default), started by
+    `Runtime.ensure_worker()` and stopped by `Runtime.close()`."""
 
     def __init__(self, rt: Runtime, *, concurrency: int = 1) -> None:
         self._rt, self._concurrency = rt, concurrency
@@ -151,7 +152,6 @@ class EmbeddedWorker:
         self._thread = threading.Thread(target=self._main, name="gw-worker", daemon=True)
 
     def start(self) -> EmbeddedWorker:
-        _started.append(self)
         self._thread.start()
         self._ready.wait(10)
         return self
@@ -180,28 +180,3 @@ class EmbeddedWorker:
         if self._loop is not None and self._task is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._task.cancel)
         self._thread.join(timeout)
-
-
-_started: list[EmbeddedWorker] = []
-
-
-def stop_embedded_workers() -> None:
-    """Stop every embedded worker this process started (tests, shutdown)."""
-    while _started:
-        _started.pop().stop()
-
-
-_EMBEDDED_KEY = "embedded_worker"
-_embedded_lock = threading.Lock()
-
-
-def ensure_embedded_worker(rt: Runtime) -> EmbeddedWorker | None:
-    """Start the app's own worker thread once per runtime, unless settings say not to."""
-    if not rt.settings.embedded_worker:
-        return None
-    with _embedded_lock:
-        worker = rt.extras.get(_EMBEDDED_KEY)
-        if worker is None or not worker.alive:  # type: ignore[attr-defined]
-            worker = EmbeddedWorker(rt, concurrency=rt.settings.worker_concurrency).start()
-            rt.extras[_EMBEDDED_KEY] = worker
-        return worker  # type: ignore[return-value]

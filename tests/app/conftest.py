@@ -26,10 +26,7 @@ def new_app(settings) -> Callable[[], AppTest]:
         return AppTest.from_file(APP, default_timeout=TIMEOUT)
 
     yield _new
-    from engine.jobs.worker import stop_embedded_workers
-
-    stop_embedded_workers()
-    get_runtime.clear()
+    get_runtime.clear()  # closes the app's runtime, its worker thread included
 
 
 @pytest.fixture

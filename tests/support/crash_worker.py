@@ -9,11 +9,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 
 def _verify(rt, user_id: int) -> dict:  # noqa: ANN001
