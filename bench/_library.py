@@ -37,7 +37,6 @@ def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
 def bench_user(rt: Runtime, label: str = "bench") -> int:
     from engine.accounts import register_user
 
-    info = register_user(rt.session_factory, email=f"{label}-{uuid.uuid4().hex[:8]}@example.com",
-                         password="benchmark password 123", display_name=label,
-                         settings=rt.settings)
+    info = register_user(rt, email=f"{label}-{uuid.uuid4().hex[:8]}@example.com",
+                         password="benchmark password 123", display_name=label)
     return info.user_id

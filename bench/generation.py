@@ -128,9 +128,8 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
     rt = create_runtime(settings)
     logging.getLogger().setLevel(logging.WARNING)
     try:
-        user = register_user(rt.session_factory, email=f"bench-{uuid.uuid4().hex[:6]}@ex.com",
-                             password="benchmark password 123", display_name="Bench",
-                             settings=settings).user_id
+        user = register_user(rt, email=f"bench-{uuid.uuid4().hex[:6]}@ex.com",
+                             password="benchmark password 123", display_name="Bench").user_id
         chunks_total = 0
         for path in pdfs:
             chunks = page_chunks(pdf_pages(path))
@@ -190,9 +189,9 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
 
 def bench_offline(pdfs: list[Path]) -> dict[str, float]:
     from engine.config import Settings
-    from engine.retrieval.embeddings import get_embedder
+    from engine.retrieval.embeddings import load_embedder
 
-    embedder = get_embedder(Settings(log_level="WARNING"))
+    embedder = load_embedder(Settings(log_level="WARNING"))
     embedder.embed_documents(["warm up the model once, as a running app has"])
     made = valid = 0
     seconds = 0.0

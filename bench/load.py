@@ -130,8 +130,8 @@ def seed(rt: Runtime, n: int, questions: int) -> list[tuple[int, str, list[int]]
 
     def one(i: int) -> tuple[int, str, list[int]]:
         email = f"learner{i}-{uuid.uuid4().hex[:6]}@example.com"
-        uid = accounts.register_user(rt.session_factory, email=email, password=PASSWORD,
-                                     display_name=f"Learner {i}", settings=rt.settings).user_id
+        uid = accounts.register_user(rt, email=email, password=PASSWORD,
+                                     display_name=f"Learner {i}").user_id
         with rt.session_factory.begin() as s:
             ids = list(s.scalars(insert(Question).returning(Question.id), [dict(
                 user_id=uid, type="mcq", stem=f"Which organelle makes ATP? ({i}.{k})",
@@ -220,8 +220,7 @@ def serve(settings: Settings, share: list[tuple[tuple[int, str, list[int]], bool
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     # A serving app process has its embedding model loaded (the first search of a fresh
     # process loads it, once); learners' own search indexes are left cold.
-    from engine.retrieval.embeddings import get_embedder
-    get_embedder(settings).embed_query("warm up")
+    rt.embedder.embed_query("warm up")
     rec = Recorder()
     try:
         ready.wait()

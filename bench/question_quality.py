@@ -120,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.config import Settings
     from engine.generation.validation import ground, validate
-    from engine.retrieval.embeddings import get_embedder
+    from engine.retrieval.embeddings import load_embedder
 
     settings = Settings(log_level="WARNING")
-    embed = get_embedder(settings).embed_documents
+    embed = load_embedder(settings).embed_documents
     started = time.perf_counter()
     delivered: list = []
     built_all: list[tuple[object, list[str]]] = []

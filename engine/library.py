@@ -36,10 +36,10 @@ from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.ingestion.pdf import describe_pages, read_pdf
 from engine.originals import remove_original, save_original
 from engine.retrieval.collections import current_collection, lock_vectors, switch_collection
-from engine.retrieval.embeddings import Embedder, get_embedder, model_label
+from engine.retrieval.embeddings import Embedder, model_label
 from engine.retrieval.lexical import lexical_tokens
 from engine.retrieval.search import Passage, search
-from engine.retrieval.vectors import VectorStore, get_vector_store, new_collection_name
+from engine.retrieval.vectors import VectorStore, new_collection_name
 from engine.runtime import Runtime
 from engine.steps import reached
 
@@ -236,7 +236,7 @@ def ingest_pdf(
     if pdf.pages_without_text:
         note = (f"No text could be read on {describe_pages(pdf.pages_without_text)} "
                 "(scanned, image-only or unreadable); those pages are not searchable.")
-    save_original(s, user_id, sha256, data)
+    save_original(rt, user_id=user_id, sha256=sha256, data=data)
     reached("ingest:original-saved")
     try:
         result = ingest_pages(
@@ -247,7 +247,7 @@ def ingest_pdf(
         )
     except BaseException:
         if find_duplicate(rt.session_factory, user_id=user_id, sha256=sha256) is None:
-            remove_original(s, user_id, sha256)
+            remove_original(rt, user_id=user_id, sha256=sha256)
         raise
     return result
 
@@ -313,7 +313,7 @@ def ingest_documents(
                              overlap_tokens=s.chunk_overlap_tokens)
         prepared.append(drafts)
     texts = [d.text for drafts in prepared for d in drafts]
-    embedder = get_embedder(s)
+    embedder = rt.embedder
     step = max(1, s.embedding_batch_size) * 4
     parts = []
     if on_chunks:
@@ -386,7 +386,7 @@ def _store(rt: Runtime, *, user_id, pages, title, filename, sha256, size_bytes, 
     try:
         with rt.session_factory.begin() as session:
             lock_vectors(session, user_id)
-            get_vector_store(rt.settings).add(
+            rt.vectors.add(
                 current_collection(session, user_id), user_id=user_id, chunk_ids=chunk_ids,
                 material_ids=[material_id] * len(chunk_ids), embeddings=vectors, model=model)
             reached("ingest:vectors-written")
@@ -503,13 +503,13 @@ def finish_delete(rt: Runtime, *, user_id: int, material_id: int,
         session.execute(delete(Material).where(Material.id == material_id))
     reached("delete:rows-removed")
     if not keep_original:
-        remove_original(rt.settings, user_id, sha256)
+        remove_original(rt, user_id=user_id, sha256=sha256)
 
 
 def _delete_vectors(rt: Runtime, user_id: int, material_id: int) -> None:
     with rt.session_factory.begin() as session:
         lock_vectors(session, user_id)
-        get_vector_store(rt.settings).delete_material(current_collection(session, user_id),
+        rt.vectors.delete_material(current_collection(session, user_id),
                                                       material_id=material_id)
 
 
@@ -521,28 +521,26 @@ def search_library(rt: Runtime, *, user_id: int, query: str, k: int = 8,
     """`engine.retrieval.search` with its own session, for pages and the CLI."""
     if len(query.strip()) == 0:
         raise InvalidInput("Type something to search for.")
-    with rt.session_factory() as session:
-        return search(session, user_id=user_id, query=query, k=k, material_ids=material_ids,
-                      settings=rt.settings)
+    return search(rt, user_id=user_id, query=query, k=k, material_ids=material_ids)
 
 
 def index_model(rt: Runtime, *, user_id: int) -> str | None:
     """The embedding model of the learner's index in use (None when there is none)."""
     with rt.session_factory() as session:
         name = current_collection(session, user_id)
-    return get_vector_store(rt.settings).model_of(name)
+    return rt.vectors.model_of(name)
 
 
 def vector_count(rt: Runtime, *, user_id: int) -> int:
     """How many vectors the learner's index in use holds."""
     with rt.session_factory() as session:
         name = current_collection(session, user_id)
-    return get_vector_store(rt.settings).count(name)
+    return rt.vectors.count(name)
 
 
 def index_is_current(rt: Runtime, *, user_id: int) -> bool:
     """False when the learner's vectors were built by another embedding model than configured."""
-    store = get_vector_store(rt.settings)
+    store = rt.vectors
     with rt.session_factory() as session:
         has_chunks = session.scalar(select(Chunk.id).where(Chunk.user_id == user_id).limit(1))
         name = current_collection(session, user_id)
@@ -583,8 +581,8 @@ def reindex(rt: Runtime, *, user_id: int,
     added or deleted meanwhile), and the old collection is dropped last. An interrupted
     rebuild leaves the previous (still searchable) index in use.
     """
-    store = get_vector_store(rt.settings)
-    embedder = get_embedder(rt.settings)
+    store = rt.vectors
+    embedder = rt.embedder
     batch = max(1, rt.settings.embedding_batch_size) * 4
     with rt.session_factory() as session:
         old = current_collection(session, user_id)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.db.models import Chunk, Material, MaterialPage, Question
 from engine.errors import EngineError, PdfNoText
@@ -23,29 +23,26 @@ from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION, clean_pages
 from engine.ingestion.pdf import read_pdf
 from engine.originals import original_path
 from engine.retrieval.collections import current_collection, lock_vectors
-from engine.retrieval.embeddings import get_embedder
 from engine.retrieval.lexical import lexical_tokens
-from engine.retrieval.vectors import get_vector_store
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def outdated_materials(session_factory: sessionmaker[Session], *,
-                       user_id: int | None = None) -> list[tuple[int, int]]:
+def outdated_materials(rt: Runtime, *, user_id: int | None = None) -> list[tuple[int, int]]:
     """(user id, material id) of ready materials made by an older text pipeline version."""
     q = select(Material.user_id, Material.id).where(
         Material.text_version < TEXT_PIPELINE_VERSION, Material.status == "ready"
     ).order_by(Material.user_id, Material.id)
     if user_id is not None:
         q = q.where(Material.user_id == user_id)
-    with session_factory() as session:
+    with rt.session_factory() as session:
         return [(u, m) for u, m in session.execute(q)]
 
 
 def _current_pages(rt: Runtime, m: Material, stored: list[str]) -> tuple[list[str], set[int]]:
     """The pages read again from the original PDF when it is there, else re-cleaned."""
-    path = original_path(rt.settings, m.user_id, m.sha256)
+    path = original_path(rt, user_id=m.user_id, sha256=m.sha256)
     if path.is_file():
         try:
             pdf = read_pdf(path.read_bytes(), settings=rt.settings)
@@ -84,7 +81,7 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
     if not drafts:
         raise PdfNoText("After cleaning, this material has no usable text left; it was kept "
                         "as it was.")
-    embedder = get_embedder(s)
+    embedder = rt.embedder
     step = max(1, s.embedding_batch_size) * 4
     parts = []
     for start in range(0, len(drafts), step):
@@ -100,7 +97,7 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
 def _replace_chunks(rt: Runtime, *, user_id: int, material_id: int, pages: list[str],
                     without: list[int], drafts: list[ChunkDraft], vectors: np.ndarray,
                     model: str) -> None:
-    store = get_vector_store(rt.settings)
+    store = rt.vectors
     new_ids: list[int] = []
     name = None
     try:

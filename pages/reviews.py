@@ -26,7 +26,7 @@ SCHEDULER_NAMES = {"sm2": "SM-2", "fsrs": "FSRS-6"}
 st.title("Reviews")
 
 try:
-    profile = get_profile(rt.session_factory, user_id=account.user_id)
+    profile = get_profile(rt, user_id=account.user_id)
     counts = service.review_counts(rt.session_factory, user_id=account.user_id)
     info = service.scheduler_info(rt.session_factory, user_id=account.user_id,
                                   settings=rt.settings)

@@ -87,15 +87,14 @@ def make_user(runtime: Runtime) -> Callable[..., int]:
     ) -> int:
         email = email or f"learner{next(_emails)}@example.com"
         info = accounts.register_user(
-            runtime.session_factory,
+            runtime,
             email=email,
             password=password,
             display_name=display_name,
-            settings=runtime.settings,
         )
         if onboarded:
             profiles.save_profile(
-                runtime.session_factory,
+                runtime,
                 user_id=info.user_id,
                 display_name=display_name,
                 learning_goals="Pass the exam",

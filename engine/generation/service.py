@@ -264,10 +264,10 @@ def _spread_passages(session: Session, user_id: int, materials: dict[int, Materi
 
 def _topic_passages(session: Session, user_id: int, materials: dict[int, Material],
                     topic: str, n: int, settings: Settings) -> list[Passage]:
-    from engine.retrieval import search  # the library's hybrid search
+    from engine.retrieval.standalone import search_with_settings  # the library's hybrid search
 
-    hits = search(session, user_id=user_id, query=topic, k=n, material_ids=list(materials),
-                  settings=settings)
+    hits = search_with_settings(session, user_id=user_id, query=topic, k=n,
+                                material_ids=list(materials), settings=settings)
     # Focus: keep the passages that match the topic well, not the whole ranked library.
     floor = TOPIC_RELATIVE_SCORE * max((h.score for h in hits), default=0.0)
     hits = [h for h in hits if h.score >= floor]
@@ -520,7 +520,8 @@ def _generate_llm(session_factory: SessionFactory, run: _Run, calls: Sequence[_C
 def _terms_for(session: Session, user_id: int, material: Material,
                settings: Settings) -> offline.TermSpace:
     """The material's key terms in embedding space (cached per material and model)."""
-    from engine.retrieval.embeddings import get_embedder, model_label
+    from engine.retrieval.embeddings import model_label
+    from engine.retrieval.standalone import get_embedder
 
     key = (material.id, material.sha256, model_label(settings))
     with _TERMS_LOCK:

@@ -58,7 +58,7 @@ def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
     except ConnectorException as e:
         _forget(rt, job_id)
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
-    jp.note(rt.session_factory, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
+    jp.note(rt, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
 
 
 def _forget(rt: Runtime, job_id: int) -> None:
@@ -180,12 +180,12 @@ def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str) ->
 
 def get_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
     """Raises NotFound for unknown jobs and other learners' jobs."""
-    return jp.get(rt.session_factory, job_id, user_id=user_id)
+    return jp.get(rt, job_id, user_id=user_id)
 
 
 def recent_jobs(rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None,
                 limit: int = 20) -> list[JobView]:
-    return jp.recent(rt.session_factory, user_id=user_id, kinds=kinds, limit=limit)
+    return jp.recent(rt, user_id=user_id, kinds=kinds, limit=limit)
 
 
 def active_job(rt: Runtime, *, user_id: int, kind: str) -> JobView | None:
@@ -196,8 +196,7 @@ def active_job(rt: Runtime, *, user_id: int, kind: str) -> JobView | None:
 
 def cancel_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
     """Cancel a waiting job at once, or ask a running one to stop at its next step."""
-    sf = rt.session_factory
-    with sf.begin() as session:
+    with rt.session_factory.begin() as session:
         row = jp.owned(session, job_id, user_id, lock=True)
         if row.outcome not in jp.ACTIVE:
             raise InvalidInput("This job has already finished.")
@@ -206,17 +205,17 @@ def cancel_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
     manager = rt.queue.job_manager
     try:
         if queue_job_id is not None and manager.cancel_job_by_id(queue_job_id):
-            jp.finish(sf, job_id, outcome="cancelled", message="Cancelled before it started.")
+            jp.finish(rt, job_id, outcome="cancelled", message="Cancelled before it started.")
             if spool:
                 remove_spooled(rt.settings, Path(spool))
         elif queue_job_id is not None:
             manager.cancel_job_by_id(queue_job_id, abort=True)
-            jp.note(sf, job_id, "Stopping…")
+            jp.note(rt, job_id, "Stopping…")
     except ConnectorException as e:
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
     return get_job(rt, job_id, user_id=user_id)
 
 
 def dismiss_job(rt: Runtime, job_id: int, *, user_id: int) -> None:
-    jp.dismiss(rt.session_factory, job_id, user_id=user_id)
+    jp.dismiss(rt, job_id, user_id=user_id)
 

@@ -47,16 +47,15 @@ async def recover_stalled(app: App, rt: Runtime) -> int:
 
 async def _recover(app: App, rt: Runtime, job: Job) -> None:
     job_id = int(job.task_kwargs.get("job_id", 0))
-    sf = rt.session_factory
     if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs_max_retries:
         await app.job_manager.retry_job(job)
-        await asyncio.to_thread(jp.note, sf, job_id, "The worker doing this stopped; trying "
+        await asyncio.to_thread(jp.note, rt, job_id, "The worker doing this stopped; trying "
                                 "again.", outcome="queued", stage="waiting")
         log.warning("stalled job queued again", extra={"queue_job": job.id, "job": job_id})
         return
     await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
-    await asyncio.to_thread(jp.finish, sf, job_id, outcome="failed", message=STOPPED_MESSAGE)
-    row = await asyncio.to_thread(jp.row, sf, job_id)
+    await asyncio.to_thread(jp.finish, rt, job_id, outcome="failed", message=STOPPED_MESSAGE)
+    row = await asyncio.to_thread(jp.row, rt, job_id)
     if row is not None and row.spool_path:
         remove_spooled(rt.settings, Path(row.spool_path))
     log.warning("stalled job failed", extra={"queue_job": job.id, "job": job_id})

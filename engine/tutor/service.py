@@ -26,9 +26,9 @@ from engine.db.models import Message
 from engine.errors import EngineError, InvalidInput, RateLimited
 from engine.prompt_templates import active_templates
 from engine.generation import service as generation
-from engine.profiles import get_profile
-from engine.retrieval import Passage, search
-from engine.retrieval.embeddings import get_embedder
+from engine.profiles import profile_view
+from engine.retrieval import Passage
+from engine.retrieval.standalone import get_embedder, search_with_settings
 from engine.tutor import citations, grounding, limits, prompts, rewrite, store
 
 log = logging.getLogger(__name__)
@@ -188,9 +188,9 @@ def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: in
                                               Message.user_id == user_id)
                         .values(search_query=query))
         step = time.perf_counter()
-        passages = search(session, user_id=user_id, query=query,
-                          k=settings.tutor_context_passages, material_ids=material_ids,
-                          settings=settings)
+        passages = search_with_settings(session, user_id=user_id, query=query,
+                                        k=settings.tutor_context_passages,
+                                        material_ids=material_ids, settings=settings)
         marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
     sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
     refuse = grounding.should_refuse([p.score for p in passages],
@@ -202,7 +202,8 @@ def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: in
                 timings=marks)
     if kind in ("answer", "general") or (build_prompt and kind == "offline"):
         step = time.perf_counter()
-        profile = get_profile(session_factory, user_id=user_id)
+        with session_factory() as session:
+            profile = profile_view(session, user_id)
         who = prompts.profile_text(level=profile.self_level, goals=profile.learning_goals,
                                    subjects=profile.subjects)
         if kind in ("answer", "offline"):

@@ -40,9 +40,8 @@ def signed_in_app(new_app, runtime, make_user) -> Callable[..., AppTest]:
         with runtime.session_factory() as s:
             email_ = s.get(User, uid).email
         at = new_app()
-        account = get_account(runtime.session_factory, email=email_)
-        signed = start_session(runtime.session_factory, account=account,
-                               key=runtime.cookie_key, settings=runtime.settings)
+        account = get_account(runtime, email=email_)
+        signed = start_session(runtime, account=account)
         at.session_state["gw_account"] = account
         at.session_state["gw_session"] = signed.session_id
         return at.run()

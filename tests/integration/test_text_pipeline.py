@@ -14,7 +14,6 @@ from engine.__main__ import main
 from engine.db.models import Chunk, Material, MaterialPage, Question
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.retrieval.collections import current_collection
-from engine.retrieval.vectors import get_vector_store
 from engine.originals import original_path
 from engine.reclean import outdated_materials, reclean_material
 from engine.runtime import get_runtime
@@ -35,7 +34,7 @@ def _old_material(runtime, user: int, *, keep_original: bool = False) -> int:
     if not keep_original:
         with runtime.session_factory() as s:
             sha = s.get(Material, m.id).sha256
-        original_path(runtime.settings, user, sha).unlink()
+        original_path(runtime, user_id=user, sha256=sha).unlink()
     with runtime.session_factory.begin() as s:
         s.execute(update(Material).where(Material.id == m.id).values(text_version=1))
         for n in (1, 2, 3):
@@ -56,7 +55,7 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
         chunk = s.scalars(select(Chunk.id).where(Chunk.material_id == mid)).first()
     qid = add_question(runtime.session_factory, user, material_id=mid, source_chunk_id=chunk,
                        excerpt=BODY, page_start=2, page_end=2)
-    assert outdated_materials(runtime.session_factory, user_id=user) == [(user, mid)]
+    assert outdated_materials(runtime, user_id=user) == [(user, mid)]
 
     seen: list[tuple[int, int]] = []
     chunks = reclean_material(runtime, user_id=user, material_id=mid,
@@ -82,8 +81,8 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
     with runtime.session_factory() as s:
         ids = set(s.scalars(select(Chunk.id).where(Chunk.user_id == user)))
         name = current_collection(s, user)
-    assert set(get_vector_store(runtime.settings).chunk_ids(name)) == ids
-    assert outdated_materials(runtime.session_factory, user_id=user) == []
+    assert set(runtime.vectors.chunk_ids(name)) == ids
+    assert outdated_materials(runtime, user_id=user) == []
 
 
 def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, settings,
@@ -94,7 +93,7 @@ def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, se
     try:
         assert main(["reindex"]) == 0
     finally:
-        get_runtime().engine.dispose()
+        get_runtime().close()
         get_runtime.cache_clear()
     out = capsys.readouterr().out
     assert f"material {mid} (1/1)" in out and "chunks re-embedded" in out
