@@ -8,9 +8,9 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.jobs import export_path, recent_jobs, submit_account_deletion, submit_export
-from engine.runtime import Runtime
 from ui.auth import sign_out
 from ui.jobs import job_card
+from ui.runtime import Runtime
 from ui.text import escape_markdown
 
 

@@ -23,7 +23,7 @@ from engine.accounts import (
     session_id_from_token,
     start_session,
 )
-from engine.runtime import Runtime
+from ui.runtime import Runtime
 
 ACCOUNT_KEY = "gw_account"
 SESSION_KEY = "gw_session"  # the random session id (secret; server-side state only)

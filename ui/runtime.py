@@ -1,10 +1,16 @@
-"""The app's process-wide runtime, created once and shared by every session."""
+"""The app's process-wide runtime, created once and shared by every session.
+
+The UI's one way to the runtime: pages call `get_runtime()` and hand the runtime to engine
+services; UI helpers take it as a `Runtime` from here.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from engine.runtime import Runtime, create_runtime
+
+__all__ = ["Runtime", "get_runtime"]
 
 
 def _release(rt: Runtime) -> None:
