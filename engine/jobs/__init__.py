@@ -69,7 +69,7 @@ def _forget(rt: Runtime, job_id: int) -> None:
             row = session.get(JobProgress, job_id)
             if row is not None:
                 if row.spool_path:
-                    remove_spooled(rt.settings, Path(row.spool_path))
+                    remove_spooled(rt, path=Path(row.spool_path))
                 session.delete(row)
     except Exception:  # the database itself is down: the row says 'queued' until dismissed
         log.exception("could not remove the progress row of a job that was not queued")
@@ -92,7 +92,7 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
     from engine.db.models import User
 
     cap = rt.settings.upload_max_pending
-    path, sha256, _ = spool_upload(rt.settings, source, password=password)
+    path, sha256, _ = spool_upload(rt, source=source, password=password)
     try:
         with rt.session_factory.begin() as session:
             # One learner's submissions are counted one at a time (row lock on the learner).
@@ -104,7 +104,7 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
             job_id = jp.create(session, user_id=user_id, kind="ingest", label=filename,
                                spool_path=str(path))
     except BaseException:
-        remove_spooled(rt.settings, path)
+        remove_spooled(rt, path=path)
         raise
     _defer(rt, "ingest", job_id, user_id=user_id,
            queueing_lock=f"ingest:{user_id}:{sha256}",
@@ -207,7 +207,7 @@ def cancel_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
         if queue_job_id is not None and manager.cancel_job_by_id(queue_job_id):
             jp.finish(rt, job_id, outcome="cancelled", message="Cancelled before it started.")
             if spool:
-                remove_spooled(rt.settings, Path(spool))
+                remove_spooled(rt, path=Path(spool))
         elif queue_job_id is not None:
             manager.cancel_job_by_id(queue_job_id, abort=True)
             jp.note(rt, job_id, "Stopping…")

@@ -103,7 +103,7 @@ def _will_retry(rt: Runtime, context: JobContext, kind: str) -> bool:
 
 def _cleanup(rt: Runtime, row: Any) -> None:
     if row is not None and row.spool_path:
-        remove_spooled(rt.settings, Path(row.spool_path))
+        remove_spooled(rt, path=Path(row.spool_path))
 
 
 # --- bodies ---------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def ingest_body(rt: Runtime) -> Callable:
     from engine.jobs.spool import read_spooled
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
-        data, password = read_spooled(rt.settings, Path(row.spool_path))
+        data, password = read_spooled(rt, path=Path(row.spool_path))
 
         def on_progress(p: library.IngestProgress) -> None:
             if p.stage == "reading":

@@ -57,7 +57,7 @@ async def _recover(app: App, rt: Runtime, job: Job) -> None:
     await asyncio.to_thread(jp.finish, rt, job_id, outcome="failed", message=STOPPED_MESSAGE)
     row = await asyncio.to_thread(jp.row, rt, job_id)
     if row is not None and row.spool_path:
-        remove_spooled(rt.settings, Path(row.spool_path))
+        remove_spooled(rt, path=Path(row.spool_path))
     log.warning("stalled job failed", extra={"queue_job": job.id, "job": job_id})
 
 
