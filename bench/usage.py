@@ -67,7 +67,8 @@ def main() -> None:
                         llm_max_requests_per_day=1_000_000)
     rt = create_runtime(settings)
     users = [register_user(rt, email=f"u{i}-{uuid.uuid4().hex[:6]}@ex.com",
-                           password="benchmark password 123", display_name="Bench").user_id for i in range(args.threads)]
+                           password="benchmark password 123",
+                           display_name="Bench").user_id for i in range(args.threads)]
     # Warm both paths, then measure them one after the other on the same learner.
     _timed(lambda: _plain_insert(rt, users[0]), 20)
     _timed(lambda: _reserved_call(rt, users[0], settings), 20)

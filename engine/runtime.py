@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from engine.jobs.worker import EmbeddedWorker
     from engine.retrieval.embeddings import Embedder
     from engine.retrieval.lexical import IndexCache
+    from engine.retrieval.stores import RetrievalStores
     from engine.retrieval.vectors import VectorStore
 
 log = logging.getLogger(__name__)
@@ -51,41 +52,32 @@ class Runtime:
     # Signs the "stay signed in" cookie (configured, or this install's own generated key).
     cookie_key: str = field(repr=False, default="")
     _lock: threading.RLock = field(init=False, repr=False, default_factory=threading.RLock)
-    _vectors: VectorStore | None = field(init=False, repr=False, default=None)
-    _embedder: Embedder | None = field(init=False, repr=False, default=None)
-    _lexical: IndexCache | None = field(init=False, repr=False, default=None)
+    _retrieval: RetrievalStores | None = field(init=False, repr=False, default=None)
     _queue: App | None = field(init=False, repr=False, default=None)
     _worker: EmbeddedWorker | None = field(init=False, repr=False, default=None)
+
+    def _stores(self) -> RetrievalStores:
+        with self._lock:
+            if self._retrieval is None:
+                from engine.retrieval.stores import RetrievalStores
+
+                self._retrieval = RetrievalStores(self.settings)
+            return self._retrieval
 
     @property
     def vectors(self) -> VectorStore:
         """The vector store (Chroma), opened on first use."""
-        with self._lock:
-            if self._vectors is None:
-                from engine.retrieval.vectors import open_vector_store
-
-                self._vectors = open_vector_store(self.settings)
-            return self._vectors
+        return self._stores().vectors
 
     @property
     def embedder(self) -> Embedder:
         """The embedding model the settings name, loaded on first use."""
-        with self._lock:
-            if self._embedder is None:
-                from engine.retrieval.embeddings import load_embedder
-
-                self._embedder = load_embedder(self.settings)
-            return self._embedder
+        return self._stores().embedder
 
     @property
     def lexical_indexes(self) -> IndexCache:
         """Learners' BM25 indexes, bounded by `cache_budget_mb`."""
-        with self._lock:
-            if self._lexical is None:
-                from engine.retrieval.lexical import IndexCache
-
-                self._lexical = IndexCache(self.settings.cache_budget_mb * 1024 * 1024)
-            return self._lexical
+        return self._stores().lexical_indexes
 
     @property
     def queue(self) -> App:
@@ -121,7 +113,7 @@ class Runtime:
         with self._lock:
             worker, self._worker = self._worker, None
             queue, self._queue = self._queue, None
-            self._vectors = self._embedder = self._lexical = None
+            self._retrieval = None
         if worker is not None:
             worker.stop()
         if queue is not None:

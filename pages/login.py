@@ -27,7 +27,8 @@ if submitted:
         st.error("Enter your email and password.")
     else:
         try:
-            account = authenticate(rt, email=email, password=password, client_address=client_address(rt))
+            account = authenticate(rt, email=email, password=password,
+                                   client_address=client_address(rt))
             sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)

@@ -73,7 +73,8 @@ change = password_form(key="password_change", min_length=rt.settings.password_mi
 if change is not None:
     try:
         ended = change_password(rt, user_id=account.user_id,
-                                current_password=change.current, new_password=change.new, keep_session_id=current_session_id(),
+                                current_password=change.current, new_password=change.new,
+                                keep_session_id=current_session_id(),
                                 client_address=client_address(rt))
     except EngineError as e:
         st.error(e.user_message)

@@ -16,7 +16,8 @@ import pytest  # noqa: E402
 
 from engine.config import Settings, get_settings  # noqa: E402
 from engine.runtime import Runtime, create_runtime  # noqa: E402
-from tests.support.llm_stub import llm_stub  # noqa: F401  (fixture: OpenAI-compatible stub server)
+# The OpenAI-compatible stub server fixture:
+from tests.support.llm_stub import llm_stub  # noqa: E402, F401
 from tests.support.pg import DatabaseFactory, server_url  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

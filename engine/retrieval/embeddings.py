@@ -6,8 +6,8 @@ those weights and quantised to int8 (`engine.retrieval.onnx_model`; about 2-3x t
 sentence-transformers on CPU torch at the same retrieval quality). `all-MiniLM-L6-v2-fp32`
 runs the unquantised export (the same vectors as torch); `all-MiniLM-L6-v2-torch` runs
 sentence-transformers itself when it is installed (the reference, used by the benchmarks).
-A model is loaded once per runtime, on first use (`Runtime.embedder`). Vectors are L2-normalised, so a dot product
-is the cosine similarity. The label recorded beside stored vectors names the vectors, not the
+A model is loaded once per runtime, on first use (`Runtime.embedder`). Vectors are
+L2-normalised, so a dot product is the cosine similarity. The label recorded beside stored vectors names the vectors, not the
 runtime: a change that changes vectors (e.g. int8 <-> fp32) is noticed and re-embedded.
 """
 

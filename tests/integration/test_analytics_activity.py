@@ -21,20 +21,21 @@ D = dt.date
 def honolulu(runtime, make_user):
     """Local today is 15 June (now = 12:00 UTC = 02:00 local)."""
     rt = runtime
+    sf = rt.session_factory
     uid = make_user()
-    set_profile(rt.session_factory, uid, timezone="Pacific/Honolulu")
-    q1 = add_question(rt.session_factory, uid)
-    q2 = add_question(rt.session_factory, uid, type="cloze", options=None, correct_index=None,
+    set_profile(sf, uid, timezone="Pacific/Honolulu")
+    q1 = add_question(sf, uid)
+    q2 = add_question(sf, uid, type="cloze", options=None, correct_index=None,
                       stem="ATP is made in the _____.", answer="mitochondrion")
     a3, a1, a2 = utc(2026, 6, 13, 20), utc(2026, 6, 15, 9, 30), utc(2026, 6, 15, 10, 30)
     # local: 13 Jun 10:00, 14 Jun 23:30, 15 Jun 00:30
-    add_attempt(rt.session_factory, uid, q1, a3, number=1, seconds=5, confidence=1, xp=10)
-    add_attempt(rt.session_factory, uid, q1, a1, prev=a3, number=2, seconds=15, confidence=4, xp=20)
-    add_attempt(rt.session_factory, uid, q1, a2, prev=a1, number=3, correct=False, seconds=50,
+    add_attempt(sf, uid, q1, a3, number=1, seconds=5, confidence=1, xp=10)
+    add_attempt(sf, uid, q1, a1, prev=a3, number=2, seconds=15, confidence=4, xp=20)
+    add_attempt(sf, uid, q1, a2, prev=a1, number=3, correct=False, seconds=50,
                 confidence=5, xp=5)
     b1, b2 = utc(2026, 5, 1, 20), utc(2026, 6, 14, 20)  # local 1 May 10:00, 14 Jun 10:00
-    add_attempt(rt.session_factory, uid, q2, b1, number=1, seconds=100, confidence=2, rating=4, xp=10)
-    add_attempt(rt.session_factory, uid, q2, b2, prev=b1, number=2, seconds=700, confidence=4, rating=4,
+    add_attempt(sf, uid, q2, b1, number=1, seconds=100, confidence=2, rating=4, xp=10)
+    add_attempt(sf, uid, q2, b2, prev=b1, number=2, seconds=700, confidence=4, rating=4,
                 xp=30)
     scope = analytics.make_scope(rt, user_id=uid,
                                  start=D(2026, 6, 1), end=D(2026, 6, 15),
@@ -46,14 +47,15 @@ def honolulu(runtime, make_user):
 def tonga(runtime, make_user):
     """Local today is 16 June (now = 12:00 UTC = 01:00 local next day)."""
     rt = runtime
+    sf = rt.session_factory
     uid = make_user()
-    set_profile(rt.session_factory, uid, timezone="Pacific/Tongatapu")
-    q = add_question(rt.session_factory, uid)
+    set_profile(sf, uid, timezone="Pacific/Tongatapu")
+    q = add_question(sf, uid)
     c1, c2, c3 = utc(2026, 6, 14, 10, 30), utc(2026, 6, 14, 11, 30), utc(2026, 6, 15, 11, 30)
     # local: 14 Jun 23:30, 15 Jun 00:30, 16 Jun 00:30
-    add_attempt(rt.session_factory, uid, q, c1, number=1)
-    add_attempt(rt.session_factory, uid, q, c2, prev=c1, number=2)
-    add_attempt(rt.session_factory, uid, q, c3, prev=c2, number=3, correct=False)
+    add_attempt(sf, uid, q, c1, number=1)
+    add_attempt(sf, uid, q, c2, prev=c1, number=2)
+    add_attempt(sf, uid, q, c3, prev=c2, number=3, correct=False)
     scope = analytics.make_scope(rt, user_id=uid,
                                  start=D(2026, 6, 1), end=D(2026, 6, 16),
                                  now=utc(2026, 6, 15, 12))
@@ -154,12 +156,13 @@ def test_calibration_time_outcomes_and_xp(honolulu):
 
 def test_model_usage_per_local_day(honolulu):
     rt, scope = honolulu
+    sf = rt.session_factory
     uid = scope.user_id
-    add_usage(rt.session_factory, uid, utc(2026, 6, 15, 9), "openai/gpt-4o-mini", 0.002)  # local 14th
-    add_usage(rt.session_factory, uid, utc(2026, 6, 15, 11), "openai/gpt-4o-mini", 0.003)  # local 15th
-    add_usage(rt.session_factory, uid, utc(2026, 6, 15, 11), "anthropic/claude", 0.01)
-    add_usage(rt.session_factory, uid, utc(2026, 5, 1, 11), "anthropic/claude", 1.0)  # out of range
-    add_usage(rt.session_factory, uid, utc(2026, 6, 15, 11), "anthropic/claude", 0.5, outcome="reserved")
+    add_usage(sf, uid, utc(2026, 6, 15, 9), "openai/gpt-4o-mini", 0.002)  # local 14th
+    add_usage(sf, uid, utc(2026, 6, 15, 11), "openai/gpt-4o-mini", 0.003)  # local 15th
+    add_usage(sf, uid, utc(2026, 6, 15, 11), "anthropic/claude", 0.01)
+    add_usage(sf, uid, utc(2026, 5, 1, 11), "anthropic/claude", 1.0)  # out of range
+    add_usage(sf, uid, utc(2026, 6, 15, 11), "anthropic/claude", 0.5, outcome="reserved")
     got = analytics.chart("model_usage", rt, scope)
     rows = {(d, m): (c, cost) for d, m, c, cost in
             zip(got["day"], got["model"], got["calls"], got["cost_usd"])}

@@ -44,29 +44,30 @@ def recall(days: int, stability: float) -> float:
 @pytest.fixture
 def learner(runtime, make_user):
     rt = runtime
+    sf = rt.session_factory
     uid = make_user()
-    mid = add_material(rt.session_factory, uid, "Cell <b>Biology</b>", pages=3)
+    mid = add_material(sf, uid, "Cell <b>Biology</b>", pages=3)
     common = {"material_id": mid, "material_title": "Cell <b>Biology</b>"}
     q = {
-        1: add_question(rt.session_factory, uid, page_start=1, page_end=1, quality_score=0.3, topic="atp",
+        1: add_question(sf, uid, page_start=1, page_end=1, quality_score=0.3, topic="atp",
                         **common),
-        2: add_question(rt.session_factory, uid, page_start=1, page_end=2, topic="atp", **common),
-        3: add_question(rt.session_factory, uid, page_start=2, page_end=2, quality_score=0.8, type="cloze",
+        2: add_question(sf, uid, page_start=1, page_end=2, topic="atp", **common),
+        3: add_question(sf, uid, page_start=2, page_end=2, quality_score=0.8, type="cloze",
                         options=None, correct_index=None, stem="ATP is made in the _____.",
                         answer="mitochondrion", topic="cells", **common),
-        4: add_question(rt.session_factory, uid, page_start=3, page_end=3, status="flagged", **common),
-        5: add_question(rt.session_factory, uid, page_start=3, page_end=3, status="retired", **common),
+        4: add_question(sf, uid, page_start=3, page_end=3, status="flagged", **common),
+        5: add_question(sf, uid, page_start=3, page_end=3, status="retired", **common),
     }
-    add_state(rt.session_factory, uid, q[1], last=NOW - 2 * DAY, due=NOW + 3 * DAY, stability=10,
+    add_state(sf, uid, q[1], last=NOW - 2 * DAY, due=NOW + 3 * DAY, stability=10,
               difficulty=4.2, easiness=2.5)
-    add_state(rt.session_factory, uid, q[2], last=NOW - 30 * DAY, due=NOW - DAY, stability=40,
+    add_state(sf, uid, q[2], last=NOW - 30 * DAY, due=NOW - DAY, stability=40,
               difficulty=7.9, easiness=2.36)
-    add_state(rt.session_factory, uid, q[4], last=NOW - DAY, due=NOW + 5 * DAY, stability=5, difficulty=3,
+    add_state(sf, uid, q[4], last=NOW - DAY, due=NOW + 5 * DAY, stability=5, difficulty=3,
               suspended=True)
     with rt.session_factory.begin() as s:
         s.add(Flag(user_id=uid, question_id=q[4], reason="unclear", note="?"))
-    add_attempt(rt.session_factory, uid, q[1], NOW - 2 * DAY)
-    add_usage(rt.session_factory, uid, NOW - DAY, "openai/gpt-4o-mini", 0.01)
+    add_attempt(sf, uid, q[1], NOW - 2 * DAY)
+    add_usage(sf, uid, NOW - DAY, "openai/gpt-4o-mini", 0.01)
     scope = analytics.make_scope(rt, user_id=uid, now=NOW)
     return rt, scope, q, mid
 
@@ -75,15 +76,16 @@ def learner(runtime, make_user):
 def other(runtime, make_user):
     """Another learner with data in every table."""
     rt = runtime
+    sf = rt.session_factory
     uid = make_user()
-    mid = add_material(rt.session_factory, uid, "Other's secret", pages=7)
-    qid = add_question(rt.session_factory, uid, material_id=mid, material_title="Other's secret",
+    mid = add_material(sf, uid, "Other's secret", pages=7)
+    qid = add_question(sf, uid, material_id=mid, material_title="Other's secret",
                        stem="Secret question?", topic="atp", quality_score=0.1)
-    add_state(rt.session_factory, uid, qid, last=NOW - DAY, due=NOW, stability=2, difficulty=5)
+    add_state(sf, uid, qid, last=NOW - DAY, due=NOW, stability=2, difficulty=5)
     for i in range(5):
-        add_attempt(rt.session_factory, uid, qid, NOW - (i + 1) * DAY, number=i + 1,
+        add_attempt(sf, uid, qid, NOW - (i + 1) * DAY, number=i + 1,
                     prev=NOW - (i + 2) * DAY if i else None)
-    add_usage(rt.session_factory, uid, NOW - DAY, "secret/model", 9.0)
+    add_usage(sf, uid, NOW - DAY, "secret/model", 9.0)
     return uid, qid, mid
 
 

@@ -57,26 +57,27 @@ def _rollup_rows(runtime, uid) -> int:
 
 def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):
     rt = runtime
+    sf = rt.session_factory
     now = dt.datetime.now(dt.UTC)
     uid, other = make_user(), make_user()
-    _, qids = busy(rt.session_factory, uid)
-    busy(rt.session_factory, other)
+    _, qids = busy(sf, uid)
+    busy(sf, other)
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
-    qid = add_question(rt.session_factory, uid)
+    qid = add_question(sf, uid)
     _answer(runtime, uid, qid, 1, now - dt.timedelta(days=2, hours=3), 0)
     wrong = _answer(runtime, uid, qid, 2, now - dt.timedelta(hours=1), 1)
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
-    service.dispute_attempt(rt.session_factory, user_id=uid, attempt_id=wrong.attempt_id,
+    service.dispute_attempt(sf, user_id=uid, attempt_id=wrong.attempt_id,
                             settings=runtime.settings)
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
-    delete_question(rt.session_factory, user_id=uid, question_id=qids[0])
+    delete_question(sf, user_id=uid, question_id=qids[0])
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
     # Nepal is UTC+5:45: every local day and hour moves.
-    set_profile(rt.session_factory, uid, timezone="Asia/Kathmandu")
+    set_profile(sf, uid, timezone="Asia/Kathmandu")
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
     with rt.session_factory() as s:
@@ -89,12 +90,13 @@ def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):
 
 def test_the_charts_read_only_the_learners_own_answers(runtime, make_user):
     rt = runtime
+    sf = rt.session_factory
     now = dt.datetime.now(dt.UTC)
     uid, other = make_user(), make_user()
-    busy(rt.session_factory, uid)
+    busy(sf, uid)
     before = activity.calendar(rt, _scope(runtime, uid, now))
-    busy(rt.session_factory, other)
-    qid = add_question(rt.session_factory, other)
+    busy(sf, other)
+    qid = add_question(sf, other)
     _answer(runtime, other, qid, 1, now - dt.timedelta(hours=2), 0)
     after = activity.calendar(rt, _scope(runtime, uid, now + dt.timedelta(seconds=1)))
     pd.testing.assert_frame_equal(before, after)

@@ -147,7 +147,8 @@ def test_learners_never_see_each_others_passages(runtime, make_user):
             assert all("Calvin" not in h.text for h in hits)
         # bob restricting to alice's material id gets nothing either
         alice_material = s.scalar(select(Material.id).where(Material.user_id == alice))
-        assert search_in(runtime, s, user_id=bob, query="photosynthesis", material_ids=[alice_material]) == []
+        assert search_in(runtime, s, user_id=bob, query="photosynthesis",
+                         material_ids=[alice_material]) == []
     with pytest.raises(NotFound):
         library.material_pages(runtime.session_factory, user_id=bob, material_id=alice_material)
     with pytest.raises(NotFound):
@@ -162,7 +163,8 @@ def test_search_can_be_restricted_to_chosen_materials(runtime, make_user):
     b = library.ingest_pdf(runtime, user_id=user, data=text_pdf([VOLCANO]),
                            filename="b.pdf").material
     with runtime.session_factory() as s:
-        hits = search_in(runtime, s, user_id=user, query="photosynthesis oxygen", k=5, material_ids=[b.id])
+        hits = search_in(runtime, s, user_id=user, query="photosynthesis oxygen", k=5,
+                         material_ids=[b.id])
         assert hits and {h.material_id for h in hits} == {b.id}
         both = search_in(runtime, s, user_id=user, query="photosynthesis oxygen", k=5)
         assert both[0].material_id == a.id
@@ -178,7 +180,8 @@ def test_rename_and_delete(runtime, make_user):
         library.rename_material(runtime.session_factory, user_id=user, material_id=m.id,
                                 title="   ")
     with runtime.session_factory() as s:
-        assert search_in(runtime, s, user_id=user, query="Calvin", k=1)[0].material_title == "Biology notes"
+        hits = search_in(runtime, s, user_id=user, query="Calvin", k=1)
+        assert hits[0].material_title == "Biology notes"
 
     library.delete_material(runtime, user_id=user, material_id=m.id)
     assert _counts(runtime, user) == (0, 0, 0, 0)
