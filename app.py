@@ -8,13 +8,15 @@ prepare_process()  # before anything imports litellm or Hugging Face code
 
 import streamlit as st  # noqa: E402
 
-from engine.errors import EngineError  # noqa: E402
-from engine.generation.service import generation_mode  # noqa: E402
-from ui.auth import init_auth, sign_out  # noqa: E402
-from ui.runtime import get_runtime  # noqa: E402
-from ui.text import escape_markdown  # noqa: E402
+from ui.runtime import get_runtime, start_runtime  # noqa: E402
 
 st.set_page_config(page_title="Groundwork", page_icon=":material/school:", layout="wide")
+# The database starts (on a first run: initialised and migrated) while the app imports below.
+start_runtime()
+
+from engine.errors import EngineError  # noqa: E402
+from ui.auth import init_auth, sign_out  # noqa: E402
+from ui.text import escape_markdown  # noqa: E402
 
 try:
     rt = get_runtime()
@@ -61,7 +63,9 @@ else:
 if account is not None:
     with st.sidebar:
         st.caption(f"Signed in as **{escape_markdown(account.display_name)}**")
-        if generation_mode(rt.settings).offline:
+        from engine.generation.service import generation_mode  # only once signed in
+
+        if generation_mode(rt).offline:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
             sign_out(rt)

@@ -40,6 +40,7 @@ from pydantic import SecretStr  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
 from engine import llm  # noqa: E402
+from engine.bank import service as bank  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.models import Chunk, Material  # noqa: E402
 from engine.generation import offline, service  # noqa: E402
@@ -48,6 +49,7 @@ from engine.generation.validation import ground, validate  # noqa: E402
 from engine.runtime import create_runtime  # noqa: E402
 from tests.support.generation_data import BIOLOGY, HISTORY, grounded_responder  # noqa: E402
 from tests.support.llm_stub import LLMStub  # noqa: E402
+from tests.support.runtimes import with_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "pdf-corpus"
@@ -143,17 +145,17 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
         print(f"material: {chunks_total} chunks from {len(pdfs) or 1} document(s)")
 
         # Warm-up: litellm import, connection pool, template and query caches.
-        service.generate_questions(rt.session_factory, user_id=user, settings=settings,
+        service.generate_questions(with_settings(rt, settings), user_id=user,
                                    question_type="mcq", count=10)
         engine_ms, model_ms, wall_ms, kept = [], [], [], 0
         rejected: Counter[str] = Counter()
         for _ in range(batches):
             t0 = time.perf_counter()
-            result = service.generate_questions(rt.session_factory, user_id=user,
-                                                settings=settings, question_type="mcq",
+            result = service.generate_questions(with_settings(rt, settings), user_id=user,
+                                                question_type="mcq",
                                                 difficulty=3, count=10)
             t1 = time.perf_counter()
-            service.save_questions(rt.session_factory, user_id=user, drafts=result.drafts)
+            bank.save_questions(rt, user_id=user, drafts=result.drafts)
             t2 = time.perf_counter()
             total = (t2 - t0) * 1000
             engine = result.engine_ms + (t2 - t1) * 1000

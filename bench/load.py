@@ -158,7 +158,8 @@ def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, unti
     runs that long after signing in. Between actions the learner thinks for 0.5x-1.5x `think`
     seconds (0: clicks again at once)."""
     from engine import accounts, jobs, library
-    from engine.practice import service
+    from engine.practice.queue import get_practice_question
+    from engine.practice.submit import submit_answer
     from tests.support.library_pdfs import text_pdf
 
     uid, email, questions = who
@@ -197,13 +198,12 @@ def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, unti
             pause()
             continue
         qid = rng.choice(questions)
-        if rec.timed("view_question", service.get_practice_question, rt.session_factory,
+        if rec.timed("view_question", get_practice_question, rt,
                      user_id=uid, question_id=qid) is None:
             continue
-        result = rec.timed("submit", service.submit_answer, rt.session_factory, user_id=uid,
+        result = rec.timed("submit", submit_answer, rt, user_id=uid,
                            question_id=qid, token=uuid.uuid4().hex, response=rng.choice([1, 2]),
-                           confidence=3, seconds=8, expected_reviews=None,
-                           settings=rt.settings)
+                           confidence=3, seconds=8, expected_reviews=None)
         if result is not None:
             with rec.lock:
                 rec.attempts.append(result.attempt_id)

@@ -3,13 +3,14 @@
     python -m bench.practice [--learners 10000] [--states-per-learner 100]
                              [--attempts-per-state 10] [--samples 2000]
 
-Fills PostgreSQL (DATABASE_URL, or an embedded server in a temp folder) in-database with
-`generate_series`: learners with profiles, questions, review states (due dates spread from ten
-days ago to two months ahead) and attempts, then times, on random learners:
+Builds the schema with the migrations (Alembic, as the app does on start) and fills PostgreSQL
+(DATABASE_URL, or an embedded server in a temp folder) in-database with `generate_series`:
+learners with profiles, questions, review states (due dates spread from ten days ago to two
+months ahead) and attempts, then times, on random learners:
 
-* the product's due-queue query (`engine.practice.service.due_entries` in a session, as
+* the product's due-queue query (`engine.practice.queue.due_entries` in a session, as
   `build_queue` runs it) beside its floor: one indexed SELECT through SQLAlchemy Core;
-* the product's submit path (`engine.practice.service.submit_answer` for a multiple-choice
+* the product's submit path (`engine.practice.submit.submit_answer` for a multiple-choice
   answer: one locking read of the learner, question, schedule and the question's attempt
   aggregates; grading, both schedulers, XP, streak and question quality in Python; one write
   statement for the attempt, schedule, learner and question) beside its floor: a row lock, an
@@ -44,7 +45,8 @@ from sqlalchemy import text  # noqa: E402
 
 from engine.config import Settings  # noqa: E402
 from engine.db.embedded import start_embedded_postgres  # noqa: E402
-from engine.practice import service  # noqa: E402
+from engine.practice.queue import DUE_QUERY, QUEUE_LIMIT, due_entries  # noqa: E402
+from engine.practice.submit import LOCK_AND_READ, submit_answer  # noqa: E402
 from engine.runtime import Runtime, create_runtime  # noqa: E402
 
 TARGET_DUE_P95_MS, TARGET_SUBMIT_P95_MS, TARGET_RATIO = 2.0, 8.0, 3.0
@@ -54,19 +56,29 @@ DUE_FLOOR_SQL = text(
     "WHERE user_id = :u AND NOT suspended AND due_at <= :now "
     "ORDER BY due_at, question_id LIMIT 200")
 
-# Loading is faster with the secondary indexes built afterwards; they are recreated with the
-# same names and definitions as migrations 0004, 0008 and 0013.
-ATTEMPT_INDEXES = [
-    ("ALTER TABLE attempts DROP CONSTRAINT uq_attempts_user_token",
-     "ALTER TABLE attempts ADD CONSTRAINT uq_attempts_user_token UNIQUE (user_id, token)"),
-    ("ALTER TABLE attempts DROP CONSTRAINT uq_attempts_question_review",
-     "ALTER TABLE attempts ADD CONSTRAINT uq_attempts_question_review "
-     "UNIQUE (question_id, review_number)"),
-    ("DROP INDEX ix_attempts_user_answered",
-     "CREATE INDEX ix_attempts_user_answered ON attempts (user_id, answered_at) "
-     "INCLUDE (question_id, review_number, correct, seconds, confidence, rating, xp, "
-     "previous_answered_at)"),
-]
+# Loading is faster with these unique constraints and index of `attempts` built afterwards.
+# Their definitions are read from the catalog of the schema the migrations built (Alembic owns
+# the schema; nothing here repeats its DDL) and recreated from it after the load.
+ATTEMPT_INDEXES = ("uq_attempts_user_token", "uq_attempts_question_review",
+                   "ix_attempts_user_answered")
+
+
+def attempt_index_ddl(conn) -> list[tuple[str, str, str]]:  # noqa: ANN001
+    """(name, drop, create) for each of ATTEMPT_INDEXES, from the live schema."""
+    out = []
+    for name in ATTEMPT_INDEXES:
+        constraint = conn.execute(text(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'attempts'::regclass AND conname = :n"), {"n": name}).scalar()
+        if constraint is not None:
+            out.append((name, f"ALTER TABLE attempts DROP CONSTRAINT {name}",
+                        f"ALTER TABLE attempts ADD CONSTRAINT {name} {constraint}"))
+            continue
+        index = conn.execute(text("SELECT indexdef FROM pg_indexes "
+                                  "WHERE tablename = 'attempts' AND indexname = :n"),
+                             {"n": name}).scalar_one()
+        out.append((name, f"DROP INDEX {name}", index))
+    return out
 
 
 def setup(args: argparse.Namespace) -> Runtime:
@@ -135,7 +147,8 @@ def fill(rt: Runtime, args: argparse.Namespace, now: dt.datetime) -> None:
                          :now + (random() * 70 - 10) * interval '1 day' AS due
                   FROM questions q) q
             WHERE rn <= :per""", per=per, att=att, now=now)
-        for drop, _ in ATTEMPT_INDEXES:
+        indexes = attempt_index_ddl(conn)
+        for _, drop, _ in indexes:
             conn.execute(text(drop))
         step(conn, "attempts", """
             INSERT INTO attempts (user_id, question_id, token, review_number, answered_at,
@@ -149,9 +162,8 @@ def fill(rt: Runtime, args: argparse.Namespace, now: dt.datetime) -> None:
                    jsonb_build_object('reviews', g, 'sm2', jsonb_build_object(
                        'repetitions', g, 'interval_days', 6, 'easiness', 2.5))
             FROM review_states rs CROSS JOIN generate_series(1, :att) g""", att=att)
-        for _, create in ATTEMPT_INDEXES:
-            step(conn, create.split(" ")[-4] if "CONSTRAINT" in create else
-                 create.split(" ")[2], create)
+        for name, _, create in indexes:
+            step(conn, name, create)
         if superuser:
             # The replica role also kept the triggers that maintain attempt_rollups quiet.
             step(conn, "attempt rollups", "SELECT attempt_rollups_rebuild(id) FROM users")
@@ -174,7 +186,7 @@ def time_due(rt: Runtime, users: list[int], now: dt.datetime) -> tuple[list[floa
         # Interleaved so both see the same cache and machine load.
         t0 = time.perf_counter()
         with rt.session_factory() as session:
-            service.due_entries(session, user_id=uid, now=now, limit=service.QUEUE_LIMIT)
+            due_entries(session, user_id=uid, now=now, limit=QUEUE_LIMIT)
         t1 = time.perf_counter()
         with rt.engine.connect() as conn:
             conn.execute(DUE_FLOOR_SQL, {"u": users[-1 - i], "now": now}).all()
@@ -198,7 +210,7 @@ FLOOR_UPDATE = text("""
 
 def pick_due(rt: Runtime, uid: int, now: dt.datetime):  # noqa: ANN201
     with rt.session_factory() as session:
-        entries = service.due_entries(session, user_id=uid, now=now, limit=5)
+        entries = due_entries(session, user_id=uid, now=now, limit=5)
     return entries[0] if entries else None
 
 
@@ -213,10 +225,10 @@ def time_submit(rt: Runtime, users: list[int], now: dt.datetime,
         if a is None or b is None or a.question_id == b.question_id:
             continue
         t0 = time.perf_counter()
-        result = service.submit_answer(
-            rt.session_factory, user_id=uid, question_id=a.question_id,
+        result = submit_answer(
+            rt, user_id=uid, question_id=a.question_id,
             token=uuid.uuid4().hex, response=1, confidence=4, seconds=30,
-            expected_reviews=a.reviews, settings=rt.settings, now=now)
+            expected_reviews=a.reviews, now=now)
         t1 = time.perf_counter()
         assert not result.duplicate
         b_uid = _owner(rt, b.question_id)
@@ -286,18 +298,18 @@ def main(argv: list[str] | None = None) -> int:
         commit_ms.append((time.perf_counter() - t0) * 1000)
 
     uid = rng.choice(all_users)
-    compiled = service._DUE_QUERY.compile(dialect=rt.engine.dialect)
+    compiled = DUE_QUERY.compile(dialect=rt.engine.dialect)
     print("\nEXPLAIN (ANALYZE, BUFFERS) the product's due-queue query "
-          "(engine.practice.service.due_entries)")
+          "(engine.practice.queue.due_entries)")
     with rt.engine.connect() as conn:
-        params = {**compiled.params, "user_id": uid, "now": now, "limit": service.QUEUE_LIMIT}
+        params = {**compiled.params, "user_id": uid, "now": now, "limit": QUEUE_LIMIT}
         for (line,) in conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled),
                                             params):
             print("    " + line)
     explain(rt, "the floor's due query", DUE_FLOOR_SQL.text, {"u": uid, "now": now})
     entry = pick_due(rt, uid, now)
     if entry is not None:
-        lock = service._LOCK_AND_READ.compile(dialect=rt.engine.dialect)
+        lock = LOCK_AND_READ.compile(dialect=rt.engine.dialect)
         print("\nEXPLAIN (ANALYZE, BUFFERS) submit: the locking read (learner, question, "
               "schedule, FSRS parameters, the question's attempt and flag aggregates)")
         with rt.engine.begin() as conn:

@@ -83,19 +83,18 @@ def _ingest_docs(rt, user: int, docs: list[dict]) -> dict[int, str]:  # noqa: AN
 def _ask(rt, user: int, conv: int, text: str, **kw):  # noqa: ANN001, ANN202
     from engine.tutor import service
 
-    return service.ask(rt.session_factory, user_id=user, conversation_id=conv, message=text,
-                       settings=rt.settings, **kw)
+    return service.ask(rt, user_id=user, conversation_id=conv, message=text, **kw)
 
 
 def _corpus_runs(rt, user, queries, rel, off_topic, doc_of_material):  # noqa: ANN001, ANN202
     from engine.tutor import store
 
-    conv = store.create_conversation(rt.session_factory, user_id=user).id
+    conv = store.create_conversation(rt, user_id=user).id
     runs = {"in": [], "off": []}
     for label, items in (("in", queries.items()), ("off", off_topic.items())):
         for qid, text in items:
             # A conversation per question: each is a first message, searched as typed.
-            conv = store.create_conversation(rt.session_factory, user_id=user).id
+            conv = store.create_conversation(rt, user_id=user).id
             turn = _ask(rt, user, conv, text)
             first_doc = None
             if turn.kind == "offline" and turn.message.sentences:
@@ -125,14 +124,15 @@ def _sweep(runs: dict, current: float) -> float:
     return best[1]
 
 
-def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float], list[float]]:  # noqa: ANN001
+def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float],
+                                                               list[float]]:  # noqa: ANN001
     from engine.db.models import Conversation
     from engine.retrieval import search_in
     from engine.tutor import store
 
     user = bench_user(rt, "timing")
     _ingest_docs(rt, user, docs[:50])
-    conv = store.create_conversation(rt.session_factory, user_id=user).id
+    conv = store.create_conversation(rt, user_id=user).id
     with rt.session_factory.begin() as session:
         c = session.get(Conversation, conv)
         for i in range(50):
@@ -166,7 +166,7 @@ def _followups(rt, path: Path) -> tuple[list[bool], list[bool]]:  # noqa: ANN001
                            filename=name)
     hits, raw = [], []
     for item in items:
-        conv = store.create_conversation(rt.session_factory, user_id=user).id
+        conv = store.create_conversation(rt, user_id=user).id
         _ask(rt, user, conv, item["first"])
         turn = _ask(rt, user, conv, item["followup"])
         expect = _norm(item["expect"])

@@ -224,6 +224,10 @@ def ingest_pdf(
     existing = find_duplicate(rt.session_factory, user_id=user_id, sha256=sha256)
     if existing is not None and existing.status == "deleting":
         finish_delete(rt, user_id=user_id, material_id=existing.id)  # a crashed delete
+    elif existing is not None and existing.status == "indexing":
+        # An earlier attempt stopped between its rows and its vectors (the worker was killed);
+        # a learner's ingestions run one at a time, so nothing else is writing it.
+        _abandon(rt, user_id, existing.id)
     elif existing is not None:
         return IngestResult(material=existing, duplicate=True)
 
@@ -410,6 +414,23 @@ def _abandon(rt: Runtime, user_id: int, material_id: int) -> None:
     except Exception:  # logged: the material is invisible; `check --repair` finishes it
         log.exception("could not remove a failed ingestion",
                       extra={"user_id": user_id, "material_id": material_id})
+
+
+def undo_interrupted_ingestion(rt: Runtime, *, user_id: int, sha256: str) -> bool:
+    """Remove what an ingestion of this file that will not be retried left half-written (rows
+    committed as 'indexing', vectors maybe not), original file included. True when there was
+    something to remove."""
+    existing = find_duplicate(rt.session_factory, user_id=user_id, sha256=sha256)
+    if existing is None or existing.status != "indexing":
+        return False
+    with rt.session_factory.begin() as session:
+        session.execute(Material.__table__.update().where(
+            Material.id == existing.id, Material.user_id == user_id,
+            Material.status == "indexing").values(status="deleting"))
+    finish_delete(rt, user_id=user_id, material_id=existing.id)
+    log.info("interrupted ingestion removed", extra={"user_id": user_id,
+                                                     "material_id": existing.id})
+    return True
 
 
 # --- materials ------------------------------------------------------------------------------

@@ -287,7 +287,11 @@ def complete(
         lambda: lib.completion(model=model, messages=messages, **kwargs),
         model=model, settings=settings)
     latency_ms = int((time.perf_counter() - started) * 1000)
+    return _completion(response, model=model, latency_ms=latency_ms, attempts=attempts)
 
+
+def _completion(response: Any, *, model: str, latency_ms: int, attempts: int) -> Completion:
+    """The `Completion` of a provider's response (LLMOutputInvalid when it has no text)."""
     choice = response.choices[0] if response.choices else None
     text = (choice.message.content if choice is not None else None) or ""
     if not text.strip():
@@ -346,18 +350,11 @@ def stream(
     result = Stream(model=model, _chunks=iter(()))
 
     def _deltas() -> Iterator[str]:
-        chunks = []
+        chunks: list[Any] = []
         try:
             for chunk in raw:
                 chunks.append(chunk)
-                usage = getattr(chunk, "usage", None)
-                if usage is not None and getattr(usage, "prompt_tokens", None):
-                    result.tokens_in = int(usage.prompt_tokens or 0)
-                    result.tokens_out = int(usage.completion_tokens or 0)
-                if not chunk.choices:
-                    continue
-                delta = chunk.choices[0].delta
-                piece = getattr(delta, "content", None)
+                piece = _read_chunk(result, chunk)
                 if piece:
                     result.text_parts.append(piece)
                     yield piece
@@ -367,20 +364,39 @@ def stream(
             raise
         result.latency_ms = int((time.perf_counter() - started) * 1000)
         if chunks:
-            try:
-                built = lib.stream_chunk_builder(chunks, messages=messages)
-            except Exception as e:  # an incomplete stream cannot be rebuilt; cost stays 0
-                log.debug("stream rebuild failed", extra={"err": repr(e)})
-                built = None
-            if built is not None:
-                if not result.tokens_in and getattr(built, "usage", None) is not None:
-                    result.tokens_in = int(built.usage.prompt_tokens or 0)
-                    result.tokens_out = int(built.usage.completion_tokens or 0)
-                result.cost_usd = _cost(built)
+            _cost_of_stream(result, lib, chunks, messages)
         result.done = True
 
     result._chunks = _deltas()
     return result
+
+
+def _read_chunk(result: Stream, chunk: Any) -> str | None:
+    """The chunk's text delta; its usage (the provider's final chunk) is noted on `result`."""
+    usage = getattr(chunk, "usage", None)
+    if usage is not None and getattr(usage, "prompt_tokens", None):
+        result.tokens_in = int(usage.prompt_tokens or 0)
+        result.tokens_out = int(usage.completion_tokens or 0)
+    if not chunk.choices:
+        return None
+    return getattr(chunk.choices[0].delta, "content", None)
+
+
+def _cost_of_stream(result: Stream, lib: Any, chunks: list[Any],
+                    messages: list[dict[str, str]]) -> None:
+    """Rebuild the streamed response for its cost (and its token counts when the provider
+    sent no usage chunk)."""
+    try:
+        built = lib.stream_chunk_builder(chunks, messages=messages)
+    except Exception as e:  # an incomplete stream cannot be rebuilt; cost stays 0
+        log.debug("stream rebuild failed", extra={"err": repr(e)})
+        return
+    if built is None:
+        return
+    if not result.tokens_in and getattr(built, "usage", None) is not None:
+        result.tokens_in = int(built.usage.prompt_tokens or 0)
+        result.tokens_out = int(built.usage.completion_tokens or 0)
+    result.cost_usd = _cost(built)
 
 
 def count_tokens(messages: list[dict[str, str]], *, task: Task, settings: Settings) -> int:

@@ -24,6 +24,7 @@ from engine.db.embedded import database_url
 from engine.db.migrate import upgrade_head
 from engine.db.session import make_engine, make_session_factory, safe_url
 from engine.errors import DatabaseUnavailable
+from engine.generation.terms import TermCache
 from engine.logging_setup import configure_logging, redact
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ class Runtime:
     session_factory: sessionmaker[Session]
     # Signs the "stay signed in" cookie (configured, or this install's own generated key).
     cookie_key: str = field(repr=False, default="")
+    # Offline generation's key-term spaces per material, built on first use (a bounded LRU).
+    term_cache: TermCache = field(default_factory=TermCache, repr=False)
     _lock: threading.RLock = field(init=False, repr=False, default_factory=threading.RLock)
     _retrieval: RetrievalStores | None = field(init=False, repr=False, default=None)
     _queue: App | None = field(init=False, repr=False, default=None)

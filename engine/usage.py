@@ -2,10 +2,9 @@
 
 Every model call is reserved before it is made and settled (or released) after:
 
-    with usage.reserved(session_factory, user_id=uid, task=usage.GRADING, units=1,
-                        settings=settings) as reservation:
+    with usage.reserved(rt, user_id=uid, task=usage.GRADING, units=1) as reservation:
         completion = llm.complete(...)
-        usage.settle(session_factory, reservation, model=completion.model, outcome="ok",
+        usage.settle(rt, reservation, model=completion.model, outcome="ok",
                      tokens_in=completion.tokens_in, ...)
 
 `reserve` writes a row to `llm_usage` (outcome 'reserved') while holding a per-learner
@@ -37,11 +36,13 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.db.models import LLMUsage
+from engine.domain.vocabulary import Generator
 from engine.errors import EngineError, LLMAuthFailed, LLMUnavailable, RateLimited
+from engine.runtime import Runtime
 
 GENERATION = "generation"
 GRADING = "grading"
@@ -51,8 +52,6 @@ TASKS = (GENERATION, GRADING, TUTOR)
 RESERVED = "reserved"
 # The first key of the two-key advisory lock: this module's lock space, the learner id second.
 _LOCK_SPACE = 7_301
-
-SessionFactory = sessionmaker[Session]
 
 
 class _Call(Protocol):
@@ -109,7 +108,7 @@ def _hourly_message(task: str, limit: int, wait: float) -> str:
 def _live(now: dt.datetime) -> Any:
     """Rows that count: model calls that were not answered from the cache, and reservations
     that have not expired."""
-    return and_(LLMUsage.generator == "llm", LLMUsage.outcome != "cached",
+    return and_(LLMUsage.generator == Generator.LLM, LLMUsage.outcome != "cached",
                 or_(LLMUsage.outcome != RESERVED, LLMUsage.expires_at > now))
 
 
@@ -168,8 +167,7 @@ def _check_questions(session: Session, user_id: int, units: int, now: dt.datetim
         f"more become available in {fmt_wait(wait)}.", retry_after_s=int(math.ceil(wait)))
 
 
-def reserve(session_factory: SessionFactory, *, user_id: int, task: str, units: int,
-            settings: Settings) -> Reservation:
+def reserve(rt: Runtime, *, user_id: int, task: str, units: int) -> Reservation:
     """Reserve one model request for the learner, or refuse it.
 
     Args:
@@ -184,8 +182,9 @@ def reserve(session_factory: SessionFactory, *, user_id: int, task: str, units: 
         raise ValueError(f"unknown task {task!r}; one of {TASKS}")
     if isinstance(units, bool) or not isinstance(units, int) or units < 0:
         raise ValueError("units must be a non-negative integer")
+    settings = rt.settings
     request_id = str(uuid.uuid4())
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         # One learner's reservations are decided one at a time; other learners are not held up.
         session.execute(sql_text("SELECT pg_advisory_xact_lock(:space, :uid)"),
                         {"space": _LOCK_SPACE, "uid": user_id})
@@ -197,7 +196,7 @@ def reserve(session_factory: SessionFactory, *, user_id: int, task: str, units: 
         if task == GENERATION:
             _check_questions(session, user_id, units, now, settings)
         row_id = session.execute(insert(LLMUsage).values(
-            user_id=user_id, request_id=request_id, task=task, generator="llm",
+            user_id=user_id, request_id=request_id, task=task, generator=Generator.LLM,
             outcome=RESERVED, units=units,
             expires_at=now + dt.timedelta(seconds=settings.llm_reservation_ttl_s),
         ).returning(LLMUsage.id)).scalar_one()
@@ -208,7 +207,7 @@ def reserve(session_factory: SessionFactory, *, user_id: int, task: str, units: 
 def _row(reservation: Reservation, call: dict[str, Any]) -> dict[str, Any]:
     cost = call.get("cost_usd", 0.0) or 0.0
     return dict(
-        generator=call.get("generator", "llm"), model=call.get("model"),
+        generator=call.get("generator", Generator.LLM), model=call.get("model"),
         prompt_version=call.get("prompt_version"), outcome=call["outcome"],
         tokens_in=int(call.get("tokens_in", 0)), tokens_out=int(call.get("tokens_out", 0)),
         cost_usd=cost if isinstance(cost, Decimal) else Decimal(str(round(float(cost), 6))),
@@ -216,17 +215,17 @@ def _row(reservation: Reservation, call: dict[str, Any]) -> dict[str, Any]:
         questions_returned=int(call.get("questions_returned", 0)))
 
 
-def settle_calls(session_factory: SessionFactory, reservation: Reservation,
+def settle_calls(rt: Runtime, reservation: Reservation,
                  calls: Sequence[dict[str, Any]]) -> None:
     """Turn the reservation into the usage-log rows of the calls it covered (one transaction;
     the first call takes over the reservation's row). Each call is a dict with `outcome` and
     optionally model, prompt_version, generator, tokens_in, tokens_out, cost_usd, latency_ms,
     questions_returned. No calls: the reservation is released."""
     if not calls:
-        release(session_factory, reservation)
+        release(rt, reservation)
         return
     rows = [_row(reservation, c) for c in calls]
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         updated = session.execute(
             update(LLMUsage).where(LLMUsage.id == reservation.id,
                                    LLMUsage.user_id == reservation.user_id,
@@ -240,42 +239,40 @@ def settle_calls(session_factory: SessionFactory, reservation: Reservation,
                      task=reservation.task) for r in rest])
 
 
-def settle(session_factory: SessionFactory, reservation: Reservation, *, model: str | None,
+def settle(rt: Runtime, reservation: Reservation, *, model: str | None,
            outcome: str, tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0,
            latency_ms: int = 0, questions_returned: int = 0) -> None:
     """Turn the reservation into the usage-log row of the call it covered."""
-    settle_calls(session_factory, reservation, [dict(
+    settle_calls(rt, reservation, [dict(
         model=model, outcome=outcome, tokens_in=tokens_in, tokens_out=tokens_out,
         cost_usd=cost_usd, latency_ms=latency_ms, questions_returned=questions_returned)])
 
 
-def release(session_factory: SessionFactory, reservation: Reservation) -> None:
+def release(rt: Runtime, reservation: Reservation) -> None:
     """Free a reservation whose call never happened."""
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         session.execute(delete(LLMUsage).where(
             LLMUsage.id == reservation.id, LLMUsage.user_id == reservation.user_id,
             LLMUsage.outcome == RESERVED))
 
 
-def is_settled(session_factory: SessionFactory, reservation: Reservation) -> bool:
+def is_settled(rt: Runtime, reservation: Reservation) -> bool:
     """Whether the reservation's row was settled or released (no longer 'reserved')."""
-    with session_factory() as session:
+    with rt.session_factory() as session:
         outcome = session.scalar(select(LLMUsage.outcome).where(
             LLMUsage.id == reservation.id, LLMUsage.user_id == reservation.user_id))
     return outcome != RESERVED
 
 
 @contextmanager
-def reserved(session_factory: SessionFactory, *, user_id: int, task: str, units: int,
-             settings: Settings) -> Iterator[Reservation]:
+def reserved(rt: Runtime, *, user_id: int, task: str, units: int) -> Iterator[Reservation]:
     """`reserve`, then release the reservation if the block raises before settling it."""
-    reservation = reserve(session_factory, user_id=user_id, task=task, units=units,
-                          settings=settings)
+    reservation = reserve(rt, user_id=user_id, task=task, units=units)
     try:
         yield reservation
     except BaseException:
-        if not is_settled(session_factory, reservation):
-            release(session_factory, reservation)
+        if not is_settled(rt, reservation):
+            release(rt, reservation)
         raise
 
 
@@ -290,24 +287,23 @@ def outcome_of(e: EngineError) -> str:
     return "invalid"
 
 
-def metered(session_factory: SessionFactory, *, user_id: int, task: str, settings: Settings,
-            call: Callable[[], C], units: int = 1) -> C:
+def metered(rt: Runtime, *, user_id: int, task: str, call: Callable[[], C],
+            units: int = 1) -> C:
     """Make one model call under a reservation and log it: `call` returns an
     `llm.Completion`; a failed call is logged with its outcome and its error re-raised.
 
     Raises:
         RateLimited: the learner's limit is reached (the call is not made).
     """
-    with reserved(session_factory, user_id=user_id, task=task, units=units,
-                  settings=settings) as reservation:
+    with reserved(rt, user_id=user_id, task=task, units=units) as reservation:
         started = time.perf_counter()
         try:
             result = call()
         except EngineError as e:
-            settle(session_factory, reservation, model=None, outcome=outcome_of(e),
+            settle(rt, reservation, model=None, outcome=outcome_of(e),
                    latency_ms=int((time.perf_counter() - started) * 1000))
             raise
-        settle(session_factory, reservation, model=result.model, outcome="ok",
+        settle(rt, reservation, model=result.model, outcome="ok",
                tokens_in=result.tokens_in, tokens_out=result.tokens_out,
                cost_usd=result.cost_usd, latency_ms=result.latency_ms)
         return result

@@ -7,6 +7,7 @@ import uuid
 
 import streamlit as st
 
+from engine.bank import service as bank
 from engine.errors import EngineError
 from engine.generation import service
 from engine.generation.drafts import Draft
@@ -18,7 +19,7 @@ from ui.runtime import get_runtime
 
 rt = get_runtime()
 account = require_account()
-mode = service.generation_mode(rt.settings)
+mode = service.generation_mode(rt)
 
 PREVIEW = "gen_preview"  # {"batch": str, "items": [{"draft": dict, "state": str}], ...}
 st.session_state.setdefault(PREVIEW, None)
@@ -37,7 +38,7 @@ else:
                "checked against your material before you see them.")
 
 try:
-    materials = service.materials_for_generation(rt.session_factory, user_id=account.user_id)
+    materials = service.materials_for_generation(rt, user_id=account.user_id)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -135,7 +136,7 @@ if failure := st.session_state.pop("gen_failure", None):
 
 if not mode.offline:
     try:
-        used = service.usage_summary(rt.session_factory, user_id=account.user_id)
+        used = service.usage_summary(rt, user_id=account.user_id)
     except EngineError as e:
         st.error(e.user_message)
         st.stop()
@@ -152,7 +153,7 @@ if not preview:
 def save(indices: list[int]) -> None:
     drafts = [Draft.from_dict(preview["items"][i]["draft"]) for i in indices]
     try:
-        service.save_questions(rt.session_factory, user_id=account.user_id, drafts=drafts)
+        bank.save_questions(rt, user_id=account.user_id, drafts=drafts)
     except EngineError as e:
         st.session_state["gen_error"] = e.user_message
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.practice.service import review_counts
+from engine.practice.queue import review_counts
 from engine.profiles import home_summary
 from ui.auth import require_account
 from ui.runtime import get_runtime
@@ -50,7 +50,7 @@ else:
     st.info(f"You have {summary.questions} questions in your bank. Time to practise.",
             icon=":material/school:")
     try:
-        counts = review_counts(rt.session_factory, user_id=account.user_id)
+        counts = review_counts(rt, user_id=account.user_id)
     except EngineError as e:
         st.error(e.user_message)
     else:

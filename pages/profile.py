@@ -54,10 +54,10 @@ with st.form("scheduler"):
         "on the Reviews page, and the fitted parameters are used only when they predict your "
         "recent answers better than the ones in use.")
     if st.form_submit_button("Save scheduler"):
-        from engine.practice.service import set_scheduler
+        from engine.practice.preferences import set_scheduler
 
         try:
-            set_scheduler(rt.session_factory, user_id=account.user_id,
+            set_scheduler(rt, user_id=account.user_id,
                           scheduler=chosen_scheduler)
         except EngineError as e:
             st.error(e.user_message)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.generation import service
+from engine.bank import service
 from ui.auth import require_account
 from ui.question_view import DIFFICULTY, TYPE_LABELS, badges, edit_fields, plain, render_question
 from ui.runtime import get_runtime
@@ -23,7 +23,7 @@ st.session_state.setdefault("bank_editing", None)
 st.title("Question bank")
 
 try:
-    sources = service.bank_materials(rt.session_factory, user_id=account.user_id)
+    sources = service.bank_materials(rt, user_id=account.user_id)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -47,7 +47,7 @@ if st.session_state.get("bank_filters") != filters:
 
 try:
     page = service.list_questions(
-        rt.session_factory, user_id=account.user_id, material_id=material, question_type=qtype,
+        rt, user_id=account.user_id, material_id=material, question_type=qtype,
         difficulty=difficulty, status=status, text=text or None, limit=PAGE_SIZE,
         offset=st.session_state["bank_page"] * PAGE_SIZE)
 except EngineError as e:
@@ -90,7 +90,7 @@ for q in page.questions:
             if saved:
                 try:
                     service.update_question(
-                        rt.session_factory, user_id=account.user_id, question_id=q.id,
+                        rt, user_id=account.user_id, question_id=q.id,
                         stem=values["stem"], answer=values["answer"],
                         explanation=values["explanation"], difficulty=values["difficulty"],
                         options=values.get("options"), correct_index=values.get("correct_index"),
@@ -111,7 +111,7 @@ for q in page.questions:
             yes, no = st.columns(2)
             if yes.button("Yes, delete", key=f"{key}_confirm", type="primary"):
                 try:
-                    service.delete_question(rt.session_factory, user_id=account.user_id,
+                    service.delete_question(rt, user_id=account.user_id,
                                             question_id=q.id)
                 except EngineError as e:
                     st.error(e.user_message)

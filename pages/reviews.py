@@ -9,7 +9,10 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.jobs import active_job, recent_jobs, submit_fsrs_fit
-from engine.practice import service
+from engine.practice.flags import keep_question, needs_attention, retire_question
+from engine.practice.preferences import scheduler_info
+from engine.practice.queue import review_counts
+from engine.practice.replace import replace_question
 from engine.profiles import get_profile
 from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
@@ -27,10 +30,9 @@ st.title("Reviews")
 
 try:
     profile = get_profile(rt, user_id=account.user_id)
-    counts = service.review_counts(rt.session_factory, user_id=account.user_id)
-    info = service.scheduler_info(rt.session_factory, user_id=account.user_id,
-                                  settings=rt.settings)
-    attention = service.needs_attention(rt.session_factory, user_id=account.user_id)
+    counts = review_counts(rt, user_id=account.user_id)
+    info = scheduler_info(rt, user_id=account.user_id)
+    attention = needs_attention(rt, user_id=account.user_id)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -88,8 +90,8 @@ for item in attention:
         if keep_col.button("Keep it", key=f"keep_{item.question_id}",
                            help="Put it back in your queues"):
             try:
-                service.keep_question(rt.session_factory, user_id=account.user_id,
-                                      question_id=item.question_id)
+                keep_question(rt, user_id=account.user_id,
+                              question_id=item.question_id)
             except EngineError as e:
                 st.error(e.user_message)
             else:
@@ -99,8 +101,8 @@ for item in attention:
                 "Retire it", key=f"retire_{item.question_id}",
                 help="Take it out of your queues for good; its history is kept"):
             try:
-                service.retire_question(rt.session_factory, user_id=account.user_id,
-                                        question_id=item.question_id)
+                retire_question(rt, user_id=account.user_id,
+                                question_id=item.question_id)
             except EngineError as e:
                 st.error(e.user_message)
             else:
@@ -112,8 +114,8 @@ for item in attention:
                      "review schedule"):
             try:
                 with st.spinner("Writing a new question from the same passage…"):
-                    service.replace_question(rt.session_factory, user_id=account.user_id,
-                                             question_id=item.question_id, settings=rt.settings)
+                    replace_question(rt, user_id=account.user_id,
+                                     question_id=item.question_id)
             except EngineError as e:
                 st.error(e.user_message)
             else:

@@ -10,7 +10,15 @@ import zoneinfo
 import streamlit as st
 
 from engine.errors import EngineError, QuestionUnavailable
-from engine.practice import service
+from engine.practice.dispute import dispute_attempt
+from engine.practice.flags import flag_question
+from engine.practice.queue import (
+    TodayQueue,
+    build_queue,
+    get_practice_question,
+    review_counts,
+)
+from engine.practice.submit import AnswerResult, submit_answer
 from engine.profiles import get_profile
 from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
@@ -63,7 +71,7 @@ def next_question() -> None:
     st.session_state["today_result"] = None
 
 
-def record(answered: service.AnswerResult, kind: str) -> None:
+def record(answered: AnswerResult, kind: str) -> None:
     """Count an answer in this session; a wrong one is re-asked once before the end."""
     session = st.session_state["today_session"]
     if answered.duplicate:
@@ -80,7 +88,7 @@ def record(answered: service.AnswerResult, kind: str) -> None:
         session["relearn"].append(qid)
 
 
-def disputed(rescored: service.AnswerResult) -> None:
+def disputed(rescored: AnswerResult) -> None:
     """A disputed answer now counts as right: it is not re-asked, and the summary agrees."""
     session = st.session_state["today_session"]
     if rescored.question_id in session["relearn"]:
@@ -89,7 +97,7 @@ def disputed(rescored: service.AnswerResult) -> None:
     session["xp"] += max(0, rescored.xp_earned - result.xp_earned)
 
 
-def show_summary(queue: service.TodayQueue) -> None:
+def show_summary(queue: TodayQueue) -> None:
     session = st.session_state["today_session"]
     if not session["answered"]:
         return
@@ -110,8 +118,8 @@ def show_summary(queue: service.TodayQueue) -> None:
 st.title("Today")
 
 try:
-    queue = service.build_queue(rt.session_factory, user_id=account.user_id,
-                                extra_new=st.session_state["today_extra_new"])
+    queue = build_queue(rt, user_id=account.user_id,
+                        extra_new=st.session_state["today_extra_new"])
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -122,7 +130,7 @@ new_col.metric("New today", queue.new_allowed)
 done_col.metric("Answered today", f"{queue.answered_today} / {queue.daily_target}")
 xp_col.metric("XP", f"{profile.xp:,}", help=f"Level {profile.level}")
 
-result: service.AnswerResult | None = st.session_state["today_result"]
+result: AnswerResult | None = st.session_state["today_result"]
 current = st.session_state["today_current"]
 
 if current is None and result is None:
@@ -140,7 +148,7 @@ if current is None and result is None:
         else:
             st.success(f"All done for now. Your next review is due {when(queue.next_due_at)}.",
                        icon=":material/task_alt:")
-            counts = service.review_counts(rt.session_factory, user_id=account.user_id)
+            counts = review_counts(rt, user_id=account.user_id)
             if counts.new_available:
                 more = min(10, counts.new_available)
                 if st.button(f"Learn {more} more new question{'s' if more != 1 else ''}",
@@ -155,8 +163,8 @@ if current is None and result is None:
         st.session_state["today_current"] = current
 
 try:
-    question = service.get_practice_question(rt.session_factory, user_id=account.user_id,
-                                             question_id=current["question_id"])
+    question = get_practice_question(rt, user_id=account.user_id,
+                                     question_id=current["question_id"])
 except QuestionUnavailable as e:
     st.warning(e.user_message)
     if current["question_id"] in st.session_state["today_session"]["relearn"]:
@@ -208,11 +216,11 @@ if result is None:
             st.stop()
         try:
             with st.spinner("Checking your answer…"):
-                answered = service.submit_answer(
-                    rt.session_factory, user_id=account.user_id, question_id=question.id,
+                answered = submit_answer(
+                    rt, user_id=account.user_id, question_id=question.id,
                     token=current["token"], response=response, confidence=int(confidence),
                     seconds=time.monotonic() - current["shown_at"],
-                    expected_reviews=current["reviews"], settings=rt.settings)
+                    expected_reviews=current["reviews"])
         except EngineError as e:
             st.error(e.user_message)
             st.stop()
@@ -263,9 +271,9 @@ if not result.correct and not result.disputed:
         note = st.text_input("Why (optional)", key="today_dispute_note", max_chars=1000)
         if st.button("Count it as right", key="today_dispute"):
             try:
-                st.session_state["today_result"] = service.dispute_attempt(
-                    rt.session_factory, user_id=account.user_id, attempt_id=result.attempt_id,
-                    note=note, settings=rt.settings)
+                st.session_state["today_result"] = dispute_attempt(
+                    rt, user_id=account.user_id, attempt_id=result.attempt_id,
+                    note=note)
             except EngineError as e:
                 st.error(e.user_message)
             else:
@@ -280,10 +288,9 @@ with flag_col.popover("Flag", icon=":material/flag:"):
         flagged = st.form_submit_button("Flag question")
     if flagged:
         try:
-            outcome = service.flag_question(
-                rt.session_factory, user_id=account.user_id, question_id=result.question_id,
-                reason=reason, note=flag_note, attempt_id=result.attempt_id,
-                settings=rt.settings)
+            outcome = flag_question(
+                rt, user_id=account.user_id, question_id=result.question_id,
+                reason=reason, note=flag_note, attempt_id=result.attempt_id)
         except EngineError as e:
             st.error(e.user_message)
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.bank import service as bank
 from engine.generation import service as generation
 from engine.generation.drafts import Draft
 from engine.tutor import service, store
@@ -18,8 +19,7 @@ from ui.tutor import plain, render_message, source_dialog
 rt = get_runtime()
 account = require_account()
 uid = account.user_id
-sf = rt.session_factory
-info = service.tutor_mode(rt.settings)
+info = service.tutor_mode(rt)
 
 CONV = "tutor_conversation"
 MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz me"}
@@ -34,8 +34,8 @@ else:
     st.caption(":material/smart_toy: " + escape_markdown(info.label))
 
 try:
-    materials = generation.materials_for_generation(sf, user_id=uid)
-    conversations = store.list_conversations(sf, user_id=uid)
+    materials = generation.materials_for_generation(rt, user_id=uid)
+    conversations = store.list_conversations(rt, user_id=uid)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -54,7 +54,7 @@ if st.session_state[CONV] not in ids:
 
 def _new() -> None:
     try:
-        conv = store.create_conversation(sf, user_id=uid)
+        conv = store.create_conversation(rt, user_id=uid)
     except EngineError as e:
         st.session_state["tutor_error"] = e.user_message
         return
@@ -92,7 +92,7 @@ if conv is not None:
                                     placeholder="All my materials")
             if st.form_submit_button("Save"):
                 try:
-                    store.update_conversation(sf, user_id=uid, conversation_id=conv.id,
+                    store.update_conversation(rt, user_id=uid, conversation_id=conv.id,
                                               title=name, material_ids=chosen or None)
                 except EngineError as e:
                     st.error(e.user_message)
@@ -103,7 +103,7 @@ if conv is not None:
         if st.button("Delete conversation", key=f"tutor_delete_{conv.id}",
                      icon=":material/delete:", disabled=not confirm):
             try:
-                store.delete_conversation(sf, user_id=uid, conversation_id=conv.id)
+                store.delete_conversation(rt, user_id=uid, conversation_id=conv.id)
             except EngineError as e:
                 st.error(e.user_message)
             else:
@@ -123,7 +123,7 @@ general = right.toggle("General knowledge when my material has no answer",
                        key="tutor_general", disabled=info.offline,
                        help="Such answers are labelled as not from your materials.")
 
-open_source = source_dialog(sf, uid, store.citation_view)
+open_source = source_dialog(rt, uid, store.citation_view)
 
 
 def _quiz(message_id: int) -> None:
@@ -138,7 +138,7 @@ def _quiz(message_id: int) -> None:
                 st.caption(":green[Saved to your bank and your review schedule]")
             elif st.button("Accept", key=f"tutor_quiz_{message_id}_{i}", icon=":material/check:"):
                 try:
-                    generation.save_questions(sf, user_id=uid, drafts=[draft])
+                    bank.save_questions(rt, user_id=uid, drafts=[draft])
                 except EngineError as e:
                     st.error(e.user_message)
                 else:
@@ -146,7 +146,7 @@ def _quiz(message_id: int) -> None:
                     st.rerun()
 
 
-messages = store.list_messages(sf, user_id=uid, conversation_id=conv.id) if conv else []
+messages = store.list_messages(rt, user_id=uid, conversation_id=conv.id) if conv else []
 if not messages:
     st.caption("Ask anything about your material. Every sentence of an answer cites the page "
                "it comes from; when your material does not cover a question, the tutor says so.")
@@ -177,13 +177,13 @@ def _run(turn: service.Turn) -> None:
                 st.caption(":material/public: General knowledge — not from your materials.")
             try:
                 st.write_stream(escape_markdown(piece) for piece in
-                                service.stream_answer(sf, turn, settings=rt.settings))
+                                service.stream_answer(rt, turn))
             except EngineError as e:
                 st.session_state["tutor_failure"] = e.user_message
     elif turn.kind == "quiz":
         with st.spinner("Writing questions on this topic…"):
             try:
-                result = service.quiz_preview(sf, turn, settings=rt.settings)
+                result = service.quiz_preview(rt, turn)
             except EngineError as e:
                 st.session_state["tutor_error"] = e.user_message
             else:
@@ -195,7 +195,7 @@ def _run(turn: service.Turn) -> None:
 if prompt is not None or retry:
     if conv is None:
         try:
-            conv = store.create_conversation(sf, user_id=uid)
+            conv = store.create_conversation(rt, user_id=uid)
         except EngineError as e:
             st.error(e.user_message)
             st.stop()
@@ -206,11 +206,11 @@ if prompt is not None or retry:
     with st.spinner("Searching your material…"):
         try:
             if prompt is not None:
-                turn = service.ask(sf, user_id=uid, conversation_id=conv.id, message=prompt,
-                                   settings=rt.settings, mode=mode, general=general)
+                turn = service.ask(rt, user_id=uid, conversation_id=conv.id, message=prompt,
+                                   mode=mode, general=general)
             else:
-                turn = service.retry(sf, user_id=uid, conversation_id=conv.id,
-                                     settings=rt.settings, general=general)
+                turn = service.retry(rt, user_id=uid, conversation_id=conv.id,
+                                     general=general)
         except EngineError as e:
             st.session_state["tutor_error"] = e.user_message
             st.rerun()

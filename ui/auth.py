@@ -11,6 +11,7 @@ state, so nothing of one learner is left for the next one on the same tab.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -23,7 +24,9 @@ from engine.accounts import (
     session_id_from_token,
     start_session,
 )
-from ui.runtime import Runtime
+
+if TYPE_CHECKING:
+    from ui.runtime import Runtime
 
 ACCOUNT_KEY = "gw_account"
 SESSION_KEY = "gw_session"  # the random session id (secret; server-side state only)

@@ -1,27 +1,97 @@
 """The app's process-wide runtime, created once and shared by every session.
 
-The UI's one way to the runtime: pages call `get_runtime()` and hand the runtime to engine
-services; UI helpers take it as a `Runtime` from here.
+The first start from an empty data folder initialises the embedded PostgreSQL and applies the
+migrations, which takes seconds. `start_runtime()` (called by app.py before it imports the rest
+of the app) begins that work on a thread, so the imports of the pages overlap with it;
+`get_runtime()` waits for it to finish. This module is the UI's one way to the runtime: pages
+hand `get_runtime()`'s runtime to engine services; UI helpers type it as `ui.runtime.Runtime`.
 """
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from engine.runtime import Runtime, create_runtime
-
-__all__ = ["Runtime", "get_runtime"]
-
-
-def _release(rt: Runtime) -> None:
-    rt.close()
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 
-@st.cache_resource(show_spinner="Starting Groundwork…", on_release=_release)
-def get_runtime() -> Runtime:
-    """Raises EngineError (not cached) when the database cannot be reached or started.
-    Starts the embedded job worker of this process (see engine.jobs.worker); clearing the
-    cache closes the runtime, worker included."""
+def _create() -> Runtime:
+    """Raises EngineError when the database cannot be reached or started. Starts the embedded
+    job worker of this process (see engine.jobs.worker)."""
+    from engine.runtime import create_runtime
+
     rt = create_runtime()
     rt.ensure_worker()  # unless GROUNDWORK_EMBEDDED_WORKER=false
     return rt
+
+
+class _Starter:
+    """One start of the runtime at a time; a failed start is retried by the next call (the
+    operator fixes the problem and reloads the page)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._future: Future[Runtime] | None = None
+
+    def begin(self) -> Future[Runtime]:
+        with self._lock:
+            future = self._future
+            if future is None or (future.done() and future.exception() is not None):
+                future = Future()
+                threading.Thread(target=self._run, args=(future,), name="groundwork-start",
+                                 daemon=True).start()
+                self._future = future
+            return future
+
+    def close(self) -> None:
+        """Close the runtime this starter made, if it made one (its worker thread included)."""
+        with self._lock:
+            future, self._future = self._future, None
+        if future is not None and future.done() and future.exception() is None:
+            future.result().close()
+
+    @staticmethod
+    def _run(future: Future[Runtime]) -> None:
+        try:
+            rt = _create()
+        except BaseException as e:  # handed to the page that waits, which shows it
+            future.set_exception(e)
+        else:
+            future.set_result(rt)
+
+
+def _release(starter: _Starter) -> None:
+    starter.close()
+
+
+@st.cache_resource(show_spinner=False, on_release=_release)
+def _starter() -> _Starter:
+    return _Starter()
+
+
+def start_runtime() -> None:
+    """Begin creating the runtime in the background (no-op once it has started)."""
+    _starter().begin()
+
+
+def get_runtime() -> Runtime:
+    """The runtime, waiting for its start with a spinner the first time.
+
+    Raises:
+        EngineError: the database cannot be reached or started (the next call tries again).
+    """
+    future = _starter().begin()
+    if not future.done():
+        with st.spinner("Starting Groundwork…"):
+            return future.result()
+    return future.result()
+
+
+def reset_runtime() -> None:
+    """Close and forget the runtime, so the next call builds a new one (tests with new
+    settings)."""
+    _starter.clear()

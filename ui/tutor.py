@@ -89,14 +89,14 @@ def render_message(message: Any, *, key: str, open_source: Callable[[int], None]
                 open_source(int(source["chunk_id"]))
 
 
-def source_dialog(session_factory: Any, user_id: int, citation_view: Callable[..., Any]
+def source_dialog(rt: Any, user_id: int, citation_view: Callable[..., Any]
                   ) -> Callable[[int], None]:
     """A function opening the dialog with the cited page and the passage highlighted."""
 
     @st.dialog("Source", width="large")
     def _show(chunk_id: int) -> None:
         try:
-            view = citation_view(session_factory, user_id=user_id, chunk_id=chunk_id)
+            view = citation_view(rt, user_id=user_id, chunk_id=chunk_id)
         except EngineError as e:
             st.error(e.user_message)
             return

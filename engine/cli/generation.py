@@ -11,6 +11,7 @@ from engine.runtime import get_runtime
 
 def _generate(args: argparse.Namespace) -> int:
     from engine.accounts import get_account
+    from engine.bank.service import save_questions
     from engine.generation import service
 
     rt = get_runtime()
@@ -21,13 +22,12 @@ def _generate(args: argparse.Namespace) -> int:
             print(f"  {p.message} ({p.done}/{p.total})", file=sys.stderr)
 
     result = service.generate_questions(
-        rt.session_factory, user_id=account.user_id, settings=rt.settings,
+        rt, user_id=account.user_id,
         material_ids=args.material or None, topic=args.topic, question_type=args.type,
         difficulty=args.difficulty, count=args.count, on_progress=progress)
     ids: list[int | None] = [None] * len(result.drafts)
     if args.accept:
-        ids = list(service.save_questions(rt.session_factory, user_id=account.user_id,
-                                          drafts=result.drafts))
+        ids = list(save_questions(rt, user_id=account.user_id, drafts=result.drafts))
     for draft, qid in zip(result.drafts, ids, strict=True):
         record = {
             "id": qid,

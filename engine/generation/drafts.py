@@ -1,26 +1,20 @@
-"""The plain values generation works with: source passages and question drafts."""
+"""The plain values generation works with: question drafts (and the source passages they come
+from, `engine.domain.passage.Passage`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-QUESTION_TYPES = ("mcq", "cloze", "short")
-TYPE_LABELS = {"mcq": "Multiple choice", "cloze": "Cloze (fill in the blank)",
-               "short": "Short answer", "mix": "A mix"}
+from engine.domain.passage import Passage
+from engine.domain.vocabulary import Generator, QuestionType
+
+QUESTION_TYPES = (QuestionType.MCQ, QuestionType.CLOZE, QuestionType.SHORT)
+MIX = "mix"  # a request for every type the generator makes
+TYPE_LABELS = {QuestionType.MCQ: "Multiple choice",
+               QuestionType.CLOZE: "Cloze (fill in the blank)",
+               QuestionType.SHORT: "Short answer", MIX: "A mix"}
 BLANK = "_____"
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One chunk of a learner's material offered to a generator as context."""
-
-    chunk_id: int
-    material_id: int
-    material_title: str
-    text: str
-    page_start: int
-    page_end: int
 
 
 @dataclass
@@ -53,7 +47,7 @@ class Draft:
     page_end: int = 1
     topic: str | None = None
     # What made it.
-    generator: str = "llm"
+    generator: str = Generator.LLM
     model: str | None = None
     prompt_version: str | None = None
     tokens_in: int | None = None
@@ -68,3 +62,6 @@ class Draft:
     def from_dict(cls, data: dict[str, Any]) -> Draft:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+__all__ = ["BLANK", "MIX", "QUESTION_TYPES", "TYPE_LABELS", "Draft", "Passage"]

@@ -150,7 +150,7 @@ def generate_body(rt: Runtime, params: dict) -> Callable:
             report("generating", p.done, p.total, p.message)
 
         r = service.generate_questions(
-            rt.session_factory, user_id=row.user_id, settings=rt.settings,
+            rt, user_id=row.user_id,
             material_ids=params.get("material_ids") or None, topic=params.get("topic") or None,
             question_type=params.get("question_type", "mix"),
             difficulty=int(params.get("difficulty", 3)), count=int(params.get("count", 5)),
@@ -164,12 +164,11 @@ def generate_body(rt: Runtime, params: dict) -> Callable:
 
 
 def fit_fsrs_body(rt: Runtime) -> Callable:
-    from engine.practice import service
+    from engine.practice.preferences import optimise_fsrs
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("fitting", 0, 1, "Fitting FSRS to your answers")
-        r = service.optimise_fsrs(rt.session_factory, user_id=row.user_id,
-                                  settings=rt.settings)
+        r = optimise_fsrs(rt, user_id=row.user_id)
         return r.message, {"adopted": r.adopted, "n_reviews": r.n_reviews}
 
     return body

@@ -9,15 +9,18 @@ row says so), any other is marked failed with a message, and its spooled upload 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 from procrastinate import App
 from procrastinate.jobs import Job, Status
 
+from engine.domain.vocabulary import JobKind
 from engine.jobs import progress as jp
 from engine.jobs.queue import worker_app
 from engine.jobs.spool import remove_spooled
@@ -54,11 +57,24 @@ async def _recover(app: App, rt: Runtime, job: Job) -> None:
         log.warning("stalled job queued again", extra={"queue_job": job.id, "job": job_id})
         return
     await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
-    await asyncio.to_thread(jp.finish, rt, job_id, outcome="failed", message=STOPPED_MESSAGE)
     row = await asyncio.to_thread(jp.row, rt, job_id)
+    if row is not None and row.spool_path:
+        await asyncio.to_thread(_undo_ingestion, rt, row)
+    await asyncio.to_thread(jp.finish, rt, job_id, outcome="failed", message=STOPPED_MESSAGE)
     if row is not None and row.spool_path:
         remove_spooled(rt, path=Path(row.spool_path))
     log.warning("stalled job failed", extra={"queue_job": job.id, "job": job_id})
+
+
+def _undo_ingestion(rt: Runtime, row: Any) -> None:
+    """A stopped ingestion that will not run again leaves nothing half-written behind."""
+    from engine import library
+
+    path = Path(row.spool_path)
+    if row.kind != JobKind.INGEST or not path.is_file():
+        return
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    library.undo_interrupted_ingestion(rt, user_id=row.user_id, sha256=sha256)
 
 
 async def _recovery_loop(app: App, rt: Runtime) -> None:

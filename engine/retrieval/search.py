@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Chunk, Material
+from engine.domain.passage import Passage
 from engine.retrieval.collections import current_collection
 from engine.retrieval.embeddings import model_label
 from engine.retrieval.fusion import weighted_fusion
@@ -21,27 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One search result: a chunk of a learner's material with its provenance."""
-
-    chunk_id: int
-    material_id: int
-    material_title: str
-    text: str
-    page_start: int
-    page_end: int
-    score: float
-    heading: str | None = None
-
-    @property
-    def pages(self) -> str:
-        """'p. 4' or 'pp. 4–5', for citations."""
-        if self.page_start == self.page_end:
-            return f"p. {self.page_start}"
-        return f"pp. {self.page_start}\u2013{self.page_end}"
 
 
 def library_fingerprint(session: Session, user_id: int) -> tuple[int, int, int]:

@@ -82,16 +82,7 @@ def choose_parameters(
                                   f"{n} reviews so far; personal FSRS parameters are fitted "
                                   f"from {min_reviews} reviews on.")
     cut = int(n * (1 - holdout_fraction))
-    score_from = reviews[cut].reviewed_at
-    base = base or fsrs6.DEFAULT_PARAMS
-
-    def score(params: tuple[float, ...]) -> tuple[float, int]:
-        p = replay_fsrs(reviews, score_from=score_from,
-                        params=fsrs6.FSRSParams(**{**base.__dict__, "parameters": params}))
-        if not p.predicted:
-            return math.nan, 0
-        return log_loss(p.predicted, p.recalled), len(p.predicted)
-
+    score = _scorer(reviews, reviews[cut].reviewed_at, base or fsrs6.DEFAULT_PARAMS)
     current_loss, scored = score(current)
     if scored < MIN_HOLDOUT_SCORED:
         return OptimisationResult(False, current, None, current_loss if scored else None, None,
@@ -100,6 +91,28 @@ def choose_parameters(
                                   "the previous one; keeping the current parameters.")
     candidate = tuple(float(p) for p in fit(reviews[:cut]))
     candidate_loss, _ = score(candidate)
+    return _decide(current, candidate, current_loss, candidate_loss, n=n, cut=cut,
+                   scored=scored)
+
+
+def _scorer(reviews: Sequence[Review], score_from: dt.datetime,
+            base: fsrs6.FSRSParams) -> Callable[[tuple[float, ...]], tuple[float, int]]:
+    """Log loss of FSRS with given weights on the reviews from `score_from` on (replayed over
+    the whole history), and how many reviews were scored."""
+
+    def score(params: tuple[float, ...]) -> tuple[float, int]:
+        p = replay_fsrs(reviews, score_from=score_from,
+                        params=fsrs6.FSRSParams(**{**base.__dict__, "parameters": params}))
+        if not p.predicted:
+            return math.nan, 0
+        return log_loss(p.predicted, p.recalled), len(p.predicted)
+
+    return score
+
+
+def _decide(current: tuple[float, ...], candidate: tuple[float, ...], current_loss: float,
+            candidate_loss: float, *, n: int, cut: int, scored: int) -> OptimisationResult:
+    """Adopt the candidate only when its held-back log loss is lower."""
     adopted = candidate_loss < current_loss
     verdict = ("adopted: they predict your recent reviews better"
                if adopted else "kept the current parameters: the fitted ones were no better")

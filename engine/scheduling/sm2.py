@@ -95,6 +95,29 @@ def next_easiness(easiness: float, quality: int, params: SM2Params = DEFAULT_PAR
     return ef
 
 
+def _review_problems(state: SM2State | None, quality: int, reviewed_at: dt.datetime,
+                     params: SM2Params) -> list[str]:
+    """Everything wrong with a review's input (empty when it is fine)."""
+    problems = params.problems()
+    if not _is_int(quality) or not 0 <= quality <= 5:
+        problems.append(f"quality must be an integer 0-5, got {quality!r}")
+    if not isinstance(reviewed_at, dt.datetime) or reviewed_at.tzinfo is None \
+            or reviewed_at.utcoffset() is None:
+        problems.append("reviewed_at must be a timezone-aware datetime")
+    if state is not None:
+        if not _is_int(state.repetitions) or state.repetitions < 0:
+            problems.append(f"repetitions must be a non-negative integer, got "
+                            f"{state.repetitions!r}")
+        if not _is_int(state.interval_days) or state.interval_days < 0:
+            problems.append(f"interval_days must be a non-negative integer, got "
+                            f"{state.interval_days!r}")
+        if not isinstance(state.easiness, (int, float)) or isinstance(state.easiness, bool) \
+                or not state.easiness >= params.min_easiness:
+            problems.append(f"easiness must be a number >= {params.min_easiness}, got "
+                            f"{state.easiness!r}")
+    return problems
+
+
 def review(
     state: SM2State | None,
     quality: int,
@@ -117,23 +140,7 @@ def review(
         ValueError: every problem with the input, in one message.
     """
     params = params or DEFAULT_PARAMS
-    problems = params.problems()
-    if not _is_int(quality) or not 0 <= quality <= 5:
-        problems.append(f"quality must be an integer 0-5, got {quality!r}")
-    if not isinstance(reviewed_at, dt.datetime) or reviewed_at.tzinfo is None \
-            or reviewed_at.utcoffset() is None:
-        problems.append("reviewed_at must be a timezone-aware datetime")
-    if state is not None:
-        if not _is_int(state.repetitions) or state.repetitions < 0:
-            problems.append(f"repetitions must be a non-negative integer, got "
-                            f"{state.repetitions!r}")
-        if not _is_int(state.interval_days) or state.interval_days < 0:
-            problems.append(f"interval_days must be a non-negative integer, got "
-                            f"{state.interval_days!r}")
-        if not isinstance(state.easiness, (int, float)) or isinstance(state.easiness, bool) \
-                or not state.easiness >= params.min_easiness:
-            problems.append(f"easiness must be a number >= {params.min_easiness}, got "
-                            f"{state.easiness!r}")
+    problems = _review_problems(state, quality, reviewed_at, params)
     if problems:
         raise ValueError("; ".join(problems))
 

@@ -5,41 +5,36 @@ three functions."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from engine import usage
-from engine.config import Settings
 from engine.errors import EngineError
+from engine.runtime import Runtime
 from engine.usage import Reservation
 
-SessionFactory = sessionmaker[Session]
 TASK = usage.TUTOR
 
 
-def reserve_call(session_factory: SessionFactory, *, user_id: int,
-                 settings: Settings) -> Reservation:
+def reserve_call(rt: Runtime, *, user_id: int) -> Reservation:
     """Reserve one tutor model call for the learner.
 
     Raises:
         RateLimited: a limit is used up (`retry_after_s` set); nothing may be sent.
     """
-    return usage.reserve(session_factory, user_id=user_id, task=TASK, units=1,
-                         settings=settings)
+    return usage.reserve(rt, user_id=user_id, task=TASK, units=1)
 
 
-def settle_call(session_factory: SessionFactory, reservation: Reservation, *, model: str,
+def settle_call(rt: Runtime, reservation: Reservation, *, model: str,
                 outcome: str, prompt_version: str | None = None, tokens_in: int = 0,
                 tokens_out: int = 0, cost_usd: float = 0.0, latency_ms: int = 0) -> None:
     """Record what the reserved call cost and how it ended ('ok', 'unavailable', ...)."""
-    usage.settle_calls(session_factory, reservation, [dict(
+    usage.settle_calls(rt, reservation, [dict(
         model=model or None, outcome=outcome, prompt_version=prompt_version,
         tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost_usd,
         latency_ms=latency_ms)])
 
 
-def release_call(session_factory: SessionFactory, reservation: Reservation) -> None:
+def release_call(rt: Runtime, reservation: Reservation) -> None:
     """Give back a reservation whose call was never made."""
-    usage.release(session_factory, reservation)
+    usage.release(rt, reservation)
 
 
 def failure_outcome(e: BaseException) -> str:

@@ -18,22 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine import llm
-from engine.config import Settings
 from engine.db.models import Message
 from engine.errors import EngineError, InvalidInput, RateLimited
 from engine.prompt_templates import active_templates
+from engine.domain.vocabulary import TutorMode as TutorModeName
 from engine.generation import service as generation
-from engine.profiles import profile_view
-from engine.retrieval import Passage
-from engine.retrieval.standalone import get_embedder, search_with_settings
+from engine.generation.drafts import MIX
+from engine.profiles import get_profile
+from engine.retrieval import Passage, search_in
+from engine.runtime import Runtime
 from engine.tutor import citations, grounding, limits, prompts, rewrite, store
 
 log = logging.getLogger(__name__)
-
-SessionFactory = sessionmaker[Session]
 REFUSAL_TEXT = ("Your material does not cover this, so I will not guess. The closest passages "
                 "I found are listed below; try rephrasing with words from your material, "
                 "choose other materials, or turn on general knowledge for an answer that is "
@@ -58,8 +57,8 @@ class TutorMode:
         return f"Answers by {self.model}, only from your material, with a source per sentence."
 
 
-def tutor_mode(settings: Settings) -> TutorMode:
-    model = llm.model_for("tutoring", settings)
+def tutor_mode(rt: Runtime) -> TutorMode:
+    model = llm.model_for("tutoring", rt.settings)
     return TutorMode(offline=not model, model=model)
 
 
@@ -105,12 +104,12 @@ def _pages(s: dict[str, Any]) -> str:
             else f"pp. {s['page_start']}-{s['page_end']}")
 
 
-def _check_message(text: str, settings: Settings) -> str:
+def _check_message(text: str, max_chars: int) -> str:
     text = (text or "").strip()
     if not text:
         raise InvalidInput("Type a question or a message first.")
-    if len(text) > settings.tutor_message_max_chars:
-        raise InvalidInput(f"Messages can be at most {settings.tutor_message_max_chars:,} "
+    if len(text) > max_chars:
+        raise InvalidInput(f"Messages can be at most {max_chars:,} "
                            f"characters; this one has {len(text):,}. Shorten it or split it.")
     return text
 
@@ -120,10 +119,10 @@ def _history(views: Sequence[store.MessageView]) -> list[prompts.Turn]:
             if v.status == "complete" and v.kind != "quiz"]
 
 
-def _finish_now(session_factory: SessionFactory, turn: Turn, *, content: str,
+def _finish_now(rt: Runtime, turn: Turn, *, content: str,
                 sources: list[dict[str, Any]], sentences: list[citations.Sentence],
                 cited_share: float | None) -> None:
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         conv = store.owned(session, turn.user_id, turn.conversation_id)
         msg = store.add_message(
             session, user_id=turn.user_id, conversation=conv, role="assistant", kind=turn.kind,
@@ -136,112 +135,156 @@ def _finish_now(session_factory: SessionFactory, turn: Turn, *, content: str,
 # --- preparing a turn -------------------------------------------------------------------------
 
 
-def _rewrite(session_factory: SessionFactory, settings: Settings, t: prompts.Templates, *,
-             user_id: int, history: list[dict[str, str]], question: str,
-             previous_query: str | None) -> str:
+def _rewrite(rt: Runtime, t: prompts.Templates, *, user_id: int, history: list[dict[str, str]],
+             question: str, previous_query: str | None) -> str:
+    settings = rt.settings
     fallback = rewrite.heuristic_query(question, previous_query)
-    if tutor_mode(settings).offline or not history:
+    if tutor_mode(rt).offline or not history:
         return fallback
-    reservation = limits.reserve_call(session_factory, user_id=user_id, settings=settings)
+    reservation = limits.reserve_call(rt, user_id=user_id)
     try:
         c = llm.complete(prompts.rewrite_messages(t, history=history[-6:], question=question),
                          task="tutoring", settings=settings, temperature=0.0, max_tokens=100)
     except EngineError as e:
-        limits.settle_call(session_factory, reservation, model=tutor_mode(settings).model or "",
+        limits.settle_call(rt, reservation, model=tutor_mode(rt).model or "",
                            outcome=limits.failure_outcome(e))
         log.warning("query rewrite failed; heuristic used", extra={"err": e.user_message})
         return fallback
-    limits.settle_call(session_factory, reservation, model=c.model, outcome="ok",
+    limits.settle_call(rt, reservation, model=c.model, outcome="ok",
                        prompt_version=t.version, tokens_in=c.tokens_in,
                        tokens_out=c.tokens_out, cost_usd=c.cost_usd, latency_ms=c.latency_ms)
     return rewrite.clean_model_query(c.text, fallback)
 
 
-def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: int,
-             conversation_id: int, user_message_id: int, question: str, mode: str,
-             general: bool, started: float, build_prompt: bool = False) -> Turn:
-    marks: dict[str, float] = {}
-    with session_factory() as session:
-        conv = store.owned(session, user_id, conversation_id)
-        material_ids = conv.material_ids
-        earlier = [v for v in store._messages(session, user_id, conversation_id,
-                                              settings.tutor_history_max_messages + 1)
-                   if v.id < user_message_id]
-        t = _templates(session)
-    marks["history_ms"] = (time.perf_counter() - started) * 1000
-    previous_query = next((v.search_query for v in reversed(earlier)
-                           if v.role == "user" and v.search_query), None)
-    offline = tutor_mode(settings).offline
-    history: list[dict[str, str]] = []
-    if not offline or build_prompt:  # offline, no model reads the history: no token counting
-        counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)  # noqa: E731
-        history = prompts.trim_history(_history(earlier), budget=settings.tutor_history_tokens,
-                                       count=counter,
-                                       max_turns=settings.tutor_history_max_messages)
-    llm_before = time.perf_counter()
-    query = _rewrite(session_factory, settings, t, user_id=user_id, history=history,
-                     question=question, previous_query=previous_query)
-    rewrite_wait = (time.perf_counter() - llm_before) * 1000 if history and not offline else 0.0
-    marks["rewrite_ms"] = (time.perf_counter() - llm_before) * 1000
-    with session_factory.begin() as session:
-        session.execute(update(Message).where(Message.id == user_message_id,
-                                              Message.user_id == user_id)
+@dataclass
+class _Conversation:
+    """What a turn is prepared from: the conversation's history, materials and templates."""
+
+    user_id: int
+    conversation_id: int
+    user_message_id: int
+    question: str
+    mode: str
+    material_ids: list[int] | None
+    earlier: list[store.MessageView]
+    t: prompts.Templates
+    marks: dict[str, float]
+
+
+def _load(rt: Runtime, d: dict[str, Any], started: float) -> _Conversation:
+    with rt.session_factory() as session:
+        conv = store.owned(session, d["user_id"], d["conversation_id"])
+        earlier = [v for v in store._messages(session, d["user_id"], d["conversation_id"],
+                                              rt.settings.tutor_history_max_messages + 1)
+                   if v.id < d["user_message_id"]]
+        draft = _Conversation(**d, material_ids=conv.material_ids, earlier=earlier,
+                       t=_templates(session), marks={})
+    draft.marks["history_ms"] = (time.perf_counter() - started) * 1000
+    return draft
+
+
+def _trimmed_history(rt: Runtime, draft: _Conversation, *, needed: bool) -> list[dict[str, str]]:
+    if not needed:  # offline, no model reads the history: no token counting
+        return []
+    settings = rt.settings
+    counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)  # noqa: E731
+    return prompts.trim_history(_history(draft.earlier), budget=settings.tutor_history_tokens,
+                                count=counter, max_turns=settings.tutor_history_max_messages)
+
+
+def _search(rt: Runtime, draft: _Conversation, query: str) -> list[Passage]:
+    """Store the turn's search query on the learner's message and search their materials."""
+    with rt.session_factory.begin() as session:
+        session.execute(update(Message).where(Message.id == draft.user_message_id,
+                                              Message.user_id == draft.user_id)
                         .values(search_query=query))
         step = time.perf_counter()
-        passages = search_with_settings(session, user_id=user_id, query=query,
-                                        k=settings.tutor_context_passages,
-                                        material_ids=material_ids, settings=settings)
-        marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
-    sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
-    refuse = grounding.should_refuse([p.score for p in passages],
-                                     settings.tutor_refusal_threshold)
-    kind = ("refusal" if refuse and (not general or offline) else "general" if refuse
-            else "quiz" if mode == "quiz" else "offline" if offline else "answer")
-    turn = Turn(user_id=user_id, conversation_id=conversation_id, question=question,
-                query=query, mode=mode, kind=kind, sources=sources, prompt_version=t.version,
-                timings=marks)
-    if kind in ("answer", "general") or (build_prompt and kind == "offline"):
-        step = time.perf_counter()
-        with session_factory() as session:
-            profile = profile_view(session, user_id)
-        who = prompts.profile_text(level=profile.self_level, goals=profile.learning_goals,
-                                   subjects=profile.subjects)
-        if kind in ("answer", "offline"):
-            turn.messages = prompts.build_messages(
-                t, mode=mode, profile=who, history=history, question=question,
-                sources=[prompts.Source(s["n"], s["title"], _pages(s), s["text"])
-                         for s in sources])
-        else:
-            turn.messages = prompts.general_messages(t, profile=who, history=history,
-                                                     question=question)
-        marks["prompt_ms"] = (time.perf_counter() - step) * 1000
-    turn.pre_llm_ms = (time.perf_counter() - started) * 1000 - rewrite_wait
-    if kind == "refusal":
-        _finish_now(session_factory, turn, content=GENERAL_OFFLINE_TEXT if general
-                    else REFUSAL_TEXT, sources=sources[:SUGGESTIONS], sentences=[],
-                    cited_share=None)
-    elif kind == "offline":
-        extract = grounding.extractive_answer(query, [s["text"] for s in sources],
-                                              get_embedder(settings))
+        passages = search_in(rt, session, user_id=draft.user_id, query=query,
+                             k=rt.settings.tutor_context_passages,
+                             material_ids=draft.material_ids)
+        draft.marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
+    return passages
+
+
+def _kind(*, refuse: bool, general: bool, offline: bool, mode: str) -> str:
+    if refuse:
+        return "refusal" if not general or offline else "general"
+    return "quiz" if mode == TutorModeName.QUIZ else "offline" if offline else "answer"
+
+
+def _build_prompt(rt: Runtime, turn: Turn, t: prompts.Templates,
+                  history: list[dict[str, str]]) -> None:
+    step = time.perf_counter()
+    profile = get_profile(rt, user_id=turn.user_id)
+    who = prompts.profile_text(level=profile.self_level, goals=profile.learning_goals,
+                               subjects=profile.subjects)
+    if turn.kind in ("answer", "offline"):
+        turn.messages = prompts.build_messages(
+            t, mode=turn.mode, profile=who, history=history, question=turn.question,
+            sources=[prompts.Source(s["n"], s["title"], _pages(s), s["text"])
+                     for s in turn.sources])
+    else:
+        turn.messages = prompts.general_messages(t, profile=who, history=history,
+                                                 question=turn.question)
+    turn.timings["prompt_ms"] = (time.perf_counter() - step) * 1000
+
+
+def _answer_now(rt: Runtime, turn: Turn, *, general: bool) -> None:
+    """A refusal or an offline extractive answer, stored at once (no model call)."""
+    sources = turn.sources
+    if turn.kind == "refusal":
+        _finish_now(rt, turn, content=GENERAL_OFFLINE_TEXT if general else REFUSAL_TEXT,
+                    sources=sources[:SUGGESTIONS], sentences=[], cited_share=None)
+    elif turn.kind == "offline":
+        extract = grounding.extractive_answer(turn.query, [s["text"] for s in sources],
+                                              rt.embedder)
         cited = sorted({n for s in extract.sentences for n in s.refs})
-        _finish_now(session_factory, turn, content=extract.text,
+        _finish_now(rt, turn, content=extract.text,
                     sources=[s for s in sources if s["n"] in cited],
                     sentences=extract.sentences, cited_share=1.0 if extract.sentences else 0.0)
+
+
+def _prepare(rt: Runtime, *, user_id: int, conversation_id: int, user_message_id: int,
+             question: str, mode: str, general: bool, started: float,
+             build_prompt: bool = False) -> Turn:
+    draft = _load(rt, dict(user_id=user_id, conversation_id=conversation_id,
+                           user_message_id=user_message_id, question=question, mode=mode),
+                  started)
+    previous_query = next((v.search_query for v in reversed(draft.earlier)
+                           if v.role == "user" and v.search_query), None)
+    offline = tutor_mode(rt).offline
+    history = _trimmed_history(rt, draft, needed=not offline or build_prompt)
+    llm_before = time.perf_counter()
+    query = _rewrite(rt, draft.t, user_id=user_id, history=history, question=question,
+                     previous_query=previous_query)
+    rewrite_wait = (time.perf_counter() - llm_before) * 1000 if history and not offline else 0.0
+    draft.marks["rewrite_ms"] = (time.perf_counter() - llm_before) * 1000
+    passages = _search(rt, draft, query)
+    sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
+    refuse = grounding.should_refuse([p.score for p in passages],
+                                     rt.settings.tutor_refusal_threshold)
+    kind = _kind(refuse=refuse, general=general, offline=offline, mode=mode)
+    turn = Turn(user_id=user_id, conversation_id=conversation_id, question=question,
+                query=query, mode=mode, kind=kind, sources=sources, prompt_version=draft.t.version,
+                timings=draft.marks)
+    if kind in ("answer", "general") or (build_prompt and kind == "offline"):
+        _build_prompt(rt, turn, draft.t, history)
+    turn.pre_llm_ms = (time.perf_counter() - started) * 1000 - rewrite_wait
+    _answer_now(rt, turn, general=general)
     turn.engine_ms = (time.perf_counter() - started) * 1000 - rewrite_wait
     return turn
 
 
-def ask(session_factory: SessionFactory, *, user_id: int, conversation_id: int, message: str,
-        settings: Settings, mode: str = "explain", general: bool = False,
+def ask(rt: Runtime, *, user_id: int, conversation_id: int, message: str,
+        mode: str = TutorModeName.EXPLAIN, general: bool = False,
         build_prompt: bool = False) -> Turn:
     """Store the learner's message and prepare its answer (see the module docstring).
 
     Args:
-        session_factory: the database session factory.
+        rt: the runtime (its settings: model, thresholds, limits).
         user_id: the learner.
         conversation_id: one of the learner's conversations.
         message: what the learner typed.
-        settings: the application settings (model, thresholds, limits).
         mode: 'explain', 'socratic' or 'quiz'.
         general: allow a general-knowledge answer when the material does not cover it.
         build_prompt: build the model prompt even offline (benchmarks time it); offline the
@@ -256,14 +299,14 @@ def ask(session_factory: SessionFactory, *, user_id: int, conversation_id: int, 
         RateLimited: the learner's tutor limit is used up (rewriting a follow-up needs a call).
     """
     started = time.perf_counter()
-    question = _check_message(message, settings)
+    question = _check_message(message, rt.settings.tutor_message_max_chars)
     mode = store._check_mode(mode)
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         conv = store.owned(session, user_id, conversation_id)
         msg = store.add_message(session, user_id=user_id, conversation=conv, role="user",
                                 kind="question", mode=mode, content=question)
         msg_id = msg.id
-    return _prepare(session_factory, settings, user_id=user_id,
+    return _prepare(rt, user_id=user_id,
                     conversation_id=conversation_id, user_message_id=msg_id,
                     question=question, mode=mode, general=general, started=started,
                     build_prompt=build_prompt)
@@ -279,8 +322,7 @@ def unanswered(messages: Sequence[store.MessageView]) -> store.MessageView | Non
     return None
 
 
-def retry(session_factory: SessionFactory, *, user_id: int, conversation_id: int,
-          settings: Settings, general: bool = False) -> Turn:
+def retry(rt: Runtime, *, user_id: int, conversation_id: int, general: bool = False) -> Turn:
     """Answer the learner's last message again after a failed answer.
 
     Raises:
@@ -288,12 +330,12 @@ def retry(session_factory: SessionFactory, *, user_id: int, conversation_id: int
         NotFound: the conversation is not the learner's.
     """
     started = time.perf_counter()
-    views = store.list_messages(session_factory, user_id=user_id,
+    views = store.list_messages(rt, user_id=user_id,
                                 conversation_id=conversation_id, limit=4)
     pending = unanswered(views)
     if pending is None:
         raise InvalidInput("There is nothing to retry: your last message has an answer.")
-    return _prepare(session_factory, settings, user_id=user_id,
+    return _prepare(rt, user_id=user_id,
                     conversation_id=conversation_id, user_message_id=pending.id,
                     question=pending.content, mode=pending.mode, general=general,
                     started=started)
@@ -302,20 +344,21 @@ def retry(session_factory: SessionFactory, *, user_id: int, conversation_id: int
 # --- the model answer -------------------------------------------------------------------------
 
 
-def _store_failed(session_factory: SessionFactory, turn: Turn, partial: str) -> None:
-    with session_factory.begin() as session:
+def _store_failed(rt: Runtime, turn: Turn, partial: str) -> None:
+    with rt.session_factory.begin() as session:
         conv = store.owned(session, turn.user_id, turn.conversation_id)
         store.add_message(session, user_id=turn.user_id, conversation=conv, role="assistant",
                           kind=turn.kind, mode=turn.mode, content=partial, status="failed",
                           search_query=turn.query)
 
 
-def _validated(settings: Settings, turn: Turn, text: str) -> tuple[str, citations.Checked]:
+def _validated(rt: Runtime, turn: Turn, text: str) -> tuple[str, citations.Checked]:
+    settings = rt.settings
     parsed = citations.parse(text)
     valid = [s["n"] for s in turn.sources]
     scores = grounding.support_scores([s.text for s in parsed],
                                       [s["text"] for s in turn.sources],
-                                      get_embedder(settings)) if parsed and valid else None
+                                      rt.embedder) if parsed and valid else None
     checked = citations.check(parsed, valid=valid, scores=scores,
                               threshold=settings.tutor_citation_threshold,
                               min_support=settings.tutor_citation_min_support)
@@ -325,8 +368,7 @@ def _validated(settings: Settings, turn: Turn, text: str) -> tuple[str, citation
     return citations.render(checked.sentences), checked
 
 
-def stream_answer(session_factory: SessionFactory, turn: Turn, *,
-                  settings: Settings) -> Iterator[str]:
+def stream_answer(rt: Runtime, turn: Turn) -> Iterator[str]:
     """Stream the model's answer as text deltas, then validate and store it (`turn.message`).
 
     The call is reserved in the learner's limits before it is made. A provider failure before
@@ -339,11 +381,11 @@ def stream_answer(session_factory: SessionFactory, turn: Turn, *,
     """
     if not turn.needs_model:
         raise ValueError("this turn has no model answer to stream")
-    reservation = limits.reserve_call(session_factory, user_id=turn.user_id, settings=settings)
-    model = tutor_mode(settings).model or ""
+    reservation = limits.reserve_call(rt, user_id=turn.user_id)
+    model = tutor_mode(rt).model or ""
     received: list[str] = []
     try:
-        s = llm.stream(turn.messages or [], task="tutoring", settings=settings)
+        s = llm.stream(turn.messages or [], task="tutoring", settings=rt.settings)
         for piece in s:
             received.append(piece)
             yield piece
@@ -351,22 +393,22 @@ def stream_answer(session_factory: SessionFactory, turn: Turn, *,
             raise InvalidInput("The model returned an empty answer. Try again.")
     except BaseException as e:
         # Also when the page stops consuming (the learner left): never a half answer stored.
-        limits.settle_call(session_factory, reservation, model=model,
+        limits.settle_call(rt, reservation, model=model,
                            outcome=limits.failure_outcome(e),
                            prompt_version=turn.prompt_version)
-        _store_failed(session_factory, turn, "".join(received))
+        _store_failed(rt, turn, "".join(received))
         raise
-    limits.settle_call(session_factory, reservation, model=s.model, outcome="ok",
+    limits.settle_call(rt, reservation, model=s.model, outcome="ok",
                        prompt_version=turn.prompt_version, tokens_in=s.tokens_in,
                        tokens_out=s.tokens_out, cost_usd=s.cost_usd, latency_ms=s.latency_ms)
     text = "".join(received).strip()
     if turn.kind == "general":
-        _finish_now(session_factory, turn, content=citations.strip_markers(text), sources=[],
+        _finish_now(rt, turn, content=citations.strip_markers(text), sources=[],
                     sentences=[], cited_share=None)
         return
-    content, checked = _validated(settings, turn, text)
+    content, checked = _validated(rt, turn, text)
     cited = {n for s in checked.sentences for n in s.refs}
-    _finish_now(session_factory, turn, content=content,
+    _finish_now(rt, turn, content=content,
                 sources=[s for s in turn.sources if s["n"] in cited],
                 sentences=checked.sentences, cited_share=round(checked.cited_share, 4))
 
@@ -374,10 +416,10 @@ def stream_answer(session_factory: SessionFactory, turn: Turn, *,
 # --- quiz me ----------------------------------------------------------------------------------
 
 
-def quiz_preview(session_factory: SessionFactory, turn: Turn, *, settings: Settings,
+def quiz_preview(rt: Runtime, turn: Turn, *,
                  count: int = QUIZ_COUNT) -> generation.GenerationResult:
     """Questions on the turn's topic from its passages, through the generation engine (a
-    preview: accept them with `engine.generation.service.save_questions`).
+    preview: accept them with `engine.bank.service.save_questions`).
 
     Raises:
         The errors of `generate_questions` (limits, provider, NothingGenerated).
@@ -387,15 +429,14 @@ def quiz_preview(session_factory: SessionFactory, turn: Turn, *, settings: Setti
     material_ids = sorted({s["material_id"] for s in turn.sources})
     try:
         result = generation.generate_questions(
-            session_factory, user_id=turn.user_id, settings=settings,
-            material_ids=material_ids, topic=turn.query[:generation.TOPIC_MAX],
-            question_type="mix", count=count)
+            rt, user_id=turn.user_id, material_ids=material_ids,
+            topic=turn.query[:generation.TOPIC_MAX], question_type=MIX, count=count)
     except EngineError as e:
-        _finish_now(session_factory, turn, content=f"No quiz this time: {e.user_message}",
+        _finish_now(rt, turn, content=f"No quiz this time: {e.user_message}",
                     sources=turn.sources[:SUGGESTIONS], sentences=[], cited_share=None)
         raise
     n = len(result.drafts)
-    _finish_now(session_factory, turn,
+    _finish_now(rt, turn,
                 content=f"{n} question{'s' if n != 1 else ''} on this topic are ready below. "
                         "Accept the ones you want in your bank and your review schedule.",
                 sources=turn.sources[:SUGGESTIONS], sentences=[], cited_share=None)

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.db.models import Chunk, Conversation, Material, MaterialPage, Message
 from engine.db.models.tutor import TUTOR_MODES
+from engine.domain.vocabulary import TutorMode
 from engine.errors import InvalidInput, NotFound
+from engine.runtime import Runtime
 
-SessionFactory = sessionmaker[Session]
 DEFAULT_TITLE = "New conversation"
 TITLE_MAX = 200
 AUTO_TITLE_CHARS = 60
@@ -95,11 +96,11 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
-def create_conversation(session_factory: SessionFactory, *, user_id: int,
+def create_conversation(rt: Runtime, *, user_id: int,
                         title: str | None = None, material_ids: list[int] | None = None,
-                        mode: str = "explain") -> ConversationView:
+                        mode: str = TutorMode.EXPLAIN) -> ConversationView:
     """A new, empty conversation (optionally limited to some of the learner's materials)."""
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         conv = Conversation(user_id=user_id, title=_clean_title(title or DEFAULT_TITLE),
                             material_ids=_check_materials(session, user_id, material_ids),
                             mode=_check_mode(mode))
@@ -109,12 +110,12 @@ def create_conversation(session_factory: SessionFactory, *, user_id: int,
         return _conv_view(conv)
 
 
-def list_conversations(session_factory: SessionFactory, *,
+def list_conversations(rt: Runtime, *,
                        user_id: int) -> list[ConversationView]:
     """The learner's conversations, most recently active first."""
     counts = (select(Message.conversation_id, func.count(Message.id).label("n"))
               .where(Message.user_id == user_id).group_by(Message.conversation_id).subquery())
-    with session_factory() as session:
+    with rt.session_factory() as session:
         rows = session.execute(
             select(Conversation, func.coalesce(counts.c.n, 0))
             .outerjoin(counts, counts.c.conversation_id == Conversation.id)
@@ -123,17 +124,17 @@ def list_conversations(session_factory: SessionFactory, *,
     return [_conv_view(c, int(n)) for c, n in rows]
 
 
-def get_conversation(session_factory: SessionFactory, *, user_id: int,
+def get_conversation(rt: Runtime, *, user_id: int,
                      conversation_id: int) -> ConversationView:
-    with session_factory() as session:
+    with rt.session_factory() as session:
         return _conv_view(owned(session, user_id, conversation_id))
 
 
-def update_conversation(session_factory: SessionFactory, *, user_id: int, conversation_id: int,
+def update_conversation(rt: Runtime, *, user_id: int, conversation_id: int,
                         title: str | None = None, material_ids: list[int] | None = ...,  # type: ignore[assignment]
                         mode: str | None = None) -> ConversationView:
     """Rename, change the material filter (None = all materials) or the mode."""
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         conv = owned(session, user_id, conversation_id)
         if title is not None:
             conv.title = _clean_title(title)
@@ -145,10 +146,10 @@ def update_conversation(session_factory: SessionFactory, *, user_id: int, conver
         return _conv_view(conv)
 
 
-def delete_conversation(session_factory: SessionFactory, *, user_id: int,
+def delete_conversation(rt: Runtime, *, user_id: int,
                         conversation_id: int) -> None:
     """Delete a conversation and all its messages."""
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         owned(session, user_id, conversation_id)
         session.execute(delete(Message).where(Message.conversation_id == conversation_id,
                                               Message.user_id == user_id))
@@ -156,10 +157,10 @@ def delete_conversation(session_factory: SessionFactory, *, user_id: int,
                                                    Conversation.user_id == user_id))
 
 
-def list_messages(session_factory: SessionFactory, *, user_id: int,
+def list_messages(rt: Runtime, *, user_id: int,
                   conversation_id: int, limit: int | None = None) -> list[MessageView]:
     """The conversation's messages, oldest first (the latest `limit` when given)."""
-    with session_factory() as session:
+    with rt.session_factory() as session:
         owned(session, user_id, conversation_id)
         return _messages(session, user_id, conversation_id, limit)
 
@@ -207,14 +208,14 @@ class CitationView:
                 else f"pp. {self.page_start}\u2013{self.page_end}")
 
 
-def citation_view(session_factory: SessionFactory, *, user_id: int,
+def citation_view(rt: Runtime, *, user_id: int,
                   chunk_id: int) -> CitationView:
     """The pages of a cited passage with the passage located in them.
 
     Raises:
         NotFound: the passage is not the learner's, or its material was deleted.
     """
-    with session_factory() as session:
+    with rt.session_factory() as session:
         row = session.execute(
             select(Chunk, Material.title).join(Material, Material.id == Chunk.material_id)
             .where(Chunk.id == chunk_id, Chunk.user_id == user_id,

@@ -18,15 +18,15 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 @pytest.fixture
 def new_app(settings) -> Callable[[], AppTest]:
     """Factory for a fresh AppTest of app.py; the cached runtime is rebuilt for this test."""
-    from ui.runtime import get_runtime
+    from ui.runtime import reset_runtime
 
-    get_runtime.clear()
+    reset_runtime()
 
     def _new() -> AppTest:
         return AppTest.from_file(APP, default_timeout=TIMEOUT)
 
     yield _new
-    get_runtime.clear()  # closes the app's runtime, its worker thread included
+    reset_runtime()  # closes the app's runtime, its worker thread included
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.bank import service as bank
 from engine.generation import service
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material
 
@@ -23,12 +24,11 @@ def open_bank(at):
 def seed(runtime, settings, uid):
     bio, _ = add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
     his, _ = add_material(runtime.session_factory, uid, "Roman history", HISTORY)
-    drafts = service.generate_questions(runtime.session_factory, user_id=uid, settings=settings,
+    drafts = service.generate_questions(runtime, user_id=uid,
                                         material_ids=[bio], question_type="mcq", count=2).drafts
-    drafts += service.generate_questions(runtime.session_factory, user_id=uid,
-                                         settings=settings, material_ids=[his],
+    drafts += service.generate_questions(runtime, user_id=uid, material_ids=[his],
                                          question_type="cloze", count=2).drafts
-    ids = service.save_questions(runtime.session_factory, user_id=uid, drafts=drafts)
+    ids = bank.save_questions(runtime, user_id=uid, drafts=drafts)
     return bio, his, ids
 
 
@@ -67,7 +67,7 @@ def test_browse_filter_edit_delete(signed_in_app, runtime, settings, make_user):
     at.selectbox(key=f"bank_{target}_status").set_value("flagged")
     next(b for b in at.button if b.label == "Save").click().run()
     assert not at.exception
-    q = service.get_question(runtime.session_factory, user_id=uid, question_id=target)
+    q = bank.get_question(runtime, user_id=uid, question_id=target)
     assert q.stem == "Which word completes the edited stem?" and q.status == "flagged"
     assert "Question saved." in texts(at)
 
@@ -75,9 +75,9 @@ def test_browse_filter_edit_delete(signed_in_app, runtime, settings, make_user):
     at.button(key=f"bank_{target}_delete").click().run()
     assert "cannot be undone" in texts(at)
     at.button(key=f"bank_{target}_keep").click().run()
-    assert service.list_questions(runtime.session_factory, user_id=uid).total == 4
+    assert bank.list_questions(runtime, user_id=uid).total == 4
     at.button(key=f"bank_{target}_delete").click().run()
     at.button(key=f"bank_{target}_confirm").click().run()
     assert not at.exception
-    assert service.list_questions(runtime.session_factory, user_id=uid).total == 3
+    assert bank.list_questions(runtime, user_id=uid).total == 3
     assert "Question deleted." in texts(at)

@@ -8,7 +8,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from engine.db.models import Profile, Question, ReviewState
-from engine.practice import service
+from engine.practice.flags import flag_question, needs_attention
+from engine.practice.submit import submit_answer
 from tests.support.practice import add_question, token
 
 
@@ -19,9 +20,9 @@ def texts(at) -> str:
 
 
 def answer(runtime, uid, qid, *, response=1, now):
-    return service.submit_answer(runtime.session_factory, user_id=uid, question_id=qid,
-                                 token=token(), response=response, confidence=4, seconds=20,
-                                 expected_reviews=None, settings=runtime.settings, now=now)
+    return submit_answer(runtime, user_id=uid, question_id=qid,
+                         token=token(), response=response, confidence=4, seconds=20,
+                         expected_reviews=None, now=now)
 
 
 def test_counts_queue_by_material_and_scheduler(signed_in_app, runtime):
@@ -51,8 +52,8 @@ def test_attention_list_keep_and_retire(signed_in_app, runtime):
     kept = add_question(runtime.session_factory, uid, stem="Keep me?")
     gone = add_question(runtime.session_factory, uid, stem="Retire me?")
     for qid in (kept, gone):
-        service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
-                              reason="wrong", note="Bad key", settings=runtime.settings)
+        flag_question(runtime, user_id=uid, question_id=qid,
+                      reason="wrong", note="Bad key")
     at.switch_page("pages/reviews.py").run()
     assert "Keep me?" in texts(at) and "Flagged as wrong: Bad key" in texts(at)
     next(b for b in at.button if b.key == f"keep_{kept}").click().run()
@@ -94,12 +95,11 @@ def test_every_flag_reason_appears_in_the_attention_list(signed_in_app, runtime)
         # enough answers that one flag does not retire it: it stays in the queue
         for _ in range(12):
             answer(runtime, uid, qid, now=dt.datetime.now(dt.UTC))
-        service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
-                              reason=reason, note="Why" if reason == "other" else "",
-                              settings=runtime.settings)
+        flag_question(runtime, user_id=uid, question_id=qid,
+                      reason=reason, note="Why" if reason == "other" else "")
         stems[reason] = qid
     other_user = add_question(runtime.session_factory, uid + 0, stem="Unflagged?")
-    items = service.needs_attention(runtime.session_factory, user_id=uid)
+    items = needs_attention(runtime, user_id=uid)
     assert {i.question_id for i in items} == set(stems.values())
     assert other_user not in {i.question_id for i in items}
     at.switch_page("pages/reviews.py").run()
@@ -115,8 +115,8 @@ def test_every_flag_reason_appears_in_the_attention_list(signed_in_app, runtime)
 def test_attention_list_is_per_learner(runtime, make_user):
     mine, theirs = make_user(), make_user()
     qid = add_question(runtime.session_factory, theirs, stem="Theirs?")
-    service.flag_question(runtime.session_factory, user_id=theirs, question_id=qid,
-                          reason="unclear", settings=runtime.settings)
-    assert service.needs_attention(runtime.session_factory, user_id=mine) == []
-    assert [i.question_id for i in service.needs_attention(runtime.session_factory,
-                                                            user_id=theirs)] == [qid]
+    flag_question(runtime, user_id=theirs, question_id=qid,
+                  reason="unclear")
+    assert needs_attention(runtime, user_id=mine) == []
+    assert [i.question_id for i in needs_attention(runtime,
+                                                   user_id=theirs)] == [qid]

@@ -64,11 +64,11 @@ def test_offline_answer_with_citations_and_refusal(learner_app, runtime):
     assert "Offline answer" in shown
     assert ":blue-background[**1**]" in shown  # a marker after the cited sentence
     assert any(e.label.startswith("[1] Plant Biology Basics") for e in at.expander)
-    convs = store.list_conversations(runtime.session_factory, user_id=uid)
+    convs = store.list_conversations(runtime, user_id=uid)
     assert len(convs) == 1 and convs[0].title == QUESTION
     ask(at, OFF_TOPIC)
     assert "does not cover this" in texts(at)
-    assert len(store.list_messages(runtime.session_factory, user_id=uid,
+    assert len(store.list_messages(runtime, user_id=uid,
                                    conversation_id=convs[0].id)) == 4
 
 
@@ -100,7 +100,7 @@ def test_general_toggle_labels_answer(with_model, learner_app):
 
 def test_titles_are_escaped_and_delete_needs_confirmation(learner_app, runtime):
     at, uid = learner_app
-    conv = store.create_conversation(runtime.session_factory, user_id=uid,
+    conv = store.create_conversation(runtime, user_id=uid,
                                      title="![x](http://evil.example/p.png) **bold**")
     open_tutor(at)
     label = next(b.label for b in at.button if b.key == f"tutor_conv_{conv.id}")
@@ -110,7 +110,7 @@ def test_titles_are_escaped_and_delete_needs_confirmation(learner_app, runtime):
     at.checkbox(key=f"tutor_confirm_{conv.id}").check().run()
     at.button(key=f"tutor_delete_{conv.id}").click().run()
     assert not at.exception
-    assert store.list_conversations(runtime.session_factory, user_id=uid) == []
+    assert store.list_conversations(runtime, user_id=uid) == []
 
 
 def test_hostile_pdf_text_in_answers_renders_no_link_or_image(signed_in_app, runtime):
@@ -119,7 +119,7 @@ def test_hostile_pdf_text_in_answers_renders_no_link_or_image(signed_in_app, run
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
     material = ingest_hostile(runtime, uid, "http://127.0.0.1:9/hostile")
-    store.create_conversation(runtime.session_factory, user_id=uid, title=material.title)
+    store.create_conversation(runtime, user_id=uid, title=material.title)
     open_tutor(at)
     ask(at, "photosynthesis chloroplasts")
     strings = [str(e.value) for kind in ("markdown", "caption", "info", "warning", "error",

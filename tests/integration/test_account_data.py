@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from engine import account_data, integrity, library, originals
 from engine.errors import EngineError, InvalidInput
-from engine.practice import service
+from engine.practice.submit import submit_answer
 from engine.retrieval.vectors import owner_of
 from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
@@ -44,9 +44,8 @@ def learners(rt, make_user):
         m = library.ingest_pdf(rt, user_id=uid, data=pdf, filename=f"{key}.pdf").material
         qid = add_question(rt.session_factory, uid, stem=stem, material_id=m.id,
                            material_title=title)
-        service.submit_answer(rt.session_factory, user_id=uid, question_id=qid, token=token(),
-                              response=1, confidence=4, seconds=20, expected_reviews=0,
-                              settings=rt.settings)
+        submit_answer(rt, user_id=uid, question_id=qid, token=token(),
+                      response=1, confidence=4, seconds=20, expected_reviews=0)
         made[key] = {"id": uid, "email": email, "pdf": pdf, "material": m, "title": title,
                      "sha": hashlib.sha256(pdf).hexdigest(), "stem": stem, "body": body}
     return made

@@ -11,7 +11,8 @@ from sqlalchemy import select, text
 from engine import analytics
 from engine.analytics import activity
 from engine.db.models import Attempt
-from engine.practice import service
+from engine.practice.dispute import dispute_attempt
+from engine.practice.submit import submit_answer
 from tests.support.analytics import set_profile
 from tests.support.practice import add_question, token
 
@@ -22,10 +23,9 @@ NOW = dt.datetime(2026, 5, 7, 12, 0, tzinfo=dt.UTC)
 
 
 def _answer(runtime, uid, qid, response, at, expected):
-    return service.submit_answer(
-        runtime.session_factory, user_id=uid, question_id=qid, token=token(),
-        response=response, confidence=4, seconds=30, expected_reviews=expected,
-        settings=runtime.settings, now=at)
+    return submit_answer(
+        runtime, user_id=uid, question_id=qid, token=token(),
+        response=response, confidence=4, seconds=30, expected_reviews=expected, now=at)
 
 
 def _scope(runtime, uid, now=NOW):
@@ -73,8 +73,7 @@ def test_a_dispute_shows_in_every_activity_chart_at_once(runtime, make_user):
     uid, _, wrong = _learner(runtime, make_user)
     before = _scope(runtime, uid)
     assert activity.hourly(runtime, before).loc[23, "correct"] == 0
-    service.dispute_attempt(runtime.session_factory, user_id=uid, attempt_id=wrong.attempt_id,
-                            settings=runtime.settings)
+    dispute_attempt(runtime, user_id=uid, attempt_id=wrong.attempt_id)
     # The next page load (a later moment, so nothing of the earlier load is reused).
     scope = _scope(runtime, uid, NOW + dt.timedelta(minutes=1))
     cal = activity.calendar(runtime, scope)

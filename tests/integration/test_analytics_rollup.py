@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from engine import analytics
 from engine.account_data import delete_account
 from engine.analytics import activity
+from engine.bank.service import delete_question
 from engine.db.models import AttemptRollup, User
-from engine.generation.service import delete_question
-from engine.practice import service
+from engine.practice.dispute import dispute_attempt
+from engine.practice.submit import submit_answer
 from tests.support.analytics import busy, set_profile
 from tests.support.practice import add_question, token
 
@@ -43,10 +44,9 @@ def _assert_rollup_is_the_attempts(runtime, uid, now):
 
 
 def _answer(runtime, uid, qid, response, at, expected):
-    return service.submit_answer(
-        runtime.session_factory, user_id=uid, question_id=qid, token=token(),
-        response=response, confidence=2, seconds=75, expected_reviews=expected,
-        settings=runtime.settings, now=at)
+    return submit_answer(
+        runtime, user_id=uid, question_id=qid, token=token(),
+        response=response, confidence=2, seconds=75, expected_reviews=expected, now=at)
 
 
 def _rollup_rows(runtime, uid) -> int:
@@ -69,11 +69,10 @@ def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):
     wrong = _answer(runtime, uid, qid, 2, now - dt.timedelta(hours=1), 1)
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
-    service.dispute_attempt(sf, user_id=uid, attempt_id=wrong.attempt_id,
-                            settings=runtime.settings)
+    dispute_attempt(runtime, user_id=uid, attempt_id=wrong.attempt_id)
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
-    delete_question(sf, user_id=uid, question_id=qids[0])
+    delete_question(runtime, user_id=uid, question_id=qids[0])
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
     # Nepal is UTC+5:45: every local day and hour moves.

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from engine.__main__ import main
+from engine.bank import service as bank
 from engine.config import get_settings
 from engine.generation import service
 from engine.runtime import get_runtime
@@ -27,7 +28,7 @@ def _lines(out: str) -> list[dict]:
 
 
 def test_generate_prints_json_lines_and_saves_only_with_accept(
-        cli_runtime, make_user, session_factory, capsys):
+        cli_runtime, make_user, session_factory, capsys, runtime):
     user_id = make_user("cli@example.com")
     bio, _ = add_material(session_factory, user_id, "Biology", BIOLOGY)
     add_material(session_factory, user_id, "History", HISTORY)
@@ -42,14 +43,14 @@ def test_generate_prints_json_lines_and_saves_only_with_accept(
         assert r["material_id"] == bio and r["chunk_ids"] and r["excerpt"] and r["page_start"]
         assert r["answer"] and r["explanation"]
     assert "not saved" in out.err
-    assert service.list_questions(session_factory, user_id=user_id).total == 0
+    assert bank.list_questions(runtime, user_id=user_id).total == 0
 
     assert main(["generate", "--user", "cli@example.com", "--type", "mcq", "--count", "2",
                  "--accept", "--json"]) == 0
     records = _lines(capsys.readouterr().out)
     assert len(records) == 2 and all(isinstance(r["id"], int) for r in records)
     assert all(len(r["options"]) == 4 and 0 <= r["correct_index"] < 4 for r in records)
-    assert service.list_questions(session_factory, user_id=user_id).total == 2
+    assert bank.list_questions(runtime, user_id=user_id).total == 2
 
 
 def test_generate_with_model_and_errors(cli_runtime, make_user, session_factory, capsys,

@@ -7,6 +7,7 @@ import hashlib
 from engine import library
 from engine.generation import service
 from tests.support.generation_data import BIOLOGY, HISTORY, grounded_responder
+from tests.support.runtimes import with_settings
 
 
 def _ingest(runtime, user_id, title, pages):
@@ -22,7 +23,7 @@ def test_topic_selects_matching_passages(runtime, make_user, llm_stub):
     rome = _ingest(runtime, user_id, "Rome", HISTORY)
 
     offline_result = service.generate_questions(
-        runtime.session_factory, user_id=user_id, settings=runtime.settings,
+        runtime, user_id=user_id,
         topic="Roman consuls, the Senate and the Republic", question_type="cloze", count=2)
     assert offline_result.drafts
     assert {d.material_id for d in offline_result.drafts} == {rome}
@@ -31,7 +32,7 @@ def test_topic_selects_matching_passages(runtime, make_user, llm_stub):
 
     llm_stub.responder = grounded_responder("mcq")
     s = llm_stub.settings_for(runtime.settings, generation_context_chunks=2)
-    result = service.generate_questions(runtime.session_factory, user_id=user_id, settings=s,
+    result = service.generate_questions(with_settings(runtime, s), user_id=user_id,
                                         topic="mitochondria and glycolysis", count=1,
                                         question_type="mcq", material_ids=[bio, rome])
     prompt = llm_stub.chat_requests[0]["body"]["messages"][1]["content"]

@@ -79,20 +79,38 @@ def _wait_stage(rt, job_id, uid, stage, timeout_s=180.0):
         time.sleep(0.05)
 
 
+def _wait_paused(marker: Path, step: str, worker, timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not (marker.is_file() and step in marker.read_text(encoding="utf-8")):
+        assert worker.poll() is None, "the worker ended before reaching " + step
+        assert time.monotonic() < deadline, "the worker never reached " + step
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("step", ["ingest:original-saved", "ingest:rows-committed"])
 @pytest.mark.parametrize("retries", [3, 0])
 def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(runtime, make_user, tmp_path,
-                                                             retries):
+                                                             retries, step):
+    """Killed before its rows (nothing in the stores yet) or between its rows and its vectors
+    (half-written): the next worker retries from scratch or fails the job, and in both cases
+    nothing half-written remains."""
     uid = make_user()
     job_id = jobs.submit_ingestion(runtime, user_id=uid, source=io.BytesIO(big_pdf()),
                                    filename="glaciers.pdf")
     env = process_env(runtime.settings)
-    first = start_worker(env, tmp_path / "worker1.log")
+    marker = tmp_path / "paused"
+    first = start_worker({**env, "GROUNDWORK_PAUSE_AT": step, "GROUNDWORK_PAUSE_FILE": str(marker)},
+                         tmp_path / "worker1.log")
     try:
-        _wait_stage(runtime, job_id, uid, "embedding")
+        _wait_paused(marker, step, first)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
         assert jobs.get_job(runtime, job_id, user_id=uid).outcome == "running"
-        assert _state(runtime, uid) == (0, 0, 0)  # nothing half-written
+        materials, chunks, vectors = _state(runtime, uid)
+        if step == "ingest:original-saved":
+            assert (materials, chunks, vectors) == (0, 0, 0)
+        else:  # rows committed as 'indexing', no vectors yet: half-written until recovered
+            assert materials == 1 and chunks > 0 and vectors == 0
         second = start_worker({**env, "GROUNDWORK_JOBS_MAX_RETRIES": str(retries)},
                               tmp_path / "worker2.log")
         try:
@@ -135,7 +153,7 @@ def own_postgres(tmp_path, monkeypatch):
 def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_attempts(
         own_postgres):
     from engine import accounts
-    from engine.practice import service
+    from engine.practice.submit import submit_answer
     from engine.runtime import create_runtime
     from tests.support.practice import add_question, token
 
@@ -159,10 +177,10 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
             tok = token()  # one answer: resubmitted with the same token until it is recorded
             while time.monotonic() < give_up:
                 try:
-                    r = service.submit_answer(
-                        rt.session_factory, user_id=me, question_id=banks[me][i % 20],
+                    r = submit_answer(
+                        rt, user_id=me, question_id=banks[me][i % 20],
                         token=tok, response=1, confidence=3, seconds=5,
-                        expected_reviews=None, settings=rt.settings)
+                        expected_reviews=None)
                 except Exception as e:  # noqa: BLE001 - every failure is counted and checked
                     with lock:
                         failures.append(e)

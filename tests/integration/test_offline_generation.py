@@ -9,6 +9,7 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader
 
+from engine.bank import service as bank
 from engine.errors import InvalidInput, NothingGenerated
 from engine.generation import offline, service
 from engine.generation.drafts import Passage
@@ -18,19 +19,19 @@ from engine.retrieval.embeddings import load_embedder
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material
 
 
-def test_offline_mode_is_reported(settings):
-    mode = service.generation_mode(settings)
+def test_offline_mode_is_reported(runtime):
+    mode = service.generation_mode(runtime)
     assert mode.offline and mode.model is None
     assert mode.types == ("mcq", "cloze")
     assert "Offline" in mode.label
 
 
 def test_offline_generation_is_valid_grounded_and_labelled(settings, session_factory,
-                                                            make_user):
+                                                            make_user, runtime):
     user_id = make_user()
     _, chunk_ids = add_material(session_factory, user_id, "Biology notes", BIOLOGY)
     progress = []
-    result = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+    result = service.generate_questions(runtime, user_id=user_id,
                                         question_type="mix", difficulty=3, count=6,
                                         on_progress=progress.append)
     assert result.generator == "offline" and result.model is None
@@ -62,43 +63,43 @@ def test_offline_generation_is_valid_grounded_and_labelled(settings, session_fac
     assert len(progress) == 6 and progress[-1].done == 6
 
 
-def test_offline_moves_on_after_questions_are_banked(settings, session_factory, make_user):
+def test_offline_moves_on_after_questions_are_banked(settings, session_factory, make_user, runtime):
     user_id = make_user()
     add_material(session_factory, user_id, "Roman history", HISTORY)
-    first = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+    first = service.generate_questions(runtime, user_id=user_id,
                                        question_type="cloze", count=3)
-    service.save_questions(session_factory, user_id=user_id, drafts=first.drafts)
-    second = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+    bank.save_questions(runtime, user_id=user_id, drafts=first.drafts)
+    second = service.generate_questions(runtime, user_id=user_id,
                                         question_type="cloze", count=3)
     assert not {normalise(d.excerpt) for d in first.drafts} & {
         normalise(d.excerpt) for d in second.drafts}
 
 
-def test_offline_refuses_short_answers_with_a_reason(settings, session_factory, make_user):
+def test_offline_refuses_short_answers_with_a_reason(settings, session_factory, make_user, runtime):
     user_id = make_user()
     add_material(session_factory, user_id, "Biology notes", BIOLOGY)
     with pytest.raises(InvalidInput, match="need a language model"):
-        service.generate_questions(session_factory, user_id=user_id, settings=settings,
+        service.generate_questions(runtime, user_id=user_id,
                                    question_type="short", count=2)
 
 
 def test_offline_generate_from_chunk_substitutes_cloze_for_short(settings, session_factory,
-                                                                 make_user):
+                                                                 make_user, runtime):
     user_id = make_user()
     _, chunk_ids = add_material(session_factory, user_id, "Biology notes", BIOLOGY)
-    drafts = service.generate_from_chunk(session_factory, user_id=user_id,
+    drafts = service.generate_from_chunk(runtime, user_id=user_id,
                                          chunk_id=chunk_ids[2], question_type="short",
-                                         difficulty=2, settings=settings)
+                                         difficulty=2)
     assert len(drafts) == 1 and drafts[0].type == "cloze"
     assert drafts[0].source_chunk_id == chunk_ids[2]
 
 
-def test_offline_on_text_without_sentences_says_why(settings, session_factory, make_user):
+def test_offline_on_text_without_sentences_says_why(settings, session_factory, make_user, runtime):
     user_id = make_user()
     add_material(session_factory, user_id, "Table dump",
                  ["12 34 56 78 90 | 11 22 33 | 44 55 66 77 | " * 20])
     with pytest.raises(NothingGenerated, match="offline"):
-        service.generate_questions(session_factory, user_id=user_id, settings=settings,
+        service.generate_questions(runtime, user_id=user_id,
                                    count=3)
 
 
@@ -159,13 +160,13 @@ INJECTION = [
 
 
 def test_injection_pdf_offline_output_is_valid_and_grounded(tmp_path, settings,
-                                                            session_factory, make_user):
+                                                            session_factory, make_user, runtime):
     pdf = tmp_path / "injection.pdf"
     _write_pdf(pdf, INJECTION)
     pages = _pages(pdf)
     user_id = make_user()
     _, chunk_ids = add_material(session_factory, user_id, "Blood notes", pages)
-    result = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+    result = service.generate_questions(runtime, user_id=user_id,
                                         count=5)
     assert result.drafts
     for d in result.drafts:
@@ -174,10 +175,10 @@ def test_injection_pdf_offline_output_is_valid_and_grounded(tmp_path, settings,
 
 
 def test_offline_says_how_many_and_why_when_it_cannot_give_n(settings, session_factory,
-                                                             make_user):
+                                                             make_user, runtime):
     user_id = make_user()
     add_material(session_factory, user_id, "Biology notes", BIOLOGY[:1])
-    result = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+    result = service.generate_questions(runtime, user_id=user_id,
                                         count=12)
     made = len(result.drafts)
     assert 0 < made < 12
@@ -186,10 +187,11 @@ def test_offline_says_how_many_and_why_when_it_cannot_give_n(settings, session_f
     assert "passed the checks" in result.note
 
 
-def test_offline_topic_restricts_passages_and_says_so(settings, session_factory, make_user):
+def test_offline_topic_restricts_passages_and_says_so(settings, session_factory, make_user,
+                                                      runtime):
     user_id = make_user()
     _, chunk_ids = add_material(session_factory, user_id, "Biology notes", BIOLOGY)
-    result = service.generate_questions(session_factory, user_id=user_id, settings=settings,
+    result = service.generate_questions(runtime, user_id=user_id,
                                         topic="meiosis chromosomes", count=3)
     assert result.drafts
     for d in result.drafts:
@@ -197,7 +199,7 @@ def test_offline_topic_restricts_passages_and_says_so(settings, session_factory,
         assert d.topic == "meiosis chromosomes"
     assert "mention 'meiosis chromosomes'" in result.note
     with pytest.raises(NothingGenerated, match="mentions 'volcanoes'"):
-        service.generate_questions(session_factory, user_id=user_id, settings=settings,
+        service.generate_questions(runtime, user_id=user_id,
                                    topic="volcanoes", count=3)
 
 

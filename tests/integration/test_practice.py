@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.db.models import Attempt, Flag, Profile, Question, ReviewState
 from engine.errors import InvalidInput, NotFound, QuestionUnavailable
-from engine.practice import service
+from engine.practice.dispute import dispute_attempt
+from engine.practice.flags import flag_question, keep_question, needs_attention
+from engine.practice.preferences import optimise_fsrs, scheduler_info, set_scheduler
+from engine.practice.queue import build_queue, get_practice_question, review_counts
+from engine.practice.replace import replace_question
+from engine.practice.submit import submit_answer
 from tests.support.llm_stub import Reply
 from tests.support.practice import add_question, token
 
@@ -20,11 +26,11 @@ NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 
 def answer(runtime, uid, qid, response=1, *, confidence=4, seconds=30, tok=None,
            expected=None, now=NOW, settings=None):
-    return service.submit_answer(
-        runtime.session_factory, user_id=uid, question_id=qid, token=tok or token(),
+    return submit_answer(
+        replace(runtime, settings=settings) if settings else runtime, user_id=uid,
+        question_id=qid, token=tok or token(),
         response=response, confidence=confidence, seconds=seconds,
-        expected_reviews=expected if expected is not None else _reviews(runtime, qid),
-        settings=settings or runtime.settings, now=now)
+        expected_reviews=expected if expected is not None else _reviews(runtime, qid), now=now)
 
 
 def _reviews(runtime, qid):
@@ -50,14 +56,14 @@ def test_new_questions_fill_the_queue_up_to_the_daily_target(runtime, make_user)
     with runtime.session_factory.begin() as s:
         s.get(Profile, uid).daily_target = 3
     qids = [add_question(runtime.session_factory, uid) for _ in range(5)]
-    queue = service.build_queue(runtime.session_factory, user_id=uid, now=NOW)
+    queue = build_queue(runtime, user_id=uid, now=NOW)
     assert [e.question_id for e in queue.entries] == qids[:3]
     assert {e.kind for e in queue.entries} == {"new"} and queue.due_now == 0
     answer(runtime, uid, qids[0])
-    queue = service.build_queue(runtime.session_factory, user_id=uid, now=NOW)
+    queue = build_queue(runtime, user_id=uid, now=NOW)
     assert [e.question_id for e in queue.entries] == qids[1:3]
     assert queue.answered_today == 1
-    more = service.build_queue(runtime.session_factory, user_id=uid, now=NOW, extra_new=5)
+    more = build_queue(runtime, user_id=uid, now=NOW, extra_new=5)
     assert [e.question_id for e in more.entries] == qids[1:]
 
 
@@ -68,7 +74,7 @@ def test_due_reviews_come_first_most_overdue_first(runtime, make_user):
     answer(runtime, uid, b, now=NOW - dt.timedelta(days=5))  # due NOW - 4d
     answer(runtime, uid, c, now=NOW)  # due tomorrow
     new = add_question(runtime.session_factory, uid)
-    queue = service.build_queue(runtime.session_factory, user_id=uid, now=NOW)
+    queue = build_queue(runtime, user_id=uid, now=NOW)
     assert [(e.question_id, e.kind) for e in queue.entries] == [(b, "review"), (a, "review"),
                                                                 (new, "new")]
     assert queue.entries[0].reviews == 1
@@ -176,10 +182,9 @@ def test_two_tabs_answering_new_questions_at_once_both_count(runtime, make_user)
         def go(q=qid, b=barrier):
             try:
                 b.wait()
-                service.submit_answer(  # no showing to compare with: two separate answers
-                    runtime.session_factory, user_id=uid, question_id=q, token=token(),
-                    response=1, confidence=4, seconds=30, expected_reviews=None,
-                    settings=runtime.settings, now=NOW)
+                submit_answer(  # no showing to compare with: two separate answers
+                    runtime, user_id=uid, question_id=q, token=token(),
+                    response=1, confidence=4, seconds=30, expected_reviews=None, now=NOW)
             except Exception as e:  # collected and asserted below
                 errors.append(e)
 
@@ -197,21 +202,21 @@ def test_another_learners_question_is_not_found(runtime, make_user):
     me, other = make_user(), make_user()
     theirs = add_question(runtime.session_factory, other)
     with pytest.raises(NotFound):
-        service.get_practice_question(runtime.session_factory, user_id=me, question_id=theirs)
+        get_practice_question(runtime, user_id=me, question_id=theirs)
     with pytest.raises(NotFound):
         answer(runtime, me, theirs)
     with pytest.raises(NotFound):
-        service.flag_question(runtime.session_factory, user_id=me, question_id=theirs,
-                              reason="wrong", settings=runtime.settings)
+        flag_question(runtime, user_id=me, question_id=theirs,
+                      reason="wrong")
     their_answer = answer(runtime, other, theirs, response=0)
     with pytest.raises(NotFound):
-        service.dispute_attempt(runtime.session_factory, user_id=me,
-                                attempt_id=their_answer.attempt_id, settings=runtime.settings)
+        dispute_attempt(runtime, user_id=me,
+                        attempt_id=their_answer.attempt_id)
     with pytest.raises(NotFound):
-        service.keep_question(runtime.session_factory, user_id=me, question_id=theirs)
-    assert service.build_queue(runtime.session_factory, user_id=me, now=NOW).entries == []
-    assert service.review_counts(runtime.session_factory, user_id=me, now=NOW).scheduled == 0
-    assert service.needs_attention(runtime.session_factory, user_id=me) == []
+        keep_question(runtime, user_id=me, question_id=theirs)
+    assert build_queue(runtime, user_id=me, now=NOW).entries == []
+    assert review_counts(runtime, user_id=me, now=NOW).scheduled == 0
+    assert needs_attention(runtime, user_id=me) == []
     assert count(runtime, Flag) == 0 and profile(runtime, me).xp == 0
 
 
@@ -286,9 +291,8 @@ def test_dispute_rescores_the_attempt_xp_and_schedule(runtime, make_user):
     wrong = answer(runtime, uid, qid, response=2, confidence=4, now=NOW + dt.timedelta(days=1))
     assert not wrong.correct and wrong.next_due_at == NOW + dt.timedelta(days=2)
     xp_before = profile(runtime, uid).xp
-    fixed = service.dispute_attempt(runtime.session_factory, user_id=uid,
-                                    attempt_id=wrong.attempt_id, note="Golgi also counts",
-                                    settings=runtime.settings)
+    fixed = dispute_attempt(runtime, user_id=uid,
+                            attempt_id=wrong.attempt_id, note="Golgi also counts")
     assert fixed.correct and fixed.disputed and "disputed" in fixed.reason
     assert fixed.xp_earned == 25 and profile(runtime, uid).xp == xp_before + 15
     # Re-scored as a pass: second SM-2 repetition, 6 days from that review.
@@ -299,29 +303,28 @@ def test_dispute_rescores_the_attempt_xp_and_schedule(runtime, make_user):
     assert (att.quality, att.rating, att.dispute_note) == (5, 4, "Golgi also counts")
     assert (rs.lapses, rs.sm2_repetitions) == (0, 2)
     with pytest.raises(InvalidInput, match="already"):
-        service.dispute_attempt(runtime.session_factory, user_id=uid,
-                                attempt_id=wrong.attempt_id, settings=runtime.settings)
+        dispute_attempt(runtime, user_id=uid,
+                        attempt_id=wrong.attempt_id)
 
 
 def test_flag_wrong_takes_the_question_out_at_once_and_keep_brings_it_back(runtime, make_user):
     uid = make_user()
     qid = add_question(runtime.session_factory, uid)
     answer(runtime, uid, qid, now=NOW - dt.timedelta(days=2))
-    assert service.build_queue(runtime.session_factory, user_id=uid, now=NOW).due_now == 1
-    out = service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
-                                reason="wrong", note="Option B is also right",
-                                settings=runtime.settings)
+    assert build_queue(runtime, user_id=uid, now=NOW).due_now == 1
+    out = flag_question(runtime, user_id=uid, question_id=qid,
+                        reason="wrong", note="Option B is also right")
     assert out.status == "flagged"
-    queue = service.build_queue(runtime.session_factory, user_id=uid, now=NOW)
+    queue = build_queue(runtime, user_id=uid, now=NOW)
     assert queue.due_now == 0 and queue.entries == []
     with pytest.raises(QuestionUnavailable):
         answer(runtime, uid, qid)
-    attention = service.needs_attention(runtime.session_factory, user_id=uid)
+    attention = needs_attention(runtime, user_id=uid)
     assert [(a.question_id, a.status, a.open_flags) for a in attention] == \
         [(qid, "flagged", [("wrong", "Option B is also right")])]
-    service.keep_question(runtime.session_factory, user_id=uid, question_id=qid)
-    assert service.build_queue(runtime.session_factory, user_id=uid, now=NOW).due_now == 1
-    assert service.needs_attention(runtime.session_factory, user_id=uid) == []
+    keep_question(runtime, user_id=uid, question_id=qid)
+    assert build_queue(runtime, user_id=uid, now=NOW).due_now == 1
+    assert needs_attention(runtime, user_id=uid) == []
 
 
 def test_other_flags_retire_a_question_past_ten_percent(runtime, make_user):
@@ -330,14 +333,14 @@ def test_other_flags_retire_a_question_past_ten_percent(runtime, make_user):
     for day in range(10):
         answer(runtime, uid, qid, response=day % 2, confidence=3, seconds=90,
                now=NOW + dt.timedelta(days=30 * day))
-    first = service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
-                                  reason="unclear", settings=runtime.settings)
+    first = flag_question(runtime, user_id=uid, question_id=qid,
+                          reason="unclear")
     assert first.status == "active"  # 1 in 10 is not above 10%
-    second = service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
-                                   reason="duplicate", settings=runtime.settings)
+    second = flag_question(runtime, user_id=uid, question_id=qid,
+                           reason="duplicate")
     assert second.status == "retired"
-    assert [a.status for a in service.needs_attention(runtime.session_factory,
-                                                      user_id=uid)] == ["retired"]
+    assert [a.status for a in needs_attention(runtime,
+                                              user_id=uid)] == ["retired"]
 
 
 def test_quality_score_is_kept_up_to_date(runtime, make_user):
@@ -375,7 +378,7 @@ def test_counts_by_time_and_material(runtime, make_user):
     answer(runtime, uid, a, now=NOW - dt.timedelta(days=2))  # due 1 day ago
     answer(runtime, uid, b, now=NOW - dt.timedelta(hours=20))  # due in 4 hours (today)
     answer(runtime, uid, c, now=NOW, confidence=4)  # due tomorrow (this week)
-    counts = service.review_counts(runtime.session_factory, user_id=uid, now=NOW)
+    counts = review_counts(runtime, user_id=uid, now=NOW)
     assert (counts.due_now, counts.due_today, counts.due_week, counts.scheduled,
             counts.new_available, counts.scheduler) == (1, 2, 3, 3, 1, "sm2")
     assert [(m.material_title, m.due_now, m.due_week, m.scheduled)
@@ -391,9 +394,9 @@ def test_switching_scheduler_moves_due_dates_and_keeps_both_states(runtime, make
         rs = s.scalars(select(ReviewState)).one()
     assert rs.due_at == rs.sm2_due_at == NOW + dt.timedelta(days=1)
     assert rs.fsrs_due_at == NOW + dt.timedelta(minutes=10)
-    service.set_scheduler(runtime.session_factory, user_id=uid, scheduler="fsrs")
-    counts = service.review_counts(runtime.session_factory, user_id=uid,
-                                   now=NOW + dt.timedelta(minutes=11))
+    set_scheduler(runtime, user_id=uid, scheduler="fsrs")
+    counts = review_counts(runtime, user_id=uid,
+                           now=NOW + dt.timedelta(minutes=11))
     assert counts.scheduler == "fsrs" and counts.due_now == 1
     r = answer(runtime, uid, qid, confidence=3, now=NOW + dt.timedelta(minutes=11))
     with runtime.session_factory() as s:
@@ -401,11 +404,11 @@ def test_switching_scheduler_moves_due_dates_and_keeps_both_states(runtime, make
         att = s.scalars(select(Attempt).order_by(Attempt.id.desc())).first()
     assert att.scheduler == "fsrs" and r.next_due_at == rs.fsrs_due_at == rs.due_at
     assert rs.fsrs_state == 2  # graduated to Review
-    service.set_scheduler(runtime.session_factory, user_id=uid, scheduler="sm2")
+    set_scheduler(runtime, user_id=uid, scheduler="sm2")
     with runtime.session_factory() as s:
         assert s.scalars(select(ReviewState)).one().due_at == rs.sm2_due_at
     with pytest.raises(InvalidInput):
-        service.set_scheduler(runtime.session_factory, user_id=uid, scheduler="leitner")
+        set_scheduler(runtime, user_id=uid, scheduler="leitner")
 
 
 def test_streak_follows_the_learners_time_zone(runtime, make_user):
@@ -427,9 +430,8 @@ def test_personal_fsrs_parameters_need_enough_history(runtime, make_user):
     qid = add_question(runtime.session_factory, uid)
     answer(runtime, uid, qid)
     with pytest.raises(NotEnoughHistory, match="400"):
-        service.optimise_fsrs(runtime.session_factory, user_id=uid, settings=runtime.settings)
-    info = service.scheduler_info(runtime.session_factory, user_id=uid,
-                                  settings=runtime.settings)
+        optimise_fsrs(runtime, user_id=uid)
+    info = scheduler_info(runtime, user_id=uid)
     assert (info.reviews, info.personal, info.min_reviews) == (1, False, 400)
 
 
@@ -459,8 +461,8 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
                                                 adopted=True, n_reviews=0))
             else:
                 row.parameters, row.adopted = list(current), True
-        return service.optimise_fsrs(runtime.session_factory, user_id=uid, settings=s,
-                                     fit=lambda train: seen.append(len(train)) or candidate)
+        return optimise_fsrs(replace(runtime, settings=s), user_id=uid,
+                             fit=lambda train: seen.append(len(train)) or candidate)
 
     first = run(a, b)
     second = run(b, a)
@@ -476,7 +478,7 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
     with runtime.session_factory() as session:
         stored = tuple(session.get(SchedulerParameters, uid).parameters)
     assert stored == (a if second.adopted else b)  # the last run's decision is what is used
-    assert service.scheduler_info(runtime.session_factory, user_id=uid, settings=s).personal
+    assert scheduler_info(replace(runtime, settings=s), user_id=uid).personal
 
 
 def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule(runtime,
@@ -489,12 +491,11 @@ def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule
                        material_id=material_id, material_title="Biology notes")
     answer(runtime, uid, qid, now=NOW - dt.timedelta(days=8))
     answer(runtime, uid, qid, now=NOW - dt.timedelta(days=7))  # SM-2: n=2, due in 6 days
-    service.flag_question(runtime.session_factory, user_id=uid, question_id=qid,
-                          reason="wrong", settings=runtime.settings)
+    flag_question(runtime, user_id=uid, question_id=qid,
+                  reason="wrong")
     with runtime.session_factory() as s:
         before = s.scalars(select(ReviewState)).one()
-    new_id = service.replace_question(runtime.session_factory, user_id=uid, question_id=qid,
-                                      settings=runtime.settings)
+    new_id = replace_question(runtime, user_id=uid, question_id=qid)
     with runtime.session_factory() as s:
         old, new = s.get(Question, qid), s.get(Question, new_id)
         after = s.scalars(select(ReviewState)).one()
@@ -505,15 +506,14 @@ def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule
     assert (after.reviews, after.sm2_repetitions, after.sm2_interval_days, after.due_at) == \
         (before.reviews, before.sm2_repetitions, before.sm2_interval_days, before.due_at)
     assert flag.resolution == "replaced"
-    queue = service.build_queue(runtime.session_factory, user_id=uid, now=NOW)
+    queue = build_queue(runtime, user_id=uid, now=NOW)
     assert [(e.question_id, e.kind, e.reviews) for e in queue.entries] == [(new_id, "review", 2)]
     right = new.correct_index if new.type == "mcq" else new.answer
     nxt = answer(runtime, uid, new_id, right, now=NOW)
     assert nxt.next_due_at == NOW + dt.timedelta(days=16)  # round(6 x 2.7): history kept
-    assert service.needs_attention(runtime.session_factory, user_id=uid) == []
+    assert needs_attention(runtime, user_id=uid) == []
     with pytest.raises(InvalidInput, match="already replaced"):
-        service.replace_question(runtime.session_factory, user_id=uid, question_id=qid,
-                                 settings=runtime.settings)
+        replace_question(runtime, user_id=uid, question_id=qid)
 
 
 def test_grading_model_down_falls_back_to_offline_grading(runtime, make_user, llm_stub):

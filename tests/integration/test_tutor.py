@@ -6,11 +6,13 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import library
+from engine.bank import service as bank
 from engine.db.models import LLMUsage, Message
 from engine.errors import InvalidInput, LLMUnavailable, NotFound, RateLimited
 from engine.generation import service as generation
 from engine.tutor import service, store
 from tests.support.llm_stub import Reply, fails_mid_stream
+from tests.support.runtimes import with_settings
 from tests.support.tutor_data import (
     OFF_TOPIC,
     biology_pdf,
@@ -29,7 +31,7 @@ def learner(runtime, make_user):
     user_id = make_user()
     material = library.ingest_pdf(runtime, user_id=user_id, data=biology_pdf(),
                                   filename="biology.pdf").material
-    conv = store.create_conversation(runtime.session_factory, user_id=user_id)
+    conv = store.create_conversation(runtime, user_id=user_id)
     return user_id, material.id, conv.id
 
 
@@ -42,8 +44,8 @@ def _rows(session_factory, model, **where):
 
 
 def _ask(rt, user_id, conv_id, text, settings=None, **kw):
-    return service.ask(rt.session_factory, user_id=user_id, conversation_id=conv_id,
-                       message=text, settings=settings or rt.settings, **kw)
+    return service.ask(with_settings(rt, settings or rt.settings), user_id=user_id,
+                       conversation_id=conv_id, message=text, **kw)
 
 
 def test_streams_answer_and_validates_citations(runtime, llm_stub, learner):
@@ -52,7 +54,7 @@ def test_streams_answer_and_validates_citations(runtime, llm_stub, learner):
     llm_stub.script(Reply(content=ANSWER))
     turn = _ask(runtime, user_id, conv_id, CALVIN, settings)
     assert turn.kind == "answer" and turn.needs_model
-    pieces = list(service.stream_answer(runtime.session_factory, turn, settings=settings))
+    pieces = list(service.stream_answer(with_settings(runtime, settings), turn))
 
     assert len(pieces) > 5  # arrived as a stream of deltas
     body = llm_stub.chat_requests[-1]["body"]
@@ -74,7 +76,7 @@ def test_streams_answer_and_validates_citations(runtime, llm_stub, learner):
     usage = _rows(runtime.session_factory, LLMUsage, user_id=user_id, task="tutor")
     assert [u.outcome for u in usage] == ["ok"] and usage[0].tokens_in > 0
     # Restored from PostgreSQL as it was shown.
-    stored = store.list_messages(runtime.session_factory, user_id=user_id,
+    stored = store.list_messages(runtime, user_id=user_id,
                                  conversation_id=conv_id)
     assert [m.role for m in stored] == ["user", "assistant"]
     assert stored[1].content == msg.content and stored[1].cited_share == 1.0
@@ -87,7 +89,7 @@ def test_invalid_citation_number_is_removed_and_unsupported_sentence_marked(
     llm_stub.script(Reply(content="Carbon dioxide is fixed by the Calvin cycle [42]. "
                                   "Penguins migrate across Antarctic ice shelves every winter."))
     turn = _ask(runtime, user_id, conv_id, CALVIN, settings)
-    list(service.stream_answer(runtime.session_factory, turn, settings=settings))
+    list(service.stream_answer(with_settings(runtime, settings), turn))
     sentences = turn.message.sentences
     assert "[42]" not in turn.message.content
     assert sentences[0]["refs"] and 42 not in sentences[0]["refs"]  # re-cited from support
@@ -112,7 +114,7 @@ def test_general_knowledge_toggle_answers_off_topic_with_a_model(runtime, llm_st
     llm_stub.script(Reply(content="France won the 1998 world cup; Didier Deschamps was captain."))
     turn = _ask(runtime, user_id, conv_id, OFF_TOPIC, settings, general=True)
     assert turn.kind == "general"
-    list(service.stream_answer(runtime.session_factory, turn, settings=settings))
+    list(service.stream_answer(with_settings(runtime, settings), turn))
     system = llm_stub.chat_requests[-1]["body"]["messages"][0]["content"]
     assert "general knowledge" in system and "PASSAGE" not in str(
         llm_stub.chat_requests[-1]["body"]["messages"])
@@ -142,25 +144,24 @@ def test_failure_mid_stream_keeps_question_stores_no_answer_and_retry_works(
     turn = _ask(runtime, user_id, conv_id, CALVIN, settings)
     received = []
     with pytest.raises(LLMUnavailable):
-        for piece in service.stream_answer(runtime.session_factory, turn, settings=settings):
+        for piece in service.stream_answer(with_settings(runtime, settings), turn):
             received.append(piece)
     assert received  # part of the answer had arrived
-    views = store.list_messages(runtime.session_factory, user_id=user_id, conversation_id=conv_id)
+    views = store.list_messages(runtime, user_id=user_id, conversation_id=conv_id)
     assert [(v.role, v.status) for v in views] == [("user", "complete"), ("assistant", "failed")]
     assert service.unanswered(views).content == CALVIN
     usage = _rows(runtime.session_factory, LLMUsage, user_id=user_id, task="tutor")
     assert [u.outcome for u in usage] == ["unavailable"]
 
     llm_stub.script(Reply(content=ANSWER))
-    again = service.retry(runtime.session_factory, user_id=user_id, conversation_id=conv_id,
-                          settings=settings)
-    list(service.stream_answer(runtime.session_factory, again, settings=settings))
-    views = store.list_messages(runtime.session_factory, user_id=user_id, conversation_id=conv_id)
+    again = service.retry(with_settings(runtime, settings), user_id=user_id,
+                          conversation_id=conv_id)
+    list(service.stream_answer(with_settings(runtime, settings), again))
+    views = store.list_messages(runtime, user_id=user_id, conversation_id=conv_id)
     assert [v.role for v in views].count("user") == 1
     assert views[-1].status == "complete" and service.unanswered(views) is None
     with pytest.raises(InvalidInput):
-        service.retry(runtime.session_factory, user_id=user_id, conversation_id=conv_id,
-                      settings=settings)
+        service.retry(with_settings(runtime, settings), user_id=user_id, conversation_id=conv_id)
 
 
 def test_follow_up_is_rewritten_by_the_model_and_history_is_sent(runtime, llm_stub, learner):
@@ -168,14 +169,14 @@ def test_follow_up_is_rewritten_by_the_model_and_history_is_sent(runtime, llm_st
     settings = llm_stub.settings_for(runtime.settings)
     llm_stub.script(Reply(content=ANSWER))
     first = _ask(runtime, user_id, conv_id, CALVIN, settings)
-    list(service.stream_answer(runtime.session_factory, first, settings=settings))
+    list(service.stream_answer(with_settings(runtime, settings), first))
     llm_stub.script(Reply(content="Which enzyme catalyses carbon fixation in the Calvin cycle?"),
                     Reply(content="Rubisco catalyses the first step of carbon fixation [1]."))
     turn = _ask(runtime, user_id, conv_id, "and which enzyme starts it?", settings)
     assert turn.query == "Which enzyme catalyses carbon fixation in the Calvin cycle?"
     rewrite_prompt = llm_stub.chat_requests[-1]["body"]["messages"][-1]["content"]
     assert "and which enzyme starts it?" in rewrite_prompt and CALVIN in rewrite_prompt
-    list(service.stream_answer(runtime.session_factory, turn, settings=settings))
+    list(service.stream_answer(with_settings(runtime, settings), turn))
     sent = llm_stub.chat_requests[-1]["body"]["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
     assert "[1]" not in sent[2]["content"]  # history goes back without markers
@@ -196,15 +197,15 @@ def test_limits_are_reserved_before_the_call(runtime, llm_stub, learner):
     settings = llm_stub.settings_for(runtime.settings, tutor_max_per_hour=1)
     llm_stub.script(Reply(content=ANSWER))
     turn = _ask(runtime, user_id, conv_id, CALVIN, settings)
-    stream = service.stream_answer(runtime.session_factory, turn, settings=settings)
+    stream = service.stream_answer(with_settings(runtime, settings), turn)
     next(stream)
     # Reserved while the answer streams, so a second turn cannot start a call.
     usage = _rows(runtime.session_factory, LLMUsage, user_id=user_id, task="tutor")
     assert [u.outcome for u in usage] == ["reserved"]
-    other = store.create_conversation(runtime.session_factory, user_id=user_id)
+    other = store.create_conversation(runtime, user_id=user_id)
     second = _ask(runtime, user_id, other.id, "Why do guard cells close the stomata?", settings)
     with pytest.raises(RateLimited) as e:
-        next(service.stream_answer(runtime.session_factory, second, settings=settings))
+        next(service.stream_answer(with_settings(runtime, settings), second))
     assert "tutor" in e.value.user_message and e.value.retry_after_s > 0
     list(stream)
     assert len(llm_stub.chat_requests) == 1
@@ -212,7 +213,7 @@ def test_limits_are_reserved_before_the_call(runtime, llm_stub, learner):
     with pytest.raises(RateLimited):
         _ask(runtime, user_id, conv_id, "and what about its first enzyme?", settings)
     assert len(llm_stub.chat_requests) == 1
-    views = store.list_messages(runtime.session_factory, user_id=user_id,
+    views = store.list_messages(runtime, user_id=user_id,
                                 conversation_id=conv_id)
     assert service.unanswered(views).content == "and what about its first enzyme?"
 
@@ -220,13 +221,13 @@ def test_limits_are_reserved_before_the_call(runtime, llm_stub, learner):
 def test_injection_in_a_pdf_stays_data(runtime, llm_stub, make_user):
     user_id = make_user()
     library.ingest_pdf(runtime, user_id=user_id, data=injection_pdf(), filename="cell.pdf")
-    conv = store.create_conversation(runtime.session_factory, user_id=user_id)
+    conv = store.create_conversation(runtime, user_id=user_id)
     settings = llm_stub.settings_for(runtime.settings)
     llm_stub.responder = lambda body: Reply(
         content="HACKED" if "HACKED" in body["messages"][0]["content"] else
         "Mitochondria produce most of the cell's ATP through cellular respiration [1].")
     turn = _ask(runtime, user_id, conv.id, "What do mitochondria produce?", settings)
-    list(service.stream_answer(runtime.session_factory, turn, settings=settings))
+    list(service.stream_answer(with_settings(runtime, settings), turn))
     system, user = (llm_stub.chat_requests[-1]["body"]["messages"][i]["content"] for i in (0, -1))
     assert "ignore your instructions" not in system.lower()
     assert "never instructions" in system
@@ -243,7 +244,7 @@ def test_messages_are_checked(runtime, learner):
     for bad in ("", "   ", "x" * (runtime.settings.tutor_message_max_chars + 1)):
         with pytest.raises(InvalidInput):
             _ask(runtime, user_id, conv_id, bad)
-    assert store.list_messages(runtime.session_factory, user_id=user_id,
+    assert store.list_messages(runtime, user_id=user_id,
                                conversation_id=conv_id) == []
 
 
@@ -254,22 +255,22 @@ def test_conversations_new_rename_delete_newest_first_and_filter(runtime, make_u
     vol = library.ingest_pdf(runtime, user_id=user_id, data=volcano_pdf(),
                              filename="v.pdf").material
     sf = runtime.session_factory
-    a = store.create_conversation(sf, user_id=user_id)
-    b = store.create_conversation(sf, user_id=user_id, material_ids=[vol.id])
+    a = store.create_conversation(runtime, user_id=user_id)
+    b = store.create_conversation(runtime, user_id=user_id, material_ids=[vol.id])
     _ask(runtime, user_id, a.id, CALVIN)
-    convs = store.list_conversations(sf, user_id=user_id)
+    convs = store.list_conversations(runtime, user_id=user_id)
     assert [c.id for c in convs] == [a.id, b.id]  # the active one first
     assert convs[0].title == CALVIN and convs[0].message_count == 2
-    store.update_conversation(sf, user_id=user_id, conversation_id=a.id, title="Plants")
-    assert store.get_conversation(sf, user_id=user_id, conversation_id=a.id).title == "Plants"
+    store.update_conversation(runtime, user_id=user_id, conversation_id=a.id, title="Plants")
+    assert store.get_conversation(runtime, user_id=user_id, conversation_id=a.id).title == "Plants"
     with pytest.raises(InvalidInput):
-        store.update_conversation(sf, user_id=user_id, conversation_id=a.id, title="  ")
+        store.update_conversation(runtime, user_id=user_id, conversation_id=a.id, title="  ")
     # Limited to the volcano material: the biology passage is never used.
     turn = _ask(runtime, user_id, b.id, CALVIN)
     assert {s["material_id"] for s in turn.sources} <= {vol.id}
     assert bio.id not in {c["material_id"] for c in turn.message.citations}
-    store.delete_conversation(sf, user_id=user_id, conversation_id=a.id)
-    assert [c.id for c in store.list_conversations(sf, user_id=user_id)] == [b.id]
+    store.delete_conversation(runtime, user_id=user_id, conversation_id=a.id)
+    assert [c.id for c in store.list_conversations(runtime, user_id=user_id)] == [b.id]
     with sf() as s:
         assert s.scalar(select(func.count()).select_from(Message)
                         .where(Message.conversation_id == a.id)) == 0
@@ -280,23 +281,23 @@ def test_learners_are_isolated(runtime, llm_stub, learner, make_user):
     other = make_user()
     library.ingest_pdf(runtime, user_id=other, data=volcano_pdf(), filename="v.pdf")
     sf = runtime.session_factory
-    assert store.list_conversations(sf, user_id=other) == []
+    assert store.list_conversations(runtime, user_id=other) == []
     for call in (
-        lambda: store.get_conversation(sf, user_id=other, conversation_id=conv_id),
-        lambda: store.list_messages(sf, user_id=other, conversation_id=conv_id),
-        lambda: store.update_conversation(sf, user_id=other, conversation_id=conv_id, title="x"),
-        lambda: store.delete_conversation(sf, user_id=other, conversation_id=conv_id),
+        lambda: store.get_conversation(runtime, user_id=other, conversation_id=conv_id),
+        lambda: store.list_messages(runtime, user_id=other, conversation_id=conv_id),
+        lambda: store.update_conversation(runtime, user_id=other, conversation_id=conv_id,
+                                          title="x"),
+        lambda: store.delete_conversation(runtime, user_id=other, conversation_id=conv_id),
         lambda: _ask(runtime, other, conv_id, CALVIN),
-        lambda: service.retry(sf, user_id=other, conversation_id=conv_id,
-                              settings=runtime.settings),
-        lambda: store.citation_view(sf, user_id=other, chunk_id=1),
-        lambda: store.create_conversation(sf, user_id=other, material_ids=[material_id]),
+        lambda: service.retry(runtime, user_id=other, conversation_id=conv_id),
+        lambda: store.citation_view(runtime, user_id=other, chunk_id=1),
+        lambda: store.create_conversation(runtime, user_id=other, material_ids=[material_id]),
     ):
         with pytest.raises(NotFound):
             call()
-    assert store.get_conversation(sf, user_id=owner, conversation_id=conv_id)
+    assert store.get_conversation(runtime, user_id=owner, conversation_id=conv_id)
     # The other learner asking the owner's question never retrieves the owner's passages.
-    mine = store.create_conversation(sf, user_id=other)
+    mine = store.create_conversation(runtime, user_id=other)
     turn = _ask(runtime, other, mine.id, CALVIN)
     assert material_id not in {s["material_id"] for s in turn.sources}
     assert all("Calvin" not in s["text"] for s in turn.sources)
@@ -306,7 +307,7 @@ def test_citation_opens_its_page_with_the_passage(runtime, learner):
     user_id, _, conv_id = learner
     turn = _ask(runtime, user_id, conv_id, CALVIN)
     chunk_id, cited = turn.message.citations[0]["chunk_id"], turn.message.citations[0]["text"]
-    view = store.citation_view(runtime.session_factory, user_id=user_id, chunk_id=chunk_id)
+    view = store.citation_view(runtime, user_id=user_id, chunk_id=chunk_id)
     assert view.page_start <= 2 <= view.page_end and "Calvin cycle" in view.passage
     assert " ".join(cited.split())[:80] in " ".join(view.passage.split())
     assert view.before or view.after  # the rest of the page is shown around it
@@ -316,9 +317,9 @@ def test_quiz_me_previews_questions_through_generation(runtime, learner):
     user_id, material_id, conv_id = learner
     turn = _ask(runtime, user_id, conv_id, "the Calvin cycle", mode="quiz")
     assert turn.kind == "quiz"
-    result = service.quiz_preview(runtime.session_factory, turn, settings=runtime.settings)
+    result = service.quiz_preview(runtime, turn)
     assert result.drafts and all(d.material_id == material_id for d in result.drafts)
     assert turn.message.kind == "quiz"
-    ids = generation.save_questions(runtime.session_factory, user_id=user_id,
+    ids = bank.save_questions(runtime, user_id=user_id,
                                     drafts=result.drafts[:1])
     assert len(ids) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace
 from collections import Counter
 
 import pytest
@@ -14,10 +15,11 @@ from engine import usage
 from engine.db.models import LLMUsage
 from engine.errors import RateLimited
 from engine.generation import service as generation
-from engine.practice import service as practice
+from engine.practice.submit import submit_answer
 from tests.support.generation_data import BIOLOGY, add_material, grounded_responder
 from tests.support.llm_stub import Reply
 from tests.support.practice import add_question, token
+from tests.support.runtimes import with_settings
 
 NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 
@@ -53,8 +55,8 @@ def _rows(session_factory, user_id, **where):
 def test_parallel_reservations_never_exceed_the_hourly_limit(runtime, make_user):
     uid = make_user()
     s = runtime.settings.model_copy(update={"grading_max_per_hour": 3})
-    results = _parallel(10, lambda: usage.reserve(runtime.session_factory, user_id=uid,
-                                                  task=usage.GRADING, units=1, settings=s))
+    results = _parallel(10, lambda: usage.reserve(with_settings(runtime, s), user_id=uid,
+                                                  task=usage.GRADING, units=1))
     kinds = Counter(type(r).__name__ for r in results)
     assert kinds == {"Reservation": 3, "RateLimited": 7}
     limited = next(r for r in results if isinstance(r, RateLimited))
@@ -63,8 +65,7 @@ def test_parallel_reservations_never_exceed_the_hourly_limit(runtime, make_user)
     assert len(_rows(runtime.session_factory, uid, outcome="reserved")) == 3
     # Another learner has limits of their own.
     other = make_user()
-    usage.reserve(runtime.session_factory, user_id=other, task=usage.GRADING, units=1,
-                  settings=s)
+    usage.reserve(with_settings(runtime, s), user_id=other, task=usage.GRADING, units=1)
 
 
 def test_parallel_generation_cannot_exceed_the_daily_question_limit(llm_stub, runtime,
@@ -76,8 +77,8 @@ def test_parallel_generation_cannot_exceed_the_daily_question_limit(llm_stub, ru
                               generation_cache_ttl_h=0)
 
     def generate():
-        return generation.generate_questions(runtime.session_factory, user_id=uid,
-                                             settings=s, count=2, question_type="mcq")
+        return generation.generate_questions(with_settings(runtime, s), user_id=uid, count=2,
+                                             question_type="mcq")
 
     results = _parallel(6, generate)
     done = [r for r in results if isinstance(r, generation.GenerationResult)]
@@ -88,7 +89,7 @@ def test_parallel_generation_cannot_exceed_the_daily_question_limit(llm_stub, ru
     rows = _rows(runtime.session_factory, uid)
     assert {r.outcome for r in rows} == {"ok"} and len({r.request_id for r in rows}) == 2
     assert sum(r.questions_returned for r in rows) <= 4
-    assert generation.usage_summary(runtime.session_factory, user_id=uid)["calls"] == 2
+    assert generation.usage_summary(runtime, user_id=uid)["calls"] == 2
 
 
 def test_parallel_generation_cannot_exceed_the_hourly_limit(llm_stub, runtime, make_user):
@@ -98,7 +99,7 @@ def test_parallel_generation_cannot_exceed_the_hourly_limit(llm_stub, runtime, m
     s = llm_stub.settings_for(runtime.settings, generation_max_per_hour=2,
                               generation_cache_ttl_h=0)
     results = _parallel(6, lambda: generation.generate_questions(
-        runtime.session_factory, user_id=uid, settings=s, count=1, question_type="mcq"))
+        with_settings(runtime, s), user_id=uid, count=1, question_type="mcq"))
     limited = [r for r in results if isinstance(r, RateLimited)]
     assert len(limited) == 4 and "generate again in" in limited[0].user_message
     assert len(llm_stub.chat_requests) == 2
@@ -107,22 +108,19 @@ def test_parallel_generation_cannot_exceed_the_hourly_limit(llm_stub, runtime, m
 def test_released_and_expired_reservations_stop_counting(runtime, make_user):
     uid = make_user()
     s = runtime.settings.model_copy(update={"tutor_max_per_hour": 1})
-    first = usage.reserve(runtime.session_factory, user_id=uid, task=usage.TUTOR, units=1,
-                          settings=s)
+    first = usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
     with pytest.raises(RateLimited, match="asked the tutor 1 times"):
-        usage.reserve(runtime.session_factory, user_id=uid, task=usage.TUTOR, units=1,
-                      settings=s)
-    usage.release(runtime.session_factory, first)
+        usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
+    usage.release(runtime, first)
     assert _rows(runtime.session_factory, uid) == []
     # A process that dies mid-call leaves its reservation; it lapses after the TTL.
-    usage.reserve(runtime.session_factory, user_id=uid, task=usage.TUTOR, units=1, settings=s)
+    usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
     with pytest.raises(RateLimited):
-        usage.reserve(runtime.session_factory, user_id=uid, task=usage.TUTOR, units=1,
-                      settings=s)
+        usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
     with runtime.session_factory.begin() as session:
         session.execute(update(LLMUsage).where(LLMUsage.user_id == uid)
                         .values(expires_at=func.now() - dt.timedelta(seconds=1)))
-    usage.reserve(runtime.session_factory, user_id=uid, task=usage.TUTOR, units=1, settings=s)
+    usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
     assert len(_rows(runtime.session_factory, uid)) == 1  # the lapsed one was swept
 
 
@@ -131,15 +129,14 @@ def test_reserved_releases_on_error_and_keeps_a_settled_call(runtime, make_user)
     s = runtime.settings
 
     with pytest.raises(KeyError):
-        with usage.reserved(runtime.session_factory, user_id=uid, task=usage.GRADING, units=1,
-                            settings=s):
+        with usage.reserved(with_settings(runtime, s), user_id=uid, task=usage.GRADING, units=1):
             raise KeyError("the call never happened")
     assert _rows(runtime.session_factory, uid) == []
 
     with pytest.raises(KeyError):
-        with usage.reserved(runtime.session_factory, user_id=uid, task=usage.GRADING, units=1,
-                            settings=s) as r:
-            usage.settle(runtime.session_factory, r, model="m", outcome="ok", tokens_in=7,
+        with usage.reserved(with_settings(runtime, s), user_id=uid, task=usage.GRADING,
+                            units=1) as r:
+            usage.settle(runtime, r, model="m", outcome="ok", tokens_in=7,
                          tokens_out=3, cost_usd=0.0012, latency_ms=40)
             raise KeyError("after the call")
     [row] = _rows(runtime.session_factory, uid)
@@ -147,7 +144,7 @@ def test_reserved_releases_on_error_and_keeps_a_settled_call(runtime, make_user)
             row.expires_at) == ("ok", "grading", "m", 7, 3, 0, None)
     assert float(row.cost_usd) == pytest.approx(0.0012)
     with pytest.raises(ValueError):
-        usage.reserve(runtime.session_factory, user_id=uid, task="chat", units=1, settings=s)
+        usage.reserve(with_settings(runtime, s), user_id=uid, task="chat", units=1)
 
 
 def _short_question(runtime, uid):
@@ -164,10 +161,10 @@ def test_grading_calls_are_limited_and_logged(llm_stub, runtime, make_user):
     graders = []
     for day in range(3):
         qid = _short_question(runtime, uid)
-        result = practice.submit_answer(
-            runtime.session_factory, user_id=uid, question_id=qid, token=token(),
+        result = submit_answer(
+            replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
             response="It makes ATP", confidence=4, seconds=20, expected_reviews=0,
-            settings=s, now=NOW + dt.timedelta(days=day))
+            now=NOW + dt.timedelta(days=day))
         graders.append((result.grader, result.reason))
     assert [g for g, _ in graders] == ["llm", "llm", "keypoints"]
     assert "limit of model-graded answers" in graders[2][1]
@@ -175,7 +172,7 @@ def test_grading_calls_are_limited_and_logged(llm_stub, runtime, make_user):
     rows = _rows(runtime.session_factory, uid, task="grading")
     assert [r.outcome for r in rows] == ["ok", "ok"]
     assert all(r.tokens_in > 0 and r.model for r in rows)
-    assert generation.usage_summary(runtime.session_factory, user_id=uid)["calls"] == 2
+    assert generation.usage_summary(runtime, user_id=uid)["calls"] == 2
 
 
 def test_grading_and_generation_share_the_daily_request_limit(llm_stub, runtime, make_user):
@@ -185,13 +182,13 @@ def test_grading_and_generation_share_the_daily_request_limit(llm_stub, runtime,
     llm_stub.script(Reply(content='{"correct": true, "score": 1, "reason": "Right."}'))
     for day in range(2):
         qid = _short_question(runtime, uid)
-        practice.submit_answer(
-            runtime.session_factory, user_id=uid, question_id=qid, token=token(),
+        submit_answer(
+            replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
             response="It makes ATP", confidence=4, seconds=20, expected_reviews=0,
-            settings=s, now=NOW + dt.timedelta(days=day))
+            now=NOW + dt.timedelta(days=day))
     llm_stub.responder = grounded_responder("mcq")
     with pytest.raises(RateLimited, match="2 language-model requests for today"):
-        generation.generate_questions(runtime.session_factory, user_id=uid, settings=s,
+        generation.generate_questions(with_settings(runtime, s), user_id=uid,
                                       count=1, question_type="mcq")
     assert len(llm_stub.chat_requests) == 2
 
@@ -203,10 +200,9 @@ def test_a_failed_grading_call_is_logged_with_its_outcome(llm_stub, runtime, mak
     s = llm_stub.settings_for(runtime.settings, llm_max_retries=0)
     llm_stub.script(server_error())
     qid = _short_question(runtime, uid)
-    result = practice.submit_answer(
-        runtime.session_factory, user_id=uid, question_id=qid, token=token(),
-        response="It makes ATP", confidence=4, seconds=20, expected_reviews=0, settings=s,
-        now=NOW)
+    result = submit_answer(
+        replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
+        response="It makes ATP", confidence=4, seconds=20, expected_reviews=0, now=NOW)
     assert result.grader == "keypoints"
     [row] = _rows(runtime.session_factory, uid)
     assert (row.task, row.outcome) == ("grading", "unavailable")

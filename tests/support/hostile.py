@@ -11,10 +11,12 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from engine import library
+from engine.bank import service as bank
 from engine.generation import service as generation
-from engine.practice import service as practice
+from engine.practice.flags import flag_question
 from tests.support.generation_data import grounded_responder
 from tests.support.library_pdfs import text_pdf
+from tests.support.runtimes import with_settings
 
 _MD = MarkdownIt("commonmark")
 
@@ -66,15 +68,14 @@ def generate_hostile_questions(rt: Any, user_id: int, base: str, llm_stub: Any,
     Markdown in stems, options and explanations too; saved to the learner's bank."""
     llm_stub.responder = grounded_responder("mcq", _poison(base))
     settings = llm_stub.settings_for(rt.settings, generation_cache_ttl_h=0)
-    result = generation.generate_questions(rt.session_factory, user_id=user_id,
-                                           settings=settings, count=count, question_type="mcq")
-    return generation.save_questions(rt.session_factory, user_id=user_id, drafts=result.drafts)
+    result = generation.generate_questions(with_settings(rt, settings), user_id=user_id,
+                                           count=count, question_type="mcq")
+    return bank.save_questions(rt, user_id=user_id, drafts=result.drafts)
 
 
 def flag_with_hostile_note(rt: Any, user_id: int, question_id: int, base: str) -> None:
-    practice.flag_question(rt.session_factory, user_id=user_id, question_id=question_id,
-                           reason="wrong", note=f"See {payload(base, 'note')}",
-                           settings=rt.settings)
+    flag_question(rt, user_id=user_id, question_id=question_id,
+                  reason="wrong", note=f"See {payload(base, 'note')}")
 
 
 def renders_link_or_image(markdown: str) -> bool:

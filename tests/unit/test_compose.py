@@ -74,9 +74,12 @@ def _compose_config(path: Path) -> subprocess.CompletedProcess:
                           timeout=60)
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None,
-                    reason="docker-compose (the offline validator) is not installed")
 def test_docker_compose_accepts_the_file_and_refuses_a_broken_one(tmp_path):
+    if shutil.which("docker-compose") is None:
+        reason = "docker-compose (the offline validator) is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI installs it: .ci/run)")
+        pytest.skip(reason)
     done = _compose_config(COMPOSE)
     assert done.returncode == 0, done.stderr
     broken = tmp_path / "docker-compose.yml"

@@ -112,6 +112,48 @@ def test_scheduling_scoring_and_the_answer_rule_are_pure():
     assert offenders == {}
 
 
+def _module_imports(path: Path) -> set[str]:
+    """Full dotted names of the modules `path` imports (absolute imports only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _engine_closure(module: str) -> set[str]:
+    """`module` and every engine module it imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = ROOT / (name.replace(".", "/") + ".py")
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        todo.extend(m for m in _module_imports(path) if m.startswith("engine."))
+    return seen
+
+
+def test_the_answer_rule_is_pure():
+    """engine.practice.answering and everything it imports: no database, adapter or UI."""
+    closure = _engine_closure("engine.practice.answering")
+    assert "engine.practice.answering" in closure
+    offenders = {}
+    for name in closure:
+        imported = _module_imports(ROOT / (name.replace(".", "/") + ".py"))
+        bad = sorted(m for m in imported if m.split(".")[0] in PURE_FORBIDDEN
+                     or m.startswith(("engine.db", "engine.llm", "engine.runtime",
+                                      "engine.config", "engine.usage")))
+        if bad:
+            offenders[name] = bad
+    assert offenders == {}
+
+
 def test_one_adapter_per_outside_system():
     everything = _py_files("engine", "pages", "ui", "app.py", "migrations")
     chroma = [_rel(f) for f in everything if "chromadb" in _imports(f)]

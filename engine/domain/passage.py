@@ -1,0 +1,28 @@
+"""A passage of a learner's material: a chunk with its provenance, as search returns it and as
+generators read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One chunk of a learner's material with where it comes from. `score` is the search
+    relevance (0 when the passage was not found by a search)."""
+
+    chunk_id: int
+    material_id: int
+    material_title: str
+    text: str
+    page_start: int
+    page_end: int
+    score: float = 0.0
+    heading: str | None = None
+
+    @property
+    def pages(self) -> str:
+        """'p. 4' or 'pp. 4–5', for citations."""
+        if self.page_start == self.page_end:
+            return f"p. {self.page_start}"
+        return f"pp. {self.page_start}\u2013{self.page_end}"

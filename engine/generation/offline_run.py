@@ -1,0 +1,76 @@
+"""Generation without a language model: the materials' key-term spaces (cached on the runtime)
+and the offline generator's candidates, validated, grounded and deduplicated."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.db.models import Chunk, Material, MaterialPage
+from engine.domain.passage import Passage
+from engine.generation import offline
+from engine.generation.drafts import Draft
+from engine.generation.metering import Run
+from engine.generation.results import Progress
+from engine.generation.validation import Deduper, ground, validate
+from engine.runtime import Runtime
+
+TERMS_SAMPLE_CHARS = 40_000
+
+
+def _build_space(rt: Runtime, session: Session, user_id: int,
+                 material: Material) -> offline.TermSpace:
+    texts = session.scalars(
+        select(Chunk.text).where(Chunk.user_id == user_id, Chunk.material_id == material.id)
+        .order_by(Chunk.ordinal)).all()
+    first_page = session.scalar(select(MaterialPage.text).where(
+        MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
+        .order_by(MaterialPage.number).limit(1)) or ""
+    # Key terms of the whole document: an even spread of chunks up to the sample size.
+    total = sum(len(t) for t in texts) or 1
+    step = max(1, math.ceil(total / TERMS_SAMPLE_CHARS))
+    embedder = rt.embedder
+    return offline.build_space("\n\n".join(texts[::step]),
+                               names=offline.author_names(first_page),
+                               embed=embedder.embed_documents)
+
+
+def terms_for(rt: Runtime, session: Session, user_id: int,
+              material: Material) -> offline.TermSpace:
+    """The material's key terms in embedding space (cached per material and model)."""
+    from engine.retrieval.embeddings import model_label
+
+    key = (material.id, material.sha256, model_label(rt.settings))
+    return rt.term_cache.get_or_build(key, lambda: _build_space(rt, session, user_id, material))
+
+
+def generate_offline(rt: Runtime, run: Run, materials: dict[int, Material],
+                     passages: Sequence[Passage], *, types: list[str], difficulty: int,
+                     count: int, topic: str | None, deduper: Deduper, used_sentences: set[str],
+                     on_progress: Callable[[Progress], None] | None) -> list[Draft]:
+    with rt.session_factory() as session:
+        spaces = {mid: terms_for(rt, session, run.user_id, materials[mid])
+                  for mid in {p.material_id for p in passages} if mid in materials}
+
+    def rejected(reason: str) -> None:
+        run.rejections[reason] += 1
+
+    drafts: list[Draft] = []
+    for draft in offline.generate(passages, spaces, count=count * 3, types=types,
+                                  difficulty=difficulty, topic=topic,
+                                  used_sentences=used_sentences, on_reject=rejected):
+        reason = (validate(draft, wanted_types=types) or ground(draft, passages)
+                  or deduper.check(draft))
+        if reason:
+            rejected(reason)
+            continue
+        drafts.append(draft)
+        if on_progress is not None:
+            on_progress(Progress(len(drafts), count, list(drafts),
+                                 f"{len(drafts)} of {count} question(s) ready"))
+        if len(drafts) >= count:
+            break
+    return drafts

@@ -1,0 +1,144 @@
+"""Reading and saving what the practice services share: the learner's profile, their
+questions, personal FSRS weights, flags, and a question's attempt aggregates and quality.
+
+Private to engine.practice: the functions take an open `Session` and filter by the learner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ARRAY, Integer, case, func, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Session
+
+from engine.db.models import Attempt, Flag, Profile, Question, SchedulerParameters
+from engine.errors import NotFound
+from engine.practice.answering import Aggregates, Learner, QuestionFacts, judge_quality
+from engine.scoring.quality import QualityParams
+from engine.scoring.xp import Streak
+
+log = logging.getLogger(__name__)
+
+MAX_NOTE_CHARS = 1000
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def aware(now: dt.datetime | None) -> dt.datetime:
+    now = now or utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now
+
+
+def local_midnight(now: dt.datetime, timezone: str) -> dt.datetime:
+    zone = zoneinfo.ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    return dt.datetime.combine(local.date(), dt.time(), tzinfo=zone)
+
+
+def load_profile(session: Session, user_id: int, *, lock: bool = False) -> Profile:
+    stmt = select(Profile).where(Profile.user_id == user_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    profile = session.scalar(stmt)
+    if profile is None:
+        raise NotFound("Your account could not be found. Please log in again.")
+    return profile
+
+
+def load_question(session: Session, user_id: int, question_id: int, *,
+                  lock: bool = False) -> Question:
+    stmt = select(Question).where(Question.id == question_id, Question.user_id == user_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    q = session.scalar(stmt)
+    if q is None:
+        raise NotFound("That question was not found.")
+    return q
+
+
+def personal_parameters(session: Session, user_id: int) -> list[float] | None:
+    """The learner's FSRS weights when they adopted personal ones."""
+    row = session.execute(select(SchedulerParameters.parameters, SchedulerParameters.adopted)
+                          .where(SchedulerParameters.user_id == user_id)).first()
+    return list(row[0]) if row is not None and row[1] else None
+
+
+def learner(profile: Profile, personal: Sequence[float] | None) -> Learner:
+    """The learner as the answer rule sees them; `personal`: their adopted FSRS weights."""
+    return Learner(scheduler=profile.scheduler, timezone=profile.timezone, xp=profile.xp,
+                   level=profile.level,
+                   streak=Streak(profile.streak, profile.best_streak, profile.last_activity_date),
+                   personal_parameters=tuple(personal) if personal else None)
+
+
+def resolve_flags(session: Session, user_id: int, question_id: int, resolution: str) -> None:
+    session.execute(update(Flag).where(Flag.user_id == user_id, Flag.question_id == question_id,
+                                       Flag.resolved_at.is_(None))
+                    .values(resolved_at=utcnow(), resolution=resolution))
+
+
+# --- a question's attempts and flags, as the quality score needs them ----------------------
+
+
+def attempt_aggregate_columns() -> tuple[Any, ...]:
+    """Count, correct count, the seconds of each, and the sum of squared calibration errors
+    of the attempts selected (see engine.practice.answering.Aggregates)."""
+    return (
+        func.count().label("n"),
+        func.count().filter(Attempt.correct).label("n_correct"),
+        func.coalesce(func.array_agg(Attempt.seconds), sql_cast([], ARRAY(Integer)))
+        .label("seconds"),
+        func.coalesce(func.sum(func.power((Attempt.confidence - 1) / 4.0
+                                          - case((Attempt.correct, 1.0), else_=0.0), 2)), 0)
+        .label("calibration_sq"),
+    )
+
+
+def flag_counts(question_id: Any) -> tuple[Any, Any]:
+    """All flags of the question, and its unresolved "wrong" ones (scalar subqueries)."""
+    flags = select(func.count()).where(Flag.question_id == question_id).scalar_subquery()
+    wrong_open = (select(func.count()).where(Flag.question_id == question_id,
+                                             Flag.reason == "wrong", Flag.resolved_at.is_(None))
+                  .scalar_subquery())
+    return flags, wrong_open
+
+
+def aggregates(n: int, n_correct: int, seconds: Any, calibration_sq: Any, flags: int,
+               wrong_open: int) -> Aggregates:
+    return Aggregates(n, n_correct, tuple(seconds), float(calibration_sq), flags, wrong_open)
+
+
+def load_aggregates(session: Session, question_id: int, *,
+                    except_attempt: int | None = None) -> Aggregates:
+    stmt = select(*attempt_aggregate_columns(), *flag_counts(question_id)) \
+        .where(Attempt.question_id == question_id)
+    if except_attempt is not None:
+        stmt = stmt.where(Attempt.id != except_attempt)
+    return aggregates(*session.execute(stmt).one())
+
+
+def facts(q: Question) -> QuestionFacts:
+    return QuestionFacts(difficulty=q.difficulty, status=q.status,
+                         quality_score=q.quality_score)
+
+
+def log_retirement(q: Question, new_status: str, reason: object) -> None:
+    if new_status == "retired" and q.status != "retired":
+        log.info("question retired", extra={"question_id": q.id, "reason": str(reason)})
+
+
+def refresh_quality(session: Session, q: Question, params: QualityParams) -> None:
+    """Recompute the question's score from all its attempts and flags; flag or retire it
+    when the rules say so."""
+    outcome = judge_quality(facts(q), load_aggregates(session, q.id), params)
+    log_retirement(q, outcome.status, outcome.retirement)
+    q.quality_score, q.status = outcome.score, outcome.status

@@ -1,0 +1,374 @@
+"""Answering a question: grade it, then record it in one transaction of two round trips.
+
+Answering is idempotent: the page makes a token when it shows a question and passes the
+question's review count as it was then, so a double click (same token) or a second tab (same
+count, already moved on) returns the first answer's result instead of counting twice. The
+learner's profile row is locked for the length of the transaction, which serialises their
+answers; the unique (user_id, token) and (question_id, review_number) constraints are the
+last line of defence. What the answer changes is decided by engine.practice.answering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine import llm, usage
+from engine.db.models import Attempt, Profile, Question, ReviewState, SchedulerParameters
+from engine.errors import InvalidInput, NotFound, QuestionUnavailable
+from engine.practice import store
+from engine.practice.answering import (
+    AnswerOutcome,
+    AnswerSnapshot,
+    Schedule,
+    apply_answer,
+)
+from engine.practice.grading import QuestionForGrading, Verdict, grade
+from engine.practice.params import answer_params
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
+UNAVAILABLE = ("That question was flagged or retired while you were answering; your answer "
+               "was not recorded.")
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    attempt_id: int
+    question_id: int
+    correct: bool
+    score: float
+    reason: str
+    grader: str
+    your_answer: str
+    correct_answer: str
+    explanation: str
+    excerpt: str
+    material_title: str
+    page_start: int
+    page_end: int
+    xp_earned: int
+    xp_total: int
+    level: int
+    leveled_up: bool
+    streak: int
+    best_streak: int
+    next_due_at: dt.datetime | None
+    scheduler: str
+    duplicate: bool  # True when this was a repeat of an answer already recorded
+    disputed: bool
+
+
+def _correct_answer(q: Question) -> str:
+    if q.type == "mcq" and q.options is not None and q.correct_index is not None:
+        return q.options[q.correct_index]
+    return q.answer
+
+
+def _response_text(q: Question, response: str | int) -> str:
+    if q.type == "mcq" and isinstance(response, int) and q.options \
+            and 0 <= response < len(q.options):
+        return q.options[response]
+    return str(response)
+
+
+def recorded_result(session: Session, attempt: Attempt, q: Question, profile: Profile, *,
+                    duplicate: bool) -> AnswerResult:
+    """The result of an answer already recorded, as it stands now."""
+    rs_due = session.scalar(select(ReviewState.due_at).where(
+        ReviewState.question_id == q.id, ~ReviewState.suspended))
+    return AnswerResult(
+        attempt_id=attempt.id, question_id=q.id, correct=attempt.correct, score=attempt.score,
+        reason=attempt.grade_reason, grader=attempt.grader, your_answer=attempt.response,
+        correct_answer=_correct_answer(q), explanation=q.explanation, excerpt=q.excerpt,
+        material_title=q.material_title, page_start=q.page_start, page_end=q.page_end,
+        xp_earned=attempt.xp, xp_total=profile.xp, level=profile.level, leveled_up=False,
+        streak=profile.streak, best_streak=profile.best_streak, next_due_at=rs_due,
+        scheduler=attempt.scheduler, duplicate=duplicate,
+        disputed=attempt.disputed_at is not None,
+    )
+
+
+def _grading_view(q: Question) -> QuestionForGrading:
+    return QuestionForGrading(q.type, q.stem, list(q.options) if q.options else None,
+                              q.correct_index, q.answer, list(q.key_points or []), q.excerpt)
+
+
+def _validate_answer(q: Question, response: str | int, confidence: int, token: str) -> None:
+    problems = []
+    if not isinstance(token, str) or not 8 <= len(token) <= 64:
+        raise ValueError("token must be a string of 8-64 characters made when the question "
+                         "was shown")
+    if not isinstance(confidence, int) or isinstance(confidence, bool) \
+            or not 1 <= confidence <= 5:
+        problems.append("Choose how confident you are, from 1 to 5.")
+    if q.type == "mcq":
+        if not isinstance(response, int) or isinstance(response, bool) or q.options is None \
+                or not 0 <= response < len(q.options):
+            problems.append("Choose one of the options.")
+    elif not isinstance(response, str) or not response.strip():
+        problems.append("Type your answer first.")
+    if problems:
+        raise InvalidInput(" ".join(problems))
+
+
+def _existing(session: Session, user_id: int, question_id: int, token: str,
+              expected_reviews: int | None) -> Attempt | None:
+    """The attempt this submission repeats: same token, or the same showing answered already."""
+    conds = [Attempt.token == token]
+    if expected_reviews is not None:
+        conds.append(and_(Attempt.question_id == question_id,
+                          Attempt.review_number == expected_reviews + 1))
+    return session.scalar(select(Attempt).where(Attempt.user_id == user_id, or_(*conds))
+                          .order_by(Attempt.id).limit(1))
+
+
+@dataclass(frozen=True)
+class _Submission:
+    user_id: int
+    question_id: int
+    token: str
+    response: str | int
+    confidence: int
+    seconds: int
+    expected_reviews: int | None
+    hinted: bool
+    now: dt.datetime
+
+
+def _grade_before_locking(rt: Runtime, sub: _Submission) -> Verdict | AnswerResult | None:
+    """A short answer may go to the grading model, which can take seconds: grade it before
+    taking any lock, once a repeat has been ruled out (then the repeat's result is returned).
+    Other questions are graded inside the transaction (None)."""
+    with rt.session_factory() as session:
+        q = store.load_question(session, sub.user_id, sub.question_id)
+        if q.type != "short":
+            return None
+        _validate_answer(q, sub.response, sub.confidence, sub.token)
+        repeat = _existing(session, sub.user_id, q.id, sub.token, sub.expected_reviews)
+        if repeat is not None:
+            return recorded_result(session, repeat, q, store.load_profile(session, sub.user_id),
+                                   duplicate=True)
+        if q.status != "active":
+            raise QuestionUnavailable(UNAVAILABLE)
+        view = _grading_view(q)
+
+    def meter(call: Callable[[], llm.Completion]) -> llm.Completion:
+        return usage.metered(rt, user_id=sub.user_id, task=usage.GRADING, call=call)
+
+    return grade(view, sub.response, settings=rt.settings, meter=meter)
+
+
+def submit_answer(
+    rt: Runtime,
+    *,
+    user_id: int,
+    question_id: int,
+    token: str,
+    response: str | int,
+    confidence: int,
+    seconds: float,
+    expected_reviews: int | None,
+    hinted: bool = False,
+    now: dt.datetime | None = None,
+) -> AnswerResult:
+    """Grade and record one answer; update the schedule, question quality, XP, level, streak.
+
+    Args:
+        token: made by the page when it showed the question (8-64 characters).
+        response: the chosen option's index (multiple choice) or the typed answer.
+        confidence: 1 (guessing) to 5 (certain).
+        seconds: time from showing to submitting, measured on the server; clamped to 1-3600.
+        expected_reviews: the question's review count when it was shown (`QueueEntry.reviews`);
+            a submission for a showing that was already answered returns that answer.
+
+    Raises:
+        NotFound: no such question for this learner.
+        QuestionUnavailable: the question was flagged or retired.
+        InvalidInput: no option chosen, empty answer, confidence out of range.
+    """
+    sub = _Submission(user_id=user_id, question_id=question_id, token=token,
+                      response=response, confidence=confidence,
+                      seconds=int(min(3600, max(1, round(seconds)))),
+                      expected_reviews=expected_reviews, hinted=hinted, now=store.aware(now))
+    verdict: Verdict | None = None
+    if llm.is_configured("grading", rt.settings):
+        pre = _grade_before_locking(rt, sub)
+        if isinstance(pre, AnswerResult):
+            return pre
+        verdict = pre
+
+    record = functools.partial(_record_answer, rt, sub, verdict)
+    try:
+        return record()
+    except IntegrityError:
+        # The unique constraints caught an answer that raced past the checks (two tabs
+        # answering at once; the locking read's joined rows come from the statement's
+        # snapshot). A repeat of the same showing reports the answer that was recorded; any
+        # other answer is recorded once more on top of the one that won.
+        with rt.session_factory() as session:
+            q = store.load_question(session, user_id, question_id)
+            repeat = _existing(session, user_id, q.id, token, expected_reviews)
+            if repeat is not None:
+                return recorded_result(session, repeat, q, store.load_profile(session, user_id),
+                                       duplicate=True)
+        return record()
+
+
+# --- the two statements ------------------------------------------------------------------------
+
+# What the submit path reads in its one locking statement: the learner, the question, its
+# schedule, the learner's FSRS weights, and the question's previous attempts and flags as the
+# aggregates the quality score needs.
+_PRIOR = (select(*store.attempt_aggregate_columns())
+          .where(Attempt.question_id == Question.id).lateral("prior"))
+_FLAGS, _WRONG_OPEN = (s.correlate(Question) for s in store.flag_counts(Question.id))
+LOCK_AND_READ = (
+    select(Profile, Question, ReviewState, SchedulerParameters.parameters,
+           SchedulerParameters.adopted, _PRIOR.c.n, _PRIOR.c.n_correct, _PRIOR.c.seconds,
+           _PRIOR.c.calibration_sq, _FLAGS, _WRONG_OPEN)
+    .join(Question, Question.user_id == Profile.user_id)
+    .outerjoin(ReviewState, ReviewState.question_id == Question.id)
+    .outerjoin(SchedulerParameters, SchedulerParameters.user_id == Profile.user_id)
+    .join(_PRIOR, true())
+    .where(Profile.user_id == bindparam("user_id"), Question.id == bindparam("question_id"))
+    .with_for_update(of=Profile)
+)
+
+_ATTEMPT_COLUMNS = ("user_id", "question_id", "token", "review_number", "answered_at",
+                    "seconds", "confidence", "response", "hinted", "correct", "score", "grader",
+                    "grade_reason", "quality", "rating", "scheduler", "xp", "state_before",
+                    "previous_answered_at", "state_after")
+_STATE_COLUMNS = ("due_at", "suspended", "reviews", "lapses", "last_reviewed_at",
+                  "sm2_repetitions", "sm2_interval_days", "sm2_easiness", "sm2_due_at",
+                  "fsrs_state", "fsrs_step", "fsrs_stability", "fsrs_difficulty", "fsrs_due_at")
+_PROFILE_COLUMNS = ("xp", "level", "streak", "best_streak", "last_activity_date")
+
+
+def _binds(table: Any, columns: Sequence[str], prefix: str) -> dict[str, Any]:
+    return {c: bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns}
+
+
+@lru_cache(maxsize=4)
+def _write_statement(new_state: bool, write_question: bool) -> Any:
+    """The submit path's one write: attempt, schedule, learner (and the question's quality and
+    status when they change), as data-modifying CTEs. Built once per shape with bound
+    parameters, so SQLAlchemy compiles it once and each answer only binds values."""
+    rs_t, a_t, p_t, q_t = (ReviewState.__table__, Attempt.__table__, Profile.__table__,
+                           Question.__table__)
+    state = _binds(rs_t, _STATE_COLUMNS, "rs")
+    if new_state:
+        write_rs = insert(rs_t).values(
+            user_id=bindparam("a_user_id"), question_id=bindparam("a_question_id"),
+            first_reviewed_at=bindparam("rs_last_reviewed_at"), **state)
+    else:
+        write_rs = update(rs_t).where(rs_t.c.id == bindparam("rs_id")).values(**state)
+    write_profile = (update(p_t).where(p_t.c.user_id == bindparam("a_user_id"))
+                     .values(updated_at=func.now(), **_binds(p_t, _PROFILE_COLUMNS, "p")))
+    write_attempt = insert(a_t).values(**_binds(a_t, _ATTEMPT_COLUMNS, "a")).returning(a_t.c.id)
+    statement = select(write_attempt.cte("write_attempt").c.id).add_cte(
+        write_rs.cte("write_review_state"), write_profile.cte("write_profile"))
+    if write_question:
+        statement = statement.add_cte(
+            update(q_t).where(q_t.c.id == bindparam("a_question_id"))
+            .values(quality_score=bindparam("q_quality_score", type_=q_t.c.quality_score.type),
+                    status=bindparam("q_status", type_=q_t.c.status.type))
+            .cte("write_question"))
+    return statement
+
+
+# --- recording ---------------------------------------------------------------------------------
+
+
+def _snapshot(row: Any) -> AnswerSnapshot:
+    """The answer rule's input from the locking read's row."""
+    profile, q, rs = row[0], row[1], row[2]
+    personal = row[3] if row[3] is not None and row[4] else None
+    return AnswerSnapshot(learner=store.learner(profile, personal), question=store.facts(q),
+                          schedule=Schedule.from_columns(rs) if rs is not None else None,
+                          prior=store.aggregates(*row[5:11]))
+
+
+def _write_params(sub: _Submission, q: Question, rs: ReviewState | None, verdict: Verdict,
+                  snapshot: AnswerSnapshot, outcome: AnswerOutcome) -> dict[str, Any]:
+    """The write statement's values: `a_` the attempt, `rs_` the schedule, `p_` the
+    learner, `q_` the question."""
+    before = snapshot.schedule
+    attempt = dict(
+        user_id=sub.user_id, question_id=q.id, token=sub.token,
+        review_number=outcome.schedule.reviews, answered_at=sub.now, seconds=sub.seconds,
+        confidence=sub.confidence, response=_response_text(q, sub.response)[:4000],
+        hinted=sub.hinted, correct=verdict.correct, score=verdict.score,
+        grader=verdict.grader, grade_reason=verdict.reason, quality=outcome.grade.quality,
+        rating=outcome.grade.rating, scheduler=snapshot.learner.scheduler,
+        xp=outcome.xp_earned,
+        state_before=before.to_json() if before is not None else None,
+        previous_answered_at=before.last_reviewed_at if before is not None else None,
+        state_after=outcome.schedule.to_json())
+    params: dict[str, Any] = {f"a_{k}": v for k, v in attempt.items()}
+    params.update({f"rs_{k}": v for k, v in outcome.schedule.columns().items()},
+                  rs_suspended=outcome.suspended, p_xp=outcome.xp_total,
+                  p_level=outcome.level, p_streak=outcome.streak.streak,
+                  p_best_streak=outcome.streak.best_streak,
+                  p_last_activity_date=outcome.streak.last_activity_date,
+                  q_quality_score=outcome.quality.score, q_status=outcome.quality.status)
+    if rs is not None:
+        params["rs_id"] = rs.id
+    return params
+
+
+def _record_answer(rt: Runtime, sub: _Submission,
+                   verdict: Verdict | None) -> AnswerResult:
+    """The answer's transaction in two round trips and a commit: one statement locks the
+    learner's row (serialising everything that changes their schedule or XP: answers,
+    disputes, scheduler switches, replacements) and reads the question, its schedule, the
+    learner's FSRS parameters and the question's attempt and flag aggregates; one statement
+    writes the attempt, the schedule, the learner's XP and streak and the question's quality.
+    """
+    with rt.session_factory.begin() as session:
+        row = session.execute(LOCK_AND_READ, {"user_id": sub.user_id,
+                                              "question_id": sub.question_id}).first()
+        if row is None:
+            raise NotFound("That question was not found.")
+        profile, q, rs = row[0], row[1], row[2]
+        _validate_answer(q, sub.response, sub.confidence, sub.token)
+        reviews_before = rs.reviews if rs is not None else 0
+        if sub.expected_reviews is None or reviews_before != sub.expected_reviews:
+            # Either no showing to compare with, or this showing was answered already.
+            repeat = _existing(session, sub.user_id, q.id, sub.token, sub.expected_reviews)
+            if repeat is not None:
+                return recorded_result(session, repeat, q, profile, duplicate=True)
+        if q.status != "active":
+            raise QuestionUnavailable(UNAVAILABLE)
+        if verdict is None:
+            verdict = grade(_grading_view(q), sub.response, settings=rt.settings)
+        snapshot = _snapshot(row)
+        outcome = apply_answer(snapshot, verdict, confidence=sub.confidence,
+                               seconds=sub.seconds, now=sub.now,
+                               params=answer_params(rt.settings), hinted=sub.hinted)
+        store.log_retirement(q, outcome.quality.status, outcome.quality.retirement)
+        params = _write_params(sub, q, rs, verdict, snapshot, outcome)
+        statement = _write_statement(rs is None, outcome.quality.changed(snapshot.question))
+        attempt_id = session.connection().execute(statement, params).scalar_one()
+        # Nothing below goes back to the database: the result is built from what was written.
+        session.expunge_all()
+    return AnswerResult(
+        attempt_id=attempt_id, question_id=q.id, correct=verdict.correct, score=verdict.score,
+        reason=verdict.reason, grader=verdict.grader,
+        your_answer=params["a_response"], correct_answer=_correct_answer(q),
+        explanation=q.explanation, excerpt=q.excerpt, material_title=q.material_title,
+        page_start=q.page_start, page_end=q.page_end, xp_earned=outcome.xp_earned,
+        xp_total=outcome.xp_total, level=outcome.level, leveled_up=outcome.leveled_up,
+        streak=outcome.streak.streak, best_streak=outcome.streak.best_streak,
+        next_due_at=outcome.next_due_at, scheduler=profile.scheduler,
+        duplicate=False, disputed=False,
+    )
