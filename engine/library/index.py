@@ -1,8 +1,8 @@
 """A learner's search index: the vectors of their chunks in Chroma, searched, counted, checked
 against the configured embedding model and rebuilt with it.
 
-Every use of the vector store and of the embedder in the library goes through `vectors_of`
-and `embedder_of`.
+The library reaches the vector store and the embedder through the runtime (`rt.vectors`,
+`rt.embedder`).
 """
 
 from __future__ import annotations
@@ -18,23 +18,13 @@ from engine.domain.passage import Passage
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import InvalidInput
 from engine.retrieval.collections import current_collection, lock_vectors, switch_collection
-from engine.retrieval.embeddings import Embedder, get_embedder, model_label
+from engine.retrieval.embeddings import Embedder, model_label
 from engine.retrieval.search import search
-from engine.retrieval.vectors import VectorStore, get_vector_store, new_collection_name
+from engine.retrieval.vectors import VectorStore, new_collection_name
 from engine.runtime import Runtime
 from engine.steps import reached
 
 Progress = Callable[[int, int], None]  # (done, total)
-
-
-def vectors_of(rt: Runtime) -> VectorStore:
-    """The vector store this runtime uses."""
-    return get_vector_store(rt.settings)
-
-
-def embedder_of(rt: Runtime) -> Embedder:
-    """The embedder of the configured model."""
-    return get_embedder(rt.settings)
 
 
 def embedding_step(rt: Runtime) -> int:
@@ -63,28 +53,26 @@ def search_library(rt: Runtime, *, user_id: int, query: str, k: int = 8,
     """
     if len(query.strip()) == 0:
         raise InvalidInput("Type something to search for.")
-    with rt.session_factory() as session:
-        return search(session, user_id=user_id, query=query, k=k, material_ids=material_ids,
-                      settings=rt.settings)
+    return search(rt, user_id=user_id, query=query, k=k, material_ids=material_ids)
 
 
 def index_model(rt: Runtime, *, user_id: int) -> str | None:
     """The embedding model of the learner's index in use (None when there is none)."""
     with rt.session_factory() as session:
         name = current_collection(session, user_id)
-    return vectors_of(rt).model_of(name)
+    return rt.vectors.model_of(name)
 
 
 def vector_count(rt: Runtime, *, user_id: int) -> int:
     """How many vectors the learner's index in use holds."""
     with rt.session_factory() as session:
         name = current_collection(session, user_id)
-    return vectors_of(rt).count(name)
+    return rt.vectors.count(name)
 
 
 def index_is_current(rt: Runtime, *, user_id: int) -> bool:
     """False when the learner's vectors were built by another embedding model than configured."""
-    store = vectors_of(rt)
+    store = rt.vectors
     with rt.session_factory() as session:
         has_chunks = session.scalar(select(Chunk.id).where(Chunk.user_id == user_id).limit(1))
         name = current_collection(session, user_id)
@@ -125,7 +113,7 @@ def reindex(rt: Runtime, *, user_id: int, progress: Progress | None = None) -> i
     added or deleted meanwhile), and the old collection is dropped last. An interrupted
     rebuild leaves the previous (still searchable) index in use.
     """
-    store, embedder, batch = vectors_of(rt), embedder_of(rt), embedding_step(rt)
+    store, embedder, batch = rt.vectors, rt.embedder, embedding_step(rt)
     with rt.session_factory() as session:
         old = current_collection(session, user_id)
         rows = _live_chunks(session, user_id)

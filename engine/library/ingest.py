@@ -24,7 +24,7 @@ from engine.errors import PdfNoText
 from engine.ingestion.chunking import ChunkDraft, chunk_pages, document_text
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.ingestion.pdf import PageCallback, PdfText, describe_pages, read_pdf
-from engine.library.index import embed_texts, embedder_of, vectors_of
+from engine.library.index import embed_texts
 from engine.library.materials import MaterialInfo, finish_delete, material_info
 from engine.library.titles import choose_title, clean_title
 from engine.originals import remove_original, save_original
@@ -121,7 +121,7 @@ def ingest_pdf(
         return IngestResult(material=existing, duplicate=True)
     pdf = read_pdf(data, settings=rt.settings, password=password,
                    on_page=_reading_reporter(progress))
-    save_original(rt.settings, user_id, sha256, data)
+    save_original(rt, user_id=user_id, sha256=sha256, data=data)
     reached("ingest:original-saved")
     try:
         return ingest_pages(
@@ -133,7 +133,7 @@ def ingest_pdf(
         )
     except BaseException:
         if find_duplicate(rt, user_id=user_id, sha256=sha256) is None:
-            remove_original(rt.settings, user_id, sha256)
+            remove_original(rt, user_id=user_id, sha256=sha256)
         raise
 
 
@@ -239,7 +239,7 @@ def _embed_and_store(rt: Runtime, *, user_id: int,
                      prepared: list[tuple[DocumentInput, list[ChunkDraft]]],
                      on_chunks: Callable[[int, int], None] | None) -> list[IngestResult]:
     """Embed the chunks of all these documents in shared batches, then store each."""
-    embedder = embedder_of(rt)
+    embedder = rt.embedder
     texts = [d.text for _, drafts in prepared for d in drafts]
     if on_chunks:
         on_chunks(0, len(texts))
@@ -327,7 +327,7 @@ def _write_vectors(rt: Runtime, *, user_id: int, material_id: int, chunk_ids: li
     """The material's vectors into the learner's index in use; then the material is 'ready'."""
     with rt.session_factory.begin() as session:
         lock_vectors(session, user_id)
-        vectors_of(rt).add(
+        rt.vectors.add(
             current_collection(session, user_id), user_id=user_id, chunk_ids=chunk_ids,
             material_ids=[material_id] * len(chunk_ids), embeddings=vectors, model=model)
         reached("ingest:vectors-written")

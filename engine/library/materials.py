@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from engine.db.models import Chunk, Material, MaterialPage
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import NotFound
-from engine.library.index import vectors_of
 from engine.library.titles import clean_title
 from engine.originals import remove_original
 from engine.retrieval.collections import current_collection, lock_vectors
@@ -145,11 +144,11 @@ def finish_delete(rt: Runtime, *, user_id: int, material_id: int,
         session.execute(delete(Material).where(Material.id == material_id))
     reached("delete:rows-removed")
     if not keep_original:
-        remove_original(rt.settings, user_id, sha256)
+        remove_original(rt, user_id=user_id, sha256=sha256)
 
 
 def _delete_vectors(rt: Runtime, user_id: int, material_id: int) -> None:
     with rt.session_factory.begin() as session:
         lock_vectors(session, user_id)
-        vectors_of(rt).delete_material(current_collection(session, user_id),
+        rt.vectors.delete_material(current_collection(session, user_id),
                                        material_id=material_id)

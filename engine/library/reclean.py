@@ -22,7 +22,7 @@ from engine.errors import EngineError, NotFound, PdfNoText
 from engine.ingestion.chunking import ChunkDraft, chunk_pages, document_text
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION, clean_pages
 from engine.ingestion.pdf import read_pdf
-from engine.library.index import embed_texts, embedder_of, vectors_of
+from engine.library.index import embed_texts
 from engine.library.ingest import chunk_rows, lexical_column
 from engine.originals import original_path
 from engine.retrieval.collections import current_collection, lock_vectors
@@ -82,7 +82,7 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
     if not drafts:
         raise PdfNoText("After cleaning, this material has no usable text left; it was kept "
                         "as it was.")
-    embedder = embedder_of(rt)
+    embedder = rt.embedder
     vectors = embed_texts(rt, embedder, [d.text for d in drafts], progress=progress)
     _replace_chunks(rt, user_id=user_id, material_id=material_id, pages=pages,
                     without=sorted(without), drafts=drafts, vectors=vectors,
@@ -93,7 +93,7 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
 def _replace_chunks(rt: Runtime, *, user_id: int, material_id: int, pages: list[str],
                     without: list[int], drafts: list[ChunkDraft], vectors: np.ndarray,
                     model: str) -> None:
-    store = vectors_of(rt)
+    store = rt.vectors
     lexical = lexical_column(drafts)
     new_ids: list[int] = []
     name = None

@@ -41,10 +41,10 @@ def test_ask_about_an_uploaded_pdf_and_open_the_citation(page, start_app, llm_st
     wait_for_text(page, "Sources")
     assert llm_stub.chat_requests[-1]["body"]["stream"] is True
 
-    sf = server.runtime.session_factory
-    uid = get_account(sf, email=email).user_id
-    conv = store.list_conversations(server.runtime, user_id=uid)[0]
-    answer = store.list_messages(server.runtime, user_id=uid, conversation_id=conv.id)[-1]
+    rt = server.runtime
+    uid = get_account(rt, email=email).user_id
+    conv = store.list_conversations(rt, user_id=uid)[0]
+    answer = store.list_messages(rt, user_id=uid, conversation_id=conv.id)[-1]
     cited = answer.citations[0]
     assert cited["page_start"] <= 2 <= cited["page_end"]  # the Calvin cycle is on page 2
     label = page.get_by_text("[1] Plant Biology Basics", exact=False).first
@@ -61,6 +61,6 @@ def test_ask_about_an_uploaded_pdf_and_open_the_citation(page, start_app, llm_st
     wait_for_text(page, "rubisco catalyses the first step", timeout_ms=60_000)
     # The streamed text shows before the checked answer is stored; wait for the stored one.
     page.get_by_text("[1] Plant Biology Basics", exact=False).nth(1).wait_for()
-    messages = store.list_messages(server.runtime, user_id=uid, conversation_id=conv.id)
+    messages = store.list_messages(rt, user_id=uid, conversation_id=conv.id)
     assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[2].search_query == "Which enzyme catalyses the first step of the Calvin cycle?"

@@ -14,7 +14,6 @@ from engine.__main__ import main
 from engine.db.models import Chunk, Material, MaterialPage, Question
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.retrieval.collections import current_collection
-from engine.retrieval.vectors import get_vector_store
 from engine.originals import original_path
 from engine.library.reclean import outdated_materials, reclean_material
 from engine.runtime import get_runtime
@@ -82,7 +81,7 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
     with runtime.session_factory() as s:
         ids = set(s.scalars(select(Chunk.id).where(Chunk.user_id == user)))
         name = current_collection(s, user)
-    assert set(get_vector_store(runtime.settings).chunk_ids(name)) == ids
+    assert set(runtime.vectors.chunk_ids(name)) == ids
     assert outdated_materials(runtime, user_id=user) == []
 
 

@@ -78,14 +78,16 @@ def test_too_many_bytes_is_refused_before_reading(tmp_path):
 
 def test_an_upload_is_refused_by_the_same_size_limit_as_it_streams_in(tmp_path):
     import io
+    from types import SimpleNamespace
 
     from engine.jobs.spool import spool_upload
 
     s = Settings(data_dir=tmp_path, upload_max_mb=1)
-    path, _, size = spool_upload(s, io.BytesIO(b"0" * (1024 * 1024)))
+    rt = SimpleNamespace(settings=s)  # spooling uses only the runtime's settings
+    path, _, size = spool_upload(rt, source=io.BytesIO(b"0" * (1024 * 1024)))
     assert size == 1024 * 1024 and path.is_file()
     with pytest.raises(PdfTooLarge, match="limit is 1 MB"):
-        spool_upload(s, io.BytesIO(b"0" * (1024 * 1024 + 1)))
+        spool_upload(rt, source=io.BytesIO(b"0" * (1024 * 1024 + 1)))
     assert list(s.spool_path.iterdir()) == [path]  # the refused upload left nothing behind
 
 
