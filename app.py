@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import streamlit as st
+from engine.process import prepare_process
 
-from ui.runtime import get_runtime, start_runtime
+prepare_process()  # before anything imports litellm or Hugging Face code
+
+import streamlit as st  # noqa: E402
+
+from ui.runtime import get_runtime, start_runtime  # noqa: E402
 
 st.set_page_config(page_title="Groundwork", page_icon=":material/school:", layout="wide")
 # The database starts (on a first run: initialised and migrated) while the app imports below.

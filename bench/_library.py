@@ -3,12 +3,10 @@ PostgreSQL and Chroma, and a learner account."""
 
 from __future__ import annotations
 
-import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 import atexit  # noqa: E402
 import logging  # noqa: E402
@@ -39,7 +37,6 @@ def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
 def bench_user(rt: Runtime, label: str = "bench") -> int:
     from engine.accounts import register_user
 
-    info = register_user(rt.session_factory, email=f"{label}-{uuid.uuid4().hex[:8]}@example.com",
-                         password="benchmark password 123", display_name=label,
-                         settings=rt.settings)
+    info = register_user(rt, email=f"{label}-{uuid.uuid4().hex[:8]}@example.com",
+                         password="benchmark password 123", display_name=label)
     return info.user_id

@@ -21,9 +21,10 @@ page_data_p95_ms=... slowest_fn=... slowest_fn_p95_ms=... rollup_exact=...`.
 
 from __future__ import annotations
 
-import os
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 import argparse
 import datetime as dt
@@ -210,13 +211,13 @@ def main(argv: list[str] | None = None) -> int:
             "(SELECT count(*) FROM review_states WHERE user_id = :u)"), {"u": uid}).one()
     print(f"  rows: {total:,} attempts in all; the busy learner has {mine:,} attempts and "
           f"{states:,} review states")
-    scope = analytics.make_scope(rt.session_factory, user_id=uid, settings=rt.settings,
+    scope = analytics.make_scope(rt, user_id=uid,
                                  start=now.date() - dt.timedelta(days=364), end=now.date())
     print(f"  filters: {scope.start} to {scope.end} (a year), every material; "
           f"time zone {scope.timezone}")
 
     kept = activity.attempt_rollup.__wrapped__(rt.session_factory, scope)
-    counted = activity._scan_attempts(rt.session_factory, scope)
+    counted = activity._scan_attempts(rt, scope)
     def total(frame, column: str) -> int:
         return sum(int(v) for v in frame[column])
 
@@ -229,12 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     anchor_sql = text("SELECT count(*) FROM attempts WHERE user_id = :u")
     per_fn: dict[str, list[float]] = {name: [] for name in analytics.CHARTS}
     page_ms, anchor_ms = [], []
-    analytics.page_data(rt.session_factory, scope)  # warm-up
+    analytics.page_data(rt, scope)  # warm-up
     for _ in range(args.samples):
         page_t0 = time.perf_counter()
         # A fresh scope per page load, as the page makes one (it carries the moment, so
         # nothing computed for an earlier load is reused).
-        scope = analytics.make_scope(rt.session_factory, user_id=uid, settings=rt.settings,
+        scope = analytics.make_scope(rt, user_id=uid,
                                      start=scope.start, end=scope.end)
         for name, fn in analytics.CHARTS.items():
             t0 = time.perf_counter()

@@ -19,11 +19,10 @@ Ends with `RESULT overhead_p50_ms=... offline_q_per_s=... offline_valid_pct=...`
 
 from __future__ import annotations
 
-import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
@@ -131,9 +130,8 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
     rt = create_runtime(settings)
     logging.getLogger().setLevel(logging.WARNING)
     try:
-        user = register_user(rt.session_factory, email=f"bench-{uuid.uuid4().hex[:6]}@ex.com",
-                             password="benchmark password 123", display_name="Bench",
-                             settings=settings).user_id
+        user = register_user(rt, email=f"bench-{uuid.uuid4().hex[:6]}@ex.com",
+                             password="benchmark password 123", display_name="Bench").user_id
         chunks_total = 0
         for path in pdfs:
             chunks = page_chunks(pdf_pages(path))
@@ -193,9 +191,9 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
 
 def bench_offline(pdfs: list[Path]) -> dict[str, float]:
     from engine.config import Settings
-    from engine.retrieval.embeddings import get_embedder
+    from engine.retrieval.embeddings import load_embedder
 
-    embedder = get_embedder(Settings(log_level="WARNING"))
+    embedder = load_embedder(Settings(log_level="WARNING"))
     embedder.embed_documents(["warm up the model once, as a running app has"])
     made = valid = 0
     seconds = 0.0

@@ -112,13 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     from engine import library
     from engine.db.models import Chunk
     from engine.errors import EngineError
-    from engine.retrieval.embeddings import get_embedder
 
     logging.getLogger("engine").setLevel(logging.ERROR)
     files = sorted(args.dir.glob("*.pdf")) if args.dir.is_dir() else []
     rt = bench_runtime(**({"embedding_model": args.embedding} if args.embedding else {}))
     user = bench_user(rt)
-    embedder = get_embedder(rt.settings)
+    embedder = rt.embedder
     embedder.embed_documents(["warm up the model once, as a running app has"])
     print(f"settings: embedding={rt.settings.embedding_model} chunk_tokens="
           f"{rt.settings.chunk_tokens} overlap={rt.settings.chunk_overlap_tokens}; "

@@ -29,12 +29,10 @@ jobs_queued=... stress_submit_p95_ms=... stress_search_p95_ms=...`.
 
 from __future__ import annotations
 
-import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 import argparse  # noqa: E402
 import io  # noqa: E402
@@ -54,7 +52,7 @@ from pathlib import Path  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from engine.config import Settings  # noqa: E402
-from engine.db.embedded import embedded_database_url  # noqa: E402
+from engine.db.embedded import start_embedded_postgres  # noqa: E402
 from engine.db.migrate import upgrade_head  # noqa: E402
 from engine.errors import QuestionUnavailable, RateLimited  # noqa: E402
 from engine.runtime import Runtime, create_runtime  # noqa: E402
@@ -132,8 +130,8 @@ def seed(rt: Runtime, n: int, questions: int) -> list[tuple[int, str, list[int]]
 
     def one(i: int) -> tuple[int, str, list[int]]:
         email = f"learner{i}-{uuid.uuid4().hex[:6]}@example.com"
-        uid = accounts.register_user(rt.session_factory, email=email, password=PASSWORD,
-                                     display_name=f"Learner {i}", settings=rt.settings).user_id
+        uid = accounts.register_user(rt, email=email, password=PASSWORD,
+                                     display_name=f"Learner {i}").user_id
         with rt.session_factory.begin() as s:
             ids = list(s.scalars(insert(Question).returning(Question.id), [dict(
                 user_id=uid, type="mcq", stem=f"Which organelle makes ATP? ({i}.{k})",
@@ -222,8 +220,7 @@ def serve(settings: Settings, share: list[tuple[tuple[int, str, list[int]], bool
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     # A serving app process has its embedding model loaded (the first search of a fresh
     # process loads it, once); learners' own search indexes are left cold.
-    from engine.retrieval.embeddings import get_embedder
-    get_embedder(settings).embed_query("warm up")
+    rt.embedder.embed_query("warm up")
     rec = Recorder()
     try:
         ready.wait()
@@ -267,7 +264,7 @@ def run(args: argparse.Namespace, workers: int) -> dict:
     from tests.support.processes import ChromaServer, process_env, start_worker, stop
 
     folder = Path(tempfile.mkdtemp(prefix="groundwork-load-"))
-    url = embedded_database_url(folder / "postgres", cleanup_mode="delete")
+    url = start_embedded_postgres(folder / "postgres", cleanup_mode="delete")
     upgrade_head(url)
     chroma = ChromaServer(folder / "chroma")
     settings = Settings(data_dir=folder / "data", database_url=url, chroma_host="127.0.0.1",

@@ -41,8 +41,7 @@ def _counting_bcrypt() -> dict[str, int]:
 
 def _attempt(rt, email: str, password: str) -> str:
     try:
-        accounts.authenticate(rt.session_factory, email=email, password=password,
-                              settings=rt.settings)
+        accounts.authenticate(rt, email=email, password=password)
     except (AccountLocked, AuthenticationFailed, RateLimited) as e:
         return type(e).__name__
     except Exception as e:  # noqa: BLE001 (a pool timeout is a figure of this benchmark)
@@ -52,8 +51,8 @@ def _attempt(rt, email: str, password: str) -> str:
 
 def _race(rt, guesses: int, calls: dict[str, int]) -> int:
     email = "race@example.com"
-    accounts.register_user(rt.session_factory, email=email, password=PASSWORD,
-                           display_name="Race", settings=rt.settings)
+    accounts.register_user(rt, email=email, password=PASSWORD,
+                           display_name="Race")
     before = calls["n"]
     barrier = threading.Barrier(guesses)
 
@@ -72,7 +71,7 @@ def _lookups(rt, n: int) -> list[float]:
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        accounts.get_account(rt.session_factory, email="owner@example.com")
+        accounts.get_account(rt, email="owner@example.com")
         times.append((time.perf_counter() - start) * 1000)
     return times
 
@@ -115,8 +114,8 @@ def main() -> None:
     print(f"race: real bcrypt checks={checks} (anchor: limit {s.login_max_failures}; "
           f"guesses {args.guesses})")
 
-    accounts.register_user(rt.session_factory, email="owner@example.com", password=PASSWORD,
-                           display_name="Owner", settings=rt.settings)
+    accounts.register_user(rt, email="owner@example.com", password=PASSWORD,
+                           display_name="Owner")
     idle = _lookups(rt, 100)
     during, outcomes, elapsed = _flood(rt, args.flood, args.threads)
     timeouts = sum(o not in {"AuthenticationFailed", "AccountLocked", "RateLimited"}

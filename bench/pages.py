@@ -141,9 +141,8 @@ def time_pages(rt, email: str, runs: int) -> dict[str, list[float]]:  # noqa: AN
 
     def signed_in() -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        account = get_account(rt.session_factory, email=email)
-        signed = start_session(rt.session_factory, account=account, key=rt.cookie_key,
-                               settings=rt.settings)
+        account = get_account(rt, email=email)
+        signed = start_session(rt, account=account)
         at.session_state["gw_account"] = account
         at.session_state["gw_session"] = signed.session_id
         return at

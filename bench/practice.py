@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
@@ -42,7 +44,7 @@ from pathlib import Path  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from engine.config import Settings  # noqa: E402
-from engine.db.embedded import embedded_database_url  # noqa: E402
+from engine.db.embedded import start_embedded_postgres  # noqa: E402
 from engine.practice.queue import DUE_QUERY, QUEUE_LIMIT, due_entries  # noqa: E402
 from engine.practice.submit import LOCK_AND_READ, submit_answer  # noqa: E402
 from engine.runtime import Runtime, create_runtime  # noqa: E402
@@ -83,7 +85,7 @@ def setup(args: argparse.Namespace) -> Runtime:
     url = os.environ.get("DATABASE_URL")
     data_dir = Path(tempfile.mkdtemp(prefix="groundwork-bench-practice-"))
     if not url:
-        url = embedded_database_url(data_dir / "pg", cleanup_mode="delete")
+        url = start_embedded_postgres(data_dir / "pg", cleanup_mode="delete")
         print(f"embedded PostgreSQL under {data_dir}")
     settings = Settings(data_dir=data_dir, database_url=url, log_level="WARNING",
                         db_statement_timeout_ms=3_600_000, db_slow_query_ms=3_600_000)

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdf-corpus"
 
@@ -120,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.config import Settings
     from engine.generation.validation import ground, validate
-    from engine.retrieval.embeddings import get_embedder
+    from engine.retrieval.embeddings import load_embedder
 
     settings = Settings(log_level="WARNING")
-    embed = get_embedder(settings).embed_documents
+    embed = load_embedder(settings).embed_documents
     started = time.perf_counter()
     delivered: list = []
     built_all: list[tuple[object, list[str]]] = []

@@ -91,11 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     from engine import library
-    from engine.retrieval import search
-    from engine.retrieval.embeddings import get_embedder
+    from engine.retrieval import search_in
     from engine.retrieval.fusion import reciprocal_rank_fusion, weighted_fusion
     from engine.retrieval.search import lexical_index
-    from engine.retrieval.vectors import collection_name, get_vector_store
+    from engine.retrieval.vectors import collection_name
 
     docs, queries, rel = load(args.corpus, args.queries, args.qrels)
     if args.limit:
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     def flush() -> None:
         results = library.ingest_documents(rt, user_id=user, documents=batch)
         for doc_id, res in zip(ids, results, strict=True):
-            if isinstance(res, Exception):
+            if res is None:
                 continue
             doc_of_material[res.material.id] = doc_id
         print(f"  indexed {len(doc_of_material)}/{len(docs)} documents", flush=True)
@@ -141,19 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         flush()
     index_s = time.perf_counter() - started
 
-    store = get_vector_store(s)
-    embedder = get_embedder(s)
+    store = rt.vectors
+    embedder = rt.embedder
     ours: dict[str, list[str]] = {}
     lex_rank: dict[str, list[int]] = {}
     dense_rank: dict[str, list[int]] = {}
     lex_scores: dict[str, dict[int, float]] = {}
     dense_scores: dict[str, dict[int, float]] = {}
     with rt.session_factory() as session:
-        index = lexical_index(session, user)
+        index = lexical_index(rt, session, user)
         doc_of_chunk = {int(c): doc_of_material[int(m)]
                         for c, m in zip(index.chunk_ids, index.material_ids, strict=True)}
         for qid, text in queries.items():
-            hits = search(session, user_id=user, query=text, k=args.candidates, settings=s)
+            hits = search_in(rt, session, user_id=user, query=text, k=args.candidates)
             ours[qid] = to_docs([h.chunk_id for h in hits], doc_of_chunk)
             positions, scores = index.top(text, args.candidates)
             lex_rank[qid] = [int(index.chunk_ids[p]) for p in positions]

@@ -56,9 +56,9 @@ def fill(rt, user_id: int, count: int, texts: list[str], vectors: np.ndarray,
     from engine.db.models import Chunk, Material
     from engine.retrieval.lexical import lexical_tokens
     from engine.retrieval.embeddings import model_label
-    from engine.retrieval.vectors import collection_name, get_vector_store
+    from engine.retrieval.vectors import collection_name
 
-    store = get_vector_store(rt.settings)
+    store = rt.vectors
     label = model_label(rt.settings)
     tokens = [" ".join(lexical_tokens(t)) for t in texts]
     made = 0
@@ -99,13 +99,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="distinct texts embedded for real (the rest reuse them with noise)")
     args = p.parse_args(argv)
 
-    from engine.retrieval import search
-    from engine.retrieval.embeddings import get_embedder
+    from engine.retrieval import search_in
 
     rng = random.Random(7)
     texts, queries = sentences()
     rt = bench_runtime()
-    embedder = get_embedder(rt.settings)
+    embedder = rt.embedder
     t0 = time.perf_counter()
     distinct = texts[: args.distinct]
     vectors = np.concatenate([embedder.embed_documents(distinct[i:i + 256])
@@ -123,13 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     qs = [queries[i % len(queries)] for i in range(args.queries)]
     with rt.session_factory() as session:
         t0 = time.perf_counter()
-        first = search(session, user_id=target, query=qs[0], k=8, settings=rt.settings)
+        first = search_in(rt, session, user_id=target, query=qs[0], k=8)
         cold_ms = (time.perf_counter() - t0) * 1000
         assert first and all(h.material_id for h in first)
         timings = []
         for q in qs:
             t0 = time.perf_counter()
-            hits = search(session, user_id=target, query=q, k=8, settings=rt.settings)
+            hits = search_in(rt, session, user_id=target, query=q, k=8)
             timings.append((time.perf_counter() - t0) * 1000)
             assert hits
         embed_ms = []

@@ -74,7 +74,7 @@ def _ingest_docs(rt, user: int, docs: list[dict]) -> dict[int, str]:  # noqa: AN
             ids.append(str(d["_id"]))
         for doc_id, res in zip(ids, library.ingest_documents(rt, user_id=user, documents=batch),
                                strict=True):
-            if not isinstance(res, Exception):
+            if res is not None:
                 doc_of_material[res.material.id] = doc_id
         print(f"  indexed {len(doc_of_material)}/{len(docs)} documents", flush=True)
     return doc_of_material
@@ -127,7 +127,7 @@ def _sweep(runs: dict, current: float) -> float:
 def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float],
                                                                list[float]]:  # noqa: ANN001
     from engine.db.models import Conversation
-    from engine.retrieval import search
+    from engine.retrieval import search_in
     from engine.tutor import store
 
     user = bench_user(rt, "timing")
@@ -149,8 +149,7 @@ def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float],
         pre.append(turn.pre_llm_ms)
         with rt.session_factory() as session:
             started = time.perf_counter()
-            search(session, user_id=user, query=q, k=rt.settings.tutor_context_passages,
-                   settings=rt.settings)
+            search_in(rt, session, user_id=user, query=q, k=rt.settings.tutor_context_passages)
             retrieval.append((time.perf_counter() - started) * 1000)
     return pre, retrieval
 
@@ -172,9 +171,7 @@ def _followups(rt, path: Path) -> tuple[list[bool], list[bool]]:  # noqa: ANN001
         turn = _ask(rt, user, conv, item["followup"])
         expect = _norm(item["expect"])
         hits.append(any(expect in _norm(s["text"]) for s in turn.sources[:3]))
-        with rt.session_factory() as session:
-            plain = search(session, user_id=user, query=item["followup"], k=3,
-                           settings=rt.settings)
+        plain = search(rt, user_id=user, query=item["followup"], k=3)
         raw.append(any(expect in _norm(p.text) for p in plain))
         print(f"  {item['_id']}: {'hit ' if hits[-1] else 'MISS'} query={turn.query[:90]!r}")
     return hits, raw

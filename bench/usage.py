@@ -10,7 +10,6 @@ Prints the figures and ends with one `RESULT` line.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import threading
@@ -18,7 +17,9 @@ import time
 import uuid
 from pathlib import Path
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 from sqlalchemy import insert  # noqa: E402
 
@@ -65,9 +66,9 @@ def main() -> None:
                         database_url=None, log_level="WARNING", grading_max_per_hour=1_000_000,
                         llm_max_requests_per_day=1_000_000)
     rt = create_runtime(settings)
-    users = [register_user(rt.session_factory, email=f"u{i}-{uuid.uuid4().hex[:6]}@ex.com",
-                           password="benchmark password 123", display_name="Bench",
-                           settings=settings).user_id for i in range(args.threads)]
+    users = [register_user(rt, email=f"u{i}-{uuid.uuid4().hex[:6]}@ex.com",
+                           password="benchmark password 123",
+                           display_name="Bench").user_id for i in range(args.threads)]
     # Warm both paths, then measure them one after the other on the same learner.
     _timed(lambda: _plain_insert(rt, users[0]), 20)
     _timed(lambda: _reserved_call(rt, users[0], settings), 20)

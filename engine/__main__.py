@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import pkgutil
 import sys
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from engine.process import prepare_process
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 import engine.cli  # noqa: E402
 from engine.errors import EngineError  # noqa: E402

@@ -49,7 +49,7 @@ from engine.db.models import (
 )
 from engine.errors import InvalidInput, NotFound
 from engine.retrieval.collections import lock_vectors
-from engine.retrieval.vectors import get_vector_store, owner_of
+from engine.retrieval.vectors import owner_of
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,6 @@ def _account(session: Session, user_id: int) -> dict[str, Any]:
 
 def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
     """Write the learner's data as a zip to `dest` (see the module doc for its contents)."""
-    s = rt.settings
     with rt.session_factory() as session, zipfile.ZipFile(
             dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("account.json", json.dumps(_account(session, user_id), indent=2,
@@ -111,7 +110,7 @@ def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
         materials = _rows(session, Material, user_id)
         materials = [m for m in materials if m["status"] != "deleting"]
         for m in materials:
-            path = originals.original_path(s, user_id, m["sha256"])
+            path = originals.original_path(rt, user_id=user_id, sha256=m["sha256"])
             name = f"{m['id']}-{_safe_name(m['filename'])}"
             if path.is_file():
                 m["export_file"] = f"originals/{name}"
@@ -184,9 +183,9 @@ def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
         session.execute(delete(LoginAttempt).where(
             LoginAttempt.email_normalized == user.email_normalized))
         session.execute(delete(User).where(User.id == user_id))
-    store = get_vector_store(rt.settings)
+    store = rt.vectors
     for name in store.list_names():
         if owner_of(name) == user_id:
             store.drop(name)
-    originals.remove_user_originals(rt.settings, user_id)
+    originals.remove_user_originals(rt, user_id=user_id)
     log.info("account deleted", extra={"user_id": user_id})

@@ -25,8 +25,8 @@ from engine import originals
 from engine.db.models import Chunk, Material, User, VectorIndex
 from engine.library import embed_into, finish_delete, reindex
 from engine.retrieval.collections import current_collection, lock_vectors
-from engine.retrieval.embeddings import get_embedder, model_label
-from engine.retrieval.vectors import get_vector_store, owner_of
+from engine.retrieval.embeddings import model_label
+from engine.retrieval.vectors import owner_of
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _learner_ids(rt: Runtime, user_id: int | None, names: list[str],
 
 def _gather(rt: Runtime, user_id: int, names: list[str],
             files: dict[int, set[str]]) -> _Learner:
-    store = get_vector_store(rt.settings)
+    store = rt.vectors
     with rt.session_factory() as session:
         exists = session.get(User, user_id) is not None
         collection = current_collection(session, user_id)
@@ -132,8 +132,8 @@ def _drift_of(rt: Runtime, s: _Learner) -> list[Drift]:
 
 def check(rt: Runtime, *, user_id: int | None = None) -> list[Drift]:
     """Every drift between PostgreSQL, Chroma and the data folder (one learner or all)."""
-    names = get_vector_store(rt.settings).list_names()
-    files = originals.stored_originals(rt.settings)
+    names = rt.vectors.list_names()
+    files = originals.stored_originals(rt)
     found: list[Drift] = []
     for uid in _learner_ids(rt, user_id, names, files):
         found += _drift_of(rt, _gather(rt, uid, names, files))
@@ -141,11 +141,11 @@ def check(rt: Runtime, *, user_id: int | None = None) -> list[Drift]:
 
 
 def _repair_learner(rt: Runtime, s: _Learner) -> None:
-    store = get_vector_store(rt.settings)
+    store = rt.vectors
     if not s.exists:
         for name in s.collections:
             store.drop(name)
-        originals.remove_user_originals(rt.settings, s.user_id)
+        originals.remove_user_originals(rt, user_id=s.user_id)
         return
     for material_id, (status, _) in s.statuses.items():
         if status == "deleting":
@@ -165,13 +165,13 @@ def _repair_learner(rt: Runtime, s: _Learner) -> None:
         known = {f"{sha}.pdf" for sha in session.scalars(
             select(Material.sha256).where(Material.user_id == s.user_id))}
     for name in s.files - known:
-        originals.remove_file(rt.settings, s.user_id, name)
+        originals.remove_file(rt, user_id=s.user_id, name=name)
 
 
 def _fill_and_prune(rt: Runtime, user_id: int) -> None:
     """Embed chunks that have no vector; remove vectors that have no chunk."""
-    store = get_vector_store(rt.settings)
-    embedder = get_embedder(rt.settings)
+    store = rt.vectors
+    embedder = rt.embedder
     with rt.session_factory.begin() as session:
         lock_vectors(session, user_id)
         collection = current_collection(session, user_id)
@@ -191,8 +191,8 @@ def _fill_and_prune(rt: Runtime, user_id: int) -> None:
 def repair(rt: Runtime, *, user_id: int | None = None) -> list[Drift]:
     """Repair every drift `check` finds; returns what was found (and repaired)."""
     found = check(rt, user_id=user_id)
-    names = get_vector_store(rt.settings).list_names()
-    files = originals.stored_originals(rt.settings)
+    names = rt.vectors.list_names()
+    files = originals.stored_originals(rt)
     for uid in sorted({d.user_id for d in found}):
         _repair_learner(rt, _gather(rt, uid, names, files))
         log.info("drift repaired", extra={"user_id": uid})

@@ -10,21 +10,23 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.config import Settings
-
-
-def originals_root(settings: Settings) -> Path:
-    return settings.data_dir / "originals"
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 
-def original_path(settings: Settings, user_id: int, sha256: str) -> Path:
-    return originals_root(settings) / str(int(user_id)) / f"{sha256}.pdf"
+def originals_root(rt: Runtime) -> Path:
+    return rt.settings.data_dir / "originals"
 
 
-def save_original(settings: Settings, user_id: int, sha256: str, data: bytes) -> Path:
+def original_path(rt: Runtime, *, user_id: int, sha256: str) -> Path:
+    return originals_root(rt) / str(int(user_id)) / f"{sha256}.pdf"
+
+
+def save_original(rt: Runtime, *, user_id: int, sha256: str, data: bytes) -> Path:
     """Write the file atomically (a crash never leaves a partial PDF under the final name)."""
-    path = original_path(settings, user_id, sha256)
+    path = original_path(rt, user_id=user_id, sha256=sha256)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.part")
     tmp.write_bytes(data)
@@ -32,13 +34,13 @@ def save_original(settings: Settings, user_id: int, sha256: str, data: bytes) ->
     return path
 
 
-def remove_original(settings: Settings, user_id: int, sha256: str) -> None:
-    original_path(settings, user_id, sha256).unlink(missing_ok=True)
+def remove_original(rt: Runtime, *, user_id: int, sha256: str) -> None:
+    original_path(rt, user_id=user_id, sha256=sha256).unlink(missing_ok=True)
 
 
-def stored_originals(settings: Settings) -> dict[int, set[str]]:
+def stored_originals(rt: Runtime) -> dict[int, set[str]]:
     """Every stored original (and leftover partial write): user id -> file names."""
-    root = originals_root(settings)
+    root = originals_root(rt)
     found: dict[int, set[str]] = {}
     if not root.is_dir():
         return found
@@ -48,11 +50,11 @@ def stored_originals(settings: Settings) -> dict[int, set[str]]:
     return found
 
 
-def remove_file(settings: Settings, user_id: int, name: str) -> None:
-    (originals_root(settings) / str(int(user_id)) / Path(name).name).unlink(missing_ok=True)
+def remove_file(rt: Runtime, *, user_id: int, name: str) -> None:
+    (originals_root(rt) / str(int(user_id)) / Path(name).name).unlink(missing_ok=True)
 
 
-def remove_user_originals(settings: Settings, user_id: int) -> None:
-    folder = originals_root(settings) / str(int(user_id))
+def remove_user_originals(rt: Runtime, *, user_id: int) -> None:
+    folder = originals_root(rt) / str(int(user_id))
     if folder.exists():
         shutil.rmtree(folder)

@@ -6,14 +6,18 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.db.models import Material, Profile, Question, User
 from engine.db.models.accounts import SELF_LEVELS
 from engine.errors import InvalidInput, NotFound
 from engine.scoring.xp import Streak, current_streak
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 MAX_TEXT = 2000
 
@@ -76,12 +80,18 @@ def _view(user: User, profile: Profile) -> ProfileView:
     )
 
 
-def get_profile(session_factory: sessionmaker[Session], *, user_id: int) -> ProfileView:
+def get_profile(rt: Runtime, *, user_id: int) -> ProfileView:
     """Raises NotFound when the account is gone."""
-    with session_factory() as session:
-        row = session.execute(
-            select(User, Profile).join(Profile, Profile.user_id == User.id).where(User.id == user_id)
-        ).first()
+    with rt.session_factory() as session:
+        return profile_view(session, user_id)
+
+
+def profile_view(session: Session, user_id: int) -> ProfileView:
+    """`get_profile` inside the caller's unit of work. Raises NotFound when the account is
+    gone."""
+    row = session.execute(
+        select(User, Profile).join(Profile, Profile.user_id == User.id).where(User.id == user_id)
+    ).first()
     if row is None:
         raise NotFound("Your account could not be found. Please log in again.")
     return _view(*row)
@@ -119,7 +129,7 @@ def validate_profile(
 
 
 def save_profile(
-    session_factory: sessionmaker[Session],
+    rt: Runtime,
     *,
     user_id: int,
     display_name: str,
@@ -152,7 +162,7 @@ def save_profile(
     )
     if problems:
         raise InvalidInput(" ".join(problems))
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         user = session.get(User, user_id)
         profile = session.get(Profile, user_id, with_for_update=True)
         if user is None or profile is None:
@@ -182,12 +192,12 @@ def _database_knows_zone(session: Session, timezone: str) -> bool:
 
 
 def home_summary(
-    session_factory: sessionmaker[Session], *, user_id: int, now: dt.datetime | None = None
+    rt: Runtime, *, user_id: int, now: dt.datetime | None = None
 ) -> HomeSummary:
     """What Home shows: the profile and whether there is material and practice yet."""
     now = now or dt.datetime.now(dt.UTC)
-    profile = get_profile(session_factory, user_id=user_id)
-    with session_factory() as session:
+    profile = get_profile(rt, user_id=user_id)
+    with rt.session_factory() as session:
         materials = session.scalar(
             select(func.count()).select_from(Material).where(Material.user_id == user_id)
         ) or 0

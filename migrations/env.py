@@ -21,9 +21,10 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from engine.runtime import database_url
+    from engine.config import get_settings
+    from engine.db.embedded import database_url
 
-    return database_url()
+    return database_url(get_settings())
 
 
 def run_migrations_offline() -> None:

@@ -23,8 +23,8 @@ uid = account.user_id
 st.title("Analytics")
 
 try:
-    materials = dict(knowledge.material_choices(rt.session_factory, user_id=uid))
-    base = make_scope(rt.session_factory, user_id=uid, settings=rt.settings)
+    materials = dict(knowledge.material_choices(rt, user_id=uid))
+    base = make_scope(rt, user_id=uid)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -191,7 +191,7 @@ if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
     st.session_state["an_cov_page"] = min(st.session_state.get("an_cov_page", 1), last_page)
     cov_page = b.number_input("Page", min_value=1, max_value=last_page, key="an_cov_page")
     try:
-        listed = knowledge.page_questions(rt.session_factory, base, material_id=cov_mid,
+        listed = knowledge.page_questions(rt, base, material_id=cov_mid,
                                           page=int(cov_page))
     except EngineError as e:
         st.error(e.user_message)
@@ -206,7 +206,7 @@ if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
                  icon=":material/auto_awesome:"):
         st.session_state["gen_materials"] = [cov_mid]
         st.session_state["gen_topic"] = knowledge.page_topic(
-            rt.session_factory, user_id=uid, material_id=cov_mid, page=int(cov_page))
+            rt, user_id=uid, material_id=cov_mid, page=int(cov_page))
         st.switch_page("pages/generate.py")
 
 # --- 13 readiness --------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ for col, (what, label) in zip(cols, [("attempts", "Answers (CSV)"),
     col.download_button(label, key=f"an_csv_{what}", mime="text/csv",
                         file_name=f"groundwork-{what}.csv", icon=":material/download:",
                         on_click="ignore",
-                        data=lambda what=what: export.csv_bytes(rt.session_factory, user_id=uid,
+                        data=lambda what=what: export.csv_bytes(rt, user_id=uid,
                                                                 what=what))
 
 with st.form("an_anki"):
@@ -280,7 +280,7 @@ with st.form("an_anki"):
     anki_mid = a.selectbox("Material", list(materials) or [None], key="an_anki_material",
                            format_func=lambda m: "—" if m is None
                            else escape_markdown(materials[m]))
-    topic_list = anki.topics(rt.session_factory, user_id=uid)
+    topic_list = anki.topics(rt, user_id=uid)
     anki_topic = b.selectbox("Topic", topic_list or [None], key="an_anki_topic",
                              format_func=lambda t: "—" if t is None else escape_markdown(t))
     build = st.form_submit_button("Build the deck", icon=":material/style:")
@@ -290,7 +290,7 @@ if build:
         topic=anki_topic if scope_kind == "topic" else None)
     try:
         with st.spinner("Building the deck…"):
-            st.session_state["an_apkg"] = anki.export_apkg(rt.session_factory, user_id=uid,
+            st.session_state["an_apkg"] = anki.export_apkg(rt, user_id=uid,
                                                            selection=selection)
     except EngineError as e:
         st.session_state.pop("an_apkg", None)

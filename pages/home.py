@@ -15,7 +15,7 @@ rt = get_runtime()
 account = require_account()
 
 try:
-    summary = home_summary(rt.session_factory, user_id=account.user_id)
+    summary = home_summary(rt, user_id=account.user_id)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import library
+from engine.domain.vocabulary import JobKind
 from engine.errors import EngineError
 from engine.jobs import (
     AlreadyQueued,
@@ -29,7 +30,7 @@ st.caption("Your PDFs, read page by page. Every question and answer cites the pa
 # --- a change of embedding model: rebuild this learner's vectors in the background ------------
 try:
     current = library.index_is_current(rt, user_id=uid)
-    if not current and active_job(rt, user_id=uid, kind="reindex") is None:
+    if not current and active_job(rt, user_id=uid, kind=JobKind.REINDEX) is None:
         submit_reindex(rt, user_id=uid)
 except AlreadyQueued:
     pass  # another tab queued it a moment ago
@@ -126,7 +127,7 @@ _background_work()
 # --- materials -------------------------------------------------------------------------------
 st.subheader("Your materials")
 try:
-    materials = library.list_materials(rt.session_factory, user_id=uid)
+    materials = library.list_materials(rt, user_id=uid)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -160,9 +161,8 @@ else:
                 page_no = st.number_input("Page", min_value=1, max_value=chosen.page_count,
                                           value=1, step=1, key=f"library_page_{chosen.id}")
                 try:
-                    pages = library.material_pages(rt.session_factory, user_id=uid,
-                                                   material_id=chosen.id, first=int(page_no),
-                                                   last=int(page_no))
+                    pages = library.material_pages(rt, user_id=uid, material_id=chosen.id,
+                                                   first=int(page_no), last=int(page_no))
                 except EngineError as e:
                     st.error(e.user_message)
                     pages = []
@@ -177,8 +177,8 @@ else:
                                               key=f"library_title_{chosen.id}")
                     if st.form_submit_button("Save title"):
                         try:
-                            library.rename_material(rt.session_factory, user_id=uid,
-                                                    material_id=chosen.id, title=new_title)
+                            library.rename_material(rt, user_id=uid, material_id=chosen.id,
+                                                    title=new_title)
                         except EngineError as e:
                             st.error(e.user_message)
                         else:

@@ -27,8 +27,8 @@ if submitted:
         st.error("Enter your email and password.")
     else:
         try:
-            account = authenticate(rt.session_factory, email=email, password=password,
-                                   settings=rt.settings, client_address=client_address(rt))
+            account = authenticate(rt, email=email, password=password,
+                                   client_address=client_address(rt))
             sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)
@@ -36,7 +36,7 @@ if submitted:
             st.rerun()
 
 st.divider()
-if signup_open(rt.settings):
+if signup_open(rt):
     st.write("New here?")
     st.page_link("pages/register.py", label="Create an account", icon=":material/person_add:")
 else:

@@ -22,7 +22,7 @@ st.write("A few questions so Groundwork can plan your practice. You can change a
          "under **Profile & settings**.")
 
 try:
-    view = get_profile(rt.session_factory, user_id=account.user_id)
+    view = get_profile(rt, user_id=account.user_id)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -30,8 +30,8 @@ except EngineError as e:
 entered = profile_form(view, key="onboarding", submit_label="Start learning")
 if entered is not None:
     try:
-        save_profile(rt.session_factory, user_id=account.user_id, **dataclasses.asdict(entered))
-        update_account(get_account(rt.session_factory, email=account.email))
+        save_profile(rt, user_id=account.user_id, **dataclasses.asdict(entered))
+        update_account(get_account(rt, email=account.email))
     except EngineError as e:
         st.error(e.user_message)
     else:

@@ -21,7 +21,7 @@ account = require_account()
 st.title("Profile & settings")
 
 try:
-    view = get_profile(rt.session_factory, user_id=account.user_id)
+    view = get_profile(rt, user_id=account.user_id)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -30,8 +30,8 @@ st.caption(f"Signed in as {escape_markdown(view.email)}")
 entered = profile_form(view, key="profile", submit_label="Save changes")
 if entered is not None:
     try:
-        save_profile(rt.session_factory, user_id=account.user_id, **dataclasses.asdict(entered))
-        update_account(get_account(rt.session_factory, email=account.email))
+        save_profile(rt, user_id=account.user_id, **dataclasses.asdict(entered))
+        update_account(get_account(rt, email=account.email))
     except EngineError as e:
         st.error(e.user_message)
     else:
@@ -72,9 +72,9 @@ st.caption("Changing your password signs you out everywhere else (other browsers
 change = password_form(key="password_change", min_length=rt.settings.password_min_length)
 if change is not None:
     try:
-        ended = change_password(rt.session_factory, user_id=account.user_id,
+        ended = change_password(rt, user_id=account.user_id,
                                 current_password=change.current, new_password=change.new,
-                                settings=rt.settings, keep_session_id=current_session_id(),
+                                keep_session_id=current_session_id(),
                                 client_address=client_address(rt))
     except EngineError as e:
         st.error(e.user_message)

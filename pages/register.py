@@ -13,7 +13,7 @@ rt = get_runtime()
 
 st.title("Create your Groundwork account")
 
-if not signup_open(rt.settings):
+if not signup_open(rt):
     st.info(SIGNUP_CLOSED_MESSAGES[rt.settings.signup_mode], icon=":material/lock:")
     st.page_link("pages/login.py", label="I have an account: log in", icon=":material/login:")
     st.stop()
@@ -36,8 +36,8 @@ if submitted:
         st.error("The two passwords differ. Type the same password twice.")
     else:
         try:
-            account = register_user(rt.session_factory, email=email, password=password,
-                                    display_name=name, settings=rt.settings)
+            account = register_user(rt, email=email, password=password,
+                                    display_name=name)
             sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)

@@ -29,7 +29,7 @@ SCHEDULER_NAMES = {"sm2": "SM-2", "fsrs": "FSRS-6"}
 st.title("Reviews")
 
 try:
-    profile = get_profile(rt.session_factory, user_id=account.user_id)
+    profile = get_profile(rt, user_id=account.user_id)
     counts = review_counts(rt, user_id=account.user_id)
     info = scheduler_info(rt, user_id=account.user_id)
     attention = needs_attention(rt, user_id=account.user_id)

@@ -41,7 +41,7 @@ st.session_state.setdefault("today_session", {"answered": 0, "correct": 0, "xp":
                                               "relearn": [], "relearned": []})
 
 try:
-    profile = get_profile(rt.session_factory, user_id=account.user_id)
+    profile = get_profile(rt, user_id=account.user_id)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()

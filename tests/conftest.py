@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import os
+from engine.process import prepare_process
 
-# Set before anything imports litellm or Hugging Face libraries: no network at run time.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Before anything imports litellm or Hugging Face libraries: no network at run time.
+prepare_process()
 
-import itertools
-import tempfile
-from collections.abc import Callable, Iterator
-from pathlib import Path
+import itertools  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-import pytest
+import pytest  # noqa: E402
 
-from engine.config import Settings, get_settings
-from engine.runtime import Runtime, create_runtime
-from tests.support.llm_stub import llm_stub  # noqa: F401  (fixture: OpenAI-compatible stub server)
-from tests.support.pg import DatabaseFactory, server_url
+from engine.config import Settings, get_settings  # noqa: E402
+from engine.runtime import Runtime, create_runtime  # noqa: E402
+# The OpenAI-compatible stub server fixture:
+from tests.support.llm_stub import llm_stub  # noqa: E402, F401
+from tests.support.pg import DatabaseFactory, server_url  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -65,7 +63,7 @@ def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def runtime(settings: Settings) -> Iterator[Runtime]:
     rt = create_runtime(settings, migrate=False)
     yield rt
-    rt.engine.dispose()
+    rt.close()
 
 
 @pytest.fixture
@@ -90,15 +88,14 @@ def make_user(runtime: Runtime) -> Callable[..., int]:
     ) -> int:
         email = email or f"learner{next(_emails)}@example.com"
         info = accounts.register_user(
-            runtime.session_factory,
+            runtime,
             email=email,
             password=password,
             display_name=display_name,
-            settings=runtime.settings,
         )
         if onboarded:
             profiles.save_profile(
-                runtime.session_factory,
+                runtime,
                 user_id=info.user_id,
                 display_name=display_name,
                 learning_goals="Pass the exam",

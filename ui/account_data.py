@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from engine.errors import EngineError
 from engine.jobs import export_path, recent_jobs, submit_account_deletion, submit_export
-from engine.runtime import Runtime
 from ui.auth import sign_out
 from ui.jobs import job_card
 from ui.text import escape_markdown
+
+if TYPE_CHECKING:
+    from ui.runtime import Runtime
 
 
 def export_section(rt: Runtime, user_id: int) -> None:

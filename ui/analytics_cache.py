@@ -38,9 +38,9 @@ def _page_data(user_id: int, start: dt.date, end: dt.date, material_id: int | No
                generation_: int) -> dict[str, pd.DataFrame]:
     # Every argument is part of the cache key (a leading underscore would leave it out).
     rt = get_runtime()
-    scope = analytics.make_scope(rt.session_factory, user_id=user_id, settings=rt.settings,
+    scope = analytics.make_scope(rt, user_id=user_id,
                                  start=start, end=end, material_id=material_id)
-    return analytics.page_data(rt.session_factory, scope)
+    return analytics.page_data(rt, scope)
 
 
 def page_data(user_id: int, start: dt.date, end: dt.date,

@@ -11,6 +11,7 @@ state, so nothing of one learner is left for the next one on the same tab.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -23,7 +24,9 @@ from engine.accounts import (
     session_id_from_token,
     start_session,
 )
-from engine.runtime import Runtime
+
+if TYPE_CHECKING:
+    from ui.runtime import Runtime
 
 ACCOUNT_KEY = "gw_account"
 SESSION_KEY = "gw_session"  # the random session id (secret; server-side state only)
@@ -99,7 +102,7 @@ def init_auth(rt: Runtime) -> AccountInfo | None:
             return None
     if session_id is None:
         return None
-    account = resume_session(rt.session_factory, session_id=session_id)
+    account = resume_session(rt, session_id=session_id)
     if account is None:
         if st.session_state.get(SESSION_KEY):
             _end("You were signed out (logged out elsewhere, or the password was changed). "
@@ -118,8 +121,7 @@ def _remember(account: AccountInfo, session_id: str) -> None:
 def sign_in(rt: Runtime, account: AccountInfo) -> SignedIn:
     """Start a session for the learner (a fresh session state) and set its signed cookie on
     the next run."""
-    signed = start_session(rt.session_factory, account=account, key=rt.cookie_key,
-                           settings=rt.settings, client_address=client_address(rt))
+    signed = start_session(rt, account=account, client_address=client_address(rt))
     st.session_state.clear()
     _remember(account, signed.session_id)
     st.session_state[_PENDING_TOKEN] = signed.token
@@ -137,7 +139,7 @@ def sign_out(rt: Runtime, notice: str | None = None) -> None:
     remove the cookie on the next run; `notice` is shown once on the login page."""
     session_id = st.session_state.get(SESSION_KEY)
     if session_id:
-        revoke_session(rt.session_factory, session_id=session_id)
+        revoke_session(rt, session_id=session_id)
     _end(notice)
 
 

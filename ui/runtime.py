@@ -3,23 +3,17 @@
 The first start from an empty data folder initialises the embedded PostgreSQL and applies the
 migrations, which takes seconds. `start_runtime()` (called by app.py before it imports the rest
 of the app) begins that work on a thread, so the imports of the pages overlap with it;
-`get_runtime()` waits for it to finish.
+`get_runtime()` waits for it to finish. This module is the UI's one way to the runtime: pages
+hand `get_runtime()`'s runtime to engine services; UI helpers type it as `ui.runtime.Runtime`.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import streamlit as st
-
-# Nothing may download model weights or price tables at run time.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -28,11 +22,10 @@ if TYPE_CHECKING:
 def _create() -> Runtime:
     """Raises EngineError when the database cannot be reached or started. Starts the embedded
     job worker of this process (see engine.jobs.worker)."""
-    from engine.jobs.worker import ensure_embedded_worker
     from engine.runtime import create_runtime
 
     rt = create_runtime()
-    ensure_embedded_worker(rt)  # unless GROUNDWORK_EMBEDDED_WORKER=false
+    rt.ensure_worker()  # unless GROUNDWORK_EMBEDDED_WORKER=false
     return rt
 
 
@@ -54,6 +47,13 @@ class _Starter:
                 self._future = future
             return future
 
+    def close(self) -> None:
+        """Close the runtime this starter made, if it made one (its worker thread included)."""
+        with self._lock:
+            future, self._future = self._future, None
+        if future is not None and future.done() and future.exception() is None:
+            future.result().close()
+
     @staticmethod
     def _run(future: Future[Runtime]) -> None:
         try:
@@ -64,7 +64,11 @@ class _Starter:
             future.set_result(rt)
 
 
-@st.cache_resource(show_spinner=False)
+def _release(starter: _Starter) -> None:
+    starter.close()
+
+
+@st.cache_resource(show_spinner=False, on_release=_release)
 def _starter() -> _Starter:
     return _Starter()
 
@@ -88,5 +92,6 @@ def get_runtime() -> Runtime:
 
 
 def reset_runtime() -> None:
-    """Forget the runtime, so the next call builds a new one (tests with new settings)."""
+    """Close and forget the runtime, so the next call builds a new one (tests with new
+    settings)."""
     _starter.clear()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.accounts.emails import normalise_email
 from engine.db.models import Profile, User
 from engine.errors import NotFound
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,13 @@ def user_id_for_email(session: Session, email: str) -> int | None:
     return session.scalar(select(User.id).where(User.email_normalized == normalise_email(email)))
 
 
-def get_account(session_factory: sessionmaker[Session], *, email: str) -> AccountInfo:
+def get_account(rt: Runtime, *, email: str) -> AccountInfo:
     """The account for an email.
 
     Raises:
         NotFound: no such account.
     """
-    with session_factory() as session:
+    with rt.session_factory() as session:
         user_id = user_id_for_email(session, email)
         info = account_info(session, user_id) if user_id is not None else None
     if info is None:

@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 from engine.accounts.emails import normalise_email
 from engine.accounts.login import check_credentials
 from engine.accounts.passwords import hash_password, password_problems
 from engine.accounts.sessions import revoke_user_sessions
-from engine.config import Settings
 from engine.db.models import User
 from engine.errors import AuthenticationFailed, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def _set_password(session_factory: sessionmaker[Session], user_id: int, password: str,
+def _set_password(rt: Runtime, user_id: int, password: str,
                   keep_session_id: str | None) -> int:
     password_hash = hash_password(password)  # before the transaction: no connection held
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         found = session.execute(update(User).where(User.id == user_id)
                                 .values(password_hash=password_hash)).rowcount
         if not found:
@@ -32,12 +34,11 @@ def _set_password(session_factory: sessionmaker[Session], user_id: int, password
 
 
 def change_password(
-    session_factory: sessionmaker[Session],
+    rt: Runtime,
     *,
     user_id: int,
     current_password: str,
     new_password: str,
-    settings: Settings,
     keep_session_id: str | None = None,
     client_address: str | None = None,
     now: dt.datetime | None = None,
@@ -50,26 +51,26 @@ def change_password(
         AuthenticationFailed: the current password is wrong.
         AccountLocked, RateLimited: as for a login.
     """
-    problems = password_problems(new_password, settings)
+    problems = password_problems(new_password, rt.settings)
     if new_password == current_password:
         problems.append("Choose a new password that differs from the current one.")
     if problems:
         raise InvalidInput(" ".join(problems))
-    with session_factory() as session:
+    with rt.session_factory() as session:
         email = session.scalar(select(User.email_normalized).where(User.id == user_id))
     if email is None:
         raise NotFound("That account no longer exists.")
-    checked = check_credentials(session_factory, email=email, password=current_password,
-                                settings=settings, client_address=client_address, now=now)
+    checked = check_credentials(rt, email=email, password=current_password,
+                                client_address=client_address, now=now)
     if checked != user_id:
         raise AuthenticationFailed("Your current password is not right.")
-    ended = _set_password(session_factory, user_id, new_password, keep_session_id)
+    ended = _set_password(rt, user_id, new_password, keep_session_id)
     log.info("password changed", extra={"user_id": user_id, "sessions_ended": ended})
     return ended
 
 
 def reset_password(
-    session_factory: sessionmaker[Session], *, email: str, new_password: str, settings: Settings
+    rt: Runtime, *, email: str, new_password: str
 ) -> int:
     """Set a learner's password without the current one (operator command) and end all of
     their sessions; returns the learner's user id.
@@ -78,13 +79,13 @@ def reset_password(
         NotFound: no account has this email.
         InvalidInput: the new password breaks the rules.
     """
-    if problems := password_problems(new_password, settings):
+    if problems := password_problems(new_password, rt.settings):
         raise InvalidInput(" ".join(problems))
-    with session_factory() as session:
+    with rt.session_factory() as session:
         user_id = session.scalar(select(User.id)
                                  .where(User.email_normalized == normalise_email(email)))
     if user_id is None:
         raise NotFound(f"No account has the email {email}.")
-    ended = _set_password(session_factory, user_id, new_password, keep_session_id=None)
+    ended = _set_password(rt, user_id, new_password, keep_session_id=None)
     log.info("password reset by the operator", extra={"user_id": user_id, "sessions_ended": ended})
     return user_id

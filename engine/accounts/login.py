@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, delete, func, select, text, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.accounts.core import AccountInfo, account_info
 from engine.accounts.emails import MAX_EMAIL_LENGTH, normalise_email
@@ -25,6 +26,9 @@ from engine.accounts.passwords import checked_password, dummy_hash
 from engine.config import Settings
 from engine.db.models import LoginAttempt, User
 from engine.errors import AccountLocked, AuthenticationFailed, RateLimited
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +111,12 @@ def _locked(remaining_s: int, whose: str) -> AccountLocked:
     )
 
 
-def _record_attempt(session_factory: sessionmaker[Session], normalised: str,
+def _record_attempt(rt: Runtime, normalised: str,
                     address: str | None, now: dt.datetime,
                     settings: Settings) -> tuple[int, int | None, str]:
     """Refuse a locked email or address; otherwise record a failed attempt and return
     (attempt id, user id or None, hash to check against)."""
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         _serialise(session, normalised, address)
         if remaining := _email_lock_s(session, normalised, now, settings):
             raise _locked(remaining, "for this account")
@@ -129,11 +133,10 @@ def _record_attempt(session_factory: sessionmaker[Session], normalised: str,
 
 
 def check_credentials(
-    session_factory: sessionmaker[Session],
+    rt: Runtime,
     *,
     email: str,
     password: str,
-    settings: Settings,
     client_address: str | None = None,
     now: dt.datetime | None = None,
 ) -> int | None:
@@ -143,21 +146,22 @@ def check_credentials(
         AccountLocked: too many recent failures for this email or this client address.
         RateLimited: the server is too busy checking passwords right now.
     """
+    settings = rt.settings
     now = now or _utcnow()
     normalised = normalise_email(email)[:MAX_EMAIL_LENGTH]
     address = client_address[:64] if client_address else None
     dummy_hash()  # computed once per process, never inside the transaction below
-    attempt_id, user_id, password_hash = _record_attempt(session_factory, normalised, address,
+    attempt_id, user_id, password_hash = _record_attempt(rt, normalised, address,
                                                          now, settings)
     try:
         ok = checked_password(password, password_hash, settings) and user_id is not None
     except RateLimited:
-        with session_factory.begin() as session:  # never checked: not a failure of the owner
+        with rt.session_factory.begin() as session:  # never checked: not a failure of the owner
             session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
         raise
     if not ok:
         return None
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id)
                         .values(succeeded=True))
         session.execute(update(User).where(User.id == user_id).values(last_login_at=now))
@@ -165,11 +169,10 @@ def check_credentials(
 
 
 def authenticate(
-    session_factory: sessionmaker[Session],
+    rt: Runtime,
     *,
     email: str,
     password: str,
-    settings: Settings,
     client_address: str | None = None,
     now: dt.datetime | None = None,
 ) -> AccountInfo:
@@ -180,11 +183,11 @@ def authenticate(
         AuthenticationFailed: wrong email or password; the message never says which.
         RateLimited: the server is too busy checking passwords right now.
     """
-    user_id = check_credentials(session_factory, email=email, password=password,
-                                settings=settings, client_address=client_address, now=now)
+    user_id = check_credentials(rt, email=email, password=password,
+                                client_address=client_address, now=now)
     info = None
     if user_id is not None:
-        with session_factory() as session:
+        with rt.session_factory() as session:
             info = account_info(session, user_id)
     if info is None:
         log.info("login failed")
@@ -194,10 +197,10 @@ def authenticate(
 
 
 def prune_login_attempts(
-    session_factory: sessionmaker[Session], *, older_than: dt.timedelta, now: dt.datetime
+    rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime
 ) -> int:
     """Forget login attempts older than `older_than` (housekeeping)."""
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         result = session.execute(
             delete(LoginAttempt).where(LoginAttempt.attempted_at < now - older_than)
         )

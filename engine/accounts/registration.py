@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from engine.accounts.core import AccountInfo
 from engine.accounts.emails import display_email, email_problem, normalise_email
@@ -14,6 +14,9 @@ from engine.accounts.passwords import hash_password, password_problems
 from engine.config import Settings
 from engine.db.models import Profile, User
 from engine.errors import RegistrationError
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +28,9 @@ SIGNUP_CLOSED_MESSAGES = {
 }
 
 
-def signup_open(settings: Settings) -> bool:
+def signup_open(rt: Runtime) -> bool:
     """Whether anyone may create an account on the Sign up page."""
-    return settings.signup_mode == "open"
+    return rt.settings.signup_mode == "open"
 
 
 def validate_registration(
@@ -47,12 +50,11 @@ def validate_registration(
 
 
 def register_user(
-    session_factory: sessionmaker[Session],
+    rt: Runtime,
     *,
     email: str,
     password: str,
     display_name: str,
-    settings: Settings,
     by_admin: bool = False,
 ) -> AccountInfo:
     """Create an account and its empty profile.
@@ -64,6 +66,7 @@ def register_user(
         RegistrationError: sign-up not open, invalid fields (all listed), or an email already
             registered.
     """
+    settings = rt.settings
     mode = settings.signup_mode
     if mode == "closed" or (mode == "invite" and not by_admin):
         raise RegistrationError(SIGNUP_CLOSED_MESSAGES[mode])
@@ -75,7 +78,7 @@ def register_user(
     normalised = normalise_email(email)
     password_hash = hash_password(password)
     try:
-        with session_factory.begin() as session:
+        with rt.session_factory.begin() as session:
             taken = session.scalar(select(User.id).where(User.email_normalized == normalised))
             if taken is not None:
                 raise RegistrationError(_TAKEN)

@@ -13,14 +13,17 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jwt
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.accounts.core import AccountInfo, account_info
-from engine.config import Settings
 from engine.db.models import AuthSession
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +71,18 @@ def session_id_from_token(token: str | None, key: str) -> str | None:
 
 
 def start_session(
-    session_factory: sessionmaker[Session],
+    rt: Runtime,
     *,
     account: AccountInfo,
-    key: str,
-    settings: Settings,
     client_address: str | None = None,
     now: dt.datetime | None = None,
 ) -> SignedIn:
-    """Record a new signed-in session for `account` and sign its cookie token."""
+    """Record a new signed-in session for `account` and sign its cookie token (with the
+    runtime's cookie key)."""
     now = now or _utcnow()
     session_id = secrets.token_urlsafe(32)
-    expires_at = now + dt.timedelta(days=settings.cookie_expiry_days)
-    with session_factory.begin() as session:
+    expires_at = now + dt.timedelta(days=rt.settings.cookie_expiry_days)
+    with rt.session_factory.begin() as session:
         # The learner's sessions that ended over a day ago are of no further use.
         session.execute(delete(AuthSession).where(
             AuthSession.user_id == account.user_id,
@@ -89,16 +91,17 @@ def start_session(
         session.add(AuthSession(user_id=account.user_id, token_hash=_digest(session_id),
                                 created_at=now, expires_at=expires_at,
                                 client_address=client_address[:64] if client_address else None))
-    return SignedIn(account, session_id, sign_token(session_id, expires_at, key), expires_at)
+    return SignedIn(account, session_id, sign_token(session_id, expires_at, rt.cookie_key),
+                    expires_at)
 
 
 def resume_session(
-    session_factory: sessionmaker[Session], *, session_id: str, now: dt.datetime | None = None
+    rt: Runtime, *, session_id: str, now: dt.datetime | None = None
 ) -> AccountInfo | None:
     """The learner of a live session (fresh from the database), or None when the session is
     unknown, revoked or expired, or its account is gone."""
     now = now or _utcnow()
-    with session_factory() as session:
+    with rt.session_factory() as session:
         user_id = session.scalar(
             select(AuthSession.user_id).where(
                 AuthSession.token_hash == _digest(session_id),
@@ -110,10 +113,10 @@ def resume_session(
 
 
 def revoke_session(
-    session_factory: sessionmaker[Session], *, session_id: str, now: dt.datetime | None = None
+    rt: Runtime, *, session_id: str, now: dt.datetime | None = None
 ) -> None:
     """End one session (logout)."""
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         session.execute(
             update(AuthSession)
             .where(AuthSession.token_hash == _digest(session_id),
@@ -137,11 +140,11 @@ def revoke_user_sessions(
 
 
 def prune_sessions(
-    session_factory: sessionmaker[Session], *, older_than: dt.timedelta, now: dt.datetime
+    rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime
 ) -> int:
     """Forget sessions that expired or were revoked more than `older_than` ago."""
     cutoff = now - older_than
-    with session_factory.begin() as session:
+    with rt.session_factory.begin() as session:
         result = session.execute(delete(AuthSession).where(
             (AuthSession.expires_at < cutoff) | (AuthSession.revoked_at < cutoff)))
     return result.rowcount or 0

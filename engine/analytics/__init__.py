@@ -5,13 +5,17 @@ PostgreSQL (`activity`, `knowledge`), the pure arithmetic behind them (`maths`) 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from engine.analytics import activity, knowledge
-from engine.analytics.scope import Scope, SessionFactory, make_scope
+from engine.analytics.scope import Scope, make_scope
 
-ChartFn = Callable[[SessionFactory, Scope], pd.DataFrame]
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
+ChartFn = Callable[["Runtime", Scope], pd.DataFrame]
 
 # Every chart of the Analytics page, in page order.
 CHARTS: dict[str, ChartFn] = {
@@ -38,14 +42,14 @@ CHARTS: dict[str, ChartFn] = {
 }
 
 
-def chart(name: str, session_factory: SessionFactory, scope: Scope) -> pd.DataFrame:
+def chart(name: str, rt: Runtime, scope: Scope) -> pd.DataFrame:
     """The data of one chart by name (KeyError for an unknown one)."""
-    return CHARTS[name](session_factory, scope)
+    return CHARTS[name](rt, scope)
 
 
-def page_data(session_factory: SessionFactory, scope: Scope) -> dict[str, pd.DataFrame]:
+def page_data(rt: Runtime, scope: Scope) -> dict[str, pd.DataFrame]:
     """Every chart's data for one learner and filter."""
-    return {name: fn(session_factory, scope) for name, fn in CHARTS.items()}
+    return {name: fn(rt, scope) for name, fn in CHARTS.items()}
 
 
 __all__ = ["CHARTS", "Scope", "chart", "make_scope", "page_data"]

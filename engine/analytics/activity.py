@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -18,16 +19,18 @@ from engine.analytics.scope import (
     LOCAL_DAY,
     PREVIOUS_AT,
     Scope,
-    SessionFactory,
     frame,
     material_filter,
 )
 from engine.scoring.xp import XPParams, level_for_xp
 
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
 CATEGORIES = ("new", "learning", "young", "mature")
 
 
-def today(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def today(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """One row: answers, seconds, correct, new and review answers in the learner's today."""
     sql = f"""
         SELECT count(*), coalesce(sum(a.seconds), 0), count(*) FILTER (WHERE a.correct),
@@ -36,16 +39,16 @@ def today(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         FROM attempts a
         WHERE a.user_id = :u AND a.answered_at >= :d0 AND a.answered_at < :d1
           AND {material_filter("a")}"""
-    out = frame(sf, sql, scope.params(d0=scope.midnight(scope.today),
+    out = frame(rt, sql, scope.params(d0=scope.midnight(scope.today),
                                       d1=scope.midnight(scope.today + dt.timedelta(1))),
                 ["answers", "seconds", "correct", "new", "review"])
     out["accuracy"] = [maths.rate(c, n) for c, n in zip(out["correct"], out["answers"])]
     return out
 
 
-def calendar(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def calendar(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Answers per local day over the 12 months ending today (days without answers omitted)."""
-    roll = review_rollup(sf, scope)
+    roll = review_rollup(rt, scope)
     roll = roll[roll["day"] > scope.today - dt.timedelta(days=365)]
     roll = roll.assign(right=roll["answers"].where(roll["correct"].astype(bool), 0))
     out = (roll.groupby("day", as_index=False)
@@ -54,22 +57,22 @@ def calendar(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     return out[["day", "answers", "correct"]]
 
 
-def streak(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def streak(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """One row: the current and best streak of local days with at least one answer (all time,
     every material: a streak is about practising)."""
     if scope.material_id is None:
-        days = pd.Series(review_rollup(sf, scope)["day"].unique())
+        days = pd.Series(review_rollup(rt, scope)["day"].unique())
     else:
         sql = f"SELECT DISTINCT {LOCAL_DAY} FROM attempts a WHERE a.user_id = :u"
-        days = frame(sf, sql, scope.params(), ["day"])["day"]
+        days = frame(rt, sql, scope.params(), ["day"])["day"]
     current, best = maths.streaks(days, scope.today)
     return pd.DataFrame([{"current": current, "best": best, "active_days": len(days)}])
 
 
-def reviews_per_day(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def reviews_per_day(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Answers and time per local day in the range, by what the question was before the answer
     (new, learning, young, mature), with running totals over the range."""
-    roll = review_rollup(sf, scope)
+    roll = review_rollup(rt, scope)
     roll = roll[(roll["day"] >= scope.start) & (roll["day"] <= scope.end)]
     out = (roll.groupby(["day", "category"], as_index=False)[["answers", "seconds"]].sum()
            .sort_values(["day", "category"], kind="stable").reset_index(drop=True))
@@ -81,48 +84,48 @@ def reviews_per_day(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
 TIME_BUCKETS = (0, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 3600)
 
 
-def answer_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def answer_rollup(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """The learner's answers in the date range counted (answers, right) by local hour, by
     confidence, by time bucket and by question type and rating, for the hourly, calibration,
     time and outcome charts (from `attempt_rollup`). Treat as read-only."""
-    roll = attempt_rollup(sf, scope)
+    roll = attempt_rollup(rt, scope)
     part = roll[(roll["kind"] != "day") & roll["in_range"].fillna(False).astype(bool)]
     return (part[["kind", "hour", "confidence", "bucket", "type", "rating", "answers", "right"]]
             .rename(columns={"right": "correct"}).reset_index(drop=True))
 
 
-def _part(sf: SessionFactory, scope: Scope, kind: str, *keys: str) -> pd.DataFrame:
-    roll = answer_rollup(sf, scope)
+def _part(rt: Runtime, scope: Scope, kind: str, *keys: str) -> pd.DataFrame:
+    roll = answer_rollup(rt, scope)
     part = roll[roll["kind"] == kind]
     return part[[*keys, "answers", "correct"]].reset_index(drop=True)
 
 
-def hourly(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def hourly(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Answers and accuracy by hour of the learner's local day (all 24 hours)."""
-    got = _part(sf, scope, "hour", "hour").astype(int).set_index("hour")
+    got = _part(rt, scope, "hour", "hour").astype(int).set_index("hour")
     out = got.reindex(range(24), fill_value=0).rename_axis("hour").reset_index()
     out["accuracy"] = [maths.rate(c, n) for c, n in zip(out["correct"], out["answers"])]
     return out
 
 
-def outcomes_by_type(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def outcomes_by_type(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Answers per question type and rating (1 Again, 2 Hard, 3 Good, 4 Easy), and how many
     were right."""
-    out = _part(sf, scope, "type", "type", "rating")
+    out = _part(rt, scope, "type", "type", "rating")
     out["rating"] = out["rating"].astype(int)
     return out.sort_values(["type", "rating"]).reset_index(drop=True)
 
 
-def calibration(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def calibration(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Accuracy at each stated confidence beside the ideal (see `maths.calibration_bins`)."""
-    return maths.calibration_bins(_part(sf, scope, "confidence", "confidence"))
+    return maths.calibration_bins(_part(rt, scope, "confidence", "confidence"))
 
 
-def time_per_question(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def time_per_question(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """How long answers took: counts per time bucket (seconds) with the cumulative share."""
     edges = list(TIME_BUCKETS)
     got = {int(b): int(n) for b, n in
-           _part(sf, scope, "bucket", "bucket")[["bucket", "answers"]].itertuples(index=False)}
+           _part(rt, scope, "bucket", "bucket")[["bucket", "answers"]].itertuples(index=False)}
     rows = [{"bucket": f"{lo}–{hi} s", "from_s": lo, "answers": got.get(i + 1, 0)}
             for i, (lo, hi) in enumerate(itertools.pairwise(edges))]
     return maths.with_cumulative(pd.DataFrame(rows), "answers", "cumulative_share", percent=True)
@@ -132,12 +135,12 @@ PERIODS = (("today", 0), ("yesterday", 1), ("week", 7), ("month", 30), ("year", 
            ("all", None))
 
 
-def review_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def review_rollup(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Answers per local day, by category before the answer (see `maths.maturity`, from the
     days since the question's previous answer), whether the answer counts towards true
     retention (`maths.is_true_review`) and whether it was right, all time, for the
     reviews-per-day and retention charts (from `attempt_rollup`). Treat as read-only."""
-    roll = attempt_rollup(sf, scope)
+    roll = attempt_rollup(rt, scope)
     part = roll[roll["kind"] == "day"]
     return pd.DataFrame({
         "day": part["day"], "category": part["category"],
@@ -151,7 +154,7 @@ ROLLUP_COLUMNS = ["kind", "day", "category", "true_review", "correct", "in_range
 
 
 @functools.lru_cache(maxsize=32)
-def attempt_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def attempt_rollup(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """The counts every activity chart of one page load is made from (see `_scan_attempts`).
 
     For every material, they are read from `attempt_rollups`, which PostgreSQL keeps per local
@@ -159,7 +162,7 @@ def attempt_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     rows per day instead of every attempt. A material filter reads the attempts themselves.
     Treat as read-only."""
     if scope.material_id is not None:
-        return _scan_attempts(sf, scope)
+        return _scan_attempts(rt, scope)
     categories = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(CATEGORIES))
     sql = f"""
         SELECT CASE r.kind WHEN 1 THEN 'day' WHEN 2 THEN 'hour' WHEN 3 THEN 'confidence'
@@ -175,10 +178,10 @@ def attempt_rollup(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         WHERE r.user_id = :u
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
         HAVING sum(r.answers) <> 0"""
-    return frame(sf, sql, scope.params(d0=scope.start, d1=scope.end), ROLLUP_COLUMNS)
+    return frame(rt, sql, scope.params(d0=scope.start, d1=scope.end), ROLLUP_COLUMNS)
 
 
-def _scan_attempts(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def _scan_attempts(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """One index-only scan of the learner's attempts (all time; the material filter applies)
     for every activity chart of one page load, aggregated by GROUPING SETS: per local day x
     category before the answer x true review x right (kind "day", all time), and, for answers
@@ -212,7 +215,7 @@ def _scan_attempts(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         GROUP BY GROUPING SETS ((day, category, true_review, correct), (in_range, hour),
                                 (in_range, confidence), (in_range, bucket),
                                 (in_range, type, rating))"""
-    return frame(sf, sql, scope.params(edges=list(TIME_BUCKETS)), ROLLUP_COLUMNS)
+    return frame(rt, sql, scope.params(edges=list(TIME_BUCKETS)), ROLLUP_COLUMNS)
 
 
 def _in_period(days: pd.Series, today: dt.date, period: str, span: int | None) -> pd.Series:
@@ -223,11 +226,11 @@ def _in_period(days: pd.Series, today: dt.date, period: str, span: int | None) -
     return days > today - dt.timedelta(days=max(span, 1))
 
 
-def true_retention(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def true_retention(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Anki's true retention table: pass rates of answers on a later local day than the
     question's previous answer, young vs mature, for today / yesterday / the last 7, 30 and
     365 days / all time (the material filter applies, the date filter does not)."""
-    roll = review_rollup(sf, scope)
+    roll = review_rollup(rt, scope)
     true = roll[roll["true_review"].astype(bool)]
     out = []
     for period, span in PERIODS:
@@ -246,10 +249,10 @@ def true_retention(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def retention_over_time(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def retention_over_time(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """True retention per local week (weeks start on Monday) in the date range, beside the
     target retention."""
-    roll = review_rollup(sf, scope)
+    roll = review_rollup(rt, scope)
     roll = roll[roll["true_review"].astype(bool) & (roll["day"] >= scope.start)
                 & (roll["day"] <= scope.end)].copy()
     roll["week"] = [d - dt.timedelta(days=d.weekday()) for d in roll["day"]]
@@ -262,11 +265,11 @@ def retention_over_time(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
     return out[["week", "reviews", "passed", "retention", "target"]]
 
 
-def xp_progress(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def xp_progress(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """XP earned per local day in the range, the running total (including XP from before the
     range) and the level that total reaches (every material: XP belongs to the learner)."""
     if scope.material_id is None:
-        roll = review_rollup(sf, scope)
+        roll = review_rollup(rt, scope)
         before = int(roll.loc[roll["day"] < scope.start, "xp"].sum())
         roll = roll[(roll["day"] >= scope.start) & (roll["day"] <= scope.end)]
         out = (roll.groupby("day", as_index=False)["xp"].sum().sort_values("day")
@@ -278,8 +281,8 @@ def xp_progress(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
             GROUP BY 1 ORDER BY 1"""
         before_sql = ("SELECT coalesce(sum(a.xp), 0) FROM attempts a "
                       "WHERE a.user_id = :u AND a.answered_at < :t0")
-        out = frame(sf, sql, scope.params(), ["day", "xp"])
-        before = int(frame(sf, before_sql, scope.params(), ["xp"])["xp"].iloc[0])
+        out = frame(rt, sql, scope.params(), ["day", "xp"])
+        before = int(frame(rt, before_sql, scope.params(), ["xp"])["xp"].iloc[0])
     out["xp"] = out["xp"].astype(int)
     out["total_xp"] = out["xp"].cumsum() + before
     params = XPParams(level_step=scope.level_step)

@@ -17,13 +17,16 @@ import html
 import io
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import genanki
 from sqlalchemy import select
 
-from engine.analytics.scope import SessionFactory
 from engine.db.models import Question
 from engine.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 # Fixed ids: Anki identifies note types and decks by them, so they must never change.
 QA_MODEL_ID = 1_607_392_319
@@ -120,7 +123,7 @@ def note_for(q: Question) -> genanki.Note:
                         guid=note_guid(q.user_id, q.id))
 
 
-def selected_questions(session_factory: SessionFactory, *, user_id: int,
+def selected_questions(rt: Runtime, *, user_id: int,
                        selection: Selection) -> list[Question]:
     """The learner's active and flagged questions in the selection (retired ones are left out)."""
     stmt = (select(Question).where(Question.user_id == user_id,
@@ -129,18 +132,18 @@ def selected_questions(session_factory: SessionFactory, *, user_id: int,
         stmt = stmt.where(Question.material_id == selection.material_id)
     if selection.topic is not None:
         stmt = stmt.where(Question.topic == selection.topic)
-    with session_factory() as session:
+    with rt.session_factory() as session:
         return list(session.scalars(stmt))
 
 
-def export_apkg(session_factory: SessionFactory, *, user_id: int, selection: Selection,
+def export_apkg(rt: Runtime, *, user_id: int, selection: Selection,
                 deck_name: str = "Groundwork") -> tuple[bytes, int]:
     """The `.apkg` bytes and how many notes it holds.
 
     Raises:
         InvalidInput: the selection has no questions.
     """
-    questions = selected_questions(session_factory, user_id=user_id, selection=selection)
+    questions = selected_questions(rt, user_id=user_id, selection=selection)
     if not questions:
         raise InvalidInput("There are no questions to export in that selection. Choose "
                            "another material or topic, or generate questions first.")
@@ -152,9 +155,9 @@ def export_apkg(session_factory: SessionFactory, *, user_id: int, selection: Sel
     return buffer.getvalue(), len(questions)
 
 
-def topics(session_factory: SessionFactory, *, user_id: int) -> list[str]:
+def topics(rt: Runtime, *, user_id: int) -> list[str]:
     """The learner's topic tags, for the export selection."""
-    with session_factory() as session:
+    with rt.session_factory() as session:
         return list(session.scalars(
             select(Question.topic).where(Question.user_id == user_id,
                                          Question.topic.is_not(None),

@@ -7,11 +7,14 @@ appear. Timestamps are ISO 8601 in UTC; JSON columns are written as JSON text.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import text
 
-from engine.analytics.scope import SessionFactory
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
 
 ATTEMPT_COLUMNS = ["id", "question_id", "review_number", "answered_at", "seconds",
                    "confidence", "response", "hinted", "correct", "score", "grader",
@@ -28,10 +31,10 @@ QUESTION_COLUMNS = ["id", "material_id", "material_title", "page_start", "page_e
 JSON_COLUMNS = ("options", "key_points")
 
 
-def _query(session_factory: SessionFactory, table: str, columns: list[str], user_id: int,
+def _query(rt: Runtime, table: str, columns: list[str], user_id: int,
            order: str) -> pd.DataFrame:
     sql = f"SELECT {', '.join(columns)} FROM {table} WHERE user_id = :u ORDER BY {order}"
-    with session_factory() as session:
+    with rt.session_factory() as session:
         rows = session.execute(text(sql), {"u": user_id}).all()
     out = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     for col in JSON_COLUMNS:
@@ -41,16 +44,16 @@ def _query(session_factory: SessionFactory, table: str, columns: list[str], user
     return out
 
 
-def attempts_frame(session_factory: SessionFactory, *, user_id: int) -> pd.DataFrame:
-    return _query(session_factory, "attempts", ATTEMPT_COLUMNS, user_id, "answered_at, id")
+def attempts_frame(rt: Runtime, *, user_id: int) -> pd.DataFrame:
+    return _query(rt, "attempts", ATTEMPT_COLUMNS, user_id, "answered_at, id")
 
 
-def review_states_frame(session_factory: SessionFactory, *, user_id: int) -> pd.DataFrame:
-    return _query(session_factory, "review_states", STATE_COLUMNS, user_id, "question_id")
+def review_states_frame(rt: Runtime, *, user_id: int) -> pd.DataFrame:
+    return _query(rt, "review_states", STATE_COLUMNS, user_id, "question_id")
 
 
-def questions_frame(session_factory: SessionFactory, *, user_id: int) -> pd.DataFrame:
-    return _query(session_factory, "questions", QUESTION_COLUMNS, user_id, "id")
+def questions_frame(rt: Runtime, *, user_id: int) -> pd.DataFrame:
+    return _query(rt, "questions", QUESTION_COLUMNS, user_id, "id")
 
 
 EXPORTS = {
@@ -60,9 +63,9 @@ EXPORTS = {
 }
 
 
-def csv_bytes(session_factory: SessionFactory, *, user_id: int, what: str) -> bytes:
+def csv_bytes(rt: Runtime, *, user_id: int, what: str) -> bytes:
     """One of EXPORTS as UTF-8 CSV (KeyError for an unknown name)."""
-    frame = EXPORTS[what](session_factory, user_id=user_id)
+    frame = EXPORTS[what](rt, user_id=user_id)
     for col in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
             frame[col] = frame[col].dt.tz_convert("UTC")

@@ -6,6 +6,7 @@ parameters (see `maths.retrievability`)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -14,16 +15,18 @@ from engine.analytics.scope import (
     RECALL,
     STATE_INTERVAL,
     Scope,
-    SessionFactory,
     frame,
     material_filter,
 )
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 STATES = "rs.user_id = :u AND " + material_filter("rs")
 CARD_KINDS = ("new", "learning", "young", "mature", "flagged", "retired")
 
 
-def future_due(sf: SessionFactory, scope: Scope, days: int = 90) -> pd.DataFrame:
+def future_due(rt: Runtime, scope: Scope, days: int = 90) -> pd.DataFrame:
     """Reviews due per local day for the next `days` days by material (overdue ones count on
     today), with the running total and the daily load (sum of 1/interval over every scheduled
     question, Anki's estimate of reviews per day in the long run)."""
@@ -34,17 +37,17 @@ def future_due(sf: SessionFactory, scope: Scope, days: int = 90) -> pd.DataFrame
         WHERE {STATES} AND NOT rs.suspended AND rs.due_at < :until
         GROUP BY 1, 2 ORDER BY 1, 2"""
     until = scope.midnight(scope.today + dt.timedelta(days=days))
-    out = frame(sf, sql, scope.params(today=scope.today, until=until),
+    out = frame(rt, sql, scope.params(today=scope.today, until=until),
                 ["day", "material", "due"])
     out["cumulative"] = out["due"].cumsum()
     load_sql = f"""
         SELECT coalesce(sum(1.0 / greatest({STATE_INTERVAL}, 1.0)), 0)
         FROM review_states rs WHERE {STATES} AND NOT rs.suspended"""
-    out["daily_load"] = float(frame(sf, load_sql, scope.params(), ["load"])["load"].iloc[0])
+    out["daily_load"] = float(frame(rt, load_sql, scope.params(), ["load"])["load"].iloc[0])
     return out
 
 
-def card_counts(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def card_counts(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """How many questions are new, learning, young, mature, flagged and retired."""
     sql = f"""
         SELECT CASE WHEN q.status = 'retired' THEN 'retired'
@@ -56,21 +59,21 @@ def card_counts(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         FROM questions q LEFT JOIN review_states rs ON rs.question_id = q.id AND rs.user_id = :u
         WHERE q.user_id = :u AND (CAST(:m AS bigint) IS NULL OR q.material_id = :m)
         GROUP BY 1"""
-    got = dict(frame(sf, sql, scope.params(), ["kind", "questions"]).values)
+    got = dict(frame(rt, sql, scope.params(), ["kind", "questions"]).values)
     return pd.DataFrame([{"kind": k, "questions": int(got.get(k, 0))} for k in CARD_KINDS])
 
 
-def intervals(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def intervals(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Current scheduled intervals in whole days (questions not suspended), with the
     cumulative share."""
     sql = f"""
         SELECT round({STATE_INTERVAL})::int, count(*)
         FROM review_states rs WHERE {STATES} AND NOT rs.suspended GROUP BY 1 ORDER BY 1"""
-    out = frame(sf, sql, scope.params(), ["interval_days", "questions"])
+    out = frame(rt, sql, scope.params(), ["interval_days", "questions"])
     return maths.with_cumulative(out, "questions", "cumulative_share", percent=True)
 
 
-def scheduler_distribution(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def scheduler_distribution(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """For the scheduler in use: SM-2 easiness (0.1 steps), or FSRS stability (days, log2
     buckets), difficulty (1-10) and retrievability now (5 % steps). Long format: metric,
     value (bucket start), questions."""
@@ -91,22 +94,22 @@ def scheduler_distribution(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
                   FROM review_states rs
                   WHERE {live} AND rs.fsrs_stability IS NOT NULL) x
             GROUP BY GROUPING SETS ((s), (d), (r)) ORDER BY 1, 2"""
-    return frame(sf, sql, scope.params(), ["metric", "value", "questions"])
+    return frame(rt, sql, scope.params(), ["metric", "value", "questions"])
 
 
-def knowledge(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def knowledge(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """One row: reviewed questions, estimated total knowledge (sum of predicted recall now)
     and the mean predicted recall."""
     sql = f"""
         SELECT count(*), coalesce(sum({RECALL}), 0)
         FROM review_states rs WHERE {STATES} AND NOT rs.suspended
           AND rs.fsrs_stability IS NOT NULL"""
-    out = frame(sf, sql, scope.params(), ["reviewed", "knowledge"])
+    out = frame(rt, sql, scope.params(), ["reviewed", "knowledge"])
     out["mean_recall"] = [maths.rate(k, n) for k, n in zip(out["knowledge"], out["reviewed"])]
     return out
 
 
-def coverage(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def coverage(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Every page of every material (or the chosen one) with the questions drawn from it
     (a question covers each page of its source range), how many were reviewed and their mean
     predicted recall (None for a page no question was reviewed on)."""
@@ -129,11 +132,11 @@ def coverage(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         WHERE mt.user_id = :u AND mt.status = 'ready'
           AND (CAST(:m AS bigint) IS NULL OR mt.id = :m)
         ORDER BY mt.title, mt.id, g.page"""
-    return frame(sf, sql, scope.params(),
+    return frame(rt, sql, scope.params(),
                  ["material_id", "material", "page", "questions", "reviewed", "mastery"])
 
 
-def page_questions(sf: SessionFactory, scope: Scope, *, material_id: int,
+def page_questions(rt: Runtime, scope: Scope, *, material_id: int,
                    page: int) -> pd.DataFrame:
     """The learner's questions drawn from one page of one material, weakest first."""
     sql = f"""
@@ -142,11 +145,11 @@ def page_questions(sf: SessionFactory, scope: Scope, *, material_id: int,
         FROM questions q LEFT JOIN review_states rs ON rs.question_id = q.id AND rs.user_id = :u
         WHERE q.user_id = :u AND q.material_id = :mid AND :page BETWEEN q.page_start AND q.page_end
         ORDER BY recall NULLS FIRST, q.id"""
-    return frame(sf, sql, scope.params(mid=material_id, page=page),
+    return frame(rt, sql, scope.params(mid=material_id, page=page),
                  ["question_id", "type", "stem", "status", "reviews", "recall"])
 
 
-def readiness(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def readiness(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Per material: questions, how many were reviewed and the predicted share recalled on the
     exam date if the learner keeps their schedule (`maths.projected_recall`); questions never
     answered count as not recalled. Empty when no future exam date is set."""
@@ -174,13 +177,13 @@ def readiness(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
                 AND (CAST(:m AS bigint) IS NULL OR q.material_id = :m)) s
         GROUP BY 1 ORDER BY 1"""
     exam = scope.midnight(scope.exam_date) + dt.timedelta(hours=9)
-    out = frame(sf, sql, scope.params(exam_s=exam.timestamp(), now_s=scope.now.timestamp()),
+    out = frame(rt, sql, scope.params(exam_s=exam.timestamp(), now_s=scope.now.timestamp()),
                 ["material", "questions", "reviewed", "expected_recalled"])
     out["readiness"] = out["expected_recalled"] / out["questions"]
     return out[columns]
 
 
-def question_quality(sf: SessionFactory, scope: Scope, limit: int = 15) -> pd.DataFrame:
+def question_quality(rt: Runtime, scope: Scope, limit: int = 15) -> pd.DataFrame:
     """The lowest-scoring active questions, then flagged and retired ones, with open flags."""
     sql = f"""
         (SELECT q.id, q.status, q.stem, q.material_title, q.page_start, q.quality_score,
@@ -198,11 +201,11 @@ def question_quality(sf: SessionFactory, scope: Scope, limit: int = 15) -> pd.Da
          WHERE q.user_id = :u AND q.status IN ('flagged', 'retired')
            AND (CAST(:m AS bigint) IS NULL OR q.material_id = :m)
          ORDER BY q.status, q.updated_at DESC, q.id LIMIT {int(limit) * 2})"""
-    return frame(sf, sql, scope.params(), ["question_id", "status", "stem", "material", "page",
+    return frame(rt, sql, scope.params(), ["question_id", "status", "stem", "material", "page",
                                            "quality", "open_flags"])
 
 
-def model_usage(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
+def model_usage(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """Model calls per local day in the range by model: calls, tokens and cost (US dollars).
     Reservations for calls still in flight are left out."""
     sql = """
@@ -212,26 +215,26 @@ def model_usage(sf: SessionFactory, scope: Scope) -> pd.DataFrame:
         WHERE u.user_id = :u AND u.created_at >= :t0 AND u.created_at < :t1
           AND u.outcome <> 'reserved'
         GROUP BY 1, 2 ORDER BY 1, 2"""
-    out = frame(sf, sql, scope.params(), ["day", "model", "calls", "tokens_in", "tokens_out",
+    out = frame(rt, sql, scope.params(), ["day", "model", "calls", "tokens_in", "tokens_out",
                                          "cost_usd"])
     out["cumulative_cost_usd"] = out["cost_usd"].cumsum()
     return out
 
 
-def material_choices(sf: SessionFactory, *, user_id: int) -> list[tuple[int, str]]:
+def material_choices(rt: Runtime, *, user_id: int) -> list[tuple[int, str]]:
     """(id, title) of the learner's ready materials, for the filter."""
     sql = ("SELECT id, title FROM materials WHERE user_id = :u AND status = 'ready' "
            "ORDER BY title, id")
     return [(int(i), str(t)) for i, t in
-            frame(sf, sql, {"u": user_id}, ["id", "title"]).itertuples(index=False)]
+            frame(rt, sql, {"u": user_id}, ["id", "title"]).itertuples(index=False)]
 
 
-def page_topic(sf: SessionFactory, *, user_id: int, material_id: int, page: int,
+def page_topic(rt: Runtime, *, user_id: int, material_id: int, page: int,
                words: int = 12) -> str:
     """The opening words of a page's text, to focus generation on that page."""
     sql = ("SELECT text FROM material_pages WHERE user_id = :u AND material_id = :mid "
            "AND number = :page")
-    got = frame(sf, sql, {"u": user_id, "mid": material_id, "page": page}, ["text"])
+    got = frame(rt, sql, {"u": user_id, "mid": material_id, "page": page}, ["text"])
     if got.empty:
         return ""
     return " ".join(str(got["text"].iloc[0]).split()[:words])[:200]

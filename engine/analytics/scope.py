@@ -9,19 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session, sessionmaker
 
 from engine.analytics import maths
-from engine.config import Settings
 from engine.db.models import Material, Profile, SchedulerParameters
 from engine.errors import InvalidInput, NotFound
 from engine.scheduling.fsrs6 import DEFAULT_FSRS_PARAMETERS
 
-SessionFactory = sessionmaker[Session]
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class Scope:
 DEFAULT_DAYS = 90
 
 
-def make_scope(session_factory: SessionFactory, *, user_id: int, settings: Settings,
+def make_scope(rt: Runtime, *, user_id: int,
                start: dt.date | None = None, end: dt.date | None = None,
                material_id: int | None = None, now: dt.datetime | None = None) -> Scope:
     """The scope for a learner's charts: the last 90 local days unless told otherwise.
@@ -72,7 +71,7 @@ def make_scope(session_factory: SessionFactory, *, user_id: int, settings: Setti
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    with session_factory() as session:
+    with rt.session_factory() as session:
         profile = session.get(Profile, user_id)
         if profile is None:
             raise NotFound("Your account could not be found. Please log in again.")
@@ -92,18 +91,18 @@ def make_scope(session_factory: SessionFactory, *, user_id: int, settings: Setti
     decay, factor = maths.forgetting_curve(parameters)
     return Scope(user_id=user_id, timezone=profile.timezone, now=now, start=start, end=end,
                  material_id=material_id, scheduler=profile.scheduler,
-                 exam_date=profile.exam_date, target_retention=settings.fsrs_desired_retention,
-                 decay=decay, factor=factor, level_step=settings.xp_level_step)
+                 exam_date=profile.exam_date, target_retention=rt.settings.fsrs_desired_retention,
+                 decay=decay, factor=factor, level_step=rt.settings.xp_level_step)
 
 
 LOCAL_SETTINGS = text("SELECT set_config('work_mem', '32MB', true), "
                        "set_config('max_parallel_workers_per_gather', '0', true)")
 
 
-def frame(session_factory: SessionFactory, sql: str, params: dict[str, Any],
+def frame(rt: Runtime, sql: str, params: dict[str, Any],
           columns: list[str]) -> pd.DataFrame:
     """Run one aggregate statement and return its (small) result as a DataFrame."""
-    with session_factory() as session:
+    with rt.session_factory() as session:
         # Small aggregates of one learner's rows: room to hash in memory, and no parallel
         # workers (their start-up costs more than they save on slices this size).
         session.execute(LOCAL_SETTINGS)

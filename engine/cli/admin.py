@@ -50,9 +50,8 @@ def _create_user(args: argparse.Namespace) -> int:
 
     password, generated = new_password(args)
     rt = get_runtime()
-    info = register_user(rt.session_factory, email=args.email, password=password,
-                         display_name=args.name or args.email.split("@")[0],
-                         settings=rt.settings, by_admin=True)
+    info = register_user(rt, email=args.email, password=password,
+                         display_name=args.name or args.email.split("@")[0], by_admin=True)
     print(f"created learner {info.email} (id {info.user_id})")
     if generated:
         report_generated(info.email, password, show=args.show_password)
@@ -64,8 +63,7 @@ def _reset_password(args: argparse.Namespace) -> int:
 
     rt = get_runtime()
     password, generated = new_password(args)
-    reset_password(rt.session_factory, email=args.email, new_password=password,
-                   settings=rt.settings)
+    reset_password(rt, email=args.email, new_password=password)
     print(f"password of {args.email} replaced; all of its sessions were signed out")
     if generated:
         report_generated(args.email, password, show=args.show_password)
@@ -80,8 +78,8 @@ def _prune_auth(args: argparse.Namespace) -> int:
     rt = get_runtime()
     now = dt.datetime.now(dt.UTC)
     older_than = dt.timedelta(days=args.days)
-    attempts = prune_login_attempts(rt.session_factory, older_than=older_than, now=now)
-    sessions = prune_sessions(rt.session_factory, older_than=older_than, now=now)
+    attempts = prune_login_attempts(rt, older_than=older_than, now=now)
+    sessions = prune_sessions(rt, older_than=older_than, now=now)
     print(f"removed {attempts} login attempts and {sessions} ended sessions older than "
           f"{args.days} days")
     return 0

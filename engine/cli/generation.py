@@ -15,7 +15,7 @@ def _generate(args: argparse.Namespace) -> int:
     from engine.generation import service
 
     rt = get_runtime()
-    account = get_account(rt.session_factory, email=args.user)
+    account = get_account(rt, email=args.user)
 
     def progress(p: service.Progress) -> None:
         if not args.json:

@@ -12,7 +12,7 @@ def _check(args: argparse.Namespace) -> int:
     from engine.accounts import get_account
 
     rt = get_runtime()
-    user_id = get_account(rt.session_factory, email=args.user).user_id if args.user else None
+    user_id = get_account(rt, email=args.user).user_id if args.user else None
     scope = args.user or "all learners"
     found = integrity.repair(rt, user_id=user_id) if args.repair else integrity.check(
         rt, user_id=user_id)

@@ -15,15 +15,15 @@ def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = Fal
     from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
 
     try:
-        return get_account(rt.session_factory, email=email).user_id
+        return get_account(rt, email=email).user_id
     except NotFound as e:
         if not create:
             raise NotFound(f"No learner has the email {email} (add --create-user to create "
                            "one).") from e
     given = os.environ.get(NEW_PASSWORD_ENV)
     password = given or generate_password()
-    info = register_user(rt.session_factory, email=email, password=password,
-                         display_name=email.split("@")[0], settings=rt.settings, by_admin=True)
+    info = register_user(rt, email=email, password=password,
+                         display_name=email.split("@")[0], by_admin=True)
     print(f"created learner {info.email} (id {info.user_id})")
     if not given:
         report_generated(info.email, password, show=show_password)
@@ -81,11 +81,11 @@ def _reindex(args: argparse.Namespace) -> int:
     from engine.errors import EngineError
     from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
     from engine.library import index_is_current, reindex
-    from engine.reclean import outdated_materials, reclean_material
+    from engine.library.reclean import outdated_materials, reclean_material
 
     rt = get_runtime()
     only = _user_id(rt, args.user, create=False) if args.user else None
-    outdated = outdated_materials(rt.session_factory, user_id=only)
+    outdated = outdated_materials(rt, user_id=only)
     failed = 0
     for n, (user_id, material_id) in enumerate(outdated, start=1):
         label = f"material {material_id} ({n}/{len(outdated)})"

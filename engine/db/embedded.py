@@ -1,4 +1,9 @@
-"""The embedded PostgreSQL server (the `pgserver` package) used when no DATABASE_URL is set."""
+"""The embedded PostgreSQL server (the `pgserver` package) used when no DATABASE_URL is set.
+
+A server belongs to the process that started it (pgserver stops it when the process ends), so
+the servers this process started are kept here, one per data folder, and reused by every
+runtime of the process.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import threading
 import warnings
 from pathlib import Path
 
+from engine.config import Settings
 from engine.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -14,7 +20,15 @@ _lock = threading.Lock()
 _servers: dict[Path, object] = {}
 
 
-def embedded_database_url(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
+def database_url(settings: Settings) -> str:
+    """The database to use: DATABASE_URL when set, otherwise the embedded PostgreSQL under the
+    data folder, which this call starts when it is not running yet."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded_postgres(settings.pg_data_dir)
+
+
+def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
     """Start (or reuse) an embedded PostgreSQL under `data_dir` and return its SQLAlchemy URL.
 
     Args:

@@ -70,3 +70,13 @@ class TutorMode(StrEnum):
     EXPLAIN = "explain"
     SOCRATIC = "socratic"
     QUIZ = "quiz"
+
+
+class MaterialStatus(StrEnum):
+    """Where a material is in its life: only 'ready' ones are listed and searched."""
+
+    READY = "ready"
+    PROCESSING = "processing"
+    FAILED = "failed"
+    INDEXING = "indexing"  # rows committed, vectors not yet written
+    DELETING = "deleting"  # hidden; its vectors, rows and file are being removed

@@ -23,8 +23,6 @@ TERMS_SAMPLE_CHARS = 40_000
 
 def _build_space(rt: Runtime, session: Session, user_id: int,
                  material: Material) -> offline.TermSpace:
-    from engine.retrieval.embeddings import get_embedder
-
     texts = session.scalars(
         select(Chunk.text).where(Chunk.user_id == user_id, Chunk.material_id == material.id)
         .order_by(Chunk.ordinal)).all()
@@ -34,7 +32,7 @@ def _build_space(rt: Runtime, session: Session, user_id: int,
     # Key terms of the whole document: an even spread of chunks up to the sample size.
     total = sum(len(t) for t in texts) or 1
     step = max(1, math.ceil(total / TERMS_SAMPLE_CHARS))
-    embedder = get_embedder(rt.settings)
+    embedder = rt.embedder
     return offline.build_space("\n\n".join(texts[::step]),
                                names=offline.author_names(first_page),
                                embed=embedder.embed_documents)

@@ -6,14 +6,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.config import Settings
 from engine.db.models import Chunk, Material, Question
 from engine.domain.passage import Passage
 from engine.errors import NoMaterials, NotFound, NothingGenerated
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 MIN_CHUNK_CHARS = 120
 # With a topic, passages scoring under this share of the best match are left out.
@@ -96,13 +99,13 @@ def spread_passages(session: Session, user_id: int, materials: dict[int, Materia
             for cid in chosen if cid in chunks]
 
 
-def topic_passages(session: Session, user_id: int, materials: dict[int, Material],
-                   topic: str, n: int, settings: Settings) -> list[Passage]:
+def topic_passages(rt: Runtime, session: Session, user_id: int,
+                   materials: dict[int, Material], topic: str, n: int) -> list[Passage]:
     """The passages the library's hybrid search finds for the topic, those matching it well."""
-    from engine.retrieval import search  # the library's hybrid search
+    from engine.retrieval import search_in  # the library's hybrid search
 
-    hits = search(session, user_id=user_id, query=topic, k=n, material_ids=list(materials),
-                  settings=settings)
+    hits = search_in(rt, session, user_id=user_id, query=topic, k=n,
+                     material_ids=list(materials))
     # Focus: keep the passages that match the topic well, not the whole ranked library.
     floor = TOPIC_RELATIVE_SCORE * max((h.score for h in hits), default=0.0)
     return [h for h in hits if h.score >= floor]

@@ -250,7 +250,7 @@ def _library_context(rt: Runtime, *, user_id: int, material_ids: Sequence[int] |
             return materials, passages.offline_topic_passages(
                 session, user_id, materials, topic, max(n * 2, count * 8))
         if topic:
-            found = passages.topic_passages(session, user_id, materials, topic, n, settings)
+            found = passages.topic_passages(rt, session, user_id, materials, topic, n)
             if not found:
                 # The topic is not repeated: the message is shown as Markdown.
                 raise NothingGenerated("Nothing in the chosen materials matches that topic. "

@@ -122,61 +122,80 @@ def chunk_pages(
     words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     if not words:
         return []
-    word_tokens = _tokens_per_word(text, words)
-    headings = find_headings(text)
-    heading_offsets = [h[0] for h in headings]
-    heading_starts = set(heading_offsets)
-
+    doc = _Words(text, words, _tokens_per_word(text, words), find_headings(text), page_offsets)
     chunks: list[ChunkDraft] = []
     start = 0
-    n = len(words)
-    while start < n:
+    while start < len(words):
+        end, at_heading = doc.chunk_end(start, chunk_tokens)
+        chunks.append(doc.draft(len(chunks), start, end))
+        if end >= len(words):
+            break
+        # Sections do not overlap; otherwise the next chunk repeats the end of this one.
+        start = end if at_heading else doc.overlap_start(start, end, overlap_tokens)
+    return chunks
+
+
+class _Words:
+    """A document's text as words (start, end offsets) with their token counts, headings and
+    page starts: what chunking measures and cuts."""
+
+    def __init__(self, text: str, words: list[tuple[int, int]], word_tokens: list[int],
+                 headings: list[tuple[int, str]], page_offsets: list[int]) -> None:
+        self.text, self.words, self.word_tokens = text, words, word_tokens
+        self.headings, self.page_offsets = headings, page_offsets
+        self.heading_offsets = [h[0] for h in headings]
+        self.heading_starts = set(self.heading_offsets)
+
+    def chunk_end(self, start: int, chunk_tokens: int) -> tuple[int, bool]:
+        """Where the chunk starting at word `start` ends (exclusive), and whether it ends
+        because a section heading follows. Within budget it ends at the last sentence or
+        paragraph end past 60% of it, if any."""
+        words, word_tokens, n = self.words, self.word_tokens, len(self.words)
         end = start
         total = 0
         best_break = None  # index after a word that ends a sentence, past half the budget
-        at_heading = False
         while end < n and (total + word_tokens[end] <= chunk_tokens or end == start):
-            if end > start and words[end][0] in heading_starts and total >= chunk_tokens * 0.3:
-                at_heading = True  # a new section starts: end the chunk before its heading
-                break
+            if (end > start and words[end][0] in self.heading_starts
+                    and total >= chunk_tokens * 0.3):
+                return end, True  # a new section starts: end the chunk before its heading
             total += word_tokens[end]
             end += 1
-            w_start, w_end = words[end - 1]
-            if total >= chunk_tokens * 0.6 and (
-                _SENTENCE_END.search(text[w_start:w_end])
-                or (end < n and "\n\n" in text[w_end:words[end][0]])
-            ):
+            if total >= chunk_tokens * 0.6 and self._ends_sentence(end - 1):
                 best_break = end
-        if end < n and best_break is not None and not at_heading:
+        if end < n and best_break is not None:
             end = best_break
-        char_start, char_end = words[start][0], words[end - 1][1]
-        page_start = bisect.bisect_right(page_offsets, char_start)
-        page_end = bisect.bisect_right(page_offsets, char_end - 1)
-        h = bisect.bisect_right(heading_offsets, char_start + 1) - 1
-        chunks.append(
-            ChunkDraft(
-                ordinal=len(chunks),
-                text=text[char_start:char_end],
-                page_start=page_start,
-                page_end=page_end,
-                char_start=char_start,
-                char_end=char_end,
-                heading=headings[h][1] if h >= 0 else None,
-                token_count=sum(word_tokens[start:end]),
-            )
+        return end, False
+
+    def _ends_sentence(self, i: int) -> bool:
+        """Word `i` ends a sentence, or a blank line follows it."""
+        w_start, w_end = self.words[i]
+        return bool(_SENTENCE_END.search(self.text[w_start:w_end])
+                    or (i + 1 < len(self.words)
+                        and "\n\n" in self.text[w_end:self.words[i + 1][0]]))
+
+    def draft(self, ordinal: int, start: int, end: int) -> ChunkDraft:
+        """The chunk of words `start`..`end` (exclusive) with its pages and heading."""
+        char_start, char_end = self.words[start][0], self.words[end - 1][1]
+        h = bisect.bisect_right(self.heading_offsets, char_start + 1) - 1
+        return ChunkDraft(
+            ordinal=ordinal,
+            text=self.text[char_start:char_end],
+            page_start=bisect.bisect_right(self.page_offsets, char_start),
+            page_end=bisect.bisect_right(self.page_offsets, char_end - 1),
+            char_start=char_start,
+            char_end=char_end,
+            heading=self.headings[h][1] if h >= 0 else None,
+            token_count=sum(self.word_tokens[start:end]),
         )
-        if end >= n:
-            break
-        if at_heading:  # sections do not overlap
-            start = end
-            continue
-        # Step back over whole words until the overlap budget is used.
+
+    def overlap_start(self, start: int, end: int, overlap_tokens: int) -> int:
+        """Step back from `end` over whole words until the overlap budget is used."""
         next_start, shared = end, 0
-        while next_start - 1 > start and shared + word_tokens[next_start - 1] <= overlap_tokens:
+        while (next_start - 1 > start
+               and shared + self.word_tokens[next_start - 1] <= overlap_tokens):
             next_start -= 1
-            shared += word_tokens[next_start]
-        start = next_start
-    return chunks
+            shared += self.word_tokens[next_start]
+        return next_start
 
 
 def _tokens_per_word(text: str, words: list[tuple[int, int]]) -> list[int]:

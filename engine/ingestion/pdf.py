@@ -52,6 +52,17 @@ def _page_list(numbers: list[int], limit: int = 12) -> str:
     return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
 
 
+def check_size(size_bytes: int, settings: Settings) -> None:
+    """Refuse a file of more than `upload_max_mb`: the one size limit of an upload, checked
+    as its bytes arrive (`size_bytes` may be the part received so far) and before reading.
+
+    Raises:
+        PdfTooLarge: over the limit.
+    """
+    if size_bytes > settings.upload_max_mb * 1024 * 1024:
+        raise PdfTooLarge(f"This file is too large: the limit is {settings.upload_max_mb} MB.")
+
+
 def read_pdf(
     data: bytes,
     *,
@@ -77,12 +88,7 @@ def read_pdf(
         PdfMalformed: not a PDF, or too damaged to read.
         PdfNoText: no page has usable text (scanned, image-only or garbled).
     """
-    max_bytes = settings.upload_max_mb * 1024 * 1024
-    if len(data) > max_bytes:
-        raise PdfTooLarge(
-            f"This file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{settings.upload_max_mb} MB."
-        )
+    check_size(len(data), settings)
     if b"%PDF-" not in data[:1024]:
         raise PdfMalformed("This file is not a PDF (it does not start like one).")
 
@@ -113,13 +119,7 @@ def worker_env() -> dict[str, str]:
 def _run_worker(
     path: Path, *, password: str | None, settings: Settings, on_page: PageCallback | None
 ) -> list[dict]:
-    request = {
-        "path": str(path),
-        "password": password,
-        "max_pages": settings.pdf_max_pages,
-        "memory_mb": settings.pdf_parse_memory_mb,
-        "cpu_s": max(1, int(settings.pdf_parse_timeout_s) + 1),
-    }
+    """The reader process's messages about the file at `path`, read under the time limits."""
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-X", "utf8", str(_WORKER)],
         stdin=subprocess.PIPE,
@@ -128,29 +128,96 @@ def _run_worker(
         env=worker_env(),
         close_fds=True,
     )
-    messages: list[dict] = []
-    started = time.monotonic()
-    deadline = started + settings.pdf_parse_timeout_s
-    page_deadline = started + settings.pdf_page_timeout_s
-    page_count = 0
+    reading = _Reading(_Clock(settings), on_page)
+    try:
+        _send_request(proc, path=path, password=password, settings=settings)
+        _read_messages(proc, reading)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    finally:
+        stderr = _stop(proc)
+    messages = reading.messages
+    if not messages or messages[-1]["kind"] not in ("done", "error"):
+        _raise_for_crash(proc.returncode, stderr)
+    return messages
+
+
+def _send_request(proc: subprocess.Popen, *, path: Path, password: str | None,
+                  settings: Settings) -> None:
+    request = {
+        "path": str(path),
+        "password": password,
+        "max_pages": settings.pdf_max_pages,
+        "memory_mb": settings.pdf_parse_memory_mb,
+        "cpu_s": max(1, int(settings.pdf_parse_timeout_s) + 1),
+    }
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(request).encode())
+    proc.stdin.close()
+
+
+class _Clock:
+    """The time limits of one reading: the whole file, and each page (from the last one)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.page_s = settings.pdf_page_timeout_s
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.pdf_parse_timeout_s
+        self.page_deadline = self.started + self.page_s
+
+    def page_read(self) -> None:
+        self.page_deadline = time.monotonic() + self.page_s
+
+    def time_left(self, messages_read: int) -> float:
+        """Seconds until the nearer limit.
+
+        Raises:
+            PdfTooLarge: a limit has passed.
+        """
+        now = time.monotonic()
+        if now >= self.deadline or now >= self.page_deadline:
+            raise PdfTooLarge(
+                "Reading this PDF took too long, so it was stopped. It may be damaged or "
+                "built in a way that is very slow to read (for example a decompression bomb).",
+                detail=f"stopped after {now - self.started:.1f}s at page {messages_read}",
+            )
+        return min(self.deadline, self.page_deadline) - now
+
+
+class _Reading:
+    """The messages received so far, with the page count and progress they report."""
+
+    def __init__(self, clock: _Clock, on_page: PageCallback | None) -> None:
+        self.clock, self.on_page = clock, on_page
+        self.messages: list[dict] = []
+        self.page_count = 0
+
+    def take(self, msg: dict) -> bool:
+        """Record one message; True when it is the last one."""
+        self.messages.append(msg)
+        kind = msg["kind"]
+        if kind == "meta":
+            self.page_count = msg["page_count"]
+        if kind in ("meta", "page"):
+            self.clock.page_read()
+        if kind == "page" and self.on_page is not None:
+            self.on_page(msg["number"], self.page_count)
+        return kind in ("done", "error")
+
+
+def _read_messages(proc: subprocess.Popen, reading: _Reading) -> None:
+    """Read the reader's JSON lines until its last message or the end of its output."""
+    assert proc.stdout is not None
     buffer = b""
     sel = selectors.DefaultSelector()
     try:
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(json.dumps(request).encode())
-        proc.stdin.close()
         os.set_blocking(proc.stdout.fileno(), False)
         sel.register(proc.stdout, selectors.EVENT_READ)
         finished = False
         while not finished:
-            now = time.monotonic()
-            if now >= deadline or now >= page_deadline:
-                raise PdfTooLarge(
-                    "Reading this PDF took too long, so it was stopped. It may be damaged or "
-                    "built in a way that is very slow to read (for example a decompression bomb).",
-                    detail=f"stopped after {now - started:.1f}s at page {len(messages)}",
-                )
-            if not sel.select(timeout=min(deadline, page_deadline) - now):
+            if not sel.select(timeout=reading.clock.time_left(len(reading.messages))):
                 continue
             chunk = proc.stdout.read()
             if chunk is None:  # readable but nothing there yet (non-blocking read)
@@ -161,33 +228,21 @@ def _run_worker(
                 buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
-                msg = json.loads(line)
-                messages.append(msg)
-                kind = msg["kind"]
-                if kind == "meta":
-                    page_count = msg["page_count"]
-                if kind in ("meta", "page"):
-                    page_deadline = time.monotonic() + settings.pdf_page_timeout_s
-                if kind == "page" and on_page is not None:
-                    on_page(msg["number"], page_count)
-                if kind in ("done", "error"):
-                    finished = True
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+                finished = reading.take(json.loads(line)) or finished
     finally:
         sel.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-    if not messages or messages[-1]["kind"] not in ("done", "error"):
-        _raise_for_crash(proc.returncode, stderr)
-    return messages
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    """Kill the reader if it still runs, close its pipes; returns what it wrote on stderr."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    return stderr
 
 
 def _raise_for_crash(returncode: int | None, stderr: str) -> None:

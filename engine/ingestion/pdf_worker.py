@@ -101,13 +101,15 @@ def _reading_order(page, plain: str) -> tuple[str, str | None]:  # noqa: ANN001
     return column_order(layout, plain) or plain, None
 
 
-def main() -> int:
-    request = json.loads(sys.stdin.read())
-    _limit(int(request["memory_mb"]), int(request["cpu_s"]))
+class _Refused(Exception):  # noqa: N818 - a refusal, reported to the parent as one message
+    """The file cannot be read: `reason` is one the parent knows (see `engine.ingestion.pdf`)."""
 
-    import pypdf
-    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason, detail)
+        self.reason, self.detail = reason, detail
 
+
+def _collect_pypdf_warnings() -> _WarningCollector:
     collector = _WarningCollector()
     pypdf_log = logging.getLogger("pypdf")
     pypdf_log.addHandler(collector)
@@ -115,52 +117,57 @@ def main() -> int:
     import warnings
 
     warnings.simplefilter("ignore")
+    return collector
+
+
+def _decrypt(reader, password: str | None) -> None:  # noqa: ANN001 - pypdf.PdfReader
+    if password is None:
+        try:
+            ok = reader.decrypt("")
+        except Exception:  # noqa: BLE001 - any failure means "needs a password"
+            ok = 0
+        if not ok:
+            raise _Refused("encrypted", "password needed")
+        return
+    try:
+        ok = reader.decrypt(password)
+    except Exception as e:  # noqa: BLE001
+        raise _Refused("encrypted", repr(e)[:300]) from e
+    if not ok:
+        raise _Refused("wrong_password", "")
+
+
+def _open(request: dict):  # noqa: ANN202 - (pypdf.PdfReader, page count)
+    """The reader of the requested file, decrypted, and its page count."""
+    import pypdf
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
 
     try:
         reader = pypdf.PdfReader(request["path"], strict=False)
         if reader.is_encrypted:
-            password = request.get("password")
-            if password is None:
-                try:
-                    ok = reader.decrypt("")
-                except Exception:  # noqa: BLE001 - any failure means "needs a password"
-                    ok = 0
-                if not ok:
-                    _emit({"kind": "error", "reason": "encrypted", "detail": "password needed"})
-                    return 0
-            else:
-                try:
-                    ok = reader.decrypt(password)
-                except Exception as e:  # noqa: BLE001
-                    _emit({"kind": "error", "reason": "encrypted", "detail": repr(e)[:300]})
-                    return 0
-                if not ok:
-                    _emit({"kind": "error", "reason": "wrong_password", "detail": ""})
-                    return 0
+            _decrypt(reader, request.get("password"))
         page_count = len(reader.pages)
+    except _Refused:
+        raise
     except FileNotDecryptedError as e:
-        _emit({"kind": "error", "reason": "encrypted", "detail": str(e)[:300]})
-        return 0
+        raise _Refused("encrypted", str(e)[:300]) from e
     except MemoryError:
-        _emit({"kind": "error", "reason": "too_large", "detail": "memory limit while opening"})
-        return 0
+        raise _Refused("too_large", "memory limit while opening") from None
     except RecursionError:
-        _emit({"kind": "error", "reason": "malformed", "detail": "cyclic structure"})
-        return 0
+        raise _Refused("malformed", "cyclic structure") from None
     except LimitReachedError as e:
         reason = "too_large" if "decompress" in str(e).lower() else "malformed"
-        _emit({"kind": "error", "reason": reason, "detail": str(e)[:300]})
-        return 0
+        raise _Refused(reason, str(e)[:300]) from e
     except (PdfReadError, Exception) as e:  # noqa: BLE001 - anything here means a damaged file
-        _emit({"kind": "error", "reason": "malformed", "detail": f"{type(e).__name__}: {e}"[:300]})
-        return 0
-
+        raise _Refused("malformed", f"{type(e).__name__}: {e}"[:300]) from e
     if page_count == 0:
-        _emit({"kind": "error", "reason": "malformed", "detail": "no pages"})
-        return 0
+        raise _Refused("malformed", "no pages")
     if page_count > int(request["max_pages"]):
-        _emit({"kind": "error", "reason": "too_many_pages", "detail": str(page_count)})
-        return 0
+        raise _Refused("too_many_pages", str(page_count))
+    return reader, page_count
+
+
+def _emit_meta(reader, page_count: int) -> None:  # noqa: ANN001 - pypdf.PdfReader
     try:
         title_lines = _largest_font_lines(reader.pages[0])
     except MemoryError:
@@ -168,33 +175,52 @@ def main() -> int:
     _emit({"kind": "meta", "page_count": page_count, "title": _title(reader),
            "title_lines": title_lines})
 
-    failures = 0
-    for number in range(1, page_count + 1):
-        collector.messages.clear()
-        error = layout_error = None
-        try:
-            page = reader.pages[number - 1]
-            text = page.extract_text() or ""
-            if text.strip():
-                text, layout_error = _reading_order(page, text)
-        except MemoryError:
-            _emit({"kind": "error", "reason": "too_large", "detail": f"memory on page {number}"})
-            return 0
-        except LimitReachedError as e:
-            # pypdf stops decompressing past its output limits: a decompression bomb.
-            _emit({"kind": "error", "reason": "too_large", "detail": f"page {number}: {e}"[:300]})
-            return 0
-        except RecursionError:
-            text, error = "", "cyclic structure"
-        except Exception as e:  # noqa: BLE001 - one broken page must not sink the document
-            text, error = "", f"{type(e).__name__}: {e}"[:200]
-        if error:
-            failures += 1
-        untrusted = any(
-            marker in m.lower() for m in collector.messages for marker in _UNTRUSTED_TEXT_WARNINGS
-        )
-        _emit({"kind": "page", "number": number, "text": text, "error": error,
-               "untrusted": untrusted, "layout_error": layout_error})
+
+def _read_page(reader, number: int, collector: _WarningCollector) -> dict:  # noqa: ANN001
+    """The message for page `number`; a broken page gives empty text and its error."""
+    from pypdf.errors import LimitReachedError
+
+    collector.messages.clear()
+    error = layout_error = None
+    try:
+        page = reader.pages[number - 1]
+        text = page.extract_text() or ""
+        if text.strip():
+            text, layout_error = _reading_order(page, text)
+    except MemoryError:
+        raise _Refused("too_large", f"memory on page {number}") from None
+    except LimitReachedError as e:
+        # pypdf stops decompressing past its output limits: a decompression bomb.
+        raise _Refused("too_large", f"page {number}: {e}"[:300]) from e
+    except RecursionError:
+        text, error = "", "cyclic structure"
+    except Exception as e:  # noqa: BLE001 - one broken page must not sink the document
+        text, error = "", f"{type(e).__name__}: {e}"[:200]
+    untrusted = any(
+        marker in m.lower() for m in collector.messages for marker in _UNTRUSTED_TEXT_WARNINGS
+    )
+    return {"kind": "page", "number": number, "text": text, "error": error,
+            "untrusted": untrusted, "layout_error": layout_error}
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.read())
+    _limit(int(request["memory_mb"]), int(request["cpu_s"]))
+    import pypdf  # noqa: F401 - loaded only once the limits hold
+
+    collector = _collect_pypdf_warnings()
+    try:
+        reader, page_count = _open(request)
+        _emit_meta(reader, page_count)
+        failures = 0
+        for number in range(1, page_count + 1):
+            message = _read_page(reader, number, collector)
+            if message["error"]:
+                failures += 1
+            _emit(message)
+    except _Refused as e:
+        _emit({"kind": "error", "reason": e.reason, "detail": e.detail})
+        return 0
     _emit({"kind": "done", "failed_pages": failures})
     return 0
 

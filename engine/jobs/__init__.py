@@ -18,7 +18,6 @@ from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from engine.errors import DatabaseUnavailable, InvalidInput, RateLimited
 from engine.jobs import progress as jp
 from engine.jobs.progress import JobView
-from engine.jobs.queue import queue_app
 from engine.jobs.spool import remove_spooled, spool_upload
 from engine.runtime import Runtime
 
@@ -50,7 +49,7 @@ def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
            ) -> None:
     """Queue `task` for progress row `job_id`; on failure the row is removed again."""
     try:
-        deferrer = queue_app(rt).configure_task(
+        deferrer = rt.queue.configure_task(
             task, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock)
         queue_job_id = deferrer.defer(job_id=job_id, **kwargs)
     except AlreadyEnqueued:
@@ -59,7 +58,7 @@ def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
     except ConnectorException as e:
         _forget(rt, job_id)
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
-    jp.note(rt.session_factory, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
+    jp.note(rt, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
 
 
 def _forget(rt: Runtime, job_id: int) -> None:
@@ -70,7 +69,7 @@ def _forget(rt: Runtime, job_id: int) -> None:
             row = session.get(JobProgress, job_id)
             if row is not None:
                 if row.spool_path:
-                    remove_spooled(rt.settings, Path(row.spool_path))
+                    remove_spooled(rt, path=Path(row.spool_path))
                 session.delete(row)
     except Exception:  # the database itself is down: the row says 'queued' until dismissed
         log.exception("could not remove the progress row of a job that was not queued")
@@ -93,7 +92,7 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
     from engine.db.models import User
 
     cap = rt.settings.upload_max_pending
-    path, sha256, _ = spool_upload(rt.settings, source, password=password)
+    path, sha256, _ = spool_upload(rt, source=source, password=password)
     try:
         with rt.session_factory.begin() as session:
             # One learner's submissions are counted one at a time (row lock on the learner).
@@ -105,7 +104,7 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
             job_id = jp.create(session, user_id=user_id, kind="ingest", label=filename,
                                spool_path=str(path))
     except BaseException:
-        remove_spooled(rt.settings, path)
+        remove_spooled(rt, path=path)
         raise
     _defer(rt, "ingest", job_id, user_id=user_id,
            queueing_lock=f"ingest:{user_id}:{sha256}",
@@ -181,12 +180,12 @@ def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str) ->
 
 def get_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
     """Raises NotFound for unknown jobs and other learners' jobs."""
-    return jp.get(rt.session_factory, job_id, user_id=user_id)
+    return jp.get(rt, job_id, user_id=user_id)
 
 
 def recent_jobs(rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None,
                 limit: int = 20) -> list[JobView]:
-    return jp.recent(rt.session_factory, user_id=user_id, kinds=kinds, limit=limit)
+    return jp.recent(rt, user_id=user_id, kinds=kinds, limit=limit)
 
 
 def active_job(rt: Runtime, *, user_id: int, kind: str) -> JobView | None:
@@ -197,27 +196,26 @@ def active_job(rt: Runtime, *, user_id: int, kind: str) -> JobView | None:
 
 def cancel_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
     """Cancel a waiting job at once, or ask a running one to stop at its next step."""
-    sf = rt.session_factory
-    with sf.begin() as session:
+    with rt.session_factory.begin() as session:
         row = jp.owned(session, job_id, user_id, lock=True)
         if row.outcome not in jp.ACTIVE:
             raise InvalidInput("This job has already finished.")
         row.cancel_requested = True
         queue_job_id, spool = row.queue_job_id, row.spool_path
-    manager = queue_app(rt).job_manager
+    manager = rt.queue.job_manager
     try:
         if queue_job_id is not None and manager.cancel_job_by_id(queue_job_id):
-            jp.finish(sf, job_id, outcome="cancelled", message="Cancelled before it started.")
+            jp.finish(rt, job_id, outcome="cancelled", message="Cancelled before it started.")
             if spool:
-                remove_spooled(rt.settings, Path(spool))
+                remove_spooled(rt, path=Path(spool))
         elif queue_job_id is not None:
             manager.cancel_job_by_id(queue_job_id, abort=True)
-            jp.note(sf, job_id, "Stopping…")
+            jp.note(rt, job_id, "Stopping…")
     except ConnectorException as e:
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
     return get_job(rt, job_id, user_id=user_id)
 
 
 def dismiss_job(rt: Runtime, job_id: int, *, user_id: int) -> None:
-    jp.dismiss(rt.session_factory, job_id, user_id=user_id)
+    jp.dismiss(rt, job_id, user_id=user_id)
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.db.models import JobProgress
 from engine.errors import NotFound
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 ACTIVE = ("queued", "running")
 
@@ -83,19 +86,19 @@ def owned(session: Session, job_id: int, user_id: int, *, lock: bool = False) ->
     return row
 
 
-def get(sf: sessionmaker[Session], job_id: int, *, user_id: int) -> JobView:
-    with sf() as session:
+def get(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
+    with rt.session_factory() as session:
         return _view(owned(session, job_id, user_id))
 
 
-def recent(sf: sessionmaker[Session], *, user_id: int, kinds: tuple[str, ...] | None = None,
+def recent(rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None,
            limit: int = 20) -> list[JobView]:
     """The learner's jobs that are not dismissed, newest first."""
     q = (select(JobProgress).where(JobProgress.user_id == user_id, ~JobProgress.dismissed)
          .order_by(JobProgress.id.desc()).limit(limit))
     if kinds:
         q = q.where(JobProgress.kind.in_(kinds))
-    with sf() as session:
+    with rt.session_factory() as session:
         return [_view(r) for r in session.scalars(q)]
 
 
@@ -105,14 +108,14 @@ def count_active(session: Session, *, user_id: int, kind: str) -> int:
         JobProgress.outcome.in_(ACTIVE))) or 0
 
 
-def row(sf: sessionmaker[Session], job_id: int) -> JobProgress | None:
-    with sf() as session:
+def row(rt: Runtime, job_id: int) -> JobProgress | None:
+    with rt.session_factory() as session:
         return session.get(JobProgress, job_id)
 
 
-def start(sf: sessionmaker[Session], job_id: int) -> JobProgress | None:
+def start(rt: Runtime, job_id: int) -> JobProgress | None:
     """Mark the job running (one more attempt). None when it was cancelled or is finished."""
-    with sf.begin() as session:
+    with rt.session_factory.begin() as session:
         r = session.get(JobProgress, job_id, with_for_update=True)
         if r is None or r.outcome not in ACTIVE:
             return None
@@ -126,10 +129,10 @@ def start(sf: sessionmaker[Session], job_id: int) -> JobProgress | None:
         return r
 
 
-def report(sf: sessionmaker[Session], job_id: int, *, stage: str, done: int, total: int,
+def report(rt: Runtime, job_id: int, *, stage: str, done: int, total: int,
            message: str) -> None:
     """Record progress; raises JobCancelled when the learner asked to cancel."""
-    with sf.begin() as session:
+    with rt.session_factory.begin() as session:
         cancel = session.scalar(
             update(JobProgress).where(JobProgress.id == job_id)
             .values(stage=stage[:40], done=max(0, done), total=max(0, total),
@@ -139,27 +142,27 @@ def report(sf: sessionmaker[Session], job_id: int, *, stage: str, done: int, tot
         raise JobCancelled()
 
 
-def note(sf: sessionmaker[Session], job_id: int, message: str, **values: Any) -> None:
-    with sf.begin() as session:
+def note(rt: Runtime, job_id: int, message: str, **values: Any) -> None:
+    with rt.session_factory.begin() as session:
         session.execute(update(JobProgress).where(JobProgress.id == job_id)
                         .values(message=message, updated_at=func.now(), **values))
 
 
-def finish(sf: sessionmaker[Session], job_id: int, *, outcome: str, message: str,
+def finish(rt: Runtime, job_id: int, *, outcome: str, message: str,
            result: dict | None = None) -> None:
     values: dict[str, Any] = {"outcome": outcome, "message": message, "stage": outcome,
                               "finished_at": func.now(), "updated_at": func.now()}
     if result is not None:
         values["result"] = result
-    with sf.begin() as session:
+    with rt.session_factory.begin() as session:
         session.execute(update(JobProgress).where(JobProgress.id == job_id,
                                                   JobProgress.outcome.in_(ACTIVE))
                         .values(**values))
 
 
-def dismiss(sf: sessionmaker[Session], job_id: int, *, user_id: int) -> None:
+def dismiss(rt: Runtime, job_id: int, *, user_id: int) -> None:
     """Hide a finished job from the learner's list (active jobs cannot be dismissed)."""
-    with sf.begin() as session:
+    with rt.session_factory.begin() as session:
         r = owned(session, job_id, user_id, lock=True)
         if r.outcome in ACTIVE:
             from engine.errors import InvalidInput

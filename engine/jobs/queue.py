@@ -9,22 +9,17 @@ functions in threads.
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from procrastinate import App, PsycopgConnector, SyncPsycopgConnector
 
-from engine.db.session import normalise_url
-from engine.runtime import Runtime, database_url
-
-_QUEUE_KEY = "job_queue_app"
-_lock = threading.Lock()
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 
 def conninfo(rt: Runtime) -> str:
     """The libpq URL of the runtime's database (psycopg, no SQLAlchemy driver name)."""
-    url = normalise_url(database_url(rt.settings))
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _connection_kwargs(rt: Runtime) -> dict[str, Any]:
@@ -33,24 +28,13 @@ def _connection_kwargs(rt: Runtime) -> dict[str, Any]:
             "application_name": "groundwork-jobs"}
 
 
-def queue_app(rt: Runtime) -> App:
-    """The runtime's queueing app (opened on first use); safe to share between threads."""
-    with _lock:
-        app = rt.extras.get(_QUEUE_KEY)
-        if app is None:
-            connector = SyncPsycopgConnector(conninfo=conninfo(rt), min_size=0, max_size=4,
-                                             kwargs=_connection_kwargs(rt),
-                                             timeout=rt.settings.db_pool_timeout_s)
-            app = App(connector=connector).open()
-            rt.extras[_QUEUE_KEY] = app
-        return app  # type: ignore[return-value]
-
-
-def close_queue(rt: Runtime) -> None:
-    with _lock:
-        app = rt.extras.pop(_QUEUE_KEY, None)
-    if app is not None:
-        app.close()  # type: ignore[attr-defined]
+def open_queue_app(rt: Runtime) -> App:
+    """A new, opened queueing app on the runtime's database; safe to share between threads.
+    The runtime keeps one (`Runtime.queue`) and closes it in `Runtime.close()`."""
+    connector = SyncPsycopgConnector(conninfo=conninfo(rt), min_size=0, max_size=4,
+                                     kwargs=_connection_kwargs(rt),
+                                     timeout=rt.settings.db_pool_timeout_s)
+    return App(connector=connector).open()
 
 
 def worker_app(rt: Runtime) -> App:

@@ -8,30 +8,30 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from engine.config import Settings
-from engine.errors import PdfTooLarge
+from engine.ingestion.pdf import check_size
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 _CHUNK = 1 << 20
 
 
-def spool_upload(settings: Settings, source: BinaryIO, *, password: str | None = None,
+def spool_upload(rt: Runtime, *, source: BinaryIO, password: str | None = None,
                  ) -> tuple[Path, str, int]:
     """Copy `source` into the spool in 1 MB pieces; returns (path, sha256, size)."""
+    settings = rt.settings
     folder = settings.spool_path
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{secrets.token_hex(16)}.pdf"
-    limit = settings.upload_max_mb * 1024 * 1024
     digest, size = hashlib.sha256(), 0
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             while piece := source.read(_CHUNK):
                 size += len(piece)
-                if size > limit:
-                    raise PdfTooLarge(f"This file is larger than the {settings.upload_max_mb}"
-                                      " MB limit.")
+                check_size(size, settings)
                 digest.update(piece)
                 out.write(piece)
         if password:
@@ -39,7 +39,7 @@ def spool_upload(settings: Settings, source: BinaryIO, *, password: str | None =
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(password)
     except BaseException:
-        remove_spooled(settings, path)
+        remove_spooled(rt, path=path)
         raise
     return path, digest.hexdigest(), size
 
@@ -48,12 +48,12 @@ def _password_path(path: Path) -> Path:
     return path.with_suffix(".pw")
 
 
-def _inside(settings: Settings, path: Path) -> bool:
-    return path.resolve().parent == settings.spool_path.resolve()
+def _inside(rt: Runtime, path: Path) -> bool:
+    return path.resolve().parent == rt.settings.spool_path.resolve()
 
 
-def read_spooled(settings: Settings, path: Path) -> tuple[bytes, str | None]:
-    if not _inside(settings, path) or not path.is_file():
+def read_spooled(rt: Runtime, *, path: Path) -> tuple[bytes, str | None]:
+    if not _inside(rt, path) or not path.is_file():
         from engine.errors import NotFound
 
         raise NotFound("The uploaded file is no longer waiting to be read. Upload it again.")
@@ -61,8 +61,8 @@ def read_spooled(settings: Settings, path: Path) -> tuple[bytes, str | None]:
     return path.read_bytes(), (pw.read_text(encoding="utf-8") if pw.is_file() else None)
 
 
-def remove_spooled(settings: Settings, path: Path) -> None:
-    if not _inside(settings, path):
+def remove_spooled(rt: Runtime, *, path: Path) -> None:
+    if not _inside(rt, path):
         return
     path.unlink(missing_ok=True)
     _password_path(path).unlink(missing_ok=True)

@@ -45,7 +45,7 @@ class Reporter:
         if now - self._last < self.interval and done < total:
             return
         self._last = now
-        jp.report(self.rt.session_factory, self.job_id, stage=stage, done=done, total=total,
+        jp.report(self.rt, self.job_id, stage=stage, done=done, total=total,
                   message=message)
 
 
@@ -59,37 +59,36 @@ def _safe(action: Callable[[], Any]) -> None:
 def run_job(rt: Runtime, context: JobContext, kind: str, job_id: int,
             body: Callable[[Any, Reporter], tuple[str, dict | None]]) -> None:
     """Run `body(row, reporter) -> (message, result)` and record its outcome."""
-    sf = rt.session_factory
-    row = jp.start(sf, job_id)
+    row = jp.start(rt, job_id)
     if row is None:  # cancelled while waiting, or already finished
-        _cleanup(rt, jp.row(sf, job_id))
+        _cleanup(rt, jp.row(rt, job_id))
         return
     try:
         message, result = body(row, Reporter(rt, job_id))
     except jp.JobCancelled:
-        _safe(lambda: jp.finish(sf, job_id, outcome="cancelled", message="Cancelled."))
+        _safe(lambda: jp.finish(rt, job_id, outcome="cancelled", message="Cancelled."))
         _cleanup(rt, row)
         raise JobAborted("cancelled by its learner") from None
     except EngineError as e:
         if isinstance(e, TRANSIENT) and _will_retry(rt, context, kind):
-            _safe(lambda: jp.note(sf, job_id, f"{e.user_message} Trying again shortly.",
+            _safe(lambda: jp.note(rt, job_id, f"{e.user_message} Trying again shortly.",
                                   outcome="queued", stage="waiting"))
             raise
-        _safe(lambda: jp.finish(sf, job_id, outcome="failed", message=e.user_message,
+        _safe(lambda: jp.finish(rt, job_id, outcome="failed", message=e.user_message,
                                 result={"error": type(e).__name__, **_error_extra(e)}))
         _cleanup(rt, row)
         return
     except Exception as e:
         log.exception("background job failed", extra={"job": job_id, "kind": kind})
         if _will_retry(rt, context, kind):
-            _safe(lambda: jp.note(sf, job_id, "Interrupted by a problem; trying again shortly.",
+            _safe(lambda: jp.note(rt, job_id, "Interrupted by a problem; trying again shortly.",
                                   outcome="queued", stage="waiting"))
         else:
-            _safe(lambda: jp.finish(sf, job_id, outcome="failed", message=FAILED_MESSAGE,
+            _safe(lambda: jp.finish(rt, job_id, outcome="failed", message=FAILED_MESSAGE,
                                     result={"error": type(e).__name__}))
             _cleanup(rt, row)
         raise
-    jp.finish(sf, job_id, outcome="done", message=message, result=result)
+    jp.finish(rt, job_id, outcome="done", message=message, result=result)
     _cleanup(rt, row)
 
 
@@ -104,7 +103,7 @@ def _will_retry(rt: Runtime, context: JobContext, kind: str) -> bool:
 
 def _cleanup(rt: Runtime, row: Any) -> None:
     if row is not None and row.spool_path:
-        remove_spooled(rt.settings, Path(row.spool_path))
+        remove_spooled(rt, path=Path(row.spool_path))
 
 
 # --- bodies ---------------------------------------------------------------------------------
@@ -119,11 +118,11 @@ def ingest_body(rt: Runtime) -> Callable:
     from engine.jobs.spool import read_spooled
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
-        data, password = read_spooled(rt.settings, Path(row.spool_path))
+        data, password = read_spooled(rt, path=Path(row.spool_path))
 
         def on_progress(p: library.IngestProgress) -> None:
-            if p.stage == "reading":
-                report("reading", p.pages_read, p.page_count,
+            if p.stage == library.IngestStage.READING:
+                report(p.stage, p.pages_read, p.page_count,
                        f"Read page {p.pages_read} of {p.page_count}")
             else:
                 report(p.stage, p.chunks_indexed, p.chunk_count,

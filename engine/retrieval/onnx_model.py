@@ -40,7 +40,6 @@ def cache_path(models_dir: Path, *, quantized: bool) -> Path:
 
 def _export_fp32(target: Path) -> None:
     """Export the bundled weights to ONNX with eager attention (fusable by the optimiser)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging

@@ -8,7 +8,8 @@ the collection it is given. Collection metadata records the embedding model that
 Embeddings always come from us: Chroma's own embedding function is never used (it would
 download a model).
 
-Collection handles are cached per process. Another process (a rebuild beside the app, an
+The runtime opens one store and keeps it (`Runtime.vectors`); collection handles are cached in
+it. Another process (a rebuild beside the app, an
 account deletion) can drop a collection under a cached handle; every operation then drops the
 stale handle, opens the collection afresh and retries once.
 """
@@ -21,7 +22,6 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -280,11 +280,8 @@ class VectorStore:
                          failure="The vector store could not be searched.")
 
 
-@lru_cache(maxsize=16)
-def _store_for(chroma_dir: str, host: str | None, port: int) -> VectorStore:
-    return VectorStore(path=Path(chroma_dir), host=host, port=port)
-
-
-def get_vector_store(settings: Settings) -> VectorStore:
-    """The vector store for these settings, opened once per process and reused."""
-    return _store_for(str(settings.chroma_dir), settings.chroma_host, settings.chroma_port)
+def open_vector_store(settings: Settings) -> VectorStore:
+    """A new client of the vector store these settings name. The runtime keeps one
+    (`Runtime.vectors`); call this only to open one of your own."""
+    return VectorStore(path=Path(settings.chroma_dir), host=settings.chroma_host,
+                       port=settings.chroma_port)

@@ -28,8 +28,7 @@ from engine.domain.vocabulary import TutorMode as TutorModeName
 from engine.generation import service as generation
 from engine.generation.drafts import MIX
 from engine.profiles import get_profile
-from engine.retrieval import Passage, search
-from engine.retrieval.embeddings import get_embedder
+from engine.retrieval import Passage, search_in
 from engine.runtime import Runtime
 from engine.tutor import citations, grounding, limits, prompts, rewrite, store
 
@@ -200,9 +199,9 @@ def _search(rt: Runtime, draft: _Conversation, query: str) -> list[Passage]:
                                               Message.user_id == draft.user_id)
                         .values(search_query=query))
         step = time.perf_counter()
-        passages = search(session, user_id=draft.user_id, query=query,
-                          k=rt.settings.tutor_context_passages, material_ids=draft.material_ids,
-                          settings=rt.settings)
+        passages = search_in(rt, session, user_id=draft.user_id, query=query,
+                             k=rt.settings.tutor_context_passages,
+                             material_ids=draft.material_ids)
         draft.marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
     return passages
 
@@ -216,7 +215,7 @@ def _kind(*, refuse: bool, general: bool, offline: bool, mode: str) -> str:
 def _build_prompt(rt: Runtime, turn: Turn, t: prompts.Templates,
                   history: list[dict[str, str]]) -> None:
     step = time.perf_counter()
-    profile = get_profile(rt.session_factory, user_id=turn.user_id)
+    profile = get_profile(rt, user_id=turn.user_id)
     who = prompts.profile_text(level=profile.self_level, goals=profile.learning_goals,
                                subjects=profile.subjects)
     if turn.kind in ("answer", "offline"):
@@ -238,7 +237,7 @@ def _answer_now(rt: Runtime, turn: Turn, *, general: bool) -> None:
                     sources=sources[:SUGGESTIONS], sentences=[], cited_share=None)
     elif turn.kind == "offline":
         extract = grounding.extractive_answer(turn.query, [s["text"] for s in sources],
-                                              get_embedder(rt.settings))
+                                              rt.embedder)
         cited = sorted({n for s in extract.sentences for n in s.refs})
         _finish_now(rt, turn, content=extract.text,
                     sources=[s for s in sources if s["n"] in cited],
@@ -359,7 +358,7 @@ def _validated(rt: Runtime, turn: Turn, text: str) -> tuple[str, citations.Check
     valid = [s["n"] for s in turn.sources]
     scores = grounding.support_scores([s.text for s in parsed],
                                       [s["text"] for s in turn.sources],
-                                      get_embedder(settings)) if parsed and valid else None
+                                      rt.embedder) if parsed and valid else None
     checked = citations.check(parsed, valid=valid, scores=scores,
                               threshold=settings.tutor_citation_threshold,
                               min_support=settings.tutor_citation_min_support)

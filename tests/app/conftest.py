@@ -26,10 +26,7 @@ def new_app(settings) -> Callable[[], AppTest]:
         return AppTest.from_file(APP, default_timeout=TIMEOUT)
 
     yield _new
-    from engine.jobs.worker import stop_embedded_workers
-
-    stop_embedded_workers()
-    reset_runtime()
+    reset_runtime()  # closes the app's runtime, its worker thread included
 
 
 @pytest.fixture
@@ -43,9 +40,8 @@ def signed_in_app(new_app, runtime, make_user) -> Callable[..., AppTest]:
         with runtime.session_factory() as s:
             email_ = s.get(User, uid).email
         at = new_app()
-        account = get_account(runtime.session_factory, email=email_)
-        signed = start_session(runtime.session_factory, account=account,
-                               key=runtime.cookie_key, settings=runtime.settings)
+        account = get_account(runtime, email=email_)
+        signed = start_session(runtime, account=account)
         at.session_state["gw_account"] = account
         at.session_state["gw_session"] = signed.session_id
         return at.run()

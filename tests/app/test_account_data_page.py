@@ -106,7 +106,7 @@ def test_delete_queues_a_job_that_removes_everything_of_the_learner(
     assert "materials" in left and "chunks" in left and "job_progress" in left
     assert set(left.values()) == {0}, left
     assert _collections(runtime, uid) == []
-    assert not (originals.originals_root(runtime.settings) / str(uid)).exists()
+    assert not (originals.originals_root(runtime) / str(uid)).exists()
     assert _rows_of(runtime, other, "stays@example.com") == other_before
     assert library.vector_count(runtime, user_id=other) == kept.chunk_count
-    assert originals.original_path(runtime.settings, other, kept_sha).is_file()
+    assert originals.original_path(runtime, user_id=other, sha256=kept_sha).is_file()

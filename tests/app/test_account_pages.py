@@ -82,12 +82,12 @@ def test_a_login_starts_a_server_side_session(new_app, make_user, runtime):
     make_user("ada@example.com")
     at = _log_in(new_app().run(), "ada@example.com")
     session_id = at.session_state["gw_session"]
-    assert accounts.resume_session(runtime.session_factory,
+    assert accounts.resume_session(runtime,
                                    session_id=session_id).email == "ada@example.com"
     run_root(at)
     at.sidebar.button(key="gw_logout").click()
     run_root(at)
-    assert accounts.resume_session(runtime.session_factory, session_id=session_id) is None
+    assert accounts.resume_session(runtime, session_id=session_id) is None
 
 
 @pytest.mark.parametrize(("mode", "message"), [
@@ -123,8 +123,7 @@ def _change(at, current, new, repeat=None):
 def test_password_change_on_profile_signs_out_other_sessions(signed_in_app, runtime):
     at = signed_in_app("ada@example.com")
     account = at.session_state["gw_account"]
-    elsewhere = accounts.start_session(runtime.session_factory, account=account,
-                                       key=runtime.cookie_key, settings=runtime.settings)
+    elsewhere = accounts.start_session(runtime, account=account)
     at.switch_page("pages/profile.py").run()
     _change(at, "not my password!", "a brand new passphrase 7")
     assert "Your current password is not right." in _texts(at)
@@ -133,9 +132,8 @@ def test_password_change_on_profile_signs_out_other_sessions(signed_in_app, runt
     _change(at, PASSWORD, "a brand new passphrase 7")
     assert not at.exception
     assert "Password changed. 1 other session signed out." in _texts(at)
-    assert accounts.resume_session(runtime.session_factory,
+    assert accounts.resume_session(runtime,
                                    session_id=elsewhere.session_id) is None
     assert run_root(at).title[0].value.startswith("Hello")  # this tab stays signed in
-    assert accounts.authenticate(runtime.session_factory, email="ada@example.com",
-                                 password="a brand new passphrase 7",
-                                 settings=runtime.settings)
+    assert accounts.authenticate(runtime, email="ada@example.com",
+                                 password="a brand new passphrase 7")

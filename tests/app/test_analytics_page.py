@@ -88,7 +88,7 @@ def test_anki_deck_is_built_and_offered(signed_in_app, runtime):
     assert not at.exception and not at.error
     payload, n = at.session_state["an_apkg"]
     assert n == 4 and payload[:2] == b"PK"
-    assert anki.topics(runtime.session_factory, user_id=uid) == ["topic 0", "topic 1",
+    assert anki.topics(runtime, user_id=uid) == ["topic 0", "topic 1",
                                                                  "topic 2"]
 
 

@@ -56,7 +56,7 @@ def test_register_then_onboarding_then_home(new_app, runtime):
     assert not at.metric  # no practice yet: no level/XP/streak figures
 
     account = at.session_state["gw_account"]
-    view = profiles.get_profile(runtime.session_factory, user_id=account.user_id)
+    view = profiles.get_profile(runtime, user_id=account.user_id)
     assert view.onboarded and view.daily_target == 25 and view.timezone == "Europe/Berlin"
     assert view.self_level == "beginner" and view.subjects == "Pharmacology"
 
@@ -139,7 +139,7 @@ def test_profile_edit_is_saved(signed_in_app, runtime):
     at.run()
     assert "Saved." in _texts(at)
     uid = at.session_state["gw_account"].user_id
-    view = profiles.get_profile(runtime.session_factory, user_id=uid)
+    view = profiles.get_profile(runtime, user_id=uid)
     assert view.display_name == "Ada Lovelace" and view.daily_target == 40
 
 

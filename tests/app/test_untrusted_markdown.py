@@ -60,7 +60,7 @@ def test_hostile_pdf_renders_no_link_or_image_on_any_page(hostile_learner, runti
 
     with runtime.session_factory() as s:  # the session's account, with its new display name
         email = s.get(User, uid).email
-    at.session_state["gw_account"] = get_account(runtime.session_factory, email=email)
+    at.session_state["gw_account"] = get_account(runtime, email=email)
     assert_safe(run_root(at), "Home")
 
     at.switch_page("pages/library.py").run()

@@ -144,7 +144,7 @@ def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., Ap
         except subprocess.TimeoutExpired:
             proc.kill()
         proc._log_file.close()  # type: ignore[attr-defined]
-        server.runtime.engine.dispose()
+        server.runtime.close()
         database_factory.drop(server.database_url)
 
 

@@ -17,7 +17,8 @@ EXPECTED_CHARTS = 14
 def test_analytics_renders_every_chart(page, app_server):
     email = signup_and_onboard(page, app_server.url, name="Ada")
     sf = app_server.runtime.session_factory
-    busy(sf, get_account(sf, email=email).user_id)
+    rt = app_server.runtime
+    busy(sf, get_account(rt, email=email).user_id)
 
     page.get_by_role("link", name="Analytics").click()
     wait_for_text(page, "Coverage of your material")

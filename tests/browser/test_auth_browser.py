@@ -35,11 +35,10 @@ def test_forged_and_revoked_cookies_do_not_sign_in(page, app_server):
     cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE)
     assert cookie["sameSite"] == "Strict" and cookie["secure"] is False  # plain http, 'auto'
     rt = app_server.runtime
-    account = get_account(rt.session_factory, email=email)
+    account = get_account(rt, email=email)
     future = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
 
-    live = accounts.start_session(rt.session_factory, account=account, key=rt.cookie_key,
-                                  settings=rt.settings)
+    live = accounts.start_session(rt, account=account)
     assert _visit_with_cookie(page, app_server.url, live.token) == "in"  # the control
 
     foreign_key = secrets.token_urlsafe(48)
@@ -50,7 +49,7 @@ def test_forged_and_revoked_cookies_do_not_sign_in(page, app_server):
                            algorithm="HS256")
     assert _visit_with_cookie(page, app_server.url, old_style) == "out"
 
-    accounts.revoke_session(rt.session_factory, session_id=live.session_id)
+    accounts.revoke_session(rt, session_id=live.session_id)
     assert _visit_with_cookie(page, app_server.url, live.token) == "out"
 
 

@@ -10,8 +10,8 @@ from tests.browser.conftest import signup_and_onboard, wait_for_text
 def test_signup_onboarding_home_logout_login(page, app_server):
     email = signup_and_onboard(page, app_server.url, name="Marie")
     wait_for_text(page, "Start by uploading a PDF")
-    account = get_account(app_server.runtime.session_factory, email=email)
-    profile = get_profile(app_server.runtime.session_factory, user_id=account.user_id)
+    account = get_account(app_server.runtime, email=email)
+    profile = get_profile(app_server.runtime, user_id=account.user_id)
     assert profile.onboarded and profile.subjects == "Physics"
     assert profile.self_level == "intermediate"
 

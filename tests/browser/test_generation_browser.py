@@ -16,7 +16,8 @@ def test_generate_accept_and_see_in_bank(page, start_app, llm_stub):
     server = start_app(llm_stub.env_for())
     email = signup_and_onboard(page, server.url, name="Barbara")
     sf = server.runtime.session_factory
-    uid = get_account(sf, email=email).user_id
+    rt = server.runtime
+    uid = get_account(rt, email=email).user_id
     add_material(sf, uid, "Cell biology notes", BIOLOGY)
 
     page.get_by_role("link", name="Generate").click()

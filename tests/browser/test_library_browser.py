@@ -27,8 +27,8 @@ def test_upload_a_pdf_then_find_a_passage(page, app_server, tmp_path):
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(pdf))
     wait_for_text(page, "Added “Physical Geography”: 2 pages", timeout_ms=180_000)
 
-    account = get_account(app_server.runtime.session_factory, email=email)
-    materials = list_materials(app_server.runtime.session_factory, user_id=account.user_id)
+    account = get_account(app_server.runtime, email=email)
+    materials = list_materials(app_server.runtime, user_id=account.user_id)
     assert [(m.title, m.page_count) for m in materials] == [("Physical Geography", 2)]
 
     page.get_by_label("Search your library").fill("where does a river drop its silt")

@@ -23,7 +23,8 @@ def answer(page, option: str, confidence: str) -> None:
 def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
     email = signup_and_onboard(page, app_server.url, name="Rosalind")
     sf = app_server.runtime.session_factory
-    uid = get_account(sf, email=email).user_id
+    rt = app_server.runtime
+    uid = get_account(rt, email=email).user_id
     for n in (1, 2, 3):
         add_question(sf, uid, stem=f"Question number {n}: which organelle makes ATP?")
 
@@ -57,7 +58,7 @@ def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
     wait_for_text(page, "75%")  # 3 of 4 right
     wait_for_text(page, "All done for now. Your next review is due")
 
-    profile = get_profile(sf, user_id=uid)
+    profile = get_profile(rt, user_id=uid)
     assert profile.xp > 55 and profile.streak == 1
     page.get_by_role("link", name="Home").click()
     wait_for_text(page, "Hello, Rosalind")

@@ -42,7 +42,8 @@ def test_ask_about_an_uploaded_pdf_and_open_the_citation(page, start_app, llm_st
     assert llm_stub.chat_requests[-1]["body"]["stream"] is True
 
     sf = server.runtime.session_factory
-    uid = get_account(sf, email=email).user_id
+    rt = server.runtime
+    uid = get_account(rt, email=email).user_id
     conv = store.list_conversations(sf, user_id=uid)[0]
     answer = store.list_messages(sf, user_id=uid, conversation_id=conv.id)[-1]
     cited = answer.citations[0]

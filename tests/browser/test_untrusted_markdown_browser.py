@@ -73,7 +73,7 @@ def test_hostile_pdf_never_makes_the_browser_fetch_or_link(page, app_server, tra
     page.on("request", lambda request: requested.append(request.url))
     email = signup_and_onboard(page, app_server.url, name="Mallory Reader")
     rt = app_server.runtime
-    uid = get_account(rt.session_factory, email=email).user_id
+    uid = get_account(rt, email=email).user_id
 
     # Upload through the page: hostile body, title metadata and file name.
     page.get_by_role("link", name="Open the Library to upload a PDF").click()
@@ -82,7 +82,7 @@ def test_hostile_pdf_never_makes_the_browser_fetch_or_link(page, app_server, tra
         {"name": hostile_filename(tracker.base), "mimeType": "application/pdf",
          "buffer": hostile_pdf(tracker.base)})
     wait_for_text(page, "Added “", timeout_ms=420_000)  # a busy machine
-    [material] = list_materials(rt.session_factory, user_id=uid)
+    [material] = list_materials(rt, user_id=uid)
     assert "[click](" in material.title and "[click](" in material.filename
     _assert_nothing_fetched(page, tracker, requested, "Library after upload")
 

@@ -20,14 +20,13 @@ def cli(settings, monkeypatch):
     monkeypatch.delenv("GROUNDWORK_NEW_USER_PASSWORD", raising=False)
     get_runtime.cache_clear()
     yield main
-    get_runtime().engine.dispose()
+    get_runtime().close()
     get_runtime.cache_clear()
 
 
 def _login(email, password):
     rt = get_runtime()
-    return accounts.authenticate(rt.session_factory, email=email, password=password,
-                                 settings=rt.settings)
+    return accounts.authenticate(rt, email=email, password=password)
 
 
 def _shown_password(out: str) -> str:
@@ -72,15 +71,14 @@ def test_reset_password_prompts_and_signs_out_every_session(cli, capsys, monkeyp
     monkeypatch.delenv("GROUNDWORK_NEW_USER_PASSWORD")
     rt = get_runtime()
     account = _login("ada@example.com", "the first password 1")
-    signed = accounts.start_session(rt.session_factory, account=account, key=rt.cookie_key,
-                                    settings=rt.settings)
+    signed = accounts.start_session(rt, account=account)
     answers = iter(["a replaced password 2", "a replaced password 2"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     capsys.readouterr()
     assert cli(["reset-password", "ADA@example.com"]) == 0
     out = capsys.readouterr().out
     assert "sessions were signed out" in out and "a replaced password 2" not in out
-    assert accounts.resume_session(rt.session_factory, session_id=signed.session_id) is None
+    assert accounts.resume_session(rt, session_id=signed.session_id) is None
     with pytest.raises(AuthenticationFailed):
         _login("ada@example.com", "the first password 1")
     assert _login("ada@example.com", "a replaced password 2")
@@ -119,7 +117,7 @@ def test_operator_creates_accounts_in_invite_mode_but_not_when_closed(
         if status:
             assert "does not take new accounts" in capsys.readouterr().err
     finally:
-        get_runtime().engine.dispose()
+        get_runtime().close()
         get_runtime.cache_clear()
         get_settings.cache_clear()
 
@@ -131,8 +129,7 @@ def test_prune_auth_removes_old_attempts(cli, capsys, monkeypatch):
 
     rt = get_runtime()
     with pytest.raises(AuthenticationFailed):
-        accounts.authenticate(rt.session_factory, email="ada@example.com", password="old guess!",
-                              settings=rt.settings,
+        accounts.authenticate(rt, email="ada@example.com", password="old guess!",
                               now=dt.datetime.now(dt.UTC) - dt.timedelta(days=200))
     assert _login("ada@example.com", "the first password 1")  # a recent attempt stays
     capsys.readouterr()

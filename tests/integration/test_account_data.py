@@ -12,7 +12,7 @@ from sqlalchemy import text
 from engine import account_data, integrity, library, originals
 from engine.errors import EngineError, InvalidInput
 from engine.practice.submit import submit_answer
-from engine.retrieval.vectors import get_vector_store, owner_of
+from engine.retrieval.vectors import owner_of
 from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question, token
@@ -30,7 +30,7 @@ def rt(runtime, llm_stub):
     hosted = llm_stub.settings_for(runtime.settings, embedding_model="openai/stub-embed")
     rt = create_runtime(hosted, migrate=False)
     yield rt
-    rt.engine.dispose()
+    rt.close()
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_export_contains_nothing_of_another_learner(rt, learners):
 
 def test_export_gives_the_text_of_materials_without_a_stored_original(rt, learners):
     alice = learners["alice"]
-    originals.remove_original(rt.settings, alice["id"], alice["sha"])
+    originals.remove_original(rt, user_id=alice["id"], sha256=alice["sha"])
     zf = _zip(rt, alice["id"])
     page_text = zf.read(f"text/{alice['material'].id}-alice.pdf.txt").decode()
     assert "glacial erosion" in page_text and "--- page 1 ---" in page_text
@@ -109,7 +109,7 @@ def _rows_of(rt, user_id: int, email: str) -> dict[str, int]:
 
 
 def _collections(rt, user_id: int) -> list[str]:
-    return [n for n in get_vector_store(rt.settings).list_names() if owner_of(n) == user_id]
+    return [n for n in rt.vectors.list_names() if owner_of(n) == user_id]
 
 
 def test_delete_account_removes_everything_of_the_learner_only(rt, learners):
@@ -117,8 +117,7 @@ def test_delete_account_removes_everything_of_the_learner_only(rt, learners):
 
     alice, bob = learners["alice"], learners["bob"]
     with pytest.raises(EngineError):  # leaves a login attempt row
-        authenticate(rt.session_factory, email=alice["email"], password="wrong password!",
-                     settings=rt.settings)
+        authenticate(rt, email=alice["email"], password="wrong password!")
     library.reindex(rt, user_id=alice["id"])  # a pointer row and a renamed collection
     assert _collections(rt, alice["id"])
     assert sum(_rows_of(rt, alice["id"], alice["email"]).values()) > 0
@@ -135,11 +134,11 @@ def test_delete_account_removes_everything_of_the_learner_only(rt, learners):
     assert left and set(left.values()) == {0}, left
     assert "materials" in left and "attempts" in left and "review_states" in left
     assert _collections(rt, alice["id"]) == []
-    assert not (originals.originals_root(rt.settings) / str(alice["id"])).exists()
+    assert not (originals.originals_root(rt) / str(alice["id"])).exists()
 
     assert _rows_of(rt, bob["id"], bob["email"]) == bob_before
     assert library.vector_count(rt, user_id=bob["id"]) == bob_vectors
-    assert originals.original_path(rt.settings, bob["id"], bob["sha"]).is_file()
+    assert originals.original_path(rt, user_id=bob["id"], sha256=bob["sha"]).is_file()
     assert library.search_library(rt, user_id=bob["id"], query=bob["body"])[0].material_id \
         == bob["material"].id
     assert integrity.check(rt) == []

@@ -16,13 +16,12 @@ PASSWORD = "correct horse battery staple"
 
 
 def _register(rt, email="ada@example.com", password=PASSWORD, name="Ada"):
-    return accounts.register_user(rt.session_factory, email=email, password=password,
-                                  display_name=name, settings=rt.settings)
+    return accounts.register_user(rt, email=email, password=password,
+                                  display_name=name)
 
 
 def _login(rt, email="ada@example.com", password=PASSWORD, now=None):
-    return accounts.authenticate(rt.session_factory, email=email, password=password,
-                                 settings=rt.settings, now=now)
+    return accounts.authenticate(rt, email=email, password=password, now=now)
 
 
 def _count(rt, model) -> int:

@@ -29,7 +29,7 @@ def _answer(runtime, uid, qid, response, at, expected):
 
 
 def _scope(runtime, uid, now=NOW):
-    return analytics.make_scope(runtime.session_factory, user_id=uid, settings=runtime.settings,
+    return analytics.make_scope(runtime, user_id=uid,
                                 start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 7), now=now)
 
 
@@ -57,31 +57,31 @@ def test_submit_saves_when_the_question_was_answered_before(runtime, make_user):
 def test_charts_from_submitted_answers_use_half_hour_local_days(runtime, make_user):
     uid, _, _ = _learner(runtime, make_user)
     scope = _scope(runtime, uid)
-    cal = activity.calendar(runtime.session_factory, scope)
+    cal = activity.calendar(runtime, scope)
     assert list(zip(cal["day"], cal["answers"], cal["correct"])) == [
         (dt.date(2026, 5, 5), 1, 1), (dt.date(2026, 5, 6), 1, 0)]
-    hours = activity.hourly(runtime.session_factory, scope).set_index("hour")["answers"]
+    hours = activity.hourly(runtime, scope).set_index("hour")["answers"]
     assert {h: n for h, n in hours.items() if n} == {0: 1, 23: 1}
-    per_day = activity.reviews_per_day(runtime.session_factory, scope)
+    per_day = activity.reviews_per_day(runtime, scope)
     assert list(zip(per_day["day"], per_day["category"])) == [
         (dt.date(2026, 5, 5), "new"), (dt.date(2026, 5, 6), "young")]
-    week = activity.true_retention(runtime.session_factory, scope).set_index("period")
+    week = activity.true_retention(runtime, scope).set_index("period")
     assert (week.loc["week", "young_total"], week.loc["week", "young_passed"]) == (1, 0)
 
 
 def test_a_dispute_shows_in_every_activity_chart_at_once(runtime, make_user):
     uid, _, wrong = _learner(runtime, make_user)
     before = _scope(runtime, uid)
-    assert activity.hourly(runtime.session_factory, before).loc[23, "correct"] == 0
+    assert activity.hourly(runtime, before).loc[23, "correct"] == 0
     dispute_attempt(runtime, user_id=uid, attempt_id=wrong.attempt_id)
     # The next page load (a later moment, so nothing of the earlier load is reused).
     scope = _scope(runtime, uid, NOW + dt.timedelta(minutes=1))
-    cal = activity.calendar(runtime.session_factory, scope)
+    cal = activity.calendar(runtime, scope)
     assert list(cal["correct"]) == [1, 1]
-    assert activity.hourly(runtime.session_factory, scope).loc[23, "correct"] == 1
-    week = activity.true_retention(runtime.session_factory, scope).set_index("period")
+    assert activity.hourly(runtime, scope).loc[23, "correct"] == 1
+    week = activity.true_retention(runtime, scope).set_index("period")
     assert (week.loc["week", "young_total"], week.loc["week", "young_passed"]) == (1, 1)
-    outcomes = activity.outcomes_by_type(runtime.session_factory, scope)
+    outcomes = activity.outcomes_by_type(runtime, scope)
     assert outcomes["correct"].sum() == 2 and 1 not in set(outcomes["rating"])
     with runtime.session_factory() as s:
         assert s.get(Attempt, wrong.attempt_id).previous_answered_at == FIRST

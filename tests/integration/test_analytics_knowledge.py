@@ -43,7 +43,8 @@ def recall(days: int, stability: float) -> float:
 
 @pytest.fixture
 def learner(runtime, make_user):
-    sf = runtime.session_factory
+    rt = runtime
+    sf = rt.session_factory
     uid = make_user()
     mid = add_material(sf, uid, "Cell <b>Biology</b>", pages=3)
     common = {"material_id": mid, "material_title": "Cell <b>Biology</b>"}
@@ -63,18 +64,19 @@ def learner(runtime, make_user):
               difficulty=7.9, easiness=2.36)
     add_state(sf, uid, q[4], last=NOW - DAY, due=NOW + 5 * DAY, stability=5, difficulty=3,
               suspended=True)
-    with sf.begin() as s:
+    with rt.session_factory.begin() as s:
         s.add(Flag(user_id=uid, question_id=q[4], reason="unclear", note="?"))
     add_attempt(sf, uid, q[1], NOW - 2 * DAY)
     add_usage(sf, uid, NOW - DAY, "openai/gpt-4o-mini", 0.01)
-    scope = analytics.make_scope(sf, user_id=uid, settings=runtime.settings, now=NOW)
-    return sf, scope, q, mid
+    scope = analytics.make_scope(rt, user_id=uid, now=NOW)
+    return rt, scope, q, mid
 
 
 @pytest.fixture
 def other(runtime, make_user):
     """Another learner with data in every table."""
-    sf = runtime.session_factory
+    rt = runtime
+    sf = rt.session_factory
     uid = make_user()
     mid = add_material(sf, uid, "Other's secret", pages=7)
     qid = add_question(sf, uid, material_id=mid, material_title="Other's secret",
@@ -88,62 +90,62 @@ def other(runtime, make_user):
 
 
 def test_card_counts_future_due_and_intervals(learner):
-    sf, scope, _, _ = learner
-    counts = knowledge.card_counts(sf, scope)
+    rt, scope, _, _ = learner
+    counts = knowledge.card_counts(rt, scope)
     assert dict(zip(counts["kind"], counts["questions"])) == {
         "new": 1, "learning": 0, "young": 1, "mature": 1, "flagged": 1, "retired": 1}
-    due = knowledge.future_due(sf, scope)
+    due = knowledge.future_due(rt, scope)
     # The overdue question counts on today; the other in 3 days. Suspended ones are left out.
     assert list(zip(due["day"], due["due"])) == [(dt.date(2026, 6, 15), 1),
                                                  (dt.date(2026, 6, 18), 1)]
     assert list(due["cumulative"]) == [1, 2]
     assert due["daily_load"].iloc[0] == pytest.approx(1 / 5 + 1 / 29)
-    iv = knowledge.intervals(sf, scope)
+    iv = knowledge.intervals(rt, scope)
     assert list(zip(iv["interval_days"], iv["questions"])) == [(5, 1), (29, 1)]
     assert list(iv["cumulative_share"]) == [0.5, 1.0]
 
 
 def test_scheduler_distributions_and_knowledge(learner, runtime):
-    sf, scope, _, _ = learner
-    sm2 = knowledge.scheduler_distribution(sf, scope)
+    rt, scope, _, _ = learner
+    sm2 = knowledge.scheduler_distribution(rt, scope)
     assert list(zip(sm2["metric"], sm2["value"], sm2["questions"])) == [
         ("easiness", 2.4, 1), ("easiness", 2.5, 1)]
-    set_profile(sf, scope.user_id, scheduler="fsrs")
-    fsrs_scope = analytics.make_scope(sf, user_id=scope.user_id, settings=runtime.settings,
+    set_profile(rt.session_factory, scope.user_id, scheduler="fsrs")
+    fsrs_scope = analytics.make_scope(rt, user_id=scope.user_id,
                                       now=NOW)
-    got = knowledge.scheduler_distribution(sf, fsrs_scope)
+    got = knowledge.scheduler_distribution(rt, fsrs_scope)
     rows = {(m, v): n for m, v, n in zip(got["metric"], got["value"], got["questions"])}
     r1, r2 = recall(2, 10), recall(30, 40)
     assert rows == {("difficulty", 4.0): 1, ("difficulty", 7.0): 1,
                     ("stability", 8.0): 1, ("stability", 32.0): 1,
                     ("retrievability", min(int(r1 * 20) / 20, 0.95)): 1,
                     ("retrievability", min(int(r2 * 20) / 20, 0.95)): 1}
-    kn = knowledge.knowledge(sf, scope).iloc[0]
+    kn = knowledge.knowledge(rt, scope).iloc[0]
     assert kn["reviewed"] == 2
     assert kn["knowledge"] == pytest.approx(r1 + r2, rel=1e-9)
     assert kn["mean_recall"] == pytest.approx((r1 + r2) / 2, rel=1e-9)
 
 
 def test_coverage_and_page_questions(learner):
-    sf, scope, q, mid = learner
-    cov = knowledge.coverage(sf, scope)
+    rt, scope, q, mid = learner
+    cov = knowledge.coverage(rt, scope)
     assert list(cov["page"]) == [1, 2, 3]
     assert list(cov["questions"]) == [2, 2, 1]  # the retired question is left out
     assert list(cov["reviewed"]) == [2, 1, 1]
     r1, r2, r4 = recall(2, 10), recall(30, 40), recall(1, 5)
     assert list(cov["mastery"]) == pytest.approx([(r1 + r2) / 2, r2, r4])
-    listed = knowledge.page_questions(sf, scope, material_id=mid, page=2)
+    listed = knowledge.page_questions(rt, scope, material_id=mid, page=2)
     assert list(listed["question_id"]) == [q[3], q[2]]  # never reviewed first
     assert pd.isna(listed["recall"].iloc[0])
 
 
 def test_readiness_projection(learner, runtime):
-    sf, scope, _, _ = learner
-    assert knowledge.readiness(sf, scope).empty  # no exam date
-    set_profile(sf, scope.user_id, exam_date=dt.date(2026, 6, 25))
-    scope = analytics.make_scope(sf, user_id=scope.user_id, settings=runtime.settings,
+    rt, scope, _, _ = learner
+    assert knowledge.readiness(rt, scope).empty  # no exam date
+    set_profile(rt.session_factory, scope.user_id, exam_date=dt.date(2026, 6, 25))
+    scope = analytics.make_scope(rt, user_id=scope.user_id,
                                  now=NOW)
-    got = knowledge.readiness(sf, scope).iloc[0]
+    got = knowledge.readiness(rt, scope).iloc[0]
     exam = utc(2026, 6, 25, 9)  # 09:00 on the exam day (UTC learner)
     # q1: due in 3 days, interval 5 days: reviewed on the 18th and the 23rd, then 2 d 21 h.
     since1 = (exam - (NOW + 3 * DAY)) % (5 * DAY)
@@ -158,26 +160,26 @@ def test_readiness_projection(learner, runtime):
 
 
 def test_question_quality_lists_weakest_then_flagged_and_retired(learner):
-    sf, scope, q, _ = learner
-    got = knowledge.question_quality(sf, scope)
+    rt, scope, q, _ = learner
+    got = knowledge.question_quality(rt, scope)
     assert list(got["question_id"]) == [q[1], q[3], q[4], q[5]]
     assert list(got["status"]) == ["active", "active", "flagged", "retired"]
     assert list(got["open_flags"]) == [0, 0, 1, 0]
 
 
 def test_csv_exports_round_trip(learner):
-    sf, scope, q, _ = learner
+    rt, scope, q, _ = learner
     uid = scope.user_id
     for what, count in (("attempts", 1), ("review_states", 3), ("questions", 5)):
-        data = export.csv_bytes(sf, user_id=uid, what=what)
+        data = export.csv_bytes(rt, user_id=uid, what=what)
         back = pd.read_csv(io.BytesIO(data))
-        direct = export.EXPORTS[what](sf, user_id=uid)
+        direct = export.EXPORTS[what](rt, user_id=uid)
         assert len(back) == count and list(back.columns) == list(direct.columns)
-    back = pd.read_csv(io.BytesIO(export.csv_bytes(sf, user_id=uid, what="questions")))
+    back = pd.read_csv(io.BytesIO(export.csv_bytes(rt, user_id=uid, what="questions")))
     assert list(back["id"]) == sorted(q.values())
     assert json.loads(back.loc[back["id"] == q[1], "options"].iloc[0])[1] == "Mitochondrion"
     assert back.loc[back["id"] == q[1], "material_title"].iloc[0] == "Cell <b>Biology</b>"
-    states = pd.read_csv(io.BytesIO(export.csv_bytes(sf, user_id=uid, what="review_states")),
+    states = pd.read_csv(io.BytesIO(export.csv_bytes(rt, user_id=uid, what="review_states")),
                          parse_dates=["last_reviewed_at"])
     assert states["last_reviewed_at"].min() == pd.Timestamp(NOW - 30 * DAY)
 
@@ -200,9 +202,9 @@ def read_apkg(data: bytes) -> tuple[dict, list[tuple]]:
 
 
 def test_apkg_is_a_valid_anki_package_with_stable_guids(learner):
-    sf, scope, q, mid = learner
+    rt, scope, q, mid = learner
     uid = scope.user_id
-    data, n = anki.export_apkg(sf, user_id=uid, selection=anki.Selection())
+    data, n = anki.export_apkg(rt, user_id=uid, selection=anki.Selection())
     assert n == 4  # retired left out
     models, notes = read_apkg(data)
     names = {m["name"]: m for m in models.values()}
@@ -221,20 +223,20 @@ def test_apkg_is_a_valid_anki_package_with_stable_guids(learner):
     assert fields1[4] == "Cell &lt;b&gt;Biology&lt;/b&gt;, p. 1"  # escaped: Anki shows HTML
     assert guid1 == anki.note_guid(uid, q[1])
     # A re-export (here of one topic) keeps each question's guid.
-    again, n2 = anki.export_apkg(sf, user_id=uid, selection=anki.Selection(topic="atp"))
+    again, n2 = anki.export_apkg(rt, user_id=uid, selection=anki.Selection(topic="atp"))
     _, notes2 = read_apkg(again)
     assert n2 == 2 and {g for g, *_ in notes2} == {by_id[q[1]][0], by_id[q[2]][0]}
-    _per_material, n3 = anki.export_apkg(sf, user_id=uid,
+    _per_material, n3 = anki.export_apkg(rt, user_id=uid,
                                         selection=anki.Selection(material_id=mid))
     assert n3 == 4
     with pytest.raises(InvalidInput):
-        anki.export_apkg(sf, user_id=uid, selection=anki.Selection(topic="nothing"))
+        anki.export_apkg(rt, user_id=uid, selection=anki.Selection(topic="nothing"))
 
 
 def test_nothing_of_another_learner_in_any_chart_or_export(learner, other, runtime):
-    sf, scope, q, mid = learner
+    rt, scope, q, mid = learner
     _other_uid, other_qid, other_mid = other
-    data = analytics.page_data(sf, scope)
+    data = analytics.page_data(rt, scope)
     assert set(data) == set(analytics.CHARTS)
     assert int(data["card_counts"]["questions"].sum()) == 5
     assert set(data["coverage"]["material_id"]) == {mid}
@@ -254,23 +256,23 @@ def test_nothing_of_another_learner_in_any_chart_or_export(learner, other, runti
     for frame in data.values():
         assert "Other's secret" not in frame.to_csv()
     for what in export.EXPORTS:
-        text = export.csv_bytes(sf, user_id=scope.user_id, what=what).decode()
+        text = export.csv_bytes(rt, user_id=scope.user_id, what=what).decode()
         assert "Secret question?" not in text and "Other's secret" not in text
-    apkg, _ = anki.export_apkg(sf, user_id=scope.user_id, selection=anki.Selection(topic="atp"))
+    apkg, _ = anki.export_apkg(rt, user_id=scope.user_id, selection=anki.Selection(topic="atp"))
     _, notes = read_apkg(apkg)
     assert {int(f.split("\x1f")[-1]) for _, _, f, _ in notes} == {q[1], q[2]}
     assert other_qid not in {int(f.split("\x1f")[-1]) for _, _, f, _ in notes}
-    assert knowledge.page_questions(sf, scope, material_id=other_mid, page=1).empty
+    assert knowledge.page_questions(rt, scope, material_id=other_mid, page=1).empty
     with pytest.raises(NotFound):
-        analytics.make_scope(sf, user_id=scope.user_id, settings=runtime.settings,
+        analytics.make_scope(rt, user_id=scope.user_id,
                              material_id=other_mid)
     with pytest.raises(InvalidInput):
-        anki.export_apkg(sf, user_id=scope.user_id,
+        anki.export_apkg(rt, user_id=scope.user_id,
                          selection=anki.Selection(material_id=other_mid))
 
 
 def test_date_range_must_be_ordered(learner, runtime):
-    sf, scope, _, _ = learner
+    rt, scope, _, _ = learner
     with pytest.raises(InvalidInput, match="ends before it starts"):
-        analytics.make_scope(sf, user_id=scope.user_id, settings=runtime.settings,
+        analytics.make_scope(rt, user_id=scope.user_id,
                              start=dt.date(2026, 6, 2), end=dt.date(2026, 6, 1))

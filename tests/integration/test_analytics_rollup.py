@@ -31,14 +31,14 @@ def _rows(frame: pd.DataFrame) -> list[tuple]:
 
 
 def _scope(runtime, uid, now):
-    return analytics.make_scope(runtime.session_factory, user_id=uid, settings=runtime.settings,
+    return analytics.make_scope(runtime, user_id=uid,
                                 now=now)
 
 
 def _assert_rollup_is_the_attempts(runtime, uid, now):
     scope = _scope(runtime, uid, now)
-    kept = activity.attempt_rollup.__wrapped__(runtime.session_factory, scope)
-    counted = activity._scan_attempts(runtime.session_factory, scope)
+    kept = activity.attempt_rollup.__wrapped__(runtime, scope)
+    counted = activity._scan_attempts(runtime, scope)
     assert len(counted) > 10
     assert _rows(kept) == _rows(counted)
 
@@ -56,7 +56,8 @@ def _rollup_rows(runtime, uid) -> int:
 
 
 def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):
-    sf = runtime.session_factory
+    rt = runtime
+    sf = rt.session_factory
     now = dt.datetime.now(dt.UTC)
     uid, other = make_user(), make_user()
     _, qids = busy(sf, uid)
@@ -78,7 +79,7 @@ def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):
     set_profile(sf, uid, timezone="Asia/Kathmandu")
     _assert_rollup_is_the_attempts(runtime, uid, now)
 
-    with sf() as s:
+    with rt.session_factory() as s:
         email = s.get(User, other).email
     assert _rollup_rows(runtime, other) > 0
     delete_account(runtime, user_id=other, confirm_email=email)
@@ -87,14 +88,15 @@ def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):
 
 
 def test_the_charts_read_only_the_learners_own_answers(runtime, make_user):
-    sf = runtime.session_factory
+    rt = runtime
+    sf = rt.session_factory
     now = dt.datetime.now(dt.UTC)
     uid, other = make_user(), make_user()
     busy(sf, uid)
-    before = activity.calendar(sf, _scope(runtime, uid, now))
+    before = activity.calendar(rt, _scope(runtime, uid, now))
     busy(sf, other)
     qid = add_question(sf, other)
     _answer(runtime, other, qid, 1, now - dt.timedelta(hours=2), 0)
-    after = activity.calendar(sf, _scope(runtime, uid, now + dt.timedelta(seconds=1)))
+    after = activity.calendar(rt, _scope(runtime, uid, now + dt.timedelta(seconds=1)))
     pd.testing.assert_frame_equal(before, after)
     assert int(after["answers"].sum()) == 36

@@ -59,7 +59,7 @@ def test_cli_status_reports_schema_and_pool(settings, capsys):
     try:
         assert main(["status"]) == 0
     finally:
-        get_runtime().engine.dispose()
+        get_runtime().close()
         get_runtime.cache_clear()
     from alembic.script import ScriptDirectory
 

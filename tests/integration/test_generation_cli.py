@@ -20,7 +20,7 @@ def cli_runtime(settings):
     yield
     rt = get_runtime()
     get_runtime.cache_clear()
-    rt.engine.dispose()
+    rt.close()
 
 
 def _lines(out: str) -> list[dict]:

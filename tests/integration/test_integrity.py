@@ -10,7 +10,6 @@ from sqlalchemy import select
 from engine import integrity, library
 from engine.db.models import Chunk
 from engine.retrieval.collections import current_collection
-from engine.retrieval.vectors import get_vector_store
 from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
 
@@ -24,7 +23,7 @@ def rt(runtime, llm_stub):
     hosted = llm_stub.settings_for(runtime.settings, embedding_model="openai/stub-embed")
     rt = create_runtime(hosted, migrate=False)
     yield rt
-    rt.engine.dispose()
+    rt.close()
 
 
 def _kinds(rt, user_id=None):
@@ -36,7 +35,7 @@ def test_missing_and_orphan_vectors_are_found_and_repaired(rt, make_user):
     owl = library.ingest_pdf(rt, user_id=user, data=text_pdf([OWL]), filename="o.pdf").material
     library.ingest_pdf(rt, user_id=other, data=text_pdf([FERN]), filename="f.pdf")
     assert integrity.check(rt) == []
-    store = get_vector_store(rt.settings)
+    store = rt.vectors
     with rt.session_factory() as s:
         name = current_collection(s, user)
         chunk_ids = list(s.scalars(select(Chunk.id).where(Chunk.material_id == owl.id)))
@@ -69,7 +68,7 @@ def test_a_model_change_is_reported_and_repaired_by_a_rebuild(rt, runtime, make_
         assert library.index_model(changed, user_id=user) == "openai/stub-embed-b"
         assert library.index_is_current(changed, user_id=user)
     finally:
-        changed.engine.dispose()
+        changed.close()
 
 
 def test_half_done_materials_are_hidden_until_repaired(rt, make_user):
@@ -84,7 +83,7 @@ def test_half_done_materials_are_hidden_until_repaired(rt, make_user):
     with rt.session_factory.begin() as s:
         s.get(Material, owl.id).status = "indexing"
         s.get(Material, fern.id).status = "deleting"
-    listed = {m.id for m in library.list_materials(rt.session_factory, user_id=user)}
+    listed = {m.id for m in library.list_materials(rt, user_id=user)}
     assert listed == {owl.id}
     assert library.search_library(rt, user_id=user, query=OWL + " " + FERN) == []
     assert {d.kind for d in integrity.check(rt)} == {"half-done"}
@@ -92,5 +91,5 @@ def test_half_done_materials_are_hidden_until_repaired(rt, make_user):
     integrity.repair(rt)
 
     assert integrity.check(rt) == []
-    assert [m.id for m in library.list_materials(rt.session_factory, user_id=user)] == [owl.id]
+    assert [m.id for m in library.list_materials(rt, user_id=user)] == [owl.id]
     assert library.search_library(rt, user_id=user, query=OWL)[0].material_id == owl.id

@@ -161,8 +161,8 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
     rt = create_runtime(get_settings().model_copy(update={"quality_min_attempts": 10**6}),
                         migrate=False)
     learners = [accounts.register_user(
-        rt.session_factory, email=f"load{n}@example.com", password="correct horse battery "
-        "staple", display_name="Load", settings=rt.settings).user_id for n in range(6)]
+        rt, email=f"load{n}@example.com", password="correct horse battery "
+        "staple", display_name="Load").user_id for n in range(6)]
     banks = {u: [add_question(rt.session_factory, u) for _ in range(20)] for u in learners}
     uid = learners[0]
     recorded: list[int] = []
@@ -217,7 +217,7 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
         stored = s.scalars(select(Attempt.id)).all()
     assert len(recorded) == len(set(recorded)) == len(stored)  # none lost, none twice
     assert set(recorded) == set(stored)
-    rt.engine.dispose()
+    rt.close()
 
 
 # --- the app process restarts; two app processes share the queue ---------------------------

@@ -17,7 +17,7 @@ def cli(settings, monkeypatch):
     monkeypatch.setenv("GROUNDWORK_NEW_USER_PASSWORD", "a long enough password 42")
     get_runtime.cache_clear()
     yield main
-    get_runtime().engine.dispose()
+    get_runtime().close()
     get_runtime.cache_clear()
 
 

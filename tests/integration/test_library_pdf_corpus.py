@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from engine import library
 from engine.db.models import Chunk, Material, MaterialPage
 from engine.errors import PdfEncrypted, PdfError, PdfMalformed, PdfNoText, PdfTooLarge
-from engine.retrieval import search
+from engine.retrieval import search_in
 
 INGESTED = "ingested"
 
@@ -96,14 +96,14 @@ def test_every_corpus_file_is_ingested_or_refused_with_its_reason(shared_data, r
     # every ingested file, in any script, is found by words from its own text
     missed = []
     for material_id, file in ingested.items():
-        pages = library.material_pages(runtime.session_factory, user_id=user,
+        pages = library.material_pages(runtime, user_id=user,
                                        material_id=material_id)
         longest = max((p.text for p in pages), key=len)
         words = re.findall(r"\w+", longest)
         middle = len(words) // 2
         query = " ".join(words[max(0, middle - 6):middle + 6])
         with runtime.session_factory() as s:
-            hits = search(s, user_id=user, query=query, k=5)
+            hits = search_in(runtime, s, user_id=user, query=query, k=5)
         if material_id not in {h.material_id for h in hits}:
             missed.append(f"{file}: {query!r}")
     assert missed == []

@@ -5,7 +5,7 @@ stub OpenAI-compatible server) with progress."""
 from __future__ import annotations
 
 from engine import library
-from engine.retrieval import search
+from engine.retrieval import search_in
 from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
 
@@ -26,8 +26,8 @@ def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, 
         assert not library.index_is_current(rt2, user_id=user)
         # until the rebuild, search still answers from the lexical ranking
         with rt2.session_factory() as s:
-            assert "topsoil" in search(s, user_id=user, query="topsoil centuries",
-                                       settings=hosted)[0].text
+            assert "topsoil" in search_in(rt2, s, user_id=user,
+                                          query="topsoil centuries")[0].text
 
         seen = []
         total = library.reindex(rt2, user_id=user, progress=lambda d, t: seen.append((d, t)))
@@ -43,8 +43,7 @@ def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, 
         assert m.embedding_model == "openai/stub-embed"
         assert library.vector_count(runtime, user_id=user) == 2
         with rt2.session_factory() as s:
-            hits = search(s, user_id=user, query="waggle dance of honey bees", k=2,
-                          settings=hosted)
+            hits = search_in(rt2, s, user_id=user, query="waggle dance of honey bees", k=2)
         assert hits[0].material_id == m.id
     finally:
-        rt2.engine.dispose()
+        rt2.close()

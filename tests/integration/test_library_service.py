@@ -16,7 +16,7 @@ from engine.errors import (
     PdfNoText,
     VectorStoreUnavailable,
 )
-from engine.retrieval import search
+from engine.retrieval import search_in
 from engine.retrieval.vectors import VectorStore
 from tests.support.library_pdfs import (
     blank_pages_pdf,
@@ -71,17 +71,17 @@ def test_ingest_stores_pages_chunks_vectors_and_finds_passages(runtime, make_use
     assert seen[-1].stage == "done" and seen[-1].chunks_indexed == m.chunk_count
 
     with runtime.session_factory() as s:
-        hits = search(s, user_id=user, query="How do plants fix carbon dioxide?", k=3)
+        hits = search_in(runtime, s, user_id=user, query="How do plants fix carbon dioxide?", k=3)
     assert hits[0].page_start <= 2 <= hits[0].page_end
     assert "Calvin cycle" in hits[0].text
     assert hits[0].material_title == "Earth and Life" and hits[0].material_id == m.id
     assert hits[0].score >= hits[-1].score
 
     with runtime.session_factory() as s:
-        hits = search(s, user_id=user, query="explosive eruptions viscous magma", k=1)
+        hits = search_in(runtime, s, user_id=user, query="explosive eruptions viscous magma", k=1)
     assert "rhyolitic" in hits[0].text and hits[0].page_start <= 4 == hits[0].page_end
 
-    pages = library.material_pages(runtime.session_factory, user_id=user, material_id=m.id)
+    pages = library.material_pages(runtime, user_id=user, material_id=m.id)
     assert [p.number for p in pages] == [1, 2, 3, 4]
     assert "Calvin cycle" in pages[1].text
 
@@ -132,7 +132,7 @@ def test_encrypted_file_opens_with_its_password(runtime, make_user):
                            password="s3cret").material
     assert m.chunk_count == 1
     with runtime.session_factory() as s:
-        assert "Calvin" in search(s, user_id=user, query="Calvin cycle", k=1)[0].text
+        assert "Calvin" in search_in(runtime, s, user_id=user, query="Calvin cycle", k=1)[0].text
 
 
 def test_learners_never_see_each_others_passages(runtime, make_user):
@@ -142,14 +142,15 @@ def test_learners_never_see_each_others_passages(runtime, make_user):
     with runtime.session_factory() as s:
         alice_ids = set(s.scalars(select(Chunk.id).where(Chunk.user_id == alice)))
         for query in ["photosynthesis Calvin cycle chloroplast", PHOTOSYNTHESIS, "light", "a"]:
-            hits = search(s, user_id=bob, query=query, k=20)
+            hits = search_in(runtime, s, user_id=bob, query=query, k=20)
             assert not {h.chunk_id for h in hits} & alice_ids
             assert all("Calvin" not in h.text for h in hits)
         # bob restricting to alice's material id gets nothing either
         alice_material = s.scalar(select(Material.id).where(Material.user_id == alice))
-        assert search(s, user_id=bob, query="photosynthesis", material_ids=[alice_material]) == []
+        assert search_in(runtime, s, user_id=bob, query="photosynthesis",
+                         material_ids=[alice_material]) == []
     with pytest.raises(NotFound):
-        library.material_pages(runtime.session_factory, user_id=bob, material_id=alice_material)
+        library.material_pages(runtime, user_id=bob, material_id=alice_material)
     with pytest.raises(NotFound):
         library.delete_material(runtime, user_id=bob, material_id=alice_material)
     assert _counts(runtime, alice)[0] == 1
@@ -162,28 +163,30 @@ def test_search_can_be_restricted_to_chosen_materials(runtime, make_user):
     b = library.ingest_pdf(runtime, user_id=user, data=text_pdf([VOLCANO]),
                            filename="b.pdf").material
     with runtime.session_factory() as s:
-        hits = search(s, user_id=user, query="photosynthesis oxygen", k=5, material_ids=[b.id])
+        hits = search_in(runtime, s, user_id=user, query="photosynthesis oxygen", k=5,
+                         material_ids=[b.id])
         assert hits and {h.material_id for h in hits} == {b.id}
-        both = search(s, user_id=user, query="photosynthesis oxygen", k=5)
+        both = search_in(runtime, s, user_id=user, query="photosynthesis oxygen", k=5)
         assert both[0].material_id == a.id
 
 
 def test_rename_and_delete(runtime, make_user):
     user = make_user()
     m = library.ingest_pdf(runtime, user_id=user, data=_book(), filename="a.pdf").material
-    renamed = library.rename_material(runtime.session_factory, user_id=user, material_id=m.id,
+    renamed = library.rename_material(runtime, user_id=user, material_id=m.id,
                                       title="  Biology   notes ")
     assert renamed.title == "Biology notes"
     with pytest.raises(InvalidInput):
-        library.rename_material(runtime.session_factory, user_id=user, material_id=m.id,
+        library.rename_material(runtime, user_id=user, material_id=m.id,
                                 title="   ")
     with runtime.session_factory() as s:
-        assert search(s, user_id=user, query="Calvin", k=1)[0].material_title == "Biology notes"
+        hits = search_in(runtime, s, user_id=user, query="Calvin", k=1)
+        assert hits[0].material_title == "Biology notes"
 
     library.delete_material(runtime, user_id=user, material_id=m.id)
     assert _counts(runtime, user) == (0, 0, 0, 0)
     with runtime.session_factory() as s:
-        assert search(s, user_id=user, query="Calvin cycle", k=5) == []
+        assert search_in(runtime, s, user_id=user, query="Calvin cycle", k=5) == []
     # the file can be added again after deletion
     again = library.ingest_pdf(runtime, user_id=user, data=_book(), filename="a.pdf")
     assert not again.duplicate
@@ -245,7 +248,7 @@ def test_failure_at_any_step_of_ingestion_leaves_both_stores_unchanged(
 
     assert _counts(runtime, user) == before
     with runtime.session_factory() as s:
-        hits = search(s, user_id=user, query="Calvin cycle photosynthesis", k=10)
+        hits = search_in(runtime, s, user_id=user, query="Calvin cycle photosynthesis", k=10)
     assert {h.material_id for h in hits} <= {kept.id}
 
 
@@ -265,4 +268,4 @@ def test_failed_delete_keeps_rows_and_vectors(runtime, make_user, monkeypatch, s
     monkeypatch.undo()
     assert _counts(runtime, user) == before
     with runtime.session_factory() as s:
-        assert "Calvin" in search(s, user_id=user, query="Calvin cycle", k=1)[0].text
+        assert "Calvin" in search_in(runtime, s, user_id=user, query="Calvin cycle", k=1)[0].text

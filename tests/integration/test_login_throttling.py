@@ -4,6 +4,7 @@ beside the per-email one. Long passwords and look-alike emails."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,13 +22,14 @@ PASSWORD = "correct horse battery staple"
 
 
 def _register(rt, email="ada@example.com"):
-    return accounts.register_user(rt.session_factory, email=email, password=PASSWORD,
-                                  display_name="Ada", settings=rt.settings)
+    return accounts.register_user(rt, email=email, password=PASSWORD,
+                                  display_name="Ada")
 
 
 def _login(rt, email="ada@example.com", password=PASSWORD, settings=None, address=None):
-    return accounts.authenticate(rt.session_factory, email=email, password=password,
-                                 settings=settings or rt.settings, client_address=address)
+    if settings is not None:  # the same database, other limits
+        rt = dataclasses.replace(rt, settings=settings)
+    return accounts.authenticate(rt, email=email, password=password, client_address=address)
 
 
 def _outcome(fn) -> str:
@@ -107,7 +109,7 @@ def test_a_login_flood_does_not_hold_database_connections(settings, db_url, tmp_
                 threading.Event().wait(0.01)
             # Two checks are stuck in bcrypt and ten wait for a slot: other requests still
             # get connections from the two-connection pool.
-            assert accounts.get_account(rt.session_factory,
+            assert accounts.get_account(rt,
                                         email="owner@example.com").display_name == "Owner"
             with rt.session_factory() as s:
                 assert s.scalar(select(func.count()).select_from(LoginAttempt)) >= 2
@@ -116,7 +118,7 @@ def test_a_login_flood_does_not_hold_database_connections(settings, db_url, tmp_
         assert outcomes == ["AuthenticationFailed"] * 12
         assert bcrypt_calls["max_running"] == 2
     finally:
-        rt.engine.dispose()
+        rt.close()
 
 
 def test_a_login_that_waits_too_long_for_bcrypt_is_busy_and_not_counted(runtime, bcrypt_calls):
@@ -185,8 +187,8 @@ def test_sign_up_caps_password_length_with_a_clear_message(runtime):
 
 
 def _register_with(rt, email, password=PASSWORD):
-    return accounts.register_user(rt.session_factory, email=email, password=password,
-                                  display_name="Someone", settings=rt.settings)
+    return accounts.register_user(rt, email=email, password=password,
+                                  display_name="Someone")
 
 
 @pytest.mark.parametrize(("registered", "look_alike"), [

@@ -15,7 +15,7 @@ from engine.generation import offline, service
 from engine.generation.drafts import Passage
 from engine.generation.lint import lint
 from engine.generation.validation import ground, normalise, validate
-from engine.retrieval.embeddings import get_embedder
+from engine.retrieval.embeddings import load_embedder
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material
 
 
@@ -117,7 +117,7 @@ def _pages(path: Path, limit: int = 12) -> list[str]:
 
 def test_offline_generator_on_real_pdfs(shared_data, settings):
     total = 0
-    embed = get_embedder(settings).embed_documents
+    embed = load_embedder(settings).embed_documents
     for path in _text_pdfs(shared_data):
         pages = _pages(path)
         passages = [Passage(chunk_id=i + 1, material_id=1, material_title=path.stem, text=t,
@@ -211,7 +211,7 @@ def test_offline_difficulty_batches_differ_and_distractors_vary(settings, shared
     passages = [Passage(chunk_id=i + 1, material_id=1, material_title="tm", text=t,
                         page_start=i + 1, page_end=i + 1) for i, t in enumerate(pages)]
     space = offline.build_space("\n".join(pages), names=offline.author_names(pages[0]),
-                                embed=get_embedder(settings).embed_documents)
+                                embed=load_embedder(settings).embed_documents)
 
     def batch(difficulty):
         space.usage.clear()

@@ -22,18 +22,18 @@ FORM = dict(
 
 def test_first_save_completes_onboarding(runtime, make_user):
     uid = make_user(onboarded=False)
-    assert not profiles.get_profile(runtime.session_factory, user_id=uid).onboarded
-    view = profiles.save_profile(runtime.session_factory, user_id=uid, **FORM)
+    assert not profiles.get_profile(runtime, user_id=uid).onboarded
+    view = profiles.save_profile(runtime, user_id=uid, **FORM)
     assert view.onboarded and view.display_name == "Ada L." and view.timezone == "Europe/Paris"
     assert view.daily_target == 30 and view.self_level == "advanced"
-    account = accounts.get_account(runtime.session_factory, email=view.email)
+    account = accounts.get_account(runtime, email=view.email)
     assert account.onboarded and account.display_name == "Ada L."
 
 
 def test_profile_edit_keeps_onboarding_and_updates_fields(runtime, make_user):
     uid = make_user()
     exam = dt.date.today() + dt.timedelta(days=40)
-    view = profiles.save_profile(runtime.session_factory, user_id=uid,
+    view = profiles.save_profile(runtime, user_id=uid,
                                  **{**FORM, "exam_date": exam, "daily_target": 5})
     assert view.onboarded and view.exam_date == exam and view.daily_target == 5
 
@@ -51,22 +51,22 @@ def test_profile_edit_keeps_onboarding_and_updates_fields(runtime, make_user):
 def test_invalid_profiles_are_refused_and_change_nothing(runtime, make_user, change, message):
     uid = make_user(onboarded=False)
     with pytest.raises(InvalidInput, match=message):
-        profiles.save_profile(runtime.session_factory, user_id=uid, **{**FORM, **change})
-    assert not profiles.get_profile(runtime.session_factory, user_id=uid).onboarded
+        profiles.save_profile(runtime, user_id=uid, **{**FORM, **change})
+    assert not profiles.get_profile(runtime, user_id=uid).onboarded
 
 
 def test_learners_only_see_their_own_profile(runtime, make_user):
     a = make_user("a@example.com", display_name="Alice")
     b = make_user("b@example.com", display_name="Bob")
-    profiles.save_profile(runtime.session_factory, user_id=a, **{**FORM, "display_name": "Alice"})
-    assert profiles.get_profile(runtime.session_factory, user_id=b).display_name == "Bob"
+    profiles.save_profile(runtime, user_id=a, **{**FORM, "display_name": "Alice"})
+    assert profiles.get_profile(runtime, user_id=b).display_name == "Bob"
     with pytest.raises(NotFound):
-        profiles.get_profile(runtime.session_factory, user_id=999_999)
+        profiles.get_profile(runtime, user_id=999_999)
 
 
 def test_home_summary_starts_empty_and_never_fakes_progress(runtime, make_user):
     uid = make_user()
-    summary = profiles.home_summary(runtime.session_factory, user_id=uid)
+    summary = profiles.home_summary(runtime, user_id=uid)
     assert summary.materials == 0 and summary.questions == 0
     assert not summary.has_practice
     assert summary.profile.xp == 0 and summary.profile.streak == 0
@@ -83,7 +83,7 @@ def test_home_streak_is_zero_after_a_missed_day(runtime, make_user):
     same_day = dt.datetime(2026, 3, 10, 20, 0, tzinfo=dt.UTC)
     next_day = dt.datetime(2026, 3, 11, 20, 0, tzinfo=dt.UTC)
     two_days = dt.datetime(2026, 3, 12, 20, 0, tzinfo=dt.UTC)
-    summary = lambda now: profiles.home_summary(runtime.session_factory, user_id=uid, now=now)  # noqa: E731
+    summary = lambda now: profiles.home_summary(runtime, user_id=uid, now=now)  # noqa: E731
     assert summary(same_day).streak_now == 4
     assert summary(next_day).streak_now == 4  # still alive until the day ends unanswered
     assert summary(two_days).streak_now == 0
@@ -101,8 +101,8 @@ def test_a_zone_the_database_does_not_know_yet_is_refused_with_a_reason(runtime,
     if not newer:
         pytest.skip("this PostgreSQL knows every zone Python knows")
     uid = make_user()
-    profiles.save_profile(runtime.session_factory, user_id=uid, **FORM)
+    profiles.save_profile(runtime, user_id=uid, **FORM)
     with pytest.raises(InvalidInput, match="too new for this server's database"):
-        profiles.save_profile(runtime.session_factory, user_id=uid,
+        profiles.save_profile(runtime, user_id=uid,
                               **{**FORM, "timezone": newer[0]})
-    assert profiles.get_profile(runtime.session_factory, user_id=uid).timezone == "Europe/Paris"
+    assert profiles.get_profile(runtime, user_id=uid).timezone == "Europe/Paris"

@@ -22,18 +22,17 @@ OLD_PUBLIC_KEY = "groundwork-development-cookie-key-change-me-0123456789"
 
 
 def _account(runtime, email="ada@example.com"):
-    return accounts.register_user(runtime.session_factory, email=email, password=PASSWORD,
-                                  display_name="Ada", settings=runtime.settings)
+    return accounts.register_user(runtime, email=email, password=PASSWORD,
+                                  display_name="Ada")
 
 
 def _start(runtime, account, **kw):
-    return accounts.start_session(runtime.session_factory, account=account,
-                                  key=runtime.cookie_key, settings=runtime.settings, **kw)
+    return accounts.start_session(runtime, account=account, **kw)
 
 
 def _restore(runtime, token):
     sid = accounts.session_id_from_token(token, runtime.cookie_key)
-    return None if sid is None else accounts.resume_session(runtime.session_factory,
+    return None if sid is None else accounts.resume_session(runtime,
                                                             session_id=sid)
 
 
@@ -104,7 +103,7 @@ def test_logout_revokes_the_session_so_a_copied_cookie_stops_working(runtime):
     account = _account(runtime)
     signed = _start(runtime, account)
     copy = signed.token
-    accounts.revoke_session(runtime.session_factory, session_id=signed.session_id)
+    accounts.revoke_session(runtime, session_id=signed.session_id)
     assert _restore(runtime, copy) is None
     # A new login gets a new session; the old cookie stays dead.
     again = _start(runtime, account)
@@ -126,44 +125,42 @@ def test_password_change_revokes_other_sessions_and_keeps_this_one(runtime):
     account = _account(runtime)
     here, laptop, phone = (_start(runtime, account) for _ in range(3))
     ended = accounts.change_password(
-        runtime.session_factory, user_id=account.user_id, current_password=PASSWORD,
-        new_password="a brand new passphrase 7", settings=runtime.settings,
+        runtime, user_id=account.user_id, current_password=PASSWORD,
+        new_password="a brand new passphrase 7",
         keep_session_id=here.session_id)
     assert ended == 2
     assert _restore(runtime, here.token) is not None
     assert _restore(runtime, laptop.token) is None and _restore(runtime, phone.token) is None
     with pytest.raises(AuthenticationFailed):
-        accounts.authenticate(runtime.session_factory, email="ada@example.com",
-                              password=PASSWORD, settings=runtime.settings)
-    assert accounts.authenticate(runtime.session_factory, email="ada@example.com",
-                                 password="a brand new passphrase 7",
-                                 settings=runtime.settings).user_id == account.user_id
+        accounts.authenticate(runtime, email="ada@example.com",
+                              password=PASSWORD)
+    assert accounts.authenticate(runtime, email="ada@example.com",
+                                 password="a brand new passphrase 7").user_id == account.user_id
 
 
 def test_password_change_needs_the_current_password_and_a_valid_new_one(runtime):
     account = _account(runtime)
     signed = _start(runtime, account)
-    change = dict(user_id=account.user_id, settings=runtime.settings,
+    change = dict(user_id=account.user_id,
                   keep_session_id=signed.session_id)
     with pytest.raises(AuthenticationFailed, match="current password"):
-        accounts.change_password(runtime.session_factory, current_password="not it at all!",
+        accounts.change_password(runtime, current_password="not it at all!",
                                  new_password="a brand new passphrase 7", **change)
     with pytest.raises(InvalidInput, match="at least 12"):
-        accounts.change_password(runtime.session_factory, current_password=PASSWORD,
+        accounts.change_password(runtime, current_password=PASSWORD,
                                  new_password="short", **change)
     with pytest.raises(InvalidInput, match="differs"):
-        accounts.change_password(runtime.session_factory, current_password=PASSWORD,
+        accounts.change_password(runtime, current_password=PASSWORD,
                                  new_password=PASSWORD, **change)
-    assert accounts.authenticate(runtime.session_factory, email="ada@example.com",
-                                 password=PASSWORD, settings=runtime.settings)
+    assert accounts.authenticate(runtime, email="ada@example.com",
+                                 password=PASSWORD)
 
 
 def test_operator_reset_revokes_every_session(runtime):
     account = _account(runtime)
     one, two = _start(runtime, account), _start(runtime, account)
-    uid = accounts.reset_password(runtime.session_factory, email="ADA@example.com",
-                                  new_password="set by the operator 42",
-                                  settings=runtime.settings)
+    uid = accounts.reset_password(runtime, email="ADA@example.com",
+                                  new_password="set by the operator 42")
     assert uid == account.user_id
     assert _restore(runtime, one.token) is None and _restore(runtime, two.token) is None
 
@@ -172,9 +169,8 @@ def test_sessions_are_per_learner(runtime):
     ada = _account(runtime)
     bob = _account(runtime, email="bob@example.com")
     ada_session, bob_session = _start(runtime, ada), _start(runtime, bob)
-    accounts.change_password(runtime.session_factory, user_id=ada.user_id,
-                             current_password=PASSWORD, new_password="another passphrase 9",
-                             settings=runtime.settings)
+    accounts.change_password(runtime, user_id=ada.user_id,
+                             current_password=PASSWORD, new_password="another passphrase 9")
     assert _restore(runtime, ada_session.token) is None
     assert _restore(runtime, bob_session.token).email == "bob@example.com"
 
@@ -183,11 +179,11 @@ def test_ended_sessions_are_pruned(runtime):
     account = _account(runtime)
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=200)
     old = _start(runtime, account, now=long_ago)
-    accounts.revoke_session(runtime.session_factory, session_id=old.session_id, now=long_ago)
+    accounts.revoke_session(runtime, session_id=old.session_id, now=long_ago)
     live = _start(runtime, account)  # starting a session drops the learner's long-ended ones
     with runtime.session_factory() as s:
         assert s.scalars(select(AuthSession.token_hash)).all() == [
             accounts.sessions._digest(live.session_id)]
-    removed = accounts.prune_sessions(runtime.session_factory, older_than=dt.timedelta(days=1),
+    removed = accounts.prune_sessions(runtime, older_than=dt.timedelta(days=1),
                                       now=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
     assert removed == 1

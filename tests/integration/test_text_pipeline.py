@@ -14,9 +14,8 @@ from engine.__main__ import main
 from engine.db.models import Chunk, Material, MaterialPage, Question
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.retrieval.collections import current_collection
-from engine.retrieval.vectors import get_vector_store
 from engine.originals import original_path
-from engine.reclean import outdated_materials, reclean_material
+from engine.library.reclean import outdated_materials, reclean_material
 from engine.runtime import get_runtime
 from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question
@@ -56,13 +55,13 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
         chunk = s.scalars(select(Chunk.id).where(Chunk.material_id == mid)).first()
     qid = add_question(runtime.session_factory, user, material_id=mid, source_chunk_id=chunk,
                        excerpt=BODY, page_start=2, page_end=2)
-    assert outdated_materials(runtime.session_factory, user_id=user) == [(user, mid)]
+    assert outdated_materials(runtime, user_id=user) == [(user, mid)]
 
     seen: list[tuple[int, int]] = []
     chunks = reclean_material(runtime, user_id=user, material_id=mid,
                                       progress=lambda d, t: seen.append((d, t)))
     assert chunks > 0 and seen[-1] == (chunks, chunks)
-    pages = library.material_pages(runtime.session_factory, user_id=user, material_id=mid)
+    pages = library.material_pages(runtime, user_id=user, material_id=mid)
     assert pages[0].text == ("Soil forms slowly as rock weathers and organic matter "
                              "accumulates; a centimetre of fine topsoil can take centuries to "
                              "form.")
@@ -82,8 +81,8 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
     with runtime.session_factory() as s:
         ids = set(s.scalars(select(Chunk.id).where(Chunk.user_id == user)))
         name = current_collection(s, user)
-    assert set(get_vector_store(runtime.settings).chunk_ids(name)) == ids
-    assert outdated_materials(runtime.session_factory, user_id=user) == []
+    assert set(runtime.vectors.chunk_ids(name)) == ids
+    assert outdated_materials(runtime, user_id=user) == []
 
 
 def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, settings,
@@ -102,7 +101,7 @@ def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, se
     with runtime.session_factory() as s:
         assert s.get(Material, mid).text_version == TEXT_PIPELINE_VERSION
     # read again from the stored original PDF: its own text, headers and all cleaned
-    pages = library.material_pages(runtime.session_factory, user_id=user, material_id=mid)
+    pages = library.material_pages(runtime, user_id=user, material_id=mid)
     assert " ".join(pages[0].text.split()) == BODY and pages[3].text == "Garbled page."
 
 

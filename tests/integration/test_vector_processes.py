@@ -51,7 +51,7 @@ def test_search_and_ingest_keep_working_after_a_rebuild_in_another_process(
         assert library.search_library(rt, user_id=user, query=BEES)[0].material_id == bees.id
         assert library.vector_count(rt, user_id=user) == soil.chunk_count + bees.chunk_count
     finally:
-        rt.engine.dispose()
+        rt.close()
 
 
 _REPLACE = textwrap.dedent("""

@@ -9,11 +9,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from engine.process import prepare_process  # noqa: E402
+
+prepare_process()  # before anything imports litellm or Hugging Face code
 
 
 def _verify(rt, user_id: int) -> dict:  # noqa: ANN001
@@ -22,17 +22,14 @@ def _verify(rt, user_id: int) -> dict:  # noqa: ANN001
     from engine import integrity, library
     from engine.db.models import Chunk
     from engine.retrieval.collections import current_collection
-    from engine.retrieval.embeddings import get_embedder
-    from engine.retrieval.vectors import get_vector_store
-
-    store = get_vector_store(rt.settings)
-    embedder = get_embedder(rt.settings)
+    store = rt.vectors
+    embedder = rt.embedder
     with rt.session_factory() as session:
         collection = current_collection(session, user_id)
         chunks = session.execute(select(Chunk.material_id, Chunk.text)
                                  .where(Chunk.user_id == user_id).order_by(Chunk.id)).all()
     materials = []
-    for m in library.list_materials(rt.session_factory, user_id=user_id):
+    for m in library.list_materials(rt, user_id=user_id):
         text = next(t for mid, t in chunks if mid == m.id)
         dense = store.query(collection, embedding=embedder.embed_query(text), k=1,
                             material_ids=[m.id])
@@ -55,7 +52,7 @@ def main(argv: list[str]) -> int:
 
     action, email = argv[0], argv[1]
     rt = get_runtime()
-    user_id = get_account(rt.session_factory, email=email).user_id
+    user_id = get_account(rt, email=email).user_id
     if action == "delete":
         from engine.library import delete_material
 

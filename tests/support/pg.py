@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine.url import make_url
 
-from engine.db.embedded import embedded_database_url
+from engine.db.embedded import start_embedded_postgres
 from engine.db.migrate import upgrade_head
 from engine.db.session import normalise_url
 
@@ -22,7 +22,7 @@ def server_url(tmp_root: Path) -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return normalise_url(url)
-    return embedded_database_url(tmp_root / "pg", cleanup_mode="delete")
+    return start_embedded_postgres(tmp_root / "pg", cleanup_mode="delete")
 
 
 def with_database(url: str, name: str) -> str:

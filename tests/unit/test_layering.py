@@ -21,11 +21,40 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _modules(path: Path) -> set[str]:
+    """Every module a file imports, by its full dotted name (`from engine import library`
+    names `engine.library`), type-checking-only imports included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            for alias in node.names:
+                dotted = f"{node.module}.{alias.name}"
+                as_path = ROOT / dotted.replace(".", "/")
+                if as_path.is_dir() or as_path.with_suffix(".py").is_file():
+                    names.add(dotted)
+    return names
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
 def _py_files(*parts: str) -> list[Path]:
     files: list[Path] = []
     for part in parts:
         p = ROOT / part
-        files.extend([p] if p.is_file() else sorted(p.rglob("*.py")))
+        if p.is_file():
+            files.append(p)
+        elif p.is_dir():
+            files.extend(sorted(p.rglob("*.py")))
     return files
 
 
@@ -43,12 +72,43 @@ def test_pages_and_ui_never_reach_storage_or_llm_directly():
     assert offenders == {}
 
 
-def test_scheduling_and_scoring_are_pure():
-    offenders = {
-        str(f.relative_to(ROOT)): sorted(_imports(f) & PURE_FORBIDDEN)
-        for f in _py_files("engine/scheduling", "engine/scoring")
-        if (ROOT / "engine").is_dir() and _imports(f) & PURE_FORBIDDEN
-    }
+# Pages and UI pieces call services; they never reach the database, the stores' adapters, the
+# model adapter or the job machinery behind the services.
+UI_FORBIDDEN_ENGINE = (
+    "engine.db", "engine.llm", "engine.runtime", "engine.config", "engine.logging_setup",
+    "engine.steps", "engine.ingestion", "engine.retrieval.vectors", "engine.retrieval.embeddings",
+    "engine.retrieval.onnx_model", "engine.retrieval.lexical", "engine.retrieval.collections",
+    "engine.retrieval.fusion", "engine.retrieval.standalone", "engine.jobs.queue",
+    "engine.jobs.worker", "engine.jobs.tasks", "engine.jobs.spool",
+)
+# The UI's one way to the runtime (the app's cached runtime) and the app's process set-up.
+UI_ENTRY_POINTS = {"ui/runtime.py": ("engine.runtime",), "app.py": ("engine.process",)}
+
+
+def test_pages_and_ui_call_only_engine_services():
+    offenders = {}
+    for f in _py_files("app.py", "pages", "ui"):
+        allowed = UI_ENTRY_POINTS.get(_rel(f), ())
+        bad = sorted(m for m in _modules(f)
+                     if _within(m, UI_FORBIDDEN_ENGINE) and not _within(m, allowed))
+        if bad:
+            offenders[_rel(f)] = bad
+    assert offenders == {}
+
+
+# Pure domain code: plain values in, plain values out.
+PURE_PARTS = ("engine/scheduling", "engine/scoring", "engine/practice/answering.py")
+PURE_FORBIDDEN_ENGINE = ("engine.db", "engine.runtime", "engine.llm", "engine.retrieval",
+                         "engine.jobs")
+
+
+def test_scheduling_scoring_and_the_answer_rule_are_pure():
+    offenders = {}
+    for f in _py_files(*PURE_PARTS):
+        bad = sorted((_imports(f) & PURE_FORBIDDEN)
+                     | {m for m in _modules(f) if _within(m, PURE_FORBIDDEN_ENGINE)})
+        if bad:
+            offenders[_rel(f)] = bad
     assert offenders == {}
 
 
@@ -95,10 +155,35 @@ def test_the_answer_rule_is_pure():
 
 
 def test_one_adapter_per_outside_system():
-    chroma = [str(f.relative_to(ROOT)) for f in _py_files("engine") if "chromadb" in _imports(f)]
-    llm = [str(f.relative_to(ROOT)) for f in _py_files("engine") if "litellm" in _imports(f)]
-    assert len(chroma) <= 1, chroma
+    everything = _py_files("engine", "pages", "ui", "app.py", "migrations")
+    chroma = [_rel(f) for f in everything if "chromadb" in _imports(f)]
+    llm = [_rel(f) for f in everything if "litellm" in _imports(f)]
+    assert chroma in ([], ["engine/retrieval/vectors.py"]), chroma
     assert llm in ([], ["engine/llm.py"]), llm
+
+
+# Who may see the runtime: the entry points that build it, and the service layer that is given
+# it. Domain code, adapters, the database layer, settings, pages and UI pieces may not (pages
+# get the runtime from `ui.runtime.get_runtime()` and hand it to services).
+RUNTIME_ENTRY_POINTS = ("engine/__main__.py", "engine/cli/", "ui/runtime.py", "app.py")
+SERVICE_LAYER = (
+    "engine/accounts/", "engine/analytics/", "engine/jobs/", "engine/library/",
+    "engine/practice/", "engine/generation/", "engine/bank/", "engine/tutor/",
+    "engine/library.py", "engine/profiles.py", "engine/integrity.py", "engine/account_data.py",
+    "engine/reclean.py", "engine/originals.py", "engine/prompt_templates.py", "engine/usage.py",
+    "engine/retrieval/search.py",
+)
+NEVER_RUNTIME = ("engine/practice/answering.py",)
+
+
+def test_only_entry_points_and_services_import_the_runtime():
+    allowed = RUNTIME_ENTRY_POINTS + SERVICE_LAYER
+    offenders = [
+        _rel(f) for f in _py_files("engine", "pages", "ui", "app.py", "migrations")
+        if _rel(f) != "engine/runtime.py" and "engine.runtime" in _modules(f)
+        and (not _rel(f).startswith(allowed) or _rel(f) in NEVER_RUNTIME)
+    ]
+    assert offenders == []
 
 
 def test_nothing_renders_unescaped_html():

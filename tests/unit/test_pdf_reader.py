@@ -76,6 +76,21 @@ def test_too_many_bytes_is_refused_before_reading(tmp_path):
         read_pdf(b"%PDF-1.7\n" + b"0" * (1024 * 1024 + 1), settings=s)
 
 
+def test_an_upload_is_refused_by_the_same_size_limit_as_it_streams_in(tmp_path):
+    import io
+    from types import SimpleNamespace
+
+    from engine.jobs.spool import spool_upload
+
+    s = Settings(data_dir=tmp_path, upload_max_mb=1)
+    rt = SimpleNamespace(settings=s)  # spooling uses only the runtime's settings
+    path, _, size = spool_upload(rt, source=io.BytesIO(b"0" * (1024 * 1024)))
+    assert size == 1024 * 1024 and path.is_file()
+    with pytest.raises(PdfTooLarge, match="limit is 1 MB"):
+        spool_upload(rt, source=io.BytesIO(b"0" * (1024 * 1024 + 1)))
+    assert list(s.spool_path.iterdir()) == [path]  # the refused upload left nothing behind
+
+
 def test_too_many_pages_is_refused(tmp_path):
     s = Settings(data_dir=tmp_path, pdf_max_pages=2)
     with pytest.raises(PdfTooLarge, match="3 pages"):

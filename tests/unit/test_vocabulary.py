@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import CheckConstraint
 
 from engine.db.models.jobs import JobProgress
+from engine.db.models.library import Material
 from engine.db.models.accounts import Profile
 from engine.db.models.practice import Flag
 from engine.db.models.questions import Question
@@ -17,6 +18,7 @@ from engine.domain.vocabulary import (
     Generator,
     JobKind,
     JobState,
+    MaterialStatus,
     QuestionStatus,
     QuestionType,
     Scheduler,
@@ -41,6 +43,7 @@ def _allowed(model: type, name: str) -> set[str]:
     (JobKind, JobProgress, "kind_known"),
     (JobState, JobProgress, "outcome_known"),
     (TutorMode, Conversation, "mode_known"),
+    (MaterialStatus, Material, "status_known"),
 ])
 def test_each_enum_lists_exactly_the_values_its_column_accepts(enum, model, constraint):
     assert {m.value for m in enum} == _allowed(model, constraint)

@@ -14,32 +14,31 @@ from collections.abc import Callable
 
 import numpy as np
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from engine.db.models import Chunk, Material, MaterialPage, Question
-from engine.errors import EngineError, PdfNoText
+from engine.domain.vocabulary import MaterialStatus
+from engine.errors import EngineError, NotFound, PdfNoText
 from engine.ingestion.chunking import ChunkDraft, chunk_pages, document_text
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION, clean_pages
 from engine.ingestion.pdf import read_pdf
+from engine.library.index import embed_texts
+from engine.library.ingest import chunk_rows, lexical_column
 from engine.originals import original_path
 from engine.retrieval.collections import current_collection, lock_vectors
-from engine.retrieval.embeddings import get_embedder
-from engine.retrieval.lexical import lexical_tokens
-from engine.retrieval.vectors import get_vector_store
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def outdated_materials(session_factory: sessionmaker[Session], *,
-                       user_id: int | None = None) -> list[tuple[int, int]]:
+def outdated_materials(rt: Runtime, *, user_id: int | None = None) -> list[tuple[int, int]]:
     """(user id, material id) of ready materials made by an older text pipeline version."""
     q = select(Material.user_id, Material.id).where(
-        Material.text_version < TEXT_PIPELINE_VERSION, Material.status == "ready"
+        Material.text_version < TEXT_PIPELINE_VERSION, Material.status == MaterialStatus.READY
     ).order_by(Material.user_id, Material.id)
     if user_id is not None:
         q = q.where(Material.user_id == user_id)
-    with session_factory() as session:
+    with rt.session_factory() as session:
         return [(u, m) for u, m in session.execute(q)]
 
 
@@ -72,7 +71,6 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
         m = session.scalar(select(Material).where(Material.id == material_id,
                                                   Material.user_id == user_id))
         if m is None:
-            from engine.errors import NotFound
             raise NotFound("That material is not in your library (it may have been deleted).")
         stored = list(session.scalars(
             select(MaterialPage.text).where(MaterialPage.material_id == material_id,
@@ -84,15 +82,10 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
     if not drafts:
         raise PdfNoText("After cleaning, this material has no usable text left; it was kept "
                         "as it was.")
-    embedder = get_embedder(s)
-    step = max(1, s.embedding_batch_size) * 4
-    parts = []
-    for start in range(0, len(drafts), step):
-        parts.append(embedder.embed_documents([d.text for d in drafts[start:start + step]]))
-        if progress:
-            progress(min(len(drafts), start + step), len(drafts))
+    embedder = rt.embedder
+    vectors = embed_texts(rt, embedder, [d.text for d in drafts], progress=progress)
     _replace_chunks(rt, user_id=user_id, material_id=material_id, pages=pages,
-                    without=sorted(without), drafts=drafts, vectors=np.concatenate(parts),
+                    without=sorted(without), drafts=drafts, vectors=vectors,
                     model=embedder.model_name)
     return len(drafts)
 
@@ -100,7 +93,8 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
 def _replace_chunks(rt: Runtime, *, user_id: int, material_id: int, pages: list[str],
                     without: list[int], drafts: list[ChunkDraft], vectors: np.ndarray,
                     model: str) -> None:
-    store = get_vector_store(rt.settings)
+    store = rt.vectors
+    lexical = lexical_column(drafts)
     new_ids: list[int] = []
     name = None
     try:
@@ -120,11 +114,7 @@ def _replace_chunks(rt: Runtime, *, user_id: int, material_id: int, pages: list[
                     .values(text=text, char_start=offsets[i]))
             new_ids = list(session.scalars(
                 insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
-                [{"user_id": user_id, "material_id": material_id, "ordinal": d.ordinal,
-                  "text": d.text, "page_start": d.page_start, "page_end": d.page_end,
-                  "char_start": d.char_start, "char_end": d.char_end, "heading": d.heading,
-                  "token_count": d.token_count, "content_hash": d.content_hash,
-                  "lexical": " ".join(lexical_tokens(d.text))} for d in drafts]))
+                chunk_rows(drafts, lexical, user_id=user_id, material_id=material_id)))
             _relink_questions(session, user_id, material_id, drafts, new_ids)
             session.execute(delete(Chunk).where(Chunk.id.in_(old_ids)))
             m.chunk_count, m.pages_without_text = len(drafts), without

@@ -1,0 +1,367 @@
+"""Ingestion: a PDF, or pages already read, becomes a learner's material.
+
+The original file is saved first, then the rows are committed as 'indexing', then the vectors
+are written and the material turns 'ready'. A failure undoes the half-done write at once; a
+crash leaves an 'indexing' material that `python -m engine check --repair` completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import numpy as np
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.db.models import Chunk, Material, MaterialPage
+from engine.domain.vocabulary import MaterialStatus
+from engine.errors import PdfNoText
+from engine.ingestion.chunking import ChunkDraft, chunk_pages, document_text
+from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
+from engine.ingestion.pdf import PageCallback, PdfText, describe_pages, read_pdf
+from engine.library.index import embed_texts
+from engine.library.materials import MaterialInfo, finish_delete, material_info
+from engine.library.titles import choose_title, clean_title
+from engine.originals import remove_original, save_original
+from engine.retrieval.collections import current_collection, lock_vectors
+from engine.retrieval.lexical import lexical_tokens
+from engine.runtime import Runtime
+from engine.steps import reached
+
+log = logging.getLogger(__name__)
+
+
+class IngestStage(StrEnum):
+    READING = "reading"  # pages are being read from the PDF
+    EMBEDDING = "embedding"  # chunks are being embedded
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    material: MaterialInfo
+    duplicate: bool  # the same file was already in this learner's library
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Where an ingestion is (see `IngestStage`)."""
+
+    stage: IngestStage
+    pages_read: int
+    page_count: int
+    chunks_indexed: int
+    chunk_count: int
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    """Extracted text ready for chunking: one entry per page."""
+
+    pages: list[str]
+    title: str
+    filename: str
+    sha256: str
+    size_bytes: int
+    pages_without_text: list[int]
+    note: str | None = None
+
+
+def find_duplicate(rt: Runtime, *, user_id: int, sha256: str) -> MaterialInfo | None:
+    """The learner's material made from the file with this SHA-256, if there is one."""
+    with rt.session_factory() as session:
+        m = session.scalar(select(Material).where(Material.user_id == user_id,
+                                                  Material.sha256 == sha256))
+        return material_info(m) if m else None
+
+
+def ingest_pdf(
+    rt: Runtime,
+    *,
+    user_id: int,
+    data: bytes,
+    filename: str,
+    password: str | None = None,
+    title: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestResult:
+    """Read a PDF, chunk it, embed it and store it for this learner.
+
+    The same file (same SHA-256) uploaded again by the same learner is not stored twice: the
+    existing material is returned with `duplicate=True`.
+
+    Args:
+        rt: the runtime (settings, database).
+        user_id: the learner who owns the material.
+        data: the PDF's bytes.
+        filename: the uploaded file's name (shown, and a last-resort title).
+        password: for encrypted PDFs.
+        title: overrides the title taken from the PDF.
+        progress: called as pages are read and chunks indexed.
+
+    Returns:
+        The stored (or already present) material.
+
+    Raises:
+        PdfTooLarge, PdfEncrypted, PdfMalformed, PdfNoText: the file is refused; nothing
+            was stored.
+        VectorStoreUnavailable: Chroma failed; nothing was stored.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    existing = _stored_already(rt, user_id=user_id, sha256=sha256)
+    if existing is not None:
+        return IngestResult(material=existing, duplicate=True)
+    pdf = read_pdf(data, settings=rt.settings, password=password,
+                   on_page=_reading_reporter(progress))
+    save_original(rt, user_id=user_id, sha256=sha256, data=data)
+    reached("ingest:original-saved")
+    try:
+        return ingest_pages(
+            rt, user_id=user_id, pages=pdf.pages,
+            title=title or choose_title(pdf.title, pdf.pages, filename, pdf.title_lines),
+            filename=filename, sha256=sha256, size_bytes=len(data),
+            pages_without_text=pdf.pages_without_text, note=_unreadable_note(pdf),
+            progress=progress,
+        )
+    except BaseException:
+        if find_duplicate(rt, user_id=user_id, sha256=sha256) is None:
+            remove_original(rt, user_id=user_id, sha256=sha256)
+        raise
+
+
+def _stored_already(rt: Runtime, *, user_id: int, sha256: str) -> MaterialInfo | None:
+    """The learner's material of this file; one left half-written by a crash is removed."""
+    existing = find_duplicate(rt, user_id=user_id, sha256=sha256)
+    if existing is not None and existing.status == MaterialStatus.DELETING:
+        finish_delete(rt, user_id=user_id, material_id=existing.id)  # a crashed delete
+        return None
+    if existing is not None and existing.status == MaterialStatus.INDEXING:
+        # An earlier attempt stopped between its rows and its vectors (the worker was killed);
+        # a learner's ingestions run one at a time, so nothing else is writing it.
+        _abandon(rt, user_id, existing.id)
+        return None
+    return existing
+
+
+def _reading_reporter(progress: ProgressCallback | None) -> PageCallback | None:
+    if progress is None:
+        return None
+
+    def on_page(read: int, total: int) -> None:
+        progress(IngestProgress(IngestStage.READING, read, total, 0, 0))
+
+    return on_page
+
+
+def _unreadable_note(pdf: PdfText) -> str | None:
+    if not pdf.pages_without_text:
+        return None
+    return (f"No text could be read on {describe_pages(pdf.pages_without_text)} "
+            "(scanned, image-only or unreadable); those pages are not searchable.")
+
+
+def ingest_pages(
+    rt: Runtime,
+    *,
+    user_id: int,
+    pages: list[str],
+    title: str,
+    filename: str,
+    sha256: str,
+    size_bytes: int,
+    pages_without_text: list[int] | None = None,
+    note: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestResult:
+    """Chunk, embed and store already-extracted page texts (the second half of `ingest_pdf`).
+
+    Raises:
+        PdfNoText: the pages hold no text; nothing was stored.
+        InvalidInput: an empty or too long title.
+    """
+    doc, drafts = _prepared(rt, DocumentInput(
+        pages=pages, title=title, filename=filename, sha256=sha256, size_bytes=size_bytes,
+        pages_without_text=pages_without_text or [], note=note))
+    if not drafts:
+        raise PdfNoText("This PDF has no text that can be read.")
+    page_count = len(pages)
+
+    def report(done: int, total: int, stage: IngestStage = IngestStage.EMBEDDING) -> None:
+        if progress:
+            progress(IngestProgress(stage, page_count, page_count, done, total))
+
+    [result] = _embed_and_store(rt, user_id=user_id, prepared=[(doc, drafts)],
+                                on_chunks=report)
+    report(result.material.chunk_count, result.material.chunk_count, IngestStage.DONE)
+    return result
+
+
+def ingest_documents(
+    rt: Runtime,
+    *,
+    user_id: int,
+    documents: list[DocumentInput],
+    on_chunks: Callable[[int, int], None] | None = None,
+) -> list[IngestResult | None]:
+    """Chunk, embed (in batches across documents) and store several documents, each as its own
+    material with its own all-or-nothing write. A document without text is not stored: None
+    stands in its place.
+
+    Raises:
+        InvalidInput: a document's title is empty or too long; nothing was stored.
+    """
+    prepared = [_prepared(rt, doc) for doc in documents]
+    stored = iter(_embed_and_store(rt, user_id=user_id,
+                                   prepared=[p for p in prepared if p[1]], on_chunks=on_chunks))
+    return [next(stored) if drafts else None for _, drafts in prepared]
+
+
+def _prepared(rt: Runtime, doc: DocumentInput) -> tuple[DocumentInput, list[ChunkDraft]]:
+    """The document's chunks (none when it has no text) and the document with its title
+    checked."""
+    s = rt.settings
+    drafts = chunk_pages(doc.pages, chunk_tokens=s.chunk_tokens,
+                         overlap_tokens=s.chunk_overlap_tokens)
+    if not drafts:
+        return doc, []
+    return replace(doc, title=clean_title(doc.title)), drafts
+
+
+def _embed_and_store(rt: Runtime, *, user_id: int,
+                     prepared: list[tuple[DocumentInput, list[ChunkDraft]]],
+                     on_chunks: Callable[[int, int], None] | None) -> list[IngestResult]:
+    """Embed the chunks of all these documents in shared batches, then store each."""
+    embedder = rt.embedder
+    texts = [d.text for _, drafts in prepared for d in drafts]
+    if on_chunks:
+        on_chunks(0, len(texts))
+    vectors = embed_texts(rt, embedder, texts, progress=on_chunks)
+    results = []
+    offset = 0
+    for doc, drafts in prepared:
+        results.append(_store(rt, user_id=user_id, doc=doc, drafts=drafts,
+                              vectors=vectors[offset:offset + len(drafts)],
+                              model=embedder.model_name))
+        offset += len(drafts)
+    return results
+
+
+def lexical_column(drafts: list[ChunkDraft]) -> list[str]:
+    """Each chunk's lexical tokens, as stored for full-text ranking."""
+    return [" ".join(lexical_tokens(d.text)) for d in drafts]
+
+
+def chunk_rows(drafts: list[ChunkDraft], lexical: list[str], *, user_id: int,
+               material_id: int) -> list[dict]:
+    """The `chunks` rows of a material's chunk drafts."""
+    return [{"user_id": user_id, "material_id": material_id, "ordinal": d.ordinal,
+             "text": d.text, "page_start": d.page_start, "page_end": d.page_end,
+             "char_start": d.char_start, "char_end": d.char_end, "heading": d.heading,
+             "token_count": d.token_count, "content_hash": d.content_hash,
+             "lexical": lex} for d, lex in zip(drafts, lexical, strict=True)]
+
+
+def _store(rt: Runtime, *, user_id: int, doc: DocumentInput, drafts: list[ChunkDraft],
+           vectors: np.ndarray, model: str) -> IngestResult:
+    """Rows (committed as 'indexing'), then vectors, then 'ready'. When the same file was
+    stored meanwhile, that material as a duplicate. On failure the half-written material is
+    removed again."""
+    lexical = lexical_column(drafts)
+    try:
+        with rt.session_factory.begin() as session:
+            material_id, chunk_ids = _insert_rows(session, user_id=user_id, doc=doc,
+                                                  drafts=drafts, lexical=lexical, model=model)
+    except IntegrityError as e:
+        if "uq_materials_user_sha256" not in str(e.orig):
+            raise
+        existing = find_duplicate(rt, user_id=user_id, sha256=doc.sha256)
+        assert existing is not None
+        return IngestResult(material=existing, duplicate=True)
+    reached("ingest:rows-committed")
+    try:
+        material = _write_vectors(rt, user_id=user_id, material_id=material_id,
+                                  chunk_ids=chunk_ids, vectors=vectors, model=model)
+    except BaseException:
+        _abandon(rt, user_id, material_id)
+        raise
+    log.info("material ingested", extra={"user_id": user_id, "material_id": material.id,
+                                         "pages": len(doc.pages), "chunks": len(drafts)})
+    return IngestResult(material=material, duplicate=False)
+
+
+def _insert_rows(session: Session, *, user_id: int, doc: DocumentInput,
+                 drafts: list[ChunkDraft], lexical: list[str],
+                 model: str) -> tuple[int, list[int]]:
+    """The material ('indexing'), its pages and its chunks; returns (material id, chunk ids)."""
+    material = Material(
+        user_id=user_id, title=doc.title, filename=doc.filename[:300], sha256=doc.sha256,
+        size_bytes=doc.size_bytes, page_count=len(doc.pages), chunk_count=len(drafts),
+        status=MaterialStatus.INDEXING, pages_without_text=doc.pages_without_text,
+        note=doc.note, embedding_model=model, text_version=TEXT_PIPELINE_VERSION,
+    )
+    session.add(material)
+    session.flush()
+    material_id = material.id
+    _, offsets = document_text(doc.pages)
+    session.execute(insert(MaterialPage), [
+        {"material_id": material_id, "number": i + 1, "user_id": user_id,
+         "text": text, "char_start": offsets[i]} for i, text in enumerate(doc.pages)
+    ])
+    chunk_ids = list(session.scalars(
+        insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
+        chunk_rows(drafts, lexical, user_id=user_id, material_id=material_id),
+    ))
+    return material_id, chunk_ids
+
+
+def _write_vectors(rt: Runtime, *, user_id: int, material_id: int, chunk_ids: list[int],
+                   vectors: np.ndarray, model: str) -> MaterialInfo:
+    """The material's vectors into the learner's index in use; then the material is 'ready'."""
+    with rt.session_factory.begin() as session:
+        lock_vectors(session, user_id)
+        rt.vectors.add(
+            current_collection(session, user_id), user_id=user_id, chunk_ids=chunk_ids,
+            material_ids=[material_id] * len(chunk_ids), embeddings=vectors, model=model)
+        reached("ingest:vectors-written")
+        m = session.get_one(Material, material_id)
+        m.status = MaterialStatus.READY
+        session.flush()
+        return material_info(m)
+
+
+def _abandon(rt: Runtime, user_id: int, material_id: int) -> None:
+    """Remove a material whose ingestion failed (left 'deleting' for `check --repair` when
+    even that fails, e.g. while the vector store is down)."""
+    try:
+        with rt.session_factory.begin() as session:
+            session.execute(Material.__table__.update().where(Material.id == material_id)
+                            .values(status=MaterialStatus.DELETING))
+        finish_delete(rt, user_id=user_id, material_id=material_id, keep_original=True)
+    except Exception:  # logged: the material is invisible; `check --repair` finishes it
+        log.exception("could not remove a failed ingestion",
+                      extra={"user_id": user_id, "material_id": material_id})
+
+
+def undo_interrupted_ingestion(rt: Runtime, *, user_id: int, sha256: str) -> bool:
+    """Remove what an ingestion of this file that will not be retried left half-written (rows
+    committed as 'indexing', vectors maybe not), original file included. True when there was
+    something to remove."""
+    existing = find_duplicate(rt, user_id=user_id, sha256=sha256)
+    if existing is None or existing.status != MaterialStatus.INDEXING:
+        return False
+    with rt.session_factory.begin() as session:
+        session.execute(Material.__table__.update().where(
+            Material.id == existing.id, Material.user_id == user_id,
+            Material.status == MaterialStatus.INDEXING).values(status=MaterialStatus.DELETING))
+    finish_delete(rt, user_id=user_id, material_id=existing.id)
+    log.info("interrupted ingestion removed", extra={"user_id": user_id,
+                                                     "material_id": existing.id})
+    return True
