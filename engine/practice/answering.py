@@ -143,9 +143,9 @@ class Aggregates:
 
     def with_answer(self, *, correct: bool, confidence: int, seconds: float) -> Aggregates:
         err = ((confidence - 1) / 4 - (1.0 if correct else 0.0)) ** 2
-        return replace(self, attempts=self.attempts + 1, correct=self.correct + int(correct),
-                       seconds=(*self.seconds, seconds),
-                       calibration_sq=float(self.calibration_sq) + err)
+        return Aggregates(self.attempts + 1, self.correct + int(correct),
+                          (*self.seconds, seconds), float(self.calibration_sq) + err,
+                          self.flags, self.wrong_open)
 
 
 @dataclass(frozen=True)

@@ -44,25 +44,23 @@ def local_midnight(now: dt.datetime, timezone: str) -> dt.datetime:
     return dt.datetime.combine(local.date(), dt.time(), tzinfo=zone)
 
 
+def _one(session: Session, stmt: Any, *, lock: bool, missing: str) -> Any:
+    row = session.scalar(stmt.with_for_update() if lock else stmt)
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def load_profile(session: Session, user_id: int, *, lock: bool = False) -> Profile:
-    stmt = select(Profile).where(Profile.user_id == user_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    profile = session.scalar(stmt)
-    if profile is None:
-        raise NotFound("Your account could not be found. Please log in again.")
-    return profile
+    return _one(session, select(Profile).where(Profile.user_id == user_id), lock=lock,
+                missing="Your account could not be found. Please log in again.")
 
 
 def load_question(session: Session, user_id: int, question_id: int, *,
                   lock: bool = False) -> Question:
-    stmt = select(Question).where(Question.id == question_id, Question.user_id == user_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    q = session.scalar(stmt)
-    if q is None:
-        raise NotFound("That question was not found.")
-    return q
+    return _one(session, select(Question).where(Question.id == question_id,
+                                                Question.user_id == user_id),
+                lock=lock, missing="That question was not found.")
 
 
 def personal_parameters(session: Session, user_id: int) -> list[float] | None:

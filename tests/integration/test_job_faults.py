@@ -229,7 +229,7 @@ from engine.accounts import get_account
 from engine.runtime import get_runtime
 from tests.support.library_pdfs import text_pdf
 rt = get_runtime()
-uid = get_account(rt.session_factory, email=sys.argv[2]).user_id
+uid = get_account(rt, email=sys.argv[2]).user_id
 if sys.argv[1] == "queue":
     pages = [f"Page {i}. " + "Snow compacts into firn and then into ice. " * 40 for i in range(40)]
     print(jobs.submit_ingestion(rt, user_id=uid, source=io.BytesIO(text_pdf(pages)),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +19,7 @@ from engine.practice.replace import replace_question
 from engine.practice.submit import submit_answer
 from tests.support.llm_stub import Reply
 from tests.support.practice import add_question, token
+from tests.support.runtimes import with_settings
 
 NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 
@@ -27,7 +27,7 @@ NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 def answer(runtime, uid, qid, response=1, *, confidence=4, seconds=30, tok=None,
            expected=None, now=NOW, settings=None):
     return submit_answer(
-        replace(runtime, settings=settings) if settings else runtime, user_id=uid,
+        with_settings(runtime, settings) if settings else runtime, user_id=uid,
         question_id=qid, token=tok or token(),
         response=response, confidence=confidence, seconds=seconds,
         expected_reviews=expected if expected is not None else _reviews(runtime, qid), now=now)
@@ -461,7 +461,7 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
                                                 adopted=True, n_reviews=0))
             else:
                 row.parameters, row.adopted = list(current), True
-        return optimise_fsrs(replace(runtime, settings=s), user_id=uid,
+        return optimise_fsrs(with_settings(runtime, s), user_id=uid,
                              fit=lambda train: seen.append(len(train)) or candidate)
 
     first = run(a, b)
@@ -478,7 +478,7 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
     with runtime.session_factory() as session:
         stored = tuple(session.get(SchedulerParameters, uid).parameters)
     assert stored == (a if second.adopted else b)  # the last run's decision is what is used
-    assert scheduler_info(replace(runtime, settings=s), user_id=uid).personal
+    assert scheduler_info(with_settings(runtime, s), user_id=uid).personal
 
 
 def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule(runtime,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import replace
 from collections import Counter
 
 import pytest
@@ -162,7 +161,7 @@ def test_grading_calls_are_limited_and_logged(llm_stub, runtime, make_user):
     for day in range(3):
         qid = _short_question(runtime, uid)
         result = submit_answer(
-            replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
+            with_settings(runtime, s), user_id=uid, question_id=qid, token=token(),
             response="It makes ATP", confidence=4, seconds=20, expected_reviews=0,
             now=NOW + dt.timedelta(days=day))
         graders.append((result.grader, result.reason))
@@ -183,7 +182,7 @@ def test_grading_and_generation_share_the_daily_request_limit(llm_stub, runtime,
     for day in range(2):
         qid = _short_question(runtime, uid)
         submit_answer(
-            replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
+            with_settings(runtime, s), user_id=uid, question_id=qid, token=token(),
             response="It makes ATP", confidence=4, seconds=20, expected_reviews=0,
             now=NOW + dt.timedelta(days=day))
     llm_stub.responder = grounded_responder("mcq")
@@ -201,7 +200,7 @@ def test_a_failed_grading_call_is_logged_with_its_outcome(llm_stub, runtime, mak
     llm_stub.script(server_error())
     qid = _short_question(runtime, uid)
     result = submit_answer(
-        replace(runtime, settings=s), user_id=uid, question_id=qid, token=token(),
+        with_settings(runtime, s), user_id=uid, question_id=qid, token=token(),
         response="It makes ATP", confidence=4, seconds=20, expected_reviews=0, now=NOW)
     assert result.grader == "keypoints"
     [row] = _rows(runtime.session_factory, uid)
