@@ -218,8 +218,8 @@ def ingest_pdf(
         VectorStoreUnavailable: Chroma failed; nothing was stored.
     """
     s = rt.settings
-    if len(data) > s.upload_max_mb * 1024 * 1024:
-        raise PdfTooLarge(f"This file is larger than the {s.upload_max_mb} MB limit.")
+    if len(data) > s.ingestion.upload_max_mb * 1024 * 1024:
+        raise PdfTooLarge(f"This file is larger than the {s.ingestion.upload_max_mb} MB limit.")
     sha256 = hashlib.sha256(data).hexdigest()
     existing = find_duplicate(rt.session_factory, user_id=user_id, sha256=sha256)
     if existing is not None and existing.status == "deleting":
@@ -309,12 +309,12 @@ def ingest_documents(
     s = rt.settings
     prepared = []
     for doc in documents:
-        drafts = chunk_pages(doc.pages, chunk_tokens=s.chunk_tokens,
-                             overlap_tokens=s.chunk_overlap_tokens)
+        drafts = chunk_pages(doc.pages, chunk_tokens=s.ingestion.chunk_tokens,
+                             overlap_tokens=s.ingestion.chunk_overlap_tokens)
         prepared.append(drafts)
     texts = [d.text for drafts in prepared for d in drafts]
     embedder = get_embedder(s)
-    step = max(1, s.embedding_batch_size) * 4
+    step = max(1, s.embedding.batch_size) * 4
     parts = []
     if on_chunks:
         on_chunks(0, len(texts))
@@ -585,7 +585,7 @@ def reindex(rt: Runtime, *, user_id: int,
     """
     store = get_vector_store(rt.settings)
     embedder = get_embedder(rt.settings)
-    batch = max(1, rt.settings.embedding_batch_size) * 4
+    batch = max(1, rt.settings.embedding.batch_size) * 4
     with rt.session_factory() as session:
         old = current_collection(session, user_id)
         rows = _live_chunks(session, user_id)

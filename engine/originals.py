@@ -15,7 +15,7 @@ from engine.config import Settings
 
 
 def originals_root(settings: Settings) -> Path:
-    return settings.data_dir / "originals"
+    return settings.storage.data_dir / "originals"
 
 
 def original_path(settings: Settings, user_id: int, sha256: str) -> Path:

@@ -40,9 +40,9 @@ class Runtime:
 def database_url(settings: Settings | None = None) -> str:
     """DATABASE_URL when set, otherwise the embedded PostgreSQL under the data folder."""
     settings = settings or get_settings()
-    if settings.database_url:
-        return settings.database_url
-    return embedded_database_url(settings.pg_data_dir)
+    if settings.database.url:
+        return settings.database.url
+    return embedded_database_url(settings.storage.pg_data_dir)
 
 
 def create_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:
@@ -57,7 +57,7 @@ def create_runtime(settings: Settings | None = None, *, migrate: bool = True) ->
     settings = settings or get_settings()
     configure_logging(settings)
     cookie_key = cookie_signing_key(settings)
-    url: str | None = settings.database_url
+    url: str | None = settings.database.url
     try:
         url = database_url(settings)
         engine = _connect(url, settings, migrate=migrate)

@@ -27,7 +27,7 @@ SIGNUP_CLOSED_MESSAGES = {
 
 def signup_open(settings: Settings) -> bool:
     """Whether anyone may create an account on the Sign up page."""
-    return settings.signup_mode == "open"
+    return settings.accounts.signup_mode == "open"
 
 
 def validate_registration(
@@ -64,7 +64,7 @@ def register_user(
         RegistrationError: sign-up not open, invalid fields (all listed), or an email already
             registered.
     """
-    mode = settings.signup_mode
+    mode = settings.accounts.signup_mode
     if mode == "closed" or (mode == "invite" and not by_admin):
         raise RegistrationError(SIGNUP_CLOSED_MESSAGES[mode])
     problems = validate_registration(

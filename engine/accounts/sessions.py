@@ -79,7 +79,7 @@ def start_session(
     """Record a new signed-in session for `account` and sign its cookie token."""
     now = now or _utcnow()
     session_id = secrets.token_urlsafe(32)
-    expires_at = now + dt.timedelta(days=settings.cookie_expiry_days)
+    expires_at = now + dt.timedelta(days=settings.accounts.cookie_expiry_days)
     with session_factory.begin() as session:
         # The learner's sessions that ended over a day ago are of no further use.
         session.execute(delete(AuthSession).where(

@@ -178,8 +178,8 @@ def _check_inputs(settings: Settings, *, question_type: str, difficulty: int, co
     if isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
         problems.append("Difficulty must be between 1 and 5.")
     if isinstance(count, bool) or not isinstance(count, int) or not (
-            1 <= count <= settings.generation_max_count):
-        problems.append(f"Ask for between 1 and {settings.generation_max_count} questions.")
+            1 <= count <= settings.generation.max_count):
+        problems.append(f"Ask for between 1 and {settings.generation.max_count} questions.")
     topic = (topic or "").strip() or None
     if topic is not None and len(topic) > TOPIC_MAX:
         problems.append(f"Keep the topic under {TOPIC_MAX} characters.")
@@ -376,23 +376,23 @@ def _plan_llm(session: Session, run: _Run, passages: Sequence[Passage], t: promp
     model = llm.model_for("generation", s)
     assert model is not None
     calls, start = [], 0
-    for group, wanted in _groups(passages, count, s.generation_context_max_chars):
+    for group, wanted in _groups(passages, count, s.generation.context_max_chars):
         group_types = types if len(types) == 1 else [
             types[(start + i) % len(types)] for i in range(min(wanted, len(types)))]
         start += wanted
         messages = prompting.build_messages(t, group, count=wanted, types=group_types,
                                             difficulty=difficulty, topic=topic)
         params = {"count": wanted, "types": group_types, "difficulty": difficulty,
-                  "topic": topic, "temperature": s.llm_temperature,
-                  "structured": s.llm_structured_output}
+                  "topic": topic, "temperature": s.llm.temperature,
+                  "structured": s.llm.structured_output}
         key = prompting.cache_key(user_id=run.user_id, model=model, prompt_version=t.version,
                                   messages=messages, params=params)
         calls.append(_Call(group, wanted, group_types, messages, key))
-    if s.generation_cache_ttl_h > 0:
+    if s.generation.cache_ttl_h > 0:
         cached = dict(session.execute(
             select(LLMCache.key, LLMCache.response_text).where(
                 LLMCache.user_id == run.user_id, LLMCache.key.in_([c.key for c in calls]),
-                LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation_cache_ttl_h))
+                LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation.cache_ttl_h))
         ).all())
         for c in calls:
             c.cached = cached.get(c.key)
@@ -703,7 +703,7 @@ def generate_questions(
     mode = generation_mode(settings)
     with session_factory() as session:
         materials = _user_materials(session, user_id, material_ids)
-        n = max(settings.generation_context_chunks, count)
+        n = max(settings.generation.context_chunks, count)
         if topic and mode.offline:
             passages = _offline_topic_passages(session, user_id, materials, topic,
                                                max(n * 2, count * 8))
@@ -722,7 +722,7 @@ def generate_questions(
             templates = _templates(session)
             calls = _plan_llm(session, run, passages, templates, types=types,
                               difficulty=difficulty, count=count, topic=topic)
-    deduper = Deduper(bank_keys, settings.generation_dedupe_threshold)
+    deduper = Deduper(bank_keys, settings.generation.dedupe_threshold)
     if not mode.offline:
         _reserve(session_factory, run, calls, count)
     if mode.offline:
@@ -785,7 +785,7 @@ def generate_from_chunk(
             templates = _templates(session)
             calls = _plan_llm(session, run, passages, templates, types=types,
                               difficulty=difficulty, count=count, topic=None)
-    deduper = Deduper(bank_keys, settings.generation_dedupe_threshold)
+    deduper = Deduper(bank_keys, settings.generation.dedupe_threshold)
     if not mode.offline:
         _reserve(session_factory, run, calls, count)
     if mode.offline:

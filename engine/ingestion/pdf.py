@@ -77,11 +77,11 @@ def read_pdf(
         PdfMalformed: not a PDF, or too damaged to read.
         PdfNoText: no page has usable text (scanned, image-only or garbled).
     """
-    max_bytes = settings.upload_max_mb * 1024 * 1024
+    max_bytes = settings.ingestion.upload_max_mb * 1024 * 1024
     if len(data) > max_bytes:
         raise PdfTooLarge(
             f"This file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{settings.upload_max_mb} MB."
+            f"{settings.ingestion.upload_max_mb} MB."
         )
     if b"%PDF-" not in data[:1024]:
         raise PdfMalformed("This file is not a PDF (it does not start like one).")
@@ -116,9 +116,9 @@ def _run_worker(
     request = {
         "path": str(path),
         "password": password,
-        "max_pages": settings.pdf_max_pages,
-        "memory_mb": settings.pdf_parse_memory_mb,
-        "cpu_s": max(1, int(settings.pdf_parse_timeout_s) + 1),
+        "max_pages": settings.ingestion.pdf_max_pages,
+        "memory_mb": settings.ingestion.pdf_parse_memory_mb,
+        "cpu_s": max(1, int(settings.ingestion.pdf_parse_timeout_s) + 1),
     }
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-X", "utf8", str(_WORKER)],
@@ -130,8 +130,8 @@ def _run_worker(
     )
     messages: list[dict] = []
     started = time.monotonic()
-    deadline = started + settings.pdf_parse_timeout_s
-    page_deadline = started + settings.pdf_page_timeout_s
+    deadline = started + settings.ingestion.pdf_parse_timeout_s
+    page_deadline = started + settings.ingestion.pdf_page_timeout_s
     page_count = 0
     buffer = b""
     sel = selectors.DefaultSelector()
@@ -167,7 +167,7 @@ def _run_worker(
                 if kind == "meta":
                     page_count = msg["page_count"]
                 if kind in ("meta", "page"):
-                    page_deadline = time.monotonic() + settings.pdf_page_timeout_s
+                    page_deadline = time.monotonic() + settings.ingestion.pdf_page_timeout_s
                 if kind == "page" and on_page is not None:
                     on_page(msg["number"], page_count)
                 if kind in ("done", "error"):

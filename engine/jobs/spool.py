@@ -19,10 +19,10 @@ _CHUNK = 1 << 20
 def spool_upload(settings: Settings, source: BinaryIO, *, password: str | None = None,
                  ) -> tuple[Path, str, int]:
     """Copy `source` into the spool in 1 MB pieces; returns (path, sha256, size)."""
-    folder = settings.spool_path
+    folder = settings.storage.spool_path
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{secrets.token_hex(16)}.pdf"
-    limit = settings.upload_max_mb * 1024 * 1024
+    limit = settings.ingestion.upload_max_mb * 1024 * 1024
     digest, size = hashlib.sha256(), 0
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -30,7 +30,7 @@ def spool_upload(settings: Settings, source: BinaryIO, *, password: str | None =
             while piece := source.read(_CHUNK):
                 size += len(piece)
                 if size > limit:
-                    raise PdfTooLarge(f"This file is larger than the {settings.upload_max_mb}"
+                    raise PdfTooLarge(f"This file is larger than the {settings.ingestion.upload_max_mb}"
                                       " MB limit.")
                 digest.update(piece)
                 out.write(piece)
@@ -49,7 +49,7 @@ def _password_path(path: Path) -> Path:
 
 
 def _inside(settings: Settings, path: Path) -> bool:
-    return path.resolve().parent == settings.spool_path.resolve()
+    return path.resolve().parent == settings.storage.spool_path.resolve()
 
 
 def read_spooled(settings: Settings, path: Path) -> tuple[bytes, str | None]:

@@ -33,7 +33,7 @@ STOPPED_MESSAGE = ("The worker doing this stopped before it finished; nothing wa
 async def recover_stalled(app: App, rt: Runtime) -> int:
     """Queue again (or fail) the jobs of workers that stopped sending heartbeats."""
     s = rt.settings
-    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=s.jobs_stalled_after_s)
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=s.jobs.stalled_after_s)
     handled = 0
     for job in stalled:
         try:
@@ -48,7 +48,7 @@ async def recover_stalled(app: App, rt: Runtime) -> int:
 async def _recover(app: App, rt: Runtime, job: Job) -> None:
     job_id = int(job.task_kwargs.get("job_id", 0))
     sf = rt.session_factory
-    if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs_max_retries:
+    if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs.max_retries:
         await app.job_manager.retry_job(job)
         await asyncio.to_thread(jp.note, sf, job_id, "The worker doing this stopped; trying "
                                 "again.", outcome="queued", stage="waiting")
@@ -68,7 +68,7 @@ async def _recovery_loop(app: App, rt: Runtime) -> None:
             await recover_stalled(app, rt)
         except Exception:  # the database is restarting: try again next beat
             log.warning("could not look for stalled jobs", exc_info=True)
-        await asyncio.sleep(rt.settings.jobs_heartbeat_s)
+        await asyncio.sleep(rt.settings.jobs.heartbeat_s)
 
 
 async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
@@ -81,10 +81,10 @@ async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
             # `run_worker`, `EmbeddedWorker.stop` otherwise), so a normal return means the
             # worker stopped itself, e.g. its listener lost the database.
             await app.run_worker_async(
-                concurrency=concurrency or s.worker_concurrency, name=name,
+                concurrency=concurrency or s.jobs.worker_concurrency, name=name,
                 install_signal_handlers=False,
-                update_heartbeat_interval=s.jobs_heartbeat_s,
-                stalled_worker_timeout=s.jobs_stalled_after_s,
+                update_heartbeat_interval=s.jobs.heartbeat_s,
+                stalled_worker_timeout=s.jobs.stalled_after_s,
                 shutdown_graceful_timeout=30.0)
         finally:
             recovery.cancel()
@@ -197,11 +197,11 @@ _embedded_lock = threading.Lock()
 
 def ensure_embedded_worker(rt: Runtime) -> EmbeddedWorker | None:
     """Start the app's own worker thread once per runtime, unless settings say not to."""
-    if not rt.settings.embedded_worker:
+    if not rt.settings.jobs.embedded_worker:
         return None
     with _embedded_lock:
         worker = rt.extras.get(_EMBEDDED_KEY)
         if worker is None or not worker.alive:  # type: ignore[attr-defined]
-            worker = EmbeddedWorker(rt, concurrency=rt.settings.worker_concurrency).start()
+            worker = EmbeddedWorker(rt, concurrency=rt.settings.jobs.worker_concurrency).start()
             rt.extras[_EMBEDDED_KEY] = worker
         return worker  # type: ignore[return-value]

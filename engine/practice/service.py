@@ -68,36 +68,36 @@ QUEUE_LIMIT = 200
 
 def sm2_params(settings: Settings) -> sm2.SM2Params:
     return sm2.SM2Params(
-        initial_easiness=settings.sm2_initial_easiness,
-        min_easiness=settings.sm2_min_easiness,
-        max_easiness=settings.sm2_max_easiness,
-        first_interval_days=settings.sm2_first_interval_days,
-        second_interval_days=settings.sm2_second_interval_days,
-        max_interval_days=settings.sm2_max_interval_days,
+        initial_easiness=settings.scheduling.sm2_initial_easiness,
+        min_easiness=settings.scheduling.sm2_min_easiness,
+        max_easiness=settings.scheduling.sm2_max_easiness,
+        first_interval_days=settings.scheduling.sm2_first_interval_days,
+        second_interval_days=settings.scheduling.sm2_second_interval_days,
+        max_interval_days=settings.scheduling.sm2_max_interval_days,
     )
 
 
 def fsrs_params(settings: Settings, parameters: list[float] | None = None) -> fsrs6.FSRSParams:
     return fsrs6.FSRSParams(
         parameters=tuple(parameters) if parameters else fsrs6.DEFAULT_FSRS_PARAMETERS,
-        desired_retention=settings.fsrs_desired_retention,
-        maximum_interval_days=settings.fsrs_maximum_interval_days,
-        enable_fuzzing=settings.fsrs_enable_fuzzing,
+        desired_retention=settings.scheduling.fsrs_desired_retention,
+        maximum_interval_days=settings.scheduling.fsrs_maximum_interval_days,
+        enable_fuzzing=settings.scheduling.fsrs_enable_fuzzing,
     )
 
 
 def xp_params(settings: Settings) -> xp_rules.XPParams:
-    return xp_rules.XPParams(base=settings.xp_base, correct_bonus=settings.xp_correct_bonus,
-                             calibration_bonus=settings.xp_calibration_bonus,
-                             level_step=settings.xp_level_step)
+    return xp_rules.XPParams(base=settings.scoring.xp_base, correct_bonus=settings.scoring.xp_correct_bonus,
+                             calibration_bonus=settings.scoring.xp_calibration_bonus,
+                             level_step=settings.scoring.xp_level_step)
 
 
 def quality_params(settings: Settings) -> quality_rules.QualityParams:
     return quality_rules.QualityParams(
-        min_attempts=settings.quality_min_attempts,
-        retire_below=settings.quality_retire_below,
-        flag_rate_retire=settings.quality_flag_rate_retire,
-        flag_min_attempts=settings.quality_flag_min_attempts,
+        min_attempts=settings.scoring.quality_min_attempts,
+        retire_below=settings.scoring.quality_retire_below,
+        flag_rate_retire=settings.scoring.quality_flag_rate_retire,
+        flag_min_attempts=settings.scoring.quality_flag_min_attempts,
     )
 
 
@@ -623,7 +623,7 @@ def _record_answer(session_factory: sessionmaker[Session], *, user_id: int, ques
             verdict = grade(_grading_view(q), response, settings=settings)
         g = grade_attempt(correct=verdict.correct, confidence=confidence, seconds=seconds,
                           hinted=hinted,
-                          params=RatingParams(slow_after_s=settings.practice_slow_after_s))
+                          params=RatingParams(slow_after_s=settings.grading.slow_after_s))
         s_old, f_old = _current_states(rs)
         s_new = sm2.review(s_old, g.quality, reviewed_at=now, params=sm2_params(settings))
         f_new = fsrs6.review(f_old, g.rating, reviewed_at=now,
@@ -769,7 +769,7 @@ def dispute_attempt(session_factory: sessionmaker[Session], *, user_id: int, att
         q = _question(session, user_id, attempt.question_id)
         g = grade_attempt(correct=True, confidence=attempt.confidence, seconds=attempt.seconds,
                           hinted=attempt.hinted,
-                          params=RatingParams(slow_after_s=settings.practice_slow_after_s))
+                          params=RatingParams(slow_after_s=settings.grading.slow_after_s))
         new_xp = xp_rules.xp_for_answer(correct=True, difficulty=q.difficulty,
                                         confidence=attempt.confidence,
                                         params=xp_params(settings))
@@ -999,7 +999,7 @@ def scheduler_info(session_factory: sessionmaker[Session], *, user_id: int,
         reviews = session.scalar(select(func.count()).select_from(Attempt)
                                  .where(Attempt.user_id == user_id)) or 0
         row = session.get(SchedulerParameters, user_id)
-        return SchedulerInfo(profile.scheduler, reviews, settings.fsrs_optimise_min_reviews,
+        return SchedulerInfo(profile.scheduler, reviews, settings.scheduling.fsrs_optimise_min_reviews,
                              bool(row and row.adopted), row.message if row else None,
                              row.fitted_at if row else None)
 
@@ -1024,13 +1024,13 @@ def optimise_fsrs(session_factory: sessionmaker[Session], *, user_id: int, setti
         _profile(session, user_id)
         history = review_history(session, user_id)
         current = _personal_parameters(session, user_id) or fsrs6.DEFAULT_FSRS_PARAMETERS
-    if len(history) < settings.fsrs_optimise_min_reviews:
+    if len(history) < settings.scheduling.fsrs_optimise_min_reviews:
         raise NotEnoughHistory(
-            f"Personal FSRS parameters need at least {settings.fsrs_optimise_min_reviews} "
+            f"Personal FSRS parameters need at least {settings.scheduling.fsrs_optimise_min_reviews} "
             f"answers; you have {len(history)}. Until then FSRS uses its default parameters.")
     result = choose_parameters(history, current=current,
-                               min_reviews=settings.fsrs_optimise_min_reviews,
-                               holdout_fraction=settings.fsrs_holdout_fraction, fit=fit,
+                               min_reviews=settings.scheduling.fsrs_optimise_min_reviews,
+                               holdout_fraction=settings.scheduling.fsrs_holdout_fraction, fit=fit,
                                base=fsrs_params(settings))
     with session_factory.begin() as session:
         row = session.get(SchedulerParameters, user_id, with_for_update=True)

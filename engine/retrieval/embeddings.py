@@ -147,15 +147,15 @@ def _onnx_embedder(models_dir: str, quantized: bool, threads: int) -> OnnxEmbedd
 
 def get_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name, created once per process and reused."""
-    name = settings.embedding_model
+    name = settings.embedding.model
     if name == TORCH_MODEL:
-        return _local_embedder(settings.embedding_batch_size)
+        return _local_embedder(settings.embedding.batch_size)
     if name in _LOCAL_LABELS:
-        return _onnx_embedder(str(settings.models_dir), name != FP32_MODEL,
-                              settings.embedding_threads)
+        return _onnx_embedder(str(settings.storage.models_dir), name != FP32_MODEL,
+                              settings.embedding.threads)
     return HostedEmbedder(name, settings)
 
 
 def model_label(settings: Settings) -> str:
     """The name recorded beside vectors, so a change of model (or of its vectors) is noticed."""
-    return _LOCAL_LABELS.get(settings.embedding_model, settings.embedding_model)
+    return _LOCAL_LABELS.get(settings.embedding.model, settings.embedding.model)

@@ -104,9 +104,9 @@ def search(
     query = query.strip()[:MAX_QUERY_CHARS]
     if not query or k <= 0 or (material_ids is not None and not material_ids):
         return []
-    n = max(settings.retrieval_candidates, k)
+    n = max(settings.retrieval.candidates, k)
 
-    index = lexical_index(session, user_id, settings.cache_budget_mb * 1024 * 1024)
+    index = lexical_index(session, user_id, settings.retrieval.cache_budget_mb * 1024 * 1024)
     if index.chunk_ids.size == 0:
         return []
     positions, lex_scores = index.top(query, n, material_ids)
@@ -137,7 +137,7 @@ def search(
             if chunk_id not in lexical and position is not None:
                 lexical[chunk_id] = float(all_scores[position])
 
-    fused = weighted_fusion(lexical, dense, dense_weight=settings.retrieval_dense_weight)
+    fused = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
     top = [cid for cid, _ in fused[:k]]
     scores = dict(fused)
     rows = session.execute(

@@ -109,8 +109,8 @@ def _check_message(text: str, settings: Settings) -> str:
     text = (text or "").strip()
     if not text:
         raise InvalidInput("Type a question or a message first.")
-    if len(text) > settings.tutor_message_max_chars:
-        raise InvalidInput(f"Messages can be at most {settings.tutor_message_max_chars:,} "
+    if len(text) > settings.tutor.message_max_chars:
+        raise InvalidInput(f"Messages can be at most {settings.tutor.message_max_chars:,} "
                            f"characters; this one has {len(text):,}. Shorten it or split it.")
     return text
 
@@ -165,7 +165,7 @@ def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: in
         conv = store.owned(session, user_id, conversation_id)
         material_ids = conv.material_ids
         earlier = [v for v in store._messages(session, user_id, conversation_id,
-                                              settings.tutor_history_max_messages + 1)
+                                              settings.tutor.history_max_messages + 1)
                    if v.id < user_message_id]
         t = _templates(session)
     marks["history_ms"] = (time.perf_counter() - started) * 1000
@@ -175,9 +175,9 @@ def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: in
     history: list[dict[str, str]] = []
     if not offline or build_prompt:  # offline, no model reads the history: no token counting
         counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)  # noqa: E731
-        history = prompts.trim_history(_history(earlier), budget=settings.tutor_history_tokens,
+        history = prompts.trim_history(_history(earlier), budget=settings.tutor.history_tokens,
                                        count=counter,
-                                       max_turns=settings.tutor_history_max_messages)
+                                       max_turns=settings.tutor.history_max_messages)
     llm_before = time.perf_counter()
     query = _rewrite(session_factory, settings, t, user_id=user_id, history=history,
                      question=question, previous_query=previous_query)
@@ -189,12 +189,12 @@ def _prepare(session_factory: SessionFactory, settings: Settings, *, user_id: in
                         .values(search_query=query))
         step = time.perf_counter()
         passages = search(session, user_id=user_id, query=query,
-                          k=settings.tutor_context_passages, material_ids=material_ids,
+                          k=settings.tutor.context_passages, material_ids=material_ids,
                           settings=settings)
         marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
     sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
     refuse = grounding.should_refuse([p.score for p in passages],
-                                     settings.tutor_refusal_threshold)
+                                     settings.tutor.refusal_threshold)
     kind = ("refusal" if refuse and (not general or offline) else "general" if refuse
             else "quiz" if mode == "quiz" else "offline" if offline else "answer")
     turn = Turn(user_id=user_id, conversation_id=conversation_id, question=question,
@@ -316,8 +316,8 @@ def _validated(settings: Settings, turn: Turn, text: str) -> tuple[str, citation
                                       [s["text"] for s in turn.sources],
                                       get_embedder(settings)) if parsed and valid else None
     checked = citations.check(parsed, valid=valid, scores=scores,
-                              threshold=settings.tutor_citation_threshold,
-                              min_support=settings.tutor_citation_min_support)
+                              threshold=settings.tutor.citation_threshold,
+                              min_support=settings.tutor.citation_min_support)
     if checked.removed or checked.added:
         log.info("citations corrected", extra={"removed": checked.removed,
                                                "added": checked.added})
