@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     embedder = get_embedder(rt.settings)
     embedder.embed_documents(["warm up the model once, as a running app has"])
     print(f"settings: embedding={rt.settings.embedding.model} chunk_tokens="
-          f"{rt.settings.ingestion.chunk_tokens} overlap={rt.settings.ingestion.chunk_overlap_tokens}; "
+          f"{rt.settings.ingestion.chunk_tokens} "
+          f"overlap={rt.settings.ingestion.chunk_overlap_tokens}; "
           f"{len(files)} files in {args.dir}")
 
     # 1) the generated book: upload -> first search result

@@ -127,7 +127,8 @@ def main() -> None:
     print(f"account lookup p50/p95 ms: idle (anchor) {statistics.median(idle):.2f}/"
           f"{_p95(idle):.2f}; during the flood {statistics.median(during):.2f}/"
           f"{_p95(during):.2f} over {len(during)} lookups")
-    print(f"RESULT guesses={args.guesses} limit={s.accounts.login_max_failures} real_checks={checks} "
+    print(f"RESULT guesses={args.guesses} limit={s.accounts.login_max_failures} "
+          f"real_checks={checks} "
           f"flood={args.flood} flood_errors={timeouts} lookup_p95_ms_idle={_p95(idle):.2f} "
           f"lookup_p95_ms_flood={_p95(during):.2f}")
     rt.engine.dispose()

@@ -140,7 +140,8 @@ if not mode.offline:
         st.error(e.user_message)
         st.stop()
     st.caption(plain(
-        f"Last 24 hours: {used['questions']} of {rt.settings.usage.generation_max_questions_per_day} "
+        f"Last 24 hours: {used['questions']} of "
+        f"{rt.settings.usage.generation_max_questions_per_day} "
         f"model-written questions, {used['calls']} call(s), "
         f"{used['tokens_in'] + used['tokens_out']:,} tokens, ${used['cost_usd']:.4f}."))
 

@@ -50,7 +50,8 @@ with st.form("scheduler"):
     st.caption(
         "Both schedulers follow every answer you give, so you can switch at any time and your "
         "due dates move at once. FSRS starts with its default parameters; from "
-        f"{rt.settings.scheduling.fsrs_optimise_min_reviews} answers on you can fit it to your own history "
+        f"{rt.settings.scheduling.fsrs_optimise_min_reviews} answers on you can fit it to your "
+        "own history "
         "on the Reviews page, and the fitted parameters are used only when they predict your "
         "recent answers better than the ones in use.")
     if st.form_submit_button("Save scheduler"):

@@ -70,7 +70,8 @@ def _apply_cookie_action(rt: Runtime) -> None:
         token = st.session_state.pop(_PENDING_TOKEN, None)
         if action == "set" and token:
             expires = dt.datetime.now() + dt.timedelta(days=rt.settings.accounts.cookie_expiry_days)
-            manager.set(rt.settings.accounts.cookie_name, token, expires_at=expires, same_site="strict",
+            manager.set(rt.settings.accounts.cookie_name, token, expires_at=expires,
+                        same_site="strict",
                         secure=cookie_secure(rt.settings.accounts.cookie_secure, st.context.url))
         elif action == "delete" and rt.settings.accounts.cookie_name in manager.cookies:
             manager.delete(rt.settings.accounts.cookie_name)

@@ -82,7 +82,8 @@ def _email_lock_s(session: Session, normalised: str, now: dt.datetime, settings:
             LoginAttempt.email_normalized == normalised, LoginAttempt.succeeded.is_(True)))
     since = max(horizon, last_success) if last_success else horizon
     failures = _failures(session, LoginAttempt.email_normalized == normalised, since)
-    return _remaining_s(_locked_until(failures, settings.accounts.login_max_failures, settings), now)
+    limit = settings.accounts.login_max_failures
+    return _remaining_s(_locked_until(failures, limit, settings), now)
 
 
 def _address_lock_s(session: Session, address: str | None, now: dt.datetime,

@@ -56,7 +56,8 @@ def generate_password() -> str:
 def password_problems(password: str, settings: Settings) -> list[str]:
     """Why a new password cannot be used (empty when it can)."""
     if len(password) < settings.accounts.password_min_length:
-        return [f"Choose a password of at least {settings.accounts.password_min_length} characters."]
+        return [f"Choose a password of at least {settings.accounts.password_min_length} "
+                "characters."]
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         return [f"Choose a password of at most {MAX_PASSWORD_BYTES} bytes: that is "
                 f"{MAX_PASSWORD_BYTES} plain letters or digits, fewer with accented letters "

@@ -92,7 +92,8 @@ def make_scope(session_factory: SessionFactory, *, user_id: int, settings: Setti
     decay, factor = maths.forgetting_curve(parameters)
     return Scope(user_id=user_id, timezone=profile.timezone, now=now, start=start, end=end,
                  material_id=material_id, scheduler=profile.scheduler,
-                 exam_date=profile.exam_date, target_retention=settings.scheduling.fsrs_desired_retention,
+                 exam_date=profile.exam_date,
+                 target_retention=settings.scheduling.fsrs_desired_retention,
                  decay=decay, factor=factor, level_step=settings.scoring.xp_level_step)
 
 

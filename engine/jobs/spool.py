@@ -30,8 +30,8 @@ def spool_upload(settings: Settings, source: BinaryIO, *, password: str | None =
             while piece := source.read(_CHUNK):
                 size += len(piece)
                 if size > limit:
-                    raise PdfTooLarge(f"This file is larger than the {settings.ingestion.upload_max_mb}"
-                                      " MB limit.")
+                    raise PdfTooLarge("This file is larger than the "
+                                      f"{settings.ingestion.upload_max_mb} MB limit.")
                 digest.update(piece)
                 out.write(piece)
         if password:

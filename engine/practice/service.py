@@ -87,7 +87,8 @@ def fsrs_params(settings: Settings, parameters: list[float] | None = None) -> fs
 
 
 def xp_params(settings: Settings) -> xp_rules.XPParams:
-    return xp_rules.XPParams(base=settings.scoring.xp_base, correct_bonus=settings.scoring.xp_correct_bonus,
+    return xp_rules.XPParams(base=settings.scoring.xp_base,
+                             correct_bonus=settings.scoring.xp_correct_bonus,
                              calibration_bonus=settings.scoring.xp_calibration_bonus,
                              level_step=settings.scoring.xp_level_step)
 
@@ -999,7 +1000,8 @@ def scheduler_info(session_factory: sessionmaker[Session], *, user_id: int,
         reviews = session.scalar(select(func.count()).select_from(Attempt)
                                  .where(Attempt.user_id == user_id)) or 0
         row = session.get(SchedulerParameters, user_id)
-        return SchedulerInfo(profile.scheduler, reviews, settings.scheduling.fsrs_optimise_min_reviews,
+        return SchedulerInfo(profile.scheduler, reviews,
+                             settings.scheduling.fsrs_optimise_min_reviews,
                              bool(row and row.adopted), row.message if row else None,
                              row.fitted_at if row else None)
 
@@ -1026,7 +1028,8 @@ def optimise_fsrs(session_factory: sessionmaker[Session], *, user_id: int, setti
         current = _personal_parameters(session, user_id) or fsrs6.DEFAULT_FSRS_PARAMETERS
     if len(history) < settings.scheduling.fsrs_optimise_min_reviews:
         raise NotEnoughHistory(
-            f"Personal FSRS parameters need at least {settings.scheduling.fsrs_optimise_min_reviews} "
+            "Personal FSRS parameters need at least "
+            f"{settings.scheduling.fsrs_optimise_min_reviews} "
             f"answers; you have {len(history)}. Until then FSRS uses its default parameters.")
     result = choose_parameters(history, current=current,
                                min_reviews=settings.scheduling.fsrs_optimise_min_reviews,

@@ -287,4 +287,5 @@ def _store_for(chroma_dir: str, host: str | None, port: int) -> VectorStore:
 
 def get_vector_store(settings: Settings) -> VectorStore:
     """The vector store for these settings, opened once per process and reused."""
-    return _store_for(str(settings.storage.chroma_dir), settings.vectors.host, settings.vectors.port)
+    return _store_for(str(settings.storage.chroma_dir), settings.vectors.host,
+                      settings.vectors.port)

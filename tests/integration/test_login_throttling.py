@@ -122,8 +122,7 @@ def test_a_login_flood_does_not_hold_database_connections(settings, db_url, tmp_
 def test_a_login_that_waits_too_long_for_bcrypt_is_busy_and_not_counted(runtime, bcrypt_calls):
     _register(runtime)
     accounts.dummy_hash()
-    tight = runtime.settings.replace(login_bcrypt_concurrency=1,
-                                                login_bcrypt_wait_s=0.2)
+    tight = runtime.settings.replace(login_bcrypt_concurrency=1, login_bcrypt_wait_s=0.2)
     gate = threading.Event()
     bcrypt_calls["gate"] = gate
     with ThreadPoolExecutor(1) as pool:
