@@ -37,7 +37,7 @@ class Scope:
     target_retention: float
     decay: float
     factor: float
-    level_step: int = 100  # XP needed per level, growing (settings.xp_level_step)
+    level_step: int = 100  # XP needed per level, growing (settings.scoring.xp_level_step)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
