@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     user = bench_user(rt)
     embedder = rt.embedder
     embedder.embed_documents(["warm up the model once, as a running app has"])
-    print(f"settings: embedding={rt.settings.embedding_model} chunk_tokens="
-          f"{rt.settings.chunk_tokens} overlap={rt.settings.chunk_overlap_tokens}; "
+    print(f"settings: embedding={rt.settings.embedding.model} chunk_tokens="
+          f"{rt.settings.ingestion.chunk_tokens} "
+          f"overlap={rt.settings.ingestion.chunk_overlap_tokens}; "
           f"{len(files)} files in {args.dir}")
 
     # 1) the generated book: upload -> first search result
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             texts = list(s.scalars(select(Chunk.text).where(Chunk.material_id == m.id)
                                    .order_by(Chunk.ordinal)))
         t0 = time.perf_counter()
-        step = rt.settings.embedding_batch_size * 4
+        step = rt.settings.embedding.batch_size * 4
         for start in range(0, len(texts), step):
             embedder.embed_documents(texts[start:start + step])
         embed_s += time.perf_counter() - t0
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"embedding the same chunks alone:  {embed_s:.1f}s = {chunks / embed_s:.1f} chunks/s")
     print(f"pipeline overhead over raw extraction + embedding: {overhead:.1f}% (target <= 25%)")
     ours_cps, torch_cps = anchor
-    print(f"same {args.anchor_chunks} chunks, interleaved: {rt.settings.embedding_model} "
+    print(f"same {args.anchor_chunks} chunks, interleaved: {rt.settings.embedding.model} "
           f"{ours_cps:.1f} chunks/s; sentence-transformers on CPU torch (the former default) "
           f"{torch_cps:.1f} chunks/s; speed-up {ours_cps / torch_cps:.2f}x (target >= 2x)")
     print("anchors (../shared/FACTS.md): pypdf ~480 pages/s on a simple text PDF; "

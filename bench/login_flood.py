@@ -105,13 +105,13 @@ def main() -> None:
 
     rt = bench_runtime()
     s = rt.settings
-    print(f"settings: login_max_failures={s.login_max_failures} "
-          f"bcrypt_concurrency={s.login_bcrypt_concurrency} pool={s.db_pool_size}"
-          f"+{s.db_max_overflow} pool_timeout_s={s.db_pool_timeout_s}")
+    print(f"settings: login_max_failures={s.accounts.login_max_failures} "
+          f"bcrypt_concurrency={s.accounts.login_bcrypt_concurrency} pool={s.database.pool_size}"
+          f"+{s.database.max_overflow} pool_timeout_s={s.database.pool_timeout_s}")
     calls = _counting_bcrypt()
     accounts.dummy_hash()
     checks = _race(rt, args.guesses, calls)
-    print(f"race: real bcrypt checks={checks} (anchor: limit {s.login_max_failures}; "
+    print(f"race: real bcrypt checks={checks} (anchor: limit {s.accounts.login_max_failures}; "
           f"guesses {args.guesses})")
 
     accounts.register_user(rt, email="owner@example.com", password=PASSWORD,
@@ -126,7 +126,8 @@ def main() -> None:
     print(f"account lookup p50/p95 ms: idle (anchor) {statistics.median(idle):.2f}/"
           f"{_p95(idle):.2f}; during the flood {statistics.median(during):.2f}/"
           f"{_p95(during):.2f} over {len(during)} lookups")
-    print(f"RESULT guesses={args.guesses} limit={s.login_max_failures} real_checks={checks} "
+    print(f"RESULT guesses={args.guesses} limit={s.accounts.login_max_failures} "
+          f"real_checks={checks} "
           f"flood={args.flood} flood_errors={timeouts} lookup_p95_ms_idle={_p95(idle):.2f} "
           f"lookup_p95_ms_flood={_p95(during):.2f}")
     rt.engine.dispose()

@@ -204,8 +204,8 @@ def _serve(rt, port: int, log_path: Path,  # noqa: ANN001
            script: str = "app.py") -> subprocess.Popen:
     env = {**os.environ,
            "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
-           "GROUNDWORK_DATA_DIR": str(rt.settings.data_dir),
-           "GROUNDWORK_MODEL_CACHE_DIR": str(rt.settings.models_dir),
+           "GROUNDWORK_DATA_DIR": str(rt.settings.storage.data_dir),
+           "GROUNDWORK_MODEL_CACHE_DIR": str(rt.settings.storage.models_dir),
            "GROUNDWORK_LOG_LEVEL": "WARNING"}
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
@@ -330,8 +330,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # the AppTest runs build the app's runtime from these settings, in this process
     os.environ["DATABASE_URL"] = rt.engine.url.render_as_string(hide_password=False)
-    os.environ["GROUNDWORK_DATA_DIR"] = str(rt.settings.data_dir)
-    os.environ["GROUNDWORK_MODEL_CACHE_DIR"] = str(rt.settings.models_dir)
+    os.environ["GROUNDWORK_DATA_DIR"] = str(rt.settings.storage.data_dir)
+    os.environ["GROUNDWORK_MODEL_CACHE_DIR"] = str(rt.settings.storage.models_dir)
     os.environ["GROUNDWORK_LOG_LEVEL"] = "WARNING"
     from engine.config import get_settings
 

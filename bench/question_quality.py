@@ -56,8 +56,8 @@ def _material(path: Path, settings, embed):  # noqa: ANN001, ANN202
     except EngineError as e:
         print(f"  {path.name}: skipped ({e.user_message})")
         return None
-    chunks = chunk_pages(pdf.pages, chunk_tokens=settings.chunk_tokens,
-                         overlap_tokens=settings.chunk_overlap_tokens)
+    chunks = chunk_pages(pdf.pages, chunk_tokens=settings.ingestion.chunk_tokens,
+                         overlap_tokens=settings.ingestion.chunk_overlap_tokens)
     passages = [Passage(i + 1, 1, path.stem, c.text, c.page_start, c.page_end)
                 for i, c in enumerate(chunks)]
     space = offline.build_space("\n\n".join(c.text for c in chunks)[:200_000],

@@ -103,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     s = rt.settings
     user = bench_user(rt)
     print(f"dataset: {len(docs)} documents, {len(queries)} queries with judgements")
-    print(f"settings: embedding={s.embedding_model} chunk_tokens={s.chunk_tokens} "
-          f"overlap={s.chunk_overlap_tokens} dense_weight={s.retrieval_dense_weight} "
-          f"candidates={s.retrieval_candidates}")
+    print(f"settings: embedding={s.embedding.model} chunk_tokens={s.ingestion.chunk_tokens} "
+          f"overlap={s.ingestion.chunk_overlap_tokens} dense_weight={s.retrieval.dense_weight} "
+          f"candidates={s.retrieval.candidates}")
 
     started = time.perf_counter()
     doc_of_material: dict[int, str] = {}

@@ -149,7 +149,7 @@ def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float],
         pre.append(turn.pre_llm_ms)
         with rt.session_factory() as session:
             started = time.perf_counter()
-            search_in(rt, session, user_id=user, query=q, k=rt.settings.tutor_context_passages)
+            search_in(rt, session, user_id=user, query=q, k=rt.settings.tutor.context_passages)
             retrieval.append((time.perf_counter() - started) * 1000)
     return pre, retrieval
 
@@ -199,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     rt = bench_runtime()
     s = rt.settings
     print(f"dataset: {len(docs)} documents, {len(queries)} queries, {len(off_topic)} off-topic")
-    print(f"settings: refusal_threshold={s.tutor_refusal_threshold} "
-          f"passages={s.tutor_context_passages} dense_weight={s.retrieval_dense_weight} "
-          f"history_tokens={s.tutor_history_tokens}")
+    print(f"settings: refusal_threshold={s.tutor.refusal_threshold} "
+          f"passages={s.tutor.context_passages} dense_weight={s.retrieval.dense_weight} "
+          f"history_tokens={s.tutor.history_tokens}")
     user = bench_user(rt)
     started = time.perf_counter()
     doc_of_material = _ingest_docs(rt, user, docs)
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     refused_off = _pct([r["kind"] == "refusal" for r in runs["off"]])
     cited_relevant = _pct([r["relevant"] for r in answered])
     offline_ms = [r["engine_ms"] for r in answered]
-    _sweep(runs, s.tutor_refusal_threshold)
+    _sweep(runs, s.tutor.refusal_threshold)
 
     print("\npre-LLM timing: a learner with 50 materials and a 100-message conversation")
     pre, retrieval = _timing(rt, docs, list(queries.values()))

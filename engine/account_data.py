@@ -134,7 +134,7 @@ def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
 
 def export_account_bytes(rt: Runtime, *, user_id: int) -> bytes:
     """`export_account` into memory (for a download button)."""
-    folder = rt.settings.data_dir / "exports"
+    folder = rt.settings.storage.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{int(user_id)}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}.zip"
     try:

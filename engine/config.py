@@ -1,16 +1,22 @@
 """Settings for every part of Groundwork, read from the environment or a `.env` file.
 
-Every setting can be given as an environment variable named `GROUNDWORK_<FIELD>` (for example
-`GROUNDWORK_DATA_DIR`); a few well-known names (`DATABASE_URL`, `CHROMA_HOST`, `CHROMA_PORT`) are
-read without the prefix as docker-compose and hosting platforms use them.
+Settings are grouped by capability: `settings.database.pool_size`, `settings.llm.timeout_s`, ...
+Each setting also has a flat name: its group's prefix and its field name (`db_pool_size`,
+`llm_timeout_s`), or the alias its field gives. Users set it as an environment variable
+`GROUNDWORK_<FLAT NAME>` (for example `GROUNDWORK_DATA_DIR`) or as a key of
+`.streamlit/secrets.toml`; a few well-known names (`DATABASE_URL`, `CHROMA_HOST`, `CHROMA_PORT`)
+are read without the prefix as docker-compose and hosting platforms use them. Code uses the flat
+names too when it builds settings (`Settings(data_dir=...)`) or changes a copy
+(`settings.replace(db_pool_size=2)`).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,39 +24,91 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-# Streamlit's secrets file; keys are setting names (e.g. `cookie_key = "..."`).
+# Streamlit's secrets file; keys are flat setting names (e.g. `cookie_key = "..."`).
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 
 
-class Settings(BaseSettings):
-    """All configuration, validated once. Obtain it with `get_settings()`."""
+class _Group(BaseModel):
+    """The settings of one capability; a field's alias, when it has one, is its flat name."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="GROUNDWORK_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    # --- runtime ---------------------------------------------------------------------------
+
+def _prefixed(prefix: str) -> ConfigDict:
+    """A group whose flat names are `prefix` + field name (unless a field gives an alias)."""
+    return ConfigDict(alias_generator=lambda name: prefix + name)
+
+
+class DeploymentSettings(_Group):
+    """What kind of installation this is."""
+
     env: str = Field("development", description="'development' or 'production'.")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env.strip().lower() == "production"
+
+
+class StorageSettings(_Group):
+    """Folders on disk."""
+
     data_dir: Path = Field(Path("data"), description="Embedded PostgreSQL and Chroma live here.")
-    log_level: str = "INFO"
-    log_json: bool = False
-
-    # --- database --------------------------------------------------------------------------
-    database_url: str | None = Field(
-        None, validation_alias=AliasChoices("DATABASE_URL", "GROUNDWORK_DATABASE_URL")
+    spool_dir: Path | None = Field(
+        None, description="Where uploads wait for a worker; shared by app and worker "
+        "processes (default: <data_dir>/spool).")
+    model_cache_dir: Path | None = Field(
+        None, description="Where models built from packaged weights are cached "
+        "(default: <data dir>/models); rebuilt when missing."
     )
-    db_pool_size: int = 5
-    db_max_overflow: int = 10
-    db_pool_timeout_s: float = 10.0
-    db_connect_timeout_s: int = 5
-    db_statement_timeout_ms: int = 30_000
-    db_slow_query_ms: float = 200.0
 
-    # --- accounts --------------------------------------------------------------------------
+    @property
+    def pg_data_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.data_dir / "spool"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        """Models built locally from packaged weights (rebuilt when missing)."""
+        return self.model_cache_dir or self.data_dir / "models"
+
+
+class LoggingSettings(_Group):
+    """Log records (engine/logging_setup.py); flat names `log_level`, `log_json`."""
+
+    model_config = _prefixed("log_")
+
+    level: str = "INFO"
+    # One JSON object per line instead of text.
+    json_lines: bool = Field(False, alias="log_json")
+
+
+class DatabaseSettings(_Group):
+    """PostgreSQL: where it is (unset: the embedded server) and the connection pool."""
+
+    model_config = _prefixed("db_")
+
+    url: str | None = Field(
+        None, alias="database_url",
+        validation_alias=AliasChoices("DATABASE_URL", "GROUNDWORK_DATABASE_URL"),
+    )
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout_s: float = 10.0
+    connect_timeout_s: int = 5
+    statement_timeout_ms: int = 30_000
+    slow_query_ms: float = 200.0
+
+
+class AccountsSettings(_Group):
+    """Sign-up, sign-in and the "stay signed in" cookie."""
+
     cookie_name: str = "groundwork_auth"
     # Signs the "stay signed in" cookie (32+ characters). Unset: a random key generated on
     # first start and kept in <data_dir>/cookie_key (engine/accounts/keys.py).
@@ -78,16 +136,26 @@ class Settings(BaseSettings):
     login_bcrypt_concurrency: int = Field(2, ge=1)
     login_bcrypt_wait_s: float = Field(30.0, gt=0)
 
-    # --- vectors (Chroma) ------------------------------------------------------------------
-    chroma_host: str | None = Field(
+
+class VectorsSettings(_Group):
+    """A Chroma server (unset host: Chroma runs in-process on <data_dir>/chroma)."""
+
+    model_config = _prefixed("chroma_")
+
+    host: str | None = Field(
         None, validation_alias=AliasChoices("CHROMA_HOST", "GROUNDWORK_CHROMA_HOST")
     )
-    chroma_port: int = Field(
+    port: int = Field(
         8000, validation_alias=AliasChoices("CHROMA_PORT", "GROUNDWORK_CHROMA_PORT")
     )
 
-    # --- library: ingestion and retrieval (issue 3) ----------------------------------------
+
+class IngestionSettings(_Group):
+    """Uploading and reading PDFs, and cutting them into chunks."""
+
     upload_max_mb: int = Field(100, description="Largest PDF accepted, in megabytes.")
+    upload_max_pending: int = Field(
+        5, ge=1, description="Uploads one learner may have waiting or being read at once.")
     pdf_max_pages: int = Field(2000, description="PDFs with more pages are refused.")
     pdf_parse_timeout_s: float = Field(
         120.0, description="Wall-clock limit for reading one PDF (separate process)."
@@ -100,90 +168,136 @@ class Settings(BaseSettings):
     )
     chunk_tokens: int = Field(200, description="Chunk size in tokens of the default tokenizer.")
     chunk_overlap_tokens: int = Field(40, description="Tokens shared by consecutive chunks.")
-    embedding_model: str = Field(
+
+
+class EmbeddingSettings(_Group):
+    """The model that turns passages and queries into vectors."""
+
+    model_config = _prefixed("embedding_")
+
+    model: str = Field(
         "all-MiniLM-L6-v2",
         description="'all-MiniLM-L6-v2' (bundled, offline, int8 on onnxruntime), "
         "'all-MiniLM-L6-v2-fp32' (unquantised), 'all-MiniLM-L6-v2-torch' (sentence-transformers, "
         "if installed) or any litellm embedding model, e.g. 'openai/text-embedding-3-small'.",
     )
-    embedding_batch_size: int = Field(
+    batch_size: int = Field(
         64, description="Passages per call to a hosted (or the torch) embedding model."
     )
-    model_cache_dir: Path | None = Field(
-        None, description="Where models built from packaged weights are cached "
-        "(default: <data dir>/models); rebuilt when missing."
-    )
-    embedding_threads: int = Field(
+    threads: int = Field(
         0, ge=0, description="CPU threads for the bundled model; 0 = one per core."
     )
-    retrieval_candidates: int = Field(
+
+
+class RetrievalSettings(_Group):
+    """Hybrid search: dense and BM25 rankings fused."""
+
+    model_config = _prefixed("retrieval_")
+
+    candidates: int = Field(
         50, description="Candidates taken from each ranking before fusion."
     )
-    retrieval_dense_weight: float = Field(
+    dense_weight: float = Field(
         0.65, description="Weight of the cosine similarity in the fused score; BM25 scaled by "
         "the query's best BM25 score gets the rest (tuned with `python -m bench.retrieval`)."
     )
+    cache_budget_mb: int = Field(
+        256, ge=8, alias="cache_budget_mb",
+        description="Memory for per-process caches (search indexes, handles).")
 
-    # --- background jobs (procrastinate on PostgreSQL) -------------------------------------
+
+class JobsSettings(_Group):
+    """Background jobs (procrastinate on PostgreSQL)."""
+
+    model_config = _prefixed("jobs_")
+
     # The app runs one worker thread in its own process unless this is false (then only
     # `python -m engine worker` processes run jobs).
     embedded_worker: bool = Field(
-        True, validation_alias=AliasChoices("GROUNDWORK_EMBEDDED_WORKER", "embedded_worker"))
-    worker_concurrency: int = Field(1, ge=1, le=32)
-    jobs_heartbeat_s: float = Field(10.0, gt=0, description="How often a worker says it lives.")
-    jobs_stalled_after_s: float = Field(
+        True, alias="embedded_worker",
+        validation_alias=AliasChoices("GROUNDWORK_EMBEDDED_WORKER", "embedded_worker"))
+    worker_concurrency: int = Field(1, ge=1, le=32, alias="worker_concurrency")
+    heartbeat_s: float = Field(10.0, gt=0, description="How often a worker says it lives.")
+    stalled_after_s: float = Field(
         30.0, gt=0, description="A worker silent this long is dead; its jobs are retried.")
-    jobs_max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe-to-retry job.")
-    jobs_retry_wait_s: float = Field(2.0, ge=0, description="Backoff base (exponential).")
-    jobs_check_cron: str = Field(
+    max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe-to-retry job.")
+    retry_wait_s: float = Field(2.0, ge=0, description="Backoff base (exponential).")
+    check_cron: str = Field(
         "30 3 * * *", description="When workers compare rows and vectors and repair drift "
         "(cron, server time).")
-    upload_max_pending: int = Field(
-        5, ge=1, description="Uploads one learner may have waiting or being read at once.")
-    spool_dir: Path | None = Field(
-        None, description="Where uploads wait for a worker; shared by app and worker "
-        "processes (default: <data_dir>/spool).")
-    cache_budget_mb: int = Field(
-        256, ge=8, description="Memory for per-process caches (search indexes, handles).")
 
-    # --- LLM and generation (issue 4) ------------------------------------------------------
+
+class LlmSettings(_Group):
+    """The language model adapter (engine/llm.py)."""
+
+    model_config = _prefixed("llm_")
+
     # Any litellm model name ("gpt-4o-mini", "anthropic/claude-3-5-haiku-20241022",
     # "ollama/llama3.1", "openai/<name>" with llm_api_base for an OpenAI-compatible server).
     # No generation model => the offline generator (extractive cloze and multiple choice).
-    llm_generation_model: str | None = None
+    generation_model: str | None = None
     # Grading and tutoring fall back to the generation model when not set.
-    llm_grading_model: str | None = None
-    llm_tutor_model: str | None = None
-    llm_api_base: str | None = None
+    grading_model: str | None = None
+    tutor_model: str | None = None
+    api_base: str | None = None
     # When unset, litellm reads the provider's own variable (OPENAI_API_KEY, ANTHROPIC_API_KEY...).
-    llm_api_key: SecretStr | None = None
-    llm_timeout_s: float = Field(60.0, gt=0)
-    llm_max_retries: int = Field(2, ge=0, le=10)
-    llm_retry_backoff_s: float = Field(1.0, ge=0)
-    llm_retry_backoff_max_s: float = Field(20.0, ge=0)
-    llm_temperature: float = Field(0.2, ge=0, le=2)
-    llm_max_output_tokens: int = Field(4000, ge=100)
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    retry_backoff_s: float = Field(1.0, ge=0)
+    retry_backoff_max_s: float = Field(20.0, ge=0)
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_output_tokens: int = Field(4000, ge=100)
     # 'auto' asks for a JSON schema when litellm knows the model supports it; 'json_schema'
     # always asks; 'json_object' asks for plain JSON mode; 'off' relies on the prompt alone.
-    llm_structured_output: str = Field("auto", pattern="^(auto|json_schema|json_object|off)$")
-    # Per-learner cost limits.
+    structured_output: str = Field("auto", pattern="^(auto|json_schema|json_object|off)$")
+
+
+class UsageSettings(_Group):
+    """Per-learner limits on model use (engine/usage.py)."""
+
     generation_max_per_hour: int = Field(30, ge=1)
     generation_max_questions_per_day: int = Field(300, ge=1)
-    generation_max_count: int = Field(20, ge=1, le=50)
     # Short answers graded by the model, and tutor questions, per learner per hour; all
-    # model requests together per learner per day (engine/usage.py).
+    # model requests together per learner per day.
     grading_max_per_hour: int = Field(120, ge=1)
     tutor_max_per_hour: int = Field(60, ge=1)
     llm_max_requests_per_day: int = Field(600, ge=1)
     # A reservation a crashed process never settled stops counting after this many seconds.
     llm_reservation_ttl_s: int = Field(900, ge=30)
-    generation_context_chunks: int = Field(8, ge=1, le=40)
-    generation_context_max_chars: int = Field(12_000, ge=1000)
-    # Two questions whose normalised stems score at least this (rapidfuzz, 0-100) are duplicates.
-    generation_dedupe_threshold: float = Field(88.0, ge=50, le=100)
-    generation_cache_ttl_h: float = Field(24 * 7, ge=0)
 
-    # --- practice, scheduling, scoring (issue 5) -------------------------------------------
+
+class GenerationSettings(_Group):
+    """Writing questions from passages."""
+
+    model_config = _prefixed("generation_")
+
+    max_count: int = Field(20, ge=1, le=50)
+    context_chunks: int = Field(8, ge=1, le=40)
+    context_max_chars: int = Field(12_000, ge=1000)
+    # Two questions whose normalised stems score at least this (rapidfuzz, 0-100) are duplicates.
+    dedupe_threshold: float = Field(88.0, ge=50, le=100)
+    cache_ttl_h: float = Field(24 * 7, ge=0)
+
+
+class GradingSettings(_Group):
+    """Judging an answer (engine/practice/grading.py) and rating it for the scheduler."""
+
+    model_config = _prefixed("grading_")
+
+    # Attempt -> grade: a correct answer slower than this counts one grade lower.
+    slow_after_s: float = Field(60.0, gt=0, alias="practice_slow_after_s")
+    # Offline short-answer grading: a key point counts as covered at this rapidfuzz
+    # partial_token_set score (0-100); the answer is right when this share is covered.
+    keypoint_threshold: float = Field(75.0, ge=50, le=100)
+    keypoint_coverage: float = Field(0.6, gt=0, le=1)
+    # Typed cloze answers: a rapidfuzz ratio at least this high tolerates a typo.
+    cloze_threshold: float = Field(88.0, ge=50, le=100)
+
+
+class SchedulingSettings(_Group):
+    """SM-2 and FSRS-6 (engine/scheduling)."""
+
     # SM-2 (the published constants; see engine/scheduling/sm2.py).
     sm2_initial_easiness: float = Field(2.5, ge=1.0)
     sm2_min_easiness: float = Field(1.3, gt=0)
@@ -200,37 +314,122 @@ class Settings(BaseSettings):
     # beat the current ones on the latest `fsrs_holdout_fraction` of the learner's reviews.
     fsrs_optimise_min_reviews: int = Field(400, ge=50)
     fsrs_holdout_fraction: float = Field(0.2, gt=0, lt=1)
-    # Attempt -> grade: a correct answer slower than this counts one grade lower.
-    practice_slow_after_s: float = Field(60.0, gt=0)
-    # Offline short-answer grading: a key point counts as covered at this rapidfuzz
-    # partial_token_set score (0-100); the answer is right when this share is covered.
-    grading_keypoint_threshold: float = Field(75.0, ge=50, le=100)
-    grading_keypoint_coverage: float = Field(0.6, gt=0, le=1)
-    # Typed cloze answers: a rapidfuzz ratio at least this high tolerates a typo.
-    grading_cloze_threshold: float = Field(88.0, ge=50, le=100)
-    # Question quality (engine/scoring/quality.py).
+
+
+class ScoringSettings(_Group):
+    """Question quality (engine/scoring/quality.py) and XP (engine/scoring/xp.py)."""
+
     quality_min_attempts: int = Field(5, ge=1)
     quality_retire_below: float = Field(0.3, ge=0, le=1)
     quality_flag_rate_retire: float = Field(0.10, ge=0, le=1)
     quality_flag_min_attempts: int = Field(10, ge=1)
-    # XP (engine/scoring/xp.py).
     xp_base: int = Field(10, ge=0)
     xp_correct_bonus: int = Field(10, ge=0)
     xp_calibration_bonus: int = Field(5, ge=0)
     xp_level_step: int = Field(100, ge=1)
 
-    # --- tutor ---------------------------------------------------------------------------
+
+class TutorSettings(_Group):
+    """The tutor chat (engine/tutor)."""
+
+    model_config = _prefixed("tutor_")
+
     # Refuse without a model call when the best passage's fused retrieval score is below this
     # (measured with `python -m bench.tutor`).
-    tutor_refusal_threshold: float = Field(0.55, ge=0, le=1)
+    refusal_threshold: float = Field(0.55, ge=0, le=1)
     # An uncited sentence is cited when a passage's support score (0.9 cosine + 0.1 term
     # overlap, our own embeddings) reaches this; a model citation below the floor is dropped.
-    tutor_citation_threshold: float = Field(0.5, ge=0, le=1)
-    tutor_citation_min_support: float = Field(0.15, ge=0, le=1)
-    tutor_context_passages: int = Field(6, ge=1, le=20)
-    tutor_history_tokens: int = Field(1500, ge=0)
-    tutor_history_max_messages: int = Field(20, ge=0)
-    tutor_message_max_chars: int = Field(4000, ge=10)
+    citation_threshold: float = Field(0.5, ge=0, le=1)
+    citation_min_support: float = Field(0.15, ge=0, le=1)
+    context_passages: int = Field(6, ge=1, le=20)
+    history_tokens: int = Field(1500, ge=0)
+    history_max_messages: int = Field(20, ge=0)
+    message_max_chars: int = Field(4000, ge=10)
+
+
+class Settings(BaseModel):
+    """All configuration, validated once, grouped by capability. Obtain it with `get_settings()`.
+
+    `Settings(**flat)` reads the environment, `.env` and `.streamlit/secrets.toml`, with the
+    given flat names (e.g. `data_dir=...`) taking precedence; `_env_file=None` skips `.env`.
+    `settings.replace(**flat)` is a validated copy with some settings changed.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    deployment: DeploymentSettings
+    storage: StorageSettings
+    logging: LoggingSettings
+    database: DatabaseSettings
+    accounts: AccountsSettings
+    vectors: VectorsSettings
+    ingestion: IngestionSettings
+    embedding: EmbeddingSettings
+    retrieval: RetrievalSettings
+    jobs: JobsSettings
+    llm: LlmSettings
+    usage: UsageSettings
+    generation: GenerationSettings
+    grading: GradingSettings
+    scheduling: SchedulingSettings
+    scoring: ScoringSettings
+    tutor: TutorSettings
+
+    def __init__(self, **flat: Any) -> None:
+        read = _FlatSettings(**flat)
+        groups: dict[str, dict[str, Any]] = {name: {} for name in type(self).model_fields}
+        for flat_name, (group, field) in FLAT_NAMES.items():
+            groups[group][field] = getattr(read, flat_name)
+        super().__init__(**groups)
+
+    def replace(self, **flat: Any) -> Settings:
+        """A copy with the settings named by flat name (e.g. `db_pool_size=2`) changed.
+
+        The new values are validated like the environment's; the environment is not read again.
+
+        Raises:
+            TypeError: a name that is not a setting.
+            pydantic.ValidationError: a value the setting refuses.
+        """
+        changes: dict[str, dict[str, Any]] = {}
+        for flat_name, value in flat.items():
+            if flat_name not in FLAT_NAMES:
+                raise TypeError(f"Settings.replace() got an unknown setting {flat_name!r}")
+            group, field = FLAT_NAMES[flat_name]
+            changes.setdefault(group, {})[field] = value
+        update = {}
+        for group, fields in changes.items():
+            current = getattr(self, group)
+            update[group] = type(current).model_validate({**dict(current), **fields})
+        return self.model_copy(update=update)
+
+
+def _flat_names() -> dict[str, tuple[str, str]]:
+    names: dict[str, tuple[str, str]] = {}
+    for group, group_info in Settings.model_fields.items():
+        for field, info in group_info.annotation.model_fields.items():
+            flat_name = info.alias or field
+            if flat_name in names:
+                raise TypeError(f"two settings have the flat name {flat_name!r}")
+            names[flat_name] = (group, field)
+    return names
+
+
+# Every setting's flat name -> (group, field): `FLAT_NAMES["db_pool_size"] == ("database",
+# "pool_size")`.
+FLAT_NAMES: dict[str, tuple[str, str]] = _flat_names()
+
+
+class _FlatSource(BaseSettings):
+    """Reads flat names from the environment, `.env` and `.streamlit/secrets.toml`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GROUNDWORK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -250,26 +449,27 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
-    @property
-    def is_production(self) -> bool:
-        return self.env.strip().lower() == "production"
 
-    @property
-    def pg_data_dir(self) -> Path:
-        return self.data_dir / "postgres"
+def _flat_source() -> type[_FlatSource]:
+    """One flat field per setting, with its group field's type, default and constraints.
 
-    @property
-    def spool_path(self) -> Path:
-        return self.spool_dir or self.data_dir / "spool"
+    Validation happens here, so a refused value is reported under the name the user set.
+    """
+    fields: dict[str, Any] = {}
+    for flat_name, (group, field) in FLAT_NAMES.items():
+        info = Settings.model_fields[group].annotation.model_fields[field]
+        # Names read without the prefix (DATABASE_URL...) are given as AliasChoices.
+        env_names = info.validation_alias if isinstance(info.validation_alias, AliasChoices) \
+            else None
+        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata \
+            else info.annotation
+        fields[flat_name] = (annotation, Field(info.default, description=info.description,
+                                               validation_alias=env_names))
+    # Named "Settings" so that validation errors read "... validation error for Settings".
+    return create_model("Settings", __base__=_FlatSource, __module__=__name__, **fields)
 
-    @property
-    def chroma_dir(self) -> Path:
-        return self.data_dir / "chroma"
 
-    @property
-    def models_dir(self) -> Path:
-        """Models built locally from packaged weights (rebuilt when missing)."""
-        return self.model_cache_dir or self.data_dir / "models"
+_FlatSettings = _flat_source()
 
 
 @lru_cache(maxsize=1)

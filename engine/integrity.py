@@ -183,7 +183,7 @@ def _fill_and_prune(rt: Runtime, user_id: int) -> None:
         have = store.chunk_ids(collection)
         embed_into(store, embedder, collection, user_id=user_id,
                    rows=[r for r in rows if r[0] not in have],
-                   batch=max(1, rt.settings.embedding_batch_size) * 4)
+                   batch=max(1, rt.settings.embedding.batch_size) * 4)
         live = {r[0] for r in rows}
         store.delete_chunks(collection, chunk_ids=[c for c in have if c not in live])
 

@@ -57,10 +57,10 @@ def model_for(task: Task, settings: Settings) -> str | None:
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}")
     if task == "grading":
-        return settings.llm_grading_model or settings.llm_generation_model
+        return settings.llm.grading_model or settings.llm.generation_model
     if task == "tutoring":
-        return settings.llm_tutor_model or settings.llm_generation_model
-    return settings.llm_generation_model
+        return settings.llm.tutor_model or settings.llm.generation_model
+    return settings.llm.generation_model
 
 
 _SETTING_FOR_TASK = {"generation": "GROUNDWORK_LLM_GENERATION_MODEL",
@@ -114,12 +114,12 @@ class Stream:
 
 
 def _common_kwargs(settings: Settings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"timeout": settings.llm_timeout_s, "num_retries": 0,
+    kwargs: dict[str, Any] = {"timeout": settings.llm.timeout_s, "num_retries": 0,
                               "max_retries": 0}
-    if settings.llm_api_base:
-        kwargs["api_base"] = settings.llm_api_base
-    if settings.llm_api_key is not None and settings.llm_api_key.get_secret_value():
-        kwargs["api_key"] = settings.llm_api_key.get_secret_value()
+    if settings.llm.api_base:
+        kwargs["api_base"] = settings.llm.api_base
+    if settings.llm.api_key is not None and settings.llm.api_key.get_secret_value():
+        kwargs["api_key"] = settings.llm.api_key.get_secret_value()
     return kwargs
 
 
@@ -127,7 +127,7 @@ def _response_format(model: str, schema: dict[str, Any] | None, settings: Settin
                      name: str) -> dict[str, Any] | None:
     if schema is None:
         return None
-    mode = settings.llm_structured_output
+    mode = settings.llm.structured_output
     if mode == "auto":
         try:
             supported = bool(_lib().supports_response_schema(model=model))
@@ -212,9 +212,9 @@ def _retry_after(e: Exception) -> float | None:
 def _backoff(attempt: int, e: Exception, settings: Settings) -> float:
     hinted = _retry_after(e)
     if hinted is not None:
-        return min(hinted, settings.llm_retry_backoff_max_s)
-    base = settings.llm_retry_backoff_s * (2 ** attempt)
-    return min(base * (0.75 + random.random() / 2), settings.llm_retry_backoff_max_s)
+        return min(hinted, settings.llm.retry_backoff_max_s)
+    base = settings.llm.retry_backoff_s * (2 ** attempt)
+    return min(base * (0.75 + random.random() / 2), settings.llm.retry_backoff_max_s)
 
 
 def _with_retries(call, *, model: str, settings: Settings) -> tuple[Any, int]:
@@ -226,7 +226,7 @@ def _with_retries(call, *, model: str, settings: Settings) -> tuple[Any, int]:
         except Exception as e:
             if not _is_provider_error(e):
                 raise
-            if _retryable(e) and attempt < settings.llm_max_retries:
+            if _retryable(e) and attempt < settings.llm.max_retries:
                 delay = _backoff(attempt, e, settings)
                 log.info("llm retry", extra={"model": model, "attempt": attempt + 1,
                                              "delay_s": round(delay, 2), "err": type(e).__name__})
@@ -319,8 +319,8 @@ def _prepare(
     if not model:
         raise LLMNotConfigured(_not_configured_message(task))
     kwargs = _common_kwargs(settings)
-    kwargs["temperature"] = settings.llm_temperature if temperature is None else temperature
-    kwargs["max_tokens"] = max_tokens or settings.llm_max_output_tokens
+    kwargs["temperature"] = settings.llm.temperature if temperature is None else temperature
+    kwargs["max_tokens"] = max_tokens or settings.llm.max_output_tokens
     return model, _lib(), kwargs
 
 

@@ -73,11 +73,11 @@ def configure_logging(settings: Settings) -> None:
     if _configured:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter(settings.log_json))
+    handler.setFormatter(_Formatter(settings.logging.json_lines))
     handler.addFilter(RedactingFilter())
     for name in ("engine", "groundwork"):
         logger = logging.getLogger(name)
-        logger.setLevel(settings.log_level.upper())
+        logger.setLevel(settings.logging.level.upper())
         logger.addHandler(handler)
         logger.propagate = False
     # litellm logs request bodies (and sometimes keys) at debug level; keep it quiet.

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def originals_root(rt: Runtime) -> Path:
-    return rt.settings.data_dir / "originals"
+    return rt.settings.storage.data_dir / "originals"
 
 
 def original_path(rt: Runtime, *, user_id: int, sha256: str) -> Path:

@@ -100,14 +100,14 @@ class Runtime:
     def ensure_worker(self) -> EmbeddedWorker | None:
         """Start this process's own job worker thread (or start it again if it died), unless
         the settings say workers run elsewhere (GROUNDWORK_EMBEDDED_WORKER=false)."""
-        if not self.settings.embedded_worker:
+        if not self.settings.jobs.embedded_worker:
             return None
         with self._lock:
             if self._worker is None or not self._worker.alive:
                 from engine.jobs.worker import EmbeddedWorker
 
                 self._worker = EmbeddedWorker(
-                    self, concurrency=self.settings.worker_concurrency).start()
+                    self, concurrency=self.settings.jobs.worker_concurrency).start()
             return self._worker
 
     def close(self) -> None:
@@ -136,7 +136,7 @@ def create_runtime(settings: Settings | None = None, *, migrate: bool = True) ->
     settings = settings or get_settings()
     configure_logging(settings)
     cookie_key = cookie_signing_key(settings)
-    url: str | None = settings.database_url
+    url: str | None = settings.database.url
     try:
         url = database_url(settings)  # starts the embedded PostgreSQL when none is configured
         engine = _connect(url, settings, migrate=migrate)

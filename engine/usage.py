@@ -89,9 +89,9 @@ def fmt_wait(seconds: float) -> str:
 
 
 def _hourly_limit(task: str, settings: Settings) -> int:
-    return {GENERATION: settings.generation_max_per_hour,
-            GRADING: settings.grading_max_per_hour,
-            TUTOR: settings.tutor_max_per_hour}[task]
+    return {GENERATION: settings.usage.generation_max_per_hour,
+            GRADING: settings.usage.grading_max_per_hour,
+            TUTOR: settings.usage.tutor_max_per_hour}[task]
 
 
 def _hourly_message(task: str, limit: int, wait: float) -> str:
@@ -131,7 +131,7 @@ def _check_requests(session: Session, user_id: int, task: str, now: dt.datetime,
     if len(started) >= limit:
         wait = (started[len(started) - limit] + dt.timedelta(hours=1) - now).total_seconds()
         raise RateLimited(_hourly_message(task, limit, wait), retry_after_s=int(math.ceil(wait)))
-    day_limit = settings.llm_max_requests_per_day
+    day_limit = settings.usage.llm_max_requests_per_day
     started = _requests_since(session, user_id, now - dt.timedelta(days=1), now, None)
     if len(started) >= day_limit:
         wait = (started[len(started) - day_limit] + dt.timedelta(days=1) - now).total_seconds()
@@ -143,7 +143,7 @@ def _check_requests(session: Session, user_id: int, task: str, now: dt.datetime,
 def _check_questions(session: Session, user_id: int, units: int, now: dt.datetime,
                      settings: Settings) -> None:
     """Generation: questions returned plus questions reserved in the last 24 hours."""
-    limit = settings.generation_max_questions_per_day
+    limit = settings.usage.generation_max_questions_per_day
     held = case((LLMUsage.outcome == RESERVED, LLMUsage.units),
                 else_=LLMUsage.questions_returned)
     rows = session.execute(
@@ -198,7 +198,7 @@ def reserve(rt: Runtime, *, user_id: int, task: str, units: int) -> Reservation:
         row_id = session.execute(insert(LLMUsage).values(
             user_id=user_id, request_id=request_id, task=task, generator=Generator.LLM,
             outcome=RESERVED, units=units,
-            expires_at=now + dt.timedelta(seconds=settings.llm_reservation_ttl_s),
+            expires_at=now + dt.timedelta(seconds=settings.usage.llm_reservation_ttl_s),
         ).returning(LLMUsage.id)).scalar_one()
     return Reservation(id=row_id, user_id=user_id, task=task, units=units,
                        request_id=request_id)

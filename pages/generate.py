@@ -63,7 +63,7 @@ with st.form("gen_form"):
     difficulty = middle.select_slider("Difficulty", options=[1, 2, 3, 4, 5], value=3,
                                       key="gen_difficulty")
     count = right.number_input("How many", min_value=1,
-                               max_value=rt.settings.generation_max_count, value=5, step=1,
+                               max_value=rt.settings.generation.max_count, value=5, step=1,
                                key="gen_count")
     submitted = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:")
 
@@ -141,7 +141,8 @@ if not mode.offline:
         st.error(e.user_message)
         st.stop()
     st.caption(plain(
-        f"Last 24 hours: {used['questions']} of {rt.settings.generation_max_questions_per_day} "
+        f"Last 24 hours: {used['questions']} of "
+        f"{rt.settings.usage.generation_max_questions_per_day} "
         f"model-written questions, {used['calls']} call(s), "
         f"{used['tokens_in'] + used['tokens_out']:,} tokens, ${used['cost_usd']:.4f}."))
 

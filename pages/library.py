@@ -45,8 +45,9 @@ if not current:
 st.subheader("Add PDFs")
 uploads = st.file_uploader(
     "Upload one or more PDFs", type=["pdf"], accept_multiple_files=True, key="library_upload",
-    max_upload_size=rt.settings.upload_max_mb,
-    help=f"Up to {rt.settings.upload_max_mb} MB each, {rt.settings.upload_max_pending} waiting "
+    max_upload_size=rt.settings.ingestion.upload_max_mb,
+    help=f"Up to {rt.settings.ingestion.upload_max_mb} MB each, "
+         f"{rt.settings.ingestion.upload_max_pending} waiting "
          "at a time. Text PDFs work best; scanned pages need OCR first.",
 )
 

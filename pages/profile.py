@@ -50,7 +50,8 @@ with st.form("scheduler"):
     st.caption(
         "Both schedulers follow every answer you give, so you can switch at any time and your "
         "due dates move at once. FSRS starts with its default parameters; from "
-        f"{rt.settings.fsrs_optimise_min_reviews} answers on you can fit it to your own history "
+        f"{rt.settings.scheduling.fsrs_optimise_min_reviews} answers on you can fit it to your "
+        "own history "
         "on the Reviews page, and the fitted parameters are used only when they predict your "
         "recent answers better than the ones in use.")
     if st.form_submit_button("Save scheduler"):
@@ -69,7 +70,7 @@ with st.form("scheduler"):
 # --- account: password ------------------------------------------------------------------------
 st.subheader("Password")
 st.caption("Changing your password signs you out everywhere else (other browsers and devices).")
-change = password_form(key="password_change", min_length=rt.settings.password_min_length)
+change = password_form(key="password_change", min_length=rt.settings.accounts.password_min_length)
 if change is not None:
     try:
         ended = change_password(rt, user_id=account.user_id,

@@ -14,11 +14,11 @@ rt = get_runtime()
 st.title("Create your Groundwork account")
 
 if not signup_open(rt):
-    st.info(SIGNUP_CLOSED_MESSAGES[rt.settings.signup_mode], icon=":material/lock:")
+    st.info(SIGNUP_CLOSED_MESSAGES[rt.settings.accounts.signup_mode], icon=":material/lock:")
     st.page_link("pages/login.py", label="I have an account: log in", icon=":material/login:")
     st.stop()
 
-min_len = rt.settings.password_min_length
+min_len = rt.settings.accounts.password_min_length
 with st.form("register_form"):
     name = st.text_input("Display name", key="register_name", max_chars=80)
     email = st.text_input("Email", key="register_email", autocomplete="email")

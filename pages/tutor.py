@@ -165,7 +165,7 @@ if pending is not None:
     retry = st.button("Retry", key="tutor_retry", icon=":material/refresh:", type="primary")
 
 prompt = st.chat_input("Ask about your material", key="tutor_input",
-                       max_chars=rt.settings.tutor_message_max_chars)
+                       max_chars=rt.settings.tutor.message_max_chars)
 
 
 def _run(turn: service.Turn) -> None:

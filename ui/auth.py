@@ -38,7 +38,7 @@ _NOTICE = "gw_auth_notice"
 def client_address(rt: Runtime) -> str | None:
     """The browser's network address: the last entry of the configured proxy header when one
     is set, otherwise the connection's peer (None on localhost)."""
-    header = rt.settings.client_address_header
+    header = rt.settings.accounts.client_address_header
     if header:
         forwarded = st.context.headers.get(header)
         if isinstance(forwarded, str) and forwarded.strip():
@@ -58,8 +58,8 @@ def _cookie_manager(rt: Runtime):
     s = rt.settings
     # Credentials live in PostgreSQL; the library's cookie component only stores and removes
     # the cookie in the browser, so its own credential dict stays empty.
-    authenticator = stauth.Authenticate({"usernames": {}}, s.cookie_name, rt.cookie_key,
-                                        s.cookie_expiry_days, auto_hash=False)
+    authenticator = stauth.Authenticate({"usernames": {}}, s.accounts.cookie_name, rt.cookie_key,
+                                        s.accounts.cookie_expiry_days, auto_hash=False)
     return authenticator.cookie_controller.cookie_model.cookie_manager
 
 
@@ -72,11 +72,12 @@ def _apply_cookie_action(rt: Runtime) -> None:
         action = st.session_state.pop(_COOKIE_ACTION, None)
         token = st.session_state.pop(_PENDING_TOKEN, None)
         if action == "set" and token:
-            expires = dt.datetime.now() + dt.timedelta(days=rt.settings.cookie_expiry_days)
-            manager.set(rt.settings.cookie_name, token, expires_at=expires, same_site="strict",
-                        secure=cookie_secure(rt.settings.cookie_secure, st.context.url))
-        elif action == "delete" and rt.settings.cookie_name in manager.cookies:
-            manager.delete(rt.settings.cookie_name)
+            expires = dt.datetime.now() + dt.timedelta(days=rt.settings.accounts.cookie_expiry_days)
+            manager.set(rt.settings.accounts.cookie_name, token, expires_at=expires,
+                        same_site="strict",
+                        secure=cookie_secure(rt.settings.accounts.cookie_secure, st.context.url))
+        elif action == "delete" and rt.settings.accounts.cookie_name in manager.cookies:
+            manager.delete(rt.settings.accounts.cookie_name)
 
 
 def _end(notice: str | None) -> None:
@@ -95,7 +96,7 @@ def init_auth(rt: Runtime) -> AccountInfo | None:
     _apply_cookie_action(rt)
     session_id = st.session_state.get(SESSION_KEY)
     if session_id is None and not st.session_state.get("logout"):
-        session_id = session_id_from_token(st.context.cookies.get(rt.settings.cookie_name),
+        session_id = session_id_from_token(st.context.cookies.get(rt.settings.accounts.cookie_name),
                                            rt.cookie_key)
         if session_id is None and st.session_state.get(ACCOUNT_KEY) is not None:
             _end(None)

@@ -25,7 +25,7 @@ KEY_FILE_NAME = "cookie_key"
 
 
 def key_file(settings: Settings) -> Path:
-    return settings.data_dir / KEY_FILE_NAME
+    return settings.storage.data_dir / KEY_FILE_NAME
 
 
 def _read(path: Path) -> str:
@@ -70,8 +70,8 @@ def cookie_signing_key(settings: Settings) -> str:
         ConfigurationError: a configured key that is too short, or a key file that cannot be
             read or written.
     """
-    if settings.cookie_key is not None:
-        configured = settings.cookie_key.get_secret_value()
+    if settings.accounts.cookie_key is not None:
+        configured = settings.accounts.cookie_key.get_secret_value()
         if len(configured) < MIN_KEY_LENGTH:
             raise ConfigurationError(
                 f"The configured cookie key is shorter than {MIN_KEY_LENGTH} characters. Set "

@@ -55,11 +55,11 @@ def _serialise(session: Session, normalised: str, address: str | None) -> None:
 def _locked_until(failures: list[dt.datetime], n: int, settings: Settings) -> dt.datetime | None:
     """End of the lock when some run of `n` failures fits inside one window (the lock lasts
     `login_lockout_min` from the failure that completed the run), else None."""
-    window = dt.timedelta(minutes=settings.login_failure_window_min)
+    window = dt.timedelta(minutes=settings.accounts.login_failure_window_min)
     until = None
     for i in range(n - 1, len(failures)):
         if failures[i] - failures[i - n + 1] <= window:
-            until = failures[i] + dt.timedelta(minutes=settings.login_lockout_min)
+            until = failures[i] + dt.timedelta(minutes=settings.accounts.login_lockout_min)
     return until
 
 
@@ -79,25 +79,26 @@ def _remaining_s(until: dt.datetime | None, now: dt.datetime) -> int:
 
 def _email_lock_s(session: Session, normalised: str, now: dt.datetime, settings: Settings) -> int:
     """Seconds until this email may try again, or 0. A success resets its count."""
-    horizon = now - dt.timedelta(minutes=settings.login_failure_window_min
-                                 + settings.login_lockout_min)
+    horizon = now - dt.timedelta(minutes=settings.accounts.login_failure_window_min
+                                 + settings.accounts.login_lockout_min)
     last_success = session.scalar(
         select(func.max(LoginAttempt.attempted_at)).where(
             LoginAttempt.email_normalized == normalised, LoginAttempt.succeeded.is_(True)))
     since = max(horizon, last_success) if last_success else horizon
     failures = _failures(session, LoginAttempt.email_normalized == normalised, since)
-    return _remaining_s(_locked_until(failures, settings.login_max_failures, settings), now)
+    limit = settings.accounts.login_max_failures
+    return _remaining_s(_locked_until(failures, limit, settings), now)
 
 
 def _address_lock_s(session: Session, address: str | None, now: dt.datetime,
                     settings: Settings) -> int:
     """Seconds until this client address may try again, or 0. Successes do not reset it
     (one account of one's own must not buy more guesses at others)."""
-    limit = settings.login_max_failures_per_address
+    limit = settings.accounts.login_max_failures_per_address
     if not address or limit <= 0:
         return 0
-    since = now - dt.timedelta(minutes=settings.login_failure_window_min
-                               + settings.login_lockout_min)
+    since = now - dt.timedelta(minutes=settings.accounts.login_failure_window_min
+                               + settings.accounts.login_lockout_min)
     failures = _failures(session, LoginAttempt.client_address == address, since)
     return _remaining_s(_locked_until(failures, limit, settings), now)
 

@@ -55,8 +55,9 @@ def generate_password() -> str:
 
 def password_problems(password: str, settings: Settings) -> list[str]:
     """Why a new password cannot be used (empty when it can)."""
-    if len(password) < settings.password_min_length:
-        return [f"Choose a password of at least {settings.password_min_length} characters."]
+    if len(password) < settings.accounts.password_min_length:
+        return [f"Choose a password of at least {settings.accounts.password_min_length} "
+                "characters."]
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         return [f"Choose a password of at most {MAX_PASSWORD_BYTES} bytes: that is "
                 f"{MAX_PASSWORD_BYTES} plain letters or digits, fewer with accented letters "
@@ -101,12 +102,12 @@ def checked_password(password: str, password_hash: str, settings: Settings) -> b
     Raises:
         RateLimited: no slot came free within `login_bcrypt_wait_s`.
     """
-    slots = _semaphore(settings.login_bcrypt_concurrency)
-    if not slots.acquire(timeout=settings.login_bcrypt_wait_s):
+    slots = _semaphore(settings.accounts.login_bcrypt_concurrency)
+    if not slots.acquire(timeout=settings.accounts.login_bcrypt_wait_s):
         raise RateLimited("The server is busy checking other logins. Try again in a moment.",
                           retry_after_s=5)
     try:
-        checkers = _checkers(settings.login_bcrypt_concurrency)
+        checkers = _checkers(settings.accounts.login_bcrypt_concurrency)
         return checkers.submit(verify_password, password, password_hash).result()
     finally:
         slots.release()

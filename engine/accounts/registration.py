@@ -30,7 +30,7 @@ SIGNUP_CLOSED_MESSAGES = {
 
 def signup_open(rt: Runtime) -> bool:
     """Whether anyone may create an account on the Sign up page."""
-    return rt.settings.signup_mode == "open"
+    return rt.settings.accounts.signup_mode == "open"
 
 
 def validate_registration(
@@ -67,7 +67,7 @@ def register_user(
             registered.
     """
     settings = rt.settings
-    mode = settings.signup_mode
+    mode = settings.accounts.signup_mode
     if mode == "closed" or (mode == "invite" and not by_admin):
         raise RegistrationError(SIGNUP_CLOSED_MESSAGES[mode])
     problems = validate_registration(

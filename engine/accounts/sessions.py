@@ -81,7 +81,7 @@ def start_session(
     runtime's cookie key)."""
     now = now or _utcnow()
     session_id = secrets.token_urlsafe(32)
-    expires_at = now + dt.timedelta(days=rt.settings.cookie_expiry_days)
+    expires_at = now + dt.timedelta(days=rt.settings.accounts.cookie_expiry_days)
     with rt.session_factory.begin() as session:
         # The learner's sessions that ended over a day ago are of no further use.
         session.execute(delete(AuthSession).where(

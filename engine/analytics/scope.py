@@ -36,7 +36,7 @@ class Scope:
     target_retention: float
     decay: float
     factor: float
-    level_step: int = 100  # XP needed per level, growing (settings.xp_level_step)
+    level_step: int = 100  # XP needed per level, growing (settings.scoring.xp_level_step)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -91,8 +91,9 @@ def make_scope(rt: Runtime, *, user_id: int,
     decay, factor = maths.forgetting_curve(parameters)
     return Scope(user_id=user_id, timezone=profile.timezone, now=now, start=start, end=end,
                  material_id=material_id, scheduler=profile.scheduler,
-                 exam_date=profile.exam_date, target_retention=rt.settings.fsrs_desired_retention,
-                 decay=decay, factor=factor, level_step=rt.settings.xp_level_step)
+                 exam_date=profile.exam_date,
+                 target_retention=rt.settings.scheduling.fsrs_desired_retention,
+                 decay=decay, factor=factor, level_step=rt.settings.scoring.xp_level_step)
 
 
 LOCAL_SETTINGS = text("SELECT set_config('work_mem', '32MB', true), "

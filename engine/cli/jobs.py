@@ -10,7 +10,7 @@ def _worker(args: argparse.Namespace) -> int:
     from engine.runtime import get_runtime
 
     rt = get_runtime()
-    print(f"worker running {args.concurrency or rt.settings.worker_concurrency} job(s) at a "
+    print(f"worker running {args.concurrency or rt.settings.jobs.worker_concurrency} job(s) at a "
           "time; stop with Ctrl+C", flush=True)
     run_worker(rt, concurrency=args.concurrency)
     return 0

@@ -116,7 +116,7 @@ def _reindex(args: argparse.Namespace) -> int:
             print(f"\rlearner {user_id}: {done}/{total} chunks embedded", end="", flush=True)
 
         total = reindex(rt, user_id=user_id, progress=progress)
-        print(f"\rlearner {user_id}: {total} chunks embedded with {rt.settings.embedding_model}")
+        print(f"\rlearner {user_id}: {total} chunks embedded with {rt.settings.embedding.model}")
     return 1 if failed else 0
 
 

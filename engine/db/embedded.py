@@ -23,9 +23,9 @@ _servers: dict[Path, object] = {}
 def database_url(settings: Settings) -> str:
     """The database to use: DATABASE_URL when set, otherwise the embedded PostgreSQL under the
     data folder, which this call starts when it is not running yet."""
-    if settings.database_url:
-        return settings.database_url
-    return start_embedded_postgres(settings.pg_data_dir)
+    if settings.database.url:
+        return settings.database.url
+    return start_embedded_postgres(settings.storage.pg_data_dir)
 
 
 def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:

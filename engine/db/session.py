@@ -33,17 +33,17 @@ def make_engine(url: str, settings: Settings) -> Engine:
     engine = create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
+        pool_timeout=settings.database.pool_timeout_s,
         pool_recycle=1800,
         connect_args={
-            "connect_timeout": settings.db_connect_timeout_s,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            "connect_timeout": settings.database.connect_timeout_s,
+            "options": f"-c statement_timeout={settings.database.statement_timeout_ms}",
             "application_name": "groundwork",
         },
     )
-    _install_slow_query_log(engine, settings.db_slow_query_ms)
+    _install_slow_query_log(engine, settings.database.slow_query_ms)
     _install_pool_watch(engine)
     _install_outage_message(engine)
     return engine

@@ -88,23 +88,23 @@ def plan(rt: Runtime, session: Session, run: Run, passages: Sequence[Passage],
     s = rt.settings
     model = _model(rt)
     calls, start = [], 0
-    for group, wanted in _groups(passages, count, s.generation_context_max_chars):
+    for group, wanted in _groups(passages, count, s.generation.context_max_chars):
         group_types = types if len(types) == 1 else [
             types[(start + i) % len(types)] for i in range(min(wanted, len(types)))]
         start += wanted
         messages = prompting.build_messages(t, group, count=wanted, types=group_types,
                                             difficulty=difficulty, topic=topic)
         params = {"count": wanted, "types": group_types, "difficulty": difficulty,
-                  "topic": topic, "temperature": s.llm_temperature,
-                  "structured": s.llm_structured_output}
+                  "topic": topic, "temperature": s.llm.temperature,
+                  "structured": s.llm.structured_output}
         key = prompting.cache_key(user_id=run.user_id, model=model, prompt_version=t.version,
                                   messages=messages, params=params)
         calls.append(Call(group, wanted, group_types, messages, key))
-    if s.generation_cache_ttl_h > 0:
+    if s.generation.cache_ttl_h > 0:
         cached = dict(session.execute(
             select(LLMCache.key, LLMCache.response_text).where(
                 LLMCache.user_id == run.user_id, LLMCache.key.in_([c.key for c in calls]),
-                LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation_cache_ttl_h))
+                LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation.cache_ttl_h))
         ).all())
         for c in calls:
             c.cached = cached.get(c.key)

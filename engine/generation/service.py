@@ -133,8 +133,8 @@ def _check_inputs(settings: Settings, *, question_type: str, difficulty: int, co
     if isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
         problems.append("Difficulty must be between 1 and 5.")
     if isinstance(count, bool) or not isinstance(count, int) or not (
-            1 <= count <= settings.generation_max_count):
-        problems.append(f"Ask for between 1 and {settings.generation_max_count} questions.")
+            1 <= count <= settings.generation.max_count):
+        problems.append(f"Ask for between 1 and {settings.generation.max_count} questions.")
     topic = (topic or "").strip() or None
     if topic is not None and len(topic) > TOPIC_MAX:
         problems.append(f"Keep the topic under {TOPIC_MAX} characters.")
@@ -219,7 +219,7 @@ def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult
             t = model_run.templates(session)
             calls = model_run.plan(rt, session, run, chosen, t, types=req.types,
                                    difficulty=req.difficulty, count=req.count, topic=req.topic)
-    deduper = Deduper(bank_keys, rt.settings.generation_dedupe_threshold)
+    deduper = Deduper(bank_keys, rt.settings.generation.dedupe_threshold)
     if mode.offline:
         drafts = offline_run.generate_offline(
             rt, run, materials, chosen, types=req.types, difficulty=req.difficulty,
@@ -245,7 +245,7 @@ def _library_context(rt: Runtime, *, user_id: int, material_ids: Sequence[int] |
 
     def choose(session: Session) -> tuple[dict[int, Material], list[Passage]]:
         materials = passages.user_materials(session, user_id, material_ids)
-        n = max(settings.generation_context_chunks, count)
+        n = max(settings.generation.context_chunks, count)
         if topic and offline_mode:
             return materials, passages.offline_topic_passages(
                 session, user_id, materials, topic, max(n * 2, count * 8))

@@ -59,8 +59,9 @@ def check_size(size_bytes: int, settings: Settings) -> None:
     Raises:
         PdfTooLarge: over the limit.
     """
-    if size_bytes > settings.upload_max_mb * 1024 * 1024:
-        raise PdfTooLarge(f"This file is too large: the limit is {settings.upload_max_mb} MB.")
+    if size_bytes > settings.ingestion.upload_max_mb * 1024 * 1024:
+        limit = settings.ingestion.upload_max_mb
+        raise PdfTooLarge(f"This file is too large: the limit is {limit} MB.")
 
 
 def read_pdf(
@@ -149,9 +150,9 @@ def _send_request(proc: subprocess.Popen, *, path: Path, password: str | None,
     request = {
         "path": str(path),
         "password": password,
-        "max_pages": settings.pdf_max_pages,
-        "memory_mb": settings.pdf_parse_memory_mb,
-        "cpu_s": max(1, int(settings.pdf_parse_timeout_s) + 1),
+        "max_pages": settings.ingestion.pdf_max_pages,
+        "memory_mb": settings.ingestion.pdf_parse_memory_mb,
+        "cpu_s": max(1, int(settings.ingestion.pdf_parse_timeout_s) + 1),
     }
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(request).encode())
@@ -162,9 +163,9 @@ class _Clock:
     """The time limits of one reading: the whole file, and each page (from the last one)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.page_s = settings.pdf_page_timeout_s
+        self.page_s = settings.ingestion.pdf_page_timeout_s
         self.started = time.monotonic()
-        self.deadline = self.started + settings.pdf_parse_timeout_s
+        self.deadline = self.started + settings.ingestion.pdf_parse_timeout_s
         self.page_deadline = self.started + self.page_s
 
     def page_read(self) -> None:

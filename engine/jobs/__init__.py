@@ -91,7 +91,7 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
     """
     from engine.db.models import User
 
-    cap = rt.settings.upload_max_pending
+    cap = rt.settings.ingestion.upload_max_pending
     path, sha256, _ = spool_upload(rt, source=source, password=password)
     try:
         with rt.session_factory.begin() as session:
@@ -116,8 +116,8 @@ def submit_generation(rt: Runtime, *, user_id: int, material_ids: list[int] | No
                       topic: str | None, question_type: str, difficulty: int,
                       count: int) -> int:
     """Queue a generation batch; its drafts arrive in the job's result."""
-    if not 1 <= count <= rt.settings.generation_max_count:
-        raise InvalidInput(f"Choose between 1 and {rt.settings.generation_max_count} "
+    if not 1 <= count <= rt.settings.generation.max_count:
+        raise InvalidInput(f"Choose between 1 and {rt.settings.generation.max_count} "
                            "questions.")
     params = {"material_ids": list(material_ids or []), "topic": topic or "",
               "question_type": question_type, "difficulty": int(difficulty),
@@ -156,7 +156,7 @@ def export_path(rt: Runtime, job_id: int, *, user_id: int) -> Path:
 
     job = get_job(rt, job_id, user_id=user_id)
     name = (job.result or {}).get("file") if job.kind == "export" else None
-    path = rt.settings.data_dir / "exports" / name if name else None
+    path = rt.settings.storage.data_dir / "exports" / name if name else None
     if job.outcome != "done" or path is None or not path.is_file():
         raise NotFound("That export is not available (it may not have finished yet).")
     return path

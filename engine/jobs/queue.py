@@ -24,7 +24,7 @@ def conninfo(rt: Runtime) -> str:
 
 def _connection_kwargs(rt: Runtime) -> dict[str, Any]:
     return {"options": "-c search_path=procrastinate",
-            "connect_timeout": rt.settings.db_connect_timeout_s,
+            "connect_timeout": rt.settings.database.connect_timeout_s,
             "application_name": "groundwork-jobs"}
 
 
@@ -33,7 +33,7 @@ def open_queue_app(rt: Runtime) -> App:
     The runtime keeps one (`Runtime.queue`) and closes it in `Runtime.close()`."""
     connector = SyncPsycopgConnector(conninfo=conninfo(rt), min_size=0, max_size=4,
                                      kwargs=_connection_kwargs(rt),
-                                     timeout=rt.settings.db_pool_timeout_s)
+                                     timeout=rt.settings.database.pool_timeout_s)
     return App(connector=connector).open()
 
 
@@ -42,7 +42,7 @@ def worker_app(rt: Runtime) -> App:
     from engine.jobs.tasks import register_tasks
 
     connector = PsycopgConnector(conninfo=conninfo(rt), min_size=1,
-                                 max_size=rt.settings.worker_concurrency + 3,
+                                 max_size=rt.settings.jobs.worker_concurrency + 3,
                                  kwargs=_connection_kwargs(rt))
     app = App(connector=connector)
     register_tasks(app, rt)

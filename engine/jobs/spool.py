@@ -22,7 +22,7 @@ def spool_upload(rt: Runtime, *, source: BinaryIO, password: str | None = None,
                  ) -> tuple[Path, str, int]:
     """Copy `source` into the spool in 1 MB pieces; returns (path, sha256, size)."""
     settings = rt.settings
-    folder = settings.spool_path
+    folder = settings.storage.spool_path
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{secrets.token_hex(16)}.pdf"
     digest, size = hashlib.sha256(), 0
@@ -49,7 +49,7 @@ def _password_path(path: Path) -> Path:
 
 
 def _inside(rt: Runtime, path: Path) -> bool:
-    return path.resolve().parent == rt.settings.spool_path.resolve()
+    return path.resolve().parent == rt.settings.storage.spool_path.resolve()
 
 
 def read_spooled(rt: Runtime, *, path: Path) -> tuple[bytes, str | None]:

@@ -98,7 +98,7 @@ def _error_extra(e: EngineError) -> dict:
 
 
 def _will_retry(rt: Runtime, context: JobContext, kind: str) -> bool:
-    return kind in RETRYABLE and (context.job.attempts or 0) < rt.settings.jobs_max_retries
+    return kind in RETRYABLE and (context.job.attempts or 0) < rt.settings.jobs.max_retries
 
 
 def _cleanup(rt: Runtime, row: Any) -> None:
@@ -192,7 +192,7 @@ def export_body(rt: Runtime) -> Callable:
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("exporting", 0, 1, "Collecting your data")
-        folder = rt.settings.data_dir / "exports"
+        folder = rt.settings.storage.data_dir / "exports"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         dest = folder / f"{int(row.user_id)}-{int(row.id)}.zip"
         account_data.export_account(rt, user_id=row.user_id, dest=dest)
@@ -231,8 +231,8 @@ def nightly_check(rt: Runtime) -> tuple[int, int]:
 def register_tasks(app: App, rt: Runtime) -> None:
     """Bind every task to `rt` on `app` (a worker's app)."""
     s = rt.settings
-    retry = RetryStrategy(max_attempts=s.jobs_max_retries,
-                          exponential_wait=max(1, int(s.jobs_retry_wait_s)))
+    retry = RetryStrategy(max_attempts=s.jobs.max_retries,
+                          exponential_wait=max(1, int(s.jobs.retry_wait_s)))
 
     @app.task(name="ingest", pass_context=True, retry=retry)
     def ingest(context: JobContext, *, job_id: int) -> None:
@@ -258,7 +258,7 @@ def register_tasks(app: App, rt: Runtime) -> None:
     def delete_account(context: JobContext, *, job_id: int, confirm_email: str) -> None:
         run_job(rt, context, "delete_account", job_id, delete_account_body(rt, confirm_email))
 
-    @app.periodic(cron=s.jobs_check_cron, periodic_id="nightly-check")
+    @app.periodic(cron=s.jobs.check_cron, periodic_id="nightly-check")
     @app.task(name="check", queueing_lock="check")
     def check(timestamp: int) -> None:
         found, left = nightly_check(rt)

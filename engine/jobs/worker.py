@@ -36,7 +36,7 @@ STOPPED_MESSAGE = ("The worker doing this stopped before it finished; nothing wa
 async def recover_stalled(app: App, rt: Runtime) -> int:
     """Queue again (or fail) the jobs of workers that stopped sending heartbeats."""
     s = rt.settings
-    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=s.jobs_stalled_after_s)
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=s.jobs.stalled_after_s)
     handled = 0
     for job in stalled:
         try:
@@ -50,7 +50,7 @@ async def recover_stalled(app: App, rt: Runtime) -> int:
 
 async def _recover(app: App, rt: Runtime, job: Job) -> None:
     job_id = int(job.task_kwargs.get("job_id", 0))
-    if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs_max_retries:
+    if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs.max_retries:
         await app.job_manager.retry_job(job)
         await asyncio.to_thread(jp.note, rt, job_id, "The worker doing this stopped; trying "
                                 "again.", outcome="queued", stage="waiting")
@@ -83,7 +83,7 @@ async def _recovery_loop(app: App, rt: Runtime) -> None:
             await recover_stalled(app, rt)
         except Exception:  # the database is restarting: try again next beat
             log.warning("could not look for stalled jobs", exc_info=True)
-        await asyncio.sleep(rt.settings.jobs_heartbeat_s)
+        await asyncio.sleep(rt.settings.jobs.heartbeat_s)
 
 
 async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
@@ -96,10 +96,10 @@ async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
             # `run_worker`, `EmbeddedWorker.stop` otherwise), so a normal return means the
             # worker stopped itself, e.g. its listener lost the database.
             await app.run_worker_async(
-                concurrency=concurrency or s.worker_concurrency, name=name,
+                concurrency=concurrency or s.jobs.worker_concurrency, name=name,
                 install_signal_handlers=False,
-                update_heartbeat_interval=s.jobs_heartbeat_s,
-                stalled_worker_timeout=s.jobs_stalled_after_s,
+                update_heartbeat_interval=s.jobs.heartbeat_s,
+                stalled_worker_timeout=s.jobs.stalled_after_s,
                 shutdown_graceful_timeout=30.0)
         finally:
             recovery.cancel()

@@ -29,7 +29,7 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 def embedding_step(rt: Runtime) -> int:
     """How many texts go to the embedder at once (a few of its own batches)."""
-    return max(1, rt.settings.embedding_batch_size) * 4
+    return max(1, rt.settings.embedding.batch_size) * 4
 
 
 def embed_texts(rt: Runtime, embedder: Embedder, texts: list[str], *,

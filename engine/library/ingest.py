@@ -228,8 +228,8 @@ def _prepared(rt: Runtime, doc: DocumentInput) -> tuple[DocumentInput, list[Chun
     """The document's chunks (none when it has no text) and the document with its title
     checked."""
     s = rt.settings
-    drafts = chunk_pages(doc.pages, chunk_tokens=s.chunk_tokens,
-                         overlap_tokens=s.chunk_overlap_tokens)
+    drafts = chunk_pages(doc.pages, chunk_tokens=s.ingestion.chunk_tokens,
+                         overlap_tokens=s.ingestion.chunk_overlap_tokens)
     if not drafts:
         return doc, []
     return replace(doc, title=clean_title(doc.title)), drafts

@@ -78,7 +78,8 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
             .order_by(MaterialPage.number)))
         pages, without = _current_pages(rt, m, stored)
     without |= {i + 1 for i, p in enumerate(pages) if not p.strip()}
-    drafts = chunk_pages(pages, chunk_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap_tokens)
+    drafts = chunk_pages(pages, chunk_tokens=s.ingestion.chunk_tokens,
+                         overlap_tokens=s.ingestion.chunk_overlap_tokens)
     if not drafts:
         raise PdfNoText("After cleaning, this material has no usable text left; it was kept "
                         "as it was.")

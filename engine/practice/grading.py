@@ -170,10 +170,10 @@ def grade(q: QuestionForGrading, response: str | int | None, *, settings: Settin
         raise ValueError("a typed answer is a string")
     response = response[:MAX_RESPONSE_CHARS]
     if q.type == "cloze":
-        return grade_cloze(q, response, threshold=settings.grading_cloze_threshold)
+        return grade_cloze(q, response, threshold=settings.grading.cloze_threshold)
     offline = lambda: grade_short_offline(  # noqa: E731
-        q, response, threshold=settings.grading_keypoint_threshold,
-        coverage=settings.grading_keypoint_coverage)
+        q, response, threshold=settings.grading.keypoint_threshold,
+        coverage=settings.grading.keypoint_coverage)
     if not normalise(response) or not llm.is_configured("grading", settings):
         return offline()
     try:

@@ -14,12 +14,12 @@ from engine.scoring import xp as xp_rules
 
 def sm2_params(settings: Settings) -> sm2.SM2Params:
     return sm2.SM2Params(
-        initial_easiness=settings.sm2_initial_easiness,
-        min_easiness=settings.sm2_min_easiness,
-        max_easiness=settings.sm2_max_easiness,
-        first_interval_days=settings.sm2_first_interval_days,
-        second_interval_days=settings.sm2_second_interval_days,
-        max_interval_days=settings.sm2_max_interval_days,
+        initial_easiness=settings.scheduling.sm2_initial_easiness,
+        min_easiness=settings.scheduling.sm2_min_easiness,
+        max_easiness=settings.scheduling.sm2_max_easiness,
+        first_interval_days=settings.scheduling.sm2_first_interval_days,
+        second_interval_days=settings.scheduling.sm2_second_interval_days,
+        max_interval_days=settings.scheduling.sm2_max_interval_days,
     )
 
 
@@ -27,29 +27,30 @@ def fsrs_params(settings: Settings,
                 parameters: Sequence[float] | None = None) -> fsrs6.FSRSParams:
     return fsrs6.FSRSParams(
         parameters=tuple(parameters) if parameters else fsrs6.DEFAULT_FSRS_PARAMETERS,
-        desired_retention=settings.fsrs_desired_retention,
-        maximum_interval_days=settings.fsrs_maximum_interval_days,
-        enable_fuzzing=settings.fsrs_enable_fuzzing,
+        desired_retention=settings.scheduling.fsrs_desired_retention,
+        maximum_interval_days=settings.scheduling.fsrs_maximum_interval_days,
+        enable_fuzzing=settings.scheduling.fsrs_enable_fuzzing,
     )
 
 
 def xp_params(settings: Settings) -> xp_rules.XPParams:
-    return xp_rules.XPParams(base=settings.xp_base, correct_bonus=settings.xp_correct_bonus,
-                             calibration_bonus=settings.xp_calibration_bonus,
-                             level_step=settings.xp_level_step)
+    return xp_rules.XPParams(base=settings.scoring.xp_base,
+                             correct_bonus=settings.scoring.xp_correct_bonus,
+                             calibration_bonus=settings.scoring.xp_calibration_bonus,
+                             level_step=settings.scoring.xp_level_step)
 
 
 def quality_params(settings: Settings) -> quality_rules.QualityParams:
     return quality_rules.QualityParams(
-        min_attempts=settings.quality_min_attempts,
-        retire_below=settings.quality_retire_below,
-        flag_rate_retire=settings.quality_flag_rate_retire,
-        flag_min_attempts=settings.quality_flag_min_attempts,
+        min_attempts=settings.scoring.quality_min_attempts,
+        retire_below=settings.scoring.quality_retire_below,
+        flag_rate_retire=settings.scoring.quality_flag_rate_retire,
+        flag_min_attempts=settings.scoring.quality_flag_min_attempts,
     )
 
 
 def rating_params(settings: Settings) -> RatingParams:
-    return RatingParams(slow_after_s=settings.practice_slow_after_s)
+    return RatingParams(slow_after_s=settings.grading.slow_after_s)
 
 
 def answer_params(settings: Settings) -> AnswerParams:

@@ -66,7 +66,8 @@ def scheduler_info(rt: Runtime, *, user_id: int) -> SchedulerInfo:
         reviews = session.scalar(select(func.count()).select_from(Attempt)
                                  .where(Attempt.user_id == user_id)) or 0
         row = session.get(SchedulerParameters, user_id)
-        return SchedulerInfo(profile.scheduler, reviews, rt.settings.fsrs_optimise_min_reviews,
+        return SchedulerInfo(profile.scheduler, reviews,
+                             rt.settings.scheduling.fsrs_optimise_min_reviews,
                              bool(row and row.adopted), row.message if row else None,
                              row.fitted_at if row else None)
 
@@ -107,14 +108,15 @@ def optimise_fsrs(rt: Runtime, *, user_id: int,
         store.load_profile(session, user_id)
         history = review_history(session, user_id)
         current = store.personal_parameters(session, user_id) or fsrs6.DEFAULT_FSRS_PARAMETERS
-    if len(history) < settings.fsrs_optimise_min_reviews:
+    if len(history) < settings.scheduling.fsrs_optimise_min_reviews:
         raise NotEnoughHistory(
-            f"Personal FSRS parameters need at least {settings.fsrs_optimise_min_reviews} "
+            "Personal FSRS parameters need at least "
+            f"{settings.scheduling.fsrs_optimise_min_reviews} "
             f"answers; you have {len(history)}. Until then FSRS uses its default parameters.")
     # Fitting takes seconds to minutes: no transaction is held meanwhile.
     result = choose_parameters(history, current=current,
-                               min_reviews=settings.fsrs_optimise_min_reviews,
-                               holdout_fraction=settings.fsrs_holdout_fraction, fit=fit,
+                               min_reviews=settings.scheduling.fsrs_optimise_min_reviews,
+                               holdout_fraction=settings.scheduling.fsrs_holdout_fraction, fit=fit,
                                base=fsrs_params(settings))
     with rt.session_factory.begin() as session:
         _save_fit(session, user_id, result)

@@ -134,15 +134,16 @@ class HostedEmbedder:
 def load_embedder(settings: Settings) -> Embedder:
     """A new embedder of the model the settings name (loading its weights). The runtime keeps
     one (`Runtime.embedder`); call this only to build one of your own."""
-    name = settings.embedding_model
+    name = settings.embedding.model
     if name == TORCH_MODEL:
-        return LocalEmbedder(batch_size=settings.embedding_batch_size)
+        return LocalEmbedder(batch_size=settings.embedding.batch_size)
     if name in _LOCAL_LABELS:
-        return OnnxEmbedder(models_dir=Path(settings.models_dir), quantized=name != FP32_MODEL,
-                            threads=settings.embedding_threads)
+        return OnnxEmbedder(models_dir=Path(settings.storage.models_dir),
+                            quantized=name != FP32_MODEL,
+                            threads=settings.embedding.threads)
     return HostedEmbedder(name, settings)
 
 
 def model_label(settings: Settings) -> str:
     """The name recorded beside vectors, so a change of model (or of its vectors) is noticed."""
-    return _LOCAL_LABELS.get(settings.embedding_model, settings.embedding_model)
+    return _LOCAL_LABELS.get(settings.embedding.model, settings.embedding.model)

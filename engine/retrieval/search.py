@@ -86,7 +86,7 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
     query = query.strip()[:MAX_QUERY_CHARS]
     if not query or k <= 0 or (material_ids is not None and not material_ids):
         return []
-    n = max(settings.retrieval_candidates, k)
+    n = max(settings.retrieval.candidates, k)
     index = lexical_index(rt, session, user_id)
     if index.chunk_ids.size == 0:
         return []
@@ -102,7 +102,7 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
             position = index.position_of.get(chunk_id)
             if chunk_id not in lexical and position is not None:
                 lexical[chunk_id] = float(all_scores[position])
-    fused = weighted_fusion(lexical, dense, dense_weight=settings.retrieval_dense_weight)
+    fused = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
     return _read_passages(session, user_id, fused[:k])
 
 

@@ -46,7 +46,8 @@ class RetrievalStores:
     @property
     def lexical_indexes(self) -> IndexCache:
         """Learners' BM25 indexes, bounded by `cache_budget_mb`."""
-        return self._get("lexical", lambda: IndexCache(self.settings.cache_budget_mb << 20))
+        budget = self.settings.retrieval.cache_budget_mb << 20
+        return self._get("lexical", lambda: IndexCache(budget))
 
     def with_settings(self, settings: Settings) -> RetrievalStores:
         """The same stores seen with other ranking settings (candidates, weights)."""

@@ -283,5 +283,5 @@ class VectorStore:
 def open_vector_store(settings: Settings) -> VectorStore:
     """A new client of the vector store these settings name. The runtime keeps one
     (`Runtime.vectors`); call this only to open one of your own."""
-    return VectorStore(path=Path(settings.chroma_dir), host=settings.chroma_host,
-                       port=settings.chroma_port)
+    return VectorStore(path=Path(settings.storage.chroma_dir), host=settings.vectors.host,
+                       port=settings.vectors.port)

@@ -177,7 +177,7 @@ def _load(rt: Runtime, *, user_id: int, conversation_id: int, user_message_id: i
     with rt.session_factory() as session:
         owned = store.owned(session, user_id, conversation_id)
         earlier = [v for v in store._messages(session, user_id, conversation_id,
-                                              rt.settings.tutor_history_max_messages + 1)
+                                              rt.settings.tutor.history_max_messages + 1)
                    if v.id < user_message_id]
         conv = _Conversation(user_id=user_id, conversation_id=conversation_id,
                              user_message_id=user_message_id, question=question, mode=mode,
@@ -193,8 +193,8 @@ def _trimmed_history(rt: Runtime, conv: _Conversation, *,
         return []
     settings = rt.settings
     counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)  # noqa: E731
-    return prompts.trim_history(_history(conv.earlier), budget=settings.tutor_history_tokens,
-                                count=counter, max_turns=settings.tutor_history_max_messages)
+    return prompts.trim_history(_history(conv.earlier), budget=settings.tutor.history_tokens,
+                                count=counter, max_turns=settings.tutor.history_max_messages)
 
 
 def _search(rt: Runtime, conv: _Conversation, query: str) -> list[Passage]:
@@ -205,7 +205,7 @@ def _search(rt: Runtime, conv: _Conversation, query: str) -> list[Passage]:
                         .values(search_query=query))
         step = time.perf_counter()
         passages = search_in(rt, session, user_id=conv.user_id, query=query,
-                             k=rt.settings.tutor_context_passages,
+                             k=rt.settings.tutor.context_passages,
                              material_ids=conv.material_ids)
         conv.marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
     return passages
@@ -266,7 +266,7 @@ def _prepare(rt: Runtime, *, user_id: int, conversation_id: int, user_message_id
     passages = _search(rt, conv, query)
     sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
     refuse = grounding.should_refuse([p.score for p in passages],
-                                     rt.settings.tutor_refusal_threshold)
+                                     rt.settings.tutor.refusal_threshold)
     kind = _kind(refuse=refuse, general=general, offline=offline, mode=mode)
     turn = Turn(user_id=user_id, conversation_id=conversation_id, question=question,
                 query=query, mode=mode, kind=kind, sources=sources,
@@ -303,7 +303,7 @@ def ask(rt: Runtime, *, user_id: int, conversation_id: int, message: str,
         RateLimited: the learner's tutor limit is used up (rewriting a follow-up needs a call).
     """
     started = time.perf_counter()
-    question = _check_message(message, rt.settings.tutor_message_max_chars)
+    question = _check_message(message, rt.settings.tutor.message_max_chars)
     mode = store._check_mode(mode)
     with rt.session_factory.begin() as session:
         conv = store.owned(session, user_id, conversation_id)
@@ -364,8 +364,8 @@ def _validated(rt: Runtime, turn: Turn, text: str) -> tuple[str, citations.Check
                                       [s["text"] for s in turn.sources],
                                       rt.embedder) if parsed and valid else None
     checked = citations.check(parsed, valid=valid, scores=scores,
-                              threshold=settings.tutor_citation_threshold,
-                              min_support=settings.tutor_citation_min_support)
+                              threshold=settings.tutor.citation_threshold,
+                              min_support=settings.tutor.citation_min_support)
     if checked.removed or checked.added:
         log.info("citations corrected", extra={"removed": checked.removed,
                                                "added": checked.added})

@@ -105,7 +105,7 @@ def test_unknown_email_costs_a_bcrypt_check_too(runtime):
 def test_lockout_after_repeated_failures_then_recovery(runtime):
     _register(runtime)
     t0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
-    for i in range(runtime.settings.login_max_failures):
+    for i in range(runtime.settings.accounts.login_max_failures):
         with pytest.raises(AuthenticationFailed):
             _login(runtime, password="wrong password!!", now=t0 + dt.timedelta(minutes=i))
     # Even the right password is refused while locked, with the time to wait.

@@ -65,7 +65,7 @@ def test_cli_status_reports_schema_and_pool(settings, capsys):
 
     from engine.db.migrate import alembic_config
 
-    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config(settings.database.url)).get_current_head()
     out = capsys.readouterr().out
     assert f"schema revision {head}" in out
     assert "pool       size=" in out

@@ -127,7 +127,7 @@ def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(runtime, make_user,
     else:
         assert done.outcome == "failed" and done.message == STOPPED_MESSAGE
         assert _state(runtime, uid) == (0, 0, 0)
-    assert not any(runtime.settings.spool_path.iterdir())
+    assert not any(runtime.settings.storage.spool_path.iterdir())
 
 
 # --- PostgreSQL restarted under load --------------------------------------------------------
@@ -158,7 +158,7 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
     from tests.support.practice import add_question, token
 
     # Questions stay in play however they score (quality retirement is not under test).
-    rt = create_runtime(get_settings().model_copy(update={"quality_min_attempts": 10**6}),
+    rt = create_runtime(get_settings().replace(quality_min_attempts=10**6),
                         migrate=False)
     learners = [accounts.register_user(
         rt, email=f"load{n}@example.com", password="correct horse battery "

@@ -25,7 +25,7 @@ def _submit(rt, uid, data=None, name="glaciers.pdf", password=None):
 
 
 def _spooled(rt):
-    folder = rt.settings.spool_path
+    folder = rt.settings.storage.spool_path
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
@@ -47,7 +47,7 @@ def test_ingestion_runs_in_a_worker_with_progress_and_outcome(runtime, make_user
 
 
 def _set(rt, **changes):
-    rt.settings = rt.settings.model_copy(update=changes)
+    rt.settings = rt.settings.replace(**changes)
 
 
 def _materials(rt, uid):
@@ -295,7 +295,7 @@ def test_the_nightly_check_is_a_cron_job_that_repairs_drift(runtime, make_user):
     app = worker_app(runtime)
     (periodic,) = [p for p in app.periodic_registry.periodic_tasks.values()
                    if p.task.name == "check"]
-    assert periodic.cron == runtime.settings.jobs_check_cron
+    assert periodic.cron == runtime.settings.jobs.check_cron
     uid = make_user()
     with running_worker(runtime):
         wait_for(runtime, _submit(runtime, uid), user_id=uid)

@@ -83,7 +83,7 @@ def test_parallel_wrong_guesses_get_at_most_the_limit_of_password_checks(runtime
 
     with ThreadPoolExecutor(n) as pool:
         outcomes = list(pool.map(guess, range(n)))
-    limit = runtime.settings.login_max_failures
+    limit = runtime.settings.accounts.login_max_failures
     assert bcrypt_calls["calls"] <= limit
     assert outcomes.count("AuthenticationFailed") == limit
     assert outcomes.count("AccountLocked") == n - limit
@@ -124,8 +124,7 @@ def test_a_login_flood_does_not_hold_database_connections(settings, db_url, tmp_
 def test_a_login_that_waits_too_long_for_bcrypt_is_busy_and_not_counted(runtime, bcrypt_calls):
     _register(runtime)
     accounts.dummy_hash()
-    tight = runtime.settings.model_copy(update={"login_bcrypt_concurrency": 1,
-                                                "login_bcrypt_wait_s": 0.2})
+    tight = runtime.settings.replace(login_bcrypt_concurrency=1, login_bcrypt_wait_s=0.2)
     gate = threading.Event()
     bcrypt_calls["gate"] = gate
     with ThreadPoolExecutor(1) as pool:
@@ -144,7 +143,7 @@ def test_a_login_that_waits_too_long_for_bcrypt_is_busy_and_not_counted(runtime,
 
 def test_failures_from_one_address_lock_that_address_for_every_email(runtime):
     _register(runtime)
-    capped = runtime.settings.model_copy(update={"login_max_failures_per_address": 3})
+    capped = runtime.settings.replace(login_max_failures_per_address=3)
     attacker, neighbour = "198.51.100.9", "203.0.113.5"
     for i in range(3):
         with pytest.raises(AuthenticationFailed):
@@ -158,7 +157,7 @@ def test_failures_from_one_address_lock_that_address_for_every_email(runtime):
 
 def test_a_success_does_not_reset_the_address_count(runtime):
     _register(runtime)
-    capped = runtime.settings.model_copy(update={"login_max_failures_per_address": 2})
+    capped = runtime.settings.replace(login_max_failures_per_address=2)
     address = "198.51.100.10"
     with pytest.raises(AuthenticationFailed):
         _login(runtime, email="x@example.com", password="wrong guess!!", settings=capped,

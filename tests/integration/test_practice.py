@@ -441,7 +441,7 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
     from engine.scheduling import fsrs6
 
     uid = make_user()
-    s = runtime.settings.model_copy(update={"fsrs_optimise_min_reviews": 50})
+    s = runtime.settings.replace(fsrs_optimise_min_reviews=50)
     qids = [add_question(runtime.session_factory, uid) for _ in range(16)]
     at = NOW
     for round_ in range(10):  # mostly remembered after 3 days

@@ -52,7 +52,7 @@ def test_unreachable_server_is_logged_with_its_cause(runtime_log, tmp_path):
 
 def test_embedded_database_that_cannot_start_is_logged(runtime_log, tmp_path):
     settings = Settings(data_dir=tmp_path, database_url=None)
-    settings.pg_data_dir.write_text("a file where the database folder should be")
+    settings.storage.pg_data_dir.write_text("a file where the database folder should be")
     with pytest.raises(DatabaseUnavailable, match="built-in database could not be started"):
         create_runtime(settings)
     [record] = [r for r in runtime_log.records if r.levelno >= logging.ERROR]

@@ -241,7 +241,7 @@ def test_injection_in_a_pdf_stays_data(runtime, llm_stub, make_user):
 
 def test_messages_are_checked(runtime, learner):
     user_id, _, conv_id = learner
-    for bad in ("", "   ", "x" * (runtime.settings.tutor_message_max_chars + 1)):
+    for bad in ("", "   ", "x" * (runtime.settings.tutor.message_max_chars + 1)):
         with pytest.raises(InvalidInput):
             _ask(runtime, user_id, conv_id, bad)
     assert store.list_messages(runtime, user_id=user_id,

@@ -53,7 +53,7 @@ def _rows(session_factory, user_id, **where):
 
 def test_parallel_reservations_never_exceed_the_hourly_limit(runtime, make_user):
     uid = make_user()
-    s = runtime.settings.model_copy(update={"grading_max_per_hour": 3})
+    s = runtime.settings.replace(grading_max_per_hour=3)
     results = _parallel(10, lambda: usage.reserve(with_settings(runtime, s), user_id=uid,
                                                   task=usage.GRADING, units=1))
     kinds = Counter(type(r).__name__ for r in results)
@@ -106,7 +106,7 @@ def test_parallel_generation_cannot_exceed_the_hourly_limit(llm_stub, runtime, m
 
 def test_released_and_expired_reservations_stop_counting(runtime, make_user):
     uid = make_user()
-    s = runtime.settings.model_copy(update={"tutor_max_per_hour": 1})
+    s = runtime.settings.replace(tutor_max_per_hour=1)
     first = usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
     with pytest.raises(RateLimited, match="asked the tutor 1 times"):
         usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)

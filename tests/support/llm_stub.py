@@ -267,7 +267,7 @@ class LLMStub:
             "llm_retry_backoff_max_s": 0.05,
         }
         update.update(overrides)
-        return settings.model_copy(update=update)
+        return settings.replace(**update)
 
     def env_for(self, **overrides: str) -> dict[str, str]:
         """Environment variables pointing a separate process (e.g. `streamlit run`) here."""

@@ -54,8 +54,8 @@ def process_env(settings, **extra: str) -> dict[str, str]:  # noqa: ANN001 - Set
     """Environment for a child process sharing this test's database, data and Chroma."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDWORK_")}
     env.update({
-        "DATABASE_URL": settings.database_url or "",
-        "GROUNDWORK_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.database.url or "",
+        "GROUNDWORK_DATA_DIR": str(settings.storage.data_dir),
         "GROUNDWORK_EMBEDDED_WORKER": "false",
         "GROUNDWORK_JOBS_HEARTBEAT_S": "0.5",
         "GROUNDWORK_JOBS_STALLED_AFTER_S": "3",
@@ -64,8 +64,8 @@ def process_env(settings, **extra: str) -> dict[str, str]:  # noqa: ANN001 - Set
         "LITELLM_LOCAL_MODEL_COST_MAP": "True", "TOKENIZERS_PARALLELISM": "false",
         "PYTHONPATH": str(ROOT),
     })
-    if settings.chroma_host:
-        env["CHROMA_HOST"], env["CHROMA_PORT"] = settings.chroma_host, str(settings.chroma_port)
+    if settings.vectors.host:
+        env["CHROMA_HOST"], env["CHROMA_PORT"] = settings.vectors.host, str(settings.vectors.port)
     env.update(extra)
     return env
 

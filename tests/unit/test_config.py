@@ -14,7 +14,7 @@ from engine.errors import ConfigurationError
 def test_there_is_no_default_cookie_key(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GROUNDWORK_COOKIE_KEY", raising=False)
-    assert Settings().cookie_key is None
+    assert Settings().accounts.cookie_key is None
     assert not hasattr(engine.config, "DEFAULT_COOKIE_KEY")
 
 
@@ -36,7 +36,7 @@ def test_cookie_secure_and_signup_mode_take_only_known_values(value, ok):
     from pydantic import ValidationError
 
     if ok:
-        assert Settings(cookie_secure=value).cookie_secure == value
+        assert Settings(cookie_secure=value).accounts.cookie_secure == value
     else:
         with pytest.raises(ValidationError):
             Settings(cookie_secure=value)
@@ -49,9 +49,9 @@ def test_well_known_environment_names_are_read(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("CHROMA_HOST", "chroma")
     monkeypatch.setenv("GROUNDWORK_DATA_DIR", "/srv/groundwork")
     s = Settings()
-    assert s.database_url == "postgresql://u:p@db/gw"
-    assert s.chroma_host == "chroma"
-    assert str(s.chroma_dir) == "/srv/groundwork/chroma"
+    assert s.database.url == "postgresql://u:p@db/gw"
+    assert s.vectors.host == "chroma"
+    assert str(s.storage.chroma_dir) == "/srv/groundwork/chroma"
 
 
 def test_secrets_toml_supplies_settings_and_environment_wins(tmp_path, monkeypatch):
@@ -64,6 +64,6 @@ def test_secrets_toml_supplies_settings_and_environment_wins(tmp_path, monkeypat
     monkeypatch.delenv("GROUNDWORK_COOKIE_KEY", raising=False)
     monkeypatch.setenv("GROUNDWORK_LOG_LEVEL", "WARNING")
     s = Settings()
-    assert s.cookie_key.get_secret_value() == "from-secrets-file-0123456789abcdef0123"
-    assert s.log_level == "WARNING"
-    assert s.signup_mode == "invite"
+    assert s.accounts.cookie_key.get_secret_value() == "from-secrets-file-0123456789abcdef0123"
+    assert s.logging.level == "WARNING"
+    assert s.accounts.signup_mode == "invite"

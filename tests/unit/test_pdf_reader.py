@@ -88,7 +88,7 @@ def test_an_upload_is_refused_by_the_same_size_limit_as_it_streams_in(tmp_path):
     assert size == 1024 * 1024 and path.is_file()
     with pytest.raises(PdfTooLarge, match="limit is 1 MB"):
         spool_upload(rt, source=io.BytesIO(b"0" * (1024 * 1024 + 1)))
-    assert list(s.spool_path.iterdir()) == [path]  # the refused upload left nothing behind
+    assert list(s.storage.spool_path.iterdir()) == [path]  # the refused upload left nothing behind
 
 
 def test_too_many_pages_is_refused(tmp_path):

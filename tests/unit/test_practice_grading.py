@@ -64,7 +64,7 @@ def test_short_answer_without_key_points_is_compared_with_the_answer():
 
 
 def test_coverage_threshold_is_a_setting():
-    strict = OFFLINE.model_copy(update={"grading_keypoint_coverage": 1.0})
+    strict = OFFLINE.replace(grading_keypoint_coverage=1.0)
     assert grade(q(), "makes ATP", settings=OFFLINE).correct is False
     assert grade(q(key_points=["makes ATP", "x y z", "aerobic respiration"]),
                  "makes ATP by aerobic respiration", settings=OFFLINE).correct
