@@ -8,7 +8,7 @@ prepare_process()  # before anything imports litellm or Hugging Face code
 
 import streamlit as st  # noqa: E402
 
-from ui.runtime import get_runtime, start_runtime  # noqa: E402
+from ui.runtime import creating_database, get_runtime, start_runtime  # noqa: E402
 
 st.set_page_config(page_title="Groundwork", page_icon=":material/school:", layout="wide")
 # The database starts (on a first run: initialised and migrated) while the app imports below.
@@ -18,18 +18,22 @@ from engine.errors import EngineError  # noqa: E402
 from ui.auth import init_auth, sign_out  # noqa: E402
 from ui.text import escape_markdown  # noqa: E402
 
-try:
-    rt = get_runtime()
-except EngineError as e:
-    st.title("Groundwork cannot start")
-    st.error(e.user_message)
-    st.caption(
-        "Nothing was changed. Fix the problem above and reload this page. "
-        "The server log has the technical details."
-    )
-    st.stop()
-
-account = init_auth(rt)
+if creating_database():
+    # First start on an empty data folder: no account exists yet, so the sign-in pages show
+    # while PostgreSQL is created and migrated; a sent form waits for it.
+    account = None
+else:
+    try:
+        rt = get_runtime()
+    except EngineError as e:
+        st.title("Groundwork cannot start")
+        st.error(e.user_message)
+        st.caption(
+            "Nothing was changed. Fix the problem above and reload this page. "
+            "The server log has the technical details."
+        )
+        st.stop()
+    account = init_auth(rt)
 
 if account is None:
     pages: list[st.Page] | dict[str, list[st.Page]] = [

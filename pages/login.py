@@ -7,10 +7,10 @@ import streamlit as st
 from engine.accounts import authenticate, signup_open
 from engine.errors import EngineError
 from ui.auth import client_address, sign_in, take_notice
-from ui.runtime import get_runtime
+from ui.runtime import app_settings, get_runtime
 
-rt = get_runtime()
-
+# The runtime is asked for only when the form is sent: on a first start the database is still
+# being created while this page is on screen.
 st.title("Welcome to Groundwork")
 st.write("Turn the PDFs you study from into practice that sticks.")
 if notice := take_notice():
@@ -27,6 +27,7 @@ if submitted:
         st.error("Enter your email and password.")
     else:
         try:
+            rt = get_runtime()
             account = authenticate(rt, email=email, password=password,
                                    client_address=client_address(rt))
             sign_in(rt, account)
@@ -36,7 +37,7 @@ if submitted:
             st.rerun()
 
 st.divider()
-if signup_open(rt):
+if signup_open(app_settings()):
     st.write("New here?")
     st.page_link("pages/register.py", label="Create an account", icon=":material/person_add:")
 else:

@@ -7,18 +7,20 @@ import streamlit as st
 from engine.accounts import MAX_PASSWORD_BYTES, SIGNUP_CLOSED_MESSAGES, register_user, signup_open
 from engine.errors import EngineError
 from ui.auth import sign_in
-from ui.runtime import get_runtime
+from ui.runtime import app_settings, get_runtime
 
-rt = get_runtime()
+# The runtime is asked for only when the form is sent: on a first start the database is still
+# being created while this page is on screen.
+settings = app_settings()
 
 st.title("Create your Groundwork account")
 
-if not signup_open(rt):
-    st.info(SIGNUP_CLOSED_MESSAGES[rt.settings.accounts.signup_mode], icon=":material/lock:")
+if not signup_open(settings):
+    st.info(SIGNUP_CLOSED_MESSAGES[settings.accounts.signup_mode], icon=":material/lock:")
     st.page_link("pages/login.py", label="I have an account: log in", icon=":material/login:")
     st.stop()
 
-min_len = rt.settings.accounts.password_min_length
+min_len = settings.accounts.password_min_length
 with st.form("register_form"):
     name = st.text_input("Display name", key="register_name", max_chars=80)
     email = st.text_input("Email", key="register_email", autocomplete="email")
@@ -36,6 +38,7 @@ if submitted:
         st.error("The two passwords differ. Type the same password twice.")
     else:
         try:
+            rt = get_runtime()
             account = register_user(rt, email=email, password=password,
                                     display_name=name)
             sign_in(rt, account)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
+    from engine.config import Settings
     from engine.runtime import Runtime
 
 
@@ -29,6 +30,15 @@ def _create() -> Runtime:
     return rt
 
 
+def _creates_database() -> bool:
+    """Whether starting now creates a new embedded database (no DATABASE_URL, and no cluster
+    in the data folder yet)."""
+    from engine.config import get_settings
+
+    s = get_settings()
+    return not s.database.url and not (s.storage.pg_data_dir / "PG_VERSION").exists()
+
+
 class _Starter:
     """One start of the runtime at a time; a failed start is retried by the next call (the
     operator fixes the problem and reloads the page)."""
@@ -36,11 +46,17 @@ class _Starter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._future: Future[Runtime] | None = None
+        self._fresh = False
+
+    def creating_database(self) -> bool:
+        with self._lock:
+            return self._fresh and self._future is not None and not self._future.done()
 
     def begin(self) -> Future[Runtime]:
         with self._lock:
             future = self._future
             if future is None or (future.done() and future.exception() is not None):
+                self._fresh = _creates_database()
                 future = Future()
                 threading.Thread(target=self._run, args=(future,), name="groundwork-start",
                                  daemon=True).start()
@@ -76,6 +92,20 @@ def _starter() -> _Starter:
 def start_runtime() -> None:
     """Begin creating the runtime in the background (no-op once it has started)."""
     _starter().begin()
+
+
+def creating_database() -> bool:
+    """True while this process creates and migrates a new embedded database (the first start
+    on an empty data folder, a few seconds). No account can exist yet, so nobody is signed in:
+    the sign-in pages show at once and wait for the database only when a form is sent."""
+    return _starter().creating_database()
+
+
+def app_settings() -> Settings:
+    """The settings the runtime is (being) built with, available before it is ready."""
+    from engine.config import get_settings
+
+    return get_settings()
 
 
 def get_runtime() -> Runtime:
