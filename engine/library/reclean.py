@@ -44,7 +44,7 @@ def outdated_materials(rt: Runtime, *, user_id: int | None = None) -> list[tuple
 
 def _current_pages(rt: Runtime, m: Material, stored: list[str]) -> tuple[list[str], set[int]]:
     """The pages read again from the original PDF when it is there, else re-cleaned."""
-    path = original_path(rt.settings, m.user_id, m.sha256)
+    path = original_path(rt, user_id=m.user_id, sha256=m.sha256)
     if path.is_file():
         try:
             pdf = read_pdf(path.read_bytes(), settings=rt.settings)

@@ -34,7 +34,7 @@ def _old_material(runtime, user: int, *, keep_original: bool = False) -> int:
     if not keep_original:
         with runtime.session_factory() as s:
             sha = s.get(Material, m.id).sha256
-        original_path(runtime.settings, user, sha).unlink()
+        original_path(runtime, user_id=user, sha256=sha).unlink()
     with runtime.session_factory.begin() as s:
         s.execute(update(Material).where(Material.id == m.id).values(text_version=1))
         for n in (1, 2, 3):
