@@ -14,7 +14,6 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import streamlit as st
-import streamlit_authenticator as stauth
 
 from engine.accounts import (
     AccountInfo,
@@ -58,6 +57,8 @@ def _cookie_manager(rt: Runtime):
     s = rt.settings
     # Credentials live in PostgreSQL; the library's cookie component only stores and removes
     # the cookie in the browser, so its own credential dict stays empty.
+    import streamlit_authenticator as stauth  # its cookie component; imported when first used
+
     authenticator = stauth.Authenticate({"usernames": {}}, s.accounts.cookie_name, rt.cookie_key,
                                         s.accounts.cookie_expiry_days, auto_hash=False)
     return authenticator.cookie_controller.cookie_model.cookie_manager

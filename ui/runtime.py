@@ -23,9 +23,20 @@ if TYPE_CHECKING:
 def _create() -> Runtime:
     """Raises EngineError when the database cannot be reached or started. Starts the embedded
     job worker of this process (see engine.jobs.worker)."""
+    from engine.config import get_settings
+    from engine.db.embedded import database_url
+    from engine.errors import DatabaseUnavailable
+
+    settings = get_settings()
+    # The embedded PostgreSQL first (when there is no DATABASE_URL): its initdb and start run
+    # in other processes while this one imports the database and migration code below.
+    try:
+        database_url(settings)
+    except DatabaseUnavailable:
+        pass  # create_runtime tries again below, then reports and logs the cause
     from engine.runtime import create_runtime
 
-    rt = create_runtime()
+    rt = create_runtime(settings)
     rt.ensure_worker()  # unless GROUNDWORK_EMBEDDED_WORKER=false
     return rt
 
