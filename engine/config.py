@@ -136,6 +136,11 @@ class AccountsSettings(_Group):
     login_bcrypt_concurrency: int = Field(2, ge=1)
     login_bcrypt_wait_s: float = Field(30.0, gt=0)
 
+    @property
+    def signup_open(self) -> bool:
+        """Whether anyone may create an account on the Sign up page."""
+        return self.signup_mode == "open"
+
 
 class VectorsSettings(_Group):
     """A Chroma server (unset host: Chroma runs in-process on <data_dir>/chroma)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.accounts import authenticate, signup_open
 from engine.errors import EngineError
 from ui.auth import client_address, sign_in, take_notice
 from ui.runtime import app_settings, get_runtime
@@ -26,6 +25,8 @@ if submitted:
     if not email.strip() or not password:
         st.error("Enter your email and password.")
     else:
+        from engine.accounts import authenticate  # with the database code, once a form is sent
+
         try:
             rt = get_runtime()
             account = authenticate(rt, email=email, password=password,
@@ -37,7 +38,7 @@ if submitted:
             st.rerun()
 
 st.divider()
-if signup_open(app_settings()):
+if app_settings().accounts.signup_open:
     st.write("New here?")
     st.page_link("pages/register.py", label="Create an account", icon=":material/person_add:")
 else:

@@ -15,17 +15,13 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from engine.accounts import (
-    AccountInfo,
-    SignedIn,
-    resume_session,
-    revoke_session,
-    session_id_from_token,
-    start_session,
-)
-
 if TYPE_CHECKING:
+    from engine.accounts import AccountInfo, SignedIn
     from ui.runtime import Runtime
+
+# The accounts service (and with it the database code) is imported by the functions that use
+# it, not by this module: the sign-in pages are drawn on a first start before the database
+# exists, and importing it then would only delay them.
 
 ACCOUNT_KEY = "gw_account"
 SESSION_KEY = "gw_session"  # the random session id (secret; server-side state only)
@@ -93,6 +89,8 @@ def _end(notice: str | None) -> None:
 def init_auth(rt: Runtime) -> AccountInfo | None:
     """Run once per script run (from app.py): the learner of this browser's live session, from
     the session state or restored from the cookie; None when signed out."""
+    from engine.accounts import resume_session, session_id_from_token
+
     st.session_state.setdefault("logout", None)
     _apply_cookie_action(rt)
     session_id = st.session_state.get(SESSION_KEY)
@@ -123,6 +121,8 @@ def _remember(account: AccountInfo, session_id: str) -> None:
 def sign_in(rt: Runtime, account: AccountInfo) -> SignedIn:
     """Start a session for the learner (a fresh session state) and set its signed cookie on
     the next run."""
+    from engine.accounts import start_session
+
     signed = start_session(rt, account=account, client_address=client_address(rt))
     st.session_state.clear()
     _remember(account, signed.session_id)
@@ -139,6 +139,8 @@ def update_account(account: AccountInfo) -> None:
 def sign_out(rt: Runtime, notice: str | None = None) -> None:
     """End this browser's session on the server, forget everything this session held, and
     remove the cookie on the next run; `notice` is shown once on the login page."""
+    from engine.accounts import revoke_session
+
     session_id = st.session_state.get(SESSION_KEY)
     if session_id:
         revoke_session(rt, session_id=session_id)

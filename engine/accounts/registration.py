@@ -31,7 +31,7 @@ SIGNUP_CLOSED_MESSAGES = {
 def signup_open(settings: Settings) -> bool:
     """Whether anyone may create an account on the Sign up page (a rule on settings alone, so
     the sign-in pages can ask before the database is ready)."""
-    return settings.accounts.signup_mode == "open"
+    return settings.accounts.signup_open
 
 
 def validate_registration(
