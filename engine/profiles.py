@@ -6,7 +6,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -97,33 +97,39 @@ def profile_view(session: Session, user_id: int) -> ProfileView:
     return _view(*row)
 
 
-def validate_profile(
-    *,
-    display_name: str,
-    learning_goals: str,
-    subjects: str,
-    self_level: str | None,
-    daily_target: int,
-    exam_date: dt.date | None,
-    timezone: str,
-    today: dt.date,
-) -> list[str]:
+class ProfileForm(TypedDict):
+    """What the onboarding and Profile forms send."""
+
+    display_name: str
+    learning_goals: str
+    subjects: str
+    self_level: str | None
+    daily_target: int
+    exam_date: dt.date | None
+    timezone: str
+
+
+def validate_profile(form: ProfileForm, *, today: dt.date) -> list[str]:
+    """Every problem with the form, in the words the page shows (empty when it is valid)."""
     problems: list[str] = []
-    if not display_name.strip():
+    display_name = form["display_name"].strip()
+    if not display_name:
         problems.append("Enter a display name.")
-    elif len(display_name.strip()) > 80:
+    elif len(display_name) > 80:
         problems.append("Keep the display name to 80 characters or fewer.")
-    if len(learning_goals) > MAX_TEXT:
+    if len(form["learning_goals"]) > MAX_TEXT:
         problems.append(f"Keep your learning goals under {MAX_TEXT} characters.")
-    if len(subjects) > MAX_TEXT:
+    if len(form["subjects"]) > MAX_TEXT:
         problems.append(f"Keep the subjects under {MAX_TEXT} characters.")
-    if self_level not in SELF_LEVELS:
+    if form["self_level"] not in SELF_LEVELS:
         problems.append("Choose your level: beginner, intermediate, advanced or expert.")
+    daily_target = form["daily_target"]
     if not isinstance(daily_target, int) or not 1 <= daily_target <= 500:
         problems.append("Choose a daily review target between 1 and 500 questions.")
+    exam_date = form["exam_date"]
     if exam_date is not None and exam_date < today:
         problems.append("The exam date is in the past; leave it empty or pick a future date.")
-    if timezone not in zoneinfo.available_timezones():
+    if form["timezone"] not in zoneinfo.available_timezones():
         problems.append("Choose a time zone from the list.")
     return problems
 
@@ -132,14 +138,8 @@ def save_profile(
     rt: Runtime,
     *,
     user_id: int,
-    display_name: str,
-    learning_goals: str,
-    subjects: str,
-    self_level: str | None,
-    daily_target: int,
-    exam_date: dt.date | None,
-    timezone: str,
     now: dt.datetime | None = None,
+    **form: Unpack[ProfileForm],
 ) -> ProfileView:
     """Save onboarding or profile edits; the first save completes onboarding.
 
@@ -148,18 +148,10 @@ def save_profile(
         NotFound: the account is gone.
     """
     now = now or dt.datetime.now(dt.UTC)
-    problems = validate_profile(
-        display_name=display_name,
-        learning_goals=learning_goals,
-        subjects=subjects,
-        self_level=self_level,
-        daily_target=daily_target,
-        exam_date=exam_date,
-        timezone=timezone,
-        today=now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
-        if timezone in zoneinfo.available_timezones()
-        else now.date(),
-    )
+    timezone = form["timezone"]
+    known_zone = timezone in zoneinfo.available_timezones()
+    today = now.astimezone(zoneinfo.ZoneInfo(timezone)).date() if known_zone else now.date()
+    problems = validate_profile(form, today=today)
     if problems:
         raise InvalidInput(" ".join(problems))
     with rt.session_factory.begin() as session:
@@ -172,12 +164,12 @@ def save_profile(
             # the zone changes); its zone list can lag behind Python's by a release.
             raise InvalidInput(f"The time zone {timezone} is too new for this server's "
                                "database. Choose a neighbouring zone with the same time.")
-        user.display_name = display_name.strip()
-        profile.learning_goals = learning_goals.strip()
-        profile.subjects = subjects.strip()
-        profile.self_level = self_level
-        profile.daily_target = daily_target
-        profile.exam_date = exam_date
+        user.display_name = form["display_name"].strip()
+        profile.learning_goals = form["learning_goals"].strip()
+        profile.subjects = form["subjects"].strip()
+        profile.self_level = form["self_level"]
+        profile.daily_target = form["daily_target"]
+        profile.exam_date = form["exam_date"]
         profile.timezone = timezone
         if profile.onboarded_at is None:
             profile.onboarded_at = now

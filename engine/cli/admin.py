@@ -49,13 +49,10 @@ def _create_user(args: argparse.Namespace) -> int:
     from engine.accounts import register_user
 
     password, generated = new_password(args)
-    rt = get_runtime()
-    info = register_user(rt, email=args.email, password=password,
+    info = register_user(get_runtime(), email=args.email, password=password,
                          display_name=args.name or args.email.split("@")[0], by_admin=True)
     print(f"created learner {info.email} (id {info.user_id})")
-    if generated:
-        report_generated(info.email, password, show=args.show_password)
-    return 0
+    return _after_password_set(info.email, password, generated=generated, args=args)
 
 
 def _reset_password(args: argparse.Namespace) -> int:
@@ -65,8 +62,13 @@ def _reset_password(args: argparse.Namespace) -> int:
     password, generated = new_password(args)
     reset_password(rt, email=args.email, new_password=password)
     print(f"password of {args.email} replaced; all of its sessions were signed out")
+    return _after_password_set(args.email, password, generated=generated, args=args)
+
+
+def _after_password_set(email: str, password: str, *, generated: bool,
+                        args: argparse.Namespace) -> int:
     if generated:
-        report_generated(args.email, password, show=args.show_password)
+        report_generated(email, password, show=args.show_password)
     return 0
 
 

@@ -128,26 +128,31 @@ def submit_generation(rt: Runtime, *, user_id: int, material_ids: list[int] | No
     return job_id
 
 
-def submit_fsrs_fit(rt: Runtime, *, user_id: int) -> int:
-    job_id = _new_row(rt, user_id=user_id, kind="fit_fsrs", label="Personal FSRS parameters")
-    _defer(rt, "fit_fsrs", job_id, user_id=user_id, queueing_lock=f"fit_fsrs:{user_id}",
-           duplicate_message="A fit of your FSRS parameters is already waiting.")
+def _submit_one_at_a_time(rt: Runtime, kind: str, *, user_id: int, label: str,
+                          already: str) -> int:
+    """Queue a job of which a learner can have only one waiting (a queueing lock per kind)."""
+    job_id = _new_row(rt, user_id=user_id, kind=kind, label=label)
+    _defer(rt, kind, job_id, user_id=user_id, queueing_lock=f"{kind}:{user_id}",
+           duplicate_message=already)
     return job_id
+
+
+def submit_fsrs_fit(rt: Runtime, *, user_id: int) -> int:
+    return _submit_one_at_a_time(
+        rt, "fit_fsrs", user_id=user_id, label="Personal FSRS parameters",
+        already="A fit of your FSRS parameters is already waiting.")
 
 
 def submit_reindex(rt: Runtime, *, user_id: int) -> int:
-    job_id = _new_row(rt, user_id=user_id, kind="reindex", label="Search index")
-    _defer(rt, "reindex", job_id, user_id=user_id, queueing_lock=f"reindex:{user_id}",
-           duplicate_message="Your search index is already waiting to be updated.")
-    return job_id
+    return _submit_one_at_a_time(
+        rt, "reindex", user_id=user_id, label="Search index",
+        already="Your search index is already waiting to be updated.")
 
 
 def submit_export(rt: Runtime, *, user_id: int) -> int:
     """Queue a zip of the learner's data; `export_path` gives the file once it is done."""
-    job_id = _new_row(rt, user_id=user_id, kind="export", label="Export of my data")
-    _defer(rt, "export", job_id, user_id=user_id, queueing_lock=f"export:{user_id}",
-           duplicate_message="An export of your data is already waiting.")
-    return job_id
+    return _submit_one_at_a_time(rt, "export", user_id=user_id, label="Export of my data",
+                                 already="An export of your data is already waiting.")
 
 
 def export_path(rt: Runtime, job_id: int, *, user_id: int) -> Path:
