@@ -52,6 +52,8 @@ def test_ask_about_an_uploaded_pdf_and_open_the_citation(page, start_app, llm_st
     page.get_by_role("button", name="Open the page").first.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("the cited passage is highlighted").wait_for()
+    # The dialog draws the page text before the passage first: wait for the passage itself.
+    dialog.get_by_text("Calvin cycle", exact=False).first.wait_for()
     assert "Calvin cycle" in dialog.inner_text()
     dialog.get_by_role("button", name="Close").click()
 
