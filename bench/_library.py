@@ -40,3 +40,13 @@ def bench_user(rt: Runtime, label: str = "bench") -> int:
     info = register_user(rt, email=f"{label}-{uuid.uuid4().hex[:8]}@example.com",
                          password="benchmark password 123", display_name=label)
     return info.user_id
+
+
+def variant(rt: Runtime, **flat: object) -> Runtime:
+    """`rt` with some settings changed (flat names, as in the environment), sharing its
+    database, caches and retrieval stores: for comparing settings on one index."""
+    import dataclasses
+
+    other = dataclasses.replace(rt, settings=rt.settings.replace(**flat))
+    other._stores = rt._stores  # type: ignore[method-assign]
+    return other

@@ -206,6 +206,15 @@ class RetrievalSettings(_Group):
         0.65, description="Weight of the cosine similarity in the fused score; BM25 scaled by "
         "the query's best BM25 score gets the rest (tuned with `python -m bench.retrieval`)."
     )
+    # Pseudo-relevance feedback (engine/retrieval/feedback.py): a second query expanded from
+    # the best `feedback_passages` passages of the first (0 turns it off); tuned with
+    # `python -m bench.retrieval`.
+    feedback_passages: int = Field(10, ge=0, le=100)
+    feedback_terms: int = Field(40, ge=1, le=200)
+    feedback_query_weight: float = Field(0.6, ge=0, le=1)
+    feedback_dense_passages: int = Field(5, ge=1, le=100)
+    feedback_dense_shift: float = Field(3.0, ge=0)
+    feedback_dense_weight: float = Field(0.8, ge=0, le=1)
     cache_budget_mb: int = Field(
         256, ge=8, alias="cache_budget_mb",
         description="Memory for per-process caches (search indexes, handles).")

@@ -108,10 +108,49 @@ class LexicalIndex:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
         return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
 
+    def doc_freq(self, term: str) -> int:
+        """In how many chunks a (lexical) term occurs."""
+        term_id = self._term_id(term)
+        if term_id is None:
+            return 0
+        indptr = self.retriever.scores["indptr"]  # type: ignore[union-attr]
+        return int(indptr[term_id + 1] - indptr[term_id])
+
+    def weighted_scores(self, weights: dict[str, float]) -> np.ndarray:
+        """Sum over terms of weight x the term's BM25 score, for every chunk (the expanded
+        query of pseudo-relevance feedback)."""
+        scores = np.zeros(len(self.chunk_ids), dtype=np.float32)
+        if self.retriever is None:
+            return scores
+        parts = self.retriever.scores
+        postings, values = [], []
+        for term, weight in weights.items():
+            term_id = self._term_id(term)
+            if term_id is None or weight == 0:
+                continue
+            start, end = int(parts["indptr"][term_id]), int(parts["indptr"][term_id + 1])
+            postings.append(parts["indices"][start:end])
+            values.append(parts["data"][start:end] * np.float32(weight))
+        if postings:
+            scores += np.bincount(np.concatenate(postings), weights=np.concatenate(values),
+                                  minlength=len(scores)).astype(np.float32)
+        return scores
+
+    def _term_id(self, term: str) -> int | None:
+        if self.retriever is None:
+            return None
+        term_id = self.retriever.vocab_dict.get(term)
+        indptr = self.retriever.scores["indptr"]
+        return term_id if term_id is not None and term_id + 1 < len(indptr) else None
+
     def top(self, query: str, n: int, material_ids: list[int] | None = None
             ) -> tuple[np.ndarray, np.ndarray]:
         """(positions, scores) of the best `n` chunks with a positive score."""
-        scores = self.scores(query)
+        return self.best_of(self.scores(query), n, material_ids)
+
+    def best_of(self, scores: np.ndarray, n: int, material_ids: list[int] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, scores) of the `n` highest positive `scores` (one per chunk)."""
         if scores.size == 0:
             return np.zeros(0, dtype=np.int64), scores
         if material_ids is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -12,10 +14,12 @@ from engine.db.models import Chunk, Material
 from engine.domain.passage import Passage
 from engine.retrieval.collections import current_collection
 from engine.retrieval.embeddings import model_label
+from engine.retrieval.feedback import FeedbackParams, expanded_terms, shifted_query
 from engine.retrieval.fusion import weighted_fusion
-from engine.retrieval.lexical import LexicalIndex
+from engine.retrieval.lexical import LexicalIndex, lexical_tokens
 
 if TYPE_CHECKING:
+    from engine.config import Settings
     from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -90,41 +94,106 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
     index = lexical_index(rt, session, user_id)
     if index.chunk_ids.size == 0:
         return []
-    positions, lex_scores = index.top(query, n, material_ids)
-    lexical = {int(index.chunk_ids[p]): float(s) for p, s in zip(positions, lex_scores,
-                                                                   strict=True)}
-    dense = _dense_scores(rt, session, user_id=user_id, query=query, n=n,
-                          material_ids=material_ids, lexical=lexical)
-    if dense and lexical:
-        # Give dense-only candidates their true BM25 score (often small but not zero).
-        all_scores = index.scores(query)
+    collection = current_collection(session, user_id)
+    embedding = _query_vector(rt, collection, user_id=user_id, query=query)
+    lexical, dense = _candidates(rt, index, collection, scores=index.scores(query),
+                                 embedding=embedding, n=n, material_ids=material_ids)
+    first = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
+    params = feedback_params(settings)
+    if not params.enabled or embedding is None or not lexical or not first:
+        return _read_passages(session, user_id, first[:k])
+    ranked = _feedback_ranking(rt, session, index, collection, user_id=user_id, query=query,
+                               embedding=embedding, first=first, n=n,
+                               material_ids=material_ids, params=params)
+    # A passage's score stays what the query's own words and vector say of it (the tutor's
+    # refusal and the topic filter compare it against fixed thresholds); the feedback only
+    # reorders.
+    shown = _first_stage_scores(rt, index, collection, query=query, embedding=embedding,
+                                lexical=lexical, dense=dense, chunk_ids=ranked[:k])
+    return _read_passages(session, user_id, [(c, shown[c]) for c in ranked[:k]])
+
+
+def feedback_params(settings: Settings) -> FeedbackParams:
+    r = settings.retrieval
+    return FeedbackParams(
+        passages=r.feedback_passages, terms=r.feedback_terms,
+        query_weight=r.feedback_query_weight, dense_passages=r.feedback_dense_passages,
+        dense_shift=r.feedback_dense_shift, fusion_dense_weight=r.feedback_dense_weight)
+
+
+def _query_vector(rt: Runtime, collection: str, *, user_id: int, query: str
+                  ) -> np.ndarray | None:
+    """The query's embedding; None when the learner's vectors are missing or from another
+    model (then the lexical ranking decides alone)."""
+    if rt.vectors.model_of(collection) != model_label(rt.settings):
+        log.warning("vector index stale or missing; lexical ranking only",
+                    extra={"user_id": user_id})
+        return None
+    return rt.embedder.embed_query(query)
+
+
+def _candidates(rt: Runtime, index: LexicalIndex, collection: str, *, scores: np.ndarray,
+                embedding: np.ndarray | None, n: int, material_ids: list[int] | None
+                ) -> tuple[dict[int, float], dict[int, float]]:
+    """The `n` best chunks by BM25 `scores` and by cosine to `embedding`, each candidate with
+    both scores (the true BM25 of dense-only candidates, the true cosine of lexical-only
+    ones)."""
+    positions, best = index.best_of(scores, n, material_ids)
+    lexical = {int(index.chunk_ids[p]): float(v) for p, v in zip(positions, best, strict=True)}
+    dense: dict[int, float] = {}
+    if embedding is None:
+        return lexical, dense
+    for hit in rt.vectors.query(collection, embedding=embedding, k=n,
+                                material_ids=material_ids):
+        dense[hit.chunk_id] = hit.similarity
+    dense.update(rt.vectors.similarities(
+        collection, embedding=embedding, chunk_ids=[c for c in lexical if c not in dense]))
+    if lexical:  # no query term anywhere: the dense ranking decides alone
         for chunk_id in dense:
             position = index.position_of.get(chunk_id)
             if chunk_id not in lexical and position is not None:
-                lexical[chunk_id] = float(all_scores[position])
-    fused = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
-    return _read_passages(session, user_id, fused[:k])
+                lexical[chunk_id] = float(scores[position])
+    return lexical, dense
 
 
-def _dense_scores(rt: Runtime, session: Session, *, user_id: int, query: str, n: int,
-                  material_ids: list[int] | None, lexical: dict[int, float]
-                  ) -> dict[int, float]:
-    """Cosine similarity of the query to the `n` nearest chunks and to every lexical
-    candidate; empty when the learner's vectors are missing or from another model."""
-    dense: dict[int, float] = {}
-    store = rt.vectors
-    collection = current_collection(session, user_id)
-    if store.model_of(collection) != model_label(rt.settings):
-        log.warning("vector index stale or missing; lexical ranking only",
-                    extra={"user_id": user_id})
-        return dense
-    embedding = rt.embedder.embed_query(query)
-    for hit in store.query(collection, embedding=embedding, k=n, material_ids=material_ids):
-        dense[hit.chunk_id] = hit.similarity
-    # Give lexical-only candidates their true cosine similarity too.
-    missing = [c for c in lexical if c not in dense]
-    dense.update(store.similarities(collection, embedding=embedding, chunk_ids=missing))
-    return dense
+def _feedback_ranking(rt: Runtime, session: Session, index: LexicalIndex, collection: str, *,
+                      user_id: int, query: str, embedding: np.ndarray,
+                      first: list[tuple[int, float]], n: int,
+                      material_ids: list[int] | None, params: FeedbackParams) -> list[int]:
+    """Chunk ids ranked by the expanded query built from the first ranking's best passages."""
+    top = first[:max(params.passages, params.dense_passages)]
+    tokens = dict(session.execute(
+        select(Chunk.id, Chunk.lexical)
+        .where(Chunk.user_id == user_id, Chunk.id.in_([c for c, _ in top]))).all())
+    weights = expanded_terms(
+        lexical_tokens(query),
+        [((tokens.get(c) or "").split(), score) for c, score in top[:params.passages]],
+        doc_freq=index.doc_freq, n_docs=len(index.chunk_ids), params=params)
+    near = top[:params.dense_passages]
+    vectors = rt.vectors.vectors(collection, chunk_ids=[c for c, _ in near])
+    moved = shifted_query(embedding, np.asarray([vectors[c] for c, _ in near if c in vectors]),
+                          [score for c, score in near if c in vectors],
+                          shift=params.dense_shift)
+    lexical, dense = _candidates(rt, index, collection, scores=index.weighted_scores(weights),
+                                 embedding=moved, n=n, material_ids=material_ids)
+    return [c for c, _ in weighted_fusion(lexical, dense,
+                                          dense_weight=params.fusion_dense_weight)]
+
+
+def _first_stage_scores(rt: Runtime, index: LexicalIndex, collection: str, *, query: str,
+                        embedding: np.ndarray, lexical: dict[int, float],
+                        dense: dict[int, float], chunk_ids: list[int]) -> dict[int, float]:
+    """The first-stage fused score of each chunk, also of chunks only the feedback found."""
+    new = [c for c in chunk_ids if c not in lexical or c not in dense]
+    if new:
+        lexical, dense = dict(lexical), dict(dense)
+        scores = index.scores(query)
+        for c in new:
+            if c in index.position_of:
+                lexical.setdefault(c, float(scores[index.position_of[c]]))
+        dense.update(rt.vectors.similarities(collection, embedding=embedding,
+                                             chunk_ids=[c for c in new if c not in dense]))
+    return dict(weighted_fusion(lexical, dense, dense_weight=rt.settings.retrieval.dense_weight))
 
 
 def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float]]

@@ -243,16 +243,23 @@ class VectorStore:
     def similarities(self, name: str, *, embedding: np.ndarray,
                      chunk_ids: list[int]) -> dict[int, float]:
         """Cosine similarity of the query to each of these chunks (those that have vectors)."""
+        vectors = self.vectors(name, chunk_ids=chunk_ids)
+        if not vectors:
+            return {}
+        sims = np.stack(list(vectors.values())) @ np.asarray(embedding, dtype=np.float32)
+        return {chunk_id: float(v) for chunk_id, v in zip(vectors, sims, strict=True)}
+
+    def vectors(self, name: str, *, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+        """The stored (unit) vectors of these chunks, for those that have one."""
         if not chunk_ids:
             return {}
 
-        def read(col: Any) -> dict[int, float]:
+        def read(col: Any) -> dict[int, np.ndarray]:
             got = col.get(ids=[str(i) for i in chunk_ids], include=["embeddings"])
             if not len(got["ids"]):
                 return {}
             vectors = np.asarray(got["embeddings"], dtype=np.float32)
-            sims = vectors @ np.asarray(embedding, dtype=np.float32)
-            return {int(i): float(v) for i, v in zip(got["ids"], sims, strict=True)}
+            return {int(i): v for i, v in zip(got["ids"], vectors, strict=True)}
         return self._run(name, read, missing={},
                          failure="The vector store could not be searched.")
 
