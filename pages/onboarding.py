@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import streamlit as st
 
 from engine.accounts import get_account
@@ -30,7 +28,7 @@ except EngineError as e:
 entered = profile_form(view, key="onboarding", submit_label="Start learning")
 if entered is not None:
     try:
-        save_profile(rt, user_id=account.user_id, **dataclasses.asdict(entered))
+        save_profile(rt, user_id=account.user_id, **entered)
         update_account(get_account(rt, email=account.email))
     except EngineError as e:
         st.error(e.user_message)

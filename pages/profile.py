@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import streamlit as st
 
 from engine.accounts import change_password, get_account
@@ -30,7 +28,7 @@ st.caption(f"Signed in as {escape_markdown(view.email)}")
 entered = profile_form(view, key="profile", submit_label="Save changes")
 if entered is not None:
     try:
-        save_profile(rt, user_id=account.user_id, **dataclasses.asdict(entered))
+        save_profile(rt, user_id=account.user_id, **entered)
         update_account(get_account(rt, email=account.email))
     except EngineError as e:
         st.error(e.user_message)

@@ -7,23 +7,12 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from engine.profiles import ProfileView, time_zones
+from engine.profiles import ProfileForm, ProfileView, time_zones
 
 LEVELS = ["beginner", "intermediate", "advanced", "expert"]
 
 
-@dataclass
-class ProfileInput:
-    display_name: str
-    learning_goals: str
-    subjects: str
-    self_level: str | None
-    daily_target: int
-    exam_date: dt.date | None
-    timezone: str
-
-
-def profile_form(view: ProfileView, *, key: str, submit_label: str) -> ProfileInput | None:
+def profile_form(view: ProfileView, *, key: str, submit_label: str) -> ProfileForm | None:
     """Render the form; return what was entered when it is submitted."""
     zones = time_zones()
     browser_tz = st.context.timezone if st.context.timezone in zones else None
@@ -54,7 +43,7 @@ def profile_form(view: ProfileView, *, key: str, submit_label: str) -> ProfileIn
         submitted = st.form_submit_button(submit_label, type="primary")
     if not submitted:
         return None
-    return ProfileInput(
+    return ProfileForm(
         display_name=name,
         learning_goals=goals,
         subjects=subjects,
