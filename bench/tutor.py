@@ -149,7 +149,8 @@ def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float],
         pre.append(turn.pre_llm_ms)
         with rt.session_factory() as session:
             started = time.perf_counter()
-            search_in(rt, session, user_id=user, query=q, k=rt.settings.tutor.context_passages)
+            search_in(rt, session, user_id=user, query=q, k=rt.settings.tutor.context_passages,
+                      feedback=False)
             retrieval.append((time.perf_counter() - started) * 1000)
     return pre, retrieval
 
@@ -171,7 +172,7 @@ def _followups(rt, path: Path) -> tuple[list[bool], list[bool]]:  # noqa: ANN001
         turn = _ask(rt, user, conv, item["followup"])
         expect = _norm(item["expect"])
         hits.append(any(expect in _norm(s["text"]) for s in turn.sources[:3]))
-        plain = search(rt, user_id=user, query=item["followup"], k=3)
+        plain = search(rt, user_id=user, query=item["followup"], k=3, feedback=False)
         raw.append(any(expect in _norm(p.text) for p in plain))
         print(f"  {item['_id']}: {'hit ' if hits[-1] else 'MISS'} query={turn.query[:90]!r}")
     return hits, raw

@@ -213,7 +213,7 @@ class RetrievalSettings(_Group):
     feedback_terms: int = Field(40, ge=1, le=200)
     feedback_query_weight: float = Field(0.6, ge=0, le=1)
     feedback_dense_passages: int = Field(5, ge=1, le=100)
-    feedback_dense_shift: float = Field(3.0, ge=0)
+    feedback_dense_shift: float = Field(1.0, ge=0)
     feedback_dense_weight: float = Field(0.8, ge=0, le=1)
     cache_budget_mb: int = Field(
         256, ge=8, alias="cache_budget_mb",

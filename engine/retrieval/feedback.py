@@ -32,7 +32,7 @@ class FeedbackParams:
     terms: int = 40
     query_weight: float = 0.6
     dense_passages: int = 5
-    dense_shift: float = 3.0
+    dense_shift: float = 1.0
     fusion_dense_weight: float = 0.8
 
     @property

@@ -60,7 +60,7 @@ def lexical_index(rt: Runtime, session: Session, user_id: int) -> LexicalIndex:
 
 
 def search(rt: Runtime, *, user_id: int, query: str, k: int = 8,
-           material_ids: list[int] | None = None) -> list[Passage]:
+           material_ids: list[int] | None = None, feedback: bool = True) -> list[Passage]:
     """The learner's best passages for a query, best first.
 
     Only this learner's chunks are ever considered (their own BM25 index, their own vector
@@ -72,6 +72,9 @@ def search(rt: Runtime, *, user_id: int, query: str, k: int = 8,
         query: free text (a question, keywords...).
         k: how many passages to return.
         material_ids: restrict to these materials of the learner (None = all).
+        feedback: reorder with pseudo-relevance feedback when the settings turn it on
+            (better lists, nDCG@10; False keeps the passages closest to the query's own
+            words on top, as the tutor wants).
 
     Returns:
         Up to `k` passages with text, chunk id, material id and title, page range and a
@@ -79,11 +82,11 @@ def search(rt: Runtime, *, user_id: int, query: str, k: int = 8,
     """
     with rt.session_factory.begin() as session:
         return search_in(rt, session, user_id=user_id, query=query, k=k,
-                         material_ids=material_ids)
+                         material_ids=material_ids, feedback=feedback)
 
 
 def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int = 8,
-              material_ids: list[int] | None = None) -> list[Passage]:
+              material_ids: list[int] | None = None, feedback: bool = True) -> list[Passage]:
     """`search` inside the caller's unit of work (for services that search as one step of a
     larger operation, e.g. the tutor's turn or picking passages for generation)."""
     settings = rt.settings
@@ -100,7 +103,7 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
                                  embedding=embedding, n=n, material_ids=material_ids)
     first = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
     params = feedback_params(settings)
-    if not params.enabled or embedding is None or not lexical or not first:
+    if not (feedback and params.enabled) or embedding is None or not lexical or not first:
         return _read_passages(session, user_id, first[:k])
     ranked = _feedback_ranking(rt, session, index, collection, user_id=user_id, query=query,
                                embedding=embedding, first=first, n=n,

@@ -204,9 +204,12 @@ def _search(rt: Runtime, conv: _Conversation, query: str) -> list[Passage]:
                                               Message.user_id == conv.user_id)
                         .values(search_query=query))
         step = time.perf_counter()
+        # Without pseudo-relevance feedback: the tutor answers from the passages that match
+        # the question's own words (`bench.tutor`: first citation relevant 42.9 % without it,
+        # 37.5 % with it; follow-ups found 12 of 12 without, 11 of 12 with).
         passages = search_in(rt, session, user_id=conv.user_id, query=query,
                              k=rt.settings.tutor.context_passages,
-                             material_ids=conv.material_ids)
+                             material_ids=conv.material_ids, feedback=False)
         conv.marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
     return passages
 

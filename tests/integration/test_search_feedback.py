@@ -39,8 +39,11 @@ def test_feedback_reorders_but_keeps_each_passages_own_score(runtime, make_user)
     plain_rt = with_settings(runtime, runtime.settings.replace(retrieval_feedback_passages=0))
     with runtime.session_factory() as s:
         with_feedback = search_in(runtime, s, user_id=user, query=QUERY, k=6)
-        without = {p.chunk_id: p.score
-                   for p in search_in(plain_rt, s, user_id=user, query=QUERY, k=50)}
+        plain = search_in(plain_rt, s, user_id=user, query=QUERY, k=50)
+        asked_without = search_in(runtime, s, user_id=user, query=QUERY, k=50, feedback=False)
+        without = {p.chunk_id: p.score for p in plain}
+    # Asking without feedback (as the tutor does) is the search with feedback turned off.
+    assert [p.chunk_id for p in asked_without] == [p.chunk_id for p in plain]
     assert with_feedback
     for passage in with_feedback:
         assert passage.score == without[passage.chunk_id]
