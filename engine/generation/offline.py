@@ -48,6 +48,8 @@ approach use time part parts thing things data set first second third fact order
 type types form""".split())
 _BACK_REFERENCE = frozenset("""it this these they that those he she such its their here there
 then also both each another other his her them we our""".split())
+_CONNECTIVES = frozenset("""but and so yet however thus hence therefore moreover furthermore
+instead still nevertheless otherwise consequently""".split())
 _LAYOUT = re.compile(r"\b(above|below|as follows|following|shown in|see|cf\.|e\.g\.|i\.e\.)"
                      r"|:\s*$", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(pp\.|vol\.|proceedings|journal of|conference on|press|isbn|doi)\b"
@@ -85,7 +87,7 @@ def is_candidate(s: str) -> bool:
         return False
     if not s[:1].isupper() or s[-1] != "." or s.endswith(("et al.", "e.g.", "i.e.", "etc.")):
         return False
-    if words[0].casefold().strip(",") in _BACK_REFERENCE:
+    if _points_back(words):
         return False
     if qlint.has_marker(s) or _LAYOUT.search(s) or _REFERENCE.search(s) or _CODE.search(s) \
             or _BULLETS.search(s):
@@ -97,6 +99,15 @@ def is_candidate(s: str) -> bool:
     if re.search(r"[.:]\s+[a-z]", s):  # a caption or a run-in heading glued to the sentence
         return False
     return s.count("(") == s.count(")") and s.count("\u201c") == s.count("\u201d")
+
+
+def _points_back(words: list[str]) -> bool:
+    """Whether the sentence opens by pointing at what came before ("This...", "But these...",
+    "However, it..."): asked alone, it would make no sense."""
+    first = [w.casefold().strip(",") for w in words[:2]]
+    if first[0] in _BACK_REFERENCE:
+        return True
+    return first[0] in _CONNECTIVES and len(first) > 1 and first[1] in _BACK_REFERENCE
 
 
 def sentences(text: str) -> list[str]:
