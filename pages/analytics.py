@@ -14,7 +14,6 @@ from ui import analytics_charts as charts
 from ui.analytics_cache import figure, page_data
 from ui.auth import require_account
 from ui.runtime import get_runtime
-from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
@@ -35,7 +34,7 @@ picked = left.date_input("Dates", value=(base.start, base.end), max_value=base.t
                          key="an_dates", format="YYYY-MM-DD")
 material_id = right.selectbox(
     "Material", [None, *materials], key="an_material",
-    format_func=lambda m: "All materials" if m is None else escape_markdown(materials[m]))
+    format_func=lambda m: "All materials" if m is None else materials[m])
 if not isinstance(picked, tuple) or len(picked) != 2:
     st.info("Choose the last day of the range too.", icon=":material/date_range:")
     st.stop()
@@ -186,7 +185,7 @@ if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
         st.session_state.pop("an_cov_material", None)
     a, b = st.columns(2)
     cov_mid = a.selectbox("Material", mids, key="an_cov_material",
-                          format_func=lambda m: escape_markdown(materials.get(m, str(m))))
+                          format_func=lambda m: materials.get(m, str(m)))
     last_page = int(cov.loc[cov["material_id"] == cov_mid, "page"].max())
     st.session_state["an_cov_page"] = min(st.session_state.get("an_cov_page", 1), last_page)
     cov_page = b.number_input("Page", min_value=1, max_value=last_page, key="an_cov_page")
@@ -279,10 +278,10 @@ with st.form("an_anki"):
     a, b = st.columns(2)
     anki_mid = a.selectbox("Material", list(materials) or [None], key="an_anki_material",
                            format_func=lambda m: "—" if m is None
-                           else escape_markdown(materials[m]))
+                           else materials[m])
     topic_list = anki.topics(rt, user_id=uid)
     anki_topic = b.selectbox("Topic", topic_list or [None], key="an_anki_topic",
-                             format_func=lambda t: "—" if t is None else escape_markdown(t))
+                             format_func=lambda t: "—" if t is None else t)
     build = st.form_submit_button("Build the deck", icon=":material/style:")
 if build:
     selection = anki.Selection(
