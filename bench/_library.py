@@ -30,6 +30,7 @@ def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
     settings = Settings(data_dir=data_dir, database_url=None, chroma_host=None,
                         log_level="WARNING", **overrides)
     rt = create_runtime(settings)
+    atexit.register(rt.close)  # before the embedded PostgreSQL stops (handlers run last first)
     logging.getLogger().setLevel(logging.WARNING)
     return rt
 

@@ -9,6 +9,8 @@ hand `get_runtime()`'s runtime to engine services; UI helpers type it as `ui.run
 
 from __future__ import annotations
 
+import atexit
+
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -37,6 +39,9 @@ def _create() -> Runtime:
     from engine.runtime import create_runtime
 
     rt = create_runtime(settings)
+    # Registered after the embedded PostgreSQL's own exit handler, so it runs first: the job
+    # worker stops before the database does (instead of logging connection errors on the way).
+    atexit.register(rt.close)
     rt.ensure_worker()  # unless GROUNDWORK_EMBEDDED_WORKER=false
     return rt
 
