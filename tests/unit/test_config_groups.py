@@ -10,7 +10,8 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from engine.config import FLAT_NAMES, Settings
 
-# Every setting's flat name and default before the settings were grouped.
+# Every setting's flat name and default before the settings were grouped (and, marked, those
+# added since).
 OLD_DEFAULTS: dict[str, Any] = {
     "env": "development", "data_dir": Path("data"), "log_level": "INFO", "log_json": False,
     "database_url": None, "db_pool_size": 5, "db_max_overflow": 10, "db_pool_timeout_s": 10.0,
@@ -26,6 +27,10 @@ OLD_DEFAULTS: dict[str, Any] = {
     "chunk_overlap_tokens": 40, "embedding_model": "all-MiniLM-L6-v2", "embedding_batch_size": 64,
     "model_cache_dir": None, "embedding_threads": 0, "retrieval_candidates": 50,
     "retrieval_dense_weight": 0.65,
+    # added since: pseudo-relevance feedback in search
+    "retrieval_feedback_passages": 10, "retrieval_feedback_terms": 40,
+    "retrieval_feedback_query_weight": 0.6, "retrieval_feedback_dense_passages": 5,
+    "retrieval_feedback_dense_shift": 1.0, "retrieval_feedback_dense_weight": 0.8,
     "embedded_worker": True, "worker_concurrency": 1, "jobs_heartbeat_s": 10.0,
     "jobs_stalled_after_s": 30.0, "jobs_max_retries": 3, "jobs_retry_wait_s": 2.0,
     "jobs_check_cron": "30 3 * * *", "upload_max_pending": 5, "spool_dir": None,
@@ -100,7 +105,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 102
+    assert len(places) == len(set(places)) == 108
     grouped = [(group, field) for group, info in Settings.model_fields.items()
                for field in info.annotation.model_fields]
     assert sorted(grouped) == sorted(places)
