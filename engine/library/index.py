@@ -71,10 +71,15 @@ def vector_count(rt: Runtime, *, user_id: int) -> int:
 
 
 def index_is_current(rt: Runtime, *, user_id: int) -> bool:
-    """False when the learner's vectors were built by another embedding model than configured."""
+    """False when the learner's vectors were built by another embedding model than configured.
+
+    Only searchable materials count: a material still being read has its passages saved before
+    its first vectors (and collection) exist, which is not a stale index."""
     store = rt.vectors
     with rt.session_factory() as session:
-        has_chunks = session.scalar(select(Chunk.id).where(Chunk.user_id == user_id).limit(1))
+        has_chunks = session.scalar(
+            select(Chunk.id).join(Material, Material.id == Chunk.material_id)
+            .where(Chunk.user_id == user_id, Material.status == MaterialStatus.READY).limit(1))
         name = current_collection(session, user_id)
     if has_chunks is None:
         return True

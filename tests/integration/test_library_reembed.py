@@ -47,3 +47,20 @@ def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, 
         assert hits[0].material_id == m.id
     finally:
         rt2.close()
+
+
+def test_a_material_still_being_read_is_not_a_stale_index(runtime, make_user):
+    """Its passages are saved before its first vectors exist; the Library page must not take
+    that for an index built by another model and queue a rebuild."""
+    from engine.db.models import Material
+    from engine.domain.vocabulary import MaterialStatus
+    from tests.support.generation_data import add_material
+
+    user = make_user()
+    material_id, _ = add_material(runtime.session_factory, user, "Soil", [SOIL])
+    with runtime.session_factory.begin() as session:
+        session.get(Material, material_id).status = MaterialStatus.INDEXING
+    assert library.index_is_current(runtime, user_id=user)
+    with runtime.session_factory.begin() as session:
+        session.get(Material, material_id).status = MaterialStatus.READY
+    assert not library.index_is_current(runtime, user_id=user)  # ready, and no vectors at all
