@@ -14,6 +14,24 @@ ANSWER = ("The Calvin cycle fixes carbon dioxide into sugars using the ATP and N
 FOLLOW_UP_ANSWER = "The enzyme rubisco catalyses the first step of carbon fixation [1]."
 
 
+def send(page, text: str) -> None:
+    """Type a message and send it, as a learner would: if the box was redrawn under the typing
+    (a run still finishing after the page opened) and the text vanished, type it again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.fill(text)
+        box.press("Enter")
+        try:
+            page.get_by_test_id("stChatMessage").filter(has_text=text).first.wait_for(
+                state="visible", timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the message {text!r} was never sent")
+
+
 def responder(body: dict) -> Reply:
     if not body.get("stream"):  # the follow-up rewriting call
         return Reply(content="Which enzyme catalyses the first step of the Calvin cycle?")
@@ -34,9 +52,7 @@ def test_ask_about_an_uploaded_pdf_and_open_the_citation(page, start_app, llm_st
 
     page.get_by_role("link", name="Tutor").click()
     wait_for_text(page, "openai/stub-model")
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill("How does the Calvin cycle fix carbon dioxide?")
-    box.press("Enter")
+    send(page, "How does the Calvin cycle fix carbon dioxide?")
     wait_for_text(page, "using the ATP and NADPH made by the light reactions", timeout_ms=60_000)
     wait_for_text(page, "Sources")
     assert llm_stub.chat_requests[-1]["body"]["stream"] is True
@@ -57,9 +73,7 @@ def test_ask_about_an_uploaded_pdf_and_open_the_citation(page, start_app, llm_st
     assert "Calvin cycle" in dialog.inner_text()
     dialog.get_by_role("button", name="Close").click()
 
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill("and which enzyme starts it?")
-    box.press("Enter")
+    send(page, "and which enzyme starts it?")
     wait_for_text(page, "rubisco catalyses the first step", timeout_ms=60_000)
     # The streamed text shows before the checked answer is stored; wait for the stored one.
     page.get_by_text("[1] Plant Biology Basics", exact=False).nth(1).wait_for()
