@@ -181,7 +181,7 @@ def explain(rt: Runtime, recorder: Recorder, name: str, fn, scope) -> None:
     # Run the shared per-page scan afresh so their statements are seen here.
     activity.attempt_rollup.cache_clear()
     recorder.on = True
-    fn(rt.session_factory, scope)
+    fn(rt, scope)
     recorder.on = False
     for statement, params in list(recorder.statements):
         if statement.startswith("SELECT set_config"):
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  filters: {scope.start} to {scope.end} (a year), every material; "
           f"time zone {scope.timezone}")
 
-    kept = activity.attempt_rollup.__wrapped__(rt.session_factory, scope)
+    kept = activity.attempt_rollup.__wrapped__(rt, scope)
     counted = activity._scan_attempts(rt, scope)
     def total(frame, column: str) -> int:
         return sum(int(v) for v in frame[column])
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                                      start=scope.start, end=scope.end)
         for name, fn in analytics.CHARTS.items():
             t0 = time.perf_counter()
-            fn(rt.session_factory, scope)
+            fn(rt, scope)
             per_fn[name].append((time.perf_counter() - t0) * 1000)
         page_ms.append((time.perf_counter() - page_t0) * 1000)
         t0 = time.perf_counter()

@@ -166,8 +166,8 @@ def learner(rt: Runtime, rec: Recorder, who: tuple[int, str, list[int]], *, unti
     time.sleep(arrive)
     for _ in range(SIGN_IN_TRIES if sign_in else 0):
         # "The server is busy checking other logins": the learner tries again shortly.
-        if rec.timed("sign_in", accounts.authenticate, rt.session_factory,
-                     email=email, password=PASSWORD, settings=rt.settings) is not None:
+        if rec.timed("sign_in", accounts.authenticate, rt,
+                     email=email, password=PASSWORD) is not None:
             break
         time.sleep(5)
     else:
