@@ -99,7 +99,8 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
         return []
     collection = current_collection(session, user_id)
     embedding = _query_vector(rt, collection, user_id=user_id, query=query)
-    lexical, dense = _candidates(rt, index, collection, scores=index.scores(query),
+    query_scores = index.scores(query)
+    lexical, dense = _candidates(rt, index, collection, scores=query_scores,
                                  embedding=embedding, n=n, material_ids=material_ids)
     first = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
     params = feedback_params(settings)
@@ -111,8 +112,9 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
     # A passage's score stays what the query's own words and vector say of it (the tutor's
     # refusal and the topic filter compare it against fixed thresholds); the feedback only
     # reorders.
-    shown = _first_stage_scores(rt, index, collection, query=query, embedding=embedding,
-                                lexical=lexical, dense=dense, chunk_ids=ranked[:k])
+    shown = _first_stage_scores(rt, index, collection, scores=query_scores,
+                                embedding=embedding, lexical=lexical, dense=dense,
+                                chunk_ids=ranked[:k])
     return _read_passages(session, user_id, [(c, shown[c]) for c in ranked[:k]])
 
 
@@ -183,14 +185,13 @@ def _feedback_ranking(rt: Runtime, session: Session, index: LexicalIndex, collec
                                           dense_weight=params.fusion_dense_weight)]
 
 
-def _first_stage_scores(rt: Runtime, index: LexicalIndex, collection: str, *, query: str,
-                        embedding: np.ndarray, lexical: dict[int, float],
+def _first_stage_scores(rt: Runtime, index: LexicalIndex, collection: str, *,
+                        scores: np.ndarray, embedding: np.ndarray, lexical: dict[int, float],
                         dense: dict[int, float], chunk_ids: list[int]) -> dict[int, float]:
     """The first-stage fused score of each chunk, also of chunks only the feedback found."""
     new = [c for c in chunk_ids if c not in lexical or c not in dense]
     if new:
         lexical, dense = dict(lexical), dict(dense)
-        scores = index.scores(query)
         for c in new:
             if c in index.position_of:
                 lexical.setdefault(c, float(scores[index.position_of[c]]))
