@@ -8,6 +8,7 @@ from engine.process import prepare_process
 prepare_process()
 
 import itertools  # noqa: E402
+import os  # noqa: E402
 import tempfile  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -42,7 +43,15 @@ def db_url(database_factory: DatabaseFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache of locally built models for the whole run (building one takes a while)."""
+    """One cache of locally built models for the whole run (building one takes a while).
+
+    GROUNDWORK_TEST_MODEL_CACHE names a folder kept between runs (for quick local iterations;
+    CI leaves it unset and builds the model once per run).
+    """
+    kept = os.environ.get("GROUNDWORK_TEST_MODEL_CACHE")
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        return Path(kept)
     return tmp_path_factory.mktemp("models")
 
 
