@@ -28,11 +28,16 @@ def purge_learner_jobs(session: Session, *, user_id: int) -> int:
     """Remove the learner's queue rows, in the caller's transaction: waiting ones (they never
     run) and finished ones (history the account no longer has). A running job stays, and so
     does a waiting account deletion. Returns how many went."""
+    # procrastinate's delete trigger names its tables without the schema.
+    previous = session.scalar(text("SELECT current_setting('search_path')"))
+    session.execute(text("SELECT set_config('search_path', 'procrastinate, ' || :p, true)"),
+                    {"p": previous})
     result = session.execute(text(
         "DELETE FROM procrastinate.procrastinate_jobs "
         "WHERE lock = :lock AND status <> 'doing' "
         "AND NOT (task_name = 'delete_account' AND status = 'todo')"),
         {"lock": learner_lock(user_id)})
+    session.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous})
     return result.rowcount or 0
 
 

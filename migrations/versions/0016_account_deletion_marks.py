@@ -34,13 +34,18 @@ def upgrade() -> None:
         UPDATE job_progress p SET params = j.args->'params'
         FROM procrastinate.procrastinate_jobs j
         WHERE j.id = p.queue_job_id AND j.args ? 'params'""")
-    op.execute("""
-        UPDATE procrastinate.procrastinate_jobs
+    # procrastinate's triggers name its tables without the schema.
+    conn = op.get_bind()
+    previous = conn.exec_driver_sql("SHOW search_path").scalar()
+    conn.exec_driver_sql("SET LOCAL search_path TO procrastinate")
+    conn.exec_driver_sql("""
+        UPDATE procrastinate_jobs
         SET args = jsonb_build_object('job_id', args->'job_id')
         WHERE args ? 'job_id' AND args - 'job_id' <> '{}'::jsonb""")
-    op.execute("""
-        UPDATE procrastinate.procrastinate_jobs SET queueing_lock = NULL
+    conn.exec_driver_sql("""
+        UPDATE procrastinate_jobs SET queueing_lock = NULL
         WHERE task_name = 'ingest' AND queueing_lock IS NOT NULL""")
+    conn.exec_driver_sql(f"SET LOCAL search_path TO {previous}")
 
 
 def downgrade() -> None:
