@@ -58,13 +58,13 @@ class AlreadyQueued(InvalidInput):
 
 
 def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
-           queueing_lock: str | None = None, duplicate_message: str = "", **kwargs: object,
-           ) -> None:
-    """Queue `task` for progress row `job_id`; on failure the row is removed again."""
+           queueing_lock: str | None = None, duplicate_message: str = "") -> None:
+    """Queue `task` for progress row `job_id` (its only argument: the queue holds ids only,
+    the rest is in the row); on failure the row is removed again."""
     try:
         deferrer = rt.queue.configure_task(
             task, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock)
-        queue_job_id = deferrer.defer(job_id=job_id, **kwargs)
+        queue_job_id = deferrer.defer(job_id=job_id)
     except AlreadyEnqueued:
         _forget(rt, job_id)
         raise AlreadyQueued(duplicate_message) from None

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from engine import jobs, library
-from engine.accounts import get_account, resume_session, start_session
+from engine.accounts import authenticate, get_account, resume_session, start_session
 from engine.db.models import JobProgress, User
 from engine.errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound
 from engine.jobs import progress as jp
@@ -143,6 +143,8 @@ def test_deletion_stops_the_learners_jobs_and_leaves_nothing_in_spool_or_queue(
         _upload(runtime, a, text_pdf(["later " + TEXT]), "later.pdf")
     with pytest.raises(NotFound, match="being deleted"):
         jobs.submit_reindex(runtime, user_id=a)
+    with pytest.raises(AuthenticationFailed):  # nor sign in again while it is deleted
+        authenticate(runtime, email=a_email, password=PASSWORD)
     assert _spool_of(runtime, a) == []
     assert len(list(runtime.settings.storage.spool_path.iterdir())) == 1  # b's upload only
     # b is untouched.
