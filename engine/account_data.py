@@ -28,7 +28,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine import originals
@@ -38,6 +38,7 @@ from engine.db.models import (
     Conversation,
     Flag,
     LLMUsage,
+    JobProgress,
     LoginAttempt,
     Material,
     MaterialPage,
@@ -192,6 +193,24 @@ def delete_account(rt: Runtime, *, user_id: int) -> None:
             store.drop(name)
     _remove_files(rt, user_id)
     log.info("account deleted", extra={"user_id": user_id})
+
+
+INTERRUPTED_AFTER = dt.timedelta(hours=1)
+
+
+def finish_interrupted_deletions(rt: Runtime) -> list[int]:
+    """Delete the accounts marked as being deleted over an hour ago whose deletion job is no
+    longer waiting or running (it failed for good, or its worker's queue lost it); the
+    learner asked for it with their password. Returns their ids (the nightly check)."""
+    active = exists().where(JobProgress.user_id == User.id,
+                            JobProgress.kind == "delete_account",
+                            JobProgress.outcome.in_(("queued", "running")))
+    with rt.session_factory() as session:
+        stuck = list(session.scalars(select(User.id).where(
+            User.deleting_since < func.now() - INTERRUPTED_AFTER, ~active)))
+    for user_id in stuck:
+        delete_account(rt, user_id=user_id)
+    return stuck
 
 
 def _remove_files(rt: Runtime, user_id: int) -> None:

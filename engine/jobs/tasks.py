@@ -217,9 +217,13 @@ def delete_account_body(rt: Runtime) -> Callable:
 
 
 def nightly_check(rt: Runtime) -> tuple[int, int]:
-    """Compare rows and vectors for every learner and repair drift; (found, left)."""
-    from engine import integrity
+    """Finish account deletions that were interrupted, then compare rows and vectors for
+    every learner and repair drift; (found, left)."""
+    from engine import account_data, integrity
 
+    if finished := account_data.finish_interrupted_deletions(rt):
+        log.warning("nightly check finished interrupted account deletions",
+                    extra={"accounts": len(finished)})
     found = integrity.repair(rt, user_id=None)
     left = integrity.check(rt, user_id=None)
     if found:

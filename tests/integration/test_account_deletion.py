@@ -221,3 +221,22 @@ def test_a_deletion_that_cannot_be_queued_leaves_the_account(runtime, make_user,
     assert jobs.get_job(runtime, waiting, user_id=uid).outcome == "queued"
     assert len(_spool_of(runtime, uid)) == 1
     jobs.submit_reindex(runtime, user_id=uid)  # and queue again
+
+
+def test_the_nightly_check_finishes_a_deletion_whose_job_failed(runtime, make_user):
+    from engine.jobs.tasks import nightly_check
+
+    a, b, recent = make_user(), make_user(), make_user()
+    for uid in (a, recent):
+        _delete(runtime, uid)
+    with runtime.session_factory.begin() as s:  # a's job failed for good an hour ago
+        s.execute(text("UPDATE job_progress SET outcome = 'failed' WHERE user_id = :u"),
+                  {"u": a})
+        s.execute(text("UPDATE users SET deleting_since = now() - interval '61 minutes' "
+                       "WHERE id = :u"), {"u": a})
+    b_before = _rows_of(runtime, b, _email(runtime, b))
+    nightly_check(runtime)
+    with runtime.session_factory() as s:
+        assert s.get(User, a) is None
+        assert s.get(User, recent) is not None  # its job is still waiting: not touched
+    assert _rows_of(runtime, b, _email(runtime, b)) == b_before
