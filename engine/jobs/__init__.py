@@ -195,10 +195,11 @@ def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str, pa
 
     The typed email and the password are checked first (the password like a login: throttled
     and counted, so this is no way to guess it); a wrong one changes nothing. Then, in one
-    transaction, the account is marked as being deleted, every one of its sessions ends (other
-    tabs are signed out on their next run) and its waiting and running jobs are asked to
-    stop. The learner's waiting queue rows and spooled uploads go at once; the deletion job,
-    queued after the learner's running job (same lock), removes everything else.
+    transaction, the account is marked as being deleted (from then on it queues nothing and
+    none of its jobs starts) and every one of its sessions ends (other tabs are signed out on
+    their next run). Once the deletion job is queued, the learner's other jobs are stopped and
+    their queue rows and spooled uploads removed (`stop_learner_jobs`); the deletion job, which
+    runs after the learner's running job (same lock), removes everything else.
 
     Raises:
         InvalidInput: `confirm_email` is not the account's email.
@@ -245,9 +246,8 @@ def stop_learner_jobs(rt: Runtime, *, user_id: int) -> int:
     """Stop every job of the learner and forget its queue history: waiting and running jobs
     are asked to stop, the learner's queue rows that are not running are removed (waiting ones
     never run), and every spooled upload (with its stored PDF password) is deleted. Returns
-    how many queue rows went.
-
-    The deletion job itself is running while it calls this, so its own row stays.
+    how many queue rows went. The account's deletion job is left alone (waiting, or running
+    this).
     """
     with rt.session_factory.begin() as session:
         jp.stop_all(session, user_id=user_id)
