@@ -28,26 +28,29 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine import originals
-from engine.accounts import normalise_email
 from engine.db.base import Base
 from engine.db.models import (
     Attempt,
+    Conversation,
     Flag,
     LLMUsage,
+    JobProgress,
     LoginAttempt,
     Material,
     MaterialPage,
+    Message,
     Profile,
     Question,
     ReviewState,
     SchedulerParameters,
     User,
 )
-from engine.errors import InvalidInput, NotFound
+from engine.errors import NotFound
+from engine.jobs import stop_learner_jobs
 from engine.retrieval.collections import lock_vectors
 from engine.retrieval.vectors import owner_of
 from engine.runtime import Runtime
@@ -101,6 +104,15 @@ def _account(session: Session, user_id: int) -> dict[str, Any]:
             "created_at": _plain(user.created_at), "profile": fields}
 
 
+def _conversations(session: Session, user_id: int) -> list[dict[str, Any]]:
+    """The learner's conversations, each with its messages in order."""
+    messages: dict[int, list[dict[str, Any]]] = {}
+    for m in _rows(session, Message, user_id):
+        messages.setdefault(m["conversation_id"], []).append(m)
+    return [{**c, "messages": messages.get(c["id"], [])}
+            for c in _rows(session, Conversation, user_id)]
+
+
 def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
     """Write the learner's data as a zip to `dest` (see the module doc for its contents)."""
     with rt.session_factory() as session, zipfile.ZipFile(
@@ -128,6 +140,8 @@ def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
         for name, model in _CSV_TABLES.items():
             zf.writestr(name, _csv(_rows(session, model, user_id),
                                    [c.name for c in model.__table__.columns]))
+        zf.writestr("tutor.json", json.dumps(_conversations(session, user_id), indent=2,
+                                             ensure_ascii=False, default=str))
     log.info("account exported", extra={"user_id": user_id})
     return dest
 
@@ -149,34 +163,24 @@ def _tables_with_user_id() -> list[Table]:
             if "user_id" in t.c and t.name != "users"]
 
 
-def check_deletion_confirmation(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
-    """Raise InvalidInput unless `confirm_email` is the account's email (NotFound: no account)."""
-    with rt.session_factory() as session:
-        _confirmed_user(session, user_id, confirm_email)
+def delete_account(rt: Runtime, *, user_id: int) -> None:
+    """Delete the account: its jobs, every row that belongs to it, its vectors and its files.
 
-
-def _confirmed_user(session: Session, user_id: int, confirm_email: str) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("That account does not exist (it may have been deleted).")
-    if normalise_email(confirm_email or "") != user.email_normalized:
-        raise InvalidInput("To delete your account, type its email address exactly as shown.")
-    return user
-
-
-def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
-    """Delete the account: every row that belongs to it, its vectors and its files.
-
-    Rows go first (one transaction), then the learner's collections, then the folder of
-    originals; a crash in between leaves only a collection or files of a learner who no longer
-    exists, which `python -m engine check --repair` removes.
+    Called by the deletion job, which the learner queued after confirming with email and
+    password (`engine.jobs.submit_account_deletion`). The learner's other jobs are stopped
+    and their queue rows and spooled uploads removed first; then the rows go (one
+    transaction), then the learner's collections, then the files; a crash in between leaves
+    only a collection or files of a learner who no longer exists, which
+    `python -m engine check --repair` removes.
 
     Raises:
-        InvalidInput: `confirm_email` is not the account's email.
         NotFound: the account no longer exists.
     """
+    stop_learner_jobs(rt, user_id=user_id)
     with rt.session_factory.begin() as session:
-        user = _confirmed_user(session, user_id, confirm_email)
+        user = session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound("That account does not exist (it may have been deleted).")
         lock_vectors(session, user_id)
         for table in _tables_with_user_id():
             session.execute(delete(table).where(table.c.user_id == user_id))
@@ -187,5 +191,28 @@ def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
     for name in store.list_names():
         if owner_of(name) == user_id:
             store.drop(name)
-    originals.remove_user_originals(rt, user_id=user_id)
+    _remove_files(rt, user_id)
     log.info("account deleted", extra={"user_id": user_id})
+
+
+INTERRUPTED_AFTER = dt.timedelta(hours=1)
+
+
+def finish_interrupted_deletions(rt: Runtime) -> list[int]:
+    """Delete the accounts marked as being deleted over an hour ago whose deletion job is no
+    longer waiting or running (it failed for good, or its worker's queue lost it); the
+    learner asked for it with their password. Returns their ids (the nightly check)."""
+    active = exists().where(JobProgress.user_id == User.id,
+                            JobProgress.kind == "delete_account",
+                            JobProgress.outcome.in_(("queued", "running")))
+    with rt.session_factory() as session:
+        stuck = list(session.scalars(select(User.id).where(
+            User.deleting_since < func.now() - INTERRUPTED_AFTER, ~active)))
+    for user_id in stuck:
+        delete_account(rt, user_id=user_id)
+    return stuck
+
+
+def _remove_files(rt: Runtime, user_id: int) -> None:
+    """Every file of the learner kept on disk (spooled uploads went with their jobs)."""
+    originals.remove_user_originals(rt, user_id=user_id)

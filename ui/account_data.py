@@ -9,7 +9,7 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.jobs import export_path, recent_jobs, submit_account_deletion, submit_export
-from ui.auth import sign_out
+from ui.auth import client_address, sign_out
 from ui.jobs import job_card
 from ui.text import escape_markdown
 
@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 def export_section(rt: Runtime, user_id: int) -> None:
     st.subheader("Export my data")
-    st.caption("A zip file with your materials list, questions, answers, review schedule and "
-               "settings as CSV and JSON files, plus the PDFs you uploaded (for files uploaded "
-               "before originals were kept: the text read from them).")
+    st.caption("A zip file with your materials list, questions, answers, review schedule, "
+               "tutor conversations and settings as CSV and JSON files, plus the PDFs you "
+               "uploaded (for files uploaded before originals were kept: the text read from "
+               "them).")
     try:
         latest = recent_jobs(rt, user_id=user_id, kinds=("export",), limit=1)
     except EngineError as e:
@@ -72,23 +73,27 @@ def _export_progress(rt: Runtime, user_id: int, *, watching: bool) -> None:
     _show()
 
 
-DELETION_NOTICE = ("You have been signed out and your account is being deleted: every material, "
-                   "uploaded PDF, question, answer and review, and your search index are "
-                   "removed in the background within moments.")
+DELETION_NOTICE = ("You have been signed out everywhere and your account is being deleted: "
+                   "every material, uploaded PDF, question, answer and review, tutor "
+                   "conversation, and your search index are removed in the background within "
+                   "moments.")
 
 
 def delete_section(rt: Runtime, user_id: int, email: str) -> None:
     st.subheader("Delete my account")
     with st.form("delete_account", clear_on_submit=True):
         st.warning("This permanently deletes your account: every material and uploaded PDF, "
-                   "question, answer and review, and your search index. It cannot be undone; "
-                   "export your data first if you want to keep a copy.")
+                   "question, answer and review, tutor conversation, and your search index. "
+                   "It cannot be undone; export your data first if you want to keep a copy.")
         typed = st.text_input(f"To confirm, type your email ({escape_markdown(email)})",
                               key="delete_confirm")
+        password = st.text_input("Your password", type="password", key="delete_password",
+                                 autocomplete="current-password")
         if not st.form_submit_button("Delete my account permanently"):
             return
     try:
-        submit_account_deletion(rt, user_id=user_id, confirm_email=typed)
+        submit_account_deletion(rt, user_id=user_id, confirm_email=typed, password=password,
+                                client_address=client_address(rt))
     except EngineError as e:
         st.error(e.user_message)
         return

@@ -27,10 +27,12 @@ class AccountInfo:
 
 
 def account_info(session: Session, user_id: int) -> AccountInfo | None:
+    """The learner, or None when the account is gone or being deleted (it can then neither
+    sign in nor stay signed in)."""
     row = session.execute(
         select(User, Profile.onboarded_at)
         .join(Profile, Profile.user_id == User.id)
-        .where(User.id == user_id)
+        .where(User.id == user_id, User.deleting_since.is_(None))
     ).first()
     if row is None:
         return None

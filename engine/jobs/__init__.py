@@ -4,7 +4,11 @@ Pages call `submit_*` (returns the job's id at once), poll `get_job`/`recent_job
 rows any process can read), and offer `cancel_job` and `dismiss_job`. A job belongs to one
 learner: asking about another learner's job is reported as not found. Jobs of one learner run
 one at a time, in order (procrastinate `lock`), so one learner's queue cannot hold every
-worker; the same file cannot be queued twice at once (`queueing_lock`).
+worker; the same file cannot be queued twice at once.
+
+The queue's own tables hold ids only (a job's arguments are its progress row's id; what else
+it needs is in that row, which goes with the account). An account being deleted queues
+nothing more, and a job of such an account does nothing when a worker picks it up.
 """
 
 from __future__ import annotations
@@ -14,10 +18,22 @@ from pathlib import Path
 from typing import BinaryIO
 
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
-from engine.errors import DatabaseUnavailable, InvalidInput, RateLimited
+from engine.accounts import check_credentials, normalise_email, revoke_user_sessions
+from engine.db.models import JobProgress, User
+from engine.errors import (
+    AuthenticationFailed,
+    DatabaseUnavailable,
+    EngineError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+)
 from engine.jobs import progress as jp
 from engine.jobs.progress import JobView
+from engine.jobs.queue import learner_lock, purge_learner_jobs
 from engine.jobs.spool import remove_spooled, spool_upload
 from engine.runtime import Runtime
 
@@ -25,11 +41,12 @@ log = logging.getLogger(__name__)
 
 __all__ = ["JobView", "TooManyPendingUploads", "cancel_job", "dismiss_job", "get_job",
            "export_path", "recent_jobs", "submit_account_deletion", "submit_export",
-           "submit_fsrs_fit", "submit_generation", "submit_ingestion",
+           "stop_learner_jobs", "submit_fsrs_fit", "submit_generation", "submit_ingestion",
            "submit_reindex"]
 
 QUEUE_DOWN = ("The job queue cannot be reached right now (the database may be restarting). "
               "Nothing was queued; please try again in a moment.")
+ACCOUNT_GONE = "Your account no longer exists or is being deleted; nothing was queued."
 
 
 class TooManyPendingUploads(RateLimited):
@@ -40,18 +57,14 @@ class AlreadyQueued(InvalidInput):
     """The same work (the same file, a running re-index) is already waiting."""
 
 
-def learner_lock(user_id: int) -> str:
-    return f"learner:{user_id}"
-
-
 def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
-           queueing_lock: str | None = None, duplicate_message: str = "", **kwargs: object,
-           ) -> None:
-    """Queue `task` for progress row `job_id`; on failure the row is removed again."""
+           queueing_lock: str | None = None, duplicate_message: str = "") -> None:
+    """Queue `task` for progress row `job_id` (its only argument: the queue holds ids only,
+    the rest is in the row); on failure the row is removed again."""
     try:
         deferrer = rt.queue.configure_task(
             task, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock)
-        queue_job_id = deferrer.defer(job_id=job_id, **kwargs)
+        queue_job_id = deferrer.defer(job_id=job_id)
     except AlreadyEnqueued:
         _forget(rt, job_id)
         raise AlreadyQueued(duplicate_message) from None
@@ -62,8 +75,6 @@ def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
 
 
 def _forget(rt: Runtime, job_id: int) -> None:
-    from engine.db.models import JobProgress
-
     try:
         with rt.session_factory.begin() as session:
             row = session.get(JobProgress, job_id)
@@ -75,9 +86,20 @@ def _forget(rt: Runtime, job_id: int) -> None:
         log.exception("could not remove the progress row of a job that was not queued")
 
 
-def _new_row(rt: Runtime, **fields: object) -> int:
+def _lock_live_user(session: Session, user_id: int, *, exclusive: bool = False) -> None:
+    """Lock the learner's row (shared: many submissions at once; exclusive: one at a time)
+    and refuse an account that is gone or being deleted. The deletion mark takes the same row
+    exclusively, so a job is either queued before it (and stopped by it) or refused."""
+    q = select(User.deleting_since).where(User.id == user_id)
+    found = session.execute(q.with_for_update(read=not exclusive)).first()
+    if found is None or found.deleting_since is not None:
+        raise NotFound(ACCOUNT_GONE)
+
+
+def _new_row(rt: Runtime, *, user_id: int, **fields: object) -> int:
     with rt.session_factory.begin() as session:
-        return jp.create(session, **fields)  # type: ignore[arg-type]
+        _lock_live_user(session, user_id)
+        return jp.create(session, user_id=user_id, **fields)  # type: ignore[arg-type]
 
 
 def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: str,
@@ -88,27 +110,26 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
         TooManyPendingUploads: the learner already has `upload_max_pending` uploads waiting.
         AlreadyQueued: the same file is already waiting to be read.
         PdfTooLarge: larger than `upload_max_mb`.
+        NotFound: the account is gone or being deleted.
     """
-    from engine.db.models import User
-
     cap = rt.settings.ingestion.upload_max_pending
     path, sha256, _ = spool_upload(rt, source=source, password=password)
     try:
         with rt.session_factory.begin() as session:
             # One learner's submissions are counted one at a time (row lock on the learner).
-            session.get(User, user_id, with_for_update=True)
+            _lock_live_user(session, user_id, exclusive=True)
+            if jp.active_upload(session, user_id=user_id, sha256=sha256):
+                raise AlreadyQueued(f"“{filename}” is already waiting to be read.")
             if jp.count_active(session, user_id=user_id, kind="ingest") >= cap:
                 raise TooManyPendingUploads(
                     f"You already have {cap} uploads waiting to be read. Wait for one to "
                     "finish (or cancel one) before adding more.")
             job_id = jp.create(session, user_id=user_id, kind="ingest", label=filename,
-                               spool_path=str(path))
+                               spool_path=str(path), params={"sha256": sha256})
     except BaseException:
         remove_spooled(rt, path=path)
         raise
-    _defer(rt, "ingest", job_id, user_id=user_id,
-           queueing_lock=f"ingest:{user_id}:{sha256}",
-           duplicate_message=f"“{filename}” is already waiting to be read.")
+    _defer(rt, "ingest", job_id, user_id=user_id)
     return job_id
 
 
@@ -123,8 +144,9 @@ def submit_generation(rt: Runtime, *, user_id: int, material_ids: list[int] | No
               "question_type": question_type, "difficulty": int(difficulty),
               "count": int(count)}
     label = f"{count} question(s)" + (f" on {topic}" if topic else "")
-    job_id = _new_row(rt, user_id=user_id, kind="generate", label=label, total=count)
-    _defer(rt, "generate", job_id, user_id=user_id, params=params)
+    job_id = _new_row(rt, user_id=user_id, kind="generate", label=label, total=count,
+                      params=params)
+    _defer(rt, "generate", job_id, user_id=user_id)
     return job_id
 
 
@@ -167,20 +189,74 @@ def export_path(rt: Runtime, job_id: int, *, user_id: int) -> Path:
     return path
 
 
-def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str) -> int:
-    """Queue the deletion of the account; runs after the learner's other jobs (same lock).
+def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str, password: str,
+                            client_address: str | None = None) -> int:
+    """Start deleting the account; returns the deletion job's id.
 
-    The typed email is checked here first, so a mistyped confirmation queues nothing
-    (InvalidInput). The job removes every row, the search index and the uploaded files.
+    The typed email and the password are checked first (the password like a login: throttled
+    and counted, so this is no way to guess it); a wrong one changes nothing. Then, in one
+    transaction, the account is marked as being deleted (from then on it queues nothing and
+    none of its jobs starts) and every one of its sessions ends (other tabs are signed out on
+    their next run). Once the deletion job is queued, the learner's other jobs are stopped and
+    their queue rows and spooled uploads removed (`stop_learner_jobs`); the deletion job, which
+    runs after the learner's running job (same lock), removes everything else.
+
+    Raises:
+        InvalidInput: `confirm_email` is not the account's email.
+        AuthenticationFailed: the password is wrong.
+        AccountLocked, RateLimited: as for a login.
+        NotFound: the account is gone.
+        AlreadyQueued: the account is already being deleted.
+        DatabaseUnavailable: the queue cannot be reached; the account is left as it was
+            (signed out).
     """
-    from engine.account_data import check_deletion_confirmation
-
-    check_deletion_confirmation(rt, user_id=user_id, confirm_email=confirm_email)
-    job_id = _new_row(rt, user_id=user_id, kind="delete_account", label="My account")
-    _defer(rt, "delete_account", job_id, user_id=user_id, confirm_email=confirm_email,
-           queueing_lock=f"delete_account:{user_id}",
-           duplicate_message="Your account is already waiting to be deleted.")
+    with rt.session_factory() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("That account does not exist (it may have been deleted).")
+        if user.deleting_since is not None:
+            raise AlreadyQueued("Your account is already being deleted.")
+        email = user.email_normalized
+    if normalise_email(confirm_email or "") != email:
+        raise InvalidInput("To delete your account, type its email address exactly as shown.")
+    if check_credentials(rt, email=email, password=password or "",
+                         client_address=client_address) != user_id:
+        raise AuthenticationFailed("That password is not right. Nothing was deleted.")
+    with rt.session_factory.begin() as session:
+        _lock_live_user(session, user_id, exclusive=True)
+        session.execute(update(User).where(User.id == user_id)
+                        .values(deleting_since=func.now()))
+        revoke_user_sessions(session, user_id=user_id)
+        job_id = jp.create(session, user_id=user_id, kind="delete_account", label="My account")
+    try:
+        _defer(rt, "delete_account", job_id, user_id=user_id,
+               queueing_lock=f"delete_account:{user_id}",
+               duplicate_message="Your account is already waiting to be deleted.")
+    except EngineError:
+        with rt.session_factory.begin() as session:  # not queued: the account stays usable
+            session.execute(update(User).where(User.id == user_id)
+                            .values(deleting_since=None))
+        raise
+    stop_learner_jobs(rt, user_id=user_id)
+    log.info("account deletion started", extra={"user_id": user_id, "job": job_id})
     return job_id
+
+
+def stop_learner_jobs(rt: Runtime, *, user_id: int) -> int:
+    """Stop every job of the learner and forget its queue history: waiting and running jobs
+    are asked to stop, the learner's queue rows that are not running are removed (waiting ones
+    never run), and every spooled upload (with its stored PDF password) is deleted. Returns
+    how many queue rows went. The account's deletion job is left alone (waiting, or running
+    this).
+    """
+    with rt.session_factory.begin() as session:
+        jp.stop_all(session, user_id=user_id)
+        purged = purge_learner_jobs(session, user_id=user_id)
+        spooled = list(session.scalars(select(JobProgress.spool_path).where(
+            JobProgress.user_id == user_id, JobProgress.spool_path.is_not(None))))
+    for path in spooled:
+        remove_spooled(rt, path=Path(path))
+    return purged
 
 
 def get_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine.db.models import JobProgress
+from engine.db.models import JobProgress, User
 from engine.errors import NotFound
 
 if TYPE_CHECKING:
@@ -70,9 +70,9 @@ def _view(row: JobProgress) -> JobView:
 
 
 def create(session: Session, *, user_id: int | None, kind: str, label: str,
-           spool_path: str | None = None, total: int = 0) -> int:
+           spool_path: str | None = None, total: int = 0, params: dict | None = None) -> int:
     row = JobProgress(user_id=user_id, kind=kind, label=label[:500], spool_path=spool_path,
-                      total=total, message="Waiting for a worker")
+                      total=total, params=params, message="Waiting for a worker")
     session.add(row)
     session.flush()
     return row.id
@@ -108,19 +108,47 @@ def count_active(session: Session, *, user_id: int, kind: str) -> int:
         JobProgress.outcome.in_(ACTIVE))) or 0
 
 
+def active_upload(session: Session, *, user_id: int, sha256: str) -> bool:
+    """Whether the learner has an upload of this file waiting or being read."""
+    return session.scalar(select(JobProgress.id).where(
+        JobProgress.user_id == user_id, JobProgress.kind == "ingest",
+        JobProgress.outcome.in_(ACTIVE),
+        JobProgress.params["sha256"].astext == sha256).limit(1)) is not None
+
+
+def stop_all(session: Session, *, user_id: int) -> None:
+    """Ask every waiting or running job of the learner to stop (in the caller's transaction):
+    a waiting one never starts, a running one stops at its next progress report. The account's
+    deletion job is not one of them."""
+    session.execute(update(JobProgress).where(JobProgress.user_id == user_id,
+                                              JobProgress.kind != "delete_account",
+                                              JobProgress.outcome.in_(ACTIVE))
+                    .values(cancel_requested=True, updated_at=func.now()))
+
+
 def row(rt: Runtime, job_id: int) -> JobProgress | None:
     with rt.session_factory() as session:
         return session.get(JobProgress, job_id)
 
 
 def start(rt: Runtime, job_id: int) -> JobProgress | None:
-    """Mark the job running (one more attempt). None when it was cancelled or is finished."""
+    """Mark the job running (one more attempt). None when it was cancelled or is finished,
+    or when its learner's account is gone or being deleted (only the deletion itself runs)."""
     with rt.session_factory.begin() as session:
         r = session.get(JobProgress, job_id, with_for_update=True)
         if r is None or r.outcome not in ACTIVE:
             return None
         if r.cancel_requested:
             return None
+        if r.user_id is not None and r.kind != "delete_account":
+            deleting = session.execute(select(User.deleting_since)
+                                       .where(User.id == r.user_id)).first()
+            if deleting is None or deleting.deleting_since is not None:
+                r.outcome, r.stage, r.finished_at = "cancelled", "cancelled", func.now()
+                r.message = "Not run: the account is being deleted."
+                session.flush()
+                session.expunge(r)
+                return None
         r.outcome, r.stage, r.attempts = "running", "starting", r.attempts + 1
         r.message = "Started" if r.attempts == 1 else f"Started again (attempt {r.attempts})"
         r.updated_at = func.now()

@@ -12,9 +12,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from procrastinate import App, PsycopgConnector, SyncPsycopgConnector
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
+
+
+def learner_lock(user_id: int) -> str:
+    """The procrastinate lock every job of one learner carries (they run one at a time)."""
+    return f"learner:{int(user_id)}"
+
+
+def purge_learner_jobs(session: Session, *, user_id: int) -> int:
+    """Remove the learner's queue rows, in the caller's transaction: waiting ones (they never
+    run) and finished ones (history the account no longer has). A running job stays, and so
+    does a waiting account deletion. Returns how many went."""
+    # procrastinate's delete trigger names its tables without the schema.
+    previous = session.scalar(text("SELECT current_setting('search_path')"))
+    session.execute(text("SELECT set_config('search_path', 'procrastinate, ' || :p, true)"),
+                    {"p": previous})
+    result = session.execute(text(
+        "DELETE FROM procrastinate.procrastinate_jobs "
+        "WHERE lock = :lock AND status <> 'doing' "
+        "AND NOT (task_name = 'delete_account' AND status = 'todo')"),
+        {"lock": learner_lock(user_id)})
+    session.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous})
+    return result.rowcount or 0
 
 
 def conninfo(rt: Runtime) -> str:

@@ -142,10 +142,12 @@ def ingest_body(rt: Runtime) -> Callable:
     return body
 
 
-def generate_body(rt: Runtime, params: dict) -> Callable:
+def generate_body(rt: Runtime) -> Callable:
     from engine.generation import service
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
+        params = row.params or {}
+
         def on_progress(p: service.Progress) -> None:
             report("generating", p.done, p.total, p.message)
 
@@ -202,21 +204,26 @@ def export_body(rt: Runtime) -> Callable:
     return body
 
 
-def delete_account_body(rt: Runtime, confirm_email: str) -> Callable:
+def delete_account_body(rt: Runtime) -> Callable:
     from engine import account_data
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("deleting", 0, 1, "Deleting your account")
-        account_data.delete_account(rt, user_id=row.user_id, confirm_email=confirm_email)
+        # The learner confirmed with email and password when this was queued.
+        account_data.delete_account(rt, user_id=row.user_id)
         return "Account deleted.", {}  # the row itself went with the account
 
     return body
 
 
 def nightly_check(rt: Runtime) -> tuple[int, int]:
-    """Compare rows and vectors for every learner and repair drift; (found, left)."""
-    from engine import integrity
+    """Finish account deletions that were interrupted, then compare rows and vectors for
+    every learner and repair drift; (found, left)."""
+    from engine import account_data, integrity
 
+    if finished := account_data.finish_interrupted_deletions(rt):
+        log.warning("nightly check finished interrupted account deletions",
+                    extra={"accounts": len(finished)})
     found = integrity.repair(rt, user_id=None)
     left = integrity.check(rt, user_id=None)
     if found:
@@ -239,8 +246,8 @@ def register_tasks(app: App, rt: Runtime) -> None:
         run_job(rt, context, "ingest", job_id, ingest_body(rt))
 
     @app.task(name="generate", pass_context=True)
-    def generate(context: JobContext, *, job_id: int, params: dict) -> None:
-        run_job(rt, context, "generate", job_id, generate_body(rt, params))
+    def generate(context: JobContext, *, job_id: int) -> None:
+        run_job(rt, context, "generate", job_id, generate_body(rt))
 
     @app.task(name="fit_fsrs", pass_context=True, retry=retry)
     def fit_fsrs(context: JobContext, *, job_id: int) -> None:
@@ -255,8 +262,8 @@ def register_tasks(app: App, rt: Runtime) -> None:
         run_job(rt, context, "export", job_id, export_body(rt))
 
     @app.task(name="delete_account", pass_context=True, retry=retry)
-    def delete_account(context: JobContext, *, job_id: int, confirm_email: str) -> None:
-        run_job(rt, context, "delete_account", job_id, delete_account_body(rt, confirm_email))
+    def delete_account(context: JobContext, *, job_id: int) -> None:
+        run_job(rt, context, "delete_account", job_id, delete_account_body(rt))
 
     @app.periodic(cron=s.jobs.check_cron, periodic_id="nightly-check")
     @app.task(name="check", queueing_lock="check")

@@ -98,6 +98,8 @@ async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
             await app.run_worker_async(
                 concurrency=concurrency or s.jobs.worker_concurrency, name=name,
                 install_signal_handlers=False,
+                # A finished job's record is its progress row; the queue keeps no history.
+                delete_jobs="successful",
                 update_heartbeat_interval=s.jobs.heartbeat_s,
                 stalled_worker_timeout=s.jobs.stalled_after_s,
                 shutdown_graceful_timeout=30.0)

@@ -1,4 +1,4 @@
-"""Profile & settings: export my data, delete my account (typed confirmation)."""
+"""Profile & settings: export my data, delete my account (typed email and password)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import library, originals
+from engine.accounts import get_account, start_session
 from engine.config import get_settings
 from engine.db.models import JobProgress, User
 from tests.app.conftest import run_root
@@ -17,6 +18,7 @@ from tests.support.jobs import running_worker
 from tests.support.library_pdfs import text_pdf
 
 DELETE = "FormSubmitter:delete_account-Delete my account permanently"
+PASSWORD = "correct horse battery staple"  # make_user's
 
 
 @pytest.fixture
@@ -71,23 +73,45 @@ def _learner_with_material(runtime, uid, body):
     return material, hashlib.sha256(pdf).hexdigest()
 
 
+def _second_tab(new_app, runtime, email):
+    """Another browser tab of the same learner, with a session of its own."""
+    at = new_app()
+    signed = start_session(runtime, account=get_account(runtime, email=email))
+    at.session_state["gw_account"] = signed.account
+    at.session_state["gw_session"] = signed.session_id
+    at.run()
+    at.switch_page("pages/library.py").run()
+    assert not at.exception and "gw_account" in at.session_state
+    return at
+
+
 def test_delete_queues_a_job_that_removes_everything_of_the_learner(
-        queue_only, signed_in_app, runtime, make_user):
+        queue_only, signed_in_app, new_app, runtime, make_user):
     email = "delete-page@example.com"
     at = _profile(signed_in_app, email)
     uid = _user_id(runtime, email)
+    tab2 = _second_tab(new_app, runtime, email)
     _learner_with_material(runtime, uid, "Glaciers carve cirques and leave moraines behind.")
     other = make_user("stays@example.com")
     kept, kept_sha = _learner_with_material(runtime, other, "The Krebs cycle makes NADH.")
     other_before = _rows_of(runtime, other, "stays@example.com")
 
     at.text_input(key="delete_confirm").input("someone-else@example.com")
+    at.text_input(key="delete_password").input(PASSWORD)
     at.button(key=DELETE).click().run()
     assert "type its email address exactly" in at.error[0].value
     assert _deletion_jobs(runtime, uid) == []  # a mistyped confirmation queues nothing
     assert _users(runtime, email) == 1
 
     at.text_input(key="delete_confirm").input(email)
+    at.text_input(key="delete_password").input("not my password at all")
+    at.button(key=DELETE).click().run()
+    assert "password is not right" in at.error[0].value
+    assert _deletion_jobs(runtime, uid) == []  # the email alone is not enough
+    assert _users(runtime, email) == 1 and "gw_account" in at.session_state
+
+    at.text_input(key="delete_confirm").input(email)
+    at.text_input(key="delete_password").input(PASSWORD)
     at.button(key=DELETE).click().run()
     assert not at.exception and not at.error
     assert _deletion_jobs(runtime, uid) == ["queued"]  # queued, not done inside the page
@@ -96,6 +120,10 @@ def test_delete_queues_a_job_that_removes_everything_of_the_learner(
     at = run_root(at)
     assert not at.exception
     assert any("being deleted" in i.value for i in at.info)  # on the login page
+    tab2 = run_root(tab2)  # the other tab is signed out on its next run, before the job ran
+    assert not tab2.exception and "gw_account" not in tab2.session_state
+    assert tab2.text_input(key="login_password") is not None  # the login page
+    assert _users(runtime, email) == 1
 
     with running_worker(runtime):
         deadline = time.monotonic() + 120

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 
 import pytest
 from sqlalchemy import text
 
 from engine import account_data, integrity, library, originals
-from engine.errors import EngineError, InvalidInput
+from engine.errors import EngineError
 from engine.practice.submit import submit_answer
 from engine.retrieval.vectors import owner_of
 from engine.runtime import create_runtime
+from engine.tutor import store as tutor_store
 from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question, token
 
@@ -46,9 +48,27 @@ def learners(rt, make_user):
                            material_title=title)
         submit_answer(rt, user_id=uid, question_id=qid, token=token(),
                       response=1, confidence=4, seconds=20, expected_reviews=0)
+        chat = f"{key}chat: what does {title} say?"
+        _converse(rt, uid, chat, f"{key}reply: it says what the notes say.")
         made[key] = {"id": uid, "email": email, "pdf": pdf, "material": m, "title": title,
-                     "sha": hashlib.sha256(pdf).hexdigest(), "stem": stem, "body": body}
+                     "sha": hashlib.sha256(pdf).hexdigest(), "stem": stem, "body": body,
+                     "chat": chat}
     return made
+
+
+def _converse(rt, user_id: int, question: str, answer: str) -> None:
+    """A tutor conversation with one question and its answer."""
+    from engine.db.models import Conversation
+
+    conv_id = tutor_store.create_conversation(rt, user_id=user_id).id
+    with rt.session_factory.begin() as s:
+        conv = s.get(Conversation, conv_id)
+        tutor_store.add_message(s, user_id=user_id, conversation=conv, role="user",
+                                kind="question", mode="explain", content=question)
+        tutor_store.add_message(s, user_id=user_id, conversation=conv, role="assistant",
+                                kind="answer", mode="explain", content=answer,
+                                citations=[{"n": 1, "title": "notes", "text": answer}],
+                                cited_share=1.0)
 
 
 def _zip(rt, user_id: int) -> zipfile.ZipFile:
@@ -73,6 +93,17 @@ def test_export_holds_the_learners_data_and_original_pdfs(rt, learners):
     assert alice["email"] in account and "password" not in account and "$2" not in account
 
 
+def test_export_holds_the_learners_tutor_conversations_and_messages(rt, learners):
+    alice = learners["alice"]
+    conversations = json.loads(_zip(rt, alice["id"]).read("tutor.json"))
+    assert len(conversations) == 1
+    (conv,) = conversations
+    assert conv["title"] == alice["chat"]  # titled from the first question
+    assert [(m["role"], m["content"]) for m in conv["messages"]] == [
+        ("user", alice["chat"]), ("assistant", "alicereply: it says what the notes say.")]
+    assert conv["messages"][1]["citations"][0]["title"] == "notes"
+
+
 def test_export_contains_nothing_of_another_learner(rt, learners):
     alice, bob = learners["alice"], learners["bob"]
     zf = _zip(rt, alice["id"])
@@ -80,7 +111,7 @@ def test_export_contains_nothing_of_another_learner(rt, learners):
         data = zf.read(name)
         assert data != bob["pdf"]
         for secret in (bob["email"], bob["title"], bob["stem"], "bobtoken", "Krebs",
-                       bob["sha"]):
+                       bob["sha"], "bobchat", "bobreply"):
             assert secret.encode() not in data, (name, secret)
 
 
@@ -124,15 +155,12 @@ def test_delete_account_removes_everything_of_the_learner_only(rt, learners):
     bob_before = _rows_of(rt, bob["id"], bob["email"])
     bob_vectors = library.vector_count(rt, user_id=bob["id"])
 
-    with pytest.raises(InvalidInput):
-        account_data.delete_account(rt, user_id=alice["id"], confirm_email="bob@example.com")
-    assert _rows_of(rt, alice["id"], alice["email"])["users"] == 1
-
-    account_data.delete_account(rt, user_id=alice["id"], confirm_email=" Alice@Example.com ")
+    account_data.delete_account(rt, user_id=alice["id"])
 
     left = _rows_of(rt, alice["id"], alice["email"])
     assert left and set(left.values()) == {0}, left
     assert "materials" in left and "attempts" in left and "review_states" in left
+    assert "conversations" in left and "messages" in left
     assert _collections(rt, alice["id"]) == []
     assert not (originals.originals_root(rt) / str(alice["id"])).exists()
 

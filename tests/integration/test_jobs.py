@@ -15,6 +15,7 @@ from engine.errors import InvalidInput, NotFound
 from tests.support.jobs import running_worker, wait_for
 from tests.support.library_pdfs import blank_pages_pdf, encrypted_pdf, text_pdf
 
+PASSWORD = "correct horse battery staple"  # make_user's
 TEXT = ("Glaciers form where snowfall exceeds melting for many years. The snow compacts into "
         "firn and then into dense glacial ice, which flows downhill under its own weight.")
 
@@ -270,10 +271,12 @@ def test_export_and_account_deletion_run_as_jobs(runtime, make_user):
         with pytest.raises(NotFound):
             jobs.export_path(runtime, export, user_id=other)  # not someone else's
         with pytest.raises(InvalidInput):  # a mistyped confirmation queues nothing
-            jobs.submit_account_deletion(runtime, user_id=uid, confirm_email="x@example.com")
+            jobs.submit_account_deletion(runtime, user_id=uid, confirm_email="x@example.com",
+                                         password=PASSWORD)
         assert [j.kind for j in jobs.recent_jobs(runtime, user_id=uid)
                 if j.kind == "delete_account"] == []
-        deletion = jobs.submit_account_deletion(runtime, user_id=uid, confirm_email=email)
+        deletion = jobs.submit_account_deletion(runtime, user_id=uid, confirm_email=email,
+                                                password=PASSWORD)
         deadline = time.monotonic() + 120
         while True:  # the progress row goes with the account
             with runtime.session_factory() as s:

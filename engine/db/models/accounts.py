@@ -40,6 +40,9 @@ class User(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the learner asked to delete the account: from then on it cannot sign in, queue
+    # a job or have one run, until the deletion job removes it.
+    deleting_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     profile: Mapped[Profile] = relationship(back_populates="user", uselist=False)
 

@@ -46,6 +46,9 @@ class JobProgress(Base):
     message: Mapped[str] = mapped_column(Text, server_default="")
     outcome: Mapped[str] = mapped_column(String(20), server_default="queued")
     result: Mapped[dict | None] = mapped_column(JSONB)
+    # What the job needs besides its id (a generation's settings, an upload's SHA-256): the
+    # queue's own tables hold ids only, and this row goes with the account.
+    params: Mapped[dict | None] = mapped_column(JSONB)
     spool_path: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     cancel_requested: Mapped[bool] = mapped_column(Boolean, server_default="false")
