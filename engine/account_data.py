@@ -14,11 +14,14 @@ The export (`groundwork-export.zip`) holds:
 - `originals/<material id>-<file name>`: the uploaded PDFs (kept since this version), and for
   materials uploaded before originals were kept, `text/<material id>-<file name>.txt` with
   the text read from each page instead.
+
+Every CSV cell of text is neutralised against formula injection (`engine.csv_cells`). The zip
+is prepared by a background job into the exports folder (`engine.exports`: owner-only, removed
+when it expires or the account is deleted).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -26,13 +29,14 @@ import logging
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
-from engine import originals
+from engine import exports, originals
 from engine.accounts import normalise_email
+from engine.csv_cells import csv_text
 from engine.db.base import Base
 from engine.db.models import (
     Attempt,
@@ -75,16 +79,6 @@ def _rows(session: Session, model: type[Base], user_id: int) -> list[dict[str, A
     return [{k: _plain(v) for k, v in row._mapping.items()} for row in result]
 
 
-def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v
-                         for k, v in row.items()})
-    return out.getvalue()
-
-
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name)[:120] or "material"
 
@@ -102,9 +96,22 @@ def _account(session: Session, user_id: int) -> dict[str, Any]:
 
 
 def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
-    """Write the learner's data as a zip to `dest` (see the module doc for its contents)."""
+    """Write the learner's data as a zip to `dest` (see the module doc for its contents),
+    owner-only and atomically: a failed export leaves no file."""
+    with exports.private_writer(dest) as out:
+        write_export(rt, user_id=user_id, out=out)
+    log.info("account exported", extra={"user_id": user_id})
+    return dest
+
+
+def write_export(rt: Runtime, *, user_id: int, out: IO[bytes]) -> None:
+    """Write the learner's data as a zip into the open binary file `out`.
+
+    Raises:
+        NotFound: the account no longer exists.
+    """
     with rt.session_factory() as session, zipfile.ZipFile(
-            dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("account.json", json.dumps(_account(session, user_id), indent=2,
                                                ensure_ascii=False, default=str))
         materials = _rows(session, Material, user_id)
@@ -122,26 +129,19 @@ def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
                     .order_by(MaterialPage.number))
                 zf.writestr(m["export_file"], "\n\n".join(
                     f"--- page {n} ---\n{text}" for n, text in pages))
-        zf.writestr("materials.csv", _csv(materials, [*_MATERIAL_COLUMNS, "export_file"]))
+        zf.writestr("materials.csv", csv_text(materials, [*_MATERIAL_COLUMNS, "export_file"]))
         zf.writestr("questions.json", json.dumps(_rows(session, Question, user_id), indent=2,
                                                  ensure_ascii=False, default=str))
         for name, model in _CSV_TABLES.items():
-            zf.writestr(name, _csv(_rows(session, model, user_id),
-                                   [c.name for c in model.__table__.columns]))
-    log.info("account exported", extra={"user_id": user_id})
-    return dest
+            zf.writestr(name, csv_text(_rows(session, model, user_id),
+                                       [c.name for c in model.__table__.columns]))
 
 
 def export_account_bytes(rt: Runtime, *, user_id: int) -> bytes:
-    """`export_account` into memory (for a download button)."""
-    folder = rt.settings.storage.data_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{int(user_id)}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}.zip"
-    try:
-        export_account(rt, user_id=user_id, dest=path)
-        return path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
+    """The export zip in memory (nothing is written to disk)."""
+    out = io.BytesIO()
+    write_export(rt, user_id=user_id, out=out)
+    return out.getvalue()
 
 
 def _tables_with_user_id() -> list[Table]:
@@ -168,7 +168,7 @@ def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
     """Delete the account: every row that belongs to it, its vectors and its files.
 
     Rows go first (one transaction), then the learner's collections, then the folder of
-    originals; a crash in between leaves only a collection or files of a learner who no longer
+    originals and the learner's data exports; a crash in between leaves only a collection or files of a learner who no longer
     exists, which `python -m engine check --repair` removes.
 
     Raises:
@@ -188,4 +188,5 @@ def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
         if owner_of(name) == user_id:
             store.drop(name)
     originals.remove_user_originals(rt, user_id=user_id)
+    exports.remove_user_exports(rt, user_id=user_id)
     log.info("account deleted", extra={"user_id": user_id})

@@ -188,14 +188,15 @@ def reindex_body(rt: Runtime) -> Callable:
 
 
 def export_body(rt: Runtime) -> Callable:
-    from engine import account_data
+    from engine import account_data, exports
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("exporting", 0, 1, "Collecting your data")
-        folder = rt.settings.storage.data_dir / "exports"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        dest = folder / f"{int(row.user_id)}-{int(row.id)}.zip"
+        exports.exports_folder(rt)
+        dest = exports.export_file(rt, user_id=row.user_id, job_id=row.id)
         account_data.export_account(rt, user_id=row.user_id, dest=dest)
+        # Only the newest export is offered: older ones of this learner go now.
+        exports.remove_user_exports(rt, user_id=row.user_id, keep=dest)
         return "Your export is ready to download.", {"file": dest.name,
                                                      "bytes": dest.stat().st_size}
 
@@ -214,7 +215,8 @@ def delete_account_body(rt: Runtime, confirm_email: str) -> Callable:
 
 
 def nightly_check(rt: Runtime) -> tuple[int, int]:
-    """Compare rows and vectors for every learner and repair drift; (found, left)."""
+    """Compare rows, vectors and files for every learner and repair drift (expired and
+    stray exports included); (found, left)."""
     from engine import integrity
 
     found = integrity.repair(rt, user_id=None)
