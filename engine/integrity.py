@@ -205,10 +205,13 @@ def _stale_exports(rt: Runtime, files: list[ExportFile], exists: bool,
     return {name: state for name, state in states.items() if state}
 
 
-def _open_paths(rt: Runtime, user_id: int, files: list[ExportFile]) -> list[Path]:
+def _open_paths(rt: Runtime, user_id: int, keep: set[str], kept_exports: list[str],
+                ) -> list[Path]:
+    """The learner's folder, kept originals and kept exports that others may read (files
+    about to be removed as strays are not counted twice)."""
     folder = originals.originals_root(rt) / str(int(user_id))
-    paths = [folder, *folder.iterdir()] if folder.is_dir() else []
-    paths += [exports.exports_root(rt) / f.name for f in files]
+    paths = [folder, *(folder / n for n in sorted(keep))] if folder.is_dir() else []
+    paths += [exports.exports_root(rt) / n for n in kept_exports]
     return [p for p in paths if p.exists() and not is_private(p)]
 
 
@@ -231,6 +234,10 @@ def _gather(rt: Runtime, user_id: int, names: list[str], disk: _Disk,
     corrupt = sorted(n for n in files & set(known) if exists and (folder / n).is_file()
                      and _sha256_of(folder / n) != known[n])
     export_files = disk.exports_of(user_id)
+    stale = _stale_exports(rt, export_files, exists, now)
+    open_paths = _open_paths(
+        rt, user_id, (files & set(known)) - set(corrupt),
+        [f.name for f in export_files if f.name not in stale]) if exists else []
     return _Learner(
         user_id=user_id, exists=exists, collection=collection, statuses=statuses,
         chunks=chunks, vectors=store.chunk_ids(collection) if exists else {},
@@ -238,9 +245,8 @@ def _gather(rt: Runtime, user_id: int, names: list[str], disk: _Disk,
         collections=[n for n in names if owner_of(n) == user_id],
         files=files, page_drift=page_drift, chunk_drift=chunk_drift,
         corrupt=corrupt,
-        stale_exports=_stale_exports(rt, export_files, exists, now),
-        spool=disk.finished_spool.get(user_id, set()),
-        open_paths=_open_paths(rt, user_id, export_files) if exists else [],
+        stale_exports=stale, spool=disk.finished_spool.get(user_id, set()),
+        open_paths=open_paths,
     )
 
 
