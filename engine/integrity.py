@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,7 @@ HALF_DONE = ("indexing", "deleting")
 # A spooled upload no job refers to is left alone this long (its job row is written just
 # after it, and an upload of the largest allowed file takes seconds).
 UNCLAIMED_SPOOL_AGE = dt.timedelta(hours=1)
+SPOOL_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|pw)$")  # engine.jobs.spool.spool_upload
 
 
 @dataclass(frozen=True)
@@ -324,13 +326,16 @@ def _unclaimed_spool(rt: Runtime, now: dt.datetime) -> list[Path]:
             select(JobProgress.spool_path).where(JobProgress.spool_path.is_not(None)))}
     claimed |= {Path(n).with_suffix(".pw").name for n in claimed}
     cutoff = (now - UNCLAIMED_SPOOL_AGE).timestamp()
+    # Only names the app gives uploads: the spool folder may be set to a shared folder.
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.name not in claimed and p.stat().st_mtime < cutoff)
+                  if SPOOL_NAME.match(p.name) and p.name not in claimed and p.is_file()
+                  and p.stat().st_mtime < cutoff)
 
 
 def _shared_folders(rt: Runtime) -> list[Path]:
-    return [originals.originals_root(rt), exports.exports_root(rt),
-            rt.settings.storage.spool_path]
+    """The data folder's own folders of learners' files (the spool folder may be a shared
+    one, so its mode is left as it is; the app creates it 0700)."""
+    return [originals.originals_root(rt), exports.exports_root(rt)]
 
 
 def _unowned_drift(rt: Runtime, disk: _Disk, now: dt.datetime) -> list[Drift]:

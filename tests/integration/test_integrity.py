@@ -192,10 +192,12 @@ def test_uploads_left_in_the_spool_are_found_and_removed_per_learner(rt, make_us
     with rt.session_factory.begin() as s:
         jp.create(s, user_id=other, kind="ingest", label="w.pdf", spool_path=str(waiting))
     unclaimed_old, unclaimed_new = folder / ("d" * 32 + ".pdf"), folder / ("e" * 32 + ".pdf")
-    for path in (unclaimed_old, unclaimed_new):
+    foreign = folder / "notes.txt"  # not a name the app gives: the folder may be shared
+    for path in (unclaimed_old, unclaimed_new, foreign):
         path.write_bytes(b"%PDF no job")
     old = (dt.datetime.now(dt.UTC) - 2 * integrity.UNCLAIMED_SPOOL_AGE).timestamp()
-    os.utime(unclaimed_old, (old, old))
+    for path in (unclaimed_old, foreign):
+        os.utime(path, (old, old))
 
     assert _kinds(rt, user) == {(user, "stray-spool")}
     assert _kinds(rt) == {(user, "stray-spool"), (other, "stray-spool"), (None, "stray-spool")}
@@ -203,7 +205,8 @@ def test_uploads_left_in_the_spool_are_found_and_removed_per_learner(rt, make_us
     assert not mine.exists() and not mine.with_suffix(".pw").exists()
     assert theirs.exists() and unclaimed_old.exists()  # not this learner's
     integrity.repair(rt)
-    assert {p.name for p in folder.iterdir()} == {waiting.name, unclaimed_new.name}
+    assert {p.name for p in folder.iterdir()} == {waiting.name, unclaimed_new.name,
+                                                  foreign.name}
     assert integrity.check(rt) == []
 
 
