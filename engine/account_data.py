@@ -168,8 +168,8 @@ def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
     """Delete the account: every row that belongs to it, its vectors and its files.
 
     Rows go first (one transaction), then the learner's collections, then the folder of
-    originals and the learner's data exports; a crash in between leaves only a collection or files of a learner who no longer
-    exists, which `python -m engine check --repair` removes.
+    originals and the learner's data exports; a crash in between leaves only a collection or
+    files of a learner who no longer exists, which `python -m engine check --repair` removes.
 
     Raises:
         InvalidInput: `confirm_email` is not the account's email.

@@ -30,6 +30,9 @@ corrupt originals (the export then gives the stored text), writes page rows agai
 original PDF and re-chunks materials whose chunk text changed, removes expired and stray
 exports and spooled uploads, and makes files owner-only.
 
+A missing original is not drift: materials uploaded before originals were kept have none (their
+export gives the stored page text).
+
 A check of one learner (`user_id=...`) reads and repairs that learner's rows and files only;
 drift that names no learner (`Drift.user_id is None`) is looked for only when checking
 everyone.
@@ -45,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine import exports, originals
 from engine.db.models import Chunk, JobProgress, Material, MaterialPage, User, VectorIndex
@@ -161,7 +165,7 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _page_drift(session, user_id: int) -> list[int]:  # noqa: ANN001 - a Session
+def _page_drift(session: Session, user_id: int) -> list[int]:
     """Ready materials whose page rows (of this learner) are not exactly 1..page_count."""
     pages = (select(MaterialPage.material_id, func.count().label("n"),
                     func.max(MaterialPage.number).label("last"))
@@ -175,7 +179,7 @@ def _page_drift(session, user_id: int) -> list[int]:  # noqa: ANN001 - a Session
         .order_by(Material.id)))
 
 
-def _chunk_drift(session, user_id: int) -> dict[int, int]:  # noqa: ANN001 - a Session
+def _chunk_drift(session: Session, user_id: int) -> dict[int, int]:
     """Material id -> chunks whose text's SHA-256 is not their stored content hash."""
     actual = func.encode(func.sha256(func.convert_to(Chunk.text, "UTF8")), "hex")
     return dict(session.execute(

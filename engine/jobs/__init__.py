@@ -27,8 +27,8 @@ from engine.runtime import Runtime
 log = logging.getLogger(__name__)
 
 __all__ = ["JobView", "ReadyExport", "TooManyPendingUploads", "cancel_job", "dismiss_job",
-           "get_job", "export_path", "ready_export", "recent_jobs", "submit_account_deletion", "submit_export",
-           "submit_fsrs_fit", "submit_generation", "submit_ingestion",
+           "export_path", "get_job", "ready_export", "recent_jobs", "submit_account_deletion",
+           "submit_export", "submit_fsrs_fit", "submit_generation", "submit_ingestion",
            "submit_reindex"]
 
 QUEUE_DOWN = ("The job queue cannot be reached right now (the database may be restarting). "
