@@ -14,11 +14,14 @@ The export (`groundwork-export.zip`) holds:
 - `originals/<material id>-<file name>`: the uploaded PDFs (kept since this version), and for
   materials uploaded before originals were kept, `text/<material id>-<file name>.txt` with
   the text read from each page instead.
+
+Every CSV cell of text is neutralised against formula injection (`engine.csv_cells`). The zip
+is prepared by a background job into the exports folder (`engine.exports`: owner-only, removed
+when it expires or the account is deleted).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -26,12 +29,13 @@ import logging
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Table, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from engine import originals
+from engine import exports, originals
+from engine.csv_cells import csv_text
 from engine.db.base import Base
 from engine.db.models import (
     Attempt,
@@ -78,16 +82,6 @@ def _rows(session: Session, model: type[Base], user_id: int) -> list[dict[str, A
     return [{k: _plain(v) for k, v in row._mapping.items()} for row in result]
 
 
-def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v
-                         for k, v in row.items()})
-    return out.getvalue()
-
-
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name)[:120] or "material"
 
@@ -114,9 +108,22 @@ def _conversations(session: Session, user_id: int) -> list[dict[str, Any]]:
 
 
 def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
-    """Write the learner's data as a zip to `dest` (see the module doc for its contents)."""
+    """Write the learner's data as a zip to `dest` (see the module doc for its contents),
+    owner-only and atomically: a failed export leaves no file."""
+    with exports.private_writer(dest) as out:
+        write_export(rt, user_id=user_id, out=out)
+    log.info("account exported", extra={"user_id": user_id})
+    return dest
+
+
+def write_export(rt: Runtime, *, user_id: int, out: IO[bytes]) -> None:
+    """Write the learner's data as a zip into the open binary file `out`.
+
+    Raises:
+        NotFound: the account no longer exists.
+    """
     with rt.session_factory() as session, zipfile.ZipFile(
-            dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("account.json", json.dumps(_account(session, user_id), indent=2,
                                                ensure_ascii=False, default=str))
         materials = _rows(session, Material, user_id)
@@ -134,28 +141,21 @@ def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
                     .order_by(MaterialPage.number))
                 zf.writestr(m["export_file"], "\n\n".join(
                     f"--- page {n} ---\n{text}" for n, text in pages))
-        zf.writestr("materials.csv", _csv(materials, [*_MATERIAL_COLUMNS, "export_file"]))
+        zf.writestr("materials.csv", csv_text(materials, [*_MATERIAL_COLUMNS, "export_file"]))
         zf.writestr("questions.json", json.dumps(_rows(session, Question, user_id), indent=2,
                                                  ensure_ascii=False, default=str))
         for name, model in _CSV_TABLES.items():
-            zf.writestr(name, _csv(_rows(session, model, user_id),
-                                   [c.name for c in model.__table__.columns]))
+            zf.writestr(name, csv_text(_rows(session, model, user_id),
+                                       [c.name for c in model.__table__.columns]))
         zf.writestr("tutor.json", json.dumps(_conversations(session, user_id), indent=2,
                                              ensure_ascii=False, default=str))
-    log.info("account exported", extra={"user_id": user_id})
-    return dest
 
 
 def export_account_bytes(rt: Runtime, *, user_id: int) -> bytes:
-    """`export_account` into memory (for a download button)."""
-    folder = rt.settings.storage.data_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{int(user_id)}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}.zip"
-    try:
-        export_account(rt, user_id=user_id, dest=path)
-        return path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
+    """The export zip in memory (nothing is written to disk)."""
+    out = io.BytesIO()
+    write_export(rt, user_id=user_id, out=out)
+    return out.getvalue()
 
 
 def _tables_with_user_id() -> list[Table]:
@@ -169,7 +169,7 @@ def delete_account(rt: Runtime, *, user_id: int) -> None:
     Called by the deletion job, which the learner queued after confirming with email and
     password (`engine.jobs.submit_account_deletion`). The learner's other jobs are stopped
     and their queue rows and spooled uploads removed first; then the rows go (one
-    transaction), then the learner's collections, then the files; a crash in between leaves
+    transaction), then the learner's collections, then the files (originals and data exports); a crash in between leaves
     only a collection or files of a learner who no longer exists, which
     `python -m engine check --repair` removes.
 
@@ -216,3 +216,4 @@ def finish_interrupted_deletions(rt: Runtime) -> list[int]:
 def _remove_files(rt: Runtime, user_id: int) -> None:
     """Every file of the learner kept on disk (spooled uploads went with their jobs)."""
     originals.remove_user_originals(rt, user_id=user_id)
+    exports.remove_user_exports(rt, user_id=user_id)

@@ -60,6 +60,9 @@ class StorageSettings(_Group):
         None, description="Where models built from packaged weights are cached "
         "(default: <data dir>/models); rebuilt when missing."
     )
+    export_ttl_h: float = Field(
+        24.0, gt=0, description="Hours a prepared data export stays downloadable; then it "
+        "is removed (when next looked at, or by the nightly check).")
 
     @property
     def pg_data_dir(self) -> Path:

@@ -3,14 +3,16 @@
 `<data folder>/originals/<user id>/<sha256>.pdf`: one file per material (a learner's
 materials are unique by SHA-256). Written before the material's rows, removed after them, so a
 crash leaves at most a file without a material, which `python -m engine check --repair` removes.
+Files are owner-only (0600 in 0700 folders, `engine.private_files`).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from engine.private_files import private_folder, write_private
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -25,13 +27,12 @@ def original_path(rt: Runtime, *, user_id: int, sha256: str) -> Path:
 
 
 def save_original(rt: Runtime, *, user_id: int, sha256: str, data: bytes) -> Path:
-    """Write the file atomically (a crash never leaves a partial PDF under the final name)."""
+    """Write the file atomically and owner-only (a crash never leaves a partial PDF under the
+    final name)."""
     path = original_path(rt, user_id=user_id, sha256=sha256)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    private_folder(originals_root(rt))
+    private_folder(path.parent)
+    return write_private(path, data)
 
 
 def remove_original(rt: Runtime, *, user_id: int, sha256: str) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.jobs import export_path, recent_jobs, submit_account_deletion, submit_export
+from engine.jobs import ready_export, recent_jobs, submit_account_deletion, submit_export
 from ui.auth import client_address, sign_out
 from ui.jobs import job_card
 from ui.text import escape_markdown
@@ -22,7 +22,9 @@ def export_section(rt: Runtime, user_id: int) -> None:
     st.caption("A zip file with your materials list, questions, answers, review schedule, "
                "tutor conversations and settings as CSV and JSON files, plus the PDFs you "
                "uploaded (for files uploaded before originals were kept: the text read from "
-               "them).")
+               "them). It stays on the server "
+               f"for {_hours(rt.settings.storage.export_ttl_h)} after it is ready, then it is "
+               "removed.")
     try:
         latest = recent_jobs(rt, user_id=user_id, kinds=("export",), limit=1)
     except EngineError as e:
@@ -61,16 +63,23 @@ def _export_progress(rt: Runtime, user_id: int, *, watching: bool) -> None:
         if watching:
             st.rerun()  # stop polling
         try:
-            data = export_path(rt, job.id, user_id=user_id).read_bytes()
+            ready = ready_export(rt, job.id, user_id=user_id)
+            data = ready.path.read_bytes()
         except EngineError as e:
-            st.error(e.user_message)
+            st.info(e.user_message)
             return
+        st.caption(f"Ready to download until {ready.expires_at:%Y-%m-%d %H:%M} UTC; then it "
+                   "is removed from the server.")
         st.download_button(
             f"Download groundwork-export.zip ({len(data) / 1024:,.0f} KB)", data=data,
             file_name=f"groundwork-export-{dt.date.today():%Y-%m-%d}.zip",
             mime="application/zip", key="export_download", on_click="ignore", type="primary")
 
     _show()
+
+
+def _hours(hours: float) -> str:
+    return "1 hour" if hours == 1 else f"{hours:g} hours"
 
 
 DELETION_NOTICE = ("You have been signed out everywhere and your account is being deleted: "

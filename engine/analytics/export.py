@@ -1,7 +1,8 @@
 """CSV exports of a learner's own data: attempts, review states and the question bank.
 
 Each is one query filtered by the learner, written by pandas; nothing of another learner can
-appear. Timestamps are ISO 8601 in UTC; JSON columns are written as JSON text.
+appear. Timestamps are ISO 8601 in UTC; JSON columns are written as JSON text; text cells are
+neutralised against formula injection (`engine.csv_cells`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import text
+
+from engine.csv_cells import neutralise_frame
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -69,4 +72,5 @@ def csv_bytes(rt: Runtime, *, user_id: int, what: str) -> bytes:
     for col in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
             frame[col] = frame[col].dt.tz_convert("UTC")
-    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z").encode("utf-8")
+    return neutralise_frame(frame).to_csv(
+        index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z").encode("utf-8")

@@ -1,4 +1,5 @@
-"""`python -m engine check`: compare PostgreSQL with the vector store and repair drift."""
+"""`python -m engine check`: compare PostgreSQL with the vector store and the data folder, and
+repair drift."""
 
 from __future__ import annotations
 
@@ -39,5 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--user", metavar="EMAIL", help="only this learner")
     p.add_argument("--repair", action="store_true",
                    help="finish half-done ingestions and deletions, embed missing vectors "
-                        "(or rebuild on a model change), remove orphan vectors and strays")
+                        "(or rebuild on a model change), remove orphan vectors and strays, "
+                        "rebuild lost page rows and changed chunk text from the original, "
+                        "remove corrupt originals, expired or stray exports and leftover "
+                        "uploads, and make learners' files owner-only")
     p.set_defaults(func=_check)

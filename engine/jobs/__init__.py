@@ -13,7 +13,9 @@ nothing more, and a job of such an account does nothing when a worker picks it u
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +23,7 @@ from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from engine import exports
 from engine.accounts import check_credentials, normalise_email, revoke_user_sessions
 from engine.db.models import JobProgress, User
 from engine.errors import (
@@ -39,9 +42,10 @@ from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-__all__ = ["JobView", "TooManyPendingUploads", "cancel_job", "dismiss_job", "get_job",
-           "export_path", "recent_jobs", "submit_account_deletion", "submit_export",
-           "stop_learner_jobs", "submit_fsrs_fit", "submit_generation", "submit_ingestion",
+__all__ = ["JobView", "ReadyExport", "TooManyPendingUploads", "cancel_job", "dismiss_job",
+           "export_path", "get_job", "ready_export", "recent_jobs", "stop_learner_jobs",
+           "submit_account_deletion", "submit_export", "submit_fsrs_fit", "submit_generation",
+           "submit_ingestion",
            "submit_reindex"]
 
 QUEUE_DOWN = ("The job queue cannot be reached right now (the database may be restarting). "
@@ -177,16 +181,44 @@ def submit_export(rt: Runtime, *, user_id: int) -> int:
                                  already="An export of your data is already waiting.")
 
 
-def export_path(rt: Runtime, job_id: int, *, user_id: int) -> Path:
-    """The finished export's zip (NotFound for another learner's job or a missing file)."""
-    from engine.errors import NotFound
+@dataclass(frozen=True)
+class ReadyExport:
+    """A finished data export the learner can download until `expires_at` (UTC)."""
 
+    path: Path
+    expires_at: dt.datetime
+
+
+EXPORT_EXPIRED = ("That export has expired and was removed from the server. Prepare a new one "
+                  "to download your data.")
+
+
+def ready_export(rt: Runtime, job_id: int, *, user_id: int,
+                 now: dt.datetime | None = None) -> ReadyExport:
+    """The finished export's zip and when it expires; an expired one is removed here.
+
+    Raises:
+        NotFound: another learner's job, not finished, expired (then removed) or missing.
+    """
     job = get_job(rt, job_id, user_id=user_id)
     name = (job.result or {}).get("file") if job.kind == "export" else None
-    path = rt.settings.storage.data_dir / "exports" / name if name else None
-    if job.outcome != "done" or path is None or not path.is_file():
+    path = exports.export_file(rt, user_id=user_id, job_id=job.id) if name else None
+    if job.outcome != "done" or path is None or job.finished_at is None:
         raise NotFound("That export is not available (it may not have finished yet).")
-    return path
+    expires = exports.expires_at(rt, job.finished_at)
+    if expires <= (now or dt.datetime.now(dt.UTC)):
+        exports.remove_export_file(rt, path.name)
+        raise NotFound(EXPORT_EXPIRED)
+    if not path.is_file():
+        raise NotFound("That export is no longer on the server. Prepare a new one to "
+                       "download your data.")
+    return ReadyExport(path=path, expires_at=expires)
+
+
+def export_path(rt: Runtime, job_id: int, *, user_id: int) -> Path:
+    """The finished export's zip (NotFound for another learner's job, a missing or an
+    expired file)."""
+    return ready_export(rt, job_id, user_id=user_id).path
 
 
 def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str, password: str,
@@ -298,5 +330,10 @@ def cancel_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
 
 
 def dismiss_job(rt: Runtime, job_id: int, *, user_id: int) -> None:
+    """Hide a finished job; a dismissed export's file is removed (it is no longer offered)."""
+    job = get_job(rt, job_id, user_id=user_id)
     jp.dismiss(rt, job_id, user_id=user_id)
+    if job.kind == "export":
+        exports.remove_export_file(
+            rt, exports.export_file(rt, user_id=user_id, job_id=job_id).name)
 

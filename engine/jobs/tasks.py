@@ -190,14 +190,15 @@ def reindex_body(rt: Runtime) -> Callable:
 
 
 def export_body(rt: Runtime) -> Callable:
-    from engine import account_data
+    from engine import account_data, exports
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("exporting", 0, 1, "Collecting your data")
-        folder = rt.settings.storage.data_dir / "exports"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        dest = folder / f"{int(row.user_id)}-{int(row.id)}.zip"
+        exports.exports_folder(rt)
+        dest = exports.export_file(rt, user_id=row.user_id, job_id=row.id)
         account_data.export_account(rt, user_id=row.user_id, dest=dest)
+        # Only the newest export is offered: older ones of this learner go now.
+        exports.remove_user_exports(rt, user_id=row.user_id, keep=dest)
         return "Your export is ready to download.", {"file": dest.name,
                                                      "bytes": dest.stat().st_size}
 
@@ -217,8 +218,8 @@ def delete_account_body(rt: Runtime) -> Callable:
 
 
 def nightly_check(rt: Runtime) -> tuple[int, int]:
-    """Finish account deletions that were interrupted, then compare rows and vectors for
-    every learner and repair drift; (found, left)."""
+    """Finish account deletions that were interrupted, then compare rows, vectors and files
+    for every learner and repair drift (expired and stray exports included); (found, left)."""
     from engine import account_data, integrity
 
     if finished := account_data.finish_interrupted_deletions(rt):

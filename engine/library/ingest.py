@@ -27,7 +27,7 @@ from engine.ingestion.pdf import PageCallback, PdfText, describe_pages, read_pdf
 from engine.library.index import embed_texts
 from engine.library.materials import MaterialInfo, finish_delete, material_info
 from engine.library.titles import choose_title, clean_title
-from engine.originals import remove_original, save_original
+from engine.originals import original_path, remove_original, save_original
 from engine.retrieval.collections import current_collection, lock_vectors
 from engine.retrieval.lexical import lexical_tokens
 from engine.runtime import Runtime
@@ -351,11 +351,18 @@ def _abandon(rt: Runtime, user_id: int, material_id: int) -> None:
 
 
 def undo_interrupted_ingestion(rt: Runtime, *, user_id: int, sha256: str) -> bool:
-    """Remove what an ingestion of this file that will not be retried left half-written (rows
-    committed as 'indexing', vectors maybe not), original file included. True when there was
-    something to remove."""
+    """Remove what an ingestion of this file that will not be retried left half-written (the
+    original file saved before its rows, or rows committed as 'indexing' with vectors maybe
+    not), original file included. True when there was something to remove."""
     existing = find_duplicate(rt, user_id=user_id, sha256=sha256)
-    if existing is None or existing.status != MaterialStatus.INDEXING:
+    if existing is None:  # stopped after saving the original, before its rows
+        path = original_path(rt, user_id=user_id, sha256=sha256)
+        if not path.is_file():
+            return False
+        remove_original(rt, user_id=user_id, sha256=sha256)
+        log.info("original of an interrupted ingestion removed", extra={"user_id": user_id})
+        return True
+    if existing.status != MaterialStatus.INDEXING:
         return False
     with rt.session_factory.begin() as session:
         session.execute(Material.__table__.update().where(

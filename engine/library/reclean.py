@@ -151,3 +151,43 @@ def _relink_questions(session: Session, user_id: int, material_id: int,
                          if d.page_start <= q.page_start <= d.page_end), None)
         q.source_chunk_id = best
         q.chunk_ids = [best] if best is not None else []
+
+
+def restore_pages(rt: Runtime, *, user_id: int, material_id: int) -> bool:
+    """Write a material's page rows again from its original PDF, then re-chunk and re-embed
+    it (`reclean_material`). For page rows lost or damaged outside the app.
+
+    Returns:
+        False (and nothing changed) when the original is missing, cannot be read, or has
+        another number of pages than the material.
+
+    Raises:
+        NotFound: not this learner's material.
+    """
+    with rt.session_factory() as session:
+        m = session.scalar(select(Material).where(Material.id == material_id,
+                                                  Material.user_id == user_id))
+        if m is None:
+            raise NotFound("That material is not in your library (it may have been deleted).")
+        path, page_count = original_path(rt, user_id=user_id, sha256=m.sha256), m.page_count
+    if not path.is_file():
+        return False
+    try:
+        pdf = read_pdf(path.read_bytes(), settings=rt.settings)
+    except EngineError as e:  # e.g. encrypted: the password was not kept
+        log.info("original not re-read; pages not restored",
+                 extra={"material_id": material_id, "reason": type(e).__name__})
+        return False
+    if len(pdf.pages) != page_count:
+        return False
+    _, offsets = document_text(pdf.pages)
+    with rt.session_factory.begin() as session:
+        lock_vectors(session, user_id)
+        session.execute(delete(MaterialPage).where(MaterialPage.material_id == material_id))
+        session.execute(insert(MaterialPage), [
+            {"material_id": material_id, "number": i + 1, "user_id": user_id, "text": text,
+             "char_start": offsets[i]} for i, text in enumerate(pdf.pages)])
+    reclean_material(rt, user_id=user_id, material_id=material_id)
+    log.info("material pages restored", extra={"user_id": user_id,
+                                               "material_id": material_id})
+    return True

@@ -6,7 +6,7 @@ import hashlib
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine import library, originals
 from engine.accounts import get_account, start_session
@@ -40,7 +40,7 @@ def _profile(signed_in_app, email):
     return at
 
 
-def test_export_offers_a_zip_download(signed_in_app):
+def test_export_offers_a_zip_download_until_it_expires(signed_in_app, runtime):
     at = _profile(signed_in_app, "export-page@example.com")
     assert not at.get("download_button")
     at.button(key="export_prepare").click().run()
@@ -53,6 +53,16 @@ def test_export_offers_a_zip_download(signed_in_app):
     assert not at.exception and not at.error
     downloads = at.get("download_button")
     assert len(downloads) == 1 and "groundwork-export.zip" in downloads[0].proto.label
+    assert any("Ready to download until" in c.value for c in at.caption)
+
+    (path,) = (runtime.settings.storage.data_dir / "exports").iterdir()
+    with runtime.session_factory.begin() as s:  # a day and an hour later
+        s.execute(text("UPDATE job_progress SET finished_at = now() - interval '25 hours' "
+                       "WHERE kind = 'export'"))
+    at.run()
+    assert not at.exception and not at.get("download_button")
+    assert any("expired" in i.value for i in at.info)
+    assert not path.exists()
 
 
 def _users(runtime, email):

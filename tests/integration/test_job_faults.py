@@ -127,6 +127,9 @@ def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(runtime, make_user,
     else:
         assert done.outcome == "failed" and done.message == STOPPED_MESSAGE
         assert _state(runtime, uid) == (0, 0, 0)
+    # "nothing was saved": not even the original saved before the rows
+    stored = list((runtime.settings.storage.data_dir / "originals").rglob("*.pdf"))
+    assert len(stored) == (1 if retries else 0)
     assert not any(runtime.settings.storage.spool_path.iterdir())
 
 

@@ -56,6 +56,8 @@ OLD_DEFAULTS: dict[str, Any] = {
     "tutor_refusal_threshold": 0.55, "tutor_citation_threshold": 0.5,
     "tutor_citation_min_support": 0.15, "tutor_context_passages": 6, "tutor_history_tokens": 1500,
     "tutor_history_max_messages": 20, "tutor_message_max_chars": 4000,
+    # added since: data exports expire
+    "export_ttl_h": 24.0,
 }
 
 # Environment names read without the GROUNDWORK_ prefix, or besides GROUNDWORK_<FLAT NAME>.
@@ -105,7 +107,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 108
+    assert len(places) == len(set(places)) == 109
     grouped = [(group, field) for group, info in Settings.model_fields.items()
                for field in info.annotation.model_fields]
     assert sorted(grouped) == sorted(places)

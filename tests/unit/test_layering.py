@@ -175,7 +175,8 @@ SERVICE_LAYER = (
     "engine/accounts/", "engine/analytics/", "engine/jobs/", "engine/library/",
     "engine/practice/", "engine/generation/", "engine/bank/", "engine/tutor/",
     "engine/library.py", "engine/profiles.py", "engine/integrity.py", "engine/account_data.py",
-    "engine/reclean.py", "engine/originals.py", "engine/prompt_templates.py", "engine/usage.py",
+    "engine/reclean.py", "engine/originals.py", "engine/exports.py",
+    "engine/prompt_templates.py", "engine/usage.py",
     "engine/retrieval/search.py",
 )
 NEVER_RUNTIME = ("engine/practice/answering.py",)
