@@ -220,3 +220,51 @@ def test_a_look_alike_spelling_logs_in_to_the_one_account_and_shares_its_limit(r
             _login(runtime, email=spelling, password="wrong guess!!")
     with pytest.raises(AccountLocked):
         _login(runtime)
+
+
+# --- a login flood on one email with a small pool (issue 20, item 9) ----------------------------
+
+def test_logins_waiting_on_one_email_hold_no_connection_and_end_busy(db_url, tmp_path,
+                                                                     make_user):
+    """Another login holds the email's lock: eight more on that email wait without taking the
+    two pooled connections (other pages still get one) and end in "busy", never a pool
+    timeout; once the lock is free the owner signs in."""
+    from sqlalchemy import create_engine, text
+
+    from engine.accounts.login import _LOCK_EMAIL
+
+    small = Settings(database_url=db_url, data_dir=tmp_path / "small", db_pool_size=2,
+                     db_max_overflow=0, db_pool_timeout_s=1, login_lock_wait_s=3)
+    rt = create_runtime(small, migrate=False)
+    holder = create_engine(db_url)  # a connection of its own, outside the app's pool
+    try:
+        make_user("owner@example.com", display_name="Owner", password=PASSWORD)
+        accounts.dummy_hash()
+        with holder.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:ns, hashtext(:key))"),
+                         {"ns": _LOCK_EMAIL, "key": "owner@example.com"})
+            outcomes: list[str] = []
+
+            def attempt() -> str:
+                try:
+                    _login(rt, email="owner@example.com")
+                except (AccountLocked, AuthenticationFailed, RateLimited) as e:
+                    return f"{type(e).__name__}: {e.user_message}"
+                except Exception as e:  # noqa: BLE001 (a raw pool timeout is the failure shown)
+                    return f"raw {type(e).__name__}: {e}"
+                return "ok"
+
+            with ThreadPoolExecutor(8) as pool:
+                futures = [pool.submit(attempt) for _ in range(8)]
+                threading.Event().wait(0.5)
+                # The waiting logins leave the pool to other pages.
+                assert accounts.get_account(rt, email="owner@example.com") is not None
+                outcomes = [f.result() for f in futures]
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+        assert outcomes == [f"RateLimited: {accounts.login.BUSY}"] * 8
+        assert _login(rt, email="owner@example.com").email == "owner@example.com"
+        assert _failures(rt) == 0  # a busy answer records nothing
+    finally:
+        holder.dispose()
+        rt.close()
+
