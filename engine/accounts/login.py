@@ -131,12 +131,14 @@ def _remaining_s(until: dt.datetime | None, now: dt.datetime) -> int:
 
 def _email_lock_s(session: Session, normalised: str, now: dt.datetime, settings: Settings) -> int:
     """Seconds until untrusted browsers (no device cookie) may try this email again, or 0.
-    A success resets its count."""
+    A success from an untrusted browser resets its count (one from the owner's known browser
+    does not: it would hand the attacker a fresh set of guesses)."""
     horizon = now - dt.timedelta(minutes=settings.accounts.login_failure_window_min
                                  + settings.accounts.login_lockout_min)
     last_success = session.scalar(
         select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.email_normalized == normalised, LoginAttempt.succeeded.is_(True)))
+            LoginAttempt.email_normalized == normalised, LoginAttempt.device_hash.is_(None),
+            LoginAttempt.succeeded.is_(True)))
     since = max(horizon, last_success) if last_success else horizon
     failures = _failures(session, (LoginAttempt.email_normalized == normalised)
                          & LoginAttempt.device_hash.is_(None), since)

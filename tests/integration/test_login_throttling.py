@@ -268,3 +268,95 @@ def test_logins_waiting_on_one_email_hold_no_connection_and_end_busy(db_url, tmp
         holder.dispose()
         rt.close()
 
+
+
+# --- the owner's known browser while an attacker hammers the email (issue 20, item 7) ----------
+
+def test_an_attacker_on_an_email_does_not_lock_out_its_owners_known_browser(runtime):
+    _register(runtime)
+    key = runtime.cookie_key
+    device = accounts.issue_device_token("Ada@Example.com", key, settings=runtime.settings)
+    limit = runtime.settings.accounts.login_max_failures
+    for i in range(limit + 3):  # the attacker from another address, no device cookie
+        outcome = _outcome(lambda i=i: _login(runtime, password=f"wrong guess {i}",
+                                              address="198.51.100.66"))
+        assert outcome == ("AuthenticationFailed" if i < limit else "AccountLocked")
+    with pytest.raises(AccountLocked, match="for this account"):  # an untrusted browser
+        _login(runtime, address="203.0.113.20")
+    # The owner's browser, with the device cookie it got when signing in before:
+    info = accounts.authenticate(runtime, email="ada@example.com", password=PASSWORD,
+                                 client_address="203.0.113.20", device_token=device)
+    assert info.email == "ada@example.com"
+    # The cookie is worth nothing for another email, or signed with another key.
+    other = accounts.issue_device_token("eve@example.com", key, settings=runtime.settings)
+    foreign = accounts.issue_device_token("ada@example.com", "f" * 40, settings=runtime.settings)
+    for token in (other, foreign, device + "x"):
+        with pytest.raises(AccountLocked, match="for this account"):
+            accounts.authenticate(runtime, email="ada@example.com", password=PASSWORD,
+                                  device_token=token)
+
+
+def test_a_device_cookie_gets_its_own_lock_and_skips_the_address_lock(runtime):
+    _register(runtime)
+    capped = dataclasses.replace(
+        runtime, settings=runtime.settings.replace(login_max_failures_per_address=3))
+    device = accounts.issue_device_token("ada@example.com", runtime.cookie_key,
+                                         settings=runtime.settings)
+    school = "192.0.2.1"  # one address for a whole school, locked by someone else's guesses
+    for i in range(3):
+        with pytest.raises(AuthenticationFailed):
+            _login(capped, email=f"victim{i}@example.com", password="wrong guess!!",
+                   address=school)
+    with pytest.raises(AccountLocked, match="from your network"):
+        _login(capped, address=school)
+    assert accounts.authenticate(capped, email="ada@example.com", password=PASSWORD,
+                                 client_address=school, device_token=device).user_id
+    # Guessing with a stolen device cookie is limited like any other browser.
+    limit = runtime.settings.accounts.login_max_failures
+    for _ in range(limit):
+        with pytest.raises(AuthenticationFailed):
+            accounts.authenticate(runtime, email="ada@example.com", password="wrong guess!!",
+                                  device_token=device)
+    with pytest.raises(AccountLocked, match="in this browser"):
+        accounts.authenticate(runtime, email="ada@example.com", password=PASSWORD,
+                              device_token=device)
+    assert _login(runtime).email == "ada@example.com"  # the email's own count is untouched
+
+
+# --- behind the shipped proxy (issue 20, item 6) ------------------------------------------------
+
+def test_behind_the_shipped_proxy_one_abuser_cannot_lock_out_others(runtime):
+    """Every request reaches the app from the proxy's one address; the app reads the header
+    docker-compose.yml names, set by deploy/nginx.conf to the browser's address (replacing
+    whatever the browser sent), so the abuser's failures lock the abuser only."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from engine.accounts.addresses import client_address_from
+
+    root = Path(__file__).resolve().parents[2]
+    app_env = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["app-1"][
+        "environment"]
+    header = app_env.get("GROUNDWORK_CLIENT_ADDRESS_HEADER")
+    nginx = (root / "deploy" / "nginx.conf").read_text()
+    assert header and re.search(rf"proxy_set_header {header} \$remote_addr;", nginx)
+    settings = runtime.settings.replace(client_address_header=header,
+                                        login_max_failures_per_address=3)
+    proxy = "172.18.0.9"  # the nginx container: the peer of every request
+
+    def through_proxy(browser_address: str, sent: dict[str, str] | None = None) -> str | None:
+        headers = {**(sent or {}), header: browser_address}  # nginx overwrites the header
+        return client_address_from(headers, proxy, settings.accounts.client_address_header)
+
+    _register(runtime)
+    for i in range(3):
+        with pytest.raises(AuthenticationFailed):
+            _login(runtime, email=f"made-up{i}@example.com", password="wrong guess!!",
+                   settings=settings, address=through_proxy("198.51.100.23"))
+    with pytest.raises(AccountLocked, match="from your network"):
+        _login(runtime, email="made-up9@example.com", password="wrong guess!!",
+               settings=settings, address=through_proxy("198.51.100.23", {header: "10.0.0.1"}))
+    assert _login(runtime, settings=settings,
+                  address=through_proxy("203.0.113.44")).email == "ada@example.com"
