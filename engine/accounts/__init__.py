@@ -25,6 +25,7 @@ from engine.accounts.passwords import (
 )
 from engine.accounts.registration import (
     SIGNUP_CLOSED_MESSAGES,
+    prune_signup_attempts,
     register_user,
     signup_open,
     validate_registration,
@@ -46,7 +47,8 @@ __all__ = [
     "cookie_signing_key", "device_cookie_name", "device_hash", "display_email", "dummy_hash",
     "email_problem", "generate_password", "get_account", "hash_password", "issue_device_token",
     "normalise_email", "password_problems",
-    "prune_login_attempts", "prune_sessions", "register_user", "reset_password",
+    "prune_login_attempts", "prune_sessions", "prune_signup_attempts", "register_user",
+    "reset_password",
     "resume_session", "revoke_session", "revoke_user_sessions", "session_id_from_token",
     "sign_token", "signup_open", "start_session", "validate_registration", "verify_password",
 ]

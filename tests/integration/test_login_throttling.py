@@ -14,8 +14,14 @@ from sqlalchemy import func, select
 from engine import accounts
 from engine.accounts import passwords
 from engine.config import Settings
-from engine.db.models import LoginAttempt
-from engine.errors import AccountLocked, AuthenticationFailed, RateLimited, RegistrationError
+from engine.db.models import LoginAttempt, SignupAttempt
+from engine.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    NotFound,
+    RateLimited,
+    RegistrationError,
+)
 from engine.runtime import create_runtime
 
 PASSWORD = "correct horse battery staple"
@@ -360,3 +366,73 @@ def test_behind_the_shipped_proxy_one_abuser_cannot_lock_out_others(runtime):
                settings=settings, address=through_proxy("198.51.100.23", {header: "10.0.0.1"}))
     assert _login(runtime, settings=settings,
                   address=through_proxy("203.0.113.44")).email == "ada@example.com"
+
+
+# --- sign-up answers "is this email registered?" slowly (issue 20, item 8) ---------------------
+
+def _sign_up(rt, email, *, address, settings=None):
+    if settings is not None:
+        rt = dataclasses.replace(rt, settings=settings)
+    return accounts.register_user(rt, email=email, password=PASSWORD, display_name="Probe",
+                                  client_address=address)
+
+
+def test_one_address_can_ask_sign_up_about_only_a_few_registered_emails(runtime, monkeypatch):
+    for i in range(8):
+        accounts.register_user(runtime, email=f"known{i}@example.com", password=PASSWORD,
+                               display_name="Known", by_admin=True)
+    hashes = []
+    real_hash = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda p: hashes.append(1) or real_hash(p))
+    limits = runtime.settings.replace(signup_max_taken_per_address=3, signup_max_per_address=6)
+    prober, neighbour = "198.51.100.77", "203.0.113.8"
+    outcomes = []
+    for i in range(8):
+        try:
+            _sign_up(runtime, f"known{i}@example.com", address=prober, settings=limits)
+        except (RegistrationError, RateLimited) as e:
+            outcomes.append(e.user_message)
+    assert outcomes[:3] == ["An account with this email already exists. Log in instead."] * 3
+    assert outcomes[3:] == ["Too many sign-ups from your network. Try again in 60 minutes."] * 5
+    assert len(hashes) == 3  # a refused flood costs no bcrypt work
+    assert _sign_up(runtime, "new@example.com", address=neighbour, settings=limits).user_id
+    with runtime.session_factory() as s:
+        rows = s.execute(select(SignupAttempt.client_address, SignupAttempt.taken)
+                         .order_by(SignupAttempt.id)).all()
+    assert rows == [(prober, True)] * 3 + [(neighbour, False)]  # no email is kept
+
+
+def test_sign_ups_are_limited_per_address_and_server_wide(runtime):
+    limits = runtime.settings.replace(signup_max_per_address=2, signup_max_global=3)
+    _sign_up(runtime, "a1@example.com", address="192.0.2.10", settings=limits)
+    _sign_up(runtime, "a2@example.com", address="192.0.2.10", settings=limits)
+    with pytest.raises(RateLimited, match="from your network"):
+        _sign_up(runtime, "a3@example.com", address="192.0.2.10", settings=limits)
+    _sign_up(runtime, "b1@example.com", address="192.0.2.11", settings=limits)
+    with pytest.raises(RateLimited, match="no more new accounts for now"):
+        _sign_up(runtime, "c1@example.com", address="192.0.2.12", settings=limits)
+    # The operator's accounts are not limited.
+    assert accounts.register_user(dataclasses.replace(runtime, settings=limits),
+                                  email="d1@example.com", password=PASSWORD,
+                                  display_name="Dee", by_admin=True).user_id
+    with pytest.raises(NotFound):
+        accounts.get_account(runtime, email="a3@example.com")
+
+
+def test_parallel_sign_ups_from_one_address_cannot_outrun_the_limit(runtime):
+    limits = dataclasses.replace(runtime, settings=runtime.settings.replace(
+        signup_max_per_address=3))
+    n = 10
+    barrier = threading.Barrier(n)
+
+    def sign_up(i: int) -> str:
+        barrier.wait()
+        try:
+            _sign_up(limits, f"p{i}@example.com", address="192.0.2.50")
+        except RateLimited:
+            return "limited"
+        return "ok"
+
+    with ThreadPoolExecutor(n) as pool:
+        outcomes = list(pool.map(sign_up, range(n)))
+    assert outcomes.count("ok") == 3 and outcomes.count("limited") == n - 3
