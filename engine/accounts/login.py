@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -56,6 +57,7 @@ def _utcnow() -> dt.datetime:
 
 
 _T = TypeVar("_T")
+_GATES = [threading.Lock() for _ in range(64)]  # striped by the first lock's key
 BUSY = "The server is busy with other logins. Try again in a moment."
 
 
@@ -76,27 +78,36 @@ def run_locked(rt: Runtime, locks: list[tuple[int, str]], work: Callable[[Sessio
                wait_s: float) -> _T:
     """Run `work` in one transaction holding every advisory lock in `locks`.
 
-    The locks are tried, never waited for inside a transaction: when one is taken the
-    transaction ends (giving its connection back to the pool and dropping any lock it got) and
-    is tried again after a short, growing, jittered pause.
+    Threads of this process first queue for the first key in memory. The database locks are
+    then tried, never waited for inside a transaction: when one is taken (by another process,
+    or on the address) the transaction ends (giving its connection back to the pool and
+    dropping any lock it got) and is tried again after a short, growing, jittered pause.
 
     Raises:
         RateLimited: the locks (or a pooled connection) did not come free within `wait_s`.
     """
     deadline = time.monotonic() + wait_s
-    pause = 0.005
-    while True:
-        try:
-            with rt.session_factory.begin() as session:
-                if _try_locks(session, locks):
-                    return work(session)
-        except PoolTimeout as e:  # every connection busy: the same answer, in time
-            log.warning("login waited for a database connection: %s", type(e).__name__)
-            raise busy() from e
-        if time.monotonic() + pause > deadline:
-            raise busy()
-        time.sleep(pause * random.uniform(0.5, 1.0))
-        pause = min(pause * 2, 0.2)
+    # Threads of this process queue for the first key here, without a connection, so a flood
+    # on one email takes at most one pooled connection per process at a time.
+    gate = _GATES[hash(locks[0]) % len(_GATES)]
+    if not gate.acquire(timeout=wait_s):
+        raise busy()
+    try:
+        pause = 0.005
+        while True:
+            try:
+                with rt.session_factory.begin() as session:
+                    if _try_locks(session, locks):
+                        return work(session)
+            except PoolTimeout as e:  # every connection busy: the same answer, in time
+                log.warning("login waited for a database connection: %s", type(e).__name__)
+                raise busy() from e
+            if time.monotonic() + pause > deadline:
+                raise busy()
+            time.sleep(pause * random.uniform(0.5, 1.0))
+            pause = min(pause * 2, 0.2)
+    finally:
+        gate.release()
 
 
 def _lock_keys(normalised: str, address: str | None) -> list[tuple[int, str]]:
