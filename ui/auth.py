@@ -88,8 +88,12 @@ def _apply_cookie_action(rt: Runtime) -> None:
                             expires_at=dt.datetime.now() + dt.timedelta(
                                 days=rt.settings.accounts.device_cookie_days),
                             same_site="strict", secure=secure)
-        elif action == "delete" and rt.settings.accounts.cookie_name in manager.cookies:
-            manager.delete(rt.settings.accounts.cookie_name)
+        elif action == "delete":
+            # Always sent: logging out emptied the session state, and with it the component's
+            # reading of the browser's cookies (`manager.cookies` is empty in this run), so
+            # asking it first never deleted the cookie.
+            manager.cookie_manager(method="delete", cookie=rt.settings.accounts.cookie_name,
+                                   key="delete", default=False)
 
 
 def _end(notice: str | None) -> None:

@@ -88,6 +88,10 @@ def test_logout_removes_the_session_cookie_and_the_known_browser_outlasts_an_att
                                   client_address="198.51.100.200")
     with pytest.raises(AccountLocked):
         accounts.authenticate(rt, email=email, password="correct horse battery staple")
+    page.reload()  # the owner comes back later (a page load sends the browser's cookies)
+    wait_for_text(page, "Welcome to Groundwork")
+    page.wait_for_timeout(1000)
+    wait_idle(page)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill("correct horse battery staple")
     page.get_by_role("button", name="Log in").click()
