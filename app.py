@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
@@ -10,7 +12,10 @@ import streamlit as st  # noqa: E402
 
 from ui.runtime import creating_database, get_runtime, start_runtime  # noqa: E402
 
-st.set_page_config(page_title="Groundwork", page_icon=":material/school:", layout="wide")
+# The icon is a file shipped with the app (a Material icon name would be fetched from a font
+# server on the internet, which an offline install cannot reach).
+FAVICON = Path(__file__).parent / "ui" / "static" / "favicon.png"
+st.set_page_config(page_title="Groundwork", page_icon=str(FAVICON), layout="wide")
 # The database starts (on a first run: initialised and migrated) while the app imports below.
 start_runtime()
 

@@ -130,8 +130,8 @@ def seed(rt: Runtime, n: int, questions: int) -> list[tuple[int, str, list[int]]
 
     def one(i: int) -> tuple[int, str, list[int]]:
         email = f"learner{i}-{uuid.uuid4().hex[:6]}@example.com"
-        uid = accounts.register_user(rt, email=email, password=PASSWORD,
-                                     display_name=f"Learner {i}").user_id
+        uid = accounts.register_user(rt, email=email, password=PASSWORD,  # seeded, not signed up
+                                     display_name=f"Learner {i}", by_admin=True).user_id
         with rt.session_factory.begin() as s:
             ids = list(s.scalars(insert(Question).returning(Question.id), [dict(
                 user_id=uid, type="mcq", stem=f"Which organelle makes ATP? ({i}.{k})",

@@ -138,6 +138,19 @@ class AccountsSettings(_Group):
     # `login_bcrypt_wait_s`, then "busy, try again") without holding a database connection.
     login_bcrypt_concurrency: int = Field(2, ge=1)
     login_bcrypt_wait_s: float = Field(30.0, gt=0)
+    # How long a login waits for another login on the same email (or from the same address)
+    # to be recorded before it gets "busy, try again"; it waits holding no database connection.
+    login_lock_wait_s: float = Field(10.0, gt=0)
+    # A browser that signed in to an email keeps a signed device cookie for it this long: its
+    # attempts on that email are throttled per device, so strangers failing on the email do
+    # not lock the owner's known browser out.
+    device_cookie_days: float = Field(180.0, gt=0)
+    # Sign-ups that reach the "email taken?" check, within `signup_window_min`: from one client
+    # address, refused as taken from one address, and server-wide (0 turns a limit off).
+    signup_max_per_address: int = Field(20, ge=0)
+    signup_max_taken_per_address: int = Field(5, ge=0)
+    signup_max_global: int = Field(200, ge=0)
+    signup_window_min: int = Field(60, ge=1)
 
     @property
     def signup_open(self) -> bool:

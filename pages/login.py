@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
-from ui.auth import client_address, sign_in, take_notice
+from ui.auth import client_address, device_token, sign_in, take_notice
 from ui.runtime import app_settings, get_runtime
 
 # The runtime is asked for only when the form is sent: on a first start the database is still
@@ -30,7 +30,8 @@ if submitted:
         try:
             rt = get_runtime()
             account = authenticate(rt, email=email, password=password,
-                                   client_address=client_address(rt))
+                                   client_address=client_address(rt),
+                                   device_token=device_token(rt))
             sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)

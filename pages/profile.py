@@ -8,7 +8,13 @@ from engine.accounts import change_password, get_account
 from engine.errors import EngineError
 from engine.profiles import get_profile, save_profile
 from ui.analytics_cache import clear_analytics
-from ui.auth import client_address, current_session_id, require_account, update_account
+from ui.auth import (
+    client_address,
+    current_session_id,
+    device_token,
+    require_account,
+    update_account,
+)
 from ui.profile_form import password_form, profile_form
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
@@ -74,7 +80,8 @@ if change is not None:
         ended = change_password(rt, user_id=account.user_id,
                                 current_password=change.current, new_password=change.new,
                                 keep_session_id=current_session_id(),
-                                client_address=client_address(rt))
+                                client_address=client_address(rt),
+                                device_token=device_token(rt))
     except EngineError as e:
         st.error(e.user_message)
     else:

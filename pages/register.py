@@ -6,7 +6,7 @@ import streamlit as st
 
 from engine.accounts import MAX_PASSWORD_BYTES, SIGNUP_CLOSED_MESSAGES, register_user, signup_open
 from engine.errors import EngineError
-from ui.auth import sign_in
+from ui.auth import client_address, sign_in
 from ui.runtime import app_settings, get_runtime
 
 # The runtime is asked for only when the form is sent: on a first start the database is still
@@ -40,7 +40,7 @@ if submitted:
         try:
             rt = get_runtime()
             account = register_user(rt, email=email, password=password,
-                                    display_name=name)
+                                    display_name=name, client_address=client_address(rt))
             sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 ACCOUNT_KEY = "gw_account"
 SESSION_KEY = "gw_session"  # the random session id (secret; server-side state only)
 _PENDING_TOKEN = "gw_pending_token"
+_PENDING_DEVICE = "gw_pending_device"
 _COOKIE_ACTION = "gw_cookie_action"
 _NOTICE = "gw_auth_notice"
 
@@ -33,13 +34,18 @@ _NOTICE = "gw_auth_notice"
 def client_address(rt: Runtime) -> str | None:
     """The browser's network address: the last entry of the configured proxy header when one
     is set, otherwise the connection's peer (None on localhost)."""
-    header = rt.settings.accounts.client_address_header
-    if header:
-        forwarded = st.context.headers.get(header)
-        if isinstance(forwarded, str) and forwarded.strip():
-            return forwarded.split(",")[-1].strip()[:64] or None
-    address = st.context.ip_address
-    return address if isinstance(address, str) else None
+    from engine.accounts.addresses import client_address_from
+
+    return client_address_from(st.context.headers, st.context.ip_address,
+                               rt.settings.accounts.client_address_header)
+
+
+def device_token(rt: Runtime) -> str | None:
+    """This browser's device cookie (it signed in before), if any."""
+    from engine.accounts import device_cookie_name
+
+    token = st.context.cookies.get(device_cookie_name(rt.settings))
+    return token if isinstance(token, str) else None
 
 
 def cookie_secure(setting: str, url: str | None) -> bool:
@@ -68,13 +74,26 @@ def _apply_cookie_action(rt: Runtime) -> None:
         manager = _cookie_manager(rt)
         action = st.session_state.pop(_COOKIE_ACTION, None)
         token = st.session_state.pop(_PENDING_TOKEN, None)
+        device = st.session_state.pop(_PENDING_DEVICE, None)
+        secure = cookie_secure(rt.settings.accounts.cookie_secure, st.context.url)
         if action == "set" and token:
             expires = dt.datetime.now() + dt.timedelta(days=rt.settings.accounts.cookie_expiry_days)
             manager.set(rt.settings.accounts.cookie_name, token, expires_at=expires,
-                        same_site="strict",
-                        secure=cookie_secure(rt.settings.accounts.cookie_secure, st.context.url))
-        elif action == "delete" and rt.settings.accounts.cookie_name in manager.cookies:
-            manager.delete(rt.settings.accounts.cookie_name)
+                        same_site="strict", secure=secure)
+            if device:
+                from engine.accounts import device_cookie_name
+
+                # Kept at logout: it only lets this browser past a lock others caused.
+                manager.set(device_cookie_name(rt.settings), device, key="set_device",
+                            expires_at=dt.datetime.now() + dt.timedelta(
+                                days=rt.settings.accounts.device_cookie_days),
+                            same_site="strict", secure=secure)
+        elif action == "delete":
+            # Always sent: logging out emptied the session state, and with it the component's
+            # reading of the browser's cookies (`manager.cookies` is empty in this run), so
+            # asking it first never deleted the cookie.
+            manager.cookie_manager(method="delete", cookie=rt.settings.accounts.cookie_name,
+                                   key="delete", default=False)
 
 
 def _end(notice: str | None) -> None:
@@ -119,14 +138,16 @@ def _remember(account: AccountInfo, session_id: str) -> None:
 
 
 def sign_in(rt: Runtime, account: AccountInfo) -> SignedIn:
-    """Start a session for the learner (a fresh session state) and set its signed cookie on
-    the next run."""
-    from engine.accounts import start_session
+    """Start a session for the learner (a fresh session state) and set its signed cookie, and
+    the device cookie for this email, on the next run."""
+    from engine.accounts import issue_device_token, start_session
 
     signed = start_session(rt, account=account, client_address=client_address(rt))
     st.session_state.clear()
     _remember(account, signed.session_id)
     st.session_state[_PENDING_TOKEN] = signed.token
+    st.session_state[_PENDING_DEVICE] = issue_device_token(account.email, rt.cookie_key,
+                                                           settings=rt.settings)
     st.session_state[_COOKIE_ACTION] = "set"
     return signed
 

@@ -6,6 +6,7 @@ Passwords are stored only as bcrypt hashes; sessions only as hashes of their ran
 
 from engine.accounts.core import AccountInfo, account_info, get_account
 from engine.accounts.credentials import change_password, reset_password
+from engine.accounts.devices import device_cookie_name, device_hash, issue_device_token
 from engine.accounts.emails import display_email, email_problem, normalise_email
 from engine.accounts.keys import cookie_signing_key
 from engine.accounts.login import (
@@ -24,6 +25,7 @@ from engine.accounts.passwords import (
 )
 from engine.accounts.registration import (
     SIGNUP_CLOSED_MESSAGES,
+    prune_signup_attempts,
     register_user,
     signup_open,
     validate_registration,
@@ -42,9 +44,11 @@ from engine.accounts.sessions import (
 __all__ = [
     "LOGIN_FAILED", "MAX_PASSWORD_BYTES", "SIGNUP_CLOSED_MESSAGES", "AccountInfo", "SignedIn",
     "account_info", "authenticate", "change_password", "check_credentials",
-    "cookie_signing_key", "display_email", "dummy_hash", "email_problem", "generate_password",
-    "get_account", "hash_password", "normalise_email", "password_problems",
-    "prune_login_attempts", "prune_sessions", "register_user", "reset_password",
+    "cookie_signing_key", "device_cookie_name", "device_hash", "display_email", "dummy_hash",
+    "email_problem", "generate_password", "get_account", "hash_password", "issue_device_token",
+    "normalise_email", "password_problems",
+    "prune_login_attempts", "prune_sessions", "prune_signup_attempts", "register_user",
+    "reset_password",
     "resume_session", "revoke_session", "revoke_user_sessions", "session_id_from_token",
     "sign_token", "signup_open", "start_session", "validate_registration", "verify_password",
 ]

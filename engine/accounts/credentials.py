@@ -41,10 +41,12 @@ def change_password(
     new_password: str,
     keep_session_id: str | None = None,
     client_address: str | None = None,
+    device_token: str | None = None,
     now: dt.datetime | None = None,
 ) -> int:
     """Replace the learner's password after checking the current one (throttled like a login,
-    so a signed-in browser cannot be used to guess it); returns how many other sessions ended.
+    so a signed-in browser cannot be used to guess it; `device_token` as for a login); returns
+    how many other sessions ended.
 
     Raises:
         InvalidInput: the new password breaks the rules or equals the current one.
@@ -61,7 +63,8 @@ def change_password(
     if email is None:
         raise NotFound("That account no longer exists.")
     checked = check_credentials(rt, email=email, password=current_password,
-                                client_address=client_address, now=now)
+                                client_address=client_address, device_token=device_token,
+                                now=now)
     if checked != user_id:
         raise AuthenticationFailed("Your current password is not right.")
     ended = _set_password(rt, user_id, new_password, keep_session_id)

@@ -94,6 +94,24 @@ def _checkers(size: int) -> ThreadPoolExecutor:
                               initializer=_lower_priority)
 
 
+def checked_hash(password: str, settings: Settings) -> str:
+    """`hash_password` under the same bound as `checked_password` (sign-ups and logins share
+    it, so a sign-up flood queues too).
+
+    Raises:
+        RateLimited: no slot came free within `login_bcrypt_wait_s`.
+    """
+    slots = _semaphore(settings.accounts.login_bcrypt_concurrency)
+    if not slots.acquire(timeout=settings.accounts.login_bcrypt_wait_s):
+        raise RateLimited("The server is busy checking other logins. Try again in a moment.",
+                          retry_after_s=5)
+    try:
+        return _checkers(settings.accounts.login_bcrypt_concurrency).submit(
+            hash_password, password).result()
+    finally:
+        slots.release()
+
+
 def checked_password(password: str, password_hash: str, settings: Settings) -> bool:
     """`verify_password` under this process's bound on concurrent bcrypt checks.
 

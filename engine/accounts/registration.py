@@ -1,19 +1,33 @@
-"""Creating accounts: the sign-up rules, and who may create an account (the sign-up mode)."""
+"""Creating accounts: the sign-up rules, who may create an account (the sign-up mode), and
+how fast one client address (and the whole server) may sign up.
+
+Sign-up must say when an email is taken, so it answers "is this email registered?", which a
+failed login never does. It therefore answers slowly: a refusal as taken comes after the same
+work as a success (validation, then bcrypt), and every sign-up that reaches the check is
+recorded (no email kept) and limited per client address, refusals as taken more tightly, and
+server-wide, within `signup_window_min`. The check, the record and the new account are one
+transaction under an advisory lock that is tried, never waited for holding a connection.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
 
+from engine.accounts.addresses import MAX_ADDRESS_LENGTH
 from engine.accounts.core import AccountInfo
 from engine.accounts.emails import display_email, email_problem, normalise_email
-from engine.accounts.passwords import hash_password, password_problems
+from engine.accounts.login import busy, run_locked
+from engine.accounts.passwords import checked_hash, password_problems
 from engine.config import Settings
-from engine.db.models import Profile, User
-from engine.errors import RegistrationError
+from engine.db.models import Profile, SignupAttempt, User
+from engine.errors import RateLimited, RegistrationError
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -21,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _TAKEN = "An account with this email already exists. Log in instead."
+# First key of the advisory lock that serialises sign-ups (see engine/accounts/login.py).
+_LOCK_SIGNUP = 0x47575355
 SIGNUP_CLOSED_MESSAGES = {
     "invite": "Sign-up on this server is by invitation: the person who runs it creates "
               "accounts. Ask them for one.",
@@ -50,6 +66,41 @@ def validate_registration(
     return problems
 
 
+def _signup_refusal(session: Session, address: str | None, now: dt.datetime,
+                    settings: Settings) -> RateLimited | None:
+    """The refusal when a sign-up limit is reached, else None."""
+    a = settings.accounts
+    window = dt.timedelta(minutes=a.signup_window_min)
+
+    def count(where: ColumnElement[bool]) -> tuple[int, dt.datetime | None]:
+        n, oldest = session.execute(
+            select(func.count(), func.min(SignupAttempt.attempted_at))
+            .where(where, SignupAttempt.attempted_at > now - window)).one()
+        return n, oldest
+
+    def refusal(oldest: dt.datetime | None, message: str) -> RateLimited:
+        wait_s = max(60, int(((oldest or now) + window - now).total_seconds()))
+        minutes = (wait_s + 59) // 60
+        return RateLimited(f"{message} Try again in {minutes} minute"
+                           f"{'s' if minutes != 1 else ''}.", retry_after_s=wait_s)
+
+    checks: list[tuple[int, ColumnElement[bool], str]] = []
+    if address:
+        from_here = SignupAttempt.client_address == address
+        checks += [(a.signup_max_per_address, from_here,
+                    "Too many sign-ups from your network."),
+                   (a.signup_max_taken_per_address, from_here & SignupAttempt.taken.is_(True),
+                    "Too many sign-ups from your network.")]
+    checks.append((a.signup_max_global, SignupAttempt.id.is_not(None),
+                   "This server is taking no more new accounts for now."))
+    for limit, where, message in checks:
+        if limit > 0:
+            n, oldest = count(where)
+            if n >= limit:
+                return refusal(oldest, message)
+    return None
+
+
 def register_user(
     rt: Runtime,
     *,
@@ -57,15 +108,20 @@ def register_user(
     password: str,
     display_name: str,
     by_admin: bool = False,
+    client_address: str | None = None,
+    now: dt.datetime | None = None,
 ) -> AccountInfo:
     """Create an account and its empty profile.
 
     `by_admin` marks an account created by the operator (command line): allowed in the
-    'open' and 'invite' sign-up modes; the Sign up page may create accounts only in 'open'.
+    'open' and 'invite' sign-up modes and not limited; the Sign up page may create accounts
+    only in 'open', limited per `client_address` and server-wide.
 
     Raises:
         RegistrationError: sign-up not open, invalid fields (all listed), or an email already
             registered.
+        RateLimited: too many sign-ups from this client address or on the server lately, or
+            the server is too busy right now.
     """
     settings = rt.settings
     mode = settings.accounts.signup_mode
@@ -76,20 +132,49 @@ def register_user(
     )
     if problems:
         raise RegistrationError(" ".join(problems))
+    now = now or dt.datetime.now(dt.UTC)
+    address = client_address[:MAX_ADDRESS_LENGTH] if client_address else None
+    if not by_admin:  # a refused flood costs no bcrypt work
+        try:
+            with rt.session_factory() as session:
+                refused = _signup_refusal(session, address, now, settings)
+        except PoolTimeout as e:
+            raise busy() from e
+        if refused is not None:
+            raise refused
     normalised = normalise_email(email)
-    password_hash = hash_password(password)
+    password_hash = checked_hash(password, settings)
+
+    def create(session: Session) -> AccountInfo | None:
+        if not by_admin and (refused := _signup_refusal(session, address, now, settings)):
+            raise refused
+        taken = session.scalar(select(User.id).where(User.email_normalized == normalised))
+        if not by_admin:
+            session.add(SignupAttempt(client_address=address, taken=taken is not None,
+                                      attempted_at=now))
+        if taken is not None:
+            return None  # the attempt is recorded; the refusal is raised after the commit
+        user = User(email=display_email(email), email_normalized=normalised,
+                    password_hash=password_hash, display_name=display_name.strip())
+        session.add(user)
+        session.flush()
+        session.add(Profile(user_id=user.id))
+        return AccountInfo(user.id, user.email, user.display_name, onboarded=False)
+
     try:
-        with rt.session_factory.begin() as session:
-            taken = session.scalar(select(User.id).where(User.email_normalized == normalised))
-            if taken is not None:
-                raise RegistrationError(_TAKEN)
-            user = User(email=display_email(email), email_normalized=normalised,
-                        password_hash=password_hash, display_name=display_name.strip())
-            session.add(user)
-            session.flush()
-            session.add(Profile(user_id=user.id))
-            info = AccountInfo(user.id, user.email, user.display_name, onboarded=False)
-    except IntegrityError as e:  # a concurrent registration of the same email won the race
+        info = run_locked(rt, [(_LOCK_SIGNUP, "sign-up")], create,
+                          wait_s=settings.accounts.login_lock_wait_s)
+    except IntegrityError as e:  # an operator's account of the same email won the race
         raise RegistrationError(_TAKEN) from e
+    if info is None:
+        raise RegistrationError(_TAKEN)
     log.info("account registered", extra={"user_id": info.user_id})
     return info
+
+
+def prune_signup_attempts(rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime) -> int:
+    """Forget sign-up attempts older than `older_than` (housekeeping)."""
+    with rt.session_factory.begin() as session:
+        result = session.execute(
+            delete(SignupAttempt).where(SignupAttempt.attempted_at < now - older_than))
+    return result.rowcount or 0

@@ -75,15 +75,16 @@ def _after_password_set(email: str, password: str, *, generated: bool,
 def _prune_auth(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from engine.accounts import prune_login_attempts, prune_sessions
+    from engine.accounts import prune_login_attempts, prune_sessions, prune_signup_attempts
 
     rt = get_runtime()
     now = dt.datetime.now(dt.UTC)
     older_than = dt.timedelta(days=args.days)
     attempts = prune_login_attempts(rt, older_than=older_than, now=now)
+    signups = prune_signup_attempts(rt, older_than=older_than, now=now)
     sessions = prune_sessions(rt, older_than=older_than, now=now)
-    print(f"removed {attempts} login attempts and {sessions} ended sessions older than "
-          f"{args.days} days")
+    print(f"removed {attempts} login attempts, {signups} sign-up attempts and {sessions} "
+          f"ended sessions older than {args.days} days")
     return 0
 
 

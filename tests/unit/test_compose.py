@@ -86,3 +86,40 @@ def test_docker_compose_accepts_the_file_and_refuses_a_broken_one(tmp_path):
     broken.write_text(COMPOSE.read_text().replace("condition: service_healthy",
                                                   "condition: when_ready", 1))
     assert _compose_config(broken).returncode != 0
+
+
+def _server_block() -> str:
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    return conf[conf.index("server {"):]
+
+
+def _location(server: str, prefix: str) -> str:
+    return re.search(rf"location {re.escape(prefix)} \{{(.*?)\}}", server, re.S).group(1)
+
+
+def test_the_apps_count_logins_by_the_address_the_proxy_saw(services):
+    """Behind the proxy every browser's peer is the proxy: the apps read the header the proxy
+    sets from the real client address, and the proxy overwrites whatever a browser sends."""
+    headers = {services[n]["environment"].get("GROUNDWORK_CLIENT_ADDRESS_HEADER")
+               for n in ("app-1", "app-2")}
+    assert headers == {"X-Real-IP"}
+    assert f"proxy_set_header {headers.pop()} $remote_addr;" in _location(_server_block(), "/")
+
+
+def test_the_proxy_sends_security_headers_and_keeps_metrics_private():
+    server = _server_block()
+    headers = dict(re.findall(r"^\s*add_header (\S+) (.+?) always;$", server, re.M))
+    assert headers["X-Content-Type-Options"] == '"nosniff"'
+    assert headers["Referrer-Policy"] == '"same-origin"'
+    assert headers["Content-Security-Policy"] == "\"frame-ancestors 'self'\""
+    assert headers["X-Frame-Options"] == '"SAMEORIGIN"'
+    # HSTS is sent only over TLS: the value is empty (so nginx sends nothing) for http.
+    assert headers["Strict-Transport-Security"] == "$hsts"
+    hsts = re.search(r"map \$scheme \$hsts \{(.*?)\}", (ROOT / "deploy" / "nginx.conf")
+                     .read_text(), re.S).group(1)
+    assert re.search(r'https\s+"max-age=\d{7,}";', hsts)
+    assert re.search(r'default\s+"";', hsts)
+    # A location's own add_header would silently drop the server's: none has any.
+    assert server.count("add_header") == len(headers)
+    metrics = _location(server, "^~ /_stcore/metrics")
+    assert "proxy_pass" not in metrics and re.search(r"return 40[34];", metrics)

@@ -1,6 +1,6 @@
 """All ORM models; importing this package registers every table on `Base.metadata`."""
 
-from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, User
+from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, SignupAttempt, User
 from engine.db.models.jobs import JobProgress
 from engine.db.models.library import Chunk, Material, MaterialPage, VectorIndex
 from engine.db.models.practice import (
@@ -15,7 +15,8 @@ from engine.db.models.tutor import Conversation, Message
 
 __all__ = [
     "AuthSession", "Chunk", "JobProgress", "LLMCache", "LLMUsage", "LoginAttempt", "Material",
-    "MaterialPage", "Profile", "PromptTemplate", "Question", "User", "VectorIndex",
+    "MaterialPage", "Profile", "PromptTemplate", "Question", "SignupAttempt", "User",
+    "VectorIndex",
     # practice
     "Attempt", "AttemptRollup", "Flag", "ReviewState", "SchedulerParameters",
     # tutor

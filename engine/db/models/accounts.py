@@ -107,10 +107,34 @@ class LoginAttempt(Base):
     )
     # The client's network address when known (throttling per address beside per email).
     client_address: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the id in the browser's device cookie when it presented a valid one for this
+    # email: such attempts are throttled per device, not per email (engine/accounts/devices.py).
+    device_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_login_attempts_email_time", "email_normalized", "attempted_at"),
         Index("ix_login_attempts_address_time", "client_address", "attempted_at"),
+        Index("ix_login_attempts_device_time", "device_hash", "attempted_at"),
+    )
+
+
+class SignupAttempt(Base):
+    """A sign-up that reached the "is this email taken?" check, for throttling per client
+    address and server-wide. No email is kept: only when, from where, and whether it was
+    refused as taken."""
+
+    __tablename__ = "signup_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    taken: Mapped[bool] = mapped_column(Boolean)
+    attempted_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        Index("ix_signup_attempts_address_time", "client_address", "attempted_at"),
+        Index("ix_signup_attempts_time", "attempted_at"),
     )
 
 
