@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
-from engine import originals
+from engine import originals, usage
 from engine.accounts import normalise_email
 from engine.db.base import Base
 from engine.db.models import (
@@ -145,8 +145,9 @@ def export_account_bytes(rt: Runtime, *, user_id: int) -> bytes:
 
 
 def _tables_with_user_id() -> list[Table]:
+    # llm_usage is not deleted outright: `usage.forget_account` keeps what limits still count.
     return [t for t in reversed(Base.metadata.sorted_tables)
-            if "user_id" in t.c and t.name != "users"]
+            if "user_id" in t.c and t.name not in ("users", LLMUsage.__tablename__)]
 
 
 def check_deletion_confirmation(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
@@ -165,7 +166,9 @@ def _confirmed_user(session: Session, user_id: int, confirm_email: str) -> User:
 
 
 def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
-    """Delete the account: every row that belongs to it, its vectors and its files.
+    """Delete the account: every row that belongs to it, its vectors and its files. Its
+    model-usage rows of the last day stay without the account, under a keyed hash of the
+    email (`usage.forget_account`), so signing up again does not refill the limits.
 
     Rows go first (one transaction), then the learner's collections, then the folder of
     originals; a crash in between leaves only a collection or files of a learner who no longer
@@ -178,6 +181,8 @@ def delete_account(rt: Runtime, *, user_id: int, confirm_email: str) -> None:
     with rt.session_factory.begin() as session:
         user = _confirmed_user(session, user_id, confirm_email)
         lock_vectors(session, user_id)
+        usage.forget_account(rt, session, user_id=user_id,
+                             email_normalized=user.email_normalized)
         for table in _tables_with_user_id():
             session.execute(delete(table).where(table.c.user_id == user_id))
         session.execute(delete(LoginAttempt).where(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from engine import originals
+from engine import originals, usage
 from engine.db.models import Chunk, Material, User, VectorIndex
 from engine.library import embed_into, finish_delete, reindex
 from engine.retrieval.collections import current_collection, lock_vectors
@@ -171,7 +171,7 @@ def _repair_learner(rt: Runtime, s: _Learner) -> None:
 def _fill_and_prune(rt: Runtime, user_id: int) -> None:
     """Embed chunks that have no vector; remove vectors that have no chunk."""
     store = rt.vectors
-    embedder = rt.embedder
+    embedder = usage.embedder_for(rt, user_id=user_id)
     with rt.session_factory.begin() as session:
         lock_vectors(session, user_id)
         collection = current_collection(session, user_id)

@@ -215,8 +215,9 @@ def delete_account_body(rt: Runtime, confirm_email: str) -> Callable:
 
 def nightly_check(rt: Runtime) -> tuple[int, int]:
     """Compare rows and vectors for every learner and repair drift; (found, left)."""
-    from engine import integrity
+    from engine import integrity, usage
 
+    usage.prune_forgotten(rt)
     found = integrity.repair(rt, user_id=None)
     left = integrity.check(rt, user_id=None)
     if found:
