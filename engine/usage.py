@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy import text as sql_text
@@ -65,6 +65,12 @@ from engine.errors import (
     RateLimited,
 )
 from engine.runtime import Runtime
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from engine.llm import Embeddings
+    from engine.retrieval.embeddings import Embedder
 
 GENERATION = "generation"
 GRADING = "grading"
@@ -505,11 +511,13 @@ def prune_forgotten(rt: Runtime) -> int:
 
 
 class _HostedEmbedder(Protocol):
+    """An embedder that reports each provider call's usage (`HostedEmbedder`)."""
+
     model_name: str
 
-    def embed_documents(self, texts: list[str]) -> Any: ...
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
 
-    def embed_with_usage(self, texts: list[str]) -> tuple[Any, Any]: ...
+    def embed_with_usage(self, texts: list[str]) -> tuple[np.ndarray, Embeddings | None]: ...
 
 
 class MeteredEmbedder:
@@ -520,7 +528,7 @@ class MeteredEmbedder:
         self._rt, self._hosted, self._user_id = rt, hosted, user_id
         self.model_name = hosted.model_name
 
-    def embed_documents(self, texts: list[str]) -> Any:
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return self._hosted.embed_documents(texts)
         rt = self._rt
@@ -535,17 +543,20 @@ class MeteredEmbedder:
                     latency_ms=int((time.perf_counter() - started) * 1000))])
                 raise
             settle_calls(rt, reservation, [dict(
-                model=used.model, outcome="ok", units=len(texts), tokens_in=used.tokens_in,
-                cost_usd=used.cost_usd, latency_ms=used.latency_ms)])
+                model=used.model if used else self.model_name, outcome="ok",
+                units=len(texts), tokens_in=used.tokens_in if used else 0,
+                cost_usd=used.cost_usd if used else 0.0,
+                latency_ms=used.latency_ms if used else 0)])
         return vectors
 
-    def embed_query(self, text: str) -> Any:
+    def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
 
 
-def embedder_for(rt: Runtime, *, user_id: int) -> Any:
-    """The runtime's embedder for work done for this learner: a hosted model's calls are
-    metered against the learner's limits; the bundled local model is used as it is."""
+def embedder_for(rt: Runtime, *, user_id: int) -> Embedder:
+    """The runtime's embedder for work done for this learner: a hosted model (one that
+    reports its calls' usage) is metered against the learner's limits; the bundled local
+    model is used as it is."""
     embedder = rt.embedder
     if hasattr(embedder, "embed_with_usage"):
         return MeteredEmbedder(rt, embedder, user_id=user_id)
