@@ -171,7 +171,8 @@ def _repair_learner(rt: Runtime, s: _Learner) -> None:
 def _fill_and_prune(rt: Runtime, user_id: int) -> None:
     """Embed chunks that have no vector; remove vectors that have no chunk."""
     store = rt.vectors
-    embedder = usage.embedder_for(rt, user_id=user_id)
+    # Repairs are the installation's work: logged, never refused by the learner's limits.
+    embedder = usage.embedder_for(rt, user_id=user_id, limited=False)
     with rt.session_factory.begin() as session:
         lock_vectors(session, user_id)
         collection = current_collection(session, user_id)

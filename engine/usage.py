@@ -303,7 +303,7 @@ def _who(rt: Runtime, session: Session, user_id: int) -> tuple[str, str | None]:
 
 
 def _try_reserve(rt: Runtime, session: Session, *, user_id: int, task: str,
-                 units: int) -> Reservation | None:
+                 units: int, limited: bool) -> Reservation | None:
     """One attempt: the reservation, None when every call slot is taken, or RateLimited."""
     settings = rt.settings
     key, address = _who(rt, session, user_id)
@@ -320,9 +320,9 @@ def _try_reserve(rt: Runtime, session: Session, *, user_id: int, task: str,
     now = session.execute(select(func.now())).scalar_one()
     session.execute(delete(LLMUsage).where(
         _mine(draft), LLMUsage.outcome == RESERVED, LLMUsage.expires_at <= now))
-    if task == EMBEDDING:
+    if limited and task == EMBEDDING:
         _check_texts(session, _mine(draft), units, now, settings)
-    else:
+    elif limited:
         _check_requests(session, _mine(draft), task, now, settings)
         if task == GENERATION:
             _check_questions(session, _mine(draft), units, now, settings)
@@ -338,7 +338,8 @@ def _try_reserve(rt: Runtime, session: Session, *, user_id: int, task: str,
                        request_id=draft.request_id, account_key=key, address_key=address)
 
 
-def reserve(rt: Runtime, *, user_id: int, task: str, units: int) -> Reservation:
+def reserve(rt: Runtime, *, user_id: int, task: str, units: int,
+            limited: bool = True) -> Reservation:
     """Reserve one model request for the learner, or refuse it.
 
     When the system-wide cap on concurrent calls is reached, waits for a free slot (at most
@@ -347,6 +348,9 @@ def reserve(rt: Runtime, *, user_id: int, task: str, units: int) -> Reservation:
     Args:
         task: GENERATION, GRADING, TUTOR or EMBEDDING.
         units: generation: the questions asked for; embedding: the texts; other tasks: 1.
+        limited: False for work the installation does for the learner (re-embedding after a
+            change of model or text pipeline, repairs): logged and under the system-wide cap,
+            but never refused by the learner's limits.
 
     Raises:
         RateLimited: a limit is reached (`retry_after_s` says when it frees up).
@@ -363,7 +367,8 @@ def reserve(rt: Runtime, *, user_id: int, task: str, units: int) -> Reservation:
     pause = 0.02
     while True:
         with rt.session_factory.begin() as session:
-            reservation = _try_reserve(rt, session, user_id=user_id, task=task, units=units)
+            reservation = _try_reserve(rt, session, user_id=user_id, task=task, units=units,
+                                       limited=limited)
         if reservation is not None:
             return reservation
         left = deadline - time.monotonic()
@@ -442,9 +447,10 @@ def is_settled(rt: Runtime, reservation: Reservation) -> bool:
 
 
 @contextmanager
-def reserved(rt: Runtime, *, user_id: int, task: str, units: int) -> Iterator[Reservation]:
+def reserved(rt: Runtime, *, user_id: int, task: str, units: int,
+             limited: bool = True) -> Iterator[Reservation]:
     """`reserve`, then release the reservation if the block raises before settling it."""
-    reservation = reserve(rt, user_id=user_id, task=task, units=units)
+    reservation = reserve(rt, user_id=user_id, task=task, units=units, limited=limited)
     try:
         yield reservation
     except BaseException:
@@ -522,29 +528,33 @@ class _HostedEmbedder(Protocol):
 
 class MeteredEmbedder:
     """A hosted embedding model used for one learner: every call is reserved against their
-    limits (and the system-wide cap) and logged in `llm_usage` as task 'embedding'."""
+    limits (and the system-wide cap) and logged in `llm_usage` as task 'embedding'. Not
+    `limited`: logged with its tokens and cost, but its texts do not count (see `reserve`)."""
 
-    def __init__(self, rt: Runtime, hosted: _HostedEmbedder, *, user_id: int) -> None:
+    def __init__(self, rt: Runtime, hosted: _HostedEmbedder, *, user_id: int,
+                 limited: bool = True) -> None:
         self._rt, self._hosted, self._user_id = rt, hosted, user_id
+        self._limited = limited
         self.model_name = hosted.model_name
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return self._hosted.embed_documents(texts)
         rt = self._rt
-        with reserved(rt, user_id=self._user_id, task=EMBEDDING,
-                      units=len(texts)) as reservation:
+        units = len(texts) if self._limited else 0
+        with reserved(rt, user_id=self._user_id, task=EMBEDDING, units=units,
+                      limited=self._limited) as reservation:
             started = time.perf_counter()
             try:
                 vectors, used = self._hosted.embed_with_usage(texts)
             except EngineError as e:
                 settle_calls(rt, reservation, [dict(
-                    model=self.model_name, outcome=outcome_of(e), units=len(texts),
+                    model=self.model_name, outcome=outcome_of(e), units=units,
                     latency_ms=int((time.perf_counter() - started) * 1000))])
                 raise
             settle_calls(rt, reservation, [dict(
                 model=used.model if used else self.model_name, outcome="ok",
-                units=len(texts), tokens_in=used.tokens_in if used else 0,
+                units=units, tokens_in=used.tokens_in if used else 0,
                 cost_usd=used.cost_usd if used else 0.0,
                 latency_ms=used.latency_ms if used else 0)])
         return vectors
@@ -553,13 +563,13 @@ class MeteredEmbedder:
         return self.embed_documents([text])[0]
 
 
-def embedder_for(rt: Runtime, *, user_id: int) -> Embedder:
+def embedder_for(rt: Runtime, *, user_id: int, limited: bool = True) -> Embedder:
     """The runtime's embedder for work done for this learner: a hosted model (one that
-    reports its calls' usage) is metered against the learner's limits; the bundled local
-    model is used as it is."""
+    reports its calls' usage) is metered against the learner's limits (`limited` False: see
+    `reserve`); the bundled local model is used as it is."""
     embedder = rt.embedder
     if hasattr(embedder, "embed_with_usage"):
-        return MeteredEmbedder(rt, embedder, user_id=user_id)
+        return MeteredEmbedder(rt, embedder, user_id=user_id, limited=limited)
     return embedder
 
 

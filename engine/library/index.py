@@ -120,7 +120,8 @@ def reindex(rt: Runtime, *, user_id: int, progress: Progress | None = None) -> i
     rebuild leaves the previous (still searchable) index in use.
     """
     store, batch = rt.vectors, embedding_step(rt)
-    embedder = usage.embedder_for(rt, user_id=user_id)
+    # A rebuild follows a change of model: logged, never refused by the learner's limits.
+    embedder = usage.embedder_for(rt, user_id=user_id, limited=False)
     with rt.session_factory() as session:
         old = current_collection(session, user_id)
         rows = _live_chunks(session, user_id)

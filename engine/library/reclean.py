@@ -84,7 +84,9 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
     if not drafts:
         raise PdfNoText("After cleaning, this material has no usable text left; it was kept "
                         "as it was.")
-    embedder = usage.embedder_for(rt, user_id=user_id)
+    # Re-cleaning is the operator's work (a newer text pipeline): logged, never refused by the
+    # learner's limits.
+    embedder = usage.embedder_for(rt, user_id=user_id, limited=False)
     vectors = embed_texts(rt, embedder, [d.text for d in drafts], progress=progress)
     _replace_chunks(rt, user_id=user_id, material_id=material_id, pages=pages,
                     without=sorted(without), drafts=drafts, vectors=vectors,

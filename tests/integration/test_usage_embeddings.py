@@ -82,6 +82,14 @@ def test_hosted_embeddings_count_against_the_daily_text_allowance(hosted, llm_st
         assert session.scalar(select(func.count()).select_from(LLMUsage).where(
             LLMUsage.outcome == "reserved")) == 0
 
+    # Re-embedding the installation does for the learner (a rebuild after a change of model)
+    # is logged but never refused, and leaves the allowance as it was.
+    assert library.reindex(rt, user_id=alice) == 1
+    rebuilt = _embedding_rows(rt, alice)[-1]
+    assert (rebuilt.outcome, rebuilt.units) == ("ok", 0) and rebuilt.tokens_in > 0
+    with pytest.raises(RateLimited):
+        library.search_library(rt, user_id=alice, query="valley")
+
     # Another learner's allowance is untouched.
     library.ingest_pdf(rt, user_id=bob, data=text_pdf([BODY], title="Glaciers"),
                        filename="glaciers.pdf")
