@@ -113,8 +113,9 @@ class Reservation:
     task: str
     units: int
     request_id: str
-    account_key: str = ""
-    address_key: str | None = None
+    # Whose limits it counts against (see `account_key`, `address_key`).
+    account_key: str
+    address_key: str | None
 
 
 def _server_key(rt: Runtime) -> bytes:
