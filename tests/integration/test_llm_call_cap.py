@@ -47,7 +47,7 @@ def test_five_calls_with_a_cap_of_two_reach_the_provider_two_at_a_time(llm_stub,
     learners = [make_user() for _ in range(5)]
     s = llm_stub.settings_for(runtime.settings, llm_max_concurrent_calls=2, llm_call_wait_s=30)
     rt = with_settings(runtime, s)
-    llm_stub.default = Reply(content="Yes.", delay_s=0.3)
+    llm_stub.default = Reply(content="Yes.", delay_s=0.5)
 
     results = _parallel(5, lambda i: usage.metered(
         rt, user_id=learners[i], task=usage.GRADING,
