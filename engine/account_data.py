@@ -34,7 +34,7 @@ from typing import IO, Any
 from sqlalchemy import Table, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from engine import exports, originals
+from engine import exports, originals, usage
 from engine.csv_cells import csv_text
 from engine.db.base import Base
 from engine.db.models import (
@@ -159,8 +159,9 @@ def export_account_bytes(rt: Runtime, *, user_id: int) -> bytes:
 
 
 def _tables_with_user_id() -> list[Table]:
+    # llm_usage is not deleted outright: `usage.forget_account` keeps what limits still count.
     return [t for t in reversed(Base.metadata.sorted_tables)
-            if "user_id" in t.c and t.name != "users"]
+            if "user_id" in t.c and t.name not in ("users", LLMUsage.__tablename__)]
 
 
 def delete_account(rt: Runtime, *, user_id: int) -> None:
@@ -169,9 +170,11 @@ def delete_account(rt: Runtime, *, user_id: int) -> None:
     Called by the deletion job, which the learner queued after confirming with email and
     password (`engine.jobs.submit_account_deletion`). The learner's other jobs are stopped
     and their queue rows and spooled uploads removed first; then the rows go (one
-    transaction), then the learner's collections, then the files (originals and data exports); a crash in between leaves
-    only a collection or files of a learner who no longer exists, which
-    `python -m engine check --repair` removes.
+    transaction), then the learner's collections, then the files (originals and data
+    exports); a crash in between leaves only a collection or files of a learner who no longer
+    exists, which `python -m engine check --repair` removes. Its model-usage rows of the last
+    day stay without the account, under a keyed hash of the email (`usage.forget_account`),
+    so signing up again does not refill the limits.
 
     Raises:
         NotFound: the account no longer exists.
@@ -182,6 +185,8 @@ def delete_account(rt: Runtime, *, user_id: int) -> None:
         if user is None:
             raise NotFound("That account does not exist (it may have been deleted).")
         lock_vectors(session, user_id)
+        usage.forget_account(rt, session, user_id=user_id,
+                             email_normalized=user.email_normalized)
         for table in _tables_with_user_id():
             session.execute(delete(table).where(table.c.user_id == user_id))
         session.execute(delete(LoginAttempt).where(

@@ -295,6 +295,16 @@ class UsageSettings(_Group):
     llm_max_requests_per_day: int = Field(600, ge=1)
     # A reservation a crashed process never settled stops counting after this many seconds.
     llm_reservation_ttl_s: int = Field(900, ge=30)
+    # Model requests per hour from one client address, all learners together (the address a
+    # learner last signed in from); 0 turns it off. Behind one NAT address (a school), raise it.
+    llm_max_requests_per_address_per_hour: int = Field(600, ge=0)
+    # Texts a learner may send to a hosted embedding model per day (passages and queries;
+    # the bundled local model is not limited).
+    hosted_embedding_max_texts_per_day: int = Field(20_000, ge=1)
+    # Model calls in flight at once on the whole installation (every app replica and
+    # worker); more wait up to `llm_call_wait_s`, then get "busy, try again". 0: no cap.
+    llm_max_concurrent_calls: int = Field(8, ge=0)
+    llm_call_wait_s: float = Field(30.0, gt=0)
 
 
 class GenerationSettings(_Group):

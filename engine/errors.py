@@ -95,6 +95,11 @@ class LLMAuthFailed(LLMUnavailable):
     """The provider refused the API key (missing, wrong, or without access to the model)."""
 
 
+class LLMBusy(LLMUnavailable):
+    """Every slot of the system-wide cap on concurrent model calls stayed taken for the
+    whole wait (`llm_call_wait_s`); nothing was sent."""
+
+
 class LLMNotConfigured(ConfigurationError):
     """A task needs a model and none is configured."""
 

@@ -50,7 +50,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import exports, originals
+from engine import exports, originals, usage
 from engine.db.models import Chunk, JobProgress, Material, MaterialPage, User, VectorIndex
 from engine.domain.vocabulary import JobKind
 from engine.errors import EngineError
@@ -443,7 +443,8 @@ def _repair_unowned(rt: Runtime, now: dt.datetime) -> None:
 def _fill_and_prune(rt: Runtime, user_id: int) -> None:
     """Embed chunks that have no vector; remove vectors that have no chunk."""
     store = rt.vectors
-    embedder = rt.embedder
+    # Repairs are the installation's work: logged, never refused by the learner's limits.
+    embedder = usage.embedder_for(rt, user_id=user_id, limited=False)
     with rt.session_factory.begin() as session:
         lock_vectors(session, user_id)
         collection = current_collection(session, user_id)

@@ -413,8 +413,27 @@ def count_tokens(messages: list[dict[str, str]], *, task: Task, settings: Settin
         return int(_lib().token_counter(model="gpt-3.5-turbo", messages=messages))
 
 
+@dataclass(frozen=True)
+class Embeddings:
+    """Vectors from a hosted embedding model and what they cost (all batches together)."""
+
+    vectors: list[list[float]]
+    model: str
+    tokens_in: int
+    cost_usd: float
+    latency_ms: int
+    requests: int
+
+
 def embed(texts: list[str], *, model: str, settings: Settings,
           batch_size: int = 128) -> list[list[float]]:
+    """The vectors of `embed_with_usage` (same arguments and errors)."""
+    return embed_with_usage(texts, model=model, settings=settings,
+                            batch_size=batch_size).vectors
+
+
+def embed_with_usage(texts: list[str], *, model: str, settings: Settings,
+                     batch_size: int = 128) -> Embeddings:
     """Embed texts with a hosted embedding model (any litellm embedding model name).
 
     `llm_api_base` and `llm_api_key` from settings are used when set, with the same timeouts
@@ -427,7 +446,8 @@ def embed(texts: list[str], *, model: str, settings: Settings,
         batch_size: texts per request.
 
     Returns:
-        One vector per text, in the same order.
+        One vector per text, in the same order; the prompt tokens the provider reported, the
+        cost (0 when litellm has no price for the model), latency and the requests made.
 
     Raises:
         InvalidInput: no model name was given.
@@ -437,16 +457,22 @@ def embed(texts: list[str], *, model: str, settings: Settings,
     if not model:
         raise InvalidInput("No embedding model is configured.")
     if not texts:
-        return []
+        return Embeddings([], model, 0, 0.0, 0, 0)
     lib = _lib()
     kwargs = _common_kwargs(settings)
     kwargs.pop("num_retries", None)
     kwargs.pop("max_retries", None)
     vectors: list[list[float]] = []
+    tokens, cost, requests = 0, 0.0, 0
+    started = time.perf_counter()
     for start in range(0, len(texts), batch_size):
         batch = texts[start:start + batch_size]
         response, _ = _with_retries(lambda b=batch: lib.embedding(model=model, input=b, **kwargs),
                                     model=model, settings=settings)
+        requests += 1
+        usage = getattr(response, "usage", None)
+        tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
+        cost += _cost(response)
         data = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
         if len(data) != len(batch):
             raise LLMOutputInvalid("The embedding provider returned an unexpected answer.",
@@ -454,7 +480,8 @@ def embed(texts: list[str], *, model: str, settings: Settings,
         for d in data:
             vec = d["embedding"] if isinstance(d, dict) else d.embedding
             vectors.append([float(x) for x in vec])
-    return vectors
+    return Embeddings(vectors, model, tokens, cost,
+                      int((time.perf_counter() - started) * 1000), requests)
 
 
 def parse_json(text: str) -> Any:

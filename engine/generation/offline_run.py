@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import usage
 from engine.db.models import Chunk, Material, MaterialPage
 from engine.domain.passage import Passage
 from engine.generation import offline
@@ -32,7 +33,7 @@ def _build_space(rt: Runtime, session: Session, user_id: int,
     # Key terms of the whole document: an even spread of chunks up to the sample size.
     total = sum(len(t) for t in texts) or 1
     step = max(1, math.ceil(total / TERMS_SAMPLE_CHARS))
-    embedder = rt.embedder
+    embedder = usage.embedder_for(rt, user_id=user_id)
     return offline.build_space("\n\n".join(texts[::step]),
                                names=offline.author_names(first_page),
                                embed=embedder.embed_documents)

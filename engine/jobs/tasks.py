@@ -218,13 +218,15 @@ def delete_account_body(rt: Runtime) -> Callable:
 
 
 def nightly_check(rt: Runtime) -> tuple[int, int]:
-    """Finish account deletions that were interrupted, then compare rows, vectors and files
-    for every learner and repair drift (expired and stray exports included); (found, left)."""
-    from engine import account_data, integrity
+    """Finish account deletions that were interrupted, forget kept model-usage rows older
+    than a day, then compare rows, vectors and files for every learner and repair drift
+    (expired and stray exports included); (found, left)."""
+    from engine import account_data, integrity, usage
 
     if finished := account_data.finish_interrupted_deletions(rt):
         log.warning("nightly check finished interrupted account deletions",
                     extra={"accounts": len(finished)})
+    usage.prune_forgotten(rt)
     found = integrity.repair(rt, user_id=None)
     left = integrity.check(rt, user_id=None)
     if found:

@@ -2,7 +2,7 @@
 against the configured embedding model and rebuilt with it.
 
 The library reaches the vector store and the embedder through the runtime (`rt.vectors`,
-`rt.embedder`).
+`rt.embedder`; a hosted model through `usage.embedder_for`, metered per learner).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import usage
 from engine.db.models import Chunk, Material
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import MaterialStatus
@@ -118,7 +119,9 @@ def reindex(rt: Runtime, *, user_id: int, progress: Progress | None = None) -> i
     added or deleted meanwhile), and the old collection is dropped last. An interrupted
     rebuild leaves the previous (still searchable) index in use.
     """
-    store, embedder, batch = rt.vectors, rt.embedder, embedding_step(rt)
+    store, batch = rt.vectors, embedding_step(rt)
+    # A rebuild follows a change of model: logged, never refused by the learner's limits.
+    embedder = usage.embedder_for(rt, user_id=user_id, limited=False)
     with rt.session_factory() as session:
         old = current_collection(session, user_id)
         rows = _live_chunks(session, user_id)

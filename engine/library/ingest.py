@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine import usage
 from engine.db.models import Chunk, Material, MaterialPage
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import PdfNoText
@@ -239,7 +240,7 @@ def _embed_and_store(rt: Runtime, *, user_id: int,
                      prepared: list[tuple[DocumentInput, list[ChunkDraft]]],
                      on_chunks: Callable[[int, int], None] | None) -> list[IngestResult]:
     """Embed the chunks of all these documents in shared batches, then store each."""
-    embedder = rt.embedder
+    embedder = usage.embedder_for(rt, user_id=user_id)
     texts = [d.text for _, drafts in prepared for d in drafts]
     if on_chunks:
         on_chunks(0, len(texts))

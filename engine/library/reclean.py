@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from engine import usage
 from engine.db.models import Chunk, Material, MaterialPage, Question
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import EngineError, NotFound, PdfNoText
@@ -83,7 +84,9 @@ def reclean_material(rt: Runtime, *, user_id: int, material_id: int,
     if not drafts:
         raise PdfNoText("After cleaning, this material has no usable text left; it was kept "
                         "as it was.")
-    embedder = rt.embedder
+    # Re-cleaning is the operator's work (a newer text pipeline): logged, never refused by the
+    # learner's limits.
+    embedder = usage.embedder_for(rt, user_id=user_id, limited=False)
     vectors = embed_texts(rt, embedder, [d.text for d in drafts], progress=progress)
     _replace_chunks(rt, user_id=user_id, material_id=material_id, pages=pages,
                     without=sorted(without), drafts=drafts, vectors=vectors,

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from engine.config import Settings
 from engine.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from engine.llm import Embeddings
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 FP32_MODEL = "all-MiniLM-L6-v2-fp32"
@@ -113,19 +116,25 @@ class LocalEmbedder:
 
 
 class HostedEmbedder:
-    """Any litellm embedding model (OpenAI, Ollama, ...), through the LLM adapter."""
+    """Any litellm embedding model (OpenAI, Ollama, ...), through the LLM adapter. Work for a
+    learner goes through `engine.usage.embedder_for`, which meters each call
+    (`embed_with_usage`) against the learner's limits."""
 
     def __init__(self, model: str, settings: Settings) -> None:
         self.model_name = model
         self._settings = settings
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self.embed_with_usage(texts)[0]
+
+    def embed_with_usage(self, texts: list[str]) -> tuple[np.ndarray, Embeddings | None]:
+        """The vectors, and the provider call's usage (None when nothing was sent)."""
         from engine import llm
 
         if not texts:
-            return np.zeros((0, 1), dtype=np.float32)
-        vectors = llm.embed(texts, model=self.model_name, settings=self._settings)
-        return _normalise(np.asarray(vectors, dtype=np.float32))
+            return np.zeros((0, 1), dtype=np.float32), None
+        used = llm.embed_with_usage(texts, model=self.model_name, settings=self._settings)
+        return _normalise(np.asarray(used.vectors, dtype=np.float32)), used
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]

@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine import usage
 from engine.db.models import Chunk, Material
 from engine.domain.passage import Passage
 from engine.retrieval.collections import current_collection
@@ -134,7 +135,7 @@ def _query_vector(rt: Runtime, collection: str, *, user_id: int, query: str
         log.warning("vector index stale or missing; lexical ranking only",
                     extra={"user_id": user_id})
         return None
-    return rt.embedder.embed_query(query)
+    return usage.embedder_for(rt, user_id=user_id).embed_query(query)
 
 
 def _candidates(rt: Runtime, index: LexicalIndex, collection: str, *, scores: np.ndarray,

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from engine import llm
+from engine import llm, usage
 from engine.db.models import Message
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import TutorMode as TutorModeName
@@ -245,7 +245,7 @@ def _answer_now(rt: Runtime, turn: Turn, *, general: bool) -> None:
                     sources=sources[:SUGGESTIONS], sentences=[], cited_share=None)
     elif turn.kind == "offline":
         extract = grounding.extractive_answer(turn.query, [s["text"] for s in sources],
-                                              rt.embedder)
+                                              usage.embedder_for(rt, user_id=turn.user_id))
         cited = sorted({n for s in extract.sentences for n in s.refs})
         _finish_now(rt, turn, content=extract.text,
                     sources=[s for s in sources if s["n"] in cited],
@@ -363,9 +363,10 @@ def _validated(rt: Runtime, turn: Turn, text: str) -> tuple[str, citations.Check
     settings = rt.settings
     parsed = citations.parse(text)
     valid = [s["n"] for s in turn.sources]
-    scores = grounding.support_scores([s.text for s in parsed],
-                                      [s["text"] for s in turn.sources],
-                                      rt.embedder) if parsed and valid else None
+    scores = (grounding.support_scores([s.text for s in parsed],
+                                       [s["text"] for s in turn.sources],
+                                       usage.embedder_for(rt, user_id=turn.user_id))
+              if parsed and valid else None)
     checked = citations.check(parsed, valid=valid, scores=scores,
                               threshold=settings.tutor.citation_threshold,
                               min_support=settings.tutor.citation_min_support)

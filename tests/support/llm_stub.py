@@ -8,7 +8,8 @@
         assert llm_stub.requests[-1]["body"]["model"] == "stub-model"
 
 Replies are served from the scripted queue in order; when it is empty, `responder(body)` (if
-set) decides, else `default`. `/v1/embeddings` answers with deterministic vectors.
+set) decides, else `default`. `/v1/embeddings` answers with deterministic vectors (after
+`embedding_delay_s`). `max_in_flight` is the most requests the server was answering at once.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class LLMStub:
         self.responder: Callable[[dict[str, Any]], Reply] | None = None
         self.default = Reply()
         self.requests: list[dict[str, Any]] = []
+        self.embedding_delay_s = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -95,6 +99,19 @@ class LLMStub:
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"].endswith("/chat/completions")]
+
+    @property
+    def embedding_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"].endswith("/embeddings")]
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:
@@ -134,6 +151,8 @@ class LLMStub:
                     stub.requests.append({"path": self.path, "body": body,
                                           "authorization": self.headers.get("authorization"),
                                           "at": time.monotonic()})
+                stub._enter()
+                self._answered = False
                 try:
                     if self.path.rstrip("/").endswith("/embeddings"):
                         self._embeddings(body)
@@ -145,6 +164,15 @@ class LLMStub:
                 except (BrokenPipeError, ConnectionResetError):
                     # The client gave up (timeout test); nothing to answer.
                     return
+                finally:
+                    self._done()
+
+            def _done(self) -> None:
+                # Called before the last bytes go out: the client cannot start its next call
+                # before this request stops counting as in flight.
+                if not self._answered:
+                    self._answered = True
+                    stub._leave()
 
             def _send_json(self, status: int, payload: dict[str, Any],
                            headers: dict[str, str] | None = None) -> None:
@@ -155,6 +183,7 @@ class LLMStub:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
+                self._done()
                 self.wfile.write(data)
 
             def _chat(self, body: dict[str, Any], reply: Reply) -> None:
@@ -222,10 +251,13 @@ class LLMStub:
                 tail = {"id": "chatcmpl-stub-stream", "object": "chat.completion.chunk",
                         "created": created, "model": model, "choices": [], "usage": usage}
                 self.wfile.write(f"data: {json.dumps(tail)}\n\n".encode())
+                self._done()
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
             def _embeddings(self, body: dict[str, Any]) -> None:
+                if stub.embedding_delay_s and stub._stop.wait(stub.embedding_delay_s):
+                    return
                 inputs = body.get("input", [])
                 if isinstance(inputs, str):
                     inputs = [inputs]

@@ -45,6 +45,8 @@ OLD_DEFAULTS: dict[str, Any] = {
     "generation_max_per_hour": 30, "generation_max_questions_per_day": 300,
     "generation_max_count": 20, "grading_max_per_hour": 120, "tutor_max_per_hour": 60,
     "llm_max_requests_per_day": 600, "llm_reservation_ttl_s": 900,
+    "llm_max_requests_per_address_per_hour": 600, "hosted_embedding_max_texts_per_day": 20000,
+    "llm_max_concurrent_calls": 8, "llm_call_wait_s": 30.0,
     "generation_context_chunks": 8, "generation_context_max_chars": 12000,
     "generation_dedupe_threshold": 88.0, "generation_cache_ttl_h": 168,
     "sm2_initial_easiness": 2.5, "sm2_min_easiness": 1.3, "sm2_max_easiness": None,
@@ -110,7 +112,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 115
+    assert len(places) == len(set(places)) == 119
     grouped = [(group, field) for group, info in Settings.model_fields.items()
                for field in info.annotation.model_fields]
     assert sorted(grouped) == sorted(places)

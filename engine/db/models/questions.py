@@ -135,13 +135,20 @@ class LLMUsage(Base):
     cost and how it ended; or a reservation for a call being made (outcome 'reserved', see
     engine/usage.py).
 
-    Also the ledger the per-learner limits count from.
+    Also the ledger the limits count from. Deleting an account keeps its rows of the last
+    day without the account (`user_id` NULL): `account_key` (a keyed hash of the email) and
+    `address_key` (of the client address) still count them, so signing up again does not
+    refill the limits.
     """
 
     __tablename__ = "llm_usage"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # HMAC-SHA256 (server key) of the learner's normalised email and of the client address
+    # the learner signed in from (engine/usage.py); never the email or address itself.
+    account_key: Mapped[str | None] = mapped_column(String(64))
+    address_key: Mapped[str | None] = mapped_column(String(64))
     # All calls made for one learner request share it.
     request_id: Mapped[str] = mapped_column(String(36))
     task: Mapped[str] = mapped_column(String(20))
@@ -165,7 +172,8 @@ class LLMUsage(Base):
 
     __table_args__ = (
         CheckConstraint("generator IN ('llm','offline')", name="generator_known"),
-        CheckConstraint("task IN ('generation','grading','tutor')", name="task_known"),
+        CheckConstraint("task IN ('generation','grading','tutor','embedding')",
+                        name="task_known"),
         CheckConstraint("outcome <> 'reserved' OR expires_at IS NOT NULL",
                         name="reservation_expires"),
         CheckConstraint(
@@ -174,6 +182,11 @@ class LLMUsage(Base):
             name="amounts_non_negative",
         ),
         Index("ix_llm_usage_user_created", "user_id", "created_at"),
+        Index("ix_llm_usage_account_created", "account_key", "created_at"),
+        Index("ix_llm_usage_address_created", "address_key", "created_at"),
+        # The calls in flight everywhere (the system-wide cap counts them).
+        Index("ix_llm_usage_reserved", "expires_at",
+              postgresql_where=sql_text("outcome = 'reserved'")),
     )
 
 
