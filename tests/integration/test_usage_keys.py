@@ -46,7 +46,7 @@ def test_deleting_the_account_and_signing_up_again_does_not_refill_the_limits(ru
     with pytest.raises(RateLimited, match="asked the tutor 2 times"):
         usage.reserve(rt, user_id=uid, task=usage.TUTOR, units=1)
 
-    account_data.delete_account(runtime, user_id=uid, confirm_email="dana.reyes@example.com")
+    account_data.delete_account(runtime, user_id=uid)
 
     # The kept rows carry no account and no email: only the keyed hash.
     with runtime.session_factory() as session:
@@ -74,7 +74,7 @@ def test_rows_older_than_a_day_go_with_the_account_and_the_nightly_prune(runtime
         first = session.scalars(select(LLMUsage.id).order_by(LLMUsage.id)).first()
         session.execute(text("UPDATE llm_usage SET created_at = now() - interval '25 hours' "
                              "WHERE id = :id"), {"id": first})
-    account_data.delete_account(runtime, user_id=uid, confirm_email="old.usage@example.com")
+    account_data.delete_account(runtime, user_id=uid)
     with runtime.session_factory() as session:
         assert len(session.scalars(select(LLMUsage.id)).all()) == 2
         session.execute(text("UPDATE llm_usage SET created_at = now() - interval '25 hours'"))
@@ -104,7 +104,7 @@ def test_fresh_accounts_from_one_address_share_its_hourly_cap(runtime, make_user
     _use(rt, make_user("local@example.com"), n=3)
 
     # A deleted account's requests still count for its address.
-    account_data.delete_account(runtime, user_id=first, confirm_email="fresh0@example.com")
+    account_data.delete_account(runtime, user_id=first)
     with pytest.raises(RateLimited, match="network address"):
         usage.reserve(rt, user_id=second, task=usage.TUTOR, units=1)
     with runtime.session_factory() as session:
