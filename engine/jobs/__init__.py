@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from sqlalchemy.exc import OperationalError
 
 from engine.errors import DatabaseUnavailable, InvalidInput, RateLimited
 from engine.jobs import progress as jp
+from engine.jobs.fairness import fair_priority, learner_lock
 from engine.jobs.progress import JobView
 from engine.jobs.spool import remove_spooled, spool_upload
 from engine.runtime import Runtime
@@ -40,22 +42,19 @@ class AlreadyQueued(InvalidInput):
     """The same work (the same file, a running re-index) is already waiting."""
 
 
-def learner_lock(user_id: int) -> str:
-    return f"learner:{user_id}"
-
-
 def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
            queueing_lock: str | None = None, duplicate_message: str = "", **kwargs: object,
            ) -> None:
     """Queue `task` for progress row `job_id`; on failure the row is removed again."""
     try:
         deferrer = rt.queue.configure_task(
-            task, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock)
+            task, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock,
+            priority=fair_priority(rt, user_id) if user_id else 0)
         queue_job_id = deferrer.defer(job_id=job_id, **kwargs)
     except AlreadyEnqueued:
         _forget(rt, job_id)
         raise AlreadyQueued(duplicate_message) from None
-    except ConnectorException as e:
+    except (ConnectorException, OperationalError) as e:
         _forget(rt, job_id)
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
     jp.note(rt, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
@@ -88,8 +87,10 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
         TooManyPendingUploads: the learner already has `upload_max_pending` uploads waiting.
         AlreadyQueued: the same file is already waiting to be read.
         PdfTooLarge: larger than `upload_max_mb`.
+        QuotaExceeded: the learner's library is full, or they added their pages for the day.
     """
     from engine.db.models import User
+    from engine.library.quotas import check_page_quota
 
     cap = rt.settings.ingestion.upload_max_pending
     path, sha256, _ = spool_upload(rt, source=source, password=password)
@@ -101,6 +102,7 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
                 raise TooManyPendingUploads(
                     f"You already have {cap} uploads waiting to be read. Wait for one to "
                     "finish (or cancel one) before adding more.")
+            check_page_quota(session, rt.settings, user_id=user_id, pages=0)
             job_id = jp.create(session, user_id=user_id, kind="ingest", label=filename,
                                spool_path=str(path))
     except BaseException:

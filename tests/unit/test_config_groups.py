@@ -56,6 +56,9 @@ OLD_DEFAULTS: dict[str, Any] = {
     "tutor_refusal_threshold": 0.55, "tutor_citation_threshold": 0.5,
     "tutor_citation_min_support": 0.15, "tutor_context_passages": 6, "tutor_history_tokens": 1500,
     "tutor_history_max_messages": 20, "tutor_message_max_chars": 4000,
+    # added since: amplification cap, page quotas and fair scheduling of ingestion
+    "pdf_max_chars_per_byte": 20.0, "library_max_pages": 20_000,
+    "upload_max_pages_per_day": 5_000, "jobs_fair_slice_s": 10.0,
 }
 
 # Environment names read without the GROUNDWORK_ prefix, or besides GROUNDWORK_<FLAT NAME>.

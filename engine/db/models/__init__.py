@@ -2,7 +2,7 @@
 
 from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, User
 from engine.db.models.jobs import JobProgress
-from engine.db.models.library import Chunk, Material, MaterialPage, VectorIndex
+from engine.db.models.library import Chunk, Material, MaterialPage, PageIntake, VectorIndex
 from engine.db.models.practice import (
     Attempt,
     AttemptRollup,
@@ -15,7 +15,7 @@ from engine.db.models.tutor import Conversation, Message
 
 __all__ = [
     "AuthSession", "Chunk", "JobProgress", "LLMCache", "LLMUsage", "LoginAttempt", "Material",
-    "MaterialPage", "Profile", "PromptTemplate", "Question", "User", "VectorIndex",
+    "MaterialPage", "PageIntake", "Profile", "PromptTemplate", "Question", "User", "VectorIndex",
     # practice
     "Attempt", "AttemptRollup", "Flag", "ReviewState", "SchedulerParameters",
     # tutor
