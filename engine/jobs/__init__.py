@@ -43,13 +43,13 @@ class AlreadyQueued(InvalidInput):
 
 
 def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
-           queueing_lock: str | None = None, duplicate_message: str = "", **kwargs: object,
-           ) -> None:
+           queueing_lock: str | None = None, duplicate_message: str = "",
+           queue: str | None = None, **kwargs: object) -> None:
     """Queue `task` for progress row `job_id`; on failure the row is removed again."""
     try:
         deferrer = rt.queue.configure_task(
-            task, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock,
-            priority=fair_priority(rt, user_id) if user_id else 0)
+            task, queue=queue, lock=learner_lock(user_id) if user_id else None,
+            queueing_lock=queueing_lock, priority=fair_priority(rt, user_id) if user_id else 0)
         queue_job_id = deferrer.defer(job_id=job_id, **kwargs)
     except AlreadyEnqueued:
         _forget(rt, job_id)
@@ -80,8 +80,11 @@ def _new_row(rt: Runtime, **fields: object) -> int:
 
 
 def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: str,
-                     password: str | None = None) -> int:
+                     password: str | None = None, queue: str | None = None) -> int:
     """Spool an uploaded PDF to disk and queue its ingestion; returns the job id.
+
+    Every worker takes jobs from every queue; `queue` names one that a worker of the caller's
+    own may also serve (the command line's, see `engine.cli.library`).
 
     Raises:
         TooManyPendingUploads: the learner already has `upload_max_pending` uploads waiting.
@@ -108,7 +111,7 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
     except BaseException:
         remove_spooled(rt, path=path)
         raise
-    _defer(rt, "ingest", job_id, user_id=user_id,
+    _defer(rt, "ingest", job_id, user_id=user_id, queue=queue,
            queueing_lock=f"ingest:{user_id}:{sha256}",
            duplicate_message=f"“{filename}” is already waiting to be read.")
     return job_id
