@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
-    logging.getLogger("engine").setLevel(logging.ERROR)
     rt = bench_runtime(library_max_pages=0, upload_max_pages_per_day=0)
+    logging.getLogger("engine").setLevel(logging.ERROR)  # slow-query notes under the load
     rt.embedder.embed_documents(["warm up the model once, as a running app has"])
     amp_bytes, amp_ratio, amp_outcome = _amplification(rt)
 
