@@ -29,7 +29,7 @@ from bench._library import bench_runtime, bench_user
 from bench.ingest import make_book
 
 
-def _wait(rt, job_id: int, user_id: int, *, until: str = "finished"):  # noqa: ANN001, ANN202
+def _wait(rt, job_id: int, user_id: int, *, until: str = "finished"):
     from engine import jobs
 
     while True:
@@ -39,7 +39,7 @@ def _wait(rt, job_id: int, user_id: int, *, until: str = "finished"):  # noqa: A
         time.sleep(0.05)
 
 
-def _run_mode(rt, *, fair: bool, big: bytes, small: bytes, big_files: int) -> dict:  # noqa: ANN001
+def _run_mode(rt, *, fair: bool, big: bytes, small: bytes, big_files: int) -> dict:
     import engine.jobs as jobs_service
     from engine.jobs import tasks
     from engine.jobs.fairness import fair_priority
@@ -48,7 +48,7 @@ def _run_mode(rt, *, fair: bool, big: bytes, small: bytes, big_files: int) -> di
     pauses: list[int] = []
     real_requeue = tasks.requeue
 
-    def counting_requeue(rt, context, task, **kwargs):  # noqa: ANN001, ANN202
+    def counting_requeue(rt, context, task, **kwargs):
         pauses.append(kwargs["job_id"])
         return real_requeue(rt, context, task, **kwargs)
 
@@ -83,7 +83,7 @@ def _run_mode(rt, *, fair: bool, big: bytes, small: bytes, big_files: int) -> di
     return {"b_wait": b_wait, "a_total": a_total, "pauses": len(pauses)}
 
 
-def _amplification(rt) -> tuple[int, float, str]:  # noqa: ANN001
+def _amplification(rt) -> tuple[int, float, str]:
     from engine.errors import PdfTooMuchText
     from engine.ingestion.pdf import read_pdf
     from tests.support.library_pdfs import amplifying_pdf

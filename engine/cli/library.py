@@ -7,7 +7,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from engine.errors import EngineError, NotFound
 from engine.runtime import Runtime, get_runtime
@@ -88,7 +88,7 @@ class _CliJobs:
         self.queue = f"cli-{os.getpid()}-{secrets.token_hex(4)}"
         self._worker: EmbeddedWorker | None = None
 
-    def __enter__(self) -> _CliJobs:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

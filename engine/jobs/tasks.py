@@ -33,8 +33,9 @@ FAILED_MESSAGE = "Something went wrong while doing this; nothing was saved. Plea
 RETRYABLE = {"ingest", "fit_fsrs", "reindex", "export", "delete_account"}
 
 
-class JobPaused(Exception):  # noqa: N818 - not an error: the job continues later
-    """Raised by a job's body that stepped aside for another learner's job, its work kept."""
+class JobPaused(Exception):
+    """Not an error: raised by a job's body that stepped aside for another learner's job,
+    its work kept."""
 
 
 PAUSED_MESSAGE = ("Paused for a moment to let other waiting work start; it continues where it "

@@ -79,8 +79,9 @@ class StepAside:
     checkpoint: Path
 
 
-class IngestPaused(Exception):  # noqa: N818 - not an error: the caller queues the work again
-    """The ingestion stepped aside (`StepAside`); nothing was stored yet."""
+class IngestPaused(Exception):
+    """Not an error: the ingestion stepped aside (`StepAside`) and the caller queues the
+    work again; nothing was stored yet."""
 
     def __init__(self, done: int, total: int) -> None:
         super().__init__(f"paused after {done} of {total} passages")

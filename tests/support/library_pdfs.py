@@ -146,8 +146,8 @@ def amplifying_pdf(*, pages: int = 1, draws: int = 30, inner: int = 30,
                form + b"<< /XObject << /B 6 0 R >> >>"),
         stream(text, form + b"<< /Font << /F1 3 0 R >> >>"),
         b"<< >>",  # unused: keeps page objects numbered from 8
-        *[b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-          b"/Resources << /XObject << /A 5 0 R >> >> >>"] * pages,
+        *[(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+           b"/Resources << /XObject << /A 5 0 R >> >> >>")] * pages,
     ]
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
