@@ -187,6 +187,13 @@ class IngestionSettings(_Group):
     pdf_parse_memory_mb: int = Field(
         1536, description="Address-space limit of the process that reads a PDF."
     )
+    pdf_max_chars_per_byte: float = Field(
+        20.0, gt=0, description="Refuse a PDF whose text runs to more characters than this per "
+        "byte of file (text repeated by the file's structure: an amplification bomb).")
+    library_max_pages: int = Field(
+        20_000, ge=0, description="Pages one learner may keep in their library (0: no limit).")
+    upload_max_pages_per_day: int = Field(
+        5_000, ge=0, description="Pages one learner may add in 24 hours (0: no limit).")
     chunk_tokens: int = Field(200, description="Chunk size in tokens of the default tokenizer.")
     chunk_overlap_tokens: int = Field(40, description="Tokens shared by consecutive chunks.")
 
@@ -252,6 +259,9 @@ class JobsSettings(_Group):
         30.0, gt=0, description="A worker silent this long is dead; its jobs are retried.")
     max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe-to-retry job.")
     retry_wait_s: float = Field(2.0, ge=0, description="Backoff base (exponential).")
+    fair_slice_s: float = Field(
+        10.0, ge=0, description="An ingestion that has run this long steps aside (and continues "
+        "later, keeping its work) when another learner's job is waiting for a worker.")
     check_cron: str = Field(
         "30 3 * * *", description="When workers compare rows and vectors and repair drift "
         "(cron, server time).")

@@ -76,6 +76,14 @@ class PdfTooLarge(PdfError):
     """Too many pages, too many bytes, too slow or too much memory to read."""
 
 
+class PdfTooMuchText(PdfTooLarge):
+    """The text runs to far more characters than the file has bytes (an amplification bomb)."""
+
+
+class QuotaExceeded(RateLimited):
+    """A learner's library is full, or they added as many pages today as allowed."""
+
+
 class VectorStoreUnavailable(EngineError):
     """The vector store (Chroma) could not be reached or refused the operation."""
 

@@ -71,7 +71,9 @@ HALF_DONE = ("indexing", "deleting")
 # A spooled upload no job refers to is left alone this long (its job row is written just
 # after it, and an upload of the largest allowed file takes seconds).
 UNCLAIMED_SPOOL_AGE = dt.timedelta(hours=1)
-SPOOL_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|pw)$")  # engine.jobs.spool.spool_upload
+# engine.jobs.spool: an upload, its PDF password, the vectors of a paused ingestion
+SPOOL_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|pw|vectors\.npz)$")
+SPOOL_SUFFIXES = (".pw", ".vectors.npz")
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def _finished_spool(rt: Runtime, user_id: int | None) -> dict[int, set[str]]:
         rows = session.execute(q).all()
     for uid, path in rows:
         name = Path(path).name
-        on_disk = {n for n in (name, Path(name).with_suffix(".pw").name)
+        on_disk = {n for n in (name, *(Path(name).with_suffix(x).name for x in SPOOL_SUFFIXES))
                    if (spool / n).is_file()}
         if on_disk:
             found.setdefault(uid, set()).update(on_disk)
@@ -328,7 +330,7 @@ def _unclaimed_spool(rt: Runtime, now: dt.datetime) -> list[Path]:
     with rt.session_factory() as session:
         claimed = {Path(p).name for p in session.scalars(
             select(JobProgress.spool_path).where(JobProgress.spool_path.is_not(None)))}
-    claimed |= {Path(n).with_suffix(".pw").name for n in claimed}
+    claimed |= {Path(n).with_suffix(x).name for n in list(claimed) for x in SPOOL_SUFFIXES}
     cutoff = (now - UNCLAIMED_SPOOL_AGE).timestamp()
     # Only names the app gives uploads: the spool folder may be set to a shared folder.
     return sorted(p for p in folder.iterdir()

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Self
 
 from engine.errors import EngineError, NotFound
 from engine.runtime import Runtime, get_runtime
+
+if TYPE_CHECKING:
+    from engine.jobs import JobView
+    from engine.jobs.worker import EmbeddedWorker
 
 
 def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = False) -> int:
@@ -31,31 +38,78 @@ def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = Fal
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from engine.library import ingest_pdf
+    """Queue each file through the job queue and wait for it: the worker that runs it (the
+    app's, or a worker process) is then the only process writing the embedded vector store.
+    When no worker is alive, this process runs one of its own for its own jobs only."""
+    from engine import jobs
 
     rt = get_runtime()
     user_id = _user_id(rt, args.user, create=args.create_user,
                        show_password=args.show_password)
     refused = 0
-    for name in args.paths:
-        path = Path(name)
-        try:
-            if not path.is_file():
-                raise NotFound("no such file")
-            result = ingest_pdf(rt, user_id=user_id, data=path.read_bytes(),
-                                filename=path.name, password=args.password)
-        except EngineError as e:
-            refused += 1
-            print(f"refused   {path}: {e.user_message}")
-            continue
-        m = result.material
-        if result.duplicate:
-            print(f"present   {path}: already in the library as '{m.title}' (material {m.id})")
-            continue
-        note = f"; {m.note}" if m.note else ""
-        print(f"ingested  {path}: '{m.title}', {m.page_count} pages, {m.chunk_count} chunks "
-              f"(material {m.id}){note}")
+    with _CliJobs(rt) as runner:
+        for name in args.paths:
+            path = Path(name)
+            try:
+                if not path.is_file():
+                    raise NotFound("no such file")
+                with path.open("rb") as source:
+                    job_id = jobs.submit_ingestion(rt, user_id=user_id, source=source,
+                                                   filename=path.name, password=args.password,
+                                                   queue=runner.queue)
+                job = runner.wait(job_id, user_id=user_id)
+            except EngineError as e:
+                refused += 1
+                print(f"refused   {path}: {e.user_message}")
+                continue
+            if job.outcome != "done":
+                refused += 1
+                print(f"refused   {path}: {job.message}")
+                continue
+            r = job.result or {}
+            if r.get("duplicate"):
+                print(f"present   {path}: already in the library as '{r['title']}' "
+                      f"(material {r['material_id']})")
+                continue
+            note = f"; {r['note']}" if r.get("note") else ""
+            print(f"ingested  {path}: '{r['title']}', {r['pages']} pages, {r['chunks']} chunks "
+                  f"(material {r['material_id']}){note}")
     return 1 if refused else 0
+
+
+class _CliJobs:
+    """The command line's jobs: queued on a queue of its own, run by any live worker, or by a
+    worker this process starts (for that queue only) when there is none."""
+
+    POLL_S = 0.2
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.queue = f"cli-{os.getpid()}-{secrets.token_hex(4)}"
+        self._worker: EmbeddedWorker | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+
+    def wait(self, job_id: int, *, user_id: int) -> JobView:
+        """The job once it has finished."""
+        from engine.jobs import get_job
+        from engine.jobs.worker import EmbeddedWorker, live_workers
+
+        waited_for_others = False
+        while not (job := get_job(self.rt, job_id, user_id=user_id)).finished:
+            if self._worker is None and live_workers(self.rt) == 0:
+                self._worker = EmbeddedWorker(self.rt, concurrency=1,
+                                              queues=[self.queue]).start()
+            elif self._worker is None and not waited_for_others:
+                waited_for_others = True
+                print(f"queued    job {job_id}: waiting for the running worker", flush=True)
+            time.sleep(self.POLL_S)
+        return job
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -121,7 +175,9 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("ingest", help="add PDFs to a learner's library")
+    p = subparsers.add_parser(
+        "ingest", help="add PDFs to a learner's library (queued as jobs: the running app's worker "
+                       "reads them, or this command runs one when none is alive)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="PDF files")
     p.add_argument("--user", required=True, metavar="EMAIL", help="the learner's email")
     p.add_argument("--password", metavar="PDF_PASSWORD",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.config import Settings
-from engine.errors import PdfEncrypted, PdfMalformed, PdfNoText, PdfTooLarge
+from engine.errors import PdfEncrypted, PdfMalformed, PdfNoText, PdfTooLarge, PdfTooMuchText
 from engine.ingestion.cleaning import clean_pages
 from engine.ingestion.quality import has_text
 
@@ -85,6 +85,8 @@ def read_pdf(
 
     Raises:
         PdfTooLarge: too many bytes or pages, too slow, or too much memory.
+        PdfTooMuchText: more characters of text than `pdf_max_chars_per_byte` per byte of
+            file (checked as pages arrive; the reader is stopped at once).
         PdfEncrypted: a password is needed, or the one given is wrong.
         PdfMalformed: not a PDF, or too damaged to read.
         PdfNoText: no page has usable text (scanned, image-only or garbled).
@@ -97,7 +99,8 @@ def read_pdf(
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        messages = _run_worker(Path(tmp), password=password, settings=settings, on_page=on_page)
+        messages = _run_worker(Path(tmp), password=password, settings=settings, on_page=on_page,
+                               text_budget=_TextBudget(len(data), settings))
     finally:
         Path(tmp).unlink(missing_ok=True)
     return _assemble(messages)
@@ -118,7 +121,8 @@ def worker_env() -> dict[str, str]:
 
 
 def _run_worker(
-    path: Path, *, password: str | None, settings: Settings, on_page: PageCallback | None
+    path: Path, *, password: str | None, settings: Settings, on_page: PageCallback | None,
+    text_budget: _TextBudget,
 ) -> list[dict]:
     """The reader process's messages about the file at `path`, read under the time limits."""
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
@@ -129,7 +133,7 @@ def _run_worker(
         env=worker_env(),
         close_fds=True,
     )
-    reading = _Reading(_Clock(settings), on_page)
+    reading = _Reading(_Clock(settings), on_page, text_budget)
     try:
         _send_request(proc, path=path, password=password, settings=settings)
         _read_messages(proc, reading)
@@ -187,11 +191,41 @@ class _Clock:
         return min(self.deadline, self.page_deadline) - now
 
 
+class _TextBudget:
+    """How much text a file of this size may hold: `pdf_max_chars_per_byte` per byte. A few
+    kilobytes that draw one text object thousands of times (form XObjects, one content stream
+    shared by every page) would otherwise become a million characters to clean, chunk, embed
+    and store."""
+
+    def __init__(self, size_bytes: int, settings: Settings) -> None:
+        self.size_bytes = size_bytes
+        self.per_byte = settings.ingestion.pdf_max_chars_per_byte
+        self.limit = int(self.per_byte * size_bytes)
+        self.chars = 0
+
+    def add(self, page_number: int, text: str) -> None:
+        """Count a page's text.
+
+        Raises:
+            PdfTooMuchText: the text read so far passed the limit.
+        """
+        self.chars += len(text)
+        if self.chars > self.limit:
+            raise PdfTooMuchText(
+                f"This PDF holds far more text than its size allows: its {self.size_bytes:,} "
+                f"bytes expand to at least {self.chars:,} characters by page {page_number} "
+                f"({self.chars / max(1, self.size_bytes):,.0f} per byte; the limit is "
+                f"{self.per_byte:g} per byte). Text repeated by the file's own structure like "
+                "this is refused; nothing was saved.",
+                detail=f"chars={self.chars} bytes={self.size_bytes}")
+
+
 class _Reading:
     """The messages received so far, with the page count and progress they report."""
 
-    def __init__(self, clock: _Clock, on_page: PageCallback | None) -> None:
-        self.clock, self.on_page = clock, on_page
+    def __init__(self, clock: _Clock, on_page: PageCallback | None,
+                 text_budget: _TextBudget) -> None:
+        self.clock, self.on_page, self.text_budget = clock, on_page, text_budget
         self.messages: list[dict] = []
         self.page_count = 0
 
@@ -201,6 +235,8 @@ class _Reading:
         kind = msg["kind"]
         if kind == "meta":
             self.page_count = msg["page_count"]
+        if kind == "page":
+            self.text_budget.add(msg["number"], msg["text"])
         if kind in ("meta", "page"):
             self.clock.page_read()
         if kind == "page" and self.on_page is not None:

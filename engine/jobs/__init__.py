@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine import exports
@@ -35,6 +36,7 @@ from engine.errors import (
     RateLimited,
 )
 from engine.jobs import progress as jp
+from engine.jobs.fairness import fair_priority
 from engine.jobs.progress import JobView
 from engine.jobs.queue import learner_lock, purge_learner_jobs
 from engine.jobs.spool import remove_spooled, spool_upload
@@ -62,17 +64,20 @@ class AlreadyQueued(InvalidInput):
 
 
 def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
-           queueing_lock: str | None = None, duplicate_message: str = "") -> None:
+           queueing_lock: str | None = None, duplicate_message: str = "",
+           queue: str | None = None) -> None:
     """Queue `task` for progress row `job_id` (its only argument: the queue holds ids only,
-    the rest is in the row); on failure the row is removed again."""
+    the rest is in the row), on `queue` (None: the default one) at the learner's fair turn
+    (`engine.jobs.fairness`); on failure the row is removed again."""
     try:
         deferrer = rt.queue.configure_task(
-            task, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock)
+            task, queue=queue, lock=learner_lock(user_id) if user_id else None,
+            queueing_lock=queueing_lock, priority=fair_priority(rt, user_id) if user_id else 0)
         queue_job_id = deferrer.defer(job_id=job_id)
     except AlreadyEnqueued:
         _forget(rt, job_id)
         raise AlreadyQueued(duplicate_message) from None
-    except ConnectorException as e:
+    except (ConnectorException, OperationalError) as e:
         _forget(rt, job_id)
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
     jp.note(rt, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
@@ -107,15 +112,21 @@ def _new_row(rt: Runtime, *, user_id: int, **fields: object) -> int:
 
 
 def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: str,
-                     password: str | None = None) -> int:
+                     password: str | None = None, queue: str | None = None) -> int:
     """Spool an uploaded PDF to disk and queue its ingestion; returns the job id.
+
+    Every worker takes jobs from every queue; `queue` names one that a worker of the caller's
+    own may also serve (the command line's, see `engine.cli.library`).
 
     Raises:
         TooManyPendingUploads: the learner already has `upload_max_pending` uploads waiting.
         AlreadyQueued: the same file is already waiting to be read.
         PdfTooLarge: larger than `upload_max_mb`.
         NotFound: the account is gone or being deleted.
+        QuotaExceeded: the learner's library is full, or they added their pages for the day.
     """
+    from engine.library.quotas import check_page_quota
+
     cap = rt.settings.ingestion.upload_max_pending
     path, sha256, _ = spool_upload(rt, source=source, password=password)
     try:
@@ -128,12 +139,13 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
                 raise TooManyPendingUploads(
                     f"You already have {cap} uploads waiting to be read. Wait for one to "
                     "finish (or cancel one) before adding more.")
+            check_page_quota(session, rt.settings, user_id=user_id, pages=0)
             job_id = jp.create(session, user_id=user_id, kind="ingest", label=filename,
                                spool_path=str(path), params={"sha256": sha256})
     except BaseException:
         remove_spooled(rt, path=path)
         raise
-    _defer(rt, "ingest", job_id, user_id=user_id)
+    _defer(rt, "ingest", job_id, user_id=user_id, queue=queue)
     return job_id
 
 

@@ -1,6 +1,7 @@
 """Uploads wait on disk (the spool folder, shared by app and worker processes) until a worker
 reads them; a job removes its file when it ends. A password for an encrypted PDF waits beside
-it in a file only its owner can read, never in the queue's tables."""
+it in a file only its owner can read, never in the queue's tables, and so do the vectors of an
+ingestion that stepped aside for another learner (`engine.jobs.fairness`)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ def _password_path(path: Path) -> Path:
     return path.with_suffix(".pw")
 
 
+def checkpoint_path(path: Path) -> Path:
+    """Where a paused ingestion of the spooled file keeps the vectors it made so far."""
+    return path.with_suffix(".vectors.npz")
+
+
 def _inside(rt: Runtime, path: Path) -> bool:
     return path.resolve().parent == rt.settings.storage.spool_path.resolve()
 
@@ -66,3 +72,4 @@ def remove_spooled(rt: Runtime, *, path: Path) -> None:
         return
     path.unlink(missing_ok=True)
     _password_path(path).unlink(missing_ok=True)
+    checkpoint_path(path).unlink(missing_ok=True)

@@ -21,7 +21,8 @@ from procrastinate.exceptions import JobAborted
 
 from engine.errors import DatabaseUnavailable, EngineError, VectorStoreUnavailable
 from engine.jobs import progress as jp
-from engine.jobs.spool import remove_spooled
+from engine.jobs.fairness import another_learner_waiting, requeue
+from engine.jobs.spool import checkpoint_path, remove_spooled
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,15 @@ TRANSIENT = (DatabaseUnavailable, VectorStoreUnavailable)
 FAILED_MESSAGE = "Something went wrong while doing this; nothing was saved. Please try again."
 # Tasks whose steps are safe to run again after a crash or a transient failure.
 RETRYABLE = {"ingest", "fit_fsrs", "reindex", "export", "delete_account"}
+
+
+class JobPaused(Exception):
+    """Not an error: raised by a job's body that stepped aside for another learner's job,
+    its work kept."""
+
+
+PAUSED_MESSAGE = ("Paused for a moment to let other waiting work start; it continues where it "
+                  "stopped.")
 
 
 class Reporter:
@@ -65,6 +75,15 @@ def run_job(rt: Runtime, context: JobContext, kind: str, job_id: int,
         return
     try:
         message, result = body(row, Reporter(rt, job_id))
+    except JobPaused:
+        try:
+            queue_job_id = requeue(rt, context, kind, job_id=job_id)
+        except Exception as e:
+            _unexpected(rt, context, kind, job_id, row, e)
+            raise
+        jp.note(rt, job_id, PAUSED_MESSAGE, outcome="queued", stage="waiting",
+                queue_job_id=queue_job_id)
+        return
     except jp.JobCancelled:
         _safe(lambda: jp.finish(rt, job_id, outcome="cancelled", message="Cancelled."))
         _cleanup(rt, row)
@@ -79,17 +98,23 @@ def run_job(rt: Runtime, context: JobContext, kind: str, job_id: int,
         _cleanup(rt, row)
         return
     except Exception as e:
-        log.exception("background job failed", extra={"job": job_id, "kind": kind})
-        if _will_retry(rt, context, kind):
-            _safe(lambda: jp.note(rt, job_id, "Interrupted by a problem; trying again shortly.",
-                                  outcome="queued", stage="waiting"))
-        else:
-            _safe(lambda: jp.finish(rt, job_id, outcome="failed", message=FAILED_MESSAGE,
-                                    result={"error": type(e).__name__}))
-            _cleanup(rt, row)
+        _unexpected(rt, context, kind, job_id, row, e)
         raise
     jp.finish(rt, job_id, outcome="done", message=message, result=result)
     _cleanup(rt, row)
+
+
+def _unexpected(rt: Runtime, context: JobContext, kind: str, job_id: int, row: Any,
+                e: Exception) -> None:
+    """Record an unexpected failure: retried shortly when safe, else failed and cleaned up."""
+    log.exception("background job failed", extra={"job": job_id, "kind": kind})
+    if _will_retry(rt, context, kind):
+        _safe(lambda: jp.note(rt, job_id, "Interrupted by a problem; trying again shortly.",
+                              outcome="queued", stage="waiting"))
+    else:
+        _safe(lambda: jp.finish(rt, job_id, outcome="failed", message=FAILED_MESSAGE,
+                                result={"error": type(e).__name__}))
+        _cleanup(rt, row)
 
 
 def _error_extra(e: EngineError) -> dict:
@@ -119,6 +144,11 @@ def ingest_body(rt: Runtime) -> Callable:
 
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         data, password = read_spooled(rt, path=Path(row.spool_path))
+        started = time.monotonic()
+
+        def should_pause() -> bool:
+            return (time.monotonic() - started >= rt.settings.jobs.fair_slice_s
+                    and another_learner_waiting(rt, row.user_id))
 
         def on_progress(p: library.IngestProgress) -> None:
             if p.stage == library.IngestStage.READING:
@@ -129,8 +159,14 @@ def ingest_body(rt: Runtime) -> Callable:
                        f"Indexed {p.chunks_indexed} of {p.chunk_count} passages "
                        f"({p.page_count} pages read)")
 
-        r = library.ingest_pdf(rt, user_id=row.user_id, data=data, filename=row.label,
-                               password=password, progress=on_progress)
+        step_aside = library.StepAside(should_pause=should_pause,
+                                       checkpoint=checkpoint_path(Path(row.spool_path)))
+        try:
+            r = library.ingest_pdf(rt, user_id=row.user_id, data=data, filename=row.label,
+                                   password=password, progress=on_progress,
+                                   step_aside=step_aside)
+        except library.IngestPaused as e:
+            raise JobPaused(str(e)) from None
         m = r.material
         result = {"material_id": m.id, "title": m.title, "duplicate": r.duplicate,
                   "pages": m.page_count, "chunks": m.chunk_count, "note": m.note}

@@ -86,7 +86,19 @@ async def _recovery_loop(app: App, rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.jobs.heartbeat_s)
 
 
-async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
+def live_workers(rt: Runtime) -> int:
+    """How many workers (in any process) said they live within `jobs_stalled_after_s`."""
+    from sqlalchemy import text
+
+    with rt.engine.connect() as conn:
+        return int(conn.execute(text(
+            "SELECT count(*) FROM procrastinate.procrastinate_workers "
+            "WHERE last_heartbeat > now() - make_interval(secs => :s)"),
+            {"s": rt.settings.jobs.stalled_after_s}).scalar() or 0)
+
+
+async def _run_once(rt: Runtime, *, concurrency: int | None, name: str,
+                    queues: list[str] | None = None) -> None:
     s = rt.settings
     app = worker_app(rt)
     async with app.open_async():
@@ -97,7 +109,7 @@ async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
             # worker stopped itself, e.g. its listener lost the database.
             await app.run_worker_async(
                 concurrency=concurrency or s.jobs.worker_concurrency, name=name,
-                install_signal_handlers=False,
+                queues=queues, install_signal_handlers=False,
                 # A finished job's record is its progress row; the queue keeps no history.
                 delete_jobs="successful",
                 update_heartbeat_interval=s.jobs.heartbeat_s,
@@ -109,8 +121,8 @@ async def _run_once(rt: Runtime, *, concurrency: int | None, name: str) -> None:
 
 
 async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
-                           name: str = "worker") -> None:
-    """Run jobs until this task is cancelled.
+                           name: str = "worker", queues: list[str] | None = None) -> None:
+    """Run jobs (of `queues`, default all) until this task is cancelled.
 
     When the database goes away (a restart, a failover) the worker starts again once it is
     back; jobs it was running are recovered as stalled jobs by whichever worker sees them.
@@ -118,7 +130,7 @@ async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
     delay = 1.0
     while True:
         try:
-            await _run_once(rt, concurrency=concurrency, name=name)
+            await _run_once(rt, concurrency=concurrency, name=name, queues=queues)
             log.warning("worker stopped by itself; starting again in %.0f s", delay)
         except asyncio.CancelledError:
             raise
@@ -161,8 +173,9 @@ class EmbeddedWorker:
     """One worker on a daemon thread of this process (the app's default), started by
     `Runtime.ensure_worker()` and stopped by `Runtime.close()`."""
 
-    def __init__(self, rt: Runtime, *, concurrency: int = 1) -> None:
-        self._rt, self._concurrency = rt, concurrency
+    def __init__(self, rt: Runtime, *, concurrency: int = 1,
+                 queues: list[str] | None = None) -> None:
+        self._rt, self._concurrency, self._queues = rt, concurrency, queues
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
         self._ready = threading.Event()
@@ -178,7 +191,8 @@ class EmbeddedWorker:
             self._loop = asyncio.get_running_loop()
             self._task = asyncio.current_task()
             self._ready.set()
-            await run_worker_async(self._rt, concurrency=self._concurrency, name="embedded")
+            await run_worker_async(self._rt, concurrency=self._concurrency, name="embedded",
+                                   queues=self._queues)
 
         try:
             asyncio.run(main())

@@ -28,10 +28,12 @@ from engine.library.index import (
 )
 from engine.library.ingest import (
     DocumentInput,
+    IngestPaused,
     IngestProgress,
     IngestResult,
     IngestStage,
     ProgressCallback,
+    StepAside,
     find_duplicate,
     ingest_documents,
     ingest_pages,
@@ -53,12 +55,14 @@ from engine.library.titles import TITLE_MAX, choose_title
 __all__ = [
     "TITLE_MAX",
     "DocumentInput",
+    "IngestPaused",
     "IngestProgress",
     "IngestResult",
     "IngestStage",
     "MaterialInfo",
     "PageView",
     "ProgressCallback",
+    "StepAside",
     "choose_title",
     "delete_material",
     "embed_into",

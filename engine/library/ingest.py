@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import insert, select
@@ -25,8 +27,9 @@ from engine.errors import PdfNoText
 from engine.ingestion.chunking import ChunkDraft, chunk_pages, document_text
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.ingestion.pdf import PageCallback, PdfText, describe_pages, read_pdf
-from engine.library.index import embed_texts
+from engine.library.index import embed_texts, embedding_step
 from engine.library.materials import MaterialInfo, finish_delete, material_info
+from engine.library.quotas import check_quota, reserve_pages
 from engine.library.titles import choose_title, clean_title
 from engine.originals import original_path, remove_original, save_original
 from engine.retrieval.collections import current_collection, lock_vectors
@@ -64,6 +67,29 @@ ProgressCallback = Callable[[IngestProgress], None]
 
 
 @dataclass(frozen=True)
+class StepAside:
+    """Lets a long ingestion pause between embedding steps and continue later with its work.
+
+    `should_pause()` is asked after each embedding step while passages remain; when it says
+    yes, the vectors made so far are saved to `checkpoint` and `IngestPaused` is raised. The
+    same file ingested again with the same `checkpoint` embeds only the passages that remain.
+    Nothing is written to the database or the vector store before the embedding is complete.
+    """
+
+    should_pause: Callable[[], bool]
+    checkpoint: Path
+
+
+class IngestPaused(Exception):
+    """Not an error: the ingestion stepped aside (`StepAside`) and the caller queues the
+    work again; nothing was stored yet."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"paused after {done} of {total} passages")
+        self.done, self.total = done, total
+
+
+@dataclass(frozen=True)
 class DocumentInput:
     """Extracted text ready for chunking: one entry per page."""
 
@@ -93,6 +119,7 @@ def ingest_pdf(
     password: str | None = None,
     title: str | None = None,
     progress: ProgressCallback | None = None,
+    step_aside: StepAside | None = None,
 ) -> IngestResult:
     """Read a PDF, chunk it, embed it and store it for this learner.
 
@@ -107,13 +134,16 @@ def ingest_pdf(
         password: for encrypted PDFs.
         title: overrides the title taken from the PDF.
         progress: called as pages are read and chunks indexed.
+        step_aside: lets the embedding pause (raising `IngestPaused`) and resume.
 
     Returns:
         The stored (or already present) material.
 
     Raises:
         PdfTooLarge, PdfEncrypted, PdfMalformed, PdfNoText: the file is refused; nothing
-            was stored.
+            was stored (PdfTooMuchText: far more text than bytes, see `read_pdf`).
+        QuotaExceeded: the learner's library is full or they added their pages for the day;
+            nothing was stored.
         VectorStoreUnavailable: Chroma failed; nothing was stored.
     """
     sha256 = hashlib.sha256(data).hexdigest()
@@ -122,6 +152,7 @@ def ingest_pdf(
         return IngestResult(material=existing, duplicate=True)
     pdf = read_pdf(data, settings=rt.settings, password=password,
                    on_page=_reading_reporter(progress))
+    check_quota(rt, user_id=user_id, pages=len(pdf.pages))
     save_original(rt, user_id=user_id, sha256=sha256, data=data)
     reached("ingest:original-saved")
     try:
@@ -130,7 +161,7 @@ def ingest_pdf(
             title=title or choose_title(pdf.title, pdf.pages, filename, pdf.title_lines),
             filename=filename, sha256=sha256, size_bytes=len(data),
             pages_without_text=pdf.pages_without_text, note=_unreadable_note(pdf),
-            progress=progress,
+            progress=progress, step_aside=step_aside,
         )
     except BaseException:
         if find_duplicate(rt, user_id=user_id, sha256=sha256) is None:
@@ -181,12 +212,14 @@ def ingest_pages(
     pages_without_text: list[int] | None = None,
     note: str | None = None,
     progress: ProgressCallback | None = None,
+    step_aside: StepAside | None = None,
 ) -> IngestResult:
     """Chunk, embed and store already-extracted page texts (the second half of `ingest_pdf`).
 
     Raises:
         PdfNoText: the pages hold no text; nothing was stored.
         InvalidInput: an empty or too long title.
+        QuotaExceeded: over the learner's page quotas; nothing was stored.
     """
     doc, drafts = _prepared(rt, DocumentInput(
         pages=pages, title=title, filename=filename, sha256=sha256, size_bytes=size_bytes,
@@ -200,7 +233,7 @@ def ingest_pages(
             progress(IngestProgress(stage, page_count, page_count, done, total))
 
     [result] = _embed_and_store(rt, user_id=user_id, prepared=[(doc, drafts)],
-                                on_chunks=report)
+                                on_chunks=report, step_aside=step_aside)
     report(result.material.chunk_count, result.material.chunk_count, IngestStage.DONE)
     return result
 
@@ -238,13 +271,17 @@ def _prepared(rt: Runtime, doc: DocumentInput) -> tuple[DocumentInput, list[Chun
 
 def _embed_and_store(rt: Runtime, *, user_id: int,
                      prepared: list[tuple[DocumentInput, list[ChunkDraft]]],
-                     on_chunks: Callable[[int, int], None] | None) -> list[IngestResult]:
+                     on_chunks: Callable[[int, int], None] | None,
+                     step_aside: StepAside | None = None) -> list[IngestResult]:
     """Embed the chunks of all these documents in shared batches, then store each."""
     embedder = usage.embedder_for(rt, user_id=user_id)
     texts = [d.text for _, drafts in prepared for d in drafts]
     if on_chunks:
         on_chunks(0, len(texts))
-    vectors = embed_texts(rt, embedder, texts, progress=on_chunks)
+    if step_aside is None:
+        vectors = embed_texts(rt, embedder, texts, progress=on_chunks)
+    else:
+        vectors = _embed_resumably(rt, texts, step_aside=step_aside, progress=on_chunks)
     results = []
     offset = 0
     for doc, drafts in prepared:
@@ -253,6 +290,48 @@ def _embed_and_store(rt: Runtime, *, user_id: int,
                               model=embedder.model_name))
         offset += len(drafts)
     return results
+
+
+def _embed_resumably(rt: Runtime, texts: list[str], *, step_aside: StepAside,
+                     progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """`embed_texts`, starting after the vectors a paused run saved for these same texts, and
+    pausing (`IngestPaused`) when `step_aside.should_pause()` says so."""
+    embedder = rt.embedder
+    key = hashlib.sha256("\0".join([embedder.model_name, *texts]).encode()).hexdigest()
+    parts = [v for v in [_load_checkpoint(step_aside.checkpoint, key)] if v is not None]
+    start = len(parts[0]) if parts else 0
+    if progress and start:
+        progress(start, len(texts))
+    step = embedding_step(rt)
+    for begin in range(start, len(texts), step):
+        parts.append(embedder.embed_documents(texts[begin:begin + step]))
+        end = min(len(texts), begin + step)
+        if progress:
+            progress(end, len(texts))
+        if end < len(texts) and step_aside.should_pause():
+            _save_checkpoint(step_aside.checkpoint, key, np.concatenate(parts))
+            raise IngestPaused(end, len(texts))
+    step_aside.checkpoint.unlink(missing_ok=True)
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+def _load_checkpoint(path: Path, key: str) -> np.ndarray | None:
+    """The vectors a paused run saved for the texts with this key (None: none, or others)."""
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as saved:
+        if str(saved["key"]) != key:
+            return None
+        return saved["vectors"]
+
+
+def _save_checkpoint(path: Path, key: str, vectors: np.ndarray) -> None:
+    """Write atomically, readable by its owner only (it sits beside the spooled upload)."""
+    tmp = path.with_name(path.name + ".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        np.savez(out, key=np.array(key), vectors=vectors)
+    os.replace(tmp, path)
 
 
 def lexical_column(drafts: list[ChunkDraft]) -> list[str]:
@@ -278,6 +357,7 @@ def _store(rt: Runtime, *, user_id: int, doc: DocumentInput, drafts: list[ChunkD
     lexical = lexical_column(drafts)
     try:
         with rt.session_factory.begin() as session:
+            reserve_pages(session, rt.settings, user_id=user_id, pages=len(doc.pages))
             material_id, chunk_ids = _insert_rows(session, user_id=user_id, doc=doc,
                                                   drafts=drafts, lexical=lexical, model=model)
     except IntegrityError as e:

@@ -1,6 +1,7 @@
 """A second process that replaces a learner's collection (a rebuild beside the app, an account
 deleted and the collection made again) does not break search or ingestion in the first: the
-stale collection handle is dropped and the collection reopened once."""
+stale collection handle is dropped and the collection reopened once. `engine ingest` beside the
+running app never writes the embedded store itself: the app's worker does."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import library
+from engine import jobs, library
 from engine.retrieval.vectors import VectorStore
 from engine.runtime import create_runtime
+from tests.support.jobs import running_worker
 from tests.support.library_pdfs import text_pdf
+from tests.support.processes import process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SOIL = ("Soil forms slowly as rock weathers and organic matter accumulates; a centimetre of "
@@ -23,10 +26,11 @@ SOIL = ("Soil forms slowly as rock weathers and organic matter accumulates; a ce
 BEES = "Honey bees communicate the direction of flowers with a waggle dance on the comb."
 
 
-def _run(args: list[str], env: dict[str, str]) -> None:
+def _run(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def test_search_and_ingest_keep_working_after_a_rebuild_in_another_process(
@@ -52,6 +56,40 @@ def test_search_and_ingest_keep_working_after_a_rebuild_in_another_process(
         assert library.vector_count(rt, user_id=user) == soil.chunk_count + bees.chunk_count
     finally:
         rt.close()
+
+
+def test_cli_ingest_beside_the_running_app_is_written_by_the_apps_worker(
+        runtime, make_user, tmp_path, monkeypatch):
+    email = "beside-the-app@example.com"
+    user = make_user(email)
+    soil = library.ingest_pdf(runtime, user_id=user, data=text_pdf([SOIL]),
+                              filename="soil.pdf").material
+    assert library.search_library(runtime, user_id=user, query="topsoil centuries")[0] \
+        .material_id == soil.id  # this process (the app) holds the embedded store open
+    written_here: list[str] = []
+    real = library.ingest_pdf
+
+    def ingest(rt, **kwargs):
+        written_here.append(kwargs["filename"])
+        return real(rt, **kwargs)
+
+    monkeypatch.setattr(library, "ingest_pdf", ingest)
+    pdf = tmp_path / "bees.pdf"
+    pdf.write_bytes(text_pdf([BEES]))
+    env = process_env(runtime.settings, GROUNDWORK_JOBS_HEARTBEAT_S="10",
+                      GROUNDWORK_JOBS_STALLED_AFTER_S="30",
+                      GROUNDWORK_MODEL_CACHE_DIR=str(runtime.settings.storage.models_dir))
+    with running_worker(runtime):  # the app's worker
+        out = _run(["-m", "engine", "ingest", "--user", email, str(pdf)], env)
+
+    assert "ingested  " in out and "bees.pdf" in out
+    assert written_here == ["bees.pdf"]  # by the app's worker, not by the command's process
+    [job] = [j for j in jobs.recent_jobs(runtime, user_id=user) if j.label == "bees.pdf"]
+    assert job.outcome == "done"
+    bees = job.result["material_id"]
+    assert library.search_library(runtime, user_id=user, query=BEES)[0].material_id == bees
+    assert library.search_library(runtime, user_id=user, query=SOIL)[0].material_id == soil.id
+    assert library.vector_count(runtime, user_id=user) == soil.chunk_count + job.result["chunks"]
 
 
 _REPLACE = textwrap.dedent("""

@@ -122,3 +122,43 @@ def two_column_pdf(title: str, left: str, right: str, *, across: bool) -> bytes:
             pdf.set_xy(20 + 92 * col, 32 + 5.5 * row)
             pdf.cell(85, 5, columns[col][row])
     return bytes(pdf.output())
+
+
+def amplifying_pdf(*, pages: int = 1, draws: int = 30, inner: int = 30,
+                   line: str = "Amplified text repeats here. ") -> bytes:
+    """A PDF of about a kilobyte whose text runs to tens of thousands of characters: each page
+    (all pages share one content stream) draws form XObject A `draws` times, and A draws form
+    XObject B, one line of text, `inner` times. Nothing is compressed beyond the ordinary."""
+    def stream(body: bytes, extra: bytes = b"") -> bytes:
+        packed = zlib.compress(body, 9)
+        return (b"<< /Length %d /Filter /FlateDecode %s >>\nstream\n" % (len(packed), extra)
+                + packed + b"\nendstream")
+
+    text = b"BT /F1 10 Tf 0 0 Td (" + line.encode() * 3 + b") Tj ET"
+    form = b"/Type /XObject /Subtype /Form /BBox [0 0 600 800] /Resources "
+    kids = " ".join(f"{8 + n} 0 R" for n in range(pages)).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        stream(b"".join(b"q 1 0 0 1 %d 0 cm /A Do Q\n" % (i % 3) for i in range(draws))),
+        stream(b"".join(b"q 1 0 0 1 0 %d cm /B Do Q\n" % (i * 12) for i in range(inner)),
+               form + b"<< /XObject << /B 6 0 R >> >>"),
+        stream(text, form + b"<< /Font << /F1 3 0 R >> >>"),
+        b"<< >>",  # unused: keeps page objects numbered from 8
+        *[(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+           b"/Resources << /XObject << /A 5 0 R >> >> >>")] * pages,
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{i} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for off in offsets:
+        out.write(f"{off:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+              .encode())
+    return out.getvalue()

@@ -63,6 +63,9 @@ OLD_DEFAULTS: dict[str, Any] = {
     "tutor_history_max_messages": 20, "tutor_message_max_chars": 4000,
     # added since: data exports expire
     "export_ttl_h": 24.0,
+    # added since: amplification cap, page quotas and fair scheduling of ingestion
+    "pdf_max_chars_per_byte": 20.0, "library_max_pages": 20_000,
+    "upload_max_pages_per_day": 5_000, "jobs_fair_slice_s": 10.0,
 }
 
 # Environment names read without the GROUNDWORK_ prefix, or besides GROUNDWORK_<FLAT NAME>.
@@ -112,7 +115,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 119
+    assert len(places) == len(set(places)) == 123
     grouped = [(group, field) for group, info in Settings.model_fields.items()
                for field in info.annotation.model_fields]
     assert sorted(grouped) == sorted(places)

@@ -2,7 +2,7 @@
 
 from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, SignupAttempt, User
 from engine.db.models.jobs import JobProgress
-from engine.db.models.library import Chunk, Material, MaterialPage, VectorIndex
+from engine.db.models.library import Chunk, Material, MaterialPage, PageIntake, VectorIndex
 from engine.db.models.practice import (
     Attempt,
     AttemptRollup,
@@ -15,8 +15,8 @@ from engine.db.models.tutor import Conversation, Message
 
 __all__ = [
     "AuthSession", "Chunk", "JobProgress", "LLMCache", "LLMUsage", "LoginAttempt", "Material",
-    "MaterialPage", "Profile", "PromptTemplate", "Question", "SignupAttempt", "User",
-    "VectorIndex",
+    "MaterialPage", "PageIntake", "Profile", "PromptTemplate", "Question", "SignupAttempt",
+    "User", "VectorIndex",
     # practice
     "Attempt", "AttemptRollup", "Flag", "ReviewState", "SchedulerParameters",
     # tutor

@@ -119,3 +119,22 @@ class VectorIndex(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class PageIntake(Base):
+    """Pages a learner added, one row per stored material: the daily page quota counts these
+    (deleting the material does not give the pages back)."""
+
+    __tablename__ = "page_intake"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    pages: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        Index("ix_page_intake_user_created", "user_id", "created_at"),
+        CheckConstraint("pages >= 0", name="pages_non_negative"),
+    )
