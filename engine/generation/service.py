@@ -28,6 +28,7 @@ from engine import llm, usage
 from engine.bank.service import known_questions
 from engine.config import Settings
 from engine.db.models import Chunk, LLMUsage, Material
+from engine.domain.language import is_supported
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import Generator, MaterialStatus, QuestionType
 from engine.errors import InvalidInput, NotFound, NothingGenerated
@@ -77,13 +78,19 @@ class MaterialChoice:
     title: str
     page_count: int
     chunk_count: int
+    language: str | None = None  # ISO 639-1; None: not detected yet
+
+    @property
+    def offline_supported(self) -> bool:
+        return self.language is None or is_supported(self.language)
 
 
 def materials_for_generation(rt: Runtime, *, user_id: int) -> list[MaterialChoice]:
     """The learner's materials that are ready to generate from, newest first."""
     with rt.session_factory() as session:
         rows = session.execute(
-            select(Material.id, Material.title, Material.page_count, Material.chunk_count)
+            select(Material.id, Material.title, Material.page_count, Material.chunk_count,
+                   Material.language)
             .where(Material.user_id == user_id, Material.status == MaterialStatus.READY,
                    Material.chunk_count > 0)
             .order_by(Material.created_at.desc(), Material.id.desc())
