@@ -60,8 +60,11 @@ def _material(path: Path, settings, embed):  # noqa: ANN001, ANN202
                          overlap_tokens=settings.ingestion.chunk_overlap_tokens)
     passages = [Passage(i + 1, 1, path.stem, c.text, c.page_start, c.page_end)
                 for i, c in enumerate(chunks)]
+    from engine.domain.language import page_languages
+
+    lang, _ = page_languages(pdf.pages)
     space = offline.build_space("\n\n".join(c.text for c in chunks)[:200_000],
-                                names=offline.author_names(pdf.pages[0]), embed=embed)
+                                names=offline.author_names(pdf.pages[0]), embed=embed, lang=lang)
     return passages, space
 
 

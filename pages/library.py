@@ -165,7 +165,8 @@ else:
             if chosen.note:
                 st.warning(escape_markdown(chosen.note), icon=":material/warning:")
             if not chosen.offline_supported:
-                st.warning(escape_markdown(offline_language_note(chosen.language)), icon=":material/translate:")
+                st.warning(escape_markdown(offline_language_note(chosen.language)),
+                           icon=":material/translate:")
             preview, rename, remove = st.tabs(["Preview", "Rename", "Delete"])
             with preview:
                 page_no = st.number_input("Page", min_value=1, max_value=chosen.page_count,

@@ -114,17 +114,20 @@ def page_languages(pages: Sequence[str]) -> tuple[str, list[str]]:
         if lang != UNKNOWN:
             weight[lang] += len(page)
     main = weight.most_common(1)[0][0] if weight else UNKNOWN
-    out = []
-    for lang, page in zip(per_page, pages, strict=True):
-        if lang in (UNKNOWN, main) or main == UNKNOWN:
-            out.append(lang if main == UNKNOWN else main)
-        elif len(_LETTER.findall(page)) >= PAGE_MIN_LETTERS and (
-                _function_share(page, lang) > _function_share(page, main)
-                if lang in _EXTRA_STOP else _function_share(page, main) < FOREIGN_SHARE):
-            out.append(lang)
-        else:
-            out.append(main)
-    return main, out
+    return main, [page_language(page, main, detected=lang)
+                  for lang, page in zip(per_page, pages, strict=True)]
+
+
+def page_language(page: str, main: str, *, detected: str | None = None) -> str:
+    """A page's language in a material whose main language is `main` (see `page_languages`)."""
+    lang = detect_language(page) if detected is None else detected
+    if main == UNKNOWN:
+        return lang
+    if lang in (UNKNOWN, main) or len(_LETTER.findall(page)) < PAGE_MIN_LETTERS:
+        return main
+    if lang in _EXTRA_STOP:
+        return lang if _function_share(page, lang) > _function_share(page, main) else main
+    return lang if _function_share(page, main) < FOREIGN_SHARE else main
 
 
 def _function_share(text: str, lang: str) -> float:
@@ -169,6 +172,10 @@ def stemmer_name(lang: str | None) -> str:
 _END = re.compile(r"(?<=[.!?])[\"'\u201d\u00bb)]*\s+(?=[\"'(\[\u201c\u201e\u00ab]?[^\W\d_])")
 
 
+# A paragraph number between two sentences ("... on appeal. 8. The court ..."), or at the start.
+_PARAGRAPH_NUMBER = re.compile(r"(?:(?<=[.!?])|^)\s*(?:\d{1,3}\.|\[\d{1,3}\])(?=\s+[^\W\d_])")
+
+
 @lru_cache(maxsize=16)
 def _abbreviation_tails(lang: str) -> tuple[str, ...]:
     items = set(_ABBREVIATIONS.get(lang, "").split("|")) | {"e.g", "i.e", "etc", "cf"}
@@ -193,7 +200,7 @@ def _ends_with_abbreviation(before: str, lang: str) -> bool:
 
 def split_sentences(text: str, lang: str = "en") -> list[str]:
     """The sentences of a passage of prose, in order, whitespace collapsed."""
-    text = " ".join(text.split())
+    text = _PARAGRAPH_NUMBER.sub(" ", " ".join(text.split()))
     if not text:
         return []
     out: list[str] = []
