@@ -182,7 +182,7 @@ def _abbreviation_tails(lang: str) -> tuple[str, ...]:
     return tuple(sorted((i for i in items if i), key=len, reverse=True))
 
 
-def _ends_with_abbreviation(before: str, lang: str) -> bool:
+def ends_with_abbreviation(before: str, lang: str) -> bool:
     """Whether the text before a full stop ends with an abbreviation or an ordinal number."""
     tail = before[-12:].casefold()
     if not tail.endswith("."):
@@ -206,7 +206,7 @@ def split_sentences(text: str, lang: str = "en") -> list[str]:
     out: list[str] = []
     start = 0
     for m in _END.finditer(text):
-        if _ends_with_abbreviation(text[start:m.start()].rstrip("\"'\u201d\u00bb)"), lang):
+        if ends_with_abbreviation(text[start:m.start()].rstrip("\"'\u201d\u00bb)"), lang):
             continue
         piece = text[start:m.start()].strip()
         if piece:

@@ -156,8 +156,10 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
     stop = lang_.stopwords(lang)
     if sum(w.casefold().strip(",;") in stop for w in words) < 0.15 * len(words):
         return False  # a label or list of terms, not prose
-    if re.search(r"[.:]\s+[a-z]", s):  # a caption or a run-in heading glued to the sentence
-        return False
+    for glued in re.finditer(r"[.:]\s+[a-z]", s):  # a caption or run-in heading glued on
+        if not (glued.group(0)[0] == "." and lang_.ends_with_abbreviation(s[:glued.start() + 1],
+                                                                          lang)):
+            return False
     return s.count("(") == s.count(")") and s.count("\u201c") == s.count("\u201d")
 
 
@@ -523,22 +525,24 @@ def _candidates(passages: Sequence[Passage], spaces: dict[int, TermSpace], diffi
 
 
 def spread_order(n: int) -> list[int]:
-    """0..n-1 in an order whose every prefix is spread evenly over the range (bisection:
-    0, n/2, n/4, 3n/4, ...), so the first questions of a batch come from all over a document."""
+    """0..n-1 in an order whose every prefix is spread evenly over the range (the van der
+    Corput sequence: 0, n/2, n/4, 3n/4, n/8, ...), so the first questions of a batch come
+    from all over a document."""
     order: list[int] = []
     seen: set[int] = set()
-    k = 1
-    while len(order) < n:
-        for j in range(k):
-            i = int((2 * j + 1) * n / (2 * k)) if k > 1 else 0
-            if i < n and i not in seen:
-                seen.add(i)
-                order.append(i)
-        k *= 2
-        if k > 4 * n:
-            order.extend(i for i in range(n) if i not in seen)
-            break
-    return order
+    m = 0
+    while len(order) < n and m < 4 * n + 4:
+        fraction, base, k = 0.0, 0.5, m
+        while k:
+            fraction += base * (k & 1)
+            k >>= 1
+            base /= 2
+        i = int(fraction * n)
+        if i not in seen:
+            seen.add(i)
+            order.append(i)
+        m += 1
+    return order + [i for i in range(n) if i not in seen]
 
 
 RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well
@@ -639,6 +643,7 @@ def generate(passages: Sequence[Passage], spaces: dict[int, TermSpace], *, count
     queues = _candidates(passages, spaces, difficulty, used)
     sources = {p.chunk_id: p.text for p in passages}
     batch = Batch()
+    made_forms: Counter[str] = Counter()
     made = turn = 0
     while made < count and any(queues):
         progressed = False
@@ -652,13 +657,15 @@ def generate(passages: Sequence[Passage], spaces: dict[int, TermSpace], *, count
                 space = spaces[c.passage.material_id]
                 draft = None
                 rotation = [order[(turn + k) % len(order)] for k in range(len(order))]
+                # The forms made least so far first, so one that failed gets the next turn.
+                rotation.sort(key=lambda f: made_forms[f])
                 for form in _rare_forms_first(rotation, c, space):
                     draft = build_draft(form, c, space, difficulty=difficulty, topic=topic,
                                         batch=batch)
+                    for reason in batch.take_rejections():
+                        if on_reject:
+                            on_reject(reason)
                     if draft is None:
-                        for reason in batch.take_rejections():
-                            if on_reject:
-                                on_reject(reason)
                         continue
                     broken = qlint.lint(draft, source=sources[c.passage.chunk_id],
                                         names=space.names)
@@ -670,6 +677,7 @@ def generate(passages: Sequence[Passage], spaces: dict[int, TermSpace], *, count
                 if draft is None:
                     continue
                 batch.commit(draft)
+                made_forms[form] += 1
                 used.add(normalise(c.sentence))
                 turn += 1
                 made += 1

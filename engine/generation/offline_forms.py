@@ -151,9 +151,8 @@ def definition(c: Any, space: off.TermSpace, *, difficulty: int,
         [answer, *(space.definitions[k] for _, k in picked)], answer,
         f"def:{c.passage.chunk_id}:{key}")
     closeness = sum(s for s, _ in picked) / len(picked)
-    why = (f"The source ({_pages(c.passage)}) describes {term} this way: \u201c{c.sentence}\u201d "
-           f"The other descriptions are of other terms of the material (such as "
-           f"'{picked[0][1]}').")
+    why = (f"The source ({_pages(c.passage)}) gives this description of {term}. The others "
+           f"describe other terms of the material (such as '{picked[0][1]}').")
     return Draft(type=QuestionType.MCQ, options=options, correct_index=correct,
                  stem=f"What is {term}? Choose the description that the source gives.",
                  explanation=why,
