@@ -34,6 +34,9 @@ PAGE_MIN_LETTERS = 300  # a page in another language than the material needs thi
 # A page in a language without a function-word list here counts as such only when under this
 # share of its words are function words of the material's language (prose has 30-50%).
 FOREIGN_SHARE = 0.08
+# Even a list of names and affiliations in a first-class language has this share of its
+# function words ("of", "at"); text in another language has (almost) none of them.
+PROSE_SHARE = 0.1
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _MATHS_OR_CODE = re.compile(r"[^\w\s.,;:!?'\"()\u2019\u201c\u201d\u201e\u00ab\u00bb-]+")
 
@@ -108,7 +111,7 @@ def page_languages(pages: Sequence[str]) -> tuple[str, list[str]]:
     language's function words than of the material's (code or formulas alone mislead the
     detector); otherwise, and for pages with too little text, it takes the material's.
     """
-    per_page = [detect_language(p) for p in pages]
+    per_page = [_checked(detect_language(p), p) for p in pages]
     weight: Counter[str] = Counter()
     for lang, page in zip(per_page, pages, strict=True):
         if lang != UNKNOWN:
@@ -118,9 +121,20 @@ def page_languages(pages: Sequence[str]) -> tuple[str, list[str]]:
                   for lang, page in zip(per_page, pages, strict=True)]
 
 
+def _checked(lang: str, text: str) -> str:
+    """The detector's answer, unless it names a language without a function-word list here
+    while the text is full of one first-class language's function words (the detector's
+    rarer languages, such as Nigerian Pidgin for English, are its usual mistakes)."""
+    if lang in NAMES:  # the widely used languages it tells reliably
+        return lang
+    shares = {code: _function_share(text, code) for code in SUPPORTED}
+    best = max(shares, key=lambda code: shares[code])
+    return best if shares[best] >= PROSE_SHARE else lang
+
+
 def page_language(page: str, main: str, *, detected: str | None = None) -> str:
     """A page's language in a material whose main language is `main` (see `page_languages`)."""
-    lang = detect_language(page) if detected is None else detected
+    lang = _checked(detect_language(page), page) if detected is None else detected
     if main == UNKNOWN:
         return lang
     if lang in (UNKNOWN, main) or len(_LETTER.findall(page)) < PAGE_MIN_LETTERS:

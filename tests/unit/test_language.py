@@ -77,3 +77,16 @@ def test_bm25_tokens_are_stemmed_in_the_texts_language():
     # A German query is also stemmed as German, so it meets German chunks.
     assert set(lexical_tokens("Halbebenen der Geraden", "de")) <= set(
         query_tokens("In welcher Halbebenen liegen die Punkte der Geraden?"))
+
+
+def test_a_rare_language_guess_on_english_names_and_affiliations_is_corrected():
+    board = ("Editors: Michel Avital, University of Amsterdam. Kevin Crowston, Syracuse "
+             "University. Advisory Board: Kalle Lyytinen, Case Western Reserve University. "
+             "Roger Clarke, Australian National University. Sue Conger, University of Dallas. "
+             "Guy Fitzgerald, Brunel University. Blake Ives, University of Houston at the "
+             "Bauer College of Business.")
+    assert page_languages([board])[0] == "en"
+    lorem = ("Lorem ipsum dolor sit amet, consectetuer adipiscing elit. Ut purus elit, "
+             "vestibulum ut, placerat ac, adipiscing vitae, felis. Curabitur dictum gravida "
+             "mauris. Nam arcu libero, nonummy eget, consectetuer id, vulputate a, magna.")
+    assert page_languages([lorem])[0] == "la"
