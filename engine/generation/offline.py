@@ -231,10 +231,16 @@ def _kind(term: str, text: str, lang: str = "en") -> str:
 
 
 def _noun_like(word: str, text: str) -> bool:
-    """A single word used as a noun somewhere: after a determiner, or a name/acronym."""
-    if word[:1].isupper() or word.endswith(("ly",)):
-        return word[:1].isupper()
-    before = re.findall(rf"(\w+)\s+{re.escape(word)}(?![\w-])", text, re.IGNORECASE)
+    """A single word used as a noun somewhere: after a determiner, an acronym, or written
+    with a capital in mid-sentence (a name; any noun in German)."""
+    if word.isupper() and len(word) > 1:
+        return True
+    w = re.escape(word)
+    if word[:1].isupper() and re.search(rf"\b[a-z\u00e0-\u00ff]+[,;]?\s+{w}(?![\w-])", text):
+        return True
+    if word.endswith("ly"):
+        return False
+    before = re.findall(rf"(\w+)\s+{w}(?![\w-])", text, re.IGNORECASE)
     return any(b.casefold() in _NOUN_BEFORE for b in before)
 
 
@@ -280,8 +286,9 @@ def key_terms(text: str, *, top: int = 60, names: set[str] | frozenset[str] = fr
         if any(w in folded_names for w in folded) and phrase[:1].isupper():
             continue
         key = phrase.casefold()
-        if key in seen or (len(words) == 1 and not _noun_like(phrase, sample)):
-            continue
+        if key in seen or (lang != "de" and not _noun_like(words[-1], sample)
+                           and not _noun_like(phrase, sample)):
+            continue  # a phrase asked about ends in a noun ("trace tree", not "trace exits")
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
             continue  # "record traces", "generate LIR": an action, not a concept
         seen.add(key)
@@ -339,7 +346,7 @@ class TermSpace:
         pa, pb = self.articles(a), self.articles(b)
         if pa and pb:
             return pa.most_common(1)[0][0] == pb.most_common(1)[0][0]
-        return a.casefold()[-2:] == b.casefold()[-2:]
+        return a.casefold()[-1:] == b.casefold()[-1:]
 
     def neighbours(self, term: str, *, avoid: str = "", hard: bool = True) -> list[tuple[str, float]]:
         """Same-kind terms nearest to `term`, those that would also fit `avoid` left out."""
@@ -489,7 +496,18 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace,
         if om and om.start() <= m.start() and m.end() <= om.end():
             return False
     before, after = sentence[:m.start()], sentence[m.end():]
-    return not (before.endswith(("-", "'", "/")) or after.startswith(("-", "/")))
+    if before.endswith(("-", "'", "/")) or after.startswith(("-", "/")):
+        return False
+    # A collocation of the material ("covered work", "page layout"): the blank would be half
+    # of a fixed phrase, asked as a modifier or a fragment.
+    prev = re.findall(r"([^\W\d_]+)\s*$", before)
+    nxt = re.findall(r"^\s*([^\W\d_]+)", after)
+    for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) \
+            + ([f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []):
+        if len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", space.text,
+                          re.IGNORECASE)) >= COLLOCATION:
+            return False
+    return True
 
 
 def _candidates(passages: Sequence[Passage], spaces: dict[int, TermSpace], difficulty: int,
@@ -546,6 +564,8 @@ def spread_order(n: int) -> list[int]:
 
 
 RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well
+CLOSE_SIM = 0.75  # so close in meaning that it fits any slot the answer fits (near-synonyms)
+COLLOCATION = 2  # a blank and its neighbour seen together this often are one phrase
 _CONTEXT = 3  # words either side of a term that count as its context
 
 
@@ -593,7 +613,8 @@ def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list
         before, after = _contexts(space, t.text)
         hit_left = bool(left) and left[0] in before
         hit_right = bool(right) and right[0] in after
-        if (hit_left and hit_right) or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM):
+        if (hit_left and hit_right) or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM) \
+                or (space.vectors is not None and sims[j] >= CLOSE_SIM):
             out.append(t.text)
     return out
 

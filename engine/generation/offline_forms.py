@@ -181,6 +181,37 @@ def _same_form(a: str, b: str) -> bool:
     return off._plural(a) == off._plural(b) and ing[0] == ing[1]
 
 
+_DETERMINERS = {"en": "the|a|an|this|these|that|those|each|every|its|their|our|any|no",
+                "fr": "le|la|les|un|une|des|du|ce|cette|ces",
+                "es": "el|la|los|las|un|una|unos|unas|este|esta"}
+
+
+def _determined(term: str, space: off.TermSpace) -> bool:
+    """Whether the material uses the term as a noun phrase (after a determiner; in German any
+    capitalised term, as nouns are) or it is an acronym: only such terms are swapped."""
+    if term.isupper() or space.language == "de":
+        return True
+    dets = _DETERMINERS.get(space.language, _DETERMINERS["en"])
+    return bool(re.search(rf"\b({dets})\s+{re.escape(term)}(?![\w-])", space.text,
+                          re.IGNORECASE))
+
+
+_SLOT_BEFORE = {"en": "the|a|an|this|these|that|those|each|every|its|their|our|any|no|of|in|on|"
+                      "at|for|with|by|from|into|about|and|or",
+                "fr": "le|la|les|un|une|des|du|de|ce|cette|ces|en|dans|sur|par|pour|avec|et|ou",
+                "es": "el|la|los|las|un|una|unos|unas|de|del|en|con|por|para|y|o"}
+
+
+def _noun_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
+    """Whether this occurrence stands where a noun phrase does: right after a determiner or a
+    preposition (in German, any capitalised occurrence), so a noun swapped in still reads."""
+    if lang == "de":
+        return m.group(0)[:1].isupper()
+    before = re.findall(r"([^\W\d_]+)\s*$", sentence[:m.start()])
+    words = _SLOT_BEFORE.get(lang, _SLOT_BEFORE["en"]).split("|")
+    return bool(before) and before[0].casefold() in words
+
+
 def statement(c: Any, space: off.TermSpace, *, difficulty: int,
               topic: str | None, batch: off.Batch) -> Draft | None:
     """One true sentence and three other real sentences of the material, each with one key
@@ -200,8 +231,10 @@ def statement(c: Any, space: off.TermSpace, *, difficulty: int,
         m = off._find(t.text, s)
         if m is None or not off.blankable(t, s, m, space, space.language):
             continue
+        if not _determined(t.text, space) or not _noun_slot(s, m, space.language):
+            continue
         near = [(x, sim) for x, sim in space.neighbours(t.text, avoid=s, hard=difficulty >= 3)
-                if _same_form(x, t.text)]
+                if _same_form(x, t.text) and _determined(x, space)]
         if not near:
             continue
         made = off.as_sentence(_swap(s, m, near[0][0], space.language))
