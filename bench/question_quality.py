@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         passing = sum(r.passing for r in docs)
         wrong = [w for r in docs for w in r.wrong_term]
-        distinct = sum(len(set(r.wrong_term)) for r in docs) / max(1, len(wrong))
+        distinct = (sum(len(set(r.wrong_term)) for r in docs) / len(wrong) if wrong
+                    else float("nan"))
         reused = sum(r.reused for r in docs)
         long_docs = [r for r in docs if r.sections >= SECTIONS and len(r.drafts) >= args.count]
         coverage = (sum(r.covered / r.sections for r in long_docs) / len(long_docs)

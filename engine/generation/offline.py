@@ -244,6 +244,16 @@ def _noun_like(word: str, text: str) -> bool:
     return any(b.casefold() in _NOUN_BEFORE for b in before)
 
 
+def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
+    """A word that stands almost always before the same content word (a modifier of one
+    phrase, as "outer" of "outer loop")."""
+    after = [n.casefold() for n in re.findall(rf"(?<![\w-]){re.escape(word)}\s+([^\W\d_]+)",
+                                              text, re.IGNORECASE)]
+    after = [n for n in after if n not in stop]
+    total = len(re.findall(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE))
+    return total >= 3 and bool(after) and Counter(after).most_common(1)[0][1] >= 0.7 * total
+
+
 def _verb_like(word: str, text: str) -> bool:
     """An English word used as a verb ("to record") and never as a noun ("the record")."""
     w = re.escape(word)
@@ -292,6 +302,8 @@ def key_terms(text: str, *, top: int = 60, names: set[str] | frozenset[str] = fr
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
             continue  # "record traces", "generate LIR": an action, not a concept
         seen.add(key)
+        if len(words) == 1 and _modifier(phrase, sample, stop):
+            continue  # "outer" of "outer loop": half of a phrase, not a term of its own
         found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
         if len(phrase) > 8 and found and sum(f.isupper() for f in found) > len(found) / 2:
             continue  # a running header or a heading in capitals

@@ -170,3 +170,10 @@ def test_false_statements_are_real_sentences_with_one_same_form_term_changed():
                 assert offline.is_candidate(option), option
                 assert not re.search(r"\ba [aeiou]", option), option  # "an", not "a"
     assert made
+
+
+def test_half_of_a_fixed_phrase_is_not_a_key_term():
+    text = ("The outer loop calls the inner loop. Each outer loop has a header. An outer loop "
+            "runs the inner loop many times. The inner loop is traced first. ") * 3
+    terms = {t.text.casefold() for t in offline.key_terms(text)}
+    assert "outer" not in terms and "inner" not in terms
