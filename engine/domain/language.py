@@ -27,8 +27,8 @@ NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it":
          "nl": "Dutch", "pt": "Portuguese", "pl": "Polish", "ru": "Russian", "zh": "Chinese",
          "ja": "Japanese", "ko": "Korean", "ar": "Arabic", "he": "Hebrew", "sv": "Swedish",
          "da": "Danish", "no": "Norwegian", "fi": "Finnish", "cs": "Czech", "tr": "Turkish",
-         "el": "Greek", "hu": "Hungarian", "ro": "Romanian", "uk": "Ukrainian", UNKNOWN:
-         "undetermined"}
+         "el": "Greek", "hu": "Hungarian", "ro": "Romanian", "uk": "Ukrainian", "la": "Latin",
+         UNKNOWN: "undetermined"}
 MIN_LETTERS = 60  # fewer letters than this: the language is not told
 PAGE_MIN_LETTERS = 300  # a page in another language than the material needs this much prose
 # A page in a language without a function-word list here counts as such only when under this
