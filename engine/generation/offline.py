@@ -100,6 +100,7 @@ some any no""".split())
 # Definite articles: their form before a noun shows its gender and number.
 _ARTICLES = {"de": "der|die|das|den|dem|des", "fr": "le|la|les|l'|du|au|aux",
              "es": "el|la|los|las|del|al"}
+_AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
 _FINITE = {
     "en": re.compile(r"\b(is|are|was|were|has|have|had|can|cannot|must|will|does|do|may|"
                      r"should|would|could|becomes?|means|needs?|gives?|makes?)\b", re.I),
@@ -356,9 +357,13 @@ class TermSpace:
         if self.language == "en" or self.language not in _ARTICLES:
             return _plural(a) == _plural(b)
         pa, pb = self.articles(a), self.articles(b)
+        same_end = a.casefold()[-1:] == b.casefold()[-1:]
         if pa and pb:
-            return pa.most_common(1)[0][0] == pb.most_common(1)[0][0]
-        return a.casefold()[-1:] == b.casefold()[-1:]
+            top = pa.most_common(1)[0][0]
+            # German "die" and French/Spanish plural articles hide singular vs plural: the
+            # ending must agree too ("die Reihenfolge" vs "die Speicherzellen").
+            return top == pb.most_common(1)[0][0] and (top not in _AMBIGUOUS_NUMBER or same_end)
+        return same_end
 
     def neighbours(self, term: str, *, avoid: str = "", hard: bool = True) -> list[tuple[str, float]]:
         """Same-kind terms nearest to `term`, those that would also fit `avoid` left out."""

@@ -177,3 +177,13 @@ def test_half_of_a_fixed_phrase_is_not_a_key_term():
             "runs the inner loop many times. The inner loop is traced first. ") * 3
     terms = {t.text.casefold() for t in offline.key_terms(text)}
     assert "outer" not in terms and "inner" not in terms
+
+
+def test_german_swaps_keep_number_agreement():
+    text = ("Die Reihenfolge der Schritte ist fest. Die Reihenfolge zählt. Die Speicherzellen "
+            "werden freigegeben. Die Speicherzellen liegen im Speicher. Die Umgebung endet. "
+            "Die Umgebung enthält Variablen.")
+    space = offline.TermSpace([], None, frozenset(), text=text, language="de")
+    assert not space.same_form("Speicherzellen", "Reihenfolge")  # plural for singular
+    assert space.same_form("Umgebung", "Reihenfolge") is False  # endings differ: unsure
+    assert space.same_form("Regeln", "Speicherzellen")  # no article seen: same ending
