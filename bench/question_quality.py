@@ -1,53 +1,103 @@
-"""Quality of offline questions, measured by the question lint and batch statistics.
+"""Quality of offline questions per language, and 20 sample questions to judge by hand.
 
-    python -m bench.question_quality [DIR] [--count 10] [--seed 7]
+    python -m bench.question_quality [DIR] [--count 20] [--no-samples]
 
-For every PDF in DIR (default: the `text` PDFs of ../shared/data/pdf-corpus/index.tsv) the
-same path as the app runs: sandboxed reading and cleaning, chunking, key terms embedded with
-the configured model, then offline generation of `--count` questions (a mix) at difficulty
-3, and an "easy" (1) and a "hard" (5) batch. Reported:
-- lint_pass_pct: delivered questions passing the lint, shape, grounding checks, re-run here;
-  beside it the pre-filter rate (lint verdicts on every draft the forms built, before the
-  generator dropped the broken ones): the anchor from the same run;
-- distinct_distractor_ratio: distinct wrong options / all wrong options of term questions,
-  counted within each PDF's batch;
-- delivered_ratio: delivered / requested over PDFs whose material allows `--count` (at least
-  that many distinct candidate sentences with a key term); all PDFs shown too;
-- types: the mix of forms; difficulty separation: mean signal of hard minus easy batches.
-Prints 10 random questions. Ends with
-`RESULT lint_pass_pct=... distinct_distractor_ratio=... delivered_ratio=... types=...`.
+Documents: by default an English paper (tracemonkey) and guide (file_pdfjs_test), a legal text (the GNU GPL
+version 3 from /usr/share/common-licenses, rendered to a PDF here), German lecture notes
+(ipi-skript-de), French course notes (cours-latex-fr) and the other `text` PDFs of
+../shared/data/pdf-corpus; or every PDF in DIR. Each goes the app's path: sandboxed reading
+and cleaning, chunking, language detection, key terms in that language embedded with the
+configured model, then one offline batch of `--count` questions (a mix) at difficulty 3.
+
+Reported per language (documents in a language the offline generator does not handle must
+give no questions, and are listed):
+- lint_pass: delivered questions passing the lint, shape and grounding checks (re-run here);
+- distinct: distinct wrong options / all wrong options of term questions, per batch;
+- reuse: wrong options (any form) used by more than one question of the same batch (target 0);
+- coverage: of a document's sections (its readable pages cut into 10 equal page ranges; every
+  readable page for shorter documents), the share a batch draws on (target >= 60%);
+- ambiguity: blanks refused because another key term fits as well, and options kept out for
+  the same reason.
+Then 5 questions from each of the four sample documents (2 English documents, the legal text,
+the German notes), numbered, for judging with `bench/question_rubric.md`. Ends with
+`RESULT key=value ...`.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import random
 import sys
+import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.process import prepare_process  # noqa: E402
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdf-corpus"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+GPL = Path("/usr/share/common-licenses/GPL-3")
+SAMPLES = ("tracemonkey", "file_pdfjs_test", "GPL-3", "ipi-skript-de")
+PER_SAMPLE = 5
+SECTIONS = 10
+READABLE_CHARS = 200
 
 
-def _default_pdfs() -> list[Path]:
-    index = DEFAULT_CORPUS / "index.tsv"
-    if not index.exists():
-        return []
-    with index.open(encoding="utf-8") as f:
-        return [DEFAULT_CORPUS / r["file"] for r in csv.DictReader(f, delimiter="\t")
-                if r["category"] == "text"]
+@dataclass
+class DocResult:
+    name: str
+    language: str
+    drafts: list = field(default_factory=list)
+    passing: int = 0
+    wrong_term: list[str] = field(default_factory=list)
+    reused: int = 0
+    sections: int = 0
+    covered: int = 0
+    rejections: Counter = field(default_factory=Counter)
 
 
-def _material(path: Path, settings, embed):  # noqa: ANN001, ANN202
+def _legal_pdf(folder: Path) -> Path | None:
+    """The GPL-3 text as a PDF (a long legal text of numbered sections)."""
+    if not GPL.is_file():
+        return None
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    text = GPL.read_text(encoding="utf-8").encode("latin-1", "replace").decode("latin-1")
+    for para in text.split("\n\n"):
+        pdf.multi_cell(0, 5, " ".join(para.split()) if not para.startswith("  ") else para)
+        pdf.ln(2)
+    out = folder / "GPL-3.pdf"
+    pdf.output(str(out))
+    return out
+
+
+def _default_pdfs(folder: Path) -> list[Path]:
+    pdfs = []
+    index = SHARED / "pdf-corpus" / "index.tsv"
+    if index.exists():
+        with index.open(encoding="utf-8") as f:
+            pdfs += [SHARED / "pdf-corpus" / r["file"] for r in csv.DictReader(f, delimiter="\t")
+                     if r["category"] == "text"]
+    pdfs += [p for p in (SHARED / "lang" / "ipi-skript-de.pdf",
+                         SHARED / "lang" / "cours-latex-fr.pdf") if p.exists()]
+    legal = _legal_pdf(folder)
+    return pdfs + ([legal] if legal else [])
+
+
+def _run(path: Path, settings, embed, count: int) -> DocResult | None:  # noqa: ANN001
+    from engine.domain.language import is_supported, page_languages
     from engine.errors import EngineError
     from engine.generation import offline
     from engine.generation.drafts import Passage
+    from engine.generation.lint import lint
+    from engine.generation.validation import ground, normalise, validate
     from engine.ingestion.chunking import chunk_pages
     from engine.ingestion.pdf import read_pdf
 
@@ -56,49 +106,54 @@ def _material(path: Path, settings, embed):  # noqa: ANN001, ANN202
     except EngineError as e:
         print(f"  {path.name}: skipped ({e.user_message})")
         return None
+    lang, _ = page_languages(pdf.pages)
+    result = DocResult(path.stem, lang)
+    if not is_supported(lang):
+        print(f"  {path.name}: language {lang}: no questions (offline questions are not made "
+              "in it)")
+        return result
     chunks = chunk_pages(pdf.pages, chunk_tokens=settings.ingestion.chunk_tokens,
                          overlap_tokens=settings.ingestion.chunk_overlap_tokens)
     passages = [Passage(i + 1, 1, path.stem, c.text, c.page_start, c.page_end)
                 for i, c in enumerate(chunks)]
     space = offline.build_space("\n\n".join(c.text for c in chunks)[:200_000],
-                                names=offline.author_names(pdf.pages[0]), embed=embed)
-    return passages, space
-
-
-def _batch(passages, space, *, count: int, difficulty: int):  # noqa: ANN001, ANN202
-    from engine.generation import offline
-    from engine.generation.lint import lint
-
-    built: list[tuple[object, list[str]]] = []
-
-    def rejected(reason: str) -> None:
-        built.append((None, [reason.removeprefix("lint_")]))
-
-    space.usage.clear()
-    drafts = list(offline.generate(passages, {1: space}, count=count, types=["mcq", "cloze"],
-                                   difficulty=difficulty, on_reject=rejected))
+                                names=offline.author_names(pdf.pages[0]), embed=embed,
+                                lang=lang)
+    # The app hands the generator chunks spread over the document (passages.spread_passages)
+    # in document order: the same here, up to count * 8 of them.
+    step = max(1, len(passages) / (count * 8))
+    chosen = [passages[int(i * step)] for i in range(min(len(passages), count * 8))]
+    result.drafts = list(offline.generate(chosen, {1: space}, count=count,
+                                          types=["mcq", "cloze"], difficulty=3,
+                                          on_reject=lambda r: result.rejections.update([r])))
     sources = {p.chunk_id: p.text for p in passages}
-    for d in drafts:
-        built.append((d, lint(d, source=sources[d.source_chunk_id], names=space.names)))
-    return drafts, built
+    for d in result.drafts:
+        ok = validate(d) is None and ground(d, passages) is None and not lint(
+            d, source=sources[d.source_chunk_id], names=space.names)
+        result.passing += ok
+    wrong_all: Counter[str] = Counter()
+    for d in result.drafts:
+        wrong = [normalise(o) for i, o in enumerate(d.options or []) if i != d.correct_index]
+        wrong_all.update(set(wrong))
+        if d.form == "term":
+            result.wrong_term += wrong
+    result.reused = sum(n - 1 for n in wrong_all.values() if n > 1)
+    readable = [i + 1 for i, p in enumerate(pdf.pages) if len(p.strip()) >= READABLE_CHARS]
+    if readable:
+        n = min(SECTIONS, len(readable))
+        section_of = {page: k * n // len(readable) for k, page in enumerate(readable)}
+        result.sections = n
+        result.covered = len({section_of.get(d.page_start, section_of.get(d.page_end))
+                              for d in result.drafts} - {None})
+    print(f"  {path.name} [{lang}]: {len(result.drafts)}/{count} delivered, "
+          f"{len(space.terms)} key terms, forms {dict(Counter(d.form for d in result.drafts))}, "
+          f"coverage {result.covered}/{result.sections} sections, reuse {result.reused}")
+    return result
 
 
-def _allows(passages, space, count: int) -> bool:  # noqa: ANN001
-    from engine.generation import offline
-
-    seen: set[str] = set()
-    for p in passages:
-        for s in offline.sentences(p.text):
-            if s not in seen and any(offline._find(t.text, s) for t in space.terms):
-                seen.add(s)
-            if len(seen) >= count:
-                return True
-    return False
-
-
-def _show(d) -> str:  # noqa: ANN001
-    lines = [f"[{d.material_title} p.{d.page_start}] {d.form} · difficulty {d.difficulty} "
-             f"(signal {d.difficulty_signal})", f"  Q: {d.stem}"]
+def _show(n: int, d) -> str:  # noqa: ANN001
+    lines = [f"#{n} [{d.material_title} p.{d.page_start}] {d.form} · difficulty {d.difficulty}",
+             f"  Q: {d.stem}"]
     for i, o in enumerate(d.options or []):
         lines.append(f"   {'*' if i == d.correct_index else '-'} {o}")
     if not d.options:
@@ -110,84 +165,70 @@ def _show(d) -> str:  # noqa: ANN001
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir", nargs="?", type=Path, help="folder of PDFs")
-    ap.add_argument("--count", type=int, default=10, help="questions asked per PDF")
-    ap.add_argument("--seed", type=int, default=7, help="seed for the sample shown")
+    ap.add_argument("--count", type=int, default=20, help="questions asked per document")
+    ap.add_argument("--no-samples", action="store_true", help="do not print the samples")
     args = ap.parse_args(argv)
-    pdfs = sorted(args.dir.glob("*.pdf")) if args.dir else _default_pdfs()
-    if not pdfs:
-        print("no PDFs found (the shared corpus is absent; pass a folder of PDFs)")
-        return 0
 
     from engine.config import Settings
-    from engine.generation.validation import ground, validate
     from engine.retrieval.embeddings import load_embedder
 
     settings = Settings(log_level="WARNING")
     embed = load_embedder(settings).embed_documents
     started = time.perf_counter()
-    delivered: list = []
-    built_all: list[tuple[object, list[str]]] = []
-    requested = allowed_requested = allowed_delivered = 0
-    easy: list[float] = []
-    hard: list[float] = []
-    for path in pdfs:
-        material = _material(path, settings, embed)
-        if material is None:
+    with tempfile.TemporaryDirectory() as tmp:
+        pdfs = sorted(args.dir.glob("*.pdf")) if args.dir else _default_pdfs(Path(tmp))
+        if not pdfs:
+            print("no PDFs found (the shared corpus is absent; pass a folder of PDFs)")
+            return 0
+        results = [r for r in (_run(p, settings, embed, args.count) for p in pdfs) if r]
+
+    by_lang: dict[str, list[DocResult]] = defaultdict(list)
+    for r in results:
+        by_lang[r.language].append(r)
+    print("\nper language:")
+    fields: list[str] = []
+    for lang, docs in sorted(by_lang.items(), key=lambda x: -len(x[1])):
+        delivered = sum(len(r.drafts) for r in docs)
+        if not delivered:
+            print(f"  {lang}: {len(docs)} document(s), no questions (as intended when the "
+                  "language is not handled)")
             continue
-        passages, space = material
-        drafts, built = _batch(passages, space, count=args.count, difficulty=3)
-        allows = _allows(passages, space, args.count)
-        requested += args.count
-        if allows:
-            allowed_requested += args.count
-            allowed_delivered += len(drafts)
-        easy_batch, _ = _batch(passages, space, count=args.count, difficulty=1)
-        hard_batch, _ = _batch(passages, space, count=args.count, difficulty=5)
-        easy += [d.difficulty_signal for d in easy_batch]
-        hard += [d.difficulty_signal for d in hard_batch]
-        for d in drafts:
-            d.excerpt_ok = validate(d) is None and ground(d, passages) is None
-        delivered += drafts
-        built_all += built
-        print(f"  {path.name}: {len(drafts)}/{args.count} delivered "
-              f"({'material allows' if allows else 'too few candidate sentences'}), "
-              f"{len(space.terms)} key terms, forms {dict(Counter(d.form for d in drafts))}")
+        passing = sum(r.passing for r in docs)
+        wrong = [w for r in docs for w in r.wrong_term]
+        distinct = (sum(len(set(r.wrong_term)) for r in docs) / len(wrong) if wrong
+                    else float("nan"))
+        reused = sum(r.reused for r in docs)
+        long_docs = [r for r in docs if r.sections >= SECTIONS and len(r.drafts) >= args.count]
+        coverage = (sum(r.covered / r.sections for r in long_docs) / len(long_docs)
+                    if long_docs else float("nan"))
+        blanks = sum(r.rejections["ambiguous_blank"] for r in docs)
+        options = sum(r.rejections["ambiguous_option"] for r in docs)
+        lint_pct = 100 * passing / delivered
+        print(f"  {lang}: {len(docs)} document(s), {delivered} questions; lint pass "
+              f"{lint_pct:.1f}%; distinct distractors {distinct:.2f}; distractor reuse "
+              f"{reused}; section coverage {100 * coverage:.0f}% (documents of 10+ readable "
+              f"pages with a full batch: {len(long_docs)}); ambiguity: {blanks} blanks refused, "
+              f"{options} options kept out")
+        fields += [f"lint_pass_pct_{lang}={lint_pct:.1f}", f"distinct_{lang}={distinct:.2f}",
+                   f"reuse_{lang}={reused}", f"coverage_pct_{lang}={100 * coverage:.0f}",
+                   f"ambiguous_blanks_{lang}={blanks}", f"ambiguous_options_{lang}={options}"]
 
-    passing = [d for d in delivered if d.excerpt_ok and not next(
-        b for x, b in built_all if x is d)]
-    lint_pct = 100 * len(passing) / max(1, len(delivered))
-    raw_pct = 100 * sum(1 for _, b in built_all if not b) / max(1, len(built_all))
-    broken = Counter(r for _, b in built_all for r in b)
-    # Distinct wrong options within each PDF's batch (across PDFs they differ anyway).
-    slots = unique = 0
-    for title in {d.material_title for d in delivered}:
-        wrong = [o.casefold() for d in delivered if d.form == "term" and d.material_title == title
-                 for i, o in enumerate(d.options or []) if i != d.correct_index]
-        slots, unique = slots + len(wrong), unique + len(set(wrong))
-    distinct = unique / max(1, slots)
-    per100 = 100 * unique / max(1, len(delivered))
-    delivered_ratio = allowed_delivered / max(1, allowed_requested)
-    types = Counter(d.form for d in delivered)
-    easy_mean = sum(easy) / max(1, len(easy))
-    hard_mean = sum(hard) / max(1, len(hard))
-
-    print("\n10 random questions:")
-    rng = random.Random(args.seed)
-    for d in rng.sample(delivered, min(10, len(delivered))):
-        print(_show(d))
-    print(f"\nPDFs: {len(pdfs)}; delivered {len(delivered)} of {requested} asked "
-          f"({allowed_delivered}/{allowed_requested} where the material allows)")
-    print(f"lint pass (delivered): {lint_pct:.1f}%   anchor, lint pass of every built draft "
-          f"before filtering: {raw_pct:.1f}% ({len(built_all)} drafts); broken rules: "
-          f"{dict(broken)}")
-    print(f"distinct distractors: {distinct:.2f} of wrong options, {per100:.0f} per 100 questions")
-    print(f"difficulty signal: easy batch {easy_mean:.3f}, hard batch {hard_mean:.3f}, "
-          f"separation {hard_mean - easy_mean:+.3f}")
-    print(f"time {time.perf_counter() - started:.0f}s")
-    type_text = ",".join(f"{k}:{v}" for k, v in sorted(types.items()))
-    print(f"RESULT lint_pass_pct={lint_pct:.1f} distinct_distractor_ratio={distinct:.2f} "
-          f"delivered_ratio={delivered_ratio:.2f} types={type_text} "
-          f"difficulty_separation={hard_mean - easy_mean:.3f} raw_lint_pass_pct={raw_pct:.1f}")
+    if not args.no_samples:
+        print(f"\n{PER_SAMPLE * len(SAMPLES)} sample questions ({PER_SAMPLE} from each of "
+              f"{', '.join(SAMPLES)}); judge them with bench/question_rubric.md:")
+        n = 0
+        for name in SAMPLES:
+            doc = next((r for r in results if r.name == name), None)
+            if doc is None:
+                print(f"  ({name} not found)")
+                continue
+            # Spread over the batch: every fourth question.
+            picks = doc.drafts[::max(1, len(doc.drafts) // PER_SAMPLE)][:PER_SAMPLE]
+            for d in picks:
+                n += 1
+                print(_show(n, d))
+    print(f"\ntime {time.perf_counter() - started:.0f}s")
+    print("RESULT " + " ".join(fields))
     return 0
 
 

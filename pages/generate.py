@@ -14,6 +14,7 @@ from engine.generation.drafts import Draft
 from engine.jobs import JobView, active_job, get_job, submit_generation
 from ui.auth import require_account
 from ui.jobs import job_card
+from ui.library import escape_markdown, offline_language_note
 from ui.question_view import TYPE_LABELS, badges, edit_fields, plain, render_question
 from ui.runtime import get_runtime
 
@@ -50,6 +51,11 @@ if not materials:
     st.stop()
 
 titles = {m.id: m.title for m in materials}
+if mode.offline:
+    for m in materials:
+        if not m.offline_supported:
+            st.warning(escape_markdown(f"{m.title}: {offline_language_note(m.language)}"),
+                       icon=":material/translate:")
 type_choices = ["mix", *mode.types]
 
 with st.form("gen_form"):

@@ -17,7 +17,13 @@ from engine.jobs import (
 )
 from ui.auth import require_account
 from ui.jobs import job_card
-from ui.library import escape_markdown, human_size, passage_card
+from ui.library import (
+    escape_markdown,
+    human_size,
+    language_label,
+    offline_language_note,
+    passage_card,
+)
 from ui.runtime import get_runtime
 
 rt = get_runtime()
@@ -140,6 +146,7 @@ else:
     st.dataframe(
         [{"Title": m.title, "Pages": m.page_count, "Passages": m.chunk_count,
           "Size": human_size(m.size_bytes),
+          "Language": language_label(m.language),
           "Status": "ready" if not m.pages_without_text else
                     f"ready ({len(m.pages_without_text)} pages without text)",
           "Uploaded": m.created_at} for m in materials],
@@ -157,6 +164,9 @@ else:
                         f" · {chosen.page_count} pages · {chosen.chunk_count} passages")
             if chosen.note:
                 st.warning(escape_markdown(chosen.note), icon=":material/warning:")
+            if not chosen.offline_supported:
+                st.warning(escape_markdown(offline_language_note(chosen.language)),
+                           icon=":material/translate:")
             preview, rename, remove = st.tabs(["Preview", "Rename", "Delete"])
             with preview:
                 page_no = st.number_input("Page", min_value=1, max_value=chosen.page_count,

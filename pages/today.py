@@ -193,7 +193,9 @@ if result is None:
                               format_func=lambda i: escape_markdown(question.options[i]),
                               index=None,
                               key="today_choice")
-            response: str | int | None = choice
+            # Options are shown shuffled per answer: submit the stored index.
+            response: str | int | None = None if choice is None else question.option_index(
+                choice)
         elif question.type == "cloze" and question.stem.count("_____") > 1:
             parts = [st.text_input(f"Blank {i + 1}", key=f"today_blank_{i}", max_chars=120)
                      for i in range(question.stem.count("_____"))]

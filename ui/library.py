@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine.domain.language import SUPPORTED, UNKNOWN, language_name
 from engine.retrieval import Passage
 from ui.text import escape_markdown
 
-__all__ = ["escape_markdown", "human_size", "passage_card"]
+__all__ = ["escape_markdown", "human_size", "language_label", "offline_language_note",
+           "passage_card"]
+
+
+def language_label(code: str | None) -> str:
+    """A material's language for tables: its name, or a dash when not detected yet."""
+    return "\u2014" if code is None else language_name(code)
+
+
+def offline_language_note(code: str | None) -> str:
+    """Why offline questions are not made from a material in this language (plain text)."""
+    supported = ", ".join(language_name(c) for c in SUPPORTED)
+    said = ("Its language could not be told (too little prose)" if code == UNKNOWN
+            else f"It is in {language_name(code)}")
+    return (f"{said}: offline questions are made only from {supported} material, so none "
+            "are made from this one. Search and the tutor still work; with a language model "
+            "configured, questions can be generated from it too.")
 
 
 def human_size(n: int) -> str:

@@ -68,13 +68,15 @@ def _core_sentence(draft: Draft) -> str:
 
 
 def stem_not_sentence(draft: Draft) -> bool:
+    """The stem's sentence is not one complete sentence; nor is the excerpt (which may lack
+    its full stop: a bullet item of lecture notes, quoted as written)."""
     for text in (_core_sentence(draft), draft.excerpt):
         text = text.strip()
         if len(_words(text.replace(BLANK, "x"))) < MIN_STEM_WORDS:
             return True
         if not text[:1].isupper() and not text[:1].isdigit() and not text.startswith(BLANK):
             return True
-        if text[-1:] not in ".!?":
+        if text[-1:] not in ".!?" and (text is not draft.excerpt or not text[-1:].isalpha()):
             return True
     return False
 

@@ -34,6 +34,8 @@ class Run:
     cached_calls: int = 0
     llm_ms: float = 0.0
     reservation: usage.Reservation | None = None
+    # Languages of chosen materials the offline generator cannot handle (ISO 639-1 codes).
+    unsupported_languages: set[str] = field(default_factory=set)
 
 
 def log_usage(run: Run, *, generator: str, model: str | None, prompt_version: str | None,

@@ -4,6 +4,7 @@ the sentence or material cannot support that form. See `engine.generation.offlin
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from engine.domain.vocabulary import Generator, QuestionType
@@ -12,8 +13,7 @@ from engine.generation.drafts import BLANK, Draft
 from engine.generation.validation import normalise
 
 DISTRACTORS = 3
-_POOL = 12  # distractors are drawn from this many nearest neighbours
-_USAGE_PENALTY = 0.3
+_POOL = 16  # distractors are drawn from this many nearest neighbours
 
 
 def _pages(p: Any) -> str:
@@ -28,17 +28,19 @@ def _match_case(term: str, like: str) -> str:
     return term[:1].upper() + term[1:] if like[:1].isupper() else term[:1].lower() + term[1:]
 
 
-def _pick(neighbours: list[tuple[str, float]], usage: Any, n: int) -> list[tuple[str, float]]:
-    """`n` varied neighbours: the nearest, less so when already used as distractors."""
-    pool = sorted(neighbours[:_POOL], key=lambda x: -(x[1] - _USAGE_PENALTY * usage[x[0]]))
+def _pick(neighbours: list[tuple[str, float]], batch: off.Batch, n: int, *,
+          avoid: Sequence[str] = ()) -> list[tuple[str, float]]:
+    """`n` of the nearest neighbours not yet used as a wrong option in this batch and not
+    among `avoid` (terms that would be right as well)."""
+    avoided = {normalise(a) for a in avoid}
     chosen: list[tuple[str, float]] = []
-    for text, sim in pool:
-        if all(normalise(text) != normalise(c) for c, _ in chosen):
-            chosen.append((text, sim))
+    for text, sim in neighbours[:_POOL]:
+        key = normalise(text)
+        if key in avoided or not batch.free(text) or any(key == normalise(c) for c, _ in chosen):
+            continue
+        chosen.append((text, sim))
         if len(chosen) == n:
             break
-    if len(chosen) == n:
-        usage.update(t for t, _ in chosen)
     return chosen
 
 
@@ -51,17 +53,16 @@ def _snip(sentence: str, term: str, width: int = 150) -> str:
 
 
 def _why(answer: str, nearest: str | None, space: off.TermSpace, pages: str) -> str:
-    why = f"'{answer}' is the term the source uses in this sentence ({pages})"
+    """Why the answer is right, from the source; and, for a wrong option, where the source
+    uses that term instead (only when it says so in a sentence of its own)."""
+    why = f"The source ({pages}) says '{answer}' here"
     definition = space.definitions.get(answer.casefold())
     why += f"; it describes it as \u201c{_snip(definition, answer)}\u201d." if definition else "."
-    if nearest is None:
-        return why
-    elsewhere = space.sentences_with.get(nearest.casefold())
-    if elsewhere:
-        return (f"{why} The closest alternative, '{nearest}', belongs to another point of the "
-                f"material: \u201c{_snip(elsewhere, nearest)}\u201d")
-    return (f"{why} The closest alternative, '{nearest}', is a related term of this material, "
-            "but this sentence is not about it.")
+    elsewhere = space.sentences_with.get(nearest.casefold()) if nearest else None
+    if nearest and elsewhere:
+        return (f"{why} '{nearest}' is about another point of the material: "
+                f"\u201c{_snip(elsewhere, nearest)}\u201d")
+    return why
 
 
 def _common(c: Any, *, answer: str, excerpt: str, signal: float, topic: str | None,
@@ -80,19 +81,29 @@ def _signal(c: Any, space: off.TermSpace, closeness: float) -> float:
 
 
 def _blanked(c: Any) -> tuple[str, str] | None:
-    m = off._find(c.term.text, c.sentence)
+    sentence = off.as_sentence(c.sentence)
+    m = off._find(c.term.text, sentence)
     if m is None:
         return None
-    return m.group(0), f"{c.sentence[:m.start()]}{BLANK}{c.sentence[m.end():]}"
+    return m.group(0), f"{sentence[:m.start()]}{BLANK}{sentence[m.end():]}"
 
 
-def term_mcq(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None) -> Draft | None:
+def _rivals(c: Any, space: off.TermSpace) -> list[str]:
+    m = off._find(c.term.text, c.sentence)
+    return off.rivals(space, c.term.text, c.sentence, m) if m else []
+
+
+def term_mcq(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None,
+             batch: off.Batch) -> Draft | None:
     found = _blanked(c)
     if found is None:
         return None
     answer, blanked = found
+    rivals = _rivals(c, space)
+    if rivals:
+        batch.reject("ambiguous_option")  # kept out of the options below
     chosen = _pick(space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3),
-                   space.usage, DISTRACTORS)
+                   batch, DISTRACTORS, avoid=rivals)
     if len(chosen) < DISTRACTORS:
         return None
     closeness = sum(s for _, s in chosen) / len(chosen)
@@ -105,9 +116,13 @@ def term_mcq(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None
                            signal=_signal(c, space, closeness)))
 
 
-def cloze(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None) -> Draft | None:
+def cloze(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None,
+          batch: off.Batch) -> Draft | None:
     found = _blanked(c)
     if found is None:
+        return None
+    if _rivals(c, space):  # a typed answer could be another term, just as right
+        batch.reject("ambiguous_blank")
         return None
     answer, blanked = found
     near = space.neighbours(c.term.text, avoid=c.sentence)
@@ -120,14 +135,14 @@ def cloze(c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None) -
 
 
 def definition(c: Any, space: off.TermSpace, *, difficulty: int,
-               topic: str | None) -> Draft | None:
+               topic: str | None, batch: off.Batch) -> Draft | None:
     term = off.defined_term(c.sentence, space.text)
     if term is None or term.casefold() not in space.definition_vectors:
         return None
     key = term.casefold()
     mine = space.definition_vectors[key]
     others = sorted(((float(v @ mine), k) for k, v in space.definition_vectors.items()
-                     if k != key), reverse=True)
+                     if k != key and batch.free(space.definitions[k])), reverse=True)
     if len(others) < DISTRACTORS:
         return None
     picked = others[:DISTRACTORS] if difficulty >= 3 else others[-DISTRACTORS:]
@@ -136,9 +151,8 @@ def definition(c: Any, space: off.TermSpace, *, difficulty: int,
         [answer, *(space.definitions[k] for _, k in picked)], answer,
         f"def:{c.passage.chunk_id}:{key}")
     closeness = sum(s for s, _ in picked) / len(picked)
-    why = (f"The source ({_pages(c.passage)}) describes {term} this way. The closest "
-           f"alternative is how it describes '{picked[0][1]}', a different term of the "
-           "material.")
+    why = (f"The source ({_pages(c.passage)}) gives this description of {term}. The others "
+           f"describe other terms of the material (such as '{picked[0][1]}').")
     return Draft(type=QuestionType.MCQ, options=options, correct_index=correct,
                  stem=f"What is {term}? Choose the description that the source gives.",
                  explanation=why,
@@ -146,9 +160,63 @@ def definition(c: Any, space: off.TermSpace, *, difficulty: int,
                            signal=_signal(c, space, closeness)))
 
 
+def _swap(sentence: str, m: re.Match[str], new: str, lang: str) -> str:
+    """The sentence with the match replaced by `new`, its article agreeing (English a/an)."""
+    before, after = sentence[:m.start()], sentence[m.end():]
+    if m.start() == 0 or (lang != "de" and not m.group(0)[:1].isupper()):
+        new = _match_case(new, m.group(0))  # German nouns keep their capital
+    if lang == "en":
+        art = re.search(r"\b([Aa]n?)\s+$", before)
+        if art:
+            want = "an" if new[:1].casefold() in "aeiou" else "a"
+            want = want.capitalize() if art.group(1)[:1].isupper() else want
+            before = before[:art.start(1)] + want + before[art.end(1):]
+    return f"{before}{new}{after}"
+
+
+def _same_form(a: str, b: str) -> bool:
+    """Whether two terms can stand in the same place of a sentence: same number, and a
+    gerund only for a gerund."""
+    ing = [t.split()[-1].casefold().endswith("ing") for t in (a, b)]
+    return off._plural(a) == off._plural(b) and ing[0] == ing[1]
+
+
+_DETERMINERS = {"en": "the|a|an|this|these|that|those|each|every|its|their|our|any|no",
+                "fr": "le|la|les|un|une|des|du|ce|cette|ces",
+                "es": "el|la|los|las|un|una|unos|unas|este|esta"}
+
+
+def _determined(term: str, space: off.TermSpace) -> bool:
+    """Whether the material uses the term as a noun phrase (after a determiner; in German any
+    capitalised term, as nouns are) or it is an acronym: only such terms are swapped."""
+    if term.isupper() or space.language == "de":
+        return True
+    dets = _DETERMINERS.get(space.language, _DETERMINERS["en"])
+    return bool(re.search(rf"\b({dets})\s+{re.escape(term)}(?![\w-])", space.text,
+                          re.IGNORECASE))
+
+
+_SLOT_BEFORE = {"en": "the|a|an|this|these|that|those|each|every|its|their|our|any|no|of|in|on|"
+                      "at|for|with|by|from|into|about|and|or",
+                "fr": "le|la|les|un|une|des|du|de|ce|cette|ces|en|dans|sur|par|pour|avec|et|ou",
+                "es": "el|la|los|las|un|una|unos|unas|de|del|en|con|por|para|y|o"}
+
+
+def _noun_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
+    """Whether this occurrence stands where a noun phrase does: right after a determiner or a
+    preposition (in German, any capitalised occurrence), so a noun swapped in still reads."""
+    if lang == "de":
+        return m.group(0)[:1].isupper()
+    before = re.findall(r"([^\W\d_]+)\s*$", sentence[:m.start()])
+    words = _SLOT_BEFORE.get(lang, _SLOT_BEFORE["en"]).split("|")
+    return bool(before) and before[0].casefold() in words
+
+
 def statement(c: Any, space: off.TermSpace, *, difficulty: int,
-              topic: str | None) -> Draft | None:
-    """One true sentence and three from elsewhere in the material, each with a term swapped."""
+              topic: str | None, batch: off.Batch) -> Draft | None:
+    """One true sentence and three other real sentences of the material, each with one key
+    term swapped for a neighbour of the same kind and form; each still reads as a sentence
+    and none is reused within the batch."""
     i = space.index(c.term.text)
     sims = space.similarities(i)
     order = sorted(range(len(space.terms)), key=lambda j: -sims[j])
@@ -157,35 +225,45 @@ def statement(c: Any, space: off.TermSpace, *, difficulty: int,
     for j in order:
         t = space.terms[j]
         s = space.sentences_with.get(t.text.casefold())
-        if not s or normalise(s) in seen or abs(len(s) - len(c.sentence)) > 2 * len(c.sentence):
+        if not s or normalise(s) in seen or normalise(s) in batch.used_sources \
+                or abs(len(s) - len(c.sentence)) > 2 * len(c.sentence):
             continue
-        near = space.neighbours(t.text, avoid=s, hard=difficulty >= 3)
         m = off._find(t.text, s)
-        if not near or m is None:
+        if m is None or not off.blankable(t, s, m, space, space.language):
             continue
-        swapped = _match_case(near[0][0], m.group(0))
-        false.append((f"{s[:m.start()]}{swapped}{s[m.end():]}", m.group(0), swapped, near[0][1]))
+        if not _determined(t.text, space) or not _noun_slot(s, m, space.language):
+            continue
+        near = [(x, sim) for x, sim in space.neighbours(t.text, avoid=s, hard=difficulty >= 3)
+                if _same_form(x, t.text) and _determined(x, space)]
+        if not near:
+            continue
+        made = off.as_sentence(_swap(s, m, near[0][0], space.language))
+        if not off.is_candidate(made, space.language) or not batch.free(made):
+            continue
+        false.append((made, m.group(0), near[0][0], near[0][1]))
         seen.add(normalise(s))
         if len(false) == DISTRACTORS:
             break
     if len(false) < DISTRACTORS:
         return None
-    options, correct = off.shuffled([c.sentence, *(f[0] for f in false)], c.sentence,
+    batch.used_sources |= seen - {normalise(c.sentence)}
+    true = off.as_sentence(c.sentence)
+    options, correct = off.shuffled([true, *(f[0] for f in false)], true,
                                     f"st:{c.passage.chunk_id}:{normalise(c.sentence)}")
     _, real, swapped, _ = false[0]
     why = (f"The chosen statement is what the source says ({_pages(c.passage)}). Each of the "
-           f"others has one term swapped: for example the source says '{real}', not "
-           f"'{swapped}'.")
+           f"others is another sentence of the material with one term changed: for example "
+           f"the source says '{real}' where one of them says '{swapped}'.")
     closeness = sum(f[3] for f in false) / len(false)
     return Draft(type=QuestionType.MCQ, options=options, correct_index=correct,
                  stem="Which statement matches the source? Each of the others changes one term.",
                  explanation=why,
-                 **_common(c, answer=c.sentence, excerpt=c.sentence, topic=topic,
+                 **_common(c, answer=true, excerpt=c.sentence, topic=topic,
                            form="statement", signal=_signal(c, space, closeness)))
 
 
 def list_cloze(c: Any, space: off.TermSpace, *, difficulty: int,
-               topic: str | None) -> Draft | None:
+               topic: str | None, batch: off.Batch) -> Draft | None:
     items = off.list_items(c.sentence, space.text)
     if items is None:
         return None
@@ -207,7 +285,8 @@ _BUILDERS = {"term": term_mcq, "cloze": cloze, "definition": definition,
 
 
 def build_draft(form: str, c: Any, space: off.TermSpace, *, difficulty: int,
-                topic: str | None) -> Draft | None:
-    if form == "list" and not re.search(r",.*\b(and|or)\b", c.sentence):
+                topic: str | None, batch: off.Batch | None = None) -> Draft | None:
+    if form == "list" and not re.search(r",.*\b(and|or|und|oder|et|ou|y|o)\b", c.sentence):
         return None
-    return _BUILDERS[form](c, space, difficulty=difficulty, topic=topic)
+    return _BUILDERS[form](c, space, difficulty=difficulty, topic=topic,
+                           batch=batch if batch is not None else off.Batch())

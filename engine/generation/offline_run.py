@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import usage
 from engine.db.models import Chunk, Material, MaterialPage
+from engine.domain.language import is_supported, page_languages
 from engine.domain.passage import Passage
 from engine.generation import offline
 from engine.generation.drafts import Draft
@@ -20,6 +21,31 @@ from engine.generation.validation import Deduper, ground, validate
 from engine.runtime import Runtime
 
 TERMS_SAMPLE_CHARS = 40_000
+
+
+def material_language(rt: Runtime, session: Session, user_id: int, material: Material) -> str:
+    """The material's stored language; for one stored before languages were detected, it is
+    detected from its pages now and stored."""
+    if material.language is not None:
+        return material.language
+    pages = session.scalars(select(MaterialPage.text).where(
+        MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
+        .order_by(MaterialPage.number)).all()
+    if not pages:  # a material without stored pages: its chunks tell
+        pages = session.scalars(select(Chunk.text).where(
+            Chunk.material_id == material.id, Chunk.user_id == user_id)
+            .order_by(Chunk.ordinal)).all()
+    main, per_page = page_languages(list(pages))
+    with rt.session_factory.begin() as writer:
+        writer.execute(update(Material).where(Material.id == material.id,
+                                              Material.user_id == user_id)
+                       .values(language=main))
+        for number, lang in enumerate(per_page, start=1):
+            writer.execute(update(MaterialPage).where(
+                MaterialPage.material_id == material.id, MaterialPage.user_id == user_id,
+                MaterialPage.number == number).values(language=lang))
+    material.language = main
+    return main
 
 
 def _build_space(rt: Runtime, session: Session, user_id: int,
@@ -36,7 +62,8 @@ def _build_space(rt: Runtime, session: Session, user_id: int,
     embedder = usage.embedder_for(rt, user_id=user_id)
     return offline.build_space("\n\n".join(texts[::step]),
                                names=offline.author_names(first_page),
-                               embed=embedder.embed_documents)
+                               embed=embedder.embed_documents,
+                               lang=material.language or "en")
 
 
 def terms_for(rt: Runtime, session: Session, user_id: int,
@@ -52,9 +79,17 @@ def generate_offline(rt: Runtime, run: Run, materials: dict[int, Material],
                      passages: Sequence[Passage], *, types: list[str], difficulty: int,
                      count: int, topic: str | None, deduper: Deduper, used_sentences: set[str],
                      on_progress: Callable[[Progress], None] | None) -> list[Draft]:
+    spaces = {}
     with rt.session_factory() as session:
-        spaces = {mid: terms_for(rt, session, run.user_id, materials[mid])
-                  for mid in {p.material_id for p in passages} if mid in materials}
+        for mid in sorted({p.material_id for p in passages} & set(materials)):
+            lang = material_language(rt, session, run.user_id, materials[mid])
+            if not is_supported(lang):
+                # No questions rather than junk: said on the Library and Generate pages.
+                run.rejections["language_unsupported"] += 1
+                run.unsupported_languages.add(lang)
+                continue
+            spaces[mid] = terms_for(rt, session, run.user_id, materials[mid])
+    passages = [p for p in passages if p.material_id in spaces]
 
     def rejected(reason: str) -> None:
         run.rejections[reason] += 1

@@ -28,6 +28,7 @@ from engine import llm, usage
 from engine.bank.service import known_questions
 from engine.config import Settings
 from engine.db.models import Chunk, LLMUsage, Material
+from engine.domain.language import SUPPORTED, is_supported, language_name
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import Generator, MaterialStatus, QuestionType
 from engine.errors import InvalidInput, NotFound, NothingGenerated
@@ -77,13 +78,19 @@ class MaterialChoice:
     title: str
     page_count: int
     chunk_count: int
+    language: str | None = None  # ISO 639-1; None: not detected yet
+
+    @property
+    def offline_supported(self) -> bool:
+        return self.language is None or is_supported(self.language)
 
 
 def materials_for_generation(rt: Runtime, *, user_id: int) -> list[MaterialChoice]:
     """The learner's materials that are ready to generate from, newest first."""
     with rt.session_factory() as session:
         rows = session.execute(
-            select(Material.id, Material.title, Material.page_count, Material.chunk_count)
+            select(Material.id, Material.title, Material.page_count, Material.chunk_count,
+                   Material.language)
             .where(Material.user_id == user_id, Material.status == MaterialStatus.READY,
                    Material.chunk_count > 0)
             .order_by(Material.created_at.desc(), Material.id.desc())
@@ -157,6 +164,10 @@ def _lint_failures(run: Run) -> int:
 def _shortfall(run: Run, made: int, count: int, topic: str | None,
                n_passages: int) -> str | None:
     parts = []
+    if run.unsupported_languages:
+        names = ", ".join(language_name(c) for c in sorted(run.unsupported_languages))
+        parts.append(f"Material in {names} was left out: offline questions are made only from "
+                     f"{', '.join(language_name(c) for c in SUPPORTED)} material.")
     if topic:
         parts.append(f"Questions come only from the {n_passages} passage"
                      f"{'s' if n_passages != 1 else ''} that mention '{topic}'.")
@@ -175,6 +186,14 @@ def _nothing_message(run: Run, generator: str) -> str:
     if run.rejections.get("duplicate_of_bank") and len(run.rejections) == 1:
         return ("Every question generated is already in your bank. Try another topic, "
                 "other materials, or a different question type.")
+    unsupported = sorted(run.unsupported_languages)
+    if generator == Generator.OFFLINE and unsupported:
+        names = ", ".join(language_name(code) for code in unsupported)
+        supported = ", ".join(language_name(c) for c in SUPPORTED)
+        return (f"No questions were made offline: the chosen material is in {names} (or its "
+                f"language could not be told), and offline questions are made only from "
+                f"{supported} material. Choose other materials, or configure a language "
+                "model (GROUNDWORK_LLM_GENERATION_MODEL).")
     if generator == Generator.OFFLINE:
         lint = _lint_failures(run)
         return ("No usable questions could be made from this material offline: no "

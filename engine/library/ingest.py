@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine import usage
 from engine.db.models import Chunk, Material, MaterialPage
+from engine.domain.language import page_languages
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import PdfNoText
 from engine.ingestion.chunking import ChunkDraft, chunk_pages, document_text
@@ -33,6 +34,7 @@ from engine.library.quotas import check_quota, reserve_pages
 from engine.library.titles import choose_title, clean_title
 from engine.originals import original_path, remove_original, save_original
 from engine.retrieval.collections import current_collection, lock_vectors
+from engine.retrieval.embeddings import Embedder
 from engine.retrieval.lexical import lexical_tokens
 from engine.runtime import Runtime
 from engine.steps import reached
@@ -281,7 +283,8 @@ def _embed_and_store(rt: Runtime, *, user_id: int,
     if step_aside is None:
         vectors = embed_texts(rt, embedder, texts, progress=on_chunks)
     else:
-        vectors = _embed_resumably(rt, texts, step_aside=step_aside, progress=on_chunks)
+        vectors = _embed_resumably(rt, embedder, texts, step_aside=step_aside,
+                                   progress=on_chunks)
     results = []
     offset = 0
     for doc, drafts in prepared:
@@ -292,11 +295,11 @@ def _embed_and_store(rt: Runtime, *, user_id: int,
     return results
 
 
-def _embed_resumably(rt: Runtime, texts: list[str], *, step_aside: StepAside,
+def _embed_resumably(rt: Runtime, embedder: Embedder, texts: list[str], *,
+                     step_aside: StepAside,
                      progress: Callable[[int, int], None] | None) -> np.ndarray:
     """`embed_texts`, starting after the vectors a paused run saved for these same texts, and
     pausing (`IngestPaused`) when `step_aside.should_pause()` says so."""
-    embedder = rt.embedder
     key = hashlib.sha256("\0".join([embedder.model_name, *texts]).encode()).hexdigest()
     parts = [v for v in [_load_checkpoint(step_aside.checkpoint, key)] if v is not None]
     start = len(parts[0]) if parts else 0
@@ -334,9 +337,13 @@ def _save_checkpoint(path: Path, key: str, vectors: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def lexical_column(drafts: list[ChunkDraft]) -> list[str]:
-    """Each chunk's lexical tokens, as stored for full-text ranking."""
-    return [" ".join(lexical_tokens(d.text)) for d in drafts]
+def lexical_column(drafts: list[ChunkDraft], page_langs: list[str] | None = None) -> list[str]:
+    """Each chunk's lexical tokens, as stored for full-text ranking, stemmed in the language
+    of the chunk's first page (`page_langs[i]` is page i + 1's; English without them)."""
+    def lang(d: ChunkDraft) -> str:
+        return page_langs[d.page_start - 1] if page_langs and d.page_start <= len(page_langs) \
+            else "en"
+    return [" ".join(lexical_tokens(d.text, lang(d))) for d in drafts]
 
 
 def chunk_rows(drafts: list[ChunkDraft], lexical: list[str], *, user_id: int,
@@ -354,12 +361,14 @@ def _store(rt: Runtime, *, user_id: int, doc: DocumentInput, drafts: list[ChunkD
     """Rows (committed as 'indexing'), then vectors, then 'ready'. When the same file was
     stored meanwhile, that material as a duplicate. On failure the half-written material is
     removed again."""
-    lexical = lexical_column(drafts)
+    languages = page_languages(doc.pages)
+    lexical = lexical_column(drafts, languages[1])
     try:
         with rt.session_factory.begin() as session:
             reserve_pages(session, rt.settings, user_id=user_id, pages=len(doc.pages))
             material_id, chunk_ids = _insert_rows(session, user_id=user_id, doc=doc,
-                                                  drafts=drafts, lexical=lexical, model=model)
+                                                  drafts=drafts, lexical=lexical, model=model,
+                                                  languages=languages)
     except IntegrityError as e:
         if "uq_materials_user_sha256" not in str(e.orig):
             raise
@@ -379,14 +388,16 @@ def _store(rt: Runtime, *, user_id: int, doc: DocumentInput, drafts: list[ChunkD
 
 
 def _insert_rows(session: Session, *, user_id: int, doc: DocumentInput,
-                 drafts: list[ChunkDraft], lexical: list[str],
-                 model: str) -> tuple[int, list[int]]:
-    """The material ('indexing'), its pages and its chunks; returns (material id, chunk ids)."""
+                 drafts: list[ChunkDraft], lexical: list[str], model: str,
+                 languages: tuple[str, list[str]]) -> tuple[int, list[int]]:
+    """The material ('indexing'), its pages and its chunks; returns (material id, chunk ids).
+    `languages` is (the material's language, each page's)."""
     material = Material(
         user_id=user_id, title=doc.title, filename=doc.filename[:300], sha256=doc.sha256,
         size_bytes=doc.size_bytes, page_count=len(doc.pages), chunk_count=len(drafts),
         status=MaterialStatus.INDEXING, pages_without_text=doc.pages_without_text,
         note=doc.note, embedding_model=model, text_version=TEXT_PIPELINE_VERSION,
+        language=languages[0],
     )
     session.add(material)
     session.flush()
@@ -394,7 +405,8 @@ def _insert_rows(session: Session, *, user_id: int, doc: DocumentInput,
     _, offsets = document_text(doc.pages)
     session.execute(insert(MaterialPage), [
         {"material_id": material_id, "number": i + 1, "user_id": user_id,
-         "text": text, "char_start": offsets[i]} for i, text in enumerate(doc.pages)
+         "text": text, "char_start": offsets[i], "language": languages[1][i]}
+        for i, text in enumerate(doc.pages)
     ])
     chunk_ids = list(session.scalars(
         insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Chunk, Material, MaterialPage
+from engine.domain.language import is_supported
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import NotFound
 from engine.library.titles import clean_title
@@ -34,6 +35,12 @@ class MaterialInfo:
     note: str | None
     created_at: dt.datetime
     embedding_model: str | None
+    language: str | None = None  # ISO 639-1; None: stored before languages were detected
+
+    @property
+    def offline_supported(self) -> bool:
+        """Whether offline questions can be made from it (None: not known yet, assumed)."""
+        return self.language is None or is_supported(self.language)
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ def material_info(m: Material) -> MaterialInfo:
         id=m.id, title=m.title, filename=m.filename, page_count=m.page_count,
         chunk_count=m.chunk_count, size_bytes=m.size_bytes, status=m.status,
         pages_without_text=list(m.pages_without_text or []), note=m.note,
-        created_at=m.created_at, embedding_model=m.embedding_model,
+        created_at=m.created_at, embedding_model=m.embedding_model, language=m.language,
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import usage
 from engine.db.models import Chunk, Material, MaterialPage, Question
+from engine.domain.language import page_languages
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import EngineError, NotFound, PdfNoText
 from engine.ingestion.chunking import ChunkDraft, chunk_pages, document_text
@@ -98,7 +99,8 @@ def _replace_chunks(rt: Runtime, *, user_id: int, material_id: int, pages: list[
                     without: list[int], drafts: list[ChunkDraft], vectors: np.ndarray,
                     model: str) -> None:
     store = rt.vectors
-    lexical = lexical_column(drafts)
+    language, page_langs = page_languages(pages)
+    lexical = lexical_column(drafts, page_langs)
     new_ids: list[int] = []
     name = None
     try:
@@ -115,7 +117,7 @@ def _replace_chunks(rt: Runtime, *, user_id: int, material_id: int, pages: list[
             for i, text in enumerate(pages):
                 session.execute(MaterialPage.__table__.update().where(
                     MaterialPage.material_id == material_id, MaterialPage.number == i + 1)
-                    .values(text=text, char_start=offsets[i]))
+                    .values(text=text, char_start=offsets[i], language=page_langs[i]))
             new_ids = list(session.scalars(
                 insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
                 chunk_rows(drafts, lexical, user_id=user_id, material_id=material_id)))
@@ -123,6 +125,7 @@ def _replace_chunks(rt: Runtime, *, user_id: int, material_id: int, pages: list[
             session.execute(delete(Chunk).where(Chunk.id.in_(old_ids)))
             m.chunk_count, m.pages_without_text = len(drafts), without
             m.text_version, m.embedding_model = TEXT_PIPELINE_VERSION, model
+            m.language = language
             store.add(name, user_id=user_id, chunk_ids=new_ids,
                       material_ids=[material_id] * len(new_ids), embeddings=vectors, model=model)
             store.delete_chunks(name, chunk_ids=old_ids)

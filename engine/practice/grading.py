@@ -52,6 +52,18 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+HEAD_EXTRA_WORDS = 2  # modifiers a typed answer may put before the expected word(s)
+
+
+def has_head(given: str, expected: str) -> bool:
+    """Whether the (normalised) answer is the expected term with at most `HEAD_EXTRA_WORDS`
+    modifiers before it, the expected term as its head ("trial judge" for "judge",
+    "compiled trace" for "trace"): a more specific answer, not another one."""
+    g, e = given.split(), expected.split()
+    return bool(e) and len(e) < len(g) <= len(e) + HEAD_EXTRA_WORDS and g[-len(e):] == e \
+        and len(expected) >= 3
+
+
 def grade_choice(q: QuestionForGrading, chosen: int) -> Verdict:
     correct = chosen == q.correct_index
     return Verdict(correct, 1.0 if correct else 0.0, "choice",
@@ -80,6 +92,9 @@ def grade_cloze(q: QuestionForGrading, response: str, *, threshold: float) -> Ve
         return Verdict(False, 0.0, "exact", "No answer was given.")
     if given == expected:
         return Verdict(True, 1.0, "exact", "Exactly right.")
+    if has_head(given, expected):
+        return Verdict(True, 1.0, "exact", f"Right: the source says '{q.answer.strip()}'; "
+                       "your answer names the same thing more precisely.")
     ratio = fuzz.ratio(given, expected)
     # Short answers ("pH", "ATP") must match exactly: one letter off is another word.
     if len(expected) >= 5 and ratio >= threshold:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,9 +110,20 @@ def build_queue(rt: Runtime, *, user_id: int, now: dt.datetime | None = None,
 # --- showing a question ------------------------------------------------------------------------
 
 
+def option_order(question_id: int, reviews: int, n: int) -> list[int]:
+    """The order a question's `n` options are shown in on its answer number `reviews` + 1:
+    stored indexes by shown position. The same for the same answer (a rerun of the page does
+    not reshuffle under the learner), and another order each time the question is asked
+    again (so the right answer is not remembered by its place)."""
+    order = list(range(n))
+    random.Random(f"options:{question_id}:{reviews}").shuffle(order)
+    return order
+
+
 @dataclass(frozen=True)
 class PracticeQuestion:
-    """What the learner sees before answering: no answer, key points or explanation."""
+    """What the learner sees before answering: no answer, key points or explanation. The
+    options are in the order shown; `option_index(shown)` is the stored index to submit."""
 
     id: int
     type: str
@@ -122,6 +134,12 @@ class PracticeQuestion:
     page_start: int
     page_end: int
     reviews: int
+    order: tuple[int, ...] = ()  # stored option index by shown position
+
+    def option_index(self, shown: int) -> int:
+        """The stored index of the option shown at position `shown` (what `submit_answer`
+        takes)."""
+        return self.order[shown] if self.order else shown
 
 
 def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> PracticeQuestion:
@@ -133,9 +151,12 @@ def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> Pra
                                       "in your queue.")
         reviews = session.scalar(select(ReviewState.reviews)
                                  .where(ReviewState.question_id == q.id)) or 0
-        return PracticeQuestion(q.id, q.type, q.stem, list(q.options) if q.options else None,
+        stored = list(q.options) if q.options else None
+        order = option_order(q.id, reviews, len(stored)) if stored else []
+        return PracticeQuestion(q.id, q.type, q.stem,
+                                [stored[i] for i in order] if stored else None,
                                 q.difficulty, q.material_title, q.page_start, q.page_end,
-                                reviews)
+                                reviews, tuple(order))
 
 
 # --- counts ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Lexical ranking with bm25s: English stemming and stopwords, CJK text as character bigrams.
+"""Lexical ranking with bm25s: stemming and stopwords in the text's language (English by
+default), CJK text as character bigrams.
 
 Chunks are tokenised once at ingestion (`lexical_tokens`) and the tokens stored beside the
 chunk, so building a learner's BM25 index is only a read and a bm25s `index()` call. Indexes
@@ -17,6 +18,16 @@ from functools import lru_cache
 
 import numpy as np
 
+from engine.domain.language import (
+    SUPPORTED,
+    UNKNOWN,
+    detect_language,
+    stemmer_name,
+    stopwords,
+)
+
+# A query this long (in letters) has its language told: a wrong guess only adds stems.
+QUERY_MIN_LETTERS = 20
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Han, Hiragana, Katakana, Hangul and their compatibility blocks: no spaces between words.
 _CJK = re.compile(
@@ -25,23 +36,26 @@ _CJK = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # noqa: ANN202 - Stemmer.Stemmer
+@lru_cache(maxsize=8)
+def _stemmer(algorithm: str = "english"):  # noqa: ANN202 - Stemmer.Stemmer
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(algorithm)
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+@lru_cache(maxsize=8)
+def _stopwords(language: str = "en") -> frozenset[str]:
+    if language != "en":
+        return stopwords(language)
     from bm25s.stopwords import STOPWORDS_EN
 
     return frozenset(STOPWORDS_EN)
 
 
-def lexical_tokens(text: str) -> list[str]:
-    """The terms BM25 sees: lower-cased, stemmed English words; CJK runs as bigrams."""
-    stop = _stopwords()
+def lexical_tokens(text: str, language: str = "en") -> list[str]:
+    """The terms BM25 sees: lower-cased words without stop words, stemmed in the language
+    (ISO 639-1; Snowball's stemmer for it, English for one it lacks); CJK runs as bigrams."""
+    stop = _stopwords(language if language in SUPPORTED else "en")
     words: list[str] = []
     cjk: list[str] = []
     for match in _WORD.finditer(text.lower()):
@@ -62,7 +76,17 @@ def lexical_tokens(text: str) -> list[str]:
                 words.append(word[position:])
         elif len(word) >= 2 and word not in stop:
             words.append(word)
-    return _stemmer().stemWords(words) + cjk
+    return _stemmer(stemmer_name(language)).stemWords(words) + cjk
+
+
+def query_tokens(query: str) -> list[str]:
+    """A query's terms: stemmed as English and, when the query is in another language that
+    can be told, in that one too (chunks are stemmed in their own language)."""
+    tokens = lexical_tokens(query)
+    lang = detect_language(query, min_letters=QUERY_MIN_LETTERS)
+    if lang not in ("en", UNKNOWN) and stemmer_name(lang) != "english":
+        tokens += [t for t in lexical_tokens(query, lang) if t not in tokens]
+    return tokens
 
 
 @dataclass
@@ -103,7 +127,7 @@ class LexicalIndex:
         if self.retriever is None:
             return np.zeros(0, dtype=np.float32)
         vocab = self.retriever.vocab_dict
-        terms = [t for t in lexical_tokens(query) if t in vocab]
+        terms = [t for t in query_tokens(query) if t in vocab]
         if not terms:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
         return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)

@@ -17,7 +17,7 @@ from engine.retrieval.collections import current_collection
 from engine.retrieval.embeddings import model_label
 from engine.retrieval.feedback import FeedbackParams, expanded_terms, shifted_query
 from engine.retrieval.fusion import weighted_fusion
-from engine.retrieval.lexical import LexicalIndex, lexical_tokens
+from engine.retrieval.lexical import LexicalIndex, query_tokens
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -172,7 +172,7 @@ def _feedback_ranking(rt: Runtime, session: Session, index: LexicalIndex, collec
         select(Chunk.id, Chunk.lexical)
         .where(Chunk.user_id == user_id, Chunk.id.in_([c for c, _ in top]))).all())
     weights = expanded_terms(
-        lexical_tokens(query),
+        query_tokens(query),
         [((tokens.get(c) or "").split(), score) for c, score in top[:params.passages]],
         doc_freq=index.doc_freq, n_docs=len(index.chunk_ids), params=params)
     near = top[:params.dense_passages]

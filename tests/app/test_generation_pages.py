@@ -133,3 +133,23 @@ def test_edit_that_breaks_the_rules_is_refused_on_accept(signed_in_app, runtime,
     assert not at.exception
     assert any("repeated options" in e.value for e in at.error)
     assert saved(runtime, uid) == []
+
+
+def test_a_material_in_an_unsupported_language_is_named_on_the_generate_and_library_pages(
+        signed_in_app, runtime):
+    from engine.db.models import Material
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    mid, _ = add_material(runtime.session_factory, uid, "Appunti", BIOLOGY)
+    with runtime.session_factory.begin() as s:
+        s.get(Material, mid).language = "it"
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Appunti" in warnings and "Italian" in warnings
+    assert "English, German, French, Spanish" in warnings
+    at.switch_page("pages/library.py").run()
+    at.selectbox(key="library_open").set_value(mid).run()
+    assert not at.exception
+    assert any("Italian" in w.value for w in at.warning)

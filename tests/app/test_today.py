@@ -21,6 +21,12 @@ def button(at, label):
     return next(b for b in at.button if b.label == label)
 
 
+def choose(at, option: str) -> None:
+    """Pick the option with this text (options are shown in a shuffled order)."""
+    radio = at.radio(key="today_choice")
+    radio.set_value(list(radio.options).index(option))
+
+
 def open_today(signed_in_app):
     at = signed_in_app()
     at.switch_page("pages/today.py").run()
@@ -42,7 +48,7 @@ def test_answer_shows_feedback_source_and_xp_then_the_next_question(signed_in_ap
     at.switch_page("pages/today.py").run()
     assert at.subheader[0].value == "Which organelle makes ATP?"
     # Checking without a confidence is refused and records nothing.
-    at.radio(key="today_choice").set_value(1)
+    choose(at, "Mitochondrion")
     button(at, "Check answer").click().run()
     assert "how sure you are" in texts(at)
     at.radio(key="today_confidence").set_value(5)
@@ -113,7 +119,7 @@ def test_missed_questions_are_asked_again_then_a_session_summary(signed_in_app, 
                  options=["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"],
                  correct_index=0, answer="Nucleus")
     at.switch_page("pages/today.py").run()
-    at.radio(key="today_choice").set_value(0)  # wrong
+    choose(at, "Nucleus")  # wrong
     at.radio(key="today_confidence").set_value(3)
     button(at, "Check answer").click().run()
     shown = texts(at)
@@ -122,14 +128,14 @@ def test_missed_questions_are_asked_again_then_a_session_summary(signed_in_app, 
     assert shown.count("The mitochondrion is the site of aerobic respiration.") == 1
     button(at, "Next question").click().run()
     assert at.subheader[0].value == "Which organelle holds DNA?"
-    at.radio(key="today_choice").set_value(0)  # right
+    choose(at, "Nucleus")  # right
     at.radio(key="today_confidence").set_value(4)
     button(at, "Check answer").click().run()
     button(at, "Next question").click().run()
     # Before the end, the missed question comes back once.
     assert at.subheader[0].value == "Which organelle makes ATP?"
     assert "you missed this one earlier" in texts(at)
-    at.radio(key="today_choice").set_value(1)
+    choose(at, "Mitochondrion")
     at.radio(key="today_confidence").set_value(4)
     button(at, "Check answer").click().run()
     assert "Right!" in texts(at)
@@ -153,3 +159,23 @@ def test_untrusted_question_text_is_shown_literally(signed_in_app, runtime):
                  options=["[a](http://x)", "b", "c", "d"], correct_index=1, answer="b")
     at.switch_page("pages/today.py").run()
     assert at.subheader[0].value == escape_markdown("Is ![x](http://evil/p.png) **bold**?")
+
+
+def test_options_are_shown_shuffled_and_the_chosen_text_is_what_is_graded(signed_in_app,
+                                                                         runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    options = ["Nucleus", "Mitochondrion", "Ribosome", "Golgi body", "Vacuole", "Lysosome"]
+    qid = add_question(runtime.session_factory, uid, options=options, correct_index=1)
+    at.switch_page("pages/today.py").run()
+    shown = list(at.radio(key="today_choice").options)
+    assert sorted(shown) == sorted(options)
+    at.run()  # a rerun of the page keeps the order under the learner
+    assert list(at.radio(key="today_choice").options) == shown
+    choose(at, "Mitochondrion")
+    at.radio(key="today_confidence").set_value(4)
+    button(at, "Check answer").click().run()
+    assert "Right!" in texts(at)
+    with runtime.session_factory() as s:
+        assert s.scalars(select(Attempt.correct).where(Attempt.question_id == qid)).all() == [
+            True]

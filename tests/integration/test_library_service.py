@@ -269,3 +269,44 @@ def test_failed_delete_keeps_rows_and_vectors(runtime, make_user, monkeypatch, s
     assert _counts(runtime, user) == before
     with runtime.session_factory() as s:
         assert "Calvin" in search_in(runtime, s, user_id=user, query="Calvin cycle", k=1)[0].text
+
+
+GERMAN = (
+    "Eine Gerade teilt die Ebene in zwei Halbebenen. Zwei Punkte liegen genau dann in der "
+    "gleichen Halbebene, wenn ihre Verbindungsstrecke die Gerade nicht schneidet. Diese "
+    "Eigenschaft nutzen wir bei der Untersuchung konvexer Mengen und ihrer Randpunkte."
+)
+
+
+def test_ingest_records_the_language_of_the_material_and_of_each_page(runtime, make_user):
+    user = make_user()
+    data = text_pdf([FILLER * 6, PHOTOSYNTHESIS * 6, FILLER * 6, GERMAN * 4],
+                    title="Mixed notes")
+    m = library.ingest_pdf(runtime, user_id=user, data=data, filename="mixed.pdf").material
+    assert m.language == "en" and m.offline_supported
+    with runtime.session_factory() as s:
+        langs = s.scalars(select(MaterialPage.language).where(MaterialPage.material_id == m.id)
+                          .order_by(MaterialPage.number)).all()
+        german = s.scalars(select(Chunk.lexical).where(Chunk.material_id == m.id,
+                                                       Chunk.page_start == 4)).first()
+    assert langs == ["en", "en", "en", "de"]
+    # The German page is stemmed as German: "Halbebenen" and "Halbebene" are one term, and
+    # a German question finds the page.
+    assert "halbeb" in german.split() and "und" not in german.split()
+    with runtime.session_factory() as s:
+        hits = search_in(runtime, s, user_id=user, k=1,
+                         query="Wann liegen zwei Punkte in der gleichen Halbebenen?")
+    assert hits[0].page_start == 4
+
+
+def test_a_material_in_a_language_offline_questions_are_not_made_in_says_so(runtime,
+                                                                            make_user):
+    italian = ("La fotosintesi trasforma l'energia della luce in energia chimica. Nel "
+               "cloroplasto le reazioni alla luce scindono l'acqua e liberano ossigeno, mentre "
+               "il ciclo di Calvin fissa l'anidride carbonica negli zuccheri. ") * 3
+    user = make_user()
+    m = library.ingest_pdf(runtime, user_id=user, data=text_pdf([italian], title="Appunti"),
+                           filename="appunti.pdf").material
+    assert m.language == "it" and not m.offline_supported
+    [listed] = library.list_materials(runtime, user_id=user)
+    assert listed.language == "it" and not listed.offline_supported

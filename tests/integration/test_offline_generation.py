@@ -232,3 +232,31 @@ def test_offline_difficulty_batches_differ_and_distractors_vary(settings, shared
         assert lint(d, source=passages[d.page_start - 1].text, names=names) == []
         # explanations give reasons, not only the sentence again
         assert d.excerpt not in d.explanation
+
+
+ITALIAN = [
+    "La fotosintesi trasforma l'energia della luce in energia chimica negli zuccheri. Nel "
+    "cloroplasto le reazioni alla luce scindono l'acqua e liberano ossigeno nell'aria.",
+    "Il ciclo di Calvin fissa l'anidride carbonica negli zuccheri usando l'energia chimica. "
+    "Gli enzimi accelerano le reazioni chimiche abbassando l'energia di attivazione.",
+]
+
+
+def test_offline_makes_no_questions_from_an_unsupported_language_and_says_why(
+        settings, session_factory, make_user, runtime):
+    from engine.db.models import Material
+
+    user_id = make_user()
+    mid, _ = add_material(session_factory, user_id, "Appunti", ITALIAN)
+    with pytest.raises(NothingGenerated, match="Italian") as e:
+        service.generate_questions(runtime, user_id=user_id, count=3)
+    assert "English, German, French, Spanish" in e.value.user_message
+    with session_factory() as s:  # detected once, then kept on the material
+        assert s.get(Material, mid).language == "it"
+    # Beside a supported material, it is left out and the note says so.
+    add_material(session_factory, user_id, "Biology notes", BIOLOGY)
+    result = service.generate_questions(runtime, user_id=user_id, count=3)
+    assert result.drafts and all(d.material_title == "Biology notes" for d in result.drafts)
+    assert "Italian was left out" in result.note
+    assert [m.offline_supported for m in service.materials_for_generation(
+        runtime, user_id=user_id)] == [True, False]

@@ -530,3 +530,22 @@ def test_grading_model_down_falls_back_to_offline_grading(runtime, make_user, ll
     assert "Graded offline: the grading model was unavailable." in result.reason
     assert len(llm_stub.chat_requests) == 3  # the first try and the configured two retries
     assert count(runtime, Attempt) == 1
+
+
+def test_a_reasked_question_shows_its_options_in_a_new_order_mapped_to_the_stored_answer(
+        runtime, make_user):
+    uid = make_user()
+    options = ["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"]
+    qid = add_question(runtime.session_factory, uid, options=options, correct_index=1)
+    orders = []
+    for day in range(6):
+        shown = get_practice_question(runtime, user_id=uid, question_id=qid)
+        # The same showing (a page rerun) keeps its order.
+        assert get_practice_question(runtime, user_id=uid, question_id=qid) == shown
+        assert sorted(shown.options) == sorted(options)
+        orders.append(tuple(shown.options))
+        right = shown.options.index("Mitochondrion")
+        result = answer(runtime, uid, qid, response=shown.option_index(right),
+                        now=NOW + dt.timedelta(days=30 * day))
+        assert result.correct and result.your_answer == "Mitochondrion"
+    assert len(set(orders)) > 1  # asked again, the options moved

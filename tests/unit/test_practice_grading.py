@@ -83,3 +83,24 @@ def test_several_blanks_are_graded_each_in_order():
     assert not partial.correct and partial.reason == "2 of 3 blanks right."
     assert round(partial.score, 2) == 0.67
     assert not grade_cloze(q, "JavaScript", threshold=85).correct
+
+
+@pytest.mark.parametrize(("given", "correct"), [
+    ("trial judge", True),  # the key as the head of a more specific answer
+    ("the trial judge", True),
+    ("Judge", True),
+    ("judge advocate", False),  # the key is not the head: another thing
+    ("very senior appeal court judge", False),  # more than two words put before it
+    ("jury", False),
+])
+def test_cloze_accepts_an_answer_with_the_key_as_its_head(given, correct):
+    v = grade(q(type="cloze", answer="judge"), given, settings=OFFLINE)
+    assert v.correct is correct
+    if correct and given.casefold() != "judge":
+        assert "judge" in v.reason
+
+
+def test_a_key_with_two_words_needs_both_at_the_end():
+    cloze = q(type="cloze", answer="trace tree")
+    assert grade(cloze, "nested trace tree", settings=OFFLINE).correct
+    assert not grade(cloze, "trace tree nesting", settings=OFFLINE).correct

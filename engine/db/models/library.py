@@ -42,6 +42,9 @@ class Material(Base):
     # The text-cleaning pipeline version its pages and chunks were made with (see
     # engine.ingestion.cleaning.TEXT_PIPELINE_VERSION); older ones are re-cleaned by reindex.
     text_version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # The main language of its text (ISO 639-1, 'und' when it cannot be told; NULL: not
+    # detected yet, stored before languages were). See engine.domain.language.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -99,6 +102,8 @@ class MaterialPage(Base):
     # Where this page starts in the material's text (pages joined by a blank line); chunk
     # character offsets are relative to that text.
     char_start: Mapped[int] = mapped_column(Integer)
+    # The page's language where it differs from the material's (else the same code).
+    language: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (CheckConstraint("number >= 1", name="number_positive"),)
 

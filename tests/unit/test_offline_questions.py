@@ -1,0 +1,189 @@
+"""Offline questions: in the material's language, across the whole document, one right answer,
+distractors a teacher would write (pure generator functions, no database)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+from engine.domain.language import stopwords
+from engine.generation import offline
+from engine.generation.drafts import Passage
+from engine.generation.offline_forms import build_draft
+
+DE_PAGES = [
+    "Eine Funktion ist ein Unterprogramm, das bzgl. seiner Argumente einen Wert berechnet. "
+    "Der Compiler übersetzt jede Funktion in Maschinensprache, bevor das Programm läuft. "
+    "Die Umgebung einer Funktion enthält alle Variablen, die in der Funktion angelegt werden.",
+    "Ein Array ist ein Container, der Elemente gleichen Typs hintereinander im Speicher ablegt. "
+    "Der Zugriff auf ein Element des Arrays geschieht über seinen Index in konstanter Zeit. "
+    "Die Größe eines dynamischen Arrays wächst, wenn der Programmierer neue Elemente anhängt.",
+    "Eine Klasse beschreibt die Daten und die Methoden eines Objekts in einem Programm. "
+    "Der Konstruktor einer Klasse initialisiert die Variablen eines neuen Objekts sofort. "
+    "Der Destruktor gibt den Speicher eines Objekts frei, wenn seine Umgebung endet.",
+    "Die Rekursion löst ein Problem, indem eine Funktion sich selbst mit kleineren Argumenten "
+    "aufruft. Jede Rekursion braucht eine Abbruchbedingung, sonst läuft das Programm endlos. "
+    "Der Stapel speichert bei jeder Rekursion die Umgebung des laufenden Aufrufs.",
+]
+
+
+def _passages(pages: list[str]) -> list[Passage]:
+    return [Passage(i + 1, 1, "notes", text, i + 1, i + 1) for i, text in enumerate(pages)]
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """A stand-in embedding: a fixed pseudo-random vector per text (no model in unit tests)."""
+    return np.stack([np.random.default_rng(
+        int(hashlib.sha256(t.casefold().encode()).hexdigest()[:8], 16)).normal(size=16)
+        for t in texts])
+
+
+def _generate(pages: list[str], lang: str, count: int, **kw) -> list:
+    space = offline.build_space("\n\n".join(pages), names=set(), embed=embed, lang=lang)
+    return list(offline.generate(_passages(pages), {1: space}, count=count,
+                                 types=["mcq", "cloze"], difficulty=3, **kw))
+
+
+def test_german_questions_never_blank_a_function_word_or_cut_at_abbreviations():
+    drafts = _generate(DE_PAGES, "de", 8)
+    assert len(drafts) >= 4
+    stop = stopwords("de")
+    for d in drafts:
+        for answer in [d.answer, *(d.options or [])]:
+            if d.form != "statement":
+                assert not {w.casefold() for w in answer.split()} <= stop, d
+        assert not d.excerpt.endswith("bzgl.")
+    sentences = offline.sentences(DE_PAGES[0], "de")
+    assert sentences[0].startswith("Eine Funktion ist ein Unterprogramm, das bzgl. seiner")
+
+
+def test_key_terms_of_german_text_are_nouns_not_function_words():
+    terms = [t.text for t in offline.key_terms(" ".join(DE_PAGES * 3), lang="de")]
+    assert terms and not any(t.casefold() in stopwords("de") for t in terms)
+    assert any(t in terms for t in ("Funktion", "Rekursion", "Umgebung", "Objekts"))
+
+
+def test_captions_labels_and_headers_are_never_asked_about():
+    for caption in [
+        "Figure 3: Control flow graph of a array access in the loop body of the program (a).",
+        "Abbildung 2 zeigt den Ablauf der Rekursion für die Fakultät einer Zahl im Speicher.",
+        "The recorder emits a guard for each branch taken (a) and each type observed (b).",
+        "SUPREME COURT OF APPEAL JUDGMENT the appellant was convicted by the regional court.",
+        "Loop header Trace tree Side exit Native code Interpreter Recorder Guard Type map.",
+    ]:
+        assert not offline.is_candidate(caption), caption
+
+
+def test_a_blank_never_cuts_a_longer_key_term():
+    text = ("The compiler emits machine code for each trace. Machine code runs fast. The "
+            "machine code of a trace is cached. Code size matters for the code cache. "
+            "The interpreter runs code slowly. ") * 3
+    space = offline.build_space(text, names=set(), embed=None)
+    code = next(t for t in space.terms if t.text.casefold() == "code")
+    sentence = "The compiler emits machine code for each trace of the hot loop body."
+    m = offline._find("code", sentence)
+    assert not offline.blankable(code, sentence, m, space, "en")
+
+
+def test_spread_order_makes_every_prefix_cover_the_document():
+    order = offline.spread_order(40)
+    assert sorted(order) == list(range(40))
+    first = order[:8]
+    assert len({i * 8 // 40 for i in first}) == 8  # the first 8 fall in 8 different eighths
+
+
+TOPICS = ["mitochondrion", "ribosome", "chloroplast", "nucleus", "membrane", "vacuole",
+          "lysosome", "centriole", "cytoskeleton", "peroxisome", "flagellum", "nucleolus"]
+
+
+def _biology_pages() -> list[str]:
+    pages = []
+    for i, topic in enumerate(TOPICS):
+        other = TOPICS[(i + 5) % len(TOPICS)]
+        pages.append(
+            f"The {topic} is an organelle that takes part in the life of every cell. "
+            f"Because the {topic} is bounded by its own wall, it keeps its enzymes apart from "
+            f"the {other}. "
+            f"When the cell divides, the {topic} is copied so that each daughter receives one.")
+    return pages
+
+
+def test_a_batch_draws_on_the_whole_document_and_never_reuses_a_wrong_option():
+    pages = _biology_pages()
+    drafts = _generate(pages, "en", 10)
+    assert len(drafts) == 10
+    covered = {(d.page_start - 1) * 6 // len(pages) for d in drafts}  # six page ranges
+    assert len(covered) >= 5
+    wrong = [o.casefold() for d in drafts if d.options
+             for i, o in enumerate(d.options) if i != d.correct_index]
+    assert wrong and len(wrong) == len(set(wrong))
+
+
+def test_concept_sentences_come_before_details():
+    assert offline.concept_score("A trace tree is a tree of traces that share a header.") > 0
+    assert offline.concept_score("Es gibt keinen Konstruktor, weil die Klasse leer ist.",
+                                 "de") > 0
+    assert offline.concept_score("We ran the benchmarks on a laptop in the spring.") == 0
+
+
+def test_a_term_that_fits_the_blank_as_well_makes_the_blank_ambiguous():
+    text = ("Tracing compilers speed up loops in practice. Tracing compilers speed up "
+            "programs in practice. The header starts every trace. The recorder writes traces "
+            "to memory. The guard checks every type.")
+    words = ["loops", "programs", "header", "recorder", "guard", "traces"]
+    vectors = embed(words)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[1] = 0.8 * vectors[0] + 0.6 * vectors[1] / np.linalg.norm(vectors[1])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    space = offline.TermSpace([offline.KeyTerm(w, i) for i, w in enumerate(words)], vectors,
+                              frozenset(), text=text)
+    sentence = "Tracing compilers speed up loops and make them run many times faster."
+    m = offline._find("loops", sentence)
+    assert offline.rivals(space, "loops", sentence, m) == ["programs"]
+    c = offline._Candidate(_passages([sentence])[0], sentence, space.terms[0], 0.5)
+    batch = offline.Batch()
+    assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=batch) is None
+    assert batch.rejections == ["ambiguous_blank"]
+    # A term seen in the slot but far in meaning, or close in meaning but never in the slot,
+    # is no rival.
+    assert offline.rivals(space, "header", "The header starts every loop body of the program.",
+                          offline._find("header", "The header starts every loop.")) == []
+
+
+def test_false_statements_are_real_sentences_with_one_same_form_term_changed():
+    pages = _biology_pages()
+    space = offline.build_space("\n\n".join(pages), names=set(), embed=embed)
+    made = 0
+    for p in _passages(pages):
+        for s in offline.sentences(p.text):
+            term = next((t for t in space.terms if offline._find(t.text, s)), None)
+            if term is None:
+                continue
+            d = build_draft("statement", offline._Candidate(p, s, term, 0.5), space,
+                            difficulty=3, topic=None, batch=offline.Batch())
+            if d is None:
+                continue
+            made += 1
+            for i, option in enumerate(d.options):
+                assert offline.is_candidate(option), option
+                assert not re.search(r"\ba [aeiou]", option), option  # "an", not "a"
+    assert made
+
+
+def test_half_of_a_fixed_phrase_is_not_a_key_term():
+    text = ("The outer loop calls the inner loop. Each outer loop has a header. An outer loop "
+            "runs the inner loop many times. The inner loop is traced first. ") * 3
+    terms = {t.text.casefold() for t in offline.key_terms(text)}
+    assert "outer" not in terms and "inner" not in terms
+
+
+def test_german_swaps_keep_number_agreement():
+    text = ("Die Reihenfolge der Schritte ist fest. Die Reihenfolge zählt. Die Speicherzellen "
+            "werden freigegeben. Die Speicherzellen liegen im Speicher. Die Umgebung endet. "
+            "Die Umgebung enthält Variablen.")
+    space = offline.TermSpace([], None, frozenset(), text=text, language="de")
+    assert not space.same_form("Speicherzellen", "Reihenfolge")  # plural for singular
+    assert space.same_form("Umgebung", "Reihenfolge") is False  # endings differ: unsure
+    assert space.same_form("Regeln", "Speicherzellen")  # no article seen: same ending
