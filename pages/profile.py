@@ -7,7 +7,6 @@ import streamlit as st
 from engine.accounts import change_password, get_account
 from engine.errors import EngineError
 from engine.profiles import get_profile, save_profile
-from ui.analytics_cache import clear_analytics
 from ui.auth import client_address, current_session_id, require_account, update_account
 from ui.profile_form import password_form, profile_form
 from ui.runtime import get_runtime
@@ -61,7 +60,6 @@ with st.form("scheduler"):
         except EngineError as e:
             st.error(e.user_message)
         else:
-            clear_analytics(account.user_id)
             name = {"sm2": "SM-2", "fsrs": "FSRS-6"}[chosen_scheduler]
             st.success(f"Reviews are now planned with {name}.")
 

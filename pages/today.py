@@ -20,7 +20,6 @@ from engine.practice.queue import (
 )
 from engine.practice.submit import AnswerResult, submit_answer
 from engine.profiles import get_profile
-from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
@@ -224,7 +223,6 @@ if result is None:
         except EngineError as e:
             st.error(e.user_message)
             st.stop()
-        clear_analytics(account.user_id)
         st.session_state["today_result"] = answered
         record(answered, current["kind"])
         st.rerun()
@@ -278,7 +276,6 @@ if not result.correct and not result.disputed:
                 st.error(e.user_message)
             else:
                 disputed(st.session_state["today_result"])
-                clear_analytics(account.user_id)
                 st.rerun()
 with flag_col.popover("Flag", icon=":material/flag:"):
     with st.form("today_flag"):
@@ -294,7 +291,6 @@ with flag_col.popover("Flag", icon=":material/flag:"):
         except EngineError as e:
             st.error(e.user_message)
         else:
-            clear_analytics(account.user_id)
             st.toast("Thanks, flagged." + (" It is out of your queue until you review it on "
                                             "the Reviews page." if outcome.status != "active"
                                             else ""))
