@@ -283,9 +283,11 @@ def time_submits(rt, email: str,  # noqa: ANN001
             page.get_by_role("link", name="Today").first.click()
             for _ in range(submits):
                 _settled(page, "How sure are you?")
-                radios = page.locator('[data-testid="stRadio"]')
-                radios.filter(has_text="Your answer").get_by_text("beta", exact=True).click()
-                radios.filter(has_text="How sure are you?").locator("label").nth(3).click()
+                page.locator('[data-testid="stButton"]').filter(has_text="beta").first \
+                    .locator("button").click()
+                _settled(page, "How sure are you?")
+                page.locator(".st-key-today_sure_4 button").click()
+                _settled(page, "How sure are you? Sure (")
                 t0 = time.perf_counter()
                 page.get_by_role("button", name="Check answer").click()
                 _settled(page, "Correct answer:")

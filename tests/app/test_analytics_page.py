@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.analytics import anki
+from engine.analytics.shaping import MIN_REVIEWS_FOR_PROJECTION
 from engine.bank import service as bank
 from engine.db.models import Attempt, Question
 from engine.generation import service
-from engine.analytics.shaping import MIN_REVIEWS_FOR_PROJECTION
 from tests.support.analytics import add_attempt, add_state, busy, set_profile
 from tests.support.generation_data import BIOLOGY, add_material
-from tests.support.practice import add_question
+from tests.support.practice import add_question, answer_today
 
 
 @pytest.fixture(autouse=True)
@@ -111,9 +111,7 @@ def test_a_new_answer_refreshes_the_cached_charts(signed_in_app, runtime):
     open_analytics(at)
     assert [m.value for m in at.metric if m.label == "Answers"] == ["0"]
     at.switch_page("pages/today.py").run()
-    at.radio(key="today_choice").set_value(1)
-    at.radio(key="today_confidence").set_value(4)
-    next(b for b in at.button if b.label == "Check answer").click().run()
+    answer_today(at, 1, 4)
     assert not at.exception
     with runtime.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Attempt)) == 1

@@ -31,3 +31,12 @@ def add_question(session_factory, user_id: int, **overrides: Any) -> int:
 
 def token() -> str:
     return uuid.uuid4().hex
+
+
+def answer_today(at, option: int, confidence: int | None = None):
+    """On the Today page (AppTest): pick `option` (0-based), say how sure (1-5; left at its
+    default when None) and check, as the keys 1-9, Shift+1..5 and Enter do."""
+    at.button(key=f"today_option_{option}").click().run()
+    if confidence is not None:
+        at.button(key=f"today_sure_{confidence}").click().run()
+    return at.button(key="today_check").click().run()
