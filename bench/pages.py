@@ -314,15 +314,17 @@ def time_submits(rt, email: str,  # noqa: ANN001
             page.get_by_role("link", name="Today").first.click()
             for _ in range(submits):
                 _settled(page, "How sure are you?")
-                page.locator('[data-testid="stButton"]').filter(has_text="beta").first \
-                    .locator("button").click()
-                _settled(page, "How sure are you?")
+                page.locator(".st-key-today_check").wait_for()
+                page.locator(".st-key-today_option_1 button").click()
+                page.locator(".st-key-today_option_1 [data-testid='stBaseButton-primary']") \
+                    .wait_for()
                 page.locator(".st-key-today_sure_4 button").click()
                 _settled(page, "How sure are you? Sure (")
                 t0 = time.perf_counter()
                 page.get_by_role("button", name="Check answer").click()
                 _settled(page, "Correct answer:")
                 samples.append((time.perf_counter() - t0) * 1000)
+                page.locator(".st-key-today_next").wait_for()
                 page.get_by_role("button", name="Next question").click()
             for _ in range(max(1, submits // 2)):
                 page.get_by_role("link", name="Today").first.click()

@@ -23,6 +23,7 @@ from engine.profiles import get_profile
 from ui.auth import require_account
 from ui.practice import (
     CHECK_KEY,
+    CONFIDENCE,
     NEXT_KEY,
     confidence_buttons,
     option_buttons,
@@ -229,6 +230,7 @@ if result is None:
             st.error(e.user_message)
             st.stop()
         st.session_state["today_result"] = answered
+        st.session_state["today_said"] = confidence
         record(answered, current["kind"])
         st.rerun()
     st.stop()
@@ -259,7 +261,9 @@ with st.container(border=True):
     st.text(result.excerpt)
 
 gained = f"+{result.xp_earned} XP" if not result.duplicate else "no new XP"
-st.caption(f"{gained} · {result.xp_total:,} XP · level {result.level} · streak "
+said = st.session_state.get("today_said")
+st.caption((f"You said: {CONFIDENCE[said]} · " if said in CONFIDENCE else "")
+           + f"{gained} · {result.xp_total:,} XP · level {result.level} · streak "
            f"{result.streak} day{'s' if result.streak != 1 else ''} · next review "
            f"{when(result.next_due_at)}")
 if result.leveled_up:

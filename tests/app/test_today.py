@@ -159,7 +159,7 @@ def test_keys_are_on_the_buttons_and_checking_never_waits_for_a_confidence(signe
     assert at.button(key="today_option_1").proto.type == "primary"
     at.button(key="today_check").click().run()
     assert not at.exception and not at.error
-    assert "Right!" in texts(at) and "+25 XP" in texts(at)
+    assert "Right!" in texts(at) and "You said: Certain · +25 XP" in texts(at)
     assert at.button(key="today_next").proto.shortcut == "enter"
     # The next question starts with nothing picked and "Fairly sure" again.
     at.button(key="today_next").click().run()
