@@ -258,9 +258,38 @@ def time_bare_clicks(rt, browser, clicks: int) -> list[float]:  # noqa: ANN001
     return samples
 
 
+def _answer_with_keys(page) -> float:  # noqa: ANN001
+    """Answer the shown question with the keyboard (2 picks "beta", Enter checks); returns
+    Enter -> verdict shown and run finished (ms), then Enter moves on."""
+    _settled(page, "How sure are you?")
+    page.locator(".st-key-today_check").wait_for()
+    page.keyboard.press("2")
+    page.locator(".st-key-today_option_1 [data-testid='stBaseButton-primary']").wait_for()
+    _settled(page, "How sure are you?")
+    t0 = time.perf_counter()
+    page.keyboard.press("Enter")
+    _settled(page, "Correct answer:")
+    took = (time.perf_counter() - t0) * 1000
+    page.locator(".st-key-today_next").wait_for()
+    page.keyboard.press("Enter")
+    return took
+
+
+def _open_analytics(page) -> tuple[float, float]:  # noqa: ANN001
+    """Analytics link -> first section shown, and -> whole page settled (ms)."""
+    t0 = time.perf_counter()
+    page.get_by_role("link", name="Analytics").first.click()
+    page.get_by_text("Time spent", exact=True).first.wait_for(state="visible")
+    first = (time.perf_counter() - t0) * 1000
+    _settled(page, "Export")
+    return first, (time.perf_counter() - t0) * 1000
+
+
 def time_submits(rt, email: str,  # noqa: ANN001
-                 submits: int) -> tuple[list[float], list[float]]:
-    """Today's submit click -> settled page, and the bare-page anchor, in one browser."""
+                 submits: int) -> tuple[list[float], list[float], dict[str, list[float]]]:
+    """Today's submit click -> settled page, and the bare-page anchor, in one browser; also
+    the same by keyboard (Enter), and Analytics after each keyboard answer (fresh data, so
+    the charts are read again): first section shown, and whole page settled."""
     from playwright.sync_api import sync_playwright
 
     from bench.cold_start import CHROMIUM_ARGS
@@ -269,6 +298,8 @@ def time_submits(rt, email: str,  # noqa: ANN001
     log_path = Path(tempfile.mkdtemp(prefix="gw-bench-pages-")) / "streamlit.log"
     proc = _serve(rt, port, log_path)
     samples: list[float] = []
+    extra: dict[str, list[float]] = {"keyboard_submit": [], "analytics_first_section": [],
+                                     "analytics_settled": []}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
@@ -283,14 +314,24 @@ def time_submits(rt, email: str,  # noqa: ANN001
             page.get_by_role("link", name="Today").first.click()
             for _ in range(submits):
                 _settled(page, "How sure are you?")
-                radios = page.locator('[data-testid="stRadio"]')
-                radios.filter(has_text="Your answer").get_by_text("beta", exact=True).click()
-                radios.filter(has_text="How sure are you?").locator("label").nth(3).click()
+                page.locator(".st-key-today_check").wait_for()
+                page.locator(".st-key-today_option_1 button").click()
+                page.locator(".st-key-today_option_1 [data-testid='stBaseButton-primary']") \
+                    .wait_for()
+                page.locator(".st-key-today_sure_4 button").click()
+                _settled(page, "How sure are you? Sure (")
                 t0 = time.perf_counter()
                 page.get_by_role("button", name="Check answer").click()
                 _settled(page, "Correct answer:")
                 samples.append((time.perf_counter() - t0) * 1000)
+                page.locator(".st-key-today_next").wait_for()
                 page.get_by_role("button", name="Next question").click()
+            for _ in range(max(1, submits // 2)):
+                page.get_by_role("link", name="Today").first.click()
+                extra["keyboard_submit"].append(_answer_with_keys(page))
+                first, whole = _open_analytics(page)
+                extra["analytics_first_section"].append(first)
+                extra["analytics_settled"].append(whole)
             page.close()
             proc.terminate()
             anchor = time_bare_clicks(rt, browser, submits)
@@ -298,7 +339,7 @@ def time_submits(rt, email: str,  # noqa: ANN001
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    return samples, anchor
+    return samples, anchor, extra
 
 
 def _settled(page, text: str) -> None:  # noqa: ANN001
@@ -347,17 +388,33 @@ def main(argv: list[str] | None = None) -> int:
     worst = max(timings, key=lambda k: p95(timings[k]))
     print(f"worst page: {worst} p95 {p95(timings[worst]):.1f} ms (target < 300 ms)")
 
-    submit_p95 = bare_click_p95 = float("nan")
+    submit_p95 = bare_click_p95 = keyboard_p95 = float("nan")
+    analytics_first_p95 = analytics_settled_p95 = float("nan")
     if not args.no_browser and args.submits > 0:
-        submits, anchor = time_submits(rt, email, args.submits)
+        submits, anchor, extra = time_submits(rt, email, args.submits)
         submit_p95, bare_click_p95 = p95(submits), p95(anchor)
         print(f"Today, answer submit in Chromium (click -> verdict shown, run finished): "
               f"p50 {statistics.median(submits):.0f} ms, p95 {submit_p95:.0f} ms "
               f"over {len(submits)} answers")
+        for name, label in (("keyboard_submit", "Today, answer by keyboard (Enter -> verdict "
+                                                "shown, run finished)"),
+                            ("analytics_first_section", "Analytics after a new answer: click "
+                                                        "-> first section shown"),
+                            ("analytics_settled", "Analytics after a new answer: click -> "
+                                                  "whole page settled")):
+            got = extra[name]
+            print(f"{label}: p50 {statistics.median(got):.0f} ms, p95 {p95(got):.0f} ms "
+                  f"over {len(got)}")
+        keyboard_p95 = p95(extra["keyboard_submit"])
+        analytics_first_p95 = p95(extra["analytics_first_section"])
+        analytics_settled_p95 = p95(extra["analytics_settled"])
         print(f"anchor: one-button bare Streamlit page, click -> settled: "
               f"p50 {statistics.median(anchor):.0f} ms, p95 {bare_click_p95:.0f} ms")
     print(f"RESULT worst_page={Path(worst).stem} worst_page_p95_ms={p95(timings[worst]):.1f} "
           f"submit_click_p95_ms={submit_p95:.0f} bare_click_p95_ms={bare_click_p95:.0f} "
+          f"keyboard_submit_p95_ms={keyboard_p95:.0f} "
+          f"analytics_first_section_p95_ms={analytics_first_p95:.0f} "
+          f"analytics_settled_p95_ms={analytics_settled_p95:.0f} "
           f"bare_run_p95_ms={p95(bare):.1f}")
     return 0
 

@@ -8,10 +8,12 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from engine.analytics import anki, export, knowledge, make_scope
+from engine.analytics import anki, export, knowledge
+from engine.analytics.shaping import projection_basis
 from engine.errors import EngineError
 from ui import analytics_charts as charts
-from ui.analytics_cache import figure, page_data
+from ui.analytics_cache import ChartData, figure
+from ui.analytics_tables import table
 from ui.auth import require_account
 from ui.runtime import get_runtime
 
@@ -23,7 +25,8 @@ st.title("Analytics")
 
 try:
     materials = dict(knowledge.material_choices(rt, user_id=uid))
-    base = make_scope(rt, user_id=uid)
+    learner = ChartData(uid)  # reads the learner's data version once for this run
+    base = learner.scope  # today, the exam date and the default dates
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -40,15 +43,28 @@ if not isinstance(picked, tuple) or len(picked) != 2:
     st.stop()
 start, end = picked
 
+# Each section reads its own charts just before drawing them (cached, keyed by the learner's
+# data version), so the headline shows while the slower charts below are still being read.
 try:
-    data = page_data(uid, start, end, material_id)
+    charts_data = learner.filtered(start, end, material_id)
+    data = charts_data.load("today", "streak", "card_counts")
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
 
+
+def load(*names: str) -> None:
+    """Add the named charts' data to `data` (stops the page with the message on failure)."""
+    try:
+        data.update(charts_data.load(*names))
+    except EngineError as err:
+        st.error(err.user_message)
+        st.stop()
+
+
 counts = data["card_counts"]
 ever_answered = int(data["streak"]["active_days"].iloc[0]) > 0
-if not ever_answered and int(counts["questions"].sum()) == 0 and data["coverage"].empty:
+if not ever_answered and int(counts["questions"].sum()) == 0 and not materials:
     st.info("Nothing to chart yet. Upload a PDF to your **Library**, generate questions from "
             "it, then answer them in **Today**: your progress, retention and the pages you "
             "have covered will appear here.", icon=":material/insights:")
@@ -89,9 +105,16 @@ streak = data["streak"].iloc[0]
 s1, s2 = st.columns(2)
 s1.metric("Streak", f"{int(streak['current'])} days")
 s2.metric("Best streak", f"{int(streak['best'])} days")
+load("calendar")
 show(figure(charts.calendar, data["calendar"], base.today), "an_calendar")
 
 # --- 3 reviews per day, 4 future due --------------------------------------------------------------
+load("reviews_per_day", "future_due", "true_retention")
+# Projections (long-run load, exam recall) only once reviews on later days give the
+# intervals some meaning: after one session every interval is the first one.
+basis = projection_basis(int(data["true_retention"].set_index("period").loc["all", "total"]))
+NOT_YET = (f"Projections appear after {basis.needed} reviews (answers to a question you first "
+           f"saw on an earlier day); you have {basis.reviews}, so {basis.missing} more to go.")
 left, right = st.columns(2)
 with left:
     measure = st.segmented_control("Measure", ["answers", "time"], default="answers",
@@ -106,10 +129,14 @@ with right:
     due = due[due["day"] < base.today + dt.timedelta(days=horizon or 30)]
     if not note_empty(due, "Nothing is scheduled in this window."):
         show(figure(charts.future_due, due), "an_due")
-        st.caption(f"Daily load: about {due['daily_load'].iloc[0]:.1f} reviews a day in the "
-                   "long run (the sum of 1/interval over scheduled questions).")
+        if basis.ready:
+            st.caption(f"Daily load: about {due['daily_load'].iloc[0]:.1f} reviews a day in "
+                       "the long run (the sum of 1/interval over scheduled questions).")
+        else:
+            st.caption(NOT_YET)
 
 # --- 5 card counts, 6 intervals and scheduler distributions -------------------------------------
+load("intervals", "scheduler_distribution")
 left, right = st.columns(2)
 with left:
     show(figure(charts.card_counts, counts), "an_counts")
@@ -125,8 +152,9 @@ if not dist.empty:
 
 # --- 7 true retention, 8 retention over time and knowledge ---------------------------------------
 st.subheader("Retention", anchor=False)
+load("retention_over_time", "knowledge")
 tr = data["true_retention"]
-table = pd.DataFrame({
+retention_table = pd.DataFrame({
     "Period": tr["period"].str.title(),
     "Young": [f"{r:.1%} of {n}" if n else "—" for r, n in zip(tr["young_rate"],
                                                            tr["young_total"])],
@@ -138,7 +166,7 @@ left, right = st.columns([2, 3])
 with left:
     st.caption("True retention: answers on a later day than the question's previous answer "
                "(first answer per day); mature = 21 days or more since it.")
-    st.dataframe(table, hide_index=True)
+    st.dataframe(retention_table, hide_index=True)
     kn = data["knowledge"].iloc[0]
     st.metric("Estimated total knowledge", f"{kn['knowledge']:.0f} questions",
               help="The sum of predicted recall now over reviewed questions (FSRS).")
@@ -148,6 +176,7 @@ with right:
 
 # --- 9 hourly, 10 outcomes, 11 calibration -------------------------------------------------------
 st.subheader("How you answer", anchor=False)
+load("hourly", "outcomes_by_type", "calibration")
 left, middle, right = st.columns(3)
 with left:
     if data["hourly"]["answers"].sum():
@@ -166,6 +195,7 @@ with right:
 
 # --- 12 coverage ---------------------------------------------------------------------------------
 st.subheader("Coverage of your material", anchor=False)
+load("coverage")
 cov = data["coverage"]
 if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
     untested = int((cov["questions"] == 0).sum())
@@ -198,9 +228,7 @@ if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
     if listed.empty:
         st.caption(f"No questions come from page {int(cov_page)} yet.")
     else:
-        st.dataframe(listed, hide_index=True, column_config={
-            "recall": st.column_config.ProgressColumn("Recall now", min_value=0, max_value=1,
-                                                      format="percent")})
+        table(listed, progress=("recall",))
     if st.button("Generate questions from this page", key="an_generate",
                  icon=":material/auto_awesome:"):
         st.session_state["gen_materials"] = [cov_mid]
@@ -210,27 +238,27 @@ if not note_empty(cov, "No materials yet: upload a PDF in the Library."):
 
 # --- 13 readiness --------------------------------------------------------------------------------
 st.subheader("Exam readiness", anchor=False)
+load("readiness")
 ready = data["readiness"]
 if base.exam_date is None or base.exam_date < base.today:
     st.caption("Set your exam date in Profile & settings to see how much you are on course "
                "to recall on the day.")
     st.page_link("pages/profile.py", label="Profile & settings", icon=":material/settings:")
+elif not basis.ready:
+    st.caption(NOT_YET)
 elif not note_empty(ready, "No active questions to project."):
     total = ready["expected_recalled"].sum() / max(1, ready["questions"].sum())
     st.metric(f"Predicted recall on {base.exam_date:%d %b %Y}", f"{total:.0%}",
               help="If you keep your schedule; questions never answered count as forgotten. "
                    "Conservative: stability is held at today's values.")
-    # Table cells are shown as plain text (never markdown).
-    st.dataframe(ready, hide_index=True, column_config={
-                     "readiness": st.column_config.ProgressColumn(
-                         "Predicted recall", min_value=0, max_value=1, format="percent")})
+    table(ready, progress=("readiness",))
 
 # --- 14 question quality -------------------------------------------------------------------------
 st.subheader("Question quality", anchor=False)
+load("question_quality")
 qq = data["question_quality"]
 if not note_empty(qq, "No questions have a quality score, a flag or a retirement yet."):
-    st.dataframe(qq, hide_index=True, column_config={
-        "quality": st.column_config.ProgressColumn("Quality", min_value=0, max_value=1)})
+    table(qq, progress=("quality",))
     a, b = st.columns(2)
     a.page_link("pages/reviews.py", label="Keep, retire or replace flagged questions",
                 icon=":material/flag:")
@@ -239,6 +267,7 @@ if not note_empty(qq, "No questions have a quality score, a flag or a retirement
 
 # --- 15 time, XP, model usage --------------------------------------------------------------------
 st.subheader("Time, XP and model usage", anchor=False)
+load("time_per_question", "xp_progress", "model_usage")
 left, middle, right = st.columns(3)
 with left:
     if data["time_per_question"]["answers"].sum():
@@ -250,8 +279,11 @@ with middle:
         show(figure(charts.xp_progress, data["xp_progress"]), "an_xp")
 with right:
     if not note_empty(data["model_usage"], "No model calls in this range."):
-        show(figure(charts.model_usage, data["model_usage"]), "an_models")
-        st.caption(f"Total in range: ${data['model_usage']['cost_usd'].sum():.4f}")
+        usage = data["model_usage"]
+        show(figure(charts.model_usage, usage), "an_models")
+        calls = int(usage["calls"].sum())
+        st.caption(f"Total in range: ${usage['cost_usd'].fillna(0).sum():.4f} for {calls} "
+                   f"call{'s' if calls != 1 else ''}.")
 
 # --- export --------------------------------------------------------------------------------------
 st.subheader("Export", anchor=False)

@@ -7,7 +7,6 @@ import streamlit as st
 from engine.accounts import change_password, get_account
 from engine.errors import EngineError
 from engine.profiles import get_profile, save_profile
-from ui.analytics_cache import clear_analytics
 from ui.auth import (
     client_address,
     current_session_id,
@@ -67,7 +66,6 @@ with st.form("scheduler"):
         except EngineError as e:
             st.error(e.user_message)
         else:
-            clear_analytics(account.user_id)
             name = {"sm2": "SM-2", "fsrs": "FSRS-6"}[chosen_scheduler]
             st.success(f"Reviews are now planned with {name}.")
 

@@ -14,7 +14,6 @@ from engine.practice.preferences import scheduler_info
 from engine.practice.queue import review_counts
 from engine.practice.replace import replace_question
 from engine.profiles import get_profile
-from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
 from ui.jobs import job_card
 from ui.runtime import get_runtime
@@ -95,7 +94,6 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
-                clear_analytics(account.user_id)
                 st.rerun()
         if item.status != "retired" and retire_col.button(
                 "Retire it", key=f"retire_{item.question_id}",
@@ -106,7 +104,6 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
-                clear_analytics(account.user_id)
                 st.rerun()
         if item.replaceable and replace_col.button(
                 "Replace it", key=f"replace_{item.question_id}",
@@ -119,7 +116,6 @@ for item in attention:
             except EngineError as e:
                 st.error(e.user_message)
             else:
-                clear_analytics(account.user_id)
                 st.toast("Replaced. The new question keeps the old one's schedule.")
                 st.rerun()
 

@@ -20,16 +20,21 @@ from engine.practice.queue import (
 )
 from engine.practice.submit import AnswerResult, submit_answer
 from engine.profiles import get_profile
-from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
+from ui.practice import (
+    CHECK_KEY,
+    CONFIDENCE,
+    NEXT_KEY,
+    confidence_buttons,
+    option_buttons,
+    reset_answer,
+)
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
 
-CONFIDENCE = {1: "1 · Guessing", 2: "2 · Unsure", 3: "3 · Fairly sure", 4: "4 · Sure",
-              5: "5 · Certain"}
 FLAG_REASONS = {"wrong": "The answer is wrong", "unclear": "The question is unclear",
                 "duplicate": "It duplicates another question", "other": "Something else"}
 
@@ -69,6 +74,7 @@ def when(moment: dt.datetime | None) -> str:
 def next_question() -> None:
     st.session_state["today_current"] = None
     st.session_state["today_result"] = None
+    reset_answer()
 
 
 def record(answered: AnswerResult, kind: str) -> None:
@@ -170,7 +176,7 @@ except QuestionUnavailable as e:
     if current["question_id"] in st.session_state["today_session"]["relearn"]:
         st.session_state["today_session"]["relearn"].remove(current["question_id"])
     next_question()
-    st.button("Next question", key="today_skip")
+    st.button("Next question", key="today_skip", shortcut=NEXT_KEY)
     st.stop()
 except EngineError as e:
     st.error(e.user_message)
@@ -187,47 +193,46 @@ st.caption(f"{label} · {escape_markdown(question.material_title)}, p. {question
 st.subheader(escape_markdown(question.stem), anchor=False)
 
 if result is None:
-    with st.form("today_answer", clear_on_submit=False):
-        if question.type == "mcq":
-            choice = st.radio("Your answer", list(range(len(question.options or []))),
-                              format_func=lambda i: escape_markdown(question.options[i]),
-                              index=None,
-                              key="today_choice")
-            # Options are shown shuffled per answer: submit the stored index.
-            response: str | int | None = None if choice is None else question.option_index(
-                choice)
-        elif question.type == "cloze" and question.stem.count("_____") > 1:
-            parts = [st.text_input(f"Blank {i + 1}", key=f"today_blank_{i}", max_chars=120)
-                     for i in range(question.stem.count("_____"))]
-            response = "; ".join(p.strip() for p in parts) if any(p.strip() for p in parts) \
-                else ""
-        elif question.type == "cloze":
-            response = st.text_input("Fill in the blank", key="today_text", max_chars=300)
-        else:
-            response = st.text_area("Your answer", key="today_text", max_chars=4000,
-                                    placeholder="Answer in a sentence or two")
-        confidence = st.radio("How sure are you?", list(CONFIDENCE), format_func=CONFIDENCE.get,
-                              index=None, horizontal=True, key="today_confidence")
-        submitted = st.form_submit_button("Check answer", type="primary")
+    # Keyboard first: 1-9 pick an option, Shift+1..5 say how sure, Enter checks.
+    if question.type == "mcq":
+        shown = option_buttons(question.options or [])
+        # Options are shown shuffled per answer: submit the stored index.
+        response: str | int | None = None if shown is None else question.option_index(shown)
+        confidence = confidence_buttons()
+        submitted = st.button("Check answer", key="today_check", type="primary",
+                              shortcut=CHECK_KEY)
+    else:
+        confidence = confidence_buttons()
+        with st.form("today_answer", clear_on_submit=False, border=False):
+            if question.type == "cloze" and question.stem.count("_____") > 1:
+                parts = [st.text_input(f"Blank {i + 1}", key=f"today_blank_{i}", max_chars=120)
+                         for i in range(question.stem.count("_____"))]
+                response = "; ".join(p.strip() for p in parts) if any(p.strip() for p in parts) \
+                    else ""
+            elif question.type == "cloze":
+                response = st.text_input("Fill in the blank (Enter checks)", key="today_text",
+                                         max_chars=300)
+            else:
+                response = st.text_area("Your answer (Ctrl+Enter checks)", key="today_text",
+                                        max_chars=4000, placeholder="Answer in a sentence or two")
+            submitted = st.form_submit_button("Check answer", type="primary",
+                                              shortcut=CHECK_KEY)
     if submitted:
         if response is None or (isinstance(response, str) and not response.strip()):
             st.error("Choose or type an answer first.")
-            st.stop()
-        if confidence is None:
-            st.error("Say how sure you are (1 to 5) before checking.")
             st.stop()
         try:
             with st.spinner("Checking your answer…"):
                 answered = submit_answer(
                     rt, user_id=account.user_id, question_id=question.id,
-                    token=current["token"], response=response, confidence=int(confidence),
+                    token=current["token"], response=response, confidence=confidence,
                     seconds=time.monotonic() - current["shown_at"],
                     expected_reviews=current["reviews"])
         except EngineError as e:
             st.error(e.user_message)
             st.stop()
-        clear_analytics(account.user_id)
         st.session_state["today_result"] = answered
+        st.session_state["today_said"] = confidence
         record(answered, current["kind"])
         st.rerun()
     st.stop()
@@ -258,7 +263,9 @@ with st.container(border=True):
     st.text(result.excerpt)
 
 gained = f"+{result.xp_earned} XP" if not result.duplicate else "no new XP"
-st.caption(f"{gained} · {result.xp_total:,} XP · level {result.level} · streak "
+said = st.session_state.get("today_said")
+st.caption((f"You said: {CONFIDENCE[said]} · " if said in CONFIDENCE else "")
+           + f"{gained} · {result.xp_total:,} XP · level {result.level} · streak "
            f"{result.streak} day{'s' if result.streak != 1 else ''} · next review "
            f"{when(result.next_due_at)}")
 if result.leveled_up:
@@ -267,7 +274,7 @@ if result.leveled_up:
 
 next_col, dispute_col, flag_col = st.columns(3)
 next_col.button("Next question", key="today_next", type="primary", on_click=next_question,
-                icon=":material/arrow_forward:")
+                icon=":material/arrow_forward:", shortcut=NEXT_KEY)
 if not result.correct and not result.disputed:
     with dispute_col.popover("I was right", icon=":material/gavel:"):
         note = st.text_input("Why (optional)", key="today_dispute_note", max_chars=1000)
@@ -280,7 +287,6 @@ if not result.correct and not result.disputed:
                 st.error(e.user_message)
             else:
                 disputed(st.session_state["today_result"])
-                clear_analytics(account.user_id)
                 st.rerun()
 with flag_col.popover("Flag", icon=":material/flag:"):
     with st.form("today_flag"):
@@ -296,7 +302,6 @@ with flag_col.popover("Flag", icon=":material/flag:"):
         except EngineError as e:
             st.error(e.user_message)
         else:
-            clear_analytics(account.user_id)
             st.toast("Thanks, flagged." + (" It is out of your queue until you review it on "
                                             "the Reviews page." if outcome.status != "active"
                                             else ""))

@@ -1,15 +1,16 @@
-"""The Analytics page's data cache: keyed by learner and filters, dropped after new answers.
+"""The Analytics page's data cache, keyed by the learner's data version.
 
-`st.cache_data` holds each learner's chart data for a few minutes. Every page that changes a
-learner's practice (an answer, a dispute, a flag, a scheduler switch) calls
-`clear_analytics(user_id)`: it moves that learner to a new cache generation, so their next
-Analytics view reads afresh while other learners' cached data stays.
+`st.cache_data` holds chart data for a few minutes, keyed by the learner, the filters, the
+charts asked for and the learner's data version (`engine.analytics.data_version`: latest
+answer, question and material changes, profile and model calls, read in one cheap query at
+the start of each page run). Any change to what the charts read makes a new key, so the next
+view reads afresh and no page has to remember to clear anything. The time to live only
+bounds how long "now"-based numbers (due today, recall now) may lag.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pandas as pd
 import streamlit as st
@@ -18,35 +19,49 @@ from engine import analytics
 from ui.runtime import get_runtime
 
 TTL_SECONDS = 600
-_lock = threading.Lock()
-_generations: dict[int, int] = {}
-
-
-def generation(user_id: int) -> int:
-    with _lock:
-        return _generations.get(user_id, 0)
-
-
-def clear_analytics(user_id: int) -> None:
-    """Call after anything that changes the learner's attempts, schedule or questions."""
-    with _lock:
-        _generations[user_id] = _generations.get(user_id, 0) + 1
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=256, show_spinner=False)
-def _page_data(user_id: int, start: dt.date, end: dt.date, material_id: int | None,
-               generation_: int) -> dict[str, pd.DataFrame]:
+def _scope(user_id: int, start: dt.date | None, end: dt.date | None,
+           material_id: int | None, version: str) -> analytics.Scope:
     # Every argument is part of the cache key (a leading underscore would leave it out).
-    rt = get_runtime()
-    scope = analytics.make_scope(rt, user_id=user_id,
-                                 start=start, end=end, material_id=material_id)
-    return analytics.page_data(rt, scope)
+    return analytics.make_scope(get_runtime(), user_id=user_id, start=start, end=end,
+                                material_id=material_id)
 
 
-def page_data(user_id: int, start: dt.date, end: dt.date,
-              material_id: int | None) -> dict[str, pd.DataFrame]:
-    """Every chart's data for the learner and filters (cached; raises EngineError)."""
-    return _page_data(user_id, start, end, material_id, generation(user_id))
+@st.cache_data(ttl=TTL_SECONDS, max_entries=4096, show_spinner=False)
+def _chart(name: str, user_id: int, start: dt.date | None, end: dt.date | None,
+           material_id: int | None, version: str) -> pd.DataFrame:
+    scope = _scope(user_id, start, end, material_id, version)
+    return analytics.chart(name, get_runtime(), scope)
+
+
+class ChartData:
+    """Chart data for one run of the Analytics page, loaded section by section.
+
+    The data version is read once, when this is made; each `load(...)` then returns the named
+    charts' data from the cache or from PostgreSQL, so the page can draw its first section
+    before the slower ones are read.
+    """
+
+    def __init__(self, user_id: int, start: dt.date | None = None, end: dt.date | None = None,
+                 material_id: int | None = None, *, version: str | None = None) -> None:
+        if version is None:
+            version = analytics.data_version(get_runtime(), user_id=user_id)
+        self._key = (user_id, start, end, material_id, version)
+
+    def filtered(self, start: dt.date, end: dt.date, material_id: int | None) -> ChartData:
+        """The same learner and data version under other filters (no new version read)."""
+        return ChartData(self._key[0], start, end, material_id, version=self._key[4])
+
+    def load(self, *names: str) -> dict[str, pd.DataFrame]:
+        """The data of the named charts (`engine.analytics.CHARTS`; raises EngineError)."""
+        return {name: _chart(name, *self._key) for name in names}
+
+    @property
+    def scope(self) -> analytics.Scope:
+        """The learner's scope for these filters (time zone, today, exam date...)."""
+        return _scope(*self._key)
 
 
 @st.cache_resource(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)

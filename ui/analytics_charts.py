@@ -11,6 +11,8 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.analytics.shaping import count_range, day_ticks
+
 COLOURS = {"new": "#4c78a8", "learning": "#f58518", "young": "#72b7b2", "mature": "#54a24b",
            "flagged": "#e45756", "retired": "#9d9d9d"}
 RATINGS = {1: ("Again", "#e45756"), 2: ("Hard", "#f58518"), 3: ("Good", "#54a24b"),
@@ -22,6 +24,25 @@ HEIGHT = 320
 def plain(value: object) -> str:
     """Untrusted text for a plotly label: shown literally, no HTML."""
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _days(values: object, *, step_days: int = 1) -> dict[str, object]:
+    """A date x axis over the days in `values`: one tick per distinct day (or week), never a
+    repeated date, with half a step of room either side so a single day's bar shows whole."""
+    days = sorted({pd.Timestamp(v).date() for v in values})  # type: ignore[union-attr]
+    if not days:
+        return dict(DAYS)
+    ticks = day_ticks(days[0], days[-1], step_days=step_days)
+    half = dt.timedelta(hours=12 * step_days)
+    return {**DAYS, "tickmode": "array", "tickvals": [t.isoformat() for t in ticks],
+            "ticktext": [f"{t:%d %b}" for t in ticks],
+            "range": [(dt.datetime.combine(days[0], dt.time()) - half).isoformat(),
+                      (dt.datetime.combine(days[-1], dt.time()) + half).isoformat()]}
+
+
+def _counts(values: object, **kw: object) -> dict[str, object]:
+    """A y axis for counts or amounts: from zero, never negative, never -1..1 when empty."""
+    return {"range": list(count_range(values)), **kw}  # type: ignore[arg-type]
 
 
 def _layout(fig: go.Figure, title: str, **kw: object) -> go.Figure:
@@ -64,9 +85,11 @@ def reviews_per_day(df: pd.DataFrame, measure: str) -> go.Figure:
     fig.add_scatter(x=totals["day"], y=running, name="Running total", yaxis="y2",
                     line={"color": "#333"})
     unit = "Answers" if column == "answers" else "Minutes"
-    return _layout(fig, f"{unit} per day", barmode="stack", yaxis_title=unit, xaxis=DAYS,
-                   yaxis2={"overlaying": "y", "side": "right", "title": "Running total",
-                               "showgrid": False, "rangemode": "tozero"})
+    per_day = totals[column] / (1 if column == "answers" else 60.0)
+    return _layout(fig, f"{unit} per day", barmode="stack", yaxis=_counts(per_day, title=unit),
+                   xaxis=_days(totals["day"]),
+                   yaxis2=_counts(running, overlaying="y", side="right", title="Running total",
+                                  showgrid=False))
 
 
 def future_due(df: pd.DataFrame) -> go.Figure:
@@ -76,9 +99,10 @@ def future_due(df: pd.DataFrame) -> go.Figure:
     per_day = df.groupby("day", as_index=False)["due"].sum().sort_values("day")
     fig.add_scatter(x=per_day["day"], y=per_day["due"].cumsum(), name="Cumulative",
                     yaxis="y2", line={"color": "#333"})
-    return _layout(fig, "Reviews due", barmode="stack", yaxis_title="Reviews", xaxis=DAYS,
-                   yaxis2={"overlaying": "y", "side": "right", "title": "Cumulative",
-                               "showgrid": False, "rangemode": "tozero"})
+    return _layout(fig, "Reviews due", barmode="stack",
+                   yaxis=_counts(per_day["due"], title="Reviews"), xaxis=_days(per_day["day"]),
+                   yaxis2=_counts(per_day["due"].cumsum(), overlaying="y", side="right",
+                                  title="Cumulative", showgrid=False))
 
 
 def card_counts(df: pd.DataFrame) -> go.Figure:
@@ -95,7 +119,7 @@ def intervals(df: pd.DataFrame) -> go.Figure:
     fig.add_scatter(x=df["interval_days"], y=df["cumulative_share"] * 100, name="Cumulative %",
                     yaxis="y2", line={"color": "#333"})
     return _layout(fig, "Scheduled intervals", xaxis_title="Interval (days)",
-                   yaxis_title="Questions",
+                   yaxis=_counts(df["questions"], title="Questions"),
                    yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
                                "showgrid": False})
 
@@ -107,7 +131,8 @@ def distribution(df: pd.DataFrame, metric: str) -> go.Figure:
               "retrievability": "FSRS retrievability now (from)"}
     fig = go.Figure(go.Bar(x=[str(round(v, 2)) for v in part["value"]], y=part["questions"],
                            marker_color=COLOURS["mature"]))
-    return _layout(fig, titles[metric], xaxis_type="category", yaxis_title="Questions")
+    return _layout(fig, titles[metric], xaxis_type="category",
+                   yaxis=_counts(part["questions"], title="Questions"))
 
 
 def retention_over_time(df: pd.DataFrame) -> go.Figure:
@@ -117,7 +142,8 @@ def retention_over_time(df: pd.DataFrame) -> go.Figure:
                     hovertemplate="%{x}: %{y:.1f}% of %{customdata} reviews<extra></extra>")
     fig.add_scatter(x=df["week"], y=df["target"] * 100, name="Target", mode="lines",
                     line={"dash": "dash", "color": "#999"})
-    return _layout(fig, "Retention per week", yaxis={"range": [0, 100], "title": "%"})
+    return _layout(fig, "Retention per week", yaxis={"range": [0, 100], "title": "%"},
+                   xaxis=_days(df["week"], step_days=7))
 
 
 def hourly(df: pd.DataFrame) -> go.Figure:
@@ -126,7 +152,7 @@ def hourly(df: pd.DataFrame) -> go.Figure:
     fig.add_scatter(x=df["hour"], y=df["accuracy"] * 100, name="Accuracy %", yaxis="y2",
                     mode="lines+markers", line={"color": COLOURS["mature"]})
     return _layout(fig, "By hour of day", xaxis={"title": "Hour", "dtick": 2},
-                   yaxis_title="Answers",
+                   yaxis=_counts(df["answers"], title="Answers"),
                    yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
                                "showgrid": False})
 
@@ -136,7 +162,9 @@ def outcomes(df: pd.DataFrame) -> go.Figure:
     for rating, (name, colour) in RATINGS.items():
         part = df[df["rating"] == rating]
         fig.add_bar(x=part["type"], y=part["answers"], name=name, marker_color=colour)
-    return _layout(fig, "Ratings by question type", barmode="stack", yaxis_title="Answers")
+    per_type = df.groupby("type")["answers"].sum()
+    return _layout(fig, "Ratings by question type", barmode="stack",
+                   yaxis=_counts(per_type, title="Answers"))
 
 
 def calibration(df: pd.DataFrame) -> go.Figure:
@@ -179,7 +207,7 @@ def time_per_question(df: pd.DataFrame) -> go.Figure:
     fig.add_bar(x=df["bucket"], y=df["answers"], name="Answers", marker_color=COLOURS["new"])
     fig.add_scatter(x=df["bucket"], y=df["cumulative_share"] * 100, name="Cumulative %",
                     yaxis="y2", line={"color": "#333"})
-    return _layout(fig, "Time per answer", yaxis_title="Answers",
+    return _layout(fig, "Time per answer", yaxis=_counts(df["answers"], title="Answers"),
                    yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%",
                                "showgrid": False})
 
@@ -189,20 +217,33 @@ def xp_progress(df: pd.DataFrame) -> go.Figure:
     fig.add_bar(x=df["day"], y=df["xp"], name="XP earned", marker_color=COLOURS["learning"])
     fig.add_scatter(x=df["day"], y=df["level"], name="Level", yaxis="y2", mode="lines",
                     line={"shape": "hv", "color": "#333"})
-    return _layout(fig, "XP and level", yaxis_title="XP", xaxis=DAYS,
-                   yaxis2={"overlaying": "y", "side": "right", "title": "Level", "showgrid": False,
-                               "dtick": 1, "rangemode": "tozero"})
+    return _layout(fig, "XP and level", yaxis=_counts(df["xp"], title="XP"),
+                   xaxis=_days(df["day"]),
+                   yaxis2=_counts(df["level"], overlaying="y", side="right", title="Level",
+                                  showgrid=False, dtick=1))
 
 
 def model_usage(df: pd.DataFrame) -> go.Figure:
+    """Cost per day by model; when nothing cost money (offline generation, free models), the
+    calls per day instead, so there is no empty money axis."""
+    costly = float(df["cost_usd"].fillna(0).sum()) > 0
+    column = "cost_usd" if costly else "calls"
     fig = go.Figure()
     for model, part in df.groupby("model", sort=True):
-        fig.add_bar(x=part["day"], y=part["cost_usd"], name=plain(model),
-                    customdata=part["calls"],
-                    hovertemplate="%{x}: $%{y:.4f} for %{customdata} calls<extra></extra>")
-    per_day = df.groupby("day", as_index=False)["cost_usd"].sum().sort_values("day")
-    fig.add_scatter(x=per_day["day"], y=per_day["cost_usd"].cumsum(), name="Cumulative",
+        if costly:
+            fig.add_bar(x=part["day"], y=part["cost_usd"], name=plain(model),
+                        customdata=part["calls"],
+                        hovertemplate="%{x}: $%{y:.4f} for %{customdata} calls<extra></extra>")
+        else:
+            fig.add_bar(x=part["day"], y=part["calls"], name=plain(model),
+                        hovertemplate="%{x}: %{y} calls<extra></extra>")
+    per_day = df.groupby("day", as_index=False)[column].sum().sort_values("day")
+    running = per_day[column].cumsum()
+    fig.add_scatter(x=per_day["day"], y=running, name="Cumulative",
                     yaxis="y2", line={"color": "#333"})
-    return _layout(fig, "Model cost (US$)", barmode="stack", yaxis_title="US$ per day",
-                   xaxis=DAYS, yaxis2={"overlaying": "y", "side": "right", "title": "Cumulative",
-                                           "showgrid": False, "rangemode": "tozero"})
+    title, unit = (("Model cost (US$)", "US$ per day") if costly
+                   else ("Model calls (no cost)", "Calls per day"))
+    return _layout(fig, title, barmode="stack", yaxis=_counts(per_day[column], title=unit),
+                   xaxis=_days(per_day["day"]),
+                   yaxis2=_counts(running, overlaying="y", side="right", title="Cumulative",
+                                  showgrid=False))

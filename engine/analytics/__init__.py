@@ -11,6 +11,7 @@ import pandas as pd
 
 from engine.analytics import activity, knowledge
 from engine.analytics.scope import Scope, make_scope
+from engine.analytics.version import data_version
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -52,4 +53,4 @@ def page_data(rt: Runtime, scope: Scope) -> dict[str, pd.DataFrame]:
     return {name: fn(rt, scope) for name, fn in CHARTS.items()}
 
 
-__all__ = ["CHARTS", "Scope", "chart", "make_scope", "page_data"]
+__all__ = ["CHARTS", "Scope", "chart", "data_version", "make_scope", "page_data"]

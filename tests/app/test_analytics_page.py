@@ -3,25 +3,34 @@ busy one, the coverage drill-down, exports, and a fresh view after a new answer.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from engine.analytics import anki
-from engine.db.models import Attempt
-from tests.support.analytics import busy, set_profile
-from tests.support.practice import add_question
+from engine.analytics.shaping import MIN_REVIEWS_FOR_PROJECTION
+from engine.bank import service as bank
+from engine.db.models import Attempt, Question
+from engine.generation import service
+from tests.support.analytics import add_attempt, add_state, busy, set_profile
+from tests.support.generation_data import BIOLOGY, add_material
+from tests.support.practice import add_question, answer_today
 
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Each test has its own database, but user ids repeat: start with an empty chart cache."""
-    from ui.analytics_cache import _page_data
+    from ui.analytics_cache import _chart, _scope
 
-    _page_data.clear()
+    _chart.clear()
+    _scope.clear()
     yield
-    _page_data.clear()
+    _chart.clear()
+    _scope.clear()
 
 
 def texts(at) -> str:
@@ -70,9 +79,10 @@ def test_busy_learner_sees_every_chart(signed_in_app, runtime):
     at.selectbox(key="an_cov_material").set_value(mid).run()
     at.number_input(key="an_cov_page").set_value(2).run()
     assert not at.exception
-    assert set(qids[1::4]) <= set(
-        next(d.value for d in at.dataframe if "question_id" in d.value.columns
-             and "recall" in d.value.columns)["question_id"])
+    listed = next(d.value for d in at.dataframe if "Recall now" in d.value.columns)
+    with runtime.session_factory() as s:
+        stems = set(s.scalars(select(Question.stem).where(Question.id.in_(qids[1::4]))))
+    assert stems <= set(listed["Question"])
     # Filtering by a date range without answers shows the empty captions, not errors.
     at.date_input(key="an_dates").set_value((dt.date(2020, 1, 1), dt.date(2020, 1, 2))).run()
     assert not at.exception and not at.error
@@ -101,9 +111,7 @@ def test_a_new_answer_refreshes_the_cached_charts(signed_in_app, runtime):
     open_analytics(at)
     assert [m.value for m in at.metric if m.label == "Answers"] == ["0"]
     at.switch_page("pages/today.py").run()
-    at.radio(key="today_choice").set_value(1)
-    at.radio(key="today_confidence").set_value(4)
-    next(b for b in at.button if b.label == "Check answer").click().run()
+    answer_today(at, "Mitochondrion", 4)
     assert not at.exception
     with runtime.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Attempt)) == 1
@@ -121,3 +129,106 @@ def test_fsrs_learner_sees_stability_difficulty_and_retrievability(signed_in_app
     assert not at.error
     # Three FSRS panels (stability, difficulty, retrievability) instead of SM-2 easiness.
     assert len(at.get("plotly_chart")) == 16
+
+
+def figure_data(at, title: str) -> list[dict]:
+    """The traces of the chart titled `title`, as the browser receives them."""
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["layout"].get("title", {}).get("text") == title:
+            return spec["data"]
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def plotted(values) -> list:
+    """A trace's values: plotly sends numeric arrays base64-encoded with their dtype."""
+    if isinstance(values, dict) and "bdata" in values:
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+def questions_by_state(at) -> dict[str, int]:
+    pie = figure_data(at, "Questions by state")[0]
+    return dict(zip(pie["labels"], plotted(pie["values"]), strict=True))
+
+
+def shown_tables(at) -> str:
+    return "\n".join(d.value.to_string() for d in at.dataframe)
+
+
+def test_question_changes_show_at_once_without_clearing_any_cache(signed_in_app, runtime):
+    """Accepting, editing and deleting a question change the charts on the next view: the
+    cache is keyed by the learner's data version, so nothing has to be cleared by hand."""
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
+    drafts = service.generate_questions(runtime, user_id=uid, question_type="mcq",
+                                        count=3).drafts
+    assert len(drafts) >= 2
+    (first,) = bank.save_questions(runtime, user_id=uid, drafts=drafts[:1])
+    open_analytics(at)
+    assert questions_by_state(at)["New"] == 1
+
+    # Accepted from a Generate preview.
+    (second,) = bank.save_questions(runtime, user_id=uid, drafts=drafts[1:2])
+    open_analytics(at)
+    assert questions_by_state(at)["New"] == 2
+
+    # Edited in the bank: a new stem, and flagged.
+    view = bank.get_question(runtime, user_id=uid, question_id=second)
+    bank.update_question(runtime, user_id=uid, question_id=second,
+                         stem="Which structure is edited in this test?", answer=view.answer,
+                         explanation=view.explanation, difficulty=view.difficulty,
+                         options=view.options, correct_index=view.correct_index,
+                         status="flagged")
+    open_analytics(at)
+    assert questions_by_state(at)["Flagged"] == 1
+    assert "Which structure is edited in this test?" in shown_tables(at)
+
+    # Deleted.
+    bank.delete_question(runtime, user_id=uid, question_id=first)
+    open_analytics(at)
+    counts = questions_by_state(at)
+    assert counts["New"] == 0 and counts["Flagged"] == 1
+
+
+def test_day_one_makes_no_projection_and_says_how_many_reviews_are_needed(signed_in_app,
+                                                                         runtime):
+    """After a first session every interval is the first one: no "daily load" or exam
+    projection yet, but how many reviews it takes."""
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    sf = runtime.session_factory
+    now = dt.datetime.now(dt.UTC)
+    set_profile(sf, uid, exam_date=(now + dt.timedelta(days=30)).date())
+    for i in range(15):
+        qid = add_question(sf, uid)
+        answered = now - dt.timedelta(minutes=30 - i)
+        add_attempt(sf, uid, qid, answered)
+        add_state(sf, uid, qid, last=answered, due=answered + dt.timedelta(days=1),
+                  stability=1.0, difficulty=5.0)
+    open_analytics(at)
+    shown = texts(at)
+    assert "Daily load" not in shown
+    assert not any(m.label.startswith("Predicted recall on") for m in at.metric)
+    assert (f"Projections appear after {MIN_REVIEWS_FOR_PROJECTION} reviews" in shown
+            and f"you have 0, so {MIN_REVIEWS_FOR_PROJECTION} more to go" in shown)
+
+
+def test_tables_have_human_headings_and_no_internal_ids(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    mid, _ = busy(runtime.session_factory, uid)
+    open_analytics(at)
+    at.selectbox(key="an_cov_material").set_value(mid).run()
+    at.number_input(key="an_cov_page").set_value(2).run()
+    assert not at.exception
+    headings = [list(d.value.columns) for d in at.dataframe]
+    assert ["Material", "Questions", "Reviewed", "Expected to recall",
+            "Predicted recall"] in headings
+    assert ["Type", "Question", "Status", "Reviews", "Recall now"] in headings
+    assert ["Status", "Question", "Material", "Page", "Quality", "Open flags"] in headings
+    for columns in headings:
+        assert not any("_" in str(c) or str(c).islower() for c in columns), columns
+    quality = next(d.value for d in at.dataframe if "Open flags" in d.value.columns)
+    assert set(quality["Status"]) <= {"Active", "Flagged", "Retired"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.db.models import Attempt, Flag, Profile, Question
-from tests.support.practice import add_question
+from tests.support.practice import add_question, answer_today, shown_position
 from ui.text import escape_markdown
 
 
@@ -19,12 +19,6 @@ def texts(at) -> str:
 
 def button(at, label):
     return next(b for b in at.button if b.label == label)
-
-
-def choose(at, option: str) -> None:
-    """Pick the option with this text (options are shown in a shuffled order)."""
-    radio = at.radio(key="today_choice")
-    radio.set_value(list(radio.options).index(option))
 
 
 def open_today(signed_in_app):
@@ -47,12 +41,7 @@ def test_answer_shows_feedback_source_and_xp_then_the_next_question(signed_in_ap
                  stem="Proteins are made by the _____.", answer="ribosome")
     at.switch_page("pages/today.py").run()
     assert at.subheader[0].value == "Which organelle makes ATP?"
-    # Checking without a confidence is refused and records nothing.
-    choose(at, "Mitochondrion")
-    button(at, "Check answer").click().run()
-    assert "how sure you are" in texts(at)
-    at.radio(key="today_confidence").set_value(5)
-    button(at, "Check answer").click().run()
+    answer_today(at, "Mitochondrion", 5)
     assert not at.exception
     shown = texts(at)
     assert "Right!" in shown and "Mitochondrion" in shown
@@ -64,8 +53,8 @@ def test_answer_shows_feedback_source_and_xp_then_the_next_question(signed_in_ap
     button(at, "Next question").click().run()
     # Shown literally: the stem is escaped before Markdown renders it.
     assert at.subheader[0].value == escape_markdown("Proteins are made by the _____.")
+    at.button(key="today_sure_2").click().run()
     at.text_input(key="today_text").input("nucleus")
-    at.radio(key="today_confidence").set_value(2)
     button(at, "Check answer").click().run()
     assert "Not quite" in texts(at) and "ribosome" in texts(at)
     # "I was right" re-scores the attempt.
@@ -82,9 +71,7 @@ def test_flag_from_feedback_takes_the_question_out(signed_in_app, runtime):
     uid = at.session_state["gw_account"].user_id
     qid = add_question(runtime.session_factory, uid)
     at.switch_page("pages/today.py").run()
-    at.radio(key="today_choice").set_value(0)
-    at.radio(key="today_confidence").set_value(3)
-    button(at, "Check answer").click().run()
+    answer_today(at, "Nucleus", 3)
     at.radio(key="today_flag_reason").set_value("wrong")
     at.text_area(key="today_flag_note").input("Two options are right")
     button(at, "Flag question").click().run()
@@ -102,9 +89,7 @@ def test_learn_more_after_the_daily_target(signed_in_app, runtime):
     add_question(runtime.session_factory, uid, stem="First?")
     add_question(runtime.session_factory, uid, stem="Second?")
     at.switch_page("pages/today.py").run()
-    at.radio(key="today_choice").set_value(1)
-    at.radio(key="today_confidence").set_value(4)
-    button(at, "Check answer").click().run()
+    answer_today(at, "Mitochondrion", 4)
     button(at, "Next question").click().run()
     assert "All done for now" in texts(at)
     button(at, "Learn 1 more new question").click().run()
@@ -119,25 +104,19 @@ def test_missed_questions_are_asked_again_then_a_session_summary(signed_in_app, 
                  options=["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"],
                  correct_index=0, answer="Nucleus")
     at.switch_page("pages/today.py").run()
-    choose(at, "Nucleus")  # wrong
-    at.radio(key="today_confidence").set_value(3)
-    button(at, "Check answer").click().run()
+    answer_today(at, "Nucleus", 3)  # wrong
     shown = texts(at)
     # One verdict, and the source sentence once.
     assert shown.count("Not quite") == 1
     assert shown.count("The mitochondrion is the site of aerobic respiration.") == 1
     button(at, "Next question").click().run()
     assert at.subheader[0].value == "Which organelle holds DNA?"
-    choose(at, "Nucleus")  # right
-    at.radio(key="today_confidence").set_value(4)
-    button(at, "Check answer").click().run()
+    answer_today(at, "Nucleus", 4)  # right
     button(at, "Next question").click().run()
     # Before the end, the missed question comes back once.
     assert at.subheader[0].value == "Which organelle makes ATP?"
     assert "you missed this one earlier" in texts(at)
-    choose(at, "Mitochondrion")
-    at.radio(key="today_confidence").set_value(4)
-    button(at, "Check answer").click().run()
+    answer_today(at, "Mitochondrion", 4)
     assert "Right!" in texts(at)
     button(at, "Next question").click().run()
     assert not at.exception
@@ -168,14 +147,52 @@ def test_options_are_shown_shuffled_and_the_chosen_text_is_what_is_graded(signed
     options = ["Nucleus", "Mitochondrion", "Ribosome", "Golgi body", "Vacuole", "Lysosome"]
     qid = add_question(runtime.session_factory, uid, options=options, correct_index=1)
     at.switch_page("pages/today.py").run()
-    shown = list(at.radio(key="today_choice").options)
+
+    def shown_options() -> list[str]:
+        return [at.button(key=f"today_option_{i}").label for i in range(len(options))]
+
+    shown = shown_options()
     assert sorted(shown) == sorted(options)
     at.run()  # a rerun of the page keeps the order under the learner
-    assert list(at.radio(key="today_choice").options) == shown
-    choose(at, "Mitochondrion")
-    at.radio(key="today_confidence").set_value(4)
-    button(at, "Check answer").click().run()
+    assert shown_options() == shown
+    answer_today(at, "Mitochondrion", 4)
     assert "Right!" in texts(at)
     with runtime.session_factory() as s:
         assert s.scalars(select(Attempt.correct).where(Attempt.question_id == qid)).all() == [
             True]
+
+
+def test_keys_are_on_the_buttons_and_checking_never_waits_for_a_confidence(signed_in_app,
+                                                                          runtime):
+    """Keyboard first: 1-4 pick an option, Shift+1..5 say how sure, Enter checks and moves on.
+    Checking without saying how sure records "Fairly sure" (3) instead of refusing."""
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_question(runtime.session_factory, uid, stem="First: which organelle makes ATP?")
+    add_question(runtime.session_factory, uid, stem="Second: which organelle makes ATP?")
+    at.switch_page("pages/today.py").run()
+    shortcuts = {b.key: b.proto.shortcut for b in at.button}
+    assert [shortcuts[f"today_option_{i}"] for i in range(4)] == ["1", "2", "3", "4"]
+    assert [shortcuts[f"today_sure_{n}"] for n in range(1, 6)] == [f"shift+{n}"
+                                                                    for n in range(1, 6)]
+    assert shortcuts["today_check"] == "enter"
+    at.button(key=f"today_option_{shown_position(at, 'Mitochondrion')}").click().run()
+    at.button(key="today_sure_5").click().run()
+    assert at.button(key=f"today_option_{shown_position(at, 'Mitochondrion')}").proto.type \
+        == "primary"
+    at.button(key="today_check").click().run()
+    assert not at.exception and not at.error
+    assert "Right!" in texts(at) and "You said: Certain · +25 XP" in texts(at)
+    assert at.button(key="today_next").proto.shortcut == "enter"
+    # The next question starts with nothing picked and "Fairly sure" again.
+    at.button(key="today_next").click().run()
+    assert "Second" in at.subheader[0].value
+    assert all(at.button(key=f"today_option_{i}").proto.type != "primary" for i in range(4))
+    assert at.button(key="today_sure_3").proto.type == "primary"
+    at.button(key="today_check").click().run()
+    assert "Choose or type an answer first." in texts(at)
+    at.button(key=f"today_option_{shown_position(at, 'Mitochondrion')}").click().run()
+    at.button(key="today_check").click().run()
+    assert not at.error and "Right!" in texts(at)
+    with runtime.session_factory() as s:
+        assert s.scalars(select(Attempt.confidence).order_by(Attempt.id)).all() == [5, 3]

@@ -14,6 +14,7 @@ from tests.support.hostile import (
     renders_link_or_image,
     shown_text,
 )
+from tests.support.practice import answer_today
 
 BASE = "http://127.0.0.1:9/hostile"
 
@@ -80,9 +81,7 @@ def test_hostile_pdf_renders_no_link_or_image_on_any_page(hostile_learner, runti
 
     at.switch_page("pages/today.py").run()
     assert_safe(at, "Today (question)")
-    at.radio(key="today_choice").set_value(1)
-    at.radio(key="today_confidence").set_value(4)
-    next(b for b in at.button if b.label == "Check answer").click().run()
+    answer_today(at, 1, 4)  # any option
     assert_safe(at, "Today (feedback)")
 
     flag_with_hostile_note(runtime, uid, qids[-1], BASE)

@@ -1,5 +1,6 @@
 """A learner answers three questions in a real browser, sees XP and the next review change, gets
-the missed one again and a session summary."""
+the missed one again and a session summary; another reviews twenty questions with the keyboard
+only."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from sqlalchemy import select
 from engine.accounts import get_account
 from engine.db.models import Attempt
 from engine.profiles import get_profile
-from tests.browser.conftest import signup_and_onboard, wait_for_text
+from tests.browser.conftest import signup_and_onboard, wait_for_text, wait_idle
 from tests.support.practice import add_question
 
 
 def answer(page, option: str, confidence: str) -> None:
-    page.locator('[data-testid="stRadio"]').filter(has_text="Your answer") \
-        .get_by_text(option, exact=True).click()
-    page.locator('[data-testid="stRadio"]').filter(has_text="How sure are you?") \
-        .get_by_text(confidence, exact=True).click()
+    """With the mouse: click the option, the confidence, then Check answer."""
+    page.get_by_role("button", name=option).click()
+    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text=option).wait_for()
+    level = ["Guessing", "Unsure", "Fairly sure", "Sure", "Certain"].index(confidence) + 1
+    page.locator(f".st-key-today_sure_{level} button").click()
+    wait_for_text(page, f"How sure are you? {confidence} (")
     page.get_by_role("button", name="Check answer").click()
 
 
@@ -30,7 +33,7 @@ def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
 
     page.get_by_role("link", name="Today").click()
     wait_for_text(page, "Question number 1")
-    answer(page, "Mitochondrion", "5 · Certain")
+    answer(page, "Mitochondrion", "Certain")
     wait_for_text(page, "Right!")
     wait_for_text(page, "+25 XP · 25 XP")
     wait_for_text(page, "next review tomorrow at")
@@ -38,20 +41,20 @@ def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
 
     page.get_by_role("button", name="Next question").click()
     wait_for_text(page, "Question number 2")
-    answer(page, "Nucleus", "2 · Unsure")
+    answer(page, "Nucleus", "Unsure")
     wait_for_text(page, "Not quite")
     wait_for_text(page, "+10 XP · 35 XP")
 
     page.get_by_role("button", name="Next question").click()
     wait_for_text(page, "Question number 3")
-    answer(page, "Mitochondrion", "3 · Fairly sure")
+    answer(page, "Mitochondrion", "Fairly sure")
     wait_for_text(page, "+20 XP · 55 XP")
 
     # The missed question comes back once before the end, then the session summary.
     page.get_by_role("button", name="Next question").click()
     wait_for_text(page, "you missed this one earlier")
     wait_for_text(page, "Question number 2")
-    answer(page, "Mitochondrion", "4 · Sure")
+    answer(page, "Mitochondrion", "Sure")
     wait_for_text(page, "Right!")
     page.get_by_role("button", name="Next question").click()
     wait_for_text(page, "Session summary")
@@ -69,3 +72,50 @@ def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
     page.get_by_role("link", name="Reviews").click()
     wait_for_text(page, "Due this week")
     wait_for_text(page, "Scheduler in use:")
+
+
+def test_twenty_reviews_with_the_keyboard_only(page, app_server):
+    """Number keys pick, Shift+number says how sure, Enter checks and Enter moves on; the keys
+    are shown on the buttons. No click from the first question to the summary."""
+    email = signup_and_onboard(page, app_server.url, name="Grace")
+    sf = app_server.runtime.session_factory
+    uid = get_account(app_server.runtime, email=email).user_id
+    options = ["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"]
+    for n in range(1, 21):
+        k = n % 4  # the right option moves around
+        shuffled = options[k:] + options[:k]
+        add_question(sf, uid, stem=f"Keyboard question {n}: which organelle makes ATP?",
+                     options=shuffled, correct_index=shuffled.index("Mitochondrion"))
+
+    page.goto(f"{app_server.url}/today")
+    wait_for_text(page, "Keyboard question 1:")
+    for key in ("1", "2", "3", "4"):
+        assert page.get_by_label(f"Shortcut {key}").first.is_visible()
+    assert page.get_by_role("button", name="Check answer") \
+        .get_by_label("Shortcut Enter", exact=False).is_visible()
+    # Each key is pressed once its button is on screen, as a person would.
+    for n in range(1, 21):
+        wait_for_text(page, f"Keyboard question {n}:")
+        page.locator(".st-key-today_check").wait_for()
+        # Options are shown shuffled per answer: find where the right one is shown.
+        shown = next(i for i in range(4)
+                     if "Mitochondrion" in page.locator(f".st-key-today_option_{i}").inner_text())
+        page.keyboard.press(str(shown + 1))
+        page.locator(f".st-key-today_option_{shown} [data-testid='stBaseButton-primary']") \
+            .wait_for()
+        if n % 5 == 0:
+            page.keyboard.press("Shift+5")
+            wait_for_text(page, "How sure are you? Certain")
+        page.keyboard.press("Enter")
+        wait_for_text(page, "Right!")
+        page.locator(".st-key-today_next").wait_for()
+        page.keyboard.press("Enter")
+    wait_for_text(page, "Session summary")
+    wait_for_text(page, "100%")
+
+    with sf() as s:
+        confidences = s.scalars(select(Attempt.confidence).where(Attempt.user_id == uid)
+                                .order_by(Attempt.id)).all()
+        assert s.scalars(select(Attempt.correct).where(Attempt.user_id == uid)).all() \
+            == [True] * 20
+    assert confidences == [5 if n % 5 == 0 else 3 for n in range(1, 21)]

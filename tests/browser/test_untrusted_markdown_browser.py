@@ -106,10 +106,10 @@ def test_hostile_pdf_never_makes_the_browser_fetch_or_link(page, app_server, tra
     page.get_by_role("link", name="Today").click()
     wait_for_text(page, "New question")
     _assert_nothing_fetched(page, tracker, requested, "Today (question)")
-    page.locator('[data-testid="stRadio"]').filter(has_text="Your answer") \
-        .get_by_text(re.compile(r"^Zorblat")).first.click()
-    page.locator('[data-testid="stRadio"]').filter(has_text="How sure are you?") \
-        .get_by_text("4 · Sure", exact=True).click()
+    page.locator('[data-testid="stButton"]').filter(has_text=re.compile(r"Zorblat")) \
+        .first.locator("button").click()
+    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Zorblat").first \
+        .wait_for()
     page.get_by_role("button", name="Check answer").click()
     wait_for_text(page, "Correct answer")
     _assert_nothing_fetched(page, tracker, requested, "Today (feedback)")

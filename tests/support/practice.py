@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from engine.db.models import Question
+from ui.text import escape_markdown
 
 _n = itertools.count(1)
 
@@ -31,3 +32,21 @@ def add_question(session_factory, user_id: int, **overrides: Any) -> int:
 
 def token() -> str:
     return uuid.uuid4().hex
+
+
+def shown_position(at, option: str) -> int:
+    """Where the Today page (AppTest) shows the option with this text (options are shown in
+    a shuffled order)."""
+    label = escape_markdown(option)
+    return next(i for i in range(9) if at.button(key=f"today_option_{i}").label == label)
+
+
+def answer_today(at, option: str | int, confidence: int | None = None):
+    """On the Today page (AppTest): pick the option with this text (or shown at this 0-based
+    position), say how sure (1-5; left at its default when None) and check, as the keys 1-9,
+    Shift+1..5 and Enter do."""
+    shown = option if isinstance(option, int) else shown_position(at, option)
+    at.button(key=f"today_option_{shown}").click().run()
+    if confidence is not None:
+        at.button(key=f"today_sure_{confidence}").click().run()
+    return at.button(key="today_check").click().run()

@@ -1,0 +1,89 @@
+"""Pure shaping of chart data for display: when a projection has enough history behind it,
+count axes that never go below zero, and date ticks that never repeat a day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Reviews (answers to a question first seen on an earlier day) before the long-run daily load
+# and the exam projection mean anything: until then every interval is the first one (a day or
+# so), and "sum of 1/interval" just counts the questions answered today.
+MIN_REVIEWS_FOR_PROJECTION = 20
+
+
+@dataclass(frozen=True)
+class ProjectionBasis:
+    """How much review history a projection stands on."""
+
+    reviews: int
+    needed: int
+
+    @property
+    def ready(self) -> bool:
+        return self.reviews >= self.needed
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.needed - self.reviews)
+
+
+def projection_basis(reviews: int, *,
+                     needed: int = MIN_REVIEWS_FOR_PROJECTION) -> ProjectionBasis:
+    """Whether `reviews` true reviews are enough for a projection.
+
+    Args:
+        reviews: answers to questions first answered on an earlier day (all time).
+        needed: how many a projection needs.
+
+    Raises:
+        ValueError: a negative count, or needing fewer than one review.
+    """
+    problems = []
+    if reviews < 0:
+        problems.append(f"reviews must be >= 0, got {reviews}")
+    if needed < 1:
+        problems.append(f"needed must be >= 1, got {needed}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return ProjectionBasis(reviews=int(reviews), needed=int(needed))
+
+
+def count_range(values: Iterable[float], *, headroom: float = 0.08) -> tuple[float, float]:
+    """The axis range for counts, amounts or money: from 0 to a little above the largest
+    value, and (0, 1) when there is nothing above zero (never the -1..1 of an empty axis).
+
+    Stacked values should be summed per x first (pass the per-x totals).
+    """
+    top = max((float(v) for v in values if v is not None and not math.isnan(float(v))),
+              default=0.0)
+    if top <= 0:
+        return (0.0, 1.0)
+    return (0.0, top * (1 + headroom))
+
+
+def day_ticks(first: dt.date, last: dt.date, *, most: int = 8,
+              step_days: int = 1) -> list[dt.date]:
+    """Tick positions for a date axis from `first` to `last`: distinct days (or weeks with
+    `step_days=7`), evenly spaced, at most `most` of them, starting on `first`.
+
+    A short range gets one tick per day instead of the repeated "07 Dec, 07 Dec" of
+    sub-day ticks.
+
+    Raises:
+        ValueError: `last` before `first`, or `most`/`step_days` below 1.
+    """
+    problems = []
+    if last < first:
+        problems.append(f"last ({last}) is before first ({first})")
+    if most < 1:
+        problems.append(f"most must be >= 1, got {most}")
+    if step_days < 1:
+        problems.append(f"step_days must be >= 1, got {step_days}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    slots = (last - first).days // step_days + 1
+    stride = math.ceil(slots / most) * step_days
+    return [first + dt.timedelta(days=d) for d in range(0, (last - first).days + 1, stride)]
