@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.accounts import get_account
 from engine.db.models import Attempt
 from engine.profiles import get_profile
-from tests.browser.conftest import signup_and_onboard, wait_for_text, wait_idle
+from tests.browser.conftest import signup_and_onboard, wait_for_text
 from tests.support.practice import add_question
 
 
