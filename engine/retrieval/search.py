@@ -105,7 +105,7 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
     first = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
     params = feedback_params(settings)
     if not (feedback and params.enabled) or embedding is None or not lexical or not first:
-        return _read_passages(session, user_id, first[:k])
+        return _read_passages(session, user_id, first[:k], dense)
     ranked = _feedback_ranking(rt, session, index, collection, user_id=user_id, query=query,
                                embedding=embedding, first=first, n=n,
                                material_ids=material_ids, params=params)
@@ -115,7 +115,7 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
     shown = _first_stage_scores(rt, index, collection, scores=query_scores,
                                 embedding=embedding, lexical=lexical, dense=dense,
                                 chunk_ids=ranked[:k])
-    return _read_passages(session, user_id, [(c, shown[c]) for c in ranked[:k]])
+    return _read_passages(session, user_id, [(c, shown[c]) for c in ranked[:k]], dense)
 
 
 def feedback_params(settings: Settings) -> FeedbackParams:
@@ -200,8 +200,8 @@ def _first_stage_scores(rt: Runtime, index: LexicalIndex, collection: str, *,
     return dict(weighted_fusion(lexical, dense, dense_weight=rt.settings.retrieval.dense_weight))
 
 
-def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float]]
-                   ) -> list[Passage]:
+def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float]],
+                   cosines: dict[int, float] | None = None) -> list[Passage]:
     """The ranked chunks as passages, in rank order (skipping any deleted meanwhile)."""
     top = [cid for cid, _ in ranked]
     scores = dict(ranked)
@@ -219,5 +219,25 @@ def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float
             chunk_id=chunk.id, material_id=chunk.material_id, material_title=title,
             text=chunk.text, page_start=chunk.page_start, page_end=chunk.page_end,
             score=round(float(scores[cid]), 4), heading=chunk.heading,
+            cosine=None if not cosines or cid not in cosines else round(float(cosines[cid]), 4),
         ))
     return passages
+
+
+def query_coverage(rt: Runtime, session: Session, *, user_id: int, query: str,
+                   passages: list[Passage]) -> tuple[float, float]:
+    """How much of the query's wording the learner's library holds: the share of its terms,
+    each weighted by its inverse document frequency (a term the library lacks weighs most),
+    found anywhere in the library, and found in the best-covering of `passages`."""
+    terms = sorted(set(lexical_tokens(query[:MAX_QUERY_CHARS])))
+    index = lexical_index(rt, session, user_id)
+    n = len(index.chunk_ids)
+    if not terms or n == 0 or index.retriever is None:
+        return 0.0, 0.0
+    freq = {t: index.doc_freq(t) for t in terms}
+    idf = {t: float(np.log((n + 1) / (freq[t] + 0.5))) for t in terms}
+    total = sum(idf.values()) or 1.0
+    in_library = sum(idf[t] for t in terms if freq[t] > 0) / total
+    best = max((sum(idf[t] for t in terms if t in tokens) / total
+                for tokens in (set(lexical_tokens(p.text)) for p in passages)), default=0.0)
+    return in_library, best

@@ -239,3 +239,35 @@ def citation_view(rt: Runtime, *, user_id: int,
     return CitationView(material_title=title, page_start=chunk.page_start,
                         page_end=chunk.page_end, before=text[:start],
                         passage=text[start:end], after=text[end:])
+
+
+LEAD_CHARS = 120
+
+
+def passage_leads(session: Session, *, user_id: int, chunk_ids: list[int]) -> dict[int, str]:
+    """For each of the learner's chunks, the document text just before it (up to `LEAD_CHARS`
+    characters from the previous chunk; "" for a document's first chunk), so the offline
+    answer can tell whether a chunk begins at a sentence start. Chunks not found (another
+    learner's, deleted) are left out."""
+    if not chunk_ids:
+        return {}
+    rows = session.execute(
+        select(Chunk.id, Chunk.material_id, Chunk.ordinal, Chunk.char_start)
+        .where(Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))).all()
+    wanted = {(m, o - 1): (cid, start) for cid, m, o, start in rows}
+    leads = {cid: "" for cid, _, o, _ in rows if o == 0}
+    if not wanted:
+        return leads
+    previous = session.execute(
+        select(Chunk.material_id, Chunk.ordinal, Chunk.text, Chunk.char_start)
+        .where(Chunk.user_id == user_id,
+               Chunk.material_id.in_({m for m, _ in wanted}),
+               Chunk.ordinal.in_({o for _, o in wanted}))).all()
+    for material_id, ordinal, text, start in previous:
+        if (material_id, ordinal) not in wanted:
+            continue
+        cid, chunk_start = wanted[(material_id, ordinal)]
+        before = text[:max(0, chunk_start - start)]
+        # Chunks that do not overlap (a new section) are separated by whitespace at least.
+        leads[cid] = before[-LEAD_CHARS:] + ("" if chunk_start - start <= len(text) else "\n\n")
+    return leads

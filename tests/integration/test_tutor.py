@@ -10,11 +10,13 @@ from engine.bank import service as bank
 from engine.db.models import LLMUsage, Message
 from engine.errors import InvalidInput, LLMUnavailable, NotFound, RateLimited
 from engine.generation import service as generation
-from engine.tutor import service, store
+from engine.tutor import hints, service, store
 from tests.support.llm_stub import Reply, fails_mid_stream
 from tests.support.runtimes import with_settings
 from tests.support.tutor_data import (
     OFF_TOPIC,
+    TOPOLOGIE,
+    TRACING,
     biology_pdf,
     injection_pdf,
     volcano_pdf,
@@ -364,3 +366,76 @@ def test_uncited_model_answer_is_stored_as_uncited_and_look_alike_markers_are_ne
     assert turn.message.cited_share == 0.0
     stored = store.list_messages(runtime, user_id=user_id, conversation_id=conv.id)
     assert stored[-1].cited_share == 0.0
+
+
+def _starts_a_sentence(document: str, sentence: str) -> bool:
+    flat = " ".join(document.replace("-\n", "").split())
+    at = flat.find(sentence)
+    before = flat[:at].rstrip()
+    return at >= 0 and (not before or before[-1] in ".!?:" or before.endswith("Trees"))
+
+
+def test_offline_answers_are_whole_sentences_and_a_definition_comes_first(runtime, make_user):
+    user_id = make_user()
+    _ingest_text(runtime, user_id, TRACING, title="tracing")
+    conv = store.create_conversation(runtime, user_id=user_id)
+    turn = _ask(runtime, user_id, conv.id, "What is a trace tree?")
+    said = [s["text"] for s in turn.message.sentences]
+    assert said[0].startswith("A trace tree is a set of traces")
+    assert turn.message.citations[0]["page_start"] == 3
+    document = "\n\n".join(TRACING)
+    for sentence in said:
+        assert "Figure" not in sentence and "Trunk" not in sentence, sentence
+        assert "A tree with two traces" not in sentence and "through the inner" not in sentence
+        assert _starts_a_sentence(document, sentence), sentence
+    assert turn.message.cited_share == 1.0
+
+
+def test_offline_follow_up_answers_what_it_asks_about(runtime, make_user):
+    user_id = make_user()
+    _ingest_text(runtime, user_id, TRACING, title="tracing")
+    conv = store.create_conversation(runtime, user_id=user_id)
+    _ask(runtime, user_id, conv.id, "What is a trace tree?")
+    turn = _ask(runtime, user_id, conv.id, "What about its limitations?")
+    assert turn.query.startswith("What is a trace tree?")  # resolved against the conversation
+    assert "limitation" in turn.message.sentences[0]["text"]
+
+
+def test_offline_german_definition_question_finds_the_definition(runtime, make_user):
+    user_id = make_user()
+    _ingest_text(runtime, user_id, TOPOLOGIE, title="topologie")
+    conv = store.create_conversation(runtime, user_id=user_id)
+    turn = _ask(runtime, user_id, conv.id, "Was ist ein kompakter topologischer Raum?")
+    assert turn.kind == "offline"  # not refused although the embedding model is English
+    first = turn.message.sentences[0]
+    assert first["text"].startswith("Ein topologischer Raum X heißt kompakt")
+    cited = next(c for c in turn.message.citations if c["n"] == first["refs"][0])
+    assert cited["page_start"] == 2
+    assert all("bzgl" not in s["text"] or s["text"].startswith("Nicht jeder")
+               for s in turn.message.sentences)  # never cut at an abbreviation
+
+
+def test_offline_socratic_mode_is_a_hint_ladder_one_step_per_reply(runtime, learner):
+    user_id, _, conv_id = learner
+    first = _ask(runtime, user_id, conv_id, CALVIN, mode="socratic")
+    cloze = next(s for s in first.message.sentences if s.get("hint"))
+    assert cloze["hint"] == 1 and hints.BLANK in cloze["text"] and cloze["refs"]
+    term = cloze["term"]
+    assert term not in cloze["text"] and term not in first.message.content
+    second = _ask(runtime, user_id, conv_id, "no idea", mode="socratic")
+    step = next(s for s in second.message.sentences if s.get("hint"))
+    assert step["hint"] == 2 and term in step["text"] and cloze["key"] in step["text"]
+    third = _ask(runtime, user_id, conv_id, "I see", mode="socratic")
+    steps = [s for s in third.message.sentences if s.get("hint")]
+    assert steps[0]["hint"] == 3 and len(steps) >= 2  # the passage, sentence by sentence
+    assert {c["chunk_id"] for c in third.message.citations} == {
+        c["chunk_id"] for c in first.message.citations}
+    # The ladder is over: the next message is a new question with a new gap.
+    fourth = _ask(runtime, user_id, conv_id, "Why do guard cells close the stomata?",
+                  mode="socratic")
+    assert next(s for s in fourth.message.sentences if s.get("hint"))["hint"] == 1
+    # A right guess ends the ladder at once with the passage.
+    new = next(s for s in fourth.message.sentences if s.get("hint"))
+    right = _ask(runtime, user_id, conv_id, f"Is it {new['term']}?", mode="socratic")
+    assert right.message.sentences[0]["text"] == "Right!"
+    assert right.message.sentences[1]["hint"] == 3
