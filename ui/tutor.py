@@ -50,7 +50,7 @@ def source_label(source: dict[str, Any]) -> str:
 
 def answer_markdown(message: Any) -> str:
     """The answer's sentences, each followed by its citation markers; uncited claims marked."""
-    if not message.sentences:
+    if not message.sentences or message.kind == "quiz":
         return plain(message.content)
     parts = []
     for s in message.sentences:

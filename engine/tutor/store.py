@@ -271,3 +271,36 @@ def passage_leads(session: Session, *, user_id: int, chunk_ids: list[int]) -> di
         # Chunks that do not overlap (a new section) are separated by whitespace at least.
         leads[cid] = before[-LEAD_CHARS:] + ("" if chunk_start - start <= len(text) else "\n\n")
     return leads
+
+
+def _quiz_message(session: Session, user_id: int, message_id: int) -> Message:
+    msg = session.scalar(select(Message).where(Message.id == message_id,
+                                               Message.user_id == user_id,
+                                               Message.kind == "quiz"))
+    if msg is None:
+        raise NotFound("This quiz is no longer in your conversations.")
+    return msg
+
+
+def set_quiz_item(session: Session, *, user_id: int, message_id: int, index: int,
+                  **changes: Any) -> dict[str, Any]:
+    """Change one question of a stored quiz (its state, the learner's answer...).
+
+    Raises:
+        NotFound: the quiz or the question is not the learner's.
+    """
+    msg = _quiz_message(session, user_id, message_id)
+    items = [dict(s) for s in (msg.sentences or [])]
+    if not 0 <= index < len(items) or "quiz" not in items[index]:
+        raise NotFound("This question is no longer in the quiz.")
+    items[index].update(changes)
+    msg.sentences = items  # a new list, so the JSON column is written
+    return items[index]
+
+
+def rejected_quiz_keys(session: Session, user_id: int) -> set[str]:
+    """The dedupe keys of every quiz question the learner rejected, in any conversation."""
+    rows = session.scalars(select(Message.sentences).where(Message.user_id == user_id,
+                                                           Message.kind == "quiz")).all()
+    return {s["key"] for sentences in rows for s in (sentences or [])
+            if s.get("state") == "rejected" and s.get("key")}

@@ -322,9 +322,54 @@ def test_quiz_me_previews_questions_through_generation(runtime, learner):
     result = service.quiz_preview(runtime, turn)
     assert result.drafts and all(d.material_id == material_id for d in result.drafts)
     assert turn.message.kind == "quiz"
-    ids = bank.save_questions(runtime, user_id=user_id,
-                                    drafts=result.drafts[:1])
-    assert len(ids) == 1
+    # Kept with the conversation: the questions, each waiting for the learner's answer.
+    stored = store.list_messages(runtime, user_id=user_id, conversation_id=conv_id)[-1]
+    items = [s for s in stored.sentences if "quiz" in s]
+    assert [i["state"] for i in items] == ["pending"] * len(result.drafts)
+    service.accept_quiz_question(runtime, user_id=user_id, message_id=stored.id, index=0)
+    assert bank.list_questions(runtime, user_id=user_id).total == 1
+
+
+def _quiz(runtime, user_id, conv_id, topic="the Calvin cycle"):
+    turn = _ask(runtime, user_id, conv_id, topic, mode="quiz")
+    service.quiz_preview(runtime, turn)
+    return turn.message.id, [s for s in turn.message.sentences if "quiz" in s]
+
+
+def test_quiz_me_never_offers_a_rejected_question_again(runtime, learner):
+    user_id, _, conv_id = learner
+    message_id, items = _quiz(runtime, user_id, conv_id)
+    rejected = (items[0]["quiz"]["stem"], items[0]["quiz"]["answer"])
+    service.reject_quiz_question(runtime, user_id=user_id, message_id=message_id, index=0)
+    other = store.create_conversation(runtime, user_id=user_id)
+    for conv in (conv_id, other.id):  # in this conversation and in any other
+        _, again = _quiz(runtime, user_id, conv)
+        assert again  # other questions are offered
+        assert rejected not in [(i["quiz"]["stem"], i["quiz"]["answer"]) for i in again]
+
+
+def test_quiz_answers_are_checked_before_they_are_shown_and_stay_private(
+        runtime, learner, make_user):
+    user_id, _, conv_id = learner
+    message_id, items = _quiz(runtime, user_id, conv_id)
+    i, item = next((i, it) for i, it in enumerate(items) if it["quiz"]["type"] == "mcq")
+    right = item["quiz"]["correct_index"]
+    check = service.answer_quiz(runtime, user_id=user_id, message_id=message_id, index=i,
+                                response=(right + 1) % len(item["quiz"]["options"]))
+    assert not check.correct
+    check = service.answer_quiz(runtime, user_id=user_id, message_id=message_id, index=i,
+                                response=right)
+    assert check.correct
+    stored = store.list_messages(runtime, user_id=user_id, conversation_id=conv_id)[-1]
+    assert stored.sentences[i]["state"] == "answered" and stored.sentences[i]["correct"]
+    other = make_user()
+    for action in (service.answer_quiz, service.reject_quiz_question,
+                   service.accept_quiz_question):
+        kw = {"response": right} if action is service.answer_quiz else {}
+        with pytest.raises(NotFound):
+            action(runtime, user_id=other, message_id=message_id, index=i, **kw)
+    assert store.list_messages(runtime, user_id=user_id,
+                               conversation_id=conv_id)[-1].sentences[i]["state"] == "answered"
 
 
 def _ingest_text(runtime, user_id, pages, title="notes"):
