@@ -1,7 +1,7 @@
 """The tutor's engine up to the model call, on a BEIR-like dataset plus unanswerable questions.
 
     python -m bench.tutor [--corpus C --queries Q --qrels R --off-topic O --near-domain N
-                           --followups F --german G]
+                           --followups F --german G --shared DIR]
 
 The corpus is ingested through the library path for one learner (one material per document).
 Every query and unanswerable question (off-topic, and near-domain: about aviation but not in the
@@ -372,8 +372,13 @@ def main(argv: list[str] | None = None) -> int:
                    default=HERE / "data" / "tutor_near_domain.jsonl")
     p.add_argument("--followups", type=Path, default=HERE / "data" / "tutor_followups.jsonl")
     p.add_argument("--german", type=Path, default=HERE / "data" / "tutor_german.jsonl")
+    p.add_argument("--shared", type=Path, default=SHARED,
+                   help="the shared data folder (pdf-corpus/ and lang/ for the follow-ups and "
+                        "the German questions)")
     p.add_argument("--limit", type=int, default=None, help="index only the first N documents")
     args = p.parse_args(argv)
+    global SHARED_PDFS, SHARED_LANG  # noqa: PLW0603 - one run, one data folder
+    SHARED_PDFS, SHARED_LANG = args.shared / "pdf-corpus", args.shared / "lang"
     for path in (args.corpus, args.queries, args.qrels, args.off_topic, args.near_domain,
                  args.followups, args.german):
         if not path.is_file():

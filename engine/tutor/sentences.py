@@ -160,7 +160,10 @@ def _split_block(text: str, lowercase: bool) -> list[str]:
         elif ends_sentence(before[-40:]):
             cuts.append(m.end())
     bounds = [0, *cuts, len(text)]
-    return [p for p in (text[x:y].strip() for x, y in zip(bounds, bounds[1:])) if p]
+    # A list item's number is not part of its sentence ("4. After recording, ...").
+    pieces = (re.sub(r"^\d{1,2}\.\s+(?=\S)", "", text[x:y].strip())
+              for x, y in zip(bounds, bounds[1:]))
+    return [p for p in pieces if p]
 
 
 def split(text: str, *, lead: str | None = "") -> list[Unit]:

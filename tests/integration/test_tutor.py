@@ -303,6 +303,16 @@ def test_learners_are_isolated(runtime, llm_stub, learner, make_user):
     turn = _ask(runtime, other, mine.id, CALVIN)
     assert material_id not in {s["material_id"] for s in turn.sources}
     assert all("Calvin" not in s["text"] for s in turn.sources)
+    # The refusal's evidence is the learner's own library: the owner's words do not count.
+    assert turn.kind == "refusal" and turn.evidence.library_coverage < 0.5
+    owner_turn = _ask(runtime, owner, conv_id, CALVIN)
+    owner_chunks = [s["chunk_id"] for s in owner_turn.sources]
+    with runtime.session_factory() as session:
+        assert store.passage_leads(session, user_id=other, chunk_ids=owner_chunks) == {}
+        assert store.passage_leads(session, user_id=owner, chunk_ids=owner_chunks)
+    # Socratic hints continue only the learner's own conversation.
+    socratic = _ask(runtime, other, mine.id, CALVIN, mode="socratic")
+    assert material_id not in {c["material_id"] for c in socratic.message.citations}
 
 
 def test_citation_opens_its_page_with_the_passage(runtime, learner):
