@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -224,19 +225,41 @@ def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float
     return passages
 
 
+# Question and function words (English, German, French, Spanish): they say nothing about
+# whether a library covers a question, and a small library may not use them at all.
+_QUESTION_WORDS = (
+    "what which who whom whose when where why how do does did done is are was were be been "
+    "can could would should will shall may might must about it its this that these those "
+    "there their they them tell me explain describe mean means happen happens work works "
+    "was wer wie wo warum wieso weshalb welche welcher welches wann ist sind war waren wird "
+    "werden kann können bedeutet bedeuten heißt macht machen der die das ein eine einen "
+    "einem einer es sie man mir erkläre beschreibe "
+    "que qui quoi quel quelle quels quelles quand où pourquoi comment est sont ce cette "
+    "un une le la les des du de qu il elle explique "
+    "qué quién cuál cuándo dónde por cómo es son el los las una unos explica")
+
+
+@lru_cache(maxsize=1)
+def _question_terms() -> frozenset[str]:
+    return frozenset(lexical_tokens(_QUESTION_WORDS))
+
+
 def query_coverage(rt: Runtime, session: Session, *, user_id: int, query: str,
                    passages: list[Passage]) -> tuple[float, float]:
-    """How much of the query's wording the learner's library holds: the share of its terms,
-    each weighted by its inverse document frequency (a term the library lacks weighs most),
-    found anywhere in the library, and found in the best-covering of `passages`."""
-    terms = sorted(set(lexical_tokens(query[:MAX_QUERY_CHARS])))
+    """How much of the query's wording the learner's library holds: the share of its content
+    terms (question and function words left out), each weighted by its inverse document
+    frequency in the library, found anywhere in the library, and found in the best-covering
+    of `passages`. A term the library lacks weighs as much as its rarest term, so one unknown
+    word counts the same in a small library as in a large one."""
+    words = set(lexical_tokens(query[:MAX_QUERY_CHARS]))
+    terms = sorted(words - _question_terms()) or sorted(words)
     index = lexical_index(rt, session, user_id)
     n = len(index.chunk_ids)
     if not terms or n == 0 or index.retriever is None:
         return 0.0, 0.0
     freq = {t: index.doc_freq(t) for t in terms}
-    idf = {t: float(np.log((n + 1) / (freq[t] + 0.5))) for t in terms}
-    total = sum(idf.values()) or 1.0
+    idf = {t: float(np.log((n + 1) / (max(freq[t], 1) + 0.5))) + 1.0 for t in terms}
+    total = sum(idf.values())
     in_library = sum(idf[t] for t in terms if freq[t] > 0) / total
     best = max((sum(idf[t] for t in terms if t in tokens) / total
                 for tokens in (set(lexical_tokens(p.text)) for p in passages)), default=0.0)
