@@ -240,7 +240,7 @@ _QUESTION_WORDS = (
 
 
 @lru_cache(maxsize=1)
-def _question_terms() -> frozenset[str]:
+def question_terms() -> frozenset[str]:
     return frozenset(lexical_tokens(_QUESTION_WORDS))
 
 
@@ -252,7 +252,7 @@ def query_coverage(rt: Runtime, session: Session, *, user_id: int, query: str,
     of `passages`. A term the library lacks weighs as much as its rarest term, so one unknown
     word counts the same in a small library as in a large one."""
     words = set(lexical_tokens(query[:MAX_QUERY_CHARS]))
-    terms = sorted(words - _question_terms()) or sorted(words)
+    terms = sorted(words - question_terms()) or sorted(words)
     index = lexical_index(rt, session, user_id)
     n = len(index.chunk_ids)
     if not terms or n == 0 or index.retriever is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.retrieval.embeddings import Embedder
+from engine.retrieval import question_terms
 from engine.retrieval.lexical import lexical_tokens
 from engine.tutor import sentences as units
 from engine.tutor.citations import Sentence, support_score
@@ -157,8 +158,8 @@ def extractive_answer(query: str, passages: Sequence[str], embedder: Embedder, *
                       leads: Sequence[str | None] | None = None, question: str | None = None,
                       focus: str = "", max_sentences: int = 3,
                       max_passages: int = 3) -> Extract:
-    """The whole sentences of the top passages that best answer the query, best first, each
-    citing its passage. Captions, labels, headings, code and sentences cut by the passage's
+    """The whole sentences of the top passages that best answer the query, each citing its
+    passage. Captions, labels, headings, code and sentences cut by the passage's
     start or end are never used.
 
     Args:
@@ -173,10 +174,12 @@ def extractive_answer(query: str, passages: Sequence[str], embedder: Embedder, *
         max_passages: how many of the top passages to draw from.
 
     Returns:
-        The chosen sentences, best first, and the answer text with markers.
+        The chosen sentences (a definition of the term asked about, or the sentence on what a
+        follow-up asks, first; then in passage order) and the answer text with markers.
     """
     term = definition_term(question or query)
-    focus_stems = set(_stems(" ".join(lexical_tokens(focus)))) if focus else set()
+    focus_stems = set(_stems(" ".join(t for t in lexical_tokens(focus)
+                                      if t not in question_terms()))) if focus else set()
     q_terms = set(lexical_tokens(query))
     candidates: list[tuple[int, int, str]] = []
     for i, text in enumerate(passages):
@@ -222,6 +225,11 @@ def extractive_answer(query: str, passages: Sequence[str], embedder: Embedder, *
         chosen.append((n, position, sentence))
         if len(chosen) == max_sentences:
             break
+    # The definition asked for, or what a follow-up asks about, comes first; otherwise the
+    # sentences follow the passages' order (the top passage's first: `bench.tutor` measured
+    # its first citation relevant for 42.5 % of the Cranfield queries, 38.9 % with the best
+    # sentence first, and no reranking of the top passages tried did better).
+    chosen.sort(key=lambda c: (bonus(c[2]) < DEFINITION_BONUS * 0.99, c[0], c[1]))
     sentences = [Sentence(s, (n,)) for n, _, s in chosen]
     text = " ".join(f"{s.text} [{s.refs[0]}]" for s in sentences)
     return Extract(sentences, text)
