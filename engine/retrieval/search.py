@@ -241,6 +241,7 @@ _QUESTION_WORDS = (
 
 @lru_cache(maxsize=1)
 def question_terms() -> frozenset[str]:
+    """The question and function words above, as lexical (stemmed) terms."""
     return frozenset(lexical_tokens(_QUESTION_WORDS))
 
 
