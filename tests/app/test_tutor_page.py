@@ -150,3 +150,14 @@ def test_quiz_me_hides_answers_until_answered_and_rejected_questions_go(learner_
     at.button(key=f"tutor_quiz_{quiz.id}_{i}_reject").click().run()
     assert not at.exception
     assert "will not offer this question again" in texts(at)
+
+
+def test_offline_socratic_mode_shows_a_hint_ladder_and_says_so(learner_app):
+    at, _ = learner_app
+    open_tutor(at)
+    at.segmented_control(key="tutor_mode").set_value("socratic").run()
+    ask(at, QUESTION)
+    shown = texts(at)
+    assert "Offline Socratic mode" in shown and "need a language model" in shown
+    assert "\\_\\_\\_\\_\\_" in shown  # the gap, escaped
+    assert "no source found" not in shown  # the tutor's own lines are not unsourced claims
