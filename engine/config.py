@@ -384,9 +384,11 @@ class TutorSettings(_Group):
 
     model_config = _prefixed("tutor_")
 
-    # Refuse without a model call when the best passage's fused retrieval score is below this
-    # (measured with `python -m bench.tutor`).
-    refusal_threshold: float = Field(0.55, ge=0, le=1)
+    # Refuse without a model call when the evidence that the library covers the question is
+    # below this: the best passage's cosine + 0.3 x the share of the question's terms
+    # (IDF-weighted) in the library + 0.3 x that share in the best top passage, 0..1.6
+    # (`engine.tutor.grounding.Evidence`; chosen on half of `python -m bench.tutor`'s questions).
+    refusal_threshold: float = Field(0.87, ge=0, le=1.6)
     # An uncited sentence is cited when a passage's support score (0.9 cosine + 0.1 term
     # overlap, our own embeddings) reaches this; a model citation below the floor is dropped.
     citation_threshold: float = Field(0.5, ge=0, le=1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.bank import service as bank
 from engine.generation import service as generation
 from engine.generation.drafts import Draft
 from engine.tutor import service, store
@@ -24,7 +23,6 @@ info = service.tutor_mode(rt)
 CONV = "tutor_conversation"
 MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz me"}
 st.session_state.setdefault(CONV, None)
-quizzes: dict[int, dict] = st.session_state.setdefault("tutor_quizzes", {})
 
 st.title("Tutor")
 if info.offline:
@@ -126,24 +124,58 @@ general = right.toggle("General knowledge when my material has no answer",
 open_source = source_dialog(rt, uid, store.citation_view)
 
 
-def _quiz(message_id: int) -> None:
-    quiz = quizzes.get(message_id)
-    if not quiz:
-        return
-    for i, item in enumerate(quiz["items"]):
-        draft = Draft.from_dict(item["draft"])
+def _quiz_action(action, message_id: int, index: int, **kw) -> None:  # noqa: ANN001
+    try:
+        action(rt, user_id=uid, message_id=message_id, index=index, **kw)
+    except EngineError as e:
+        st.session_state["tutor_error"] = e.user_message
+
+
+def _quiz(message) -> None:  # noqa: ANN001 - a stored quiz message
+    """The quiz's questions: answered here first, then the answer is shown, then accept or
+    reject (a rejected question is never offered again)."""
+    for i, item in enumerate(message.sentences):
+        if "quiz" not in item:
+            continue
+        draft = Draft.from_dict(item["quiz"])
+        key = f"tutor_quiz_{message.id}_{i}"
+        state = item.get("state", "pending")
         with st.container(border=True):
-            render_question(draft)
-            if item["state"] == "accepted":
-                st.caption(":green[Saved to your bank and your review schedule]")
-            elif st.button("Accept", key=f"tutor_quiz_{message_id}_{i}", icon=":material/check:"):
-                try:
-                    bank.save_questions(rt, user_id=uid, drafts=[draft])
-                except EngineError as e:
-                    st.error(e.user_message)
+            if state == "rejected":
+                st.caption("Rejected: Quiz me will not offer this question again.")
+                continue
+            if state == "pending":
+                render_question(draft, show_answer=False)
+                with st.form(f"{key}_form"):
+                    if draft.type == "mcq" and draft.options:
+                        choice = st.radio("Your answer", range(len(draft.options)),
+                                          format_func=lambda j, d=draft: plain(d.options[j]),
+                                          index=None, key=f"{key}_choice")
+                    else:
+                        choice = st.text_input("Your answer", key=f"{key}_text")
+                    if st.form_submit_button("Check my answer"):
+                        if choice is None:
+                            st.session_state["tutor_error"] = "Choose an answer first."
+                        else:
+                            _quiz_action(service.answer_quiz, message.id, i, response=choice)
+                        st.rerun()
+            else:
+                if item.get("correct"):
+                    st.markdown(":green[:material/check_circle: Right.]")
                 else:
-                    item["state"] = "accepted"
-                    st.rerun()
+                    st.markdown(":red[:material/cancel: Not quite.]")
+                render_question(draft, show_answer=True)
+            if state == "accepted":
+                st.caption(":green[Saved to your bank and your review schedule]")
+                continue
+            cols = st.columns([1, 1, 4])
+            if state == "answered" and cols[0].button("Accept", key=f"{key}_accept",
+                                                      icon=":material/check:"):
+                _quiz_action(service.accept_quiz_question, message.id, i)
+                st.rerun()
+            if cols[1].button("Reject", key=f"{key}_reject", icon=":material/delete:"):
+                _quiz_action(service.reject_quiz_question, message.id, i)
+                st.rerun()
 
 
 messages = store.list_messages(rt, user_id=uid, conversation_id=conv.id) if conv else []
@@ -154,7 +186,7 @@ for m in messages:
     with st.chat_message(m.role):
         render_message(m, key=f"tutor_msg_{m.id}", open_source=open_source)
         if m.kind == "quiz":
-            _quiz(m.id)
+            _quiz(m)
 
 pending = service.unanswered(messages) if conv else None
 retry = False
@@ -183,12 +215,9 @@ def _run(turn: service.Turn) -> None:
     elif turn.kind == "quiz":
         with st.spinner("Writing questions on this topic…"):
             try:
-                result = service.quiz_preview(rt, turn)
+                service.quiz_preview(rt, turn)
             except EngineError as e:
                 st.session_state["tutor_error"] = e.user_message
-            else:
-                quizzes[turn.message.id] = {"items": [{"draft": d.to_dict(), "state": "pending"}
-                                                      for d in result.drafts]}
     st.rerun()
 
 

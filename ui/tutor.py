@@ -23,6 +23,10 @@ KIND_CAPTIONS = {
     "refusal": ":material/search_off: Not covered by your material.",
     "quiz": ":material/quiz: Quiz me",
 }
+SOCRATIC_OFFLINE_CAPTION = (
+    ":material/cloud_off: Offline Socratic mode: hints from your material, one step per "
+    "reply (a gap to fill, then the missing word, then the passage). Questions written for "
+    "you need a language model.")
 
 
 def plain(text: str) -> str:
@@ -46,7 +50,7 @@ def source_label(source: dict[str, Any]) -> str:
 
 def answer_markdown(message: Any) -> str:
     """The answer's sentences, each followed by its citation markers; uncited claims marked."""
-    if not message.sentences:
+    if not message.sentences or message.kind == "quiz":
         return plain(message.content)
     parts = []
     for s in message.sentences:
@@ -54,7 +58,7 @@ def answer_markdown(message: Any) -> str:
         if s["refs"]:
             text += " " + " ".join(marker(n) for n in s["refs"])
         elif message.kind in ("answer", "offline") and len(s["text"].split()) >= 4 \
-                and not s["text"].rstrip().endswith("?"):
+                and not s["text"].rstrip().endswith("?") and not s.get("guide"):
             text += " :gray[(no source found)]"
         parts.append(text)
     return " ".join(parts)
@@ -71,7 +75,9 @@ def render_message(message: Any, *, key: str, open_source: Callable[[int], None]
         if message.content.strip():
             st.markdown(":gray[" + plain(message.content) + "]")
         return
-    if caption := KIND_CAPTIONS.get(message.kind):
+    if message.kind == "offline" and getattr(message, "mode", None) == "socratic":
+        st.caption(SOCRATIC_OFFLINE_CAPTION)
+    elif caption := KIND_CAPTIONS.get(message.kind):
         st.caption(caption)
     st.markdown(answer_markdown(message))
     if message.kind not in ("general",) and message.cited_share is not None \

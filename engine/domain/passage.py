@@ -19,6 +19,7 @@ class Passage:
     page_end: int
     score: float = 0.0
     heading: str | None = None
+    cosine: float | None = None  # the query's cosine similarity, when a search knew it
 
     @property
     def pages(self) -> str:

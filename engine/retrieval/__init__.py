@@ -5,6 +5,6 @@ Public API used by generation, practice, benchmarks and tools:
 session, ...)` for a service that searches inside its own unit of work.
 """
 
-from engine.retrieval.search import Passage, search, search_in
+from engine.retrieval.search import Passage, query_coverage, question_terms, search, search_in
 
-__all__ = ["Passage", "search", "search_in"]
+__all__ = ["Passage", "query_coverage", "question_terms", "search", "search_in"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -106,7 +107,7 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
     first = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
     params = feedback_params(settings)
     if not (feedback and params.enabled) or embedding is None or not lexical or not first:
-        return _read_passages(session, user_id, first[:k])
+        return _read_passages(session, user_id, first[:k], dense)
     ranked = _feedback_ranking(rt, session, index, collection, user_id=user_id, query=query,
                                embedding=embedding, first=first, n=n,
                                material_ids=material_ids, params=params)
@@ -116,7 +117,7 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
     shown = _first_stage_scores(rt, index, collection, scores=query_scores,
                                 embedding=embedding, lexical=lexical, dense=dense,
                                 chunk_ids=ranked[:k])
-    return _read_passages(session, user_id, [(c, shown[c]) for c in ranked[:k]])
+    return _read_passages(session, user_id, [(c, shown[c]) for c in ranked[:k]], dense)
 
 
 def feedback_params(settings: Settings) -> FeedbackParams:
@@ -201,8 +202,8 @@ def _first_stage_scores(rt: Runtime, index: LexicalIndex, collection: str, *,
     return dict(weighted_fusion(lexical, dense, dense_weight=rt.settings.retrieval.dense_weight))
 
 
-def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float]]
-                   ) -> list[Passage]:
+def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float]],
+                   cosines: dict[int, float] | None = None) -> list[Passage]:
     """The ranked chunks as passages, in rank order (skipping any deleted meanwhile)."""
     top = [cid for cid, _ in ranked]
     scores = dict(ranked)
@@ -220,5 +221,48 @@ def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float
             chunk_id=chunk.id, material_id=chunk.material_id, material_title=title,
             text=chunk.text, page_start=chunk.page_start, page_end=chunk.page_end,
             score=round(float(scores[cid]), 4), heading=chunk.heading,
+            cosine=None if not cosines or cid not in cosines else round(float(cosines[cid]), 4),
         ))
     return passages
+
+
+# Question and function words (English, German, French, Spanish): they say nothing about
+# whether a library covers a question, and a small library may not use them at all.
+_QUESTION_WORDS = (
+    "what which who whom whose when where why how do does did done is are was were be been "
+    "can could would should will shall may might must about it its this that these those "
+    "there their they them tell me explain describe mean means happen happens work works "
+    "was wer wie wo warum wieso weshalb welche welcher welches wann ist sind war waren wird "
+    "werden kann können bedeutet bedeuten heißt macht machen der die das ein eine einen "
+    "einem einer es sie man mir erkläre beschreibe "
+    "que qui quoi quel quelle quels quelles quand où pourquoi comment est sont ce cette "
+    "un une le la les des du de qu il elle explique "
+    "qué quién cuál cuándo dónde por cómo es son el los las una unos explica")
+
+
+@lru_cache(maxsize=1)
+def question_terms() -> frozenset[str]:
+    """The question and function words above, as lexical (stemmed) terms."""
+    return frozenset(lexical_tokens(_QUESTION_WORDS))
+
+
+def query_coverage(rt: Runtime, session: Session, *, user_id: int, query: str,
+                   passages: list[Passage]) -> tuple[float, float]:
+    """How much of the query's wording the learner's library holds: the share of its content
+    terms (question and function words left out), each weighted by its inverse document
+    frequency in the library, found anywhere in the library, and found in the best-covering
+    of `passages`. A term the library lacks weighs as much as its rarest term, so one unknown
+    word counts the same in a small library as in a large one."""
+    words = set(lexical_tokens(query[:MAX_QUERY_CHARS]))
+    terms = sorted(words - question_terms()) or sorted(words)
+    index = lexical_index(rt, session, user_id)
+    n = len(index.chunk_ids)
+    if not terms or n == 0 or index.retriever is None:
+        return 0.0, 0.0
+    freq = {t: index.doc_freq(t) for t in terms}
+    idf = {t: float(np.log((n + 1) / (max(freq[t], 1) + 0.5))) + 1.0 for t in terms}
+    total = sum(idf.values())
+    in_library = sum(idf[t] for t in terms if freq[t] > 0) / total
+    best = max((sum(idf[t] for t in terms if t in tokens) / total
+                for tokens in (set(lexical_tokens(p.text)) for p in passages)), default=0.0)
+    return in_library, best

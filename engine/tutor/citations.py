@@ -45,9 +45,12 @@ class Checked:
 
     @property
     def cited_share(self) -> float:
-        countable = [s for s in self.sentences if is_claim(s.text)]
+        """The share of the answer's claims that keep a validated citation; an answer without
+        claims (a one-word reply, a greeting) is measured over all its sentences, so an
+        uncited one counts as 0, never as fully cited."""
+        countable = [s for s in self.sentences if is_claim(s.text)] or self.sentences
         if not countable:
-            return 1.0 if self.sentences else 0.0
+            return 0.0
         return sum(s.cited for s in countable) / len(countable)
 
     @property

@@ -11,6 +11,7 @@ the interrupted answer as failed and raises.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -26,12 +27,21 @@ from engine.domain.passage import Passage
 from engine.domain.vocabulary import TutorMode as TutorModeName
 from engine.errors import EngineError, InvalidInput, RateLimited
 from engine.generation import service as generation
-from engine.generation.drafts import MIX
+from engine.bank import service as bank
+from engine.generation.drafts import MIX, Draft
+from engine.generation.validation import dedupe_key
+from engine.practice.grading import (
+    QuestionForGrading,
+    grade_choice,
+    grade_cloze,
+    grade_short_offline,
+)
 from engine.profiles import get_profile
 from engine.prompt_templates import active_templates
-from engine.retrieval import search_in
+from engine.retrieval import query_coverage, search_in
 from engine.runtime import Runtime
-from engine.tutor import citations, grounding, limits, prompts, rewrite, store
+from engine.tutor import citations, grounding, hints, limits, prompts, rewrite, store
+from engine.tutor import sentences as sentence_units
 
 log = logging.getLogger(__name__)
 REFUSAL_TEXT = ("Your material does not cover this, so I will not guess. The closest passages "
@@ -41,6 +51,8 @@ REFUSAL_TEXT = ("Your material does not cover this, so I will not guess. The clo
 GENERAL_OFFLINE_TEXT = ("Your material does not cover this, and general-knowledge answers need "
                         "a language model, which is not configured. The closest passages are "
                         "listed below.")
+NO_SENTENCE_TEXT = ("These passages of your material are about your question, but none of "
+                    "their sentences answers it on its own. Open them below.")
 SUGGESTIONS = 3
 QUIZ_COUNT = 3
 
@@ -80,6 +92,8 @@ class Turn:
     engine_ms: float = 0.0
     message: store.MessageView | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    evidence: grounding.Evidence | None = None  # what the refusal rule weighed
+    leads: dict[int, str] = field(default_factory=dict)  # chunk id -> text before it
 
     @property
     def needs_model(self) -> bool:
@@ -121,16 +135,101 @@ def _history(views: Sequence[store.MessageView]) -> list[prompts.Turn]:
 
 
 def _finish_now(rt: Runtime, turn: Turn, *, content: str,
-                sources: list[dict[str, Any]], sentences: list[citations.Sentence],
+                sources: list[dict[str, Any]],
+                sentences: Sequence[citations.Sentence | dict[str, Any]],
                 cited_share: float | None) -> None:
     with rt.session_factory.begin() as session:
         conv = store.owned(session, turn.user_id, turn.conversation_id)
         msg = store.add_message(
             session, user_id=turn.user_id, conversation=conv, role="assistant", kind=turn.kind,
             mode=turn.mode, content=content, citations=sources, search_query=turn.query,
-            sentences=[{"text": s.text, "refs": list(s.refs), "added": s.added}
+            sentences=[s if isinstance(s, dict) else
+                       {"text": s.text, "refs": list(s.refs), "added": s.added}
                        for s in sentences], cited_share=cited_share)
         turn.message = store._msg_view(msg)
+
+
+# --- the offline Socratic hint ladder ---------------------------------------------------------
+
+
+def _guide(text: str) -> dict[str, Any]:
+    """A line of the tutor's own (not a claim from the material)."""
+    return {"text": text, "refs": [], "added": False, "guide": True}
+
+
+def _open_ladder(earlier: Sequence[store.MessageView]) -> tuple[store.MessageView,
+                                                                dict[str, Any]] | None:
+    """The hint step the learner is answering: the conversation's last message is an offline
+    Socratic hint before the ladder's last step."""
+    last = earlier[-1] if earlier else None
+    if last is None or last.role != "assistant" or last.status != "complete" \
+            or last.mode != TutorModeName.SOCRATIC or last.kind != "offline":
+        return None
+    step = next((s for s in last.sentences if s.get("hint")), None)
+    if step is None or step["hint"] >= hints.STEPS or not last.citations:
+        return None
+    return last, step
+
+
+def _hint_message(step: int, hint: dict[str, Any], source: dict[str, Any], *,
+                  right: bool) -> list[dict[str, Any]]:
+    n = source["n"]
+    data = {"hint": step, "term": hint["term"], "key": hint["key"]}
+    if step == 1:
+        return [_guide("Can you find the missing word in this sentence from your material?"),
+                {"text": hint["text"], "refs": [n], "added": False, **data},
+                _guide("Which word fills the gap?")]
+    if step == 2:
+        return [_guide("Not quite."),
+                {"text": f"The missing word is \u201c{hint['term']}\u201d: {hint['key']}",
+                 "refs": [n], "added": False, **data},
+                _guide("How does that sentence answer your question?")]
+    whole = [u.text for u in sentence_units.split(source["text"], lead=None) if u.usable]
+    return [_guide("Right!" if right else "Here is the passage it comes from:"),
+            *({"text": t, "refs": [n], "added": False, **data} for t in whole or [hint["key"]])]
+
+
+def _first_hint(rt: Runtime, turn: Turn) -> None:
+    """Step 1 for a new question: a gap in the key sentence of the best passage."""
+    extract = grounding.extractive_answer(
+        turn.query, [s["text"] for s in turn.sources],
+        usage.embedder_for(rt, user_id=turn.user_id),
+        leads=[turn.leads.get(s["chunk_id"]) for s in turn.sources], question=turn.question,
+        max_sentences=1)
+    cloze = (hints.make_cloze(extract.sentences[0].text, turn.question)
+             if extract.sentences else None)
+    if cloze is None:
+        _finish_now(rt, turn, content=NO_SENTENCE_TEXT, sources=turn.sources[:SUGGESTIONS],
+                    sentences=[], cited_share=None)
+        return
+    source = next(s for s in turn.sources if s["n"] == extract.sentences[0].refs[0])
+    sentences = _hint_message(1, {"text": cloze.text, "term": cloze.term, "key": cloze.key},
+                              source, right=False)
+    _finish_now(rt, turn, content=" ".join(s["text"] for s in sentences), sources=[source],
+                sentences=sentences, cited_share=1.0)
+
+
+def _next_hint(rt: Runtime, conv: _Conversation, ladder: tuple[store.MessageView,
+                                                               dict[str, Any]],
+               started: float) -> Turn:
+    """The learner answered a hint: one step further (straight to the passage when right)."""
+    view, hint = ladder
+    right = hints.is_right(conv.question, hint["term"])
+    step = hints.STEPS if right else hint["hint"] + 1
+    source = view.citations[0]
+    query = view.search_query or conv.question
+    with rt.session_factory.begin() as session:
+        session.execute(update(Message).where(Message.id == conv.user_message_id,
+                                              Message.user_id == conv.user_id)
+                        .values(search_query=query))
+    turn = Turn(user_id=conv.user_id, conversation_id=conv.conversation_id,
+                question=conv.question, query=query, mode=conv.mode, kind="offline",
+                sources=[source], prompt_version=conv.t.version, timings=conv.marks)
+    sentences = _hint_message(step, hint, source, right=right)
+    _finish_now(rt, turn, content=" ".join(s["text"] for s in sentences), sources=[source],
+                sentences=sentences, cited_share=1.0)
+    turn.pre_llm_ms = turn.engine_ms = (time.perf_counter() - started) * 1000
+    return turn
 
 
 # --- preparing a turn -------------------------------------------------------------------------
@@ -197,8 +296,11 @@ def _trimmed_history(rt: Runtime, conv: _Conversation, *,
                                 count=counter, max_turns=settings.tutor.history_max_messages)
 
 
-def _search(rt: Runtime, conv: _Conversation, query: str) -> list[Passage]:
-    """Store the turn's search query on the learner's message and search their materials."""
+def _search(rt: Runtime, conv: _Conversation,
+            query: str) -> tuple[list[Passage], grounding.Evidence | None, dict[int, str]]:
+    """Store the turn's search query on the learner's message, search their materials and
+    weigh the evidence that they cover it; also the text before each top passage (for whole
+    sentences offline)."""
     with rt.session_factory.begin() as session:
         session.execute(update(Message).where(Message.id == conv.user_message_id,
                                               Message.user_id == conv.user_id)
@@ -210,8 +312,18 @@ def _search(rt: Runtime, conv: _Conversation, query: str) -> list[Passage]:
         passages = search_in(rt, session, user_id=conv.user_id, query=query,
                              k=rt.settings.tutor.context_passages,
                              material_ids=conv.material_ids, feedback=False)
+        evidence = None
+        if passages:
+            in_library, in_passage = query_coverage(rt, session, user_id=conv.user_id,
+                                                    query=query, passages=passages[:3])
+            cosines = [p.cosine for p in passages if p.cosine is not None]
+            evidence = grounding.Evidence(
+                cosine=max(cosines) if cosines else passages[0].score,
+                library_coverage=in_library, passage_coverage=in_passage)
+        leads = store.passage_leads(session, user_id=conv.user_id,
+                                    chunk_ids=[p.chunk_id for p in passages[:3]])
         conv.marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
-    return passages
+    return passages, evidence, leads
 
 
 def _kind(*, refuse: bool, general: bool, offline: bool, mode: str) -> str:
@@ -243,13 +355,21 @@ def _answer_now(rt: Runtime, turn: Turn, *, general: bool) -> None:
     if turn.kind == "refusal":
         _finish_now(rt, turn, content=GENERAL_OFFLINE_TEXT if general else REFUSAL_TEXT,
                     sources=sources[:SUGGESTIONS], sentences=[], cited_share=None)
+    elif turn.kind == "offline" and turn.mode == TutorModeName.SOCRATIC:
+        _first_hint(rt, turn)
     elif turn.kind == "offline":
-        extract = grounding.extractive_answer(turn.query, [s["text"] for s in sources],
-                                              usage.embedder_for(rt, user_id=turn.user_id))
+        focus = turn.question if turn.query != turn.question else ""
+        extract = grounding.extractive_answer(
+            turn.query, [s["text"] for s in sources],
+            usage.embedder_for(rt, user_id=turn.user_id),
+            leads=[turn.leads.get(s["chunk_id"]) for s in sources], question=turn.question,
+            focus=focus)
         cited = sorted({n for s in extract.sentences for n in s.refs})
-        _finish_now(rt, turn, content=extract.text,
-                    sources=[s for s in sources if s["n"] in cited],
-                    sentences=extract.sentences, cited_share=1.0 if extract.sentences else 0.0)
+        content = extract.text or NO_SENTENCE_TEXT
+        _finish_now(rt, turn, content=content,
+                    sources=[s for s in sources if s["n"] in cited] or sources[:SUGGESTIONS],
+                    sentences=extract.sentences,
+                    cited_share=round(citations.Checked(extract.sentences).cited_share, 4))
 
 
 def _prepare(rt: Runtime, *, user_id: int, conversation_id: int, user_message_id: int,
@@ -260,20 +380,24 @@ def _prepare(rt: Runtime, *, user_id: int, conversation_id: int, user_message_id
     previous_query = next((v.search_query for v in reversed(conv.earlier)
                            if v.role == "user" and v.search_query), None)
     offline = tutor_mode(rt).offline
+    if offline and mode == TutorModeName.SOCRATIC:
+        ladder = _open_ladder(conv.earlier)
+        if ladder is not None:
+            return _next_hint(rt, conv, ladder, started)
     history = _trimmed_history(rt, conv, needed=not offline or build_prompt)
     llm_before = time.perf_counter()
     query = _rewrite(rt, conv.t, user_id=user_id, history=history, question=question,
                      previous_query=previous_query)
     rewrite_wait = (time.perf_counter() - llm_before) * 1000 if history and not offline else 0.0
     conv.marks["rewrite_ms"] = (time.perf_counter() - llm_before) * 1000
-    passages = _search(rt, conv, query)
+    passages, evidence, leads = _search(rt, conv, query)
     sources = [_source(n, p) for n, p in enumerate(passages, start=1)]
-    refuse = grounding.should_refuse([p.score for p in passages],
-                                     rt.settings.tutor.refusal_threshold)
+    refuse = grounding.should_refuse(evidence, rt.settings.tutor.refusal_threshold)
     kind = _kind(refuse=refuse, general=general, offline=offline, mode=mode)
     turn = Turn(user_id=user_id, conversation_id=conversation_id, question=question,
                 query=query, mode=mode, kind=kind, sources=sources,
-                prompt_version=conv.t.version, timings=conv.marks)
+                prompt_version=conv.t.version, timings=conv.marks, evidence=evidence,
+                leads=leads)
     if kind in ("answer", "general") or (build_prompt and kind == "offline"):
         _build_prompt(rt, turn, conv.t, history)
     turn.pre_llm_ms = (time.perf_counter() - started) * 1000 - rewrite_wait
@@ -424,10 +548,20 @@ def stream_answer(rt: Runtime, turn: Turn) -> Iterator[str]:
 # --- quiz me ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class QuizCheck:
+    """The learner's answer to a quiz question, graded offline."""
+
+    correct: bool
+    reason: str
+
+
 def quiz_preview(rt: Runtime, turn: Turn, *,
                  count: int = QUIZ_COUNT) -> generation.GenerationResult:
-    """Questions on the turn's topic from its passages, through the generation engine (a
-    preview: accept them with `engine.bank.service.save_questions`).
+    """Questions on the turn's topic from its passages, through the generation engine, never
+    one the learner rejected in an earlier quiz. They are stored on the quiz message (answers
+    are shown once the learner has answered: `answer_quiz`); accept them with
+    `accept_quiz_question`, reject them with `reject_quiz_question`.
 
     Raises:
         The errors of `generate_questions` (limits, provider, NothingGenerated).
@@ -435,21 +569,102 @@ def quiz_preview(rt: Runtime, turn: Turn, *,
     if turn.kind != "quiz":
         raise ValueError("not a quiz turn")
     material_ids = sorted({s["material_id"] for s in turn.sources})
+    with rt.session_factory() as session:
+        rejected = store.rejected_quiz_keys(session, turn.user_id)
     try:
         result = generation.generate_questions(
             rt, user_id=turn.user_id, material_ids=material_ids,
-            topic=turn.query[:generation.TOPIC_MAX], question_type=MIX, count=count)
+            topic=turn.query[:generation.TOPIC_MAX], question_type=MIX,
+            count=min(count + len(rejected), generation_count_max(count)))
     except EngineError as e:
         _finish_now(rt, turn, content=f"No quiz this time: {e.user_message}",
                     sources=turn.sources[:SUGGESTIONS], sentences=[], cited_share=None)
         raise
-    n = len(result.drafts)
-    _finish_now(rt, turn,
-                content=f"{n} question{'s' if n != 1 else ''} on this topic are ready below. "
-                        "Accept the ones you want in your bank and your review schedule.",
-                sources=turn.sources[:SUGGESTIONS], sentences=[], cited_share=None)
+    drafts = [d for d in result.drafts if dedupe_key(d.stem, d.answer) not in rejected][:count]
+    result = dataclasses.replace(result, drafts=drafts)
+    n = len(drafts)
+    content = (f"{n} question{'s' if n != 1 else ''} on this topic. Answer each one here; then "
+               "accept the ones you want in your bank and your review schedule."
+               if n else "No new questions on this topic: the ones I could make from your "
+                         "material are ones you rejected before.")
+    _finish_now(rt, turn, content=content, sources=turn.sources[:SUGGESTIONS],
+                sentences=[{"text": d.stem, "refs": [], "added": False, "quiz": d.to_dict(),
+                            "key": dedupe_key(d.stem, d.answer), "state": "pending"}
+                           for d in drafts], cited_share=None)
     return result
 
 
-__all__ = ["RateLimited", "Turn", "TutorMode", "ask", "quiz_preview", "retry", "stream_answer",
-           "tutor_mode", "unanswered"]
+def generation_count_max(count: int) -> int:
+    """How many questions a quiz asks the generator for at most (extra ones replace
+    questions the learner rejected before)."""
+    return count + 5
+
+
+def _quiz_item(rt: Runtime, user_id: int, message_id: int, index: int) -> dict[str, Any]:
+    with rt.session_factory() as session:
+        msg = store._quiz_message(session, user_id, message_id)
+        items = msg.sentences or []
+        if not 0 <= index < len(items) or "quiz" not in items[index]:
+            raise InvalidInput("This question is no longer in the quiz.")
+        return dict(items[index])
+
+
+def answer_quiz(rt: Runtime, *, user_id: int, message_id: int, index: int,
+                response: str | int) -> QuizCheck:
+    """Grade the learner's answer to a quiz question offline and keep it (the page shows the
+    answer and explanation only after this).
+
+    Raises:
+        NotFound: the quiz is not the learner's.
+        InvalidInput: an empty answer, or the question is gone.
+    """
+    item = _quiz_item(rt, user_id, message_id, index)
+    draft = Draft.from_dict(item["quiz"])
+    if isinstance(response, str) and not response.strip():
+        raise InvalidInput("Type your answer first.")
+    q = QuestionForGrading(type=draft.type, stem=draft.stem, options=draft.options,
+                           correct_index=draft.correct_index, answer=draft.answer,
+                           key_points=draft.key_points, excerpt=draft.excerpt)
+    grading = rt.settings.grading
+    if draft.type == "mcq":
+        verdict = grade_choice(q, int(response))
+    elif draft.type == "cloze":
+        verdict = grade_cloze(q, str(response), threshold=grading.cloze_threshold)
+    else:
+        verdict = grade_short_offline(q, str(response), threshold=grading.keypoint_threshold,
+                                      coverage=grading.keypoint_coverage)
+    with rt.session_factory.begin() as session:
+        store.set_quiz_item(session, user_id=user_id, message_id=message_id, index=index,
+                            response=response, correct=verdict.correct,
+                            state=item["state"] if item["state"] == "rejected" else "answered")
+    return QuizCheck(correct=verdict.correct, reason=verdict.reason)
+
+
+def reject_quiz_question(rt: Runtime, *, user_id: int, message_id: int, index: int) -> None:
+    """The learner does not want this question: it is never offered by Quiz me again.
+
+    Raises:
+        NotFound: the quiz is not the learner's.
+    """
+    with rt.session_factory.begin() as session:
+        store.set_quiz_item(session, user_id=user_id, message_id=message_id, index=index,
+                            state="rejected")
+
+
+def accept_quiz_question(rt: Runtime, *, user_id: int, message_id: int, index: int) -> None:
+    """Save a quiz question to the learner's bank and review schedule.
+
+    Raises:
+        NotFound: the quiz is not the learner's.
+        The errors of `engine.bank.service.save_questions`.
+    """
+    item = _quiz_item(rt, user_id, message_id, index)
+    bank.save_questions(rt, user_id=user_id, drafts=[Draft.from_dict(item["quiz"])])
+    with rt.session_factory.begin() as session:
+        store.set_quiz_item(session, user_id=user_id, message_id=message_id, index=index,
+                            state="accepted")
+
+
+__all__ = ["QuizCheck", "RateLimited", "Turn", "TutorMode", "accept_quiz_question", "answer_quiz",
+           "ask", "quiz_preview", "reject_quiz_question", "retry", "stream_answer", "tutor_mode",
+           "unanswered"]

@@ -239,3 +239,68 @@ def citation_view(rt: Runtime, *, user_id: int,
     return CitationView(material_title=title, page_start=chunk.page_start,
                         page_end=chunk.page_end, before=text[:start],
                         passage=text[start:end], after=text[end:])
+
+
+LEAD_CHARS = 120
+
+
+def passage_leads(session: Session, *, user_id: int, chunk_ids: list[int]) -> dict[int, str]:
+    """For each of the learner's chunks, the document text just before it (up to `LEAD_CHARS`
+    characters from the previous chunk; "" for a document's first chunk), so the offline
+    answer can tell whether a chunk begins at a sentence start. Chunks not found (another
+    learner's, deleted) are left out."""
+    if not chunk_ids:
+        return {}
+    rows = session.execute(
+        select(Chunk.id, Chunk.material_id, Chunk.ordinal, Chunk.char_start)
+        .where(Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))).all()
+    wanted = {(m, o - 1): (cid, start) for cid, m, o, start in rows}
+    leads = {cid: "" for cid, _, o, _ in rows if o == 0}
+    if not wanted:
+        return leads
+    previous = session.execute(
+        select(Chunk.material_id, Chunk.ordinal, Chunk.text, Chunk.char_start)
+        .where(Chunk.user_id == user_id,
+               Chunk.material_id.in_({m for m, _ in wanted}),
+               Chunk.ordinal.in_({o for _, o in wanted}))).all()
+    for material_id, ordinal, text, start in previous:
+        if (material_id, ordinal) not in wanted:
+            continue
+        cid, chunk_start = wanted[(material_id, ordinal)]
+        before = text[:max(0, chunk_start - start)]
+        # Chunks that do not overlap (a new section) are separated by whitespace at least.
+        leads[cid] = before[-LEAD_CHARS:] + ("" if chunk_start - start <= len(text) else "\n\n")
+    return leads
+
+
+def _quiz_message(session: Session, user_id: int, message_id: int) -> Message:
+    msg = session.scalar(select(Message).where(Message.id == message_id,
+                                               Message.user_id == user_id,
+                                               Message.kind == "quiz"))
+    if msg is None:
+        raise NotFound("This quiz is no longer in your conversations.")
+    return msg
+
+
+def set_quiz_item(session: Session, *, user_id: int, message_id: int, index: int,
+                  **changes: Any) -> dict[str, Any]:
+    """Change one question of a stored quiz (its state, the learner's answer...).
+
+    Raises:
+        NotFound: the quiz or the question is not the learner's.
+    """
+    msg = _quiz_message(session, user_id, message_id)
+    items = [dict(s) for s in (msg.sentences or [])]
+    if not 0 <= index < len(items) or "quiz" not in items[index]:
+        raise NotFound("This question is no longer in the quiz.")
+    items[index].update(changes)
+    msg.sentences = items  # a new list, so the JSON column is written
+    return items[index]
+
+
+def rejected_quiz_keys(session: Session, user_id: int) -> set[str]:
+    """The dedupe keys of every quiz question the learner rejected, in any conversation."""
+    rows = session.scalars(select(Message.sentences).where(Message.user_id == user_id,
+                                                           Message.kind == "quiz")).all()
+    return {s["key"] for sentences in rows for s in (sentences or [])
+            if s.get("state") == "rejected" and s.get("key")}

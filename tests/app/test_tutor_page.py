@@ -127,3 +127,37 @@ def test_hostile_pdf_text_in_answers_renders_no_link_or_image(signed_in_app, run
     strings += [e.label for e in at.expander] + [b.label for b in at.button]
     assert [s for s in strings if renders_link_or_image(s)] == []
     assert any("click\\]\\(" in s for s in strings)  # the hostile text is shown, literally
+
+
+def test_quiz_me_hides_answers_until_answered_and_rejected_questions_go(learner_app, runtime):
+    at, uid = learner_app
+    open_tutor(at)
+    at.segmented_control(key="tutor_mode").set_value("quiz").run()
+    ask(at, "the Calvin cycle")
+    quiz = [m for c in store.list_conversations(runtime, user_id=uid)
+            for m in store.list_messages(runtime, user_id=uid, conversation_id=c.id)
+            if m.kind == "quiz"][0]
+    items = [s for s in quiz.sentences if "quiz" in s]
+    i, item = next((i, s) for i, s in enumerate(items) if s["quiz"]["type"] == "mcq")
+    shown = texts(at)
+    assert ":material/check_circle:" not in shown  # no option is marked right yet
+    assert "**Why:**" not in shown  # nor the explanation
+    at.radio(key=f"tutor_quiz_{quiz.id}_{i}_choice").set_value(item["quiz"]["correct_index"])
+    next(b for b in at.button if b.label == "Check my answer").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Right." in shown and ":material/check_circle:" in shown and "**Why:**" in shown
+    at.button(key=f"tutor_quiz_{quiz.id}_{i}_reject").click().run()
+    assert not at.exception
+    assert "will not offer this question again" in texts(at)
+
+
+def test_offline_socratic_mode_shows_a_hint_ladder_and_says_so(learner_app):
+    at, _ = learner_app
+    open_tutor(at)
+    at.segmented_control(key="tutor_mode").set_value("socratic").run()
+    ask(at, QUESTION)
+    shown = texts(at)
+    assert "Offline Socratic mode" in shown and "need a language model" in shown
+    assert "\\_\\_\\_\\_\\_" in shown  # the gap, escaped
+    assert "no source found" not in shown  # the tutor's own lines are not unsourced claims

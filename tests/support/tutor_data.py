@@ -66,3 +66,36 @@ def volcano_pdf() -> bytes:
 
 def injection_pdf() -> bytes:
     return text_pdf([INJECTION], title="Cell Biology Handout")
+
+
+# A paper on tracing compilers, laid out as PDF text is extracted: a figure's box labels and
+# its caption sit in the middle of a sentence that goes on after them.
+TRACING = [
+    "Tracing just-in-time compilers record the hot paths of a program while it runs and "
+    "compile them to machine code. The interpreter counts how often each loop edge is "
+    "crossed. When a counter reaches a threshold, the monitor starts recording a trace. "
+    "Recording follows the operations the interpreter executes, one bytecode at a time.",
+    "Usually, the inner loop becomes hot first, and recording starts at its header. For "
+    "example, the first recorded trace may be a cycle\nTrunk\nTrace\nTree\nAnchor\n"
+    "Figure 5. A tree with two traces, a trunk trace and one branch\ntrace. Both traces "
+    "loop back to the tree anchor, which is the beginning of the trace tree.\n"
+    "through the inner loop, and the outer loop becomes hot later. Guards check the types "
+    "assumed by the trace at run time.",
+    "3.2 Trace Trees\nA trace tree is a set of traces that start at the same loop header "
+    "and share its type map. Side exits of the trunk trace grow branch traces, which extend "
+    "the tree on demand. Trees keep each loop's code together. Trees grow large when a "
+    "loop has many paths, and this code growth is the main limitation of trace trees.",
+]
+# German lecture notes: Hausdorff spaces on one page, compactness defined on the next.
+TOPOLOGIE = [
+    "Ein topologischer Raum X heißt Hausdorff-Raum, wenn je zwei verschiedene Punkte "
+    "disjunkte Umgebungen besitzen. Jeder metrische Raum ist ein Hausdorff-Raum, z. B. "
+    "der Raum R mit dem Betrag. In einem Hausdorff-Raum hat jede Folge höchstens einen "
+    "Grenzwert. Nicht jeder topologische Raum ist ein Hausdorff-Raum, bzgl. der "
+    "indiskreten Topologie ist das falsch.",
+    "Definition 3.4\nEin topologischer Raum X heißt kompakt, wenn jede offene Überdeckung "
+    "von X eine endliche Teilüberdeckung besitzt. Abgeschlossene Teilmengen kompakter "
+    "Räume sind kompakt. Das Bild eines kompakten Raumes unter einer stetigen Abbildung "
+    "ist wieder kompakt. Im R^n sind genau die beschränkten und abgeschlossenen Mengen "
+    "kompakt.",
+]

@@ -58,7 +58,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "quality_min_attempts": 5, "quality_retire_below": 0.3, "quality_flag_rate_retire": 0.1,
     "quality_flag_min_attempts": 10, "xp_base": 10, "xp_correct_bonus": 10,
     "xp_calibration_bonus": 5, "xp_level_step": 100,
-    "tutor_refusal_threshold": 0.55, "tutor_citation_threshold": 0.5,
+    "tutor_refusal_threshold": 0.87, "tutor_citation_threshold": 0.5,
     "tutor_citation_min_support": 0.15, "tutor_context_passages": 6, "tutor_history_tokens": 1500,
     "tutor_history_max_messages": 20, "tutor_message_max_chars": 4000,
     # added since: data exports expire
