@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 from engine.domain import language as lang_
 from engine.domain.vocabulary import QuestionType
 from engine.generation import lint as qlint
-from engine.generation.drafts import BLANK, Draft, Passage
+from engine.generation.drafts import Draft, Passage
 from engine.generation.validation import clean_text, content_words, normalise
 from engine.ingestion.cleaning import is_heading_line
 

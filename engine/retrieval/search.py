@@ -18,7 +18,7 @@ from engine.retrieval.collections import current_collection
 from engine.retrieval.embeddings import model_label
 from engine.retrieval.feedback import FeedbackParams, expanded_terms, shifted_query
 from engine.retrieval.fusion import weighted_fusion
-from engine.retrieval.lexical import LexicalIndex, query_tokens
+from engine.retrieval.lexical import LexicalIndex, lexical_tokens, query_tokens
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -253,7 +253,7 @@ def query_coverage(rt: Runtime, session: Session, *, user_id: int, query: str,
     frequency in the library, found anywhere in the library, and found in the best-covering
     of `passages`. A term the library lacks weighs as much as its rarest term, so one unknown
     word counts the same in a small library as in a large one."""
-    words = set(lexical_tokens(query[:MAX_QUERY_CHARS]))
+    words = set(query_tokens(query[:MAX_QUERY_CHARS]))
     terms = sorted(words - question_terms()) or sorted(words)
     index = lexical_index(rt, session, user_id)
     n = len(index.chunk_ids)
@@ -264,5 +264,5 @@ def query_coverage(rt: Runtime, session: Session, *, user_id: int, query: str,
     total = sum(idf.values())
     in_library = sum(idf[t] for t in terms if freq[t] > 0) / total
     best = max((sum(idf[t] for t in terms if t in tokens) / total
-                for tokens in (set(lexical_tokens(p.text)) for p in passages)), default=0.0)
+                for tokens in (set(query_tokens(p.text)) for p in passages)), default=0.0)
     return in_library, best
