@@ -343,8 +343,8 @@ def _gift_one(q: ExportQuestion) -> list[str]:
                 f"::{gift_escape(f'Q{q.id}.{k + 1} {_title(q)}')}::")
             out.append(name + body)
         return out
-    return [f"{title}{gift_escape(q.stem)} {{{fb}\\nModel answer\\: "
-            f"{gift_escape(q.answer)}}}"]
+    model_answer = f"\\nModel answer\\: {gift_escape(q.answer)}"
+    return [f"{title}{gift_escape(q.stem)} {{{fb}{model_answer}}}"]
 
 
 def gift(questions: Iterable[ExportQuestion]) -> bytes:

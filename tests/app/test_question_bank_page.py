@@ -81,3 +81,30 @@ def test_browse_filter_edit_delete(signed_in_app, runtime, settings, make_user):
     assert not at.exception
     assert bank.list_questions(runtime, user_id=uid).total == 3
     assert "Question deleted." in texts(at)
+
+
+def test_export_for_an_lms_offers_the_learners_questions(signed_in_app, runtime, settings,
+                                                          make_user):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    bio, his, ids = seed(runtime, settings, uid)
+    other = make_user()
+    _, _, other_ids = seed(runtime, settings, other)
+    open_bank(at)
+    at.selectbox(key="bank_lms_format").set_value("gift")
+    at.radio(key="bank_lms_scope").set_value("material")
+    at.selectbox(key="bank_lms_material").set_value(his)
+    next(b for b in at.button if b.label == "Prepare the file").click().run()
+    assert not at.exception
+    prepared = at.session_state["bank_lms_file"]
+    assert prepared.file_name == "groundwork.gift.txt" and prepared.questions == 2
+    gift = prepared.data.decode()
+    assert "{=" in gift and "Roman history" in gift and "Biology notes" not in gift
+    assert all(f"::Q{i}" not in gift for i in other_ids)
+    buttons = at.get("download_button")
+    assert [b.proto.label for b in buttons] == ["Download groundwork.gift.txt (2 questions)"]
+    # The QTI package of everything.
+    at.selectbox(key="bank_lms_format").set_value("qti")
+    at.radio(key="bank_lms_scope").set_value("all")
+    next(b for b in at.button if b.label == "Prepare the file").click().run()
+    assert at.session_state["bank_lms_file"].questions == 4

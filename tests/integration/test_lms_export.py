@@ -42,7 +42,7 @@ def qti_ids(data: bytes) -> set[str]:
 
 
 def test_exports_hold_only_the_learners_selected_questions(runtime, two_learners):
-    me, mine, q, _other, theirs, secret = two_learners
+    me, mine, q, _other, _theirs, secret = two_learners
     everything = export_for_lms(runtime, user_id=me, selection=Selection(),
                                 fmt=LmsFormat.QTI)
     assert everything.questions == 2
