@@ -9,6 +9,7 @@ import zoneinfo
 
 import streamlit as st
 
+from engine.domain.vocabulary import FLASHCARD_FORM
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice.dispute import dispute_attempt
 from engine.practice.flags import flag_question
@@ -18,10 +19,11 @@ from engine.practice.queue import (
     get_practice_question,
     review_counts,
 )
-from engine.practice.submit import AnswerResult, submit_answer
+from engine.practice.submit import AnswerResult, rate_flashcard, submit_answer
 from engine.profiles import get_profile
 from ui.analytics_cache import clear_analytics
 from ui.auth import require_account
+from ui.flashcard import flashcard_rating
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
@@ -185,6 +187,23 @@ st.caption(f"{label} · {escape_markdown(question.material_title)}, p. {question
            + (f"–{question.page_end}" if question.page_end != question.page_start else "")
            + f" · difficulty {question.difficulty}/5")
 st.subheader(escape_markdown(question.stem), anchor=False)
+
+if result is None and question.form == FLASHCARD_FORM:
+    rating = flashcard_rating(question, token=current["token"], key="today")
+    if rating is None:
+        st.stop()
+    try:
+        answered = rate_flashcard(rt, user_id=account.user_id, question_id=question.id,
+                                  token=current["token"], rating=rating,
+                                  seconds=time.monotonic() - current["shown_at"],
+                                  expected_reviews=current["reviews"])
+    except EngineError as e:
+        st.error(e.user_message)
+        st.stop()
+    clear_analytics(account.user_id)
+    st.session_state["today_result"] = answered
+    record(answered, current["kind"])
+    st.rerun()
 
 if result is None:
     with st.form("today_answer", clear_on_submit=False):

@@ -230,7 +230,7 @@ def review(before: Schedule | None, grade: Grade, *, correct: bool, learner: Lea
 
 def apply_answer(snapshot: AnswerSnapshot, verdict: Judged, *, confidence: int, seconds: int,
                  now: dt.datetime, params: AnswerParams,
-                 hinted: bool = False) -> AnswerOutcome:
+                 hinted: bool = False, grade: Grade | None = None) -> AnswerOutcome:
     """Everything one graded answer changes.
 
     Args:
@@ -241,14 +241,17 @@ def apply_answer(snapshot: AnswerSnapshot, verdict: Judged, *, confidence: int, 
         now: when it was answered (timezone-aware).
         params: the rules' constants.
         hinted: a hint was shown (the rating treats it as a harder recall).
+        grade: the grade itself, when the learner rated their own recall (a flashcard);
+            otherwise it is derived from the verdict, confidence, time and hint.
 
     Raises:
         ValueError: bad input (confidence, difficulty, naive datetime...), in one message.
     """
     learner, question = snapshot.learner, snapshot.question
     correct = verdict.correct
-    grade = grade_attempt(correct=correct, confidence=confidence, seconds=seconds,
-                          hinted=hinted, params=params.rating)
+    if grade is None:
+        grade = grade_attempt(correct=correct, confidence=confidence, seconds=seconds,
+                              hinted=hinted, params=params.rating)
     schedule = review(snapshot.schedule, grade, correct=correct, learner=learner, now=now,
                       params=params)
     earned = xp_rules.xp_for_answer(correct=correct, difficulty=question.difficulty,

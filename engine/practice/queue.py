@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, Question, ReviewState
+from engine.domain.vocabulary import FLASHCARD_FORM
 from engine.errors import QuestionUnavailable
 from engine.practice.store import aware, load_profile, load_question, local_midnight
 
@@ -111,7 +112,8 @@ def build_queue(rt: Runtime, *, user_id: int, now: dt.datetime | None = None,
 
 @dataclass(frozen=True)
 class PracticeQuestion:
-    """What the learner sees before answering: no answer, key points or explanation."""
+    """What the learner sees before answering: no answer, key points or explanation (a
+    flashcard's `back` excepted: the learner turns the card over, then rates themselves)."""
 
     id: int
     type: str
@@ -122,6 +124,8 @@ class PracticeQuestion:
     page_start: int
     page_end: int
     reviews: int
+    form: str | None = None
+    back: str | None = None  # a flashcard's answer side; None for every other question
 
 
 def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> PracticeQuestion:
@@ -135,7 +139,8 @@ def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> Pra
                                  .where(ReviewState.question_id == q.id)) or 0
         return PracticeQuestion(q.id, q.type, q.stem, list(q.options) if q.options else None,
                                 q.difficulty, q.material_title, q.page_start, q.page_end,
-                                reviews)
+                                reviews, form=q.form,
+                                back=q.answer if q.form == FLASHCARD_FORM else None)
 
 
 # --- counts ------------------------------------------------------------------------------------
