@@ -108,3 +108,24 @@ def test_export_for_an_lms_offers_the_learners_questions(signed_in_app, runtime,
     at.radio(key="bank_lms_scope").set_value("all")
     next(b for b in at.button if b.label == "Prepare the file").click().run()
     assert at.session_state["bank_lms_file"].questions == 4
+
+
+def test_import_from_anki_then_a_refused_file(signed_in_app, runtime):
+    from tests.support.anki_decks import legacy_deck
+
+    at = open_bank(signed_in_app())
+    uid = at.session_state["gw_account"].user_id
+    at.file_uploader(key="bank_anki_file").set_value(
+        [("spanish.apkg", legacy_deck(), "application/octet-stream")]).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert ("Imported 5 questions from 3 notes (5 new, 0 updated) and 3 reviews. Skipped: "
+            "2 images or sounds in fields; 1 review log entries already imported or not "
+            "answers.") in shown
+    assert bank.list_questions(runtime, user_id=uid).total == 5 and len(at.expander) == 5
+    at.file_uploader(key="bank_anki_file").set_value(
+        [("notes.apkg", b"not a zip", "application/octet-stream")]).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "it is not a zip file" in texts(at)
+    assert bank.list_questions(runtime, user_id=uid).total == 5
