@@ -188,9 +188,9 @@ def _import_history(session: Any, user_id: int, collection: Collection,
             session.execute(update(ReviewState).where(ReviewState.id == row.id)
                             .values(**schedule.columns()))
     for start in range(0, len(attempts), 5000):
-        session.execute(insert(Attempt), attempts[start:start + 5000])
+        session.execute(insert(Attempt.__table__), attempts[start:start + 5000])
     if new_states:
-        session.execute(insert(ReviewState), new_states)
+        session.execute(insert(ReviewState.__table__), new_states)
     return len(attempts), ignored
 
 

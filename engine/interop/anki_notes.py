@@ -10,7 +10,10 @@
 * A cloze card becomes a cloze question per deletion number, as Anki makes one card per
   number: that number's deletions become blanks `_____` (answers in order, ';'-separated, as
   grading reads several blanks); the other deletions show their answers.
-* The deck (its full path, levels joined by '::') becomes the question's topic.
+* The deck (its full path, levels joined by '::') becomes the question's topic; a card in
+  Anki's "Default" deck, where collections organised by tags keep everything, takes its
+  note's first tag instead (tags are hierarchical with '::' too). A question has one topic,
+  so further tags are not kept.
 * Each question is keyed `anki:<note guid>:<card ord>`, so a re-import updates it.
 """
 
@@ -30,6 +33,7 @@ FIELD_REF = re.compile(r"\{\{([^{}]+)\}\}")
 SOUND = re.compile(r"\[sound:[^\]]*\]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 20_000
+DEFAULT_DECK = "Default"
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,8 @@ def convert(collection: Collection) -> Converted:
         for name, raw in zip(notetype.fields, note.fields, strict=False):
             values[name], media = sanitise(raw)
             skipped["media_reference"] += media
-        deck = collection.decks.get(card.deck_id, "Default")
+        deck = collection.decks.get(card.deck_id, DEFAULT_DECK)
+        topic = note.tags[0] if deck == DEFAULT_DECK and note.tags else deck
         made = (_cloze(card, notetype, values) if notetype.cloze
                 else _flashcard(card, notetype, values))
         if made is None:
@@ -145,7 +150,7 @@ def convert(collection: Collection) -> Converted:
         questions.append(ImportedQuestion(
             key=f"anki:{note.guid}:{card.ord}"[:160], card_id=card.id, type=kind,
             form="flashcard" if kind == "short" else None, stem=stem, answer=answer,
-            explanation=explanation, topic=deck[:200] or None, deck=deck))
+            explanation=explanation, topic=topic[:200] or None, deck=deck))
     return Converted(questions, {k: v for k, v in skipped.items() if v})
 
 
