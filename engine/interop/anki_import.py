@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
+from engine.db.bulk import copy_rows
 from engine.db.models import Attempt, Question, ReviewState
 from engine.interop.anki_notes import ImportedQuestion, convert
 from engine.interop.anki_package import Card, Collection, Limits, Review, read_package
 from engine.practice import store
-from engine.practice.answering import Schedule, review
+from engine.practice.answering import Schedule, fsrs_params_for, review
 from engine.practice.params import answer_params
-from engine.scheduling import sm2
+from engine.scheduling import fsrs6, sm2
 from engine.scheduling.rating import Grade
 from engine.scheduling.replay import QUALITY_FOR_RATING
 
@@ -147,6 +148,7 @@ def _import_history(session: Any, user_id: int, collection: Collection,
         Attempt.user_id == user_id, Attempt.question_id.in_(question_ids),
         Attempt.token.startswith(TOKEN_PREFIX))))
     cards = {c.id: c for c in collection.cards}
+    scheduler = fsrs6.scheduler_for(fsrs_params_for(learner, params))
     attempts: list[dict[str, Any]] = []
     new_states: list[dict[str, Any]] = []
     for card_id, reviews in by_card.items():
@@ -162,7 +164,7 @@ def _import_history(session: Any, user_id: int, collection: Collection,
                 continue
             grade = Grade(quality=QUALITY_FOR_RATING[r.ease], rating=r.ease)
             after = review(schedule, grade, correct=r.ease > 1, learner=learner, now=at,
-                           params=params)
+                           params=params, fsrs_scheduler=scheduler)
             attempts.append({
                 "user_id": user_id, "question_id": qid, "token": token,
                 "review_number": after.reviews, "answered_at": at,
@@ -187,10 +189,12 @@ def _import_history(session: Any, user_id: int, collection: Collection,
         else:
             session.execute(update(ReviewState).where(ReviewState.id == row.id)
                             .values(**schedule.columns()))
-    for start in range(0, len(attempts), 5000):
-        session.execute(insert(Attempt.__table__), attempts[start:start + 5000])
+    # COPY: the attempts' statement-level triggers (analytics rollups) run once for the whole
+    # history instead of once per row, as an executemany would make them.
+    if attempts:
+        copy_rows(session, Attempt.__table__, list(attempts[0]), attempts)
     if new_states:
-        session.execute(insert(ReviewState.__table__), new_states)
+        copy_rows(session, ReviewState.__table__, list(new_states[0]), new_states)
     return len(attempts), ignored
 
 

@@ -211,16 +211,25 @@ def judge_quality(question: QuestionFacts, aggregates: Aggregates,
     return QualityOutcome(breakdown.score, status, reason)
 
 
-def review(before: Schedule | None, grade: Grade, *, correct: bool, learner: Learner,
-           now: dt.datetime, params: AnswerParams) -> Schedule:
-    """Both schedulers' states after this review; the learner's scheduler sets `due_at`."""
-    fsrs_params = params.fsrs
+def fsrs_params_for(learner: Learner, params: AnswerParams) -> fsrs6.FSRSParams:
+    """The FSRS parameters the learner's reviews use (their adopted weights under FSRS)."""
     if learner.scheduler == "fsrs" and learner.personal_parameters:
-        fsrs_params = replace(fsrs_params, parameters=tuple(learner.personal_parameters))
+        return replace(params.fsrs, parameters=tuple(learner.personal_parameters))
+    return params.fsrs
+
+
+def review(before: Schedule | None, grade: Grade, *, correct: bool, learner: Learner,
+           now: dt.datetime, params: AnswerParams,
+           fsrs_scheduler: fsrs6.Scheduler | None = None) -> Schedule:
+    """Both schedulers' states after this review; the learner's scheduler sets `due_at`.
+
+    `fsrs_scheduler`: `fsrs6.scheduler_for(fsrs_params_for(learner, params))` built once, for
+    a caller replaying many reviews.
+    """
     s_new = sm2.review(before.sm2 if before else None, grade.quality, reviewed_at=now,
                        params=params.sm2)
     f_new = fsrs6.review(before.fsrs if before else None, grade.rating, reviewed_at=now,
-                         params=fsrs_params)
+                         params=fsrs_params_for(learner, params), scheduler=fsrs_scheduler)
     return Schedule(
         due_at=f_new.due_at if learner.scheduler == "fsrs" else s_new.due_at,
         reviews=(before.reviews if before else 0) + 1,
