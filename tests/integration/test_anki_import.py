@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from engine.__main__ import main
 from engine.accounts import get_account
-from engine.db.models import Attempt, Question, ReviewState
+from engine.db.models import Attempt, AttemptRollup, Question, ReviewState
 from engine.interop.anki_import import import_anki
 from engine.interop.anki_package import AnkiPackageRefused
 from engine.runtime import get_runtime
@@ -80,6 +80,13 @@ def test_legacy_deck_becomes_flashcards_and_clozes_with_history(runtime, make_us
     assert rs.sm2_due_at == T0 + 15 * DAY and rs.due_at == rs.sm2_due_at  # learner uses SM-2
     assert rs.fsrs_state == 2 and rs.fsrs_stability > 0
     assert got[-1].state_after["fsrs"]["stability"] == rs.fsrs_stability
+    # Analytics show the imported history (the rollups kept by the attempts' triggers).
+    with runtime.session_factory() as s:
+        days = s.execute(select(AttemptRollup.day, AttemptRollup.answers).where(
+            AttemptRollup.user_id == uid, AttemptRollup.kind == 1)
+            .order_by(AttemptRollup.day)).all()
+    assert [(d.isoformat(), n) for d, n in days] == [
+        ("2026-01-01", 1), ("2026-01-03", 1), ("2026-01-04", 1)]
 
 
 def test_reimport_updates_by_guid_and_adds_no_duplicates(runtime, make_user):
