@@ -285,7 +285,7 @@ if result.leveled_up:
 next_col, dispute_col, flag_col = st.columns(3)
 next_col.button("Next question", key="today_next", type="primary", on_click=next_question,
                 icon=":material/arrow_forward:")
-if not result.correct and not result.disputed:
+if not result.correct and not result.disputed and result.grader != "self":
     with dispute_col.popover("I was right", icon=":material/gavel:"):
         note = st.text_input("Why (optional)", key="today_dispute_note", max_chars=1000)
         if st.button("Count it as right", key="today_dispute"):

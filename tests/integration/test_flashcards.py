@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine.db.models import Attempt, ReviewState
 from engine.errors import InvalidInput
+from engine.practice.dispute import dispute_attempt
 from engine.practice.queue import get_practice_question
 from engine.practice.submit import rate_flashcard, submit_answer
 from engine.scheduling import fsrs6, sm2
@@ -64,3 +65,12 @@ def test_a_flashcard_takes_only_a_rating(runtime, make_user):
     with pytest.raises(Exception, match="not found"):
         rate_flashcard(runtime, user_id=other, question_id=qid, token=token(), rating=3,
                        seconds=5, expected_reviews=0)
+
+
+def test_a_self_rating_cannot_be_disputed(runtime, make_user):
+    uid = make_user()
+    qid = flashcard(runtime, uid)
+    again = rate_flashcard(runtime, user_id=uid, question_id=qid, token=token(), rating=1,
+                           seconds=5, expected_reviews=0)
+    with pytest.raises(InvalidInput, match="rated this card yourself"):
+        dispute_attempt(runtime, user_id=uid, attempt_id=again.attempt_id)
