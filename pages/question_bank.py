@@ -7,8 +7,8 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.bank import service
-from ui.anki_import import anki_import_section
 from ui.auth import require_account
+from ui.bank_import import import_section
 from ui.lms_export import lms_export_section
 from ui.question_view import DIFFICULTY, TYPE_LABELS, badges, edit_fields, plain, render_question
 from ui.runtime import get_runtime
@@ -23,7 +23,7 @@ st.session_state.setdefault("bank_confirm_delete", None)
 st.session_state.setdefault("bank_editing", None)
 
 st.title("Question bank")
-anki_import_section(rt, account.user_id)
+import_section(rt, account.user_id)
 
 try:
     sources = service.bank_materials(rt, user_id=account.user_id)

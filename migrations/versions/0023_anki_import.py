@@ -6,7 +6,7 @@ Create Date: 2026-12-07
 
 - questions.external_key ('anki:<note guid>:<card ord>'), unique per learner where set: a
   re-import of the same deck updates its questions instead of adding them again.
-- questions.generator may be 'anki' (imported, not generated).
+- questions.generator may be 'anki' or 'csv' (imported, not generated).
 - attempts.grader may be 'self': a flashcard rated by the learner (Again/Hard/Good/Easy), in
   Groundwork or, for imported history, in Anki.
 """
@@ -28,7 +28,7 @@ def upgrade() -> None:
                     unique=True, postgresql_where=sa.text("external_key IS NOT NULL"))
     op.drop_constraint(op.f("ck_questions_generator_known"), "questions", type_="check")
     op.create_check_constraint(op.f("ck_questions_generator_known"), "questions",
-                               "generator IN ('llm','offline','anki')")
+                               "generator IN ('llm','offline','anki','csv')")
     op.drop_constraint(op.f("ck_attempts_grader_known"), "attempts", type_="check")
     op.create_check_constraint(
         op.f("ck_attempts_grader_known"), "attempts",
@@ -37,7 +37,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM attempts WHERE grader = 'self'")
-    op.execute("DELETE FROM questions WHERE generator = 'anki'")
+    op.execute("DELETE FROM questions WHERE generator IN ('anki', 'csv')")
     op.drop_constraint(op.f("ck_attempts_grader_known"), "attempts", type_="check")
     op.create_check_constraint(op.f("ck_attempts_grader_known"), "attempts",
                                "grader IN ('choice','exact','fuzzy','keypoints','llm')")

@@ -87,7 +87,7 @@ def test_export_for_an_lms_offers_the_learners_questions(signed_in_app, runtime,
                                                           make_user):
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
-    bio, his, ids = seed(runtime, settings, uid)
+    _bio, his, _ids = seed(runtime, settings, uid)
     other = make_user()
     _, _, other_ids = seed(runtime, settings, other)
     open_bank(at)
@@ -129,3 +129,19 @@ def test_import_from_anki_then_a_refused_file(signed_in_app, runtime):
     next(b for b in at.button if b.label == "Import").click().run()
     assert "it is not a zip file" in texts(at)
     assert bank.list_questions(runtime, user_id=uid).total == 5
+
+
+def test_import_a_csv_then_a_refused_one(signed_in_app, runtime):
+    at = open_bank(signed_in_app())
+    uid = at.session_state["gw_account"].user_id
+    at.file_uploader(key="bank_csv_file").set_value(
+        [("cards.csv", b"front,back\nperro,dog\ngato,cat\n", "text/csv")]).run()
+    next(b for b in at.button if b.label == "Import CSV").click().run()
+    assert not at.exception
+    assert "Imported 2 questions from the CSV (2 new, 0 updated)." in texts(at)
+    assert bank.list_questions(runtime, user_id=uid).total == 2
+    at.file_uploader(key="bank_csv_file").set_value(
+        [("bad.csv", b"question,reply\na,b\n", "text/csv")]).run()
+    next(b for b in at.button if b.label == "Import CSV").click().run()
+    assert "needs a header" in texts(at)
+    assert bank.list_questions(runtime, user_id=uid).total == 2

@@ -178,7 +178,7 @@ SERVICE_LAYER = (
     "engine/reclean.py", "engine/originals.py", "engine/exports.py",
     "engine/prompt_templates.py", "engine/usage.py",
     "engine/retrieval/search.py", "engine/interop/export_service.py",
-    "engine/interop/anki_import.py",
+    "engine/interop/anki_import.py", "engine/interop/csv_import.py",
 )
 NEVER_RUNTIME = ("engine/practice/answering.py",)
 

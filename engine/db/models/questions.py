@@ -89,7 +89,8 @@ class Question(Base):
     page_end: Mapped[int] = mapped_column(Integer)
     material_title: Mapped[str] = mapped_column(String(300))
     # What made it.
-    generator: Mapped[str] = mapped_column(String(10))  # 'llm', 'offline' or 'anki' (imported)
+    # 'llm', 'offline'; imported: 'anki', 'csv'
+    generator: Mapped[str] = mapped_column(String(10))
     model: Mapped[str | None] = mapped_column(String(200))
     prompt_version: Mapped[str | None] = mapped_column(String(120))
     tokens_in: Mapped[int | None] = mapped_column(Integer)
@@ -122,7 +123,7 @@ class Question(Base):
             " AND correct_index >= 0 AND correct_index < jsonb_array_length(options))",
             name="mcq_correct_index_in_options",
         ),
-        CheckConstraint("generator IN ('llm','offline','anki')", name="generator_known"),
+        CheckConstraint("generator IN ('llm','offline','anki','csv')", name="generator_known"),
         CheckConstraint(
             "length(btrim(stem)) > 0 AND length(btrim(excerpt)) > 0", name="text_present"
         ),

@@ -1,5 +1,5 @@
-"""The Question bank's "Import from Anki" panel: upload an .apkg/.colpkg, import it with its
-review history, say what was imported and what was skipped."""
+"""The Question bank's "Import" panel: an Anki deck or collection (.apkg/.colpkg, with its
+review history) or a CSV of questions; says what was imported and what was skipped."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.interop.anki_import import ImportSummary, import_anki
+from engine.interop.csv_import import import_csv
 from ui.analytics_cache import clear_analytics
 
 if TYPE_CHECKING:
@@ -33,8 +34,9 @@ def summary_text(summary: ImportSummary) -> str:
     return text + (f" Skipped: {'; '.join(skipped)}." if skipped else "")
 
 
-def anki_import_section(rt: Runtime, user_id: int) -> None:
-    with st.popover("Import from Anki", icon=":material/upload_file:"):
+def import_section(rt: Runtime, user_id: int) -> None:
+    with st.popover("Import", icon=":material/upload_file:"):
+        st.markdown("**From Anki**")
         st.caption("An Anki deck (.apkg) or collection (.colpkg). Basic cards become "
                    "flashcards you rate yourself, cloze cards one question per deletion, "
                    "decks become topics, and your review history comes along, so due dates "
@@ -51,4 +53,23 @@ def anki_import_section(rt: Runtime, user_id: int) -> None:
                 return
             clear_analytics(user_id)
             st.session_state["bank_notice"] = summary_text(summary)
+            st.rerun()
+        st.divider()
+        st.markdown("**From a CSV file**")
+        st.caption("Columns front, back (flashcards) or stem, answer with optional options "
+                   "separated by | (multiple choice when there are two or more; a stem with "
+                   "_____ is a cloze); explanation and topic are optional. UTF-8, with a "
+                   "header row.")
+        table = st.file_uploader("CSV file", type=["csv"], key="bank_csv_file",
+                                 max_upload_size=rt.settings.ingestion.upload_max_mb)
+        if st.button("Import CSV", key="bank_csv_import", disabled=table is None,
+                     icon=":material/upload:") and table is not None:
+            try:
+                result = import_csv(rt, user_id=user_id, data=table.getvalue())
+            except EngineError as e:
+                st.error(e.user_message)
+                return
+            st.session_state["bank_notice"] = (
+                f"Imported {result.rows} question{'s' if result.rows != 1 else ''} from the "
+                f"CSV ({result.created} new, {result.updated} updated).")
             st.rerun()
