@@ -15,7 +15,9 @@ from engine.accounts import get_account
 from engine.db.models import Attempt, AttemptRollup, Question, ReviewState
 from engine.interop.anki_import import import_anki
 from engine.interop.anki_package import AnkiPackageRefused
+from engine.practice.preferences import optimise_fsrs
 from engine.runtime import get_runtime
+from engine.scheduling import fsrs6
 from tests.support import anki_decks as decks
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -209,3 +211,18 @@ def test_cli_import_prints_the_summary_as_json(runtime, cli, tmp_path, capsys):
     bad.write_bytes(b"nope")
     assert main(["import-anki", str(bad), "--user", "anki@example.com", "--json"]) == 1
     assert "not a zip file" in capsys.readouterr().err
+
+
+def test_the_personal_fsrs_fit_reads_the_imported_history(runtime, make_user):
+    uid = make_user()
+    package, n = decks.simulated_package(60, 8)
+    assert import_anki(runtime, user_id=uid, data=package).reviews == n == 480
+    seen: list[int] = []
+
+    def fit(reviews):  # the optimiser itself is the fsrs package's (bench.anki_import runs it)
+        seen.append(len(reviews))
+        return fsrs6.DEFAULT_FSRS_PARAMETERS
+
+    result = optimise_fsrs(runtime, user_id=uid, fit=fit)
+    assert result.n_reviews == 480 and seen == [384]  # fitted on the earlier 80%
+    assert result.current_log_loss is not None
