@@ -193,15 +193,28 @@ def _read_database(raw: bytes) -> Collection:
 
 
 def _read_tables(con: sqlite3.Connection) -> Collection:
+    # The file is untrusted: no functions from its schema, and what is read must be plain
+    # tables (a view could be made to compute forever).
+    con.execute("PRAGMA trusted_schema = OFF")
+    tables = {name for (name,) in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
     check = con.execute("PRAGMA quick_check").fetchone()
     if check is None or check[0] != "ok":
         raise AnkiPackageRefused("The Anki collection is damaged: its database fails "
                                  "SQLite's check.")
+    missing = {"col", "notes", "cards", "revlog"} - tables
+    if missing:
+        raise AnkiPackageRefused("This is not an Anki collection: its database has no "
+                                 f"{', '.join(sorted(missing))} table.")
     row = con.execute("SELECT ver FROM col").fetchone()
     schema = int(row[0]) if row else -1
     if schema == LEGACY_SCHEMA:
         notetypes, decks = _legacy_notetypes_and_decks(con)
     elif schema in TABLE_SCHEMAS:
+        missing = {"notetypes", "fields", "templates", "decks"} - tables
+        if missing:
+            raise AnkiPackageRefused("The Anki collection is damaged: its database has no "
+                                     f"{', '.join(sorted(missing))} table.")
         notetypes, decks = _table_notetypes_and_decks(con)
     else:
         raise AnkiPackageRefused(

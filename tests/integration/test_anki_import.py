@@ -133,6 +133,8 @@ def _nothing_imported(rt, uid) -> None:
     (lambda: decks.zip_of({"collection.anki2": b"SQLite format 3\x00" + b"\x07" * 5000}),
      "damaged"),
     (lambda: decks.zip_of({"collection.anki21b": b"\x28\xb5\x2f\xfd garbage"}), "damaged"),
+    (lambda: decks.zip_of({"collection.anki2": decks.view_instead_of_notes()}),
+     "no notes table"),
     (lambda: decks.with_schema(decks.legacy_deck(), 99), "schema version 99"),
     (lambda: decks.current_deck(version=12), "schema version 12"),
     (lambda: decks.zip_of({"collection.anki2": b"x", **{str(i): b"" for i in range(6)}}),

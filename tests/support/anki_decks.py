@@ -223,6 +223,20 @@ def with_schema(package: bytes, version: int) -> bytes:
         raw, lambda con: con.execute("UPDATE col SET ver = ?", (version,)))})
 
 
+def view_instead_of_notes() -> bytes:
+    """A legacy collection whose `notes` is a view that would count forever."""
+    def build(con: sqlite3.Connection) -> None:
+        con.executescript("""
+            CREATE TABLE col (id integer primary key, ver integer, models text, decks text);
+            INSERT INTO col VALUES (1, 11, '{}', '{}');
+            CREATE TABLE cards (id integer primary key);
+            CREATE TABLE revlog (id integer primary key);
+            CREATE VIEW notes AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1
+                FROM n) SELECT x AS id, '' AS guid, 0 AS mid, '' AS flds, '' AS tags FROM n;
+        """)
+    return _sqlite_bytes(build)
+
+
 def media_map_json(n: int) -> bytes:
     return json.dumps({str(i): f"f{i}.png" for i in range(n)}).encode()
 
