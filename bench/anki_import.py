@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                    f"fsrs_fitted_logloss={result.candidate_log_loss:.4f}",
                    f"sm2_logloss={sm2_loss:.4f}"]
     rt.close()
+    shutil.rmtree(data_dir, ignore_errors=True)  # the embedded server has removed its own
     print("RESULT " + " ".join(fields))
     return 0
 
