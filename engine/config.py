@@ -194,6 +194,13 @@ class IngestionSettings(_Group):
         20_000, ge=0, description="Pages one learner may keep in their library (0: no limit).")
     upload_max_pages_per_day: int = Field(
         5_000, ge=0, description="Pages one learner may add in 24 hours (0: no limit).")
+    anki_max_mb: int = Field(
+        200, ge=1, description="Largest Anki package (.apkg/.colpkg) accepted, in megabytes.")
+    anki_max_unpacked_mb: int = Field(
+        1024, ge=1, description="Refuse an Anki package whose contents unpack to more than "
+        "this, in megabytes (a compression bomb).")
+    anki_max_media_files: int = Field(
+        50000, ge=0, description="Refuse an Anki package with more media files than this.")
     chunk_tokens: int = Field(200, description="Chunk size in tokens of the default tokenizer.")
     chunk_overlap_tokens: int = Field(40, description="Tokens shared by consecutive chunks.")
 

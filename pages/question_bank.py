@@ -8,6 +8,8 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.bank import service
 from ui.auth import require_account
+from ui.bank_import import import_section
+from ui.lms_export import lms_export_section
 from ui.question_view import DIFFICULTY, TYPE_LABELS, badges, edit_fields, plain, render_question
 from ui.runtime import get_runtime
 
@@ -21,6 +23,7 @@ st.session_state.setdefault("bank_confirm_delete", None)
 st.session_state.setdefault("bank_editing", None)
 
 st.title("Question bank")
+import_section(rt, account.user_id)
 
 try:
     sources = service.bank_materials(rt, user_id=account.user_id)
@@ -63,6 +66,8 @@ if page.total == 0:
         st.page_link("pages/generate.py", label="Generate questions",
                      icon=":material/auto_awesome:")
     st.stop()
+
+lms_export_section(rt, account.user_id, source_titles)
 
 first = st.session_state["bank_page"] * PAGE_SIZE
 st.caption(f"Showing {first + 1}–{first + len(page.questions)} of {page.total}")

@@ -9,6 +9,7 @@ import zoneinfo
 
 import streamlit as st
 
+from engine.domain.vocabulary import FLASHCARD_FORM
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice.dispute import dispute_attempt
 from engine.practice.flags import flag_question
@@ -18,7 +19,7 @@ from engine.practice.queue import (
     get_practice_question,
     review_counts,
 )
-from engine.practice.submit import AnswerResult, submit_answer
+from engine.practice.submit import AnswerResult, rate_flashcard, submit_answer
 from engine.profiles import get_profile
 from ui.auth import require_account
 from ui.practice import (
@@ -29,6 +30,7 @@ from ui.practice import (
     option_buttons,
     reset_answer,
 )
+from ui.flashcard import flashcard_rating
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
@@ -192,6 +194,22 @@ st.caption(f"{label} · {escape_markdown(question.material_title)}, p. {question
            + f" · difficulty {question.difficulty}/5")
 st.subheader(escape_markdown(question.stem), anchor=False)
 
+if result is None and question.form == FLASHCARD_FORM:
+    rating = flashcard_rating(question, token=current["token"], key="today")
+    if rating is None:
+        st.stop()
+    try:
+        answered = rate_flashcard(rt, user_id=account.user_id, question_id=question.id,
+                                  token=current["token"], rating=rating,
+                                  seconds=time.monotonic() - current["shown_at"],
+                                  expected_reviews=current["reviews"])
+    except EngineError as e:
+        st.error(e.user_message)
+        st.stop()
+    st.session_state["today_result"] = answered
+    record(answered, current["kind"])
+    st.rerun()
+
 if result is None:
     # Keyboard first: 1-9 pick an option, Shift+1..5 say how sure, Enter checks.
     if question.type == "mcq":
@@ -275,7 +293,7 @@ if result.leveled_up:
 next_col, dispute_col, flag_col = st.columns(3)
 next_col.button("Next question", key="today_next", type="primary", on_click=next_question,
                 icon=":material/arrow_forward:", shortcut=NEXT_KEY)
-if not result.correct and not result.disputed:
+if not result.correct and not result.disputed and result.grader != "self":
     with dispute_col.popover("I was right", icon=":material/gavel:"):
         note = st.text_input("Why (optional)", key="today_dispute_note", max_chars=1000)
         if st.button("Count it as right", key="today_dispute"):

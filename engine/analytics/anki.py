@@ -3,7 +3,10 @@
 * Every note's guid is derived from the learner and question ids, so importing a later export
   of the same questions updates those notes instead of adding duplicates.
 * Multiple-choice and short-answer questions are "Groundwork Q&A" notes; cloze questions are
-  Anki cloze notes (the blank becomes `{{c1::answer}}`).
+  Anki cloze notes (the blank becomes `{{c1::answer}}`). A question with several blanks (the
+  list form: `such as _____, _____, and _____` with the answers in order, separated by ';',
+  as grading reads them) gets one deletion per blank, `{{c1::..}}, {{c2::..}}, {{c3::..}}`:
+  Anki then makes one card per blank, as it does for every cloze note with several deletions.
 * The back shows the answer, the explanation, the source excerpt and "title, p. N".
 * Tags: one per material (`material::<title>`) and one per topic (`topic::<topic>`).
 * genanki writes new cards only: no intervals, due dates or review history are carried.
@@ -92,12 +95,29 @@ def _e(value: str | None) -> str:
     return html.escape(value or "").replace("\n", "<br>")
 
 
+def cloze_answers(stem: str, answer: str) -> list[str]:
+    """The answer of each blank of a cloze stem, in order.
+
+    Several blanks take the ';'-separated answers in order (as grading pairs them); surplus
+    answers go to the last blank. One blank (or an answer without ';') takes the whole answer.
+    """
+    blanks = len(BLANK.findall(stem))
+    parts = [p.strip() for p in answer.split(";")]
+    if blanks <= 1 or len(parts) == 1:
+        return [answer.strip()]
+    head, tail = parts[:blanks - 1], parts[blanks - 1:]
+    return [*head, "; ".join(tail)]
+
+
 def _cloze_text(q: Question) -> str:
-    answer = f"{{{{c1::{_e(q.answer)}}}}}"
+    answers = cloze_answers(q.stem, q.answer)
+    deletions = iter(f"{{{{c{i}::{_e(a)}}}}}" for i, a in enumerate(answers, start=1))
     stem = _e(q.stem)
-    # html.escape leaves underscores alone, so the blank survives escaping.
-    return BLANK.sub(lambda _: answer, stem, count=1) if BLANK.search(stem) \
-        else f"{stem}<br>{answer}"
+    # html.escape leaves underscores alone, so the blanks survive escaping; a blank with no
+    # answer left (more blanks than answers) stays as it is.
+    if not BLANK.search(stem):
+        return f"{stem}<br>{next(deletions)}"
+    return BLANK.sub(lambda m: next(deletions, m.group(0)), stem)
 
 
 def _front(q: Question) -> str:

@@ -22,6 +22,11 @@ class QuestionType(StrEnum):
     SHORT = "short"
 
 
+# The form of a self-rated flashcard (a question of type 'short'): front in the stem, back in
+# the answer; the learner turns it over and rates their recall Again/Hard/Good/Easy.
+FLASHCARD_FORM = "flashcard"
+
+
 class Generator(StrEnum):
     LLM = "llm"
     OFFLINE = "offline"

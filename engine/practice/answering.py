@@ -211,16 +211,25 @@ def judge_quality(question: QuestionFacts, aggregates: Aggregates,
     return QualityOutcome(breakdown.score, status, reason)
 
 
-def review(before: Schedule | None, grade: Grade, *, correct: bool, learner: Learner,
-           now: dt.datetime, params: AnswerParams) -> Schedule:
-    """Both schedulers' states after this review; the learner's scheduler sets `due_at`."""
-    fsrs_params = params.fsrs
+def fsrs_params_for(learner: Learner, params: AnswerParams) -> fsrs6.FSRSParams:
+    """The FSRS parameters the learner's reviews use (their adopted weights under FSRS)."""
     if learner.scheduler == "fsrs" and learner.personal_parameters:
-        fsrs_params = replace(fsrs_params, parameters=tuple(learner.personal_parameters))
+        return replace(params.fsrs, parameters=tuple(learner.personal_parameters))
+    return params.fsrs
+
+
+def review(before: Schedule | None, grade: Grade, *, correct: bool, learner: Learner,
+           now: dt.datetime, params: AnswerParams,
+           fsrs_scheduler: fsrs6.Scheduler | None = None) -> Schedule:
+    """Both schedulers' states after this review; the learner's scheduler sets `due_at`.
+
+    `fsrs_scheduler`: `fsrs6.scheduler_for(fsrs_params_for(learner, params))` built once, for
+    a caller replaying many reviews.
+    """
     s_new = sm2.review(before.sm2 if before else None, grade.quality, reviewed_at=now,
                        params=params.sm2)
     f_new = fsrs6.review(before.fsrs if before else None, grade.rating, reviewed_at=now,
-                         params=fsrs_params)
+                         params=fsrs_params_for(learner, params), scheduler=fsrs_scheduler)
     return Schedule(
         due_at=f_new.due_at if learner.scheduler == "fsrs" else s_new.due_at,
         reviews=(before.reviews if before else 0) + 1,
@@ -230,7 +239,7 @@ def review(before: Schedule | None, grade: Grade, *, correct: bool, learner: Lea
 
 def apply_answer(snapshot: AnswerSnapshot, verdict: Judged, *, confidence: int, seconds: int,
                  now: dt.datetime, params: AnswerParams,
-                 hinted: bool = False) -> AnswerOutcome:
+                 hinted: bool = False, grade: Grade | None = None) -> AnswerOutcome:
     """Everything one graded answer changes.
 
     Args:
@@ -241,14 +250,17 @@ def apply_answer(snapshot: AnswerSnapshot, verdict: Judged, *, confidence: int, 
         now: when it was answered (timezone-aware).
         params: the rules' constants.
         hinted: a hint was shown (the rating treats it as a harder recall).
+        grade: the grade itself, when the learner rated their own recall (a flashcard);
+            otherwise it is derived from the verdict, confidence, time and hint.
 
     Raises:
         ValueError: bad input (confidence, difficulty, naive datetime...), in one message.
     """
     learner, question = snapshot.learner, snapshot.question
     correct = verdict.correct
-    grade = grade_attempt(correct=correct, confidence=confidence, seconds=seconds,
-                          hinted=hinted, params=params.rating)
+    if grade is None:
+        grade = grade_attempt(correct=correct, confidence=confidence, seconds=seconds,
+                              hinted=hinted, params=params.rating)
     schedule = review(snapshot.schedule, grade, correct=correct, learner=learner, now=now,
                       params=params)
     earned = xp_rules.xp_for_answer(correct=correct, difficulty=question.difficulty,

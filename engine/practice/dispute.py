@@ -44,6 +44,9 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int,
             raise InvalidInput("You already disputed this answer; it was re-scored as right.")
         if attempt.correct:
             raise InvalidInput("This answer was already marked right.")
+        if attempt.grader == "self":
+            raise InvalidInput("You rated this card yourself, so there is nothing to dispute; "
+                               "rate it again when it comes back.")
         q = store.load_question(session, user_id, attempt.question_id)
         rs = session.scalar(select(ReviewState).where(ReviewState.question_id == q.id)
                             .with_for_update())

@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, Question, ReviewState
+from engine.domain.vocabulary import FLASHCARD_FORM
 from engine.errors import QuestionUnavailable
 from engine.practice.store import aware, load_profile, load_question, local_midnight
 
@@ -122,7 +123,8 @@ def option_order(question_id: int, reviews: int, n: int) -> list[int]:
 
 @dataclass(frozen=True)
 class PracticeQuestion:
-    """What the learner sees before answering: no answer, key points or explanation. The
+    """What the learner sees before answering: no answer, key points or explanation (a
+    flashcard's `back` excepted: the learner turns the card over, then rates themselves). The
     options are in the order shown; `option_index(shown)` is the stored index to submit."""
 
     id: int
@@ -135,6 +137,8 @@ class PracticeQuestion:
     page_end: int
     reviews: int
     order: tuple[int, ...] = ()  # stored option index by shown position
+    form: str | None = None
+    back: str | None = None  # a flashcard's answer side; None for every other question
 
     def option_index(self, shown: int) -> int:
         """The stored index of the option shown at position `shown` (what `submit_answer`
@@ -156,7 +160,8 @@ def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> Pra
         return PracticeQuestion(q.id, q.type, q.stem,
                                 [stored[i] for i in order] if stored else None,
                                 q.difficulty, q.material_title, q.page_start, q.page_end,
-                                reviews, tuple(order))
+                                reviews, tuple(order), form=q.form,
+                                back=q.answer if q.form == FLASHCARD_FORM else None)
 
 
 # --- counts ------------------------------------------------------------------------------------

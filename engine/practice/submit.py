@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine import llm, usage
 from engine.db.models import Attempt, Profile, Question, ReviewState, SchedulerParameters
+from engine.domain.vocabulary import FLASHCARD_FORM
 from engine.errors import InvalidInput, NotFound, QuestionUnavailable
 from engine.practice import store
 from engine.practice.answering import (
@@ -33,6 +34,8 @@ from engine.practice.answering import (
 )
 from engine.practice.grading import QuestionForGrading, Verdict, grade
 from engine.practice.params import answer_params
+from engine.scheduling.rating import Grade
+from engine.scheduling.replay import QUALITY_FOR_RATING
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -68,6 +71,20 @@ class AnswerResult:
     disputed: bool
 
 
+# A flashcard's self-rating: its label, and the confidence recorded with it (Anki asks none;
+# calibration charts then read a self-rating sensibly).
+SELF_RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+CONFIDENCE_FOR_RATING = {1: 1, 2: 2, 3: 4, 4: 5}
+
+
+def _self_rated(rating: int) -> tuple[Verdict, Grade]:
+    """A flashcard rated by the learner: Again is a miss; the rating is the FSRS grade and
+    SM-2 takes its usual quality for it (Again 1, Hard 3, Good 4, Easy 5)."""
+    return (Verdict(rating > 1, 1.0 if rating > 1 else 0.0, "self",
+                    f"You rated your recall {SELF_RATINGS[rating]}."),
+            Grade(quality=QUALITY_FOR_RATING[rating], rating=rating))
+
+
 def _correct_answer(q: Question) -> str:
     if q.type == "mcq" and q.options is not None and q.correct_index is not None:
         return q.options[q.correct_index]
@@ -75,6 +92,8 @@ def _correct_answer(q: Question) -> str:
 
 
 def _response_text(q: Question, response: str | int) -> str:
+    if q.form == FLASHCARD_FORM and isinstance(response, int) and response in SELF_RATINGS:
+        return SELF_RATINGS[response]
     if q.type == "mcq" and isinstance(response, int) and q.options \
             and 0 <= response < len(q.options):
         return q.options[response]
@@ -111,7 +130,11 @@ def _validate_answer(q: Question, response: str | int, confidence: int, token: s
     if not isinstance(confidence, int) or isinstance(confidence, bool) \
             or not 1 <= confidence <= 5:
         problems.append("Choose how confident you are, from 1 to 5.")
-    if q.type == "mcq":
+    if q.form == FLASHCARD_FORM:
+        if not isinstance(response, int) or isinstance(response, bool) \
+                or response not in SELF_RATINGS:
+            problems.append("Rate how well you remembered it: Again, Hard, Good or Easy.")
+    elif q.type == "mcq":
         if not isinstance(response, int) or isinstance(response, bool) or q.options is None \
                 or not 0 <= response < len(q.options):
             problems.append("Choose one of the options.")
@@ -151,7 +174,7 @@ def _grade_before_locking(rt: Runtime, sub: _Submission) -> Verdict | AnswerResu
     Other questions are graded inside the transaction (None)."""
     with rt.session_factory() as session:
         q = store.load_question(session, sub.user_id, sub.question_id)
-        if q.type != "short":
+        if q.type != "short" or q.form == FLASHCARD_FORM:
             return None
         _validate_answer(q, sub.response, sub.confidence, sub.token)
         repeat = _existing(session, sub.user_id, q.id, sub.token, sub.expected_reviews)
@@ -222,6 +245,24 @@ def submit_answer(
                 return recorded_result(session, repeat, q, store.load_profile(session, user_id),
                                        duplicate=True)
         return record()
+
+
+def rate_flashcard(rt: Runtime, *, user_id: int, question_id: int, token: str, rating: int,
+                   seconds: float, expected_reviews: int | None,
+                   now: dt.datetime | None = None) -> AnswerResult:
+    """Record a flashcard the learner turned over and rated (1 Again, 2 Hard, 3 Good, 4 Easy):
+    the rating is the scheduler's grade; Again counts as a miss. Idempotent like
+    `submit_answer`.
+
+    Raises:
+        NotFound, QuestionUnavailable: as `submit_answer`.
+        InvalidInput: not a flashcard's rating.
+    """
+    if rating not in SELF_RATINGS:
+        raise InvalidInput("Rate how well you remembered it: Again, Hard, Good or Easy.")
+    return submit_answer(rt, user_id=user_id, question_id=question_id, token=token,
+                         response=rating, confidence=CONFIDENCE_FOR_RATING[rating],
+                         seconds=seconds, expected_reviews=expected_reviews, now=now)
 
 
 # --- the two statements ------------------------------------------------------------------------
@@ -349,12 +390,16 @@ def _record_answer(rt: Runtime, sub: _Submission,
                 return recorded_result(session, repeat, q, profile, duplicate=True)
         if q.status != "active":
             raise QuestionUnavailable(UNAVAILABLE)
-        if verdict is None:
+        self_grade: Grade | None = None
+        if q.form == FLASHCARD_FORM:
+            verdict, self_grade = _self_rated(int(sub.response))
+        elif verdict is None:
             verdict = grade(_grading_view(q), sub.response, settings=rt.settings)
         snapshot = _snapshot(row)
         outcome = apply_answer(snapshot, verdict, confidence=sub.confidence,
                                seconds=sub.seconds, now=sub.now,
-                               params=answer_params(rt.settings), hinted=sub.hinted)
+                               params=answer_params(rt.settings), hinted=sub.hinted,
+                               grade=self_grade)
         store.log_retirement(q, outcome.quality.status, outcome.quality.retirement)
         params = _write_params(sub, q, rs, verdict, snapshot, outcome)
         statement = _write_statement(rs is None, outcome.quality.changed(snapshot.question))

@@ -81,3 +81,67 @@ def test_browse_filter_edit_delete(signed_in_app, runtime, settings, make_user):
     assert not at.exception
     assert bank.list_questions(runtime, user_id=uid).total == 3
     assert "Question deleted." in texts(at)
+
+
+def test_export_for_an_lms_offers_the_learners_questions(signed_in_app, runtime, settings,
+                                                          make_user):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    _bio, his, _ids = seed(runtime, settings, uid)
+    other = make_user()
+    _, _, other_ids = seed(runtime, settings, other)
+    open_bank(at)
+    at.selectbox(key="bank_lms_format").set_value("gift")
+    at.radio(key="bank_lms_scope").set_value("material")
+    at.selectbox(key="bank_lms_material").set_value(his)
+    next(b for b in at.button if b.label == "Prepare the file").click().run()
+    assert not at.exception
+    prepared = at.session_state["bank_lms_file"]
+    assert prepared.file_name == "groundwork.gift.txt" and prepared.questions == 2
+    gift = prepared.data.decode()
+    assert "{=" in gift and "Roman history" in gift and "Biology notes" not in gift
+    assert all(f"::Q{i}" not in gift for i in other_ids)
+    buttons = at.get("download_button")
+    assert [b.proto.label for b in buttons] == ["Download groundwork.gift.txt (2 questions)"]
+    # The QTI package of everything.
+    at.selectbox(key="bank_lms_format").set_value("qti")
+    at.radio(key="bank_lms_scope").set_value("all")
+    next(b for b in at.button if b.label == "Prepare the file").click().run()
+    assert at.session_state["bank_lms_file"].questions == 4
+
+
+def test_import_from_anki_then_a_refused_file(signed_in_app, runtime):
+    from tests.support.anki_decks import legacy_deck
+
+    at = open_bank(signed_in_app())
+    uid = at.session_state["gw_account"].user_id
+    at.file_uploader(key="bank_anki_file").set_value(
+        [("spanish.apkg", legacy_deck(), "application/octet-stream")]).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert ("Imported 5 questions from 3 notes (5 new, 0 updated) and 3 reviews. Skipped: "
+            "2 images or sounds in fields; 1 review log entries already imported or not "
+            "answers.") in shown
+    assert bank.list_questions(runtime, user_id=uid).total == 5 and len(at.expander) == 5
+    at.file_uploader(key="bank_anki_file").set_value(
+        [("notes.apkg", b"not a zip", "application/octet-stream")]).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "it is not a zip file" in texts(at)
+    assert bank.list_questions(runtime, user_id=uid).total == 5
+
+
+def test_import_a_csv_then_a_refused_one(signed_in_app, runtime):
+    at = open_bank(signed_in_app())
+    uid = at.session_state["gw_account"].user_id
+    at.file_uploader(key="bank_csv_file").set_value(
+        [("cards.csv", b"front,back\nperro,dog\ngato,cat\n", "text/csv")]).run()
+    next(b for b in at.button if b.label == "Import CSV").click().run()
+    assert not at.exception
+    assert "Imported 2 questions from the CSV (2 new, 0 updated)." in texts(at)
+    assert bank.list_questions(runtime, user_id=uid).total == 2
+    at.file_uploader(key="bank_csv_file").set_value(
+        [("bad.csv", b"question,reply\na,b\n", "text/csv")]).run()
+    next(b for b in at.button if b.label == "Import CSV").click().run()
+    assert "needs a header" in texts(at)
+    assert bank.list_questions(runtime, user_id=uid).total == 2

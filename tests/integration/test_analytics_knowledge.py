@@ -257,6 +257,36 @@ def test_apkg_is_a_valid_anki_package_with_stable_guids(learner):
         anki.export_apkg(rt, user_id=uid, selection=anki.Selection(topic="nothing"))
 
 
+def test_apkg_list_cloze_has_one_deletion_per_blank(runtime, make_user):
+    rt = runtime
+    uid = make_user()
+    qid = add_question(rt.session_factory, uid, type="cloze", form="list", options=None,
+                       correct_index=None, answer="JavaScript; Python; Ruby",
+                       stem="Scripting languages such as _____, _____, and _____ are "
+                            "interpreted.")
+    data, n = anki.export_apkg(rt, user_id=uid, selection=anki.Selection())
+    assert n == 1
+    with zipfile.ZipFile(io.BytesIO(data)) as z, tempfile.TemporaryDirectory() as d:
+        con = sqlite3.connect(z.extract("collection.anki2", d))
+        try:
+            (flds,) = con.execute("SELECT flds FROM notes").fetchone()
+            # Anki makes one card per deletion: one per blank.
+            cards = con.execute("SELECT ord FROM cards ORDER BY ord").fetchall()
+        finally:
+            con.close()
+    fields = flds.split("\x1f")
+    assert int(fields[-1]) == qid
+    assert fields[0] == ("Scripting languages such as {{c1::JavaScript}}, {{c2::Python}}, "
+                         "and {{c3::Ruby}} are interpreted.")
+    assert cards == [(0,), (1,), (2,)]
+
+
+def test_cloze_answers_pair_blanks_in_order():
+    assert anki.cloze_answers("a _____ b", "x; y") == ["x; y"]
+    assert anki.cloze_answers("_____ and _____", "x; y; z") == ["x", "y; z"]
+    assert anki.cloze_answers("_____ and _____", "x") == ["x"]
+
+
 def test_nothing_of_another_learner_in_any_chart_or_export(learner, other, runtime):
     rt, scope, q, mid = learner
     _other_uid, other_qid, other_mid = other

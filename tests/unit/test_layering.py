@@ -177,7 +177,8 @@ SERVICE_LAYER = (
     "engine/library.py", "engine/profiles.py", "engine/integrity.py", "engine/account_data.py",
     "engine/reclean.py", "engine/originals.py", "engine/exports.py",
     "engine/prompt_templates.py", "engine/usage.py",
-    "engine/retrieval/search.py",
+    "engine/retrieval/search.py", "engine/interop/export_service.py",
+    "engine/interop/anki_import.py", "engine/interop/csv_import.py",
 )
 NEVER_RUNTIME = ("engine/practice/answering.py",)
 

@@ -120,7 +120,9 @@ class Attempt(Base):
         CheckConstraint("rating BETWEEN 1 AND 4", name="rating_range"),
         CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
         CheckConstraint("scheduler IN ('sm2','fsrs')", name="scheduler_known"),
-        CheckConstraint("grader IN ('choice','exact','fuzzy','keypoints','llm')",
+        # 'self': a flashcard the learner rated themselves (Again/Hard/Good/Easy), in
+        # Groundwork or in Anki before an import.
+        CheckConstraint("grader IN ('choice','exact','fuzzy','keypoints','llm','self')",
                         name="grader_known"),
         CheckConstraint("xp >= 0", name="xp_non_negative"),
         # Covering: the analytics aggregates read only the index (migrations 0008, 0013).

@@ -89,13 +89,17 @@ class Question(Base):
     page_end: Mapped[int] = mapped_column(Integer)
     material_title: Mapped[str] = mapped_column(String(300))
     # What made it.
-    generator: Mapped[str] = mapped_column(String(10))  # 'llm' or 'offline'
+    # 'llm', 'offline'; imported: 'anki', 'csv'
+    generator: Mapped[str] = mapped_column(String(10))
     model: Mapped[str | None] = mapped_column(String(200))
     prompt_version: Mapped[str | None] = mapped_column(String(120))
     tokens_in: Mapped[int | None] = mapped_column(Integer)
     tokens_out: Mapped[int | None] = mapped_column(Integer)
     cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
     latency_ms: Mapped[int | None] = mapped_column(Integer)
+    # Where an imported question came from ('anki:<note guid>:<card ord>'): a re-import
+    # updates the question instead of adding it again.
+    external_key: Mapped[str | None] = mapped_column(String(160))
     replaces_question_id: Mapped[int | None] = mapped_column(
         ForeignKey("questions.id", ondelete="SET NULL")
     )
@@ -119,7 +123,7 @@ class Question(Base):
             " AND correct_index >= 0 AND correct_index < jsonb_array_length(options))",
             name="mcq_correct_index_in_options",
         ),
-        CheckConstraint("generator IN ('llm','offline')", name="generator_known"),
+        CheckConstraint("generator IN ('llm','offline','anki','csv')", name="generator_known"),
         CheckConstraint(
             "length(btrim(stem)) > 0 AND length(btrim(excerpt)) > 0", name="text_present"
         ),
@@ -127,6 +131,8 @@ class Question(Base):
         Index("ix_questions_user_material", "user_id", "material_id"),
         Index("ix_questions_user_topic", "user_id", "topic"),
         Index("ix_questions_user_status", "user_id", "status"),
+        Index("uq_questions_user_external_key", "user_id", "external_key", unique=True,
+              postgresql_where=sql_text("external_key IS NOT NULL")),
     )
 
 
