@@ -10,7 +10,6 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.interop.anki_import import ImportSummary, import_anki
 from engine.interop.csv_import import import_csv
-from ui.analytics_cache import clear_analytics
 
 if TYPE_CHECKING:
     from ui.runtime import Runtime
@@ -51,7 +50,6 @@ def import_section(rt: Runtime, user_id: int) -> None:
             except EngineError as e:
                 st.error(e.user_message)
                 return
-            clear_analytics(user_id)
             st.session_state["bank_notice"] = summary_text(summary)
             st.rerun()
         st.divider()
