@@ -30,6 +30,8 @@ FLASHCARD_FORM = "flashcard"
 class Generator(StrEnum):
     LLM = "llm"
     OFFLINE = "offline"
+    ANKI = "anki"  # imported from an Anki deck
+    CSV = "csv"  # imported from a CSV file
 
 
 class Scheduler(StrEnum):

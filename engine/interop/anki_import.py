@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, update
 
 from engine.db.bulk import copy_rows
 from engine.db.models import Attempt, Question, ReviewState
+from engine.domain.vocabulary import Generator
 from engine.interop.anki_notes import ImportedQuestion, convert
 from engine.interop.anki_package import Card, Collection, Limits, Review, read_package
 from engine.practice import store
@@ -113,7 +114,7 @@ def _upsert_questions(session: Any, user_id: int, questions: list[ImportedQuesti
                         .values(**_values(q)))
     if fresh:
         rows = [{"user_id": user_id, "external_key": q.key, "page_start": 1, "page_end": 1,
-                 "generator": "anki", "key_points": [], "difficulty": 3, **_values(q)}
+                 "generator": Generator.ANKI, "key_points": [], "difficulty": 3, **_values(q)}
                 for q in fresh]
         for start in range(0, len(rows), 2000):
             batch = rows[start:start + 2000]

@@ -28,7 +28,7 @@ from sqlalchemy import insert, select, update
 
 from engine.csv_cells import FORMULA_STARTS
 from engine.db.models import Question
-from engine.domain.vocabulary import FLASHCARD_FORM
+from engine.domain.vocabulary import FLASHCARD_FORM, Generator
 from engine.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ def import_csv(rt: Runtime, *, user_id: int, data: bytes) -> CsvSummary:
             session.execute(update(Question).where(Question.id == qid)
                             .values(**_values(by_key[key])))
         fresh = [{"user_id": user_id, "external_key": q.key, "page_start": 1, "page_end": 1,
-                  "generator": "csv", "key_points": [], "difficulty": 3, **_values(q)}
+                  "generator": Generator.CSV, "key_points": [], "difficulty": 3, **_values(q)}
                  for key, q in by_key.items() if key not in existing]
         if fresh:
             session.execute(insert(Question), fresh)
