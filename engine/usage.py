@@ -20,6 +20,7 @@ Limits (settings):
   reservation's request id and count once);
 - generation, questions per day: `generation_max_questions_per_day` (`units` = questions);
 - all tasks together, requests per day: `llm_max_requests_per_day`.
+An admin's run-time overrides (engine/server_settings.py; global or per learner) win.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from engine.db.models import LLMUsage
 from engine.domain.vocabulary import Generator
 from engine.errors import EngineError, LLMAuthFailed, LLMUnavailable, RateLimited
 from engine.runtime import Runtime
+from engine.server_settings import with_usage_overrides
 
 GENERATION = "generation"
 GRADING = "grading"
@@ -189,6 +191,8 @@ def reserve(rt: Runtime, *, user_id: int, task: str, units: int) -> Reservation:
         session.execute(sql_text("SELECT pg_advisory_xact_lock(:space, :uid)"),
                         {"space": _LOCK_SPACE, "uid": user_id})
         now = session.execute(select(func.now())).scalar_one()
+        # Limits an admin changed at run time (globally or for this learner) win.
+        settings = with_usage_overrides(session, settings, user_id)
         session.execute(delete(LLMUsage).where(
             LLMUsage.user_id == user_id, LLMUsage.outcome == RESERVED,
             LLMUsage.expires_at <= now))
