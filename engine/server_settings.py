@@ -64,7 +64,7 @@ def put_global_limit(session: Session, name: str, value: int | None) -> None:
 def learner_limits(session: Session, user_id: int) -> dict[str, int]:
     """The learner's own overrides (only the limits an admin set for them)."""
     return dict(session.execute(select(UserLimit.name, UserLimit.value)
-                                .where(UserLimit.user_id == user_id)).tuples())
+                                .where(UserLimit.user_id == user_id)).all())
 
 
 def with_usage_overrides(session: Session, settings: Settings, user_id: int) -> Settings:

@@ -85,8 +85,10 @@ def usage_report(rt: Runtime, *, actor_id: int, days: int = 30,
 def _check_value(name: str, value: int) -> None:
     if name not in server_settings.USAGE_LIMITS:
         raise InvalidInput(f"Unknown limit {name!r}.")
-    if not 0 <= value <= MAX_LIMIT:
-        raise InvalidInput(f"Choose a limit between 0 and {MAX_LIMIT}.")
+    # At least 1, as in the environment (engine/usage.py counts back from the limit); to stop
+    # a learner altogether, disable the account.
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidInput(f"Choose a limit between 1 and {MAX_LIMIT}.")
 
 
 def global_limits(rt: Runtime, *, actor_id: int) -> dict[str, int]:

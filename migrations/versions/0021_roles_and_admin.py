@@ -61,7 +61,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("name", sa.String(length=60), nullable=False),
         sa.Column("value", sa.Integer(), nullable=False),
-        sa.CheckConstraint("value >= 0", name=op.f("ck_user_limits_value_non_negative")),
+        sa.CheckConstraint("value >= 1", name=op.f("ck_user_limits_value_positive")),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"],
                                 name=op.f("fk_user_limits_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "name", name=op.f("pk_user_limits")),

@@ -63,7 +63,7 @@ class UserLimit(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (CheckConstraint("value >= 0", name="value_non_negative"),)
+    __table_args__ = (CheckConstraint("value >= 1", name="value_positive"),)
 
 
 class Invitation(Base):
