@@ -65,6 +65,10 @@ else:
         ],
         "Account": [
             st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),
+            # Listed for admins only; anyone else opening /admin is refused by the engine.
+            st.Page("pages/admin.py", title="Admin console",
+                    icon=":material/admin_panel_settings:",
+                    visibility="visible" if account.is_admin else "hidden"),
         ],
     }
     pages = {k: v for k, v in pages.items() if v}

@@ -6,7 +6,7 @@ import streamlit as st
 
 from engine.errors import EngineError
 from ui.auth import client_address, device_token, sign_in, take_notice
-from ui.runtime import app_settings, get_runtime
+from ui.runtime import get_runtime, signup_mode
 
 # The runtime is asked for only when the form is sent: on a first start the database is still
 # being created while this page is on screen.
@@ -39,7 +39,7 @@ if submitted:
             st.rerun()
 
 st.divider()
-if app_settings().accounts.signup_open:
+if signup_mode() == "open":
     st.write("New here?")
     st.page_link("pages/register.py", label="Create an account", icon=":material/person_add:")
 else:

@@ -48,6 +48,12 @@ def require_admin(session: Session, actor_id: int) -> Actor:
     return Actor(actor_id, row.email)
 
 
+def check_admin(rt: Runtime, *, actor_id: int) -> None:
+    """Raises Forbidden unless the account is a usable admin (the console asks first)."""
+    with rt.session_factory() as session:
+        require_admin(session, actor_id)
+
+
 def audit(session: Session, actor: Actor, action: str, *, target: User | None = None,
           detail: str = "") -> None:
     """Record an admin action (in the caller's transaction, so it commits with the change)."""
