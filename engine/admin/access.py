@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 ADMINS_ONLY = "Only administrators can do this. Nothing was shown or changed."
 COMMAND_LINE = "command line"
+LAST_ADMIN = ("This is the only administrator account: make another account an admin first, "
+              "so the server keeps one.")
 
 
 class Role(StrEnum):

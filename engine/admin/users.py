@@ -14,9 +14,18 @@ from sqlalchemy.orm import Session
 from engine.accounts.emails import normalise_email
 from engine.accounts.passwords import generate_password, hash_password
 from engine.accounts.sessions import revoke_user_sessions
-from engine.admin.access import OPERATOR, Actor, Role, audit, count_other_admins, require_admin
+from engine.admin.access import (
+    LAST_ADMIN,
+    OPERATOR,
+    Actor,
+    Role,
+    audit,
+    count_other_admins,
+    require_admin,
+)
 from engine.db.models import AuthSession, User
 from engine.errors import InvalidInput, NotFound
+from engine.jobs import start_account_deletion
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -24,8 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 USER_NOT_FOUND = "That account was not found (it may have been deleted)."
-LAST_ADMIN = ("This is the only administrator account: make another account an admin first, "
-              "so the server keeps one.")
 
 
 @dataclass(frozen=True)
@@ -205,8 +212,6 @@ def delete_user(rt: Runtime, *, actor_id: int, user_id: int, confirm_email: str)
     Raises:
         Forbidden, NotFound; InvalidInput: wrong confirmation, oneself, or the last admin.
     """
-    from engine.jobs import start_account_deletion
-
     with rt.session_factory() as session:
         require_admin(session, actor_id)
         user = _target(session, user_id, lock=False)
@@ -218,11 +223,8 @@ def delete_user(rt: Runtime, *, actor_id: int, user_id: int, confirm_email: str)
         if user.deleting_since is not None:
             raise InvalidInput("That account is already being deleted.")
 
-    def check_and_audit(session: Session) -> None:
-        actor = require_admin(session, actor_id)
-        target = _target(session, user_id)
-        if target.role == Role.ADMIN and count_other_admins(session, target.id) == 0:
-            raise InvalidInput(LAST_ADMIN)
-        audit(session, actor, "delete_account", target=target)
+    def check_and_audit(session: Session) -> None:  # the last admin is refused before this
+        audit(session, require_admin(session, actor_id), "delete_account",
+              target=_target(session, user_id))
 
     return start_account_deletion(rt, user_id=user_id, on_marked=check_and_audit)

@@ -48,7 +48,6 @@ def report_generated(email: str, password: str, *, show: bool) -> None:
 
 def _create_user(args: argparse.Namespace) -> int:
     from engine.accounts import register_user
-
     from engine.admin.users import audit_operator
 
     password, generated = new_password(args)

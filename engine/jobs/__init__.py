@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import BinaryIO
 
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine import exports
 from engine.accounts import check_credentials, normalise_email, revoke_user_sessions
+from engine.admin.access import LAST_ADMIN, count_other_admins
 from engine.db.models import JobProgress, User
 from engine.errors import (
     AuthenticationFailed,
@@ -44,10 +45,9 @@ from engine.runtime import Runtime
 log = logging.getLogger(__name__)
 
 __all__ = ["JobView", "ReadyExport", "TooManyPendingUploads", "cancel_job", "dismiss_job",
-           "export_path", "get_job", "ready_export", "recent_jobs", "stop_learner_jobs",
-           "requeue_failed_job", "start_account_deletion",
-           "submit_account_deletion", "submit_export", "submit_fsrs_fit", "submit_generation",
-           "submit_ingestion",
+           "export_path", "get_job", "ready_export", "recent_jobs", "requeue_failed_job",
+           "start_account_deletion", "stop_learner_jobs", "submit_account_deletion",
+           "submit_export", "submit_fsrs_fit", "submit_generation", "submit_ingestion",
            "submit_reindex"]
 
 QUEUE_DOWN = ("The job queue cannot be reached right now (the database may be restarting). "
@@ -236,7 +236,8 @@ def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str, pa
     runs after the learner's running job (same lock), removes everything else.
 
     Raises:
-        InvalidInput: `confirm_email` is not the account's email.
+        InvalidInput: `confirm_email` is not the account's email, or the account is the last
+            admin's.
         AuthenticationFailed: the password is wrong.
         AccountLocked, RateLimited: as for a login.
         NotFound: the account is gone.
@@ -267,10 +268,14 @@ def start_account_deletion(rt: Runtime, *, user_id: int,
 
     Raises:
         NotFound: the account is gone or already being deleted.
+        InvalidInput: the account is the last admin's.
         DatabaseUnavailable: the queue cannot be reached; the account is left as it was.
     """
     with rt.session_factory.begin() as session:
         _lock_live_user(session, user_id, exclusive=True)
+        if (session.scalar(select(User.role).where(User.id == user_id)) == "admin"
+                and count_other_admins(session, user_id) == 0):
+            raise InvalidInput(LAST_ADMIN)
         session.execute(update(User).where(User.id == user_id)
                         .values(deleting_since=func.now()))
         revoke_user_sessions(session, user_id=user_id)

@@ -413,3 +413,18 @@ def test_audit_log_is_newest_first_and_admins_only(runtime, make_user, admin):
     assert (everything[-1].actor, everything[-1].action) == ("command line", "set_role")
     with pytest.raises(Forbidden):
         access.audit_log(runtime, actor_id=uid)
+
+
+def test_the_last_admin_cannot_delete_their_own_account(runtime, make_user, admin):
+    from engine.jobs import submit_account_deletion
+
+    with pytest.raises(InvalidInput, match="only administrator"):
+        submit_account_deletion(runtime, user_id=admin, confirm_email="admin@example.com",
+                                password=PASSWORD)
+    with runtime.session_factory() as s:
+        assert s.get(User, admin).deleting_since is None
+        assert s.scalar(select(func.count()).select_from(JobProgress)) == 0
+    second = make_user()
+    users.set_role(runtime, actor_id=admin, user_id=second, role="admin")
+    assert submit_account_deletion(runtime, user_id=admin, confirm_email="admin@example.com",
+                                   password=PASSWORD)
