@@ -20,7 +20,7 @@ st.set_page_config(page_title="Groundwork", page_icon=str(FAVICON), layout="wide
 start_runtime()
 
 from engine.errors import EngineError  # noqa: E402
-from ui.auth import init_auth, sign_out  # noqa: E402
+from ui.auth import init_auth, sign_out, sso_sign_in  # noqa: E402
 from ui.text import escape_markdown  # noqa: E402
 
 if creating_database():
@@ -38,7 +38,7 @@ else:
             "The server log has the technical details."
         )
         st.stop()
-    account = init_auth(rt)
+    account = init_auth(rt) or sso_sign_in(rt)
 
 if account is None:
     pages: list[st.Page] | dict[str, list[st.Page]] = [
@@ -82,6 +82,8 @@ if account is not None:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
             sign_out(rt)
+            if st.user.is_logged_in:  # signed in with single sign-on: forget that identity too
+                st.logout()
             st.rerun()
 
 st.navigation(pages).run()

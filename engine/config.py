@@ -153,6 +153,10 @@ class AccountsSettings(_Group):
     signup_max_taken_per_address: int = Field(5, ge=0)
     signup_max_global: int = Field(200, ge=0)
     signup_window_min: int = Field(60, ge=1)
+    # Single sign-on (OpenID Connect, `[auth]` in .streamlit/secrets.toml): the ID token claim
+    # that holds an account's role (learner, teacher or admin) when SSO creates it; unset:
+    # new SSO accounts are learners.
+    sso_role_claim: str | None = None
 
     @property
     def signup_open(self) -> bool:

@@ -4,6 +4,7 @@ value is the default) and invitation links with an expiry and a maximum number o
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from engine import server_settings
 from engine.accounts import invitations
+from engine.accounts.sso import SSO_DOMAINS, allowed_domains
 from engine.admin.access import audit, require_admin
 from engine.db.models import Invitation
 from engine.errors import InvalidInput, NotFound
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 MAX_INVITATION_DAYS = 90
 MAX_INVITATION_USES = 1000
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
 def set_signup_mode(rt: Runtime, *, actor_id: int, mode: str) -> None:
@@ -114,3 +117,28 @@ def revoke_invitation(rt: Runtime, *, actor_id: int, invitation_id: int) -> None
         if inv.revoked_at is None:
             inv.revoked_at = dt.datetime.now(dt.UTC)
             audit(session, actor, "revoke_invitation", detail=f"invitation {inv.id}")
+
+
+def sso_domains(rt: Runtime, *, actor_id: int) -> list[str]:
+    """Email domains single sign-on may create accounts for (empty: any)."""
+    with rt.session_factory() as session:
+        require_admin(session, actor_id)
+        return allowed_domains(session)
+
+
+def set_sso_domains(rt: Runtime, *, actor_id: int, domains: str) -> list[str]:
+    """Limit single sign-on sign-ups to these comma-separated domains ('' lifts the limit).
+
+    Raises:
+        Forbidden; InvalidInput: something that is not a domain.
+    """
+    cleaned = [d.strip().lower().lstrip("@") for d in domains.split(",") if d.strip()]
+    bad = [d for d in cleaned if not _DOMAIN.fullmatch(d)]
+    if bad:
+        raise InvalidInput(f"Not a domain: {', '.join(bad)}. Write e.g. school.example, "
+                           "other.example")
+    with rt.session_factory.begin() as session:
+        actor = require_admin(session, actor_id)
+        server_settings.put_value(session, SSO_DOMAINS, ",".join(cleaned) or None)
+        audit(session, actor, "set_sso_domains", detail=", ".join(cleaned) or "any")
+    return cleaned

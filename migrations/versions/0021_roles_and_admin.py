@@ -10,6 +10,7 @@ Create Date: 2026-12-07
   the environment's values are the defaults.
 - user_limits: per-learner usage limit overrides.
 - invitations: sign-up links (hash of the token) with expiry and maximum uses, revocable.
+- sso_identities: single sign-on identities (issuer + subject) linked to accounts.
 """
 
 from __future__ import annotations
@@ -86,9 +87,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invitations")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_invitations_token_hash")),
     )
+    op.create_table(
+        "sso_identities",
+        sa.Column("issuer", sa.String(length=300), nullable=False),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
+                  nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
+                                name=op.f("fk_sso_identities_user_id_users"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("issuer", "subject", name=op.f("pk_sso_identities")),
+    )
+    op.create_index(op.f("ix_sso_identities_user_id"), "sso_identities", ["user_id"],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_sso_identities_user_id"), table_name="sso_identities")
+    op.drop_table("sso_identities")
     op.drop_table("invitations")
     op.drop_table("user_limits")
     op.drop_table("server_settings")

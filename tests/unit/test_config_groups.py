@@ -24,6 +24,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     # added since: login waits without a connection, device cookies, sign-up limits
     "login_lock_wait_s": 10.0, "device_cookie_days": 180.0, "signup_max_per_address": 20,
     "signup_max_taken_per_address": 5, "signup_max_global": 200, "signup_window_min": 60,
+    "sso_role_claim": None,  # added with roles and single sign-on
     "chroma_host": None, "chroma_port": 8000,
     "upload_max_mb": 100, "pdf_max_pages": 2000, "pdf_parse_timeout_s": 120.0,
     "pdf_page_timeout_s": 20.0, "pdf_parse_memory_mb": 1536, "chunk_tokens": 200,
@@ -110,7 +111,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 115
+    assert len(places) == len(set(places)) == 116
     grouped = [(group, field) for group, info in Settings.model_fields.items()
                for field in info.annotation.model_fields]
     assert sorted(grouped) == sorted(places)

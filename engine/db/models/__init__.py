@@ -1,7 +1,13 @@
 """All ORM models; importing this package registers every table on `Base.metadata`."""
 
 from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, SignupAttempt, User
-from engine.db.models.admin import AuditEntry, Invitation, ServerSetting, UserLimit
+from engine.db.models.admin import (
+    AuditEntry,
+    Invitation,
+    ServerSetting,
+    SsoIdentity,
+    UserLimit,
+)
 from engine.db.models.jobs import JobProgress
 from engine.db.models.library import Chunk, Material, MaterialPage, VectorIndex
 from engine.db.models.practice import (
@@ -23,5 +29,5 @@ __all__ = [
     # tutor
     "Conversation", "Message",
     # admin
-    "AuditEntry", "Invitation", "ServerSetting", "UserLimit",
+    "AuditEntry", "Invitation", "ServerSetting", "SsoIdentity", "UserLimit",
 ]

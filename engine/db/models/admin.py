@@ -87,3 +87,15 @@ class Invitation(Base):
         CheckConstraint("max_uses >= 1 AND uses >= 0 AND uses <= max_uses",
                         name="uses_in_range"),
     )
+
+
+class SsoIdentity(Base):
+    """An identity at a single sign-on provider (issuer + subject) linked to an account."""
+
+    __tablename__ = "sso_identities"
+
+    issuer: Mapped[str] = mapped_column(String(300), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now())
