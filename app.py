@@ -42,8 +42,11 @@ else:
 
 if account is None:
     pages: list[st.Page] | dict[str, list[st.Page]] = [
-        st.Page("pages/login.py", title="Log in", icon=":material/login:", default=True),
-        st.Page("pages/register.py", title="Sign up", icon=":material/person_add:"),
+        # An invitation link (`/?invite=...`) opens Sign up; anything else opens Log in.
+        st.Page("pages/login.py", title="Log in", icon=":material/login:",
+                default="invite" not in st.query_params),
+        st.Page("pages/register.py", title="Sign up", icon=":material/person_add:",
+                default="invite" in st.query_params),
     ]
 elif not account.onboarded:
     pages = [st.Page("pages/onboarding.py", title="Welcome", icon=":material/waving_hand:",

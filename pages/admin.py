@@ -143,6 +143,15 @@ def signup_section() -> None:
         if st.form_submit_button("Save sign-up mode") and chosen != mode:
             signup.set_signup_mode(rt, actor_id=me, mode=chosen)
             _done(f"Sign-up mode: {SIGNUP_MODE_LABELS[chosen]}.")
+    with st.form("admin_sso_domains"):
+        domains = st.text_input(
+            "Single sign-on creates accounts only for these email domains",
+            value=", ".join(signup.sso_domains(rt, actor_id=me)), key="admin_sso_domains",
+            placeholder="any domain", help="Comma-separated, e.g. school.example; empty: any.")
+        if st.form_submit_button("Save domains"):
+            kept = signup.set_sso_domains(rt, actor_id=me, domains=domains)
+            _done("Single sign-on: " + (escape_markdown(", ".join(kept)) if kept
+                                        else "any domain") + ".")
     st.subheader("Invitations")
     if mode != "invite":
         st.caption("Invitation links work while the sign-up mode is 'Invitation'.")
@@ -161,7 +170,7 @@ def signup_section() -> None:
     if token := st.session_state.get("admin_new_invite"):
         base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
         st.info("Copy this link now; it is not shown again.")
-        st.code(f"{base}/register?invite={token}", language=None)
+        st.code(f"{base}/?invite={token}", language=None)
     listed = signup.list_invitations(rt, actor_id=me)
     if not listed:
         st.caption("No invitations yet.")

@@ -1,5 +1,5 @@
 """Sign up: when the server's sign-up mode is 'open', or with an invitation link
-(`/register?invite=...`) in the 'invite' mode."""
+(`/?invite=...`, which opens this page) in the 'invite' mode."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ if submitted:
         except EngineError as e:
             st.error(e.user_message)
         else:
+            st.query_params.clear()  # the invitation is spent: the next pages do not carry it
             st.rerun()
 
 st.divider()

@@ -144,7 +144,7 @@ def test_sign_up_mode_and_invitation_link_from_the_console(admin_app, runtime, n
     at.text_input(key="admin_inv_note").input("Class 4B")
     next(b for b in at.button if b.label == "Create invitation link").click().run()
     link = at.code[0].value
-    assert "/register?invite=" in link
+    assert "/?invite=" in link
     token = link.split("invite=")[1]
 
     visitor = new_app().run()
