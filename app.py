@@ -20,7 +20,7 @@ st.set_page_config(page_title="Groundwork", page_icon=str(FAVICON), layout="wide
 start_runtime()
 
 from engine.errors import EngineError  # noqa: E402
-from ui.auth import init_auth, sign_out, sso_sign_in  # noqa: E402
+from ui.auth import init_auth, sign_out, sso_sign_in, sso_signed_in  # noqa: E402
 from ui.text import escape_markdown  # noqa: E402
 
 if creating_database():
@@ -85,7 +85,7 @@ if account is not None:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
             sign_out(rt)
-            if st.user.is_logged_in:  # signed in with single sign-on: forget that identity too
+            if sso_signed_in():  # signed in with single sign-on: forget that identity too
                 st.logout()
             st.rerun()
 

@@ -210,11 +210,16 @@ def sso_providers() -> list[str | None]:
     return found
 
 
+def sso_signed_in() -> bool:
+    """Whether this browser holds a provider's identity (Streamlit's identity cookie)."""
+    return bool(sso_providers()) and bool(st.user.get("is_logged_in", False))
+
+
 def sso_sign_in(rt: Runtime) -> AccountInfo | None:
     """With a provider's identity in `st.user` and no session of ours: sign its account in
     (created or linked as engine.accounts.sso decides). A refusal, or a link that needs the
     account's password, is kept for the login page. Ends the run after signing in."""
-    if not sso_providers() or not st.user.is_logged_in:
+    if not sso_signed_in():
         return None
     if st.session_state.get(_SSO_ERROR) or st.session_state.get(_SSO_LINK):
         return None  # the login page shows it

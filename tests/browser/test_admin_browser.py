@@ -104,6 +104,18 @@ def test_oidc_sign_in_creates_the_account_and_refuses_an_unverified_email(page, 
     assert (account.role, account.onboarded) == ("learner", False)
     with oidc_app.runtime.session_factory() as s:
         assert s.scalars(select(SsoIdentity.subject)).all() == ["kim"]
+    _settle(page)
+    page.get_by_role("button", name="Log out").click()  # ends the provider identity too
+    wait_for_text(page, "Welcome to Groundwork")
+    _settle(page)
+    page.reload()
+    wait_for_text(page, "Welcome to Groundwork")  # not signed straight back in
+    _settle(page)
+    assert page.get_by_text("Welcome, Kim Lee").count() == 0
+    _sign_in_at_provider(page, oidc_app, "kim")
+    wait_for_text(page, "Welcome, Kim Lee")  # the same account again
+    with oidc_app.runtime.session_factory() as s:
+        assert s.scalars(select(SsoIdentity.user_id)).all() == [account.user_id]
 
     page.context.clear_cookies()
     _sign_in_at_provider(page, oidc_app, "sam")
