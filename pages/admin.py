@@ -74,8 +74,9 @@ def users_section() -> None:
     left, right = st.columns(2)
     with left.form("admin_role_form"):
         new_role = st.selectbox("Role", list(ROLE_LABELS), index=list(ROLE_LABELS).index(
-            user.role), format_func=ROLE_LABELS.get, key="admin_new_role")
-        sure = st.checkbox("I want to change this account's role", key="admin_role_sure")
+            user.role), format_func=ROLE_LABELS.get, key=f"admin_new_role_{user.id}")
+        sure = st.checkbox("I want to change this account's role",
+                           key=f"admin_role_sure_{user.id}")
         if st.form_submit_button("Change role"):
             if not sure:
                 st.warning("Tick the box to confirm the change.")
@@ -89,7 +90,7 @@ def users_section() -> None:
                 _done(f"{escape_markdown(user.email)} can sign in again.")
         else:
             sure = st.checkbox("Disable: sign-in refused, every session ends now",
-                               key="admin_disable_sure")
+                               key=f"admin_disable_sure_{user.id}")
             if st.button("Disable account", key="admin_disable", icon=":material/block:",
                          disabled=not sure):
                 users.set_disabled(rt, actor_id=me, user_id=user.id, disabled=True)
@@ -101,7 +102,7 @@ def users_section() -> None:
                      icon=":material/password:"):
             password = users.set_temporary_password(rt, actor_id=me, user_id=user.id)
             st.session_state["admin_temp"] = (user.id, password)
-        temp = st.session_state.get("admin_temp")
+        temp = st.session_state.pop("admin_temp", None)  # shown once
         if temp and temp[0] == user.id:
             st.info("Give this password to the learner (shown once); they should change it "
                     "on their Profile page. All of their sessions were ended.")
@@ -113,7 +114,7 @@ def users_section() -> None:
             values = {name: st.number_input(
                 f"{model_usage.LIMIT_LABELS[name]} (server: {server[name]})",
                 min_value=0, max_value=model_usage.MAX_LIMIT, value=own.get(name, 0),
-                key=f"admin_ll_{name}", help="0: follow the server's limit")
+                key=f"admin_ll_{user.id}_{name}", help="0: follow the server's limit")
                 for name in USAGE_LIMITS}
             if st.form_submit_button("Save limits"):
                 for name, value in values.items():
@@ -125,7 +126,8 @@ def users_section() -> None:
     with st.expander("Delete account"):
         st.write("Deletes the account with all of its materials, questions, history and "
                  "files, by a background job. This cannot be undone.")
-        typed = st.text_input("Type the account's email to confirm", key="admin_delete_email")
+        typed = st.text_input("Type the account's email to confirm",
+                              key=f"admin_delete_email_{user.id}")
         if st.button("Delete account", key="admin_delete", type="primary",
                      icon=":material/delete_forever:"):
             users.delete_user(rt, actor_id=me, user_id=user.id, confirm_email=typed)

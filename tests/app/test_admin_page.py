@@ -20,6 +20,7 @@ def _texts(at) -> str:
     parts += [e.value for e in at.error] + [i.value for i in at.info]
     parts += [s.value for s in at.success] + [t.value for t in at.title]
     parts += [s.value for s in at.subheader] + [c.value for c in at.code]
+    parts += [w.value for w in at.warning]
     return "\n".join(str(p) for p in parts).replace("\\", "").replace("\u200b", "")
 
 
@@ -92,7 +93,7 @@ def test_an_admin_disables_an_account_and_its_session_ends(admin_app, runtime, m
     assert at.selectbox(key="admin_user_pick").value == uid
     assert at.button(key="admin_disable").disabled  # not confirmed yet
     assert resume_session(runtime, session_id=signed.session_id) is not None
-    at.checkbox(key="admin_disable_sure").check().run()
+    at.checkbox(key=f"admin_disable_sure_{uid}").check().run()
     at.button(key="admin_disable").click().run()
     assert not at.exception
     assert "zoe@school.example is disabled" in _texts(at)
@@ -103,9 +104,10 @@ def test_an_admin_disables_an_account_and_its_session_ends(admin_app, runtime, m
 
 def test_an_admin_cannot_remove_the_last_admin_role_from_the_console(admin_app, runtime):
     at = _open_admin(admin_app)
+    me = admin_app.session_state["gw_account"].user_id
     at.text_input(key="admin_user_query").input("root@").run()
-    at.selectbox(key="admin_new_role").set_value("learner")
-    at.checkbox(key="admin_role_sure").check()
+    at.selectbox(key=f"admin_new_role_{me}").set_value("learner")
+    at.checkbox(key=f"admin_role_sure_{me}").check()
     next(b for b in at.button if b.label == "Change role").click().run()
     assert not at.exception
     assert "only administrator account" in _texts(at)
@@ -121,6 +123,8 @@ def test_an_admin_gives_a_temporary_password_shown_once(admin_app, runtime, make
     from engine.accounts import authenticate
 
     assert authenticate(runtime, email="zoe@school.example", password=password)
+    at.run()
+    assert not at.code  # shown once
 
 
 def test_hostile_names_are_shown_literally(admin_app, runtime, make_user):
@@ -171,3 +175,26 @@ def test_sign_up_mode_and_invitation_link_from_the_console(admin_app, runtime, n
     listed = signup.list_invitations(runtime, actor_id=admin_app.session_state[
         "gw_account"].user_id)
     assert [(i.note, i.uses) for i in listed] == [("Class 4B", 1)]
+
+
+def test_role_change_and_deletion_need_confirmation(admin_app, runtime, make_user):
+    uid = make_user("zoe@school.example")
+    at = _open_admin(admin_app)
+    at.text_input(key="admin_user_query").input("zoe").run()
+    at.selectbox(key=f"admin_new_role_{uid}").set_value("teacher")
+    next(b for b in at.button if b.label == "Change role").click().run()
+    assert "Tick the box" in _texts(at)
+    assert get_account(runtime, email="zoe@school.example").role == "learner"
+    at.checkbox(key=f"admin_role_sure_{uid}").check()
+    next(b for b in at.button if b.label == "Change role").click().run()
+    assert "zoe@school.example is now teacher" in _texts(at)
+    assert get_account(runtime, email="zoe@school.example").role == "teacher"
+
+    at.text_input(key=f"admin_delete_email_{uid}").input("someone@else.example")
+    at.button(key="admin_delete").click().run()
+    assert "Nothing was deleted" in _texts(at)
+    assert users.get_user(runtime, actor_id=admin_app.session_state["gw_account"].user_id,
+                          user_id=uid).deleting is False
+    at.text_input(key=f"admin_delete_email_{uid}").input("zoe@school.example")
+    at.button(key="admin_delete").click().run()
+    assert "zoe@school.example is being deleted" in _texts(at)
