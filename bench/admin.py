@@ -107,7 +107,7 @@ def _sections(rt: Runtime, me: int) -> dict[str, Callable[[], object]]:
 
 def _p(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:
