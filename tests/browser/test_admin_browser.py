@@ -105,7 +105,8 @@ def test_oidc_sign_in_creates_the_account_and_refuses_an_unverified_email(page, 
     with oidc_app.runtime.session_factory() as s:
         assert s.scalars(select(SsoIdentity.subject)).all() == ["kim"]
     _settle(page)
-    page.get_by_role("button", name="Log out").click()  # ends the provider identity too
+    page.get_by_role("button", name="Log out").click()  # ends the provider identity too:
+    page.get_by_role("button", name="End session").click()  # the provider's end-session page
     wait_for_text(page, "Welcome to Groundwork")
     _settle(page)
     page.reload()
