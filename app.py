@@ -20,7 +20,7 @@ st.set_page_config(page_title="Groundwork", page_icon=str(FAVICON), layout="wide
 start_runtime()
 
 from engine.errors import EngineError  # noqa: E402
-from ui.auth import init_auth, sign_out  # noqa: E402
+from ui.auth import init_auth, sign_out, sso_sign_in, sso_signed_in  # noqa: E402
 from ui.text import escape_markdown  # noqa: E402
 
 if creating_database():
@@ -38,12 +38,15 @@ else:
             "The server log has the technical details."
         )
         st.stop()
-    account = init_auth(rt)
+    account = init_auth(rt) or sso_sign_in(rt)
 
 if account is None:
     pages: list[st.Page] | dict[str, list[st.Page]] = [
-        st.Page("pages/login.py", title="Log in", icon=":material/login:", default=True),
-        st.Page("pages/register.py", title="Sign up", icon=":material/person_add:"),
+        # An invitation link (`/?invite=...`) opens Sign up; anything else opens Log in.
+        st.Page("pages/login.py", title="Log in", icon=":material/login:",
+                default="invite" not in st.query_params),
+        st.Page("pages/register.py", title="Sign up", icon=":material/person_add:",
+                default="invite" in st.query_params),
     ]
 elif not account.onboarded:
     pages = [st.Page("pages/onboarding.py", title="Welcome", icon=":material/waving_hand:",
@@ -65,6 +68,10 @@ else:
         ],
         "Account": [
             st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),
+            # Listed for admins only; anyone else opening /admin is refused by the engine.
+            st.Page("pages/admin.py", title="Admin console",
+                    icon=":material/admin_panel_settings:",
+                    visibility="visible" if account.is_admin else "hidden"),
         ],
     }
     pages = {k: v for k, v in pages.items() if v}
@@ -78,6 +85,8 @@ if account is not None:
             st.caption(":material/cloud_off: Offline mode: no language model configured")
         if st.button("Log out", key="gw_logout", icon=":material/logout:"):
             sign_out(rt)
+            if sso_signed_in():  # signed in with single sign-on: forget that identity too
+                st.logout()
             st.rerun()
 
 st.navigation(pages).run()

@@ -31,7 +31,7 @@ import zipfile
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table, delete, exists, func, select
+from sqlalchemy import Table, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import exports, originals, usage
@@ -39,10 +39,11 @@ from engine.csv_cells import csv_text
 from engine.db.base import Base
 from engine.db.models import (
     Attempt,
+    AuditEntry,
     Conversation,
     Flag,
-    LLMUsage,
     JobProgress,
+    LLMUsage,
     LoginAttempt,
     Material,
     MaterialPage,
@@ -187,6 +188,7 @@ def delete_account(rt: Runtime, *, user_id: int) -> None:
         lock_vectors(session, user_id)
         usage.forget_account(rt, session, user_id=user_id,
                              email_normalized=user.email_normalized)
+        _pseudonymise_audit(session, user_id)
         for table in _tables_with_user_id():
             session.execute(delete(table).where(table.c.user_id == user_id))
         session.execute(delete(LoginAttempt).where(
@@ -216,6 +218,16 @@ def finish_interrupted_deletions(rt: Runtime) -> list[int]:
     for user_id in stuck:
         delete_account(rt, user_id=user_id)
     return stuck
+
+
+def _pseudonymise_audit(session: Session, user_id: int) -> None:
+    """The audit log keeps what was done to or by the account, but not its email: entries
+    name it "deleted account #<id>" from now on."""
+    label = f"deleted account #{user_id}"
+    session.execute(update(AuditEntry).where(AuditEntry.actor_id == user_id)
+                    .values(actor=label))
+    session.execute(update(AuditEntry).where(AuditEntry.target_user_id == user_id)
+                    .values(target=label))
 
 
 def _remove_files(rt: Runtime, user_id: int) -> None:

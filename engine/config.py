@@ -120,9 +120,11 @@ class AccountsSettings(_Group):
     # Mark the cookie Secure (sent over HTTPS only): 'auto' when the browser's address is https,
     # 'always', or 'never'.
     cookie_secure: str = Field("auto", pattern="^(auto|always|never)$")
-    # Who may create accounts: 'open' (anyone, on the Sign up page), 'invite' (only the
-    # operator, with `python -m engine create-user`) or 'closed' (nobody).
-    signup_mode: str = Field("open", pattern="^(open|invite|closed)$")
+    # Who may create accounts: 'open' (anyone, on the Sign up page), 'invite' (invitation
+    # links from the admin console, and the operator with `python -m engine create-user`),
+    # 'closed' (nobody) or 'sso' (single sign-on only). The default: an admin can change it
+    # at run time in the console (stored in PostgreSQL).
+    signup_mode: str = Field("open", pattern="^(open|invite|closed|sso)$")
     password_min_length: int = Field(12, ge=8, le=64)
     login_max_failures: int = Field(5, ge=1)
     login_failure_window_min: int = Field(15, ge=1)
@@ -151,6 +153,10 @@ class AccountsSettings(_Group):
     signup_max_taken_per_address: int = Field(5, ge=0)
     signup_max_global: int = Field(200, ge=0)
     signup_window_min: int = Field(60, ge=1)
+    # Single sign-on (OpenID Connect, `[auth]` in .streamlit/secrets.toml): the ID token claim
+    # that holds an account's role (learner, teacher or admin) when SSO creates it; unset:
+    # new SSO accounts are learners.
+    sso_role_claim: str | None = None
 
     @property
     def signup_open(self) -> bool:

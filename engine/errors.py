@@ -25,6 +25,11 @@ class NotFound(EngineError):
     """The thing asked for does not exist for this learner (also used for other learners' rows)."""
 
 
+class Forbidden(EngineError):
+    """The signed-in account's role does not allow this (e.g. a learner calling an admin
+    service)."""
+
+
 class InvalidInput(EngineError):
     """Input that fails validation; the message says what to change."""
 

@@ -32,6 +32,8 @@ key derived from the server's cookie key) of the normalised email without a "+ta
 the account (`forget_account`) keeps the rows of the last day without the user id, so signing
 up again with the same email starts from the same counts; the email itself is never stored
 here. The client address is likewise stored only as a keyed hash (`address_key`).
+
+An admin's run-time overrides (engine/server_settings.py; global or per learner) win.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from engine.errors import (
     RateLimited,
 )
 from engine.runtime import Runtime
+from engine.server_settings import with_usage_overrides
 
 if TYPE_CHECKING:
     import numpy as np
@@ -319,6 +322,8 @@ def _try_reserve(rt: Runtime, session: Session, *, user_id: int, task: str,
         session.execute(sql_text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
                         {"space": _LOCK_ADDRESS, "key": address})
     now = session.execute(select(func.now())).scalar_one()
+    # Limits an admin changed at run time (globally or for this learner) win.
+    settings = with_usage_overrides(session, settings, user_id)
     session.execute(delete(LLMUsage).where(
         _mine(draft), LLMUsage.outcome == RESERVED, LLMUsage.expires_at <= now))
     if limited and task == EMBEDDING:

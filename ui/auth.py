@@ -188,3 +188,78 @@ def require_account() -> AccountInfo:
         st.info("Please log in to continue.")
         st.stop()
     return account
+
+
+# --- single sign-on (OpenID Connect through st.login) ---------------------------------------
+
+_SSO_LINK = "gw_sso_link"  # an identity whose email has an unlinked account: asks its password
+_SSO_ERROR = "gw_sso_error"
+
+
+def sso_providers() -> list[str | None]:
+    """The OpenID Connect providers configured in `[auth]` of .streamlit/secrets.toml: None for
+    the one set in `[auth]` itself, else each `[auth.NAME]` (the name passed to st.login)."""
+    if not st.secrets.load_if_toml_exists():
+        return []  # no secrets file: single sign-on is not configured
+    auth = st.secrets.get("auth")
+    if not auth:
+        return []
+    found: list[str | None] = [None] if "server_metadata_url" in auth else []
+    found += [name for name, value in auth.items()
+              if hasattr(value, "get") and value.get("server_metadata_url")]
+    return found
+
+
+def sso_signed_in() -> bool:
+    """Whether this browser holds a provider's identity (Streamlit's identity cookie)."""
+    return bool(sso_providers()) and bool(st.user.get("is_logged_in", False))
+
+
+def sso_sign_in(rt: Runtime) -> AccountInfo | None:
+    """With a provider's identity in `st.user` and no session of ours: sign its account in
+    (created or linked as engine.accounts.sso decides). A refusal, or a link that needs the
+    account's password, is kept for the login page. Ends the run after signing in."""
+    if not sso_signed_in():
+        return None
+    if st.session_state.get(_SSO_ERROR) or st.session_state.get(_SSO_LINK):
+        return None  # the login page shows it
+    from engine.accounts.sso import LinkNeeded, identity_from_claims
+    from engine.accounts.sso import sso_sign_in as map_identity
+    from engine.errors import EngineError
+
+    identity = identity_from_claims(st.user.to_dict(),
+                                    role_claim=rt.settings.accounts.sso_role_claim)
+    try:
+        account = map_identity(rt, identity)
+    except LinkNeeded as e:
+        st.session_state[_SSO_LINK] = (identity, e.user_message)
+        return None
+    except EngineError as e:
+        st.session_state[_SSO_ERROR] = e.user_message
+        return None
+    sign_in(rt, account)
+    st.rerun()
+    return account
+
+
+def sso_link_request() -> tuple[object, str] | None:
+    """(identity, message) when a signed-in provider identity waits for the account's password."""
+    return st.session_state.get(_SSO_LINK)
+
+
+def sso_error() -> str | None:
+    return st.session_state.get(_SSO_ERROR)
+
+
+def sso_start(provider: str | None) -> None:
+    """Go to the provider's sign-in page (a fresh identity replaces a refused one)."""
+    st.session_state.pop(_SSO_ERROR, None)
+    st.session_state.pop(_SSO_LINK, None)
+    st.login(provider) if provider else st.login()
+
+
+def sso_leave() -> None:
+    """Forget the provider's identity in this browser (Streamlit's identity cookie)."""
+    st.session_state.pop(_SSO_ERROR, None)
+    st.session_state.pop(_SSO_LINK, None)
+    st.logout()

@@ -124,6 +124,16 @@ def app_settings() -> Settings:
     return get_settings()
 
 
+def signup_mode() -> str:
+    """Who may create accounts now: the admin's choice in the console once the database is
+    up (`GROUNDWORK_SIGNUP_MODE` while a first start creates it)."""
+    if creating_database():
+        return app_settings().accounts.signup_mode
+    from engine.accounts import current_signup_mode
+
+    return current_signup_mode(get_runtime())
+
+
 def get_runtime() -> Runtime:
     """The runtime, waiting for its start with a spinner the first time.
 

@@ -25,6 +25,8 @@ from engine.accounts.passwords import (
 )
 from engine.accounts.registration import (
     SIGNUP_CLOSED_MESSAGES,
+    current_signup_mode,
+    invitation_problem,
     prune_signup_attempts,
     register_user,
     signup_open,
@@ -44,9 +46,9 @@ from engine.accounts.sessions import (
 __all__ = [
     "LOGIN_FAILED", "MAX_PASSWORD_BYTES", "SIGNUP_CLOSED_MESSAGES", "AccountInfo", "SignedIn",
     "account_info", "authenticate", "change_password", "check_credentials",
-    "cookie_signing_key", "device_cookie_name", "device_hash", "display_email", "dummy_hash",
-    "email_problem", "generate_password", "get_account", "hash_password", "issue_device_token",
-    "normalise_email", "password_problems",
+    "cookie_signing_key", "current_signup_mode", "device_cookie_name", "device_hash",
+    "display_email", "dummy_hash", "email_problem", "generate_password", "get_account",
+    "hash_password", "invitation_problem", "issue_device_token", "normalise_email", "password_problems",
     "prune_login_attempts", "prune_sessions", "prune_signup_attempts", "register_user",
     "reset_password",
     "resume_session", "revoke_session", "revoke_user_sessions", "session_id_from_token",

@@ -24,20 +24,26 @@ class AccountInfo:
     email: str
     display_name: str
     onboarded: bool
+    role: str = "learner"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 def account_info(session: Session, user_id: int) -> AccountInfo | None:
-    """The learner, or None when the account is gone or being deleted (it can then neither
-    sign in nor stay signed in)."""
+    """The learner, or None when the account is gone, being deleted or disabled (it can then
+    neither sign in nor stay signed in)."""
     row = session.execute(
         select(User, Profile.onboarded_at)
         .join(Profile, Profile.user_id == User.id)
-        .where(User.id == user_id, User.deleting_since.is_(None))
+        .where(User.id == user_id, User.deleting_since.is_(None), User.disabled_at.is_(None))
     ).first()
     if row is None:
         return None
     user, onboarded_at = row
-    return AccountInfo(user.id, user.email, user.display_name, onboarded=onboarded_at is not None)
+    return AccountInfo(user.id, user.email, user.display_name,
+                       onboarded=onboarded_at is not None, role=user.role)
 
 
 def user_id_for_email(session: Session, email: str) -> int | None:

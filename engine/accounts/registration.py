@@ -20,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
+from engine import server_settings
+from engine.accounts import invitations
 from engine.accounts.addresses import MAX_ADDRESS_LENGTH
 from engine.accounts.core import AccountInfo
 from engine.accounts.emails import display_email, email_problem, normalise_email
@@ -27,6 +29,7 @@ from engine.accounts.login import busy, run_locked
 from engine.accounts.passwords import checked_hash, password_problems
 from engine.config import Settings
 from engine.db.models import Profile, SignupAttempt, User
+from engine.db.models.accounts import ROLES
 from engine.errors import RateLimited, RegistrationError
 
 if TYPE_CHECKING:
@@ -38,16 +41,34 @@ _TAKEN = "An account with this email already exists. Log in instead."
 # First key of the advisory lock that serialises sign-ups (see engine/accounts/login.py).
 _LOCK_SIGNUP = 0x47575355
 SIGNUP_CLOSED_MESSAGES = {
-    "invite": "Sign-up on this server is by invitation: the person who runs it creates "
-              "accounts. Ask them for one.",
+    "invite": "Sign-up on this server is by invitation: open the invitation link you were "
+              "given, or ask the person who runs it for one.",
     "closed": "This server does not take new accounts.",
+    "sso": "Accounts on this server are created by signing in with your organisation's "
+           "single sign-on.",
 }
 
 
 def signup_open(settings: Settings) -> bool:
-    """Whether anyone may create an account on the Sign up page (a rule on settings alone, so
-    the sign-in pages can ask before the database is ready)."""
+    """Whether the environment's default lets anyone create an account on the Sign up page
+    (a rule on settings alone, for the sign-in pages before the database is ready; once it
+    is, `current_signup_mode` says what an admin chose)."""
     return settings.accounts.signup_open
+
+
+def current_signup_mode(rt: Runtime) -> str:
+    """The sign-up mode in force: 'open', 'invite', 'closed' or 'sso' (an admin's choice in
+    the console, else GROUNDWORK_SIGNUP_MODE)."""
+    with rt.session_factory() as session:
+        return server_settings.signup_mode(session, rt.settings)
+
+
+def invitation_problem(rt: Runtime, token: str | None,
+                       now: dt.datetime | None = None) -> str | None:
+    """Why the Sign up page cannot take this invitation link, or None when it can."""
+    with rt.session_factory() as session:
+        return invitations.invitation_problem(invitations.find(session, token),
+                                              now or dt.datetime.now(dt.UTC))
 
 
 def validate_registration(
@@ -108,14 +129,18 @@ def register_user(
     password: str,
     display_name: str,
     by_admin: bool = False,
+    role: str = "learner",
+    invitation: str | None = None,
     client_address: str | None = None,
     now: dt.datetime | None = None,
 ) -> AccountInfo:
     """Create an account and its empty profile.
 
-    `by_admin` marks an account created by the operator (command line): allowed in the
-    'open' and 'invite' sign-up modes and not limited; the Sign up page may create accounts
-    only in 'open', limited per `client_address` and server-wide.
+    `by_admin` marks an account created by the operator (command line): allowed in every
+    sign-up mode but 'closed', with the given `role`, and not limited; the Sign up page may
+    create learner accounts in 'open' mode, or in 'invite' mode with a valid `invitation`
+    token (one use of it is counted), limited per `client_address` and server-wide. The mode
+    is the admin's choice when one was made (`current_signup_mode`).
 
     Raises:
         RegistrationError: sign-up not open, invalid fields (all listed), or an email already
@@ -124,8 +149,11 @@ def register_user(
             the server is too busy right now.
     """
     settings = rt.settings
-    mode = settings.accounts.signup_mode
-    if mode == "closed" or (mode == "invite" and not by_admin):
+    if role not in ROLES or (role != "learner" and not by_admin):
+        raise ValueError(f"role {role!r} cannot be given at sign-up")
+    mode = current_signup_mode(rt)
+    invited = mode == "invite" and not by_admin
+    if mode == "closed" or (mode == "sso" and not by_admin) or (invited and not invitation):
         raise RegistrationError(SIGNUP_CLOSED_MESSAGES[mode])
     problems = validate_registration(
         email=email, password=password, display_name=display_name, settings=settings
@@ -133,6 +161,8 @@ def register_user(
     if problems:
         raise RegistrationError(" ".join(problems))
     now = now or dt.datetime.now(dt.UTC)
+    if invited and (problem := invitation_problem(rt, invitation, now)) is not None:
+        raise RegistrationError(problem)
     address = client_address[:MAX_ADDRESS_LENGTH] if client_address else None
     if not by_admin:  # a refused flood costs no bcrypt work
         try:
@@ -154,12 +184,14 @@ def register_user(
                                       attempted_at=now))
         if taken is not None:
             return None  # the attempt is recorded; the refusal is raised after the commit
+        if invited:  # counted under the row's lock: two sign-ups cannot share a last use
+            invitations.redeem(session, invitation, now)
         user = User(email=display_email(email), email_normalized=normalised,
-                    password_hash=password_hash, display_name=display_name.strip())
+                    password_hash=password_hash, display_name=display_name.strip(), role=role)
         session.add(user)
         session.flush()
         session.add(Profile(user_id=user.id))
-        return AccountInfo(user.id, user.email, user.display_name, onboarded=False)
+        return AccountInfo(user.id, user.email, user.display_name, onboarded=False, role=role)
 
     try:
         info = run_locked(rt, [(_LOCK_SIGNUP, "sign-up")], create,

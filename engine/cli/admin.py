@@ -1,4 +1,4 @@
-"""Admin commands: apply migrations, create a learner account, reset a learner's password."""
+"""Admin commands: apply migrations, create an account, set its role, reset its password."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 
+from engine.db.models.accounts import ROLES
 from engine.errors import InvalidInput
 from engine.runtime import get_runtime
 
@@ -47,11 +48,15 @@ def report_generated(email: str, password: str, *, show: bool) -> None:
 
 def _create_user(args: argparse.Namespace) -> int:
     from engine.accounts import register_user
+    from engine.admin.users import audit_operator
 
     password, generated = new_password(args)
-    info = register_user(get_runtime(), email=args.email, password=password,
-                         display_name=args.name or args.email.split("@")[0], by_admin=True)
-    print(f"created learner {info.email} (id {info.user_id})")
+    rt = get_runtime()
+    info = register_user(rt, email=args.email, password=password,
+                         display_name=args.name or args.email.split("@")[0], by_admin=True,
+                         role=args.role)
+    audit_operator(rt, "create_user", user_id=info.user_id, detail=f"role {args.role}")
+    print(f"created {args.role} {info.email} (id {info.user_id})")
     return _after_password_set(info.email, password, generated=generated, args=args)
 
 
@@ -60,9 +65,21 @@ def _reset_password(args: argparse.Namespace) -> int:
 
     rt = get_runtime()
     password, generated = new_password(args)
-    reset_password(rt, email=args.email, new_password=password)
+    user_id = reset_password(rt, email=args.email, new_password=password)
+    from engine.admin.users import audit_operator
+
+    audit_operator(rt, "reset_password", user_id=user_id)
     print(f"password of {args.email} replaced; all of its sessions were signed out")
     return _after_password_set(args.email, password, generated=generated, args=args)
+
+
+def _set_role(args: argparse.Namespace) -> int:
+    from engine.admin.users import set_role_by_email
+
+    changed = set_role_by_email(get_runtime(), email=args.email, role=args.role)
+    print(f"{args.email} is now {args.role}" if changed
+          else f"{args.email} was already {args.role}; nothing changed")
+    return 0
 
 
 def _after_password_set(email: str, password: str, *, generated: bool,
@@ -126,9 +143,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_status)
 
     p = subparsers.add_parser(
-        "create-user", help="create a learner account (also in the 'invite' sign-up mode)")
+        "create-user", help="create an account (in every sign-up mode but 'closed')")
     p.add_argument("email")
     p.add_argument("--name", help="display name (default: the part of the email before @)")
+    p.add_argument("--role", choices=ROLES, default="learner",
+                   help="learner (default), teacher or admin (admins run the admin console)")
     p.add_argument("--password", metavar="ACCOUNT_PASSWORD",
                    help=f"the new account's login password (default: ${NEW_PASSWORD_ENV}, "
                         "else asked for; a password given here shows in the shell history)")
@@ -141,6 +160,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("email")
     add_generate_options(p)
     p.set_defaults(func=_reset_password)
+
+    p = subparsers.add_parser(
+        "set-role", help="give an account a role (learner, teacher, admin); audited; the last "
+                         "admin keeps the role")
+    p.add_argument("email")
+    p.add_argument("role", choices=ROLES)
+    p.set_defaults(func=_set_role)
 
     p = subparsers.add_parser(
         "prune-auth", help="forget old login attempts and ended sessions (housekeeping)")

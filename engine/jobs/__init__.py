@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine import exports
 from engine.accounts import check_credentials, normalise_email, revoke_user_sessions
+from engine.admin.access import LAST_ADMIN, count_other_admins
 from engine.db.models import JobProgress, User
 from engine.errors import (
     AuthenticationFailed,
@@ -45,9 +47,9 @@ from engine.runtime import Runtime
 log = logging.getLogger(__name__)
 
 __all__ = ["JobView", "ReadyExport", "TooManyPendingUploads", "cancel_job", "dismiss_job",
-           "export_path", "get_job", "ready_export", "recent_jobs", "stop_learner_jobs",
-           "submit_account_deletion", "submit_export", "submit_fsrs_fit", "submit_generation",
-           "submit_ingestion",
+           "export_path", "get_job", "ready_export", "recent_jobs", "requeue_failed_job",
+           "start_account_deletion", "stop_learner_jobs", "submit_account_deletion",
+           "submit_export", "submit_fsrs_fit", "submit_generation", "submit_ingestion",
            "submit_reindex"]
 
 QUEUE_DOWN = ("The job queue cannot be reached right now (the database may be restarting). "
@@ -246,7 +248,8 @@ def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str, pa
     runs after the learner's running job (same lock), removes everything else.
 
     Raises:
-        InvalidInput: `confirm_email` is not the account's email.
+        InvalidInput: `confirm_email` is not the account's email, or the account is the last
+            admin's.
         AuthenticationFailed: the password is wrong.
         AccountLocked, RateLimited: as for a login.
         NotFound: the account is gone.
@@ -266,12 +269,31 @@ def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str, pa
     if check_credentials(rt, email=email, password=password or "",
                          client_address=client_address) != user_id:
         raise AuthenticationFailed("That password is not right. Nothing was deleted.")
+    return start_account_deletion(rt, user_id=user_id)
+
+
+def start_account_deletion(rt: Runtime, *, user_id: int,
+                           on_marked: Callable[[Session], None] | None = None) -> int:
+    """Mark the account as being deleted, end its sessions, queue its deletion job and stop
+    its other jobs (see `submit_account_deletion`; an admin's deletion calls this directly
+    with `on_marked`, run in the marking transaction, e.g. to audit it). Returns the job id.
+
+    Raises:
+        NotFound: the account is gone or already being deleted.
+        InvalidInput: the account is the last admin's.
+        DatabaseUnavailable: the queue cannot be reached; the account is left as it was.
+    """
     with rt.session_factory.begin() as session:
         _lock_live_user(session, user_id, exclusive=True)
+        if (session.scalar(select(User.role).where(User.id == user_id)) == "admin"
+                and count_other_admins(session, user_id) == 0):
+            raise InvalidInput(LAST_ADMIN)
         session.execute(update(User).where(User.id == user_id)
                         .values(deleting_since=func.now()))
         revoke_user_sessions(session, user_id=user_id)
         job_id = jp.create(session, user_id=user_id, kind="delete_account", label="My account")
+        if on_marked is not None:
+            on_marked(session)
     try:
         _defer(rt, "delete_account", job_id, user_id=user_id,
                queueing_lock=f"delete_account:{user_id}",
@@ -339,6 +361,56 @@ def cancel_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
     except ConnectorException as e:
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
     return get_job(rt, job_id, user_id=user_id)
+
+
+# Kinds an admin may queue again after they failed (an upload's file is removed when its
+# ingestion fails, so it has to be uploaded again).
+REQUEUABLE = ("generate", "fit_fsrs", "reindex", "export", "delete_account")
+
+
+def requeue_failed_job(rt: Runtime, job_id: int) -> None:
+    """Queue a failed job again with the same progress row (admin console's retry).
+
+    Raises:
+        NotFound: no such job, or its account is gone.
+        InvalidInput: the job did not fail, or its kind cannot run again.
+    """
+    with rt.session_factory.begin() as session:
+        row = session.get(JobProgress, job_id, with_for_update=True)
+        if row is None:
+            raise NotFound("That job was not found.")
+        if row.outcome != "failed":
+            raise InvalidInput("Only a failed job can be retried.")
+        if row.kind not in REQUEUABLE:
+            raise InvalidInput("This job cannot run again: its uploaded file was removed when "
+                               "it failed. The learner can upload the file again.")
+        if row.kind != "delete_account" and row.user_id is not None:
+            _lock_live_user(session, row.user_id)
+        row.outcome, row.stage, row.finished_at = "queued", "queued", None
+        row.cancel_requested, row.dismissed, row.done = False, False, 0
+        row.message, row.updated_at = "Waiting for a worker", func.now()
+        user_id, kind = row.user_id, row.kind
+    one_at_a_time = kind in ("fit_fsrs", "reindex", "export", "delete_account")
+    try:
+        _defer_again(rt, kind, job_id, user_id=user_id,
+                     queueing_lock=f"{kind}:{user_id}" if one_at_a_time else None)
+    except EngineError:
+        jp.finish_again(rt, job_id, outcome="failed",
+                        message="Could not be queued again; it is still failed.")
+        raise
+
+
+def _defer_again(rt: Runtime, kind: str, job_id: int, *, user_id: int | None,
+                 queueing_lock: str | None) -> None:
+    try:
+        deferrer = rt.queue.configure_task(
+            kind, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock)
+        queue_job_id = deferrer.defer(job_id=job_id)
+    except AlreadyEnqueued:
+        raise AlreadyQueued("The same work is already waiting for this learner.") from None
+    except ConnectorException as e:
+        raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
+    jp.note(rt, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
 
 
 def dismiss_job(rt: Runtime, job_id: int, *, user_id: int) -> None:

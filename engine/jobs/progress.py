@@ -188,6 +188,14 @@ def finish(rt: Runtime, job_id: int, *, outcome: str, message: str,
                         .values(**values))
 
 
+def finish_again(rt: Runtime, job_id: int, *, outcome: str, message: str) -> None:
+    """Put back a finished outcome on a row that was about to run again but was not queued."""
+    with rt.session_factory.begin() as session:
+        session.execute(update(JobProgress).where(JobProgress.id == job_id)
+                        .values(outcome=outcome, stage=outcome, message=message,
+                                finished_at=func.now(), updated_at=func.now()))
+
+
 def dismiss(rt: Runtime, job_id: int, *, user_id: int) -> None:
     """Hide a finished job from the learner's list (active jobs cannot be dismissed)."""
     with rt.session_factory.begin() as session:

@@ -1,7 +1,9 @@
 """Real-browser tests: Playwright drives Debian's Chromium against `streamlit run` on 127.0.0.1.
 
 Fixtures:
-    start_app(env=None) -> AppServer   a served app on its own database (one per distinct env)
+    start_app(env=None, args=(), port=None) -> AppServer
+                                       a served app on its own database (one per distinct
+                                       env and args; `args` are extra `streamlit run` options)
     app_server / app_url               the app with default settings (offline: no LLM)
     page                               a fresh Playwright page; a screenshot is saved on failure
 Helpers:
@@ -96,13 +98,14 @@ def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., Ap
     servers: dict[frozenset, tuple[AppServer, subprocess.Popen]] = {}
     logs = Path(tempfile.mkdtemp(prefix="groundwork-browser-"))
 
-    def _start(env: dict[str, str] | None = None) -> AppServer:
-        key = frozenset((env or {}).items())
+    def _start(env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+               port: int | None = None) -> AppServer:
+        key = frozenset([*(env or {}).items(), ("args", tuple(args))])
         if key in servers:
             return servers[key][0]
         db_url = database_factory.create()
         data_dir = logs / f"data{len(servers)}"
-        port = _free_port()
+        port = port or _free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = logs / f"streamlit{len(servers)}.log"
         full_env = {
@@ -118,7 +121,7 @@ def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., Ap
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false", *args],
             cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
         )
         proc._log_file = log_file  # type: ignore[attr-defined]

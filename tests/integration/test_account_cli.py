@@ -135,3 +135,55 @@ def test_prune_auth_removes_old_attempts(cli, capsys, monkeypatch):
     capsys.readouterr()
     assert cli(["prune-auth", "--days", "90"]) == 0
     assert "removed 1 login attempts" in capsys.readouterr().out
+
+
+def _audit_rows():
+    from sqlalchemy import select
+
+    from engine.db.models import AuditEntry
+
+    with get_runtime().session_factory() as s:
+        return [(a.actor, a.action, a.target, a.detail)
+                for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_create_user_with_a_role_and_set_role_are_audited(cli, capsys, monkeypatch):
+    monkeypatch.setenv("GROUNDWORK_NEW_USER_PASSWORD", "the first password 1")
+    assert cli(["create-user", "boss@example.com", "--role", "admin"]) == 0
+    assert "created admin boss@example.com" in capsys.readouterr().out
+    assert cli(["create-user", "kid@example.com"]) == 0
+    assert accounts.get_account(get_runtime(), email="kid@example.com").role == "learner"
+    assert cli(["set-role", "KID@example.com", "teacher"]) == 0
+    assert "kid@example.com is now teacher" in capsys.readouterr().out.lower()
+    assert accounts.get_account(get_runtime(), email="kid@example.com").role == "teacher"
+    assert cli(["set-role", "kid@example.com", "teacher"]) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    assert _audit_rows() == [
+        ("command line", "create_user", "boss@example.com", "role admin"),
+        ("command line", "create_user", "kid@example.com", "role learner"),
+        ("command line", "set_role", "kid@example.com", "learner -> teacher"),
+    ]
+
+
+def test_set_role_keeps_the_last_admin_and_refuses_unknown_roles_and_emails(cli, capsys,
+                                                                             monkeypatch):
+    monkeypatch.setenv("GROUNDWORK_NEW_USER_PASSWORD", "the first password 1")
+    assert cli(["create-user", "boss@example.com", "--role", "admin"]) == 0
+    capsys.readouterr()
+    assert cli(["set-role", "boss@example.com", "learner"]) == 1
+    assert "only administrator" in capsys.readouterr().err
+    assert accounts.get_account(get_runtime(), email="boss@example.com").role == "admin"
+    assert cli(["set-role", "ghost@example.com", "admin"]) == 1
+    assert "ghost@example.com" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli(["set-role", "boss@example.com", "owner"])
+    assert cli(["create-user", "second@example.com", "--role", "admin"]) == 0
+    assert cli(["set-role", "boss@example.com", "learner"]) == 0
+    assert accounts.get_account(get_runtime(), email="boss@example.com").role == "learner"
+
+
+def test_reset_password_from_the_command_line_is_audited(cli, monkeypatch):
+    monkeypatch.setenv("GROUNDWORK_NEW_USER_PASSWORD", "the first password 1")
+    assert cli(["create-user", "ada@example.com"]) == 0
+    assert cli(["reset-password", "ada@example.com", "--generate-password"]) == 0
+    assert _audit_rows()[-1] == ("command line", "reset_password", "ada@example.com", "")

@@ -24,6 +24,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     # added since: login waits without a connection, device cookies, sign-up limits
     "login_lock_wait_s": 10.0, "device_cookie_days": 180.0, "signup_max_per_address": 20,
     "signup_max_taken_per_address": 5, "signup_max_global": 200, "signup_window_min": 60,
+    "sso_role_claim": None,  # added with roles and single sign-on
     "chroma_host": None, "chroma_port": 8000,
     # added since: Anki import limits
     "anki_max_mb": 200, "anki_max_unpacked_mb": 1024, "anki_max_media_files": 50000,
@@ -117,7 +118,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 126
+    assert len(places) == len(set(places)) == 127
     grouped = [(group, field) for group, info in Settings.model_fields.items()
                for field in info.annotation.model_fields]
     assert sorted(grouped) == sorted(places)

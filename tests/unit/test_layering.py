@@ -172,7 +172,7 @@ def test_one_adapter_per_outside_system():
 # get the runtime from `ui.runtime.get_runtime()` and hand it to services).
 RUNTIME_ENTRY_POINTS = ("engine/__main__.py", "engine/cli/", "ui/runtime.py", "app.py")
 SERVICE_LAYER = (
-    "engine/accounts/", "engine/analytics/", "engine/jobs/", "engine/library/",
+    "engine/accounts/", "engine/admin/", "engine/analytics/", "engine/jobs/", "engine/library/",
     "engine/practice/", "engine/generation/", "engine/bank/", "engine/tutor/",
     "engine/library.py", "engine/profiles.py", "engine/integrity.py", "engine/account_data.py",
     "engine/reclean.py", "engine/originals.py", "engine/exports.py",

@@ -1,6 +1,13 @@
 """All ORM models; importing this package registers every table on `Base.metadata`."""
 
 from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, SignupAttempt, User
+from engine.db.models.admin import (
+    AuditEntry,
+    Invitation,
+    ServerSetting,
+    SsoIdentity,
+    UserLimit,
+)
 from engine.db.models.jobs import JobProgress
 from engine.db.models.library import Chunk, Material, MaterialPage, PageIntake, VectorIndex
 from engine.db.models.practice import (
@@ -21,4 +28,6 @@ __all__ = [
     "Attempt", "AttemptRollup", "Flag", "ReviewState", "SchedulerParameters",
     # tutor
     "Conversation", "Message",
+    # admin
+    "AuditEntry", "Invitation", "ServerSetting", "SsoIdentity", "UserLimit",
 ]

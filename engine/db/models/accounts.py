@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from engine.db.base import Base
 
 SELF_LEVELS = ("beginner", "intermediate", "advanced", "expert")
+ROLES = ("learner", "teacher", "admin")
 
 
 class User(Base):
@@ -43,11 +44,17 @@ class User(Base):
     # Set when the learner asked to delete the account: from then on it cannot sign in, queue
     # a job or have one run, until the deletion job removes it.
     deleting_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # learner, teacher or admin (engine/accounts/roles.py decides what each may do).
+    role: Mapped[str] = mapped_column(String(10), server_default="learner")
+    # Set by an admin: the account can neither sign in nor stay signed in until enabled.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     profile: Mapped[Profile] = relationship(back_populates="user", uselist=False)
 
     __table_args__ = (
         CheckConstraint("password_hash LIKE '$2%'", name="password_is_bcrypt"),
+        CheckConstraint("role IN ('learner','teacher','admin')", name="role_known"),
+        Index("ix_users_role", "role"),
     )
 
 

@@ -1,0 +1,127 @@
+"""In a real browser: a learner opening /admin is refused and sees no data; an invitation link
+signs a new learner up; single sign-on against a local OpenID Connect provider (started here)
+creates the account from the verified email and refuses an unverified one."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from sqlalchemy import select
+
+from engine.accounts import get_account
+from engine.admin import signup
+from engine.db.models import SsoIdentity
+from tests.browser.conftest import _free_port, signup_and_onboard, wait_for_text, wait_idle
+
+PASSWORD = "correct horse battery staple"
+
+
+def _settle(page) -> None:
+    page.wait_for_timeout(1000)  # the cookie component reruns the app once after load
+    wait_idle(page)
+
+
+def test_a_learner_opening_admin_is_refused_and_sees_no_data(page, app_server):
+    from engine.accounts import register_user
+
+    register_user(app_server.runtime, email="hidden-person@example.com", password=PASSWORD,
+                  display_name="Hidden Person")
+    signup_and_onboard(page, app_server.url, name="Pupil")
+    assert page.get_by_text("Admin console").count() == 0  # not in the navigation
+    page.goto(f"{app_server.url}/admin")
+    wait_for_text(page, "Only administrators can do this")
+    _settle(page)
+    assert page.get_by_text("hidden-person").count() == 0
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+
+
+def test_an_invitation_link_signs_a_learner_up(page, start_app):
+    server = start_app({"GROUNDWORK_SIGNUP_MODE": "invite"})
+    rt = server.runtime
+    from engine.accounts import register_user
+
+    boss = register_user(rt, email="boss@example.com", password=PASSWORD, display_name="Boss",
+                         by_admin=True, role="admin")
+    invitation = signup.create_invitation(rt, actor_id=boss.user_id, days=7, max_uses=1)
+    page.goto(server.url)
+    wait_for_text(page, "Welcome to Groundwork")  # no link: the login page
+    _settle(page)
+    page.get_by_role("link", name="Sign up").click()
+    wait_for_text(page, "by invitation")
+    assert page.get_by_label("Email").count() == 0
+    page.goto(f"{server.url}/?invite={invitation.token}")  # the link opens Sign up
+    wait_for_text(page, "You were invited")
+    _settle(page)
+    page.get_by_label("Display name").fill("Kim")
+    page.get_by_label("Email").fill("kim@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    wait_for_text(page, "Welcome, Kim")
+    assert get_account(rt, email="kim@example.com").role == "learner"
+    page.context.clear_cookies()
+    page.goto(f"{server.url}/?invite={invitation.token}")
+    wait_for_text(page, "used as many times as it allows")
+
+
+@pytest.fixture
+def oidc_app(start_app, tmp_path):
+    """The app with single sign-on against a local mock OpenID Connect provider."""
+    from oidc_provider_mock import User, run_server_in_thread
+
+    people = [User(sub="kim", claims={"email": "kim@school.example", "email_verified": True,
+                                      "name": "Kim Lee"}),
+              User(sub="sam", claims={"email": "sam@school.example", "email_verified": False,
+                                      "name": "Sam"})]
+    with run_server_in_thread(user_claims=people) as provider:
+        port = _free_port()
+        path = tmp_path / "secrets.toml"
+        path.write_text(
+            "[auth]\n"
+            f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+            f'cookie_secret = "{secrets.token_hex(32)}"\n'
+            'client_id = "groundwork"\n'
+            f'client_secret = "{secrets.token_hex(16)}"\n'
+            f'server_metadata_url = "http://127.0.0.1:{provider.server_port}'
+            '/.well-known/openid-configuration"\n')
+        yield start_app({"GROUNDWORK_SIGNUP_MODE": "sso"}, args=("--secrets.files", str(path)),
+                        port=port)
+
+
+def _sign_in_at_provider(page, server, subject: str) -> None:
+    page.goto(server.url)
+    wait_for_text(page, "Welcome to Groundwork")
+    _settle(page)
+    page.get_by_role("button", name="Sign in with single sign-on").click()
+    page.get_by_role("button", name=subject, exact=True).click()  # the provider's page
+
+
+def test_oidc_sign_in_creates_the_account_and_refuses_an_unverified_email(page, oidc_app):
+    _sign_in_at_provider(page, oidc_app, "kim")
+    wait_for_text(page, "Welcome, Kim Lee")  # onboarding of the new account
+    account = get_account(oidc_app.runtime, email="kim@school.example")
+    assert (account.role, account.onboarded) == ("learner", False)
+    with oidc_app.runtime.session_factory() as s:
+        assert s.scalars(select(SsoIdentity.subject)).all() == ["kim"]
+    _settle(page)
+    page.get_by_role("button", name="Log out").click()  # ends the provider identity too:
+    page.get_by_role("button", name="End session").click()  # the provider's end-session page
+    wait_for_text(page, "Welcome to Groundwork")
+    _settle(page)
+    page.reload()
+    wait_for_text(page, "Welcome to Groundwork")  # not signed straight back in
+    _settle(page)
+    assert page.get_by_text("Welcome, Kim Lee").count() == 0
+    _sign_in_at_provider(page, oidc_app, "kim")
+    wait_for_text(page, "Welcome, Kim Lee")  # the same account again
+    with oidc_app.runtime.session_factory() as s:
+        assert s.scalars(select(SsoIdentity.user_id)).all() == [account.user_id]
+
+    page.context.clear_cookies()
+    _sign_in_at_provider(page, oidc_app, "sam")
+    wait_for_text(page, "did not confirm your email")
+    from engine.errors import NotFound
+
+    with pytest.raises(NotFound):
+        get_account(oidc_app.runtime, email="sam@school.example")
