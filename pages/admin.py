@@ -248,7 +248,7 @@ def health_section() -> None:
     report = health.health(rt, actor_id=me)
     for part in report.parts:
         icon = ":material/check_circle:" if part.ok else ":material/error:"
-        st.write(f"{icon} **{part.name}** ({PLACEMENT_LABELS[part.placement]}): "
+        st.write(f"{icon} **{escape_markdown(part.name)}** ({PLACEMENT_LABELS[part.placement]}): "
                  f"{escape_markdown(part.detail)}")
     st.subheader("Workers")
     if report.workers:
