@@ -13,13 +13,17 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TypeVar
 
 import bcrypt
 
 from engine.config import Settings
 from engine.errors import RateLimited
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +98,9 @@ def _checkers(size: int) -> ThreadPoolExecutor:
                               initializer=_lower_priority)
 
 
-def checked_hash(password: str, settings: Settings) -> str:
-    """`hash_password` under the same bound as `checked_password` (sign-ups and logins share
-    it, so a sign-up flood queues too).
+def _bounded(settings: Settings, work: Callable[..., T], *args: str) -> T:
+    """Run bcrypt `work` under this process's bound on concurrent bcrypt work (sign-ups and
+    logins share it, so a flood of either queues).
 
     Raises:
         RateLimited: no slot came free within `login_bcrypt_wait_s`.
@@ -106,10 +110,18 @@ def checked_hash(password: str, settings: Settings) -> str:
         raise RateLimited("The server is busy checking other logins. Try again in a moment.",
                           retry_after_s=5)
     try:
-        return _checkers(settings.accounts.login_bcrypt_concurrency).submit(
-            hash_password, password).result()
+        return _checkers(settings.accounts.login_bcrypt_concurrency).submit(work, *args).result()
     finally:
         slots.release()
+
+
+def checked_hash(password: str, settings: Settings) -> str:
+    """`hash_password` under the same bound as `checked_password`.
+
+    Raises:
+        RateLimited: no slot came free within `login_bcrypt_wait_s`.
+    """
+    return _bounded(settings, hash_password, password)
 
 
 def checked_password(password: str, password_hash: str, settings: Settings) -> bool:
@@ -120,12 +132,4 @@ def checked_password(password: str, password_hash: str, settings: Settings) -> b
     Raises:
         RateLimited: no slot came free within `login_bcrypt_wait_s`.
     """
-    slots = _semaphore(settings.accounts.login_bcrypt_concurrency)
-    if not slots.acquire(timeout=settings.accounts.login_bcrypt_wait_s):
-        raise RateLimited("The server is busy checking other logins. Try again in a moment.",
-                          retry_after_s=5)
-    try:
-        checkers = _checkers(settings.accounts.login_bcrypt_concurrency)
-        return checkers.submit(verify_password, password, password_hash).result()
-    finally:
-        slots.release()
+    return _bounded(settings, verify_password, password, password_hash)
