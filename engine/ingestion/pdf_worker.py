@@ -87,11 +87,33 @@ def _largest_font_lines(page) -> list[str]:  # noqa: ANN001 - pypdf.PageObject
     return [title] if title else []
 
 
-def _reading_order(page, plain: str) -> tuple[str, str | None]:  # noqa: ANN001
-    """The page's text column by column when it is set in two columns drawn across, else
-    `plain`; with the reason layout mode failed, if it did (the plain text then stands)."""
-    from columns import column_order  # run as a script: this file's folder is on sys.path
+def _plain_text(page) -> tuple[str, list[tuple[float, float]]]:  # noqa: ANN001
+    """The page's text in drawing order, and where each of its text runs starts (page space)."""
+    starts: list[tuple[float, float]] = []
 
+    def visit(text, cm, tm, font_dict, font_size) -> None:  # noqa: ANN001
+        if text and not text.isspace():
+            starts.append((cm[0] * tm[4] + cm[2] * tm[5] + cm[4],
+                           cm[1] * tm[4] + cm[3] * tm[5] + cm[5]))
+
+    return page.extract_text(visitor_text=visit) or "", starts
+
+
+def _reading_order(page, plain: str, starts: list[tuple[float, float]]  # noqa: ANN001
+                   ) -> tuple[str, str | None]:
+    """The page's text column by column when it is set in two columns drawn across, else
+    `plain`; with the reason layout mode failed, if it did (the plain text then stands).
+    Layout mode runs only on pages whose run starts say they may be drawn across."""
+    # run as a script: this file's folder is on sys.path
+    from columns import column_order, may_be_drawn_across
+
+    try:
+        box = page.mediabox
+        left, width = float(box.left), float(box.width)
+    except Exception:  # noqa: BLE001 - no usable page box: no signal, try layout mode
+        left, width = 0.0, 0.0
+    if width > 0 and not may_be_drawn_across(starts, page_left=left, page_width=width):
+        return plain, None
     try:
         layout = page.extract_text(extraction_mode="layout")
     except (MemoryError, RecursionError):
@@ -184,9 +206,9 @@ def _read_page(reader, number: int, collector: _WarningCollector) -> dict:  # no
     error = layout_error = None
     try:
         page = reader.pages[number - 1]
-        text = page.extract_text() or ""
+        text, starts = _plain_text(page)
         if text.strip():
-            text, layout_error = _reading_order(page, text)
+            text, layout_error = _reading_order(page, text, starts)
     except MemoryError:
         raise _Refused("too_large", f"memory on page {number}") from None
     except LimitReachedError as e:
