@@ -76,6 +76,10 @@ class PdfTooLarge(PdfError):
     """Too many pages, too many bytes, too slow or too much memory to read."""
 
 
+class OcrQuotaExceeded(PdfError):
+    """More pages need OCR than the learner's OCR page allowance has left."""
+
+
 class VectorStoreUnavailable(EngineError):
     """The vector store (Chroma) could not be reached or refused the operation."""
 

@@ -121,7 +121,10 @@ def ingest_body(rt: Runtime) -> Callable:
         data, password = read_spooled(rt, path=Path(row.spool_path))
 
         def on_progress(p: library.IngestProgress) -> None:
-            if p.stage == library.IngestStage.READING:
+            if p.stage == library.IngestStage.READING and p.ocr_page is not None:
+                report(p.stage, p.pages_read, p.page_count,
+                       f"Reading page {p.ocr_page} of {p.page_count} (OCR)")
+            elif p.stage == library.IngestStage.READING:
                 report(p.stage, p.pages_read, p.page_count,
                        f"Read page {p.pages_read} of {p.page_count}")
             else:

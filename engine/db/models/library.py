@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -42,6 +43,11 @@ class Material(Base):
     # The text-cleaning pipeline version its pages and chunks were made with (see
     # engine.ingestion.cleaning.TEXT_PIPELINE_VERSION); older ones are re-cleaned by reindex.
     text_version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # 1-based numbers of the pages read by OCR, their mean recognition confidence, and those
+    # read with less than the floor (searchable, but left out of question generation).
+    ocr_pages: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    low_confidence_pages: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
