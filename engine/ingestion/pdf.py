@@ -336,6 +336,8 @@ def _assemble(messages: list[dict], *, min_confidence: float = 0.0) -> PdfText:
     meta = next(m for m in messages if m["kind"] == "meta")
     page_msgs = sorted((m for m in messages if m["kind"] == "page"), key=lambda m: m["number"])
     for m in page_msgs:
+        if m.get("ocr_error"):
+            log.warning("page %s could not be read by OCR: %s", m["number"], m["ocr_error"])
         if m.get("layout_error"):
             log.info("page %s read in drawing order: layout mode failed (%s)", m["number"],
                      m["layout_error"])
