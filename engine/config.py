@@ -197,6 +197,8 @@ class IngestionSettings(_Group):
     ocr_min_confidence: float = Field(
         0.8, ge=0, le=1, description="OCR pages read with less mean confidence are marked "
         "and left out of question generation.")
+    ocr_memory_mb: int = Field(
+        3072, description="Address-space limit of the reader process while it runs OCR.")
     ocr_pages_per_user: int = Field(
         2000, ge=0, description="Pages one learner's library may hold that were read by OCR.")
     chunk_tokens: int = Field(200, description="Chunk size in tokens of the default tokenizer.")

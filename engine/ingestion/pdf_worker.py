@@ -25,9 +25,12 @@ def _emit(obj: dict) -> None:
     sys.stdout.flush()
 
 
-def _limit(memory_mb: int, cpu_s: int) -> None:
+def _limit(memory_mb: int, cpu_s: int, ocr_memory_mb: int = 0) -> None:
+    """Memory: `memory_mb` while parsing; the hard limit leaves room to raise it to
+    `ocr_memory_mb` for the OCR pass (the model needs more than parsing should ever take)."""
     mem = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    hard = max(mem, ocr_memory_mb * 1024 * 1024)
+    resource.setrlimit(resource.RLIMIT_AS, (mem, hard))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -263,6 +266,8 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
 
     options = request["ocr"]
     numbers = [m["number"] for m in pending]
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))  # the OCR pass's own memory limit
     if len(numbers) > int(options["pages_left"]):
         raise _Refused("ocr_quota", json.dumps({"needed": len(numbers),
                                                 "left": int(options["pages_left"])}))
@@ -281,7 +286,9 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
         except MemoryError:
             raise _Refused("too_large", f"memory on page {message['number']} (OCR)") from None
         except Exception as e:  # noqa: BLE001 - one unreadable page must not sink the rest
-            _emit({**message, "ocr_error": f"{type(e).__name__}: {e}"[:200]})
+            if "alloc" in str(e).lower():  # onnxruntime out of memory under the limit
+                raise _Refused("too_large", f"memory on page {message['number']} (OCR)") from e
+            _emit({**message, "ocr_error": f"{type(e).__name__}: {e}"[-300:]})
             continue
         _emit({**message, "text": page.text, "untrusted": False, "ocr": True,
                "confidence": round(page.confidence, 4)})
@@ -289,11 +296,12 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
 
 def main() -> int:
     request = json.loads(sys.stdin.read())
-    _limit(int(request["memory_mb"]), int(request["cpu_s"]))
+    ocr = request.get("ocr")
+    _limit(int(request["memory_mb"]), int(request["cpu_s"]),
+           int(ocr.get("memory_mb", 0)) if ocr else 0)
     import pypdf  # noqa: F401 - loaded only once the limits hold
 
     collector = _collect_pypdf_warnings()
-    ocr = request.get("ocr")
     try:
         reader, page_count = _open(request)
         # Page 1 is read before the meta message: its runs' font sizes give the title lines.
