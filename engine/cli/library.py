@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 from pathlib import Path
 
 from engine.errors import EngineError, NotFound
 from engine.runtime import Runtime, get_runtime
 
 
-def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = False) -> int:
+def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = False,
+             quiet: bool = False) -> int:
     from engine.accounts import generate_password, get_account, register_user
     from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
 
@@ -24,7 +27,9 @@ def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = Fal
     password = given or generate_password()
     info = register_user(rt, email=email, password=password,
                          display_name=email.split("@")[0], by_admin=True)
-    print(f"created learner {info.email} (id {info.user_id})")
+    # With --json, stdout carries only the JSON lines.
+    print(f"created learner {info.email} (id {info.user_id})",
+          file=sys.stderr if quiet else sys.stdout)
     if not given:
         report_generated(info.email, password, show=show_password)
     return info.user_id
@@ -35,7 +40,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     rt = get_runtime()
     user_id = _user_id(rt, args.user, create=args.create_user,
-                       show_password=args.show_password)
+                       show_password=args.show_password, quiet=args.json)
     refused = 0
     for name in args.paths:
         path = Path(name)
@@ -46,9 +51,16 @@ def _ingest(args: argparse.Namespace) -> int:
                                 filename=path.name, password=args.password)
         except EngineError as e:
             refused += 1
-            print(f"refused   {path}: {e.user_message}")
+            if args.json:
+                print(json.dumps({"file": str(path), "refused": e.user_message}), flush=True)
+            else:
+                print(f"refused   {path}: {e.user_message}")
             continue
         m = result.material
+        if args.json:
+            print(json.dumps({"file": str(path), "material_id": m.id, "pages": m.page_count,
+                              "ocr_pages": len(m.ocr_pages)}), flush=True)
+            continue
         if result.duplicate:
             print(f"present   {path}: already in the library as '{m.title}' (material {m.id})")
             continue
@@ -133,6 +145,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "with --show-password)")
     p.add_argument("--show-password", action="store_true",
                    help="print the random account password of a learner created here")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON line per file: {"file", "material_id", "pages", "ocr_pages"} '
+                        'or {"file", "refused"}')
     p.set_defaults(func=_ingest)
 
     p = subparsers.add_parser("search", help="search a learner's library")
