@@ -193,7 +193,7 @@ class IngestionSettings(_Group):
     ocr_page_timeout_s: float = Field(
         60.0, description="Refuse the PDF when one page takes longer than this to OCR.")
     ocr_timeout_s: float = Field(
-        300.0, description="Extra wall-clock time one PDF's OCR pages may take in all.")
+        1800.0, description="Extra wall-clock time one PDF's OCR pages may take in all.")
     ocr_min_confidence: float = Field(
         0.8, ge=0, le=1, description="OCR pages read with less mean confidence are marked "
         "and left out of question generation.")

@@ -169,7 +169,7 @@ def _send_request(proc: subprocess.Popen, *, path: Path, password: str | None,
     ocr = None
     if s.ocr_enabled:
         left = s.ocr_pages_per_user if ocr_pages_left is None else ocr_pages_left
-        ocr = {"dpi": s.ocr_dpi, "pages_left": max(0, left), "threads": 1,
+        ocr = {"dpi": s.ocr_dpi, "pages_left": max(0, left), "threads": 2,
                "memory_mb": s.ocr_memory_mb}
     cpu_s = s.pdf_parse_timeout_s + (s.ocr_timeout_s if ocr else 0)
     request = {

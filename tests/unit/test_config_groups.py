@@ -28,7 +28,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "upload_max_mb": 100, "pdf_max_pages": 2000, "pdf_parse_timeout_s": 120.0,
     "pdf_page_timeout_s": 20.0, "pdf_parse_memory_mb": 1536, "chunk_tokens": 200,
     # added since: OCR of pages without a text layer
-    "ocr_enabled": True, "ocr_dpi": 200, "ocr_page_timeout_s": 60.0, "ocr_timeout_s": 300.0,
+    "ocr_enabled": True, "ocr_dpi": 200, "ocr_page_timeout_s": 60.0, "ocr_timeout_s": 1800.0,
     "ocr_min_confidence": 0.8, "ocr_memory_mb": 3072, "ocr_pages_per_user": 2000,
     "chunk_overlap_tokens": 40, "embedding_model": "all-MiniLM-L6-v2", "embedding_batch_size": 64,
     "model_cache_dir": None, "embedding_threads": 0, "retrieval_candidates": 50,
