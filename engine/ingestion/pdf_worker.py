@@ -7,9 +7,10 @@ layer, then (when pages need OCR) `{"kind": "ocr", "pages": [...]}` and a page m
 read by OCR, then `{"kind": "done"}`; or `{"kind": "error", "reason": ..., "detail": ...}` and
 exit. The parent enforces the wall-clock limits and kills this process when they pass.
 
-`ocr` is null (no OCR) or {"dpi", "pages_left", "threads"}: pages without a usable text layer are
-rendered and read by OCR, in the same process and so under the same memory and CPU limits; more
-such pages than `pages_left` refuse the file before any is read.
+`ocr` is null (no OCR) or {"dpi", "pages_left", "threads", "memory_mb"}: pages without a usable
+text layer are rendered and read by OCR after the text pages, in this same process, under the
+same CPU limit and a memory limit raised to `memory_mb` for the model; more such pages than
+`pages_left` refuse the file before any is read.
 """
 
 from __future__ import annotations
