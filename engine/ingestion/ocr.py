@@ -23,7 +23,8 @@ _TEXT_PAGE_MIN_CHARS = 200  # a page with less text than this under a full-page 
 _IMAGE_COVER = 0.6  # an image over this share of the page area covers it
 _GUTTER_BAND = (0.3, 0.7)  # where a gutter may be, as a share of the page width
 _MIN_COLUMN_LINES = 4
-_SPANNING_SHARE = 0.15  # lines allowed to cross the gutter (titles, wide figures)
+_SPANNING_SHARE = 0.3  # lines allowed to cross the gutter (a title block, headings, figures)
+_MIN_COLUMN_SHARE = 0.2  # each column holds at least this share of the page's lines
 _DET_MAX_SIDE = 1280  # detection input's longest side (px); larger pages are scaled down
 
 
@@ -133,7 +134,8 @@ def _gutter(lines: list[OcrLine], width: float) -> float | None:
             left = sum(1 for b in lines if b.x1 <= x)
             right = sum(1 for b in lines if b.x0 >= x)
             side = min(left, right)
-            if side >= _MIN_COLUMN_LINES and (best is None or side > best[0]):
+            enough = max(_MIN_COLUMN_LINES, len(lines) * _MIN_COLUMN_SHARE)
+            if side >= enough and (best is None or side > best[0]):
                 best = (side, x)
         x += step
     return best[1] if best else None
@@ -211,6 +213,7 @@ class Reader:
             "Det.model_path": str(files["det"]),
             "Det.limit_type": "max",
             "Det.limit_side_len": _DET_MAX_SIDE,
+            "Det.use_dilation": False,  # twice as fast here, same lines found
             "Rec.model_path": str(files["rec"]),
             "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,

@@ -69,3 +69,23 @@ def test_the_model_loads_from_the_wheel_without_downloading(monkeypatch):
     monkeypatch.setattr(download_file.DownloadFile, "run", refuse)
     reader = Reader()
     assert reader.read(np.full((200, 400, 3), 255, dtype=np.uint8)) == []
+
+
+def test_a_paper_with_a_title_block_over_two_columns_is_read_column_by_column():
+    # A title, authors and affiliations across the page (13 of 53 lines), then two columns.
+    block = [_line(100, 20 + 22 * i, 500, f"header {i}") for i in range(13)]
+    left = [_line(40, 320 + 22 * i, 285, f"left {i}") for i in range(20)]
+    right = [_line(315, 320 + 22 * i, 560, f"right {i}") for i in range(20)]
+    text = reading_order([*block, *right, *left], 600).splitlines()
+    assert text == [*[f"header {i}" for i in range(13)], *[f"left {i}" for i in range(20)],
+                    *[f"right {i}" for i in range(20)]]
+
+
+def test_short_lines_of_one_column_are_not_taken_for_two_columns():
+    # A list of short items on the left and a few page-wide lines: one column.
+    items = [_line(40, 20 + 22 * i, 200, f"item {i}") for i in range(12)]
+    wide = [_line(40, 300 + 22 * i, 560, f"wide {i}") for i in range(8)]
+    notes = [_line(400, 500 + 22 * i, 560, f"note {i}") for i in range(2)]
+    text = reading_order([*items, *wide, *notes], 600).splitlines()
+    assert text[:12] == [f"item {i}" for i in range(12)]
+    assert text[12:20] == [f"wide {i}" for i in range(8)]
