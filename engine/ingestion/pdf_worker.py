@@ -232,11 +232,12 @@ def _read_page(reader, number: int, collector: _WarningCollector,  # noqa: ANN00
 
 def _needs_ocr(message: dict, pdfium_doc) -> bool:  # noqa: ANN001 - pypdfium2.PdfDocument
     """Whether the page of this message has no usable text layer (see `ocr.needs_ocr`)."""
+    from cleaning import is_glyph_garbage
     from ocr import image_cover, needs_ocr
     from quality import has_text
 
     text = message["text"]
-    usable = has_text(text, untrusted=message["untrusted"])
+    usable = has_text(text, untrusted=message["untrusted"]) and not is_glyph_garbage(text)
     if usable and len(text.strip()) >= 200:
         return False  # plenty of text: no need to look at its images
     cover = 0.0
