@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             if reader.is_encrypted:
                 reader.decrypt("")
             doc_pages = list(reader.pages)
-        except Exception:  # noqa: BLE001 - unreadable files have no pages to judge
+        except Exception as e:  # noqa: BLE001 - unreadable files have no pages to judge
+            print(f"  skipped {name}: {type(e).__name__}")
             continue
         for n, page in enumerate(doc_pages, start=1):
             try:
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                 layout = page.extract_text(extraction_mode="layout")
                 layout_s += time.perf_counter() - t0
                 box = page.mediabox
-            except Exception:  # noqa: BLE001 - a broken page is not part of the measure
+            except Exception as e:  # noqa: BLE001 - a broken page is not part of the measure
+                print(f"  skipped {name} page {n}: {type(e).__name__}")
                 continue
             pages += 1
             flag = may_be_drawn_across(starts, page_left=float(box.left),

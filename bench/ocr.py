@@ -115,7 +115,7 @@ def searchable_book(pages: int) -> float:
     last_shown = [0.0]
     t0 = time.perf_counter()
 
-    def show(p) -> None:  # noqa: ANN001 - library.IngestProgress
+    def show(p: library.IngestProgress) -> None:
         now = time.perf_counter() - t0
         if now - last_shown[0] >= 10 or p.stage != library.IngestStage.READING:
             last_shown[0] = now
