@@ -207,6 +207,20 @@ class IngestionSettings(_Group):
         "this, in megabytes (a compression bomb).")
     anki_max_media_files: int = Field(
         50000, ge=0, description="Refuse an Anki package with more media files than this.")
+    ocr_enabled: bool = Field(
+        True, description="Read pages without a usable text layer by OCR (in the reader).")
+    ocr_dpi: int = Field(200, ge=72, le=600, description="Resolution pages are OCR'd at.")
+    ocr_page_timeout_s: float = Field(
+        60.0, description="Refuse the PDF when one page takes longer than this to OCR.")
+    ocr_timeout_s: float = Field(
+        1800.0, description="Extra wall-clock time one PDF's OCR pages may take in all.")
+    ocr_min_confidence: float = Field(
+        0.8, ge=0, le=1, description="OCR pages read with less mean confidence are marked "
+        "and left out of question generation.")
+    ocr_memory_mb: int = Field(
+        3072, description="Address-space limit of the reader process while it runs OCR.")
+    ocr_pages_per_user: int = Field(
+        2000, ge=0, description="Pages one learner's library may hold that were read by OCR.")
     chunk_tokens: int = Field(200, description="Chunk size in tokens of the default tokenizer.")
     chunk_overlap_tokens: int = Field(40, description="Tokens shared by consecutive chunks.")
 

@@ -21,7 +21,9 @@ from ui.library import (
     escape_markdown,
     human_size,
     language_label,
+    ocr_summary,
     offline_language_note,
+    page_list,
     passage_card,
 )
 from ui.runtime import get_runtime
@@ -54,7 +56,8 @@ uploads = st.file_uploader(
     max_upload_size=rt.settings.ingestion.upload_max_mb,
     help=f"Up to {rt.settings.ingestion.upload_max_mb} MB each, "
          f"{rt.settings.ingestion.upload_max_pending} waiting "
-         "at a time. Text PDFs work best; scanned pages need OCR first.",
+         "at a time. Scanned pages are read by OCR (Latin-script languages and Chinese), "
+         f"up to {rt.settings.ingestion.ocr_pages_per_user} OCR pages in your library.",
 )
 
 # Background ingestion job per uploaded file id, while it runs (so a rerun never queues the same
@@ -149,6 +152,7 @@ else:
           "Language": language_label(m.language),
           "Status": "ready" if not m.pages_without_text else
                     f"ready ({len(m.pages_without_text)} pages without text)",
+          "OCR": ocr_summary(m.ocr_pages, m.ocr_confidence),
           "Uploaded": m.created_at} for m in materials],
         hide_index=True, width="stretch",
         column_config={"Uploaded": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")},
@@ -162,6 +166,10 @@ else:
         with st.container(border=True):
             st.markdown(f"**{escape_markdown(chosen.title)}** · {escape_markdown(chosen.filename)}"
                         f" · {chosen.page_count} pages · {chosen.chunk_count} passages")
+            if chosen.ocr_pages:
+                st.caption(escape_markdown(
+                    f"Read by OCR: {page_list(chosen.ocr_pages)} "
+                    f"({ocr_summary(chosen.ocr_pages, chosen.ocr_confidence)})"))
             if chosen.note:
                 st.warning(escape_markdown(chosen.note), icon=":material/warning:")
             if not chosen.offline_supported:
@@ -179,6 +187,11 @@ else:
                     pages = []
                 for page in pages:
                     if page.text:
+                        if page.number in chosen.low_confidence_pages:
+                            st.caption("Read by OCR with low confidence: not used for "
+                                       "questions.")
+                        elif page.number in chosen.ocr_pages:
+                            st.caption("Read by OCR.")
                         st.text(page.text)
                     else:
                         st.caption("No text could be read on this page.")

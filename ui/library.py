@@ -43,3 +43,19 @@ def passage_card(passage: Passage, *, rank: int) -> None:
                     f"{passage.pages}{heading}")
         st.markdown(escape_markdown(" ".join(passage.text.split())))
         st.caption(f"relevance {passage.score:.2f}")
+
+
+def page_list(numbers: list[int], limit: int = 12) -> str:
+    """'page 3' / 'pages 3, 5, 9 and 4 more'."""
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    more = f" and {len(numbers) - limit} more" if len(numbers) > limit else ""
+    return ("page " if len(numbers) == 1 else "pages ") + shown + more
+
+
+def ocr_summary(ocr_pages: list[int], confidence: float | None) -> str:
+    """'' for a material without OCR pages, else '12 pages, 97% confidence'."""
+    if not ocr_pages:
+        return ""
+    n = len(ocr_pages)
+    sure = f", {confidence:.0%} confidence" if confidence is not None else ""
+    return f"{n} page{'' if n == 1 else 's'}{sure}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
     from engine.jobs.worker import EmbeddedWorker
 
 
-def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = False) -> int:
+def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = False,
+             quiet: bool = False) -> int:
     from engine.accounts import generate_password, get_account, register_user
     from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
 
@@ -31,7 +34,9 @@ def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = Fal
     password = given or generate_password()
     info = register_user(rt, email=email, password=password,
                          display_name=email.split("@")[0], by_admin=True)
-    print(f"created learner {info.email} (id {info.user_id})")
+    # With --json, stdout carries only the JSON lines.
+    print(f"created learner {info.email} (id {info.user_id})",
+          file=sys.stderr if quiet else sys.stdout)
     if not given:
         report_generated(info.email, password, show=show_password)
     return info.user_id
@@ -45,7 +50,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     rt = get_runtime()
     user_id = _user_id(rt, args.user, create=args.create_user,
-                       show_password=args.show_password)
+                       show_password=args.show_password, quiet=args.json)
     refused = 0
     with _CliJobs(rt) as runner:
         for name in args.paths:
@@ -58,15 +63,21 @@ def _ingest(args: argparse.Namespace) -> int:
                                                    filename=path.name, password=args.password,
                                                    queue=runner.queue)
                 job = runner.wait(job_id, user_id=user_id)
+                if job.outcome != "done":
+                    raise EngineError(job.message)
             except EngineError as e:
                 refused += 1
-                print(f"refused   {path}: {e.user_message}")
-                continue
-            if job.outcome != "done":
-                refused += 1
-                print(f"refused   {path}: {job.message}")
+                if args.json:
+                    print(json.dumps({"file": str(path), "refused": e.user_message}), flush=True)
+                else:
+                    print(f"refused   {path}: {e.user_message}")
                 continue
             r = job.result or {}
+            if args.json:
+                print(json.dumps({"file": str(path), "material_id": r["material_id"],
+                                  "pages": r["pages"], "ocr_pages": r.get("ocr_pages", 0)}),
+                      flush=True)
+                continue
             if r.get("duplicate"):
                 print(f"present   {path}: already in the library as '{r['title']}' "
                       f"(material {r['material_id']})")
@@ -189,6 +200,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "with --show-password)")
     p.add_argument("--show-password", action="store_true",
                    help="print the random account password of a learner created here")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON line per file: {"file", "material_id", "pages", "ocr_pages"} '
+                        'or {"file", "refused"}')
     p.set_defaults(func=_ingest)
 
     p = subparsers.add_parser("search", help="search a learner's library")

@@ -54,6 +54,13 @@ def chunk_passage(chunk: Chunk, title: str) -> Passage:
                    text=chunk.text, page_start=chunk.page_start, page_end=chunk.page_end)
 
 
+def trusted_pages(material: Material, page_start: int, page_end: int) -> bool:
+    """Whether a passage on these pages may be asked about: not wholly on pages that OCR read
+    with low confidence (their text may be wrong)."""
+    low = set(material.low_confidence_pages or [])
+    return not low or any(p not in low for p in range(page_start, page_end + 1))
+
+
 def _usable_chunks(session: Session, user_id: int,
                    materials: dict[int, Material]) -> dict[int, list[tuple[int, int]]]:
     """Per material, its chunks in order as (chunk id, questions already made from it); short
@@ -62,10 +69,13 @@ def _usable_chunks(session: Session, user_id: int,
         select(Question.source_chunk_id, func.count())
         .where(Question.user_id == user_id, Question.source_chunk_id.is_not(None))
         .group_by(Question.source_chunk_id)).all())
-    rows = session.execute(
-        select(Chunk.id, Chunk.material_id, Chunk.ordinal, func.length(Chunk.text))
-        .where(Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
-        .order_by(Chunk.material_id, Chunk.ordinal)).all()
+    rows = [(cid, mid, ordinal, length) for cid, mid, ordinal, length, start, end in
+            session.execute(
+                select(Chunk.id, Chunk.material_id, Chunk.ordinal, func.length(Chunk.text),
+                       Chunk.page_start, Chunk.page_end)
+                .where(Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
+                .order_by(Chunk.material_id, Chunk.ordinal)).all()
+            if trusted_pages(materials[mid], start, end)]
     by_material: dict[int, list[tuple[int, int]]] = {}
     for cid, mid, _ordinal, length in rows:
         if length >= MIN_CHUNK_CHARS:
@@ -109,7 +119,8 @@ def topic_passages(rt: Runtime, session: Session, user_id: int,
                      material_ids=list(materials))
     # Focus: keep the passages that match the topic well, not the whole ranked library.
     floor = TOPIC_RELATIVE_SCORE * max((h.score for h in hits), default=0.0)
-    return [h for h in hits if h.score >= floor]
+    return [h for h in hits if h.score >= floor
+            and trusted_pages(materials[h.material_id], h.page_start, h.page_end)]
 
 
 def _topic_words(text: str) -> set[str]:
@@ -126,7 +137,8 @@ def offline_topic_passages(session: Session, user_id: int, materials: dict[int, 
             Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
             .order_by(Chunk.material_id, Chunk.ordinal)):
         hits = len(wanted & _topic_words(chunk.text))
-        if hits:
+        if hits and trusted_pages(materials[chunk.material_id], chunk.page_start,
+                                  chunk.page_end):
             scored.append((-hits, chunk.material_id, chunk.ordinal, chunk))
     if not scored:
         raise NothingGenerated(f"Nothing in the chosen materials mentions '{topic}'. "

@@ -7,6 +7,13 @@ column line" and every sentence is cut in two. pypdf's layout mode places the te
 glyph widths; when that layout shows a clear gutter, this module reads the left column, then the
 right, with full-width lines (titles, headings, figures across both columns) kept where they are.
 
+Layout mode costs more than the plain extraction itself, and most pages are in one column or draw
+their columns in order, so it runs only where `may_be_drawn_across(starts, ...)` says so: that
+looks at where plain mode's text runs start on the page, which the plain extraction reports for
+free. On a page drawn across two columns, the reading moves forward to the right column's left
+edge on line after line, so many runs start at one and the same point in the middle of the page;
+on a one-column page, runs that start mid-line (a word in italics, a formula) start anywhere.
+
 Pure functions over text: no PDF library, so the child process that reads PDFs and the tests share
 them. `column_order(layout, plain)` returns the reordered page text, or None when pypdf's plain
 text should stay as it is (one column, no clear gutter, or columns already drawn in order).
@@ -14,6 +21,7 @@ text should stay as it is (one column, no clear gutter, or columns already drawn
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 _GUTTER_MIN_WIDTH = 2  # character cells with no text between the columns
@@ -23,6 +31,9 @@ _MIN_COLUMN_LINES = 5
 _MIN_COLUMN_SHARE = 0.2  # each column holds at least this share of the page's characters
 _MIN_PROBE_CHARS = 12  # a line shorter than this is too common to locate in the plain text
 _MIN_PROBES = 3
+_COLUMN_EDGE_BAND = (0.3, 0.75)  # where a right column's left edge may be (share of page width)
+_FORWARD_MOVE = 0.1  # a move to the right by more than this share of the page width
+_EDGE_TOLERANCE_PT = 2.0  # starts this close together are at the same edge
 
 
 @dataclass
@@ -124,6 +135,27 @@ def drawn_across(parts: list[str | _Section], plain: str) -> bool:
             else:
                 down += 1
     return across >= _MIN_PROBES and across > 2 * down
+
+
+def may_be_drawn_across(starts: list[tuple[float, float]], *, page_left: float,
+                        page_width: float) -> bool:
+    """Whether a page may be set in two columns drawn line by line across them, judged from
+    where its text runs start (x, y in page space, in drawing order): only then is layout mode
+    worth its cost.
+
+    True when at least `_MIN_COLUMN_LINES` runs that follow a run further left start at the same
+    point in the middle of the page (a right column's left edge). Tables pass too (layout mode
+    then finds no two columns and the plain text stands); columns drawn one after the other do
+    not, since each right-column line follows the line above it, not one further left.
+    """
+    if page_width <= 0:
+        return False
+    lo, hi = (page_left + page_width * f for f in _COLUMN_EDGE_BAND)
+    edges: Counter[int] = Counter()
+    for (ax, _), (bx, _) in zip(starts, starts[1:]):
+        if lo <= bx <= hi and bx > ax + page_width * _FORWARD_MOVE:
+            edges[round(bx / _EDGE_TOLERANCE_PT)] += 1
+    return max(edges.values(), default=0) >= _MIN_COLUMN_LINES
 
 
 def column_order(layout: str, plain: str) -> str | None:

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.config import Settings
-from engine.errors import PdfEncrypted, PdfMalformed, PdfNoText, PdfTooLarge, PdfTooMuchText
+from engine.errors import (
+    OcrQuotaExceeded,
+    PdfEncrypted,
+    PdfMalformed,
+    PdfNoText,
+    PdfTooLarge,
+    PdfTooMuchText,
+)
 from engine.ingestion.cleaning import clean_pages
 from engine.ingestion.quality import has_text
 
@@ -38,13 +45,22 @@ class PdfText:
     pages_without_text: list[int] = field(default_factory=list)
     # The largest-font lines of the first page, in reading order (a title candidate).
     title_lines: list[str] = field(default_factory=list)
+    # 1-based numbers of the pages read by OCR, and the mean confidence of their reading.
+    ocr_pages: list[int] = field(default_factory=list)
+    ocr_confidence: float | None = None
+    # OCR pages read with less confidence than `ocr_min_confidence` (kept, but marked).
+    low_confidence_pages: list[int] = field(default_factory=list)
+    # Pages that needed OCR but are in a script the OCR model does not read, and that script.
+    unsupported_script_pages: list[int] = field(default_factory=list)
+    unsupported_script: str | None = None
 
     @property
     def page_count(self) -> int:
         return len(self.pages)
 
 
-PageCallback = Callable[[int, int], None]  # (pages read, page count)
+# (pages read, page count, the page being read by OCR now or None)
+PageCallback = Callable[[int, int, int | None], None]
 
 
 def _page_list(numbers: list[int], limit: int = 12) -> str:
@@ -70,15 +86,20 @@ def read_pdf(
     settings: Settings,
     password: str | None = None,
     on_page: PageCallback | None = None,
+    ocr_pages_left: int | None = None,
 ) -> PdfText:
-    """Extract each page's text in a child process under the limits in `settings`.
+    """Extract each page's text in a child process under the limits in `settings`; pages
+    without a usable text layer are read by OCR there (when `ocr_enabled`).
 
     Args:
         data: the PDF file's bytes.
         settings: limits (`upload_max_mb`, `pdf_max_pages`, `pdf_parse_timeout_s`,
             `pdf_page_timeout_s`, `pdf_parse_memory_mb`).
         password: the password for an encrypted PDF, if the learner gave one.
-        on_page: called after each page with (pages read, page count).
+        on_page: called after each page with (pages read, page count, None), and before each
+            page read by OCR with (pages read, page count, its number).
+        ocr_pages_left: how many pages the learner may still have read by OCR (None: no
+            limit but `ocr_enabled`).
 
     Returns:
         The text of every page; pages without usable text are empty strings and listed.
@@ -89,7 +110,8 @@ def read_pdf(
             file (checked as pages arrive; the reader is stopped at once).
         PdfEncrypted: a password is needed, or the one given is wrong.
         PdfMalformed: not a PDF, or too damaged to read.
-        PdfNoText: no page has usable text (scanned, image-only or garbled).
+        PdfNoText: no page has usable text (scanned, image-only or garbled) and OCR read none.
+        OcrQuotaExceeded: more pages need OCR than `ocr_pages_left`.
     """
     check_size(len(data), settings)
     if b"%PDF-" not in data[:1024]:
@@ -100,10 +122,11 @@ def read_pdf(
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         messages = _run_worker(Path(tmp), password=password, settings=settings, on_page=on_page,
-                               text_budget=_TextBudget(len(data), settings))
+                               text_budget=_TextBudget(len(data), settings),
+                               ocr_pages_left=ocr_pages_left)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return _assemble(messages)
+    return _assemble(messages, min_confidence=settings.ingestion.ocr_min_confidence)
 
 
 # What the reader process may see of our environment: nothing that grants access (database
@@ -123,6 +146,7 @@ def worker_env() -> dict[str, str]:
 def _run_worker(
     path: Path, *, password: str | None, settings: Settings, on_page: PageCallback | None,
     text_budget: _TextBudget,
+    ocr_pages_left: int | None = None,
 ) -> list[dict]:
     """The reader process's messages about the file at `path`, read under the time limits."""
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
@@ -135,7 +159,8 @@ def _run_worker(
     )
     reading = _Reading(_Clock(settings), on_page, text_budget)
     try:
-        _send_request(proc, path=path, password=password, settings=settings)
+        _send_request(proc, path=path, password=password, settings=settings,
+                      ocr_pages_left=ocr_pages_left)
         _read_messages(proc, reading)
         try:
             proc.wait(timeout=5)
@@ -150,13 +175,21 @@ def _run_worker(
 
 
 def _send_request(proc: subprocess.Popen, *, path: Path, password: str | None,
-                  settings: Settings) -> None:
+                  settings: Settings, ocr_pages_left: int | None = None) -> None:
+    s = settings.ingestion
+    ocr = None
+    if s.ocr_enabled:
+        left = s.ocr_pages_per_user if ocr_pages_left is None else ocr_pages_left
+        ocr = {"dpi": s.ocr_dpi, "pages_left": max(0, left), "threads": 2,
+               "memory_mb": s.ocr_memory_mb}
+    cpu_s = s.pdf_parse_timeout_s + (s.ocr_timeout_s if ocr else 0)
     request = {
         "path": str(path),
         "password": password,
-        "max_pages": settings.ingestion.pdf_max_pages,
-        "memory_mb": settings.ingestion.pdf_parse_memory_mb,
-        "cpu_s": max(1, int(settings.ingestion.pdf_parse_timeout_s) + 1),
+        "max_pages": s.pdf_max_pages,
+        "memory_mb": s.pdf_parse_memory_mb,
+        "cpu_s": max(1, int(cpu_s) + 1),
+        "ocr": ocr,
     }
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(request).encode())
@@ -164,13 +197,21 @@ def _send_request(proc: subprocess.Popen, *, path: Path, password: str | None,
 
 
 class _Clock:
-    """The time limits of one reading: the whole file, and each page (from the last one)."""
+    """The time limits of one reading: the whole file, and each page (from the last one).
+    Once the reader says pages are to be read by OCR, the file gets `ocr_timeout_s` more and
+    each page `ocr_page_timeout_s`."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings.ingestion
         self.page_s = settings.ingestion.pdf_page_timeout_s
         self.started = time.monotonic()
         self.deadline = self.started + settings.ingestion.pdf_parse_timeout_s
         self.page_deadline = self.started + self.page_s
+
+    def ocr_started(self) -> None:
+        self.deadline += self.settings.ocr_timeout_s
+        self.page_s = self.settings.ocr_page_timeout_s
+        self.page_read()
 
     def page_read(self) -> None:
         self.page_deadline = time.monotonic() + self.page_s
@@ -228,6 +269,8 @@ class _Reading:
         self.clock, self.on_page, self.text_budget = clock, on_page, text_budget
         self.messages: list[dict] = []
         self.page_count = 0
+        self.pages_read = 0
+        self.ocr_queue: list[int] = []  # pages still to be read by OCR, in order
 
     def take(self, msg: dict) -> bool:
         """Record one message; True when it is the last one."""
@@ -237,10 +280,18 @@ class _Reading:
             self.page_count = msg["page_count"]
         if kind == "page":
             self.text_budget.add(msg["number"], msg["text"])
+        if kind == "ocr":
+            self.clock.ocr_started()
+            self.ocr_queue = list(msg["pages"])
         if kind in ("meta", "page"):
             self.clock.page_read()
-        if kind == "page" and self.on_page is not None:
-            self.on_page(msg["number"], self.page_count)
+        if kind == "page":
+            self.pages_read += 1
+            if msg["number"] in self.ocr_queue:
+                self.ocr_queue.remove(msg["number"])
+        if kind in ("page", "ocr") and self.on_page is not None:
+            self.on_page(self.pages_read, self.page_count,
+                         self.ocr_queue[0] if self.ocr_queue else None)
         return kind in ("done", "error")
 
 
@@ -297,10 +348,18 @@ def _raise_for_crash(returncode: int | None, stderr: str) -> None:
     )
 
 
-def _assemble(messages: list[dict]) -> PdfText:
+def _assemble(messages: list[dict], *, min_confidence: float = 0.0) -> PdfText:
     last = messages[-1]
     if last["kind"] == "error":
         reason, detail = last["reason"], last.get("detail")
+        if reason == "ocr_quota":
+            numbers = json.loads(detail)
+            raise OcrQuotaExceeded(
+                f"This PDF has {numbers['needed']} pages without a text layer to read by OCR, "
+                f"but your library may hold only {numbers['left']} more OCR pages. Remove "
+                "scanned materials you no longer need, or upload fewer pages.",
+                detail=detail,
+            )
         if reason == "encrypted":
             raise PdfEncrypted(
                 "This PDF is protected by a password. Enter the password to read it.",
@@ -319,8 +378,10 @@ def _assemble(messages: list[dict]) -> PdfText:
         raise PdfMalformed("This PDF is damaged and could not be read.", detail=detail)
 
     meta = next(m for m in messages if m["kind"] == "meta")
-    page_msgs = [m for m in messages if m["kind"] == "page"]
+    page_msgs = sorted((m for m in messages if m["kind"] == "page"), key=lambda m: m["number"])
     for m in page_msgs:
+        if m.get("ocr_error"):
+            log.warning("page %s could not be read by OCR: %s", m["number"], m["ocr_error"])
         if m.get("layout_error"):
             log.info("page %s read in drawing order: layout mode failed (%s)", m["number"],
                      m["layout_error"])
@@ -337,6 +398,13 @@ def _assemble(messages: list[dict]) -> PdfText:
             empty.append(msg["number"])
     if not pages:
         raise PdfMalformed("This PDF is damaged and could not be read.", detail="no pages read")
+    ocr = _ocr_summary(page_msgs, pages, min_confidence)
+    if len(empty) == len(pages) and ocr["unsupported_script_pages"]:
+        raise PdfNoText(
+            "This PDF has no text layer, and its text is in a script the built-in OCR does not "
+            f"read (it reads {_OCR_LANGUAGES}).",
+            detail=f"script: {ocr['unsupported_script']}",
+        )
     if len(empty) == len(pages):
         errors = sum(1 for m in messages if m["kind"] == "page" and m.get("error"))
         if errors == len(pages):
@@ -345,12 +413,34 @@ def _assemble(messages: list[dict]) -> PdfText:
                  else f"None of its {len(pages)} pages has a")
         raise PdfNoText(
             f"This PDF has no text that can be read. {which} usable text layer (it may be "
-            "scanned or made of images, or its text is stored in a broken encoding). Run it "
-            "through OCR first, then upload the result.",
+            "scanned or made of images, or its text is stored in a broken encoding), and OCR "
+            "found no legible text on them either.",
             detail=f"pages without text: {_page_list(empty)}",
         )
     return PdfText(pages=pages, title=meta.get("title"), pages_without_text=empty,
-                   title_lines=list(meta.get("title_lines") or []))
+                   title_lines=list(meta.get("title_lines") or []), **ocr)
+
+
+_OCR_LANGUAGES = "Latin-script languages and Chinese"  # see engine.ingestion.ocr
+
+
+def _ocr_summary(page_msgs: list[dict], pages: list[str], min_confidence: float) -> dict:
+    """Which pages were read by OCR (and hold text after cleaning), their mean confidence
+    weighted by length, the ones below `min_confidence`, and pages left unread because of
+    their script."""
+    read = [(m, pages[m["number"] - 1]) for m in page_msgs if m.get("ocr")]
+    read = [(m, text) for m, text in read if text]
+    chars = sum(len(text) for _, text in read)
+    mean = (sum(m["confidence"] * len(text) for m, text in read) / chars) if chars else None
+    skipped = [m for m in page_msgs if m.get("ocr_skipped") == "script"]
+    return {
+        "ocr_pages": [m["number"] for m, _ in read],
+        "ocr_confidence": round(mean, 4) if mean is not None else None,
+        "low_confidence_pages": [m["number"] for m, _ in read
+                                 if m["confidence"] < min_confidence],
+        "unsupported_script_pages": [m["number"] for m in skipped],
+        "unsupported_script": skipped[0].get("script") if skipped else None,
+    }
 
 
 def describe_pages(numbers: list[int]) -> str:

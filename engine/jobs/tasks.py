@@ -151,7 +151,10 @@ def ingest_body(rt: Runtime) -> Callable:
                     and another_learner_waiting(rt, row.user_id))
 
         def on_progress(p: library.IngestProgress) -> None:
-            if p.stage == library.IngestStage.READING:
+            if p.stage == library.IngestStage.READING and p.ocr_page is not None:
+                report(p.stage, p.pages_read, p.page_count,
+                       f"Reading page {p.ocr_page} of {p.page_count} (OCR)")
+            elif p.stage == library.IngestStage.READING:
                 report(p.stage, p.pages_read, p.page_count,
                        f"Read page {p.pages_read} of {p.page_count}")
             else:
@@ -169,7 +172,8 @@ def ingest_body(rt: Runtime) -> Callable:
             raise JobPaused(str(e)) from None
         m = r.material
         result = {"material_id": m.id, "title": m.title, "duplicate": r.duplicate,
-                  "pages": m.page_count, "chunks": m.chunk_count, "note": m.note}
+                  "pages": m.page_count, "chunks": m.chunk_count, "note": m.note,
+                  "ocr_pages": len(m.ocr_pages)}
         if r.duplicate:
             return "Already in your library; nothing was added.", result
         return (f"Added: {_plural(m.page_count, 'page')}, "

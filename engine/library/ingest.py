@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from engine.ingestion.pdf import PageCallback, PdfText, describe_pages, read_pdf
 from engine.library.index import embed_texts, embedding_step
 from engine.library.materials import MaterialInfo, finish_delete, material_info
 from engine.library.quotas import check_quota, reserve_pages
+from engine.library.ocr_quota import ocr_pages_left
 from engine.library.titles import choose_title, clean_title
 from engine.originals import original_path, remove_original, save_original
 from engine.retrieval.collections import current_collection, lock_vectors
@@ -63,6 +64,7 @@ class IngestProgress:
     page_count: int
     chunks_indexed: int
     chunk_count: int
+    ocr_page: int | None = None  # the page being read by OCR now, if one is
 
 
 ProgressCallback = Callable[[IngestProgress], None]
@@ -102,6 +104,9 @@ class DocumentInput:
     size_bytes: int
     pages_without_text: list[int]
     note: str | None = None
+    ocr_pages: list[int] = field(default_factory=list)
+    ocr_confidence: float | None = None
+    low_confidence_pages: list[int] = field(default_factory=list)
 
 
 def find_duplicate(rt: Runtime, *, user_id: int, sha256: str) -> MaterialInfo | None:
@@ -153,7 +158,8 @@ def ingest_pdf(
     if existing is not None:
         return IngestResult(material=existing, duplicate=True)
     pdf = read_pdf(data, settings=rt.settings, password=password,
-                   on_page=_reading_reporter(progress))
+                   on_page=_reading_reporter(progress),
+                   ocr_pages_left=ocr_pages_left(rt, user_id=user_id))
     check_quota(rt, user_id=user_id, pages=len(pdf.pages))
     save_original(rt, user_id=user_id, sha256=sha256, data=data)
     reached("ingest:original-saved")
@@ -163,7 +169,7 @@ def ingest_pdf(
             title=title or choose_title(pdf.title, pdf.pages, filename, pdf.title_lines),
             filename=filename, sha256=sha256, size_bytes=len(data),
             pages_without_text=pdf.pages_without_text, note=_unreadable_note(pdf),
-            progress=progress, step_aside=step_aside,
+            progress=progress, step_aside=step_aside, ocr=pdf,
         )
     except BaseException:
         if find_duplicate(rt, user_id=user_id, sha256=sha256) is None:
@@ -189,17 +195,24 @@ def _reading_reporter(progress: ProgressCallback | None) -> PageCallback | None:
     if progress is None:
         return None
 
-    def on_page(read: int, total: int) -> None:
-        progress(IngestProgress(IngestStage.READING, read, total, 0, 0))
+    def on_page(read: int, total: int, ocr_page: int | None) -> None:
+        progress(IngestProgress(IngestStage.READING, read, total, 0, 0, ocr_page))
 
     return on_page
 
 
 def _unreadable_note(pdf: PdfText) -> str | None:
-    if not pdf.pages_without_text:
-        return None
-    return (f"No text could be read on {describe_pages(pdf.pages_without_text)} "
-            "(scanned, image-only or unreadable); those pages are not searchable.")
+    notes = []
+    if pdf.pages_without_text:
+        notes.append(f"No text could be read on {describe_pages(pdf.pages_without_text)} "
+                     "(scanned, image-only or unreadable); those pages are not searchable.")
+    if pdf.unsupported_script_pages:
+        notes.append(f"OCR does not read the script of this document ({pdf.unsupported_script}"
+                     f"), so {describe_pages(pdf.unsupported_script_pages)} stayed unread.")
+    if pdf.low_confidence_pages:
+        notes.append(f"OCR was unsure of {describe_pages(pdf.low_confidence_pages)}; they are "
+                     "searchable but left out of question generation.")
+    return " ".join(notes) or None
 
 
 def ingest_pages(
@@ -215,8 +228,10 @@ def ingest_pages(
     note: str | None = None,
     progress: ProgressCallback | None = None,
     step_aside: StepAside | None = None,
+    ocr: PdfText | None = None,
 ) -> IngestResult:
-    """Chunk, embed and store already-extracted page texts (the second half of `ingest_pdf`).
+    """Chunk, embed and store already-extracted page texts (the second half of `ingest_pdf`);
+    `ocr` gives which pages were read by OCR and how confidently.
 
     Raises:
         PdfNoText: the pages hold no text; nothing was stored.
@@ -225,7 +240,9 @@ def ingest_pages(
     """
     doc, drafts = _prepared(rt, DocumentInput(
         pages=pages, title=title, filename=filename, sha256=sha256, size_bytes=size_bytes,
-        pages_without_text=pages_without_text or [], note=note))
+        pages_without_text=pages_without_text or [], note=note,
+        ocr_pages=ocr.ocr_pages if ocr else [], ocr_confidence=ocr.ocr_confidence if ocr else None,
+        low_confidence_pages=ocr.low_confidence_pages if ocr else []))
     if not drafts:
         raise PdfNoText("This PDF has no text that can be read.")
     page_count = len(pages)
@@ -398,6 +415,8 @@ def _insert_rows(session: Session, *, user_id: int, doc: DocumentInput,
         status=MaterialStatus.INDEXING, pages_without_text=doc.pages_without_text,
         note=doc.note, embedding_model=model, text_version=TEXT_PIPELINE_VERSION,
         language=languages[0],
+        ocr_pages=doc.ocr_pages, ocr_confidence=doc.ocr_confidence,
+        low_confidence_pages=doc.low_confidence_pages,
     )
     session.add(material)
     session.flush()

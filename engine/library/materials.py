@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -41,6 +41,9 @@ class MaterialInfo:
     def offline_supported(self) -> bool:
         """Whether offline questions can be made from it (None: not known yet, assumed)."""
         return self.language is None or is_supported(self.language)
+    ocr_pages: list[int] = field(default_factory=list)
+    ocr_confidence: float | None = None
+    low_confidence_pages: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ def material_info(m: Material) -> MaterialInfo:
         chunk_count=m.chunk_count, size_bytes=m.size_bytes, status=m.status,
         pages_without_text=list(m.pages_without_text or []), note=m.note,
         created_at=m.created_at, embedding_model=m.embedding_model, language=m.language,
+        ocr_pages=list(m.ocr_pages or []), ocr_confidence=m.ocr_confidence,
+        low_confidence_pages=list(m.low_confidence_pages or []),
     )
 
 

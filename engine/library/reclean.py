@@ -49,7 +49,8 @@ def _current_pages(rt: Runtime, m: Material, stored: list[str]) -> tuple[list[st
     path = original_path(rt, user_id=m.user_id, sha256=m.sha256)
     if path.is_file():
         try:
-            pdf = read_pdf(path.read_bytes(), settings=rt.settings)
+            # No new OCR: a material with OCR pages is re-cleaned from its stored text.
+            pdf = read_pdf(path.read_bytes(), settings=rt.settings, ocr_pages_left=0)
         except EngineError as e:  # e.g. encrypted: the password was not kept
             log.info("original not re-read; cleaning stored text",
                      extra={"material_id": m.id, "reason": type(e).__name__})

@@ -38,3 +38,28 @@ def test_upload_a_pdf_then_find_a_passage(page, app_server, tmp_path):
         has_text="1. Physical Geography").first.inner_text()
     # the passage is cited with its page range, which includes page 2
     assert re.search(r"\bpp?\. (2|1\u20132)\b", first_result), first_result
+
+
+SCANNED = ("Glaciers carve U-shaped valleys as they grind the bedrock beneath them. When the "
+           "ice retreats, it leaves moraines of unsorted rock and sand behind. ")
+
+
+def test_upload_a_scanned_pdf_then_find_a_sentence_of_it(page, app_server, tmp_path):
+    from tests.support.library_pdfs import scanned_pdf
+
+    email = signup_and_onboard(page, app_server.url, name="Ivo")
+    page.get_by_role("link", name="Open the Library to upload a PDF").click()
+    wait_for_text(page, "Your library is empty")
+
+    pdf = tmp_path / "glaciers-scan.pdf"
+    pdf.write_bytes(scanned_pdf([SCANNED * 3]))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(pdf))
+    wait_for_text(page, "1 page", timeout_ms=240_000)
+
+    account = get_account(app_server.runtime, email=email)
+    [material] = list_materials(app_server.runtime, user_id=account.user_id)
+    assert material.ocr_pages == [1]
+
+    page.get_by_label("Search your library").fill("what do glaciers leave when the ice retreats")
+    page.get_by_test_id("stBaseButton-secondaryFormSubmit").filter(has_text="Search").click()
+    wait_for_text(page, "it leaves moraines of unsorted rock and sand behind")

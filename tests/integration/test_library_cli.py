@@ -54,3 +54,27 @@ def test_ingest_then_search(cli, tmp_path, capsys):
 def test_unknown_learner_is_an_error(cli, tmp_path, capsys):
     assert cli(["search", "--user", "nobody@example.com", "anything"]) == 1
     assert "nobody@example.com" in capsys.readouterr().err
+
+
+def test_ingest_json_and_pages_json_report_ocr_pages(cli, tmp_path, capsys):
+    import json
+
+    from tests.support.library_pdfs import scanned_pdf
+
+    mixed = tmp_path / "mixed.pdf"
+    mixed.write_bytes(scanned_pdf([None, COMETS * 2]))
+    blank = tmp_path / "blank.pdf"
+    blank.write_bytes(blank_pages_pdf(1))
+    status = cli(["ingest", str(mixed), str(blank), "--user", "json@example.com",
+                  "--create-user", "--json"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1
+    assert lines[0]["file"] == str(mixed) and lines[0]["pages"] == 2
+    assert lines[0]["ocr_pages"] == 1 and isinstance(lines[0]["material_id"], int)
+    assert lines[1]["file"] == str(blank) and "no text" in lines[1]["refused"]
+
+    assert cli(["pages", "--user", "json@example.com",
+                "--material", str(lines[0]["material_id"])]) == 0
+    pages = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(p["page"], p["ocr"]) for p in pages] == [(1, False), (2, True)]
+    assert "near the Sun their ice sublimates" in " ".join(pages[1]["text"].split())

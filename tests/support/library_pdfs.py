@@ -162,3 +162,24 @@ def amplifying_pdf(*, pages: int = 1, draws: int = 30, inner: int = 30,
     out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
               .encode())
     return out.getvalue()
+
+
+def scanned_pdf(pages: list[str | None], *, dpi: int = 150, font_size: int = 11) -> bytes:
+    """An image-only PDF, as a scanner makes: each text page is typeset (fpdf2), rendered to a
+    grayscale image at `dpi` (pdfium) and placed as the whole page, with no text layer. A None
+    entry is a page of ordinary text, left as it is (a mixed document)."""
+    import pypdfium2
+
+    source = pypdfium2.PdfDocument(text_pdf([t or "" for t in pages], font_size=font_size))
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=font_size)
+    for n, text in enumerate(pages):
+        pdf.add_page()
+        if text is None:
+            pdf.multi_cell(0, 6, f"Page {n + 1} has a text layer. " * 12)
+            continue
+        image = source[n].render(scale=dpi / 72, grayscale=True).to_pil()
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        pdf.image(buffer, x=0, y=0, w=pdf.w, h=pdf.h)
+    return bytes(pdf.output())

@@ -30,6 +30,9 @@ OLD_DEFAULTS: dict[str, Any] = {
     "anki_max_mb": 200, "anki_max_unpacked_mb": 1024, "anki_max_media_files": 50000,
     "upload_max_mb": 100, "pdf_max_pages": 2000, "pdf_parse_timeout_s": 120.0,
     "pdf_page_timeout_s": 20.0, "pdf_parse_memory_mb": 1536, "chunk_tokens": 200,
+    # added since: OCR of pages without a text layer
+    "ocr_enabled": True, "ocr_dpi": 200, "ocr_page_timeout_s": 60.0, "ocr_timeout_s": 1800.0,
+    "ocr_min_confidence": 0.8, "ocr_memory_mb": 3072, "ocr_pages_per_user": 2000,
     "chunk_overlap_tokens": 40, "embedding_model": "all-MiniLM-L6-v2", "embedding_batch_size": 64,
     "model_cache_dir": None, "embedding_threads": 0, "retrieval_candidates": 50,
     "retrieval_dense_weight": 0.65,
@@ -118,7 +121,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 127
+    assert len(places) == len(set(places)) == 134
     grouped = [(group, field) for group, info in Settings.model_fields.items()
                for field in info.annotation.model_fields]
     assert sorted(grouped) == sorted(places)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.config import Settings
-from engine.ingestion.columns import column_order, find_gutter
+from engine.ingestion.columns import column_order, find_gutter, may_be_drawn_across
 from engine.ingestion.pdf import read_pdf
 from tests.support.library_pdfs import text_pdf, two_column_pdf
 
@@ -118,3 +118,37 @@ def test_a_latex_two_column_paper_keeps_its_column_order(shared_data, limits):
     body_left = page.index("Lorem ipsum dolor sit amet, consectetuer adipiscing elit")
     first_right = page.index("Phasellus adipiscing semper elit")
     assert first_left < body_left < first_right
+
+
+def _run_starts(pdf: bytes) -> tuple[list[tuple[float, float]], float, float]:
+    import io
+
+    import pypdf
+
+    from engine.ingestion.pdf_worker import _plain_text
+
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
+    _, starts = _plain_text(page)
+    return starts, float(page.mediabox.left), float(page.mediabox.width)
+
+
+@pytest.mark.parametrize(("pdf", "expected"), [
+    (lambda: two_column_pdf("Energy in Cells", LEFT, RIGHT, across=True), True),
+    (lambda: two_column_pdf("Energy in Cells", LEFT, RIGHT, across=False), False),
+    (lambda: text_pdf(["One column of text about lift and drag. " * 40]), False),
+], ids=["drawn across", "drawn down", "one column"])
+def test_layout_mode_is_asked_for_only_where_columns_are_drawn_across(pdf, expected):
+    starts, left, width = _run_starts(pdf())
+    assert may_be_drawn_across(starts, page_left=left, page_width=width) is expected
+
+
+def test_words_starting_anywhere_mid_line_do_not_look_like_a_column_edge():
+    # A one-column page whose lines each have an italic word somewhere in the middle.
+    starts = []
+    for row in range(30):
+        y = 800 - row * 14
+        starts += [(72, y), (180 + (row * 37) % 250, y), (200 + (row * 37) % 250, y)]
+    assert not may_be_drawn_across(starts, page_left=0, page_width=595)
+    # The same page drawn across two columns: every row moves forward to x = 310.
+    across = [pt for row in range(30) for pt in ((72, 800 - row * 14), (310, 800 - row * 14))]
+    assert may_be_drawn_across(across, page_left=0, page_width=595)

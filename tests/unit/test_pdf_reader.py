@@ -37,8 +37,8 @@ def test_reads_each_page_and_the_title(limits):
 def test_reports_progress_page_by_page(limits):
     seen = []
     read_pdf(text_pdf(["one page", "two page", "three page"]), settings=limits,
-             on_page=lambda n, total: seen.append((n, total)))
-    assert seen == [(1, 3), (2, 3), (3, 3)]
+             on_page=lambda n, total, ocr_page: seen.append((n, total, ocr_page)))
+    assert seen == [(1, 3, None), (2, 3, None), (3, 3, None)]
 
 
 def test_lists_pages_without_text(limits):

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -45,6 +46,11 @@ class Material(Base):
     # The main language of its text (ISO 639-1, 'und' when it cannot be told; NULL: not
     # detected yet, stored before languages were). See engine.domain.language.
     language: Mapped[str | None] = mapped_column(String(8))
+    # 1-based numbers of the pages read by OCR, their mean recognition confidence, and those
+    # read with less than the floor (searchable, but left out of question generation).
+    ocr_pages: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    low_confidence_pages: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
