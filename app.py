@@ -43,14 +43,23 @@ else:
 if account is None:
     pages: list[st.Page] | dict[str, list[st.Page]] = [
         # An invitation link (`/?invite=...`) opens Sign up; anything else opens Log in.
-        st.Page("pages/login.py", title="Log in", icon=":material/login:",
-                default="invite" not in st.query_params),
-        st.Page("pages/register.py", title="Sign up", icon=":material/person_add:",
-                default="invite" in st.query_params),
+        st.Page(
+            "pages/login.py",
+            title="Log in",
+            icon=":material/login:",
+            default="invite" not in st.query_params,
+        ),
+        st.Page(
+            "pages/register.py",
+            title="Sign up",
+            icon=":material/person_add:",
+            default="invite" in st.query_params,
+        ),
     ]
 elif not account.onboarded:
-    pages = [st.Page("pages/onboarding.py", title="Welcome", icon=":material/waving_hand:",
-                     default=True)]
+    pages = [
+        st.Page("pages/onboarding.py", title="Welcome", icon=":material/waving_hand:", default=True)
+    ]
 else:
     pages = {
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
@@ -59,8 +68,7 @@ else:
             # Analytics.
             st.Page("pages/library.py", title="Library", icon=":material/library_books:"),
             st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
-            st.Page("pages/question_bank.py", title="Question bank",
-                    icon=":material/inventory_2:"),
+            st.Page("pages/question_bank.py", title="Question bank", icon=":material/inventory_2:"),
             st.Page("pages/today.py", title="Today", icon=":material/school:"),
             st.Page("pages/reviews.py", title="Reviews", icon=":material/event_repeat:"),
             st.Page("pages/tutor.py", title="Tutor", icon=":material/forum:"),
@@ -69,9 +77,12 @@ else:
         "Account": [
             st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),
             # Listed for admins only; anyone else opening /admin is refused by the engine.
-            st.Page("pages/admin.py", title="Admin console",
-                    icon=":material/admin_panel_settings:",
-                    visibility="visible" if account.is_admin else "hidden"),
+            st.Page(
+                "pages/admin.py",
+                title="Admin console",
+                icon=":material/admin_panel_settings:",
+                visibility="visible" if account.is_admin else "hidden",
+            ),
         ],
     }
     pages = {k: v for k, v in pages.items() if v}

@@ -27,8 +27,9 @@ def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
         data_dir = Path(tempfile.mkdtemp(prefix="groundwork-bench-"))
         atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     overrides.setdefault("model_cache_dir", Path(tempfile.gettempdir()) / "groundwork-models")
-    settings = Settings(data_dir=data_dir, database_url=None, chroma_host=None,
-                        log_level="WARNING", **overrides)
+    settings = Settings(
+        data_dir=data_dir, database_url=None, chroma_host=None, log_level="WARNING", **overrides
+    )
     rt = create_runtime(settings)
     atexit.register(rt.close)  # before the embedded PostgreSQL stops (handlers run last first)
     logging.getLogger().setLevel(logging.WARNING)
@@ -38,8 +39,12 @@ def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
 def bench_user(rt: Runtime, label: str = "bench") -> int:
     from engine.accounts import register_user
 
-    info = register_user(rt, email=f"{label}-{uuid.uuid4().hex[:8]}@example.com",
-                         password="benchmark password 123", display_name=label)
+    info = register_user(
+        rt,
+        email=f"{label}-{uuid.uuid4().hex[:8]}@example.com",
+        password="benchmark password 123",
+        display_name=label,
+    )
     return info.user_id
 
 

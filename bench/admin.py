@@ -36,7 +36,9 @@ from engine.runtime import Runtime  # noqa: E402
 TARGET_P95_MS = 500.0
 
 EXTRA_SQL = [
-    ("model usage", """
+    (
+        "model usage",
+        """
         INSERT INTO llm_usage (user_id, request_id, task, generator, model, tokens_in,
                                tokens_out, cost_usd, latency_ms, outcome, created_at)
         SELECT ids[1 + g % cardinality(ids)], md5('u' || g),
@@ -45,8 +47,11 @@ EXTRA_SQL = [
                CAST(:now AS timestamptz) - (g % 90) * interval '1 day'
                    - (g % 24) * interval '1 hour'
         FROM (SELECT array_agg(id ORDER BY id) AS ids FROM users) u,
-             generate_series(1, :usage) g"""),
-    ("jobs", """
+             generate_series(1, :usage) g""",
+    ),
+    (
+        "jobs",
+        """
         INSERT INTO job_progress (user_id, kind, label, outcome, stage, message, created_at,
                                   finished_at)
         SELECT ids[1 + g % cardinality(ids)],
@@ -56,50 +61,79 @@ EXTRA_SQL = [
                'queued', 'Bench job', CAST(:now AS timestamptz) - g * interval '1 minute',
                CASE WHEN g % 5 >= 2 THEN CAST(:now AS timestamptz) END
         FROM (SELECT array_agg(id ORDER BY id) AS ids FROM users) u,
-             generate_series(1, 2000) g"""),
-    ("audit entries", """
+             generate_series(1, 2000) g""",
+    ),
+    (
+        "audit entries",
+        """
         INSERT INTO audit_log (at, actor, action, target, detail)
         SELECT CAST(:now AS timestamptz) - g * interval '1 minute', 'admin@bench.example',
                'set_role', 'learner' || g || '@bench.example', 'learner -> teacher'
-        FROM generate_series(1, 5000) g"""),
-    ("invitations", """
+        FROM generate_series(1, 5000) g""",
+    ),
+    (
+        "invitations",
+        """
         INSERT INTO invitations (token_hash, note, expires_at, max_uses, uses)
         SELECT md5('i' || g) || md5('j' || g), 'Class ' || g,
                CAST(:now AS timestamptz) + (g % 20 - 5) * interval '1 day', 30, g % 31
-        FROM generate_series(1, 200) g"""),
+        FROM generate_series(1, 200) g""",
+    ),
 ]
 
 
 def _fill(rt: Runtime, args: argparse.Namespace, now: dt.datetime) -> int:
     per_state = 10
     states = max(1, args.attempts // (args.learners * per_state))
-    practice.fill(rt, argparse.Namespace(learners=args.learners, states_per_learner=states,
-                                         new_per_learner=0, attempts_per_state=per_state), now)
+    practice.fill(
+        rt,
+        argparse.Namespace(
+            learners=args.learners,
+            states_per_learner=states,
+            new_per_learner=0,
+            attempts_per_state=per_state,
+        ),
+        now,
+    )
     with rt.engine.begin() as conn:
         for label, sql in EXTRA_SQL:
             practice.step(conn, label, sql, now=now, usage=args.usage)
     with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         practice.step(conn, "VACUUM ANALYZE", "VACUUM ANALYZE")
-    admin = register_user(rt, email="admin@bench.example", password="benchmark password 123",
-                          display_name="Admin", by_admin=True, role="admin")
+    admin = register_user(
+        rt,
+        email="admin@bench.example",
+        password="benchmark password 123",
+        display_name="Admin",
+        by_admin=True,
+        role="admin",
+    )
     return admin.user_id
 
 
 def _sections(rt: Runtime, me: int) -> dict[str, Callable[[], object]]:
     """Each section's calls, as pages/admin.py makes them when it shows the section."""
     return {
-        "users": lambda: (access.check_admin(rt, actor_id=me),
-                          users.search_users(rt, actor_id=me, limit=200),
-                          users.search_users(rt, actor_id=me, query="learner99", limit=200),
-                          model_usage.learner_limits(rt, actor_id=me, user_id=me),
-                          model_usage.global_limits(rt, actor_id=me)),
-        "signup": lambda: (signup.signup_mode(rt, actor_id=me),
-                           signup.sso_domains(rt, actor_id=me),
-                           signup.list_invitations(rt, actor_id=me)),
-        "usage": lambda: (model_usage.usage_report(rt, actor_id=me, days=30),
-                          model_usage.global_limits(rt, actor_id=me)),
-        "jobs": lambda: (admin_jobs.job_counts(rt, actor_id=me),
-                         admin_jobs.list_jobs(rt, actor_id=me, outcome="failed")),
+        "users": lambda: (
+            access.check_admin(rt, actor_id=me),
+            users.search_users(rt, actor_id=me, limit=200),
+            users.search_users(rt, actor_id=me, query="learner99", limit=200),
+            model_usage.learner_limits(rt, actor_id=me, user_id=me),
+            model_usage.global_limits(rt, actor_id=me),
+        ),
+        "signup": lambda: (
+            signup.signup_mode(rt, actor_id=me),
+            signup.sso_domains(rt, actor_id=me),
+            signup.list_invitations(rt, actor_id=me),
+        ),
+        "usage": lambda: (
+            model_usage.usage_report(rt, actor_id=me, days=30),
+            model_usage.global_limits(rt, actor_id=me),
+        ),
+        "jobs": lambda: (
+            admin_jobs.job_counts(rt, actor_id=me),
+            admin_jobs.list_jobs(rt, actor_id=me, outcome="failed"),
+        ),
         "health": lambda: health.health(rt, actor_id=me),
         "audit": lambda: access.audit_log(rt, actor_id=me, limit=100),
     }
@@ -123,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     me = _fill(rt, args, now)
     with rt.engine.connect() as conn:
         t0 = time.perf_counter()
-        n = conn.execute(text("SELECT count(*) FROM llm_usage WHERE created_at >= :since"),
-                         {"since": now - dt.timedelta(days=30)}).scalar_one()
+        n = conn.execute(
+            text("SELECT count(*) FROM llm_usage WHERE created_at >= :since"),
+            {"since": now - dt.timedelta(days=30)},
+        ).scalar_one()
         anchor_ms = (time.perf_counter() - t0) * 1000
     print(f"\nanchor: count(*) of {n:,} usage rows of the last 30 days: {anchor_ms:.1f} ms")
     results: dict[str, tuple[float, float]] = {}
@@ -137,12 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             samples.append((time.perf_counter() - t0) * 1000)
         results[name] = (statistics.median(samples), _p(samples, 0.95))
         flag = "ok" if results[name][1] < TARGET_P95_MS else "OVER TARGET"
-        print(f"{name:<8} p50 {results[name][0]:7.1f} ms  p95 {results[name][1]:7.1f} ms  "
-              f"{flag}")
+        print(f"{name:<8} p50 {results[name][0]:7.1f} ms  p95 {results[name][1]:7.1f} ms  {flag}")
     slowest = max(results, key=lambda k: results[k][1])
-    print("RESULT " + " ".join(f"{k}_p95_ms={v[1]:.1f}" for k, v in results.items())
-          + f" slowest={slowest} attempts={args.attempts} usage_rows={args.usage}"
-          f" learners={args.learners} anchor_ms={anchor_ms:.1f}")
+    print(
+        "RESULT "
+        + " ".join(f"{k}_p95_ms={v[1]:.1f}" for k, v in results.items())
+        + f" slowest={slowest} attempts={args.attempts} usage_rows={args.usage}"
+        f" learners={args.learners} anchor_ms={anchor_ms:.1f}"
+    )
     return 0
 
 

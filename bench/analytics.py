@@ -42,22 +42,33 @@ TARGET_PAGE_P95_MS = 500.0
 BUSY_EMAIL = "busy@bench.example"
 
 BUSY_SQL = [
-    ("busy learner", """
+    (
+        "busy learner",
+        """
         INSERT INTO users (email, email_normalized, password_hash, display_name)
-        VALUES (:email, :email, '$2b$12$benchbenchbenchbenchbu', 'Busy learner')"""),
-    ("profile", """
+        VALUES (:email, :email, '$2b$12$benchbenchbenchbenchbu', 'Busy learner')""",
+    ),
+    (
+        "profile",
+        """
         INSERT INTO profiles (user_id, self_level, daily_target, timezone, onboarded_at,
                               scheduler, exam_date, xp, level)
         SELECT id, 'advanced', 200, 'America/New_York', now(), 'fsrs',
                (CAST(:now AS timestamptz) + interval '30 days')::date, 0, 1
-        FROM users WHERE email = :email"""),
-    ("materials", """
+        FROM users WHERE email = :email""",
+    ),
+    (
+        "materials",
+        """
         INSERT INTO materials (user_id, title, filename, sha256, size_bytes, page_count,
                                chunk_count)
         SELECT u.id, 'Busy material ' || m, 'm' || m || '.pdf', md5('busy' || m), 1000000,
                200, 400
-        FROM users u CROSS JOIN generate_series(1, 5) m WHERE u.email = :email"""),
-    ("questions (10,500)", """
+        FROM users u CROSS JOIN generate_series(1, 5) m WHERE u.email = :email""",
+    ),
+    (
+        "questions (10,500)",
+        """
         INSERT INTO questions (user_id, material_id, type, stem, options, correct_index,
                                answer, difficulty, excerpt, page_start, page_end,
                                material_title, generator, status, quality_score, topic,
@@ -73,8 +84,11 @@ BUSY_SQL = [
                CAST(:now AS timestamptz) - interval '400 days'
         FROM users u CROSS JOIN generate_series(1, 10500) q
         JOIN materials mt ON mt.user_id = u.id AND mt.title = 'Busy material ' || (1 + q % 5)
-        WHERE u.email = :email"""),
-    ("review states (10,000)", """
+        WHERE u.email = :email""",
+    ),
+    (
+        "review states (10,000)",
+        """
         INSERT INTO review_states (user_id, question_id, due_at, suspended, reviews, lapses,
             first_reviewed_at, last_reviewed_at, sm2_repetitions, sm2_interval_days,
             sm2_easiness, sm2_due_at, fsrs_state, fsrs_step, fsrs_stability, fsrs_difficulty,
@@ -89,8 +103,11 @@ BUSY_SQL = [
                        - (q.id % 24) * interval '1 hour' AS last
               FROM questions q JOIN users u ON u.id = q.user_id
               WHERE u.email = :email) s
-        WHERE rn <= 10000"""),
-    ("attempts (100,000)", """
+        WHERE rn <= 10000""",
+    ),
+    (
+        "attempts (100,000)",
+        """
         INSERT INTO attempts (user_id, question_id, token, review_number, answered_at,
             seconds, confidence, response, correct, score, grader, quality, rating,
             scheduler, xp, state_before, previous_answered_at, state_after)
@@ -109,22 +126,27 @@ BUSY_SQL = [
         CROSS JOIN LATERAL (SELECT rs.last_reviewed_at
                                    - (10 - g) * rs.sm2_interval_days * interval '1 day' AS at,
                                    (rs.question_id * 31 + g * 17) % 100 < 85 AS ok) t
-        WHERE u.email = :email"""),
-    ("model usage (300 calls)", """
+        WHERE u.email = :email""",
+    ),
+    (
+        "model usage (300 calls)",
+        """
         INSERT INTO llm_usage (user_id, request_id, task, generator, model, tokens_in,
                                tokens_out, cost_usd, latency_ms, outcome, created_at)
         SELECT u.id, md5('r' || c), 'generation', 'llm',
                (ARRAY['openai/gpt-4o-mini','anthropic/claude-haiku'])[1 + c % 2],
                1200 + c, 400 + c, 0.0012 * (1 + c % 3), 900, 'ok',
                CAST(:now AS timestamptz) - (c % 200) * interval '1 day'
-        FROM users u CROSS JOIN generate_series(1, 300) c WHERE u.email = :email"""),
+        FROM users u CROSS JOIN generate_series(1, 300) c WHERE u.email = :email""",
+    ),
 ]
 
 
 def add_busy_learner(rt: Runtime, now: dt.datetime) -> int:
     with rt.engine.begin() as conn:
-        uid = conn.execute(text("SELECT id FROM users WHERE email = :e"),
-                           {"e": BUSY_EMAIL}).scalar()
+        uid = conn.execute(
+            text("SELECT id FROM users WHERE email = :e"), {"e": BUSY_EMAIL}
+        ).scalar()
         if uid is not None:
             print(f"Reusing the busy learner (id {uid}).")
     if uid is not None:
@@ -133,15 +155,19 @@ def add_busy_learner(rt: Runtime, now: dt.datetime) -> int:
         # ON: when under 2% of the pages hold dead items PostgreSQL skips index cleanup by
         # default, and those pages then stay not all-visible (a heap visit per entry).
         with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            practice.step(conn, "VACUUM (ANALYZE, INDEX_CLEANUP ON) attempts",
-                          "VACUUM (ANALYZE, INDEX_CLEANUP ON) attempts")
+            practice.step(
+                conn,
+                "VACUUM (ANALYZE, INDEX_CLEANUP ON) attempts",
+                "VACUUM (ANALYZE, INDEX_CLEANUP ON) attempts",
+            )
         return uid
     with rt.engine.begin() as conn:
         print("Adding the busy learner:")
         for label, sql in BUSY_SQL:
             practice.step(conn, label, sql, email=BUSY_EMAIL, now=now)
-        uid = conn.execute(text("SELECT id FROM users WHERE email = :e"),
-                           {"e": BUSY_EMAIL}).scalar_one()
+        uid = conn.execute(
+            text("SELECT id FROM users WHERE email = :e"), {"e": BUSY_EMAIL}
+        ).scalar_one()
     with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         practice.step(conn, "VACUUM ANALYZE", "VACUUM ANALYZE")
     return uid
@@ -149,14 +175,19 @@ def add_busy_learner(rt: Runtime, now: dt.datetime) -> int:
 
 def fill_if_empty(rt: Runtime, total_attempts: int, now: dt.datetime) -> None:
     with rt.engine.connect() as conn:
-        filler = conn.execute(text("SELECT count(*) FROM users WHERE email LIKE "
-                                   "'learner%@bench.example'")).scalar()
+        filler = conn.execute(
+            text("SELECT count(*) FROM users WHERE email LIKE 'learner%@bench.example'")
+        ).scalar()
     if filler:
         print(f"Reusing the filled database ({filler:,} learners).")
         return
     per = 100 * 10
-    args = argparse.Namespace(learners=max(1, total_attempts // per), states_per_learner=100,
-                              new_per_learner=20, attempts_per_state=10)
+    args = argparse.Namespace(
+        learners=max(1, total_attempts // per),
+        states_per_learner=100,
+        new_per_learner=20,
+        attempts_per_state=10,
+    )
     practice.fill(rt, args, now)
 
 
@@ -189,8 +220,7 @@ def explain(rt: Runtime, recorder: Recorder, name: str, fn, scope) -> None:
         print(f"\nEXPLAIN (ANALYZE, BUFFERS) {name}")
         with rt.engine.connect() as conn:
             conn.execute(LOCAL_SETTINGS)
-            for (line,) in conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement,
-                                                params):
+            for (line,) in conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, params):
                 print("    " + line)
 
 
@@ -205,27 +235,41 @@ def main(argv: list[str] | None = None) -> int:
     fill_if_empty(rt, args.total_attempts, now)
     uid = add_busy_learner(rt, now)
     with rt.engine.connect() as conn:
-        total, mine, states = conn.execute(text(
-            "SELECT (SELECT count(*) FROM attempts), "
-            "(SELECT count(*) FROM attempts WHERE user_id = :u), "
-            "(SELECT count(*) FROM review_states WHERE user_id = :u)"), {"u": uid}).one()
-    print(f"  rows: {total:,} attempts in all; the busy learner has {mine:,} attempts and "
-          f"{states:,} review states")
-    scope = analytics.make_scope(rt, user_id=uid,
-                                 start=now.date() - dt.timedelta(days=364), end=now.date())
-    print(f"  filters: {scope.start} to {scope.end} (a year), every material; "
-          f"time zone {scope.timezone}")
+        total, mine, states = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM attempts), "
+                "(SELECT count(*) FROM attempts WHERE user_id = :u), "
+                "(SELECT count(*) FROM review_states WHERE user_id = :u)"
+            ),
+            {"u": uid},
+        ).one()
+    print(
+        f"  rows: {total:,} attempts in all; the busy learner has {mine:,} attempts and "
+        f"{states:,} review states"
+    )
+    scope = analytics.make_scope(
+        rt, user_id=uid, start=now.date() - dt.timedelta(days=364), end=now.date()
+    )
+    print(
+        f"  filters: {scope.start} to {scope.end} (a year), every material; "
+        f"time zone {scope.timezone}"
+    )
 
     kept = activity.attempt_rollup.__wrapped__(rt, scope)
     counted = activity._scan_attempts(rt, scope)
+
     def total(frame, column: str) -> int:
         return sum(int(v) for v in frame[column])
 
-    exact = len(kept) == len(counted) and all(
-        total(kept, c) == total(counted, c) for c in ("answers", "right", "seconds", "xp")
-    ) and total(kept, "answers") == 5 * mine
-    print(f"  chart rows from the rollup {len(kept):,}, from the attempts {len(counted):,}: "
-          f"{'the same totals' if exact else 'DIFFERENT (the rollup is stale)'}")
+    exact = (
+        len(kept) == len(counted)
+        and all(total(kept, c) == total(counted, c) for c in ("answers", "right", "seconds", "xp"))
+        and total(kept, "answers") == 5 * mine
+    )
+    print(
+        f"  chart rows from the rollup {len(kept):,}, from the attempts {len(counted):,}: "
+        f"{'the same totals' if exact else 'DIFFERENT (the rollup is stale)'}"
+    )
 
     anchor_sql = text("SELECT count(*) FROM attempts WHERE user_id = :u")
     per_fn: dict[str, list[float]] = {name: [] for name in analytics.CHARTS}
@@ -235,8 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         page_t0 = time.perf_counter()
         # A fresh scope per page load, as the page makes one (it carries the moment, so
         # nothing computed for an earlier load is reused).
-        scope = analytics.make_scope(rt, user_id=uid,
-                                     start=scope.start, end=scope.end)
+        scope = analytics.make_scope(rt, user_id=uid, start=scope.start, end=scope.end)
         for name, fn in analytics.CHARTS.items():
             t0 = time.perf_counter()
             fn(rt, scope)
@@ -255,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<26} {p50:8.1f} {p95:8.1f}")
     page_p50, page_p95 = pct(page_ms)
     a50, a95 = pct(anchor_ms)
-    print(f"{'whole page data':<26} {page_p50:8.1f} {page_p95:8.1f}   target p95 < "
-          f"{TARGET_PAGE_P95_MS:.0f} ms: {'met' if page_p95 < TARGET_PAGE_P95_MS else 'MISSED'}")
+    print(
+        f"{'whole page data':<26} {page_p50:8.1f} {page_p95:8.1f}   target p95 < "
+        f"{TARGET_PAGE_P95_MS:.0f} ms: {'met' if page_p95 < TARGET_PAGE_P95_MS else 'MISSED'}"
+    )
     print(f"{'anchor: count(*) of theirs':<26} {a50:8.1f} {a95:8.1f}")
 
     if not args.no_plans:
@@ -268,9 +313,11 @@ def main(argv: list[str] | None = None) -> int:
         event.remove(rt.engine, "before_cursor_execute", recorder)
 
     slowest = max(p95s, key=p95s.get)
-    print(f"RESULT page_data_p50_ms={page_p50:.1f} page_data_p95_ms={page_p95:.1f} "
-          f"slowest_fn={slowest} slowest_fn_p95_ms={p95s[slowest]:.1f} "
-          f"rollup_exact={int(exact)}")
+    print(
+        f"RESULT page_data_p50_ms={page_p50:.1f} page_data_p95_ms={page_p95:.1f} "
+        f"slowest_fn={slowest} slowest_fn_p95_ms={p95s[slowest]:.1f} "
+        f"rollup_exact={int(exact)}"
+    )
     rt.engine.dispose()
     return 0
 

@@ -52,30 +52,40 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     package, n_reviews = simulated_package(args.notes, args.reviews_per_card)
-    print(f"generated {args.notes:,} notes, {n_reviews:,} reviews "
-          f"({len(package) / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s", flush=True)
+    print(
+        f"generated {args.notes:,} notes, {n_reviews:,} reviews "
+        f"({len(package) / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
 
     url = os.environ.get("DATABASE_URL")
     data_dir = Path(tempfile.mkdtemp(prefix="groundwork-bench-anki-"))
     if not url:
         url = start_embedded_postgres(data_dir / "pg", cleanup_mode="delete")
-    settings = Settings(data_dir=data_dir, database_url=url, log_level="WARNING",
-                        db_statement_timeout_ms=3_600_000, db_slow_query_ms=3_600_000)
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=url,
+        log_level="WARNING",
+        db_statement_timeout_ms=3_600_000,
+        db_slow_query_ms=3_600_000,
+    )
     rt = create_runtime(settings)
     logging.getLogger().setLevel(logging.WARNING)
-    user = accounts.register_user(rt, email="bench@example.com",
-                                  password="a long bench password 42", display_name="Bench")
+    user = accounts.register_user(
+        rt, email="bench@example.com", password="a long bench password 42", display_name="Bench"
+    )
 
     t0 = time.perf_counter()
     summary = import_anki(rt, user_id=user.user_id, data=package)
     import_s = time.perf_counter() - t0
-    print(f"imported {summary.notes:,} notes, {summary.questions:,} questions, "
-          f"{summary.reviews:,} reviews in {import_s:.1f} s "
-          f"({summary.reviews / import_s:,.0f} reviews/s); skipped {summary.skipped}",
-          flush=True)
+    print(
+        f"imported {summary.notes:,} notes, {summary.questions:,} questions, "
+        f"{summary.reviews:,} reviews in {import_s:.1f} s "
+        f"({summary.reviews / import_s:,.0f} reviews/s); skipped {summary.skipped}",
+        flush=True,
+    )
 
-    fields = [f"import_s={import_s:.1f}", f"notes={summary.notes}",
-              f"reviews={summary.reviews}"]
+    fields = [f"import_s={import_s:.1f}", f"notes={summary.notes}", f"reviews={summary.reviews}"]
     if not args.skip_fit:
         t0 = time.perf_counter()
         result = optimise_fsrs(rt, user_id=user.user_id)
@@ -85,12 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         cut = int(len(history) * (1 - settings.scheduling.fsrs_holdout_fraction))
         sm2 = replay_sm2(history, score_from=history[cut].reviewed_at)
         sm2_loss = log_loss(sm2.predicted, sm2.recalled)
-        print(f"held-back later 20% ({result.n_holdout_scored:,} scored reviews): log loss "
-              f"SM-2 {sm2_loss:.4f}, FSRS default {result.current_log_loss:.4f}, FSRS fitted "
-              f"on the imported history {result.candidate_log_loss:.4f}")
-        fields += [f"fsrs_default_logloss={result.current_log_loss:.4f}",
-                   f"fsrs_fitted_logloss={result.candidate_log_loss:.4f}",
-                   f"sm2_logloss={sm2_loss:.4f}"]
+        print(
+            f"held-back later 20% ({result.n_holdout_scored:,} scored reviews): log loss "
+            f"SM-2 {sm2_loss:.4f}, FSRS default {result.current_log_loss:.4f}, FSRS fitted "
+            f"on the imported history {result.candidate_log_loss:.4f}"
+        )
+        fields += [
+            f"fsrs_default_logloss={result.current_log_loss:.4f}",
+            f"fsrs_fitted_logloss={result.candidate_log_loss:.4f}",
+            f"sm2_logloss={sm2_loss:.4f}",
+        ]
     rt.close()
     shutil.rmtree(data_dir, ignore_errors=True)  # the embedded server has removed its own
     print("RESULT " + " ".join(fields))

@@ -20,8 +20,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -37,10 +43,25 @@ def _serve_and_render(script: str, data_dir: Path, wait_text: str, browser) -> f
     env.pop("DATABASE_URL", None)
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         page = browser.new_page()
@@ -73,8 +94,9 @@ def main() -> None:
     bare.write_text('import streamlit as st\nst.title("Bare page")\n')
     cold, warm, anchor = [], [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
         for _ in range(args.runs):
             data = Path(tempfile.mkdtemp(prefix="gw-cold-"))
             cold.append(_serve_and_render("app.py", data, "Welcome to Groundwork", browser))
@@ -84,13 +106,19 @@ def main() -> None:
         browser.close()
     shutil.rmtree(bare_dir, ignore_errors=True)
     med = statistics.median
-    print(f"cold start (empty data folder: init PostgreSQL + migrate + first page): "
-          f"median {med(cold):.1f} s  runs {[round(x, 1) for x in cold]}")
-    print(f"warm start (existing data folder): median {med(warm):.1f} s  runs "
-          f"{[round(x, 1) for x in warm]}")
+    print(
+        f"cold start (empty data folder: init PostgreSQL + migrate + first page): "
+        f"median {med(cold):.1f} s  runs {[round(x, 1) for x in cold]}"
+    )
+    print(
+        f"warm start (existing data folder): median {med(warm):.1f} s  runs "
+        f"{[round(x, 1) for x in warm]}"
+    )
     print(f"anchor: bare streamlit one-line page: median {med(anchor):.1f} s")
-    print(f"RESULT cold_start_s={med(cold):.2f} warm_start_s={med(warm):.2f} "
-          f"bare_streamlit_s={med(anchor):.2f}")
+    print(
+        f"RESULT cold_start_s={med(cold):.2f} warm_start_s={med(warm):.2f} "
+        f"bare_streamlit_s={med(anchor):.2f}"
+    )
 
 
 if __name__ == "__main__":

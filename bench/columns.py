@@ -41,10 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
-    inputs = [(f.name, f.read_bytes()) for f in sorted(args.dir.glob("*.pdf"))
-              if f.name not in _SKIP]
-    inputs += [("drawn-across (fpdf2)", _two_columns(True)),
-               ("drawn-down (fpdf2)", _two_columns(False))]
+    inputs = [
+        (f.name, f.read_bytes()) for f in sorted(args.dir.glob("*.pdf")) if f.name not in _SKIP
+    ]
+    inputs += [
+        ("drawn-across (fpdf2)", _two_columns(True)),
+        ("drawn-down (fpdf2)", _two_columns(False)),
+    ]
     plain_s = starts_s = layout_s = 0.0
     pages = flagged = needed = missed = 0
     for name, data in inputs:
@@ -74,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  skipped {name} page {n}: {type(e).__name__}")
                 continue
             pages += 1
-            flag = may_be_drawn_across(starts, page_left=float(box.left),
-                                       page_width=float(box.width))
+            flag = may_be_drawn_across(
+                starts, page_left=float(box.left), page_width=float(box.width)
+            )
             need = column_order(layout, plain) is not None
             flagged += flag
             needed += need
@@ -84,12 +88,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  MISSED {name} page {n}")
             elif flag:
                 print(f"  flagged {name} page {n} (reordered: {need})")
-    print(f"{pages} pages with text; layout mode asked for on {flagged}, needed on {needed}, "
-          f"missed {missed}")
-    print(f"plain pass {plain_s:.1f}s, plain pass with run starts {starts_s:.1f}s, "
-          f"layout mode on every page {layout_s:.1f}s")
-    print(f"RESULT pages={pages} flagged={flagged} needed={needed} missed={missed} "
-          f"plain_s={plain_s:.2f} starts_s={starts_s:.2f} layout_s={layout_s:.2f}")
+    print(
+        f"{pages} pages with text; layout mode asked for on {flagged}, needed on {needed}, "
+        f"missed {missed}"
+    )
+    print(
+        f"plain pass {plain_s:.1f}s, plain pass with run starts {starts_s:.1f}s, "
+        f"layout mode on every page {layout_s:.1f}s"
+    )
+    print(
+        f"RESULT pages={pages} flagged={flagged} needed={needed} missed={missed} "
+        f"plain_s={plain_s:.2f} starts_s={starts_s:.2f} layout_s={layout_s:.2f}"
+    )
     return 0
 
 

@@ -61,14 +61,21 @@ def _run_mode(rt, *, fair: bool, big: bytes, small: bytes, big_files: int) -> di
     worker = EmbeddedWorker(rt, concurrency=1).start()
     try:
         t_a = time.perf_counter()
-        mine = [jobs_service.submit_ingestion(
-            rt, user_id=a, source=io.BytesIO(big + f"% copy {i}\n".encode()),
-            filename=f"big-{i}.pdf") for i in range(big_files)]
+        mine = [
+            jobs_service.submit_ingestion(
+                rt,
+                user_id=a,
+                source=io.BytesIO(big + f"% copy {i}\n".encode()),
+                filename=f"big-{i}.pdf",
+            )
+            for i in range(big_files)
+        ]
         _wait(rt, mine[0], a, until="running")
         time.sleep(2.0)
         t_b = time.perf_counter()
-        theirs = jobs_service.submit_ingestion(rt, user_id=b, source=io.BytesIO(small),
-                                               filename="small.pdf")
+        theirs = jobs_service.submit_ingestion(
+            rt, user_id=b, source=io.BytesIO(small), filename="small.pdf"
+        )
         done_b = _wait(rt, theirs, b)
         b_wait = time.perf_counter() - t_b
         for job_id in mine:
@@ -91,15 +98,18 @@ def _amplification(rt) -> tuple[int, float, str]:
     data = amplifying_pdf(pages=20)
     uncapped = read_pdf(data, settings=rt.settings.replace(pdf_max_chars_per_byte=1e9))
     chars = sum(len(p) for p in uncapped.pages)
-    print(f"amplifying PDF: {len(data):,} bytes, {uncapped.page_count} pages -> {chars:,} "
-          f"characters = {chars / len(data):,.1f} per byte (cap off)")
+    print(
+        f"amplifying PDF: {len(data):,} bytes, {uncapped.page_count} pages -> {chars:,} "
+        f"characters = {chars / len(data):,.1f} per byte (cap off)"
+    )
     try:
         read_pdf(data, settings=rt.settings)
         outcome = "accepted"
     except PdfTooMuchText as e:
         outcome = "refused"
-        print(f"cap {rt.settings.ingestion.pdf_max_chars_per_byte:g}/byte: refused: "
-              f"{e.user_message}")
+        print(
+            f"cap {rt.settings.ingestion.pdf_max_chars_per_byte:g}/byte: refused: {e.user_message}"
+        )
     return len(data), chars / len(data), outcome
 
 
@@ -118,24 +128,32 @@ def main(argv: list[str] | None = None) -> int:
     amp_bytes, amp_ratio, amp_outcome = _amplification(rt)
 
     big, small = make_book(args.big_pages), make_book(args.small_pages)
-    print(f"\nlearner A: {args.big_files} x {args.big_pages} pages; learner B: "
-          f"{args.small_pages} pages, queued 2 s after A's first upload started; one worker; "
-          f"fair slice {rt.settings.jobs.fair_slice_s:g} s")
+    print(
+        f"\nlearner A: {args.big_files} x {args.big_pages} pages; learner B: "
+        f"{args.small_pages} pages, queued 2 s after A's first upload started; one worker; "
+        f"fair slice {rt.settings.jobs.fair_slice_s:g} s"
+    )
     figures = {}
     for fair in (False, True):
         name = "fair turns" if fair else "first come, first served (anchor)"
         r = _run_mode(rt, fair=fair, big=big, small=small, big_files=args.big_files)
         figures[fair] = r
-        print(f"{name}: B waited {r['b_wait']:.1f} s; A's uploads done after "
-              f"{r['a_total']:.1f} s; A stepped aside {r['pauses']} time(s)")
+        print(
+            f"{name}: B waited {r['b_wait']:.1f} s; A's uploads done after "
+            f"{r['a_total']:.1f} s; A stepped aside {r['pauses']} time(s)"
+        )
     fifo, fair = figures[False], figures[True]
-    print(f"B's wait: {fifo['b_wait']:.1f} s -> {fair['b_wait']:.1f} s "
-          f"({fifo['b_wait'] / max(fair['b_wait'], 1e-9):.1f}x shorter); A's total "
-          f"{fifo['a_total']:.1f} s -> {fair['a_total']:.1f} s")
-    print(f"RESULT b_wait_fifo_s={fifo['b_wait']:.1f} b_wait_fair_s={fair['b_wait']:.1f} "
-          f"a_total_fifo_s={fifo['a_total']:.1f} a_total_fair_s={fair['a_total']:.1f} "
-          f"pauses_fair={fair['pauses']} amp_bytes={amp_bytes} "
-          f"amp_chars_per_byte_uncapped={amp_ratio:.1f} amp_refused={amp_outcome == 'refused'}")
+    print(
+        f"B's wait: {fifo['b_wait']:.1f} s -> {fair['b_wait']:.1f} s "
+        f"({fifo['b_wait'] / max(fair['b_wait'], 1e-9):.1f}x shorter); A's total "
+        f"{fifo['a_total']:.1f} s -> {fair['a_total']:.1f} s"
+    )
+    print(
+        f"RESULT b_wait_fifo_s={fifo['b_wait']:.1f} b_wait_fair_s={fair['b_wait']:.1f} "
+        f"a_total_fifo_s={fifo['a_total']:.1f} a_total_fair_s={fair['a_total']:.1f} "
+        f"pauses_fair={fair['pauses']} amp_bytes={amp_bytes} "
+        f"amp_chars_per_byte_uncapped={amp_ratio:.1f} amp_refused={amp_outcome == 'refused'}"
+    )
     return 0
 
 

@@ -51,8 +51,9 @@ def make_book(pages: int) -> bytes:
         pdf.set_font("Helvetica", style="B", size=13)
         pdf.cell(0, 8, f"Section {n} Aerodynamics Notes", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=9)
-        body = " ".join(_SENTENCES[(n + i) % len(_SENTENCES)] + f" (page {n}, item {i}.)"
-                        for i in range(26))
+        body = " ".join(
+            _SENTENCES[(n + i) % len(_SENTENCES)] + f" (page {n}, item {i}.)" for i in range(26)
+        )
         pdf.multi_cell(0, 4.2, body)
     return bytes(pdf.output())
 
@@ -85,7 +86,7 @@ def _torch_anchor(rt, embedder, n: int) -> tuple[float, float]:  # noqa: ANN001
     reference.embed_documents(["warm up"])
     ours_s = torch_s = 0.0
     for start in range(0, len(texts), 100):
-        part = texts[start:start + 100]
+        part = texts[start : start + 100]
         t0 = time.perf_counter()
         embedder.embed_documents(part)
         ours_s += time.perf_counter() - t0
@@ -99,10 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR)
     p.add_argument("--pages", type=int, default=300, help="size of the generated book")
-    p.add_argument("--embedding", default=None,
-                   help="embedding model setting (default: the configured one)")
-    p.add_argument("--anchor-chunks", type=int, default=600,
-                   help="chunks embedded by both the model in use and the torch reference")
+    p.add_argument(
+        "--embedding", default=None, help="embedding model setting (default: the configured one)"
+    )
+    p.add_argument(
+        "--anchor-chunks",
+        type=int,
+        default=600,
+        help="chunks embedded by both the model in use and the torch reference",
+    )
     args = p.parse_args(argv)
 
     import logging
@@ -117,26 +123,30 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(args.dir.glob("*.pdf")) if args.dir.is_dir() else []
     # The text pipeline's overhead: pages without a text layer stay unread here, as in raw
     # extraction (OCR has its own benchmark, bench.ocr).
-    rt = bench_runtime(ocr_enabled=False,
-                       **({"embedding_model": args.embedding} if args.embedding else {}))
+    rt = bench_runtime(
+        ocr_enabled=False, **({"embedding_model": args.embedding} if args.embedding else {})
+    )
     user = bench_user(rt)
     embedder = rt.embedder
     embedder.embed_documents(["warm up the model once, as a running app has"])
-    print(f"settings: embedding={rt.settings.embedding.model} chunk_tokens="
-          f"{rt.settings.ingestion.chunk_tokens} "
-          f"overlap={rt.settings.ingestion.chunk_overlap_tokens}; "
-          f"{len(files)} files in {args.dir}")
+    print(
+        f"settings: embedding={rt.settings.embedding.model} chunk_tokens="
+        f"{rt.settings.ingestion.chunk_tokens} "
+        f"overlap={rt.settings.ingestion.chunk_overlap_tokens}; "
+        f"{len(files)} files in {args.dir}"
+    )
 
     # 1) the generated book: upload -> first search result
     book = make_book(args.pages)
     t0 = time.perf_counter()
     result = library.ingest_pdf(rt, user_id=user, data=book, filename="book.pdf")
-    hits = library.search_library(rt, user_id=user, query="flutter elastic modes of the wing",
-                                  k=3)
+    hits = library.search_library(rt, user_id=user, query="flutter elastic modes of the wing", k=3)
     book_s = time.perf_counter() - t0
     assert hits, "the generated book should be searchable"
-    print(f"{args.pages}-page text PDF: searchable after {book_s:.1f}s "
-          f"({result.material.chunk_count} chunks; target < 60 s)")
+    print(
+        f"{args.pages}-page text PDF: searchable after {book_s:.1f}s "
+        f"({result.material.chunk_count} chunks; target < 60 s)"
+    )
 
     # 2) every file of DIR: pipeline, then raw extraction and embedding alone
     inputs = [(f.name, f.read_bytes()) for f in files] + [("book.pdf (generated)", book)]
@@ -167,12 +177,15 @@ def main(argv: list[str] | None = None) -> int:
         raw_extract(data)
         raw_s += time.perf_counter() - t0
         with rt.session_factory() as s:
-            texts = list(s.scalars(select(Chunk.text).where(Chunk.material_id == m.id)
-                                   .order_by(Chunk.ordinal)))
+            texts = list(
+                s.scalars(
+                    select(Chunk.text).where(Chunk.material_id == m.id).order_by(Chunk.ordinal)
+                )
+            )
         t0 = time.perf_counter()
         step = rt.settings.embedding.batch_size * 4
         for start in range(0, len(texts), step):
-            embedder.embed_documents(texts[start:start + step])
+            embedder.embed_documents(texts[start : start + step])
         embed_s += time.perf_counter() - t0
 
     anchor = _torch_anchor(rt, embedder, args.anchor_chunks)
@@ -186,26 +199,36 @@ def main(argv: list[str] | None = None) -> int:
 
     base = raw_s + embed_s
     overhead = (pipeline_s / base - 1) * 100 if base else 0.0
-    print(f"\nfiles ingested: {len(inputs) - refused} ({refused} refused), {pages} pages, "
-          f"{chunks} chunks")
-    print(f"pipeline (ingest_pdf end to end): {pipeline_s:.1f}s = {pages / pipeline_s:.1f} "
-          f"pages/s, {chunks / pipeline_s:.1f} chunks/s")
+    print(
+        f"\nfiles ingested: {len(inputs) - refused} ({refused} refused), {pages} pages, "
+        f"{chunks} chunks"
+    )
+    print(
+        f"pipeline (ingest_pdf end to end): {pipeline_s:.1f}s = {pages / pipeline_s:.1f} "
+        f"pages/s, {chunks / pipeline_s:.1f} chunks/s"
+    )
     print(f"raw pypdf extraction alone:       {raw_s:.1f}s = {pages / raw_s:.1f} pages/s")
     print(f"embedding the same chunks alone:  {embed_s:.1f}s = {chunks / embed_s:.1f} chunks/s")
     print(f"pipeline overhead over raw extraction + embedding: {overhead:.1f}% (target <= 25%)")
     ours_cps, torch_cps = anchor
-    print(f"same {args.anchor_chunks} chunks, interleaved: {rt.settings.embedding.model} "
-          f"{ours_cps:.1f} chunks/s; sentence-transformers on CPU torch (the former default) "
-          f"{torch_cps:.1f} chunks/s; speed-up {ours_cps / torch_cps:.2f}x (target >= 2x)")
-    print("anchors (../shared/FACTS.md): pypdf ~480 pages/s on a simple text PDF; "
-          "all-MiniLM-L6-v2 ~55 chunks/s on 2 cores")
-    print(f"RESULT pages_per_s={pages / pipeline_s:.2f} chunks_per_s={chunks / pipeline_s:.2f} "
-          f"raw_pages_per_s={pages / raw_s:.2f} overhead_pct={overhead:.1f} "
-          f"book_{args.pages}_searchable_s={book_s:.1f} embed_chunks_per_s={ours_cps:.1f} "
-          f"torch_chunks_per_s={torch_cps:.1f} embed_speedup={ours_cps / torch_cps:.2f} "
-          f"passages_per_page_median={median:.1f} "
-          f"passages_per_page_max={ratios[-1] if ratios else 0:.1f} "
-          f"passage_outliers={outliers}")
+    print(
+        f"same {args.anchor_chunks} chunks, interleaved: {rt.settings.embedding.model} "
+        f"{ours_cps:.1f} chunks/s; sentence-transformers on CPU torch (the former default) "
+        f"{torch_cps:.1f} chunks/s; speed-up {ours_cps / torch_cps:.2f}x (target >= 2x)"
+    )
+    print(
+        "anchors (../shared/FACTS.md): pypdf ~480 pages/s on a simple text PDF; "
+        "all-MiniLM-L6-v2 ~55 chunks/s on 2 cores"
+    )
+    print(
+        f"RESULT pages_per_s={pages / pipeline_s:.2f} chunks_per_s={chunks / pipeline_s:.2f} "
+        f"raw_pages_per_s={pages / raw_s:.2f} overhead_pct={overhead:.1f} "
+        f"book_{args.pages}_searchable_s={book_s:.1f} embed_chunks_per_s={ours_cps:.1f} "
+        f"torch_chunks_per_s={torch_cps:.1f} embed_speedup={ours_cps / torch_cps:.2f} "
+        f"passages_per_page_median={median:.1f} "
+        f"passages_per_page_max={ratios[-1] if ratios else 0:.1f} "
+        f"passage_outliers={outliers}"
+    )
     return 0
 
 

@@ -55,8 +55,7 @@ def _attempt(rt, email: str, password: str) -> str:
 
 def _race(rt, guesses: int, calls: dict[str, int]) -> int:
     email = "race@example.com"
-    accounts.register_user(rt, email=email, password=PASSWORD,
-                           display_name="Race")
+    accounts.register_user(rt, email=email, password=PASSWORD, display_name="Race")
     before = calls["n"]
     barrier = threading.Barrier(guesses)
 
@@ -66,8 +65,10 @@ def _race(rt, guesses: int, calls: dict[str, int]) -> int:
 
     with ThreadPoolExecutor(guesses) as pool:
         outcomes = list(pool.map(guess, range(guesses)))
-    print(f"race: {guesses} parallel guesses -> "
-          + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes))))
+    print(
+        f"race: {guesses} parallel guesses -> "
+        + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
+    )
     return calls["n"] - before
 
 
@@ -88,8 +89,10 @@ def _flood(rt, flood: int, threads: int) -> tuple[list[float], list[str], float]
     done = threading.Event()
     with ThreadPoolExecutor(threads) as pool:
         start = time.perf_counter()
-        futures = [pool.submit(_attempt, rt, f"flood{i}@example.com", "wrong guess!!")
-                   for i in range(flood)]
+        futures = [
+            pool.submit(_attempt, rt, f"flood{i}@example.com", "wrong guess!!")
+            for i in range(flood)
+        ]
         pool.submit(lambda: (all(f.result() for f in futures), done.set()))
         during: list[float] = []
         while not done.is_set():
@@ -102,8 +105,9 @@ def _flood(rt, flood: int, threads: int) -> tuple[list[float], list[str], float]
 
 def _crowd(n: int) -> tuple[list[str], int, float]:
     rt = bench_runtime(db_pool_size=2, db_max_overflow=0, db_pool_timeout_s=1)
-    accounts.register_user(rt, email="crowd@example.com", password=PASSWORD,
-                           display_name="Crowd", by_admin=True)
+    accounts.register_user(
+        rt, email="crowd@example.com", password=PASSWORD, display_name="Crowd", by_admin=True
+    )
     barrier = threading.Barrier(n)
     peak = {"out": 0}
     done = threading.Event()
@@ -138,38 +142,50 @@ def main() -> None:
 
     rt = bench_runtime()
     s = rt.settings
-    print(f"settings: login_max_failures={s.accounts.login_max_failures} "
-          f"bcrypt_concurrency={s.accounts.login_bcrypt_concurrency} pool={s.database.pool_size}"
-          f"+{s.database.max_overflow} pool_timeout_s={s.database.pool_timeout_s}")
+    print(
+        f"settings: login_max_failures={s.accounts.login_max_failures} "
+        f"bcrypt_concurrency={s.accounts.login_bcrypt_concurrency} pool={s.database.pool_size}"
+        f"+{s.database.max_overflow} pool_timeout_s={s.database.pool_timeout_s}"
+    )
     calls = _counting_bcrypt()
     accounts.dummy_hash()
     checks = _race(rt, args.guesses, calls)
-    print(f"race: real bcrypt checks={checks} (anchor: limit {s.accounts.login_max_failures}; "
-          f"guesses {args.guesses})")
+    print(
+        f"race: real bcrypt checks={checks} (anchor: limit {s.accounts.login_max_failures}; "
+        f"guesses {args.guesses})"
+    )
 
-    accounts.register_user(rt, email="owner@example.com", password=PASSWORD,
-                           display_name="Owner")
+    accounts.register_user(rt, email="owner@example.com", password=PASSWORD, display_name="Owner")
     idle = _lookups(rt, 100)
     during, outcomes, elapsed = _flood(rt, args.flood, args.threads)
-    timeouts = sum(o not in {"AuthenticationFailed", "AccountLocked", "RateLimited"}
-                   for o in outcomes)
-    print(f"flood: {args.flood} wrong logins from {args.threads} threads in {elapsed:.1f} s "
-          f"({args.flood / elapsed:.1f}/s); outcomes "
-          + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes))))
-    print(f"account lookup p50/p95 ms: idle (anchor) {statistics.median(idle):.2f}/"
-          f"{_p95(idle):.2f}; during the flood {statistics.median(during):.2f}/"
-          f"{_p95(during):.2f} over {len(during)} lookups")
+    timeouts = sum(
+        o not in {"AuthenticationFailed", "AccountLocked", "RateLimited"} for o in outcomes
+    )
+    print(
+        f"flood: {args.flood} wrong logins from {args.threads} threads in {elapsed:.1f} s "
+        f"({args.flood / elapsed:.1f}/s); outcomes "
+        + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
+    )
+    print(
+        f"account lookup p50/p95 ms: idle (anchor) {statistics.median(idle):.2f}/"
+        f"{_p95(idle):.2f}; during the flood {statistics.median(during):.2f}/"
+        f"{_p95(during):.2f} over {len(during)} lookups"
+    )
     crowd, peak, crowd_s = _crowd(args.crowd)
     engine_answers = {"ok", "AuthenticationFailed", "AccountLocked", "RateLimited"}
     crowd_errors = sum(o not in engine_answers for o in crowd)
-    print(f"crowd: {args.crowd} logins on one email at once, pool 2+0 (timeout 1 s), in "
-          f"{crowd_s:.1f} s; peak connections checked out {peak}; outcomes "
-          + ", ".join(f"{o}={crowd.count(o)}" for o in sorted(set(crowd))))
-    print(f"RESULT guesses={args.guesses} limit={s.accounts.login_max_failures} "
-          f"real_checks={checks} "
-          f"flood={args.flood} flood_errors={timeouts} lookup_p95_ms_idle={_p95(idle):.2f} "
-          f"lookup_p95_ms_flood={_p95(during):.2f} crowd={args.crowd} "
-          f"crowd_errors={crowd_errors} crowd_peak_connections={peak}")
+    print(
+        f"crowd: {args.crowd} logins on one email at once, pool 2+0 (timeout 1 s), in "
+        f"{crowd_s:.1f} s; peak connections checked out {peak}; outcomes "
+        + ", ".join(f"{o}={crowd.count(o)}" for o in sorted(set(crowd)))
+    )
+    print(
+        f"RESULT guesses={args.guesses} limit={s.accounts.login_max_failures} "
+        f"real_checks={checks} "
+        f"flood={args.flood} flood_errors={timeouts} lookup_p95_ms_idle={_p95(idle):.2f} "
+        f"lookup_p95_ms_flood={_p95(during):.2f} crowd={args.crowd} "
+        f"crowd_errors={crowd_errors} crowd_peak_connections={peak}"
+    )
     rt.engine.dispose()
 
 

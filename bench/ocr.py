@@ -28,12 +28,16 @@ from engine.config import Settings
 from engine.ingestion.pdf import read_pdf
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdf-corpus"
-EN = ("The boundary layer thickens along the chord as viscous effects accumulate. Heat transfer "
-      "at hypersonic speeds depends strongly on the wall temperature. A swept wing delays the "
-      "onset of compressibility drag at high subsonic Mach numbers. ")
-DE = ("Die Grenzschicht wächst entlang der Profilsehne, weil die Zähigkeit wirkt. Größere Flügel "
-      "erzeugen mehr Auftrieb; über Schallgeschwindigkeit entstehen Verdichtungsstöße, die "
-      "Müller und Schäfer im Windkanal maßen. ")
+EN = (
+    "The boundary layer thickens along the chord as viscous effects accumulate. Heat transfer "
+    "at hypersonic speeds depends strongly on the wall temperature. A swept wing delays the "
+    "onset of compressibility drag at high subsonic Mach numbers. "
+)
+DE = (
+    "Die Grenzschicht wächst entlang der Profilsehne, weil die Zähigkeit wirkt. Größere Flügel "
+    "erzeugen mehr Auftrieb; über Schallgeschwindigkeit entstehen Verdichtungsstöße, die "
+    "Müller und Schäfer im Windkanal maßen. "
+)
 
 
 def _norm(text: str) -> str:
@@ -71,9 +75,14 @@ def text_pdf(body: str, pages: int) -> bytes:
     pdf.set_font("Helvetica", size=11)
     for n in range(pages):
         pdf.add_page()
-        pdf.multi_cell(0, 6, " ".join(
-            f"{sentences[(n + i) % len(sentences)].rstrip('.')} (page {n + 1}, note {i})."
-            for i in range(14)))
+        pdf.multi_cell(
+            0,
+            6,
+            " ".join(
+                f"{sentences[(n + i) % len(sentences)].rstrip('.')} (page {n + 1}, note {i})."
+                for i in range(14)
+            ),
+        )
     return bytes(pdf.output())
 
 
@@ -83,15 +92,16 @@ def reference_pages(pdf: bytes, settings: Settings, pages: int | None = None) ->
 
     reader = PdfReader(io.BytesIO(pdf))
     writer = PdfWriter()
-    for page in reader.pages[:pages or len(reader.pages)]:
+    for page in reader.pages[: pages or len(reader.pages)]:
         writer.add_page(page)
     buffer = io.BytesIO()
     writer.write(buffer)
     return read_pdf(buffer.getvalue(), settings=settings.replace(ocr_enabled=False)).pages
 
 
-def measure(label: str, original: bytes, dpi: int, settings: Settings,
-            pages: int | None = None) -> tuple[float, int, float]:
+def measure(
+    label: str, original: bytes, dpi: int, settings: Settings, pages: int | None = None
+) -> tuple[float, int, float]:
     refs = reference_pages(original, settings, pages)
     scanned = image_only(original, dpi, pages)
     t0 = time.perf_counter()
@@ -99,9 +109,11 @@ def measure(label: str, original: bytes, dpi: int, settings: Settings,
     elapsed = time.perf_counter() - t0
     rates = [cer(r, h) for r, h in zip(refs, got.pages, strict=True) if _norm(r)]
     mean = sum(rates) / len(rates) if rates else 0.0
-    print(f"  {label} @ {dpi} dpi: CER {mean:.2%} over {len(rates)} pages, "
-          f"{len(got.ocr_pages)} OCR pages in {elapsed:.1f}s "
-          f"({len(got.ocr_pages) / elapsed:.2f} pages/s), confidence {got.ocr_confidence}")
+    print(
+        f"  {label} @ {dpi} dpi: CER {mean:.2%} over {len(rates)} pages, "
+        f"{len(got.ocr_pages)} OCR pages in {elapsed:.1f}s "
+        f"({len(got.ocr_pages) / elapsed:.2f} pages/s), confidence {got.ocr_confidence}"
+    )
     return mean, len(got.ocr_pages), elapsed
 
 
@@ -119,17 +131,23 @@ def searchable_book(pages: int) -> float:
         now = time.perf_counter() - t0
         if now - last_shown[0] >= 10 or p.stage != library.IngestStage.READING:
             last_shown[0] = now
-            what = (f"Reading page {p.ocr_page} of {p.page_count} (OCR)" if p.ocr_page
-                    else f"{p.stage}: {p.pages_read}/{p.page_count} pages, "
-                         f"{p.chunks_indexed}/{p.chunk_count} passages")
+            what = (
+                f"Reading page {p.ocr_page} of {p.page_count} (OCR)"
+                if p.ocr_page
+                else f"{p.stage}: {p.pages_read}/{p.page_count} pages, "
+                f"{p.chunks_indexed}/{p.chunk_count} passages"
+            )
             print(f"    {now:6.1f}s  {what}", flush=True)
 
-    m = library.ingest_pdf(rt, user_id=user, data=scanned, filename="scanned-book.pdf",
-                           progress=show).material
+    m = library.ingest_pdf(
+        rt, user_id=user, data=scanned, filename="scanned-book.pdf", progress=show
+    ).material
     hits = library.search_library(rt, user_id=user, query=f"page {pages}, note 3", k=3)
     elapsed = time.perf_counter() - t0
-    print(f"  {pages}-page scanned PDF: {len(m.ocr_pages)} pages read by OCR, searchable after "
-          f"{elapsed:.1f}s (target 180 s); top hit on page {hits[0].page_start if hits else '-'}")
+    print(
+        f"  {pages}-page scanned PDF: {len(m.ocr_pages)} pages read by OCR, searchable after "
+        f"{elapsed:.1f}s (target 180 s); top hit on page {hits[0].page_start if hits else '-'}"
+    )
     return elapsed
 
 
@@ -141,17 +159,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", type=Path, default=CORPUS, help="the shared PDF corpus")
     p.add_argument("--book", type=int, default=50, help="pages of the scanned book (0: skip)")
     args = p.parse_args(argv)
-    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="groundwork-bench-ocr-")),
-                        pdf_parse_timeout_s=600, ocr_timeout_s=1200, ocr_page_timeout_s=120)
+    settings = Settings(
+        data_dir=Path(tempfile.mkdtemp(prefix="groundwork-bench-ocr-")),
+        pdf_parse_timeout_s=600,
+        ocr_timeout_s=1200,
+        ocr_page_timeout_s=120,
+    )
     results: dict[str, float] = {}
     pages_total = 0
     seconds = 0.0
-    sources = [("english", text_pdf(EN, args.pages), None),
-               ("german", text_pdf(DE, args.pages), None)]
+    sources = [
+        ("english", text_pdf(EN, args.pages), None),
+        ("german", text_pdf(DE, args.pages), None),
+    ]
     for name in ("tracemonkey.pdf", "TAMReview.pdf"):
         if (args.corpus / name).is_file():
-            sources.append((name.removesuffix(".pdf").lower(), (args.corpus / name).read_bytes(),
-                            args.corpus_pages))
+            sources.append(
+                (
+                    name.removesuffix(".pdf").lower(),
+                    (args.corpus / name).read_bytes(),
+                    args.corpus_pages,
+                )
+            )
     for dpi in args.dpi:
         for label, pdf, limit in sources:
             rate, n, s = measure(label, pdf, dpi, settings, limit)

@@ -35,8 +35,10 @@ from bench._library import bench_runtime, bench_user
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark password 123"  # noqa: S105 - the benchmark learner's password
 SIGNED_OUT_PAGES = ["pages/login.py", "pages/register.py"]
-_WORDS = ("lift drag boundary layer shock wave wing chord flutter stall pressure heat flow "
-          "turbulent laminar nozzle thrust compressor blade vortex mach").split()
+_WORDS = (
+    "lift drag boundary layer shock wave wing chord flutter stall pressure heat flow "
+    "turbulent laminar nozzle thrust compressor blade vortex mach"
+).split()
 
 
 def signed_in_pages() -> list[str]:
@@ -45,17 +47,29 @@ def signed_in_pages() -> list[str]:
 
     text = (ROOT / "app.py").read_text()
     found = re.findall(r'st\.Page\(\s*"(pages/[a-z_]+\.py)"', text)
-    return [p for p in dict.fromkeys(found) if p not in SIGNED_OUT_PAGES
-            and p != "pages/onboarding.py"]
+    return [
+        p for p in dict.fromkeys(found) if p not in SIGNED_OUT_PAGES and p != "pages/onboarding.py"
+    ]
 
 
 def _material_pages(n: int) -> list[str]:
-    return [" ".join(f"{_WORDS[(n * 7 + p * 3 + i) % len(_WORDS)]} section {p} note {i}."
-                     for i in range(60)) for p in range(4)]
+    return [
+        " ".join(
+            f"{_WORDS[(n * 7 + p * 3 + i) % len(_WORDS)]} section {p} note {i}." for i in range(60)
+        )
+        for p in range(4)
+    ]
 
 
-def fill(rt, user_id: int, *, materials: int, questions: int, states: int,  # noqa: ANN001
-         attempts: int) -> None:
+def fill(
+    rt,
+    user_id: int,
+    *,
+    materials: int,
+    questions: int,
+    states: int,  # noqa: ANN001
+    attempts: int,
+) -> None:
     import hashlib
 
     from sqlalchemy import text
@@ -67,18 +81,27 @@ def fill(rt, user_id: int, *, materials: int, questions: int, states: int,  # no
     for n in range(materials):
         pages = _material_pages(n)
         body = "\n".join(pages)
-        docs.append(library.DocumentInput(
-            pages=pages, title=f"Material {n + 1}", filename=f"material-{n + 1}.pdf",
-            sha256=hashlib.sha256(f"{n}\0{body}".encode()).hexdigest(),
-            size_bytes=len(body.encode()), pages_without_text=[]))
+        docs.append(
+            library.DocumentInput(
+                pages=pages,
+                title=f"Material {n + 1}",
+                filename=f"material-{n + 1}.pdf",
+                sha256=hashlib.sha256(f"{n}\0{body}".encode()).hexdigest(),
+                size_bytes=len(body.encode()),
+                pages_without_text=[],
+            )
+        )
     library.ingest_documents(rt, user_id=user_id, documents=docs)
     print(f"  {materials} materials ingested in {time.perf_counter() - t0:.1f} s", flush=True)
     t0 = time.perf_counter()
     per_state = attempts // states
     with rt.engine.begin() as conn:
-        conn.execute(text("UPDATE profiles SET onboarded_at = now(), daily_target = 20 "
-                          "WHERE user_id = :u"), {"u": user_id})
-        conn.execute(text("""
+        conn.execute(
+            text("UPDATE profiles SET onboarded_at = now(), daily_target = 20 WHERE user_id = :u"),
+            {"u": user_id},
+        )
+        conn.execute(
+            text("""
             INSERT INTO questions (user_id, material_id, type, stem, options, correct_index,
                 answer, explanation, difficulty, excerpt, page_start, page_end, material_title,
                 generator, created_at)
@@ -91,8 +114,10 @@ def fill(rt, user_id: int, *, materials: int, questions: int, states: int,  # no
             FROM generate_series(1, :n) q
             JOIN LATERAL (SELECT id, title FROM materials WHERE user_id = :u
                           ORDER BY id OFFSET q % :m LIMIT 1) m ON true"""),
-            {"u": user_id, "n": questions, "m": materials})
-        conn.execute(text("""
+            {"u": user_id, "n": questions, "m": materials},
+        )
+        conn.execute(
+            text("""
             INSERT INTO review_states (user_id, question_id, due_at, reviews, lapses,
                 first_reviewed_at, last_reviewed_at, sm2_repetitions, sm2_interval_days,
                 sm2_easiness, sm2_due_at, fsrs_state, fsrs_step, fsrs_stability,
@@ -102,8 +127,11 @@ def fill(rt, user_id: int, *, materials: int, questions: int, states: int,  # no
             FROM (SELECT user_id, id, row_number() OVER (ORDER BY id) AS rn,
                          now() + (random() * 70 - 10) * interval '1 day' AS due
                   FROM questions WHERE user_id = :u) q
-            WHERE rn <= :states"""), {"u": user_id, "states": states, "per": per_state})
-        conn.execute(text("""
+            WHERE rn <= :states"""),
+            {"u": user_id, "states": states, "per": per_state},
+        )
+        conn.execute(
+            text("""
             INSERT INTO attempts (user_id, question_id, token, review_number, answered_at,
                 seconds, confidence, response, correct, score, grader, grade_reason, quality,
                 rating, scheduler, xp, state_before, state_after)
@@ -115,17 +143,27 @@ def fill(rt, user_id: int, *, materials: int, questions: int, states: int,  # no
                    jsonb_build_object('reviews', g, 'sm2', jsonb_build_object(
                        'repetitions', g, 'interval_days', 6, 'easiness', 2.5))
             FROM review_states rs CROSS JOIN generate_series(1, :per) g
-            WHERE rs.user_id = :u"""), {"u": user_id, "per": per_state})
-        conn.execute(text("UPDATE profiles SET xp = 20 * :n WHERE user_id = :u"),
-                     {"u": user_id, "n": states * per_state})
+            WHERE rs.user_id = :u"""),
+            {"u": user_id, "per": per_state},
+        )
+        conn.execute(
+            text("UPDATE profiles SET xp = 20 * :n WHERE user_id = :u"),
+            {"u": user_id, "n": states * per_state},
+        )
     with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
-        counts = conn.execute(text(
-            "SELECT (SELECT count(*) FROM materials WHERE user_id = :u), "
-            "(SELECT count(*) FROM questions WHERE user_id = :u), "
-            "(SELECT count(*) FROM attempts WHERE user_id = :u)"), {"u": user_id}).one()
-    print(f"  {counts[1]:,} questions and {counts[2]:,} attempts in "
-          f"{time.perf_counter() - t0:.1f} s", flush=True)
+        counts = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM materials WHERE user_id = :u), "
+                "(SELECT count(*) FROM questions WHERE user_id = :u), "
+                "(SELECT count(*) FROM attempts WHERE user_id = :u)"
+            ),
+            {"u": user_id},
+        ).one()
+    print(
+        f"  {counts[1]:,} questions and {counts[2]:,} attempts in {time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
 
 
 def p95(samples: list[float]) -> float:
@@ -200,18 +238,40 @@ st.write(f"Clicked {st.session_state['clicks']} times")
 """
 
 
-def _serve(rt, port: int, log_path: Path,  # noqa: ANN001
-           script: str = "app.py") -> subprocess.Popen:
-    env = {**os.environ,
-           "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
-           "GROUNDWORK_DATA_DIR": str(rt.settings.storage.data_dir),
-           "GROUNDWORK_MODEL_CACHE_DIR": str(rt.settings.storage.models_dir),
-           "GROUNDWORK_LOG_LEVEL": "WARNING"}
+def _serve(
+    rt,
+    port: int,
+    log_path: Path,  # noqa: ANN001
+    script: str = "app.py",
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False),
+        "GROUNDWORK_DATA_DIR": str(rt.settings.storage.data_dir),
+        "GROUNDWORK_MODEL_CACHE_DIR": str(rt.settings.storage.models_dir),
+        "GROUNDWORK_LOG_LEVEL": "WARNING",
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _port() -> int:
@@ -285,8 +345,11 @@ def _open_analytics(page) -> tuple[float, float]:  # noqa: ANN001
     return first, (time.perf_counter() - t0) * 1000
 
 
-def time_submits(rt, email: str,  # noqa: ANN001
-                 submits: int) -> tuple[list[float], list[float], dict[str, list[float]]]:
+def time_submits(
+    rt,
+    email: str,  # noqa: ANN001
+    submits: int,
+) -> tuple[list[float], list[float], dict[str, list[float]]]:
     """Today's submit click -> settled page, and the bare-page anchor, in one browser; also
     the same by keyboard (Enter), and Analytics after each keyboard answer (fresh data, so
     the charts are read again): first section shown, and whole page settled."""
@@ -298,12 +361,16 @@ def time_submits(rt, email: str,  # noqa: ANN001
     log_path = Path(tempfile.mkdtemp(prefix="gw-bench-pages-")) / "streamlit.log"
     proc = _serve(rt, port, log_path)
     samples: list[float] = []
-    extra: dict[str, list[float]] = {"keyboard_submit": [], "analytics_first_section": [],
-                                     "analytics_settled": []}
+    extra: dict[str, list[float]] = {
+        "keyboard_submit": [],
+        "analytics_first_section": [],
+        "analytics_settled": [],
+    }
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                        args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            )
             page = _open(browser, port)
             _settled(page, "Welcome to Groundwork")
             page.wait_for_timeout(1000)  # the cookie component reruns the app once after load
@@ -316,8 +383,9 @@ def time_submits(rt, email: str,  # noqa: ANN001
                 _settled(page, "How sure are you?")
                 page.locator(".st-key-today_check").wait_for()
                 page.locator(".st-key-today_option_1 button").click()
-                page.locator(".st-key-today_option_1 [data-testid='stBaseButton-primary']") \
-                    .wait_for()
+                page.locator(
+                    ".st-key-today_option_1 [data-testid='stBaseButton-primary']"
+                ).wait_for()
                 page.locator(".st-key-today_sure_4 button").click()
                 _settled(page, "How sure are you? Sure (")
                 t0 = time.perf_counter()
@@ -366,8 +434,14 @@ def main(argv: list[str] | None = None) -> int:
     with rt.session_factory() as s:
         email = s.get(User, user_id).email
     print(f"Filling one busy learner ({email}):")
-    fill(rt, user_id, materials=args.materials, questions=args.questions, states=args.states,
-         attempts=args.attempts)
+    fill(
+        rt,
+        user_id,
+        materials=args.materials,
+        questions=args.questions,
+        states=args.states,
+        attempts=args.attempts,
+    )
 
     # the AppTest runs build the app's runtime from these settings, in this process
     os.environ["DATABASE_URL"] = rt.engine.url.render_as_string(hide_password=False)
@@ -383,8 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'page':<28} {'p50':>8} {'p95':>8}")
     for page, samples in timings.items():
         print(f"  {page:<28} {statistics.median(samples):8.1f} {p95(samples):8.1f}")
-    print(f"  {'anchor: bare one-line page':<28} {statistics.median(bare):8.1f} "
-          f"{p95(bare):8.1f}")
+    print(f"  {'anchor: bare one-line page':<28} {statistics.median(bare):8.1f} {p95(bare):8.1f}")
     worst = max(timings, key=lambda k: p95(timings[k]))
     print(f"worst page: {worst} p95 {p95(timings[worst]):.1f} ms (target < 300 ms)")
 
@@ -393,29 +466,39 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_browser and args.submits > 0:
         submits, anchor, extra = time_submits(rt, email, args.submits)
         submit_p95, bare_click_p95 = p95(submits), p95(anchor)
-        print(f"Today, answer submit in Chromium (click -> verdict shown, run finished): "
-              f"p50 {statistics.median(submits):.0f} ms, p95 {submit_p95:.0f} ms "
-              f"over {len(submits)} answers")
-        for name, label in (("keyboard_submit", "Today, answer by keyboard (Enter -> verdict "
-                                                "shown, run finished)"),
-                            ("analytics_first_section", "Analytics after a new answer: click "
-                                                        "-> first section shown"),
-                            ("analytics_settled", "Analytics after a new answer: click -> "
-                                                  "whole page settled")):
+        print(
+            f"Today, answer submit in Chromium (click -> verdict shown, run finished): "
+            f"p50 {statistics.median(submits):.0f} ms, p95 {submit_p95:.0f} ms "
+            f"over {len(submits)} answers"
+        )
+        for name, label in (
+            ("keyboard_submit", "Today, answer by keyboard (Enter -> verdict shown, run finished)"),
+            (
+                "analytics_first_section",
+                "Analytics after a new answer: click -> first section shown",
+            ),
+            ("analytics_settled", "Analytics after a new answer: click -> whole page settled"),
+        ):
             got = extra[name]
-            print(f"{label}: p50 {statistics.median(got):.0f} ms, p95 {p95(got):.0f} ms "
-                  f"over {len(got)}")
+            print(
+                f"{label}: p50 {statistics.median(got):.0f} ms, p95 {p95(got):.0f} ms "
+                f"over {len(got)}"
+            )
         keyboard_p95 = p95(extra["keyboard_submit"])
         analytics_first_p95 = p95(extra["analytics_first_section"])
         analytics_settled_p95 = p95(extra["analytics_settled"])
-        print(f"anchor: one-button bare Streamlit page, click -> settled: "
-              f"p50 {statistics.median(anchor):.0f} ms, p95 {bare_click_p95:.0f} ms")
-    print(f"RESULT worst_page={Path(worst).stem} worst_page_p95_ms={p95(timings[worst]):.1f} "
-          f"submit_click_p95_ms={submit_p95:.0f} bare_click_p95_ms={bare_click_p95:.0f} "
-          f"keyboard_submit_p95_ms={keyboard_p95:.0f} "
-          f"analytics_first_section_p95_ms={analytics_first_p95:.0f} "
-          f"analytics_settled_p95_ms={analytics_settled_p95:.0f} "
-          f"bare_run_p95_ms={p95(bare):.1f}")
+        print(
+            f"anchor: one-button bare Streamlit page, click -> settled: "
+            f"p50 {statistics.median(anchor):.0f} ms, p95 {bare_click_p95:.0f} ms"
+        )
+    print(
+        f"RESULT worst_page={Path(worst).stem} worst_page_p95_ms={p95(timings[worst]):.1f} "
+        f"submit_click_p95_ms={submit_p95:.0f} bare_click_p95_ms={bare_click_p95:.0f} "
+        f"keyboard_submit_p95_ms={keyboard_p95:.0f} "
+        f"analytics_first_section_p95_ms={analytics_first_p95:.0f} "
+        f"analytics_settled_p95_ms={analytics_settled_p95:.0f} "
+        f"bare_run_p95_ms={p95(bare):.1f}"
+    )
     return 0
 
 

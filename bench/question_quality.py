@@ -83,10 +83,16 @@ def _default_pdfs(folder: Path) -> list[Path]:
     index = SHARED / "pdf-corpus" / "index.tsv"
     if index.exists():
         with index.open(encoding="utf-8") as f:
-            pdfs += [SHARED / "pdf-corpus" / r["file"] for r in csv.DictReader(f, delimiter="\t")
-                     if r["category"] == "text"]
-    pdfs += [p for p in (SHARED / "lang" / "ipi-skript-de.pdf",
-                         SHARED / "lang" / "cours-latex-fr.pdf") if p.exists()]
+            pdfs += [
+                SHARED / "pdf-corpus" / r["file"]
+                for r in csv.DictReader(f, delimiter="\t")
+                if r["category"] == "text"
+            ]
+    pdfs += [
+        p
+        for p in (SHARED / "lang" / "ipi-skript-de.pdf", SHARED / "lang" / "cours-latex-fr.pdf")
+        if p.exists()
+    ]
     legal = _legal_pdf(folder)
     return pdfs + ([legal] if legal else [])
 
@@ -109,27 +115,45 @@ def _run(path: Path, settings, embed, count: int) -> DocResult | None:  # noqa: 
     lang, _ = page_languages(pdf.pages)
     result = DocResult(path.stem, lang)
     if not is_supported(lang):
-        print(f"  {path.name}: language {lang}: no questions (offline questions are not made "
-              "in it)")
+        print(
+            f"  {path.name}: language {lang}: no questions (offline questions are not made in it)"
+        )
         return result
-    chunks = chunk_pages(pdf.pages, chunk_tokens=settings.ingestion.chunk_tokens,
-                         overlap_tokens=settings.ingestion.chunk_overlap_tokens)
-    passages = [Passage(i + 1, 1, path.stem, c.text, c.page_start, c.page_end)
-                for i, c in enumerate(chunks)]
-    space = offline.build_space("\n\n".join(c.text for c in chunks)[:200_000],
-                                names=offline.author_names(pdf.pages[0]), embed=embed,
-                                lang=lang)
+    chunks = chunk_pages(
+        pdf.pages,
+        chunk_tokens=settings.ingestion.chunk_tokens,
+        overlap_tokens=settings.ingestion.chunk_overlap_tokens,
+    )
+    passages = [
+        Passage(i + 1, 1, path.stem, c.text, c.page_start, c.page_end) for i, c in enumerate(chunks)
+    ]
+    space = offline.build_space(
+        "\n\n".join(c.text for c in chunks)[:200_000],
+        names=offline.author_names(pdf.pages[0]),
+        embed=embed,
+        lang=lang,
+    )
     # The app hands the generator chunks spread over the document (passages.spread_passages)
     # in document order: the same here, up to count * 8 of them.
     step = max(1, len(passages) / (count * 8))
     chosen = [passages[int(i * step)] for i in range(min(len(passages), count * 8))]
-    result.drafts = list(offline.generate(chosen, {1: space}, count=count,
-                                          types=["mcq", "cloze"], difficulty=3,
-                                          on_reject=lambda r: result.rejections.update([r])))
+    result.drafts = list(
+        offline.generate(
+            chosen,
+            {1: space},
+            count=count,
+            types=["mcq", "cloze"],
+            difficulty=3,
+            on_reject=lambda r: result.rejections.update([r]),
+        )
+    )
     sources = {p.chunk_id: p.text for p in passages}
     for d in result.drafts:
-        ok = validate(d) is None and ground(d, passages) is None and not lint(
-            d, source=sources[d.source_chunk_id], names=space.names)
+        ok = (
+            validate(d) is None
+            and ground(d, passages) is None
+            and not lint(d, source=sources[d.source_chunk_id], names=space.names)
+        )
         result.passing += ok
     wrong_all: Counter[str] = Counter()
     for d in result.drafts:
@@ -143,17 +167,23 @@ def _run(path: Path, settings, embed, count: int) -> DocResult | None:  # noqa: 
         n = min(SECTIONS, len(readable))
         section_of = {page: k * n // len(readable) for k, page in enumerate(readable)}
         result.sections = n
-        result.covered = len({section_of.get(d.page_start, section_of.get(d.page_end))
-                              for d in result.drafts} - {None})
-    print(f"  {path.name} [{lang}]: {len(result.drafts)}/{count} delivered, "
-          f"{len(space.terms)} key terms, forms {dict(Counter(d.form for d in result.drafts))}, "
-          f"coverage {result.covered}/{result.sections} sections, reuse {result.reused}")
+        result.covered = len(
+            {section_of.get(d.page_start, section_of.get(d.page_end)) for d in result.drafts}
+            - {None}
+        )
+    print(
+        f"  {path.name} [{lang}]: {len(result.drafts)}/{count} delivered, "
+        f"{len(space.terms)} key terms, forms {dict(Counter(d.form for d in result.drafts))}, "
+        f"coverage {result.covered}/{result.sections} sections, reuse {result.reused}"
+    )
     return result
 
 
 def _show(n: int, d) -> str:  # noqa: ANN001
-    lines = [f"#{n} [{d.material_title} p.{d.page_start}] {d.form} · difficulty {d.difficulty}",
-             f"  Q: {d.stem}"]
+    lines = [
+        f"#{n} [{d.material_title} p.{d.page_start}] {d.form} · difficulty {d.difficulty}",
+        f"  Q: {d.stem}",
+    ]
     for i, o in enumerate(d.options or []):
         lines.append(f"   {'*' if i == d.correct_index else '-'} {o}")
     if not d.options:
@@ -190,32 +220,45 @@ def main(argv: list[str] | None = None) -> int:
     for lang, docs in sorted(by_lang.items(), key=lambda x: -len(x[1])):
         delivered = sum(len(r.drafts) for r in docs)
         if not delivered:
-            print(f"  {lang}: {len(docs)} document(s), no questions (as intended when the "
-                  "language is not handled)")
+            print(
+                f"  {lang}: {len(docs)} document(s), no questions (as intended when the "
+                "language is not handled)"
+            )
             continue
         passing = sum(r.passing for r in docs)
         wrong = [w for r in docs for w in r.wrong_term]
-        distinct = (sum(len(set(r.wrong_term)) for r in docs) / len(wrong) if wrong
-                    else float("nan"))
+        distinct = sum(len(set(r.wrong_term)) for r in docs) / len(wrong) if wrong else float("nan")
         reused = sum(r.reused for r in docs)
         long_docs = [r for r in docs if r.sections >= SECTIONS and len(r.drafts) >= args.count]
-        coverage = (sum(r.covered / r.sections for r in long_docs) / len(long_docs)
-                    if long_docs else float("nan"))
+        coverage = (
+            sum(r.covered / r.sections for r in long_docs) / len(long_docs)
+            if long_docs
+            else float("nan")
+        )
         blanks = sum(r.rejections["ambiguous_blank"] for r in docs)
         options = sum(r.rejections["ambiguous_option"] for r in docs)
         lint_pct = 100 * passing / delivered
-        print(f"  {lang}: {len(docs)} document(s), {delivered} questions; lint pass "
-              f"{lint_pct:.1f}%; distinct distractors {distinct:.2f}; distractor reuse "
-              f"{reused}; section coverage {100 * coverage:.0f}% (documents of 10+ readable "
-              f"pages with a full batch: {len(long_docs)}); ambiguity: {blanks} blanks refused, "
-              f"{options} options kept out")
-        fields += [f"lint_pass_pct_{lang}={lint_pct:.1f}", f"distinct_{lang}={distinct:.2f}",
-                   f"reuse_{lang}={reused}", f"coverage_pct_{lang}={100 * coverage:.0f}",
-                   f"ambiguous_blanks_{lang}={blanks}", f"ambiguous_options_{lang}={options}"]
+        print(
+            f"  {lang}: {len(docs)} document(s), {delivered} questions; lint pass "
+            f"{lint_pct:.1f}%; distinct distractors {distinct:.2f}; distractor reuse "
+            f"{reused}; section coverage {100 * coverage:.0f}% (documents of 10+ readable "
+            f"pages with a full batch: {len(long_docs)}); ambiguity: {blanks} blanks refused, "
+            f"{options} options kept out"
+        )
+        fields += [
+            f"lint_pass_pct_{lang}={lint_pct:.1f}",
+            f"distinct_{lang}={distinct:.2f}",
+            f"reuse_{lang}={reused}",
+            f"coverage_pct_{lang}={100 * coverage:.0f}",
+            f"ambiguous_blanks_{lang}={blanks}",
+            f"ambiguous_options_{lang}={options}",
+        ]
 
     if not args.no_samples:
-        print(f"\n{PER_SAMPLE * len(SAMPLES)} sample questions ({PER_SAMPLE} from each of "
-              f"{', '.join(SAMPLES)}); judge them with bench/question_rubric.md:")
+        print(
+            f"\n{PER_SAMPLE * len(SAMPLES)} sample questions ({PER_SAMPLE} from each of "
+            f"{', '.join(SAMPLES)}); judge them with bench/question_rubric.md:"
+        )
         n = 0
         for name in SAMPLES:
             doc = next((r for r in results if r.name == name), None)
@@ -223,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  ({name} not found)")
                 continue
             # Spread over the batch: every fourth question.
-            picks = doc.drafts[::max(1, len(doc.drafts) // PER_SAMPLE)][:PER_SAMPLE]
+            picks = doc.drafts[:: max(1, len(doc.drafts) // PER_SAMPLE)][:PER_SAMPLE]
             for d in picks:
                 n += 1
                 print(_show(n, d))

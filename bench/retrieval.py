@@ -74,15 +74,17 @@ def to_docs(chunk_ranking: list[int], doc_of_chunk: dict[int, str]) -> list[str]
     return seen
 
 
-def first_relevant(rankings: dict[str, list[str]], rel: dict[str, dict[str, int]],
-                   qids: list[str]) -> float:
+def first_relevant(
+    rankings: dict[str, list[str]], rel: dict[str, dict[str, int]], qids: list[str]
+) -> float:
     """Share of queries whose first result is a judged-relevant document (what the tutor's
     first citation needs)."""
     return sum(1 for q in qids if rankings[q] and rel[q].get(rankings[q][0], 0) > 0) / len(qids)
 
 
-def evaluate(rankings: dict[str, list[str]], rel: dict[str, dict[str, int]],
-             qids: list[str]) -> tuple[float, float]:
+def evaluate(
+    rankings: dict[str, list[str]], rel: dict[str, dict[str, int]], qids: list[str]
+) -> tuple[float, float]:
     n = [ndcg_at(rankings[q], rel[q]) for q in qids]
     r = [recall_at(rankings[q], rel[q]) for q in qids]
     return sum(n) / len(n), sum(r) / len(r)
@@ -96,8 +98,9 @@ FEEDBACK_GRID = {
 }
 
 
-def run_queries(rt, user: int, queries: dict[str, str], doc_of_chunk: dict[int, str],
-                k: int) -> tuple[dict[str, list[str]], list[float]]:
+def run_queries(
+    rt, user: int, queries: dict[str, str], doc_of_chunk: dict[int, str], k: int
+) -> tuple[dict[str, list[str]], list[float]]:
     """Each query's document ranking through the product's search, and its time in ms."""
     from engine.retrieval import search_in
 
@@ -111,8 +114,9 @@ def run_queries(rt, user: int, queries: dict[str, str], doc_of_chunk: dict[int, 
     return rankings, times
 
 
-def cross_validate(per_query: dict[object, dict[str, float]], folds: list[list[str]]
-                   ) -> tuple[float, list[object]]:
+def cross_validate(
+    per_query: dict[object, dict[str, float]], folds: list[list[str]]
+) -> tuple[float, list[object]]:
     """Pooled nDCG of the setting chosen on one fold, scored on the other (both ways)."""
     pooled, chosen = [], []
     for tune, test in ((folds[0], folds[1]), (folds[1], folds[0])):
@@ -122,8 +126,7 @@ def cross_validate(per_query: dict[object, dict[str, float]], folds: list[list[s
     return sum(pooled) / len(pooled), chosen
 
 
-def feedback_sweep(rt, user: int, queries: dict[str, str], rel, doc_of_chunk,
-                   k: int) -> float:
+def feedback_sweep(rt, user: int, queries: dict[str, str], rel, doc_of_chunk, k: int) -> float:
     import itertools
     import random
 
@@ -134,20 +137,25 @@ def feedback_sweep(rt, user: int, queries: dict[str, str], rel, doc_of_chunk,
         rankings, _ = run_queries(variant(rt, **point), user, queries, doc_of_chunk, k)
         per_query[values] = {q: ndcg_at(rankings[q], rel[q]) for q in qids}
         mean = sum(per_query[values].values()) / len(qids)
-        label = " ".join(f"{name.removeprefix('retrieval_feedback_')}={value}"
-                         for name, value in point.items())
+        label = " ".join(
+            f"{name.removeprefix('retrieval_feedback_')}={value}" for name, value in point.items()
+        )
         print(f"  {label}  nDCG@10={mean:.4f}", flush=True)
     cv, chosen = cross_validate(per_query, [qids[0::2], qids[1::2]])
-    print(f"two-fold cross-validation (odd/even ids): chose {chosen[0]} and {chosen[1]}; "
-          f"pooled {cv:.4f}")
+    print(
+        f"two-fold cross-validation (odd/even ids): chose {chosen[0]} and {chosen[1]}; "
+        f"pooled {cv:.4f}"
+    )
     rng = random.Random(0)
     splits = []
     for _ in range(10):
         shuffled = rng.sample(qids, len(qids))
         half = len(shuffled) // 2
         splits.append(cross_validate(per_query, [shuffled[:half], shuffled[half:]])[0])
-    print(f"10 random halvings: mean {sum(splits) / len(splits):.4f}, lowest {min(splits):.4f},"
-          f" highest {max(splits):.4f}")
+    print(
+        f"10 random halvings: mean {sum(splits) / len(splits):.4f}, lowest {min(splits):.4f},"
+        f" highest {max(splits):.4f}"
+    )
     return cv
 
 
@@ -158,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--qrels", type=Path, default=DEFAULT_DATA / "qrels.tsv")
     p.add_argument("--limit", type=int, default=None, help="index only the first N documents")
     p.add_argument("--candidates", type=int, default=100, help="depth of each ranking")
-    p.add_argument("--embedding", default=None,
-                   help="embedding model setting (default: the configured one)")
+    p.add_argument(
+        "--embedding", default=None, help="embedding model setting (default: the configured one)"
+    )
     args = p.parse_args(argv)
     for path in (args.corpus, args.queries, args.qrels):
         if not path.is_file():
@@ -179,9 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     s = rt.settings
     user = bench_user(rt)
     print(f"dataset: {len(docs)} documents, {len(queries)} queries with judgements")
-    print(f"settings: embedding={s.embedding.model} chunk_tokens={s.ingestion.chunk_tokens} "
-          f"overlap={s.ingestion.chunk_overlap_tokens} dense_weight={s.retrieval.dense_weight} "
-          f"candidates={s.retrieval.candidates}")
+    print(
+        f"settings: embedding={s.embedding.model} chunk_tokens={s.ingestion.chunk_tokens} "
+        f"overlap={s.ingestion.chunk_overlap_tokens} dense_weight={s.retrieval.dense_weight} "
+        f"candidates={s.retrieval.candidates}"
+    )
 
     started = time.perf_counter()
     doc_of_material: dict[int, str] = {}
@@ -203,12 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         text = d.get("text") or ""
         body = text if title and text.startswith(title.rstrip(" .")) else f"{title}\n{text}"
         body = body.strip() or str(d["_id"])
-        batch.append(library.DocumentInput(
-            pages=[body], title=(title or f"document {d['_id']}")[:300],
-            filename=f"{d['_id']}.txt",
-            sha256=hashlib.sha256(f"{d['_id']}\0{body}".encode()).hexdigest(),
-            size_bytes=len(body.encode()), pages_without_text=[],
-        ))
+        batch.append(
+            library.DocumentInput(
+                pages=[body],
+                title=(title or f"document {d['_id']}")[:300],
+                filename=f"{d['_id']}.txt",
+                sha256=hashlib.sha256(f"{d['_id']}\0{body}".encode()).hexdigest(),
+                size_bytes=len(body.encode()),
+                pages_without_text=[],
+            )
+        )
         ids.append(str(d["_id"]))
         if len(batch) == 200:
             flush()
@@ -225,49 +240,73 @@ def main(argv: list[str] | None = None) -> int:
     dense_scores: dict[str, dict[int, float]] = {}
     with rt.session_factory() as session:
         index = lexical_index(rt, session, user)
-        doc_of_chunk = {int(c): doc_of_material[int(m)]
-                        for c, m in zip(index.chunk_ids, index.material_ids, strict=True)}
+        doc_of_chunk = {
+            int(c): doc_of_material[int(m)]
+            for c, m in zip(index.chunk_ids, index.material_ids, strict=True)
+        }
         for qid, text in queries.items():
             hits = search_in(rt, session, user_id=user, query=text, k=args.candidates)
             ours[qid] = to_docs([h.chunk_id for h in hits], doc_of_chunk)
             positions, scores = index.top(text, args.candidates)
             lex_rank[qid] = [int(index.chunk_ids[p]) for p in positions]
             all_scores = index.scores(text)
-            hits_d = store.query(collection_name(user), embedding=embedder.embed_query(text),
-                                 k=args.candidates)
+            hits_d = store.query(
+                collection_name(user), embedding=embedder.embed_query(text), k=args.candidates
+            )
             dense_rank[qid] = [h.chunk_id for h in hits_d]
             dense_scores[qid] = {h.chunk_id: h.similarity for h in hits_d}
-            lex_scores[qid] = {int(index.chunk_ids[p]): float(sc)
-                               for p, sc in zip(positions, scores, strict=True)}
+            lex_scores[qid] = {
+                int(index.chunk_ids[p]): float(sc) for p, sc in zip(positions, scores, strict=True)
+            }
             for h in hits_d:
-                lex_scores[qid].setdefault(h.chunk_id,
-                                           float(all_scores[index.position_of[h.chunk_id]]))
-            dense_scores[qid].update(store.similarities(
-                collection_name(user), embedding=embedder.embed_query(text),
-                chunk_ids=[c for c in lex_scores[qid] if c not in dense_scores[qid]]))
+                lex_scores[qid].setdefault(
+                    h.chunk_id, float(all_scores[index.position_of[h.chunk_id]])
+                )
+            dense_scores[qid].update(
+                store.similarities(
+                    collection_name(user),
+                    embedding=embedder.embed_query(text),
+                    chunk_ids=[c for c in lex_scores[qid] if c not in dense_scores[qid]],
+                )
+            )
 
     qids = sorted(queries)
     docs_of = {q: to_docs(lex_rank[q], doc_of_chunk) for q in qids}
     bm25 = evaluate(docs_of, rel, qids)
     dense = evaluate({q: to_docs(dense_rank[q], doc_of_chunk) for q in qids}, rel, qids)
-    rrf = evaluate({q: to_docs([c for c, _ in reciprocal_rank_fusion(lex_rank[q],
-                                                                     dense_rank[q])],
-                               doc_of_chunk) for q in qids}, rel, qids)
+    rrf = evaluate(
+        {
+            q: to_docs(
+                [c for c, _ in reciprocal_rank_fusion(lex_rank[q], dense_rank[q])], doc_of_chunk
+            )
+            for q in qids
+        },
+        rel,
+        qids,
+    )
     hybrid = evaluate(ours, rel, qids)
     _, with_times = run_queries(rt, user, queries, doc_of_chunk, args.candidates)
-    plain_rankings, plain_times = run_queries(variant(rt, retrieval_feedback_passages=0), user,
-                                              queries, doc_of_chunk, args.candidates)
+    plain_rankings, plain_times = run_queries(
+        variant(rt, retrieval_feedback_passages=0), user, queries, doc_of_chunk, args.candidates
+    )
     plain = evaluate(plain_rankings, rel, qids)
 
     weights = [round(0.4 + 0.05 * i, 2) for i in range(11)]
 
     def weighted(w: float, subset: list[str]) -> tuple[float, float]:
-        return evaluate({q: to_docs([c for c, _ in weighted_fusion(
-            lex_scores[q], dense_scores[q], dense_weight=w)], doc_of_chunk) for q in subset},
-            rel, subset)
+        return evaluate(
+            {
+                q: to_docs(
+                    [c for c, _ in weighted_fusion(lex_scores[q], dense_scores[q], dense_weight=w)],
+                    doc_of_chunk,
+                )
+                for q in subset
+            },
+            rel,
+            subset,
+        )
 
-    print(f"\nindexing: {index_s:.1f}s for {len(docs)} documents "
-          f"({len(doc_of_chunk)} chunks)")
+    print(f"\nindexing: {index_s:.1f}s for {len(docs)} documents ({len(doc_of_chunk)} chunks)")
     print("\nsweep of the dense weight (all queries):")
     for w in weights:
         n, r = weighted(w, qids)
@@ -279,8 +318,11 @@ def main(argv: list[str] | None = None) -> int:
         n, _ = weighted(best, test)
         cv.append((best, n, len(test)))
     cv_ndcg = sum(n * size for _, n, size in cv) / sum(size for *_, size in cv)
-    print("two-fold cross-validation (weight tuned on one half, scored on the other): "
-          + ", ".join(f"w={w:.2f} -> {n:.3f}" for w, n, _ in cv) + f"; pooled {cv_ndcg:.3f}")
+    print(
+        "two-fold cross-validation (weight tuned on one half, scored on the other): "
+        + ", ".join(f"w={w:.2f} -> {n:.3f}" for w, n, _ in cv)
+        + f"; pooled {cv_ndcg:.3f}"
+    )
 
     print("\nfeedback parameters (all queries), then cross-validated:")
     fb_cv = feedback_sweep(rt, user, queries, rel, doc_of_chunk, args.candidates)
@@ -288,8 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     def p50(values: list[float]) -> float:
         return sorted(values)[len(values) // 2]
 
-    print(f"\nsearch time per query (k={args.candidates}): with feedback p50 "
-          f"{p50(with_times):.1f} ms, without {p50(plain_times):.1f} ms")
+    print(
+        f"\nsearch time per query (k={args.candidates}): with feedback p50 "
+        f"{p50(with_times):.1f} ms, without {p50(plain_times):.1f} ms"
+    )
     print("\n                       nDCG@10  recall@10")
     print(f"ours (hybrid search)    {hybrid[0]:.3f}    {hybrid[1]:.3f}")
     print(f"same without feedback   {plain[0]:.3f}    {plain[1]:.3f}")
@@ -298,14 +342,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"BM25 alone (bm25s)      {bm25[0]:.3f}    {bm25[1]:.3f}")
     print(f"dense alone (MiniLM)    {dense[0]:.3f}    {dense[1]:.3f}")
     print(f"RRF k=60 of the two     {rrf[0]:.3f}    {rrf[1]:.3f}")
-    print("anchors (../shared/data/README.md, these queries): bm25s 0.355/0.411, "
-          "all-MiniLM-L6-v2 0.344/0.399, RRF 0.385/0.445; full query set: bm25s 0.354, "
-          "MiniLM 0.358, RRF 0.392, PostgreSQL ts_rank 0.304. Target: nDCG@10 >= 0.44 "
-          "cross-validated.")
-    print(f"RESULT ndcg10={hybrid[0]:.4f} recall10={hybrid[1]:.4f} nofb_ndcg10={plain[0]:.4f} "
-          f"bm25_ndcg10={bm25[0]:.4f} dense_ndcg10={dense[0]:.4f} rrf_ndcg10={rrf[0]:.4f} "
-          f"weight_cv_ndcg10={cv_ndcg:.4f} cv_ndcg10={fb_cv:.4f} p1_pct={100 * p1:.1f} "
-          f"nofb_p1_pct={100 * plain_p1:.1f}")
+    print(
+        "anchors (../shared/data/README.md, these queries): bm25s 0.355/0.411, "
+        "all-MiniLM-L6-v2 0.344/0.399, RRF 0.385/0.445; full query set: bm25s 0.354, "
+        "MiniLM 0.358, RRF 0.392, PostgreSQL ts_rank 0.304. Target: nDCG@10 >= 0.44 "
+        "cross-validated."
+    )
+    print(
+        f"RESULT ndcg10={hybrid[0]:.4f} recall10={hybrid[1]:.4f} nofb_ndcg10={plain[0]:.4f} "
+        f"bm25_ndcg10={bm25[0]:.4f} dense_ndcg10={dense[0]:.4f} rrf_ndcg10={rrf[0]:.4f} "
+        f"weight_cv_ndcg10={cv_ndcg:.4f} cv_ndcg10={fb_cv:.4f} p1_pct={100 * p1:.1f} "
+        f"nofb_p1_pct={100 * plain_p1:.1f}"
+    )
     return 0
 
 

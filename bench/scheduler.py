@@ -44,19 +44,27 @@ PUBLISHED = [
     ("srs-benchmark Anki-SM-2", 0.490, 0.1278, 0.5973),
     ("srs-benchmark SM-2", 0.547, 0.1484, 0.6005),
 ]
-MEASURED_ALL = [("SM-2 (shared/data README)", 0.585, 0.120, 0.608),
-                ("FSRS-6 default (shared/data README)", 0.459, 0.050, 0.714)]
-MEASURED_SPLIT = [("SM-2 (shared/data README)", 0.548, 0.117, 0.502),
-                  ("FSRS-6 default (shared/data README)", 0.431, 0.048, 0.635),
-                  ("FSRS-6 optimised (shared/data README)", 0.432, 0.042, 0.625)]
+MEASURED_ALL = [
+    ("SM-2 (shared/data README)", 0.585, 0.120, 0.608),
+    ("FSRS-6 default (shared/data README)", 0.459, 0.050, 0.714),
+]
+MEASURED_SPLIT = [
+    ("SM-2 (shared/data README)", 0.548, 0.117, 0.502),
+    ("FSRS-6 default (shared/data README)", 0.431, 0.048, 0.635),
+    ("FSRS-6 optimised (shared/data README)", 0.432, 0.042, 0.625),
+]
 
 
 def load(path: Path) -> list[Review]:
     with path.open(encoding="utf-8") as f:
         return sorted_reviews(
-            Review(card_id=int(row["card_id"]), rating=int(row["review_rating"]),
-                   reviewed_at=dt.datetime.fromisoformat(row["review_time"]).astimezone(dt.UTC))
-            for row in csv.DictReader(f))
+            Review(
+                card_id=int(row["card_id"]),
+                rating=int(row["review_rating"]),
+                reviewed_at=dt.datetime.fromisoformat(row["review_time"]).astimezone(dt.UTC),
+            )
+            for row in csv.DictReader(f)
+        )
 
 
 def row(name: str, m: Metrics | tuple[float, float, float], n: int | str = "") -> str:
@@ -73,31 +81,46 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--revlog", type=Path, default=DEFAULT_REVLOG)
     ap.add_argument("--train-fraction", type=float, default=0.7)
-    ap.add_argument("--skip-optimise", action="store_true",
-                    help="leave out the two fits (about two minutes on two cores)")
+    ap.add_argument(
+        "--skip-optimise",
+        action="store_true",
+        help="leave out the two fits (about two minutes on two cores)",
+    )
     args = ap.parse_args(argv)
     if not args.revlog.is_file():
-        print(f"review log not found: {args.revlog} (the shared data folder is needed)",
-              file=sys.stderr)
+        print(
+            f"review log not found: {args.revlog} (the shared data folder is needed)",
+            file=sys.stderr,
+        )
         return 2
     reviews = load(args.revlog)
-    print(f"{len(reviews):,} reviews of {len({r.card_id for r in reviews}):,} cards, "
-          f"{reviews[0].reviewed_at:%Y-%m-%d} to {reviews[-1].reviewed_at:%Y-%m-%d}")
+    print(
+        f"{len(reviews):,} reviews of {len({r.card_id for r in reviews}):,} cards, "
+        f"{reviews[0].reviewed_at:%Y-%m-%d} to {reviews[-1].reviewed_at:%Y-%m-%d}"
+    )
 
     header("All reviews a day or more after the previous one (states from every review)")
     sm2_all = replay_sm2(reviews)
     fsrs_all = replay_fsrs(reviews)
-    print(row("SM-2 (this run)", metrics(sm2_all.predicted, sm2_all.recalled),
-              len(sm2_all.predicted)))
-    print(row("FSRS-6 default (this run)", metrics(fsrs_all.predicted, fsrs_all.recalled),
-              len(fsrs_all.predicted)))
+    print(
+        row("SM-2 (this run)", metrics(sm2_all.predicted, sm2_all.recalled), len(sm2_all.predicted))
+    )
+    print(
+        row(
+            "FSRS-6 default (this run)",
+            metrics(fsrs_all.predicted, fsrs_all.recalled),
+            len(fsrs_all.predicted),
+        )
+    )
     for name, *m in MEASURED_ALL:
         print(row(name, tuple(m), 5329))
 
     cut = int(len(reviews) * args.train_fraction)
     train, score_from = reviews[:cut], reviews[cut].reviewed_at
-    header(f"Time split: fit on the first {args.train_fraction:.0%} ({cut:,} reviews), score "
-           f"the later ones")
+    header(
+        f"Time split: fit on the first {args.train_fraction:.0%} ({cut:,} reviews), score "
+        f"the later ones"
+    )
 
     def split(preds) -> Metrics:  # noqa: ANN001
         return metrics(preds.predicted, preds.recalled)
@@ -113,17 +136,25 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         fitted = fit_parameters(train)
         fit_s = time.perf_counter() - t0
-        opt_m = split(replay_fsrs(reviews, score_from=score_from,
-                                  params=fsrs6.FSRSParams(parameters=fitted)))
+        opt_m = split(
+            replay_fsrs(reviews, score_from=score_from, params=fsrs6.FSRSParams(parameters=fitted))
+        )
         print(row(f"FSRS-6 optimised on the first part ({fit_s:.0f} s)", opt_m, n_split))
         t0 = time.perf_counter()
         choice = choose_parameters(train, min_reviews=400)
-        chosen_m = split(replay_fsrs(reviews, score_from=score_from,
-                                     params=fsrs6.FSRSParams(parameters=choice.parameters)))
-        chosen_note = ("FSRS-6 with its own fitted parameters" if choice.adopted
-                       else "FSRS-6 default (the fit did not win on held-back history)")
-        print(row(f"Chosen: {chosen_note} ({time.perf_counter() - t0:.0f} s)", chosen_m,
-                  n_split))
+        chosen_m = split(
+            replay_fsrs(
+                reviews,
+                score_from=score_from,
+                params=fsrs6.FSRSParams(parameters=choice.parameters),
+            )
+        )
+        chosen_note = (
+            "FSRS-6 with its own fitted parameters"
+            if choice.adopted
+            else "FSRS-6 default (the fit did not win on held-back history)"
+        )
+        print(row(f"Chosen: {chosen_note} ({time.perf_counter() - t0:.0f} s)", chosen_m, n_split))
         print(f"    choice: {choice.message}")
     for name, *m in MEASURED_SPLIT:
         print(row(name, tuple(m), 2097))
@@ -133,12 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         print(row(name, tuple(m)))
 
     gap = sm2_m.log_loss - chosen_m.log_loss
-    print(f"\nChosen scheduler: {chosen_note}; log loss {gap:.3f} below SM-2 on the held-back "
-          f"reviews (target >= 0.1: {'met' if gap >= 0.1 else 'NOT met'}).")
-    print(f"RESULT sm2_logloss={sm2_m.log_loss:.4f} fsrs_default_logloss={default_m.log_loss:.4f} "
-          f"fsrs_opt_logloss={opt_m.log_loss:.4f} chosen_logloss={chosen_m.log_loss:.4f} "
-          f"sm2_auc={sm2_m.auc:.4f} fsrs_default_auc={default_m.auc:.4f} "
-          f"chosen_auc={chosen_m.auc:.4f} n_heldout={n_split}")
+    print(
+        f"\nChosen scheduler: {chosen_note}; log loss {gap:.3f} below SM-2 on the held-back "
+        f"reviews (target >= 0.1: {'met' if gap >= 0.1 else 'NOT met'})."
+    )
+    print(
+        f"RESULT sm2_logloss={sm2_m.log_loss:.4f} fsrs_default_logloss={default_m.log_loss:.4f} "
+        f"fsrs_opt_logloss={opt_m.log_loss:.4f} chosen_logloss={chosen_m.log_loss:.4f} "
+        f"sm2_auc={sm2_m.auc:.4f} fsrs_default_auc={default_m.auc:.4f} "
+        f"chosen_auc={chosen_m.auc:.4f} n_heldout={n_split}"
+    )
     return 0
 
 

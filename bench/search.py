@@ -50,8 +50,16 @@ def sentences() -> tuple[list[str], list[str]]:
     return split, queries
 
 
-def fill(rt, user_id: int, count: int, texts: list[str], vectors: np.ndarray,
-         rng: random.Random, *, per_material: int = 1000) -> None:
+def fill(
+    rt,
+    user_id: int,
+    count: int,
+    texts: list[str],
+    vectors: np.ndarray,
+    rng: random.Random,
+    *,
+    per_material: int = 1000,
+) -> None:
     from sqlalchemy import insert
 
     from engine.db.models import Chunk, Material
@@ -66,27 +74,54 @@ def fill(rt, user_id: int, count: int, texts: list[str], vectors: np.ndarray,
     while made < count:
         n = min(per_material, count - made)
         with rt.session_factory.begin() as s:
-            mid = s.scalar(insert(Material).returning(Material.id).values(
-                user_id=user_id, title=f"Synthetic volume {made // per_material + 1}",
-                filename="synthetic.pdf", sha256=hashlib.sha256(
-                    f"{user_id}-{made}".encode()).hexdigest(), size_bytes=0,
-                page_count=n // 4 + 1, chunk_count=n, embedding_model=label))
+            mid = s.scalar(
+                insert(Material)
+                .returning(Material.id)
+                .values(
+                    user_id=user_id,
+                    title=f"Synthetic volume {made // per_material + 1}",
+                    filename="synthetic.pdf",
+                    sha256=hashlib.sha256(f"{user_id}-{made}".encode()).hexdigest(),
+                    size_bytes=0,
+                    page_count=n // 4 + 1,
+                    chunk_count=n,
+                    embedding_model=label,
+                )
+            )
             picks = [rng.randrange(len(texts)) for _ in range(n)]
             rows = []
             for i, p in enumerate(picks):
                 q = (p + 1 + rng.randrange(len(texts) - 1)) % len(texts)
                 text = f"{texts[p]} {texts[q]}"
-                rows.append({"user_id": user_id, "material_id": mid, "ordinal": i,
-                             "text": text, "page_start": i // 4 + 1, "page_end": i // 4 + 1,
-                             "char_start": 0, "char_end": len(text), "token_count": 60,
-                             "content_hash": "0" * 64, "lexical": f"{tokens[p]} {tokens[q]}"})
-            ids = list(s.scalars(insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
-                                 rows))
+                rows.append(
+                    {
+                        "user_id": user_id,
+                        "material_id": mid,
+                        "ordinal": i,
+                        "text": text,
+                        "page_start": i // 4 + 1,
+                        "page_end": i // 4 + 1,
+                        "char_start": 0,
+                        "char_end": len(text),
+                        "token_count": 60,
+                        "content_hash": "0" * 64,
+                        "lexical": f"{tokens[p]} {tokens[q]}",
+                    }
+                )
+            ids = list(
+                s.scalars(insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True), rows)
+            )
         base = vectors[[p % len(vectors) for p in picks]]
         noisy = base + np.random.default_rng(mid).normal(0, 0.03, base.shape).astype(np.float32)
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-        store.add(collection_name(user_id), user_id=user_id, chunk_ids=ids,
-                  material_ids=[mid] * len(ids), embeddings=noisy, model=label)
+        store.add(
+            collection_name(user_id),
+            user_id=user_id,
+            chunk_ids=ids,
+            material_ids=[mid] * len(ids),
+            embeddings=noisy,
+            model=label,
+        )
         made += n
 
 
@@ -101,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--others", type=int, default=9)
     p.add_argument("--other-chunks", type=int, default=10_000)
     p.add_argument("--queries", type=int, default=200)
-    p.add_argument("--distinct", type=int, default=3000,
-                   help="distinct texts embedded for real (the rest reuse them with noise)")
+    p.add_argument(
+        "--distinct",
+        type=int,
+        default=3000,
+        help="distinct texts embedded for real (the rest reuse them with noise)",
+    )
     args = p.parse_args(argv)
 
     from engine.retrieval import search_in
@@ -113,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     embedder = rt.embedder
     t0 = time.perf_counter()
     distinct = texts[: args.distinct]
-    vectors = np.concatenate([embedder.embed_documents(distinct[i:i + 256])
-                              for i in range(0, len(distinct), 256)])
+    vectors = np.concatenate(
+        [embedder.embed_documents(distinct[i : i + 256]) for i in range(0, len(distinct), 256)]
+    )
     print(f"embedded {len(distinct)} distinct texts in {time.perf_counter() - t0:.0f}s")
 
     t0 = time.perf_counter()
@@ -122,8 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.others):
         fill(rt, bench_user(rt, f"other{i}"), args.other_chunks, texts, vectors, rng)
     fill(rt, target, args.chunks, texts, vectors, rng)
-    print(f"library: {args.chunks} chunks for the learner searching, {args.others} other "
-          f"learners with {args.other_chunks} each; built in {time.perf_counter() - t0:.0f}s")
+    print(
+        f"library: {args.chunks} chunks for the learner searching, {args.others} other "
+        f"learners with {args.other_chunks} each; built in {time.perf_counter() - t0:.0f}s"
+    )
 
     qs = [queries[i % len(queries)] for i in range(args.queries)]
     plain_rt = variant(rt, retrieval_feedback_passages=0)
@@ -149,12 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     p50, p95 = percentiles(timings)
     plain_p50, plain_p95 = percentiles(plain)
     print(f"first search (builds the BM25 index of {args.chunks} chunks): {cold_ms:.0f} ms")
-    print(f"{len(timings)} searches: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {max(timings):.1f}"
-          " ms (target p95 < 150 ms, including the query embedding)")
-    print(f"the same searches without feedback (anchor, interleaved): p50 {plain_p50:.1f} ms, "
-          f"p95 {plain_p95:.1f} ms")
-    print(f"RESULT search_p50_ms={p50:.1f} search_p95_ms={p95:.1f} first_search_ms={cold_ms:.0f} "
-          f"nofb_search_p50_ms={plain_p50:.1f} nofb_search_p95_ms={plain_p95:.1f}")
+    print(
+        f"{len(timings)} searches: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {max(timings):.1f}"
+        " ms (target p95 < 150 ms, including the query embedding)"
+    )
+    print(
+        f"the same searches without feedback (anchor, interleaved): p50 {plain_p50:.1f} ms, "
+        f"p95 {plain_p95:.1f} ms"
+    )
+    print(
+        f"RESULT search_p50_ms={p50:.1f} search_p95_ms={p95:.1f} first_search_ms={cold_ms:.0f} "
+        f"nofb_search_p50_ms={plain_p50:.1f} nofb_search_p95_ms={plain_p95:.1f}"
+    )
     return 0
 
 

@@ -38,9 +38,18 @@ def _ms(samples: list[float]) -> tuple[float, float]:
 
 def _plain_insert(rt, user_id: int) -> None:  # noqa: ANN001
     with rt.session_factory.begin() as s:
-        s.execute(insert(LLMUsage).values(
-            user_id=user_id, request_id=str(uuid.uuid4()), task="grading", generator="llm",
-            model="m", outcome="ok", tokens_in=10, tokens_out=5))
+        s.execute(
+            insert(LLMUsage).values(
+                user_id=user_id,
+                request_id=str(uuid.uuid4()),
+                task="grading",
+                generator="llm",
+                model="m",
+                outcome="ok",
+                tokens_in=10,
+                tokens_out=5,
+            )
+        )
 
 
 def _reserved_call(rt, user_id: int, settings: Settings) -> None:  # noqa: ANN001
@@ -62,13 +71,23 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="groundwork-bench-usage-")),
-                        database_url=None, log_level="WARNING", grading_max_per_hour=1_000_000,
-                        llm_max_requests_per_day=1_000_000)
+    settings = Settings(
+        data_dir=Path(tempfile.mkdtemp(prefix="groundwork-bench-usage-")),
+        database_url=None,
+        log_level="WARNING",
+        grading_max_per_hour=1_000_000,
+        llm_max_requests_per_day=1_000_000,
+    )
     rt = create_runtime(settings)
-    users = [register_user(rt, email=f"u{i}-{uuid.uuid4().hex[:6]}@ex.com",
-                           password="benchmark password 123",
-                           display_name="Bench").user_id for i in range(args.threads)]
+    users = [
+        register_user(
+            rt,
+            email=f"u{i}-{uuid.uuid4().hex[:6]}@ex.com",
+            password="benchmark password 123",
+            display_name="Bench",
+        ).user_id
+        for i in range(args.threads)
+    ]
     # Warm both paths, then measure them one after the other on the same learner.
     _timed(lambda: _plain_insert(rt, users[0]), 20)
     _timed(lambda: _reserved_call(rt, users[0], settings), 20)
@@ -99,11 +118,15 @@ def main() -> None:
     p50_res, p95_res = _ms(reserved)
     print(f"anchor: plain usage-log insert   p50 {p50_plain:.2f} ms  p95 {p95_plain:.2f} ms")
     print(f"reserve + settle per model call  p50 {p50_res:.2f} ms  p95 {p95_res:.2f} ms")
-    print(f"parallel, {args.threads} learners: {many:.0f} calls/s; "
-          f"{args.threads} threads on one learner: {one:.0f} calls/s")
-    print(f"RESULT reserve_settle_p50_ms={p50_res:.2f} reserve_settle_p95_ms={p95_res:.2f} "
-          f"plain_insert_p50_ms={p50_plain:.2f} parallel_learners_calls_per_s={many:.0f} "
-          f"one_learner_calls_per_s={one:.0f}")
+    print(
+        f"parallel, {args.threads} learners: {many:.0f} calls/s; "
+        f"{args.threads} threads on one learner: {one:.0f} calls/s"
+    )
+    print(
+        f"RESULT reserve_settle_p50_ms={p50_res:.2f} reserve_settle_p95_ms={p95_res:.2f} "
+        f"plain_insert_p50_ms={p50_plain:.2f} parallel_learners_calls_per_s={many:.0f} "
+        f"one_learner_calls_per_s={one:.0f}"
+    )
     rt.engine.dispose()
 
 

@@ -63,11 +63,25 @@ from engine.runtime import Runtime
 log = logging.getLogger(__name__)
 
 _CSV_TABLES = {
-    "attempts.csv": Attempt, "review_states.csv": ReviewState, "flags.csv": Flag,
-    "scheduler_parameters.csv": SchedulerParameters, "llm_usage.csv": LLMUsage,
+    "attempts.csv": Attempt,
+    "review_states.csv": ReviewState,
+    "flags.csv": Flag,
+    "scheduler_parameters.csv": SchedulerParameters,
+    "llm_usage.csv": LLMUsage,
 }
-_MATERIAL_COLUMNS = ("id", "title", "filename", "sha256", "size_bytes", "page_count",
-                     "chunk_count", "status", "created_at", "embedding_model", "note")
+_MATERIAL_COLUMNS = (
+    "id",
+    "title",
+    "filename",
+    "sha256",
+    "size_bytes",
+    "page_count",
+    "chunk_count",
+    "status",
+    "created_at",
+    "embedding_model",
+    "note",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -92,11 +106,21 @@ def _account(session: Session, user_id: int) -> dict[str, Any]:
     if user is None:
         raise NotFound("That account does not exist (it may have been deleted).")
     profile = session.get(Profile, user_id)
-    fields = {} if profile is None else {
-        c.name: _plain(getattr(profile, c.key)) for c in Profile.__table__.columns
-        if c.name != "user_id"}
-    return {"email": user.email, "display_name": user.display_name,
-            "created_at": _plain(user.created_at), "profile": fields}
+    fields = (
+        {}
+        if profile is None
+        else {
+            c.name: _plain(getattr(profile, c.key))
+            for c in Profile.__table__.columns
+            if c.name != "user_id"
+        }
+    )
+    return {
+        "email": user.email,
+        "display_name": user.display_name,
+        "created_at": _plain(user.created_at),
+        "profile": fields,
+    }
 
 
 def _conversations(session: Session, user_id: int) -> list[dict[str, Any]]:
@@ -104,8 +128,9 @@ def _conversations(session: Session, user_id: int) -> list[dict[str, Any]]:
     messages: dict[int, list[dict[str, Any]]] = {}
     for m in _rows(session, Message, user_id):
         messages.setdefault(m["conversation_id"], []).append(m)
-    return [{**c, "messages": messages.get(c["id"], [])}
-            for c in _rows(session, Conversation, user_id)]
+    return [
+        {**c, "messages": messages.get(c["id"], [])} for c in _rows(session, Conversation, user_id)
+    ]
 
 
 def export_account(rt: Runtime, *, user_id: int, dest: Path) -> Path:
@@ -123,10 +148,14 @@ def write_export(rt: Runtime, *, user_id: int, out: IO[bytes]) -> None:
     Raises:
         NotFound: the account no longer exists.
     """
-    with rt.session_factory() as session, zipfile.ZipFile(
-            out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("account.json", json.dumps(_account(session, user_id), indent=2,
-                                               ensure_ascii=False, default=str))
+    with (
+        rt.session_factory() as session,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
+        zf.writestr(
+            "account.json",
+            json.dumps(_account(session, user_id), indent=2, ensure_ascii=False, default=str),
+        )
         materials = _rows(session, Material, user_id)
         materials = [m for m in materials if m["status"] != "deleting"]
         for m in materials:
@@ -137,19 +166,30 @@ def write_export(rt: Runtime, *, user_id: int, out: IO[bytes]) -> None:
                 zf.write(path, m["export_file"])
             else:
                 m["export_file"] = f"text/{name}.txt"
-                pages = session.execute(select(MaterialPage.number, MaterialPage.text).where(
-                    MaterialPage.material_id == m["id"], MaterialPage.user_id == user_id)
-                    .order_by(MaterialPage.number))
-                zf.writestr(m["export_file"], "\n\n".join(
-                    f"--- page {n} ---\n{text}" for n, text in pages))
+                pages = session.execute(
+                    select(MaterialPage.number, MaterialPage.text)
+                    .where(MaterialPage.material_id == m["id"], MaterialPage.user_id == user_id)
+                    .order_by(MaterialPage.number)
+                )
+                zf.writestr(
+                    m["export_file"], "\n\n".join(f"--- page {n} ---\n{text}" for n, text in pages)
+                )
         zf.writestr("materials.csv", csv_text(materials, [*_MATERIAL_COLUMNS, "export_file"]))
-        zf.writestr("questions.json", json.dumps(_rows(session, Question, user_id), indent=2,
-                                                 ensure_ascii=False, default=str))
+        zf.writestr(
+            "questions.json",
+            json.dumps(
+                _rows(session, Question, user_id), indent=2, ensure_ascii=False, default=str
+            ),
+        )
         for name, model in _CSV_TABLES.items():
-            zf.writestr(name, csv_text(_rows(session, model, user_id),
-                                       [c.name for c in model.__table__.columns]))
-        zf.writestr("tutor.json", json.dumps(_conversations(session, user_id), indent=2,
-                                             ensure_ascii=False, default=str))
+            zf.writestr(
+                name,
+                csv_text(_rows(session, model, user_id), [c.name for c in model.__table__.columns]),
+            )
+        zf.writestr(
+            "tutor.json",
+            json.dumps(_conversations(session, user_id), indent=2, ensure_ascii=False, default=str),
+        )
 
 
 def export_account_bytes(rt: Runtime, *, user_id: int) -> bytes:
@@ -161,8 +201,11 @@ def export_account_bytes(rt: Runtime, *, user_id: int) -> bytes:
 
 def _tables_with_user_id() -> list[Table]:
     # llm_usage is not deleted outright: `usage.forget_account` keeps what limits still count.
-    return [t for t in reversed(Base.metadata.sorted_tables)
-            if "user_id" in t.c and t.name not in ("users", LLMUsage.__tablename__)]
+    return [
+        t
+        for t in reversed(Base.metadata.sorted_tables)
+        if "user_id" in t.c and t.name not in ("users", LLMUsage.__tablename__)
+    ]
 
 
 def delete_account(rt: Runtime, *, user_id: int) -> None:
@@ -186,13 +229,13 @@ def delete_account(rt: Runtime, *, user_id: int) -> None:
         if user is None:
             raise NotFound("That account does not exist (it may have been deleted).")
         lock_vectors(session, user_id)
-        usage.forget_account(rt, session, user_id=user_id,
-                             email_normalized=user.email_normalized)
+        usage.forget_account(rt, session, user_id=user_id, email_normalized=user.email_normalized)
         _pseudonymise_audit(session, user_id)
         for table in _tables_with_user_id():
             session.execute(delete(table).where(table.c.user_id == user_id))
-        session.execute(delete(LoginAttempt).where(
-            LoginAttempt.email_normalized == user.email_normalized))
+        session.execute(
+            delete(LoginAttempt).where(LoginAttempt.email_normalized == user.email_normalized)
+        )
         session.execute(delete(User).where(User.id == user_id))
     store = rt.vectors
     for name in store.list_names():
@@ -209,12 +252,17 @@ def finish_interrupted_deletions(rt: Runtime) -> list[int]:
     """Delete the accounts marked as being deleted over an hour ago whose deletion job is no
     longer waiting or running (it failed for good, or its worker's queue lost it); the
     learner asked for it with their password. Returns their ids (the nightly check)."""
-    active = exists().where(JobProgress.user_id == User.id,
-                            JobProgress.kind == "delete_account",
-                            JobProgress.outcome.in_(("queued", "running")))
+    active = exists().where(
+        JobProgress.user_id == User.id,
+        JobProgress.kind == "delete_account",
+        JobProgress.outcome.in_(("queued", "running")),
+    )
     with rt.session_factory() as session:
-        stuck = list(session.scalars(select(User.id).where(
-            User.deleting_since < func.now() - INTERRUPTED_AFTER, ~active)))
+        stuck = list(
+            session.scalars(
+                select(User.id).where(User.deleting_since < func.now() - INTERRUPTED_AFTER, ~active)
+            )
+        )
     for user_id in stuck:
         delete_account(rt, user_id=user_id)
     return stuck
@@ -224,10 +272,10 @@ def _pseudonymise_audit(session: Session, user_id: int) -> None:
     """The audit log keeps what was done to or by the account, but not its email: entries
     name it "deleted account #<id>" from now on."""
     label = f"deleted account #{user_id}"
-    session.execute(update(AuditEntry).where(AuditEntry.actor_id == user_id)
-                    .values(actor=label))
-    session.execute(update(AuditEntry).where(AuditEntry.target_user_id == user_id)
-                    .values(target=label))
+    session.execute(update(AuditEntry).where(AuditEntry.actor_id == user_id).values(actor=label))
+    session.execute(
+        update(AuditEntry).where(AuditEntry.target_user_id == user_id).values(target=label)
+    )
 
 
 def _remove_files(rt: Runtime, user_id: int) -> None:

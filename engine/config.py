@@ -54,15 +54,21 @@ class StorageSettings(_Group):
 
     data_dir: Path = Field(Path("data"), description="Embedded PostgreSQL and Chroma live here.")
     spool_dir: Path | None = Field(
-        None, description="Where uploads wait for a worker; shared by app and worker "
-        "processes (default: <data_dir>/spool).")
+        None,
+        description="Where uploads wait for a worker; shared by app and worker "
+        "processes (default: <data_dir>/spool).",
+    )
     model_cache_dir: Path | None = Field(
-        None, description="Where models built from packaged weights are cached "
-        "(default: <data dir>/models); rebuilt when missing."
+        None,
+        description="Where models built from packaged weights are cached "
+        "(default: <data dir>/models); rebuilt when missing.",
     )
     export_ttl_h: float = Field(
-        24.0, gt=0, description="Hours a prepared data export stays downloadable; then it "
-        "is removed (when next looked at, or by the nightly check).")
+        24.0,
+        gt=0,
+        description="Hours a prepared data export stays downloadable; then it "
+        "is removed (when next looked at, or by the nightly check).",
+    )
 
     @property
     def pg_data_dir(self) -> Path:
@@ -98,7 +104,8 @@ class DatabaseSettings(_Group):
     model_config = _prefixed("db_")
 
     url: str | None = Field(
-        None, alias="database_url",
+        None,
+        alias="database_url",
         validation_alias=AliasChoices("DATABASE_URL", "GROUNDWORK_DATABASE_URL"),
     )
     pool_size: int = 5
@@ -172,9 +179,7 @@ class VectorsSettings(_Group):
     host: str | None = Field(
         None, validation_alias=AliasChoices("CHROMA_HOST", "GROUNDWORK_CHROMA_HOST")
     )
-    port: int = Field(
-        8000, validation_alias=AliasChoices("CHROMA_PORT", "GROUNDWORK_CHROMA_PORT")
-    )
+    port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "GROUNDWORK_CHROMA_PORT"))
 
 
 class IngestionSettings(_Group):
@@ -182,7 +187,8 @@ class IngestionSettings(_Group):
 
     upload_max_mb: int = Field(100, description="Largest PDF accepted, in megabytes.")
     upload_max_pending: int = Field(
-        5, ge=1, description="Uploads one learner may have waiting or being read at once.")
+        5, ge=1, description="Uploads one learner may have waiting or being read at once."
+    )
     pdf_max_pages: int = Field(2000, description="PDFs with more pages are refused.")
     pdf_parse_timeout_s: float = Field(
         120.0, description="Wall-clock limit for reading one PDF (separate process)."
@@ -194,33 +200,52 @@ class IngestionSettings(_Group):
         1536, description="Address-space limit of the process that reads a PDF."
     )
     pdf_max_chars_per_byte: float = Field(
-        20.0, gt=0, description="Refuse a PDF whose text runs to more characters than this per "
-        "byte of file (text repeated by the file's structure: an amplification bomb).")
+        20.0,
+        gt=0,
+        description="Refuse a PDF whose text runs to more characters than this per "
+        "byte of file (text repeated by the file's structure: an amplification bomb).",
+    )
     library_max_pages: int = Field(
-        20_000, ge=0, description="Pages one learner may keep in their library (0: no limit).")
+        20_000, ge=0, description="Pages one learner may keep in their library (0: no limit)."
+    )
     upload_max_pages_per_day: int = Field(
-        5_000, ge=0, description="Pages one learner may add in 24 hours (0: no limit).")
+        5_000, ge=0, description="Pages one learner may add in 24 hours (0: no limit)."
+    )
     anki_max_mb: int = Field(
-        200, ge=1, description="Largest Anki package (.apkg/.colpkg) accepted, in megabytes.")
+        200, ge=1, description="Largest Anki package (.apkg/.colpkg) accepted, in megabytes."
+    )
     anki_max_unpacked_mb: int = Field(
-        1024, ge=1, description="Refuse an Anki package whose contents unpack to more than "
-        "this, in megabytes (a compression bomb).")
+        1024,
+        ge=1,
+        description="Refuse an Anki package whose contents unpack to more than "
+        "this, in megabytes (a compression bomb).",
+    )
     anki_max_media_files: int = Field(
-        50000, ge=0, description="Refuse an Anki package with more media files than this.")
+        50000, ge=0, description="Refuse an Anki package with more media files than this."
+    )
     ocr_enabled: bool = Field(
-        True, description="Read pages without a usable text layer by OCR (in the reader).")
+        True, description="Read pages without a usable text layer by OCR (in the reader)."
+    )
     ocr_dpi: int = Field(200, ge=72, le=600, description="Resolution pages are OCR'd at.")
     ocr_page_timeout_s: float = Field(
-        60.0, description="Refuse the PDF when one page takes longer than this to OCR.")
+        60.0, description="Refuse the PDF when one page takes longer than this to OCR."
+    )
     ocr_timeout_s: float = Field(
-        1800.0, description="Extra wall-clock time one PDF's OCR pages may take in all.")
+        1800.0, description="Extra wall-clock time one PDF's OCR pages may take in all."
+    )
     ocr_min_confidence: float = Field(
-        0.8, ge=0, le=1, description="OCR pages read with less mean confidence are marked "
-        "and left out of question generation.")
+        0.8,
+        ge=0,
+        le=1,
+        description="OCR pages read with less mean confidence are marked "
+        "and left out of question generation.",
+    )
     ocr_memory_mb: int = Field(
-        3072, description="Address-space limit of the reader process while it runs OCR.")
+        3072, description="Address-space limit of the reader process while it runs OCR."
+    )
     ocr_pages_per_user: int = Field(
-        2000, ge=0, description="Pages one learner's library may hold that were read by OCR.")
+        2000, ge=0, description="Pages one learner's library may hold that were read by OCR."
+    )
     chunk_tokens: int = Field(200, description="Chunk size in tokens of the default tokenizer.")
     chunk_overlap_tokens: int = Field(40, description="Tokens shared by consecutive chunks.")
 
@@ -249,12 +274,11 @@ class RetrievalSettings(_Group):
 
     model_config = _prefixed("retrieval_")
 
-    candidates: int = Field(
-        50, description="Candidates taken from each ranking before fusion."
-    )
+    candidates: int = Field(50, description="Candidates taken from each ranking before fusion.")
     dense_weight: float = Field(
-        0.65, description="Weight of the cosine similarity in the fused score; BM25 scaled by "
-        "the query's best BM25 score gets the rest (tuned with `python -m bench.retrieval`)."
+        0.65,
+        description="Weight of the cosine similarity in the fused score; BM25 scaled by "
+        "the query's best BM25 score gets the rest (tuned with `python -m bench.retrieval`).",
     )
     # Pseudo-relevance feedback (engine/retrieval/feedback.py): a second query expanded from
     # the best `feedback_passages` passages of the first (0 turns it off); tuned with
@@ -266,8 +290,11 @@ class RetrievalSettings(_Group):
     feedback_dense_shift: float = Field(1.0, ge=0)
     feedback_dense_weight: float = Field(0.8, ge=0, le=1)
     cache_budget_mb: int = Field(
-        256, ge=8, alias="cache_budget_mb",
-        description="Memory for per-process caches (search indexes, handles).")
+        256,
+        ge=8,
+        alias="cache_budget_mb",
+        description="Memory for per-process caches (search indexes, handles).",
+    )
 
 
 class JobsSettings(_Group):
@@ -278,20 +305,27 @@ class JobsSettings(_Group):
     # The app runs one worker thread in its own process unless this is false (then only
     # `python -m engine worker` processes run jobs).
     embedded_worker: bool = Field(
-        True, alias="embedded_worker",
-        validation_alias=AliasChoices("GROUNDWORK_EMBEDDED_WORKER", "embedded_worker"))
+        True,
+        alias="embedded_worker",
+        validation_alias=AliasChoices("GROUNDWORK_EMBEDDED_WORKER", "embedded_worker"),
+    )
     worker_concurrency: int = Field(1, ge=1, le=32, alias="worker_concurrency")
     heartbeat_s: float = Field(10.0, gt=0, description="How often a worker says it lives.")
     stalled_after_s: float = Field(
-        30.0, gt=0, description="A worker silent this long is dead; its jobs are retried.")
+        30.0, gt=0, description="A worker silent this long is dead; its jobs are retried."
+    )
     max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe-to-retry job.")
     retry_wait_s: float = Field(2.0, ge=0, description="Backoff base (exponential).")
     fair_slice_s: float = Field(
-        10.0, ge=0, description="An ingestion that has run this long steps aside (and continues "
-        "later, keeping its work) when another learner's job is waiting for a worker.")
+        10.0,
+        ge=0,
+        description="An ingestion that has run this long steps aside (and continues "
+        "later, keeping its work) when another learner's job is waiting for a worker.",
+    )
     check_cron: str = Field(
-        "30 3 * * *", description="When workers compare rows and vectors and repair drift "
-        "(cron, server time).")
+        "30 3 * * *",
+        description="When workers compare rows and vectors and repair drift (cron, server time).",
+    )
 
 
 class LlmSettings(_Group):
@@ -382,7 +416,8 @@ class SchedulingSettings(_Group):
     sm2_first_interval_days: int = Field(1, ge=1)
     sm2_second_interval_days: int = Field(6, ge=1)
     sm2_max_interval_days: int = Field(
-        36500, ge=1, description="Longest interval SM-2 schedules (Anki's default maximum).")
+        36500, ge=1, description="Longest interval SM-2 schedules (Anki's default maximum)."
+    )
     # FSRS-6 (engine/scheduling/fsrs6.py).
     fsrs_desired_retention: float = Field(0.9, ge=0.5, lt=1)
     fsrs_maximum_interval_days: int = Field(36500, ge=1)
@@ -538,12 +573,16 @@ def _flat_source() -> type[_FlatSource]:
     for flat_name, (group, field) in FLAT_NAMES.items():
         info = Settings.model_fields[group].annotation.model_fields[field]
         # Names read without the prefix (DATABASE_URL...) are given as AliasChoices.
-        env_names = info.validation_alias if isinstance(info.validation_alias, AliasChoices) \
-            else None
-        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata \
-            else info.annotation
-        fields[flat_name] = (annotation, Field(info.default, description=info.description,
-                                               validation_alias=env_names))
+        env_names = (
+            info.validation_alias if isinstance(info.validation_alias, AliasChoices) else None
+        )
+        annotation = (
+            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        )
+        fields[flat_name] = (
+            annotation,
+            Field(info.default, description=info.description, validation_alias=env_names),
+        )
     # Named "Settings" so that validation errors read "... validation error for Settings".
     return create_model("Settings", __base__=_FlatSource, __module__=__name__, **fields)
 

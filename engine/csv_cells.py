@@ -41,9 +41,12 @@ def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: safe_cell(json.dumps(v, ensure_ascii=False)
-                                      if isinstance(v, list | dict) else v)
-                         for k, v in row.items()})
+        writer.writerow(
+            {
+                k: safe_cell(json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v)
+                for k, v in row.items()
+            }
+        )
     return out.getvalue()
 
 
@@ -53,7 +56,8 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
     out = frame.copy()
     for col in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[col]) and \
-                not pd.api.types.is_datetime64_any_dtype(out[col]):
+        if not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_datetime64_any_dtype(
+            out[col]
+        ):
             out[col] = out[col].map(safe_cell)
     return out

@@ -87,6 +87,8 @@ class PdfTooMuchText(PdfTooLarge):
 
 class QuotaExceeded(RateLimited):
     """A learner's library is full, or they added as many pages today as allowed."""
+
+
 class OcrQuotaExceeded(PdfError):
     """More pages need OCR than the learner's OCR page allowance has left."""
 

@@ -26,11 +26,21 @@ from engine.private_files import PARTIAL_SUFFIX, private_folder, private_writer
 if TYPE_CHECKING:
     from engine.runtime import Runtime
 
-__all__ = ["ExportFile", "export_file", "expires_at", "exports_folder", "exports_root",
-           "private_writer", "remove_export_file", "remove_user_exports", "stored_exports"]
+__all__ = [
+    "ExportFile",
+    "export_file",
+    "expires_at",
+    "exports_folder",
+    "exports_root",
+    "private_writer",
+    "remove_export_file",
+    "remove_user_exports",
+    "stored_exports",
+]
 
-_NAME = re.compile(r"^(?P<user>\d+)-(?P<job>\d+)\.zip(?P<partial>\..+" +
-                   re.escape(PARTIAL_SUFFIX) + r")?$")
+_NAME = re.compile(
+    r"^(?P<user>\d+)-(?P<job>\d+)\.zip(?P<partial>\..+" + re.escape(PARTIAL_SUFFIX) + r")?$"
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +83,7 @@ def stored_exports(rt: Runtime) -> list[ExportFile]:
     root = exports_root(rt)
     if not root.is_dir():
         return []
-    return sorted((parse_name(p.name) for p in root.iterdir() if p.is_file()),
-                  key=lambda f: f.name)
+    return sorted((parse_name(p.name) for p in root.iterdir() if p.is_file()), key=lambda f: f.name)
 
 
 def remove_export_file(rt: Runtime, name: str) -> None:

@@ -127,8 +127,10 @@ class _Learner:
 def _finished_spool(rt: Runtime, user_id: int | None) -> dict[int, set[str]]:
     spool = rt.settings.storage.spool_path
     q = select(JobProgress.user_id, JobProgress.spool_path).where(
-        JobProgress.spool_path.is_not(None), JobProgress.outcome.not_in(ACTIVE),
-        JobProgress.user_id.is_not(None))
+        JobProgress.spool_path.is_not(None),
+        JobProgress.outcome.not_in(ACTIVE),
+        JobProgress.user_id.is_not(None),
+    )
     if user_id is not None:
         q = q.where(JobProgress.user_id == user_id)
     found: dict[int, set[str]] = {}
@@ -136,16 +138,22 @@ def _finished_spool(rt: Runtime, user_id: int | None) -> dict[int, set[str]]:
         rows = session.execute(q).all()
     for uid, path in rows:
         name = Path(path).name
-        on_disk = {n for n in (name, *(Path(name).with_suffix(x).name for x in SPOOL_SUFFIXES))
-                   if (spool / n).is_file()}
+        on_disk = {
+            n
+            for n in (name, *(Path(name).with_suffix(x).name for x in SPOOL_SUFFIXES))
+            if (spool / n).is_file()
+        }
         if on_disk:
             found.setdefault(uid, set()).update(on_disk)
     return found
 
 
 def _disk(rt: Runtime, user_id: int | None) -> _Disk:
-    return _Disk(originals=originals.stored_originals(rt), exports=exports.stored_exports(rt),
-                 finished_spool=_finished_spool(rt, user_id))
+    return _Disk(
+        originals=originals.stored_originals(rt),
+        exports=exports.stored_exports(rt),
+        finished_spool=_finished_spool(rt, user_id),
+    )
 
 
 def _learner_ids(rt: Runtime, user_id: int | None, names: list[str], disk: _Disk) -> list[int]:
@@ -169,29 +177,46 @@ def _sha256_of(path: Path) -> str:
 
 def _page_drift(session: Session, user_id: int) -> list[int]:
     """Ready materials whose page rows (of this learner) are not exactly 1..page_count."""
-    pages = (select(MaterialPage.material_id, func.count().label("n"),
-                    func.max(MaterialPage.number).label("last"))
-             .where(MaterialPage.user_id == user_id).group_by(MaterialPage.material_id)
-             .subquery())
-    return list(session.scalars(
-        select(Material.id).outerjoin(pages, pages.c.material_id == Material.id)
-        .where(Material.user_id == user_id, Material.status == "ready",
-               (func.coalesce(pages.c.n, 0) != Material.page_count)
-               | (func.coalesce(pages.c.last, 0) != Material.page_count))
-        .order_by(Material.id)))
+    pages = (
+        select(
+            MaterialPage.material_id,
+            func.count().label("n"),
+            func.max(MaterialPage.number).label("last"),
+        )
+        .where(MaterialPage.user_id == user_id)
+        .group_by(MaterialPage.material_id)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(Material.id)
+            .outerjoin(pages, pages.c.material_id == Material.id)
+            .where(
+                Material.user_id == user_id,
+                Material.status == "ready",
+                (func.coalesce(pages.c.n, 0) != Material.page_count)
+                | (func.coalesce(pages.c.last, 0) != Material.page_count),
+            )
+            .order_by(Material.id)
+        )
+    )
 
 
 def _chunk_drift(session: Session, user_id: int) -> dict[int, int]:
     """Material id -> chunks whose text's SHA-256 is not their stored content hash."""
     actual = func.encode(func.sha256(func.convert_to(Chunk.text, "UTF8")), "hex")
-    return dict(session.execute(
-        select(Chunk.material_id, func.count())
-        .where(Chunk.user_id == user_id, actual != Chunk.content_hash)
-        .group_by(Chunk.material_id)).all())
+    return dict(
+        session.execute(
+            select(Chunk.material_id, func.count())
+            .where(Chunk.user_id == user_id, actual != Chunk.content_hash)
+            .group_by(Chunk.material_id)
+        ).all()
+    )
 
 
-def _export_state(rt: Runtime, f: ExportFile, job: JobProgress | None,
-                  now: dt.datetime) -> str | None:
+def _export_state(
+    rt: Runtime, f: ExportFile, job: JobProgress | None, now: dt.datetime
+) -> str | None:
     """'expired' or 'stray' for an export file that should go, None for one to keep."""
     if job is None or job.user_id != f.user_id or job.kind != JobKind.EXPORT:
         return "stray"
@@ -202,19 +227,32 @@ def _export_state(rt: Runtime, f: ExportFile, job: JobProgress | None,
     return "expired" if exports.expires_at(rt, job.finished_at) <= now else None
 
 
-def _stale_exports(rt: Runtime, files: list[ExportFile], exists: bool,
-                   now: dt.datetime) -> dict[str, str]:
+def _stale_exports(
+    rt: Runtime, files: list[ExportFile], exists: bool, now: dt.datetime
+) -> dict[str, str]:
     if not exists:
         return {f.name: "stray" for f in files}
     with rt.session_factory() as session:
-        jobs = {j.id: j for j in session.scalars(select(JobProgress).where(
-            JobProgress.id.in_([f.job_id for f in files])))} if files else {}
+        jobs = (
+            {
+                j.id: j
+                for j in session.scalars(
+                    select(JobProgress).where(JobProgress.id.in_([f.job_id for f in files]))
+                )
+            }
+            if files
+            else {}
+        )
         states = {f.name: _export_state(rt, f, jobs.get(f.job_id or 0), now) for f in files}
     return {name: state for name, state in states.items() if state}
 
 
-def _open_paths(rt: Runtime, user_id: int, keep: set[str], kept_exports: list[str],
-                ) -> list[Path]:
+def _open_paths(
+    rt: Runtime,
+    user_id: int,
+    keep: set[str],
+    kept_exports: list[str],
+) -> list[Path]:
     """The learner's folder, kept originals and kept exports that others may read (files
     about to be removed as strays are not counted twice)."""
     folder = originals.originals_root(rt) / str(int(user_id))
@@ -223,37 +261,62 @@ def _open_paths(rt: Runtime, user_id: int, keep: set[str], kept_exports: list[st
     return [p for p in paths if p.exists() and not is_private(p)]
 
 
-def _gather(rt: Runtime, user_id: int, names: list[str], disk: _Disk,
-            now: dt.datetime) -> _Learner:
+def _gather(rt: Runtime, user_id: int, names: list[str], disk: _Disk, now: dt.datetime) -> _Learner:
     store = rt.vectors
     with rt.session_factory() as session:
         exists = session.get(User, user_id) is not None
         collection = current_collection(session, user_id)
-        statuses = {m: (st, sha) for m, st, sha in session.execute(
-            select(Material.id, Material.status, Material.sha256)
-            .where(Material.user_id == user_id))}
-        chunks = {c: m for c, m in session.execute(
-            select(Chunk.id, Chunk.material_id).where(Chunk.user_id == user_id))}
+        statuses = {
+            m: (st, sha)
+            for m, st, sha in session.execute(
+                select(Material.id, Material.status, Material.sha256).where(
+                    Material.user_id == user_id
+                )
+            )
+        }
+        chunks = {
+            c: m
+            for c, m in session.execute(
+                select(Chunk.id, Chunk.material_id).where(Chunk.user_id == user_id)
+            )
+        }
         page_drift = _page_drift(session, user_id) if exists else []
         chunk_drift = _chunk_drift(session, user_id) if exists else {}
     files = disk.originals.get(user_id, set())
     known = {f"{sha}.pdf": sha for _, sha in statuses.values()}
     folder = originals.originals_root(rt) / str(int(user_id))
-    corrupt = sorted(n for n in files & set(known) if exists and (folder / n).is_file()
-                     and _sha256_of(folder / n) != known[n])
+    corrupt = sorted(
+        n
+        for n in files & set(known)
+        if exists and (folder / n).is_file() and _sha256_of(folder / n) != known[n]
+    )
     export_files = disk.exports_of(user_id)
     stale = _stale_exports(rt, export_files, exists, now)
-    open_paths = _open_paths(
-        rt, user_id, (files & set(known)) - set(corrupt),
-        [f.name for f in export_files if f.name not in stale]) if exists else []
+    open_paths = (
+        _open_paths(
+            rt,
+            user_id,
+            (files & set(known)) - set(corrupt),
+            [f.name for f in export_files if f.name not in stale],
+        )
+        if exists
+        else []
+    )
     return _Learner(
-        user_id=user_id, exists=exists, collection=collection, statuses=statuses,
-        chunks=chunks, vectors=store.chunk_ids(collection) if exists else {},
+        user_id=user_id,
+        exists=exists,
+        collection=collection,
+        statuses=statuses,
+        chunks=chunks,
+        vectors=store.chunk_ids(collection) if exists else {},
         index_model=store.model_of(collection) if exists else None,
         collections=[n for n in names if owner_of(n) == user_id],
-        files=files, page_drift=page_drift, chunk_drift=chunk_drift,
+        files=files,
+        page_drift=page_drift,
+        chunk_drift=chunk_drift,
         corrupt=corrupt,
-        stale_exports=stale, spool=disk.finished_spool.get(user_id, set()),
+        stale_exports=stale,
+        spool=disk.finished_spool.get(user_id, set()),
         open_paths=open_paths,
     )
 
@@ -266,8 +329,9 @@ def _file_drift(s: _Learner) -> list[Drift]:
         if names:
             found.append(Drift(uid, f"{state}-export", len(names), ", ".join(names)))
     if s.spool:
-        found.append(Drift(uid, "stray-spool", len(s.spool),
-                           "upload(s) left after their job ended"))
+        found.append(
+            Drift(uid, "stray-spool", len(s.spool), "upload(s) left after their job ended")
+        )
     return found
 
 
@@ -276,30 +340,44 @@ def _drift_of(rt: Runtime, s: _Learner) -> list[Drift]:
     if not s.exists:
         found = []
         if s.collections:
-            found.append(Drift(uid, "stray-collection", len(s.collections),
-                               "of a learner who no longer exists"))
+            found.append(
+                Drift(
+                    uid, "stray-collection", len(s.collections), "of a learner who no longer exists"
+                )
+            )
         if s.files:
-            found.append(Drift(uid, "stray-file", len(s.files),
-                               "of a learner who no longer exists"))
+            found.append(
+                Drift(uid, "stray-file", len(s.files), "of a learner who no longer exists")
+            )
         return found + _file_drift(s)
     found = []
     half = {st: [m for m, (x, _) in s.statuses.items() if x == st] for st in HALF_DONE}
     for status, ids in half.items():
         if ids:
-            found.append(Drift(uid, "half-done", len(ids),
-                               f"material(s) left '{status}': {sorted(ids)}"))
+            found.append(
+                Drift(uid, "half-done", len(ids), f"material(s) left '{status}': {sorted(ids)}")
+            )
     ready = {m for m, (st, _) in s.statuses.items() if st == "ready"}
     missing = [c for c, m in s.chunks.items() if m in ready and c not in s.vectors]
     if missing:
         found.append(Drift(uid, "missing-vectors", len(missing), "chunk(s) without a vector"))
     orphans = [c for c in s.vectors if c not in s.chunks]
     if orphans:
-        found.append(Drift(uid, "orphan-vectors", len(orphans),
-                           f"vector(s) without a chunk in {s.collection}"))
+        found.append(
+            Drift(
+                uid, "orphan-vectors", len(orphans), f"vector(s) without a chunk in {s.collection}"
+            )
+        )
     wanted = model_label(rt.settings)
     if s.chunks and s.index_model != wanted:
-        found.append(Drift(uid, "model-mismatch", 1,
-                           f"index built with {s.index_model or 'nothing'}, configured {wanted}"))
+        found.append(
+            Drift(
+                uid,
+                "model-mismatch",
+                1,
+                f"index built with {s.index_model or 'nothing'}, configured {wanted}",
+            )
+        )
     strays = [n for n in s.collections if n != s.collection]
     if strays:
         found.append(Drift(uid, "stray-collection", len(strays), ", ".join(strays)))
@@ -310,15 +388,29 @@ def _drift_of(rt: Runtime, s: _Learner) -> list[Drift]:
     if s.corrupt:
         found.append(Drift(uid, "corrupt-original", len(s.corrupt), ", ".join(s.corrupt)))
     if s.page_drift:
-        found.append(Drift(uid, "page-rows", len(s.page_drift),
-                           f"material(s) whose page rows do not match: {s.page_drift}"))
+        found.append(
+            Drift(
+                uid,
+                "page-rows",
+                len(s.page_drift),
+                f"material(s) whose page rows do not match: {s.page_drift}",
+            )
+        )
     if s.chunk_drift:
-        found.append(Drift(uid, "chunk-text", sum(s.chunk_drift.values()),
-                           f"chunk(s) not matching their hash in material(s) "
-                           f"{sorted(s.chunk_drift)}"))
+        found.append(
+            Drift(
+                uid,
+                "chunk-text",
+                sum(s.chunk_drift.values()),
+                f"chunk(s) not matching their hash in material(s) {sorted(s.chunk_drift)}",
+            )
+        )
     if s.open_paths:
-        found.append(Drift(uid, "open-permissions", len(s.open_paths),
-                           "file(s) or folder(s) others may read"))
+        found.append(
+            Drift(
+                uid, "open-permissions", len(s.open_paths), "file(s) or folder(s) others may read"
+            )
+        )
     return found + _file_drift(s)
 
 
@@ -328,14 +420,23 @@ def _unclaimed_spool(rt: Runtime, now: dt.datetime) -> list[Path]:
     if not folder.is_dir():
         return []
     with rt.session_factory() as session:
-        claimed = {Path(p).name for p in session.scalars(
-            select(JobProgress.spool_path).where(JobProgress.spool_path.is_not(None)))}
+        claimed = {
+            Path(p).name
+            for p in session.scalars(
+                select(JobProgress.spool_path).where(JobProgress.spool_path.is_not(None))
+            )
+        }
     claimed |= {Path(n).with_suffix(x).name for n in list(claimed) for x in SPOOL_SUFFIXES}
     cutoff = (now - UNCLAIMED_SPOOL_AGE).timestamp()
     # Only names the app gives uploads: the spool folder may be set to a shared folder.
-    return sorted(p for p in folder.iterdir()
-                  if SPOOL_NAME.match(p.name) and p.name not in claimed and p.is_file()
-                  and p.stat().st_mtime < cutoff)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if SPOOL_NAME.match(p.name)
+        and p.name not in claimed
+        and p.is_file()
+        and p.stat().st_mtime < cutoff
+    )
 
 
 def _shared_folders(rt: Runtime) -> list[Path]:
@@ -354,13 +455,17 @@ def _unowned_drift(rt: Runtime, disk: _Disk, now: dt.datetime) -> list[Drift]:
         found.append(Drift(None, "stray-spool", len(spool), "upload(s) no job refers to"))
     open_folders = [p for p in _shared_folders(rt) if p.is_dir() and not is_private(p)]
     if open_folders:
-        found.append(Drift(None, "open-permissions", len(open_folders),
-                           ", ".join(p.name for p in open_folders)))
+        found.append(
+            Drift(
+                None, "open-permissions", len(open_folders), ", ".join(p.name for p in open_folders)
+            )
+        )
     return found
 
 
-def check(rt: Runtime, *, user_id: int | None = None,
-          now: dt.datetime | None = None) -> list[Drift]:
+def check(
+    rt: Runtime, *, user_id: int | None = None, now: dt.datetime | None = None
+) -> list[Drift]:
     """Every drift between PostgreSQL, Chroma and the data folder (one learner or all)."""
     now = now or dt.datetime.now(dt.UTC)
     names = rt.vectors.list_names()
@@ -398,15 +503,20 @@ def _repair_learner(rt: Runtime, s: _Learner) -> None:
     else:
         _fill_and_prune(rt, s.user_id)
     with rt.session_factory.begin() as session:
-        session.execute(Material.__table__.update().where(
-            Material.user_id == s.user_id, Material.status == "indexing").values(status="ready"))
+        session.execute(
+            Material.__table__.update()
+            .where(Material.user_id == s.user_id, Material.status == "indexing")
+            .values(status="ready")
+        )
         current = current_collection(session, s.user_id)
     for name in s.collections:
         if name != current:
             store.drop(name)
     with rt.session_factory() as session:
-        known = {f"{sha}.pdf" for sha in session.scalars(
-            select(Material.sha256).where(Material.user_id == s.user_id))}
+        known = {
+            f"{sha}.pdf"
+            for sha in session.scalars(select(Material.sha256).where(Material.user_id == s.user_id))
+        }
     for name in (s.files - known) | set(s.corrupt):
         originals.remove_file(rt, user_id=s.user_id, name=name)
     _rebuild_text(rt, s)
@@ -421,14 +531,17 @@ def _rebuild_text(rt: Runtime, s: _Learner) -> None:
         try:
             if material_id in s.page_drift:
                 if not restore_pages(rt, user_id=s.user_id, material_id=material_id):
-                    log.warning("page rows not restored: no readable original with as many "
-                                "pages", extra={"user_id": s.user_id,
-                                                "material_id": material_id})
+                    log.warning(
+                        "page rows not restored: no readable original with as many pages",
+                        extra={"user_id": s.user_id, "material_id": material_id},
+                    )
             else:
                 reclean_material(rt, user_id=s.user_id, material_id=material_id)
         except EngineError as e:  # the drift stays reported; the next run tries again
-            log.warning("material text not rebuilt", extra={
-                "user_id": s.user_id, "material_id": material_id, "reason": e.user_message})
+            log.warning(
+                "material text not rebuilt",
+                extra={"user_id": s.user_id, "material_id": material_id, "reason": e.user_message},
+            )
 
 
 def _repair_unowned(rt: Runtime, now: dt.datetime) -> None:
@@ -454,17 +567,24 @@ def _fill_and_prune(rt: Runtime, user_id: int) -> None:
             select(Chunk.id, Chunk.material_id, Chunk.text)
             .join(Material, Material.id == Chunk.material_id)
             .where(Chunk.user_id == user_id, Material.status != "deleting")
-            .order_by(Chunk.id)).all()
+            .order_by(Chunk.id)
+        ).all()
         have = store.chunk_ids(collection)
-        embed_into(store, embedder, collection, user_id=user_id,
-                   rows=[r for r in rows if r[0] not in have],
-                   batch=max(1, rt.settings.embedding.batch_size) * 4)
+        embed_into(
+            store,
+            embedder,
+            collection,
+            user_id=user_id,
+            rows=[r for r in rows if r[0] not in have],
+            batch=max(1, rt.settings.embedding.batch_size) * 4,
+        )
         live = {r[0] for r in rows}
         store.delete_chunks(collection, chunk_ids=[c for c in have if c not in live])
 
 
-def repair(rt: Runtime, *, user_id: int | None = None,
-           now: dt.datetime | None = None) -> list[Drift]:
+def repair(
+    rt: Runtime, *, user_id: int | None = None, now: dt.datetime | None = None
+) -> list[Drift]:
     """Repair every drift `check` finds; returns what was found (and repaired)."""
     now = now or dt.datetime.now(dt.UTC)
     found = check(rt, user_id=user_id, now=now)

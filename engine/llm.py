@@ -63,14 +63,18 @@ def model_for(task: Task, settings: Settings) -> str | None:
     return settings.llm.generation_model
 
 
-_SETTING_FOR_TASK = {"generation": "GROUNDWORK_LLM_GENERATION_MODEL",
-                     "grading": "GROUNDWORK_LLM_GRADING_MODEL",
-                     "tutoring": "GROUNDWORK_LLM_TUTOR_MODEL"}
+_SETTING_FOR_TASK = {
+    "generation": "GROUNDWORK_LLM_GENERATION_MODEL",
+    "grading": "GROUNDWORK_LLM_GRADING_MODEL",
+    "tutoring": "GROUNDWORK_LLM_TUTOR_MODEL",
+}
 
 
 def _not_configured_message(task: Task) -> str:
-    return (f"No language model is configured for {task}. Set {_SETTING_FOR_TASK[task]} "
-            "(or GROUNDWORK_LLM_GENERATION_MODEL) to a litellm model name.")
+    return (
+        f"No language model is configured for {task}. Set {_SETTING_FOR_TASK[task]} "
+        "(or GROUNDWORK_LLM_GENERATION_MODEL) to a litellm model name."
+    )
 
 
 def is_configured(task: Task, settings: Settings) -> bool:
@@ -114,8 +118,7 @@ class Stream:
 
 
 def _common_kwargs(settings: Settings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"timeout": settings.llm.timeout_s, "num_retries": 0,
-                              "max_retries": 0}
+    kwargs: dict[str, Any] = {"timeout": settings.llm.timeout_s, "num_retries": 0, "max_retries": 0}
     if settings.llm.api_base:
         kwargs["api_base"] = settings.llm.api_base
     if settings.llm.api_key is not None and settings.llm.api_key.get_secret_value():
@@ -123,8 +126,9 @@ def _common_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
-def _response_format(model: str, schema: dict[str, Any] | None, settings: Settings,
-                     name: str) -> dict[str, Any] | None:
+def _response_format(
+    model: str, schema: dict[str, Any] | None, settings: Settings, name: str
+) -> dict[str, Any] | None:
     if schema is None:
         return None
     mode = settings.llm.structured_output
@@ -136,8 +140,10 @@ def _response_format(model: str, schema: dict[str, Any] | None, settings: Settin
             supported = False
         mode = "json_schema" if supported else "off"
     if mode == "json_schema":
-        return {"type": "json_schema",
-                "json_schema": {"name": name, "schema": schema, "strict": False}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": False},
+        }
     if mode == "json_object":
         return {"type": "json_object"}
     return None
@@ -150,56 +156,83 @@ def _translate(e: Exception, model: str) -> Exception:
         return LLMAuthFailed(
             "The language-model provider refused the API key. Check GROUNDWORK_LLM_API_KEY "
             "(or the provider's own key variable) and that the key may use this model.",
-            detail=f"{model}: {e}")
+            detail=f"{model}: {e}",
+        )
     if isinstance(e, lib.RateLimitError):
         return ProviderRateLimited(
             "The language-model provider is limiting requests right now. Wait a minute and "
-            "try again.", retry_after_s=_retry_after(e) or 60)
+            "try again.",
+            retry_after_s=_retry_after(e) or 60,
+        )
     if isinstance(e, lib.Timeout):
         return LLMUnavailable(
             "The language-model provider did not answer in time. Try again, or ask for fewer "
-            "questions at once.", detail=f"{model}: {e}")
+            "questions at once.",
+            detail=f"{model}: {e}",
+        )
     if isinstance(e, lib.NotFoundError):
         return LLMUnavailable(
             f"The configured model '{model}' was not found at the provider. Check the model "
-            "name in the settings.", detail=str(e))
+            "name in the settings.",
+            detail=str(e),
+        )
     if isinstance(e, lib.ContextWindowExceededError):
         return LLMOutputInvalid(
             "The request was too long for the model. Choose fewer materials or a narrower topic.",
-            detail=str(e))
+            detail=str(e),
+        )
     if isinstance(e, lib.ContentPolicyViolationError):
         return LLMOutputInvalid("The provider declined to answer this request.", detail=str(e))
     if isinstance(e, lib.BadRequestError | lib.UnsupportedParamsError):
         return LLMUnavailable(
             "The language-model provider rejected the request. Check the model settings.",
-            detail=f"{model}: {e}")
-    if isinstance(e, lib.APIConnectionError | lib.ServiceUnavailableError
-                  | lib.InternalServerError | lib.BadGatewayError | lib.APIError):
+            detail=f"{model}: {e}",
+        )
+    if isinstance(
+        e,
+        lib.APIConnectionError
+        | lib.ServiceUnavailableError
+        | lib.InternalServerError
+        | lib.BadGatewayError
+        | lib.APIError,
+    ):
         return LLMUnavailable(
             "The language-model provider cannot be reached right now. Check the connection "
-            "and the provider settings, then try again.", detail=f"{model}: {e}")
-    return LLMUnavailable("The language-model provider failed unexpectedly.",
-                          detail=f"{model}: {e!r}")
+            "and the provider settings, then try again.",
+            detail=f"{model}: {e}",
+        )
+    return LLMUnavailable(
+        "The language-model provider failed unexpectedly.", detail=f"{model}: {e!r}"
+    )
 
 
 def _is_provider_error(e: Exception) -> bool:
     lib = _lib()
     return isinstance(e, tuple(lib.exceptions.LITELLM_EXCEPTION_TYPES)) or isinstance(
-        e, lib.APIError | lib.Timeout | lib.APIConnectionError)
+        e, lib.APIError | lib.Timeout | lib.APIConnectionError
+    )
 
 
 def _retryable(e: Exception) -> bool:
     lib = _lib()
-    return isinstance(e, lib.RateLimitError | lib.InternalServerError
-                      | lib.ServiceUnavailableError | lib.BadGatewayError
-                      | lib.APIConnectionError | lib.Timeout)
+    return isinstance(
+        e,
+        lib.RateLimitError
+        | lib.InternalServerError
+        | lib.ServiceUnavailableError
+        | lib.BadGatewayError
+        | lib.APIConnectionError
+        | lib.Timeout,
+    )
 
 
 def _retry_after(e: Exception) -> float | None:
     # litellm keeps the provider's headers apart from the (rebuilt) response object.
     value = None
-    for headers in (getattr(e, "litellm_response_headers", None),
-                    getattr(getattr(e, "response", None), "headers", None)):
+    for headers in (
+        getattr(e, "litellm_response_headers", None),
+        getattr(getattr(e, "response", None), "headers", None),
+    ):
         if headers and headers.get("retry-after") is not None:
             value = headers.get("retry-after")
             break
@@ -213,7 +246,7 @@ def _backoff(attempt: int, e: Exception, settings: Settings) -> float:
     hinted = _retry_after(e)
     if hinted is not None:
         return min(hinted, settings.llm.retry_backoff_max_s)
-    base = settings.llm.retry_backoff_s * (2 ** attempt)
+    base = settings.llm.retry_backoff_s * (2**attempt)
     return min(base * (0.75 + random.random() / 2), settings.llm.retry_backoff_max_s)
 
 
@@ -228,8 +261,15 @@ def _with_retries(call, *, model: str, settings: Settings) -> tuple[Any, int]:
                 raise
             if _retryable(e) and attempt < settings.llm.max_retries:
                 delay = _backoff(attempt, e, settings)
-                log.info("llm retry", extra={"model": model, "attempt": attempt + 1,
-                                             "delay_s": round(delay, 2), "err": type(e).__name__})
+                log.info(
+                    "llm retry",
+                    extra={
+                        "model": model,
+                        "attempt": attempt + 1,
+                        "delay_s": round(delay, 2),
+                        "err": type(e).__name__,
+                    },
+                )
                 time.sleep(delay)
                 attempt += 1
                 continue
@@ -285,7 +325,9 @@ def complete(
     started = time.perf_counter()
     response, attempts = _with_retries(
         lambda: lib.completion(model=model, messages=messages, **kwargs),
-        model=model, settings=settings)
+        model=model,
+        settings=settings,
+    )
     latency_ms = int((time.perf_counter() - started) * 1000)
     return _completion(response, model=model, latency_ms=latency_ms, attempts=attempts)
 
@@ -295,9 +337,10 @@ def _completion(response: Any, *, model: str, latency_ms: int, attempts: int) ->
     choice = response.choices[0] if response.choices else None
     text = (choice.message.content if choice is not None else None) or ""
     if not text.strip():
-        raise LLMOutputInvalid("The model returned an empty answer. Try again.",
-                               detail=f"{model}: finish_reason="
-                                      f"{getattr(choice, 'finish_reason', None)}")
+        raise LLMOutputInvalid(
+            "The model returned an empty answer. Try again.",
+            detail=f"{model}: finish_reason={getattr(choice, 'finish_reason', None)}",
+        )
     usage = getattr(response, "usage", None)
     return Completion(
         text=text,
@@ -345,8 +388,11 @@ def stream(
     kwargs["stream"] = True
     kwargs["stream_options"] = {"include_usage": True}
     started = time.perf_counter()
-    raw, _ = _with_retries(lambda: lib.completion(model=model, messages=messages, **kwargs),
-                           model=model, settings=settings)
+    raw, _ = _with_retries(
+        lambda: lib.completion(model=model, messages=messages, **kwargs),
+        model=model,
+        settings=settings,
+    )
     result = Stream(model=model, _chunks=iter(()))
 
     def _deltas() -> Iterator[str]:
@@ -382,8 +428,9 @@ def _read_chunk(result: Stream, chunk: Any) -> str | None:
     return getattr(chunk.choices[0].delta, "content", None)
 
 
-def _cost_of_stream(result: Stream, lib: Any, chunks: list[Any],
-                    messages: list[dict[str, str]]) -> None:
+def _cost_of_stream(
+    result: Stream, lib: Any, chunks: list[Any], messages: list[dict[str, str]]
+) -> None:
     """Rebuild the streamed response for its cost (and its token counts when the provider
     sent no usage chunk)."""
     try:
@@ -425,15 +472,16 @@ class Embeddings:
     requests: int
 
 
-def embed(texts: list[str], *, model: str, settings: Settings,
-          batch_size: int = 128) -> list[list[float]]:
+def embed(
+    texts: list[str], *, model: str, settings: Settings, batch_size: int = 128
+) -> list[list[float]]:
     """The vectors of `embed_with_usage` (same arguments and errors)."""
-    return embed_with_usage(texts, model=model, settings=settings,
-                            batch_size=batch_size).vectors
+    return embed_with_usage(texts, model=model, settings=settings, batch_size=batch_size).vectors
 
 
-def embed_with_usage(texts: list[str], *, model: str, settings: Settings,
-                     batch_size: int = 128) -> Embeddings:
+def embed_with_usage(
+    texts: list[str], *, model: str, settings: Settings, batch_size: int = 128
+) -> Embeddings:
     """Embed texts with a hosted embedding model (any litellm embedding model name).
 
     `llm_api_base` and `llm_api_key` from settings are used when set, with the same timeouts
@@ -466,22 +514,28 @@ def embed_with_usage(texts: list[str], *, model: str, settings: Settings,
     tokens, cost, requests = 0, 0.0, 0
     started = time.perf_counter()
     for start in range(0, len(texts), batch_size):
-        batch = texts[start:start + batch_size]
-        response, _ = _with_retries(lambda b=batch: lib.embedding(model=model, input=b, **kwargs),
-                                    model=model, settings=settings)
+        batch = texts[start : start + batch_size]
+        response, _ = _with_retries(
+            lambda b=batch: lib.embedding(model=model, input=b, **kwargs),
+            model=model,
+            settings=settings,
+        )
         requests += 1
         usage = getattr(response, "usage", None)
         tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
         cost += _cost(response)
         data = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
         if len(data) != len(batch):
-            raise LLMOutputInvalid("The embedding provider returned an unexpected answer.",
-                                   detail=f"{model}: {len(data)} vectors for {len(batch)} texts")
+            raise LLMOutputInvalid(
+                "The embedding provider returned an unexpected answer.",
+                detail=f"{model}: {len(data)} vectors for {len(batch)} texts",
+            )
         for d in data:
             vec = d["embedding"] if isinstance(d, dict) else d.embedding
             vectors.append([float(x) for x in vec])
-    return Embeddings(vectors, model, tokens, cost,
-                      int((time.perf_counter() - started) * 1000), requests)
+    return Embeddings(
+        vectors, model, tokens, cost, int((time.perf_counter() - started) * 1000), requests
+    )
 
 
 def parse_json(text: str) -> Any:
@@ -506,7 +560,7 @@ def parse_json(text: str) -> Any:
     end = max(s.rfind("}"), s.rfind("]"))
     if end <= begin:
         raise ValueError("unterminated JSON in the answer")
-    candidate = s[begin:end + 1]
+    candidate = s[begin : end + 1]
     try:
         return json.loads(candidate)
     except json.JSONDecodeError:

@@ -32,8 +32,11 @@ class RedactingFilter(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if record.args:
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args) \
-                if isinstance(record.args, tuple) else record.args
+            record.args = (
+                tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+                if isinstance(record.args, tuple)
+                else record.args
+            )
         for key in list(record.__dict__):
             if key not in _STANDARD and _SECRET_KEYS.search(key):
                 record.__dict__[key] = "***"
@@ -55,8 +58,10 @@ class _Formatter(logging.Formatter):
                 "level": record.levelname,
                 "logger": record.name,
                 "msg": record.getMessage(),
-                **{k: v if isinstance(v, (int, float, bool, type(None))) else str(v)
-                   for k, v in extras.items()},
+                **{
+                    k: v if isinstance(v, (int, float, bool, type(None))) else str(v)
+                    for k, v in extras.items()
+                },
             }
             if record.exc_info:
                 payload["exc"] = self.formatException(record.exc_info)

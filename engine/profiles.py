@@ -162,8 +162,10 @@ def save_profile(
         if timezone != profile.timezone and not _database_knows_zone(session, timezone):
             # Local days are computed in PostgreSQL too (analytics, and the rollup kept when
             # the zone changes); its zone list can lag behind Python's by a release.
-            raise InvalidInput(f"The time zone {timezone} is too new for this server's "
-                               "database. Choose a neighbouring zone with the same time.")
+            raise InvalidInput(
+                f"The time zone {timezone} is too new for this server's "
+                "database. Choose a neighbouring zone with the same time."
+            )
         user.display_name = form["display_name"].strip()
         profile.learning_goals = form["learning_goals"].strip()
         profile.subjects = form["subjects"].strip()
@@ -178,24 +180,31 @@ def save_profile(
 
 
 def _database_knows_zone(session: Session, timezone: str) -> bool:
-    return bool(session.scalar(
-        text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :tz)"),
-        {"tz": timezone}))
+    return bool(
+        session.scalar(
+            text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :tz)"),
+            {"tz": timezone},
+        )
+    )
 
 
-def home_summary(
-    rt: Runtime, *, user_id: int, now: dt.datetime | None = None
-) -> HomeSummary:
+def home_summary(rt: Runtime, *, user_id: int, now: dt.datetime | None = None) -> HomeSummary:
     """What Home shows: the profile and whether there is material and practice yet."""
     now = now or dt.datetime.now(dt.UTC)
     profile = get_profile(rt, user_id=user_id)
     with rt.session_factory() as session:
-        materials = session.scalar(
-            select(func.count()).select_from(Material).where(Material.user_id == user_id)
-        ) or 0
-        questions = session.scalar(
-            select(func.count()).select_from(Question).where(Question.user_id == user_id)
-        ) or 0
+        materials = (
+            session.scalar(
+                select(func.count()).select_from(Material).where(Material.user_id == user_id)
+            )
+            or 0
+        )
+        questions = (
+            session.scalar(
+                select(func.count()).select_from(Question).where(Question.user_id == user_id)
+            )
+            or 0
+        )
     return HomeSummary(
         profile=profile,
         materials=materials,

@@ -107,7 +107,8 @@ class Runtime:
                 from engine.jobs.worker import EmbeddedWorker
 
                 self._worker = EmbeddedWorker(
-                    self, concurrency=self.settings.jobs.worker_concurrency).start()
+                    self, concurrency=self.settings.jobs.worker_concurrency
+                ).start()
             return self._worker
 
     def close(self) -> None:
@@ -144,8 +145,12 @@ def create_runtime(settings: Settings | None = None, *, migrate: bool = True) ->
         _log_start_failure(e, url)
         raise
     log.info("runtime ready", extra={"database": safe_url(url)})
-    return Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine),
-                   cookie_key=cookie_key)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        cookie_key=cookie_key,
+    )
 
 
 def _connect(url: str, settings: Settings, *, migrate: bool) -> Engine:
@@ -184,8 +189,11 @@ def _log_start_failure(e: DatabaseUnavailable, url: str | None) -> None:
             password = None
         if password:
             cause = cause.replace(str(password), "***")
-    log.error("database start failed: %s", redact(cause),
-              extra={"database": database, "problem": e.user_message})
+    log.error(
+        "database start failed: %s",
+        redact(cause),
+        extra={"database": database, "problem": e.user_message},
+    )
 
 
 @lru_cache(maxsize=1)

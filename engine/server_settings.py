@@ -17,8 +17,13 @@ from engine.db.models import ServerSetting, UserLimit
 SIGNUP_MODE = "signup_mode"
 SIGNUP_MODES = ("open", "invite", "closed", "sso")
 # The usage limits (UsageSettings fields) an admin may change, globally or per learner.
-USAGE_LIMITS = ("generation_max_per_hour", "generation_max_questions_per_day",
-                "grading_max_per_hour", "tutor_max_per_hour", "llm_max_requests_per_day")
+USAGE_LIMITS = (
+    "generation_max_per_hour",
+    "generation_max_questions_per_day",
+    "grading_max_per_hour",
+    "tutor_max_per_hour",
+    "llm_max_requests_per_day",
+)
 _USAGE_PREFIX = "usage."
 
 
@@ -34,9 +39,12 @@ def put_value(session: Session, name: str, value: str | None) -> None:
             session.delete(row)
         return
     stmt = insert(ServerSetting).values(name=name, value=value)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[ServerSetting.name],
-        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[ServerSetting.name],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        )
+    )
 
 
 def signup_mode(session: Session, settings: Settings) -> str:
@@ -48,8 +56,11 @@ def signup_mode(session: Session, settings: Settings) -> str:
 def global_limits(session: Session, settings: Settings) -> dict[str, int]:
     """Every usage limit in force server-wide (admin overrides over the environment's)."""
     limits = {name: int(getattr(settings.usage, name)) for name in USAGE_LIMITS}
-    rows = session.execute(select(ServerSetting.name, ServerSetting.value).where(
-        ServerSetting.name.in_([_USAGE_PREFIX + n for n in USAGE_LIMITS])))
+    rows = session.execute(
+        select(ServerSetting.name, ServerSetting.value).where(
+            ServerSetting.name.in_([_USAGE_PREFIX + n for n in USAGE_LIMITS])
+        )
+    )
     for name, value in rows:
         limits[name.removeprefix(_USAGE_PREFIX)] = int(value)
     return limits
@@ -63,8 +74,11 @@ def put_global_limit(session: Session, name: str, value: int | None) -> None:
 
 def learner_limits(session: Session, user_id: int) -> dict[str, int]:
     """The learner's own overrides (only the limits an admin set for them)."""
-    return dict(session.execute(select(UserLimit.name, UserLimit.value)
-                                .where(UserLimit.user_id == user_id)).all())
+    return dict(
+        session.execute(
+            select(UserLimit.name, UserLimit.value).where(UserLimit.user_id == user_id)
+        ).all()
+    )
 
 
 def with_usage_overrides(session: Session, settings: Settings, user_id: int) -> Settings:

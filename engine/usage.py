@@ -91,8 +91,10 @@ WINDOW = dt.timedelta(days=1)
 _LOCK_ACCOUNT = 7_301
 _LOCK_ADDRESS = 7_302
 _LOCK_SLOTS = 7_303
-_BUSY = ("Many people are using the language model right now, and no call could start "
-         "within {wait}. Try again in a minute.")
+_BUSY = (
+    "Many people are using the language model right now, and no call could start "
+    "within {wait}. Try again in a minute."
+)
 
 
 class _Call(Protocol):
@@ -124,8 +126,9 @@ class Reservation:
 def _server_key(rt: Runtime) -> bytes:
     if not rt.cookie_key:
         raise ValueError("the runtime has no server key (cookie_key) to key usage with")
-    return hmac.new(rt.cookie_key.encode(), b"groundwork llm-usage keys v1",
-                    hashlib.sha256).digest()
+    return hmac.new(
+        rt.cookie_key.encode(), b"groundwork llm-usage keys v1", hashlib.sha256
+    ).digest()
 
 
 def account_key(rt: Runtime, email_normalized: str) -> str:
@@ -138,8 +141,7 @@ def account_key(rt: Runtime, email_normalized: str) -> str:
 
 def address_key(rt: Runtime, address: str) -> str:
     """The keyed hash of a client address (the address itself is never stored here)."""
-    return hmac.new(_server_key(rt), f"address:{address}".encode(),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(_server_key(rt), f"address:{address}".encode(), hashlib.sha256).hexdigest()
 
 
 def fmt_wait(seconds: float) -> str:
@@ -154,37 +156,48 @@ def fmt_wait(seconds: float) -> str:
 
 
 def _hourly_limit(task: str, settings: Settings) -> int:
-    return {GENERATION: settings.usage.generation_max_per_hour,
-            GRADING: settings.usage.grading_max_per_hour,
-            TUTOR: settings.usage.tutor_max_per_hour}[task]
+    return {
+        GENERATION: settings.usage.generation_max_per_hour,
+        GRADING: settings.usage.grading_max_per_hour,
+        TUTOR: settings.usage.tutor_max_per_hour,
+    }[task]
 
 
 def _hourly_message(task: str, limit: int, wait: float) -> str:
     when = fmt_wait(wait)
     if task == GENERATION:
-        return (f"You have used your {limit} generations for this hour. "
-                f"You can generate again in {when}.")
+        return (
+            f"You have used your {limit} generations for this hour. "
+            f"You can generate again in {when}."
+        )
     if task == GRADING:
-        return (f"You have used your {limit} model-graded answers for this hour. "
-                f"Answers are graded by the language model again in {when}.")
+        return (
+            f"You have used your {limit} model-graded answers for this hour. "
+            f"Answers are graded by the language model again in {when}."
+        )
     return f"You have asked the tutor {limit} times this hour. You can ask again in {when}."
 
 
 def _live(now: dt.datetime) -> Any:
     """Rows that count: model calls that were not answered from the cache, and reservations
     that have not expired."""
-    return and_(LLMUsage.generator == Generator.LLM, LLMUsage.outcome != "cached",
-                or_(LLMUsage.outcome != RESERVED, LLMUsage.expires_at > now))
+    return and_(
+        LLMUsage.generator == Generator.LLM,
+        LLMUsage.outcome != "cached",
+        or_(LLMUsage.outcome != RESERVED, LLMUsage.expires_at > now),
+    )
 
 
 def _mine(reservation: Reservation) -> Any:
     """The learner's rows: by account, and by key for rows kept from a deleted account."""
-    return or_(LLMUsage.user_id == reservation.user_id,
-               LLMUsage.account_key == reservation.account_key)
+    return or_(
+        LLMUsage.user_id == reservation.user_id, LLMUsage.account_key == reservation.account_key
+    )
 
 
-def _requests_since(session: Session, who: Any, since: dt.datetime, now: dt.datetime,
-                    task: str | None) -> list[dt.datetime]:
+def _requests_since(
+    session: Session, who: Any, since: dt.datetime, now: dt.datetime, task: str | None
+) -> list[dt.datetime]:
     """When each request of `who` in the window started, oldest first (`task` None: every
     chat task)."""
     where = [who, LLMUsage.created_at > since, _live(now)]
@@ -193,13 +206,17 @@ def _requests_since(session: Session, who: Any, since: dt.datetime, now: dt.date
     else:
         where.append(LLMUsage.task.in_(CHAT_TASKS))
     rows = session.execute(
-        select(func.min(LLMUsage.created_at)).where(*where)
-        .group_by(LLMUsage.request_id).order_by(func.min(LLMUsage.created_at))).scalars()
+        select(func.min(LLMUsage.created_at))
+        .where(*where)
+        .group_by(LLMUsage.request_id)
+        .order_by(func.min(LLMUsage.created_at))
+    ).scalars()
     return list(rows)
 
 
-def _check_requests(session: Session, who: Any, task: str, now: dt.datetime,
-                    settings: Settings) -> None:
+def _check_requests(
+    session: Session, who: Any, task: str, now: dt.datetime, settings: Settings
+) -> None:
     limit = _hourly_limit(task, settings)
     started = _requests_since(session, who, now - dt.timedelta(hours=1), now, task)
     if len(started) >= limit:
@@ -211,35 +228,45 @@ def _check_requests(session: Session, who: Any, task: str, now: dt.datetime,
         wait = (started[len(started) - day_limit] + dt.timedelta(days=1) - now).total_seconds()
         raise RateLimited(
             f"You have used your {day_limit} language-model requests for today. More become "
-            f"available in {fmt_wait(wait)}.", retry_after_s=int(math.ceil(wait)))
+            f"available in {fmt_wait(wait)}.",
+            retry_after_s=int(math.ceil(wait)),
+        )
 
 
-def _check_address(session: Session, key: str | None, now: dt.datetime,
-                   settings: Settings) -> None:
+def _check_address(session: Session, key: str | None, now: dt.datetime, settings: Settings) -> None:
     """Everyone signed in from one client address together: requests in the last hour."""
     limit = settings.usage.llm_max_requests_per_address_per_hour
     if key is None or limit <= 0:
         return
-    started = _requests_since(session, LLMUsage.address_key == key,
-                              now - dt.timedelta(hours=1), now, None)
+    started = _requests_since(
+        session, LLMUsage.address_key == key, now - dt.timedelta(hours=1), now, None
+    )
     if len(started) >= limit:
         wait = (started[len(started) - limit] + dt.timedelta(hours=1) - now).total_seconds()
         raise RateLimited(
             f"Your network address has made its {limit} language-model requests for this hour "
             f"(all accounts signed in from it together). More become available in "
-            f"{fmt_wait(wait)}.", retry_after_s=int(math.ceil(wait)))
+            f"{fmt_wait(wait)}.",
+            retry_after_s=int(math.ceil(wait)),
+        )
 
 
-def _units_held(session: Session, who: Any, task: str, held: Any,
-                now: dt.datetime) -> list[tuple[dt.datetime, int]]:
-    return [(c, int(n)) for c, n in session.execute(
-        select(LLMUsage.created_at, held)
-        .where(who, LLMUsage.task == task, LLMUsage.created_at > now - WINDOW, _live(now))
-        .order_by(LLMUsage.created_at)).all()]
+def _units_held(
+    session: Session, who: Any, task: str, held: Any, now: dt.datetime
+) -> list[tuple[dt.datetime, int]]:
+    return [
+        (c, int(n))
+        for c, n in session.execute(
+            select(LLMUsage.created_at, held)
+            .where(who, LLMUsage.task == task, LLMUsage.created_at > now - WINDOW, _live(now))
+            .order_by(LLMUsage.created_at)
+        ).all()
+    ]
 
 
-def _wait_for(rows: list[tuple[dt.datetime, int]], left: int, units: int,
-              now: dt.datetime) -> float:
+def _wait_for(
+    rows: list[tuple[dt.datetime, int]], left: int, units: int, now: dt.datetime
+) -> float:
     """Seconds until enough of the allowance comes back as old calls leave the window."""
     freed, wait = left, 0.0
     for created, n in rows:
@@ -250,8 +277,9 @@ def _wait_for(rows: list[tuple[dt.datetime, int]], left: int, units: int,
     return wait
 
 
-def _check_texts(session: Session, who: Any, units: int, now: dt.datetime,
-                 settings: Settings) -> None:
+def _check_texts(
+    session: Session, who: Any, units: int, now: dt.datetime, settings: Settings
+) -> None:
     """Hosted embeddings: texts embedded and reserved in the last 24 hours."""
     limit = settings.usage.hosted_embedding_max_texts_per_day
     rows = _units_held(session, who, EMBEDDING, LLMUsage.units, now)
@@ -262,15 +290,17 @@ def _check_texts(session: Session, who: Any, units: int, now: dt.datetime,
     raise RateLimited(
         f"You can send up to {limit} passages and searches a day to the hosted embedding "
         f"model; this needs {units} and {max(left, 0)} are left. More become available in "
-        f"{fmt_wait(wait)}.", retry_after_s=int(math.ceil(wait)))
+        f"{fmt_wait(wait)}.",
+        retry_after_s=int(math.ceil(wait)),
+    )
 
 
-def _check_questions(session: Session, who: Any, units: int, now: dt.datetime,
-                     settings: Settings) -> None:
+def _check_questions(
+    session: Session, who: Any, units: int, now: dt.datetime, settings: Settings
+) -> None:
     """Generation: questions returned plus questions reserved in the last 24 hours."""
     limit = settings.usage.generation_max_questions_per_day
-    held = case((LLMUsage.outcome == RESERVED, LLMUsage.units),
-                else_=LLMUsage.questions_returned)
+    held = case((LLMUsage.outcome == RESERVED, LLMUsage.units), else_=LLMUsage.questions_returned)
     rows = _units_held(session, who, GENERATION, held, now)
     left = limit - sum(n for _, n in rows)
     if units <= left:
@@ -279,7 +309,9 @@ def _check_questions(session: Session, who: Any, units: int, now: dt.datetime,
     what = f"You have {left} left" if left > 0 else "You have none left"
     raise RateLimited(
         f"You can generate up to {limit} questions a day with the language model. {what}; "
-        f"more become available in {fmt_wait(wait)}.", retry_after_s=int(math.ceil(wait)))
+        f"more become available in {fmt_wait(wait)}.",
+        retry_after_s=int(math.ceil(wait)),
+    )
 
 
 def _slot_free(session: Session, now: dt.datetime, settings: Settings) -> bool:
@@ -289,8 +321,11 @@ def _slot_free(session: Session, now: dt.datetime, settings: Settings) -> bool:
     if cap <= 0:
         return True
     session.execute(sql_text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": _LOCK_SLOTS})
-    in_flight = session.scalar(select(func.count()).select_from(LLMUsage).where(
-        LLMUsage.outcome == RESERVED, LLMUsage.expires_at > now))
+    in_flight = session.scalar(
+        select(func.count())
+        .select_from(LLMUsage)
+        .where(LLMUsage.outcome == RESERVED, LLMUsage.expires_at > now)
+    )
     return int(in_flight or 0) < cap
 
 
@@ -301,31 +336,49 @@ def _who(rt: Runtime, session: Session, user_id: int) -> tuple[str, str | None]:
     if email is None:
         raise NotFound("That account does not exist (it may have been deleted).")
     address = session.scalar(
-        select(AuthSession.client_address).where(AuthSession.user_id == user_id)
-        .order_by(AuthSession.created_at.desc(), AuthSession.id.desc()).limit(1))
+        select(AuthSession.client_address)
+        .where(AuthSession.user_id == user_id)
+        .order_by(AuthSession.created_at.desc(), AuthSession.id.desc())
+        .limit(1)
+    )
     return account_key(rt, email), address_key(rt, address) if address else None
 
 
-def _try_reserve(rt: Runtime, session: Session, *, user_id: int, task: str,
-                 units: int, limited: bool) -> Reservation | None:
+def _try_reserve(
+    rt: Runtime, session: Session, *, user_id: int, task: str, units: int, limited: bool
+) -> Reservation | None:
     """One attempt: the reservation, None when every call slot is taken, or RateLimited."""
     settings = rt.settings
     key, address = _who(rt, session, user_id)
-    draft = Reservation(id=0, user_id=user_id, task=task, units=units,
-                        request_id=str(uuid.uuid4()), account_key=key, address_key=address)
+    draft = Reservation(
+        id=0,
+        user_id=user_id,
+        task=task,
+        units=units,
+        request_id=str(uuid.uuid4()),
+        account_key=key,
+        address_key=address,
+    )
     # One learner's reservations are decided one at a time (by account key, so a deleted
     # account's rows and a new account of the same email are one learner), then one address's;
     # others are not held up. Always in this order: no two reservations wait in a cycle.
-    session.execute(sql_text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-                    {"space": _LOCK_ACCOUNT, "key": key})
+    session.execute(
+        sql_text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+        {"space": _LOCK_ACCOUNT, "key": key},
+    )
     if address is not None:
-        session.execute(sql_text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-                        {"space": _LOCK_ADDRESS, "key": address})
+        session.execute(
+            sql_text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+            {"space": _LOCK_ADDRESS, "key": address},
+        )
     now = session.execute(select(func.now())).scalar_one()
     # Limits an admin changed at run time (globally or for this learner) win.
     settings = with_usage_overrides(session, settings, user_id)
-    session.execute(delete(LLMUsage).where(
-        _mine(draft), LLMUsage.outcome == RESERVED, LLMUsage.expires_at <= now))
+    session.execute(
+        delete(LLMUsage).where(
+            _mine(draft), LLMUsage.outcome == RESERVED, LLMUsage.expires_at <= now
+        )
+    )
     if limited and task == EMBEDDING:
         _check_texts(session, _mine(draft), units, now, settings)
     elif limited:
@@ -335,17 +388,35 @@ def _try_reserve(rt: Runtime, session: Session, *, user_id: int, task: str,
         _check_address(session, address, now, settings)
     if not _slot_free(session, now, settings):
         return None
-    row_id = session.execute(insert(LLMUsage).values(
-        user_id=user_id, account_key=key, address_key=address, request_id=draft.request_id,
-        task=task, generator=Generator.LLM, outcome=RESERVED, units=units,
-        expires_at=now + dt.timedelta(seconds=settings.usage.llm_reservation_ttl_s),
-    ).returning(LLMUsage.id)).scalar_one()
-    return Reservation(id=row_id, user_id=user_id, task=task, units=units,
-                       request_id=draft.request_id, account_key=key, address_key=address)
+    row_id = session.execute(
+        insert(LLMUsage)
+        .values(
+            user_id=user_id,
+            account_key=key,
+            address_key=address,
+            request_id=draft.request_id,
+            task=task,
+            generator=Generator.LLM,
+            outcome=RESERVED,
+            units=units,
+            expires_at=now + dt.timedelta(seconds=settings.usage.llm_reservation_ttl_s),
+        )
+        .returning(LLMUsage.id)
+    ).scalar_one()
+    return Reservation(
+        id=row_id,
+        user_id=user_id,
+        task=task,
+        units=units,
+        request_id=draft.request_id,
+        account_key=key,
+        address_key=address,
+    )
 
 
-def reserve(rt: Runtime, *, user_id: int, task: str, units: int,
-            limited: bool = True) -> Reservation:
+def reserve(
+    rt: Runtime, *, user_id: int, task: str, units: int, limited: bool = True
+) -> Reservation:
     """Reserve one model request for the learner, or refuse it.
 
     When the system-wide cap on concurrent calls is reached, waits for a free slot (at most
@@ -373,14 +444,17 @@ def reserve(rt: Runtime, *, user_id: int, task: str, units: int,
     pause = 0.02
     while True:
         with rt.session_factory.begin() as session:
-            reservation = _try_reserve(rt, session, user_id=user_id, task=task, units=units,
-                                       limited=limited)
+            reservation = _try_reserve(
+                rt, session, user_id=user_id, task=task, units=units, limited=limited
+            )
         if reservation is not None:
             return reservation
         left = deadline - time.monotonic()
         if left <= 0:
-            raise LLMBusy(_BUSY.format(wait=fmt_wait(wait_s)),
-                          detail=f"{rt.settings.usage.llm_max_concurrent_calls} calls in flight")
+            raise LLMBusy(
+                _BUSY.format(wait=fmt_wait(wait_s)),
+                detail=f"{rt.settings.usage.llm_max_concurrent_calls} calls in flight",
+            )
         # Jittered, growing pauses: waiting callers do not poll in step.
         time.sleep(min(left, pause * (0.5 + random.random())))
         pause = min(pause * 2, 0.25)
@@ -389,18 +463,21 @@ def reserve(rt: Runtime, *, user_id: int, task: str, units: int,
 def _row(reservation: Reservation, call: dict[str, Any]) -> dict[str, Any]:
     cost = call.get("cost_usd", 0.0) or 0.0
     return dict(
-        generator=call.get("generator", Generator.LLM), model=call.get("model"),
-        prompt_version=call.get("prompt_version"), outcome=call["outcome"],
-        tokens_in=int(call.get("tokens_in", 0)), tokens_out=int(call.get("tokens_out", 0)),
+        generator=call.get("generator", Generator.LLM),
+        model=call.get("model"),
+        prompt_version=call.get("prompt_version"),
+        outcome=call["outcome"],
+        tokens_in=int(call.get("tokens_in", 0)),
+        tokens_out=int(call.get("tokens_out", 0)),
         cost_usd=cost if isinstance(cost, Decimal) else Decimal(str(round(float(cost), 6))),
         latency_ms=int(call.get("latency_ms", 0)),
         questions_returned=int(call.get("questions_returned", 0)),
         # Embedding rows keep the texts they sent (the daily text limit counts them).
-        units=int(call.get("units", 0)))
+        units=int(call.get("units", 0)),
+    )
 
 
-def settle_calls(rt: Runtime, reservation: Reservation,
-                 calls: Sequence[dict[str, Any]]) -> None:
+def settle_calls(rt: Runtime, reservation: Reservation, calls: Sequence[dict[str, Any]]) -> None:
     """Turn the reservation into the usage-log rows of the calls it covered (one transaction;
     the first call takes over the reservation's row). Each call is a dict with `outcome` and
     optionally model, prompt_version, generator, tokens_in, tokens_out, cost_usd, latency_ms,
@@ -411,50 +488,96 @@ def settle_calls(rt: Runtime, reservation: Reservation,
     rows = [_row(reservation, c) for c in calls]
     with rt.session_factory.begin() as session:
         updated = session.execute(
-            update(LLMUsage).where(LLMUsage.id == reservation.id,
-                                   LLMUsage.account_key == reservation.account_key,
-                                   LLMUsage.outcome == RESERVED)
-            .values(**rows[0], expires_at=None)).rowcount
+            update(LLMUsage)
+            .where(
+                LLMUsage.id == reservation.id,
+                LLMUsage.account_key == reservation.account_key,
+                LLMUsage.outcome == RESERVED,
+            )
+            .values(**rows[0], expires_at=None)
+        ).rowcount
         # An expired reservation may have been swept already: the calls are still logged
         # (without the user id when the account was deleted meanwhile: the keys count them).
         rest = rows[1:] if updated else rows
         if rest:
-            owner = session.scalar(select(User.id).where(User.id == reservation.user_id)
-                                   .with_for_update(key_share=True))
-            session.execute(insert(LLMUsage), [
-                dict(r, user_id=owner, account_key=reservation.account_key,
-                     address_key=reservation.address_key, request_id=reservation.request_id,
-                     task=reservation.task) for r in rest])
+            owner = session.scalar(
+                select(User.id)
+                .where(User.id == reservation.user_id)
+                .with_for_update(key_share=True)
+            )
+            session.execute(
+                insert(LLMUsage),
+                [
+                    dict(
+                        r,
+                        user_id=owner,
+                        account_key=reservation.account_key,
+                        address_key=reservation.address_key,
+                        request_id=reservation.request_id,
+                        task=reservation.task,
+                    )
+                    for r in rest
+                ],
+            )
 
 
-def settle(rt: Runtime, reservation: Reservation, *, model: str | None,
-           outcome: str, tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0,
-           latency_ms: int = 0, questions_returned: int = 0) -> None:
+def settle(
+    rt: Runtime,
+    reservation: Reservation,
+    *,
+    model: str | None,
+    outcome: str,
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    cost_usd: float = 0.0,
+    latency_ms: int = 0,
+    questions_returned: int = 0,
+) -> None:
     """Turn the reservation into the usage-log row of the call it covered."""
-    settle_calls(rt, reservation, [dict(
-        model=model, outcome=outcome, tokens_in=tokens_in, tokens_out=tokens_out,
-        cost_usd=cost_usd, latency_ms=latency_ms, questions_returned=questions_returned)])
+    settle_calls(
+        rt,
+        reservation,
+        [
+            dict(
+                model=model,
+                outcome=outcome,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                cost_usd=cost_usd,
+                latency_ms=latency_ms,
+                questions_returned=questions_returned,
+            )
+        ],
+    )
 
 
 def release(rt: Runtime, reservation: Reservation) -> None:
     """Free a reservation whose call never happened."""
     with rt.session_factory.begin() as session:
-        session.execute(delete(LLMUsage).where(
-            LLMUsage.id == reservation.id, LLMUsage.account_key == reservation.account_key,
-            LLMUsage.outcome == RESERVED))
+        session.execute(
+            delete(LLMUsage).where(
+                LLMUsage.id == reservation.id,
+                LLMUsage.account_key == reservation.account_key,
+                LLMUsage.outcome == RESERVED,
+            )
+        )
 
 
 def is_settled(rt: Runtime, reservation: Reservation) -> bool:
     """Whether the reservation's row was settled or released (no longer 'reserved')."""
     with rt.session_factory() as session:
-        outcome = session.scalar(select(LLMUsage.outcome).where(
-            LLMUsage.id == reservation.id, LLMUsage.account_key == reservation.account_key))
+        outcome = session.scalar(
+            select(LLMUsage.outcome).where(
+                LLMUsage.id == reservation.id, LLMUsage.account_key == reservation.account_key
+            )
+        )
     return outcome != RESERVED
 
 
 @contextmanager
-def reserved(rt: Runtime, *, user_id: int, task: str, units: int,
-             limited: bool = True) -> Iterator[Reservation]:
+def reserved(
+    rt: Runtime, *, user_id: int, task: str, units: int, limited: bool = True
+) -> Iterator[Reservation]:
     """`reserve`, then release the reservation if the block raises before settling it."""
     reservation = reserve(rt, user_id=user_id, task=task, units=units, limited=limited)
     try:
@@ -476,8 +599,7 @@ def outcome_of(e: EngineError) -> str:
     return "invalid"
 
 
-def metered(rt: Runtime, *, user_id: int, task: str, call: Callable[[], C],
-            units: int = 1) -> C:
+def metered(rt: Runtime, *, user_id: int, task: str, call: Callable[[], C], units: int = 1) -> C:
     """Make one model call under a reservation and log it: `call` returns an
     `llm.Completion`; a failed call is logged with its outcome and its error re-raised.
 
@@ -489,37 +611,64 @@ def metered(rt: Runtime, *, user_id: int, task: str, call: Callable[[], C],
         try:
             result = call()
         except EngineError as e:
-            settle(rt, reservation, model=None, outcome=outcome_of(e),
-                   latency_ms=int((time.perf_counter() - started) * 1000))
+            settle(
+                rt,
+                reservation,
+                model=None,
+                outcome=outcome_of(e),
+                latency_ms=int((time.perf_counter() - started) * 1000),
+            )
             raise
-        settle(rt, reservation, model=result.model, outcome="ok",
-               tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-               cost_usd=result.cost_usd, latency_ms=result.latency_ms)
+        settle(
+            rt,
+            reservation,
+            model=result.model,
+            outcome="ok",
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            cost_usd=result.cost_usd,
+            latency_ms=result.latency_ms,
+        )
         return result
 
 
-def forget_account(rt: Runtime, session: Session, *, user_id: int,
-                   email_normalized: str) -> None:
+def forget_account(rt: Runtime, session: Session, *, user_id: int, email_normalized: str) -> None:
     """In the account's deletion transaction: delete its usage rows that no limit counts any
     more (older than a day, answered from the cache, offline) and keep the rest without the
     user id, under the account key (so a new account of the same email inherits the counts)."""
     now = session.execute(select(func.now())).scalar_one()
-    session.execute(delete(LLMUsage).where(
-        LLMUsage.user_id == user_id,
-        or_(LLMUsage.created_at <= now - WINDOW, LLMUsage.generator != Generator.LLM,
-            LLMUsage.outcome == "cached")))
-    session.execute(update(LLMUsage).where(LLMUsage.user_id == user_id).values(
-        user_id=None, account_key=func.coalesce(LLMUsage.account_key,
-                                                account_key(rt, email_normalized))))
+    session.execute(
+        delete(LLMUsage).where(
+            LLMUsage.user_id == user_id,
+            or_(
+                LLMUsage.created_at <= now - WINDOW,
+                LLMUsage.generator != Generator.LLM,
+                LLMUsage.outcome == "cached",
+            ),
+        )
+    )
+    session.execute(
+        update(LLMUsage)
+        .where(LLMUsage.user_id == user_id)
+        .values(
+            user_id=None,
+            account_key=func.coalesce(LLMUsage.account_key, account_key(rt, email_normalized)),
+        )
+    )
 
 
 def prune_forgotten(rt: Runtime) -> int:
     """Delete the kept rows of deleted accounts that no limit counts any more (older than a
     day); the nightly check calls it. Returns the number of rows deleted."""
     with rt.session_factory.begin() as session:
-        return int(session.execute(delete(LLMUsage).where(
-            LLMUsage.user_id.is_(None),
-            LLMUsage.created_at <= func.now() - WINDOW)).rowcount or 0)
+        return int(
+            session.execute(
+                delete(LLMUsage).where(
+                    LLMUsage.user_id.is_(None), LLMUsage.created_at <= func.now() - WINDOW
+                )
+            ).rowcount
+            or 0
+        )
 
 
 class _HostedEmbedder(Protocol):
@@ -537,8 +686,9 @@ class MeteredEmbedder:
     limits (and the system-wide cap) and logged in `llm_usage` as task 'embedding'. Not
     `limited`: logged with its tokens and cost, but its texts do not count (see `reserve`)."""
 
-    def __init__(self, rt: Runtime, hosted: _HostedEmbedder, *, user_id: int,
-                 limited: bool = True) -> None:
+    def __init__(
+        self, rt: Runtime, hosted: _HostedEmbedder, *, user_id: int, limited: bool = True
+    ) -> None:
         self._rt, self._hosted, self._user_id = rt, hosted, user_id
         self._limited = limited
         self.model_name = hosted.model_name
@@ -548,21 +698,40 @@ class MeteredEmbedder:
             return self._hosted.embed_documents(texts)
         rt = self._rt
         units = len(texts) if self._limited else 0
-        with reserved(rt, user_id=self._user_id, task=EMBEDDING, units=units,
-                      limited=self._limited) as reservation:
+        with reserved(
+            rt, user_id=self._user_id, task=EMBEDDING, units=units, limited=self._limited
+        ) as reservation:
             started = time.perf_counter()
             try:
                 vectors, used = self._hosted.embed_with_usage(texts)
             except EngineError as e:
-                settle_calls(rt, reservation, [dict(
-                    model=self.model_name, outcome=outcome_of(e), units=units,
-                    latency_ms=int((time.perf_counter() - started) * 1000))])
+                settle_calls(
+                    rt,
+                    reservation,
+                    [
+                        dict(
+                            model=self.model_name,
+                            outcome=outcome_of(e),
+                            units=units,
+                            latency_ms=int((time.perf_counter() - started) * 1000),
+                        )
+                    ],
+                )
                 raise
-            settle_calls(rt, reservation, [dict(
-                model=used.model if used else self.model_name, outcome="ok",
-                units=units, tokens_in=used.tokens_in if used else 0,
-                cost_usd=used.cost_usd if used else 0.0,
-                latency_ms=used.latency_ms if used else 0)])
+            settle_calls(
+                rt,
+                reservation,
+                [
+                    dict(
+                        model=used.model if used else self.model_name,
+                        outcome="ok",
+                        units=units,
+                        tokens_in=used.tokens_in if used else 0,
+                        cost_usd=used.cost_usd if used else 0.0,
+                        latency_ms=used.latency_ms if used else 0,
+                    )
+                ],
+            )
         return vectors
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -580,8 +749,26 @@ def embedder_for(rt: Runtime, *, user_id: int, limited: bool = True) -> Embedder
 
 
 __all__ = [
-    "CHAT_TASKS", "EMBEDDING", "GENERATION", "GRADING", "TASKS", "TUTOR", "MeteredEmbedder",
-    "Reservation", "account_key", "address_key", "embedder_for", "fmt_wait", "forget_account",
-    "is_settled", "metered", "outcome_of", "prune_forgotten", "release", "reserve", "reserved",
-    "settle", "settle_calls",
+    "CHAT_TASKS",
+    "EMBEDDING",
+    "GENERATION",
+    "GRADING",
+    "TASKS",
+    "TUTOR",
+    "MeteredEmbedder",
+    "Reservation",
+    "account_key",
+    "address_key",
+    "embedder_for",
+    "fmt_wait",
+    "forget_account",
+    "is_settled",
+    "metered",
+    "outcome_of",
+    "prune_forgotten",
+    "release",
+    "reserve",
+    "reserved",
+    "settle",
+    "settle_calls",
 ]

@@ -28,8 +28,9 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, compare_type=True,
-                      literal_binds=True)
+    context.configure(
+        url=_url(), target_metadata=target_metadata, compare_type=True, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -37,8 +38,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = create_engine(_url(), poolclass=pool.NullPool)
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          compare_type=True)
+        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
 

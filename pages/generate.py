@@ -35,8 +35,10 @@ if mode.offline:
         icon=":material/cloud_off:",
     )
 else:
-    st.caption(f":material/smart_toy: Questions are written by **{plain(mode.model)}** and "
-               "checked against your material before you see them.")
+    st.caption(
+        f":material/smart_toy: Questions are written by **{plain(mode.model)}** and "
+        "checked against your material before you see them."
+    )
 
 try:
     materials = service.materials_for_generation(rt, user_id=account.user_id)
@@ -45,8 +47,11 @@ except EngineError as e:
     st.stop()
 
 if not materials:
-    st.info("You have no materials yet. Upload a PDF in the **Library** first; every question "
-            "is made from your own material and cites its page.", icon=":material/upload_file:")
+    st.info(
+        "You have no materials yet. Upload a PDF in the **Library** first; every question "
+        "is made from your own material and cites its page.",
+        icon=":material/upload_file:",
+    )
     st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
     st.stop()
 
@@ -54,23 +59,44 @@ titles = {m.id: m.title for m in materials}
 if mode.offline:
     for m in materials:
         if not m.offline_supported:
-            st.warning(escape_markdown(f"{m.title}: {offline_language_note(m.language)}"),
-                       icon=":material/translate:")
+            st.warning(
+                escape_markdown(f"{m.title}: {offline_language_note(m.language)}"),
+                icon=":material/translate:",
+            )
 type_choices = ["mix", *mode.types]
 
 with st.form("gen_form"):
-    chosen = st.multiselect("Materials", options=list(titles), format_func=titles.get,
-                            placeholder="All materials", key="gen_materials")
-    topic = st.text_input("Topic (optional)", key="gen_topic", max_chars=200,
-                          placeholder="e.g. the Calvin cycle; leave empty to cover everything")
+    chosen = st.multiselect(
+        "Materials",
+        options=list(titles),
+        format_func=titles.get,
+        placeholder="All materials",
+        key="gen_materials",
+    )
+    topic = st.text_input(
+        "Topic (optional)",
+        key="gen_topic",
+        max_chars=200,
+        placeholder="e.g. the Calvin cycle; leave empty to cover everything",
+    )
     left, middle, right = st.columns(3)
-    qtype = left.selectbox("Question type", type_choices, key="gen_type",
-                           format_func=lambda t: "A mix" if t == "mix" else TYPE_LABELS[t])
-    difficulty = middle.select_slider("Difficulty", options=[1, 2, 3, 4, 5], value=3,
-                                      key="gen_difficulty")
-    count = right.number_input("How many", min_value=1,
-                               max_value=rt.settings.generation.max_count, value=5, step=1,
-                               key="gen_count")
+    qtype = left.selectbox(
+        "Question type",
+        type_choices,
+        key="gen_type",
+        format_func=lambda t: "A mix" if t == "mix" else TYPE_LABELS[t],
+    )
+    difficulty = middle.select_slider(
+        "Difficulty", options=[1, 2, 3, 4, 5], value=3, key="gen_difficulty"
+    )
+    count = right.number_input(
+        "How many",
+        min_value=1,
+        max_value=rt.settings.generation.max_count,
+        value=5,
+        step=1,
+        key="gen_count",
+    )
     submitted = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:")
 
 JOB = "gen_job"  # the id of this session's generation job while it runs
@@ -85,8 +111,14 @@ if JOB not in st.session_state:
 if submitted:
     try:
         st.session_state[JOB] = submit_generation(
-            rt, user_id=account.user_id, material_ids=chosen or None, topic=topic or None,
-            question_type=qtype, difficulty=int(difficulty), count=int(count))
+            rt,
+            user_id=account.user_id,
+            material_ids=chosen or None,
+            topic=topic or None,
+            question_type=qtype,
+            difficulty=int(difficulty),
+            count=int(count),
+        )
     except EngineError as e:
         st.error(e.user_message)
 
@@ -96,15 +128,22 @@ def _finish(job: JobView) -> None:
     r = job.result or {}
     if job.outcome == "done":
         st.session_state[PREVIEW] = {
-            "batch": uuid.uuid4().hex[:8], "requested": r["requested"],
+            "batch": uuid.uuid4().hex[:8],
+            "requested": r["requested"],
             "items": [{"draft": d, "state": "pending"} for d in r["drafts"]],
-            "rejections": r["rejections"], "generator": r["generator"],
-            "cost": r["cost"], "cached": r["cached"], "note": r.get("note"),
+            "rejections": r["rejections"],
+            "generator": r["generator"],
+            "cost": r["cost"],
+            "cached": r["cached"],
+            "note": r.get("note"),
         }
     else:
-        st.session_state["gen_failure"] = {"outcome": job.outcome, "message": job.message,
-                                           "error": r.get("error"),
-                                           "rejections": r.get("rejections") or {}}
+        st.session_state["gen_failure"] = {
+            "outcome": job.outcome,
+            "message": job.message,
+            "error": r.get("error"),
+            "rejections": r.get("rejections") or {},
+        }
 
 
 @st.fragment(run_every=1.0 if st.session_state[JOB] else None)
@@ -136,9 +175,13 @@ if failure := st.session_state.pop("gen_failure", None):
     else:
         st.error(plain(failure["message"]))
         if failure["rejections"]:
-            st.caption("Rejected: " + ", ".join(
-                f"{n} × {plain(service.REASONS.get(r, r))}"
-                for r, n in failure["rejections"].items()))
+            st.caption(
+                "Rejected: "
+                + ", ".join(
+                    f"{n} × {plain(service.REASONS.get(r, r))}"
+                    for r, n in failure["rejections"].items()
+                )
+            )
 
 if not mode.offline:
     try:
@@ -146,11 +189,14 @@ if not mode.offline:
     except EngineError as e:
         st.error(e.user_message)
         st.stop()
-    st.caption(plain(
-        f"Last 24 hours: {used['questions']} of "
-        f"{rt.settings.usage.generation_max_questions_per_day} "
-        f"model-written questions, {used['calls']} call(s), "
-        f"{used['tokens_in'] + used['tokens_out']:,} tokens, ${used['cost_usd']:.4f}."))
+    st.caption(
+        plain(
+            f"Last 24 hours: {used['questions']} of "
+            f"{rt.settings.usage.generation_max_questions_per_day} "
+            f"model-written questions, {used['calls']} call(s), "
+            f"{used['tokens_in'] + used['tokens_out']:,} tokens, ${used['cost_usd']:.4f}."
+        )
+    )
 
 preview = st.session_state[PREVIEW]
 if not preview:
@@ -177,8 +223,11 @@ summary = f"{len(items)} of {preview['requested']} question(s) passed the checks
 if preview["rejections"]:
     summary += " Rejected: " + "; ".join(preview["rejections"]) + "."
 if preview["generator"] == "llm":
-    summary += (f" Cost: ${preview['cost']:.4f}" if not preview["cached"]
-                else " Served from cache at no cost.")
+    summary += (
+        f" Cost: ${preview['cost']:.4f}"
+        if not preview["cached"]
+        else " Served from cache at no cost."
+    )
 st.caption(plain(summary))
 if preview.get("note"):
     st.info(plain(preview["note"]), icon=":material/info:")
@@ -186,16 +235,24 @@ if error := st.session_state.pop("gen_error", None):
     st.error(error)
 
 top = st.columns([1, 1, 3])
-if top[0].button("Accept all", key=f"gen_accept_all_{preview['batch']}", type="primary",
-                 disabled=not pending, icon=":material/done_all:"):
+if top[0].button(
+    "Accept all",
+    key=f"gen_accept_all_{preview['batch']}",
+    type="primary",
+    disabled=not pending,
+    icon=":material/done_all:",
+):
     save(pending)
     st.rerun()
 if top[1].button("Clear", key=f"gen_clear_{preview['batch']}", icon=":material/close:"):
     st.session_state[PREVIEW] = None
     st.rerun()
 if accepted:
-    top[2].page_link("pages/question_bank.py", label=f"{accepted} saved · open the question bank",
-                     icon=":material/inventory_2:")
+    top[2].page_link(
+        "pages/question_bank.py",
+        label=f"{accepted} saved · open the question bank",
+        icon=":material/inventory_2:",
+    )
 
 for i, item in enumerate(items):
     draft = Draft.from_dict(item["draft"])

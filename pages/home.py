@@ -30,8 +30,11 @@ if summary.has_practice:
     level_col.metric("Level", profile.level)
     xp_col.metric("XP", f"{profile.xp:,}")
     streak = summary.streak_now
-    streak_col.metric("Streak", f"{streak} day{'s' if streak != 1 else ''}",
-                      help=f"Best streak: {profile.best_streak} days")
+    streak_col.metric(
+        "Streak",
+        f"{streak} day{'s' if streak != 1 else ''}",
+        help=f"Best streak: {profile.best_streak} days",
+    )
 
 st.subheader("What to do next")
 if summary.materials == 0:
@@ -40,21 +43,29 @@ if summary.materials == 0:
         "makes will cite the page it came from.",
         icon=":material/upload_file:",
     )
-    st.page_link("pages/library.py", label="Open the Library to upload a PDF",
-                 icon=":material/library_books:")
+    st.page_link(
+        "pages/library.py",
+        label="Open the Library to upload a PDF",
+        icon=":material/library_books:",
+    )
 elif summary.questions == 0:
-    st.info("Your library has material. Generate your first questions from it.",
-            icon=":material/quiz:")
+    st.info(
+        "Your library has material. Generate your first questions from it.", icon=":material/quiz:"
+    )
     st.page_link("pages/generate.py", label="Generate questions", icon=":material/auto_awesome:")
 else:
-    st.info(f"You have {summary.questions} questions in your bank. Time to practise.",
-            icon=":material/school:")
+    st.info(
+        f"You have {summary.questions} questions in your bank. Time to practise.",
+        icon=":material/school:",
+    )
     try:
         counts = review_counts(rt, user_id=account.user_id)
     except EngineError as e:
         st.error(e.user_message)
     else:
-        st.caption(f"Due now: {counts.due_now} review{'s' if counts.due_now != 1 else ''} · "
-                   f"{counts.new_available} new question{'s' if counts.new_available != 1 else ''}"
-                   " not yet seen")
+        st.caption(
+            f"Due now: {counts.due_now} review{'s' if counts.due_now != 1 else ''} · "
+            f"{counts.new_available} new question{'s' if counts.new_available != 1 else ''}"
+            " not yet seen"
+        )
     st.page_link("pages/today.py", label="Practise now", icon=":material/school:")

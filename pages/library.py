@@ -46,18 +46,24 @@ except EngineError as e:
     st.error(e.user_message)
     st.stop()
 if not current:
-    st.info("Your search index is being rebuilt for the new embedding model (progress below). "
-            "Search uses the previous index until it is done.", icon=":material/sync:")
+    st.info(
+        "Your search index is being rebuilt for the new embedding model (progress below). "
+        "Search uses the previous index until it is done.",
+        icon=":material/sync:",
+    )
 
 # --- upload ----------------------------------------------------------------------------------
 st.subheader("Add PDFs")
 uploads = st.file_uploader(
-    "Upload one or more PDFs", type=["pdf"], accept_multiple_files=True, key="library_upload",
+    "Upload one or more PDFs",
+    type=["pdf"],
+    accept_multiple_files=True,
+    key="library_upload",
     max_upload_size=rt.settings.ingestion.upload_max_mb,
     help=f"Up to {rt.settings.ingestion.upload_max_mb} MB each, "
-         f"{rt.settings.ingestion.upload_max_pending} waiting "
-         "at a time. Scanned pages are read by OCR (Latin-script languages and Chinese), "
-         f"up to {rt.settings.ingestion.ocr_pages_per_user} OCR pages in your library.",
+    f"{rt.settings.ingestion.upload_max_pending} waiting "
+    "at a time. Scanned pages are read by OCR (Latin-script languages and Chinese), "
+    f"up to {rt.settings.ingestion.ocr_pages_per_user} OCR pages in your library.",
 )
 
 # Background ingestion job per uploaded file id, while it runs (so a rerun never queues the same
@@ -70,8 +76,9 @@ current_files = {file.file_id: file for file in uploads or []}
 def _start(file, password: str | None = None) -> None:  # noqa: ANN001 - UploadedFile
     file.seek(0)
     try:
-        job_id = submit_ingestion(rt, user_id=uid, source=file, filename=file.name,
-                                  password=password)
+        job_id = submit_ingestion(
+            rt, user_id=uid, source=file, filename=file.name, password=password
+        )
     except EngineError as e:
         queued[file.file_id] = None
         st.error(f"**{escape_markdown(file.name)}**: {e.user_message}", icon=":material/block:")
@@ -117,11 +124,11 @@ def _background_work() -> None:
         job_card(rt, job, user_id=uid, key="library_job")
         file_id = next((f for f, j in queued.items() if j == job.id), None)
         file = current_files.get(file_id) if file_id else None
-        if (job.finished and (job.result or {}).get("error") == "PdfEncrypted"
-                and file is not None):
+        if job.finished and (job.result or {}).get("error") == "PdfEncrypted" and file is not None:
             with st.form(f"library_password_form_{job.id}"):
-                password = st.text_input("Password", type="password",
-                                         key=f"library_password_{job.id}")
+                password = st.text_input(
+                    "Password", type="password", key=f"library_password_{job.id}"
+                )
                 if st.form_submit_button("Open with this password"):
                     dismiss_job(rt, job.id, user_id=uid)
                     _start(file, password=password)
@@ -143,53 +150,87 @@ except EngineError as e:
     st.stop()
 
 if not materials:
-    st.info("Your library is empty. Upload a PDF above: its pages are read, indexed for "
-            "search, and ready for questions.", icon=":material/upload_file:")
+    st.info(
+        "Your library is empty. Upload a PDF above: its pages are read, indexed for "
+        "search, and ready for questions.",
+        icon=":material/upload_file:",
+    )
 else:
     st.dataframe(
-        [{"Title": m.title, "Pages": m.page_count, "Passages": m.chunk_count,
-          "Size": human_size(m.size_bytes),
-          "Language": language_label(m.language),
-          "Status": "ready" if not m.pages_without_text else
-                    f"ready ({len(m.pages_without_text)} pages without text)",
-          "OCR": ocr_summary(m.ocr_pages, m.ocr_confidence),
-          "Uploaded": m.created_at} for m in materials],
-        hide_index=True, width="stretch",
+        [
+            {
+                "Title": m.title,
+                "Pages": m.page_count,
+                "Passages": m.chunk_count,
+                "Size": human_size(m.size_bytes),
+                "Language": language_label(m.language),
+                "Status": "ready"
+                if not m.pages_without_text
+                else f"ready ({len(m.pages_without_text)} pages without text)",
+                "OCR": ocr_summary(m.ocr_pages, m.ocr_confidence),
+                "Uploaded": m.created_at,
+            }
+            for m in materials
+        ],
+        hide_index=True,
+        width="stretch",
         column_config={"Uploaded": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")},
     )
     by_id = {m.id: m for m in materials}
-    chosen_id = st.selectbox("Open a material", list(by_id), key="library_open",
-                             format_func=lambda i: by_id[i].title, index=None,
-                             placeholder="Choose a material to preview, rename or delete")
+    chosen_id = st.selectbox(
+        "Open a material",
+        list(by_id),
+        key="library_open",
+        format_func=lambda i: by_id[i].title,
+        index=None,
+        placeholder="Choose a material to preview, rename or delete",
+    )
     chosen = by_id.get(chosen_id) if chosen_id is not None else None
     if chosen is not None:
         with st.container(border=True):
-            st.markdown(f"**{escape_markdown(chosen.title)}** · {escape_markdown(chosen.filename)}"
-                        f" · {chosen.page_count} pages · {chosen.chunk_count} passages")
+            st.markdown(
+                f"**{escape_markdown(chosen.title)}** · {escape_markdown(chosen.filename)}"
+                f" · {chosen.page_count} pages · {chosen.chunk_count} passages"
+            )
             if chosen.ocr_pages:
-                st.caption(escape_markdown(
-                    f"Read by OCR: {page_list(chosen.ocr_pages)} "
-                    f"({ocr_summary(chosen.ocr_pages, chosen.ocr_confidence)})"))
+                st.caption(
+                    escape_markdown(
+                        f"Read by OCR: {page_list(chosen.ocr_pages)} "
+                        f"({ocr_summary(chosen.ocr_pages, chosen.ocr_confidence)})"
+                    )
+                )
             if chosen.note:
                 st.warning(escape_markdown(chosen.note), icon=":material/warning:")
             if not chosen.offline_supported:
-                st.warning(escape_markdown(offline_language_note(chosen.language)),
-                           icon=":material/translate:")
+                st.warning(
+                    escape_markdown(offline_language_note(chosen.language)),
+                    icon=":material/translate:",
+                )
             preview, rename, remove = st.tabs(["Preview", "Rename", "Delete"])
             with preview:
-                page_no = st.number_input("Page", min_value=1, max_value=chosen.page_count,
-                                          value=1, step=1, key=f"library_page_{chosen.id}")
+                page_no = st.number_input(
+                    "Page",
+                    min_value=1,
+                    max_value=chosen.page_count,
+                    value=1,
+                    step=1,
+                    key=f"library_page_{chosen.id}",
+                )
                 try:
-                    pages = library.material_pages(rt, user_id=uid, material_id=chosen.id,
-                                                   first=int(page_no), last=int(page_no))
+                    pages = library.material_pages(
+                        rt,
+                        user_id=uid,
+                        material_id=chosen.id,
+                        first=int(page_no),
+                        last=int(page_no),
+                    )
                 except EngineError as e:
                     st.error(e.user_message)
                     pages = []
                 for page in pages:
                     if page.text:
                         if page.number in chosen.low_confidence_pages:
-                            st.caption("Read by OCR with low confidence: not used for "
-                                       "questions.")
+                            st.caption("Read by OCR with low confidence: not used for questions.")
                         elif page.number in chosen.ocr_pages:
                             st.caption("Read by OCR.")
                         st.text(page.text)
@@ -197,24 +238,35 @@ else:
                         st.caption("No text could be read on this page.")
             with rename:
                 with st.form(f"library_rename_form_{chosen.id}"):
-                    new_title = st.text_input("Title", value=chosen.title, max_chars=300,
-                                              key=f"library_title_{chosen.id}")
+                    new_title = st.text_input(
+                        "Title", value=chosen.title, max_chars=300, key=f"library_title_{chosen.id}"
+                    )
                     if st.form_submit_button("Save title"):
                         try:
-                            library.rename_material(rt, user_id=uid, material_id=chosen.id,
-                                                    title=new_title)
+                            library.rename_material(
+                                rt, user_id=uid, material_id=chosen.id, title=new_title
+                            )
                         except EngineError as e:
                             st.error(e.user_message)
                         else:
                             st.toast("Title saved.")
                             st.rerun()
             with remove:
-                st.write("Deleting removes this material, its passages and its search index. "
-                         "Questions made from it keep their text and page citation.")
-                confirm = st.checkbox("Yes, delete this material permanently",
-                                      key=f"library_confirm_delete_{chosen.id}")
-                if st.button("Delete material", type="primary", disabled=not confirm,
-                             key=f"library_delete_{chosen.id}", icon=":material/delete:"):
+                st.write(
+                    "Deleting removes this material, its passages and its search index. "
+                    "Questions made from it keep their text and page citation."
+                )
+                confirm = st.checkbox(
+                    "Yes, delete this material permanently",
+                    key=f"library_confirm_delete_{chosen.id}",
+                )
+                if st.button(
+                    "Delete material",
+                    type="primary",
+                    disabled=not confirm,
+                    key=f"library_delete_{chosen.id}",
+                    icon=":material/delete:",
+                ):
                     try:
                         library.delete_material(rt, user_id=uid, material_id=chosen.id)
                     except EngineError as e:
@@ -230,22 +282,29 @@ if not materials:
     st.caption("Search becomes available once your library has a PDF.")
 else:
     with st.form("library_search_form", border=False):
-        query = st.text_input("Search your library", key="library_query",
-                              placeholder="Ask a question or type keywords",
-                              max_chars=500)
-        only = st.multiselect("Only in", [m.id for m in materials], key="library_only",
-                              format_func=lambda i: by_id[i].title,
-                              placeholder="All materials")
+        query = st.text_input(
+            "Search your library",
+            key="library_query",
+            placeholder="Ask a question or type keywords",
+            max_chars=500,
+        )
+        only = st.multiselect(
+            "Only in",
+            [m.id for m in materials],
+            key="library_only",
+            format_func=lambda i: by_id[i].title,
+            placeholder="All materials",
+        )
         st.form_submit_button("Search", icon=":material/search:")
     if query.strip():
         try:
-            passages = library.search_library(rt, user_id=uid, query=query, k=8,
-                                              material_ids=only or None)
+            passages = library.search_library(
+                rt, user_id=uid, query=query, k=8, material_ids=only or None
+            )
         except EngineError as e:
             st.error(e.user_message)
             passages = None
         if passages == []:
-            st.info("No passages match. Try other words, or check the material is in your "
-                    "library.")
+            st.info("No passages match. Try other words, or check the material is in your library.")
         for rank, passage in enumerate(passages or [], start=1):
             passage_card(passage, rank=rank)

@@ -31,16 +31,20 @@ if link := sso_link_request():
     identity, message = link
     st.info(escape_markdown(message))
     with st.form("sso_link_form"):
-        link_password = st.text_input("Password of that account", type="password",
-                                      key="sso_link_password",
-                                      autocomplete="current-password")
+        link_password = st.text_input(
+            "Password of that account",
+            type="password",
+            key="sso_link_password",
+            autocomplete="current-password",
+        )
         if st.form_submit_button("Link and sign in", type="primary"):
             from engine.accounts.sso import link_identity
 
             try:
                 rt = get_runtime()
-                account = link_identity(rt, identity, password=link_password,
-                                        client_address=client_address(rt))
+                account = link_identity(
+                    rt, identity, password=link_password, client_address=client_address(rt)
+                )
                 sign_in(rt, account)
             except EngineError as e:
                 st.error(e.user_message)
@@ -54,10 +58,14 @@ if providers := sso_providers():
     if problem := sso_error():
         st.error(problem)
     for provider in providers:
-        label = "Sign in with single sign-on" if provider is None else \
-            f"Sign in with {provider.replace('_', ' ').title()}"
-        if st.button(label, key=f"sso_{provider or 'default'}", icon=":material/key:",
-                     type="primary"):
+        label = (
+            "Sign in with single sign-on"
+            if provider is None
+            else f"Sign in with {provider.replace('_', ' ').title()}"
+        )
+        if st.button(
+            label, key=f"sso_{provider or 'default'}", icon=":material/key:", type="primary"
+        ):
             sso_start(provider)
     if problem and st.button("Forget this provider sign-in", key="sso_leave"):
         sso_leave()
@@ -65,8 +73,9 @@ if providers := sso_providers():
 
 with st.form("login_form"):
     email = st.text_input("Email", key="login_email", autocomplete="email")
-    password = st.text_input("Password", type="password", key="login_password",
-                             autocomplete="current-password")
+    password = st.text_input(
+        "Password", type="password", key="login_password", autocomplete="current-password"
+    )
     submitted = st.form_submit_button("Log in", type="primary")
 
 if submitted:
@@ -77,9 +86,13 @@ if submitted:
 
         try:
             rt = get_runtime()
-            account = authenticate(rt, email=email, password=password,
-                                   client_address=client_address(rt),
-                                   device_token=device_token(rt))
+            account = authenticate(
+                rt,
+                email=email,
+                password=password,
+                client_address=client_address(rt),
+                device_token=device_token(rt),
+            )
             sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)

@@ -16,8 +16,10 @@ rt = get_runtime()
 account = require_account()
 
 st.title(f"Welcome, {escape_markdown(account.display_name)}")
-st.write("A few questions so Groundwork can plan your practice. You can change any of this later "
-         "under **Profile & settings**.")
+st.write(
+    "A few questions so Groundwork can plan your practice. You can change any of this later "
+    "under **Profile & settings**."
+)
 
 try:
     view = get_profile(rt, user_id=account.user_id)

@@ -47,22 +47,26 @@ _SCHEDULERS = {
     "fsrs": "FSRS-6 — predicts forgetting from your answers",
 }
 with st.form("scheduler"):
-    chosen_scheduler = st.radio("Plan my reviews with", list(_SCHEDULERS),
-                                index=list(_SCHEDULERS).index(view.scheduler),
-                                format_func=_SCHEDULERS.get, key="scheduler_choice")
+    chosen_scheduler = st.radio(
+        "Plan my reviews with",
+        list(_SCHEDULERS),
+        index=list(_SCHEDULERS).index(view.scheduler),
+        format_func=_SCHEDULERS.get,
+        key="scheduler_choice",
+    )
     st.caption(
         "Both schedulers follow every answer you give, so you can switch at any time and your "
         "due dates move at once. FSRS starts with its default parameters; from "
         f"{rt.settings.scheduling.fsrs_optimise_min_reviews} answers on you can fit it to your "
         "own history "
         "on the Reviews page, and the fitted parameters are used only when they predict your "
-        "recent answers better than the ones in use.")
+        "recent answers better than the ones in use."
+    )
     if st.form_submit_button("Save scheduler"):
         from engine.practice.preferences import set_scheduler
 
         try:
-            set_scheduler(rt, user_id=account.user_id,
-                          scheduler=chosen_scheduler)
+            set_scheduler(rt, user_id=account.user_id, scheduler=chosen_scheduler)
         except EngineError as e:
             st.error(e.user_message)
         else:
@@ -75,16 +79,19 @@ st.caption("Changing your password signs you out everywhere else (other browsers
 change = password_form(key="password_change", min_length=rt.settings.accounts.password_min_length)
 if change is not None:
     try:
-        ended = change_password(rt, user_id=account.user_id,
-                                current_password=change.current, new_password=change.new,
-                                keep_session_id=current_session_id(),
-                                client_address=client_address(rt),
-                                device_token=device_token(rt))
+        ended = change_password(
+            rt,
+            user_id=account.user_id,
+            current_password=change.current,
+            new_password=change.new,
+            keep_session_id=current_session_id(),
+            client_address=client_address(rt),
+            device_token=device_token(rt),
+        )
     except EngineError as e:
         st.error(e.user_message)
     else:
-        others = (f" {ended} other session{'s' if ended != 1 else ''} signed out."
-                  if ended else "")
+        others = f" {ended} other session{'s' if ended != 1 else ''} signed out." if ended else ""
         st.success("Password changed." + others)
 
 # --- your data: export, delete the account ---------------------------------------------------

@@ -33,14 +33,30 @@ except EngineError as e:
 
 source_titles = {m: t for m, t in sources}
 c1, c2, c3, c4 = st.columns(4)
-material = c1.selectbox("Material", [None, *source_titles], key="bank_material",
-                        format_func=lambda m: "All materials" if m is None else source_titles[m])
-qtype = c2.selectbox("Type", [None, *TYPE_LABELS], key="bank_type",
-                     format_func=lambda t: "All types" if t is None else TYPE_LABELS[t])
-difficulty = c3.selectbox("Difficulty", [None, 1, 2, 3, 4, 5], key="bank_difficulty",
-                          format_func=lambda d: "Any difficulty" if d is None else DIFFICULTY[d])
-status = c4.selectbox("Status", [None, *STATUSES], key="bank_status",
-                      format_func=lambda s: "Any status" if s is None else STATUSES[s])
+material = c1.selectbox(
+    "Material",
+    [None, *source_titles],
+    key="bank_material",
+    format_func=lambda m: "All materials" if m is None else source_titles[m],
+)
+qtype = c2.selectbox(
+    "Type",
+    [None, *TYPE_LABELS],
+    key="bank_type",
+    format_func=lambda t: "All types" if t is None else TYPE_LABELS[t],
+)
+difficulty = c3.selectbox(
+    "Difficulty",
+    [None, 1, 2, 3, 4, 5],
+    key="bank_difficulty",
+    format_func=lambda d: "Any difficulty" if d is None else DIFFICULTY[d],
+)
+status = c4.selectbox(
+    "Status",
+    [None, *STATUSES],
+    key="bank_status",
+    format_func=lambda s: "Any status" if s is None else STATUSES[s],
+)
 text = st.text_input("Search questions and answers", key="bank_text", max_chars=200)
 
 filters = (material, qtype, difficulty, status, text)
@@ -50,9 +66,16 @@ if st.session_state.get("bank_filters") != filters:
 
 try:
     page = service.list_questions(
-        rt, user_id=account.user_id, material_id=material, question_type=qtype,
-        difficulty=difficulty, status=status, text=text or None, limit=PAGE_SIZE,
-        offset=st.session_state["bank_page"] * PAGE_SIZE)
+        rt,
+        user_id=account.user_id,
+        material_id=material,
+        question_type=qtype,
+        difficulty=difficulty,
+        status=status,
+        text=text or None,
+        limit=PAGE_SIZE,
+        offset=st.session_state["bank_page"] * PAGE_SIZE,
+    )
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -61,10 +84,14 @@ if page.total == 0:
     if any(f not in (None, "") for f in filters):
         st.info("No questions match these filters.", icon=":material/filter_alt_off:")
     else:
-        st.info("Your bank is empty. Generate questions from your material and accept the "
-                "ones you want to study.", icon=":material/quiz:")
-        st.page_link("pages/generate.py", label="Generate questions",
-                     icon=":material/auto_awesome:")
+        st.info(
+            "Your bank is empty. Generate questions from your material and accept the "
+            "ones you want to study.",
+            icon=":material/quiz:",
+        )
+        st.page_link(
+            "pages/generate.py", label="Generate questions", icon=":material/auto_awesome:"
+        )
     st.stop()
 
 lms_export_section(rt, account.user_id, source_titles)
@@ -86,20 +113,31 @@ for q in page.questions:
         if st.session_state["bank_editing"] == q.id:
             with st.form(f"{key}_form"):
                 values = edit_fields(q, key=key)
-                new_status = st.selectbox("Status", list(STATUSES), key=f"{key}_status",
-                                          index=list(STATUSES).index(q.status),
-                                          format_func=STATUSES.get)
+                new_status = st.selectbox(
+                    "Status",
+                    list(STATUSES),
+                    key=f"{key}_status",
+                    index=list(STATUSES).index(q.status),
+                    format_func=STATUSES.get,
+                )
                 save_col, cancel_col = st.columns(2)
                 saved = save_col.form_submit_button("Save", type="primary")
                 cancelled = cancel_col.form_submit_button("Cancel")
             if saved:
                 try:
                     service.update_question(
-                        rt, user_id=account.user_id, question_id=q.id,
-                        stem=values["stem"], answer=values["answer"],
-                        explanation=values["explanation"], difficulty=values["difficulty"],
-                        options=values.get("options"), correct_index=values.get("correct_index"),
-                        key_points=values.get("key_points"), status=new_status)
+                        rt,
+                        user_id=account.user_id,
+                        question_id=q.id,
+                        stem=values["stem"],
+                        answer=values["answer"],
+                        explanation=values["explanation"],
+                        difficulty=values["difficulty"],
+                        options=values.get("options"),
+                        correct_index=values.get("correct_index"),
+                        key_points=values.get("key_points"),
+                        status=new_status,
+                    )
                 except EngineError as e:
                     st.error(e.user_message)
                 else:
@@ -116,8 +154,7 @@ for q in page.questions:
             yes, no = st.columns(2)
             if yes.button("Yes, delete", key=f"{key}_confirm", type="primary"):
                 try:
-                    service.delete_question(rt, user_id=account.user_id,
-                                            question_id=q.id)
+                    service.delete_question(rt, user_id=account.user_id, question_id=q.id)
                 except EngineError as e:
                     st.error(e.user_message)
                 else:
@@ -143,7 +180,8 @@ if pages_total > 1:
         st.session_state["bank_page"] -= 1
         st.rerun()
     info_col.caption(f"Page {st.session_state['bank_page'] + 1} of {pages_total}")
-    if next_col.button("Next", key="bank_next",
-                       disabled=st.session_state["bank_page"] >= pages_total - 1):
+    if next_col.button(
+        "Next", key="bank_next", disabled=st.session_state["bank_page"] >= pages_total - 1
+    ):
         st.session_state["bank_page"] += 1
         st.rerun()

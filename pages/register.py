@@ -27,8 +27,7 @@ if invitation:
 
     if (problem := invitation_problem(get_runtime(), invitation)) is not None:
         st.error(problem, icon=":material/link_off:")
-        st.page_link("pages/login.py", label="I have an account: log in",
-                     icon=":material/login:")
+        st.page_link("pages/login.py", label="I have an account: log in", icon=":material/login:")
         st.stop()
     st.info("You were invited to this server.", icon=":material/mail:")
 
@@ -37,12 +36,16 @@ with st.form("register_form"):
     name = st.text_input("Display name", key="register_name", max_chars=80)
     email = st.text_input("Email", key="register_email", autocomplete="email")
     password = st.text_input(
-        "Password", type="password", key="register_password", autocomplete="new-password",
+        "Password",
+        type="password",
+        key="register_password",
+        autocomplete="new-password",
         help=f"{min_len} to {MAX_PASSWORD_BYTES} characters (accented letters and emoji count "
-             "double or more). A few unrelated words make a strong password.",
+        "double or more). A few unrelated words make a strong password.",
     )
-    confirm = st.text_input("Repeat password", type="password", key="register_confirm",
-                            autocomplete="new-password")
+    confirm = st.text_input(
+        "Repeat password", type="password", key="register_confirm", autocomplete="new-password"
+    )
     submitted = st.form_submit_button("Sign up", type="primary")
 
 if submitted:
@@ -51,9 +54,14 @@ if submitted:
     else:
         try:
             rt = get_runtime()
-            account = register_user(rt, email=email, password=password,
-                                    display_name=name, client_address=client_address(rt),
-                                    invitation=invitation)
+            account = register_user(
+                rt,
+                email=email,
+                password=password,
+                display_name=name,
+                client_address=client_address(rt),
+                invitation=invitation,
+            )
             sign_in(rt, account)
         except EngineError as e:
             st.error(e.user_message)

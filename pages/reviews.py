@@ -20,8 +20,12 @@ from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
 rt = get_runtime()
-FLAG_LABELS = {"wrong": "as wrong", "unclear": "as unclear", "duplicate": "as a duplicate",
-               "other": "for another reason"}
+FLAG_LABELS = {
+    "wrong": "as wrong",
+    "unclear": "as unclear",
+    "duplicate": "as a duplicate",
+    "other": "for another reason",
+}
 account = require_account()
 SCHEDULER_NAMES = {"sm2": "SM-2", "fsrs": "FSRS-6"}
 
@@ -48,71 +52,95 @@ if counts.next_due_at is not None:
 
 scheduler = SCHEDULER_NAMES[counts.scheduler]
 if counts.scheduler == "fsrs":
-    detail = ("with parameters fitted to your own answers" if info.personal
-              else "with its default parameters")
+    detail = (
+        "with parameters fitted to your own answers"
+        if info.personal
+        else "with its default parameters"
+    )
 else:
     detail = "the classic algorithm"
-st.info(f"Scheduler in use: **{scheduler}** ({detail}). Change it under Profile & settings.",
-        icon=":material/event_repeat:")
+st.info(
+    f"Scheduler in use: **{scheduler}** ({detail}). Change it under Profile & settings.",
+    icon=":material/event_repeat:",
+)
 
 st.subheader("Queue by material")
 if not counts.by_material:
-    st.caption("Nothing scheduled yet: answer questions on the Today page and they will be "
-               "scheduled for review here.")
+    st.caption(
+        "Nothing scheduled yet: answer questions on the Today page and they will be "
+        "scheduled for review here."
+    )
 else:
     st.dataframe(
-        [{"Material": m.material_title, "Due now": m.due_now, "Due this week": m.due_week,
-          "Scheduled": m.scheduled} for m in counts.by_material],
-        hide_index=True, width="stretch",
+        [
+            {
+                "Material": m.material_title,
+                "Due now": m.due_now,
+                "Due this week": m.due_week,
+                "Scheduled": m.scheduled,
+            }
+            for m in counts.by_material
+        ],
+        hide_index=True,
+        width="stretch",
     )
 
 st.subheader("Needs your attention")
 if not attention:
-    st.caption("No flagged or retired questions. Flag a question from the Today page when "
-               "something is wrong with it.")
+    st.caption(
+        "No flagged or retired questions. Flag a question from the Today page when "
+        "something is wrong with it."
+    )
 if attention and any(i.status == "active" for i in attention):
-    st.caption("Questions flagged as unclear, duplicate or other stay in your queue; keep "
-               "them to clear the flag, retire or replace them.")
+    st.caption(
+        "Questions flagged as unclear, duplicate or other stay in your queue; keep "
+        "them to clear the flag, retire or replace them."
+    )
 for item in attention:
     with st.container(border=True, key=f"attention_{item.question_id}"):
-        status = {"flagged": "Flagged: out of your queue until you decide",
-                  "retired": "Retired"}.get(item.status, "Flagged: still in your queue")
-        quality = ("unrated" if item.quality_score is None
-                   else f"quality {item.quality_score:.2f}")
-        st.caption(f"{status} · {escape_markdown(item.material_title)}, p. {item.page_start} "
-                   f"· {quality}")
+        status = {
+            "flagged": "Flagged: out of your queue until you decide",
+            "retired": "Retired",
+        }.get(item.status, "Flagged: still in your queue")
+        quality = "unrated" if item.quality_score is None else f"quality {item.quality_score:.2f}"
+        st.caption(
+            f"{status} · {escape_markdown(item.material_title)}, p. {item.page_start} · {quality}"
+        )
         st.markdown(escape_markdown(item.stem))
         for reason, note in item.open_flags:
-            st.caption(f"Flagged {FLAG_LABELS.get(reason, reason)}"
-                       + (f": {escape_markdown(note)}" if note else ""))
+            st.caption(
+                f"Flagged {FLAG_LABELS.get(reason, reason)}"
+                + (f": {escape_markdown(note)}" if note else "")
+            )
         keep_col, retire_col, replace_col = st.columns(3)
-        if keep_col.button("Keep it", key=f"keep_{item.question_id}",
-                           help="Put it back in your queues"):
+        if keep_col.button(
+            "Keep it", key=f"keep_{item.question_id}", help="Put it back in your queues"
+        ):
             try:
-                keep_question(rt, user_id=account.user_id,
-                              question_id=item.question_id)
+                keep_question(rt, user_id=account.user_id, question_id=item.question_id)
             except EngineError as e:
                 st.error(e.user_message)
             else:
                 st.rerun()
         if item.status != "retired" and retire_col.button(
-                "Retire it", key=f"retire_{item.question_id}",
-                help="Take it out of your queues for good; its history is kept"):
+            "Retire it",
+            key=f"retire_{item.question_id}",
+            help="Take it out of your queues for good; its history is kept",
+        ):
             try:
-                retire_question(rt, user_id=account.user_id,
-                                question_id=item.question_id)
+                retire_question(rt, user_id=account.user_id, question_id=item.question_id)
             except EngineError as e:
                 st.error(e.user_message)
             else:
                 st.rerun()
         if item.replaceable and replace_col.button(
-                "Replace it", key=f"replace_{item.question_id}",
-                help="Write a new question from the same passage; it keeps this one's "
-                     "review schedule"):
+            "Replace it",
+            key=f"replace_{item.question_id}",
+            help="Write a new question from the same passage; it keeps this one's review schedule",
+        ):
             try:
                 with st.spinner("Writing a new question from the same passage…"):
-                    replace_question(rt, user_id=account.user_id,
-                                     question_id=item.question_id)
+                    replace_question(rt, user_id=account.user_id, question_id=item.question_id)
             except EngineError as e:
                 st.error(e.user_message)
             else:
@@ -124,7 +152,8 @@ if counts.scheduler == "fsrs":
     st.caption(
         f"FSRS can be fitted to your own answers once you have {info.min_reviews} "
         f"(you have {info.reviews}). The fitted parameters are used only if they predict "
-        "your most recent answers better than the ones in use; otherwise nothing changes.")
+        "your most recent answers better than the ones in use; otherwise nothing changes."
+    )
     if info.message:
         fitted = info.fitted_at.astimezone(zone) if info.fitted_at else None
         st.caption(f"Last fit{f' on {fitted:%d %b %Y}' if fitted else ''}: {info.message}")
@@ -133,8 +162,11 @@ if counts.scheduler == "fsrs":
     except EngineError as e:
         st.error(e.user_message)
         fitting = None
-    if st.button("Fit FSRS to my answers", key="reviews_optimise",
-                 disabled=info.reviews < info.min_reviews or fitting is not None):
+    if st.button(
+        "Fit FSRS to my answers",
+        key="reviews_optimise",
+        disabled=info.reviews < info.min_reviews or fitting is not None,
+    ):
         try:
             submit_fsrs_fit(rt, user_id=account.user_id)
         except EngineError as e:

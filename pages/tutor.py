@@ -26,8 +26,11 @@ st.session_state.setdefault(CONV, None)
 
 st.title("Tutor")
 if info.offline:
-    st.info(escape_markdown(info.label) + " Set `GROUNDWORK_LLM_TUTOR_MODEL` (or the "
-            "generation model) for written explanations.", icon=":material/cloud_off:")
+    st.info(
+        escape_markdown(info.label) + " Set `GROUNDWORK_LLM_TUTOR_MODEL` (or the "
+        "generation model) for written explanations.",
+        icon=":material/cloud_off:",
+    )
 else:
     st.caption(":material/smart_toy: " + escape_markdown(info.label))
 
@@ -39,8 +42,11 @@ except EngineError as e:
     st.stop()
 
 if not materials:
-    st.info("The tutor answers from your own PDFs, and you have none yet. Upload one in the "
-            "**Library**, then come back and ask about it.", icon=":material/upload_file:")
+    st.info(
+        "The tutor answers from your own PDFs, and you have none yet. Upload one in the "
+        "**Library**, then come back and ask about it.",
+        icon=":material/upload_file:",
+    )
     st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
     st.stop()
 
@@ -62,12 +68,21 @@ def _new() -> None:
 # --- conversations ----------------------------------------------------------------------------
 with st.sidebar:
     st.subheader("Conversations", anchor=False)
-    st.button("New conversation", key="tutor_new", icon=":material/add_comment:",
-              on_click=_new, width="stretch")
+    st.button(
+        "New conversation",
+        key="tutor_new",
+        icon=":material/add_comment:",
+        on_click=_new,
+        width="stretch",
+    )
     for c in conversations:
         current = c.id == st.session_state[CONV]
-        if st.button(escape_markdown(c.title), key=f"tutor_conv_{c.id}",
-                     type="primary" if current else "secondary", width="stretch"):
+        if st.button(
+            escape_markdown(c.title),
+            key=f"tutor_conv_{c.id}",
+            type="primary" if current else "secondary",
+            width="stretch",
+        ):
             st.session_state[CONV] = c.id
             st.rerun()
 
@@ -83,23 +98,35 @@ if conv is not None:
     with manage.popover("Manage", icon=":material/tune:", width="stretch"):
         with st.form(f"tutor_rename_{conv.id}"):
             name = st.text_input("Name", value=conv.title, max_chars=store.TITLE_MAX)
-            chosen = st.multiselect("Answer only from these materials", options=list(titles),
-                                    default=[m for m in (conv.material_ids or [])
-                                             if m in titles],
-                                    format_func=titles.get,
-                                    placeholder="All my materials")
+            chosen = st.multiselect(
+                "Answer only from these materials",
+                options=list(titles),
+                default=[m for m in (conv.material_ids or []) if m in titles],
+                format_func=titles.get,
+                placeholder="All my materials",
+            )
             if st.form_submit_button("Save"):
                 try:
-                    store.update_conversation(rt, user_id=uid, conversation_id=conv.id,
-                                              title=name, material_ids=chosen or None)
+                    store.update_conversation(
+                        rt,
+                        user_id=uid,
+                        conversation_id=conv.id,
+                        title=name,
+                        material_ids=chosen or None,
+                    )
                 except EngineError as e:
                     st.error(e.user_message)
                 else:
                     st.rerun()
-        confirm = st.checkbox("Yes, delete this conversation and its messages",
-                              key=f"tutor_confirm_{conv.id}")
-        if st.button("Delete conversation", key=f"tutor_delete_{conv.id}",
-                     icon=":material/delete:", disabled=not confirm):
+        confirm = st.checkbox(
+            "Yes, delete this conversation and its messages", key=f"tutor_confirm_{conv.id}"
+        )
+        if st.button(
+            "Delete conversation",
+            key=f"tutor_delete_{conv.id}",
+            icon=":material/delete:",
+            disabled=not confirm,
+        ):
             try:
                 store.delete_conversation(rt, user_id=uid, conversation_id=conv.id)
             except EngineError as e:
@@ -109,17 +136,32 @@ if conv is not None:
                 st.toast("Conversation deleted.")
                 st.rerun()
     if conv.material_ids:
-        st.caption("Answers only from: " + ", ".join(
-            escape_markdown(titles.get(m, "a deleted material")) for m in conv.material_ids))
+        st.caption(
+            "Answers only from: "
+            + ", ".join(
+                escape_markdown(titles.get(m, "a deleted material")) for m in conv.material_ids
+            )
+        )
 
 left, right = st.columns([3, 2])
-mode = left.segmented_control("Mode", options=list(MODES), format_func=MODES.get,
-                              default="explain", key="tutor_mode",
-                              help="Explain answers; Socratic guides you with questions; "
-                                   "Quiz me turns the topic into practice questions.") or "explain"
-general = right.toggle("General knowledge when my material has no answer",
-                       key="tutor_general", disabled=info.offline,
-                       help="Such answers are labelled as not from your materials.")
+mode = (
+    left.segmented_control(
+        "Mode",
+        options=list(MODES),
+        format_func=MODES.get,
+        default="explain",
+        key="tutor_mode",
+        help="Explain answers; Socratic guides you with questions; "
+        "Quiz me turns the topic into practice questions.",
+    )
+    or "explain"
+)
+general = right.toggle(
+    "General knowledge when my material has no answer",
+    key="tutor_general",
+    disabled=info.offline,
+    help="Such answers are labelled as not from your materials.",
+)
 
 open_source = source_dialog(rt, uid, store.citation_view)
 
@@ -148,9 +190,13 @@ def _quiz(message) -> None:  # noqa: ANN001 - a stored quiz message
                 render_question(draft, show_answer=False)
                 with st.form(f"{key}_form"):
                     if draft.type == "mcq" and draft.options:
-                        choice = st.radio("Your answer", range(len(draft.options)),
-                                          format_func=lambda j, d=draft: plain(d.options[j]),
-                                          index=None, key=f"{key}_choice")
+                        choice = st.radio(
+                            "Your answer",
+                            range(len(draft.options)),
+                            format_func=lambda j, d=draft: plain(d.options[j]),
+                            index=None,
+                            key=f"{key}_choice",
+                        )
                     else:
                         choice = st.text_input("Your answer", key=f"{key}_text")
                     if st.form_submit_button("Check my answer"):
@@ -169,8 +215,9 @@ def _quiz(message) -> None:  # noqa: ANN001 - a stored quiz message
                 st.caption(":green[Saved to your bank and your review schedule]")
                 continue
             cols = st.columns([1, 1, 4])
-            if state == "answered" and cols[0].button("Accept", key=f"{key}_accept",
-                                                      icon=":material/check:"):
+            if state == "answered" and cols[0].button(
+                "Accept", key=f"{key}_accept", icon=":material/check:"
+            ):
                 _quiz_action(service.accept_quiz_question, message.id, i)
                 st.rerun()
             if cols[1].button("Reject", key=f"{key}_reject", icon=":material/delete:"):
@@ -180,8 +227,10 @@ def _quiz(message) -> None:  # noqa: ANN001 - a stored quiz message
 
 messages = store.list_messages(rt, user_id=uid, conversation_id=conv.id) if conv else []
 if not messages:
-    st.caption("Ask anything about your material. Every sentence of an answer cites the page "
-               "it comes from; when your material does not cover a question, the tutor says so.")
+    st.caption(
+        "Ask anything about your material. Every sentence of an answer cites the page "
+        "it comes from; when your material does not cover a question, the tutor says so."
+    )
 for m in messages:
     with st.chat_message(m.role):
         render_message(m, key=f"tutor_msg_{m.id}", open_source=open_source)
@@ -191,13 +240,20 @@ for m in messages:
 pending = service.unanswered(messages) if conv else None
 retry = False
 if pending is not None:
-    st.warning("Your last message has no answer yet" + (
-        f": {escape_markdown(st.session_state['tutor_failure'])}"
-        if st.session_state.get("tutor_failure") else "."), icon=":material/error:")
+    st.warning(
+        "Your last message has no answer yet"
+        + (
+            f": {escape_markdown(st.session_state['tutor_failure'])}"
+            if st.session_state.get("tutor_failure")
+            else "."
+        ),
+        icon=":material/error:",
+    )
     retry = st.button("Retry", key="tutor_retry", icon=":material/refresh:", type="primary")
 
-prompt = st.chat_input("Ask about your material", key="tutor_input",
-                       max_chars=rt.settings.tutor.message_max_chars)
+prompt = st.chat_input(
+    "Ask about your material", key="tutor_input", max_chars=rt.settings.tutor.message_max_chars
+)
 
 
 def _run(turn: service.Turn) -> None:
@@ -208,8 +264,7 @@ def _run(turn: service.Turn) -> None:
             if turn.kind == "general":
                 st.caption(":material/public: General knowledge — not from your materials.")
             try:
-                st.write_stream(escape_markdown(piece) for piece in
-                                service.stream_answer(rt, turn))
+                st.write_stream(escape_markdown(piece) for piece in service.stream_answer(rt, turn))
             except EngineError as e:
                 st.session_state["tutor_failure"] = e.user_message
     elif turn.kind == "quiz":
@@ -235,11 +290,16 @@ if prompt is not None or retry:
     with st.spinner("Searching your material…"):
         try:
             if prompt is not None:
-                turn = service.ask(rt, user_id=uid, conversation_id=conv.id, message=prompt,
-                                   mode=mode, general=general)
+                turn = service.ask(
+                    rt,
+                    user_id=uid,
+                    conversation_id=conv.id,
+                    message=prompt,
+                    mode=mode,
+                    general=general,
+                )
             else:
-                turn = service.retry(rt, user_id=uid, conversation_id=conv.id,
-                                     general=general)
+                turn = service.retry(rt, user_id=uid, conversation_id=conv.id, general=general)
         except EngineError as e:
             st.session_state["tutor_error"] = e.user_message
             st.rerun()

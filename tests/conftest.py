@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 
 from engine.config import Settings, get_settings  # noqa: E402
 from engine.runtime import Runtime, create_runtime  # noqa: E402
+
 # The OpenAI-compatible stub server fixture:
 from tests.support.llm_stub import llm_stub  # noqa: E402, F401
 from tests.support.pg import DatabaseFactory, server_url  # noqa: E402
@@ -56,8 +57,9 @@ def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-             shared_model_cache: Path) -> Settings:
+def settings(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_model_cache: Path
+) -> Settings:
     """Settings for one test: its own database and data folder; no LLM configured."""
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("GROUNDWORK_DATA_DIR", str(tmp_path / "data"))

@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 
 def export_section(rt: Runtime, user_id: int) -> None:
     st.subheader("Export my data")
-    st.caption("A zip file with your materials list, questions, answers, review schedule, "
-               "tutor conversations and settings as CSV and JSON files, plus the PDFs you "
-               "uploaded (for files uploaded before originals were kept: the text read from "
-               "them). It stays on the server "
-               f"for {_hours(rt.settings.storage.export_ttl_h)} after it is ready, then it is "
-               "removed.")
+    st.caption(
+        "A zip file with your materials list, questions, answers, review schedule, "
+        "tutor conversations and settings as CSV and JSON files, plus the PDFs you "
+        "uploaded (for files uploaded before originals were kept: the text read from "
+        "them). It stays on the server "
+        f"for {_hours(rt.settings.storage.export_ttl_h)} after it is ready, then it is "
+        "removed."
+    )
     try:
         latest = recent_jobs(rt, user_id=user_id, kinds=("export",), limit=1)
     except EngineError as e:
@@ -68,12 +70,19 @@ def _export_progress(rt: Runtime, user_id: int, *, watching: bool) -> None:
         except EngineError as e:
             st.info(e.user_message)
             return
-        st.caption(f"Ready to download until {ready.expires_at:%Y-%m-%d %H:%M} UTC; then it "
-                   "is removed from the server.")
+        st.caption(
+            f"Ready to download until {ready.expires_at:%Y-%m-%d %H:%M} UTC; then it "
+            "is removed from the server."
+        )
         st.download_button(
-            f"Download groundwork-export.zip ({len(data) / 1024:,.0f} KB)", data=data,
+            f"Download groundwork-export.zip ({len(data) / 1024:,.0f} KB)",
+            data=data,
             file_name=f"groundwork-export-{dt.date.today():%Y-%m-%d}.zip",
-            mime="application/zip", key="export_download", on_click="ignore", type="primary")
+            mime="application/zip",
+            key="export_download",
+            on_click="ignore",
+            type="primary",
+        )
 
     _show()
 
@@ -82,27 +91,38 @@ def _hours(hours: float) -> str:
     return "1 hour" if hours == 1 else f"{hours:g} hours"
 
 
-DELETION_NOTICE = ("You have been signed out everywhere and your account is being deleted: "
-                   "every material, uploaded PDF, question, answer and review, tutor "
-                   "conversation, and your search index are removed in the background within "
-                   "moments.")
+DELETION_NOTICE = (
+    "You have been signed out everywhere and your account is being deleted: "
+    "every material, uploaded PDF, question, answer and review, tutor "
+    "conversation, and your search index are removed in the background within "
+    "moments."
+)
 
 
 def delete_section(rt: Runtime, user_id: int, email: str) -> None:
     st.subheader("Delete my account")
     with st.form("delete_account", clear_on_submit=True):
-        st.warning("This permanently deletes your account: every material and uploaded PDF, "
-                   "question, answer and review, tutor conversation, and your search index. "
-                   "It cannot be undone; export your data first if you want to keep a copy.")
-        typed = st.text_input(f"To confirm, type your email ({escape_markdown(email)})",
-                              key="delete_confirm")
-        password = st.text_input("Your password", type="password", key="delete_password",
-                                 autocomplete="current-password")
+        st.warning(
+            "This permanently deletes your account: every material and uploaded PDF, "
+            "question, answer and review, tutor conversation, and your search index. "
+            "It cannot be undone; export your data first if you want to keep a copy."
+        )
+        typed = st.text_input(
+            f"To confirm, type your email ({escape_markdown(email)})", key="delete_confirm"
+        )
+        password = st.text_input(
+            "Your password", type="password", key="delete_password", autocomplete="current-password"
+        )
         if not st.form_submit_button("Delete my account permanently"):
             return
     try:
-        submit_account_deletion(rt, user_id=user_id, confirm_email=typed, password=password,
-                                client_address=client_address(rt))
+        submit_account_deletion(
+            rt,
+            user_id=user_id,
+            confirm_email=typed,
+            password=password,
+            client_address=client_address(rt),
+        )
     except EngineError as e:
         st.error(e.user_message)
         return

@@ -22,16 +22,24 @@ TTL_SECONDS = 600
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=256, show_spinner=False)
-def _scope(user_id: int, start: dt.date | None, end: dt.date | None,
-           material_id: int | None, version: str) -> analytics.Scope:
+def _scope(
+    user_id: int, start: dt.date | None, end: dt.date | None, material_id: int | None, version: str
+) -> analytics.Scope:
     # Every argument is part of the cache key (a leading underscore would leave it out).
-    return analytics.make_scope(get_runtime(), user_id=user_id, start=start, end=end,
-                                material_id=material_id)
+    return analytics.make_scope(
+        get_runtime(), user_id=user_id, start=start, end=end, material_id=material_id
+    )
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=4096, show_spinner=False)
-def _chart(name: str, user_id: int, start: dt.date | None, end: dt.date | None,
-           material_id: int | None, version: str) -> pd.DataFrame:
+def _chart(
+    name: str,
+    user_id: int,
+    start: dt.date | None,
+    end: dt.date | None,
+    material_id: int | None,
+    version: str,
+) -> pd.DataFrame:
     scope = _scope(user_id, start, end, material_id, version)
     return analytics.chart(name, get_runtime(), scope)
 
@@ -44,8 +52,15 @@ class ChartData:
     before the slower ones are read.
     """
 
-    def __init__(self, user_id: int, start: dt.date | None = None, end: dt.date | None = None,
-                 material_id: int | None = None, *, version: str | None = None) -> None:
+    def __init__(
+        self,
+        user_id: int,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        material_id: int | None = None,
+        *,
+        version: str | None = None,
+    ) -> None:
         if version is None:
             version = analytics.data_version(get_runtime(), user_id=user_id)
         self._key = (user_id, start, end, material_id, version)

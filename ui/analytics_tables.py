@@ -44,6 +44,10 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
 def table(frame: pd.DataFrame, *, progress: tuple[str, ...] = ()) -> None:
     """Show `frame` labelled; the engine columns in `progress` (shares 0-1) as bars."""
-    config = {COLUMN_LABELS[c]: st.column_config.ProgressColumn(
-        COLUMN_LABELS[c], min_value=0, max_value=1, format="percent") for c in progress}
+    config = {
+        COLUMN_LABELS[c]: st.column_config.ProgressColumn(
+            COLUMN_LABELS[c], min_value=0, max_value=1, format="percent"
+        )
+        for c in progress
+    }
     st.dataframe(labelled(frame), hide_index=True, column_config=config)

@@ -36,8 +36,9 @@ def client_address(rt: Runtime) -> str | None:
     is set, otherwise the connection's peer (None on localhost)."""
     from engine.accounts.addresses import client_address_from
 
-    return client_address_from(st.context.headers, st.context.ip_address,
-                               rt.settings.accounts.client_address_header)
+    return client_address_from(
+        st.context.headers, st.context.ip_address, rt.settings.accounts.client_address_header
+    )
 
 
 def device_token(rt: Runtime) -> str | None:
@@ -61,8 +62,13 @@ def _cookie_manager(rt: Runtime):
     # the cookie in the browser, so its own credential dict stays empty.
     import streamlit_authenticator as stauth  # its cookie component; imported when first used
 
-    authenticator = stauth.Authenticate({"usernames": {}}, s.accounts.cookie_name, rt.cookie_key,
-                                        s.accounts.cookie_expiry_days, auto_hash=False)
+    authenticator = stauth.Authenticate(
+        {"usernames": {}},
+        s.accounts.cookie_name,
+        rt.cookie_key,
+        s.accounts.cookie_expiry_days,
+        auto_hash=False,
+    )
     return authenticator.cookie_controller.cookie_model.cookie_manager
 
 
@@ -78,22 +84,36 @@ def _apply_cookie_action(rt: Runtime) -> None:
         secure = cookie_secure(rt.settings.accounts.cookie_secure, st.context.url)
         if action == "set" and token:
             expires = dt.datetime.now() + dt.timedelta(days=rt.settings.accounts.cookie_expiry_days)
-            manager.set(rt.settings.accounts.cookie_name, token, expires_at=expires,
-                        same_site="strict", secure=secure)
+            manager.set(
+                rt.settings.accounts.cookie_name,
+                token,
+                expires_at=expires,
+                same_site="strict",
+                secure=secure,
+            )
             if device:
                 from engine.accounts import device_cookie_name
 
                 # Kept at logout: it only lets this browser past a lock others caused.
-                manager.set(device_cookie_name(rt.settings), device, key="set_device",
-                            expires_at=dt.datetime.now() + dt.timedelta(
-                                days=rt.settings.accounts.device_cookie_days),
-                            same_site="strict", secure=secure)
+                manager.set(
+                    device_cookie_name(rt.settings),
+                    device,
+                    key="set_device",
+                    expires_at=dt.datetime.now()
+                    + dt.timedelta(days=rt.settings.accounts.device_cookie_days),
+                    same_site="strict",
+                    secure=secure,
+                )
         elif action == "delete":
             # Always sent: logging out emptied the session state, and with it the component's
             # reading of the browser's cookies (`manager.cookies` is empty in this run), so
             # asking it first never deleted the cookie.
-            manager.cookie_manager(method="delete", cookie=rt.settings.accounts.cookie_name,
-                                   key="delete", default=False)
+            manager.cookie_manager(
+                method="delete",
+                cookie=rt.settings.accounts.cookie_name,
+                key="delete",
+                default=False,
+            )
 
 
 def _end(notice: str | None) -> None:
@@ -114,8 +134,9 @@ def init_auth(rt: Runtime) -> AccountInfo | None:
     _apply_cookie_action(rt)
     session_id = st.session_state.get(SESSION_KEY)
     if session_id is None and not st.session_state.get("logout"):
-        session_id = session_id_from_token(st.context.cookies.get(rt.settings.accounts.cookie_name),
-                                           rt.cookie_key)
+        session_id = session_id_from_token(
+            st.context.cookies.get(rt.settings.accounts.cookie_name), rt.cookie_key
+        )
         if session_id is None and st.session_state.get(ACCOUNT_KEY) is not None:
             _end(None)
             return None
@@ -124,8 +145,10 @@ def init_auth(rt: Runtime) -> AccountInfo | None:
     account = resume_session(rt, session_id=session_id)
     if account is None:
         if st.session_state.get(SESSION_KEY):
-            _end("You were signed out (logged out elsewhere, or the password was changed). "
-                 "Log in again.")
+            _end(
+                "You were signed out (logged out elsewhere, or the password was changed). "
+                "Log in again."
+            )
         return None
     _remember(account, session_id)
     return account
@@ -146,8 +169,9 @@ def sign_in(rt: Runtime, account: AccountInfo) -> SignedIn:
     st.session_state.clear()
     _remember(account, signed.session_id)
     st.session_state[_PENDING_TOKEN] = signed.token
-    st.session_state[_PENDING_DEVICE] = issue_device_token(account.email, rt.cookie_key,
-                                                           settings=rt.settings)
+    st.session_state[_PENDING_DEVICE] = issue_device_token(
+        account.email, rt.cookie_key, settings=rt.settings
+    )
     st.session_state[_COOKIE_ACTION] = "set"
     return signed
 
@@ -205,8 +229,11 @@ def sso_providers() -> list[str | None]:
     if not auth:
         return []
     found: list[str | None] = [None] if "server_metadata_url" in auth else []
-    found += [name for name, value in auth.items()
-              if hasattr(value, "get") and value.get("server_metadata_url")]
+    found += [
+        name
+        for name, value in auth.items()
+        if hasattr(value, "get") and value.get("server_metadata_url")
+    ]
     return found
 
 
@@ -227,8 +254,9 @@ def sso_sign_in(rt: Runtime) -> AccountInfo | None:
     from engine.accounts.sso import sso_sign_in as map_identity
     from engine.errors import EngineError
 
-    identity = identity_from_claims(st.user.to_dict(),
-                                    role_claim=rt.settings.accounts.sso_role_claim)
+    identity = identity_from_claims(
+        st.user.to_dict(), role_claim=rt.settings.accounts.sso_role_claim
+    )
     try:
         account = map_identity(rt, identity)
     except LinkNeeded as e:

@@ -17,8 +17,13 @@ def flashcard_rating(question: PracticeQuestion, *, token: str, key: str) -> int
     """
     flipped = f"{key}_flipped_{token}"
     if not st.session_state.get(flipped):
-        if st.button("Show answer", key=f"{key}_show_answer", type="primary",
-                     icon=":material/flip:", shortcut="Space"):
+        if st.button(
+            "Show answer",
+            key=f"{key}_show_answer",
+            type="primary",
+            icon=":material/flip:",
+            shortcut="Space",
+        ):
             st.session_state[flipped] = True
             st.rerun()
         return None
@@ -26,8 +31,7 @@ def flashcard_rating(question: PracticeQuestion, *, token: str, key: str) -> int
         st.text(question.back or "")  # plain text: imported and learner text is untrusted
     st.caption("How well did you remember it? (keys 1 to 4)")
     for (rating, label), col in zip(RATINGS.items(), st.columns(len(RATINGS)), strict=True):
-        if col.button(label, key=f"{key}_rate_{rating}", width="stretch",
-                      shortcut=str(rating)):
+        if col.button(label, key=f"{key}_rate_{rating}", width="stretch", shortcut=str(rating)):
             st.session_state.pop(flipped, None)
             return rating
     return None

@@ -10,8 +10,11 @@ from engine.errors import EngineError
 from engine.jobs import JobView, cancel_job, dismiss_job
 from ui.text import escape_markdown
 
-ICONS = {"done": ":material/check_circle:", "failed": ":material/error:",
-         "cancelled": ":material/cancel:"}
+ICONS = {
+    "done": ":material/check_circle:",
+    "failed": ":material/error:",
+    "cancelled": ":material/cancel:",
+}
 
 
 def outcome_text(job: JobView) -> str:
@@ -22,8 +25,10 @@ def outcome_text(job: JobView) -> str:
         if r.get("duplicate"):
             return f"Already in your library as “{title}”; nothing was added."
         pages, chunks = r["pages"], r["chunks"]
-        return (f"Added “{title}”: {pages} page{'' if pages == 1 else 's'}, "
-                f"{chunks} passage{'' if chunks == 1 else 's'}.")
+        return (
+            f"Added “{title}”: {pages} page{'' if pages == 1 else 's'}, "
+            f"{chunks} passage{'' if chunks == 1 else 's'}."
+        )
     return escape_markdown(job.message)
 
 
@@ -34,8 +39,12 @@ def job_card(rt, job: JobView, *, user_id: int, key: str) -> None:  # noqa: ANN0
         if not job.finished:
             text = f"{job.title}: {name} · {escape_markdown(job.message)}"
             st.progress(job.fraction, text=text)
-            if st.button("Cancel", key=f"{key}_cancel_{job.id}", icon=":material/stop:",
-                         disabled=job.cancel_requested):
+            if st.button(
+                "Cancel",
+                key=f"{key}_cancel_{job.id}",
+                icon=":material/stop:",
+                disabled=job.cancel_requested,
+            ):
                 try:
                     cancel_job(rt, job.id, user_id=user_id)
                 except EngineError as e:

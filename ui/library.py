@@ -8,8 +8,13 @@ from engine.domain.language import SUPPORTED, UNKNOWN, language_name
 from engine.retrieval import Passage
 from ui.text import escape_markdown
 
-__all__ = ["escape_markdown", "human_size", "language_label", "offline_language_note",
-           "passage_card"]
+__all__ = [
+    "escape_markdown",
+    "human_size",
+    "language_label",
+    "offline_language_note",
+    "passage_card",
+]
 
 
 def language_label(code: str | None) -> str:
@@ -20,11 +25,16 @@ def language_label(code: str | None) -> str:
 def offline_language_note(code: str | None) -> str:
     """Why offline questions are not made from a material in this language (plain text)."""
     supported = ", ".join(language_name(c) for c in SUPPORTED)
-    said = ("Its language could not be told (too little prose)" if code == UNKNOWN
-            else f"It is in {language_name(code)}")
-    return (f"{said}: offline questions are made only from {supported} material, so none "
-            "are made from this one. Search and the tutor still work; with a language model "
-            "configured, questions can be generated from it too.")
+    said = (
+        "Its language could not be told (too little prose)"
+        if code == UNKNOWN
+        else f"It is in {language_name(code)}"
+    )
+    return (
+        f"{said}: offline questions are made only from {supported} material, so none "
+        "are made from this one. Search and the tutor still work; with a language model "
+        "configured, questions can be generated from it too."
+    )
 
 
 def human_size(n: int) -> str:
@@ -39,8 +49,9 @@ def passage_card(passage: Passage, *, rank: int) -> None:
     """One search result: material title, pages, section and the passage text."""
     with st.container(border=True):
         heading = f" · {escape_markdown(passage.heading)}" if passage.heading else ""
-        st.markdown(f"**{rank}. {escape_markdown(passage.material_title)}** · "
-                    f"{passage.pages}{heading}")
+        st.markdown(
+            f"**{rank}. {escape_markdown(passage.material_title)}** · {passage.pages}{heading}"
+        )
         st.markdown(escape_markdown(" ".join(passage.text.split())))
         st.caption(f"relevance {passage.score:.2f}")
 

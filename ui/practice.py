@@ -43,23 +43,34 @@ def option_buttons(options: Sequence[str]) -> int | None:
     st.session_state.setdefault(CHOICE_KEY, None)
     chosen = st.session_state[CHOICE_KEY]
     for i, option in enumerate(options):
-        st.button(escape_markdown(option), key=f"today_option_{i}",
-                  shortcut=str(i + 1) if i < 9 else None,
-                  type="primary" if chosen == i else "secondary",
-                  icon=":material/radio_button_checked:" if chosen == i
-                  else ":material/radio_button_unchecked:",
-                  on_click=_pick, args=(i,), width="stretch")
+        st.button(
+            escape_markdown(option),
+            key=f"today_option_{i}",
+            shortcut=str(i + 1) if i < 9 else None,
+            type="primary" if chosen == i else "secondary",
+            icon=":material/radio_button_checked:"
+            if chosen == i
+            else ":material/radio_button_unchecked:",
+            on_click=_pick,
+            args=(i,),
+            width="stretch",
+        )
     return chosen
 
 
 def confidence_buttons() -> int:
-    """"How sure are you?" as five buttons (Shift+1 to Shift+5); returns the level (1-5)."""
+    """ "How sure are you?" as five buttons (Shift+1 to Shift+5); returns the level (1-5)."""
     st.session_state.setdefault(CONFIDENCE_KEY, DEFAULT_CONFIDENCE)
     level = int(st.session_state[CONFIDENCE_KEY])
     st.caption(f"How sure are you? {CONFIDENCE[level]} (change it with Shift+1 to Shift+5)")
     with st.container(horizontal=True, key="today_confidence_row"):
         for n, name in CONFIDENCE.items():
-            st.button(name, key=f"today_sure_{n}", shortcut=f"Shift+{n}",
-                      type="primary" if n == level else "tertiary",
-                      on_click=_sure, args=(n,))
+            st.button(
+                name,
+                key=f"today_sure_{n}",
+                shortcut=f"Shift+{n}",
+                type="primary" if n == level else "tertiary",
+                on_click=_sure,
+                args=(n,),
+            )
     return level

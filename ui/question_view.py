@@ -28,13 +28,18 @@ def pages_label(page_start: int, page_end: int) -> str:
 
 def source_caption(q: Any) -> None:
     """The cited source: material title, page and the verbatim excerpt."""
-    st.caption(f":material/menu_book: {plain(q.material_title)} · "
-               f"{pages_label(q.page_start, q.page_end)}")
+    st.caption(
+        f":material/menu_book: {plain(q.material_title)} · {pages_label(q.page_start, q.page_end)}"
+    )
     st.markdown("> " + plain(q.excerpt))
 
 
-FORM_LABELS = {"term": "key term", "definition": "definition", "statement": "true statement",
-               "list": "list, several blanks"}
+FORM_LABELS = {
+    "term": "key term",
+    "definition": "definition",
+    "statement": "true statement",
+    "list": "list, several blanks",
+}
 
 
 def badges(q: Any) -> str:
@@ -53,15 +58,17 @@ def render_question(q: Any, *, show_answer: bool = True) -> None:
     st.markdown("**" + plain(q.stem) + "**")
     if q.type == "mcq" and q.options:
         for i, option in enumerate(q.options):
-            mark = ":material/check_circle:" if show_answer and i == q.correct_index else (
-                ":material/radio_button_unchecked:")
+            mark = (
+                ":material/check_circle:"
+                if show_answer and i == q.correct_index
+                else (":material/radio_button_unchecked:")
+            )
             st.markdown(f"{mark} {plain(option)}")
     if show_answer:
         if q.type != "mcq":
             st.markdown("**Answer:** " + plain(q.answer))
         if q.type == "short" and q.key_points:
-            st.markdown("**Key points:**  \n" + "  \n".join("• " + plain(k)
-                                                           for k in q.key_points))
+            st.markdown("**Key points:**  \n" + "  \n".join("• " + plain(k) for k in q.key_points))
         if q.explanation:
             st.markdown("**Why:** " + plain(q.explanation))
     source_caption(q)
@@ -72,22 +79,39 @@ def edit_fields(q: Any, *, key: str) -> dict[str, Any]:
     stem = st.text_area("Question", value=q.stem, key=f"{key}_stem", max_chars=1000)
     values: dict[str, Any] = {"stem": stem}
     if q.type == "mcq":
-        options = [st.text_input(f"Option {i + 1}", value=o, key=f"{key}_opt{i}",
-                                 max_chars=300) for i, o in enumerate(q.options or [])]
-        correct = st.radio("Correct option", list(range(len(options))),
-                           index=q.correct_index or 0, key=f"{key}_correct",
-                           format_func=lambda i: f"Option {i + 1}", horizontal=True)
+        options = [
+            st.text_input(f"Option {i + 1}", value=o, key=f"{key}_opt{i}", max_chars=300)
+            for i, o in enumerate(q.options or [])
+        ]
+        correct = st.radio(
+            "Correct option",
+            list(range(len(options))),
+            index=q.correct_index or 0,
+            key=f"{key}_correct",
+            format_func=lambda i: f"Option {i + 1}",
+            horizontal=True,
+        )
         values.update(options=options, correct_index=correct, answer=options[correct])
     else:
-        values["answer"] = st.text_area("Answer" if q.type == "cloze" else "Model answer",
-                                        value=q.answer, key=f"{key}_answer", max_chars=1000)
+        values["answer"] = st.text_area(
+            "Answer" if q.type == "cloze" else "Model answer",
+            value=q.answer,
+            key=f"{key}_answer",
+            max_chars=1000,
+        )
     if q.type == "short":
-        points = st.text_area("Key points (one per line)", value="\n".join(q.key_points or []),
-                              key=f"{key}_points")
+        points = st.text_area(
+            "Key points (one per line)", value="\n".join(q.key_points or []), key=f"{key}_points"
+        )
         values["key_points"] = [p.strip() for p in points.splitlines() if p.strip()]
-    values["explanation"] = st.text_area("Explanation", value=q.explanation,
-                                         key=f"{key}_expl", max_chars=3000)
-    values["difficulty"] = st.select_slider("Difficulty", options=[1, 2, 3, 4, 5],
-                                            value=q.difficulty, key=f"{key}_diff",
-                                            format_func=DIFFICULTY.get)
+    values["explanation"] = st.text_area(
+        "Explanation", value=q.explanation, key=f"{key}_expl", max_chars=3000
+    )
+    values["difficulty"] = st.select_slider(
+        "Difficulty",
+        options=[1, 2, 3, 4, 5],
+        value=q.difficulty,
+        key=f"{key}_diff",
+        format_func=DIFFICULTY.get,
+    )
     return values

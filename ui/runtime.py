@@ -74,8 +74,9 @@ class _Starter:
             if future is None or (future.done() and future.exception() is not None):
                 self._fresh = _creates_database()
                 future = Future()
-                threading.Thread(target=self._run, args=(future,), name="groundwork-start",
-                                 daemon=True).start()
+                threading.Thread(
+                    target=self._run, args=(future,), name="groundwork-start", daemon=True
+                ).start()
                 self._future = future
             return future
 

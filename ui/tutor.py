@@ -17,16 +17,17 @@ from ui.text import escape_markdown
 
 KIND_CAPTIONS = {
     "offline": ":material/cloud_off: Offline answer: sentences quoted from your material, "
-               "each with its source.",
+    "each with its source.",
     "general": ":material/public: **General knowledge — not from your materials.** Check it "
-               "against a trusted source.",
+    "against a trusted source.",
     "refusal": ":material/search_off: Not covered by your material.",
     "quiz": ":material/quiz: Quiz me",
 }
 SOCRATIC_OFFLINE_CAPTION = (
     ":material/cloud_off: Offline Socratic mode: hints from your material, one step per "
     "reply (a gap to fill, then the missing word, then the passage). Questions written for "
-    "you need a language model.")
+    "you need a language model."
+)
 
 
 def plain(text: str) -> str:
@@ -57,8 +58,12 @@ def answer_markdown(message: Any) -> str:
         text = plain(s["text"])
         if s["refs"]:
             text += " " + " ".join(marker(n) for n in s["refs"])
-        elif message.kind in ("answer", "offline") and len(s["text"].split()) >= 4 \
-                and not s["text"].rstrip().endswith("?") and not s.get("guide"):
+        elif (
+            message.kind in ("answer", "offline")
+            and len(s["text"].split()) >= 4
+            and not s["text"].rstrip().endswith("?")
+            and not s.get("guide")
+        ):
             text += " :gray[(no source found)]"
         parts.append(text)
     return " ".join(parts)
@@ -70,8 +75,7 @@ def render_message(message: Any, *, key: str, open_source: Callable[[int], None]
         st.markdown(plain(message.content))
         return
     if message.status == "failed":
-        st.caption(":material/error: This answer was interrupted and was not saved as an "
-                   "answer.")
+        st.caption(":material/error: This answer was interrupted and was not saved as an answer.")
         if message.content.strip():
             st.markdown(":gray[" + plain(message.content) + "]")
         return
@@ -80,23 +84,28 @@ def render_message(message: Any, *, key: str, open_source: Callable[[int], None]
     elif caption := KIND_CAPTIONS.get(message.kind):
         st.caption(caption)
     st.markdown(answer_markdown(message))
-    if message.kind not in ("general",) and message.cited_share is not None \
-            and message.kind == "answer" and message.cited_share < 1:
+    if (
+        message.kind not in ("general",)
+        and message.cited_share is not None
+        and message.kind == "answer"
+        and message.cited_share < 1
+    ):
         st.caption(f"{round(message.cited_share * 100)}% of the sentences cite your material.")
     if message.citations:
-        heading = ("Closest passages" if message.kind in ("refusal", "quiz")
-                   else "Sources")
+        heading = "Closest passages" if message.kind in ("refusal", "quiz") else "Sources"
         st.caption(heading)
     for source in message.citations:
         with st.expander(source_label(source)):
             st.markdown(plain(source["text"]))
-            if st.button("Open the page", key=f"{key}_open_{source['n']}",
-                         icon=":material/menu_book:"):
+            if st.button(
+                "Open the page", key=f"{key}_open_{source['n']}", icon=":material/menu_book:"
+            ):
                 open_source(int(source["chunk_id"]))
 
 
-def source_dialog(rt: Any, user_id: int, citation_view: Callable[..., Any]
-                  ) -> Callable[[int], None]:
+def source_dialog(
+    rt: Any, user_id: int, citation_view: Callable[..., Any]
+) -> Callable[[int], None]:
     """A function opening the dialog with the cited page and the passage highlighted."""
 
     @st.dialog("Source", width="large")

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 MAX_ADDRESS_LENGTH = 64
 
 
-def client_address_from(headers: Mapping[str, str], peer: str | None,
-                        header: str | None) -> str | None:
+def client_address_from(
+    headers: Mapping[str, str], peer: str | None, header: str | None
+) -> str | None:
     """The last entry of the `header` a trusted proxy sets (the address that proxy saw) when
     `header` is configured and present; otherwise the connection's peer (None on localhost).
 

@@ -42,8 +42,9 @@ def account_info(session: Session, user_id: int) -> AccountInfo | None:
     if row is None:
         return None
     user, onboarded_at = row
-    return AccountInfo(user.id, user.email, user.display_name,
-                       onboarded=onboarded_at is not None, role=user.role)
+    return AccountInfo(
+        user.id, user.email, user.display_name, onboarded=onboarded_at is not None, role=user.role
+    )
 
 
 def user_id_for_email(session: Session, email: str) -> int | None:

@@ -22,12 +22,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _set_password(rt: Runtime, user_id: int, password: str,
-                  keep_session_id: str | None) -> int:
+def _set_password(rt: Runtime, user_id: int, password: str, keep_session_id: str | None) -> int:
     password_hash = hash_password(password)  # before the transaction: no connection held
     with rt.session_factory.begin() as session:
-        found = session.execute(update(User).where(User.id == user_id)
-                                .values(password_hash=password_hash)).rowcount
+        found = session.execute(
+            update(User).where(User.id == user_id).values(password_hash=password_hash)
+        ).rowcount
         if not found:
             raise NotFound("That account no longer exists.")
         return revoke_user_sessions(session, user_id=user_id, keep_session_id=keep_session_id)
@@ -62,9 +62,14 @@ def change_password(
         email = session.scalar(select(User.email_normalized).where(User.id == user_id))
     if email is None:
         raise NotFound("That account no longer exists.")
-    checked = check_credentials(rt, email=email, password=current_password,
-                                client_address=client_address, device_token=device_token,
-                                now=now)
+    checked = check_credentials(
+        rt,
+        email=email,
+        password=current_password,
+        client_address=client_address,
+        device_token=device_token,
+        now=now,
+    )
     if checked != user_id:
         raise AuthenticationFailed("Your current password is not right.")
     ended = _set_password(rt, user_id, new_password, keep_session_id)
@@ -72,9 +77,7 @@ def change_password(
     return ended
 
 
-def reset_password(
-    rt: Runtime, *, email: str, new_password: str
-) -> int:
+def reset_password(rt: Runtime, *, email: str, new_password: str) -> int:
     """Set a learner's password without the current one (operator command) and end all of
     their sessions; returns the learner's user id.
 
@@ -85,8 +88,9 @@ def reset_password(
     if problems := password_problems(new_password, rt.settings):
         raise InvalidInput(" ".join(problems))
     with rt.session_factory() as session:
-        user_id = session.scalar(select(User.id)
-                                 .where(User.email_normalized == normalise_email(email)))
+        user_id = session.scalar(
+            select(User.id).where(User.email_normalized == normalise_email(email))
+        )
     if user_id is None:
         raise NotFound(f"No account has the email {email}.")
     ended = _set_password(rt, user_id, new_password, keep_session_id=None)

@@ -29,16 +29,24 @@ def device_cookie_name(settings: Settings) -> str:
     return f"{settings.accounts.cookie_name}_device"
 
 
-def issue_device_token(email: str, key: str, *, settings: Settings,
-                       now: dt.datetime | None = None) -> str:
+def issue_device_token(
+    email: str, key: str, *, settings: Settings, now: dt.datetime | None = None
+) -> str:
     """A new device token for `email`, signed with the install's cookie key."""
     if len(key) < 32:
         raise ValueError("cookie signing key too short")
     now = now or dt.datetime.now(dt.UTC)
     expires = now + dt.timedelta(days=settings.accounts.device_cookie_days)
-    return jwt.encode({"typ": _TYPE, "dev": secrets.token_urlsafe(24),
-                       "sub": normalise_email(email), "exp": int(expires.timestamp())},
-                      key, algorithm=_ALGORITHM)
+    return jwt.encode(
+        {
+            "typ": _TYPE,
+            "dev": secrets.token_urlsafe(24),
+            "sub": normalise_email(email),
+            "exp": int(expires.timestamp()),
+        },
+        key,
+        algorithm=_ALGORITHM,
+    )
 
 
 def device_hash(token: str | None, email: str, key: str) -> str | None:
@@ -47,12 +55,17 @@ def device_hash(token: str | None, email: str, key: str) -> str | None:
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
     try:
-        claims = jwt.decode(token, key, algorithms=[_ALGORITHM],
-                            options={"require": ["typ", "dev", "sub", "exp"]})
+        claims = jwt.decode(
+            token, key, algorithms=[_ALGORITHM], options={"require": ["typ", "dev", "sub", "exp"]}
+        )
     except jwt.PyJWTError:
         return None
     device = claims.get("dev")
-    if (claims.get("typ") != _TYPE or not isinstance(device, str) or not device
-            or claims.get("sub") != normalise_email(email)):
+    if (
+        claims.get("typ") != _TYPE
+        or not isinstance(device, str)
+        or not device
+        or claims.get("sub") != normalise_email(email)
+    ):
         return None
     return hashlib.sha256(device.encode("utf-8")).hexdigest()

@@ -41,8 +41,10 @@ def display_email(email: str) -> str:
 def email_problem(email: str) -> str | None:
     """Why an address cannot be used for an account, or None."""
     if _visible(email) != email:
-        return ("Remove the invisible characters from the email address (they may have come "
-                "with a copy and paste).")
+        return (
+            "Remove the invisible characters from the email address (they may have come "
+            "with a copy and paste)."
+        )
     shown = display_email(email)
     if not _EMAIL.match(shown) or len(shown) > MAX_EMAIL_LENGTH:
         return "Enter a valid email address, like name@example.com."

@@ -32,13 +32,16 @@ def _read(path: Path) -> str:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         os.chmod(path, 0o600)
-        log.warning("cookie key file was readable by others; restricted it to its owner",
-                    extra={"path": str(path)})
+        log.warning(
+            "cookie key file was readable by others; restricted it to its owner",
+            extra={"path": str(path)},
+        )
     key = path.read_text(encoding="ascii").strip()
     if len(key) < MIN_KEY_LENGTH:
         raise ConfigurationError(
             f"The cookie key file {path} is damaged (shorter than {MIN_KEY_LENGTH} characters). "
-            "Delete it to have a new key generated (everyone will have to log in again).")
+            "Delete it to have a new key generated (everyone will have to log in again)."
+        )
     return key
 
 
@@ -76,7 +79,8 @@ def cookie_signing_key(settings: Settings) -> str:
             raise ConfigurationError(
                 f"The configured cookie key is shorter than {MIN_KEY_LENGTH} characters. Set "
                 "GROUNDWORK_COOKIE_KEY to a long random string (e.g. `openssl rand -hex 32`), "
-                "or remove it to use a key generated in the data folder.")
+                "or remove it to use a key generated in the data folder."
+            )
         return configured
     path = key_file(settings)
     try:
@@ -84,4 +88,6 @@ def cookie_signing_key(settings: Settings) -> str:
     except OSError as e:
         raise ConfigurationError(
             f"Cannot read or create the cookie key file {path}. Make the data folder writable "
-            "or set GROUNDWORK_COOKIE_KEY.", detail=type(e).__name__) from e
+            "or set GROUNDWORK_COOKIE_KEY.",
+            detail=type(e).__name__,
+        ) from e

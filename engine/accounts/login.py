@@ -68,14 +68,17 @@ def busy() -> RateLimited:
 
 def _try_locks(session: Session, locks: list[tuple[int, str]]) -> bool:
     for namespace, key in locks:
-        if not session.scalar(text("SELECT pg_try_advisory_xact_lock(:ns, hashtext(:key))"),
-                              {"ns": namespace, "key": key}):
+        if not session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:ns, hashtext(:key))"),
+            {"ns": namespace, "key": key},
+        ):
             return False
     return True
 
 
-def run_locked(rt: Runtime, locks: list[tuple[int, str]], work: Callable[[Session], _T], *,
-               wait_s: float) -> _T:
+def run_locked(
+    rt: Runtime, locks: list[tuple[int, str]], work: Callable[[Session], _T], *, wait_s: float
+) -> _T:
     """Run `work` in one transaction holding every advisory lock in `locks`.
 
     Threads of this process first queue for the first key in memory. The database locks are
@@ -127,11 +130,13 @@ def _locked_until(failures: list[dt.datetime], n: int, settings: Settings) -> dt
 
 
 def _failures(session: Session, where: ColumnElement[bool], since: dt.datetime) -> list:
-    return list(session.scalars(
-        select(LoginAttempt.attempted_at)
-        .where(where, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > since)
-        .order_by(LoginAttempt.attempted_at)
-    ))
+    return list(
+        session.scalars(
+            select(LoginAttempt.attempted_at)
+            .where(where, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > since)
+            .order_by(LoginAttempt.attempted_at)
+        )
+    )
 
 
 def _remaining_s(until: dt.datetime | None, now: dt.datetime) -> int:
@@ -144,41 +149,53 @@ def _email_lock_s(session: Session, normalised: str, now: dt.datetime, settings:
     """Seconds until untrusted browsers (no device cookie) may try this email again, or 0.
     A success from an untrusted browser resets its count (one from the owner's known browser
     does not: it would hand the attacker a fresh set of guesses)."""
-    horizon = now - dt.timedelta(minutes=settings.accounts.login_failure_window_min
-                                 + settings.accounts.login_lockout_min)
+    horizon = now - dt.timedelta(
+        minutes=settings.accounts.login_failure_window_min + settings.accounts.login_lockout_min
+    )
     last_success = session.scalar(
         select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.email_normalized == normalised, LoginAttempt.device_hash.is_(None),
-            LoginAttempt.succeeded.is_(True)))
+            LoginAttempt.email_normalized == normalised,
+            LoginAttempt.device_hash.is_(None),
+            LoginAttempt.succeeded.is_(True),
+        )
+    )
     since = max(horizon, last_success) if last_success else horizon
-    failures = _failures(session, (LoginAttempt.email_normalized == normalised)
-                         & LoginAttempt.device_hash.is_(None), since)
+    failures = _failures(
+        session,
+        (LoginAttempt.email_normalized == normalised) & LoginAttempt.device_hash.is_(None),
+        since,
+    )
     limit = settings.accounts.login_max_failures
     return _remaining_s(_locked_until(failures, limit, settings), now)
 
 
 def _device_lock_s(session: Session, device: str, now: dt.datetime, settings: Settings) -> int:
     """Seconds until this device may try its email again, or 0 (a success resets it)."""
-    horizon = now - dt.timedelta(minutes=settings.accounts.login_failure_window_min
-                                 + settings.accounts.login_lockout_min)
+    horizon = now - dt.timedelta(
+        minutes=settings.accounts.login_failure_window_min + settings.accounts.login_lockout_min
+    )
     last_success = session.scalar(
         select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.device_hash == device, LoginAttempt.succeeded.is_(True)))
+            LoginAttempt.device_hash == device, LoginAttempt.succeeded.is_(True)
+        )
+    )
     since = max(horizon, last_success) if last_success else horizon
     failures = _failures(session, LoginAttempt.device_hash == device, since)
     limit = settings.accounts.login_max_failures
     return _remaining_s(_locked_until(failures, limit, settings), now)
 
 
-def _address_lock_s(session: Session, address: str | None, now: dt.datetime,
-                    settings: Settings) -> int:
+def _address_lock_s(
+    session: Session, address: str | None, now: dt.datetime, settings: Settings
+) -> int:
     """Seconds until this client address may try again, or 0. Successes do not reset it
     (one account of one's own must not buy more guesses at others)."""
     limit = settings.accounts.login_max_failures_per_address
     if not address or limit <= 0:
         return 0
-    since = now - dt.timedelta(minutes=settings.accounts.login_failure_window_min
-                               + settings.accounts.login_lockout_min)
+    since = now - dt.timedelta(
+        minutes=settings.accounts.login_failure_window_min + settings.accounts.login_lockout_min
+    )
     failures = _failures(session, LoginAttempt.client_address == address, since)
     return _remaining_s(_locked_until(failures, limit, settings), now)
 
@@ -192,10 +209,17 @@ def _locked(remaining_s: int, whose: str) -> AccountLocked:
     )
 
 
-def _record_attempt(rt: Runtime, normalised: str, address: str | None, device: str | None,
-                    now: dt.datetime, settings: Settings) -> tuple[int, int | None, str]:
+def _record_attempt(
+    rt: Runtime,
+    normalised: str,
+    address: str | None,
+    device: str | None,
+    now: dt.datetime,
+    settings: Settings,
+) -> tuple[int, int | None, str]:
     """Refuse a locked email, address or device; otherwise record a failed attempt and return
     (attempt id, user id or None, hash to check against)."""
+
     def record(session: Session) -> tuple[int, int | None, str]:
         if device is not None:  # the owner's known browser: its own count only
             if remaining := _device_lock_s(session, device, now, settings):
@@ -205,18 +229,28 @@ def _record_attempt(rt: Runtime, normalised: str, address: str | None, device: s
                 raise _locked(remaining, "for this account")
             if remaining := _address_lock_s(session, address, now, settings):
                 raise _locked(remaining, "from your network")
-        user = session.execute(select(User.id, User.password_hash)
-                               .where(User.email_normalized == normalised)).first()
-        attempt = LoginAttempt(email_normalized=normalised, user_id=user.id if user else None,
-                               succeeded=False, attempted_at=now, client_address=address,
-                               device_hash=device)
+        user = session.execute(
+            select(User.id, User.password_hash).where(User.email_normalized == normalised)
+        ).first()
+        attempt = LoginAttempt(
+            email_normalized=normalised,
+            user_id=user.id if user else None,
+            succeeded=False,
+            attempted_at=now,
+            client_address=address,
+            device_hash=device,
+        )
         session.add(attempt)
         session.flush()
-        return attempt.id, (user.id if user else None), (user.password_hash if user
-                                                         else dummy_hash())
+        return (
+            attempt.id,
+            (user.id if user else None),
+            (user.password_hash if user else dummy_hash()),
+        )
 
-    return run_locked(rt, _lock_keys(normalised, address), record,
-                      wait_s=settings.accounts.login_lock_wait_s)
+    return run_locked(
+        rt, _lock_keys(normalised, address), record, wait_s=settings.accounts.login_lock_wait_s
+    )
 
 
 def check_credentials(
@@ -243,8 +277,9 @@ def check_credentials(
     address = client_address[:64] if client_address else None
     device = device_hash(device_token, email, rt.cookie_key) if device_token else None
     dummy_hash()  # computed once per process, never inside the transaction below
-    attempt_id, user_id, password_hash = _record_attempt(rt, normalised, address, device,
-                                                         now, settings)
+    attempt_id, user_id, password_hash = _record_attempt(
+        rt, normalised, address, device, now, settings
+    )
     try:
         ok = checked_password(password, password_hash, settings) and user_id is not None
     except RateLimited:
@@ -255,8 +290,9 @@ def check_credentials(
         return None
     try:
         with rt.session_factory.begin() as session:
-            session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id)
-                            .values(succeeded=True))
+            session.execute(
+                update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True)
+            )
             session.execute(update(User).where(User.id == user_id).values(last_login_at=now))
     except PoolTimeout as e:
         log.warning("login waited for a database connection: %s", type(e).__name__)
@@ -281,9 +317,14 @@ def authenticate(
         AuthenticationFailed: wrong email or password; the message never says which.
         RateLimited: the server is too busy with other logins right now.
     """
-    user_id = check_credentials(rt, email=email, password=password,
-                                client_address=client_address, device_token=device_token,
-                                now=now)
+    user_id = check_credentials(
+        rt,
+        email=email,
+        password=password,
+        client_address=client_address,
+        device_token=device_token,
+        now=now,
+    )
     info = None
     if user_id is not None:
         try:
@@ -299,9 +340,7 @@ def authenticate(
     return info
 
 
-def prune_login_attempts(
-    rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime
-) -> int:
+def prune_login_attempts(rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime) -> int:
     """Forget login attempts older than `older_than` (housekeeping)."""
     with rt.session_factory.begin() as session:
         result = session.execute(

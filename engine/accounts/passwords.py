@@ -60,12 +60,15 @@ def generate_password() -> str:
 def password_problems(password: str, settings: Settings) -> list[str]:
     """Why a new password cannot be used (empty when it can)."""
     if len(password) < settings.accounts.password_min_length:
-        return [f"Choose a password of at least {settings.accounts.password_min_length} "
-                "characters."]
+        return [
+            f"Choose a password of at least {settings.accounts.password_min_length} characters."
+        ]
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
-        return [f"Choose a password of at most {MAX_PASSWORD_BYTES} bytes: that is "
-                f"{MAX_PASSWORD_BYTES} plain letters or digits, fewer with accented letters "
-                "or emoji."]
+        return [
+            f"Choose a password of at most {MAX_PASSWORD_BYTES} bytes: that is "
+            f"{MAX_PASSWORD_BYTES} plain letters or digits, fewer with accented letters "
+            "or emoji."
+        ]
     if password.strip() == "" or len(set(password)) < 4:
         return ["Choose a password with more variety than that."]
     return []
@@ -86,16 +89,18 @@ def _lower_priority() -> None:
         return  # elsewhere the nice value belongs to the whole process
     tid = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid)
-                                                  + CHECK_NICENESS))
+        os.setpriority(
+            os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + CHECK_NICENESS)
+        )
     except OSError as e:
         log.warning("password checks keep normal CPU priority: %s", e)
 
 
 @lru_cache(maxsize=4)
 def _checkers(size: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(size, thread_name_prefix="password-check",
-                              initializer=_lower_priority)
+    return ThreadPoolExecutor(
+        size, thread_name_prefix="password-check", initializer=_lower_priority
+    )
 
 
 def _bounded(settings: Settings, work: Callable[..., T], *args: str) -> T:
@@ -107,8 +112,9 @@ def _bounded(settings: Settings, work: Callable[..., T], *args: str) -> T:
     """
     slots = _semaphore(settings.accounts.login_bcrypt_concurrency)
     if not slots.acquire(timeout=settings.accounts.login_bcrypt_wait_s):
-        raise RateLimited("The server is busy checking other logins. Try again in a moment.",
-                          retry_after_s=5)
+        raise RateLimited(
+            "The server is busy checking other logins. Try again in a moment.", retry_after_s=5
+        )
     try:
         return _checkers(settings.accounts.login_bcrypt_concurrency).submit(work, *args).result()
     finally:

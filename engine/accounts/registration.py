@@ -42,10 +42,10 @@ _TAKEN = "An account with this email already exists. Log in instead."
 _LOCK_SIGNUP = 0x47575355
 SIGNUP_CLOSED_MESSAGES = {
     "invite": "Sign-up on this server is by invitation: open the invitation link you were "
-              "given, or ask the person who runs it for one.",
+    "given, or ask the person who runs it for one.",
     "closed": "This server does not take new accounts.",
     "sso": "Accounts on this server are created by signing in with your organisation's "
-           "single sign-on.",
+    "single sign-on.",
 }
 
 
@@ -63,12 +63,14 @@ def current_signup_mode(rt: Runtime) -> str:
         return server_settings.signup_mode(session, rt.settings)
 
 
-def invitation_problem(rt: Runtime, token: str | None,
-                       now: dt.datetime | None = None) -> str | None:
+def invitation_problem(
+    rt: Runtime, token: str | None, now: dt.datetime | None = None
+) -> str | None:
     """Why the Sign up page cannot take this invitation link, or None when it can."""
     with rt.session_factory() as session:
-        return invitations.invitation_problem(invitations.find(session, token),
-                                              now or dt.datetime.now(dt.UTC))
+        return invitations.invitation_problem(
+            invitations.find(session, token), now or dt.datetime.now(dt.UTC)
+        )
 
 
 def validate_registration(
@@ -87,33 +89,47 @@ def validate_registration(
     return problems
 
 
-def _signup_refusal(session: Session, address: str | None, now: dt.datetime,
-                    settings: Settings) -> RateLimited | None:
+def _signup_refusal(
+    session: Session, address: str | None, now: dt.datetime, settings: Settings
+) -> RateLimited | None:
     """The refusal when a sign-up limit is reached, else None."""
     a = settings.accounts
     window = dt.timedelta(minutes=a.signup_window_min)
 
     def count(where: ColumnElement[bool]) -> tuple[int, dt.datetime | None]:
         n, oldest = session.execute(
-            select(func.count(), func.min(SignupAttempt.attempted_at))
-            .where(where, SignupAttempt.attempted_at > now - window)).one()
+            select(func.count(), func.min(SignupAttempt.attempted_at)).where(
+                where, SignupAttempt.attempted_at > now - window
+            )
+        ).one()
         return n, oldest
 
     def refusal(oldest: dt.datetime | None, message: str) -> RateLimited:
         wait_s = max(60, int(((oldest or now) + window - now).total_seconds()))
         minutes = (wait_s + 59) // 60
-        return RateLimited(f"{message} Try again in {minutes} minute"
-                           f"{'s' if minutes != 1 else ''}.", retry_after_s=wait_s)
+        return RateLimited(
+            f"{message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            retry_after_s=wait_s,
+        )
 
     checks: list[tuple[int, ColumnElement[bool], str]] = []
     if address:
         from_here = SignupAttempt.client_address == address
-        checks += [(a.signup_max_per_address, from_here,
-                    "Too many sign-ups from your network."),
-                   (a.signup_max_taken_per_address, from_here & SignupAttempt.taken.is_(True),
-                    "Too many sign-ups from your network.")]
-    checks.append((a.signup_max_global, SignupAttempt.id.is_not(None),
-                   "This server is taking no more new accounts for now."))
+        checks += [
+            (a.signup_max_per_address, from_here, "Too many sign-ups from your network."),
+            (
+                a.signup_max_taken_per_address,
+                from_here & SignupAttempt.taken.is_(True),
+                "Too many sign-ups from your network.",
+            ),
+        ]
+    checks.append(
+        (
+            a.signup_max_global,
+            SignupAttempt.id.is_not(None),
+            "This server is taking no more new accounts for now.",
+        )
+    )
     for limit, where, message in checks:
         if limit > 0:
             n, oldest = count(where)
@@ -180,22 +196,29 @@ def register_user(
             raise refused
         taken = session.scalar(select(User.id).where(User.email_normalized == normalised))
         if not by_admin:
-            session.add(SignupAttempt(client_address=address, taken=taken is not None,
-                                      attempted_at=now))
+            session.add(
+                SignupAttempt(client_address=address, taken=taken is not None, attempted_at=now)
+            )
         if taken is not None:
             return None  # the attempt is recorded; the refusal is raised after the commit
         if invited:  # counted under the row's lock: two sign-ups cannot share a last use
             invitations.redeem(session, invitation, now)
-        user = User(email=display_email(email), email_normalized=normalised,
-                    password_hash=password_hash, display_name=display_name.strip(), role=role)
+        user = User(
+            email=display_email(email),
+            email_normalized=normalised,
+            password_hash=password_hash,
+            display_name=display_name.strip(),
+            role=role,
+        )
         session.add(user)
         session.flush()
         session.add(Profile(user_id=user.id))
         return AccountInfo(user.id, user.email, user.display_name, onboarded=False, role=role)
 
     try:
-        info = run_locked(rt, [(_LOCK_SIGNUP, "sign-up")], create,
-                          wait_s=settings.accounts.login_lock_wait_s)
+        info = run_locked(
+            rt, [(_LOCK_SIGNUP, "sign-up")], create, wait_s=settings.accounts.login_lock_wait_s
+        )
     except IntegrityError as e:  # an operator's account of the same email won the race
         raise RegistrationError(_TAKEN) from e
     if info is None:
@@ -208,5 +231,6 @@ def prune_signup_attempts(rt: Runtime, *, older_than: dt.timedelta, now: dt.date
     """Forget sign-up attempts older than `older_than` (housekeeping)."""
     with rt.session_factory.begin() as session:
         result = session.execute(
-            delete(SignupAttempt).where(SignupAttempt.attempted_at < now - older_than))
+            delete(SignupAttempt).where(SignupAttempt.attempted_at < now - older_than)
+        )
     return result.rowcount or 0

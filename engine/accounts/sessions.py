@@ -53,8 +53,9 @@ def _digest(session_id: str) -> str:
 def sign_token(session_id: str, expires_at: dt.datetime, key: str) -> str:
     if len(key) < 32:
         raise ValueError("cookie signing key too short")
-    return jwt.encode({"sid": session_id, "exp": int(expires_at.timestamp())}, key,
-                      algorithm=_ALGORITHM)
+    return jwt.encode(
+        {"sid": session_id, "exp": int(expires_at.timestamp())}, key, algorithm=_ALGORITHM
+    )
 
 
 def session_id_from_token(token: str | None, key: str) -> str | None:
@@ -62,8 +63,9 @@ def session_id_from_token(token: str | None, key: str) -> str | None:
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
     try:
-        claims = jwt.decode(token, key, algorithms=[_ALGORITHM],
-                            options={"require": ["sid", "exp"]})
+        claims = jwt.decode(
+            token, key, algorithms=[_ALGORITHM], options={"require": ["sid", "exp"]}
+        )
     except jwt.PyJWTError:
         return None
     sid = claims.get("sid")
@@ -84,15 +86,25 @@ def start_session(
     expires_at = now + dt.timedelta(days=rt.settings.accounts.cookie_expiry_days)
     with rt.session_factory.begin() as session:
         # The learner's sessions that ended over a day ago are of no further use.
-        session.execute(delete(AuthSession).where(
-            AuthSession.user_id == account.user_id,
-            (AuthSession.expires_at < now - dt.timedelta(days=1))
-            | (AuthSession.revoked_at < now - dt.timedelta(days=1))))
-        session.add(AuthSession(user_id=account.user_id, token_hash=_digest(session_id),
-                                created_at=now, expires_at=expires_at,
-                                client_address=client_address[:64] if client_address else None))
-    return SignedIn(account, session_id, sign_token(session_id, expires_at, rt.cookie_key),
-                    expires_at)
+        session.execute(
+            delete(AuthSession).where(
+                AuthSession.user_id == account.user_id,
+                (AuthSession.expires_at < now - dt.timedelta(days=1))
+                | (AuthSession.revoked_at < now - dt.timedelta(days=1)),
+            )
+        )
+        session.add(
+            AuthSession(
+                user_id=account.user_id,
+                token_hash=_digest(session_id),
+                created_at=now,
+                expires_at=expires_at,
+                client_address=client_address[:64] if client_address else None,
+            )
+        )
+    return SignedIn(
+        account, session_id, sign_token(session_id, expires_at, rt.cookie_key), expires_at
+    )
 
 
 def resume_session(
@@ -112,39 +124,42 @@ def resume_session(
         return account_info(session, user_id) if user_id is not None else None
 
 
-def revoke_session(
-    rt: Runtime, *, session_id: str, now: dt.datetime | None = None
-) -> None:
+def revoke_session(rt: Runtime, *, session_id: str, now: dt.datetime | None = None) -> None:
     """End one session (logout)."""
     with rt.session_factory.begin() as session:
         session.execute(
             update(AuthSession)
-            .where(AuthSession.token_hash == _digest(session_id),
-                   AuthSession.revoked_at.is_(None))
+            .where(AuthSession.token_hash == _digest(session_id), AuthSession.revoked_at.is_(None))
             .values(revoked_at=now or _utcnow())
         )
 
 
 def revoke_user_sessions(
-    session: Session, *, user_id: int, keep_session_id: str | None = None,
+    session: Session,
+    *,
+    user_id: int,
+    keep_session_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> int:
     """End every live session of a learner except `keep_session_id`, inside the caller's
     transaction (so a password change and the revocation commit together)."""
-    stmt = (update(AuthSession)
-            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-            .values(revoked_at=now or _utcnow()))
+    stmt = (
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now or _utcnow())
+    )
     if keep_session_id is not None:
         stmt = stmt.where(AuthSession.token_hash != _digest(keep_session_id))
     return session.execute(stmt).rowcount or 0
 
 
-def prune_sessions(
-    rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime
-) -> int:
+def prune_sessions(rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime) -> int:
     """Forget sessions that expired or were revoked more than `older_than` ago."""
     cutoff = now - older_than
     with rt.session_factory.begin() as session:
-        result = session.execute(delete(AuthSession).where(
-            (AuthSession.expires_at < cutoff) | (AuthSession.revoked_at < cutoff)))
+        result = session.execute(
+            delete(AuthSession).where(
+                (AuthSession.expires_at < cutoff) | (AuthSession.revoked_at < cutoff)
+            )
+        )
     return result.rowcount or 0

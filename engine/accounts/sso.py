@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 
 SSO_ACTOR = "single sign-on"
 SSO_DOMAINS = "sso_domains"
-UNVERIFIED = ("Your sign-in provider did not confirm your email address, so it cannot be used "
-              "here. Confirm it with the provider, or log in with your password.")
+UNVERIFIED = (
+    "Your sign-in provider did not confirm your email address, so it cannot be used "
+    "here. Confirm it with the provider, or log in with your password."
+)
 CANNOT_SIGN_IN = "This account cannot sign in (it is disabled or being deleted)."
 SIGNED_OUT = "You were signed out. Sign in with your provider again."
 
@@ -61,8 +63,10 @@ class LinkNeeded(EngineError):
     with the account's password (`link_identity`)."""
 
     def __init__(self, email: str) -> None:
-        super().__init__(f"An account with the email {email} already exists. Enter its password "
-                         "once to sign in with single sign-on from now on.")
+        super().__init__(
+            f"An account with the email {email} already exists. Enter its password "
+            "once to sign in with single sign-on from now on."
+        )
         self.email = email
 
 
@@ -74,13 +78,15 @@ def identity_from_claims(claims: Mapping[str, Any], *, role_claim: str | None) -
     email = claims.get("email")
     name = claims.get("name")
     return Identity(
-        issuer=str(claims.get("iss") or ""), subject=str(claims.get("sub") or ""),
+        issuer=str(claims.get("iss") or ""),
+        subject=str(claims.get("sub") or ""),
         email=email if isinstance(email, str) else None,
-        email_verified=verified is True or (isinstance(verified, str)
-                                            and verified.lower() == "true"),
+        email_verified=verified is True
+        or (isinstance(verified, str) and verified.lower() == "true"),
         name=name if isinstance(name, str) else None,
         role=role if isinstance(role, str) else None,
-        issued_at=_timestamp(claims.get("iat")))
+        issued_at=_timestamp(claims.get("iat")),
+    )
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
@@ -93,8 +99,9 @@ def _signed_out_since(session: Session, user_id: int, identity: Identity) -> boo
     """Whether one of the account's sessions ended (logout, sign out everywhere, password
     change) after the provider issued this identity: the browser's identity cookie then
     outlived a sign-out, and only a fresh sign-in at the provider counts."""
-    last = session.scalar(select(func.max(AuthSession.revoked_at))
-                          .where(AuthSession.user_id == user_id))
+    last = session.scalar(
+        select(func.max(AuthSession.revoked_at)).where(AuthSession.user_id == user_id)
+    )
     return last is not None and (identity.issued_at is None or identity.issued_at <= last)
 
 
@@ -105,9 +112,12 @@ def allowed_domains(session: Session) -> list[str]:
 
 
 def _linked(session: Session, identity: Identity) -> int | None:
-    return session.scalar(select(SsoIdentity.user_id).where(
-        SsoIdentity.issuer == identity.issuer[:300],
-        SsoIdentity.subject == identity.subject[:255]))
+    return session.scalar(
+        select(SsoIdentity.user_id).where(
+            SsoIdentity.issuer == identity.issuer[:300],
+            SsoIdentity.subject == identity.subject[:255],
+        )
+    )
 
 
 def _checked(identity: Identity) -> str:
@@ -159,27 +169,48 @@ def _sign_in(rt: Runtime, identity: Identity) -> AccountInfo:
         domains = allowed_domains(session)
         domain = normalised.rsplit("@", 1)[-1]
         if domains and domain not in domains:
-            raise RegistrationError(f"Accounts for {domain} addresses cannot be created on "
-                                    "this server.")
+            raise RegistrationError(
+                f"Accounts for {domain} addresses cannot be created on this server."
+            )
         role = identity.role if identity.role in ROLES else "learner"
         name = (identity.name or email.split("@")[0]).strip()[:80] or "Learner"
-        user = User(email=display_email(email), email_normalized=normalised,
-                    password_hash=password_hash, display_name=name, role=role)
+        user = User(
+            email=display_email(email),
+            email_normalized=normalised,
+            password_hash=password_hash,
+            display_name=name,
+            role=role,
+        )
         session.add(user)
         session.flush()
         session.add(Profile(user_id=user.id))
-        session.add(SsoIdentity(issuer=identity.issuer[:300], subject=identity.subject[:255],
-                                user_id=user.id))
-        session.add(AuditEntry(actor=SSO_ACTOR, action="create_user", target_user_id=user.id,
-                               target=user.email, detail=f"role {role}"))
+        session.add(
+            SsoIdentity(
+                issuer=identity.issuer[:300], subject=identity.subject[:255], user_id=user.id
+            )
+        )
+        session.add(
+            AuditEntry(
+                actor=SSO_ACTOR,
+                action="create_user",
+                target_user_id=user.id,
+                target=user.email,
+                detail=f"role {role}",
+            )
+        )
         info = AccountInfo(user.id, user.email, user.display_name, onboarded=False, role=role)
     log.info("account created by single sign-on", extra={"user_id": info.user_id})
     return info
 
 
-def link_identity(rt: Runtime, identity: Identity, *, password: str,
-                  client_address: str | None = None,
-                  now: dt.datetime | None = None) -> AccountInfo:
+def link_identity(
+    rt: Runtime,
+    identity: Identity,
+    *,
+    password: str,
+    client_address: str | None = None,
+    now: dt.datetime | None = None,
+) -> AccountInfo:
     """Link the identity to the account with its (verified) email after checking the account's
     password (throttled like a login).
 
@@ -188,14 +219,18 @@ def link_identity(rt: Runtime, identity: Identity, *, password: str,
         AccountLocked, RateLimited: as for a login.
     """
     email = _checked(identity)
-    user_id = check_credentials(rt, email=email, password=password,
-                                client_address=client_address, now=now)
+    user_id = check_credentials(
+        rt, email=email, password=password, client_address=client_address, now=now
+    )
     if user_id is None:
         raise AuthenticationFailed("That password is not right.")
     with rt.session_factory.begin() as session:
         if _linked(session, identity) is None:
-            session.add(SsoIdentity(issuer=identity.issuer[:300],
-                                    subject=identity.subject[:255], user_id=user_id))
+            session.add(
+                SsoIdentity(
+                    issuer=identity.issuer[:300], subject=identity.subject[:255], user_id=user_id
+                )
+            )
         info = account_info(session, user_id)
     if info is None:
         raise AuthenticationFailed(CANNOT_SIGN_IN)

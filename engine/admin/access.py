@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 ADMINS_ONLY = "Only administrators can do this. Nothing was shown or changed."
 COMMAND_LINE = "command line"
-LAST_ADMIN = ("This is the only administrator account: make another account an admin first, "
-              "so the server keeps one.")
+LAST_ADMIN = (
+    "This is the only administrator account: make another account an admin first, "
+    "so the server keeps one."
+)
 
 
 class Role(StrEnum):
@@ -42,9 +44,11 @@ OPERATOR = Actor(None, COMMAND_LINE)
 def require_admin(session: Session, actor_id: int) -> Actor:
     """The admin calling a service, or Forbidden (for a learner, a teacher, a disabled or
     deleted account alike)."""
-    row = session.execute(select(User.email, User.role).where(
-        User.id == actor_id, User.deleting_since.is_(None),
-        User.disabled_at.is_(None))).first()
+    row = session.execute(
+        select(User.email, User.role).where(
+            User.id == actor_id, User.deleting_since.is_(None), User.disabled_at.is_(None)
+        )
+    ).first()
     if row is None or row.role != Role.ADMIN:
         raise Forbidden(ADMINS_ONLY)
     return Actor(actor_id, row.email)
@@ -56,23 +60,34 @@ def check_admin(rt: Runtime, *, actor_id: int) -> None:
         require_admin(session, actor_id)
 
 
-def audit(session: Session, actor: Actor, action: str, *, target: User | None = None,
-          detail: str = "") -> None:
+def audit(
+    session: Session, actor: Actor, action: str, *, target: User | None = None, detail: str = ""
+) -> None:
     """Record an admin action (in the caller's transaction, so it commits with the change)."""
-    session.add(AuditEntry(actor_id=actor.user_id, actor=actor.label[:320], action=action[:40],
-                           target_user_id=target.id if target is not None else None,
-                           target=target.email if target is not None else "",
-                           detail=detail))
+    session.add(
+        AuditEntry(
+            actor_id=actor.user_id,
+            actor=actor.label[:320],
+            action=action[:40],
+            target_user_id=target.id if target is not None else None,
+            target=target.email if target is not None else "",
+            detail=detail,
+        )
+    )
 
 
 def count_other_admins(session: Session, user_id: int) -> int:
     """Usable admin accounts besides `user_id`, with every admin row locked, so two admins
     demoting each other at once cannot leave the server without one."""
-    rows = session.execute(select(User.id, User.disabled_at, User.deleting_since)
-                           .where(User.role == Role.ADMIN).order_by(User.id)
-                           .with_for_update()).all()
-    return sum(1 for r in rows if r.id != user_id and r.disabled_at is None
-               and r.deleting_since is None)
+    rows = session.execute(
+        select(User.id, User.disabled_at, User.deleting_since)
+        .where(User.role == Role.ADMIN)
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    return sum(
+        1 for r in rows if r.id != user_id and r.disabled_at is None and r.deleting_since is None
+    )
 
 
 @dataclass(frozen=True)
@@ -84,12 +99,14 @@ class AuditRow:
     detail: str
 
 
-def audit_log(rt: Runtime, *, actor_id: int, limit: int = 100,
-              offset: int = 0) -> tuple[list[AuditRow], int]:
+def audit_log(
+    rt: Runtime, *, actor_id: int, limit: int = 100, offset: int = 0
+) -> tuple[list[AuditRow], int]:
     """The audit log, newest first, and how many entries it has (admins only; read-only)."""
     with rt.session_factory() as session:
         require_admin(session, actor_id)
         total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
-        rows = session.execute(select(AuditEntry).order_by(AuditEntry.id.desc())
-                               .limit(limit).offset(offset)).scalars()
+        rows = session.execute(
+            select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+        ).scalars()
         return [AuditRow(r.at, r.actor, r.action, r.target, r.detail) for r in rows], total

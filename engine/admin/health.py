@@ -59,33 +59,72 @@ def health(rt: Runtime, *, actor_id: int) -> Health:
     with rt.session_factory() as session:
         require_admin(session, actor_id)
         version = session.execute(text("SHOW server_version")).scalar_one()
-        workers = [(int(i), at) for i, at in session.execute(text(
-            "SELECT id, last_heartbeat FROM procrastinate.procrastinate_workers "
-            "ORDER BY last_heartbeat DESC"))]
-        queue = {str(status): int(n) for status, n in session.execute(text(
-            "SELECT status::text, count(*) FROM procrastinate.procrastinate_jobs "
-            "GROUP BY status"))}
-    parts = [Part("Database (PostgreSQL)", True, "external" if s.database.url else "embedded",
-                  f"PostgreSQL {version}")]
+        workers = [
+            (int(i), at)
+            for i, at in session.execute(
+                text(
+                    "SELECT id, last_heartbeat FROM procrastinate.procrastinate_workers "
+                    "ORDER BY last_heartbeat DESC"
+                )
+            )
+        ]
+        queue = {
+            str(status): int(n)
+            for status, n in session.execute(
+                text(
+                    "SELECT status::text, count(*) FROM procrastinate.procrastinate_jobs "
+                    "GROUP BY status"
+                )
+            )
+        }
+    parts = [
+        Part(
+            "Database (PostgreSQL)",
+            True,
+            "external" if s.database.url else "embedded",
+            f"PostgreSQL {version}",
+        )
+    ]
     try:
         names = rt.vectors.list_names()
-        parts.append(Part("Vector store (Chroma)", True,
-                          "external" if s.vectors.host else "embedded",
-                          f"{len(names)} collections"))
+        parts.append(
+            Part(
+                "Vector store (Chroma)",
+                True,
+                "external" if s.vectors.host else "embedded",
+                f"{len(names)} collections",
+            )
+        )
     except EngineError as e:
         log.warning("vector store health check failed: %s", e)
-        parts.append(Part("Vector store (Chroma)", False,
-                          "external" if s.vectors.host else "embedded", e.user_message))
+        parts.append(
+            Part(
+                "Vector store (Chroma)",
+                False,
+                "external" if s.vectors.host else "embedded",
+                e.user_message,
+            )
+        )
     local = rt.worker
-    parts.append(Part("Job worker", bool(workers) or (local is not None and local.alive),
-                      "embedded" if s.jobs.embedded_worker else "external",
-                      f"{len(workers)} worker(s) sending heartbeats"))
+    parts.append(
+        Part(
+            "Job worker",
+            bool(workers) or (local is not None and local.alive),
+            "embedded" if s.jobs.embedded_worker else "external",
+            f"{len(workers)} worker(s) sending heartbeats",
+        )
+    )
     from engine.generation.service import generation_mode
 
     mode = generation_mode(rt)
-    parts.append(Part("Language model", True, "none" if mode.offline else "external",
-                      "offline generator (no model configured)" if mode.offline
-                      else f"model {mode.model}"))
+    parts.append(
+        Part(
+            "Language model",
+            True,
+            "none" if mode.offline else "external",
+            "offline generator (no model configured)" if mode.offline else f"model {mode.model}",
+        )
+    )
     data = s.storage.data_dir
     folders = {}
     if data.is_dir():

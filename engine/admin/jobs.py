@@ -43,24 +43,43 @@ def job_counts(rt: Runtime, *, actor_id: int) -> dict[tuple[str, str], int]:
         rows = session.execute(
             select(JobProgress.kind, JobProgress.outcome, func.count())
             .where(JobProgress.outcome.in_(OUTCOMES))
-            .group_by(JobProgress.kind, JobProgress.outcome)).all()
+            .group_by(JobProgress.kind, JobProgress.outcome)
+        ).all()
     return {(kind, outcome): n for kind, outcome, n in rows}
 
 
-def list_jobs(rt: Runtime, *, actor_id: int, outcome: str, kind: str | None = None,
-              limit: int = 50) -> list[AdminJob]:
+def list_jobs(
+    rt: Runtime, *, actor_id: int, outcome: str, kind: str | None = None, limit: int = 50
+) -> list[AdminJob]:
     """The newest jobs with this outcome (and kind), of every learner."""
     if outcome not in OUTCOMES:
         raise InvalidInput("Choose waiting, running or failed jobs.")
-    q = (select(JobProgress, User.email).outerjoin(User, User.id == JobProgress.user_id)
-         .where(JobProgress.outcome == outcome).order_by(JobProgress.id.desc()).limit(limit))
+    q = (
+        select(JobProgress, User.email)
+        .outerjoin(User, User.id == JobProgress.user_id)
+        .where(JobProgress.outcome == outcome)
+        .order_by(JobProgress.id.desc())
+        .limit(limit)
+    )
     if kind:
         q = q.where(JobProgress.kind == kind)
     with rt.session_factory() as session:
         require_admin(session, actor_id)
-        return [AdminJob(j.id, j.kind, KIND_LABELS.get(j.kind, j.kind), j.label, j.outcome,
-                         j.message, email or "", j.attempts, j.created_at, j.updated_at)
-                for j, email in session.execute(q)]
+        return [
+            AdminJob(
+                j.id,
+                j.kind,
+                KIND_LABELS.get(j.kind, j.kind),
+                j.label,
+                j.outcome,
+                j.message,
+                email or "",
+                j.attempts,
+                j.created_at,
+                j.updated_at,
+            )
+            for j, email in session.execute(q)
+        ]
 
 
 def _job(session, job_id: int) -> tuple[JobProgress, User | None]:
@@ -82,8 +101,13 @@ def retry_job(rt: Runtime, *, actor_id: int, job_id: int) -> None:
         kind = row.kind
     jobs.requeue_failed_job(rt, job_id)
     with rt.session_factory.begin() as session:
-        audit(session, actor, "retry_job", target=session.merge(owner) if owner else None,
-              detail=f"job {job_id} ({kind})")
+        audit(
+            session,
+            actor,
+            "retry_job",
+            target=session.merge(owner) if owner else None,
+            detail=f"job {job_id} ({kind})",
+        )
 
 
 def cancel_job(rt: Runtime, *, actor_id: int, job_id: int) -> None:
@@ -102,5 +126,10 @@ def cancel_job(rt: Runtime, *, actor_id: int, job_id: int) -> None:
         owner_id, kind = owner.id, row.kind
     jobs.cancel_job(rt, job_id, user_id=owner_id)
     with rt.session_factory.begin() as session:
-        audit(session, actor, "cancel_job", target=session.get(User, owner_id),
-              detail=f"job {job_id} ({kind})")
+        audit(
+            session,
+            actor,
+            "cancel_job",
+            target=session.get(User, owner_id),
+            detail=f"job {job_id} ({kind})",
+        )

@@ -46,15 +46,17 @@ def _counted(since: dt.datetime):
 
 
 def _totals():
-    return (func.count(LLMUsage.request_id.distinct()),
-            func.coalesce(func.sum(LLMUsage.tokens_in), 0),
-            func.coalesce(func.sum(LLMUsage.tokens_out), 0),
-            func.coalesce(func.sum(LLMUsage.cost_usd), 0))
+    return (
+        func.count(LLMUsage.request_id.distinct()),
+        func.coalesce(func.sum(LLMUsage.tokens_in), 0),
+        func.coalesce(func.sum(LLMUsage.tokens_out), 0),
+        func.coalesce(func.sum(LLMUsage.cost_usd), 0),
+    )
 
 
-def usage_report(rt: Runtime, *, actor_id: int, days: int = 30,
-                 now: dt.datetime | None = None, top: int = 100
-                 ) -> dict[str, list[UsageTotals]]:
+def usage_report(
+    rt: Runtime, *, actor_id: int, days: int = 30, now: dt.datetime | None = None, top: int = 100
+) -> dict[str, list[UsageTotals]]:
     """Usage in the last `days` days: 'learner' (costliest first, at most `top`), 'day'
     (newest first) and 'task'.
 
@@ -66,15 +68,22 @@ def usage_report(rt: Runtime, *, actor_id: int, days: int = 30,
     with rt.session_factory() as session:
         require_admin(session, actor_id)
         by_user = session.execute(
-            select(User.email, *_totals()).join(User, User.id == LLMUsage.user_id)
-            .where(*_counted(since)).group_by(User.id, User.email)
-            .order_by(func.sum(LLMUsage.cost_usd).desc(), User.email).limit(top)).all()
+            select(User.email, *_totals())
+            .join(User, User.id == LLMUsage.user_id)
+            .where(*_counted(since))
+            .group_by(User.id, User.email)
+            .order_by(func.sum(LLMUsage.cost_usd).desc(), User.email)
+            .limit(top)
+        ).all()
         by_day = session.execute(
-            select(day, *_totals()).where(*_counted(since)).group_by(day)
-            .order_by(day.desc())).all()
+            select(day, *_totals()).where(*_counted(since)).group_by(day).order_by(day.desc())
+        ).all()
         by_task = session.execute(
-            select(LLMUsage.task, *_totals()).where(*_counted(since))
-            .group_by(LLMUsage.task).order_by(LLMUsage.task)).all()
+            select(LLMUsage.task, *_totals())
+            .where(*_counted(since))
+            .group_by(LLMUsage.task)
+            .order_by(LLMUsage.task)
+        ).all()
     return {
         "learner": [UsageTotals(*r) for r in by_user],
         "day": [UsageTotals(r[0].date(), *r[1:]) for r in by_day],
@@ -125,8 +134,9 @@ def learner_limits(rt: Runtime, *, actor_id: int, user_id: int) -> dict[str, int
         return server_settings.learner_limits(session, user_id)
 
 
-def set_learner_limit(rt: Runtime, *, actor_id: int, user_id: int, name: str,
-                      value: int | None) -> None:
+def set_learner_limit(
+    rt: Runtime, *, actor_id: int, user_id: int, name: str, value: int | None
+) -> None:
     """Give one learner their own limit (None: follow the server's again)."""
     if value is not None:
         _check_value(name, value)
@@ -138,12 +148,21 @@ def set_learner_limit(rt: Runtime, *, actor_id: int, user_id: int, name: str,
         if user is None:
             raise NotFound("That account was not found (it may have been deleted).")
         if value is None:
-            session.execute(delete(UserLimit).where(UserLimit.user_id == user_id,
-                                                    UserLimit.name == name))
+            session.execute(
+                delete(UserLimit).where(UserLimit.user_id == user_id, UserLimit.name == name)
+            )
         else:
             stmt = insert(UserLimit).values(user_id=user_id, name=name, value=value)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=[UserLimit.user_id, UserLimit.name],
-                set_={"value": stmt.excluded.value}))
-        audit(session, actor, "set_learner_limit", target=user,
-              detail=f"{name}: {'server default' if value is None else value}")
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[UserLimit.user_id, UserLimit.name],
+                    set_={"value": stmt.excluded.value},
+                )
+            )
+        audit(
+            session,
+            actor,
+            "set_learner_limit",
+            target=user,
+            detail=f"{name}: {'server default' if value is None else value}",
+        )

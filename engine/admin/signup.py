@@ -68,8 +68,15 @@ class InvitationRow:
     problem: str | None  # why it cannot be used now, None when it can
 
 
-def create_invitation(rt: Runtime, *, actor_id: int, days: int, max_uses: int,
-                      note: str = "", now: dt.datetime | None = None) -> NewInvitation:
+def create_invitation(
+    rt: Runtime,
+    *,
+    actor_id: int,
+    days: int,
+    max_uses: int,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> NewInvitation:
     """A sign-up link valid for `days` days and `max_uses` sign-ups.
 
     Raises:
@@ -87,25 +94,45 @@ def create_invitation(rt: Runtime, *, actor_id: int, days: int, max_uses: int,
     expires = now + dt.timedelta(days=days)
     with rt.session_factory.begin() as session:
         actor = require_admin(session, actor_id)
-        inv = Invitation(token_hash=invitations.token_hash(token), note=note.strip()[:200],
-                         created_by=actor_id, created_at=now, expires_at=expires,
-                         max_uses=max_uses)
+        inv = Invitation(
+            token_hash=invitations.token_hash(token),
+            note=note.strip()[:200],
+            created_by=actor_id,
+            created_at=now,
+            expires_at=expires,
+            max_uses=max_uses,
+        )
         session.add(inv)
         session.flush()
-        audit(session, actor, "create_invitation",
-              detail=f"invitation {inv.id}: {max_uses} uses, {days} days")
+        audit(
+            session,
+            actor,
+            "create_invitation",
+            detail=f"invitation {inv.id}: {max_uses} uses, {days} days",
+        )
         return NewInvitation(inv.id, token, expires)
 
 
-def list_invitations(rt: Runtime, *, actor_id: int, now: dt.datetime | None = None,
-                     limit: int = 100) -> list[InvitationRow]:
+def list_invitations(
+    rt: Runtime, *, actor_id: int, now: dt.datetime | None = None, limit: int = 100
+) -> list[InvitationRow]:
     now = now or dt.datetime.now(dt.UTC)
     with rt.session_factory() as session:
         require_admin(session, actor_id)
         rows = session.scalars(select(Invitation).order_by(Invitation.id.desc()).limit(limit))
-        return [InvitationRow(i.id, i.note, i.created_at, i.expires_at, i.max_uses, i.uses,
-                              i.revoked_at is not None, invitations.invitation_problem(i, now))
-                for i in rows]
+        return [
+            InvitationRow(
+                i.id,
+                i.note,
+                i.created_at,
+                i.expires_at,
+                i.max_uses,
+                i.uses,
+                i.revoked_at is not None,
+                invitations.invitation_problem(i, now),
+            )
+            for i in rows
+        ]
 
 
 def revoke_invitation(rt: Runtime, *, actor_id: int, invitation_id: int) -> None:
@@ -135,8 +162,9 @@ def set_sso_domains(rt: Runtime, *, actor_id: int, domains: str) -> list[str]:
     cleaned = [d.strip().lower().lstrip("@") for d in domains.split(",") if d.strip()]
     bad = [d for d in cleaned if not _DOMAIN.fullmatch(d)]
     if bad:
-        raise InvalidInput(f"Not a domain: {', '.join(bad)}. Write e.g. school.example, "
-                           "other.example")
+        raise InvalidInput(
+            f"Not a domain: {', '.join(bad)}. Write e.g. school.example, other.example"
+        )
     with rt.session_factory.begin() as session:
         actor = require_admin(session, actor_id)
         server_settings.put_value(session, SSO_DOMAINS, ",".join(cleaned) or None)

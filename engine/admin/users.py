@@ -51,20 +51,41 @@ class UserRow:
 
 
 def _row(user: User, live: int) -> UserRow:
-    return UserRow(user.id, user.email, user.display_name, user.role, user.created_at,
-                   user.last_login_at, user.disabled_at is not None,
-                   user.deleting_since is not None, live)
+    return UserRow(
+        user.id,
+        user.email,
+        user.display_name,
+        user.role,
+        user.created_at,
+        user.last_login_at,
+        user.disabled_at is not None,
+        user.deleting_since is not None,
+        live,
+    )
 
 
 def _live_sessions(now: dt.datetime):
-    return (select(func.count()).where(AuthSession.user_id == User.id,
-                                       AuthSession.revoked_at.is_(None),
-                                       AuthSession.expires_at > now)
-            .correlate(User).scalar_subquery())
+    return (
+        select(func.count())
+        .where(
+            AuthSession.user_id == User.id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+        )
+        .correlate(User)
+        .scalar_subquery()
+    )
 
 
-def search_users(rt: Runtime, *, actor_id: int, query: str = "", role: str | None = None,
-                 limit: int = 50, offset: int = 0) -> tuple[list[UserRow], int]:
+def search_users(
+    rt: Runtime,
+    *,
+    actor_id: int,
+    query: str = "",
+    role: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[UserRow], int]:
     """Accounts whose email or name contains `query` (any role when `role` is None), by email;
     and how many match in all.
 
@@ -76,14 +97,22 @@ def search_users(rt: Runtime, *, actor_id: int, query: str = "", role: str | Non
         require_admin(session, actor_id)
         where = []
         if query.strip():
-            pattern = "%" + query.strip().replace("\\", "\\\\").replace("%", "\\%")\
-                .replace("_", "\\_") + "%"
+            pattern = (
+                "%"
+                + query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
             where.append(or_(User.email.ilike(pattern), User.display_name.ilike(pattern)))
         if role:
             where.append(User.role == Role(role))
         total = session.scalar(select(func.count()).select_from(User).where(*where)) or 0
-        rows = session.execute(select(User, _live_sessions(now)).where(*where)
-                               .order_by(User.email_normalized).limit(limit).offset(offset))
+        rows = session.execute(
+            select(User, _live_sessions(now))
+            .where(*where)
+            .order_by(User.email_normalized)
+            .limit(limit)
+            .offset(offset)
+        )
         return [_row(u, live) for u, live in rows], total
 
 
@@ -140,8 +169,9 @@ def set_role_by_email(rt: Runtime, *, email: str, role: str) -> bool:
     """The operator's `set-role` command (audited as the command line)."""
     wanted = _role(role)
     with rt.session_factory.begin() as session:
-        user = session.scalar(select(User).where(
-            User.email_normalized == normalise_email(email)).with_for_update())
+        user = session.scalar(
+            select(User).where(User.email_normalized == normalise_email(email)).with_for_update()
+        )
         if user is None:
             raise NotFound(f"No account has the email {email}.")
         return _change_role(session, OPERATOR, user, wanted)
@@ -150,8 +180,9 @@ def set_role_by_email(rt: Runtime, *, email: str, role: str) -> bool:
 def audit_operator(rt: Runtime, action: str, *, user_id: int, detail: str = "") -> None:
     """Record something the operator did from the command line to an account."""
     with rt.session_factory.begin() as session:
-        audit(session, OPERATOR, action, target=_target(session, user_id, lock=False),
-              detail=detail)
+        audit(
+            session, OPERATOR, action, target=_target(session, user_id, lock=False), detail=detail
+        )
 
 
 def set_disabled(rt: Runtime, *, actor_id: int, user_id: int, disabled: bool) -> None:
@@ -196,11 +227,9 @@ def set_temporary_password(rt: Runtime, *, actor_id: int, user_id: int) -> str:
     with rt.session_factory.begin() as session:
         actor = require_admin(session, actor_id)
         user = _target(session, user_id)
-        session.execute(update(User).where(User.id == user.id)
-                        .values(password_hash=password_hash))
+        session.execute(update(User).where(User.id == user.id).values(password_hash=password_hash))
         ended = revoke_user_sessions(session, user_id=user.id)
-        audit(session, actor, "temporary_password", target=user,
-              detail=f"{ended} sessions ended")
+        audit(session, actor, "temporary_password", target=user, detail=f"{ended} sessions ended")
     log.info("temporary password set by an admin", extra={"user_id": user_id})
     return password
 
@@ -216,15 +245,20 @@ def delete_user(rt: Runtime, *, actor_id: int, user_id: int, confirm_email: str)
         require_admin(session, actor_id)
         user = _target(session, user_id, lock=False)
         if normalise_email(confirm_email or "") != user.email_normalized:
-            raise InvalidInput("Type the account's email exactly as shown to delete it. "
-                               "Nothing was deleted.")
+            raise InvalidInput(
+                "Type the account's email exactly as shown to delete it. Nothing was deleted."
+            )
         if user.id == actor_id:
             raise InvalidInput("Delete your own account from your Profile page.")
         if user.deleting_since is not None:
             raise InvalidInput("That account is already being deleted.")
 
     def check_and_audit(session: Session) -> None:  # the last admin is refused before this
-        audit(session, require_admin(session, actor_id), "delete_account",
-              target=_target(session, user_id))
+        audit(
+            session,
+            require_admin(session, actor_id),
+            "delete_account",
+            target=_target(session, user_id),
+        )
 
     return start_account_deletion(rt, user_id=user_id, on_marked=check_and_audit)

@@ -39,9 +39,14 @@ def today(rt: Runtime, scope: Scope) -> pd.DataFrame:
         FROM attempts a
         WHERE a.user_id = :u AND a.answered_at >= :d0 AND a.answered_at < :d1
           AND {material_filter("a")}"""
-    out = frame(rt, sql, scope.params(d0=scope.midnight(scope.today),
-                                      d1=scope.midnight(scope.today + dt.timedelta(1))),
-                ["answers", "seconds", "correct", "new", "review"])
+    out = frame(
+        rt,
+        sql,
+        scope.params(
+            d0=scope.midnight(scope.today), d1=scope.midnight(scope.today + dt.timedelta(1))
+        ),
+        ["answers", "seconds", "correct", "new", "review"],
+    )
     out["accuracy"] = [maths.rate(c, n) for c, n in zip(out["correct"], out["answers"])]
     return out
 
@@ -51,9 +56,12 @@ def calendar(rt: Runtime, scope: Scope) -> pd.DataFrame:
     roll = review_rollup(rt, scope)
     roll = roll[roll["day"] > scope.today - dt.timedelta(days=365)]
     roll = roll.assign(right=roll["answers"].where(roll["correct"].astype(bool), 0))
-    out = (roll.groupby("day", as_index=False)
-           .agg(answers=("answers", "sum"), correct=("right", "sum"))
-           .sort_values("day").reset_index(drop=True))
+    out = (
+        roll.groupby("day", as_index=False)
+        .agg(answers=("answers", "sum"), correct=("right", "sum"))
+        .sort_values("day")
+        .reset_index(drop=True)
+    )
     return out[["day", "answers", "correct"]]
 
 
@@ -74,8 +82,12 @@ def reviews_per_day(rt: Runtime, scope: Scope) -> pd.DataFrame:
     (new, learning, young, mature), with running totals over the range."""
     roll = review_rollup(rt, scope)
     roll = roll[(roll["day"] >= scope.start) & (roll["day"] <= scope.end)]
-    out = (roll.groupby(["day", "category"], as_index=False)[["answers", "seconds"]].sum()
-           .sort_values(["day", "category"], kind="stable").reset_index(drop=True))
+    out = (
+        roll.groupby(["day", "category"], as_index=False)[["answers", "seconds"]]
+        .sum()
+        .sort_values(["day", "category"], kind="stable")
+        .reset_index(drop=True)
+    )
     out["running_answers"] = out["answers"].cumsum()
     out["running_minutes"] = out["seconds"].cumsum() / 60.0
     return out
@@ -90,8 +102,11 @@ def answer_rollup(rt: Runtime, scope: Scope) -> pd.DataFrame:
     time and outcome charts (from `attempt_rollup`). Treat as read-only."""
     roll = attempt_rollup(rt, scope)
     part = roll[(roll["kind"] != "day") & roll["in_range"].fillna(False).astype(bool)]
-    return (part[["kind", "hour", "confidence", "bucket", "type", "rating", "answers", "right"]]
-            .rename(columns={"right": "correct"}).reset_index(drop=True))
+    return (
+        part[["kind", "hour", "confidence", "bucket", "type", "rating", "answers", "right"]]
+        .rename(columns={"right": "correct"})
+        .reset_index(drop=True)
+    )
 
 
 def _part(rt: Runtime, scope: Scope, kind: str, *keys: str) -> pd.DataFrame:
@@ -124,15 +139,20 @@ def calibration(rt: Runtime, scope: Scope) -> pd.DataFrame:
 def time_per_question(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """How long answers took: counts per time bucket (seconds) with the cumulative share."""
     edges = list(TIME_BUCKETS)
-    got = {int(b): int(n) for b, n in
-           _part(rt, scope, "bucket", "bucket")[["bucket", "answers"]].itertuples(index=False)}
-    rows = [{"bucket": f"{lo}–{hi} s", "from_s": lo, "answers": got.get(i + 1, 0)}
-            for i, (lo, hi) in enumerate(itertools.pairwise(edges))]
+    got = {
+        int(b): int(n)
+        for b, n in _part(rt, scope, "bucket", "bucket")[["bucket", "answers"]].itertuples(
+            index=False
+        )
+    }
+    rows = [
+        {"bucket": f"{lo}–{hi} s", "from_s": lo, "answers": got.get(i + 1, 0)}
+        for i, (lo, hi) in enumerate(itertools.pairwise(edges))
+    ]
     return maths.with_cumulative(pd.DataFrame(rows), "answers", "cumulative_share", percent=True)
 
 
-PERIODS = (("today", 0), ("yesterday", 1), ("week", 7), ("month", 30), ("year", 365),
-           ("all", None))
+PERIODS = (("today", 0), ("yesterday", 1), ("week", 7), ("month", 30), ("year", 365), ("all", None))
 
 
 def review_rollup(rt: Runtime, scope: Scope) -> pd.DataFrame:
@@ -142,15 +162,36 @@ def review_rollup(rt: Runtime, scope: Scope) -> pd.DataFrame:
     reviews-per-day and retention charts (from `attempt_rollup`). Treat as read-only."""
     roll = attempt_rollup(rt, scope)
     part = roll[roll["kind"] == "day"]
-    return pd.DataFrame({
-        "day": part["day"], "category": part["category"],
-        "true_review": part["true_review"].astype(bool), "correct": part["correct"].astype(bool),
-        "answers": part["answers"].astype(int), "seconds": part["seconds"].astype(int),
-        "xp": part["xp"].astype(int)}).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "day": part["day"],
+            "category": part["category"],
+            "true_review": part["true_review"].astype(bool),
+            "correct": part["correct"].astype(bool),
+            "answers": part["answers"].astype(int),
+            "seconds": part["seconds"].astype(int),
+            "xp": part["xp"].astype(int),
+        }
+    ).reset_index(drop=True)
 
 
-ROLLUP_COLUMNS = ["kind", "day", "category", "true_review", "correct", "in_range", "hour",
-                  "confidence", "bucket", "type", "rating", "answers", "right", "seconds", "xp"]
+ROLLUP_COLUMNS = [
+    "kind",
+    "day",
+    "category",
+    "true_review",
+    "correct",
+    "in_range",
+    "hour",
+    "confidence",
+    "bucket",
+    "type",
+    "rating",
+    "answers",
+    "right",
+    "seconds",
+    "xp",
+]
 
 
 @functools.lru_cache(maxsize=32)
@@ -241,8 +282,13 @@ def true_retention(rt: Runtime, scope: Scope) -> pd.DataFrame:
             part = rows[rows["category"].isin(categories)]
             passed = int(part.loc[part["correct"].astype(bool), "answers"].sum())
             total = int(part["answers"].sum())
-            rec.update({f"{kind}_passed": passed, f"{kind}_total": total,
-                        f"{kind}_rate": maths.rate(passed, total)})
+            rec.update(
+                {
+                    f"{kind}_passed": passed,
+                    f"{kind}_total": total,
+                    f"{kind}_rate": maths.rate(passed, total),
+                }
+            )
         rec["total"] = rec["young_total"] + rec["mature_total"]
         rec["rate"] = maths.rate(rec["young_passed"] + rec["mature_passed"], rec["total"])
         out.append(rec)
@@ -253,13 +299,17 @@ def retention_over_time(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """True retention per local week (weeks start on Monday) in the date range, beside the
     target retention."""
     roll = review_rollup(rt, scope)
-    roll = roll[roll["true_review"].astype(bool) & (roll["day"] >= scope.start)
-                & (roll["day"] <= scope.end)].copy()
+    roll = roll[
+        roll["true_review"].astype(bool) & (roll["day"] >= scope.start) & (roll["day"] <= scope.end)
+    ].copy()
     roll["week"] = [d - dt.timedelta(days=d.weekday()) for d in roll["day"]]
     roll["passed"] = roll["answers"].where(roll["correct"].astype(bool), 0)
-    out = (roll.groupby("week", as_index=False)
-           .agg(reviews=("answers", "sum"), passed=("passed", "sum"))
-           .sort_values("week").reset_index(drop=True))
+    out = (
+        roll.groupby("week", as_index=False)
+        .agg(reviews=("answers", "sum"), passed=("passed", "sum"))
+        .sort_values("week")
+        .reset_index(drop=True)
+    )
     out["retention"] = [maths.rate(p, n) for p, n in zip(out["passed"], out["reviews"])]
     out["target"] = scope.target_retention
     return out[["week", "reviews", "passed", "retention", "target"]]
@@ -272,15 +322,21 @@ def xp_progress(rt: Runtime, scope: Scope) -> pd.DataFrame:
         roll = review_rollup(rt, scope)
         before = int(roll.loc[roll["day"] < scope.start, "xp"].sum())
         roll = roll[(roll["day"] >= scope.start) & (roll["day"] <= scope.end)]
-        out = (roll.groupby("day", as_index=False)["xp"].sum().sort_values("day")
-               .reset_index(drop=True))
+        out = (
+            roll.groupby("day", as_index=False)["xp"]
+            .sum()
+            .sort_values("day")
+            .reset_index(drop=True)
+        )
     else:
         sql = f"""
             SELECT {LOCAL_DAY}, sum(a.xp) FROM attempts a
             WHERE a.user_id = :u AND a.answered_at >= :t0 AND a.answered_at < :t1
             GROUP BY 1 ORDER BY 1"""
-        before_sql = ("SELECT coalesce(sum(a.xp), 0) FROM attempts a "
-                      "WHERE a.user_id = :u AND a.answered_at < :t0")
+        before_sql = (
+            "SELECT coalesce(sum(a.xp), 0) FROM attempts a "
+            "WHERE a.user_id = :u AND a.answered_at < :t0"
+        )
         out = frame(rt, sql, scope.params(), ["day", "xp"])
         before = int(frame(rt, before_sql, scope.params(), ["xp"])["xp"].iloc[0])
     out["xp"] = out["xp"].astype(int)

@@ -37,33 +37,60 @@ CLOZE_MODEL_ID = 1_607_392_320
 DECK_ID_BASE = 1_900_000_000
 BLANK = re.compile(r"_{3,}")
 
-_CSS = (".card { font-family: sans-serif; font-size: 20px; text-align: left; }\n"
-        ".source { font-size: 14px; color: #555; margin-top: 1em; }\n"
-        ".citation { font-size: 14px; font-style: italic; }\n")
+_CSS = (
+    ".card { font-family: sans-serif; font-size: 20px; text-align: left; }\n"
+    ".source { font-size: 14px; color: #555; margin-top: 1em; }\n"
+    ".citation { font-size: 14px; font-style: italic; }\n"
+)
 
 QA_MODEL = genanki.Model(
-    QA_MODEL_ID, "Groundwork Q&A",
-    fields=[{"name": "Question"}, {"name": "Answer"}, {"name": "Explanation"},
-            {"name": "Source"}, {"name": "Citation"}, {"name": "QuestionId"}],
-    templates=[{
-        "name": "Card 1",
-        "qfmt": "{{Question}}",
-        "afmt": ("{{FrontSide}}<hr id=answer>{{Answer}}<div>{{Explanation}}</div>"
-                 "<div class=source>{{Source}}</div><div class=citation>{{Citation}}</div>"),
-    }],
-    css=_CSS, sort_field_index=0)
+    QA_MODEL_ID,
+    "Groundwork Q&A",
+    fields=[
+        {"name": "Question"},
+        {"name": "Answer"},
+        {"name": "Explanation"},
+        {"name": "Source"},
+        {"name": "Citation"},
+        {"name": "QuestionId"},
+    ],
+    templates=[
+        {
+            "name": "Card 1",
+            "qfmt": "{{Question}}",
+            "afmt": (
+                "{{FrontSide}}<hr id=answer>{{Answer}}<div>{{Explanation}}</div>"
+                "<div class=source>{{Source}}</div><div class=citation>{{Citation}}</div>"
+            ),
+        }
+    ],
+    css=_CSS,
+    sort_field_index=0,
+)
 
 CLOZE_MODEL = genanki.Model(
-    CLOZE_MODEL_ID, "Groundwork Cloze",
-    fields=[{"name": "Text"}, {"name": "Explanation"}, {"name": "Source"},
-            {"name": "Citation"}, {"name": "QuestionId"}],
-    templates=[{
-        "name": "Cloze",
-        "qfmt": "{{cloze:Text}}",
-        "afmt": ("{{cloze:Text}}<div>{{Explanation}}</div><div class=source>{{Source}}</div>"
-                 "<div class=citation>{{Citation}}</div>"),
-    }],
-    css=_CSS, model_type=genanki.Model.CLOZE)
+    CLOZE_MODEL_ID,
+    "Groundwork Cloze",
+    fields=[
+        {"name": "Text"},
+        {"name": "Explanation"},
+        {"name": "Source"},
+        {"name": "Citation"},
+        {"name": "QuestionId"},
+    ],
+    templates=[
+        {
+            "name": "Cloze",
+            "qfmt": "{{cloze:Text}}",
+            "afmt": (
+                "{{cloze:Text}}<div>{{Explanation}}</div><div class=source>{{Source}}</div>"
+                "<div class=citation>{{Citation}}</div>"
+            ),
+        }
+    ],
+    css=_CSS,
+    model_type=genanki.Model.CLOZE,
+)
 
 
 @dataclass(frozen=True)
@@ -86,8 +113,9 @@ def tag(kind: str, value: str) -> str:
 
 
 def citation(q: Question) -> str:
-    pages = (f"p. {q.page_start}" if q.page_end == q.page_start
-             else f"pp. {q.page_start}–{q.page_end}")
+    pages = (
+        f"p. {q.page_start}" if q.page_end == q.page_start else f"pp. {q.page_start}–{q.page_end}"
+    )
     return f"{q.material_title}, {pages}"
 
 
@@ -105,7 +133,7 @@ def cloze_answers(stem: str, answer: str) -> list[str]:
     parts = [p.strip() for p in answer.split(";")]
     if blanks <= 1 or len(parts) == 1:
         return [answer.strip()]
-    head, tail = parts[:blanks - 1], parts[blanks - 1:]
+    head, tail = parts[: blanks - 1], parts[blanks - 1 :]
     return [*head, "; ".join(tail)]
 
 
@@ -137,17 +165,27 @@ def note_for(q: Question) -> genanki.Note:
     tags = [tag("material", q.material_title)] + ([tag("topic", q.topic)] if q.topic else [])
     common = [_e(q.explanation), _e(q.excerpt), _e(citation(q)), str(q.id)]
     if q.type == "cloze":
-        return genanki.Note(model=CLOZE_MODEL, fields=[_cloze_text(q), *common], tags=tags,
-                            guid=note_guid(q.user_id, q.id))
-    return genanki.Note(model=QA_MODEL, fields=[_front(q), _answer(q), *common], tags=tags,
-                        guid=note_guid(q.user_id, q.id))
+        return genanki.Note(
+            model=CLOZE_MODEL,
+            fields=[_cloze_text(q), *common],
+            tags=tags,
+            guid=note_guid(q.user_id, q.id),
+        )
+    return genanki.Note(
+        model=QA_MODEL,
+        fields=[_front(q), _answer(q), *common],
+        tags=tags,
+        guid=note_guid(q.user_id, q.id),
+    )
 
 
-def selected_questions(rt: Runtime, *, user_id: int,
-                       selection: Selection) -> list[Question]:
+def selected_questions(rt: Runtime, *, user_id: int, selection: Selection) -> list[Question]:
     """The learner's active and flagged questions in the selection (retired ones are left out)."""
-    stmt = (select(Question).where(Question.user_id == user_id,
-                                   Question.status != "retired").order_by(Question.id))
+    stmt = (
+        select(Question)
+        .where(Question.user_id == user_id, Question.status != "retired")
+        .order_by(Question.id)
+    )
     if selection.material_id is not None:
         stmt = stmt.where(Question.material_id == selection.material_id)
     if selection.topic is not None:
@@ -156,8 +194,9 @@ def selected_questions(rt: Runtime, *, user_id: int,
         return list(session.scalars(stmt))
 
 
-def export_apkg(rt: Runtime, *, user_id: int, selection: Selection,
-                deck_name: str = "Groundwork") -> tuple[bytes, int]:
+def export_apkg(
+    rt: Runtime, *, user_id: int, selection: Selection, deck_name: str = "Groundwork"
+) -> tuple[bytes, int]:
     """The `.apkg` bytes and how many notes it holds.
 
     Raises:
@@ -165,8 +204,10 @@ def export_apkg(rt: Runtime, *, user_id: int, selection: Selection,
     """
     questions = selected_questions(rt, user_id=user_id, selection=selection)
     if not questions:
-        raise InvalidInput("There are no questions to export in that selection. Choose "
-                           "another material or topic, or generate questions first.")
+        raise InvalidInput(
+            "There are no questions to export in that selection. Choose "
+            "another material or topic, or generate questions first."
+        )
     deck = genanki.Deck(DECK_ID_BASE + user_id % 100_000_000, deck_name)
     for q in questions:
         deck.add_note(note_for(q))
@@ -178,8 +219,15 @@ def export_apkg(rt: Runtime, *, user_id: int, selection: Selection,
 def topics(rt: Runtime, *, user_id: int) -> list[str]:
     """The learner's topic tags, for the export selection."""
     with rt.session_factory() as session:
-        return list(session.scalars(
-            select(Question.topic).where(Question.user_id == user_id,
-                                         Question.topic.is_not(None),
-                                         Question.status != "retired")
-            .distinct().order_by(Question.topic)))
+        return list(
+            session.scalars(
+                select(Question.topic)
+                .where(
+                    Question.user_id == user_id,
+                    Question.topic.is_not(None),
+                    Question.status != "retired",
+                )
+                .distinct()
+                .order_by(Question.topic)
+            )
+        )

@@ -37,8 +37,7 @@ def future_due(rt: Runtime, scope: Scope, days: int = 90) -> pd.DataFrame:
         WHERE {STATES} AND NOT rs.suspended AND rs.due_at < :until
         GROUP BY 1, 2 ORDER BY 1, 2"""
     until = scope.midnight(scope.today + dt.timedelta(days=days))
-    out = frame(rt, sql, scope.params(today=scope.today, until=until),
-                ["day", "material", "due"])
+    out = frame(rt, sql, scope.params(today=scope.today, until=until), ["day", "material", "due"])
     out["cumulative"] = out["due"].cumsum()
     load_sql = f"""
         SELECT coalesce(sum(1.0 / greatest({STATE_INTERVAL}, 1.0)), 0)
@@ -132,12 +131,15 @@ def coverage(rt: Runtime, scope: Scope) -> pd.DataFrame:
         WHERE mt.user_id = :u AND mt.status = 'ready'
           AND (CAST(:m AS bigint) IS NULL OR mt.id = :m)
         ORDER BY mt.title, mt.id, g.page"""
-    return frame(rt, sql, scope.params(),
-                 ["material_id", "material", "page", "questions", "reviewed", "mastery"])
+    return frame(
+        rt,
+        sql,
+        scope.params(),
+        ["material_id", "material", "page", "questions", "reviewed", "mastery"],
+    )
 
 
-def page_questions(rt: Runtime, scope: Scope, *, material_id: int,
-                   page: int) -> pd.DataFrame:
+def page_questions(rt: Runtime, scope: Scope, *, material_id: int, page: int) -> pd.DataFrame:
     """The learner's questions drawn from one page of one material, weakest first."""
     sql = f"""
         SELECT q.id, q.type, q.stem, q.status, rs.reviews,
@@ -145,8 +147,12 @@ def page_questions(rt: Runtime, scope: Scope, *, material_id: int,
         FROM questions q LEFT JOIN review_states rs ON rs.question_id = q.id AND rs.user_id = :u
         WHERE q.user_id = :u AND q.material_id = :mid AND :page BETWEEN q.page_start AND q.page_end
         ORDER BY recall NULLS FIRST, q.id"""
-    return frame(rt, sql, scope.params(mid=material_id, page=page),
-                 ["question_id", "type", "stem", "status", "reviews", "recall"])
+    return frame(
+        rt,
+        sql,
+        scope.params(mid=material_id, page=page),
+        ["question_id", "type", "stem", "status", "reviews", "recall"],
+    )
 
 
 def readiness(rt: Runtime, scope: Scope) -> pd.DataFrame:
@@ -177,8 +183,12 @@ def readiness(rt: Runtime, scope: Scope) -> pd.DataFrame:
                 AND (CAST(:m AS bigint) IS NULL OR q.material_id = :m)) s
         GROUP BY 1 ORDER BY 1"""
     exam = scope.midnight(scope.exam_date) + dt.timedelta(hours=9)
-    out = frame(rt, sql, scope.params(exam_s=exam.timestamp(), now_s=scope.now.timestamp()),
-                ["material", "questions", "reviewed", "expected_recalled"])
+    out = frame(
+        rt,
+        sql,
+        scope.params(exam_s=exam.timestamp(), now_s=scope.now.timestamp()),
+        ["material", "questions", "reviewed", "expected_recalled"],
+    )
     out["readiness"] = out["expected_recalled"] / out["questions"]
     return out[columns]
 
@@ -201,8 +211,12 @@ def question_quality(rt: Runtime, scope: Scope, limit: int = 15) -> pd.DataFrame
          WHERE q.user_id = :u AND q.status IN ('flagged', 'retired')
            AND (CAST(:m AS bigint) IS NULL OR q.material_id = :m)
          ORDER BY q.status, q.updated_at DESC, q.id LIMIT {int(limit) * 2})"""
-    return frame(rt, sql, scope.params(), ["question_id", "status", "stem", "material", "page",
-                                           "quality", "open_flags"])
+    return frame(
+        rt,
+        sql,
+        scope.params(),
+        ["question_id", "status", "stem", "material", "page", "quality", "open_flags"],
+    )
 
 
 def model_usage(rt: Runtime, scope: Scope) -> pd.DataFrame:
@@ -215,25 +229,30 @@ def model_usage(rt: Runtime, scope: Scope) -> pd.DataFrame:
         WHERE u.user_id = :u AND u.created_at >= :t0 AND u.created_at < :t1
           AND u.outcome <> 'reserved'
         GROUP BY 1, 2 ORDER BY 1, 2"""
-    out = frame(rt, sql, scope.params(), ["day", "model", "calls", "tokens_in", "tokens_out",
-                                         "cost_usd"])
+    out = frame(
+        rt, sql, scope.params(), ["day", "model", "calls", "tokens_in", "tokens_out", "cost_usd"]
+    )
     out["cumulative_cost_usd"] = out["cost_usd"].cumsum()
     return out
 
 
 def material_choices(rt: Runtime, *, user_id: int) -> list[tuple[int, str]]:
     """(id, title) of the learner's ready materials, for the filter."""
-    sql = ("SELECT id, title FROM materials WHERE user_id = :u AND status = 'ready' "
-           "ORDER BY title, id")
-    return [(int(i), str(t)) for i, t in
-            frame(rt, sql, {"u": user_id}, ["id", "title"]).itertuples(index=False)]
+    sql = (
+        "SELECT id, title FROM materials WHERE user_id = :u AND status = 'ready' ORDER BY title, id"
+    )
+    return [
+        (int(i), str(t))
+        for i, t in frame(rt, sql, {"u": user_id}, ["id", "title"]).itertuples(index=False)
+    ]
 
 
-def page_topic(rt: Runtime, *, user_id: int, material_id: int, page: int,
-               words: int = 12) -> str:
+def page_topic(rt: Runtime, *, user_id: int, material_id: int, page: int, words: int = 12) -> str:
     """The opening words of a page's text, to focus generation on that page."""
-    sql = ("SELECT text FROM material_pages WHERE user_id = :u AND material_id = :mid "
-           "AND number = :page")
+    sql = (
+        "SELECT text FROM material_pages WHERE user_id = :u AND material_id = :mid "
+        "AND number = :page"
+    )
     got = frame(rt, sql, {"u": user_id, "mid": material_id, "page": page}, ["text"])
     if got.empty:
         return ""

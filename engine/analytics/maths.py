@@ -64,9 +64,16 @@ def retrievability(elapsed_days, stability, decay: float, factor: float):
     return float(r) if np.ndim(r) == 0 else r
 
 
-def projected_recall(*, now: dt.datetime, exam: dt.datetime, last_reviewed: np.ndarray,
-                     due: np.ndarray, stability: np.ndarray, decay: float,
-                     factor: float) -> np.ndarray:
+def projected_recall(
+    *,
+    now: dt.datetime,
+    exam: dt.datetime,
+    last_reviewed: np.ndarray,
+    due: np.ndarray,
+    stability: np.ndarray,
+    decay: float,
+    factor: float,
+) -> np.ndarray:
     """Each question's predicted recall at the exam if the learner keeps their schedule.
 
     A question not due before the exam is recalled with R(exam - last review, S). One due
@@ -124,18 +131,27 @@ def calibration_bins(counts: pd.DataFrame) -> pd.DataFrame:
     """Per confidence level: answers, accuracy, the ideal (stated) accuracy, the gap and a 95 %
     interval. `counts` has columns confidence, answers, correct; levels without answers are
     kept with a None accuracy so the chart shows them as missing, not as 0 %."""
-    by_level = {int(r.confidence): (int(r.answers), int(r.correct))
-                for r in counts.itertuples(index=False)}
+    by_level = {
+        int(r.confidence): (int(r.answers), int(r.correct)) for r in counts.itertuples(index=False)
+    }
     rows = []
     for level in CONFIDENCE_LEVELS:
         answers, correct = by_level.get(level, (0, 0))
         accuracy = rate(correct, answers)
         low, high = wilson_interval(correct, answers)
         ideal = stated_probability(level)
-        rows.append({"confidence": level, "answers": answers, "correct": correct,
-                     "accuracy": accuracy, "ideal": ideal,
-                     "gap": None if accuracy is None else accuracy - ideal,
-                     "low": low if answers else None, "high": high if answers else None})
+        rows.append(
+            {
+                "confidence": level,
+                "answers": answers,
+                "correct": correct,
+                "accuracy": accuracy,
+                "ideal": ideal,
+                "gap": None if accuracy is None else accuracy - ideal,
+                "low": low if answers else None,
+                "high": high if answers else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -151,8 +167,9 @@ def calibration_error(bins: pd.DataFrame) -> float | None:
 # --- histograms and running totals ----------------------------------------------------------------
 
 
-def with_cumulative(frame: pd.DataFrame, column: str, name: str = "cumulative",
-                    percent: bool = False) -> pd.DataFrame:
+def with_cumulative(
+    frame: pd.DataFrame, column: str, name: str = "cumulative", percent: bool = False
+) -> pd.DataFrame:
     """A copy with a running total of `column` (as a share of the total when `percent`)."""
     out = frame.copy()
     running = out[column].cumsum()

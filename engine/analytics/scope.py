@@ -51,17 +51,31 @@ class Scope:
         return dt.datetime.combine(day, dt.time(), tzinfo=self.zone).astimezone(dt.UTC)
 
     def params(self, **extra: Any) -> dict[str, Any]:
-        return {"u": self.user_id, "tz": self.timezone, "now": self.now,
-                "t0": self.midnight(self.start), "t1": self.midnight(self.end + dt.timedelta(1)),
-                "m": self.material_id, "decay": self.decay, "factor": self.factor, **extra}
+        return {
+            "u": self.user_id,
+            "tz": self.timezone,
+            "now": self.now,
+            "t0": self.midnight(self.start),
+            "t1": self.midnight(self.end + dt.timedelta(1)),
+            "m": self.material_id,
+            "decay": self.decay,
+            "factor": self.factor,
+            **extra,
+        }
 
 
 DEFAULT_DAYS = 90
 
 
-def make_scope(rt: Runtime, *, user_id: int,
-               start: dt.date | None = None, end: dt.date | None = None,
-               material_id: int | None = None, now: dt.datetime | None = None) -> Scope:
+def make_scope(
+    rt: Runtime,
+    *,
+    user_id: int,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    material_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Scope:
     """The scope for a learner's charts: the last 90 local days unless told otherwise.
 
     Raises:
@@ -75,33 +89,51 @@ def make_scope(rt: Runtime, *, user_id: int,
         profile = session.get(Profile, user_id)
         if profile is None:
             raise NotFound("Your account could not be found. Please log in again.")
-        if material_id is not None and session.scalar(
-                select(Material.id).where(Material.id == material_id,
-                                          Material.user_id == user_id)) is None:
+        if (
+            material_id is not None
+            and session.scalar(
+                select(Material.id).where(Material.id == material_id, Material.user_id == user_id)
+            )
+            is None
+        ):
             raise NotFound("That material is not in your library (it may have been deleted).")
         personal = session.get(SchedulerParameters, user_id)
-    parameters = (personal.parameters if personal is not None and personal.adopted
-                  else DEFAULT_FSRS_PARAMETERS)
+    parameters = (
+        personal.parameters
+        if personal is not None and personal.adopted
+        else DEFAULT_FSRS_PARAMETERS
+    )
     today = now.astimezone(zoneinfo.ZoneInfo(profile.timezone)).date()
     end = end or today
     start = start or end - dt.timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
-        raise InvalidInput("The date range ends before it starts. Choose a start date on or "
-                           "before the end date.")
+        raise InvalidInput(
+            "The date range ends before it starts. Choose a start date on or before the end date."
+        )
     decay, factor = maths.forgetting_curve(parameters)
-    return Scope(user_id=user_id, timezone=profile.timezone, now=now, start=start, end=end,
-                 material_id=material_id, scheduler=profile.scheduler,
-                 exam_date=profile.exam_date,
-                 target_retention=rt.settings.scheduling.fsrs_desired_retention,
-                 decay=decay, factor=factor, level_step=rt.settings.scoring.xp_level_step)
+    return Scope(
+        user_id=user_id,
+        timezone=profile.timezone,
+        now=now,
+        start=start,
+        end=end,
+        material_id=material_id,
+        scheduler=profile.scheduler,
+        exam_date=profile.exam_date,
+        target_retention=rt.settings.scheduling.fsrs_desired_retention,
+        decay=decay,
+        factor=factor,
+        level_step=rt.settings.scoring.xp_level_step,
+    )
 
 
-LOCAL_SETTINGS = text("SELECT set_config('work_mem', '32MB', true), "
-                       "set_config('max_parallel_workers_per_gather', '0', true)")
+LOCAL_SETTINGS = text(
+    "SELECT set_config('work_mem', '32MB', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true)"
+)
 
 
-def frame(rt: Runtime, sql: str, params: dict[str, Any],
-          columns: list[str]) -> pd.DataFrame:
+def frame(rt: Runtime, sql: str, params: dict[str, Any], columns: list[str]) -> pd.DataFrame:
     """Run one aggregate statement and return its (small) result as a DataFrame."""
     with rt.session_factory() as session:
         # Small aggregates of one learner's rows: room to hash in memory, and no parallel
@@ -113,13 +145,17 @@ def frame(rt: Runtime, sql: str, params: dict[str, Any],
 
 # SQL fragments shared by the chart queries. `:m` is the material filter (NULL for all).
 LOCAL_DAY = "(a.answered_at AT TIME ZONE :tz)::date"
-MATERIAL_FILTER = ("(CAST(:m AS bigint) IS NULL OR EXISTS (SELECT 1 FROM questions fq "
-                   "WHERE fq.id = {alias}.question_id AND fq.material_id = CAST(:m AS bigint)))")
+MATERIAL_FILTER = (
+    "(CAST(:m AS bigint) IS NULL OR EXISTS (SELECT 1 FROM questions fq "
+    "WHERE fq.id = {alias}.question_id AND fq.material_id = CAST(:m AS bigint)))"
+)
 # When the question was answered before this answer (saved with it; in the covering index).
 PREVIOUS_AT = "a.previous_answered_at"
 STATE_INTERVAL = "extract(epoch FROM rs.due_at - rs.last_reviewed_at) / 86400.0"
-RECALL = ("power(1 + :factor * greatest(extract(epoch FROM :now - rs.last_reviewed_at), 0) "
-          "/ 86400.0 / greatest(rs.fsrs_stability, 0.001), :decay)")
+RECALL = (
+    "power(1 + :factor * greatest(extract(epoch FROM :now - rs.last_reviewed_at), 0) "
+    "/ 86400.0 / greatest(rs.fsrs_stability, 0.001), :decay)"
+)
 
 
 def material_filter(alias: str) -> str:

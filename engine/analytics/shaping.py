@@ -30,8 +30,7 @@ class ProjectionBasis:
         return max(0, self.needed - self.reviews)
 
 
-def projection_basis(reviews: int, *,
-                     needed: int = MIN_REVIEWS_FOR_PROJECTION) -> ProjectionBasis:
+def projection_basis(reviews: int, *, needed: int = MIN_REVIEWS_FOR_PROJECTION) -> ProjectionBasis:
     """Whether `reviews` true reviews are enough for a projection.
 
     Args:
@@ -57,15 +56,13 @@ def count_range(values: Iterable[float], *, headroom: float = 0.08) -> tuple[flo
 
     Stacked values should be summed per x first (pass the per-x totals).
     """
-    top = max((float(v) for v in values if v is not None and not math.isnan(float(v))),
-              default=0.0)
+    top = max((float(v) for v in values if v is not None and not math.isnan(float(v))), default=0.0)
     if top <= 0:
         return (0.0, 1.0)
     return (0.0, top * (1 + headroom))
 
 
-def day_ticks(first: dt.date, last: dt.date, *, most: int = 8,
-              step_days: int = 1) -> list[dt.date]:
+def day_ticks(first: dt.date, last: dt.date, *, most: int = 8, step_days: int = 1) -> list[dt.date]:
     """Tick positions for a date axis from `first` to `last`: distinct days (or weeks with
     `step_days=7`), evenly spaced, at most `most` of them, starting on `first`.
 

@@ -30,55 +30,86 @@ def _reason_message(reason: str) -> str:
 def known_questions(session: Session, user_id: int) -> tuple[list[str], set[str]]:
     """The bank as generation deduplicates against it: each question's dedupe key, and the
     normalised excerpts its questions quote."""
-    rows = session.execute(select(Question.stem, Question.answer, Question.excerpt)
-                           .where(Question.user_id == user_id)).all()
+    rows = session.execute(
+        select(Question.stem, Question.answer, Question.excerpt).where(Question.user_id == user_id)
+    ).all()
     return [dedupe_key(s, a) for s, a, _ in rows], {normalise(e) for _, _, e in rows}
 
 
 # --- saving -----------------------------------------------------------------------------------
 
 
-def _own_sources(session: Session, user_id: int, drafts: Sequence[Draft],
-                 replaces_question_id: int | None) -> dict[int, str]:
+def _own_sources(
+    session: Session, user_id: int, drafts: Sequence[Draft], replaces_question_id: int | None
+) -> dict[int, str]:
     """Check that the replaced question and every draft's source are the learner's, and that
     each excerpt still occurs in its chunk; returns the chunks' texts by id."""
-    if replaces_question_id is not None and session.scalar(
-            select(Question.id).where(Question.id == replaces_question_id,
-                                      Question.user_id == user_id)) is None:
+    if (
+        replaces_question_id is not None
+        and session.scalar(
+            select(Question.id).where(
+                Question.id == replaces_question_id, Question.user_id == user_id
+            )
+        )
+        is None
+    ):
         raise NotFound("The question being replaced is not in your bank.")
     material_ids = {d.material_id for d in drafts if d.material_id is not None}
     chunk_ids = {d.source_chunk_id for d in drafts if d.source_chunk_id is not None}
-    own_materials = set(session.scalars(select(Material.id).where(
-        Material.user_id == user_id, Material.id.in_(material_ids))))
-    own_chunks = dict(session.execute(select(Chunk.id, Chunk.text).where(
-        Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))).all())
+    own_materials = set(
+        session.scalars(
+            select(Material.id).where(Material.user_id == user_id, Material.id.in_(material_ids))
+        )
+    )
+    own_chunks = dict(
+        session.execute(
+            select(Chunk.id, Chunk.text).where(Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))
+        ).all()
+    )
     for d in drafts:
         material_id, source_chunk_id = d.material_id, d.source_chunk_id
         if (material_id is not None and material_id not in own_materials) or (
-                source_chunk_id is not None and source_chunk_id not in own_chunks):
-            raise NotFound("The source of this question is no longer in your library. "
-                           "Generate it again.")
+            source_chunk_id is not None and source_chunk_id not in own_chunks
+        ):
+            raise NotFound(
+                "The source of this question is no longer in your library. Generate it again."
+            )
         if source_chunk_id is not None and normalise(d.excerpt) not in normalise(
-                own_chunks[source_chunk_id]):
+            own_chunks[source_chunk_id]
+        ):
             raise InvalidInput(_reason_message("excerpt_not_in_source"))
     return own_chunks
 
 
 def _question_row(d: Draft, *, user_id: int, replaces_question_id: int | None) -> Question:
     return Question(
-        user_id=user_id, material_id=d.material_id, source_chunk_id=d.source_chunk_id,
-        chunk_ids=[int(c) for c in d.chunk_ids], type=d.type, form=d.form,
+        user_id=user_id,
+        material_id=d.material_id,
+        source_chunk_id=d.source_chunk_id,
+        chunk_ids=[int(c) for c in d.chunk_ids],
+        type=d.type,
+        form=d.form,
         stem=d.stem.strip(),
         options=[o.strip() for o in d.options] if d.options is not None else None,
-        correct_index=d.correct_index, answer=d.answer.strip(),
-        key_points=[k.strip() for k in d.key_points], explanation=d.explanation.strip(),
-        difficulty=d.difficulty, topic=(d.topic or None), status=QuestionStatus.ACTIVE,
-        excerpt=d.excerpt.strip(), page_start=d.page_start, page_end=d.page_end,
+        correct_index=d.correct_index,
+        answer=d.answer.strip(),
+        key_points=[k.strip() for k in d.key_points],
+        explanation=d.explanation.strip(),
+        difficulty=d.difficulty,
+        topic=(d.topic or None),
+        status=QuestionStatus.ACTIVE,
+        excerpt=d.excerpt.strip(),
+        page_start=d.page_start,
+        page_end=d.page_end,
         material_title=(d.material_title or "Untitled")[:300],
-        generator=d.generator, model=d.model, prompt_version=d.prompt_version,
-        tokens_in=d.tokens_in, tokens_out=d.tokens_out,
+        generator=d.generator,
+        model=d.model,
+        prompt_version=d.prompt_version,
+        tokens_in=d.tokens_in,
+        tokens_out=d.tokens_out,
         cost_usd=Decimal(str(d.cost_usd)) if d.cost_usd is not None else None,
-        latency_ms=d.latency_ms, replaces_question_id=replaces_question_id,
+        latency_ms=d.latency_ms,
+        replaces_question_id=replaces_question_id,
     )
 
 
@@ -107,12 +138,18 @@ def save_questions(
     if not drafts:
         return []
     with rt.session_factory.begin() as session:
-        return add_questions(session, user_id=user_id, drafts=drafts,
-                             replaces_question_id=replaces_question_id)
+        return add_questions(
+            session, user_id=user_id, drafts=drafts, replaces_question_id=replaces_question_id
+        )
 
 
-def add_questions(session: Session, *, user_id: int, drafts: Sequence[Draft],
-                  replaces_question_id: int | None = None) -> list[int]:
+def add_questions(
+    session: Session,
+    *,
+    user_id: int,
+    drafts: Sequence[Draft],
+    replaces_question_id: int | None = None,
+) -> list[int]:
     """`save_questions` inside the caller's transaction (so a replacement is saved in the
     same unit of work as the hand-over). Raises as `save_questions` does."""
     for d in drafts:
@@ -120,8 +157,9 @@ def add_questions(session: Session, *, user_id: int, drafts: Sequence[Draft],
         if reason:
             raise InvalidInput(_reason_message(reason))
     _own_sources(session, user_id, drafts, replaces_question_id)
-    added = [_question_row(d, user_id=user_id, replaces_question_id=replaces_question_id)
-             for d in drafts]
+    added = [
+        _question_row(d, user_id=user_id, replaces_question_id=replaces_question_id) for d in drafts
+    ]
     session.add_all(added)
     session.flush()
     return [q.id for q in added]
@@ -158,13 +196,21 @@ def list_questions(
         where.append(Question.status == status)
     if text and text.strip():
         pattern = _escape_like(text.strip())
-        where.append(or_(Question.stem.ilike(pattern, escape="\\"),
-                         Question.answer.ilike(pattern, escape="\\")))
+        where.append(
+            or_(
+                Question.stem.ilike(pattern, escape="\\"),
+                Question.answer.ilike(pattern, escape="\\"),
+            )
+        )
     with rt.session_factory() as session:
         total = session.scalar(select(func.count()).select_from(Question).where(*where)) or 0
-        rows = session.scalars(select(Question).where(*where)
-                               .order_by(Question.created_at.desc(), Question.id.desc())
-                               .limit(max(1, min(limit, 200))).offset(max(0, offset))).all()
+        rows = session.scalars(
+            select(Question)
+            .where(*where)
+            .order_by(Question.created_at.desc(), Question.id.desc())
+            .limit(max(1, min(limit, 200)))
+            .offset(max(0, offset))
+        ).all()
         return BankPage([question_view(q) for q in rows], int(total))
 
 
@@ -174,15 +220,18 @@ def bank_materials(rt: Runtime, *, user_id: int) -> list[tuple[int, str]]:
         rows = session.execute(
             select(Question.material_id, func.max(Question.material_title))
             .where(Question.user_id == user_id, Question.material_id.is_not(None))
-            .group_by(Question.material_id).order_by(func.max(Question.material_title))).all()
+            .group_by(Question.material_id)
+            .order_by(func.max(Question.material_title))
+        ).all()
     return [(int(m), t) for m, t in rows]
 
 
 def get_question(rt: Runtime, *, user_id: int, question_id: int) -> QuestionView:
     """Raises NotFound when the question is not the learner's."""
     with rt.session_factory() as session:
-        q = session.scalar(select(Question).where(Question.id == question_id,
-                                                  Question.user_id == user_id))
+        q = session.scalar(
+            select(Question).where(Question.id == question_id, Question.user_id == user_id)
+        )
         if q is None:
             raise NotFound(_NOT_IN_BANK)
         return question_view(q)
@@ -191,18 +240,37 @@ def get_question(rt: Runtime, *, user_id: int, question_id: int) -> QuestionView
 # --- editing ----------------------------------------------------------------------------------
 
 
-def _edited_draft(q: Question, *, stem: str, answer: str, explanation: str, difficulty: int,
-                  options: list[str] | None, correct_index: int | None,
-                  key_points: list[str] | None) -> Draft:
+def _edited_draft(
+    q: Question,
+    *,
+    stem: str,
+    answer: str,
+    explanation: str,
+    difficulty: int,
+    options: list[str] | None,
+    correct_index: int | None,
+    key_points: list[str] | None,
+) -> Draft:
     is_mcq = q.type == QuestionType.MCQ
-    if is_mcq and options is not None and correct_index is not None and (
-            0 <= correct_index < len(options)):
+    if (
+        is_mcq
+        and options is not None
+        and correct_index is not None
+        and (0 <= correct_index < len(options))
+    ):
         answer = options[correct_index]
-    return Draft(type=q.type, stem=stem, answer=answer, explanation=explanation,
-                 difficulty=difficulty, excerpt=q.excerpt, chunk_ids=list(q.chunk_ids),
-                 options=options if is_mcq else None,
-                 correct_index=correct_index if is_mcq else None,
-                 key_points=key_points if key_points is not None else list(q.key_points))
+    return Draft(
+        type=q.type,
+        stem=stem,
+        answer=answer,
+        explanation=explanation,
+        difficulty=difficulty,
+        excerpt=q.excerpt,
+        chunk_ids=list(q.chunk_ids),
+        options=options if is_mcq else None,
+        correct_index=correct_index if is_mcq else None,
+        key_points=key_points if key_points is not None else list(q.key_points),
+    )
 
 
 def update_question(
@@ -226,21 +294,33 @@ def update_question(
         InvalidInput: the edit breaks the rules a question must follow.
     """
     with rt.session_factory.begin() as session:
-        q = session.scalar(select(Question).where(Question.id == question_id,
-                                                  Question.user_id == user_id)
-                           .with_for_update())
+        q = session.scalar(
+            select(Question)
+            .where(Question.id == question_id, Question.user_id == user_id)
+            .with_for_update()
+        )
         if q is None:
             raise NotFound(_NOT_IN_BANK)
         if status is not None and status not in tuple(QuestionStatus):
             raise InvalidInput("Status must be active, flagged or retired.")
-        draft = _edited_draft(q, stem=stem, answer=answer, explanation=explanation,
-                              difficulty=difficulty, options=options,
-                              correct_index=correct_index, key_points=key_points)
+        draft = _edited_draft(
+            q,
+            stem=stem,
+            answer=answer,
+            explanation=explanation,
+            difficulty=difficulty,
+            options=options,
+            correct_index=correct_index,
+            key_points=key_points,
+        )
         reason = validate(draft)
         if reason:
             raise InvalidInput(f"This edit cannot be saved: {REASONS.get(reason, reason)}.")
-        q.stem, q.answer, q.explanation = draft.stem.strip(), draft.answer.strip(), \
-            draft.explanation.strip()
+        q.stem, q.answer, q.explanation = (
+            draft.stem.strip(),
+            draft.answer.strip(),
+            draft.explanation.strip(),
+        )
         q.difficulty = draft.difficulty
         q.options = [o.strip() for o in draft.options] if draft.options is not None else None
         q.correct_index = draft.correct_index
@@ -258,14 +338,23 @@ def delete_question(rt: Runtime, *, user_id: int, question_id: int) -> None:
         NotFound: not the learner's question.
     """
     with rt.session_factory.begin() as session:
-        q = session.scalar(select(Question).where(Question.id == question_id,
-                                                  Question.user_id == user_id))
+        q = session.scalar(
+            select(Question).where(Question.id == question_id, Question.user_id == user_id)
+        )
         if q is None:
             raise NotFound(_NOT_IN_BANK)
         session.delete(q)
 
 
 __all__ = [
-    "BankPage", "QuestionView", "add_questions", "bank_materials", "delete_question",
-    "get_question", "known_questions", "list_questions", "save_questions", "update_question",
+    "BankPage",
+    "QuestionView",
+    "add_questions",
+    "bank_materials",
+    "delete_question",
+    "get_question",
+    "known_questions",
+    "list_questions",
+    "save_questions",
+    "update_question",
 ]

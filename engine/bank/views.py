@@ -45,12 +45,27 @@ class QuestionView:
 
 def question_view(q: Question) -> QuestionView:
     return QuestionView(
-        id=q.id, type=q.type, stem=q.stem, options=q.options, correct_index=q.correct_index,
-        answer=q.answer, key_points=list(q.key_points or []), explanation=q.explanation,
-        difficulty=q.difficulty, status=q.status, quality_score=q.quality_score,
-        excerpt=q.excerpt, page_start=q.page_start, page_end=q.page_end,
-        material_id=q.material_id, material_title=q.material_title, topic=q.topic,
-        generator=q.generator, model=q.model, created_at=q.created_at)
+        id=q.id,
+        type=q.type,
+        stem=q.stem,
+        options=q.options,
+        correct_index=q.correct_index,
+        answer=q.answer,
+        key_points=list(q.key_points or []),
+        explanation=q.explanation,
+        difficulty=q.difficulty,
+        status=q.status,
+        quality_score=q.quality_score,
+        excerpt=q.excerpt,
+        page_start=q.page_start,
+        page_end=q.page_end,
+        material_id=q.material_id,
+        material_title=q.material_title,
+        topic=q.topic,
+        generator=q.generator,
+        model=q.model,
+        created_at=q.created_at,
+    )
 
 
 @dataclass(frozen=True)

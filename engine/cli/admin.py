@@ -42,8 +42,10 @@ def report_generated(email: str, password: str, *, show: bool) -> None:
     if show:
         print(f"generated password for {email}: {password}")
     else:
-        print("a random password was set and not shown (add --show-password to print it, or "
-              f"set one with `python -m engine reset-password {email}`)")
+        print(
+            "a random password was set and not shown (add --show-password to print it, or "
+            f"set one with `python -m engine reset-password {email}`)"
+        )
 
 
 def _create_user(args: argparse.Namespace) -> int:
@@ -52,9 +54,14 @@ def _create_user(args: argparse.Namespace) -> int:
 
     password, generated = new_password(args)
     rt = get_runtime()
-    info = register_user(rt, email=args.email, password=password,
-                         display_name=args.name or args.email.split("@")[0], by_admin=True,
-                         role=args.role)
+    info = register_user(
+        rt,
+        email=args.email,
+        password=password,
+        display_name=args.name or args.email.split("@")[0],
+        by_admin=True,
+        role=args.role,
+    )
     audit_operator(rt, "create_user", user_id=info.user_id, detail=f"role {args.role}")
     print(f"created {args.role} {info.email} (id {info.user_id})")
     return _after_password_set(info.email, password, generated=generated, args=args)
@@ -77,13 +84,17 @@ def _set_role(args: argparse.Namespace) -> int:
     from engine.admin.users import set_role_by_email
 
     changed = set_role_by_email(get_runtime(), email=args.email, role=args.role)
-    print(f"{args.email} is now {args.role}" if changed
-          else f"{args.email} was already {args.role}; nothing changed")
+    print(
+        f"{args.email} is now {args.role}"
+        if changed
+        else f"{args.email} was already {args.role}; nothing changed"
+    )
     return 0
 
 
-def _after_password_set(email: str, password: str, *, generated: bool,
-                        args: argparse.Namespace) -> int:
+def _after_password_set(
+    email: str, password: str, *, generated: bool, args: argparse.Namespace
+) -> int:
     if generated:
         report_generated(email, password, show=args.show_password)
     return 0
@@ -100,8 +111,10 @@ def _prune_auth(args: argparse.Namespace) -> int:
     attempts = prune_login_attempts(rt, older_than=older_than, now=now)
     signups = prune_signup_attempts(rt, older_than=older_than, now=now)
     sessions = prune_sessions(rt, older_than=older_than, now=now)
-    print(f"removed {attempts} login attempts, {signups} sign-up attempts and {sessions} "
-          f"ended sessions older than {args.days} days")
+    print(
+        f"removed {attempts} login attempts, {signups} sign-up attempts and {sessions} "
+        f"ended sessions older than {args.days} days"
+    )
     return 0
 
 
@@ -117,16 +130,22 @@ def _status(args: argparse.Namespace) -> int:
     stats = pool_stats(rt.engine)
     print(f"database   {safe_url(str(rt.engine.url.render_as_string(hide_password=False)))}")
     print(f"postgres   {version}, schema revision {revision}")
-    print(f"pool       size={stats.size} checked_out={stats.checked_out} "
-          f"checked_in={stats.checked_in} overflow={stats.overflow}")
+    print(
+        f"pool       size={stats.size} checked_out={stats.checked_out} "
+        f"checked_in={stats.checked_in} overflow={stats.overflow}"
+    )
     return 0
 
 
 def add_generate_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--generate-password", action="store_true",
-                   help="set a random account password (not printed unless --show-password)")
-    p.add_argument("--show-password", action="store_true",
-                   help="print the generated account password")
+    p.add_argument(
+        "--generate-password",
+        action="store_true",
+        help="set a random account password (not printed unless --show-password)",
+    )
+    p.add_argument(
+        "--show-password", action="store_true", help="print the generated account password"
+    )
 
 
 def _positive_int(value: str) -> int:
@@ -143,33 +162,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_status)
 
     p = subparsers.add_parser(
-        "create-user", help="create an account (in every sign-up mode but 'closed')")
+        "create-user", help="create an account (in every sign-up mode but 'closed')"
+    )
     p.add_argument("email")
     p.add_argument("--name", help="display name (default: the part of the email before @)")
-    p.add_argument("--role", choices=ROLES, default="learner",
-                   help="learner (default), teacher or admin (admins run the admin console)")
-    p.add_argument("--password", metavar="ACCOUNT_PASSWORD",
-                   help=f"the new account's login password (default: ${NEW_PASSWORD_ENV}, "
-                        "else asked for; a password given here shows in the shell history)")
+    p.add_argument(
+        "--role",
+        choices=ROLES,
+        default="learner",
+        help="learner (default), teacher or admin (admins run the admin console)",
+    )
+    p.add_argument(
+        "--password",
+        metavar="ACCOUNT_PASSWORD",
+        help=f"the new account's login password (default: ${NEW_PASSWORD_ENV}, "
+        "else asked for; a password given here shows in the shell history)",
+    )
     add_generate_options(p)
     p.set_defaults(func=_create_user)
 
     p = subparsers.add_parser(
         "reset-password",
-        help="replace a learner's login password and sign out all of their sessions")
+        help="replace a learner's login password and sign out all of their sessions",
+    )
     p.add_argument("email")
     add_generate_options(p)
     p.set_defaults(func=_reset_password)
 
     p = subparsers.add_parser(
-        "set-role", help="give an account a role (learner, teacher, admin); audited; the last "
-                         "admin keeps the role")
+        "set-role",
+        help="give an account a role (learner, teacher, admin); audited; the last "
+        "admin keeps the role",
+    )
     p.add_argument("email")
     p.add_argument("role", choices=ROLES)
     p.set_defaults(func=_set_role)
 
     p = subparsers.add_parser(
-        "prune-auth", help="forget old login attempts and ended sessions (housekeeping)")
-    p.add_argument("--days", type=_positive_int, default=90,
-                   help="keep the last DAYS days (default 90; at least 1)")
+        "prune-auth", help="forget old login attempts and ended sessions (housekeeping)"
+    )
+    p.add_argument(
+        "--days",
+        type=_positive_int,
+        default=90,
+        help="keep the last DAYS days (default 90; at least 1)",
+    )
     p.set_defaults(func=_prune_auth)

@@ -22,9 +22,15 @@ def _generate(args: argparse.Namespace) -> int:
             print(f"  {p.message} ({p.done}/{p.total})", file=sys.stderr)
 
     result = service.generate_questions(
-        rt, user_id=account.user_id,
-        material_ids=args.material or None, topic=args.topic, question_type=args.type,
-        difficulty=args.difficulty, count=args.count, on_progress=progress)
+        rt,
+        user_id=account.user_id,
+        material_ids=args.material or None,
+        topic=args.topic,
+        question_type=args.type,
+        difficulty=args.difficulty,
+        count=args.count,
+        on_progress=progress,
+    )
     ids: list[int | None] = [None] * len(result.drafts)
     if args.accept:
         ids = list(save_questions(rt, user_id=account.user_id, drafts=result.drafts))
@@ -58,11 +64,15 @@ def _generate(args: argparse.Namespace) -> int:
                     print(f"   {'*' if i == draft.correct_index else ' '} {o}")
             else:
                 print(f"   answer: {draft.answer}")
-            print(f"   source: {draft.material_title}, p. {draft.page_start}: "
-                  f"\u201c{draft.excerpt}\u201d")
-    summary = (f"{len(result.drafts)} of {result.requested} question(s) "
-               f"({result.generator}{', ' + result.model if result.model else ''})"
-               f"{', saved' if args.accept else ', not saved (use --accept)'}")
+            print(
+                f"   source: {draft.material_title}, p. {draft.page_start}: "
+                f"\u201c{draft.excerpt}\u201d"
+            )
+    summary = (
+        f"{len(result.drafts)} of {result.requested} question(s) "
+        f"({result.generator}{', ' + result.model if result.model else ''})"
+        f"{', saved' if args.accept else ', not saved (use --accept)'}"
+    )
     if result.rejections:
         summary += "; rejected: " + ", ".join(result.rejection_summary())
     print(summary, file=sys.stderr)
@@ -71,10 +81,15 @@ def _generate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "generate", help="generate questions from a learner's materials (preview unless --accept)")
+        "generate", help="generate questions from a learner's materials (preview unless --accept)"
+    )
     p.add_argument("--user", required=True, help="the learner's email")
-    p.add_argument("--material", type=int, action="append",
-                   help="material id (repeat for several; default: all)")
+    p.add_argument(
+        "--material",
+        type=int,
+        action="append",
+        help="material id (repeat for several; default: all)",
+    )
     p.add_argument("--topic", help="focus on this topic (used as the retrieval query)")
     p.add_argument("--type", choices=["mcq", "cloze", "short", "mix"], default="mix")
     p.add_argument("--difficulty", type=int, default=3, help="1 (recall) to 5 (hard)")

@@ -15,8 +15,11 @@ def _check(args: argparse.Namespace) -> int:
     rt = get_runtime()
     user_id = get_account(rt, email=args.user).user_id if args.user else None
     scope = args.user or "all learners"
-    found = integrity.repair(rt, user_id=user_id) if args.repair else integrity.check(
-        rt, user_id=user_id)
+    found = (
+        integrity.repair(rt, user_id=user_id)
+        if args.repair
+        else integrity.check(rt, user_id=user_id)
+    )
     for drift in found:
         print(f"{'repaired' if args.repair else 'drift'}   {drift}")
     if not found:
@@ -33,15 +36,20 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    about = ("compare PostgreSQL with the vector store and the data folder; exit status 0 "
-             "when nothing drifted (or --repair fixed it all), 1 when drift was found without "
-             "--repair, 2 when drift remains after --repair")
+    about = (
+        "compare PostgreSQL with the vector store and the data folder; exit status 0 "
+        "when nothing drifted (or --repair fixed it all), 1 when drift was found without "
+        "--repair, 2 when drift remains after --repair"
+    )
     p = subparsers.add_parser("check", help=about, description=about)
     p.add_argument("--user", metavar="EMAIL", help="only this learner")
-    p.add_argument("--repair", action="store_true",
-                   help="finish half-done ingestions and deletions, embed missing vectors "
-                        "(or rebuild on a model change), remove orphan vectors and strays, "
-                        "rebuild lost page rows and changed chunk text from the original, "
-                        "remove corrupt originals, expired or stray exports and leftover "
-                        "uploads, and make learners' files owner-only")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="finish half-done ingestions and deletions, embed missing vectors "
+        "(or rebuild on a model change), remove orphan vectors and strays, "
+        "rebuild lost page rows and changed chunk text from the original, "
+        "remove corrupt originals, expired or stray exports and leftover "
+        "uploads, and make learners' files owner-only",
+    )
     p.set_defaults(func=_check)

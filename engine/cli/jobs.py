@@ -10,15 +10,26 @@ def _worker(args: argparse.Namespace) -> int:
     from engine.runtime import get_runtime
 
     rt = get_runtime()
-    print(f"worker running {args.concurrency or rt.settings.jobs.worker_concurrency} job(s) at a "
-          "time; stop with Ctrl+C", flush=True)
+    print(
+        f"worker running {args.concurrency or rt.settings.jobs.worker_concurrency} job(s) at a "
+        "time; stop with Ctrl+C",
+        flush=True,
+    )
     run_worker(rt, concurrency=args.concurrency)
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("worker", help="run background jobs (ingestion, generation, "
-                              "fitting, re-indexing, export) until stopped")
-    p.add_argument("--concurrency", type=int, default=None, metavar="N",
-                   help="jobs run at the same time (default: GROUNDWORK_WORKER_CONCURRENCY, 1)")
+    p = subparsers.add_parser(
+        "worker",
+        help="run background jobs (ingestion, generation, "
+        "fitting, re-indexing, export) until stopped",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="jobs run at the same time (default: GROUNDWORK_WORKER_CONCURRENCY, 1)",
+    )
     p.set_defaults(func=_worker)

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from engine.jobs.worker import EmbeddedWorker
 
 
-def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = False,
-             quiet: bool = False) -> int:
+def _user_id(
+    rt: Runtime, email: str, *, create: bool, show_password: bool = False, quiet: bool = False
+) -> int:
     from engine.accounts import generate_password, get_account, register_user
     from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
 
@@ -28,15 +29,19 @@ def _user_id(rt: Runtime, email: str, *, create: bool, show_password: bool = Fal
         return get_account(rt, email=email).user_id
     except NotFound as e:
         if not create:
-            raise NotFound(f"No learner has the email {email} (add --create-user to create "
-                           "one).") from e
+            raise NotFound(
+                f"No learner has the email {email} (add --create-user to create one)."
+            ) from e
     given = os.environ.get(NEW_PASSWORD_ENV)
     password = given or generate_password()
-    info = register_user(rt, email=email, password=password,
-                         display_name=email.split("@")[0], by_admin=True)
+    info = register_user(
+        rt, email=email, password=password, display_name=email.split("@")[0], by_admin=True
+    )
     # With --json, stdout carries only the JSON lines.
-    print(f"created learner {info.email} (id {info.user_id})",
-          file=sys.stderr if quiet else sys.stdout)
+    print(
+        f"created learner {info.email} (id {info.user_id})",
+        file=sys.stderr if quiet else sys.stdout,
+    )
     if not given:
         report_generated(info.email, password, show=show_password)
     return info.user_id
@@ -49,8 +54,9 @@ def _ingest(args: argparse.Namespace) -> int:
     from engine import jobs
 
     rt = get_runtime()
-    user_id = _user_id(rt, args.user, create=args.create_user,
-                       show_password=args.show_password, quiet=args.json)
+    user_id = _user_id(
+        rt, args.user, create=args.create_user, show_password=args.show_password, quiet=args.json
+    )
     refused = 0
     with _CliJobs(rt) as runner:
         for name in args.paths:
@@ -59,9 +65,14 @@ def _ingest(args: argparse.Namespace) -> int:
                 if not path.is_file():
                     raise NotFound("no such file")
                 with path.open("rb") as source:
-                    job_id = jobs.submit_ingestion(rt, user_id=user_id, source=source,
-                                                   filename=path.name, password=args.password,
-                                                   queue=runner.queue)
+                    job_id = jobs.submit_ingestion(
+                        rt,
+                        user_id=user_id,
+                        source=source,
+                        filename=path.name,
+                        password=args.password,
+                        queue=runner.queue,
+                    )
                 job = runner.wait(job_id, user_id=user_id)
                 if job.outcome != "done":
                     raise EngineError(job.message)
@@ -74,17 +85,29 @@ def _ingest(args: argparse.Namespace) -> int:
                 continue
             r = job.result or {}
             if args.json:
-                print(json.dumps({"file": str(path), "material_id": r["material_id"],
-                                  "pages": r["pages"], "ocr_pages": r.get("ocr_pages", 0)}),
-                      flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "file": str(path),
+                            "material_id": r["material_id"],
+                            "pages": r["pages"],
+                            "ocr_pages": r.get("ocr_pages", 0),
+                        }
+                    ),
+                    flush=True,
+                )
                 continue
             if r.get("duplicate"):
-                print(f"present   {path}: already in the library as '{r['title']}' "
-                      f"(material {r['material_id']})")
+                print(
+                    f"present   {path}: already in the library as '{r['title']}' "
+                    f"(material {r['material_id']})"
+                )
                 continue
             note = f"; {r['note']}" if r.get("note") else ""
-            print(f"ingested  {path}: '{r['title']}', {r['pages']} pages, {r['chunks']} chunks "
-                  f"(material {r['material_id']}){note}")
+            print(
+                f"ingested  {path}: '{r['title']}', {r['pages']} pages, {r['chunks']} chunks "
+                f"(material {r['material_id']}){note}"
+            )
     return 1 if refused else 0
 
 
@@ -114,8 +137,7 @@ class _CliJobs:
         waited_for_others = False
         while not (job := get_job(self.rt, job_id, user_id=user_id)).finished:
             if self._worker is None and live_workers(self.rt) == 0:
-                self._worker = EmbeddedWorker(self.rt, concurrency=1,
-                                              queues=[self.queue]).start()
+                self._worker = EmbeddedWorker(self.rt, concurrency=1, queues=[self.queue]).start()
             elif self._worker is None and not waited_for_others:
                 waited_for_others = True
                 print(f"queued    job {job_id}: waiting for the running worker", flush=True)
@@ -135,7 +157,7 @@ def _search(args: argparse.Namespace) -> int:
     for i, p in enumerate(passages, start=1):
         text = " ".join(p.text.split())
         print(f"{i}. [{p.score:.3f}] {p.material_title}, {p.pages} (chunk {p.chunk_id})")
-        print(f"   {text[:args.width]}{'…' if len(text) > args.width else ''}")
+        print(f"   {text[: args.width]}{'…' if len(text) > args.width else ''}")
     return 0
 
 
@@ -159,14 +181,12 @@ def _reindex(args: argparse.Namespace) -> int:
             print(f"\r{label}: {done}/{total} chunks re-embedded", end="", flush=True)
 
         try:
-            chunks = reclean_material(rt, user_id=user_id, material_id=material_id,
-                                      progress=show)
+            chunks = reclean_material(rt, user_id=user_id, material_id=material_id, progress=show)
         except EngineError as e:
             failed += 1
             print(f"\r{label}: not updated: {e.user_message}")
             continue
-        print(f"\r{label}: re-cleaned with text pipeline v{TEXT_PIPELINE_VERSION}, "
-              f"{chunks} chunks")
+        print(f"\r{label}: re-cleaned with text pipeline v{TEXT_PIPELINE_VERSION}, {chunks} chunks")
     if not outdated:
         print(f"all materials use text pipeline v{TEXT_PIPELINE_VERSION}")
     with rt.session_factory() as session:
@@ -187,22 +207,35 @@ def _reindex(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "ingest", help="add PDFs to a learner's library (queued as jobs: the running app's worker "
-                       "reads them, or this command runs one when none is alive)")
+        "ingest",
+        help="add PDFs to a learner's library (queued as jobs: the running app's worker "
+        "reads them, or this command runs one when none is alive)",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="PDF files")
     p.add_argument("--user", required=True, metavar="EMAIL", help="the learner's email")
-    p.add_argument("--password", metavar="PDF_PASSWORD",
-                   help="the password that opens encrypted PDFs (not the learner's account "
-                        "password)")
-    p.add_argument("--create-user", action="store_true",
-                   help="create the learner when no account has this email (account password "
-                        "from GROUNDWORK_NEW_USER_PASSWORD, else a random one, printed only "
-                        "with --show-password)")
-    p.add_argument("--show-password", action="store_true",
-                   help="print the random account password of a learner created here")
-    p.add_argument("--json", action="store_true",
-                   help='one JSON line per file: {"file", "material_id", "pages", "ocr_pages"} '
-                        'or {"file", "refused"}')
+    p.add_argument(
+        "--password",
+        metavar="PDF_PASSWORD",
+        help="the password that opens encrypted PDFs (not the learner's account password)",
+    )
+    p.add_argument(
+        "--create-user",
+        action="store_true",
+        help="create the learner when no account has this email (account password "
+        "from GROUNDWORK_NEW_USER_PASSWORD, else a random one, printed only "
+        "with --show-password)",
+    )
+    p.add_argument(
+        "--show-password",
+        action="store_true",
+        help="print the random account password of a learner created here",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON line per file: {"file", "material_id", "pages", "ocr_pages"} '
+        'or {"file", "refused"}',
+    )
     p.set_defaults(func=_ingest)
 
     p = subparsers.add_parser("search", help="search a learner's library")
@@ -213,8 +246,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_search)
 
     p = subparsers.add_parser(
-        "reindex", help="re-clean materials made by an older text pipeline and re-embed "
-                   "libraries built with another embedding model than configured")
+        "reindex",
+        help="re-clean materials made by an older text pipeline and re-embed "
+        "libraries built with another embedding model than configured",
+    )
     p.add_argument("--user", metavar="EMAIL", help="only this learner")
     p.add_argument("--force", action="store_true", help="re-embed even when up to date")
     p.set_defaults(func=_reindex)

@@ -17,10 +17,15 @@ def _pages(args: argparse.Namespace) -> int:
     user_id = _user_id(rt, args.user, create=False)
     material = get_material(rt, user_id=user_id, material_id=args.material)
     ocr = set(material.ocr_pages)
-    for page in material_pages(rt, user_id=user_id, material_id=args.material, first=1,
-                               last=material.page_count):
-        print(json.dumps({"page": page.number, "text": page.text,
-                          "ocr": page.number in ocr}, ensure_ascii=False))
+    for page in material_pages(
+        rt, user_id=user_id, material_id=args.material, first=1, last=material.page_count
+    ):
+        print(
+            json.dumps(
+                {"page": page.number, "text": page.text, "ocr": page.number in ocr},
+                ensure_ascii=False,
+            )
+        )
     return 0
 
 

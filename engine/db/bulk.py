@@ -12,15 +12,21 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 
-def copy_rows(session: Session, table: Table, columns: Sequence[str],
-              rows: Iterable[Mapping[str, Any]]) -> None:
+def copy_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+) -> None:
     """COPY `rows` (dicts holding `columns`) into `table`, inside the session's transaction."""
     json_columns = {c for c in columns if isinstance(table.c[c].type, JSONB)}
     names = ", ".join(f'"{c}"' for c in columns)
     driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(
-            f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
         for row in rows:
-            copy.write_row(tuple(
-                Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
-                for c in columns))
+            copy.write_row(
+                tuple(
+                    Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
+                    for c in columns
+                )
+            )

@@ -49,8 +49,10 @@ def make_engine(url: str, settings: Settings) -> Engine:
     return engine
 
 
-DB_DOWN = ("The database cannot be reached right now (it may be restarting). Nothing was "
-           "saved; please try again in a moment.")
+DB_DOWN = (
+    "The database cannot be reached right now (it may be restarting). Nothing was "
+    "saved; please try again in a moment."
+)
 
 
 def _install_outage_message(engine: Engine) -> None:
@@ -61,8 +63,9 @@ def _install_outage_message(engine: Engine) -> None:
     def _outage(ctx):  # noqa: ANN001, ANN202 - SQLAlchemy's ExceptionContext
         if ctx.is_pre_ping:
             return None
-        refused = ctx.connection is None and isinstance(ctx.original_exception,
-                                                        psycopg.OperationalError)
+        refused = ctx.connection is None and isinstance(
+            ctx.original_exception, psycopg.OperationalError
+        )
         if ctx.is_disconnect or refused:
             return DatabaseUnavailable(DB_DOWN, detail=str(ctx.original_exception))
         return None
@@ -101,8 +104,11 @@ def _install_pool_watch(engine: Engine) -> None:
         if stats.overflow > 0:
             pool_log.warning(
                 "connection pool in overflow",
-                extra={"size": stats.size, "checked_out": stats.checked_out,
-                       "overflow": stats.overflow},
+                extra={
+                    "size": stats.size,
+                    "checked_out": stats.checked_out,
+                    "overflow": stats.overflow,
+                },
             )
 
 

@@ -23,12 +23,34 @@ from pathlib import Path
 
 SUPPORTED = ("en", "de", "fr", "es")
 UNKNOWN = "und"  # ISO 639-2 "undetermined": too little text to tell
-NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
-         "nl": "Dutch", "pt": "Portuguese", "pl": "Polish", "ru": "Russian", "zh": "Chinese",
-         "ja": "Japanese", "ko": "Korean", "ar": "Arabic", "he": "Hebrew", "sv": "Swedish",
-         "da": "Danish", "no": "Norwegian", "fi": "Finnish", "cs": "Czech", "tr": "Turkish",
-         "el": "Greek", "hu": "Hungarian", "ro": "Romanian", "uk": "Ukrainian", "la": "Latin",
-         UNKNOWN: "undetermined"}
+NAMES = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+    "pl": "Polish",
+    "ru": "Russian",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "he": "Hebrew",
+    "sv": "Swedish",
+    "da": "Danish",
+    "no": "Norwegian",
+    "fi": "Finnish",
+    "cs": "Czech",
+    "tr": "Turkish",
+    "el": "Greek",
+    "hu": "Hungarian",
+    "ro": "Romanian",
+    "uk": "Ukrainian",
+    "la": "Latin",
+    UNKNOWN: "undetermined",
+}
 MIN_LETTERS = 60  # fewer letters than this: the language is not told
 PAGE_MIN_LETTERS = 300  # a page in another language than the material needs this much prose
 # A page in a language without a function-word list here counts as such only when under this
@@ -40,10 +62,24 @@ PROSE_SHARE = 0.1
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _MATHS_OR_CODE = re.compile(r"[^\w\s.,;:!?'\"()\u2019\u201c\u201d\u201e\u00ab\u00bb-]+")
 
-_STEMMERS = {"en": "english", "de": "german", "fr": "french", "es": "spanish", "it": "italian",
-             "nl": "dutch", "pt": "portuguese", "sv": "swedish", "da": "danish",
-             "no": "norwegian", "fi": "finnish", "ru": "russian", "tr": "turkish",
-             "hu": "hungarian", "ro": "romanian", "el": "greek"}
+_STEMMERS = {
+    "en": "english",
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "it": "italian",
+    "nl": "dutch",
+    "pt": "portuguese",
+    "sv": "swedish",
+    "da": "danish",
+    "no": "norwegian",
+    "fi": "finnish",
+    "ru": "russian",
+    "tr": "turkish",
+    "hu": "hungarian",
+    "ro": "romanian",
+    "el": "greek",
+}
 
 # Function words yake's lists miss, or that matter most as blanks (kept short: the lists below
 # are added to yake's stop-word files for the language).
@@ -75,9 +111,9 @@ _EXTRA_STOP = {
 # final dot; "z. B." is matched with its inner space).
 _ABBREVIATIONS = {
     "en": "e.g|i.e|etc|cf|vs|al|fig|figs|eq|eqs|sec|no|nos|vol|pp|ch|approx|resp|dr|mr|mrs|ms|"
-          "prof|st|jr|sr|inc|ltd|co|dept|art|para",
+    "prof|st|jr|sr|inc|ltd|co|dept|art|para",
     "de": "z.b|z. b|d.h|d. h|u.a|u. a|bzgl|bzw|usw|ggf|evtl|vgl|sog|ca|inkl|insb|etc|abb|tab|"
-          "kap|nr|dr|prof|o.ä|o. ä|u.ä|u. ä|z.t|z. t|i.a|i. a|allg|bspw|ff|mind|s",
+    "kap|nr|dr|prof|o.ä|o. ä|u.ä|u. ä|z.t|z. t|i.a|i. a|allg|bspw|ff|mind|s",
     "fr": "p.ex|p. ex|c.-à-d|c.à.d|cf|etc|fig|éd|vol|chap|env|av|apr|mme|mlle|m|dr|pr|art",
     "es": "p.ej|p. ej|ej|etc|cf|fig|vol|cap|núm|pág|págs|sr|sra|dr|dra|art|aprox",
 }
@@ -117,8 +153,9 @@ def page_languages(pages: Sequence[str]) -> tuple[str, list[str]]:
         if lang != UNKNOWN:
             weight[lang] += len(page)
     main = weight.most_common(1)[0][0] if weight else UNKNOWN
-    return main, [page_language(page, main, detected=lang)
-                  for lang, page in zip(per_page, pages, strict=True)]
+    return main, [
+        page_language(page, main, detected=lang) for lang, page in zip(per_page, pages, strict=True)
+    ]
 
 
 def _checked(lang: str, text: str) -> str:
@@ -171,8 +208,9 @@ def stopwords(lang: str) -> frozenset[str]:
 
     path = Path(yake.__file__).parent / "core" / "StopwordsList" / f"stopwords_{lang}.txt"
     if path.exists():
-        words.update(w.strip().casefold() for w in path.read_text(encoding="utf-8",
-                                                                   errors="ignore").split())
+        words.update(
+            w.strip().casefold() for w in path.read_text(encoding="utf-8", errors="ignore").split()
+        )
     return frozenset(w for w in words if w)
 
 
@@ -220,9 +258,9 @@ def split_sentences(text: str, lang: str = "en") -> list[str]:
     out: list[str] = []
     start = 0
     for m in _END.finditer(text):
-        if ends_with_abbreviation(text[start:m.start()].rstrip("\"'\u201d\u00bb)"), lang):
+        if ends_with_abbreviation(text[start : m.start()].rstrip("\"'\u201d\u00bb)"), lang):
             continue
-        piece = text[start:m.start()].strip()
+        piece = text[start : m.start()].strip()
         if piece:
             out.append(piece)
         start = m.end()

@@ -11,9 +11,12 @@ from engine.domain.vocabulary import Generator, QuestionType
 
 QUESTION_TYPES = (QuestionType.MCQ, QuestionType.CLOZE, QuestionType.SHORT)
 MIX = "mix"  # a request for every type the generator makes
-TYPE_LABELS = {QuestionType.MCQ: "Multiple choice",
-               QuestionType.CLOZE: "Cloze (fill in the blank)",
-               QuestionType.SHORT: "Short answer", MIX: "A mix"}
+TYPE_LABELS = {
+    QuestionType.MCQ: "Multiple choice",
+    QuestionType.CLOZE: "Cloze (fill in the blank)",
+    QuestionType.SHORT: "Short answer",
+    MIX: "A mix",
+}
 BLANK = "_____"
 
 

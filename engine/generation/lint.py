@@ -41,10 +41,14 @@ _MARKER = re.compile(
 )
 _AFFILIATION = re.compile(
     r"\b(university|universit[äé]|college|institute|corporation|corp|inc|ltd|gmbh|laborator(y|ies)"
-    r"|department|dept|school of|faculty)\b", re.IGNORECASE)
+    r"|department|dept|school of|faculty)\b",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
-_SMALL = frozenset("""a an and are as at be by for from has have in is it its of on or that the
-to was were which with not this these those their can may will into than then also such""".split())
+_SMALL = frozenset(
+    """a an and are as at be by for from has have in is it its of on or that the
+to was were which with not this these those their can may will into than then also such""".split()
+)
 
 
 def _words(text: str) -> list[str]:
@@ -90,8 +94,11 @@ def marker(draft: Draft) -> bool:
 
 
 def _answers(draft: Draft) -> list[str]:
-    return [a.strip() for a in draft.answer.split(";") if a.strip()] if draft.form == "list" \
+    return (
+        [a.strip() for a in draft.answer.split(";") if a.strip()]
+        if draft.form == "list"
         else [draft.answer]
+    )
 
 
 def answer_leaked(draft: Draft) -> bool:
@@ -104,15 +111,19 @@ def answer_leaked(draft: Draft) -> bool:
         m = re.search(r"What (?:is|are) (.+?)\?", term)
         if not m or draft.options is None or draft.correct_index is None:
             return False
-        keys = {_stem_prefix(w) for w in _words(m.group(1)) if len(w) >= 4
-                and w.casefold() not in _SMALL}
+        keys = {
+            _stem_prefix(w)
+            for w in _words(m.group(1))
+            if len(w) >= 4 and w.casefold() not in _SMALL
+        }
         option = draft.options[draft.correct_index]
         return any(_stem_prefix(w) in keys for w in _words(option))
     rest = _core_sentence(draft).replace(BLANK, " ")
     rest_keys = {_stem_prefix(w) for w in _words(rest)}
     for answer in _answers(draft):
-        keys = {_stem_prefix(w) for w in _words(answer) if len(w) >= 4
-                and w.casefold() not in _SMALL}
+        keys = {
+            _stem_prefix(w) for w in _words(answer) if len(w) >= 4 and w.casefold() not in _SMALL
+        }
         if keys & rest_keys:
             return True
     return False
@@ -121,7 +132,7 @@ def answer_leaked(draft: Draft) -> bool:
 def options_not_distinct(draft: Draft) -> bool:
     options = [normalise(o) for o in draft.options or []]
     for i, a in enumerate(options):
-        for b in options[i + 1:]:
+        for b in options[i + 1 :]:
             if a == b or fuzz.ratio(a, b) >= 85:
                 return True
             if len(a) < 40 and len(b) < 40 and (f" {a} " in f" {b} " or f" {b} " in f" {a} "):

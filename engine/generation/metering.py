@@ -38,16 +38,36 @@ class Run:
     unsupported_languages: set[str] = field(default_factory=set)
 
 
-def log_usage(run: Run, *, generator: str, model: str | None, prompt_version: str | None,
-              outcome: str, tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0,
-              latency_ms: int = 0, questions_returned: int = 0) -> None:
+def log_usage(
+    run: Run,
+    *,
+    generator: str,
+    model: str | None,
+    prompt_version: str | None,
+    outcome: str,
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    cost_usd: float = 0.0,
+    latency_ms: int = 0,
+    questions_returned: int = 0,
+) -> None:
     """Queue one usage-log row; `flush` writes the request's rows in one transaction."""
-    run.usage.append(dict(
-        user_id=run.user_id, request_id=run.request_id, task=usage.GENERATION,
-        generator=generator, model=model, prompt_version=prompt_version,
-        tokens_in=tokens_in, tokens_out=tokens_out,
-        cost_usd=Decimal(str(round(cost_usd, 6))), latency_ms=latency_ms,
-        outcome=outcome, questions_returned=questions_returned))
+    run.usage.append(
+        dict(
+            user_id=run.user_id,
+            request_id=run.request_id,
+            task=usage.GENERATION,
+            generator=generator,
+            model=model,
+            prompt_version=prompt_version,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=Decimal(str(round(cost_usd, 6))),
+            latency_ms=latency_ms,
+            outcome=outcome,
+            questions_returned=questions_returned,
+        )
+    )
 
 
 def reserve(rt: Runtime, run: Run, *, needs_model: bool, count: int) -> None:
@@ -55,8 +75,7 @@ def reserve(rt: Runtime, run: Run, *, needs_model: bool, count: int) -> None:
     (raises RateLimited); its calls are logged under the reservation's request id."""
     if not needs_model:
         return
-    run.reservation = usage.reserve(rt, user_id=run.user_id, task=usage.GENERATION,
-                                    units=count)
+    run.reservation = usage.reserve(rt, user_id=run.user_id, task=usage.GENERATION, units=count)
     run.request_id = run.reservation.request_id
 
 
@@ -78,10 +97,16 @@ def flush(rt: Runtime, run: Run) -> None:
         if run.cache:
             unique = list({entry["key"]: entry for entry in run.cache}.values())
             stmt = pg_insert(LLMCache).values(unique)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=[LLMCache.key],
-                set_={"response_text": stmt.excluded.response_text,
-                      "tokens_in": stmt.excluded.tokens_in,
-                      "tokens_out": stmt.excluded.tokens_out,
-                      "cost_usd": stmt.excluded.cost_usd, "created_at": func.now()}))
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[LLMCache.key],
+                    set_={
+                        "response_text": stmt.excluded.response_text,
+                        "tokens_in": stmt.excluded.tokens_in,
+                        "tokens_out": stmt.excluded.tokens_out,
+                        "cost_usd": stmt.excluded.cost_usd,
+                        "created_at": func.now(),
+                    },
+                )
+            )
     run.usage, run.cache = [], []

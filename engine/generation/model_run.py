@@ -47,14 +47,20 @@ class Call:
 
 
 def templates(session: Session) -> prompting.Templates:
-    texts, version = active_templates(session, prompting.TEMPLATE_NAMES,
-                                      capability="Question generation")
-    return prompting.Templates(system=texts[prompting.SYSTEM], user=texts[prompting.USER],
-                               repair=texts[prompting.REPAIR], version=version)
+    texts, version = active_templates(
+        session, prompting.TEMPLATE_NAMES, capability="Question generation"
+    )
+    return prompting.Templates(
+        system=texts[prompting.SYSTEM],
+        user=texts[prompting.USER],
+        repair=texts[prompting.REPAIR],
+        version=version,
+    )
 
 
-def _groups(passages: Sequence[Passage], count: int, max_chars: int) -> list[
-        tuple[list[Passage], int]]:
+def _groups(
+    passages: Sequence[Passage], count: int, max_chars: int
+) -> list[tuple[list[Passage], int]]:
     """Split the context into calls of a few questions each (progress per call; smaller
     prompts), every call with its own passages."""
     n_groups = max(1, min(len(passages), math.ceil(count / QUESTIONS_PER_CALL)))
@@ -81,31 +87,58 @@ def _model(rt: Runtime) -> str:
     return model
 
 
-def plan(rt: Runtime, session: Session, run: Run, passages: Sequence[Passage],
-         t: prompting.Templates, *, types: list[str], difficulty: int, count: int,
-         topic: str | None) -> list[Call]:
+def plan(
+    rt: Runtime,
+    session: Session,
+    run: Run,
+    passages: Sequence[Passage],
+    t: prompting.Templates,
+    *,
+    types: list[str],
+    difficulty: int,
+    count: int,
+    topic: str | None,
+) -> list[Call]:
     """The calls a request needs, with cached answers looked up in the caller's session."""
     s = rt.settings
     model = _model(rt)
     calls, start = [], 0
     for group, wanted in _groups(passages, count, s.generation.context_max_chars):
-        group_types = types if len(types) == 1 else [
-            types[(start + i) % len(types)] for i in range(min(wanted, len(types)))]
+        group_types = (
+            types
+            if len(types) == 1
+            else [types[(start + i) % len(types)] for i in range(min(wanted, len(types)))]
+        )
         start += wanted
-        messages = prompting.build_messages(t, group, count=wanted, types=group_types,
-                                            difficulty=difficulty, topic=topic)
-        params = {"count": wanted, "types": group_types, "difficulty": difficulty,
-                  "topic": topic, "temperature": s.llm.temperature,
-                  "structured": s.llm.structured_output}
-        key = prompting.cache_key(user_id=run.user_id, model=model, prompt_version=t.version,
-                                  messages=messages, params=params)
+        messages = prompting.build_messages(
+            t, group, count=wanted, types=group_types, difficulty=difficulty, topic=topic
+        )
+        params = {
+            "count": wanted,
+            "types": group_types,
+            "difficulty": difficulty,
+            "topic": topic,
+            "temperature": s.llm.temperature,
+            "structured": s.llm.structured_output,
+        }
+        key = prompting.cache_key(
+            user_id=run.user_id,
+            model=model,
+            prompt_version=t.version,
+            messages=messages,
+            params=params,
+        )
         calls.append(Call(group, wanted, group_types, messages, key))
     if s.generation.cache_ttl_h > 0:
-        cached = dict(session.execute(
-            select(LLMCache.key, LLMCache.response_text).where(
-                LLMCache.user_id == run.user_id, LLMCache.key.in_([c.key for c in calls]),
-                LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation.cache_ttl_h))
-        ).all())
+        cached = dict(
+            session.execute(
+                select(LLMCache.key, LLMCache.response_text).where(
+                    LLMCache.user_id == run.user_id,
+                    LLMCache.key.in_([c.key for c in calls]),
+                    LLMCache.created_at > func.now() - dt.timedelta(hours=s.generation.cache_ttl_h),
+                )
+            ).all()
+        )
         for c in calls:
             c.cached = cached.get(c.key)
     return calls
@@ -116,8 +149,9 @@ def needs_model(calls: Sequence[Call]) -> bool:
     return not all(c.cached is not None for c in calls)
 
 
-def _from_cache(run: Run, model: str, t: prompting.Templates,
-                call: Call) -> list[dict[str, Any]] | None:
+def _from_cache(
+    run: Run, model: str, t: prompting.Templates, call: Call
+) -> list[dict[str, Any]] | None:
     if call.cached is None:
         return None
     try:
@@ -125,8 +159,14 @@ def _from_cache(run: Run, model: str, t: prompting.Templates,
     except ValueError:
         return None  # an unreadable cache entry is ignored and replaced
     run.cached_calls += 1
-    log_usage(run, generator=Generator.LLM, model=model, prompt_version=t.version,
-              outcome="cached", questions_returned=len(items))
+    log_usage(
+        run,
+        generator=Generator.LLM,
+        model=model,
+        prompt_version=t.version,
+        outcome="cached",
+        questions_returned=len(items),
+    )
     return items
 
 
@@ -139,12 +179,22 @@ class _Asker:
     def ask(self, msgs: list[dict[str, str]]) -> llm.Completion:
         run, started = self.run, time.perf_counter()
         try:
-            return llm.complete(msgs, task="generation", settings=self.rt.settings,
-                                json_schema=prompting.RESPONSE_SCHEMA, schema_name="questions")
+            return llm.complete(
+                msgs,
+                task="generation",
+                settings=self.rt.settings,
+                json_schema=prompting.RESPONSE_SCHEMA,
+                schema_name="questions",
+            )
         except EngineError as e:
-            log_usage(run, generator=Generator.LLM, model=self.model,
-                      prompt_version=self.t.version, outcome=usage.outcome_of(e),
-                      latency_ms=int((time.perf_counter() - started) * 1000))
+            log_usage(
+                run,
+                generator=Generator.LLM,
+                model=self.model,
+                prompt_version=self.t.version,
+                outcome=usage.outcome_of(e),
+                latency_ms=int((time.perf_counter() - started) * 1000),
+            )
             raise
         finally:
             run.llm_ms += (time.perf_counter() - started) * 1000
@@ -155,13 +205,23 @@ class _Asker:
         run.tokens_in += c.tokens_in
         run.tokens_out += c.tokens_out
         run.cost_usd += c.cost_usd
-        log_usage(run, generator=Generator.LLM, model=self.model, prompt_version=self.t.version,
-                  outcome=outcome, tokens_in=c.tokens_in, tokens_out=c.tokens_out,
-                  cost_usd=c.cost_usd, latency_ms=c.latency_ms, questions_returned=n)
+        log_usage(
+            run,
+            generator=Generator.LLM,
+            model=self.model,
+            prompt_version=self.t.version,
+            outcome=outcome,
+            tokens_in=c.tokens_in,
+            tokens_out=c.tokens_out,
+            cost_usd=c.cost_usd,
+            latency_ms=c.latency_ms,
+            questions_returned=n,
+        )
 
 
-def answer(rt: Runtime, run: Run, model: str, t: prompting.Templates,
-           call: Call) -> list[dict[str, Any]] | None:
+def answer(
+    rt: Runtime, run: Run, model: str, t: prompting.Templates, call: Call
+) -> list[dict[str, Any]] | None:
     """The parsed question objects for one planned call: from the cache, or from the model
     with one repair attempt; None when the answer stayed malformed (counted)."""
     items = _from_cache(run, model, t, call)
@@ -175,8 +235,7 @@ def answer(rt: Runtime, run: Run, model: str, t: prompting.Templates,
     except ValueError as first_error:
         asker.account(completion, "malformed", 0)
         log.info("malformed generation answer; repairing", extra={"err": str(first_error)})
-        completion = asker.ask(prompting.repair_messages(t, call.messages, text,
-                                                         str(first_error)))
+        completion = asker.ask(prompting.repair_messages(t, call.messages, text, str(first_error)))
         text = completion.text
         try:
             items = prompting.items_from(llm.parse_json(text))
@@ -185,27 +244,39 @@ def answer(rt: Runtime, run: Run, model: str, t: prompting.Templates,
             run.rejections["malformed_output"] += call.wanted
             return None
     asker.account(completion, "ok", len(items))
-    run.cache.append(dict(key=call.key, user_id=run.user_id, model=model,
-                          prompt_version=t.version, response_text=text,
-                          tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
-                          cost_usd=Decimal(str(round(completion.cost_usd, 6)))))
+    run.cache.append(
+        dict(
+            key=call.key,
+            user_id=run.user_id,
+            model=model,
+            prompt_version=t.version,
+            response_text=text,
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            cost_usd=Decimal(str(round(completion.cost_usd, 6))),
+        )
+    )
     return items
 
 
-def _keep(run: Run, items: list[dict[str, Any]], call: Call, *, types: list[str],
-          deduper: Deduper) -> list[Draft]:
+def _keep(
+    run: Run, items: list[dict[str, Any]], call: Call, *, types: list[str], deduper: Deduper
+) -> list[Draft]:
     """The drafts of one answer that pass validation, grounding and deduplication."""
     if len(items) > call.wanted:
         run.rejections["over_count"] += len(items) - call.wanted
-        items = items[:call.wanted]
+        items = items[: call.wanted]
     kept = []
     for item in items:
         draft = prompting.to_draft(item)
         if draft is None:
             run.rejections["bad_shape"] += 1
             continue
-        reason = (validate(draft, wanted_types=types) or ground(draft, call.passages)
-                  or deduper.check(draft))
+        reason = (
+            validate(draft, wanted_types=types)
+            or ground(draft, call.passages)
+            or deduper.check(draft)
+        )
         if reason:
             run.rejections[reason] += 1
             log.info("draft rejected", extra={"reason": reason})
@@ -214,10 +285,17 @@ def _keep(run: Run, items: list[dict[str, Any]], call: Call, *, types: list[str]
     return kept
 
 
-def generate_llm(rt: Runtime, run: Run, calls: Sequence[Call], *, types: list[str],
-                 topic: str | None, deduper: Deduper,
-                 on_progress: Callable[[Progress], None] | None,
-                 t: prompting.Templates) -> list[Draft]:
+def generate_llm(
+    rt: Runtime,
+    run: Run,
+    calls: Sequence[Call],
+    *,
+    types: list[str],
+    topic: str | None,
+    deduper: Deduper,
+    on_progress: Callable[[Progress], None] | None,
+    t: prompting.Templates,
+) -> list[Draft]:
     model = _model(rt)
     drafts: list[Draft] = []
     try:
@@ -227,8 +305,9 @@ def generate_llm(rt: Runtime, run: Run, calls: Sequence[Call], *, types: list[st
                 draft.topic, draft.model, draft.prompt_version = topic, model, t.version
                 drafts.append(draft)
             if on_progress is not None:
-                on_progress(Progress(done, len(calls), list(drafts),
-                                     f"{len(drafts)} question(s) ready"))
+                on_progress(
+                    Progress(done, len(calls), list(drafts), f"{len(drafts)} question(s) ready")
+                )
     finally:
         flush(rt, run)
     # Per-question provenance: the request's usage shared over what it produced.

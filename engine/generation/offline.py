@@ -33,86 +33,131 @@ from engine.ingestion.cleaning import is_heading_line
 
 OFFLINE_VERSION = "offline-v2"
 OFFLINE_TYPES = (QuestionType.MCQ, QuestionType.CLOZE)
-FORMS_BY_TYPE = {QuestionType.MCQ: ("term", "definition", "statement"),
-                 QuestionType.CLOZE: ("cloze", "list")}
+FORMS_BY_TYPE = {
+    QuestionType.MCQ: ("term", "definition", "statement"),
+    QuestionType.CLOZE: ("cloze", "list"),
+}
 MIX_ORDER = ("term", "cloze", "statement", "definition", "list")
 
 Embed = Callable[[list[str]], np.ndarray]
 
 _PHRASE_OK = re.compile(r"^[^\W\d_][\w' -]*[^\W_]$|^[^\W\d_]$", re.UNICODE)
-_STOP_EDGE = frozenset("""a an and are as at be by for from has have in is it its of on or that
+_STOP_EDGE = frozenset(
+    """a an and are as at be by for from has have in is it its of on or that
 the their this to was were which with not but into than then also such these those our we
-you your can may will one two""".split())
-_GENERIC = frozenset("""paper section figure table example case number way result results work
+you your can may will one two""".split()
+)
+_GENERIC = frozenset(
+    """paper section figure table example case number way result results work
 approach use time part parts thing things data set first second third fact order kind
 type types form page chapter
 beispiel beispiele abbildung tabelle kapitel abschnitt seite fall teil art weise zahl ergebnis
 aufgabe folgenden beachte bsp bzw vorteile nachteile vorteil nachteil ziel ziele hinweis
 exemple figure tableau chapitre section page cas partie façon nombre résultat
-ejemplo figura tabla capítulo sección página caso parte forma número resultado""".split())
-_BACK_REFERENCE = frozenset("""it this these they that those he she such its their here there
+ejemplo figura tabla capítulo sección página caso parte forma número resultado""".split()
+)
+_BACK_REFERENCE = frozenset(
+    """it this these they that those he she such its their here there
 then also both each another other his her them we our
 dies diese dieser dieses diesem diesen das er sie es hier dort dann dabei dazu damit daher
 ebenso außerdem beide solche
 ce cette ces cela ceci il elle ils elles celui celle ici alors
-este esta estos estas eso esto ello él ella ellos ellas aquí entonces""".split())
-_CONNECTIVES = frozenset("""but and so yet however thus hence therefore moreover furthermore
+este esta estos estas eso esto ello él ella ellos ellas aquí entonces""".split()
+)
+_CONNECTIVES = frozenset(
+    """but and so yet however thus hence therefore moreover furthermore
 instead still nevertheless otherwise consequently
 aber und also doch jedoch somit daher deshalb dennoch trotzdem außerdem
 mais et donc pourtant cependant ainsi
-pero y así sin embargo por lo tanto además""".split())
-_LAYOUT = re.compile(r"\b(above|below|as follows|following|shown in|see|cf\.|e\.g\.|i\.e\."
-                     r"|siehe|folgende[nrs]?|unten|oben|abbildung|abb\.|vgl\."
-                     r"|ci-dessous|ci-dessus|suivante?s?|voir|véase|siguiente)"
-                     r"|:\s*$", re.IGNORECASE)
-_CAPTION = re.compile(r"^(fig(ure)?|table|tab|abb(ildung)?|tabelle|tableau|figura|tabla|"
-                      r"listing|algorithm|algorithmus)\b\.?\s*\d*", re.IGNORECASE)
+pero y así sin embargo por lo tanto además""".split()
+)
+_LAYOUT = re.compile(
+    r"\b(above|below|as follows|following|shown in|see|cf\.|e\.g\.|i\.e\."
+    r"|siehe|folgende[nrs]?|unten|oben|abbildung|abb\.|vgl\."
+    r"|ci-dessous|ci-dessus|suivante?s?|voir|véase|siguiente)"
+    r"|:\s*$",
+    re.IGNORECASE,
+)
+_CAPTION = re.compile(
+    r"^(fig(ure)?|table|tab|abb(ildung)?|tabelle|tableau|figura|tabla|"
+    r"listing|algorithm|algorithmus)\b\.?\s*\d*",
+    re.IGNORECASE,
+)
 _SUBFIGURE = re.compile(r"\(\s*[a-h]\s*\)|\b[a-h]\)\s")
 # Cues of a sentence that carries an idea: a definition, a cause, a contrast, a condition, a
 # result ("X is/are/means", "because", "whereas", "if", "leads to"), per language.
 _CONCEPT = {
     "en": r"\b(is|are) (an?|the|one|called|defined|known)\b|\b(means|refers to|denotes|consists of|"
-          r"because|therefore|thus|hence|causes?|leads? to|results? in|whereas|unlike|instead of|"
-          r"in contrast|if|unless|when|only if|so that|allows?|enables?|requires?|depends on)\b",
+    r"because|therefore|thus|hence|causes?|leads? to|results? in|whereas|unlike|instead of|"
+    r"in contrast|if|unless|when|only if|so that|allows?|enables?|requires?|depends on)\b",
     "de": r"\b(ist|sind) (ein|eine|einer|der|die|das)\b|\b(bezeichnet|heißt|heißen|bedeutet|"
-          r"versteht man|nennt man|besteht aus|weil|da|daher|deshalb|dadurch|führt zu|bewirkt|"
-          r"während|im gegensatz|wenn|falls|sofern|damit|ermöglicht|erfordert|hängt .* ab)\b",
+    r"versteht man|nennt man|besteht aus|weil|da|daher|deshalb|dadurch|führt zu|bewirkt|"
+    r"während|im gegensatz|wenn|falls|sofern|damit|ermöglicht|erfordert|hängt .* ab)\b",
     "fr": r"\b(est|sont) (un|une|le|la|les|appelée?s?|défini)\b|\b(désigne|signifie|consiste|"
-          r"parce que|car|donc|ainsi|entraîne|permet|alors que|tandis que|contrairement|si|"
-          r"lorsque|quand|nécessite|dépend)\b",
+    r"parce que|car|donc|ainsi|entraîne|permet|alors que|tandis que|contrairement|si|"
+    r"lorsque|quand|nécessite|dépend)\b",
     "es": r"\b(es|son) (un|una|el|la|los|las|llamad[oa]s?)\b|\b(significa|se llama|denota|"
-          r"consiste|porque|por lo tanto|así|causa|provoca|permite|mientras que|a diferencia|"
-          r"si|cuando|requiere|depende)\b",
+    r"consiste|porque|por lo tanto|así|causa|provoca|permite|mientras que|a diferencia|"
+    r"si|cuando|requiere|depende)\b",
 }
-_REFERENCE = re.compile(r"\b(pp\.|vol\.|proceedings|journal of|conference on|press|isbn|doi)\b"
-                        r"|\([A-Z][^()]{0,60}\d{4}[a-z]?\)|\b(19|20)\d{2}\b", re.IGNORECASE)
+_REFERENCE = re.compile(
+    r"\b(pp\.|vol\.|proceedings|journal of|conference on|press|isbn|doi)\b"
+    r"|\([A-Z][^()]{0,60}\d{4}[a-z]?\)|\b(19|20)\d{2}\b",
+    re.IGNORECASE,
+)
 _CODE = re.compile(r"[{}\[\]=;<>_#\\|\u2217\u00b7]|(?:\b\w ){3}")  # also s p a c e d code
-_DEFINING = re.compile(r"^(?:An?|The)?\s*(?P<term>[\w' -]{2,60}?)\s+(?P<verb>is|are|refers to|"
-                       r"means|denotes|is used|are used)\s+(?P<det>an?|the|one|to|for)\s+"
-                       r"(?P<rest>.+)$", re.IGNORECASE)
+_DEFINING = re.compile(
+    r"^(?:An?|The)?\s*(?P<term>[\w' -]{2,60}?)\s+(?P<verb>is|are|refers to|"
+    r"means|denotes|is used|are used)\s+(?P<det>an?|the|one|to|for)\s+"
+    r"(?P<rest>.+)$",
+    re.IGNORECASE,
+)
 _ITEM = r"[A-Za-z][\w-]*(?: [a-z][\w-]*){0,2}"
-_LIST = re.compile(rf"(?<![\w-])(?P<a>{_ITEM}), (?P<b>{_ITEM}),? (?:and|or) (?P<c>{_ITEM})"
-                   r"(?![\w-])")
-_NOT_ITEM = frozenset("""if how when where why what whether only them us is are was were be been
-being has have had do does did we you i""".split())
-_NOUN_BEFORE = frozenset("""a an the this that these those each every its their our of
-some any no""".split())
+_LIST = re.compile(
+    rf"(?<![\w-])(?P<a>{_ITEM}), (?P<b>{_ITEM}),? (?:and|or) (?P<c>{_ITEM})"
+    r"(?![\w-])"
+)
+_NOT_ITEM = frozenset(
+    """if how when where why what whether only them us is are was were be been
+being has have had do does did we you i""".split()
+)
+_NOUN_BEFORE = frozenset(
+    """a an the this that these those each every its their our of
+some any no""".split()
+)
 # Definite articles: their form before a noun shows its gender and number.
-_ARTICLES = {"de": "der|die|das|den|dem|des", "fr": "le|la|les|l'|du|au|aux",
-             "es": "el|la|los|las|del|al"}
+_ARTICLES = {
+    "de": "der|die|das|den|dem|des",
+    "fr": "le|la|les|l'|du|au|aux",
+    "es": "el|la|los|las|del|al",
+}
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
 _FINITE = {
-    "en": re.compile(r"\b(is|are|was|were|has|have|had|can|cannot|must|will|does|do|may|"
-                     r"should|would|could|becomes?|means|needs?|gives?|makes?)\b", re.I),
-    "de": re.compile(r"\b(ist|sind|war|waren|wird|werden|wurde|wurden|hat|haben|kann|"
-                     r"können|muss|müssen|soll|sollen|darf|dürfen|gibt|gilt|bedeutet|heißt|"
-                     r"braucht|macht|enthält|liefert|erzeugt|hängt)\b", re.I),
-    "fr": re.compile(r"\b(est|sont|était|a|ont|peut|peuvent|doit|doivent|sera|permet|"
-                     r"donne|fait|contient)\b", re.I),
-    "es": re.compile(r"\b(es|son|era|está|están|ha|han|puede|pueden|debe|deben|será|permite|"
-                     r"da|hace|contiene)\b", re.I),
+    "en": re.compile(
+        r"\b(is|are|was|were|has|have|had|can|cannot|must|will|does|do|may|"
+        r"should|would|could|becomes?|means|needs?|gives?|makes?)\b",
+        re.I,
+    ),
+    "de": re.compile(
+        r"\b(ist|sind|war|waren|wird|werden|wurde|wurden|hat|haben|kann|"
+        r"können|muss|müssen|soll|sollen|darf|dürfen|gibt|gilt|bedeutet|heißt|"
+        r"braucht|macht|enthält|liefert|erzeugt|hängt)\b",
+        re.I,
+    ),
+    "fr": re.compile(
+        r"\b(est|sont|était|a|ont|peut|peuvent|doit|doivent|sera|permet|"
+        r"donne|fait|contient)\b",
+        re.I,
+    ),
+    "es": re.compile(
+        r"\b(es|son|era|está|están|ha|han|puede|pueden|debe|deben|será|permite|"
+        r"da|hace|contiene)\b",
+        re.I,
+    ),
 }
-_ITEM_BREAK = re.compile("[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7\u21d2]|(?<=\\s)[-\u2013](?=\\s)")
+_ITEM_BREAK = re.compile(
+    "[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7\u21d2]|(?<=\\s)[-\u2013](?=\\s)"
+)
 _BULLETS = re.compile("[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7]")
 WORDS_MIN, WORDS_MAX, CHARS_MAX = 8, 45, 280
 
@@ -143,8 +188,15 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False
     if _points_back(words):
         return False
-    if qlint.has_marker(s) or _LAYOUT.search(s) or _REFERENCE.search(s) or _CODE.search(s) \
-            or _BULLETS.search(s) or _CAPTION.match(s) or _SUBFIGURE.search(s):
+    if (
+        qlint.has_marker(s)
+        or _LAYOUT.search(s)
+        or _REFERENCE.search(s)
+        or _CODE.search(s)
+        or _BULLETS.search(s)
+        or _CAPTION.match(s)
+        or _SUBFIGURE.search(s)
+    ):
         return False
     if sum(c.isalpha() or c.isspace() for c in s) / len(s) < 0.9:
         return False
@@ -158,8 +210,9 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
     if sum(w.casefold().strip(",;") in stop for w in words) < 0.15 * len(words):
         return False  # a label or list of terms, not prose
     for glued in re.finditer(r"[.:]\s+[a-z]", s):  # a caption or run-in heading glued on
-        if not (glued.group(0)[0] == "." and lang_.ends_with_abbreviation(s[:glued.start() + 1],
-                                                                          lang)):
+        if not (
+            glued.group(0)[0] == "." and lang_.ends_with_abbreviation(s[: glued.start() + 1], lang)
+        ):
             return False
     return s.count("(") == s.count(")") and s.count("\u201c") == s.count("\u201d")
 
@@ -179,8 +232,11 @@ def sentences(text: str, lang: str = "en") -> list[str]:
     out = []
     for para in re.split(r"\n\s*\n", text):
         lines = [ln for ln in para.split("\n") if ln.strip()]
-        body = [ln for i, ln in enumerate(lines)
-                if not is_heading_line(ln, lines[i + 1] if i + 1 < len(lines) else None)]
+        body = [
+            ln
+            for i, ln in enumerate(lines)
+            if not is_heading_line(ln, lines[i + 1] if i + 1 < len(lines) else None)
+        ]
         # Bullet items are units of their own: never glued to the text around them. In
         # lecture notes a bulleted item is often a clause without its full stop: it counts
         # when it is one whole clause (see `is_candidate`).
@@ -248,8 +304,10 @@ def _noun_like(word: str, text: str) -> bool:
 def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
     """A word that stands almost always before the same content word (a modifier of one
     phrase, as "outer" of "outer loop")."""
-    after = [n.casefold() for n in re.findall(rf"(?<![\w-]){re.escape(word)}\s+([^\W\d_]+)",
-                                              text, re.IGNORECASE)]
+    after = [
+        n.casefold()
+        for n in re.findall(rf"(?<![\w-]){re.escape(word)}\s+([^\W\d_]+)", text, re.IGNORECASE)
+    ]
     after = [n for n in after if n not in stop]
     total = len(re.findall(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE))
     return total >= 3 and bool(after) and Counter(after).most_common(1)[0][1] >= 0.7 * total
@@ -258,12 +316,14 @@ def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
 def _verb_like(word: str, text: str) -> bool:
     """An English word used as a verb ("to record") and never as a noun ("the record")."""
     w = re.escape(word)
-    return bool(re.search(rf"\b(to|must|can|will|may|should|we|they) {w}\b", text, re.I)) and \
-        not _noun_like(word, text)
+    return bool(
+        re.search(rf"\b(to|must|can|will|may|should|we|they) {w}\b", text, re.I)
+    ) and not _noun_like(word, text)
 
 
-def key_terms(text: str, *, top: int = 60, names: set[str] | frozenset[str] = frozenset(),
-              lang: str = "en") -> list[KeyTerm]:
+def key_terms(
+    text: str, *, top: int = 60, names: set[str] | frozenset[str] = frozenset(), lang: str = "en"
+) -> list[KeyTerm]:
     """The material's key terms, most salient first (yake in the material's language, one or
     two words), without author names, function words, generic words, numbers or words that
     appear mostly in capitals (headers)."""
@@ -273,8 +333,9 @@ def key_terms(text: str, *, top: int = 60, names: set[str] | frozenset[str] = fr
     if len(sample) < 40:
         return []
     stop = lang_.stopwords(lang) | _STOP_EDGE
-    extractor = yake.KeywordExtractor(lan=lang if lang in lang_.SUPPORTED else "en", n=2,
-                                      dedup_lim=0.8, top=top * 3)
+    extractor = yake.KeywordExtractor(
+        lan=lang if lang in lang_.SUPPORTED else "en", n=2, dedup_lim=0.8, top=top * 3
+    )
     folded_names = {n.casefold() for n in names}
     terms: list[KeyTerm] = []
     seen: set[str] = set()
@@ -297,8 +358,9 @@ def key_terms(text: str, *, top: int = 60, names: set[str] | frozenset[str] = fr
         if any(w in folded_names for w in folded) and phrase[:1].isupper():
             continue
         key = phrase.casefold()
-        if key in seen or (lang != "de" and not _noun_like(words[-1], sample)
-                           and not _noun_like(phrase, sample)):
+        if key in seen or (
+            lang != "de" and not _noun_like(words[-1], sample) and not _noun_like(phrase, sample)
+        ):
             continue  # a phrase asked about ends in a noun ("trace tree", not "trace exits")
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
             continue  # "record traces", "generate LIR": an action, not a concept
@@ -365,7 +427,9 @@ class TermSpace:
             return top == pb.most_common(1)[0][0] and (top not in _AMBIGUOUS_NUMBER or same_end)
         return same_end
 
-    def neighbours(self, term: str, *, avoid: str = "", hard: bool = True) -> list[tuple[str, float]]:
+    def neighbours(
+        self, term: str, *, avoid: str = "", hard: bool = True
+    ) -> list[tuple[str, float]]:
         """Same-kind terms nearest to `term`, those that would also fit `avoid` left out."""
         i = self.index(term)
         if i is None:
@@ -390,8 +454,7 @@ class TermSpace:
         return out if hard else out[3:] + out[:3]
 
 
-def build_space(text: str, *, names: set[str], embed: Embed | None,
-                lang: str = "en") -> TermSpace:
+def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
     """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
     terms = key_terms(text, names=names, lang=lang)
     vectors = None
@@ -411,8 +474,11 @@ def build_space(text: str, *, names: set[str], embed: Embed | None,
     if embed is not None and len(space.definitions) > 1:
         subjects = list(space.definitions)
         vectors = np.asarray(embed(subjects), dtype=np.float32)
-        vectors /= np.where(np.linalg.norm(vectors, axis=1, keepdims=True) == 0, 1,
-                            np.linalg.norm(vectors, axis=1, keepdims=True))
+        vectors /= np.where(
+            np.linalg.norm(vectors, axis=1, keepdims=True) == 0,
+            1,
+            np.linalg.norm(vectors, axis=1, keepdims=True),
+        )
         space.definition_vectors = dict(zip(subjects, vectors, strict=True))
     return space
 
@@ -449,8 +515,10 @@ def list_items(sentence: str, text: str) -> list[tuple[int, int, str]] | None:
     items = [(m.start(g), m.end(g), m.group(g)) for g in ("a", "b", "c")]
     for _, _, item in items:
         words = [w.casefold() for w in item.split()]
-        if any(w in _STOP_EDGE or w in _GENERIC or w in _BACK_REFERENCE or w in _NOT_ITEM
-               for w in words) or not _noun_like(item.split()[-1], text):
+        if any(
+            w in _STOP_EDGE or w in _GENERIC or w in _BACK_REFERENCE or w in _NOT_ITEM
+            for w in words
+        ) or not _noun_like(item.split()[-1], text):
             return None
     return items
 
@@ -497,8 +565,7 @@ def passage_language(p: Passage, space: TermSpace) -> str:
     return lang_.page_language(p.text, space.language)
 
 
-def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace,
-              lang: str) -> bool:
+def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, lang: str) -> bool:
     """Whether blanking this occurrence asks about the term itself: not a function word, not
     a piece of a longer key term or compound ("machine _____" for "machine code"), not glued
     to a hyphen or an apostrophe."""
@@ -512,23 +579,27 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace,
         om = _find(other.text, sentence)
         if om and om.start() <= m.start() and m.end() <= om.end():
             return False
-    before, after = sentence[:m.start()], sentence[m.end():]
+    before, after = sentence[: m.start()], sentence[m.end() :]
     if before.endswith(("-", "'", "/")) or after.startswith(("-", "/")):
         return False
     # A collocation of the material ("covered work", "page layout"): the blank would be half
     # of a fixed phrase, asked as a modifier or a fragment.
     prev = re.findall(r"([^\W\d_]+)\s*$", before)
     nxt = re.findall(r"^\s*([^\W\d_]+)", after)
-    for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) \
-            + ([f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []):
-        if len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", space.text,
-                          re.IGNORECASE)) >= COLLOCATION:
+    for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) + (
+        [f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []
+    ):
+        if (
+            len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", space.text, re.IGNORECASE))
+            >= COLLOCATION
+        ):
             return False
     return True
 
 
-def _candidates(passages: Sequence[Passage], spaces: dict[int, TermSpace], difficulty: int,
-                used: set[str]) -> list[list[_Candidate]]:
+def _candidates(
+    passages: Sequence[Passage], spaces: dict[int, TermSpace], difficulty: int, used: set[str]
+) -> list[list[_Candidate]]:
     """Per passage, its candidate (sentence, key term) pairs, best first: sentences that carry
     an idea and terms the document emphasises, near the wanted difficulty."""
     target = (difficulty - 1) / 4
@@ -549,8 +620,9 @@ def _candidates(passages: Sequence[Passage], spaces: dict[int, TermSpace], diffi
             for t in space.terms:
                 m = _find(t.text, s)
                 if m and len(m.group(0)) <= len(s) / 3 and blankable(t, s, m, space, lang):
-                    pre = difficulty_signal(count=t.count, max_count=max_count, closeness=0.4,
-                                            words=len(s.split()))
+                    pre = difficulty_signal(
+                        count=t.count, max_count=max_count, closeness=0.4, words=len(s.split())
+                    )
                     salience = 1 - t.rank / max(1, len(space.terms))
                     score = abs(pre - target) - 0.3 * concept - 0.2 * salience
                     found.append((score, _Candidate(p, s, t, pre, lang)))
@@ -594,10 +666,9 @@ def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
         stop = lang_.stopwords(space.language)
         before: set[str] = set()
         after: set[str] = set()
-        for m in re.finditer(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text,
-                             re.IGNORECASE):
-            left = re.findall(r"[^\W\d_]+", space.text[max(0, m.start() - 60):m.start()])
-            right = re.findall(r"[^\W\d_]+", space.text[m.end():m.end() + 60])
+        for m in re.finditer(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.IGNORECASE):
+            left = re.findall(r"[^\W\d_]+", space.text[max(0, m.start() - 60) : m.start()])
+            right = re.findall(r"[^\W\d_]+", space.text[m.end() : m.end() + 60])
             before |= {w.casefold() for w in left[-_CONTEXT:] if w.casefold() not in stop}
             after |= {w.casefold() for w in right[:_CONTEXT] if w.casefold() not in stop}
         space.contexts[key] = (before, after)
@@ -615,10 +686,16 @@ def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list
     if i is None:
         return []
     stop = lang_.stopwords(space.language)
-    left = [w.casefold() for w in re.findall(r"[^\W\d_]+", sentence[:m.start()])
-            if w.casefold() not in stop][-1:]
-    right = [w.casefold() for w in re.findall(r"[^\W\d_]+", sentence[m.end():])
-             if w.casefold() not in stop][:1]
+    left = [
+        w.casefold()
+        for w in re.findall(r"[^\W\d_]+", sentence[: m.start()])
+        if w.casefold() not in stop
+    ][-1:]
+    right = [
+        w.casefold()
+        for w in re.findall(r"[^\W\d_]+", sentence[m.end() :])
+        if w.casefold() not in stop
+    ][:1]
     sims = space.similarities(i)
     me = space.terms[i]
     out = []
@@ -630,8 +707,11 @@ def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list
         before, after = _contexts(space, t.text)
         hit_left = bool(left) and left[0] in before
         hit_right = bool(right) and right[0] in after
-        if (hit_left and hit_right) or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM) \
-                or (space.vectors is not None and sims[j] >= CLOSE_SIM):
+        if (
+            (hit_left and hit_right)
+            or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM)
+            or (space.vectors is not None and sims[j] >= CLOSE_SIM)
+        ):
             out.append(t.text)
     return out
 
@@ -652,10 +732,18 @@ def _spread(passages: Sequence[Passage]) -> list[Passage]:
     return out
 
 
-def generate(passages: Sequence[Passage], spaces: dict[int, TermSpace], *, count: int,
-             types: Sequence[str], difficulty: int, topic: str | None = None,
-             used_sentences: set[str] | None = None, forms: Sequence[str] | None = None,
-             on_reject: Callable[[str], None] | None = None) -> Iterator[Draft]:
+def generate(
+    passages: Sequence[Passage],
+    spaces: dict[int, TermSpace],
+    *,
+    count: int,
+    types: Sequence[str],
+    difficulty: int,
+    topic: str | None = None,
+    used_sentences: set[str] | None = None,
+    forms: Sequence[str] | None = None,
+    on_reject: Callable[[str], None] | None = None,
+) -> Iterator[Draft]:
     """Yield up to `count` drafts that pass the lint, spreading over the document and forms.
 
     Passages are visited so that any first part of the batch draws on the whole document
@@ -698,15 +786,17 @@ def generate(passages: Sequence[Passage], spaces: dict[int, TermSpace], *, count
                 # The forms made least so far first, so one that failed gets the next turn.
                 rotation.sort(key=lambda f: made_forms[f])
                 for form in _rare_forms_first(rotation, c, space):
-                    draft = build_draft(form, c, space, difficulty=difficulty, topic=topic,
-                                        batch=batch)
+                    draft = build_draft(
+                        form, c, space, difficulty=difficulty, topic=topic, batch=batch
+                    )
                     for reason in batch.take_rejections():
                         if on_reject:
                             on_reject(reason)
                     if draft is None:
                         continue
-                    broken = qlint.lint(draft, source=sources[c.passage.chunk_id],
-                                        names=space.names)
+                    broken = qlint.lint(
+                        draft, source=sources[c.passage.chunk_id], names=space.names
+                    )
                     if not broken:
                         break
                     if on_reject:
@@ -740,8 +830,9 @@ class Batch:
 
     def commit(self, draft: Draft) -> None:
         if draft.options and draft.correct_index is not None:
-            self.used_options |= {normalise(o) for i, o in enumerate(draft.options)
-                                  if i != draft.correct_index}
+            self.used_options |= {
+                normalise(o) for i, o in enumerate(draft.options) if i != draft.correct_index
+            }
 
     def reject(self, reason: str) -> None:
         self.rejections.append(reason)
@@ -753,9 +844,16 @@ class Batch:
 
 def _rare_forms_first(rotation: list[str], c: _Candidate, space: TermSpace) -> list[str]:
     """Definitions and lists need a particular sentence: use one when it comes along."""
-    rare = [f for f in ("definition", "list") if f in rotation and (
-        defined_term(c.sentence, space.text) if f == "definition"
-        else list_items(c.sentence, space.text))]
+    rare = [
+        f
+        for f in ("definition", "list")
+        if f in rotation
+        and (
+            defined_term(c.sentence, space.text)
+            if f == "definition"
+            else list_items(c.sentence, space.text)
+        )
+    ]
     return rare + [f for f in rotation if f not in rare]
 
 

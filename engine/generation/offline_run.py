@@ -28,46 +28,68 @@ def material_language(rt: Runtime, session: Session, user_id: int, material: Mat
     detected from its pages now and stored."""
     if material.language is not None:
         return material.language
-    pages = session.scalars(select(MaterialPage.text).where(
-        MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
-        .order_by(MaterialPage.number)).all()
+    pages = session.scalars(
+        select(MaterialPage.text)
+        .where(MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
+        .order_by(MaterialPage.number)
+    ).all()
     if not pages:  # a material without stored pages: its chunks tell
-        pages = session.scalars(select(Chunk.text).where(
-            Chunk.material_id == material.id, Chunk.user_id == user_id)
-            .order_by(Chunk.ordinal)).all()
+        pages = session.scalars(
+            select(Chunk.text)
+            .where(Chunk.material_id == material.id, Chunk.user_id == user_id)
+            .order_by(Chunk.ordinal)
+        ).all()
     main, per_page = page_languages(list(pages))
     with rt.session_factory.begin() as writer:
-        writer.execute(update(Material).where(Material.id == material.id,
-                                              Material.user_id == user_id)
-                       .values(language=main))
+        writer.execute(
+            update(Material)
+            .where(Material.id == material.id, Material.user_id == user_id)
+            .values(language=main)
+        )
         for number, lang in enumerate(per_page, start=1):
-            writer.execute(update(MaterialPage).where(
-                MaterialPage.material_id == material.id, MaterialPage.user_id == user_id,
-                MaterialPage.number == number).values(language=lang))
+            writer.execute(
+                update(MaterialPage)
+                .where(
+                    MaterialPage.material_id == material.id,
+                    MaterialPage.user_id == user_id,
+                    MaterialPage.number == number,
+                )
+                .values(language=lang)
+            )
     material.language = main
     return main
 
 
-def _build_space(rt: Runtime, session: Session, user_id: int,
-                 material: Material) -> offline.TermSpace:
+def _build_space(
+    rt: Runtime, session: Session, user_id: int, material: Material
+) -> offline.TermSpace:
     texts = session.scalars(
-        select(Chunk.text).where(Chunk.user_id == user_id, Chunk.material_id == material.id)
-        .order_by(Chunk.ordinal)).all()
-    first_page = session.scalar(select(MaterialPage.text).where(
-        MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
-        .order_by(MaterialPage.number).limit(1)) or ""
+        select(Chunk.text)
+        .where(Chunk.user_id == user_id, Chunk.material_id == material.id)
+        .order_by(Chunk.ordinal)
+    ).all()
+    first_page = (
+        session.scalar(
+            select(MaterialPage.text)
+            .where(MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
+            .order_by(MaterialPage.number)
+            .limit(1)
+        )
+        or ""
+    )
     # Key terms of the whole document: an even spread of chunks up to the sample size.
     total = sum(len(t) for t in texts) or 1
     step = max(1, math.ceil(total / TERMS_SAMPLE_CHARS))
     embedder = usage.embedder_for(rt, user_id=user_id)
-    return offline.build_space("\n\n".join(texts[::step]),
-                               names=offline.author_names(first_page),
-                               embed=embedder.embed_documents,
-                               lang=material.language or "en")
+    return offline.build_space(
+        "\n\n".join(texts[::step]),
+        names=offline.author_names(first_page),
+        embed=embedder.embed_documents,
+        lang=material.language or "en",
+    )
 
 
-def terms_for(rt: Runtime, session: Session, user_id: int,
-              material: Material) -> offline.TermSpace:
+def terms_for(rt: Runtime, session: Session, user_id: int, material: Material) -> offline.TermSpace:
     """The material's key terms in embedding space (cached per material and model)."""
     from engine.retrieval.embeddings import model_label
 
@@ -75,10 +97,20 @@ def terms_for(rt: Runtime, session: Session, user_id: int,
     return rt.term_cache.get_or_build(key, lambda: _build_space(rt, session, user_id, material))
 
 
-def generate_offline(rt: Runtime, run: Run, materials: dict[int, Material],
-                     passages: Sequence[Passage], *, types: list[str], difficulty: int,
-                     count: int, topic: str | None, deduper: Deduper, used_sentences: set[str],
-                     on_progress: Callable[[Progress], None] | None) -> list[Draft]:
+def generate_offline(
+    rt: Runtime,
+    run: Run,
+    materials: dict[int, Material],
+    passages: Sequence[Passage],
+    *,
+    types: list[str],
+    difficulty: int,
+    count: int,
+    topic: str | None,
+    deduper: Deduper,
+    used_sentences: set[str],
+    on_progress: Callable[[Progress], None] | None,
+) -> list[Draft]:
     spaces = {}
     with rt.session_factory() as session:
         for mid in sorted({p.material_id for p in passages} & set(materials)):
@@ -95,18 +127,29 @@ def generate_offline(rt: Runtime, run: Run, materials: dict[int, Material],
         run.rejections[reason] += 1
 
     drafts: list[Draft] = []
-    for draft in offline.generate(passages, spaces, count=count * 3, types=types,
-                                  difficulty=difficulty, topic=topic,
-                                  used_sentences=used_sentences, on_reject=rejected):
-        reason = (validate(draft, wanted_types=types) or ground(draft, passages)
-                  or deduper.check(draft))
+    for draft in offline.generate(
+        passages,
+        spaces,
+        count=count * 3,
+        types=types,
+        difficulty=difficulty,
+        topic=topic,
+        used_sentences=used_sentences,
+        on_reject=rejected,
+    ):
+        reason = (
+            validate(draft, wanted_types=types) or ground(draft, passages) or deduper.check(draft)
+        )
         if reason:
             rejected(reason)
             continue
         drafts.append(draft)
         if on_progress is not None:
-            on_progress(Progress(len(drafts), count, list(drafts),
-                                 f"{len(drafts)} of {count} question(s) ready"))
+            on_progress(
+                Progress(
+                    len(drafts), count, list(drafts), f"{len(drafts)} of {count} question(s) ready"
+                )
+            )
         if len(drafts) >= count:
             break
     return drafts

@@ -25,8 +25,9 @@ TOPIC_RELATIVE_SCORE = 0.3
 _TOPIC_STOP = frozenset("the and for with from that this what how are was".split())
 
 
-def user_materials(session: Session, user_id: int,
-                   material_ids: Sequence[int] | None) -> dict[int, Material]:
+def user_materials(
+    session: Session, user_id: int, material_ids: Sequence[int] | None
+) -> dict[int, Material]:
     """The learner's ready materials (the chosen ones, or all).
 
     Raises:
@@ -40,18 +41,28 @@ def user_materials(session: Session, user_id: int,
     if material_ids:
         missing = set(material_ids) - set(materials)
         if missing:
-            raise NotFound("One of the chosen materials is not in your library (it may have "
-                           "been deleted). Reload the page and choose again.")
+            raise NotFound(
+                "One of the chosen materials is not in your library (it may have "
+                "been deleted). Reload the page and choose again."
+            )
     if not any(m.chunk_count > 0 for m in materials.values()):
-        raise NoMaterials("There is no material to generate from yet. Upload a PDF in the "
-                          "Library first." if not material_ids else
-                          "The chosen materials have no readable text to generate from.")
+        raise NoMaterials(
+            "There is no material to generate from yet. Upload a PDF in the Library first."
+            if not material_ids
+            else "The chosen materials have no readable text to generate from."
+        )
     return materials
 
 
 def chunk_passage(chunk: Chunk, title: str) -> Passage:
-    return Passage(chunk_id=chunk.id, material_id=chunk.material_id, material_title=title,
-                   text=chunk.text, page_start=chunk.page_start, page_end=chunk.page_end)
+    return Passage(
+        chunk_id=chunk.id,
+        material_id=chunk.material_id,
+        material_title=title,
+        text=chunk.text,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+    )
 
 
 def trusted_pages(material: Material, page_start: int, page_end: int) -> bool:
@@ -61,21 +72,34 @@ def trusted_pages(material: Material, page_start: int, page_end: int) -> bool:
     return not low or any(p not in low for p in range(page_start, page_end + 1))
 
 
-def _usable_chunks(session: Session, user_id: int,
-                   materials: dict[int, Material]) -> dict[int, list[tuple[int, int]]]:
+def _usable_chunks(
+    session: Session, user_id: int, materials: dict[int, Material]
+) -> dict[int, list[tuple[int, int]]]:
     """Per material, its chunks in order as (chunk id, questions already made from it); short
     chunks are left out unless there are only short ones."""
-    used = dict(session.execute(
-        select(Question.source_chunk_id, func.count())
-        .where(Question.user_id == user_id, Question.source_chunk_id.is_not(None))
-        .group_by(Question.source_chunk_id)).all())
-    rows = [(cid, mid, ordinal, length) for cid, mid, ordinal, length, start, end in
-            session.execute(
-                select(Chunk.id, Chunk.material_id, Chunk.ordinal, func.length(Chunk.text),
-                       Chunk.page_start, Chunk.page_end)
-                .where(Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
-                .order_by(Chunk.material_id, Chunk.ordinal)).all()
-            if trusted_pages(materials[mid], start, end)]
+    used = dict(
+        session.execute(
+            select(Question.source_chunk_id, func.count())
+            .where(Question.user_id == user_id, Question.source_chunk_id.is_not(None))
+            .group_by(Question.source_chunk_id)
+        ).all()
+    )
+    rows = [
+        (cid, mid, ordinal, length)
+        for cid, mid, ordinal, length, start, end in session.execute(
+            select(
+                Chunk.id,
+                Chunk.material_id,
+                Chunk.ordinal,
+                func.length(Chunk.text),
+                Chunk.page_start,
+                Chunk.page_end,
+            )
+            .where(Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
+            .order_by(Chunk.material_id, Chunk.ordinal)
+        ).all()
+        if trusted_pages(materials[mid], start, end)
+    ]
     by_material: dict[int, list[tuple[int, int]]] = {}
     for cid, mid, _ordinal, length in rows:
         if length >= MIN_CHUNK_CHARS:
@@ -86,8 +110,9 @@ def _usable_chunks(session: Session, user_id: int,
     return by_material
 
 
-def spread_passages(session: Session, user_id: int, materials: dict[int, Material],
-                    n: int) -> list[Passage]:
+def spread_passages(
+    session: Session, user_id: int, materials: dict[int, Material], n: int
+) -> list[Passage]:
     """No topic: chunks spread evenly over the chosen materials, least-questioned first, so a
     repeated request moves on to new material rather than repeating itself."""
     by_material = _usable_chunks(session, user_id, materials)
@@ -104,45 +129,59 @@ def spread_passages(session: Session, user_id: int, materials: dict[int, Materia
     for i in range(max(len(p) for p in picks)):  # interleave materials
         chosen.extend(p[i] for p in picks if i < len(p))
     chosen = chosen[:n]
-    chunks = {c.id: c for c in session.scalars(
-        select(Chunk).where(Chunk.user_id == user_id, Chunk.id.in_(chosen)))}
-    return [chunk_passage(chunks[cid], materials[chunks[cid].material_id].title)
-            for cid in chosen if cid in chunks]
+    chunks = {
+        c.id: c
+        for c in session.scalars(
+            select(Chunk).where(Chunk.user_id == user_id, Chunk.id.in_(chosen))
+        )
+    }
+    return [
+        chunk_passage(chunks[cid], materials[chunks[cid].material_id].title)
+        for cid in chosen
+        if cid in chunks
+    ]
 
 
-def topic_passages(rt: Runtime, session: Session, user_id: int,
-                   materials: dict[int, Material], topic: str, n: int) -> list[Passage]:
+def topic_passages(
+    rt: Runtime, session: Session, user_id: int, materials: dict[int, Material], topic: str, n: int
+) -> list[Passage]:
     """The passages the library's hybrid search finds for the topic, those matching it well."""
     from engine.retrieval import search_in  # the library's hybrid search
 
-    hits = search_in(rt, session, user_id=user_id, query=topic, k=n,
-                     material_ids=list(materials))
+    hits = search_in(rt, session, user_id=user_id, query=topic, k=n, material_ids=list(materials))
     # Focus: keep the passages that match the topic well, not the whole ranked library.
     floor = TOPIC_RELATIVE_SCORE * max((h.score for h in hits), default=0.0)
-    return [h for h in hits if h.score >= floor
-            and trusted_pages(materials[h.material_id], h.page_start, h.page_end)]
+    return [
+        h
+        for h in hits
+        if h.score >= floor and trusted_pages(materials[h.material_id], h.page_start, h.page_end)
+    ]
 
 
 def _topic_words(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"[^\W\d_]{3,}", text.casefold())} - _TOPIC_STOP
 
 
-def offline_topic_passages(session: Session, user_id: int, materials: dict[int, Material],
-                           topic: str, n: int) -> list[Passage]:
+def offline_topic_passages(
+    session: Session, user_id: int, materials: dict[int, Material], topic: str, n: int
+) -> list[Passage]:
     """Offline: the passages that mention the topic's words (stems compared), those that
     mention most of them first. Raises NothingGenerated when none does."""
     wanted = _topic_words(topic)
     scored = []
-    for chunk in session.scalars(select(Chunk).where(
-            Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
-            .order_by(Chunk.material_id, Chunk.ordinal)):
+    for chunk in session.scalars(
+        select(Chunk)
+        .where(Chunk.user_id == user_id, Chunk.material_id.in_(list(materials)))
+        .order_by(Chunk.material_id, Chunk.ordinal)
+    ):
         hits = len(wanted & _topic_words(chunk.text))
-        if hits and trusted_pages(materials[chunk.material_id], chunk.page_start,
-                                  chunk.page_end):
+        if hits and trusted_pages(materials[chunk.material_id], chunk.page_start, chunk.page_end):
             scored.append((-hits, chunk.material_id, chunk.ordinal, chunk))
     if not scored:
-        raise NothingGenerated(f"Nothing in the chosen materials mentions '{topic}'. "
-                               "Try other words or leave the topic empty.")
+        raise NothingGenerated(
+            f"Nothing in the chosen materials mentions '{topic}'. "
+            "Try other words or leave the topic empty."
+        )
     best = scored and min(s[0] for s in scored)
     # Keep the passages that mention as many topic words as the best ones do.
     chosen = sorted(s for s in scored if s[0] == best)[:n]

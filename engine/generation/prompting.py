@@ -40,8 +40,15 @@ RESPONSE_SCHEMA: dict[str, Any] = {
                     "chunk_ids": {"type": "array", "items": {"type": "integer"}},
                     "excerpt": {"type": "string"},
                 },
-                "required": ["type", "stem", "answer", "explanation", "difficulty",
-                             "chunk_ids", "excerpt"],
+                "required": [
+                    "type",
+                    "stem",
+                    "answer",
+                    "explanation",
+                    "difficulty",
+                    "chunk_ids",
+                    "excerpt",
+                ],
             },
         }
     },
@@ -68,37 +75,68 @@ def render_passages(passages: Sequence[Passage]) -> str:
         pages = str(p.page_start) if p.page_start == p.page_end else f"{p.page_start}-{p.page_end}"
         title = _MARKER.sub(" ", p.material_title).replace('"', "'")
         body = _MARKER.sub(" ", p.text.strip())
-        blocks.append(f'<<<PASSAGE id={p.chunk_id} material="{title}" pages={pages}>>>\n'
-                      f"{body}\n<<<END PASSAGE id={p.chunk_id}>>>")
+        blocks.append(
+            f'<<<PASSAGE id={p.chunk_id} material="{title}" pages={pages}>>>\n'
+            f"{body}\n<<<END PASSAGE id={p.chunk_id}>>>"
+        )
     return "\n\n".join(blocks)
 
 
-def build_messages(t: Templates, passages: Sequence[Passage], *, count: int,
-                   types: Sequence[str], difficulty: int,
-                   topic: str | None) -> list[dict[str, str]]:
+def build_messages(
+    t: Templates,
+    passages: Sequence[Passage],
+    *,
+    count: int,
+    types: Sequence[str],
+    difficulty: int,
+    topic: str | None,
+) -> list[dict[str, str]]:
     type_text = " or ".join(f"{q} ({TYPE_LABELS[q].lower()})" for q in types)
     if len(types) > 1:
         type_text += " - vary the types"
     topic_line = f"\nFocus on this topic where the passages allow: {topic}" if topic else ""
     user = Template(t.user).safe_substitute(
-        count=count, types=type_text, difficulty=difficulty, topic_line=topic_line,
-        passages=render_passages(passages))
+        count=count,
+        types=type_text,
+        difficulty=difficulty,
+        topic_line=topic_line,
+        passages=render_passages(passages),
+    )
     return [{"role": "system", "content": t.system}, {"role": "user", "content": user}]
 
 
-def repair_messages(t: Templates, messages: list[dict[str, str]], bad_answer: str,
-                    error: str) -> list[dict[str, str]]:
-    return [*messages, {"role": "assistant", "content": bad_answer[:8000]},
-            {"role": "user", "content": Template(t.repair).safe_substitute(error=error)}]
+def repair_messages(
+    t: Templates, messages: list[dict[str, str]], bad_answer: str, error: str
+) -> list[dict[str, str]]:
+    return [
+        *messages,
+        {"role": "assistant", "content": bad_answer[:8000]},
+        {"role": "user", "content": Template(t.repair).safe_substitute(error=error)},
+    ]
 
 
-def cache_key(*, user_id: int, model: str, prompt_version: str,
-              messages: list[dict[str, str]], params: dict[str, Any]) -> str:
+def cache_key(
+    *,
+    user_id: int,
+    model: str,
+    prompt_version: str,
+    messages: list[dict[str, str]],
+    params: dict[str, Any],
+) -> str:
     """sha256 over (learner, prompt version, model, context hash, parameters)."""
     context_hash = hashlib.sha256(
-        json.dumps(messages, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    blob = json.dumps({"user": user_id, "model": model, "prompt": prompt_version,
-                       "context": context_hash, "params": params}, sort_keys=True)
+        json.dumps(messages, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    blob = json.dumps(
+        {
+            "user": user_id,
+            "model": model,
+            "prompt": prompt_version,
+            "context": context_hash,
+            "params": params,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -138,8 +176,12 @@ def items_from(payload: Any) -> list[dict[str, Any]]:
 def to_draft(item: dict[str, Any]) -> Draft | None:
     """One question object as a Draft (coercing harmless variations), or None if unusable."""
     qtype = _as_str(item.get("type"))
-    qtype = {"multiple_choice": "mcq", "multiple-choice": "mcq", "fill_in_the_blank": "cloze",
-             "short_answer": "short"}.get(qtype, qtype)
+    qtype = {
+        "multiple_choice": "mcq",
+        "multiple-choice": "mcq",
+        "fill_in_the_blank": "cloze",
+        "short_answer": "short",
+    }.get(qtype, qtype)
     options = item.get("options")
     if qtype != QuestionType.MCQ and options in ([], None):
         options = None
@@ -158,14 +200,26 @@ def to_draft(item: dict[str, Any]) -> Draft | None:
     explanation, excerpt = _as_str(item.get("explanation")), _as_str(item.get("excerpt"))
     if not all(isinstance(x, str) for x in (qtype, stem, answer, explanation, excerpt)):
         return None
-    if qtype == QuestionType.MCQ and answer == "" and isinstance(options, list) \
-            and isinstance(correct, int) and 0 <= correct < len(options):
+    if (
+        qtype == QuestionType.MCQ
+        and answer == ""
+        and isinstance(options, list)
+        and isinstance(correct, int)
+        and 0 <= correct < len(options)
+    ):
         answer = options[correct]
     if qtype == QuestionType.CLOZE:
         stem = canonical_blank(stem)
     return Draft(
-        type=qtype, stem=stem, answer=answer, explanation=explanation,
-        difficulty=_as_int(item.get("difficulty")), excerpt=excerpt,
-        chunk_ids=[_as_int(c) for c in chunk_ids], options=options, correct_index=correct,
-        key_points=[_as_str(k) for k in key_points], generator=Generator.LLM,
+        type=qtype,
+        stem=stem,
+        answer=answer,
+        explanation=explanation,
+        difficulty=_as_int(item.get("difficulty")),
+        excerpt=excerpt,
+        chunk_ids=[_as_int(c) for c in chunk_ids],
+        options=options,
+        correct_index=correct,
+        key_points=[_as_str(k) for k in key_points],
+        generator=Generator.LLM,
     )

@@ -35,5 +35,7 @@ class GenerationResult:
     note: str | None = None  # why fewer were made than asked for, or how a topic narrowed it
 
     def rejection_summary(self) -> list[str]:
-        return [f"{n} × {REASONS.get(reason, reason)}"
-                for reason, n in sorted(self.rejections.items(), key=lambda kv: -kv[1])]
+        return [
+            f"{n} × {REASONS.get(reason, reason)}"
+            for reason, n in sorted(self.rejections.items(), key=lambda kv: -kv[1])
+        ]

@@ -89,10 +89,18 @@ def materials_for_generation(rt: Runtime, *, user_id: int) -> list[MaterialChoic
     """The learner's materials that are ready to generate from, newest first."""
     with rt.session_factory() as session:
         rows = session.execute(
-            select(Material.id, Material.title, Material.page_count, Material.chunk_count,
-                   Material.language)
-            .where(Material.user_id == user_id, Material.status == MaterialStatus.READY,
-                   Material.chunk_count > 0)
+            select(
+                Material.id,
+                Material.title,
+                Material.page_count,
+                Material.chunk_count,
+                Material.language,
+            )
+            .where(
+                Material.user_id == user_id,
+                Material.status == MaterialStatus.READY,
+                Material.chunk_count > 0,
+            )
             .order_by(Material.created_at.desc(), Material.id.desc())
         ).all()
     return [MaterialChoice(*r) for r in rows]
@@ -103,15 +111,26 @@ def usage_summary(rt: Runtime, *, user_id: int) -> dict[str, Any]:
     finished calls, not cached answers or calls still in progress."""
     with rt.session_factory() as session:
         row = session.execute(
-            select(func.count(), func.coalesce(func.sum(LLMUsage.tokens_in), 0),
-                   func.coalesce(func.sum(LLMUsage.tokens_out), 0),
-                   func.coalesce(func.sum(LLMUsage.cost_usd), 0),
-                   func.coalesce(func.sum(LLMUsage.questions_returned), 0))
-            .where(LLMUsage.user_id == user_id, LLMUsage.generator == Generator.LLM,
-                   LLMUsage.outcome.not_in(("cached", usage.RESERVED)),
-                   LLMUsage.created_at > func.now() - dt.timedelta(days=1))).one()
-    return {"calls": int(row[0]), "tokens_in": int(row[1]), "tokens_out": int(row[2]),
-            "cost_usd": float(row[3]), "questions": int(row[4])}
+            select(
+                func.count(),
+                func.coalesce(func.sum(LLMUsage.tokens_in), 0),
+                func.coalesce(func.sum(LLMUsage.tokens_out), 0),
+                func.coalesce(func.sum(LLMUsage.cost_usd), 0),
+                func.coalesce(func.sum(LLMUsage.questions_returned), 0),
+            ).where(
+                LLMUsage.user_id == user_id,
+                LLMUsage.generator == Generator.LLM,
+                LLMUsage.outcome.not_in(("cached", usage.RESERVED)),
+                LLMUsage.created_at > func.now() - dt.timedelta(days=1),
+            )
+        ).one()
+    return {
+        "calls": int(row[0]),
+        "tokens_in": int(row[1]),
+        "tokens_out": int(row[2]),
+        "cost_usd": float(row[3]),
+        "questions": int(row[4]),
+    }
 
 
 # --- one request ------------------------------------------------------------------------------
@@ -132,15 +151,19 @@ class _Request:
 _Context = Callable[[Session], tuple[dict[int, Material], list[Passage]]]
 
 
-def _check_inputs(settings: Settings, *, question_type: str, difficulty: int, count: int,
-                  topic: str | None) -> tuple[list[str], str | None]:
+def _check_inputs(
+    settings: Settings, *, question_type: str, difficulty: int, count: int, topic: str | None
+) -> tuple[list[str], str | None]:
     problems = []
     if question_type not in (*QUESTION_TYPES, MIX):
         problems.append("Choose multiple choice, cloze, short answer or a mix.")
     if isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
         problems.append("Difficulty must be between 1 and 5.")
-    if isinstance(count, bool) or not isinstance(count, int) or not (
-            1 <= count <= settings.generation.max_count):
+    if (
+        isinstance(count, bool)
+        or not isinstance(count, int)
+        or not (1 <= count <= settings.generation.max_count)
+    ):
         problems.append(f"Ask for between 1 and {settings.generation.max_count} questions.")
     topic = (topic or "").strip() or None
     if topic is not None and len(topic) > TOPIC_MAX:
@@ -153,7 +176,8 @@ def _check_inputs(settings: Settings, *, question_type: str, difficulty: int, co
         raise InvalidInput(
             "Short-answer questions need a language model. Without one, Groundwork makes "
             "multiple-choice and cloze questions. Configure a model in the settings "
-            "(GROUNDWORK_LLM_GENERATION_MODEL) to get short answers.")
+            "(GROUNDWORK_LLM_GENERATION_MODEL) to get short answers."
+        )
     return types, topic
 
 
@@ -161,68 +185,112 @@ def _lint_failures(run: Run) -> int:
     return sum(n for r, n in run.rejections.items() if r.startswith("lint_"))
 
 
-def _shortfall(run: Run, made: int, count: int, topic: str | None,
-               n_passages: int) -> str | None:
+def _shortfall(run: Run, made: int, count: int, topic: str | None, n_passages: int) -> str | None:
     parts = []
     if run.unsupported_languages:
         names = ", ".join(language_name(c) for c in sorted(run.unsupported_languages))
-        parts.append(f"Material in {names} was left out: offline questions are made only from "
-                     f"{', '.join(language_name(c) for c in SUPPORTED)} material.")
+        parts.append(
+            f"Material in {names} was left out: offline questions are made only from "
+            f"{', '.join(language_name(c) for c in SUPPORTED)} material."
+        )
     if topic:
-        parts.append(f"Questions come only from the {n_passages} passage"
-                     f"{'s' if n_passages != 1 else ''} that mention '{topic}'.")
+        parts.append(
+            f"Questions come only from the {n_passages} passage"
+            f"{'s' if n_passages != 1 else ''} that mention '{topic}'."
+        )
     if made < count:
         lint = _lint_failures(run)
         where = f"the passages about '{topic}'" if topic else "the chosen material"
-        parts.append(f"Only {made} of the {count} questions asked for: only {made} sentence"
-                     f"{'s' if made != 1 else ''} in {where} passed the checks"
-                     + (f" ({lint} candidate question{'s' if lint != 1 else ''} failed the "
-                        "question lint)" if lint else "")
-                     + ". Add more material or widen the topic for more.")
+        parts.append(
+            f"Only {made} of the {count} questions asked for: only {made} sentence"
+            f"{'s' if made != 1 else ''} in {where} passed the checks"
+            + (
+                f" ({lint} candidate question{'s' if lint != 1 else ''} failed the question lint)"
+                if lint
+                else ""
+            )
+            + ". Add more material or widen the topic for more."
+        )
     return " ".join(parts) or None
 
 
 def _nothing_message(run: Run, generator: str) -> str:
     if run.rejections.get("duplicate_of_bank") and len(run.rejections) == 1:
-        return ("Every question generated is already in your bank. Try another topic, "
-                "other materials, or a different question type.")
+        return (
+            "Every question generated is already in your bank. Try another topic, "
+            "other materials, or a different question type."
+        )
     unsupported = sorted(run.unsupported_languages)
     if generator == Generator.OFFLINE and unsupported:
         names = ", ".join(language_name(code) for code in unsupported)
         supported = ", ".join(language_name(c) for c in SUPPORTED)
-        return (f"No questions were made offline: the chosen material is in {names} (or its "
-                f"language could not be told), and offline questions are made only from "
-                f"{supported} material. Choose other materials, or configure a language "
-                "model (GROUNDWORK_LLM_GENERATION_MODEL).")
+        return (
+            f"No questions were made offline: the chosen material is in {names} (or its "
+            f"language could not be told), and offline questions are made only from "
+            f"{supported} material. Choose other materials, or configure a language "
+            "model (GROUNDWORK_LLM_GENERATION_MODEL)."
+        )
     if generator == Generator.OFFLINE:
         lint = _lint_failures(run)
-        return ("No usable questions could be made from this material offline: no "
-                "sentence passed the checks (too little prose with clear key terms"
-                + (f"; {lint} candidates failed the question lint" if lint else "")
-                + "). Try other materials or another topic.")
-    return ("The model's questions did not pass the checks (each must quote its "
-            "source exactly). Try again, or choose other materials or a topic.")
+        return (
+            "No usable questions could be made from this material offline: no "
+            "sentence passed the checks (too little prose with clear key terms"
+            + (f"; {lint} candidates failed the question lint" if lint else "")
+            + "). Try other materials or another topic."
+        )
+    return (
+        "The model's questions did not pass the checks (each must quote its "
+        "source exactly). Try again, or choose other materials or a topic."
+    )
 
 
-def _finish(rt: Runtime, run: Run, drafts: list[Draft], *, req: _Request, generator: str,
-            model: str | None, prompt_version: str | None) -> GenerationResult:
+def _finish(
+    rt: Runtime,
+    run: Run,
+    drafts: list[Draft],
+    *,
+    req: _Request,
+    generator: str,
+    model: str | None,
+    prompt_version: str | None,
+) -> GenerationResult:
     if generator == Generator.OFFLINE:
-        log_usage(run, generator=Generator.OFFLINE, model=None,
-                  prompt_version=prompt_version, outcome="ok" if drafts else "invalid",
-                  questions_returned=len(drafts))
+        log_usage(
+            run,
+            generator=Generator.OFFLINE,
+            model=None,
+            prompt_version=prompt_version,
+            outcome="ok" if drafts else "invalid",
+            questions_returned=len(drafts),
+        )
         flush(rt, run)
     result = GenerationResult(
-        drafts=drafts, rejections=dict(run.rejections), generator=generator, model=model,
-        prompt_version=prompt_version, requested=req.count, tokens_in=run.tokens_in,
-        tokens_out=run.tokens_out, cost_usd=run.cost_usd, llm_calls=run.llm_calls,
+        drafts=drafts,
+        rejections=dict(run.rejections),
+        generator=generator,
+        model=model,
+        prompt_version=prompt_version,
+        requested=req.count,
+        tokens_in=run.tokens_in,
+        tokens_out=run.tokens_out,
+        cost_usd=run.cost_usd,
+        llm_calls=run.llm_calls,
         cached_calls=run.cached_calls,
-        engine_ms=(time.perf_counter() - req.started) * 1000 - run.llm_ms)
-    log.info("generation finished", extra={
-        "user_id": run.user_id, "generator": generator, "requested": req.count,
-        "kept": len(drafts), "rejections": dict(run.rejections), "cost_usd": run.cost_usd})
+        engine_ms=(time.perf_counter() - req.started) * 1000 - run.llm_ms,
+    )
+    log.info(
+        "generation finished",
+        extra={
+            "user_id": run.user_id,
+            "generator": generator,
+            "requested": req.count,
+            "kept": len(drafts),
+            "rejections": dict(run.rejections),
+            "cost_usd": run.cost_usd,
+        },
+    )
     if not drafts:
-        raise NothingGenerated(_nothing_message(run, generator),
-                               rejections=dict(run.rejections))
+        raise NothingGenerated(_nothing_message(run, generator), rejections=dict(run.rejections))
     return result
 
 
@@ -236,30 +304,71 @@ def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult
         bank_keys, used_sentences = known_questions(session, req.user_id)
         if not mode.offline:
             t = model_run.templates(session)
-            calls = model_run.plan(rt, session, run, chosen, t, types=req.types,
-                                   difficulty=req.difficulty, count=req.count, topic=req.topic)
+            calls = model_run.plan(
+                rt,
+                session,
+                run,
+                chosen,
+                t,
+                types=req.types,
+                difficulty=req.difficulty,
+                count=req.count,
+                topic=req.topic,
+            )
     deduper = Deduper(bank_keys, rt.settings.generation.dedupe_threshold)
     if mode.offline:
         drafts = offline_run.generate_offline(
-            rt, run, materials, chosen, types=req.types, difficulty=req.difficulty,
-            count=req.count, topic=req.topic, deduper=deduper, used_sentences=used_sentences,
-            on_progress=req.on_progress)
-        result = _finish(rt, run, drafts, req=req, generator=Generator.OFFLINE, model=None,
-                         prompt_version=offline.OFFLINE_VERSION)
+            rt,
+            run,
+            materials,
+            chosen,
+            types=req.types,
+            difficulty=req.difficulty,
+            count=req.count,
+            topic=req.topic,
+            deduper=deduper,
+            used_sentences=used_sentences,
+            on_progress=req.on_progress,
+        )
+        result = _finish(
+            rt,
+            run,
+            drafts,
+            req=req,
+            generator=Generator.OFFLINE,
+            model=None,
+            prompt_version=offline.OFFLINE_VERSION,
+        )
         result.note = _shortfall(run, len(drafts), req.count, req.topic, len(chosen))
         return result
     reserve(rt, run, needs_model=model_run.needs_model(calls), count=req.count)
-    drafts = model_run.generate_llm(rt, run, calls, types=req.types, topic=req.topic,
-                                    deduper=deduper, on_progress=req.on_progress, t=t)
-    return _finish(rt, run, drafts, req=req, generator=Generator.LLM, model=mode.model,
-                   prompt_version=t.version)
+    drafts = model_run.generate_llm(
+        rt,
+        run,
+        calls,
+        types=req.types,
+        topic=req.topic,
+        deduper=deduper,
+        on_progress=req.on_progress,
+        t=t,
+    )
+    return _finish(
+        rt,
+        run,
+        drafts,
+        req=req,
+        generator=Generator.LLM,
+        model=mode.model,
+        prompt_version=t.version,
+    )
 
 
 # --- public services --------------------------------------------------------------------------
 
 
-def _library_context(rt: Runtime, *, user_id: int, material_ids: Sequence[int] | None,
-                     topic: str | None, count: int) -> _Context:
+def _library_context(
+    rt: Runtime, *, user_id: int, material_ids: Sequence[int] | None, topic: str | None, count: int
+) -> _Context:
     settings, offline_mode = rt.settings, generation_mode(rt).offline
 
     def choose(session: Session) -> tuple[dict[int, Material], list[Passage]]:
@@ -267,16 +376,20 @@ def _library_context(rt: Runtime, *, user_id: int, material_ids: Sequence[int] |
         n = max(settings.generation.context_chunks, count)
         if topic and offline_mode:
             return materials, passages.offline_topic_passages(
-                session, user_id, materials, topic, max(n * 2, count * 8))
+                session, user_id, materials, topic, max(n * 2, count * 8)
+            )
         if topic:
             found = passages.topic_passages(rt, session, user_id, materials, topic, n)
             if not found:
                 # The topic is not repeated: the message is shown as Markdown.
-                raise NothingGenerated("Nothing in the chosen materials matches that topic. "
-                                       "Try other words or leave the topic empty.")
+                raise NothingGenerated(
+                    "Nothing in the chosen materials matches that topic. "
+                    "Try other words or leave the topic empty."
+                )
             return materials, found
         return materials, passages.spread_passages(
-            session, user_id, materials, max(n * 2, count * 8) if offline_mode else n)
+            session, user_id, materials, max(n * 2, count * 8) if offline_mode else n
+        )
 
     return choose
 
@@ -318,20 +431,32 @@ def generate_questions(
         NothingGenerated: every candidate was rejected (`rejections` by reason).
     """
     started = time.perf_counter()
-    types, topic = _check_inputs(rt.settings, question_type=question_type,
-                                 difficulty=difficulty, count=count, topic=topic)
-    req = _Request(user_id=user_id, types=types, difficulty=difficulty, count=count,
-                   topic=topic, on_progress=on_progress, started=started)
-    return _generate(rt, req, _library_context(rt, user_id=user_id, material_ids=material_ids,
-                                               topic=topic, count=count))
+    types, topic = _check_inputs(
+        rt.settings, question_type=question_type, difficulty=difficulty, count=count, topic=topic
+    )
+    req = _Request(
+        user_id=user_id,
+        types=types,
+        difficulty=difficulty,
+        count=count,
+        topic=topic,
+        on_progress=on_progress,
+        started=started,
+    )
+    return _generate(
+        rt,
+        req,
+        _library_context(rt, user_id=user_id, material_ids=material_ids, topic=topic, count=count),
+    )
 
 
 def _chunk_context(user_id: int, chunk_id: int) -> _Context:
     def choose(session: Session) -> tuple[dict[int, Material], list[Passage]]:
         row = session.execute(
-            select(Chunk, Material).join(Material, Material.id == Chunk.material_id)
-            .where(Chunk.id == chunk_id, Chunk.user_id == user_id,
-                   Material.user_id == user_id)).one_or_none()
+            select(Chunk, Material)
+            .join(Material, Material.id == Chunk.material_id)
+            .where(Chunk.id == chunk_id, Chunk.user_id == user_id, Material.user_id == user_id)
+        ).one_or_none()
         if row is None:
             raise NotFound("The source passage of this question is no longer in your library.")
         chunk, material = row
@@ -366,15 +491,31 @@ def generate_from_chunk(
     started = time.perf_counter()
     if generation_mode(rt).offline and question_type == QuestionType.SHORT:
         question_type = QuestionType.CLOZE
-    types, _ = _check_inputs(rt.settings, question_type=question_type, difficulty=difficulty,
-                             count=count, topic=None)
-    req = _Request(user_id=user_id, types=types, difficulty=difficulty, count=count,
-                   topic=None, on_progress=None, started=started)
+    types, _ = _check_inputs(
+        rt.settings, question_type=question_type, difficulty=difficulty, count=count, topic=None
+    )
+    req = _Request(
+        user_id=user_id,
+        types=types,
+        difficulty=difficulty,
+        count=count,
+        topic=None,
+        on_progress=None,
+        started=started,
+    )
     return _generate(rt, req, _chunk_context(user_id, chunk_id)).drafts
 
 
 __all__ = [
-    "REASONS", "Draft", "GenerationMode", "GenerationResult", "MaterialChoice", "Progress",
-    "generate_from_chunk", "generate_questions", "generation_mode",
-    "materials_for_generation", "usage_summary",
+    "REASONS",
+    "Draft",
+    "GenerationMode",
+    "GenerationResult",
+    "MaterialChoice",
+    "Progress",
+    "generate_from_chunk",
+    "generate_questions",
+    "generation_mode",
+    "materials_for_generation",
+    "usage_summary",
 ]

@@ -55,16 +55,31 @@ REASONS = {
     "language_unsupported": "a material in a language offline questions are not made in",
 }
 
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
-                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2032": "'",
-                         "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00ad": None,
-                         "\u00a0": " "})
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2032": "'",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00ad": None,
+        "\u00a0": " ",
+    }
+)
 _WS = re.compile(r"\s+")
 _BLANK_RE = re.compile(r"_{3,}|\[blank\]|\{\{\s*blank\s*\}\}", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STOP = frozenset("""a an and are as at be by for from has have in is it its of on or that the
+_STOP = frozenset(
+    """a an and are as at be by for from has have in is it its of on or that the
 their there these this to was were which with not no but into than then they them he she his her
-what when where who why how does do did can could would should will""".split())
+what when where who why how does do did can could would should will""".split()
+)
 
 
 def clean_text(text: str) -> str:
@@ -83,7 +98,8 @@ def normalise(text: str) -> str:
 
 def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(normalise(text)) if len(w) > 2 and w not in _STOP} | {
-        w for w in _WORD.findall(normalise(text)) if w.isdigit()}
+        w for w in _WORD.findall(normalise(text)) if w.isdigit()
+    }
 
 
 def has_blank(stem: str) -> bool:
@@ -104,8 +120,9 @@ def validate(draft: Draft, *, wanted_types: Iterable[str] = QUESTION_TYPES) -> s
         return "bad_shape"
     if draft.type not in set(wanted_types):
         return "wrong_type"
-    if not all(isinstance(x, str) for x in (draft.stem, draft.answer, draft.explanation,
-                                               draft.excerpt)):
+    if not all(
+        isinstance(x, str) for x in (draft.stem, draft.answer, draft.explanation, draft.excerpt)
+    ):
         return "bad_shape"
     if isinstance(draft.difficulty, bool) or not isinstance(draft.difficulty, int):
         return "bad_difficulty"
@@ -173,7 +190,8 @@ def _supports(draft: Draft, excerpt_n: str) -> bool:
     if draft.type == QuestionType.MCQ:
         # Short options ("1776", "Paris") must appear; longer ones need real overlap.
         return len(shared) >= max(1, min(2, len(words) // 2)) or (
-            fuzz.partial_ratio(normalise(draft.answer), excerpt_n) >= 90)
+            fuzz.partial_ratio(normalise(draft.answer), excerpt_n) >= 90
+        )
     return len(shared) >= max(1, round(len(words) * 0.25))
 
 
@@ -226,11 +244,13 @@ class Deduper:
 
     def check(self, draft: Draft) -> str | None:
         key = dedupe_key(draft.stem, draft.answer)
-        if self.batch and process.extractOne(key, self.batch, scorer=fuzz.token_sort_ratio,
-                                             score_cutoff=self.threshold):
+        if self.batch and process.extractOne(
+            key, self.batch, scorer=fuzz.token_sort_ratio, score_cutoff=self.threshold
+        ):
             return "duplicate_in_batch"
-        if self.bank and process.extractOne(key, self.bank, scorer=fuzz.token_sort_ratio,
-                                            score_cutoff=self.threshold):
+        if self.bank and process.extractOne(
+            key, self.bank, scorer=fuzz.token_sort_ratio, score_cutoff=self.threshold
+        ):
             return "duplicate_of_bank"
         self.batch.append(key)
         return None

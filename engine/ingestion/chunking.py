@@ -106,9 +106,7 @@ def find_headings(text: str) -> list[tuple[int, str]]:
     return headings
 
 
-def chunk_pages(
-    pages: list[str], *, chunk_tokens: int, overlap_tokens: int
-) -> list[ChunkDraft]:
+def chunk_pages(pages: list[str], *, chunk_tokens: int, overlap_tokens: int) -> list[ChunkDraft]:
     """Cut the pages into chunks of at most `chunk_tokens` tokens sharing ~`overlap_tokens`.
 
     A single word longer than `chunk_tokens` (rare: a long URL or formula) becomes a chunk of
@@ -139,8 +137,14 @@ class _Words:
     """A document's text as words (start, end offsets) with their token counts, headings and
     page starts: what chunking measures and cuts."""
 
-    def __init__(self, text: str, words: list[tuple[int, int]], word_tokens: list[int],
-                 headings: list[tuple[int, str]], page_offsets: list[int]) -> None:
+    def __init__(
+        self,
+        text: str,
+        words: list[tuple[int, int]],
+        word_tokens: list[int],
+        headings: list[tuple[int, str]],
+        page_offsets: list[int],
+    ) -> None:
         self.text, self.words, self.word_tokens = text, words, word_tokens
         self.headings, self.page_offsets = headings, page_offsets
         self.heading_offsets = [h[0] for h in headings]
@@ -155,8 +159,7 @@ class _Words:
         total = 0
         best_break = None  # index after a word that ends a sentence, past half the budget
         while end < n and (total + word_tokens[end] <= chunk_tokens or end == start):
-            if (end > start and words[end][0] in self.heading_starts
-                    and total >= chunk_tokens * 0.3):
+            if end > start and words[end][0] in self.heading_starts and total >= chunk_tokens * 0.3:
                 return end, True  # a new section starts: end the chunk before its heading
             total += word_tokens[end]
             end += 1
@@ -169,9 +172,10 @@ class _Words:
     def _ends_sentence(self, i: int) -> bool:
         """Word `i` ends a sentence, or a blank line follows it."""
         w_start, w_end = self.words[i]
-        return bool(_SENTENCE_END.search(self.text[w_start:w_end])
-                    or (i + 1 < len(self.words)
-                        and "\n\n" in self.text[w_end:self.words[i + 1][0]]))
+        return bool(
+            _SENTENCE_END.search(self.text[w_start:w_end])
+            or (i + 1 < len(self.words) and "\n\n" in self.text[w_end : self.words[i + 1][0]])
+        )
 
     def draft(self, ordinal: int, start: int, end: int) -> ChunkDraft:
         """The chunk of words `start`..`end` (exclusive) with its pages and heading."""
@@ -191,8 +195,9 @@ class _Words:
     def overlap_start(self, start: int, end: int, overlap_tokens: int) -> int:
         """Step back from `end` over whole words until the overlap budget is used."""
         next_start, shared = end, 0
-        while (next_start - 1 > start
-               and shared + self.word_tokens[next_start - 1] <= overlap_tokens):
+        while (
+            next_start - 1 > start and shared + self.word_tokens[next_start - 1] <= overlap_tokens
+        ):
             next_start -= 1
             shared += self.word_tokens[next_start]
         return next_start

@@ -22,9 +22,19 @@ from collections import Counter
 
 TEXT_PIPELINE_VERSION = 3
 
-_LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
-              "\ufb05": "st", "\ufb06": "st", "\u0132": "IJ", "\u0133": "ij", "\u0152": "OE",
-              "\u0153": "oe"}
+_LIGATURES = {
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+    "\u0132": "IJ",
+    "\u0133": "ij",
+    "\u0152": "OE",
+    "\u0153": "oe",
+}
 _SPACE_LIKE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -33,8 +43,14 @@ _GLYPH_NAME = re.compile(r"/g\d{1,5}|/uni[0-9A-Fa-f]{4,6}|\(cid:\d+\)|/[A-Za-z]{
 GLYPH_SHARE_UNREADABLE = 0.05  # glyph names per word above which a page is unreadable
 
 
-_SPACING_ACCENT = {"\u00a8": "\u0308", "\u00b4": "\u0301", "`": "\u0300", "\u02c6": "\u0302",
-                   "\u02dc": "\u0303", "\u00b8": "\u0327"}
+_SPACING_ACCENT = {
+    "\u00a8": "\u0308",
+    "\u00b4": "\u0301",
+    "`": "\u0300",
+    "\u02c6": "\u0302",
+    "\u02dc": "\u0303",
+    "\u00b8": "\u0327",
+}
 _LOOSE_ACCENT = re.compile(r"([\u00a8\u00b4\u02c6\u02dc])\s?([A-Za-z\u0131])")
 
 
@@ -81,8 +97,11 @@ def is_symbol_soup(line: str) -> bool:
     visible = sum(len(w) for w in words)
     if visible < 8:
         return False
-    soup = sum(len(w) for w in words
-               if len(w) >= 6 and len(set(w) & _SOUP) >= 2 and any(c.isalnum() for c in w))
+    soup = sum(
+        len(w)
+        for w in words
+        if len(w) >= 6 and len(set(w) & _SOUP) >= 2 and any(c.isalnum() for c in w)
+    )
     return soup >= 0.6 * visible
 
 
@@ -127,8 +146,9 @@ def join_hyphenation(text: str, vocabulary: tuple[set[str], set[str]] | None = N
 # --- running headers and footers -----------------------------------------------------------------
 
 _ROMAN = r"m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})"
-_PAGE_NUMBER = re.compile(rf"^(page\s+)?(\d{{1,5}}|{_ROMAN})(\s*(of|/)\s*\d{{1,5}})?$",
-                          re.IGNORECASE)
+_PAGE_NUMBER = re.compile(
+    rf"^(page\s+)?(\d{{1,5}}|{_ROMAN})(\s*(of|/)\s*\d{{1,5}})?$", re.IGNORECASE
+)
 _EDGE_LINES = 3
 _RUNNING_MAX = 100  # running headers and footers are short lines
 
@@ -166,10 +186,17 @@ def drop_running_lines(pages: list[str]) -> list[str]:
         if len(nonblank) < 3:  # a page of a line or two is all content
             out.append(page.strip())
             continue
-        kept = [ln for i, ln in enumerate(lines)
-                if not (i in edge and len(ln) <= _RUNNING_MAX
-                        and (_line_key(ln) in running
-                             or (_PAGE_NUMBER.match(ln.strip()) and len(pages) > 1)))]
+        kept = [
+            ln
+            for i, ln in enumerate(lines)
+            if not (
+                i in edge
+                and len(ln) <= _RUNNING_MAX
+                and (
+                    _line_key(ln) in running or (_PAGE_NUMBER.match(ln.strip()) and len(pages) > 1)
+                )
+            )
+        ]
         out.append("\n".join(kept).strip())
     return out
 
@@ -177,9 +204,11 @@ def drop_running_lines(pages: list[str]) -> list[str]:
 # --- headings ------------------------------------------------------------------------------------
 
 _NUMBERED_HEADING = re.compile(r"^(\d{1,2}(\.\d{1,2}){0,3}\.?|[IVX]{1,4}\.|[A-Z]\.)\s+[A-Z]")
-_HEADING_WORDS = frozenset("""abstract introduction background conclusion conclusions discussion
+_HEADING_WORDS = frozenset(
+    """abstract introduction background conclusion conclusions discussion
 references bibliography acknowledgements acknowledgments appendix summary results evaluation
-related work methods method keywords contents""".split())
+related work methods method keywords contents""".split()
+)
 
 
 def is_heading_line(line: str, next_line: str | None = None) -> bool:
@@ -193,7 +222,7 @@ def is_heading_line(line: str, next_line: str | None = None) -> bool:
     if line.casefold() in _HEADING_WORDS:
         return True
     if _NUMBERED_HEADING.match(line) and len(words) <= 10:
-        return not re.search(r"\d\s*[%x×]|\d{3,}", line[len(words[0]):])
+        return not re.search(r"\d\s*[%x×]|\d{3,}", line[len(words[0]) :])
     if line.isupper() and len(words) <= 8:
         return True
     small = {"of", "and", "the", "for", "in", "on", "a", "an", "to", "with", "by", "vs"}
@@ -229,8 +258,10 @@ def clean_pages(pages: list[str]) -> tuple[list[str], list[int]]:
     text and on text stored by an older pipeline version alike (reindex re-cleans that).
     """
     unreadable = [i + 1 for i, p in enumerate(pages) if is_glyph_garbage(p)]
-    cleaned = ["" if i + 1 in unreadable else drop_symbol_soup(normalise_characters(p))
-               for i, p in enumerate(pages)]
+    cleaned = [
+        "" if i + 1 in unreadable else drop_symbol_soup(normalise_characters(p))
+        for i, p in enumerate(pages)
+    ]
     cleaned = drop_running_lines(cleaned)
     vocabulary = _vocabulary("\n".join(cleaned))
     cleaned = [separate_headings(join_hyphenation(p, vocabulary)) for p in cleaned]

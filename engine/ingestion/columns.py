@@ -108,8 +108,12 @@ def _two_columns(parts: list[str | _Section]) -> bool:
     lines_left = sum(len(p.left) for p in sections)
     lines_right = sum(len(p.right) for p in sections)
     total = left + right + sum(len(p) for p in parts if isinstance(p, str))
-    return (lines_left >= _MIN_COLUMN_LINES and lines_right >= _MIN_COLUMN_LINES
-            and left >= total * _MIN_COLUMN_SHARE and right >= total * _MIN_COLUMN_SHARE)
+    return (
+        lines_left >= _MIN_COLUMN_LINES
+        and lines_right >= _MIN_COLUMN_LINES
+        and left >= total * _MIN_COLUMN_SHARE
+        and right >= total * _MIN_COLUMN_SHARE
+    )
 
 
 def drawn_across(parts: list[str | _Section], plain: str) -> bool:
@@ -137,8 +141,9 @@ def drawn_across(parts: list[str | _Section], plain: str) -> bool:
     return across >= _MIN_PROBES and across > 2 * down
 
 
-def may_be_drawn_across(starts: list[tuple[float, float]], *, page_left: float,
-                        page_width: float) -> bool:
+def may_be_drawn_across(
+    starts: list[tuple[float, float]], *, page_left: float, page_width: float
+) -> bool:
     """Whether a page may be set in two columns drawn line by line across them, judged from
     where its text runs start (x, y in page space, in drawing order): only then is layout mode
     worth its cost.

@@ -206,18 +206,20 @@ class Reader:
         files = model_files()
         # Model paths are set explicitly: rapidocr otherwise resolves models by name and
         # downloads any it does not find. No orientation classifier (pages are upright).
-        return RapidOCR(params={
-            "Global.log_level": "error",
-            "Global.use_cls": False,
-            "Global.model_root_dir": str(files["det"].parent),
-            "Det.model_path": str(files["det"]),
-            "Det.limit_type": "max",
-            "Det.limit_side_len": _DET_MAX_SIDE,
-            "Det.use_dilation": False,  # twice as fast here, same lines found
-            "Rec.model_path": str(files["rec"]),
-            "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        })
+        return RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "Global.use_cls": False,
+                "Global.model_root_dir": str(files["det"].parent),
+                "Det.model_path": str(files["det"]),
+                "Det.limit_type": "max",
+                "Det.limit_side_len": _DET_MAX_SIDE,
+                "Det.use_dilation": False,  # twice as fast here, same lines found
+                "Rec.model_path": str(files["rec"]),
+                "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
 
     def read(self, image: Any) -> list[OcrLine]:
         """The lines read on one page image (an RGB numpy array)."""
@@ -231,8 +233,9 @@ class Reader:
             xs = [float(p[0]) for p in box]
             ys = [float(p[1]) for p in box]
             if text.strip():
-                lines.append(OcrLine(min(xs), min(ys), max(xs), max(ys), text.strip(),
-                                     float(score)))
+                lines.append(
+                    OcrLine(min(xs), min(ys), max(xs), max(ys), text.strip(), float(score))
+                )
         return lines
 
 
@@ -243,5 +246,8 @@ def read_page(reader: Reader, pdf_page: Any, *, dpi: int) -> OcrPage:
     bitmap = pdf_page.render(scale=dpi / 72)
     image = np.asarray(bitmap.to_pil().convert("RGB"))
     lines = reader.read(image)
-    return OcrPage(text=reading_order(lines, float(image.shape[1])),
-                   confidence=mean_confidence(lines), lines=len(lines))
+    return OcrPage(
+        text=reading_order(lines, float(image.shape[1])),
+        confidence=mean_confidence(lines),
+        lines=len(lines),
+    )

@@ -121,9 +121,14 @@ def read_pdf(
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        messages = _run_worker(Path(tmp), password=password, settings=settings, on_page=on_page,
-                               text_budget=_TextBudget(len(data), settings),
-                               ocr_pages_left=ocr_pages_left)
+        messages = _run_worker(
+            Path(tmp),
+            password=password,
+            settings=settings,
+            on_page=on_page,
+            text_budget=_TextBudget(len(data), settings),
+            ocr_pages_left=ocr_pages_left,
+        )
     finally:
         Path(tmp).unlink(missing_ok=True)
     return _assemble(messages, min_confidence=settings.ingestion.ocr_min_confidence)
@@ -131,8 +136,18 @@ def read_pdf(
 
 # What the reader process may see of our environment: nothing that grants access (database
 # URL, provider keys, cookie key, settings), only what Python and the locale need.
-_WORKER_ENV_ALLOWED = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
-                       "TEMP", "TMP", "SYSTEMROOT")
+_WORKER_ENV_ALLOWED = (
+    "PATH",
+    "PYTHONPATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "SYSTEMROOT",
+)
 
 
 def worker_env() -> dict[str, str]:
@@ -144,7 +159,11 @@ def worker_env() -> dict[str, str]:
 
 
 def _run_worker(
-    path: Path, *, password: str | None, settings: Settings, on_page: PageCallback | None,
+    path: Path,
+    *,
+    password: str | None,
+    settings: Settings,
+    on_page: PageCallback | None,
     text_budget: _TextBudget,
     ocr_pages_left: int | None = None,
 ) -> list[dict]:
@@ -159,8 +178,9 @@ def _run_worker(
     )
     reading = _Reading(_Clock(settings), on_page, text_budget)
     try:
-        _send_request(proc, path=path, password=password, settings=settings,
-                      ocr_pages_left=ocr_pages_left)
+        _send_request(
+            proc, path=path, password=password, settings=settings, ocr_pages_left=ocr_pages_left
+        )
         _read_messages(proc, reading)
         try:
             proc.wait(timeout=5)
@@ -174,14 +194,24 @@ def _run_worker(
     return messages
 
 
-def _send_request(proc: subprocess.Popen, *, path: Path, password: str | None,
-                  settings: Settings, ocr_pages_left: int | None = None) -> None:
+def _send_request(
+    proc: subprocess.Popen,
+    *,
+    path: Path,
+    password: str | None,
+    settings: Settings,
+    ocr_pages_left: int | None = None,
+) -> None:
     s = settings.ingestion
     ocr = None
     if s.ocr_enabled:
         left = s.ocr_pages_per_user if ocr_pages_left is None else ocr_pages_left
-        ocr = {"dpi": s.ocr_dpi, "pages_left": max(0, left), "threads": 2,
-               "memory_mb": s.ocr_memory_mb}
+        ocr = {
+            "dpi": s.ocr_dpi,
+            "pages_left": max(0, left),
+            "threads": 2,
+            "memory_mb": s.ocr_memory_mb,
+        }
     cpu_s = s.pdf_parse_timeout_s + (s.ocr_timeout_s if ocr else 0)
     request = {
         "path": str(path),
@@ -258,14 +288,16 @@ class _TextBudget:
                 f"({self.chars / max(1, self.size_bytes):,.0f} per byte; the limit is "
                 f"{self.per_byte:g} per byte). Text repeated by the file's own structure like "
                 "this is refused; nothing was saved.",
-                detail=f"chars={self.chars} bytes={self.size_bytes}")
+                detail=f"chars={self.chars} bytes={self.size_bytes}",
+            )
 
 
 class _Reading:
     """The messages received so far, with the page count and progress they report."""
 
-    def __init__(self, clock: _Clock, on_page: PageCallback | None,
-                 text_budget: _TextBudget) -> None:
+    def __init__(
+        self, clock: _Clock, on_page: PageCallback | None, text_budget: _TextBudget
+    ) -> None:
         self.clock, self.on_page, self.text_budget = clock, on_page, text_budget
         self.messages: list[dict] = []
         self.page_count = 0
@@ -290,8 +322,9 @@ class _Reading:
             if msg["number"] in self.ocr_queue:
                 self.ocr_queue.remove(msg["number"])
         if kind in ("page", "ocr") and self.on_page is not None:
-            self.on_page(self.pages_read, self.page_count,
-                         self.ocr_queue[0] if self.ocr_queue else None)
+            self.on_page(
+                self.pages_read, self.page_count, self.ocr_queue[0] if self.ocr_queue else None
+            )
         return kind in ("done", "error")
 
 
@@ -334,10 +367,13 @@ def _stop(proc: subprocess.Popen) -> str:
 
 
 def _raise_for_crash(returncode: int | None, stderr: str) -> None:
-    log.warning("PDF reader process failed", extra={"returncode": returncode,
-                                                     "stderr": stderr[-500:]})
-    if "MemoryError" in stderr or returncode in (-9, -24) or returncode == -int(
-        getattr(__import__("signal"), "SIGXCPU", 24)
+    log.warning(
+        "PDF reader process failed", extra={"returncode": returncode, "stderr": stderr[-500:]}
+    )
+    if (
+        "MemoryError" in stderr
+        or returncode in (-9, -24)
+        or returncode == -int(getattr(__import__("signal"), "SIGXCPU", 24))
     ):
         raise PdfTooLarge(
             "This PDF needs more memory or time to read than allowed, so it was refused. "
@@ -383,10 +419,12 @@ def _assemble(messages: list[dict], *, min_confidence: float = 0.0) -> PdfText:
         if m.get("ocr_error"):
             log.warning("page %s could not be read by OCR: %s", m["number"], m["ocr_error"])
         if m.get("layout_error"):
-            log.info("page %s read in drawing order: layout mode failed (%s)", m["number"],
-                     m["layout_error"])
-    raw = [m["text"] if has_text(m["text"], untrusted=m["untrusted"]) else ""
-           for m in page_msgs]
+            log.info(
+                "page %s read in drawing order: layout mode failed (%s)",
+                m["number"],
+                m["layout_error"],
+            )
+    raw = [m["text"] if has_text(m["text"], untrusted=m["untrusted"]) else "" for m in page_msgs]
     cleaned, garbage = clean_pages(raw)
     pages: list[str] = []
     empty: list[int] = []
@@ -409,16 +447,22 @@ def _assemble(messages: list[dict], *, min_confidence: float = 0.0) -> PdfText:
         errors = sum(1 for m in messages if m["kind"] == "page" and m.get("error"))
         if errors == len(pages):
             raise PdfMalformed("This PDF is damaged: none of its pages could be read.")
-        which = ("Its only page has no" if len(pages) == 1
-                 else f"None of its {len(pages)} pages has a")
+        which = (
+            "Its only page has no" if len(pages) == 1 else f"None of its {len(pages)} pages has a"
+        )
         raise PdfNoText(
             f"This PDF has no text that can be read. {which} usable text layer (it may be "
             "scanned or made of images, or its text is stored in a broken encoding), and OCR "
             "found no legible text on them either.",
             detail=f"pages without text: {_page_list(empty)}",
         )
-    return PdfText(pages=pages, title=meta.get("title"), pages_without_text=empty,
-                   title_lines=list(meta.get("title_lines") or []), **ocr)
+    return PdfText(
+        pages=pages,
+        title=meta.get("title"),
+        pages_without_text=empty,
+        title_lines=list(meta.get("title_lines") or []),
+        **ocr,
+    )
 
 
 _OCR_LANGUAGES = "Latin-script languages and Chinese"  # see engine.ingestion.ocr
@@ -436,8 +480,7 @@ def _ocr_summary(page_msgs: list[dict], pages: list[str], min_confidence: float)
     return {
         "ocr_pages": [m["number"] for m, _ in read],
         "ocr_confidence": round(mean, 4) if mean is not None else None,
-        "low_confidence_pages": [m["number"] for m, _ in read
-                                 if m["confidence"] < min_confidence],
+        "low_confidence_pages": [m["number"] for m, _ in read if m["confidence"] < min_confidence],
         "unsupported_script_pages": [m["number"] for m in skipped],
         "unsupported_script": skipped[0].get("script") if skipped else None,
     }

@@ -85,16 +85,19 @@ def _largest_font_lines(runs: list[tuple[float, str, float]]) -> list[str]:
     return [title] if title else []
 
 
-def _plain_text(page, fonts: list | None = None  # noqa: ANN001 - pypdf.PageObject
-                ) -> tuple[str, list[tuple[float, float]]]:
+def _plain_text(
+    page,
+    fonts: list | None = None,  # noqa: ANN001 - pypdf.PageObject
+) -> tuple[str, list[tuple[float, float]]]:
     """The page's text in drawing order, and where each of its text runs starts (page space).
     `fonts`, when given, receives each run's (font size, text, baseline) for the title."""
     starts: list[tuple[float, float]] = []
 
     def visit(text, cm, tm, font_dict, font_size) -> None:  # noqa: ANN001
         if text and not text.isspace():
-            starts.append((cm[0] * tm[4] + cm[2] * tm[5] + cm[4],
-                           cm[1] * tm[4] + cm[3] * tm[5] + cm[5]))
+            starts.append(
+                (cm[0] * tm[4] + cm[2] * tm[5] + cm[4], cm[1] * tm[4] + cm[3] * tm[5] + cm[5])
+            )
         if fonts is not None and text and text.strip():
             scale = abs(tm[3]) or abs(tm[0]) or 1.0
             size = round(float(font_size) * scale * (abs(cm[3]) or 1.0), 1)
@@ -103,8 +106,11 @@ def _plain_text(page, fonts: list | None = None  # noqa: ANN001 - pypdf.PageObje
     return page.extract_text(visitor_text=visit) or "", starts
 
 
-def _reading_order(page, plain: str, starts: list[tuple[float, float]]  # noqa: ANN001
-                   ) -> tuple[str, str | None]:
+def _reading_order(
+    page,
+    plain: str,
+    starts: list[tuple[float, float]],  # noqa: ANN001
+) -> tuple[str, str | None]:
     """The page's text column by column when it is set in two columns drawn across, else
     `plain`; with the reason layout mode failed, if it did (the plain text then stands).
     Layout mode runs only on pages whose run starts say they may be drawn across."""
@@ -198,12 +204,22 @@ def _emit_meta(reader, page_count: int, fonts: list) -> None:  # noqa: ANN001
         title_lines = _largest_font_lines(fonts)
     except MemoryError:
         title_lines = []
-    _emit({"kind": "meta", "page_count": page_count, "title": _title(reader),
-           "title_lines": title_lines})
+    _emit(
+        {
+            "kind": "meta",
+            "page_count": page_count,
+            "title": _title(reader),
+            "title_lines": title_lines,
+        }
+    )
 
 
-def _read_page(reader, number: int, collector: _WarningCollector,  # noqa: ANN001
-               fonts: list | None = None) -> dict:
+def _read_page(
+    reader,
+    number: int,
+    collector: _WarningCollector,  # noqa: ANN001
+    fonts: list | None = None,
+) -> dict:
     """The message for page `number`; a broken page gives empty text and its error."""
     from pypdf.errors import LimitReachedError
 
@@ -226,8 +242,14 @@ def _read_page(reader, number: int, collector: _WarningCollector,  # noqa: ANN00
     untrusted = any(
         marker in m.lower() for m in collector.messages for marker in _UNTRUSTED_TEXT_WARNINGS
     )
-    return {"kind": "page", "number": number, "text": text, "error": error,
-            "untrusted": untrusted, "layout_error": layout_error}
+    return {
+        "kind": "page",
+        "number": number,
+        "text": text,
+        "error": error,
+        "untrusted": untrusted,
+        "layout_error": layout_error,
+    }
 
 
 def _needs_ocr(message: dict, pdfium_doc) -> bool:  # noqa: ANN001 - pypdfium2.PdfDocument
@@ -271,8 +293,9 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))  # the OCR pass's own memory limit
     if len(numbers) > int(options["pages_left"]):
-        raise _Refused("ocr_quota", json.dumps({"needed": len(numbers),
-                                                "left": int(options["pages_left"])}))
+        raise _Refused(
+            "ocr_quota", json.dumps({"needed": len(numbers), "left": int(options["pages_left"])})
+        )
     script = dominant_script(text_pages)
     pdfium_doc = _open_pdfium(request) if script_supported(script) else None
     _emit({"kind": "ocr", "pages": numbers if pdfium_doc is not None else []})
@@ -283,8 +306,7 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
             _emit({**message, "ocr_skipped": skipped, "script": script})
             continue
         try:
-            page = read_page(reader, pdfium_doc[message["number"] - 1],
-                             dpi=int(options["dpi"]))
+            page = read_page(reader, pdfium_doc[message["number"] - 1], dpi=int(options["dpi"]))
         except MemoryError:
             raise _Refused("too_large", f"memory on page {message['number']} (OCR)") from None
         except Exception as e:  # noqa: BLE001 - one unreadable page must not sink the rest
@@ -292,15 +314,23 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
                 raise _Refused("too_large", f"memory on page {message['number']} (OCR)") from e
             _emit({**message, "ocr_error": f"{type(e).__name__}: {e}"[-300:]})
             continue
-        _emit({**message, "text": page.text, "untrusted": False, "ocr": True,
-               "confidence": round(page.confidence, 4)})
+        _emit(
+            {
+                **message,
+                "text": page.text,
+                "untrusted": False,
+                "ocr": True,
+                "confidence": round(page.confidence, 4),
+            }
+        )
 
 
 def main() -> int:
     request = json.loads(sys.stdin.read())
     ocr = request.get("ocr")
-    _limit(int(request["memory_mb"]), int(request["cpu_s"]),
-           int(ocr.get("memory_mb", 0)) if ocr else 0)
+    _limit(
+        int(request["memory_mb"]), int(request["cpu_s"]), int(ocr.get("memory_mb", 0)) if ocr else 0
+    )
     import pypdf  # noqa: F401 - loaded only once the limits hold
 
     collector = _collect_pypdf_warnings()

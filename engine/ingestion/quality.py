@@ -14,8 +14,14 @@ from functools import lru_cache
 # Scripts that legitimately share words. Japanese mixes Han, Hiragana and Katakana; Korean
 # mixes Hangul and Han; full-width forms and CJK punctuation belong with them.
 _SCRIPT_GROUPS = {
-    "CJK": "CJK", "HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK", "IDEOGRAPHIC": "CJK",
-    "FULLWIDTH": "CJK", "HALFWIDTH": "CJK", "BOPOMOFO": "CJK",
+    "CJK": "CJK",
+    "HIRAGANA": "CJK",
+    "KATAKANA": "CJK",
+    "HANGUL": "CJK",
+    "IDEOGRAPHIC": "CJK",
+    "FULLWIDTH": "CJK",
+    "HALFWIDTH": "CJK",
+    "BOPOMOFO": "CJK",
     # Latin letters with modifiers/IPA share words with Latin.
     "MODIFIER": "LATIN",
 }

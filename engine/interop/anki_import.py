@@ -54,15 +54,22 @@ class ImportSummary:
     skipped: dict[str, int]
 
     def as_json(self) -> dict[str, Any]:
-        return {"notes": self.notes, "questions": self.questions, "reviews": self.reviews,
-                "media": self.media, "skipped": dict(sorted(self.skipped.items()))}
+        return {
+            "notes": self.notes,
+            "questions": self.questions,
+            "reviews": self.reviews,
+            "media": self.media,
+            "skipped": dict(sorted(self.skipped.items())),
+        }
 
 
 def limits(rt: Runtime) -> Limits:
     s = rt.settings.ingestion
-    return Limits(max_bytes=s.anki_max_mb * 1_000_000,
-                  max_unpacked_bytes=s.anki_max_unpacked_mb * 1_000_000,
-                  max_media_files=s.anki_max_media_files)
+    return Limits(
+        max_bytes=s.anki_max_mb * 1_000_000,
+        max_unpacked_bytes=s.anki_max_unpacked_mb * 1_000_000,
+        max_media_files=s.anki_max_media_files,
+    )
 
 
 def import_anki(rt: Runtime, *, user_id: int, data: bytes) -> ImportSummary:
@@ -82,44 +89,79 @@ def import_anki(rt: Runtime, *, user_id: int, data: bytes) -> ImportSummary:
         learner = store.learner(profile, store.personal_parameters(session, user_id))
         ids, created, updated = _upsert_questions(session, user_id, converted.questions)
         card_question = {q.card_id: ids[q.key] for q in converted.questions}
-        added, ignored = _import_history(session, user_id, collection, card_question,
-                                         learner=learner, params=answer_params(rt.settings))
+        added, ignored = _import_history(
+            session,
+            user_id,
+            collection,
+            card_question,
+            learner=learner,
+            params=answer_params(rt.settings),
+        )
     if ignored:
         skipped["review_not_imported"] = ignored
-    return ImportSummary(notes=len(collection.notes), questions=created + updated,
-                         created=created, updated=updated, reviews=added, media=collection.media,
-                         skipped=skipped)
+    return ImportSummary(
+        notes=len(collection.notes),
+        questions=created + updated,
+        created=created,
+        updated=updated,
+        reviews=added,
+        media=collection.media,
+        skipped=skipped,
+    )
 
 
 def _values(q: ImportedQuestion) -> dict[str, Any]:
-    return {"type": q.type, "form": q.form, "stem": q.stem, "answer": q.answer,
-            "explanation": q.explanation, "topic": q.topic,
-            "excerpt": f"Imported from Anki (deck {q.deck}).",
-            "material_title": f"Anki: {q.deck}"[:300]}
+    return {
+        "type": q.type,
+        "form": q.form,
+        "stem": q.stem,
+        "answer": q.answer,
+        "explanation": q.explanation,
+        "topic": q.topic,
+        "excerpt": f"Imported from Anki (deck {q.deck}).",
+        "material_title": f"Anki: {q.deck}"[:300],
+    }
 
 
-def _upsert_questions(session: Any, user_id: int, questions: list[ImportedQuestion],
-                      ) -> tuple[dict[str, int], int, int]:
+def _upsert_questions(
+    session: Any,
+    user_id: int,
+    questions: list[ImportedQuestion],
+) -> tuple[dict[str, int], int, int]:
     keys = [q.key for q in questions]
     existing: dict[str, int] = {}
     for start in range(0, len(keys), 5000):
-        existing.update(session.execute(
-            select(Question.external_key, Question.id).where(
-                Question.user_id == user_id,
-                Question.external_key.in_(keys[start:start + 5000]))).all())
+        existing.update(
+            session.execute(
+                select(Question.external_key, Question.id).where(
+                    Question.user_id == user_id,
+                    Question.external_key.in_(keys[start : start + 5000]),
+                )
+            ).all()
+        )
     fresh = [q for q in questions if q.key not in existing]
     stale = [q for q in questions if q.key in existing]
     for q in stale:
-        session.execute(update(Question).where(Question.id == existing[q.key])
-                        .values(**_values(q)))
+        session.execute(update(Question).where(Question.id == existing[q.key]).values(**_values(q)))
     if fresh:
-        rows = [{"user_id": user_id, "external_key": q.key, "page_start": 1, "page_end": 1,
-                 "generator": Generator.ANKI, "key_points": [], "difficulty": 3, **_values(q)}
-                for q in fresh]
+        rows = [
+            {
+                "user_id": user_id,
+                "external_key": q.key,
+                "page_start": 1,
+                "page_end": 1,
+                "generator": Generator.ANKI,
+                "key_points": [],
+                "difficulty": 3,
+                **_values(q),
+            }
+            for q in fresh
+        ]
         for start in range(0, len(rows), 2000):
-            batch = rows[start:start + 2000]
-            result = session.execute(insert(Question).returning(Question.external_key,
-                                                                Question.id), batch)
+            batch = rows[start : start + 2000]
+            result = session.execute(
+                insert(Question).returning(Question.external_key, Question.id), batch
+            )
             existing.update(result.all())
     return existing, len(fresh), len(stale)
 
@@ -128,9 +170,15 @@ def _at(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
-def _import_history(session: Any, user_id: int, collection: Collection,
-                    card_question: dict[int, int], *, learner: Any, params: Any,
-                    ) -> tuple[int, int]:
+def _import_history(
+    session: Any,
+    user_id: int,
+    collection: Collection,
+    card_question: dict[int, int],
+    *,
+    learner: Any,
+    params: Any,
+) -> tuple[int, int]:
     """Attempts and review states from the review log; returns (added, not imported)."""
     by_card: dict[int, list[Review]] = defaultdict(list)
     ignored = 0
@@ -142,12 +190,23 @@ def _import_history(session: Any, user_id: int, collection: Collection,
     if not by_card:
         return 0, ignored
     question_ids = [card_question[c] for c in by_card]
-    states = {s.question_id: s for s in session.scalars(
-        select(ReviewState).where(ReviewState.user_id == user_id,
-                                  ReviewState.question_id.in_(question_ids)))}
-    tokens = set(session.scalars(select(Attempt.token).where(
-        Attempt.user_id == user_id, Attempt.question_id.in_(question_ids),
-        Attempt.token.startswith(TOKEN_PREFIX))))
+    states = {
+        s.question_id: s
+        for s in session.scalars(
+            select(ReviewState).where(
+                ReviewState.user_id == user_id, ReviewState.question_id.in_(question_ids)
+            )
+        )
+    }
+    tokens = set(
+        session.scalars(
+            select(Attempt.token).where(
+                Attempt.user_id == user_id,
+                Attempt.question_id.in_(question_ids),
+                Attempt.token.startswith(TOKEN_PREFIX),
+            )
+        )
+    )
     cards = {c.id: c for c in collection.cards}
     scheduler = fsrs6.scheduler_for(fsrs_params_for(learner, params))
     attempts: list[dict[str, Any]] = []
@@ -164,32 +223,58 @@ def _import_history(session: Any, user_id: int, collection: Collection,
                 ignored += 1
                 continue
             grade = Grade(quality=QUALITY_FOR_RATING[r.ease], rating=r.ease)
-            after = review(schedule, grade, correct=r.ease > 1, learner=learner, now=at,
-                           params=params, fsrs_scheduler=scheduler)
-            attempts.append({
-                "user_id": user_id, "question_id": qid, "token": token,
-                "review_number": after.reviews, "answered_at": at,
-                "seconds": int(min(3600, max(1, round(r.time_ms / 1000)))),
-                "confidence": CONFIDENCE_FOR_RATING[r.ease], "response": "",
-                "hinted": False, "correct": r.ease > 1, "score": 1.0 if r.ease > 1 else 0.0,
-                "grader": "self", "grade_reason": "Rated in Anki (imported).",
-                "quality": grade.quality, "rating": grade.rating,
-                "scheduler": learner.scheduler, "xp": 0,
-                "state_before": schedule.to_json() if schedule is not None else None,
-                "previous_answered_at": schedule.last_reviewed_at if schedule else None,
-                "state_after": after.to_json()})
+            after = review(
+                schedule,
+                grade,
+                correct=r.ease > 1,
+                learner=learner,
+                now=at,
+                params=params,
+                fsrs_scheduler=scheduler,
+            )
+            attempts.append(
+                {
+                    "user_id": user_id,
+                    "question_id": qid,
+                    "token": token,
+                    "review_number": after.reviews,
+                    "answered_at": at,
+                    "seconds": int(min(3600, max(1, round(r.time_ms / 1000)))),
+                    "confidence": CONFIDENCE_FOR_RATING[r.ease],
+                    "response": "",
+                    "hinted": False,
+                    "correct": r.ease > 1,
+                    "score": 1.0 if r.ease > 1 else 0.0,
+                    "grader": "self",
+                    "grade_reason": "Rated in Anki (imported).",
+                    "quality": grade.quality,
+                    "rating": grade.rating,
+                    "scheduler": learner.scheduler,
+                    "xp": 0,
+                    "state_before": schedule.to_json() if schedule is not None else None,
+                    "previous_answered_at": schedule.last_reviewed_at if schedule else None,
+                    "state_after": after.to_json(),
+                }
+            )
             schedule = after
             added_here += 1
         if not added_here or schedule is None:
             continue
         if row is None:
             schedule = _continue_anki_sm2(schedule, cards.get(card_id), learner.scheduler)
-            new_states.append({"user_id": user_id, "question_id": qid, "suspended": False,
-                               "first_reviewed_at": _at(min(r.id for r in reviews)),
-                               **schedule.columns()})
+            new_states.append(
+                {
+                    "user_id": user_id,
+                    "question_id": qid,
+                    "suspended": False,
+                    "first_reviewed_at": _at(min(r.id for r in reviews)),
+                    **schedule.columns(),
+                }
+            )
         else:
-            session.execute(update(ReviewState).where(ReviewState.id == row.id)
-                            .values(**schedule.columns()))
+            session.execute(
+                update(ReviewState).where(ReviewState.id == row.id).values(**schedule.columns())
+            )
     # COPY: the attempts' statement-level triggers (analytics rollups) run once for the whole
     # history instead of once per row, as an executemany would make them.
     if attempts:
@@ -205,8 +290,11 @@ def _continue_anki_sm2(schedule: Schedule, card: Card | None, scheduler: str) ->
     if card is None or card.type != 2 or card.ivl <= 0 or card.factor <= 0:
         return schedule
     interval = int(card.ivl)
-    state = sm2.SM2State(repetitions=max(schedule.sm2.repetitions, 1), interval_days=interval,
-                         easiness=max(1.3, card.factor / 1000),
-                         due_at=schedule.last_reviewed_at + dt.timedelta(days=interval))
+    state = sm2.SM2State(
+        repetitions=max(schedule.sm2.repetitions, 1),
+        interval_days=interval,
+        easiness=max(1.3, card.factor / 1000),
+        due_at=schedule.last_reviewed_at + dt.timedelta(days=interval),
+    )
     due = state.due_at if scheduler == "sm2" else schedule.due_at
     return replace(schedule, sm2=state, due_at=due)

@@ -141,21 +141,34 @@ def convert(collection: Collection) -> Converted:
             skipped["media_reference"] += media
         deck = collection.decks.get(card.deck_id, DEFAULT_DECK)
         topic = note.tags[0] if deck == DEFAULT_DECK and note.tags else deck
-        made = (_cloze(card, notetype, values) if notetype.cloze
-                else _flashcard(card, notetype, values))
+        made = (
+            _cloze(card, notetype, values) if notetype.cloze else _flashcard(card, notetype, values)
+        )
         if made is None:
             skipped["empty_card"] += 1
             continue
         kind, stem, answer, explanation = made
-        questions.append(ImportedQuestion(
-            key=f"anki:{note.guid}:{card.ord}"[:160], card_id=card.id, type=kind,
-            form="flashcard" if kind == "short" else None, stem=stem, answer=answer,
-            explanation=explanation, topic=topic[:200] or None, deck=deck))
+        questions.append(
+            ImportedQuestion(
+                key=f"anki:{note.guid}:{card.ord}"[:160],
+                card_id=card.id,
+                type=kind,
+                form="flashcard" if kind == "short" else None,
+                stem=stem,
+                answer=answer,
+                explanation=explanation,
+                topic=topic[:200] or None,
+                deck=deck,
+            )
+        )
     return Converted(questions, {k: v for k, v in skipped.items() if v})
 
 
-def _cloze(card: Card, notetype: NoteType, values: dict[str, str],
-           ) -> tuple[str, str, str, str] | None:
+def _cloze(
+    card: Card,
+    notetype: NoteType,
+    values: dict[str, str],
+) -> tuple[str, str, str, str] | None:
     text_field = notetype.fields[0] if notetype.fields else ""
     if notetype.templates:
         refs = [r.strip() for r in FIELD_REF.findall(notetype.templates[0][0])]
@@ -168,8 +181,11 @@ def _cloze(card: Card, notetype: NoteType, values: dict[str, str],
     return "cloze", made[0], made[1], extra
 
 
-def _flashcard(card: Card, notetype: NoteType, values: dict[str, str],
-               ) -> tuple[str, str, str, str] | None:
+def _flashcard(
+    card: Card,
+    notetype: NoteType,
+    values: dict[str, str],
+) -> tuple[str, str, str, str] | None:
     if card.ord >= len(notetype.templates):
         return None
     qfmt, afmt = notetype.templates[card.ord]

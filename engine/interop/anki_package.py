@@ -114,34 +114,46 @@ def read_package(data: bytes, limits: Limits) -> Collection:
     if len(data) > limits.max_bytes:
         raise AnkiPackageRefused(
             f"This Anki file is {len(data) / 1e6:.0f} MB; the largest accepted is "
-            f"{limits.max_bytes / 1e6:.0f} MB.")
+            f"{limits.max_bytes / 1e6:.0f} MB."
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as e:
-        raise AnkiPackageRefused("This is not an Anki package (.apkg or .colpkg): it is not "
-                                 "a zip file.") from e
+        raise AnkiPackageRefused(
+            "This is not an Anki package (.apkg or .colpkg): it is not a zip file."
+        ) from e
     with archive:
         infos = archive.infolist()
         names = {i.filename for i in infos}
         if sum(i.file_size for i in infos) > limits.max_unpacked_bytes:
             raise AnkiPackageRefused(
                 "This Anki package unpacks to more than "
-                f"{limits.max_unpacked_bytes / 1e6:.0f} MB; it was not imported.")
+                f"{limits.max_unpacked_bytes / 1e6:.0f} MB; it was not imported."
+            )
         media = _media_count(names, limits)
         name = next((n for n in COLLECTION_NAMES if n in names), None)
         if name is None:
-            raise AnkiPackageRefused("This zip file holds no Anki collection "
-                                     "(collection.anki2 or collection.anki21b).")
+            raise AnkiPackageRefused(
+                "This zip file holds no Anki collection (collection.anki2 or collection.anki21b)."
+            )
         try:
             raw = archive.read(name)
         except (zipfile.BadZipFile, OSError, EOFError) as e:
-            raise AnkiPackageRefused("The Anki package is damaged: its collection could not "
-                                     "be unpacked.") from e
+            raise AnkiPackageRefused(
+                "The Anki package is damaged: its collection could not be unpacked."
+            ) from e
     if name.endswith("b"):
         raw = _unzstd(raw, limits.max_unpacked_bytes)
     collection = _read_database(raw)
-    return Collection(collection.schema, collection.notetypes, collection.decks,
-                      collection.notes, collection.cards, collection.reviews, media)
+    return Collection(
+        collection.schema,
+        collection.notetypes,
+        collection.decks,
+        collection.notes,
+        collection.cards,
+        collection.reviews,
+        media,
+    )
 
 
 def _unzstd(raw: bytes, limit: int) -> bytes:
@@ -154,10 +166,12 @@ def _unzstd(raw: bytes, limit: int) -> bytes:
                 if len(out) > limit:
                     raise AnkiPackageRefused(
                         f"This Anki package unpacks to more than {limit / 1e6:.0f} MB; it "
-                        "was not imported.")
+                        "was not imported."
+                    )
     except zstandard.ZstdError as e:
-        raise AnkiPackageRefused("The Anki package is damaged: its collection could not be "
-                                 "decompressed.") from e
+        raise AnkiPackageRefused(
+            "The Anki package is damaged: its collection could not be decompressed."
+        ) from e
     return bytes(out)
 
 
@@ -168,7 +182,8 @@ def _media_count(names: set[str], limits: Limits) -> int:
     if numbered > limits.max_media_files:
         raise AnkiPackageRefused(
             f"This Anki package holds {numbered} media files; at most "
-            f"{limits.max_media_files} are accepted.")
+            f"{limits.max_media_files} are accepted."
+        )
     return numbered
 
 
@@ -184,8 +199,9 @@ def _read_database(raw: bytes) -> Collection:
         try:
             return _read_tables(con)
         except sqlite3.DatabaseError as e:
-            raise AnkiPackageRefused("The Anki collection is damaged: its database cannot be "
-                                     "read.") from e
+            raise AnkiPackageRefused(
+                "The Anki collection is damaged: its database cannot be read."
+            ) from e
         finally:
             con.close()
     finally:
@@ -196,16 +212,20 @@ def _read_tables(con: sqlite3.Connection) -> Collection:
     # The file is untrusted: no functions from its schema, and what is read must be plain
     # tables (a view could be made to compute forever).
     con.execute("PRAGMA trusted_schema = OFF")
-    tables = {name for (name,) in con.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = {
+        name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
     check = con.execute("PRAGMA quick_check").fetchone()
     if check is None or check[0] != "ok":
-        raise AnkiPackageRefused("The Anki collection is damaged: its database fails "
-                                 "SQLite's check.")
+        raise AnkiPackageRefused(
+            "The Anki collection is damaged: its database fails SQLite's check."
+        )
     missing = {"col", "notes", "cards", "revlog"} - tables
     if missing:
-        raise AnkiPackageRefused("This is not an Anki collection: its database has no "
-                                 f"{', '.join(sorted(missing))} table.")
+        raise AnkiPackageRefused(
+            "This is not an Anki collection: its database has no "
+            f"{', '.join(sorted(missing))} table."
+        )
     row = con.execute("SELECT ver FROM col").fetchone()
     schema = int(row[0]) if row else -1
     if schema == LEGACY_SCHEMA:
@@ -213,28 +233,48 @@ def _read_tables(con: sqlite3.Connection) -> Collection:
     elif schema in TABLE_SCHEMAS:
         missing = {"notetypes", "fields", "templates", "decks"} - tables
         if missing:
-            raise AnkiPackageRefused("The Anki collection is damaged: its database has no "
-                                     f"{', '.join(sorted(missing))} table.")
+            raise AnkiPackageRefused(
+                "The Anki collection is damaged: its database has no "
+                f"{', '.join(sorted(missing))} table."
+            )
         notetypes, decks = _table_notetypes_and_decks(con)
     else:
         raise AnkiPackageRefused(
             f"This Anki collection has schema version {schema}, which Groundwork cannot read "
             f"(it reads {LEGACY_SCHEMA} and {TABLE_SCHEMAS.start}–{TABLE_SCHEMAS.stop - 1}). "
-            "Export it again from a current Anki.")
-    notes = [Note(int(i), str(g), int(m), tuple(str(f).split("\x1f")),
-                  tuple(t for t in str(tags).split() if t))
-             for i, g, m, f, tags in con.execute(
-                 "SELECT id, guid, mid, flds, tags FROM notes ORDER BY id")]
-    cards = [Card(*map(int, r)) for r in con.execute(
-        "SELECT id, nid, did, ord, type, queue, ivl, factor, reps, lapses FROM cards "
-        "ORDER BY id")]
-    reviews = [Review(*map(int, r)) for r in con.execute(
-        "SELECT id, cid, ease, ivl, factor, time, type FROM revlog ORDER BY id")]
+            "Export it again from a current Anki."
+        )
+    notes = [
+        Note(
+            int(i),
+            str(g),
+            int(m),
+            tuple(str(f).split("\x1f")),
+            tuple(t for t in str(tags).split() if t),
+        )
+        for i, g, m, f, tags in con.execute(
+            "SELECT id, guid, mid, flds, tags FROM notes ORDER BY id"
+        )
+    ]
+    cards = [
+        Card(*map(int, r))
+        for r in con.execute(
+            "SELECT id, nid, did, ord, type, queue, ivl, factor, reps, lapses FROM cards "
+            "ORDER BY id"
+        )
+    ]
+    reviews = [
+        Review(*map(int, r))
+        for r in con.execute(
+            "SELECT id, cid, ease, ivl, factor, time, type FROM revlog ORDER BY id"
+        )
+    ]
     return Collection(schema, notetypes, decks, notes, cards, reviews, 0)
 
 
-def _legacy_notetypes_and_decks(con: sqlite3.Connection,
-                                ) -> tuple[dict[int, NoteType], dict[int, str]]:
+def _legacy_notetypes_and_decks(
+    con: sqlite3.Connection,
+) -> tuple[dict[int, NoteType], dict[int, str]]:
     models_json, decks_json = con.execute("SELECT models, decks FROM col").fetchone()
     try:
         models = json.loads(models_json)
@@ -242,43 +282,53 @@ def _legacy_notetypes_and_decks(con: sqlite3.Connection,
         notetypes = {}
         for key, m in models.items():
             fields = tuple(f["name"] for f in sorted(m["flds"], key=lambda f: f["ord"]))
-            templates = tuple((t["qfmt"], t["afmt"])
-                              for t in sorted(m["tmpls"], key=lambda t: t["ord"]))
-            notetypes[int(key)] = NoteType(int(key), str(m["name"]), int(m.get("type", 0)) == 1,
-                                           fields, templates)
+            templates = tuple(
+                (t["qfmt"], t["afmt"]) for t in sorted(m["tmpls"], key=lambda t: t["ord"])
+            )
+            notetypes[int(key)] = NoteType(
+                int(key), str(m["name"]), int(m.get("type", 0)) == 1, fields, templates
+            )
         deck_names = {int(k): str(d["name"]) for k, d in decks.items()}
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise AnkiPackageRefused("The Anki collection is damaged: its note types or decks "
-                                 "cannot be read.") from e
+        raise AnkiPackageRefused(
+            "The Anki collection is damaged: its note types or decks cannot be read."
+        ) from e
     return notetypes, deck_names
 
 
-def _table_notetypes_and_decks(con: sqlite3.Connection,
-                               ) -> tuple[dict[int, NoteType], dict[int, str]]:
+def _table_notetypes_and_decks(
+    con: sqlite3.Connection,
+) -> tuple[dict[int, NoteType], dict[int, str]]:
     fields: dict[int, list[str]] = {}
     for ntid, _ord, name in con.execute("SELECT ntid, ord, name FROM fields ORDER BY ntid, ord"):
         fields.setdefault(int(ntid), []).append(str(name))
     templates: dict[int, list[tuple[str, str]]] = {}
     for ntid, _ord, config in con.execute(
-            "SELECT ntid, ord, config FROM templates ORDER BY ntid, ord"):
+        "SELECT ntid, ord, config FROM templates ORDER BY ntid, ord"
+    ):
         values = proto_fields(bytes(config))
         templates.setdefault(int(ntid), []).append(
-            (_text(values.get(1, [b""])[0]), _text(values.get(2, [b""])[0])))
+            (_text(values.get(1, [b""])[0]), _text(values.get(2, [b""])[0]))
+        )
     notetypes = {}
     for ntid, name, config in con.execute("SELECT id, name, config FROM notetypes"):
         kind = proto_fields(bytes(config)).get(1, [0])[0]
-        notetypes[int(ntid)] = NoteType(int(ntid), str(name), kind == 1,
-                                        tuple(fields.get(int(ntid), [])),
-                                        tuple(templates.get(int(ntid), [])))
-    decks = {int(i): str(n).replace("\x1f", "::")
-             for i, n in con.execute("SELECT id, name FROM decks")}
+        notetypes[int(ntid)] = NoteType(
+            int(ntid),
+            str(name),
+            kind == 1,
+            tuple(fields.get(int(ntid), [])),
+            tuple(templates.get(int(ntid), [])),
+        )
+    decks = {
+        int(i): str(n).replace("\x1f", "::") for i, n in con.execute("SELECT id, name FROM decks")
+    }
     return notetypes, decks
 
 
 def _text(value: object) -> str:
     if not isinstance(value, bytes):
-        raise AnkiPackageRefused("The Anki collection is damaged: a card template cannot be "
-                                 "read.")
+        raise AnkiPackageRefused("The Anki collection is damaged: a card template cannot be read.")
     return value.decode("utf-8", "replace")
 
 
@@ -289,8 +339,7 @@ def _varint(data: bytes, i: int) -> tuple[int, int]:
     shift = value = 0
     while True:
         if i >= len(data) or shift > 63:
-            raise AnkiPackageRefused("The Anki collection is damaged: a setting cannot be "
-                                     "read.")
+            raise AnkiPackageRefused("The Anki collection is damaged: a setting cannot be read.")
         b = data[i]
         value |= (b & 0x7F) << shift
         i += 1
@@ -310,15 +359,15 @@ def _proto_items(data: bytes) -> Iterator[tuple[int, int | bytes]]:
         elif wire == 2:
             size, i = _varint(data, i)
             if i + size > len(data):
-                raise AnkiPackageRefused("The Anki collection is damaged: a setting cannot be "
-                                         "read.")
-            yield number, data[i:i + size]
+                raise AnkiPackageRefused(
+                    "The Anki collection is damaged: a setting cannot be read."
+                )
+            yield number, data[i : i + size]
             i += size
         elif wire in (1, 5):
             i += 8 if wire == 1 else 4
         else:
-            raise AnkiPackageRefused("The Anki collection is damaged: a setting cannot be "
-                                     "read.")
+            raise AnkiPackageRefused("The Anki collection is damaged: a setting cannot be read.")
 
 
 def proto_fields(data: bytes) -> dict[int, list[int | bytes]]:

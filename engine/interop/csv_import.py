@@ -83,8 +83,7 @@ def parse_csv(data: bytes, *, max_bytes: int) -> list[CsvQuestion]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise CsvRefused("This file is not UTF-8 text; save the CSV as UTF-8 and try "
-                         "again.") from e
+        raise CsvRefused("This file is not UTF-8 text; save the CSV as UTF-8 and try again.") from e
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = {(h or "").strip().lower(): h for h in reader.fieldnames or []}
@@ -93,9 +92,11 @@ def parse_csv(data: bytes, *, max_bytes: int) -> list[CsvQuestion]:
         elif {"stem", "answer"} <= set(header):
             layout = "question"
         else:
-            raise CsvRefused("The CSV needs a header with the columns front, back (flashcards) "
-                             "or stem, answer (optional: options separated by |); "
-                             "explanation and topic are optional in both.")
+            raise CsvRefused(
+                "The CSV needs a header with the columns front, back (flashcards) "
+                "or stem, answer (optional: options separated by |); "
+                "explanation and topic are optional in both."
+            )
         rows = []
         for row in reader:
             if len(rows) >= MAX_ROWS:
@@ -123,16 +124,18 @@ def _question(row: dict[str, str], layout: str) -> CsvQuestion:
         front, back = row["front"], row["back"]
         if not front or not back:
             raise ValueError("front and back are both needed")
-        return CsvQuestion(_key(front), "short", FLASHCARD_FORM, front, None, None, back,
-                           explanation, topic)
+        return CsvQuestion(
+            _key(front), "short", FLASHCARD_FORM, front, None, None, back, explanation, topic
+        )
     stem, answer = row["stem"], row["answer"]
     if not stem or not answer:
         raise ValueError("stem and answer are both needed")
     options = [o.strip() for o in row.get("options", "").split("|") if o.strip()]
     if len(options) >= 2:
         index = _choice(options, answer)
-        return CsvQuestion(_key(stem), "mcq", None, stem, options, index, options[index],
-                           explanation, topic)
+        return CsvQuestion(
+            _key(stem), "mcq", None, stem, options, index, options[index], explanation, topic
+        )
     if options:
         raise ValueError("a multiple-choice question needs two or more options")
     kind = "cloze" if BLANK.search(stem) else "short"
@@ -161,22 +164,46 @@ def import_csv(rt: Runtime, *, user_id: int, data: bytes) -> CsvSummary:
     questions = parse_csv(data, max_bytes=rt.settings.ingestion.upload_max_mb * 1_000_000)
     by_key = {q.key: q for q in questions}  # a stem twice: the later row wins
     with rt.session_factory.begin() as session:
-        existing = dict(session.execute(select(Question.external_key, Question.id).where(
-            Question.user_id == user_id,
-            Question.external_key.in_(list(by_key)))).all())
+        existing = dict(
+            session.execute(
+                select(Question.external_key, Question.id).where(
+                    Question.user_id == user_id, Question.external_key.in_(list(by_key))
+                )
+            ).all()
+        )
         for key, qid in existing.items():
-            session.execute(update(Question).where(Question.id == qid)
-                            .values(**_values(by_key[key])))
-        fresh = [{"user_id": user_id, "external_key": q.key, "page_start": 1, "page_end": 1,
-                  "generator": Generator.CSV, "key_points": [], "difficulty": 3, **_values(q)}
-                 for key, q in by_key.items() if key not in existing]
+            session.execute(
+                update(Question).where(Question.id == qid).values(**_values(by_key[key]))
+            )
+        fresh = [
+            {
+                "user_id": user_id,
+                "external_key": q.key,
+                "page_start": 1,
+                "page_end": 1,
+                "generator": Generator.CSV,
+                "key_points": [],
+                "difficulty": 3,
+                **_values(q),
+            }
+            for key, q in by_key.items()
+            if key not in existing
+        ]
         if fresh:
             session.execute(insert(Question), fresh)
     return CsvSummary(rows=len(questions), created=len(fresh), updated=len(existing))
 
 
 def _values(q: CsvQuestion) -> dict[str, Any]:
-    return {"type": q.type, "form": q.form, "stem": q.stem, "options": q.options,
-            "correct_index": q.correct_index, "answer": q.answer, "explanation": q.explanation,
-            "topic": q.topic, "excerpt": f"Imported from a CSV file ({SOURCE}).",
-            "material_title": SOURCE}
+    return {
+        "type": q.type,
+        "form": q.form,
+        "stem": q.stem,
+        "options": q.options,
+        "correct_index": q.correct_index,
+        "answer": q.answer,
+        "explanation": q.explanation,
+        "topic": q.topic,
+        "excerpt": f"Imported from a CSV file ({SOURCE}).",
+        "material_title": SOURCE,
+    }

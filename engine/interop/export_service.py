@@ -14,8 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["LmsFormat", "Selection", "export_for_lms"]
 
 
-def export_for_lms(rt: Runtime, *, user_id: int, selection: Selection,
-                   fmt: LmsFormat) -> LmsFile:
+def export_for_lms(rt: Runtime, *, user_id: int, selection: Selection, fmt: LmsFormat) -> LmsFile:
     """The learner's active and flagged questions in `selection` as a file of `fmt`.
 
     Raises:
@@ -24,10 +23,22 @@ def export_for_lms(rt: Runtime, *, user_id: int, selection: Selection,
     """
     rows = selected_questions(rt, user_id=user_id, selection=selection)
     if not rows:
-        raise InvalidInput("There are no questions to export in that selection. Choose "
-                           "another material or topic, or generate questions first.")
-    questions = [ExportQuestion(id=q.id, type=q.type, stem=q.stem, options=q.options,
-                                correct_index=q.correct_index, answer=q.answer,
-                                explanation=q.explanation or "", citation=citation(q),
-                                topic=q.topic) for q in rows]
+        raise InvalidInput(
+            "There are no questions to export in that selection. Choose "
+            "another material or topic, or generate questions first."
+        )
+    questions = [
+        ExportQuestion(
+            id=q.id,
+            type=q.type,
+            stem=q.stem,
+            options=q.options,
+            correct_index=q.correct_index,
+            answer=q.answer,
+            explanation=q.explanation or "",
+            citation=citation(q),
+            topic=q.topic,
+        )
+        for q in rows
+    ]
     return export(questions, fmt)

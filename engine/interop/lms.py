@@ -76,7 +76,7 @@ def cloze_answers(stem: str, answer: str) -> list[str]:
     parts = [p.strip() for p in answer.split(";")]
     if blanks <= 1 or len(parts) == 1:
         return [answer.strip()]
-    return [*parts[:blanks - 1], "; ".join(parts[blanks - 1:])]
+    return [*parts[: blanks - 1], "; ".join(parts[blanks - 1 :])]
 
 
 def cloze_segments(stem: str, answer: str) -> tuple[list[str], list[str]]:
@@ -127,11 +127,17 @@ def _paragraphs(parent: ET.Element, text: str) -> None:
 
 
 def _score_outcomes(item: ET.Element) -> None:
-    score = _sub(item, "outcomeDeclaration", identifier="SCORE", cardinality="single",
-                 baseType="float")
+    score = _sub(
+        item, "outcomeDeclaration", identifier="SCORE", cardinality="single", baseType="float"
+    )
     _sub(_sub(score, "defaultValue"), "value", "0")
-    _sub(item, "outcomeDeclaration", identifier="FEEDBACK", cardinality="single",
-         baseType="identifier")
+    _sub(
+        item,
+        "outcomeDeclaration",
+        identifier="FEEDBACK",
+        cardinality="single",
+        baseType="identifier",
+    )
 
 
 def _show_feedback(processing: ET.Element) -> None:
@@ -140,25 +146,49 @@ def _show_feedback(processing: ET.Element) -> None:
 
 
 def _modal_feedback(item: ET.Element, q: ExportQuestion) -> None:
-    fb = _sub(item, "modalFeedback", outcomeIdentifier="FEEDBACK", showHide="show",
-              identifier="source", title="Explanation and source")
+    fb = _sub(
+        item,
+        "modalFeedback",
+        outcomeIdentifier="FEEDBACK",
+        showHide="show",
+        identifier="source",
+        title="Explanation and source",
+    )
     fb.text = feedback(q)
 
 
 def qti_item(q: ExportQuestion) -> ET.Element:
     """One `assessmentItem` (QTI 2.1)."""
-    item = ET.Element(_q("assessmentItem"), {
-        "identifier": f"Q{q.id}", "title": _title(q), "adaptive": "false",
-        "timeDependent": "false", "xmlns": QTI_NS, "xmlns:xsi": XSI_NS,
-        "xsi:schemaLocation": f"{QTI_NS} {QTI_XSD}"})
+    item = ET.Element(
+        _q("assessmentItem"),
+        {
+            "identifier": f"Q{q.id}",
+            "title": _title(q),
+            "adaptive": "false",
+            "timeDependent": "false",
+            "xmlns": QTI_NS,
+            "xmlns:xsi": XSI_NS,
+            "xsi:schemaLocation": f"{QTI_NS} {QTI_XSD}",
+        },
+    )
     if q.type == "mcq" and q.options and q.correct_index is not None:
-        decl = _sub(item, "responseDeclaration", identifier="RESPONSE", cardinality="single",
-                    baseType="identifier")
+        decl = _sub(
+            item,
+            "responseDeclaration",
+            identifier="RESPONSE",
+            cardinality="single",
+            baseType="identifier",
+        )
         _sub(_sub(decl, "correctResponse"), "value", f"C{q.correct_index}")
         _score_outcomes(item)
         body = _sub(item, "itemBody")
-        choice = _sub(body, "choiceInteraction", responseIdentifier="RESPONSE",
-                      shuffle="false", maxChoices="1")
+        choice = _sub(
+            body,
+            "choiceInteraction",
+            responseIdentifier="RESPONSE",
+            shuffle="false",
+            maxChoices="1",
+        )
         _sub(choice, "prompt", q.stem)
         for i, option in enumerate(q.options):
             _sub(choice, "simpleChoice", option, identifier=f"C{i}")
@@ -168,21 +198,29 @@ def qti_item(q: ExportQuestion) -> ET.Element:
         match = _sub(when, "match")
         _sub(match, "variable", identifier="RESPONSE")
         _sub(match, "correct", identifier="RESPONSE")
-        _sub(_sub(when, "setOutcomeValue", identifier="SCORE"), "baseValue", "1",
-             baseType="float")
+        _sub(_sub(when, "setOutcomeValue", identifier="SCORE"), "baseValue", "1", baseType="float")
         _show_feedback(processing)
     elif q.type == "cloze":
         text, answers = cloze_segments(q.stem, q.answer)
         for i, answer in enumerate(answers, start=1):
-            decl = _sub(item, "responseDeclaration", identifier=f"RESPONSE{i}",
-                        cardinality="single", baseType="string")
+            decl = _sub(
+                item,
+                "responseDeclaration",
+                identifier=f"RESPONSE{i}",
+                cardinality="single",
+                baseType="string",
+            )
             _sub(_sub(decl, "correctResponse"), "value", answer)
         _score_outcomes(item)
         body = _sub(item, "itemBody")
         para = _sub(body, "p", text[0])
         for i, (answer, after) in enumerate(zip(answers, text[1:], strict=True), start=1):
-            gap = _sub(para, "textEntryInteraction", responseIdentifier=f"RESPONSE{i}",
-                       expectedLength=str(max(5, len(answer))))
+            gap = _sub(
+                para,
+                "textEntryInteraction",
+                responseIdentifier=f"RESPONSE{i}",
+                expectedLength=str(max(5, len(answer))),
+            )
             gap.tail = after
         processing = _sub(item, "responseProcessing")
         share = f"{1 / len(answers):.6g}"
@@ -196,14 +234,18 @@ def qti_item(q: ExportQuestion) -> ET.Element:
             _sub(total, "baseValue", share, baseType="float")
         _show_feedback(processing)
     else:  # short answer and flashcard: the teacher marks it
-        decl = _sub(item, "responseDeclaration", identifier="RESPONSE", cardinality="single",
-                    baseType="string")
+        decl = _sub(
+            item,
+            "responseDeclaration",
+            identifier="RESPONSE",
+            cardinality="single",
+            baseType="string",
+        )
         _sub(_sub(decl, "correctResponse"), "value", q.answer)
         _score_outcomes(item)
         body = _sub(item, "itemBody")
         _paragraphs(body, q.stem)
-        _sub(body, "extendedTextInteraction", responseIdentifier="RESPONSE",
-             expectedLines="5")
+        _sub(body, "extendedTextInteraction", responseIdentifier="RESPONSE", expectedLines="5")
         processing = _sub(item, "responseProcessing")
         _show_feedback(processing)
     _modal_feedback(item, q)
@@ -222,9 +264,15 @@ def _xml_bytes(root: ET.Element) -> bytes:
 
 def qti_package(questions: Iterable[ExportQuestion]) -> bytes:
     """A QTI 2.1 content package (zip): `imsmanifest.xml` and one item file per question."""
-    manifest = ET.Element("manifest", {
-        "identifier": "GROUNDWORK-EXPORT", "xmlns": CP_NS, "xmlns:xsi": XSI_NS,
-        "xsi:schemaLocation": f"{CP_NS} {CP_XSD}"})
+    manifest = ET.Element(
+        "manifest",
+        {
+            "identifier": "GROUNDWORK-EXPORT",
+            "xmlns": CP_NS,
+            "xmlns:xsi": XSI_NS,
+            "xsi:schemaLocation": f"{CP_NS} {CP_XSD}",
+        },
+    )
     ET.SubElement(manifest, "organizations")
     resources = ET.SubElement(manifest, "resources")
     buffer = io.BytesIO()
@@ -232,8 +280,11 @@ def qti_package(questions: Iterable[ExportQuestion]) -> bytes:
         for q in questions:
             href = f"items/Q{q.id}.xml"
             z.writestr(href, _xml_bytes(qti_item(q)))
-            res = ET.SubElement(resources, "resource", {
-                "identifier": f"RES-Q{q.id}", "type": "imsqti_item_xmlv2p1", "href": href})
+            res = ET.SubElement(
+                resources,
+                "resource",
+                {"identifier": f"RES-Q{q.id}", "type": "imsqti_item_xmlv2p1", "href": href},
+            )
             ET.SubElement(res, "file", {"href": href})
         z.writestr("imsmanifest.xml", _xml_bytes(manifest))
     return buffer.getvalue()
@@ -242,8 +293,13 @@ def qti_package(questions: Iterable[ExportQuestion]) -> bytes:
 # --- Moodle XML -----------------------------------------------------------------------------
 
 
-def _moodle_text(parent: ET.Element, tag: str, text: str, *, fmt: str = "html",
-                 ) -> ET.Element:
+def _moodle_text(
+    parent: ET.Element,
+    tag: str,
+    text: str,
+    *,
+    fmt: str = "html",
+) -> ET.Element:
     el = ET.SubElement(parent, tag, {"format": fmt})
     ET.SubElement(el, "text").text = text
     return el
@@ -294,7 +350,8 @@ def moodle_xml(questions: Iterable[ExportQuestion]) -> bytes:
             text, answers = cloze_segments(q.stem, q.answer)
             body = _h(text[0]) + "".join(
                 f"{{1:SHORTANSWER:={_embedded(a)}}}" + _h(after)
-                for a, after in zip(answers, text[1:], strict=True))
+                for a, after in zip(answers, text[1:], strict=True)
+            )
             el = ET.SubElement(quiz, "question", {"type": "cloze"})
             _moodle_text(el, "name", _title(q), fmt="plain_text")
             _moodle_text(el, "questiontext", body)
@@ -328,8 +385,9 @@ def _gift_one(q: ExportQuestion) -> list[str]:
     title = f"::{gift_escape(f'Q{q.id} {_title(q)}')}::"
     fb = f"####{gift_escape(feedback(q))}"
     if q.type == "mcq" and q.options and q.correct_index is not None:
-        choices = " ".join(("=" if i == q.correct_index else "~") + gift_escape(o)
-                           for i, o in enumerate(q.options))
+        choices = " ".join(
+            ("=" if i == q.correct_index else "~") + gift_escape(o) for i, o in enumerate(q.options)
+        )
         return [f"{title}{gift_escape(q.stem)} {{{choices} {fb}}}"]
     if q.type == "cloze":
         text, answers = cloze_segments(q.stem, q.answer)
@@ -337,10 +395,13 @@ def _gift_one(q: ExportQuestion) -> list[str]:
         for k, answer in enumerate(answers):
             body = gift_escape(text[0])
             for i, after in enumerate(text[1:]):
-                gap = (f"{{={gift_escape(answer)} {fb}}}" if i == k else "_____")
+                gap = f"{{={gift_escape(answer)} {fb}}}" if i == k else "_____"
                 body += gap + gift_escape(after)
-            name = title if len(answers) == 1 else (
-                f"::{gift_escape(f'Q{q.id}.{k + 1} {_title(q)}')}::")
+            name = (
+                title
+                if len(answers) == 1
+                else (f"::{gift_escape(f'Q{q.id}.{k + 1} {_title(q)}')}::")
+            )
             out.append(name + body)
         return out
     model_answer = f"\\nModel answer\\: {gift_escape(q.answer)}"
@@ -364,9 +425,11 @@ def gift(questions: Iterable[ExportQuestion]) -> bytes:
 def export(questions: Sequence[ExportQuestion], fmt: LmsFormat) -> LmsFile:
     """The file of `fmt` holding `questions`."""
     if fmt is LmsFormat.QTI:
-        return LmsFile(qti_package(questions), "groundwork-qti21.zip", "application/zip",
-                       len(questions))
+        return LmsFile(
+            qti_package(questions), "groundwork-qti21.zip", "application/zip", len(questions)
+        )
     if fmt is LmsFormat.MOODLE:
-        return LmsFile(moodle_xml(questions), "groundwork-moodle.xml", "application/xml",
-                       len(questions))
+        return LmsFile(
+            moodle_xml(questions), "groundwork-moodle.xml", "application/xml", len(questions)
+        )
     return LmsFile(gift(questions), "groundwork.gift.txt", "text/plain", len(questions))

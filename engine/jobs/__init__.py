@@ -46,14 +46,31 @@ from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-__all__ = ["JobView", "ReadyExport", "TooManyPendingUploads", "cancel_job", "dismiss_job",
-           "export_path", "get_job", "ready_export", "recent_jobs", "requeue_failed_job",
-           "start_account_deletion", "stop_learner_jobs", "submit_account_deletion",
-           "submit_export", "submit_fsrs_fit", "submit_generation", "submit_ingestion",
-           "submit_reindex"]
+__all__ = [
+    "JobView",
+    "ReadyExport",
+    "TooManyPendingUploads",
+    "cancel_job",
+    "dismiss_job",
+    "export_path",
+    "get_job",
+    "ready_export",
+    "recent_jobs",
+    "requeue_failed_job",
+    "start_account_deletion",
+    "stop_learner_jobs",
+    "submit_account_deletion",
+    "submit_export",
+    "submit_fsrs_fit",
+    "submit_generation",
+    "submit_ingestion",
+    "submit_reindex",
+]
 
-QUEUE_DOWN = ("The job queue cannot be reached right now (the database may be restarting). "
-              "Nothing was queued; please try again in a moment.")
+QUEUE_DOWN = (
+    "The job queue cannot be reached right now (the database may be restarting). "
+    "Nothing was queued; please try again in a moment."
+)
 ACCOUNT_GONE = "Your account no longer exists or is being deleted; nothing was queued."
 
 
@@ -65,16 +82,27 @@ class AlreadyQueued(InvalidInput):
     """The same work (the same file, a running re-index) is already waiting."""
 
 
-def _defer(rt: Runtime, task: str, job_id: int, *, user_id: int | None,
-           queueing_lock: str | None = None, duplicate_message: str = "",
-           queue: str | None = None) -> None:
+def _defer(
+    rt: Runtime,
+    task: str,
+    job_id: int,
+    *,
+    user_id: int | None,
+    queueing_lock: str | None = None,
+    duplicate_message: str = "",
+    queue: str | None = None,
+) -> None:
     """Queue `task` for progress row `job_id` (its only argument: the queue holds ids only,
     the rest is in the row), on `queue` (None: the default one) at the learner's fair turn
     (`engine.jobs.fairness`); on failure the row is removed again."""
     try:
         deferrer = rt.queue.configure_task(
-            task, queue=queue, lock=learner_lock(user_id) if user_id else None,
-            queueing_lock=queueing_lock, priority=fair_priority(rt, user_id) if user_id else 0)
+            task,
+            queue=queue,
+            lock=learner_lock(user_id) if user_id else None,
+            queueing_lock=queueing_lock,
+            priority=fair_priority(rt, user_id) if user_id else 0,
+        )
         queue_job_id = deferrer.defer(job_id=job_id)
     except AlreadyEnqueued:
         _forget(rt, job_id)
@@ -113,8 +141,15 @@ def _new_row(rt: Runtime, *, user_id: int, **fields: object) -> int:
         return jp.create(session, user_id=user_id, **fields)  # type: ignore[arg-type]
 
 
-def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: str,
-                     password: str | None = None, queue: str | None = None) -> int:
+def submit_ingestion(
+    rt: Runtime,
+    *,
+    user_id: int,
+    source: BinaryIO,
+    filename: str,
+    password: str | None = None,
+    queue: str | None = None,
+) -> int:
     """Spool an uploaded PDF to disk and queue its ingestion; returns the job id.
 
     Every worker takes jobs from every queue; `queue` names one that a worker of the caller's
@@ -140,10 +175,17 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
             if jp.count_active(session, user_id=user_id, kind="ingest") >= cap:
                 raise TooManyPendingUploads(
                     f"You already have {cap} uploads waiting to be read. Wait for one to "
-                    "finish (or cancel one) before adding more.")
+                    "finish (or cancel one) before adding more."
+                )
             check_page_quota(session, rt.settings, user_id=user_id, pages=0)
-            job_id = jp.create(session, user_id=user_id, kind="ingest", label=filename,
-                               spool_path=str(path), params={"sha256": sha256})
+            job_id = jp.create(
+                session,
+                user_id=user_id,
+                kind="ingest",
+                label=filename,
+                spool_path=str(path),
+                params={"sha256": sha256},
+            )
     except BaseException:
         remove_spooled(rt, path=path)
         raise
@@ -151,48 +193,75 @@ def submit_ingestion(rt: Runtime, *, user_id: int, source: BinaryIO, filename: s
     return job_id
 
 
-def submit_generation(rt: Runtime, *, user_id: int, material_ids: list[int] | None,
-                      topic: str | None, question_type: str, difficulty: int,
-                      count: int) -> int:
+def submit_generation(
+    rt: Runtime,
+    *,
+    user_id: int,
+    material_ids: list[int] | None,
+    topic: str | None,
+    question_type: str,
+    difficulty: int,
+    count: int,
+) -> int:
     """Queue a generation batch; its drafts arrive in the job's result."""
     if not 1 <= count <= rt.settings.generation.max_count:
-        raise InvalidInput(f"Choose between 1 and {rt.settings.generation.max_count} "
-                           "questions.")
-    params = {"material_ids": list(material_ids or []), "topic": topic or "",
-              "question_type": question_type, "difficulty": int(difficulty),
-              "count": int(count)}
+        raise InvalidInput(f"Choose between 1 and {rt.settings.generation.max_count} questions.")
+    params = {
+        "material_ids": list(material_ids or []),
+        "topic": topic or "",
+        "question_type": question_type,
+        "difficulty": int(difficulty),
+        "count": int(count),
+    }
     label = f"{count} question(s)" + (f" on {topic}" if topic else "")
-    job_id = _new_row(rt, user_id=user_id, kind="generate", label=label, total=count,
-                      params=params)
+    job_id = _new_row(rt, user_id=user_id, kind="generate", label=label, total=count, params=params)
     _defer(rt, "generate", job_id, user_id=user_id)
     return job_id
 
 
-def _submit_one_at_a_time(rt: Runtime, kind: str, *, user_id: int, label: str,
-                          already: str) -> int:
+def _submit_one_at_a_time(rt: Runtime, kind: str, *, user_id: int, label: str, already: str) -> int:
     """Queue a job of which a learner can have only one waiting (a queueing lock per kind)."""
     job_id = _new_row(rt, user_id=user_id, kind=kind, label=label)
-    _defer(rt, kind, job_id, user_id=user_id, queueing_lock=f"{kind}:{user_id}",
-           duplicate_message=already)
+    _defer(
+        rt,
+        kind,
+        job_id,
+        user_id=user_id,
+        queueing_lock=f"{kind}:{user_id}",
+        duplicate_message=already,
+    )
     return job_id
 
 
 def submit_fsrs_fit(rt: Runtime, *, user_id: int) -> int:
     return _submit_one_at_a_time(
-        rt, "fit_fsrs", user_id=user_id, label="Personal FSRS parameters",
-        already="A fit of your FSRS parameters is already waiting.")
+        rt,
+        "fit_fsrs",
+        user_id=user_id,
+        label="Personal FSRS parameters",
+        already="A fit of your FSRS parameters is already waiting.",
+    )
 
 
 def submit_reindex(rt: Runtime, *, user_id: int) -> int:
     return _submit_one_at_a_time(
-        rt, "reindex", user_id=user_id, label="Search index",
-        already="Your search index is already waiting to be updated.")
+        rt,
+        "reindex",
+        user_id=user_id,
+        label="Search index",
+        already="Your search index is already waiting to be updated.",
+    )
 
 
 def submit_export(rt: Runtime, *, user_id: int) -> int:
     """Queue a zip of the learner's data; `export_path` gives the file once it is done."""
-    return _submit_one_at_a_time(rt, "export", user_id=user_id, label="Export of my data",
-                                 already="An export of your data is already waiting.")
+    return _submit_one_at_a_time(
+        rt,
+        "export",
+        user_id=user_id,
+        label="Export of my data",
+        already="An export of your data is already waiting.",
+    )
 
 
 @dataclass(frozen=True)
@@ -203,12 +272,15 @@ class ReadyExport:
     expires_at: dt.datetime
 
 
-EXPORT_EXPIRED = ("That export has expired and was removed from the server. Prepare a new one "
-                  "to download your data.")
+EXPORT_EXPIRED = (
+    "That export has expired and was removed from the server. Prepare a new one "
+    "to download your data."
+)
 
 
-def ready_export(rt: Runtime, job_id: int, *, user_id: int,
-                 now: dt.datetime | None = None) -> ReadyExport:
+def ready_export(
+    rt: Runtime, job_id: int, *, user_id: int, now: dt.datetime | None = None
+) -> ReadyExport:
     """The finished export's zip and when it expires; an expired one is removed here.
 
     Raises:
@@ -224,8 +296,9 @@ def ready_export(rt: Runtime, job_id: int, *, user_id: int,
         exports.remove_export_file(rt, path.name)
         raise NotFound(EXPORT_EXPIRED)
     if not path.is_file():
-        raise NotFound("That export is no longer on the server. Prepare a new one to "
-                       "download your data.")
+        raise NotFound(
+            "That export is no longer on the server. Prepare a new one to download your data."
+        )
     return ReadyExport(path=path, expires_at=expires)
 
 
@@ -235,8 +308,14 @@ def export_path(rt: Runtime, job_id: int, *, user_id: int) -> Path:
     return ready_export(rt, job_id, user_id=user_id).path
 
 
-def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str, password: str,
-                            client_address: str | None = None) -> int:
+def submit_account_deletion(
+    rt: Runtime,
+    *,
+    user_id: int,
+    confirm_email: str,
+    password: str,
+    client_address: str | None = None,
+) -> int:
     """Start deleting the account; returns the deletion job's id.
 
     The typed email and the password are checked first (the password like a login: throttled
@@ -266,14 +345,17 @@ def submit_account_deletion(rt: Runtime, *, user_id: int, confirm_email: str, pa
         email = user.email_normalized
     if normalise_email(confirm_email or "") != email:
         raise InvalidInput("To delete your account, type its email address exactly as shown.")
-    if check_credentials(rt, email=email, password=password or "",
-                         client_address=client_address) != user_id:
+    if (
+        check_credentials(rt, email=email, password=password or "", client_address=client_address)
+        != user_id
+    ):
         raise AuthenticationFailed("That password is not right. Nothing was deleted.")
     return start_account_deletion(rt, user_id=user_id)
 
 
-def start_account_deletion(rt: Runtime, *, user_id: int,
-                           on_marked: Callable[[Session], None] | None = None) -> int:
+def start_account_deletion(
+    rt: Runtime, *, user_id: int, on_marked: Callable[[Session], None] | None = None
+) -> int:
     """Mark the account as being deleted, end its sessions, queue its deletion job and stop
     its other jobs (see `submit_account_deletion`; an admin's deletion calls this directly
     with `on_marked`, run in the marking transaction, e.g. to audit it). Returns the job id.
@@ -285,23 +367,28 @@ def start_account_deletion(rt: Runtime, *, user_id: int,
     """
     with rt.session_factory.begin() as session:
         _lock_live_user(session, user_id, exclusive=True)
-        if (session.scalar(select(User.role).where(User.id == user_id)) == "admin"
-                and count_other_admins(session, user_id) == 0):
+        if (
+            session.scalar(select(User.role).where(User.id == user_id)) == "admin"
+            and count_other_admins(session, user_id) == 0
+        ):
             raise InvalidInput(LAST_ADMIN)
-        session.execute(update(User).where(User.id == user_id)
-                        .values(deleting_since=func.now()))
+        session.execute(update(User).where(User.id == user_id).values(deleting_since=func.now()))
         revoke_user_sessions(session, user_id=user_id)
         job_id = jp.create(session, user_id=user_id, kind="delete_account", label="My account")
         if on_marked is not None:
             on_marked(session)
     try:
-        _defer(rt, "delete_account", job_id, user_id=user_id,
-               queueing_lock=f"delete_account:{user_id}",
-               duplicate_message="Your account is already waiting to be deleted.")
+        _defer(
+            rt,
+            "delete_account",
+            job_id,
+            user_id=user_id,
+            queueing_lock=f"delete_account:{user_id}",
+            duplicate_message="Your account is already waiting to be deleted.",
+        )
     except EngineError:
         with rt.session_factory.begin() as session:  # not queued: the account stays usable
-            session.execute(update(User).where(User.id == user_id)
-                            .values(deleting_since=None))
+            session.execute(update(User).where(User.id == user_id).values(deleting_since=None))
         raise
     stop_learner_jobs(rt, user_id=user_id)
     log.info("account deletion started", extra={"user_id": user_id, "job": job_id})
@@ -318,8 +405,13 @@ def stop_learner_jobs(rt: Runtime, *, user_id: int) -> int:
     with rt.session_factory.begin() as session:
         jp.stop_all(session, user_id=user_id)
         purged = purge_learner_jobs(session, user_id=user_id)
-        spooled = list(session.scalars(select(JobProgress.spool_path).where(
-            JobProgress.user_id == user_id, JobProgress.spool_path.is_not(None))))
+        spooled = list(
+            session.scalars(
+                select(JobProgress.spool_path).where(
+                    JobProgress.user_id == user_id, JobProgress.spool_path.is_not(None)
+                )
+            )
+        )
     for path in spooled:
         remove_spooled(rt, path=Path(path))
     return purged
@@ -330,8 +422,9 @@ def get_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
     return jp.get(rt, job_id, user_id=user_id)
 
 
-def recent_jobs(rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None,
-                limit: int = 20) -> list[JobView]:
+def recent_jobs(
+    rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None, limit: int = 20
+) -> list[JobView]:
     return jp.recent(rt, user_id=user_id, kinds=kinds, limit=limit)
 
 
@@ -382,8 +475,10 @@ def requeue_failed_job(rt: Runtime, job_id: int) -> None:
         if row.outcome != "failed":
             raise InvalidInput("Only a failed job can be retried.")
         if row.kind not in REQUEUABLE:
-            raise InvalidInput("This job cannot run again: its uploaded file was removed when "
-                               "it failed. The learner can upload the file again.")
+            raise InvalidInput(
+                "This job cannot run again: its uploaded file was removed when "
+                "it failed. The learner can upload the file again."
+            )
         if row.kind != "delete_account" and row.user_id is not None:
             _lock_live_user(session, row.user_id)
         row.outcome, row.stage, row.finished_at = "queued", "queued", None
@@ -392,19 +487,27 @@ def requeue_failed_job(rt: Runtime, job_id: int) -> None:
         user_id, kind = row.user_id, row.kind
     one_at_a_time = kind in ("fit_fsrs", "reindex", "export", "delete_account")
     try:
-        _defer_again(rt, kind, job_id, user_id=user_id,
-                     queueing_lock=f"{kind}:{user_id}" if one_at_a_time else None)
+        _defer_again(
+            rt,
+            kind,
+            job_id,
+            user_id=user_id,
+            queueing_lock=f"{kind}:{user_id}" if one_at_a_time else None,
+        )
     except EngineError:
-        jp.finish_again(rt, job_id, outcome="failed",
-                        message="Could not be queued again; it is still failed.")
+        jp.finish_again(
+            rt, job_id, outcome="failed", message="Could not be queued again; it is still failed."
+        )
         raise
 
 
-def _defer_again(rt: Runtime, kind: str, job_id: int, *, user_id: int | None,
-                 queueing_lock: str | None) -> None:
+def _defer_again(
+    rt: Runtime, kind: str, job_id: int, *, user_id: int | None, queueing_lock: str | None
+) -> None:
     try:
         deferrer = rt.queue.configure_task(
-            kind, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock)
+            kind, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock
+        )
         queue_job_id = deferrer.defer(job_id=job_id)
     except AlreadyEnqueued:
         raise AlreadyQueued("The same work is already waiting for this learner.") from None
@@ -418,6 +521,4 @@ def dismiss_job(rt: Runtime, job_id: int, *, user_id: int) -> None:
     job = get_job(rt, job_id, user_id=user_id)
     jp.dismiss(rt, job_id, user_id=user_id)
     if job.kind == "export":
-        exports.remove_export_file(
-            rt, exports.export_file(rt, user_id=user_id, job_id=job_id).name)
-
+        exports.remove_export_file(rt, exports.export_file(rt, user_id=user_id, job_id=job_id).name)

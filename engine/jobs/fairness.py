@@ -69,6 +69,9 @@ def requeue(rt: Runtime, context: JobContext, task: str, **kwargs: object) -> in
     returns the new queue job id."""
     job = context.job
     return rt.queue.configure_task(
-        task, queue=job.queue, lock=job.lock, queueing_lock=job.queueing_lock,
+        task,
+        queue=job.queue,
+        lock=job.lock,
+        queueing_lock=job.queueing_lock,
         priority=job.priority,
     ).defer(**kwargs)

@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 ACTIVE = ("queued", "running")
 
 KIND_LABELS = {
-    "ingest": "Reading a PDF", "generate": "Generating questions",
-    "fit_fsrs": "Fitting your FSRS parameters", "reindex": "Updating your search index",
-    "export": "Exporting your data", "delete_account": "Deleting your account",
+    "ingest": "Reading a PDF",
+    "generate": "Generating questions",
+    "fit_fsrs": "Fitting your FSRS parameters",
+    "reindex": "Updating your search index",
+    "export": "Exporting your data",
+    "delete_account": "Deleting your account",
     "check": "Checking search index",
 }
 
@@ -64,15 +67,44 @@ class JobView:
 
 
 def _view(row: JobProgress) -> JobView:
-    return JobView(row.id, row.user_id, row.kind, row.label, row.stage, row.done, row.total,
-                   row.message, row.outcome, row.result, row.cancel_requested, row.dismissed,
-                   row.attempts, row.created_at, row.finished_at)
+    return JobView(
+        row.id,
+        row.user_id,
+        row.kind,
+        row.label,
+        row.stage,
+        row.done,
+        row.total,
+        row.message,
+        row.outcome,
+        row.result,
+        row.cancel_requested,
+        row.dismissed,
+        row.attempts,
+        row.created_at,
+        row.finished_at,
+    )
 
 
-def create(session: Session, *, user_id: int | None, kind: str, label: str,
-           spool_path: str | None = None, total: int = 0, params: dict | None = None) -> int:
-    row = JobProgress(user_id=user_id, kind=kind, label=label[:500], spool_path=spool_path,
-                      total=total, params=params, message="Waiting for a worker")
+def create(
+    session: Session,
+    *,
+    user_id: int | None,
+    kind: str,
+    label: str,
+    spool_path: str | None = None,
+    total: int = 0,
+    params: dict | None = None,
+) -> int:
+    row = JobProgress(
+        user_id=user_id,
+        kind=kind,
+        label=label[:500],
+        spool_path=spool_path,
+        total=total,
+        params=params,
+        message="Waiting for a worker",
+    )
     session.add(row)
     session.flush()
     return row.id
@@ -91,11 +123,16 @@ def get(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
         return _view(owned(session, job_id, user_id))
 
 
-def recent(rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None,
-           limit: int = 20) -> list[JobView]:
+def recent(
+    rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None, limit: int = 20
+) -> list[JobView]:
     """The learner's jobs that are not dismissed, newest first."""
-    q = (select(JobProgress).where(JobProgress.user_id == user_id, ~JobProgress.dismissed)
-         .order_by(JobProgress.id.desc()).limit(limit))
+    q = (
+        select(JobProgress)
+        .where(JobProgress.user_id == user_id, ~JobProgress.dismissed)
+        .order_by(JobProgress.id.desc())
+        .limit(limit)
+    )
     if kinds:
         q = q.where(JobProgress.kind.in_(kinds))
     with rt.session_factory() as session:
@@ -103,27 +140,50 @@ def recent(rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None,
 
 
 def count_active(session: Session, *, user_id: int, kind: str) -> int:
-    return session.scalar(select(func.count()).select_from(JobProgress).where(
-        JobProgress.user_id == user_id, JobProgress.kind == kind,
-        JobProgress.outcome.in_(ACTIVE))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(JobProgress)
+            .where(
+                JobProgress.user_id == user_id,
+                JobProgress.kind == kind,
+                JobProgress.outcome.in_(ACTIVE),
+            )
+        )
+        or 0
+    )
 
 
 def active_upload(session: Session, *, user_id: int, sha256: str) -> bool:
     """Whether the learner has an upload of this file waiting or being read."""
-    return session.scalar(select(JobProgress.id).where(
-        JobProgress.user_id == user_id, JobProgress.kind == "ingest",
-        JobProgress.outcome.in_(ACTIVE),
-        JobProgress.params["sha256"].astext == sha256).limit(1)) is not None
+    return (
+        session.scalar(
+            select(JobProgress.id)
+            .where(
+                JobProgress.user_id == user_id,
+                JobProgress.kind == "ingest",
+                JobProgress.outcome.in_(ACTIVE),
+                JobProgress.params["sha256"].astext == sha256,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def stop_all(session: Session, *, user_id: int) -> None:
     """Ask every waiting or running job of the learner to stop (in the caller's transaction):
     a waiting one never starts, a running one stops at its next progress report. The account's
     deletion job is not one of them."""
-    session.execute(update(JobProgress).where(JobProgress.user_id == user_id,
-                                              JobProgress.kind != "delete_account",
-                                              JobProgress.outcome.in_(ACTIVE))
-                    .values(cancel_requested=True, updated_at=func.now()))
+    session.execute(
+        update(JobProgress)
+        .where(
+            JobProgress.user_id == user_id,
+            JobProgress.kind != "delete_account",
+            JobProgress.outcome.in_(ACTIVE),
+        )
+        .values(cancel_requested=True, updated_at=func.now())
+    )
 
 
 def row(rt: Runtime, job_id: int) -> JobProgress | None:
@@ -141,8 +201,9 @@ def start(rt: Runtime, job_id: int) -> JobProgress | None:
         if r.cancel_requested:
             return None
         if r.user_id is not None and r.kind != "delete_account":
-            deleting = session.execute(select(User.deleting_since)
-                                       .where(User.id == r.user_id)).first()
+            deleting = session.execute(
+                select(User.deleting_since).where(User.id == r.user_id)
+            ).first()
             if deleting is None or deleting.deleting_since is not None:
                 r.outcome, r.stage, r.finished_at = "cancelled", "cancelled", func.now()
                 r.message = "Not run: the account is being deleted."
@@ -157,43 +218,68 @@ def start(rt: Runtime, job_id: int) -> JobProgress | None:
         return r
 
 
-def report(rt: Runtime, job_id: int, *, stage: str, done: int, total: int,
-           message: str) -> None:
+def report(rt: Runtime, job_id: int, *, stage: str, done: int, total: int, message: str) -> None:
     """Record progress; raises JobCancelled when the learner asked to cancel."""
     with rt.session_factory.begin() as session:
         cancel = session.scalar(
-            update(JobProgress).where(JobProgress.id == job_id)
-            .values(stage=stage[:40], done=max(0, done), total=max(0, total),
-                    message=message, updated_at=func.now())
-            .returning(JobProgress.cancel_requested))
+            update(JobProgress)
+            .where(JobProgress.id == job_id)
+            .values(
+                stage=stage[:40],
+                done=max(0, done),
+                total=max(0, total),
+                message=message,
+                updated_at=func.now(),
+            )
+            .returning(JobProgress.cancel_requested)
+        )
     if cancel:
         raise JobCancelled()
 
 
 def note(rt: Runtime, job_id: int, message: str, **values: Any) -> None:
     with rt.session_factory.begin() as session:
-        session.execute(update(JobProgress).where(JobProgress.id == job_id)
-                        .values(message=message, updated_at=func.now(), **values))
+        session.execute(
+            update(JobProgress)
+            .where(JobProgress.id == job_id)
+            .values(message=message, updated_at=func.now(), **values)
+        )
 
 
-def finish(rt: Runtime, job_id: int, *, outcome: str, message: str,
-           result: dict | None = None) -> None:
-    values: dict[str, Any] = {"outcome": outcome, "message": message, "stage": outcome,
-                              "finished_at": func.now(), "updated_at": func.now()}
+def finish(
+    rt: Runtime, job_id: int, *, outcome: str, message: str, result: dict | None = None
+) -> None:
+    values: dict[str, Any] = {
+        "outcome": outcome,
+        "message": message,
+        "stage": outcome,
+        "finished_at": func.now(),
+        "updated_at": func.now(),
+    }
     if result is not None:
         values["result"] = result
     with rt.session_factory.begin() as session:
-        session.execute(update(JobProgress).where(JobProgress.id == job_id,
-                                                  JobProgress.outcome.in_(ACTIVE))
-                        .values(**values))
+        session.execute(
+            update(JobProgress)
+            .where(JobProgress.id == job_id, JobProgress.outcome.in_(ACTIVE))
+            .values(**values)
+        )
 
 
 def finish_again(rt: Runtime, job_id: int, *, outcome: str, message: str) -> None:
     """Put back a finished outcome on a row that was about to run again but was not queued."""
     with rt.session_factory.begin() as session:
-        session.execute(update(JobProgress).where(JobProgress.id == job_id)
-                        .values(outcome=outcome, stage=outcome, message=message,
-                                finished_at=func.now(), updated_at=func.now()))
+        session.execute(
+            update(JobProgress)
+            .where(JobProgress.id == job_id)
+            .values(
+                outcome=outcome,
+                stage=outcome,
+                message=message,
+                finished_at=func.now(),
+                updated_at=func.now(),
+            )
+        )
 
 
 def dismiss(rt: Runtime, job_id: int, *, user_id: int) -> None:

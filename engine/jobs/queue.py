@@ -30,13 +30,17 @@ def purge_learner_jobs(session: Session, *, user_id: int) -> int:
     does a waiting account deletion. Returns how many went."""
     # procrastinate's delete trigger names its tables without the schema.
     previous = session.scalar(text("SELECT current_setting('search_path')"))
-    session.execute(text("SELECT set_config('search_path', 'procrastinate, ' || :p, true)"),
-                    {"p": previous})
-    result = session.execute(text(
-        "DELETE FROM procrastinate.procrastinate_jobs "
-        "WHERE lock = :lock AND status <> 'doing' "
-        "AND NOT (task_name = 'delete_account' AND status = 'todo')"),
-        {"lock": learner_lock(user_id)})
+    session.execute(
+        text("SELECT set_config('search_path', 'procrastinate, ' || :p, true)"), {"p": previous}
+    )
+    result = session.execute(
+        text(
+            "DELETE FROM procrastinate.procrastinate_jobs "
+            "WHERE lock = :lock AND status <> 'doing' "
+            "AND NOT (task_name = 'delete_account' AND status = 'todo')"
+        ),
+        {"lock": learner_lock(user_id)},
+    )
     session.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous})
     return result.rowcount or 0
 
@@ -47,17 +51,23 @@ def conninfo(rt: Runtime) -> str:
 
 
 def _connection_kwargs(rt: Runtime) -> dict[str, Any]:
-    return {"options": "-c search_path=procrastinate",
-            "connect_timeout": rt.settings.database.connect_timeout_s,
-            "application_name": "groundwork-jobs"}
+    return {
+        "options": "-c search_path=procrastinate",
+        "connect_timeout": rt.settings.database.connect_timeout_s,
+        "application_name": "groundwork-jobs",
+    }
 
 
 def open_queue_app(rt: Runtime) -> App:
     """A new, opened queueing app on the runtime's database; safe to share between threads.
     The runtime keeps one (`Runtime.queue`) and closes it in `Runtime.close()`."""
-    connector = SyncPsycopgConnector(conninfo=conninfo(rt), min_size=0, max_size=4,
-                                     kwargs=_connection_kwargs(rt),
-                                     timeout=rt.settings.database.pool_timeout_s)
+    connector = SyncPsycopgConnector(
+        conninfo=conninfo(rt),
+        min_size=0,
+        max_size=4,
+        kwargs=_connection_kwargs(rt),
+        timeout=rt.settings.database.pool_timeout_s,
+    )
     return App(connector=connector).open()
 
 
@@ -65,9 +75,12 @@ def worker_app(rt: Runtime) -> App:
     """A new app with every Groundwork task bound to `rt`, for one worker."""
     from engine.jobs.tasks import register_tasks
 
-    connector = PsycopgConnector(conninfo=conninfo(rt), min_size=1,
-                                 max_size=rt.settings.jobs.worker_concurrency + 3,
-                                 kwargs=_connection_kwargs(rt))
+    connector = PsycopgConnector(
+        conninfo=conninfo(rt),
+        min_size=1,
+        max_size=rt.settings.jobs.worker_concurrency + 3,
+        kwargs=_connection_kwargs(rt),
+    )
     app = App(connector=connector)
     register_tasks(app, rt)
     return app

@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20
 
 
-def spool_upload(rt: Runtime, *, source: BinaryIO, password: str | None = None,
-                 ) -> tuple[Path, str, int]:
+def spool_upload(
+    rt: Runtime,
+    *,
+    source: BinaryIO,
+    password: str | None = None,
+) -> tuple[Path, str, int]:
     """Copy `source` into the spool in 1 MB pieces; returns (path, sha256, size)."""
     settings = rt.settings
     folder = settings.storage.spool_path

@@ -38,8 +38,9 @@ class JobPaused(Exception):
     its work kept."""
 
 
-PAUSED_MESSAGE = ("Paused for a moment to let other waiting work start; it continues where it "
-                  "stopped.")
+PAUSED_MESSAGE = (
+    "Paused for a moment to let other waiting work start; it continues where it stopped."
+)
 
 
 class Reporter:
@@ -55,8 +56,7 @@ class Reporter:
         if now - self._last < self.interval and done < total:
             return
         self._last = now
-        jp.report(self.rt, self.job_id, stage=stage, done=done, total=total,
-                  message=message)
+        jp.report(self.rt, self.job_id, stage=stage, done=done, total=total, message=message)
 
 
 def _safe(action: Callable[[], Any]) -> None:
@@ -66,8 +66,13 @@ def _safe(action: Callable[[], Any]) -> None:
         log.exception("could not record a job's outcome")
 
 
-def run_job(rt: Runtime, context: JobContext, kind: str, job_id: int,
-            body: Callable[[Any, Reporter], tuple[str, dict | None]]) -> None:
+def run_job(
+    rt: Runtime,
+    context: JobContext,
+    kind: str,
+    job_id: int,
+    body: Callable[[Any, Reporter], tuple[str, dict | None]],
+) -> None:
     """Run `body(row, reporter) -> (message, result)` and record its outcome."""
     row = jp.start(rt, job_id)
     if row is None:  # cancelled while waiting, or already finished
@@ -81,8 +86,9 @@ def run_job(rt: Runtime, context: JobContext, kind: str, job_id: int,
         except Exception as e:
             _unexpected(rt, context, kind, job_id, row, e)
             raise
-        jp.note(rt, job_id, PAUSED_MESSAGE, outcome="queued", stage="waiting",
-                queue_job_id=queue_job_id)
+        jp.note(
+            rt, job_id, PAUSED_MESSAGE, outcome="queued", stage="waiting", queue_job_id=queue_job_id
+        )
         return
     except jp.JobCancelled:
         _safe(lambda: jp.finish(rt, job_id, outcome="cancelled", message="Cancelled."))
@@ -90,11 +96,25 @@ def run_job(rt: Runtime, context: JobContext, kind: str, job_id: int,
         raise JobAborted("cancelled by its learner") from None
     except EngineError as e:
         if isinstance(e, TRANSIENT) and _will_retry(rt, context, kind):
-            _safe(lambda: jp.note(rt, job_id, f"{e.user_message} Trying again shortly.",
-                                  outcome="queued", stage="waiting"))
+            _safe(
+                lambda: jp.note(
+                    rt,
+                    job_id,
+                    f"{e.user_message} Trying again shortly.",
+                    outcome="queued",
+                    stage="waiting",
+                )
+            )
             raise
-        _safe(lambda: jp.finish(rt, job_id, outcome="failed", message=e.user_message,
-                                result={"error": type(e).__name__, **_error_extra(e)}))
+        _safe(
+            lambda: jp.finish(
+                rt,
+                job_id,
+                outcome="failed",
+                message=e.user_message,
+                result={"error": type(e).__name__, **_error_extra(e)},
+            )
+        )
         _cleanup(rt, row)
         return
     except Exception as e:
@@ -104,16 +124,31 @@ def run_job(rt: Runtime, context: JobContext, kind: str, job_id: int,
     _cleanup(rt, row)
 
 
-def _unexpected(rt: Runtime, context: JobContext, kind: str, job_id: int, row: Any,
-                e: Exception) -> None:
+def _unexpected(
+    rt: Runtime, context: JobContext, kind: str, job_id: int, row: Any, e: Exception
+) -> None:
     """Record an unexpected failure: retried shortly when safe, else failed and cleaned up."""
     log.exception("background job failed", extra={"job": job_id, "kind": kind})
     if _will_retry(rt, context, kind):
-        _safe(lambda: jp.note(rt, job_id, "Interrupted by a problem; trying again shortly.",
-                              outcome="queued", stage="waiting"))
+        _safe(
+            lambda: jp.note(
+                rt,
+                job_id,
+                "Interrupted by a problem; trying again shortly.",
+                outcome="queued",
+                stage="waiting",
+            )
+        )
     else:
-        _safe(lambda: jp.finish(rt, job_id, outcome="failed", message=FAILED_MESSAGE,
-                                result={"error": type(e).__name__}))
+        _safe(
+            lambda: jp.finish(
+                rt,
+                job_id,
+                outcome="failed",
+                message=FAILED_MESSAGE,
+                result={"error": type(e).__name__},
+            )
+        )
         _cleanup(rt, row)
 
 
@@ -147,37 +182,66 @@ def ingest_body(rt: Runtime) -> Callable:
         started = time.monotonic()
 
         def should_pause() -> bool:
-            return (time.monotonic() - started >= rt.settings.jobs.fair_slice_s
-                    and another_learner_waiting(rt, row.user_id))
+            return (
+                time.monotonic() - started >= rt.settings.jobs.fair_slice_s
+                and another_learner_waiting(rt, row.user_id)
+            )
 
         def on_progress(p: library.IngestProgress) -> None:
             if p.stage == library.IngestStage.READING and p.ocr_page is not None:
-                report(p.stage, p.pages_read, p.page_count,
-                       f"Reading page {p.ocr_page} of {p.page_count} (OCR)")
+                report(
+                    p.stage,
+                    p.pages_read,
+                    p.page_count,
+                    f"Reading page {p.ocr_page} of {p.page_count} (OCR)",
+                )
             elif p.stage == library.IngestStage.READING:
-                report(p.stage, p.pages_read, p.page_count,
-                       f"Read page {p.pages_read} of {p.page_count}")
+                report(
+                    p.stage,
+                    p.pages_read,
+                    p.page_count,
+                    f"Read page {p.pages_read} of {p.page_count}",
+                )
             else:
-                report(p.stage, p.chunks_indexed, p.chunk_count,
-                       f"Indexed {p.chunks_indexed} of {p.chunk_count} passages "
-                       f"({p.page_count} pages read)")
+                report(
+                    p.stage,
+                    p.chunks_indexed,
+                    p.chunk_count,
+                    f"Indexed {p.chunks_indexed} of {p.chunk_count} passages "
+                    f"({p.page_count} pages read)",
+                )
 
-        step_aside = library.StepAside(should_pause=should_pause,
-                                       checkpoint=checkpoint_path(Path(row.spool_path)))
+        step_aside = library.StepAside(
+            should_pause=should_pause, checkpoint=checkpoint_path(Path(row.spool_path))
+        )
         try:
-            r = library.ingest_pdf(rt, user_id=row.user_id, data=data, filename=row.label,
-                                   password=password, progress=on_progress,
-                                   step_aside=step_aside)
+            r = library.ingest_pdf(
+                rt,
+                user_id=row.user_id,
+                data=data,
+                filename=row.label,
+                password=password,
+                progress=on_progress,
+                step_aside=step_aside,
+            )
         except library.IngestPaused as e:
             raise JobPaused(str(e)) from None
         m = r.material
-        result = {"material_id": m.id, "title": m.title, "duplicate": r.duplicate,
-                  "pages": m.page_count, "chunks": m.chunk_count, "note": m.note,
-                  "ocr_pages": len(m.ocr_pages)}
+        result = {
+            "material_id": m.id,
+            "title": m.title,
+            "duplicate": r.duplicate,
+            "pages": m.page_count,
+            "chunks": m.chunk_count,
+            "note": m.note,
+            "ocr_pages": len(m.ocr_pages),
+        }
         if r.duplicate:
             return "Already in your library; nothing was added.", result
-        return (f"Added: {_plural(m.page_count, 'page')}, "
-                f"{_plural(m.chunk_count, 'passage')}.", result)
+        return (
+            f"Added: {_plural(m.page_count, 'page')}, {_plural(m.chunk_count, 'passage')}.",
+            result,
+        )
 
     return body
 
@@ -192,14 +256,24 @@ def generate_body(rt: Runtime) -> Callable:
             report("generating", p.done, p.total, p.message)
 
         r = service.generate_questions(
-            rt, user_id=row.user_id,
-            material_ids=params.get("material_ids") or None, topic=params.get("topic") or None,
+            rt,
+            user_id=row.user_id,
+            material_ids=params.get("material_ids") or None,
+            topic=params.get("topic") or None,
             question_type=params.get("question_type", "mix"),
-            difficulty=int(params.get("difficulty", 3)), count=int(params.get("count", 5)),
-            on_progress=on_progress)
-        result = {"drafts": [d.to_dict() for d in r.drafts], "requested": r.requested,
-                  "rejections": r.rejection_summary(), "generator": r.generator,
-                  "cost": r.cost_usd, "cached": r.cached_calls, "note": r.note}
+            difficulty=int(params.get("difficulty", 3)),
+            count=int(params.get("count", 5)),
+            on_progress=on_progress,
+        )
+        result = {
+            "drafts": [d.to_dict() for d in r.drafts],
+            "requested": r.requested,
+            "rejections": r.rejection_summary(),
+            "generator": r.generator,
+            "cost": r.cost_usd,
+            "cached": r.cached_calls,
+            "note": r.note,
+        }
         return f"{_plural(len(r.drafts), 'question')} ready for review.", result
 
     return body
@@ -239,8 +313,10 @@ def export_body(rt: Runtime) -> Callable:
         account_data.export_account(rt, user_id=row.user_id, dest=dest)
         # Only the newest export is offered: older ones of this learner go now.
         exports.remove_user_exports(rt, user_id=row.user_id, keep=dest)
-        return "Your export is ready to download.", {"file": dest.name,
-                                                     "bytes": dest.stat().st_size}
+        return "Your export is ready to download.", {
+            "file": dest.name,
+            "bytes": dest.stat().st_size,
+        }
 
     return body
 
@@ -264,14 +340,17 @@ def nightly_check(rt: Runtime) -> tuple[int, int]:
     from engine import account_data, integrity, usage
 
     if finished := account_data.finish_interrupted_deletions(rt):
-        log.warning("nightly check finished interrupted account deletions",
-                    extra={"accounts": len(finished)})
+        log.warning(
+            "nightly check finished interrupted account deletions",
+            extra={"accounts": len(finished)},
+        )
     usage.prune_forgotten(rt)
     found = integrity.repair(rt, user_id=None)
     left = integrity.check(rt, user_id=None)
     if found:
-        log.warning("nightly check repaired drift", extra={"repaired": len(found),
-                                                           "left": len(left)})
+        log.warning(
+            "nightly check repaired drift", extra={"repaired": len(found), "left": len(left)}
+        )
     return len(found), len(left)
 
 
@@ -281,8 +360,9 @@ def nightly_check(rt: Runtime) -> tuple[int, int]:
 def register_tasks(app: App, rt: Runtime) -> None:
     """Bind every task to `rt` on `app` (a worker's app)."""
     s = rt.settings
-    retry = RetryStrategy(max_attempts=s.jobs.max_retries,
-                          exponential_wait=max(1, int(s.jobs.retry_wait_s)))
+    retry = RetryStrategy(
+        max_attempts=s.jobs.max_retries, exponential_wait=max(1, int(s.jobs.retry_wait_s))
+    )
 
     @app.task(name="ingest", pass_context=True, retry=retry)
     def ingest(context: JobContext, *, job_id: int) -> None:
@@ -312,5 +392,7 @@ def register_tasks(app: App, rt: Runtime) -> None:
     @app.task(name="check", queueing_lock="check")
     def check(timestamp: int) -> None:
         found, left = nightly_check(rt)
-        log.info("nightly check done", extra={"repaired": found, "left": left,
-                                              "scheduled_for": timestamp})
+        log.info(
+            "nightly check done",
+            extra={"repaired": found, "left": left, "scheduled_for": timestamp},
+        )

@@ -29,8 +29,9 @@ from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-STOPPED_MESSAGE = ("The worker doing this stopped before it finished; nothing was saved. "
-                   "Please try again.")
+STOPPED_MESSAGE = (
+    "The worker doing this stopped before it finished; nothing was saved. Please try again."
+)
 
 
 async def recover_stalled(app: App, rt: Runtime) -> int:
@@ -43,8 +44,7 @@ async def recover_stalled(app: App, rt: Runtime) -> int:
             await _recover(app, rt, job)
             handled += 1
         except Exception:  # another worker got there first, or the database went away
-            log.info("stalled job not recovered here", extra={"queue_job": job.id},
-                     exc_info=True)
+            log.info("stalled job not recovered here", extra={"queue_job": job.id}, exc_info=True)
     return handled
 
 
@@ -52,8 +52,14 @@ async def _recover(app: App, rt: Runtime, job: Job) -> None:
     job_id = int(job.task_kwargs.get("job_id", 0))
     if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs.max_retries:
         await app.job_manager.retry_job(job)
-        await asyncio.to_thread(jp.note, rt, job_id, "The worker doing this stopped; trying "
-                                "again.", outcome="queued", stage="waiting")
+        await asyncio.to_thread(
+            jp.note,
+            rt,
+            job_id,
+            "The worker doing this stopped; trying again.",
+            outcome="queued",
+            stage="waiting",
+        )
         log.warning("stalled job queued again", extra={"queue_job": job.id, "job": job_id})
         return
     await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
@@ -91,14 +97,21 @@ def live_workers(rt: Runtime) -> int:
     from sqlalchemy import text
 
     with rt.engine.connect() as conn:
-        return int(conn.execute(text(
-            "SELECT count(*) FROM procrastinate.procrastinate_workers "
-            "WHERE last_heartbeat > now() - make_interval(secs => :s)"),
-            {"s": rt.settings.jobs.stalled_after_s}).scalar() or 0)
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM procrastinate.procrastinate_workers "
+                    "WHERE last_heartbeat > now() - make_interval(secs => :s)"
+                ),
+                {"s": rt.settings.jobs.stalled_after_s},
+            ).scalar()
+            or 0
+        )
 
 
-async def _run_once(rt: Runtime, *, concurrency: int | None, name: str,
-                    queues: list[str] | None = None) -> None:
+async def _run_once(
+    rt: Runtime, *, concurrency: int | None, name: str, queues: list[str] | None = None
+) -> None:
     s = rt.settings
     app = worker_app(rt)
     async with app.open_async():
@@ -108,20 +121,28 @@ async def _run_once(rt: Runtime, *, concurrency: int | None, name: str,
             # `run_worker`, `EmbeddedWorker.stop` otherwise), so a normal return means the
             # worker stopped itself, e.g. its listener lost the database.
             await app.run_worker_async(
-                concurrency=concurrency or s.jobs.worker_concurrency, name=name,
-                queues=queues, install_signal_handlers=False,
+                concurrency=concurrency or s.jobs.worker_concurrency,
+                name=name,
+                queues=queues,
+                install_signal_handlers=False,
                 # A finished job's record is its progress row; the queue keeps no history.
                 delete_jobs="successful",
                 update_heartbeat_interval=s.jobs.heartbeat_s,
                 stalled_worker_timeout=s.jobs.stalled_after_s,
-                shutdown_graceful_timeout=30.0)
+                shutdown_graceful_timeout=30.0,
+            )
         finally:
             recovery.cancel()
             await asyncio.gather(recovery, return_exceptions=True)
 
 
-async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
-                           name: str = "worker", queues: list[str] | None = None) -> None:
+async def run_worker_async(
+    rt: Runtime,
+    *,
+    concurrency: int | None = None,
+    name: str = "worker",
+    queues: list[str] | None = None,
+) -> None:
     """Run jobs (of `queues`, default all) until this task is cancelled.
 
     When the database goes away (a restart, a failover) the worker starts again once it is
@@ -135,8 +156,7 @@ async def run_worker_async(rt: Runtime, *, concurrency: int | None = None,
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.warning("worker lost the database; starting again in %.0f s", delay,
-                        exc_info=True)
+            log.warning("worker lost the database; starting again in %.0f s", delay, exc_info=True)
         await asyncio.sleep(delay)
         delay = min(delay * 2, 15.0)
 
@@ -173,8 +193,9 @@ class EmbeddedWorker:
     """One worker on a daemon thread of this process (the app's default), started by
     `Runtime.ensure_worker()` and stopped by `Runtime.close()`."""
 
-    def __init__(self, rt: Runtime, *, concurrency: int = 1,
-                 queues: list[str] | None = None) -> None:
+    def __init__(
+        self, rt: Runtime, *, concurrency: int = 1, queues: list[str] | None = None
+    ) -> None:
         self._rt, self._concurrency, self._queues = rt, concurrency, queues
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
@@ -191,8 +212,9 @@ class EmbeddedWorker:
             self._loop = asyncio.get_running_loop()
             self._task = asyncio.current_task()
             self._ready.set()
-            await run_worker_async(self._rt, concurrency=self._concurrency, name="embedded",
-                                   queues=self._queues)
+            await run_worker_async(
+                self._rt, concurrency=self._concurrency, name="embedded", queues=self._queues
+            )
 
         try:
             asyncio.run(main())

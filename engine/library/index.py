@@ -33,20 +33,22 @@ def embedding_step(rt: Runtime) -> int:
     return max(1, rt.settings.embedding.batch_size) * 4
 
 
-def embed_texts(rt: Runtime, embedder: Embedder, texts: list[str], *,
-                progress: Progress | None = None) -> np.ndarray:
+def embed_texts(
+    rt: Runtime, embedder: Embedder, texts: list[str], *, progress: Progress | None = None
+) -> np.ndarray:
     """The vectors of `texts`, one row each, embedded a step at a time."""
     step = embedding_step(rt)
     parts = []
     for start in range(0, len(texts), step):
-        parts.append(embedder.embed_documents(texts[start:start + step]))
+        parts.append(embedder.embed_documents(texts[start : start + step]))
         if progress:
             progress(min(len(texts), start + step), len(texts))
     return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
-def search_library(rt: Runtime, *, user_id: int, query: str, k: int = 8,
-                   material_ids: list[int] | None = None) -> list[Passage]:
+def search_library(
+    rt: Runtime, *, user_id: int, query: str, k: int = 8, material_ids: list[int] | None = None
+) -> list[Passage]:
     """`engine.retrieval.search` with its own session, for pages and the CLI.
 
     Raises:
@@ -79,8 +81,11 @@ def index_is_current(rt: Runtime, *, user_id: int) -> bool:
     store = rt.vectors
     with rt.session_factory() as session:
         has_chunks = session.scalar(
-            select(Chunk.id).join(Material, Material.id == Chunk.material_id)
-            .where(Chunk.user_id == user_id, Material.status == MaterialStatus.READY).limit(1))
+            select(Chunk.id)
+            .join(Material, Material.id == Chunk.material_id)
+            .where(Chunk.user_id == user_id, Material.status == MaterialStatus.READY)
+            .limit(1)
+        )
         name = current_collection(session, user_id)
     if has_chunks is None:
         return True
@@ -89,24 +94,39 @@ def index_is_current(rt: Runtime, *, user_id: int) -> bool:
 
 def _live_chunks(session: Session, user_id: int) -> list[tuple[int, int, str]]:
     """(chunk id, material id, text) of every chunk whose material is not being deleted."""
-    return [tuple(r) for r in session.execute(
-        select(Chunk.id, Chunk.material_id, Chunk.text)
-        .join(Material, Material.id == Chunk.material_id)
-        .where(Chunk.user_id == user_id, Material.status != MaterialStatus.DELETING)
-        .order_by(Chunk.id))]
+    return [
+        tuple(r)
+        for r in session.execute(
+            select(Chunk.id, Chunk.material_id, Chunk.text)
+            .join(Material, Material.id == Chunk.material_id)
+            .where(Chunk.user_id == user_id, Material.status != MaterialStatus.DELETING)
+            .order_by(Chunk.id)
+        )
+    ]
 
 
-def embed_into(store: VectorStore, embedder: Embedder, name: str, *, user_id: int,
-               rows: list[tuple[int, int, str]], batch: int,
-               progress: Progress | None = None) -> None:
+def embed_into(
+    store: VectorStore,
+    embedder: Embedder,
+    name: str,
+    *,
+    user_id: int,
+    rows: list[tuple[int, int, str]],
+    batch: int,
+    progress: Progress | None = None,
+) -> None:
     """Embed these chunk rows and store their vectors in the collection `name`."""
     total = len(rows)
     for start in range(0, total, batch):
-        part = rows[start:start + batch]
-        store.add(name, user_id=user_id, chunk_ids=[r[0] for r in part],
-                  material_ids=[r[1] for r in part],
-                  embeddings=embedder.embed_documents([r[2] for r in part]),
-                  model=embedder.model_name)
+        part = rows[start : start + batch]
+        store.add(
+            name,
+            user_id=user_id,
+            chunk_ids=[r[0] for r in part],
+            material_ids=[r[1] for r in part],
+            embeddings=embedder.embed_documents([r[2] for r in part]),
+            model=embedder.model_name,
+        )
         if progress:
             progress(min(total, start + batch), total)
 
@@ -130,19 +150,27 @@ def reindex(rt: Runtime, *, user_id: int, progress: Progress | None = None) -> i
     try:
         if progress:
             progress(0, len(rows))
-        embed_into(store, embedder, new, user_id=user_id, rows=rows, batch=batch,
-                   progress=progress)
+        embed_into(store, embedder, new, user_id=user_id, rows=rows, batch=batch, progress=progress)
         reached("rebuild:collection-filled")
         with rt.session_factory.begin() as session:
             lock_vectors(session, user_id)
             live = {r[0]: r for r in _live_chunks(session, user_id)}
             have = store.chunk_ids(new)
-            embed_into(store, embedder, new, user_id=user_id, batch=batch,
-                       rows=[r for cid, r in live.items() if cid not in have])
+            embed_into(
+                store,
+                embedder,
+                new,
+                user_id=user_id,
+                batch=batch,
+                rows=[r for cid, r in live.items() if cid not in have],
+            )
             store.delete_chunks(new, chunk_ids=[c for c in have if c not in live])
             switch_collection(session, user_id, new)
-            session.execute(Material.__table__.update().where(Material.user_id == user_id)
-                            .values(embedding_model=embedder.model_name))
+            session.execute(
+                Material.__table__.update()
+                .where(Material.user_id == user_id)
+                .values(embedding_model=embedder.model_name)
+            )
     except BaseException:
         store.drop(new)
         raise

@@ -112,8 +112,9 @@ class DocumentInput:
 def find_duplicate(rt: Runtime, *, user_id: int, sha256: str) -> MaterialInfo | None:
     """The learner's material made from the file with this SHA-256, if there is one."""
     with rt.session_factory() as session:
-        m = session.scalar(select(Material).where(Material.user_id == user_id,
-                                                  Material.sha256 == sha256))
+        m = session.scalar(
+            select(Material).where(Material.user_id == user_id, Material.sha256 == sha256)
+        )
         return material_info(m) if m else None
 
 
@@ -157,19 +158,30 @@ def ingest_pdf(
     existing = _stored_already(rt, user_id=user_id, sha256=sha256)
     if existing is not None:
         return IngestResult(material=existing, duplicate=True)
-    pdf = read_pdf(data, settings=rt.settings, password=password,
-                   on_page=_reading_reporter(progress),
-                   ocr_pages_left=ocr_pages_left(rt, user_id=user_id))
+    pdf = read_pdf(
+        data,
+        settings=rt.settings,
+        password=password,
+        on_page=_reading_reporter(progress),
+        ocr_pages_left=ocr_pages_left(rt, user_id=user_id),
+    )
     check_quota(rt, user_id=user_id, pages=len(pdf.pages))
     save_original(rt, user_id=user_id, sha256=sha256, data=data)
     reached("ingest:original-saved")
     try:
         return ingest_pages(
-            rt, user_id=user_id, pages=pdf.pages,
+            rt,
+            user_id=user_id,
+            pages=pdf.pages,
             title=title or choose_title(pdf.title, pdf.pages, filename, pdf.title_lines),
-            filename=filename, sha256=sha256, size_bytes=len(data),
-            pages_without_text=pdf.pages_without_text, note=_unreadable_note(pdf),
-            progress=progress, step_aside=step_aside, ocr=pdf,
+            filename=filename,
+            sha256=sha256,
+            size_bytes=len(data),
+            pages_without_text=pdf.pages_without_text,
+            note=_unreadable_note(pdf),
+            progress=progress,
+            step_aside=step_aside,
+            ocr=pdf,
         )
     except BaseException:
         if find_duplicate(rt, user_id=user_id, sha256=sha256) is None:
@@ -204,14 +216,20 @@ def _reading_reporter(progress: ProgressCallback | None) -> PageCallback | None:
 def _unreadable_note(pdf: PdfText) -> str | None:
     notes = []
     if pdf.pages_without_text:
-        notes.append(f"No text could be read on {describe_pages(pdf.pages_without_text)} "
-                     "(scanned, image-only or unreadable); those pages are not searchable.")
+        notes.append(
+            f"No text could be read on {describe_pages(pdf.pages_without_text)} "
+            "(scanned, image-only or unreadable); those pages are not searchable."
+        )
     if pdf.unsupported_script_pages:
-        notes.append(f"OCR does not read the script of this document ({pdf.unsupported_script}"
-                     f"), so {describe_pages(pdf.unsupported_script_pages)} stayed unread.")
+        notes.append(
+            f"OCR does not read the script of this document ({pdf.unsupported_script}"
+            f"), so {describe_pages(pdf.unsupported_script_pages)} stayed unread."
+        )
     if pdf.low_confidence_pages:
-        notes.append(f"OCR was unsure of {describe_pages(pdf.low_confidence_pages)}; they are "
-                     "searchable but left out of question generation.")
+        notes.append(
+            f"OCR was unsure of {describe_pages(pdf.low_confidence_pages)}; they are "
+            "searchable but left out of question generation."
+        )
     return " ".join(notes) or None
 
 
@@ -238,11 +256,21 @@ def ingest_pages(
         InvalidInput: an empty or too long title.
         QuotaExceeded: over the learner's page quotas; nothing was stored.
     """
-    doc, drafts = _prepared(rt, DocumentInput(
-        pages=pages, title=title, filename=filename, sha256=sha256, size_bytes=size_bytes,
-        pages_without_text=pages_without_text or [], note=note,
-        ocr_pages=ocr.ocr_pages if ocr else [], ocr_confidence=ocr.ocr_confidence if ocr else None,
-        low_confidence_pages=ocr.low_confidence_pages if ocr else []))
+    doc, drafts = _prepared(
+        rt,
+        DocumentInput(
+            pages=pages,
+            title=title,
+            filename=filename,
+            sha256=sha256,
+            size_bytes=size_bytes,
+            pages_without_text=pages_without_text or [],
+            note=note,
+            ocr_pages=ocr.ocr_pages if ocr else [],
+            ocr_confidence=ocr.ocr_confidence if ocr else None,
+            low_confidence_pages=ocr.low_confidence_pages if ocr else [],
+        ),
+    )
     if not drafts:
         raise PdfNoText("This PDF has no text that can be read.")
     page_count = len(pages)
@@ -251,8 +279,9 @@ def ingest_pages(
         if progress:
             progress(IngestProgress(stage, page_count, page_count, done, total))
 
-    [result] = _embed_and_store(rt, user_id=user_id, prepared=[(doc, drafts)],
-                                on_chunks=report, step_aside=step_aside)
+    [result] = _embed_and_store(
+        rt, user_id=user_id, prepared=[(doc, drafts)], on_chunks=report, step_aside=step_aside
+    )
     report(result.material.chunk_count, result.material.chunk_count, IngestStage.DONE)
     return result
 
@@ -272,8 +301,11 @@ def ingest_documents(
         InvalidInput: a document's title is empty or too long; nothing was stored.
     """
     prepared = [_prepared(rt, doc) for doc in documents]
-    stored = iter(_embed_and_store(rt, user_id=user_id,
-                                   prepared=[p for p in prepared if p[1]], on_chunks=on_chunks))
+    stored = iter(
+        _embed_and_store(
+            rt, user_id=user_id, prepared=[p for p in prepared if p[1]], on_chunks=on_chunks
+        )
+    )
     return [next(stored) if drafts else None for _, drafts in prepared]
 
 
@@ -281,17 +313,24 @@ def _prepared(rt: Runtime, doc: DocumentInput) -> tuple[DocumentInput, list[Chun
     """The document's chunks (none when it has no text) and the document with its title
     checked."""
     s = rt.settings
-    drafts = chunk_pages(doc.pages, chunk_tokens=s.ingestion.chunk_tokens,
-                         overlap_tokens=s.ingestion.chunk_overlap_tokens)
+    drafts = chunk_pages(
+        doc.pages,
+        chunk_tokens=s.ingestion.chunk_tokens,
+        overlap_tokens=s.ingestion.chunk_overlap_tokens,
+    )
     if not drafts:
         return doc, []
     return replace(doc, title=clean_title(doc.title)), drafts
 
 
-def _embed_and_store(rt: Runtime, *, user_id: int,
-                     prepared: list[tuple[DocumentInput, list[ChunkDraft]]],
-                     on_chunks: Callable[[int, int], None] | None,
-                     step_aside: StepAside | None = None) -> list[IngestResult]:
+def _embed_and_store(
+    rt: Runtime,
+    *,
+    user_id: int,
+    prepared: list[tuple[DocumentInput, list[ChunkDraft]]],
+    on_chunks: Callable[[int, int], None] | None,
+    step_aside: StepAside | None = None,
+) -> list[IngestResult]:
     """Embed the chunks of all these documents in shared batches, then store each."""
     embedder = usage.embedder_for(rt, user_id=user_id)
     texts = [d.text for _, drafts in prepared for d in drafts]
@@ -300,21 +339,32 @@ def _embed_and_store(rt: Runtime, *, user_id: int,
     if step_aside is None:
         vectors = embed_texts(rt, embedder, texts, progress=on_chunks)
     else:
-        vectors = _embed_resumably(rt, embedder, texts, step_aside=step_aside,
-                                   progress=on_chunks)
+        vectors = _embed_resumably(rt, embedder, texts, step_aside=step_aside, progress=on_chunks)
     results = []
     offset = 0
     for doc, drafts in prepared:
-        results.append(_store(rt, user_id=user_id, doc=doc, drafts=drafts,
-                              vectors=vectors[offset:offset + len(drafts)],
-                              model=embedder.model_name))
+        results.append(
+            _store(
+                rt,
+                user_id=user_id,
+                doc=doc,
+                drafts=drafts,
+                vectors=vectors[offset : offset + len(drafts)],
+                model=embedder.model_name,
+            )
+        )
         offset += len(drafts)
     return results
 
 
-def _embed_resumably(rt: Runtime, embedder: Embedder, texts: list[str], *,
-                     step_aside: StepAside,
-                     progress: Callable[[int, int], None] | None) -> np.ndarray:
+def _embed_resumably(
+    rt: Runtime,
+    embedder: Embedder,
+    texts: list[str],
+    *,
+    step_aside: StepAside,
+    progress: Callable[[int, int], None] | None,
+) -> np.ndarray:
     """`embed_texts`, starting after the vectors a paused run saved for these same texts, and
     pausing (`IngestPaused`) when `step_aside.should_pause()` says so."""
     key = hashlib.sha256("\0".join([embedder.model_name, *texts]).encode()).hexdigest()
@@ -324,7 +374,7 @@ def _embed_resumably(rt: Runtime, embedder: Embedder, texts: list[str], *,
         progress(start, len(texts))
     step = embedding_step(rt)
     for begin in range(start, len(texts), step):
-        parts.append(embedder.embed_documents(texts[begin:begin + step]))
+        parts.append(embedder.embed_documents(texts[begin : begin + step]))
         end = min(len(texts), begin + step)
         if progress:
             progress(end, len(texts))
@@ -357,24 +407,47 @@ def _save_checkpoint(path: Path, key: str, vectors: np.ndarray) -> None:
 def lexical_column(drafts: list[ChunkDraft], page_langs: list[str] | None = None) -> list[str]:
     """Each chunk's lexical tokens, as stored for full-text ranking, stemmed in the language
     of the chunk's first page (`page_langs[i]` is page i + 1's; English without them)."""
+
     def lang(d: ChunkDraft) -> str:
-        return page_langs[d.page_start - 1] if page_langs and d.page_start <= len(page_langs) \
-            else "en"
+        return (
+            page_langs[d.page_start - 1] if page_langs and d.page_start <= len(page_langs) else "en"
+        )
+
     return [" ".join(lexical_tokens(d.text, lang(d))) for d in drafts]
 
 
-def chunk_rows(drafts: list[ChunkDraft], lexical: list[str], *, user_id: int,
-               material_id: int) -> list[dict]:
+def chunk_rows(
+    drafts: list[ChunkDraft], lexical: list[str], *, user_id: int, material_id: int
+) -> list[dict]:
     """The `chunks` rows of a material's chunk drafts."""
-    return [{"user_id": user_id, "material_id": material_id, "ordinal": d.ordinal,
-             "text": d.text, "page_start": d.page_start, "page_end": d.page_end,
-             "char_start": d.char_start, "char_end": d.char_end, "heading": d.heading,
-             "token_count": d.token_count, "content_hash": d.content_hash,
-             "lexical": lex} for d, lex in zip(drafts, lexical, strict=True)]
+    return [
+        {
+            "user_id": user_id,
+            "material_id": material_id,
+            "ordinal": d.ordinal,
+            "text": d.text,
+            "page_start": d.page_start,
+            "page_end": d.page_end,
+            "char_start": d.char_start,
+            "char_end": d.char_end,
+            "heading": d.heading,
+            "token_count": d.token_count,
+            "content_hash": d.content_hash,
+            "lexical": lex,
+        }
+        for d, lex in zip(drafts, lexical, strict=True)
+    ]
 
 
-def _store(rt: Runtime, *, user_id: int, doc: DocumentInput, drafts: list[ChunkDraft],
-           vectors: np.ndarray, model: str) -> IngestResult:
+def _store(
+    rt: Runtime,
+    *,
+    user_id: int,
+    doc: DocumentInput,
+    drafts: list[ChunkDraft],
+    vectors: np.ndarray,
+    model: str,
+) -> IngestResult:
     """Rows (committed as 'indexing'), then vectors, then 'ready'. When the same file was
     stored meanwhile, that material as a duplicate. On failure the half-written material is
     removed again."""
@@ -383,9 +456,15 @@ def _store(rt: Runtime, *, user_id: int, doc: DocumentInput, drafts: list[ChunkD
     try:
         with rt.session_factory.begin() as session:
             reserve_pages(session, rt.settings, user_id=user_id, pages=len(doc.pages))
-            material_id, chunk_ids = _insert_rows(session, user_id=user_id, doc=doc,
-                                                  drafts=drafts, lexical=lexical, model=model,
-                                                  languages=languages)
+            material_id, chunk_ids = _insert_rows(
+                session,
+                user_id=user_id,
+                doc=doc,
+                drafts=drafts,
+                lexical=lexical,
+                model=model,
+                languages=languages,
+            )
     except IntegrityError as e:
         if "uq_materials_user_sha256" not in str(e.orig):
             raise
@@ -394,54 +473,106 @@ def _store(rt: Runtime, *, user_id: int, doc: DocumentInput, drafts: list[ChunkD
         return IngestResult(material=existing, duplicate=True)
     reached("ingest:rows-committed")
     try:
-        material = _write_vectors(rt, user_id=user_id, material_id=material_id,
-                                  chunk_ids=chunk_ids, vectors=vectors, model=model)
+        material = _write_vectors(
+            rt,
+            user_id=user_id,
+            material_id=material_id,
+            chunk_ids=chunk_ids,
+            vectors=vectors,
+            model=model,
+        )
     except BaseException:
         _abandon(rt, user_id, material_id)
         raise
-    log.info("material ingested", extra={"user_id": user_id, "material_id": material.id,
-                                         "pages": len(doc.pages), "chunks": len(drafts)})
+    log.info(
+        "material ingested",
+        extra={
+            "user_id": user_id,
+            "material_id": material.id,
+            "pages": len(doc.pages),
+            "chunks": len(drafts),
+        },
+    )
     return IngestResult(material=material, duplicate=False)
 
 
-def _insert_rows(session: Session, *, user_id: int, doc: DocumentInput,
-                 drafts: list[ChunkDraft], lexical: list[str], model: str,
-                 languages: tuple[str, list[str]]) -> tuple[int, list[int]]:
+def _insert_rows(
+    session: Session,
+    *,
+    user_id: int,
+    doc: DocumentInput,
+    drafts: list[ChunkDraft],
+    lexical: list[str],
+    model: str,
+    languages: tuple[str, list[str]],
+) -> tuple[int, list[int]]:
     """The material ('indexing'), its pages and its chunks; returns (material id, chunk ids).
     `languages` is (the material's language, each page's)."""
     material = Material(
-        user_id=user_id, title=doc.title, filename=doc.filename[:300], sha256=doc.sha256,
-        size_bytes=doc.size_bytes, page_count=len(doc.pages), chunk_count=len(drafts),
-        status=MaterialStatus.INDEXING, pages_without_text=doc.pages_without_text,
-        note=doc.note, embedding_model=model, text_version=TEXT_PIPELINE_VERSION,
+        user_id=user_id,
+        title=doc.title,
+        filename=doc.filename[:300],
+        sha256=doc.sha256,
+        size_bytes=doc.size_bytes,
+        page_count=len(doc.pages),
+        chunk_count=len(drafts),
+        status=MaterialStatus.INDEXING,
+        pages_without_text=doc.pages_without_text,
+        note=doc.note,
+        embedding_model=model,
+        text_version=TEXT_PIPELINE_VERSION,
         language=languages[0],
-        ocr_pages=doc.ocr_pages, ocr_confidence=doc.ocr_confidence,
+        ocr_pages=doc.ocr_pages,
+        ocr_confidence=doc.ocr_confidence,
         low_confidence_pages=doc.low_confidence_pages,
     )
     session.add(material)
     session.flush()
     material_id = material.id
     _, offsets = document_text(doc.pages)
-    session.execute(insert(MaterialPage), [
-        {"material_id": material_id, "number": i + 1, "user_id": user_id,
-         "text": text, "char_start": offsets[i], "language": languages[1][i]}
-        for i, text in enumerate(doc.pages)
-    ])
-    chunk_ids = list(session.scalars(
-        insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
-        chunk_rows(drafts, lexical, user_id=user_id, material_id=material_id),
-    ))
+    session.execute(
+        insert(MaterialPage),
+        [
+            {
+                "material_id": material_id,
+                "number": i + 1,
+                "user_id": user_id,
+                "text": text,
+                "char_start": offsets[i],
+                "language": languages[1][i],
+            }
+            for i, text in enumerate(doc.pages)
+        ],
+    )
+    chunk_ids = list(
+        session.scalars(
+            insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
+            chunk_rows(drafts, lexical, user_id=user_id, material_id=material_id),
+        )
+    )
     return material_id, chunk_ids
 
 
-def _write_vectors(rt: Runtime, *, user_id: int, material_id: int, chunk_ids: list[int],
-                   vectors: np.ndarray, model: str) -> MaterialInfo:
+def _write_vectors(
+    rt: Runtime,
+    *,
+    user_id: int,
+    material_id: int,
+    chunk_ids: list[int],
+    vectors: np.ndarray,
+    model: str,
+) -> MaterialInfo:
     """The material's vectors into the learner's index in use; then the material is 'ready'."""
     with rt.session_factory.begin() as session:
         lock_vectors(session, user_id)
         rt.vectors.add(
-            current_collection(session, user_id), user_id=user_id, chunk_ids=chunk_ids,
-            material_ids=[material_id] * len(chunk_ids), embeddings=vectors, model=model)
+            current_collection(session, user_id),
+            user_id=user_id,
+            chunk_ids=chunk_ids,
+            material_ids=[material_id] * len(chunk_ids),
+            embeddings=vectors,
+            model=model,
+        )
         reached("ingest:vectors-written")
         m = session.get_one(Material, material_id)
         m.status = MaterialStatus.READY
@@ -454,12 +585,17 @@ def _abandon(rt: Runtime, user_id: int, material_id: int) -> None:
     even that fails, e.g. while the vector store is down)."""
     try:
         with rt.session_factory.begin() as session:
-            session.execute(Material.__table__.update().where(Material.id == material_id)
-                            .values(status=MaterialStatus.DELETING))
+            session.execute(
+                Material.__table__.update()
+                .where(Material.id == material_id)
+                .values(status=MaterialStatus.DELETING)
+            )
         finish_delete(rt, user_id=user_id, material_id=material_id, keep_original=True)
     except Exception:  # logged: the material is invisible; `check --repair` finishes it
-        log.exception("could not remove a failed ingestion",
-                      extra={"user_id": user_id, "material_id": material_id})
+        log.exception(
+            "could not remove a failed ingestion",
+            extra={"user_id": user_id, "material_id": material_id},
+        )
 
 
 def undo_interrupted_ingestion(rt: Runtime, *, user_id: int, sha256: str) -> bool:
@@ -477,10 +613,17 @@ def undo_interrupted_ingestion(rt: Runtime, *, user_id: int, sha256: str) -> boo
     if existing.status != MaterialStatus.INDEXING:
         return False
     with rt.session_factory.begin() as session:
-        session.execute(Material.__table__.update().where(
-            Material.id == existing.id, Material.user_id == user_id,
-            Material.status == MaterialStatus.INDEXING).values(status=MaterialStatus.DELETING))
+        session.execute(
+            Material.__table__.update()
+            .where(
+                Material.id == existing.id,
+                Material.user_id == user_id,
+                Material.status == MaterialStatus.INDEXING,
+            )
+            .values(status=MaterialStatus.DELETING)
+        )
     finish_delete(rt, user_id=user_id, material_id=existing.id)
-    log.info("interrupted ingestion removed", extra={"user_id": user_id,
-                                                     "material_id": existing.id})
+    log.info(
+        "interrupted ingestion removed", extra={"user_id": user_id, "material_id": existing.id}
+    )
     return True

@@ -11,9 +11,14 @@ from engine.runtime import Runtime
 def ocr_pages_used(rt: Runtime, *, user_id: int) -> int:
     """Pages read by OCR in this learner's materials (all of them, whatever their state)."""
     with rt.session_factory() as session:
-        return int(session.scalar(
-            select(func.coalesce(func.sum(func.jsonb_array_length(Material.ocr_pages)), 0))
-            .where(Material.user_id == user_id)) or 0)
+        return int(
+            session.scalar(
+                select(
+                    func.coalesce(func.sum(func.jsonb_array_length(Material.ocr_pages)), 0)
+                ).where(Material.user_id == user_id)
+            )
+            or 0
+        )
 
 
 def ocr_pages_left(rt: Runtime, *, user_id: int) -> int:

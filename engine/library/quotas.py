@@ -36,17 +36,26 @@ class PageUsage:
 def page_usage(session: Session, user_id: int) -> PageUsage:
     """The learner's page counts (their own rows only)."""
     stored = session.scalar(
-        select(func.coalesce(func.sum(Material.page_count), 0))
-        .where(Material.user_id == user_id, Material.status != MaterialStatus.DELETING))
+        select(func.coalesce(func.sum(Material.page_count), 0)).where(
+            Material.user_id == user_id, Material.status != MaterialStatus.DELETING
+        )
+    )
     today, oldest = session.execute(
-        select(func.coalesce(func.sum(PageIntake.pages), 0), func.min(PageIntake.created_at))
-        .where(PageIntake.user_id == user_id,
-               PageIntake.created_at > func.now() - DAY)).one()
+        select(func.coalesce(func.sum(PageIntake.pages), 0), func.min(PageIntake.created_at)).where(
+            PageIntake.user_id == user_id, PageIntake.created_at > func.now() - DAY
+        )
+    ).one()
     return PageUsage(stored=int(stored or 0), today=int(today or 0), oldest_today=oldest)
 
 
-def check_page_quota(session: Session, settings: Settings, *, user_id: int, pages: int,
-                     now: dt.datetime | None = None) -> None:
+def check_page_quota(
+    session: Session,
+    settings: Settings,
+    *,
+    user_id: int,
+    pages: int,
+    now: dt.datetime | None = None,
+) -> None:
     """Refuse `pages` more pages for this learner when they would pass a quota.
 
     Args:
@@ -63,16 +72,21 @@ def check_page_quota(session: Session, settings: Settings, *, user_id: int, page
     if not s.library_max_pages and not s.upload_max_pages_per_day:
         return
     usage = page_usage(session, user_id)
-    full = usage.stored + pages > s.library_max_pages if pages else \
-        usage.stored >= s.library_max_pages
+    full = (
+        usage.stored + pages > s.library_max_pages if pages else usage.stored >= s.library_max_pages
+    )
     if s.library_max_pages and full:
         raise QuotaExceeded(
             f"Your library is full: it holds {usage.stored:,} pages"
             + (f" and this file has {pages:,}" if pages else "")
             + f"; the limit is {s.library_max_pages:,} pages. Delete material you no longer "
-            "need to make room. Nothing was saved.")
-    over = usage.today + pages > s.upload_max_pages_per_day if pages else \
-        usage.today >= s.upload_max_pages_per_day
+            "need to make room. Nothing was saved."
+        )
+    over = (
+        usage.today + pages > s.upload_max_pages_per_day
+        if pages
+        else usage.today >= s.upload_max_pages_per_day
+    )
     if s.upload_max_pages_per_day and over:
         now = now or dt.datetime.now(dt.UTC)
         retry = int(((usage.oldest_today or now) + DAY - now).total_seconds()) + 1
@@ -80,7 +94,9 @@ def check_page_quota(session: Session, settings: Settings, *, user_id: int, page
             f"You added {usage.today:,} pages in the last 24 hours"
             + (f" and this file has {pages:,}" if pages else "")
             + f"; the limit is {s.upload_max_pages_per_day:,} pages a day. Try again in "
-            f"{_hours(retry)}. Nothing was saved.", retry_after_s=max(1, retry))
+            f"{_hours(retry)}. Nothing was saved.",
+            retry_after_s=max(1, retry),
+        )
 
 
 def _hours(seconds: int) -> str:

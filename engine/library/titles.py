@@ -11,12 +11,15 @@ TITLE_MAX = 300
 
 _JUNK_TITLE = re.compile(
     r"^(untitled|title|document|microsoft word\b.*|.*\.(docx?|pdf|tex|dvi|indd|qxd)|"
-    r"slide \d+|\W*)$", re.IGNORECASE,
+    r"slide \d+|\W*)$",
+    re.IGNORECASE,
 )
 
 
-_DANGLING = frozenset("""a an and as at by for from in into of on or the to with via versus vs
-""".split())
+_DANGLING = frozenset(
+    """a an and as at by for from in into of on or the to with via versus vs
+""".split()
+)
 
 
 def _fit(title: str) -> str:
@@ -35,13 +38,17 @@ def _first_lines_title(page: str) -> str | None:
         if sum(c.isalpha() for c in line) < 4 or len(line) > 150:
             continue
         title = line
-        for nxt in lines[i + 1:i + 4]:
+        for nxt in lines[i + 1 : i + 4]:
             last = title.split()[-1].casefold()
             dangling = last in _DANGLING or title.endswith((":", "-", ","))
             # A long first line wrapped onto a short capitalised one ("... for Dynamic" /
             # "Languages"), not onto an author line or a sentence.
-            wrapped = (len(title) >= 40 and 1 <= len(nxt.split()) <= 3 and nxt[:1].isupper()
-                       and not re.search(r"[,.;@\d]", nxt))
+            wrapped = (
+                len(title) >= 40
+                and 1 <= len(nxt.split()) <= 3
+                and nxt[:1].isupper()
+                and not re.search(r"[,.;@\d]", nxt)
+            )
             if not (dangling or wrapped):
                 break
             title = f"{title} {nxt}"
@@ -49,8 +56,9 @@ def _first_lines_title(page: str) -> str | None:
     return None
 
 
-def choose_title(meta_title: str | None, pages: list[str], filename: str,
-                 title_lines: list[str] | None = None) -> str:
+def choose_title(
+    meta_title: str | None, pages: list[str], filename: str, title_lines: list[str] | None = None
+) -> str:
     """The document's full title: its metadata title when meaningful, else the first page's
     largest-font lines, else its first lines (never cut mid-phrase), else the file name."""
     largest = " ".join(" ".join(title_lines or []).split())
@@ -58,13 +66,20 @@ def choose_title(meta_title: str | None, pages: list[str], filename: str,
         t = " ".join(meta_title.split())
         if len(t) >= 3 and not _JUNK_TITLE.match(t):
             # The metadata can hold a truncated title: prefer the page's fuller one.
-            if (largest.casefold().startswith(t.casefold()) and len(largest) > len(t)
-                    and len(largest.split()) <= len(t.split()) + 6 and len(largest) <= 200
-                    and not largest.endswith(".")):
+            if (
+                largest.casefold().startswith(t.casefold())
+                and len(largest) > len(t)
+                and len(largest.split()) <= len(t.split()) + 6
+                and len(largest) <= 200
+                and not largest.endswith(".")
+            ):
                 return _fit(largest)
             return _fit(t)
-    if (sum(c.isalpha() for c in largest) >= 4 and 2 <= len(largest.split()) <= 30
-            and not largest.endswith(".")):
+    if (
+        sum(c.isalpha() for c in largest) >= 4
+        and 2 <= len(largest.split()) <= 30
+        and not largest.endswith(".")
+    ):
         return _fit(largest)
     for page in pages[:2]:
         found = _first_lines_title(page)

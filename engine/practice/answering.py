@@ -57,36 +57,63 @@ class Schedule:
     def from_columns(cls, row: Any) -> Schedule:
         """From anything with the review state's column names as attributes (a row)."""
         return cls(
-            due_at=row.due_at, reviews=row.reviews, lapses=row.lapses,
+            due_at=row.due_at,
+            reviews=row.reviews,
+            lapses=row.lapses,
             last_reviewed_at=row.last_reviewed_at,
-            sm2=sm2.SM2State(row.sm2_repetitions, row.sm2_interval_days, row.sm2_easiness,
-                             row.sm2_due_at),
-            fsrs=fsrs6.FSRSState(row.fsrs_state, row.fsrs_step, row.fsrs_stability,
-                                 row.fsrs_difficulty, row.fsrs_due_at, row.last_reviewed_at),
+            sm2=sm2.SM2State(
+                row.sm2_repetitions, row.sm2_interval_days, row.sm2_easiness, row.sm2_due_at
+            ),
+            fsrs=fsrs6.FSRSState(
+                row.fsrs_state,
+                row.fsrs_step,
+                row.fsrs_stability,
+                row.fsrs_difficulty,
+                row.fsrs_due_at,
+                row.last_reviewed_at,
+            ),
         )
 
     def columns(self) -> dict[str, Any]:
         """The review state's column values (all but the keys and `suspended`)."""
         s, f = self.sm2, self.fsrs
         return {
-            "due_at": self.due_at, "reviews": self.reviews, "lapses": self.lapses,
+            "due_at": self.due_at,
+            "reviews": self.reviews,
+            "lapses": self.lapses,
             "last_reviewed_at": self.last_reviewed_at,
-            "sm2_repetitions": s.repetitions, "sm2_interval_days": s.interval_days,
-            "sm2_easiness": s.easiness, "sm2_due_at": s.due_at,
-            "fsrs_state": f.state, "fsrs_step": f.step, "fsrs_stability": f.stability,
-            "fsrs_difficulty": f.difficulty, "fsrs_due_at": f.due_at,
+            "sm2_repetitions": s.repetitions,
+            "sm2_interval_days": s.interval_days,
+            "sm2_easiness": s.easiness,
+            "sm2_due_at": s.due_at,
+            "fsrs_state": f.state,
+            "fsrs_step": f.step,
+            "fsrs_stability": f.stability,
+            "fsrs_difficulty": f.difficulty,
+            "fsrs_due_at": f.due_at,
         }
 
     def to_json(self) -> dict[str, Any]:
         """The copy kept on an attempt."""
         s, f = self.sm2, self.fsrs
         return {
-            "due_at": self.due_at.isoformat(), "reviews": self.reviews, "lapses": self.lapses,
-            "sm2": {"repetitions": s.repetitions, "interval_days": s.interval_days,
-                    "easiness": s.easiness, "due_at": s.due_at.isoformat()},
-            "fsrs": {"state": f.state, "step": f.step, "stability": f.stability,
-                     "difficulty": f.difficulty, "due_at": f.due_at.isoformat(),
-                     "last_reviewed_at": self.last_reviewed_at.isoformat()},
+            "due_at": self.due_at.isoformat(),
+            "reviews": self.reviews,
+            "lapses": self.lapses,
+            "sm2": {
+                "repetitions": s.repetitions,
+                "interval_days": s.interval_days,
+                "easiness": s.easiness,
+                "due_at": s.due_at.isoformat(),
+            },
+            "fsrs": {
+                "state": f.state,
+                "step": f.step,
+                "stability": f.stability,
+                "difficulty": f.difficulty,
+                "due_at": f.due_at.isoformat(),
+                "last_reviewed_at": self.last_reviewed_at.isoformat(),
+            },
         }
 
     @classmethod
@@ -94,12 +121,24 @@ class Schedule:
         s, f = data["sm2"], data["fsrs"]
         last = dt.datetime.fromisoformat(f["last_reviewed_at"])
         return cls(
-            due_at=dt.datetime.fromisoformat(data["due_at"]), reviews=data["reviews"],
-            lapses=data["lapses"], last_reviewed_at=last,
-            sm2=sm2.SM2State(s["repetitions"], s["interval_days"], s["easiness"],
-                             dt.datetime.fromisoformat(s["due_at"])),
-            fsrs=fsrs6.FSRSState(f["state"], f["step"], f["stability"], f["difficulty"],
-                                 dt.datetime.fromisoformat(f["due_at"]), last),
+            due_at=dt.datetime.fromisoformat(data["due_at"]),
+            reviews=data["reviews"],
+            lapses=data["lapses"],
+            last_reviewed_at=last,
+            sm2=sm2.SM2State(
+                s["repetitions"],
+                s["interval_days"],
+                s["easiness"],
+                dt.datetime.fromisoformat(s["due_at"]),
+            ),
+            fsrs=fsrs6.FSRSState(
+                f["state"],
+                f["step"],
+                f["stability"],
+                f["difficulty"],
+                dt.datetime.fromisoformat(f["due_at"]),
+                last,
+            ),
         )
 
 
@@ -143,9 +182,14 @@ class Aggregates:
 
     def with_answer(self, *, correct: bool, confidence: int, seconds: float) -> Aggregates:
         err = ((confidence - 1) / 4 - (1.0 if correct else 0.0)) ** 2
-        return Aggregates(self.attempts + 1, self.correct + int(correct),
-                          (*self.seconds, seconds), float(self.calibration_sq) + err,
-                          self.flags, self.wrong_open)
+        return Aggregates(
+            self.attempts + 1,
+            self.correct + int(correct),
+            (*self.seconds, seconds),
+            float(self.calibration_sq) + err,
+            self.flags,
+            self.wrong_open,
+        )
 
 
 @dataclass(frozen=True)
@@ -192,19 +236,23 @@ class AnswerOutcome:
 # --- the rule ------------------------------------------------------------------------------------
 
 
-def judge_quality(question: QuestionFacts, aggregates: Aggregates,
-                  params: quality_rules.QualityParams) -> QualityOutcome:
+def judge_quality(
+    question: QuestionFacts, aggregates: Aggregates, params: quality_rules.QualityParams
+) -> QualityOutcome:
     """The question's score and status from all its attempts and flags: an active question
     with an open "wrong" flag is flagged; one the retirement rules catch is retired."""
     n = aggregates.attempts
     breakdown = quality_rules.quality_from_aggregates(
-        attempts=n, correct=aggregates.correct,
-        median_seconds=float(statistics.median(aggregates.seconds)) if aggregates.seconds
-        else 0.0,
+        attempts=n,
+        correct=aggregates.correct,
+        median_seconds=float(statistics.median(aggregates.seconds)) if aggregates.seconds else 0.0,
         mean_calibration_error=float(aggregates.calibration_sq) / n if n else 0.0,
-        flags=aggregates.flags, params=params)
-    reason = quality_rules.retirement(breakdown, flagged_wrong=aggregates.wrong_open > 0,
-                                      params=params)
+        flags=aggregates.flags,
+        params=params,
+    )
+    reason = quality_rules.retirement(
+        breakdown, flagged_wrong=aggregates.wrong_open > 0, params=params
+    )
     status = question.status
     if reason is not None and status == "active":
         status = "flagged" if reason is quality_rules.Retirement.FLAGGED_WRONG else "retired"
@@ -218,28 +266,52 @@ def fsrs_params_for(learner: Learner, params: AnswerParams) -> fsrs6.FSRSParams:
     return params.fsrs
 
 
-def review(before: Schedule | None, grade: Grade, *, correct: bool, learner: Learner,
-           now: dt.datetime, params: AnswerParams,
-           fsrs_scheduler: fsrs6.Scheduler | None = None) -> Schedule:
+def review(
+    before: Schedule | None,
+    grade: Grade,
+    *,
+    correct: bool,
+    learner: Learner,
+    now: dt.datetime,
+    params: AnswerParams,
+    fsrs_scheduler: fsrs6.Scheduler | None = None,
+) -> Schedule:
     """Both schedulers' states after this review; the learner's scheduler sets `due_at`.
 
     `fsrs_scheduler`: `fsrs6.scheduler_for(fsrs_params_for(learner, params))` built once, for
     a caller replaying many reviews.
     """
-    s_new = sm2.review(before.sm2 if before else None, grade.quality, reviewed_at=now,
-                       params=params.sm2)
-    f_new = fsrs6.review(before.fsrs if before else None, grade.rating, reviewed_at=now,
-                         params=fsrs_params_for(learner, params), scheduler=fsrs_scheduler)
+    s_new = sm2.review(
+        before.sm2 if before else None, grade.quality, reviewed_at=now, params=params.sm2
+    )
+    f_new = fsrs6.review(
+        before.fsrs if before else None,
+        grade.rating,
+        reviewed_at=now,
+        params=fsrs_params_for(learner, params),
+        scheduler=fsrs_scheduler,
+    )
     return Schedule(
         due_at=f_new.due_at if learner.scheduler == "fsrs" else s_new.due_at,
         reviews=(before.reviews if before else 0) + 1,
         lapses=(before.lapses if before else 0) + (0 if correct else 1),
-        last_reviewed_at=now, sm2=s_new, fsrs=f_new)
+        last_reviewed_at=now,
+        sm2=s_new,
+        fsrs=f_new,
+    )
 
 
-def apply_answer(snapshot: AnswerSnapshot, verdict: Judged, *, confidence: int, seconds: int,
-                 now: dt.datetime, params: AnswerParams,
-                 hinted: bool = False, grade: Grade | None = None) -> AnswerOutcome:
+def apply_answer(
+    snapshot: AnswerSnapshot,
+    verdict: Judged,
+    *,
+    confidence: int,
+    seconds: int,
+    now: dt.datetime,
+    params: AnswerParams,
+    hinted: bool = False,
+    grade: Grade | None = None,
+) -> AnswerOutcome:
     """Everything one graded answer changes.
 
     Args:
@@ -259,21 +331,37 @@ def apply_answer(snapshot: AnswerSnapshot, verdict: Judged, *, confidence: int, 
     learner, question = snapshot.learner, snapshot.question
     correct = verdict.correct
     if grade is None:
-        grade = grade_attempt(correct=correct, confidence=confidence, seconds=seconds,
-                              hinted=hinted, params=params.rating)
-    schedule = review(snapshot.schedule, grade, correct=correct, learner=learner, now=now,
-                      params=params)
-    earned = xp_rules.xp_for_answer(correct=correct, difficulty=question.difficulty,
-                                    confidence=confidence, params=params.xp)
+        grade = grade_attempt(
+            correct=correct,
+            confidence=confidence,
+            seconds=seconds,
+            hinted=hinted,
+            params=params.rating,
+        )
+    schedule = review(
+        snapshot.schedule, grade, correct=correct, learner=learner, now=now, params=params
+    )
+    earned = xp_rules.xp_for_answer(
+        correct=correct, difficulty=question.difficulty, confidence=confidence, params=params.xp
+    )
     xp_total = max(0, learner.xp + earned)
     level = xp_rules.level_for_xp(xp_total, params.xp)
     streak = xp_rules.record_activity(learner.streak, at=now, timezone=learner.timezone)
     quality = judge_quality(
-        question, snapshot.prior.with_answer(correct=correct, confidence=confidence,
-                                             seconds=seconds), params.quality)
-    return AnswerOutcome(grade=grade, schedule=schedule, xp_earned=earned, xp_total=xp_total,
-                         level=level, leveled_up=level > learner.level, streak=streak,
-                         quality=quality)
+        question,
+        snapshot.prior.with_answer(correct=correct, confidence=confidence, seconds=seconds),
+        params.quality,
+    )
+    return AnswerOutcome(
+        grade=grade,
+        schedule=schedule,
+        xp_earned=earned,
+        xp_total=xp_total,
+        level=level,
+        leveled_up=level > learner.level,
+        streak=streak,
+        quality=quality,
+    )
 
 
 @dataclass(frozen=True)
@@ -294,8 +382,9 @@ class _Right:
     correct: bool = True
 
 
-def apply_dispute(snapshot: AnswerSnapshot, attempt: DisputedAttempt, *,
-                  params: AnswerParams) -> tuple[AnswerOutcome, Schedule | None]:
+def apply_dispute(
+    snapshot: AnswerSnapshot, attempt: DisputedAttempt, *, params: AnswerParams
+) -> tuple[AnswerOutcome, Schedule | None]:
     """A disputed wrong answer counted as right: the same answer applied again, correct,
     at the time it was given.
 
@@ -306,16 +395,31 @@ def apply_dispute(snapshot: AnswerSnapshot, attempt: DisputedAttempt, *,
     """
     current = snapshot.schedule
     latest = current is not None and current.reviews == attempt.review_number
-    before = Schedule.from_json(attempt.state_before) \
-        if latest and attempt.state_before is not None else None
-    again = replace(snapshot, schedule=before,
-                    learner=replace(snapshot.learner, xp=snapshot.learner.xp - attempt.xp))
-    outcome = apply_answer(again, _Right(), confidence=attempt.confidence,
-                           seconds=attempt.seconds, now=attempt.answered_at, params=params,
-                           hinted=attempt.hinted)
+    before = (
+        Schedule.from_json(attempt.state_before)
+        if latest and attempt.state_before is not None
+        else None
+    )
+    again = replace(
+        snapshot,
+        schedule=before,
+        learner=replace(snapshot.learner, xp=snapshot.learner.xp - attempt.xp),
+    )
+    outcome = apply_answer(
+        again,
+        _Right(),
+        confidence=attempt.confidence,
+        seconds=attempt.seconds,
+        now=attempt.answered_at,
+        params=params,
+        hinted=attempt.hinted,
+    )
     if not latest or current is None:
         return replace(outcome, leveled_up=False), None
-    schedule = replace(outcome.schedule, reviews=current.reviews,
-                       lapses=max(0, current.lapses - 1),
-                       last_reviewed_at=current.last_reviewed_at)
+    schedule = replace(
+        outcome.schedule,
+        reviews=current.reviews,
+        lapses=max(0, current.lapses - 1),
+        last_reviewed_at=current.last_reviewed_at,
+    )
     return replace(outcome, leveled_up=False, schedule=schedule), schedule

@@ -22,9 +22,8 @@ if TYPE_CHECKING:
     from engine.runtime import Runtime
 
 
-def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int,
-                    note: str = "") -> AnswerResult:
-    """"I was right": record the dispute and re-score the attempt as correct (XP, and the
+def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int, note: str = "") -> AnswerResult:
+    """ "I was right": record the dispute and re-score the attempt as correct (XP, and the
     schedule when it is still the question's latest answer).
 
     Raises:
@@ -35,9 +34,11 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int,
         raise InvalidInput(f"Keep the note under {store.MAX_NOTE_CHARS} characters.")
     with rt.session_factory.begin() as session:
         profile = store.load_profile(session, user_id, lock=True)
-        attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id,
-                                                       Attempt.user_id == user_id)
-                                 .with_for_update())
+        attempt = session.scalar(
+            select(Attempt)
+            .where(Attempt.id == attempt_id, Attempt.user_id == user_id)
+            .with_for_update()
+        )
         if attempt is None:
             raise NotFound("That answer was not found.")
         if attempt.disputed_at is not None:
@@ -45,22 +46,36 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int,
         if attempt.correct:
             raise InvalidInput("This answer was already marked right.")
         if attempt.grader == "self":
-            raise InvalidInput("You rated this card yourself, so there is nothing to dispute; "
-                               "rate it again when it comes back.")
+            raise InvalidInput(
+                "You rated this card yourself, so there is nothing to dispute; "
+                "rate it again when it comes back."
+            )
         q = store.load_question(session, user_id, attempt.question_id)
-        rs = session.scalar(select(ReviewState).where(ReviewState.question_id == q.id)
-                            .with_for_update())
-        personal = store.personal_parameters(session, user_id) \
-            if profile.scheduler == "fsrs" else None
+        rs = session.scalar(
+            select(ReviewState).where(ReviewState.question_id == q.id).with_for_update()
+        )
+        personal = (
+            store.personal_parameters(session, user_id) if profile.scheduler == "fsrs" else None
+        )
         snapshot = AnswerSnapshot(
-            learner=store.learner(profile, personal), question=store.facts(q),
+            learner=store.learner(profile, personal),
+            question=store.facts(q),
             schedule=Schedule.from_columns(rs) if rs is not None else None,
-            prior=store.load_aggregates(session, q.id, except_attempt=attempt.id))
-        outcome, schedule = apply_dispute(snapshot, DisputedAttempt(
-            confidence=attempt.confidence, seconds=attempt.seconds, hinted=attempt.hinted,
-            answered_at=attempt.answered_at, xp=attempt.xp,
-            review_number=attempt.review_number, state_before=attempt.state_before),
-            params=answer_params(rt.settings))
+            prior=store.load_aggregates(session, q.id, except_attempt=attempt.id),
+        )
+        outcome, schedule = apply_dispute(
+            snapshot,
+            DisputedAttempt(
+                confidence=attempt.confidence,
+                seconds=attempt.seconds,
+                hinted=attempt.hinted,
+                answered_at=attempt.answered_at,
+                xp=attempt.xp,
+                review_number=attempt.review_number,
+                state_before=attempt.state_before,
+            ),
+            params=answer_params(rt.settings),
+        )
         profile.xp, profile.level = outcome.xp_total, outcome.level
         if rs is not None and schedule is not None:
             for column, value in schedule.columns().items():
@@ -71,8 +86,9 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int,
         attempt.xp = outcome.xp_earned
         attempt.disputed_at = store.utcnow()
         attempt.dispute_note = note.strip()
-        attempt.grade_reason = (attempt.grade_reason + " You disputed this; it now counts as "
-                                "right.").strip()
+        attempt.grade_reason = (
+            attempt.grade_reason + " You disputed this; it now counts as right."
+        ).strip()
         store.log_retirement(q, outcome.quality.status, outcome.quality.retirement)
         q.quality_score, q.status = outcome.quality.score, outcome.quality.status
         session.flush()

@@ -35,8 +35,15 @@ def _check_flag(reason: str, note: str) -> None:
         raise InvalidInput(" ".join(problems))
 
 
-def flag_question(rt: Runtime, *, user_id: int, question_id: int, reason: str,
-                  note: str = "", attempt_id: int | None = None) -> FlagOutcome:
+def flag_question(
+    rt: Runtime,
+    *,
+    user_id: int,
+    question_id: int,
+    reason: str,
+    note: str = "",
+    attempt_id: int | None = None,
+) -> FlagOutcome:
     """Record a flag. "wrong" takes the question out of the queues at once (to the review
     list); any flag may retire it through the flag-rate rule.
 
@@ -47,12 +54,25 @@ def flag_question(rt: Runtime, *, user_id: int, question_id: int, reason: str,
     _check_flag(reason, note)
     with rt.session_factory.begin() as session:
         q = store.load_question(session, user_id, question_id, lock=True)
-        if attempt_id is not None and session.scalar(
-                select(Attempt.id).where(Attempt.id == attempt_id, Attempt.user_id == user_id,
-                                         Attempt.question_id == question_id)) is None:
+        if (
+            attempt_id is not None
+            and session.scalar(
+                select(Attempt.id).where(
+                    Attempt.id == attempt_id,
+                    Attempt.user_id == user_id,
+                    Attempt.question_id == question_id,
+                )
+            )
+            is None
+        ):
             raise NotFound("That answer was not found.")
-        flag = Flag(user_id=user_id, question_id=q.id, attempt_id=attempt_id, reason=reason,
-                    note=note.strip())
+        flag = Flag(
+            user_id=user_id,
+            question_id=q.id,
+            attempt_id=attempt_id,
+            reason=reason,
+            note=note.strip(),
+        )
         session.add(flag)
         session.flush()
         store.refresh_quality(session, q, quality_params(rt.settings))
@@ -91,23 +111,44 @@ def needs_attention(rt: Runtime, *, user_id: int) -> list[AttentionItem]:
     """Questions with an open flag of any reason (whatever their status), flagged ones, and
     retired ones not yet replaced, newest change first."""
     replaced = select(Question.replaces_question_id).where(
-        Question.user_id == user_id, Question.replaces_question_id.is_not(None))
-    open_flag = exists().where(Flag.question_id == Question.id, Flag.user_id == user_id,
-                               Flag.resolved_at.is_(None))
+        Question.user_id == user_id, Question.replaces_question_id.is_not(None)
+    )
+    open_flag = exists().where(
+        Flag.question_id == Question.id, Flag.user_id == user_id, Flag.resolved_at.is_(None)
+    )
     with rt.session_factory() as session:
         qs = session.scalars(
-            select(Question).where(Question.user_id == user_id,
-                                   Question.status.in_(("flagged", "retired")) | open_flag,
-                                   Question.id.not_in(replaced))
-            .order_by(Question.updated_at.desc(), Question.id.desc()).limit(200)
+            select(Question)
+            .where(
+                Question.user_id == user_id,
+                Question.status.in_(("flagged", "retired")) | open_flag,
+                Question.id.not_in(replaced),
+            )
+            .order_by(Question.updated_at.desc(), Question.id.desc())
+            .limit(200)
         ).all()
         flags: dict[int, list[tuple[str, str]]] = {}
         if qs:
             for qid, reason, note in session.execute(
-                    select(Flag.question_id, Flag.reason, Flag.note)
-                    .where(Flag.user_id == user_id, Flag.resolved_at.is_(None),
-                           Flag.question_id.in_([q.id for q in qs])).order_by(Flag.id)):
+                select(Flag.question_id, Flag.reason, Flag.note)
+                .where(
+                    Flag.user_id == user_id,
+                    Flag.resolved_at.is_(None),
+                    Flag.question_id.in_([q.id for q in qs]),
+                )
+                .order_by(Flag.id)
+            ):
                 flags.setdefault(qid, []).append((reason, note))
-        return [AttentionItem(q.id, q.status, q.stem, q.material_title, q.page_start,
-                              q.quality_score, flags.get(q.id, []),
-                              q.source_chunk_id is not None) for q in qs]
+        return [
+            AttentionItem(
+                q.id,
+                q.status,
+                q.stem,
+                q.material_title,
+                q.page_start,
+                q.quality_score,
+                flags.get(q.id, []),
+                q.source_chunk_id is not None,
+            )
+            for q in qs
+        ]

@@ -60,28 +60,42 @@ def has_head(given: str, expected: str) -> bool:
     modifiers before it, the expected term as its head ("trial judge" for "judge",
     "compiled trace" for "trace"): a more specific answer, not another one."""
     g, e = given.split(), expected.split()
-    return bool(e) and len(e) < len(g) <= len(e) + HEAD_EXTRA_WORDS and g[-len(e):] == e \
+    return (
+        bool(e)
+        and len(e) < len(g) <= len(e) + HEAD_EXTRA_WORDS
+        and g[-len(e) :] == e
         and len(expected) >= 3
+    )
 
 
 def grade_choice(q: QuestionForGrading, chosen: int) -> Verdict:
     correct = chosen == q.correct_index
-    return Verdict(correct, 1.0 if correct else 0.0, "choice",
-                   "Right choice." if correct else "That option is not the right one.")
+    return Verdict(
+        correct,
+        1.0 if correct else 0.0,
+        "choice",
+        "Right choice." if correct else "That option is not the right one.",
+    )
 
 
 def grade_blanks(q: QuestionForGrading, response: str, *, threshold: float) -> Verdict:
     """Several blanks: the answers in order, separated by ';'; each graded like one blank."""
     expected = [a for a in q.answer.split(";")]
     given = response.split(";") + [""] * len(expected)
-    verdicts = [grade_cloze(QuestionForGrading("cloze", q.stem, None, None, e.strip(), [],
-                                               q.excerpt), g, threshold=threshold)
-                for e, g in zip(expected, given, strict=False)]
+    verdicts = [
+        grade_cloze(
+            QuestionForGrading("cloze", q.stem, None, None, e.strip(), [], q.excerpt),
+            g,
+            threshold=threshold,
+        )
+        for e, g in zip(expected, given, strict=False)
+    ]
     right = sum(v.correct for v in verdicts)
     if right == len(expected):
         return Verdict(True, 1.0, "exact", "Every blank is right.")
-    return Verdict(False, round(right / len(expected), 4), "exact",
-                   f"{right} of {len(expected)} blanks right.")
+    return Verdict(
+        False, round(right / len(expected), 4), "exact", f"{right} of {len(expected)} blanks right."
+    )
 
 
 def grade_cloze(q: QuestionForGrading, response: str, *, threshold: float) -> Verdict:
@@ -93,8 +107,13 @@ def grade_cloze(q: QuestionForGrading, response: str, *, threshold: float) -> Ve
     if given == expected:
         return Verdict(True, 1.0, "exact", "Exactly right.")
     if has_head(given, expected):
-        return Verdict(True, 1.0, "exact", f"Right: the source says '{q.answer.strip()}'; "
-                       "your answer names the same thing more precisely.")
+        return Verdict(
+            True,
+            1.0,
+            "exact",
+            f"Right: the source says '{q.answer.strip()}'; "
+            "your answer names the same thing more precisely.",
+        )
     ratio = fuzz.ratio(given, expected)
     # Short answers ("pH", "ATP") must match exactly: one letter off is another word.
     if len(expected) >= 5 and ratio >= threshold:
@@ -102,8 +121,9 @@ def grade_cloze(q: QuestionForGrading, response: str, *, threshold: float) -> Ve
     return Verdict(False, ratio / 100, "exact", "That is not the missing word.")
 
 
-def grade_short_offline(q: QuestionForGrading, response: str, *, threshold: float,
-                        coverage: float) -> Verdict:
+def grade_short_offline(
+    q: QuestionForGrading, response: str, *, threshold: float, coverage: float
+) -> Verdict:
     given = normalise(response)
     if not given:
         return Verdict(False, 0.0, "keypoints", "No answer was given.")
@@ -113,8 +133,12 @@ def grade_short_offline(q: QuestionForGrading, response: str, *, threshold: floa
     missing = [p for p in points if p not in covered]
     correct = share >= coverage
     reason = f"Covered {len(covered)} of {len(points)} key point{'s' if len(points) != 1 else ''}"
-    reason += "." if not missing else f"; missing: {missing[0]}" + (
-        f" (and {len(missing) - 1} more)." if len(missing) > 1 else ".")
+    reason += (
+        "."
+        if not missing
+        else f"; missing: {missing[0]}"
+        + (f" (and {len(missing) - 1} more)." if len(missing) > 1 else ".")
+    )
     return Verdict(correct, round(share, 4), "keypoints", reason)
 
 
@@ -137,18 +161,27 @@ _SYSTEM = (
 )
 
 
-def grade_short_llm(q: QuestionForGrading, response: str, *, settings: Settings,
-                    meter: Meter | None = None) -> Verdict:
+def grade_short_llm(
+    q: QuestionForGrading, response: str, *, settings: Settings, meter: Meter | None = None
+) -> Verdict:
     """Raises LLMUnavailable / LLMOutputInvalid (and the other engine.llm errors), and
     RateLimited from `meter`."""
     points = "\n".join(f"- {p}" for p in q.key_points) or "- (none listed)"
-    user = (f"Question: {q.stem}\n\nExpected answer: {q.answer}\n\nKey points:\n{points}\n\n"
-            f"Source excerpt:\n{q.excerpt}\n\nLearner's answer:\n<<<\n{response}\n>>>")
+    user = (
+        f"Question: {q.stem}\n\nExpected answer: {q.answer}\n\nKey points:\n{points}\n\n"
+        f"Source excerpt:\n{q.excerpt}\n\nLearner's answer:\n<<<\n{response}\n>>>"
+    )
+
     def call() -> llm.Completion:
         return llm.complete(
             [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}],
-            task="grading", settings=settings, json_schema=_SCHEMA, schema_name="grade",
-            temperature=0, max_tokens=300)
+            task="grading",
+            settings=settings,
+            json_schema=_SCHEMA,
+            schema_name="grade",
+            temperature=0,
+            max_tokens=300,
+        )
 
     out = meter(call) if meter is not None else call()
     try:
@@ -159,14 +192,20 @@ def grade_short_llm(q: QuestionForGrading, response: str, *, settings: Settings,
         if not isinstance(correct, bool):
             raise ValueError("'correct' is not a boolean")
     except (ValueError, KeyError, TypeError) as e:
-        raise LLMOutputInvalid("The grading model's answer could not be read.",
-                               detail=str(e)) from e
+        raise LLMOutputInvalid(
+            "The grading model's answer could not be read.", detail=str(e)
+        ) from e
     reason = " ".join(reason.split())[:300] or ("Right." if correct else "Not quite.")
     return Verdict(correct, min(1.0, max(0.0, score)), "llm", reason)
 
 
-def grade(q: QuestionForGrading, response: str | int | None, *, settings: Settings,
-          meter: Meter | None = None) -> Verdict:
+def grade(
+    q: QuestionForGrading,
+    response: str | int | None,
+    *,
+    settings: Settings,
+    meter: Meter | None = None,
+) -> Verdict:
     """Grade one answer.
 
     A short answer goes to the grading model when one is configured (through `meter`, which
@@ -187,8 +226,11 @@ def grade(q: QuestionForGrading, response: str | int | None, *, settings: Settin
     if q.type == "cloze":
         return grade_cloze(q, response, threshold=settings.grading.cloze_threshold)
     offline = lambda: grade_short_offline(  # noqa: E731
-        q, response, threshold=settings.grading.keypoint_threshold,
-        coverage=settings.grading.keypoint_coverage)
+        q,
+        response,
+        threshold=settings.grading.keypoint_threshold,
+        coverage=settings.grading.keypoint_coverage,
+    )
     if not normalise(response) or not llm.is_configured("grading", settings):
         return offline()
     try:
@@ -198,7 +240,6 @@ def grade(q: QuestionForGrading, response: str | int | None, *, settings: Settin
         note = " (Graded offline: the grading model was unavailable.)"
     except RateLimited as e:
         log.info("grading limit reached; graded offline", extra={"err": e.user_message})
-        note = (" (Graded offline: you have reached your limit of model-graded answers for "
-                "now.)")
+        note = " (Graded offline: you have reached your limit of model-graded answers for now.)"
     v = offline()
     return Verdict(v.correct, v.score, v.grader, v.reason + note)

@@ -23,8 +23,7 @@ def sm2_params(settings: Settings) -> sm2.SM2Params:
     )
 
 
-def fsrs_params(settings: Settings,
-                parameters: Sequence[float] | None = None) -> fsrs6.FSRSParams:
+def fsrs_params(settings: Settings, parameters: Sequence[float] | None = None) -> fsrs6.FSRSParams:
     return fsrs6.FSRSParams(
         parameters=tuple(parameters) if parameters else fsrs6.DEFAULT_FSRS_PARAMETERS,
         desired_retention=settings.scheduling.fsrs_desired_retention,
@@ -34,10 +33,12 @@ def fsrs_params(settings: Settings,
 
 
 def xp_params(settings: Settings) -> xp_rules.XPParams:
-    return xp_rules.XPParams(base=settings.scoring.xp_base,
-                             correct_bonus=settings.scoring.xp_correct_bonus,
-                             calibration_bonus=settings.scoring.xp_calibration_bonus,
-                             level_step=settings.scoring.xp_level_step)
+    return xp_rules.XPParams(
+        base=settings.scoring.xp_base,
+        correct_bonus=settings.scoring.xp_correct_bonus,
+        calibration_bonus=settings.scoring.xp_calibration_bonus,
+        level_step=settings.scoring.xp_level_step,
+    )
 
 
 def quality_params(settings: Settings) -> quality_rules.QualityParams:
@@ -54,6 +55,10 @@ def rating_params(settings: Settings) -> RatingParams:
 
 
 def answer_params(settings: Settings) -> AnswerParams:
-    return AnswerParams(sm2=sm2_params(settings), fsrs=fsrs_params(settings),
-                        xp=xp_params(settings), quality=quality_params(settings),
-                        rating=rating_params(settings))
+    return AnswerParams(
+        sm2=sm2_params(settings),
+        fsrs=fsrs_params(settings),
+        xp=xp_params(settings),
+        quality=quality_params(settings),
+        rating=rating_params(settings),
+    )

@@ -42,9 +42,12 @@ def set_scheduler(rt: Runtime, *, user_id: int, scheduler: str) -> None:
             return
         profile.scheduler = scheduler
         session.execute(
-            update(ReviewState).where(ReviewState.user_id == user_id)
-            .values(due_at=ReviewState.fsrs_due_at if scheduler == "fsrs"
-                    else ReviewState.sm2_due_at))
+            update(ReviewState)
+            .where(ReviewState.user_id == user_id)
+            .values(
+                due_at=ReviewState.fsrs_due_at if scheduler == "fsrs" else ReviewState.sm2_due_at
+            )
+        )
 
 
 # --- personal FSRS parameters ------------------------------------------------------------------
@@ -63,21 +66,33 @@ class SchedulerInfo:
 def scheduler_info(rt: Runtime, *, user_id: int) -> SchedulerInfo:
     with rt.session_factory() as session:
         profile = store.load_profile(session, user_id)
-        reviews = session.scalar(select(func.count()).select_from(Attempt)
-                                 .where(Attempt.user_id == user_id)) or 0
+        reviews = (
+            session.scalar(
+                select(func.count()).select_from(Attempt).where(Attempt.user_id == user_id)
+            )
+            or 0
+        )
         row = session.get(SchedulerParameters, user_id)
-        return SchedulerInfo(profile.scheduler, reviews,
-                             rt.settings.scheduling.fsrs_optimise_min_reviews,
-                             bool(row and row.adopted), row.message if row else None,
-                             row.fitted_at if row else None)
+        return SchedulerInfo(
+            profile.scheduler,
+            reviews,
+            rt.settings.scheduling.fsrs_optimise_min_reviews,
+            bool(row and row.adopted),
+            row.message if row else None,
+            row.fitted_at if row else None,
+        )
 
 
 def review_history(session: Session, user_id: int) -> list[Review]:
     """The learner's answers as scheduler reviews, in time order."""
-    return [Review(card_id=qid, rating=rating, reviewed_at=at, quality=quality)
-            for qid, rating, quality, at in session.execute(
-                select(Attempt.question_id, Attempt.rating, Attempt.quality, Attempt.answered_at)
-                .where(Attempt.user_id == user_id).order_by(Attempt.answered_at, Attempt.id))]
+    return [
+        Review(card_id=qid, rating=rating, reviewed_at=at, quality=quality)
+        for qid, rating, quality, at in session.execute(
+            select(Attempt.question_id, Attempt.rating, Attempt.quality, Attempt.answered_at)
+            .where(Attempt.user_id == user_id)
+            .order_by(Attempt.answered_at, Attempt.id)
+        )
+    ]
 
 
 def _save_fit(session: Session, user_id: int, result: OptimisationResult) -> None:
@@ -95,8 +110,7 @@ def _save_fit(session: Session, user_id: int, result: OptimisationResult) -> Non
     row.fitted_at = store.utcnow()
 
 
-def optimise_fsrs(rt: Runtime, *, user_id: int,
-                  fit: Fitter = fit_parameters) -> OptimisationResult:
+def optimise_fsrs(rt: Runtime, *, user_id: int, fit: Fitter = fit_parameters) -> OptimisationResult:
     """Fit FSRS-6 to the learner's own history and adopt the result only if it predicts their
     held-back recent reviews better than the parameters in use (see engine.scheduling.optimise).
 
@@ -112,12 +126,17 @@ def optimise_fsrs(rt: Runtime, *, user_id: int,
         raise NotEnoughHistory(
             "Personal FSRS parameters need at least "
             f"{settings.scheduling.fsrs_optimise_min_reviews} "
-            f"answers; you have {len(history)}. Until then FSRS uses its default parameters.")
+            f"answers; you have {len(history)}. Until then FSRS uses its default parameters."
+        )
     # Fitting takes seconds to minutes: no transaction is held meanwhile.
-    result = choose_parameters(history, current=current,
-                               min_reviews=settings.scheduling.fsrs_optimise_min_reviews,
-                               holdout_fraction=settings.scheduling.fsrs_holdout_fraction, fit=fit,
-                               base=fsrs_params(settings))
+    result = choose_parameters(
+        history,
+        current=current,
+        min_reviews=settings.scheduling.fsrs_optimise_min_reviews,
+        holdout_fraction=settings.scheduling.fsrs_holdout_fraction,
+        fit=fit,
+        base=fsrs_params(settings),
+    )
     with rt.session_factory.begin() as session:
         _save_fit(session, user_id, result)
     return result

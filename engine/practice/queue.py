@@ -44,30 +44,44 @@ _RS = ReviewState.__table__
 # Bound once; the statement is compiled once per process and reused from SQLAlchemy's cache.
 DUE_QUERY = (
     select(_RS.c.question_id, _RS.c.due_at, _RS.c.reviews)
-    .where(_RS.c.user_id == bindparam("user_id"), ~_RS.c.suspended,
-           _RS.c.due_at <= bindparam("now"))
+    .where(
+        _RS.c.user_id == bindparam("user_id"), ~_RS.c.suspended, _RS.c.due_at <= bindparam("now")
+    )
     .order_by(_RS.c.due_at, _RS.c.question_id)
     .limit(bindparam("limit"))
 )
 
 
-def due_entries(session: Session, *, user_id: int, now: dt.datetime,
-                limit: int) -> list[QueueEntry]:
+def due_entries(
+    session: Session, *, user_id: int, now: dt.datetime, limit: int
+) -> list[QueueEntry]:
     """Due reviews, most overdue first: one range scan of the partial due index
     (ix_review_states_due), run as a Core statement on the session's connection because it is
     the hottest query in the product."""
-    rows = session.connection().execute(
-        DUE_QUERY, {"user_id": user_id, "now": now, "limit": limit}).all()
+    rows = (
+        session.connection()
+        .execute(DUE_QUERY, {"user_id": user_id, "now": now, "limit": limit})
+        .all()
+    )
     return [QueueEntry(qid, "review", due, reviews) for qid, due, reviews in rows]
 
 
 def _new_questions(user_id: int) -> Any:
-    return and_(Question.user_id == user_id, Question.status == "active",
-                ~exists().where(ReviewState.question_id == Question.id))
+    return and_(
+        Question.user_id == user_id,
+        Question.status == "active",
+        ~exists().where(ReviewState.question_id == Question.id),
+    )
 
 
-def build_queue(rt: Runtime, *, user_id: int, now: dt.datetime | None = None,
-                extra_new: int = 0, limit: int = QUEUE_LIMIT) -> TodayQueue:
+def build_queue(
+    rt: Runtime,
+    *,
+    user_id: int,
+    now: dt.datetime | None = None,
+    extra_new: int = 0,
+    limit: int = QUEUE_LIMIT,
+) -> TodayQueue:
     """Today's session: due reviews first (most overdue first), then new questions up to the
     learner's daily target (counting what they answered today, in their time zone), plus
     `extra_new` when they ask for more.
@@ -81,31 +95,67 @@ def build_queue(rt: Runtime, *, user_id: int, now: dt.datetime | None = None,
     with rt.session_factory() as session:
         profile = load_profile(session, user_id)
         due = due_entries(session, user_id=user_id, now=now, limit=limit)
-        due_now = len(due) if len(due) < limit else session.scalar(
-            select(func.count()).select_from(ReviewState).where(
-                ReviewState.user_id == user_id, ~ReviewState.suspended,
-                ReviewState.due_at <= now)) or 0
-        answered_today = session.scalar(
-            select(func.count()).select_from(Attempt).where(
-                Attempt.user_id == user_id,
-                Attempt.answered_at >= local_midnight(now, profile.timezone))) or 0
+        due_now = (
+            len(due)
+            if len(due) < limit
+            else session.scalar(
+                select(func.count())
+                .select_from(ReviewState)
+                .where(
+                    ReviewState.user_id == user_id,
+                    ~ReviewState.suspended,
+                    ReviewState.due_at <= now,
+                )
+            )
+            or 0
+        )
+        answered_today = (
+            session.scalar(
+                select(func.count())
+                .select_from(Attempt)
+                .where(
+                    Attempt.user_id == user_id,
+                    Attempt.answered_at >= local_midnight(now, profile.timezone),
+                )
+            )
+            or 0
+        )
         new_allowed = max(0, profile.daily_target - answered_today - due_now) + extra_new
-        new_rows = session.execute(
-            select(Question.id).where(_new_questions(user_id))
-            .order_by(Question.created_at, Question.id)
-            .limit(min(new_allowed, limit))
-        ).scalars().all() if new_allowed else []
-        active = session.scalar(
-            select(func.count()).select_from(Question).where(
-                Question.user_id == user_id, Question.status == "active")) or 0
+        new_rows = (
+            session.execute(
+                select(Question.id)
+                .where(_new_questions(user_id))
+                .order_by(Question.created_at, Question.id)
+                .limit(min(new_allowed, limit))
+            )
+            .scalars()
+            .all()
+            if new_allowed
+            else []
+        )
+        active = (
+            session.scalar(
+                select(func.count())
+                .select_from(Question)
+                .where(Question.user_id == user_id, Question.status == "active")
+            )
+            or 0
+        )
         next_due = session.scalar(
             select(func.min(ReviewState.due_at)).where(
-                ReviewState.user_id == user_id, ~ReviewState.suspended,
-                ReviewState.due_at > now))
+                ReviewState.user_id == user_id, ~ReviewState.suspended, ReviewState.due_at > now
+            )
+        )
     entries = due + [QueueEntry(qid, "new", None, 0) for qid in new_rows]
-    return TodayQueue(entries=entries[:limit], due_now=due_now, new_allowed=len(new_rows),
-                      answered_today=answered_today, daily_target=profile.daily_target,
-                      active_questions=active, next_due_at=next_due)
+    return TodayQueue(
+        entries=entries[:limit],
+        due_now=due_now,
+        new_allowed=len(new_rows),
+        answered_today=answered_today,
+        daily_target=profile.daily_target,
+        active_questions=active,
+        next_due_at=next_due,
+    )
 
 
 # --- showing a question ------------------------------------------------------------------------
@@ -151,17 +201,28 @@ def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> Pra
     with rt.session_factory() as session:
         q = load_question(session, user_id, question_id)
         if q.status != "active":
-            raise QuestionUnavailable("That question was flagged or retired and is no longer "
-                                      "in your queue.")
-        reviews = session.scalar(select(ReviewState.reviews)
-                                 .where(ReviewState.question_id == q.id)) or 0
+            raise QuestionUnavailable(
+                "That question was flagged or retired and is no longer in your queue."
+            )
+        reviews = (
+            session.scalar(select(ReviewState.reviews).where(ReviewState.question_id == q.id)) or 0
+        )
         stored = list(q.options) if q.options else None
         order = option_order(q.id, reviews, len(stored)) if stored else []
-        return PracticeQuestion(q.id, q.type, q.stem,
-                                [stored[i] for i in order] if stored else None,
-                                q.difficulty, q.material_title, q.page_start, q.page_end,
-                                reviews, tuple(order), form=q.form,
-                                back=q.answer if q.form == FLASHCARD_FORM else None)
+        return PracticeQuestion(
+            q.id,
+            q.type,
+            q.stem,
+            [stored[i] for i in order] if stored else None,
+            q.difficulty,
+            q.material_title,
+            q.page_start,
+            q.page_end,
+            reviews,
+            tuple(order),
+            form=q.form,
+            back=q.answer if q.form == FLASHCARD_FORM else None,
+        )
 
 
 # --- counts ------------------------------------------------------------------------------------
@@ -187,8 +248,7 @@ class ReviewCounts:
     by_material: list[MaterialCounts]
 
 
-def review_counts(rt: Runtime, *, user_id: int,
-                  now: dt.datetime | None = None) -> ReviewCounts:
+def review_counts(rt: Runtime, *, user_id: int, now: dt.datetime | None = None) -> ReviewCounts:
     """Due now / by the end of the learner's day / within 7 days, per material too."""
     now = aware(now)
     with rt.session_factory() as session:
@@ -197,21 +257,41 @@ def review_counts(rt: Runtime, *, user_id: int,
         week = now + dt.timedelta(days=7)
         live = and_(ReviewState.user_id == user_id, ~ReviewState.suspended)
         totals = session.execute(
-            select(func.count().filter(ReviewState.due_at <= now),
-                   func.count().filter(ReviewState.due_at < end_of_day),
-                   func.count().filter(ReviewState.due_at < week), func.count(),
-                   func.min(ReviewState.due_at).filter(ReviewState.due_at > now))
-            .where(live)).one()
+            select(
+                func.count().filter(ReviewState.due_at <= now),
+                func.count().filter(ReviewState.due_at < end_of_day),
+                func.count().filter(ReviewState.due_at < week),
+                func.count(),
+                func.min(ReviewState.due_at).filter(ReviewState.due_at > now),
+            ).where(live)
+        ).one()
         per_material = session.execute(
-            select(Question.material_title, func.count().filter(ReviewState.due_at <= now),
-                   func.count().filter(ReviewState.due_at < week), func.count())
+            select(
+                Question.material_title,
+                func.count().filter(ReviewState.due_at <= now),
+                func.count().filter(ReviewState.due_at < week),
+                func.count(),
+            )
             .join(Question, Question.id == ReviewState.question_id)
-            .where(live).group_by(Question.material_title)
-            .order_by(func.count().filter(ReviewState.due_at <= now).desc(),
-                      Question.material_title)).all()
-        new_available = session.scalar(
-            select(func.count()).select_from(Question).where(_new_questions(user_id))) or 0
-    return ReviewCounts(due_now=totals[0], due_today=totals[1], due_week=totals[2],
-                        scheduled=totals[3], new_available=new_available,
-                        next_due_at=totals[4], scheduler=profile.scheduler,
-                        by_material=[MaterialCounts(*row) for row in per_material])
+            .where(live)
+            .group_by(Question.material_title)
+            .order_by(
+                func.count().filter(ReviewState.due_at <= now).desc(), Question.material_title
+            )
+        ).all()
+        new_available = (
+            session.scalar(
+                select(func.count()).select_from(Question).where(_new_questions(user_id))
+            )
+            or 0
+        )
+    return ReviewCounts(
+        due_now=totals[0],
+        due_today=totals[1],
+        due_week=totals[2],
+        scheduled=totals[3],
+        new_available=new_available,
+        next_due_at=totals[4],
+        scheduler=profile.scheduler,
+        by_material=[MaterialCounts(*row) for row in per_material],
+    )

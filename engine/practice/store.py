@@ -52,36 +52,53 @@ def _one(session: Session, stmt: Any, *, lock: bool, missing: str) -> Any:
 
 
 def load_profile(session: Session, user_id: int, *, lock: bool = False) -> Profile:
-    return _one(session, select(Profile).where(Profile.user_id == user_id), lock=lock,
-                missing="Your account could not be found. Please log in again.")
+    return _one(
+        session,
+        select(Profile).where(Profile.user_id == user_id),
+        lock=lock,
+        missing="Your account could not be found. Please log in again.",
+    )
 
 
-def load_question(session: Session, user_id: int, question_id: int, *,
-                  lock: bool = False) -> Question:
-    return _one(session, select(Question).where(Question.id == question_id,
-                                                Question.user_id == user_id),
-                lock=lock, missing="That question was not found.")
+def load_question(
+    session: Session, user_id: int, question_id: int, *, lock: bool = False
+) -> Question:
+    return _one(
+        session,
+        select(Question).where(Question.id == question_id, Question.user_id == user_id),
+        lock=lock,
+        missing="That question was not found.",
+    )
 
 
 def personal_parameters(session: Session, user_id: int) -> list[float] | None:
     """The learner's FSRS weights when they adopted personal ones."""
-    row = session.execute(select(SchedulerParameters.parameters, SchedulerParameters.adopted)
-                          .where(SchedulerParameters.user_id == user_id)).first()
+    row = session.execute(
+        select(SchedulerParameters.parameters, SchedulerParameters.adopted).where(
+            SchedulerParameters.user_id == user_id
+        )
+    ).first()
     return list(row[0]) if row is not None and row[1] else None
 
 
 def learner(profile: Profile, personal: Sequence[float] | None) -> Learner:
     """The learner as the answer rule sees them; `personal`: their adopted FSRS weights."""
-    return Learner(scheduler=profile.scheduler, timezone=profile.timezone, xp=profile.xp,
-                   level=profile.level,
-                   streak=Streak(profile.streak, profile.best_streak, profile.last_activity_date),
-                   personal_parameters=tuple(personal) if personal else None)
+    return Learner(
+        scheduler=profile.scheduler,
+        timezone=profile.timezone,
+        xp=profile.xp,
+        level=profile.level,
+        streak=Streak(profile.streak, profile.best_streak, profile.last_activity_date),
+        personal_parameters=tuple(personal) if personal else None,
+    )
 
 
 def resolve_flags(session: Session, user_id: int, question_id: int, resolution: str) -> None:
-    session.execute(update(Flag).where(Flag.user_id == user_id, Flag.question_id == question_id,
-                                       Flag.resolved_at.is_(None))
-                    .values(resolved_at=utcnow(), resolution=resolution))
+    session.execute(
+        update(Flag)
+        .where(Flag.user_id == user_id, Flag.question_id == question_id, Flag.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolution=resolution)
+    )
 
 
 # --- a question's attempts and flags, as the quality score needs them ----------------------
@@ -93,40 +110,50 @@ def attempt_aggregate_columns() -> tuple[Any, ...]:
     return (
         func.count().label("n"),
         func.count().filter(Attempt.correct).label("n_correct"),
-        func.coalesce(func.array_agg(Attempt.seconds), sql_cast([], ARRAY(Integer)))
-        .label("seconds"),
-        func.coalesce(func.sum(func.power((Attempt.confidence - 1) / 4.0
-                                          - case((Attempt.correct, 1.0), else_=0.0), 2)), 0)
-        .label("calibration_sq"),
+        func.coalesce(func.array_agg(Attempt.seconds), sql_cast([], ARRAY(Integer))).label(
+            "seconds"
+        ),
+        func.coalesce(
+            func.sum(
+                func.power(
+                    (Attempt.confidence - 1) / 4.0 - case((Attempt.correct, 1.0), else_=0.0), 2
+                )
+            ),
+            0,
+        ).label("calibration_sq"),
     )
 
 
 def flag_counts(question_id: Any) -> tuple[Any, Any]:
     """All flags of the question, and its unresolved "wrong" ones (scalar subqueries)."""
     flags = select(func.count()).where(Flag.question_id == question_id).scalar_subquery()
-    wrong_open = (select(func.count()).where(Flag.question_id == question_id,
-                                             Flag.reason == "wrong", Flag.resolved_at.is_(None))
-                  .scalar_subquery())
+    wrong_open = (
+        select(func.count())
+        .where(Flag.question_id == question_id, Flag.reason == "wrong", Flag.resolved_at.is_(None))
+        .scalar_subquery()
+    )
     return flags, wrong_open
 
 
-def aggregates(n: int, n_correct: int, seconds: Any, calibration_sq: Any, flags: int,
-               wrong_open: int) -> Aggregates:
+def aggregates(
+    n: int, n_correct: int, seconds: Any, calibration_sq: Any, flags: int, wrong_open: int
+) -> Aggregates:
     return Aggregates(n, n_correct, tuple(seconds), float(calibration_sq), flags, wrong_open)
 
 
-def load_aggregates(session: Session, question_id: int, *,
-                    except_attempt: int | None = None) -> Aggregates:
-    stmt = select(*attempt_aggregate_columns(), *flag_counts(question_id)) \
-        .where(Attempt.question_id == question_id)
+def load_aggregates(
+    session: Session, question_id: int, *, except_attempt: int | None = None
+) -> Aggregates:
+    stmt = select(*attempt_aggregate_columns(), *flag_counts(question_id)).where(
+        Attempt.question_id == question_id
+    )
     if except_attempt is not None:
         stmt = stmt.where(Attempt.id != except_attempt)
     return aggregates(*session.execute(stmt).one())
 
 
 def facts(q: Question) -> QuestionFacts:
-    return QuestionFacts(difficulty=q.difficulty, status=q.status,
-                         quality_score=q.quality_score)
+    return QuestionFacts(difficulty=q.difficulty, status=q.status, quality_score=q.quality_score)
 
 
 def log_retirement(q: Question, new_status: str, reason: object) -> None:

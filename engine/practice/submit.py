@@ -40,8 +40,9 @@ from engine.scheduling.replay import QUALITY_FOR_RATING
 if TYPE_CHECKING:
     from engine.runtime import Runtime
 
-UNAVAILABLE = ("That question was flagged or retired while you were answering; your answer "
-               "was not recorded.")
+UNAVAILABLE = (
+    "That question was flagged or retired while you were answering; your answer was not recorded."
+)
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,15 @@ CONFIDENCE_FOR_RATING = {1: 1, 2: 2, 3: 4, 4: 5}
 def _self_rated(rating: int) -> tuple[Verdict, Grade]:
     """A flashcard rated by the learner: Again is a miss; the rating is the FSRS grade and
     SM-2 takes its usual quality for it (Again 1, Hard 3, Good 4, Easy 5)."""
-    return (Verdict(rating > 1, 1.0 if rating > 1 else 0.0, "self",
-                    f"You rated your recall {SELF_RATINGS[rating]}."),
-            Grade(quality=QUALITY_FOR_RATING[rating], rating=rating))
+    return (
+        Verdict(
+            rating > 1,
+            1.0 if rating > 1 else 0.0,
+            "self",
+            f"You rated your recall {SELF_RATINGS[rating]}.",
+        ),
+        Grade(quality=QUALITY_FOR_RATING[rating], rating=rating),
+    )
 
 
 def _correct_answer(q: Question) -> str:
@@ -94,49 +101,84 @@ def _correct_answer(q: Question) -> str:
 def _response_text(q: Question, response: str | int) -> str:
     if q.form == FLASHCARD_FORM and isinstance(response, int) and response in SELF_RATINGS:
         return SELF_RATINGS[response]
-    if q.type == "mcq" and isinstance(response, int) and q.options \
-            and 0 <= response < len(q.options):
+    if (
+        q.type == "mcq"
+        and isinstance(response, int)
+        and q.options
+        and 0 <= response < len(q.options)
+    ):
         return q.options[response]
     return str(response)
 
 
-def recorded_result(session: Session, attempt: Attempt, q: Question, profile: Profile, *,
-                    duplicate: bool) -> AnswerResult:
+def recorded_result(
+    session: Session, attempt: Attempt, q: Question, profile: Profile, *, duplicate: bool
+) -> AnswerResult:
     """The result of an answer already recorded, as it stands now."""
-    rs_due = session.scalar(select(ReviewState.due_at).where(
-        ReviewState.question_id == q.id, ~ReviewState.suspended))
+    rs_due = session.scalar(
+        select(ReviewState.due_at).where(ReviewState.question_id == q.id, ~ReviewState.suspended)
+    )
     return AnswerResult(
-        attempt_id=attempt.id, question_id=q.id, correct=attempt.correct, score=attempt.score,
-        reason=attempt.grade_reason, grader=attempt.grader, your_answer=attempt.response,
-        correct_answer=_correct_answer(q), explanation=q.explanation, excerpt=q.excerpt,
-        material_title=q.material_title, page_start=q.page_start, page_end=q.page_end,
-        xp_earned=attempt.xp, xp_total=profile.xp, level=profile.level, leveled_up=False,
-        streak=profile.streak, best_streak=profile.best_streak, next_due_at=rs_due,
-        scheduler=attempt.scheduler, duplicate=duplicate,
+        attempt_id=attempt.id,
+        question_id=q.id,
+        correct=attempt.correct,
+        score=attempt.score,
+        reason=attempt.grade_reason,
+        grader=attempt.grader,
+        your_answer=attempt.response,
+        correct_answer=_correct_answer(q),
+        explanation=q.explanation,
+        excerpt=q.excerpt,
+        material_title=q.material_title,
+        page_start=q.page_start,
+        page_end=q.page_end,
+        xp_earned=attempt.xp,
+        xp_total=profile.xp,
+        level=profile.level,
+        leveled_up=False,
+        streak=profile.streak,
+        best_streak=profile.best_streak,
+        next_due_at=rs_due,
+        scheduler=attempt.scheduler,
+        duplicate=duplicate,
         disputed=attempt.disputed_at is not None,
     )
 
 
 def _grading_view(q: Question) -> QuestionForGrading:
-    return QuestionForGrading(q.type, q.stem, list(q.options) if q.options else None,
-                              q.correct_index, q.answer, list(q.key_points or []), q.excerpt)
+    return QuestionForGrading(
+        q.type,
+        q.stem,
+        list(q.options) if q.options else None,
+        q.correct_index,
+        q.answer,
+        list(q.key_points or []),
+        q.excerpt,
+    )
 
 
 def _validate_answer(q: Question, response: str | int, confidence: int, token: str) -> None:
     problems = []
     if not isinstance(token, str) or not 8 <= len(token) <= 64:
-        raise ValueError("token must be a string of 8-64 characters made when the question "
-                         "was shown")
-    if not isinstance(confidence, int) or isinstance(confidence, bool) \
-            or not 1 <= confidence <= 5:
+        raise ValueError(
+            "token must be a string of 8-64 characters made when the question was shown"
+        )
+    if not isinstance(confidence, int) or isinstance(confidence, bool) or not 1 <= confidence <= 5:
         problems.append("Choose how confident you are, from 1 to 5.")
     if q.form == FLASHCARD_FORM:
-        if not isinstance(response, int) or isinstance(response, bool) \
-                or response not in SELF_RATINGS:
+        if (
+            not isinstance(response, int)
+            or isinstance(response, bool)
+            or response not in SELF_RATINGS
+        ):
             problems.append("Rate how well you remembered it: Again, Hard, Good or Easy.")
     elif q.type == "mcq":
-        if not isinstance(response, int) or isinstance(response, bool) or q.options is None \
-                or not 0 <= response < len(q.options):
+        if (
+            not isinstance(response, int)
+            or isinstance(response, bool)
+            or q.options is None
+            or not 0 <= response < len(q.options)
+        ):
             problems.append("Choose one of the options.")
     elif not isinstance(response, str) or not response.strip():
         problems.append("Type your answer first.")
@@ -144,15 +186,18 @@ def _validate_answer(q: Question, response: str | int, confidence: int, token: s
         raise InvalidInput(" ".join(problems))
 
 
-def _existing(session: Session, user_id: int, question_id: int, token: str,
-              expected_reviews: int | None) -> Attempt | None:
+def _existing(
+    session: Session, user_id: int, question_id: int, token: str, expected_reviews: int | None
+) -> Attempt | None:
     """The attempt this submission repeats: same token, or the same showing answered already."""
     conds = [Attempt.token == token]
     if expected_reviews is not None:
-        conds.append(and_(Attempt.question_id == question_id,
-                          Attempt.review_number == expected_reviews + 1))
-    return session.scalar(select(Attempt).where(Attempt.user_id == user_id, or_(*conds))
-                          .order_by(Attempt.id).limit(1))
+        conds.append(
+            and_(Attempt.question_id == question_id, Attempt.review_number == expected_reviews + 1)
+        )
+    return session.scalar(
+        select(Attempt).where(Attempt.user_id == user_id, or_(*conds)).order_by(Attempt.id).limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -179,8 +224,9 @@ def _grade_before_locking(rt: Runtime, sub: _Submission) -> Verdict | AnswerResu
         _validate_answer(q, sub.response, sub.confidence, sub.token)
         repeat = _existing(session, sub.user_id, q.id, sub.token, sub.expected_reviews)
         if repeat is not None:
-            return recorded_result(session, repeat, q, store.load_profile(session, sub.user_id),
-                                   duplicate=True)
+            return recorded_result(
+                session, repeat, q, store.load_profile(session, sub.user_id), duplicate=True
+            )
         if q.status != "active":
             raise QuestionUnavailable(UNAVAILABLE)
         view = _grading_view(q)
@@ -219,10 +265,17 @@ def submit_answer(
         QuestionUnavailable: the question was flagged or retired.
         InvalidInput: no option chosen, empty answer, confidence out of range.
     """
-    sub = _Submission(user_id=user_id, question_id=question_id, token=token,
-                      response=response, confidence=confidence,
-                      seconds=int(min(3600, max(1, round(seconds)))),
-                      expected_reviews=expected_reviews, hinted=hinted, now=store.aware(now))
+    sub = _Submission(
+        user_id=user_id,
+        question_id=question_id,
+        token=token,
+        response=response,
+        confidence=confidence,
+        seconds=int(min(3600, max(1, round(seconds)))),
+        expected_reviews=expected_reviews,
+        hinted=hinted,
+        now=store.aware(now),
+    )
     verdict: Verdict | None = None
     if llm.is_configured("grading", rt.settings):
         pre = _grade_before_locking(rt, sub)
@@ -242,14 +295,23 @@ def submit_answer(
             q = store.load_question(session, user_id, question_id)
             repeat = _existing(session, user_id, q.id, token, expected_reviews)
             if repeat is not None:
-                return recorded_result(session, repeat, q, store.load_profile(session, user_id),
-                                       duplicate=True)
+                return recorded_result(
+                    session, repeat, q, store.load_profile(session, user_id), duplicate=True
+                )
         return record()
 
 
-def rate_flashcard(rt: Runtime, *, user_id: int, question_id: int, token: str, rating: int,
-                   seconds: float, expected_reviews: int | None,
-                   now: dt.datetime | None = None) -> AnswerResult:
+def rate_flashcard(
+    rt: Runtime,
+    *,
+    user_id: int,
+    question_id: int,
+    token: str,
+    rating: int,
+    seconds: float,
+    expected_reviews: int | None,
+    now: dt.datetime | None = None,
+) -> AnswerResult:
     """Record a flashcard the learner turned over and rated (1 Again, 2 Hard, 3 Good, 4 Easy):
     the rating is the scheduler's grade; Again counts as a miss. Idempotent like
     `submit_answer`.
@@ -260,9 +322,17 @@ def rate_flashcard(rt: Runtime, *, user_id: int, question_id: int, token: str, r
     """
     if rating not in SELF_RATINGS:
         raise InvalidInput("Rate how well you remembered it: Again, Hard, Good or Easy.")
-    return submit_answer(rt, user_id=user_id, question_id=question_id, token=token,
-                         response=rating, confidence=CONFIDENCE_FOR_RATING[rating],
-                         seconds=seconds, expected_reviews=expected_reviews, now=now)
+    return submit_answer(
+        rt,
+        user_id=user_id,
+        question_id=question_id,
+        token=token,
+        response=rating,
+        confidence=CONFIDENCE_FOR_RATING[rating],
+        seconds=seconds,
+        expected_reviews=expected_reviews,
+        now=now,
+    )
 
 
 # --- the two statements ------------------------------------------------------------------------
@@ -270,13 +340,26 @@ def rate_flashcard(rt: Runtime, *, user_id: int, question_id: int, token: str, r
 # What the submit path reads in its one locking statement: the learner, the question, its
 # schedule, the learner's FSRS weights, and the question's previous attempts and flags as the
 # aggregates the quality score needs.
-_PRIOR = (select(*store.attempt_aggregate_columns())
-          .where(Attempt.question_id == Question.id).lateral("prior"))
+_PRIOR = (
+    select(*store.attempt_aggregate_columns())
+    .where(Attempt.question_id == Question.id)
+    .lateral("prior")
+)
 _FLAGS, _WRONG_OPEN = (s.correlate(Question) for s in store.flag_counts(Question.id))
 LOCK_AND_READ = (
-    select(Profile, Question, ReviewState, SchedulerParameters.parameters,
-           SchedulerParameters.adopted, _PRIOR.c.n, _PRIOR.c.n_correct, _PRIOR.c.seconds,
-           _PRIOR.c.calibration_sq, _FLAGS, _WRONG_OPEN)
+    select(
+        Profile,
+        Question,
+        ReviewState,
+        SchedulerParameters.parameters,
+        SchedulerParameters.adopted,
+        _PRIOR.c.n,
+        _PRIOR.c.n_correct,
+        _PRIOR.c.seconds,
+        _PRIOR.c.calibration_sq,
+        _FLAGS,
+        _WRONG_OPEN,
+    )
     .join(Question, Question.user_id == Profile.user_id)
     .outerjoin(ReviewState, ReviewState.question_id == Question.id)
     .outerjoin(SchedulerParameters, SchedulerParameters.user_id == Profile.user_id)
@@ -285,13 +368,44 @@ LOCK_AND_READ = (
     .with_for_update(of=Profile)
 )
 
-_ATTEMPT_COLUMNS = ("user_id", "question_id", "token", "review_number", "answered_at",
-                    "seconds", "confidence", "response", "hinted", "correct", "score", "grader",
-                    "grade_reason", "quality", "rating", "scheduler", "xp", "state_before",
-                    "previous_answered_at", "state_after")
-_STATE_COLUMNS = ("due_at", "suspended", "reviews", "lapses", "last_reviewed_at",
-                  "sm2_repetitions", "sm2_interval_days", "sm2_easiness", "sm2_due_at",
-                  "fsrs_state", "fsrs_step", "fsrs_stability", "fsrs_difficulty", "fsrs_due_at")
+_ATTEMPT_COLUMNS = (
+    "user_id",
+    "question_id",
+    "token",
+    "review_number",
+    "answered_at",
+    "seconds",
+    "confidence",
+    "response",
+    "hinted",
+    "correct",
+    "score",
+    "grader",
+    "grade_reason",
+    "quality",
+    "rating",
+    "scheduler",
+    "xp",
+    "state_before",
+    "previous_answered_at",
+    "state_after",
+)
+_STATE_COLUMNS = (
+    "due_at",
+    "suspended",
+    "reviews",
+    "lapses",
+    "last_reviewed_at",
+    "sm2_repetitions",
+    "sm2_interval_days",
+    "sm2_easiness",
+    "sm2_due_at",
+    "fsrs_state",
+    "fsrs_step",
+    "fsrs_stability",
+    "fsrs_difficulty",
+    "fsrs_due_at",
+)
 _PROFILE_COLUMNS = ("xp", "level", "streak", "best_streak", "last_activity_date")
 
 
@@ -304,26 +418,41 @@ def _write_statement(new_state: bool, write_question: bool) -> Any:
     """The submit path's one write: attempt, schedule, learner (and the question's quality and
     status when they change), as data-modifying CTEs. Built once per shape with bound
     parameters, so SQLAlchemy compiles it once and each answer only binds values."""
-    rs_t, a_t, p_t, q_t = (ReviewState.__table__, Attempt.__table__, Profile.__table__,
-                           Question.__table__)
+    rs_t, a_t, p_t, q_t = (
+        ReviewState.__table__,
+        Attempt.__table__,
+        Profile.__table__,
+        Question.__table__,
+    )
     state = _binds(rs_t, _STATE_COLUMNS, "rs")
     if new_state:
         write_rs = insert(rs_t).values(
-            user_id=bindparam("a_user_id"), question_id=bindparam("a_question_id"),
-            first_reviewed_at=bindparam("rs_last_reviewed_at"), **state)
+            user_id=bindparam("a_user_id"),
+            question_id=bindparam("a_question_id"),
+            first_reviewed_at=bindparam("rs_last_reviewed_at"),
+            **state,
+        )
     else:
         write_rs = update(rs_t).where(rs_t.c.id == bindparam("rs_id")).values(**state)
-    write_profile = (update(p_t).where(p_t.c.user_id == bindparam("a_user_id"))
-                     .values(updated_at=func.now(), **_binds(p_t, _PROFILE_COLUMNS, "p")))
+    write_profile = (
+        update(p_t)
+        .where(p_t.c.user_id == bindparam("a_user_id"))
+        .values(updated_at=func.now(), **_binds(p_t, _PROFILE_COLUMNS, "p"))
+    )
     write_attempt = insert(a_t).values(**_binds(a_t, _ATTEMPT_COLUMNS, "a")).returning(a_t.c.id)
     statement = select(write_attempt.cte("write_attempt").c.id).add_cte(
-        write_rs.cte("write_review_state"), write_profile.cte("write_profile"))
+        write_rs.cte("write_review_state"), write_profile.cte("write_profile")
+    )
     if write_question:
         statement = statement.add_cte(
-            update(q_t).where(q_t.c.id == bindparam("a_question_id"))
-            .values(quality_score=bindparam("q_quality_score", type_=q_t.c.quality_score.type),
-                    status=bindparam("q_status", type_=q_t.c.status.type))
-            .cte("write_question"))
+            update(q_t)
+            .where(q_t.c.id == bindparam("a_question_id"))
+            .values(
+                quality_score=bindparam("q_quality_score", type_=q_t.c.quality_score.type),
+                status=bindparam("q_status", type_=q_t.c.status.type),
+            )
+            .cte("write_question")
+        )
     return statement
 
 
@@ -334,41 +463,65 @@ def _snapshot(row: Any) -> AnswerSnapshot:
     """The answer rule's input from the locking read's row."""
     profile, q, rs = row[0], row[1], row[2]
     personal = row[3] if row[3] is not None and row[4] else None
-    return AnswerSnapshot(learner=store.learner(profile, personal), question=store.facts(q),
-                          schedule=Schedule.from_columns(rs) if rs is not None else None,
-                          prior=store.aggregates(*row[5:11]))
+    return AnswerSnapshot(
+        learner=store.learner(profile, personal),
+        question=store.facts(q),
+        schedule=Schedule.from_columns(rs) if rs is not None else None,
+        prior=store.aggregates(*row[5:11]),
+    )
 
 
-def _write_params(sub: _Submission, q: Question, rs: ReviewState | None, verdict: Verdict,
-                  snapshot: AnswerSnapshot, outcome: AnswerOutcome) -> dict[str, Any]:
+def _write_params(
+    sub: _Submission,
+    q: Question,
+    rs: ReviewState | None,
+    verdict: Verdict,
+    snapshot: AnswerSnapshot,
+    outcome: AnswerOutcome,
+) -> dict[str, Any]:
     """The write statement's values: `a_` the attempt, `rs_` the schedule, `p_` the
     learner, `q_` the question."""
     before = snapshot.schedule
     attempt = dict(
-        user_id=sub.user_id, question_id=q.id, token=sub.token,
-        review_number=outcome.schedule.reviews, answered_at=sub.now, seconds=sub.seconds,
-        confidence=sub.confidence, response=_response_text(q, sub.response)[:4000],
-        hinted=sub.hinted, correct=verdict.correct, score=verdict.score,
-        grader=verdict.grader, grade_reason=verdict.reason, quality=outcome.grade.quality,
-        rating=outcome.grade.rating, scheduler=snapshot.learner.scheduler,
+        user_id=sub.user_id,
+        question_id=q.id,
+        token=sub.token,
+        review_number=outcome.schedule.reviews,
+        answered_at=sub.now,
+        seconds=sub.seconds,
+        confidence=sub.confidence,
+        response=_response_text(q, sub.response)[:4000],
+        hinted=sub.hinted,
+        correct=verdict.correct,
+        score=verdict.score,
+        grader=verdict.grader,
+        grade_reason=verdict.reason,
+        quality=outcome.grade.quality,
+        rating=outcome.grade.rating,
+        scheduler=snapshot.learner.scheduler,
         xp=outcome.xp_earned,
         state_before=before.to_json() if before is not None else None,
         previous_answered_at=before.last_reviewed_at if before is not None else None,
-        state_after=outcome.schedule.to_json())
+        state_after=outcome.schedule.to_json(),
+    )
     params: dict[str, Any] = {f"a_{k}": v for k, v in attempt.items()}
-    params.update({f"rs_{k}": v for k, v in outcome.schedule.columns().items()},
-                  rs_suspended=outcome.suspended, p_xp=outcome.xp_total,
-                  p_level=outcome.level, p_streak=outcome.streak.streak,
-                  p_best_streak=outcome.streak.best_streak,
-                  p_last_activity_date=outcome.streak.last_activity_date,
-                  q_quality_score=outcome.quality.score, q_status=outcome.quality.status)
+    params.update(
+        {f"rs_{k}": v for k, v in outcome.schedule.columns().items()},
+        rs_suspended=outcome.suspended,
+        p_xp=outcome.xp_total,
+        p_level=outcome.level,
+        p_streak=outcome.streak.streak,
+        p_best_streak=outcome.streak.best_streak,
+        p_last_activity_date=outcome.streak.last_activity_date,
+        q_quality_score=outcome.quality.score,
+        q_status=outcome.quality.status,
+    )
     if rs is not None:
         params["rs_id"] = rs.id
     return params
 
 
-def _record_answer(rt: Runtime, sub: _Submission,
-                   verdict: Verdict | None) -> AnswerResult:
+def _record_answer(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> AnswerResult:
     """The answer's transaction in two round trips and a commit: one statement locks the
     learner's row (serialising everything that changes their schedule or XP: answers,
     disputes, scheduler switches, replacements) and reads the question, its schedule, the
@@ -376,8 +529,9 @@ def _record_answer(rt: Runtime, sub: _Submission,
     writes the attempt, the schedule, the learner's XP and streak and the question's quality.
     """
     with rt.session_factory.begin() as session:
-        row = session.execute(LOCK_AND_READ, {"user_id": sub.user_id,
-                                              "question_id": sub.question_id}).first()
+        row = session.execute(
+            LOCK_AND_READ, {"user_id": sub.user_id, "question_id": sub.question_id}
+        ).first()
         if row is None:
             raise NotFound("That question was not found.")
         profile, q, rs = row[0], row[1], row[2]
@@ -396,10 +550,16 @@ def _record_answer(rt: Runtime, sub: _Submission,
         elif verdict is None:
             verdict = grade(_grading_view(q), sub.response, settings=rt.settings)
         snapshot = _snapshot(row)
-        outcome = apply_answer(snapshot, verdict, confidence=sub.confidence,
-                               seconds=sub.seconds, now=sub.now,
-                               params=answer_params(rt.settings), hinted=sub.hinted,
-                               grade=self_grade)
+        outcome = apply_answer(
+            snapshot,
+            verdict,
+            confidence=sub.confidence,
+            seconds=sub.seconds,
+            now=sub.now,
+            params=answer_params(rt.settings),
+            hinted=sub.hinted,
+            grade=self_grade,
+        )
         store.log_retirement(q, outcome.quality.status, outcome.quality.retirement)
         params = _write_params(sub, q, rs, verdict, snapshot, outcome)
         statement = _write_statement(rs is None, outcome.quality.changed(snapshot.question))
@@ -407,13 +567,27 @@ def _record_answer(rt: Runtime, sub: _Submission,
         # Nothing below goes back to the database: the result is built from what was written.
         session.expunge_all()
     return AnswerResult(
-        attempt_id=attempt_id, question_id=q.id, correct=verdict.correct, score=verdict.score,
-        reason=verdict.reason, grader=verdict.grader,
-        your_answer=params["a_response"], correct_answer=_correct_answer(q),
-        explanation=q.explanation, excerpt=q.excerpt, material_title=q.material_title,
-        page_start=q.page_start, page_end=q.page_end, xp_earned=outcome.xp_earned,
-        xp_total=outcome.xp_total, level=outcome.level, leveled_up=outcome.leveled_up,
-        streak=outcome.streak.streak, best_streak=outcome.streak.best_streak,
-        next_due_at=outcome.next_due_at, scheduler=profile.scheduler,
-        duplicate=False, disputed=False,
+        attempt_id=attempt_id,
+        question_id=q.id,
+        correct=verdict.correct,
+        score=verdict.score,
+        reason=verdict.reason,
+        grader=verdict.grader,
+        your_answer=params["a_response"],
+        correct_answer=_correct_answer(q),
+        explanation=q.explanation,
+        excerpt=q.excerpt,
+        material_title=q.material_title,
+        page_start=q.page_start,
+        page_end=q.page_end,
+        xp_earned=outcome.xp_earned,
+        xp_total=outcome.xp_total,
+        level=outcome.level,
+        leveled_up=outcome.leveled_up,
+        streak=outcome.streak.streak,
+        best_streak=outcome.streak.best_streak,
+        next_due_at=outcome.next_due_at,
+        scheduler=profile.scheduler,
+        duplicate=False,
+        disputed=False,
     )

@@ -29,10 +29,12 @@ def current_collection(session: Session, user_id: int) -> str:
 def switch_collection(session: Session, user_id: int, name: str) -> None:
     """Point the learner's index at `name` (in the caller's transaction)."""
     stmt = insert(VectorIndex).values(user_id=user_id, collection=name)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[VectorIndex.user_id],
-        set_={"collection": name, "updated_at": func.now()},
-    ))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[VectorIndex.user_id],
+            set_={"collection": name, "updated_at": func.now()},
+        )
+    )
 
 
 def lock_vectors(session: Session, user_id: int) -> None:

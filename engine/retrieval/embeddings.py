@@ -28,11 +28,18 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 FP32_MODEL = "all-MiniLM-L6-v2-fp32"
 TORCH_MODEL = "all-MiniLM-L6-v2-torch"
-_DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2",
-                    "local/all-MiniLM-L6-v2", "all-MiniLM-L6-v2-int8"}
+_DEFAULT_ALIASES = {
+    DEFAULT_MODEL,
+    "sentence-transformers/all-MiniLM-L6-v2",
+    "local/all-MiniLM-L6-v2",
+    "all-MiniLM-L6-v2-int8",
+}
 # model setting -> label of the vectors it makes
-_LOCAL_LABELS = {**{a: "all-MiniLM-L6-v2-int8" for a in _DEFAULT_ALIASES},
-                 FP32_MODEL: DEFAULT_MODEL, TORCH_MODEL: DEFAULT_MODEL}
+_LOCAL_LABELS = {
+    **{a: "all-MiniLM-L6-v2-int8" for a in _DEFAULT_ALIASES},
+    FP32_MODEL: DEFAULT_MODEL,
+    TORCH_MODEL: DEFAULT_MODEL,
+}
 
 
 class Embedder(Protocol):
@@ -79,7 +86,9 @@ class LocalEmbedder:
         except ImportError as e:
             raise ConfigurationError(
                 f"{TORCH_MODEL} needs the sentence-transformers package; use "
-                f"{DEFAULT_MODEL} (onnxruntime) instead.", detail=repr(e)) from e
+                f"{DEFAULT_MODEL} (onnxruntime) instead.",
+                detail=repr(e),
+            ) from e
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -104,8 +113,11 @@ class LocalEmbedder:
                 torch.set_num_threads(1)
             try:
                 vectors = self._model.encode(
-                    texts, batch_size=self._batch_size, convert_to_numpy=True,
-                    normalize_embeddings=True, show_progress_bar=False,
+                    texts,
+                    batch_size=self._batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
                 )
             finally:
                 torch.set_num_threads(threads)
@@ -147,9 +159,11 @@ def load_embedder(settings: Settings) -> Embedder:
     if name == TORCH_MODEL:
         return LocalEmbedder(batch_size=settings.embedding.batch_size)
     if name in _LOCAL_LABELS:
-        return OnnxEmbedder(models_dir=Path(settings.storage.models_dir),
-                            quantized=name != FP32_MODEL,
-                            threads=settings.embedding.threads)
+        return OnnxEmbedder(
+            models_dir=Path(settings.storage.models_dir),
+            quantized=name != FP32_MODEL,
+            threads=settings.embedding.threads,
+        )
     return HostedEmbedder(name, settings)
 
 

@@ -63,8 +63,7 @@ def expanded_terms(
         total = sum(query.values())
         for term, count in query.items():
             weights[term] += params.query_weight * count / total
-    scored = [(tokens, max(score, 0.0)) for tokens, score in feedback[:params.passages]
-              if tokens]
+    scored = [(tokens, max(score, 0.0)) for tokens, score in feedback[: params.passages] if tokens]
     mass = sum(score for _, score in scored)
     if not scored or mass <= 0:
         return dict(weights) if weights else {}
@@ -85,8 +84,9 @@ def expanded_terms(
     return dict(weights)
 
 
-def shifted_query(query: np.ndarray, vectors: np.ndarray, scores: Sequence[float], *,
-                  shift: float) -> np.ndarray:
+def shifted_query(
+    query: np.ndarray, vectors: np.ndarray, scores: Sequence[float], *, shift: float
+) -> np.ndarray:
     """The query vector moved towards the score-weighted centroid of `vectors`, unit length."""
     query = np.asarray(query, dtype=np.float32)
     weights = np.maximum(np.asarray(scores, dtype=np.float32), 0.0)

@@ -63,14 +63,14 @@ def lexical_tokens(text: str, language: str = "en") -> list[str]:
         if _CJK.search(word):
             position = 0
             for run in _CJK.finditer(word):
-                rest = word[position:run.start()]
+                rest = word[position : run.start()]
                 if len(rest) >= 2:
                     words.append(rest)
                 chars = run.group()
                 if len(chars) == 1:
                     cjk.append(chars)
                 else:
-                    cjk.extend(chars[i:i + 2] for i in range(len(chars) - 1))
+                    cjk.extend(chars[i : i + 2] for i in range(len(chars) - 1))
                 position = run.end()
             if len(word) - position >= 2:
                 words.append(word[position:])
@@ -99,17 +99,21 @@ class LexicalIndex:
     position_of: dict[int, int]  # chunk id -> position
 
     @classmethod
-    def build(cls, chunk_ids: list[int], material_ids: list[int],
-              token_lists: list[list[str]]) -> LexicalIndex:
+    def build(
+        cls, chunk_ids: list[int], material_ids: list[int], token_lists: list[list[str]]
+    ) -> LexicalIndex:
         import bm25s
 
         retriever = None
         if chunk_ids:
             retriever = bm25s.BM25()
             retriever.index(token_lists, show_progress=False)
-        return cls(np.asarray(chunk_ids, dtype=np.int64),
-                   np.asarray(material_ids, dtype=np.int64), retriever,
-                   {c: i for i, c in enumerate(chunk_ids)})
+        return cls(
+            np.asarray(chunk_ids, dtype=np.int64),
+            np.asarray(material_ids, dtype=np.int64),
+            retriever,
+            {c: i for i, c in enumerate(chunk_ids)},
+        )
 
     @property
     def nbytes(self) -> int:
@@ -156,8 +160,9 @@ class LexicalIndex:
             postings.append(parts["indices"][start:end])
             values.append(parts["data"][start:end] * np.float32(weight))
         if postings:
-            scores += np.bincount(np.concatenate(postings), weights=np.concatenate(values),
-                                  minlength=len(scores)).astype(np.float32)
+            scores += np.bincount(
+                np.concatenate(postings), weights=np.concatenate(values), minlength=len(scores)
+            ).astype(np.float32)
         return scores
 
     def _term_id(self, term: str) -> int | None:
@@ -167,13 +172,15 @@ class LexicalIndex:
         indptr = self.retriever.scores["indptr"]
         return term_id if term_id is not None and term_id + 1 < len(indptr) else None
 
-    def top(self, query: str, n: int, material_ids: list[int] | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
+    def top(
+        self, query: str, n: int, material_ids: list[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(positions, scores) of the best `n` chunks with a positive score."""
         return self.best_of(self.scores(query), n, material_ids)
 
-    def best_of(self, scores: np.ndarray, n: int, material_ids: list[int] | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def best_of(
+        self, scores: np.ndarray, n: int, material_ids: list[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(positions, scores) of the `n` highest positive `scores` (one per chunk)."""
         if scores.size == 0:
             return np.zeros(0, dtype=np.int64), scores

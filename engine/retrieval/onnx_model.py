@@ -45,8 +45,9 @@ def _export_fp32(target: Path) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    bert = AutoModel.from_pretrained(str(package_model_dir()), attn_implementation="eager",
-                                     local_files_only=True).eval()
+    bert = AutoModel.from_pretrained(
+        str(package_model_dir()), attn_implementation="eager", local_files_only=True
+    ).eval()
 
     class _Encoder(torch.nn.Module):
         def __init__(self) -> None:
@@ -54,8 +55,9 @@ def _export_fp32(target: Path) -> None:
             self.bert = bert
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN202
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     ids = torch.ones(2, 16, dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -64,18 +66,23 @@ def _export_fp32(target: Path) -> None:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's own deprecation chatter
         torch.onnx.export(
-            _Encoder().eval(), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(target),
-            input_names=names, output_names=["last_hidden_state"],
+            _Encoder().eval(),
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(target),
+            input_names=names,
+            output_names=["last_hidden_state"],
             dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
-            opset_version=17, dynamo=False,
+            opset_version=17,
+            dynamo=False,
         )
 
 
 def _optimise(source: Path, target: Path) -> None:
     from onnxruntime.transformers.optimizer import optimize_model
 
-    model = optimize_model(str(source), model_type="bert", num_heads=12, hidden_size=DIM,
-                           opt_level=1)
+    model = optimize_model(
+        str(source), model_type="bert", num_heads=12, hidden_size=DIM, opt_level=1
+    )
     model.save_model_to_file(str(target))
 
 
@@ -83,8 +90,13 @@ def _quantise(source: Path, target: Path) -> None:
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": TensorProto.FLOAT})
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},
+    )
 
 
 def build(target: Path, *, quantized: bool) -> Path:
@@ -123,8 +135,10 @@ def load_session(models_dir: Path, *, quantized: bool, threads: int):  # noqa: A
             try:
                 return _session(path, threads)
             except Exception as e:  # noqa: BLE001 - a damaged cache file is rebuilt below
-                log.warning("cached embedding model unreadable; rebuilding",
-                            extra={"path": str(path), "error": repr(e)})
+                log.warning(
+                    "cached embedding model unreadable; rebuilding",
+                    extra={"path": str(path), "error": repr(e)},
+                )
         log.info("building the ONNX embedding model", extra={"path": str(path)})
         build(path, quantized=quantized)
         return _session(path, threads)
@@ -152,8 +166,11 @@ class OnnxMiniLM:
         out = np.empty((len(texts), DIM), dtype=np.float32)
         for i, encoding in enumerate(self._tokenizer.encode_batch(texts)):
             ids = np.array([encoding.ids], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                     "token_type_ids": np.zeros_like(ids)}
+            feeds = {
+                "input_ids": ids,
+                "attention_mask": np.ones_like(ids),
+                "token_type_ids": np.zeros_like(ids),
+            }
             hidden = self._session.run(None, feeds)[0][0]
             pooled = hidden.mean(axis=0)
             norm = float(np.linalg.norm(pooled))

@@ -33,9 +33,11 @@ def library_fingerprint(session: Session, user_id: int) -> tuple[int, int, int]:
     """Changes whenever a material becomes searchable or stops being so (ids are never
     reused; only 'ready' materials are searched)."""
     row = session.execute(
-        select(func.count(Material.id), func.coalesce(func.max(Material.id), 0),
-               func.coalesce(func.sum(Material.chunk_count), 0))
-        .where(Material.user_id == user_id, Material.status == "ready")
+        select(
+            func.count(Material.id),
+            func.coalesce(func.max(Material.id), 0),
+            func.coalesce(func.sum(Material.chunk_count), 0),
+        ).where(Material.user_id == user_id, Material.status == "ready")
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
 
@@ -53,16 +55,25 @@ def lexical_index(rt: Runtime, session: Session, user_id: int) -> LexicalIndex:
     rows = session.execute(
         select(Chunk.id, Chunk.material_id, Chunk.lexical)
         .join(Material, Material.id == Chunk.material_id)
-        .where(Chunk.user_id == user_id, Material.status == "ready").order_by(Chunk.id)
+        .where(Chunk.user_id == user_id, Material.status == "ready")
+        .order_by(Chunk.id)
     ).all()
-    index = LexicalIndex.build([r[0] for r in rows], [r[1] for r in rows],
-                               [r[2].split() for r in rows])
+    index = LexicalIndex.build(
+        [r[0] for r in rows], [r[1] for r in rows], [r[2].split() for r in rows]
+    )
     cache.put(key, fingerprint, index)
     return index
 
 
-def search(rt: Runtime, *, user_id: int, query: str, k: int = 8,
-           material_ids: list[int] | None = None, feedback: bool = True) -> list[Passage]:
+def search(
+    rt: Runtime,
+    *,
+    user_id: int,
+    query: str,
+    k: int = 8,
+    material_ids: list[int] | None = None,
+    feedback: bool = True,
+) -> list[Passage]:
     """The learner's best passages for a query, best first.
 
     Only this learner's chunks are ever considered (their own BM25 index, their own vector
@@ -83,12 +94,27 @@ def search(rt: Runtime, *, user_id: int, query: str, k: int = 8,
         fused score in [0, 1].
     """
     with rt.session_factory.begin() as session:
-        return search_in(rt, session, user_id=user_id, query=query, k=k,
-                         material_ids=material_ids, feedback=feedback)
+        return search_in(
+            rt,
+            session,
+            user_id=user_id,
+            query=query,
+            k=k,
+            material_ids=material_ids,
+            feedback=feedback,
+        )
 
 
-def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int = 8,
-              material_ids: list[int] | None = None, feedback: bool = True) -> list[Passage]:
+def search_in(
+    rt: Runtime,
+    session: Session,
+    *,
+    user_id: int,
+    query: str,
+    k: int = 8,
+    material_ids: list[int] | None = None,
+    feedback: bool = True,
+) -> list[Passage]:
     """`search` inside the caller's unit of work (for services that search as one step of a
     larger operation, e.g. the tutor's turn or picking passages for generation)."""
     settings = rt.settings
@@ -102,46 +128,81 @@ def search_in(rt: Runtime, session: Session, *, user_id: int, query: str, k: int
     collection = current_collection(session, user_id)
     embedding = _query_vector(rt, collection, user_id=user_id, query=query)
     query_scores = index.scores(query)
-    lexical, dense = _candidates(rt, index, collection, scores=query_scores,
-                                 embedding=embedding, n=n, material_ids=material_ids)
+    lexical, dense = _candidates(
+        rt,
+        index,
+        collection,
+        scores=query_scores,
+        embedding=embedding,
+        n=n,
+        material_ids=material_ids,
+    )
     first = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
     params = feedback_params(settings)
     if not (feedback and params.enabled) or embedding is None or not lexical or not first:
         return _read_passages(session, user_id, first[:k], dense)
-    ranked = _feedback_ranking(rt, session, index, collection, user_id=user_id, query=query,
-                               embedding=embedding, first=first, n=n,
-                               material_ids=material_ids, params=params)
+    ranked = _feedback_ranking(
+        rt,
+        session,
+        index,
+        collection,
+        user_id=user_id,
+        query=query,
+        embedding=embedding,
+        first=first,
+        n=n,
+        material_ids=material_ids,
+        params=params,
+    )
     # A passage's score stays what the query's own words and vector say of it (the tutor's
     # refusal and the topic filter compare it against fixed thresholds); the feedback only
     # reorders.
-    shown = _first_stage_scores(rt, index, collection, scores=query_scores,
-                                embedding=embedding, lexical=lexical, dense=dense,
-                                chunk_ids=ranked[:k])
+    shown = _first_stage_scores(
+        rt,
+        index,
+        collection,
+        scores=query_scores,
+        embedding=embedding,
+        lexical=lexical,
+        dense=dense,
+        chunk_ids=ranked[:k],
+    )
     return _read_passages(session, user_id, [(c, shown[c]) for c in ranked[:k]], dense)
 
 
 def feedback_params(settings: Settings) -> FeedbackParams:
     r = settings.retrieval
     return FeedbackParams(
-        passages=r.feedback_passages, terms=r.feedback_terms,
-        query_weight=r.feedback_query_weight, dense_passages=r.feedback_dense_passages,
-        dense_shift=r.feedback_dense_shift, fusion_dense_weight=r.feedback_dense_weight)
+        passages=r.feedback_passages,
+        terms=r.feedback_terms,
+        query_weight=r.feedback_query_weight,
+        dense_passages=r.feedback_dense_passages,
+        dense_shift=r.feedback_dense_shift,
+        fusion_dense_weight=r.feedback_dense_weight,
+    )
 
 
-def _query_vector(rt: Runtime, collection: str, *, user_id: int, query: str
-                  ) -> np.ndarray | None:
+def _query_vector(rt: Runtime, collection: str, *, user_id: int, query: str) -> np.ndarray | None:
     """The query's embedding; None when the learner's vectors are missing or from another
     model (then the lexical ranking decides alone)."""
     if rt.vectors.model_of(collection) != model_label(rt.settings):
-        log.warning("vector index stale or missing; lexical ranking only",
-                    extra={"user_id": user_id})
+        log.warning(
+            "vector index stale or missing; lexical ranking only", extra={"user_id": user_id}
+        )
         return None
     return usage.embedder_for(rt, user_id=user_id).embed_query(query)
 
 
-def _candidates(rt: Runtime, index: LexicalIndex, collection: str, *, scores: np.ndarray,
-                embedding: np.ndarray | None, n: int, material_ids: list[int] | None
-                ) -> tuple[dict[int, float], dict[int, float]]:
+def _candidates(
+    rt: Runtime,
+    index: LexicalIndex,
+    collection: str,
+    *,
+    scores: np.ndarray,
+    embedding: np.ndarray | None,
+    n: int,
+    material_ids: list[int] | None,
+) -> tuple[dict[int, float], dict[int, float]]:
     """The `n` best chunks by BM25 `scores` and by cosine to `embedding`, each candidate with
     both scores (the true BM25 of dense-only candidates, the true cosine of lexical-only
     ones)."""
@@ -150,11 +211,13 @@ def _candidates(rt: Runtime, index: LexicalIndex, collection: str, *, scores: np
     dense: dict[int, float] = {}
     if embedding is None:
         return lexical, dense
-    for hit in rt.vectors.query(collection, embedding=embedding, k=n,
-                                material_ids=material_ids):
+    for hit in rt.vectors.query(collection, embedding=embedding, k=n, material_ids=material_ids):
         dense[hit.chunk_id] = hit.similarity
-    dense.update(rt.vectors.similarities(
-        collection, embedding=embedding, chunk_ids=[c for c in lexical if c not in dense]))
+    dense.update(
+        rt.vectors.similarities(
+            collection, embedding=embedding, chunk_ids=[c for c in lexical if c not in dense]
+        )
+    )
     if lexical:  # no query term anywhere: the dense ranking decides alone
         for chunk_id in dense:
             position = index.position_of.get(chunk_id)
@@ -163,33 +226,67 @@ def _candidates(rt: Runtime, index: LexicalIndex, collection: str, *, scores: np
     return lexical, dense
 
 
-def _feedback_ranking(rt: Runtime, session: Session, index: LexicalIndex, collection: str, *,
-                      user_id: int, query: str, embedding: np.ndarray,
-                      first: list[tuple[int, float]], n: int,
-                      material_ids: list[int] | None, params: FeedbackParams) -> list[int]:
+def _feedback_ranking(
+    rt: Runtime,
+    session: Session,
+    index: LexicalIndex,
+    collection: str,
+    *,
+    user_id: int,
+    query: str,
+    embedding: np.ndarray,
+    first: list[tuple[int, float]],
+    n: int,
+    material_ids: list[int] | None,
+    params: FeedbackParams,
+) -> list[int]:
     """Chunk ids ranked by the expanded query built from the first ranking's best passages."""
-    top = first[:max(params.passages, params.dense_passages)]
-    tokens = dict(session.execute(
-        select(Chunk.id, Chunk.lexical)
-        .where(Chunk.user_id == user_id, Chunk.id.in_([c for c, _ in top]))).all())
+    top = first[: max(params.passages, params.dense_passages)]
+    tokens = dict(
+        session.execute(
+            select(Chunk.id, Chunk.lexical).where(
+                Chunk.user_id == user_id, Chunk.id.in_([c for c, _ in top])
+            )
+        ).all()
+    )
     weights = expanded_terms(
         query_tokens(query),
-        [((tokens.get(c) or "").split(), score) for c, score in top[:params.passages]],
-        doc_freq=index.doc_freq, n_docs=len(index.chunk_ids), params=params)
-    near = top[:params.dense_passages]
+        [((tokens.get(c) or "").split(), score) for c, score in top[: params.passages]],
+        doc_freq=index.doc_freq,
+        n_docs=len(index.chunk_ids),
+        params=params,
+    )
+    near = top[: params.dense_passages]
     vectors = rt.vectors.vectors(collection, chunk_ids=[c for c, _ in near])
-    moved = shifted_query(embedding, np.asarray([vectors[c] for c, _ in near if c in vectors]),
-                          [score for c, score in near if c in vectors],
-                          shift=params.dense_shift)
-    lexical, dense = _candidates(rt, index, collection, scores=index.weighted_scores(weights),
-                                 embedding=moved, n=n, material_ids=material_ids)
-    return [c for c, _ in weighted_fusion(lexical, dense,
-                                          dense_weight=params.fusion_dense_weight)]
+    moved = shifted_query(
+        embedding,
+        np.asarray([vectors[c] for c, _ in near if c in vectors]),
+        [score for c, score in near if c in vectors],
+        shift=params.dense_shift,
+    )
+    lexical, dense = _candidates(
+        rt,
+        index,
+        collection,
+        scores=index.weighted_scores(weights),
+        embedding=moved,
+        n=n,
+        material_ids=material_ids,
+    )
+    return [c for c, _ in weighted_fusion(lexical, dense, dense_weight=params.fusion_dense_weight)]
 
 
-def _first_stage_scores(rt: Runtime, index: LexicalIndex, collection: str, *,
-                        scores: np.ndarray, embedding: np.ndarray, lexical: dict[int, float],
-                        dense: dict[int, float], chunk_ids: list[int]) -> dict[int, float]:
+def _first_stage_scores(
+    rt: Runtime,
+    index: LexicalIndex,
+    collection: str,
+    *,
+    scores: np.ndarray,
+    embedding: np.ndarray,
+    lexical: dict[int, float],
+    dense: dict[int, float],
+    chunk_ids: list[int],
+) -> dict[int, float]:
     """The first-stage fused score of each chunk, also of chunks only the feedback found."""
     new = [c for c in chunk_ids if c not in lexical or c not in dense]
     if new:
@@ -197,18 +294,26 @@ def _first_stage_scores(rt: Runtime, index: LexicalIndex, collection: str, *,
         for c in new:
             if c in index.position_of:
                 lexical.setdefault(c, float(scores[index.position_of[c]]))
-        dense.update(rt.vectors.similarities(collection, embedding=embedding,
-                                             chunk_ids=[c for c in new if c not in dense]))
+        dense.update(
+            rt.vectors.similarities(
+                collection, embedding=embedding, chunk_ids=[c for c in new if c not in dense]
+            )
+        )
     return dict(weighted_fusion(lexical, dense, dense_weight=rt.settings.retrieval.dense_weight))
 
 
-def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float]],
-                   cosines: dict[int, float] | None = None) -> list[Passage]:
+def _read_passages(
+    session: Session,
+    user_id: int,
+    ranked: list[tuple[int, float]],
+    cosines: dict[int, float] | None = None,
+) -> list[Passage]:
     """The ranked chunks as passages, in rank order (skipping any deleted meanwhile)."""
     top = [cid for cid, _ in ranked]
     scores = dict(ranked)
     rows = session.execute(
-        select(Chunk, Material.title).join(Material, Material.id == Chunk.material_id)
+        select(Chunk, Material.title)
+        .join(Material, Material.id == Chunk.material_id)
         .where(Chunk.user_id == user_id, Chunk.id.in_(top), Material.status == "ready")
     ).all()
     by_id = {chunk.id: (chunk, title) for chunk, title in rows}
@@ -217,12 +322,19 @@ def _read_passages(session: Session, user_id: int, ranked: list[tuple[int, float
         if cid not in by_id:  # deleted between ranking and reading
             continue
         chunk, title = by_id[cid]
-        passages.append(Passage(
-            chunk_id=chunk.id, material_id=chunk.material_id, material_title=title,
-            text=chunk.text, page_start=chunk.page_start, page_end=chunk.page_end,
-            score=round(float(scores[cid]), 4), heading=chunk.heading,
-            cosine=None if not cosines or cid not in cosines else round(float(cosines[cid]), 4),
-        ))
+        passages.append(
+            Passage(
+                chunk_id=chunk.id,
+                material_id=chunk.material_id,
+                material_title=title,
+                text=chunk.text,
+                page_start=chunk.page_start,
+                page_end=chunk.page_end,
+                score=round(float(scores[cid]), 4),
+                heading=chunk.heading,
+                cosine=None if not cosines or cid not in cosines else round(float(cosines[cid]), 4),
+            )
+        )
     return passages
 
 
@@ -237,7 +349,8 @@ _QUESTION_WORDS = (
     "einem einer es sie man mir erkläre beschreibe "
     "que qui quoi quel quelle quels quelles quand où pourquoi comment est sont ce cette "
     "un une le la les des du de qu il elle explique "
-    "qué quién cuál cuándo dónde por cómo es son el los las una unos explica")
+    "qué quién cuál cuándo dónde por cómo es son el los las una unos explica"
+)
 
 
 @lru_cache(maxsize=1)
@@ -246,8 +359,9 @@ def question_terms() -> frozenset[str]:
     return frozenset(lexical_tokens(_QUESTION_WORDS))
 
 
-def query_coverage(rt: Runtime, session: Session, *, user_id: int, query: str,
-                   passages: list[Passage]) -> tuple[float, float]:
+def query_coverage(
+    rt: Runtime, session: Session, *, user_id: int, query: str, passages: list[Passage]
+) -> tuple[float, float]:
     """How much of the query's wording the learner's library holds: the share of its content
     terms (question and function words left out), each weighted by its inverse document
     frequency in the library, found anywhere in the library, and found in the best-covering
@@ -263,6 +377,11 @@ def query_coverage(rt: Runtime, session: Session, *, user_id: int, query: str,
     idf = {t: float(np.log((n + 1) / (max(freq[t], 1) + 0.5))) + 1.0 for t in terms}
     total = sum(idf.values())
     in_library = sum(idf[t] for t in terms if freq[t] > 0) / total
-    best = max((sum(idf[t] for t in terms if t in tokens) / total
-                for tokens in (set(query_tokens(p.text)) for p in passages)), default=0.0)
+    best = max(
+        (
+            sum(idf[t] for t in terms if t in tokens) / total
+            for tokens in (set(query_tokens(p.text)) for p in passages)
+        ),
+        default=0.0,
+    )
     return in_library, best

@@ -101,7 +101,8 @@ class VectorStore:
             try:
                 if create:
                     col = self._client.get_or_create_collection(
-                        name, configuration={"hnsw": {"space": "cosine"}},
+                        name,
+                        configuration={"hnsw": {"space": "cosine"}},
                         embedding_function=None,
                     )
                 else:
@@ -111,8 +112,9 @@ class VectorStore:
             except Exception as e:  # noqa: BLE001
                 if not create:  # some Chroma versions raise other errors for a missing one
                     raise _Missing(name) from e
-                raise VectorStoreUnavailable("The vector store is not available.",
-                                             detail=repr(e)) from e
+                raise VectorStoreUnavailable(
+                    "The vector store is not available.", detail=repr(e)
+                ) from e
             self._collections[name] = col
             return col
 
@@ -120,8 +122,15 @@ class VectorStore:
         with self._lock:
             self._collections.pop(name, None)
 
-    def _run(self, name: str, op: Callable[[Any], T], *, create: bool = False,
-             missing: T | None = None, failure: str = "The vector store is not available.") -> T:
+    def _run(
+        self,
+        name: str,
+        op: Callable[[Any], T],
+        *,
+        create: bool = False,
+        missing: T | None = None,
+        failure: str = "The vector store is not available.",
+    ) -> T:
         """`op(collection)`, reopening the collection once if another process replaced it.
 
         Returns `missing` when the collection does not exist (and `create` is False).
@@ -139,8 +148,9 @@ class VectorStore:
                     if not create:
                         return missing  # type: ignore[return-value]
                     raise VectorStoreUnavailable(failure, detail=repr(e)) from e
-                log.info("collection replaced by another process; reopening",
-                         extra={"collection": name})
+                log.info(
+                    "collection replaced by another process; reopening", extra={"collection": name}
+                )
             except Exception as e:  # noqa: BLE001 - any other client failure
                 raise VectorStoreUnavailable(failure, detail=repr(e)) from e
         raise AssertionError("unreachable")
@@ -148,11 +158,13 @@ class VectorStore:
     def list_names(self) -> list[str]:
         """The names of all collections in the store."""
         try:
-            return sorted(c.name if hasattr(c, "name") else str(c)
-                          for c in self._client.list_collections())
+            return sorted(
+                c.name if hasattr(c, "name") else str(c) for c in self._client.list_collections()
+            )
         except Exception as e:  # noqa: BLE001
-            raise VectorStoreUnavailable("The vector store is not available.",
-                                         detail=repr(e)) from e
+            raise VectorStoreUnavailable(
+                "The vector store is not available.", detail=repr(e)
+            ) from e
 
     def model_of(self, name: str) -> str | None:
         """The embedding model that built this collection (None when it does not exist)."""
@@ -163,6 +175,7 @@ class VectorStore:
 
     def chunk_ids(self, name: str) -> dict[int, int]:
         """Every vector in the collection: chunk id -> material id."""
+
         def read(col: Any) -> dict[int, int]:
             found: dict[int, int] = {}
             offset = 0
@@ -173,6 +186,7 @@ class VectorStore:
                 if len(got["ids"]) < _BATCH:
                     return found
                 offset += _BATCH
+
         return self._run(name, read, missing={})
 
     # --- writes ---------------------------------------------------------------------------
@@ -182,46 +196,65 @@ class VectorStore:
         self.drop(name)
         try:
             col = self._client.create_collection(
-                name, configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedding_model": model}, embedding_function=None,
+                name,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": model},
+                embedding_function=None,
             )
         except Exception as e:  # noqa: BLE001
-            raise VectorStoreUnavailable("The vector store is not available.",
-                                         detail=repr(e)) from e
+            raise VectorStoreUnavailable(
+                "The vector store is not available.", detail=repr(e)
+            ) from e
         with self._lock:
             self._collections[name] = col
 
-    def add(self, name: str, *, user_id: int, chunk_ids: list[int], material_ids: list[int],
-            embeddings: np.ndarray, model: str) -> None:
+    def add(
+        self,
+        name: str,
+        *,
+        user_id: int,
+        chunk_ids: list[int],
+        material_ids: list[int],
+        embeddings: np.ndarray,
+        model: str,
+    ) -> None:
         """Store vectors for chunks (replacing any with the same chunk ids)."""
+
         def write(col: Any) -> None:
             recorded = (col.metadata or {}).get("embedding_model")
             if recorded is not None and recorded != model and col.count() > 0:
                 raise VectorStoreUnavailable(
                     "The library index was built with another embedding model; rebuild it "
-                    "before adding material.", detail=f"{recorded} != {model}",
+                    "before adding material.",
+                    detail=f"{recorded} != {model}",
                 )
             if recorded != model:
                 col.modify(metadata={"embedding_model": model})
             for start in range(0, len(chunk_ids), _BATCH):
-                ids = chunk_ids[start:start + _BATCH]
+                ids = chunk_ids[start : start + _BATCH]
                 col.upsert(
-                    ids=[str(i) for i in ids], embeddings=embeddings[start:start + _BATCH],
-                    metadatas=[{"user_id": user_id, "material_id": int(m), "chunk_id": int(i)}
-                               for i, m in zip(ids, material_ids[start:start + _BATCH],
-                                               strict=True)],
+                    ids=[str(i) for i in ids],
+                    embeddings=embeddings[start : start + _BATCH],
+                    metadatas=[
+                        {"user_id": user_id, "material_id": int(m), "chunk_id": int(i)}
+                        for i, m in zip(ids, material_ids[start : start + _BATCH], strict=True)
+                    ],
                 )
-        self._run(name, write, create=True,
-                  failure="The vector store could not save the passages.")
+
+        self._run(name, write, create=True, failure="The vector store could not save the passages.")
 
     def delete_material(self, name: str, *, material_id: int) -> None:
-        self._run(name, lambda col: col.delete(where={"material_id": int(material_id)}),
-                  failure="The vector store could not delete the passages.")
+        self._run(
+            name,
+            lambda col: col.delete(where={"material_id": int(material_id)}),
+            failure="The vector store could not delete the passages.",
+        )
 
     def delete_chunks(self, name: str, *, chunk_ids: list[int]) -> None:
         def remove(col: Any) -> None:
             for start in range(0, len(chunk_ids), _BATCH):
-                col.delete(ids=[str(i) for i in chunk_ids[start:start + _BATCH]])
+                col.delete(ids=[str(i) for i in chunk_ids[start : start + _BATCH]])
+
         if chunk_ids:
             self._run(name, remove, failure="The vector store could not delete the passages.")
 
@@ -235,13 +268,15 @@ class VectorStore:
         except ValueError as e:  # older clients signal an absent collection this way
             log.debug("no collection to drop", extra={"collection": name, "error": repr(e)})
         except Exception as e:  # noqa: BLE001
-            raise VectorStoreUnavailable("The vector store could not delete the passages.",
-                                         detail=repr(e)) from e
+            raise VectorStoreUnavailable(
+                "The vector store could not delete the passages.", detail=repr(e)
+            ) from e
 
     # --- reads ----------------------------------------------------------------------------
 
-    def similarities(self, name: str, *, embedding: np.ndarray,
-                     chunk_ids: list[int]) -> dict[int, float]:
+    def similarities(
+        self, name: str, *, embedding: np.ndarray, chunk_ids: list[int]
+    ) -> dict[int, float]:
         """Cosine similarity of the query to each of these chunks (those that have vectors)."""
         vectors = self.vectors(name, chunk_ids=chunk_ids)
         if not vectors:
@@ -260,11 +295,12 @@ class VectorStore:
                 return {}
             vectors = np.asarray(got["embeddings"], dtype=np.float32)
             return {int(i): v for i, v in zip(got["ids"], vectors, strict=True)}
-        return self._run(name, read, missing={},
-                         failure="The vector store could not be searched.")
 
-    def query(self, name: str, *, embedding: np.ndarray, k: int,
-              material_ids: list[int] | None = None) -> list[VectorHit]:
+        return self._run(name, read, missing={}, failure="The vector store could not be searched.")
+
+    def query(
+        self, name: str, *, embedding: np.ndarray, k: int, material_ids: list[int] | None = None
+    ) -> list[VectorHit]:
         if k <= 0:
             return []
         where = None
@@ -277,18 +313,29 @@ class VectorStore:
                 return []
             result = col.query(
                 query_embeddings=np.asarray([embedding], dtype=np.float32),
-                n_results=min(k, n), where=where, include=["distances", "metadatas"],
+                n_results=min(k, n),
+                where=where,
+                include=["distances", "metadatas"],
             )
-            return [VectorHit(chunk_id=int(cid), material_id=int(meta["material_id"]),
-                              similarity=1.0 - float(dist))
-                    for cid, dist, meta in zip(result["ids"][0], result["distances"][0],
-                                               result["metadatas"][0], strict=True)]
-        return self._run(name, read, missing=[],
-                         failure="The vector store could not be searched.")
+            return [
+                VectorHit(
+                    chunk_id=int(cid),
+                    material_id=int(meta["material_id"]),
+                    similarity=1.0 - float(dist),
+                )
+                for cid, dist, meta in zip(
+                    result["ids"][0], result["distances"][0], result["metadatas"][0], strict=True
+                )
+            ]
+
+        return self._run(name, read, missing=[], failure="The vector store could not be searched.")
 
 
 def open_vector_store(settings: Settings) -> VectorStore:
     """A new client of the vector store these settings name. The runtime keeps one
     (`Runtime.vectors`); call this only to open one of your own."""
-    return VectorStore(path=Path(settings.storage.chroma_dir), host=settings.vectors.host,
-                       port=settings.vectors.port)
+    return VectorStore(
+        path=Path(settings.storage.chroma_dir),
+        host=settings.vectors.host,
+        port=settings.vectors.port,
+    )

@@ -67,9 +67,12 @@ def auc(predicted: Sequence[float], recalled: Sequence[int]) -> float:
 
 
 def metrics(predicted: Sequence[float], recalled: Sequence[int], *, bins: int = 20) -> Metrics:
-    return Metrics(n=len(predicted), log_loss=log_loss(predicted, recalled),
-                   rmse_bins=rmse_bins(predicted, recalled, bins=bins),
-                   auc=auc(predicted, recalled))
+    return Metrics(
+        n=len(predicted),
+        log_loss=log_loss(predicted, recalled),
+        rmse_bins=rmse_bins(predicted, recalled, bins=bins),
+        auc=auc(predicted, recalled),
+    )
 
 
 def _check(predicted: Sequence[float], recalled: Sequence[int]) -> None:

@@ -30,8 +30,10 @@ class FSRSParams:
     def problems(self) -> list[str]:
         out: list[str] = []
         if len(self.parameters) != len(DEFAULT_FSRS_PARAMETERS):
-            out.append(f"FSRS-6 needs {len(DEFAULT_FSRS_PARAMETERS)} parameters, got "
-                       f"{len(self.parameters)}")
+            out.append(
+                f"FSRS-6 needs {len(DEFAULT_FSRS_PARAMETERS)} parameters, got "
+                f"{len(self.parameters)}"
+            )
         if not 0.5 <= self.desired_retention < 1:
             out.append(f"desired_retention must be in [0.5, 1), got {self.desired_retention}")
         if any(s <= 0 for s in (*self.learning_steps_min, *self.relearning_steps_min)):
@@ -108,8 +110,11 @@ def _validate(state: FSRSState | None, rating: object, reviewed_at: object) -> l
     problems: list[str] = []
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 4:
         problems.append(f"rating must be an integer 1-4, got {rating!r}")
-    if not isinstance(reviewed_at, dt.datetime) or reviewed_at.tzinfo is None \
-            or reviewed_at.utcoffset() is None:
+    if (
+        not isinstance(reviewed_at, dt.datetime)
+        or reviewed_at.tzinfo is None
+        or reviewed_at.utcoffset() is None
+    ):
         problems.append("reviewed_at must be a timezone-aware datetime")
     if state is not None:
         if state.state not in (1, 2, 3):
@@ -143,14 +148,19 @@ def review(
     if problems:
         raise ValueError("; ".join(problems))
     sched = scheduler or scheduler_for(params or DEFAULT_PARAMS)
-    card, _log = sched.review_card(to_card(state, now=reviewed_at), Rating(rating),
-                                   _utc(reviewed_at))
+    card, _log = sched.review_card(
+        to_card(state, now=reviewed_at), Rating(rating), _utc(reviewed_at)
+    )
     return from_card(card)
 
 
-def predicted_recall(state: FSRSState, *, at: dt.datetime,
-                     params: FSRSParams | None = None,
-                     scheduler: Scheduler | None = None) -> float:
+def predicted_recall(
+    state: FSRSState,
+    *,
+    at: dt.datetime,
+    params: FSRSParams | None = None,
+    scheduler: Scheduler | None = None,
+) -> float:
     """FSRS retrievability of the card at `at` (the package's own formula)."""
     sched = scheduler or scheduler_for(params or DEFAULT_PARAMS)
     return float(sched.get_card_retrievability(to_card(state, now=at), _utc(at)))

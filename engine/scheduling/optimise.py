@@ -42,9 +42,15 @@ def fit_parameters(reviews: Sequence[Review]) -> tuple[float, ...]:
     from fsrs import Rating, ReviewLog
     from fsrs.optimizer import Optimizer
 
-    logs = [ReviewLog(card_id=r.card_id, rating=Rating(r.rating),
-                      review_datetime=r.reviewed_at.astimezone(dt.UTC), review_duration=None)
-            for r in reviews]
+    logs = [
+        ReviewLog(
+            card_id=r.card_id,
+            rating=Rating(r.rating),
+            review_datetime=r.reviewed_at.astimezone(dt.UTC),
+            review_duration=None,
+        )
+        for r in reviews
+    ]
     return tuple(float(p) for p in Optimizer(logs).compute_optimal_parameters())
 
 
@@ -78,31 +84,49 @@ def choose_parameters(
     reviews = sorted_reviews(history)
     n = len(reviews)
     if n < min_reviews:
-        return OptimisationResult(False, current, None, None, None, n, 0,
-                                  f"{n} reviews so far; personal FSRS parameters are fitted "
-                                  f"from {min_reviews} reviews on.")
+        return OptimisationResult(
+            False,
+            current,
+            None,
+            None,
+            None,
+            n,
+            0,
+            f"{n} reviews so far; personal FSRS parameters are fitted "
+            f"from {min_reviews} reviews on.",
+        )
     cut = int(n * (1 - holdout_fraction))
     score = _scorer(reviews, reviews[cut].reviewed_at, base or fsrs6.DEFAULT_PARAMS)
     current_loss, scored = score(current)
     if scored < MIN_HOLDOUT_SCORED:
-        return OptimisationResult(False, current, None, current_loss if scored else None, None,
-                                  n, scored,
-                                  f"Only {scored} held-back reviews came a day or more after "
-                                  "the previous one; keeping the current parameters.")
+        return OptimisationResult(
+            False,
+            current,
+            None,
+            current_loss if scored else None,
+            None,
+            n,
+            scored,
+            f"Only {scored} held-back reviews came a day or more after "
+            "the previous one; keeping the current parameters.",
+        )
     candidate = tuple(float(p) for p in fit(reviews[:cut]))
     candidate_loss, _ = score(candidate)
-    return _decide(current, candidate, current_loss, candidate_loss, n=n, cut=cut,
-                   scored=scored)
+    return _decide(current, candidate, current_loss, candidate_loss, n=n, cut=cut, scored=scored)
 
 
-def _scorer(reviews: Sequence[Review], score_from: dt.datetime,
-            base: fsrs6.FSRSParams) -> Callable[[tuple[float, ...]], tuple[float, int]]:
+def _scorer(
+    reviews: Sequence[Review], score_from: dt.datetime, base: fsrs6.FSRSParams
+) -> Callable[[tuple[float, ...]], tuple[float, int]]:
     """Log loss of FSRS with given weights on the reviews from `score_from` on (replayed over
     the whole history), and how many reviews were scored."""
 
     def score(params: tuple[float, ...]) -> tuple[float, int]:
-        p = replay_fsrs(reviews, score_from=score_from,
-                        params=fsrs6.FSRSParams(**{**base.__dict__, "parameters": params}))
+        p = replay_fsrs(
+            reviews,
+            score_from=score_from,
+            params=fsrs6.FSRSParams(**{**base.__dict__, "parameters": params}),
+        )
         if not p.predicted:
             return math.nan, 0
         return log_loss(p.predicted, p.recalled), len(p.predicted)
@@ -110,12 +134,23 @@ def _scorer(reviews: Sequence[Review], score_from: dt.datetime,
     return score
 
 
-def _decide(current: tuple[float, ...], candidate: tuple[float, ...], current_loss: float,
-            candidate_loss: float, *, n: int, cut: int, scored: int) -> OptimisationResult:
+def _decide(
+    current: tuple[float, ...],
+    candidate: tuple[float, ...],
+    current_loss: float,
+    candidate_loss: float,
+    *,
+    n: int,
+    cut: int,
+    scored: int,
+) -> OptimisationResult:
     """Adopt the candidate only when its held-back log loss is lower."""
     adopted = candidate_loss < current_loss
-    verdict = ("adopted: they predict your recent reviews better"
-               if adopted else "kept the current parameters: the fitted ones were no better")
+    verdict = (
+        "adopted: they predict your recent reviews better"
+        if adopted
+        else "kept the current parameters: the fitted ones were no better"
+    )
     return OptimisationResult(
         adopted=adopted,
         parameters=candidate if adopted else current,
@@ -125,5 +160,5 @@ def _decide(current: tuple[float, ...], candidate: tuple[float, ...], current_lo
         n_reviews=n,
         n_holdout_scored=scored,
         message=f"Fitted on {cut} reviews, compared on {scored} later ones (log loss "
-                f"{candidate_loss:.3f} fitted vs {current_loss:.3f} current); {verdict}.",
+        f"{candidate_loss:.3f} fitted vs {current_loss:.3f} current); {verdict}.",
     )

@@ -59,8 +59,7 @@ def grade_attempt(
     problems: list[str] = []
     if not isinstance(correct, bool):
         problems.append(f"correct must be a bool, got {correct!r}")
-    if not isinstance(confidence, int) or isinstance(confidence, bool) \
-            or not 1 <= confidence <= 5:
+    if not isinstance(confidence, int) or isinstance(confidence, bool) or not 1 <= confidence <= 5:
         problems.append(f"confidence must be an integer 1-5, got {confidence!r}")
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds >= 0:
         problems.append(f"seconds must be a non-negative number, got {seconds!r}")

@@ -34,40 +34,53 @@ def sorted_reviews(reviews: Iterable[Review]) -> list[Review]:
     return sorted(reviews, key=lambda r: (r.reviewed_at, r.card_id))
 
 
-def replay_sm2(reviews: Sequence[Review], *, score_from: dt.datetime | None = None,
-               params: sm2.SM2Params | None = None) -> Predictions:
+def replay_sm2(
+    reviews: Sequence[Review],
+    *,
+    score_from: dt.datetime | None = None,
+    params: sm2.SM2Params | None = None,
+) -> Predictions:
     """SM-2 predictions 0.9 ** (t / I) for scored reviews at or after `score_from`."""
     states: dict[int, tuple[sm2.SM2State, dt.datetime]] = {}
     out = Predictions([], [])
     for r in sorted_reviews(reviews):
         prev = states.get(r.card_id)
-        if prev is not None and (r.reviewed_at - prev[1]).days >= 1 and (
-            score_from is None or r.reviewed_at >= score_from
+        if (
+            prev is not None
+            and (r.reviewed_at - prev[1]).days >= 1
+            and (score_from is None or r.reviewed_at >= score_from)
         ):
-            out.predicted.append(sm2.predicted_recall(prev[0], at=r.reviewed_at,
-                                                      last_reviewed_at=prev[1]))
+            out.predicted.append(
+                sm2.predicted_recall(prev[0], at=r.reviewed_at, last_reviewed_at=prev[1])
+            )
             out.recalled.append(int(r.rating > 1))
         quality = r.quality if r.quality is not None else QUALITY_FOR_RATING[r.rating]
-        new = sm2.review(prev[0] if prev else None, quality, reviewed_at=r.reviewed_at,
-                         params=params)
+        new = sm2.review(
+            prev[0] if prev else None, quality, reviewed_at=r.reviewed_at, params=params
+        )
         states[r.card_id] = (new, r.reviewed_at)
     return out
 
 
-def replay_fsrs(reviews: Sequence[Review], *, score_from: dt.datetime | None = None,
-                params: fsrs6.FSRSParams | None = None) -> Predictions:
+def replay_fsrs(
+    reviews: Sequence[Review],
+    *,
+    score_from: dt.datetime | None = None,
+    params: fsrs6.FSRSParams | None = None,
+) -> Predictions:
     """FSRS retrievability predictions for scored reviews at or after `score_from`."""
     sched = fsrs6.scheduler_for(params or fsrs6.DEFAULT_PARAMS)
     states: dict[int, fsrs6.FSRSState] = {}
     out = Predictions([], [])
     for r in sorted_reviews(reviews):
         prev = states.get(r.card_id)
-        if prev is not None and prev.last_reviewed_at is not None \
-                and (r.reviewed_at - prev.last_reviewed_at).days >= 1 \
-                and (score_from is None or r.reviewed_at >= score_from):
-            out.predicted.append(fsrs6.predicted_recall(prev, at=r.reviewed_at,
-                                                        scheduler=sched))
+        if (
+            prev is not None
+            and prev.last_reviewed_at is not None
+            and (r.reviewed_at - prev.last_reviewed_at).days >= 1
+            and (score_from is None or r.reviewed_at >= score_from)
+        ):
+            out.predicted.append(fsrs6.predicted_recall(prev, at=r.reviewed_at, scheduler=sched))
             out.recalled.append(int(r.rating > 1))
-        states[r.card_id] = fsrs6.review(prev, r.rating, reviewed_at=r.reviewed_at,
-                                         scheduler=sched)
+        states[r.card_id] = fsrs6.review(prev, r.rating, reviewed_at=r.reviewed_at, scheduler=sched)
     return out

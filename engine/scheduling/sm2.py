@@ -39,8 +39,9 @@ class SM2Params:
         if self.min_easiness <= 0:
             out.append(f"min_easiness must be positive, got {self.min_easiness}")
         if self.max_easiness is not None and self.max_easiness < self.min_easiness:
-            out.append(f"max_easiness {self.max_easiness} is below min_easiness "
-                       f"{self.min_easiness}")
+            out.append(
+                f"max_easiness {self.max_easiness} is below min_easiness {self.min_easiness}"
+            )
         if self.initial_easiness < self.min_easiness or (
             self.max_easiness is not None and self.initial_easiness > self.max_easiness
         ):
@@ -50,8 +51,7 @@ class SM2Params:
         if self.second_interval_days < 1:
             out.append(f"second_interval_days must be >= 1, got {self.second_interval_days}")
         if self.max_interval_days < max(self.first_interval_days, self.second_interval_days):
-            out.append(f"max_interval_days {self.max_interval_days} is below the first "
-                       "intervals")
+            out.append(f"max_interval_days {self.max_interval_days} is below the first intervals")
         if not 1 <= self.pass_quality <= 5:
             out.append(f"pass_quality must be 1-5, got {self.pass_quality}")
         return out
@@ -74,8 +74,9 @@ def _is_int(x: object) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def next_interval(repetitions: int, interval_days: int, easiness: float,
-                  params: SM2Params = DEFAULT_PARAMS) -> int:
+def next_interval(
+    repetitions: int, interval_days: int, easiness: float, params: SM2Params = DEFAULT_PARAMS
+) -> int:
     """The interval after a passing review of a card with `repetitions` passes in a row."""
     if repetitions == 0:
         return params.first_interval_days
@@ -95,26 +96,36 @@ def next_easiness(easiness: float, quality: int, params: SM2Params = DEFAULT_PAR
     return ef
 
 
-def _review_problems(state: SM2State | None, quality: int, reviewed_at: dt.datetime,
-                     params: SM2Params) -> list[str]:
+def _review_problems(
+    state: SM2State | None, quality: int, reviewed_at: dt.datetime, params: SM2Params
+) -> list[str]:
     """Everything wrong with a review's input (empty when it is fine)."""
     problems = params.problems()
     if not _is_int(quality) or not 0 <= quality <= 5:
         problems.append(f"quality must be an integer 0-5, got {quality!r}")
-    if not isinstance(reviewed_at, dt.datetime) or reviewed_at.tzinfo is None \
-            or reviewed_at.utcoffset() is None:
+    if (
+        not isinstance(reviewed_at, dt.datetime)
+        or reviewed_at.tzinfo is None
+        or reviewed_at.utcoffset() is None
+    ):
         problems.append("reviewed_at must be a timezone-aware datetime")
     if state is not None:
         if not _is_int(state.repetitions) or state.repetitions < 0:
-            problems.append(f"repetitions must be a non-negative integer, got "
-                            f"{state.repetitions!r}")
+            problems.append(
+                f"repetitions must be a non-negative integer, got {state.repetitions!r}"
+            )
         if not _is_int(state.interval_days) or state.interval_days < 0:
-            problems.append(f"interval_days must be a non-negative integer, got "
-                            f"{state.interval_days!r}")
-        if not isinstance(state.easiness, (int, float)) or isinstance(state.easiness, bool) \
-                or not state.easiness >= params.min_easiness:
-            problems.append(f"easiness must be a number >= {params.min_easiness}, got "
-                            f"{state.easiness!r}")
+            problems.append(
+                f"interval_days must be a non-negative integer, got {state.interval_days!r}"
+            )
+        if (
+            not isinstance(state.easiness, (int, float))
+            or isinstance(state.easiness, bool)
+            or not state.easiness >= params.min_easiness
+        ):
+            problems.append(
+                f"easiness must be a number >= {params.min_easiness}, got {state.easiness!r}"
+            )
     return problems
 
 
@@ -147,12 +158,16 @@ def review(
     if state is None:
         repetitions, interval, easiness = 0, 0, params.initial_easiness
     else:
-        repetitions, interval, easiness = state.repetitions, state.interval_days, \
-            float(state.easiness)
+        repetitions, interval, easiness = (
+            state.repetitions,
+            state.interval_days,
+            float(state.easiness),
+        )
 
     if quality >= params.pass_quality:
-        interval = min(next_interval(repetitions, interval, easiness, params),
-                       params.max_interval_days)
+        interval = min(
+            next_interval(repetitions, interval, easiness, params), params.max_interval_days
+        )
         repetitions += 1
     else:
         repetitions = 0

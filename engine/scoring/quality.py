@@ -79,8 +79,9 @@ def calibration_score(attempts: Sequence[AttemptFacts]) -> float:
     return 1 - sum(errors) / len(errors)
 
 
-def quality_score(attempts: Sequence[AttemptFacts], *, flags: int,
-                  params: QualityParams | None = None) -> QualityBreakdown:
+def quality_score(
+    attempts: Sequence[AttemptFacts], *, flags: int, params: QualityParams | None = None
+) -> QualityBreakdown:
     """The question's quality and its parts; `score` is None below `min_attempts`.
 
     Raises:
@@ -100,18 +101,34 @@ def quality_score(attempts: Sequence[AttemptFacts], *, flags: int,
         raise ValueError("; ".join(problems))
     n = len(attempts)
     if n == 0:
-        return quality_from_aggregates(attempts=0, correct=0, median_seconds=0.0,
-                                       mean_calibration_error=0.0, flags=flags, params=params)
+        return quality_from_aggregates(
+            attempts=0,
+            correct=0,
+            median_seconds=0.0,
+            mean_calibration_error=0.0,
+            flags=flags,
+            params=params,
+        )
     errors = [((a.confidence - 1) / 4 - (1.0 if a.correct else 0.0)) ** 2 for a in attempts]
     return quality_from_aggregates(
-        attempts=n, correct=sum(a.correct for a in attempts),
+        attempts=n,
+        correct=sum(a.correct for a in attempts),
         median_seconds=statistics.median(a.seconds for a in attempts),
-        mean_calibration_error=sum(errors) / n, flags=flags, params=params)
+        mean_calibration_error=sum(errors) / n,
+        flags=flags,
+        params=params,
+    )
 
 
-def quality_from_aggregates(*, attempts: int, correct: int, median_seconds: float,
-                            mean_calibration_error: float, flags: int,
-                            params: QualityParams | None = None) -> QualityBreakdown:
+def quality_from_aggregates(
+    *,
+    attempts: int,
+    correct: int,
+    median_seconds: float,
+    mean_calibration_error: float,
+    flags: int,
+    params: QualityParams | None = None,
+) -> QualityBreakdown:
     """The same score from aggregates a database computes in one query: the count of attempts
     and of correct ones, the median seconds, and the mean of (c - correct)^2."""
     params = params or QualityParams()
@@ -124,15 +141,25 @@ def quality_from_aggregates(*, attempts: int, correct: int, median_seconds: floa
     success = success_score(correct / n, params)
     time = time_score(median_seconds, params)
     calibration = 1 - mean_calibration_error
-    score = (WEIGHTS["success"] * success + WEIGHTS["time"] * time
-             + WEIGHTS["calibration"] * calibration + WEIGHTS["flags"] * (1 - flag_rate))
+    score = (
+        WEIGHTS["success"] * success
+        + WEIGHTS["time"] * time
+        + WEIGHTS["calibration"] * calibration
+        + WEIGHTS["flags"] * (1 - flag_rate)
+    )
     return QualityBreakdown(
         score=round(min(1.0, max(0.0, score)), 6) if n >= params.min_attempts else None,
-        success=success, time=time, calibration=calibration, flag_rate=flag_rate, attempts=n)
+        success=success,
+        time=time,
+        calibration=calibration,
+        flag_rate=flag_rate,
+        attempts=n,
+    )
 
 
-def retirement(breakdown: QualityBreakdown, *, flagged_wrong: bool,
-               params: QualityParams | None = None) -> Retirement | None:
+def retirement(
+    breakdown: QualityBreakdown, *, flagged_wrong: bool, params: QualityParams | None = None
+) -> Retirement | None:
     """Why the question must leave the queues, or None to keep it.
 
     A "wrong" flag takes it out at once (for the learner to review); otherwise it is retired
@@ -142,8 +169,10 @@ def retirement(breakdown: QualityBreakdown, *, flagged_wrong: bool,
     params = params or QualityParams()
     if flagged_wrong:
         return Retirement.FLAGGED_WRONG
-    if breakdown.attempts >= params.flag_min_attempts \
-            and breakdown.flag_rate > params.flag_rate_retire:
+    if (
+        breakdown.attempts >= params.flag_min_attempts
+        and breakdown.flag_rate > params.flag_rate_retire
+    ):
         return Retirement.FLAG_RATE
     if breakdown.score is not None and breakdown.score < params.retire_below:
         return Retirement.LOW_SCORE

@@ -30,8 +30,9 @@ def difficulty_multiplier(difficulty: int, params: XPParams = XPParams()) -> flo
     return 1 + (difficulty - 3) * params.difficulty_step
 
 
-def xp_for_answer(*, correct: bool, difficulty: int, confidence: int,
-                  params: XPParams | None = None) -> int:
+def xp_for_answer(
+    *, correct: bool, difficulty: int, confidence: int, params: XPParams | None = None
+) -> int:
     """XP earned by one answer (see the module docstring).
 
     Raises:
@@ -107,8 +108,9 @@ def record_activity(current: Streak, *, at: dt.datetime, timezone: str) -> Strea
         # Same day (or a clock that went backwards): nothing changes.
         return current
     streak = current.streak + 1 if last is not None and (today - last).days == 1 else 1
-    return Streak(streak=streak, best_streak=max(current.best_streak, streak),
-                  last_activity_date=today)
+    return Streak(
+        streak=streak, best_streak=max(current.best_streak, streak), last_activity_date=today
+    )
 
 
 def current_streak(current: Streak, *, now: dt.datetime, timezone: str) -> int:

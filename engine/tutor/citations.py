@@ -94,8 +94,7 @@ def is_claim(text: str) -> bool:
     return len(re.findall(r"\w+", stripped)) >= 4 and not stripped.endswith("?")
 
 
-def support_score(cosine: float, sentence_terms: Sequence[str],
-                  passage_terms: set[str]) -> float:
+def support_score(cosine: float, sentence_terms: Sequence[str], passage_terms: set[str]) -> float:
     """0.9 x cosine + 0.1 x the share of the sentence's terms that occur in the passage."""
     terms = set(sentence_terms)
     overlap = len(terms & passage_terms) / len(terms) if terms else 0.0
@@ -140,8 +139,11 @@ def check(
             continue
         best = max(row)
         if best >= threshold:
-            picks = [allowed[j] for j in sorted(range(len(row)), key=lambda j: -row[j])
-                     if row[j] >= best - 0.01][:MAX_CITATIONS_PER_SENTENCE]
+            picks = [
+                allowed[j]
+                for j in sorted(range(len(row)), key=lambda j: -row[j])
+                if row[j] >= best - 0.01
+            ][:MAX_CITATIONS_PER_SENTENCE]
             out.append(Sentence(s.text, tuple(picks), added=True))
             added += 1
         else:

@@ -44,8 +44,11 @@ class Evidence:
         """Dense and lexical evidence together: a question must be close in meaning and
         share its distinctive words with the material (an off-topic question usually has a
         term the library never uses, which weighs most)."""
-        return (self.cosine + LIBRARY_COVERAGE_WEIGHT * self.library_coverage
-                + PASSAGE_COVERAGE_WEIGHT * self.passage_coverage)
+        return (
+            self.cosine
+            + LIBRARY_COVERAGE_WEIGHT * self.library_coverage
+            + PASSAGE_COVERAGE_WEIGHT * self.passage_coverage
+        )
 
 
 def should_refuse(evidence: Evidence | None, threshold: float) -> bool:
@@ -54,17 +57,23 @@ def should_refuse(evidence: Evidence | None, threshold: float) -> bool:
     return evidence is None or evidence.score < threshold
 
 
-def support_scores(sentences: Sequence[str], passages: Sequence[str],
-                   embedder: Embedder) -> list[list[float]]:
+def support_scores(
+    sentences: Sequence[str], passages: Sequence[str], embedder: Embedder
+) -> list[list[float]]:
     """`scores[i][j]`: how well passage j supports sentence i (0.9 cosine + 0.1 term overlap)."""
     if not sentences or not passages:
         return [[] for _ in sentences]
     vectors = embedder.embed_documents([*sentences, *passages])
-    s_vec, p_vec = vectors[:len(sentences)], vectors[len(sentences):]
+    s_vec, p_vec = vectors[: len(sentences)], vectors[len(sentences) :]
     cosines = np.asarray(s_vec @ p_vec.T, dtype=np.float64)
     p_terms = [set(lexical_tokens(p)) for p in passages]
-    return [[support_score(float(cosines[i, j]), lexical_tokens(s), p_terms[j])
-             for j in range(len(passages))] for i, s in enumerate(sentences)]
+    return [
+        [
+            support_score(float(cosines[i, j]), lexical_tokens(s), p_terms[j])
+            for j in range(len(passages))
+        ]
+        for i, s in enumerate(sentences)
+    ]
 
 
 def pdf_sentences(text: str) -> list[str]:
@@ -81,21 +90,28 @@ _DEFINITION_QUESTION = re.compile(
     r"les|le|la|l['\u2019])?\s*|qu['\u2019]est[- ]ce\s+que\s+|que\s+(?:signifie|veut\s+dire)\s+)"
     r"(?:(?:a|an|the|ein|eine|einen|einem|einer|der|die|das|un|une|le|la|les)\s+)?"
     r"(?P<term>[^?.!]{2,80}?)\s*(?:\s+mean|\s+bedeuten|\s+in\s+[A-Z][^?]*)?\s*[?.!]?\s*$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # A copula followed by a determiner ("is a", "sind die", "est une") or a naming verb.
 _COPULA = r"(?:is|are|ist|sind|est|sont)"
-_DETERMINER = (r"(?:a|an|the|one|any|ein|eine|einer|eines|der|die|das|jede|jeder|un|une|le|la|"
-               r"les|des|l['\u2019])")
+_DETERMINER = (
+    r"(?:a|an|the|one|any|ein|eine|einer|eines|der|die|das|jede|jeder|un|une|le|la|"
+    r"les|des|l['\u2019])"
+)
 _DEFINING = re.compile(
     rf"\b(?:{_COPULA}\s+(?:(?:simply|just|basically|essentially|also|einfach|genau|"
     rf"eigentlich|simplement)\s+)?{_DETERMINER}\b|means|denotes|refers\s+to|is\s+called|"
     rf"are\s+called|is\s+defined|we\s+call|known\s+as|hei(?:ß|ss)t|hei(?:ß|ss)en|"
     rf"nennt\s+man|nennen\s+wir|bezeichnet|versteht\s+man|definiert|désigne|appelle|"
-    rf"appelée?s?|meint)\b", re.IGNORECASE)
+    rf"appelée?s?|meint)\b",
+    re.IGNORECASE,
+)
 # Naming verbs after which the defined term comes ("Knoten ohne Kinder heißen Blätter").
-_NAMING = re.compile(r"\b(?:hei(?:ß|ss)en|hei(?:ß|ss)t|nennt\s+man|is\s+called|are\s+called|"
-                     r"known\s+as|bezeichnet\s+man\s+als|s['\u2019]appelle|appelle)\b",
-                     re.IGNORECASE)
+_NAMING = re.compile(
+    r"\b(?:hei(?:ß|ss)en|hei(?:ß|ss)t|nennt\s+man|is\s+called|are\s+called|"
+    r"known\s+as|bezeichnet\s+man\s+als|s['\u2019]appelle|appelle)\b",
+    re.IGNORECASE,
+)
 
 
 def definition_term(question: str) -> str | None:
@@ -133,7 +149,7 @@ def _definition_match(term: str, sentence: str) -> float:
     words = _words(sentence)
     naming = _NAMING.search(sentence)
     if naming:
-        after = _words(sentence[naming.end():])[:len(wanted) + 3]
+        after = _words(sentence[naming.end() :])[: len(wanted) + 3]
         if all(any(_same_word(w, t) for w in after) for t in wanted):
             return 1.0
     places = [next((i for i, w in enumerate(words) if _same_word(w, t)), None) for t in wanted]
@@ -144,7 +160,7 @@ def _definition_match(term: str, sentence: str) -> float:
     m = _DEFINING.search(sentence)
     if not m:
         return share * 0.3
-    verb_at = len(_words(sentence[:m.start()]))
+    verb_at = len(_words(sentence[: m.start()]))
     return 1.0 if min(found) < verb_at <= max(found) + 4 else share * 0.3
 
 
@@ -154,10 +170,17 @@ class Extract:
     text: str
 
 
-def extractive_answer(query: str, passages: Sequence[str], embedder: Embedder, *,
-                      leads: Sequence[str | None] | None = None, question: str | None = None,
-                      focus: str = "", max_sentences: int = 3,
-                      max_passages: int = 3) -> Extract:
+def extractive_answer(
+    query: str,
+    passages: Sequence[str],
+    embedder: Embedder,
+    *,
+    leads: Sequence[str | None] | None = None,
+    question: str | None = None,
+    focus: str = "",
+    max_sentences: int = 3,
+    max_passages: int = 3,
+) -> Extract:
     """The whole sentences of the top passages that best answer the query, each citing its
     passage. Captions, labels, headings, code and sentences cut by the passage's
     start or end are never used.
@@ -178,8 +201,11 @@ def extractive_answer(query: str, passages: Sequence[str], embedder: Embedder, *
         follow-up asks, first; then in passage order) and the answer text with markers.
     """
     term = definition_term(question or query)
-    focus_stems = set(_stems(" ".join(t for t in lexical_tokens(focus)
-                                      if t not in question_terms()))) if focus else set()
+    focus_stems = (
+        set(_stems(" ".join(t for t in lexical_tokens(focus) if t not in question_terms())))
+        if focus
+        else set()
+    )
     q_terms = set(lexical_tokens(query))
     candidates: list[tuple[int, int, str]] = []
     for i, text in enumerate(passages):
@@ -189,8 +215,11 @@ def extractive_answer(query: str, passages: Sequence[str], embedder: Embedder, *
                 continue
             # Beyond the top passages only a definition of the term asked about, or a
             # sentence on what a follow-up asks about, is worth reaching for.
-            if i < max_passages or (term and _definition_match(term, u.text) == 1.0) or (
-                    focus_stems & set(_stems(u.text))):
+            if (
+                i < max_passages
+                or (term and _definition_match(term, u.text) == 1.0)
+                or (focus_stems & set(_stems(u.text)))
+            ):
                 candidates.append((i + 1, u.start, u.text))
     if not candidates:
         return Extract([], "")
@@ -204,8 +233,8 @@ def extractive_answer(query: str, passages: Sequence[str], embedder: Embedder, *
     if len(candidates) > MAX_EMBEDDED:
         # Only the sentences sharing most query terms are embedded (the costly step).
         def shared(c: tuple[int, int, str]) -> float:
-            return (len(q_terms & set(lexical_tokens(c[2]))) + 10 * bonus(c[2])
-                    - 0.01 * c[0])
+            return len(q_terms & set(lexical_tokens(c[2]))) + 10 * bonus(c[2]) - 0.01 * c[0]
+
         candidates = sorted(candidates, key=lambda c: -shared(c))[:MAX_EMBEDDED]
     vectors = embedder.embed_documents([query, *(c[2] for c in candidates)])
     cosines = vectors[1:] @ vectors[0]

@@ -22,14 +22,34 @@ def reserve_call(rt: Runtime, *, user_id: int) -> Reservation:
     return usage.reserve(rt, user_id=user_id, task=TASK, units=1)
 
 
-def settle_call(rt: Runtime, reservation: Reservation, *, model: str,
-                outcome: str, prompt_version: str | None = None, tokens_in: int = 0,
-                tokens_out: int = 0, cost_usd: float = 0.0, latency_ms: int = 0) -> None:
+def settle_call(
+    rt: Runtime,
+    reservation: Reservation,
+    *,
+    model: str,
+    outcome: str,
+    prompt_version: str | None = None,
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    cost_usd: float = 0.0,
+    latency_ms: int = 0,
+) -> None:
     """Record what the reserved call cost and how it ended ('ok', 'unavailable', ...)."""
-    usage.settle_calls(rt, reservation, [dict(
-        model=model or None, outcome=outcome, prompt_version=prompt_version,
-        tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost_usd,
-        latency_ms=latency_ms)])
+    usage.settle_calls(
+        rt,
+        reservation,
+        [
+            dict(
+                model=model or None,
+                outcome=outcome,
+                prompt_version=prompt_version,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                cost_usd=cost_usd,
+                latency_ms=latency_ms,
+            )
+        ],
+    )
 
 
 def release_call(rt: Runtime, reservation: Reservation) -> None:

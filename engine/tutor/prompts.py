@@ -17,17 +17,25 @@ from engine.domain.vocabulary import TutorMode
 from engine.tutor.citations import strip_markers
 
 SYSTEM, EXPLAIN, SOCRATIC, GENERAL, CONTEXT, REWRITE = (
-    "tutor.system", "tutor.explain", "tutor.socratic", "tutor.general", "tutor.context",
-    "tutor.rewrite")
+    "tutor.system",
+    "tutor.explain",
+    "tutor.socratic",
+    "tutor.general",
+    "tutor.context",
+    "tutor.rewrite",
+)
 TEMPLATE_NAMES = (SYSTEM, EXPLAIN, SOCRATIC, GENERAL, CONTEXT, REWRITE)
 
 # Characters that read as an angle bracket (or two, or three): a run of them worth three or
 # more, even with spaces or invisible characters between, could pass for a passage marker.
 _ANGLE_WEIGHT = {
-    **dict.fromkeys("<>\u2039\u203a\u02c2\u02c3\u1438\u1433\u2329\u232a\u27e8\u27e9\u3008\u3009"
-                    "\u276c\u276d\u276e\u276f\u2770\u2771\u29fc\u29fd\uff1c\uff1e\ufe64\ufe65"
-                    "\u227a\u227b\u22d6\u22d7\u22b2\u22b3\u25c0\u25b6\u25c1\u25b7\u2989\u298a"
-                    "\u2991\u2992\u2329\u232a\u1438\u1433", 1),
+    **dict.fromkeys(
+        "<>\u2039\u203a\u02c2\u02c3\u1438\u1433\u2329\u232a\u27e8\u27e9\u3008\u3009"
+        "\u276c\u276d\u276e\u276f\u2770\u2771\u29fc\u29fd\uff1c\uff1e\ufe64\ufe65"
+        "\u227a\u227b\u22d6\u22d7\u22b2\u22b3\u25c0\u25b6\u25c1\u25b7\u2989\u298a"
+        "\u2991\u2992\u2329\u232a\u1438\u1433",
+        1,
+    ),
     **dict.fromkeys("\u00ab\u00bb\u226a\u226b\u300a\u300b\u27ea\u27eb\u2aa1\u2aa2", 2),
     **dict.fromkeys("\u22d8\u22d9\u2af7\u2af8", 3),
 }
@@ -40,6 +48,7 @@ def neutralise_markers(text: str) -> str:
     """`text` with every run of angle-like characters that could pass for a passage marker
     (`<<<`, `«««`, `❮❮❮`, `<< <`, `≪<`, fullwidth forms...) replaced by a space. Shorter runs
     (`a < b`, `x << 2`) are kept."""
+
     def repl(m: re.Match[str]) -> str:
         weight = sum(_ANGLE_WEIGHT.get(c, 0) for c in m.group(0))
         return " " if weight >= 3 else m.group(0)
@@ -80,8 +89,9 @@ def render_sources(sources: Sequence[Source]) -> str:
     for s in sources:
         title = neutralise_markers(s.title).replace('"', "'")
         body = neutralise_markers(s.text.strip())
-        blocks.append(f'<<<PASSAGE [{s.n}] material="{title}" {s.pages}>>>\n{body}\n'
-                      f"<<<END PASSAGE [{s.n}]>>>")
+        blocks.append(
+            f'<<<PASSAGE [{s.n}] material="{title}" {s.pages}>>>\n{body}\n<<<END PASSAGE [{s.n}]>>>'
+        )
     return "\n\n".join(blocks)
 
 
@@ -138,28 +148,38 @@ def build_messages(
     learner's and the history's text with marker look-alikes neutralised, like the passages)."""
     mode_rules = t.get(SOCRATIC if mode == TutorMode.SOCRATIC else EXPLAIN)
     system = Template(t.get(SYSTEM)).safe_substitute(mode_rules=mode_rules, profile=profile)
-    user = Template(t.get(CONTEXT)).safe_substitute(passages=render_sources(sources),
-                                                    question=neutralise_markers(question))
-    return [{"role": "system", "content": system}, *_neutral(history),
-            {"role": "user", "content": user}]
+    user = Template(t.get(CONTEXT)).safe_substitute(
+        passages=render_sources(sources), question=neutralise_markers(question)
+    )
+    return [
+        {"role": "system", "content": system},
+        *_neutral(history),
+        {"role": "user", "content": user},
+    ]
 
 
 def _neutral(history: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{**m, "content": neutralise_markers(m["content"])} for m in history]
 
 
-def general_messages(t: Templates, *, profile: str, history: list[dict[str, str]],
-                     question: str) -> list[dict[str, str]]:
+def general_messages(
+    t: Templates, *, profile: str, history: list[dict[str, str]], question: str
+) -> list[dict[str, str]]:
     """A general-knowledge answer (the learner asked for one; shown as not from the materials)."""
     system = Template(t.get(GENERAL)).safe_substitute(profile=profile)
-    return [{"role": "system", "content": system}, *_neutral(history),
-            {"role": "user", "content": neutralise_markers(question)}]
+    return [
+        {"role": "system", "content": system},
+        *_neutral(history),
+        {"role": "user", "content": neutralise_markers(question)},
+    ]
 
 
-def rewrite_messages(t: Templates, *, history: list[dict[str, str]],
-                     question: str) -> list[dict[str, str]]:
+def rewrite_messages(
+    t: Templates, *, history: list[dict[str, str]], question: str
+) -> list[dict[str, str]]:
     """Ask the model for one standalone search query from the conversation and the message."""
     convo = "\n".join(f"{m['role']}: {m['content'][:600]}" for m in _neutral(history))
-    prompt = Template(t.get(REWRITE)).safe_substitute(conversation=convo,
-                                                      question=neutralise_markers(question))
+    prompt = Template(t.get(REWRITE)).safe_substitute(
+        conversation=convo, question=neutralise_markers(question)
+    )
     return [{"role": "user", "content": prompt}]

@@ -26,16 +26,62 @@ _REFERS_BACK = re.compile(
     r"explain (that|this|it|more)|the same|same)\b",
     re.IGNORECASE,
 )
-_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|their|the former|the latter)"
-                      r"\b", re.IGNORECASE)
+_PRONOUN = re.compile(
+    r"\b(it|its|this|that|these|those|they|them|their|the former|the latter)"
+    r"\b",
+    re.IGNORECASE,
+)
 
 
 # Stemmed question and function words that say nothing about the subject.
-_FUNCTION_TERMS = frozenset({
-    "what", "how", "when", "where", "why", "which", "who", "whom", "whose", "doe", "do", "did",
-    "done", "is", "are", "was", "were", "can", "could", "would", "should", "will", "shall",
-    "may", "might", "must", "one", "them", "they", "it", "its", "that", "this", "these",
-    "those", "there", "about", "tell", "explain", "mean", "happen", "work", "else", "more"})
+_FUNCTION_TERMS = frozenset(
+    {
+        "what",
+        "how",
+        "when",
+        "where",
+        "why",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "doe",
+        "do",
+        "did",
+        "done",
+        "is",
+        "are",
+        "was",
+        "were",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "one",
+        "them",
+        "they",
+        "it",
+        "its",
+        "that",
+        "this",
+        "these",
+        "those",
+        "there",
+        "about",
+        "tell",
+        "explain",
+        "mean",
+        "happen",
+        "work",
+        "else",
+        "more",
+    }
+)
 
 
 def needs_context(message: str) -> bool:

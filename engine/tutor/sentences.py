@@ -14,25 +14,105 @@ import re
 from dataclasses import dataclass
 
 # Abbreviations after which a full stop does not end a sentence (lower case, without the dot).
-ABBREVIATIONS = frozenset({
-    # English
-    "e.g", "i.e", "etc", "cf", "vs", "fig", "figs", "eq", "eqs", "sec", "no", "nos", "al",
-    "approx", "resp", "dr", "prof", "mr", "mrs", "ms", "st", "vol", "pp", "ch", "ref", "refs",
-    "ca", "incl", "esp", "viz", "jr", "sr", "inc", "ltd", "co", "dept", "univ", "max", "min",
-    # German
-    "z.b", "bzgl", "bzw", "d.h", "u.a", "usw", "vgl", "ggf", "evtl", "sog", "abb", "nr", "s",
-    "bsp", "inkl", "zzgl", "u.u", "o.ä", "d.i", "i.a", "z.t", "ca", "insb", "allg", "def",
-    "geb", "hrsg", "jh", "mio", "mrd", "tab", "u.v.m", "z.zt", "o.g", "s.o", "s.u",
-    # French
-    "p.ex", "cf", "env", "chap", "ex", "mme", "mlle", "m",
-})
+ABBREVIATIONS = frozenset(
+    {
+        # English
+        "e.g",
+        "i.e",
+        "etc",
+        "cf",
+        "vs",
+        "fig",
+        "figs",
+        "eq",
+        "eqs",
+        "sec",
+        "no",
+        "nos",
+        "al",
+        "approx",
+        "resp",
+        "dr",
+        "prof",
+        "mr",
+        "mrs",
+        "ms",
+        "st",
+        "vol",
+        "pp",
+        "ch",
+        "ref",
+        "refs",
+        "ca",
+        "incl",
+        "esp",
+        "viz",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "co",
+        "dept",
+        "univ",
+        "max",
+        "min",
+        # German
+        "z.b",
+        "bzgl",
+        "bzw",
+        "d.h",
+        "u.a",
+        "usw",
+        "vgl",
+        "ggf",
+        "evtl",
+        "sog",
+        "abb",
+        "nr",
+        "s",
+        "bsp",
+        "inkl",
+        "zzgl",
+        "u.u",
+        "o.ä",
+        "d.i",
+        "i.a",
+        "z.t",
+        "ca",
+        "insb",
+        "allg",
+        "def",
+        "geb",
+        "hrsg",
+        "jh",
+        "mio",
+        "mrd",
+        "tab",
+        "u.v.m",
+        "z.zt",
+        "o.g",
+        "s.o",
+        "s.u",
+        # French
+        "p.ex",
+        "cf",
+        "env",
+        "chap",
+        "ex",
+        "mme",
+        "mlle",
+        "m",
+    }
+)
 BULLETS = "\u2022\u25aa\u25e6\u2023\u2043\u25cf\u25a0\u2013\u2014\u21d2\u2192\u27a2\u25ba-*"
 _BULLET_LINE = re.compile(f"^\\s*(?:[{re.escape(BULLETS)}]|\\d{{1,2}}[.)](?=\\s+[^\\W\\d]))\\s+")
 _CODE = re.compile(r"//|::|[{}]|\(\s*\)|==|\+=|->|;\s*$|\w\s*=\s*\w.*;")
 _TERMINAL = re.compile(r"[.!?]['\"\u201d\u2019)\]]*$")
 _CAPTION = re.compile(
     r"^(figure|fig\.|table|tab\.|listing|algorithm|abbildung|abb\.|tabelle|tableau|chart|"
-    r"diagram|graph|plate|exhibit)\s*[0-9IVX]+[a-z]?\s*[.:)\-]", re.IGNORECASE)
+    r"diagram|graph|plate|exhibit)\s*[0-9IVX]+[a-z]?\s*[.:)\-]",
+    re.IGNORECASE,
+)
 _HEADING_NUMBER = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]+\.|[A-Z]\.)\s+\S")
 MIN_LETTER_SHARE = 0.6  # below: code, formulas or tables, not prose
 
@@ -85,15 +165,20 @@ def _heading(line: str, next_line: str | None) -> bool:
     if _HEADING_NUMBER.match(line):  # "4. Nested Trace Tree Formation", not "1. read it"
         rest = words[1:]
         return len(rest) <= 8 and sum(w[:1].isupper() for w in rest) >= len(rest) / 2
-    return bool(next_line and next_line.strip()[:1].isupper()
-                and sum(w[:1].isupper() for w in words) >= max(1, len(words) - 2))
+    return bool(
+        next_line
+        and next_line.strip()[:1].isupper()
+        and sum(w[:1].isupper() for w in words) >= max(1, len(words) - 2)
+    )
 
 
 def _label_run(lines: list[str], i: int) -> bool:
     """Line i belongs to a run of two or more very short lines (axis or box labels)."""
+
     def short(j: int) -> bool:
         s = lines[j].strip()
         return 0 < len(s.split()) <= 3 and not _TERMINAL.search(s)
+
     return short(i) and ((i > 0 and short(i - 1)) or (i + 1 < len(lines) and short(i + 1)))
 
 
@@ -131,8 +216,9 @@ def _blocks(text: str) -> list[tuple[str, str]]:
         elif _label_run(lines, i):
             close()
             blocks.append((line, "caption"))
-        elif _heading(line, nxt) and (not current or kind == "bullet"
-                                      or ends_sentence(current[-1])):
+        elif _heading(line, nxt) and (
+            not current or kind == "bullet" or ends_sentence(current[-1])
+        ):
             close()
             blocks.append((line, "heading"))
         elif _BULLET_LINE.match(line):
@@ -153,7 +239,7 @@ def _split_block(text: str, lowercase: bool) -> list[str]:
     start = r"[A-Z0-9\"'(\[\u00c0-\u00de\u201c\u2018]" if not lowercase else r"\S"
     cuts: list[int] = []
     for m in re.finditer(rf"(?<=[.!?])['\"\u201d\u2019)\]]*\s+(?={start})", text):
-        before = text[:m.start()].rstrip()
+        before = text[: m.start()].rstrip()
         enumeration = re.search(r"\s(\d{1,2})\.$", before)
         if enumeration:  # "... has 5 steps 1. Read the input": the number opens an item
             cuts.append(enumeration.start(1))
@@ -161,8 +247,9 @@ def _split_block(text: str, lowercase: bool) -> list[str]:
             cuts.append(m.end())
     bounds = [0, *cuts, len(text)]
     # A list item's number is not part of its sentence ("4. After recording, ...").
-    pieces = (re.sub(r"^\d{1,2}\.\s+(?=\S)", "", text[x:y].strip())
-              for x, y in zip(bounds, bounds[1:]))
+    pieces = (
+        re.sub(r"^\d{1,2}\.\s+(?=\S)", "", text[x:y].strip()) for x, y in zip(bounds, bounds[1:])
+    )
     return [p for p in pieces if p]
 
 
@@ -178,8 +265,7 @@ def split(text: str, *, lead: str | None = "") -> list[Unit]:
     lowercase = _lowercase_text(text)
     if lead is None:
         first = text.lstrip()[:1]
-        open_sentence = not (first.isupper() or first.isdigit()
-                             or (lowercase and first.isalpha()))
+        open_sentence = not (first.isupper() or first.isdigit() or (lowercase and first.isalpha()))
     else:
         open_sentence = not (ends_sentence(lead) or lead.endswith(("\n\n", "\n \n")))
     units: list[Unit] = []
@@ -195,7 +281,8 @@ def split(text: str, *, lead: str | None = "") -> list[Unit]:
             clean = k > 0 or kind == "bullet" or not open_sentence
             last_of_passage = b == len(blocks) - 1 and k == len(pieces) - 1
             complete = bool(_TERMINAL.search(piece)) or (
-                kind == "bullet" and k == len(pieces) - 1 and not last_of_passage)
+                kind == "bullet" and k == len(pieces) - 1 and not last_of_passage
+            )
             units.append(Unit(piece, len(units), clean, complete, False))
         open_sentence = bool(pieces) and not ends_sentence(pieces[-1]) and kind == "prose"
     return units

@@ -49,21 +49,40 @@ class MessageView:
 
 
 def _conv_view(c: Conversation, count: int = 0) -> ConversationView:
-    return ConversationView(id=c.id, title=c.title, material_ids=c.material_ids, mode=c.mode,
-                            created_at=c.created_at, updated_at=c.updated_at,
-                            message_count=count)
+    return ConversationView(
+        id=c.id,
+        title=c.title,
+        material_ids=c.material_ids,
+        mode=c.mode,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+        message_count=count,
+    )
 
 
 def _msg_view(m: Message) -> MessageView:
-    return MessageView(id=m.id, role=m.role, kind=m.kind, mode=m.mode, content=m.content,
-                       status=m.status, citations=list(m.citations or []),
-                       sentences=list(m.sentences or []), cited_share=m.cited_share,
-                       search_query=m.search_query, model=m.model, created_at=m.created_at)
+    return MessageView(
+        id=m.id,
+        role=m.role,
+        kind=m.kind,
+        mode=m.mode,
+        content=m.content,
+        status=m.status,
+        citations=list(m.citations or []),
+        sentences=list(m.sentences or []),
+        cited_share=m.cited_share,
+        search_query=m.search_query,
+        model=m.model,
+        created_at=m.created_at,
+    )
 
 
 def owned(session: Session, user_id: int, conversation_id: int) -> Conversation:
-    conv = session.scalar(select(Conversation).where(Conversation.id == conversation_id,
-                                                     Conversation.user_id == user_id))
+    conv = session.scalar(
+        select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.user_id == user_id
+        )
+    )
     if conv is None:
         raise NotFound("This conversation does not exist (it may have been deleted).")
     return conv
@@ -78,13 +97,17 @@ def _clean_title(title: str) -> str:
     return title
 
 
-def _check_materials(session: Session, user_id: int,
-                     material_ids: list[int] | None) -> list[int] | None:
+def _check_materials(
+    session: Session, user_id: int, material_ids: list[int] | None
+) -> list[int] | None:
     if not material_ids:
         return None
     wanted = sorted({int(m) for m in material_ids})
-    mine = set(session.scalars(select(Material.id).where(Material.user_id == user_id,
-                                                         Material.id.in_(wanted))))
+    mine = set(
+        session.scalars(
+            select(Material.id).where(Material.user_id == user_id, Material.id.in_(wanted))
+        )
+    )
     if set(wanted) - mine:
         raise NotFound("A chosen material is not in your library (it may have been deleted).")
     return wanted
@@ -96,43 +119,60 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
-def create_conversation(rt: Runtime, *, user_id: int,
-                        title: str | None = None, material_ids: list[int] | None = None,
-                        mode: str = TutorMode.EXPLAIN) -> ConversationView:
+def create_conversation(
+    rt: Runtime,
+    *,
+    user_id: int,
+    title: str | None = None,
+    material_ids: list[int] | None = None,
+    mode: str = TutorMode.EXPLAIN,
+) -> ConversationView:
     """A new, empty conversation (optionally limited to some of the learner's materials)."""
     with rt.session_factory.begin() as session:
-        conv = Conversation(user_id=user_id, title=_clean_title(title or DEFAULT_TITLE),
-                            material_ids=_check_materials(session, user_id, material_ids),
-                            mode=_check_mode(mode))
+        conv = Conversation(
+            user_id=user_id,
+            title=_clean_title(title or DEFAULT_TITLE),
+            material_ids=_check_materials(session, user_id, material_ids),
+            mode=_check_mode(mode),
+        )
         session.add(conv)
         session.flush()
         session.refresh(conv)
         return _conv_view(conv)
 
 
-def list_conversations(rt: Runtime, *,
-                       user_id: int) -> list[ConversationView]:
+def list_conversations(rt: Runtime, *, user_id: int) -> list[ConversationView]:
     """The learner's conversations, most recently active first."""
-    counts = (select(Message.conversation_id, func.count(Message.id).label("n"))
-              .where(Message.user_id == user_id).group_by(Message.conversation_id).subquery())
+    counts = (
+        select(Message.conversation_id, func.count(Message.id).label("n"))
+        .where(Message.user_id == user_id)
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
     with rt.session_factory() as session:
         rows = session.execute(
             select(Conversation, func.coalesce(counts.c.n, 0))
             .outerjoin(counts, counts.c.conversation_id == Conversation.id)
             .where(Conversation.user_id == user_id)
-            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())).all()
+            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        ).all()
     return [_conv_view(c, int(n)) for c, n in rows]
 
 
-def get_conversation(rt: Runtime, *, user_id: int,
-                     conversation_id: int) -> ConversationView:
+def get_conversation(rt: Runtime, *, user_id: int, conversation_id: int) -> ConversationView:
     with rt.session_factory() as session:
         return _conv_view(owned(session, user_id, conversation_id))
 
 
-def update_conversation(rt: Runtime, *, user_id: int, conversation_id: int,
-                        title: str | None = None, material_ids: list[int] | None = ...,  # type: ignore[assignment]
-                        mode: str | None = None) -> ConversationView:
+def update_conversation(
+    rt: Runtime,
+    *,
+    user_id: int,
+    conversation_id: int,
+    title: str | None = None,
+    material_ids: list[int] | None = ...,  # type: ignore[assignment]
+    mode: str | None = None,
+) -> ConversationView:
     """Rename, change the material filter (None = all materials) or the mode."""
     with rt.session_factory.begin() as session:
         conv = owned(session, user_id, conversation_id)
@@ -146,47 +186,75 @@ def update_conversation(rt: Runtime, *, user_id: int, conversation_id: int,
         return _conv_view(conv)
 
 
-def delete_conversation(rt: Runtime, *, user_id: int,
-                        conversation_id: int) -> None:
+def delete_conversation(rt: Runtime, *, user_id: int, conversation_id: int) -> None:
     """Delete a conversation and all its messages."""
     with rt.session_factory.begin() as session:
         owned(session, user_id, conversation_id)
-        session.execute(delete(Message).where(Message.conversation_id == conversation_id,
-                                              Message.user_id == user_id))
-        session.execute(delete(Conversation).where(Conversation.id == conversation_id,
-                                                   Conversation.user_id == user_id))
+        session.execute(
+            delete(Message).where(
+                Message.conversation_id == conversation_id, Message.user_id == user_id
+            )
+        )
+        session.execute(
+            delete(Conversation).where(
+                Conversation.id == conversation_id, Conversation.user_id == user_id
+            )
+        )
 
 
-def list_messages(rt: Runtime, *, user_id: int,
-                  conversation_id: int, limit: int | None = None) -> list[MessageView]:
+def list_messages(
+    rt: Runtime, *, user_id: int, conversation_id: int, limit: int | None = None
+) -> list[MessageView]:
     """The conversation's messages, oldest first (the latest `limit` when given)."""
     with rt.session_factory() as session:
         owned(session, user_id, conversation_id)
         return _messages(session, user_id, conversation_id, limit)
 
 
-def _messages(session: Session, user_id: int, conversation_id: int,
-              limit: int | None) -> list[MessageView]:
-    q = (select(Message).where(Message.conversation_id == conversation_id,
-                               Message.user_id == user_id).order_by(Message.id.desc()))
+def _messages(
+    session: Session, user_id: int, conversation_id: int, limit: int | None
+) -> list[MessageView]:
+    q = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.user_id == user_id)
+        .order_by(Message.id.desc())
+    )
     if limit is not None:
         q = q.limit(limit)
     return [_msg_view(m) for m in reversed(session.scalars(q).all())]
 
 
-def add_message(session: Session, *, user_id: int, conversation: Conversation, role: str,
-                kind: str, mode: str, content: str, **fields: Any) -> Message:
+def add_message(
+    session: Session,
+    *,
+    user_id: int,
+    conversation: Conversation,
+    role: str,
+    kind: str,
+    mode: str,
+    content: str,
+    **fields: Any,
+) -> Message:
     """Append a message and mark the conversation active (titles a new one from its first
     question)."""
-    msg = Message(conversation_id=conversation.id, user_id=user_id, role=role, kind=kind,
-                  mode=mode, content=content, **fields)
+    msg = Message(
+        conversation_id=conversation.id,
+        user_id=user_id,
+        role=role,
+        kind=kind,
+        mode=mode,
+        content=content,
+        **fields,
+    )
     session.add(msg)
     if role == "user" and conversation.title == DEFAULT_TITLE:
         first = " ".join(content.split())
-        conversation.title = (first[:AUTO_TITLE_CHARS].rstrip() + "…"
-                              if len(first) > AUTO_TITLE_CHARS else first) or DEFAULT_TITLE
-    session.execute(update(Conversation).where(Conversation.id == conversation.id)
-                    .values(updated_at=func.now()))
+        conversation.title = (
+            first[:AUTO_TITLE_CHARS].rstrip() + "…" if len(first) > AUTO_TITLE_CHARS else first
+        ) or DEFAULT_TITLE
+    session.execute(
+        update(Conversation).where(Conversation.id == conversation.id).values(updated_at=func.now())
+    )
     session.flush()
     return msg
 
@@ -204,12 +272,14 @@ class CitationView:
 
     @property
     def pages(self) -> str:
-        return (f"p. {self.page_start}" if self.page_start == self.page_end
-                else f"pp. {self.page_start}\u2013{self.page_end}")
+        return (
+            f"p. {self.page_start}"
+            if self.page_start == self.page_end
+            else f"pp. {self.page_start}\u2013{self.page_end}"
+        )
 
 
-def citation_view(rt: Runtime, *, user_id: int,
-                  chunk_id: int) -> CitationView:
+def citation_view(rt: Runtime, *, user_id: int, chunk_id: int) -> CitationView:
     """The pages of a cited passage with the passage located in them.
 
     Raises:
@@ -217,18 +287,22 @@ def citation_view(rt: Runtime, *, user_id: int,
     """
     with rt.session_factory() as session:
         row = session.execute(
-            select(Chunk, Material.title).join(Material, Material.id == Chunk.material_id)
-            .where(Chunk.id == chunk_id, Chunk.user_id == user_id,
-                   Material.user_id == user_id)).one_or_none()
+            select(Chunk, Material.title)
+            .join(Material, Material.id == Chunk.material_id)
+            .where(Chunk.id == chunk_id, Chunk.user_id == user_id, Material.user_id == user_id)
+        ).one_or_none()
         if row is None:
             raise NotFound("This source is no longer in your library.")
         chunk, title = row
         pages = session.execute(
             select(MaterialPage.text, MaterialPage.char_start)
-            .where(MaterialPage.material_id == chunk.material_id,
-                   MaterialPage.user_id == user_id,
-                   MaterialPage.number.between(chunk.page_start, chunk.page_end))
-            .order_by(MaterialPage.number)).all()
+            .where(
+                MaterialPage.material_id == chunk.material_id,
+                MaterialPage.user_id == user_id,
+                MaterialPage.number.between(chunk.page_start, chunk.page_end),
+            )
+            .order_by(MaterialPage.number)
+        ).all()
     if not pages:
         raise NotFound("This source is no longer in your library.")
     # The material's text is its pages joined by a blank line; chunk offsets point into it.
@@ -236,9 +310,14 @@ def citation_view(rt: Runtime, *, user_id: int,
     origin = pages[0][1]
     start = max(0, min(len(text), chunk.char_start - origin))
     end = max(start, min(len(text), chunk.char_end - origin))
-    return CitationView(material_title=title, page_start=chunk.page_start,
-                        page_end=chunk.page_end, before=text[:start],
-                        passage=text[start:end], after=text[end:])
+    return CitationView(
+        material_title=title,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        before=text[:start],
+        passage=text[start:end],
+        after=text[end:],
+    )
 
 
 LEAD_CHARS = 120
@@ -252,38 +331,45 @@ def passage_leads(session: Session, *, user_id: int, chunk_ids: list[int]) -> di
     if not chunk_ids:
         return {}
     rows = session.execute(
-        select(Chunk.id, Chunk.material_id, Chunk.ordinal, Chunk.char_start)
-        .where(Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))).all()
+        select(Chunk.id, Chunk.material_id, Chunk.ordinal, Chunk.char_start).where(
+            Chunk.user_id == user_id, Chunk.id.in_(chunk_ids)
+        )
+    ).all()
     wanted = {(m, o - 1): (cid, start) for cid, m, o, start in rows}
     leads = {cid: "" for cid, _, o, _ in rows if o == 0}
     if not wanted:
         return leads
     previous = session.execute(
-        select(Chunk.material_id, Chunk.ordinal, Chunk.text, Chunk.char_start)
-        .where(Chunk.user_id == user_id,
-               Chunk.material_id.in_({m for m, _ in wanted}),
-               Chunk.ordinal.in_({o for _, o in wanted}))).all()
+        select(Chunk.material_id, Chunk.ordinal, Chunk.text, Chunk.char_start).where(
+            Chunk.user_id == user_id,
+            Chunk.material_id.in_({m for m, _ in wanted}),
+            Chunk.ordinal.in_({o for _, o in wanted}),
+        )
+    ).all()
     for material_id, ordinal, text, start in previous:
         if (material_id, ordinal) not in wanted:
             continue
         cid, chunk_start = wanted[(material_id, ordinal)]
-        before = text[:max(0, chunk_start - start)]
+        before = text[: max(0, chunk_start - start)]
         # Chunks that do not overlap (a new section) are separated by whitespace at least.
         leads[cid] = before[-LEAD_CHARS:] + ("" if chunk_start - start <= len(text) else "\n\n")
     return leads
 
 
 def _quiz_message(session: Session, user_id: int, message_id: int) -> Message:
-    msg = session.scalar(select(Message).where(Message.id == message_id,
-                                               Message.user_id == user_id,
-                                               Message.kind == "quiz"))
+    msg = session.scalar(
+        select(Message).where(
+            Message.id == message_id, Message.user_id == user_id, Message.kind == "quiz"
+        )
+    )
     if msg is None:
         raise NotFound("This quiz is no longer in your conversations.")
     return msg
 
 
-def set_quiz_item(session: Session, *, user_id: int, message_id: int, index: int,
-                  **changes: Any) -> dict[str, Any]:
+def set_quiz_item(
+    session: Session, *, user_id: int, message_id: int, index: int, **changes: Any
+) -> dict[str, Any]:
     """Change one question of a stored quiz (its state, the learner's answer...).
 
     Raises:
@@ -300,7 +386,12 @@ def set_quiz_item(session: Session, *, user_id: int, message_id: int, index: int
 
 def rejected_quiz_keys(session: Session, user_id: int) -> set[str]:
     """The dedupe keys of every quiz question the learner rejected, in any conversation."""
-    rows = session.scalars(select(Message.sentences).where(Message.user_id == user_id,
-                                                           Message.kind == "quiz")).all()
-    return {s["key"] for sentences in rows for s in (sentences or [])
-            if s.get("state") == "rejected" and s.get("key")}
+    rows = session.scalars(
+        select(Message.sentences).where(Message.user_id == user_id, Message.kind == "quiz")
+    ).all()
+    return {
+        s["key"]
+        for sentences in rows
+        for s in (sentences or [])
+        if s.get("state") == "rejected" and s.get("key")
+    }

@@ -68,9 +68,12 @@ $conversation
 Last message: $question"""
 
 TEMPLATES = [
-    ("tutor.system", TUTOR_SYSTEM_V1), ("tutor.explain", TUTOR_EXPLAIN_V1),
-    ("tutor.socratic", TUTOR_SOCRATIC_V1), ("tutor.general", TUTOR_GENERAL_V1),
-    ("tutor.context", TUTOR_CONTEXT_V1), ("tutor.rewrite", TUTOR_REWRITE_V1),
+    ("tutor.system", TUTOR_SYSTEM_V1),
+    ("tutor.explain", TUTOR_EXPLAIN_V1),
+    ("tutor.socratic", TUTOR_SOCRATIC_V1),
+    ("tutor.general", TUTOR_GENERAL_V1),
+    ("tutor.context", TUTOR_CONTEXT_V1),
+    ("tutor.rewrite", TUTOR_REWRITE_V1),
 ]
 
 
@@ -82,20 +85,33 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("material_ids", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("mode", sa.String(length=10), server_default="explain", nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
-        sa.CheckConstraint("mode IN ('explain','socratic','quiz')",
-                           name=op.f("ck_conversations_mode_known")),
-        sa.CheckConstraint("length(btrim(title)) > 0",
-                           name=op.f("ck_conversations_title_present")),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name=op.f("fk_conversations_user_id_users"), ondelete="CASCADE"),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "mode IN ('explain','socratic','quiz')", name=op.f("ck_conversations_mode_known")
+        ),
+        sa.CheckConstraint("length(btrim(title)) > 0", name=op.f("ck_conversations_title_present")),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_conversations_user_id_users"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
     )
-    op.create_index("ix_conversations_user_updated", "conversations", ["user_id", "updated_at"],
-                    unique=False)
+    op.create_index(
+        "ix_conversations_user_updated", "conversations", ["user_id", "updated_at"], unique=False
+    )
     op.create_table(
         "messages",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -105,10 +121,18 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("mode", sa.String(length=10), server_default="explain", nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
-        sa.Column("citations", postgresql.JSONB(astext_type=sa.Text()), server_default="[]",
-                  nullable=False),
-        sa.Column("sentences", postgresql.JSONB(astext_type=sa.Text()), server_default="[]",
-                  nullable=False),
+        sa.Column(
+            "citations",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="[]",
+            nullable=False,
+        ),
+        sa.Column(
+            "sentences",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="[]",
+            nullable=False,
+        ),
         sa.Column("cited_share", sa.Float(), nullable=True),
         sa.Column("status", sa.String(length=10), server_default="complete", nullable=False),
         sa.Column("search_query", sa.Text(), nullable=True),
@@ -116,35 +140,53 @@ def upgrade() -> None:
         sa.Column("prompt_version", sa.String(length=120), nullable=True),
         sa.Column("tokens_in", sa.Integer(), server_default="0", nullable=False),
         sa.Column("tokens_out", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.CheckConstraint("role IN ('user','assistant')", name=op.f("ck_messages_role_known")),
-        sa.CheckConstraint("status IN ('complete','failed')",
-                           name=op.f("ck_messages_status_known")),
+        sa.CheckConstraint(
+            "status IN ('complete','failed')", name=op.f("ck_messages_status_known")
+        ),
         sa.CheckConstraint(
             "kind IN ('question','answer','offline','refusal','general','quiz')",
-            name=op.f("ck_messages_kind_known")),
-        sa.CheckConstraint("mode IN ('explain','socratic','quiz')",
-                           name=op.f("ck_messages_mode_known")),
-        sa.CheckConstraint("cited_share IS NULL OR (cited_share >= 0 AND cited_share <= 1)",
-                           name=op.f("ck_messages_cited_share_range")),
-        sa.ForeignKeyConstraint(["conversation_id"], ["conversations.id"],
-                                name=op.f("fk_messages_conversation_id_conversations"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_messages_user_id_users"),
-                                ondelete="CASCADE"),
+            name=op.f("ck_messages_kind_known"),
+        ),
+        sa.CheckConstraint(
+            "mode IN ('explain','socratic','quiz')", name=op.f("ck_messages_mode_known")
+        ),
+        sa.CheckConstraint(
+            "cited_share IS NULL OR (cited_share >= 0 AND cited_share <= 1)",
+            name=op.f("ck_messages_cited_share_range"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_messages_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_messages_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
     )
-    op.create_index("ix_messages_conversation_id", "messages", ["conversation_id", "id"],
-                    unique=False)
+    op.create_index(
+        "ix_messages_conversation_id", "messages", ["conversation_id", "id"], unique=False
+    )
     op.create_index("ix_messages_user", "messages", ["user_id"], unique=False)
     templates = sa.table(
         "prompt_templates",
-        sa.column("name", sa.String), sa.column("version", sa.Integer),
-        sa.column("text", sa.Text), sa.column("active", sa.Boolean),
+        sa.column("name", sa.String),
+        sa.column("version", sa.Integer),
+        sa.column("text", sa.Text),
+        sa.column("active", sa.Boolean),
     )
-    op.bulk_insert(templates, [{"name": name, "version": 1, "text": text, "active": True}
-                               for name, text in TEMPLATES])
+    op.bulk_insert(
+        templates,
+        [{"name": name, "version": 1, "text": text, "active": True} for name, text in TEMPLATES],
+    )
 
 
 def downgrade() -> None:

@@ -26,8 +26,12 @@ COVERED = ["question_id", "review_number", "correct", "seconds", "confidence", "
 
 def upgrade() -> None:
     op.drop_index("ix_attempts_user_answered", table_name="attempts")
-    op.create_index("ix_attempts_user_answered", "attempts", ["user_id", "answered_at"],
-                    postgresql_include=COVERED)
+    op.create_index(
+        "ix_attempts_user_answered",
+        "attempts",
+        ["user_id", "answered_at"],
+        postgresql_include=COVERED,
+    )
     op.create_index("ix_review_states_user", "review_states", ["user_id"])
 
 

@@ -20,8 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("materials", sa.Column("text_version", sa.Integer(), server_default="1",
-                                         nullable=False))
+    op.add_column(
+        "materials", sa.Column("text_version", sa.Integer(), server_default="1", nullable=False)
+    )
     op.add_column("questions", sa.Column("form", sa.String(length=20), nullable=True))
 
 

@@ -55,26 +55,41 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("cancel_requested", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("dismissed", sa.Boolean(), server_default="false", nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "kind IN ('ingest', 'generate', 'fit_fsrs', 'reindex', 'export', 'delete_account', "
-            "'check')", name=op.f("ck_job_progress_kind_known")),
+            "'check')",
+            name=op.f("ck_job_progress_kind_known"),
+        ),
         sa.CheckConstraint(
             "outcome IN ('queued', 'running', 'done', 'failed', 'cancelled')",
-            name=op.f("ck_job_progress_outcome_known")),
-        sa.CheckConstraint("done >= 0 AND total >= 0",
-                           name=op.f("ck_job_progress_counts_non_negative")),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name=op.f("fk_job_progress_user_id_users")),
+            name=op.f("ck_job_progress_outcome_known"),
+        ),
+        sa.CheckConstraint(
+            "done >= 0 AND total >= 0", name=op.f("ck_job_progress_counts_non_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_job_progress_user_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_progress")),
     )
     op.create_index("ix_job_progress_user_recent", "job_progress", ["user_id", "created_at"])
-    op.create_index("ix_job_progress_queue_job_id", "job_progress", ["queue_job_id"],
-                    unique=True)
+    op.create_index("ix_job_progress_queue_job_id", "job_progress", ["queue_job_id"], unique=True)
 
 
 def downgrade() -> None:

@@ -28,10 +28,18 @@ def upgrade() -> None:
         "vector_indexes",
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("collection", sa.String(length=100), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name=op.f("fk_vector_indexes_user_id_users"), ondelete="CASCADE"),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_vector_indexes_user_id_users"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_vector_indexes")),
     )
     op.drop_constraint(op.f("ck_materials_status_known"), "materials", type_="check")

@@ -29,19 +29,28 @@ COVERED = ["question_id", "review_number", "correct", "seconds", "confidence", "
 
 
 def upgrade() -> None:
-    op.add_column("attempts", sa.Column("previous_answered_at", sa.DateTime(timezone=True),
-                                        nullable=True))
+    op.add_column(
+        "attempts", sa.Column("previous_answered_at", sa.DateTime(timezone=True), nullable=True)
+    )
     op.execute("""
         UPDATE attempts
         SET previous_answered_at = (state_before->'fsrs'->>'last_reviewed_at')::timestamptz
         WHERE state_before->'fsrs'->>'last_reviewed_at' IS NOT NULL""")
     op.drop_index("ix_attempts_user_answered", table_name="attempts")
-    op.create_index("ix_attempts_user_answered", "attempts", ["user_id", "answered_at"],
-                    postgresql_include=[*COVERED, "previous_answered_at"])
+    op.create_index(
+        "ix_attempts_user_answered",
+        "attempts",
+        ["user_id", "answered_at"],
+        postgresql_include=[*COVERED, "previous_answered_at"],
+    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_attempts_user_answered", table_name="attempts")
-    op.create_index("ix_attempts_user_answered", "attempts", ["user_id", "answered_at"],
-                    postgresql_include=COVERED)
+    op.create_index(
+        "ix_attempts_user_answered",
+        "attempts",
+        ["user_id", "answered_at"],
+        postgresql_include=COVERED,
+    )
     op.drop_column("attempts", "previous_answered_at")

@@ -38,8 +38,7 @@ depends_on = None
 
 MATURE_DAYS = 21
 TIME_BUCKET_EDGES = "0,10,20,30,45,60,90,120,180,300,600,3600"
-KEY = ("user_id, kind, day, category, true_review, correct, hour, confidence, bucket, qtype, "
-       "rating")
+KEY = "user_id, kind, day, category, true_review, correct, hour, confidence, bucket, qtype, rating"
 
 # `{src}`: rows shaped like attempts, plus `sign` (+1 to add, -1 to take away).
 ROWS = f"""
@@ -94,8 +93,11 @@ END $$;
 
 CREATE FUNCTION attempt_rollups_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {ADD.format(src="SELECT t.*, -1 AS sign FROM old_rows t "
-                    "UNION ALL SELECT t.*, 1 AS sign FROM new_rows t")};
+    {
+    ADD.format(
+        src="SELECT t.*, -1 AS sign FROM old_rows t UNION ALL SELECT t.*, 1 AS sign FROM new_rows t"
+    )
+};
     RETURN NULL;
 END $$;
 
@@ -133,10 +135,14 @@ CREATE TRIGGER attempt_rollups_zone AFTER UPDATE OF timezone ON profiles
 def upgrade() -> None:
     op.create_table(
         "attempt_rollups",
-        sa.Column("user_id", sa.BigInteger(),
-                  sa.ForeignKey("users.id", ondelete="CASCADE",
-                                name=op.f("fk_attempt_rollups_user_id_users")),
-                  nullable=False),
+        sa.Column(
+            "user_id",
+            sa.BigInteger(),
+            sa.ForeignKey(
+                "users.id", ondelete="CASCADE", name=op.f("fk_attempt_rollups_user_id_users")
+            ),
+            nullable=False,
+        ),
         sa.Column("kind", sa.SmallInteger(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("category", sa.SmallInteger(), nullable=False),
@@ -151,8 +157,9 @@ def upgrade() -> None:
         sa.Column("right", sa.Integer(), nullable=False),
         sa.Column("seconds", sa.BigInteger(), nullable=False),
         sa.Column("xp", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint(*[k.strip() for k in KEY.split(",")],
-                                name=op.f("pk_attempt_rollups")),
+        sa.PrimaryKeyConstraint(
+            *[k.strip() for k in KEY.split(",")], name=op.f("pk_attempt_rollups")
+        ),
     )
     op.execute(FUNCTIONS)
     op.execute(ADD.format(src="SELECT t.*, 1 AS sign FROM attempts t"))

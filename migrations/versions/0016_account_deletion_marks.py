@@ -27,8 +27,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("users", sa.Column("deleting_since", sa.DateTime(timezone=True),
-                                     nullable=True))
+    op.add_column("users", sa.Column("deleting_since", sa.DateTime(timezone=True), nullable=True))
     op.add_column("job_progress", sa.Column("params", postgresql.JSONB(), nullable=True))
     op.execute("""
         UPDATE job_progress p SET params = j.args->'params'

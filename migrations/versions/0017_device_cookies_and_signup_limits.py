@@ -24,21 +24,32 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("login_attempts", sa.Column("device_hash", sa.String(length=64), nullable=True))
-    op.create_index("ix_login_attempts_device_time", "login_attempts",
-                    ["device_hash", "attempted_at"], unique=False)
+    op.create_index(
+        "ix_login_attempts_device_time",
+        "login_attempts",
+        ["device_hash", "attempted_at"],
+        unique=False,
+    )
     op.create_table(
         "signup_attempts",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("client_address", sa.String(length=64), nullable=True),
         sa.Column("taken", sa.Boolean(), nullable=False),
-        sa.Column("attempted_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "attempted_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signup_attempts")),
     )
-    op.create_index("ix_signup_attempts_address_time", "signup_attempts",
-                    ["client_address", "attempted_at"], unique=False)
-    op.create_index("ix_signup_attempts_time", "signup_attempts", ["attempted_at"],
-                    unique=False)
+    op.create_index(
+        "ix_signup_attempts_address_time",
+        "signup_attempts",
+        ["client_address", "attempted_at"],
+        unique=False,
+    )
+    op.create_index("ix_signup_attempts_time", "signup_attempts", ["attempted_at"], unique=False)
 
 
 def downgrade() -> None:

@@ -27,15 +27,26 @@ def upgrade() -> None:
     op.add_column("llm_usage", sa.Column("address_key", sa.String(length=64), nullable=True))
     op.alter_column("llm_usage", "user_id", existing_type=sa.BigInteger(), nullable=True)
     op.drop_constraint(op.f("fk_llm_usage_user_id_users"), "llm_usage", type_="foreignkey")
-    op.create_foreign_key(op.f("fk_llm_usage_user_id_users"), "llm_usage", "users",
-                          ["user_id"], ["id"], ondelete="SET NULL")
+    op.create_foreign_key(
+        op.f("fk_llm_usage_user_id_users"),
+        "llm_usage",
+        "users",
+        ["user_id"],
+        ["id"],
+        ondelete="SET NULL",
+    )
     op.drop_constraint(op.f("ck_llm_usage_task_known"), "llm_usage", type_="check")
-    op.create_check_constraint("task_known", "llm_usage",
-                               "task IN ('generation','grading','tutor','embedding')")
+    op.create_check_constraint(
+        "task_known", "llm_usage", "task IN ('generation','grading','tutor','embedding')"
+    )
     op.create_index("ix_llm_usage_account_created", "llm_usage", ["account_key", "created_at"])
     op.create_index("ix_llm_usage_address_created", "llm_usage", ["address_key", "created_at"])
-    op.create_index("ix_llm_usage_reserved", "llm_usage", ["expires_at"],
-                    postgresql_where=sa.text("outcome = 'reserved'"))
+    op.create_index(
+        "ix_llm_usage_reserved",
+        "llm_usage",
+        ["expires_at"],
+        postgresql_where=sa.text("outcome = 'reserved'"),
+    )
 
 
 def downgrade() -> None:
@@ -44,11 +55,18 @@ def downgrade() -> None:
     op.drop_index("ix_llm_usage_address_created", table_name="llm_usage")
     op.drop_index("ix_llm_usage_account_created", table_name="llm_usage")
     op.drop_constraint(op.f("ck_llm_usage_task_known"), "llm_usage", type_="check")
-    op.create_check_constraint("task_known", "llm_usage",
-                               "task IN ('generation','grading','tutor')")
+    op.create_check_constraint(
+        "task_known", "llm_usage", "task IN ('generation','grading','tutor')"
+    )
     op.drop_constraint(op.f("fk_llm_usage_user_id_users"), "llm_usage", type_="foreignkey")
-    op.create_foreign_key(op.f("fk_llm_usage_user_id_users"), "llm_usage", "users",
-                          ["user_id"], ["id"], ondelete="CASCADE")
+    op.create_foreign_key(
+        op.f("fk_llm_usage_user_id_users"),
+        "llm_usage",
+        "users",
+        ["user_id"],
+        ["id"],
+        ondelete="CASCADE",
+    )
     op.alter_column("llm_usage", "user_id", existing_type=sa.BigInteger(), nullable=False)
     op.drop_column("llm_usage", "address_key")
     op.drop_column("llm_usage", "account_key")

@@ -26,17 +26,24 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("pages", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.CheckConstraint("pages >= 0", name=op.f("ck_page_intake_pages_non_negative")),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name=op.f("fk_page_intake_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_page_intake_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_page_intake")),
     )
     op.create_index("ix_page_intake_user_created", "page_intake", ["user_id", "created_at"])
     # Materials stored before this revision count as added when they were created.
-    op.execute("INSERT INTO page_intake (user_id, pages, created_at) "
-               "SELECT user_id, page_count, created_at FROM materials")
+    op.execute(
+        "INSERT INTO page_intake (user_id, pages, created_at) "
+        "SELECT user_id, page_count, created_at FROM materials"
+    )
 
 
 def downgrade() -> None:

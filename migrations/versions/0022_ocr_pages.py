@@ -24,12 +24,25 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("materials", sa.Column("ocr_pages", postgresql.JSONB(astext_type=sa.Text()),
-                                         server_default="[]", nullable=False))
+    op.add_column(
+        "materials",
+        sa.Column(
+            "ocr_pages",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="[]",
+            nullable=False,
+        ),
+    )
     op.add_column("materials", sa.Column("ocr_confidence", sa.Float(), nullable=True))
-    op.add_column("materials", sa.Column("low_confidence_pages",
-                                         postgresql.JSONB(astext_type=sa.Text()),
-                                         server_default="[]", nullable=False))
+    op.add_column(
+        "materials",
+        sa.Column(
+            "low_confidence_pages",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="[]",
+            nullable=False,
+        ),
+    )
 
 
 def downgrade() -> None:

@@ -24,25 +24,39 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("questions", sa.Column("external_key", sa.String(length=160), nullable=True))
-    op.create_index("uq_questions_user_external_key", "questions", ["user_id", "external_key"],
-                    unique=True, postgresql_where=sa.text("external_key IS NOT NULL"))
+    op.create_index(
+        "uq_questions_user_external_key",
+        "questions",
+        ["user_id", "external_key"],
+        unique=True,
+        postgresql_where=sa.text("external_key IS NOT NULL"),
+    )
     op.drop_constraint(op.f("ck_questions_generator_known"), "questions", type_="check")
-    op.create_check_constraint(op.f("ck_questions_generator_known"), "questions",
-                               "generator IN ('llm','offline','anki','csv')")
+    op.create_check_constraint(
+        op.f("ck_questions_generator_known"),
+        "questions",
+        "generator IN ('llm','offline','anki','csv')",
+    )
     op.drop_constraint(op.f("ck_attempts_grader_known"), "attempts", type_="check")
     op.create_check_constraint(
-        op.f("ck_attempts_grader_known"), "attempts",
-        "grader IN ('choice','exact','fuzzy','keypoints','llm','self')")
+        op.f("ck_attempts_grader_known"),
+        "attempts",
+        "grader IN ('choice','exact','fuzzy','keypoints','llm','self')",
+    )
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM attempts WHERE grader = 'self'")
     op.execute("DELETE FROM questions WHERE generator IN ('anki', 'csv')")
     op.drop_constraint(op.f("ck_attempts_grader_known"), "attempts", type_="check")
-    op.create_check_constraint(op.f("ck_attempts_grader_known"), "attempts",
-                               "grader IN ('choice','exact','fuzzy','keypoints','llm')")
+    op.create_check_constraint(
+        op.f("ck_attempts_grader_known"),
+        "attempts",
+        "grader IN ('choice','exact','fuzzy','keypoints','llm')",
+    )
     op.drop_constraint(op.f("ck_questions_generator_known"), "questions", type_="check")
-    op.create_check_constraint(op.f("ck_questions_generator_known"), "questions",
-                               "generator IN ('llm','offline')")
+    op.create_check_constraint(
+        op.f("ck_questions_generator_known"), "questions", "generator IN ('llm','offline')"
+    )
     op.drop_index("uq_questions_user_external_key", table_name="questions")
     op.drop_column("questions", "external_key")

@@ -49,7 +49,6 @@ def signed_in_app(new_app, runtime, make_user) -> Callable[..., AppTest]:
     return _signed_in
 
 
-
 def run_root(at: AppTest) -> AppTest:
     """Run app.py as a browser on the app's root URL does (default page of the navigation).
 

@@ -57,8 +57,12 @@ def test_export_offers_a_zip_download_until_it_expires(signed_in_app, runtime):
 
     (path,) = (runtime.settings.storage.data_dir / "exports").iterdir()
     with runtime.session_factory.begin() as s:  # a day and an hour later
-        s.execute(text("UPDATE job_progress SET finished_at = now() - interval '25 hours' "
-                       "WHERE kind = 'export'"))
+        s.execute(
+            text(
+                "UPDATE job_progress SET finished_at = now() - interval '25 hours' "
+                "WHERE kind = 'export'"
+            )
+        )
     at.run()
     assert not at.exception and not at.get("download_button")
     assert any("expired" in i.value for i in at.info)
@@ -72,8 +76,15 @@ def _users(runtime, email):
 
 def _deletion_jobs(runtime, uid):
     with runtime.session_factory() as s:
-        return s.execute(select(JobProgress.outcome).where(
-            JobProgress.user_id == uid, JobProgress.kind == "delete_account")).scalars().all()
+        return (
+            s.execute(
+                select(JobProgress.outcome).where(
+                    JobProgress.user_id == uid, JobProgress.kind == "delete_account"
+                )
+            )
+            .scalars()
+            .all()
+        )
 
 
 def _learner_with_material(runtime, uid, body):
@@ -96,7 +107,8 @@ def _second_tab(new_app, runtime, email):
 
 
 def test_delete_queues_a_job_that_removes_everything_of_the_learner(
-        queue_only, signed_in_app, new_app, runtime, make_user):
+    queue_only, signed_in_app, new_app, runtime, make_user
+):
     email = "delete-page@example.com"
     at = _profile(signed_in_app, email)
     uid = _user_id(runtime, email)

@@ -31,8 +31,7 @@ def _log_in(at, email, password=PASSWORD):
     return at.run()
 
 
-def test_after_a_logs_out_b_on_the_same_tab_sees_nothing_of_a(signed_in_app, runtime,
-                                                               make_user):
+def test_after_a_logs_out_b_on_the_same_tab_sees_nothing_of_a(signed_in_app, runtime, make_user):
     at = signed_in_app("a@example.com")
     a_id = at.session_state["gw_account"].user_id
     add_material(runtime.session_factory, a_id, "A's private biology notes", BIOLOGY)
@@ -82,20 +81,21 @@ def test_a_login_starts_a_server_side_session(new_app, make_user, runtime):
     make_user("ada@example.com")
     at = _log_in(new_app().run(), "ada@example.com")
     session_id = at.session_state["gw_session"]
-    assert accounts.resume_session(runtime,
-                                   session_id=session_id).email == "ada@example.com"
+    assert accounts.resume_session(runtime, session_id=session_id).email == "ada@example.com"
     run_root(at)
     at.sidebar.button(key="gw_logout").click()
     run_root(at)
     assert accounts.resume_session(runtime, session_id=session_id) is None
 
 
-@pytest.mark.parametrize(("mode", "message"), [
-    ("invite", "Sign-up on this server is by invitation"),
-    ("closed", "This server does not take new accounts"),
-])
-def test_sign_up_page_says_when_sign_up_is_not_open(settings, monkeypatch, new_app, mode,
-                                                    message):
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("invite", "Sign-up on this server is by invitation"),
+        ("closed", "This server does not take new accounts"),
+    ],
+)
+def test_sign_up_page_says_when_sign_up_is_not_open(settings, monkeypatch, new_app, mode, message):
     monkeypatch.setenv("GROUNDWORK_SIGNUP_MODE", mode)
     get_settings.cache_clear()
     at = new_app().run()
@@ -132,8 +132,8 @@ def test_password_change_on_profile_signs_out_other_sessions(signed_in_app, runt
     _change(at, PASSWORD, "a brand new passphrase 7")
     assert not at.exception
     assert "Password changed. 1 other session signed out." in _texts(at)
-    assert accounts.resume_session(runtime,
-                                   session_id=elsewhere.session_id) is None
+    assert accounts.resume_session(runtime, session_id=elsewhere.session_id) is None
     assert run_root(at).title[0].value.startswith("Hello")  # this tab stays signed in
-    assert accounts.authenticate(runtime, email="ada@example.com",
-                                 password="a brand new passphrase 7")
+    assert accounts.authenticate(
+        runtime, email="ada@example.com", password="a brand new passphrase 7"
+    )

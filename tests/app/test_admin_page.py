@@ -52,16 +52,18 @@ def test_a_learner_opening_admin_is_refused_and_sees_no_data(signed_in_app, make
     assert not at.text_input and not at.button
 
 
-def test_the_console_is_in_the_navigation_for_admins_only(signed_in_app, runtime,
-                                                          monkeypatch):
+def test_the_console_is_in_the_navigation_for_admins_only(signed_in_app, runtime, monkeypatch):
     import streamlit
 
     listed: list[list[str]] = []
     original = streamlit.navigation
 
     def recording(pages, **kwargs):
-        flat = [p for group in pages.values() for p in group] if isinstance(pages, dict) \
+        flat = (
+            [p for group in pages.values() for p in group]
+            if isinstance(pages, dict)
             else list(pages)
+        )
         listed.append([p.title for p in flat if p.visibility == "visible"])
         return original(pages, **kwargs)
 
@@ -172,8 +174,9 @@ def test_sign_up_mode_and_invitation_link_from_the_console(admin_app, runtime, n
     used.run()
     assert "used as many times as it allows" in _texts(used)
     assert not [t for t in used.text_input if t.key == "register_email"]
-    listed = signup.list_invitations(runtime, actor_id=admin_app.session_state[
-        "gw_account"].user_id)
+    listed = signup.list_invitations(
+        runtime, actor_id=admin_app.session_state["gw_account"].user_id
+    )
     assert [(i.note, i.uses) for i in listed] == [("Class 4B", 1)]
 
 
@@ -193,8 +196,12 @@ def test_role_change_and_deletion_need_confirmation(admin_app, runtime, make_use
     at.text_input(key=f"admin_delete_email_{uid}").input("someone@else.example")
     at.button(key="admin_delete").click().run()
     assert "Nothing was deleted" in _texts(at)
-    assert users.get_user(runtime, actor_id=admin_app.session_state["gw_account"].user_id,
-                          user_id=uid).deleting is False
+    assert (
+        users.get_user(
+            runtime, actor_id=admin_app.session_state["gw_account"].user_id, user_id=uid
+        ).deleting
+        is False
+    )
     at.text_input(key=f"admin_delete_email_{uid}").input("zoe@school.example")
     at.button(key="admin_delete").click().run()
     assert "zoe@school.example is being deleted" in _texts(at)

@@ -64,9 +64,17 @@ def test_busy_learner_sees_every_chart(signed_in_app, runtime):
     # calendar, reviews, due, counts, intervals, 2 SM-2/FSRS panels at most, retention,
     # hourly, outcomes, calibration, coverage, time, XP, model usage
     assert len(charts) == 14
-    for heading in ("Today", "Activity", "Retention", "How you answer",
-                    "Coverage of your material", "Exam readiness", "Question quality",
-                    "Time, XP and model usage", "Export"):
+    for heading in (
+        "Today",
+        "Activity",
+        "Retention",
+        "How you answer",
+        "Coverage of your material",
+        "Exam readiness",
+        "Question quality",
+        "Time, XP and model usage",
+        "Export",
+    ):
         assert heading in shown
     assert any(m.label.startswith("Predicted recall on") for m in at.metric)
     # Select boxes draw their options as plain text (no Markdown), so an untrusted title
@@ -100,8 +108,7 @@ def test_anki_deck_is_built_and_offered(signed_in_app, runtime):
     assert not at.exception and not at.error
     payload, n = at.session_state["an_apkg"]
     assert n == 4 and payload[:2] == b"PK"
-    assert anki.topics(runtime, user_id=uid) == ["topic 0", "topic 1",
-                                                                 "topic 2"]
+    assert anki.topics(runtime, user_id=uid) == ["topic 0", "topic 1", "topic 2"]
 
 
 def test_a_new_answer_refreshes_the_cached_charts(signed_in_app, runtime):
@@ -162,8 +169,7 @@ def test_question_changes_show_at_once_without_clearing_any_cache(signed_in_app,
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
     add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
-    drafts = service.generate_questions(runtime, user_id=uid, question_type="mcq",
-                                        count=3).drafts
+    drafts = service.generate_questions(runtime, user_id=uid, question_type="mcq", count=3).drafts
     assert len(drafts) >= 2
     (first,) = bank.save_questions(runtime, user_id=uid, drafts=drafts[:1])
     open_analytics(at)
@@ -176,11 +182,18 @@ def test_question_changes_show_at_once_without_clearing_any_cache(signed_in_app,
 
     # Edited in the bank: a new stem, and flagged.
     view = bank.get_question(runtime, user_id=uid, question_id=second)
-    bank.update_question(runtime, user_id=uid, question_id=second,
-                         stem="Which structure is edited in this test?", answer=view.answer,
-                         explanation=view.explanation, difficulty=view.difficulty,
-                         options=view.options, correct_index=view.correct_index,
-                         status="flagged")
+    bank.update_question(
+        runtime,
+        user_id=uid,
+        question_id=second,
+        stem="Which structure is edited in this test?",
+        answer=view.answer,
+        explanation=view.explanation,
+        difficulty=view.difficulty,
+        options=view.options,
+        correct_index=view.correct_index,
+        status="flagged",
+    )
     open_analytics(at)
     assert questions_by_state(at)["Flagged"] == 1
     assert "Which structure is edited in this test?" in shown_tables(at)
@@ -192,8 +205,7 @@ def test_question_changes_show_at_once_without_clearing_any_cache(signed_in_app,
     assert counts["New"] == 0 and counts["Flagged"] == 1
 
 
-def test_day_one_makes_no_projection_and_says_how_many_reviews_are_needed(signed_in_app,
-                                                                         runtime):
+def test_day_one_makes_no_projection_and_says_how_many_reviews_are_needed(signed_in_app, runtime):
     """After a first session every interval is the first one: no "daily load" or exam
     projection yet, but how many reviews it takes."""
     at = signed_in_app()
@@ -205,14 +217,23 @@ def test_day_one_makes_no_projection_and_says_how_many_reviews_are_needed(signed
         qid = add_question(sf, uid)
         answered = now - dt.timedelta(minutes=30 - i)
         add_attempt(sf, uid, qid, answered)
-        add_state(sf, uid, qid, last=answered, due=answered + dt.timedelta(days=1),
-                  stability=1.0, difficulty=5.0)
+        add_state(
+            sf,
+            uid,
+            qid,
+            last=answered,
+            due=answered + dt.timedelta(days=1),
+            stability=1.0,
+            difficulty=5.0,
+        )
     open_analytics(at)
     shown = texts(at)
     assert "Daily load" not in shown
     assert not any(m.label.startswith("Predicted recall on") for m in at.metric)
-    assert (f"Projections appear after {MIN_REVIEWS_FOR_PROJECTION} reviews" in shown
-            and f"you have 0, so {MIN_REVIEWS_FOR_PROJECTION} more to go" in shown)
+    assert (
+        f"Projections appear after {MIN_REVIEWS_FOR_PROJECTION} reviews" in shown
+        and f"you have 0, so {MIN_REVIEWS_FOR_PROJECTION} more to go" in shown
+    )
 
 
 def test_tables_have_human_headings_and_no_internal_ids(signed_in_app, runtime):
@@ -224,8 +245,13 @@ def test_tables_have_human_headings_and_no_internal_ids(signed_in_app, runtime):
     at.number_input(key="an_cov_page").set_value(2).run()
     assert not at.exception
     headings = [list(d.value.columns) for d in at.dataframe]
-    assert ["Material", "Questions", "Reviewed", "Expected to recall",
-            "Predicted recall"] in headings
+    assert [
+        "Material",
+        "Questions",
+        "Reviewed",
+        "Expected to recall",
+        "Predicted recall",
+    ] in headings
     assert ["Type", "Question", "Status", "Reviews", "Recall now"] in headings
     assert ["Status", "Question", "Material", "Page", "Quality", "Open flags"] in headings
     for columns in headings:

@@ -22,9 +22,16 @@ def button(at, label):
 def test_turn_over_and_rate_a_flashcard(signed_in_app, runtime):
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
-    qid = add_question(runtime.session_factory, uid, type="short", form="flashcard",
-                       options=None, correct_index=None, stem="perro",
-                       answer="dog <b>[link](http://x.example)</b>")
+    qid = add_question(
+        runtime.session_factory,
+        uid,
+        type="short",
+        form="flashcard",
+        options=None,
+        correct_index=None,
+        stem="perro",
+        answer="dog <b>[link](http://x.example)</b>",
+    )
     at.switch_page("pages/today.py").run()
     assert not at.exception
     assert at.subheader[0].value == "perro"
@@ -33,12 +40,21 @@ def test_turn_over_and_rate_a_flashcard(signed_in_app, runtime):
     button(at, "Show answer").click().run()
     assert [t.value for t in at.text] == ["dog <b>[link](http://x.example)</b>"]  # literal
     assert [b.label for b in at.button if b.key.startswith("today_rate_")] == [
-        "Again", "Hard", "Good", "Easy"]
+        "Again",
+        "Hard",
+        "Good",
+        "Easy",
+    ]
     button(at, "Good").click().run()
     assert not at.exception
     assert "You rated your recall Good\\." in texts(at)  # escaped Markdown
     with runtime.session_factory() as s:
         a = s.scalars(select(Attempt).where(Attempt.question_id == qid)).one()
-        assert (a.grader, a.rating, a.quality, a.correct, a.response) == ("self", 3, 4, True,
-                                                                          "Good")
+        assert (a.grader, a.rating, a.quality, a.correct, a.response) == (
+            "self",
+            3,
+            4,
+            True,
+            "Good",
+        )
         assert s.scalar(select(ReviewState.reviews).where(ReviewState.question_id == qid)) == 1

@@ -10,7 +10,9 @@ PASSWORD = "correct horse battery staple"
 
 def _texts(at) -> str:
     parts = [m.value for m in at.markdown] + [m.value for m in at.caption]
-    parts += [e.value for e in at.error] + [i.value for i in at.info] + [s.value for s in at.success]
+    parts += (
+        [e.value for e in at.error] + [i.value for i in at.info] + [s.value for s in at.success]
+    )
     parts += [t.value for t in at.title] + [h.value for h in at.subheader]
     return "\n".join(str(p) for p in parts)
 

@@ -37,8 +37,9 @@ def open_generate(at):
 
 def saved(runtime, uid):
     with runtime.session_factory() as s:
-        return s.scalars(select(Question).where(Question.user_id == uid)
-                         .order_by(Question.id)).all()
+        return s.scalars(
+            select(Question).where(Question.user_id == uid).order_by(Question.id)
+        ).all()
 
 
 @pytest.fixture
@@ -127,7 +128,8 @@ def test_edit_that_breaks_the_rules_is_refused_on_accept(signed_in_app, runtime,
     generate(at)
     batch = at.session_state["gen_preview"]["batch"]
     at.text_input(key=f"gen_{batch}_0_opt1").set_value(
-        at.text_input(key=f"gen_{batch}_0_opt0").value)
+        at.text_input(key=f"gen_{batch}_0_opt0").value
+    )
     button(at, "Save changes").click().run()
     at.button(key=f"gen_{batch}_0_accept").click().run()
     assert not at.exception
@@ -136,7 +138,8 @@ def test_edit_that_breaks_the_rules_is_refused_on_accept(signed_in_app, runtime,
 
 
 def test_a_material_in_an_unsupported_language_is_named_on_the_generate_and_library_pages(
-        signed_in_app, runtime):
+    signed_in_app, runtime
+):
     from engine.db.models import Material
 
     at = signed_in_app()

@@ -13,8 +13,10 @@ from engine import jobs
 from engine.config import get_settings
 from tests.support.library_pdfs import text_pdf
 
-TEXT = ("Glaciers form where snowfall exceeds melting for many years. The snow compacts into "
-        "firn and then into dense glacial ice, which flows downhill under its own weight.")
+TEXT = (
+    "Glaciers form where snowfall exceeds melting for many years. The snow compacts into "
+    "firn and then into dense glacial ice, which flows downhill under its own weight."
+)
 
 
 @pytest.fixture
@@ -40,8 +42,9 @@ def _library(at):
 
 def test_waiting_jobs_show_cancel_and_the_cap(queue_only, signed_in_app, runtime):
     at = _library(signed_in_app())
-    at.file_uploader(key="library_upload").set_value([
-        (f"notes{i}.pdf", text_pdf([f"{i} {TEXT}"]), "application/pdf") for i in range(3)])
+    at.file_uploader(key="library_upload").set_value(
+        [(f"notes{i}.pdf", text_pdf([f"{i} {TEXT}"]), "application/pdf") for i in range(3)]
+    )
     at.run()
     assert not at.exception
     shown = _texts(at)
@@ -60,13 +63,16 @@ def test_waiting_jobs_show_cancel_and_the_cap(queue_only, signed_in_app, runtime
 
 
 def test_outcomes_stay_listed_until_dismissed_and_only_for_their_learner(
-        signed_in_app, runtime, make_user):
+    signed_in_app, runtime, make_user
+):
     other = make_user()
-    jobs.submit_ingestion(runtime, user_id=other, source=io.BytesIO(text_pdf(["other"])),
-                          filename="someone-elses.pdf")
+    jobs.submit_ingestion(
+        runtime, user_id=other, source=io.BytesIO(text_pdf(["other"])), filename="someone-elses.pdf"
+    )
     at = _library(signed_in_app())
     at.file_uploader(key="library_upload").set_value(
-        ("glaciers.pdf", text_pdf([TEXT], title="Glaciers"), "application/pdf"))
+        ("glaciers.pdf", text_pdf([TEXT], title="Glaciers"), "application/pdf")
+    )
     deadline = time.monotonic() + 120
     at.run()
     while at.session_state["library_jobs"]:
@@ -85,15 +91,23 @@ def test_outcomes_stay_listed_until_dismissed_and_only_for_their_learner(
     assert "Background work" not in [s.value for s in at.subheader]
 
 
-def test_generate_follows_a_running_batch_after_a_reload(queue_only, signed_in_app, runtime,
-                                                         new_app):
+def test_generate_follows_a_running_batch_after_a_reload(
+    queue_only, signed_in_app, runtime, new_app
+):
     from tests.support.generation_data import BIOLOGY, add_material
 
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
     add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
-    job_id = jobs.submit_generation(runtime, user_id=uid, material_ids=None, topic=None,
-                                    question_type="mix", difficulty=3, count=3)
+    job_id = jobs.submit_generation(
+        runtime,
+        user_id=uid,
+        material_ids=None,
+        topic=None,
+        question_type="mix",
+        difficulty=3,
+        count=3,
+    )
     at.switch_page("pages/generate.py").run()  # a fresh session: queued before it opened
     assert not at.exception
     assert at.session_state["gen_job"] == job_id

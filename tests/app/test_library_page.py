@@ -66,10 +66,12 @@ def test_empty_library_says_what_to_do(signed_in_app):
 def test_upload_several_then_search_preview_rename_delete(signed_in_app, runtime):
     at = _open_library(signed_in_app)
     uid = at.session_state["gw_account"].user_id
-    at.file_uploader(key="library_upload").set_value([
-        ("glaciers.pdf", text_pdf([GLACIERS], title="Glaciers"), "application/pdf"),
-        ("scan.pdf", blank_pages_pdf(2), "application/pdf"),
-    ])
+    at.file_uploader(key="library_upload").set_value(
+        [
+            ("glaciers.pdf", text_pdf([GLACIERS], title="Glaciers"), "application/pdf"),
+            ("scan.pdf", blank_pages_pdf(2), "application/pdf"),
+        ]
+    )
     _settle(at)
     assert not at.exception
     text = _messages(at)
@@ -90,7 +92,8 @@ def test_upload_several_then_search_preview_rename_delete(signed_in_app, runtime
     assert any("firn" in m.value for m in at.markdown)
 
     material_id = at.dataframe and runtime.session_factory().scalar(
-        select(Material.id).where(Material.user_id == uid))
+        select(Material.id).where(Material.user_id == uid)
+    )
     at.selectbox(key="library_open").set_value(material_id).run()
     assert any("firn" in t.value for t in at.text)  # page 1 preview
 
@@ -112,7 +115,8 @@ def test_encrypted_upload_asks_for_the_password(signed_in_app, runtime):
     at = _open_library(signed_in_app)
     uid = at.session_state["gw_account"].user_id
     at.file_uploader(key="library_upload").set_value(
-        ("tides.pdf", encrypted_pdf(TIDES, "moon-42"), "application/pdf"))
+        ("tides.pdf", encrypted_pdf(TIDES, "moon-42"), "application/pdf")
+    )
     _settle(at)
     assert "protected by a password" in _messages(at)
     assert _counts(runtime, uid) == (0, 0, 0)
@@ -147,7 +151,8 @@ def test_page_stays_usable_while_a_file_is_read(signed_in_app, runtime, monkeypa
     at = _open_library(signed_in_app)
     uid = at.session_state["gw_account"].user_id
     at.file_uploader(key="library_upload").set_value(
-        ("glaciers.pdf", text_pdf([GLACIERS], title="Glaciers"), "application/pdf"))
+        ("glaciers.pdf", text_pdf([GLACIERS], title="Glaciers"), "application/pdf")
+    )
     at.run()
     # The run finished while the file is still being read: progress shows, the page renders.
     assert not at.exception

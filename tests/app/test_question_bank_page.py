@@ -24,10 +24,12 @@ def open_bank(at):
 def seed(runtime, settings, uid):
     bio, _ = add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
     his, _ = add_material(runtime.session_factory, uid, "Roman history", HISTORY)
-    drafts = service.generate_questions(runtime, user_id=uid,
-                                        material_ids=[bio], question_type="mcq", count=2).drafts
-    drafts += service.generate_questions(runtime, user_id=uid, material_ids=[his],
-                                         question_type="cloze", count=2).drafts
+    drafts = service.generate_questions(
+        runtime, user_id=uid, material_ids=[bio], question_type="mcq", count=2
+    ).drafts
+    drafts += service.generate_questions(
+        runtime, user_id=uid, material_ids=[his], question_type="cloze", count=2
+    ).drafts
     ids = bank.save_questions(runtime, user_id=uid, drafts=drafts)
     return bio, his, ids
 
@@ -83,8 +85,9 @@ def test_browse_filter_edit_delete(signed_in_app, runtime, settings, make_user):
     assert "Question deleted." in texts(at)
 
 
-def test_export_for_an_lms_offers_the_learners_questions(signed_in_app, runtime, settings,
-                                                          make_user):
+def test_export_for_an_lms_offers_the_learners_questions(
+    signed_in_app, runtime, settings, make_user
+):
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
     _bio, his, _ids = seed(runtime, settings, uid)
@@ -116,16 +119,20 @@ def test_import_from_anki_then_a_refused_file(signed_in_app, runtime):
     at = open_bank(signed_in_app())
     uid = at.session_state["gw_account"].user_id
     at.file_uploader(key="bank_anki_file").set_value(
-        [("spanish.apkg", legacy_deck(), "application/octet-stream")]).run()
+        [("spanish.apkg", legacy_deck(), "application/octet-stream")]
+    ).run()
     next(b for b in at.button if b.label == "Import").click().run()
     assert not at.exception
     shown = texts(at)
-    assert ("Imported 5 questions from 3 notes (5 new, 0 updated) and 3 reviews. Skipped: "
-            "2 images or sounds in fields; 1 review log entries already imported or not "
-            "answers.") in shown
+    assert (
+        "Imported 5 questions from 3 notes (5 new, 0 updated) and 3 reviews. Skipped: "
+        "2 images or sounds in fields; 1 review log entries already imported or not "
+        "answers."
+    ) in shown
     assert bank.list_questions(runtime, user_id=uid).total == 5 and len(at.expander) == 5
     at.file_uploader(key="bank_anki_file").set_value(
-        [("notes.apkg", b"not a zip", "application/octet-stream")]).run()
+        [("notes.apkg", b"not a zip", "application/octet-stream")]
+    ).run()
     next(b for b in at.button if b.label == "Import").click().run()
     assert "it is not a zip file" in texts(at)
     assert bank.list_questions(runtime, user_id=uid).total == 5
@@ -135,13 +142,15 @@ def test_import_a_csv_then_a_refused_one(signed_in_app, runtime):
     at = open_bank(signed_in_app())
     uid = at.session_state["gw_account"].user_id
     at.file_uploader(key="bank_csv_file").set_value(
-        [("cards.csv", b"front,back\nperro,dog\ngato,cat\n", "text/csv")]).run()
+        [("cards.csv", b"front,back\nperro,dog\ngato,cat\n", "text/csv")]
+    ).run()
     next(b for b in at.button if b.label == "Import CSV").click().run()
     assert not at.exception
     assert "Imported 2 questions from the CSV (2 new, 0 updated)." in texts(at)
     assert bank.list_questions(runtime, user_id=uid).total == 2
     at.file_uploader(key="bank_csv_file").set_value(
-        [("bad.csv", b"question,reply\na,b\n", "text/csv")]).run()
+        [("bad.csv", b"question,reply\na,b\n", "text/csv")]
+    ).run()
     next(b for b in at.button if b.label == "Import CSV").click().run()
     assert "needs a header" in texts(at)
     assert bank.list_questions(runtime, user_id=uid).total == 2

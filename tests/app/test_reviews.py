@@ -20,9 +20,17 @@ def texts(at) -> str:
 
 
 def answer(runtime, uid, qid, *, response=1, now):
-    return submit_answer(runtime, user_id=uid, question_id=qid,
-                         token=token(), response=response, confidence=4, seconds=20,
-                         expected_reviews=None, now=now)
+    return submit_answer(
+        runtime,
+        user_id=uid,
+        question_id=qid,
+        token=token(),
+        response=response,
+        confidence=4,
+        seconds=20,
+        expected_reviews=None,
+        now=now,
+    )
 
 
 def test_counts_queue_by_material_and_scheduler(signed_in_app, runtime):
@@ -52,8 +60,7 @@ def test_attention_list_keep_and_retire(signed_in_app, runtime):
     kept = add_question(runtime.session_factory, uid, stem="Keep me?")
     gone = add_question(runtime.session_factory, uid, stem="Retire me?")
     for qid in (kept, gone):
-        flag_question(runtime, user_id=uid, question_id=qid,
-                      reason="wrong", note="Bad key")
+        flag_question(runtime, user_id=uid, question_id=qid, reason="wrong", note="Bad key")
     at.switch_page("pages/reviews.py").run()
     assert "Keep me?" in texts(at) and "Flagged as wrong: Bad key" in texts(at)
     next(b for b in at.button if b.key == f"keep_{kept}").click().run()
@@ -95,8 +102,13 @@ def test_every_flag_reason_appears_in_the_attention_list(signed_in_app, runtime)
         # enough answers that one flag does not retire it: it stays in the queue
         for _ in range(12):
             answer(runtime, uid, qid, now=dt.datetime.now(dt.UTC))
-        flag_question(runtime, user_id=uid, question_id=qid,
-                      reason=reason, note="Why" if reason == "other" else "")
+        flag_question(
+            runtime,
+            user_id=uid,
+            question_id=qid,
+            reason=reason,
+            note="Why" if reason == "other" else "",
+        )
         stems[reason] = qid
     other_user = add_question(runtime.session_factory, uid + 0, stem="Unflagged?")
     items = needs_attention(runtime, user_id=uid)
@@ -115,8 +127,6 @@ def test_every_flag_reason_appears_in_the_attention_list(signed_in_app, runtime)
 def test_attention_list_is_per_learner(runtime, make_user):
     mine, theirs = make_user(), make_user()
     qid = add_question(runtime.session_factory, theirs, stem="Theirs?")
-    flag_question(runtime, user_id=theirs, question_id=qid,
-                  reason="unclear")
+    flag_question(runtime, user_id=theirs, question_id=qid, reason="unclear")
     assert needs_attention(runtime, user_id=mine) == []
-    assert [i.question_id for i in needs_attention(runtime,
-                                                   user_id=theirs)] == [qid]
+    assert [i.question_id for i in needs_attention(runtime, user_id=theirs)] == [qid]

@@ -37,8 +37,15 @@ def test_answer_shows_feedback_source_and_xp_then_the_next_question(signed_in_ap
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
     first = add_question(runtime.session_factory, uid, stem="Which organelle makes ATP?")
-    add_question(runtime.session_factory, uid, type="cloze", options=None, correct_index=None,
-                 stem="Proteins are made by the _____.", answer="ribosome")
+    add_question(
+        runtime.session_factory,
+        uid,
+        type="cloze",
+        options=None,
+        correct_index=None,
+        stem="Proteins are made by the _____.",
+        answer="ribosome",
+    )
     at.switch_page("pages/today.py").run()
     assert at.subheader[0].value == "Which organelle makes ATP?"
     answer_today(at, "Mitochondrion", 5)
@@ -100,9 +107,14 @@ def test_missed_questions_are_asked_again_then_a_session_summary(signed_in_app, 
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
     missed = add_question(runtime.session_factory, uid, stem="Which organelle makes ATP?")
-    add_question(runtime.session_factory, uid, stem="Which organelle holds DNA?",
-                 options=["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"],
-                 correct_index=0, answer="Nucleus")
+    add_question(
+        runtime.session_factory,
+        uid,
+        stem="Which organelle holds DNA?",
+        options=["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"],
+        correct_index=0,
+        answer="Nucleus",
+    )
     at.switch_page("pages/today.py").run()
     answer_today(at, "Nucleus", 3)  # wrong
     shown = texts(at)
@@ -134,14 +146,19 @@ def test_missed_questions_are_asked_again_then_a_session_summary(signed_in_app, 
 def test_untrusted_question_text_is_shown_literally(signed_in_app, runtime):
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
-    add_question(runtime.session_factory, uid, stem="Is ![x](http://evil/p.png) **bold**?",
-                 options=["[a](http://x)", "b", "c", "d"], correct_index=1, answer="b")
+    add_question(
+        runtime.session_factory,
+        uid,
+        stem="Is ![x](http://evil/p.png) **bold**?",
+        options=["[a](http://x)", "b", "c", "d"],
+        correct_index=1,
+        answer="b",
+    )
     at.switch_page("pages/today.py").run()
     assert at.subheader[0].value == escape_markdown("Is ![x](http://evil/p.png) **bold**?")
 
 
-def test_options_are_shown_shuffled_and_the_chosen_text_is_what_is_graded(signed_in_app,
-                                                                         runtime):
+def test_options_are_shown_shuffled_and_the_chosen_text_is_what_is_graded(signed_in_app, runtime):
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
     options = ["Nucleus", "Mitochondrion", "Ribosome", "Golgi body", "Vacuole", "Lysosome"]
@@ -158,12 +175,10 @@ def test_options_are_shown_shuffled_and_the_chosen_text_is_what_is_graded(signed
     answer_today(at, "Mitochondrion", 4)
     assert "Right!" in texts(at)
     with runtime.session_factory() as s:
-        assert s.scalars(select(Attempt.correct).where(Attempt.question_id == qid)).all() == [
-            True]
+        assert s.scalars(select(Attempt.correct).where(Attempt.question_id == qid)).all() == [True]
 
 
-def test_keys_are_on_the_buttons_and_checking_never_waits_for_a_confidence(signed_in_app,
-                                                                          runtime):
+def test_keys_are_on_the_buttons_and_checking_never_waits_for_a_confidence(signed_in_app, runtime):
     """Keyboard first: 1-4 pick an option, Shift+1..5 say how sure, Enter checks and moves on.
     Checking without saying how sure records "Fairly sure" (3) instead of refusing."""
     at = signed_in_app()
@@ -173,13 +188,15 @@ def test_keys_are_on_the_buttons_and_checking_never_waits_for_a_confidence(signe
     at.switch_page("pages/today.py").run()
     shortcuts = {b.key: b.proto.shortcut for b in at.button}
     assert [shortcuts[f"today_option_{i}"] for i in range(4)] == ["1", "2", "3", "4"]
-    assert [shortcuts[f"today_sure_{n}"] for n in range(1, 6)] == [f"shift+{n}"
-                                                                    for n in range(1, 6)]
+    assert [shortcuts[f"today_sure_{n}"] for n in range(1, 6)] == [
+        f"shift+{n}" for n in range(1, 6)
+    ]
     assert shortcuts["today_check"] == "enter"
     at.button(key=f"today_option_{shown_position(at, 'Mitochondrion')}").click().run()
     at.button(key="today_sure_5").click().run()
-    assert at.button(key=f"today_option_{shown_position(at, 'Mitochondrion')}").proto.type \
-        == "primary"
+    assert (
+        at.button(key=f"today_option_{shown_position(at, 'Mitochondrion')}").proto.type == "primary"
+    )
     at.button(key="today_check").click().run()
     assert not at.exception and not at.error
     assert "Right!" in texts(at) and "You said: Certain · +25 XP" in texts(at)

@@ -68,8 +68,7 @@ def test_offline_answer_with_citations_and_refusal(learner_app, runtime):
     assert len(convs) == 1 and convs[0].title == QUESTION
     ask(at, OFF_TOPIC)
     assert "does not cover this" in texts(at)
-    assert len(store.list_messages(runtime, user_id=uid,
-                                   conversation_id=convs[0].id)) == 4
+    assert len(store.list_messages(runtime, user_id=uid, conversation_id=convs[0].id)) == 4
 
 
 def test_model_answer_streams_and_failure_offers_retry(with_model, learner_app, runtime):
@@ -100,8 +99,9 @@ def test_general_toggle_labels_answer(with_model, learner_app):
 
 def test_titles_are_escaped_and_delete_needs_confirmation(learner_app, runtime):
     at, uid = learner_app
-    conv = store.create_conversation(runtime, user_id=uid,
-                                     title="![x](http://evil.example/p.png) **bold**")
+    conv = store.create_conversation(
+        runtime, user_id=uid, title="![x](http://evil.example/p.png) **bold**"
+    )
     open_tutor(at)
     label = next(b.label for b in at.button if b.key == f"tutor_conv_{conv.id}")
     assert "\\!\\[x\\]\\(http" in label and "\\*\\*bold\\*\\*" in label
@@ -122,8 +122,11 @@ def test_hostile_pdf_text_in_answers_renders_no_link_or_image(signed_in_app, run
     store.create_conversation(runtime, user_id=uid, title=material.title)
     open_tutor(at)
     ask(at, "photosynthesis chloroplasts")
-    strings = [str(e.value) for kind in ("markdown", "caption", "info", "warning", "error",
-                                         "subheader") for e in getattr(at, kind)]
+    strings = [
+        str(e.value)
+        for kind in ("markdown", "caption", "info", "warning", "error", "subheader")
+        for e in getattr(at, kind)
+    ]
     strings += [e.label for e in at.expander] + [b.label for b in at.button]
     assert [s for s in strings if renders_link_or_image(s)] == []
     assert any("click\\]\\(" in s for s in strings)  # the hostile text is shown, literally
@@ -134,9 +137,12 @@ def test_quiz_me_hides_answers_until_answered_and_rejected_questions_go(learner_
     open_tutor(at)
     at.segmented_control(key="tutor_mode").set_value("quiz").run()
     ask(at, "the Calvin cycle")
-    quiz = [m for c in store.list_conversations(runtime, user_id=uid)
-            for m in store.list_messages(runtime, user_id=uid, conversation_id=c.id)
-            if m.kind == "quiz"][0]
+    quiz = [
+        m
+        for c in store.list_conversations(runtime, user_id=uid)
+        for m in store.list_messages(runtime, user_id=uid, conversation_id=c.id)
+        if m.kind == "quiz"
+    ][0]
     items = [s for s in quiz.sentences if "quiz" in s]
     i, item = next((i, s) for i, s in enumerate(items) if s["quiz"]["type"] == "mcq")
     shown = texts(at)

@@ -22,8 +22,18 @@ BASE = "http://127.0.0.1:9/hostile"
 def rendered_markdown(at) -> list[str]:
     """Every string on screen that Streamlit renders as Markdown."""
     out: list[str] = []
-    for kind in ("markdown", "caption", "title", "header", "subheader", "success", "info",
-                 "warning", "error", "toast"):
+    for kind in (
+        "markdown",
+        "caption",
+        "title",
+        "header",
+        "subheader",
+        "success",
+        "info",
+        "warning",
+        "error",
+        "toast",
+    ):
         out += [str(e.value) for e in getattr(at, kind)]
     out += [b.label for b in at.expander] + [b.label for b in at.status]
     out += [t.label for t in at.tabs] + [b.label for b in at.button]

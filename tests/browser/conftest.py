@@ -38,8 +38,14 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = os.environ.get("GROUNDWORK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 TIMEOUT_MS = 30_000
 
@@ -50,8 +56,10 @@ def _chromium_or_skip() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found
-    reason = (f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-              "to run the browser tests")
+    reason = (
+        f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+        "to run the browser tests"
+    )
     if os.environ.get("CI"):
         pytest.fail(reason + " (CI must run them)")
     pytest.skip(reason)
@@ -98,8 +106,9 @@ def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., Ap
     servers: dict[frozenset, tuple[AppServer, subprocess.Popen]] = {}
     logs = Path(tempfile.mkdtemp(prefix="groundwork-browser-"))
 
-    def _start(env: dict[str, str] | None = None, args: tuple[str, ...] = (),
-               port: int | None = None) -> AppServer:
+    def _start(
+        env: dict[str, str] | None = None, args: tuple[str, ...] = (), port: int | None = None
+    ) -> AppServer:
         key = frozenset([*(env or {}).items(), ("args", tuple(args))])
         if key in servers:
             return servers[key][0]
@@ -119,10 +128,26 @@ def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., Ap
         }
         log_file = open(log_path, "w")  # noqa: SIM115 (closed with the process)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false", *args],
-            cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+                *args,
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
         proc._log_file = log_file  # type: ignore[attr-defined]
         try:
@@ -130,11 +155,16 @@ def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., Ap
         except RuntimeError:
             proc.kill()
             raise
-        settings = Settings(database_url=db_url, data_dir=data_dir,
-                            model_cache_dir=shared_model_cache, **{
-            k[len("GROUNDWORK_"):].lower(): v for k, v in (env or {}).items()
-            if k.startswith("GROUNDWORK_") and k != "GROUNDWORK_DATA_DIR"
-        })
+        settings = Settings(
+            database_url=db_url,
+            data_dir=data_dir,
+            model_cache_dir=shared_model_cache,
+            **{
+                k[len("GROUNDWORK_") :].lower(): v
+                for k, v in (env or {}).items()
+                if k.startswith("GROUNDWORK_") and k != "GROUNDWORK_DATA_DIR"
+            },
+        )
         server = AppServer(url, db_url, data_dir, create_runtime(settings, migrate=False), log_path)
         servers[key] = (server, proc)
         return server
@@ -226,8 +256,13 @@ def select_option(page, label: str, option: str) -> None:
     raise AssertionError(f"no option {option!r} in the selectbox {label!r}")
 
 
-def signup_and_onboard(page, app_url: str, *, name: str = "Browser Learner",
-                       password: str = "correct horse battery staple") -> str:
+def signup_and_onboard(
+    page,
+    app_url: str,
+    *,
+    name: str = "Browser Learner",
+    password: str = "correct horse battery staple",
+) -> str:
     """Register a new learner through the UI, complete onboarding, and land on Home."""
     email = f"browser{next(_emails)}-{os.getpid()}@example.com"
     page.goto(app_url)

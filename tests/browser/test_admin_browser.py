@@ -25,8 +25,12 @@ def _settle(page) -> None:
 def test_a_learner_opening_admin_is_refused_and_sees_no_data(page, app_server):
     from engine.accounts import register_user
 
-    register_user(app_server.runtime, email="hidden-person@example.com", password=PASSWORD,
-                  display_name="Hidden Person")
+    register_user(
+        app_server.runtime,
+        email="hidden-person@example.com",
+        password=PASSWORD,
+        display_name="Hidden Person",
+    )
     signup_and_onboard(page, app_server.url, name="Pupil")
     assert page.get_by_text("Admin console").count() == 0  # not in the navigation
     page.goto(f"{app_server.url}/admin")
@@ -41,8 +45,14 @@ def test_an_invitation_link_signs_a_learner_up(page, start_app):
     rt = server.runtime
     from engine.accounts import register_user
 
-    boss = register_user(rt, email="boss@example.com", password=PASSWORD, display_name="Boss",
-                         by_admin=True, role="admin")
+    boss = register_user(
+        rt,
+        email="boss@example.com",
+        password=PASSWORD,
+        display_name="Boss",
+        by_admin=True,
+        role="admin",
+    )
     invitation = signup.create_invitation(rt, actor_id=boss.user_id, days=7, max_uses=1)
     page.goto(server.url)
     wait_for_text(page, "Welcome to Groundwork")  # no link: the login page
@@ -70,10 +80,16 @@ def oidc_app(start_app, tmp_path):
     """The app with single sign-on against a local mock OpenID Connect provider."""
     from oidc_provider_mock import User, run_server_in_thread
 
-    people = [User(sub="kim", claims={"email": "kim@school.example", "email_verified": True,
-                                      "name": "Kim Lee"}),
-              User(sub="sam", claims={"email": "sam@school.example", "email_verified": False,
-                                      "name": "Sam"})]
+    people = [
+        User(
+            sub="kim",
+            claims={"email": "kim@school.example", "email_verified": True, "name": "Kim Lee"},
+        ),
+        User(
+            sub="sam",
+            claims={"email": "sam@school.example", "email_verified": False, "name": "Sam"},
+        ),
+    ]
     with run_server_in_thread(user_claims=people) as provider:
         port = _free_port()
         path = tmp_path / "secrets.toml"
@@ -84,9 +100,11 @@ def oidc_app(start_app, tmp_path):
             'client_id = "groundwork"\n'
             f'client_secret = "{secrets.token_hex(16)}"\n'
             f'server_metadata_url = "http://127.0.0.1:{provider.server_port}'
-            '/.well-known/openid-configuration"\n')
-        yield start_app({"GROUNDWORK_SIGNUP_MODE": "sso"}, args=("--secrets.files", str(path)),
-                        port=port)
+            '/.well-known/openid-configuration"\n'
+        )
+        yield start_app(
+            {"GROUNDWORK_SIGNUP_MODE": "sso"}, args=("--secrets.files", str(path)), port=port
+        )
 
 
 def _sign_in_at_provider(page, server, subject: str) -> None:

@@ -50,8 +50,9 @@ def test_forged_and_revoked_cookies_do_not_sign_in(page, app_server):
     forged = accounts.sign_token(live.session_id, future, foreign_key)
     assert _visit_with_cookie(page, app_server.url, forged) == "out"
 
-    old_style = jwt.encode({"username": email, "exp_date": future.timestamp()}, OLD_PUBLIC_KEY,
-                           algorithm="HS256")
+    old_style = jwt.encode(
+        {"username": email, "exp_date": future.timestamp()}, OLD_PUBLIC_KEY, algorithm="HS256"
+    )
     assert _visit_with_cookie(page, app_server.url, old_style) == "out"
 
     accounts.revoke_session(rt, session_id=live.session_id)
@@ -66,7 +67,8 @@ def test_cookie_is_secure_when_configured(page, start_app):
 
 
 def test_logout_removes_the_session_cookie_and_the_known_browser_outlasts_an_attacker(
-        page, app_server):
+    page, app_server
+):
     """Logging out deletes the session cookie from the browser (it is set by a script, so it
     cannot be HttpOnly); the device cookie stays, and lets this browser sign in with the right
     password while strangers' failures lock the email for every other browser."""
@@ -84,8 +86,9 @@ def test_logout_removes_the_session_cookie_and_the_known_browser_outlasts_an_att
     rt = app_server.runtime
     for i in range(rt.settings.accounts.login_max_failures):
         with pytest.raises(AuthenticationFailed):
-            accounts.authenticate(rt, email=email, password=f"attacker guess {i}",
-                                  client_address="198.51.100.200")
+            accounts.authenticate(
+                rt, email=email, password=f"attacker guess {i}", client_address="198.51.100.200"
+            )
     with pytest.raises(AccountLocked):
         accounts.authenticate(rt, email=email, password="correct horse battery staple")
     page.reload()  # the owner comes back later (a page load sends the browser's cookies)

@@ -17,7 +17,7 @@ def test_idle_app_writes_no_repeating_log_lines(page, app_server):
     wait_for_text(page, "Start by uploading a PDF")
     before = app_server.log_path.read_text().splitlines()
     time.sleep(IDLE_S)  # a learner reading the page: the app should be silent meanwhile
-    idle = app_server.log_path.read_text().splitlines()[len(before):]
+    idle = app_server.log_path.read_text().splitlines()[len(before) :]
     repeated = {line: n for line, n in Counter(_STAMP.sub("", x) for x in idle).items() if n > 1}
     assert not repeated, f"log lines repeated while idle: {repeated}"
     assert len(idle) <= 2, f"the idle app kept logging: {idle[:10]}"

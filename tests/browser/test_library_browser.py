@@ -34,14 +34,19 @@ def test_upload_a_pdf_then_find_a_passage(page, app_server, tmp_path):
     page.get_by_label("Search your library").fill("where does a river drop its silt")
     page.get_by_test_id("stBaseButton-secondaryFormSubmit").filter(has_text="Search").click()
     wait_for_text(page, "distributary channels")
-    first_result = page.locator('[data-testid="stMarkdownContainer"]').filter(
-        has_text="1. Physical Geography").first.inner_text()
+    first_result = (
+        page.locator('[data-testid="stMarkdownContainer"]')
+        .filter(has_text="1. Physical Geography")
+        .first.inner_text()
+    )
     # the passage is cited with its page range, which includes page 2
     assert re.search(r"\bpp?\. (2|1\u20132)\b", first_result), first_result
 
 
-SCANNED = ("Glaciers carve U-shaped valleys as they grind the bedrock beneath them. When the "
-           "ice retreats, it leaves moraines of unsorted rock and sand behind. ")
+SCANNED = (
+    "Glaciers carve U-shaped valleys as they grind the bedrock beneath them. When the "
+    "ice retreats, it leaves moraines of unsorted rock and sand behind. "
+)
 
 
 def test_upload_a_scanned_pdf_then_find_a_sentence_of_it(page, app_server, tmp_path):

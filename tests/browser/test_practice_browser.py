@@ -84,25 +84,37 @@ def test_twenty_reviews_with_the_keyboard_only(page, app_server):
     for n in range(1, 21):
         k = n % 4  # the right option moves around
         shuffled = options[k:] + options[:k]
-        add_question(sf, uid, stem=f"Keyboard question {n}: which organelle makes ATP?",
-                     options=shuffled, correct_index=shuffled.index("Mitochondrion"))
+        add_question(
+            sf,
+            uid,
+            stem=f"Keyboard question {n}: which organelle makes ATP?",
+            options=shuffled,
+            correct_index=shuffled.index("Mitochondrion"),
+        )
 
     page.goto(f"{app_server.url}/today")
     wait_for_text(page, "Keyboard question 1:")
     for key in ("1", "2", "3", "4"):
         assert page.get_by_label(f"Shortcut {key}").first.is_visible()
-    assert page.get_by_role("button", name="Check answer") \
-        .get_by_label("Shortcut Enter", exact=False).is_visible()
+    assert (
+        page.get_by_role("button", name="Check answer")
+        .get_by_label("Shortcut Enter", exact=False)
+        .is_visible()
+    )
     # Each key is pressed once its button is on screen, as a person would.
     for n in range(1, 21):
         wait_for_text(page, f"Keyboard question {n}:")
         page.locator(".st-key-today_check").wait_for()
         # Options are shown shuffled per answer: find where the right one is shown.
-        shown = next(i for i in range(4)
-                     if "Mitochondrion" in page.locator(f".st-key-today_option_{i}").inner_text())
+        shown = next(
+            i
+            for i in range(4)
+            if "Mitochondrion" in page.locator(f".st-key-today_option_{i}").inner_text()
+        )
         page.keyboard.press(str(shown + 1))
-        page.locator(f".st-key-today_option_{shown} [data-testid='stBaseButton-primary']") \
-            .wait_for()
+        page.locator(
+            f".st-key-today_option_{shown} [data-testid='stBaseButton-primary']"
+        ).wait_for()
         if n % 5 == 0:
             page.keyboard.press("Shift+5")
             wait_for_text(page, "How sure are you? Certain")
@@ -114,8 +126,8 @@ def test_twenty_reviews_with_the_keyboard_only(page, app_server):
     wait_for_text(page, "100%")
 
     with sf() as s:
-        confidences = s.scalars(select(Attempt.confidence).where(Attempt.user_id == uid)
-                                .order_by(Attempt.id)).all()
-        assert s.scalars(select(Attempt.correct).where(Attempt.user_id == uid)).all() \
-            == [True] * 20
+        confidences = s.scalars(
+            select(Attempt.confidence).where(Attempt.user_id == uid).order_by(Attempt.id)
+        ).all()
+        assert s.scalars(select(Attempt.correct).where(Attempt.user_id == uid)).all() == [True] * 20
     assert confidences == [5 if n % 5 == 0 else 3 for n in range(1, 21)]

@@ -9,8 +9,10 @@ from tests.browser.conftest import signup_and_onboard, wait_for_text
 from tests.support.llm_stub import Reply
 from tests.support.tutor_data import biology_pdf
 
-ANSWER = ("The Calvin cycle fixes carbon dioxide into sugars using the ATP and NADPH made by "
-          "the light reactions [1].")
+ANSWER = (
+    "The Calvin cycle fixes carbon dioxide into sugars using the ATP and NADPH made by "
+    "the light reactions [1]."
+)
 FOLLOW_UP_ANSWER = "The enzyme rubisco catalyses the first step of carbon fixation [1]."
 
 
@@ -25,7 +27,8 @@ def send(page, text: str) -> None:
         box.press("Enter")
         try:
             page.get_by_test_id("stChatMessage").filter(has_text=text).first.wait_for(
-                state="visible", timeout=10_000)
+                state="visible", timeout=10_000
+            )
             return
         except PlaywrightTimeout:
             continue

@@ -67,8 +67,9 @@ def _assert_nothing_fetched(page, tracker: _Tracker, requested: list[str], where
     assert page.get_by_text("](", exact=False).count() > 0, f"{where}: hostile text not shown"
 
 
-def test_hostile_pdf_never_makes_the_browser_fetch_or_link(page, app_server, tracker,
-                                                          tmp_path, llm_stub):
+def test_hostile_pdf_never_makes_the_browser_fetch_or_link(
+    page, app_server, tracker, tmp_path, llm_stub
+):
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     email = signup_and_onboard(page, app_server.url, name="Mallory Reader")
@@ -79,8 +80,12 @@ def test_hostile_pdf_never_makes_the_browser_fetch_or_link(page, app_server, tra
     page.get_by_role("link", name="Open the Library to upload a PDF").click()
     wait_for_text(page, "Your library is empty")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-        {"name": hostile_filename(tracker.base), "mimeType": "application/pdf",
-         "buffer": hostile_pdf(tracker.base)})
+        {
+            "name": hostile_filename(tracker.base),
+            "mimeType": "application/pdf",
+            "buffer": hostile_pdf(tracker.base),
+        }
+    )
     wait_for_text(page, "Added “", timeout_ms=420_000)  # a busy machine
     [material] = list_materials(rt, user_id=uid)
     assert "[click](" in material.title and "[click](" in material.filename
@@ -106,10 +111,10 @@ def test_hostile_pdf_never_makes_the_browser_fetch_or_link(page, app_server, tra
     page.get_by_role("link", name="Today").click()
     wait_for_text(page, "New question")
     _assert_nothing_fetched(page, tracker, requested, "Today (question)")
-    page.locator('[data-testid="stButton"]').filter(has_text=re.compile(r"Zorblat")) \
-        .first.locator("button").click()
-    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Zorblat").first \
-        .wait_for()
+    page.locator('[data-testid="stButton"]').filter(has_text=re.compile(r"Zorblat")).first.locator(
+        "button"
+    ).click()
+    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Zorblat").first.wait_for()
     page.get_by_role("button", name="Check answer").click()
     wait_for_text(page, "Correct answer")
     _assert_nothing_fetched(page, tracker, requested, "Today (feedback)")

@@ -39,16 +39,22 @@ def test_a_generated_password_is_printed_only_when_asked(cli, capsys):
     assert "created learner quiet@example.com" in out
     assert "not shown" in out and "generated password for" not in out
 
-    assert cli(["create-user", "loud@example.com", "--generate-password",
-                "--show-password"]) == 0
+    assert cli(["create-user", "loud@example.com", "--generate-password", "--show-password"]) == 0
     password = _shown_password(capsys.readouterr().out)
     assert _login("loud@example.com", password).email == "loud@example.com"
 
 
 def test_ingest_create_user_does_not_print_the_password_unless_asked(cli, tmp_path, capsys):
     pdf = tmp_path / "notes.pdf"
-    pdf.write_bytes(text_pdf(["Mitochondria make most of the cell's ATP by oxidative "
-                              "phosphorylation along the inner membrane."], title="Cells"))
+    pdf.write_bytes(
+        text_pdf(
+            [
+                "Mitochondria make most of the cell's ATP by oxidative "
+                "phosphorylation along the inner membrane."
+            ],
+            title="Cells",
+        )
+    )
     assert cli(["ingest", str(pdf), "--user", "new@example.com", "--create-user"]) == 0
     out = capsys.readouterr().out
     assert "created learner new@example.com" in out and "not shown" in out
@@ -100,14 +106,14 @@ def test_reset_password_refuses_mismatched_prompts_and_unknown_emails(cli, capsy
 def test_reset_password_can_generate_and_show(cli, capsys, monkeypatch):
     monkeypatch.setenv("GROUNDWORK_NEW_USER_PASSWORD", "the first password 1")
     assert cli(["create-user", "ada@example.com"]) == 0
-    assert cli(["reset-password", "ada@example.com", "--generate-password",
-                "--show-password"]) == 0
+    assert cli(["reset-password", "ada@example.com", "--generate-password", "--show-password"]) == 0
     assert _login("ada@example.com", _shown_password(capsys.readouterr().out))
 
 
 @pytest.mark.parametrize(("mode", "status"), [("invite", 0), ("closed", 1)])
 def test_operator_creates_accounts_in_invite_mode_but_not_when_closed(
-        settings, monkeypatch, capsys, mode, status):
+    settings, monkeypatch, capsys, mode, status
+):
     monkeypatch.setenv("GROUNDWORK_SIGNUP_MODE", mode)
     monkeypatch.setenv("GROUNDWORK_NEW_USER_PASSWORD", "the first password 1")
     get_settings.cache_clear()
@@ -129,8 +135,12 @@ def test_prune_auth_removes_old_attempts(cli, capsys, monkeypatch):
 
     rt = get_runtime()
     with pytest.raises(AuthenticationFailed):
-        accounts.authenticate(rt, email="ada@example.com", password="old guess!",
-                              now=dt.datetime.now(dt.UTC) - dt.timedelta(days=200))
+        accounts.authenticate(
+            rt,
+            email="ada@example.com",
+            password="old guess!",
+            now=dt.datetime.now(dt.UTC) - dt.timedelta(days=200),
+        )
     assert _login("ada@example.com", "the first password 1")  # a recent attempt stays
     capsys.readouterr()
     assert cli(["prune-auth", "--days", "90"]) == 0
@@ -143,8 +153,10 @@ def _audit_rows():
     from engine.db.models import AuditEntry
 
     with get_runtime().session_factory() as s:
-        return [(a.actor, a.action, a.target, a.detail)
-                for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        return [
+            (a.actor, a.action, a.target, a.detail)
+            for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
 
 
 def test_create_user_with_a_role_and_set_role_are_audited(cli, capsys, monkeypatch):
@@ -165,8 +177,9 @@ def test_create_user_with_a_role_and_set_role_are_audited(cli, capsys, monkeypat
     ]
 
 
-def test_set_role_keeps_the_last_admin_and_refuses_unknown_roles_and_emails(cli, capsys,
-                                                                             monkeypatch):
+def test_set_role_keeps_the_last_admin_and_refuses_unknown_roles_and_emails(
+    cli, capsys, monkeypatch
+):
     monkeypatch.setenv("GROUNDWORK_NEW_USER_PASSWORD", "the first password 1")
     assert cli(["create-user", "boss@example.com", "--role", "admin"]) == 0
     capsys.readouterr()

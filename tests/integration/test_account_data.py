@@ -21,10 +21,18 @@ from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question, token
 
 LEARNERS = {
-    "alice": ("alice@example.com", "Alice reads about glacial erosion and moraines.",
-              "Glaciology notes", "Which landform does a glacier leave behind? alicetoken"),
-    "bob": ("bob@example.com", "Bob studies the Krebs cycle in mitochondria.",
-            "Biochemistry notes", "What does the Krebs cycle produce? bobtoken"),
+    "alice": (
+        "alice@example.com",
+        "Alice reads about glacial erosion and moraines.",
+        "Glaciology notes",
+        "Which landform does a glacier leave behind? alicetoken",
+    ),
+    "bob": (
+        "bob@example.com",
+        "Bob studies the Krebs cycle in mitochondria.",
+        "Biochemistry notes",
+        "What does the Krebs cycle produce? bobtoken",
+    ),
 }
 
 
@@ -45,15 +53,32 @@ def learners(rt, make_user):
         uid = make_user(email, display_name=key.title())
         pdf = text_pdf([body], title=title)
         m = library.ingest_pdf(rt, user_id=uid, data=pdf, filename=f"{key}.pdf").material
-        qid = add_question(rt.session_factory, uid, stem=stem, material_id=m.id,
-                           material_title=title)
-        submit_answer(rt, user_id=uid, question_id=qid, token=token(),
-                      response=1, confidence=4, seconds=20, expected_reviews=0)
+        qid = add_question(
+            rt.session_factory, uid, stem=stem, material_id=m.id, material_title=title
+        )
+        submit_answer(
+            rt,
+            user_id=uid,
+            question_id=qid,
+            token=token(),
+            response=1,
+            confidence=4,
+            seconds=20,
+            expected_reviews=0,
+        )
         chat = f"{key}chat: what does {title} say?"
         _converse(rt, uid, chat, f"{key}reply: it says what the notes say.")
-        made[key] = {"id": uid, "email": email, "pdf": pdf, "material": m, "title": title,
-                     "sha": hashlib.sha256(pdf).hexdigest(), "stem": stem, "body": body,
-                     "chat": chat}
+        made[key] = {
+            "id": uid,
+            "email": email,
+            "pdf": pdf,
+            "material": m,
+            "title": title,
+            "sha": hashlib.sha256(pdf).hexdigest(),
+            "stem": stem,
+            "body": body,
+            "chat": chat,
+        }
     return made
 
 
@@ -64,12 +89,26 @@ def _converse(rt, user_id: int, question: str, answer: str) -> None:
     conv_id = tutor_store.create_conversation(rt, user_id=user_id).id
     with rt.session_factory.begin() as s:
         conv = s.get(Conversation, conv_id)
-        tutor_store.add_message(s, user_id=user_id, conversation=conv, role="user",
-                                kind="question", mode="explain", content=question)
-        tutor_store.add_message(s, user_id=user_id, conversation=conv, role="assistant",
-                                kind="answer", mode="explain", content=answer,
-                                citations=[{"n": 1, "title": "notes", "text": answer}],
-                                cited_share=1.0)
+        tutor_store.add_message(
+            s,
+            user_id=user_id,
+            conversation=conv,
+            role="user",
+            kind="question",
+            mode="explain",
+            content=question,
+        )
+        tutor_store.add_message(
+            s,
+            user_id=user_id,
+            conversation=conv,
+            role="assistant",
+            kind="answer",
+            mode="explain",
+            content=answer,
+            citations=[{"n": 1, "title": "notes", "text": answer}],
+            cited_share=1.0,
+        )
 
 
 def _zip(rt, user_id: int) -> zipfile.ZipFile:
@@ -80,9 +119,16 @@ def test_export_holds_the_learners_data_and_original_pdfs(rt, learners):
     alice = learners["alice"]
     zf = _zip(rt, alice["id"])
     names = set(zf.namelist())
-    assert {"account.json", "materials.csv", "questions.json", "attempts.csv",
-            "review_states.csv", "flags.csv", "scheduler_parameters.csv",
-            "llm_usage.csv"} <= names
+    assert {
+        "account.json",
+        "materials.csv",
+        "questions.json",
+        "attempts.csv",
+        "review_states.csv",
+        "flags.csv",
+        "scheduler_parameters.csv",
+        "llm_usage.csv",
+    } <= names
     original = f"originals/{alice['material'].id}-alice.pdf"
     assert zf.read(original) == alice["pdf"]
     assert alice["title"] in zf.read("materials.csv").decode()
@@ -101,7 +147,9 @@ def test_export_holds_the_learners_tutor_conversations_and_messages(rt, learners
     (conv,) = conversations
     assert conv["title"] == alice["chat"]  # titled from the first question
     assert [(m["role"], m["content"]) for m in conv["messages"]] == [
-        ("user", alice["chat"]), ("assistant", "alicereply: it says what the notes say.")]
+        ("user", alice["chat"]),
+        ("assistant", "alicereply: it says what the notes say."),
+    ]
     assert conv["messages"][1]["citations"][0]["title"] == "notes"
 
 
@@ -111,8 +159,16 @@ def test_export_contains_nothing_of_another_learner(rt, learners):
     for name in zf.namelist():
         data = zf.read(name)
         assert data != bob["pdf"]
-        for secret in (bob["email"], bob["title"], bob["stem"], "bobtoken", "Krebs",
-                       bob["sha"], "bobchat", "bobreply"):
+        for secret in (
+            bob["email"],
+            bob["title"],
+            bob["stem"],
+            "bobtoken",
+            "Krebs",
+            bob["sha"],
+            "bobchat",
+            "bobreply",
+        ):
             assert secret.encode() not in data, (name, secret)
 
 
@@ -128,11 +184,18 @@ def test_export_csvs_write_formula_like_text_as_text(rt, make_user):
     m = library.ingest_pdf(rt, user_id=uid, data=pdf, filename="@SUM(A1).pdf").material
     assert m.title == FORMULA_TITLE
     qid = add_question(rt.session_factory, uid, material_id=m.id, material_title=m.title)
-    submit_answer(rt, user_id=uid, question_id=qid, token=token(), response=1,
-                  confidence=4, seconds=20, expected_reviews=0)
+    submit_answer(
+        rt,
+        user_id=uid,
+        question_id=qid,
+        token=token(),
+        response=1,
+        confidence=4,
+        seconds=20,
+        expected_reviews=0,
+    )
     with rt.session_factory.begin() as s:
-        s.execute(text("UPDATE attempts SET dispute_note = '-2+3' WHERE user_id = :u"),
-                  {"u": uid})
+        s.execute(text("UPDATE attempts SET dispute_note = '-2+3' WHERE user_id = :u"), {"u": uid})
     zf = _zip(rt, uid)
     (material,) = csv.DictReader(io.StringIO(zf.read("materials.csv").decode()))
     assert material["title"] == "'" + FORMULA_TITLE
@@ -156,16 +219,28 @@ def test_export_gives_the_text_of_materials_without_a_stored_original(rt, learne
 def _rows_of(rt, user_id: int, email: str) -> dict[str, int]:
     """Rows that belong to the learner, in every table that has a user_id column."""
     with rt.engine.connect() as conn:
-        tables = conn.execute(text(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
-            "AND column_name = 'user_id' ORDER BY table_name")).scalars().all()
-        counts = {t: conn.execute(text(f'SELECT count(*) FROM "{t}" WHERE user_id = :u'),
-                                  {"u": user_id}).scalar_one() for t in tables}
-        counts["users"] = conn.execute(text("SELECT count(*) FROM users WHERE id = :u"),
-                                       {"u": user_id}).scalar_one()
-        counts["login_attempts(email)"] = conn.execute(text(
-            "SELECT count(*) FROM login_attempts WHERE email_normalized = :e"),
-            {"e": email}).scalar_one()
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+                    "AND column_name = 'user_id' ORDER BY table_name"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        counts = {
+            t: conn.execute(
+                text(f'SELECT count(*) FROM "{t}" WHERE user_id = :u'), {"u": user_id}
+            ).scalar_one()
+            for t in tables
+        }
+        counts["users"] = conn.execute(
+            text("SELECT count(*) FROM users WHERE id = :u"), {"u": user_id}
+        ).scalar_one()
+        counts["login_attempts(email)"] = conn.execute(
+            text("SELECT count(*) FROM login_attempts WHERE email_normalized = :e"), {"e": email}
+        ).scalar_one()
     return counts
 
 
@@ -197,8 +272,10 @@ def test_delete_account_removes_everything_of_the_learner_only(rt, learners):
     assert _rows_of(rt, bob["id"], bob["email"]) == bob_before
     assert library.vector_count(rt, user_id=bob["id"]) == bob_vectors
     assert originals.original_path(rt, user_id=bob["id"], sha256=bob["sha"]).is_file()
-    assert library.search_library(rt, user_id=bob["id"], query=bob["body"])[0].material_id \
+    assert (
+        library.search_library(rt, user_id=bob["id"], query=bob["body"])[0].material_id
         == bob["material"].id
+    )
     assert integrity.check(rt) == []
 
 

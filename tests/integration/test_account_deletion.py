@@ -22,8 +22,10 @@ from tests.support.jobs import running_worker, wait_for
 from tests.support.library_pdfs import encrypted_pdf, text_pdf
 
 PASSWORD = "correct horse battery staple"  # make_user's
-TEXT = ("Glaciers form where snowfall exceeds melting for many years. The snow compacts into "
-        "firn and then into dense glacial ice, which flows downhill under its own weight.")
+TEXT = (
+    "Glaciers form where snowfall exceeds melting for many years. The snow compacts into "
+    "firn and then into dense glacial ice, which flows downhill under its own weight."
+)
 QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers")
 
 
@@ -37,36 +39,54 @@ def _session(rt, uid: int) -> str:
 
 
 def _upload(rt, uid: int, pdf: bytes, name: str, password: str | None = None) -> int:
-    return jobs.submit_ingestion(rt, user_id=uid, source=io.BytesIO(pdf), filename=name,
-                                 password=password)
+    return jobs.submit_ingestion(
+        rt, user_id=uid, source=io.BytesIO(pdf), filename=name, password=password
+    )
 
 
 def _spool_of(rt, uid: int) -> list[Path]:
     """The learner's spooled uploads and stored PDF passwords on disk."""
     with rt.session_factory() as s:
-        paths = [Path(p) for p in s.scalars(select(JobProgress.spool_path).where(
-            JobProgress.user_id == uid, JobProgress.spool_path.is_not(None)))]
+        paths = [
+            Path(p)
+            for p in s.scalars(
+                select(JobProgress.spool_path).where(
+                    JobProgress.user_id == uid, JobProgress.spool_path.is_not(None)
+                )
+            )
+        ]
     return [f for p in paths for f in (p, p.with_suffix(".pw")) if f.exists()]
 
 
 def _queue_text(rt) -> str:
     """Every row of the job queue's tables, as text."""
     with rt.engine.connect() as conn:
-        return "\n".join(row[0] for t in QUEUE_TABLES for row in conn.exec_driver_sql(
-            f"SELECT r::text FROM procrastinate.{t} r"))
+        return "\n".join(
+            row[0]
+            for t in QUEUE_TABLES
+            for row in conn.exec_driver_sql(f"SELECT r::text FROM procrastinate.{t} r")
+        )
 
 
 def _queue_rows(rt, uid: int) -> list[tuple[str, str]]:
     """(task, status) of the learner's rows in the queue."""
     with rt.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(
-            "SELECT task_name, status::text FROM procrastinate.procrastinate_jobs "
-            "WHERE lock = :lock ORDER BY id"), {"lock": f"learner:{uid}"})]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT task_name, status::text FROM procrastinate.procrastinate_jobs "
+                    "WHERE lock = :lock ORDER BY id"
+                ),
+                {"lock": f"learner:{uid}"},
+            )
+        ]
 
 
 def _delete(rt, uid: int, password: str = PASSWORD, **kwargs) -> int:
-    return jobs.submit_account_deletion(rt, user_id=uid, confirm_email=_email(rt, uid),
-                                        password=password, **kwargs)
+    return jobs.submit_account_deletion(
+        rt, user_id=uid, confirm_email=_email(rt, uid), password=password, **kwargs
+    )
 
 
 def _wait_gone(rt, uid: int) -> None:
@@ -88,8 +108,9 @@ def test_deleting_asks_for_the_password_and_a_wrong_one_changes_nothing(runtime,
     with pytest.raises(AuthenticationFailed, match="password is not right"):
         _delete(runtime, uid, password="not my password at all")
     with pytest.raises(InvalidInput, match="type its email address"):
-        jobs.submit_account_deletion(runtime, user_id=uid, confirm_email="x@example.com",
-                                     password=PASSWORD)
+        jobs.submit_account_deletion(
+            runtime, user_id=uid, confirm_email="x@example.com", password=PASSWORD
+        )
 
     assert resume_session(runtime, session_id=sid) is not None  # still signed in
     assert jobs.get_job(runtime, waiting, user_id=uid).outcome == "queued"
@@ -99,7 +120,8 @@ def test_deleting_asks_for_the_password_and_a_wrong_one_changes_nothing(runtime,
     # The only change: the wrong password was counted like a failed login.
     assert {k: v for k, v in after.items() if v != before[k]} == {
         "login_attempts": before["login_attempts"] + 1,
-        "login_attempts(email)": before["login_attempts(email)"] + 1}
+        "login_attempts(email)": before["login_attempts(email)"] + 1,
+    }
 
 
 def test_the_password_check_is_throttled_like_a_login(runtime, make_user):
@@ -115,15 +137,21 @@ def test_the_password_check_is_throttled_like_a_login(runtime, make_user):
     assert jobs.recent_jobs(runtime, user_id=uid) == []
 
 
-def test_deletion_stops_the_learners_jobs_and_leaves_nothing_in_spool_or_queue(
-        runtime, make_user):
+def test_deletion_stops_the_learners_jobs_and_leaves_nothing_in_spool_or_queue(runtime, make_user):
     a, b = make_user(), make_user()
     a_email = _email(runtime, a)
     a_tab, b_tab = _session(runtime, a), _session(runtime, b)
     a_pdf = encrypted_pdf("Alice keeps secret notes on moraines.", "moon-42")
     _upload(runtime, a, a_pdf, f"{a_email}-notes.pdf", password="moon-42")
-    jobs.submit_generation(runtime, user_id=a, material_ids=None, topic="alicetopic moraines",
-                           question_type="mix", difficulty=3, count=2)
+    jobs.submit_generation(
+        runtime,
+        user_id=a,
+        material_ids=None,
+        topic="alicetopic moraines",
+        question_type="mix",
+        difficulty=3,
+        count=2,
+    )
     jobs.submit_export(runtime, user_id=a)
     b_job = _upload(runtime, b, text_pdf([TEXT]), "glaciers.pdf")
     b_spool = _spool_of(runtime, b)
@@ -169,7 +197,8 @@ def test_deletion_stops_the_learners_jobs_and_leaves_nothing_in_spool_or_queue(
 
 
 def test_a_job_of_an_account_being_deleted_does_nothing_when_it_runs(
-        runtime, make_user, monkeypatch):
+    runtime, make_user, monkeypatch
+):
     a, b = make_user(), make_user()
     reindexed: list[int] = []
     real = library.reindex
@@ -230,10 +259,11 @@ def test_the_nightly_check_finishes_a_deletion_whose_job_failed(runtime, make_us
     for uid in (a, recent):
         _delete(runtime, uid)
     with runtime.session_factory.begin() as s:  # a's job failed for good an hour ago
-        s.execute(text("UPDATE job_progress SET outcome = 'failed' WHERE user_id = :u"),
-                  {"u": a})
-        s.execute(text("UPDATE users SET deleting_since = now() - interval '61 minutes' "
-                       "WHERE id = :u"), {"u": a})
+        s.execute(text("UPDATE job_progress SET outcome = 'failed' WHERE user_id = :u"), {"u": a})
+        s.execute(
+            text("UPDATE users SET deleting_since = now() - interval '61 minutes' WHERE id = :u"),
+            {"u": a},
+        )
     b_before = _rows_of(runtime, b, _email(runtime, b))
     nightly_check(runtime)
     with runtime.session_factory() as s:

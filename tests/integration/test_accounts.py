@@ -16,8 +16,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def _register(rt, email="ada@example.com", password=PASSWORD, name="Ada"):
-    return accounts.register_user(rt, email=email, password=password,
-                                  display_name=name)
+    return accounts.register_user(rt, email=email, password=password, display_name=name)
 
 
 def _login(rt, email="ada@example.com", password=PASSWORD, now=None):
@@ -57,7 +56,9 @@ def test_duplicate_email_in_any_case_is_refused(runtime):
         ("ada@example.com", "ü" * 40, "Ada", "72 bytes"),
     ],
 )
-def test_invalid_registrations_are_refused_and_write_nothing(runtime, email, password, name, message):
+def test_invalid_registrations_are_refused_and_write_nothing(
+    runtime, email, password, name, message
+):
     with pytest.raises(RegistrationError, match=message):
         _register(runtime, email=email, password=password, name=name)
     assert _count(runtime, User) == 0
@@ -112,7 +113,9 @@ def test_lockout_after_repeated_failures_then_recovery(runtime):
     with pytest.raises(AccountLocked, match="Try again in") as locked:
         _login(runtime, now=t0 + dt.timedelta(minutes=5))
     assert 0 < locked.value.retry_after_s <= 15 * 60
-    assert _login(runtime, now=t0 + dt.timedelta(minutes=4 + 15, seconds=1)).email == "ada@example.com"
+    assert (
+        _login(runtime, now=t0 + dt.timedelta(minutes=4 + 15, seconds=1)).email == "ada@example.com"
+    )
 
 
 def test_failures_spread_beyond_the_window_do_not_lock(runtime):
@@ -140,7 +143,10 @@ def test_lockout_is_per_account(runtime):
     for i in range(5):
         with pytest.raises(AuthenticationFailed):
             _login(runtime, password="wrong password!!", now=t0 + dt.timedelta(seconds=i))
-    assert _login(runtime, email="bob@example.com", now=t0 + dt.timedelta(seconds=6)).display_name == "Bob"
+    assert (
+        _login(runtime, email="bob@example.com", now=t0 + dt.timedelta(seconds=6)).display_name
+        == "Bob"
+    )
 
 
 def test_every_attempt_is_recorded_without_the_password(runtime):

@@ -44,8 +44,10 @@ def _email(rt, uid: int) -> str:
 
 def _audit(rt) -> list[tuple[str, str, str, str]]:
     with rt.session_factory() as s:
-        return [(a.actor, a.action, a.target, a.detail) for a in
-                s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        return [
+            (a.actor, a.action, a.target, a.detail)
+            for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
 
 
 @pytest.fixture
@@ -56,42 +58,47 @@ def admin(runtime, make_user) -> int:
 
 
 def _sign_up(rt, email, invitation=None):
-    return register_user(rt, email=email, password=PASSWORD, display_name="New",
-                         invitation=invitation)
+    return register_user(
+        rt, email=email, password=PASSWORD, display_name="New", invitation=invitation
+    )
 
 
 def _every_admin_call(rt, actor_id: int, target: int) -> dict[str, object]:
     return {
         "search_users": lambda: users.search_users(rt, actor_id=actor_id),
         "get_user": lambda: users.get_user(rt, actor_id=actor_id, user_id=target),
-        "set_role": lambda: users.set_role(rt, actor_id=actor_id, user_id=actor_id,
-                                           role="admin"),
-        "disable": lambda: users.set_disabled(rt, actor_id=actor_id, user_id=target,
-                                              disabled=True),
+        "set_role": lambda: users.set_role(rt, actor_id=actor_id, user_id=actor_id, role="admin"),
+        "disable": lambda: users.set_disabled(rt, actor_id=actor_id, user_id=target, disabled=True),
         "sign_out": lambda: users.sign_out_everywhere(rt, actor_id=actor_id, user_id=target),
-        "temp_password": lambda: users.set_temporary_password(rt, actor_id=actor_id,
-                                                              user_id=target),
-        "delete": lambda: users.delete_user(rt, actor_id=actor_id, user_id=target,
-                                            confirm_email=_email(rt, target)),
+        "temp_password": lambda: users.set_temporary_password(
+            rt, actor_id=actor_id, user_id=target
+        ),
+        "delete": lambda: users.delete_user(
+            rt, actor_id=actor_id, user_id=target, confirm_email=_email(rt, target)
+        ),
         "audit_log": lambda: access.audit_log(rt, actor_id=actor_id),
         "signup_mode": lambda: signup.signup_mode(rt, actor_id=actor_id),
         "set_signup_mode": lambda: signup.set_signup_mode(rt, actor_id=actor_id, mode="closed"),
-        "create_invitation": lambda: signup.create_invitation(rt, actor_id=actor_id, days=1,
-                                                              max_uses=1),
+        "create_invitation": lambda: signup.create_invitation(
+            rt, actor_id=actor_id, days=1, max_uses=1
+        ),
         "list_invitations": lambda: signup.list_invitations(rt, actor_id=actor_id),
         "sso_domains": lambda: signup.sso_domains(rt, actor_id=actor_id),
-        "set_sso_domains": lambda: signup.set_sso_domains(rt, actor_id=actor_id,
-                                                          domains="school.example"),
-        "revoke_invitation": lambda: signup.revoke_invitation(rt, actor_id=actor_id,
-                                                              invitation_id=1),
+        "set_sso_domains": lambda: signup.set_sso_domains(
+            rt, actor_id=actor_id, domains="school.example"
+        ),
+        "revoke_invitation": lambda: signup.revoke_invitation(
+            rt, actor_id=actor_id, invitation_id=1
+        ),
         "usage_report": lambda: model_usage.usage_report(rt, actor_id=actor_id),
         "global_limits": lambda: model_usage.global_limits(rt, actor_id=actor_id),
         "set_global_limit": lambda: model_usage.set_global_limit(
-            rt, actor_id=actor_id, name="tutor_max_per_hour", value=1),
-        "learner_limits": lambda: model_usage.learner_limits(rt, actor_id=actor_id,
-                                                             user_id=target),
+            rt, actor_id=actor_id, name="tutor_max_per_hour", value=1
+        ),
+        "learner_limits": lambda: model_usage.learner_limits(rt, actor_id=actor_id, user_id=target),
         "set_learner_limit": lambda: model_usage.set_learner_limit(
-            rt, actor_id=actor_id, user_id=target, name="tutor_max_per_hour", value=1),
+            rt, actor_id=actor_id, user_id=target, name="tutor_max_per_hour", value=1
+        ),
         "job_counts": lambda: admin_jobs.job_counts(rt, actor_id=actor_id),
         "list_jobs": lambda: admin_jobs.list_jobs(rt, actor_id=actor_id, outcome="failed"),
         "retry_job": lambda: admin_jobs.retry_job(rt, actor_id=actor_id, job_id=1),
@@ -102,7 +109,8 @@ def _every_admin_call(rt, actor_id: int, target: int) -> dict[str, object]:
 
 @pytest.mark.parametrize("role", ["learner", "teacher"])
 def test_every_admin_service_refuses_anyone_but_an_admin_and_changes_nothing(
-        runtime, make_user, admin, role):
+    runtime, make_user, admin, role
+):
     caller, other = make_user(), make_user()
     users.set_role(runtime, actor_id=admin, user_id=caller, role=role)
     before = _audit(runtime)
@@ -143,8 +151,9 @@ def test_ids_outside_reach_answer_not_found(runtime, admin):
         lambda: users.delete_user(runtime, actor_id=admin, user_id=missing, confirm_email="x"),
         lambda: signup.revoke_invitation(runtime, actor_id=admin, invitation_id=missing),
         lambda: model_usage.learner_limits(runtime, actor_id=admin, user_id=missing),
-        lambda: model_usage.set_learner_limit(runtime, actor_id=admin, user_id=missing,
-                                              name="tutor_max_per_hour", value=1),
+        lambda: model_usage.set_learner_limit(
+            runtime, actor_id=admin, user_id=missing, name="tutor_max_per_hour", value=1
+        ),
         lambda: admin_jobs.retry_job(runtime, actor_id=admin, job_id=missing),
         lambda: admin_jobs.cancel_job(runtime, actor_id=admin, job_id=missing),
     ):
@@ -159,12 +168,15 @@ def test_search_finds_by_email_or_name_and_role(runtime, make_user, admin):
     found, total = users.search_users(runtime, actor_id=admin, query="SCHOOL")
     assert [u.email for u in found] == ["tom@school.example", "zoe@school.example"]
     assert total == 2
-    assert [u.email for u in users.search_users(runtime, actor_id=admin, query="park")[0]] \
-        == ["zoe@school.example"]
-    assert [u.email for u in users.search_users(runtime, actor_id=admin, query="100%")[0]] \
-        == ["tom@school.example"]  # % is a character, not a wildcard
-    assert [u.email for u in users.search_users(runtime, actor_id=admin, role="teacher")[0]] \
-        == ["tom@school.example"]
+    assert [u.email for u in users.search_users(runtime, actor_id=admin, query="park")[0]] == [
+        "zoe@school.example"
+    ]
+    assert [u.email for u in users.search_users(runtime, actor_id=admin, query="100%")[0]] == [
+        "tom@school.example"
+    ]  # % is a character, not a wildcard
+    assert [u.email for u in users.search_users(runtime, actor_id=admin, role="teacher")[0]] == [
+        "tom@school.example"
+    ]
     with pytest.raises(ValueError):
         users.search_users(runtime, actor_id=admin, role="owner")
 
@@ -185,12 +197,15 @@ def test_the_last_admin_cannot_lose_the_role(runtime, make_user, admin):
     with pytest.raises(InvalidInput, match="only administrator"):
         users.set_role(runtime, actor_id=second, user_id=second, role="learner")
     assert get_account(runtime, email="admin@example.com").role == "learner"
-    assert [(a, act, t, d) for a, act, t, d in _audit(runtime) if act == "set_role"][-1] == \
-        ("admin@example.com", "set_role", "admin@example.com", "admin -> learner")
+    assert [(a, act, t, d) for a, act, t, d in _audit(runtime) if act == "set_role"][-1] == (
+        "admin@example.com",
+        "set_role",
+        "admin@example.com",
+        "admin -> learner",
+    )
 
 
-def test_disabling_ends_sessions_at_once_and_refuses_login_until_enabled(
-        runtime, make_user, admin):
+def test_disabling_ends_sessions_at_once_and_refuses_login_until_enabled(runtime, make_user, admin):
     uid = make_user()
     email = _email(runtime, uid)
     signed = start_session(runtime, account=get_account(runtime, email=email))
@@ -233,8 +248,7 @@ def test_delete_asks_for_the_email_and_uses_the_deletion_job(runtime, make_user,
     with pytest.raises(InvalidInput):
         users.delete_user(runtime, actor_id=admin, user_id=uid, confirm_email="nope@x.org")
     with pytest.raises(InvalidInput):
-        users.delete_user(runtime, actor_id=admin, user_id=admin,
-                          confirm_email="admin@example.com")
+        users.delete_user(runtime, actor_id=admin, user_id=admin, confirm_email="admin@example.com")
     assert resume_session(runtime, session_id=signed.session_id) is not None
     with running_worker(runtime):
         users.delete_user(runtime, actor_id=admin, user_id=uid, confirm_email=email.upper())
@@ -251,7 +265,10 @@ def test_delete_asks_for_the_email_and_uses_the_deletion_job(runtime, make_user,
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "delete_account"))
     # The entry stays, naming the account by id (its email went with it).
     assert (entry.target, entry.target_user_id, entry.actor) == (
-        f"deleted account #{uid}", None, "admin@example.com")
+        f"deleted account #{uid}",
+        None,
+        "admin@example.com",
+    )
 
 
 def test_signup_mode_is_changed_at_run_time_over_the_environment_default(runtime, admin):
@@ -264,8 +281,9 @@ def test_signup_mode_is_changed_at_run_time_over_the_environment_default(runtime
     with pytest.raises(InvalidInput):
         signup.set_signup_mode(runtime, actor_id=admin, mode="everyone")
     # the operator still creates accounts while sign-up is by invitation
-    register_user(runtime, email="made@example.com", password=PASSWORD, display_name="M",
-                  by_admin=True)
+    register_user(
+        runtime, email="made@example.com", password=PASSWORD, display_name="M", by_admin=True
+    )
     assert ("admin@example.com", "set_signup_mode", "", "sso -> invite") in _audit(runtime)
 
 
@@ -282,15 +300,21 @@ def test_invitations_expire_run_out_and_can_be_revoked(runtime, admin):
     signup.revoke_invitation(runtime, actor_id=admin, invitation_id=revoked.id)
     with pytest.raises(RegistrationError, match="withdrawn"):
         _sign_up(runtime, "five@example.com", revoked.token)
-    old = signup.create_invitation(runtime, actor_id=admin, days=1, max_uses=5,
-                                   now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    old = signup.create_invitation(
+        runtime,
+        actor_id=admin,
+        days=1,
+        max_uses=5,
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2),
+    )
     with pytest.raises(RegistrationError, match="expired"):
         _sign_up(runtime, "six@example.com", old.token)
     listed = {i.id: i for i in signup.list_invitations(runtime, actor_id=admin)}
     assert (listed[two.id].uses, listed[two.id].note) == (2, "Class 4B")
     assert "used as many times" in listed[two.id].problem
-    assert listed[revoked.id].revoked and listed[old.id].problem.startswith("This invitation "
-                                                                            "has expired")
+    assert listed[revoked.id].revoked and listed[old.id].problem.startswith(
+        "This invitation has expired"
+    )
     with runtime.session_factory() as s:  # only hashes are stored
         hashes = set(s.scalars(select(Invitation.token_hash)))
     assert two.token not in hashes and len(hashes) == 3
@@ -302,10 +326,20 @@ def test_invitations_expire_run_out_and_can_be_revoked(runtime, admin):
 
 def _usage_row(rt, uid, task, cost, *, days_ago=0, request=None):
     with rt.session_factory.begin() as s:
-        s.execute(insert(LLMUsage).values(
-            user_id=uid, request_id=request or f"r-{time.monotonic_ns()}", task=task,
-            generator="llm", model="m", outcome="ok", tokens_in=10, tokens_out=5,
-            cost_usd=cost, created_at=func.now() - dt.timedelta(days=days_ago)))
+        s.execute(
+            insert(LLMUsage).values(
+                user_id=uid,
+                request_id=request or f"r-{time.monotonic_ns()}",
+                task=task,
+                generator="llm",
+                model="m",
+                outcome="ok",
+                tokens_in=10,
+                tokens_out=5,
+                cost_usd=cost,
+                created_at=func.now() - dt.timedelta(days=days_ago),
+            )
+        )
 
 
 def test_usage_report_per_learner_day_and_task(runtime, make_user, admin):
@@ -317,49 +351,68 @@ def test_usage_report_per_learner_day_and_task(runtime, make_user, admin):
     _usage_row(runtime, b, "grading", 9.0, days_ago=40)  # outside the 30 days
     report = model_usage.usage_report(runtime, actor_id=admin, days=30)
     assert [(r.key, r.requests, float(r.cost_usd)) for r in report["learner"]] == [
-        ("a@example.com", 2, 1.75), ("b@example.com", 1, 0.1)]
+        ("a@example.com", 2, 1.75),
+        ("b@example.com", 1, 0.1),
+    ]
     assert [(r.key, r.requests) for r in report["task"]] == [
-        ("generation", 1), ("grading", 1), ("tutor", 1)]
+        ("generation", 1),
+        ("grading", 1),
+        ("tutor", 1),
+    ]
     today = dt.datetime.now(dt.UTC).date()
     assert [(r.key, r.tokens_in) for r in report["day"]] == [
-        (today, 30), (today - dt.timedelta(days=1), 10)]
+        (today, 30),
+        (today - dt.timedelta(days=1), 10),
+    ]
 
 
 def test_limits_changed_at_run_time_apply_to_the_next_request(runtime, make_user, admin):
     a, b = make_user(), make_user()
     model_usage.set_global_limit(runtime, actor_id=admin, name="tutor_max_per_hour", value=1)
-    model_usage.set_learner_limit(runtime, actor_id=admin, user_id=b,
-                                  name="tutor_max_per_hour", value=3)
+    model_usage.set_learner_limit(
+        runtime, actor_id=admin, user_id=b, name="tutor_max_per_hour", value=3
+    )
     for uid, allowed in ((a, 1), (b, 3)):
         for _ in range(allowed):
-            usage.settle(runtime, usage.reserve(runtime, user_id=uid, task=usage.TUTOR,
-                                                units=1), model="m", outcome="ok")
+            usage.settle(
+                runtime,
+                usage.reserve(runtime, user_id=uid, task=usage.TUTOR, units=1),
+                model="m",
+                outcome="ok",
+            )
         with pytest.raises(RateLimited, match=f"tutor {allowed} times"):
             usage.reserve(runtime, user_id=uid, task=usage.TUTOR, units=1)
     assert model_usage.global_limits(runtime, actor_id=admin)["tutor_max_per_hour"] == 1
     assert model_usage.learner_limits(runtime, actor_id=admin, user_id=b) == {
-        "tutor_max_per_hour": 3}
+        "tutor_max_per_hour": 3
+    }
     # back to the environment's default (60 an hour): a may ask again
     model_usage.set_global_limit(runtime, actor_id=admin, name="tutor_max_per_hour", value=None)
     usage.reserve(runtime, user_id=a, task=usage.TUTOR, units=1)
-    model_usage.set_learner_limit(runtime, actor_id=admin, user_id=b,
-                                  name="tutor_max_per_hour", value=None)
+    model_usage.set_learner_limit(
+        runtime, actor_id=admin, user_id=b, name="tutor_max_per_hour", value=None
+    )
     usage.reserve(runtime, user_id=b, task=usage.TUTOR, units=1)  # the server's 60 again
     for bad in (0, -1, 1_000_001):
         with pytest.raises(InvalidInput):
-            model_usage.set_learner_limit(runtime, actor_id=admin, user_id=b,
-                                          name="tutor_max_per_hour", value=bad)
+            model_usage.set_learner_limit(
+                runtime, actor_id=admin, user_id=b, name="tutor_max_per_hour", value=bad
+            )
     with pytest.raises(InvalidInput):
         model_usage.set_global_limit(runtime, actor_id=admin, name="cost", value=1)
-    assert ("admin@example.com", "set_global_limit", "", "tutor_max_per_hour: 60 -> 1") \
-        in _audit(runtime)
+    assert ("admin@example.com", "set_global_limit", "", "tutor_max_per_hour: 60 -> 1") in _audit(
+        runtime
+    )
 
 
 def _failed_job(rt, uid, kind="reindex") -> int:
     with rt.session_factory.begin() as s:
         job_id = jp.create(s, user_id=uid, kind=kind, label="Search index")
-        s.execute(update(JobProgress).where(JobProgress.id == job_id).values(
-            outcome="failed", message="boom", finished_at=func.now()))
+        s.execute(
+            update(JobProgress)
+            .where(JobProgress.id == job_id)
+            .values(outcome="failed", message="boom", finished_at=func.now())
+        )
     return job_id
 
 
@@ -367,11 +420,12 @@ def test_jobs_by_kind_retry_and_cancel(runtime, make_user, admin):
     uid = make_user()
     failed = _failed_job(runtime, uid)
     failed_upload = _failed_job(runtime, uid, kind="ingest")
-    assert admin_jobs.job_counts(runtime, actor_id=admin) == {("reindex", "failed"): 1,
-                                                              ("ingest", "failed"): 1}
+    assert admin_jobs.job_counts(runtime, actor_id=admin) == {
+        ("reindex", "failed"): 1,
+        ("ingest", "failed"): 1,
+    }
     listed = admin_jobs.list_jobs(runtime, actor_id=admin, outcome="failed", kind="reindex")
-    assert [(j.id, j.owner, j.message) for j in listed] == [(failed, _email(runtime, uid),
-                                                             "boom")]
+    assert [(j.id, j.owner, j.message) for j in listed] == [(failed, _email(runtime, uid), "boom")]
     with pytest.raises(InvalidInput, match="upload the file again"):
         admin_jobs.retry_job(runtime, actor_id=admin, job_id=failed_upload)
     admin_jobs.retry_job(runtime, actor_id=admin, job_id=failed)
@@ -423,15 +477,17 @@ def test_the_last_admin_cannot_delete_their_own_account(runtime, make_user, admi
     from engine.jobs import submit_account_deletion
 
     with pytest.raises(InvalidInput, match="only administrator"):
-        submit_account_deletion(runtime, user_id=admin, confirm_email="admin@example.com",
-                                password=PASSWORD)
+        submit_account_deletion(
+            runtime, user_id=admin, confirm_email="admin@example.com", password=PASSWORD
+        )
     with runtime.session_factory() as s:
         assert s.get(User, admin).deleting_since is None
         assert s.scalar(select(func.count()).select_from(JobProgress)) == 0
     second = make_user()
     users.set_role(runtime, actor_id=admin, user_id=second, role="admin")
-    assert submit_account_deletion(runtime, user_id=admin, confirm_email="admin@example.com",
-                                   password=PASSWORD)
+    assert submit_account_deletion(
+        runtime, user_id=admin, confirm_email="admin@example.com", password=PASSWORD
+    )
 
 
 def test_a_deleted_accounts_email_leaves_the_audit_log(runtime, make_user):

@@ -25,21 +25,26 @@ def honolulu(runtime, make_user):
     uid = make_user()
     set_profile(sf, uid, timezone="Pacific/Honolulu")
     q1 = add_question(sf, uid)
-    q2 = add_question(sf, uid, type="cloze", options=None, correct_index=None,
-                      stem="ATP is made in the _____.", answer="mitochondrion")
+    q2 = add_question(
+        sf,
+        uid,
+        type="cloze",
+        options=None,
+        correct_index=None,
+        stem="ATP is made in the _____.",
+        answer="mitochondrion",
+    )
     a3, a1, a2 = utc(2026, 6, 13, 20), utc(2026, 6, 15, 9, 30), utc(2026, 6, 15, 10, 30)
     # local: 13 Jun 10:00, 14 Jun 23:30, 15 Jun 00:30
     add_attempt(sf, uid, q1, a3, number=1, seconds=5, confidence=1, xp=10)
     add_attempt(sf, uid, q1, a1, prev=a3, number=2, seconds=15, confidence=4, xp=20)
-    add_attempt(sf, uid, q1, a2, prev=a1, number=3, correct=False, seconds=50,
-                confidence=5, xp=5)
+    add_attempt(sf, uid, q1, a2, prev=a1, number=3, correct=False, seconds=50, confidence=5, xp=5)
     b1, b2 = utc(2026, 5, 1, 20), utc(2026, 6, 14, 20)  # local 1 May 10:00, 14 Jun 10:00
     add_attempt(sf, uid, q2, b1, number=1, seconds=100, confidence=2, rating=4, xp=10)
-    add_attempt(sf, uid, q2, b2, prev=b1, number=2, seconds=700, confidence=4, rating=4,
-                xp=30)
-    scope = analytics.make_scope(rt, user_id=uid,
-                                 start=D(2026, 6, 1), end=D(2026, 6, 15),
-                                 now=utc(2026, 6, 15, 12))
+    add_attempt(sf, uid, q2, b2, prev=b1, number=2, seconds=700, confidence=4, rating=4, xp=30)
+    scope = analytics.make_scope(
+        rt, user_id=uid, start=D(2026, 6, 1), end=D(2026, 6, 15), now=utc(2026, 6, 15, 12)
+    )
     return rt, scope
 
 
@@ -56,9 +61,9 @@ def tonga(runtime, make_user):
     add_attempt(sf, uid, q, c1, number=1)
     add_attempt(sf, uid, q, c2, prev=c1, number=2)
     add_attempt(sf, uid, q, c3, prev=c2, number=3, correct=False)
-    scope = analytics.make_scope(rt, user_id=uid,
-                                 start=D(2026, 6, 1), end=D(2026, 6, 16),
-                                 now=utc(2026, 6, 15, 12))
+    scope = analytics.make_scope(
+        rt, user_id=uid, start=D(2026, 6, 1), end=D(2026, 6, 16), now=utc(2026, 6, 15, 12)
+    )
     return rt, scope
 
 
@@ -69,10 +74,17 @@ def as_dict(frame, key, value):
 def test_heatmap_uses_local_days(honolulu, tonga):
     rt, scope = honolulu
     assert as_dict(activity.calendar(rt, scope), "day", "answers") == {
-        D(2026, 5, 1): 1, D(2026, 6, 13): 1, D(2026, 6, 14): 2, D(2026, 6, 15): 1}
+        D(2026, 5, 1): 1,
+        D(2026, 6, 13): 1,
+        D(2026, 6, 14): 2,
+        D(2026, 6, 15): 1,
+    }
     rt, scope = tonga
     assert as_dict(activity.calendar(rt, scope), "day", "answers") == {
-        D(2026, 6, 14): 1, D(2026, 6, 15): 1, D(2026, 6, 16): 1}
+        D(2026, 6, 14): 1,
+        D(2026, 6, 15): 1,
+        D(2026, 6, 16): 1,
+    }
 
 
 def test_streak_counts_local_days(honolulu, tonga):
@@ -87,8 +99,7 @@ def test_hourly_uses_local_hours(honolulu, tonga):
     rt, scope = honolulu
     got = activity.hourly(rt, scope)
     assert len(got) == 24
-    assert {h: n for h, n in as_dict(got, "hour", "answers").items() if n} == {0: 1, 10: 2,
-                                                                                 23: 1}
+    assert {h: n for h, n in as_dict(got, "hour", "answers").items() if n} == {0: 1, 10: 2, 23: 1}
     assert got.loc[got["hour"] == 0, "accuracy"].iloc[0] == 0.0
     assert got.loc[got["hour"] == 23, "accuracy"].iloc[0] == 1.0
     rt, scope = tonga
@@ -117,13 +128,22 @@ def test_true_retention_by_local_day(honolulu, tonga):
 def test_today_reviews_per_day_and_retention_over_time(honolulu):
     rt, scope = honolulu
     today = activity.today(rt, scope).iloc[0]
-    assert (today["answers"], today["seconds"], today["correct"], today["new"],
-            today["review"]) == (1, 50, 0, 0, 1)
+    assert (
+        today["answers"],
+        today["seconds"],
+        today["correct"],
+        today["new"],
+        today["review"],
+    ) == (1, 50, 0, 0, 1)
     per_day = activity.reviews_per_day(rt, scope)
     got = {(d, c): n for d, c, n in zip(per_day["day"], per_day["category"], per_day["answers"])}
     # In range 1-15 June: 13th new; 14th young (23:30) and mature (10:00); 15th learning.
-    assert got == {(D(2026, 6, 13), "new"): 1, (D(2026, 6, 14), "mature"): 1,
-                   (D(2026, 6, 14), "young"): 1, (D(2026, 6, 15), "learning"): 1}
+    assert got == {
+        (D(2026, 6, 13), "new"): 1,
+        (D(2026, 6, 14), "mature"): 1,
+        (D(2026, 6, 14), "young"): 1,
+        (D(2026, 6, 15), "learning"): 1,
+    }
     assert list(per_day["running_answers"]) == [1, 2, 3, 4]
     assert per_day["running_minutes"].iloc[-1] == pytest.approx((5 + 700 + 15 + 50) / 60)
     weekly = activity.retention_over_time(rt, scope)
@@ -164,10 +184,14 @@ def test_model_usage_per_local_day(honolulu):
     add_usage(sf, uid, utc(2026, 5, 1, 11), "anthropic/claude", 1.0)  # out of range
     add_usage(sf, uid, utc(2026, 6, 15, 11), "anthropic/claude", 0.5, outcome="reserved")
     got = analytics.chart("model_usage", rt, scope)
-    rows = {(d, m): (c, cost) for d, m, c, cost in
-            zip(got["day"], got["model"], got["calls"], got["cost_usd"])}
-    assert rows == {(D(2026, 6, 14), "openai/gpt-4o-mini"): (1, 0.002),
-                    (D(2026, 6, 15), "anthropic/claude"): (1, 0.01),
-                    (D(2026, 6, 15), "openai/gpt-4o-mini"): (1, 0.003)}
+    rows = {
+        (d, m): (c, cost)
+        for d, m, c, cost in zip(got["day"], got["model"], got["calls"], got["cost_usd"])
+    }
+    assert rows == {
+        (D(2026, 6, 14), "openai/gpt-4o-mini"): (1, 0.002),
+        (D(2026, 6, 15), "anthropic/claude"): (1, 0.01),
+        (D(2026, 6, 15), "openai/gpt-4o-mini"): (1, 0.003),
+    }
     assert got["cumulative_cost_usd"].iloc[-1] == pytest.approx(0.015)
     assert int(got["tokens_in"].sum()) == 300

@@ -24,13 +24,22 @@ NOW = dt.datetime(2026, 5, 7, 12, 0, tzinfo=dt.UTC)
 
 def _answer(runtime, uid, qid, response, at, expected):
     return submit_answer(
-        runtime, user_id=uid, question_id=qid, token=token(),
-        response=response, confidence=4, seconds=30, expected_reviews=expected, now=at)
+        runtime,
+        user_id=uid,
+        question_id=qid,
+        token=token(),
+        response=response,
+        confidence=4,
+        seconds=30,
+        expected_reviews=expected,
+        now=at,
+    )
 
 
 def _scope(runtime, uid, now=NOW):
-    return analytics.make_scope(runtime, user_id=uid,
-                                start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 7), now=now)
+    return analytics.make_scope(
+        runtime, user_id=uid, start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 7), now=now
+    )
 
 
 def _learner(runtime, make_user):
@@ -45,11 +54,18 @@ def _learner(runtime, make_user):
 def test_submit_saves_when_the_question_was_answered_before(runtime, make_user):
     uid, first, wrong = _learner(runtime, make_user)
     with runtime.session_factory() as s:
-        rows = dict(s.execute(select(Attempt.id, Attempt.previous_answered_at)
-                              .where(Attempt.user_id == uid)).all())
-        in_json = s.execute(text(
-            "SELECT (state_before->'fsrs'->>'last_reviewed_at')::timestamptz FROM attempts "
-            "WHERE id = :a"), {"a": wrong.attempt_id}).scalar()
+        rows = dict(
+            s.execute(
+                select(Attempt.id, Attempt.previous_answered_at).where(Attempt.user_id == uid)
+            ).all()
+        )
+        in_json = s.execute(
+            text(
+                "SELECT (state_before->'fsrs'->>'last_reviewed_at')::timestamptz FROM attempts "
+                "WHERE id = :a"
+            ),
+            {"a": wrong.attempt_id},
+        ).scalar()
     assert rows == {first.attempt_id: None, wrong.attempt_id: FIRST}
     assert in_json == FIRST
 
@@ -59,12 +75,16 @@ def test_charts_from_submitted_answers_use_half_hour_local_days(runtime, make_us
     scope = _scope(runtime, uid)
     cal = activity.calendar(runtime, scope)
     assert list(zip(cal["day"], cal["answers"], cal["correct"])) == [
-        (dt.date(2026, 5, 5), 1, 1), (dt.date(2026, 5, 6), 1, 0)]
+        (dt.date(2026, 5, 5), 1, 1),
+        (dt.date(2026, 5, 6), 1, 0),
+    ]
     hours = activity.hourly(runtime, scope).set_index("hour")["answers"]
     assert {h: n for h, n in hours.items() if n} == {0: 1, 23: 1}
     per_day = activity.reviews_per_day(runtime, scope)
     assert list(zip(per_day["day"], per_day["category"])) == [
-        (dt.date(2026, 5, 5), "new"), (dt.date(2026, 5, 6), "young")]
+        (dt.date(2026, 5, 5), "new"),
+        (dt.date(2026, 5, 6), "young"),
+    ]
     week = activity.true_retention(runtime, scope).set_index("period")
     assert (week.loc["week", "young_total"], week.loc["week", "young_passed"]) == (1, 0)
 

@@ -26,13 +26,12 @@ def _rows(frame: pd.DataFrame) -> list[tuple]:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return None
         return int(v) if hasattr(v, "as_integer_ratio") and not isinstance(v, bool) else v
-    return sorted((tuple(norm(v) for v in row) for row in frame.itertuples(index=False)),
-                  key=repr)
+
+    return sorted((tuple(norm(v) for v in row) for row in frame.itertuples(index=False)), key=repr)
 
 
 def _scope(runtime, uid, now):
-    return analytics.make_scope(runtime, user_id=uid,
-                                now=now)
+    return analytics.make_scope(runtime, user_id=uid, now=now)
 
 
 def _assert_rollup_is_the_attempts(runtime, uid, now):
@@ -45,14 +44,23 @@ def _assert_rollup_is_the_attempts(runtime, uid, now):
 
 def _answer(runtime, uid, qid, response, at, expected):
     return submit_answer(
-        runtime, user_id=uid, question_id=qid, token=token(),
-        response=response, confidence=2, seconds=75, expected_reviews=expected, now=at)
+        runtime,
+        user_id=uid,
+        question_id=qid,
+        token=token(),
+        response=response,
+        confidence=2,
+        seconds=75,
+        expected_reviews=expected,
+        now=at,
+    )
 
 
 def _rollup_rows(runtime, uid) -> int:
     with runtime.session_factory() as s:
-        return s.scalar(select(func.count()).select_from(AttemptRollup)
-                        .where(AttemptRollup.user_id == uid))
+        return s.scalar(
+            select(func.count()).select_from(AttemptRollup).where(AttemptRollup.user_id == uid)
+        )
 
 
 def test_the_rollup_follows_every_change_to_the_attempts(runtime, make_user):

@@ -17,8 +17,16 @@ from tests.support.practice import add_question, token
 
 
 def answer(rt, uid: int, qid: int, choice: int):
-    return submit_answer(rt, user_id=uid, question_id=qid, token=token(), response=choice,
-                         confidence=3, seconds=5, expected_reviews=None)
+    return submit_answer(
+        rt,
+        user_id=uid,
+        question_id=qid,
+        token=token(),
+        response=choice,
+        confidence=3,
+        seconds=5,
+        expected_reviews=None,
+    )
 
 
 def test_every_change_the_charts_read_gives_a_new_version(runtime, make_user):
@@ -41,10 +49,17 @@ def test_every_change_the_charts_read_gives_a_new_version(runtime, make_user):
     dispute_attempt(rt, user_id=uid, attempt_id=wrong.attempt_id)
     changed()
     view = bank.get_question(rt, user_id=uid, question_id=other)
-    bank.update_question(rt, user_id=uid, question_id=other, stem="An edited stem?",
-                         answer=view.answer, explanation=view.explanation,
-                         difficulty=view.difficulty, options=view.options,
-                         correct_index=view.correct_index)
+    bank.update_question(
+        rt,
+        user_id=uid,
+        question_id=other,
+        stem="An edited stem?",
+        answer=view.answer,
+        explanation=view.explanation,
+        difficulty=view.difficulty,
+        options=view.options,
+        correct_index=view.correct_index,
+    )
     changed()
     retire_question(rt, user_id=uid, question_id=other)
     changed()

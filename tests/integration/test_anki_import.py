@@ -26,14 +26,16 @@ DAY = dt.timedelta(days=1)
 
 def bank(rt, uid) -> dict[str, Question]:
     with rt.session_factory() as s:
-        return {q.external_key: q for q in s.scalars(
-            select(Question).where(Question.user_id == uid))}
+        return {
+            q.external_key: q for q in s.scalars(select(Question).where(Question.user_id == uid))
+        }
 
 
 def attempts(rt, uid) -> list[Attempt]:
     with rt.session_factory() as s:
-        return list(s.scalars(select(Attempt).where(Attempt.user_id == uid)
-                              .order_by(Attempt.answered_at)))
+        return list(
+            s.scalars(select(Attempt).where(Attempt.user_id == uid).order_by(Attempt.answered_at))
+        )
 
 
 def state(rt, qid) -> ReviewState | None:
@@ -45,8 +47,12 @@ def test_legacy_deck_becomes_flashcards_and_clozes_with_history(runtime, make_us
     uid = make_user()
     summary = import_anki(runtime, user_id=uid, data=decks.legacy_deck())
     assert summary.as_json() == {
-        "notes": 3, "questions": 5, "reviews": 3, "media": 0,
-        "skipped": {"media_reference": 2, "review_not_imported": 1}}
+        "notes": 3,
+        "questions": 5,
+        "reviews": 3,
+        "media": 0,
+        "skipped": {"media_reference": 2, "review_not_imported": 1},
+    }
     qs = bank(runtime, uid)
     basic = qs["anki:basic-guid:0"]
     assert (basic.type, basic.form, basic.generator) == ("short", "flashcard", "anki")
@@ -55,24 +61,31 @@ def test_legacy_deck_becomes_flashcards_and_clozes_with_history(runtime, make_us
     assert basic.answer == "hello\ngreeting\n- informal\n- any time"
     assert basic.topic == decks.SPANISH and basic.material_id is None
     # "and reversed": two cards, each way round.
-    assert (qs["anki:reversed-guid:0"].stem, qs["anki:reversed-guid:0"].answer) == ("perro",
-                                                                                    "dog")
-    assert (qs["anki:reversed-guid:1"].stem, qs["anki:reversed-guid:1"].answer) == ("dog",
-                                                                                    "perro")
+    assert (qs["anki:reversed-guid:0"].stem, qs["anki:reversed-guid:0"].answer) == ("perro", "dog")
+    assert (qs["anki:reversed-guid:1"].stem, qs["anki:reversed-guid:1"].answer) == ("dog", "perro")
     # Cloze: one question per deletion number; the other deletions are shown.
     c1, c2 = qs["anki:cloze-guid:0"], qs["anki:cloze-guid:1"]
     assert (c1.type, c1.stem, c1.answer) == (
-        "cloze", "_____ is the capital; Spanish and Catalan are spoken", "Madrid")
-    assert (c2.stem, c2.answer) == ("Madrid is the capital; _____ and _____ are spoken",
-                                    "Spanish; Catalan")
+        "cloze",
+        "_____ is the capital; Spanish and Catalan are spoken",
+        "Madrid",
+    )
+    assert (c2.stem, c2.answer) == (
+        "Madrid is the capital; _____ and _____ are spoken",
+        "Spanish; Catalan",
+    )
     assert c1.explanation == "Extra note"
     # History: original times, ratings and durations (clamped); the manual reschedule is not
     # an answer.
     got = attempts(runtime, uid)
-    assert [(a.answered_at, a.rating, a.correct, a.seconds, a.grader, a.xp, a.review_number)
-            for a in got] == [(T0, 3, True, 8, "self", 0, 1),
-                              (T0 + 2 * DAY, 1, False, 12, "self", 0, 2),
-                              (T0 + 3 * DAY, 4, True, 3600, "self", 0, 3)]
+    assert [
+        (a.answered_at, a.rating, a.correct, a.seconds, a.grader, a.xp, a.review_number)
+        for a in got
+    ] == [
+        (T0, 3, True, 8, "self", 0, 1),
+        (T0 + 2 * DAY, 1, False, 12, "self", 0, 2),
+        (T0 + 3 * DAY, 4, True, 3600, "self", 0, 3),
+    ]
     assert {a.question_id for a in got} == {basic.id}
     assert got[1].previous_answered_at == T0
     rs = state(runtime, basic.id)
@@ -84,11 +97,16 @@ def test_legacy_deck_becomes_flashcards_and_clozes_with_history(runtime, make_us
     assert got[-1].state_after["fsrs"]["stability"] == rs.fsrs_stability
     # Analytics show the imported history (the rollups kept by the attempts' triggers).
     with runtime.session_factory() as s:
-        days = s.execute(select(AttemptRollup.day, AttemptRollup.answers).where(
-            AttemptRollup.user_id == uid, AttemptRollup.kind == 1)
-            .order_by(AttemptRollup.day)).all()
+        days = s.execute(
+            select(AttemptRollup.day, AttemptRollup.answers)
+            .where(AttemptRollup.user_id == uid, AttemptRollup.kind == 1)
+            .order_by(AttemptRollup.day)
+        ).all()
     assert [(d.isoformat(), n) for d, n in days] == [
-        ("2026-01-01", 1), ("2026-01-03", 1), ("2026-01-04", 1)]
+        ("2026-01-01", 1),
+        ("2026-01-03", 1),
+        ("2026-01-04", 1),
+    ]
 
 
 def test_reimport_updates_by_guid_and_adds_no_duplicates(runtime, make_user):
@@ -106,16 +124,25 @@ def test_reimport_updates_by_guid_and_adds_no_duplicates(runtime, make_user):
 
 def test_current_format_collection_is_read_and_its_stub_ignored(runtime, make_user):
     uid = make_user()
-    summary = import_anki(runtime, user_id=uid, data=decks.current_deck(
-        media=[("cell.png", b"\x89PNG" + b"0" * 50)]))
-    assert summary.as_json() == {"notes": 2, "questions": 2, "reviews": 3, "media": 1,
-                                 "skipped": {"media_file": 1}}
+    summary = import_anki(
+        runtime, user_id=uid, data=decks.current_deck(media=[("cell.png", b"\x89PNG" + b"0" * 50)])
+    )
+    assert summary.as_json() == {
+        "notes": 2,
+        "questions": 2,
+        "reviews": 3,
+        "media": 1,
+        "skipped": {"media_file": 1},
+    }
     qs = bank(runtime, uid)
     assert set(qs) == {"anki:new-basic:0", "anki:new-cloze:0"}
     assert "Please update" not in "".join(q.stem for q in qs.values())
     basic = qs["anki:new-basic:0"]
-    assert (basic.stem, basic.answer, basic.topic) == ("What makes ATP?", "The mitochondrion",
-                                                       "Bio::Cells")
+    assert (basic.stem, basic.answer, basic.topic) == (
+        "What makes ATP?",
+        "The mitochondrion",
+        "Bio::Cells",
+    )
     cloze = qs["anki:new-cloze:0"]
     assert (cloze.stem, cloze.answer) == ("ATP stands for _____", "adenosine triphosphate")
     assert [a.answered_at for a in attempts(runtime, uid)] == [T0, T0 + DAY, T0 + 5 * DAY]
@@ -127,20 +154,29 @@ def _nothing_imported(rt, uid) -> None:
     assert bank(rt, uid) == {} and attempts(rt, uid) == []
 
 
-@pytest.mark.parametrize(("make", "reason"), [
-    (lambda: b"%PDF-1.7 not a zip", "not a zip file"),
-    (lambda: decks.zip_of({"notes.txt": b"hello"}), "holds no Anki collection"),
-    (lambda: decks.zip_of({"collection.anki2": b"SQLite format 3\x00" + b"\x07" * 5000}),
-     "damaged"),
-    (lambda: decks.zip_of({"collection.anki21b": b"\x28\xb5\x2f\xfd garbage"}), "damaged"),
-    (lambda: decks.zip_of({"collection.anki2": decks.view_instead_of_notes()}),
-     "no notes table"),
-    (lambda: decks.with_schema(decks.legacy_deck(), 99), "schema version 99"),
-    (lambda: decks.current_deck(version=12), "schema version 12"),
-    (lambda: decks.zip_of({"collection.anki2": b"x", **{str(i): b"" for i in range(6)}}),
-     "6 media files"),
-    (lambda: decks.zip_of({"collection.anki2": b"\x00" * 3_000_000}), "unpacks to more than"),
-])
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: b"%PDF-1.7 not a zip", "not a zip file"),
+        (lambda: decks.zip_of({"notes.txt": b"hello"}), "holds no Anki collection"),
+        (
+            lambda: decks.zip_of({"collection.anki2": b"SQLite format 3\x00" + b"\x07" * 5000}),
+            "damaged",
+        ),
+        (lambda: decks.zip_of({"collection.anki21b": b"\x28\xb5\x2f\xfd garbage"}), "damaged"),
+        (
+            lambda: decks.zip_of({"collection.anki2": decks.view_instead_of_notes()}),
+            "no notes table",
+        ),
+        (lambda: decks.with_schema(decks.legacy_deck(), 99), "schema version 99"),
+        (lambda: decks.current_deck(version=12), "schema version 12"),
+        (
+            lambda: decks.zip_of({"collection.anki2": b"x", **{str(i): b"" for i in range(6)}}),
+            "6 media files",
+        ),
+        (lambda: decks.zip_of({"collection.anki2": b"\x00" * 3_000_000}), "unpacks to more than"),
+    ],
+)
 def test_bad_packages_are_refused_with_the_reason(runtime, make_user, make, reason):
     rt = runtime
     rt.settings = rt.settings.replace(anki_max_unpacked_mb=2, anki_max_media_files=5)
@@ -182,9 +218,16 @@ def test_learners_are_isolated(runtime, make_user):
     assert mine["anki:basic-guid:0"].answer == "mine"
     assert len(attempts(runtime, me)) == 3 and len(attempts(runtime, other)) == 3
     with runtime.session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(Attempt).where(
-            Attempt.user_id == me, Attempt.question_id.in_(
-                [q.id for q in theirs.values()]))) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Attempt)
+                .where(
+                    Attempt.user_id == me, Attempt.question_id.in_([q.id for q in theirs.values()])
+                )
+            )
+            == 0
+        )
 
 
 @pytest.fixture
@@ -199,11 +242,18 @@ def cli(settings, monkeypatch):
 def test_cli_import_prints_the_summary_as_json(runtime, cli, tmp_path, capsys):
     path = tmp_path / "deck.apkg"
     path.write_bytes(decks.legacy_deck())
-    assert cli(["import-anki", str(path), "--user", "anki@example.com", "--create-user",
-                "--json"]) == 0
+    assert (
+        cli(["import-anki", str(path), "--user", "anki@example.com", "--create-user", "--json"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)  # stdout is the JSON alone
-    assert out == {"notes": 3, "questions": 5, "reviews": 3, "media": 0,
-                   "skipped": {"media_reference": 2, "review_not_imported": 1}}
+    assert out == {
+        "notes": 3,
+        "questions": 5,
+        "reviews": 3,
+        "media": 0,
+        "skipped": {"media_reference": 2, "review_not_imported": 1},
+    }
     uid = get_account(runtime, email="anki@example.com").user_id
     assert main(["import-anki", str(path), "--user", "anki@example.com", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)

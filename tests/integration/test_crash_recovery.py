@@ -27,10 +27,14 @@ from tests.support.library_pdfs import text_pdf
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "openai/stub-embed"
 OTHER_MODEL = "openai/stub-embed-b"
-KEPT = ("Glaciers carve U-shaped valleys as they flow, plucking and grinding the bedrock "
-        "beneath the ice over thousands of years.")
-NEW = ("Coral reefs are built by colonies of tiny polyps that secrete calcium carbonate "
-       "skeletons in warm, shallow seas.")
+KEPT = (
+    "Glaciers carve U-shaped valleys as they flow, plucking and grinding the bedrock "
+    "beneath the ice over thousands of years."
+)
+NEW = (
+    "Coral reefs are built by colonies of tiny polyps that secrete calcium carbonate "
+    "skeletons in warm, shallow seas."
+)
 
 # step -> (a drift `check` must report, the files that survive, the index model afterwards)
 EXPECTED = {
@@ -57,14 +61,21 @@ def _env(llm_stub, model: str) -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _run_and_kill_at(step: str, args: list[str], env: dict[str, str], marker: Path) -> None:
     env = {**env, "GROUNDWORK_PAUSE_AT": step, "GROUNDWORK_PAUSE_FILE": str(marker)}
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 300  # a hang guard only
         while not (marker.exists() and step in marker.read_text()):
@@ -100,12 +111,12 @@ def test_kill_at_step_then_check_repair(step, runtime, make_user, llm_stub, tmp_
     elif action == "delete":
         with runtime.session_factory() as s:
             doomed = s.scalar(select(Material.id).where(Material.filename == "new.pdf"))
-        _run_and_kill_at(step, ["-m", "tests.support.crash_worker", "delete", email,
-                                str(doomed)], env, marker)
+        _run_and_kill_at(
+            step, ["-m", "tests.support.crash_worker", "delete", email, str(doomed)], env, marker
+        )
     else:
         env = _env(llm_stub, OTHER_MODEL)
-        _run_and_kill_at(step, ["-m", "engine", "reindex", "--force", "--user", email],
-                         env, marker)
+        _run_and_kill_at(step, ["-m", "engine", "reindex", "--force", "--user", email], env, marker)
 
     kind, survivors, model = EXPECTED[step]
     found = _run(["-m", "engine", "check", "--user", email], env)

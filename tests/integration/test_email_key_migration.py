@@ -26,17 +26,26 @@ def test_existing_email_keys_are_normalised(database_factory):
         command.upgrade(cfg, "0004")
         engine = create_engine(url)
         with engine.begin() as conn:
-            for email in ["ｂｏｂ@example.com", "admin@example.com", "admın@example.com",
-                          "plain@example.com"]:
-                conn.execute(text(
-                    "INSERT INTO users (email, email_normalized, password_hash, display_name) "
-                    "VALUES (CAST(:e AS text), lower(CAST(:e AS text)), '$2b$12$x', 'x')"),
-                    {"e": email})
+            for email in [
+                "ｂｏｂ@example.com",
+                "admin@example.com",
+                "admın@example.com",
+                "plain@example.com",
+            ]:
+                conn.execute(
+                    text(
+                        "INSERT INTO users (email, email_normalized, password_hash, display_name) "
+                        "VALUES (CAST(:e AS text), lower(CAST(:e AS text)), '$2b$12$x', 'x')"
+                    ),
+                    {"e": email},
+                )
         engine.dispose()
 
         command.upgrade(cfg, "0005")
         keys = _keys(url)
-        assert keys["ｂｏｂ@example.com"] == "bob@example.com" == normalise_email("ｂｏｂ@example.com")
+        assert (
+            keys["ｂｏｂ@example.com"] == "bob@example.com" == normalise_email("ｂｏｂ@example.com")
+        )
         assert keys["admin@example.com"] == "admin@example.com"
         assert keys["admın@example.com"] == "admın@example.com"  # the newer of a look-alike pair
         assert keys["plain@example.com"] == "plain@example.com"

@@ -42,15 +42,19 @@ def _export(rt, user_id: int) -> int:
 
 def _finished_at(rt, job_id: int) -> dt.datetime:
     with rt.session_factory() as s:
-        return s.scalar(text("SELECT finished_at FROM job_progress WHERE id = :j"),
-                        {"j": job_id})
+        return s.scalar(text("SELECT finished_at FROM job_progress WHERE id = :j"), {"j": job_id})
 
 
 def _age(rt, job_id: int, hours: float) -> None:
     """Pretend the export job finished `hours` ago."""
     with rt.session_factory.begin() as s:
-        s.execute(text("UPDATE job_progress SET finished_at = now() - make_interval(secs => :s)"
-                       " WHERE id = :j"), {"s": hours * 3600, "j": job_id})
+        s.execute(
+            text(
+                "UPDATE job_progress SET finished_at = now() - make_interval(secs => :s)"
+                " WHERE id = :j"
+            ),
+            {"s": hours * 3600, "j": job_id},
+        )
 
 
 def _files(rt) -> set[str]:
@@ -132,8 +136,7 @@ def _kinds(rt, **kw):
     return {(d.user_id, d.kind) for d in integrity.check(rt, **kw)}
 
 
-def test_check_reports_and_repair_removes_expired_and_stray_exports_per_learner(
-        runtime, make_user):
+def test_check_reports_and_repair_removes_expired_and_stray_exports_per_learner(runtime, make_user):
     alice, bob = make_user(), make_user()
     expired, kept = _export(runtime, alice), _export(runtime, bob)
     _age(runtime, expired, 25)
@@ -143,15 +146,21 @@ def test_check_reports_and_repair_removes_expired_and_stray_exports_per_learner(
     (exports_dir / f"{bob}-{kept}.zip.1a2b3c.part").write_bytes(b"a partial write")
     (exports_dir / "copy of export.zip").write_bytes(b"names no learner")
 
-    assert _kinds(runtime, user_id=alice) == {(alice, "expired-export"),
-                                              (alice, "stray-export")}
+    assert _kinds(runtime, user_id=alice) == {(alice, "expired-export"), (alice, "stray-export")}
     assert _kinds(runtime, user_id=bob) == {(bob, "stray-export")}  # the partial file
-    assert _kinds(runtime) == {(alice, "expired-export"), (alice, "stray-export"),
-                               (bob, "stray-export"), (None, "stray-export")}
+    assert _kinds(runtime) == {
+        (alice, "expired-export"),
+        (alice, "stray-export"),
+        (bob, "stray-export"),
+        (None, "stray-export"),
+    }
 
     integrity.repair(runtime, user_id=alice)  # one learner: nobody else's files
-    assert _files(runtime) == {f"{bob}-{kept}.zip", f"{bob}-{kept}.zip.1a2b3c.part",
-                               "copy of export.zip"}
+    assert _files(runtime) == {
+        f"{bob}-{kept}.zip",
+        f"{bob}-{kept}.zip.1a2b3c.part",
+        "copy of export.zip",
+    }
     integrity.repair(runtime)
     assert _files(runtime) == {f"{bob}-{kept}.zip"}
     assert integrity.check(runtime) == []

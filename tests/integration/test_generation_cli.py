@@ -28,13 +28,29 @@ def _lines(out: str) -> list[dict]:
 
 
 def test_generate_prints_json_lines_and_saves_only_with_accept(
-        cli_runtime, make_user, session_factory, capsys, runtime):
+    cli_runtime, make_user, session_factory, capsys, runtime
+):
     user_id = make_user("cli@example.com")
     bio, _ = add_material(session_factory, user_id, "Biology", BIOLOGY)
     add_material(session_factory, user_id, "History", HISTORY)
 
-    assert main(["generate", "--user", "cli@example.com", "--material", str(bio),
-                 "--type", "cloze", "--count", "3", "--json"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--user",
+                "cli@example.com",
+                "--material",
+                str(bio),
+                "--type",
+                "cloze",
+                "--count",
+                "3",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     records = _lines(out.out)
     assert len(records) == 3
@@ -45,24 +61,43 @@ def test_generate_prints_json_lines_and_saves_only_with_accept(
     assert "not saved" in out.err
     assert bank.list_questions(runtime, user_id=user_id).total == 0
 
-    assert main(["generate", "--user", "cli@example.com", "--type", "mcq", "--count", "2",
-                 "--accept", "--json"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--user",
+                "cli@example.com",
+                "--type",
+                "mcq",
+                "--count",
+                "2",
+                "--accept",
+                "--json",
+            ]
+        )
+        == 0
+    )
     records = _lines(capsys.readouterr().out)
     assert len(records) == 2 and all(isinstance(r["id"], int) for r in records)
     assert all(len(r["options"]) == 4 and 0 <= r["correct_index"] < 4 for r in records)
     assert bank.list_questions(runtime, user_id=user_id).total == 2
 
 
-def test_generate_with_model_and_errors(cli_runtime, make_user, session_factory, capsys,
-                                        llm_stub, monkeypatch):
+def test_generate_with_model_and_errors(
+    cli_runtime, make_user, session_factory, capsys, llm_stub, monkeypatch
+):
     user_id = make_user("cli2@example.com")
     add_material(session_factory, user_id, "Biology", BIOLOGY)
     for k, v in llm_stub.env_for().items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     llm_stub.responder = grounded_responder("short")
-    assert main(["generate", "--user", "cli2@example.com", "--type", "short", "--count", "1",
-                 "--json"]) == 0
+    assert (
+        main(
+            ["generate", "--user", "cli2@example.com", "--type", "short", "--count", "1", "--json"]
+        )
+        == 0
+    )
     (record,) = _lines(capsys.readouterr().out)
     assert record["generator"] == "llm" and record["model"] == "openai/stub-model"
     assert record["key_points"]

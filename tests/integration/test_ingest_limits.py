@@ -15,8 +15,10 @@ from engine.errors import PdfTooMuchText, QuotaExceeded
 from engine.originals import stored_originals
 from tests.support.library_pdfs import amplifying_pdf, text_pdf
 
-TIDES = ("Tides rise and fall twice a day because the Moon's gravity pulls the oceans into two "
-         "bulges, one facing the Moon and one on the far side of the Earth.")
+TIDES = (
+    "Tides rise and fall twice a day because the Moon's gravity pulls the oceans into two "
+    "bulges, one facing the Moon and one on the far side of the Earth."
+)
 
 
 def _pages(n: int, topic: str = TIDES) -> bytes:
@@ -30,9 +32,10 @@ def _set(rt, **changes):
 def _stored(rt, user_id: int) -> tuple[int, int, int, int]:
     """(materials, chunks, page-intake rows, vectors) of this learner."""
     with rt.session_factory() as s:
-        counts = tuple(s.scalar(select(func.count()).select_from(model)
-                                .where(model.user_id == user_id))
-                       for model in (Material, Chunk, PageIntake))
+        counts = tuple(
+            s.scalar(select(func.count()).select_from(model).where(model.user_id == user_id))
+            for model in (Material, Chunk, PageIntake)
+        )
     return (*counts, library.vector_count(rt, user_id=user_id))
 
 
@@ -65,8 +68,7 @@ def test_the_library_page_quota_counts_only_the_learners_own_pages(runtime, make
     before = _stored(runtime, a)
 
     with pytest.raises(QuotaExceeded) as caught:
-        library.ingest_pdf(runtime, user_id=a, data=_pages(3, "More " + TIDES),
-                           filename="more.pdf")
+        library.ingest_pdf(runtime, user_id=a, data=_pages(3, "More " + TIDES), filename="more.pdf")
     assert "holds 3 pages and this file has 3" in caught.value.user_message
     assert "limit is 5 pages" in caught.value.user_message
     assert _stored(runtime, a) == before
@@ -86,8 +88,9 @@ def test_the_daily_page_quota_is_not_refilled_by_deleting(runtime, make_user):
     library.delete_material(runtime, user_id=a, material_id=m.id)
 
     with pytest.raises(QuotaExceeded) as caught:
-        library.ingest_pdf(runtime, user_id=a, data=_pages(2, "Again " + TIDES),
-                           filename="again.pdf")
+        library.ingest_pdf(
+            runtime, user_id=a, data=_pages(2, "Again " + TIDES), filename="again.pdf"
+        )
     assert "added 3 pages in the last 24 hours and this file has 2" in caught.value.user_message
     assert "4 pages a day" in caught.value.user_message
     assert 23 * 3600 < caught.value.retry_after_s <= 24 * 3600 + 1
@@ -103,11 +106,13 @@ def test_a_full_library_refuses_an_upload_before_it_is_queued(runtime, make_user
     a, b = make_user(), make_user()
     library.ingest_pdf(runtime, user_id=a, data=_pages(2), filename="two.pdf")
     with pytest.raises(QuotaExceeded, match="Your library is full"):
-        jobs.submit_ingestion(runtime, user_id=a, source=io.BytesIO(_pages(1, "x " + TIDES)),
-                              filename="one.pdf")
+        jobs.submit_ingestion(
+            runtime, user_id=a, source=io.BytesIO(_pages(1, "x " + TIDES)), filename="one.pdf"
+        )
     assert jobs.recent_jobs(runtime, user_id=a) == []
     spool = runtime.settings.storage.spool_path
     assert not spool.is_dir() or list(spool.iterdir()) == []
     # b's library is empty: b may queue.
-    jobs.submit_ingestion(runtime, user_id=b, source=io.BytesIO(_pages(1, "x " + TIDES)),
-                          filename="one.pdf")
+    jobs.submit_ingestion(
+        runtime, user_id=b, source=io.BytesIO(_pages(1, "x " + TIDES)), filename="one.pdf"
+    )

@@ -12,8 +12,10 @@ from engine.jobs import tasks
 from tests.support.jobs import running_worker, wait_for
 from tests.support.library_pdfs import text_pdf
 
-TIDES = ("Tides rise and fall twice a day because the Moon's gravity pulls the oceans into two "
-         "bulges, one facing the Moon and one on the far side of the Earth. ")
+TIDES = (
+    "Tides rise and fall twice a day because the Moon's gravity pulls the oceans into two "
+    "bulges, one facing the Moon and one on the far side of the Earth. "
+)
 
 
 def _submit(rt, user_id, name, data=None):
@@ -55,8 +57,11 @@ def _gated_big_upload(monkeypatch, name: str):
 
             def progress(p):
                 report(p)
-                if (p.stage == library.IngestStage.EMBEDDING and 0 < p.chunks_indexed
-                        < p.chunk_count and not reached.is_set()):
+                if (
+                    p.stage == library.IngestStage.EMBEDDING
+                    and 0 < p.chunks_indexed < p.chunk_count
+                    and not reached.is_set()
+                ):
                     reached.set()
                     assert go.wait(60), "never released"
 
@@ -100,7 +105,8 @@ def _big() -> bytes:
 
 
 def test_a_long_ingestion_steps_aside_for_another_learner_and_keeps_its_work(
-        runtime, make_user, monkeypatch):
+    runtime, make_user, monkeypatch
+):
     _set(runtime, jobs_fair_slice_s=0, embedding_batch_size=1)  # steps of 4 passages
     a, b = make_user(), make_user()
     reached, go = _gated_big_upload(monkeypatch, "big.pdf")

@@ -33,8 +33,10 @@ from tests.support.processes import (
     stop,
 )
 
-SENTENCE = ("Glaciers form where snowfall exceeds melting for many years; the snow compacts "
-            "into firn and then into dense ice that flows downhill under its own weight. ")
+SENTENCE = (
+    "Glaciers form where snowfall exceeds melting for many years; the snow compacts "
+    "into firn and then into dense ice that flows downhill under its own weight. "
+)
 
 
 def big_pdf(pages: int = 40) -> bytes:
@@ -62,8 +64,9 @@ def settings(db_url, tmp_path, monkeypatch, chroma):
 
 def _state(rt, uid):
     with rt.session_factory() as s:
-        materials = s.scalar(select(func.count()).select_from(Material)
-                             .where(Material.user_id == uid))
+        materials = s.scalar(
+            select(func.count()).select_from(Material).where(Material.user_id == uid)
+        )
         chunks = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.user_id == uid))
     return materials, chunks, library.vector_count(rt, user_id=uid)
 
@@ -89,18 +92,22 @@ def _wait_paused(marker: Path, step: str, worker, timeout_s: float = 180.0) -> N
 
 @pytest.mark.parametrize("step", ["ingest:original-saved", "ingest:rows-committed"])
 @pytest.mark.parametrize("retries", [3, 0])
-def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(runtime, make_user, tmp_path,
-                                                             retries, step):
+def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(
+    runtime, make_user, tmp_path, retries, step
+):
     """Killed before its rows (nothing in the stores yet) or between its rows and its vectors
     (half-written): the next worker retries from scratch or fails the job, and in both cases
     nothing half-written remains."""
     uid = make_user()
-    job_id = jobs.submit_ingestion(runtime, user_id=uid, source=io.BytesIO(big_pdf()),
-                                   filename="glaciers.pdf")
+    job_id = jobs.submit_ingestion(
+        runtime, user_id=uid, source=io.BytesIO(big_pdf()), filename="glaciers.pdf"
+    )
     env = process_env(runtime.settings)
     marker = tmp_path / "paused"
-    first = start_worker({**env, "GROUNDWORK_PAUSE_AT": step, "GROUNDWORK_PAUSE_FILE": str(marker)},
-                         tmp_path / "worker1.log")
+    first = start_worker(
+        {**env, "GROUNDWORK_PAUSE_AT": step, "GROUNDWORK_PAUSE_FILE": str(marker)},
+        tmp_path / "worker1.log",
+    )
     try:
         _wait_paused(marker, step, first)
         os.kill(first.pid, signal.SIGKILL)
@@ -111,8 +118,9 @@ def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(runtime, make_user,
             assert (materials, chunks, vectors) == (0, 0, 0)
         else:  # rows committed as 'indexing', no vectors yet: half-written until recovered
             assert materials == 1 and chunks > 0 and vectors == 0
-        second = start_worker({**env, "GROUNDWORK_JOBS_MAX_RETRIES": str(retries)},
-                              tmp_path / "worker2.log")
+        second = start_worker(
+            {**env, "GROUNDWORK_JOBS_MAX_RETRIES": str(retries)}, tmp_path / "worker2.log"
+        )
         try:
             done = wait_for(runtime, job_id, user_id=uid, timeout_s=240)
         finally:
@@ -154,18 +162,24 @@ def own_postgres(tmp_path, monkeypatch):
 
 
 def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_attempts(
-        own_postgres):
+    own_postgres,
+):
     from engine import accounts
     from engine.practice.submit import submit_answer
     from engine.runtime import create_runtime
     from tests.support.practice import add_question, token
 
     # Questions stay in play however they score (quality retirement is not under test).
-    rt = create_runtime(get_settings().replace(quality_min_attempts=10**6),
-                        migrate=False)
-    learners = [accounts.register_user(
-        rt, email=f"load{n}@example.com", password="correct horse battery "
-        "staple", display_name="Load").user_id for n in range(6)]
+    rt = create_runtime(get_settings().replace(quality_min_attempts=10**6), migrate=False)
+    learners = [
+        accounts.register_user(
+            rt,
+            email=f"load{n}@example.com",
+            password="correct horse battery staple",
+            display_name="Load",
+        ).user_id
+        for n in range(6)
+    ]
     banks = {u: [add_question(rt.session_factory, u) for _ in range(20)] for u in learners}
     uid = learners[0]
     recorded: list[int] = []
@@ -181,9 +195,15 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
             while time.monotonic() < give_up:
                 try:
                     r = submit_answer(
-                        rt, user_id=me, question_id=banks[me][i % 20],
-                        token=tok, response=1, confidence=3, seconds=5,
-                        expected_reviews=None)
+                        rt,
+                        user_id=me,
+                        question_id=banks[me][i % 20],
+                        token=tok,
+                        response=1,
+                        confidence=3,
+                        seconds=5,
+                        expected_reviews=None,
+                    )
                 except Exception as e:  # noqa: BLE001 - every failure is counted and checked
                     with lock:
                         failures.append(e)
@@ -209,13 +229,15 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
         for t in threads:
             t.join(120)
         assert not any(t.is_alive() for t in threads), "learners still failing"
-        job_id = jobs.submit_ingestion(rt, user_id=uid, source=io.BytesIO(text_pdf([SENTENCE])),
-                                       filename="after.pdf")
+        job_id = jobs.submit_ingestion(
+            rt, user_id=uid, source=io.BytesIO(text_pdf([SENTENCE])), filename="after.pdf"
+        )
         done = wait_for(rt, job_id, user_id=uid, timeout_s=120)
     assert done.outcome == "done", done.message  # the worker came back with the database
     assert failures, "the restart was not noticed"
-    assert all(isinstance(e, DatabaseUnavailable) and e.user_message == DB_DOWN
-               for e in failures), {type(e).__name__ for e in failures}
+    assert all(
+        isinstance(e, DatabaseUnavailable) and e.user_message == DB_DOWN for e in failures
+    ), {type(e).__name__ for e in failures}
     with rt.session_factory() as s:
         stored = s.scalars(select(Attempt.id)).all()
     assert len(recorded) == len(set(recorded)) == len(stored)  # none lost, none twice
@@ -263,16 +285,27 @@ def test_jobs_survive_the_app_process_and_show_in_another(runtime, make_user, tm
     script = tmp_path / "app_process.py"
     script.write_text(APP_SCRIPT)
     worker = start_worker(env, tmp_path / "worker.log")
-    app_a = subprocess.Popen([sys.executable, str(script), "queue", email], env=env, cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True)
+    app_a = subprocess.Popen(
+        [sys.executable, str(script), "queue", email],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         job_id = int(app_a.stdout.readline())
         _wait_stage(runtime, job_id, uid, "reading")
         app_a.kill()  # the app that queued it goes away while the job runs
         app_a.wait(10)
-        app_b = subprocess.run([sys.executable, str(script), "watch", email, str(job_id)],
-                               env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                               check=True)
+        app_b = subprocess.run(
+            [sys.executable, str(script), "watch", email, str(job_id)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
     finally:
         stop(worker)
         stop(app_a)

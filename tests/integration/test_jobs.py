@@ -16,13 +16,20 @@ from tests.support.jobs import running_worker, wait_for
 from tests.support.library_pdfs import blank_pages_pdf, encrypted_pdf, text_pdf
 
 PASSWORD = "correct horse battery staple"  # make_user's
-TEXT = ("Glaciers form where snowfall exceeds melting for many years. The snow compacts into "
-        "firn and then into dense glacial ice, which flows downhill under its own weight.")
+TEXT = (
+    "Glaciers form where snowfall exceeds melting for many years. The snow compacts into "
+    "firn and then into dense glacial ice, which flows downhill under its own weight."
+)
 
 
 def _submit(rt, uid, data=None, name="glaciers.pdf", password=None):
-    return jobs.submit_ingestion(rt, user_id=uid, source=io.BytesIO(data or text_pdf([TEXT])),
-                                 filename=name, password=password)
+    return jobs.submit_ingestion(
+        rt,
+        user_id=uid,
+        source=io.BytesIO(data or text_pdf([TEXT])),
+        filename=name,
+        password=password,
+    )
 
 
 def _spooled(rt):
@@ -43,8 +50,9 @@ def test_ingestion_runs_in_a_worker_with_progress_and_outcome(runtime, make_user
     assert done.message.startswith("Added: 1 page")
     assert _spooled(runtime) == []  # removed when the job ended
     with runtime.session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(Material)
-                        .where(Material.user_id == uid)) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(Material).where(Material.user_id == uid)) == 1
+        )
 
 
 def _set(rt, **changes):
@@ -53,9 +61,10 @@ def _set(rt, **changes):
 
 def _materials(rt, uid):
     with rt.session_factory() as s:
-        return (s.scalar(select(func.count()).select_from(Material)
-                         .where(Material.user_id == uid)),
-                s.scalar(select(func.count()).select_from(Chunk).where(Chunk.user_id == uid)))
+        return (
+            s.scalar(select(func.count()).select_from(Material).where(Material.user_id == uid)),
+            s.scalar(select(func.count()).select_from(Chunk).where(Chunk.user_id == uid)),
+        )
 
 
 @pytest.fixture
@@ -237,8 +246,15 @@ def test_generation_fitting_and_reindex_run_as_jobs(runtime, make_user):
     uid = make_user()
     add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
     with running_worker(runtime):
-        gen = jobs.submit_generation(runtime, user_id=uid, material_ids=None, topic=None,
-                                     question_type="mix", difficulty=3, count=3)
+        gen = jobs.submit_generation(
+            runtime,
+            user_id=uid,
+            material_ids=None,
+            topic=None,
+            question_type="mix",
+            difficulty=3,
+            count=3,
+        )
         fit = jobs.submit_fsrs_fit(runtime, user_id=uid)
         reindex = jobs.submit_reindex(runtime, user_id=uid)
         g, f, r = (wait_for(runtime, j, user_id=uid) for j in (gen, fit, reindex))
@@ -248,8 +264,15 @@ def test_generation_fitting_and_reindex_run_as_jobs(runtime, make_user):
     assert f.attempts == 1  # a learner's own limit is not retried
     assert r.outcome == "done" and r.result["chunks"] >= 1
     with pytest.raises(InvalidInput):
-        jobs.submit_generation(runtime, user_id=uid, material_ids=None, topic=None,
-                               question_type="mix", difficulty=3, count=999)
+        jobs.submit_generation(
+            runtime,
+            user_id=uid,
+            material_ids=None,
+            topic=None,
+            question_type="mix",
+            difficulty=3,
+            count=999,
+        )
 
 
 def test_export_and_account_deletion_run_as_jobs(runtime, make_user):
@@ -271,12 +294,15 @@ def test_export_and_account_deletion_run_as_jobs(runtime, make_user):
         with pytest.raises(NotFound):
             jobs.export_path(runtime, export, user_id=other)  # not someone else's
         with pytest.raises(InvalidInput):  # a mistyped confirmation queues nothing
-            jobs.submit_account_deletion(runtime, user_id=uid, confirm_email="x@example.com",
-                                         password=PASSWORD)
-        assert [j.kind for j in jobs.recent_jobs(runtime, user_id=uid)
-                if j.kind == "delete_account"] == []
-        deletion = jobs.submit_account_deletion(runtime, user_id=uid, confirm_email=email,
-                                                password=PASSWORD)
+            jobs.submit_account_deletion(
+                runtime, user_id=uid, confirm_email="x@example.com", password=PASSWORD
+            )
+        assert [
+            j.kind for j in jobs.recent_jobs(runtime, user_id=uid) if j.kind == "delete_account"
+        ] == []
+        deletion = jobs.submit_account_deletion(
+            runtime, user_id=uid, confirm_email=email, password=PASSWORD
+        )
         deadline = time.monotonic() + 120
         while True:  # the progress row goes with the account
             with runtime.session_factory() as s:
@@ -296,8 +322,9 @@ def test_the_nightly_check_is_a_cron_job_that_repairs_drift(runtime, make_user):
     from engine.jobs.tasks import nightly_check
 
     app = worker_app(runtime)
-    (periodic,) = [p for p in app.periodic_registry.periodic_tasks.values()
-                   if p.task.name == "check"]
+    (periodic,) = [
+        p for p in app.periodic_registry.periodic_tasks.values() if p.task.name == "check"
+    ]
     assert periodic.cron == runtime.settings.jobs.check_cron
     uid = make_user()
     with running_worker(runtime):

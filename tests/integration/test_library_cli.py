@@ -8,8 +8,10 @@ from engine.__main__ import main
 from engine.runtime import get_runtime
 from tests.support.library_pdfs import blank_pages_pdf, encrypted_pdf, text_pdf
 
-COMETS = ("Comets are icy bodies; near the Sun their ice sublimates and forms a coma and a tail "
-          "that always points away from the Sun.")
+COMETS = (
+    "Comets are icy bodies; near the Sun their ice sublimates and forms a coma and a tail "
+    "that always points away from the Sun."
+)
 
 
 @pytest.fixture
@@ -34,8 +36,17 @@ def test_ingest_then_search(cli, tmp_path, capsys):
     assert "created learner cli@example.com" in out
     assert "ingested  " in out and "'Comets', 1 pages, 1 chunks" in out
 
-    status = cli(["ingest", str(good), str(scan), str(locked), str(tmp_path / "missing.pdf"),
-                  "--user", "cli@example.com"])
+    status = cli(
+        [
+            "ingest",
+            str(good),
+            str(scan),
+            str(locked),
+            str(tmp_path / "missing.pdf"),
+            "--user",
+            "cli@example.com",
+        ]
+    )
     out = capsys.readouterr().out.splitlines()
     assert status == 1
     assert out[0].startswith("present ") and "already in the library" in out[0]
@@ -65,16 +76,19 @@ def test_ingest_json_and_pages_json_report_ocr_pages(cli, tmp_path, capsys):
     mixed.write_bytes(scanned_pdf([None, COMETS * 2]))
     blank = tmp_path / "blank.pdf"
     blank.write_bytes(blank_pages_pdf(1))
-    status = cli(["ingest", str(mixed), str(blank), "--user", "json@example.com",
-                  "--create-user", "--json"])
+    status = cli(
+        ["ingest", str(mixed), str(blank), "--user", "json@example.com", "--create-user", "--json"]
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert status == 1
     assert lines[0]["file"] == str(mixed) and lines[0]["pages"] == 2
     assert lines[0]["ocr_pages"] == 1 and isinstance(lines[0]["material_id"], int)
     assert lines[1]["file"] == str(blank) and "no text" in lines[1]["refused"]
 
-    assert cli(["pages", "--user", "json@example.com",
-                "--material", str(lines[0]["material_id"])]) == 0
+    assert (
+        cli(["pages", "--user", "json@example.com", "--material", str(lines[0]["material_id"])])
+        == 0
+    )
     pages = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(p["page"], p["ocr"]) for p in pages] == [(1, False), (2, True)]
     assert "near the Sun their ice sublimates" in " ".join(pages[1]["text"].split())

@@ -20,8 +20,12 @@ INGESTED = "ingested"
 
 # What each category may end as. The categories are the corpus's own heuristic labels.
 ALLOWED = {
-    "text": {INGESTED}, "longdoc": {INGESTED}, "table": {INGESTED}, "form": {INGESTED},
-    "math": {INGESTED}, "nonlatin": {INGESTED},
+    "text": {INGESTED},
+    "longdoc": {INGESTED},
+    "table": {INGESTED},
+    "form": {INGESTED},
+    "math": {INGESTED},
+    "nonlatin": {INGESTED},
     # pages without usable text are read by OCR: text comes out of those that hold Latin or
     # Chinese text; a photo or a script OCR does not read is still "no text"
     "garbled": {INGESTED, PdfNoText},
@@ -51,8 +55,7 @@ def _outcome(exc: BaseException | None):
 
 
 @pytest.mark.slow
-def test_every_corpus_file_is_ingested_or_refused_with_its_reason(shared_data, runtime,
-                                                                  make_user):
+def test_every_corpus_file_is_ingested_or_refused_with_its_reason(shared_data, runtime, make_user):
     folder = shared_data / "pdf-corpus"
     if not (folder / "index.tsv").is_file():
         pytest.skip(f"no PDF corpus at {folder}")
@@ -67,9 +70,13 @@ def test_every_corpus_file_is_ingested_or_refused_with_its_reason(shared_data, r
             category = "encrypted-no-password"
         allowed = EXCEPTIONS.get(row["file"], ALLOWED[category])
         try:
-            result = library.ingest_pdf(runtime, user_id=user,
-                                        data=(folder / row["file"]).read_bytes(),
-                                        filename=row["file"], password=password)
+            result = library.ingest_pdf(
+                runtime,
+                user_id=user,
+                data=(folder / row["file"]).read_bytes(),
+                filename=row["file"],
+                password=password,
+            )
         except PdfError as e:
             outcome = _outcome(e)
             assert e.user_message and "Traceback" not in e.user_message
@@ -88,10 +95,10 @@ def test_every_corpus_file_is_ingested_or_refused_with_its_reason(shared_data, r
     with runtime.session_factory() as s:
         materials = s.scalars(select(Material).where(Material.user_id == user)).all()
         assert {m.id for m in materials} == set(ingested)
-        chunk_total = s.scalar(select(func.count()).select_from(Chunk)
-                               .where(Chunk.user_id == user))
-        page_total = s.scalar(select(func.count()).select_from(MaterialPage)
-                              .where(MaterialPage.user_id == user))
+        chunk_total = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.user_id == user))
+        page_total = s.scalar(
+            select(func.count()).select_from(MaterialPage).where(MaterialPage.user_id == user)
+        )
     assert chunk_total == sum(m.chunk_count for m in materials)
     assert page_total == sum(m.page_count for m in materials)
     assert library.vector_count(runtime, user_id=user) == chunk_total
@@ -99,12 +106,11 @@ def test_every_corpus_file_is_ingested_or_refused_with_its_reason(shared_data, r
     # every ingested file, in any script, is found by words from its own text
     missed = []
     for material_id, file in ingested.items():
-        pages = library.material_pages(runtime, user_id=user,
-                                       material_id=material_id)
+        pages = library.material_pages(runtime, user_id=user, material_id=material_id)
         longest = max((p.text for p in pages), key=len)
         words = re.findall(r"\w+", longest)
         middle = len(words) // 2
-        query = " ".join(words[max(0, middle - 6):middle + 6])
+        query = " ".join(words[max(0, middle - 6) : middle + 6])
         with runtime.session_factory() as s:
             hits = search_in(runtime, s, user_id=user, query=query, k=5)
         if material_id not in {h.material_id for h in hits}:

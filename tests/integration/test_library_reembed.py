@@ -9,9 +9,11 @@ from engine.retrieval import search_in
 from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
 
-SOIL = ("Soil forms slowly as rock weathers and organic matter accumulates; a centimetre of "
-        "topsoil can take centuries to form.")
-BEES = ("Honey bees communicate the direction of flowers with a waggle dance on the comb.")
+SOIL = (
+    "Soil forms slowly as rock weathers and organic matter accumulates; a centimetre of "
+    "topsoil can take centuries to form."
+)
+BEES = "Honey bees communicate the direction of flowers with a waggle dance on the comb."
 
 
 def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, llm_stub):
@@ -26,8 +28,7 @@ def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, 
         assert not library.index_is_current(rt2, user_id=user)
         # until the rebuild, search still answers from the lexical ranking
         with rt2.session_factory() as s:
-            assert "topsoil" in search_in(rt2, s, user_id=user,
-                                          query="topsoil centuries")[0].text
+            assert "topsoil" in search_in(rt2, s, user_id=user, query="topsoil centuries")[0].text
 
         seen = []
         total = library.reindex(rt2, user_id=user, progress=lambda d, t: seen.append((d, t)))
@@ -38,8 +39,9 @@ def test_model_change_is_detected_and_rebuilt_with_progress(runtime, make_user, 
         assert any(r["path"].endswith("/embeddings") for r in llm_stub.requests)
 
         # new material is embedded by the hosted model and both are searchable
-        m = library.ingest_pdf(rt2, user_id=user, data=text_pdf([BEES]),
-                               filename="bees.pdf").material
+        m = library.ingest_pdf(
+            rt2, user_id=user, data=text_pdf([BEES]), filename="bees.pdf"
+        ).material
         assert m.embedding_model == "openai/stub-embed"
         assert library.vector_count(runtime, user_id=user) == 2
         with rt2.session_factory() as s:

@@ -44,11 +44,13 @@ FILLER = (
 
 def _counts(rt, user_id: int) -> tuple[int, int, int, int]:
     with rt.session_factory() as s:
-        materials = s.scalar(select(func.count()).select_from(Material)
-                             .where(Material.user_id == user_id))
+        materials = s.scalar(
+            select(func.count()).select_from(Material).where(Material.user_id == user_id)
+        )
         chunks = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.user_id == user_id))
-        pages = s.scalar(select(func.count()).select_from(MaterialPage)
-                         .where(MaterialPage.user_id == user_id))
+        pages = s.scalar(
+            select(func.count()).select_from(MaterialPage).where(MaterialPage.user_id == user_id)
+        )
     return materials, chunks, pages, library.vector_count(rt, user_id=user_id)
 
 
@@ -59,8 +61,9 @@ def _book() -> bytes:
 def test_ingest_stores_pages_chunks_vectors_and_finds_passages(runtime, make_user):
     user = make_user()
     seen = []
-    result = library.ingest_pdf(runtime, user_id=user, data=_book(), filename="earth.pdf",
-                                progress=seen.append)
+    result = library.ingest_pdf(
+        runtime, user_id=user, data=_book(), filename="earth.pdf", progress=seen.append
+    )
     m = result.material
     assert not result.duplicate
     assert m.title == "Earth and Life"
@@ -128,8 +131,9 @@ def test_refused_file_leaves_nothing_behind(runtime, make_user, data, password, 
 def test_encrypted_file_opens_with_its_password(runtime, make_user):
     user = make_user()
     data = encrypted_pdf(PHOTOSYNTHESIS, "s3cret")
-    m = library.ingest_pdf(runtime, user_id=user, data=data, filename="locked.pdf",
-                           password="s3cret").material
+    m = library.ingest_pdf(
+        runtime, user_id=user, data=data, filename="locked.pdf", password="s3cret"
+    ).material
     assert m.chunk_count == 1
     with runtime.session_factory() as s:
         assert "Calvin" in search_in(runtime, s, user_id=user, query="Calvin cycle", k=1)[0].text
@@ -147,8 +151,12 @@ def test_learners_never_see_each_others_passages(runtime, make_user):
             assert all("Calvin" not in h.text for h in hits)
         # bob restricting to alice's material id gets nothing either
         alice_material = s.scalar(select(Material.id).where(Material.user_id == alice))
-        assert search_in(runtime, s, user_id=bob, query="photosynthesis",
-                         material_ids=[alice_material]) == []
+        assert (
+            search_in(
+                runtime, s, user_id=bob, query="photosynthesis", material_ids=[alice_material]
+            )
+            == []
+        )
     with pytest.raises(NotFound):
         library.material_pages(runtime, user_id=bob, material_id=alice_material)
     with pytest.raises(NotFound):
@@ -158,13 +166,16 @@ def test_learners_never_see_each_others_passages(runtime, make_user):
 
 def test_search_can_be_restricted_to_chosen_materials(runtime, make_user):
     user = make_user()
-    a = library.ingest_pdf(runtime, user_id=user, data=text_pdf([PHOTOSYNTHESIS]),
-                           filename="a.pdf").material
-    b = library.ingest_pdf(runtime, user_id=user, data=text_pdf([VOLCANO]),
-                           filename="b.pdf").material
+    a = library.ingest_pdf(
+        runtime, user_id=user, data=text_pdf([PHOTOSYNTHESIS]), filename="a.pdf"
+    ).material
+    b = library.ingest_pdf(
+        runtime, user_id=user, data=text_pdf([VOLCANO]), filename="b.pdf"
+    ).material
     with runtime.session_factory() as s:
-        hits = search_in(runtime, s, user_id=user, query="photosynthesis oxygen", k=5,
-                         material_ids=[b.id])
+        hits = search_in(
+            runtime, s, user_id=user, query="photosynthesis oxygen", k=5, material_ids=[b.id]
+        )
         assert hits and {h.material_id for h in hits} == {b.id}
         both = search_in(runtime, s, user_id=user, query="photosynthesis oxygen", k=5)
         assert both[0].material_id == a.id
@@ -173,12 +184,12 @@ def test_search_can_be_restricted_to_chosen_materials(runtime, make_user):
 def test_rename_and_delete(runtime, make_user):
     user = make_user()
     m = library.ingest_pdf(runtime, user_id=user, data=_book(), filename="a.pdf").material
-    renamed = library.rename_material(runtime, user_id=user, material_id=m.id,
-                                      title="  Biology   notes ")
+    renamed = library.rename_material(
+        runtime, user_id=user, material_id=m.id, title="  Biology   notes "
+    )
     assert renamed.title == "Biology notes"
     with pytest.raises(InvalidInput):
-        library.rename_material(runtime, user_id=user, material_id=m.id,
-                                title="   ")
+        library.rename_material(runtime, user_id=user, material_id=m.id, title="   ")
     with runtime.session_factory() as s:
         hits = search_in(runtime, s, user_id=user, query="Calvin", k=1)
         assert hits[0].material_title == "Biology notes"
@@ -208,8 +219,9 @@ def test_failure_at_any_step_of_ingestion_leaves_both_stores_unchanged(
     runtime, make_user, monkeypatch, step
 ):
     user = make_user()
-    kept = library.ingest_pdf(runtime, user_id=user, data=text_pdf([VOLCANO]),
-                              filename="kept.pdf").material
+    kept = library.ingest_pdf(
+        runtime, user_id=user, data=text_pdf([VOLCANO]), filename="kept.pdf"
+    ).material
     before = _counts(runtime, user)
 
     if step == "embedding":
@@ -232,8 +244,14 @@ def test_failure_at_any_step_of_ingestion_leaves_both_stores_unchanged(
 
         def add_half_then_fail(self, name, *, chunk_ids, material_ids, embeddings, **kw):
             # part of the vectors reach Chroma before it fails
-            original_add(self, name, chunk_ids=chunk_ids[:1], material_ids=material_ids[:1],
-                         embeddings=embeddings[:1], **kw)
+            original_add(
+                self,
+                name,
+                chunk_ids=chunk_ids[:1],
+                material_ids=material_ids[:1],
+                embeddings=embeddings[:1],
+                **kw,
+            )
             raise VectorStoreUnavailable("The vector store could not save the passages.")
 
         monkeypatch.setattr(VectorStore, "add", add_half_then_fail)
@@ -280,33 +298,43 @@ GERMAN = (
 
 def test_ingest_records_the_language_of_the_material_and_of_each_page(runtime, make_user):
     user = make_user()
-    data = text_pdf([FILLER * 6, PHOTOSYNTHESIS * 6, FILLER * 6, GERMAN * 4],
-                    title="Mixed notes")
+    data = text_pdf([FILLER * 6, PHOTOSYNTHESIS * 6, FILLER * 6, GERMAN * 4], title="Mixed notes")
     m = library.ingest_pdf(runtime, user_id=user, data=data, filename="mixed.pdf").material
     assert m.language == "en" and m.offline_supported
     with runtime.session_factory() as s:
-        langs = s.scalars(select(MaterialPage.language).where(MaterialPage.material_id == m.id)
-                          .order_by(MaterialPage.number)).all()
-        german = s.scalars(select(Chunk.lexical).where(Chunk.material_id == m.id,
-                                                       Chunk.page_start == 4)).first()
+        langs = s.scalars(
+            select(MaterialPage.language)
+            .where(MaterialPage.material_id == m.id)
+            .order_by(MaterialPage.number)
+        ).all()
+        german = s.scalars(
+            select(Chunk.lexical).where(Chunk.material_id == m.id, Chunk.page_start == 4)
+        ).first()
     assert langs == ["en", "en", "en", "de"]
     # The German page is stemmed as German: "Halbebenen" and "Halbebene" are one term, and
     # a German question finds the page.
     assert "halbeb" in german.split() and "und" not in german.split()
     with runtime.session_factory() as s:
-        hits = search_in(runtime, s, user_id=user, k=1,
-                         query="Wann liegen zwei Punkte in der gleichen Halbebenen?")
+        hits = search_in(
+            runtime,
+            s,
+            user_id=user,
+            k=1,
+            query="Wann liegen zwei Punkte in der gleichen Halbebenen?",
+        )
     assert hits[0].page_start == 4
 
 
-def test_a_material_in_a_language_offline_questions_are_not_made_in_says_so(runtime,
-                                                                            make_user):
-    italian = ("La fotosintesi trasforma l'energia della luce in energia chimica. Nel "
-               "cloroplasto le reazioni alla luce scindono l'acqua e liberano ossigeno, mentre "
-               "il ciclo di Calvin fissa l'anidride carbonica negli zuccheri. ") * 3
+def test_a_material_in_a_language_offline_questions_are_not_made_in_says_so(runtime, make_user):
+    italian = (
+        "La fotosintesi trasforma l'energia della luce in energia chimica. Nel "
+        "cloroplasto le reazioni alla luce scindono l'acqua e liberano ossigeno, mentre "
+        "il ciclo di Calvin fissa l'anidride carbonica negli zuccheri. "
+    ) * 3
     user = make_user()
-    m = library.ingest_pdf(runtime, user_id=user, data=text_pdf([italian], title="Appunti"),
-                           filename="appunti.pdf").material
+    m = library.ingest_pdf(
+        runtime, user_id=user, data=text_pdf([italian], title="Appunti"), filename="appunti.pdf"
+    ).material
     assert m.language == "it" and not m.offline_supported
     [listed] = library.list_materials(runtime, user_id=user)
     assert listed.language == "it" and not listed.offline_supported

@@ -107,8 +107,12 @@ def test_timeout_is_unavailable(llm_stub, base_settings):
 
 def test_unreachable_provider_is_unavailable(base_settings):
     s = base_settings.replace(
-        llm_generation_model="openai/stub-model", llm_api_base="http://127.0.0.1:9/v1",
-        llm_api_key=None, llm_max_retries=0, llm_timeout_s=2.0)
+        llm_generation_model="openai/stub-model",
+        llm_api_base="http://127.0.0.1:9/v1",
+        llm_api_key=None,
+        llm_max_retries=0,
+        llm_timeout_s=2.0,
+    )
     with pytest.raises(LLMUnavailable) as info:
         llm.complete(MESSAGES, task="generation", settings=s)
     assert not isinstance(info.value, LLMAuthFailed)

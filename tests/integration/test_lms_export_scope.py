@@ -23,15 +23,30 @@ def two_learners(runtime, make_user):
     theirs = add_material(sf, other, "Other's secret")
     q = {
         "mcq": add_question(sf, me, material_id=mine, material_title="Cells", topic="atp"),
-        "cloze": add_question(sf, me, material_id=mine, material_title="Cells", type="cloze",
-                              options=None, correct_index=None, topic="langs",
-                              stem="Languages such as _____ and _____.",
-                              answer="Python; Ruby"),
-        "retired": add_question(sf, me, material_id=mine, material_title="Cells",
-                                status="retired", stem="Retired one?"),
+        "cloze": add_question(
+            sf,
+            me,
+            material_id=mine,
+            material_title="Cells",
+            type="cloze",
+            options=None,
+            correct_index=None,
+            topic="langs",
+            stem="Languages such as _____ and _____.",
+            answer="Python; Ruby",
+        ),
+        "retired": add_question(
+            sf, me, material_id=mine, material_title="Cells", status="retired", stem="Retired one?"
+        ),
     }
-    secret = add_question(sf, other, material_id=theirs, material_title="Other's secret",
-                          stem="Secret question?", topic="atp")
+    secret = add_question(
+        sf,
+        other,
+        material_id=theirs,
+        material_title="Other's secret",
+        stem="Secret question?",
+        topic="atp",
+    )
     return me, mine, q, other, theirs, secret
 
 
@@ -43,15 +58,14 @@ def qti_ids(data: bytes) -> set[str]:
 
 def test_exports_hold_only_the_learners_selected_questions(runtime, two_learners):
     me, mine, q, _other, _theirs, secret = two_learners
-    everything = export_for_lms(runtime, user_id=me, selection=Selection(),
-                                fmt=LmsFormat.QTI)
+    everything = export_for_lms(runtime, user_id=me, selection=Selection(), fmt=LmsFormat.QTI)
     assert everything.questions == 2
     assert qti_ids(everything.data) == {f"RES-Q{q['mcq']}", f"RES-Q{q['cloze']}"}
-    topic = export_for_lms(runtime, user_id=me, selection=Selection(topic="atp"),
-                           fmt=LmsFormat.QTI)
+    topic = export_for_lms(runtime, user_id=me, selection=Selection(topic="atp"), fmt=LmsFormat.QTI)
     assert qti_ids(topic.data) == {f"RES-Q{q['mcq']}"}  # not the other learner's "atp"
-    material = export_for_lms(runtime, user_id=me, selection=Selection(material_id=mine),
-                              fmt=LmsFormat.MOODLE)
+    material = export_for_lms(
+        runtime, user_id=me, selection=Selection(material_id=mine), fmt=LmsFormat.MOODLE
+    )
     assert material.questions == 2
     for fmt in LmsFormat:
         text = export_for_lms(runtime, user_id=me, selection=Selection(), fmt=fmt).data
@@ -69,5 +83,4 @@ def test_another_learners_material_exports_nothing(runtime, two_learners):
     me, _mine, _q, _other, theirs, _secret = two_learners
     for fmt in LmsFormat:
         with pytest.raises(InvalidInput, match="no questions to export"):
-            export_for_lms(runtime, user_id=me, selection=Selection(material_id=theirs),
-                           fmt=fmt)
+            export_for_lms(runtime, user_id=me, selection=Selection(material_id=theirs), fmt=fmt)

@@ -28,8 +28,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def _register(rt, email="ada@example.com"):
-    return accounts.register_user(rt, email=email, password=PASSWORD,
-                                  display_name="Ada")
+    return accounts.register_user(rt, email=email, password=PASSWORD, display_name="Ada")
 
 
 def _login(rt, email="ada@example.com", password=PASSWORD, settings=None, address=None):
@@ -73,8 +72,9 @@ def bcrypt_calls(monkeypatch):
 
 def _failures(rt) -> int:
     with rt.session_factory() as s:
-        return s.scalar(select(func.count()).select_from(LoginAttempt)
-                        .where(LoginAttempt.succeeded.is_(False)))
+        return s.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.succeeded.is_(False))
+        )
 
 
 def test_parallel_wrong_guesses_get_at_most_the_limit_of_password_checks(runtime, bcrypt_calls):
@@ -98,10 +98,17 @@ def test_parallel_wrong_guesses_get_at_most_the_limit_of_password_checks(runtime
         _login(runtime)
 
 
-def test_a_login_flood_does_not_hold_database_connections(settings, db_url, tmp_path,
-                                                          make_user, bcrypt_calls):
-    small = Settings(database_url=db_url, data_dir=tmp_path / "small", db_pool_size=2,
-                     db_max_overflow=0, db_pool_timeout_s=3, login_bcrypt_concurrency=2)
+def test_a_login_flood_does_not_hold_database_connections(
+    settings, db_url, tmp_path, make_user, bcrypt_calls
+):
+    small = Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "small",
+        db_pool_size=2,
+        db_max_overflow=0,
+        db_pool_timeout_s=3,
+        login_bcrypt_concurrency=2,
+    )
     rt = create_runtime(small, migrate=False)
     try:
         make_user("owner@example.com", display_name="Owner")
@@ -109,14 +116,18 @@ def test_a_login_flood_does_not_hold_database_connections(settings, db_url, tmp_
         gate = threading.Event()
         bcrypt_calls["gate"] = gate
         with ThreadPoolExecutor(12) as pool:
-            futures = [pool.submit(_outcome, lambda i=i: _login(
-                rt, email=f"flood{i}@example.com", password="wrong guess!!")) for i in range(12)]
+            futures = [
+                pool.submit(
+                    _outcome,
+                    lambda i=i: _login(rt, email=f"flood{i}@example.com", password="wrong guess!!"),
+                )
+                for i in range(12)
+            ]
             while bcrypt_calls["running"] < 2:
                 threading.Event().wait(0.01)
             # Two checks are stuck in bcrypt and ten wait for a slot: other requests still
             # get connections from the two-connection pool.
-            assert accounts.get_account(rt,
-                                        email="owner@example.com").display_name == "Owner"
+            assert accounts.get_account(rt, email="owner@example.com").display_name == "Owner"
             with rt.session_factory() as s:
                 assert s.scalar(select(func.count()).select_from(LoginAttempt)) >= 2
             gate.set()
@@ -134,8 +145,9 @@ def test_a_login_that_waits_too_long_for_bcrypt_is_busy_and_not_counted(runtime,
     gate = threading.Event()
     bcrypt_calls["gate"] = gate
     with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(_outcome, lambda: _login(runtime, email="other@example.com",
-                                                      settings=tight))
+        first = pool.submit(
+            _outcome, lambda: _login(runtime, email="other@example.com", settings=tight)
+        )
         while bcrypt_calls["running"] < 1:
             threading.Event().wait(0.01)
         with pytest.raises(RateLimited, match="busy"):
@@ -153,8 +165,13 @@ def test_failures_from_one_address_lock_that_address_for_every_email(runtime):
     attacker, neighbour = "198.51.100.9", "203.0.113.5"
     for i in range(3):
         with pytest.raises(AuthenticationFailed):
-            _login(runtime, email=f"victim{i}@example.com", password="wrong guess!!",
-                   settings=capped, address=attacker)
+            _login(
+                runtime,
+                email=f"victim{i}@example.com",
+                password="wrong guess!!",
+                settings=capped,
+                address=attacker,
+            )
     with pytest.raises(AccountLocked, match="from your network"):
         _login(runtime, settings=capped, address=attacker)  # even a right password
     assert _login(runtime, settings=capped, address=neighbour).email == "ada@example.com"
@@ -166,15 +183,30 @@ def test_a_success_does_not_reset_the_address_count(runtime):
     capped = runtime.settings.replace(login_max_failures_per_address=2)
     address = "198.51.100.10"
     with pytest.raises(AuthenticationFailed):
-        _login(runtime, email="x@example.com", password="wrong guess!!", settings=capped,
-               address=address)
+        _login(
+            runtime,
+            email="x@example.com",
+            password="wrong guess!!",
+            settings=capped,
+            address=address,
+        )
     _login(runtime, settings=capped, address=address)
     with pytest.raises(AuthenticationFailed):
-        _login(runtime, email="y@example.com", password="wrong guess!!", settings=capped,
-               address=address)
+        _login(
+            runtime,
+            email="y@example.com",
+            password="wrong guess!!",
+            settings=capped,
+            address=address,
+        )
     with pytest.raises(AccountLocked):
-        _login(runtime, email="z@example.com", password="wrong guess!!", settings=capped,
-               address=address)
+        _login(
+            runtime,
+            email="z@example.com",
+            password="wrong guess!!",
+            settings=capped,
+            address=address,
+        )
 
 
 @pytest.mark.parametrize("password", ["x" * 10_000, "ü" * 37, PASSWORD + "!" * 60])
@@ -192,26 +224,35 @@ def test_sign_up_caps_password_length_with_a_clear_message(runtime):
 
 
 def _register_with(rt, email, password=PASSWORD):
-    return accounts.register_user(rt, email=email, password=password,
-                                  display_name="Someone")
+    return accounts.register_user(rt, email=email, password=password, display_name="Someone")
 
 
-@pytest.mark.parametrize(("registered", "look_alike"), [
-    ("ada@example.com", "ａｄａ@ｅｘａｍｐｌｅ.ｃｏｍ"),  # fullwidth letters
-    ("ada@example.com", "ADA@EXAMPLE.COM"),
-    ("admin@example.com", "admın@example.com"),       # dotless i
-    ("admin@example.com", "ADMİN@example.com"),       # capital I with dot above
-    ("jose@example.com", "jose\u0301@example.com"),  # combining accent
-])
+@pytest.mark.parametrize(
+    ("registered", "look_alike"),
+    [
+        ("ada@example.com", "ａｄａ@ｅｘａｍｐｌｅ.ｃｏｍ"),  # fullwidth letters
+        ("ada@example.com", "ADA@EXAMPLE.COM"),
+        ("admin@example.com", "admın@example.com"),  # dotless i
+        ("admin@example.com", "ADMİN@example.com"),  # capital I with dot above
+        ("jose@example.com", "jose\u0301@example.com"),  # combining accent
+    ],
+)
 def test_look_alike_emails_are_one_account(runtime, registered, look_alike):
     _register_with(runtime, registered)
     with pytest.raises(RegistrationError, match="already exists"):
         _register_with(runtime, look_alike)
 
 
-@pytest.mark.parametrize("invisible", ["ada\u200b@example.com", "a\u200dda@example.com",
-                                       "\u00adada@example.com", "ada@exa\u2060mple.com",
-                                       "\u202eada@example.com"])
+@pytest.mark.parametrize(
+    "invisible",
+    [
+        "ada\u200b@example.com",
+        "a\u200dda@example.com",
+        "\u00adada@example.com",
+        "ada@exa\u2060mple.com",
+        "\u202eada@example.com",
+    ],
+)
 def test_emails_with_invisible_characters_are_refused(runtime, invisible):
     with pytest.raises(RegistrationError, match="invisible characters"):
         _register_with(runtime, invisible)
@@ -220,8 +261,13 @@ def test_emails_with_invisible_characters_are_refused(runtime, invisible):
 def test_a_look_alike_spelling_logs_in_to_the_one_account_and_shares_its_limit(runtime):
     info = _register(runtime)
     assert _login(runtime, email="ａｄａ@example.com").user_id == info.user_id
-    for spelling in ["ada\u200b@example.com", "ＡＤＡ@example.com", "Ada@example.com",
-                     "a\u200cda@example.com", "ada@example.com"]:
+    for spelling in [
+        "ada\u200b@example.com",
+        "ＡＤＡ@example.com",
+        "Ada@example.com",
+        "a\u200cda@example.com",
+        "ada@example.com",
+    ]:
         with pytest.raises(AuthenticationFailed):
             _login(runtime, email=spelling, password="wrong guess!!")
     with pytest.raises(AccountLocked):
@@ -230,8 +276,8 @@ def test_a_look_alike_spelling_logs_in_to_the_one_account_and_shares_its_limit(r
 
 # --- a login flood on one email with a small pool (issue 20, item 9) ----------------------------
 
-def test_logins_waiting_on_one_email_hold_no_connection_and_end_busy(db_url, tmp_path,
-                                                                     make_user):
+
+def test_logins_waiting_on_one_email_hold_no_connection_and_end_busy(db_url, tmp_path, make_user):
     """Another login holds the email's lock: eight more on that email wait without taking the
     two pooled connections (other pages still get one) and end in "busy", never a pool
     timeout; once the lock is free the owner signs in."""
@@ -239,16 +285,24 @@ def test_logins_waiting_on_one_email_hold_no_connection_and_end_busy(db_url, tmp
 
     from engine.accounts.login import _LOCK_EMAIL
 
-    small = Settings(database_url=db_url, data_dir=tmp_path / "small", db_pool_size=2,
-                     db_max_overflow=0, db_pool_timeout_s=1, login_lock_wait_s=3)
+    small = Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "small",
+        db_pool_size=2,
+        db_max_overflow=0,
+        db_pool_timeout_s=1,
+        login_lock_wait_s=3,
+    )
     rt = create_runtime(small, migrate=False)
     holder = create_engine(db_url)  # a connection of its own, outside the app's pool
     try:
         make_user("owner@example.com", display_name="Owner", password=PASSWORD)
         accounts.dummy_hash()
         with holder.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:ns, hashtext(:key))"),
-                         {"ns": _LOCK_EMAIL, "key": "owner@example.com"})
+            conn.execute(
+                text("SELECT pg_advisory_lock(:ns, hashtext(:key))"),
+                {"ns": _LOCK_EMAIL, "key": "owner@example.com"},
+            )
             outcomes: list[str] = []
 
             def attempt() -> str:
@@ -275,8 +329,8 @@ def test_logins_waiting_on_one_email_hold_no_connection_and_end_busy(db_url, tmp
         rt.close()
 
 
-
 # --- the owner's known browser while an attacker hammers the email (issue 20, item 7) ----------
+
 
 def test_an_attacker_on_an_email_does_not_lock_out_its_owners_known_browser(runtime):
     _register(runtime)
@@ -284,52 +338,68 @@ def test_an_attacker_on_an_email_does_not_lock_out_its_owners_known_browser(runt
     device = accounts.issue_device_token("Ada@Example.com", key, settings=runtime.settings)
     limit = runtime.settings.accounts.login_max_failures
     for i in range(limit + 3):  # the attacker from another address, no device cookie
-        outcome = _outcome(lambda i=i: _login(runtime, password=f"wrong guess {i}",
-                                              address="198.51.100.66"))
+        outcome = _outcome(
+            lambda i=i: _login(runtime, password=f"wrong guess {i}", address="198.51.100.66")
+        )
         assert outcome == ("AuthenticationFailed" if i < limit else "AccountLocked")
     with pytest.raises(AccountLocked, match="for this account"):  # an untrusted browser
         _login(runtime, address="203.0.113.20")
     # The owner's browser, with the device cookie it got when signing in before:
-    info = accounts.authenticate(runtime, email="ada@example.com", password=PASSWORD,
-                                 client_address="203.0.113.20", device_token=device)
+    info = accounts.authenticate(
+        runtime,
+        email="ada@example.com",
+        password=PASSWORD,
+        client_address="203.0.113.20",
+        device_token=device,
+    )
     assert info.email == "ada@example.com"
     # The cookie is worth nothing for another email, or signed with another key.
     other = accounts.issue_device_token("eve@example.com", key, settings=runtime.settings)
     foreign = accounts.issue_device_token("ada@example.com", "f" * 40, settings=runtime.settings)
     for token in (other, foreign, device + "x"):
         with pytest.raises(AccountLocked, match="for this account"):
-            accounts.authenticate(runtime, email="ada@example.com", password=PASSWORD,
-                                  device_token=token)
+            accounts.authenticate(
+                runtime, email="ada@example.com", password=PASSWORD, device_token=token
+            )
 
 
 def test_a_device_cookie_gets_its_own_lock_and_skips_the_address_lock(runtime):
     _register(runtime)
     capped = dataclasses.replace(
-        runtime, settings=runtime.settings.replace(login_max_failures_per_address=3))
-    device = accounts.issue_device_token("ada@example.com", runtime.cookie_key,
-                                         settings=runtime.settings)
+        runtime, settings=runtime.settings.replace(login_max_failures_per_address=3)
+    )
+    device = accounts.issue_device_token(
+        "ada@example.com", runtime.cookie_key, settings=runtime.settings
+    )
     school = "192.0.2.1"  # one address for a whole school, locked by someone else's guesses
     for i in range(3):
         with pytest.raises(AuthenticationFailed):
-            _login(capped, email=f"victim{i}@example.com", password="wrong guess!!",
-                   address=school)
+            _login(capped, email=f"victim{i}@example.com", password="wrong guess!!", address=school)
     with pytest.raises(AccountLocked, match="from your network"):
         _login(capped, address=school)
-    assert accounts.authenticate(capped, email="ada@example.com", password=PASSWORD,
-                                 client_address=school, device_token=device).user_id
+    assert accounts.authenticate(
+        capped,
+        email="ada@example.com",
+        password=PASSWORD,
+        client_address=school,
+        device_token=device,
+    ).user_id
     # Guessing with a stolen device cookie is limited like any other browser.
     limit = runtime.settings.accounts.login_max_failures
     for _ in range(limit):
         with pytest.raises(AuthenticationFailed):
-            accounts.authenticate(runtime, email="ada@example.com", password="wrong guess!!",
-                                  device_token=device)
+            accounts.authenticate(
+                runtime, email="ada@example.com", password="wrong guess!!", device_token=device
+            )
     with pytest.raises(AccountLocked, match="in this browser"):
-        accounts.authenticate(runtime, email="ada@example.com", password=PASSWORD,
-                              device_token=device)
+        accounts.authenticate(
+            runtime, email="ada@example.com", password=PASSWORD, device_token=device
+        )
     assert _login(runtime).email == "ada@example.com"  # the email's own count is untouched
 
 
 # --- behind the shipped proxy (issue 20, item 6) ------------------------------------------------
+
 
 def test_behind_the_shipped_proxy_one_abuser_cannot_lock_out_others(runtime):
     """Every request reaches the app from the proxy's one address; the app reads the header
@@ -344,12 +414,14 @@ def test_behind_the_shipped_proxy_one_abuser_cannot_lock_out_others(runtime):
 
     root = Path(__file__).resolve().parents[2]
     app_env = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["app-1"][
-        "environment"]
+        "environment"
+    ]
     header = app_env.get("GROUNDWORK_CLIENT_ADDRESS_HEADER")
     nginx = (root / "deploy" / "nginx.conf").read_text()
     assert header and re.search(rf"proxy_set_header {header} \$remote_addr;", nginx)
-    settings = runtime.settings.replace(client_address_header=header,
-                                        login_max_failures_per_address=3)
+    settings = runtime.settings.replace(
+        client_address_header=header, login_max_failures_per_address=3
+    )
     proxy = "172.18.0.9"  # the nginx container: the peer of every request
 
     def through_proxy(browser_address: str, sent: dict[str, str] | None = None) -> str | None:
@@ -359,28 +431,47 @@ def test_behind_the_shipped_proxy_one_abuser_cannot_lock_out_others(runtime):
     _register(runtime)
     for i in range(3):
         with pytest.raises(AuthenticationFailed):
-            _login(runtime, email=f"made-up{i}@example.com", password="wrong guess!!",
-                   settings=settings, address=through_proxy("198.51.100.23"))
+            _login(
+                runtime,
+                email=f"made-up{i}@example.com",
+                password="wrong guess!!",
+                settings=settings,
+                address=through_proxy("198.51.100.23"),
+            )
     with pytest.raises(AccountLocked, match="from your network"):
-        _login(runtime, email="made-up9@example.com", password="wrong guess!!",
-               settings=settings, address=through_proxy("198.51.100.23", {header: "10.0.0.1"}))
-    assert _login(runtime, settings=settings,
-                  address=through_proxy("203.0.113.44")).email == "ada@example.com"
+        _login(
+            runtime,
+            email="made-up9@example.com",
+            password="wrong guess!!",
+            settings=settings,
+            address=through_proxy("198.51.100.23", {header: "10.0.0.1"}),
+        )
+    assert (
+        _login(runtime, settings=settings, address=through_proxy("203.0.113.44")).email
+        == "ada@example.com"
+    )
 
 
 # --- sign-up answers "is this email registered?" slowly (issue 20, item 8) ---------------------
 
+
 def _sign_up(rt, email, *, address, settings=None):
     if settings is not None:
         rt = dataclasses.replace(rt, settings=settings)
-    return accounts.register_user(rt, email=email, password=PASSWORD, display_name="Probe",
-                                  client_address=address)
+    return accounts.register_user(
+        rt, email=email, password=PASSWORD, display_name="Probe", client_address=address
+    )
 
 
 def test_one_address_can_ask_sign_up_about_only_a_few_registered_emails(runtime, monkeypatch):
     for i in range(8):
-        accounts.register_user(runtime, email=f"known{i}@example.com", password=PASSWORD,
-                               display_name="Known", by_admin=True)
+        accounts.register_user(
+            runtime,
+            email=f"known{i}@example.com",
+            password=PASSWORD,
+            display_name="Known",
+            by_admin=True,
+        )
     hashes = []
     real_hash = passwords.hash_password
     monkeypatch.setattr(passwords, "hash_password", lambda p: hashes.append(1) or real_hash(p))
@@ -397,8 +488,9 @@ def test_one_address_can_ask_sign_up_about_only_a_few_registered_emails(runtime,
     assert len(hashes) == 3  # a refused flood costs no bcrypt work
     assert _sign_up(runtime, "new@example.com", address=neighbour, settings=limits).user_id
     with runtime.session_factory() as s:
-        rows = s.execute(select(SignupAttempt.client_address, SignupAttempt.taken)
-                         .order_by(SignupAttempt.id)).all()
+        rows = s.execute(
+            select(SignupAttempt.client_address, SignupAttempt.taken).order_by(SignupAttempt.id)
+        ).all()
     assert rows == [(prober, True)] * 3 + [(neighbour, False)]  # no email is kept
 
 
@@ -412,16 +504,21 @@ def test_sign_ups_are_limited_per_address_and_server_wide(runtime):
     with pytest.raises(RateLimited, match="no more new accounts for now"):
         _sign_up(runtime, "c1@example.com", address="192.0.2.12", settings=limits)
     # The operator's accounts are not limited.
-    assert accounts.register_user(dataclasses.replace(runtime, settings=limits),
-                                  email="d1@example.com", password=PASSWORD,
-                                  display_name="Dee", by_admin=True).user_id
+    assert accounts.register_user(
+        dataclasses.replace(runtime, settings=limits),
+        email="d1@example.com",
+        password=PASSWORD,
+        display_name="Dee",
+        by_admin=True,
+    ).user_id
     with pytest.raises(NotFound):
         accounts.get_account(runtime, email="a3@example.com")
 
 
 def test_parallel_sign_ups_from_one_address_cannot_outrun_the_limit(runtime):
-    limits = dataclasses.replace(runtime, settings=runtime.settings.replace(
-        signup_max_per_address=3))
+    limits = dataclasses.replace(
+        runtime, settings=runtime.settings.replace(signup_max_per_address=3)
+    )
     n = 10
     barrier = threading.Barrier(n)
 

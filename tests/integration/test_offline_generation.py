@@ -26,14 +26,20 @@ def test_offline_mode_is_reported(runtime):
     assert "Offline" in mode.label
 
 
-def test_offline_generation_is_valid_grounded_and_labelled(settings, session_factory,
-                                                            make_user, runtime):
+def test_offline_generation_is_valid_grounded_and_labelled(
+    settings, session_factory, make_user, runtime
+):
     user_id = make_user()
     _, chunk_ids = add_material(session_factory, user_id, "Biology notes", BIOLOGY)
     progress = []
-    result = service.generate_questions(runtime, user_id=user_id,
-                                        question_type="mix", difficulty=3, count=6,
-                                        on_progress=progress.append)
+    result = service.generate_questions(
+        runtime,
+        user_id=user_id,
+        question_type="mix",
+        difficulty=3,
+        count=6,
+        on_progress=progress.append,
+    )
     assert result.generator == "offline" and result.model is None
     assert len(result.drafts) == 6
     assert {d.type for d in result.drafts} == {"mcq", "cloze"}
@@ -66,41 +72,40 @@ def test_offline_generation_is_valid_grounded_and_labelled(settings, session_fac
 def test_offline_moves_on_after_questions_are_banked(settings, session_factory, make_user, runtime):
     user_id = make_user()
     add_material(session_factory, user_id, "Roman history", HISTORY)
-    first = service.generate_questions(runtime, user_id=user_id,
-                                       question_type="cloze", count=3)
+    first = service.generate_questions(runtime, user_id=user_id, question_type="cloze", count=3)
     bank.save_questions(runtime, user_id=user_id, drafts=first.drafts)
-    second = service.generate_questions(runtime, user_id=user_id,
-                                        question_type="cloze", count=3)
+    second = service.generate_questions(runtime, user_id=user_id, question_type="cloze", count=3)
     assert not {normalise(d.excerpt) for d in first.drafts} & {
-        normalise(d.excerpt) for d in second.drafts}
+        normalise(d.excerpt) for d in second.drafts
+    }
 
 
 def test_offline_refuses_short_answers_with_a_reason(settings, session_factory, make_user, runtime):
     user_id = make_user()
     add_material(session_factory, user_id, "Biology notes", BIOLOGY)
     with pytest.raises(InvalidInput, match="need a language model"):
-        service.generate_questions(runtime, user_id=user_id,
-                                   question_type="short", count=2)
+        service.generate_questions(runtime, user_id=user_id, question_type="short", count=2)
 
 
-def test_offline_generate_from_chunk_substitutes_cloze_for_short(settings, session_factory,
-                                                                 make_user, runtime):
+def test_offline_generate_from_chunk_substitutes_cloze_for_short(
+    settings, session_factory, make_user, runtime
+):
     user_id = make_user()
     _, chunk_ids = add_material(session_factory, user_id, "Biology notes", BIOLOGY)
-    drafts = service.generate_from_chunk(runtime, user_id=user_id,
-                                         chunk_id=chunk_ids[2], question_type="short",
-                                         difficulty=2)
+    drafts = service.generate_from_chunk(
+        runtime, user_id=user_id, chunk_id=chunk_ids[2], question_type="short", difficulty=2
+    )
     assert len(drafts) == 1 and drafts[0].type == "cloze"
     assert drafts[0].source_chunk_id == chunk_ids[2]
 
 
 def test_offline_on_text_without_sentences_says_why(settings, session_factory, make_user, runtime):
     user_id = make_user()
-    add_material(session_factory, user_id, "Table dump",
-                 ["12 34 56 78 90 | 11 22 33 | 44 55 66 77 | " * 20])
+    add_material(
+        session_factory, user_id, "Table dump", ["12 34 56 78 90 | 11 22 33 | 44 55 66 77 | " * 20]
+    )
     with pytest.raises(NothingGenerated, match="offline"):
-        service.generate_questions(runtime, user_id=user_id,
-                                   count=3)
+        service.generate_questions(runtime, user_id=user_id, count=3)
 
 
 def _text_pdfs(shared_data: Path) -> list[Path]:
@@ -120,15 +125,30 @@ def test_offline_generator_on_real_pdfs(shared_data, settings):
     embed = load_embedder(settings).embed_documents
     for path in _text_pdfs(shared_data):
         pages = _pages(path)
-        passages = [Passage(chunk_id=i + 1, material_id=1, material_title=path.stem, text=t,
-                            page_start=i + 1, page_end=i + 1)
-                    for i, t in enumerate(pages) if t.strip()]
+        passages = [
+            Passage(
+                chunk_id=i + 1,
+                material_id=1,
+                material_title=path.stem,
+                text=t,
+                page_start=i + 1,
+                page_end=i + 1,
+            )
+            for i, t in enumerate(pages)
+            if t.strip()
+        ]
         if not passages:
             continue
-        spaces = {1: offline.build_space("\n".join(p.text for p in passages),
-                                         names=offline.author_names(pages[0]), embed=embed)}
-        drafts = list(offline.generate(passages, spaces, count=10, types=["mcq", "cloze"],
-                                       difficulty=3))
+        spaces = {
+            1: offline.build_space(
+                "\n".join(p.text for p in passages),
+                names=offline.author_names(pages[0]),
+                embed=embed,
+            )
+        }
+        drafts = list(
+            offline.generate(passages, spaces, count=10, types=["mcq", "cloze"], difficulty=3)
+        )
         for d in drafts:
             assert validate(d) is None, (path.name, d)
             home = next(p for p in passages if p.chunk_id == d.source_chunk_id)
@@ -159,27 +179,27 @@ INJECTION = [
 ]
 
 
-def test_injection_pdf_offline_output_is_valid_and_grounded(tmp_path, settings,
-                                                            session_factory, make_user, runtime):
+def test_injection_pdf_offline_output_is_valid_and_grounded(
+    tmp_path, settings, session_factory, make_user, runtime
+):
     pdf = tmp_path / "injection.pdf"
     _write_pdf(pdf, INJECTION)
     pages = _pages(pdf)
     user_id = make_user()
     _, chunk_ids = add_material(session_factory, user_id, "Blood notes", pages)
-    result = service.generate_questions(runtime, user_id=user_id,
-                                        count=5)
+    result = service.generate_questions(runtime, user_id=user_id, count=5)
     assert result.drafts
     for d in result.drafts:
         assert validate(d) is None
         assert normalise(d.excerpt) in normalise(pages[chunk_ids.index(d.source_chunk_id)])
 
 
-def test_offline_says_how_many_and_why_when_it_cannot_give_n(settings, session_factory,
-                                                             make_user, runtime):
+def test_offline_says_how_many_and_why_when_it_cannot_give_n(
+    settings, session_factory, make_user, runtime
+):
     user_id = make_user()
     add_material(session_factory, user_id, "Biology notes", BIOLOGY[:1])
-    result = service.generate_questions(runtime, user_id=user_id,
-                                        count=12)
+    result = service.generate_questions(runtime, user_id=user_id, count=12)
     made = len(result.drafts)
     assert 0 < made < 12
     assert result.note is not None
@@ -187,20 +207,21 @@ def test_offline_says_how_many_and_why_when_it_cannot_give_n(settings, session_f
     assert "passed the checks" in result.note
 
 
-def test_offline_topic_restricts_passages_and_says_so(settings, session_factory, make_user,
-                                                      runtime):
+def test_offline_topic_restricts_passages_and_says_so(
+    settings, session_factory, make_user, runtime
+):
     user_id = make_user()
     _, chunk_ids = add_material(session_factory, user_id, "Biology notes", BIOLOGY)
-    result = service.generate_questions(runtime, user_id=user_id,
-                                        topic="meiosis chromosomes", count=3)
+    result = service.generate_questions(
+        runtime, user_id=user_id, topic="meiosis chromosomes", count=3
+    )
     assert result.drafts
     for d in result.drafts:
         assert chunk_ids.index(d.source_chunk_id) == 3  # the passage about meiosis
         assert d.topic == "meiosis chromosomes"
     assert "mention 'meiosis chromosomes'" in result.note
     with pytest.raises(NothingGenerated, match="mentions 'volcanoes'"):
-        service.generate_questions(runtime, user_id=user_id,
-                                   topic="volcanoes", count=3)
+        service.generate_questions(runtime, user_id=user_id, topic="volcanoes", count=3)
 
 
 def test_offline_difficulty_batches_differ_and_distractors_vary(settings, shared_data):
@@ -208,23 +229,43 @@ def test_offline_difficulty_batches_differ_and_distractors_vary(settings, shared
     if not path.is_file():
         pytest.skip(f"no {path}")
     pages = _pages(path, limit=14)
-    passages = [Passage(chunk_id=i + 1, material_id=1, material_title="tm", text=t,
-                        page_start=i + 1, page_end=i + 1) for i, t in enumerate(pages)]
-    space = offline.build_space("\n".join(pages), names=offline.author_names(pages[0]),
-                                embed=load_embedder(settings).embed_documents)
+    passages = [
+        Passage(
+            chunk_id=i + 1,
+            material_id=1,
+            material_title="tm",
+            text=t,
+            page_start=i + 1,
+            page_end=i + 1,
+        )
+        for i, t in enumerate(pages)
+    ]
+    space = offline.build_space(
+        "\n".join(pages),
+        names=offline.author_names(pages[0]),
+        embed=load_embedder(settings).embed_documents,
+    )
 
     def batch(difficulty):
         space.usage.clear()
-        return list(offline.generate(passages, {1: space}, count=12, types=["mcq", "cloze"],
-                                     difficulty=difficulty))
+        return list(
+            offline.generate(
+                passages, {1: space}, count=12, types=["mcq", "cloze"], difficulty=difficulty
+            )
+        )
 
     easy, hard = batch(1), batch(5)
     mean = lambda ds: sum(d.difficulty_signal for d in ds) / len(ds)  # noqa: E731
     assert mean(hard) > mean(easy) + 0.05
     assert sum(d.difficulty for d in hard) > sum(d.difficulty for d in easy)
     for ds in (easy, hard):  # distractors vary across the questions of a batch
-        wrong = [o for d in ds if d.form == "term"
-                 for i, o in enumerate(d.options) if i != d.correct_index]
+        wrong = [
+            o
+            for d in ds
+            if d.form == "term"
+            for i, o in enumerate(d.options)
+            if i != d.correct_index
+        ]
         assert len(set(wrong)) >= 0.6 * len(wrong)
     names = offline.author_names(pages[0])
     for d in easy + hard:
@@ -243,7 +284,8 @@ ITALIAN = [
 
 
 def test_offline_makes_no_questions_from_an_unsupported_language_and_says_why(
-        settings, session_factory, make_user, runtime):
+    settings, session_factory, make_user, runtime
+):
     from engine.db.models import Material
 
     user_id = make_user()
@@ -258,5 +300,6 @@ def test_offline_makes_no_questions_from_an_unsupported_language_and_says_why(
     result = service.generate_questions(runtime, user_id=user_id, count=3)
     assert result.drafts and all(d.material_title == "Biology notes" for d in result.drafts)
     assert "Italian was left out" in result.note
-    assert [m.offline_supported for m in service.materials_for_generation(
-        runtime, user_id=user_id)] == [True, False]
+    assert [
+        m.offline_supported for m in service.materials_for_generation(runtime, user_id=user_id)
+    ] == [True, False]

@@ -79,10 +79,11 @@ def test_labels_name_the_vectors_so_a_change_is_noticed(tmp_path: Path):
     default = Settings(data_dir=tmp_path)
     assert model_label(default) == "all-MiniLM-L6-v2-int8"
     # unquantised ONNX and torch make the same vectors: switching between them needs no rebuild
-    assert model_label(default.replace(embedding_model=FP32_MODEL)) \
-        == model_label(default.replace(embedding_model=TORCH_MODEL)) \
+    assert (
+        model_label(default.replace(embedding_model=FP32_MODEL))
+        == model_label(default.replace(embedding_model=TORCH_MODEL))
         == "all-MiniLM-L6-v2"
+    )
     assert default.storage.models_dir == tmp_path / "models"
-    assert default.replace(model_cache_dir=tmp_path / "m").storage.models_dir \
-        == tmp_path / "m"
+    assert default.replace(model_cache_dir=tmp_path / "m").storage.models_dir == tmp_path / "m"
     assert model_label(default.replace(embedding_model="openai/x")) == "openai/x"

@@ -24,13 +24,30 @@ from tests.support.runtimes import with_settings
 NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 
 
-def answer(runtime, uid, qid, response=1, *, confidence=4, seconds=30, tok=None,
-           expected=None, now=NOW, settings=None):
+def answer(
+    runtime,
+    uid,
+    qid,
+    response=1,
+    *,
+    confidence=4,
+    seconds=30,
+    tok=None,
+    expected=None,
+    now=NOW,
+    settings=None,
+):
     return submit_answer(
-        with_settings(runtime, settings) if settings else runtime, user_id=uid,
-        question_id=qid, token=tok or token(),
-        response=response, confidence=confidence, seconds=seconds,
-        expected_reviews=expected if expected is not None else _reviews(runtime, qid), now=now)
+        with_settings(runtime, settings) if settings else runtime,
+        user_id=uid,
+        question_id=qid,
+        token=tok or token(),
+        response=response,
+        confidence=confidence,
+        seconds=seconds,
+        expected_reviews=expected if expected is not None else _reviews(runtime, qid),
+        now=now,
+    )
 
 
 def _reviews(runtime, qid):
@@ -75,8 +92,11 @@ def test_due_reviews_come_first_most_overdue_first(runtime, make_user):
     answer(runtime, uid, c, now=NOW)  # due tomorrow
     new = add_question(runtime.session_factory, uid)
     queue = build_queue(runtime, user_id=uid, now=NOW)
-    assert [(e.question_id, e.kind) for e in queue.entries] == [(b, "review"), (a, "review"),
-                                                                (new, "new")]
+    assert [(e.question_id, e.kind) for e in queue.entries] == [
+        (b, "review"),
+        (a, "review"),
+        (new, "new"),
+    ]
     assert queue.entries[0].reviews == 1
     assert queue.next_due_at == NOW + dt.timedelta(days=1)
 
@@ -91,16 +111,30 @@ def test_answer_records_attempt_schedule_xp_and_streak(runtime, make_user):
     assert result.xp_earned == 35 and result.xp_total == 35
     assert result.next_due_at == NOW + dt.timedelta(days=1)  # SM-2 first interval
     p = profile(runtime, uid)
-    assert (p.xp, p.level, p.streak, p.best_streak, p.last_activity_date) == \
-        (35, 1, 1, 1, NOW.date())
+    assert (p.xp, p.level, p.streak, p.best_streak, p.last_activity_date) == (
+        35,
+        1,
+        1,
+        1,
+        NOW.date(),
+    )
     with runtime.session_factory() as s:
         att = s.scalars(select(Attempt)).one()
         rs = s.scalars(select(ReviewState)).one()
-    assert (att.seconds, att.confidence, att.quality, att.rating, att.scheduler) == \
-        (25, 5, 5, 4, "sm2")
+    assert (att.seconds, att.confidence, att.quality, att.rating, att.scheduler) == (
+        25,
+        5,
+        5,
+        4,
+        "sm2",
+    )
     assert att.state_before is None and att.state_after["sm2"]["interval_days"] == 1
-    assert (rs.reviews, rs.sm2_repetitions, rs.sm2_easiness, rs.due_at) == \
-        (1, 1, 2.6, NOW + dt.timedelta(days=1))
+    assert (rs.reviews, rs.sm2_repetitions, rs.sm2_easiness, rs.due_at) == (
+        1,
+        1,
+        2.6,
+        NOW + dt.timedelta(days=1),
+    )
     # Next day: streak 2, SM-2 interval 6, attempt keeps the state before.
     r2 = answer(runtime, uid, qid, now=NOW + dt.timedelta(days=1), seconds=5000)
     assert r2.next_due_at == NOW + dt.timedelta(days=7)
@@ -153,8 +187,9 @@ def test_simultaneous_submissions_record_one_attempt(runtime, make_user, same_to
     def go():
         try:
             barrier.wait()
-            results.append(answer(runtime, uid, qid, tok=shared if same_token else token(),
-                                  expected=0))
+            results.append(
+                answer(runtime, uid, qid, tok=shared if same_token else token(), expected=0)
+            )
         except Exception as e:  # collected and asserted below
             errors.append(e)
 
@@ -183,8 +218,16 @@ def test_two_tabs_answering_new_questions_at_once_both_count(runtime, make_user)
             try:
                 b.wait()
                 submit_answer(  # no showing to compare with: two separate answers
-                    runtime, user_id=uid, question_id=q, token=token(),
-                    response=1, confidence=4, seconds=30, expected_reviews=None, now=NOW)
+                    runtime,
+                    user_id=uid,
+                    question_id=q,
+                    token=token(),
+                    response=1,
+                    confidence=4,
+                    seconds=30,
+                    expected_reviews=None,
+                    now=NOW,
+                )
             except Exception as e:  # collected and asserted below
                 errors.append(e)
 
@@ -206,12 +249,10 @@ def test_another_learners_question_is_not_found(runtime, make_user):
     with pytest.raises(NotFound):
         answer(runtime, me, theirs)
     with pytest.raises(NotFound):
-        flag_question(runtime, user_id=me, question_id=theirs,
-                      reason="wrong")
+        flag_question(runtime, user_id=me, question_id=theirs, reason="wrong")
     their_answer = answer(runtime, other, theirs, response=0)
     with pytest.raises(NotFound):
-        dispute_attempt(runtime, user_id=me,
-                        attempt_id=their_answer.attempt_id)
+        dispute_attempt(runtime, user_id=me, attempt_id=their_answer.attempt_id)
     with pytest.raises(NotFound):
         keep_question(runtime, user_id=me, question_id=theirs)
     assert build_queue(runtime, user_id=me, now=NOW).entries == []
@@ -223,9 +264,15 @@ def test_another_learners_question_is_not_found(runtime, make_user):
 def test_bad_answers_are_refused_and_change_nothing(runtime, make_user):
     uid = make_user()
     mcq = add_question(runtime.session_factory, uid)
-    short = add_question(runtime.session_factory, uid, type="short", options=None,
-                         correct_index=None, answer="Respiration makes ATP",
-                         key_points=["respiration", "ATP"])
+    short = add_question(
+        runtime.session_factory,
+        uid,
+        type="short",
+        options=None,
+        correct_index=None,
+        answer="Respiration makes ATP",
+        key_points=["respiration", "ATP"],
+    )
     with pytest.raises(InvalidInput, match="options"):
         answer(runtime, uid, mcq, response=7)
     with pytest.raises(InvalidInput, match="Type your answer"):
@@ -238,9 +285,15 @@ def test_bad_answers_are_refused_and_change_nothing(runtime, make_user):
 
 def test_cloze_tolerates_case_and_a_typo_but_not_a_different_word(runtime, make_user):
     uid = make_user()
-    q = add_question(runtime.session_factory, uid, type="cloze", options=None,
-                     correct_index=None, stem="ATP is made in the _____.",
-                     answer="mitochondrion")
+    q = add_question(
+        runtime.session_factory,
+        uid,
+        type="cloze",
+        options=None,
+        correct_index=None,
+        stem="ATP is made in the _____.",
+        answer="mitochondrion",
+    )
     assert answer(runtime, uid, q, response="  Mitochondrion. ").grader == "exact"
     typo = answer(runtime, uid, q, response="mitochondrian", now=NOW + dt.timedelta(days=1))
     assert typo.correct and typo.grader == "fuzzy"
@@ -250,12 +303,19 @@ def test_cloze_tolerates_case_and_a_typo_but_not_a_different_word(runtime, make_
 
 def test_short_answer_offline_by_key_point_coverage(runtime, make_user):
     uid = make_user()
-    q = add_question(runtime.session_factory, uid, type="short", options=None,
-                     correct_index=None, stem="What does the mitochondrion do?",
-                     answer="It makes ATP by aerobic respiration.",
-                     key_points=["makes ATP", "aerobic respiration", "inner membrane"])
-    good = answer(runtime, uid, q, response="It produces energy: makes ATP through aerobic "
-                                            "respiration.")
+    q = add_question(
+        runtime.session_factory,
+        uid,
+        type="short",
+        options=None,
+        correct_index=None,
+        stem="What does the mitochondrion do?",
+        answer="It makes ATP by aerobic respiration.",
+        key_points=["makes ATP", "aerobic respiration", "inner membrane"],
+    )
+    good = answer(
+        runtime, uid, q, response="It produces energy: makes ATP through aerobic respiration."
+    )
     assert good.correct and good.grader == "keypoints"
     assert "2 of 3" in good.reason and "inner membrane" in good.reason
     poor = answer(runtime, uid, q, response="It stores DNA.", now=NOW + dt.timedelta(days=1))
@@ -265,11 +325,19 @@ def test_short_answer_offline_by_key_point_coverage(runtime, make_user):
 def test_short_answer_graded_by_the_grading_model(runtime, make_user, llm_stub):
     uid = make_user()
     s = llm_stub.settings_for(runtime.settings)
-    q = add_question(runtime.session_factory, uid, type="short", options=None,
-                     correct_index=None, stem="What does the mitochondrion do?",
-                     answer="It makes ATP.", key_points=["makes ATP"])
-    llm_stub.script(Reply(content='{"correct": true, "score": 0.9, '
-                                  '"reason": "Names ATP production."}'))
+    q = add_question(
+        runtime.session_factory,
+        uid,
+        type="short",
+        options=None,
+        correct_index=None,
+        stem="What does the mitochondrion do?",
+        answer="It makes ATP.",
+        key_points=["makes ATP"],
+    )
+    llm_stub.script(
+        Reply(content='{"correct": true, "score": 0.9, "reason": "Names ATP production."}')
+    )
     result = answer(runtime, uid, q, response="Energy currency synthesis", settings=s)
     assert result.correct and result.grader == "llm" and result.reason == "Names ATP production."
     body = llm_stub.chat_requests[-1]["body"]
@@ -278,8 +346,9 @@ def test_short_answer_graded_by_the_grading_model(runtime, make_user, llm_stub):
     assert "aerobic respiration" in prompt  # the source excerpt
     # A model that answers nonsense: graded offline, and the reason says so.
     llm_stub.script(Reply(content="I think it is fine"))
-    fallback = answer(runtime, uid, q, response="It makes ATP", settings=s,
-                      now=NOW + dt.timedelta(days=1))
+    fallback = answer(
+        runtime, uid, q, response="It makes ATP", settings=s, now=NOW + dt.timedelta(days=1)
+    )
     assert fallback.grader == "keypoints" and fallback.correct
     assert "Graded offline" in fallback.reason
 
@@ -291,8 +360,9 @@ def test_dispute_rescores_the_attempt_xp_and_schedule(runtime, make_user):
     wrong = answer(runtime, uid, qid, response=2, confidence=4, now=NOW + dt.timedelta(days=1))
     assert not wrong.correct and wrong.next_due_at == NOW + dt.timedelta(days=2)
     xp_before = profile(runtime, uid).xp
-    fixed = dispute_attempt(runtime, user_id=uid,
-                            attempt_id=wrong.attempt_id, note="Golgi also counts")
+    fixed = dispute_attempt(
+        runtime, user_id=uid, attempt_id=wrong.attempt_id, note="Golgi also counts"
+    )
     assert fixed.correct and fixed.disputed and "disputed" in fixed.reason
     assert fixed.xp_earned == 25 and profile(runtime, uid).xp == xp_before + 15
     # Re-scored as a pass: second SM-2 repetition, 6 days from that review.
@@ -303,8 +373,7 @@ def test_dispute_rescores_the_attempt_xp_and_schedule(runtime, make_user):
     assert (att.quality, att.rating, att.dispute_note) == (5, 4, "Golgi also counts")
     assert (rs.lapses, rs.sm2_repetitions) == (0, 2)
     with pytest.raises(InvalidInput, match="already"):
-        dispute_attempt(runtime, user_id=uid,
-                        attempt_id=wrong.attempt_id)
+        dispute_attempt(runtime, user_id=uid, attempt_id=wrong.attempt_id)
 
 
 def test_flag_wrong_takes_the_question_out_at_once_and_keep_brings_it_back(runtime, make_user):
@@ -312,16 +381,18 @@ def test_flag_wrong_takes_the_question_out_at_once_and_keep_brings_it_back(runti
     qid = add_question(runtime.session_factory, uid)
     answer(runtime, uid, qid, now=NOW - dt.timedelta(days=2))
     assert build_queue(runtime, user_id=uid, now=NOW).due_now == 1
-    out = flag_question(runtime, user_id=uid, question_id=qid,
-                        reason="wrong", note="Option B is also right")
+    out = flag_question(
+        runtime, user_id=uid, question_id=qid, reason="wrong", note="Option B is also right"
+    )
     assert out.status == "flagged"
     queue = build_queue(runtime, user_id=uid, now=NOW)
     assert queue.due_now == 0 and queue.entries == []
     with pytest.raises(QuestionUnavailable):
         answer(runtime, uid, qid)
     attention = needs_attention(runtime, user_id=uid)
-    assert [(a.question_id, a.status, a.open_flags) for a in attention] == \
-        [(qid, "flagged", [("wrong", "Option B is also right")])]
+    assert [(a.question_id, a.status, a.open_flags) for a in attention] == [
+        (qid, "flagged", [("wrong", "Option B is also right")])
+    ]
     keep_question(runtime, user_id=uid, question_id=qid)
     assert build_queue(runtime, user_id=uid, now=NOW).due_now == 1
     assert needs_attention(runtime, user_id=uid) == []
@@ -331,16 +402,20 @@ def test_other_flags_retire_a_question_past_ten_percent(runtime, make_user):
     uid = make_user()
     qid = add_question(runtime.session_factory, uid)
     for day in range(10):
-        answer(runtime, uid, qid, response=day % 2, confidence=3, seconds=90,
-               now=NOW + dt.timedelta(days=30 * day))
-    first = flag_question(runtime, user_id=uid, question_id=qid,
-                          reason="unclear")
+        answer(
+            runtime,
+            uid,
+            qid,
+            response=day % 2,
+            confidence=3,
+            seconds=90,
+            now=NOW + dt.timedelta(days=30 * day),
+        )
+    first = flag_question(runtime, user_id=uid, question_id=qid, reason="unclear")
     assert first.status == "active"  # 1 in 10 is not above 10%
-    second = flag_question(runtime, user_id=uid, question_id=qid,
-                           reason="duplicate")
+    second = flag_question(runtime, user_id=uid, question_id=qid, reason="duplicate")
     assert second.status == "retired"
-    assert [a.status for a in needs_attention(runtime,
-                                              user_id=uid)] == ["retired"]
+    assert [a.status for a in needs_attention(runtime, user_id=uid)] == ["retired"]
 
 
 def test_quality_score_is_kept_up_to_date(runtime, make_user):
@@ -353,16 +428,16 @@ def test_quality_score_is_kept_up_to_date(runtime, make_user):
     # Everyone right, fast, confident: success 0, time 30/60, calibration 1, no flags.
     answer(runtime, uid, qid, now=NOW + dt.timedelta(days=200))
     with runtime.session_factory() as s:
-        assert s.get(Question, qid).quality_score == pytest.approx(0.3 * 0.5 + 0.2 * 0.9375
-                                                                   + 0.1)
+        assert s.get(Question, qid).quality_score == pytest.approx(0.3 * 0.5 + 0.2 * 0.9375 + 0.1)
 
 
 def test_low_quality_question_is_retired(runtime, make_user):
     uid = make_user()
     qid = add_question(runtime.session_factory, uid)
     for day in range(5):  # always wrong, instantly, with full confidence
-        answer(runtime, uid, qid, response=0, confidence=5, seconds=1,
-               now=NOW + dt.timedelta(days=day))
+        answer(
+            runtime, uid, qid, response=0, confidence=5, seconds=1, now=NOW + dt.timedelta(days=day)
+        )
     with runtime.session_factory() as s:
         q = s.get(Question, qid)
         assert q.status == "retired" and q.quality_score < 0.3
@@ -379,10 +454,18 @@ def test_counts_by_time_and_material(runtime, make_user):
     answer(runtime, uid, b, now=NOW - dt.timedelta(hours=20))  # due in 4 hours (today)
     answer(runtime, uid, c, now=NOW, confidence=4)  # due tomorrow (this week)
     counts = review_counts(runtime, user_id=uid, now=NOW)
-    assert (counts.due_now, counts.due_today, counts.due_week, counts.scheduled,
-            counts.new_available, counts.scheduler) == (1, 2, 3, 3, 1, "sm2")
-    assert [(m.material_title, m.due_now, m.due_week, m.scheduled)
-            for m in counts.by_material] == [("Cells", 1, 2, 2), ("Genes", 0, 1, 1)]
+    assert (
+        counts.due_now,
+        counts.due_today,
+        counts.due_week,
+        counts.scheduled,
+        counts.new_available,
+        counts.scheduler,
+    ) == (1, 2, 3, 3, 1, "sm2")
+    assert [(m.material_title, m.due_now, m.due_week, m.scheduled) for m in counts.by_material] == [
+        ("Cells", 1, 2, 2),
+        ("Genes", 0, 1, 1),
+    ]
     assert counts.next_due_at == NOW + dt.timedelta(hours=4)
 
 
@@ -395,8 +478,7 @@ def test_switching_scheduler_moves_due_dates_and_keeps_both_states(runtime, make
     assert rs.due_at == rs.sm2_due_at == NOW + dt.timedelta(days=1)
     assert rs.fsrs_due_at == NOW + dt.timedelta(minutes=10)
     set_scheduler(runtime, user_id=uid, scheduler="fsrs")
-    counts = review_counts(runtime, user_id=uid,
-                           now=NOW + dt.timedelta(minutes=11))
+    counts = review_counts(runtime, user_id=uid, now=NOW + dt.timedelta(minutes=11))
     assert counts.scheduler == "fsrs" and counts.due_now == 1
     r = answer(runtime, uid, qid, confidence=3, now=NOW + dt.timedelta(minutes=11))
     with runtime.session_factory() as s:
@@ -435,8 +517,7 @@ def test_personal_fsrs_parameters_need_enough_history(runtime, make_user):
     assert (info.reviews, info.personal, info.min_reviews) == (1, False, 400)
 
 
-def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(runtime,
-                                                                                make_user):
+def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(runtime, make_user):
     from engine.db.models import SchedulerParameters
     from engine.scheduling import fsrs6
 
@@ -446,8 +527,14 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
     at = NOW
     for round_ in range(10):  # mostly remembered after 3 days
         for i, qid in enumerate(qids):
-            answer(runtime, uid, qid, response=1 if (i + round_) % 10 else 0, settings=s,
-                   now=at + dt.timedelta(minutes=i))
+            answer(
+                runtime,
+                uid,
+                qid,
+                response=1 if (i + round_) % 10 else 0,
+                settings=s,
+                now=at + dt.timedelta(minutes=i),
+            )
         at += dt.timedelta(days=3)
     a = fsrs6.DEFAULT_FSRS_PARAMETERS
     b = (0.01, 0.01, 0.01, 0.01, *fsrs6.DEFAULT_FSRS_PARAMETERS[4:])
@@ -457,12 +544,18 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
         with runtime.session_factory.begin() as session:
             row = session.get(SchedulerParameters, uid)
             if row is None:
-                session.add(SchedulerParameters(user_id=uid, parameters=list(current),
-                                                adopted=True, n_reviews=0))
+                session.add(
+                    SchedulerParameters(
+                        user_id=uid, parameters=list(current), adopted=True, n_reviews=0
+                    )
+                )
             else:
                 row.parameters, row.adopted = list(current), True
-        return optimise_fsrs(with_settings(runtime, s), user_id=uid,
-                             fit=lambda train: seen.append(len(train)) or candidate)
+        return optimise_fsrs(
+            with_settings(runtime, s),
+            user_id=uid,
+            fit=lambda train: seen.append(len(train)) or candidate,
+        )
 
     first = run(a, b)
     second = run(b, a)
@@ -481,18 +574,23 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
     assert scheduler_info(with_settings(runtime, s), user_id=uid).personal
 
 
-def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule(runtime,
-                                                                                 make_user):
+def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule(
+    runtime, make_user
+):
     from tests.support.generation_data import BIOLOGY, add_material
 
     uid = make_user()
     material_id, chunk_ids = add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
-    qid = add_question(runtime.session_factory, uid, source_chunk_id=chunk_ids[0],
-                       material_id=material_id, material_title="Biology notes")
+    qid = add_question(
+        runtime.session_factory,
+        uid,
+        source_chunk_id=chunk_ids[0],
+        material_id=material_id,
+        material_title="Biology notes",
+    )
     answer(runtime, uid, qid, now=NOW - dt.timedelta(days=8))
     answer(runtime, uid, qid, now=NOW - dt.timedelta(days=7))  # SM-2: n=2, due in 6 days
-    flag_question(runtime, user_id=uid, question_id=qid,
-                  reason="wrong")
+    flag_question(runtime, user_id=uid, question_id=qid, reason="wrong")
     with runtime.session_factory() as s:
         before = s.scalars(select(ReviewState)).one()
     new_id = replace_question(runtime, user_id=uid, question_id=qid)
@@ -503,8 +601,12 @@ def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule
     assert (old.status, new.status, new.replaces_question_id) == ("retired", "active", qid)
     assert new.source_chunk_id == chunk_ids[0] and new.stem != old.stem
     assert after.question_id == new_id and not after.suspended
-    assert (after.reviews, after.sm2_repetitions, after.sm2_interval_days, after.due_at) == \
-        (before.reviews, before.sm2_repetitions, before.sm2_interval_days, before.due_at)
+    assert (after.reviews, after.sm2_repetitions, after.sm2_interval_days, after.due_at) == (
+        before.reviews,
+        before.sm2_repetitions,
+        before.sm2_interval_days,
+        before.due_at,
+    )
     assert flag.resolution == "replaced"
     queue = build_queue(runtime, user_id=uid, now=NOW)
     assert [(e.question_id, e.kind, e.reviews) for e in queue.entries] == [(new_id, "review", 2)]
@@ -521,9 +623,16 @@ def test_grading_model_down_falls_back_to_offline_grading(runtime, make_user, ll
 
     uid = make_user()
     s = llm_stub.settings_for(runtime.settings)
-    q = add_question(runtime.session_factory, uid, type="short", options=None,
-                     correct_index=None, stem="What does the mitochondrion do?",
-                     answer="It makes ATP.", key_points=["makes ATP"])
+    q = add_question(
+        runtime.session_factory,
+        uid,
+        type="short",
+        options=None,
+        correct_index=None,
+        stem="What does the mitochondrion do?",
+        answer="It makes ATP.",
+        key_points=["makes ATP"],
+    )
     llm_stub.script(server_error(), server_error(), server_error())
     result = answer(runtime, uid, q, response="It makes ATP", settings=s)
     assert result.correct and result.grader == "keypoints"
@@ -533,7 +642,8 @@ def test_grading_model_down_falls_back_to_offline_grading(runtime, make_user, ll
 
 
 def test_a_reasked_question_shows_its_options_in_a_new_order_mapped_to_the_stored_answer(
-        runtime, make_user):
+    runtime, make_user
+):
     uid = make_user()
     options = ["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"]
     qid = add_question(runtime.session_factory, uid, options=options, correct_index=1)
@@ -545,7 +655,12 @@ def test_a_reasked_question_shows_its_options_in_a_new_order_mapped_to_the_store
         assert sorted(shown.options) == sorted(options)
         orders.append(tuple(shown.options))
         right = shown.options.index("Mitochondrion")
-        result = answer(runtime, uid, qid, response=shown.option_index(right),
-                        now=NOW + dt.timedelta(days=30 * day))
+        result = answer(
+            runtime,
+            uid,
+            qid,
+            response=shown.option_index(right),
+            now=NOW + dt.timedelta(days=30 * day),
+        )
         assert result.correct and result.your_answer == "Mitochondrion"
     assert len(set(orders)) > 1  # asked again, the options moved

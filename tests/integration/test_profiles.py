@@ -33,8 +33,9 @@ def test_first_save_completes_onboarding(runtime, make_user):
 def test_profile_edit_keeps_onboarding_and_updates_fields(runtime, make_user):
     uid = make_user()
     exam = dt.date.today() + dt.timedelta(days=40)
-    view = profiles.save_profile(runtime, user_id=uid,
-                                 **{**FORM, "exam_date": exam, "daily_target": 5})
+    view = profiles.save_profile(
+        runtime, user_id=uid, **{**FORM, "exam_date": exam, "daily_target": 5}
+    )
     assert view.onboarded and view.exam_date == exam and view.daily_target == 5
 
 
@@ -103,6 +104,5 @@ def test_a_zone_the_database_does_not_know_yet_is_refused_with_a_reason(runtime,
     uid = make_user()
     profiles.save_profile(runtime, user_id=uid, **FORM)
     with pytest.raises(InvalidInput, match="too new for this server's database"):
-        profiles.save_profile(runtime, user_id=uid,
-                              **{**FORM, "timezone": newer[0]})
+        profiles.save_profile(runtime, user_id=uid, **{**FORM, "timezone": newer[0]})
     assert profiles.get_profile(runtime, user_id=uid).timezone == "Europe/Paris"

@@ -28,8 +28,9 @@ QUERY = "why does the boundary layer become turbulent"
 
 
 def _ingest(runtime, user: int, pages: list[str], name: str) -> int:
-    return library.ingest_pdf(runtime, user_id=user, data=text_pdf(pages),
-                              filename=name).material.id
+    return library.ingest_pdf(
+        runtime, user_id=user, data=text_pdf(pages), filename=name
+    ).material.id
 
 
 def test_feedback_reorders_but_keeps_each_passages_own_score(runtime, make_user):
@@ -57,8 +58,7 @@ def test_feedback_stays_in_the_learners_library_and_chosen_materials(runtime, ma
     bobs = _ingest(runtime, bob, PAGES, "bob.pdf")
     with runtime.session_factory() as s:
         hits = search_in(runtime, s, user_id=alice, query=QUERY, k=20)
-        only_second = search_in(runtime, s, user_id=alice, query=QUERY, k=20,
-                                material_ids=[second])
+        only_second = search_in(runtime, s, user_id=alice, query=QUERY, k=20, material_ids=[second])
         bob_hits = search_in(runtime, s, user_id=bob, query=QUERY, k=20)
     assert {h.material_id for h in hits} == {first, second}
     assert only_second and {h.material_id for h in only_second} == {second}

@@ -22,8 +22,7 @@ OLD_PUBLIC_KEY = "groundwork-development-cookie-key-change-me-0123456789"
 
 
 def _account(runtime, email="ada@example.com"):
-    return accounts.register_user(runtime, email=email, password=PASSWORD,
-                                  display_name="Ada")
+    return accounts.register_user(runtime, email=email, password=PASSWORD, display_name="Ada")
 
 
 def _start(runtime, account, **kw):
@@ -32,8 +31,7 @@ def _start(runtime, account, **kw):
 
 def _restore(runtime, token):
     sid = accounts.session_id_from_token(token, runtime.cookie_key)
-    return None if sid is None else accounts.resume_session(runtime,
-                                                            session_id=sid)
+    return None if sid is None else accounts.resume_session(runtime, session_id=sid)
 
 
 def test_first_start_generates_a_private_key_file_and_reuses_it(tmp_path):
@@ -75,8 +73,9 @@ def test_two_fresh_installs_never_accept_each_others_cookies(runtime, tmp_path):
 def test_cookies_signed_with_the_old_public_key_are_refused(runtime):
     _account(runtime)
     exp = (dt.datetime.now() + dt.timedelta(days=1)).timestamp()
-    old_style = jwt.encode({"username": "ada@example.com", "exp_date": exp}, OLD_PUBLIC_KEY,
-                           algorithm="HS256")
+    old_style = jwt.encode(
+        {"username": "ada@example.com", "exp_date": exp}, OLD_PUBLIC_KEY, algorithm="HS256"
+    )
     assert _restore(runtime, old_style) is None
 
 
@@ -115,9 +114,9 @@ def test_an_expired_session_is_refused_even_with_a_valid_signature(runtime):
     past = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     signed = _start(runtime, account, now=past)
     assert _restore(runtime, signed.token) is None  # the token's own exp has passed too
-    fresh_token = accounts.sign_token(signed.session_id,
-                                      dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
-                                      runtime.cookie_key)
+    fresh_token = accounts.sign_token(
+        signed.session_id, dt.datetime.now(dt.UTC) + dt.timedelta(days=1), runtime.cookie_key
+    )
     assert _restore(runtime, fresh_token) is None  # the row has expired
 
 
@@ -125,42 +124,51 @@ def test_password_change_revokes_other_sessions_and_keeps_this_one(runtime):
     account = _account(runtime)
     here, laptop, phone = (_start(runtime, account) for _ in range(3))
     ended = accounts.change_password(
-        runtime, user_id=account.user_id, current_password=PASSWORD,
+        runtime,
+        user_id=account.user_id,
+        current_password=PASSWORD,
         new_password="a brand new passphrase 7",
-        keep_session_id=here.session_id)
+        keep_session_id=here.session_id,
+    )
     assert ended == 2
     assert _restore(runtime, here.token) is not None
     assert _restore(runtime, laptop.token) is None and _restore(runtime, phone.token) is None
     with pytest.raises(AuthenticationFailed):
-        accounts.authenticate(runtime, email="ada@example.com",
-                              password=PASSWORD)
-    assert accounts.authenticate(runtime, email="ada@example.com",
-                                 password="a brand new passphrase 7").user_id == account.user_id
+        accounts.authenticate(runtime, email="ada@example.com", password=PASSWORD)
+    assert (
+        accounts.authenticate(
+            runtime, email="ada@example.com", password="a brand new passphrase 7"
+        ).user_id
+        == account.user_id
+    )
 
 
 def test_password_change_needs_the_current_password_and_a_valid_new_one(runtime):
     account = _account(runtime)
     signed = _start(runtime, account)
-    change = dict(user_id=account.user_id,
-                  keep_session_id=signed.session_id)
+    change = dict(user_id=account.user_id, keep_session_id=signed.session_id)
     with pytest.raises(AuthenticationFailed, match="current password"):
-        accounts.change_password(runtime, current_password="not it at all!",
-                                 new_password="a brand new passphrase 7", **change)
+        accounts.change_password(
+            runtime,
+            current_password="not it at all!",
+            new_password="a brand new passphrase 7",
+            **change,
+        )
     with pytest.raises(InvalidInput, match="at least 12"):
-        accounts.change_password(runtime, current_password=PASSWORD,
-                                 new_password="short", **change)
+        accounts.change_password(runtime, current_password=PASSWORD, new_password="short", **change)
     with pytest.raises(InvalidInput, match="differs"):
-        accounts.change_password(runtime, current_password=PASSWORD,
-                                 new_password=PASSWORD, **change)
-    assert accounts.authenticate(runtime, email="ada@example.com",
-                                 password=PASSWORD)
+        accounts.change_password(
+            runtime, current_password=PASSWORD, new_password=PASSWORD, **change
+        )
+    assert accounts.authenticate(runtime, email="ada@example.com", password=PASSWORD)
 
 
 def test_operator_reset_revokes_every_session(runtime):
     account = _account(runtime)
     one, two = _start(runtime, account), _start(runtime, account)
-    uid = accounts.reset_password(runtime, email="ADA@example.com",
-                                  new_password="set by the operator 42")
+    uid = accounts.reset_password(
+        runtime, email="ADA@example.com", new_password="set by the operator 42"
+    )
     assert uid == account.user_id
     assert _restore(runtime, one.token) is None and _restore(runtime, two.token) is None
 
@@ -169,8 +177,9 @@ def test_sessions_are_per_learner(runtime):
     ada = _account(runtime)
     bob = _account(runtime, email="bob@example.com")
     ada_session, bob_session = _start(runtime, ada), _start(runtime, bob)
-    accounts.change_password(runtime, user_id=ada.user_id,
-                             current_password=PASSWORD, new_password="another passphrase 9")
+    accounts.change_password(
+        runtime, user_id=ada.user_id, current_password=PASSWORD, new_password="another passphrase 9"
+    )
     assert _restore(runtime, ada_session.token) is None
     assert _restore(runtime, bob_session.token).email == "bob@example.com"
 
@@ -183,7 +192,11 @@ def test_ended_sessions_are_pruned(runtime):
     live = _start(runtime, account)  # starting a session drops the learner's long-ended ones
     with runtime.session_factory() as s:
         assert s.scalars(select(AuthSession.token_hash)).all() == [
-            accounts.sessions._digest(live.session_id)]
-    removed = accounts.prune_sessions(runtime, older_than=dt.timedelta(days=1),
-                                      now=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+            accounts.sessions._digest(live.session_id)
+        ]
+    removed = accounts.prune_sessions(
+        runtime,
+        older_than=dt.timedelta(days=1),
+        now=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
+    )
     assert removed == 1

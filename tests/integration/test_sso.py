@@ -26,10 +26,16 @@ ISSUER = "http://127.0.0.1:9/oidc"
 PASSWORD = "correct horse battery staple"  # make_user's
 
 
-def _identity(sub="kim", email="kim@school.example", verified=True, role_claim=None,
-              **extra):
-    claims = {"iss": ISSUER, "sub": sub, "email": email, "email_verified": verified,
-              "name": "Kim Lee", "iat": int(time.time()), **extra}
+def _identity(sub="kim", email="kim@school.example", verified=True, role_claim=None, **extra):
+    claims = {
+        "iss": ISSUER,
+        "sub": sub,
+        "email": email,
+        "email_verified": verified,
+        "name": "Kim Lee",
+        "iat": int(time.time()),
+        **extra,
+    }
     return identity_from_claims(claims, role_claim=role_claim)
 
 
@@ -43,13 +49,20 @@ def admin(runtime, make_user) -> int:
 def test_first_sign_in_creates_a_learner_and_the_next_finds_it(runtime):
     first = sso_sign_in(runtime, _identity())
     assert (first.email, first.display_name, first.role, first.onboarded) == (
-        "kim@school.example", "Kim Lee", "learner", False)
+        "kim@school.example",
+        "Kim Lee",
+        "learner",
+        False,
+    )
     assert sso_sign_in(runtime, _identity()).user_id == first.user_id
     with runtime.session_factory() as s:
         assert s.scalars(select(SsoIdentity.subject)).all() == ["kim"]
         entry = s.scalar(select(AuditEntry))
-    assert (entry.actor, entry.action, entry.target) == ("single sign-on", "create_user",
-                                                         "kim@school.example")
+    assert (entry.actor, entry.action, entry.target) == (
+        "single sign-on",
+        "create_user",
+        "kim@school.example",
+    )
 
 
 @pytest.mark.parametrize("verified", [False, None, "false"])
@@ -79,8 +92,10 @@ def test_sign_up_mode_and_domains_decide_who_sso_creates(runtime, admin):
         with pytest.raises(RegistrationError):
             sso_sign_in(runtime, _identity())
     signup.set_signup_mode(runtime, actor_id=admin, mode="sso")
-    assert signup.set_sso_domains(runtime, actor_id=admin, domains=" @School.example, b.org") \
-        == ["school.example", "b.org"]
+    assert signup.set_sso_domains(runtime, actor_id=admin, domains=" @School.example, b.org") == [
+        "school.example",
+        "b.org",
+    ]
     with pytest.raises(RegistrationError, match="other.example"):
         sso_sign_in(runtime, _identity(sub="x", email="x@other.example"))
     assert sso_sign_in(runtime, _identity()).email == "kim@school.example"
@@ -94,16 +109,17 @@ def test_sign_up_mode_and_domains_decide_who_sso_creates(runtime, admin):
 def test_the_role_comes_from_the_configured_claim_when_valid(runtime):
     made = sso_sign_in(runtime, _identity(role_claim="gw_role", gw_role="teacher"))
     assert made.role == "teacher"
-    other = sso_sign_in(runtime, _identity(sub="o", email="o@school.example",
-                                           role_claim="gw_role", gw_role="owner"))
+    other = sso_sign_in(
+        runtime, _identity(sub="o", email="o@school.example", role_claim="gw_role", gw_role="owner")
+    )
     assert other.role == "learner"
-    ignored = sso_sign_in(runtime, _identity(sub="p", email="p@school.example",
-                                             gw_role="admin"))  # no claim configured
+    ignored = sso_sign_in(
+        runtime, _identity(sub="p", email="p@school.example", gw_role="admin")
+    )  # no claim configured
     assert ignored.role == "learner"
 
 
-def test_a_sign_out_needs_a_fresh_provider_sign_in_and_disabled_accounts_stay_out(
-        runtime, admin):
+def test_a_sign_out_needs_a_fresh_provider_sign_in_and_disabled_accounts_stay_out(runtime, admin):
     old = _identity(iat=int(time.time()) - 60)
     account = sso_sign_in(runtime, old)
     start_session(runtime, account=account)

@@ -57,5 +57,4 @@ def test_embedded_database_that_cannot_start_is_logged(runtime_log, tmp_path):
         create_runtime(settings)
     [record] = [r for r in runtime_log.records if r.levelno >= logging.ERROR]
     assert "database start failed" in record.getMessage()
-    assert "NotADirectoryError" in record.getMessage() or "FileExistsError" in (
-        record.getMessage())
+    assert "NotADirectoryError" in record.getMessage() or "FileExistsError" in (record.getMessage())

@@ -20,17 +20,25 @@ from engine.runtime import get_runtime
 from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question
 
-OLD_PAGE = ("Journal of Soil\nSoil forms slowly as rock weathers and organic mat-\nter "
-            "accumulates; a centimetre of \ufb01ne topsoil can take centuries to form.\n7")
-BODY = ("Soil forms slowly as rock weathers and organic matter accumulates; a centimetre of "
-        "topsoil can take centuries to form.")
+OLD_PAGE = (
+    "Journal of Soil\nSoil forms slowly as rock weathers and organic mat-\nter "
+    "accumulates; a centimetre of \ufb01ne topsoil can take centuries to form.\n7"
+)
+BODY = (
+    "Soil forms slowly as rock weathers and organic matter accumulates; a centimetre of "
+    "topsoil can take centuries to form."
+)
 
 
 def _old_material(runtime, user: int, *, keep_original: bool = False) -> int:
     """A material as version 1 stored it: raw line breaks, hyphens, ligatures, a glyph page
     (and, unless kept, no stored original PDF, as before originals were kept)."""
-    m = library.ingest_pdf(runtime, user_id=user, filename="soil.pdf",
-                           data=text_pdf([BODY, BODY, BODY, "Garbled page."])).material
+    m = library.ingest_pdf(
+        runtime,
+        user_id=user,
+        filename="soil.pdf",
+        data=text_pdf([BODY, BODY, BODY, "Garbled page."]),
+    ).material
     if not keep_original:
         with runtime.session_factory() as s:
             sha = s.get(Material, m.id).sha256
@@ -38,12 +46,16 @@ def _old_material(runtime, user: int, *, keep_original: bool = False) -> int:
     with runtime.session_factory.begin() as s:
         s.execute(update(Material).where(Material.id == m.id).values(text_version=1))
         for n in (1, 2, 3):
-            s.execute(update(MaterialPage).where(MaterialPage.material_id == m.id,
-                                                 MaterialPage.number == n)
-                      .values(text=OLD_PAGE.replace("7", str(n))))
-        s.execute(update(MaterialPage).where(MaterialPage.material_id == m.id,
-                                             MaterialPage.number == 4)
-                  .values(text="/g18/g152/g135/g3/g145/g136/g3/g150 /g3/g23 Perceived/g3joy"))
+            s.execute(
+                update(MaterialPage)
+                .where(MaterialPage.material_id == m.id, MaterialPage.number == n)
+                .values(text=OLD_PAGE.replace("7", str(n)))
+            )
+        s.execute(
+            update(MaterialPage)
+            .where(MaterialPage.material_id == m.id, MaterialPage.number == 4)
+            .values(text="/g18/g152/g135/g3/g145/g136/g3/g150 /g3/g23 Perceived/g3joy")
+        )
     return m.id
 
 
@@ -53,26 +65,38 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
     theirs = _old_material(runtime, other)
     with runtime.session_factory() as s:
         chunk = s.scalars(select(Chunk.id).where(Chunk.material_id == mid)).first()
-    qid = add_question(runtime.session_factory, user, material_id=mid, source_chunk_id=chunk,
-                       excerpt=BODY, page_start=2, page_end=2)
+    qid = add_question(
+        runtime.session_factory,
+        user,
+        material_id=mid,
+        source_chunk_id=chunk,
+        excerpt=BODY,
+        page_start=2,
+        page_end=2,
+    )
     assert outdated_materials(runtime, user_id=user) == [(user, mid)]
 
     seen: list[tuple[int, int]] = []
-    chunks = reclean_material(runtime, user_id=user, material_id=mid,
-                                      progress=lambda d, t: seen.append((d, t)))
+    chunks = reclean_material(
+        runtime, user_id=user, material_id=mid, progress=lambda d, t: seen.append((d, t))
+    )
     assert chunks > 0 and seen[-1] == (chunks, chunks)
     pages = library.material_pages(runtime, user_id=user, material_id=mid)
-    assert pages[0].text == ("Soil forms slowly as rock weathers and organic matter "
-                             "accumulates; a centimetre of fine topsoil can take centuries to "
-                             "form.")
+    assert pages[0].text == (
+        "Soil forms slowly as rock weathers and organic matter "
+        "accumulates; a centimetre of fine topsoil can take centuries to "
+        "form."
+    )
     assert "mat-\nter" not in pages[0].text and "Journal of Soil" not in pages[0].text
     assert "\ufb01" not in pages[0].text and pages[3].text == ""
     with runtime.session_factory() as s:
         m = s.get(Material, mid)
         assert m.text_version == TEXT_PIPELINE_VERSION and 4 in m.pages_without_text
         assert m.chunk_count == chunks
-        assert all("Perceived/g3" not in t for t in s.scalars(
-            select(Chunk.text).where(Chunk.material_id == mid)))
+        assert all(
+            "Perceived/g3" not in t
+            for t in s.scalars(select(Chunk.text).where(Chunk.material_id == mid))
+        )
         q = s.get(Question, qid)
         assert q.source_chunk_id in s.scalars(select(Chunk.id).where(Chunk.material_id == mid))
         # the other learner's material is untouched
@@ -85,8 +109,7 @@ def test_reclean_upgrades_old_materials_with_progress(runtime, make_user):
     assert outdated_materials(runtime, user_id=user) == []
 
 
-def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, settings,
-                                                          capsys):
+def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, settings, capsys):
     user = make_user()
     mid = _old_material(runtime, user, keep_original=True)
     get_runtime.cache_clear()
@@ -113,16 +136,16 @@ def _corpus_rows(shared_data, category: str) -> list[dict[str, str]]:
         return [r for r in csv.DictReader(f, delimiter="\t") if r["category"] == category]
 
 
-def test_full_titles_and_sane_passages_per_page_on_the_shared_corpus(shared_data, runtime,
-                                                                     make_user):
+def test_full_titles_and_sane_passages_per_page_on_the_shared_corpus(
+    shared_data, runtime, make_user
+):
     user = make_user()
     outliers = []
     for row in _corpus_rows(shared_data, "text"):
         data = (shared_data / "pdf-corpus" / row["file"]).read_bytes()
         m = library.ingest_pdf(runtime, user_id=user, data=data, filename=row["file"]).material
         if row["file"] == "tracemonkey.pdf":
-            assert m.title == ("Trace-based Just-in-Time Type Specialization for Dynamic "
-                               "Languages")
+            assert m.title == ("Trace-based Just-in-Time Type Specialization for Dynamic Languages")
         if row["file"] == "TAMReview.pdf":
             assert m.title.endswith("Future Directions")
             # its glyph-name pages are read by OCR instead of indexed as garbage

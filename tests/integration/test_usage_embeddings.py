@@ -13,8 +13,10 @@ from engine.errors import RateLimited
 from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
 
-BODY = ("Glaciers carve U-shaped valleys. A moraine is the ridge of rock and soil a glacier "
-        "leaves behind when it retreats.")
+BODY = (
+    "Glaciers carve U-shaped valleys. A moraine is the ridge of rock and soil a glacier "
+    "leaves behind when it retreats."
+)
 
 
 @pytest.fixture
@@ -22,8 +24,9 @@ def hosted(runtime, llm_stub):
     """A runtime whose embedding model is hosted (the stub's embeddings endpoint)."""
 
     def make(**overrides):
-        s = llm_stub.settings_for(runtime.settings, embedding_model="openai/stub-embed",
-                                  **overrides)
+        s = llm_stub.settings_for(
+            runtime.settings, embedding_model="openai/stub-embed", **overrides
+        )
         rt = create_runtime(s, migrate=False)
         made.append(rt)
         return rt
@@ -36,15 +39,21 @@ def hosted(runtime, llm_stub):
 
 def _embedding_rows(rt, uid):
     with rt.session_factory() as session:
-        return list(session.scalars(select(LLMUsage).where(
-            LLMUsage.user_id == uid, LLMUsage.task == "embedding").order_by(LLMUsage.id)))
+        return list(
+            session.scalars(
+                select(LLMUsage)
+                .where(LLMUsage.user_id == uid, LLMUsage.task == "embedding")
+                .order_by(LLMUsage.id)
+            )
+        )
 
 
 def test_ingest_and_search_embeddings_are_logged_for_the_learner(hosted, llm_stub, make_user):
     rt = hosted()
     alice, bob = make_user(), make_user()
-    m = library.ingest_pdf(rt, user_id=alice, data=text_pdf([BODY], title="Glaciers"),
-                           filename="glaciers.pdf").material
+    m = library.ingest_pdf(
+        rt, user_id=alice, data=text_pdf([BODY], title="Glaciers"), filename="glaciers.pdf"
+    ).material
     [ingest] = _embedding_rows(rt, alice)
     assert (ingest.outcome, ingest.model, ingest.generator) == ("ok", "openai/stub-embed", "llm")
     assert ingest.units == m.chunk_count and ingest.tokens_in > 0
@@ -58,12 +67,12 @@ def test_ingest_and_search_embeddings_are_logged_for_the_learner(hosted, llm_stu
     assert _embedding_rows(rt, bob) == []
 
 
-def test_hosted_embeddings_count_against_the_daily_text_allowance(hosted, llm_stub,
-                                                                  make_user):
+def test_hosted_embeddings_count_against_the_daily_text_allowance(hosted, llm_stub, make_user):
     rt = hosted(hosted_embedding_max_texts_per_day=2)
     alice, bob = make_user(), make_user()
-    library.ingest_pdf(rt, user_id=alice, data=text_pdf([BODY], title="Glaciers"),
-                       filename="glaciers.pdf")
+    library.ingest_pdf(
+        rt, user_id=alice, data=text_pdf([BODY], title="Glaciers"), filename="glaciers.pdf"
+    )
     library.search_library(rt, user_id=alice, query="moraine")
     assert sum(r.units for r in _embedding_rows(rt, alice)) == 2
     sent = len(llm_stub.embedding_requests)
@@ -72,15 +81,28 @@ def test_hosted_embeddings_count_against_the_daily_text_allowance(hosted, llm_st
         library.search_library(rt, user_id=alice, query="valley")
     assert refused.value.retry_after_s > 0
     with pytest.raises(RateLimited):
-        library.ingest_pdf(rt, user_id=alice, data=text_pdf(["Rivers cut V-shaped valleys."],
-                                                            title="Rivers"),
-                           filename="rivers.pdf")
+        library.ingest_pdf(
+            rt,
+            user_id=alice,
+            data=text_pdf(["Rivers cut V-shaped valleys."], title="Rivers"),
+            filename="rivers.pdf",
+        )
     assert len(llm_stub.embedding_requests) == sent
     with rt.session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(Material).where(
-            Material.user_id == alice, Material.status == "ready")) == 1
-        assert session.scalar(select(func.count()).select_from(LLMUsage).where(
-            LLMUsage.outcome == "reserved")) == 0
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Material)
+                .where(Material.user_id == alice, Material.status == "ready")
+            )
+            == 1
+        )
+        assert (
+            session.scalar(
+                select(func.count()).select_from(LLMUsage).where(LLMUsage.outcome == "reserved")
+            )
+            == 0
+        )
 
     # Re-embedding the installation does for the learner (a rebuild after a change of model)
     # is logged but never refused, and leaves the allowance as it was.
@@ -91,6 +113,7 @@ def test_hosted_embeddings_count_against_the_daily_text_allowance(hosted, llm_st
         library.search_library(rt, user_id=alice, query="valley")
 
     # Another learner's allowance is untouched.
-    library.ingest_pdf(rt, user_id=bob, data=text_pdf([BODY], title="Glaciers"),
-                       filename="glaciers.pdf")
+    library.ingest_pdf(
+        rt, user_id=bob, data=text_pdf([BODY], title="Glaciers"), filename="glaciers.pdf"
+    )
     assert library.search_library(rt, user_id=bob, query="moraine")

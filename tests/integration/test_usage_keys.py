@@ -34,12 +34,13 @@ def _database_text(rt) -> str:
     """Every row of every table, as text."""
     with rt.session_factory() as session:
         return "\n".join(
-            str(row) for table in Base.metadata.sorted_tables
-            for row in session.execute(text(f"SELECT t::text FROM {table.name} t")).scalars())
+            str(row)
+            for table in Base.metadata.sorted_tables
+            for row in session.execute(text(f"SELECT t::text FROM {table.name} t")).scalars()
+        )
 
 
-def test_deleting_the_account_and_signing_up_again_does_not_refill_the_limits(runtime,
-                                                                              make_user):
+def test_deleting_the_account_and_signing_up_again_does_not_refill_the_limits(runtime, make_user):
     rt = with_settings(runtime, runtime.settings.replace(tutor_max_per_hour=2))
     uid = make_user("dana.reyes@example.com")
     _use(rt, uid, n=2)
@@ -72,8 +73,10 @@ def test_rows_older_than_a_day_go_with_the_account_and_the_nightly_prune(runtime
     _use(runtime, uid, n=3)
     with runtime.session_factory.begin() as session:
         first = session.scalars(select(LLMUsage.id).order_by(LLMUsage.id)).first()
-        session.execute(text("UPDATE llm_usage SET created_at = now() - interval '25 hours' "
-                             "WHERE id = :id"), {"id": first})
+        session.execute(
+            text("UPDATE llm_usage SET created_at = now() - interval '25 hours' WHERE id = :id"),
+            {"id": first},
+        )
     account_data.delete_account(runtime, user_id=uid)
     with runtime.session_factory() as session:
         assert len(session.scalars(select(LLMUsage.id)).all()) == 2
@@ -85,8 +88,7 @@ def test_rows_older_than_a_day_go_with_the_account_and_the_nightly_prune(runtime
 
 
 def test_fresh_accounts_from_one_address_share_its_hourly_cap(runtime, make_user):
-    rt = with_settings(runtime, runtime.settings.replace(
-        llm_max_requests_per_address_per_hour=3))
+    rt = with_settings(runtime, runtime.settings.replace(llm_max_requests_per_address_per_hour=3))
     school = "203.0.113.7"
     first, second, third = (make_user(f"fresh{i}@example.com") for i in range(3))
     for i, uid in enumerate((first, second, third)):
@@ -109,15 +111,17 @@ def test_fresh_accounts_from_one_address_share_its_hourly_cap(runtime, make_user
         usage.reserve(rt, user_id=second, task=usage.TUTOR, units=1)
     with runtime.session_factory() as session:
         logged = " ".join(session.execute(text("SELECT u::text FROM llm_usage u")).scalars())
-        keys = set(session.scalars(select(LLMUsage.address_key)
-                                   .where(LLMUsage.address_key.is_not(None))))
+        keys = set(
+            session.scalars(select(LLMUsage.address_key).where(LLMUsage.address_key.is_not(None)))
+        )
     assert school not in logged and "198.51.100.2" not in logged
     assert len(keys) == 2 and all(HEX64.match(k) for k in keys)
 
 
 def test_a_learner_near_their_limit_leaves_other_learners_untouched(runtime, make_user):
-    rt = with_settings(runtime, runtime.settings.replace(grading_max_per_hour=1,
-                                                         llm_max_requests_per_day=1))
+    rt = with_settings(
+        runtime, runtime.settings.replace(grading_max_per_hour=1, llm_max_requests_per_day=1)
+    )
     alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
     _use(rt, alice, usage.GRADING)
     with pytest.raises(RateLimited):

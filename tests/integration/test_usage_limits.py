@@ -54,8 +54,10 @@ def _rows(session_factory, user_id, **where):
 def test_parallel_reservations_never_exceed_the_hourly_limit(runtime, make_user):
     uid = make_user()
     s = runtime.settings.replace(grading_max_per_hour=3)
-    results = _parallel(10, lambda: usage.reserve(with_settings(runtime, s), user_id=uid,
-                                                  task=usage.GRADING, units=1))
+    results = _parallel(
+        10,
+        lambda: usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.GRADING, units=1),
+    )
     kinds = Counter(type(r).__name__ for r in results)
     assert kinds == {"Reservation": 3, "RateLimited": 7}
     limited = next(r for r in results if isinstance(r, RateLimited))
@@ -67,17 +69,18 @@ def test_parallel_reservations_never_exceed_the_hourly_limit(runtime, make_user)
     usage.reserve(with_settings(runtime, s), user_id=other, task=usage.GRADING, units=1)
 
 
-def test_parallel_generation_cannot_exceed_the_daily_question_limit(llm_stub, runtime,
-                                                                      make_user):
+def test_parallel_generation_cannot_exceed_the_daily_question_limit(llm_stub, runtime, make_user):
     uid = make_user()
     add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
     llm_stub.responder = grounded_responder("mcq")
-    s = llm_stub.settings_for(runtime.settings, generation_max_questions_per_day=4,
-                              generation_cache_ttl_h=0)
+    s = llm_stub.settings_for(
+        runtime.settings, generation_max_questions_per_day=4, generation_cache_ttl_h=0
+    )
 
     def generate():
-        return generation.generate_questions(with_settings(runtime, s), user_id=uid, count=2,
-                                             question_type="mcq")
+        return generation.generate_questions(
+            with_settings(runtime, s), user_id=uid, count=2, question_type="mcq"
+        )
 
     results = _parallel(6, generate)
     done = [r for r in results if isinstance(r, generation.GenerationResult)]
@@ -95,10 +98,13 @@ def test_parallel_generation_cannot_exceed_the_hourly_limit(llm_stub, runtime, m
     uid = make_user()
     add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
     llm_stub.responder = grounded_responder("mcq")
-    s = llm_stub.settings_for(runtime.settings, generation_max_per_hour=2,
-                              generation_cache_ttl_h=0)
-    results = _parallel(6, lambda: generation.generate_questions(
-        with_settings(runtime, s), user_id=uid, count=1, question_type="mcq"))
+    s = llm_stub.settings_for(runtime.settings, generation_max_per_hour=2, generation_cache_ttl_h=0)
+    results = _parallel(
+        6,
+        lambda: generation.generate_questions(
+            with_settings(runtime, s), user_id=uid, count=1, question_type="mcq"
+        ),
+    )
     limited = [r for r in results if isinstance(r, RateLimited)]
     assert len(limited) == 4 and "generate again in" in limited[0].user_message
     assert len(llm_stub.chat_requests) == 2
@@ -117,8 +123,11 @@ def test_released_and_expired_reservations_stop_counting(runtime, make_user):
     with pytest.raises(RateLimited):
         usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
     with runtime.session_factory.begin() as session:
-        session.execute(update(LLMUsage).where(LLMUsage.user_id == uid)
-                        .values(expires_at=func.now() - dt.timedelta(seconds=1)))
+        session.execute(
+            update(LLMUsage)
+            .where(LLMUsage.user_id == uid)
+            .values(expires_at=func.now() - dt.timedelta(seconds=1))
+        )
     usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
     assert len(_rows(runtime.session_factory, uid)) == 1  # the lapsed one was swept
 
@@ -133,37 +142,68 @@ def test_reserved_releases_on_error_and_keeps_a_settled_call(runtime, make_user)
     assert _rows(runtime.session_factory, uid) == []
 
     with pytest.raises(KeyError):
-        with usage.reserved(with_settings(runtime, s), user_id=uid, task=usage.GRADING,
-                            units=1) as r:
-            usage.settle(runtime, r, model="m", outcome="ok", tokens_in=7,
-                         tokens_out=3, cost_usd=0.0012, latency_ms=40)
+        with usage.reserved(
+            with_settings(runtime, s), user_id=uid, task=usage.GRADING, units=1
+        ) as r:
+            usage.settle(
+                runtime,
+                r,
+                model="m",
+                outcome="ok",
+                tokens_in=7,
+                tokens_out=3,
+                cost_usd=0.0012,
+                latency_ms=40,
+            )
             raise KeyError("after the call")
     [row] = _rows(runtime.session_factory, uid)
-    assert (row.outcome, row.task, row.model, row.tokens_in, row.tokens_out, row.units,
-            row.expires_at) == ("ok", "grading", "m", 7, 3, 0, None)
+    assert (
+        row.outcome,
+        row.task,
+        row.model,
+        row.tokens_in,
+        row.tokens_out,
+        row.units,
+        row.expires_at,
+    ) == ("ok", "grading", "m", 7, 3, 0, None)
     assert float(row.cost_usd) == pytest.approx(0.0012)
     with pytest.raises(ValueError):
         usage.reserve(with_settings(runtime, s), user_id=uid, task="chat", units=1)
 
 
 def _short_question(runtime, uid):
-    return add_question(runtime.session_factory, uid, type="short", options=None,
-                        correct_index=None, stem="What does the mitochondrion do?",
-                        answer="It makes ATP.", key_points=["makes ATP"])
+    return add_question(
+        runtime.session_factory,
+        uid,
+        type="short",
+        options=None,
+        correct_index=None,
+        stem="What does the mitochondrion do?",
+        answer="It makes ATP.",
+        key_points=["makes ATP"],
+    )
 
 
 def test_grading_calls_are_limited_and_logged(llm_stub, runtime, make_user):
     uid = make_user()
     s = llm_stub.settings_for(runtime.settings, grading_max_per_hour=2)
     llm_stub.responder = lambda body: Reply(
-        content='{"correct": true, "score": 1, "reason": "Names ATP production."}')
+        content='{"correct": true, "score": 1, "reason": "Names ATP production."}'
+    )
     graders = []
     for day in range(3):
         qid = _short_question(runtime, uid)
         result = submit_answer(
-            with_settings(runtime, s), user_id=uid, question_id=qid, token=token(),
-            response="It makes ATP", confidence=4, seconds=20, expected_reviews=0,
-            now=NOW + dt.timedelta(days=day))
+            with_settings(runtime, s),
+            user_id=uid,
+            question_id=qid,
+            token=token(),
+            response="It makes ATP",
+            confidence=4,
+            seconds=20,
+            expected_reviews=0,
+            now=NOW + dt.timedelta(days=day),
+        )
         graders.append((result.grader, result.reason))
     assert [g for g, _ in graders] == ["llm", "llm", "keypoints"]
     assert "limit of model-graded answers" in graders[2][1]
@@ -182,13 +222,21 @@ def test_grading_and_generation_share_the_daily_request_limit(llm_stub, runtime,
     for day in range(2):
         qid = _short_question(runtime, uid)
         submit_answer(
-            with_settings(runtime, s), user_id=uid, question_id=qid, token=token(),
-            response="It makes ATP", confidence=4, seconds=20, expected_reviews=0,
-            now=NOW + dt.timedelta(days=day))
+            with_settings(runtime, s),
+            user_id=uid,
+            question_id=qid,
+            token=token(),
+            response="It makes ATP",
+            confidence=4,
+            seconds=20,
+            expected_reviews=0,
+            now=NOW + dt.timedelta(days=day),
+        )
     llm_stub.responder = grounded_responder("mcq")
     with pytest.raises(RateLimited, match="2 language-model requests for today"):
-        generation.generate_questions(with_settings(runtime, s), user_id=uid,
-                                      count=1, question_type="mcq")
+        generation.generate_questions(
+            with_settings(runtime, s), user_id=uid, count=1, question_type="mcq"
+        )
     assert len(llm_stub.chat_requests) == 2
 
 
@@ -200,8 +248,16 @@ def test_a_failed_grading_call_is_logged_with_its_outcome(llm_stub, runtime, mak
     llm_stub.script(server_error())
     qid = _short_question(runtime, uid)
     result = submit_answer(
-        with_settings(runtime, s), user_id=uid, question_id=qid, token=token(),
-        response="It makes ATP", confidence=4, seconds=20, expected_reviews=0, now=NOW)
+        with_settings(runtime, s),
+        user_id=uid,
+        question_id=qid,
+        token=token(),
+        response="It makes ATP",
+        confidence=4,
+        seconds=20,
+        expected_reviews=0,
+        now=NOW,
+    )
     assert result.grader == "keypoints"
     [row] = _rows(runtime.session_factory, uid)
     assert (row.task, row.outcome) == ("grading", "unavailable")

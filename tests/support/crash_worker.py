@@ -22,21 +22,30 @@ def _verify(rt, user_id: int) -> dict:  # noqa: ANN001
     from engine import integrity, library
     from engine.db.models import Chunk
     from engine.retrieval.collections import current_collection
+
     store = rt.vectors
     embedder = rt.embedder
     with rt.session_factory() as session:
         collection = current_collection(session, user_id)
-        chunks = session.execute(select(Chunk.material_id, Chunk.text)
-                                 .where(Chunk.user_id == user_id).order_by(Chunk.id)).all()
+        chunks = session.execute(
+            select(Chunk.material_id, Chunk.text).where(Chunk.user_id == user_id).order_by(Chunk.id)
+        ).all()
     materials = []
     for m in library.list_materials(rt, user_id=user_id):
         text = next(t for mid, t in chunks if mid == m.id)
-        dense = store.query(collection, embedding=embedder.embed_query(text), k=1,
-                            material_ids=[m.id])
+        dense = store.query(
+            collection, embedding=embedder.embed_query(text), k=1, material_ids=[m.id]
+        )
         found = library.search_library(rt, user_id=user_id, query=text[:300], k=3)
-        materials.append({"id": m.id, "filename": m.filename, "status": m.status,
-                          "dense_hit": bool(dense and dense[0].material_id == m.id),
-                          "search_hit": bool(found and found[0].material_id == m.id)})
+        materials.append(
+            {
+                "id": m.id,
+                "filename": m.filename,
+                "status": m.status,
+                "dense_hit": bool(dense and dense[0].material_id == m.id),
+                "search_hit": bool(found and found[0].material_id == m.id),
+            }
+        )
     return {
         "drift": [str(d) for d in integrity.check(rt)],
         "materials": materials,

@@ -45,22 +45,38 @@ HISTORY = [
 ]
 
 
-def add_material(session_factory: sessionmaker[Session], user_id: int, title: str,
-                 pages: list[str]) -> tuple[int, list[int]]:
+def add_material(
+    session_factory: sessionmaker[Session], user_id: int, title: str, pages: list[str]
+) -> tuple[int, list[int]]:
     """A ready material with one chunk per page; returns (material id, chunk ids)."""
     digest = hashlib.sha256(("\n".join(pages) + title + str(user_id)).encode()).hexdigest()
     with session_factory.begin() as session:
-        m = Material(user_id=user_id, title=title, filename=f"{title}.pdf", sha256=digest,
-                     size_bytes=sum(len(p) for p in pages), page_count=len(pages),
-                     chunk_count=len(pages), status="ready")
+        m = Material(
+            user_id=user_id,
+            title=title,
+            filename=f"{title}.pdf",
+            sha256=digest,
+            size_bytes=sum(len(p) for p in pages),
+            page_count=len(pages),
+            chunk_count=len(pages),
+            status="ready",
+        )
         session.add(m)
         session.flush()
         ids, offset = [], 0
         for i, text in enumerate(pages):
-            c = Chunk(user_id=user_id, material_id=m.id, ordinal=i, text=text,
-                      page_start=i + 1, page_end=i + 1, char_start=offset,
-                      char_end=offset + len(text), token_count=len(text.split()),
-                      content_hash=hashlib.sha256(text.encode()).hexdigest())
+            c = Chunk(
+                user_id=user_id,
+                material_id=m.id,
+                ordinal=i,
+                text=text,
+                page_start=i + 1,
+                page_end=i + 1,
+                char_start=offset,
+                char_end=offset + len(text),
+                token_count=len(text.split()),
+                content_hash=hashlib.sha256(text.encode()).hexdigest(),
+            )
             offset += len(text) + 2
             session.add(c)
             session.flush()
@@ -68,8 +84,11 @@ def add_material(session_factory: sessionmaker[Session], user_id: int, title: st
         return m.id, ids
 
 
-_PASSAGE = re.compile(r"<<<PASSAGE id=(\d+) material=\"[^\"]*\" pages=[\d-]+>>>\n(.*?)\n"
-                      r"<<<END PASSAGE id=\1>>>", re.DOTALL)
+_PASSAGE = re.compile(
+    r"<<<PASSAGE id=(\d+) material=\"[^\"]*\" pages=[\d-]+>>>\n(.*?)\n"
+    r"<<<END PASSAGE id=\1>>>",
+    re.DOTALL,
+)
 
 
 def prompt_passages(body: dict[str, Any]) -> list[tuple[int, str]]:
@@ -82,14 +101,18 @@ def prompt_count(body: dict[str, Any]) -> int:
     return int(re.search(r"Write (\d+) question", user).group(1))
 
 
-def grounded_items(body: dict[str, Any], qtype: str = "mcq",
-                   seen: dict[int, int] | None = None) -> list[dict[str, Any]]:
+def grounded_items(
+    body: dict[str, Any], qtype: str = "mcq", seen: dict[int, int] | None = None
+) -> list[dict[str, Any]]:
     """Valid, grounded questions for the passages in a generation prompt. With `seen`
     (questions asked so far per chunk, updated), later calls quote later sentences."""
     usable = []
     for chunk_id, text in prompt_passages(body):
-        sentences = [s.strip() for s in re.split(r"(?<=\.)\s+", text)
-                     if 30 < len(s.strip()) <= 400 and re.search(r"[A-Za-z]{4,}", s)]
+        sentences = [
+            s.strip()
+            for s in re.split(r"(?<=\.)\s+", text)
+            if 30 < len(s.strip()) <= 400 and re.search(r"[A-Za-z]{4,}", s)
+        ]
         if sentences:
             usable.append((chunk_id, sentences))
     items = []
@@ -103,27 +126,40 @@ def grounded_items(body: dict[str, Any], qtype: str = "mcq",
         answer = max(re.findall(r"[A-Za-z]{4,}", sentence), key=len)
         blanked = sentence.replace(answer, "_____", 1)
         item: dict[str, Any] = {
-            "type": qtype, "answer": answer, "difficulty": 3, "chunk_ids": [chunk_id],
-            "excerpt": sentence, "key_points": [],
+            "type": qtype,
+            "answer": answer,
+            "difficulty": 3,
+            "chunk_ids": [chunk_id],
+            "excerpt": sentence,
+            "key_points": [],
             "explanation": f"The source states: {sentence} The other options are not used.",
         }
         if qtype == "mcq":
-            item.update(stem=f"Which word completes: '{blanked}'?",
-                        options=[answer, f"Zorblat {i}", f"Quenmar {i}", f"Vexil {i}"],
-                        correct_index=0)
+            item.update(
+                stem=f"Which word completes: '{blanked}'?",
+                options=[answer, f"Zorblat {i}", f"Quenmar {i}", f"Vexil {i}"],
+                correct_index=0,
+            )
         elif qtype == "cloze":
             item.update(stem=blanked, options=None, correct_index=None)
         else:
-            item.update(stem=f"Explain what the material says about {answer.lower()}.",
-                        options=None, correct_index=None, answer=sentence,
-                        key_points=[answer])
+            item.update(
+                stem=f"Explain what the material says about {answer.lower()}.",
+                options=None,
+                correct_index=None,
+                answer=sentence,
+                key_points=[answer],
+            )
         items.append(item)
     return items
 
 
-def grounded_responder(qtype: str = "mcq",
-                       mutate: Callable[[list[dict[str, Any]]], Any] | None = None,
-                       *, rotate: bool = False) -> Callable[[dict[str, Any]], Reply]:
+def grounded_responder(
+    qtype: str = "mcq",
+    mutate: Callable[[list[dict[str, Any]]], Any] | None = None,
+    *,
+    rotate: bool = False,
+) -> Callable[[dict[str, Any]], Reply]:
     """A stub responder answering every generation prompt with grounded questions
     (optionally changed by `mutate(items)`, which may return a replacement payload). With
     `rotate`, each passage is quoted at a later sentence each time, as a model varies."""

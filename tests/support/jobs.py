@@ -21,13 +21,14 @@ def running_worker(rt: Runtime, concurrency: int = 1) -> Iterator[EmbeddedWorker
         worker.stop()
 
 
-def wait_for(rt: Runtime, job_id: int, *, user_id: int, timeout_s: float = 120.0,
-             until: str = "finished") -> JobView:
+def wait_for(
+    rt: Runtime, job_id: int, *, user_id: int, timeout_s: float = 120.0, until: str = "finished"
+) -> JobView:
     """Poll the progress row until the job has finished (or reached `until`)."""
     deadline = time.monotonic() + timeout_s
     while True:
         job = get_job(rt, job_id, user_id=user_id)
-        if (job.finished if until == "finished" else job.outcome == until):
+        if job.finished if until == "finished" else job.outcome == until:
             return job
         assert time.monotonic() < deadline, f"job {job_id} stuck at {job}"
         time.sleep(0.05)

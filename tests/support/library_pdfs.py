@@ -59,8 +59,7 @@ def encrypted_pdf(text: str, password: str) -> bytes:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([text]))))
-    writer.encrypt(user_password=password, owner_password=password + "-owner",
-                   algorithm="AES-256")
+    writer.encrypt(user_password=password, owner_password=password + "-owner", algorithm="AES-256")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -81,8 +80,11 @@ def decompression_bomb_pdf(uncompressed_mb: int = 60) -> bytes:
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
         b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
-        b"<< /Length " + str(len(payload)).encode() + b" /Filter /FlateDecode >>\nstream\n"
-        + payload + b"\nendstream",
+        b"<< /Length "
+        + str(len(payload)).encode()
+        + b" /Filter /FlateDecode >>\nstream\n"
+        + payload
+        + b"\nendstream",
     ]
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n")
@@ -94,8 +96,9 @@ def decompression_bomb_pdf(uncompressed_mb: int = 60) -> bytes:
     out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
     for off in offsets:
         out.write(f"{off:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-              .encode())
+    out.write(
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return out.getvalue()
 
 
@@ -115,8 +118,11 @@ def two_column_pdf(title: str, left: str, right: str, *, across: bool) -> bytes:
     pdf.set_font("Helvetica", size=10)
     columns = [textwrap.wrap(text, 44, break_on_hyphens=False) for text in (left, right)]
     rows = max(len(c) for c in columns)
-    cells = [(col, row) for row in range(rows) for col in (0, 1)] if across else \
-        [(col, row) for col in (0, 1) for row in range(rows)]
+    cells = (
+        [(col, row) for row in range(rows) for col in (0, 1)]
+        if across
+        else [(col, row) for col in (0, 1) for row in range(rows)]
+    )
     for col, row in cells:
         if row < len(columns[col]):
             pdf.set_xy(20 + 92 * col, 32 + 5.5 * row)
@@ -124,15 +130,20 @@ def two_column_pdf(title: str, left: str, right: str, *, across: bool) -> bytes:
     return bytes(pdf.output())
 
 
-def amplifying_pdf(*, pages: int = 1, draws: int = 30, inner: int = 30,
-                   line: str = "Amplified text repeats here. ") -> bytes:
+def amplifying_pdf(
+    *, pages: int = 1, draws: int = 30, inner: int = 30, line: str = "Amplified text repeats here. "
+) -> bytes:
     """A PDF of about a kilobyte whose text runs to tens of thousands of characters: each page
     (all pages share one content stream) draws form XObject A `draws` times, and A draws form
     XObject B, one line of text, `inner` times. Nothing is compressed beyond the ordinary."""
+
     def stream(body: bytes, extra: bytes = b"") -> bytes:
         packed = zlib.compress(body, 9)
-        return (b"<< /Length %d /Filter /FlateDecode %s >>\nstream\n" % (len(packed), extra)
-                + packed + b"\nendstream")
+        return (
+            b"<< /Length %d /Filter /FlateDecode %s >>\nstream\n" % (len(packed), extra)
+            + packed
+            + b"\nendstream"
+        )
 
     text = b"BT /F1 10 Tf 0 0 Td (" + line.encode() * 3 + b") Tj ET"
     form = b"/Type /XObject /Subtype /Form /BBox [0 0 600 800] /Resources "
@@ -142,12 +153,19 @@ def amplifying_pdf(*, pages: int = 1, draws: int = 30, inner: int = 30,
         b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         stream(b"".join(b"q 1 0 0 1 %d 0 cm /A Do Q\n" % (i % 3) for i in range(draws))),
-        stream(b"".join(b"q 1 0 0 1 0 %d cm /B Do Q\n" % (i * 12) for i in range(inner)),
-               form + b"<< /XObject << /B 6 0 R >> >>"),
+        stream(
+            b"".join(b"q 1 0 0 1 0 %d cm /B Do Q\n" % (i * 12) for i in range(inner)),
+            form + b"<< /XObject << /B 6 0 R >> >>",
+        ),
         stream(text, form + b"<< /Font << /F1 3 0 R >> >>"),
         b"<< >>",  # unused: keeps page objects numbered from 8
-        *[(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-           b"/Resources << /XObject << /A 5 0 R >> >> >>")] * pages,
+        *[
+            (
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+                b"/Resources << /XObject << /A 5 0 R >> >> >>"
+            )
+        ]
+        * pages,
     ]
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
@@ -159,8 +177,9 @@ def amplifying_pdf(*, pages: int = 1, draws: int = 30, inner: int = 30,
     out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
     for off in offsets:
         out.write(f"{off:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-              .encode())
+    out.write(
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return out.getvalue()
 
 

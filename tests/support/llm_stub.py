@@ -49,8 +49,11 @@ class Reply:
 
 
 def rate_limited(retry_after_s: float = 0) -> Reply:
-    return Reply(status=429, error_message="Rate limit reached for requests",
-                 headers={"retry-after": str(retry_after_s)})
+    return Reply(
+        status=429,
+        error_message="Rate limit reached for requests",
+        headers={"retry-after": str(retry_after_s)},
+    )
 
 
 def unauthorized() -> Reply:
@@ -59,8 +62,11 @@ def unauthorized() -> Reply:
 
 def fails_mid_stream(content: str, after_words: int = 3) -> Reply:
     """A streamed answer that breaks off with a provider error after `after_words` words."""
-    return Reply(content=content, fail_after_words=after_words,
-                 error_message="The server had an error while processing your request")
+    return Reply(
+        content=content,
+        fail_after_words=after_words,
+        error_message="The server had an error while processing your request",
+    )
 
 
 def server_error() -> Reply:
@@ -148,9 +154,14 @@ class LLMStub:
                 except json.JSONDecodeError:
                     body = {}
                 with stub._lock:
-                    stub.requests.append({"path": self.path, "body": body,
-                                          "authorization": self.headers.get("authorization"),
-                                          "at": time.monotonic()})
+                    stub.requests.append(
+                        {
+                            "path": self.path,
+                            "body": body,
+                            "authorization": self.headers.get("authorization"),
+                            "at": time.monotonic(),
+                        }
+                    )
                 stub._enter()
                 self._answered = False
                 try:
@@ -159,8 +170,15 @@ class LLMStub:
                     elif self.path.rstrip("/").endswith("/chat/completions"):
                         self._chat(body, stub._next(body))
                     else:
-                        self._send_json(404, {"error": {"message": "no such route",
-                                                        "type": "invalid_request_error"}})
+                        self._send_json(
+                            404,
+                            {
+                                "error": {
+                                    "message": "no such route",
+                                    "type": "invalid_request_error",
+                                }
+                            },
+                        )
                 except (BrokenPipeError, ConnectionResetError):
                     # The client gave up (timeout test); nothing to answer.
                     return
@@ -174,8 +192,9 @@ class LLMStub:
                     self._answered = True
                     stub._leave()
 
-            def _send_json(self, status: int, payload: dict[str, Any],
-                           headers: dict[str, str] | None = None) -> None:
+            def _send_json(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -191,32 +210,53 @@ class LLMStub:
                     return
                 if reply.status != 200:
                     err_type = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(
-                        reply.status, "server_error")
-                    self._send_json(reply.status, {"error": {
-                        "message": reply.error_message, "type": err_type, "param": None,
-                        "code": "invalid_api_key" if reply.status == 401 else None}},
-                        reply.headers)
+                        reply.status, "server_error"
+                    )
+                    self._send_json(
+                        reply.status,
+                        {
+                            "error": {
+                                "message": reply.error_message,
+                                "type": err_type,
+                                "param": None,
+                                "code": "invalid_api_key" if reply.status == 401 else None,
+                            }
+                        },
+                        reply.headers,
+                    )
                     return
                 model = body.get("model", STUB_MODEL)
                 created = int(time.time())
-                usage = {"prompt_tokens": reply.prompt_tokens,
-                         "completion_tokens": reply.completion_tokens,
-                         "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+                usage = {
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": reply.completion_tokens,
+                    "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                }
                 if body.get("stream"):
                     self._stream(model, created, reply, usage)
                     return
-                self._send_json(200, {
-                    "id": f"chatcmpl-stub-{len(stub.requests)}",
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": reply.content}}],
-                    "usage": usage,
-                }, reply.headers)
+                self._send_json(
+                    200,
+                    {
+                        "id": f"chatcmpl-stub-{len(stub.requests)}",
+                        "object": "chat.completion",
+                        "created": created,
+                        "model": model,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": reply.content},
+                            }
+                        ],
+                        "usage": usage,
+                    },
+                    reply.headers,
+                )
 
-            def _stream(self, model: str, created: int, reply: Reply,
-                        usage: dict[str, int]) -> None:
+            def _stream(
+                self, model: str, created: int, reply: Reply, usage: dict[str, int]
+            ) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("cache-control", "no-cache")
@@ -224,12 +264,16 @@ class LLMStub:
                 self.end_headers()
                 self.close_connection = True
 
-                def event(delta: dict[str, Any], finish: str | None,
-                          extra: dict[str, Any] | None = None) -> bytes:
-                    chunk = {"id": "chatcmpl-stub-stream", "object": "chat.completion.chunk",
-                             "created": created, "model": model,
-                             "choices": [{"index": 0, "delta": delta,
-                                          "finish_reason": finish}]}
+                def event(
+                    delta: dict[str, Any], finish: str | None, extra: dict[str, Any] | None = None
+                ) -> bytes:
+                    chunk = {
+                        "id": "chatcmpl-stub-stream",
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    }
                     chunk.update(extra or {})
                     return f"data: {json.dumps(chunk)}\n\n".encode()
 
@@ -237,8 +281,13 @@ class LLMStub:
                 words = reply.content.split(" ")
                 for i, word in enumerate(words):
                     if reply.fail_after_words is not None and i >= reply.fail_after_words:
-                        error = {"error": {"message": reply.error_message,
-                                           "type": "server_error", "code": "server_error"}}
+                        error = {
+                            "error": {
+                                "message": reply.error_message,
+                                "type": "server_error",
+                                "code": "server_error",
+                            }
+                        }
                         self.wfile.write(f"data: {json.dumps(error)}\n\n".encode())
                         self.wfile.flush()
                         return
@@ -248,8 +297,14 @@ class LLMStub:
                     if reply.word_delay_s and stub._stop.wait(reply.word_delay_s):
                         return
                 self.wfile.write(event({}, "stop"))
-                tail = {"id": "chatcmpl-stub-stream", "object": "chat.completion.chunk",
-                        "created": created, "model": model, "choices": [], "usage": usage}
+                tail = {
+                    "id": "chatcmpl-stub-stream",
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [],
+                    "usage": usage,
+                }
                 self.wfile.write(f"data: {json.dumps(tail)}\n\n".encode())
                 self._done()
                 self.wfile.write(b"data: [DONE]\n\n")
@@ -262,19 +317,26 @@ class LLMStub:
                 if isinstance(inputs, str):
                     inputs = [inputs]
                 dim = int(body.get("dimensions") or 16)
-                data = [{"object": "embedding", "index": i,
-                         "embedding": embedding_vector(str(t), dim)}
-                        for i, t in enumerate(inputs)]
+                data = [
+                    {"object": "embedding", "index": i, "embedding": embedding_vector(str(t), dim)}
+                    for i, t in enumerate(inputs)
+                ]
                 tokens = sum(len(str(t).split()) for t in inputs)
-                self._send_json(200, {"object": "list", "data": data,
-                                      "model": body.get("model", "stub-embed"),
-                                      "usage": {"prompt_tokens": tokens,
-                                                "total_tokens": tokens}})
+                self._send_json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "model": body.get("model", "stub-embed"),
+                        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                    },
+                )
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

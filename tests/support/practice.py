@@ -16,11 +16,20 @@ def add_question(session_factory, user_id: int, **overrides: Any) -> int:
     """Insert one active question for `user_id` and return its id (multiple choice unless told)."""
     n = next(_n)
     values: dict[str, Any] = dict(
-        user_id=user_id, type="mcq", stem=f"Which organelle makes ATP? ({n})",
-        options=["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"], correct_index=1,
-        answer="Mitochondrion", key_points=[], explanation="Mitochondria run respiration.",
-        difficulty=3, excerpt="The mitochondrion is the site of aerobic respiration.",
-        page_start=4, page_end=4, material_title="Cell Biology", generator="offline",
+        user_id=user_id,
+        type="mcq",
+        stem=f"Which organelle makes ATP? ({n})",
+        options=["Nucleus", "Mitochondrion", "Ribosome", "Golgi body"],
+        correct_index=1,
+        answer="Mitochondrion",
+        key_points=[],
+        explanation="Mitochondria run respiration.",
+        difficulty=3,
+        excerpt="The mitochondrion is the site of aerobic respiration.",
+        page_start=4,
+        page_end=4,
+        material_title="Cell Biology",
+        generator="offline",
     )
     values.update(overrides)
     with session_factory.begin() as s:

@@ -39,9 +39,19 @@ class ChromaServer:
         self.port = free_port()
         self.log = open(path.parent / "chroma.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                str(Path(sys.executable).parent / "chroma"),
+                "run",
+                "--path",
+                str(path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         wait_http(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", proc=self.proc)
 
     def stop(self) -> None:
@@ -53,17 +63,21 @@ class ChromaServer:
 def process_env(settings, **extra: str) -> dict[str, str]:  # noqa: ANN001 - Settings
     """Environment for a child process sharing this test's database, data and Chroma."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDWORK_")}
-    env.update({
-        "DATABASE_URL": settings.database.url or "",
-        "GROUNDWORK_DATA_DIR": str(settings.storage.data_dir),
-        "GROUNDWORK_EMBEDDED_WORKER": "false",
-        "GROUNDWORK_JOBS_HEARTBEAT_S": "0.5",
-        "GROUNDWORK_JOBS_STALLED_AFTER_S": "3",
-        "GROUNDWORK_JOBS_RETRY_WAIT_S": "1",
-        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True", "TOKENIZERS_PARALLELISM": "false",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "DATABASE_URL": settings.database.url or "",
+            "GROUNDWORK_DATA_DIR": str(settings.storage.data_dir),
+            "GROUNDWORK_EMBEDDED_WORKER": "false",
+            "GROUNDWORK_JOBS_HEARTBEAT_S": "0.5",
+            "GROUNDWORK_JOBS_STALLED_AFTER_S": "3",
+            "GROUNDWORK_JOBS_RETRY_WAIT_S": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     if settings.vectors.host:
         env["CHROMA_HOST"], env["CHROMA_PORT"] = settings.vectors.host, str(settings.vectors.port)
     env.update(extra)
@@ -72,9 +86,13 @@ def process_env(settings, **extra: str) -> dict[str, str]:  # noqa: ANN001 - Set
 
 def start_worker(env: dict[str, str], log: Path, concurrency: int = 1) -> subprocess.Popen:
     out = open(log, "ab")  # noqa: SIM115 - the child owns it
-    return subprocess.Popen([sys.executable, "-m", "engine", "worker", "--concurrency",
-                             str(concurrency)], env=env, cwd=ROOT, stdout=out,
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", "worker", "--concurrency", str(concurrency)],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def stop(proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
@@ -101,14 +119,14 @@ class RestartablePostgres:
         self.folder = folder
 
     def url(self, database: str = "postgres") -> str:
-        return self.server.get_uri(database).replace("postgresql://", "postgresql+psycopg://",
-                                                     1)
+        return self.server.get_uri(database).replace("postgresql://", "postgresql+psycopg://", 1)
 
     def stop(self) -> None:
         from pgserver._commands import pg_ctl
 
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata,
-               user=self.server.system_user)
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
+        )
 
     def start(self) -> None:
         self.server.ensure_postgres_running()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from tests.support.library_pdfs import text_pdf
 
-INTRO = ("This booklet introduces two topics in plant biology for first-year students. "
-         "Read each chapter before the seminar and bring your questions. " * 1
-         + "Each chapter ends with review exercises; answers are discussed in the tutorial. "
-         "Attendance at the weekly seminar is expected, and the reading list is on the course "
-         "website. The examination at the end of term covers both chapters in equal measure. "
-         "Students who miss a seminar should read the notes and contact the course organiser. "
-         "Good notes, regular revision and practice questions spread over several weeks are "
-         "the most reliable way to prepare for the examination. ") * 2
+INTRO = (
+    "This booklet introduces two topics in plant biology for first-year students. "
+    "Read each chapter before the seminar and bring your questions. "
+    * 1
+    + "Each chapter ends with review exercises; answers are discussed in the tutorial. "
+    "Attendance at the weekly seminar is expected, and the reading list is on the course "
+    "website. The examination at the end of term covers both chapters in equal measure. "
+    "Students who miss a seminar should read the notes and contact the course organiser. "
+    "Good notes, regular revision and practice questions spread over several weeks are "
+    "the most reliable way to prepare for the examination. "
+) * 2
 PHOTOSYNTHESIS = (
     "Photosynthesis converts light energy into chemical energy stored in glucose. In the "
     "chloroplast, the light reactions split water molecules and release oxygen as a by-product. "

@@ -35,20 +35,26 @@ def test_rate_is_none_without_data():
     assert maths.rate(3, 4) == 0.75
 
 
-@pytest.mark.parametrize("days,stability", [(0, 3.0), (1, 0.5), (7, 7.0), (30, 12.5),
-                                            (365, 200.0)])
+@pytest.mark.parametrize("days,stability", [(0, 3.0), (1, 0.5), (7, 7.0), (30, 12.5), (365, 200.0)])
 def test_retrievability_matches_the_fsrs_package(days, stability):
     decay, factor = maths.forgetting_curve(DEFAULT_FSRS_PARAMETERS)
-    card = Card(card_id=1, state=State.Review, stability=stability, difficulty=5.0, due=NOW,
-                last_review=NOW - dt.timedelta(days=days))
+    card = Card(
+        card_id=1,
+        state=State.Review,
+        stability=stability,
+        difficulty=5.0,
+        due=NOW,
+        last_review=NOW - dt.timedelta(days=days),
+    )
     expected = Scheduler().get_card_retrievability(card, NOW)
     assert maths.retrievability(days, stability, decay, factor) == pytest.approx(expected)
 
 
 def test_retrievability_at_stability_is_ninety_percent_and_vectorises():
     decay, factor = maths.forgetting_curve(DEFAULT_FSRS_PARAMETERS)
-    got = maths.retrievability(np.array([0.0, 10.0, -5.0]), np.array([10.0, 10.0, 10.0]),
-                               decay, factor)
+    got = maths.retrievability(
+        np.array([0.0, 10.0, -5.0]), np.array([10.0, 10.0, 10.0]), decay, factor
+    )
     assert got == pytest.approx([1.0, 0.9, 1.0])
 
 
@@ -58,10 +64,14 @@ def test_projected_recall_keeps_the_schedule():
     exam = NOW + dt.timedelta(days=10)
     t = NOW.timestamp()
     got = maths.projected_recall(
-        now=NOW, exam=exam,
+        now=NOW,
+        exam=exam,
         last_reviewed=np.array([t - 2 * day, t - day, t - 30 * day]),
         due=np.array([t + 20 * day, t + 3 * day, t - 5 * day]),
-        stability=np.array([20.0, 4.0, 30.0]), decay=decay, factor=factor)
+        stability=np.array([20.0, 4.0, 30.0]),
+        decay=decay,
+        factor=factor,
+    )
     # Not due before the exam: 12 days since its last review.
     assert got[0] == pytest.approx(maths.retrievability(12, 20.0, decay, factor))
     # Due in 3 days every 4 days: answered on days 3 and 7, so 3 days before the exam.

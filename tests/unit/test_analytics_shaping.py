@@ -44,10 +44,15 @@ def test_a_count_axis_starts_at_zero_with_room_above_the_largest_value():
     assert low == 0.0 and 12 < high <= 13
 
 
-@pytest.mark.parametrize("first,last", [(D(2026, 12, 7), D(2026, 12, 7)),
-                                        (D(2026, 12, 6), D(2026, 12, 7)),
-                                        (D(2026, 12, 1), D(2026, 12, 9)),
-                                        (D(2026, 9, 9), D(2026, 12, 7))])
+@pytest.mark.parametrize(
+    "first,last",
+    [
+        (D(2026, 12, 7), D(2026, 12, 7)),
+        (D(2026, 12, 6), D(2026, 12, 7)),
+        (D(2026, 12, 1), D(2026, 12, 9)),
+        (D(2026, 9, 9), D(2026, 12, 7)),
+    ],
+)
 def test_day_ticks_are_distinct_days_within_the_range(first, last):
     ticks = day_ticks(first, last)
     assert ticks[0] == first and ticks[-1] <= last
@@ -74,8 +79,14 @@ def _ticks(axis) -> list[str]:
 
 def test_one_day_of_answers_has_one_tick_per_day_and_no_negative_axis():
     day = D(2026, 12, 7)
-    df = pd.DataFrame({"day": [day, day], "category": ["new", "learning"], "answers": [12, 3],
-                       "seconds": [300, 90]})
+    df = pd.DataFrame(
+        {
+            "day": [day, day],
+            "category": ["new", "learning"],
+            "answers": [12, 3],
+            "seconds": [300, 90],
+        }
+    )
     fig = charts.reviews_per_day(df, "answers")
     assert _ticks(fig.layout.xaxis) == ["2026-12-07"]
     assert list(fig.layout.xaxis.ticktext) == ["07 Dec"]
@@ -85,8 +96,17 @@ def test_one_day_of_answers_has_one_tick_per_day_and_no_negative_axis():
 
 def test_free_model_calls_chart_calls_not_a_money_axis_from_minus_one():
     day = D(2026, 12, 7)
-    df = pd.DataFrame({"day": [day], "model": ["offline"], "calls": [4], "tokens_in": [0],
-                       "tokens_out": [0], "cost_usd": [0.0], "cumulative_cost_usd": [0.0]})
+    df = pd.DataFrame(
+        {
+            "day": [day],
+            "model": ["offline"],
+            "calls": [4],
+            "tokens_in": [0],
+            "tokens_out": [0],
+            "cost_usd": [0.0],
+            "cumulative_cost_usd": [0.0],
+        }
+    )
     fig = charts.model_usage(df)
     assert fig.layout.title.text == "Model calls (no cost)"
     assert fig.layout.yaxis.title.text == "Calls per day"
@@ -97,13 +117,22 @@ def test_free_model_calls_chart_calls_not_a_money_axis_from_minus_one():
     assert costly.layout.yaxis.range[0] == 0
 
 
-@pytest.mark.parametrize("builder,frame", [
-    (charts.hourly, pd.DataFrame({"hour": range(24), "answers": [0] * 24,
-                                  "accuracy": [None] * 24})),
-    (charts.time_per_question, pd.DataFrame({"bucket": ["<10 s"], "answers": [0],
-                                             "cumulative_share": [0.0]})),
-    (charts.intervals, pd.DataFrame({"interval_days": [1], "questions": [0],
-                                     "cumulative_share": [0.0]})),
-])
+@pytest.mark.parametrize(
+    "builder,frame",
+    [
+        (
+            charts.hourly,
+            pd.DataFrame({"hour": range(24), "answers": [0] * 24, "accuracy": [None] * 24}),
+        ),
+        (
+            charts.time_per_question,
+            pd.DataFrame({"bucket": ["<10 s"], "answers": [0], "cumulative_share": [0.0]}),
+        ),
+        (
+            charts.intervals,
+            pd.DataFrame({"interval_days": [1], "questions": [0], "cumulative_share": [0.0]}),
+        ),
+    ],
+)
 def test_empty_count_charts_start_at_zero(builder, frame):
     assert tuple(builder(frame).layout.yaxis.range) == (0.0, 1.0)

@@ -7,28 +7,41 @@ import pytest
 from engine.interop.anki_notes import convert, sanitise
 from engine.interop.anki_package import Card, Collection, Note, NoteType
 
-BASIC = NoteType(1, "Basic", False, ("Front", "Back"),
-                 (("{{Front}}", "{{FrontSide}}<hr id=answer>{{Back}}"),))
-CLOZE = NoteType(2, "Cloze", True, ("Text", "Back Extra"),
-                 (("{{cloze:Text}}", "{{cloze:Text}}<br>{{Back Extra}}"),))
+BASIC = NoteType(
+    1, "Basic", False, ("Front", "Back"), (("{{Front}}", "{{FrontSide}}<hr id=answer>{{Back}}"),)
+)
+CLOZE = NoteType(
+    2,
+    "Cloze",
+    True,
+    ("Text", "Back Extra"),
+    (("{{cloze:Text}}", "{{cloze:Text}}<br>{{Back Extra}}"),),
+)
 
 
-@pytest.mark.parametrize(("field", "text", "media"), [
-    ("<div>one</div><div>two&nbsp;three</div>", "one\ntwo three", 0),
-    ("<ol><li>a</li><li><b>b</b></li></ol>", "- a\n- b", 0),
-    ("x<script>alert('no')</script><style>p{}</style>y", "xy", 0),
-    ('<img src="a.png" onerror="alert(1)">caption[sound:a.mp3]', "caption", 2),
-    ("&lt;b&gt;literal&lt;/b&gt; [link](javascript:x)", "<b>literal</b> [link](javascript:x)",
-     0),
-    ("tab\there\x00\x07 end", "tab here end", 0),
-])
+@pytest.mark.parametrize(
+    ("field", "text", "media"),
+    [
+        ("<div>one</div><div>two&nbsp;three</div>", "one\ntwo three", 0),
+        ("<ol><li>a</li><li><b>b</b></li></ol>", "- a\n- b", 0),
+        ("x<script>alert('no')</script><style>p{}</style>y", "xy", 0),
+        ('<img src="a.png" onerror="alert(1)">caption[sound:a.mp3]', "caption", 2),
+        (
+            "&lt;b&gt;literal&lt;/b&gt; [link](javascript:x)",
+            "<b>literal</b> [link](javascript:x)",
+            0,
+        ),
+        ("tab\there\x00\x07 end", "tab here end", 0),
+    ],
+)
 def test_sanitise_keeps_text_and_structure_only(field, text, media):
     assert sanitise(field) == (text, media)
 
 
 def collection(notes, cards, decks=None) -> Collection:
-    return Collection(11, {1: BASIC, 2: CLOZE}, decks or {1: "Default", 7: "Bio::Cells"},
-                      notes, cards, [], 0)
+    return Collection(
+        11, {1: BASIC, 2: CLOZE}, decks or {1: "Default", 7: "Bio::Cells"}, notes, cards, [], 0
+    )
 
 
 def card(cid, nid, ord_=0, deck=7) -> Card:
@@ -36,25 +49,33 @@ def card(cid, nid, ord_=0, deck=7) -> Card:
 
 
 def test_topics_come_from_the_deck_or_in_default_from_the_first_tag():
-    got = convert(collection(
-        [Note(1, "g1", 1, ("front", "back"), ("tag::one", "two")),
-         Note(2, "g2", 1, ("front2", "back2"), ("tagged",))],
-        [card(10, 1, deck=1), card(20, 2, deck=7)]))
-    assert [(q.key, q.topic) for q in got.questions] == [("anki:g1:0", "tag::one"),
-                                                         ("anki:g2:0", "Bio::Cells")]
+    got = convert(
+        collection(
+            [
+                Note(1, "g1", 1, ("front", "back"), ("tag::one", "two")),
+                Note(2, "g2", 1, ("front2", "back2"), ("tagged",)),
+            ],
+            [card(10, 1, deck=1), card(20, 2, deck=7)],
+        )
+    )
+    assert [(q.key, q.topic) for q in got.questions] == [
+        ("anki:g1:0", "tag::one"),
+        ("anki:g2:0", "Bio::Cells"),
+    ]
 
 
 def test_cloze_hints_and_repeated_numbers():
     text = "{{c1::Paris::city}} on the {{c2::Seine}}, {{c1::France}}"
-    got = convert(collection([Note(1, "c", 2, (text, ""), ())],
-                             [card(1, 1, 0), card(2, 1, 1), card(3, 1, 4)]))
+    got = convert(
+        collection([Note(1, "c", 2, (text, ""), ())], [card(1, 1, 0), card(2, 1, 1), card(3, 1, 4)])
+    )
     assert [(q.stem, q.answer) for q in got.questions] == [
         ("_____ on the Seine, _____", "Paris; France"),
-        ("Paris on the _____, France", "Seine")]
+        ("Paris on the _____, France", "Seine"),
+    ]
     assert got.skipped == {"empty_card": 1}  # card 5 has no deletion c5
 
 
 def test_a_card_with_an_empty_side_is_skipped():
-    got = convert(collection([Note(1, "g", 1, ("<img src=a.png>", "back"), ())],
-                             [card(1, 1)]))
+    got = convert(collection([Note(1, "g", 1, ("<img src=a.png>", "back"), ())], [card(1, 1)]))
     assert got.questions == [] and got.skipped == {"empty_card": 1, "media_reference": 1}

@@ -24,8 +24,16 @@ def services() -> dict:
 
 
 def test_the_stack_has_every_part(services):
-    assert set(services) == {"postgres", "chroma", "migrate", "app-1", "app-2", "worker-1",
-                             "worker-2", "proxy"}
+    assert set(services) == {
+        "postgres",
+        "chroma",
+        "migrate",
+        "app-1",
+        "app-2",
+        "worker-1",
+        "worker-2",
+        "proxy",
+    }
 
 
 def test_start_order_waits_for_health(services):
@@ -35,7 +43,9 @@ def test_start_order_waits_for_health(services):
         assert deps["migrate"] == {"condition": "service_completed_successfully"}
         assert deps["chroma"] == {"condition": "service_healthy"}
     assert services["proxy"]["depends_on"] == {
-        "app-1": {"condition": "service_healthy"}, "app-2": {"condition": "service_healthy"}}
+        "app-1": {"condition": "service_healthy"},
+        "app-2": {"condition": "service_healthy"},
+    }
     for name in ("postgres", "chroma", "app-1", "app-2", "proxy"):
         assert services[name]["healthcheck"]["test"], name
 
@@ -69,9 +79,13 @@ def test_the_proxy_is_sticky_and_passes_websockets(services):
 
 
 def _compose_config(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker-compose", "-f", str(path), "config", "-q"],
-                          env={**os.environ, **ENV}, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        ["docker-compose", "-f", str(path), "config", "-q"],
+        env={**os.environ, **ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_docker_compose_accepts_the_file_and_refuses_a_broken_one(tmp_path):
@@ -83,14 +97,15 @@ def test_docker_compose_accepts_the_file_and_refuses_a_broken_one(tmp_path):
     done = _compose_config(COMPOSE)
     assert done.returncode == 0, done.stderr
     broken = tmp_path / "docker-compose.yml"
-    broken.write_text(COMPOSE.read_text().replace("condition: service_healthy",
-                                                  "condition: when_ready", 1))
+    broken.write_text(
+        COMPOSE.read_text().replace("condition: service_healthy", "condition: when_ready", 1)
+    )
     assert _compose_config(broken).returncode != 0
 
 
 def _server_block() -> str:
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    return conf[conf.index("server {"):]
+    return conf[conf.index("server {") :]
 
 
 def _location(server: str, prefix: str) -> str:
@@ -100,8 +115,10 @@ def _location(server: str, prefix: str) -> str:
 def test_the_apps_count_logins_by_the_address_the_proxy_saw(services):
     """Behind the proxy every browser's peer is the proxy: the apps read the header the proxy
     sets from the real client address, and the proxy overwrites whatever a browser sends."""
-    headers = {services[n]["environment"].get("GROUNDWORK_CLIENT_ADDRESS_HEADER")
-               for n in ("app-1", "app-2")}
+    headers = {
+        services[n]["environment"].get("GROUNDWORK_CLIENT_ADDRESS_HEADER")
+        for n in ("app-1", "app-2")
+    }
     assert headers == {"X-Real-IP"}
     assert f"proxy_set_header {headers.pop()} $remote_addr;" in _location(_server_block(), "/")
 
@@ -115,8 +132,9 @@ def test_the_proxy_sends_security_headers_and_keeps_metrics_private():
     assert headers["X-Frame-Options"] == '"SAMEORIGIN"'
     # HSTS is sent only over TLS: the value is empty (so nginx sends nothing) for http.
     assert headers["Strict-Transport-Security"] == "$hsts"
-    hsts = re.search(r"map \$scheme \$hsts \{(.*?)\}", (ROOT / "deploy" / "nginx.conf")
-                     .read_text(), re.S).group(1)
+    hsts = re.search(
+        r"map \$scheme \$hsts \{(.*?)\}", (ROOT / "deploy" / "nginx.conf").read_text(), re.S
+    ).group(1)
     assert re.search(r'https\s+"max-age=\d{7,}";', hsts)
     assert re.search(r'default\s+"";', hsts)
     # A location's own add_header would silently drop the server's: none has any.

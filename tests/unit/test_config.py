@@ -21,8 +21,7 @@ def test_there_is_no_default_cookie_key(tmp_path, monkeypatch):
 @pytest.mark.parametrize("env", ["development", "production"])
 def test_a_short_configured_cookie_key_is_refused_in_every_environment(env, tmp_path):
     with pytest.raises(ConfigurationError, match="GROUNDWORK_COOKIE_KEY"):
-        cookie_signing_key(Settings(env=env, data_dir=tmp_path,
-                                    cookie_key=SecretStr("short-key")))
+        cookie_signing_key(Settings(env=env, data_dir=tmp_path, cookie_key=SecretStr("short-key")))
 
 
 def test_a_strong_configured_cookie_key_is_used_and_no_file_is_written(tmp_path):

@@ -13,78 +13,169 @@ from engine.config import FLAT_NAMES, Settings
 # Every setting's flat name and default before the settings were grouped (and, marked, those
 # added since).
 OLD_DEFAULTS: dict[str, Any] = {
-    "env": "development", "data_dir": Path("data"), "log_level": "INFO", "log_json": False,
-    "database_url": None, "db_pool_size": 5, "db_max_overflow": 10, "db_pool_timeout_s": 10.0,
-    "db_connect_timeout_s": 5, "db_statement_timeout_ms": 30000, "db_slow_query_ms": 200.0,
-    "cookie_name": "groundwork_auth", "cookie_key": None, "cookie_expiry_days": 14.0,
-    "cookie_secure": "auto", "signup_mode": "open", "password_min_length": 12,
-    "login_max_failures": 5, "login_failure_window_min": 15, "login_lockout_min": 15,
-    "login_max_failures_per_address": 30, "client_address_header": None,
-    "login_bcrypt_concurrency": 2, "login_bcrypt_wait_s": 30.0,
+    "env": "development",
+    "data_dir": Path("data"),
+    "log_level": "INFO",
+    "log_json": False,
+    "database_url": None,
+    "db_pool_size": 5,
+    "db_max_overflow": 10,
+    "db_pool_timeout_s": 10.0,
+    "db_connect_timeout_s": 5,
+    "db_statement_timeout_ms": 30000,
+    "db_slow_query_ms": 200.0,
+    "cookie_name": "groundwork_auth",
+    "cookie_key": None,
+    "cookie_expiry_days": 14.0,
+    "cookie_secure": "auto",
+    "signup_mode": "open",
+    "password_min_length": 12,
+    "login_max_failures": 5,
+    "login_failure_window_min": 15,
+    "login_lockout_min": 15,
+    "login_max_failures_per_address": 30,
+    "client_address_header": None,
+    "login_bcrypt_concurrency": 2,
+    "login_bcrypt_wait_s": 30.0,
     # added since: login waits without a connection, device cookies, sign-up limits
-    "login_lock_wait_s": 10.0, "device_cookie_days": 180.0, "signup_max_per_address": 20,
-    "signup_max_taken_per_address": 5, "signup_max_global": 200, "signup_window_min": 60,
+    "login_lock_wait_s": 10.0,
+    "device_cookie_days": 180.0,
+    "signup_max_per_address": 20,
+    "signup_max_taken_per_address": 5,
+    "signup_max_global": 200,
+    "signup_window_min": 60,
     "sso_role_claim": None,  # added with roles and single sign-on
-    "chroma_host": None, "chroma_port": 8000,
+    "chroma_host": None,
+    "chroma_port": 8000,
     # added since: Anki import limits
-    "anki_max_mb": 200, "anki_max_unpacked_mb": 1024, "anki_max_media_files": 50000,
-    "upload_max_mb": 100, "pdf_max_pages": 2000, "pdf_parse_timeout_s": 120.0,
-    "pdf_page_timeout_s": 20.0, "pdf_parse_memory_mb": 1536, "chunk_tokens": 200,
+    "anki_max_mb": 200,
+    "anki_max_unpacked_mb": 1024,
+    "anki_max_media_files": 50000,
+    "upload_max_mb": 100,
+    "pdf_max_pages": 2000,
+    "pdf_parse_timeout_s": 120.0,
+    "pdf_page_timeout_s": 20.0,
+    "pdf_parse_memory_mb": 1536,
+    "chunk_tokens": 200,
     # added since: OCR of pages without a text layer
-    "ocr_enabled": True, "ocr_dpi": 200, "ocr_page_timeout_s": 60.0, "ocr_timeout_s": 1800.0,
-    "ocr_min_confidence": 0.8, "ocr_memory_mb": 3072, "ocr_pages_per_user": 2000,
-    "chunk_overlap_tokens": 40, "embedding_model": "all-MiniLM-L6-v2", "embedding_batch_size": 64,
-    "model_cache_dir": None, "embedding_threads": 0, "retrieval_candidates": 50,
+    "ocr_enabled": True,
+    "ocr_dpi": 200,
+    "ocr_page_timeout_s": 60.0,
+    "ocr_timeout_s": 1800.0,
+    "ocr_min_confidence": 0.8,
+    "ocr_memory_mb": 3072,
+    "ocr_pages_per_user": 2000,
+    "chunk_overlap_tokens": 40,
+    "embedding_model": "all-MiniLM-L6-v2",
+    "embedding_batch_size": 64,
+    "model_cache_dir": None,
+    "embedding_threads": 0,
+    "retrieval_candidates": 50,
     "retrieval_dense_weight": 0.65,
     # added since: pseudo-relevance feedback in search
-    "retrieval_feedback_passages": 10, "retrieval_feedback_terms": 40,
-    "retrieval_feedback_query_weight": 0.6, "retrieval_feedback_dense_passages": 5,
-    "retrieval_feedback_dense_shift": 1.0, "retrieval_feedback_dense_weight": 0.8,
-    "embedded_worker": True, "worker_concurrency": 1, "jobs_heartbeat_s": 10.0,
-    "jobs_stalled_after_s": 30.0, "jobs_max_retries": 3, "jobs_retry_wait_s": 2.0,
-    "jobs_check_cron": "30 3 * * *", "upload_max_pending": 5, "spool_dir": None,
+    "retrieval_feedback_passages": 10,
+    "retrieval_feedback_terms": 40,
+    "retrieval_feedback_query_weight": 0.6,
+    "retrieval_feedback_dense_passages": 5,
+    "retrieval_feedback_dense_shift": 1.0,
+    "retrieval_feedback_dense_weight": 0.8,
+    "embedded_worker": True,
+    "worker_concurrency": 1,
+    "jobs_heartbeat_s": 10.0,
+    "jobs_stalled_after_s": 30.0,
+    "jobs_max_retries": 3,
+    "jobs_retry_wait_s": 2.0,
+    "jobs_check_cron": "30 3 * * *",
+    "upload_max_pending": 5,
+    "spool_dir": None,
     "cache_budget_mb": 256,
-    "llm_generation_model": None, "llm_grading_model": None, "llm_tutor_model": None,
-    "llm_api_base": None, "llm_api_key": None, "llm_timeout_s": 60.0, "llm_max_retries": 2,
-    "llm_retry_backoff_s": 1.0, "llm_retry_backoff_max_s": 20.0, "llm_temperature": 0.2,
-    "llm_max_output_tokens": 4000, "llm_structured_output": "auto",
-    "generation_max_per_hour": 30, "generation_max_questions_per_day": 300,
-    "generation_max_count": 20, "grading_max_per_hour": 120, "tutor_max_per_hour": 60,
-    "llm_max_requests_per_day": 600, "llm_reservation_ttl_s": 900,
-    "llm_max_requests_per_address_per_hour": 600, "hosted_embedding_max_texts_per_day": 20000,
-    "llm_max_concurrent_calls": 8, "llm_call_wait_s": 30.0,
-    "generation_context_chunks": 8, "generation_context_max_chars": 12000,
-    "generation_dedupe_threshold": 88.0, "generation_cache_ttl_h": 168,
-    "sm2_initial_easiness": 2.5, "sm2_min_easiness": 1.3, "sm2_max_easiness": None,
-    "sm2_first_interval_days": 1, "sm2_second_interval_days": 6, "sm2_max_interval_days": 36500,
-    "fsrs_desired_retention": 0.9, "fsrs_maximum_interval_days": 36500,
-    "fsrs_enable_fuzzing": False, "fsrs_optimise_min_reviews": 400, "fsrs_holdout_fraction": 0.2,
-    "practice_slow_after_s": 60.0, "grading_keypoint_threshold": 75.0,
-    "grading_keypoint_coverage": 0.6, "grading_cloze_threshold": 88.0,
-    "quality_min_attempts": 5, "quality_retire_below": 0.3, "quality_flag_rate_retire": 0.1,
-    "quality_flag_min_attempts": 10, "xp_base": 10, "xp_correct_bonus": 10,
-    "xp_calibration_bonus": 5, "xp_level_step": 100,
-    "tutor_refusal_threshold": 0.87, "tutor_citation_threshold": 0.5,
-    "tutor_citation_min_support": 0.15, "tutor_context_passages": 6, "tutor_history_tokens": 1500,
-    "tutor_history_max_messages": 20, "tutor_message_max_chars": 4000,
+    "llm_generation_model": None,
+    "llm_grading_model": None,
+    "llm_tutor_model": None,
+    "llm_api_base": None,
+    "llm_api_key": None,
+    "llm_timeout_s": 60.0,
+    "llm_max_retries": 2,
+    "llm_retry_backoff_s": 1.0,
+    "llm_retry_backoff_max_s": 20.0,
+    "llm_temperature": 0.2,
+    "llm_max_output_tokens": 4000,
+    "llm_structured_output": "auto",
+    "generation_max_per_hour": 30,
+    "generation_max_questions_per_day": 300,
+    "generation_max_count": 20,
+    "grading_max_per_hour": 120,
+    "tutor_max_per_hour": 60,
+    "llm_max_requests_per_day": 600,
+    "llm_reservation_ttl_s": 900,
+    "llm_max_requests_per_address_per_hour": 600,
+    "hosted_embedding_max_texts_per_day": 20000,
+    "llm_max_concurrent_calls": 8,
+    "llm_call_wait_s": 30.0,
+    "generation_context_chunks": 8,
+    "generation_context_max_chars": 12000,
+    "generation_dedupe_threshold": 88.0,
+    "generation_cache_ttl_h": 168,
+    "sm2_initial_easiness": 2.5,
+    "sm2_min_easiness": 1.3,
+    "sm2_max_easiness": None,
+    "sm2_first_interval_days": 1,
+    "sm2_second_interval_days": 6,
+    "sm2_max_interval_days": 36500,
+    "fsrs_desired_retention": 0.9,
+    "fsrs_maximum_interval_days": 36500,
+    "fsrs_enable_fuzzing": False,
+    "fsrs_optimise_min_reviews": 400,
+    "fsrs_holdout_fraction": 0.2,
+    "practice_slow_after_s": 60.0,
+    "grading_keypoint_threshold": 75.0,
+    "grading_keypoint_coverage": 0.6,
+    "grading_cloze_threshold": 88.0,
+    "quality_min_attempts": 5,
+    "quality_retire_below": 0.3,
+    "quality_flag_rate_retire": 0.1,
+    "quality_flag_min_attempts": 10,
+    "xp_base": 10,
+    "xp_correct_bonus": 10,
+    "xp_calibration_bonus": 5,
+    "xp_level_step": 100,
+    "tutor_refusal_threshold": 0.87,
+    "tutor_citation_threshold": 0.5,
+    "tutor_citation_min_support": 0.15,
+    "tutor_context_passages": 6,
+    "tutor_history_tokens": 1500,
+    "tutor_history_max_messages": 20,
+    "tutor_message_max_chars": 4000,
     # added since: data exports expire
     "export_ttl_h": 24.0,
     # added since: amplification cap, page quotas and fair scheduling of ingestion
-    "pdf_max_chars_per_byte": 20.0, "library_max_pages": 20_000,
-    "upload_max_pages_per_day": 5_000, "jobs_fair_slice_s": 10.0,
+    "pdf_max_chars_per_byte": 20.0,
+    "library_max_pages": 20_000,
+    "upload_max_pages_per_day": 5_000,
+    "jobs_fair_slice_s": 10.0,
 }
 
 # Environment names read without the GROUNDWORK_ prefix, or besides GROUNDWORK_<FLAT NAME>.
-EXTRA_ENV_NAMES = {"database_url": ["DATABASE_URL"], "chroma_host": ["CHROMA_HOST"],
-                   "chroma_port": ["CHROMA_PORT"]}
+EXTRA_ENV_NAMES = {
+    "database_url": ["DATABASE_URL"],
+    "chroma_host": ["CHROMA_HOST"],
+    "chroma_port": ["CHROMA_PORT"],
+}
 # A valid value other than the default for the settings whose type or bounds need one.
 CHANGED: dict[str, Any] = {
-    "env": "production", "log_level": "DEBUG", "cookie_secure": "always",
-    "signup_mode": "invite", "llm_structured_output": "off", "jobs_check_cron": "0 1 * * *",
-    "cookie_key": "k" * 40, "llm_api_key": "sk-" + "a" * 20, "sm2_max_easiness": 3.0,
+    "env": "production",
+    "log_level": "DEBUG",
+    "cookie_secure": "always",
+    "signup_mode": "invite",
+    "llm_structured_output": "off",
+    "jobs_check_cron": "0 1 * * *",
+    "cookie_key": "k" * 40,
+    "llm_api_key": "sk-" + "a" * 20,
+    "sm2_max_easiness": 3.0,
 }
 ENV_NAMES = [(flat, f"GROUNDWORK_{flat.upper()}") for flat in OLD_DEFAULTS] + [
-    (flat, name) for flat, names in EXTRA_ENV_NAMES.items() for name in names]
+    (flat, name) for flat, names in EXTRA_ENV_NAMES.items() for name in names
+]
 
 
 def _changed(flat: str) -> Any:
@@ -122,8 +213,11 @@ def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
     assert len(places) == len(set(places)) == 134
-    grouped = [(group, field) for group, info in Settings.model_fields.items()
-               for field in info.annotation.model_fields]
+    grouped = [
+        (group, field)
+        for group, info in Settings.model_fields.items()
+        for field in info.annotation.model_fields
+    ]
     assert sorted(grouped) == sorted(places)
     assert all(issubclass(info.annotation, BaseModel) for info in Settings.model_fields.values())
 
@@ -151,10 +245,12 @@ def test_every_secrets_toml_key_sets_its_setting(clean):
 
     (clean / ".streamlit").mkdir()
     (clean / ".streamlit" / "secrets.toml").write_text(
-        "".join(f"{flat} = {toml(_changed(flat))}\n" for flat in OLD_DEFAULTS))
+        "".join(f"{flat} = {toml(_changed(flat))}\n" for flat in OLD_DEFAULTS)
+    )
     settings = Settings(_env_file=None)
-    assert {flat: _grouped(settings, flat) for flat in OLD_DEFAULTS} \
-        == {flat: _changed(flat) for flat in OLD_DEFAULTS}
+    assert {flat: _grouped(settings, flat) for flat in OLD_DEFAULTS} == {
+        flat: _changed(flat) for flat in OLD_DEFAULTS
+    }
 
 
 def test_a_dotenv_file_sets_settings_by_their_environment_names(clean):
@@ -195,8 +291,11 @@ def test_paths_derived_from_the_data_folder(clean):
     settings = Settings(_env_file=None, data_dir="/srv/gw")
     storage = settings.storage
     assert (storage.pg_data_dir, storage.chroma_dir, storage.spool_path, storage.models_dir) == (
-        Path("/srv/gw/postgres"), Path("/srv/gw/chroma"), Path("/srv/gw/spool"),
-        Path("/srv/gw/models"))
+        Path("/srv/gw/postgres"),
+        Path("/srv/gw/chroma"),
+        Path("/srv/gw/spool"),
+        Path("/srv/gw/models"),
+    )
     assert settings.replace(spool_dir="/q", model_cache_dir="/m").storage.spool_path == Path("/q")
     assert not settings.deployment.is_production
     assert settings.replace(env=" Production ").deployment.is_production

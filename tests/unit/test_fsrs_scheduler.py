@@ -76,8 +76,9 @@ def test_non_utc_time_zones_are_converted():
 
 
 def test_custom_parameters_change_the_schedule():
-    params = fsrs6.FSRSParams(parameters=(5.0, *fsrs6.DEFAULT_FSRS_PARAMETERS[1:]),
-                              learning_steps_min=())
+    params = fsrs6.FSRSParams(
+        parameters=(5.0, *fsrs6.DEFAULT_FSRS_PARAMETERS[1:]), learning_steps_min=()
+    )
     state = fsrs6.review(None, 1, reviewed_at=T0, params=params)
     default = fsrs6.review(None, 1, reviewed_at=T0, params=fsrs6.FSRSParams(learning_steps_min=()))
     assert state.stability == 5.0 and default.stability == pytest.approx(0.212)
@@ -116,7 +117,8 @@ def test_retrievability_is_the_package_value():
 
 def test_metrics_on_known_values():
     assert evaluate.log_loss([0.9, 0.2], [1, 0]) == pytest.approx(
-        -(__import__("math").log(0.9) + __import__("math").log(0.8)) / 2)
+        -(__import__("math").log(0.9) + __import__("math").log(0.8)) / 2
+    )
     assert evaluate.auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
     assert evaluate.auc([0.5, 0.5], [0, 1]) == pytest.approx(0.5)
     # One bin per prediction here: RMSE is the root mean squared miss.
@@ -134,21 +136,25 @@ def synthetic_history(n_cards=60, days=120, seed=7, stability_scale=1.0):
         stability = stability_scale * rng.uniform(1, 4)
         last = None
         while at < T0 + dt.timedelta(days=days):
-            recalled = last is None or rng.random() < 0.9 ** (
-                (at - last).days / stability)
+            recalled = last is None or rng.random() < 0.9 ** ((at - last).days / stability)
             rating = 3 if recalled else 1
             reviews.append(Review(card_id=card, rating=rating, reviewed_at=at))
             stability = stability * 2.2 if recalled else max(1, stability / 2)
             last = at
-            at = at + dt.timedelta(days=max(1, round(stability * rng.uniform(0.5, 1.5))),
-                                   hours=rng.uniform(-3, 3))
+            at = at + dt.timedelta(
+                days=max(1, round(stability * rng.uniform(0.5, 1.5))), hours=rng.uniform(-3, 3)
+            )
     return reviews
 
 
 def test_replays_predict_only_reviews_a_day_or_more_apart():
     day = dt.timedelta(days=1)
-    reviews = [Review(1, 3, T0), Review(1, 3, T0 + dt.timedelta(hours=2)),
-               Review(1, 1, T0 + 3 * day), Review(2, 3, T0 + day)]
+    reviews = [
+        Review(1, 3, T0),
+        Review(1, 3, T0 + dt.timedelta(hours=2)),
+        Review(1, 1, T0 + 3 * day),
+        Review(2, 3, T0 + day),
+    ]
     assert replay_sm2(reviews).recalled == [0]
     assert replay_fsrs(reviews).recalled == [0]
     assert replay_sm2(reviews, score_from=T0 + 4 * day).predicted == []
@@ -156,8 +162,11 @@ def test_replays_predict_only_reviews_a_day_or_more_apart():
 
 def test_too_little_history_keeps_current_parameters_without_fitting():
     calls = []
-    result = choose_parameters(synthetic_history(n_cards=5, days=20), min_reviews=400,
-                               fit=lambda r: calls.append(r) or fsrs6.DEFAULT_FSRS_PARAMETERS)
+    result = choose_parameters(
+        synthetic_history(n_cards=5, days=20),
+        min_reviews=400,
+        fit=lambda r: calls.append(r) or fsrs6.DEFAULT_FSRS_PARAMETERS,
+    )
     assert not result.adopted and calls == []
     assert result.parameters == fsrs6.DEFAULT_FSRS_PARAMETERS
     assert "400 reviews" in result.message
@@ -181,8 +190,9 @@ def test_fitted_parameters_are_adopted_only_when_they_win_on_held_back_reviews()
     cut = sorted(r.reviewed_at for r in history)[int(len(history) * 0.8)]
     assert seen[0] < cut
 
-    lost = choose_parameters(history, current=fsrs6.DEFAULT_FSRS_PARAMETERS, min_reviews=100,
-                             fit=lambda train: bad)
+    lost = choose_parameters(
+        history, current=fsrs6.DEFAULT_FSRS_PARAMETERS, min_reviews=100, fit=lambda train: bad
+    )
     assert not lost.adopted and lost.parameters == fsrs6.DEFAULT_FSRS_PARAMETERS
     assert lost.candidate_log_loss > lost.current_log_loss
 

@@ -15,8 +15,22 @@ from engine.ingestion.chunking import (
     find_headings,
 )
 
-WORDS = ["aerodynamic", "lift", "the", "boundary-layer", "Reynolds", "number", "of", "flow.",
-         "équation", "日本語", "x²", "https://example.org/a/very/long/path", "wing,", "drag"]
+WORDS = [
+    "aerodynamic",
+    "lift",
+    "the",
+    "boundary-layer",
+    "Reynolds",
+    "number",
+    "of",
+    "flow.",
+    "équation",
+    "日本語",
+    "x²",
+    "https://example.org/a/very/long/path",
+    "wing,",
+    "drag",
+]
 
 
 def _check(pages: list[str], chunk_tokens: int, overlap: int) -> None:
@@ -30,7 +44,7 @@ def _check(pages: list[str], chunk_tokens: int, overlap: int) -> None:
     for i, c in enumerate(chunks):
         assert c.ordinal == i
         # offsets point at exactly the chunk's text, which starts and ends on word boundaries
-        assert text[c.char_start:c.char_end] == c.text
+        assert text[c.char_start : c.char_end] == c.text
         assert c.char_start == 0 or text[c.char_start - 1].isspace()
         assert c.char_end == len(text) or text[c.char_end].isspace()
         # the page range is where those offsets fall
@@ -42,7 +56,7 @@ def _check(pages: list[str], chunk_tokens: int, overlap: int) -> None:
             assert c.token_count <= chunk_tokens
         assert c.token_count >= count_tokens(c.text)
         # consecutive chunks leave no word out (only whitespace may fall between them)
-        assert text[covered_end:c.char_start].strip() == ""
+        assert text[covered_end : c.char_start].strip() == ""
         covered_end = max(covered_end, c.char_end)
     assert covered_end == len(text.rstrip())
 
@@ -72,14 +86,17 @@ def test_overlap_repeats_the_end_of_the_previous_chunk():
     assert len(chunks) > 2
     for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.char_start < a.char_end  # they share words
-        shared = a.text[b.char_start - a.char_start:]
+        shared = a.text[b.char_start - a.char_start :]
         assert b.text.startswith(shared)
         assert 0 < count_tokens(shared) <= 15
 
 
 def test_token_count_is_the_model_tokenizer_count():
-    chunks = chunk_pages(["Photosynthesis converts light energy into chemical energy."],
-                         chunk_tokens=200, overlap_tokens=40)
+    chunks = chunk_pages(
+        ["Photosynthesis converts light energy into chemical energy."],
+        chunk_tokens=200,
+        overlap_tokens=40,
+    )
     assert chunks[0].token_count == count_tokens(chunks[0].text) > 7
 
 
@@ -90,10 +107,12 @@ def test_prefers_to_end_a_chunk_at_a_sentence():
 
 
 def test_headings_are_found_and_attached():
-    page = ("2.1 Boundary Layers\nThe boundary layer is the thin region of fluid near a surface "
-            "where viscosity matters, and it grows along the wing chord.\n"
-            "RESULTS AND DISCUSSION\nMeasured drag agreed with the theory within five percent "
-            "for every Reynolds number tested in the tunnel.")
+    page = (
+        "2.1 Boundary Layers\nThe boundary layer is the thin region of fluid near a surface "
+        "where viscosity matters, and it grows along the wing chord.\n"
+        "RESULTS AND DISCUSSION\nMeasured drag agreed with the theory within five percent "
+        "for every Reynolds number tested in the tunnel."
+    )
     assert [h for _, h in find_headings(page)] == ["2.1 Boundary Layers", "RESULTS AND DISCUSSION"]
     chunks = chunk_pages([page], chunk_tokens=40, overlap_tokens=10)
     assert chunks[0].heading == "2.1 Boundary Layers"
@@ -102,8 +121,13 @@ def test_headings_are_found_and_attached():
 
 
 def test_sentences_are_not_headings():
-    assert find_headings("This is an ordinary sentence, which ends with a period.\n"
-                         "754 floating-point numbers are doubles") == []
+    assert (
+        find_headings(
+            "This is an ordinary sentence, which ends with a period.\n"
+            "754 floating-point numbers are doubles"
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(("size", "overlap"), [(4, 0), (100, 80), (100, -1)])

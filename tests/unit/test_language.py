@@ -15,14 +15,22 @@ from engine.domain.language import (
 )
 from engine.retrieval.lexical import lexical_tokens, query_tokens
 
-EN = ("The compiler records a trace of the hot loop and turns it into native code, which "
-      "then runs much faster than the interpreter would.")
-DE = ("Eine Gerade teilt die Ebene in zwei Halbebenen, und zwei Punkte liegen genau dann in "
-      "der gleichen Halbebene, wenn ihre Verbindungsstrecke die Gerade nicht schneidet.")
-FR = ("Un compilateur enregistre une trace de la boucle chaude et la transforme en code "
-      "natif, qui s'exécute alors beaucoup plus vite que l'interpréteur.")
-ES = ("El compilador registra una traza del bucle caliente y la convierte en código nativo, "
-      "que luego se ejecuta mucho más rápido que el intérprete.")
+EN = (
+    "The compiler records a trace of the hot loop and turns it into native code, which "
+    "then runs much faster than the interpreter would."
+)
+DE = (
+    "Eine Gerade teilt die Ebene in zwei Halbebenen, und zwei Punkte liegen genau dann in "
+    "der gleichen Halbebene, wenn ihre Verbindungsstrecke die Gerade nicht schneidet."
+)
+FR = (
+    "Un compilateur enregistre une trace de la boucle chaude et la transforme en code "
+    "natif, qui s'exécute alors beaucoup plus vite que l'interpréteur."
+)
+ES = (
+    "El compilador registra una traza del bucle caliente y la convierte en código nativo, "
+    "que luego se ejecuta mucho más rápido que el intérprete."
+)
 
 
 @pytest.mark.parametrize(("text", "lang"), [(EN, "en"), (DE, "de"), (FR, "fr"), (ES, "es")])
@@ -44,20 +52,37 @@ def test_a_material_has_a_main_language_and_pages_in_another_are_marked():
     assert pages == ["en", "de", "en", "en", "en"]
 
 
-@pytest.mark.parametrize(("text", "lang", "expected"), [
-    ("Die Gerade g teilt die Ebene bzgl. der Punkte in zwei Teile. Das ist alles.", "de",
-     ["Die Gerade g teilt die Ebene bzgl. der Punkte in zwei Teile.", "Das ist alles."]),
-    ("Viele Sprachen, z. B. Python, sind dynamisch. Im 3. Kapitel folgt mehr.", "de",
-     ["Viele Sprachen, z. B. Python, sind dynamisch.", "Im 3. Kapitel folgt mehr."]),
-    ("Dynamic languages, e.g. Python, are popular. See the results in Fig. 3 below.", "en",
-     ["Dynamic languages, e.g. Python, are popular.", "See the results in Fig. 3 below."]),
-    ("Plusieurs langages, p. ex. Python, sont dynamiques. Ils sont populaires.", "fr",
-     ["Plusieurs langages, p. ex. Python, sont dynamiques.", "Ils sont populaires."]),
-    ("The appeal was dismissed on appeal. 8. The court then gave its reasons.", "en",
-     ["The appeal was dismissed on appeal.", "The court then gave its reasons."]),
-])
-def test_sentences_are_not_cut_at_abbreviations_and_lose_paragraph_numbers(text, lang,
-                                                                            expected):
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        (
+            "Die Gerade g teilt die Ebene bzgl. der Punkte in zwei Teile. Das ist alles.",
+            "de",
+            ["Die Gerade g teilt die Ebene bzgl. der Punkte in zwei Teile.", "Das ist alles."],
+        ),
+        (
+            "Viele Sprachen, z. B. Python, sind dynamisch. Im 3. Kapitel folgt mehr.",
+            "de",
+            ["Viele Sprachen, z. B. Python, sind dynamisch.", "Im 3. Kapitel folgt mehr."],
+        ),
+        (
+            "Dynamic languages, e.g. Python, are popular. See the results in Fig. 3 below.",
+            "en",
+            ["Dynamic languages, e.g. Python, are popular.", "See the results in Fig. 3 below."],
+        ),
+        (
+            "Plusieurs langages, p. ex. Python, sont dynamiques. Ils sont populaires.",
+            "fr",
+            ["Plusieurs langages, p. ex. Python, sont dynamiques.", "Ils sont populaires."],
+        ),
+        (
+            "The appeal was dismissed on appeal. 8. The court then gave its reasons.",
+            "en",
+            ["The appeal was dismissed on appeal.", "The court then gave its reasons."],
+        ),
+    ],
+)
+def test_sentences_are_not_cut_at_abbreviations_and_lose_paragraph_numbers(text, lang, expected):
     assert split_sentences(text, lang) == expected
 
 
@@ -76,17 +101,22 @@ def test_bm25_tokens_are_stemmed_in_the_texts_language():
     assert "und" not in lexical_tokens("Gerade und Ebene", "de")
     # A German query is also stemmed as German, so it meets German chunks.
     assert set(lexical_tokens("Halbebenen der Geraden", "de")) <= set(
-        query_tokens("In welcher Halbebenen liegen die Punkte der Geraden?"))
+        query_tokens("In welcher Halbebenen liegen die Punkte der Geraden?")
+    )
 
 
 def test_a_rare_language_guess_on_english_names_and_affiliations_is_corrected():
-    board = ("Editors: Michel Avital, University of Amsterdam. Kevin Crowston, Syracuse "
-             "University. Advisory Board: Kalle Lyytinen, Case Western Reserve University. "
-             "Roger Clarke, Australian National University. Sue Conger, University of Dallas. "
-             "Guy Fitzgerald, Brunel University. Blake Ives, University of Houston at the "
-             "Bauer College of Business.")
+    board = (
+        "Editors: Michel Avital, University of Amsterdam. Kevin Crowston, Syracuse "
+        "University. Advisory Board: Kalle Lyytinen, Case Western Reserve University. "
+        "Roger Clarke, Australian National University. Sue Conger, University of Dallas. "
+        "Guy Fitzgerald, Brunel University. Blake Ives, University of Houston at the "
+        "Bauer College of Business."
+    )
     assert page_languages([board])[0] == "en"
-    lorem = ("Lorem ipsum dolor sit amet, consectetuer adipiscing elit. Ut purus elit, "
-             "vestibulum ut, placerat ac, adipiscing vitae, felis. Curabitur dictum gravida "
-             "mauris. Nam arcu libero, nonummy eget, consectetuer id, vulputate a, magna.")
+    lorem = (
+        "Lorem ipsum dolor sit amet, consectetuer adipiscing elit. Ut purus elit, "
+        "vestibulum ut, placerat ac, adipiscing vitae, felis. Curabitur dictum gravida "
+        "mauris. Nam arcu libero, nonummy eget, consectetuer id, vulputate a, magna."
+    )
     assert page_languages([lorem])[0] == "la"

@@ -59,7 +59,9 @@ def _py_files(*parts: str) -> list[Path]:
 
 
 def test_engine_never_imports_streamlit():
-    offenders = [str(f.relative_to(ROOT)) for f in _py_files("engine") if "streamlit" in _imports(f)]
+    offenders = [
+        str(f.relative_to(ROOT)) for f in _py_files("engine") if "streamlit" in _imports(f)
+    ]
     assert offenders == []
 
 
@@ -75,11 +77,24 @@ def test_pages_and_ui_never_reach_storage_or_llm_directly():
 # Pages and UI pieces call services; they never reach the database, the stores' adapters, the
 # model adapter or the job machinery behind the services.
 UI_FORBIDDEN_ENGINE = (
-    "engine.db", "engine.llm", "engine.runtime", "engine.config", "engine.logging_setup",
-    "engine.steps", "engine.ingestion", "engine.retrieval.vectors", "engine.retrieval.embeddings",
-    "engine.retrieval.onnx_model", "engine.retrieval.lexical", "engine.retrieval.collections",
-    "engine.retrieval.fusion", "engine.retrieval.standalone", "engine.jobs.queue",
-    "engine.jobs.worker", "engine.jobs.tasks", "engine.jobs.spool",
+    "engine.db",
+    "engine.llm",
+    "engine.runtime",
+    "engine.config",
+    "engine.logging_setup",
+    "engine.steps",
+    "engine.ingestion",
+    "engine.retrieval.vectors",
+    "engine.retrieval.embeddings",
+    "engine.retrieval.onnx_model",
+    "engine.retrieval.lexical",
+    "engine.retrieval.collections",
+    "engine.retrieval.fusion",
+    "engine.retrieval.standalone",
+    "engine.jobs.queue",
+    "engine.jobs.worker",
+    "engine.jobs.tasks",
+    "engine.jobs.spool",
 )
 # The app's entry points: its process set-up, and the one module that builds the app's runtime
 # (it reads the settings and starts the embedded database before the database code is
@@ -94,8 +109,9 @@ def test_pages_and_ui_call_only_engine_services():
     offenders = {}
     for f in _py_files("app.py", "pages", "ui"):
         allowed = UI_ENTRY_POINTS.get(_rel(f), ())
-        bad = sorted(m for m in _modules(f)
-                     if _within(m, UI_FORBIDDEN_ENGINE) and not _within(m, allowed))
+        bad = sorted(
+            m for m in _modules(f) if _within(m, UI_FORBIDDEN_ENGINE) and not _within(m, allowed)
+        )
         if bad:
             offenders[_rel(f)] = bad
     assert offenders == {}
@@ -103,15 +119,22 @@ def test_pages_and_ui_call_only_engine_services():
 
 # Pure domain code: plain values in, plain values out.
 PURE_PARTS = ("engine/scheduling", "engine/scoring", "engine/practice/answering.py")
-PURE_FORBIDDEN_ENGINE = ("engine.db", "engine.runtime", "engine.llm", "engine.retrieval",
-                         "engine.jobs")
+PURE_FORBIDDEN_ENGINE = (
+    "engine.db",
+    "engine.runtime",
+    "engine.llm",
+    "engine.retrieval",
+    "engine.jobs",
+)
 
 
 def test_scheduling_scoring_and_the_answer_rule_are_pure():
     offenders = {}
     for f in _py_files(*PURE_PARTS):
-        bad = sorted((_imports(f) & PURE_FORBIDDEN)
-                     | {m for m in _modules(f) if _within(m, PURE_FORBIDDEN_ENGINE)})
+        bad = sorted(
+            (_imports(f) & PURE_FORBIDDEN)
+            | {m for m in _modules(f) if _within(m, PURE_FORBIDDEN_ENGINE)}
+        )
         if bad:
             offenders[_rel(f)] = bad
     assert offenders == {}
@@ -151,9 +174,14 @@ def test_the_answer_rule_is_pure():
     offenders = {}
     for name in closure:
         imported = _module_imports(ROOT / (name.replace(".", "/") + ".py"))
-        bad = sorted(m for m in imported if m.split(".")[0] in PURE_FORBIDDEN
-                     or m.startswith(("engine.db", "engine.llm", "engine.runtime",
-                                      "engine.config", "engine.usage")))
+        bad = sorted(
+            m
+            for m in imported
+            if m.split(".")[0] in PURE_FORBIDDEN
+            or m.startswith(
+                ("engine.db", "engine.llm", "engine.runtime", "engine.config", "engine.usage")
+            )
+        )
         if bad:
             offenders[name] = bad
     assert offenders == {}
@@ -172,13 +200,28 @@ def test_one_adapter_per_outside_system():
 # get the runtime from `ui.runtime.get_runtime()` and hand it to services).
 RUNTIME_ENTRY_POINTS = ("engine/__main__.py", "engine/cli/", "ui/runtime.py", "app.py")
 SERVICE_LAYER = (
-    "engine/accounts/", "engine/admin/", "engine/analytics/", "engine/jobs/", "engine/library/",
-    "engine/practice/", "engine/generation/", "engine/bank/", "engine/tutor/",
-    "engine/library.py", "engine/profiles.py", "engine/integrity.py", "engine/account_data.py",
-    "engine/reclean.py", "engine/originals.py", "engine/exports.py",
-    "engine/prompt_templates.py", "engine/usage.py",
-    "engine/retrieval/search.py", "engine/interop/export_service.py",
-    "engine/interop/anki_import.py", "engine/interop/csv_import.py",
+    "engine/accounts/",
+    "engine/admin/",
+    "engine/analytics/",
+    "engine/jobs/",
+    "engine/library/",
+    "engine/practice/",
+    "engine/generation/",
+    "engine/bank/",
+    "engine/tutor/",
+    "engine/library.py",
+    "engine/profiles.py",
+    "engine/integrity.py",
+    "engine/account_data.py",
+    "engine/reclean.py",
+    "engine/originals.py",
+    "engine/exports.py",
+    "engine/prompt_templates.py",
+    "engine/usage.py",
+    "engine/retrieval/search.py",
+    "engine/interop/export_service.py",
+    "engine/interop/anki_import.py",
+    "engine/interop/csv_import.py",
 )
 NEVER_RUNTIME = ("engine/practice/answering.py",)
 
@@ -186,8 +229,10 @@ NEVER_RUNTIME = ("engine/practice/answering.py",)
 def test_only_entry_points_and_services_import_the_runtime():
     allowed = RUNTIME_ENTRY_POINTS + SERVICE_LAYER
     offenders = [
-        _rel(f) for f in _py_files("engine", "pages", "ui", "app.py", "migrations")
-        if _rel(f) != "engine/runtime.py" and "engine.runtime" in _modules(f)
+        _rel(f)
+        for f in _py_files("engine", "pages", "ui", "app.py", "migrations")
+        if _rel(f) != "engine/runtime.py"
+        and "engine.runtime" in _modules(f)
         and (not _rel(f).startswith(allowed) or _rel(f) in NEVER_RUNTIME)
     ]
     assert offenders == []

@@ -20,15 +20,50 @@ NS = {"q": lms.QTI_NS, "cp": lms.CP_NS}
 NCNAME = re.compile(r"^[A-Za-z_][\w.-]*$")
 HOSTILE = "Pick }{=evil ~x #y :: \\ one\nline two"
 
-MCQ = lms.ExportQuestion(1, "mcq", "Which organelle makes ATP? " + HOSTILE,
-                         ["Nucleus", "Mito~chondrion {=}", "Ribosome"], 1, "Mitochondrion",
-                         "Respiration.", "Cell <b>Biology</b>, p. 4", "cells")
-LIST = lms.ExportQuestion(2, "cloze", "Scripting languages such as _____, _____, and _____.",
-                          None, None, "JavaScript; Python; Ruby", "", "Langs, p. 2", None)
-ONE = lms.ExportQuestion(3, "cloze", "ATP is made in the _____.", None, None, "mitochondrion",
-                         "", "Cell Biology, p. 5", "cells")
-SHORT = lms.ExportQuestion(4, "short", "Explain why {x} matters.", None, None,
-                           "Because of #1: the {gradient}.", "", "Cell Biology, p. 6", None)
+MCQ = lms.ExportQuestion(
+    1,
+    "mcq",
+    "Which organelle makes ATP? " + HOSTILE,
+    ["Nucleus", "Mito~chondrion {=}", "Ribosome"],
+    1,
+    "Mitochondrion",
+    "Respiration.",
+    "Cell <b>Biology</b>, p. 4",
+    "cells",
+)
+LIST = lms.ExportQuestion(
+    2,
+    "cloze",
+    "Scripting languages such as _____, _____, and _____.",
+    None,
+    None,
+    "JavaScript; Python; Ruby",
+    "",
+    "Langs, p. 2",
+    None,
+)
+ONE = lms.ExportQuestion(
+    3,
+    "cloze",
+    "ATP is made in the _____.",
+    None,
+    None,
+    "mitochondrion",
+    "",
+    "Cell Biology, p. 5",
+    "cells",
+)
+SHORT = lms.ExportQuestion(
+    4,
+    "short",
+    "Explain why {x} matters.",
+    None,
+    None,
+    "Because of #1: the {gradient}.",
+    "",
+    "Cell Biology, p. 6",
+    None,
+)
 ALL = [MCQ, LIST, ONE, SHORT]
 
 
@@ -41,9 +76,16 @@ def tag(el: ET.Element) -> str:
     return el.tag.split("}")[1]
 
 
-ITEM_ORDER = ["responseDeclaration", "outcomeDeclaration", "templateDeclaration",
-              "templateProcessing", "stylesheet", "itemBody", "responseProcessing",
-              "modalFeedback"]
+ITEM_ORDER = [
+    "responseDeclaration",
+    "outcomeDeclaration",
+    "templateDeclaration",
+    "templateProcessing",
+    "stylesheet",
+    "itemBody",
+    "responseProcessing",
+    "modalFeedback",
+]
 
 
 def check_item(item: ET.Element) -> dict[str, list[str]]:
@@ -63,8 +105,7 @@ def check_item(item: ET.Element) -> dict[str, list[str]]:
     outcomes = {o.get("identifier") for o in item.findall("q:outcomeDeclaration", NS)}
     assert "SCORE" in outcomes
     body = item.find("q:itemBody", NS)
-    used = [el.get("responseIdentifier") for el in body.iter()
-            if tag(el).endswith("Interaction")]
+    used = [el.get("responseIdentifier") for el in body.iter() if tag(el).endswith("Interaction")]
     assert sorted(used) == sorted(declared), "every interaction declared and every declaration used"
     for gap in body.iter(f"{{{lms.QTI_NS}}}textEntryInteraction"):
         assert int(gap.get("expectedLength")) > 0
@@ -109,8 +150,11 @@ def test_qti_items_by_type():
     assert options[check_item(mcq)["RESPONSE"][0]] == "Mito~chondrion {=}"
     # Several blanks: separate gaps, each with its own answer, text kept around them.
     listed = files["items/Q2.xml"]
-    assert check_item(listed) == {"RESPONSE1": ["JavaScript"], "RESPONSE2": ["Python"],
-                                  "RESPONSE3": ["Ruby"]}
+    assert check_item(listed) == {
+        "RESPONSE1": ["JavaScript"],
+        "RESPONSE2": ["Python"],
+        "RESPONSE3": ["Ruby"],
+    }
     para = listed.find("q:itemBody/q:p", NS)
     assert para.text == "Scripting languages such as "
     assert [g.tail for g in para] == [", ", ", and ", "."]
@@ -122,8 +166,9 @@ def test_qti_items_by_type():
     for name, item in files.items():
         if name != "imsmanifest.xml":
             assert "Source: " in item.find("q:modalFeedback", NS).text
-    assert mcq.find("q:modalFeedback", NS).text == ("Respiration.\nSource: Cell <b>Biology</b>, "
-                                                    "p. 4")
+    assert mcq.find("q:modalFeedback", NS).text == (
+        "Respiration.\nSource: Cell <b>Biology</b>, p. 4"
+    )
 
 
 def unescape_gift(text: str) -> str:
@@ -142,8 +187,11 @@ def test_gift_escape_leaves_no_special_character_active(text):
 
 
 def gift_questions(data: bytes) -> list[str]:
-    return [block.strip() for block in data.decode().split("\n\n")
-            if block.strip() and not block.startswith("$CATEGORY:")]
+    return [
+        block.strip()
+        for block in data.decode().split("\n\n")
+        if block.strip() and not block.startswith("$CATEGORY:")
+    ]
 
 
 def test_gift_questions_have_one_answer_set_each():
@@ -154,14 +202,15 @@ def test_gift_questions_have_one_answer_set_each():
         assert unescaped(q, "{") == ["{"] and unescaped(q, "}") == ["}"]
         assert q.startswith("::") and len(unescaped(q, ":")) >= 4
     mcq = next(q for q in questions if q.startswith("::Q1 "))
-    answers = mcq[mcq.index(" {", mcq.index(lms.gift_escape(HOSTILE))) + 2:-1]
+    answers = mcq[mcq.index(" {", mcq.index(lms.gift_escape(HOSTILE))) + 2 : -1]
     assert answers.startswith("~Nucleus =Mito\\~chondrion \\{\\=\\} ~Ribosome ####")
     assert "Source\\: Cell <b>Biology</b>, p. 4" in answers
     blanks = [q for q in questions if q.startswith("::Q2.")]
     assert [q.split("::", 2)[2] for q in blanks] == [
         "Scripting languages such as {=JavaScript ####Source\\: Langs, p. 2}, _____, and _____.",
         "Scripting languages such as _____, {=Python ####Source\\: Langs, p. 2}, and _____.",
-        "Scripting languages such as _____, _____, and {=Ruby ####Source\\: Langs, p. 2}."]
+        "Scripting languages such as _____, _____, and {=Ruby ####Source\\: Langs, p. 2}.",
+    ]
     one = next(q for q in questions if q.startswith("::Q3 "))
     assert one.endswith("ATP is made in the {=mitochondrion ####Source\\: Cell Biology, p. 5}.")
     short = next(q for q in questions if q.startswith("::Q4 "))
@@ -173,7 +222,9 @@ def test_moodle_xml_questions_by_type():
     kinds = [q.get("type") for q in quiz]
     assert kinds == ["category", "cloze", "essay", "category", "multichoice", "cloze"]
     assert [c.findtext("category/text") for c in quiz if c.get("type") == "category"] == [
-        "$course$/Groundwork/Uncategorised", "$course$/Groundwork/cells"]
+        "$course$/Groundwork/Uncategorised",
+        "$course$/Groundwork/cells",
+    ]
     mcq = quiz[4]
     answers = [(a.get("fraction"), a.findtext("text")) for a in mcq.findall("answer")]
     assert answers == [("0", "Nucleus"), ("100", "Mito~chondrion {=}"), ("0", "Ribosome")]
@@ -181,24 +232,30 @@ def test_moodle_xml_questions_by_type():
     # HTML fields show learner text literally.
     assert mcq.findtext("questiontext/text").endswith("one<br>line two")
     assert mcq.findtext("generalfeedback/text") == (
-        "Respiration.<br>Source: Cell &lt;b&gt;Biology&lt;/b&gt;, p. 4")
+        "Respiration.<br>Source: Cell &lt;b&gt;Biology&lt;/b&gt;, p. 4"
+    )
     listed = quiz[1].findtext("questiontext/text")
-    assert listed == ("Scripting languages such as {1:SHORTANSWER:=JavaScript}, "
-                      "{1:SHORTANSWER:=Python}, and {1:SHORTANSWER:=Ruby}.")
+    assert listed == (
+        "Scripting languages such as {1:SHORTANSWER:=JavaScript}, "
+        "{1:SHORTANSWER:=Python}, and {1:SHORTANSWER:=Ruby}."
+    )
     essay = quiz[2]
     assert essay.findtext("graderinfo/text") == "Model answer: Because of #1: the {gradient}."
 
 
 def test_moodle_embedded_answers_escape_their_syntax():
-    q = lms.ExportQuestion(9, "cloze", "x _____ y", None, None, "a}b~c#d/e\"f'<g", "", "T, p. 1",
-                           None)
+    q = lms.ExportQuestion(
+        9, "cloze", "x _____ y", None, None, "a}b~c#d/e\"f'<g", "", "T, p. 1", None
+    )
     text = ET.fromstring(lms.moodle_xml([q])).findtext("question[@type='cloze']/questiontext/text")
-    assert text == 'x {1:SHORTANSWER:=a\\}b\\~c\\#d\\/e\\"f\'&lt;g} y'
+    assert text == "x {1:SHORTANSWER:=a\\}b\\~c\\#d\\/e\\\"f'&lt;g} y"
 
 
 def test_export_picks_the_format():
-    for fmt, name in [(lms.LmsFormat.QTI, "groundwork-qti21.zip"),
-                      (lms.LmsFormat.MOODLE, "groundwork-moodle.xml"),
-                      (lms.LmsFormat.GIFT, "groundwork.gift.txt")]:
+    for fmt, name in [
+        (lms.LmsFormat.QTI, "groundwork-qti21.zip"),
+        (lms.LmsFormat.MOODLE, "groundwork-moodle.xml"),
+        (lms.LmsFormat.GIFT, "groundwork.gift.txt"),
+    ]:
         out = lms.export(ALL, fmt)
         assert out.file_name == name and out.questions == 4 and out.data

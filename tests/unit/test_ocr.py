@@ -31,8 +31,11 @@ def _line(x0, y0, x1, text, confidence=0.99):
 
 
 def test_one_column_is_read_top_down_and_left_to_right_in_a_row():
-    lines = [_line(300, 100, 500, "right part"), _line(50, 102, 280, "left part"),
-             _line(50, 40, 500, "Title")]
+    lines = [
+        _line(300, 100, 500, "right part"),
+        _line(50, 102, 280, "left part"),
+        _line(50, 40, 500, "Title"),
+    ]
     assert reading_order(lines, 600).splitlines() == ["Title", "left part right part"]
 
 
@@ -41,9 +44,11 @@ def test_two_columns_are_read_left_then_right_with_a_full_width_title_first():
     right = [_line(320, 100 + 30 * i, 560, f"right {i}") for i in range(6)]
     title = _line(40, 40, 560, "A Title Across Both Columns")
     text = reading_order([*right, title, *left], 600)
-    assert text.splitlines() == ["A Title Across Both Columns",
-                                 *[f"left {i}" for i in range(6)],
-                                 *[f"right {i}" for i in range(6)]]
+    assert text.splitlines() == [
+        "A Title Across Both Columns",
+        *[f"left {i}" for i in range(6)],
+        *[f"right {i}" for i in range(6)],
+    ]
 
 
 def test_confidence_is_weighted_by_length():
@@ -77,8 +82,11 @@ def test_a_paper_with_a_title_block_over_two_columns_is_read_column_by_column():
     left = [_line(40, 320 + 22 * i, 285, f"left {i}") for i in range(20)]
     right = [_line(315, 320 + 22 * i, 560, f"right {i}") for i in range(20)]
     text = reading_order([*block, *right, *left], 600).splitlines()
-    assert text == [*[f"header {i}" for i in range(13)], *[f"left {i}" for i in range(20)],
-                    *[f"right {i}" for i in range(20)]]
+    assert text == [
+        *[f"header {i}" for i in range(13)],
+        *[f"left {i}" for i in range(20)],
+        *[f"right {i}" for i in range(20)],
+    ]
 
 
 def test_short_lines_of_one_column_are_not_taken_for_two_columns():

@@ -6,38 +6,49 @@ import pytest
 
 from engine.generation.offline import is_candidate
 
-GOOD = "The Calvin cycle fixes carbon dioxide into sugars using the ATP made by the light reactions."
+GOOD = (
+    "The Calvin cycle fixes carbon dioxide into sugars using the ATP made by the light reactions."
+)
 
 
 def test_a_complete_self_contained_sentence_is_a_candidate():
     assert is_candidate(GOOD)
 
 
-@pytest.mark.parametrize("sentence", [
-    "This requires tracing a copy of the outer loop for every side exit in the inner loop.",
-    "It records a trace of the hot loop and compiles it to native code at once.",
-    "But this requires tracing a copy of the outer loop for every side exit in the inner loop.",
-    "However, these traces must be linked back to the loop header by the recorder.",
-    "And they call the interpreter whenever a guard fails during the trace run.",
-])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "This requires tracing a copy of the outer loop for every side exit in the inner loop.",
+        "It records a trace of the hot loop and compiles it to native code at once.",
+        "But this requires tracing a copy of the outer loop for every side exit in the inner loop.",
+        "However, these traces must be linked back to the loop header by the recorder.",
+        "And they call the interpreter whenever a guard fails during the trace run.",
+    ],
+)
 def test_sentences_that_point_back_are_not_candidates(sentence):
     assert not is_candidate(sentence)
 
 
-@pytest.mark.parametrize("sentence", [
-    "However, the recorder links each trace back to the loop header it started from.",
-    "Thus the compiler specialises every trace to the types observed while recording.",
-])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "However, the recorder links each trace back to the loop header it started from.",
+        "Thus the compiler specialises every trace to the types observed while recording.",
+    ],
+)
 def test_a_connective_alone_does_not_make_a_sentence_point_back(sentence):
     assert is_candidate(sentence)
 
 
-@pytest.mark.parametrize("sentence", [
-    "Too short to ask.",
-    "the calvin cycle fixes carbon dioxide into sugars using the ATP from the light reactions.",
-    "The Calvin cycle fixes carbon dioxide into sugars using ATP, as shown in Figure 3.",
-    "The Calvin cycle fixes carbon dioxide into sugars using ATP (Smith et al., 2004).",
-    "The Calvin cycle fixes carbon dioxide into sugars using ATP from the light reactions",
-])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Too short to ask.",
+        "the calvin cycle fixes carbon dioxide into sugars using the ATP from the light reactions.",
+        "The Calvin cycle fixes carbon dioxide into sugars using ATP, as shown in Figure 3.",
+        "The Calvin cycle fixes carbon dioxide into sugars using ATP (Smith et al., 2004).",
+        "The Calvin cycle fixes carbon dioxide into sugars using ATP from the light reactions",
+    ],
+)
 def test_fragments_figure_references_and_citations_are_not_candidates(sentence):
     assert not is_candidate(sentence)

@@ -35,15 +35,23 @@ def _passages(pages: list[str]) -> list[Passage]:
 
 def embed(texts: list[str]) -> np.ndarray:
     """A stand-in embedding: a fixed pseudo-random vector per text (no model in unit tests)."""
-    return np.stack([np.random.default_rng(
-        int(hashlib.sha256(t.casefold().encode()).hexdigest()[:8], 16)).normal(size=16)
-        for t in texts])
+    return np.stack(
+        [
+            np.random.default_rng(
+                int(hashlib.sha256(t.casefold().encode()).hexdigest()[:8], 16)
+            ).normal(size=16)
+            for t in texts
+        ]
+    )
 
 
 def _generate(pages: list[str], lang: str, count: int, **kw) -> list:
     space = offline.build_space("\n\n".join(pages), names=set(), embed=embed, lang=lang)
-    return list(offline.generate(_passages(pages), {1: space}, count=count,
-                                 types=["mcq", "cloze"], difficulty=3, **kw))
+    return list(
+        offline.generate(
+            _passages(pages), {1: space}, count=count, types=["mcq", "cloze"], difficulty=3, **kw
+        )
+    )
 
 
 def test_german_questions_never_blank_a_function_word_or_cut_at_abbreviations():
@@ -77,9 +85,11 @@ def test_captions_labels_and_headers_are_never_asked_about():
 
 
 def test_a_blank_never_cuts_a_longer_key_term():
-    text = ("The compiler emits machine code for each trace. Machine code runs fast. The "
-            "machine code of a trace is cached. Code size matters for the code cache. "
-            "The interpreter runs code slowly. ") * 3
+    text = (
+        "The compiler emits machine code for each trace. Machine code runs fast. The "
+        "machine code of a trace is cached. Code size matters for the code cache. "
+        "The interpreter runs code slowly. "
+    ) * 3
     space = offline.build_space(text, names=set(), embed=None)
     code = next(t for t in space.terms if t.text.casefold() == "code")
     sentence = "The compiler emits machine code for each trace of the hot loop body."
@@ -94,8 +104,20 @@ def test_spread_order_makes_every_prefix_cover_the_document():
     assert len({i * 8 // 40 for i in first}) == 8  # the first 8 fall in 8 different eighths
 
 
-TOPICS = ["mitochondrion", "ribosome", "chloroplast", "nucleus", "membrane", "vacuole",
-          "lysosome", "centriole", "cytoskeleton", "peroxisome", "flagellum", "nucleolus"]
+TOPICS = [
+    "mitochondrion",
+    "ribosome",
+    "chloroplast",
+    "nucleus",
+    "membrane",
+    "vacuole",
+    "lysosome",
+    "centriole",
+    "cytoskeleton",
+    "peroxisome",
+    "flagellum",
+    "nucleolus",
+]
 
 
 def _biology_pages() -> list[str]:
@@ -106,7 +128,8 @@ def _biology_pages() -> list[str]:
             f"The {topic} is an organelle that takes part in the life of every cell. "
             f"Because the {topic} is bounded by its own wall, it keeps its enzymes apart from "
             f"the {other}. "
-            f"When the cell divides, the {topic} is copied so that each daughter receives one.")
+            f"When the cell divides, the {topic} is copied so that each daughter receives one."
+        )
     return pages
 
 
@@ -116,29 +139,36 @@ def test_a_batch_draws_on_the_whole_document_and_never_reuses_a_wrong_option():
     assert len(drafts) == 10
     covered = {(d.page_start - 1) * 6 // len(pages) for d in drafts}  # six page ranges
     assert len(covered) >= 5
-    wrong = [o.casefold() for d in drafts if d.options
-             for i, o in enumerate(d.options) if i != d.correct_index]
+    wrong = [
+        o.casefold()
+        for d in drafts
+        if d.options
+        for i, o in enumerate(d.options)
+        if i != d.correct_index
+    ]
     assert wrong and len(wrong) == len(set(wrong))
 
 
 def test_concept_sentences_come_before_details():
     assert offline.concept_score("A trace tree is a tree of traces that share a header.") > 0
-    assert offline.concept_score("Es gibt keinen Konstruktor, weil die Klasse leer ist.",
-                                 "de") > 0
+    assert offline.concept_score("Es gibt keinen Konstruktor, weil die Klasse leer ist.", "de") > 0
     assert offline.concept_score("We ran the benchmarks on a laptop in the spring.") == 0
 
 
 def test_a_term_that_fits_the_blank_as_well_makes_the_blank_ambiguous():
-    text = ("Tracing compilers speed up loops in practice. Tracing compilers speed up "
-            "programs in practice. The header starts every trace. The recorder writes traces "
-            "to memory. The guard checks every type.")
+    text = (
+        "Tracing compilers speed up loops in practice. Tracing compilers speed up "
+        "programs in practice. The header starts every trace. The recorder writes traces "
+        "to memory. The guard checks every type."
+    )
     words = ["loops", "programs", "header", "recorder", "guard", "traces"]
     vectors = embed(words)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors[1] = 0.8 * vectors[0] + 0.6 * vectors[1] / np.linalg.norm(vectors[1])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    space = offline.TermSpace([offline.KeyTerm(w, i) for i, w in enumerate(words)], vectors,
-                              frozenset(), text=text)
+    space = offline.TermSpace(
+        [offline.KeyTerm(w, i) for i, w in enumerate(words)], vectors, frozenset(), text=text
+    )
     sentence = "Tracing compilers speed up loops and make them run many times faster."
     m = offline._find("loops", sentence)
     assert offline.rivals(space, "loops", sentence, m) == ["programs"]
@@ -148,8 +178,15 @@ def test_a_term_that_fits_the_blank_as_well_makes_the_blank_ambiguous():
     assert batch.rejections == ["ambiguous_blank"]
     # A term seen in the slot but far in meaning, or close in meaning but never in the slot,
     # is no rival.
-    assert offline.rivals(space, "header", "The header starts every loop body of the program.",
-                          offline._find("header", "The header starts every loop.")) == []
+    assert (
+        offline.rivals(
+            space,
+            "header",
+            "The header starts every loop body of the program.",
+            offline._find("header", "The header starts every loop."),
+        )
+        == []
+    )
 
 
 def test_false_statements_are_real_sentences_with_one_same_form_term_changed():
@@ -161,8 +198,14 @@ def test_false_statements_are_real_sentences_with_one_same_form_term_changed():
             term = next((t for t in space.terms if offline._find(t.text, s)), None)
             if term is None:
                 continue
-            d = build_draft("statement", offline._Candidate(p, s, term, 0.5), space,
-                            difficulty=3, topic=None, batch=offline.Batch())
+            d = build_draft(
+                "statement",
+                offline._Candidate(p, s, term, 0.5),
+                space,
+                difficulty=3,
+                topic=None,
+                batch=offline.Batch(),
+            )
             if d is None:
                 continue
             made += 1
@@ -173,16 +216,20 @@ def test_false_statements_are_real_sentences_with_one_same_form_term_changed():
 
 
 def test_half_of_a_fixed_phrase_is_not_a_key_term():
-    text = ("The outer loop calls the inner loop. Each outer loop has a header. An outer loop "
-            "runs the inner loop many times. The inner loop is traced first. ") * 3
+    text = (
+        "The outer loop calls the inner loop. Each outer loop has a header. An outer loop "
+        "runs the inner loop many times. The inner loop is traced first. "
+    ) * 3
     terms = {t.text.casefold() for t in offline.key_terms(text)}
     assert "outer" not in terms and "inner" not in terms
 
 
 def test_german_swaps_keep_number_agreement():
-    text = ("Die Reihenfolge der Schritte ist fest. Die Reihenfolge zählt. Die Speicherzellen "
-            "werden freigegeben. Die Speicherzellen liegen im Speicher. Die Umgebung endet. "
-            "Die Umgebung enthält Variablen.")
+    text = (
+        "Die Reihenfolge der Schritte ist fest. Die Reihenfolge zählt. Die Speicherzellen "
+        "werden freigegeben. Die Speicherzellen liegen im Speicher. Die Umgebung endet. "
+        "Die Umgebung enthält Variablen."
+    )
     space = offline.TermSpace([], None, frozenset(), text=text, language="de")
     assert not space.same_form("Speicherzellen", "Reihenfolge")  # plural for singular
     assert space.same_form("Umgebung", "Reihenfolge") is False  # endings differ: unsure

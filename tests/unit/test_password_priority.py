@@ -13,8 +13,9 @@ from engine.accounts import passwords
 from engine.config import Settings
 
 
-@pytest.mark.skipif(sys.platform != "linux",
-                    reason="only Linux gives each thread its own CPU priority")
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="only Linux gives each thread its own CPU priority"
+)
 def test_password_checks_run_at_a_lower_cpu_priority_than_the_caller(monkeypatch, tmp_path):
     seen = {}
 

@@ -22,13 +22,16 @@ from tests.support.library_pdfs import (
 
 @pytest.fixture
 def limits(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path, pdf_page_timeout_s=4, pdf_parse_timeout_s=20,
-                    pdf_parse_memory_mb=1024)
+    return Settings(
+        data_dir=tmp_path, pdf_page_timeout_s=4, pdf_parse_timeout_s=20, pdf_parse_memory_mb=1024
+    )
 
 
 def test_reads_each_page_and_the_title(limits):
-    pdf = read_pdf(text_pdf(["First page about lift.", "Second page about drag."],
-                            title="Wings"), settings=limits)
+    pdf = read_pdf(
+        text_pdf(["First page about lift.", "Second page about drag."], title="Wings"),
+        settings=limits,
+    )
     assert pdf.page_count == 2 and pdf.title == "Wings"
     assert pdf.pages[1] == "Second page about drag."
     assert pdf.pages_without_text == []
@@ -36,8 +39,11 @@ def test_reads_each_page_and_the_title(limits):
 
 def test_reports_progress_page_by_page(limits):
     seen = []
-    read_pdf(text_pdf(["one page", "two page", "three page"]), settings=limits,
-             on_page=lambda n, total, ocr_page: seen.append((n, total, ocr_page)))
+    read_pdf(
+        text_pdf(["one page", "two page", "three page"]),
+        settings=limits,
+        on_page=lambda n, total, ocr_page: seen.append((n, total, ocr_page)),
+    )
     assert seen == [(1, 3, None), (2, 3, None), (3, 3, None)]
 
 
@@ -63,8 +69,11 @@ def test_encrypted_needs_the_right_password(limits):
     assert "thermodynamics" in read_pdf(data, settings=limits, password="open sesame").pages[0]
 
 
-@pytest.mark.parametrize("data", [truncated_pdf(), b"%PDF-1.7\n" + os.urandom(2000),
-                                  b"<html>not a pdf</html>"], ids=["truncated", "noise", "html"])
+@pytest.mark.parametrize(
+    "data",
+    [truncated_pdf(), b"%PDF-1.7\n" + os.urandom(2000), b"<html>not a pdf</html>"],
+    ids=["truncated", "noise", "html"],
+)
 def test_damaged_files_are_malformed(limits, data):
     with pytest.raises(PdfMalformed):
         read_pdf(data, settings=limits)
@@ -104,8 +113,9 @@ def test_decompression_bomb_is_stopped_by_the_time_limit(tmp_path):
 
 
 def test_decompression_bomb_is_stopped_by_the_memory_limit(tmp_path):
-    s = Settings(data_dir=tmp_path, pdf_page_timeout_s=120, pdf_parse_timeout_s=120,
-                 pdf_parse_memory_mb=160)
+    s = Settings(
+        data_dir=tmp_path, pdf_page_timeout_s=120, pdf_parse_timeout_s=120, pdf_parse_memory_mb=160
+    )
     with pytest.raises(PdfTooLarge, match="more memory"):
         read_pdf(decompression_bomb_pdf(), settings=s)
 
@@ -115,10 +125,14 @@ def test_the_reader_process_gets_no_secrets(limits, tmp_path, monkeypatch):
     provider API keys, cookie key or other settings of ours."""
     from engine.ingestion import pdf as pdf_module
 
-    secrets = {"DATABASE_URL": "postgresql://app:hunter2@db/groundwork",
-               "OPENAI_API_KEY": "sk-secret", "ANTHROPIC_API_KEY": "sk-ant-secret",
-               "GROUNDWORK_LLM_API_KEY": "sk-gw-secret", "GROUNDWORK_COOKIE_KEY": "k" * 40,
-               "AWS_SECRET_ACCESS_KEY": "aws-secret"}
+    secrets = {
+        "DATABASE_URL": "postgresql://app:hunter2@db/groundwork",
+        "OPENAI_API_KEY": "sk-secret",
+        "ANTHROPIC_API_KEY": "sk-ant-secret",
+        "GROUNDWORK_LLM_API_KEY": "sk-gw-secret",
+        "GROUNDWORK_COOKIE_KEY": "k" * 40,
+        "AWS_SECRET_ACCESS_KEY": "aws-secret",
+    }
     for k, v in secrets.items():
         monkeypatch.setenv(k, v)
     spy = tmp_path / "env_worker.py"
@@ -126,7 +140,8 @@ def test_the_reader_process_gets_no_secrets(limits, tmp_path, monkeypatch):
         "import json, os, sys\n"
         "sys.stdin.read()\n"
         "print(json.dumps({'kind': 'error', 'reason': 'damaged',\n"
-        "                  'detail': json.dumps(dict(os.environ))}), flush=True)\n")
+        "                  'detail': json.dumps(dict(os.environ))}), flush=True)\n"
+    )
     monkeypatch.setattr(pdf_module, "_WORKER", spy)
     with pytest.raises(PdfMalformed) as info:
         read_pdf(text_pdf(["Some text to read."]), settings=limits)

@@ -11,10 +11,15 @@ OFFLINE = Settings(_env_file=None, llm_generation_model=None, llm_grading_model=
 
 
 def q(**kw) -> QuestionForGrading:
-    base = dict(type="short", stem="What does the mitochondrion do?", options=None,
-                correct_index=None, answer="It makes ATP by aerobic respiration.",
-                key_points=["makes ATP", "aerobic respiration"],
-                excerpt="The mitochondrion makes ATP by aerobic respiration.")
+    base = dict(
+        type="short",
+        stem="What does the mitochondrion do?",
+        options=None,
+        correct_index=None,
+        answer="It makes ATP by aerobic respiration.",
+        key_points=["makes ATP", "aerobic respiration"],
+        excerpt="The mitochondrion makes ATP by aerobic respiration.",
+    )
     base.update(kw)
     return QuestionForGrading(**base)
 
@@ -32,13 +37,16 @@ def test_choice():
         grade(mcq, "c", settings=OFFLINE)
 
 
-@pytest.mark.parametrize(("given", "correct", "grader"), [
-    ("Photosynthesis", True, "exact"),
-    ("photosynthesis.", True, "exact"),
-    ("photosynthesys", True, "fuzzy"),
-    ("respiration", False, "exact"),
-    ("", False, "exact"),
-])
+@pytest.mark.parametrize(
+    ("given", "correct", "grader"),
+    [
+        ("Photosynthesis", True, "exact"),
+        ("photosynthesis.", True, "exact"),
+        ("photosynthesys", True, "fuzzy"),
+        ("respiration", False, "exact"),
+        ("", False, "exact"),
+    ],
+)
 def test_cloze(given, correct, grader):
     cloze = q(type="cloze", answer="photosynthesis")
     v = grade(cloze, given, settings=OFFLINE)
@@ -52,8 +60,11 @@ def test_short_words_need_an_exact_match():
 def test_short_answer_coverage_and_reason():
     full = grade(q(), "It makes ATP using aerobic respiration", settings=OFFLINE)
     assert full.correct and full.score == 1.0 and full.reason == "Covered 2 of 2 key points."
-    half = grade(q(key_points=["makes ATP", "aerobic respiration", "inner membrane"]),
-                 "makes ATP", settings=OFFLINE)
+    half = grade(
+        q(key_points=["makes ATP", "aerobic respiration", "inner membrane"]),
+        "makes ATP",
+        settings=OFFLINE,
+    )
     assert not half.correct and half.score == pytest.approx(1 / 3, abs=1e-4)
     assert "missing: aerobic respiration (and 1 more)" in half.reason
 
@@ -66,17 +77,30 @@ def test_short_answer_without_key_points_is_compared_with_the_answer():
 def test_coverage_threshold_is_a_setting():
     strict = OFFLINE.replace(grading_keypoint_coverage=1.0)
     assert grade(q(), "makes ATP", settings=OFFLINE).correct is False
-    assert grade(q(key_points=["makes ATP", "x y z", "aerobic respiration"]),
-                 "makes ATP by aerobic respiration", settings=OFFLINE).correct
-    assert not grade(q(key_points=["makes ATP", "x y z", "aerobic respiration"]),
-                     "makes ATP by aerobic respiration", settings=strict).correct
+    assert grade(
+        q(key_points=["makes ATP", "x y z", "aerobic respiration"]),
+        "makes ATP by aerobic respiration",
+        settings=OFFLINE,
+    ).correct
+    assert not grade(
+        q(key_points=["makes ATP", "x y z", "aerobic respiration"]),
+        "makes ATP by aerobic respiration",
+        settings=strict,
+    ).correct
 
 
 def test_several_blanks_are_graded_each_in_order():
     from engine.practice.grading import QuestionForGrading, grade_cloze
 
-    q = QuestionForGrading("cloze", "Languages such as _____, _____, and _____ are popular.",
-                           None, None, "JavaScript; Python; Ruby", [], "x")
+    q = QuestionForGrading(
+        "cloze",
+        "Languages such as _____, _____, and _____ are popular.",
+        None,
+        None,
+        "JavaScript; Python; Ruby",
+        [],
+        "x",
+    )
     right = grade_cloze(q, "javascript; python ;Ruby", threshold=85)
     assert right.correct and right.score == 1.0
     partial = grade_cloze(q, "JavaScript; Perl; Ruby", threshold=85)
@@ -85,14 +109,17 @@ def test_several_blanks_are_graded_each_in_order():
     assert not grade_cloze(q, "JavaScript", threshold=85).correct
 
 
-@pytest.mark.parametrize(("given", "correct"), [
-    ("trial judge", True),  # the key as the head of a more specific answer
-    ("the trial judge", True),
-    ("Judge", True),
-    ("judge advocate", False),  # the key is not the head: another thing
-    ("very senior appeal court judge", False),  # more than two words put before it
-    ("jury", False),
-])
+@pytest.mark.parametrize(
+    ("given", "correct"),
+    [
+        ("trial judge", True),  # the key as the head of a more specific answer
+        ("the trial judge", True),
+        ("Judge", True),
+        ("judge advocate", False),  # the key is not the head: another thing
+        ("very senior appeal court judge", False),  # more than two words put before it
+        ("jury", False),
+    ],
+)
 def test_cloze_accepts_an_answer_with_the_key_as_its_head(given, correct):
     v = grade(q(type="cloze", answer="judge"), given, settings=OFFLINE)
     assert v.correct is correct

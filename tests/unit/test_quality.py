@@ -17,8 +17,9 @@ from engine.scoring.quality import (
 
 
 def attempts(n_correct, n_wrong, *, seconds=90.0, conf_right=5, conf_wrong=1):
-    return [AttemptFacts(True, conf_right, seconds)] * n_correct + \
-        [AttemptFacts(False, conf_wrong, seconds)] * n_wrong
+    return [AttemptFacts(True, conf_right, seconds)] * n_correct + [
+        AttemptFacts(False, conf_wrong, seconds)
+    ] * n_wrong
 
 
 def test_ideal_question_scores_one():
@@ -35,16 +36,18 @@ def test_weights_are_point_four_point_three_point_two_point_one():
     assert q.score == pytest.approx(0.4 * 0 + 0.3 * 0.5 + 0.2 * 0.75 + 0.1 * 0.9)
 
 
-@pytest.mark.parametrize(("rate", "expected"),
-                         [(0.0, 0.0), (0.25, 0.5), (0.5, 1.0), (0.6, 1.0), (0.7, 1.0),
-                          (0.85, 0.5), (1.0, 0.0)])
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [(0.0, 0.0), (0.25, 0.5), (0.5, 1.0), (0.6, 1.0), (0.7, 1.0), (0.85, 0.5), (1.0, 0.0)],
+)
 def test_success_is_best_between_fifty_and_seventy_percent(rate, expected):
     assert success_score(rate) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("secs", "expected"),
-                         [(0, 0.0), (30, 0.5), (60, 1.0), (120, 1.0), (360, 0.5), (600, 0.0),
-                          (3600, 0.0)])
+@pytest.mark.parametrize(
+    ("secs", "expected"),
+    [(0, 0.0), (30, 0.5), (60, 1.0), (120, 1.0), (360, 0.5), (600, 0.0), (3600, 0.0)],
+)
 def test_time_is_best_between_one_and_two_minutes(secs, expected):
     assert time_score(secs) == pytest.approx(expected)
 
@@ -65,8 +68,9 @@ def test_misleading_question_scores_below_a_good_one():
 def test_unrated_below_minimum_attempts():
     assert quality_score(attempts(2, 2), flags=0).score is None
     assert quality_score(attempts(2, 3), flags=0).score is not None
-    assert quality_score(attempts(2, 3), flags=0,
-                         params=QualityParams(min_attempts=10)).score is None
+    assert (
+        quality_score(attempts(2, 3), flags=0, params=QualityParams(min_attempts=10)).score is None
+    )
     empty = quality_score([], flags=0)
     assert empty.score is None and empty.attempts == 0
 
@@ -77,12 +81,16 @@ def test_flag_wrong_leaves_at_once_even_when_unrated():
 
 
 def test_flag_rate_above_ten_percent_retires_with_a_minimum_count():
-    assert retirement(quality_score(attempts(6, 4), flags=2), flagged_wrong=False) \
-        is Retirement.FLAG_RATE  # 20% over 10 attempts
-    assert retirement(quality_score(attempts(6, 4), flags=1), flagged_wrong=False) \
-        is None  # exactly 10% is not above
-    assert retirement(quality_score(attempts(3, 3), flags=2), flagged_wrong=False) \
-        is None  # 33% but only 6 attempts
+    assert (
+        retirement(quality_score(attempts(6, 4), flags=2), flagged_wrong=False)
+        is Retirement.FLAG_RATE
+    )  # 20% over 10 attempts
+    assert (
+        retirement(quality_score(attempts(6, 4), flags=1), flagged_wrong=False) is None
+    )  # exactly 10% is not above
+    assert (
+        retirement(quality_score(attempts(3, 3), flags=2), flagged_wrong=False) is None
+    )  # 33% but only 6 attempts
 
 
 def test_low_score_retires():

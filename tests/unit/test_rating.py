@@ -28,13 +28,17 @@ FAST, SLOW = 20.0, 200.0
     ],
 )
 def test_mapping_table(correct, confidence, seconds, hinted, quality, rating):
-    assert grade_attempt(correct=correct, confidence=confidence, seconds=seconds,
-                         hinted=hinted) == Grade(quality, rating)
+    assert grade_attempt(
+        correct=correct, confidence=confidence, seconds=seconds, hinted=hinted
+    ) == Grade(quality, rating)
 
 
 def test_confidently_wrong_scores_lowest_of_all():
-    grades = {(c, conf): grade_attempt(correct=c, confidence=conf, seconds=FAST).quality
-              for c in (True, False) for conf in range(1, 6)}
+    grades = {
+        (c, conf): grade_attempt(correct=c, confidence=conf, seconds=FAST).quality
+        for c in (True, False)
+        for conf in range(1, 6)
+    }
     assert min(grades.values()) == grades[(False, 5)] == grades[(False, 4)] == 0
     assert all(q > 0 for (c, conf), q in grades.items() if c or conf < 4)
 
@@ -50,8 +54,12 @@ def test_every_correct_answer_passes_and_every_wrong_one_fails_in_both_scheduler
 
 def test_slow_threshold_is_a_setting():
     assert grade_attempt(correct=True, confidence=5, seconds=100).quality == 4
-    assert grade_attempt(correct=True, confidence=5, seconds=100,
-                         params=RatingParams(slow_after_s=150)).quality == 5
+    assert (
+        grade_attempt(
+            correct=True, confidence=5, seconds=100, params=RatingParams(slow_after_s=150)
+        ).quality
+        == 5
+    )
 
 
 def test_quality_to_rating():

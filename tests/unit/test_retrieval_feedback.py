@@ -19,8 +19,9 @@ DOCS = [
 
 
 def _index() -> LexicalIndex:
-    return LexicalIndex.build(list(range(100, 100 + len(DOCS))), [1] * len(DOCS),
-                              [lexical_tokens(d) for d in DOCS])
+    return LexicalIndex.build(
+        list(range(100, 100 + len(DOCS))), [1] * len(DOCS), [lexical_tokens(d) for d in DOCS]
+    )
 
 
 def test_weighted_scores_with_unit_weights_equal_the_plain_bm25_scores():
@@ -46,10 +47,14 @@ def test_expansion_keeps_the_query_share_and_adds_terms_of_the_best_passages():
     index = _index()
     params = FeedbackParams(passages=2, terms=5, query_weight=0.6)
     query = lexical_tokens("supersonic flow")
-    feedback = [(lexical_tokens(DOCS[2]), 0.9), (lexical_tokens(DOCS[4]), 0.8),
-                (lexical_tokens(DOCS[0]), 0.1)]
-    weights = expanded_terms(query, feedback, doc_freq=index.doc_freq, n_docs=len(DOCS),
-                             params=params)
+    feedback = [
+        (lexical_tokens(DOCS[2]), 0.9),
+        (lexical_tokens(DOCS[4]), 0.8),
+        (lexical_tokens(DOCS[0]), 0.1),
+    ]
+    weights = expanded_terms(
+        query, feedback, doc_freq=index.doc_freq, n_docs=len(DOCS), params=params
+    )
     assert sum(weights.values()) == pytest.approx(1.0)
     assert sum(weights[t] for t in query) >= 0.6 - 1e-9
     added = set(weights) - set(query)
@@ -62,12 +67,14 @@ def test_expansion_keeps_the_query_share_and_adds_terms_of_the_best_passages():
 def test_a_term_in_every_passage_adds_nothing_and_empty_feedback_keeps_the_query():
     params = FeedbackParams(passages=3, terms=5, query_weight=0.5)
     everywhere = [(["flow", "wing"], 1.0), (["flow"], 1.0)]
-    weights = expanded_terms(["lift"], everywhere, doc_freq=lambda t: 2 if t == "flow" else 1,
-                             n_docs=2, params=params)
+    weights = expanded_terms(
+        ["lift"], everywhere, doc_freq=lambda t: 2 if t == "flow" else 1, n_docs=2, params=params
+    )
     assert "flow" not in weights
     assert weights["wing"] == pytest.approx(0.5)
-    assert expanded_terms(["lift"], [], doc_freq=lambda t: 1, n_docs=5,
-                          params=params) == {"lift": 0.5}
+    assert expanded_terms(["lift"], [], doc_freq=lambda t: 1, n_docs=5, params=params) == {
+        "lift": 0.5
+    }
 
 
 def test_the_query_vector_moves_towards_the_weighted_centroid_and_stays_unit_length():

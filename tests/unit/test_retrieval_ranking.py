@@ -12,7 +12,13 @@ from engine.retrieval.lexical import LexicalIndex, lexical_tokens
 
 def test_lexical_tokens_stem_and_drop_stopwords():
     assert lexical_tokens("The wings were stalling at high angles of attack") == [
-        "wing", "were", "stall", "high", "angl", "attack"]
+        "wing",
+        "were",
+        "stall",
+        "high",
+        "angl",
+        "attack",
+    ]
 
 
 def test_cjk_runs_become_bigrams_and_other_scripts_stay_words():
@@ -23,8 +29,11 @@ def test_cjk_runs_become_bigrams_and_other_scripts_stay_words():
 
 
 def test_bm25_index_ranks_and_filters_by_material():
-    docs = ["boundary layer transition on a flat plate", "shock waves in supersonic flow",
-            "heat transfer in a laminar boundary layer"]
+    docs = [
+        "boundary layer transition on a flat plate",
+        "shock waves in supersonic flow",
+        "heat transfer in a laminar boundary layer",
+    ]
     index = LexicalIndex.build([10, 11, 12], [1, 2, 3], [lexical_tokens(d) for d in docs])
     positions, scores = index.top("laminar boundary layer", 5)
     assert [int(index.chunk_ids[p]) for p in positions] == [12, 10]

@@ -30,21 +30,26 @@ def replay(qualities, params=None):
         # 45 x 2.9 = 130.5 -> 131 (halves round up).
         ([5, 5, 5, 5, 5], [(1, 1, 2.6), (2, 6, 2.7), (3, 16, 2.8), (4, 45, 2.9), (5, 131, 3.0)]),
         # q = 4 leaves EF at 2.5: 6 x 2.5 = 15, 15 x 2.5 = 37.5 -> 38, 38 x 2.5 = 95.
-        ([4, 4, 4, 4, 4, 4],
-         [(1, 1, 2.5), (2, 6, 2.5), (3, 15, 2.5), (4, 38, 2.5), (5, 95, 2.5), (6, 238, 2.5)]),
+        (
+            [4, 4, 4, 4, 4, 4],
+            [(1, 1, 2.5), (2, 6, 2.5), (3, 15, 2.5), (4, 38, 2.5), (5, 95, 2.5), (6, 238, 2.5)],
+        ),
         # q = 3 lowers EF by 0.14; the interval uses EF from before the update:
         # 6 x 2.22 = 13.32 -> 13, 13 x 2.08 = 27.04 -> 27, 27 x 1.94 = 52.38 -> 52.
-        ([3, 3, 3, 3, 3], [(1, 1, 2.36), (2, 6, 2.22), (3, 13, 2.08), (4, 27, 1.94),
-                           (5, 52, 1.8)]),
+        ([3, 3, 3, 3, 3], [(1, 1, 2.36), (2, 6, 2.22), (3, 13, 2.08), (4, 27, 1.94), (5, 52, 1.8)]),
         # A lapse resets n and the interval but keeps the (lowered) EF:
         # 2.7 + 0.1 - 3 x (0.08 + 3 x 0.02) = 2.38; then 1, 6, 6 x 2.38 = 14.28 -> 14.
-        ([5, 5, 2, 4, 4, 4], [(1, 1, 2.6), (2, 6, 2.7), (0, 1, 2.38), (1, 1, 2.38),
-                              (2, 6, 2.38), (3, 14, 2.38)]),
+        (
+            [5, 5, 2, 4, 4, 4],
+            [(1, 1, 2.6), (2, 6, 2.7), (0, 1, 2.38), (1, 1, 2.38), (2, 6, 2.38), (3, 14, 2.38)],
+        ),
         # Blackouts drive EF to the 1.3 floor and keep the interval at 1 day.
         ([0, 0, 0, 1], [(0, 1, 1.7), (0, 1, 1.3), (0, 1, 1.3), (0, 1, 1.3)]),
         # From the floor, passes multiply by 1.3: 6 x 1.3 = 7.8 -> 8, 8 x 1.3 = 10.4 -> 10.
-        ([0, 0, 3, 3, 3, 3], [(0, 1, 1.7), (0, 1, 1.3), (1, 1, 1.3), (2, 6, 1.3),
-                              (3, 8, 1.3), (4, 10, 1.3)]),
+        (
+            [0, 0, 3, 3, 3, 3],
+            [(0, 1, 1.7), (0, 1, 1.3), (1, 1, 1.3), (2, 6, 1.3), (3, 8, 1.3), (4, 10, 1.3)],
+        ),
     ],
 )
 def test_replayed_history_gives_the_published_intervals_and_easiness(qualities, expected):
@@ -59,10 +64,16 @@ def test_optional_maximum_easiness_caps_growth():
 
 
 def test_settings_change_the_constants():
-    params = SM2Params(initial_easiness=2.0, min_easiness=1.5, first_interval_days=2,
-                       second_interval_days=5)
-    assert replay([4, 4, 4, 0, 0], params) == [(1, 2, 2.0), (2, 5, 2.0), (3, 10, 2.0),
-                                                (0, 2, 1.5), (0, 2, 1.5)]
+    params = SM2Params(
+        initial_easiness=2.0, min_easiness=1.5, first_interval_days=2, second_interval_days=5
+    )
+    assert replay([4, 4, 4, 0, 0], params) == [
+        (1, 2, 2.0),
+        (2, 5, 2.0),
+        (3, 10, 2.0),
+        (0, 2, 1.5),
+        (0, 2, 1.5),
+    ]
 
 
 def test_review_returns_a_new_state_and_leaves_the_input_alone():
@@ -100,8 +111,9 @@ def test_invalid_input_raises_value_error(state, quality, reviewed_at, fragment)
 def test_all_problems_are_reported_at_once():
     with pytest.raises(ValueError) as e:
         review(SM2State(-1, 1, 2.5, T0), 9, reviewed_at=dt.datetime(2026, 1, 1))
-    assert "quality" in str(e.value) and "timezone" in str(e.value) \
-        and "repetitions" in str(e.value)
+    assert (
+        "quality" in str(e.value) and "timezone" in str(e.value) and "repetitions" in str(e.value)
+    )
 
 
 def test_invalid_params_raise():
@@ -116,8 +128,9 @@ states = st.builds(
     easiness=st.floats(1.3, 4.0, allow_nan=False).map(lambda x: round(x, 2)),
     due_at=st.just(T0),
 )
-moments = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
-                       timezones=st.just(dt.UTC))
+moments = st.datetimes(
+    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
+)
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -143,10 +156,10 @@ def test_properties_over_whole_histories(qualities):
 def test_predicted_recall_is_ninety_percent_when_reviewed_on_time():
     state = review(review(None, 4, reviewed_at=T0), 4, reviewed_at=T0 + dt.timedelta(days=1))
     last = T0 + dt.timedelta(days=1)
-    assert sm2.predicted_recall(state, at=state.due_at, last_reviewed_at=last) \
-        == pytest.approx(0.9)
-    assert sm2.predicted_recall(state, at=last + dt.timedelta(days=12), last_reviewed_at=last) \
-        == pytest.approx(0.81)
+    assert sm2.predicted_recall(state, at=state.due_at, last_reviewed_at=last) == pytest.approx(0.9)
+    assert sm2.predicted_recall(
+        state, at=last + dt.timedelta(days=12), last_reviewed_at=last
+    ) == pytest.approx(0.81)
 
 
 def test_intervals_stop_at_the_maximum_so_long_streaks_keep_a_valid_due_date():
@@ -157,5 +170,12 @@ def test_intervals_stop_at_the_maximum_so_long_streaks_keep_a_valid_due_date():
     assert state.interval_days == sm2.DEFAULT_PARAMS.max_interval_days
     assert state.due_at == at - dt.timedelta(minutes=1) + dt.timedelta(days=36500)
     capped = sm2.SM2Params(max_interval_days=30)
-    assert review(SM2State(repetitions=5, interval_days=25, easiness=2.5, due_at=T0), 5,
-                  reviewed_at=T0, params=capped).interval_days == 30
+    assert (
+        review(
+            SM2State(repetitions=5, interval_days=25, easiness=2.5, due_at=T0),
+            5,
+            reviewed_at=T0,
+            params=capped,
+        ).interval_days
+        == 30
+    )

@@ -37,8 +37,10 @@ def test_whitespace_and_invisible_characters_are_normalised():
 
 
 def test_running_headers_footers_and_page_numbers_are_dropped():
-    pages = [f"Journal of Tests, Vol. 3\nBody text of page {n} goes here.\nMore body.\n{n}"
-             for n in range(1, 6)]
+    pages = [
+        f"Journal of Tests, Vol. 3\nBody text of page {n} goes here.\nMore body.\n{n}"
+        for n in range(1, 6)
+    ]
     cleaned = drop_running_lines(pages)
     for n, page in enumerate(cleaned, start=1):
         assert "Journal of Tests" not in page
@@ -88,8 +90,10 @@ def test_paragraph_separators_become_line_breaks():
 
 
 def test_long_or_lone_lines_are_never_taken_for_running_headers():
-    body = "Soil forms slowly as rock weathers and organic matter accumulates over centuries " \
-           "while roots, fungi and worms mix it."
+    body = (
+        "Soil forms slowly as rock weathers and organic matter accumulates over centuries "
+        "while roots, fungi and worms mix it."
+    )
     assert drop_running_lines([body] * 4) == [body] * 4
     pages = [f"Header\n{body}\nLine two {n}.\nLine three {n}." for n in range(4)]
     assert all(p.startswith(body) for p in drop_running_lines(pages))

@@ -20,16 +20,54 @@ FILES = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").
 
 # Streamlit calls whose first argument (or these keywords) render Markdown.
 MARKDOWN_CALLS = {
-    "markdown", "caption", "title", "header", "subheader", "success", "info", "warning",
-    "error", "toast", "expander", "status", "popover", "button", "form_submit_button",
-    "page_link", "write", "tabs", "dialog", "radio", "progress", "update", "metric",
+    "markdown",
+    "caption",
+    "title",
+    "header",
+    "subheader",
+    "success",
+    "info",
+    "warning",
+    "error",
+    "toast",
+    "expander",
+    "status",
+    "popover",
+    "button",
+    "form_submit_button",
+    "page_link",
+    "write",
+    "tabs",
+    "dialog",
+    "radio",
+    "progress",
+    "update",
+    "metric",
 }
 TEXT_KEYWORDS = {"body", "label", "text", "help", "value", "delta"}
 # Fields that hold text from a PDF, a learner or a model.
 UNTRUSTED_FIELDS = {
-    "stem", "options", "explanation", "excerpt", "material_title", "title", "filename",
-    "name", "heading", "reason", "note", "answer", "your_answer", "correct_answer",
-    "display_name", "email", "key_points", "learning_goals", "subjects", "topic", "text",
+    "stem",
+    "options",
+    "explanation",
+    "excerpt",
+    "material_title",
+    "title",
+    "filename",
+    "name",
+    "heading",
+    "reason",
+    "note",
+    "answer",
+    "your_answer",
+    "correct_answer",
+    "display_name",
+    "email",
+    "key_points",
+    "learning_goals",
+    "subjects",
+    "topic",
+    "text",
 }
 ESCAPERS = {"escape_markdown", "plain", "badges", "pages_label", "human_size"}
 
@@ -57,11 +95,17 @@ def _untrusted(expr: ast.AST, tainted: frozenset[str] = frozenset()) -> ast.AST 
         return _untrusted(expr.elt, frozenset(names))
     if isinstance(expr, ast.Attribute) and expr.attr in UNTRUSTED_FIELDS:
         return expr
-    if (isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant)
-            and expr.slice.value in UNTRUSTED_FIELDS):
+    if (
+        isinstance(expr, ast.Subscript)
+        and isinstance(expr.slice, ast.Constant)
+        and expr.slice.value in UNTRUSTED_FIELDS
+    ):
         return expr
-    if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Attribute) and (
-            expr.value.attr in UNTRUSTED_FIELDS):
+    if (
+        isinstance(expr, ast.Subscript)
+        and isinstance(expr.value, ast.Attribute)
+        and (expr.value.attr in UNTRUSTED_FIELDS)
+    ):
         return expr
     for child in ast.iter_child_nodes(expr):
         found = _untrusted(child, tainted)
@@ -101,11 +145,12 @@ def unescaped(source: str) -> list[str]:
 def test_untrusted_text_is_escaped_before_markdown(path: Path):
     assert unescaped(path.read_text()) == [], (
         f"{path.relative_to(ROOT)} renders untrusted text as Markdown; wrap it in "
-        "ui.text.escape_markdown (or show it with st.text)")
+        "ui.text.escape_markdown (or show it with st.text)"
+    )
 
 
 def test_the_check_finds_unescaped_values():
-    hostile = '''
+    hostile = """
 st.subheader(question.stem)
 st.caption(f"{label} · {question.material_title}, p. 3")
 st.radio("Your answer", [0, 1], format_func=lambda i: question.options[i])
@@ -113,9 +158,9 @@ st.toast(f"Deleted {chosen.title}.")
 st.markdown(f"**{outcome['name']}**")
 st.progress(0.5, text=f"{job.name}: reading")
 st.markdown("  \\n".join("• " + k for k in q.key_points))
-'''
+"""
     assert len(unescaped(hostile)) == 7
-    safe = '''
+    safe = """
 st.subheader(escape_markdown(question.stem))
 st.caption(f"{label} · {escape_markdown(question.material_title)}, p. 3")
 st.radio("Your answer", [0, 1], format_func=lambda i: escape_markdown(question.options[i]))
@@ -123,5 +168,5 @@ st.toast(f"Deleted {escape_markdown(chosen.title)}.")
 st.text(page.text)
 st.selectbox("Open", ids, format_func=lambda i: by_id[i].title)
 st.markdown("  \\n".join("• " + plain(k) for k in q.key_points))
-'''
+"""
     assert unescaped(safe) == []

@@ -34,17 +34,20 @@ def _allowed(model: type, name: str) -> set[str]:
     raise AssertionError(f"{model.__name__} has no constraint {name}")
 
 
-@pytest.mark.parametrize(("enum", "model", "constraint"), [
-    (QuestionStatus, Question, "status_known"),
-    (QuestionType, Question, "type_known"),
-    (Generator, Question, "generator_known"),
-    (Scheduler, Profile, "scheduler_known"),
-    (FlagReason, Flag, "reason_known"),
-    (JobKind, JobProgress, "kind_known"),
-    (JobState, JobProgress, "outcome_known"),
-    (TutorMode, Conversation, "mode_known"),
-    (MaterialStatus, Material, "status_known"),
-])
+@pytest.mark.parametrize(
+    ("enum", "model", "constraint"),
+    [
+        (QuestionStatus, Question, "status_known"),
+        (QuestionType, Question, "type_known"),
+        (Generator, Question, "generator_known"),
+        (Scheduler, Profile, "scheduler_known"),
+        (FlagReason, Flag, "reason_known"),
+        (JobKind, JobProgress, "kind_known"),
+        (JobState, JobProgress, "outcome_known"),
+        (TutorMode, Conversation, "mode_known"),
+        (MaterialStatus, Material, "status_known"),
+    ],
+)
 def test_each_enum_lists_exactly_the_values_its_column_accepts(enum, model, constraint):
     assert {m.value for m in enum} == _allowed(model, constraint)
 

@@ -49,8 +49,17 @@ def test_xp_bad_input():
 
 def test_level_curve():
     assert [xp_for_level(level) for level in range(1, 6)] == [0, 100, 300, 600, 1000]
-    assert [level_for_xp(x) for x in (0, 99, 100, 299, 300, 599, 600, 1000, 1_000_000)] == \
-        [1, 1, 2, 2, 3, 3, 4, 5, 141]
+    assert [level_for_xp(x) for x in (0, 99, 100, 299, 300, 599, 600, 1000, 1_000_000)] == [
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+        5,
+        141,
+    ]
 
 
 @given(st.integers(0, 10**9))
@@ -72,8 +81,7 @@ def test_streak_counts_days_in_the_learners_time_zone():
     s = record_activity(s, at=at("2026-03-03T00:30:00+00:00"), timezone="America/New_York")
     assert s == Streak(2, 2, dt.date(2026, 3, 2))
     # Later the same local day: unchanged.
-    assert record_activity(s, at=at("2026-03-03T03:00:00+00:00"),
-                           timezone="America/New_York") == s
+    assert record_activity(s, at=at("2026-03-03T03:00:00+00:00"), timezone="America/New_York") == s
     # A missed day starts again at 1 and keeps the best.
     s = record_activity(s, at=at("2026-03-05T15:00:00+00:00"), timezone="America/New_York")
     assert s == Streak(1, 2, dt.date(2026, 3, 5))
@@ -93,5 +101,6 @@ def test_current_streak_lapses_after_a_missed_day():
     s = Streak(4, 6, dt.date(2026, 3, 1))
     assert current_streak(s, now=at("2026-03-02T23:00:00+00:00"), timezone="UTC") == 4
     assert current_streak(s, now=at("2026-03-03T00:01:00+00:00"), timezone="UTC") == 0
-    assert current_streak(Streak(0, 0, None), now=at("2026-03-03T00:01:00+00:00"),
-                          timezone="UTC") == 0
+    assert (
+        current_streak(Streak(0, 0, None), now=at("2026-03-03T00:01:00+00:00"), timezone="UTC") == 0
+    )

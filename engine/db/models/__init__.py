@@ -21,13 +21,34 @@ from engine.db.models.questions import LLMCache, LLMUsage, PromptTemplate, Quest
 from engine.db.models.tutor import Conversation, Message
 
 __all__ = [
-    "AuthSession", "Chunk", "JobProgress", "LLMCache", "LLMUsage", "LoginAttempt", "Material",
-    "MaterialPage", "PageIntake", "Profile", "PromptTemplate", "Question", "SignupAttempt",
-    "User", "VectorIndex",
+    "AuthSession",
+    "Chunk",
+    "JobProgress",
+    "LLMCache",
+    "LLMUsage",
+    "LoginAttempt",
+    "Material",
+    "MaterialPage",
+    "PageIntake",
+    "Profile",
+    "PromptTemplate",
+    "Question",
+    "SignupAttempt",
+    "User",
+    "VectorIndex",
     # practice
-    "Attempt", "AttemptRollup", "Flag", "ReviewState", "SchedulerParameters",
+    "Attempt",
+    "AttemptRollup",
+    "Flag",
+    "ReviewState",
+    "SchedulerParameters",
     # tutor
-    "Conversation", "Message",
+    "Conversation",
+    "Message",
     # admin
-    "AuditEntry", "Invitation", "ServerSetting", "SsoIdentity", "UserLimit",
+    "AuditEntry",
+    "Invitation",
+    "ServerSetting",
+    "SsoIdentity",
+    "UserLimit",
 ]

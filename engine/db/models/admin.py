@@ -34,8 +34,7 @@ class AuditEntry(Base):
     # The actor's email at the time, or 'command line' for the operator's shell.
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(40))
-    target_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     target: Mapped[str] = mapped_column(String(320), server_default="")
     detail: Mapped[str] = mapped_column(Text, server_default="")
 
@@ -50,7 +49,8 @@ class ServerSetting(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now())
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class UserLimit(Base):
@@ -58,8 +58,9 @@ class UserLimit(Base):
 
     __tablename__ = "user_limits"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
 
@@ -77,15 +78,15 @@ class Invitation(Base):
     note: Mapped[str] = mapped_column(String(200), server_default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now())
+        DateTime(timezone=True), server_default=func.now()
+    )
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     max_uses: Mapped[int] = mapped_column(Integer)
     uses: Mapped[int] = mapped_column(Integer, server_default="0")
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint("max_uses >= 1 AND uses >= 0 AND uses <= max_uses",
-                        name="uses_in_range"),
+        CheckConstraint("max_uses >= 1 AND uses >= 0 AND uses <= max_uses", name="uses_in_range"),
     )
 
 
@@ -98,4 +99,5 @@ class SsoIdentity(Base):
     subject: Mapped[str] = mapped_column(String(255), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now())
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -62,8 +62,9 @@ class Material(Base):
         UniqueConstraint("user_id", "sha256", name="uq_materials_user_sha256"),
         # 'indexing': rows committed, vectors being written; 'deleting': vectors being removed.
         # Neither is listed or searched; `python -m engine check --repair` finishes either.
-        CheckConstraint("status IN ('ready','processing','failed','indexing','deleting')",
-                        name="status_known"),
+        CheckConstraint(
+            "status IN ('ready','processing','failed','indexing','deleting')", name="status_known"
+        ),
         CheckConstraint("page_count >= 0 AND chunk_count >= 0", name="counts_non_negative"),
     )
 

@@ -69,8 +69,9 @@ class ReviewState(Base):
         CheckConstraint("reviews >= 0 AND lapses >= 0", name="counts_non_negative"),
         CheckConstraint("sm2_easiness >= 1", name="sm2_easiness_positive"),
         CheckConstraint("fsrs_state IN (1, 2, 3)", name="fsrs_state_known"),
-        Index("ix_review_states_due", "user_id", "due_at",
-              postgresql_where=sql_text("NOT suspended")),
+        Index(
+            "ix_review_states_due", "user_id", "due_at", postgresql_where=sql_text("NOT suspended")
+        ),
         # Every schedule of a learner, suspended ones included (analytics, migration 0008).
         Index("ix_review_states_user", "user_id"),
     )
@@ -122,13 +123,26 @@ class Attempt(Base):
         CheckConstraint("scheduler IN ('sm2','fsrs')", name="scheduler_known"),
         # 'self': a flashcard the learner rated themselves (Again/Hard/Good/Easy), in
         # Groundwork or in Anki before an import.
-        CheckConstraint("grader IN ('choice','exact','fuzzy','keypoints','llm','self')",
-                        name="grader_known"),
+        CheckConstraint(
+            "grader IN ('choice','exact','fuzzy','keypoints','llm','self')", name="grader_known"
+        ),
         CheckConstraint("xp >= 0", name="xp_non_negative"),
         # Covering: the analytics aggregates read only the index (migrations 0008, 0013).
-        Index("ix_attempts_user_answered", "user_id", "answered_at",
-              postgresql_include=["question_id", "review_number", "correct", "seconds",
-                                  "confidence", "rating", "xp", "previous_answered_at"]),
+        Index(
+            "ix_attempts_user_answered",
+            "user_id",
+            "answered_at",
+            postgresql_include=[
+                "question_id",
+                "review_number",
+                "correct",
+                "seconds",
+                "confidence",
+                "rating",
+                "xp",
+                "previous_answered_at",
+            ],
+        ),
     )
 
 
@@ -149,8 +163,10 @@ class Flag(Base):
 
     __table_args__ = (
         CheckConstraint("reason IN ('wrong','unclear','duplicate','other')", name="reason_known"),
-        CheckConstraint("resolution IS NULL OR resolution IN ('kept','retired','replaced')",
-                        name="resolution_known"),
+        CheckConstraint(
+            "resolution IS NULL OR resolution IN ('kept','retired','replaced')",
+            name="resolution_known",
+        ),
         Index("ix_flags_question", "question_id"),
         Index("ix_flags_user_open", "user_id", postgresql_where=sql_text("resolved_at IS NULL")),
     )
@@ -185,8 +201,9 @@ class AttemptRollup(Base):
 
     __tablename__ = "attempt_rollups"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     category: Mapped[int] = mapped_column(SmallInteger, primary_key=True)

@@ -63,9 +63,7 @@ class Question(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # Kept nullable: a question outlives its material and keeps its excerpt/page/title.
-    material_id: Mapped[int | None] = mapped_column(
-        ForeignKey("materials.id", ondelete="SET NULL")
-    )
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id", ondelete="SET NULL"))
     source_chunk_id: Mapped[int | None] = mapped_column(
         ForeignKey("chunks.id", ondelete="SET NULL")
     )
@@ -131,8 +129,13 @@ class Question(Base):
         Index("ix_questions_user_material", "user_id", "material_id"),
         Index("ix_questions_user_topic", "user_id", "topic"),
         Index("ix_questions_user_status", "user_id", "status"),
-        Index("uq_questions_user_external_key", "user_id", "external_key", unique=True,
-              postgresql_where=sql_text("external_key IS NOT NULL")),
+        Index(
+            "uq_questions_user_external_key",
+            "user_id",
+            "external_key",
+            unique=True,
+            postgresql_where=sql_text("external_key IS NOT NULL"),
+        ),
     )
 
 
@@ -178,10 +181,10 @@ class LLMUsage(Base):
 
     __table_args__ = (
         CheckConstraint("generator IN ('llm','offline')", name="generator_known"),
-        CheckConstraint("task IN ('generation','grading','tutor','embedding')",
-                        name="task_known"),
-        CheckConstraint("outcome <> 'reserved' OR expires_at IS NOT NULL",
-                        name="reservation_expires"),
+        CheckConstraint("task IN ('generation','grading','tutor','embedding')", name="task_known"),
+        CheckConstraint(
+            "outcome <> 'reserved' OR expires_at IS NOT NULL", name="reservation_expires"
+        ),
         CheckConstraint(
             "tokens_in >= 0 AND tokens_out >= 0 AND cost_usd >= 0 AND latency_ms >= 0"
             " AND questions_returned >= 0 AND units >= 0",
@@ -191,8 +194,9 @@ class LLMUsage(Base):
         Index("ix_llm_usage_account_created", "account_key", "created_at"),
         Index("ix_llm_usage_address_created", "address_key", "created_at"),
         # The calls in flight everywhere (the system-wide cap counts them).
-        Index("ix_llm_usage_reserved", "expires_at",
-              postgresql_where=sql_text("outcome = 'reserved'")),
+        Index(
+            "ix_llm_usage_reserved", "expires_at", postgresql_where=sql_text("outcome = 'reserved'")
+        ),
     )
 
 
