@@ -18,6 +18,7 @@ from engine.accounts import (
     authenticate,
     get_account,
     invitation_problem,
+    prune_password_resets,
     register_user,
     request_password_reset,
     reset_password_with_token,
@@ -367,3 +368,15 @@ def test_the_smtp_sign_in_is_used_and_no_secret_is_logged(runtime, make_user, ca
     assert "password reset requested" in text and "email not sent" in text
     for secret in (token, link.url.split("reset=")[1], inv.token, NEW_PASSWORD, "smtp-Secret-9f3k"):
         assert secret not in text
+
+
+def test_old_requests_are_pruned_and_live_links_stay(rt, inbox, make_user):
+    make_user("ada@example.com")
+    now = dt.datetime.now(dt.UTC)
+    _forgot(rt, "nobody@example.com", now=now - dt.timedelta(days=100))
+    _forgot(rt, "ada@example.com", now=now - dt.timedelta(days=100))
+    _forgot(rt, "ada@example.com")
+    live = token_in(inbox.messages[-1], "reset")
+    assert prune_password_resets(rt, older_than=dt.timedelta(days=90), now=now) == 2
+    assert reset_problem(rt, live) is None
+    reset_password_with_token(rt, token=live, new_password=NEW_PASSWORD)
