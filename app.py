@@ -42,18 +42,28 @@ else:
 
 if account is None:
     pages: list[st.Page] | dict[str, list[st.Page]] = [
-        # An invitation link (`/?invite=...`) opens Sign up; anything else opens Log in.
+        # An invitation link (`/?invite=...`) opens Sign up, a reset link (`/?reset=...`) the
+        # new-password page; anything else opens Log in.
         st.Page(
             "pages/login.py",
             title="Log in",
             icon=":material/login:",
-            default="invite" not in st.query_params,
+            default="invite" not in st.query_params and "reset" not in st.query_params,
         ),
         st.Page(
             "pages/register.py",
             title="Sign up",
             icon=":material/person_add:",
             default="invite" in st.query_params,
+        ),
+        # A password reset link (`/?reset=...`) opens this page; it is not in the navigation.
+        st.Page(
+            "pages/reset_password.py",
+            title="New password",
+            icon=":material/password:",
+            url_path="reset",
+            default="reset" in st.query_params and "invite" not in st.query_params,
+            visibility="hidden",
         ),
     ]
 elif not account.onboarded:

@@ -43,6 +43,17 @@ class DeploymentSettings(_Group):
     """What kind of installation this is."""
 
     env: str = Field("development", description="'development' or 'production'.")
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The address learners open the app at (e.g. https://groundwork.school.example); "
+        "links in emails start with it. Needed to send invitations and reset links by email.",
+    )
+
+    @property
+    def base_url(self) -> str | None:
+        """`public_url` without a trailing slash."""
+        return self.public_url.rstrip("/") if self.public_url else None
 
     @property
     def is_production(self) -> bool:
@@ -164,11 +175,48 @@ class AccountsSettings(_Group):
     # that holds an account's role (learner, teacher or admin) when SSO creates it; unset:
     # new SSO accounts are learners.
     sso_role_claim: str | None = None
+    # "Forgot password?" links (sent by email when SMTP is set up): minutes a link works, and
+    # requests within `password_reset_window_min` per email address asked for (known or not,
+    # so the limit tells nothing about which addresses have accounts) and per client address
+    # (0 turns a limit off).
+    password_reset_ttl_min: int = Field(60, ge=5, le=7 * 24 * 60)
+    password_reset_max_per_email: int = Field(3, ge=0)
+    password_reset_max_per_address: int = Field(20, ge=0)
+    password_reset_window_min: int = Field(60, ge=1)
 
     @property
     def signup_open(self) -> bool:
         """Whether anyone may create an account on the Sign up page."""
         return self.signup_mode == "open"
+
+
+class MailSettings(_Group):
+    """Outgoing email (engine/mail.py): invitations and password reset links. Unset host: no
+    email is sent and the admin console shows links to copy."""
+
+    model_config = _prefixed("smtp_")
+
+    host: str | None = Field(None, description="The SMTP server, e.g. smtp.school.example.")
+    port: int = Field(587, ge=1, le=65535, description="587 for STARTTLS, 465 for SSL.")
+    username: str | None = Field(None, description="Sign-in name at the SMTP server, if any.")
+    password: SecretStr | None = Field(None, description="Its password (never logged).")
+    from_address: str | None = Field(
+        None,
+        alias="smtp_from",
+        description="The sender, e.g. 'Groundwork <groundwork@school.example>'.",
+    )
+    tls: str = Field(
+        "starttls",
+        pattern="^(starttls|ssl|none)$",
+        description="'starttls' (upgrade the connection; refuse to send if the server cannot), "
+        "'ssl' (TLS from the start) or 'none' (plain text: a server on the same host only).",
+    )
+    timeout_s: float = Field(10.0, gt=0, description="Connecting and each SMTP command.")
+
+    @property
+    def configured(self) -> bool:
+        """Whether email can be sent (a host and a sender are set)."""
+        return bool(self.host and self.from_address)
 
 
 class VectorsSettings(_Group):
@@ -476,6 +524,7 @@ class Settings(BaseModel):
     logging: LoggingSettings
     database: DatabaseSettings
     accounts: AccountsSettings
+    mail: MailSettings
     vectors: VectorsSettings
     ingestion: IngestionSettings
     embedding: EmbeddingSettings

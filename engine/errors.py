@@ -58,6 +58,10 @@ class RateLimited(EngineError):
         self.retry_after_s = retry_after_s
 
 
+class MailNotSent(EngineError):
+    """An email could not be handed to the SMTP server (or email is not set up)."""
+
+
 # --- library (issue 3) ---------------------------------------------------------------------
 
 

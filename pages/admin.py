@@ -12,6 +12,7 @@ from engine.admin import access, health, model_usage, signup, users
 from engine.admin import jobs as admin_jobs
 from engine.errors import EngineError
 from engine.jobs.progress import KIND_LABELS
+from engine.mail import app_link, links_by_email
 from engine.server_settings import SIGNUP_MODES, USAGE_LIMITS
 from ui.admin import (
     JOB_STATE_LABELS,
@@ -140,6 +141,7 @@ def users_section() -> None:
                 "on their Profile page. All of their sessions were ended."
             )
             st.code(temp[1], language=None)
+        reset_link_controls(user)
     with st.expander("Learner's own usage limits"):
         own = model_usage.learner_limits(rt, actor_id=me, user_id=user.id)
         server = model_usage.global_limits(rt, actor_id=me)
@@ -213,6 +215,31 @@ def signup_section() -> None:
     st.subheader("Invitations")
     if mode != "invite":
         st.caption("Invitation links work while the sign-up mode is 'Invitation'.")
+    invitation_form()
+    listed = signup.list_invitations(rt, actor_id=me)
+    if not listed:
+        st.caption("No invitations yet.")
+    for inv in listed:
+        c1, c2 = st.columns([5, 1])
+        state = inv.problem or "usable"
+        c1.write(
+            f"**{escape_markdown(inv.note or f'Invitation {inv.id}')}**: "
+            f"{inv.uses}/{inv.max_uses} used, expires {inv.expires_at:%Y-%m-%d %H:%M} "
+            f"UTC. {escape_markdown(state)}"
+        )
+        if not inv.revoked and c2.button("Revoke", key=f"admin_revoke_{inv.id}"):
+            signup.revoke_invitation(rt, actor_id=me, invitation_id=inv.id)
+            _done("Invitation revoked.")
+
+
+def _console_base() -> str:
+    """The console's own address up to the app's root (links to copy when no
+    GROUNDWORK_PUBLIC_URL is set)."""
+    return (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
+
+
+def invitation_form() -> None:
+    by_email = links_by_email(rt.settings)
     with st.form("admin_invite"):
         c1, c2, c3 = st.columns([1, 1, 2])
         days = c1.number_input(
@@ -230,29 +257,65 @@ def signup_section() -> None:
             key="admin_inv_uses",
         )
         note = c3.text_input("Note (e.g. the class)", max_chars=200, key="admin_inv_note")
+        email = (
+            st.text_input(
+                "Send it to (optional)",
+                key="admin_inv_email",
+                max_chars=320,
+                placeholder="name@school.example",
+                help="The link is emailed to this address; leave empty to copy the link.",
+            )
+            if by_email
+            else ""
+        )
         if st.form_submit_button("Create invitation link"):
             inv = signup.create_invitation(
-                rt, actor_id=me, days=int(days), max_uses=int(uses), note=note
+                rt, actor_id=me, days=int(days), max_uses=int(uses), note=note, email=email
             )
-            st.session_state["admin_new_invite"] = inv.token
+            st.session_state["admin_new_invite"] = None if inv.emailed_to else inv.token
+            if inv.emailed_to:
+                _done(f"Invitation sent to {escape_markdown(inv.emailed_to)}.")
+            if inv.mail_error:
+                st.session_state["admin_invite_mail_error"] = inv.mail_error
+    if not by_email:
+        st.caption("Email is not set up on this server: copy the link and send it yourself.")
+    if error := st.session_state.pop("admin_invite_mail_error", None):
+        st.error(escape_markdown(error) + " The invitation is valid: copy its link below.")
     if token := st.session_state.get("admin_new_invite"):
-        base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
         st.info("Copy this link now; it is not shown again.")
-        st.code(f"{base}/?invite={token}", language=None)
-    listed = signup.list_invitations(rt, actor_id=me)
-    if not listed:
-        st.caption("No invitations yet.")
-    for inv in listed:
-        c1, c2 = st.columns([5, 1])
-        state = inv.problem or "usable"
-        c1.write(
-            f"**{escape_markdown(inv.note or f'Invitation {inv.id}')}**: "
-            f"{inv.uses}/{inv.max_uses} used, expires {inv.expires_at:%Y-%m-%d %H:%M} "
-            f"UTC. {escape_markdown(state)}"
+        st.code(
+            app_link(rt.settings.deployment.base_url or _console_base(), invite=token),
+            language=None,
         )
-        if not inv.revoked and c2.button("Revoke", key=f"admin_revoke_{inv.id}"):
-            signup.revoke_invitation(rt, actor_id=me, invitation_id=inv.id)
-            _done("Invitation revoked.")
+
+
+def reset_link_controls(user: users.UserRow) -> None:
+    """A one-time password reset link for the account: emailed when email is set up, else
+    (or when sending fails) shown once to copy."""
+    if st.button(
+        "Send a password reset link"
+        if links_by_email(rt.settings)
+        else "Make a password reset link",
+        key="admin_reset_link",
+        icon=":material/lock_reset:",
+    ):
+        link = users.create_reset_link(rt, actor_id=me, user_id=user.id, base_url=_console_base())
+        if link.emailed_to:
+            _done(
+                f"A password reset link was sent to {escape_markdown(link.emailed_to)}; it "
+                f"works once, until {link.expires_at:%Y-%m-%d %H:%M} UTC."
+            )
+        st.session_state["admin_reset"] = (user.id, link)
+    shown = st.session_state.pop("admin_reset", None)  # shown once
+    if shown and shown[0] == user.id:
+        link = shown[1]
+        if link.mail_error:
+            st.error(escape_markdown(link.mail_error) + " The link is valid: copy it below.")
+        st.info(
+            "Give this link to the account's owner (shown once); it works once, until "
+            f"{link.expires_at:%Y-%m-%d %H:%M} UTC. Their sessions end when they use it."
+        )
+        st.code(link.url, language=None)
 
 
 def usage_section() -> None:

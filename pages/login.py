@@ -16,6 +16,7 @@ from ui.auth import (
     sso_start,
     take_notice,
 )
+from ui.reset import forgot_password
 from ui.runtime import get_runtime, signup_mode
 from ui.text import escape_markdown
 
@@ -98,6 +99,8 @@ if submitted:
             st.error(e.user_message)
         else:
             st.rerun()
+
+forgot_password()
 
 st.divider()
 if signup_mode() == "open":

@@ -32,6 +32,13 @@ from engine.accounts.registration import (
     signup_open,
     validate_registration,
 )
+from engine.accounts.resets import (
+    RESET_UNAVAILABLE,
+    prune_password_resets,
+    request_password_reset,
+    reset_password_with_token,
+    reset_problem,
+)
 from engine.accounts.sessions import (
     SignedIn,
     prune_sessions,
@@ -46,6 +53,7 @@ from engine.accounts.sessions import (
 __all__ = [
     "LOGIN_FAILED",
     "MAX_PASSWORD_BYTES",
+    "RESET_UNAVAILABLE",
     "SIGNUP_CLOSED_MESSAGES",
     "AccountInfo",
     "SignedIn",
@@ -68,10 +76,14 @@ __all__ = [
     "normalise_email",
     "password_problems",
     "prune_login_attempts",
+    "prune_password_resets",
     "prune_sessions",
     "prune_signup_attempts",
     "register_user",
+    "request_password_reset",
     "reset_password",
+    "reset_password_with_token",
+    "reset_problem",
     "resume_session",
     "revoke_session",
     "revoke_user_sessions",

@@ -89,6 +89,19 @@ def validate_registration(
     return problems
 
 
+def window_refusal(
+    message: str, *, oldest: dt.datetime | None, now: dt.datetime, window: dt.timedelta
+) -> RateLimited:
+    """The refusal of a limit counted over a sliding `window`: `message` and when the oldest
+    counted request leaves the window (at least a minute)."""
+    wait_s = max(60, int(((oldest or now) + window - now).total_seconds()))
+    minutes = (wait_s + 59) // 60
+    return RateLimited(
+        f"{message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+        retry_after_s=wait_s,
+    )
+
+
 def _signup_refusal(
     session: Session, address: str | None, now: dt.datetime, settings: Settings
 ) -> RateLimited | None:
@@ -103,14 +116,6 @@ def _signup_refusal(
             )
         ).one()
         return n, oldest
-
-    def refusal(oldest: dt.datetime | None, message: str) -> RateLimited:
-        wait_s = max(60, int(((oldest or now) + window - now).total_seconds()))
-        minutes = (wait_s + 59) // 60
-        return RateLimited(
-            f"{message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-            retry_after_s=wait_s,
-        )
 
     checks: list[tuple[int, ColumnElement[bool], str]] = []
     if address:
@@ -134,7 +139,7 @@ def _signup_refusal(
         if limit > 0:
             n, oldest = count(where)
             if n >= limit:
-                return refusal(oldest, message)
+                return window_refusal(message, oldest=oldest, now=now, window=window)
     return None
 
 

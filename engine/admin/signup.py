@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from engine import server_settings
 from engine.accounts import invitations
+from engine.accounts.emails import display_email, email_problem
 from engine.accounts.sso import SSO_DOMAINS, allowed_domains
 from engine.admin.access import audit, require_admin
 from engine.db.models import Invitation
-from engine.errors import InvalidInput, NotFound
+from engine.errors import InvalidInput, MailNotSent, NotFound
+from engine.mail import NOT_CONFIGURED, app_link, links_by_email, send_mail
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -54,6 +56,10 @@ class NewInvitation:
     id: int
     token: str
     expires_at: dt.datetime
+    # Sent by email to this address; or why an email asked for was not sent (the link stays
+    # valid, to be copied).
+    emailed_to: str | None = None
+    mail_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,33 @@ class InvitationRow:
     problem: str | None  # why it cannot be used now, None when it can
 
 
+def _invitation_problems(days: int, max_uses: int, email: str, settings) -> list[str]:
+    problems = []
+    if not 1 <= days <= MAX_INVITATION_DAYS:
+        problems.append(f"Choose between 1 and {MAX_INVITATION_DAYS} days.")
+    if not 1 <= max_uses <= MAX_INVITATION_USES:
+        problems.append(f"Choose between 1 and {MAX_INVITATION_USES} uses.")
+    if email and not links_by_email(settings):
+        problems.append(NOT_CONFIGURED)
+    elif email and (problem := email_problem(email)) is not None:
+        problems.append(problem)
+    return problems
+
+
+def invitation_email(*, url: str, expires_at: dt.datetime, max_uses: int) -> tuple[str, str]:
+    """The subject and plain-text body of an invitation's email."""
+    uses = "one account" if max_uses == 1 else f"up to {max_uses} accounts"
+    body = (
+        "Hello,\n\n"
+        "You are invited to create an account on Groundwork, where you study from your "
+        "own documents.\n"
+        "Open this link to sign up:\n\n"
+        f"{url}\n\n"
+        f"The link works until {expires_at:%Y-%m-%d %H:%M} UTC, for {uses}.\n"
+    )
+    return "Your invitation to Groundwork", body
+
+
 def create_invitation(
     rt: Runtime,
     *,
@@ -75,28 +108,29 @@ def create_invitation(
     days: int,
     max_uses: int,
     note: str = "",
+    email: str = "",
     now: dt.datetime | None = None,
 ) -> NewInvitation:
-    """A sign-up link valid for `days` days and `max_uses` sign-ups.
+    """A sign-up link valid for `days` days and `max_uses` sign-ups; sent to `email` when
+    one is given (email must be set up). A failed email leaves the invitation valid and says
+    why in `mail_error`.
 
     Raises:
-        Forbidden; InvalidInput: days or uses out of range.
+        Forbidden; InvalidInput: days or uses out of range, a malformed email, or an email
+            asked for while email is not set up (nothing is created).
     """
-    problems = []
-    if not 1 <= days <= MAX_INVITATION_DAYS:
-        problems.append(f"Choose between 1 and {MAX_INVITATION_DAYS} days.")
-    if not 1 <= max_uses <= MAX_INVITATION_USES:
-        problems.append(f"Choose between 1 and {MAX_INVITATION_USES} uses.")
-    if problems:
+    email = email.strip()
+    if problems := _invitation_problems(days, max_uses, email, rt.settings):
         raise InvalidInput(" ".join(problems))
     now = now or dt.datetime.now(dt.UTC)
     token = invitations.new_token()
     expires = now + dt.timedelta(days=days)
+    to = display_email(email) if email else None
     with rt.session_factory.begin() as session:
         actor = require_admin(session, actor_id)
         inv = Invitation(
             token_hash=invitations.token_hash(token),
-            note=note.strip()[:200],
+            note=(note.strip() or (f"for {to}" if to else ""))[:200],
             created_by=actor_id,
             created_at=now,
             expires_at=expires,
@@ -108,9 +142,23 @@ def create_invitation(
             session,
             actor,
             "create_invitation",
-            detail=f"invitation {inv.id}: {max_uses} uses, {days} days",
+            detail=f"invitation {inv.id}: {max_uses} uses, {days} days"
+            + (f", emailed to {to}" if to else ""),
         )
-        return NewInvitation(inv.id, token, expires)
+        created = NewInvitation(inv.id, token, expires)
+    if to is None:
+        return created
+    assert rt.settings.deployment.base_url is not None  # links_by_email checked it
+    subject, body = invitation_email(
+        url=app_link(rt.settings.deployment.base_url, invite=token),
+        expires_at=expires,
+        max_uses=max_uses,
+    )
+    try:
+        send_mail(rt.settings, to=to, subject=subject, body=body)
+    except MailNotSent as e:  # the invitation stays valid: the console shows it to copy
+        return NewInvitation(inv.id, token, expires, mail_error=e.user_message)
+    return NewInvitation(inv.id, token, expires, emailed_to=to)
 
 
 def list_invitations(

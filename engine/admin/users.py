@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.accounts.emails import normalise_email
 from engine.accounts.passwords import generate_password, hash_password
+from engine.accounts.resets import issue_token, reset_email
 from engine.accounts.sessions import revoke_user_sessions
 from engine.admin.access import (
     LAST_ADMIN,
@@ -24,8 +25,9 @@ from engine.admin.access import (
     require_admin,
 )
 from engine.db.models import AuthSession, User
-from engine.errors import InvalidInput, NotFound
+from engine.errors import InvalidInput, MailNotSent, NotFound
 from engine.jobs import start_account_deletion
+from engine.mail import app_link, links_by_email, send_mail
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -232,6 +234,54 @@ def set_temporary_password(rt: Runtime, *, actor_id: int, user_id: int) -> str:
         audit(session, actor, "temporary_password", target=user, detail=f"{ended} sessions ended")
     log.info("temporary password set by an admin", extra={"user_id": user_id})
     return password
+
+
+@dataclass(frozen=True)
+class ResetLink:
+    """A one-time password reset link the console made: emailed to `emailed_to`, or (when
+    email is not set up or sending failed, `mail_error` saying why) to be copied from `url`."""
+
+    url: str
+    expires_at: dt.datetime
+    emailed_to: str | None
+    mail_error: str | None
+
+
+def create_reset_link(
+    rt: Runtime, *, actor_id: int, user_id: int, base_url: str, now: dt.datetime | None = None
+) -> ResetLink:
+    """A one-time link with which the account's owner chooses a new password (valid for
+    `password_reset_ttl_min`); sent to the account's email when email is set up. The link
+    starts with GROUNDWORK_PUBLIC_URL when set, else with `base_url` (the console's own
+    address). The account's sessions end only when the link is used.
+
+    Raises:
+        Forbidden, NotFound.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    by_email = links_by_email(rt.settings)
+    with rt.session_factory.begin() as session:
+        actor = require_admin(session, actor_id)
+        user = _target(session, user_id, lock=False)
+        token, expires = issue_token(session, rt, user=user, now=now, issued_by=actor_id)
+        audit(
+            session,
+            actor,
+            "reset_link",
+            target=user,
+            detail=f"valid until {expires:%Y-%m-%d %H:%M} UTC, "
+            + ("sent by email" if by_email else "shown to copy"),
+        )
+        to, name = user.email, user.display_name
+    url = app_link(rt.settings.deployment.base_url or base_url, reset=token)
+    if not by_email:
+        return ResetLink(url, expires, None, None)
+    subject, body = reset_email(name=name, url=url, expires_at=expires)
+    try:
+        send_mail(rt.settings, to=to, subject=subject, body=body)
+    except MailNotSent as e:  # the link stays valid: the console shows it to copy
+        return ResetLink(url, expires, None, e.user_message)
+    return ResetLink(url, expires, to, None)
 
 
 def delete_user(rt: Runtime, *, actor_id: int, user_id: int, confirm_email: str) -> int:

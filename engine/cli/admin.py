@@ -103,7 +103,12 @@ def _after_password_set(
 def _prune_auth(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from engine.accounts import prune_login_attempts, prune_sessions, prune_signup_attempts
+    from engine.accounts import (
+        prune_login_attempts,
+        prune_password_resets,
+        prune_sessions,
+        prune_signup_attempts,
+    )
 
     rt = get_runtime()
     now = dt.datetime.now(dt.UTC)
@@ -111,9 +116,10 @@ def _prune_auth(args: argparse.Namespace) -> int:
     attempts = prune_login_attempts(rt, older_than=older_than, now=now)
     signups = prune_signup_attempts(rt, older_than=older_than, now=now)
     sessions = prune_sessions(rt, older_than=older_than, now=now)
+    resets = prune_password_resets(rt, older_than=older_than, now=now)
     print(
-        f"removed {attempts} login attempts, {signups} sign-up attempts and {sessions} "
-        f"ended sessions older than {args.days} days"
+        f"removed {attempts} login attempts, {signups} sign-up attempts, {sessions} "
+        f"ended sessions and {resets} password reset requests older than {args.days} days"
     )
     return 0
 

@@ -21,7 +21,14 @@ from engine.accounts import (
 )
 from engine.admin import access, health, model_usage, signup, users
 from engine.admin import jobs as admin_jobs
-from engine.db.models import AuditEntry, Invitation, JobProgress, LLMUsage, User
+from engine.db.models import (
+    AuditEntry,
+    Invitation,
+    JobProgress,
+    LLMUsage,
+    PasswordReset,
+    User,
+)
 from engine.errors import (
     AuthenticationFailed,
     Forbidden,
@@ -104,6 +111,9 @@ def _every_admin_call(rt, actor_id: int, target: int) -> dict[str, object]:
         "retry_job": lambda: admin_jobs.retry_job(rt, actor_id=actor_id, job_id=1),
         "cancel_job": lambda: admin_jobs.cancel_job(rt, actor_id=actor_id, job_id=1),
         "health": lambda: health.health(rt, actor_id=actor_id),
+        "create_reset_link": lambda: users.create_reset_link(
+            rt, actor_id=actor_id, user_id=target, base_url="http://127.0.0.1:8501"
+        ),
     }
 
 
@@ -124,6 +134,7 @@ def test_every_admin_service_refuses_anyone_but_an_admin_and_changes_nothing(
     with runtime.session_factory() as s:
         roles = dict(s.execute(select(User.id, User.role)).all())
         assert s.scalar(select(func.count()).select_from(Invitation)) == 0
+        assert s.scalar(select(func.count()).select_from(PasswordReset)) == 0
     assert roles[caller] == role and roles[other] == "learner"
 
 

@@ -153,6 +153,19 @@ OLD_DEFAULTS: dict[str, Any] = {
     "library_max_pages": 20_000,
     "upload_max_pages_per_day": 5_000,
     "jobs_fair_slice_s": 10.0,
+    # added since: email (SMTP) for invitations and password reset links
+    "public_url": None,
+    "smtp_host": None,
+    "smtp_port": 587,
+    "smtp_username": None,
+    "smtp_password": None,
+    "smtp_from": None,
+    "smtp_tls": "starttls",
+    "smtp_timeout_s": 10.0,
+    "password_reset_ttl_min": 60,
+    "password_reset_max_per_email": 3,
+    "password_reset_max_per_address": 20,
+    "password_reset_window_min": 60,
 }
 
 # Environment names read without the GROUNDWORK_ prefix, or besides GROUNDWORK_<FLAT NAME>.
@@ -172,6 +185,10 @@ CHANGED: dict[str, Any] = {
     "cookie_key": "k" * 40,
     "llm_api_key": "sk-" + "a" * 20,
     "sm2_max_easiness": 3.0,
+    "public_url": "https://groundwork.school.example",
+    "smtp_password": "smtp-secret-pw",
+    "smtp_from": "Groundwork <groundwork@school.example>",
+    "smtp_tls": "ssl",
 }
 ENV_NAMES = [(flat, f"GROUNDWORK_{flat.upper()}") for flat in OLD_DEFAULTS] + [
     (flat, name) for flat, names in EXTRA_ENV_NAMES.items() for name in names
@@ -212,7 +229,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 134
+    assert len(places) == len(set(places)) == 146
     grouped = [
         (group, field)
         for group, info in Settings.model_fields.items()

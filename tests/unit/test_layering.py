@@ -191,8 +191,10 @@ def test_one_adapter_per_outside_system():
     everything = _py_files("engine", "pages", "ui", "app.py", "migrations")
     chroma = [_rel(f) for f in everything if "chromadb" in _imports(f)]
     llm = [_rel(f) for f in everything if "litellm" in _imports(f)]
+    smtp = [_rel(f) for f in everything if "smtplib" in _imports(f)]
     assert chroma in ([], ["engine/retrieval/vectors.py"]), chroma
     assert llm in ([], ["engine/llm.py"]), llm
+    assert smtp == ["engine/mail.py"], smtp
 
 
 # Who may see the runtime: the entry points that build it, and the service layer that is given

@@ -1,6 +1,13 @@
 """All ORM models; importing this package registers every table on `Base.metadata`."""
 
-from engine.db.models.accounts import AuthSession, LoginAttempt, Profile, SignupAttempt, User
+from engine.db.models.accounts import (
+    AuthSession,
+    LoginAttempt,
+    PasswordReset,
+    Profile,
+    SignupAttempt,
+    User,
+)
 from engine.db.models.admin import (
     AuditEntry,
     Invitation,
@@ -30,6 +37,7 @@ __all__ = [
     "Material",
     "MaterialPage",
     "PageIntake",
+    "PasswordReset",
     "Profile",
     "PromptTemplate",
     "Question",

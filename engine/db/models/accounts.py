@@ -160,3 +160,38 @@ class AuthSession(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class PasswordReset(Base):
+    """A "forgot password" request or an admin's reset link. Every request is kept (for the
+    limits per email address asked for and per client address), with only the SHA-256 of the
+    address, so a request for an address without an account keeps no address; a request for
+    an account holds the SHA-256 of a one-time link's random token, usable once until
+    `expires_at`."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The admin who made the link in the console (None: the learner asked on the sign-in page).
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "(token_hash IS NULL) = (expires_at IS NULL) AND "
+            "(token_hash IS NULL OR user_id IS NOT NULL)",
+            name="token_has_account_and_expiry",
+        ),
+        Index("ix_password_resets_email_time", "email_hash", "requested_at"),
+        Index("ix_password_resets_address_time", "client_address", "requested_at"),
+    )
