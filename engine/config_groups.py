@@ -338,7 +338,7 @@ class LlmSettings(_Group):
 
 
 class UsageSettings(_Group):
-    """Per-learner limits on model use (engine/usage.py)."""
+    """Per-learner limits on model use (engine/usage/)."""
 
     generation_max_per_hour: int = Field(30, ge=1)
     generation_max_questions_per_day: int = Field(300, ge=1)

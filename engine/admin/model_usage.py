@@ -1,6 +1,6 @@
 """Model usage and cost in the admin console (per learner, per day, per task, from the
 `llm_usage` log), and the usage limits an admin changes at run time: server-wide, or for one
-learner (engine/usage.py applies them on the next request)."""
+learner (engine/usage/ applies them on the next request)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def usage_report(
 def _check_value(name: str, value: int) -> None:
     if name not in server_settings.USAGE_LIMITS:
         raise InvalidInput(f"Unknown limit {name!r}.")
-    # At least 1, as in the environment (engine/usage.py counts back from the limit); to stop
+    # At least 1, as in the environment (engine/usage/ counts back from the limit); to stop
     # a learner altogether, disable the account.
     if not 1 <= value <= MAX_LIMIT:
         raise InvalidInput(f"Choose a limit between 1 and {MAX_LIMIT}.")

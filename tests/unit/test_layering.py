@@ -217,7 +217,7 @@ SERVICE_LAYER = (
     "engine/originals.py",
     "engine/exports.py",
     "engine/prompt_templates.py",
-    "engine/usage.py",
+    "engine/usage/",
     "engine/retrieval/search.py",
     "engine/interop/export_service.py",
     "engine/interop/anki_import.py",
