@@ -211,7 +211,7 @@ SERVICE_LAYER = (
     "engine/tutor/",
     "engine/library.py",
     "engine/profiles.py",
-    "engine/integrity.py",
+    "engine/integrity/",
     "engine/account_data.py",
     "engine/reclean.py",
     "engine/originals.py",
