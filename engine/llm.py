@@ -4,20 +4,19 @@ through litellm here, and only here.
 Models come from settings per task (generation, grading, tutoring); nothing names a model in
 code. Provider failures arrive as litellm's OpenAI-style exception types and leave this module as
 our own `EngineError`s. litellm is imported on first use: it takes seconds to import and the app
-must start fast.
+must start fast. The values it takes and returns (tasks, `Completion`, `Stream`, `Embeddings`,
+`parse_json`) are defined in `engine.llm_values` and importable from here.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 from engine.config import Settings
 from engine.errors import (
@@ -28,11 +27,19 @@ from engine.errors import (
     LLMUnavailable,
     ProviderRateLimited,
 )
+from engine.llm_values import (
+    TASKS,
+    Completion,
+    Embeddings,
+    Stream,
+    Task,
+    is_configured,
+    model_for,
+    not_configured_message,
+    parse_json,
+)
 
 log = logging.getLogger(__name__)
-
-Task = Literal["generation", "grading", "tutoring"]
-TASKS: tuple[Task, ...] = ("generation", "grading", "tutoring")
 
 _litellm: ModuleType | None = None
 
@@ -50,71 +57,6 @@ def _lib() -> ModuleType:
         litellm.drop_params = True
         _litellm = litellm
     return _litellm
-
-
-def model_for(task: Task, settings: Settings) -> str | None:
-    """The model configured for a task; grading and tutoring fall back to the generation model."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}")
-    if task == "grading":
-        return settings.llm.grading_model or settings.llm.generation_model
-    if task == "tutoring":
-        return settings.llm.tutor_model or settings.llm.generation_model
-    return settings.llm.generation_model
-
-
-_SETTING_FOR_TASK = {
-    "generation": "GROUNDWORK_LLM_GENERATION_MODEL",
-    "grading": "GROUNDWORK_LLM_GRADING_MODEL",
-    "tutoring": "GROUNDWORK_LLM_TUTOR_MODEL",
-}
-
-
-def _not_configured_message(task: Task) -> str:
-    return (
-        f"No language model is configured for {task}. Set {_SETTING_FOR_TASK[task]} "
-        "(or GROUNDWORK_LLM_GENERATION_MODEL) to a litellm model name."
-    )
-
-
-def is_configured(task: Task, settings: Settings) -> bool:
-    """Whether a model is configured for the task (otherwise callers use their offline path)."""
-    return bool(model_for(task, settings))
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One finished chat completion and what it cost."""
-
-    text: str
-    model: str
-    tokens_in: int
-    tokens_out: int
-    cost_usd: float
-    latency_ms: int
-    attempts: int
-    finish_reason: str | None = None
-
-
-@dataclass
-class Stream:
-    """An iterable of text deltas; usage and cost are filled in once it has been consumed."""
-
-    model: str
-    _chunks: Iterator[str]
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float = 0.0
-    latency_ms: int = 0
-    done: bool = False
-    text_parts: list[str] = field(default_factory=list)
-
-    def __iter__(self) -> Iterator[str]:
-        return self._chunks
-
-    @property
-    def text(self) -> str:
-        return "".join(self.text_parts)
 
 
 def _common_kwargs(settings: Settings) -> dict[str, Any]:
@@ -360,7 +302,7 @@ def _prepare(
     """The model for the task, the litellm module and the call's common arguments."""
     model = model_for(task, settings)
     if not model:
-        raise LLMNotConfigured(_not_configured_message(task))
+        raise LLMNotConfigured(not_configured_message(task))
     kwargs = _common_kwargs(settings)
     kwargs["temperature"] = settings.llm.temperature if temperature is None else temperature
     kwargs["max_tokens"] = max_tokens or settings.llm.max_output_tokens
@@ -460,18 +402,6 @@ def count_tokens(messages: list[dict[str, str]], *, task: Task, settings: Settin
         return int(_lib().token_counter(model="gpt-3.5-turbo", messages=messages))
 
 
-@dataclass(frozen=True)
-class Embeddings:
-    """Vectors from a hosted embedding model and what they cost (all batches together)."""
-
-    vectors: list[list[float]]
-    model: str
-    tokens_in: int
-    cost_usd: float
-    latency_ms: int
-    requests: int
-
-
 def embed(
     texts: list[str], *, model: str, settings: Settings, batch_size: int = 128
 ) -> list[list[float]]:
@@ -538,36 +468,18 @@ def embed_with_usage(
     )
 
 
-def parse_json(text: str) -> Any:
-    """Parse a model's JSON answer leniently: code fences, prose around it, trailing commas.
-
-    Raises:
-        ValueError: no JSON value could be recovered.
-    """
-    s = text.strip()
-    if s.startswith("```"):
-        s = s.split("\n", 1)[1] if "\n" in s else s[3:]
-        if s.rstrip().endswith("```"):
-            s = s.rstrip()[:-3]
-    try:
-        return json.loads(s)
-    except json.JSONDecodeError:
-        pass
-    starts = [i for i in (s.find("{"), s.find("[")) if i >= 0]
-    if not starts:
-        raise ValueError("no JSON object in the answer")
-    begin = min(starts)
-    end = max(s.rfind("}"), s.rfind("]"))
-    if end <= begin:
-        raise ValueError("unterminated JSON in the answer")
-    candidate = s[begin : end + 1]
-    try:
-        return json.loads(candidate)
-    except json.JSONDecodeError:
-        import re
-
-        cleaned = re.sub(r",\s*([}\]])", r"\1", candidate)
-        try:
-            return json.loads(cleaned)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"malformed JSON: {e}") from e
+__all__ = [
+    "TASKS",
+    "Completion",
+    "Embeddings",
+    "Stream",
+    "Task",
+    "complete",
+    "count_tokens",
+    "embed",
+    "embed_with_usage",
+    "is_configured",
+    "model_for",
+    "parse_json",
+    "stream",
+]

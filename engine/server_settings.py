@@ -1,7 +1,7 @@
 """Settings an admin changes at run time, kept in PostgreSQL (`server_settings`,
 `user_limits`); the environment's values (engine/config.py) are the defaults.
 
-Read by the sign-up rules (the sign-up mode) and by engine/usage.py (limits), inside their own
+Read by the sign-up rules (the sign-up mode) and by engine/usage/ (limits), inside their own
 transactions, so a change applies to the next request of every process.
 """
 

@@ -341,12 +341,12 @@ def usage_section() -> None:
         ]
 
     st.subheader("Per learner")
-    st.dataframe(table(report["learner"], "Learner"), hide_index=True, key="admin_usage_user")
+    st.dataframe(table(report.by_learner, "Learner"), hide_index=True, key="admin_usage_user")
     c1, c2 = st.columns(2)
     c1.subheader("Per day")
-    c1.dataframe(table(report["day"], "Day (UTC)"), hide_index=True, key="admin_usage_day")
+    c1.dataframe(table(report.by_day, "Day (UTC)"), hide_index=True, key="admin_usage_day")
     c2.subheader("Per task")
-    c2.dataframe(table(report["task"], "Task"), hide_index=True, key="admin_usage_task")
+    c2.dataframe(table(report.by_task, "Task"), hide_index=True, key="admin_usage_task")
     st.subheader("Server-wide limits")
     limits = model_usage.global_limits(rt, actor_id=me)
     with st.form("admin_global_limits"):

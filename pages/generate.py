@@ -7,6 +7,7 @@ import uuid
 
 import streamlit as st
 
+from engine import usage
 from engine.bank import service as bank
 from engine.errors import EngineError
 from engine.generation import service
@@ -185,16 +186,16 @@ if failure := st.session_state.pop("gen_failure", None):
 
 if not mode.offline:
     try:
-        used = service.usage_summary(rt, user_id=account.user_id)
+        used = usage.usage_summary(rt, user_id=account.user_id)
     except EngineError as e:
         st.error(e.user_message)
         st.stop()
     st.caption(
         plain(
-            f"Last 24 hours: {used['questions']} of "
+            f"Last 24 hours: {used.questions} of "
             f"{rt.settings.usage.generation_max_questions_per_day} "
-            f"model-written questions, {used['calls']} call(s), "
-            f"{used['tokens_in'] + used['tokens_out']:,} tokens, ${used['cost_usd']:.4f}."
+            f"model-written questions, {used.calls} call(s), "
+            f"{used.tokens:,} tokens, ${used.cost_usd:.4f}."
         )
     )
 

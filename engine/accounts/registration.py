@@ -12,7 +12,9 @@ transaction under an advisory lock that is tried, never waited for holding a con
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -172,64 +174,131 @@ def register_user(
     settings = rt.settings
     if role not in ROLES or (role != "learner" and not by_admin):
         raise ValueError(f"role {role!r} cannot be given at sign-up")
-    mode = current_signup_mode(rt)
-    invited = mode == "invite" and not by_admin
-    if mode == "closed" or (mode == "sso" and not by_admin) or (invited and not invitation):
-        raise RegistrationError(SIGNUP_CLOSED_MESSAGES[mode])
-    problems = validate_registration(
-        email=email, password=password, display_name=display_name, settings=settings
-    )
-    if problems:
-        raise RegistrationError(" ".join(problems))
     now = now or dt.datetime.now(dt.UTC)
-    if invited and (problem := invitation_problem(rt, invitation, now)) is not None:
-        raise RegistrationError(problem)
+    invited = _check_signup(
+        rt,
+        email=email,
+        password=password,
+        display_name=display_name,
+        by_admin=by_admin,
+        invitation=invitation,
+        now=now,
+    )
     address = client_address[:MAX_ADDRESS_LENGTH] if client_address else None
     if not by_admin:  # a refused flood costs no bcrypt work
-        try:
-            with rt.session_factory() as session:
-                refused = _signup_refusal(session, address, now, settings)
-        except PoolTimeout as e:
-            raise busy() from e
-        if refused is not None:
-            raise refused
-    normalised = normalise_email(email)
-    password_hash = checked_hash(password, settings)
+        _check_not_flooded(rt, address, now)
+    signup = _Signup(
+        email=email,
+        normalised=normalise_email(email),
+        password_hash=checked_hash(password, settings),
+        display_name=display_name,
+        role=role,
+        by_admin=by_admin,
+        invitation=invitation if invited else None,
+        address=address,
+        now=now,
+    )
+    info = _create_locked(rt, signup)
+    log.info("account registered", extra={"user_id": info.user_id})
+    return info
 
-    def create(session: Session) -> AccountInfo | None:
-        if not by_admin and (refused := _signup_refusal(session, address, now, settings)):
-            raise refused
-        taken = session.scalar(select(User.id).where(User.email_normalized == normalised))
-        if not by_admin:
-            session.add(
-                SignupAttempt(client_address=address, taken=taken is not None, attempted_at=now)
-            )
-        if taken is not None:
-            return None  # the attempt is recorded; the refusal is raised after the commit
-        if invited:  # counted under the row's lock: two sign-ups cannot share a last use
-            invitations.redeem(session, invitation, now)
-        user = User(
-            email=display_email(email),
-            email_normalized=normalised,
-            password_hash=password_hash,
-            display_name=display_name.strip(),
-            role=role,
-        )
-        session.add(user)
-        session.flush()
-        session.add(Profile(user_id=user.id))
-        return AccountInfo(user.id, user.email, user.display_name, onboarded=False, role=role)
 
+def _create_locked(rt: Runtime, signup: _Signup) -> AccountInfo:
+    """The account, made under the sign-up lock; RegistrationError when the email is taken."""
     try:
         info = run_locked(
-            rt, [(_LOCK_SIGNUP, "sign-up")], create, wait_s=settings.accounts.login_lock_wait_s
+            rt,
+            [(_LOCK_SIGNUP, "sign-up")],
+            functools.partial(_create_account, signup=signup, settings=rt.settings),
+            wait_s=rt.settings.accounts.login_lock_wait_s,
         )
     except IntegrityError as e:  # an operator's account of the same email won the race
         raise RegistrationError(_TAKEN) from e
     if info is None:
         raise RegistrationError(_TAKEN)
-    log.info("account registered", extra={"user_id": info.user_id})
     return info
+
+
+def _check_signup(
+    rt: Runtime,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    by_admin: bool,
+    invitation: str | None,
+    now: dt.datetime,
+) -> bool:
+    """RegistrationError unless the sign-up mode lets this sign-up in, its fields are valid
+    (all problems listed) and its invitation, when one is needed, can be used; True when it
+    redeems an invitation (its use is counted when the account is made)."""
+    mode = current_signup_mode(rt)
+    invited = mode == "invite" and not by_admin
+    if mode == "closed" or (mode == "sso" and not by_admin) or (invited and not invitation):
+        raise RegistrationError(SIGNUP_CLOSED_MESSAGES[mode])
+    problems = validate_registration(
+        email=email, password=password, display_name=display_name, settings=rt.settings
+    )
+    if problems:
+        raise RegistrationError(" ".join(problems))
+    if invited and (problem := invitation_problem(rt, invitation, now)) is not None:
+        raise RegistrationError(problem)
+    return invited
+
+
+def _check_not_flooded(rt: Runtime, address: str | None, now: dt.datetime) -> None:
+    """RateLimited when this client address or the server signed up too often lately."""
+    try:
+        with rt.session_factory() as session:
+            refused = _signup_refusal(session, address, now, rt.settings)
+    except PoolTimeout as e:
+        raise busy() from e
+    if refused is not None:
+        raise refused
+
+
+@dataclass(frozen=True)
+class _Signup:
+    """A sign-up that passed the checks made before the sign-up lock."""
+
+    email: str
+    normalised: str
+    password_hash: str
+    display_name: str
+    role: str
+    by_admin: bool
+    # The invitation it redeems (None: not an invited sign-up).
+    invitation: str | None
+    address: str | None
+    now: dt.datetime
+
+
+def _create_account(session: Session, *, signup: _Signup, settings: Settings) -> AccountInfo | None:
+    """Under the sign-up lock: the account and its profile, or None when the email is taken
+    (the attempt is recorded; the caller raises the refusal after the commit)."""
+    s = signup
+    if not s.by_admin and (refused := _signup_refusal(session, s.address, s.now, settings)):
+        raise refused
+    taken = session.scalar(select(User.id).where(User.email_normalized == s.normalised))
+    if not s.by_admin:
+        session.add(
+            SignupAttempt(client_address=s.address, taken=taken is not None, attempted_at=s.now)
+        )
+    if taken is not None:
+        return None
+    if s.invitation is not None:  # counted under the row's lock: two cannot share a last use
+        invitations.redeem(session, s.invitation, s.now)
+    user = User(
+        email=display_email(s.email),
+        email_normalized=s.normalised,
+        password_hash=s.password_hash,
+        display_name=s.display_name.strip(),
+        role=s.role,
+    )
+    session.add(user)
+    session.flush()
+    session.add(Profile(user_id=user.id))
+    return AccountInfo(user.id, user.email, user.display_name, onboarded=False, role=s.role)
 
 
 def prune_signup_attempts(rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime) -> int:

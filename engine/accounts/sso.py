@@ -26,6 +26,7 @@ from engine.accounts.emails import display_email, email_problem, normalise_email
 from engine.accounts.login import check_credentials
 from engine.accounts.passwords import generate_password, hash_password
 from engine.accounts.registration import SIGNUP_CLOSED_MESSAGES
+from engine.config import Settings
 from engine.db.models import AuditEntry, AuthSession, Profile, SsoIdentity, User
 from engine.db.models.accounts import ROLES
 from engine.errors import AuthenticationFailed, EngineError, RegistrationError
@@ -163,15 +164,7 @@ def _sign_in(rt: Runtime, identity: Identity) -> AccountInfo:
             return info
         if user_id_for_email(session, email) is not None:
             raise LinkNeeded(display_email(email))
-        mode = server_settings.signup_mode(session, rt.settings)
-        if mode not in ("open", "sso"):
-            raise RegistrationError(SIGNUP_CLOSED_MESSAGES[mode])
-        domains = allowed_domains(session)
-        domain = normalised.rsplit("@", 1)[-1]
-        if domains and domain not in domains:
-            raise RegistrationError(
-                f"Accounts for {domain} addresses cannot be created on this server."
-            )
+        _check_may_create(session, rt.settings, normalised)
         role = identity.role if identity.role in ROLES else "learner"
         name = (identity.name or email.split("@")[0]).strip()[:80] or "Learner"
         user = User(
@@ -201,6 +194,20 @@ def _sign_in(rt: Runtime, identity: Identity) -> AccountInfo:
         info = AccountInfo(user.id, user.email, user.display_name, onboarded=False, role=role)
     log.info("account created by single sign-on", extra={"user_id": info.user_id})
     return info
+
+
+def _check_may_create(session: Session, settings: Settings, normalised: str) -> None:
+    """RegistrationError unless the sign-up mode and the allowed domains let single sign-on
+    create an account for this (normalised) email."""
+    mode = server_settings.signup_mode(session, settings)
+    if mode not in ("open", "sso"):
+        raise RegistrationError(SIGNUP_CLOSED_MESSAGES[mode])
+    domains = allowed_domains(session)
+    domain = normalised.rsplit("@", 1)[-1]
+    if domains and domain not in domains:
+        raise RegistrationError(
+            f"Accounts for {domain} addresses cannot be created on this server."
+        )
 
 
 def link_identity(

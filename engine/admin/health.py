@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from engine.admin.access import require_admin
 from engine.errors import EngineError
@@ -59,52 +60,16 @@ def health(rt: Runtime, *, actor_id: int) -> Health:
     with rt.session_factory() as session:
         require_admin(session, actor_id)
         version = session.execute(text("SHOW server_version")).scalar_one()
-        workers = [
-            (int(i), at)
-            for i, at in session.execute(
-                text(
-                    "SELECT id, last_heartbeat FROM procrastinate.procrastinate_workers "
-                    "ORDER BY last_heartbeat DESC"
-                )
-            )
-        ]
-        queue = {
-            str(status): int(n)
-            for status, n in session.execute(
-                text(
-                    "SELECT status::text, count(*) FROM procrastinate.procrastinate_jobs "
-                    "GROUP BY status"
-                )
-            )
-        }
+        workers, queue = _job_queue(session)
     parts = [
         Part(
             "Database (PostgreSQL)",
             True,
             "external" if s.database.url else "embedded",
             f"PostgreSQL {version}",
-        )
+        ),
+        _vector_store_part(rt),
     ]
-    try:
-        names = rt.vectors.list_names()
-        parts.append(
-            Part(
-                "Vector store (Chroma)",
-                True,
-                "external" if s.vectors.host else "embedded",
-                f"{len(names)} collections",
-            )
-        )
-    except EngineError as e:
-        log.warning("vector store health check failed: %s", e)
-        parts.append(
-            Part(
-                "Vector store (Chroma)",
-                False,
-                "external" if s.vectors.host else "embedded",
-                e.user_message,
-            )
-        )
     local = rt.worker
     parts.append(
         Part(
@@ -114,23 +79,63 @@ def health(rt: Runtime, *, actor_id: int) -> Health:
             f"{len(workers)} worker(s) sending heartbeats",
         )
     )
+    parts.append(_model_part(rt))
+    data = s.storage.data_dir
+    usage = shutil.disk_usage(data if data.is_dir() else Path("."))
+    return Health(parts, workers, queue, _folder_sizes(data), usage.free, usage.total)
+
+
+def _job_queue(session: Session) -> tuple[list[tuple[int, dt.datetime]], dict[str, int]]:
+    """The workers sending heartbeats (latest first), and the queue's jobs per status."""
+    workers = [
+        (int(i), at)
+        for i, at in session.execute(
+            text(
+                "SELECT id, last_heartbeat FROM procrastinate.procrastinate_workers "
+                "ORDER BY last_heartbeat DESC"
+            )
+        )
+    ]
+    queue = {
+        str(status): int(n)
+        for status, n in session.execute(
+            text(
+                "SELECT status::text, count(*) FROM procrastinate.procrastinate_jobs "
+                "GROUP BY status"
+            )
+        )
+    }
+    return workers, queue
+
+
+def _vector_store_part(rt: Runtime) -> Part:
+    where = "external" if rt.settings.vectors.host else "embedded"
+    try:
+        names = rt.vectors.list_names()
+    except EngineError as e:
+        log.warning("vector store health check failed: %s", e)
+        return Part("Vector store (Chroma)", False, where, e.user_message)
+    return Part("Vector store (Chroma)", True, where, f"{len(names)} collections")
+
+
+def _model_part(rt: Runtime) -> Part:
     from engine.generation.service import generation_mode
 
     mode = generation_mode(rt)
-    parts.append(
-        Part(
-            "Language model",
-            True,
-            "none" if mode.offline else "external",
-            "offline generator (no model configured)" if mode.offline else f"model {mode.model}",
-        )
+    return Part(
+        "Language model",
+        True,
+        "none" if mode.offline else "external",
+        "offline generator (no model configured)" if mode.offline else f"model {mode.model}",
     )
-    data = s.storage.data_dir
-    folders = {}
+
+
+def _folder_sizes(data: Path) -> dict[str, int]:
+    """Bytes in each folder of the data folder, and in its loose files ('(files)')."""
+    folders: dict[str, int] = {}
     if data.is_dir():
         for child in sorted(data.iterdir()):
             if child.is_dir():
                 folders[child.name] = _size(child)
         folders["(files)"] = sum(c.stat().st_size for c in data.iterdir() if c.is_file())
-    usage = shutil.disk_usage(data if data.is_dir() else Path("."))
-    return Health(parts, workers, queue, folders, usage.free, usage.total)
+    return folders

@@ -1,6 +1,6 @@
 """Model usage and cost in the admin console (per learner, per day, per task, from the
 `llm_usage` log), and the usage limits an admin changes at run time: server-wide, or for one
-learner (engine/usage.py applies them on the next request)."""
+learner (engine/usage/ applies them on the next request)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,15 @@ class UsageTotals:
     cost_usd: Decimal
 
 
+@dataclass(frozen=True)
+class UsageReport:
+    """Usage over a window: per learner (costliest first), per day (newest first), per task."""
+
+    by_learner: list[UsageTotals]
+    by_day: list[UsageTotals]
+    by_task: list[UsageTotals]
+
+
 def _counted(since: dt.datetime):
     return (LLMUsage.created_at >= since, LLMUsage.outcome != "reserved")
 
@@ -56,9 +65,9 @@ def _totals():
 
 def usage_report(
     rt: Runtime, *, actor_id: int, days: int = 30, now: dt.datetime | None = None, top: int = 100
-) -> dict[str, list[UsageTotals]]:
-    """Usage in the last `days` days: 'learner' (costliest first, at most `top`), 'day'
-    (newest first) and 'task'.
+) -> UsageReport:
+    """Usage in the last `days` days: per learner (costliest first, at most `top`), per day
+    (newest first) and per task.
 
     Raises:
         Forbidden: the caller is not an admin.
@@ -84,17 +93,17 @@ def usage_report(
             .group_by(LLMUsage.task)
             .order_by(LLMUsage.task)
         ).all()
-    return {
-        "learner": [UsageTotals(*r) for r in by_user],
-        "day": [UsageTotals(r[0].date(), *r[1:]) for r in by_day],
-        "task": [UsageTotals(*r) for r in by_task],
-    }
+    return UsageReport(
+        by_learner=[UsageTotals(*r) for r in by_user],
+        by_day=[UsageTotals(r[0].date(), *r[1:]) for r in by_day],
+        by_task=[UsageTotals(*r) for r in by_task],
+    )
 
 
 def _check_value(name: str, value: int) -> None:
     if name not in server_settings.USAGE_LIMITS:
         raise InvalidInput(f"Unknown limit {name!r}.")
-    # At least 1, as in the environment (engine/usage.py counts back from the limit); to stop
+    # At least 1, as in the environment (engine/usage/ counts back from the limit); to stop
     # a learner altogether, disable the account.
     if not 1 <= value <= MAX_LIMIT:
         raise InvalidInput(f"Choose a limit between 1 and {MAX_LIMIT}.")

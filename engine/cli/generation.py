@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING, Any
 
 from engine.runtime import get_runtime
+
+if TYPE_CHECKING:
+    from engine.generation.drafts import Draft
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -35,39 +39,10 @@ def _generate(args: argparse.Namespace) -> int:
     if args.accept:
         ids = list(save_questions(rt, user_id=account.user_id, drafts=result.drafts))
     for draft, qid in zip(result.drafts, ids, strict=True):
-        record = {
-            "id": qid,
-            "type": draft.type,
-            "stem": draft.stem,
-            "options": draft.options,
-            "correct_index": draft.correct_index,
-            "answer": draft.answer,
-            "key_points": draft.key_points,
-            "explanation": draft.explanation,
-            "difficulty": draft.difficulty,
-            "excerpt": draft.excerpt,
-            "page_start": draft.page_start,
-            "page_end": draft.page_end,
-            "material_id": draft.material_id,
-            "material_title": draft.material_title,
-            "chunk_ids": draft.chunk_ids,
-            "generator": draft.generator,
-            "model": draft.model,
-            "prompt_version": draft.prompt_version,
-        }
         if args.json:
-            print(json.dumps(record, ensure_ascii=False))
+            print(json.dumps(_draft_record(draft, qid), ensure_ascii=False))
         else:
-            print(f"[{draft.type}] {draft.stem}")
-            if draft.options:
-                for i, o in enumerate(draft.options):
-                    print(f"   {'*' if i == draft.correct_index else ' '} {o}")
-            else:
-                print(f"   answer: {draft.answer}")
-            print(
-                f"   source: {draft.material_title}, p. {draft.page_start}: "
-                f"\u201c{draft.excerpt}\u201d"
-            )
+            _print_draft(draft)
     summary = (
         f"{len(result.drafts)} of {result.requested} question(s) "
         f"({result.generator}{', ' + result.model if result.model else ''})"
@@ -77,6 +52,41 @@ def _generate(args: argparse.Namespace) -> int:
         summary += "; rejected: " + ", ".join(result.rejection_summary())
     print(summary, file=sys.stderr)
     return 0
+
+
+def _draft_record(draft: Draft, qid: int | None) -> dict[str, Any]:
+    """A generated question as one JSON line (`id`: its bank id when saved)."""
+    return {
+        "id": qid,
+        "type": draft.type,
+        "stem": draft.stem,
+        "options": draft.options,
+        "correct_index": draft.correct_index,
+        "answer": draft.answer,
+        "key_points": draft.key_points,
+        "explanation": draft.explanation,
+        "difficulty": draft.difficulty,
+        "excerpt": draft.excerpt,
+        "page_start": draft.page_start,
+        "page_end": draft.page_end,
+        "material_id": draft.material_id,
+        "material_title": draft.material_title,
+        "chunk_ids": draft.chunk_ids,
+        "generator": draft.generator,
+        "model": draft.model,
+        "prompt_version": draft.prompt_version,
+    }
+
+
+def _print_draft(draft: Draft) -> None:
+    """A generated question for people: stem, options (the right one starred), source."""
+    print(f"[{draft.type}] {draft.stem}")
+    if draft.options:
+        for i, o in enumerate(draft.options):
+            print(f"   {'*' if i == draft.correct_index else ' '} {o}")
+    else:
+        print(f"   answer: {draft.answer}")
+    print(f"   source: {draft.material_title}, p. {draft.page_start}: \u201c{draft.excerpt}\u201d")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

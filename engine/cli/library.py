@@ -83,32 +83,36 @@ def _ingest(args: argparse.Namespace) -> int:
                 else:
                     print(f"refused   {path}: {e.user_message}")
                 continue
-            r = job.result or {}
-            if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "file": str(path),
-                            "material_id": r["material_id"],
-                            "pages": r["pages"],
-                            "ocr_pages": r.get("ocr_pages", 0),
-                        }
-                    ),
-                    flush=True,
-                )
-                continue
-            if r.get("duplicate"):
-                print(
-                    f"present   {path}: already in the library as '{r['title']}' "
-                    f"(material {r['material_id']})"
-                )
-                continue
-            note = f"; {r['note']}" if r.get("note") else ""
-            print(
-                f"ingested  {path}: '{r['title']}', {r['pages']} pages, {r['chunks']} chunks "
-                f"(material {r['material_id']}){note}"
-            )
+            _report_ingested(path, job.result or {}, as_json=args.json)
     return 1 if refused else 0
+
+
+def _report_ingested(path: Path, r: dict, *, as_json: bool) -> None:
+    """One line for a file the job stored (or found already stored): JSON or for people."""
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "file": str(path),
+                    "material_id": r["material_id"],
+                    "pages": r["pages"],
+                    "ocr_pages": r.get("ocr_pages", 0),
+                }
+            ),
+            flush=True,
+        )
+        return
+    if r.get("duplicate"):
+        print(
+            f"present   {path}: already in the library as '{r['title']}' "
+            f"(material {r['material_id']})"
+        )
+        return
+    note = f"; {r['note']}" if r.get("note") else ""
+    print(
+        f"ingested  {path}: '{r['title']}', {r['pages']} pages, {r['chunks']} chunks "
+        f"(material {r['material_id']}){note}"
+    )
 
 
 class _CliJobs:

@@ -3,7 +3,7 @@
 - `generate_questions`: a preview batch from chosen materials (LLM or offline), validated,
   grounded and deduplicated; nothing is saved.
 - `generate_from_chunk`: replacement drafts from one source chunk (used by practice).
-- `generation_mode`, `materials_for_generation`, `usage_summary`: what the Generate page shows.
+- `generation_mode`, `materials_for_generation`: what the Generate page shows.
 
 Accepted drafts go into the learner's bank with `engine.bank.service.save_questions`. The
 steps live beside this module: passage selection (`passages`), limits and usage (`metering`),
@@ -14,20 +14,18 @@ Every query filters by the learner; another learner's row is reported as NotFoun
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import llm, usage
+from engine import llm
 from engine.bank.service import known_questions
 from engine.config import Settings
-from engine.db.models import Chunk, LLMUsage, Material
+from engine.db.models import Chunk, Material
 from engine.domain.language import SUPPORTED, is_supported, language_name
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import Generator, MaterialStatus, QuestionType
@@ -104,33 +102,6 @@ def materials_for_generation(rt: Runtime, *, user_id: int) -> list[MaterialChoic
             .order_by(Material.created_at.desc(), Material.id.desc())
         ).all()
     return [MaterialChoice(*r) for r in rows]
-
-
-def usage_summary(rt: Runtime, *, user_id: int) -> dict[str, Any]:
-    """The learner's model use over the last 24 hours, all tasks (for the Generate page):
-    finished calls, not cached answers or calls still in progress."""
-    with rt.session_factory() as session:
-        row = session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(LLMUsage.tokens_in), 0),
-                func.coalesce(func.sum(LLMUsage.tokens_out), 0),
-                func.coalesce(func.sum(LLMUsage.cost_usd), 0),
-                func.coalesce(func.sum(LLMUsage.questions_returned), 0),
-            ).where(
-                LLMUsage.user_id == user_id,
-                LLMUsage.generator == Generator.LLM,
-                LLMUsage.outcome.not_in(("cached", usage.RESERVED)),
-                LLMUsage.created_at > func.now() - dt.timedelta(days=1),
-            )
-        ).one()
-    return {
-        "calls": int(row[0]),
-        "tokens_in": int(row[1]),
-        "tokens_out": int(row[2]),
-        "cost_usd": float(row[3]),
-        "questions": int(row[4]),
-    }
 
 
 # --- one request ------------------------------------------------------------------------------
@@ -517,5 +488,4 @@ __all__ = [
     "generate_questions",
     "generation_mode",
     "materials_for_generation",
-    "usage_summary",
 ]

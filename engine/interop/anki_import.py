@@ -180,33 +180,10 @@ def _import_history(
     params: Any,
 ) -> tuple[int, int]:
     """Attempts and review states from the review log; returns (added, not imported)."""
-    by_card: dict[int, list[Review]] = defaultdict(list)
-    ignored = 0
-    for r in collection.reviews:
-        if r.card_id in card_question and 1 <= r.ease <= 4 and r.type != 4:
-            by_card[r.card_id].append(r)
-        else:
-            ignored += 1
+    by_card, ignored = _reviews_by_card(collection, card_question)
     if not by_card:
         return 0, ignored
-    question_ids = [card_question[c] for c in by_card]
-    states = {
-        s.question_id: s
-        for s in session.scalars(
-            select(ReviewState).where(
-                ReviewState.user_id == user_id, ReviewState.question_id.in_(question_ids)
-            )
-        )
-    }
-    tokens = set(
-        session.scalars(
-            select(Attempt.token).where(
-                Attempt.user_id == user_id,
-                Attempt.question_id.in_(question_ids),
-                Attempt.token.startswith(TOKEN_PREFIX),
-            )
-        )
-    )
+    states, tokens = _history_so_far(session, user_id, [card_question[c] for c in by_card])
     cards = {c.id: c for c in collection.cards}
     scheduler = fsrs6.scheduler_for(fsrs_params_for(learner, params))
     attempts: list[dict[str, Any]] = []
@@ -214,51 +191,19 @@ def _import_history(
     for card_id, reviews in by_card.items():
         qid = card_question[card_id]
         row = states.get(qid)
-        schedule = Schedule.from_columns(row) if row is not None else None
-        added_here = 0
-        for r in sorted(reviews, key=lambda r: r.id):
-            token = f"{TOKEN_PREFIX}{r.id}-{r.card_id}"[:64]
-            at = _at(r.id)
-            if token in tokens or (schedule is not None and at <= schedule.last_reviewed_at):
-                ignored += 1
-                continue
-            grade = Grade(quality=QUALITY_FOR_RATING[r.ease], rating=r.ease)
-            after = review(
-                schedule,
-                grade,
-                correct=r.ease > 1,
-                learner=learner,
-                now=at,
-                params=params,
-                fsrs_scheduler=scheduler,
-            )
-            attempts.append(
-                {
-                    "user_id": user_id,
-                    "question_id": qid,
-                    "token": token,
-                    "review_number": after.reviews,
-                    "answered_at": at,
-                    "seconds": int(min(3600, max(1, round(r.time_ms / 1000)))),
-                    "confidence": CONFIDENCE_FOR_RATING[r.ease],
-                    "response": "",
-                    "hinted": False,
-                    "correct": r.ease > 1,
-                    "score": 1.0 if r.ease > 1 else 0.0,
-                    "grader": "self",
-                    "grade_reason": "Rated in Anki (imported).",
-                    "quality": grade.quality,
-                    "rating": grade.rating,
-                    "scheduler": learner.scheduler,
-                    "xp": 0,
-                    "state_before": schedule.to_json() if schedule is not None else None,
-                    "previous_answered_at": schedule.last_reviewed_at if schedule else None,
-                    "state_after": after.to_json(),
-                }
-            )
-            schedule = after
-            added_here += 1
-        if not added_here or schedule is None:
+        added, schedule, skipped = _replay_card(
+            reviews,
+            user_id=user_id,
+            qid=qid,
+            schedule=Schedule.from_columns(row) if row is not None else None,
+            tokens=tokens,
+            learner=learner,
+            params=params,
+            scheduler=scheduler,
+        )
+        ignored += skipped
+        attempts += added
+        if not added or schedule is None:
             continue
         if row is None:
             schedule = _continue_anki_sm2(schedule, cards.get(card_id), learner.scheduler)
@@ -282,6 +227,105 @@ def _import_history(
     if new_states:
         copy_rows(session, ReviewState.__table__, list(new_states[0]), new_states)
     return len(attempts), ignored
+
+
+def _reviews_by_card(
+    collection: Collection, card_question: dict[int, int]
+) -> tuple[dict[int, list[Review]], int]:
+    """The reviews to import, per imported card (real ratings, no manual reschedules), and
+    how many others there are."""
+    by_card: dict[int, list[Review]] = defaultdict(list)
+    ignored = 0
+    for r in collection.reviews:
+        if r.card_id in card_question and 1 <= r.ease <= 4 and r.type != 4:
+            by_card[r.card_id].append(r)
+        else:
+            ignored += 1
+    return by_card, ignored
+
+
+def _history_so_far(
+    session: Any, user_id: int, question_ids: list[int]
+) -> tuple[dict[int, ReviewState], set[str]]:
+    """The questions' review states, and the tokens of reviews an earlier import added."""
+    states = {
+        s.question_id: s
+        for s in session.scalars(
+            select(ReviewState).where(
+                ReviewState.user_id == user_id, ReviewState.question_id.in_(question_ids)
+            )
+        )
+    }
+    tokens = set(
+        session.scalars(
+            select(Attempt.token).where(
+                Attempt.user_id == user_id,
+                Attempt.question_id.in_(question_ids),
+                Attempt.token.startswith(TOKEN_PREFIX),
+            )
+        )
+    )
+    return states, tokens
+
+
+def _replay_card(
+    reviews: list[Review],
+    *,
+    user_id: int,
+    qid: int,
+    schedule: Schedule | None,
+    tokens: set[str],
+    learner: Any,
+    params: Any,
+    scheduler: Any,
+) -> tuple[list[dict[str, Any]], Schedule | None, int]:
+    """One card's reviews replayed through the learner's scheduler from `schedule`: the
+    attempt rows of those not imported before (nor older than the schedule), the schedule
+    after them, and how many were skipped."""
+    rows: list[dict[str, Any]] = []
+    skipped = 0
+    for r in sorted(reviews, key=lambda r: r.id):
+        token = f"{TOKEN_PREFIX}{r.id}-{r.card_id}"[:64]
+        at = _at(r.id)
+        if token in tokens or (schedule is not None and at <= schedule.last_reviewed_at):
+            skipped += 1
+            continue
+        grade = Grade(quality=QUALITY_FOR_RATING[r.ease], rating=r.ease)
+        after = review(
+            schedule,
+            grade,
+            correct=r.ease > 1,
+            learner=learner,
+            now=at,
+            params=params,
+            fsrs_scheduler=scheduler,
+        )
+        rows.append(
+            {
+                "user_id": user_id,
+                "question_id": qid,
+                "token": token,
+                "review_number": after.reviews,
+                "answered_at": at,
+                "seconds": int(min(3600, max(1, round(r.time_ms / 1000)))),
+                "confidence": CONFIDENCE_FOR_RATING[r.ease],
+                "response": "",
+                "hinted": False,
+                "correct": r.ease > 1,
+                "score": 1.0 if r.ease > 1 else 0.0,
+                "grader": "self",
+                "grade_reason": "Rated in Anki (imported).",
+                "quality": grade.quality,
+                "rating": grade.rating,
+                "scheduler": learner.scheduler,
+                "xp": 0,
+                "state_before": schedule.to_json() if schedule is not None else None,
+                "previous_answered_at": schedule.last_reviewed_at if schedule else None,
+                "state_after": after.to_json(),
+            }
+        )
+        schedule = after
+    return rows, schedule, skipped
 
 
 def _continue_anki_sm2(schedule: Schedule, card: Card | None, scheduler: str) -> Schedule:

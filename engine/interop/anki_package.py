@@ -244,6 +244,14 @@ def _read_tables(con: sqlite3.Connection) -> Collection:
             f"(it reads {LEGACY_SCHEMA} and {TABLE_SCHEMAS.start}–{TABLE_SCHEMAS.stop - 1}). "
             "Export it again from a current Anki."
         )
+    notes, cards, reviews = _read_notes_cards_reviews(con)
+    return Collection(schema, notetypes, decks, notes, cards, reviews, 0)
+
+
+def _read_notes_cards_reviews(
+    con: sqlite3.Connection,
+) -> tuple[list[Note], list[Card], list[Review]]:
+    """The collection's notes (fields split), cards and review log, oldest first."""
     notes = [
         Note(
             int(i),
@@ -269,7 +277,7 @@ def _read_tables(con: sqlite3.Connection) -> Collection:
             "SELECT id, cid, ease, ivl, factor, time, type FROM revlog ORDER BY id"
         )
     ]
-    return Collection(schema, notetypes, decks, notes, cards, reviews, 0)
+    return notes, cards, reviews
 
 
 def _legacy_notetypes_and_decks(

@@ -172,84 +172,99 @@ def qti_item(q: ExportQuestion) -> ET.Element:
         },
     )
     if q.type == "mcq" and q.options and q.correct_index is not None:
-        decl = _sub(
-            item,
-            "responseDeclaration",
-            identifier="RESPONSE",
-            cardinality="single",
-            baseType="identifier",
-        )
-        _sub(_sub(decl, "correctResponse"), "value", f"C{q.correct_index}")
-        _score_outcomes(item)
-        body = _sub(item, "itemBody")
-        choice = _sub(
-            body,
-            "choiceInteraction",
-            responseIdentifier="RESPONSE",
-            shuffle="false",
-            maxChoices="1",
-        )
-        _sub(choice, "prompt", q.stem)
-        for i, option in enumerate(q.options):
-            _sub(choice, "simpleChoice", option, identifier=f"C{i}")
-        processing = _sub(item, "responseProcessing")
-        cond = _sub(processing, "responseCondition")
-        when = _sub(cond, "responseIf")
-        match = _sub(when, "match")
-        _sub(match, "variable", identifier="RESPONSE")
-        _sub(match, "correct", identifier="RESPONSE")
-        _sub(_sub(when, "setOutcomeValue", identifier="SCORE"), "baseValue", "1", baseType="float")
-        _show_feedback(processing)
+        _mcq_parts(item, q)
     elif q.type == "cloze":
-        text, answers = cloze_segments(q.stem, q.answer)
-        for i, answer in enumerate(answers, start=1):
-            decl = _sub(
-                item,
-                "responseDeclaration",
-                identifier=f"RESPONSE{i}",
-                cardinality="single",
-                baseType="string",
-            )
-            _sub(_sub(decl, "correctResponse"), "value", answer)
-        _score_outcomes(item)
-        body = _sub(item, "itemBody")
-        para = _sub(body, "p", text[0])
-        for i, (answer, after) in enumerate(zip(answers, text[1:], strict=True), start=1):
-            gap = _sub(
-                para,
-                "textEntryInteraction",
-                responseIdentifier=f"RESPONSE{i}",
-                expectedLength=str(max(5, len(answer))),
-            )
-            gap.tail = after
-        processing = _sub(item, "responseProcessing")
-        share = f"{1 / len(answers):.6g}"
-        for i in range(1, len(answers) + 1):
-            when = _sub(_sub(processing, "responseCondition"), "responseIf")
-            match = _sub(when, "stringMatch", caseSensitive="false")
-            _sub(match, "variable", identifier=f"RESPONSE{i}")
-            _sub(match, "correct", identifier=f"RESPONSE{i}")
-            total = _sub(_sub(when, "setOutcomeValue", identifier="SCORE"), "sum")
-            _sub(total, "variable", identifier="SCORE")
-            _sub(total, "baseValue", share, baseType="float")
-        _show_feedback(processing)
+        _cloze_parts(item, q)
     else:  # short answer and flashcard: the teacher marks it
+        _open_parts(item, q)
+    _modal_feedback(item, q)
+    return item
+
+
+def _mcq_parts(item: ET.Element, q: ExportQuestion) -> None:
+    """A choice interaction scored 1 for the right option."""
+    decl = _sub(
+        item,
+        "responseDeclaration",
+        identifier="RESPONSE",
+        cardinality="single",
+        baseType="identifier",
+    )
+    _sub(_sub(decl, "correctResponse"), "value", f"C{q.correct_index}")
+    _score_outcomes(item)
+    body = _sub(item, "itemBody")
+    choice = _sub(
+        body,
+        "choiceInteraction",
+        responseIdentifier="RESPONSE",
+        shuffle="false",
+        maxChoices="1",
+    )
+    _sub(choice, "prompt", q.stem)
+    for i, option in enumerate(q.options):
+        _sub(choice, "simpleChoice", option, identifier=f"C{i}")
+    processing = _sub(item, "responseProcessing")
+    cond = _sub(processing, "responseCondition")
+    when = _sub(cond, "responseIf")
+    match = _sub(when, "match")
+    _sub(match, "variable", identifier="RESPONSE")
+    _sub(match, "correct", identifier="RESPONSE")
+    _sub(_sub(when, "setOutcomeValue", identifier="SCORE"), "baseValue", "1", baseType="float")
+    _show_feedback(processing)
+
+
+def _cloze_parts(item: ET.Element, q: ExportQuestion) -> None:
+    """One text entry per gap; each right gap scores its share of 1."""
+    text, answers = cloze_segments(q.stem, q.answer)
+    for i, answer in enumerate(answers, start=1):
         decl = _sub(
             item,
             "responseDeclaration",
-            identifier="RESPONSE",
+            identifier=f"RESPONSE{i}",
             cardinality="single",
             baseType="string",
         )
-        _sub(_sub(decl, "correctResponse"), "value", q.answer)
-        _score_outcomes(item)
-        body = _sub(item, "itemBody")
-        _paragraphs(body, q.stem)
-        _sub(body, "extendedTextInteraction", responseIdentifier="RESPONSE", expectedLines="5")
-        processing = _sub(item, "responseProcessing")
-        _show_feedback(processing)
-    _modal_feedback(item, q)
-    return item
+        _sub(_sub(decl, "correctResponse"), "value", answer)
+    _score_outcomes(item)
+    body = _sub(item, "itemBody")
+    para = _sub(body, "p", text[0])
+    for i, (answer, after) in enumerate(zip(answers, text[1:], strict=True), start=1):
+        gap = _sub(
+            para,
+            "textEntryInteraction",
+            responseIdentifier=f"RESPONSE{i}",
+            expectedLength=str(max(5, len(answer))),
+        )
+        gap.tail = after
+    processing = _sub(item, "responseProcessing")
+    share = f"{1 / len(answers):.6g}"
+    for i in range(1, len(answers) + 1):
+        when = _sub(_sub(processing, "responseCondition"), "responseIf")
+        match = _sub(when, "stringMatch", caseSensitive="false")
+        _sub(match, "variable", identifier=f"RESPONSE{i}")
+        _sub(match, "correct", identifier=f"RESPONSE{i}")
+        total = _sub(_sub(when, "setOutcomeValue", identifier="SCORE"), "sum")
+        _sub(total, "variable", identifier="SCORE")
+        _sub(total, "baseValue", share, baseType="float")
+    _show_feedback(processing)
+
+
+def _open_parts(item: ET.Element, q: ExportQuestion) -> None:
+    """An extended text answer the teacher marks, with the model answer as the correct one."""
+    decl = _sub(
+        item,
+        "responseDeclaration",
+        identifier="RESPONSE",
+        cardinality="single",
+        baseType="string",
+    )
+    _sub(_sub(decl, "correctResponse"), "value", q.answer)
+    _score_outcomes(item)
+    body = _sub(item, "itemBody")
+    _paragraphs(body, q.stem)
+    _sub(body, "extendedTextInteraction", responseIdentifier="RESPONSE", expectedLines="5")
+    processing = _sub(item, "responseProcessing")
+    _show_feedback(processing)
 
 
 def _title(q: ExportQuestion) -> str:

@@ -26,7 +26,8 @@ from engine.library.index import (
     search_library,
     vector_count,
 )
-from engine.library.ingest import (
+from engine.library.ingest import ingest_documents, ingest_pages, ingest_pdf
+from engine.library.ingest_values import (
     DocumentInput,
     IngestPaused,
     IngestProgress,
@@ -34,22 +35,19 @@ from engine.library.ingest import (
     IngestStage,
     ProgressCallback,
     StepAside,
-    find_duplicate,
-    ingest_documents,
-    ingest_pages,
-    ingest_pdf,
-    undo_interrupted_ingestion,
 )
 from engine.library.materials import (
     MaterialInfo,
     PageView,
     delete_material,
+    find_duplicate,
     finish_delete,
     get_material,
     list_materials,
     material_pages,
     rename_material,
 )
+from engine.library.store import undo_interrupted_ingestion
 from engine.library.titles import TITLE_MAX, choose_title
 
 __all__ = [

@@ -73,6 +73,15 @@ def material_info(m: Material) -> MaterialInfo:
     )
 
 
+def find_duplicate(rt: Runtime, *, user_id: int, sha256: str) -> MaterialInfo | None:
+    """The learner's material made from the file with this SHA-256, if there is one."""
+    with rt.session_factory() as session:
+        m = session.scalar(
+            select(Material).where(Material.user_id == user_id, Material.sha256 == sha256)
+        )
+        return material_info(m) if m else None
+
+
 def _owned(session: Session, user_id: int, material_id: int, *, deleting: bool = False) -> Material:
     m = session.scalar(
         select(Material).where(Material.id == material_id, Material.user_id == user_id)

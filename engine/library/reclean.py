@@ -25,7 +25,7 @@ from engine.ingestion.chunking import ChunkDraft, chunk_pages, document_text
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION, clean_pages
 from engine.ingestion.pdf import read_pdf
 from engine.library.index import embed_texts
-from engine.library.ingest import chunk_rows, lexical_column
+from engine.library.store import chunk_rows, lexical_column
 from engine.originals import original_path
 from engine.retrieval.collections import current_collection, lock_vectors
 from engine.runtime import Runtime
@@ -143,26 +143,8 @@ def _replace_chunks(
             lock_vectors(session, user_id)
             name = current_collection(session, user_id)
             m = session.get_one(Material, material_id)
-            old_ids = list(
-                session.scalars(
-                    select(Chunk.id).where(
-                        Chunk.material_id == material_id, Chunk.user_id == user_id
-                    )
-                )
-            )
-            # Old chunks step aside (ordinals are unique) until the new ones are linked.
-            session.execute(
-                Chunk.__table__.update()
-                .where(Chunk.id.in_(old_ids))
-                .values(ordinal=-Chunk.ordinal - 1)
-            )
-            _, offsets = document_text(pages)
-            for i, text in enumerate(pages):
-                session.execute(
-                    MaterialPage.__table__.update()
-                    .where(MaterialPage.material_id == material_id, MaterialPage.number == i + 1)
-                    .values(text=text, char_start=offsets[i], language=page_langs[i])
-                )
+            old_ids = _set_aside_chunks(session, user_id, material_id)
+            _rewrite_pages(session, material_id, pages, page_langs)
             new_ids = list(
                 session.scalars(
                     insert(Chunk).returning(Chunk.id, sort_by_parameter_order=True),
@@ -185,18 +167,52 @@ def _replace_chunks(
             store.delete_chunks(name, chunk_ids=old_ids)
     except BaseException:
         if name is not None and new_ids:
-            try:
-                store.delete_chunks(name, chunk_ids=new_ids)
-            except Exception:  # logged: `python -m engine check --repair` removes strays
-                log.exception(
-                    "could not remove vectors of a failed re-clean",
-                    extra={"user_id": user_id, "material_id": material_id},
-                )
+            _drop_new_vectors(rt, name, new_ids, user_id=user_id, material_id=material_id)
         raise
     log.info(
         "material re-cleaned",
         extra={"user_id": user_id, "material_id": material_id, "chunks": len(new_ids)},
     )
+
+
+def _set_aside_chunks(session: Session, user_id: int, material_id: int) -> list[int]:
+    """The material's chunk ids, their ordinals moved out of the way: old chunks step aside
+    (ordinals are unique) until the new ones are linked."""
+    old_ids = list(
+        session.scalars(
+            select(Chunk.id).where(Chunk.material_id == material_id, Chunk.user_id == user_id)
+        )
+    )
+    session.execute(
+        Chunk.__table__.update().where(Chunk.id.in_(old_ids)).values(ordinal=-Chunk.ordinal - 1)
+    )
+    return old_ids
+
+
+def _rewrite_pages(
+    session: Session, material_id: int, pages: list[str], page_langs: list[str]
+) -> None:
+    """The material's page rows get the new page texts, offsets and languages."""
+    _, offsets = document_text(pages)
+    for i, text in enumerate(pages):
+        session.execute(
+            MaterialPage.__table__.update()
+            .where(MaterialPage.material_id == material_id, MaterialPage.number == i + 1)
+            .values(text=text, char_start=offsets[i], language=page_langs[i])
+        )
+
+
+def _drop_new_vectors(
+    rt: Runtime, name: str, new_ids: list[int], *, user_id: int, material_id: int
+) -> None:
+    """After a failed re-clean: remove the vectors it added (the rows were rolled back)."""
+    try:
+        rt.vectors.delete_chunks(name, chunk_ids=new_ids)
+    except Exception:  # logged: `python -m engine check --repair` removes strays
+        log.exception(
+            "could not remove vectors of a failed re-clean",
+            extra={"user_id": user_id, "material_id": material_id},
+        )
 
 
 def _relink_questions(

@@ -301,6 +301,22 @@ def review(
     )
 
 
+def _xp_after(
+    learner: Learner,
+    question: QuestionFacts,
+    *,
+    correct: bool,
+    confidence: int,
+    params: xp_rules.XPParams,
+) -> tuple[int, int, int]:
+    """The XP an answer earns, the learner's XP total after it, and their level then."""
+    earned = xp_rules.xp_for_answer(
+        correct=correct, difficulty=question.difficulty, confidence=confidence, params=params
+    )
+    xp_total = max(0, learner.xp + earned)
+    return earned, xp_total, xp_rules.level_for_xp(xp_total, params)
+
+
 def apply_answer(
     snapshot: AnswerSnapshot,
     verdict: Judged,
@@ -341,11 +357,9 @@ def apply_answer(
     schedule = review(
         snapshot.schedule, grade, correct=correct, learner=learner, now=now, params=params
     )
-    earned = xp_rules.xp_for_answer(
-        correct=correct, difficulty=question.difficulty, confidence=confidence, params=params.xp
+    earned, xp_total, level = _xp_after(
+        learner, question, correct=correct, confidence=confidence, params=params.xp
     )
-    xp_total = max(0, learner.xp + earned)
-    level = xp_rules.level_for_xp(xp_total, params.xp)
     streak = xp_rules.record_activity(learner.streak, at=now, timezone=learner.timezone)
     quality = judge_quality(
         question,

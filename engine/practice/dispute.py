@@ -10,6 +10,7 @@ from engine.db.models import Attempt, ReviewState
 from engine.errors import InvalidInput, NotFound
 from engine.practice import store
 from engine.practice.answering import (
+    AnswerOutcome,
     AnswerSnapshot,
     DisputedAttempt,
     Schedule,
@@ -39,17 +40,7 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int, note: str = "
             .where(Attempt.id == attempt_id, Attempt.user_id == user_id)
             .with_for_update()
         )
-        if attempt is None:
-            raise NotFound("That answer was not found.")
-        if attempt.disputed_at is not None:
-            raise InvalidInput("You already disputed this answer; it was re-scored as right.")
-        if attempt.correct:
-            raise InvalidInput("This answer was already marked right.")
-        if attempt.grader == "self":
-            raise InvalidInput(
-                "You rated this card yourself, so there is nothing to dispute; "
-                "rate it again when it comes back."
-            )
+        _check_disputable(attempt)
         q = store.load_question(session, user_id, attempt.question_id)
         rs = session.scalar(
             select(ReviewState).where(ReviewState.question_id == q.id).with_for_update()
@@ -77,19 +68,45 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int, note: str = "
             params=answer_params(rt.settings),
         )
         profile.xp, profile.level = outcome.xp_total, outcome.level
-        if rs is not None and schedule is not None:
-            for column, value in schedule.columns().items():
-                setattr(rs, column, value)
-            attempt.state_after = schedule.to_json()
-        attempt.correct, attempt.score = True, 1.0
-        attempt.quality, attempt.rating = outcome.grade.quality, outcome.grade.rating
-        attempt.xp = outcome.xp_earned
-        attempt.disputed_at = store.utcnow()
-        attempt.dispute_note = note.strip()
-        attempt.grade_reason = (
-            attempt.grade_reason + " You disputed this; it now counts as right."
-        ).strip()
+        _rescore(attempt, rs, schedule, outcome, note)
         store.log_retirement(q, outcome.quality.status, outcome.quality.retirement)
         q.quality_score, q.status = outcome.quality.score, outcome.quality.status
         session.flush()
         return recorded_result(session, attempt, q, profile, duplicate=False)
+
+
+def _check_disputable(attempt: Attempt | None) -> None:
+    """NotFound or InvalidInput unless the attempt is a wrong answer not yet disputed."""
+    if attempt is None:
+        raise NotFound("That answer was not found.")
+    if attempt.disputed_at is not None:
+        raise InvalidInput("You already disputed this answer; it was re-scored as right.")
+    if attempt.correct:
+        raise InvalidInput("This answer was already marked right.")
+    if attempt.grader == "self":
+        raise InvalidInput(
+            "You rated this card yourself, so there is nothing to dispute; "
+            "rate it again when it comes back."
+        )
+
+
+def _rescore(
+    attempt: Attempt,
+    rs: ReviewState | None,
+    schedule: Schedule | None,
+    outcome: AnswerOutcome,
+    note: str,
+) -> None:
+    """The attempt (and the question's schedule, when the dispute changed it) as right."""
+    if rs is not None and schedule is not None:
+        for column, value in schedule.columns().items():
+            setattr(rs, column, value)
+        attempt.state_after = schedule.to_json()
+    attempt.correct, attempt.score = True, 1.0
+    attempt.quality, attempt.rating = outcome.grade.quality, outcome.grade.rating
+    attempt.xp = outcome.xp_earned
+    attempt.disputed_at = store.utcnow()
+    attempt.dispute_note = note.strip()
+    attempt.grade_reason = (
+        attempt.grade_reason + " You disputed this; it now counts as right."
+    ).strip()

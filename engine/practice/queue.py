@@ -95,52 +95,11 @@ def build_queue(
     with rt.session_factory() as session:
         profile = load_profile(session, user_id)
         due = due_entries(session, user_id=user_id, now=now, limit=limit)
-        due_now = (
-            len(due)
-            if len(due) < limit
-            else session.scalar(
-                select(func.count())
-                .select_from(ReviewState)
-                .where(
-                    ReviewState.user_id == user_id,
-                    ~ReviewState.suspended,
-                    ReviewState.due_at <= now,
-                )
-            )
-            or 0
-        )
-        answered_today = (
-            session.scalar(
-                select(func.count())
-                .select_from(Attempt)
-                .where(
-                    Attempt.user_id == user_id,
-                    Attempt.answered_at >= local_midnight(now, profile.timezone),
-                )
-            )
-            or 0
-        )
+        due_now = len(due) if len(due) < limit else _due_count(session, user_id, now)
+        answered_today = _answered_since(session, user_id, local_midnight(now, profile.timezone))
         new_allowed = max(0, profile.daily_target - answered_today - due_now) + extra_new
-        new_rows = (
-            session.execute(
-                select(Question.id)
-                .where(_new_questions(user_id))
-                .order_by(Question.created_at, Question.id)
-                .limit(min(new_allowed, limit))
-            )
-            .scalars()
-            .all()
-            if new_allowed
-            else []
-        )
-        active = (
-            session.scalar(
-                select(func.count())
-                .select_from(Question)
-                .where(Question.user_id == user_id, Question.status == "active")
-            )
-            or 0
-        )
+        new_rows = _new_question_ids(session, user_id, min(new_allowed, limit))
+        active = _active_count(session, user_id)
         next_due = session.scalar(
             select(func.min(ReviewState.due_at)).where(
                 ReviewState.user_id == user_id, ~ReviewState.suspended, ReviewState.due_at > now
@@ -155,6 +114,58 @@ def build_queue(
         daily_target=profile.daily_target,
         active_questions=active,
         next_due_at=next_due,
+    )
+
+
+def _due_count(session: Session, user_id: int, now: dt.datetime) -> int:
+    """The learner's reviews due by `now` (all of them, not only a queue's worth)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ReviewState)
+            .where(
+                ReviewState.user_id == user_id,
+                ~ReviewState.suspended,
+                ReviewState.due_at <= now,
+            )
+        )
+        or 0
+    )
+
+
+def _answered_since(session: Session, user_id: int, since: dt.datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.user_id == user_id, Attempt.answered_at >= since)
+        )
+        or 0
+    )
+
+
+def _new_question_ids(session: Session, user_id: int, n: int) -> list[int]:
+    """The learner's `n` oldest questions never answered (none when `n` is 0)."""
+    if not n:
+        return []
+    return list(
+        session.execute(
+            select(Question.id)
+            .where(_new_questions(user_id))
+            .order_by(Question.created_at, Question.id)
+            .limit(n)
+        ).scalars()
+    )
+
+
+def _active_count(session: Session, user_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Question)
+            .where(Question.user_id == user_id, Question.status == "active")
+        )
+        or 0
     )
 
 

@@ -11,29 +11,27 @@ last line of defence. What the answer changes is decided by engine.practice.answ
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import llm, usage
-from engine.db.models import Attempt, Profile, Question, ReviewState, SchedulerParameters
+from engine.db.models import Attempt, Profile, Question, ReviewState
 from engine.domain.vocabulary import FLASHCARD_FORM
 from engine.errors import InvalidInput, NotFound, QuestionUnavailable
 from engine.practice import store
 from engine.practice.answering import (
     AnswerOutcome,
     AnswerSnapshot,
-    Schedule,
     apply_answer,
 )
 from engine.practice.grading import QuestionForGrading, Verdict, grade
 from engine.practice.params import answer_params
+from engine.practice.statements import LOCK_AND_READ, snapshot_of, write_statement
 from engine.scheduling.rating import Grade
 from engine.scheduling.replay import QUALITY_FOR_RATING
 
@@ -283,22 +281,25 @@ def submit_answer(
             return pre
         verdict = pre
 
-    record = functools.partial(_record_answer, rt, sub, verdict)
     try:
-        return record()
+        return _record_answer(rt, sub, verdict)
     except IntegrityError:
-        # The unique constraints caught an answer that raced past the checks (two tabs
-        # answering at once; the locking read's joined rows come from the statement's
-        # snapshot). A repeat of the same showing reports the answer that was recorded; any
-        # other answer is recorded once more on top of the one that won.
-        with rt.session_factory() as session:
-            q = store.load_question(session, user_id, question_id)
-            repeat = _existing(session, user_id, q.id, token, expected_reviews)
-            if repeat is not None:
-                return recorded_result(
-                    session, repeat, q, store.load_profile(session, user_id), duplicate=True
-                )
-        return record()
+        return _after_race(rt, sub, verdict)
+
+
+def _after_race(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> AnswerResult:
+    """The unique constraints caught an answer that raced past the checks (two tabs answering
+    at once; the locking read's joined rows come from the statement's snapshot). A repeat of
+    the same showing reports the answer that was recorded; any other answer is recorded once
+    more on top of the one that won."""
+    with rt.session_factory() as session:
+        q = store.load_question(session, sub.user_id, sub.question_id)
+        repeat = _existing(session, sub.user_id, q.id, sub.token, sub.expected_reviews)
+        if repeat is not None:
+            return recorded_result(
+                session, repeat, q, store.load_profile(session, sub.user_id), duplicate=True
+            )
+    return _record_answer(rt, sub, verdict)
 
 
 def rate_flashcard(
@@ -332,142 +333,6 @@ def rate_flashcard(
         seconds=seconds,
         expected_reviews=expected_reviews,
         now=now,
-    )
-
-
-# --- the two statements ------------------------------------------------------------------------
-
-# What the submit path reads in its one locking statement: the learner, the question, its
-# schedule, the learner's FSRS weights, and the question's previous attempts and flags as the
-# aggregates the quality score needs.
-_PRIOR = (
-    select(*store.attempt_aggregate_columns())
-    .where(Attempt.question_id == Question.id)
-    .lateral("prior")
-)
-_FLAGS, _WRONG_OPEN = (s.correlate(Question) for s in store.flag_counts(Question.id))
-LOCK_AND_READ = (
-    select(
-        Profile,
-        Question,
-        ReviewState,
-        SchedulerParameters.parameters,
-        SchedulerParameters.adopted,
-        _PRIOR.c.n,
-        _PRIOR.c.n_correct,
-        _PRIOR.c.seconds,
-        _PRIOR.c.calibration_sq,
-        _FLAGS,
-        _WRONG_OPEN,
-    )
-    .join(Question, Question.user_id == Profile.user_id)
-    .outerjoin(ReviewState, ReviewState.question_id == Question.id)
-    .outerjoin(SchedulerParameters, SchedulerParameters.user_id == Profile.user_id)
-    .join(_PRIOR, true())
-    .where(Profile.user_id == bindparam("user_id"), Question.id == bindparam("question_id"))
-    .with_for_update(of=Profile)
-)
-
-_ATTEMPT_COLUMNS = (
-    "user_id",
-    "question_id",
-    "token",
-    "review_number",
-    "answered_at",
-    "seconds",
-    "confidence",
-    "response",
-    "hinted",
-    "correct",
-    "score",
-    "grader",
-    "grade_reason",
-    "quality",
-    "rating",
-    "scheduler",
-    "xp",
-    "state_before",
-    "previous_answered_at",
-    "state_after",
-)
-_STATE_COLUMNS = (
-    "due_at",
-    "suspended",
-    "reviews",
-    "lapses",
-    "last_reviewed_at",
-    "sm2_repetitions",
-    "sm2_interval_days",
-    "sm2_easiness",
-    "sm2_due_at",
-    "fsrs_state",
-    "fsrs_step",
-    "fsrs_stability",
-    "fsrs_difficulty",
-    "fsrs_due_at",
-)
-_PROFILE_COLUMNS = ("xp", "level", "streak", "best_streak", "last_activity_date")
-
-
-def _binds(table: Any, columns: Sequence[str], prefix: str) -> dict[str, Any]:
-    return {c: bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns}
-
-
-@lru_cache(maxsize=4)
-def _write_statement(new_state: bool, write_question: bool) -> Any:
-    """The submit path's one write: attempt, schedule, learner (and the question's quality and
-    status when they change), as data-modifying CTEs. Built once per shape with bound
-    parameters, so SQLAlchemy compiles it once and each answer only binds values."""
-    rs_t, a_t, p_t, q_t = (
-        ReviewState.__table__,
-        Attempt.__table__,
-        Profile.__table__,
-        Question.__table__,
-    )
-    state = _binds(rs_t, _STATE_COLUMNS, "rs")
-    if new_state:
-        write_rs = insert(rs_t).values(
-            user_id=bindparam("a_user_id"),
-            question_id=bindparam("a_question_id"),
-            first_reviewed_at=bindparam("rs_last_reviewed_at"),
-            **state,
-        )
-    else:
-        write_rs = update(rs_t).where(rs_t.c.id == bindparam("rs_id")).values(**state)
-    write_profile = (
-        update(p_t)
-        .where(p_t.c.user_id == bindparam("a_user_id"))
-        .values(updated_at=func.now(), **_binds(p_t, _PROFILE_COLUMNS, "p"))
-    )
-    write_attempt = insert(a_t).values(**_binds(a_t, _ATTEMPT_COLUMNS, "a")).returning(a_t.c.id)
-    statement = select(write_attempt.cte("write_attempt").c.id).add_cte(
-        write_rs.cte("write_review_state"), write_profile.cte("write_profile")
-    )
-    if write_question:
-        statement = statement.add_cte(
-            update(q_t)
-            .where(q_t.c.id == bindparam("a_question_id"))
-            .values(
-                quality_score=bindparam("q_quality_score", type_=q_t.c.quality_score.type),
-                status=bindparam("q_status", type_=q_t.c.status.type),
-            )
-            .cte("write_question")
-        )
-    return statement
-
-
-# --- recording ---------------------------------------------------------------------------------
-
-
-def _snapshot(row: Any) -> AnswerSnapshot:
-    """The answer rule's input from the locking read's row."""
-    profile, q, rs = row[0], row[1], row[2]
-    personal = row[3] if row[3] is not None and row[4] else None
-    return AnswerSnapshot(
-        learner=store.learner(profile, personal),
-        question=store.facts(q),
-        schedule=Schedule.from_columns(rs) if rs is not None else None,
-        prior=store.aggregates(*row[5:11]),
     )
 
 
@@ -549,7 +414,7 @@ def _record_answer(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> An
             verdict, self_grade = _self_rated(int(sub.response))
         elif verdict is None:
             verdict = grade(_grading_view(q), sub.response, settings=rt.settings)
-        snapshot = _snapshot(row)
+        snapshot = snapshot_of(row)
         outcome = apply_answer(
             snapshot,
             verdict,
@@ -562,10 +427,23 @@ def _record_answer(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> An
         )
         store.log_retirement(q, outcome.quality.status, outcome.quality.retirement)
         params = _write_params(sub, q, rs, verdict, snapshot, outcome)
-        statement = _write_statement(rs is None, outcome.quality.changed(snapshot.question))
+        statement = write_statement(rs is None, outcome.quality.changed(snapshot.question))
         attempt_id = session.connection().execute(statement, params).scalar_one()
         # Nothing below goes back to the database: the result is built from what was written.
         session.expunge_all()
+    return _new_result(attempt_id, q, verdict, outcome, params, scheduler=profile.scheduler)
+
+
+def _new_result(
+    attempt_id: int,
+    q: Question,
+    verdict: Verdict,
+    outcome: AnswerOutcome,
+    params: dict[str, Any],
+    *,
+    scheduler: str,
+) -> AnswerResult:
+    """The result of an answer just written (`params`: the write statement's values)."""
     return AnswerResult(
         attempt_id=attempt_id,
         question_id=q.id,
@@ -587,7 +465,7 @@ def _record_answer(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> An
         streak=outcome.streak.streak,
         best_streak=outcome.streak.best_streak,
         next_due_at=outcome.next_due_at,
-        scheduler=profile.scheduler,
+        scheduler=scheduler,
         duplicate=False,
         disputed=False,
     )

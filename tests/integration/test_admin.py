@@ -361,17 +361,17 @@ def test_usage_report_per_learner_day_and_task(runtime, make_user, admin):
     _usage_row(runtime, b, "grading", 0.1)
     _usage_row(runtime, b, "grading", 9.0, days_ago=40)  # outside the 30 days
     report = model_usage.usage_report(runtime, actor_id=admin, days=30)
-    assert [(r.key, r.requests, float(r.cost_usd)) for r in report["learner"]] == [
+    assert [(r.key, r.requests, float(r.cost_usd)) for r in report.by_learner] == [
         ("a@example.com", 2, 1.75),
         ("b@example.com", 1, 0.1),
     ]
-    assert [(r.key, r.requests) for r in report["task"]] == [
+    assert [(r.key, r.requests) for r in report.by_task] == [
         ("generation", 1),
         ("grading", 1),
         ("tutor", 1),
     ]
     today = dt.datetime.now(dt.UTC).date()
-    assert [(r.key, r.tokens_in) for r in report["day"]] == [
+    assert [(r.key, r.tokens_in) for r in report.by_day] == [
         (today, 30),
         (today - dt.timedelta(days=1), 10),
     ]

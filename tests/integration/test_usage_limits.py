@@ -91,7 +91,7 @@ def test_parallel_generation_cannot_exceed_the_daily_question_limit(llm_stub, ru
     rows = _rows(runtime.session_factory, uid)
     assert {r.outcome for r in rows} == {"ok"} and len({r.request_id for r in rows}) == 2
     assert sum(r.questions_returned for r in rows) <= 4
-    assert generation.usage_summary(runtime, user_id=uid)["calls"] == 2
+    assert usage.usage_summary(runtime, user_id=uid).calls == 2
 
 
 def test_parallel_generation_cannot_exceed_the_hourly_limit(llm_stub, runtime, make_user):
@@ -211,7 +211,7 @@ def test_grading_calls_are_limited_and_logged(llm_stub, runtime, make_user):
     rows = _rows(runtime.session_factory, uid, task="grading")
     assert [r.outcome for r in rows] == ["ok", "ok"]
     assert all(r.tokens_in > 0 and r.model for r in rows)
-    assert generation.usage_summary(runtime, user_id=uid)["calls"] == 2
+    assert usage.usage_summary(runtime, user_id=uid).calls == 2
 
 
 def test_grading_and_generation_share_the_daily_request_limit(llm_stub, runtime, make_user):

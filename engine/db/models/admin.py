@@ -54,7 +54,7 @@ class ServerSetting(Base):
 
 
 class UserLimit(Base):
-    """A per-learner override of a usage limit (engine/usage.py reads it)."""
+    """A per-learner override of a usage limit (engine/usage/ reads it)."""
 
     __tablename__ = "user_limits"
 

@@ -142,7 +142,7 @@ class Question(Base):
 class LLMUsage(Base):
     """One row per model call (generation, grading, tutor; generation offline too): what it
     cost and how it ended; or a reservation for a call being made (outcome 'reserved', see
-    engine/usage.py).
+    engine/usage/).
 
     Also the ledger the limits count from. Deleting an account keeps its rows of the last
     day without the account (`user_id` NULL): `account_key` (a keyed hash of the email) and
@@ -155,7 +155,7 @@ class LLMUsage(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # HMAC-SHA256 (server key) of the learner's normalised email and of the client address
-    # the learner signed in from (engine/usage.py); never the email or address itself.
+    # the learner signed in from (engine/usage/); never the email or address itself.
     account_key: Mapped[str | None] = mapped_column(String(64))
     address_key: Mapped[str | None] = mapped_column(String(64))
     # All calls made for one learner request share it.
