@@ -15,6 +15,7 @@ from engine.db.models.tutor import TUTOR_MODES
 from engine.domain.vocabulary import TutorMode
 from engine.errors import InvalidInput, NotFound
 from engine.runtime import Runtime
+from engine.tutor.sources import Source
 
 DEFAULT_TITLE = "New conversation"
 TITLE_MAX = 200
@@ -40,7 +41,7 @@ class MessageView:
     mode: str
     content: str
     status: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[Source] = field(default_factory=list)
     sentences: list[dict[str, Any]] = field(default_factory=list)
     cited_share: float | None = None
     search_query: str | None = None
@@ -68,7 +69,7 @@ def _msg_view(m: Message) -> MessageView:
         mode=m.mode,
         content=m.content,
         status=m.status,
-        citations=list(m.citations or []),
+        citations=[Source.from_json(c) for c in m.citations or []],
         sentences=list(m.sentences or []),
         cited_share=m.cited_share,
         search_query=m.search_query,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from engine.tutor import citations, hints, prompts, rewrite, sentences
 from engine.tutor.citations import Sentence
 from engine.tutor.grounding import Evidence, definition_term, pdf_sentences, should_refuse
+from engine.tutor.sources import Source
 
 
 def test_parse_markers_after_or_before_the_full_stop():
@@ -282,3 +283,24 @@ def test_hint_ladder_blanks_a_word_the_question_does_not_give_away():
     assert cloze.term == "sugars" and hints.BLANK in cloze.text and "sugars" not in cloze.text
     assert hints.is_right("I think it's sugar", "sugars")
     assert hints.is_right("SUGARS!", "sugars") and not hints.is_right("glucose", "sugars")
+
+
+def test_a_source_round_trips_through_its_stored_json_and_old_rows_still_load():
+    source = Source(
+        n=2,
+        text="The Calvin cycle fixes carbon.",
+        title="Biology",
+        chunk_id=7,
+        material_id=3,
+        page_start=4,
+        page_end=5,
+        score=0.61,
+    )
+    assert Source.from_json(source.to_json()) == source
+    assert source.pages == "pp. 4\u20135"
+    # A row stored with fewer keys (and an unknown one) still reads; what it lacks is unknown.
+    old = Source.from_json({"n": "1", "title": "notes", "text": "Old answer.", "extra": 1})
+    assert (old.n, old.title, old.text) == (1, "notes", "Old answer.")
+    assert old.chunk_id is None and old.material_id is None and old.pages == ""
+    one_page = Source.from_json({"n": 1, "text": "t", "page_start": 3, "chunk_id": 9})
+    assert one_page.pages == "p. 3" and one_page.page_end == 3
