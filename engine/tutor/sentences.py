@@ -115,6 +115,10 @@ _CAPTION = re.compile(
 )
 _HEADING_NUMBER = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]+\.|[A-Z]\.)\s+\S")
 MIN_LETTER_SHARE = 0.6  # below: code, formulas or tables, not prose
+# Dot leaders of a table of contents ("4.6 Von der funktionalen ... . . . . 10").
+_LEADERS = re.compile(r"(?:\.\s?){4,}|\u2026\s*\u2026")
+# Cut short by its author ("Fakultät k! = 1 · 2 ·...").
+_TRAILING_OFF = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -133,9 +137,10 @@ class Unit:
 
 
 def prose(text: str) -> bool:
-    """Mostly letters: not code, a formula or a row of numbers."""
+    """Mostly letters: not code, a formula, a row of numbers, a table-of-contents line or
+    a sentence its author left trailing off ("...")."""
     visible = [c for c in text if not c.isspace()]
-    if _CODE.search(text):
+    if _CODE.search(text) or _LEADERS.search(text) or _TRAILING_OFF.search(text.rstrip()):
         return False
     return bool(visible) and sum(c.isalpha() for c in visible) / len(visible) >= MIN_LETTER_SHARE
 

@@ -15,6 +15,7 @@ from tests.support.llm_stub import Reply, fails_mid_stream
 from tests.support.runtimes import with_settings
 from tests.support.tutor_data import (
     OFF_TOPIC,
+    SKRIPT,
     TOPOLOGIE,
     TRACING,
     biology_pdf,
@@ -528,6 +529,23 @@ def test_offline_german_definition_question_finds_the_definition(runtime, make_u
         "bzgl" not in s["text"] or s["text"].startswith("Nicht jeder")
         for s in turn.message.sentences
     )  # never cut at an abbreviation
+
+
+def test_offline_german_answers_name_what_is_asked_and_never_quote_a_contents_line(
+    runtime, make_user
+):
+    user_id = make_user()
+    _ingest_text(runtime, user_id, SKRIPT, title="skript")
+    conv = store.create_conversation(runtime, user_id=user_id)
+    turn = _ask(runtime, user_id, conv.id, "Wie heißen Knoten ohne Kinder in einem Baum?")
+    assert turn.kind == "offline"
+    assert turn.message.sentences[0]["text"].startswith("Knoten ohne Kinder heißen")
+    said = []
+    for question in ("Was bedeutet Rekursion?", "Was ist ein Baum?", "Wozu dient Rekursion?"):
+        turn = _ask(runtime, user_id, conv.id, question)
+        said += [s["text"] for s in turn.message.sentences]
+    assert said
+    assert not [s for s in said if ". . ." in s or s.endswith("...")], said
 
 
 def test_offline_socratic_mode_is_a_hint_ladder_one_step_per_reply(runtime, learner):

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from engine.tutor import citations, hints, prompts, rewrite, sentences
 from engine.tutor.citations import Sentence
-from engine.tutor.grounding import Evidence, definition_term, pdf_sentences, should_refuse
+from engine.tutor.grounding import (
+    Evidence,
+    definition_term,
+    naming_term,
+    pdf_sentences,
+    should_refuse,
+)
 from engine.tutor.sources import Source
 
 
@@ -304,3 +310,17 @@ def test_a_source_round_trips_through_its_stored_json_and_old_rows_still_load():
     assert old.chunk_id is None and old.material_id is None and old.pages == ""
     one_page = Source.from_json({"n": 1, "text": "t", "page_start": 3, "chunk_id": 9})
     assert one_page.pages == "p. 3" and one_page.page_end == 3
+
+
+def test_contents_lines_and_sentences_left_trailing_off_are_not_prose():
+    assert not sentences.prose("4.6 Von der funktionalen Programmierung . . . . . . . . 10")
+    assert not sentences.prose("kanonisches Beispiel: Fakultätsfunktion k! = 1 · 2 ·...")
+    assert sentences.prose("A trace is a program path, e.g. one iteration of a loop.")
+
+
+def test_naming_questions_ask_for_the_name_of_what_they_describe():
+    assert naming_term("Wie heißen Knoten ohne Kinder in einem Baum?") == (
+        "Knoten ohne Kinder in einem Baum"
+    )
+    assert naming_term("What are nodes without children called?") == "nodes without children"
+    assert naming_term("What is a trace tree?") is None
