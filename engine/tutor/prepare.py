@@ -154,10 +154,10 @@ def _evidence(
 
 def _search(
     rt: Runtime, ctx: TurnContext, query: str
-) -> tuple[list[Passage], grounding.Evidence | None, dict[int, str]]:
+) -> tuple[list[Passage], grounding.Evidence | None, tuple[dict[int, str], dict[int, str]]]:
     """Store the turn's search query on the learner's message, search their materials and
-    weigh the evidence that they cover it; also the text before each top passage (for whole
-    sentences offline)."""
+    weigh the evidence that they cover it; also the text before and after each top passage
+    (for whole sentences offline)."""
     with rt.session_factory.begin() as session:
         session.execute(
             update(Message)
@@ -178,11 +178,13 @@ def _search(
             feedback=False,
         )
         evidence = _evidence(rt, session, ctx, query, passages)
-        leads = store.passage_leads(
-            session, user_id=ctx.user_id, chunk_ids=[p.chunk_id for p in passages[:3]]
+        top = [p.chunk_id for p in passages[:3]]
+        around = (
+            store.passage_leads(session, user_id=ctx.user_id, chunk_ids=top),
+            store.passage_trails(session, user_id=ctx.user_id, chunk_ids=top),
         )
         ctx.marks["retrieval_ms"] = (time.perf_counter() - step) * 1000
-    return passages, evidence, leads
+    return passages, evidence, around
 
 
 def _kind(*, refuse: bool, general: bool, offline: bool, mode: str) -> str:
@@ -218,11 +220,13 @@ def _build_prompt(
 def _offline_answer(rt: Runtime, turn: Turn) -> None:
     """The best whole sentences of the top passages, each citing its passage."""
     sources = turn.sources
+    leads, trails = turn.around()
     extract = grounding.extractive_answer(
         turn.query,
         [s.text for s in sources],
         usage.embedder_for(rt, user_id=turn.user_id),
-        leads=[turn.leads.get(s.chunk_id) if s.chunk_id else None for s in sources],
+        leads=leads,
+        trails=trails,
         question=turn.question,
         focus=turn.question if turn.query != turn.question else "",
     )
@@ -285,7 +289,7 @@ def prepare(
             return socratic.next_hint(rt, ctx, ladder, started)
     history = _trimmed_history(rt, ctx, needed=not offline or build_prompt)
     query, rewrite_wait = _query(rt, ctx, history)
-    passages, evidence, leads = _search(rt, ctx, query)
+    passages, evidence, (leads, trails) = _search(rt, ctx, query)
     refuse = grounding.should_refuse(evidence, rt.settings.tutor.refusal_threshold)
     turn = Turn(
         user_id=ctx.user_id,
@@ -299,6 +303,7 @@ def prepare(
         timings=ctx.marks,
         evidence=evidence,
         leads=leads,
+        trails=trails,
     )
     if turn.kind in ("answer", "general") or (build_prompt and turn.kind == "offline"):
         _build_prompt(rt, turn, ctx.t, history)

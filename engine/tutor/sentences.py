@@ -258,7 +258,17 @@ def _split_block(text: str, lowercase: bool) -> list[str]:
     return [p for p in pieces if p]
 
 
-def split(text: str, *, lead: str | None = "") -> list[Unit]:
+def _starts_anew(trail: str | None) -> bool:
+    """Whether the text after a passage begins a new block (a paragraph or a list item), so
+    a list item ending the passage is whole."""
+    if trail is None:
+        return False
+    return not trail.strip() or bool(
+        re.match(r"\s*\n", trail) and _BULLET_LINE.match(trail.lstrip()) or trail.startswith("\n\n")
+    )
+
+
+def split(text: str, *, lead: str | None = "", trail: str | None = None) -> list[Unit]:
     """The units of a passage in order.
 
     Args:
@@ -266,7 +276,10 @@ def split(text: str, *, lead: str | None = "") -> list[Unit]:
         lead: the document text just before the passage ("" at the document's start); None
             when unknown (then the first unit counts as a clean start only when it begins
             with a capital letter or a digit).
+        trail: the document text just after the passage ("" at the document's end); None
+            when unknown (then a list item ending the passage may go on after it).
     """
+    item_ends = _starts_anew(trail)
     lowercase = _lowercase_text(text)
     if lead is None:
         first = text.lstrip()[:1]
@@ -286,7 +299,7 @@ def split(text: str, *, lead: str | None = "") -> list[Unit]:
             clean = k > 0 or kind == "bullet" or not open_sentence
             last_of_passage = b == len(blocks) - 1 and k == len(pieces) - 1
             complete = bool(_TERMINAL.search(piece)) or (
-                kind == "bullet" and k == len(pieces) - 1 and not last_of_passage
+                kind == "bullet" and k == len(pieces) - 1 and (not last_of_passage or item_ends)
             )
             units.append(Unit(piece, len(units), clean, complete, False))
         open_sentence = bool(pieces) and not ends_sentence(pieces[-1]) and kind == "prose"

@@ -87,11 +87,13 @@ def _finish_step(rt: Runtime, turn: Turn, sentences: list[dict[str, Any]], sourc
 
 def first_hint(rt: Runtime, turn: Turn) -> None:
     """Step 1 for a new question: a gap in the key sentence of the best passage."""
+    leads, trails = turn.around()
     extract = grounding.extractive_answer(
         turn.query,
         [s.text for s in turn.sources],
         usage.embedder_for(rt, user_id=turn.user_id),
-        leads=[turn.leads.get(s.chunk_id) if s.chunk_id else None for s in turn.sources],
+        leads=leads,
+        trails=trails,
         question=turn.question,
         max_sentences=1,
     )

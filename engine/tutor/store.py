@@ -357,6 +357,36 @@ def passage_leads(session: Session, *, user_id: int, chunk_ids: list[int]) -> di
     return leads
 
 
+def passage_trails(session: Session, *, user_id: int, chunk_ids: list[int]) -> dict[int, str]:
+    """For each of the learner's chunks, the document text just after it (up to `LEAD_CHARS`
+    characters of the next chunk; "" for a document's last chunk), so the offline answer can
+    tell whether a list item at the chunk's end is whole. Chunks not found are left out."""
+    if not chunk_ids:
+        return {}
+    rows = session.execute(
+        select(Chunk.id, Chunk.material_id, Chunk.ordinal, Chunk.char_end).where(
+            Chunk.user_id == user_id, Chunk.id.in_(chunk_ids)
+        )
+    ).all()
+    wanted = {(m, o + 1): (cid, end) for cid, m, o, end in rows}
+    trails = {cid: "" for cid, _, _, _ in rows}
+    following = session.execute(
+        select(Chunk.material_id, Chunk.ordinal, Chunk.text, Chunk.char_start).where(
+            Chunk.user_id == user_id,
+            Chunk.material_id.in_({m for m, _ in wanted}),
+            Chunk.ordinal.in_({o for _, o in wanted}),
+        )
+    ).all()
+    for material_id, ordinal, text, start in following:
+        if (material_id, ordinal) not in wanted:
+            continue
+        cid, chunk_end = wanted[(material_id, ordinal)]
+        # Chunks that do not touch (a new section) are separated by whitespace at least.
+        gap = "\n\n" if start > chunk_end else ""
+        trails[cid] = gap + text[max(0, chunk_end - start) :][:LEAD_CHARS]
+    return trails
+
+
 def _quiz_message(session: Session, user_id: int, message_id: int) -> Message:
     msg = session.scalar(
         select(Message).where(

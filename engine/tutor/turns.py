@@ -69,10 +69,19 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     evidence: grounding.Evidence | None = None  # what the refusal rule weighed
     leads: dict[int, str] = field(default_factory=dict)  # chunk id -> text before it
+    trails: dict[int, str] = field(default_factory=dict)  # chunk id -> text after it
 
     @property
     def needs_model(self) -> bool:
         return self.messages is not None and self.message is None
+
+    def around(self) -> tuple[list[str | None], list[str | None]]:
+        """The text before and after each source (None when unknown)."""
+        ids = [s.chunk_id for s in self.sources]
+        return (
+            [self.leads.get(i) if i is not None else None for i in ids],
+            [self.trails.get(i) if i is not None else None for i in ids],
+        )
 
     def source(self, n: int) -> Source:
         return next(s for s in self.sources if s.n == n)
