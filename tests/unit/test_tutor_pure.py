@@ -324,3 +324,18 @@ def test_naming_questions_ask_for_the_name_of_what_they_describe():
     )
     assert naming_term("What are nodes without children called?") == "nodes without children"
     assert naming_term("What is a trace tree?") is None
+
+
+def test_a_list_item_ending_a_passage_is_whole_only_when_the_document_goes_on_anew():
+    text = (
+        "3. jeder Knoten hat genau ein Elternteil\n\n"
+        "4. Knoten ohne Kinder heißen \u201cBlätter\u201c (leaf-nodes)"
+    )
+
+    def last(trail):
+        return sentences.split(text, lead="", trail=trail)[-1]
+
+    assert last("\n\n5. Teilbaum").usable  # the next item follows
+    assert last("").usable  # the document ends
+    assert not last(None).usable  # unknown: it may go on
+    assert not last(" und ihre Eltern").usable  # it does go on
