@@ -10,6 +10,7 @@ document. The first unit of a passage starts cleanly only when the text before t
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -78,7 +79,6 @@ ABBREVIATIONS = frozenset(
         "d.i",
         "i.a",
         "z.t",
-        "ca",
         "insb",
         "allg",
         "def",
@@ -95,7 +95,6 @@ ABBREVIATIONS = frozenset(
         "s.u",
         # French
         "p.ex",
-        "cf",
         "env",
         "chap",
         "ex",
@@ -117,6 +116,8 @@ _HEADING_NUMBER = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]+\.|[A-Z]\.)\s+\S")
 MIN_LETTER_SHARE = 0.6  # below: code, formulas or tables, not prose
 # Dot leaders of a table of contents ("4.6 Von der funktionalen ... . . . . 10").
 _LEADERS = re.compile(r"(?:\.\s?){4,}|\u2026\s*\u2026")
+# A row of numbers from a figure or table ("... vom Typ byte 1 2 3 4 5 6").
+_NUMBER_ROW = re.compile(r"(?:(?<!\S)\d{1,3}\s+){4,}\d{1,3}(?!\S)")
 # Cut short by its author ("Fakultät k! = 1 · 2 ·...").
 _TRAILING_OFF = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)\]]*$")
 
@@ -137,10 +138,12 @@ class Unit:
 
 
 def prose(text: str) -> bool:
-    """Mostly letters: not code, a formula, a row of numbers, a table-of-contents line or
-    a sentence its author left trailing off ("...")."""
+    """Mostly letters: not code, a formula, a row of numbers (alone or glued to a sentence),
+    a table-of-contents line or a sentence its author left trailing off ("...")."""
     visible = [c for c in text if not c.isspace()]
-    if _CODE.search(text) or _LEADERS.search(text) or _TRAILING_OFF.search(text.rstrip()):
+    if _CODE.search(text) or _LEADERS.search(text) or _NUMBER_ROW.search(text):
+        return False
+    if _TRAILING_OFF.search(text.rstrip()):
         return False
     return bool(visible) and sum(c.isalpha() for c in visible) / len(visible) >= MIN_LETTER_SHARE
 
@@ -253,7 +256,7 @@ def _split_block(text: str, lowercase: bool) -> list[str]:
     bounds = [0, *cuts, len(text)]
     # A list item's number is not part of its sentence ("4. After recording, ...").
     pieces = (
-        re.sub(r"^\d{1,2}\.\s+(?=\S)", "", text[x:y].strip()) for x, y in zip(bounds, bounds[1:])
+        re.sub(r"^\d{1,2}\.\s+(?=\S)", "", text[x:y].strip()) for x, y in itertools.pairwise(bounds)
     )
     return [p for p in pieces if p]
 

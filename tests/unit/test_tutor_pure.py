@@ -315,6 +315,8 @@ def test_a_source_round_trips_through_its_stored_json_and_old_rows_still_load():
 def test_contents_lines_and_sentences_left_trailing_off_are_not_prose():
     assert not sentences.prose("4.6 Von der funktionalen Programmierung . . . . . . . . 10")
     assert not sentences.prose("kanonisches Beispiel: Fakultätsfunktion k! = 1 · 2 ·...")
+    assert not sentences.prose("betrachte den Speicher als Array vom Typ byte 1 2 3 4 5 6 7 8")
+    assert sentences.prose("In 2008, 3 of 4 loops ran 10 times faster than in 2006.")
     assert sentences.prose("A trace is a program path, e.g. one iteration of a loop.")
 
 
