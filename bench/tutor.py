@@ -136,16 +136,16 @@ def _evidence(turn) -> float:  # noqa: ANN001
     evidence = getattr(turn, "evidence", None)
     if evidence is not None:
         return float(evidence.score)
-    return turn.sources[0]["score"] if turn.sources else 0.0
+    return turn.sources[0].score if turn.sources else 0.0
 
 
 def _offline_sentences(turn) -> list[tuple[int, str]]:  # noqa: ANN001
     """(material id, sentence) of an offline answer."""
     if turn.kind != "offline" or turn.message is None:
         return []
-    by_n = {s["n"]: s for s in turn.sources}
+    by_n = {s.n: s for s in turn.sources}
     return [
-        (by_n[s["refs"][0]]["material_id"], s["text"])
+        (by_n[s["refs"][0]].material_id, s["text"])
         for s in turn.message.sentences
         if s["refs"] and s["refs"][0] in by_n
     ]
@@ -163,8 +163,8 @@ def _corpus_runs(rt, user, sets, rel, doc_of_material):  # noqa: ANN001, ANN202
             first_doc = None
             if turn.kind == "offline" and turn.message.sentences:
                 n = turn.message.sentences[0]["refs"][0]
-                source = next(s for s in turn.sources if s["n"] == n)
-                first_doc = doc_of_material.get(source["material_id"])
+                source = turn.source(n)
+                first_doc = doc_of_material.get(source.material_id)
             runs[label].append(
                 {
                     "qid": qid,
@@ -390,7 +390,7 @@ def _followups(rt, path: Path, said: list, user_of: dict) -> tuple[list[bool], l
         turn = _ask(rt, user, conv, item["followup"])
         said.extend(_offline_sentences(first) + _offline_sentences(turn))
         expect = _norm(item["expect"])
-        hits.append(any(expect in _norm(s["text"]) for s in turn.sources[:3]))
+        hits.append(any(expect in _norm(s.text) for s in turn.sources[:3]))
         plain = search(rt, user_id=user, query=item["followup"], k=3, feedback=False)
         raw.append(any(expect in _norm(p.text) for p in plain))
         print(f"  {item['_id']}: {'hit ' if hits[-1] else 'MISS'} query={turn.query[:90]!r}")
@@ -419,15 +419,15 @@ def _german(rt, path: Path, said: list, user_of: dict) -> tuple[list[bool], list
         first = None
         if turn.kind == "offline" and turn.message.sentences:
             n = turn.message.sentences[0]["refs"][0]
-            first = next(s for s in turn.sources if s["n"] == n)
+            first = turn.source(n)
         on_page.append(
             first is not None
-            and any(first["page_start"] <= p <= first["page_end"] for p in item["pages"])
+            and any(first.page_start <= p <= first.page_end for p in item["pages"])
         )
         text = turn.message.sentences[0]["text"][:90] if first else turn.kind
         print(
             f"  {item['_id']}: {'page ' if on_page[-1] else 'other'} "
-            f"{'p. ' + str(first['page_start']) if first else '':7s} {text!r}"
+            f"{'p. ' + str(first.page_start) if first else '':7s} {text!r}"
         )
     return answered, on_page
 

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.tutor.sources import Source
 from ui.text import escape_markdown
 
 KIND_CAPTIONS = {
@@ -39,14 +40,10 @@ def marker(n: int) -> str:
     return f":blue-background[**{int(n)}**]"
 
 
-def pages_label(source: dict[str, Any]) -> str:
-    a, b = int(source["page_start"]), int(source["page_end"])
-    return f"p. {a}" if a == b else f"pp. {a}\u2013{b}"
-
-
-def source_label(source: dict[str, Any]) -> str:
+def source_label(source: Source) -> str:
     """'[n] Title · p. 4' with the title escaped."""
-    return f"[{int(source['n'])}] {escape_markdown(source['title'])} · {pages_label(source)}"
+    label = f"[{int(source.n)}] {escape_markdown(source.title or 'Untitled')}"
+    return f"{label} · {source.pages}" if source.pages else label
 
 
 def answer_markdown(message: Any) -> str:
@@ -96,11 +93,11 @@ def render_message(message: Any, *, key: str, open_source: Callable[[int], None]
         st.caption(heading)
     for source in message.citations:
         with st.expander(source_label(source)):
-            st.markdown(plain(source["text"]))
-            if st.button(
-                "Open the page", key=f"{key}_open_{source['n']}", icon=":material/menu_book:"
+            st.markdown(plain(source.text))
+            if source.chunk_id is not None and st.button(
+                "Open the page", key=f"{key}_open_{source.n}", icon=":material/menu_book:"
             ):
-                open_source(int(source["chunk_id"]))
+                open_source(source.chunk_id)
 
 
 def source_dialog(

@@ -39,15 +39,15 @@ def settle_call(
         rt,
         reservation,
         [
-            dict(
-                model=model or None,
-                outcome=outcome,
-                prompt_version=prompt_version,
-                tokens_in=tokens_in,
-                tokens_out=tokens_out,
-                cost_usd=cost_usd,
-                latency_ms=latency_ms,
-            )
+            {
+                "model": model or None,
+                "outcome": outcome,
+                "prompt_version": prompt_version,
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "cost_usd": cost_usd,
+                "latency_ms": latency_ms,
+            }
         ],
     )
 

@@ -10,6 +10,7 @@ document. The first unit of a passage starts cleanly only when the text before t
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -78,7 +79,6 @@ ABBREVIATIONS = frozenset(
         "d.i",
         "i.a",
         "z.t",
-        "ca",
         "insb",
         "allg",
         "def",
@@ -95,7 +95,6 @@ ABBREVIATIONS = frozenset(
         "s.u",
         # French
         "p.ex",
-        "cf",
         "env",
         "chap",
         "ex",
@@ -115,6 +114,12 @@ _CAPTION = re.compile(
 )
 _HEADING_NUMBER = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]+\.|[A-Z]\.)\s+\S")
 MIN_LETTER_SHARE = 0.6  # below: code, formulas or tables, not prose
+# Dot leaders of a table of contents ("4.6 Von der funktionalen ... . . . . 10").
+_LEADERS = re.compile(r"(?:\.\s?){4,}|\u2026\s*\u2026")
+# A row of numbers from a figure or table ("... vom Typ byte 1 2 3 4 5 6").
+_NUMBER_ROW = re.compile(r"(?:(?<!\S)\d{1,3}\s+){4,}\d{1,3}(?!\S)")
+# Cut short by its author ("Fakultät k! = 1 · 2 ·...").
+_TRAILING_OFF = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,12 @@ class Unit:
 
 
 def prose(text: str) -> bool:
-    """Mostly letters: not code, a formula or a row of numbers."""
+    """Mostly letters: not code, a formula, a row of numbers (alone or glued to a sentence),
+    a table-of-contents line or a sentence its author left trailing off ("...")."""
     visible = [c for c in text if not c.isspace()]
-    if _CODE.search(text):
+    if _CODE.search(text) or _LEADERS.search(text) or _NUMBER_ROW.search(text):
+        return False
+    if _TRAILING_OFF.search(text.rstrip()):
         return False
     return bool(visible) and sum(c.isalpha() for c in visible) / len(visible) >= MIN_LETTER_SHARE
 
@@ -248,12 +256,22 @@ def _split_block(text: str, lowercase: bool) -> list[str]:
     bounds = [0, *cuts, len(text)]
     # A list item's number is not part of its sentence ("4. After recording, ...").
     pieces = (
-        re.sub(r"^\d{1,2}\.\s+(?=\S)", "", text[x:y].strip()) for x, y in zip(bounds, bounds[1:])
+        re.sub(r"^\d{1,2}\.\s+(?=\S)", "", text[x:y].strip()) for x, y in itertools.pairwise(bounds)
     )
     return [p for p in pieces if p]
 
 
-def split(text: str, *, lead: str | None = "") -> list[Unit]:
+def _starts_anew(trail: str | None) -> bool:
+    """Whether the text after a passage begins a new block (a paragraph or a list item), so
+    a list item ending the passage is whole."""
+    if trail is None:
+        return False
+    return not trail.strip() or bool(
+        re.match(r"\s*\n", trail) and _BULLET_LINE.match(trail.lstrip()) or trail.startswith("\n\n")
+    )
+
+
+def split(text: str, *, lead: str | None = "", trail: str | None = None) -> list[Unit]:
     """The units of a passage in order.
 
     Args:
@@ -261,7 +279,10 @@ def split(text: str, *, lead: str | None = "") -> list[Unit]:
         lead: the document text just before the passage ("" at the document's start); None
             when unknown (then the first unit counts as a clean start only when it begins
             with a capital letter or a digit).
+        trail: the document text just after the passage ("" at the document's end); None
+            when unknown (then a list item ending the passage may go on after it).
     """
+    item_ends = _starts_anew(trail)
     lowercase = _lowercase_text(text)
     if lead is None:
         first = text.lstrip()[:1]
@@ -281,7 +302,7 @@ def split(text: str, *, lead: str | None = "") -> list[Unit]:
             clean = k > 0 or kind == "bullet" or not open_sentence
             last_of_passage = b == len(blocks) - 1 and k == len(pieces) - 1
             complete = bool(_TERMINAL.search(piece)) or (
-                kind == "bullet" and k == len(pieces) - 1 and not last_of_passage
+                kind == "bullet" and k == len(pieces) - 1 and (not last_of_passage or item_ends)
             )
             units.append(Unit(piece, len(units), clean, complete, False))
         open_sentence = bool(pieces) and not ends_sentence(pieces[-1]) and kind == "prose"

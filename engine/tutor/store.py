@@ -15,6 +15,7 @@ from engine.db.models.tutor import TUTOR_MODES
 from engine.domain.vocabulary import TutorMode
 from engine.errors import InvalidInput, NotFound
 from engine.runtime import Runtime
+from engine.tutor.sources import Source
 
 DEFAULT_TITLE = "New conversation"
 TITLE_MAX = 200
@@ -40,7 +41,7 @@ class MessageView:
     mode: str
     content: str
     status: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[Source] = field(default_factory=list)
     sentences: list[dict[str, Any]] = field(default_factory=list)
     cited_share: float | None = None
     search_query: str | None = None
@@ -68,7 +69,7 @@ def _msg_view(m: Message) -> MessageView:
         mode=m.mode,
         content=m.content,
         status=m.status,
-        citations=list(m.citations or []),
+        citations=[Source.from_json(c) for c in m.citations or []],
         sentences=list(m.sentences or []),
         cited_share=m.cited_share,
         search_query=m.search_query,
@@ -354,6 +355,36 @@ def passage_leads(session: Session, *, user_id: int, chunk_ids: list[int]) -> di
         # Chunks that do not overlap (a new section) are separated by whitespace at least.
         leads[cid] = before[-LEAD_CHARS:] + ("" if chunk_start - start <= len(text) else "\n\n")
     return leads
+
+
+def passage_trails(session: Session, *, user_id: int, chunk_ids: list[int]) -> dict[int, str]:
+    """For each of the learner's chunks, the document text just after it (up to `LEAD_CHARS`
+    characters of the next chunk; "" for a document's last chunk), so the offline answer can
+    tell whether a list item at the chunk's end is whole. Chunks not found are left out."""
+    if not chunk_ids:
+        return {}
+    rows = session.execute(
+        select(Chunk.id, Chunk.material_id, Chunk.ordinal, Chunk.char_end).where(
+            Chunk.user_id == user_id, Chunk.id.in_(chunk_ids)
+        )
+    ).all()
+    wanted = {(m, o + 1): (cid, end) for cid, m, o, end in rows}
+    trails = {cid: "" for cid, _, _, _ in rows}
+    following = session.execute(
+        select(Chunk.material_id, Chunk.ordinal, Chunk.text, Chunk.char_start).where(
+            Chunk.user_id == user_id,
+            Chunk.material_id.in_({m for m, _ in wanted}),
+            Chunk.ordinal.in_({o for _, o in wanted}),
+        )
+    ).all()
+    for material_id, ordinal, text, start in following:
+        if (material_id, ordinal) not in wanted:
+            continue
+        cid, chunk_end = wanted[(material_id, ordinal)]
+        # Chunks that do not touch (a new section) are separated by whitespace at least.
+        gap = "\n\n" if start > chunk_end else ""
+        trails[cid] = gap + text[max(0, chunk_end - start) :][:LEAD_CHARS]
+    return trails
 
 
 def _quiz_message(session: Session, user_id: int, message_id: int) -> Message:

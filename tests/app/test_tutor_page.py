@@ -167,3 +167,35 @@ def test_offline_socratic_mode_shows_a_hint_ladder_and_says_so(learner_app):
     assert "Offline Socratic mode" in shown and "need a language model" in shown
     assert "\\_\\_\\_\\_\\_" in shown  # the gap, escaped
     assert "no source found" not in shown  # the tutor's own lines are not unsourced claims
+
+
+def test_an_answer_stored_with_an_older_citation_row_still_shows(learner_app, runtime):
+    at, uid = learner_app
+    conv = store.create_conversation(runtime, user_id=uid, title="Earlier")
+    with runtime.session_factory.begin() as session:
+        owned = store.owned(session, uid, conv.id)
+        store.add_message(
+            session,
+            user_id=uid,
+            conversation=owned,
+            role="user",
+            kind="question",
+            mode="explain",
+            content="What is rubisco?",
+        )
+        store.add_message(
+            session,
+            user_id=uid,
+            conversation=owned,
+            role="assistant",
+            kind="offline",
+            mode="explain",
+            content="Rubisco fixes carbon. [1]",
+            sentences=[{"text": "Rubisco fixes carbon.", "refs": [1], "added": False}],
+            citations=[{"n": 1, "title": "Old notes", "text": "Rubisco fixes carbon."}],
+        )
+    open_tutor(at)
+    at.button(key=f"tutor_conv_{conv.id}").click().run()
+    assert not at.exception
+    assert any(e.label == "[1] Old notes" for e in at.expander)
+    assert ":blue-background[**1**]" in texts(at)

@@ -65,7 +65,7 @@ def test_ask_about_an_uploaded_pdf_and_open_the_citation(page, start_app, llm_st
     conv = store.list_conversations(rt, user_id=uid)[0]
     answer = store.list_messages(rt, user_id=uid, conversation_id=conv.id)[-1]
     cited = answer.citations[0]
-    assert cited["page_start"] <= 2 <= cited["page_end"]  # the Calvin cycle is on page 2
+    assert cited.page_start <= 2 <= cited.page_end  # the Calvin cycle is on page 2
     label = page.get_by_text("[1] Plant Biology Basics", exact=False).first
     label.click()
     page.get_by_role("button", name="Open the page").first.click()

@@ -15,6 +15,7 @@ from tests.support.llm_stub import Reply, fails_mid_stream
 from tests.support.runtimes import with_settings
 from tests.support.tutor_data import (
     OFF_TOPIC,
+    SKRIPT,
     TOPOLOGIE,
     TRACING,
     biology_pdf,
@@ -79,9 +80,9 @@ def test_streams_answer_and_validates_citations(runtime, llm_stub, learner):
     assert refs[0] == (1,)
     # The uncited third sentence is supported by the photosynthesis passage: cited by us.
     assert msg.sentences[2]["added"] is True and msg.sentences[2]["refs"]
-    cited = {c["n"]: c for c in msg.citations}
-    assert cited[1]["material_id"] == material_id
-    assert cited[1]["page_start"] <= 2 <= cited[1]["page_end"]
+    cited = {c.n: c for c in msg.citations}
+    assert cited[1].material_id == material_id
+    assert cited[1].page_start <= 2 <= cited[1].page_end
     assert msg.cited_share == 1.0
     usage = _rows(runtime.session_factory, LLMUsage, user_id=user_id, task="tutor")
     assert [u.outcome for u in usage] == ["ok"] and usage[0].tokens_in > 0
@@ -147,7 +148,7 @@ def test_offline_answer_is_extractive_and_cited(runtime, learner):
     assert msg.sentences and all(s["refs"] for s in msg.sentences)
     assert any("Calvin cycle" in s["text"] for s in msg.sentences)
     assert msg.cited_share == 1.0
-    assert {c["material_id"] for c in msg.citations} == {material_id}
+    assert {c.material_id for c in msg.citations} == {material_id}
     assert turn.engine_ms > 0
 
 
@@ -288,8 +289,8 @@ def test_conversations_new_rename_delete_newest_first_and_filter(runtime, make_u
         store.update_conversation(runtime, user_id=user_id, conversation_id=a.id, title="  ")
     # Limited to the volcano material: the biology passage is never used.
     turn = _ask(runtime, user_id, b.id, CALVIN)
-    assert {s["material_id"] for s in turn.sources} <= {vol.id}
-    assert bio.id not in {c["material_id"] for c in turn.message.citations}
+    assert {s.material_id for s in turn.sources} <= {vol.id}
+    assert bio.id not in {c.material_id for c in turn.message.citations}
     store.delete_conversation(runtime, user_id=user_id, conversation_id=a.id)
     assert [c.id for c in store.list_conversations(runtime, user_id=user_id)] == [b.id]
     with sf() as s:
@@ -325,24 +326,24 @@ def test_learners_are_isolated(runtime, llm_stub, learner, make_user):
     # The other learner asking the owner's question never retrieves the owner's passages.
     mine = store.create_conversation(runtime, user_id=other)
     turn = _ask(runtime, other, mine.id, CALVIN)
-    assert material_id not in {s["material_id"] for s in turn.sources}
-    assert all("Calvin" not in s["text"] for s in turn.sources)
+    assert material_id not in {s.material_id for s in turn.sources}
+    assert all("Calvin" not in s.text for s in turn.sources)
     # The refusal's evidence is the learner's own library: the owner's words do not count.
     assert turn.kind == "refusal" and turn.evidence.library_coverage < 0.5
     owner_turn = _ask(runtime, owner, conv_id, CALVIN)
-    owner_chunks = [s["chunk_id"] for s in owner_turn.sources]
+    owner_chunks = [s.chunk_id for s in owner_turn.sources]
     with runtime.session_factory() as session:
         assert store.passage_leads(session, user_id=other, chunk_ids=owner_chunks) == {}
         assert store.passage_leads(session, user_id=owner, chunk_ids=owner_chunks)
     # Socratic hints continue only the learner's own conversation.
     socratic = _ask(runtime, other, mine.id, CALVIN, mode="socratic")
-    assert material_id not in {c["material_id"] for c in socratic.message.citations}
+    assert material_id not in {c.material_id for c in socratic.message.citations}
 
 
 def test_citation_opens_its_page_with_the_passage(runtime, learner):
     user_id, _, conv_id = learner
     turn = _ask(runtime, user_id, conv_id, CALVIN)
-    chunk_id, cited = turn.message.citations[0]["chunk_id"], turn.message.citations[0]["text"]
+    chunk_id, cited = turn.message.citations[0].chunk_id, turn.message.citations[0].text
     view = store.citation_view(runtime, user_id=user_id, chunk_id=chunk_id)
     assert view.page_start <= 2 <= view.page_end and "Calvin cycle" in view.passage
     assert " ".join(cited.split())[:80] in " ".join(view.passage.split())
@@ -495,7 +496,7 @@ def test_offline_answers_are_whole_sentences_and_a_definition_comes_first(runtim
     turn = _ask(runtime, user_id, conv.id, "What is a trace tree?")
     said = [s["text"] for s in turn.message.sentences]
     assert said[0].startswith("A trace tree is a set of traces")
-    assert turn.message.citations[0]["page_start"] == 3
+    assert turn.message.citations[0].page_start == 3
     document = "\n\n".join(TRACING)
     for sentence in said:
         assert "Figure" not in sentence and "Trunk" not in sentence, sentence
@@ -522,12 +523,29 @@ def test_offline_german_definition_question_finds_the_definition(runtime, make_u
     assert turn.kind == "offline"  # not refused although the embedding model is English
     first = turn.message.sentences[0]
     assert first["text"].startswith("Ein topologischer Raum X heißt kompakt")
-    cited = next(c for c in turn.message.citations if c["n"] == first["refs"][0])
-    assert cited["page_start"] == 2
+    cited = next(c for c in turn.message.citations if c.n == first["refs"][0])
+    assert cited.page_start == 2
     assert all(
         "bzgl" not in s["text"] or s["text"].startswith("Nicht jeder")
         for s in turn.message.sentences
     )  # never cut at an abbreviation
+
+
+def test_offline_german_answers_name_what_is_asked_and_never_quote_a_contents_line(
+    runtime, make_user
+):
+    user_id = make_user()
+    _ingest_text(runtime, user_id, SKRIPT, title="skript")
+    conv = store.create_conversation(runtime, user_id=user_id)
+    turn = _ask(runtime, user_id, conv.id, "Wie heißen Knoten ohne Kinder in einem Baum?")
+    assert turn.kind == "offline"
+    assert turn.message.sentences[0]["text"].startswith("Knoten ohne Kinder heißen")
+    said = []
+    for question in ("Was bedeutet Rekursion?", "Was ist ein Baum?", "Wozu dient Rekursion?"):
+        turn = _ask(runtime, user_id, conv.id, question)
+        said += [s["text"] for s in turn.message.sentences]
+    assert said
+    assert not [s for s in said if ". . ." in s or s.endswith("...")], said
 
 
 def test_offline_socratic_mode_is_a_hint_ladder_one_step_per_reply(runtime, learner):
@@ -543,8 +561,8 @@ def test_offline_socratic_mode_is_a_hint_ladder_one_step_per_reply(runtime, lear
     third = _ask(runtime, user_id, conv_id, "I see", mode="socratic")
     steps = [s for s in third.message.sentences if s.get("hint")]
     assert steps[0]["hint"] == 3 and len(steps) >= 2  # the passage, sentence by sentence
-    assert {c["chunk_id"] for c in third.message.citations} == {
-        c["chunk_id"] for c in first.message.citations
+    assert {c.chunk_id for c in third.message.citations} == {
+        c.chunk_id for c in first.message.citations
     }
     # The ladder is over: the next message is a new question with a new gap.
     fourth = _ask(

@@ -102,3 +102,18 @@ TOPOLOGIE = [
     "ist wieder kompakt. Im R^n sind genau die beschränkten und abgeschlossenen Mengen "
     "kompakt.",
 ]
+# German programming notes as PDF text comes out: a table of contents with dot leaders, then
+# bullet lists; leaves are named in item 4 of a numbered list.
+SKRIPT = [
+    "Inhaltsverzeichnis\n3 Bäume und Rekursion . . . . . . . . . . . . . . . . 2\n"
+    "3.1 Knoten ohne Kinder und Wurzeln von Bäumen . . . . . . . . . . . . 2\n"
+    "3.2 Rekursion über Bäume . . . . . . . . . . . . . . . . . . . . 3",
+    "3 Bäume\n1. ein Baum besteht aus Knoten und Kanten (Pfeilen)\n"
+    "2. Kanten verbinden Knoten mit ihren Kind-Knoten\n"
+    "3. jeder Knoten (außer der Wurzel) hat genau ein Elternteil\n"
+    "4. Knoten ohne Kinder heißen “Blätter“ (leaf-nodes)\n"
+    "5. Teilbäume entstehen, wenn man die Eltern-Kante eines Knotens entfernt",
+    "Rekursion\n• eine Funktion heißt rekursiv, wenn sie sich selbst aufruft\n"
+    "• kanonisches Beispiel: Fakultätsfunktion k! = 1 · 2 ·...\n"
+    "• jede Rekursion braucht eine Abbruchbedingung, sonst ruft sie sich endlos auf",
+]

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from engine.tutor import citations, hints, prompts, rewrite, sentences
 from engine.tutor.citations import Sentence
-from engine.tutor.grounding import Evidence, definition_term, pdf_sentences, should_refuse
+from engine.tutor.grounding import (
+    Evidence,
+    definition_term,
+    naming_term,
+    pdf_sentences,
+    should_refuse,
+)
+from engine.tutor.sources import Source
 
 
 def test_parse_markers_after_or_before_the_full_stop():
@@ -282,3 +289,55 @@ def test_hint_ladder_blanks_a_word_the_question_does_not_give_away():
     assert cloze.term == "sugars" and hints.BLANK in cloze.text and "sugars" not in cloze.text
     assert hints.is_right("I think it's sugar", "sugars")
     assert hints.is_right("SUGARS!", "sugars") and not hints.is_right("glucose", "sugars")
+
+
+def test_a_source_round_trips_through_its_stored_json_and_old_rows_still_load():
+    source = Source(
+        n=2,
+        text="The Calvin cycle fixes carbon.",
+        title="Biology",
+        chunk_id=7,
+        material_id=3,
+        page_start=4,
+        page_end=5,
+        score=0.61,
+    )
+    assert Source.from_json(source.to_json()) == source
+    assert source.pages == "pp. 4\u20135"
+    # A row stored with fewer keys (and an unknown one) still reads; what it lacks is unknown.
+    old = Source.from_json({"n": "1", "title": "notes", "text": "Old answer.", "extra": 1})
+    assert (old.n, old.title, old.text) == (1, "notes", "Old answer.")
+    assert old.chunk_id is None and old.material_id is None and old.pages == ""
+    one_page = Source.from_json({"n": 1, "text": "t", "page_start": 3, "chunk_id": 9})
+    assert one_page.pages == "p. 3" and one_page.page_end == 3
+
+
+def test_contents_lines_and_sentences_left_trailing_off_are_not_prose():
+    assert not sentences.prose("4.6 Von der funktionalen Programmierung . . . . . . . . 10")
+    assert not sentences.prose("kanonisches Beispiel: Fakultätsfunktion k! = 1 · 2 ·...")
+    assert not sentences.prose("betrachte den Speicher als Array vom Typ byte 1 2 3 4 5 6 7 8")
+    assert sentences.prose("In 2008, 3 of 4 loops ran 10 times faster than in 2006.")
+    assert sentences.prose("A trace is a program path, e.g. one iteration of a loop.")
+
+
+def test_naming_questions_ask_for_the_name_of_what_they_describe():
+    assert naming_term("Wie heißen Knoten ohne Kinder in einem Baum?") == (
+        "Knoten ohne Kinder in einem Baum"
+    )
+    assert naming_term("What are nodes without children called?") == "nodes without children"
+    assert naming_term("What is a trace tree?") is None
+
+
+def test_a_list_item_ending_a_passage_is_whole_only_when_the_document_goes_on_anew():
+    text = (
+        "3. jeder Knoten hat genau ein Elternteil\n\n"
+        "4. Knoten ohne Kinder heißen \u201cBlätter\u201c (leaf-nodes)"
+    )
+
+    def last(trail):
+        return sentences.split(text, lead="", trail=trail)[-1]
+
+    assert last("\n\n5. Teilbaum").usable  # the next item follows
+    assert last("").usable  # the document ends
+    assert not last(None).usable  # unknown: it may go on
+    assert not last(" und ihre Eltern").usable  # it does go on
