@@ -25,11 +25,6 @@ ALLOWED = {
     "engine/jobs/tasks.py::ingest_body": 71,
     "engine/jobs/tasks.py::ingest_body.<locals>.body": 65,
     "engine/retrieval/search.py::search_in": 63,
-    "engine/tutor/grounding.py::extractive_answer": 92,
-    "engine/tutor/service.py": 998,
-    "engine/tutor/service.py::_prepare": 65,
-    "engine/tutor/service.py::stream_answer": 66,
-    "engine/tutor/service.py::quiz_preview": 64,
 }
 
 
