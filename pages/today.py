@@ -70,6 +70,7 @@ def next_question() -> None:
     st.session_state[CURRENT] = None
     st.session_state[RESULT] = None
     st.session_state.pop("today_flagged", None)
+    st.session_state.pop("today_checking", None)
     reset_answer()
 
 
@@ -86,8 +87,8 @@ def answered(result: AnswerResult) -> None:
     )
 
 
-def ask_check() -> None:
-    st.session_state["today_checking"] = True
+def ask_check(token: str) -> None:
+    st.session_state["today_checking"] = token
 
 
 def dispute() -> None:
@@ -144,8 +145,9 @@ def learn_more(more: int) -> None:
 # --- the card --------------------------------------------------------------------------------
 def grade(question: PracticeQuestion, current: dict) -> None:
     """Grade what was just sent (a rating or the answer form), if anything was."""
-    rating = take_rating("today")
-    checking = st.session_state.pop("today_checking", False)
+    rating = take_rating("today", current["token"])
+    # Only a click on this showing's button checks it (never a late one from the last card).
+    checking = st.session_state.pop("today_checking", None) == current["token"]
     seconds = time.monotonic() - current["shown_at"]
     common = {
         "user_id": uid,
@@ -287,7 +289,7 @@ def practice() -> None:
         if question.form == FLASHCARD_FORM:
             flashcard_face(question, token=current["token"], key="today")
         else:
-            answer_form(question, on_check=ask_check)
+            answer_form(question, token=current["token"], on_check=ask_check)
         if error:
             st.error(error)
         return

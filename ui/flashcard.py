@@ -17,21 +17,23 @@ def _flip(flipped: str) -> None:
     st.session_state[flipped] = True
 
 
-def _rate(key: str, flipped: str, rating: int) -> None:
-    st.session_state.pop(flipped, None)
-    st.session_state[f"{key}_rating"] = rating
+def _rate(key: str, token: str, rating: int) -> None:
+    st.session_state.pop(f"{key}_flipped_{token}", None)
+    st.session_state[f"{key}_rating"] = (token, rating)
 
 
-def take_rating(key: str) -> int | None:
-    """The rating (1-4) just clicked on the card drawn under `key`, once; None otherwise."""
-    return st.session_state.pop(f"{key}_rating", None)
+def take_rating(key: str, token: str) -> int | None:
+    """The rating (1-4) just clicked on this showing (`token`) of the card drawn under `key`,
+    once; None otherwise (a click meant for an earlier card is dropped)."""
+    clicked = st.session_state.pop(f"{key}_rating", None)
+    return clicked[1] if clicked and clicked[0] == token else None
 
 
 def flashcard_face(question: PracticeQuestion, *, token: str, key: str) -> None:
     """The card face down ("Show answer") or turned over (the back and the four ratings).
 
     `token` identifies this showing of the card, so the next showing starts face down. Read a
-    click on a rating with `take_rating(key)` at the start of the next run.
+    click on a rating with `take_rating(key, token)` at the start of the next run.
     """
     flipped = f"{key}_flipped_{token}"
     if not st.session_state.get(flipped):
@@ -55,5 +57,5 @@ def flashcard_face(question: PracticeQuestion, *, token: str, key: str) -> None:
             width="stretch",
             shortcut=str(rating),
             on_click=_rate,
-            args=(key, flipped, rating),
+            args=(key, token, rating),
         )

@@ -86,9 +86,10 @@ def _blanks(question: PracticeQuestion) -> int:
     return question.stem.count(BLANK) if question.type == "cloze" else 0
 
 
-def answer_form(question: PracticeQuestion, *, on_check: Callable[[], None]) -> None:
+def answer_form(question: PracticeQuestion, *, token: str, on_check: Callable[[str], None]) -> None:
     """The answer form of one question: options (multiple choice) or a box, how sure, and
-    "Check answer" (Enter), whose click calls `on_check` before the page runs again.
+    "Check answer" (Enter), whose click calls `on_check(token)` before the page runs again
+    (`token` names this showing, so a late click cannot check the next question).
 
     Typed answers live in the form's boxes until checked, so the page never reruns while the
     learner types; `given_answer` reads them back.
@@ -97,7 +98,12 @@ def answer_form(question: PracticeQuestion, *, on_check: Callable[[], None]) -> 
         option_buttons(question.options or [])
         confidence_buttons()
         st.button(
-            "Check answer", key="today_check", type="primary", shortcut=CHECK_KEY, on_click=on_check
+            "Check answer",
+            key="today_check",
+            type="primary",
+            shortcut=CHECK_KEY,
+            on_click=on_check,
+            args=(token,),
         )
         return
     confidence_buttons()
@@ -114,7 +120,9 @@ def answer_form(question: PracticeQuestion, *, on_check: Callable[[], None]) -> 
                 max_chars=4000,
                 placeholder="Answer in a sentence or two",
             )
-        st.form_submit_button("Check answer", type="primary", shortcut=CHECK_KEY, on_click=on_check)
+        st.form_submit_button(
+            "Check answer", type="primary", shortcut=CHECK_KEY, on_click=on_check, args=(token,)
+        )
 
 
 def given_answer(question: PracticeQuestion) -> str | int | None:
