@@ -344,7 +344,7 @@ def time_and_usage(view: View, data: Frames) -> None:
 
 def exports(view: View, data: Frames) -> None:
     """CSV downloads and the Anki deck."""
-    rt, uid, materials = view.rt, view.user_id, view.materials
+    rt, uid = view.rt, view.user_id
     st.caption("Your own data only. CSV timestamps are in UTC.")
     what_labels = [
         ("attempts", "Answers (CSV)"),
@@ -361,6 +361,12 @@ def exports(view: View, data: Frames) -> None:
             on_click="ignore",
             data=lambda what=what: export.csv_bytes(rt, user_id=uid, what=what),
         )
+    _anki_deck(view)
+
+
+def _anki_deck(view: View) -> None:
+    """The Anki deck form: all questions, one material's or one topic's; then its download."""
+    rt, uid, materials = view.rt, view.user_id, view.materials
     with st.form("an_anki"):
         st.markdown("**Anki deck (.apkg)**")
         st.caption(
