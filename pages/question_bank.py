@@ -109,7 +109,7 @@ for q in page.questions:
     key = f"bank_{q.id}"
     row = st.container(border=True, key=f"{key}_row")
     with row:
-        row_head(rt, q, user_id=account.user_id, key=key)
+        row_head(q, user_id=account.user_id, key=key)
     with row.expander(
         "Answer, source, edit or delete", expanded=st.session_state["bank_editing"] == q.id
     ):

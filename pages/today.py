@@ -38,11 +38,10 @@ from ui.practice_feedback import (
     FLAG_REASON_KEY,
     due_in_words,
     feedback_card,
-    plural,
     session_summary,
 )
 from ui.runtime import get_runtime
-from ui.text import escape_markdown
+from ui.text import escape_markdown, plural
 
 rt = get_runtime()
 account = require_account()

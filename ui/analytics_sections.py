@@ -23,10 +23,10 @@ from engine.errors import EngineError
 from ui import analytics_charts as charts
 from ui.analytics_cache import ChartData, figure
 from ui.analytics_tables import table
+from ui.text import plural
 
 if TYPE_CHECKING:
     from engine.analytics.scope import Scope
-    from engine.runtime import Runtime
 
 Frames = dict[str, pd.DataFrame]
 NO_ANSWERS = "No answers in this range yet. Answer questions in Today to see this chart."
@@ -36,7 +36,7 @@ NO_ANSWERS = "No answers in this range yet. Answer questions in Today to see thi
 class View:
     """One run of the Analytics page: the learner, their scope and the filtered chart data."""
 
-    rt: Runtime
+    rt: Any  # the app's runtime, from `ui.runtime.get_runtime()`
     user_id: int
     base: Scope  # today, the exam date, the time zone (unfiltered)
     materials: dict[int, str]
@@ -95,7 +95,7 @@ def _empty(frame: pd.DataFrame, message: str) -> bool:
 
 
 def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
+    return plural(n, "day")
 
 
 def _basis(view: View) -> shape.ProjectionBasis:
@@ -197,7 +197,7 @@ def retention(view: View, data: Frames) -> None:
         kn = data["knowledge"].iloc[0]
         st.metric(
             "Estimated total knowledge",
-            f"{kn['knowledge']:.0f} questions",
+            plural(round(kn["knowledge"]), "question"),
             help="The sum of predicted recall now over reviewed questions (FSRS).",
         )
     with right:
@@ -254,8 +254,8 @@ def coverage(view: View, data: Frames) -> None:
     if _empty(cov, "No materials yet: upload a PDF in the Library."):
         return
     st.caption(
-        f"{shape.untested_pages(cov)} of {len(cov)} pages have no questions yet. Click a page "
-        "(or pick it below) to list its questions or generate questions from it."
+        f"Pages without questions yet: {shape.untested_pages(cov)} of {len(cov)}. Click a "
+        "page (or pick it below) to list its questions or generate questions from it."
     )
     event = st.plotly_chart(
         figure(charts.coverage, cov),
@@ -337,8 +337,7 @@ def time_and_usage(view: View, data: Frames) -> None:
             _show(figure(charts.model_usage, data["model_usage"]), "an_models")
             totals = shape.usage_totals(data["model_usage"])
             st.caption(
-                f"Total in range: ${totals.cost_usd:.4f} for {totals.calls} "
-                f"call{'s' if totals.calls != 1 else ''}."
+                f"Total in range: ${totals.cost_usd:.4f} for {plural(totals.calls, 'call')}."
             )
 
 
@@ -410,7 +409,7 @@ def _anki_deck(view: View) -> None:
     if st.session_state.get("an_apkg"):
         payload, n = st.session_state["an_apkg"]
         st.download_button(
-            f"Download the deck ({n} notes)",
+            f"Download the deck ({plural(n, 'note')})",
             data=payload,
             file_name="groundwork.apkg",
             mime="application/octet-stream",

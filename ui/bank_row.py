@@ -10,9 +10,9 @@ import streamlit as st
 from engine.bank.views import QuestionView
 from engine.errors import EngineError
 from engine.practice.flags import flag_question
-from engine.runtime import Runtime
 from ui.practice_feedback import FLAG_REASONS
 from ui.question_view import pages_label, plain
+from ui.runtime import get_runtime
 
 STATUS_WORDS = {"active": "Active", "flagged": "Flagged", "retired": "Retired"}
 STEM_CHARS = 160
@@ -31,11 +31,11 @@ def glance(q: QuestionView) -> str:
     return " · ".join(parts)
 
 
-def _flag(rt: Runtime, user_id: int, question_id: int, key: str) -> None:
+def _flag(user_id: int, question_id: int, key: str) -> None:
     """The Flag form's callback: record the flag, then confirm it (a toast and a notice)."""
     try:
         outcome = flag_question(
-            rt,
+            get_runtime(),
             user_id=user_id,
             question_id=question_id,
             reason=st.session_state[f"{key}_flag_reason"],
@@ -53,7 +53,7 @@ def _flag(rt: Runtime, user_id: int, question_id: int, key: str) -> None:
     st.session_state["bank_notice"] = message
 
 
-def row_head(rt: Runtime, q: QuestionView, *, user_id: int, key: str) -> None:
+def row_head(q: QuestionView, *, user_id: int, key: str) -> None:
     """The question's stem and its line of facts, with Flag beside them."""
     text, action = st.columns([6, 1], vertical_alignment="center")
     stem = q.stem if len(q.stem) <= STEM_CHARS else q.stem[:STEM_CHARS] + "…"
@@ -68,5 +68,5 @@ def row_head(rt: Runtime, q: QuestionView, *, user_id: int, key: str) -> None:
         )
         st.text_area("Note", key=f"{key}_flag_note", max_chars=1000)
         st.form_submit_button(
-            "Flag question", on_click=_flag, args=(rt, user_id, q.id, key), type="primary"
+            "Flag question", on_click=_flag, args=(user_id, q.id, key), type="primary"
         )

@@ -17,7 +17,7 @@ import streamlit as st
 from engine.practice.session_rules import SessionSummary
 from engine.practice.submit import AnswerResult
 from ui.practice import CONFIDENCE, NEXT_KEY
-from ui.text import escape_markdown
+from ui.text import escape_markdown, plural
 
 FLAG_REASONS = {
     "wrong": "The answer is wrong",
@@ -28,11 +28,6 @@ FLAG_REASONS = {
 DISPUTE_NOTE_KEY = "today_dispute_note"
 FLAG_REASON_KEY = "today_flag_reason"
 FLAG_NOTE_KEY = "today_flag_note"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """ "1 day", "2 days" (`many` for irregular plurals)."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def due_in_words(moment: dt.datetime | None, zone: zoneinfo.ZoneInfo, now: dt.datetime) -> str:

@@ -124,6 +124,7 @@ def test_a_new_answer_refreshes_the_cached_charts(signed_in_app, runtime):
         assert s.scalar(select(func.count()).select_from(Attempt)) == 1
     open_analytics(at)
     assert [m.value for m in at.metric if m.label == "Answers"] == ["1"]
+    assert [m.value for m in at.metric if m.label == "Streak"] == ["1 day"]  # not "1 days"
     assert qid
 
 
