@@ -204,15 +204,71 @@ if not preview:
     st.stop()
 
 
-def save(indices: list[int]) -> None:
+def save(indices: list[int]) -> str | None:
+    """Save these drafts to the bank and mark them accepted; the error message otherwise."""
     drafts = [Draft.from_dict(preview["items"][i]["draft"]) for i in indices]
     try:
         bank.save_questions(rt, user_id=account.user_id, drafts=drafts)
     except EngineError as e:
-        st.session_state["gen_error"] = e.user_message
-        return
+        return e.user_message
     for i in indices:
         preview["items"][i]["state"] = "accepted"
+    return None
+
+
+def _accept(i: int) -> None:
+    preview["items"][i]["error"] = save([i])
+
+
+def _set_state(i: int, state: str) -> None:
+    preview["items"][i]["state"] = state
+
+
+@st.fragment
+def preview_card(i: int) -> None:
+    """One question of the preview. Accept, Reject, Undo and Save changes redraw this card
+    only (a fragment; the clicks are handled by callbacks before it draws again)."""
+    item = preview["items"][i]
+    key = f"gen_{preview['batch']}_{i}"
+    with st.container(border=True):
+        head, view, actions = st.container(), st.container(), st.container()
+        state = item["state"]
+        if state == "pending":
+            # The edit form is handled first, so the question drawn above it is the edited one.
+            with st.expander("Edit before accepting"), st.form(f"{key}_edit"):
+                values = edit_fields(Draft.from_dict(item["draft"]), key=key)
+                if st.form_submit_button("Save changes"):
+                    item["draft"].update(values)
+        draft = Draft.from_dict(item["draft"])
+        mark = {"accepted": " · :green[saved to your bank]", "rejected": " · :gray[rejected]"}
+        head.markdown(f"**{i + 1}.** {badges(draft)}{mark.get(state, '')}")
+        if error := item.pop("error", None):
+            head.error(error)
+        if state == "rejected":
+            view.caption(plain(draft.stem))
+            view.button("Undo", key=f"{key}_undo", on_click=_set_state, args=(i, "pending"))
+            return
+        with view:
+            render_question(draft)
+        if state == "accepted":
+            actions.page_link(
+                "pages/question_bank.py",
+                label="Open the question bank",
+                icon=":material/inventory_2:",
+            )
+        if state != "pending":
+            return
+        cols = actions.columns([1, 1, 4])
+        cols[0].button(
+            "Accept", key=f"{key}_accept", icon=":material/check:", on_click=_accept, args=(i,)
+        )
+        cols[1].button(
+            "Reject",
+            key=f"{key}_reject",
+            icon=":material/delete:",
+            on_click=_set_state,
+            args=(i, "rejected"),
+        )
 
 
 items = preview["items"]
@@ -232,9 +288,6 @@ if preview["generator"] == "llm":
 st.caption(plain(summary))
 if preview.get("note"):
     st.info(plain(preview["note"]), icon=":material/info:")
-if error := st.session_state.pop("gen_error", None):
-    st.error(error)
-
 top = st.columns([1, 1, 3])
 if top[0].button(
     "Accept all",
@@ -243,8 +296,10 @@ if top[0].button(
     disabled=not pending,
     icon=":material/done_all:",
 ):
-    save(pending)
-    st.rerun()
+    if error := save(pending):
+        st.error(error)
+    else:
+        st.rerun()
 if top[1].button("Clear", key=f"gen_clear_{preview['batch']}", icon=":material/close:"):
     st.session_state[PREVIEW] = None
     st.rerun()
@@ -255,36 +310,5 @@ if accepted:
         icon=":material/inventory_2:",
     )
 
-for i, item in enumerate(items):
-    draft = Draft.from_dict(item["draft"])
-    key = f"gen_{preview['batch']}_{i}"
-    with st.container(border=True):
-        state = item["state"]
-        head = f"**{i + 1}.** {badges(draft)}"
-        if state == "accepted":
-            head += " · :green[saved to your bank]"
-        elif state == "rejected":
-            head += " · :gray[rejected]"
-        st.markdown(head)
-        if state == "rejected":
-            st.caption(plain(draft.stem))
-            if st.button("Undo", key=f"{key}_undo"):
-                item["state"] = "pending"
-                st.rerun()
-            continue
-        render_question(draft)
-        if state != "pending":
-            continue
-        cols = st.columns([1, 1, 4])
-        if cols[0].button("Accept", key=f"{key}_accept", icon=":material/check:"):
-            save([i])
-            st.rerun()
-        if cols[1].button("Reject", key=f"{key}_reject", icon=":material/delete:"):
-            item["state"] = "rejected"
-            st.rerun()
-        with st.expander("Edit before accepting"):
-            with st.form(f"{key}_edit"):
-                values = edit_fields(draft, key=key)
-                if st.form_submit_button("Save changes"):
-                    item["draft"].update(values)
-                    st.rerun()
+for i in range(len(items)):
+    preview_card(i)

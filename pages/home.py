@@ -9,7 +9,7 @@ from engine.practice.queue import review_counts
 from engine.profiles import home_summary
 from ui.auth import require_account
 from ui.runtime import get_runtime
-from ui.text import escape_markdown
+from ui.text import escape_markdown, plural
 
 rt = get_runtime()
 account = require_account()
@@ -32,8 +32,8 @@ if summary.has_practice:
     streak = summary.streak_now
     streak_col.metric(
         "Streak",
-        f"{streak} day{'s' if streak != 1 else ''}",
-        help=f"Best streak: {profile.best_streak} days",
+        plural(streak, "day"),
+        help=f"Best streak: {plural(profile.best_streak, 'day')}",
     )
 
 st.subheader("What to do next")
@@ -55,7 +55,7 @@ elif summary.questions == 0:
     st.page_link("pages/generate.py", label="Generate questions", icon=":material/auto_awesome:")
 else:
     st.info(
-        f"You have {summary.questions} questions in your bank. Time to practise.",
+        f"You have {plural(summary.questions, 'question')} in your bank. Time to practise.",
         icon=":material/school:",
     )
     try:

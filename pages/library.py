@@ -27,6 +27,7 @@ from ui.library import (
     passage_card,
 )
 from ui.runtime import get_runtime
+from ui.text import plural
 
 rt = get_runtime()
 account = require_account()
@@ -166,7 +167,7 @@ else:
                 "Language": language_label(m.language),
                 "Status": "ready"
                 if not m.pages_without_text
-                else f"ready ({len(m.pages_without_text)} pages without text)",
+                else f"ready ({plural(len(m.pages_without_text), 'page')} without text)",
                 "OCR": ocr_summary(m.ocr_pages, m.ocr_confidence),
                 "Uploaded": m.created_at,
             }
@@ -190,7 +191,7 @@ else:
         with st.container(border=True):
             st.markdown(
                 f"**{escape_markdown(chosen.title)}** · {escape_markdown(chosen.filename)}"
-                f" · {chosen.page_count} pages · {chosen.chunk_count} passages"
+                f" · {plural(chosen.page_count, 'page')} · {plural(chosen.chunk_count, 'passage')}"
             )
             if chosen.ocr_pages:
                 st.caption(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.errors import EngineError
 from engine.bank import service
+from engine.errors import EngineError
 from ui.auth import require_account
 from ui.bank_import import import_section
+from ui.bank_row import row_head
 from ui.lms_export import lms_export_section
-from ui.question_view import DIFFICULTY, TYPE_LABELS, badges, edit_fields, plain, render_question
+from ui.question_view import DIFFICULTY, TYPE_LABELS, badges, edit_fields, render_question
 from ui.runtime import get_runtime
 
 rt = get_runtime()
@@ -101,15 +102,18 @@ st.caption(f"Showing {first + 1}–{first + len(page.questions)} of {page.total}
 
 if notice := st.session_state.pop("bank_notice", None):
     st.success(notice)
+if error := st.session_state.pop("bank_error", None):
+    st.error(error)
 
 for q in page.questions:
     key = f"bank_{q.id}"
-    label = f"{plain(q.stem[:110])}{'…' if len(q.stem) > 110 else ''}"
-    with st.expander(label, expanded=st.session_state["bank_editing"] == q.id):
-        meta = badges(q) + f" · {STATUSES.get(q.status, q.status).lower()}"
-        if q.quality_score is not None:
-            meta += f" · quality {q.quality_score:.2f}"
-        st.caption(meta)
+    row = st.container(border=True, key=f"{key}_row")
+    with row:
+        row_head(q, user_id=account.user_id, key=key)
+    with row.expander(
+        "Answer, source, edit or delete", expanded=st.session_state["bank_editing"] == q.id
+    ):
+        st.caption(badges(q))
         if st.session_state["bank_editing"] == q.id:
             with st.form(f"{key}_form"):
                 values = edit_fields(q, key=key)

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from engine.analytics.shaping import count_range, day_ticks
+from ui.text import plural
 
 COLOURS = {
     "new": "#4c78a8",
@@ -84,7 +85,7 @@ def calendar(df: pd.DataFrame, today: dt.date) -> go.Figure:
         day = first + dt.timedelta(days=i)
         n = counts.get(day, 0)
         z[day.weekday()][i // 7] = n
-        text[day.weekday()][i // 7] = f"{day:%a %d %b %Y}: {n} answers"
+        text[day.weekday()][i // 7] = f"{day:%a %d %b %Y}: {plural(n, 'answer')}"
     x = [first + dt.timedelta(weeks=w) for w in range(weeks)]
     fig = go.Figure(
         go.Heatmap(
@@ -314,7 +315,7 @@ def coverage(df: pd.DataFrame) -> go.Figure:
     tested = df["questions"] > 0
     mastery = df["mastery"].astype(float)
     hover = [
-        f"{lab}, p. {p}: {q} questions, {r} reviewed"
+        f"{lab}, p. {p}: {plural(q, 'question')}, {r} reviewed"
         + (f", mastery {m:.0%}" if pd.notna(m) else "")
         for lab, p, q, r, m in zip(labels, df["page"], df["questions"], df["reviewed"], mastery)
     ]

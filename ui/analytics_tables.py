@@ -26,6 +26,10 @@ COLUMN_LABELS = {
     "type": "Type",
     "reviews": "Reviews",
     "recall": "Recall now",
+    "period": "Period",
+    "young": "Young",
+    "mature": "Mature",
+    "total": "Total",
 }
 # Internal keys a learner has no use for.
 HIDDEN = ("question_id", "material_id")

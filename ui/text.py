@@ -29,3 +29,8 @@ def escape_markdown(text: str) -> str:
     text = _WWW.sub(r"\1" + _ZWSP + r"\2", text)
     text = _AT.sub(_ZWSP + "@", text)
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """A count with its noun: "1 page", "2 pages", "0 pages" (`many` for irregular plurals)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"

@@ -1,5 +1,6 @@
 """Pure shaping of chart data for display: when a projection has enough history behind it,
-count axes that never go below zero, and date ticks that never repeat a day."""
+count axes that never go below zero, date ticks that never repeat a day, and the figures the
+Analytics page derives from chart frames (the due window, the retention table, totals)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import pandas as pd
 
 # Reviews (answers to a question first seen on an earlier day) before the long-run daily load
 # and the exam projection mean anything: until then every interval is the first one (a day or
@@ -84,3 +87,68 @@ def day_ticks(first: dt.date, last: dt.date, *, most: int = 8, step_days: int = 
     slots = (last - first).days // step_days + 1
     stride = math.ceil(slots / most) * step_days
     return [first + dt.timedelta(days=d) for d in range(0, (last - first).days + 1, stride)]
+
+
+# --- figures derived from the chart frames (engine.analytics.CHARTS) ---------------------------
+
+
+def reviews_so_far(true_retention: pd.DataFrame) -> int:
+    """All-time true reviews, from the `true_retention` frame (its "all" row)."""
+    rows = true_retention.loc[true_retention["period"] == "all", "total"]
+    return int(rows.iloc[0]) if len(rows) else 0
+
+
+def due_within(future_due: pd.DataFrame, today: dt.date, days: int) -> pd.DataFrame:
+    """The `future_due` rows in the next `days` days from `today` (today included).
+
+    Raises:
+        ValueError: `days` below 1.
+    """
+    if days < 1:
+        raise ValueError(f"days must be >= 1, got {days}")
+    return future_due[future_due["day"] < today + dt.timedelta(days=days)]
+
+
+def _share(rate: float, n: int) -> str:
+    return f"{rate:.1%} of {int(n)}" if n else "—"
+
+
+def retention_table(true_retention: pd.DataFrame) -> pd.DataFrame:
+    """True retention by period as text: "91.0% of 120" for young, mature and all answers
+    ("—" where there were none); columns period, young, mature, total."""
+    tr = true_retention
+    return pd.DataFrame(
+        {
+            "period": tr["period"].str.title(),
+            "young": [_share(r, n) for r, n in zip(tr["young_rate"], tr["young_total"])],
+            "mature": [_share(r, n) for r, n in zip(tr["mature_rate"], tr["mature_total"])],
+            "total": [_share(r, n) for r, n in zip(tr["rate"], tr["total"])],
+        }
+    )
+
+
+def predicted_recall(readiness: pd.DataFrame) -> float:
+    """The share of all active questions expected to be recalled on the exam day (0 to 1);
+    questions never answered count as forgotten."""
+    return float(readiness["expected_recalled"].sum()) / max(1, int(readiness["questions"].sum()))
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """Model calls in the filtered range and what they cost (unknown costs count as 0)."""
+
+    calls: int
+    cost_usd: float
+
+
+def usage_totals(model_usage: pd.DataFrame) -> UsageTotals:
+    """The totals of the `model_usage` frame."""
+    return UsageTotals(
+        calls=int(model_usage["calls"].sum()),
+        cost_usd=float(model_usage["cost_usd"].fillna(0).sum()),
+    )
+
+
+def untested_pages(coverage: pd.DataFrame) -> int:
+    """How many pages of the `coverage` frame have no question yet."""
+    return int((coverage["questions"] == 0).sum())

@@ -124,6 +124,7 @@ def test_a_new_answer_refreshes_the_cached_charts(signed_in_app, runtime):
         assert s.scalar(select(func.count()).select_from(Attempt)) == 1
     open_analytics(at)
     assert [m.value for m in at.metric if m.label == "Answers"] == ["1"]
+    assert [m.value for m in at.metric if m.label == "Streak"] == ["1 day"]  # not "1 days"
     assert qid
 
 
@@ -258,3 +259,28 @@ def test_tables_have_human_headings_and_no_internal_ids(signed_in_app, runtime):
         assert not any("_" in str(c) or str(c).islower() for c in columns), columns
     quality = next(d.value for d in at.dataframe if "Open flags" in d.value.columns)
     assert set(quality["Status"]) <= {"Active", "Flagged", "Retired"}
+
+
+def test_sections_draw_in_order_and_one_that_fails_leaves_the_others(
+    signed_in_app, runtime, monkeypatch
+):
+    """The page is a list of sections, each loading its own data: the first (Today) comes
+    first, and a section whose data cannot be read says so while the rest still draw."""
+    from engine import analytics
+    from engine.errors import EngineError
+
+    def unreadable(rt, scope):
+        raise EngineError("Coverage cannot be read right now.")
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    busy(runtime.session_factory, uid)
+    monkeypatch.setitem(analytics.CHARTS, "coverage", unreadable)
+    open_analytics(at)
+    headings = [h.value for h in at.subheader]
+    assert headings[0] == "Today"
+    assert headings.index("Coverage of your material") < headings.index("Exam readiness")
+    assert headings[-1] == "Export"
+    assert [e.value for e in at.error] == ["Coverage cannot be read right now."]
+    assert any(m.label.startswith("Predicted recall on") for m in at.metric)
+    assert [b.label for b in at.button if b.label == "Build the deck"] == ["Build the deck"]

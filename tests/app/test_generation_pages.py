@@ -156,3 +156,29 @@ def test_a_material_in_an_unsupported_language_is_named_on_the_generate_and_libr
     at.selectbox(key="library_open").set_value(mid).run()
     assert not at.exception
     assert any("Italian" in w.value for w in at.warning)
+
+
+def test_accept_reject_and_undo_redraw_the_card_in_the_same_run(
+    signed_in_app, runtime, monkeypatch
+):
+    """Each preview card is a fragment whose clicks are handled by callbacks: Accept, Reject
+    and Undo never call `st.rerun` (a second run of the whole page)."""
+    import streamlit
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
+    open_generate(at)
+    at.number_input(key="gen_count").set_value(2)
+    generate(at)
+    batch = at.session_state["gen_preview"]["batch"]
+    reruns = []
+    monkeypatch.setattr(streamlit, "rerun", lambda *a, **k: reruns.append(a) or 1 / 0)
+    at.button(key=f"gen_{batch}_0_accept").click().run()
+    assert not at.exception and "saved to your bank" in texts(at)
+    at.button(key=f"gen_{batch}_1_reject").click().run()
+    assert not at.exception and "rejected" in texts(at)
+    at.button(key=f"gen_{batch}_1_undo").click().run()
+    assert not at.exception and "rejected" not in texts(at)
+    assert reruns == []
+    assert len(saved(runtime, uid)) == 1

@@ -154,3 +154,43 @@ def test_import_a_csv_then_a_refused_one(signed_in_app, runtime):
     next(b for b in at.button if b.label == "Import CSV").click().run()
     assert "needs a header" in texts(at)
     assert bank.list_questions(runtime, user_id=uid).total == 2
+
+
+def test_rows_show_material_page_type_status_and_quality_and_flag_confirms(
+    signed_in_app, runtime, settings
+):
+    """Each row reads at a glance without opening it; Flag records the flag and says so."""
+    from sqlalchemy import select
+
+    from engine.db.models import Flag, Question
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    _, _, ids = seed(runtime, settings, uid)
+    with runtime.session_factory.begin() as s:
+        s.get(Question, ids[0]).quality_score = 0.8
+    open_bank(at)
+    first = bank.get_question(runtime, user_id=uid, question_id=ids[0])
+    glance = f"Biology notes · p. {first.page_start} · Multiple choice · Active · quality 0.80"
+    outside = [c.value for c in at.caption]
+    inside = [c.value for e in at.expander for c in e.caption]
+    assert glance in outside and glance not in inside
+    assert any(
+        v.startswith("Roman history · p.") and "Cloze" in v and v.endswith("Active · unrated")
+        for v in outside
+    ), outside
+
+    at.radio(key=f"bank_{ids[0]}_flag_reason").set_value("wrong")
+    at.text_area(key=f"bank_{ids[0]}_flag_note").input("Two options are right")
+    at.button(key=f"FormSubmitter:bank_{ids[0]}_flag-Flag question").click().run()
+    assert not at.exception
+    assert [t.value for t in at.toast] == [
+        "Flagged. It is out of your queues until you keep, retire or replace it on the "
+        "Reviews page."
+    ]
+    flagged = glance.replace("Active", "Flagged").split(" · quality")[0]
+    assert any(c.value.startswith(flagged) for c in at.caption), [c.value for c in at.caption]
+    with runtime.session_factory() as s:
+        assert s.execute(select(Flag.question_id, Flag.reason, Flag.note)).all() == [
+            (ids[0], "wrong", "Two options are right")
+        ]

@@ -213,3 +213,43 @@ def test_keys_are_on_the_buttons_and_checking_never_waits_for_a_confidence(signe
     assert not at.error and "Right!" in texts(at)
     with runtime.session_factory() as s:
         assert s.scalars(select(Attempt.confidence).order_by(Attempt.id)).all() == [5, 3]
+
+
+def test_check_next_dispute_and_flag_are_drawn_in_the_same_run(signed_in_app, runtime, monkeypatch):
+    """Feedback appears in the run the click starts: no `st.rerun` round trip (which would
+    run the whole page a second time) for Check, Next, "I was right", Flag or a flashcard."""
+    import streamlit
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    qid = add_question(runtime.session_factory, uid, stem="First: which organelle makes ATP?")
+    add_question(
+        runtime.session_factory,
+        uid,
+        type="short",
+        form="flashcard",
+        options=None,
+        correct_index=None,
+        stem="perro",
+        answer="dog",
+    )
+    reruns = []
+    monkeypatch.setattr(streamlit, "rerun", lambda *a, **k: reruns.append(a) or 1 / 0)
+    at.switch_page("pages/today.py").run()
+    answer_today(at, "Nucleus")
+    assert not at.exception and "Not quite" in texts(at)
+    button(at, "Count it as right").click().run()
+    assert not at.exception and "counts as right" in texts(at)
+    at.radio(key="today_flag_reason").set_value("unclear")
+    button(at, "Flag question").click().run()
+    assert not at.exception
+    assert [t.value for t in at.toast] == ["Thanks, flagged."]
+    assert "Thanks, flagged." in [s.value for s in at.success]  # stays on the card
+    button(at, "Next question").click().run()
+    assert at.subheader[0].value == "perro"
+    button(at, "Show answer").click().run()
+    button(at, "Good").click().run()
+    assert not at.exception and "You rated your recall Good" in texts(at)
+    assert reruns == []
+    with runtime.session_factory() as s:
+        assert s.scalars(select(Flag.question_id)).all() == [qid]

@@ -118,7 +118,12 @@ def test_pages_and_ui_call_only_engine_services():
 
 
 # Pure domain code: plain values in, plain values out.
-PURE_PARTS = ("engine/scheduling", "engine/scoring", "engine/practice/answering.py")
+PURE_PARTS = (
+    "engine/scheduling",
+    "engine/scoring",
+    "engine/practice/answering.py",
+    "engine/practice/session_rules.py",
+)
 PURE_FORBIDDEN_ENGINE = (
     "engine.db",
     "engine.runtime",

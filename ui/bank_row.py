@@ -1,0 +1,72 @@
+"""One row of the Question bank: the question with its material, page, type, status and
+quality at a glance, and a Flag action that confirms what it did.
+
+Stems and titles are untrusted: escaped before Markdown renders them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.bank.views import QuestionView
+from engine.errors import EngineError
+from engine.practice.flags import flag_question
+from ui.practice_feedback import FLAG_REASONS
+from ui.question_view import pages_label, plain
+from ui.runtime import get_runtime
+
+STATUS_WORDS = {"active": "Active", "flagged": "Flagged", "retired": "Retired"}
+STEM_CHARS = 160
+
+
+def glance(q: QuestionView) -> str:
+    """Material, page, type, status and quality in one line (escaped for Markdown)."""
+    quality = "unrated" if q.quality_score is None else f"quality {q.quality_score:.2f}"
+    parts = [
+        plain(q.material_title),
+        pages_label(q.page_start, q.page_end),
+        plain(q.type_label),
+        STATUS_WORDS.get(q.status, plain(q.status)),
+        quality,
+    ]
+    return " · ".join(parts)
+
+
+def _flag(user_id: int, question_id: int, key: str) -> None:
+    """The Flag form's callback: record the flag, then confirm it (a toast and a notice)."""
+    try:
+        outcome = flag_question(
+            get_runtime(),
+            user_id=user_id,
+            question_id=question_id,
+            reason=st.session_state[f"{key}_flag_reason"],
+            note=st.session_state.get(f"{key}_flag_note", ""),
+        )
+    except EngineError as e:
+        st.session_state["bank_error"] = e.user_message
+        return
+    message = "Flagged. " + (
+        "It is out of your queues until you keep, retire or replace it on the Reviews page."
+        if outcome.status != "active"
+        else "It stays in your queues; keep, retire or replace it on the Reviews page."
+    )
+    st.toast(message, icon=":material/flag:")
+    st.session_state["bank_notice"] = message
+
+
+def row_head(q: QuestionView, *, user_id: int, key: str) -> None:
+    """The question's stem and its line of facts, with Flag beside them."""
+    text, action = st.columns([6, 1], vertical_alignment="center")
+    stem = q.stem if len(q.stem) <= STEM_CHARS else q.stem[:STEM_CHARS] + "…"
+    text.markdown(plain(stem))
+    text.caption(glance(q))
+    with action.popover("Flag", icon=":material/flag:"), st.form(f"{key}_flag"):
+        st.radio(
+            "What is wrong?",
+            list(FLAG_REASONS),
+            format_func=FLAG_REASONS.get,
+            key=f"{key}_flag_reason",
+        )
+        st.text_area("Note", key=f"{key}_flag_note", max_chars=1000)
+        st.form_submit_button(
+            "Flag question", on_click=_flag, args=(user_id, q.id, key), type="primary"
+        )
