@@ -47,13 +47,34 @@ def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache of locally built models for the whole run (building one takes a while).
 
     GROUNDWORK_TEST_MODEL_CACHE names a folder kept between runs (for quick local iterations;
-    CI leaves it unset and builds the model once per run).
+    CI leaves it unset and builds the model once per run). Under pytest-xdist the workers of a
+    run share one folder, and the first worker to need it builds the default model while the
+    others wait, instead of each building its own copy.
     """
     kept = os.environ.get("GROUNDWORK_TEST_MODEL_CACHE")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     if kept:
-        Path(kept).mkdir(parents=True, exist_ok=True)
-        return Path(kept)
-    return tmp_path_factory.mktemp("models")
+        folder = Path(kept)
+    elif worker:
+        folder = tmp_path_factory.getbasetemp().parent / "models"
+    else:
+        return tmp_path_factory.mktemp("models")
+    folder.mkdir(parents=True, exist_ok=True)
+    if worker:
+        _build_default_model_once(folder)
+    return folder
+
+
+def _build_default_model_once(folder: Path) -> None:
+    """Build the default (int8) embedding model into `folder` unless another process has."""
+    from filelock import FileLock
+
+    from engine.retrieval import onnx_model
+
+    target = onnx_model.cache_path(folder, quantized=True)
+    with FileLock(str(folder / ".build.lock")):
+        if not target.is_file():
+            onnx_model.build(target, quantized=True)
 
 
 @pytest.fixture
