@@ -35,6 +35,20 @@ def database_factory() -> Iterator[DatabaseFactory]:
     factory.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """bcrypt at its lowest cost in this process: hashes are made and checked the same way, in
+    a few milliseconds instead of a quarter of a second each (a learner is made in most tests).
+    Child processes (the served app, command-line runs) keep the real cost."""
+    import functools
+
+    import bcrypt
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bcrypt, "gensalt", functools.partial(bcrypt.gensalt, rounds=4))
+        yield
+
+
 @pytest.fixture
 def db_url(database_factory: DatabaseFactory) -> Iterator[str]:
     url = database_factory.create()
