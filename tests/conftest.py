@@ -35,6 +35,20 @@ def database_factory() -> Iterator[DatabaseFactory]:
     factory.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """bcrypt at its lowest cost in this process: hashes are made and checked the same way, in
+    a few milliseconds instead of a quarter of a second each (a learner is made in most tests).
+    Child processes (the served app, command-line runs) keep the real cost."""
+    import functools
+
+    import bcrypt
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bcrypt, "gensalt", functools.partial(bcrypt.gensalt, rounds=4))
+        yield
+
+
 @pytest.fixture
 def db_url(database_factory: DatabaseFactory) -> Iterator[str]:
     url = database_factory.create()
@@ -47,13 +61,34 @@ def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache of locally built models for the whole run (building one takes a while).
 
     GROUNDWORK_TEST_MODEL_CACHE names a folder kept between runs (for quick local iterations;
-    CI leaves it unset and builds the model once per run).
+    CI leaves it unset and builds the model once per run). Under pytest-xdist the workers of a
+    run share one folder, and the first worker to need it builds the default model while the
+    others wait, instead of each building its own copy.
     """
     kept = os.environ.get("GROUNDWORK_TEST_MODEL_CACHE")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     if kept:
-        Path(kept).mkdir(parents=True, exist_ok=True)
-        return Path(kept)
-    return tmp_path_factory.mktemp("models")
+        folder = Path(kept)
+    elif worker:
+        folder = tmp_path_factory.getbasetemp().parent / "models"
+    else:
+        return tmp_path_factory.mktemp("models")
+    folder.mkdir(parents=True, exist_ok=True)
+    if worker:
+        _build_default_model_once(folder)
+    return folder
+
+
+def _build_default_model_once(folder: Path) -> None:
+    """Build the default (int8) embedding model into `folder` unless another process has."""
+    from filelock import FileLock
+
+    from engine.retrieval import onnx_model
+
+    target = onnx_model.cache_path(folder, quantized=True)
+    with FileLock(str(folder / ".build.lock")):
+        if not target.is_file():
+            onnx_model.build(target, quantized=True)
 
 
 @pytest.fixture

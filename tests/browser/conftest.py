@@ -8,10 +8,14 @@ Fixtures:
     page                               a fresh Playwright page; a screenshot is saved on failure
 Helpers:
     signup_and_onboard(page, app_url, name=...) -> email
-    wait_for_text(page, text)
+    wait_for_text(page, text), wait_idle(page)
+    wait_for_cookie(page, name, present=True)  the browser holds (or no longer holds) a cookie
+    wait_cookie_component(page)                the cookie component has reported and its
+                                               rerun has finished
 
 Browser tests skip (with the reason) only where Chromium is absent and CI is not set; in CI a
-missing browser fails the run.
+missing browser fails the run. Under pytest-xdist each worker that runs browser tests starts its
+own app servers (on free ports, with their own databases and data folders) and its own Chromium.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 TIMEOUT_MS = 30_000
+AUTH_COOKIE = "groundwork_auth"  # the default cookie name (GROUNDWORK_COOKIE_NAME)
 
 
 def _chromium_or_skip() -> str:
@@ -231,6 +236,30 @@ def wait_idle(page, timeout_ms: int = TIMEOUT_MS) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout_ms)
 
 
+COOKIE_COMPONENT = 'iframe[title*="cookie_manager"]'
+
+
+def wait_cookie_component(page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until the cookie component (an iframe on every page) has loaded, and so has sent
+    the browser's cookies to the app, and the rerun that causes has finished."""
+    frame = page.locator(COOKIE_COMPONENT).first
+    frame.wait_for(state="attached", timeout=timeout_ms)
+    frame.element_handle(timeout=timeout_ms).content_frame().wait_for_load_state(
+        "load", timeout=timeout_ms
+    )
+    wait_idle(page, timeout_ms)
+
+
+def wait_for_cookie(page, name: str, *, present: bool = True, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until the browser holds a cookie `name` (or, with present=False, no longer does):
+    cookies are written and removed by a component after the run that asks for it."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while any(c["name"] == name for c in page.context.cookies()) != present:
+        assert time.monotonic() < deadline, f"cookie {name!r} {'never set' if present else 'kept'}"
+        page.wait_for_timeout(50)
+    wait_idle(page, timeout_ms)
+
+
 def wait_for_text(page, text: str, timeout_ms: int = TIMEOUT_MS) -> None:
     """Wait until `text` is visible and the app is idle again, so the next action lands."""
     page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout_ms)
@@ -267,8 +296,7 @@ def signup_and_onboard(
     email = f"browser{next(_emails)}-{os.getpid()}@example.com"
     page.goto(app_url)
     wait_for_text(page, "Welcome to Groundwork")
-    page.wait_for_timeout(1000)  # the cookie component reruns the app once after load
-    wait_idle(page)
+    wait_cookie_component(page)  # it reruns the app once after load
     page.get_by_role("link", name="Sign up").click()
     wait_for_text(page, "Create your Groundwork account")
     page.get_by_label("Display name").fill(name)
@@ -277,8 +305,7 @@ def signup_and_onboard(
     page.get_by_label("Repeat password").fill(password)
     page.get_by_role("button", name="Sign up").click()
     wait_for_text(page, f"Welcome, {name}")
-    page.wait_for_timeout(1000)  # setting the cookie reruns the app once more
-    wait_idle(page)
+    wait_for_cookie(page, AUTH_COOKIE)  # setting the cookie reruns the app once more
     page.get_by_label("Your learning goals").fill("Understand my course notes")
     page.get_by_label("Subjects or exam you are studying for").fill("Physics")
     select_option(page, "Your level", "Intermediate")

@@ -12,14 +12,18 @@ from sqlalchemy import select
 from engine.accounts import get_account
 from engine.admin import signup
 from engine.db.models import SsoIdentity
-from tests.browser.conftest import _free_port, signup_and_onboard, wait_for_text, wait_idle
+from tests.browser.conftest import (
+    _free_port,
+    signup_and_onboard,
+    wait_cookie_component,
+    wait_for_text,
+)
 
 PASSWORD = "correct horse battery staple"
 
 
 def _settle(page) -> None:
-    page.wait_for_timeout(1000)  # the cookie component reruns the app once after load
-    wait_idle(page)
+    wait_cookie_component(page)  # it reruns the app once after load
 
 
 def test_a_learner_opening_admin_is_refused_and_sees_no_data(page, app_server):

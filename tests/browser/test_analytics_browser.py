@@ -41,5 +41,6 @@ def test_analytics_renders_every_chart(page, app_server):
     # Streamlit scrolls inside its own container: a tall window shows the whole page.
     page.set_viewport_size({"width": 1400, "height": 6000})
     wait_idle(page)
-    page.wait_for_timeout(1500)
+    for i in range(charts.count()):  # every chart drawn again at the new size
+        charts.nth(i).locator(".main-svg").first.wait_for(state="visible")
     page.screenshot(path=str(out / "analytics_busy_learner.png"), full_page=True)

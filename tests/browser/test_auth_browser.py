@@ -15,7 +15,12 @@ import pytest
 from engine import accounts
 from engine.accounts import get_account
 from engine.errors import AccountLocked, AuthenticationFailed
-from tests.browser.conftest import signup_and_onboard, wait_for_text, wait_idle
+from tests.browser.conftest import (
+    signup_and_onboard,
+    wait_cookie_component,
+    wait_for_cookie,
+    wait_for_text,
+)
 
 COOKIE = "groundwork_auth"
 OLD_PUBLIC_KEY = "groundwork-development-cookie-key-change-me-0123456789"
@@ -29,9 +34,7 @@ def _visit_with_cookie(page, url: str, token: str) -> str:
     signed_in = page.get_by_text("Hello, Cora")
     signed_out = page.get_by_text("Welcome to Groundwork")
     signed_in.or_(signed_out).first.wait_for(state="visible")
-    wait_idle(page)
-    page.wait_for_timeout(500)
-    wait_idle(page)
+    wait_cookie_component(page)  # the run after it has read the cookie decides
     return "in" if signed_in.count() else "out"
 
 
@@ -73,13 +76,12 @@ def test_logout_removes_the_session_cookie_and_the_known_browser_outlasts_an_att
     cannot be HttpOnly); the device cookie stays, and lets this browser sign in with the right
     password while strangers' failures lock the email for every other browser."""
     email = signup_and_onboard(page, app_server.url, name="Dana")
-    page.wait_for_timeout(1000)
+    wait_for_cookie(page, f"{COOKIE}_device")
     names = {c["name"]: c for c in page.context.cookies()}
     assert COOKIE in names and names[f"{COOKIE}_device"]["sameSite"] == "Strict"
     page.get_by_role("button", name="Log out").click()
     wait_for_text(page, "Welcome to Groundwork")
-    page.wait_for_timeout(1000)
-    wait_idle(page)
+    wait_for_cookie(page, COOKIE, present=False)
     names = {c["name"] for c in page.context.cookies()}
     assert COOKIE not in names and f"{COOKIE}_device" in names
 
@@ -93,8 +95,7 @@ def test_logout_removes_the_session_cookie_and_the_known_browser_outlasts_an_att
         accounts.authenticate(rt, email=email, password="correct horse battery staple")
     page.reload()  # the owner comes back later (a page load sends the browser's cookies)
     wait_for_text(page, "Welcome to Groundwork")
-    page.wait_for_timeout(1000)
-    wait_idle(page)
+    wait_cookie_component(page)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill("correct horse battery staple")
     page.get_by_role("button", name="Log in").click()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.profiles import get_profile
 from engine.accounts import get_account
-from tests.browser.conftest import signup_and_onboard, wait_for_text
+from tests.browser.conftest import signup_and_onboard, wait_for_cookie, wait_for_text
 
 
 def test_signup_onboarding_home_logout_login(page, app_server):
@@ -28,11 +28,11 @@ def test_signup_onboarding_home_logout_login(page, app_server):
 
 def test_signed_cookie_keeps_the_learner_signed_in_across_reloads(page, app_server):
     signup_and_onboard(page, app_server.url, name="Pierre")
-    page.wait_for_timeout(1000)  # let the cookie component store the signed token
+    wait_for_cookie(page, "groundwork_auth")  # the cookie component stores the signed token
     page.reload()
     wait_for_text(page, "Hello, Pierre")
     page.get_by_role("button", name="Log out").click()
     wait_for_text(page, "Welcome to Groundwork")
-    page.wait_for_timeout(1000)
+    wait_for_cookie(page, "groundwork_auth", present=False)
     page.reload()
     wait_for_text(page, "Welcome to Groundwork")

@@ -58,7 +58,7 @@ def tracker() -> Iterator[_Tracker]:
 
 
 def _assert_nothing_fetched(page, tracker: _Tracker, requested: list[str], where: str) -> None:
-    page.wait_for_timeout(500)  # give any image a moment to be requested
+    page.wait_for_load_state("networkidle")  # any image asked for has been requested
     host = f"127.0.0.1:{tracker.port}"
     assert [u for u in requested if host in u] == [], f"{where}: the browser fetched it"
     assert tracker.hits == [], f"{where}: the tracker was hit: {tracker.hits}"

@@ -91,6 +91,7 @@ def _run_and_kill_at(step: str, args: list[str], env: dict[str, str], marker: Pa
     assert proc.returncode == -9
 
 
+@pytest.mark.slow  # a child process per step, killed there
 @pytest.mark.parametrize("step", ALL_STEPS)
 def test_kill_at_step_then_check_repair(step, runtime, make_user, llm_stub, tmp_path):
     email = f"crash-{step.replace(':', '-')}@example.com"

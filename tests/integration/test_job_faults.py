@@ -33,6 +33,9 @@ from tests.support.processes import (
     stop,
 )
 
+# Each test starts, kills and restarts processes (workers, PostgreSQL, the app).
+pytestmark = pytest.mark.slow
+
 SENTENCE = (
     "Glaciers form where snowfall exceeds melting for many years; the snow compacts "
     "into firn and then into dense ice that flows downhill under its own weight. "
@@ -161,6 +164,13 @@ def own_postgres(tmp_path, monkeypatch):
     pg.close()
 
 
+def _wait_until(condition, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
 def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_attempts(
     own_postgres,
 ):
@@ -220,11 +230,11 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
     with running_worker(rt):
         for t in threads:
             t.start()
-        time.sleep(3)
+        _wait_until(lambda: len(recorded) >= len(learners), "no answer recorded before the outage")
         own_postgres.stop()
         with pytest.raises(DatabaseUnavailable):  # queueing during the outage: a clear refusal
             jobs.submit_fsrs_fit(rt, user_id=uid)
-        time.sleep(2)
+        _wait_until(lambda: failures, "no learner noticed the outage")
         own_postgres.start()
         for t in threads:
             t.join(120)

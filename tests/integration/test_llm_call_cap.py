@@ -115,6 +115,7 @@ rt.close()
 """
 
 
+@pytest.mark.slow  # a second process holds the slot
 def test_the_cap_holds_across_processes(runtime, make_user):
     """A call in flight in another process (an app replica, a worker) takes a slot here."""
     holder_user, here = make_user(), make_user()

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from engine import jobs, library
 from engine.retrieval.vectors import VectorStore
@@ -19,6 +20,9 @@ from engine.runtime import create_runtime
 from tests.support.jobs import running_worker
 from tests.support.library_pdfs import text_pdf
 from tests.support.processes import process_env
+
+# Each test runs a Chroma server or command-line processes beside this one.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SOIL = (

@@ -6,8 +6,13 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from engine.jobs.worker import WORKER_NICENESS
 from tests.support.processes import process_env, start_worker, stop
+
+# Starts a `python -m engine worker` process.
+pytestmark = pytest.mark.slow
 
 
 def test_a_worker_process_lowers_its_own_cpu_priority(runtime, tmp_path):
