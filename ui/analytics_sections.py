@@ -23,7 +23,7 @@ from engine.errors import EngineError
 from ui import analytics_charts as charts
 from ui.analytics_cache import ChartData, figure
 from ui.analytics_tables import table
-from ui.text import plural
+from ui.text import escape_markdown, plural
 
 if TYPE_CHECKING:
     from engine.analytics.scope import Scope
@@ -67,7 +67,7 @@ def draw_sections(sections: list[Section], view: View, *, first: Frames | None =
     message in that section; the others still draw). `first`: the first section's data,
     when the page has already loaded it."""
     for n, section in enumerate(sections):
-        st.subheader(section.title, anchor=False)
+        st.subheader(escape_markdown(section.title), anchor=False)
         try:
             data = first if n == 0 and first is not None else section.load(view)
         except EngineError as e:
