@@ -102,7 +102,7 @@ def run_queries(
     rt, user: int, queries: dict[str, str], doc_of_chunk: dict[int, str], k: int
 ) -> tuple[dict[str, list[str]], list[float]]:
     """Each query's document ranking through the product's search, and its time in ms."""
-    from engine.retrieval import search_in
+    from engine.search import search_in
 
     rankings, times = {}, []
     with rt.session_factory() as session:
@@ -176,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     from engine import library
-    from engine.retrieval import search_in
+    from engine.search import search_in
     from engine.retrieval.fusion import reciprocal_rank_fusion, weighted_fusion
-    from engine.retrieval.search import lexical_index
+    from engine.search import lexical_index
     from engine.retrieval.vectors import collection_name
 
     docs, queries, rel = load(args.corpus, args.queries, args.qrels)

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
 
-    from engine.retrieval import search_in
+    from engine.search import search_in
 
     rng = random.Random(7)
     texts, queries = sentences()

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from engine.admin.access import require_admin
 from engine.errors import EngineError
+from engine.generation.service import generation_mode
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -114,7 +115,6 @@ def health(rt: Runtime, *, actor_id: int) -> Health:
             f"{len(workers)} worker(s) sending heartbeats",
         )
     )
-    from engine.generation.service import generation_mode
 
     mode = generation_mode(rt)
     parts.append(

@@ -6,14 +6,13 @@ import argparse
 import json
 import sys
 
-from engine.runtime import get_runtime
+from engine.accounts import get_account
+from engine.bank.service import save_questions
+from engine.bootstrap import get_runtime
+from engine.generation import service
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from engine.accounts import get_account
-    from engine.bank.service import save_questions
-    from engine.generation import service
-
     rt = get_runtime()
     account = get_account(rt, email=args.user)
 

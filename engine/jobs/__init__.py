@@ -40,8 +40,9 @@ from engine.errors import (
 from engine.jobs import progress as jp
 from engine.jobs.fairness import fair_priority
 from engine.jobs.progress import JobView
-from engine.jobs.queue import learner_lock, purge_learner_jobs
 from engine.jobs.spool import remove_spooled, spool_upload
+from engine.library.quotas import check_page_quota
+from engine.queueing import learner_lock, purge_learner_jobs
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -162,8 +163,6 @@ def submit_ingestion(
         NotFound: the account is gone or being deleted.
         QuotaExceeded: the learner's library is full, or they added their pages for the day.
     """
-    from engine.library.quotas import check_page_quota
-
     cap = rt.settings.ingestion.upload_max_pending
     path, sha256, _ = spool_upload(rt, source=source, password=password)
     try:

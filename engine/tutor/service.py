@@ -38,7 +38,7 @@ from engine.practice.grading import (
 )
 from engine.profiles import get_profile
 from engine.prompt_templates import active_templates
-from engine.retrieval import query_coverage, search_in
+from engine.search import query_coverage, search_in
 from engine.runtime import Runtime
 from engine.tutor import citations, grounding, hints, limits, prompts, rewrite, store
 from engine.tutor import sentences as sentence_units

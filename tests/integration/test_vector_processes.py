@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from engine import jobs, library
+from engine.bootstrap import create_runtime
 from engine.retrieval.vectors import VectorStore
-from engine.runtime import create_runtime
 from tests.support.jobs import running_worker
 from tests.support.library_pdfs import text_pdf
 from tests.support.processes import process_env

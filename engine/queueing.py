@@ -1,5 +1,5 @@
-"""procrastinate wiring: the connection to its schema, the app that queues jobs from pages, and
-the app (with every task registered) that a worker runs.
+"""The job queue's adapter (procrastinate): the connection to its schema, the app that queues
+jobs from pages, and the app a worker runs (its tasks registered by the caller).
 
 The queue lives in PostgreSQL's `procrastinate` schema (created by migration 0010); every queue
 connection sets `search_path=procrastinate`. Pages queue from ordinary threads through a small
@@ -9,14 +9,13 @@ functions in threads.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from procrastinate import App, PsycopgConnector, SyncPsycopgConnector
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from engine.runtime import Runtime
+from engine.config import Settings
 
 
 def learner_lock(user_id: int) -> str:
@@ -45,42 +44,39 @@ def purge_learner_jobs(session: Session, *, user_id: int) -> int:
     return result.rowcount or 0
 
 
-def conninfo(rt: Runtime) -> str:
-    """The libpq URL of the runtime's database (psycopg, no SQLAlchemy driver name)."""
-    return rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+def conninfo(database: Engine) -> str:
+    """The libpq URL of the database (psycopg, no SQLAlchemy driver name)."""
+    return database.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _connection_kwargs(rt: Runtime) -> dict[str, Any]:
+def _connection_kwargs(settings: Settings) -> dict[str, Any]:
     return {
         "options": "-c search_path=procrastinate",
-        "connect_timeout": rt.settings.database.connect_timeout_s,
+        "connect_timeout": settings.database.connect_timeout_s,
         "application_name": "groundwork-jobs",
     }
 
 
-def open_queue_app(rt: Runtime) -> App:
-    """A new, opened queueing app on the runtime's database; safe to share between threads.
-    The runtime keeps one (`Runtime.queue`) and closes it in `Runtime.close()`."""
+def open_queue_app(database: Engine, settings: Settings) -> App:
+    """A new, opened queueing app on the database; safe to share between threads. The runtime
+    keeps one (`Runtime.queue`) and closes it in `Runtime.close()`."""
     connector = SyncPsycopgConnector(
-        conninfo=conninfo(rt),
+        conninfo=conninfo(database),
         min_size=0,
         max_size=4,
-        kwargs=_connection_kwargs(rt),
-        timeout=rt.settings.database.pool_timeout_s,
+        kwargs=_connection_kwargs(settings),
+        timeout=settings.database.pool_timeout_s,
     )
     return App(connector=connector).open()
 
 
-def worker_app(rt: Runtime) -> App:
-    """A new app with every Groundwork task bound to `rt`, for one worker."""
-    from engine.jobs.tasks import register_tasks
-
+def worker_app(database: Engine, settings: Settings) -> App:
+    """A new app for one worker, not yet opened; the caller registers its tasks
+    (`engine.jobs.tasks.register_tasks`)."""
     connector = PsycopgConnector(
-        conninfo=conninfo(rt),
+        conninfo=conninfo(database),
         min_size=1,
-        max_size=rt.settings.jobs.worker_concurrency + 3,
-        kwargs=_connection_kwargs(rt),
+        max_size=settings.jobs.worker_concurrency + 3,
+        kwargs=_connection_kwargs(settings),
     )
-    app = App(connector=connector)
-    register_tasks(app, rt)
-    return app
+    return App(connector=connector)
