@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from engine.jobs.worker import WORKER_NICENESS
+from engine.bootstrap import WORKER_NICENESS
 from tests.support.processes import process_env, start_worker, stop
 
 
