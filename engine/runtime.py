@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -76,6 +76,10 @@ class Runtime:
     # Offline generation's key-term spaces, by (material id, sha256, embedding model label),
     # built on first use (a bounded LRU).
     term_cache: LruCache[tuple[int, str, str], Any] = field(default_factory=LruCache, repr=False)
+    # Read-only query results that several parts of one page load share (a bounded LRU).
+    query_cache: LruCache[Hashable, Any] = field(
+        default_factory=lambda: LruCache(max_entries=32), repr=False
+    )
     _adapters: _Adapters | None = field(repr=False, default=None)
     # False for a `with_settings` copy: its `close()` leaves the shared resources open.
     _owner: bool = field(repr=False, default=True)

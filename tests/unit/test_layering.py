@@ -264,3 +264,33 @@ def test_nothing_renders_unescaped_html():
         if "unsafe_allow_html=True" in f.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def _cached_functions(path: Path) -> list[ast.FunctionDef]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for d in node.decorator_list:
+                target = d.func if isinstance(d, ast.Call) else d
+                name = (
+                    target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                )
+                if name in {"lru_cache", "cache"}:
+                    found.append(node)
+    return found
+
+
+def test_no_module_level_cache_holds_a_runtime_or_settings():
+    """A process-wide cache keyed by a runtime or settings keeps closed runtimes (and their
+    database pools) alive and mixes the state of tests' runtimes: such caches live in the
+    runtime (`Runtime.query_cache`, `Runtime.term_cache`)."""
+    offenders = []
+    for f in _py_files("engine"):
+        for fn in _cached_functions(f):
+            params = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
+            kinds = {ast.unparse(a.annotation) for a in params if a.annotation is not None}
+            if kinds & {"Runtime", "Settings", "'Runtime'", "'Settings'"}:
+                offenders.append(f"{_rel(f)}:{fn.name}")
+    assert offenders == []
+    assert any(fn.name == "get_settings" for fn in _cached_functions(ROOT / "engine/config.py"))
