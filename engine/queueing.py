@@ -12,10 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from procrastinate import App, PsycopgConnector, SyncPsycopgConnector
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
+
+
+class QueueUnavailable(Exception):
+    """The queue's database could not be reached (nothing was queued or cancelled)."""
+
+
+class AlreadyWaiting(Exception):
+    """A job with the same queueing lock is already waiting (nothing was queued)."""
 
 
 def learner_lock(user_id: int) -> str:
@@ -80,3 +89,43 @@ def worker_app(database: Engine, settings: Settings) -> App:
         kwargs=_connection_kwargs(settings),
     )
     return App(connector=connector)
+
+
+def defer(
+    app: App,
+    task: str,
+    *,
+    job_id: int,
+    queue: str | None = None,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    priority: int = 0,
+) -> int:
+    """Queue `task` with its one argument, the id of its progress row; returns the queue's
+    job id.
+
+    Raises:
+        AlreadyWaiting: a job with the same `queueing_lock` is waiting.
+        QueueUnavailable: the queue's database cannot be reached.
+    """
+    try:
+        return app.configure_task(
+            task, queue=queue, lock=lock, queueing_lock=queueing_lock, priority=priority
+        ).defer(job_id=job_id)
+    except AlreadyEnqueued:
+        raise AlreadyWaiting(task) from None
+    except ConnectorException as e:
+        raise QueueUnavailable(repr(e)) from e
+
+
+def cancel(app: App, queue_job_id: int, *, abort: bool = False) -> bool:
+    """Cancel a waiting job (True when it was still waiting), or with `abort` ask a running
+    one to stop.
+
+    Raises:
+        QueueUnavailable: the queue's database cannot be reached.
+    """
+    try:
+        return app.job_manager.cancel_job_by_id(queue_job_id, abort=abort)
+    except ConnectorException as e:
+        raise QueueUnavailable(repr(e)) from e

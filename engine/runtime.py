@@ -16,9 +16,8 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from procrastinate import App
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +34,9 @@ from engine.retrieval.embeddings import Embedder
 from engine.retrieval.lexical import IndexCache
 from engine.retrieval.stores import RetrievalStores
 from engine.retrieval.vectors import VectorStore
+
+if TYPE_CHECKING:
+    from procrastinate import App
 
 log = logging.getLogger(__name__)
 

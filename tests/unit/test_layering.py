@@ -195,6 +195,25 @@ def test_one_adapter_per_outside_system():
     assert llm in ([], ["engine/llm.py"]), llm
 
 
+# The job queue's adapter is engine/queueing.py; besides it only the worker and the tasks it
+# runs use procrastinate's own types (its worker loop, JobContext), and the runtime names the
+# queue's App type.
+PROCRASTINATE_USERS = {
+    "engine/queueing.py",
+    "engine/runtime.py",
+    "engine/jobs/worker.py",
+    "engine/jobs/tasks.py",
+    "engine/jobs/fairness.py",
+}
+
+
+def test_only_the_queue_adapter_and_the_worker_use_procrastinate():
+    everything = _py_files("engine", "pages", "ui", "app.py", "migrations")
+    users = {_rel(f) for f in everything if "procrastinate" in _imports(f)}
+    assert "engine/queueing.py" in users
+    assert users <= PROCRASTINATE_USERS, sorted(users - PROCRASTINATE_USERS)
+
+
 # Who may see the runtime: the entry points that build it, and the service layer that is given
 # it. Domain code, adapters, the database layer, settings, pages and UI pieces may not (pages
 # get the runtime from `ui.runtime.get_runtime()` and hand it to services).
@@ -252,6 +271,7 @@ def test_every_module_the_rules_name_exists():
     dotted = [*UI_FORBIDDEN_ENGINE, *PURE_FORBIDDEN_ENGINE]
     dotted += [m for allowed in UI_ENTRY_POINTS.values() for m in allowed]
     paths = [*UI_ENTRY_POINTS, *RUNTIME_ENTRY_POINTS, *SERVICE_LAYER, *NEVER_RUNTIME, *PURE_PARTS]
+    paths += sorted(PROCRASTINATE_USERS)
     missing = [m for m in dotted if not exists(m.replace(".", "/"))]
     missing += [p for p in paths if not exists(p)]
     assert missing == []
