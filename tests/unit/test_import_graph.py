@@ -196,6 +196,7 @@ SERVICES_AND_JOBS = (
     "engine.interop",
     "engine.jobs",
     "engine.library",
+    "engine.originals",
     "engine.practice",
     "engine.profiles",
     "engine.prompt_templates",
