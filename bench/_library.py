@@ -3,7 +3,6 @@ PostgreSQL and Chroma, and a learner account."""
 
 from __future__ import annotations
 
-
 from engine.process import prepare_process  # noqa: E402
 
 prepare_process()  # before anything imports litellm or Hugging Face code
@@ -15,8 +14,9 @@ import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from engine.bootstrap import create_runtime  # noqa: E402
 from engine.config import Settings  # noqa: E402
-from engine.runtime import Runtime, create_runtime  # noqa: E402
+from engine.runtime import Runtime  # noqa: E402
 
 
 def bench_runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
@@ -51,8 +51,4 @@ def bench_user(rt: Runtime, label: str = "bench") -> int:
 def variant(rt: Runtime, **flat: object) -> Runtime:
     """`rt` with some settings changed (flat names, as in the environment), sharing its
     database, caches and retrieval stores: for comparing settings on one index."""
-    import dataclasses
-
-    other = dataclasses.replace(rt, settings=rt.settings.replace(**flat))
-    other._stores = rt._stores  # type: ignore[method-assign]
-    return other
+    return rt.with_settings(rt.settings.replace(**flat))

@@ -210,7 +210,7 @@ def pct(samples: list[float]) -> tuple[float, float]:
 def explain(rt: Runtime, recorder: Recorder, name: str, fn, scope) -> None:
     recorder.statements.clear()
     # Run the shared per-page scan afresh so their statements are seen here.
-    activity.attempt_rollup.cache_clear()
+    rt.query_cache.clear()
     recorder.on = True
     fn(rt, scope)
     recorder.on = False
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         f"time zone {scope.timezone}"
     )
 
-    kept = activity.attempt_rollup.__wrapped__(rt, scope)
+    kept = activity.read_attempt_rollup(rt, scope)
     counted = activity._scan_attempts(rt, scope)
 
     def total(frame, column: str) -> int:

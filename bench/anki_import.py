@@ -33,11 +33,11 @@ from engine.process import prepare_process
 prepare_process()
 
 from engine import accounts
+from engine.bootstrap import create_runtime
 from engine.config import Settings
 from engine.db.embedded import start_embedded_postgres
 from engine.interop.anki_import import import_anki
 from engine.practice.preferences import optimise_fsrs, review_history
-from engine.runtime import create_runtime
 from engine.scheduling.evaluate import log_loss
 from engine.scheduling.replay import replay_sm2, sorted_reviews
 from tests.support.anki_decks import simulated_package

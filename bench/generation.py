@@ -46,10 +46,9 @@ from engine.db.models import Chunk, Material  # noqa: E402
 from engine.generation import offline, service  # noqa: E402
 from engine.generation.drafts import Passage  # noqa: E402
 from engine.generation.validation import ground, validate  # noqa: E402
-from engine.runtime import create_runtime  # noqa: E402
+from engine.bootstrap import create_runtime  # noqa: E402
 from tests.support.generation_data import BIOLOGY, HISTORY, grounded_responder  # noqa: E402
 from tests.support.llm_stub import LLMStub  # noqa: E402
-from tests.support.runtimes import with_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "pdf-corpus"
@@ -175,14 +174,14 @@ def bench_overhead(pdfs: list[Path], batches: int) -> dict[str, float]:
 
         # Warm-up: litellm import, connection pool, template and query caches.
         service.generate_questions(
-            with_settings(rt, settings), user_id=user, question_type="mcq", count=10
+            rt.with_settings(settings), user_id=user, question_type="mcq", count=10
         )
         engine_ms, model_ms, wall_ms, kept = [], [], [], 0
         rejected: Counter[str] = Counter()
         for _ in range(batches):
             t0 = time.perf_counter()
             result = service.generate_questions(
-                with_settings(rt, settings),
+                rt.with_settings(settings),
                 user_id=user,
                 question_type="mcq",
                 difficulty=3,

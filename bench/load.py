@@ -29,7 +29,6 @@ jobs_queued=... stress_submit_p95_ms=... stress_search_p95_ms=...`.
 
 from __future__ import annotations
 
-
 from engine.process import prepare_process  # noqa: E402
 
 prepare_process()  # before anything imports litellm or Hugging Face code
@@ -51,11 +50,12 @@ from pathlib import Path  # noqa: E402
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from engine.bootstrap import create_runtime  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.embedded import start_embedded_postgres  # noqa: E402
 from engine.db.migrate import upgrade_head  # noqa: E402
 from engine.errors import QuestionUnavailable, RateLimited  # noqa: E402
-from engine.runtime import Runtime, create_runtime  # noqa: E402
+from engine.runtime import Runtime  # noqa: E402
 
 PASSWORD = "benchmark password 123"
 TOPICS = [

@@ -43,12 +43,13 @@ from pathlib import Path  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
+from engine.bootstrap import create_runtime  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.embedded import start_embedded_postgres  # noqa: E402
 from engine.practice.queue import DUE_QUERY, QUEUE_LIMIT, due_entries  # noqa: E402
 from engine.practice.statements import LOCK_AND_READ  # noqa: E402
 from engine.practice.submit import submit_answer  # noqa: E402
-from engine.runtime import Runtime, create_runtime  # noqa: E402
+from engine.runtime import Runtime  # noqa: E402
 
 TARGET_DUE_P95_MS, TARGET_SUBMIT_P95_MS, TARGET_RATIO = 2.0, 8.0, 3.0
 

@@ -4,7 +4,7 @@
 
 Every corpus document is indexed through the same path as a PDF's pages (chunking, embedding,
 PostgreSQL rows, Chroma vectors, BM25 tokens), as one material per document. Each query is run
-through `engine.retrieval.search`; a document's rank is that of its best chunk. Printed beside
+through `engine.search.search`; a document's rank is that of its best chunk. Printed beside
 it, from the same index and run: BM25 alone (bm25s), dense alone (Chroma), reciprocal rank
 fusion (k=60), and the fused score at several dense weights with a two-fold cross-validated
 estimate (weight chosen on half the queries, scored on the other half).
@@ -102,7 +102,7 @@ def run_queries(
     rt, user: int, queries: dict[str, str], doc_of_chunk: dict[int, str], k: int
 ) -> tuple[dict[str, list[str]], list[float]]:
     """Each query's document ranking through the product's search, and its time in ms."""
-    from engine.retrieval import search_in
+    from engine.search import search_in
 
     rankings, times = {}, []
     with rt.session_factory() as session:
@@ -176,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     from engine import library
-    from engine.retrieval import search_in
+    from engine.search import search_in
     from engine.retrieval.fusion import reciprocal_rank_fusion, weighted_fusion
-    from engine.retrieval.search import lexical_index
+    from engine.search import lexical_index
     from engine.retrieval.vectors import collection_name
 
     docs, queries, rel = load(args.corpus, args.queries, args.qrels)

@@ -1,4 +1,4 @@
-"""Search latency over a large library: p50/p95 of `engine.retrieval.search` for one learner
+"""Search latency over a large library: p50/p95 of `engine.search.search` for one learner
 with `--chunks` chunks (default 100,000) among `--others` other learners.
 
     python -m bench.search [--chunks 100000] [--others 9] [--other-chunks 10000] [--queries 200]
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
 
-    from engine.retrieval import search_in
+    from engine.search import search_in
 
     rng = random.Random(7)
     texts, queries = sentences()

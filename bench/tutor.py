@@ -27,7 +27,7 @@ is the offline extractive one. Reported:
   retrieves its expected passage in the top 3; target >= 80.
 
 A sweep of the refusal threshold over the recorded evidence scores is printed. Anchors from the
-same run: retrieval alone (`engine.retrieval.search`) latency, and the follow-up hit rate when
+same run: retrieval alone (`engine.search.search`) latency, and the follow-up hit rate when
 the follow-up is searched as typed.
 Ends with `RESULT answered_in_pct=... refused_off_pct=... refused_unanswerable_pct=...
 heldout_answered_in_pct=... heldout_refused_pct=... cited_relevant_pct=...
@@ -323,7 +323,7 @@ def _sentence_starts(rt, user_of: dict[int, int], said: list[tuple[int, str]]) -
 
 def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float], list[float]]:  # noqa: ANN001
     from engine.db.models import Conversation
-    from engine.retrieval import search_in
+    from engine.search import search_in
     from engine.tutor import store
 
     user = bench_user(rt, "timing")
@@ -373,7 +373,7 @@ def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float], list
 
 def _followups(rt, path: Path, said: list, user_of: dict) -> tuple[list[bool], list[bool]]:  # noqa: ANN001, E501
     from engine import library
-    from engine.retrieval import search
+    from engine.search import search
     from engine.tutor import store
 
     items = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]

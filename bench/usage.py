@@ -24,11 +24,10 @@ prepare_process()  # before anything imports litellm or Hugging Face code
 from sqlalchemy import insert  # noqa: E402
 
 from engine import usage  # noqa: E402
-from tests.support.runtimes import with_settings  # noqa: E402
 from engine.accounts import register_user  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.models import LLMUsage  # noqa: E402
-from engine.runtime import create_runtime  # noqa: E402
+from engine.bootstrap import create_runtime  # noqa: E402
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -53,7 +52,7 @@ def _plain_insert(rt, user_id: int) -> None:  # noqa: ANN001
 
 
 def _reserved_call(rt, user_id: int, settings: Settings) -> None:  # noqa: ANN001
-    r = usage.reserve(with_settings(rt, settings), user_id=user_id, task=usage.GRADING, units=1)
+    r = usage.reserve(rt.with_settings(settings), user_id=user_id, task=usage.GRADING, units=1)
     usage.settle(rt, r, model="m", outcome="ok", tokens_in=10, tokens_out=5)
 
 

@@ -1,42 +1,65 @@
-"""The process's long-lived resources: settings, the database, and the adapters built on them.
+"""The process's long-lived infrastructure: settings, the database, and the adapters built on
+them (vector store, embedder, lexical indexes, job queue).
 
-Built by a factory, never at import. The Streamlit app wraps `create_runtime()` in
-`st.cache_resource` (`ui.runtime.get_runtime`); the command line uses `get_runtime()`; tests
-and benchmarks build their own with `create_runtime(settings)`. Everything a runtime opens is
-released by `Runtime.close()`.
+Infrastructure only: this module imports no service and no job module. The composition root,
+`engine.bootstrap`, builds runtimes (`create_runtime`, `get_runtime`) and starts workers. The
+Streamlit app wraps `create_runtime()` in `st.cache_resource` (`ui.runtime.get_runtime`); the
+command line uses `get_runtime()`; tests and benchmarks build their own with
+`create_runtime(settings)`, and `Runtime.with_settings(...)` for other settings on the same
+database. Everything a runtime opens is released by `Runtime.close()`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.accounts.keys import cookie_signing_key
-from engine.config import Settings, get_settings
+from engine.config import Settings
 from engine.db.embedded import database_url
 from engine.db.migrate import upgrade_head
-from engine.db.session import make_engine, make_session_factory, safe_url
+from engine.db.session import make_engine, safe_url
 from engine.errors import DatabaseUnavailable
-from engine.generation.terms import TermCache
-from engine.logging_setup import configure_logging, redact
+from engine.logging_setup import redact
+from engine.lru import LruCache
+from engine.queueing import open_queue_app
+from engine.retrieval.embeddings import Embedder
+from engine.retrieval.lexical import IndexCache
+from engine.retrieval.stores import RetrievalStores
+from engine.retrieval.vectors import VectorStore
 
 if TYPE_CHECKING:
     from procrastinate import App
 
-    from engine.jobs.worker import EmbeddedWorker
-    from engine.retrieval.embeddings import Embedder
-    from engine.retrieval.lexical import IndexCache
-    from engine.retrieval.stores import RetrievalStores
-    from engine.retrieval.vectors import VectorStore
-
 log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    """A job worker running in this process (`engine.jobs.worker.EmbeddedWorker`)."""
+
+    @property
+    def alive(self) -> bool: ...
+
+    def stop(self, timeout: float = 30.0) -> None: ...
+
+
+class _Adapters:
+    """What a runtime opens on first use, shared with its `with_settings` copies and closed by
+    the runtime that made it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings  # the adapters are built from the first runtime's settings
+        self.lock = threading.RLock()
+        self.retrieval: RetrievalStores | None = None
+        self.queue: App | None = None
+        self.worker: Worker | None = None
 
 
 @dataclass(eq=False)
@@ -52,20 +75,39 @@ class Runtime:
     session_factory: sessionmaker[Session]
     # Signs the "stay signed in" cookie (configured, or this install's own generated key).
     cookie_key: str = field(repr=False, default="")
-    # Offline generation's key-term spaces per material, built on first use (a bounded LRU).
-    term_cache: TermCache = field(default_factory=TermCache, repr=False)
-    _lock: threading.RLock = field(init=False, repr=False, default_factory=threading.RLock)
-    _retrieval: RetrievalStores | None = field(init=False, repr=False, default=None)
-    _queue: App | None = field(init=False, repr=False, default=None)
-    _worker: EmbeddedWorker | None = field(init=False, repr=False, default=None)
+    # Offline generation's key-term spaces, by (material id, sha256, embedding model label),
+    # built on first use (a bounded LRU).
+    term_cache: LruCache[tuple[int, str, str], Any] = field(default_factory=LruCache, repr=False)
+    # Read-only query results that several parts of one page load share (a bounded LRU).
+    query_cache: LruCache[Hashable, Any] = field(
+        default_factory=lambda: LruCache(max_entries=32), repr=False
+    )
+    _adapters: _Adapters | None = field(repr=False, default=None)
+    # False for a `with_settings` copy: its `close()` leaves the shared resources open.
+    _owner: bool = field(repr=False, default=True)
+
+    def __post_init__(self) -> None:
+        if self._adapters is None:
+            self._adapters = _Adapters(self.settings)
+
+    @property
+    def _shared(self) -> _Adapters:
+        assert self._adapters is not None  # set by __post_init__
+        return self._adapters
+
+    def with_settings(self, settings: Settings) -> Runtime:
+        """This runtime with other settings, for comparing settings or a limit in one call:
+        the same database, vector store, embedder, lexical indexes, job queue and caches
+        (opened once, from this runtime's settings, and closed by this runtime's `close()`;
+        the copy's own `close()` does nothing)."""
+        return dataclasses.replace(self, settings=settings, _owner=False)
 
     def _stores(self) -> RetrievalStores:
-        with self._lock:
-            if self._retrieval is None:
-                from engine.retrieval.stores import RetrievalStores
-
-                self._retrieval = RetrievalStores(self.settings)
-            return self._retrieval
+        shared = self._shared
+        with shared.lock:
+            if shared.retrieval is None:
+                shared.retrieval = RetrievalStores(shared.settings)
+            return shared.retrieval
 
     @property
     def vectors(self) -> VectorStore:
@@ -85,39 +127,36 @@ class Runtime:
     @property
     def queue(self) -> App:
         """The job queue's app for queueing and reading jobs (opened on first use)."""
-        with self._lock:
-            if self._queue is None:
-                from engine.jobs.queue import open_queue_app
-
-                self._queue = open_queue_app(self)
-            return self._queue
+        shared = self._shared
+        with shared.lock:
+            if shared.queue is None:
+                shared.queue = open_queue_app(self.engine, shared.settings)
+            return shared.queue
 
     @property
-    def worker(self) -> EmbeddedWorker | None:
-        """The worker thread `ensure_worker()` started in this process, if any."""
-        return self._worker
+    def worker(self) -> Worker | None:
+        """The worker thread this process runs (`engine.bootstrap.ensure_worker`), if any."""
+        return self._shared.worker
 
-    def ensure_worker(self) -> EmbeddedWorker | None:
-        """Start this process's own job worker thread (or start it again if it died), unless
-        the settings say workers run elsewhere (GROUNDWORK_EMBEDDED_WORKER=false)."""
-        if not self.settings.jobs.embedded_worker:
-            return None
-        with self._lock:
-            if self._worker is None or not self._worker.alive:
-                from engine.jobs.worker import EmbeddedWorker
-
-                self._worker = EmbeddedWorker(
-                    self, concurrency=self.settings.jobs.worker_concurrency
-                ).start()
-            return self._worker
+    def keep_worker(self, start: Callable[[], Worker]) -> Worker:
+        """The live worker of this process, or the one `start()` starts (again, if the last
+        one died); `close()` stops it."""
+        shared = self._shared
+        with shared.lock:
+            if shared.worker is None or not shared.worker.alive:
+                shared.worker = start()
+            return shared.worker
 
     def close(self) -> None:
         """Stop the worker, close the queue and the database pool, and drop the adapters.
-        Safe to call twice."""
-        with self._lock:
-            worker, self._worker = self._worker, None
-            queue, self._queue = self._queue, None
-            self._retrieval = None
+        Safe to call twice; does nothing for a `with_settings` copy."""
+        if not self._owner:
+            return
+        shared = self._shared
+        with shared.lock:
+            worker, shared.worker = shared.worker, None
+            queue, shared.queue = shared.queue, None
+            shared.retrieval = None
         if worker is not None:
             worker.stop()
         if queue is not None:
@@ -125,18 +164,13 @@ class Runtime:
         self.engine.dispose()
 
 
-def create_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:
+def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
     """Connect to the database (starting the embedded one if needed) and apply migrations.
 
     Raises:
-        ConfigurationError: a configured cookie key that is too short, or a cookie key file
-            that cannot be read or created.
         DatabaseUnavailable: the database cannot be reached, started or migrated (the cause
             is logged, without any password).
     """
-    settings = settings or get_settings()
-    configure_logging(settings)
-    cookie_key = cookie_signing_key(settings)
     url: str | None = settings.database.url
     try:
         url = database_url(settings)  # starts the embedded PostgreSQL when none is configured
@@ -145,12 +179,7 @@ def create_runtime(settings: Settings | None = None, *, migrate: bool = True) ->
         _log_start_failure(e, url)
         raise
     log.info("runtime ready", extra={"database": safe_url(url)})
-    return Runtime(
-        settings=settings,
-        engine=engine,
-        session_factory=make_session_factory(engine),
-        cookie_key=cookie_key,
-    )
+    return engine
 
 
 def _connect(url: str, settings: Settings, *, migrate: bool) -> Engine:
@@ -194,10 +223,3 @@ def _log_start_failure(e: DatabaseUnavailable, url: str | None) -> None:
         redact(cause),
         extra={"database": database, "problem": e.user_message},
     )
-
-
-@lru_cache(maxsize=1)
-def get_runtime() -> Runtime:
-    """The command line's runtime: one per process, built on first use from the environment
-    (`python -m engine` and scripts; the app has its own in `ui.runtime`)."""
-    return create_runtime()

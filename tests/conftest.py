@@ -15,8 +15,9 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from engine.bootstrap import create_runtime  # noqa: E402
 from engine.config import Settings, get_settings  # noqa: E402
-from engine.runtime import Runtime, create_runtime  # noqa: E402
+from engine.runtime import Runtime  # noqa: E402
 
 # The OpenAI-compatible stub server fixture:
 from tests.support.llm_stub import llm_stub  # noqa: E402, F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.domain.language import SUPPORTED, UNKNOWN, language_name
-from engine.retrieval import Passage
+from engine.search import Passage
 from ui.text import escape_markdown
 
 __all__ = [

@@ -36,13 +36,13 @@ def _create() -> Runtime:
         database_url(settings)
     except DatabaseUnavailable:
         pass  # create_runtime tries again below, then reports and logs the cause
-    from engine.runtime import create_runtime
+    from engine.bootstrap import create_runtime, ensure_worker
 
     rt = create_runtime(settings)
     # Registered after the embedded PostgreSQL's own exit handler, so it runs first: the job
     # worker stops before the database does (instead of logging connection errors on the way).
     atexit.register(rt.close)
-    rt.ensure_worker()  # unless GROUNDWORK_EMBEDDED_WORKER=false
+    ensure_worker(rt)  # unless GROUNDWORK_EMBEDDED_WORKER=false
     return rt
 
 

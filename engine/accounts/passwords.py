@@ -3,7 +3,7 @@ bcrypt checks run at once in this process (a login flood queues instead of takin
 
 Sign-in checks run on a small pool of threads at a lower CPU priority (Linux: threads have
 their own nice value), so a class signing in at once slows the sign-ins, not the answers and
-searches of learners already studying. Job worker processes yield more (`engine.jobs.worker`),
+searches of learners already studying. Job worker processes yield more (`engine.bootstrap`),
 so sign-ins still come before background work."""
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; longer passwords are refused, never truncated
+# The bound on concurrent bcrypt work belongs to the process, not to a runtime (every runtime
+# of the process shares the CPU it protects): one semaphore and one pool of checking threads
+# per configured size (`login_bcrypt_concurrency`), kept for the life of the process.
 _semaphores: dict[int, threading.BoundedSemaphore] = {}
+_checker_pools: dict[int, ThreadPoolExecutor] = {}
 _semaphores_lock = threading.Lock()
 
 
@@ -96,11 +100,13 @@ def _lower_priority() -> None:
         log.warning("password checks keep normal CPU priority: %s", e)
 
 
-@lru_cache(maxsize=4)
 def _checkers(size: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(
-        size, thread_name_prefix="password-check", initializer=_lower_priority
-    )
+    with _semaphores_lock:
+        if size not in _checker_pools:
+            _checker_pools[size] = ThreadPoolExecutor(
+                size, thread_name_prefix="password-check", initializer=_lower_priority
+            )
+        return _checker_pools[size]
 
 
 def _bounded(settings: Settings, work: Callable[..., T], *args: str) -> T:

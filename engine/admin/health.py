@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.admin.access import require_admin
 from engine.errors import EngineError
+from engine.generation.service import generation_mode
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -119,7 +120,6 @@ def _vector_store_part(rt: Runtime) -> Part:
 
 
 def _model_part(rt: Runtime) -> Part:
-    from engine.generation.service import generation_mode
 
     mode = generation_mode(rt)
     return Part(

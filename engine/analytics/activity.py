@@ -8,7 +8,6 @@ turned into a UTC range on `answered_at` so PostgreSQL reads only that slice of 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
 from typing import TYPE_CHECKING
 
@@ -194,8 +193,16 @@ ROLLUP_COLUMNS = [
 ]
 
 
-@functools.lru_cache(maxsize=32)
 def attempt_rollup(rt: Runtime, scope: Scope) -> pd.DataFrame:
+    """`read_attempt_rollup`, kept in the runtime's query cache: the activity charts of one
+    page load share one read (the scope carries the moment, so the next load reads afresh).
+    Treat as read-only."""
+    return rt.query_cache.get_or_build(
+        ("attempt_rollup", scope), lambda: read_attempt_rollup(rt, scope)
+    )
+
+
+def read_attempt_rollup(rt: Runtime, scope: Scope) -> pd.DataFrame:
     """The counts every activity chart of one page load is made from (see `_scan_attempts`).
 
     For every material, they are read from `attempt_rollups`, which PostgreSQL keeps per local

@@ -6,9 +6,20 @@ import argparse
 import getpass
 import os
 
+from engine.accounts import (
+    generate_password,
+    prune_login_attempts,
+    prune_password_resets,
+    prune_sessions,
+    prune_signup_attempts,
+    register_user,
+    reset_password,
+)
+from engine.admin.users import audit_operator, set_role_by_email
+from engine.bootstrap import get_runtime
 from engine.db.models.accounts import ROLES
+from engine.db.session import pool_stats, safe_url
 from engine.errors import InvalidInput
-from engine.runtime import get_runtime
 
 NEW_PASSWORD_ENV = "GROUNDWORK_NEW_USER_PASSWORD"
 
@@ -29,8 +40,6 @@ def _prompt_password() -> str:
 def new_password(args: argparse.Namespace) -> tuple[str, bool]:
     """The account password to set and whether it was generated: --generate-password, else
     --password, else GROUNDWORK_NEW_USER_PASSWORD, else a prompt."""
-    from engine.accounts import generate_password
-
     if getattr(args, "generate_password", False):
         return generate_password(), True
     given = getattr(args, "password", None) or os.environ.get(NEW_PASSWORD_ENV)
@@ -49,9 +58,6 @@ def report_generated(email: str, password: str, *, show: bool) -> None:
 
 
 def _create_user(args: argparse.Namespace) -> int:
-    from engine.accounts import register_user
-    from engine.admin.users import audit_operator
-
     password, generated = new_password(args)
     rt = get_runtime()
     info = register_user(
@@ -68,12 +74,9 @@ def _create_user(args: argparse.Namespace) -> int:
 
 
 def _reset_password(args: argparse.Namespace) -> int:
-    from engine.accounts import reset_password
-
     rt = get_runtime()
     password, generated = new_password(args)
     user_id = reset_password(rt, email=args.email, new_password=password)
-    from engine.admin.users import audit_operator
 
     audit_operator(rt, "reset_password", user_id=user_id)
     print(f"password of {args.email} replaced; all of its sessions were signed out")
@@ -81,8 +84,6 @@ def _reset_password(args: argparse.Namespace) -> int:
 
 
 def _set_role(args: argparse.Namespace) -> int:
-    from engine.admin.users import set_role_by_email
-
     changed = set_role_by_email(get_runtime(), email=args.email, role=args.role)
     print(
         f"{args.email} is now {args.role}"
@@ -103,13 +104,6 @@ def _after_password_set(
 def _prune_auth(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from engine.accounts import (
-        prune_login_attempts,
-        prune_password_resets,
-        prune_sessions,
-        prune_signup_attempts,
-    )
-
     rt = get_runtime()
     now = dt.datetime.now(dt.UTC)
     older_than = dt.timedelta(days=args.days)
@@ -126,8 +120,6 @@ def _prune_auth(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from sqlalchemy import text
-
-    from engine.db.session import pool_stats, safe_url
 
     rt = get_runtime()
     with rt.engine.connect() as conn:

@@ -7,17 +7,16 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from engine.runtime import get_runtime
+from engine.accounts import get_account
+from engine.bank.service import save_questions
+from engine.bootstrap import get_runtime
+from engine.generation import service
 
 if TYPE_CHECKING:
     from engine.generation.drafts import Draft
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from engine.accounts import get_account
-    from engine.bank.service import save_questions
-    from engine.generation import service
-
     rt = get_runtime()
     account = get_account(rt, email=args.user)
 

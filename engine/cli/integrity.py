@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from engine.runtime import get_runtime
+from engine import integrity
+from engine.accounts import get_account
+from engine.bootstrap import get_runtime
 
 
 def _check(args: argparse.Namespace) -> int:
-    from engine import integrity
-    from engine.accounts import get_account
-
     rt = get_runtime()
     user_id = get_account(rt, email=args.user).user_id if args.user else None
     scope = args.user or "all learners"

@@ -8,14 +8,13 @@ import json
 import sys
 from pathlib import Path
 
+from engine.bootstrap import get_runtime
 from engine.cli.library import _user_id
 from engine.errors import NotFound
-from engine.runtime import get_runtime
+from engine.interop.anki_import import import_anki
 
 
 def _import_anki(args: argparse.Namespace) -> int:
-    from engine.interop.anki_import import import_anki
-
     rt = get_runtime()
     path = Path(args.path)
     if not path.is_file():

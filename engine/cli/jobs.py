@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from engine.bootstrap import get_runtime, run_worker
+
 
 def _worker(args: argparse.Namespace) -> int:
-    from engine.jobs.worker import run_worker
-    from engine.runtime import get_runtime
-
     rt = get_runtime()
     print(
         f"worker running {args.concurrency or rt.settings.jobs.worker_concurrency} job(s) at a "

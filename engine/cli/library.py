@@ -9,22 +9,25 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
+from engine import jobs
+from engine.accounts import generate_password, get_account, register_user
+from engine.bootstrap import get_runtime
+from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
+from engine.db.models import Material
 from engine.errors import EngineError, NotFound
-from engine.runtime import Runtime, get_runtime
-
-if TYPE_CHECKING:
-    from engine.jobs import JobView
-    from engine.jobs.worker import EmbeddedWorker
+from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
+from engine.jobs import JobView, get_job
+from engine.jobs.worker import EmbeddedWorker, live_workers
+from engine.library import index_is_current, reindex, search_library
+from engine.library.reclean import outdated_materials, reclean_material
+from engine.runtime import Runtime
 
 
 def _user_id(
     rt: Runtime, email: str, *, create: bool, show_password: bool = False, quiet: bool = False
 ) -> int:
-    from engine.accounts import generate_password, get_account, register_user
-    from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
-
     try:
         return get_account(rt, email=email).user_id
     except NotFound as e:
@@ -51,8 +54,6 @@ def _ingest(args: argparse.Namespace) -> int:
     """Queue each file through the job queue and wait for it: the worker that runs it (the
     app's, or a worker process) is then the only process writing the embedded vector store.
     When no worker is alive, this process runs one of its own for its own jobs only."""
-    from engine import jobs
-
     rt = get_runtime()
     user_id = _user_id(
         rt, args.user, create=args.create_user, show_password=args.show_password, quiet=args.json
@@ -135,9 +136,6 @@ class _CliJobs:
 
     def wait(self, job_id: int, *, user_id: int) -> JobView:
         """The job once it has finished."""
-        from engine.jobs import get_job
-        from engine.jobs.worker import EmbeddedWorker, live_workers
-
         waited_for_others = False
         while not (job := get_job(self.rt, job_id, user_id=user_id)).finished:
             if self._worker is None and live_workers(self.rt) == 0:
@@ -150,8 +148,6 @@ class _CliJobs:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from engine.library import search_library
-
     rt = get_runtime()
     user_id = _user_id(rt, args.user, create=False)
     passages = search_library(rt, user_id=user_id, query=args.query, k=args.k)
@@ -167,12 +163,6 @@ def _search(args: argparse.Namespace) -> int:
 
 def _reindex(args: argparse.Namespace) -> int:
     from sqlalchemy import select
-
-    from engine.db.models import Material
-    from engine.errors import EngineError
-    from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
-    from engine.library import index_is_current, reindex
-    from engine.library.reclean import outdated_materials, reclean_material
 
     rt = get_runtime()
     only = _user_id(rt, args.user, create=False) if args.user else None

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.runtime import get_runtime
+from engine.bootstrap import get_runtime
+from engine.cli.library import _user_id
+from engine.library import material_pages
+from engine.library.materials import get_material
 
 
 def _pages(args: argparse.Namespace) -> int:
-    from engine.cli.library import _user_id
-    from engine.library import material_pages
-    from engine.library.materials import get_material
-
     rt = get_runtime()
     user_id = _user_id(rt, args.user, create=False)
     material = get_material(rt, user_id=user_id, material_id=args.material)

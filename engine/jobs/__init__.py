@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from engine import exports
+from engine import exports, queueing
 from engine.accounts import check_credentials, normalise_email, revoke_user_sessions
 from engine.admin.access import LAST_ADMIN, count_other_admins
 from engine.db.models import JobProgress, User
@@ -40,8 +39,9 @@ from engine.errors import (
 from engine.jobs import progress as jp
 from engine.jobs.fairness import fair_priority
 from engine.jobs.progress import JobView
-from engine.jobs.queue import learner_lock, purge_learner_jobs
 from engine.jobs.spool import remove_spooled, spool_upload
+from engine.library.quotas import check_page_quota
+from engine.queueing import learner_lock, purge_learner_jobs
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -96,18 +96,19 @@ def _defer(
     the rest is in the row), on `queue` (None: the default one) at the learner's fair turn
     (`engine.jobs.fairness`); on failure the row is removed again."""
     try:
-        deferrer = rt.queue.configure_task(
+        queue_job_id = queueing.defer(
+            rt.queue,
             task,
+            job_id=job_id,
             queue=queue,
             lock=learner_lock(user_id) if user_id else None,
             queueing_lock=queueing_lock,
             priority=fair_priority(rt, user_id) if user_id else 0,
         )
-        queue_job_id = deferrer.defer(job_id=job_id)
-    except AlreadyEnqueued:
+    except queueing.AlreadyWaiting:
         _forget(rt, job_id)
         raise AlreadyQueued(duplicate_message) from None
-    except (ConnectorException, OperationalError) as e:
+    except (queueing.QueueUnavailable, OperationalError) as e:
         _forget(rt, job_id)
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
     jp.note(rt, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
@@ -162,8 +163,6 @@ def submit_ingestion(
         NotFound: the account is gone or being deleted.
         QuotaExceeded: the learner's library is full, or they added their pages for the day.
     """
-    from engine.library.quotas import check_page_quota
-
     cap = rt.settings.ingestion.upload_max_pending
     path, sha256, _ = spool_upload(rt, source=source, password=password)
     try:
@@ -442,16 +441,15 @@ def cancel_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
             raise InvalidInput("This job has already finished.")
         row.cancel_requested = True
         queue_job_id, spool = row.queue_job_id, row.spool_path
-    manager = rt.queue.job_manager
     try:
-        if queue_job_id is not None and manager.cancel_job_by_id(queue_job_id):
+        if queue_job_id is not None and queueing.cancel(rt.queue, queue_job_id):
             jp.finish(rt, job_id, outcome="cancelled", message="Cancelled before it started.")
             if spool:
                 remove_spooled(rt, path=Path(spool))
         elif queue_job_id is not None:
-            manager.cancel_job_by_id(queue_job_id, abort=True)
+            queueing.cancel(rt.queue, queue_job_id, abort=True)
             jp.note(rt, job_id, "Stopping…")
-    except ConnectorException as e:
+    except queueing.QueueUnavailable as e:
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
     return get_job(rt, job_id, user_id=user_id)
 
@@ -505,13 +503,16 @@ def _defer_again(
     rt: Runtime, kind: str, job_id: int, *, user_id: int | None, queueing_lock: str | None
 ) -> None:
     try:
-        deferrer = rt.queue.configure_task(
-            kind, lock=learner_lock(user_id) if user_id else None, queueing_lock=queueing_lock
+        queue_job_id = queueing.defer(
+            rt.queue,
+            kind,
+            job_id=job_id,
+            lock=learner_lock(user_id) if user_id else None,
+            queueing_lock=queueing_lock,
         )
-        queue_job_id = deferrer.defer(job_id=job_id)
-    except AlreadyEnqueued:
+    except queueing.AlreadyWaiting:
         raise AlreadyQueued("The same work is already waiting for this learner.") from None
-    except ConnectorException as e:
+    except queueing.QueueUnavailable as e:
         raise DatabaseUnavailable(QUEUE_DOWN, detail=repr(e)) from e
     jp.note(rt, job_id, "Waiting for a worker", queue_job_id=queue_job_id)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from engine.jobs.queue import learner_lock
+from engine.queueing import learner_lock
 
 if TYPE_CHECKING:
     from procrastinate import JobContext

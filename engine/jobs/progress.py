@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.db.models import JobProgress, User
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -287,7 +287,5 @@ def dismiss(rt: Runtime, job_id: int, *, user_id: int) -> None:
     with rt.session_factory.begin() as session:
         r = owned(session, job_id, user_id, lock=True)
         if r.outcome in ACTIVE:
-            from engine.errors import InvalidInput
-
             raise InvalidInput("This job is still running. Cancel it first.")
         r.dismissed = True

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from engine.errors import NotFound
 from engine.ingestion.pdf import check_size
 
 if TYPE_CHECKING:
@@ -64,8 +65,6 @@ def _inside(rt: Runtime, path: Path) -> bool:
 
 def read_spooled(rt: Runtime, *, path: Path) -> tuple[bytes, str | None]:
     if not _inside(rt, path) or not path.is_file():
-        from engine.errors import NotFound
-
         raise NotFound("The uploaded file is no longer waiting to be read. Upload it again.")
     pw = _password_path(path)
     return path.read_bytes(), (pw.read_text(encoding="utf-8") if pw.is_file() else None)

@@ -19,10 +19,13 @@ from typing import Any
 from procrastinate import App, JobContext, RetryStrategy
 from procrastinate.exceptions import JobAborted
 
+from engine import account_data, exports, integrity, library, usage
 from engine.errors import DatabaseUnavailable, EngineError, VectorStoreUnavailable
+from engine.generation import service
 from engine.jobs import progress as jp
 from engine.jobs.fairness import another_learner_waiting, requeue
-from engine.jobs.spool import checkpoint_path, remove_spooled
+from engine.jobs.spool import checkpoint_path, read_spooled, remove_spooled
+from engine.practice.preferences import optimise_fsrs
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -174,9 +177,6 @@ def _plural(n: int, word: str) -> str:
 
 
 def ingest_body(rt: Runtime) -> Callable:
-    from engine import library
-    from engine.jobs.spool import read_spooled
-
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         data, password = read_spooled(rt, path=Path(row.spool_path))
         started = time.monotonic()
@@ -247,8 +247,6 @@ def ingest_body(rt: Runtime) -> Callable:
 
 
 def generate_body(rt: Runtime) -> Callable:
-    from engine.generation import service
-
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         params = row.params or {}
 
@@ -280,8 +278,6 @@ def generate_body(rt: Runtime) -> Callable:
 
 
 def fit_fsrs_body(rt: Runtime) -> Callable:
-    from engine.practice.preferences import optimise_fsrs
-
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("fitting", 0, 1, "Fitting FSRS to your answers")
         r = optimise_fsrs(rt, user_id=row.user_id)
@@ -291,8 +287,6 @@ def fit_fsrs_body(rt: Runtime) -> Callable:
 
 
 def reindex_body(rt: Runtime) -> Callable:
-    from engine import library
-
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         def on_progress(done: int, total: int) -> None:
             report("embedding", done, total, f"Embedded {done} of {total} passages")
@@ -304,8 +298,6 @@ def reindex_body(rt: Runtime) -> Callable:
 
 
 def export_body(rt: Runtime) -> Callable:
-    from engine import account_data, exports
-
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("exporting", 0, 1, "Collecting your data")
         exports.exports_folder(rt)
@@ -322,8 +314,6 @@ def export_body(rt: Runtime) -> Callable:
 
 
 def delete_account_body(rt: Runtime) -> Callable:
-    from engine import account_data
-
     def body(row: Any, report: Reporter) -> tuple[str, dict]:
         report("deleting", 0, 1, "Deleting your account")
         # The learner confirmed with email and password when this was queued.
@@ -337,8 +327,6 @@ def nightly_check(rt: Runtime) -> tuple[int, int]:
     """Finish account deletions that were interrupted, forget kept model-usage rows older
     than a day, then compare rows, vectors and files for every learner and repair drift
     (expired and stray exports included); (found, left)."""
-    from engine import account_data, integrity, usage
-
     if finished := account_data.finish_interrupted_deletions(rt):
         log.warning(
             "nightly check finished interrupted account deletions",

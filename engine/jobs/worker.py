@@ -1,5 +1,6 @@
-"""Running workers: `python -m engine worker` (a process of its own) or one thread inside the
-app process (the embedded default), plus recovery of jobs whose worker died.
+"""Running workers: the worker loop that `python -m engine worker` runs in a process of its own
+(`engine.bootstrap.run_worker`) or one thread inside the app process (the embedded default),
+plus recovery of jobs whose worker died.
 
 procrastinate marks a worker stalled when its heartbeat stops; its jobs stay 'doing'. Every
 worker looks for such jobs every heartbeat: a safe-to-retry job is queued again (its progress
@@ -11,20 +12,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-import signal
 import threading
 from pathlib import Path
 from typing import Any
 
 from procrastinate import App
 from procrastinate.jobs import Job, Status
+from sqlalchemy import text
 
+from engine import library
 from engine.domain.vocabulary import JobKind
 from engine.jobs import progress as jp
-from engine.jobs.queue import worker_app
 from engine.jobs.spool import remove_spooled
-from engine.jobs.tasks import RETRYABLE
+from engine.jobs.tasks import RETRYABLE, register_tasks
+from engine.queueing import worker_app
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,6 @@ async def _recover(app: App, rt: Runtime, job: Job) -> None:
 
 def _undo_ingestion(rt: Runtime, row: Any) -> None:
     """A stopped ingestion that will not run again leaves nothing half-written behind."""
-    from engine import library
-
     path = Path(row.spool_path)
     if row.kind != JobKind.INGEST or not path.is_file():
         return
@@ -94,8 +93,6 @@ async def _recovery_loop(app: App, rt: Runtime) -> None:
 
 def live_workers(rt: Runtime) -> int:
     """How many workers (in any process) said they live within `jobs_stalled_after_s`."""
-    from sqlalchemy import text
-
     with rt.engine.connect() as conn:
         return int(
             conn.execute(
@@ -113,12 +110,13 @@ async def _run_once(
     rt: Runtime, *, concurrency: int | None, name: str, queues: list[str] | None = None
 ) -> None:
     s = rt.settings
-    app = worker_app(rt)
+    app = worker_app(rt.engine, s)
+    register_tasks(app, rt)
     async with app.open_async():
         recovery = asyncio.create_task(_recovery_loop(app, rt))
         try:
             # Stopping on request is always a cancellation of this task (signal handlers in
-            # `run_worker`, `EmbeddedWorker.stop` otherwise), so a normal return means the
+            # `engine.bootstrap.run_worker`, `EmbeddedWorker.stop` otherwise), so a normal return means the
             # worker stopped itself, e.g. its listener lost the database.
             await app.run_worker_async(
                 concurrency=concurrency or s.jobs.worker_concurrency,
@@ -161,37 +159,9 @@ async def run_worker_async(
         delay = min(delay * 2, 15.0)
 
 
-WORKER_NICENESS = 10  # added to a worker process's nice value: background work yields the CPU
-
-
-def lower_worker_priority() -> int:
-    """Give this worker process a lower CPU priority than the app processes beside it, so
-    ingestion and generation jobs never slow learners' clicks on a shared machine. Returns the
-    new nice value."""
-    return os.nice(WORKER_NICENESS)
-
-
-def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
-    """`python -m engine worker`: run until SIGINT or SIGTERM, then finish gracefully. The
-    process runs at a lower CPU priority (`lower_worker_priority`)."""
-    log.info("worker at CPU niceness %d", lower_worker_priority())
-
-    async def main() -> None:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        await run_worker_async(rt, concurrency=concurrency)
-
-    try:
-        asyncio.run(main())
-    except asyncio.CancelledError:
-        log.info("worker stopped")
-
-
 class EmbeddedWorker:
     """One worker on a daemon thread of this process (the app's default), started by
-    `Runtime.ensure_worker()` and stopped by `Runtime.close()`."""
+    `engine.bootstrap.ensure_worker()` and stopped by `Runtime.close()`."""
 
     def __init__(
         self, rt: Runtime, *, concurrency: int = 1, queues: list[str] | None = None

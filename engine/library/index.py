@@ -20,9 +20,9 @@ from engine.domain.vocabulary import MaterialStatus
 from engine.errors import InvalidInput
 from engine.retrieval.collections import current_collection, lock_vectors, switch_collection
 from engine.retrieval.embeddings import Embedder, model_label
-from engine.retrieval.search import search
 from engine.retrieval.vectors import VectorStore, new_collection_name
 from engine.runtime import Runtime
+from engine.search import search
 from engine.steps import reached
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -49,7 +49,7 @@ def embed_texts(
 def search_library(
     rt: Runtime, *, user_id: int, query: str, k: int = 8, material_ids: list[int] | None = None
 ) -> list[Passage]:
-    """`engine.retrieval.search` with its own session, for pages and the CLI.
+    """`engine.search.search` with its own session, for pages and the CLI.
 
     Raises:
         InvalidInput: an empty query.

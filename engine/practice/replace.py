@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
+from engine.bank.service import add_questions
 from engine.db.models import Question, ReviewState
 from engine.errors import InvalidInput, NotFound
+from engine.generation.service import generate_from_chunk
 from engine.practice import store
 
 if TYPE_CHECKING:
@@ -27,9 +29,6 @@ def replace_question(rt: Runtime, *, user_id: int, question_id: int) -> int:
         InvalidInput: the question was already replaced.
         NothingGenerated, RateLimited, LLMUnavailable...: as for generation.
     """
-    from engine.bank.service import add_questions
-    from engine.generation.service import generate_from_chunk
-
     with rt.session_factory() as session:
         q = store.load_question(session, user_id, question_id)
         if session.scalar(

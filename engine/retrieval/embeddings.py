@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from engine import llm
 from engine.config import Settings
 from engine.errors import ConfigurationError
+from engine.retrieval import onnx_model
 
 if TYPE_CHECKING:
     from engine.llm import Embeddings
@@ -60,8 +62,6 @@ class OnnxEmbedder:
     """all-MiniLM-L6-v2 on onnxruntime (int8 by default), cached under the data folder."""
 
     def __init__(self, *, models_dir: Path, quantized: bool = True, threads: int = 0) -> None:
-        from engine.retrieval import onnx_model
-
         self.model_name = "all-MiniLM-L6-v2-int8" if quantized else DEFAULT_MODEL
         session = onnx_model.load_session(models_dir, quantized=quantized, threads=threads)
         self._model = onnx_model.OnnxMiniLM(session)
@@ -141,8 +141,6 @@ class HostedEmbedder:
 
     def embed_with_usage(self, texts: list[str]) -> tuple[np.ndarray, Embeddings | None]:
         """The vectors, and the provider call's usage (None when nothing was sent)."""
-        from engine import llm
-
         if not texts:
             return np.zeros((0, 1), dtype=np.float32), None
         used = llm.embed_with_usage(texts, model=self.model_name, settings=self._settings)

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.bootstrap import create_runtime
 from engine.config import Settings
-from engine.runtime import Runtime, create_runtime
+from engine.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"

@@ -9,9 +9,9 @@ import pytest
 
 from engine import accounts
 from engine.__main__ import build_parser, main
+from engine.bootstrap import get_runtime
 from engine.config import get_settings
 from engine.errors import AuthenticationFailed
-from engine.runtime import get_runtime
 from tests.support.library_pdfs import text_pdf
 
 

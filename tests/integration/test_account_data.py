@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 
 from engine import account_data, integrity, library, originals
+from engine.bootstrap import create_runtime
 from engine.errors import EngineError
 from engine.practice.submit import submit_answer
 from engine.retrieval.vectors import owner_of
-from engine.runtime import create_runtime
 from engine.tutor import store as tutor_store
 from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question, token

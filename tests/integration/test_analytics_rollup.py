@@ -36,7 +36,7 @@ def _scope(runtime, uid, now):
 
 def _assert_rollup_is_the_attempts(runtime, uid, now):
     scope = _scope(runtime, uid, now)
-    kept = activity.attempt_rollup.__wrapped__(runtime, scope)
+    kept = activity.read_attempt_rollup(runtime, scope)
     counted = activity._scan_attempts(runtime, scope)
     assert len(counted) > 10
     assert _rows(kept) == _rows(counted)

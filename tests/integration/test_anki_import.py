@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from engine.__main__ import main
 from engine.accounts import get_account
+from engine.bootstrap import get_runtime
 from engine.db.models import Attempt, AttemptRollup, Question, ReviewState
 from engine.interop.anki_import import import_anki
 from engine.interop.anki_package import AnkiPackageRefused
 from engine.practice.preferences import optimise_fsrs
-from engine.runtime import get_runtime
 from engine.scheduling import fsrs6
 from tests.support import anki_decks as decks
 

@@ -53,7 +53,7 @@ def test_pool_statistics_and_overflow_warning(db_url, caplog):
 
 def test_cli_status_reports_schema_and_pool(settings, capsys):
     from engine.__main__ import main
-    from engine.runtime import get_runtime
+    from engine.bootstrap import get_runtime
 
     get_runtime.cache_clear()
     try:

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 
 from engine import account_data, integrity, jobs, library, originals
+from engine.bootstrap import create_runtime
 from engine.errors import NotFound
 from engine.jobs import progress as jp
 from engine.jobs.tasks import Reporter, export_body, nightly_check
-from engine.runtime import create_runtime
 from tests.support.jobs import running_worker, wait_for
 from tests.support.library_pdfs import text_pdf
 

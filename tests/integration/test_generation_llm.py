@@ -26,7 +26,6 @@ from tests.support.generation_data import (
     grounded_responder,
 )
 from tests.support.llm_stub import Reply, rate_limited, unauthorized
-from tests.support.runtimes import with_settings
 
 
 @pytest.fixture
@@ -71,7 +70,7 @@ def test_valid_output_becomes_grounded_preview_and_nothing_is_saved(
     s = llm_stub.settings_for(settings)
     progress = []
     result = service.generate_questions(
-        with_settings(runtime, s),
+        runtime.with_settings(s),
         user_id=user_id,
         question_type="mcq",
         difficulty=2,
@@ -110,7 +109,7 @@ def test_accepting_saves_with_provenance(llm_stub, settings, session_factory, le
     llm_stub.responder = grounded_responder("cloze")
     s = llm_stub.settings_for(settings)
     result = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="cloze", count=2, topic=None
+        runtime.with_settings(s), user_id=user_id, question_type="cloze", count=2, topic=None
     )
     ids = bank.save_questions(runtime, user_id=user_id, drafts=result.drafts)
     assert len(ids) == 2
@@ -138,7 +137,7 @@ def test_malformed_json_is_repaired_once(llm_stub, settings, session_factory, le
     llm_stub.responder = respond
     s = llm_stub.settings_for(settings)
     result = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="mcq", count=1
+        runtime.with_settings(s), user_id=user_id, question_type="mcq", count=1
     )
     assert len(result.drafts) == 1
     assert len(calls) == 2
@@ -155,7 +154,7 @@ def test_malformed_twice_is_dropped_and_counted(
     s = llm_stub.settings_for(settings)
     with pytest.raises(NothingGenerated) as info:
         service.generate_questions(
-            with_settings(runtime, s), user_id=user_id, question_type="mcq", count=2
+            runtime.with_settings(s), user_id=user_id, question_type="mcq", count=2
         )
     assert info.value.rejections == {"malformed_output": 2}
     assert len(llm_stub.chat_requests) == 2  # the call and one repair, no more
@@ -199,7 +198,7 @@ def test_invalid_questions_are_rejected_by_reason(
     llm_stub.responder = grounded_responder("mcq", mutate=_mutated(0, **mutation))
     s = llm_stub.settings_for(settings)
     result = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="mcq", count=2
+        runtime.with_settings(s), user_id=user_id, question_type="mcq", count=2
     )
     assert result.rejections == {reason: 1}
     assert len(result.drafts) == 1
@@ -218,7 +217,7 @@ def test_ungrounded_batch_raises_nothing_generated(
     s = llm_stub.settings_for(settings)
     with pytest.raises(NothingGenerated) as info:
         service.generate_questions(
-            with_settings(runtime, s), user_id=user_id, question_type="mcq", count=3
+            runtime.with_settings(s), user_id=user_id, question_type="mcq", count=3
         )
     assert info.value.rejections == {"excerpt_not_in_source": 3}
     assert "quote its source" in info.value.user_message
@@ -231,7 +230,7 @@ def test_duplicate_of_banked_question_is_rejected(
     llm_stub.responder = grounded_responder("mcq")
     s = llm_stub.settings_for(settings, generation_cache_ttl_h=0)
     first = service.generate_from_chunk(
-        with_settings(runtime, s),
+        runtime.with_settings(s),
         user_id=user_id,
         chunk_id=chunk_ids[0],
         question_type="mcq",
@@ -240,7 +239,7 @@ def test_duplicate_of_banked_question_is_rejected(
     bank.save_questions(runtime, user_id=user_id, drafts=first)
     with pytest.raises(NothingGenerated, match="already in your bank") as info:
         service.generate_from_chunk(
-            with_settings(runtime, s),
+            runtime.with_settings(s),
             user_id=user_id,
             chunk_id=chunk_ids[0],
             question_type="mcq",
@@ -266,7 +265,7 @@ def test_duplicates_within_a_batch_are_rejected(
     llm_stub.responder = grounded_responder("mcq", mutate=mutate)
     s = llm_stub.settings_for(settings)
     result = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="mcq", count=2, material_ids=None
+        runtime.with_settings(s), user_id=user_id, question_type="mcq", count=2, material_ids=None
     )
     # count=2 fits in one call, so both items come in the same answer.
     assert result.rejections == {"duplicate_in_batch": 1}
@@ -278,7 +277,7 @@ def test_429_then_success(llm_stub, settings, session_factory, learner, runtime)
     llm_stub.responder = grounded_responder("mcq")
     s = llm_stub.settings_for(settings)
     result = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="mcq", count=1
+        runtime.with_settings(s), user_id=user_id, question_type="mcq", count=1
     )
     assert len(result.drafts) == 1
     assert len(llm_stub.chat_requests) == 2
@@ -289,7 +288,7 @@ def test_provider_rate_limit_after_retries(llm_stub, settings, session_factory, 
     llm_stub.default = rate_limited(30)
     s = llm_stub.settings_for(settings, llm_max_retries=1)
     with pytest.raises(ProviderRateLimited):
-        service.generate_questions(with_settings(runtime, s), user_id=user_id, count=1)
+        service.generate_questions(runtime.with_settings(s), user_id=user_id, count=1)
     assert _outcomes(session_factory, user_id) == ["rate_limited"]
     assert _count(session_factory, Question, user_id=user_id) == 0
 
@@ -301,7 +300,7 @@ def test_timeout_is_unavailable_and_leaves_nothing(
     llm_stub.default = Reply(content="{}", delay_s=3)
     s = llm_stub.settings_for(settings, llm_timeout_s=0.5, llm_max_retries=0)
     with pytest.raises(LLMUnavailable):
-        service.generate_questions(with_settings(runtime, s), user_id=user_id, count=1)
+        service.generate_questions(runtime.with_settings(s), user_id=user_id, count=1)
     assert _count(session_factory, Question, user_id=user_id) == 0
     assert _count(session_factory, LLMCache, user_id=user_id) == 0
     assert _outcomes(session_factory, user_id) == ["unavailable"]
@@ -312,7 +311,7 @@ def test_bad_api_key(llm_stub, settings, session_factory, learner, runtime):
     llm_stub.default = unauthorized()
     s = llm_stub.settings_for(settings)
     with pytest.raises(LLMAuthFailed, match="API key"):
-        service.generate_questions(with_settings(runtime, s), user_id=user_id, count=1)
+        service.generate_questions(runtime.with_settings(s), user_id=user_id, count=1)
     assert len(llm_stub.chat_requests) == 1
     assert _count(session_factory, Question, user_id=user_id) == 0
     assert _outcomes(session_factory, user_id) == ["auth_failed"]
@@ -325,10 +324,10 @@ def test_identical_request_is_served_from_cache(
     llm_stub.responder = grounded_responder("mcq")
     s = llm_stub.settings_for(settings)
     a = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="mcq", difficulty=4, count=2
+        runtime.with_settings(s), user_id=user_id, question_type="mcq", difficulty=4, count=2
     )
     b = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="mcq", difficulty=4, count=2
+        runtime.with_settings(s), user_id=user_id, question_type="mcq", difficulty=4, count=2
     )
     assert len(llm_stub.chat_requests) == 1
     assert [d.stem for d in a.drafts] == [d.stem for d in b.drafts]
@@ -336,7 +335,7 @@ def test_identical_request_is_served_from_cache(
     assert _outcomes(session_factory, user_id) == ["ok", "cached"]
     # Different parameters are a different request.
     service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="mcq", difficulty=5, count=2
+        runtime.with_settings(s), user_id=user_id, question_type="mcq", difficulty=5, count=2
     )
     assert len(llm_stub.chat_requests) == 2
 
@@ -346,11 +345,11 @@ def test_hourly_limit_with_time_until_reset(llm_stub, settings, session_factory,
     llm_stub.responder = grounded_responder("mcq")
     s = llm_stub.settings_for(settings, generation_max_per_hour=1)
     service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, count=1, question_type="mcq", difficulty=1
+        runtime.with_settings(s), user_id=user_id, count=1, question_type="mcq", difficulty=1
     )
     with pytest.raises(RateLimited) as info:
         service.generate_questions(
-            with_settings(runtime, s), user_id=user_id, count=1, question_type="mcq", difficulty=2
+            runtime.with_settings(s), user_id=user_id, count=1, question_type="mcq", difficulty=2
         )
     assert 3500 < info.value.retry_after_s <= 3600
     assert "generate again in" in info.value.user_message
@@ -358,7 +357,7 @@ def test_hourly_limit_with_time_until_reset(llm_stub, settings, session_factory,
     assert len(llm_stub.chat_requests) == 1
     # A cached repeat costs nothing and is still allowed.
     again = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, count=1, question_type="mcq", difficulty=1
+        runtime.with_settings(s), user_id=user_id, count=1, question_type="mcq", difficulty=1
     )
     assert again.cached_calls == 1
 
@@ -368,18 +367,18 @@ def test_daily_question_limit(llm_stub, settings, session_factory, learner, make
     llm_stub.responder = grounded_responder("mcq")
     s = llm_stub.settings_for(settings, generation_max_questions_per_day=5)
     service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, count=3, question_type="mcq"
+        runtime.with_settings(s), user_id=user_id, count=3, question_type="mcq"
     )
     with pytest.raises(RateLimited, match="2 left") as info:
         service.generate_questions(
-            with_settings(runtime, s), user_id=user_id, count=3, question_type="cloze"
+            runtime.with_settings(s), user_id=user_id, count=3, question_type="cloze"
         )
     assert info.value.retry_after_s > 80_000
     # Limits are per learner.
     other = make_user()
     add_material(session_factory, other, "Other notes", HISTORY)
     service.generate_questions(
-        with_settings(runtime, s), user_id=other, count=3, question_type="mcq"
+        runtime.with_settings(s), user_id=other, count=3, question_type="mcq"
     )
 
 
@@ -424,7 +423,7 @@ def test_prompt_injection_in_material_is_data(
 
     llm_stub.responder = obey
     with pytest.raises(NothingGenerated) as info:
-        service.generate_questions(with_settings(runtime, s), user_id=user_id, count=2)
+        service.generate_questions(runtime.with_settings(s), user_id=user_id, count=2)
     assert sum(info.value.rejections.values()) == 2
     user = llm_stub.chat_requests[0]["body"]["messages"][1]["content"]
     # The document cannot close its own block: its fake marker was neutralised.
@@ -435,7 +434,7 @@ def test_prompt_injection_in_material_is_data(
     # A well-behaved model's grounded answer still comes through, valid and grounded.
     llm_stub.responder = grounded_responder("mcq")
     result = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, count=1, question_type="mcq", difficulty=2
+        runtime.with_settings(s), user_id=user_id, count=1, question_type="mcq", difficulty=2
     )
     assert result.drafts and all(d.excerpt in evil for d in result.drafts)
 
@@ -444,7 +443,7 @@ def test_no_materials(llm_stub, settings, session_factory, make_user, runtime):
     user_id = make_user()
     s = llm_stub.settings_for(settings)
     with pytest.raises(NoMaterials, match="Upload a PDF"):
-        service.generate_questions(with_settings(runtime, s), user_id=user_id, count=1)
+        service.generate_questions(runtime.with_settings(s), user_id=user_id, count=1)
     assert llm_stub.chat_requests == []
 
 
@@ -462,7 +461,7 @@ def test_grounded_items_helper_matches_prompt(
     llm_stub.responder = respond
     s = llm_stub.settings_for(settings)
     result = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, question_type="short", count=2
+        runtime.with_settings(s), user_id=user_id, question_type="short", count=2
     )
     assert len(result.drafts) == 2
     assert all(d.key_points and d.source_chunk_id in chunk_ids for d in result.drafts)
@@ -494,7 +493,7 @@ def test_excerpt_across_a_hyphenated_line_break_is_grounded_and_saved(
     llm_stub.responder = respond
     s = llm_stub.settings_for(settings)
     result = service.generate_questions(
-        with_settings(runtime, s), user_id=user_id, count=1, question_type="cloze"
+        runtime.with_settings(s), user_id=user_id, count=1, question_type="cloze"
     )
     (draft,) = result.drafts
     assert draft.excerpt == "which is why leaves look green to the human eye in daylight."

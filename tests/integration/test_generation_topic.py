@@ -7,7 +7,6 @@ import hashlib
 from engine import library
 from engine.generation import service
 from tests.support.generation_data import BIOLOGY, HISTORY, grounded_responder
-from tests.support.runtimes import with_settings
 
 
 def _ingest(runtime, user_id, title, pages):
@@ -44,7 +43,7 @@ def test_topic_selects_matching_passages(runtime, make_user, llm_stub):
     llm_stub.responder = grounded_responder("mcq")
     s = llm_stub.settings_for(runtime.settings, generation_context_chunks=2)
     result = service.generate_questions(
-        with_settings(runtime, s),
+        runtime.with_settings(s),
         user_id=user_id,
         topic="mitochondria and glycolysis",
         count=1,

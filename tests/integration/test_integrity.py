@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from engine import integrity, library
+from engine.bootstrap import create_runtime
 from engine.db.models import Chunk
 from engine.retrieval.collections import current_collection
-from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
 
 OWL = "Owls hunt at night, hearing prey rustle beneath snow with asymmetrical ears."

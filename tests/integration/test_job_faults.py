@@ -175,8 +175,8 @@ def test_postgres_restart_fails_requests_clearly_then_recovers_without_losing_at
     own_postgres,
 ):
     from engine import accounts
+    from engine.bootstrap import create_runtime
     from engine.practice.submit import submit_answer
-    from engine.runtime import create_runtime
     from tests.support.practice import add_question, token
 
     # Questions stay in play however they score (quality retirement is not under test).
@@ -261,7 +261,7 @@ APP_SCRIPT = """
 import io, json, sys, time
 from engine import jobs
 from engine.accounts import get_account
-from engine.runtime import get_runtime
+from engine.bootstrap import get_runtime
 from tests.support.library_pdfs import text_pdf
 rt = get_runtime()
 uid = get_account(rt, email=sys.argv[2]).user_id

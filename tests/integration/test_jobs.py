@@ -318,10 +318,11 @@ def test_the_nightly_check_is_a_cron_job_that_repairs_drift(runtime, make_user):
     from sqlalchemy import delete
 
     from engine import library
-    from engine.jobs.queue import worker_app
-    from engine.jobs.tasks import nightly_check
+    from engine.jobs.tasks import nightly_check, register_tasks
+    from engine.queueing import worker_app
 
-    app = worker_app(runtime)
+    app = worker_app(runtime.engine, runtime.settings)
+    register_tasks(app, runtime)
     (periodic,) = [
         p for p in app.periodic_registry.periodic_tasks.values() if p.task.name == "check"
     ]

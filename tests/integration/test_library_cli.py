@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.__main__ import main
-from engine.runtime import get_runtime
+from engine.bootstrap import get_runtime
 from tests.support.library_pdfs import blank_pages_pdf, encrypted_pdf, text_pdf
 
 COMETS = (

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from engine import library
 from engine.db.models import Chunk, Material, MaterialPage
 from engine.errors import PdfEncrypted, PdfError, PdfMalformed, PdfNoText, PdfTooLarge
-from engine.retrieval import search_in
+from engine.search import search_in
 
 INGESTED = "ingested"
 

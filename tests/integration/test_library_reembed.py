@@ -5,8 +5,8 @@ stub OpenAI-compatible server) with progress."""
 from __future__ import annotations
 
 from engine import library
-from engine.retrieval import search_in
-from engine.runtime import create_runtime
+from engine.bootstrap import create_runtime
+from engine.search import search_in
 from tests.support.library_pdfs import text_pdf
 
 SOIL = (

@@ -16,8 +16,8 @@ from engine.errors import (
     PdfNoText,
     VectorStoreUnavailable,
 )
-from engine.retrieval import search_in
 from engine.retrieval.vectors import VectorStore
+from engine.search import search_in
 from tests.support.library_pdfs import (
     blank_pages_pdf,
     encrypted_pdf,

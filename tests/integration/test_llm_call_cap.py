@@ -17,7 +17,6 @@ from engine.errors import LLMBusy
 from engine.practice.submit import submit_answer
 from tests.support.llm_stub import Reply
 from tests.support.practice import add_question, token
-from tests.support.runtimes import with_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [{"role": "user", "content": "Is the mitochondrion the powerhouse of the cell?"}]
@@ -47,7 +46,7 @@ def test_five_calls_with_a_cap_of_two_reach_the_provider_two_at_a_time(
 ):
     learners = [make_user() for _ in range(5)]
     s = llm_stub.settings_for(runtime.settings, llm_max_concurrent_calls=2, llm_call_wait_s=30)
-    rt = with_settings(runtime, s)
+    rt = runtime.with_settings(s)
     llm_stub.default = Reply(content="Yes.", delay_s=0.5)
 
     results = _parallel(
@@ -68,7 +67,7 @@ def test_five_calls_with_a_cap_of_two_reach_the_provider_two_at_a_time(
 def test_a_call_that_finds_no_free_slot_in_time_is_refused_as_busy(llm_stub, runtime, make_user):
     first, second = make_user(), make_user()
     s = llm_stub.settings_for(runtime.settings, llm_max_concurrent_calls=1, llm_call_wait_s=0.3)
-    rt = with_settings(runtime, s)
+    rt = runtime.with_settings(s)
     held = usage.reserve(rt, user_id=first, task=usage.TUTOR, units=1)
     with pytest.raises(LLMBusy, match="Many people are using the language model"):
         usage.reserve(rt, user_id=second, task=usage.TUTOR, units=1)
@@ -104,7 +103,7 @@ def test_a_call_that_finds_no_free_slot_in_time_is_refused_as_busy(llm_stub, run
 _HOLDER = """
 import sys
 from engine import usage
-from engine.runtime import create_runtime
+from engine.bootstrap import create_runtime
 
 rt = create_runtime(migrate=False)
 r = usage.reserve(rt, user_id=int(sys.argv[1]), task=usage.TUTOR, units=1)
@@ -131,8 +130,8 @@ def test_the_cap_holds_across_processes(runtime, make_user):
     )
     try:
         assert proc.stdout.readline().strip() == "held", proc.stderr.read()
-        rt = with_settings(
-            runtime, runtime.settings.replace(llm_max_concurrent_calls=1, llm_call_wait_s=0.3)
+        rt = runtime.with_settings(
+            runtime.settings.replace(llm_max_concurrent_calls=1, llm_call_wait_s=0.3)
         )
         with pytest.raises(LLMBusy):
             usage.reserve(rt, user_id=here, task=usage.TUTOR, units=1)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from engine import accounts
 from engine.accounts import passwords
+from engine.bootstrap import create_runtime
 from engine.config import Settings
 from engine.db.models import LoginAttempt, SignupAttempt
 from engine.errors import (
@@ -22,7 +23,6 @@ from engine.errors import (
     RateLimited,
     RegistrationError,
 )
-from engine.runtime import create_runtime
 
 PASSWORD = "correct horse battery staple"
 

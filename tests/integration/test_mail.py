@@ -37,7 +37,6 @@ from engine.errors import (
     RateLimited,
 )
 from engine.mail import send_mail, wait_for_outbox
-from tests.support.runtimes import with_settings
 from tests.support.smtp import (
     PUBLIC_URL,
     free_port,
@@ -60,7 +59,7 @@ def inbox():
 @pytest.fixture
 def rt(runtime, inbox):
     """The test's runtime sending email to the local server."""
-    return with_settings(runtime, mail_settings(runtime.settings, inbox.port))
+    return runtime.with_settings(mail_settings(runtime.settings, inbox.port))
 
 
 @pytest.fixture
@@ -200,7 +199,7 @@ def test_requests_are_limited_per_address_asked_for_known_or_not(rt, inbox, make
 
 
 def test_requests_are_limited_per_client_address(rt, inbox, make_user):
-    limited = with_settings(rt, rt.settings.replace(password_reset_max_per_address=2))
+    limited = rt.with_settings(rt.settings.replace(password_reset_max_per_address=2))
     make_user("ada@example.com")
     _forgot(limited, "one@example.com", address="192.0.2.1")
     _forgot(limited, "two@example.com", address="192.0.2.1")
@@ -292,7 +291,7 @@ def test_a_refused_or_unreachable_server_leaves_the_links_valid(rt, inbox, admin
     assert "could not be sent" in inv.mail_error and "answered 554" in inv.mail_error
     assert invitation_problem(rt, inv.token) is None  # still usable, to copy
 
-    down = with_settings(rt, mail_settings(rt.settings, free_port()))  # nothing listens
+    down = rt.with_settings(mail_settings(rt.settings, free_port()))  # nothing listens
     link = users.create_reset_link(down, actor_id=admin, user_id=uid, base_url="http://x")
     assert link.emailed_to is None and "could not be reached" in link.mail_error
     assert link.url.startswith(f"{PUBLIC_URL}/?reset=")  # the public address, not the console's
@@ -332,7 +331,7 @@ def test_only_an_admin_makes_reset_links(rt, inbox, make_user):
 
 
 def test_starttls_is_required_when_asked_for(rt, inbox):
-    strict = with_settings(rt, rt.settings.replace(smtp_tls="starttls"))
+    strict = rt.with_settings(rt.settings.replace(smtp_tls="starttls"))
     with pytest.raises(MailNotSent, match="does not offer STARTTLS"):
         send_mail(strict.settings, to="ada@example.com", subject="s", body="b")
     assert inbox.messages == []
@@ -340,8 +339,7 @@ def test_starttls_is_required_when_asked_for(rt, inbox):
 
 def test_the_smtp_sign_in_is_used_and_no_secret_is_logged(runtime, make_user, caplog):
     with smtp_server(with_login=True) as inbox:
-        rt = with_settings(
-            runtime,
+        rt = runtime.with_settings(
             mail_settings(
                 runtime.settings,
                 inbox.port,
@@ -359,7 +357,7 @@ def test_the_smtp_sign_in_is_used_and_no_secret_is_logged(runtime, make_user, ca
             inv = signup.create_invitation(
                 rt, actor_id=admin, days=1, max_uses=1, email="kim@example.com"
             )
-            failed = with_settings(rt, mail_settings(rt.settings, free_port()))
+            failed = rt.with_settings(mail_settings(rt.settings, free_port()))
             _forgot(failed, "ada@example.com")
     assert inbox.logins == [("groundwork", "smtp-Secret-9f3k")] * 3
     # Every record but the test SMTP server's own ("mail.log", which logs what it receives).

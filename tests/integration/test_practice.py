@@ -19,7 +19,6 @@ from engine.practice.replace import replace_question
 from engine.practice.submit import submit_answer
 from tests.support.llm_stub import Reply
 from tests.support.practice import add_question, token
-from tests.support.runtimes import with_settings
 
 NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 
@@ -38,7 +37,7 @@ def answer(
     settings=None,
 ):
     return submit_answer(
-        with_settings(runtime, settings) if settings else runtime,
+        runtime.with_settings(settings) if settings else runtime,
         user_id=uid,
         question_id=qid,
         token=tok or token(),
@@ -552,7 +551,7 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
             else:
                 row.parameters, row.adopted = list(current), True
         return optimise_fsrs(
-            with_settings(runtime, s),
+            runtime.with_settings(s),
             user_id=uid,
             fit=lambda train: seen.append(len(train)) or candidate,
         )
@@ -571,7 +570,7 @@ def test_personal_fsrs_parameters_adopted_only_when_better_on_held_back_answers(
     with runtime.session_factory() as session:
         stored = tuple(session.get(SchedulerParameters, uid).parameters)
     assert stored == (a if second.adopted else b)  # the last run's decision is what is used
-    assert scheduler_info(with_settings(runtime, s), user_id=uid).personal
+    assert scheduler_info(runtime.with_settings(s), user_id=uid).personal
 
 
 def test_replace_makes_a_new_question_from_the_same_passage_keeping_the_schedule(

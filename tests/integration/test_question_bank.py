@@ -13,7 +13,6 @@ from engine.db.models import Question
 from engine.errors import InvalidInput, NotFound
 from engine.generation import service
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material, grounded_responder
-from tests.support.runtimes import with_settings
 
 
 @pytest.fixture
@@ -199,7 +198,7 @@ def test_bank_isolation_in_llm_mode(two_learners, session_factory, settings, llm
     llm_stub.responder = grounded_responder("mcq")
     s = llm_stub.settings_for(settings)
     service.generate_questions(
-        with_settings(runtime, s), user_id=two_learners["bob"], question_type="mcq", count=2
+        runtime.with_settings(s), user_id=two_learners["bob"], question_type="mcq", count=2
     )
     prompt = llm_stub.chat_requests[0]["body"]["messages"][1]["content"]
     assert "Bob history" in prompt and "Alice biology" not in prompt

@@ -6,9 +6,8 @@ library and the chosen materials, and can be turned off."""
 from __future__ import annotations
 
 from engine import library
-from engine.retrieval import search_in
+from engine.search import search_in
 from tests.support.library_pdfs import text_pdf
-from tests.support.runtimes import with_settings
 
 PAGES = [
     "The boundary layer is the thin layer of air next to the wing surface where viscosity "
@@ -37,7 +36,7 @@ def test_feedback_reorders_but_keeps_each_passages_own_score(runtime, make_user)
     user = make_user()
     _ingest(runtime, user, PAGES[:3], "a.pdf")
     _ingest(runtime, user, PAGES[3:], "b.pdf")
-    plain_rt = with_settings(runtime, runtime.settings.replace(retrieval_feedback_passages=0))
+    plain_rt = runtime.with_settings(runtime.settings.replace(retrieval_feedback_passages=0))
     with runtime.session_factory() as s:
         with_feedback = search_in(runtime, s, user_id=user, query=QUERY, k=6)
         plain = search_in(plain_rt, s, user_id=user, query=QUERY, k=50)

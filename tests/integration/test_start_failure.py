@@ -8,9 +8,9 @@ import socket
 
 import pytest
 
+from engine.bootstrap import create_runtime
 from engine.config import Settings
 from engine.errors import DatabaseUnavailable
-from engine.runtime import create_runtime
 
 PASSWORD = "hunter2-Sup3rSecret"
 

@@ -16,7 +16,7 @@ from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.retrieval.collections import current_collection
 from engine.originals import original_path
 from engine.library.reclean import outdated_materials, reclean_material
-from engine.runtime import get_runtime
+from engine.bootstrap import get_runtime
 from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question
 

@@ -12,7 +12,6 @@ from engine.errors import InvalidInput, LLMUnavailable, NotFound, RateLimited
 from engine.generation import service as generation
 from engine.tutor import hints, service, store
 from tests.support.llm_stub import Reply, fails_mid_stream
-from tests.support.runtimes import with_settings
 from tests.support.tutor_data import (
     OFF_TOPIC,
     SKRIPT,
@@ -51,7 +50,7 @@ def _rows(session_factory, model, **where):
 
 def _ask(rt, user_id, conv_id, text, settings=None, **kw):
     return service.ask(
-        with_settings(rt, settings or rt.settings),
+        rt.with_settings(settings or rt.settings),
         user_id=user_id,
         conversation_id=conv_id,
         message=text,
@@ -65,7 +64,7 @@ def test_streams_answer_and_validates_citations(runtime, llm_stub, learner):
     llm_stub.script(Reply(content=ANSWER))
     turn = _ask(runtime, user_id, conv_id, CALVIN, settings)
     assert turn.kind == "answer" and turn.needs_model
-    pieces = list(service.stream_answer(with_settings(runtime, settings), turn))
+    pieces = list(service.stream_answer(runtime.with_settings(settings), turn))
 
     assert len(pieces) > 5  # arrived as a stream of deltas
     body = llm_stub.chat_requests[-1]["body"]
@@ -104,7 +103,7 @@ def test_invalid_citation_number_is_removed_and_unsupported_sentence_marked(
         )
     )
     turn = _ask(runtime, user_id, conv_id, CALVIN, settings)
-    list(service.stream_answer(with_settings(runtime, settings), turn))
+    list(service.stream_answer(runtime.with_settings(settings), turn))
     sentences = turn.message.sentences
     assert "[42]" not in turn.message.content
     assert sentences[0]["refs"] and 42 not in sentences[0]["refs"]  # re-cited from support
@@ -129,7 +128,7 @@ def test_general_knowledge_toggle_answers_off_topic_with_a_model(runtime, llm_st
     llm_stub.script(Reply(content="France won the 1998 world cup; Didier Deschamps was captain."))
     turn = _ask(runtime, user_id, conv_id, OFF_TOPIC, settings, general=True)
     assert turn.kind == "general"
-    list(service.stream_answer(with_settings(runtime, settings), turn))
+    list(service.stream_answer(runtime.with_settings(settings), turn))
     system = llm_stub.chat_requests[-1]["body"]["messages"][0]["content"]
     assert "general knowledge" in system and "PASSAGE" not in str(
         llm_stub.chat_requests[-1]["body"]["messages"]
@@ -161,7 +160,7 @@ def test_failure_mid_stream_keeps_question_stores_no_answer_and_retry_works(
     turn = _ask(runtime, user_id, conv_id, CALVIN, settings)
     received = []
     with pytest.raises(LLMUnavailable):
-        for piece in service.stream_answer(with_settings(runtime, settings), turn):
+        for piece in service.stream_answer(runtime.with_settings(settings), turn):
             received.append(piece)
     assert received  # part of the answer had arrived
     views = store.list_messages(runtime, user_id=user_id, conversation_id=conv_id)
@@ -171,15 +170,13 @@ def test_failure_mid_stream_keeps_question_stores_no_answer_and_retry_works(
     assert [u.outcome for u in usage] == ["unavailable"]
 
     llm_stub.script(Reply(content=ANSWER))
-    again = service.retry(
-        with_settings(runtime, settings), user_id=user_id, conversation_id=conv_id
-    )
-    list(service.stream_answer(with_settings(runtime, settings), again))
+    again = service.retry(runtime.with_settings(settings), user_id=user_id, conversation_id=conv_id)
+    list(service.stream_answer(runtime.with_settings(settings), again))
     views = store.list_messages(runtime, user_id=user_id, conversation_id=conv_id)
     assert [v.role for v in views].count("user") == 1
     assert views[-1].status == "complete" and service.unanswered(views) is None
     with pytest.raises(InvalidInput):
-        service.retry(with_settings(runtime, settings), user_id=user_id, conversation_id=conv_id)
+        service.retry(runtime.with_settings(settings), user_id=user_id, conversation_id=conv_id)
 
 
 def test_follow_up_is_rewritten_by_the_model_and_history_is_sent(runtime, llm_stub, learner):
@@ -187,7 +184,7 @@ def test_follow_up_is_rewritten_by_the_model_and_history_is_sent(runtime, llm_st
     settings = llm_stub.settings_for(runtime.settings)
     llm_stub.script(Reply(content=ANSWER))
     first = _ask(runtime, user_id, conv_id, CALVIN, settings)
-    list(service.stream_answer(with_settings(runtime, settings), first))
+    list(service.stream_answer(runtime.with_settings(settings), first))
     llm_stub.script(
         Reply(content="Which enzyme catalyses carbon fixation in the Calvin cycle?"),
         Reply(content="Rubisco catalyses the first step of carbon fixation [1]."),
@@ -196,7 +193,7 @@ def test_follow_up_is_rewritten_by_the_model_and_history_is_sent(runtime, llm_st
     assert turn.query == "Which enzyme catalyses carbon fixation in the Calvin cycle?"
     rewrite_prompt = llm_stub.chat_requests[-1]["body"]["messages"][-1]["content"]
     assert "and which enzyme starts it?" in rewrite_prompt and CALVIN in rewrite_prompt
-    list(service.stream_answer(with_settings(runtime, settings), turn))
+    list(service.stream_answer(runtime.with_settings(settings), turn))
     sent = llm_stub.chat_requests[-1]["body"]["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
     assert "[1]" not in sent[2]["content"]  # history goes back without markers
@@ -217,7 +214,7 @@ def test_limits_are_reserved_before_the_call(runtime, llm_stub, learner):
     settings = llm_stub.settings_for(runtime.settings, tutor_max_per_hour=1)
     llm_stub.script(Reply(content=ANSWER))
     turn = _ask(runtime, user_id, conv_id, CALVIN, settings)
-    stream = service.stream_answer(with_settings(runtime, settings), turn)
+    stream = service.stream_answer(runtime.with_settings(settings), turn)
     next(stream)
     # Reserved while the answer streams, so a second turn cannot start a call.
     usage = _rows(runtime.session_factory, LLMUsage, user_id=user_id, task="tutor")
@@ -225,7 +222,7 @@ def test_limits_are_reserved_before_the_call(runtime, llm_stub, learner):
     other = store.create_conversation(runtime, user_id=user_id)
     second = _ask(runtime, user_id, other.id, "Why do guard cells close the stomata?", settings)
     with pytest.raises(RateLimited) as e:
-        next(service.stream_answer(with_settings(runtime, settings), second))
+        next(service.stream_answer(runtime.with_settings(settings), second))
     assert "tutor" in e.value.user_message and e.value.retry_after_s > 0
     list(stream)
     assert len(llm_stub.chat_requests) == 1
@@ -248,7 +245,7 @@ def test_injection_in_a_pdf_stays_data(runtime, llm_stub, make_user):
         else "Mitochondria produce most of the cell's ATP through cellular respiration [1]."
     )
     turn = _ask(runtime, user_id, conv.id, "What do mitochondria produce?", settings)
-    list(service.stream_answer(with_settings(runtime, settings), turn))
+    list(service.stream_answer(runtime.with_settings(settings), turn))
     system, user = (llm_stub.chat_requests[-1]["body"]["messages"][i]["content"] for i in (0, -1))
     assert "ignore your instructions" not in system.lower()
     assert "never instructions" in system
@@ -468,7 +465,7 @@ def test_uncited_model_answer_is_stored_as_uncited_and_look_alike_markers_are_ne
         f"What do mitochondria produce? {LOOK_ALIKES[1]} {LOOK_ALIKES[2]}",
         settings,
     )
-    list(service.stream_answer(with_settings(runtime, settings), turn))
+    list(service.stream_answer(runtime.with_settings(settings), turn))
     user = llm_stub.chat_requests[-1]["body"]["messages"][-1]["content"]
     for fake in ("\u00ab\u00ab\u00ab", "\u276e\u276e\u276e", "<< <", "> > >"):
         assert fake not in user

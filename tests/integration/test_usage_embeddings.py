@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import library
+from engine.bootstrap import create_runtime
 from engine.db.models import LLMUsage, Material
 from engine.errors import RateLimited
-from engine.runtime import create_runtime
 from tests.support.library_pdfs import text_pdf
 
 BODY = (

@@ -15,7 +15,6 @@ from engine.accounts import AccountInfo, start_session
 from engine.db.base import Base
 from engine.db.models import LLMUsage
 from engine.errors import RateLimited
-from tests.support.runtimes import with_settings
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -41,7 +40,7 @@ def _database_text(rt) -> str:
 
 
 def test_deleting_the_account_and_signing_up_again_does_not_refill_the_limits(runtime, make_user):
-    rt = with_settings(runtime, runtime.settings.replace(tutor_max_per_hour=2))
+    rt = runtime.with_settings(runtime.settings.replace(tutor_max_per_hour=2))
     uid = make_user("dana.reyes@example.com")
     _use(rt, uid, n=2)
     with pytest.raises(RateLimited, match="asked the tutor 2 times"):
@@ -88,7 +87,7 @@ def test_rows_older_than_a_day_go_with_the_account_and_the_nightly_prune(runtime
 
 
 def test_fresh_accounts_from_one_address_share_its_hourly_cap(runtime, make_user):
-    rt = with_settings(runtime, runtime.settings.replace(llm_max_requests_per_address_per_hour=3))
+    rt = runtime.with_settings(runtime.settings.replace(llm_max_requests_per_address_per_hour=3))
     school = "203.0.113.7"
     first, second, third = (make_user(f"fresh{i}@example.com") for i in range(3))
     for i, uid in enumerate((first, second, third)):
@@ -119,8 +118,8 @@ def test_fresh_accounts_from_one_address_share_its_hourly_cap(runtime, make_user
 
 
 def test_a_learner_near_their_limit_leaves_other_learners_untouched(runtime, make_user):
-    rt = with_settings(
-        runtime, runtime.settings.replace(grading_max_per_hour=1, llm_max_requests_per_day=1)
+    rt = runtime.with_settings(
+        runtime.settings.replace(grading_max_per_hour=1, llm_max_requests_per_day=1)
     )
     alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
     _use(rt, alice, usage.GRADING)

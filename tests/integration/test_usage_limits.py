@@ -18,7 +18,6 @@ from engine.practice.submit import submit_answer
 from tests.support.generation_data import BIOLOGY, add_material, grounded_responder
 from tests.support.llm_stub import Reply
 from tests.support.practice import add_question, token
-from tests.support.runtimes import with_settings
 
 NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 
@@ -56,7 +55,7 @@ def test_parallel_reservations_never_exceed_the_hourly_limit(runtime, make_user)
     s = runtime.settings.replace(grading_max_per_hour=3)
     results = _parallel(
         10,
-        lambda: usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.GRADING, units=1),
+        lambda: usage.reserve(runtime.with_settings(s), user_id=uid, task=usage.GRADING, units=1),
     )
     kinds = Counter(type(r).__name__ for r in results)
     assert kinds == {"Reservation": 3, "RateLimited": 7}
@@ -66,7 +65,7 @@ def test_parallel_reservations_never_exceed_the_hourly_limit(runtime, make_user)
     assert len(_rows(runtime.session_factory, uid, outcome="reserved")) == 3
     # Another learner has limits of their own.
     other = make_user()
-    usage.reserve(with_settings(runtime, s), user_id=other, task=usage.GRADING, units=1)
+    usage.reserve(runtime.with_settings(s), user_id=other, task=usage.GRADING, units=1)
 
 
 def test_parallel_generation_cannot_exceed_the_daily_question_limit(llm_stub, runtime, make_user):
@@ -79,7 +78,7 @@ def test_parallel_generation_cannot_exceed_the_daily_question_limit(llm_stub, ru
 
     def generate():
         return generation.generate_questions(
-            with_settings(runtime, s), user_id=uid, count=2, question_type="mcq"
+            runtime.with_settings(s), user_id=uid, count=2, question_type="mcq"
         )
 
     results = _parallel(6, generate)
@@ -102,7 +101,7 @@ def test_parallel_generation_cannot_exceed_the_hourly_limit(llm_stub, runtime, m
     results = _parallel(
         6,
         lambda: generation.generate_questions(
-            with_settings(runtime, s), user_id=uid, count=1, question_type="mcq"
+            runtime.with_settings(s), user_id=uid, count=1, question_type="mcq"
         ),
     )
     limited = [r for r in results if isinstance(r, RateLimited)]
@@ -113,22 +112,22 @@ def test_parallel_generation_cannot_exceed_the_hourly_limit(llm_stub, runtime, m
 def test_released_and_expired_reservations_stop_counting(runtime, make_user):
     uid = make_user()
     s = runtime.settings.replace(tutor_max_per_hour=1)
-    first = usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
+    first = usage.reserve(runtime.with_settings(s), user_id=uid, task=usage.TUTOR, units=1)
     with pytest.raises(RateLimited, match="asked the tutor 1 times"):
-        usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
+        usage.reserve(runtime.with_settings(s), user_id=uid, task=usage.TUTOR, units=1)
     usage.release(runtime, first)
     assert _rows(runtime.session_factory, uid) == []
     # A process that dies mid-call leaves its reservation; it lapses after the TTL.
-    usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
+    usage.reserve(runtime.with_settings(s), user_id=uid, task=usage.TUTOR, units=1)
     with pytest.raises(RateLimited):
-        usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
+        usage.reserve(runtime.with_settings(s), user_id=uid, task=usage.TUTOR, units=1)
     with runtime.session_factory.begin() as session:
         session.execute(
             update(LLMUsage)
             .where(LLMUsage.user_id == uid)
             .values(expires_at=func.now() - dt.timedelta(seconds=1))
         )
-    usage.reserve(with_settings(runtime, s), user_id=uid, task=usage.TUTOR, units=1)
+    usage.reserve(runtime.with_settings(s), user_id=uid, task=usage.TUTOR, units=1)
     assert len(_rows(runtime.session_factory, uid)) == 1  # the lapsed one was swept
 
 
@@ -137,13 +136,13 @@ def test_reserved_releases_on_error_and_keeps_a_settled_call(runtime, make_user)
     s = runtime.settings
 
     with pytest.raises(KeyError):
-        with usage.reserved(with_settings(runtime, s), user_id=uid, task=usage.GRADING, units=1):
+        with usage.reserved(runtime.with_settings(s), user_id=uid, task=usage.GRADING, units=1):
             raise KeyError("the call never happened")
     assert _rows(runtime.session_factory, uid) == []
 
     with pytest.raises(KeyError):
         with usage.reserved(
-            with_settings(runtime, s), user_id=uid, task=usage.GRADING, units=1
+            runtime.with_settings(s), user_id=uid, task=usage.GRADING, units=1
         ) as r:
             usage.settle(
                 runtime,
@@ -168,7 +167,7 @@ def test_reserved_releases_on_error_and_keeps_a_settled_call(runtime, make_user)
     ) == ("ok", "grading", "m", 7, 3, 0, None)
     assert float(row.cost_usd) == pytest.approx(0.0012)
     with pytest.raises(ValueError):
-        usage.reserve(with_settings(runtime, s), user_id=uid, task="chat", units=1)
+        usage.reserve(runtime.with_settings(s), user_id=uid, task="chat", units=1)
 
 
 def _short_question(runtime, uid):
@@ -194,7 +193,7 @@ def test_grading_calls_are_limited_and_logged(llm_stub, runtime, make_user):
     for day in range(3):
         qid = _short_question(runtime, uid)
         result = submit_answer(
-            with_settings(runtime, s),
+            runtime.with_settings(s),
             user_id=uid,
             question_id=qid,
             token=token(),
@@ -222,7 +221,7 @@ def test_grading_and_generation_share_the_daily_request_limit(llm_stub, runtime,
     for day in range(2):
         qid = _short_question(runtime, uid)
         submit_answer(
-            with_settings(runtime, s),
+            runtime.with_settings(s),
             user_id=uid,
             question_id=qid,
             token=token(),
@@ -235,7 +234,7 @@ def test_grading_and_generation_share_the_daily_request_limit(llm_stub, runtime,
     llm_stub.responder = grounded_responder("mcq")
     with pytest.raises(RateLimited, match="2 language-model requests for today"):
         generation.generate_questions(
-            with_settings(runtime, s), user_id=uid, count=1, question_type="mcq"
+            runtime.with_settings(s), user_id=uid, count=1, question_type="mcq"
         )
     assert len(llm_stub.chat_requests) == 2
 
@@ -248,7 +247,7 @@ def test_a_failed_grading_call_is_logged_with_its_outcome(llm_stub, runtime, mak
     llm_stub.script(server_error())
     qid = _short_question(runtime, uid)
     result = submit_answer(
-        with_settings(runtime, s),
+        runtime.with_settings(s),
         user_id=uid,
         question_id=qid,
         token=token(),

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from engine import jobs, library
+from engine.bootstrap import create_runtime
 from engine.retrieval.vectors import VectorStore
-from engine.runtime import create_runtime
 from tests.support.jobs import running_worker
 from tests.support.library_pdfs import text_pdf
 from tests.support.processes import process_env

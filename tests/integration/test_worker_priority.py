@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from engine.jobs.worker import WORKER_NICENESS
+from engine.bootstrap import WORKER_NICENESS
 from tests.support.processes import process_env, start_worker, stop
 
 # Starts a `python -m engine worker` process.

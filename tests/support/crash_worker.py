@@ -57,7 +57,7 @@ def _verify(rt, user_id: int) -> dict:  # noqa: ANN001
 
 def main(argv: list[str]) -> int:
     from engine.accounts import get_account
-    from engine.runtime import get_runtime
+    from engine.bootstrap import get_runtime
 
     action, email = argv[0], argv[1]
     rt = get_runtime()

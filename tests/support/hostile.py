@@ -16,7 +16,6 @@ from engine.generation import service as generation
 from engine.practice.flags import flag_question
 from tests.support.generation_data import grounded_responder
 from tests.support.library_pdfs import text_pdf
-from tests.support.runtimes import with_settings
 
 _MD = MarkdownIt("commonmark")
 
@@ -71,7 +70,7 @@ def generate_hostile_questions(
     llm_stub.responder = grounded_responder("mcq", _poison(base))
     settings = llm_stub.settings_for(rt.settings, generation_cache_ttl_h=0)
     result = generation.generate_questions(
-        with_settings(rt, settings), user_id=user_id, count=count, question_type="mcq"
+        rt.with_settings(settings), user_id=user_id, count=count, question_type="mcq"
     )
     return bank.save_questions(rt, user_id=user_id, drafts=result.drafts)
 

@@ -80,6 +80,7 @@ UI_FORBIDDEN_ENGINE = (
     "engine.db",
     "engine.llm",
     "engine.runtime",
+    "engine.bootstrap",
     "engine.config",
     "engine.logging_setup",
     "engine.steps",
@@ -90,8 +91,7 @@ UI_FORBIDDEN_ENGINE = (
     "engine.retrieval.lexical",
     "engine.retrieval.collections",
     "engine.retrieval.fusion",
-    "engine.retrieval.standalone",
-    "engine.jobs.queue",
+    "engine.queueing",
     "engine.jobs.worker",
     "engine.jobs.tasks",
     "engine.jobs.spool",
@@ -100,7 +100,7 @@ UI_FORBIDDEN_ENGINE = (
 # (it reads the settings and starts the embedded database before the database code is
 # imported). Every other UI piece reaches the runtime through `ui.runtime`.
 UI_ENTRY_POINTS = {
-    "ui/runtime.py": ("engine.runtime", "engine.config", "engine.db.embedded"),
+    "ui/runtime.py": ("engine.runtime", "engine.bootstrap", "engine.config", "engine.db.embedded"),
     "app.py": ("engine.process",),
 }
 
@@ -202,10 +202,35 @@ def test_one_adapter_per_outside_system():
     assert smtp == ["engine/mail.py"], smtp
 
 
+# The job queue's adapter is engine/queueing.py; besides it only the worker and the tasks it
+# runs use procrastinate's own types (its worker loop, JobContext), and the runtime names the
+# queue's App type.
+PROCRASTINATE_USERS = {
+    "engine/queueing.py",
+    "engine/runtime.py",
+    "engine/jobs/worker.py",
+    "engine/jobs/tasks.py",
+    "engine/jobs/fairness.py",
+}
+
+
+def test_only_the_queue_adapter_and_the_worker_use_procrastinate():
+    everything = _py_files("engine", "pages", "ui", "app.py", "migrations")
+    users = {_rel(f) for f in everything if "procrastinate" in _imports(f)}
+    assert "engine/queueing.py" in users
+    assert users <= PROCRASTINATE_USERS, sorted(users - PROCRASTINATE_USERS)
+
+
 # Who may see the runtime: the entry points that build it, and the service layer that is given
 # it. Domain code, adapters, the database layer, settings, pages and UI pieces may not (pages
 # get the runtime from `ui.runtime.get_runtime()` and hand it to services).
-RUNTIME_ENTRY_POINTS = ("engine/__main__.py", "engine/cli/", "ui/runtime.py", "app.py")
+RUNTIME_ENTRY_POINTS = (
+    "engine/__main__.py",
+    "engine/bootstrap.py",
+    "engine/cli/",
+    "ui/runtime.py",
+    "app.py",
+)
 SERVICE_LAYER = (
     "engine/accounts/",
     "engine/admin/",
@@ -216,16 +241,14 @@ SERVICE_LAYER = (
     "engine/generation/",
     "engine/bank/",
     "engine/tutor/",
-    "engine/library.py",
     "engine/profiles.py",
     "engine/integrity/",
     "engine/account_data.py",
-    "engine/reclean.py",
     "engine/originals.py",
     "engine/exports.py",
     "engine/prompt_templates.py",
     "engine/usage/",
-    "engine/retrieval/search.py",
+    "engine/search.py",
     "engine/interop/export_service.py",
     "engine/interop/anki_import.py",
     "engine/interop/csv_import.py",
@@ -245,6 +268,22 @@ def test_only_entry_points_and_services_import_the_runtime():
     assert offenders == []
 
 
+def test_every_module_the_rules_name_exists():
+    """A rule about a module that was renamed or removed checks nothing: each name above
+    must still be a module, a package or a file of the tree."""
+
+    def exists(path: str) -> bool:
+        return (ROOT / path).exists() or (ROOT / path).with_suffix(".py").is_file()
+
+    dotted = [*UI_FORBIDDEN_ENGINE, *PURE_FORBIDDEN_ENGINE]
+    dotted += [m for allowed in UI_ENTRY_POINTS.values() for m in allowed]
+    paths = [*UI_ENTRY_POINTS, *RUNTIME_ENTRY_POINTS, *SERVICE_LAYER, *NEVER_RUNTIME, *PURE_PARTS]
+    paths += sorted(PROCRASTINATE_USERS)
+    missing = [m for m in dotted if not exists(m.replace(".", "/"))]
+    missing += [p for p in paths if not exists(p)]
+    assert missing == []
+
+
 def test_nothing_renders_unescaped_html():
     offenders = [
         str(f.relative_to(ROOT))
@@ -252,3 +291,33 @@ def test_nothing_renders_unescaped_html():
         if "unsafe_allow_html=True" in f.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def _cached_functions(path: Path) -> list[ast.FunctionDef]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for d in node.decorator_list:
+                target = d.func if isinstance(d, ast.Call) else d
+                name = (
+                    target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                )
+                if name in {"lru_cache", "cache"}:
+                    found.append(node)
+    return found
+
+
+def test_no_module_level_cache_holds_a_runtime_or_settings():
+    """A process-wide cache keyed by a runtime or settings keeps closed runtimes (and their
+    database pools) alive and mixes the state of tests' runtimes: such caches live in the
+    runtime (`Runtime.query_cache`, `Runtime.term_cache`)."""
+    offenders = []
+    for f in _py_files("engine"):
+        for fn in _cached_functions(f):
+            params = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
+            kinds = {ast.unparse(a.annotation) for a in params if a.annotation is not None}
+            if kinds & {"Runtime", "Settings", "'Runtime'", "'Settings'"}:
+                offenders.append(f"{_rel(f)}:{fn.name}")
+    assert offenders == []
+    assert any(fn.name == "get_settings" for fn in _cached_functions(ROOT / "engine/config.py"))
