@@ -7,6 +7,7 @@ import zoneinfo
 
 import streamlit as st
 
+from engine.domain.vocabulary import JobKind
 from engine.errors import EngineError
 from engine.jobs import active_job, recent_jobs, submit_fsrs_fit
 from engine.practice.flags import keep_question, needs_attention, retire_question
@@ -158,7 +159,7 @@ if counts.scheduler == "fsrs":
         fitted = info.fitted_at.astimezone(zone) if info.fitted_at else None
         st.caption(f"Last fit{f' on {fitted:%d %b %Y}' if fitted else ''}: {info.message}")
     try:
-        fitting = active_job(rt, user_id=account.user_id, kind="fit_fsrs")
+        fitting = active_job(rt, user_id=account.user_id, kind=JobKind.FIT_FSRS)
     except EngineError as e:
         st.error(e.user_message)
         fitting = None
@@ -178,7 +179,7 @@ if counts.scheduler == "fsrs":
     def _fit_progress() -> None:
         """The latest fit (runs in the background; can take a minute), until dismissed."""
         try:
-            jobs = recent_jobs(rt, user_id=account.user_id, kinds=("fit_fsrs",), limit=1)
+            jobs = recent_jobs(rt, user_id=account.user_id, kinds=(JobKind.FIT_FSRS,), limit=1)
         except EngineError as e:
             st.error(e.user_message)
             return

@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from engine.domain.vocabulary import JobState
 from engine.errors import EngineError, NotFound
+from engine.jobs.results import IngestResult
 from engine.runtime import Runtime, get_runtime
 
 if TYPE_CHECKING:
@@ -74,7 +76,8 @@ def _ingest(args: argparse.Namespace) -> int:
                         queue=runner.queue,
                     )
                 job = runner.wait(job_id, user_id=user_id)
-                if job.outcome != "done":
+                r = job.result
+                if job.outcome is not JobState.DONE or not isinstance(r, IngestResult):
                     raise EngineError(job.message)
             except EngineError as e:
                 refused += 1
@@ -83,30 +86,29 @@ def _ingest(args: argparse.Namespace) -> int:
                 else:
                     print(f"refused   {path}: {e.user_message}")
                 continue
-            r = job.result or {}
             if args.json:
                 print(
                     json.dumps(
                         {
                             "file": str(path),
-                            "material_id": r["material_id"],
-                            "pages": r["pages"],
-                            "ocr_pages": r.get("ocr_pages", 0),
+                            "material_id": r.material_id,
+                            "pages": r.pages,
+                            "ocr_pages": r.ocr_pages,
                         }
                     ),
                     flush=True,
                 )
                 continue
-            if r.get("duplicate"):
+            if r.duplicate:
                 print(
-                    f"present   {path}: already in the library as '{r['title']}' "
-                    f"(material {r['material_id']})"
+                    f"present   {path}: already in the library as '{r.title}' "
+                    f"(material {r.material_id})"
                 )
                 continue
-            note = f"; {r['note']}" if r.get("note") else ""
+            note = f"; {r.note}" if r.note else ""
             print(
-                f"ingested  {path}: '{r['title']}', {r['pages']} pages, {r['chunks']} chunks "
-                f"(material {r['material_id']}){note}"
+                f"ingested  {path}: '{r.title}', {r.pages} pages, {r.chunks} chunks "
+                f"(material {r.material_id}){note}"
             )
     return 1 if refused else 0
 

@@ -46,7 +46,7 @@ def test_ingestion_runs_in_a_worker_with_progress_and_outcome(runtime, make_user
     with running_worker(runtime):
         done = wait_for(runtime, job_id, user_id=uid)
     assert done.outcome == "done", done.message
-    assert done.result["chunks"] >= 1 and done.result["duplicate"] is False
+    assert done.result.chunks >= 1 and done.result.duplicate is False
     assert done.message.startswith("Added: 1 page")
     assert _spooled(runtime) == []  # removed when the job ended
     with runtime.session_factory() as s:
@@ -258,11 +258,11 @@ def test_generation_fitting_and_reindex_run_as_jobs(runtime, make_user):
         fit = jobs.submit_fsrs_fit(runtime, user_id=uid)
         reindex = jobs.submit_reindex(runtime, user_id=uid)
         g, f, r = (wait_for(runtime, j, user_id=uid) for j in (gen, fit, reindex))
-    assert g.outcome == "done" and len(g.result["drafts"]) == 3
-    assert g.result["generator"] == "offline" and g.attempts == 1
+    assert g.outcome == "done" and len(g.result.drafts) == 3
+    assert g.result.generator == "offline" and g.attempts == 1
     assert f.outcome == "failed" and "need at least" in f.message  # not enough answers yet
     assert f.attempts == 1  # a learner's own limit is not retried
-    assert r.outcome == "done" and r.result["chunks"] >= 1
+    assert r.outcome == "done" and r.result.chunks >= 1
     with pytest.raises(InvalidInput):
         jobs.submit_generation(
             runtime,
