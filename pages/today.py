@@ -9,6 +9,7 @@ import zoneinfo
 
 import streamlit as st
 
+from engine.domain.passage import page_range_label
 from engine.domain.vocabulary import FLASHCARD_FORM
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice.dispute import dispute_attempt
@@ -22,6 +23,7 @@ from engine.practice.queue import (
 from engine.practice.submit import AnswerResult, rate_flashcard, submit_answer
 from engine.profiles import get_profile
 from ui.auth import require_account
+from ui.flashcard import flashcard_rating
 from ui.practice import (
     CHECK_KEY,
     CONFIDENCE,
@@ -30,7 +32,6 @@ from ui.practice import (
     option_buttons,
     reset_answer,
 )
-from ui.flashcard import flashcard_rating
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
@@ -215,9 +216,9 @@ label = {"review": "Review", "relearn": "Again: you missed this one earlier"}.ge
     current["kind"], "New question"
 )
 st.caption(
-    f"{label} · {escape_markdown(question.material_title)}, p. {question.page_start}"
-    + (f"–{question.page_end}" if question.page_end != question.page_start else "")
-    + f" · difficulty {question.difficulty}/5"
+    f"{label} · {escape_markdown(question.material_title)}, "
+    f"{page_range_label(question.page_start, question.page_end)}"
+    f" · difficulty {question.difficulty}/5"
 )
 st.subheader(escape_markdown(question.stem), anchor=False)
 
@@ -322,9 +323,7 @@ st.markdown(f"**Correct answer:** {escape_markdown(result.correct_answer)}")
 if result.explanation and result.excerpt.strip() not in result.explanation:
     st.markdown(escape_markdown(result.explanation))
 with st.container(border=True):
-    pages = f"p. {result.page_start}" + (
-        f"–{result.page_end}" if result.page_end != result.page_start else ""
-    )
+    pages = page_range_label(result.page_start, result.page_end)
     st.caption(f"Source: {escape_markdown(result.material_title)}, {pages}")
     st.text(result.excerpt)
 

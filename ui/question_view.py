@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from engine.domain.passage import page_range_label
 from ui.text import escape_markdown
 
 TYPE_LABELS = {"mcq": "Multiple choice", "cloze": "Cloze", "short": "Short answer"}
@@ -22,14 +23,10 @@ def plain(text: str | None) -> str:
     return escape_markdown(text or "").replace("\n", "  \n")
 
 
-def pages_label(page_start: int, page_end: int) -> str:
-    return f"p. {page_start}" if page_start == page_end else f"pp. {page_start}\u2013{page_end}"
-
-
 def source_caption(q: Any) -> None:
     """The cited source: material title, page and the verbatim excerpt."""
     st.caption(
-        f":material/menu_book: {plain(q.material_title)} · {pages_label(q.page_start, q.page_end)}"
+        f":material/menu_book: {plain(q.material_title)} · {page_range_label(q.page_start, q.page_end)}"
     )
     st.markdown("> " + plain(q.excerpt))
 

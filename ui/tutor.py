@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from engine.domain.passage import page_range_label
 from engine.errors import EngineError
 from ui.text import escape_markdown
 
@@ -40,8 +41,7 @@ def marker(n: int) -> str:
 
 
 def pages_label(source: dict[str, Any]) -> str:
-    a, b = int(source["page_start"]), int(source["page_end"])
-    return f"p. {a}" if a == b else f"pp. {a}\u2013{b}"
+    return page_range_label(int(source["page_start"]), int(source["page_end"]))
 
 
 def source_label(source: dict[str, Any]) -> str:

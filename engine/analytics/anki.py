@@ -26,6 +26,7 @@ import genanki
 from sqlalchemy import select
 
 from engine.db.models import Question
+from engine.domain.passage import page_range_label
 from engine.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -113,10 +114,7 @@ def tag(kind: str, value: str) -> str:
 
 
 def citation(q: Question) -> str:
-    pages = (
-        f"p. {q.page_start}" if q.page_end == q.page_start else f"pp. {q.page_start}–{q.page_end}"
-    )
-    return f"{q.material_title}, {pages}"
+    return f"{q.material_title}, {page_range_label(q.page_start, q.page_end)}"
 
 
 def _e(value: str | None) -> str:

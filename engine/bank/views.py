@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from engine.db.models import Question
+from engine.domain.passage import page_range_label
 from engine.generation.drafts import TYPE_LABELS
 
 
@@ -38,9 +39,7 @@ class QuestionView:
 
     @property
     def pages(self) -> str:
-        if self.page_start == self.page_end:
-            return f"p. {self.page_start}"
-        return f"pp. {self.page_start}\u2013{self.page_end}"
+        return page_range_label(self.page_start, self.page_end)
 
 
 def question_view(q: Question) -> QuestionView:

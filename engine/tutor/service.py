@@ -22,12 +22,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import llm, usage
+from engine.bank import service as bank
 from engine.db.models import Message
-from engine.domain.passage import Passage
+from engine.domain.passage import Passage, page_range_label
 from engine.domain.vocabulary import TutorMode as TutorModeName
 from engine.errors import EngineError, InvalidInput, RateLimited
 from engine.generation import service as generation
-from engine.bank import service as bank
 from engine.generation.drafts import MIX, Draft
 from engine.generation.validation import dedupe_key
 from engine.practice.grading import (
@@ -130,11 +130,7 @@ def _source(n: int, p: Passage) -> dict[str, Any]:
 
 
 def _pages(s: dict[str, Any]) -> str:
-    return (
-        f"p. {s['page_start']}"
-        if s["page_start"] == s["page_end"]
-        else f"pp. {s['page_start']}-{s['page_end']}"
-    )
+    return page_range_label(int(s["page_start"]), int(s["page_end"]))
 
 
 def _check_message(text: str, max_chars: int) -> str:
