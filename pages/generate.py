@@ -16,8 +16,9 @@ from engine.jobs import JobView, active_job, get_job, submit_generation
 from engine.jobs.results import GenerateResult, JobErrorKind, JobFailure
 from ui.auth import require_account
 from ui.jobs import job_card
+from ui.labels import QUESTION_TYPE_LABELS
 from ui.library import escape_markdown, offline_language_note
-from ui.question_view import TYPE_LABELS, badges, edit_fields, plain, render_question
+from ui.question_view import badges, edit_fields, plain, render_question
 from ui.runtime import get_runtime
 
 rt = get_runtime()
@@ -86,7 +87,7 @@ with st.form("gen_form"):
         "Question type",
         type_choices,
         key="gen_type",
-        format_func=lambda t: "A mix" if t == "mix" else TYPE_LABELS[t],
+        format_func=lambda t: "A mix" if t == "mix" else QUESTION_TYPE_LABELS[t],
     )
     difficulty = middle.select_slider(
         "Difficulty", options=[1, 2, 3, 4, 5], value=3, key="gen_difficulty"

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.errors import EngineError
 from engine.bank import service
+from engine.errors import EngineError
 from ui.auth import require_account
 from ui.bank_import import import_section
+from ui.labels import QUESTION_STATUS_LABELS, QUESTION_TYPE_LABELS
 from ui.lms_export import lms_export_section
-from ui.question_view import DIFFICULTY, TYPE_LABELS, badges, edit_fields, plain, render_question
+from ui.question_view import DIFFICULTY, badges, edit_fields, plain, render_question
 from ui.runtime import get_runtime
 
 rt = get_runtime()
 account = require_account()
 PAGE_SIZE = 20
-STATUSES = {"active": "Active", "flagged": "Flagged", "retired": "Retired"}
 
 st.session_state.setdefault("bank_page", 0)
 st.session_state.setdefault("bank_confirm_delete", None)
@@ -41,9 +41,9 @@ material = c1.selectbox(
 )
 qtype = c2.selectbox(
     "Type",
-    [None, *TYPE_LABELS],
+    [None, *QUESTION_TYPE_LABELS],
     key="bank_type",
-    format_func=lambda t: "All types" if t is None else TYPE_LABELS[t],
+    format_func=lambda t: "All types" if t is None else QUESTION_TYPE_LABELS[t],
 )
 difficulty = c3.selectbox(
     "Difficulty",
@@ -53,9 +53,9 @@ difficulty = c3.selectbox(
 )
 status = c4.selectbox(
     "Status",
-    [None, *STATUSES],
+    [None, *QUESTION_STATUS_LABELS],
     key="bank_status",
-    format_func=lambda s: "Any status" if s is None else STATUSES[s],
+    format_func=lambda s: "Any status" if s is None else QUESTION_STATUS_LABELS[s],
 )
 text = st.text_input("Search questions and answers", key="bank_text", max_chars=200)
 
@@ -106,7 +106,7 @@ for q in page.questions:
     key = f"bank_{q.id}"
     label = f"{plain(q.stem[:110])}{'…' if len(q.stem) > 110 else ''}"
     with st.expander(label, expanded=st.session_state["bank_editing"] == q.id):
-        meta = badges(q) + f" · {STATUSES.get(q.status, q.status).lower()}"
+        meta = badges(q) + f" · {QUESTION_STATUS_LABELS.get(q.status, q.status).lower()}"
         if q.quality_score is not None:
             meta += f" · quality {q.quality_score:.2f}"
         st.caption(meta)
@@ -115,10 +115,10 @@ for q in page.questions:
                 values = edit_fields(q, key=key)
                 new_status = st.selectbox(
                     "Status",
-                    list(STATUSES),
+                    list(QUESTION_STATUS_LABELS),
                     key=f"{key}_status",
-                    index=list(STATUSES).index(q.status),
-                    format_func=STATUSES.get,
+                    index=list(QUESTION_STATUS_LABELS).index(q.status),
+                    format_func=QUESTION_STATUS_LABELS.get,
                 )
                 save_col, cancel_col = st.columns(2)
                 saved = save_col.form_submit_button("Save", type="primary")

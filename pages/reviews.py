@@ -17,18 +17,12 @@ from engine.practice.replace import replace_question
 from engine.profiles import get_profile
 from ui.auth import require_account
 from ui.jobs import job_card
+from ui.labels import FLAG_REASON_PHRASES, SCHEDULER_LABELS, label
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
 rt = get_runtime()
-FLAG_LABELS = {
-    "wrong": "as wrong",
-    "unclear": "as unclear",
-    "duplicate": "as a duplicate",
-    "other": "for another reason",
-}
 account = require_account()
-SCHEDULER_NAMES = {"sm2": "SM-2", "fsrs": "FSRS-6"}
 
 st.title("Reviews")
 
@@ -51,7 +45,7 @@ if counts.next_due_at is not None:
     local = counts.next_due_at.astimezone(zone)
     st.caption(f"Next review after now: {local:%A %d %B, %H:%M} ({profile.timezone}).")
 
-scheduler = SCHEDULER_NAMES[counts.scheduler]
+scheduler = SCHEDULER_LABELS[counts.scheduler]
 if counts.scheduler == "fsrs":
     detail = (
         "with parameters fitted to your own answers"
@@ -110,7 +104,7 @@ for item in attention:
         st.markdown(escape_markdown(item.stem))
         for reason, note in item.open_flags:
             st.caption(
-                f"Flagged {FLAG_LABELS.get(reason, reason)}"
+                f"Flagged {label(FLAG_REASON_PHRASES, reason)}"
                 + (f": {escape_markdown(note)}" if note else "")
             )
         keep_col, retire_col, replace_col = st.columns(3)

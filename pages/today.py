@@ -24,6 +24,7 @@ from engine.practice.submit import AnswerResult, rate_flashcard, submit_answer
 from engine.profiles import get_profile
 from ui.auth import require_account
 from ui.flashcard import flashcard_rating
+from ui.labels import FLAG_REASON_LABELS
 from ui.practice import (
     CHECK_KEY,
     CONFIDENCE,
@@ -37,13 +38,6 @@ from ui.text import escape_markdown
 
 rt = get_runtime()
 account = require_account()
-
-FLAG_REASONS = {
-    "wrong": "The answer is wrong",
-    "unclear": "The question is unclear",
-    "duplicate": "It duplicates another question",
-    "other": "Something else",
-}
 
 st.session_state.setdefault("today_current", None)  # {question_id, reviews, token, shown_at}
 st.session_state.setdefault("today_result", None)
@@ -365,8 +359,8 @@ with flag_col.popover("Flag", icon=":material/flag:"):
     with st.form("today_flag"):
         reason = st.radio(
             "What is wrong?",
-            list(FLAG_REASONS),
-            format_func=FLAG_REASONS.get,
+            list(FLAG_REASON_LABELS),
+            format_func=FLAG_REASON_LABELS.get,
             key="today_flag_reason",
         )
         flag_note = st.text_area("Note", key="today_flag_note", max_chars=1000)

@@ -10,6 +10,7 @@ from engine.domain.vocabulary import JobState
 from engine.errors import EngineError
 from engine.jobs import JobView, cancel_job, dismiss_job
 from engine.jobs.results import GenerateResult, IngestResult, JobErrorKind
+from ui.labels import JOB_KIND_LABELS, label
 from ui.text import escape_markdown
 
 ICONS = {
@@ -39,7 +40,7 @@ def job_card(rt, job: JobView, *, user_id: int, key: str) -> None:  # noqa: ANN0
     name = escape_markdown(job.label)
     with st.container(border=True):
         if not job.finished:
-            text = f"{job.title}: {name} · {escape_markdown(job.message)}"
+            text = f"{label(JOB_KIND_LABELS, job.kind)}: {name} · {escape_markdown(job.message)}"
             st.progress(job.fraction, text=text)
             if st.button(
                 "Cancel",

@@ -12,9 +12,9 @@ from typing import Any
 import streamlit as st
 
 from engine.domain.passage import page_range_label
+from ui.labels import QUESTION_FORM_LABELS, QUESTION_TYPE_LABELS, label
 from ui.text import escape_markdown
 
-TYPE_LABELS = {"mcq": "Multiple choice", "cloze": "Cloze", "short": "Short answer"}
 DIFFICULTY = {1: "1 · recall", 2: "2 · easy", 3: "3 · medium", 4: "4 · hard", 5: "5 · expert"}
 
 
@@ -31,18 +31,10 @@ def source_caption(q: Any) -> None:
     st.markdown("> " + plain(q.excerpt))
 
 
-FORM_LABELS = {
-    "term": "key term",
-    "definition": "definition",
-    "statement": "true statement",
-    "list": "list, several blanks",
-}
-
-
 def badges(q: Any) -> str:
-    parts = [TYPE_LABELS.get(q.type, q.type), f"difficulty {q.difficulty}"]
-    if getattr(q, "form", None) in FORM_LABELS:
-        parts.insert(1, FORM_LABELS[q.form])
+    parts = [label(QUESTION_TYPE_LABELS, q.type), f"difficulty {q.difficulty}"]
+    if getattr(q, "form", None) in QUESTION_FORM_LABELS:
+        parts.insert(1, QUESTION_FORM_LABELS[q.form])
     if q.generator == "offline":
         parts.append("offline generator")
     elif getattr(q, "model", None):

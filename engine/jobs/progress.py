@@ -22,16 +22,6 @@ if TYPE_CHECKING:
 
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
-KIND_LABELS = {
-    JobKind.INGEST: "Reading a PDF",
-    JobKind.GENERATE: "Generating questions",
-    JobKind.FIT_FSRS: "Fitting your FSRS parameters",
-    JobKind.REINDEX: "Updating your search index",
-    JobKind.EXPORT: "Exporting your data",
-    JobKind.DELETE_ACCOUNT: "Deleting your account",
-    JobKind.CHECK: "Checking search index",
-}
-
 
 class JobCancelled(Exception):
     """Raised inside a job when its learner asked to cancel it."""
@@ -62,10 +52,6 @@ class JobView:
     @property
     def fraction(self) -> float:
         return min(1.0, self.done / self.total) if self.total else 0.0
-
-    @property
-    def title(self) -> str:
-        return KIND_LABELS.get(self.kind, self.kind)
 
     @property
     def error(self) -> JobErrorKind | None:
