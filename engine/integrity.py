@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from engine import exports, originals, usage
 from engine.db.models import Chunk, JobProgress, Material, MaterialPage, User, VectorIndex
-from engine.domain.vocabulary import JobKind
+from engine.domain.vocabulary import JobKind, JobState, MaterialStatus
 from engine.errors import EngineError
 from engine.exports import ExportFile
 from engine.jobs.progress import ACTIVE
@@ -193,7 +193,7 @@ def _page_drift(session: Session, user_id: int) -> list[int]:
             .outerjoin(pages, pages.c.material_id == Material.id)
             .where(
                 Material.user_id == user_id,
-                Material.status == "ready",
+                Material.status == MaterialStatus.READY,
                 (func.coalesce(pages.c.n, 0) != Material.page_count)
                 | (func.coalesce(pages.c.last, 0) != Material.page_count),
             )
@@ -222,7 +222,7 @@ def _export_state(
         return "stray"
     if job.outcome in ACTIVE:
         return None  # being written (a partial file) or about to be recorded as done
-    if f.partial or job.outcome != "done" or job.dismissed or job.finished_at is None:
+    if f.partial or job.outcome != JobState.DONE or job.dismissed or job.finished_at is None:
         return "stray"
     return "expired" if exports.expires_at(rt, job.finished_at) <= now else None
 
@@ -357,7 +357,7 @@ def _drift_of(rt: Runtime, s: _Learner) -> list[Drift]:
             found.append(
                 Drift(uid, "half-done", len(ids), f"material(s) left '{status}': {sorted(ids)}")
             )
-    ready = {m for m, (st, _) in s.statuses.items() if st == "ready"}
+    ready = {m for m, (st, _) in s.statuses.items() if st == MaterialStatus.READY}
     missing = [c for c, m in s.chunks.items() if m in ready and c not in s.vectors]
     if missing:
         found.append(Drift(uid, "missing-vectors", len(missing), "chunk(s) without a vector"))
@@ -496,7 +496,7 @@ def _repair_learner(rt: Runtime, s: _Learner) -> None:
         exports.remove_user_exports(rt, user_id=s.user_id)
         return
     for material_id, (status, _) in s.statuses.items():
-        if status == "deleting":
+        if status == MaterialStatus.DELETING:
             finish_delete(rt, user_id=s.user_id, material_id=material_id)
     if s.chunks and s.index_model != model_label(rt.settings):
         reindex(rt, user_id=s.user_id)
@@ -505,7 +505,7 @@ def _repair_learner(rt: Runtime, s: _Learner) -> None:
     with rt.session_factory.begin() as session:
         session.execute(
             Material.__table__.update()
-            .where(Material.user_id == s.user_id, Material.status == "indexing")
+            .where(Material.user_id == s.user_id, Material.status == MaterialStatus.INDEXING)
             .values(status="ready")
         )
         current = current_collection(session, s.user_id)
@@ -566,7 +566,7 @@ def _fill_and_prune(rt: Runtime, user_id: int) -> None:
         rows = session.execute(
             select(Chunk.id, Chunk.material_id, Chunk.text)
             .join(Material, Material.id == Chunk.material_id)
-            .where(Chunk.user_id == user_id, Material.status != "deleting")
+            .where(Chunk.user_id == user_id, Material.status != MaterialStatus.DELETING)
             .order_by(Chunk.id)
         ).all()
         have = store.chunk_ids(collection)

@@ -7,7 +7,7 @@ import zoneinfo
 
 import streamlit as st
 
-from engine.domain.vocabulary import JobKind
+from engine.domain.vocabulary import JobKind, QuestionStatus, Scheduler
 from engine.errors import EngineError
 from engine.jobs import active_job, recent_jobs, submit_fsrs_fit
 from engine.practice.flags import keep_question, needs_attention, retire_question
@@ -46,7 +46,7 @@ if counts.next_due_at is not None:
     st.caption(f"Next review after now: {local:%A %d %B, %H:%M} ({profile.timezone}).")
 
 scheduler = SCHEDULER_LABELS[counts.scheduler]
-if counts.scheduler == "fsrs":
+if counts.scheduler == Scheduler.FSRS:
     detail = (
         "with parameters fitted to your own answers"
         if info.personal
@@ -86,7 +86,7 @@ if not attention:
         "No flagged or retired questions. Flag a question from the Today page when "
         "something is wrong with it."
     )
-if attention and any(i.status == "active" for i in attention):
+if attention and any(i.status == QuestionStatus.ACTIVE for i in attention):
     st.caption(
         "Questions flagged as unclear, duplicate or other stay in your queue; keep "
         "them to clear the flag, retire or replace them."
@@ -94,8 +94,8 @@ if attention and any(i.status == "active" for i in attention):
 for item in attention:
     with st.container(border=True, key=f"attention_{item.question_id}"):
         status = {
-            "flagged": "Flagged: out of your queue until you decide",
-            "retired": "Retired",
+            QuestionStatus.FLAGGED: "Flagged: out of your queue until you decide",
+            QuestionStatus.RETIRED: "Retired",
         }.get(item.status, "Flagged: still in your queue")
         quality = "unrated" if item.quality_score is None else f"quality {item.quality_score:.2f}"
         st.caption(
@@ -117,7 +117,7 @@ for item in attention:
                 st.error(e.user_message)
             else:
                 st.rerun()
-        if item.status != "retired" and retire_col.button(
+        if item.status != QuestionStatus.RETIRED and retire_col.button(
             "Retire it",
             key=f"retire_{item.question_id}",
             help="Take it out of your queues for good; its history is kept",
@@ -142,7 +142,7 @@ for item in attention:
                 st.toast("Replaced. The new question keeps the old one's schedule.")
                 st.rerun()
 
-if counts.scheduler == "fsrs":
+if counts.scheduler == Scheduler.FSRS:
     st.subheader("Personal FSRS parameters")
     st.caption(
         f"FSRS can be fitted to your own answers once you have {info.min_reviews} "

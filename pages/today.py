@@ -10,7 +10,7 @@ import zoneinfo
 import streamlit as st
 
 from engine.domain.passage import page_range_label
-from engine.domain.vocabulary import FLASHCARD_FORM
+from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus, QuestionType
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice.dispute import dispute_attempt
 from engine.practice.flags import flag_question
@@ -239,7 +239,7 @@ if result is None and question.form == FLASHCARD_FORM:
 
 if result is None:
     # Keyboard first: 1-9 pick an option, Shift+1..5 say how sure, Enter checks.
-    if question.type == "mcq":
+    if question.type == QuestionType.MCQ:
         shown = option_buttons(question.options or [])
         # Options are shown shuffled per answer: submit the stored index.
         response: str | int | None = None if shown is None else question.option_index(shown)
@@ -248,7 +248,7 @@ if result is None:
     else:
         confidence = confidence_buttons()
         with st.form("today_answer", clear_on_submit=False, border=False):
-            if question.type == "cloze" and question.stem.count("_____") > 1:
+            if question.type == QuestionType.CLOZE and question.stem.count("_____") > 1:
                 parts = [
                     st.text_input(f"Blank {i + 1}", key=f"today_blank_{i}", max_chars=120)
                     for i in range(question.stem.count("_____"))
@@ -256,7 +256,7 @@ if result is None:
                 response = (
                     "; ".join(p.strip() for p in parts) if any(p.strip() for p in parts) else ""
                 )
-            elif question.type == "cloze":
+            elif question.type == QuestionType.CLOZE:
                 response = st.text_input(
                     "Fill in the blank (Enter checks)", key="today_text", max_chars=300
                 )
@@ -382,7 +382,7 @@ with flag_col.popover("Flag", icon=":material/flag:"):
                 "Thanks, flagged."
                 + (
                     " It is out of your queue until you review it on the Reviews page."
-                    if outcome.status != "active"
+                    if outcome.status != QuestionStatus.ACTIVE
                     else ""
                 )
             )

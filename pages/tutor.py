@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine.domain.vocabulary import QuestionType
 from engine.errors import EngineError
 from engine.generation import service as generation
 from engine.generation.drafts import Draft
@@ -189,7 +190,7 @@ def _quiz(message) -> None:  # noqa: ANN001 - a stored quiz message
             if state == "pending":
                 render_question(draft, show_answer=False)
                 with st.form(f"{key}_form"):
-                    if draft.type == "mcq" and draft.options:
+                    if draft.type == QuestionType.MCQ and draft.options:
                         choice = st.radio(
                             "Your answer",
                             range(len(draft.options)),

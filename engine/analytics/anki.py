@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from engine.db.models import Question
 from engine.domain.passage import page_range_label
+from engine.domain.vocabulary import QuestionStatus, QuestionType
 from engine.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -147,14 +148,14 @@ def _cloze_text(q: Question) -> str:
 
 
 def _front(q: Question) -> str:
-    if q.type != "mcq" or not q.options:
+    if q.type != QuestionType.MCQ or not q.options:
         return _e(q.stem)
     items = "".join(f"<li>{_e(o)}</li>" for o in q.options)
     return f"{_e(q.stem)}<ol type=A>{items}</ol>"
 
 
 def _answer(q: Question) -> str:
-    if q.type == "mcq" and q.options and q.correct_index is not None:
+    if q.type == QuestionType.MCQ and q.options and q.correct_index is not None:
         return f"{chr(65 + q.correct_index)}. {_e(q.options[q.correct_index])}"
     return _e(q.answer)
 
@@ -162,7 +163,7 @@ def _answer(q: Question) -> str:
 def note_for(q: Question) -> genanki.Note:
     tags = [tag("material", q.material_title)] + ([tag("topic", q.topic)] if q.topic else [])
     common = [_e(q.explanation), _e(q.excerpt), _e(citation(q)), str(q.id)]
-    if q.type == "cloze":
+    if q.type == QuestionType.CLOZE:
         return genanki.Note(
             model=CLOZE_MODEL,
             fields=[_cloze_text(q), *common],
@@ -181,7 +182,7 @@ def selected_questions(rt: Runtime, *, user_id: int, selection: Selection) -> li
     """The learner's active and flagged questions in the selection (retired ones are left out)."""
     stmt = (
         select(Question)
-        .where(Question.user_id == user_id, Question.status != "retired")
+        .where(Question.user_id == user_id, Question.status != QuestionStatus.RETIRED)
         .order_by(Question.id)
     )
     if selection.material_id is not None:
@@ -223,7 +224,7 @@ def topics(rt: Runtime, *, user_id: int) -> list[str]:
                 .where(
                     Question.user_id == user_id,
                     Question.topic.is_not(None),
-                    Question.status != "retired",
+                    Question.status != QuestionStatus.RETIRED,
                 )
                 .distinct()
                 .order_by(Question.topic)

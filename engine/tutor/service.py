@@ -25,6 +25,7 @@ from engine import llm, usage
 from engine.bank import service as bank
 from engine.db.models import Message
 from engine.domain.passage import Passage, page_range_label
+from engine.domain.vocabulary import QuestionType
 from engine.domain.vocabulary import TutorMode as TutorModeName
 from engine.errors import EngineError, InvalidInput, RateLimited
 from engine.generation import service as generation
@@ -926,9 +927,9 @@ def answer_quiz(
         excerpt=draft.excerpt,
     )
     grading = rt.settings.grading
-    if draft.type == "mcq":
+    if draft.type == QuestionType.MCQ:
         verdict = grade_choice(q, int(response))
-    elif draft.type == "cloze":
+    elif draft.type == QuestionType.CLOZE:
         verdict = grade_cloze(q, str(response), threshold=grading.cloze_threshold)
     else:
         verdict = grade_short_offline(
