@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from engine.db.models import Question
 from engine.domain.passage import page_range_label
-from engine.generation.drafts import TYPE_LABELS
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,6 @@ class QuestionView:
     generator: str
     model: str | None
     created_at: dt.datetime
-
-    @property
-    def type_label(self) -> str:
-        return TYPE_LABELS.get(self.type, self.type)
 
     @property
     def pages(self) -> str:
