@@ -98,19 +98,7 @@ def run_job(
     try:
         message, result = body(row, Reporter(rt, job_id))
     except JobPaused:
-        try:
-            queue_job_id = requeue(rt, context, kind, job_id=job_id)
-        except Exception as e:
-            _unexpected(rt, context, kind, job_id, row, e)
-            raise
-        jp.note(
-            rt,
-            job_id,
-            PAUSED_MESSAGE,
-            outcome=JobState.QUEUED,
-            stage="waiting",
-            queue_job_id=queue_job_id,
-        )
+        _paused(rt, context, kind, job_id, row)
         return
     except jp.JobCancelled:
         _safe(lambda: jp.finish(rt, job_id, outcome=JobState.CANCELLED, message="Cancelled."))
@@ -144,6 +132,23 @@ def run_job(
         raise
     jp.finish(rt, job_id, outcome=JobState.DONE, message=message, result=result)
     _cleanup(rt, row)
+
+
+def _paused(rt: Runtime, context: JobContext, kind: JobKind, job_id: int, row: Any) -> None:
+    """Queue a job that stepped aside again, behind the other learners' waiting work."""
+    try:
+        queue_job_id = requeue(rt, context, kind, job_id=job_id)
+    except Exception as e:
+        _unexpected(rt, context, kind, job_id, row, e)
+        raise
+    jp.note(
+        rt,
+        job_id,
+        PAUSED_MESSAGE,
+        outcome=JobState.QUEUED,
+        stage="waiting",
+        queue_job_id=queue_job_id,
+    )
 
 
 def _unexpected(
