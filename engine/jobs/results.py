@@ -41,6 +41,7 @@ def error_kind(e: BaseException) -> JobErrorKind:
 
 def _subclass_names(cls: type) -> set[str]:
     names = {cls.__name__}
+    sub: type
     for sub in cls.__subclasses__():
         names |= _subclass_names(sub)
     return names

@@ -264,7 +264,7 @@ def requeue_failed_job(rt: Runtime, job_id: int) -> None:
         row.outcome, row.stage, row.finished_at = JobState.QUEUED, JobState.QUEUED, None
         row.cancel_requested, row.dismissed, row.done = False, False, 0
         row.message, row.updated_at = "Waiting for a worker", func.now()
-        user_id, kind = row.user_id, row.kind
+        user_id, kind = row.user_id, JobKind(row.kind)
     one_at_a_time = kind in ONE_AT_A_TIME
     try:
         _defer_again(
