@@ -54,6 +54,7 @@ from engine.db.models import (
     SchedulerParameters,
     User,
 )
+from engine.domain.vocabulary import JobKind, MaterialStatus
 from engine.errors import NotFound
 from engine.jobs import stop_learner_jobs
 from engine.retrieval.collections import lock_vectors
@@ -157,7 +158,7 @@ def write_export(rt: Runtime, *, user_id: int, out: IO[bytes]) -> None:
             json.dumps(_account(session, user_id), indent=2, ensure_ascii=False, default=str),
         )
         materials = _rows(session, Material, user_id)
-        materials = [m for m in materials if m["status"] != "deleting"]
+        materials = [m for m in materials if m["status"] != MaterialStatus.DELETING]
         for m in materials:
             path = originals.original_path(rt, user_id=user_id, sha256=m["sha256"])
             name = f"{m['id']}-{_safe_name(m['filename'])}"
@@ -254,7 +255,7 @@ def finish_interrupted_deletions(rt: Runtime) -> list[int]:
     learner asked for it with their password. Returns their ids (the nightly check)."""
     active = exists().where(
         JobProgress.user_id == User.id,
-        JobProgress.kind == "delete_account",
+        JobProgress.kind == JobKind.DELETE_ACCOUNT,
         JobProgress.outcome.in_(("queued", "running")),
     )
     with rt.session_factory() as session:

@@ -148,9 +148,5 @@ class QuestionUnavailable(InvalidInput):
     """The question was flagged or retired and is out of the queues."""
 
 
-class AlreadyAnswered(EngineError):
-    """This showing of the question was already answered (another tab, or a double click)."""
-
-
 class NotEnoughHistory(InvalidInput):
     """Personal scheduler parameters need more reviews than the learner has made."""

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine import usage
 from engine.db.models import Chunk, Material
 from engine.domain.passage import Passage
+from engine.domain.vocabulary import MaterialStatus
 from engine.retrieval.collections import current_collection
 from engine.retrieval.embeddings import model_label
 from engine.retrieval.feedback import FeedbackParams, expanded_terms, shifted_query
@@ -36,7 +37,7 @@ def library_fingerprint(session: Session, user_id: int) -> tuple[int, int, int]:
             func.count(Material.id),
             func.coalesce(func.max(Material.id), 0),
             func.coalesce(func.sum(Material.chunk_count), 0),
-        ).where(Material.user_id == user_id, Material.status == "ready")
+        ).where(Material.user_id == user_id, Material.status == MaterialStatus.READY)
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
 
@@ -54,7 +55,7 @@ def lexical_index(rt: Runtime, session: Session, user_id: int) -> LexicalIndex:
     rows = session.execute(
         select(Chunk.id, Chunk.material_id, Chunk.lexical)
         .join(Material, Material.id == Chunk.material_id)
-        .where(Chunk.user_id == user_id, Material.status == "ready")
+        .where(Chunk.user_id == user_id, Material.status == MaterialStatus.READY)
         .order_by(Chunk.id)
     ).all()
     index = LexicalIndex.build(
@@ -313,7 +314,7 @@ def _read_passages(
     rows = session.execute(
         select(Chunk, Material.title)
         .join(Material, Material.id == Chunk.material_id)
-        .where(Chunk.user_id == user_id, Chunk.id.in_(top), Material.status == "ready")
+        .where(Chunk.user_id == user_id, Chunk.id.in_(top), Material.status == MaterialStatus.READY)
     ).all()
     by_id = {chunk.id: (chunk, title) for chunk, title in rows}
     passages = []

@@ -10,19 +10,18 @@ import streamlit as st
 
 from engine.admin import access, health, model_usage, signup, users
 from engine.admin import jobs as admin_jobs
+from engine.domain.vocabulary import JobState
 from engine.errors import EngineError
-from engine.jobs.progress import KIND_LABELS
 from engine.mail import app_link, links_by_email
 from engine.server_settings import SIGNUP_MODES, USAGE_LIMITS
 from ui.admin import (
-    JOB_STATE_LABELS,
     PLACEMENT_LABELS,
-    ROLE_LABELS,
     SECTIONS,
     SIGNUP_MODE_LABELS,
     size_label,
 )
 from ui.auth import require_account
+from ui.labels import JOB_KIND_LABELS, JOB_STATE_LABELS, ROLE_LABELS, label
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
@@ -373,7 +372,7 @@ def jobs_section() -> None:
     st.dataframe(
         [
             {
-                "Kind": KIND_LABELS.get(k, k),
+                "Kind": label(JOB_KIND_LABELS, k),
                 **{JOB_STATE_LABELS[o]: counts.get((k, o), 0) for o in admin_jobs.OUTCOMES},
             }
             for k in kinds
@@ -391,9 +390,9 @@ def jobs_section() -> None:
     )
     kind = c2.selectbox(
         "Kind",
-        [None, *KIND_LABELS],
+        [None, *JOB_KIND_LABELS],
         key="admin_job_kind",
-        format_func=lambda k: "Every kind" if k is None else KIND_LABELS[k],
+        format_func=lambda k: "Every kind" if k is None else JOB_KIND_LABELS[k],
     )
     listed = admin_jobs.list_jobs(rt, actor_id=me, outcome=outcome, kind=kind)
     if not listed:
@@ -402,14 +401,16 @@ def jobs_section() -> None:
         with st.container(border=True):
             c1, c2 = st.columns([5, 1])
             c1.write(
-                f"**{escape_markdown(job.title)}** · {escape_markdown(job.label)} · "
+                f"**{escape_markdown(label(JOB_KIND_LABELS, job.kind))}** · {escape_markdown(job.label)} · "
                 f"{escape_markdown(job.owner or 'server')} · attempt {job.attempts}"
             )
             c1.caption(escape_markdown(job.message))
-            if job.outcome == "failed" and c2.button("Retry", key=f"admin_retry_{job.id}"):
+            if job.outcome is JobState.FAILED and c2.button("Retry", key=f"admin_retry_{job.id}"):
                 admin_jobs.retry_job(rt, actor_id=me, job_id=job.id)
                 _done("The job is waiting for a worker again.")
-            if job.outcome != "failed" and c2.button("Cancel", key=f"admin_cancel_{job.id}"):
+            if job.outcome is not JobState.FAILED and c2.button(
+                "Cancel", key=f"admin_cancel_{job.id}"
+            ):
                 admin_jobs.cancel_job(rt, actor_id=me, job_id=job.id)
                 _done("Cancelled (a running job stops at its next step).")
 

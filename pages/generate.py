@@ -9,14 +9,17 @@ import streamlit as st
 
 from engine import usage
 from engine.bank import service as bank
+from engine.domain.vocabulary import Generator, JobKind, JobState
 from engine.errors import EngineError
 from engine.generation import service
 from engine.generation.drafts import Draft
 from engine.jobs import JobView, active_job, get_job, submit_generation
+from engine.jobs.results import GenerateResult, JobErrorKind, JobFailure
 from ui.auth import require_account
 from ui.jobs import job_card
+from ui.labels import QUESTION_TYPE_LABELS
 from ui.library import escape_markdown, offline_language_note
-from ui.question_view import TYPE_LABELS, badges, edit_fields, plain, render_question
+from ui.question_view import badges, edit_fields, plain, render_question
 from ui.runtime import get_runtime
 
 rt = get_runtime()
@@ -85,7 +88,7 @@ with st.form("gen_form"):
         "Question type",
         type_choices,
         key="gen_type",
-        format_func=lambda t: "A mix" if t == "mix" else TYPE_LABELS[t],
+        format_func=lambda t: "A mix" if t == "mix" else QUESTION_TYPE_LABELS[t],
     )
     difficulty = middle.select_slider(
         "Difficulty", options=[1, 2, 3, 4, 5], value=3, key="gen_difficulty"
@@ -104,7 +107,7 @@ JOB = "gen_job"  # the id of this session's generation job while it runs
 if JOB not in st.session_state:
     # A learner who reloads (or opens another tab) follows the batch that is still running.
     try:
-        running = active_job(rt, user_id=account.user_id, kind="generate")
+        running = active_job(rt, user_id=account.user_id, kind=JobKind.GENERATE)
     except EngineError:
         running = None
     st.session_state[JOB] = running.id if running else None
@@ -126,24 +129,24 @@ if submitted:
 
 def _finish(job: JobView) -> None:
     """Turn a finished job into the preview, or its failure into messages."""
-    r = job.result or {}
-    if job.outcome == "done":
+    r = job.result
+    if isinstance(r, GenerateResult):
         st.session_state[PREVIEW] = {
             "batch": uuid.uuid4().hex[:8],
-            "requested": r["requested"],
-            "items": [{"draft": d, "state": "pending"} for d in r["drafts"]],
-            "rejections": r["rejections"],
-            "generator": r["generator"],
-            "cost": r["cost"],
-            "cached": r["cached"],
-            "note": r.get("note"),
+            "requested": r.requested,
+            "items": [{"draft": d, "state": "pending"} for d in r.drafts],
+            "rejections": r.rejections,
+            "generator": r.generator,
+            "cost": r.cost,
+            "cached": r.cached,
+            "note": r.note,
         }
     else:
         st.session_state["gen_failure"] = {
             "outcome": job.outcome,
             "message": job.message,
-            "error": r.get("error"),
-            "rejections": r.get("rejections") or {},
+            "error": job.error,
+            "rejections": r.rejections if isinstance(r, JobFailure) else {},
         }
 
 
@@ -169,9 +172,9 @@ def _generation_progress() -> None:
 _generation_progress()
 
 if failure := st.session_state.pop("gen_failure", None):
-    if failure["outcome"] == "cancelled":
+    if failure["outcome"] is JobState.CANCELLED:
         st.info("Generation cancelled; nothing was kept.", icon=":material/cancel:")
-    elif failure["error"] in ("RateLimited", "ProviderRateLimited"):
+    elif failure["error"] is JobErrorKind.RATE_LIMITED:
         st.error(plain(failure["message"]), icon=":material/hourglass_top:")
     else:
         st.error(plain(failure["message"]))
@@ -279,7 +282,7 @@ st.subheader("Review")
 summary = f"{len(items)} of {preview['requested']} question(s) passed the checks."
 if preview["rejections"]:
     summary += " Rejected: " + "; ".join(preview["rejections"]) + "."
-if preview["generator"] == "llm":
+if preview["generator"] == Generator.LLM:
     summary += (
         f" Cost: ${preview['cost']:.4f}"
         if not preview["cached"]

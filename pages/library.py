@@ -15,6 +15,7 @@ from engine.jobs import (
     submit_ingestion,
     submit_reindex,
 )
+from engine.jobs.results import JobErrorKind
 from ui.auth import require_account
 from ui.jobs import job_card
 from ui.library import (
@@ -125,7 +126,8 @@ def _background_work() -> None:
         job_card(rt, job, user_id=uid, key="library_job")
         file_id = next((f for f, j in queued.items() if j == job.id), None)
         file = current_files.get(file_id) if file_id else None
-        if job.finished and (job.result or {}).get("error") == "PdfEncrypted" and file is not None:
+        locked = job.error is JobErrorKind.PDF_ENCRYPTED
+        if locked and file is not None:
             with st.form(f"library_password_form_{job.id}"):
                 password = st.text_input(
                     "Password", type="password", key=f"library_password_{job.id}"
@@ -134,7 +136,7 @@ def _background_work() -> None:
                     dismiss_job(rt, job.id, user_id=uid)
                     _start(file, password=password)
                     st.rerun()
-        elif job.finished and (job.result or {}).get("error") == "PdfEncrypted":
+        elif locked:
             st.caption("Upload it again to enter the password.")
     if finished:
         st.rerun()  # refresh the materials list and search with the new material

@@ -14,6 +14,7 @@ from ui.auth import (
     require_account,
     update_account,
 )
+from ui.labels import SCHEDULER_DESCRIPTIONS, SCHEDULER_LABELS
 from ui.profile_form import password_form, profile_form
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
@@ -42,16 +43,12 @@ if entered is not None:
 
 # --- practice: which scheduler plans the reviews ---------------------------------------------
 st.subheader("Review scheduler")
-_SCHEDULERS = {
-    "sm2": "SM-2 — the classic algorithm (default)",
-    "fsrs": "FSRS-6 — predicts forgetting from your answers",
-}
 with st.form("scheduler"):
     chosen_scheduler = st.radio(
         "Plan my reviews with",
-        list(_SCHEDULERS),
-        index=list(_SCHEDULERS).index(view.scheduler),
-        format_func=_SCHEDULERS.get,
+        list(SCHEDULER_DESCRIPTIONS),
+        index=list(SCHEDULER_DESCRIPTIONS).index(view.scheduler),
+        format_func=SCHEDULER_DESCRIPTIONS.get,
         key="scheduler_choice",
     )
     st.caption(
@@ -70,7 +67,7 @@ with st.form("scheduler"):
         except EngineError as e:
             st.error(e.user_message)
         else:
-            name = {"sm2": "SM-2", "fsrs": "FSRS-6"}[chosen_scheduler]
+            name = SCHEDULER_LABELS[chosen_scheduler]
             st.success(f"Reviews are now planned with {name}.")
 
 # --- account: password ------------------------------------------------------------------------

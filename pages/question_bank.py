@@ -10,14 +10,14 @@ from engine.errors import EngineError
 from ui.auth import require_account
 from ui.bank_import import import_section
 from ui.bank_row import row_head
+from ui.labels import QUESTION_STATUS_LABELS, QUESTION_TYPE_LABELS
 from ui.lms_export import lms_export_section
-from ui.question_view import DIFFICULTY, TYPE_LABELS, badges, edit_fields, render_question
+from ui.question_view import DIFFICULTY, badges, edit_fields, render_question
 from ui.runtime import get_runtime
 
 rt = get_runtime()
 account = require_account()
 PAGE_SIZE = 20
-STATUSES = {"active": "Active", "flagged": "Flagged", "retired": "Retired"}
 
 st.session_state.setdefault("bank_page", 0)
 st.session_state.setdefault("bank_confirm_delete", None)
@@ -42,9 +42,9 @@ material = c1.selectbox(
 )
 qtype = c2.selectbox(
     "Type",
-    [None, *TYPE_LABELS],
+    [None, *QUESTION_TYPE_LABELS],
     key="bank_type",
-    format_func=lambda t: "All types" if t is None else TYPE_LABELS[t],
+    format_func=lambda t: "All types" if t is None else QUESTION_TYPE_LABELS[t],
 )
 difficulty = c3.selectbox(
     "Difficulty",
@@ -54,9 +54,9 @@ difficulty = c3.selectbox(
 )
 status = c4.selectbox(
     "Status",
-    [None, *STATUSES],
+    [None, *QUESTION_STATUS_LABELS],
     key="bank_status",
-    format_func=lambda s: "Any status" if s is None else STATUSES[s],
+    format_func=lambda s: "Any status" if s is None else QUESTION_STATUS_LABELS[s],
 )
 text = st.text_input("Search questions and answers", key="bank_text", max_chars=200)
 
@@ -119,10 +119,10 @@ for q in page.questions:
                 values = edit_fields(q, key=key)
                 new_status = st.selectbox(
                     "Status",
-                    list(STATUSES),
+                    list(QUESTION_STATUS_LABELS),
                     key=f"{key}_status",
-                    index=list(STATUSES).index(q.status),
-                    format_func=STATUSES.get,
+                    index=list(QUESTION_STATUS_LABELS).index(q.status),
+                    format_func=QUESTION_STATUS_LABELS.get,
                 )
                 save_col, cancel_col = st.columns(2)
                 saved = save_col.form_submit_button("Save", type="primary")

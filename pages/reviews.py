@@ -7,6 +7,7 @@ import zoneinfo
 
 import streamlit as st
 
+from engine.domain.vocabulary import JobKind, QuestionStatus, Scheduler
 from engine.errors import EngineError
 from engine.jobs import active_job, recent_jobs, submit_fsrs_fit
 from engine.practice.flags import keep_question, needs_attention, retire_question
@@ -16,18 +17,12 @@ from engine.practice.replace import replace_question
 from engine.profiles import get_profile
 from ui.auth import require_account
 from ui.jobs import job_card
+from ui.labels import FLAG_REASON_PHRASES, SCHEDULER_LABELS, label
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 
 rt = get_runtime()
-FLAG_LABELS = {
-    "wrong": "as wrong",
-    "unclear": "as unclear",
-    "duplicate": "as a duplicate",
-    "other": "for another reason",
-}
 account = require_account()
-SCHEDULER_NAMES = {"sm2": "SM-2", "fsrs": "FSRS-6"}
 
 st.title("Reviews")
 
@@ -50,8 +45,8 @@ if counts.next_due_at is not None:
     local = counts.next_due_at.astimezone(zone)
     st.caption(f"Next review after now: {local:%A %d %B, %H:%M} ({profile.timezone}).")
 
-scheduler = SCHEDULER_NAMES[counts.scheduler]
-if counts.scheduler == "fsrs":
+scheduler = SCHEDULER_LABELS[counts.scheduler]
+if counts.scheduler == Scheduler.FSRS:
     detail = (
         "with parameters fitted to your own answers"
         if info.personal
@@ -91,7 +86,7 @@ if not attention:
         "No flagged or retired questions. Flag a question from the Today page when "
         "something is wrong with it."
     )
-if attention and any(i.status == "active" for i in attention):
+if attention and any(i.status == QuestionStatus.ACTIVE for i in attention):
     st.caption(
         "Questions flagged as unclear, duplicate or other stay in your queue; keep "
         "them to clear the flag, retire or replace them."
@@ -99,8 +94,8 @@ if attention and any(i.status == "active" for i in attention):
 for item in attention:
     with st.container(border=True, key=f"attention_{item.question_id}"):
         status = {
-            "flagged": "Flagged: out of your queue until you decide",
-            "retired": "Retired",
+            QuestionStatus.FLAGGED: "Flagged: out of your queue until you decide",
+            QuestionStatus.RETIRED: "Retired",
         }.get(item.status, "Flagged: still in your queue")
         quality = "unrated" if item.quality_score is None else f"quality {item.quality_score:.2f}"
         st.caption(
@@ -109,7 +104,7 @@ for item in attention:
         st.markdown(escape_markdown(item.stem))
         for reason, note in item.open_flags:
             st.caption(
-                f"Flagged {FLAG_LABELS.get(reason, reason)}"
+                f"Flagged {label(FLAG_REASON_PHRASES, reason)}"
                 + (f": {escape_markdown(note)}" if note else "")
             )
         keep_col, retire_col, replace_col = st.columns(3)
@@ -122,7 +117,7 @@ for item in attention:
                 st.error(e.user_message)
             else:
                 st.rerun()
-        if item.status != "retired" and retire_col.button(
+        if item.status != QuestionStatus.RETIRED and retire_col.button(
             "Retire it",
             key=f"retire_{item.question_id}",
             help="Take it out of your queues for good; its history is kept",
@@ -147,7 +142,7 @@ for item in attention:
                 st.toast("Replaced. The new question keeps the old one's schedule.")
                 st.rerun()
 
-if counts.scheduler == "fsrs":
+if counts.scheduler == Scheduler.FSRS:
     st.subheader("Personal FSRS parameters")
     st.caption(
         f"FSRS can be fitted to your own answers once you have {info.min_reviews} "
@@ -158,7 +153,7 @@ if counts.scheduler == "fsrs":
         fitted = info.fitted_at.astimezone(zone) if info.fitted_at else None
         st.caption(f"Last fit{f' on {fitted:%d %b %Y}' if fitted else ''}: {info.message}")
     try:
-        fitting = active_job(rt, user_id=account.user_id, kind="fit_fsrs")
+        fitting = active_job(rt, user_id=account.user_id, kind=JobKind.FIT_FSRS)
     except EngineError as e:
         st.error(e.user_message)
         fitting = None
@@ -178,7 +173,7 @@ if counts.scheduler == "fsrs":
     def _fit_progress() -> None:
         """The latest fit (runs in the background; can take a minute), until dismissed."""
         try:
-            jobs = recent_jobs(rt, user_id=account.user_id, kinds=("fit_fsrs",), limit=1)
+            jobs = recent_jobs(rt, user_id=account.user_id, kinds=(JobKind.FIT_FSRS,), limit=1)
         except EngineError as e:
             st.error(e.user_message)
             return

@@ -15,7 +15,7 @@ import zoneinfo
 
 import streamlit as st
 
-from engine.domain.vocabulary import FLASHCARD_FORM
+from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice import session_rules as rules
 from engine.practice.dispute import dispute_attempt
@@ -130,7 +130,7 @@ def flag() -> None:
         return
     message = "Thanks, flagged." + (
         " It is out of your queue until you review it on the Reviews page."
-        if outcome.status != "active"
+        if outcome.status != QuestionStatus.ACTIVE
         else ""
     )
     st.session_state["today_flagged"] = message

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine.domain.vocabulary import QuestionType
 from engine.errors import EngineError
 from engine.generation import service as generation
 from engine.generation.drafts import Draft
 from engine.tutor import service, store
 from ui.auth import require_account
+from ui.labels import TUTOR_MODE_LABELS
 from ui.question_view import render_question
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
@@ -21,7 +23,6 @@ uid = account.user_id
 info = service.tutor_mode(rt)
 
 CONV = "tutor_conversation"
-MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz me"}
 st.session_state.setdefault(CONV, None)
 
 st.title("Tutor")
@@ -147,8 +148,8 @@ left, right = st.columns([3, 2])
 mode = (
     left.segmented_control(
         "Mode",
-        options=list(MODES),
-        format_func=MODES.get,
+        options=list(TUTOR_MODE_LABELS),
+        format_func=TUTOR_MODE_LABELS.get,
         default="explain",
         key="tutor_mode",
         help="Explain answers; Socratic guides you with questions; "
@@ -189,7 +190,7 @@ def _quiz(message) -> None:  # noqa: ANN001 - a stored quiz message
             if state == "pending":
                 render_question(draft, show_answer=False)
                 with st.form(f"{key}_form"):
-                    if draft.type == "mcq" and draft.options:
+                    if draft.type == QuestionType.MCQ and draft.options:
                         choice = st.radio(
                             "Your answer",
                             range(len(draft.options)),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from engine.domain.vocabulary import JobKind, JobState
 from engine.errors import EngineError
 from engine.jobs import ready_export, recent_jobs, submit_account_deletion, submit_export
 from ui.auth import client_address, sign_out
@@ -28,7 +29,7 @@ def export_section(rt: Runtime, user_id: int) -> None:
         "removed."
     )
     try:
-        latest = recent_jobs(rt, user_id=user_id, kinds=("export",), limit=1)
+        latest = recent_jobs(rt, user_id=user_id, kinds=(JobKind.EXPORT,), limit=1)
     except EngineError as e:
         st.error(e.user_message)
         return
@@ -50,14 +51,14 @@ def _export_progress(rt: Runtime, user_id: int, *, watching: bool) -> None:
     @st.fragment(run_every=1.0 if watching else None)
     def _show() -> None:
         try:
-            latest = recent_jobs(rt, user_id=user_id, kinds=("export",), limit=1)
+            latest = recent_jobs(rt, user_id=user_id, kinds=(JobKind.EXPORT,), limit=1)
         except EngineError as e:
             st.error(e.user_message)
             return
         if not latest:
             return
         job = latest[0]
-        if job.outcome != "done":
+        if job.outcome is not JobState.DONE:
             job_card(rt, job, user_id=user_id, key="export_job")
             if watching and job.finished:
                 st.rerun()

@@ -1,15 +1,14 @@
-"""Labels for the admin console's values (roles, sign-up modes, limits, job states)."""
+"""Labels for the admin console's own values (sign-up modes, placements, sections); roles and
+job states are in `ui.labels`."""
 
 from __future__ import annotations
 
-ROLE_LABELS = {"learner": "Learner", "teacher": "Teacher", "admin": "Admin"}
 SIGNUP_MODE_LABELS = {
     "open": "Open: anyone can sign up",
     "invite": "Invitation: sign-up only with an invitation link",
     "closed": "Closed: no new accounts",
     "sso": "Single sign-on only",
 }
-JOB_STATE_LABELS = {"queued": "Waiting", "running": "Running", "failed": "Failed"}
 PLACEMENT_LABELS = {"embedded": "embedded", "external": "external", "none": "not used"}
 SECTIONS = ("Users", "Sign-up", "Model usage", "Background work", "Health", "Audit log")
 

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from engine.analytics.shaping import count_range, day_ticks
+from engine.domain.vocabulary import QuestionStatus
 from ui.text import plural
 
 COLOURS = {
@@ -19,8 +20,8 @@ COLOURS = {
     "learning": "#f58518",
     "young": "#72b7b2",
     "mature": "#54a24b",
-    "flagged": "#e45756",
-    "retired": "#9d9d9d",
+    QuestionStatus.FLAGGED: "#e45756",
+    QuestionStatus.RETIRED: "#9d9d9d",
 }
 RATINGS = {
     1: ("Again", "#e45756"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.question_view import TYPE_LABELS
+from ui.labels import QUESTION_STATUS_LABELS, QUESTION_TYPE_LABELS, label
 
 COLUMN_LABELS = {
     "material": "Material",
@@ -33,16 +33,15 @@ COLUMN_LABELS = {
 }
 # Internal keys a learner has no use for.
 HIDDEN = ("question_id", "material_id")
-STATUS_LABELS = {"active": "Active", "flagged": "Flagged", "retired": "Retired"}
 
 
 def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with internal ids dropped, coded values in words and columns headed for people."""
     out = frame.drop(columns=[c for c in HIDDEN if c in frame.columns])
     if "type" in out.columns:
-        out["type"] = out["type"].map(lambda t: TYPE_LABELS.get(t, t))
+        out["type"] = out["type"].map(lambda t: label(QUESTION_TYPE_LABELS, t))
     if "status" in out.columns:
-        out["status"] = out["status"].map(lambda s: STATUS_LABELS.get(s, s))
+        out["status"] = out["status"].map(lambda s: label(QUESTION_STATUS_LABELS, s))
     return out.rename(columns=COLUMN_LABELS)
 
 

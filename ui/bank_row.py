@@ -8,13 +8,14 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.bank.views import QuestionView
+from engine.domain.passage import page_range_label
+from engine.domain.vocabulary import QuestionStatus
 from engine.errors import EngineError
 from engine.practice.flags import flag_question
-from ui.practice_feedback import FLAG_REASONS
-from ui.question_view import pages_label, plain
+from ui.labels import FLAG_REASON_LABELS, QUESTION_STATUS_LABELS, QUESTION_TYPE_LABELS, label
+from ui.question_view import plain
 from ui.runtime import get_runtime
 
-STATUS_WORDS = {"active": "Active", "flagged": "Flagged", "retired": "Retired"}
 STEM_CHARS = 160
 
 
@@ -23,9 +24,9 @@ def glance(q: QuestionView) -> str:
     quality = "unrated" if q.quality_score is None else f"quality {q.quality_score:.2f}"
     parts = [
         plain(q.material_title),
-        pages_label(q.page_start, q.page_end),
-        plain(q.type_label),
-        STATUS_WORDS.get(q.status, plain(q.status)),
+        page_range_label(q.page_start, q.page_end),
+        label(QUESTION_TYPE_LABELS, q.type),
+        label(QUESTION_STATUS_LABELS, q.status),
         quality,
     ]
     return " · ".join(parts)
@@ -46,7 +47,7 @@ def _flag(user_id: int, question_id: int, key: str) -> None:
         return
     message = "Flagged. " + (
         "It is out of your queues until you keep, retire or replace it on the Reviews page."
-        if outcome.status != "active"
+        if outcome.status != QuestionStatus.ACTIVE
         else "It stays in your queues; keep, retire or replace it on the Reviews page."
     )
     st.toast(message, icon=":material/flag:")
@@ -62,8 +63,8 @@ def row_head(q: QuestionView, *, user_id: int, key: str) -> None:
     with action.popover("Flag", icon=":material/flag:"), st.form(f"{key}_flag"):
         st.radio(
             "What is wrong?",
-            list(FLAG_REASONS),
-            format_func=FLAG_REASONS.get,
+            list(FLAG_REASON_LABELS),
+            format_func=FLAG_REASON_LABELS.get,
             key=f"{key}_flag_reason",
         )
         st.text_area("Note", key=f"{key}_flag_note", max_chars=1000)

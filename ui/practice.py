@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
+from engine.domain.vocabulary import QuestionType
 from engine.practice.queue import PracticeQuestion
 from ui.text import escape_markdown
 
@@ -83,7 +84,7 @@ def confidence_buttons() -> int:
 
 def _blanks(question: PracticeQuestion) -> int:
     """How many blanks a cloze has (0 for every other type)."""
-    return question.stem.count(BLANK) if question.type == "cloze" else 0
+    return question.stem.count(BLANK) if question.type == QuestionType.CLOZE else 0
 
 
 def answer_form(question: PracticeQuestion, *, token: str, on_check: Callable[[str], None]) -> None:
@@ -94,7 +95,7 @@ def answer_form(question: PracticeQuestion, *, token: str, on_check: Callable[[s
     Typed answers live in the form's boxes until checked, so the page never reruns while the
     learner types; `given_answer` reads them back.
     """
-    if question.type == "mcq":
+    if question.type == QuestionType.MCQ:
         option_buttons(question.options or [])
         confidence_buttons()
         st.button(
@@ -111,7 +112,7 @@ def answer_form(question: PracticeQuestion, *, token: str, on_check: Callable[[s
         if _blanks(question) > 1:
             for i in range(_blanks(question)):
                 st.text_input(f"Blank {i + 1}", key=BLANK_KEY.format(i), max_chars=120)
-        elif question.type == "cloze":
+        elif question.type == QuestionType.CLOZE:
             st.text_input("Fill in the blank (Enter checks)", key=TEXT_KEY, max_chars=300)
         else:
             st.text_area(
@@ -129,7 +130,7 @@ def given_answer(question: PracticeQuestion) -> str | int | None:
     """What the learner gave on the form just sent: the stored option index (options are shown
     shuffled), the typed text (blanks joined by "; "), or None/"" when nothing was given."""
     state = st.session_state
-    if question.type == "mcq":
+    if question.type == QuestionType.MCQ:
         shown = state.get(CHOICE_KEY)
         return None if shown is None else question.option_index(shown)
     if _blanks(question) > 1:

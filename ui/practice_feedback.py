@@ -16,15 +16,10 @@ import streamlit as st
 
 from engine.practice.session_rules import SessionSummary
 from engine.practice.submit import AnswerResult
+from ui.labels import FLAG_REASON_LABELS
 from ui.practice import CONFIDENCE, NEXT_KEY
 from ui.text import escape_markdown, plural
 
-FLAG_REASONS = {
-    "wrong": "The answer is wrong",
-    "unclear": "The question is unclear",
-    "duplicate": "It duplicates another question",
-    "other": "Something else",
-}
 DISPUTE_NOTE_KEY = "today_dispute_note"
 FLAG_REASON_KEY = "today_flag_reason"
 FLAG_NOTE_KEY = "today_flag_note"
@@ -126,7 +121,10 @@ def feedback_card(
         return
     with flag_col.popover("Flag", icon=":material/flag:"), st.form("today_flag"):
         st.radio(
-            "What is wrong?", list(FLAG_REASONS), format_func=FLAG_REASONS.get, key=FLAG_REASON_KEY
+            "What is wrong?",
+            list(FLAG_REASON_LABELS),
+            format_func=FLAG_REASON_LABELS.get,
+            key=FLAG_REASON_KEY,
         )
         st.text_area("Note", key=FLAG_NOTE_KEY, max_chars=1000)
         st.form_submit_button("Flag question", on_click=on_flag)

@@ -11,9 +11,11 @@ from typing import Any
 
 import streamlit as st
 
+from engine.domain.passage import page_range_label
+from engine.domain.vocabulary import Generator, QuestionType
+from ui.labels import QUESTION_FORM_LABELS, QUESTION_TYPE_LABELS, label
 from ui.text import escape_markdown
 
-TYPE_LABELS = {"mcq": "Multiple choice", "cloze": "Cloze", "short": "Short answer"}
 DIFFICULTY = {1: "1 · recall", 2: "2 · easy", 3: "3 · medium", 4: "4 · hard", 5: "5 · expert"}
 
 
@@ -22,31 +24,19 @@ def plain(text: str | None) -> str:
     return escape_markdown(text or "").replace("\n", "  \n")
 
 
-def pages_label(page_start: int, page_end: int) -> str:
-    return f"p. {page_start}" if page_start == page_end else f"pp. {page_start}\u2013{page_end}"
-
-
 def source_caption(q: Any) -> None:
     """The cited source: material title, page and the verbatim excerpt."""
     st.caption(
-        f":material/menu_book: {plain(q.material_title)} · {pages_label(q.page_start, q.page_end)}"
+        f":material/menu_book: {plain(q.material_title)} · {page_range_label(q.page_start, q.page_end)}"
     )
     st.markdown("> " + plain(q.excerpt))
 
 
-FORM_LABELS = {
-    "term": "key term",
-    "definition": "definition",
-    "statement": "true statement",
-    "list": "list, several blanks",
-}
-
-
 def badges(q: Any) -> str:
-    parts = [TYPE_LABELS.get(q.type, q.type), f"difficulty {q.difficulty}"]
-    if getattr(q, "form", None) in FORM_LABELS:
-        parts.insert(1, FORM_LABELS[q.form])
-    if q.generator == "offline":
+    parts = [label(QUESTION_TYPE_LABELS, q.type), f"difficulty {q.difficulty}"]
+    if getattr(q, "form", None) in QUESTION_FORM_LABELS:
+        parts.insert(1, QUESTION_FORM_LABELS[q.form])
+    if q.generator == Generator.OFFLINE:
         parts.append("offline generator")
     elif getattr(q, "model", None):
         parts.append(f"by {q.model}")
@@ -56,7 +46,7 @@ def badges(q: Any) -> str:
 def render_question(q: Any, *, show_answer: bool = True) -> None:
     """Stem, options with the correct one marked, answer, explanation and source."""
     st.markdown("**" + plain(q.stem) + "**")
-    if q.type == "mcq" and q.options:
+    if q.type == QuestionType.MCQ and q.options:
         for i, option in enumerate(q.options):
             mark = (
                 ":material/check_circle:"
@@ -65,9 +55,9 @@ def render_question(q: Any, *, show_answer: bool = True) -> None:
             )
             st.markdown(f"{mark} {plain(option)}")
     if show_answer:
-        if q.type != "mcq":
+        if q.type != QuestionType.MCQ:
             st.markdown("**Answer:** " + plain(q.answer))
-        if q.type == "short" and q.key_points:
+        if q.type == QuestionType.SHORT and q.key_points:
             st.markdown("**Key points:**  \n" + "  \n".join("• " + plain(k) for k in q.key_points))
         if q.explanation:
             st.markdown("**Why:** " + plain(q.explanation))
@@ -78,7 +68,7 @@ def edit_fields(q: Any, *, key: str) -> dict[str, Any]:
     """Inputs for editing a question inside a form; returns the entered values."""
     stem = st.text_area("Question", value=q.stem, key=f"{key}_stem", max_chars=1000)
     values: dict[str, Any] = {"stem": stem}
-    if q.type == "mcq":
+    if q.type == QuestionType.MCQ:
         options = [
             st.text_input(f"Option {i + 1}", value=o, key=f"{key}_opt{i}", max_chars=300)
             for i, o in enumerate(q.options or [])
@@ -94,12 +84,12 @@ def edit_fields(q: Any, *, key: str) -> dict[str, Any]:
         values.update(options=options, correct_index=correct, answer=options[correct])
     else:
         values["answer"] = st.text_area(
-            "Answer" if q.type == "cloze" else "Model answer",
+            "Answer" if q.type == QuestionType.CLOZE else "Model answer",
             value=q.answer,
             key=f"{key}_answer",
             max_chars=1000,
         )
-    if q.type == "short":
+    if q.type == QuestionType.SHORT:
         points = st.text_area(
             "Key points (one per line)", value="\n".join(q.key_points or []), key=f"{key}_points"
         )

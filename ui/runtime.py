@@ -10,7 +10,6 @@ hand `get_runtime()`'s runtime to engine services; UI helpers type it as `ui.run
 from __future__ import annotations
 
 import atexit
-
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING

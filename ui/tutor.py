@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from engine.domain.vocabulary import TutorMode
 from engine.errors import EngineError
 from engine.tutor.sources import Source
 from ui.text import escape_markdown
@@ -76,7 +77,7 @@ def render_message(message: Any, *, key: str, open_source: Callable[[int], None]
         if message.content.strip():
             st.markdown(":gray[" + plain(message.content) + "]")
         return
-    if message.kind == "offline" and getattr(message, "mode", None) == "socratic":
+    if message.kind == "offline" and getattr(message, "mode", None) == TutorMode.SOCRATIC:
         st.caption(SOCRATIC_OFFLINE_CAPTION)
     elif caption := KIND_CAPTIONS.get(message.kind):
         st.caption(caption)

@@ -12,23 +12,23 @@ from sqlalchemy import func, select
 from engine import jobs
 from engine.admin.access import audit, require_admin
 from engine.db.models import JobProgress, User
+from engine.domain.vocabulary import JobKind, JobState
 from engine.errors import InvalidInput, NotFound
-from engine.jobs.progress import ACTIVE, KIND_LABELS
+from engine.jobs.progress import ACTIVE
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
 
-OUTCOMES = ("queued", "running", "failed")
+OUTCOMES = (JobState.QUEUED, JobState.RUNNING, JobState.FAILED)
 JOB_NOT_FOUND = "That job was not found (it may have been dismissed or its account deleted)."
 
 
 @dataclass(frozen=True)
 class AdminJob:
     id: int
-    kind: str
-    title: str
+    kind: JobKind
     label: str  # from the learner (e.g. a file name): untrusted
-    outcome: str
+    outcome: JobState
     message: str
     owner: str  # the learner's email, or '' for server work
     attempts: int
@@ -36,7 +36,7 @@ class AdminJob:
     updated_at: dt.datetime
 
 
-def job_counts(rt: Runtime, *, actor_id: int) -> dict[tuple[str, str], int]:
+def job_counts(rt: Runtime, *, actor_id: int) -> dict[tuple[JobKind, JobState], int]:
     """How many jobs are waiting ('queued'), running and failed, by (kind, outcome)."""
     with rt.session_factory() as session:
         require_admin(session, actor_id)
@@ -45,11 +45,16 @@ def job_counts(rt: Runtime, *, actor_id: int) -> dict[tuple[str, str], int]:
             .where(JobProgress.outcome.in_(OUTCOMES))
             .group_by(JobProgress.kind, JobProgress.outcome)
         ).all()
-    return {(kind, outcome): n for kind, outcome, n in rows}
+    return {(JobKind(kind), JobState(outcome)): n for kind, outcome, n in rows}
 
 
 def list_jobs(
-    rt: Runtime, *, actor_id: int, outcome: str, kind: str | None = None, limit: int = 50
+    rt: Runtime,
+    *,
+    actor_id: int,
+    outcome: JobState,
+    kind: JobKind | None = None,
+    limit: int = 50,
 ) -> list[AdminJob]:
     """The newest jobs with this outcome (and kind), of every learner."""
     if outcome not in OUTCOMES:
@@ -68,10 +73,9 @@ def list_jobs(
         return [
             AdminJob(
                 j.id,
-                j.kind,
-                KIND_LABELS.get(j.kind, j.kind),
+                JobKind(j.kind),
                 j.label,
-                j.outcome,
+                JobState(j.outcome),
                 j.message,
                 email or "",
                 j.attempts,

@@ -26,6 +26,8 @@ import genanki
 from sqlalchemy import select
 
 from engine.db.models import Question
+from engine.domain.passage import page_range_label
+from engine.domain.vocabulary import QuestionStatus, QuestionType
 from engine.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -113,10 +115,7 @@ def tag(kind: str, value: str) -> str:
 
 
 def citation(q: Question) -> str:
-    pages = (
-        f"p. {q.page_start}" if q.page_end == q.page_start else f"pp. {q.page_start}–{q.page_end}"
-    )
-    return f"{q.material_title}, {pages}"
+    return f"{q.material_title}, {page_range_label(q.page_start, q.page_end)}"
 
 
 def _e(value: str | None) -> str:
@@ -149,14 +148,14 @@ def _cloze_text(q: Question) -> str:
 
 
 def _front(q: Question) -> str:
-    if q.type != "mcq" or not q.options:
+    if q.type != QuestionType.MCQ or not q.options:
         return _e(q.stem)
     items = "".join(f"<li>{_e(o)}</li>" for o in q.options)
     return f"{_e(q.stem)}<ol type=A>{items}</ol>"
 
 
 def _answer(q: Question) -> str:
-    if q.type == "mcq" and q.options and q.correct_index is not None:
+    if q.type == QuestionType.MCQ and q.options and q.correct_index is not None:
         return f"{chr(65 + q.correct_index)}. {_e(q.options[q.correct_index])}"
     return _e(q.answer)
 
@@ -164,7 +163,7 @@ def _answer(q: Question) -> str:
 def note_for(q: Question) -> genanki.Note:
     tags = [tag("material", q.material_title)] + ([tag("topic", q.topic)] if q.topic else [])
     common = [_e(q.explanation), _e(q.excerpt), _e(citation(q)), str(q.id)]
-    if q.type == "cloze":
+    if q.type == QuestionType.CLOZE:
         return genanki.Note(
             model=CLOZE_MODEL,
             fields=[_cloze_text(q), *common],
@@ -183,7 +182,7 @@ def selected_questions(rt: Runtime, *, user_id: int, selection: Selection) -> li
     """The learner's active and flagged questions in the selection (retired ones are left out)."""
     stmt = (
         select(Question)
-        .where(Question.user_id == user_id, Question.status != "retired")
+        .where(Question.user_id == user_id, Question.status != QuestionStatus.RETIRED)
         .order_by(Question.id)
     )
     if selection.material_id is not None:
@@ -225,7 +224,7 @@ def topics(rt: Runtime, *, user_id: int) -> list[str]:
                 .where(
                     Question.user_id == user_id,
                     Question.topic.is_not(None),
-                    Question.status != "retired",
+                    Question.status != QuestionStatus.RETIRED,
                 )
                 .distinct()
                 .order_by(Question.topic)

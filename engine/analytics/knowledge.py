@@ -18,6 +18,7 @@ from engine.analytics.scope import (
     frame,
     material_filter,
 )
+from engine.domain.vocabulary import Scheduler
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -77,7 +78,7 @@ def scheduler_distribution(rt: Runtime, scope: Scope) -> pd.DataFrame:
     buckets), difficulty (1-10) and retrievability now (5 % steps). Long format: metric,
     value (bucket start), questions."""
     live = f"{STATES} AND NOT rs.suspended"
-    if scope.scheduler == "sm2":
+    if scope.scheduler == Scheduler.SM2:
         sql = f"""
             SELECT 'easiness', round(rs.sm2_easiness::numeric, 1)::float8, count(*)
             FROM review_states rs WHERE {live} GROUP BY 2 ORDER BY 2"""

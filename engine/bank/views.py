@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from engine.db.models import Question
-from engine.generation.drafts import TYPE_LABELS
+from engine.domain.passage import page_range_label
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,8 @@ class QuestionView:
     created_at: dt.datetime
 
     @property
-    def type_label(self) -> str:
-        return TYPE_LABELS.get(self.type, self.type)
-
-    @property
     def pages(self) -> str:
-        if self.page_start == self.page_end:
-            return f"p. {self.page_start}"
-        return f"pp. {self.page_start}\u2013{self.page_end}"
+        return page_range_label(self.page_start, self.page_end)
 
 
 def question_view(q: Question) -> QuestionView:

@@ -16,9 +16,11 @@ from engine.accounts import generate_password, get_account, register_user
 from engine.bootstrap import get_runtime
 from engine.cli.admin import NEW_PASSWORD_ENV, report_generated
 from engine.db.models import Material
+from engine.domain.vocabulary import JobState
 from engine.errors import EngineError, NotFound
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.jobs import JobView, get_job
+from engine.jobs.results import IngestResult
 from engine.jobs.worker import EmbeddedWorker, live_workers
 from engine.library import index_is_current, reindex, search_library
 from engine.library.reclean import outdated_materials, reclean_material
@@ -75,7 +77,8 @@ def _ingest(args: argparse.Namespace) -> int:
                         queue=runner.queue,
                     )
                 job = runner.wait(job_id, user_id=user_id)
-                if job.outcome != "done":
+                r = job.result
+                if job.outcome is not JobState.DONE or not isinstance(r, IngestResult):
                     raise EngineError(job.message)
             except EngineError as e:
                 refused += 1
@@ -84,35 +87,32 @@ def _ingest(args: argparse.Namespace) -> int:
                 else:
                     print(f"refused   {path}: {e.user_message}")
                 continue
-            _report_ingested(path, job.result or {}, as_json=args.json)
+            _report_ingested(path, r, as_json=args.json)
     return 1 if refused else 0
 
 
-def _report_ingested(path: Path, r: dict, *, as_json: bool) -> None:
+def _report_ingested(path: Path, r: IngestResult, *, as_json: bool) -> None:
     """One line for a file the job stored (or found already stored): JSON or for people."""
     if as_json:
         print(
             json.dumps(
                 {
                     "file": str(path),
-                    "material_id": r["material_id"],
-                    "pages": r["pages"],
-                    "ocr_pages": r.get("ocr_pages", 0),
+                    "material_id": r.material_id,
+                    "pages": r.pages,
+                    "ocr_pages": r.ocr_pages,
                 }
             ),
             flush=True,
         )
         return
-    if r.get("duplicate"):
-        print(
-            f"present   {path}: already in the library as '{r['title']}' "
-            f"(material {r['material_id']})"
-        )
+    if r.duplicate:
+        print(f"present   {path}: already in the library as '{r.title}' (material {r.material_id})")
         return
-    note = f"; {r['note']}" if r.get("note") else ""
+    note = f"; {r.note}" if r.note else ""
     print(
-        f"ingested  {path}: '{r['title']}', {r['pages']} pages, {r['chunks']} chunks "
-        f"(material {r['material_id']}){note}"
+        f"ingested  {path}: '{r.title}', {r.pages} pages, {r.chunks} chunks "
+        f"(material {r.material_id}){note}"
     )
 
 

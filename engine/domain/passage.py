@@ -6,6 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def page_range_label(page_start: int, page_end: int) -> str:
+    """Where a passage is in its material, for citations: 'p. 4', or 'pp. 4–5' (en dash)."""
+    if page_start == page_end:
+        return f"p. {page_start}"
+    return f"pp. {page_start}\u2013{page_end}"
+
+
 @dataclass(frozen=True)
 class Passage:
     """One chunk of a learner's material with where it comes from. `score` is the search
@@ -24,6 +31,4 @@ class Passage:
     @property
     def pages(self) -> str:
         """'p. 4' or 'pp. 4–5', for citations."""
-        if self.page_start == self.page_end:
-            return f"p. {self.page_start}"
-        return f"pp. {self.page_start}\u2013{self.page_end}"
+        return page_range_label(self.page_start, self.page_end)

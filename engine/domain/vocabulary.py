@@ -7,7 +7,7 @@ migrations stay as they are.
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 
 
 class QuestionStatus(StrEnum):
@@ -37,15 +37,6 @@ class Generator(StrEnum):
 class Scheduler(StrEnum):
     SM2 = "sm2"
     FSRS = "fsrs"
-
-
-class Rating(IntEnum):
-    """FSRS/Anki answer buttons, derived from a graded answer."""
-
-    AGAIN = 1
-    HARD = 2
-    GOOD = 3
-    EASY = 4
 
 
 class FlagReason(StrEnum):

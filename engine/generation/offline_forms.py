@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from engine.domain.passage import page_range_label
 from engine.domain.vocabulary import Generator, QuestionType
 from engine.generation import offline as off
 from engine.generation.drafts import BLANK, Draft
@@ -17,9 +18,7 @@ _POOL = 16  # distractors are drawn from this many nearest neighbours
 
 
 def _pages(p: Any) -> str:
-    return (
-        f"p. {p.page_start}" if p.page_start == p.page_end else (f"pp. {p.page_start}-{p.page_end}")
-    )
+    return page_range_label(p.page_start, p.page_end)
 
 
 def _match_case(term: str, like: str) -> str:

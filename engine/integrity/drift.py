@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from engine.domain.vocabulary import MaterialStatus
 from engine.integrity.scan import (
     HALF_DONE,
     Disk,
@@ -69,7 +70,7 @@ def _index_drift(rt: Runtime, s: Learner) -> list[Drift]:
             found.append(
                 Drift(uid, "half-done", len(ids), f"material(s) left '{status}': {sorted(ids)}")
             )
-    ready = {m for m, (st, _) in s.statuses.items() if st == "ready"}
+    ready = {m for m, (st, _) in s.statuses.items() if st == MaterialStatus.READY}
     missing = [c for c, m in s.chunks.items() if m in ready and c not in s.vectors]
     if missing:
         found.append(Drift(uid, "missing-vectors", len(missing), "chunk(s) without a vector"))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine import exports, originals, usage
 from engine.db.models import Chunk, Material
+from engine.domain.vocabulary import MaterialStatus
 from engine.errors import EngineError
 from engine.integrity.drift import Drift, check
 from engine.integrity.scan import Learner, disk_of, gather, shared_folders, unclaimed_spool
@@ -41,7 +42,7 @@ def _repair_learner(rt: Runtime, s: Learner) -> None:
         exports.remove_user_exports(rt, user_id=s.user_id)
         return
     for material_id, (status, _) in s.statuses.items():
-        if status == "deleting":
+        if status == MaterialStatus.DELETING:
             finish_delete(rt, user_id=s.user_id, material_id=material_id)
     if s.chunks and s.index_model != model_label(rt.settings):
         reindex(rt, user_id=s.user_id)
@@ -50,7 +51,7 @@ def _repair_learner(rt: Runtime, s: Learner) -> None:
     with rt.session_factory.begin() as session:
         session.execute(
             Material.__table__.update()
-            .where(Material.user_id == s.user_id, Material.status == "indexing")
+            .where(Material.user_id == s.user_id, Material.status == MaterialStatus.INDEXING)
             .values(status="ready")
         )
         current = current_collection(session, s.user_id)
@@ -111,7 +112,7 @@ def _fill_and_prune(rt: Runtime, user_id: int) -> None:
         rows = session.execute(
             select(Chunk.id, Chunk.material_id, Chunk.text)
             .join(Material, Material.id == Chunk.material_id)
-            .where(Chunk.user_id == user_id, Material.status != "deleting")
+            .where(Chunk.user_id == user_id, Material.status != MaterialStatus.DELETING)
             .order_by(Chunk.id)
         ).all()
         have = store.chunk_ids(collection)

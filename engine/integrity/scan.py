@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import exports, originals
 from engine.db.models import Chunk, JobProgress, Material, MaterialPage, User, VectorIndex
-from engine.domain.vocabulary import JobKind
+from engine.domain.vocabulary import JobKind, JobState, MaterialStatus
 from engine.exports import ExportFile
 from engine.jobs.progress import ACTIVE
 from engine.private_files import is_private
@@ -134,7 +134,7 @@ def _page_drift(session: Session, user_id: int) -> list[int]:
             .outerjoin(pages, pages.c.material_id == Material.id)
             .where(
                 Material.user_id == user_id,
-                Material.status == "ready",
+                Material.status == MaterialStatus.READY,
                 (func.coalesce(pages.c.n, 0) != Material.page_count)
                 | (func.coalesce(pages.c.last, 0) != Material.page_count),
             )
@@ -163,7 +163,7 @@ def _export_state(
         return "stray"
     if job.outcome in ACTIVE:
         return None  # being written (a partial file) or about to be recorded as done
-    if f.partial or job.outcome != "done" or job.dismissed or job.finished_at is None:
+    if f.partial or job.outcome != JobState.DONE or job.dismissed or job.finished_at is None:
         return "stray"
     return "expired" if exports.expires_at(rt, job.finished_at) <= now else None
 

@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 
 from engine.db.bulk import copy_rows
 from engine.db.models import Attempt, Question, ReviewState
-from engine.domain.vocabulary import Generator
+from engine.domain.vocabulary import Generator, Scheduler
 from engine.interop.anki_notes import ImportedQuestion, convert
 from engine.interop.anki_package import Card, Collection, Limits, Review, read_package
 from engine.practice import store
@@ -340,5 +340,5 @@ def _continue_anki_sm2(schedule: Schedule, card: Card | None, scheduler: str) ->
         easiness=max(1.3, card.factor / 1000),
         due_at=schedule.last_reviewed_at + dt.timedelta(days=interval),
     )
-    due = state.due_at if scheduler == "sm2" else schedule.due_at
+    due = state.due_at if scheduler == Scheduler.SM2 else schedule.due_at
     return replace(schedule, sm2=state, due_at=due)

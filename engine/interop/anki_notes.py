@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from engine.domain.vocabulary import FLASHCARD_FORM, QuestionType
 from engine.interop.anki_package import Card, Collection, NoteType
 
 BLANK = "_____"
@@ -153,7 +154,7 @@ def convert(collection: Collection) -> Converted:
                 key=f"anki:{note.guid}:{card.ord}"[:160],
                 card_id=card.id,
                 type=kind,
-                form="flashcard" if kind == "short" else None,
+                form=FLASHCARD_FORM if kind == QuestionType.SHORT else None,
                 stem=stem,
                 answer=answer,
                 explanation=explanation,

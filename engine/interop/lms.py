@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from xml.etree import ElementTree as ET
 
+from engine.domain.vocabulary import QuestionType
+
 BLANK = re.compile(r"_{3,}")
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
@@ -171,9 +173,9 @@ def qti_item(q: ExportQuestion) -> ET.Element:
             "xsi:schemaLocation": f"{QTI_NS} {QTI_XSD}",
         },
     )
-    if q.type == "mcq" and q.options and q.correct_index is not None:
+    if q.type == QuestionType.MCQ and q.options and q.correct_index is not None:
         _mcq_parts(item, q)
-    elif q.type == "cloze":
+    elif q.type == QuestionType.CLOZE:
         _cloze_parts(item, q)
     else:  # short answer and flashcard: the teacher marks it
         _open_parts(item, q)
@@ -349,7 +351,7 @@ def moodle_xml(questions: Iterable[ExportQuestion]) -> bytes:
             cat = ET.SubElement(quiz, "question", {"type": "category"})
             ET.SubElement(ET.SubElement(cat, "category"), "text").text = current
         general = _h(feedback(q))
-        if q.type == "mcq" and q.options and q.correct_index is not None:
+        if q.type == QuestionType.MCQ and q.options and q.correct_index is not None:
             el = ET.SubElement(quiz, "question", {"type": "multichoice"})
             _moodle_text(el, "name", _title(q), fmt="plain_text")
             _moodle_text(el, "questiontext", _h(q.stem))
@@ -361,7 +363,7 @@ def moodle_xml(questions: Iterable[ExportQuestion]) -> bytes:
             for i, option in enumerate(q.options):
                 ans = _moodle_text(el, "answer", _h(option))
                 ans.set("fraction", "100" if i == q.correct_index else "0")
-        elif q.type == "cloze":
+        elif q.type == QuestionType.CLOZE:
             text, answers = cloze_segments(q.stem, q.answer)
             body = _h(text[0]) + "".join(
                 f"{{1:SHORTANSWER:={_embedded(a)}}}" + _h(after)
@@ -399,12 +401,12 @@ def gift_escape(text: str) -> str:
 def _gift_one(q: ExportQuestion) -> list[str]:
     title = f"::{gift_escape(f'Q{q.id} {_title(q)}')}::"
     fb = f"####{gift_escape(feedback(q))}"
-    if q.type == "mcq" and q.options and q.correct_index is not None:
+    if q.type == QuestionType.MCQ and q.options and q.correct_index is not None:
         choices = " ".join(
             ("=" if i == q.correct_index else "~") + gift_escape(o) for i, o in enumerate(q.options)
         )
         return [f"{title}{gift_escape(q.stem)} {{{choices} {fb}}}"]
-    if q.type == "cloze":
+    if q.type == QuestionType.CLOZE:
         text, answers = cloze_segments(q.stem, q.answer)
         out = []
         for k, answer in enumerate(answers):

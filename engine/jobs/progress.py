@@ -13,22 +13,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.db.models import JobProgress, User
+from engine.domain.vocabulary import JobKind, JobState
 from engine.errors import InvalidInput, NotFound
+from engine.jobs.results import JobErrorKind, JobFailure, JobResult, parse_result
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
 
-ACTIVE = ("queued", "running")
-
-KIND_LABELS = {
-    "ingest": "Reading a PDF",
-    "generate": "Generating questions",
-    "fit_fsrs": "Fitting your FSRS parameters",
-    "reindex": "Updating your search index",
-    "export": "Exporting your data",
-    "delete_account": "Deleting your account",
-    "check": "Checking search index",
-}
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
 class JobCancelled(Exception):
@@ -39,14 +31,14 @@ class JobCancelled(Exception):
 class JobView:
     id: int
     user_id: int | None
-    kind: str
+    kind: JobKind
     label: str
     stage: str
     done: int
     total: int
     message: str
-    outcome: str  # queued, running, done, failed, cancelled
-    result: dict | None
+    outcome: JobState
+    result: JobResult | None
     cancel_requested: bool
     dismissed: bool
     attempts: int
@@ -62,22 +54,24 @@ class JobView:
         return min(1.0, self.done / self.total) if self.total else 0.0
 
     @property
-    def title(self) -> str:
-        return KIND_LABELS.get(self.kind, self.kind)
+    def error(self) -> JobErrorKind | None:
+        """Why the job failed (None unless it did and says why)."""
+        return self.result.error if isinstance(self.result, JobFailure) else None
 
 
 def _view(row: JobProgress) -> JobView:
+    kind, outcome = JobKind(row.kind), JobState(row.outcome)
     return JobView(
         row.id,
         row.user_id,
-        row.kind,
+        kind,
         row.label,
         row.stage,
         row.done,
         row.total,
         row.message,
-        row.outcome,
-        row.result,
+        outcome,
+        parse_result(kind, outcome, row.result),
         row.cancel_requested,
         row.dismissed,
         row.attempts,
@@ -90,7 +84,7 @@ def create(
     session: Session,
     *,
     user_id: int | None,
-    kind: str,
+    kind: JobKind,
     label: str,
     spool_path: str | None = None,
     total: int = 0,
@@ -139,7 +133,7 @@ def recent(
         return [_view(r) for r in session.scalars(q)]
 
 
-def count_active(session: Session, *, user_id: int, kind: str) -> int:
+def count_active(session: Session, *, user_id: int, kind: JobKind) -> int:
     return (
         session.scalar(
             select(func.count())
@@ -161,7 +155,7 @@ def active_upload(session: Session, *, user_id: int, sha256: str) -> bool:
             select(JobProgress.id)
             .where(
                 JobProgress.user_id == user_id,
-                JobProgress.kind == "ingest",
+                JobProgress.kind == JobKind.INGEST,
                 JobProgress.outcome.in_(ACTIVE),
                 JobProgress.params["sha256"].astext == sha256,
             )
@@ -179,7 +173,7 @@ def stop_all(session: Session, *, user_id: int) -> None:
         update(JobProgress)
         .where(
             JobProgress.user_id == user_id,
-            JobProgress.kind != "delete_account",
+            JobProgress.kind != JobKind.DELETE_ACCOUNT,
             JobProgress.outcome.in_(ACTIVE),
         )
         .values(cancel_requested=True, updated_at=func.now())
@@ -200,17 +194,18 @@ def start(rt: Runtime, job_id: int) -> JobProgress | None:
             return None
         if r.cancel_requested:
             return None
-        if r.user_id is not None and r.kind != "delete_account":
+        if r.user_id is not None and r.kind != JobKind.DELETE_ACCOUNT:
             deleting = session.execute(
                 select(User.deleting_since).where(User.id == r.user_id)
             ).first()
             if deleting is None or deleting.deleting_since is not None:
-                r.outcome, r.stage, r.finished_at = "cancelled", "cancelled", func.now()
+                r.outcome, r.stage = JobState.CANCELLED, JobState.CANCELLED
+                r.finished_at = func.now()
                 r.message = "Not run: the account is being deleted."
                 session.flush()
                 session.expunge(r)
                 return None
-        r.outcome, r.stage, r.attempts = "running", "starting", r.attempts + 1
+        r.outcome, r.stage, r.attempts = JobState.RUNNING, "starting", r.attempts + 1
         r.message = "Started" if r.attempts == 1 else f"Started again (attempt {r.attempts})"
         r.updated_at = func.now()
         session.flush()
@@ -247,7 +242,7 @@ def note(rt: Runtime, job_id: int, message: str, **values: Any) -> None:
 
 
 def finish(
-    rt: Runtime, job_id: int, *, outcome: str, message: str, result: dict | None = None
+    rt: Runtime, job_id: int, *, outcome: JobState, message: str, result: JobResult | None = None
 ) -> None:
     values: dict[str, Any] = {
         "outcome": outcome,
@@ -257,7 +252,7 @@ def finish(
         "updated_at": func.now(),
     }
     if result is not None:
-        values["result"] = result
+        values["result"] = result.to_dict()
     with rt.session_factory.begin() as session:
         session.execute(
             update(JobProgress)
@@ -266,7 +261,7 @@ def finish(
         )
 
 
-def finish_again(rt: Runtime, job_id: int, *, outcome: str, message: str) -> None:
+def finish_again(rt: Runtime, job_id: int, *, outcome: JobState, message: str) -> None:
     """Put back a finished outcome on a row that was about to run again but was not queued."""
     with rt.session_factory.begin() as session:
         session.execute(

@@ -20,10 +20,21 @@ from procrastinate import App, JobContext, RetryStrategy
 from procrastinate.exceptions import JobAborted
 
 from engine import account_data, exports, integrity, library, usage
+from engine.domain.vocabulary import JobKind, JobState
 from engine.errors import DatabaseUnavailable, EngineError, VectorStoreUnavailable
 from engine.generation import service
 from engine.jobs import progress as jp
 from engine.jobs.fairness import another_learner_waiting, requeue
+from engine.jobs.results import (
+    AccountDeletionResult,
+    ExportResult,
+    FsrsFitResult,
+    GenerateResult,
+    IngestResult,
+    JobFailure,
+    JobResult,
+    ReindexResult,
+)
 from engine.jobs.spool import checkpoint_path, read_spooled, remove_spooled
 from engine.practice.preferences import optimise_fsrs
 from engine.runtime import Runtime
@@ -33,7 +44,13 @@ log = logging.getLogger(__name__)
 TRANSIENT = (DatabaseUnavailable, VectorStoreUnavailable)
 FAILED_MESSAGE = "Something went wrong while doing this; nothing was saved. Please try again."
 # Tasks whose steps are safe to run again after a crash or a transient failure.
-RETRYABLE = {"ingest", "fit_fsrs", "reindex", "export", "delete_account"}
+RETRYABLE = {
+    JobKind.INGEST,
+    JobKind.FIT_FSRS,
+    JobKind.REINDEX,
+    JobKind.EXPORT,
+    JobKind.DELETE_ACCOUNT,
+}
 
 
 class JobPaused(Exception):
@@ -72,9 +89,9 @@ def _safe(action: Callable[[], Any]) -> None:
 def run_job(
     rt: Runtime,
     context: JobContext,
-    kind: str,
+    kind: JobKind,
     job_id: int,
-    body: Callable[[Any, Reporter], tuple[str, dict | None]],
+    body: Callable[[Any, Reporter], tuple[str, JobResult]],
 ) -> None:
     """Run `body(row, reporter) -> (message, result)` and record its outcome."""
     row = jp.start(rt, job_id)
@@ -84,17 +101,10 @@ def run_job(
     try:
         message, result = body(row, Reporter(rt, job_id))
     except JobPaused:
-        try:
-            queue_job_id = requeue(rt, context, kind, job_id=job_id)
-        except Exception as e:
-            _unexpected(rt, context, kind, job_id, row, e)
-            raise
-        jp.note(
-            rt, job_id, PAUSED_MESSAGE, outcome="queued", stage="waiting", queue_job_id=queue_job_id
-        )
+        _paused(rt, context, kind, job_id, row)
         return
     except jp.JobCancelled:
-        _safe(lambda: jp.finish(rt, job_id, outcome="cancelled", message="Cancelled."))
+        _safe(lambda: jp.finish(rt, job_id, outcome=JobState.CANCELLED, message="Cancelled."))
         _cleanup(rt, row)
         raise JobAborted("cancelled by its learner") from None
     except EngineError as e:
@@ -104,7 +114,7 @@ def run_job(
                     rt,
                     job_id,
                     f"{e.user_message} Trying again shortly.",
-                    outcome="queued",
+                    outcome=JobState.QUEUED,
                     stage="waiting",
                 )
             )
@@ -113,9 +123,9 @@ def run_job(
             lambda: jp.finish(
                 rt,
                 job_id,
-                outcome="failed",
+                outcome=JobState.FAILED,
                 message=e.user_message,
-                result={"error": type(e).__name__, **_error_extra(e)},
+                result=JobFailure.of(e),
             )
         )
         _cleanup(rt, row)
@@ -123,12 +133,29 @@ def run_job(
     except Exception as e:
         _unexpected(rt, context, kind, job_id, row, e)
         raise
-    jp.finish(rt, job_id, outcome="done", message=message, result=result)
+    jp.finish(rt, job_id, outcome=JobState.DONE, message=message, result=result)
     _cleanup(rt, row)
 
 
+def _paused(rt: Runtime, context: JobContext, kind: JobKind, job_id: int, row: Any) -> None:
+    """Queue a job that stepped aside again, behind the other learners' waiting work."""
+    try:
+        queue_job_id = requeue(rt, context, kind, job_id=job_id)
+    except Exception as e:
+        _unexpected(rt, context, kind, job_id, row, e)
+        raise
+    jp.note(
+        rt,
+        job_id,
+        PAUSED_MESSAGE,
+        outcome=JobState.QUEUED,
+        stage="waiting",
+        queue_job_id=queue_job_id,
+    )
+
+
 def _unexpected(
-    rt: Runtime, context: JobContext, kind: str, job_id: int, row: Any, e: Exception
+    rt: Runtime, context: JobContext, kind: JobKind, job_id: int, row: Any, e: Exception
 ) -> None:
     """Record an unexpected failure: retried shortly when safe, else failed and cleaned up."""
     log.exception("background job failed", extra={"job": job_id, "kind": kind})
@@ -138,7 +165,7 @@ def _unexpected(
                 rt,
                 job_id,
                 "Interrupted by a problem; trying again shortly.",
-                outcome="queued",
+                outcome=JobState.QUEUED,
                 stage="waiting",
             )
         )
@@ -147,20 +174,15 @@ def _unexpected(
             lambda: jp.finish(
                 rt,
                 job_id,
-                outcome="failed",
+                outcome=JobState.FAILED,
                 message=FAILED_MESSAGE,
-                result={"error": type(e).__name__},
+                result=JobFailure.of(e),
             )
         )
         _cleanup(rt, row)
 
 
-def _error_extra(e: EngineError) -> dict:
-    rejections = getattr(e, "rejections", None)
-    return {"rejections": rejections} if rejections else {}
-
-
-def _will_retry(rt: Runtime, context: JobContext, kind: str) -> bool:
+def _will_retry(rt: Runtime, context: JobContext, kind: JobKind) -> bool:
     return kind in RETRYABLE and (context.job.attempts or 0) < rt.settings.jobs.max_retries
 
 
@@ -176,8 +198,29 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def ingest_body(rt: Runtime) -> Callable:
-    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+def _ingest_progress(report: Reporter) -> Callable[[Any], None]:
+    """Turn an ingestion's progress (`library.IngestProgress`) into the job's progress."""
+
+    def on_progress(p: library.IngestProgress) -> None:
+        if p.stage == library.IngestStage.READING and p.ocr_page is not None:
+            message = f"Reading page {p.ocr_page} of {p.page_count} (OCR)"
+            report(p.stage, p.pages_read, p.page_count, message)
+        elif p.stage == library.IngestStage.READING:
+            message = f"Read page {p.pages_read} of {p.page_count}"
+            report(p.stage, p.pages_read, p.page_count, message)
+        else:
+            message = (
+                f"Indexed {p.chunks_indexed} of {p.chunk_count} passages "
+                f"({p.page_count} pages read)"
+            )
+            report(p.stage, p.chunks_indexed, p.chunk_count, message)
+
+    return on_progress
+
+
+def ingest_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, IngestResult]]:
+
+    def body(row: Any, report: Reporter) -> tuple[str, IngestResult]:
         data, password = read_spooled(rt, path=Path(row.spool_path))
         started = time.monotonic()
 
@@ -186,30 +229,6 @@ def ingest_body(rt: Runtime) -> Callable:
                 time.monotonic() - started >= rt.settings.jobs.fair_slice_s
                 and another_learner_waiting(rt, row.user_id)
             )
-
-        def on_progress(p: library.IngestProgress) -> None:
-            if p.stage == library.IngestStage.READING and p.ocr_page is not None:
-                report(
-                    p.stage,
-                    p.pages_read,
-                    p.page_count,
-                    f"Reading page {p.ocr_page} of {p.page_count} (OCR)",
-                )
-            elif p.stage == library.IngestStage.READING:
-                report(
-                    p.stage,
-                    p.pages_read,
-                    p.page_count,
-                    f"Read page {p.pages_read} of {p.page_count}",
-                )
-            else:
-                report(
-                    p.stage,
-                    p.chunks_indexed,
-                    p.chunk_count,
-                    f"Indexed {p.chunks_indexed} of {p.chunk_count} passages "
-                    f"({p.page_count} pages read)",
-                )
 
         step_aside = library.StepAside(
             should_pause=should_pause, checkpoint=checkpoint_path(Path(row.spool_path))
@@ -221,21 +240,21 @@ def ingest_body(rt: Runtime) -> Callable:
                 data=data,
                 filename=row.label,
                 password=password,
-                progress=on_progress,
+                progress=_ingest_progress(report),
                 step_aside=step_aside,
             )
         except library.IngestPaused as e:
             raise JobPaused(str(e)) from None
         m = r.material
-        result = {
-            "material_id": m.id,
-            "title": m.title,
-            "duplicate": r.duplicate,
-            "pages": m.page_count,
-            "chunks": m.chunk_count,
-            "note": m.note,
-            "ocr_pages": len(m.ocr_pages),
-        }
+        result = IngestResult(
+            material_id=m.id,
+            title=m.title,
+            duplicate=r.duplicate,
+            pages=m.page_count,
+            chunks=m.chunk_count,
+            note=m.note,
+            ocr_pages=len(m.ocr_pages),
+        )
         if r.duplicate:
             return "Already in your library; nothing was added.", result
         return (
@@ -246,8 +265,9 @@ def ingest_body(rt: Runtime) -> Callable:
     return body
 
 
-def generate_body(rt: Runtime) -> Callable:
-    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+def generate_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, GenerateResult]]:
+
+    def body(row: Any, report: Reporter) -> tuple[str, GenerateResult]:
         params = row.params or {}
 
         def on_progress(p: service.Progress) -> None:
@@ -263,62 +283,66 @@ def generate_body(rt: Runtime) -> Callable:
             count=int(params.get("count", 5)),
             on_progress=on_progress,
         )
-        result = {
-            "drafts": [d.to_dict() for d in r.drafts],
-            "requested": r.requested,
-            "rejections": r.rejection_summary(),
-            "generator": r.generator,
-            "cost": r.cost_usd,
-            "cached": r.cached_calls,
-            "note": r.note,
-        }
+        result = GenerateResult(
+            drafts=[d.to_dict() for d in r.drafts],
+            requested=r.requested,
+            rejections=r.rejection_summary(),
+            generator=r.generator,
+            cost=r.cost_usd,
+            cached=r.cached_calls,
+            note=r.note,
+        )
         return f"{_plural(len(r.drafts), 'question')} ready for review.", result
 
     return body
 
 
-def fit_fsrs_body(rt: Runtime) -> Callable:
-    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+def fit_fsrs_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, FsrsFitResult]]:
+
+    def body(row: Any, report: Reporter) -> tuple[str, FsrsFitResult]:
         report("fitting", 0, 1, "Fitting FSRS to your answers")
         r = optimise_fsrs(rt, user_id=row.user_id)
-        return r.message, {"adopted": r.adopted, "n_reviews": r.n_reviews}
+        return r.message, FsrsFitResult(adopted=r.adopted, n_reviews=r.n_reviews)
 
     return body
 
 
-def reindex_body(rt: Runtime) -> Callable:
-    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+def reindex_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, ReindexResult]]:
+
+    def body(row: Any, report: Reporter) -> tuple[str, ReindexResult]:
         def on_progress(done: int, total: int) -> None:
             report("embedding", done, total, f"Embedded {done} of {total} passages")
 
         total = library.reindex(rt, user_id=row.user_id, progress=on_progress)
-        return f"Search index updated ({_plural(total, 'passage')}).", {"chunks": total}
+        return f"Search index updated ({_plural(total, 'passage')}).", ReindexResult(chunks=total)
 
     return body
 
 
-def export_body(rt: Runtime) -> Callable:
-    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+def export_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, ExportResult]]:
+
+    def body(row: Any, report: Reporter) -> tuple[str, ExportResult]:
         report("exporting", 0, 1, "Collecting your data")
         exports.exports_folder(rt)
         dest = exports.export_file(rt, user_id=row.user_id, job_id=row.id)
         account_data.export_account(rt, user_id=row.user_id, dest=dest)
         # Only the newest export is offered: older ones of this learner go now.
         exports.remove_user_exports(rt, user_id=row.user_id, keep=dest)
-        return "Your export is ready to download.", {
-            "file": dest.name,
-            "bytes": dest.stat().st_size,
-        }
+        result = ExportResult(file=dest.name, bytes=dest.stat().st_size)
+        return "Your export is ready to download.", result
 
     return body
 
 
-def delete_account_body(rt: Runtime) -> Callable:
-    def body(row: Any, report: Reporter) -> tuple[str, dict]:
+def delete_account_body(
+    rt: Runtime,
+) -> Callable[[Any, Reporter], tuple[str, AccountDeletionResult]]:
+
+    def body(row: Any, report: Reporter) -> tuple[str, AccountDeletionResult]:
         report("deleting", 0, 1, "Deleting your account")
         # The learner confirmed with email and password when this was queued.
         account_data.delete_account(rt, user_id=row.user_id)
-        return "Account deleted.", {}  # the row itself went with the account
+        return "Account deleted.", AccountDeletionResult()  # the row went with the account
 
     return body
 
@@ -327,6 +351,7 @@ def nightly_check(rt: Runtime) -> tuple[int, int]:
     """Finish account deletions that were interrupted, forget kept model-usage rows older
     than a day, then compare rows, vectors and files for every learner and repair drift
     (expired and stray exports included); (found, left)."""
+
     if finished := account_data.finish_interrupted_deletions(rt):
         log.warning(
             "nightly check finished interrupted account deletions",
@@ -352,32 +377,32 @@ def register_tasks(app: App, rt: Runtime) -> None:
         max_attempts=s.jobs.max_retries, exponential_wait=max(1, int(s.jobs.retry_wait_s))
     )
 
-    @app.task(name="ingest", pass_context=True, retry=retry)
+    @app.task(name=JobKind.INGEST, pass_context=True, retry=retry)
     def ingest(context: JobContext, *, job_id: int) -> None:
-        run_job(rt, context, "ingest", job_id, ingest_body(rt))
+        run_job(rt, context, JobKind.INGEST, job_id, ingest_body(rt))
 
-    @app.task(name="generate", pass_context=True)
+    @app.task(name=JobKind.GENERATE, pass_context=True)
     def generate(context: JobContext, *, job_id: int) -> None:
-        run_job(rt, context, "generate", job_id, generate_body(rt))
+        run_job(rt, context, JobKind.GENERATE, job_id, generate_body(rt))
 
-    @app.task(name="fit_fsrs", pass_context=True, retry=retry)
+    @app.task(name=JobKind.FIT_FSRS, pass_context=True, retry=retry)
     def fit_fsrs(context: JobContext, *, job_id: int) -> None:
-        run_job(rt, context, "fit_fsrs", job_id, fit_fsrs_body(rt))
+        run_job(rt, context, JobKind.FIT_FSRS, job_id, fit_fsrs_body(rt))
 
-    @app.task(name="reindex", pass_context=True, retry=retry)
+    @app.task(name=JobKind.REINDEX, pass_context=True, retry=retry)
     def reindex(context: JobContext, *, job_id: int) -> None:
-        run_job(rt, context, "reindex", job_id, reindex_body(rt))
+        run_job(rt, context, JobKind.REINDEX, job_id, reindex_body(rt))
 
-    @app.task(name="export", pass_context=True, retry=retry)
+    @app.task(name=JobKind.EXPORT, pass_context=True, retry=retry)
     def export(context: JobContext, *, job_id: int) -> None:
-        run_job(rt, context, "export", job_id, export_body(rt))
+        run_job(rt, context, JobKind.EXPORT, job_id, export_body(rt))
 
-    @app.task(name="delete_account", pass_context=True, retry=retry)
+    @app.task(name=JobKind.DELETE_ACCOUNT, pass_context=True, retry=retry)
     def delete_account(context: JobContext, *, job_id: int) -> None:
-        run_job(rt, context, "delete_account", job_id, delete_account_body(rt))
+        run_job(rt, context, JobKind.DELETE_ACCOUNT, job_id, delete_account_body(rt))
 
     @app.periodic(cron=s.jobs.check_cron, periodic_id="nightly-check")
-    @app.task(name="check", queueing_lock="check")
+    @app.task(name=JobKind.CHECK, queueing_lock=JobKind.CHECK)
     def check(timestamp: int) -> None:
         found, left = nightly_check(rt)
         log.info(

@@ -21,7 +21,7 @@ from procrastinate.jobs import Job, Status
 from sqlalchemy import text
 
 from engine import library
-from engine.domain.vocabulary import JobKind
+from engine.domain.vocabulary import JobKind, JobState
 from engine.jobs import progress as jp
 from engine.jobs.spool import remove_spooled
 from engine.jobs.tasks import RETRYABLE, register_tasks
@@ -67,7 +67,7 @@ async def _recover(app: App, rt: Runtime, job: Job) -> None:
     row = await asyncio.to_thread(jp.row, rt, job_id)
     if row is not None and row.spool_path:
         await asyncio.to_thread(_undo_ingestion, rt, row)
-    await asyncio.to_thread(jp.finish, rt, job_id, outcome="failed", message=STOPPED_MESSAGE)
+    await asyncio.to_thread(jp.finish, rt, job_id, outcome=JobState.FAILED, message=STOPPED_MESSAGE)
     if row is not None and row.spool_path:
         remove_spooled(rt, path=Path(row.spool_path))
     log.warning("stalled job failed", extra={"queue_job": job.id, "job": job_id})

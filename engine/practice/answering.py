@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from engine.domain.vocabulary import QuestionStatus, Scheduler
 from engine.scheduling import fsrs6, sm2
 from engine.scheduling.rating import Grade, RatingParams, grade_attempt
 from engine.scoring import quality as quality_rules
@@ -100,13 +101,13 @@ class Schedule:
             "due_at": self.due_at.isoformat(),
             "reviews": self.reviews,
             "lapses": self.lapses,
-            "sm2": {
+            Scheduler.SM2: {
                 "repetitions": s.repetitions,
                 "interval_days": s.interval_days,
                 "easiness": s.easiness,
                 "due_at": s.due_at.isoformat(),
             },
-            "fsrs": {
+            Scheduler.FSRS: {
                 "state": f.state,
                 "step": f.step,
                 "stability": f.stability,
@@ -226,7 +227,7 @@ class AnswerOutcome:
 
     @property
     def suspended(self) -> bool:
-        return self.quality.status != "active"
+        return self.quality.status != QuestionStatus.ACTIVE
 
     @property
     def next_due_at(self) -> dt.datetime | None:
@@ -254,14 +255,15 @@ def judge_quality(
         breakdown, flagged_wrong=aggregates.wrong_open > 0, params=params
     )
     status = question.status
-    if reason is not None and status == "active":
-        status = "flagged" if reason is quality_rules.Retirement.FLAGGED_WRONG else "retired"
+    if reason is not None and status == QuestionStatus.ACTIVE:
+        flagged = reason is quality_rules.Retirement.FLAGGED_WRONG
+        status = QuestionStatus.FLAGGED if flagged else QuestionStatus.RETIRED
     return QualityOutcome(breakdown.score, status, reason)
 
 
 def fsrs_params_for(learner: Learner, params: AnswerParams) -> fsrs6.FSRSParams:
     """The FSRS parameters the learner's reviews use (their adopted weights under FSRS)."""
-    if learner.scheduler == "fsrs" and learner.personal_parameters:
+    if learner.scheduler == Scheduler.FSRS and learner.personal_parameters:
         return replace(params.fsrs, parameters=tuple(learner.personal_parameters))
     return params.fsrs
 
@@ -292,7 +294,7 @@ def review(
         scheduler=fsrs_scheduler,
     )
     return Schedule(
-        due_at=f_new.due_at if learner.scheduler == "fsrs" else s_new.due_at,
+        due_at=f_new.due_at if learner.scheduler == Scheduler.FSRS else s_new.due_at,
         reviews=(before.reviews if before else 0) + 1,
         lapses=(before.lapses if before else 0) + (0 if correct else 1),
         last_reviewed_at=now,

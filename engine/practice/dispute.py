@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from engine.db.models import Attempt, ReviewState
+from engine.domain.vocabulary import Scheduler
 from engine.errors import InvalidInput, NotFound
 from engine.practice import store
 from engine.practice.answering import (
@@ -46,7 +47,9 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int, note: str = "
             select(ReviewState).where(ReviewState.question_id == q.id).with_for_update()
         )
         personal = (
-            store.personal_parameters(session, user_id) if profile.scheduler == "fsrs" else None
+            store.personal_parameters(session, user_id)
+            if profile.scheduler == Scheduler.FSRS
+            else None
         )
         snapshot = AnswerSnapshot(
             learner=store.learner(profile, personal),

@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 
 from engine.db.models import Attempt, Flag, Question
 from engine.db.models.practice import FLAG_REASONS
+from engine.domain.vocabulary import FlagReason
 from engine.errors import InvalidInput, NotFound
 from engine.practice import store
 from engine.practice.params import quality_params
@@ -29,7 +30,7 @@ def _check_flag(reason: str, note: str) -> None:
         problems.append("Choose why you are flagging it: wrong, unclear, duplicate or other.")
     if len(note) > store.MAX_NOTE_CHARS:
         problems.append(f"Keep the note under {store.MAX_NOTE_CHARS} characters.")
-    if reason == "other" and not note.strip():
+    if reason == FlagReason.OTHER and not note.strip():
         problems.append("Add a short note saying what is wrong.")
     if problems:
         raise InvalidInput(" ".join(problems))

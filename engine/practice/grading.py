@@ -15,6 +15,7 @@ from rapidfuzz import fuzz
 
 from engine import llm
 from engine.config import Settings
+from engine.domain.vocabulary import QuestionType
 from engine.errors import LLMOutputInvalid, LLMUnavailable, ProviderRateLimited, RateLimited
 
 log = logging.getLogger(__name__)
@@ -216,14 +217,14 @@ def grade(
     Raises:
         ValueError: a response of the wrong kind for the question type (a programming error).
     """
-    if q.type == "mcq":
+    if q.type == QuestionType.MCQ:
         if not isinstance(response, int) or isinstance(response, bool):
             raise ValueError("a multiple-choice answer is the chosen option's index")
         return grade_choice(q, response)
     if not isinstance(response, str):
         raise ValueError("a typed answer is a string")
     response = response[:MAX_RESPONSE_CHARS]
-    if q.type == "cloze":
+    if q.type == QuestionType.CLOZE:
         return grade_cloze(q, response, threshold=settings.grading.cloze_threshold)
     offline = lambda: grade_short_offline(  # noqa: E731
         q,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, ReviewState, SchedulerParameters
 from engine.db.models.practice import SCHEDULERS
+from engine.domain.vocabulary import Scheduler
 from engine.errors import InvalidInput, NotEnoughHistory
 from engine.practice import store
 from engine.practice.params import fsrs_params
@@ -45,7 +46,9 @@ def set_scheduler(rt: Runtime, *, user_id: int, scheduler: str) -> None:
             update(ReviewState)
             .where(ReviewState.user_id == user_id)
             .values(
-                due_at=ReviewState.fsrs_due_at if scheduler == "fsrs" else ReviewState.sm2_due_at
+                due_at=ReviewState.fsrs_due_at
+                if scheduler == Scheduler.FSRS
+                else ReviewState.sm2_due_at
             )
         )
 

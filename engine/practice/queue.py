@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, Question, ReviewState
-from engine.domain.vocabulary import FLASHCARD_FORM
+from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus
 from engine.errors import QuestionUnavailable
 from engine.practice.store import aware, load_profile, load_question, local_midnight
 
@@ -69,7 +69,7 @@ def due_entries(
 def _new_questions(user_id: int) -> Any:
     return and_(
         Question.user_id == user_id,
-        Question.status == "active",
+        Question.status == QuestionStatus.ACTIVE,
         ~exists().where(ReviewState.question_id == Question.id),
     )
 
@@ -163,7 +163,7 @@ def _active_count(session: Session, user_id: int) -> int:
         session.scalar(
             select(func.count())
             .select_from(Question)
-            .where(Question.user_id == user_id, Question.status == "active")
+            .where(Question.user_id == user_id, Question.status == QuestionStatus.ACTIVE)
         )
         or 0
     )
@@ -211,7 +211,7 @@ def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> Pra
     """Raises NotFound (also for another learner's question), QuestionUnavailable."""
     with rt.session_factory() as session:
         q = load_question(session, user_id, question_id)
-        if q.status != "active":
+        if q.status != QuestionStatus.ACTIVE:
             raise QuestionUnavailable(
                 "That question was flagged or retired and is no longer in your queue."
             )

@@ -17,6 +17,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, Flag, Profile, Question, SchedulerParameters
+from engine.domain.vocabulary import FlagReason, QuestionStatus
 from engine.errors import NotFound
 from engine.practice.answering import Aggregates, Learner, QuestionFacts, judge_quality
 from engine.scoring.quality import QualityParams
@@ -129,7 +130,11 @@ def flag_counts(question_id: Any) -> tuple[Any, Any]:
     flags = select(func.count()).where(Flag.question_id == question_id).scalar_subquery()
     wrong_open = (
         select(func.count())
-        .where(Flag.question_id == question_id, Flag.reason == "wrong", Flag.resolved_at.is_(None))
+        .where(
+            Flag.question_id == question_id,
+            Flag.reason == FlagReason.WRONG,
+            Flag.resolved_at.is_(None),
+        )
         .scalar_subquery()
     )
     return flags, wrong_open
@@ -157,7 +162,7 @@ def facts(q: Question) -> QuestionFacts:
 
 
 def log_retirement(q: Question, new_status: str, reason: object) -> None:
-    if new_status == "retired" and q.status != "retired":
+    if new_status == QuestionStatus.RETIRED and q.status != QuestionStatus.RETIRED:
         log.info("question retired", extra={"question_id": q.id, "reason": str(reason)})
 
 

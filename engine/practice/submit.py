@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine import llm, usage
 from engine.db.models import Attempt, Profile, Question, ReviewState
-from engine.domain.vocabulary import FLASHCARD_FORM
+from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus, QuestionType
 from engine.errors import InvalidInput, NotFound, QuestionUnavailable
 from engine.practice import store
 from engine.practice.answering import (
@@ -91,7 +91,7 @@ def _self_rated(rating: int) -> tuple[Verdict, Grade]:
 
 
 def _correct_answer(q: Question) -> str:
-    if q.type == "mcq" and q.options is not None and q.correct_index is not None:
+    if q.type == QuestionType.MCQ and q.options is not None and q.correct_index is not None:
         return q.options[q.correct_index]
     return q.answer
 
@@ -100,7 +100,7 @@ def _response_text(q: Question, response: str | int) -> str:
     if q.form == FLASHCARD_FORM and isinstance(response, int) and response in SELF_RATINGS:
         return SELF_RATINGS[response]
     if (
-        q.type == "mcq"
+        q.type == QuestionType.MCQ
         and isinstance(response, int)
         and q.options
         and 0 <= response < len(q.options)
@@ -170,7 +170,7 @@ def _validate_answer(q: Question, response: str | int, confidence: int, token: s
             or response not in SELF_RATINGS
         ):
             problems.append("Rate how well you remembered it: Again, Hard, Good or Easy.")
-    elif q.type == "mcq":
+    elif q.type == QuestionType.MCQ:
         if (
             not isinstance(response, int)
             or isinstance(response, bool)
@@ -217,7 +217,7 @@ def _grade_before_locking(rt: Runtime, sub: _Submission) -> Verdict | AnswerResu
     Other questions are graded inside the transaction (None)."""
     with rt.session_factory() as session:
         q = store.load_question(session, sub.user_id, sub.question_id)
-        if q.type != "short" or q.form == FLASHCARD_FORM:
+        if q.type != QuestionType.SHORT or q.form == FLASHCARD_FORM:
             return None
         _validate_answer(q, sub.response, sub.confidence, sub.token)
         repeat = _existing(session, sub.user_id, q.id, sub.token, sub.expected_reviews)
@@ -225,7 +225,7 @@ def _grade_before_locking(rt: Runtime, sub: _Submission) -> Verdict | AnswerResu
             return recorded_result(
                 session, repeat, q, store.load_profile(session, sub.user_id), duplicate=True
             )
-        if q.status != "active":
+        if q.status != QuestionStatus.ACTIVE:
             raise QuestionUnavailable(UNAVAILABLE)
         view = _grading_view(q)
 
@@ -407,7 +407,7 @@ def _record_answer(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> An
             repeat = _existing(session, sub.user_id, q.id, sub.token, sub.expected_reviews)
             if repeat is not None:
                 return recorded_result(session, repeat, q, profile, duplicate=True)
-        if q.status != "active":
+        if q.status != QuestionStatus.ACTIVE:
             raise QuestionUnavailable(UNAVAILABLE)
         self_grade: Grade | None = None
         if q.form == FLASHCARD_FORM:

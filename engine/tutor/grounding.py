@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.retrieval.embeddings import Embedder
-from engine.search import question_terms
 from engine.retrieval.lexical import lexical_tokens
+from engine.search import question_terms
 from engine.tutor import sentences as units
 from engine.tutor.citations import Sentence, support_score
 

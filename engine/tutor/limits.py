@@ -52,11 +52,6 @@ def settle_call(
     )
 
 
-def release_call(rt: Runtime, reservation: Reservation) -> None:
-    """Give back a reservation whose call was never made."""
-    usage.release(rt, reservation)
-
-
 def failure_outcome(e: BaseException) -> str:
     """The usage-log outcome of a call that failed (or was abandoned) with `e`."""
     if isinstance(e, EngineError):

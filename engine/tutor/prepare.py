@@ -18,8 +18,8 @@ from engine.domain.vocabulary import TutorMode as TutorModeName
 from engine.errors import EngineError
 from engine.profiles import get_profile
 from engine.prompt_templates import active_templates
-from engine.search import query_coverage, search_in
 from engine.runtime import Runtime
+from engine.search import query_coverage, search_in
 from engine.tutor import citations, grounding, limits, prompts, rewrite, socratic, store
 from engine.tutor.sources import Source
 from engine.tutor.turns import (

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.bank import service as bank
+from engine.domain.vocabulary import QuestionType
 from engine.errors import EngineError, InvalidInput
 from engine.generation import service as generation
 from engine.generation.drafts import MIX, Draft
@@ -146,9 +147,9 @@ def answer_quiz(
         excerpt=draft.excerpt,
     )
     grading = rt.settings.grading
-    if draft.type == "mcq":
+    if draft.type == QuestionType.MCQ:
         verdict = grade_choice(q, int(response))
-    elif draft.type == "cloze":
+    elif draft.type == QuestionType.CLOZE:
         verdict = grade_cloze(q, str(response), threshold=grading.cloze_threshold)
     else:
         verdict = grade_short_offline(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from engine.domain.passage import Passage
+from engine.domain.passage import Passage, page_range_label
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,4 @@ class Source:
         if self.page_start is None:
             return ""
         end = self.page_end if self.page_end is not None else self.page_start
-        return (
-            f"p. {self.page_start}"
-            if self.page_start == end
-            else f"pp. {self.page_start}\u2013{end}"
-        )
+        return page_range_label(self.page_start, end)

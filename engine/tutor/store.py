@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.db.models import Chunk, Conversation, Material, MaterialPage, Message
 from engine.db.models.tutor import TUTOR_MODES
+from engine.domain.passage import page_range_label
 from engine.domain.vocabulary import TutorMode
 from engine.errors import InvalidInput, NotFound
 from engine.runtime import Runtime
@@ -273,11 +274,7 @@ class CitationView:
 
     @property
     def pages(self) -> str:
-        return (
-            f"p. {self.page_start}"
-            if self.page_start == self.page_end
-            else f"pp. {self.page_start}\u2013{self.page_end}"
-        )
+        return page_range_label(self.page_start, self.page_end)
 
 
 def citation_view(rt: Runtime, *, user_id: int, chunk_id: int) -> CitationView:

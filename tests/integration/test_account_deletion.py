@@ -217,7 +217,7 @@ def test_a_job_of_an_account_being_deleted_does_nothing_when_it_runs(
     assert jp.row(runtime, late).outcome == "cancelled"
     with runtime.session_factory.begin() as s:
         raced = jp.create(s, user_id=a, kind="reindex", label="Search index")
-    jobs._defer(runtime, "reindex", raced, user_id=a)
+    jobs.submission._defer(runtime, "reindex", raced, user_id=a)
     b_job = jobs.submit_reindex(runtime, user_id=b)
     with running_worker(runtime):
         _wait_gone(runtime, a)

@@ -122,13 +122,13 @@ def test_a_long_ingestion_steps_aside_for_another_learner_and_keeps_its_work(
     assert theirs.outcome == "done" and mine.outcome == "done", (theirs, mine)
     assert theirs.finished_at < mine.finished_at  # b did not wait for all of a's passages
     assert requeued == [big]
-    passages = mine.result["chunks"]
+    passages = mine.result.chunks
     assert passages > 8
     # Nothing embedded twice: a's passages once each, plus b's.
-    assert sum(embedded) == passages + theirs.result["chunks"]
+    assert sum(embedded) == passages + theirs.result.chunks
     assert library.vector_count(runtime, user_id=a) == passages
     hits = library.search_library(runtime, user_id=a, query="Moon gravity bulges oceans")
-    assert hits and {h.material_id for h in hits} == {mine.result["material_id"]}
+    assert hits and {h.material_id for h in hits} == {mine.result.material_id}
     spool = runtime.settings.storage.spool_path
     assert list(spool.iterdir()) == []  # the upload and its saved vectors are gone
 

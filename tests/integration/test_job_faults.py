@@ -134,7 +134,7 @@ def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(
         assert done.outcome == "done", done.message
         assert done.attempts == 2
         materials, chunks, vectors = _state(runtime, uid)
-        assert materials == 1 and chunks == vectors == done.result["chunks"] > 0
+        assert materials == 1 and chunks == vectors == done.result.chunks > 0
     else:
         assert done.outcome == "failed" and done.message == STOPPED_MESSAGE
         assert _state(runtime, uid) == (0, 0, 0)
@@ -323,4 +323,4 @@ def test_jobs_survive_the_app_process_and_show_in_another(runtime, make_user, tm
     assert seen[-1][0] == "done"
     running = [s for s in seen if s[0] == "running"]
     assert running and any(0 < s[2] for s in running)  # live progress seen by the other app
-    assert jobs.get_job(runtime, job_id, user_id=uid).result["pages"] == 40
+    assert jobs.get_job(runtime, job_id, user_id=uid).result.pages == 40

@@ -46,7 +46,7 @@ def test_ingestion_runs_in_a_worker_with_progress_and_outcome(runtime, make_user
     with running_worker(runtime):
         done = wait_for(runtime, job_id, user_id=uid)
     assert done.outcome == "done", done.message
-    assert done.result["chunks"] >= 1 and done.result["duplicate"] is False
+    assert done.result.chunks >= 1 and done.result.duplicate is False
     assert done.message.startswith("Added: 1 page")
     assert _spooled(runtime) == []  # removed when the job ended
     with runtime.session_factory() as s:
@@ -258,11 +258,11 @@ def test_generation_fitting_and_reindex_run_as_jobs(runtime, make_user):
         fit = jobs.submit_fsrs_fit(runtime, user_id=uid)
         reindex = jobs.submit_reindex(runtime, user_id=uid)
         g, f, r = (wait_for(runtime, j, user_id=uid) for j in (gen, fit, reindex))
-    assert g.outcome == "done" and len(g.result["drafts"]) == 3
-    assert g.result["generator"] == "offline" and g.attempts == 1
+    assert g.outcome == "done" and len(g.result.drafts) == 3
+    assert g.result.generator == "offline" and g.attempts == 1
     assert f.outcome == "failed" and "need at least" in f.message  # not enough answers yet
     assert f.attempts == 1  # a learner's own limit is not retried
-    assert r.outcome == "done" and r.result["chunks"] >= 1
+    assert r.outcome == "done" and r.result.chunks >= 1
     with pytest.raises(InvalidInput):
         jobs.submit_generation(
             runtime,
@@ -336,3 +336,39 @@ def test_the_nightly_check_is_a_cron_job_that_repairs_drift(runtime, make_user):
     found, left = nightly_check(runtime)
     assert found >= 1 and left == 0
     assert library.vector_count(runtime, user_id=uid) == _materials(runtime, uid)[1]
+
+
+def test_jobs_finished_before_typed_results_still_show_their_outcome(runtime, make_user):
+    """Rows written by the version that stored results as dicts (the error as the exception's
+    class name) read back as the typed results the pages use."""
+    from engine.jobs import progress as jp
+    from engine.jobs.results import IngestResult, JobErrorKind, JobFailure
+
+    uid = make_user()
+    old = {
+        "material_id": 3,
+        "title": "Glaciers",
+        "duplicate": False,
+        "pages": 2,
+        "chunks": 4,
+        "note": None,
+        "ocr_pages": 0,
+    }
+    with runtime.session_factory.begin() as s:
+        added = jp.create(s, user_id=uid, kind="ingest", label="glaciers.pdf")
+        locked = jp.create(s, user_id=uid, kind="ingest", label="locked.pdf")
+        limited = jp.create(s, user_id=uid, kind="generate", label="5 question(s)")
+        for job_id, outcome, result in [
+            (added, "done", old),
+            (locked, "failed", {"error": "PdfEncrypted"}),
+            (limited, "failed", {"error": "ProviderRateLimited"}),
+        ]:
+            row = s.get(JobProgress, job_id)
+            row.outcome, row.result, row.finished_at = outcome, result, func.now()
+    done = jobs.get_job(runtime, added, user_id=uid)
+    assert done.result == IngestResult(3, "Glaciers", False, 2, 4, None, 0)
+    assert done.error is None
+    assert jobs.get_job(runtime, locked, user_id=uid).error is JobErrorKind.PDF_ENCRYPTED
+    assert jobs.get_job(runtime, limited, user_id=uid).result == JobFailure(
+        JobErrorKind.RATE_LIMITED
+    )

@@ -105,10 +105,10 @@ def test_cli_ingest_beside_the_running_app_is_written_by_the_apps_worker(
     assert written_here == ["bees.pdf"]  # by the app's worker, not by the command's process
     [job] = [j for j in jobs.recent_jobs(runtime, user_id=user) if j.label == "bees.pdf"]
     assert job.outcome == "done"
-    bees = job.result["material_id"]
+    bees = job.result.material_id
     assert library.search_library(runtime, user_id=user, query=BEES)[0].material_id == bees
     assert library.search_library(runtime, user_id=user, query=SOIL)[0].material_id == soil.id
-    assert library.vector_count(runtime, user_id=user) == soil.chunk_count + job.result["chunks"]
+    assert library.vector_count(runtime, user_id=user) == soil.chunk_count + job.result.chunks
 
 
 _REPLACE = textwrap.dedent("""
