@@ -8,8 +8,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.domain.vocabulary import Generator, QuestionType
-from engine.generation import offline as off
 from engine.generation.drafts import BLANK, Draft
+from engine.generation.offline_common import (
+    OFFLINE_VERSION,
+    Batch,
+    Candidate,
+    difficulty_signal,
+    level,
+    shuffled,
+)
+from engine.generation.offline_terms import TermSpace, blankable, rivals
+from engine.generation.offline_text import (
+    as_sentence,
+    defined_term,
+    definition_of,
+    find_term,
+    is_candidate,
+    is_plural,
+    list_items,
+)
 from engine.generation.validation import normalise
 
 DISTRACTORS = 3
@@ -30,7 +47,7 @@ def _match_case(term: str, like: str) -> str:
 
 
 def _pick(
-    neighbours: list[tuple[str, float]], batch: off.Batch, n: int, *, avoid: Sequence[str] = ()
+    neighbours: list[tuple[str, float]], batch: Batch, n: int, *, avoid: Sequence[str] = ()
 ) -> list[tuple[str, float]]:
     """`n` of the nearest neighbours not yet used as a wrong option in this batch and not
     among `avoid` (terms that would be right as well)."""
@@ -49,12 +66,12 @@ def _pick(
 def _snip(sentence: str, term: str, width: int = 150) -> str:
     if len(sentence) <= width:
         return sentence
-    m = off._find(term, sentence)
+    m = find_term(term, sentence)
     start = max(0, (m.start() if m else 0) - width // 3)
     return ("\u2026" if start else "") + sentence[start : start + width].strip() + "\u2026"
 
 
-def _why(answer: str, nearest: str | None, space: off.TermSpace, pages: str) -> str:
+def _why(answer: str, nearest: str | None, space: TermSpace, pages: str) -> str:
     """Why the answer is right, from the source; and, for a wrong option, where the source
     uses that term instead (only when it says so in a sentence of its own)."""
     why = f"The source ({pages}) says '{answer}' here"
@@ -70,12 +87,12 @@ def _why(answer: str, nearest: str | None, space: off.TermSpace, pages: str) -> 
 
 
 def _common(
-    c: Any, *, answer: str, excerpt: str, signal: float, topic: str | None, form: str
+    c: Candidate, *, answer: str, excerpt: str, signal: float, topic: str | None, form: str
 ) -> dict[str, Any]:
     p = c.passage
     return dict(
         answer=answer,
-        difficulty=off.level(signal),
+        difficulty=level(signal),
         excerpt=excerpt,
         chunk_ids=[p.chunk_id],
         source_chunk_id=p.chunk_id,
@@ -85,14 +102,14 @@ def _common(
         page_end=p.page_end,
         topic=topic,
         generator=Generator.OFFLINE,
-        prompt_version=off.OFFLINE_VERSION,
+        prompt_version=OFFLINE_VERSION,
         form=form,
         difficulty_signal=signal,
     )
 
 
-def _signal(c: Any, space: off.TermSpace, closeness: float) -> float:
-    return off.difficulty_signal(
+def _signal(c: Candidate, space: TermSpace, closeness: float) -> float:
+    return difficulty_signal(
         count=c.term.count,
         max_count=max(t.count for t in space.terms),
         closeness=closeness,
@@ -100,21 +117,21 @@ def _signal(c: Any, space: off.TermSpace, closeness: float) -> float:
     )
 
 
-def _blanked(c: Any) -> tuple[str, str] | None:
-    sentence = off.as_sentence(c.sentence)
-    m = off._find(c.term.text, sentence)
+def _blanked(c: Candidate) -> tuple[str, str] | None:
+    sentence = as_sentence(c.sentence)
+    m = find_term(c.term.text, sentence)
     if m is None:
         return None
     return m.group(0), f"{sentence[: m.start()]}{BLANK}{sentence[m.end() :]}"
 
 
-def _rivals(c: Any, space: off.TermSpace) -> list[str]:
-    m = off._find(c.term.text, c.sentence)
-    return off.rivals(space, c.term.text, c.sentence, m) if m else []
+def _rivals(c: Candidate, space: TermSpace) -> list[str]:
+    m = find_term(c.term.text, c.sentence)
+    return rivals(space, c.term.text, c.sentence, m) if m else []
 
 
 def term_mcq(
-    c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None, batch: off.Batch
+    c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
     found = _blanked(c)
     if found is None:
@@ -132,7 +149,7 @@ def term_mcq(
     if len(chosen) < DISTRACTORS:
         return None
     closeness = sum(s for _, s in chosen) / len(chosen)
-    options, correct = off.shuffled(
+    options, correct = shuffled(
         [answer, *(_match_case(d, answer) for d, _ in chosen)],
         answer,
         f"{c.passage.chunk_id}:{normalise(c.sentence)}",
@@ -155,7 +172,7 @@ def term_mcq(
 
 
 def cloze(
-    c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None, batch: off.Batch
+    c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
     found = _blanked(c)
     if found is None:
@@ -182,9 +199,9 @@ def cloze(
 
 
 def definition(
-    c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None, batch: off.Batch
+    c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
-    term = off.defined_term(c.sentence, space.text)
+    term = defined_term(c.sentence, space.text)
     if term is None or term.casefold() not in space.definition_vectors:
         return None
     key = term.casefold()
@@ -200,8 +217,8 @@ def definition(
     if len(others) < DISTRACTORS:
         return None
     picked = others[:DISTRACTORS] if difficulty >= 3 else others[-DISTRACTORS:]
-    answer = off.definition_of(c.sentence)
-    options, correct = off.shuffled(
+    answer = definition_of(c.sentence)
+    options, correct = shuffled(
         [answer, *(space.definitions[k] for _, k in picked)],
         answer,
         f"def:{c.passage.chunk_id}:{key}",
@@ -246,7 +263,7 @@ def _same_form(a: str, b: str) -> bool:
     """Whether two terms can stand in the same place of a sentence: same number, and a
     gerund only for a gerund."""
     ing = [t.split()[-1].casefold().endswith("ing") for t in (a, b)]
-    return off._plural(a) == off._plural(b) and ing[0] == ing[1]
+    return is_plural(a) == is_plural(b) and ing[0] == ing[1]
 
 
 _DETERMINERS = {
@@ -256,7 +273,7 @@ _DETERMINERS = {
 }
 
 
-def _determined(term: str, space: off.TermSpace) -> bool:
+def _determined(term: str, space: TermSpace) -> bool:
     """Whether the material uses the term as a noun phrase (after a determiner; in German any
     capitalised term, as nouns are) or it is an acronym: only such terms are swapped."""
     if term.isupper() or space.language == "de":
@@ -283,12 +300,12 @@ def _noun_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
     return bool(before) and before[0].casefold() in words
 
 
-def statement(
-    c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None, batch: off.Batch
-) -> Draft | None:
-    """One true sentence and three other real sentences of the material, each with one key
-    term swapped for a neighbour of the same kind and form; each still reads as a sentence
-    and none is reused within the batch."""
+def _false_statements(
+    c: Candidate, space: TermSpace, *, difficulty: int, batch: Batch
+) -> tuple[list[tuple[str, str, str, float]], set[str]]:
+    """Up to three other sentences of the material, each with one key term (nearest to the
+    candidate's first) swapped for a neighbour of the same kind and form, as (statement, real
+    term, swapped in, similarity); and the normalised sentences they came from."""
     i = space.index(c.term.text)
     sims = space.similarities(i)
     order = sorted(range(len(space.terms)), key=lambda j: -sims[j])
@@ -304,8 +321,8 @@ def statement(
             or abs(len(s) - len(c.sentence)) > 2 * len(c.sentence)
         ):
             continue
-        m = off._find(t.text, s)
-        if m is None or not off.blankable(t, s, m, space, space.language):
+        m = find_term(t.text, s)
+        if m is None or not blankable(t, s, m, space, space.language):
             continue
         if not _determined(t.text, space) or not _noun_slot(s, m, space.language):
             continue
@@ -316,18 +333,28 @@ def statement(
         ]
         if not near:
             continue
-        made = off.as_sentence(_swap(s, m, near[0][0], space.language))
-        if not off.is_candidate(made, space.language) or not batch.free(made):
+        made = as_sentence(_swap(s, m, near[0][0], space.language))
+        if not is_candidate(made, space.language) or not batch.free(made):
             continue
         false.append((made, m.group(0), near[0][0], near[0][1]))
         seen.add(normalise(s))
         if len(false) == DISTRACTORS:
             break
+    return false, seen - {normalise(c.sentence)}
+
+
+def statement(
+    c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
+) -> Draft | None:
+    """One true sentence and three other real sentences of the material, each with one key
+    term swapped for a neighbour of the same kind and form; each still reads as a sentence
+    and none is reused within the batch."""
+    false, sources = _false_statements(c, space, difficulty=difficulty, batch=batch)
     if len(false) < DISTRACTORS:
         return None
-    batch.used_sources |= seen - {normalise(c.sentence)}
-    true = off.as_sentence(c.sentence)
-    options, correct = off.shuffled(
+    batch.used_sources |= sources
+    true = as_sentence(c.sentence)
+    options, correct = shuffled(
         [true, *(f[0] for f in false)], true, f"st:{c.passage.chunk_id}:{normalise(c.sentence)}"
     )
     _, real, swapped, _ = false[0]
@@ -355,9 +382,9 @@ def statement(
 
 
 def list_cloze(
-    c: Any, space: off.TermSpace, *, difficulty: int, topic: str | None, batch: off.Batch
+    c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
-    items = off.list_items(c.sentence, space.text)
+    items = list_items(c.sentence, space.text)
     if items is None:
         return None
     stem_sentence = c.sentence
@@ -388,12 +415,12 @@ _BUILDERS = {
 
 def build_draft(
     form: str,
-    c: Any,
-    space: off.TermSpace,
+    c: Candidate,
+    space: TermSpace,
     *,
     difficulty: int,
     topic: str | None,
-    batch: off.Batch | None = None,
+    batch: Batch | None = None,
 ) -> Draft | None:
     if form == "list" and not re.search(r",.*\b(and|or|und|oder|et|ou|y|o)\b", c.sentence):
         return None
@@ -402,5 +429,5 @@ def build_draft(
         space,
         difficulty=difficulty,
         topic=topic,
-        batch=batch if batch is not None else off.Batch(),
+        batch=batch if batch is not None else Batch(),
     )

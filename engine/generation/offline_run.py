@@ -18,6 +18,7 @@ from engine.generation.drafts import Draft
 from engine.generation.metering import Run
 from engine.generation.results import Progress
 from engine.generation.validation import Deduper, ground, validate
+from engine.retrieval.embeddings import model_label
 from engine.runtime import Runtime
 
 TERMS_SAMPLE_CHARS = 40_000
@@ -91,7 +92,6 @@ def _build_space(
 
 def terms_for(rt: Runtime, session: Session, user_id: int, material: Material) -> offline.TermSpace:
     """The material's key terms in embedding space (cached per material and model)."""
-    from engine.retrieval.embeddings import model_label
 
     key = (material.id, material.sha256, model_label(rt.settings))
     return rt.term_cache.get_or_build(key, lambda: _build_space(rt, session, user_id, material))

@@ -15,6 +15,7 @@ from engine.db.models import Chunk, Material, Question
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import NoMaterials, NotFound, NothingGenerated
+from engine.retrieval import search_in
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -146,7 +147,6 @@ def topic_passages(
     rt: Runtime, session: Session, user_id: int, materials: dict[int, Material], topic: str, n: int
 ) -> list[Passage]:
     """The passages the library's hybrid search finds for the topic, those matching it well."""
-    from engine.retrieval import search_in  # the library's hybrid search
 
     hits = search_in(rt, session, user_id=user_id, query=topic, k=n, material_ids=list(materials))
     # Focus: keep the passages that match the topic well, not the whole ranked library.

@@ -3,7 +3,8 @@
 - `generate_questions`: a preview batch from chosen materials (LLM or offline), validated,
   grounded and deduplicated; nothing is saved.
 - `generate_from_chunk`: replacement drafts from one source chunk (used by practice).
-- `generation_mode`, `materials_for_generation`, `usage_summary`: what the Generate page shows.
+- `generation_mode`, `materials_for_generation`, `usage_summary`: what the Generate page shows
+  (from `choices`).
 
 Accepted drafts go into the learner's bank with `engine.bank.service.save_questions`. The
 steps live beside this module: passage selection (`passages`), limits and usage (`metering`),
@@ -14,25 +15,30 @@ Every query filters by the learner; another learner's row is reported as NotFoun
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import llm, usage
 from engine.bank.service import known_questions
 from engine.config import Settings
-from engine.db.models import Chunk, LLMUsage, Material
-from engine.domain.language import SUPPORTED, is_supported, language_name
+from engine.db.models import Chunk, Material
+from engine.domain.language import SUPPORTED, language_name
 from engine.domain.passage import Passage
-from engine.domain.vocabulary import Generator, MaterialStatus, QuestionType
+from engine.domain.vocabulary import Generator, QuestionType
 from engine.errors import InvalidInput, NotFound, NothingGenerated
 from engine.generation import model_run, offline, offline_run, passages
+from engine.generation.choices import (
+    GenerationMode,
+    MaterialChoice,
+    generation_mode,
+    materials_for_generation,
+    mode_for,
+    usage_summary,
+)
 from engine.generation.drafts import MIX, QUESTION_TYPES, Draft
 from engine.generation.metering import Run, flush, log_usage, reserve
 from engine.generation.results import GenerationResult, Progress
@@ -41,96 +47,17 @@ from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "GenerationMode",
+    "MaterialChoice",
+    "generate_from_chunk",
+    "generate_questions",
+    "generation_mode",
+    "materials_for_generation",
+    "usage_summary",
+]
+
 TOPIC_MAX = 200
-
-
-# --- mode and choices -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GenerationMode:
-    offline: bool
-    model: str | None
-    types: tuple[str, ...]
-
-    @property
-    def label(self) -> str:
-        if self.offline:
-            return "Offline mode: no language model configured (extractive questions)"
-        return f"Questions by {self.model}"
-
-
-def _mode(settings: Settings) -> GenerationMode:
-    model = llm.model_for("generation", settings)
-    if not model:
-        return GenerationMode(offline=True, model=None, types=offline.OFFLINE_TYPES)
-    return GenerationMode(offline=False, model=model, types=QUESTION_TYPES)
-
-
-def generation_mode(rt: Runtime) -> GenerationMode:
-    """Whether generation uses a model (and which) or the offline generator."""
-    return _mode(rt.settings)
-
-
-@dataclass(frozen=True)
-class MaterialChoice:
-    id: int
-    title: str
-    page_count: int
-    chunk_count: int
-    language: str | None = None  # ISO 639-1; None: not detected yet
-
-    @property
-    def offline_supported(self) -> bool:
-        return self.language is None or is_supported(self.language)
-
-
-def materials_for_generation(rt: Runtime, *, user_id: int) -> list[MaterialChoice]:
-    """The learner's materials that are ready to generate from, newest first."""
-    with rt.session_factory() as session:
-        rows = session.execute(
-            select(
-                Material.id,
-                Material.title,
-                Material.page_count,
-                Material.chunk_count,
-                Material.language,
-            )
-            .where(
-                Material.user_id == user_id,
-                Material.status == MaterialStatus.READY,
-                Material.chunk_count > 0,
-            )
-            .order_by(Material.created_at.desc(), Material.id.desc())
-        ).all()
-    return [MaterialChoice(*r) for r in rows]
-
-
-def usage_summary(rt: Runtime, *, user_id: int) -> dict[str, Any]:
-    """The learner's model use over the last 24 hours, all tasks (for the Generate page):
-    finished calls, not cached answers or calls still in progress."""
-    with rt.session_factory() as session:
-        row = session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(LLMUsage.tokens_in), 0),
-                func.coalesce(func.sum(LLMUsage.tokens_out), 0),
-                func.coalesce(func.sum(LLMUsage.cost_usd), 0),
-                func.coalesce(func.sum(LLMUsage.questions_returned), 0),
-            ).where(
-                LLMUsage.user_id == user_id,
-                LLMUsage.generator == Generator.LLM,
-                LLMUsage.outcome.not_in(("cached", usage.RESERVED)),
-                LLMUsage.created_at > func.now() - dt.timedelta(days=1),
-            )
-        ).one()
-    return {
-        "calls": int(row[0]),
-        "tokens_in": int(row[1]),
-        "tokens_out": int(row[2]),
-        "cost_usd": float(row[3]),
-        "questions": int(row[4]),
-    }
 
 
 # --- one request ------------------------------------------------------------------------------
@@ -170,7 +97,7 @@ def _check_inputs(
         problems.append(f"Keep the topic under {TOPIC_MAX} characters.")
     if problems:
         raise InvalidInput(" ".join(problems))
-    mode = _mode(settings)
+    mode = mode_for(settings)
     types = list(mode.types) if question_type == MIX else [question_type]
     if mode.offline and question_type == QuestionType.SHORT:
         raise InvalidInput(
@@ -294,6 +221,41 @@ def _finish(
     return result
 
 
+def _generate_offline(
+    rt: Runtime,
+    run: Run,
+    req: _Request,
+    materials: dict[int, Material],
+    chosen: list[Passage],
+    deduper: Deduper,
+    used_sentences: set[str],
+) -> GenerationResult:
+    drafts = offline_run.generate_offline(
+        rt,
+        run,
+        materials,
+        chosen,
+        types=req.types,
+        difficulty=req.difficulty,
+        count=req.count,
+        topic=req.topic,
+        deduper=deduper,
+        used_sentences=used_sentences,
+        on_progress=req.on_progress,
+    )
+    result = _finish(
+        rt,
+        run,
+        drafts,
+        req=req,
+        generator=Generator.OFFLINE,
+        model=None,
+        prompt_version=offline.OFFLINE_VERSION,
+    )
+    result.note = _shortfall(run, len(drafts), req.count, req.topic, len(chosen))
+    return result
+
+
 def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult:
     """One request, offline or with the model: its passages and the bank read in one session,
     then the run, the usage log and the result."""
@@ -317,30 +279,7 @@ def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult
             )
     deduper = Deduper(bank_keys, rt.settings.generation.dedupe_threshold)
     if mode.offline:
-        drafts = offline_run.generate_offline(
-            rt,
-            run,
-            materials,
-            chosen,
-            types=req.types,
-            difficulty=req.difficulty,
-            count=req.count,
-            topic=req.topic,
-            deduper=deduper,
-            used_sentences=used_sentences,
-            on_progress=req.on_progress,
-        )
-        result = _finish(
-            rt,
-            run,
-            drafts,
-            req=req,
-            generator=Generator.OFFLINE,
-            model=None,
-            prompt_version=offline.OFFLINE_VERSION,
-        )
-        result.note = _shortfall(run, len(drafts), req.count, req.topic, len(chosen))
-        return result
+        return _generate_offline(rt, run, req, materials, chosen, deduper, used_sentences)
     reserve(rt, run, needs_model=model_run.needs_model(calls), count=req.count)
     drafts = model_run.generate_llm(
         rt,

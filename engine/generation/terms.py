@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.generation.offline import TermSpace
+    from engine.generation.offline_terms import TermSpace
 
 # (material id, material sha256, embedding model label)
 TermKey = tuple[int, str, str]

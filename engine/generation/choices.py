@@ -1,0 +1,106 @@
+"""What the Generate page shows before a request: whether generation uses a model or the
+offline generator (`generation_mode`), the learner's materials ready to generate from, and their
+model use over the last day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine import llm, usage
+from engine.config import Settings
+from engine.db.models import LLMUsage, Material
+from engine.domain.language import is_supported
+from engine.domain.vocabulary import Generator, MaterialStatus
+from engine.generation.drafts import QUESTION_TYPES
+from engine.generation.offline import OFFLINE_TYPES
+from engine.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class GenerationMode:
+    offline: bool
+    model: str | None
+    types: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        if self.offline:
+            return "Offline mode: no language model configured (extractive questions)"
+        return f"Questions by {self.model}"
+
+
+def mode_for(settings: Settings) -> GenerationMode:
+    model = llm.model_for("generation", settings)
+    if not model:
+        return GenerationMode(offline=True, model=None, types=OFFLINE_TYPES)
+    return GenerationMode(offline=False, model=model, types=QUESTION_TYPES)
+
+
+def generation_mode(rt: Runtime) -> GenerationMode:
+    """Whether generation uses a model (and which) or the offline generator."""
+    return mode_for(rt.settings)
+
+
+@dataclass(frozen=True)
+class MaterialChoice:
+    id: int
+    title: str
+    page_count: int
+    chunk_count: int
+    language: str | None = None  # ISO 639-1; None: not detected yet
+
+    @property
+    def offline_supported(self) -> bool:
+        return self.language is None or is_supported(self.language)
+
+
+def materials_for_generation(rt: Runtime, *, user_id: int) -> list[MaterialChoice]:
+    """The learner's materials that are ready to generate from, newest first."""
+    with rt.session_factory() as session:
+        rows = session.execute(
+            select(
+                Material.id,
+                Material.title,
+                Material.page_count,
+                Material.chunk_count,
+                Material.language,
+            )
+            .where(
+                Material.user_id == user_id,
+                Material.status == MaterialStatus.READY,
+                Material.chunk_count > 0,
+            )
+            .order_by(Material.created_at.desc(), Material.id.desc())
+        ).all()
+    return [MaterialChoice(*r) for r in rows]
+
+
+def usage_summary(rt: Runtime, *, user_id: int) -> dict[str, Any]:
+    """The learner's model use over the last 24 hours, all tasks (for the Generate page):
+    finished calls, not cached answers or calls still in progress."""
+    with rt.session_factory() as session:
+        row = session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(LLMUsage.tokens_in), 0),
+                func.coalesce(func.sum(LLMUsage.tokens_out), 0),
+                func.coalesce(func.sum(LLMUsage.cost_usd), 0),
+                func.coalesce(func.sum(LLMUsage.questions_returned), 0),
+            ).where(
+                LLMUsage.user_id == user_id,
+                LLMUsage.generator == Generator.LLM,
+                LLMUsage.outcome.not_in(("cached", usage.RESERVED)),
+                LLMUsage.created_at > func.now() - dt.timedelta(days=1),
+            )
+        ).one()
+    return {
+        "calls": int(row[0]),
+        "tokens_in": int(row[1]),
+        "tokens_out": int(row[2]),
+        "cost_usd": float(row[3]),
+        "questions": int(row[4]),
+    }
