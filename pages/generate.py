@@ -29,9 +29,9 @@ st.title("Generate questions")
 if mode.offline:
     st.info(
         "**Offline mode.** No language model is configured, so Groundwork builds multiple-"
-        "choice and cloze questions straight from key sentences of your material. Every one "
-        "quotes its source. Set `GROUNDWORK_LLM_GENERATION_MODEL` for model-written questions "
-        "of every type.",
+        "choice and cloze questions, and self-rated flashcards of the terms your material "
+        "defines, straight from its key sentences. Every one quotes its source. Set "
+        "`GROUNDWORK_LLM_GENERATION_MODEL` for model-written questions of every type.",
         icon=":material/cloud_off:",
     )
 else:

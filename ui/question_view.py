@@ -13,7 +13,12 @@ import streamlit as st
 
 from ui.text import escape_markdown
 
-TYPE_LABELS = {"mcq": "Multiple choice", "cloze": "Cloze", "short": "Short answer"}
+TYPE_LABELS = {
+    "mcq": "Multiple choice",
+    "cloze": "Cloze",
+    "short": "Short answer",
+    "flashcard": "Flashcards (self-rated)",
+}
 DIFFICULTY = {1: "1 · recall", 2: "2 · easy", 3: "3 · medium", 4: "4 · hard", 5: "5 · expert"}
 
 
@@ -36,7 +41,9 @@ def source_caption(q: Any) -> None:
 
 FORM_LABELS = {
     "term": "key term",
-    "definition": "definition",
+    "definition": "definition from term",
+    "naming": "term from definition",
+    "flashcard": "flashcard",
     "statement": "true statement",
     "list": "list, several blanks",
 }
@@ -65,9 +72,12 @@ def render_question(q: Any, *, show_answer: bool = True) -> None:
             )
             st.markdown(f"{mark} {plain(option)}")
     if show_answer:
-        if q.type != "mcq":
+        flashcard = getattr(q, "form", None) == "flashcard"
+        if flashcard:
+            st.markdown("**Back of the card:** " + plain(q.answer))
+        elif q.type != "mcq":
             st.markdown("**Answer:** " + plain(q.answer))
-        if q.type == "short" and q.key_points:
+        if q.type == "short" and q.key_points and not flashcard:
             st.markdown("**Key points:**  \n" + "  \n".join("• " + plain(k) for k in q.key_points))
         if q.explanation:
             st.markdown("**Why:** " + plain(q.explanation))

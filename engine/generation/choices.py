@@ -14,10 +14,13 @@ from engine import llm, usage
 from engine.config import Settings
 from engine.db.models import LLMUsage, Material
 from engine.domain.language import is_supported
-from engine.domain.vocabulary import Generator, MaterialStatus
+from engine.domain.vocabulary import FLASHCARD_FORM, Generator, MaterialStatus, QuestionType
 from engine.generation.drafts import QUESTION_TYPES
-from engine.generation.offline import OFFLINE_TYPES
 from engine.runtime import Runtime
+
+# What a learner can ask for offline: multiple choice, cloze, and self-rated flashcards (the
+# only 'short' questions the offline generator makes).
+OFFLINE_CHOICES = (QuestionType.MCQ, QuestionType.CLOZE, FLASHCARD_FORM)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class GenerationMode:
 def mode_for(settings: Settings) -> GenerationMode:
     model = llm.model_for("generation", settings)
     if not model:
-        return GenerationMode(offline=True, model=None, types=OFFLINE_TYPES)
+        return GenerationMode(offline=True, model=None, types=OFFLINE_CHOICES)
     return GenerationMode(offline=False, model=model, types=QUESTION_TYPES)
 
 

@@ -103,8 +103,8 @@ def _answers(draft: Draft) -> list[str]:
 
 def answer_leaked(draft: Draft) -> bool:
     """A content word of an answer term appears in the stem outside its blank."""
-    if draft.form in ("statement",):
-        return False
+    if draft.form in ("statement", "flashcard"):
+        return False  # a flashcard's back is the sentence defining the term on its front
     if draft.form == "definition":
         # The correct definition must not name the term it defines.
         term = draft.stem

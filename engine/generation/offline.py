@@ -7,7 +7,9 @@ come from candidate sentences (complete, self-contained body sentences; see `sen
 - definition (mcq): "What is X?" with the source's defining sentence among neighbours' ones;
 - statement (mcq): which of four statements matches the source, the others each with one
   term swapped for its nearest neighbour;
-- list (cloze): several blanks over the items of a list.
+- list (cloze): several blanks over the items of a list;
+- naming (mcq): term from definition, the source's description of a term among defined terms;
+- flashcard (short, self-rated): the term on the front, its defining sentence on the back.
 Difficulty comes from a signal in [0, 1]: term rarity, distractor closeness, sentence length.
 Every draft goes through `engine.generation.lint`; broken ones are dropped.
 """
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from engine.domain import language as lang_
-from engine.domain.vocabulary import QuestionType
+from engine.domain.vocabulary import FLASHCARD_FORM, QuestionType
 from engine.generation import lint as qlint
 from engine.generation.drafts import Draft, Passage
 from engine.generation.offline_common import (
@@ -52,6 +54,7 @@ from engine.generation.validation import normalise
 
 # The package's face: the pieces callers use live in the modules beside this one.
 __all__ = [
+    "DEFINING_FORMS",
     "FORMS_BY_TYPE",
     "MIX_ORDER",
     "OFFLINE_TYPES",
@@ -75,12 +78,16 @@ __all__ = [
     "spread_order",
 ]
 
-OFFLINE_TYPES = (QuestionType.MCQ, QuestionType.CLOZE)
+# The types the offline generator makes; a 'short' question only as a self-rated flashcard.
+OFFLINE_TYPES = (QuestionType.MCQ, QuestionType.CLOZE, QuestionType.SHORT)
 FORMS_BY_TYPE = {
-    QuestionType.MCQ: ("term", "definition", "statement"),
+    QuestionType.MCQ: ("term", "naming", "definition", "statement"),
     QuestionType.CLOZE: ("cloze", "list"),
+    QuestionType.SHORT: (FLASHCARD_FORM,),
 }
-MIX_ORDER = ("term", "cloze", "statement", "definition", "list")
+MIX_ORDER = ("term", "naming", "cloze", "flashcard", "statement", "definition", "list")
+# Forms that need a defining sentence ("X is a ...").
+DEFINING_FORMS = ("naming", "definition", FLASHCARD_FORM)
 
 
 def passage_language(p: Passage, space: TermSpace) -> str:
@@ -261,14 +268,10 @@ class _Run:
 
 def _rare_forms_first(rotation: list[str], c: Candidate, space: TermSpace) -> list[str]:
     """Definitions and lists need a particular sentence: use one when it comes along."""
+    defines = defined_term(c.sentence, space.text, c.language) is not None
     rare = [
         f
-        for f in ("definition", "list")
-        if f in rotation
-        and (
-            defined_term(c.sentence, space.text)
-            if f == "definition"
-            else list_items(c.sentence, space.text)
-        )
+        for f in DEFINING_FORMS + ("list",)
+        if f in rotation and (defines if f != "list" else list_items(c.sentence, space.text))
     ]
     return rare + [f for f in rotation if f not in rare]

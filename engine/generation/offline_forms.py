@@ -4,117 +4,33 @@ the sentence or material cannot support that form. See `engine.generation.offlin
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
 
-from engine.domain.vocabulary import Generator, QuestionType
+from engine.domain.vocabulary import QuestionType
 from engine.generation.drafts import BLANK, Draft
 from engine.generation.offline_common import (
-    OFFLINE_VERSION,
     Batch,
     Candidate,
-    difficulty_signal,
-    level,
     shuffled,
+)
+from engine.generation.offline_definitions import definition, flashcard, naming
+from engine.generation.offline_parts import (
+    DISTRACTORS,
+    common_fields,
+    match_case,
+    pages_label,
+    pick,
+    signal_for,
+    why_term,
 )
 from engine.generation.offline_terms import TermSpace, blankable, rivals
 from engine.generation.offline_text import (
     as_sentence,
-    defined_term,
-    definition_of,
     find_term,
     is_candidate,
     is_plural,
     list_items,
 )
 from engine.generation.validation import normalise
-
-DISTRACTORS = 3
-_POOL = 16  # distractors are drawn from this many nearest neighbours
-
-
-def _pages(p: Any) -> str:
-    return (
-        f"p. {p.page_start}" if p.page_start == p.page_end else (f"pp. {p.page_start}-{p.page_end}")
-    )
-
-
-def _match_case(term: str, like: str) -> str:
-    """Give a distractor the answer's leading case, unless it is an acronym or a proper name."""
-    if like[:1].isupper() == term[:1].isupper() or any(c.isupper() for c in term[1:]):
-        return term
-    return term[:1].upper() + term[1:] if like[:1].isupper() else term[:1].lower() + term[1:]
-
-
-def _pick(
-    neighbours: list[tuple[str, float]], batch: Batch, n: int, *, avoid: Sequence[str] = ()
-) -> list[tuple[str, float]]:
-    """`n` of the nearest neighbours not yet used as a wrong option in this batch and not
-    among `avoid` (terms that would be right as well)."""
-    avoided = {normalise(a) for a in avoid}
-    chosen: list[tuple[str, float]] = []
-    for text, sim in neighbours[:_POOL]:
-        key = normalise(text)
-        if key in avoided or not batch.free(text) or any(key == normalise(c) for c, _ in chosen):
-            continue
-        chosen.append((text, sim))
-        if len(chosen) == n:
-            break
-    return chosen
-
-
-def _snip(sentence: str, term: str, width: int = 150) -> str:
-    if len(sentence) <= width:
-        return sentence
-    m = find_term(term, sentence)
-    start = max(0, (m.start() if m else 0) - width // 3)
-    return ("\u2026" if start else "") + sentence[start : start + width].strip() + "\u2026"
-
-
-def _why(answer: str, nearest: str | None, space: TermSpace, pages: str) -> str:
-    """Why the answer is right, from the source; and, for a wrong option, where the source
-    uses that term instead (only when it says so in a sentence of its own)."""
-    why = f"The source ({pages}) says '{answer}' here"
-    definition = space.definitions.get(answer.casefold())
-    why += f"; it describes it as \u201c{_snip(definition, answer)}\u201d." if definition else "."
-    elsewhere = space.sentences_with.get(nearest.casefold()) if nearest else None
-    if nearest and elsewhere:
-        return (
-            f"{why} '{nearest}' is about another point of the material: "
-            f"\u201c{_snip(elsewhere, nearest)}\u201d"
-        )
-    return why
-
-
-def _common(
-    c: Candidate, *, answer: str, excerpt: str, signal: float, topic: str | None, form: str
-) -> dict[str, Any]:
-    p = c.passage
-    return dict(
-        answer=answer,
-        difficulty=level(signal),
-        excerpt=excerpt,
-        chunk_ids=[p.chunk_id],
-        source_chunk_id=p.chunk_id,
-        material_id=p.material_id,
-        material_title=p.material_title,
-        page_start=p.page_start,
-        page_end=p.page_end,
-        topic=topic,
-        generator=Generator.OFFLINE,
-        prompt_version=OFFLINE_VERSION,
-        form=form,
-        difficulty_signal=signal,
-    )
-
-
-def _signal(c: Candidate, space: TermSpace, closeness: float) -> float:
-    return difficulty_signal(
-        count=c.term.count,
-        max_count=max(t.count for t in space.terms),
-        closeness=closeness,
-        words=len(c.sentence.split()),
-    )
 
 
 def _blanked(c: Candidate) -> tuple[str, str] | None:
@@ -140,7 +56,7 @@ def term_mcq(
     rivals = _rivals(c, space)
     if rivals:
         batch.reject("ambiguous_option")  # kept out of the options below
-    chosen = _pick(
+    chosen = pick(
         space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3),
         batch,
         DISTRACTORS,
@@ -150,7 +66,7 @@ def term_mcq(
         return None
     closeness = sum(s for _, s in chosen) / len(chosen)
     options, correct = shuffled(
-        [answer, *(_match_case(d, answer) for d, _ in chosen)],
+        [answer, *(match_case(d, answer) for d, _ in chosen)],
         answer,
         f"{c.passage.chunk_id}:{normalise(c.sentence)}",
     )
@@ -159,14 +75,16 @@ def term_mcq(
         options=options,
         correct_index=correct,
         stem=f"Which term completes this sentence from the source? \u201c{blanked}\u201d",
-        explanation=_why(answer, chosen[0][0], space, _pages(c.passage)),
-        **_common(
+        explanation=why_term(
+            answer, [o for o in options if o != answer], space, c.sentence, pages_label(c.passage)
+        ),
+        **common_fields(
             c,
             answer=answer,
             excerpt=c.sentence,
             topic=topic,
             form="term",
-            signal=_signal(c, space, closeness),
+            signal=signal_for(c, space, closeness),
         ),
     )
 
@@ -186,61 +104,14 @@ def cloze(
     return Draft(
         type=QuestionType.CLOZE,
         stem=f"Fill in the blank: {blanked}",
-        explanation=_why(answer, near[0][0] if near else None, space, _pages(c.passage)),
-        **_common(
+        explanation=why_term(answer, [], space, c.sentence, pages_label(c.passage)),
+        **common_fields(
             c,
             answer=answer,
             excerpt=c.sentence,
             topic=topic,
             form="cloze",
-            signal=_signal(c, space, closeness),
-        ),
-    )
-
-
-def definition(
-    c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
-) -> Draft | None:
-    term = defined_term(c.sentence, space.text)
-    if term is None or term.casefold() not in space.definition_vectors:
-        return None
-    key = term.casefold()
-    mine = space.definition_vectors[key]
-    others = sorted(
-        (
-            (float(v @ mine), k)
-            for k, v in space.definition_vectors.items()
-            if k != key and batch.free(space.definitions[k])
-        ),
-        reverse=True,
-    )
-    if len(others) < DISTRACTORS:
-        return None
-    picked = others[:DISTRACTORS] if difficulty >= 3 else others[-DISTRACTORS:]
-    answer = definition_of(c.sentence)
-    options, correct = shuffled(
-        [answer, *(space.definitions[k] for _, k in picked)],
-        answer,
-        f"def:{c.passage.chunk_id}:{key}",
-    )
-    closeness = sum(s for s, _ in picked) / len(picked)
-    why = (
-        f"The source ({_pages(c.passage)}) gives this description of {term}. The others "
-        f"describe other terms of the material (such as '{picked[0][1]}')."
-    )
-    return Draft(
-        type=QuestionType.MCQ,
-        options=options,
-        correct_index=correct,
-        stem=f"What is {term}? Choose the description that the source gives.",
-        explanation=why,
-        **_common(
-            c,
-            answer=answer,
-            excerpt=c.sentence,
-            topic=topic,
-            form="definition",
-            signal=_signal(c, space, closeness),
+            signal=signal_for(c, space, closeness),
         ),
     )
 
@@ -249,7 +120,7 @@ def _swap(sentence: str, m: re.Match[str], new: str, lang: str) -> str:
     """The sentence with the match replaced by `new`, its article agreeing (English a/an)."""
     before, after = sentence[: m.start()], sentence[m.end() :]
     if m.start() == 0 or (lang != "de" and not m.group(0)[:1].isupper()):
-        new = _match_case(new, m.group(0))  # German nouns keep their capital
+        new = match_case(new, m.group(0))  # German nouns keep their capital
     if lang == "en":
         art = re.search(r"\b([Aa]n?)\s+$", before)
         if art:
@@ -357,11 +228,13 @@ def statement(
     options, correct = shuffled(
         [true, *(f[0] for f in false)], true, f"st:{c.passage.chunk_id}:{normalise(c.sentence)}"
     )
-    _, real, swapped, _ = false[0]
+    notes = ". ".join(
+        f"If you chose the one saying '{swapped}': the source says '{real}' there"
+        for _, real, swapped, _ in false
+    )
     why = (
-        f"The chosen statement is what the source says ({_pages(c.passage)}). Each of the "
-        f"others is another sentence of the material with one term changed: for example "
-        f"the source says '{real}' where one of them says '{swapped}'."
+        f"The chosen statement is what the source says ({pages_label(c.passage)}). Each of the "
+        f"others is another sentence of the material with one term changed. {notes}."
     )
     closeness = sum(f[3] for f in false) / len(false)
     return Draft(
@@ -370,13 +243,13 @@ def statement(
         correct_index=correct,
         stem="Which statement matches the source? Each of the others changes one term.",
         explanation=why,
-        **_common(
+        **common_fields(
             c,
             answer=true,
             excerpt=c.sentence,
             topic=topic,
             form="statement",
-            signal=_signal(c, space, closeness),
+            signal=signal_for(c, space, closeness),
         ),
     )
 
@@ -392,15 +265,17 @@ def list_cloze(
         stem_sentence = f"{stem_sentence[:start]}{BLANK}{stem_sentence[end:]}"
     answer = "; ".join(it for _, _, it in items)
     why = (
-        f"The source ({_pages(c.passage)}) lists these three in this order: "
+        f"The source ({pages_label(c.passage)}) lists these three in this order: "
         f"{', '.join(repr(it) for _, _, it in items)}."
     )
-    signal = min(1.0, _signal(c, space, 0.3) + 0.15)  # several terms to recall
+    signal = min(1.0, signal_for(c, space, 0.3) + 0.15)  # several terms to recall
     return Draft(
         type=QuestionType.CLOZE,
         stem=f"Fill in the blanks, in order: {stem_sentence}",
         explanation=why,
-        **_common(c, answer=answer, excerpt=c.sentence, topic=topic, form="list", signal=signal),
+        **common_fields(
+            c, answer=answer, excerpt=c.sentence, topic=topic, form="list", signal=signal
+        ),
     )
 
 
@@ -408,6 +283,8 @@ _BUILDERS = {
     "term": term_mcq,
     "cloze": cloze,
     "definition": definition,
+    "naming": naming,
+    "flashcard": flashcard,
     "statement": statement,
     "list": list_cloze,
 }

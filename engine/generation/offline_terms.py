@@ -218,9 +218,9 @@ def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = 
     space = TermSpace(terms, vectors, frozenset(names), text=text, language=lang)
     keys = {t.text.casefold(): t for t in terms}
     for s in sentences(text, lang):
-        subject = defined_term(s, text)
+        subject = defined_term(s, text, lang)
         if subject:
-            space.definitions.setdefault(subject.casefold(), definition_of(s))
+            space.definitions.setdefault(subject.casefold(), definition_of(s, lang))
         for key in keys:
             if key not in space.sentences_with and find_term(key, s):
                 space.sentences_with[key] = s

@@ -76,12 +76,32 @@ _REFERENCE = re.compile(
     re.IGNORECASE,
 )
 _CODE = re.compile(r"[{}\[\]=;<>_#\\|\u2217\u00b7]|(?:\b\w ){3}")  # also s p a c e d code
-_DEFINING = re.compile(
-    r"^(?:An?|The)?\s*(?P<term>[\w' -]{2,60}?)\s+(?P<verb>is|are|refers to|"
-    r"means|denotes|is used|are used)\s+(?P<det>an?|the|one|to|for)\s+"
-    r"(?P<rest>.+)$",
-    re.IGNORECASE,
-)
+# Defining sentences per language: "A typed trace is a trace ...", "Ein Zeiger ist eine
+# Variable ...", "Unter Rekursion versteht man ...", "Une pile est une structure ...".
+_TERM = r"(?P<term>[\w' -]{2,60}?)"
+_DEFINING = {
+    "en": [
+        rf"^(?:(?:An?|The)\s+)?{_TERM}\s+(?P<verb>is|are|refers to|means|denotes|is used|"
+        r"are used)\s+(?P<det>an?|the|one|to|for)\s+(?P<rest>.+)$"
+    ],
+    "de": [
+        rf"^(?:(?:Eine|Ein|Der|Die|Das)\s+)?{_TERM}\s+(?P<verb>ist|sind|bezeichnet|heißt|"
+        r"bedeutet)\s+(?P<det>eine|ein|einen|der|die|das|den)\s+(?P<rest>.+)$",
+        rf"^Unter\s+(?:(?:einem|einer|dem|der|den)\s+)?{_TERM}\s+(?P<verb>versteht man)\s+"
+        r"(?P<det>eine|ein|einen|die|den|das)\s+(?P<rest>.+)$",
+    ],
+    "fr": [
+        rf"^(?:(?:Une|Un|Le|La|Les|L')\s*)?{_TERM}\s+(?P<verb>est|sont|désigne)\s+"
+        r"(?P<det>une|un|le|la|les|des|l')\s*(?P<rest>.+)$"
+    ],
+    "es": [
+        rf"^(?:(?:Una|Un|El|La|Los|Las)\s+)?{_TERM}\s+(?P<verb>es|son|significa)\s+"
+        r"(?P<det>una|un|el|la|los|las)\s+(?P<rest>.+)$"
+    ],
+}
+_DEFINING_RE = {
+    lang: [re.compile(p, re.IGNORECASE) for p in patterns] for lang, patterns in _DEFINING.items()
+}
 _ITEM = r"[A-Za-z][\w-]*(?: [a-z][\w-]*){0,2}"
 _LIST = re.compile(
     rf"(?<![\w-])(?P<a>{_ITEM}), (?P<b>{_ITEM}),? (?:and|or) (?P<c>{_ITEM})"
@@ -243,25 +263,41 @@ def noun_like(word: str, text: str) -> bool:
     return any(b.casefold() in _NOUN_BEFORE for b in before)
 
 
-def defined_term(sentence: str, text: str) -> str | None:
-    """The term a defining sentence ("A typed trace is a trace annotated ...") defines."""
-    m = _DEFINING.match(sentence)
+def _defining(sentence: str, lang: str) -> re.Match[str] | None:
+    for pattern in _DEFINING_RE.get(lang, _DEFINING_RE["en"]):
+        m = pattern.match(sentence)
+        if m:
+            return m
+    return None
+
+
+def defined_term(sentence: str, text: str, lang: str = "en") -> str | None:
+    """The term a defining sentence ("A typed trace is a trace annotated ...", "Unter
+    Rekursion versteht man ...") defines, when the material mentions it again."""
+    m = _defining(sentence, lang)
     if not m:
         return None
     subject = m.group("term").strip()
     words = subject.split()
-    if not 1 <= len(words) <= 4 or words[0].casefold() in GENERIC | STOP_EDGE | {"every"}:
+    stop = lang_.stopwords(lang) | STOP_EDGE
+    if not 1 <= len(words) <= 4 or words[0].casefold() in GENERIC | stop | {"every"}:
         return None
-    if any(w.casefold() in GENERIC | BACK_REFERENCE | STOP_EDGE for w in words):
+    if any(w.casefold() in GENERIC | BACK_REFERENCE | stop for w in words):
         return None
+    if lang == "de" and not words[-1][:1].isupper():
+        return None  # a German term ends in a (capitalised) noun
     mentions = len(re.findall(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", text, re.IGNORECASE))
     return subject if mentions >= 2 else None
 
 
-def definition_of(sentence: str) -> str:
-    m = _DEFINING.match(sentence)
-    assert m is not None
-    predicate = f"{m.group('det')} {m.group('rest')}"
+def definition_of(sentence: str, lang: str = "en") -> str:
+    """What a defining sentence says its term is ("A trace annotated with ..."), from its
+    article on, capitalised; its full stop kept."""
+    m = _defining(sentence, lang)
+    if m is None:
+        raise ValueError(f"not a defining sentence: {sentence!r}")
+    sep = "" if m.group("det").endswith("'") else " "
+    predicate = f"{m.group('det')}{sep}{m.group('rest')}"
     if m.group("verb").casefold().endswith("used"):
         predicate = f"Used {predicate}"
     return predicate[:1].upper() + predicate[1:]

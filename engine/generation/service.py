@@ -28,7 +28,7 @@ from engine.config import Settings
 from engine.db.models import Chunk, Material
 from engine.domain.language import SUPPORTED, language_name
 from engine.domain.passage import Passage
-from engine.domain.vocabulary import Generator, QuestionType
+from engine.domain.vocabulary import FLASHCARD_FORM, Generator, QuestionType
 from engine.errors import InvalidInput, NotFound, NothingGenerated
 from engine.generation import model_run, offline, offline_run, passages
 from engine.generation.choices import (
@@ -82,7 +82,8 @@ def _check_inputs(
     settings: Settings, *, question_type: str, difficulty: int, count: int, topic: str | None
 ) -> tuple[list[str], str | None]:
     problems = []
-    if question_type not in (*QUESTION_TYPES, MIX):
+    mode = mode_for(settings)
+    if question_type not in (*QUESTION_TYPES, MIX, *mode.types):
         problems.append("Choose multiple choice, cloze, short answer or a mix.")
     if isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
         problems.append("Difficulty must be between 1 and 5.")
@@ -97,13 +98,14 @@ def _check_inputs(
         problems.append(f"Keep the topic under {TOPIC_MAX} characters.")
     if problems:
         raise InvalidInput(" ".join(problems))
-    mode = mode_for(settings)
-    types = list(mode.types) if question_type == MIX else [question_type]
+    chosen = list(mode.types) if question_type == MIX else [question_type]
+    # Offline, flashcards are the 'short' questions made (self-rated, form 'flashcard').
+    types = [QuestionType.SHORT if t == FLASHCARD_FORM else t for t in chosen]
     if mode.offline and question_type == QuestionType.SHORT:
         raise InvalidInput(
             "Short-answer questions need a language model. Without one, Groundwork makes "
-            "multiple-choice and cloze questions. Configure a model in the settings "
-            "(GROUNDWORK_LLM_GENERATION_MODEL) to get short answers."
+            "multiple-choice and cloze questions and self-rated flashcards. Configure a model "
+            "in the settings (GROUNDWORK_LLM_GENERATION_MODEL) to get short answers."
         )
     return types, topic
 
