@@ -38,7 +38,7 @@ from engine.process import prepare_process  # noqa: E402
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data
 GPL = Path("/usr/share/common-licenses/GPL-3")
 SAMPLES = ("tracemonkey", "file_pdfjs_test", "GPL-3", "ipi-skript-de")
 PER_SAMPLE = 5
@@ -197,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dir", nargs="?", type=Path, help="folder of PDFs")
     ap.add_argument("--count", type=int, default=20, help="questions asked per document")
     ap.add_argument("--no-samples", action="store_true", help="do not print the samples")
+    ap.add_argument("--data", type=Path, help="the shared data folder (default ../shared/data)")
     args = ap.parse_args(argv)
+    global SHARED
+    SHARED = args.data or SHARED
 
     from engine.config import Settings
     from engine.retrieval.embeddings import load_embedder

@@ -1,5 +1,6 @@
 """Generate: choose materials, topic, type, difficulty and count; review the preview; accept,
-edit or reject each question (only accepted ones enter the bank)."""
+edit or reject each question (only accepted ones enter the bank; rejected ones are never
+offered again)."""
 
 from __future__ import annotations
 
@@ -268,6 +269,11 @@ for i, item in enumerate(items):
         if state == "rejected":
             st.caption(plain(draft.stem))
             if st.button("Undo", key=f"{key}_undo"):
+                try:
+                    service.undo_rejection(rt, user_id=account.user_id, draft=draft)
+                except EngineError as e:
+                    st.error(e.user_message)
+                    st.stop()
                 item["state"] = "pending"
                 st.rerun()
             continue
@@ -278,7 +284,17 @@ for i, item in enumerate(items):
         if cols[0].button("Accept", key=f"{key}_accept", icon=":material/check:"):
             save([i])
             st.rerun()
-        if cols[1].button("Reject", key=f"{key}_reject", icon=":material/delete:"):
+        if cols[1].button(
+            "Reject",
+            key=f"{key}_reject",
+            icon=":material/delete:",
+            help="Not asked again: regenerating and Quiz me leave it out.",
+        ):
+            try:
+                service.reject_draft(rt, user_id=account.user_id, draft=draft)
+            except EngineError as e:
+                st.error(e.user_message)
+                st.stop()
             item["state"] = "rejected"
             st.rerun()
         with st.expander("Edit before accepting"):

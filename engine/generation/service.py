@@ -3,6 +3,8 @@
 - `generate_questions`: a preview batch from chosen materials (LLM or offline), validated,
   grounded and deduplicated; nothing is saved.
 - `generate_from_chunk`: replacement drafts from one source chunk (used by practice).
+- `reject_draft`, `undo_rejection`: a question rejected on the Generate page is never offered
+  again (`rejections`).
 - `generation_mode`, `materials_for_generation`, `usage_summary`: what the Generate page shows
   (from `choices`).
 
@@ -41,6 +43,7 @@ from engine.generation.choices import (
 )
 from engine.generation.drafts import MIX, QUESTION_TYPES, Draft
 from engine.generation.metering import Run, flush, log_usage, reserve
+from engine.generation.rejections import reject_draft, rejected_questions, undo_rejection
 from engine.generation.results import GenerationResult, Progress
 from engine.generation.validation import REASONS, Deduper
 from engine.runtime import Runtime
@@ -54,6 +57,8 @@ __all__ = [
     "generate_questions",
     "generation_mode",
     "materials_for_generation",
+    "reject_draft",
+    "undo_rejection",
     "usage_summary",
 ]
 
@@ -266,6 +271,8 @@ def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult
     with rt.session_factory() as session:
         materials, chosen = context(session)
         bank_keys, used_sentences = known_questions(session, req.user_id)
+        rejected_keys, rejected_sentences = rejected_questions(session, req.user_id)
+        used_sentences |= rejected_sentences
         if not mode.offline:
             t = model_run.templates(session)
             calls = model_run.plan(
@@ -279,7 +286,7 @@ def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult
                 count=req.count,
                 topic=req.topic,
             )
-    deduper = Deduper(bank_keys, rt.settings.generation.dedupe_threshold)
+    deduper = Deduper(bank_keys, rt.settings.generation.dedupe_threshold, rejected=rejected_keys)
     if mode.offline:
         return _generate_offline(rt, run, req, materials, chosen, deduper, used_sentences)
     reserve(rt, run, needs_model=model_run.needs_model(calls), count=req.count)
@@ -458,5 +465,7 @@ __all__ = [
     "generate_questions",
     "generation_mode",
     "materials_for_generation",
+    "reject_draft",
+    "undo_rejection",
     "usage_summary",
 ]

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.config import get_settings
-from engine.db.models import Question
+from engine.db.models import Question, RejectedQuestion
 from tests.app.conftest import click_generate
 from tests.support.generation_data import BIOLOGY, add_material, grounded_responder
 from tests.support.llm_stub import unauthorized
@@ -52,6 +52,11 @@ def saved(runtime, uid):
         return s.scalars(
             select(Question).where(Question.user_id == uid).order_by(Question.id)
         ).all()
+
+
+def rejected_stems(runtime, uid):
+    with runtime.session_factory() as s:
+        return s.scalars(select(RejectedQuestion.stem).where(RejectedQuestion.user_id == uid)).all()
 
 
 @pytest.fixture
@@ -140,6 +145,11 @@ def test_llm_generate_accept_edit_reject(signed_in_app, runtime, with_model):
     assert [q.stem for q in rows] == ["Edited stem: which word fits here?"]
     assert rows[0].model == "openai/stub-model" and rows[0].excerpt
     assert "rejected" in texts(at)
+    # The rejection is kept (regeneration and Quiz me leave it out); Undo forgets it.
+    second = at.session_state["gen_preview"]["items"][1]["draft"]
+    assert rejected_stems(runtime, uid) == [second["stem"]]
+    at.button(key=f"gen_{batch}_1_undo").click().run()
+    assert not at.exception and rejected_stems(runtime, uid) == []
 
 
 def test_llm_errors_are_shown_not_raised(signed_in_app, runtime, with_model):
