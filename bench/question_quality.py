@@ -142,7 +142,7 @@ def _run(path: Path, settings, embed, count: int) -> DocResult | None:  # noqa: 
             chosen,
             {1: space},
             count=count,
-            types=["mcq", "cloze"],
+            types=["mcq", "cloze", "short"],  # the app's offline mix (short: flashcards)
             difficulty=3,
             on_reject=lambda r: result.rejections.update([r]),
         )

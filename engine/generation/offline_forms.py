@@ -153,6 +153,7 @@ def _determined(term: str, space: TermSpace) -> bool:
     return bool(re.search(rf"\b({dets})\s+{re.escape(term)}(?![\w-])", space.text, re.IGNORECASE))
 
 
+_DE_ARTICLES = frozenset({"der", "die", "das", "den", "dem", "des"})
 _SLOT_BEFORE = {
     "en": "the|a|an|this|these|that|those|each|every|its|their|our|any|no|of|in|on|"
     "at|for|with|by|from|into|about|and|or",
@@ -163,10 +164,11 @@ _SLOT_BEFORE = {
 
 def _noun_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
     """Whether this occurrence stands where a noun phrase does: right after a determiner or a
-    preposition (in German, any capitalised occurrence), so a noun swapped in still reads."""
-    if lang == "de":
-        return m.group(0)[:1].isupper()
+    preposition (in German, right after a definite article, whose gender and case the
+    swapped-in noun must share: see `TermSpace.same_form`), so a noun swapped in still reads."""
     before = re.findall(r"([^\W\d_]+)\s*$", sentence[: m.start()])
+    if lang == "de":
+        return m.group(0)[:1].isupper() and bool(before) and before[0] in _DE_ARTICLES
     words = _SLOT_BEFORE.get(lang, _SLOT_BEFORE["en"]).split("|")
     return bool(before) and before[0].casefold() in words
 

@@ -23,6 +23,7 @@ from engine.generation.offline_text import (
     is_plural,
     noun_like,
     sentences,
+    verb_slot,
 )
 from engine.generation.validation import clean_text, content_words, normalise
 
@@ -33,6 +34,8 @@ _ARTICLES = {
     "fr": "le|la|les|l'|du|au|aux",
     "es": "el|la|los|las|del|al",
 }
+# Endings of German feminine singular nouns (never plural): "die Funktion", "der Umgebung".
+_DE_FEMININE = ("ion", "ung", "heit", "keit", "schaft", "tät", "ik", "enz", "anz")
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
 
 
@@ -171,6 +174,10 @@ class TermSpace:
         article seen in the material, or without one, the same ending (other languages)."""
         if self.language == "en" or self.language not in _ARTICLES:
             return is_plural(a) == is_plural(b)
+        if self.language == "de" and (
+            a.casefold().endswith(_DE_FEMININE) != b.casefold().endswith(_DE_FEMININE)
+        ):
+            return False  # "Funktion" (singular) never stands where "Typen" (plural) does
         pa, pb = self.articles(a), self.articles(b)
         same_end = a.casefold()[-1:] == b.casefold()[-1:]
         if pa and pb:
@@ -252,6 +259,8 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
             return False
     before, after = sentence[: m.start()], sentence[m.end() :]
     if before.endswith(("-", "'", "/")) or after.startswith(("-", "/")):
+        return False
+    if verb_slot(sentence, m, lang):  # "and _____ the time": the blank would be a verb
         return False
     # A collocation of the material ("covered work", "page layout"): the blank would be half
     # of a fixed phrase, asked as a modifier or a fragment.

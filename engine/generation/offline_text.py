@@ -138,6 +138,14 @@ _FINITE = {
         re.I,
     ),
 }
+_ENUMERATOR = re.compile(r"(?<=\S)\s+\d{1,2}[.)]\s+[a-zäöüß]")
+# Words after which an English blank is a verb, not a noun ("we _____", "can _____"), and
+# words a blank stands before when it is a verb taking an object ("_____ the time").
+_VERB_BEFORE = frozenset(
+    """we you they it he she i who which that can cannot must will may might should would could
+does do did not""".split()
+)
+_OBJECT_AFTER = frozenset("the a an this these those its their our his her each every".split())
 _ITEM_BREAK = re.compile(
     "[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7\u21d2]|(?<=\\s)[-\u2013](?=\\s)"
 )
@@ -186,6 +194,10 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
             glued.group(0)[0] == "." and lang_.ends_with_abbreviation(s[: glued.start() + 1], lang)
         ):
             return False
+    if _ENUMERATOR.search(s):  # a list number glued into the sentence ("Namen 2. der ...")
+        return False
+    if lang == "de" and "," not in s and _FINITE["de"].match(s):
+        return False  # "Wird der Name nicht gefunden.": a conditional clause without its main
     return s.count("(") == s.count(")") and s.count("\u201c") == s.count("\u201d")
 
 
@@ -220,9 +232,22 @@ def sentences(text: str, lang: str = "en") -> list[str]:
             for s in pieces:
                 s = s.strip()
                 whole_item = bulleted and len(pieces) == 1 and s[-1:].isalpha()
+                if whole_item:
+                    s = item_clause(s)
                 if is_candidate(s, lang, item=whole_item):
                     out.append(s)
     return out
+
+
+_RUN_IN = re.compile(r"^[^\W\d_][\w-]*(?: [\w-]+)?:\s+(?=\S)")
+
+
+def item_clause(item: str) -> str:
+    """A bullet item as a clause to ask about: a short run-in label ("Gegensatz: ...") left
+    off, the first letter capitalised (notes often start items in lower case). Both keep
+    the text a case-insensitive quote of the source."""
+    item = _RUN_IN.sub("", item, count=1)
+    return item[:1].upper() + item[1:]
 
 
 def as_sentence(text: str) -> str:
@@ -269,6 +294,19 @@ def _defining(sentence: str, lang: str) -> re.Match[str] | None:
         if m:
             return m
     return None
+
+
+def verb_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
+    """Whether an English blank at `m` stands where a verb does: after a subject pronoun or a
+    modal, or right before a determiner (its object)."""
+    if lang != "en":
+        return False
+    before = re.findall(r"([^\W\d_]+)\s*$", sentence[: m.start()])
+    after = re.findall(r"^ ([^\W\d_]+)", sentence[m.end() :])
+    return bool(
+        (before and before[0].casefold() in _VERB_BEFORE)
+        or (after and after[0].casefold() in _OBJECT_AFTER)
+    )
 
 
 def defined_term(sentence: str, text: str, lang: str = "en") -> str | None:

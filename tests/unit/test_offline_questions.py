@@ -234,3 +234,27 @@ def test_german_swaps_keep_number_agreement():
     assert not space.same_form("Speicherzellen", "Reihenfolge")  # plural for singular
     assert space.same_form("Umgebung", "Reihenfolge") is False  # endings differ: unsure
     assert space.same_form("Regeln", "Speicherzellen")  # no article seen: same ending
+
+
+def test_a_blank_is_never_a_verb_slot():
+    text = (
+        "The tool loads a test page and measures the time to zoom in and out. The measures "
+        "of time are printed. Each page has measures."
+    )
+    space = offline.build_space(text, names=set(), embed=embed, lang="en")
+    term = offline.KeyTerm("measures", 0)
+    for sentence in (
+        "The tool loads a test page and measures the time to zoom in and out.",
+        "We measures nothing here, since the tool does all the work for us.",
+    ):
+        m = offline_text.find_term("measures", sentence)
+        assert not offline.blankable(term, sentence, m, space, "en")
+    noun = "The tool prints the measures of time for every page it loads."
+    assert offline.blankable(term, noun, offline_text.find_term("measures", noun), space, "en")
+
+
+def test_german_feminine_singular_and_plural_nouns_are_never_options_for_each_other():
+    text = "Die Funktion ruft die Rekursion auf. Die Typen und die Funktion. Die Rekursion."
+    space = offline.TermSpace([], None, frozenset(), text=text, language="de")
+    assert space.same_form("Rekursion", "Funktion")
+    assert not space.same_form("Typen", "Funktion")
