@@ -116,6 +116,8 @@ def _candidates(
             if normalise(s) in used:
                 continue
             concept = concept_score(s, lang)
+            # A defining sentence supports the forms that test understanding: ask it first.
+            defines = defined_term(s, space.text, lang) is not None
             for t in space.terms:
                 m = find_term(t.text, s)
                 if m and len(m.group(0)) <= len(s) / 3 and blankable(t, s, m, space, lang):
@@ -123,7 +125,7 @@ def _candidates(
                         count=t.count, max_count=max_count, closeness=0.4, words=len(s.split())
                     )
                     salience = 1 - t.rank / max(1, len(space.terms))
-                    score = abs(pre - target) - 0.3 * concept - 0.2 * salience
+                    score = abs(pre - target) - 0.3 * concept - 0.2 * salience - 0.4 * defines
                     found.append((score, Candidate(p, s, t, pre, lang)))
         found.sort(key=lambda x: x[0])
         per_passage.append([c for _, c in found])

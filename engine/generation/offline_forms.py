@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from engine.domain import language as lang_
 from engine.domain.vocabulary import QuestionType
 from engine.generation.drafts import BLANK, Draft
 from engine.generation.offline_common import (
@@ -29,6 +30,7 @@ from engine.generation.offline_text import (
     is_candidate,
     is_plural,
     list_items,
+    noun_like,
 )
 from engine.generation.validation import normalise
 
@@ -145,18 +147,28 @@ _DETERMINERS = {
 
 
 def _determined(term: str, space: TermSpace) -> bool:
-    """Whether the material uses the term as a noun phrase (after a determiner; in German any
-    capitalised term, as nouns are) or it is an acronym: only such terms are swapped."""
+    """Whether the material uses the term as a noun (after a determiner, ending in a word
+    used as a noun and not mostly as a modifier of the next word; in German any capitalised
+    term, as nouns are) or it is an acronym: only such terms are swapped."""
     if term.isupper() or space.language == "de":
         return True
     dets = _DETERMINERS.get(space.language, _DETERMINERS["en"])
-    return bool(re.search(rf"\b({dets})\s+{re.escape(term)}(?![\w-])", space.text, re.IGNORECASE))
+    if not re.search(rf"\b({dets})\s+{re.escape(term)}(?![\w-])", space.text, re.IGNORECASE):
+        return False
+    return noun_like(term.split()[-1], space.text) and not _modifier_mostly(term, space)
+
+
+def _modifier_mostly(term: str, space: TermSpace) -> bool:
+    """A term mostly followed by another content word ("applicable law"): an adjective."""
+    stop = lang_.stopwords(space.language)
+    after = re.findall(rf"(?<![\w-]){re.escape(term)} ([^\W\d_]+)", space.text, flags=re.IGNORECASE)
+    total = len(re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.IGNORECASE))
+    return total > 0 and sum(w.casefold() not in stop for w in after) >= 0.5 * total
 
 
 _DE_ARTICLES = frozenset({"der", "die", "das", "den", "dem", "des"})
 _SLOT_BEFORE = {
-    "en": "the|a|an|this|these|that|those|each|every|its|their|our|any|no|of|in|on|"
-    "at|for|with|by|from|into|about|and|or",
+    "en": "the|a|an|this|these|that|those|each|every|its|their|our|any|no",
     "fr": "le|la|les|un|une|des|du|de|ce|cette|ces|en|dans|sur|par|pour|avec|et|ou",
     "es": "el|la|los|las|un|una|unos|unas|de|del|en|con|por|para|y|o",
 }
@@ -167,6 +179,8 @@ def _noun_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
     preposition (in German, right after a definite article, whose gender and case the
     swapped-in noun must share: see `TermSpace.same_form`), so a noun swapped in still reads."""
     before = re.findall(r"([^\W\d_]+)\s*$", sentence[: m.start()])
+    if re.match(r"\s*[.;:)]", sentence[m.end() :]):
+        return False  # at a clause's end a noun may well be a verb ("... the trace exits.")
     if lang == "de":
         return m.group(0)[:1].isupper() and bool(before) and before[0] in _DE_ARTICLES
     words = _SLOT_BEFORE.get(lang, _SLOT_BEFORE["en"]).split("|")

@@ -194,6 +194,8 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
             glued.group(0)[0] == "." and lang_.ends_with_abbreviation(s[: glued.start() + 1], lang)
         ):
             return False
+    if re.match(r"(\w+) \1\b", s):  # a heading glued to its paragraph ("Mozmill Mozmill is")
+        return False
     if _ENUMERATOR.search(s):  # a list number glued into the sentence ("Namen 2. der ...")
         return False
     if lang == "de" and "," not in s and _FINITE["de"].match(s):
