@@ -174,13 +174,22 @@ _SLOT_BEFORE = {
 }
 
 
+def _verb_at_clause_end(sentence: str, m: re.Match[str], text: str) -> bool:
+    """An English term ending a clause in "-s" whose stem the material uses as a verb
+    ("... the trace exits."): there it is a subject and its verb, not a noun phrase."""
+    last = m.group(0).split()[-1]
+    if not re.match(r"\s*[.;:,)]", sentence[m.end() :]) or not last.endswith("s"):
+        return False
+    stem = re.escape(last[:-1])
+    modal = r"\b(to|can|must|will|may|should|would|could)"
+    return bool(re.search(rf"{modal} {stem}\b", text, re.IGNORECASE))
+
+
 def _noun_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
     """Whether this occurrence stands where a noun phrase does: right after a determiner or a
     preposition (in German, right after a definite article, whose gender and case the
     swapped-in noun must share: see `TermSpace.same_form`), so a noun swapped in still reads."""
     before = re.findall(r"([^\W\d_]+)\s*$", sentence[: m.start()])
-    if re.match(r"\s*[.;:)]", sentence[m.end() :]):
-        return False  # at a clause's end a noun may well be a verb ("... the trace exits.")
     if lang == "de":
         return m.group(0)[:1].isupper() and bool(before) and before[0] in _DE_ARTICLES
     words = _SLOT_BEFORE.get(lang, _SLOT_BEFORE["en"]).split("|")
@@ -212,6 +221,8 @@ def _false_statements(
         if m is None or not blankable(t, s, m, space, space.language):
             continue
         if not _determined(t.text, space) or not _noun_slot(s, m, space.language):
+            continue
+        if _verb_at_clause_end(s, m, space.text):
             continue
         near = [
             (x, sim)
