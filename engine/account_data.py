@@ -50,6 +50,7 @@ from engine.db.models import (
     Message,
     Profile,
     Question,
+    RejectedQuestion,
     ReviewState,
     SchedulerParameters,
     User,
@@ -69,6 +70,7 @@ _CSV_TABLES = {
     "flags.csv": Flag,
     "scheduler_parameters.csv": SchedulerParameters,
     "llm_usage.csv": LLMUsage,
+    "rejected_questions.csv": RejectedQuestion,
 }
 _MATERIAL_COLUMNS = (
     "id",

@@ -1,5 +1,6 @@
 """Generate: choose materials, topic, type, difficulty and count; review the preview; accept,
-edit or reject each question (only accepted ones enter the bank)."""
+edit or reject each question (only accepted ones enter the bank; rejected ones are never
+offered again)."""
 
 from __future__ import annotations
 
@@ -33,9 +34,9 @@ st.title("Generate questions")
 if mode.offline:
     st.info(
         "**Offline mode.** No language model is configured, so Groundwork builds multiple-"
-        "choice and cloze questions straight from key sentences of your material. Every one "
-        "quotes its source. Set `GROUNDWORK_LLM_GENERATION_MODEL` for model-written questions "
-        "of every type.",
+        "choice and cloze questions, and self-rated flashcards of the terms your material "
+        "defines, straight from its key sentences. Every one quotes its source. Set "
+        "`GROUNDWORK_LLM_GENERATION_MODEL` for model-written questions of every type.",
         icon=":material/cloud_off:",
     )
 else:
@@ -223,8 +224,19 @@ def _accept(i: int) -> None:
     preview["items"][i]["error"] = save([i])
 
 
-def _set_state(i: int, state: str) -> None:
-    preview["items"][i]["state"] = state
+def _reject(i: int, *, undo: bool = False) -> None:
+    """Reject a draft for good (regenerating and Quiz me leave it out), or undo that."""
+    item = preview["items"][i]
+    draft = Draft.from_dict(item["draft"])
+    try:
+        if undo:
+            service.undo_rejection(rt, user_id=account.user_id, draft=draft)
+        else:
+            service.reject_draft(rt, user_id=account.user_id, draft=draft)
+    except EngineError as e:
+        item["error"] = e.user_message
+        return
+    item["state"] = "pending" if undo else "rejected"
 
 
 @st.fragment
@@ -249,7 +261,9 @@ def preview_card(i: int) -> None:
             head.error(error)
         if state == "rejected":
             view.caption(plain(draft.stem))
-            view.button("Undo", key=f"{key}_undo", on_click=_set_state, args=(i, "pending"))
+            view.button(
+                "Undo", key=f"{key}_undo", on_click=_reject, args=(i,), kwargs={"undo": True}
+            )
             return
         with view:
             render_question(draft)
@@ -269,8 +283,9 @@ def preview_card(i: int) -> None:
             "Reject",
             key=f"{key}_reject",
             icon=":material/delete:",
-            on_click=_set_state,
-            args=(i, "rejected"),
+            help="Not asked again: regenerating and Quiz me leave it out.",
+            on_click=_reject,
+            args=(i,),
         )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from engine.admin.access import Role
 from engine.domain.vocabulary import (
+    FLASHCARD_FORM,
     FlagReason,
     JobKind,
     JobState,
@@ -20,11 +21,15 @@ QUESTION_TYPE_LABELS = {
     QuestionType.MCQ: "Multiple choice",
     QuestionType.CLOZE: "Cloze",
     QuestionType.SHORT: "Short answer",
+    # What the Generate page offers offline beside the types: self-rated flashcards.
+    FLASHCARD_FORM: "Flashcards (self-rated)",
 }
 # The exercise within a type (`Draft.form`; None: plain).
 QUESTION_FORM_LABELS = {
     "term": "key term",
-    "definition": "definition",
+    "definition": "definition from term",
+    "naming": "term from definition",
+    FLASHCARD_FORM: "flashcard",
     "statement": "true statement",
     "list": "list, several blanks",
 }

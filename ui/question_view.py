@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from engine.domain.passage import page_range_label
-from engine.domain.vocabulary import Generator, QuestionType
+from engine.domain.vocabulary import FLASHCARD_FORM, Generator, QuestionType
 from ui.labels import QUESTION_FORM_LABELS, QUESTION_TYPE_LABELS, label
 from ui.text import escape_markdown
 
@@ -55,9 +55,12 @@ def render_question(q: Any, *, show_answer: bool = True) -> None:
             )
             st.markdown(f"{mark} {plain(option)}")
     if show_answer:
-        if q.type != QuestionType.MCQ:
+        flashcard = getattr(q, "form", None) == FLASHCARD_FORM
+        if flashcard:
+            st.markdown("**Back of the card:** " + plain(q.answer))
+        elif q.type != QuestionType.MCQ:
             st.markdown("**Answer:** " + plain(q.answer))
-        if q.type == QuestionType.SHORT and q.key_points:
+        if q.type == QuestionType.SHORT and q.key_points and not flashcard:
             st.markdown("**Key points:**  \n" + "  \n".join("• " + plain(k) for k in q.key_points))
         if q.explanation:
             st.markdown("**Why:** " + plain(q.explanation))

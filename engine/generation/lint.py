@@ -24,6 +24,7 @@ from collections.abc import Collection
 
 from rapidfuzz import fuzz
 
+from engine.domain.vocabulary import FLASHCARD_FORM
 from engine.generation.drafts import BLANK, Draft
 from engine.generation.validation import normalise
 
@@ -103,8 +104,8 @@ def _answers(draft: Draft) -> list[str]:
 
 def answer_leaked(draft: Draft) -> bool:
     """A content word of an answer term appears in the stem outside its blank."""
-    if draft.form in ("statement",):
-        return False
+    if draft.form in ("statement", FLASHCARD_FORM):
+        return False  # a flashcard's back is the sentence defining the term on its front
     if draft.form == "definition":
         # The correct definition must not name the term it defines.
         term = draft.stem

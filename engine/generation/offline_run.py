@@ -92,6 +92,7 @@ def _build_space(
 
 def terms_for(rt: Runtime, session: Session, user_id: int, material: Material) -> offline.TermSpace:
     """The material's key terms in embedding space (cached per material and model)."""
+
     key = (material.id, material.sha256, model_label(rt.settings))
     return rt.term_cache.get_or_build(key, lambda: _build_space(rt, session, user_id, material))
 

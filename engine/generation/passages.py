@@ -147,6 +147,7 @@ def topic_passages(
     rt: Runtime, session: Session, user_id: int, materials: dict[int, Material], topic: str, n: int
 ) -> list[Passage]:
     """The passages the library's hybrid search finds for the topic, those matching it well."""
+
     hits = search_in(rt, session, user_id=user_id, query=topic, k=n, material_ids=list(materials))
     # Focus: keep the passages that match the topic well, not the whole ranked library.
     floor = TOPIC_RELATIVE_SCORE * max((h.score for h in hits), default=0.0)

@@ -3,7 +3,10 @@
 - `generate_questions`: a preview batch from chosen materials (LLM or offline), validated,
   grounded and deduplicated; nothing is saved.
 - `generate_from_chunk`: replacement drafts from one source chunk (used by practice).
-- `generation_mode`, `materials_for_generation`: what the Generate page shows.
+- `reject_draft`, `undo_rejection`: a question rejected on the Generate page is never offered
+  again (`rejections`).
+- `generation_mode`, `materials_for_generation`: what the Generate page shows (from
+  `choices`).
 
 Accepted drafts go into the learner's bank with `engine.bank.service.save_questions`. The
 steps live beside this module: passage selection (`passages`), limits and usage (`metering`),
@@ -22,86 +25,42 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import llm
 from engine.bank.service import known_questions
 from engine.config import Settings
 from engine.db.models import Chunk, Material
-from engine.domain.language import SUPPORTED, is_supported, language_name
+from engine.domain.language import SUPPORTED, language_name
 from engine.domain.passage import Passage
-from engine.domain.vocabulary import Generator, MaterialStatus, QuestionType
+from engine.domain.vocabulary import FLASHCARD_FORM, Generator, QuestionType
 from engine.errors import InvalidInput, NotFound, NothingGenerated
 from engine.generation import model_run, offline, offline_run, passages
+from engine.generation.choices import (
+    GenerationMode,
+    MaterialChoice,
+    generation_mode,
+    materials_for_generation,
+    mode_for,
+)
 from engine.generation.drafts import MIX, QUESTION_TYPES, Draft
 from engine.generation.metering import Run, flush, log_usage, reserve
+from engine.generation.rejections import reject_draft, rejected_questions, undo_rejection
 from engine.generation.results import GenerationResult, Progress
 from engine.generation.validation import REASONS, Deduper
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "GenerationMode",
+    "MaterialChoice",
+    "generate_from_chunk",
+    "generate_questions",
+    "generation_mode",
+    "materials_for_generation",
+    "reject_draft",
+    "undo_rejection",
+]
+
 TOPIC_MAX = 200
-
-
-# --- mode and choices -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GenerationMode:
-    offline: bool
-    model: str | None
-    types: tuple[str, ...]
-
-    @property
-    def label(self) -> str:
-        if self.offline:
-            return "Offline mode: no language model configured (extractive questions)"
-        return f"Questions by {self.model}"
-
-
-def _mode(settings: Settings) -> GenerationMode:
-    model = llm.model_for("generation", settings)
-    if not model:
-        return GenerationMode(offline=True, model=None, types=offline.OFFLINE_TYPES)
-    return GenerationMode(offline=False, model=model, types=QUESTION_TYPES)
-
-
-def generation_mode(rt: Runtime) -> GenerationMode:
-    """Whether generation uses a model (and which) or the offline generator."""
-    return _mode(rt.settings)
-
-
-@dataclass(frozen=True)
-class MaterialChoice:
-    id: int
-    title: str
-    page_count: int
-    chunk_count: int
-    language: str | None = None  # ISO 639-1; None: not detected yet
-
-    @property
-    def offline_supported(self) -> bool:
-        return self.language is None or is_supported(self.language)
-
-
-def materials_for_generation(rt: Runtime, *, user_id: int) -> list[MaterialChoice]:
-    """The learner's materials that are ready to generate from, newest first."""
-    with rt.session_factory() as session:
-        rows = session.execute(
-            select(
-                Material.id,
-                Material.title,
-                Material.page_count,
-                Material.chunk_count,
-                Material.language,
-            )
-            .where(
-                Material.user_id == user_id,
-                Material.status == MaterialStatus.READY,
-                Material.chunk_count > 0,
-            )
-            .order_by(Material.created_at.desc(), Material.id.desc())
-        ).all()
-    return [MaterialChoice(*r) for r in rows]
 
 
 # --- one request ------------------------------------------------------------------------------
@@ -126,7 +85,8 @@ def _check_inputs(
     settings: Settings, *, question_type: str, difficulty: int, count: int, topic: str | None
 ) -> tuple[list[str], str | None]:
     problems = []
-    if question_type not in (*QUESTION_TYPES, MIX):
+    mode = mode_for(settings)
+    if question_type not in (*QUESTION_TYPES, MIX, *mode.types):
         problems.append("Choose multiple choice, cloze, short answer or a mix.")
     if isinstance(difficulty, bool) or not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
         problems.append("Difficulty must be between 1 and 5.")
@@ -141,13 +101,14 @@ def _check_inputs(
         problems.append(f"Keep the topic under {TOPIC_MAX} characters.")
     if problems:
         raise InvalidInput(" ".join(problems))
-    mode = _mode(settings)
-    types = list(mode.types) if question_type == MIX else [question_type]
+    chosen = list(mode.types) if question_type == MIX else [question_type]
+    # Offline, flashcards are the 'short' questions made (self-rated, form 'flashcard').
+    types = [QuestionType.SHORT if t == FLASHCARD_FORM else t for t in chosen]
     if mode.offline and question_type == QuestionType.SHORT:
         raise InvalidInput(
             "Short-answer questions need a language model. Without one, Groundwork makes "
-            "multiple-choice and cloze questions. Configure a model in the settings "
-            "(GROUNDWORK_LLM_GENERATION_MODEL) to get short answers."
+            "multiple-choice and cloze questions and self-rated flashcards. Configure a model "
+            "in the settings (GROUNDWORK_LLM_GENERATION_MODEL) to get short answers."
         )
     return types, topic
 
@@ -265,6 +226,41 @@ def _finish(
     return result
 
 
+def _generate_offline(
+    rt: Runtime,
+    run: Run,
+    req: _Request,
+    materials: dict[int, Material],
+    chosen: list[Passage],
+    deduper: Deduper,
+    used_sentences: set[str],
+) -> GenerationResult:
+    drafts = offline_run.generate_offline(
+        rt,
+        run,
+        materials,
+        chosen,
+        types=req.types,
+        difficulty=req.difficulty,
+        count=req.count,
+        topic=req.topic,
+        deduper=deduper,
+        used_sentences=used_sentences,
+        on_progress=req.on_progress,
+    )
+    result = _finish(
+        rt,
+        run,
+        drafts,
+        req=req,
+        generator=Generator.OFFLINE,
+        model=None,
+        prompt_version=offline.OFFLINE_VERSION,
+    )
+    result.note = _shortfall(run, len(drafts), req.count, req.topic, len(chosen))
+    return result
+
+
 def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult:
     """One request, offline or with the model: its passages and the bank read in one session,
     then the run, the usage log and the result."""
@@ -273,6 +269,8 @@ def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult
     with rt.session_factory() as session:
         materials, chosen = context(session)
         bank_keys, used_sentences = known_questions(session, req.user_id)
+        rejected_keys, rejected_sentences = rejected_questions(session, req.user_id)
+        used_sentences |= rejected_sentences
         if not mode.offline:
             t = model_run.templates(session)
             calls = model_run.plan(
@@ -286,32 +284,9 @@ def _generate(rt: Runtime, req: _Request, context: _Context) -> GenerationResult
                 count=req.count,
                 topic=req.topic,
             )
-    deduper = Deduper(bank_keys, rt.settings.generation.dedupe_threshold)
+    deduper = Deduper(bank_keys, rt.settings.generation.dedupe_threshold, rejected=rejected_keys)
     if mode.offline:
-        drafts = offline_run.generate_offline(
-            rt,
-            run,
-            materials,
-            chosen,
-            types=req.types,
-            difficulty=req.difficulty,
-            count=req.count,
-            topic=req.topic,
-            deduper=deduper,
-            used_sentences=used_sentences,
-            on_progress=req.on_progress,
-        )
-        result = _finish(
-            rt,
-            run,
-            drafts,
-            req=req,
-            generator=Generator.OFFLINE,
-            model=None,
-            prompt_version=offline.OFFLINE_VERSION,
-        )
-        result.note = _shortfall(run, len(drafts), req.count, req.topic, len(chosen))
-        return result
+        return _generate_offline(rt, run, req, materials, chosen, deduper, used_sentences)
     reserve(rt, run, needs_model=model_run.needs_model(calls), count=req.count)
     drafts = model_run.generate_llm(
         rt,
@@ -488,4 +463,6 @@ __all__ = [
     "generate_questions",
     "generation_mode",
     "materials_for_generation",
+    "reject_draft",
+    "undo_rejection",
 ]

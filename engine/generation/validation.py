@@ -42,6 +42,7 @@ REASONS = {
     "excerpt_unsupportive": "the quoted excerpt does not support the answer",
     "duplicate_in_batch": "a duplicate of another new question",
     "duplicate_of_bank": "a duplicate of a question already in the bank",
+    "rejected_before": "a question you rejected before",
     "over_count": "more questions than asked for",
     "lint_stem_not_sentence": "not a complete sentence of 8 or more words",
     "lint_marker": "a heading, figure, table, equation or citation marker",
@@ -235,10 +236,14 @@ def dedupe_key(stem: str, answer: str) -> str:
 
 
 class Deduper:
-    """Rejects drafts too similar to the learner's bank or to earlier drafts of the batch."""
+    """Rejects drafts too similar to the learner's bank, to questions they rejected, or to
+    earlier drafts of the batch."""
 
-    def __init__(self, bank_keys: Sequence[str], threshold: float) -> None:
+    def __init__(
+        self, bank_keys: Sequence[str], threshold: float, *, rejected: Sequence[str] = ()
+    ) -> None:
         self.bank = list(bank_keys)
+        self.rejected = list(rejected)
         self.batch: list[str] = []
         self.threshold = threshold
 
@@ -252,5 +257,9 @@ class Deduper:
             key, self.bank, scorer=fuzz.token_sort_ratio, score_cutoff=self.threshold
         ):
             return "duplicate_of_bank"
+        if self.rejected and process.extractOne(
+            key, self.rejected, scorer=fuzz.token_sort_ratio, score_cutoff=self.threshold
+        ):
+            return "rejected_before"
         self.batch.append(key)
         return None

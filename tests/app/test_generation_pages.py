@@ -7,10 +7,22 @@ import pytest
 from sqlalchemy import select
 
 from engine.config import get_settings
-from engine.db.models import Question
+from engine.db.models import Question, RejectedQuestion
 from tests.app.conftest import click_generate
 from tests.support.generation_data import BIOLOGY, add_material, grounded_responder
 from tests.support.llm_stub import unauthorized
+
+
+GLOSSARY = [
+    "A trace tree is a tree of traces that share one loop header in the program. "
+    "The recorder extends the trace tree whenever a side exit becomes hot during execution.",
+    "A side exit is a point where execution leaves a trace because a guard fails at run time. "
+    "Each guard checks one condition that the recorder assumed while recording the trace.",
+    "A type map is a table that gives the type of every variable at the start of a trace. "
+    "The compiler specialises each trace to one type map, so the machine code stays small.",
+    "An interpreter is a program that executes the bytecode of a function one step at a time. "
+    "The interpreter runs the program until a loop header becomes hot enough to be recorded.",
+]
 
 
 def texts(at) -> str:
@@ -42,6 +54,11 @@ def saved(runtime, uid):
         ).all()
 
 
+def rejected_stems(runtime, uid):
+    with runtime.session_factory() as s:
+        return s.scalars(select(RejectedQuestion.stem).where(RejectedQuestion.user_id == uid)).all()
+
+
 @pytest.fixture
 def with_model(llm_stub, monkeypatch):
     """The app configured with a generation model served by the stub."""
@@ -62,8 +79,13 @@ def test_offline_generate_preview_and_accept_all(signed_in_app, runtime):
     uid = at.session_state["gw_account"].user_id
     add_material(runtime.session_factory, uid, "Biology notes", BIOLOGY)
     open_generate(at)
-    # Short answers are not offered offline.
-    assert at.selectbox(key="gen_type").options == ["A mix", "Multiple choice", "Cloze"]
+    # Short answers are not offered offline; self-rated flashcards are.
+    assert at.selectbox(key="gen_type").options == [
+        "A mix",
+        "Multiple choice",
+        "Cloze",
+        "Flashcards (self-rated)",
+    ]
     at.number_input(key="gen_count").set_value(3)
     generate(at)
     assert not at.exception
@@ -76,6 +98,26 @@ def test_offline_generate_preview_and_accept_all(signed_in_app, runtime):
     rows = saved(runtime, uid)
     assert len(rows) == 3 and {q.generator for q in rows} == {"offline"}
     assert "saved to your bank" in texts(at)
+
+
+def test_offline_flashcards_show_their_back_in_the_preview_and_are_saved_as_flashcards(
+    signed_in_app, runtime
+):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_material(runtime.session_factory, uid, "Tracing glossary", GLOSSARY)
+    open_generate(at)
+    at.selectbox(key="gen_type").set_value("flashcard")
+    at.number_input(key="gen_count").set_value(2)
+    generate(at)
+    assert not at.exception
+    shown = texts(at)
+    assert "2 of 2 question(s) passed the checks" in shown
+    assert shown.count("Back of the card:") == 2 and "flashcard" in shown
+    assert "What does the source mean by" in shown
+    button(at, "Accept all").click().run()
+    rows = saved(runtime, uid)
+    assert [(q.type, q.form) for q in rows] == [("short", "flashcard")] * 2
 
 
 def test_llm_generate_accept_edit_reject(signed_in_app, runtime, with_model):
@@ -103,6 +145,11 @@ def test_llm_generate_accept_edit_reject(signed_in_app, runtime, with_model):
     assert [q.stem for q in rows] == ["Edited stem: which word fits here?"]
     assert rows[0].model == "openai/stub-model" and rows[0].excerpt
     assert "rejected" in texts(at)
+    # The rejection is kept (regeneration and Quiz me leave it out); Undo forgets it.
+    second = at.session_state["gen_preview"]["items"][1]["draft"]
+    assert rejected_stems(runtime, uid) == [second["stem"]]
+    at.button(key=f"gen_{batch}_1_undo").click().run()
+    assert not at.exception and rejected_stems(runtime, uid) == []
 
 
 def test_llm_errors_are_shown_not_raised(signed_in_app, runtime, with_model):

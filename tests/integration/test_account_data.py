@@ -128,6 +128,7 @@ def test_export_holds_the_learners_data_and_original_pdfs(rt, learners):
         "flags.csv",
         "scheduler_parameters.csv",
         "llm_usage.csv",
+        "rejected_questions.csv",
     } <= names
     original = f"originals/{alice['material'].id}-alice.pdf"
     assert zf.read(original) == alice["pdf"]

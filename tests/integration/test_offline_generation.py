@@ -15,6 +15,8 @@ from engine.generation import offline, service
 from engine.generation.drafts import Passage
 from engine.generation.lint import lint
 from engine.generation.validation import ground, normalise, validate
+from engine.practice.queue import get_practice_question
+from engine.practice.submit import rate_flashcard
 from engine.retrieval.embeddings import load_embedder
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material
 
@@ -22,7 +24,7 @@ from tests.support.generation_data import BIOLOGY, HISTORY, add_material
 def test_offline_mode_is_reported(runtime):
     mode = service.generation_mode(runtime)
     assert mode.offline and mode.model is None
-    assert mode.types == ("mcq", "cloze")
+    assert mode.types == ("mcq", "cloze", "flashcard")
     assert "Offline" in mode.label
 
 
@@ -97,6 +99,57 @@ def test_offline_generate_from_chunk_substitutes_cloze_for_short(
     )
     assert len(drafts) == 1 and drafts[0].type == "cloze"
     assert drafts[0].source_chunk_id == chunk_ids[2]
+
+
+GLOSSARY = [
+    "A trace tree is a tree of traces that share one loop header in the program. "
+    "The recorder extends the trace tree whenever a side exit becomes hot during execution.",
+    "A side exit is a point where execution leaves a trace because a guard fails at run time. "
+    "Each guard checks one condition that the recorder assumed while recording the trace.",
+    "A type map is a table that gives the type of every variable at the start of a trace. "
+    "The compiler specialises each trace to one type map, so the machine code stays small.",
+    "An interpreter is a program that executes the bytecode of a function one step at a time. "
+    "The interpreter runs the program until a loop header becomes hot enough to be recorded.",
+    "Garbage collection is a process that frees the memory of objects no program can reach. "
+    "The garbage collection pauses every trace tree, because machine code may hold pointers.",
+]
+
+
+def test_offline_flashcards_are_made_banked_and_practised_as_self_rated_cards(
+    settings, session_factory, make_user, runtime
+):
+    user_id = make_user()
+    add_material(session_factory, user_id, "Tracing glossary", GLOSSARY)
+    result = service.generate_questions(
+        runtime, user_id=user_id, question_type="flashcard", count=3
+    )
+    assert len(result.drafts) == 3
+    for d in result.drafts:
+        assert (d.type, d.form) == ("short", "flashcard")
+        assert d.answer in GLOSSARY[d.page_start - 1]  # the back: the defining sentence
+    ids = bank.save_questions(runtime, user_id=user_id, drafts=result.drafts)
+    card = get_practice_question(runtime, user_id=user_id, question_id=ids[0])
+    assert card.form == "flashcard" and card.back == result.drafts[0].answer
+    answered = rate_flashcard(
+        runtime,
+        user_id=user_id,
+        question_id=ids[0],
+        token="card-token-1",
+        rating=3,
+        seconds=4.0,
+        expected_reviews=card.reviews,
+    )
+    assert answered.correct
+
+
+def test_offline_mix_includes_flashcards_and_term_from_definition(
+    settings, session_factory, make_user, runtime
+):
+    user_id = make_user()
+    add_material(session_factory, user_id, "Tracing glossary", GLOSSARY)
+    result = service.generate_questions(runtime, user_id=user_id, question_type="mix", count=8)
+    assert {"flashcard", "naming"} <= {d.form for d in result.drafts}
+    assert {d.type for d in result.drafts} == {"mcq", "cloze", "short"}
 
 
 def test_offline_on_text_without_sentences_says_why(settings, session_factory, make_user, runtime):

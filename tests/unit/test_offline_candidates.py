@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.generation.offline import is_candidate
+from engine.generation.offline import is_candidate, sentences
 
 GOOD = (
     "The Calvin cycle fixes carbon dioxide into sugars using the ATP made by the light reactions."
@@ -52,3 +52,31 @@ def test_a_connective_alone_does_not_make_a_sentence_point_back(sentence):
 )
 def test_fragments_figure_references_and_citations_are_not_candidates(sentence):
     assert not is_candidate(sentence)
+
+
+def test_lecture_note_bullets_in_lower_case_or_with_a_run_in_label_are_asked_about():
+    notes = (
+        "\u2022 jeder Knoten außer der Wurzel hat im Baum genau einen Elternknoten\n"
+        "\u2022 Gegensatz: eine höhere Programmiersprache ist für den Programmierer optimiert"
+    )
+    assert sentences(notes, "de") == [
+        "Jeder Knoten außer der Wurzel hat im Baum genau einen Elternknoten",
+        "Eine höhere Programmiersprache ist für den Programmierer optimiert",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lang"),
+    [
+        ("Benutze sprechende Namen für jede Variable 2. der aktuelle Wert ist richtig.", "de"),
+        ("Wird der Name bis zur Wurzel der Umgebung nicht gefunden.", "de"),
+    ],
+)
+def test_glued_list_numbers_and_clauses_without_a_main_clause_are_not_candidates(sentence, lang):
+    assert not is_candidate(sentence, lang)
+
+
+def test_a_german_conditional_clause_with_its_main_clause_is_a_candidate():
+    assert is_candidate(
+        "Ist das interne Array zu groß, bleiben unbenutzte Speicherzellen als Reserve.", "de"
+    )

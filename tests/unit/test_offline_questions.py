@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from engine.domain.language import stopwords
-from engine.generation import offline
+from engine.generation import offline, offline_text
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 
@@ -93,7 +93,7 @@ def test_a_blank_never_cuts_a_longer_key_term():
     space = offline.build_space(text, names=set(), embed=None)
     code = next(t for t in space.terms if t.text.casefold() == "code")
     sentence = "The compiler emits machine code for each trace of the hot loop body."
-    m = offline._find("code", sentence)
+    m = offline_text.find_term("code", sentence)
     assert not offline.blankable(code, sentence, m, space, "en")
 
 
@@ -170,9 +170,9 @@ def test_a_term_that_fits_the_blank_as_well_makes_the_blank_ambiguous():
         [offline.KeyTerm(w, i) for i, w in enumerate(words)], vectors, frozenset(), text=text
     )
     sentence = "Tracing compilers speed up loops and make them run many times faster."
-    m = offline._find("loops", sentence)
+    m = offline_text.find_term("loops", sentence)
     assert offline.rivals(space, "loops", sentence, m) == ["programs"]
-    c = offline._Candidate(_passages([sentence])[0], sentence, space.terms[0], 0.5)
+    c = offline.Candidate(_passages([sentence])[0], sentence, space.terms[0], 0.5)
     batch = offline.Batch()
     assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=batch) is None
     assert batch.rejections == ["ambiguous_blank"]
@@ -183,7 +183,7 @@ def test_a_term_that_fits_the_blank_as_well_makes_the_blank_ambiguous():
             space,
             "header",
             "The header starts every loop body of the program.",
-            offline._find("header", "The header starts every loop."),
+            offline_text.find_term("header", "The header starts every loop."),
         )
         == []
     )
@@ -195,12 +195,12 @@ def test_false_statements_are_real_sentences_with_one_same_form_term_changed():
     made = 0
     for p in _passages(pages):
         for s in offline.sentences(p.text):
-            term = next((t for t in space.terms if offline._find(t.text, s)), None)
+            term = next((t for t in space.terms if offline_text.find_term(t.text, s)), None)
             if term is None:
                 continue
             d = build_draft(
                 "statement",
-                offline._Candidate(p, s, term, 0.5),
+                offline.Candidate(p, s, term, 0.5),
                 space,
                 difficulty=3,
                 topic=None,
@@ -234,3 +234,27 @@ def test_german_swaps_keep_number_agreement():
     assert not space.same_form("Speicherzellen", "Reihenfolge")  # plural for singular
     assert space.same_form("Umgebung", "Reihenfolge") is False  # endings differ: unsure
     assert space.same_form("Regeln", "Speicherzellen")  # no article seen: same ending
+
+
+def test_a_blank_is_never_a_verb_slot():
+    text = (
+        "The tool loads a test page and measures the time to zoom in and out. The measures "
+        "of time are printed. Each page has measures."
+    )
+    space = offline.build_space(text, names=set(), embed=embed, lang="en")
+    term = offline.KeyTerm("measures", 0)
+    for sentence in (
+        "The tool loads a test page and measures the time to zoom in and out.",
+        "We measures nothing here, since the tool does all the work for us.",
+    ):
+        m = offline_text.find_term("measures", sentence)
+        assert not offline.blankable(term, sentence, m, space, "en")
+    noun = "The tool prints the measures of time for every page it loads."
+    assert offline.blankable(term, noun, offline_text.find_term("measures", noun), space, "en")
+
+
+def test_german_feminine_singular_and_plural_nouns_are_never_options_for_each_other():
+    text = "Die Funktion ruft die Rekursion auf. Die Typen und die Funktion. Die Rekursion."
+    space = offline.TermSpace([], None, frozenset(), text=text, language="de")
+    assert space.same_form("Rekursion", "Funktion")
+    assert not space.same_form("Typen", "Funktion")

@@ -24,7 +24,13 @@ from engine.db.models.practice import (
     ReviewState,
     SchedulerParameters,
 )
-from engine.db.models.questions import LLMCache, LLMUsage, PromptTemplate, Question
+from engine.db.models.questions import (
+    LLMCache,
+    LLMUsage,
+    PromptTemplate,
+    Question,
+    RejectedQuestion,
+)
 from engine.db.models.tutor import Conversation, Message
 
 __all__ = [
@@ -41,6 +47,7 @@ __all__ = [
     "Profile",
     "PromptTemplate",
     "Question",
+    "RejectedQuestion",
     "SignupAttempt",
     "User",
     "VectorIndex",

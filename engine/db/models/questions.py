@@ -141,6 +141,28 @@ class Question(Base):
     )
 
 
+class RejectedQuestion(Base):
+    """A generated question the learner rejected on the Generate page: generation (and so
+    Quiz me in the tutor) never offers it again. Keyed like the bank's deduplication."""
+
+    __tablename__ = "rejected_questions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"))
+    dedupe_key: Mapped[str] = mapped_column(Text)
+    # The normalised source sentence: offline, it is not asked about again either.
+    excerpt: Mapped[str] = mapped_column(Text)
+    stem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key", name="uq_rejected_questions_user_key"),
+    )
+
+
 class LLMUsage(Base):
     """One row per model call (generation, grading, tutor; generation offline too): what it
     cost and how it ended; or a reservation for a call being made (outcome 'reserved', see

@@ -1,0 +1,341 @@
+"""A material's key terms in embedding space (`TermSpace`): the terms yake finds in the
+material's language, their neighbours of the same kind and form, and which other terms would
+fill a blank as well (`rivals`)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from engine.domain import language as lang_
+from engine.generation.offline_text import (
+    GENERIC,
+    PHRASE_OK,
+    STOP_EDGE,
+    defined_term,
+    definition_of,
+    find_term,
+    is_plural,
+    noun_like,
+    sentences,
+    verb_slot,
+)
+from engine.generation.validation import clean_text, content_words, normalise
+
+Embed = Callable[[list[str]], np.ndarray]
+# Definite articles: their form before a noun shows its gender and number.
+_ARTICLES = {
+    "de": "der|die|das|den|dem|des",
+    "fr": "le|la|les|l'|du|au|aux",
+    "es": "el|la|los|las|del|al",
+}
+# Endings of German feminine singular nouns (never plural): "die Funktion", "der Umgebung".
+_DE_FEMININE = ("ion", "ung", "heit", "keit", "schaft", "tät", "ik", "enz", "anz")
+_AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
+
+
+@dataclass(frozen=True)
+class KeyTerm:
+    text: str
+    rank: int
+    count: int = 1
+    kind: str = "phrase"  # 'acronym', 'proper' or 'phrase'
+
+
+def _kind(term: str, text: str, lang: str = "en") -> str:
+    if len(term) <= 8 and " " not in term and term.isupper():
+        return "acronym"
+    if lang == "de":  # every German noun is capitalised: capitals tell no name
+        return "phrase"
+    found = re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE)
+    capitalised = sum(1 for f in found if f[:1].isupper())
+    return "proper" if found and capitalised >= 0.8 * len(found) and len(found) > 1 else "phrase"
+
+
+def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
+    """A word that stands almost always before the same content word (a modifier of one
+    phrase, as "outer" of "outer loop")."""
+    after = [
+        n.casefold()
+        for n in re.findall(rf"(?<![\w-]){re.escape(word)}\s+([^\W\d_]+)", text, re.IGNORECASE)
+    ]
+    after = [n for n in after if n not in stop]
+    total = len(re.findall(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE))
+    return total >= 3 and bool(after) and Counter(after).most_common(1)[0][1] >= 0.7 * total
+
+
+def _verb_like(word: str, text: str) -> bool:
+    """An English word used as a verb ("to record") and never as a noun ("the record")."""
+    w = re.escape(word)
+    return bool(
+        re.search(rf"\b(to|must|can|will|may|should|we|they) {w}\b", text, re.I)
+    ) and not noun_like(word, text)
+
+
+def key_terms(
+    text: str, *, top: int = 60, names: set[str] | frozenset[str] = frozenset(), lang: str = "en"
+) -> list[KeyTerm]:
+    """The material's key terms, most salient first (yake in the material's language, one or
+    two words), without author names, function words, generic words, numbers or words that
+    appear mostly in capitals (headers)."""
+    import yake  # deferred: only the offline path needs it
+
+    sample = clean_text(text)[:40_000]
+    if len(sample) < 40:
+        return []
+    stop = lang_.stopwords(lang) | STOP_EDGE
+    extractor = yake.KeywordExtractor(
+        lan=lang if lang in lang_.SUPPORTED else "en", n=2, dedup_lim=0.8, top=top * 3
+    )
+    folded_names = {n.casefold() for n in names}
+    terms: list[KeyTerm] = []
+    seen: set[str] = set()
+    for phrase, _score in extractor.extract_keywords(sample):
+        phrase = phrase.strip()
+        words = phrase.split()
+        if not words or len(phrase) < 3 or len(phrase) > 40 or not PHRASE_OK.match(phrase):
+            continue
+        folded = [w.casefold() for w in words]
+        if folded[0] in stop or folded[-1] in stop or folded[-1] in GENERIC:
+            continue
+        if len(words[0]) < 3 and not phrase.isupper():
+            continue
+        if len(words) == 1 and len(phrase) < 4 and not phrase.isupper():
+            continue  # an abbreviation ("Bsp") or a keyword of code ("int")
+        if lang == "de" and not words[-1][:1].isupper():
+            continue  # a German noun phrase ends in a (capitalised) noun: this is code or a verb
+        if any(w in GENERIC for w in folded):
+            continue
+        if any(w in folded_names for w in folded) and phrase[:1].isupper():
+            continue
+        key = phrase.casefold()
+        if key in seen or (
+            lang != "de" and not noun_like(words[-1], sample) and not noun_like(phrase, sample)
+        ):
+            continue  # a phrase asked about ends in a noun ("trace tree", not "trace exits")
+        if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
+            continue  # "record traces", "generate LIR": an action, not a concept
+        seen.add(key)
+        if len(words) == 1 and _modifier(phrase, sample, stop):
+            continue  # "outer" of "outer loop": half of a phrase, not a term of its own
+        found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
+        if len(phrase) > 8 and found and sum(f.isupper() for f in found) > len(found) / 2:
+            continue  # a running header or a heading in capitals
+        terms.append(KeyTerm(phrase, len(terms), max(1, len(found)), _kind(phrase, sample, lang)))
+        if len(terms) >= top:
+            break
+    return terms
+
+
+@dataclass
+class TermSpace:
+    """One material's key terms in embedding space, its definitions and names."""
+
+    terms: list[KeyTerm]
+    vectors: np.ndarray | None
+    names: frozenset[str]
+    definitions: dict[str, str] = field(default_factory=dict)  # term key -> predicate
+    sentences_with: dict[str, str] = field(default_factory=dict)  # term key -> a sentence
+    definition_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    text: str = ""
+    usage: Counter[str] = field(default_factory=Counter)
+    language: str = "en"
+    contexts: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
+    _articles: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def index(self, term: str) -> int | None:
+        key = term.casefold()
+        return next((i for i, t in enumerate(self.terms) if t.text.casefold() == key), None)
+
+    def similarities(self, i: int) -> np.ndarray:
+        if self.vectors is None or not len(self.vectors):
+            return np.array([1.0 - abs(t.rank - self.terms[i].rank) / 100 for t in self.terms])
+        return self.vectors @ self.vectors[i]
+
+    def articles(self, term: str) -> Counter[str]:
+        """The articles seen right before the term in the material (gender and number in
+        German, French and Spanish)."""
+        key = term.casefold()
+        if key not in self._articles:
+            found: Counter[str] = Counter()
+            pattern = rf"\b({_ARTICLES.get(self.language, 'a|an')})\s+{re.escape(term)}(?![\w-])"
+            for m in re.finditer(pattern, self.text, re.IGNORECASE):
+                found[m.group(1).casefold()] += 1
+            self._articles[key] = found
+        return self._articles[key]
+
+    def same_form(self, a: str, b: str) -> bool:
+        """Whether `a` can stand where `b` stands: the same number (English), the same
+        article seen in the material, or without one, the same ending (other languages)."""
+        if self.language == "en" or self.language not in _ARTICLES:
+            return is_plural(a) == is_plural(b)
+        if self.language == "de" and (
+            a.casefold().endswith(_DE_FEMININE) != b.casefold().endswith(_DE_FEMININE)
+        ):
+            return False  # "Funktion" (singular) never stands where "Typen" (plural) does
+        pa, pb = self.articles(a), self.articles(b)
+        same_end = a.casefold()[-1:] == b.casefold()[-1:]
+        if pa and pb:
+            top = pa.most_common(1)[0][0]
+            # German "die" and French/Spanish plural articles hide singular vs plural: the
+            # ending must agree too ("die Reihenfolge" vs "die Speicherzellen").
+            return top == pb.most_common(1)[0][0] and (top not in _AMBIGUOUS_NUMBER or same_end)
+        return same_end
+
+    def neighbours(
+        self, term: str, *, avoid: str = "", hard: bool = True
+    ) -> list[tuple[str, float]]:
+        """Same-kind terms nearest to `term`, those that would also fit `avoid` left out."""
+        i = self.index(term)
+        if i is None:
+            return []
+        me = self.terms[i]
+        sims = self.similarities(i)
+        avoid_n, avoid_keys = normalise(avoid), {w.casefold()[:5] for w in avoid.split()}
+        out = []
+        for j, t in enumerate(self.terms):
+            if j == i or t.kind != me.kind or abs(len(t.text.split()) - len(me.text.split())) > 1:
+                continue
+            if normalise(t.text) in avoid_n or content_words(t.text) & content_words(me.text):
+                continue
+            if {w.casefold()[:5] for w in t.text.split()} & avoid_keys:
+                continue
+            if fuzz.ratio(t.text.casefold(), me.text.casefold()) >= 70 or sims[j] >= 0.92:
+                continue
+            if not self.same_form(t.text, me.text):  # keep the sentence grammatical
+                continue
+            out.append((t.text, float(sims[j])))
+        out.sort(key=lambda x: -x[1])
+        return out if hard else out[3:] + out[:3]
+
+
+def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
+    """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
+    terms = key_terms(text, names=names, lang=lang)
+    vectors = None
+    if embed is not None and terms:
+        vectors = np.asarray(embed([t.text for t in terms]), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors / np.where(norms == 0, 1, norms)
+    space = TermSpace(terms, vectors, frozenset(names), text=text, language=lang)
+    keys = {t.text.casefold(): t for t in terms}
+    for s in sentences(text, lang):
+        subject = defined_term(s, text, lang)
+        if subject:
+            space.definitions.setdefault(subject.casefold(), definition_of(s, lang))
+        for key in keys:
+            if key not in space.sentences_with and find_term(key, s):
+                space.sentences_with[key] = s
+    if embed is not None and len(space.definitions) > 1:
+        subjects = list(space.definitions)
+        vectors = np.asarray(embed(subjects), dtype=np.float32)
+        vectors /= np.where(
+            np.linalg.norm(vectors, axis=1, keepdims=True) == 0,
+            1,
+            np.linalg.norm(vectors, axis=1, keepdims=True),
+        )
+        space.definition_vectors = dict(zip(subjects, vectors, strict=True))
+    return space
+
+
+def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, lang: str) -> bool:
+    """Whether blanking this occurrence asks about the term itself: not a function word, not
+    a piece of a longer key term or compound ("machine _____" for "machine code"), not glued
+    to a hyphen or an apostrophe."""
+    words = [w.casefold() for w in term.text.split()]
+    stop = lang_.stopwords(lang)
+    if all(w in stop for w in words) or words[-1] in stop or words[0] in stop:
+        return False
+    for other in space.terms:
+        if other is term or len(other.text) <= len(term.text):
+            continue
+        om = find_term(other.text, sentence)
+        if om and om.start() <= m.start() and m.end() <= om.end():
+            return False
+    before, after = sentence[: m.start()], sentence[m.end() :]
+    if before.endswith(("-", "'", "/")) or after.startswith(("-", "/")):
+        return False
+    if verb_slot(sentence, m, lang):  # "and _____ the time": the blank would be a verb
+        return False
+    # A collocation of the material ("covered work", "page layout"): the blank would be half
+    # of a fixed phrase, asked as a modifier or a fragment.
+    prev = re.findall(r"([^\W\d_]+)\s*$", before)
+    nxt = re.findall(r"^\s*([^\W\d_]+)", after)
+    for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) + (
+        [f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []
+    ):
+        if (
+            len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", space.text, re.IGNORECASE))
+            >= COLLOCATION
+        ):
+            return False
+    return True
+
+
+RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well
+CLOSE_SIM = 0.75  # so close in meaning that it fits any slot the answer fits (near-synonyms)
+COLLOCATION = 2  # a blank and its neighbour seen together this often are one phrase
+_CONTEXT = 3  # words either side of a term that count as its context
+
+
+def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
+    """The content words seen within `_CONTEXT` words before and after the term in the
+    material (cached on the space)."""
+    key = term.casefold()
+    if key not in space.contexts:
+        stop = lang_.stopwords(space.language)
+        before: set[str] = set()
+        after: set[str] = set()
+        for m in re.finditer(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.IGNORECASE):
+            left = re.findall(r"[^\W\d_]+", space.text[max(0, m.start() - 60) : m.start()])
+            right = re.findall(r"[^\W\d_]+", space.text[m.end() : m.end() + 60])
+            before |= {w.casefold() for w in left[-_CONTEXT:] if w.casefold() not in stop}
+            after |= {w.casefold() for w in right[:_CONTEXT] if w.casefold() not in stop}
+        space.contexts[key] = (before, after)
+    return space.contexts[key]
+
+
+def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list[str]:
+    """Other key terms that would fill this blank as well: seen in the material beside the
+    same words as the blank's neighbours (both sides, or one side and close in meaning).
+
+    This measures "another answer fits": a learner who writes or picks one of these has a
+    defensible answer, so the blank is ambiguous.
+    """
+    i = space.index(term)
+    if i is None:
+        return []
+    stop = lang_.stopwords(space.language)
+    left = [
+        w.casefold()
+        for w in re.findall(r"[^\W\d_]+", sentence[: m.start()])
+        if w.casefold() not in stop
+    ][-1:]
+    right = [
+        w.casefold()
+        for w in re.findall(r"[^\W\d_]+", sentence[m.end() :])
+        if w.casefold() not in stop
+    ][:1]
+    sims = space.similarities(i)
+    me = space.terms[i]
+    out = []
+    for j, t in enumerate(space.terms):
+        if j == i or t.kind != me.kind or content_words(t.text) & content_words(me.text):
+            continue
+        if is_plural(t.text) != is_plural(me.text) or find_term(t.text, sentence):
+            continue
+        before, after = _contexts(space, t.text)
+        hit_left = bool(left) and left[0] in before
+        hit_right = bool(right) and right[0] in after
+        if (
+            (hit_left and hit_right)
+            or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM)
+            or (space.vectors is not None and sims[j] >= CLOSE_SIM)
+        ):
+            out.append(t.text)
+    return out
