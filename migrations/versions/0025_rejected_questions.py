@@ -1,7 +1,7 @@
 """rejected questions: what a learner rejected on the Generate page is never offered again
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 Create Date: 2026-12-07
 
 - rejected_questions: per learner, the dedupe key (stem and answer, as the bank deduplicates),
