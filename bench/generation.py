@@ -19,8 +19,7 @@ Ends with `RESULT overhead_p50_ms=... offline_q_per_s=... offline_valid_pct=...`
 
 from __future__ import annotations
 
-
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
@@ -32,8 +31,8 @@ import re  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections import Counter  # noqa: E402
 import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from pydantic import SecretStr  # noqa: E402
@@ -70,7 +69,7 @@ def pdf_pages(path: Path, limit: int = 40) -> list[str]:
     try:
         reader = PdfReader(path)
         return [(p.extract_text() or "") for p in reader.pages[:limit]]
-    except Exception as e:  # a corpus file pypdf cannot read is reported and skipped
+    except Exception as e:  # noqa: BLE001 - a corpus file pypdf cannot read is reported and skipped
         print(f"  skipped {path.name}: {e!r}")
         return []
 

@@ -35,7 +35,7 @@ from bench._library import bench_runtime, bench_user, variant
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield"
 
 
-def load(corpus: Path, queries: Path, qrels: Path):  # noqa: ANN201
+def load(corpus: Path, queries: Path, qrels: Path):
     docs = [json.loads(line) for line in corpus.open(encoding="utf-8") if line.strip()]
     qs = {}
     for line in queries.open(encoding="utf-8"):

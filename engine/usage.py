@@ -51,8 +51,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
-from sqlalchemy import text as sql_text
+from sqlalchemy import and_, case, delete, func, insert, or_, select, text as sql_text, update
 from sqlalchemy.orm import Session
 
 from engine.config import Settings

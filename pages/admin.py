@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.admin import access, health, model_usage, signup, users
-from engine.admin import jobs as admin_jobs
+from engine.admin import access, health, jobs as admin_jobs, model_usage, signup, users
 from engine.errors import EngineError
 from engine.jobs.progress import KIND_LABELS
 from engine.server_settings import SIGNUP_MODES, USAGE_LIMITS

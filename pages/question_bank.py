@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.errors import EngineError
 from engine.bank import service
+from engine.errors import EngineError
 from ui.auth import require_account
 from ui.bank_import import import_section
 from ui.lms_export import lms_export_section

@@ -22,6 +22,7 @@ from engine.practice.queue import (
 from engine.practice.submit import AnswerResult, rate_flashcard, submit_answer
 from engine.profiles import get_profile
 from ui.auth import require_account
+from ui.flashcard import flashcard_rating
 from ui.practice import (
     CHECK_KEY,
     CONFIDENCE,
@@ -30,7 +31,6 @@ from ui.practice import (
     option_buttons,
     reset_answer,
 )
-from ui.flashcard import flashcard_rating
 from ui.runtime import get_runtime
 from ui.text import escape_markdown
 

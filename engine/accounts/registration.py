@@ -16,8 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from engine import server_settings

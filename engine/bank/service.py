@@ -12,12 +12,12 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.bank.views import BankPage, QuestionView, question_view
 from engine.db.models import Chunk, Material, Question
 from engine.domain.vocabulary import QuestionStatus, QuestionType
 from engine.errors import InvalidInput, NotFound
 from engine.generation.drafts import Draft
 from engine.generation.validation import REASONS, dedupe_key, normalise, validate
-from engine.bank.views import BankPage, QuestionView, question_view
 from engine.runtime import Runtime
 
 _NOT_IN_BANK = "That question is not in your bank."

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert
-from sqlalchemy import text as sql_text
+from sqlalchemy import func, insert, text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from engine import usage

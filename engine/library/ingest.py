@@ -30,8 +30,8 @@ from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
 from engine.ingestion.pdf import PageCallback, PdfText, describe_pages, read_pdf
 from engine.library.index import embed_texts, embedding_step
 from engine.library.materials import MaterialInfo, finish_delete, material_info
-from engine.library.quotas import check_quota, reserve_pages
 from engine.library.ocr_quota import ocr_pages_left
+from engine.library.quotas import check_quota, reserve_pages
 from engine.library.titles import choose_title, clean_title
 from engine.originals import original_path, remove_original, save_original
 from engine.retrieval.collections import current_collection, lock_vectors

@@ -12,8 +12,7 @@ import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, case, func, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import ARRAY, Integer, case, cast as sql_cast, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, Flag, Profile, Question, SchedulerParameters

@@ -37,7 +37,7 @@ _CJK = re.compile(
 
 
 @lru_cache(maxsize=8)
-def _stemmer(algorithm: str = "english"):  # noqa: ANN202 - Stemmer.Stemmer
+def _stemmer(algorithm: str = "english"):  # Stemmer.Stemmer
     import Stemmer
 
     return Stemmer.Stemmer(algorithm)

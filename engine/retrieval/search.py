@@ -7,7 +7,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

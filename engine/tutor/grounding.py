@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.retrieval.embeddings import Embedder
 from engine.retrieval import question_terms
+from engine.retrieval.embeddings import Embedder
 from engine.retrieval.lexical import lexical_tokens
 from engine.tutor import sentences as units
 from engine.tutor.citations import Sentence, support_score

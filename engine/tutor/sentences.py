@@ -78,7 +78,6 @@ ABBREVIATIONS = frozenset(
         "d.i",
         "i.a",
         "z.t",
-        "ca",
         "insb",
         "allg",
         "def",
@@ -95,7 +94,6 @@ ABBREVIATIONS = frozenset(
         "s.u",
         # French
         "p.ex",
-        "cf",
         "env",
         "chap",
         "ex",

@@ -22,12 +22,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import llm, usage
+from engine.bank import service as bank
 from engine.db.models import Message
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import TutorMode as TutorModeName
 from engine.errors import EngineError, InvalidInput, RateLimited
 from engine.generation import service as generation
-from engine.bank import service as bank
 from engine.generation.drafts import MIX, Draft
 from engine.generation.validation import dedupe_key
 from engine.practice.grading import (
@@ -40,8 +40,16 @@ from engine.profiles import get_profile
 from engine.prompt_templates import active_templates
 from engine.retrieval import query_coverage, search_in
 from engine.runtime import Runtime
-from engine.tutor import citations, grounding, hints, limits, prompts, rewrite, store
-from engine.tutor import sentences as sentence_units
+from engine.tutor import (
+    citations,
+    grounding,
+    hints,
+    limits,
+    prompts,
+    rewrite,
+    sentences as sentence_units,
+    store,
+)
 
 log = logging.getLogger(__name__)
 REFUSAL_TEXT = (

@@ -9,7 +9,6 @@ import pytest
 from engine.__main__ import main
 from engine.bank import service as bank
 from engine.config import get_settings
-from engine.generation import service
 from engine.runtime import get_runtime
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material, grounded_responder
 
