@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import time
@@ -162,7 +163,7 @@ def _translate(e: Exception, model: str) -> Exception:
         return ProviderRateLimited(
             "The language-model provider is limiting requests right now. Wait a minute and "
             "try again.",
-            retry_after_s=_retry_after(e) or 60,
+            retry_after_s=math.ceil(_retry_after(e) or 60),
         )
     if isinstance(e, lib.Timeout):
         return LLMUnavailable(

@@ -49,13 +49,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, text as sql_text, update
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.db.models import AuthSession, LLMUsage, User
+from engine.db.session import affected_rows
 from engine.domain.vocabulary import Generator
 from engine.errors import (
     EngineError,
@@ -97,11 +98,17 @@ _BUSY = (
 
 
 class _Call(Protocol):
-    model: str
-    tokens_in: int
-    tokens_out: int
-    cost_usd: float
-    latency_ms: int
+    # Read-only (properties), so frozen dataclasses such as llm.Completion match.
+    @property
+    def model(self) -> str: ...
+    @property
+    def tokens_in(self) -> int: ...
+    @property
+    def tokens_out(self) -> int: ...
+    @property
+    def cost_usd(self) -> float: ...
+    @property
+    def latency_ms(self) -> int: ...
 
 
 C = TypeVar("C", bound=_Call)
@@ -486,15 +493,17 @@ def settle_calls(rt: Runtime, reservation: Reservation, calls: Sequence[dict[str
         return
     rows = [_row(reservation, c) for c in calls]
     with rt.session_factory.begin() as session:
-        updated = session.execute(
-            update(LLMUsage)
-            .where(
-                LLMUsage.id == reservation.id,
-                LLMUsage.account_key == reservation.account_key,
-                LLMUsage.outcome == RESERVED,
+        updated = affected_rows(
+            session.execute(
+                update(LLMUsage)
+                .where(
+                    LLMUsage.id == reservation.id,
+                    LLMUsage.account_key == reservation.account_key,
+                    LLMUsage.outcome == RESERVED,
+                )
+                .values(**rows[0], expires_at=None)
             )
-            .values(**rows[0], expires_at=None)
-        ).rowcount
+        )
         # An expired reservation may have been swept already: the calls are still logged
         # (without the user id when the account was deleted meanwhile: the keys count them).
         rest = rows[1:] if updated else rows
@@ -660,13 +669,12 @@ def prune_forgotten(rt: Runtime) -> int:
     """Delete the kept rows of deleted accounts that no limit counts any more (older than a
     day); the nightly check calls it. Returns the number of rows deleted."""
     with rt.session_factory.begin() as session:
-        return int(
+        return affected_rows(
             session.execute(
                 delete(LLMUsage).where(
                     LLMUsage.user_id.is_(None), LLMUsage.created_at <= func.now() - WINDOW
                 )
-            ).rowcount
-            or 0
+            )
         )
 
 
@@ -743,7 +751,8 @@ def embedder_for(rt: Runtime, *, user_id: int, limited: bool = True) -> Embedder
     `reserve`); the bundled local model is used as it is."""
     embedder = rt.embedder
     if hasattr(embedder, "embed_with_usage"):
-        return MeteredEmbedder(rt, embedder, user_id=user_id, limited=limited)
+        hosted = cast(_HostedEmbedder, embedder)  # what the check above established
+        return MeteredEmbedder(rt, hosted, user_id=user_id, limited=limited)
     return embedder
 
 

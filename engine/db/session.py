@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -134,3 +135,12 @@ def pool_stats(engine: Engine) -> PoolStats:
 def safe_url(url: str) -> str:
     """The URL with its password masked, for logs and messages."""
     return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (0 when the driver cannot tell).
+
+    `Session.execute` is typed as returning a plain `Result`; for these statements it is a
+    `CursorResult`, the one that carries `rowcount`.
+    """
+    return cast(CursorResult[Any], result).rowcount or 0

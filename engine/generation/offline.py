@@ -457,7 +457,7 @@ class TermSpace:
 def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
     """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
     terms = key_terms(text, names=names, lang=lang)
-    vectors = None
+    vectors: np.ndarray | None = None
     if embed is not None and terms:
         vectors = np.asarray(embed([t.text for t in terms]), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -762,7 +762,7 @@ def generate(
         on_reject: called with the reason of each dropped draft.
     """
     types = [t for t in types if t in OFFLINE_TYPES] or [QuestionType.CLOZE]
-    allowed = [f for f in MIX_ORDER if any(f in FORMS_BY_TYPE[t] for t in types)]
+    allowed = [f for f in MIX_ORDER if any(f in FORMS_BY_TYPE[QuestionType(t)] for t in types)]
     order = [f for f in (forms or allowed) if f in allowed] or allowed
     used = used_sentences if used_sentences is not None else set()
     passages = _spread(passages)

@@ -290,6 +290,8 @@ def statement(
     term swapped for a neighbour of the same kind and form; each still reads as a sentence
     and none is reused within the batch."""
     i = space.index(c.term.text)
+    if i is None:  # a candidate's term always comes from the space
+        return None
     sims = space.similarities(i)
     order = sorted(range(len(space.terms)), key=lambda j: -sims[j])
     false: list[tuple[str, str, str, float]] = []  # (statement, real term, swapped in, sim)

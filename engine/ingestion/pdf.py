@@ -389,7 +389,7 @@ def _assemble(messages: list[dict], *, min_confidence: float = 0.0) -> PdfText:
     if last["kind"] == "error":
         reason, detail = last["reason"], last.get("detail")
         if reason == "ocr_quota":
-            numbers = json.loads(detail)
+            numbers = json.loads(last["detail"])
             raise OcrQuotaExceeded(
                 f"This PDF has {numbers['needed']} pages without a text layer to read by OCR, "
                 f"but your library may hold only {numbers['left']} more OCR pages. Remove "

@@ -69,7 +69,7 @@ def _largest_font_lines(runs: list[tuple[float, str, float]]) -> list[str]:
     chars: dict[float, int] = {}
     for size, text, _ in runs:
         chars[size] = chars.get(size, 0) + len(text)
-    if biggest <= max(chars, key=chars.get) + 0.5:
+    if biggest <= max(chars, key=chars.__getitem__) + 0.5:
         return []  # one size throughout: no title set apart by its font
     block: list[str] = []
     baseline = None

@@ -413,7 +413,8 @@ def stop_learner_jobs(rt: Runtime, *, user_id: int) -> int:
             )
         )
     for path in spooled:
-        remove_spooled(rt, path=Path(path))
+        if path is not None:  # the query asked for set paths only
+            remove_spooled(rt, path=Path(path))
     return purged
 
 

@@ -15,6 +15,8 @@ from procrastinate import App, PsycopgConnector, SyncPsycopgConnector
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from engine.db.session import affected_rows
+
 if TYPE_CHECKING:
     from engine.runtime import Runtime
 
@@ -42,7 +44,7 @@ def purge_learner_jobs(session: Session, *, user_id: int) -> int:
         {"lock": learner_lock(user_id)},
     )
     session.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous})
-    return result.rowcount or 0
+    return affected_rows(result)
 
 
 def conninfo(rt: Runtime) -> str:

@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from procrastinate import App
 from procrastinate.jobs import Job, Status
@@ -49,7 +49,7 @@ async def recover_stalled(app: App, rt: Runtime) -> int:
 
 
 async def _recover(app: App, rt: Runtime, job: Job) -> None:
-    job_id = int(job.task_kwargs.get("job_id", 0))
+    job_id = int(cast(int, job.task_kwargs.get("job_id", 0)))  # our tasks defer an int
     if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs.max_retries:
         await app.job_manager.retry_job(job)
         await asyncio.to_thread(
@@ -123,7 +123,8 @@ async def _run_once(
             await app.run_worker_async(
                 concurrency=concurrency or s.jobs.worker_concurrency,
                 name=name,
-                queues=queues,
+                # procrastinate's options type omits None, which Worker takes as every queue
+                queues=queues,  # type: ignore[arg-type]
                 install_signal_handlers=False,
                 # A finished job's record is its progress row; the queue keeps no history.
                 delete_jobs="successful",
@@ -178,6 +179,7 @@ def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
 
     async def main() -> None:
         task = asyncio.current_task()
+        assert task is not None  # main() runs as the event loop's task
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)

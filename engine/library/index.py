@@ -95,7 +95,7 @@ def index_is_current(rt: Runtime, *, user_id: int) -> bool:
 def _live_chunks(session: Session, user_id: int) -> list[tuple[int, int, str]]:
     """(chunk id, material id, text) of every chunk whose material is not being deleted."""
     return [
-        tuple(r)
+        r.tuple()
         for r in session.execute(
             select(Chunk.id, Chunk.material_id, Chunk.text)
             .join(Material, Material.id == Chunk.material_id)

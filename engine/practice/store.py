@@ -148,7 +148,8 @@ def load_aggregates(
     )
     if except_attempt is not None:
         stmt = stmt.where(Attempt.id != except_attempt)
-    return aggregates(*session.execute(stmt).one())
+    row: tuple[Any, ...] = session.execute(stmt).one()  # six columns (SQLAlchemy types 10+)
+    return aggregates(*row)
 
 
 def facts(q: Question) -> QuestionFacts:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import Insert, Update, and_, bindparam, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -425,6 +425,7 @@ def _write_statement(new_state: bool, write_question: bool) -> Any:
         Question.__table__,
     )
     state = _binds(rs_t, _STATE_COLUMNS, "rs")
+    write_rs: Insert | Update
     if new_state:
         write_rs = insert(rs_t).values(
             user_id=bindparam("a_user_id"),
