@@ -3,7 +3,7 @@ PostgreSQL and Chroma, and a learner account."""
 
 from __future__ import annotations
 
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 

@@ -29,8 +29,14 @@ from sqlalchemy import text  # noqa: E402
 from bench import practice  # noqa: E402
 from bench._library import bench_runtime  # noqa: E402
 from engine.accounts import register_user  # noqa: E402
-from engine.admin import access, health, model_usage, signup, users  # noqa: E402
-from engine.admin import jobs as admin_jobs  # noqa: E402
+from engine.admin import (  # noqa: E402
+    access,
+    health,
+    jobs as admin_jobs,
+    model_usage,
+    signup,
+    users,
+)
 from engine.runtime import Runtime  # noqa: E402
 
 TARGET_P95_MS = 500.0

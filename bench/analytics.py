@@ -21,22 +21,21 @@ page_data_p95_ms=... slowest_fn=... slowest_fn_p95_ms=... rollup_exact=...`.
 
 from __future__ import annotations
 
-
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
-import argparse
-import datetime as dt
-import time
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import time  # noqa: E402
 
-from sqlalchemy import event, text
+from sqlalchemy import event, text  # noqa: E402
 
-from bench import practice
-from engine import analytics
-from engine.analytics import activity
-from engine.analytics.scope import LOCAL_SETTINGS
-from engine.runtime import Runtime
+from bench import practice  # noqa: E402
+from engine import analytics  # noqa: E402
+from engine.analytics import activity  # noqa: E402
+from engine.analytics.scope import LOCAL_SETTINGS  # noqa: E402
+from engine.runtime import Runtime  # noqa: E402
 
 TARGET_PAGE_P95_MS = 500.0
 BUSY_EMAIL = "busy@bench.example"

@@ -32,15 +32,15 @@ from engine.process import prepare_process
 
 prepare_process()
 
-from engine import accounts
-from engine.bootstrap import create_runtime
-from engine.config import Settings
-from engine.db.embedded import start_embedded_postgres
-from engine.interop.anki_import import import_anki
-from engine.practice.preferences import optimise_fsrs, review_history
-from engine.scheduling.evaluate import log_loss
-from engine.scheduling.replay import replay_sm2, sorted_reviews
-from tests.support.anki_decks import simulated_package
+from engine import accounts  # noqa: E402
+from engine.bootstrap import create_runtime  # noqa: E402
+from engine.config import Settings  # noqa: E402
+from engine.db.embedded import start_embedded_postgres  # noqa: E402
+from engine.interop.anki_import import import_anki  # noqa: E402
+from engine.practice.preferences import optimise_fsrs, review_history  # noqa: E402
+from engine.scheduling.evaluate import log_loss  # noqa: E402
+from engine.scheduling.replay import replay_sm2, sorted_reviews  # noqa: E402
+from tests.support.anki_decks import simulated_package  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

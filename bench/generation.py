@@ -19,8 +19,7 @@ Ends with `RESULT overhead_p50_ms=... offline_q_per_s=... offline_valid_pct=...`
 
 from __future__ import annotations
 
-
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
@@ -32,8 +31,8 @@ import re  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections import Counter  # noqa: E402
 import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from pydantic import SecretStr  # noqa: E402
@@ -41,12 +40,12 @@ from pypdf import PdfReader  # noqa: E402
 
 from engine import llm  # noqa: E402
 from engine.bank import service as bank  # noqa: E402
+from engine.bootstrap import create_runtime  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.models import Chunk, Material  # noqa: E402
 from engine.generation import offline, service  # noqa: E402
 from engine.generation.drafts import Passage  # noqa: E402
 from engine.generation.validation import ground, validate  # noqa: E402
-from engine.bootstrap import create_runtime  # noqa: E402
 from tests.support.generation_data import BIOLOGY, HISTORY, grounded_responder  # noqa: E402
 from tests.support.llm_stub import LLMStub  # noqa: E402
 
@@ -69,7 +68,7 @@ def pdf_pages(path: Path, limit: int = 40) -> list[str]:
     try:
         reader = PdfReader(path)
         return [(p.extract_text() or "") for p in reader.pages[:limit]]
-    except Exception as e:  # a corpus file pypdf cannot read is reported and skipped
+    except Exception as e:  # noqa: BLE001 - a corpus file pypdf cannot read is reported and skipped
         print(f"  skipped {path.name}: {e!r}")
         return []
 

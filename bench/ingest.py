@@ -69,7 +69,7 @@ def raw_extract(data: bytes) -> int:
     return len(reader.pages)
 
 
-def _torch_anchor(rt, embedder, n: int) -> tuple[float, float]:  # noqa: ANN001
+def _torch_anchor(rt, embedder, n: int) -> tuple[float, float]:
     """Chunks/s of the embedder in use and of the torch reference on the same chunks.
 
     The two alternate in rounds of 100 chunks, so a change in the machine's load during the

@@ -29,7 +29,7 @@ jobs_queued=... stress_submit_p95_ms=... stress_search_p95_ms=...`.
 
 from __future__ import annotations
 
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
@@ -105,7 +105,7 @@ class Recorder:
             rec.jobs += part["jobs"]
         return rec
 
-    def timed(self, op: str, fn, *args, **kwargs):  # noqa: ANN001, ANN201
+    def timed(self, op: str, fn, *args, **kwargs):
         t = time.perf_counter()
         try:
             result = fn(*args, **kwargs)
@@ -295,7 +295,7 @@ def serve(
     duration: float,
     think: float,
     ready,
-) -> dict:  # noqa: ANN001 - a manager Barrier
+) -> dict:
     """One app process: its own runtime and pool, its share of the learners as threads.
     Starts the clock once every process is ready, so all run the same `duration`."""
     logging.basicConfig(level=logging.WARNING)

@@ -33,7 +33,7 @@ from pathlib import Path
 from bench._library import bench_runtime, bench_user
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "benchmark password 123"  # noqa: S105 - the benchmark learner's password
+PASSWORD = "benchmark password 123"  # the benchmark learner's password
 SIGNED_OUT_PAGES = ["pages/login.py", "pages/register.py"]
 _WORDS = (
     "lift drag boundary layer shock wave wing chord flutter stall pressure heat flow "
@@ -67,7 +67,7 @@ def fill(
     *,
     materials: int,
     questions: int,
-    states: int,  # noqa: ANN001
+    states: int,
     attempts: int,
 ) -> None:
     import hashlib
@@ -172,7 +172,7 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[94]
 
 
-def time_pages(rt, email: str, runs: int) -> dict[str, list[float]]:  # noqa: ANN001
+def time_pages(rt, email: str, runs: int) -> dict[str, list[float]]:
     from streamlit.testing.v1 import AppTest
 
     from engine.accounts import get_account, start_session
@@ -209,12 +209,12 @@ def time_pages(rt, email: str, runs: int) -> dict[str, list[float]]:  # noqa: AN
     return timings
 
 
-def _visit(at, page: str):  # noqa: ANN001, ANN202
+def _visit(at, page: str):
     """One full run as the server does it for a browser on `page`: app.py (sign-in gate,
     sidebar, navigation) and then the page. (AppTest would otherwise run the page it last
     finished on by itself, skipping app.py.)"""
     at.switch_page(page)
-    at._finished_page_script_hash = ""  # noqa: SLF001 - see the docstring
+    at._finished_page_script_hash = ""  # see the docstring
     return at.run()
 
 
@@ -241,7 +241,7 @@ st.write(f"Clicked {st.session_state['clicks']} times")
 def _serve(
     rt,
     port: int,
-    log_path: Path,  # noqa: ANN001
+    log_path: Path,
     script: str = "app.py",
 ) -> subprocess.Popen:
     env = {
@@ -282,7 +282,7 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _open(browser, port: int):  # noqa: ANN001, ANN202
+def _open(browser, port: int):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(120_000)
     deadline = time.monotonic() + 120
@@ -290,13 +290,13 @@ def _open(browser, port: int):  # noqa: ANN001, ANN202
         try:
             page.goto(f"http://127.0.0.1:{port}", timeout=3000)
             return page
-        except Exception:  # noqa: BLE001 - the server is not listening yet
+        except Exception:  # the server is not listening yet
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 
 
-def time_bare_clicks(rt, browser, clicks: int) -> list[float]:  # noqa: ANN001
+def time_bare_clicks(rt, browser, clicks: int) -> list[float]:
     """Anchor: click -> settled on a one-button Streamlit page, same server set-up."""
     folder = Path(tempfile.mkdtemp(prefix="gw-bench-bare-"))
     (folder / "bare_click.py").write_text(BARE_CLICK_APP)
@@ -318,7 +318,7 @@ def time_bare_clicks(rt, browser, clicks: int) -> list[float]:  # noqa: ANN001
     return samples
 
 
-def _answer_with_keys(page) -> float:  # noqa: ANN001
+def _answer_with_keys(page) -> float:
     """Answer the shown question with the keyboard (2 picks "beta", Enter checks); returns
     Enter -> verdict shown and run finished (ms), then Enter moves on."""
     _settled(page, "How sure are you?")
@@ -335,7 +335,7 @@ def _answer_with_keys(page) -> float:  # noqa: ANN001
     return took
 
 
-def _open_analytics(page) -> tuple[float, float]:  # noqa: ANN001
+def _open_analytics(page) -> tuple[float, float]:
     """Analytics link -> first section shown, and -> whole page settled (ms)."""
     t0 = time.perf_counter()
     page.get_by_role("link", name="Analytics").first.click()
@@ -347,7 +347,7 @@ def _open_analytics(page) -> tuple[float, float]:  # noqa: ANN001
 
 def time_submits(
     rt,
-    email: str,  # noqa: ANN001
+    email: str,
     submits: int,
 ) -> tuple[list[float], list[float], dict[str, list[float]]]:
     """Today's submit click -> settled page, and the bare-page anchor, in one browser; also
@@ -410,7 +410,7 @@ def time_submits(
     return samples, anchor, extra
 
 
-def _settled(page, text: str) -> None:  # noqa: ANN001
+def _settled(page, text: str) -> None:
     """`text` is on screen and Streamlit has finished the run (its status widget is gone)."""
     page.get_by_text(text, exact=False).first.wait_for(state="visible")
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
@@ -69,7 +69,7 @@ ATTEMPT_INDEXES = (
 )
 
 
-def attempt_index_ddl(conn) -> list[tuple[str, str, str]]:  # noqa: ANN001
+def attempt_index_ddl(conn) -> list[tuple[str, str, str]]:
     """(name, drop, create) for each of ATTEMPT_INDEXES, from the live schema."""
     out = []
     for name in ATTEMPT_INDEXES:
@@ -115,7 +115,7 @@ def setup(args: argparse.Namespace) -> Runtime:
     return rt
 
 
-def step(conn, label: str, sql: str, **params) -> None:  # noqa: ANN001
+def step(conn, label: str, sql: str, **params) -> None:
     t0 = time.perf_counter()
     conn.execute(text(sql), params)
     print(f"  {label:<52} {time.perf_counter() - t0:7.1f} s", flush=True)
@@ -261,7 +261,7 @@ FLOOR_UPDATE = text("""
     WHERE question_id = :q""")
 
 
-def pick_due(rt: Runtime, uid: int, now: dt.datetime):  # noqa: ANN201
+def pick_due(rt: Runtime, uid: int, now: dt.datetime):
     with rt.session_factory() as session:
         entries = due_entries(session, user_id=uid, now=now, limit=5)
     return entries[0] if entries else None

@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
@@ -99,7 +99,7 @@ def _default_pdfs(folder: Path) -> list[Path]:
     return pdfs + ([legal] if legal else [])
 
 
-def _run(path: Path, settings, embed, count: int) -> DocResult | None:  # noqa: ANN001
+def _run(path: Path, settings, embed, count: int) -> DocResult | None:
     from engine.domain.language import is_supported, page_languages
     from engine.errors import EngineError
     from engine.generation import offline
@@ -181,7 +181,7 @@ def _run(path: Path, settings, embed, count: int) -> DocResult | None:  # noqa: 
     return result
 
 
-def _show(n: int, d) -> str:  # noqa: ANN001
+def _show(n: int, d) -> str:
     lines = [
         f"#{n} [{d.material_title} p.{d.page_start}] {d.form} · difficulty {d.difficulty}",
         f"  Q: {d.stem}",

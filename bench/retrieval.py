@@ -35,7 +35,7 @@ from bench._library import bench_runtime, bench_user, variant
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield"
 
 
-def load(corpus: Path, queries: Path, qrels: Path):  # noqa: ANN201
+def load(corpus: Path, queries: Path, qrels: Path):
     docs = [json.loads(line) for line in corpus.open(encoding="utf-8") if line.strip()]
     qs = {}
     for line in queries.open(encoding="utf-8"):
@@ -176,10 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     from engine import library
-    from engine.search import search_in
     from engine.retrieval.fusion import reciprocal_rank_fusion, weighted_fusion
-    from engine.search import lexical_index
     from engine.retrieval.vectors import collection_name
+    from engine.search import lexical_index, search_in
 
     docs, queries, rel = load(args.corpus, args.queries, args.qrels)
     if args.limit:

@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         f"the later ones"
     )
 
-    def split(preds) -> Metrics:  # noqa: ANN001
+    def split(preds) -> Metrics:
         return metrics(preds.predicted, preds.recalled)
 
     sm2_m = split(replay_sm2(reviews, score_from=score_from))

@@ -63,8 +63,8 @@ def fill(
     from sqlalchemy import insert
 
     from engine.db.models import Chunk, Material
-    from engine.retrieval.lexical import lexical_tokens
     from engine.retrieval.embeddings import model_label
+    from engine.retrieval.lexical import lexical_tokens
     from engine.retrieval.vectors import collection_name
 
     store = rt.vectors

@@ -93,7 +93,7 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def _ingest_docs(rt, user: int, docs: list[dict]) -> dict[int, str]:  # noqa: ANN001
+def _ingest_docs(rt, user: int, docs: list[dict]) -> dict[int, str]:
     from engine import library
 
     doc_of_material: dict[int, str] = {}
@@ -125,13 +125,13 @@ def _ingest_docs(rt, user: int, docs: list[dict]) -> dict[int, str]:  # noqa: AN
     return doc_of_material
 
 
-def _ask(rt, user: int, conv: int, text: str, **kw):  # noqa: ANN001, ANN202
+def _ask(rt, user: int, conv: int, text: str, **kw):
     from engine.tutor import service
 
     return service.ask(rt, user_id=user, conversation_id=conv, message=text, **kw)
 
 
-def _evidence(turn) -> float:  # noqa: ANN001
+def _evidence(turn) -> float:
     """What the refusal rule weighed (the best fused score on code without evidence)."""
     evidence = getattr(turn, "evidence", None)
     if evidence is not None:
@@ -139,7 +139,7 @@ def _evidence(turn) -> float:  # noqa: ANN001
     return turn.sources[0].score if turn.sources else 0.0
 
 
-def _offline_sentences(turn) -> list[tuple[int, str]]:  # noqa: ANN001
+def _offline_sentences(turn) -> list[tuple[int, str]]:
     """(material id, sentence) of an offline answer."""
     if turn.kind != "offline" or turn.message is None:
         return []
@@ -151,7 +151,7 @@ def _offline_sentences(turn) -> list[tuple[int, str]]:  # noqa: ANN001
     ]
 
 
-def _corpus_runs(rt, user, sets, rel, doc_of_material):  # noqa: ANN001, ANN202
+def _corpus_runs(rt, user, sets, rel, doc_of_material):
     from engine.tutor import store
 
     runs: dict[str, list[dict]] = {label: [] for label in sets}
@@ -232,7 +232,7 @@ def _sweep(runs: dict, current: float) -> None:
     print(f"  setting {current:.3f}: answered_in={a:.1f}% refused={r:.1f}%")
 
 
-def _document(rt, user: int, material_id: int) -> str:  # noqa: ANN001
+def _document(rt, user: int, material_id: int) -> str:
     """A material's text rebuilt from its chunks (gaps between chunks are whitespace)."""
     from sqlalchemy import select
 
@@ -303,7 +303,7 @@ def _starts_sentence(flat: str, breaks: list[bool], p: int) -> bool:
     return False
 
 
-def _sentence_starts(rt, user_of: dict[int, int], said: list[tuple[int, str]]) -> list[bool]:  # noqa: ANN001, E501
+def _sentence_starts(rt, user_of: dict[int, int], said: list[tuple[int, str]]) -> list[bool]:
     """For each offline answer sentence, whether it begins at a sentence start of its
     material (every occurrence is tried)."""
     docs: dict[int, tuple[str, list[bool]]] = {}
@@ -321,7 +321,7 @@ def _sentence_starts(rt, user_of: dict[int, int], said: list[tuple[int, str]]) -
     return out
 
 
-def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float], list[float]]:  # noqa: ANN001
+def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float], list[float]]:
     from engine.db.models import Conversation
     from engine.search import search_in
     from engine.tutor import store
@@ -371,7 +371,7 @@ def _timing(rt, docs: list[dict], queries: list[str]) -> tuple[list[float], list
     return pre, retrieval
 
 
-def _followups(rt, path: Path, said: list, user_of: dict) -> tuple[list[bool], list[bool]]:  # noqa: ANN001, E501
+def _followups(rt, path: Path, said: list, user_of: dict) -> tuple[list[bool], list[bool]]:
     from engine import library
     from engine.search import search
     from engine.tutor import store
@@ -397,7 +397,7 @@ def _followups(rt, path: Path, said: list, user_of: dict) -> tuple[list[bool], l
     return hits, raw
 
 
-def _german(rt, path: Path, said: list, user_of: dict) -> tuple[list[bool], list[bool]]:  # noqa: ANN001, E501
+def _german(rt, path: Path, said: list, user_of: dict) -> tuple[list[bool], list[bool]]:
     """German questions on the shared German notes: answered, and first citation on the
     expected page."""
     from engine import library
@@ -454,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--limit", type=int, default=None, help="index only the first N documents")
     args = p.parse_args(argv)
-    global SHARED_PDFS, SHARED_LANG  # noqa: PLW0603 - one run, one data folder
+    global SHARED_PDFS, SHARED_LANG  # one run, one data folder
     SHARED_PDFS, SHARED_LANG = args.shared / "pdf-corpus", args.shared / "lang"
     for path in (
         args.corpus,

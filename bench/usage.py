@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
@@ -25,9 +25,9 @@ from sqlalchemy import insert  # noqa: E402
 
 from engine import usage  # noqa: E402
 from engine.accounts import register_user  # noqa: E402
+from engine.bootstrap import create_runtime  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.models import LLMUsage  # noqa: E402
-from engine.bootstrap import create_runtime  # noqa: E402
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -35,7 +35,7 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))]
 
 
-def _plain_insert(rt, user_id: int) -> None:  # noqa: ANN001
+def _plain_insert(rt, user_id: int) -> None:
     with rt.session_factory.begin() as s:
         s.execute(
             insert(LLMUsage).values(
@@ -51,12 +51,12 @@ def _plain_insert(rt, user_id: int) -> None:  # noqa: ANN001
         )
 
 
-def _reserved_call(rt, user_id: int, settings: Settings) -> None:  # noqa: ANN001
+def _reserved_call(rt, user_id: int, settings: Settings) -> None:
     r = usage.reserve(rt.with_settings(settings), user_id=user_id, task=usage.GRADING, units=1)
     usage.settle(rt, r, model="m", outcome="ok", tokens_in=10, tokens_out=5)
 
 
-def _timed(fn, n: int) -> list[float]:  # noqa: ANN001
+def _timed(fn, n: int) -> list[float]:
     out = []
     for _ in range(n):
         t = time.perf_counter()

@@ -94,7 +94,7 @@ def _plain(value: Any) -> Any:
 
 
 def _rows(session: Session, model: type[Base], user_id: int) -> list[dict[str, Any]]:
-    table: Table = model.__table__  # type: ignore[assignment]
+    table: Table = model.__table__
     order = list(table.primary_key.columns)
     result = session.execute(select(table).where(table.c.user_id == user_id).order_by(*order))
     return [{k: _plain(v) for k, v in row._mapping.items()} for row in result]

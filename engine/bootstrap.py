@@ -79,6 +79,7 @@ def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
 
     async def main() -> None:
         task = asyncio.current_task()
+        assert task is not None  # main() runs as the event loop's task
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)

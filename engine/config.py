@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,6 +44,7 @@ from engine.config_groups import (
     TutorSettings,
     UsageSettings,
     VectorsSettings,
+    _Group,
 )
 from engine.config_mail import MailSettings
 
@@ -108,10 +110,15 @@ class Settings(BaseModel):
         return self.model_copy(update=update)
 
 
+def _group_fields(group: str) -> dict[str, FieldInfo]:
+    """The fields of one group (every field of Settings is typed with a `_Group` model)."""
+    return cast(type[_Group], Settings.model_fields[group].annotation).model_fields
+
+
 def _flat_names() -> dict[str, tuple[str, str]]:
     names: dict[str, tuple[str, str]] = {}
-    for group, group_info in Settings.model_fields.items():
-        for field, info in group_info.annotation.model_fields.items():
+    for group in Settings.model_fields:
+        for field, info in _group_fields(group).items():
             flat_name = info.alias or field
             if flat_name in names:
                 raise TypeError(f"two settings have the flat name {flat_name!r}")
@@ -161,7 +168,7 @@ def _flat_source() -> type[_FlatSource]:
     """
     fields: dict[str, Any] = {}
     for flat_name, (group, field) in FLAT_NAMES.items():
-        info = Settings.model_fields[group].annotation.model_fields[field]
+        info = _group_fields(group)[field]
         # Names read without the prefix (DATABASE_URL...) are given as AliasChoices.
         env_names = (
             info.validation_alias if isinstance(info.validation_alias, AliasChoices) else None

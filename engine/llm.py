@@ -11,6 +11,7 @@ must start fast. The values it takes and returns (tasks, `Completion`, `Stream`,
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -77,7 +78,7 @@ def _response_format(
     if mode == "auto":
         try:
             supported = bool(_lib().supports_response_schema(model=model))
-        except Exception as e:  # unknown model names raise; treat as "not known to support it"
+        except Exception as e:  # noqa: BLE001 - unknown model names raise; treat as "not known to support it"
             log.debug("response schema support unknown", extra={"model": model, "err": repr(e)})
             supported = False
         mode = "json_schema" if supported else "off"
@@ -104,7 +105,7 @@ def _translate(e: Exception, model: str) -> Exception:
         return ProviderRateLimited(
             "The language-model provider is limiting requests right now. Wait a minute and "
             "try again.",
-            retry_after_s=_retry_after(e) or 60,
+            retry_after_s=math.ceil(_retry_after(e) or 60),
         )
     if isinstance(e, lib.Timeout):
         return LLMUnavailable(
@@ -150,9 +151,13 @@ def _translate(e: Exception, model: str) -> Exception:
 
 def _is_provider_error(e: Exception) -> bool:
     lib = _lib()
-    return isinstance(e, tuple(lib.exceptions.LITELLM_EXCEPTION_TYPES)) or isinstance(
-        e, lib.APIError | lib.Timeout | lib.APIConnectionError
+    known = (
+        *lib.exceptions.LITELLM_EXCEPTION_TYPES,
+        lib.APIError,
+        lib.Timeout,
+        lib.APIConnectionError,
     )
+    return isinstance(e, known)
 
 
 def _retryable(e: Exception) -> bool:
@@ -221,7 +226,7 @@ def _with_retries(call, *, model: str, settings: Settings) -> tuple[Any, int]:
 def _cost(response: Any) -> float:
     try:
         return float(_lib().completion_cost(completion_response=response) or 0.0)
-    except Exception as e:  # litellm raises for models missing from its price table
+    except Exception as e:  # noqa: BLE001 - litellm raises for models missing from its price table
         log.debug("cost unknown", extra={"err": repr(e)})
         return 0.0
 
@@ -377,7 +382,7 @@ def _cost_of_stream(
     sent no usage chunk)."""
     try:
         built = lib.stream_chunk_builder(chunks, messages=messages)
-    except Exception as e:  # an incomplete stream cannot be rebuilt; cost stays 0
+    except Exception as e:  # noqa: BLE001 - an incomplete stream cannot be rebuilt; cost stays 0
         log.debug("stream rebuild failed", extra={"err": repr(e)})
         return
     if built is None:
@@ -397,7 +402,7 @@ def count_tokens(messages: list[dict[str, str]], *, task: Task, settings: Settin
     model = model_for(task, settings) or "gpt-3.5-turbo"
     try:
         return int(_lib().token_counter(model=model, messages=messages))
-    except Exception as e:  # an unknown tokenizer: fall back to the default one
+    except Exception as e:  # noqa: BLE001 - an unknown tokenizer: fall back to the default one
         log.debug("token count fallback", extra={"model": model, "err": repr(e)})
         return int(_lib().token_counter(model="gpt-3.5-turbo", messages=messages))
 

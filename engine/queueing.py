@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
+from engine.db.session import affected_rows
 
 
 class QueueUnavailable(Exception):
@@ -50,7 +51,7 @@ def purge_learner_jobs(session: Session, *, user_id: int) -> int:
         {"lock": learner_lock(user_id)},
     )
     session.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous})
-    return result.rowcount or 0
+    return affected_rows(result)
 
 
 def conninfo(database: Engine) -> str:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.admin import access, health, model_usage, signup, users
-from engine.admin import jobs as admin_jobs
+from engine.admin import access, health, jobs as admin_jobs, model_usage, signup, users
 from engine.domain.vocabulary import JobState
 from engine.errors import EngineError
 from engine.mail import app_link, links_by_email

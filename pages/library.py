@@ -75,7 +75,7 @@ queued: dict[str, int | None] = st.session_state.setdefault("library_queued", {}
 current_files = {file.file_id: file for file in uploads or []}
 
 
-def _start(file, password: str | None = None) -> None:  # noqa: ANN001 - UploadedFile
+def _start(file, password: str | None = None) -> None:  # UploadedFile
     file.seek(0)
     try:
         job_id = submit_ingestion(

@@ -167,14 +167,14 @@ general = right.toggle(
 open_source = source_dialog(rt, uid, store.citation_view)
 
 
-def _quiz_action(action, message_id: int, index: int, **kw) -> None:  # noqa: ANN001
+def _quiz_action(action, message_id: int, index: int, **kw) -> None:
     try:
         action(rt, user_id=uid, message_id=message_id, index=index, **kw)
     except EngineError as e:
         st.session_state["tutor_error"] = e.user_message
 
 
-def _quiz(message) -> None:  # noqa: ANN001 - a stored quiz message
+def _quiz(message) -> None:  # a stored quiz message
     """The quiz's questions: answered here first, then the answer is shown, then accept or
     reject (a rejected question is never offered again)."""
     for i, item in enumerate(message.sentences):

@@ -80,13 +80,13 @@ class ChartData:
 
 
 @st.cache_resource(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)
-def _figure(name: str, args: tuple):  # noqa: ANN202 - a plotly Figure
+def _figure(name: str, args: tuple):  # a plotly Figure
     from ui import analytics_charts
 
     return getattr(analytics_charts, name)(*args)
 
 
-def figure(builder, *args):  # noqa: ANN001, ANN201
+def figure(builder, *args):
     """`builder(*args)` from `ui.analytics_charts`, built once per distinct data and reused.
 
     Building a Plotly figure takes 5-20 ms and the page shows about fifteen, on every rerun

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from engine.analytics import anki, export, knowledge
-from engine.analytics import shaping as shape
+from engine.analytics import anki, export, knowledge, shaping as shape
 from engine.errors import EngineError
 from ui import analytics_charts as charts
 from ui.analytics_cache import ChartData, figure

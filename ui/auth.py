@@ -250,8 +250,7 @@ def sso_sign_in(rt: Runtime) -> AccountInfo | None:
         return None
     if st.session_state.get(_SSO_ERROR) or st.session_state.get(_SSO_LINK):
         return None  # the login page shows it
-    from engine.accounts.sso import LinkNeeded, identity_from_claims
-    from engine.accounts.sso import sso_sign_in as map_identity
+    from engine.accounts.sso import LinkNeeded, identity_from_claims, sso_sign_in as map_identity
     from engine.errors import EngineError
 
     identity = identity_from_claims(

@@ -35,7 +35,7 @@ def outcome_text(job: JobView) -> str:
     return escape_markdown(job.message)
 
 
-def job_card(rt, job: JobView, *, user_id: int, key: str) -> None:  # noqa: ANN001 - Runtime
+def job_card(rt, job: JobView, *, user_id: int, key: str) -> None:  # Runtime
     """Show one job; Cancel while it runs, Dismiss once it has ended."""
     name = escape_markdown(job.label)
     with st.container(border=True):

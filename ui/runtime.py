@@ -10,6 +10,7 @@ hand `get_runtime()`'s runtime to engine services; UI helpers type it as `ui.run
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -31,10 +32,9 @@ def _create() -> Runtime:
     settings = get_settings()
     # The embedded PostgreSQL first (when there is no DATABASE_URL): its initdb and start run
     # in other processes while this one imports the database and migration code below.
-    try:
+    # create_runtime tries again below, then reports and logs the cause.
+    with contextlib.suppress(DatabaseUnavailable):
         database_url(settings)
-    except DatabaseUnavailable:
-        pass  # create_runtime tries again below, then reports and logs the cause
     from engine.bootstrap import create_runtime, ensure_worker
 
     rt = create_runtime(settings)
@@ -90,7 +90,7 @@ class _Starter:
     def _run(future: Future[Runtime]) -> None:
         try:
             rt = _create()
-        except BaseException as e:  # handed to the page that waits, which shows it
+        except BaseException as e:  # noqa: BLE001 - handed to the page that waits, which shows it
             future.set_exception(e)
         else:
             future.set_result(rt)

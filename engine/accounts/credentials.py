@@ -14,6 +14,7 @@ from engine.accounts.login import check_credentials
 from engine.accounts.passwords import hash_password, password_problems
 from engine.accounts.sessions import revoke_user_sessions
 from engine.db.models import User
+from engine.db.session import affected_rows
 from engine.errors import AuthenticationFailed, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -25,9 +26,11 @@ log = logging.getLogger(__name__)
 def _set_password(rt: Runtime, user_id: int, password: str, keep_session_id: str | None) -> int:
     password_hash = hash_password(password)  # before the transaction: no connection held
     with rt.session_factory.begin() as session:
-        found = session.execute(
-            update(User).where(User.id == user_id).values(password_hash=password_hash)
-        ).rowcount
+        found = affected_rows(
+            session.execute(
+                update(User).where(User.id == user_id).values(password_hash=password_hash)
+            )
+        )
         if not found:
             raise NotFound("That account no longer exists.")
         return revoke_user_sessions(session, user_id=user_id, keep_session_id=keep_session_id)

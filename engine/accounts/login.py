@@ -38,6 +38,7 @@ from engine.accounts.emails import MAX_EMAIL_LENGTH, normalise_email
 from engine.accounts.passwords import checked_password, dummy_hash
 from engine.config import Settings
 from engine.db.models import LoginAttempt, User
+from engine.db.session import affected_rows
 from engine.errors import AccountLocked, AuthenticationFailed, RateLimited
 
 if TYPE_CHECKING:
@@ -346,4 +347,4 @@ def prune_login_attempts(rt: Runtime, *, older_than: dt.timedelta, now: dt.datet
         result = session.execute(
             delete(LoginAttempt).where(LoginAttempt.attempted_at < now - older_than)
         )
-    return result.rowcount or 0
+    return affected_rows(result)

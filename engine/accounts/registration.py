@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from engine import server_settings
@@ -32,6 +31,7 @@ from engine.accounts.passwords import checked_hash, password_problems
 from engine.config import Settings
 from engine.db.models import Profile, SignupAttempt, User
 from engine.db.models.accounts import ROLES
+from engine.db.session import affected_rows
 from engine.errors import RateLimited, RegistrationError
 
 if TYPE_CHECKING:
@@ -307,4 +307,4 @@ def prune_signup_attempts(rt: Runtime, *, older_than: dt.timedelta, now: dt.date
         result = session.execute(
             delete(SignupAttempt).where(SignupAttempt.attempted_at < now - older_than)
         )
-    return result.rowcount or 0
+    return affected_rows(result)

@@ -33,6 +33,7 @@ from engine.accounts.registration import window_refusal
 from engine.accounts.sessions import revoke_user_sessions
 from engine.config import Settings
 from engine.db.models import PasswordReset, User
+from engine.db.session import affected_rows
 from engine.errors import InvalidInput, RateLimited
 from engine.mail import app_link, links_by_email, send_later
 
@@ -270,4 +271,4 @@ def prune_password_resets(rt: Runtime, *, older_than: dt.timedelta, now: dt.date
                 func.coalesce(PasswordReset.expires_at, PasswordReset.requested_at) < now,
             )
         )
-    return result.rowcount or 0
+    return affected_rows(result)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.accounts.core import AccountInfo, account_info
 from engine.db.models import AuthSession
+from engine.db.session import affected_rows
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -150,7 +151,7 @@ def revoke_user_sessions(
     )
     if keep_session_id is not None:
         stmt = stmt.where(AuthSession.token_hash != _digest(keep_session_id))
-    return session.execute(stmt).rowcount or 0
+    return affected_rows(session.execute(stmt))
 
 
 def prune_sessions(rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime) -> int:
@@ -162,4 +163,4 @@ def prune_sessions(rt: Runtime, *, older_than: dt.timedelta, now: dt.datetime) -
                 (AuthSession.expires_at < cutoff) | (AuthSession.revoked_at < cutoff)
             )
         )
-    return result.rowcount or 0
+    return affected_rows(result)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -283,7 +283,7 @@ def true_retention(rt: Runtime, scope: Scope) -> pd.DataFrame:
     out = []
     for period, span in PERIODS:
         rows = true[_in_period(true["day"], scope.today, period, span)]
-        rec: dict[str, object] = {"period": period}
+        rec: dict[str, Any] = {"period": period}
         for kind, categories in (("young", ("learning", "young")), ("mature", ("mature",))):
             # Under 21 days since the previous answer is young, however short.
             part = rows[rows["category"].isin(categories)]

@@ -223,7 +223,7 @@ def bank_materials(rt: Runtime, *, user_id: int) -> list[tuple[int, str]]:
             .group_by(Question.material_id)
             .order_by(func.max(Question.material_title))
         ).all()
-    return [(int(m), t) for m, t in rows]
+    return [(m, t) for m, t in rows if m is not None]
 
 
 def get_question(rt: Runtime, *, user_id: int, question_id: int) -> QuestionView:

@@ -18,7 +18,7 @@ def copy_rows(
     """COPY `rows` (dicts holding `columns`) into `table`, inside the session's transaction."""
     json_columns = {c for c in columns if isinstance(table.c[c].type, JSONB)}
     names = ", ".join(f'"{c}"' for c in columns)
-    driver = session.connection().connection.driver_connection
+    driver: Any = session.connection().connection.driver_connection  # psycopg.Connection
     with (
         driver.cursor() as cursor,
         cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,

@@ -11,13 +11,14 @@ import logging
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
 from engine.config import Settings
 from engine.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_servers: dict[Path, object] = {}
+_servers: dict[Path, Any] = {}  # pgserver.PostgresServer
 
 
 def database_url(settings: Settings) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,7 +61,7 @@ def _install_outage_message(engine: Engine) -> None:
     shows as a message; SQLAlchemy still invalidates the dead connection."""
 
     @event.listens_for(engine, "handle_error")
-    def _outage(ctx):  # noqa: ANN001, ANN202 - SQLAlchemy's ExceptionContext
+    def _outage(ctx):  # SQLAlchemy's ExceptionContext
         if ctx.is_pre_ping:
             return None
         refused = ctx.connection is None and isinstance(
@@ -77,11 +78,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def _install_slow_query_log(engine: Engine, threshold_ms: float) -> None:
     @event.listens_for(engine, "before_cursor_execute")
-    def _start(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def _start(conn, cursor, statement, parameters, context, executemany):
         conn.info.setdefault("query_start", []).append(time.perf_counter())
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _end(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def _end(conn, cursor, statement, parameters, context, executemany):
         started = conn.info["query_start"].pop()
         elapsed_ms = (time.perf_counter() - started) * 1000
         if elapsed_ms >= threshold_ms:
@@ -99,7 +100,7 @@ def _install_pool_watch(engine: Engine) -> None:
     """Warn when the pool runs into overflow: the first sign that pool_size is too small."""
 
     @event.listens_for(engine, "checkout")
-    def _checkout(dbapi_conn, record, proxy):  # noqa: ANN001
+    def _checkout(dbapi_conn, record, proxy):
         stats = pool_stats(engine)
         if stats.overflow > 0:
             pool_log.warning(
@@ -134,3 +135,12 @@ def pool_stats(engine: Engine) -> PoolStats:
 def safe_url(url: str) -> str:
     """The URL with its password masked, for logs and messages."""
     return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (0 when the driver cannot tell).
+
+    `Session.execute` is typed as returning a plain `Result`; for these statements it is a
+    `CursorResult`, the one that carries `rowcount`.
+    """
+    return cast(CursorResult[Any], result).rowcount or 0

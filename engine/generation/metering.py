@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert
-from sqlalchemy import text as sql_text
+from sqlalchemy import func, insert, text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from engine import usage
 from engine.db.models import LLMCache, LLMUsage
 from engine.runtime import Runtime
+from engine.usage import Reservation
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Run:
     llm_calls: int = 0
     cached_calls: int = 0
     llm_ms: float = 0.0
-    reservation: usage.Reservation | None = None
+    reservation: Reservation | None = None
     # Languages of chosen materials the offline generator cannot handle (ISO 639-1 codes).
     unsupported_languages: set[str] = field(default_factory=set)
 

@@ -70,7 +70,8 @@ def _groups(
     out = []
     for i, g in enumerate(groups):
         wanted = count // n_groups + (1 if i < count % n_groups else 0)
-        kept, size = [], 0
+        kept: list[Passage] = []
+        size = 0
         for p in g:
             if kept and size + len(p.text) > max_chars // n_groups:
                 break

@@ -199,7 +199,7 @@ def generate(
         on_reject: called with the reason of each dropped draft.
     """
     types = [t for t in types if t in OFFLINE_TYPES] or [QuestionType.CLOZE]
-    allowed = [f for f in MIX_ORDER if any(f in FORMS_BY_TYPE[t] for t in types)]
+    allowed = [f for f in MIX_ORDER if any(f in FORMS_BY_TYPE[QuestionType(t)] for t in types)]
     order = [f for f in (forms or allowed) if f in allowed] or allowed
     used = used_sentences if used_sentences is not None else set()
     passages = _spread(passages)

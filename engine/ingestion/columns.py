@@ -68,9 +68,12 @@ def find_gutter(lines: list[str]) -> tuple[int, int] | None:
         if used <= allowed and col < hi:
             start = col if start is None else start
             continue
-        if start is not None and col - start >= _GUTTER_MIN_WIDTH:
-            if best is None or col - start > best[1] - best[0]:
-                best = (start, col)
+        if (
+            start is not None
+            and col - start >= _GUTTER_MIN_WIDTH
+            and (best is None or col - start > best[1] - best[0])
+        ):
+            best = (start, col)
         start = None
     return best
 

@@ -134,7 +134,7 @@ def _run_worker(
     ocr_pages_left: int | None = None,
 ) -> list[dict]:
     """The reader process's messages about the file at `path`, read under the time limits."""
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+    proc = subprocess.Popen(
         [sys.executable, "-X", "utf8", str(_WORKER)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

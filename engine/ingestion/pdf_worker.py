@@ -51,7 +51,7 @@ class _WarningCollector(logging.Handler):
 _UNTRUSTED_TEXT_WARNINGS = ("not implemented yet", "unknown encoding")
 
 
-def _title(reader) -> str | None:  # noqa: ANN001
+def _title(reader) -> str | None:
     try:
         meta = reader.metadata
         title = meta.title if meta else None
@@ -69,7 +69,7 @@ def _largest_font_lines(runs: list[tuple[float, str, float]]) -> list[str]:
     chars: dict[float, int] = {}
     for size, text, _ in runs:
         chars[size] = chars.get(size, 0) + len(text)
-    if biggest <= max(chars, key=chars.get) + 0.5:
+    if biggest <= max(chars, key=chars.__getitem__) + 0.5:
         return []  # one size throughout: no title set apart by its font
     block: list[str] = []
     baseline = None
@@ -86,14 +86,14 @@ def _largest_font_lines(runs: list[tuple[float, str, float]]) -> list[str]:
 
 
 def _plain_text(
-    page,
-    fonts: list | None = None,  # noqa: ANN001 - pypdf.PageObject
+    page,  # pypdf.PageObject
+    fonts: list | None = None,
 ) -> tuple[str, list[tuple[float, float]]]:
     """The page's text in drawing order, and where each of its text runs starts (page space).
     `fonts`, when given, receives each run's (font size, text, baseline) for the title."""
     starts: list[tuple[float, float]] = []
 
-    def visit(text, cm, tm, font_dict, font_size) -> None:  # noqa: ANN001
+    def visit(text, cm, tm, font_dict, font_size) -> None:
         if text and not text.isspace():
             starts.append(
                 (cm[0] * tm[4] + cm[2] * tm[5] + cm[4], cm[1] * tm[4] + cm[3] * tm[5] + cm[5])
@@ -109,7 +109,7 @@ def _plain_text(
 def _reading_order(
     page,
     plain: str,
-    starts: list[tuple[float, float]],  # noqa: ANN001
+    starts: list[tuple[float, float]],
 ) -> tuple[str, str | None]:
     """The page's text column by column when it is set in two columns drawn across, else
     `plain`; with the reason layout mode failed, if it did (the plain text then stands).
@@ -133,7 +133,7 @@ def _reading_order(
     return column_order(layout, plain) or plain, None
 
 
-class _Refused(Exception):  # noqa: N818 - a refusal, reported to the parent as one message
+class _Refused(Exception):  # a refusal, reported to the parent as one message
     """The file cannot be read: `reason` is one the parent knows (see `engine.ingestion.pdf`)."""
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -152,7 +152,7 @@ def _collect_pypdf_warnings() -> _WarningCollector:
     return collector
 
 
-def _decrypt(reader, password: str | None) -> None:  # noqa: ANN001 - pypdf.PdfReader
+def _decrypt(reader, password: str | None) -> None:  # pypdf.PdfReader
     if password is None:
         try:
             ok = reader.decrypt("")
@@ -163,13 +163,13 @@ def _decrypt(reader, password: str | None) -> None:  # noqa: ANN001 - pypdf.PdfR
         return
     try:
         ok = reader.decrypt(password)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise _Refused("encrypted", repr(e)[:300]) from e
     if not ok:
         raise _Refused("wrong_password", "")
 
 
-def _open(request: dict):  # noqa: ANN202 - (pypdf.PdfReader, page count)
+def _open(request: dict):  # (pypdf.PdfReader, page count)
     """The reader of the requested file, decrypted, and its page count."""
     import pypdf
     from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
@@ -190,7 +190,7 @@ def _open(request: dict):  # noqa: ANN202 - (pypdf.PdfReader, page count)
     except LimitReachedError as e:
         reason = "too_large" if "decompress" in str(e).lower() else "malformed"
         raise _Refused(reason, str(e)[:300]) from e
-    except (PdfReadError, Exception) as e:  # noqa: BLE001 - anything here means a damaged file
+    except (PdfReadError, Exception) as e:  # anything here means a damaged file
         raise _Refused("malformed", f"{type(e).__name__}: {e}"[:300]) from e
     if page_count == 0:
         raise _Refused("malformed", "no pages")
@@ -199,7 +199,7 @@ def _open(request: dict):  # noqa: ANN202 - (pypdf.PdfReader, page count)
     return reader, page_count
 
 
-def _emit_meta(reader, page_count: int, fonts: list) -> None:  # noqa: ANN001
+def _emit_meta(reader, page_count: int, fonts: list) -> None:
     try:
         title_lines = _largest_font_lines(fonts)
     except MemoryError:
@@ -217,7 +217,7 @@ def _emit_meta(reader, page_count: int, fonts: list) -> None:  # noqa: ANN001
 def _read_page(
     reader,
     number: int,
-    collector: _WarningCollector,  # noqa: ANN001
+    collector: _WarningCollector,
     fonts: list | None = None,
 ) -> dict:
     """The message for page `number`; a broken page gives empty text and its error."""
@@ -252,7 +252,7 @@ def _read_page(
     }
 
 
-def _needs_ocr(message: dict, pdfium_doc) -> bool:  # noqa: ANN001 - pypdfium2.PdfDocument
+def _needs_ocr(message: dict, pdfium_doc) -> bool:  # pypdfium2.PdfDocument
     """Whether the page of this message has no usable text layer (see `ocr.needs_ocr`)."""
     from cleaning import is_glyph_garbage
     from ocr import image_cover, needs_ocr
@@ -271,7 +271,7 @@ def _needs_ocr(message: dict, pdfium_doc) -> bool:  # noqa: ANN001 - pypdfium2.P
     return needs_ocr(text, usable=usable, image_cover=cover)
 
 
-def _open_pdfium(request: dict):  # noqa: ANN202 - pypdfium2.PdfDocument or None
+def _open_pdfium(request: dict):  # pypdfium2.PdfDocument or None
     import pypdfium2
 
     try:
@@ -309,7 +309,7 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
             page = read_page(reader, pdfium_doc[message["number"] - 1], dpi=int(options["dpi"]))
         except MemoryError:
             raise _Refused("too_large", f"memory on page {message['number']} (OCR)") from None
-        except Exception as e:  # noqa: BLE001 - one unreadable page must not sink the rest
+        except Exception as e:  # one unreadable page must not sink the rest
             if "alloc" in str(e).lower():  # onnxruntime out of memory under the limit
                 raise _Refused("too_large", f"memory on page {message['number']} (OCR)") from e
             _emit({**message, "ocr_error": f"{type(e).__name__}: {e}"[-300:]})

@@ -78,6 +78,8 @@ def _finished_spool(rt: Runtime, user_id: int | None) -> dict[int, set[str]]:
     with rt.session_factory() as session:
         rows = session.execute(q).all()
     for uid, path in rows:
+        if uid is None or path is None:  # the query reads rows that have both
+            continue
         name = Path(path).name
         on_disk = {
             n
@@ -273,6 +275,7 @@ def unclaimed_spool(rt: Runtime, now: dt.datetime) -> list[Path]:
             for p in session.scalars(
                 select(JobProgress.spool_path).where(JobProgress.spool_path.is_not(None))
             )
+            if p  # the query reads rows that have one
         }
     claimed |= {Path(n).with_suffix(x).name for n in list(claimed) for x in SPOOL_SUFFIXES}
     cutoff = (now - UNCLAIMED_SPOOL_AGE).timestamp()

@@ -97,7 +97,7 @@ def parse_csv(data: bytes, *, max_bytes: int) -> list[CsvQuestion]:
                 "or stem, answer (optional: options separated by |); "
                 "explanation and topic are optional in both."
             )
-        rows = []
+        rows: list[dict[str, str]] = []
         for row in reader:
             if len(rows) >= MAX_ROWS:
                 raise CsvRefused(f"The CSV has more than {MAX_ROWS:,} rows; split it.")
@@ -164,13 +164,15 @@ def import_csv(rt: Runtime, *, user_id: int, data: bytes) -> CsvSummary:
     questions = parse_csv(data, max_bytes=rt.settings.ingestion.upload_max_mb * 1_000_000)
     by_key = {q.key: q for q in questions}  # a stem twice: the later row wins
     with rt.session_factory.begin() as session:
-        existing = dict(
-            session.execute(
+        existing = {
+            key: qid
+            for key, qid in session.execute(
                 select(Question.external_key, Question.id).where(
                     Question.user_id == user_id, Question.external_key.in_(list(by_key))
                 )
-            ).all()
-        )
+            )
+            if key is not None  # the query matched set keys only
+        }
         for key, qid in existing.items():
             session.execute(
                 update(Question).where(Question.id == qid).values(**_values(by_key[key]))

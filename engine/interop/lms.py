@@ -203,7 +203,7 @@ def _mcq_parts(item: ET.Element, q: ExportQuestion) -> None:
         maxChoices="1",
     )
     _sub(choice, "prompt", q.stem)
-    for i, option in enumerate(q.options):
+    for i, option in enumerate(q.options or ()):
         _sub(choice, "simpleChoice", option, identifier=f"C{i}")
     processing = _sub(item, "responseProcessing")
     cond = _sub(processing, "responseCondition")

@@ -131,5 +131,6 @@ def stop_learner_jobs(rt: Runtime, *, user_id: int) -> int:
             )
         )
     for path in spooled:
-        remove_spooled(rt, path=Path(path))
+        if path:  # the query reads rows that have one
+            remove_spooled(rt, path=Path(path))
     return purged

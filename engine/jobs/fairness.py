@@ -16,7 +16,7 @@ Two rules keep one learner from making another wait behind all of their work:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
@@ -63,7 +63,7 @@ def another_learner_waiting(rt: Runtime, user_id: int) -> bool:
         return bool(conn.execute(_OTHER_WAITING, {"lock": learner_lock(user_id)}).scalar())
 
 
-def requeue(rt: Runtime, context: JobContext, task: str, **kwargs: object) -> int:
+def requeue(rt: Runtime, context: JobContext, task: str, **kwargs: Any) -> int:
     """Queue the running job's task again with the same lock, queueing lock and priority (it
     goes after other learners' jobs queued before it, and before its learner's later ones);
     returns the new queue job id."""

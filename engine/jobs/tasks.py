@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,8 @@ def run_job(
     except EngineError as e:
         if isinstance(e, TRANSIENT) and _will_retry(rt, context, kind):
             _safe(
-                lambda: jp.note(
+                partial(
+                    jp.note,
                     rt,
                     job_id,
                     f"{e.user_message} Trying again shortly.",
@@ -120,7 +122,8 @@ def run_job(
             )
             raise
         _safe(
-            lambda: jp.finish(
+            partial(
+                jp.finish,
                 rt,
                 job_id,
                 outcome=JobState.FAILED,
@@ -158,7 +161,7 @@ def _unexpected(
     rt: Runtime, context: JobContext, kind: JobKind, job_id: int, row: Any, e: Exception
 ) -> None:
     """Record an unexpected failure: retried shortly when safe, else failed and cleaned up."""
-    log.exception("background job failed", extra={"job": job_id, "kind": kind})
+    log.error("background job failed", exc_info=e, extra={"job": job_id, "kind": kind})
     if _will_retry(rt, context, kind):
         _safe(
             lambda: jp.note(

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from procrastinate import App
 from procrastinate.jobs import Job, Status
@@ -50,7 +50,7 @@ async def recover_stalled(app: App, rt: Runtime) -> int:
 
 
 async def _recover(app: App, rt: Runtime, job: Job) -> None:
-    job_id = int(job.task_kwargs.get("job_id", 0))
+    job_id = int(cast(int, job.task_kwargs.get("job_id", 0)))  # our tasks defer an int
     if job.task_name in RETRYABLE and job.attempts < rt.settings.jobs.max_retries:
         await app.job_manager.retry_job(job)
         await asyncio.to_thread(
@@ -121,7 +121,8 @@ async def _run_once(
             await app.run_worker_async(
                 concurrency=concurrency or s.jobs.worker_concurrency,
                 name=name,
-                queues=queues,
+                # procrastinate's type leaves out None, which its Worker takes as every queue.
+                queues=queues,  # type: ignore[arg-type]
                 install_signal_handlers=False,
                 # A finished job's record is its progress row; the queue keeps no history.
                 delete_jobs="successful",

@@ -95,8 +95,8 @@ def index_is_current(rt: Runtime, *, user_id: int) -> bool:
 def _live_chunks(session: Session, user_id: int) -> list[tuple[int, int, str]]:
     """(chunk id, material id, text) of every chunk whose material is not being deleted."""
     return [
-        tuple(r)
-        for r in session.execute(
+        (chunk_id, material_id, text)
+        for chunk_id, material_id, text in session.execute(
             select(Chunk.id, Chunk.material_id, Chunk.text)
             .join(Material, Material.id == Chunk.material_id)
             .where(Chunk.user_id == user_id, Material.status != MaterialStatus.DELETING)

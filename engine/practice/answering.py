@@ -24,8 +24,7 @@ from typing import Any, Protocol
 from engine.domain.vocabulary import QuestionStatus, Scheduler
 from engine.scheduling import fsrs6, sm2
 from engine.scheduling.rating import Grade, RatingParams, grade_attempt
-from engine.scoring import quality as quality_rules
-from engine.scoring import xp as xp_rules
+from engine.scoring import quality as quality_rules, xp as xp_rules
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int, note: str = "
             .where(Attempt.id == attempt_id, Attempt.user_id == user_id)
             .with_for_update()
         )
-        _check_disputable(attempt)
+        attempt = _check_disputable(attempt)
         q = store.load_question(session, user_id, attempt.question_id)
         rs = session.scalar(
             select(ReviewState).where(ReviewState.question_id == q.id).with_for_update()
@@ -78,7 +78,7 @@ def dispute_attempt(rt: Runtime, *, user_id: int, attempt_id: int, note: str = "
         return recorded_result(session, attempt, q, profile, duplicate=False)
 
 
-def _check_disputable(attempt: Attempt | None) -> None:
+def _check_disputable(attempt: Attempt | None) -> Attempt:
     """NotFound or InvalidInput unless the attempt is a wrong answer not yet disputed."""
     if attempt is None:
         raise NotFound("That answer was not found.")
@@ -91,6 +91,7 @@ def _check_disputable(attempt: Attempt | None) -> None:
             "You rated this card yourself, so there is nothing to dispute; "
             "rate it again when it comes back."
         )
+    return attempt
 
 
 def _rescore(

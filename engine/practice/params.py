@@ -8,8 +8,7 @@ from engine.config import Settings
 from engine.practice.answering import AnswerParams
 from engine.scheduling import fsrs6, sm2
 from engine.scheduling.rating import RatingParams
-from engine.scoring import quality as quality_rules
-from engine.scoring import xp as xp_rules
+from engine.scoring import quality as quality_rules, xp as xp_rules
 
 
 def sm2_params(settings: Settings) -> sm2.SM2Params:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, true, update
+from sqlalchemy import Insert, Update, bindparam, func, insert, select, true, update
 
 from engine.db.models import Attempt, Profile, Question, ReviewState, SchedulerParameters
 from engine.practice import store
@@ -101,6 +101,7 @@ def write_statement(new_state: bool, write_question: bool) -> Any:
         Question.__table__,
     )
     state = _binds(rs_t, _STATE_COLUMNS, "rs")
+    write_rs: Insert | Update
     if new_state:
         write_rs = insert(rs_t).values(
             user_id=bindparam("a_user_id"),

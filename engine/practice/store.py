@@ -12,8 +12,7 @@ import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, case, func, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import ARRAY, Integer, case, cast as sql_cast, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, Flag, Profile, Question, SchedulerParameters
@@ -154,7 +153,8 @@ def load_aggregates(
     )
     if except_attempt is not None:
         stmt = stmt.where(Attempt.id != except_attempt)
-    return aggregates(*session.execute(stmt).one())
+    row: tuple[Any, ...] = session.execute(stmt).one()  # six columns (SQLAlchemy types 10+)
+    return aggregates(*row)
 
 
 def facts(q: Question) -> QuestionFacts:

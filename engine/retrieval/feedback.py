@@ -18,10 +18,12 @@ service reads the inputs. Measured on the Cranfield split with `python -m bench.
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 
@@ -58,7 +60,7 @@ def expanded_terms(
         params: how many passages and terms, and the query's share.
     """
     query = Counter(query_terms)
-    weights: Counter[str] = Counter()
+    weights: defaultdict[str, float] = defaultdict(float)
     if query:
         total = sum(query.values())
         for term, count in query.items():
@@ -67,14 +69,14 @@ def expanded_terms(
     mass = sum(score for _, score in scored)
     if not scored or mass <= 0:
         return dict(weights) if weights else {}
-    relevance: Counter[str] = Counter()
+    relevance: defaultdict[str, float] = defaultdict(float)
     for tokens, score in scored:
         share = score / mass / len(tokens)
         for term, count in Counter(tokens).items():
             rarity = math.log(n_docs / max(doc_freq(term), 1))
             if rarity > 0:
                 relevance[term] += share * count * rarity
-    best = relevance.most_common(params.terms)
+    best = heapq.nlargest(params.terms, relevance.items(), key=itemgetter(1))
     expansion_mass = sum(v for _, v in best)
     if expansion_mass <= 0:
         return dict(weights)

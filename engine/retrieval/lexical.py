@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ _CJK = re.compile(
 
 
 @lru_cache(maxsize=8)
-def _stemmer(algorithm: str = "english"):  # noqa: ANN202 - Stemmer.Stemmer
+def _stemmer(algorithm: str = "english"):  # Stemmer.Stemmer
     import Stemmer
 
     return Stemmer.Stemmer(algorithm)
@@ -95,7 +96,7 @@ class LexicalIndex:
 
     chunk_ids: np.ndarray  # int64, position -> chunk id
     material_ids: np.ndarray  # int64, position -> material id
-    retriever: object | None  # bm25s.BM25, None for an empty library
+    retriever: Any  # bm25s.BM25 (imported lazily), None for an empty library
     position_of: dict[int, int]  # chunk id -> position
 
     @classmethod
@@ -141,7 +142,7 @@ class LexicalIndex:
         term_id = self._term_id(term)
         if term_id is None:
             return 0
-        indptr = self.retriever.scores["indptr"]  # type: ignore[union-attr]
+        indptr = self.retriever.scores["indptr"]
         return int(indptr[term_id + 1] - indptr[term_id])
 
     def weighted_scores(self, weights: dict[str, float]) -> np.ndarray:

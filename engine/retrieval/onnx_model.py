@@ -54,7 +54,7 @@ def _export_fp32(target: Path) -> None:
             super().__init__()
             self.bert = bert
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN202
+        def forward(self, input_ids, attention_mask, token_type_ids):
             return self.bert(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
@@ -114,7 +114,7 @@ def build(target: Path, *, quantized: bool) -> Path:
     return target
 
 
-def _session(path: Path, threads: int):  # noqa: ANN202 - onnxruntime.InferenceSession
+def _session(path: Path, threads: int):  # onnxruntime.InferenceSession
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -127,7 +127,7 @@ def _session(path: Path, threads: int):  # noqa: ANN202 - onnxruntime.InferenceS
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def load_session(models_dir: Path, *, quantized: bool, threads: int):  # noqa: ANN201
+def load_session(models_dir: Path, *, quantized: bool, threads: int):
     """The cached model's session, building the model first when it is missing or unreadable."""
     path = cache_path(models_dir, quantized=quantized)
     with _BUILD_LOCK:
@@ -147,7 +147,7 @@ def load_session(models_dir: Path, *, quantized: bool, threads: int):  # noqa: A
 class OnnxMiniLM:
     """Mean-pooled, L2-normalised MiniLM sentence vectors from an onnxruntime session."""
 
-    def __init__(self, session) -> None:  # noqa: ANN001
+    def __init__(self, session) -> None:
         from tokenizers import Tokenizer
 
         self._session = session

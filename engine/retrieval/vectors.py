@@ -83,7 +83,7 @@ class VectorStore:
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        except Exception as e:  # noqa: BLE001 - any client failure means "unavailable"
+        except Exception as e:  # any client failure means "unavailable"
             raise VectorStoreUnavailable(
                 "The vector store could not be opened. Check CHROMA_HOST or the data folder.",
                 detail=repr(e),
@@ -109,7 +109,7 @@ class VectorStore:
                     col = self._client.get_collection(name, embedding_function=None)
             except self._not_found as e:
                 raise _Missing(name) from e
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 if not create:  # some Chroma versions raise other errors for a missing one
                     raise _Missing(name) from e
                 raise VectorStoreUnavailable(
@@ -151,7 +151,7 @@ class VectorStore:
                 log.info(
                     "collection replaced by another process; reopening", extra={"collection": name}
                 )
-            except Exception as e:  # noqa: BLE001 - any other client failure
+            except Exception as e:  # any other client failure
                 raise VectorStoreUnavailable(failure, detail=repr(e)) from e
         raise AssertionError("unreachable")
 
@@ -161,7 +161,7 @@ class VectorStore:
             return sorted(
                 c.name if hasattr(c, "name") else str(c) for c in self._client.list_collections()
             )
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise VectorStoreUnavailable(
                 "The vector store is not available.", detail=repr(e)
             ) from e
@@ -201,7 +201,7 @@ class VectorStore:
                 metadata={"embedding_model": model},
                 embedding_function=None,
             )
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise VectorStoreUnavailable(
                 "The vector store is not available.", detail=repr(e)
             ) from e
@@ -267,7 +267,7 @@ class VectorStore:
             log.debug("no collection to drop", extra={"collection": name})
         except ValueError as e:  # older clients signal an absent collection this way
             log.debug("no collection to drop", extra={"collection": name, "error": repr(e)})
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise VectorStoreUnavailable(
                 "The vector store could not delete the passages.", detail=repr(e)
             ) from e

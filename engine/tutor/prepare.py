@@ -127,7 +127,10 @@ def _trimmed_history(rt: Runtime, ctx: TurnContext, *, needed: bool) -> list[dic
     if not needed:  # offline, no model reads the history: no token counting
         return []
     settings = rt.settings
-    counter = lambda msgs: llm.count_tokens(msgs, task="tutoring", settings=settings)
+
+    def counter(msgs: list[dict[str, str]]) -> int:
+        return llm.count_tokens(msgs, task="tutoring", settings=settings)
+
     return prompts.trim_history(
         _history(ctx.earlier),
         budget=settings.tutor.history_tokens,

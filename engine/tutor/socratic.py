@@ -14,8 +14,7 @@ from engine import usage
 from engine.db.models import Message
 from engine.domain.vocabulary import TutorMode as TutorModeName
 from engine.runtime import Runtime
-from engine.tutor import grounding, hints, store
-from engine.tutor import sentences as sentence_units
+from engine.tutor import grounding, hints, sentences as sentence_units, store
 from engine.tutor.sources import Source
 from engine.tutor.turns import NO_SENTENCE_TEXT, SUGGESTIONS, Turn, TurnContext, finish_now
 

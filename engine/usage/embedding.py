@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from engine.errors import EngineError
 from engine.runtime import Runtime
@@ -90,5 +90,6 @@ def embedder_for(rt: Runtime, *, user_id: int, limited: bool = True) -> Embedder
     `reserve`); the bundled local model is used as it is."""
     embedder = rt.embedder
     if hasattr(embedder, "embed_with_usage"):
-        return MeteredEmbedder(rt, embedder, user_id=user_id, limited=limited)
+        hosted = cast(_HostedEmbedder, embedder)  # what the check above established
+        return MeteredEmbedder(rt, hosted, user_id=user_id, limited=limited)
     return embedder

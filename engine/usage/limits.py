@@ -8,8 +8,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy import text as sql_text
+from sqlalchemy import case, func, select, text as sql_text
 from sqlalchemy.orm import Session
 
 from engine.config import Settings

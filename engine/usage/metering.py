@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy import text as sql_text
+from sqlalchemy import delete, func, insert, or_, select, text as sql_text, update
 from sqlalchemy.orm import Session
 
 from engine.db.models import AuthSession, LLMUsage, User
+from engine.db.session import affected_rows
 from engine.domain.vocabulary import Generator
 from engine.errors import (
     EngineError,
@@ -51,11 +51,17 @@ _BUSY = (
 
 
 class _Call(Protocol):
-    model: str
-    tokens_in: int
-    tokens_out: int
-    cost_usd: float
-    latency_ms: int
+    # Read-only (properties), so frozen dataclasses such as llm.Completion match.
+    @property
+    def model(self) -> str: ...
+    @property
+    def tokens_in(self) -> int: ...
+    @property
+    def tokens_out(self) -> int: ...
+    @property
+    def cost_usd(self) -> float: ...
+    @property
+    def latency_ms(self) -> int: ...
 
 
 C = TypeVar("C", bound=_Call)
@@ -228,15 +234,17 @@ def settle_calls(rt: Runtime, reservation: Reservation, calls: Sequence[dict[str
         return
     rows = [_row(reservation, c) for c in calls]
     with rt.session_factory.begin() as session:
-        updated = session.execute(
-            update(LLMUsage)
-            .where(
-                LLMUsage.id == reservation.id,
-                LLMUsage.account_key == reservation.account_key,
-                LLMUsage.outcome == RESERVED,
+        updated = affected_rows(
+            session.execute(
+                update(LLMUsage)
+                .where(
+                    LLMUsage.id == reservation.id,
+                    LLMUsage.account_key == reservation.account_key,
+                    LLMUsage.outcome == RESERVED,
+                )
+                .values(**rows[0], expires_at=None)
             )
-            .values(**rows[0], expires_at=None)
-        ).rowcount
+        )
         # An expired reservation may have been swept already: the calls are still logged
         # (without the user id when the account was deleted meanwhile: the keys count them).
         rest = rows[1:] if updated else rows
@@ -402,11 +410,10 @@ def prune_forgotten(rt: Runtime) -> int:
     """Delete the kept rows of deleted accounts that no limit counts any more (older than a
     day); the nightly check calls it. Returns the number of rows deleted."""
     with rt.session_factory.begin() as session:
-        return int(
+        return affected_rows(
             session.execute(
                 delete(LLMUsage).where(
                     LLMUsage.user_id.is_(None), LLMUsage.created_at <= func.now() - WINDOW
                 )
-            ).rowcount
-            or 0
+            )
         )

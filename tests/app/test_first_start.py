@@ -28,7 +28,7 @@ def test_a_first_start_shows_sign_in_at_once_and_sign_up_waits_for_the_database(
     gate = threading.Event()
     create = ui.runtime._create
 
-    def held_create():  # noqa: ANN202
+    def held_create():
         assert gate.wait(120)
         return create()
 

@@ -12,7 +12,6 @@ from tests.app.conftest import click_generate
 from tests.support.generation_data import BIOLOGY, add_material, grounded_responder
 from tests.support.llm_stub import unauthorized
 
-
 GLOSSARY = [
     "A trace tree is a tree of traces that share one loop header in the program. "
     "The recorder extends the trace tree whenever a side exit becomes hot during execution.",

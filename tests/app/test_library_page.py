@@ -8,8 +8,8 @@ import time
 
 from sqlalchemy import func, select
 
-from engine.db.models import Chunk, Material
 from engine import library
+from engine.db.models import Chunk, Material
 from tests.support.library_pdfs import blank_pages_pdf, encrypted_pdf, text_pdf
 
 GLACIERS = (

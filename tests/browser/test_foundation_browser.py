@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.profiles import get_profile
 from engine.accounts import get_account
+from engine.profiles import get_profile
 from tests.browser.conftest import signup_and_onboard, wait_for_cookie, wait_for_text
 
 

@@ -30,7 +30,7 @@ class _Tracker:
         tracker = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:  # http.server's name
                 tracker.hits.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")

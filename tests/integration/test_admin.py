@@ -19,8 +19,7 @@ from engine.accounts import (
     resume_session,
     start_session,
 )
-from engine.admin import access, health, model_usage, signup, users
-from engine.admin import jobs as admin_jobs
+from engine.admin import access, health, jobs as admin_jobs, model_usage, signup, users
 from engine.db.models import (
     AuditEntry,
     Invitation,

@@ -10,7 +10,6 @@ from engine.__main__ import main
 from engine.bank import service as bank
 from engine.bootstrap import get_runtime
 from engine.config import get_settings
-from engine.generation import service
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material, grounded_responder
 
 

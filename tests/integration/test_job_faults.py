@@ -322,5 +322,5 @@ def test_jobs_survive_the_app_process_and_show_in_another(runtime, make_user, tm
     seen = json.loads(app_b.stdout.strip().splitlines()[-1])
     assert seen[-1][0] == "done"
     running = [s for s in seen if s[0] == "running"]
-    assert running and any(0 < s[2] for s in running)  # live progress seen by the other app
+    assert running and any(s[2] > 0 for s in running)  # live progress seen by the other app
     assert jobs.get_job(runtime, job_id, user_id=uid).result.pages == 40

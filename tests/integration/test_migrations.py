@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, inspect
 
+import engine.db.models  # noqa: F401
 from engine.db.base import Base
 from engine.db.migrate import downgrade_base, upgrade_head
-import engine.db.models  # noqa: F401
 
 
 def _tables(url: str) -> set[str]:

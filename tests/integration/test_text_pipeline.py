@@ -11,12 +11,12 @@ from sqlalchemy import select, update
 
 from engine import library
 from engine.__main__ import main
+from engine.bootstrap import get_runtime
 from engine.db.models import Chunk, Material, MaterialPage, Question
 from engine.ingestion.cleaning import TEXT_PIPELINE_VERSION
-from engine.retrieval.collections import current_collection
-from engine.originals import original_path
 from engine.library.reclean import outdated_materials, reclean_material
-from engine.bootstrap import get_runtime
+from engine.originals import original_path
+from engine.retrieval.collections import current_collection
 from tests.support.library_pdfs import text_pdf
 from tests.support.practice import add_question
 

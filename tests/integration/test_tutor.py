@@ -9,7 +9,6 @@ from engine import library
 from engine.bank import service as bank
 from engine.db.models import LLMUsage, Message
 from engine.errors import InvalidInput, LLMUnavailable, NotFound, RateLimited
-from engine.generation import service as generation
 from engine.tutor import hints, service, store
 from tests.support.llm_stub import Reply, fails_mid_stream
 from tests.support.tutor_data import (
@@ -303,7 +302,6 @@ def test_learners_are_isolated(runtime, llm_stub, learner, make_user):
     owner, material_id, conv_id = learner
     other = make_user()
     library.ingest_pdf(runtime, user_id=other, data=volcano_pdf(), filename="v.pdf")
-    sf = runtime.session_factory
     assert store.list_conversations(runtime, user_id=other) == []
     for call in (
         lambda: store.get_conversation(runtime, user_id=other, conversation_id=conv_id),

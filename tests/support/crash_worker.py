@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import sys
 
-from engine.process import prepare_process  # noqa: E402
+from engine.process import prepare_process
 
 prepare_process()  # before anything imports litellm or Hugging Face code
 
 
-def _verify(rt, user_id: int) -> dict:  # noqa: ANN001
+def _verify(rt, user_id: int) -> dict:
     from sqlalchemy import select
 
     from engine import integrity, library

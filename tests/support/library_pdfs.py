@@ -12,7 +12,7 @@ from fpdf import FPDF as _FPDF
 _FIXED_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
-def FPDF() -> _FPDF:  # noqa: N802 - same name as the class it makes
+def FPDF() -> _FPDF:  # same name as the class it makes
     """fpdf2 with a fixed creation date, so the same content gives the same bytes."""
     pdf = _FPDF()
     pdf.set_creation_date(_FIXED_DATE)

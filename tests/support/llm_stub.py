@@ -126,7 +126,7 @@ class LLMStub:
         if self.responder is not None:
             try:
                 return self.responder(body)
-            except Exception as e:  # a responder bug shows up as a 500 naming it
+            except Exception as e:  # noqa: BLE001 - a responder bug shows up as a 500 naming it
                 return Reply(status=500, error_message=f"stub responder failed: {e!r}")
         return self.default
 
@@ -146,7 +146,7 @@ class LLMStub:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 return
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:

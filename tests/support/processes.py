@@ -60,7 +60,7 @@ class ChromaServer:
         self.log.close()
 
 
-def process_env(settings, **extra: str) -> dict[str, str]:  # noqa: ANN001 - Settings
+def process_env(settings, **extra: str) -> dict[str, str]:  # Settings
     """Environment for a child process sharing this test's database, data and Chroma."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDWORK_")}
     env.update(

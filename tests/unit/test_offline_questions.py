@@ -209,7 +209,7 @@ def test_false_statements_are_real_sentences_with_one_same_form_term_changed():
             if d is None:
                 continue
             made += 1
-            for i, option in enumerate(d.options):
+            for option in d.options:
                 assert offline.is_candidate(option), option
                 assert not re.search(r"\ba [aeiou]", option), option  # "an", not "a"
     assert made

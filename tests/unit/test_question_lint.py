@@ -19,7 +19,7 @@ def _term(**kw) -> Draft:
     base = Draft(
         type="mcq",
         form="term",
-        stem=f"Which term completes this sentence from the source? \u201cA _____ covers "
+        stem="Which term completes this sentence from the source? \u201cA _____ covers "
         "all the hot paths through a loop.\u201d",
         options=["trace tree", "side exit", "call stack", "type map"],
         correct_index=0,

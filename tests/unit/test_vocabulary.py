@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import CheckConstraint
 
+from engine.db.models.accounts import Profile
 from engine.db.models.jobs import JobProgress
 from engine.db.models.library import Material
-from engine.db.models.accounts import Profile
 from engine.db.models.practice import Flag
 from engine.db.models.questions import Question
 from engine.db.models.tutor import Conversation

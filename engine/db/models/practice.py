@@ -25,8 +25,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
-)
-from sqlalchemy import (
     text as sql_text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
