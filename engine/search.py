@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -105,6 +106,51 @@ def search(
         )
 
 
+@dataclass(frozen=True)
+class _FirstStage:
+    """A query's first stage: the learner's BM25 index and collection, the query's vector and
+    BM25 scores, and the top candidates of each ranking."""
+
+    index: LexicalIndex
+    collection: str
+    embedding: np.ndarray | None
+    scores: np.ndarray
+    lexical: dict[int, float]
+    dense: dict[int, float]
+    n: int
+
+
+def _first_stage(
+    rt: Runtime,
+    session: Session,
+    *,
+    user_id: int,
+    query: str,
+    k: int,
+    material_ids: list[int] | None,
+) -> _FirstStage | None:
+    """None when there is nothing to search (an empty query or library, no materials)."""
+    if not query or k <= 0 or (material_ids is not None and not material_ids):
+        return None
+    n = max(rt.settings.retrieval.candidates, k)
+    index = lexical_index(rt, session, user_id)
+    if index.chunk_ids.size == 0:
+        return None
+    collection = current_collection(session, user_id)
+    embedding = _query_vector(rt, collection, user_id=user_id, query=query)
+    scores = index.scores(query)
+    lexical, dense = _candidates(
+        rt,
+        index,
+        collection,
+        scores=scores,
+        embedding=embedding,
+        n=n,
+        material_ids=material_ids,
+    )
+    return _FirstStage(index, collection, embedding, scores, lexical, dense, n)
+
+
 def search_in(
     rt: Runtime,
     session: Session,
@@ -117,57 +163,41 @@ def search_in(
 ) -> list[Passage]:
     """`search` inside the caller's unit of work (for services that search as one step of a
     larger operation, e.g. the tutor's turn or picking passages for generation)."""
-    settings = rt.settings
     query = query.strip()[:MAX_QUERY_CHARS]
-    if not query or k <= 0 or (material_ids is not None and not material_ids):
+    st = _first_stage(rt, session, user_id=user_id, query=query, k=k, material_ids=material_ids)
+    if st is None:
         return []
-    n = max(settings.retrieval.candidates, k)
-    index = lexical_index(rt, session, user_id)
-    if index.chunk_ids.size == 0:
-        return []
-    collection = current_collection(session, user_id)
-    embedding = _query_vector(rt, collection, user_id=user_id, query=query)
-    query_scores = index.scores(query)
-    lexical, dense = _candidates(
-        rt,
-        index,
-        collection,
-        scores=query_scores,
-        embedding=embedding,
-        n=n,
-        material_ids=material_ids,
-    )
-    first = weighted_fusion(lexical, dense, dense_weight=settings.retrieval.dense_weight)
-    params = feedback_params(settings)
-    if not (feedback and params.enabled) or embedding is None or not lexical or not first:
-        return _read_passages(session, user_id, first[:k], dense)
+    first = weighted_fusion(st.lexical, st.dense, dense_weight=rt.settings.retrieval.dense_weight)
+    params = feedback_params(rt.settings)
+    if not (feedback and params.enabled) or st.embedding is None or not st.lexical or not first:
+        return _read_passages(session, user_id, first[:k], st.dense)
     ranked = _feedback_ranking(
         rt,
         session,
-        index,
-        collection,
+        st.index,
+        st.collection,
         user_id=user_id,
         query=query,
-        embedding=embedding,
+        embedding=st.embedding,
         first=first,
-        n=n,
+        n=st.n,
         material_ids=material_ids,
         params=params,
-    )
+    )[:k]
     # A passage's score stays what the query's own words and vector say of it (the tutor's
     # refusal and the topic filter compare it against fixed thresholds); the feedback only
     # reorders.
     shown = _first_stage_scores(
         rt,
-        index,
-        collection,
-        scores=query_scores,
-        embedding=embedding,
-        lexical=lexical,
-        dense=dense,
-        chunk_ids=ranked[:k],
+        st.index,
+        st.collection,
+        scores=st.scores,
+        embedding=st.embedding,
+        lexical=st.lexical,
+        dense=st.dense,
+        chunk_ids=ranked,
     )
-    return _read_passages(session, user_id, [(c, shown[c]) for c in ranked[:k]], dense)
+    return _read_passages(session, user_id, [(c, shown[c]) for c in ranked], st.dense)
 
 
 def feedback_params(settings: Settings) -> FeedbackParams:
