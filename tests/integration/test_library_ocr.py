@@ -71,6 +71,7 @@ def test_german_accents_are_read(runtime, make_user):
     assert "über Schallgeschwindigkeit entstehen Stöße" in _flat(page.text)
 
 
+@pytest.mark.slow
 def test_a_document_over_the_ocr_allowance_is_refused_with_the_numbers(runtime, make_user):
     user = make_user()
     rt = _with(runtime, ocr_pages_per_user=3)
@@ -100,6 +101,7 @@ def test_ocr_runs_inside_the_readers_time_limit(runtime, make_user):
         library.ingest_pdf(rt, user_id=user, data=scanned_pdf([LIFT]), filename="slow.pdf")
 
 
+@pytest.mark.slow
 def test_pages_below_the_confidence_floor_are_marked_and_not_asked_about(runtime, make_user):
     user = make_user()
     rt = _with(runtime, ocr_min_confidence=1.0)  # nothing is read with certainty

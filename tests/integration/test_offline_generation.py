@@ -173,6 +173,7 @@ def _pages(path: Path, limit: int = 12) -> list[str]:
     return [(p.extract_text() or "") for p in reader.pages[:limit]]
 
 
+@pytest.mark.slow
 def test_offline_generator_on_real_pdfs(shared_data, settings):
     total = 0
     embed = load_embedder(settings).embed_documents
@@ -277,6 +278,7 @@ def test_offline_topic_restricts_passages_and_says_so(
         service.generate_questions(runtime, user_id=user_id, topic="volcanoes", count=3)
 
 
+@pytest.mark.slow
 def test_offline_difficulty_batches_differ_and_distractors_vary(settings, shared_data):
     path = shared_data / "pdf-corpus" / "tracemonkey.pdf"
     if not path.is_file():

@@ -57,6 +57,7 @@ def test_fp32_export_gives_the_reference_vectors(shared_model_cache, reference):
     assert cosines.min() > 0.9999, cosines
 
 
+@pytest.mark.slow
 def test_cached_model_is_rebuilt_when_missing_or_damaged(tmp_path: Path, shared_model_cache):
     cached = onnx_model.cache_path(shared_model_cache, quantized=True)
     OnnxEmbedder(models_dir=shared_model_cache)  # make sure the shared cache holds it

@@ -136,6 +136,7 @@ def _corpus_rows(shared_data, category: str) -> list[dict[str, str]]:
         return [r for r in csv.DictReader(f, delimiter="\t") if r["category"] == category]
 
 
+@pytest.mark.slow
 def test_full_titles_and_sane_passages_per_page_on_the_shared_corpus(
     shared_data, runtime, make_user
 ):

@@ -47,12 +47,14 @@ def test_reports_progress_page_by_page(limits):
     assert seen == [(1, 3, None), (2, 3, None), (3, 3, None)]
 
 
+@pytest.mark.slow
 def test_lists_pages_without_text(limits):
     pdf = read_pdf(mixed_pdf([None, "Readable words on page two.", None]), settings=limits)
     assert pdf.pages_without_text == [1, 3]
     assert pdf.pages[0] == "" and "Readable" in pdf.pages[1]
 
 
+@pytest.mark.slow
 def test_image_only_pdf_has_no_text(limits):
     with pytest.raises(PdfNoText) as caught:
         read_pdf(blank_pages_pdf(3), settings=limits)
