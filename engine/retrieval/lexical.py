@@ -1,6 +1,10 @@
 """Lexical ranking with bm25s: stemming and stopwords in the text's language (English by
 default), CJK text as character bigrams.
 
+A query is stemmed the way the library it searches was (`LexicalIndex.languages`): a short
+question ("Was ist ein Zeiger?") has too few letters to tell its language, and a German library
+stemmed as German matches it only when the question is stemmed as German too.
+
 Chunks are tokenised once at ingestion (`lexical_tokens`) and the tokens stored beside the
 chunk, so building a learner's BM25 index is only a read and a bm25s `index()` call. Indexes
 are cached per learner in the runtime (`Runtime.lexical_indexes`) and rebuilt when the
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,6 +33,8 @@ from engine.domain.language import (
 
 # A query this long (in letters) has its language told: a wrong guess only adds stems.
 QUERY_MIN_LETTERS = 20
+# One code per stemmer, so that 'und' (stemmed as English) and 'en' count as one language.
+_STEMMED_AS = {"english": "en"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Han, Hiragana, Katakana, Hangul and their compatibility blocks: no spaces between words.
 _CJK = re.compile(
@@ -79,14 +86,45 @@ def lexical_tokens(text: str, language: str = "en") -> list[str]:
     return _stemmer(stemmer_name(language)).stemWords(words) + cjk
 
 
-def query_tokens(query: str) -> list[str]:
-    """A query's terms: stemmed as English and, when the query is in another language that
-    can be told, in that one too (chunks are stemmed in their own language)."""
-    tokens = lexical_tokens(query)
-    lang = detect_language(query, min_letters=QUERY_MIN_LETTERS)
-    if lang not in ("en", UNKNOWN) and stemmer_name(lang) != "english":
-        tokens += [t for t in lexical_tokens(query, lang) if t not in tokens]
+def query_tokens(query: str, languages: Sequence[str] = ()) -> list[str]:
+    """A query's terms, stemmed as the chunks it is matched against were.
+
+    `languages` are the languages those chunks were stemmed in (`stemming_languages`, most
+    used first). A query long enough for its language to be told, in one of them, is stemmed
+    in that one alone; any other query (a short question such as "Was ist ein Zeiger?", or one
+    told to be in a language the library lacks) in each of them: stems of a language no chunk
+    was stemmed in can only match by accident, and they would dilute the share of the query's
+    terms the library holds. Without `languages`: English, and the query's own language when
+    it can be told.
+
+    Every library language rather than only the main one: a library of German notes and
+    English papers is searched with short questions in either.
+    """
+    told = detect_language(query, min_letters=QUERY_MIN_LETTERS)
+    if not languages:
+        stemmings = ["en", told]
+    elif told != UNKNOWN and any(stemmer_name(told) == stemmer_name(lang) for lang in languages):
+        stemmings = [told]
+    else:
+        stemmings = list(languages)
+    tokens: list[str] = []
+    seen_stemmers: set[str] = set()
+    for language in stemmings:
+        if language == UNKNOWN or stemmer_name(language) in seen_stemmers:
+            continue
+        seen_stemmers.add(stemmer_name(language))
+        tokens += [t for t in lexical_tokens(query, language) if t not in tokens]
     return tokens
+
+
+def stemming_languages(chunk_languages: Iterable[str | None]) -> tuple[str, ...]:
+    """The languages a library's chunks were stemmed in (one per chunk, from the language of
+    its first page; None for chunks stored before languages were, stemmed as English), one
+    per Snowball stemmer, most chunks first."""
+    counts: Counter[str] = Counter()
+    for language in chunk_languages:
+        counts[_STEMMED_AS.get(stemmer_name(language), language or "en")] += 1
+    return tuple(language for language, _ in counts.most_common()) or ("en",)
 
 
 @dataclass
@@ -97,11 +135,19 @@ class LexicalIndex:
     material_ids: np.ndarray  # int64, position -> material id
     retriever: object | None  # bm25s.BM25, None for an empty library
     position_of: dict[int, int]  # chunk id -> position
+    # The languages its chunks were stemmed in, most chunks first (`stemming_languages`).
+    languages: tuple[str, ...] = ("en",)
 
     @classmethod
     def build(
-        cls, chunk_ids: list[int], material_ids: list[int], token_lists: list[list[str]]
+        cls,
+        chunk_ids: list[int],
+        material_ids: list[int],
+        token_lists: list[list[str]],
+        languages: Iterable[str | None] = (),
     ) -> LexicalIndex:
+        """The index of these chunks; `languages` holds each chunk's language (see
+        `stemming_languages`; English when not given)."""
         import bm25s
 
         retriever = None
@@ -113,7 +159,12 @@ class LexicalIndex:
             np.asarray(material_ids, dtype=np.int64),
             retriever,
             {c: i for i, c in enumerate(chunk_ids)},
+            stemming_languages(languages),
         )
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The query's terms, stemmed as this index's chunks were (see `query_tokens`)."""
+        return query_tokens(query, self.languages)
 
     @property
     def nbytes(self) -> int:
@@ -131,7 +182,7 @@ class LexicalIndex:
         if self.retriever is None:
             return np.zeros(0, dtype=np.float32)
         vocab = self.retriever.vocab_dict
-        terms = [t for t in query_tokens(query) if t in vocab]
+        terms = [t for t in self.query_tokens(query) if t in vocab]
         if not terms:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
         return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
