@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,30 +86,48 @@ def lexical_tokens(text: str, language: str = "en") -> list[str]:
     return _stemmer(stemmer_name(language)).stemWords(words) + cjk
 
 
-def query_tokens(query: str, languages: Sequence[str] = ()) -> list[str]:
+def query_tokens(
+    query: str, languages: Sequence[str] = (), vocabulary: Container[str] | None = None
+) -> list[str]:
     """A query's terms, stemmed as the chunks it is matched against were.
 
-    `languages` are the languages those chunks were stemmed in (`stemming_languages`, most
-    used first). A query long enough for its language to be told, in one of them, is stemmed
-    in that one alone; any other query (a short question such as "Was ist ein Zeiger?", or one
-    told to be in a language the library lacks) in each of them: stems of a language no chunk
-    was stemmed in can only match by accident, and they would dilute the share of the query's
-    terms the library holds. Without `languages`: English, and the query's own language when
-    it can be told.
+    Args:
+        query: the question or keywords.
+        languages: the languages those chunks were stemmed in (`stemming_languages`, most
+            used first). Empty: English, and the query's own language when it can be told.
+        vocabulary: the terms of those chunks (the index's). Given, the query is stemmed in
+            the one language of `languages` in which the most of its terms are in it (the
+            query's own language when told and among them, then the most used, win ties);
+            otherwise in its own language when told and among them, else in each of them.
 
-    Every library language rather than only the main one: a library of German notes and
-    English papers is searched with short questions in either.
+    A short question ("Was ist ein Zeiger?") has too few letters for its language to be told,
+    and one of German with English terms ("Was sind member variables?") is told as English;
+    the library's own stems decide instead. One stemming rather than all of the library's:
+    stems of another language hardly match, but each would count as a term the library
+    lacks when the tutor weighs how much of the question it covers.
     """
     told = detect_language(query, min_letters=QUERY_MIN_LETTERS)
     if not languages:
-        stemmings = ["en", told]
-    elif told != UNKNOWN and any(stemmer_name(told) == stemmer_name(lang) for lang in languages):
-        stemmings = [told]
-    else:
-        stemmings = list(languages)
+        return _stemmed(query, ["en", told])
+    by_stemmer = {stemmer_name(lang): lang for lang in reversed(languages)}
+    own = by_stemmer.get(stemmer_name(told)) if told != UNKNOWN else None
+    if vocabulary is None:
+        return _stemmed(query, [own] if own else list(languages))
+    best: list[str] = []
+    best_found = -1
+    for language in dict.fromkeys([own or languages[0], *languages]):
+        tokens = lexical_tokens(query, language)
+        found = sum(t in vocabulary for t in tokens)
+        if found > best_found:
+            best, best_found = tokens, found
+    return best
+
+
+def _stemmed(query: str, languages: list[str]) -> list[str]:
+    """The query's terms in each of the languages' stemmings (each stemmer once)."""
     tokens: list[str] = []
     seen_stemmers: set[str] = set()
-    for language in stemmings:
+    for language in languages:
         if language == UNKNOWN or stemmer_name(language) in seen_stemmers:
             continue
         seen_stemmers.add(stemmer_name(language))
@@ -164,7 +182,8 @@ class LexicalIndex:
 
     def query_tokens(self, query: str) -> list[str]:
         """The query's terms, stemmed as this index's chunks were (see `query_tokens`)."""
-        return query_tokens(query, self.languages)
+        vocabulary = self.retriever.vocab_dict if self.retriever is not None else None
+        return query_tokens(query, self.languages, vocabulary)
 
     @property
     def nbytes(self) -> int:

@@ -76,3 +76,21 @@ def test_an_index_without_languages_is_english():
     index = LexicalIndex.build([1], [7], [lexical_tokens(TRACE)])
     assert index.languages == ("en",)
     assert index.scores("What is a trace tree?")[0] > 0
+
+
+def test_in_a_mixed_library_the_stemming_its_chunks_hold_wins():
+    texts = [(ZEIGER, "de"), (MEMBER, "de"), (MEMBER, "de"), (TRACE, "en")]
+    index = LexicalIndex.build(
+        [1, 2, 3, 4],
+        [7, 7, 7, 8],
+        [lexical_tokens(t, lang) for t, lang in texts],
+        [lang for _, lang in texts],
+    )
+    assert index.languages == ("de", "en")
+    # Told as English, but its words are in the library as German stems.
+    member = "Was sind member variables?"
+    assert index.query_tokens(member) == lexical_tokens(member, "de")
+    assert index.scores(member)[1] > 0
+    trace = "What is a trace tree?"  # too short to be told: the English chunk's stems win
+    assert index.query_tokens(trace) == lexical_tokens(trace, "en")
+    assert index.scores(trace)[3] > 0
