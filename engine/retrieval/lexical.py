@@ -96,7 +96,7 @@ def query_tokens(
         languages: the languages those chunks were stemmed in (`stemming_languages`, most
             used first). Empty: English, and the query's own language when it can be told.
         vocabulary: the terms of those chunks (the index's). Given, the query is stemmed in
-            the one language of `languages` in which the most of its terms are in it (the
+            the one language of `languages` in which the largest share of its terms is in it (the
             query's own language when told and among them, then the most used, win ties);
             otherwise in its own language when told and among them, else in each of them.
 
@@ -114,12 +114,13 @@ def query_tokens(
     if vocabulary is None:
         return _stemmed(query, [own] if own else list(languages))
     best: list[str] = []
-    best_found = -1
+    best_share = -1.0
     for language in dict.fromkeys([own or languages[0], *languages]):
         tokens = lexical_tokens(query, language)
-        found = sum(t in vocabulary for t in tokens)
-        if found > best_found:
-            best, best_found = tokens, found
+        # A share, not a count: another language's stemmer keeps this one's function words.
+        share = sum(t in vocabulary for t in tokens) / len(tokens) if tokens else 0.0
+        if share > best_share:
+            best, best_share = tokens, share
     return best
 
 
