@@ -94,3 +94,17 @@ def test_in_a_mixed_library_the_stemming_its_chunks_hold_wins():
     trace = "What is a trace tree?"  # too short to be told: the English chunk's stems win
     assert index.query_tokens(trace) == lexical_tokens(trace, "en")
     assert index.scores(trace)[3] > 0
+
+
+def test_the_stemming_is_chosen_by_the_share_of_terms_found_not_their_count():
+    # Code pages told as English hold German function words ("nach", "wie", "die"), which the
+    # English stemmer keeps and the German one drops.
+    texts = [
+        ("Die Schaltjahresregel beginnt nach 400 Jahren von vorn.", "de"),
+        ("int jahr = 2024; // wie die Daten nach dem Lesen: print(jahr)", "en"),
+    ]
+    index = LexicalIndex.build(
+        [1, 2], [7, 7], [lexical_tokens(t, lang) for t, lang in texts], ["de", "en"]
+    )
+    question = "Nach wie vielen Jahren beginnt die Schaltjahresregel von vorn?"
+    assert index.query_tokens(question) == lexical_tokens(question, "de")
