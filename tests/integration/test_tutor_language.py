@@ -9,6 +9,7 @@ import pytest
 
 from engine import library
 from engine.retrieval import query_coverage, search
+from engine.retrieval.search import lexical_index
 from engine.tutor import service, store
 from tests.support.tutor_data import TRACING, ZEIGER
 
@@ -77,3 +78,14 @@ def test_english_library_still_answers_and_refuses_as_before(runtime, make_user)
     assert turn.kind == "offline"
     assert turn.message.sentences[0]["text"].startswith("A trace tree is a set of traces")
     assert _ask(runtime, user_id, "Was ist ein Zeiger?").kind == "refusal"
+
+
+def test_a_learners_query_stemming_follows_only_their_own_library(runtime, make_user):
+    german, english = make_user(), make_user()
+    _ingest_text(runtime, german, ZEIGER, title="zeiger")
+    _ingest_text(runtime, english, TRACING, title="tracing")
+    with runtime.session_factory() as session:
+        assert lexical_index(runtime, session, german).languages == ("de",)
+        assert lexical_index(runtime, session, english).languages == ("en",)
+    passages = search(runtime, user_id=english, query="Was ist ein Zeiger?", k=3)
+    assert all(p.material_title == "tracing" for p in passages)
