@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import usage
-from engine.db.models import Chunk, Material
+from engine.db.models import Chunk, Material, MaterialPage
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import MaterialStatus
 from engine.retrieval.collections import current_collection
 from engine.retrieval.embeddings import model_label
 from engine.retrieval.feedback import FeedbackParams, expanded_terms, shifted_query
 from engine.retrieval.fusion import weighted_fusion
-from engine.retrieval.lexical import LexicalIndex, lexical_tokens, query_tokens
+from engine.retrieval.lexical import LexicalIndex, lexical_tokens
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -53,14 +53,28 @@ def lexical_index(rt: Runtime, session: Session, user_id: int) -> LexicalIndex:
     index = cache.get(key, fingerprint)
     if index is not None:
         return index
+    # A chunk is stemmed in the language of its first page (see engine.library.store).
     rows = session.execute(
-        select(Chunk.id, Chunk.material_id, Chunk.lexical)
+        select(
+            Chunk.id,
+            Chunk.material_id,
+            Chunk.lexical,
+            func.coalesce(MaterialPage.language, Material.language),
+        )
         .join(Material, Material.id == Chunk.material_id)
+        .outerjoin(
+            MaterialPage,
+            (MaterialPage.material_id == Chunk.material_id)
+            & (MaterialPage.number == Chunk.page_start),
+        )
         .where(Chunk.user_id == user_id, Material.status == MaterialStatus.READY)
         .order_by(Chunk.id)
     ).all()
     index = LexicalIndex.build(
-        [r[0] for r in rows], [r[1] for r in rows], [r[2].split() for r in rows]
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2].split() for r in rows],
+        [r[3] for r in rows],
     )
     cache.put(key, fingerprint, index)
     return index
@@ -280,7 +294,7 @@ def _feedback_ranking(
         ).all()
     )
     weights = expanded_terms(
-        query_tokens(query),
+        index.query_tokens(query),
         [((tokens.get(c) or "").split(), score) for c, score in top[: params.passages]],
         doc_freq=index.doc_freq,
         n_docs=len(index.chunk_ids),
@@ -383,10 +397,13 @@ _QUESTION_WORDS = (
 )
 
 
-@lru_cache(maxsize=1)
-def question_terms() -> frozenset[str]:
-    """The question and function words above, as lexical (stemmed) terms."""
-    return frozenset(lexical_tokens(_QUESTION_WORDS))
+@lru_cache(maxsize=16)
+def question_terms(languages: tuple[str, ...] = ("en",)) -> frozenset[str]:
+    """The question and function words above, as lexical terms: stemmed as English and in
+    each of `languages` (a library's stemmings: a question is stemmed as its library is)."""
+    return frozenset(
+        t for lang in ("en", *languages) for t in lexical_tokens(_QUESTION_WORDS, lang)
+    )
 
 
 def query_coverage(
@@ -397,9 +414,9 @@ def query_coverage(
     frequency in the library, found anywhere in the library, and found in the best-covering
     of `passages`. A term the library lacks weighs as much as its rarest term, so one unknown
     word counts the same in a small library as in a large one."""
-    words = set(query_tokens(query[:MAX_QUERY_CHARS]))
-    terms = sorted(words - question_terms()) or sorted(words)
     index = lexical_index(rt, session, user_id)
+    words = set(index.query_tokens(query[:MAX_QUERY_CHARS]))
+    terms = sorted(words - question_terms(index.languages)) or sorted(words)
     n = len(index.chunk_ids)
     if not terms or n == 0 or index.retriever is None:
         return 0.0, 0.0
@@ -410,7 +427,7 @@ def query_coverage(
     best = max(
         (
             sum(idf[t] for t in terms if t in tokens) / total
-            for tokens in (set(query_tokens(p.text)) for p in passages)
+            for tokens in (set(index.query_tokens(p.text)) for p in passages)
         ),
         default=0.0,
     )

@@ -1,6 +1,10 @@
 """Lexical ranking with bm25s: stemming and stopwords in the text's language (English by
 default), CJK text as character bigrams.
 
+A query is stemmed the way the library it searches was (`LexicalIndex.languages`): a short
+question ("Was ist ein Zeiger?") has too few letters to tell its language, and a German library
+stemmed as German matches it only when the question is stemmed as German too.
+
 Chunks are tokenised once at ingestion (`lexical_tokens`) and the tokens stored beside the
 chunk, so building a learner's BM25 index is only a read and a bm25s `index()` call. Indexes
 are cached per learner in the runtime (`Runtime.lexical_indexes`) and rebuilt when the
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,6 +34,8 @@ from engine.domain.language import (
 
 # A query this long (in letters) has its language told: a wrong guess only adds stems.
 QUERY_MIN_LETTERS = 20
+# One code per stemmer, so that 'und' (stemmed as English) and 'en' count as one language.
+_STEMMED_AS = {"english": "en"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Han, Hiragana, Katakana, Hangul and their compatibility blocks: no spaces between words.
 _CJK = re.compile(
@@ -80,14 +87,64 @@ def lexical_tokens(text: str, language: str = "en") -> list[str]:
     return _stemmer(stemmer_name(language)).stemWords(words) + cjk
 
 
-def query_tokens(query: str) -> list[str]:
-    """A query's terms: stemmed as English and, when the query is in another language that
-    can be told, in that one too (chunks are stemmed in their own language)."""
-    tokens = lexical_tokens(query)
-    lang = detect_language(query, min_letters=QUERY_MIN_LETTERS)
-    if lang not in ("en", UNKNOWN) and stemmer_name(lang) != "english":
-        tokens += [t for t in lexical_tokens(query, lang) if t not in tokens]
+def query_tokens(
+    query: str, languages: Sequence[str] = (), vocabulary: Container[str] | None = None
+) -> list[str]:
+    """A query's terms, stemmed as the chunks it is matched against were.
+
+    Args:
+        query: the question or keywords.
+        languages: the languages those chunks were stemmed in (`stemming_languages`, most
+            used first). Empty: English, and the query's own language when it can be told.
+        vocabulary: the terms of those chunks (the index's). Given, the query is stemmed in
+            the one language of `languages` in which the largest share of its terms is in it (the
+            query's own language when told and among them, then the most used, win ties);
+            otherwise in its own language when told and among them, else in each of them.
+
+    A short question ("Was ist ein Zeiger?") has too few letters for its language to be told,
+    and one of German with English terms ("Was sind member variables?") is told as English;
+    the library's own stems decide instead. One stemming rather than all of the library's:
+    stems of another language hardly match, but each would count as a term the library
+    lacks when the tutor weighs how much of the question it covers.
+    """
+    told = detect_language(query, min_letters=QUERY_MIN_LETTERS)
+    if not languages:
+        return _stemmed(query, ["en", told])
+    by_stemmer = {stemmer_name(lang): lang for lang in reversed(languages)}
+    own = by_stemmer.get(stemmer_name(told)) if told != UNKNOWN else None
+    if vocabulary is None:
+        return _stemmed(query, [own] if own else list(languages))
+    best: list[str] = []
+    best_share = -1.0
+    for language in dict.fromkeys([own or languages[0], *languages]):
+        tokens = lexical_tokens(query, language)
+        # A share, not a count: another language's stemmer keeps this one's function words.
+        share = sum(t in vocabulary for t in tokens) / len(tokens) if tokens else 0.0
+        if share > best_share:
+            best, best_share = tokens, share
+    return best
+
+
+def _stemmed(query: str, languages: list[str]) -> list[str]:
+    """The query's terms in each of the languages' stemmings (each stemmer once)."""
+    tokens: list[str] = []
+    seen_stemmers: set[str] = set()
+    for language in languages:
+        if language == UNKNOWN or stemmer_name(language) in seen_stemmers:
+            continue
+        seen_stemmers.add(stemmer_name(language))
+        tokens += [t for t in lexical_tokens(query, language) if t not in tokens]
     return tokens
+
+
+def stemming_languages(chunk_languages: Iterable[str | None]) -> tuple[str, ...]:
+    """The languages a library's chunks were stemmed in (one per chunk, from the language of
+    its first page; None for chunks stored before languages were, stemmed as English), one
+    per Snowball stemmer, most chunks first."""
+    counts: Counter[str] = Counter()
+    for language in chunk_languages:
+        counts[_STEMMED_AS.get(stemmer_name(language), language or "en")] += 1
+    return tuple(language for language, _ in counts.most_common()) or ("en",)
 
 
 @dataclass
@@ -98,11 +155,19 @@ class LexicalIndex:
     material_ids: np.ndarray  # int64, position -> material id
     retriever: Any  # bm25s.BM25 (imported lazily), None for an empty library
     position_of: dict[int, int]  # chunk id -> position
+    # The languages its chunks were stemmed in, most chunks first (`stemming_languages`).
+    languages: tuple[str, ...] = ("en",)
 
     @classmethod
     def build(
-        cls, chunk_ids: list[int], material_ids: list[int], token_lists: list[list[str]]
+        cls,
+        chunk_ids: list[int],
+        material_ids: list[int],
+        token_lists: list[list[str]],
+        languages: Iterable[str | None] = (),
     ) -> LexicalIndex:
+        """The index of these chunks; `languages` holds each chunk's language (see
+        `stemming_languages`; English when not given)."""
         import bm25s
 
         retriever = None
@@ -114,7 +179,13 @@ class LexicalIndex:
             np.asarray(material_ids, dtype=np.int64),
             retriever,
             {c: i for i, c in enumerate(chunk_ids)},
+            stemming_languages(languages),
         )
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The query's terms, stemmed as this index's chunks were (see `query_tokens`)."""
+        vocabulary = self.retriever.vocab_dict if self.retriever is not None else None
+        return query_tokens(query, self.languages, vocabulary)
 
     @property
     def nbytes(self) -> int:
@@ -132,7 +203,7 @@ class LexicalIndex:
         if self.retriever is None:
             return np.zeros(0, dtype=np.float32)
         vocab = self.retriever.vocab_dict
-        terms = [t for t in query_tokens(query) if t in vocab]
+        terms = [t for t in self.query_tokens(query) if t in vocab]
         if not terms:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
         return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)

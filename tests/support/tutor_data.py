@@ -117,3 +117,16 @@ SKRIPT = [
     "• kanonisches Beispiel: Fakultätsfunktion k! = 1 · 2 ·...\n"
     "• jede Rekursion braucht eine Abbruchbedingung, sonst ruft sie sich endlos auf",
 ]
+# German C++ notes that name some things in English: a short German question ("Was ist ein
+# Zeiger?") has too few letters for its language to be told.
+ZEIGER = [
+    "Variablen und Typen\nEine Variable hat einen Namen, einen Typ und einen Wert. Der Typ "
+    "legt fest, welche Operationen auf der Variablen erlaubt sind. Ganzzahlige Typen wie int "
+    "speichern ganze Zahlen, Gleitkommatypen wie double speichern reelle Zahlen näherungsweise.",
+    "Zeiger und Referenzen\nEin Zeiger ist eine Variable, die die Adresse einer anderen "
+    "Variablen speichert. Mit dem Stern-Operator greift man auf das Objekt zu, auf das der "
+    "Zeiger verweist. Ein Zeiger, der auf kein Objekt verweist, enthält den Wert nullptr.",
+    "Klassen\nEine Klasse fasst Daten und Funktionen zu einem neuen Typ zusammen. Die Daten "
+    "einer Klasse heißen member variables, ihre Funktionen heißen Member-Funktionen. Jedes "
+    "Objekt der Klasse besitzt eigene Kopien der member variables.",
+]
