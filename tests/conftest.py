@@ -163,3 +163,10 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared evaluation data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: pytest-xdist hands them out before the many short ones, so no worker
+    starts a minutes-long test when the others are nearly done (the wall time stays close to
+    the total divided by the workers)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -52,7 +52,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-TIMEOUT_MS = 30_000
+# Generous: under pytest-xdist several apps and browsers share the machine's cores.
+TIMEOUT_MS = 90_000
 AUTH_COOKIE = "groundwork_auth"  # the default cookie name (GROUNDWORK_COOKIE_NAME)
 
 

@@ -39,5 +39,8 @@ def test_generate_accept_and_see_in_bank(page, start_app, llm_stub):
 
     page.get_by_role("link", name="Question bank").first.click()
     wait_for_text(page, "Showing 1–2 of 2")
-    page.get_by_text(saved[0].stem[:40], exact=False).first.click()
+    # Each row shows its stem at a glance; its answer and source open below it.
+    row = page.locator(f".st-key-bank_{saved[0].id}_row")
+    row.get_by_text(saved[0].stem[:40], exact=False).first.wait_for()
+    row.get_by_text("Answer, source, edit or delete").click()
     wait_for_text(page, saved[0].excerpt[:40])
