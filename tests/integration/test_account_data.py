@@ -115,6 +115,7 @@ def _zip(rt, user_id: int) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(account_data.export_account_bytes(rt, user_id=user_id)))
 
 
+@pytest.mark.slow
 def test_export_holds_the_learners_data_and_original_pdfs(rt, learners):
     alice = learners["alice"]
     zf = _zip(rt, alice["id"])

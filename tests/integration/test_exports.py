@@ -111,6 +111,7 @@ def test_a_newer_export_replaces_the_older_and_a_dismissed_one_is_removed(runtim
     assert _files(runtime) == {f"{other}-{theirs}.zip"}
 
 
+@pytest.mark.slow
 def test_deleting_the_account_removes_its_exports_only(runtime, make_user):
     uid, other = make_user(), make_user()
     mine, theirs = _export(runtime, uid), _export(runtime, other)

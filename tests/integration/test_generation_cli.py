@@ -82,6 +82,7 @@ def test_generate_prints_json_lines_and_saves_only_with_accept(
     assert bank.list_questions(runtime, user_id=user_id).total == 2
 
 
+@pytest.mark.slow
 def test_generate_with_model_and_errors(
     cli_runtime, make_user, session_factory, capsys, llm_stub, monkeypatch
 ):

@@ -52,6 +52,7 @@ def test_an_amplifying_pdf_is_refused_with_its_numbers_and_nothing_saved(runtime
     assert stored_originals(runtime).get(user, set()) == set()
 
 
+@pytest.mark.slow
 def test_ordinary_text_well_within_the_ratio_is_accepted(runtime, make_user):
     user = make_user()
     # Highly repetitive but ordinary text: about 6 characters per byte once compressed.

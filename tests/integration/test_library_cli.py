@@ -67,6 +67,7 @@ def test_unknown_learner_is_an_error(cli, tmp_path, capsys):
     assert "nobody@example.com" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ingest_json_and_pages_json_report_ocr_pages(cli, tmp_path, capsys):
     import json
 

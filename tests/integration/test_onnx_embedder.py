@@ -35,6 +35,7 @@ def reference() -> np.ndarray:
     return LocalEmbedder().embed_documents(TEXTS)
 
 
+@pytest.mark.slow
 def test_int8_vectors_have_the_reference_shape_and_direction(shared_model_cache, reference):
     embedder = OnnxEmbedder(models_dir=shared_model_cache, quantized=True)
     vectors = embedder.embed_documents(TEXTS)
