@@ -15,6 +15,14 @@ from engine.db.models.admin import (
     SsoIdentity,
     UserLimit,
 )
+from engine.db.models.courses import (
+    Course,
+    CourseMaterial,
+    CourseMember,
+    CourseQuestion,
+    CourseQuestionVersion,
+    CourseResponse,
+)
 from engine.db.models.jobs import JobProgress
 from engine.db.models.library import Chunk, Material, MaterialPage, PageIntake, VectorIndex
 from engine.db.models.practice import (
@@ -60,6 +68,13 @@ __all__ = [
     # tutor
     "Conversation",
     "Message",
+    # courses
+    "Course",
+    "CourseMaterial",
+    "CourseMember",
+    "CourseQuestion",
+    "CourseQuestionVersion",
+    "CourseResponse",
     # admin
     "AuditEntry",
     "Invitation",

@@ -101,6 +101,11 @@ class Question(Base):
     replaces_question_id: Mapped[int | None] = mapped_column(
         ForeignKey("questions.id", ondelete="SET NULL")
     )
+    # A learner's copy of a published course question, and the version it shows.
+    course_question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("course_questions.id", ondelete="SET NULL", use_alter=True)
+    )
+    course_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -129,6 +134,11 @@ class Question(Base):
         Index("ix_questions_user_material", "user_id", "material_id"),
         Index("ix_questions_user_topic", "user_id", "topic"),
         Index("ix_questions_user_status", "user_id", "status"),
+        Index(
+            "ix_questions_course_question",
+            "course_question_id",
+            postgresql_where=sql_text("course_question_id IS NOT NULL"),
+        ),
         Index(
             "uq_questions_user_external_key",
             "user_id",
