@@ -94,13 +94,12 @@ def test_twenty_reviews_with_the_keyboard_only(page, app_server):
 
     page.goto(f"{app_server.url}/today")
     wait_for_text(page, "Keyboard question 1:")
+    # The keys are drawn on the buttons (waited for: the card may still be drawing).
     for key in ("1", "2", "3", "4"):
-        assert page.get_by_label(f"Shortcut {key}").first.is_visible()
-    assert (
-        page.get_by_role("button", name="Check answer")
-        .get_by_label("Shortcut Enter", exact=False)
-        .is_visible()
-    )
+        page.get_by_label(f"Shortcut {key}").first.wait_for(state="visible")
+    page.get_by_role("button", name="Check answer").get_by_label(
+        "Shortcut Enter", exact=False
+    ).wait_for(state="visible")
     # Each key is pressed once its button is on screen, as a person would.
     for n in range(1, 21):
         wait_for_text(page, f"Keyboard question {n}:")
