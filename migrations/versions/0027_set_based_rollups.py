@@ -79,9 +79,9 @@ ADD = f"""
         seconds = r.seconds + EXCLUDED.seconds, xp = r.xp + EXCLUDED.xp"""
 
 # The local days (in the learner's zone) that held the deleted answers of learners who still
-# exist. A cell's answers are a range of the covering index (user_id, answered_at) one day wider
-# on each side than the day (local midnights move with daylight saving and can fall in a gap),
-# kept only if their local day is the cell's.
+# exist. A cell's answers are a range of the covering index (user_id, answered_at) three hours
+# wider on each side than the day (a local midnight can fall in a daylight-saving gap, which
+# PostgreSQL resolves by up to the zone's shift), kept only if their local day is the cell's.
 CELLS = """
     SELECT DISTINCT o.user_id, (o.answered_at AT TIME ZONE z.tz)::date AS day, z.tz
     FROM old_rows o
@@ -92,8 +92,8 @@ CELLS = """
 CELL_ANSWERS = f"""
     SELECT t.*, 1 AS sign FROM ({CELLS}) c
     JOIN attempts t ON t.user_id = c.user_id
-     AND t.answered_at >= (c.day - 1)::timestamp AT TIME ZONE c.tz
-     AND t.answered_at < (c.day + 2)::timestamp AT TIME ZONE c.tz
+     AND t.answered_at >= (c.day - interval '3 hours') AT TIME ZONE c.tz
+     AND t.answered_at < (c.day + interval '27 hours') AT TIME ZONE c.tz
      AND (t.answered_at AT TIME ZONE c.tz)::date = c.day"""
 
 # The rebuild is planned for the learners it is given (EXECUTE): a cached generic plan made
