@@ -7,8 +7,9 @@ Create Date: 2026-12-07
 Migration 0014 rebuilt a learner's whole rollup with one plpgsql call per learner: after a bulk
 load (one call per learner, each planned without statistics: a hash join over every question
 of every learner, so the cost grew with learners x questions), after any deleted answer (a
-deleted question, or each question of a deleted material, rebuilt every affected learner's
-whole history inside the request) and after a change of time zone. Now:
+deleted question rebuilt its learner's whole history inside the request, and a statement
+deleting answers of many learners rebuilt them one by one) and after a change of time zone.
+Now:
 
 - `attempt_rollups_rebuild(uids bigint[])` rebuilds any set of learners in one statement
   (their profiles joined once, not looked up per answer); `bench.practice` rebuilds all its
