@@ -16,7 +16,9 @@ counting the busy learner's attempts.
 
 A database that already holds the filler (DATABASE_URL pointing at an earlier run's) is
 reused. Target: page data p95 < 500 ms. Ends with `RESULT page_data_p50_ms=...
-page_data_p95_ms=... slowest_fn=... slowest_fn_p95_ms=... rollup_exact=...`.
+page_data_p95_ms=... slowest_fn=... slowest_fn_p95_ms=... rollup_exact=...
+delete_question_ms=... rebuild_learner_ms=...` (what deleting one of the busy learner's
+questions costs with its rollup kept, beside rebuilding their whole rollup).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ prepare_process()  # before anything imports litellm or Hugging Face code
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
+import statistics  # noqa: E402
 import time  # noqa: E402
 
 from sqlalchemy import event, text  # noqa: E402
@@ -223,6 +226,39 @@ def explain(rt: Runtime, recorder: Recorder, name: str, fn, scope) -> None:
                 print("    " + line)
 
 
+def rollup_upkeep(rt: Runtime, uid: int, samples: int = 5) -> tuple[float, float]:
+    """What keeping the rollup exact costs a request, each in a transaction rolled back (the
+    data stays as it was): deleting one of the learner's answered questions (the local days of
+    its answers are recounted, migration 0027) and rebuilding the learner's whole rollup (what
+    each deleted question cost before). Prints and returns the two medians in ms."""
+    with rt.engine.connect() as conn:
+        qids = conn.scalars(
+            text(
+                "SELECT DISTINCT question_id FROM attempts WHERE user_id = :u "
+                "ORDER BY question_id LIMIT :n"
+            ),
+            {"u": uid, "n": samples},
+        ).all()
+    deleted, rebuilt = [], []
+    for qid in qids:
+        with rt.engine.connect() as conn, conn.begin() as tx:
+            t0 = time.perf_counter()
+            conn.execute(text("DELETE FROM questions WHERE id = :q"), {"q": qid})
+            t1 = time.perf_counter()
+            conn.execute(
+                text("SELECT attempt_rollups_rebuild(ARRAY[CAST(:u AS bigint)])"), {"u": uid}
+            )
+            deleted.append((t1 - t0) * 1000)
+            rebuilt.append((time.perf_counter() - t1) * 1000)
+            tx.rollback()
+    out = statistics.median(deleted), statistics.median(rebuilt)
+    print(
+        f"  rollup upkeep (median of {len(qids)}): deleting one answered question "
+        f"{out[0]:.1f} ms; rebuilding the learner's whole rollup {out[1]:.1f} ms"
+    )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--total-attempts", type=int, default=10_000_000)
@@ -270,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'the same totals' if exact else 'DIFFERENT (the rollup is stale)'}"
     )
 
+    delete_ms, rebuild_ms = rollup_upkeep(rt, uid)
+
     anchor_sql = text("SELECT count(*) FROM attempts WHERE user_id = :u")
     per_fn: dict[str, list[float]] = {name: [] for name in analytics.CHARTS}
     page_ms, anchor_ms = [], []
@@ -315,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"RESULT page_data_p50_ms={page_p50:.1f} page_data_p95_ms={page_p95:.1f} "
         f"slowest_fn={slowest} slowest_fn_p95_ms={p95s[slowest]:.1f} "
-        f"rollup_exact={int(exact)}"
+        f"rollup_exact={int(exact)} delete_question_ms={delete_ms:.1f} "
+        f"rebuild_learner_ms={rebuild_ms:.1f}"
     )
     rt.engine.dispose()
     return 0

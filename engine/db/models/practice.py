@@ -196,8 +196,10 @@ class AttemptRollup(Base):
     groupings (`kind`): 1 category x true review x right, 2 hour, 3 confidence, 4 time bucket,
     5 question type x rating. Keys a grouping does not use hold -1 / '' / false.
 
-    Written only by PostgreSQL triggers on `attempts` and `profiles` (migration 0014), in the
-    same transaction as each answer, dispute or deletion; read by the Analytics page."""
+    Written only by PostgreSQL triggers on `attempts` and `profiles` (migrations 0014, 0027),
+    in the same transaction as each answer, dispute or deletion (which recounts only the local
+    days of the deleted answers); `attempt_rollups_rebuild(user_ids[])` rebuilds any set of
+    learners in one statement. Read by the Analytics page."""
 
     __tablename__ = "attempt_rollups"
 

@@ -134,6 +134,13 @@ class Question(Base):
         Index("ix_questions_user_material", "user_id", "material_id"),
         Index("ix_questions_user_topic", "user_id", "topic"),
         Index("ix_questions_user_status", "user_id", "status"),
+        # Deleting a question sets `replaces_question_id` to NULL where it pointed at it: found
+        # through this index, not by reading every question (migration 0027).
+        Index(
+            "ix_questions_replaces_question_id",
+            "replaces_question_id",
+            postgresql_where=sql_text("replaces_question_id IS NOT NULL"),
+        ),
         Index(
             "ix_questions_course_question",
             "course_question_id",
