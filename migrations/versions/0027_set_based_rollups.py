@@ -1,7 +1,7 @@
 """analytics: rollups rebuilt set-based, and a deleted answer recounts only its learner's day
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-07
 
 Migration 0014 rebuilt a learner's whole rollup with one plpgsql call per learner: after a bulk
@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
