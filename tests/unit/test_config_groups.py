@@ -51,6 +51,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "anki_max_mb": 200,
     "anki_max_unpacked_mb": 1024,
     "anki_max_media_files": 50000,
+    "anki_image_max_kb": 2000,
     "upload_max_mb": 100,
     "pdf_max_pages": 2000,
     "pdf_parse_timeout_s": 120.0,

@@ -29,6 +29,7 @@ from engine.db.models.questions import (
     LLMUsage,
     PromptTemplate,
     Question,
+    QuestionImage,
     RejectedQuestion,
 )
 from engine.db.models.tutor import Conversation, Message
@@ -47,6 +48,7 @@ __all__ = [
     "Profile",
     "PromptTemplate",
     "Question",
+    "QuestionImage",
     "RejectedQuestion",
     "SignupAttempt",
     "User",
