@@ -96,7 +96,10 @@ def import_anki(
     collection = read_package(data, limits(rt))
     converted = convert(collection)
     skipped = {**converted.skipped, **collection.skipped}
-    if unused := collection.media - len(collection.images):
+    # Files no note shows as a picture (sounds, unused files); the pictures left out are
+    # counted by their reason instead.
+    refused = sum(n for k, n in collection.skipped.items() if k != "image_missing")
+    if unused := collection.media - len(collection.images) - refused:
         skipped["media_file"] = unused
     notes = len(collection.notes)
     progress(0, notes)

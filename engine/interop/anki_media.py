@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Iterable
@@ -81,9 +82,17 @@ def sniff(data: bytes) -> str | None:
     if expected is None:
         return None
     try:
-        with PILImage.open(io.BytesIO(data), formats=[expected[1]]) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data), formats=[expected[1]]) as image:
+                width, height = image.size
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        PILImage.DecompressionBombError,
+        PILImage.DecompressionBombWarning,
+    ):
         return None
     if width < 1 or height < 1 or width * height > MAX_PIXELS:
         return None
