@@ -228,3 +228,24 @@ def test_a_package_over_the_limit_is_refused_before_it_is_queued(runtime, make_u
     assert _spooled(rt) == []
     with rt.session_factory() as s:
         assert s.scalar(select(func.count()).where(JobProgress.user_id == uid)) == 0
+
+
+def test_the_data_export_holds_the_learners_pictures_only(runtime, make_user):
+    import zipfile
+
+    from engine import account_data
+
+    me, other = make_user(), make_user()
+    mine_png = decks.image("PNG", (9, 9))
+    for uid, picture in ((me, mine_png), (other, GIF)):
+        package = decks.with_legacy_media(decks.legacy_deck(), [("wave.png", picture)])
+        import_anki(runtime, user_id=uid, data=package)
+    qid = questions(runtime, me)["anki:basic-guid:0"]
+    data = account_data.export_account_bytes(runtime, user_id=me)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        pictures = [n for n in zf.namelist() if n.startswith("pictures/")]
+        assert pictures == [f"pictures/{qid}-0.png"]
+        assert zf.read(pictures[0]) == mine_png
+        listed = zf.read("pictures.csv").decode().splitlines()
+        assert listed == ["question_id,side,export_file", f"{qid},answer,pictures/{qid}-0.png"]
+        assert not any(GIF in zf.read(n) for n in zf.namelist())
