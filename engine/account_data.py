@@ -13,7 +13,9 @@ The export (`groundwork-export.zip`) holds:
   model usage, one row per record with every column;
 - `originals/<material id>-<file name>`: the uploaded PDFs (kept since this version), and for
   materials uploaded before originals were kept, `text/<material id>-<file name>.txt` with
-  the text read from each page instead.
+  the text read from each page instead;
+- `pictures/<question id>-<n>.<png|jpg|gif|webp>`: the pictures shown with questions
+  (imported from Anki notes), listed with their question and side in `pictures.csv`.
 
 Every CSV cell of text is neutralised against formula injection (`engine.csv_cells`). The zip
 is prepared by a background job into the exports folder (`engine.exports`: owner-only, removed
@@ -50,6 +52,7 @@ from engine.db.models import (
     Message,
     Profile,
     Question,
+    QuestionImage,
     RejectedQuestion,
     ReviewState,
     SchedulerParameters,
@@ -193,6 +196,26 @@ def write_export(rt: Runtime, *, user_id: int, out: IO[bytes]) -> None:
             "tutor.json",
             json.dumps(_conversations(session, user_id), indent=2, ensure_ascii=False, default=str),
         )
+        _pictures(session, zf, user_id)
+
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+
+
+def _pictures(session: Session, zf: zipfile.ZipFile, user_id: int) -> None:
+    """The pictures shown with the learner's questions, as files, and pictures.csv naming
+    each one's question and side."""
+    listed = []
+    rows = session.execute(
+        select(QuestionImage)
+        .where(QuestionImage.user_id == user_id)
+        .order_by(QuestionImage.question_id, QuestionImage.position)
+    ).scalars()
+    for image in rows:
+        name = f"pictures/{image.question_id}-{image.position}.{_EXTENSIONS[image.media_type]}"
+        zf.writestr(name, image.data)
+        listed.append({"question_id": image.question_id, "side": image.side, "export_file": name})
+    zf.writestr("pictures.csv", csv_text(listed, ["question_id", "side", "export_file"]))
 
 
 def export_account_bytes(rt: Runtime, *, user_id: int) -> bytes:

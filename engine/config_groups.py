@@ -225,6 +225,12 @@ class IngestionSettings(_Group):
     anki_max_media_files: int = Field(
         50000, ge=0, description="Refuse an Anki package with more media files than this."
     )
+    anki_image_max_kb: int = Field(
+        2000,
+        ge=1,
+        description="Largest image imported with an Anki note, in kilobytes (a larger one "
+        "is left out and counted).",
+    )
     ocr_enabled: bool = Field(
         True, description="Read pages without a usable text layer by OCR (in the reader)."
     )

@@ -6,12 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.bank import service
+from engine.bank.images import ANSWER_SIDE, QUESTION_SIDE, images_for
 from engine.errors import EngineError
 from ui.auth import require_account
-from ui.bank_import import import_section
+from ui.bank_import import anki_import_progress, import_section
 from ui.bank_row import row_head
 from ui.labels import QUESTION_STATUS_LABELS, QUESTION_TYPE_LABELS
 from ui.lms_export import lms_export_section
+from ui.question_images import show_images
 from ui.question_view import DIFFICULTY, badges, edit_fields, render_question
 from ui.runtime import get_runtime
 
@@ -25,6 +27,7 @@ st.session_state.setdefault("bank_editing", None)
 
 st.title("Question bank")
 import_section(rt, account.user_id)
+anki_import_progress(rt, account.user_id)
 
 try:
     sources = service.bank_materials(rt, user_id=account.user_id)
@@ -105,6 +108,12 @@ if notice := st.session_state.pop("bank_notice", None):
 if error := st.session_state.pop("bank_error", None):
     st.error(error)
 
+try:
+    pictures = images_for(rt, user_id=account.user_id, question_ids=[q.id for q in page.questions])
+except EngineError as e:
+    st.error(e.user_message)
+    st.stop()
+
 for q in page.questions:
     key = f"bank_{q.id}"
     row = st.container(border=True, key=f"{key}_row")
@@ -153,6 +162,8 @@ for q in page.questions:
                 st.rerun()
             continue
         render_question(q)
+        show_images(pictures.get(q.id, ()), QUESTION_SIDE)
+        show_images(pictures.get(q.id, ()), ANSWER_SIDE)
         if st.session_state["bank_confirm_delete"] == q.id:
             st.warning("Delete this question and its practice history? This cannot be undone.")
             yes, no = st.columns(2)

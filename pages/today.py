@@ -12,9 +12,11 @@ import datetime as dt
 import time
 import uuid
 import zoneinfo
+from collections.abc import Sequence
 
 import streamlit as st
 
+from engine.bank.images import ANSWER_SIDE, QUESTION_SIDE, ShownImage, images_for
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice import session_rules as rules
@@ -40,6 +42,7 @@ from ui.practice_feedback import (
     feedback_card,
     session_summary,
 )
+from ui.question_images import show_images
 from ui.runtime import get_runtime
 from ui.text import escape_markdown, plural
 
@@ -205,7 +208,7 @@ def session_over(queue: TodayQueue) -> None:
         )
 
 
-def show_question(question: PracticeQuestion, current: dict) -> None:
+def show_question(question: PracticeQuestion, current: dict, images: Sequence[ShownImage]) -> None:
     label = {"review": "Review", "relearn": "Again: you missed this one earlier"}.get(
         current["kind"], "New question"
     )
@@ -215,6 +218,16 @@ def show_question(question: PracticeQuestion, current: dict) -> None:
         + f" · difficulty {question.difficulty}/5"
     )
     st.subheader(escape_markdown(question.stem), anchor=False)
+    show_images(images, QUESTION_SIDE)
+
+
+def pictures(question: PracticeQuestion) -> list[ShownImage] | None:
+    """The question's pictures (None, with the reason shown, when they cannot be read)."""
+    try:
+        return images_for(rt, user_id=uid, question_ids=[question.id]).get(question.id, [])
+    except EngineError as e:
+        st.error(e.user_message)
+        return None
 
 
 def load_question(current: dict) -> PracticeQuestion | None:
@@ -242,6 +255,23 @@ def header(queue: TodayQueue) -> None:
     new_col.metric("New today", queue.new_allowed)
     done_col.metric("Answered today", f"{queue.answered_today} / {queue.daily_target}")
     xp_col.metric("XP", f"{profile.xp:,}", help=f"Level {profile.level}")
+
+
+def show_feedback(
+    question: PracticeQuestion, result: AnswerResult, images: Sequence[ShownImage]
+) -> None:
+    """The answer's feedback, then the pictures of the card's answer side."""
+    feedback_card(
+        result,
+        said=None if result.grader == "self" else st.session_state.get("today_said"),
+        next_due=when(result.next_due_at),
+        on_next=next_question,
+        on_dispute=dispute,
+        on_flag=flag,
+        flagged=st.session_state.get("today_flagged"),
+    )
+    if question.form != FLASHCARD_FORM:
+        show_images(images, ANSWER_SIDE)
 
 
 @st.fragment
@@ -280,13 +310,15 @@ def practice() -> None:
             return
         if current["reviews"] is None:
             current["reviews"] = question.reviews
-    show_question(question, current)
+    if (images := pictures(question)) is None:
+        return
+    show_question(question, current, images)
     error = st.session_state.pop("today_error", None)
     result: AnswerResult | None = st.session_state[RESULT]
     if result is None:
         # Keyboard first: 1-9 pick an option, Shift+1..5 say how sure, Enter checks.
         if question.form == FLASHCARD_FORM:
-            flashcard_face(question, token=current["token"], key="today")
+            flashcard_face(question, token=current["token"], key="today", images=images)
         else:
             answer_form(question, token=current["token"], on_check=ask_check)
         if error:
@@ -294,15 +326,7 @@ def practice() -> None:
         return
     if error:
         st.error(error)
-    feedback_card(
-        result,
-        said=None if result.grader == "self" else st.session_state.get("today_said"),
-        next_due=when(result.next_due_at),
-        on_next=next_question,
-        on_dispute=dispute,
-        on_flag=flag,
-        flagged=st.session_state.get("today_flagged"),
-    )
+    show_feedback(question, result, images)
 
 
 st.title("Today")

@@ -6,9 +6,13 @@ same run the click starts (no second run of the page)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
+from engine.bank.images import ANSWER_SIDE, ShownImage
 from engine.practice.queue import PracticeQuestion
+from ui.question_images import show_images
 
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 
@@ -29,7 +33,9 @@ def take_rating(key: str, token: str) -> int | None:
     return clicked[1] if clicked and clicked[0] == token else None
 
 
-def flashcard_face(question: PracticeQuestion, *, token: str, key: str) -> None:
+def flashcard_face(
+    question: PracticeQuestion, *, token: str, key: str, images: Sequence[ShownImage] = ()
+) -> None:
     """The card face down ("Show answer") or turned over (the back and the four ratings).
 
     `token` identifies this showing of the card, so the next showing starts face down. Read a
@@ -49,6 +55,7 @@ def flashcard_face(question: PracticeQuestion, *, token: str, key: str) -> None:
         return
     with st.container(border=True):
         st.text(question.back or "")  # plain text: imported and learner text is untrusted
+        show_images(images, ANSWER_SIDE)
     st.caption("How well did you remember it? (keys 1 to 4)")
     for (rating, label), col in zip(RATINGS.items(), st.columns(len(RATINGS)), strict=True):
         col.button(

@@ -70,6 +70,7 @@ JOB_KIND_LABELS = {
     JobKind.EXPORT: "Exporting your data",
     JobKind.DELETE_ACCOUNT: "Deleting your account",
     JobKind.CHECK: "Checking search index",
+    JobKind.IMPORT_ANKI: "Importing from Anki",
 }
 JOB_STATE_LABELS = {
     JobState.QUEUED: "Waiting",

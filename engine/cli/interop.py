@@ -30,7 +30,7 @@ def _import_anki(args: argparse.Namespace) -> int:
         print(
             f"imported {path}: {summary.notes} notes, {summary.questions} questions "
             f"({summary.created} new, {summary.updated} updated), {summary.reviews} "
-            f"reviews, {summary.media} media files; skipped: {skipped}"
+            f"reviews, {summary.media} pictures; skipped: {skipped}"
         )
     return 0
 

@@ -54,6 +54,7 @@ class JobKind(StrEnum):
     EXPORT = "export"
     DELETE_ACCOUNT = "delete_account"
     CHECK = "check"
+    IMPORT_ANKI = "import_anki"
 
 
 class JobState(StrEnum):

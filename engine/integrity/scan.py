@@ -27,7 +27,7 @@ HALF_DONE = ("indexing", "deleting")
 # after it, and an upload of the largest allowed file takes seconds).
 UNCLAIMED_SPOOL_AGE = dt.timedelta(hours=1)
 # engine.jobs.spool: an upload, its PDF password, the vectors of a paused ingestion
-SPOOL_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|pw|vectors\.npz)$")
+SPOOL_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|apkg|pw|vectors\.npz)$")
 SPOOL_SUFFIXES = (".pw", ".vectors.npz")
 
 

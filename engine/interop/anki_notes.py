@@ -1,8 +1,10 @@
 """From Anki notes and cards to Groundwork questions: pure.
 
 * Fields are HTML; they become safe plain text: tags dropped, entities decoded, line breaks,
-  paragraphs and list items kept as lines ("- " before each list item), sounds and images
-  dropped (counted as skipped media references), control characters removed.
+  paragraphs and list items kept as lines ("- " before each list item), sounds and videos
+  dropped (counted as skipped media references), control characters removed. Images the
+  package holds and that passed the checks (engine.interop.anki_media) go with the question,
+  on the side of the card whose field shows them; the note's HTML is never kept.
 * A card of a standard note type (Basic, "and reversed", custom) becomes a self-rated
   flashcard (type 'short', form 'flashcard'): the front is the fields its question template
   shows, the back the fields its answer template adds. A reversed card is simply the card
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionType
+from engine.interop.anki_media import image_names
 from engine.interop.anki_package import Card, Collection, NoteType
 
 BLANK = "_____"
@@ -35,6 +38,7 @@ SOUND = re.compile(r"\[sound:[^\]]*\]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 20_000
 DEFAULT_DECK = "Default"
+PICTURE = "(picture)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class ImportedQuestion:
     explanation: str
     topic: str | None
     deck: str
+    images: tuple[tuple[str, str], ...] = ()  # (side: 'question'/'answer', package name)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._skip += 1
-        elif tag in ("img", "audio", "video"):
+        elif tag in ("audio", "video"):
             self.media += 1
         elif tag == "li":
             self.parts.append("\n- ")
@@ -88,7 +93,8 @@ class _Text(HTMLParser):
 
 
 def sanitise(field: str) -> tuple[str, int]:
-    """A field's safe plain text and how many media references (images, sounds) it dropped."""
+    """A field's safe plain text and how many sound or video references it dropped (images
+    are kept apart: `anki_media.image_names`)."""
     sounds = len(SOUND.findall(field))
     parser = _Text()
     parser.feed(SOUND.sub("", field))
@@ -137,9 +143,13 @@ def convert(collection: Collection) -> Converted:
             skipped["card_without_note"] += 1
             continue
         values: dict[str, str] = {}
+        pictures: dict[str, list[str]] = {}
         for name, raw in zip(notetype.fields, note.fields, strict=False):
             values[name], media = sanitise(raw)
             skipped["media_reference"] += media
+            pictures[name] = [n for n in image_names(raw) if n in collection.images]
+            if pictures[name] and not values[name]:
+                values[name] = PICTURE  # a side that is only a picture is not empty
         deck = collection.decks.get(card.deck_id, DEFAULT_DECK)
         topic = note.tags[0] if deck == DEFAULT_DECK and note.tags else deck
         made = (
@@ -148,7 +158,7 @@ def convert(collection: Collection) -> Converted:
         if made is None:
             skipped["empty_card"] += 1
             continue
-        kind, stem, answer, explanation = made
+        kind, stem, answer, explanation, sides = made
         questions.append(
             ImportedQuestion(
                 key=f"anki:{note.guid}:{card.ord}"[:160],
@@ -160,16 +170,22 @@ def convert(collection: Collection) -> Converted:
                 explanation=explanation,
                 topic=topic[:200] or None,
                 deck=deck,
+                images=tuple(
+                    (side, picture)
+                    for side, names in zip(("question", "answer"), sides, strict=True)
+                    for name in names
+                    for picture in pictures.get(name, ())
+                ),
             )
         )
     return Converted(questions, {k: v for k, v in skipped.items() if v})
 
 
-def _cloze(
-    card: Card,
-    notetype: NoteType,
-    values: dict[str, str],
-) -> tuple[str, str, str, str] | None:
+# (type, stem, answer, explanation, (question side's fields, answer side's fields))
+Made = tuple[str, str, str, str, tuple[list[str], list[str]]]
+
+
+def _cloze(card: Card, notetype: NoteType, values: dict[str, str]) -> Made | None:
     text_field = notetype.fields[0] if notetype.fields else ""
     if notetype.templates:
         refs = [r.strip() for r in FIELD_REF.findall(notetype.templates[0][0])]
@@ -178,15 +194,12 @@ def _cloze(
     made = _cloze_question(values.get(text_field, ""), card.ord + 1)
     if made is None or not made[0].strip():
         return None
-    extra = "\n".join(v for k, v in values.items() if k != text_field and v)
-    return "cloze", made[0], made[1], extra
+    others = [k for k in values if k != text_field]
+    extra = "\n".join(values[k] for k in others if values[k])
+    return "cloze", made[0], made[1], extra, ([text_field], others)
 
 
-def _flashcard(
-    card: Card,
-    notetype: NoteType,
-    values: dict[str, str],
-) -> tuple[str, str, str, str] | None:
+def _flashcard(card: Card, notetype: NoteType, values: dict[str, str]) -> Made | None:
     if card.ord >= len(notetype.templates):
         return None
     qfmt, afmt = notetype.templates[card.ord]
@@ -196,4 +209,4 @@ def _flashcard(
     back = "\n".join(values[n] for n in back_names if values.get(n))
     if not front or not back:
         return None
-    return "short", front, back, ""
+    return "short", front, back, "", (front_names, back_names)

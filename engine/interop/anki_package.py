@@ -24,20 +24,16 @@ import os
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import zstandard
 
-from engine.errors import InvalidInput
+from engine.interop.anki_media import PackageImage, image_names, read_images
+from engine.interop.anki_proto import AnkiPackageRefused, proto_fields
 
 LEGACY_SCHEMA = 11
 TABLE_SCHEMAS = range(15, 19)  # note types in their own tables (Anki 2.1.28+)
 COLLECTION_NAMES = ("collection.anki21b", "collection.anki21", "collection.anki2")
-
-
-class AnkiPackageRefused(InvalidInput):
-    """An Anki package that cannot be imported; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +41,7 @@ class Limits:
     max_bytes: int
     max_unpacked_bytes: int
     max_media_files: int
+    max_image_bytes: int = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -99,7 +96,8 @@ class Collection:
     cards: list[Card]
     reviews: list[Review]
     media: int  # media files in the package
-    skipped: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # images left out, by reason
+    images: dict[str, PackageImage] = field(default_factory=dict)  # by the name notes use
 
 
 # --- the zip ----------------------------------------------------------------------------------
@@ -142,18 +140,18 @@ def read_package(data: bytes, limits: Limits) -> Collection:
             raise AnkiPackageRefused(
                 "The Anki package is damaged: its collection could not be unpacked."
             ) from e
-    if name.endswith("b"):
-        raw = _unzstd(raw, limits.max_unpacked_bytes)
-    collection = _read_database(raw)
-    return Collection(
-        collection.schema,
-        collection.notetypes,
-        collection.decks,
-        collection.notes,
-        collection.cards,
-        collection.reviews,
-        media,
-    )
+        current = name.endswith("b")
+        if current:
+            raw = _unzstd(raw, limits.max_unpacked_bytes)
+        collection = _read_database(raw)
+        found = read_images(
+            archive,
+            (src for note in collection.notes for f in note.fields for src in image_names(f)),
+            current=current,
+            max_image_bytes=limits.max_image_bytes,
+            max_total_bytes=limits.max_unpacked_bytes,
+        )
+    return replace(collection, media=media, skipped=found.left_out, images=found.images)
 
 
 def _unzstd(raw: bytes, limit: int) -> bytes:
@@ -338,49 +336,3 @@ def _text(value: object) -> str:
     if not isinstance(value, bytes):
         raise AnkiPackageRefused("The Anki collection is damaged: a card template cannot be read.")
     return value.decode("utf-8", "replace")
-
-
-# --- protobuf, the little of it needed --------------------------------------------------------
-
-
-def _varint(data: bytes, i: int) -> tuple[int, int]:
-    shift = value = 0
-    while True:
-        if i >= len(data) or shift > 63:
-            raise AnkiPackageRefused("The Anki collection is damaged: a setting cannot be read.")
-        b = data[i]
-        value |= (b & 0x7F) << shift
-        i += 1
-        if not b & 0x80:
-            return value, i
-        shift += 7
-
-
-def _proto_items(data: bytes) -> Iterator[tuple[int, int | bytes]]:
-    i = 0
-    while i < len(data):
-        key, i = _varint(data, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = _varint(data, i)
-            yield number, value
-        elif wire == 2:
-            size, i = _varint(data, i)
-            if i + size > len(data):
-                raise AnkiPackageRefused(
-                    "The Anki collection is damaged: a setting cannot be read."
-                )
-            yield number, data[i : i + size]
-            i += size
-        elif wire in (1, 5):
-            i += 8 if wire == 1 else 4
-        else:
-            raise AnkiPackageRefused("The Anki collection is damaged: a setting cannot be read.")
-
-
-def proto_fields(data: bytes) -> dict[int, list[int | bytes]]:
-    """A protobuf message's fields by number (varints as ints, length-delimited as bytes)."""
-    out: dict[int, list[int | bytes]] = {}
-    for number, value in _proto_items(data):
-        out.setdefault(number, []).append(value)
-    return out

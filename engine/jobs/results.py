@@ -144,6 +144,19 @@ class ExportResult(_Stored):
 
 
 @dataclass(frozen=True)
+class AnkiImportResult(_Stored):
+    """What an Anki import did (engine.interop.anki_import.ImportSummary)."""
+
+    notes: int
+    questions: int
+    created: int
+    updated: int
+    reviews: int
+    media: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AccountDeletionResult(_Stored):
     """Nothing to show: the row itself goes with the account."""
 
@@ -155,6 +168,7 @@ JobResult = (
     | ReindexResult
     | ExportResult
     | AccountDeletionResult
+    | AnkiImportResult
     | JobFailure
 )
 
@@ -165,6 +179,7 @@ RESULT_TYPES: dict[JobKind, type[_Stored]] = {
     JobKind.REINDEX: ReindexResult,
     JobKind.EXPORT: ExportResult,
     JobKind.DELETE_ACCOUNT: AccountDeletionResult,
+    JobKind.IMPORT_ANKI: AnkiImportResult,
 }
 
 

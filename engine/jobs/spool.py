@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -25,19 +26,25 @@ def spool_upload(
     *,
     source: BinaryIO,
     password: str | None = None,
+    suffix: str = ".pdf",
+    size_check: Callable[[int], None] | None = None,
 ) -> tuple[Path, str, int]:
-    """Copy `source` into the spool in 1 MB pieces; returns (path, sha256, size)."""
+    """Copy `source` into the spool in 1 MB pieces; returns (path, sha256, size).
+    `size_check(bytes so far)` refuses a file too large (default: a PDF's upload limit)."""
     settings = rt.settings
     folder = settings.storage.spool_path
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"{secrets.token_hex(16)}.pdf"
+    path = folder / f"{secrets.token_hex(16)}{suffix}"
     digest, size = hashlib.sha256(), 0
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             while piece := source.read(_CHUNK):
                 size += len(piece)
-                check_size(size, settings)
+                if size_check is None:
+                    check_size(size, settings)
+                else:
+                    size_check(size)
                 digest.update(piece)
                 out.write(piece)
         if password:

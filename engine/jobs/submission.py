@@ -19,6 +19,8 @@ from engine import queueing
 from engine.db.models import JobProgress, User
 from engine.domain.vocabulary import JobKind, JobState
 from engine.errors import DatabaseUnavailable, EngineError, InvalidInput, NotFound, RateLimited
+from engine.interop.anki_import import limits as anki_limits
+from engine.interop.anki_package import AnkiPackageRefused
 from engine.jobs import progress as jp
 from engine.jobs.fairness import fair_priority
 from engine.jobs.spool import remove_spooled, spool_upload
@@ -150,6 +152,47 @@ def submit_ingestion(
         remove_spooled(rt, path=path)
         raise
     _defer(rt, JobKind.INGEST, job_id, user_id=user_id, queue=queue)
+    return job_id
+
+
+def submit_anki_import(rt: Runtime, *, user_id: int, source: BinaryIO, filename: str) -> int:
+    """Spool an Anki package to disk and queue its import (one waiting per learner); returns
+    the job id. The job reports "Imported n of m notes" and ends with an AnkiImportResult.
+
+    Raises:
+        AnkiPackageRefused: larger than `anki_max_mb`.
+        AlreadyQueued: an Anki import of this learner is already waiting.
+        NotFound: the account is gone or being deleted.
+    """
+    max_bytes = anki_limits(rt).max_bytes
+
+    def size_check(size: int) -> None:
+        if size > max_bytes:
+            raise AnkiPackageRefused(
+                f"This Anki file is over {max_bytes / 1e6:.0f} MB, the largest accepted."
+            )
+
+    path, sha256, _ = spool_upload(rt, source=source, suffix=".apkg", size_check=size_check)
+    try:
+        job_id = _new_row(
+            rt,
+            user_id=user_id,
+            kind=JobKind.IMPORT_ANKI,
+            label=filename,
+            spool_path=str(path),
+            params={"sha256": sha256},
+        )
+    except BaseException:
+        remove_spooled(rt, path=path)
+        raise
+    _defer(
+        rt,
+        JobKind.IMPORT_ANKI,
+        job_id,
+        user_id=user_id,
+        queueing_lock=f"{JobKind.IMPORT_ANKI}:{user_id}",
+        duplicate_message="An import from Anki is already waiting; wait for it to finish.",
+    )
     return job_id
 
 

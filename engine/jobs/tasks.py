@@ -10,6 +10,7 @@ model call costs money.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -24,10 +25,12 @@ from engine import account_data, exports, integrity, library, usage
 from engine.domain.vocabulary import JobKind, JobState
 from engine.errors import DatabaseUnavailable, EngineError, VectorStoreUnavailable
 from engine.generation import service
+from engine.interop.anki_import import import_anki
 from engine.jobs import progress as jp
 from engine.jobs.fairness import another_learner_waiting, requeue
 from engine.jobs.results import (
     AccountDeletionResult,
+    AnkiImportResult,
     ExportResult,
     FsrsFitResult,
     GenerateResult,
@@ -51,6 +54,7 @@ RETRYABLE = {
     JobKind.REINDEX,
     JobKind.EXPORT,
     JobKind.DELETE_ACCOUNT,
+    JobKind.IMPORT_ANKI,  # all or nothing, and a re-import updates by guid
 }
 
 
@@ -337,6 +341,24 @@ def export_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, ExportResul
     return body
 
 
+def import_anki_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, AnkiImportResult]]:
+
+    def body(row: Any, report: Reporter) -> tuple[str, AnkiImportResult]:
+        data, _ = read_spooled(rt, path=Path(row.spool_path))
+
+        def on_progress(done: int, total: int) -> None:
+            report("importing", done, total, f"Imported {done:,} of {total:,} notes")
+
+        s = import_anki(rt, user_id=row.user_id, data=data, progress=on_progress)
+        message = (
+            f"Imported {_plural(s.questions, 'question')} from {_plural(s.notes, 'note')} "
+            f"and {_plural(s.reviews, 'review')}."
+        )
+        return message, AnkiImportResult(**dataclasses.asdict(s))
+
+    return body
+
+
 def delete_account_body(
     rt: Runtime,
 ) -> Callable[[Any, Reporter], tuple[str, AccountDeletionResult]]:
@@ -403,6 +425,10 @@ def register_tasks(app: App, rt: Runtime) -> None:
     @app.task(name=JobKind.DELETE_ACCOUNT, pass_context=True, retry=retry)
     def delete_account(context: JobContext, *, job_id: int) -> None:
         run_job(rt, context, JobKind.DELETE_ACCOUNT, job_id, delete_account_body(rt))
+
+    @app.task(name=JobKind.IMPORT_ANKI, pass_context=True, retry=retry)
+    def import_from_anki(context: JobContext, *, job_id: int) -> None:
+        run_job(rt, context, JobKind.IMPORT_ANKI, job_id, import_anki_body(rt))
 
     @app.periodic(cron=s.jobs.check_cron, periodic_id="nightly-check")
     @app.task(name=JobKind.CHECK, queueing_lock=JobKind.CHECK)

@@ -58,3 +58,35 @@ def test_turn_over_and_rate_a_flashcard(signed_in_app, runtime):
             "Good",
         )
         assert s.scalar(select(ReviewState.reviews).where(ReviewState.question_id == qid)) == 1
+
+
+def test_an_imported_cards_pictures_show_on_their_side(signed_in_app, runtime):
+    from engine.bank.images import replace_images
+    from tests.support.anki_decks import image
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    qid = add_question(
+        runtime.session_factory,
+        uid,
+        type="short",
+        form="flashcard",
+        options=None,
+        correct_index=None,
+        stem="What organ is this?",
+        answer="The heart",
+    )
+    front, back = image("PNG", (5, 5)), image("GIF", (7, 2))
+    with runtime.session_factory.begin() as s:
+        replace_images(
+            s,
+            user_id=uid,
+            question_ids=[qid],
+            images=[(qid, "question", "image/png", front), (qid, "answer", "image/gif", back)],
+        )
+    at.switch_page("pages/today.py").run()
+    assert not at.exception
+    assert len(at.get("image")) == 1  # face down: the front's picture only
+    button(at, "Show answer").click().run()
+    assert not at.exception
+    assert len(at.get("image")) == 2  # turned over: the back's picture too

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from engine.bank import service as bank
 from engine.generation import service
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material
@@ -113,27 +115,51 @@ def test_export_for_an_lms_offers_the_learners_questions(
     assert at.session_state["bank_lms_file"].questions == 4
 
 
-def test_import_from_anki_then_a_refused_file(signed_in_app, runtime):
-    from tests.support.anki_decks import legacy_deck
+def _until_import_ends(at, timeout_s: float = 90.0):
+    """Rerun the page until the Anki import job has ended (the app's own worker runs it)."""
+    from engine.domain.vocabulary import JobKind
+    from engine.jobs import recent_jobs
+    from ui.runtime import get_runtime
+
+    uid = at.session_state["gw_account"].user_id
+    deadline = time.monotonic() + timeout_s
+    while True:
+        at.run()
+        assert not at.exception
+        latest = recent_jobs(get_runtime(), user_id=uid, kinds=(JobKind.IMPORT_ANKI,), limit=1)
+        if latest and latest[0].finished:
+            return at.run()
+        assert time.monotonic() < deadline, "the import did not finish"
+        time.sleep(0.2)
+
+
+def test_import_from_anki_with_pictures_then_a_refused_file(signed_in_app, runtime):
+    from tests.support.anki_decks import image, legacy_deck, with_legacy_media
 
     at = open_bank(signed_in_app())
     uid = at.session_state["gw_account"].user_id
+    png = image("PNG")
+    package = with_legacy_media(legacy_deck(), [("wave.png", png)])
     at.file_uploader(key="bank_anki_file").set_value(
-        [("spanish.apkg", legacy_deck(), "application/octet-stream")]
+        [("spanish.apkg", package, "application/octet-stream")]
     ).run()
     next(b for b in at.button if b.label == "Import").click().run()
-    assert not at.exception
+    _until_import_ends(at)
     shown = texts(at)
+    assert "Imported 5 questions from 3 notes and 3 reviews." in shown
     assert (
-        "Imported 5 questions from 3 notes (5 new, 0 updated) and 3 reviews. Skipped: "
-        "2 images or sounds in fields; 1 review log entries already imported or not "
+        "Imported 5 questions from 3 notes (5 new, 0 updated), 3 reviews and 1 picture. "
+        "Skipped: 1 sounds or videos in fields; 1 review log entries already imported or not "
         "answers."
     ) in shown
     assert bank.list_questions(runtime, user_id=uid).total == 5 and len(at.expander) == 5
+    pictures = at.get("image")  # st.image: drawn from the stored bytes, not the note's HTML
+    assert len(pictures) == 1
     at.file_uploader(key="bank_anki_file").set_value(
         [("notes.apkg", b"not a zip", "application/octet-stream")]
     ).run()
     next(b for b in at.button if b.label == "Import").click().run()
+    _until_import_ends(at)
     assert "it is not a zip file" in texts(at)
     assert bank.list_questions(runtime, user_id=uid).total == 5
 

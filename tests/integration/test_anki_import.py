@@ -51,7 +51,7 @@ def test_legacy_deck_becomes_flashcards_and_clozes_with_history(runtime, make_us
         "questions": 5,
         "reviews": 3,
         "media": 0,
-        "skipped": {"media_reference": 2, "review_not_imported": 1},
+        "skipped": {"image_missing": 1, "media_reference": 1, "review_not_imported": 1},
     }
     qs = bank(runtime, uid)
     basic = qs["anki:basic-guid:0"]
@@ -131,7 +131,7 @@ def test_current_format_collection_is_read_and_its_stub_ignored(runtime, make_us
         "notes": 2,
         "questions": 2,
         "reviews": 3,
-        "media": 1,
+        "media": 0,  # its one file is no note's picture
         "skipped": {"media_file": 1},
     }
     qs = bank(runtime, uid)
@@ -252,7 +252,7 @@ def test_cli_import_prints_the_summary_as_json(runtime, cli, tmp_path, capsys):
         "questions": 5,
         "reviews": 3,
         "media": 0,
-        "skipped": {"media_reference": 2, "review_not_imported": 1},
+        "skipped": {"image_missing": 1, "media_reference": 1, "review_not_imported": 1},
     }
     uid = get_account(runtime, email="anki@example.com").user_id
     assert main(["import-anki", str(path), "--user", "anki@example.com", "--json"]) == 0

@@ -211,11 +211,12 @@ def test_uploads_left_in_the_spool_are_found_and_removed_per_learner(rt, make_us
     with rt.session_factory.begin() as s:
         jp.create(s, user_id=other, kind="ingest", label="w.pdf", spool_path=str(waiting))
     unclaimed_old, unclaimed_new = folder / ("d" * 32 + ".pdf"), folder / ("e" * 32 + ".pdf")
+    unclaimed_anki = folder / ("f" * 32 + ".apkg")  # an Anki package whose job was never made
     foreign = folder / "notes.txt"  # not a name the app gives: the folder may be shared
-    for path in (unclaimed_old, unclaimed_new, foreign):
+    for path in (unclaimed_old, unclaimed_new, unclaimed_anki, foreign):
         path.write_bytes(b"%PDF no job")
     old = (dt.datetime.now(dt.UTC) - 2 * integrity.UNCLAIMED_SPOOL_AGE).timestamp()
-    for path in (unclaimed_old, foreign):
+    for path in (unclaimed_old, unclaimed_anki, foreign):
         os.utime(path, (old, old))
 
     assert _kinds(rt, user) == {(user, "stray-spool")}

@@ -151,7 +151,9 @@ def _pb_int(number: int, value: int) -> bytes:
     return _varint(number << 3) + _varint(value)
 
 
-def _schema18(con: sqlite3.Connection, *, version: int) -> None:
+def _schema18(
+    con: sqlite3.Connection, *, version: int, basic_back: str = "The <b>mitochondrion</b>"
+) -> None:
     con.executescript("""
         CREATE TABLE col (id integer primary key, crt integer not null, mod integer not null,
             scm integer not null, ver integer not null, dty integer not null,
@@ -207,7 +209,7 @@ def _schema18(con: sqlite3.Connection, *, version: int) -> None:
     con.executemany(
         "INSERT INTO notes VALUES (?, ?, ?, 0, 0, ?, ?, '', 0, 0, '')",
         [
-            (100, "new-basic", 10, " bio ", "What makes ATP?\x1fThe <b>mitochondrion</b>"),
+            (100, "new-basic", 10, " bio ", "What makes ATP?\x1f" + basic_back),
             (200, "new-cloze", 20, "", "ATP stands for {{c1::adenosine triphosphate}}\x1f"),
         ],
     )
@@ -222,15 +224,20 @@ def _schema18(con: sqlite3.Connection, *, version: int) -> None:
 
 
 def current_deck(
-    *, version: int = 18, media: Sequence[tuple[str, bytes]] = (), collection: bytes | None = None
+    *,
+    version: int = 18,
+    media: Sequence[tuple[str, bytes]] = (),
+    collection: bytes | None = None,
+    basic_back: str = "The <b>mitochondrion</b>",
 ) -> bytes:
     """A package as current Anki exports it: zstd `collection.anki21b`, a stub
-    `collection.anki2` holding only the "please update" note, `meta`, and the media map."""
+    `collection.anki2` holding only the "please update" note, `meta`, and the media map.
+    `basic_back` is the Basic note's back field (the one with history)."""
     cctx = zstandard.ZstdCompressor()
     body = (
         collection
         if collection is not None
-        else _sqlite_bytes(lambda con: _schema18(con, version=version))
+        else _sqlite_bytes(lambda con: _schema18(con, version=version, basic_back=basic_back))
     )
     stub_deck = genanki.Deck(1, "Default")
     stub_deck.add_note(
@@ -260,6 +267,23 @@ def current_deck(
         z.writestr("media", cctx.compress(entries))
         for i, (_name, data) in enumerate(media):
             z.writestr(str(i), cctx.compress(data))
+    return out.getvalue()
+
+
+def with_legacy_media(package: bytes, files: Sequence[tuple[str, bytes]]) -> bytes:
+    """A legacy package with these media files added, as Anki writes them: entries "0",
+    "1", ... and the JSON map `media` from those entries to the files' names."""
+    mapping = {str(i): name for i, (name, _) in enumerate(files)}
+    entries = {str(i): data for i, (_, data) in enumerate(files)}
+    return _rezip(package, {"media": json.dumps(mapping).encode(), **entries})
+
+
+def image(fmt: str = "PNG", size: tuple[int, int] = (4, 3)) -> bytes:
+    """A real image file of `fmt` (PNG, JPEG, GIF, WEBP)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 90)).save(out, format=fmt)
     return out.getvalue()
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from engine.interop.anki_media import PackageImage
 from engine.interop.anki_notes import convert, sanitise
 from engine.interop.anki_package import Card, Collection, Note, NoteType
 
@@ -25,7 +28,8 @@ CLOZE = NoteType(
         ("<div>one</div><div>two&nbsp;three</div>", "one\ntwo three", 0),
         ("<ol><li>a</li><li><b>b</b></li></ol>", "- a\n- b", 0),
         ("x<script>alert('no')</script><style>p{}</style>y", "xy", 0),
-        ('<img src="a.png" onerror="alert(1)">caption[sound:a.mp3]', "caption", 2),
+        # Images go apart (anki_media.image_names); a sound is a dropped media reference.
+        ('<img src="a.png" onerror="alert(1)">caption[sound:a.mp3]', "caption", 1),
         (
             "&lt;b&gt;literal&lt;/b&gt; [link](javascript:x)",
             "<b>literal</b> [link](javascript:x)",
@@ -78,4 +82,20 @@ def test_cloze_hints_and_repeated_numbers():
 
 def test_a_card_with_an_empty_side_is_skipped():
     got = convert(collection([Note(1, "g", 1, ("<img src=a.png>", "back"), ())], [card(1, 1)]))
-    assert got.questions == [] and got.skipped == {"empty_card": 1, "media_reference": 1}
+    # The picture is not in the package (or failed its checks): the front is empty.
+    assert got.questions == [] and got.skipped == {"empty_card": 1}
+
+
+def test_pictures_go_with_the_side_whose_field_shows_them():
+    png = PackageImage("image/png", b"")
+    notes = [
+        Note(1, "g", 1, ('<img src="front.png">', 'Mitochondrion <img src="back.png">'), ()),
+        Note(2, "c", 2, ("The {{c1::cell}} <img src=front.png>", "<img src='back.png'>"), ()),
+    ]
+    base = collection(notes, [card(1, 1), card(2, 2)])
+    got = convert(replace(base, images={"front.png": png, "back.png": png}))
+    assert [(q.stem, q.answer, q.images) for q in got.questions] == [
+        ("(picture)", "Mitochondrion", (("question", "front.png"), ("answer", "back.png"))),
+        ("The _____", "cell", (("question", "front.png"), ("answer", "back.png"))),
+    ]
+    assert got.skipped == {}

@@ -51,6 +51,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "anki_max_mb": 200,
     "anki_max_unpacked_mb": 1024,
     "anki_max_media_files": 50000,
+    "anki_image_max_kb": 2000,
     "upload_max_mb": 100,
     "pdf_max_pages": 2000,
     "pdf_parse_timeout_s": 120.0,
@@ -229,7 +230,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 146
+    assert len(places) == len(set(places)) == 147
     grouped = [
         (group, field)
         for group, info in Settings.model_fields.items()

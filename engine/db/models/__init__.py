@@ -37,6 +37,7 @@ from engine.db.models.questions import (
     LLMUsage,
     PromptTemplate,
     Question,
+    QuestionImage,
     RejectedQuestion,
 )
 from engine.db.models.tutor import Conversation, Message
@@ -55,6 +56,7 @@ __all__ = [
     "Profile",
     "PromptTemplate",
     "Question",
+    "QuestionImage",
     "RejectedQuestion",
     "SignupAttempt",
     "User",

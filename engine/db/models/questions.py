@@ -15,6 +15,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     String,
@@ -153,6 +154,35 @@ class Question(Base):
             unique=True,
             postgresql_where=sql_text("external_key IS NOT NULL"),
         ),
+    )
+
+
+IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+IMAGE_SIDES = ("question", "answer")
+
+
+class QuestionImage(Base):
+    """An image shown with a question (imported from an Anki note): checked to be a real PNG,
+    JPEG, GIF or WebP before it is stored (engine.interop.anki_media); shown from its bytes,
+    never through the note's HTML. It goes with its question and with the account."""
+
+    __tablename__ = "question_images"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    side: Mapped[str] = mapped_column(String(10))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    media_type: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint(f"side IN {IMAGE_SIDES}", name="side_known"),
+        CheckConstraint(f"media_type IN {IMAGE_MEDIA_TYPES}", name="media_type_known"),
+        Index("ix_question_images_user_question", "user_id", "question_id"),
     )
 
 
