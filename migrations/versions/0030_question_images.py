@@ -1,7 +1,7 @@
 """images shown with questions (imported from Anki notes); the Anki import runs as a job
 
 Revision ID: 0030
-Revises: 0025
+Revises: 0027
 Create Date: 2026-12-07
 
 - question_images: a question's checked image bytes (PNG, JPEG, GIF, WebP), on the question
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"
-down_revision = "0025"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
