@@ -80,7 +80,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "retrieval_feedback_dense_shift": 1.0,
     "retrieval_feedback_dense_weight": 0.8,
     "embedded_worker": True,
-    "worker_concurrency": 1,
+    "worker_concurrency": 2,
     "jobs_heartbeat_s": 10.0,
     "jobs_stalled_after_s": 30.0,
     "jobs_max_retries": 3,
