@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.db.models import JobProgress, Material, User
@@ -123,7 +123,8 @@ def _material_gone() -> ColumnElement[bool]:
     material_id = JobProgress.result["material_id"].as_integer()
     return and_(
         JobProgress.kind == JobKind.INGEST,
-        JobProgress.result.has_key("material_id"),
+        # A job without a result (still waiting or running) has no material to lose.
+        func.coalesce(JobProgress.result.has_key("material_id"), false()),
         ~exists().where(
             Material.id == material_id,
             Material.user_id == JobProgress.user_id,
