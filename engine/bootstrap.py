@@ -67,8 +67,10 @@ def ensure_worker(rt: Runtime) -> Worker | None:
 
 def warm_up(rt: Runtime) -> None:
     """Prepare the embedding model in the background when the app or a worker starts (the
-    first start builds it, tens of seconds); an upload arriving before it is ready says so."""
-    rt.warm_up_embedder()
+    first start builds it, tens of seconds); an upload arriving before it is ready says so.
+    GROUNDWORK_EMBEDDING_WARM_UP=false leaves it to the first use."""
+    if rt.settings.embedding.warm_up:
+        rt.warm_up_embedder()
 
 
 def lower_worker_priority() -> int:

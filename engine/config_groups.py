@@ -269,6 +269,11 @@ class EmbeddingSettings(_Group):
     threads: int = Field(
         0, ge=0, description="CPU threads for the bundled model; 0 = one per core."
     )
+    warm_up: bool = Field(
+        True,
+        description="Load the model in the background when the app or a worker starts "
+        "(false: on first use, e.g. in tests that never embed).",
+    )
 
 
 class RetrievalSettings(_Group):

@@ -70,6 +70,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "embedding_batch_size": 64,
     "model_cache_dir": None,
     "embedding_threads": 0,
+    "embedding_warm_up": True,
     "retrieval_candidates": 50,
     "retrieval_dense_weight": 0.65,
     # added since: pseudo-relevance feedback in search
@@ -229,7 +230,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 146
+    assert len(places) == len(set(places)) == 147
     grouped = [
         (group, field)
         for group, info in Settings.model_fields.items()
