@@ -36,7 +36,7 @@ from bench._library import bench_runtime, bench_user
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark password 123"  # the benchmark learner's password
-SIGNED_OUT_PAGES = ["pages/login.py", "pages/register.py"]
+SIGNED_OUT_PAGES = ["pages/login.py", "pages/register.py", "pages/reset_password.py"]
 _WORDS = (
     "lift drag boundary layer shock wave wing chord flutter stall pressure heat flow "
     "turbulent laminar nozzle thrust compressor blade vortex mach"
