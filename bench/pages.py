@@ -438,9 +438,12 @@ def _time_accepts(page) -> list[float]:
     page.get_by_role("link", name="Generate").first.click()
     _settled(page, "Generate questions")
     page.get_by_role("button", name="Generate", exact=True).click()
-    page.get_by_text("question(s) passed the checks", exact=False).first.wait_for(
-        state="visible", timeout=300_000
-    )
+    ready = page.get_by_text("question(s) passed the checks", exact=False).first
+    failed = page.locator('[data-testid="stAlertContentError"]').first
+    ready.or_(failed).wait_for(state="visible", timeout=300_000)
+    if not ready.is_visible():
+        print(f"Generate made no preview to accept from: {failed.inner_text()[:300]!r}")
+        return []
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
     accept = page.get_by_role("button", name="Accept", exact=True)
     samples = []
