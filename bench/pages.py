@@ -440,7 +440,13 @@ def _time_accepts(page) -> list[float]:
     page.get_by_role("button", name="Generate", exact=True).click()
     ready = page.get_by_text("question(s) passed the checks", exact=False).first
     failed = page.locator('[data-testid="stAlertContentError"]').first
-    ready.or_(failed).wait_for(state="visible", timeout=300_000)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        ready.or_(failed).wait_for(state="visible", timeout=180_000)
+    except PlaywrightTimeout:
+        print("Generate made no preview to accept from within 3 minutes")
+        return []
     if not ready.is_visible():
         print(f"Generate made no preview to accept from: {failed.inner_text()[:300]!r}")
         return []
