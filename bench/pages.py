@@ -12,11 +12,13 @@ attempts. Then:
   AppTest run of a one-line Streamlit script (the framework's own cost per run).
 * the app is served with `streamlit run`, a learner signs in in Chromium, opens Today and
   answers `--submits` questions; each is timed from the click on "Check answer" until the
-  verdict is on screen and the script has finished (Streamlit's status widget gone).
+  verdict is on screen and the script has finished (Streamlit's status widget gone), and from
+  "Next question" until the next question is shown. Then Generate makes a batch (offline when
+  no model is configured) and each Accept in its preview is timed until the card is saved.
 
 Target: p95 < 300 ms server time per page. Ends with
 `RESULT worst_page=... worst_page_p95_ms=... submit_click_p95_ms=... bare_click_p95_ms=...
-bare_run_p95_ms=...`. Anchor for the click: a one-button bare Streamlit page in the same browser.
+next_question_p95_ms=... generate_accept_p95_ms=... bare_run_p95_ms=...`. Anchor for the click: a one-button bare Streamlit page in the same browser.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from bench._library import bench_runtime, bench_user
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark password 123"  # the benchmark learner's password
-SIGNED_OUT_PAGES = ["pages/login.py", "pages/register.py"]
+GENERATE_FROM = "Biology notes"  # the material the Generate preview is made from
+SIGNED_OUT_PAGES = ["pages/login.py", "pages/register.py", "pages/reset_password.py"]
 _WORDS = (
     "lift drag boundary layer shock wave wing chord flutter stall pressure heat flow "
     "turbulent laminar nozzle thrust compressor blade vortex mach"
@@ -345,6 +348,26 @@ def _open_analytics(page) -> tuple[float, float]:
     return first, (time.perf_counter() - t0) * 1000
 
 
+def _answer_by_clicks(page) -> tuple[float, float]:
+    """Answer the shown question with the mouse; returns Check answer click -> verdict shown,
+    and Next question click -> next question shown (ms, each until the run finished)."""
+    _settled(page, "How sure are you?")
+    page.locator(".st-key-today_check").wait_for()
+    page.locator(".st-key-today_option_1 button").click()
+    page.locator(".st-key-today_option_1 [data-testid='stBaseButton-primary']").wait_for()
+    page.locator(".st-key-today_sure_4 button").click()
+    _settled(page, "How sure are you? Sure (")
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Check answer").click()
+    _settled(page, "Correct answer:")
+    submit = (time.perf_counter() - t0) * 1000
+    page.locator(".st-key-today_next").wait_for()
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Next question").click()
+    _next_shown(page)
+    return submit, (time.perf_counter() - t0) * 1000
+
+
 def time_submits(
     rt,
     email: str,
@@ -363,6 +386,8 @@ def time_submits(
     samples: list[float] = []
     extra: dict[str, list[float]] = {
         "keyboard_submit": [],
+        "next_question": [],
+        "generate_accept": [],
         "analytics_first_section": [],
         "analytics_settled": [],
     }
@@ -380,26 +405,16 @@ def time_submits(
             _settled(page, "Hello,")
             page.get_by_role("link", name="Today").first.click()
             for _ in range(submits):
-                _settled(page, "How sure are you?")
-                page.locator(".st-key-today_check").wait_for()
-                page.locator(".st-key-today_option_1 button").click()
-                page.locator(
-                    ".st-key-today_option_1 [data-testid='stBaseButton-primary']"
-                ).wait_for()
-                page.locator(".st-key-today_sure_4 button").click()
-                _settled(page, "How sure are you? Sure (")
-                t0 = time.perf_counter()
-                page.get_by_role("button", name="Check answer").click()
-                _settled(page, "Correct answer:")
-                samples.append((time.perf_counter() - t0) * 1000)
-                page.locator(".st-key-today_next").wait_for()
-                page.get_by_role("button", name="Next question").click()
+                submit, after = _answer_by_clicks(page)
+                samples.append(submit)
+                extra["next_question"].append(after)
             for _ in range(max(1, submits // 2)):
                 page.get_by_role("link", name="Today").first.click()
                 extra["keyboard_submit"].append(_answer_with_keys(page))
                 first, whole = _open_analytics(page)
                 extra["analytics_first_section"].append(first)
                 extra["analytics_settled"].append(whole)
+            extra["generate_accept"] = _time_accepts(page)
             page.close()
             proc.terminate()
             anchor = time_bare_clicks(rt, browser, submits)
@@ -408,6 +423,49 @@ def time_submits(
         proc.terminate()
         proc.wait(timeout=30)
     return samples, anchor, extra
+
+
+def _next_shown(page) -> None:
+    """After Next: the last verdict is gone, the next question's Check button is on screen
+    and the run has finished."""
+    page.get_by_text("Correct answer:", exact=False).first.wait_for(state="detached")
+    page.locator(".st-key-today_check").wait_for()
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+
+
+def _time_accepts(page) -> list[float]:
+    """Generate (offline when no model is configured) five questions, then time each Accept
+    click in the preview until its card says it was saved and the run has finished (ms)."""
+    page.get_by_role("link", name="Generate").first.click()
+    _settled(page, "Generate questions")
+    # The busy learner's made-up materials have no clear key terms: use the prose one.
+    page.locator('[data-testid="stMultiSelect"]').filter(has_text="Materials").first.click()
+    page.keyboard.type(GENERATE_FROM)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    ready = page.get_by_text("question(s) passed the checks", exact=False).first
+    failed = page.locator('[data-testid="stAlertContentError"]').first
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        ready.or_(failed).wait_for(state="visible", timeout=180_000)
+    except PlaywrightTimeout:
+        print("Generate made no preview to accept from within 3 minutes")
+        return []
+    if not ready.is_visible():
+        print(f"Generate made no preview to accept from: {failed.inner_text()[:300]!r}")
+        return []
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    accept = page.get_by_role("button", name="Accept", exact=True)
+    samples = []
+    for saved in range(1, accept.count() + 1):
+        t0 = time.perf_counter()
+        accept.first.click()
+        page.get_by_text("saved to your bank", exact=False).nth(saved - 1).wait_for()
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
 
 
 def _settled(page, text: str) -> None:
@@ -434,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     with rt.session_factory() as s:
         email = s.get(User, user_id).email
     print(f"Filling one busy learner ({email}):")
+    from tests.support.generation_data import BIOLOGY, add_material
+
+    add_material(rt.session_factory, user_id, GENERATE_FROM, BIOLOGY)  # prose to generate from
     fill(
         rt,
         user_id,
@@ -461,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = max(timings, key=lambda k: p95(timings[k]))
     print(f"worst page: {worst} p95 {p95(timings[worst]):.1f} ms (target < 300 ms)")
 
-    submit_p95 = bare_click_p95 = keyboard_p95 = float("nan")
+    submit_p95 = bare_click_p95 = keyboard_p95 = next_p95 = accept_p95 = float("nan")
     analytics_first_p95 = analytics_settled_p95 = float("nan")
     if not args.no_browser and args.submits > 0:
         submits, anchor, extra = time_submits(rt, email, args.submits)
@@ -472,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
             f"over {len(submits)} answers"
         )
         for name, label in (
+            ("next_question", "Today, Next question click -> next question shown, run finished"),
+            ("generate_accept", "Generate preview, Accept click -> card saved, run finished"),
             ("keyboard_submit", "Today, answer by keyboard (Enter -> verdict shown, run finished)"),
             (
                 "analytics_first_section",
@@ -480,10 +543,15 @@ def main(argv: list[str] | None = None) -> int:
             ("analytics_settled", "Analytics after a new answer: click -> whole page settled"),
         ):
             got = extra[name]
+            if not got:
+                print(f"{label}: not measured (nothing to time)")
+                continue
             print(
                 f"{label}: p50 {statistics.median(got):.0f} ms, p95 {p95(got):.0f} ms "
                 f"over {len(got)}"
             )
+        next_p95 = p95(extra["next_question"])
+        accept_p95 = p95(extra["generate_accept"]) if extra["generate_accept"] else float("nan")
         keyboard_p95 = p95(extra["keyboard_submit"])
         analytics_first_p95 = p95(extra["analytics_first_section"])
         analytics_settled_p95 = p95(extra["analytics_settled"])
@@ -494,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"RESULT worst_page={Path(worst).stem} worst_page_p95_ms={p95(timings[worst]):.1f} "
         f"submit_click_p95_ms={submit_p95:.0f} bare_click_p95_ms={bare_click_p95:.0f} "
+        f"next_question_p95_ms={next_p95:.0f} generate_accept_p95_ms={accept_p95:.0f} "
         f"keyboard_submit_p95_ms={keyboard_p95:.0f} "
         f"analytics_first_section_p95_ms={analytics_first_p95:.0f} "
         f"analytics_settled_p95_ms={analytics_settled_p95:.0f} "

@@ -65,6 +65,14 @@ def ensure_worker(rt: Runtime) -> Worker | None:
     )
 
 
+def warm_up(rt: Runtime) -> None:
+    """Prepare the embedding model in the background when the app or a worker starts (the
+    first start builds it, tens of seconds); an upload arriving before it is ready says so.
+    GROUNDWORK_EMBEDDING_WARM_UP=false leaves it to the first use."""
+    if rt.settings.embedding.warm_up:
+        rt.warm_up_embedder()
+
+
 def lower_worker_priority() -> int:
     """Give this worker process a lower CPU priority than the app processes beside it, so
     ingestion and generation jobs never slow learners' clicks on a shared machine. Returns the
@@ -76,6 +84,7 @@ def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
     """`python -m engine worker`: run until SIGINT or SIGTERM, then finish gracefully. The
     process runs at a lower CPU priority (`lower_worker_priority`)."""
     log.info("worker at CPU niceness %d", lower_worker_priority())
+    warm_up(rt)
 
     async def main() -> None:
         task = asyncio.current_task()

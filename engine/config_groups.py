@@ -275,6 +275,11 @@ class EmbeddingSettings(_Group):
     threads: int = Field(
         0, ge=0, description="CPU threads for the bundled model; 0 = one per core."
     )
+    warm_up: bool = Field(
+        True,
+        description="Load the model in the background when the app or a worker starts "
+        "(false: on first use, e.g. in tests that never embed).",
+    )
 
 
 class RetrievalSettings(_Group):
@@ -317,7 +322,9 @@ class JobsSettings(_Group):
         alias="embedded_worker",
         validation_alias=AliasChoices("GROUNDWORK_EMBEDDED_WORKER", "embedded_worker"),
     )
-    worker_concurrency: int = Field(1, ge=1, le=32, alias="worker_concurrency")
+    # Two jobs at once: a learner's upload never waits behind another learner's (each learner's
+    # own jobs still run one at a time, taking turns: `engine.jobs.fairness`).
+    worker_concurrency: int = Field(2, ge=1, le=32, alias="worker_concurrency")
     heartbeat_s: float = Field(10.0, gt=0, description="How often a worker says it lives.")
     stalled_after_s: float = Field(
         30.0, gt=0, description="A worker silent this long is dead; its jobs are retried."

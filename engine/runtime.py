@@ -119,6 +119,21 @@ class Runtime:
         """The embedding model the settings name, loaded on first use."""
         return self._stores().embedder
 
+    def warm_up_embedder(self) -> None:
+        """Start loading the embedding model on a background thread (once per runtime), so
+        the first upload or search does not wait for it (`engine.bootstrap.warm_up`)."""
+        self._stores().warm_up_embedder()
+
+    @property
+    def embedder_ready(self) -> bool:
+        """Whether the embedding model is loaded (using `embedder` will not wait for it)."""
+        return self._stores().built("embedder")
+
+    def wait_for_embedder(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for the model's background loading (`warm_up_embedder`);
+        True once it has ended (loaded, or failed: then `embedder` raises why)."""
+        return self._stores().wait_for_embedder(timeout_s)
+
     @property
     def lexical_indexes(self) -> IndexCache:
         """Learners' BM25 indexes, bounded by `cache_budget_mb`."""

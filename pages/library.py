@@ -8,6 +8,7 @@ from engine import library
 from engine.domain.vocabulary import JobKind
 from engine.errors import EngineError
 from engine.jobs import (
+    FINISHED_SHOWN_FOR,
     AlreadyQueued,
     active_job,
     dismiss_job,
@@ -17,7 +18,7 @@ from engine.jobs import (
 )
 from engine.jobs.results import JobErrorKind
 from ui.auth import require_account
-from ui.jobs import job_card
+from ui.jobs import finished_list, job_card
 from ui.library import (
     escape_markdown,
     human_size,
@@ -94,18 +95,38 @@ for file in uploads or []:
         _start(file)
 
 
+# The library's own work and the work made from it; an export is offered (and dismissed) on
+# the account data page, where dismissing it here would remove a file still downloadable.
+LIBRARY_KINDS = (JobKind.INGEST, JobKind.REINDEX, JobKind.GENERATE, JobKind.FIT_FSRS)
+
+
 try:
-    watching = bool(jobs) or any(not j.finished for j in recent_jobs(rt, user_id=uid, limit=5))
+    watching = bool(jobs) or any(
+        not j.finished for j in recent_jobs(rt, user_id=uid, kinds=LIBRARY_KINDS, limit=5)
+    )
 except EngineError:
     watching = bool(jobs)
 
 
+def _password_form(job, file) -> None:  # JobView, UploadedFile
+    with st.form(f"library_password_form_{job.id}"):
+        st.markdown(f"**{escape_markdown(job.label)}** needs its password.")
+        password = st.text_input("Password", type="password", key=f"library_password_{job.id}")
+        if st.form_submit_button("Open with this password"):
+            dismiss_job(rt, job.id, user_id=uid)
+            _start(file, password=password)
+            st.rerun()
+
+
 @st.fragment(run_every=1.0 if watching else None)
 def _background_work() -> None:
-    """This learner's recent jobs: live progress, then the outcome until dismissed. Any app
-    process shows them: progress lives in PostgreSQL."""
+    """This learner's recent jobs: live progress while they wait or run, then one compact
+    list of outcomes (for a day, or until dismissed). Any app process shows them: progress
+    lives in PostgreSQL."""
     try:
-        recent = recent_jobs(rt, user_id=uid)
+        recent = recent_jobs(
+            rt, user_id=uid, kinds=LIBRARY_KINDS, finished_within=FINISHED_SHOWN_FOR
+        )
     except EngineError as e:
         st.error(e.user_message)
         return
@@ -122,22 +143,18 @@ def _background_work() -> None:
     active = [j for j in recent if not j.finished]
     if active:
         st.caption("You can keep using Groundwork while your files are read.")
-    for job in recent:
+    for job in active:
         job_card(rt, job, user_id=uid, key="library_job")
-        file_id = next((f for f, j in queued.items() if j == job.id), None)
-        file = current_files.get(file_id) if file_id else None
-        locked = job.error is JobErrorKind.PDF_ENCRYPTED
-        if locked and file is not None:
-            with st.form(f"library_password_form_{job.id}"):
-                password = st.text_input(
-                    "Password", type="password", key=f"library_password_{job.id}"
-                )
-                if st.form_submit_button("Open with this password"):
-                    dismiss_job(rt, job.id, user_id=uid)
-                    _start(file, password=password)
-                    st.rerun()
-        elif locked:
-            st.caption("Upload it again to enter the password.")
+    done = [j for j in recent if j.finished]
+    finished_list(rt, done, user_id=uid, key="library_job", kinds=LIBRARY_KINDS)
+    for job in done:
+        if job.error is JobErrorKind.PDF_ENCRYPTED:
+            file_id = next((f for f, j in queued.items() if j == job.id), None)
+            file = current_files.get(file_id) if file_id else None
+            if file is not None:
+                _password_form(job, file)
+            else:
+                st.caption(f"{escape_markdown(job.label)}: upload it again to enter the password.")
     if finished:
         st.rerun()  # refresh the materials list and search with the new material
 

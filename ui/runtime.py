@@ -35,13 +35,14 @@ def _create() -> Runtime:
     # create_runtime tries again below, then reports and logs the cause.
     with contextlib.suppress(DatabaseUnavailable):
         database_url(settings)
-    from engine.bootstrap import create_runtime, ensure_worker
+    from engine.bootstrap import create_runtime, ensure_worker, warm_up
 
     rt = create_runtime(settings)
     # Registered after the embedded PostgreSQL's own exit handler, so it runs first: the job
     # worker stops before the database does (instead of logging connection errors on the way).
     atexit.register(rt.close)
     ensure_worker(rt)  # unless GROUNDWORK_EMBEDDED_WORKER=false
+    warm_up(rt)  # the embedding model loads in the background
     return rt
 
 

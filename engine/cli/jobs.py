@@ -29,6 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="jobs run at the same time (default: GROUNDWORK_WORKER_CONCURRENCY, 1)",
+        help="jobs run at the same time (default: GROUNDWORK_WORKER_CONCURRENCY, 2)",
     )
     p.set_defaults(func=_worker)

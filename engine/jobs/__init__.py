@@ -52,6 +52,7 @@ __all__ = [
     "TooManyPendingUploads",
     "active_job",
     "cancel_job",
+    "dismiss_finished_jobs",
     "dismiss_job",
     "export_path",
     "get_job",
@@ -119,10 +120,21 @@ def get_job(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
     return jp.get(rt, job_id, user_id=user_id)
 
 
+# How long a finished job stays listed on the Library page unless dismissed sooner.
+FINISHED_SHOWN_FOR = dt.timedelta(days=1)
+
+
 def recent_jobs(
-    rt: Runtime, *, user_id: int, kinds: tuple[JobKind, ...] | None = None, limit: int = 20
+    rt: Runtime,
+    *,
+    user_id: int,
+    kinds: tuple[JobKind, ...] | None = None,
+    limit: int = 20,
+    finished_within: dt.timedelta | None = None,
 ) -> list[JobView]:
-    return jp.recent(rt, user_id=user_id, kinds=kinds, limit=limit)
+    """The learner's jobs not dismissed, newest first. An upload whose material was deleted
+    is not listed; with `finished_within`, neither are jobs that finished longer ago."""
+    return jp.recent(rt, user_id=user_id, kinds=kinds, limit=limit, finished_within=finished_within)
 
 
 def active_job(rt: Runtime, *, user_id: int, kind: JobKind) -> JobView | None:
@@ -160,3 +172,16 @@ def dismiss_job(rt: Runtime, job_id: int, *, user_id: int) -> None:
     jp.dismiss(rt, job_id, user_id=user_id)
     if job.kind is JobKind.EXPORT:
         exports.remove_export_file(rt, exports.export_file(rt, user_id=user_id, job_id=job_id).name)
+
+
+def dismiss_finished_jobs(
+    rt: Runtime, *, user_id: int, kinds: tuple[JobKind, ...] | None = None
+) -> int:
+    """Hide all of the learner's finished jobs (of `kinds`) for good, as `dismiss_job` does
+    one by one (a dismissed export's file is removed); returns how many were hidden."""
+    hidden = jp.dismiss_finished(rt, user_id=user_id, kinds=kinds)
+    for job_id, kind in hidden:
+        if kind is JobKind.EXPORT:
+            name = exports.export_file(rt, user_id=user_id, job_id=job_id).name
+            exports.remove_export_file(rt, name)
+    return len(hidden)

@@ -9,11 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.db.models import JobProgress, User
-from engine.domain.vocabulary import JobKind, JobState
+from engine.db.models import JobProgress, Material, User
+from engine.domain.vocabulary import JobKind, JobState, MaterialStatus
 from engine.errors import InvalidInput, NotFound
 from engine.jobs.results import JobErrorKind, JobFailure, JobResult, parse_result
 
@@ -117,18 +117,48 @@ def get(rt: Runtime, job_id: int, *, user_id: int) -> JobView:
         return _view(owned(session, job_id, user_id))
 
 
+def _material_gone() -> ColumnElement[bool]:
+    """A finished upload whose material is deleted (or being deleted): its card means
+    nothing any more. Material ids are never reused."""
+    material_id = JobProgress.result["material_id"].as_integer()
+    return and_(
+        JobProgress.kind == JobKind.INGEST,
+        # A job without a result (still waiting or running) has no material to lose.
+        func.coalesce(JobProgress.result.has_key("material_id"), false()),
+        ~exists().where(
+            Material.id == material_id,
+            Material.user_id == JobProgress.user_id,
+            Material.status != MaterialStatus.DELETING,
+        ),
+    )
+
+
 def recent(
-    rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None, limit: int = 20
+    rt: Runtime,
+    *,
+    user_id: int,
+    kinds: tuple[str, ...] | None = None,
+    limit: int = 20,
+    finished_within: dt.timedelta | None = None,
 ) -> list[JobView]:
-    """The learner's jobs that are not dismissed, newest first."""
+    """The learner's jobs that are not dismissed, newest first; an upload whose material was
+    deleted is left out, and with `finished_within` so are jobs that finished longer ago."""
     q = (
         select(JobProgress)
-        .where(JobProgress.user_id == user_id, ~JobProgress.dismissed)
+        .where(JobProgress.user_id == user_id, ~JobProgress.dismissed, ~_material_gone())
         .order_by(JobProgress.id.desc())
         .limit(limit)
     )
     if kinds:
         q = q.where(JobProgress.kind.in_(kinds))
+    if finished_within is not None:
+        q = q.where(
+            or_(
+                JobProgress.outcome.in_(ACTIVE),
+                JobProgress.finished_at.is_(None),
+                JobProgress.finished_at > func.now() - finished_within,
+            )
+        )
     with rt.session_factory() as session:
         return [_view(r) for r in session.scalars(q)]
 
@@ -284,3 +314,24 @@ def dismiss(rt: Runtime, job_id: int, *, user_id: int) -> None:
         if r.outcome in ACTIVE:
             raise InvalidInput("This job is still running. Cancel it first.")
         r.dismissed = True
+
+
+def dismiss_finished(
+    rt: Runtime, *, user_id: int, kinds: tuple[str, ...] | None = None
+) -> list[tuple[int, JobKind]]:
+    """Hide every finished job of the learner (of `kinds`) for good; returns the (id, kind)
+    of each job hidden now. Waiting and running jobs stay."""
+    q = (
+        update(JobProgress)
+        .where(
+            JobProgress.user_id == user_id,
+            ~JobProgress.dismissed,
+            JobProgress.outcome.not_in(ACTIVE),
+        )
+        .values(dismissed=True, updated_at=func.now())
+        .returning(JobProgress.id, JobProgress.kind)
+    )
+    if kinds:
+        q = q.where(JobProgress.kind.in_(kinds))
+    with rt.session_factory.begin() as session:
+        return [(job_id, JobKind(kind)) for job_id, kind in session.execute(q)]

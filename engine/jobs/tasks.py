@@ -225,10 +225,27 @@ def _ingest_progress(report: Reporter) -> Callable[[Any], None]:
     return on_progress
 
 
+PREPARING_MODEL = "Preparing the search model (first start only)…"
+
+
+def wait_for_model(rt: Runtime, report: Reporter) -> None:
+    """Wait for the embedding model the app or worker began loading at start
+    (`engine.bootstrap.warm_up`), saying so in the job's progress every second (the learner
+    can cancel meanwhile), instead of sitting silently at the first step."""
+    if rt.embedder_ready:
+        return
+    rt.warm_up_embedder()  # no-op when it is loading already
+    started = time.monotonic()
+    while not rt.wait_for_embedder(1.0):
+        waited = int(time.monotonic() - started)
+        report("preparing", 0, 0, f"{PREPARING_MODEL} {_plural(waited, 'second')}")
+
+
 def ingest_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, IngestResult]]:
 
     def body(row: Any, report: Reporter) -> tuple[str, IngestResult]:
         data, password = read_spooled(rt, path=Path(row.spool_path))
+        wait_for_model(rt, report)
         started = time.monotonic()
 
         def should_pause() -> bool:
@@ -320,6 +337,7 @@ def reindex_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, ReindexRes
         def on_progress(done: int, total: int) -> None:
             report("embedding", done, total, f"Embedded {done} of {total} passages")
 
+        wait_for_model(rt, report)
         total = library.reindex(rt, user_id=row.user_id, progress=on_progress)
         return f"Search index updated ({_plural(total, 'passage')}).", ReindexResult(chunks=total)
 

@@ -22,6 +22,7 @@ def test_a_first_start_shows_sign_in_at_once_and_sign_up_waits_for_the_database(
     data = Path(tempfile.mkdtemp(prefix="groundwork-test-first-")) / "data"
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("GROUNDWORK_DATA_DIR", str(data))
+    monkeypatch.setenv("GROUNDWORK_EMBEDDING_WARM_UP", "false")  # no model build: nothing embeds
     get_settings.cache_clear()
     ui.runtime.reset_runtime()
     # Hold the database start until the test lets it go, so "not ready yet" is certain.

@@ -120,3 +120,42 @@ def test_generate_follows_a_running_batch_after_a_reload(
     assert not at.exception
     assert at.session_state["gen_job"] is None
     assert "3 of 3 question(s) passed the checks" in _texts(at).replace("\\", "")
+
+
+def test_finished_jobs_fold_into_one_list_with_dismiss_all(queue_only, signed_in_app, runtime):
+    from engine import library
+    from tests.support.jobs import running_worker, wait_for
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    finished = []
+    for batch in (("ice.pdf", "firn.pdf"), ("snow.pdf", "melt.pdf")):  # two may wait at once
+        ids = [
+            jobs.submit_ingestion(
+                runtime, user_id=uid, source=io.BytesIO(text_pdf([f"{n} {TEXT}"])), filename=n
+            )
+            for n in batch
+        ]
+        with running_worker(runtime):
+            finished += [wait_for(runtime, i, user_id=uid) for i in ids]
+    gone = finished[0].result.material_id
+    library.delete_material(runtime, user_id=uid, material_id=gone)
+    waiting = jobs.submit_ingestion(
+        runtime, user_id=uid, source=io.BytesIO(text_pdf([f"later {TEXT}"])), filename="later.pdf"
+    )
+
+    at = _library(at)
+    (folded,) = at.expander
+    assert folded.label == "Finished: 3 jobs"
+    shown = _texts(at)
+    assert "firn.pdf" in shown and "melt.pdf" in shown and "ice.pdf" not in shown
+    bars = [str(p.proto.text).replace("\\", "") for p in at.get("progress")]
+    assert len(bars) == 1 and "later.pdf" in bars[0]  # the waiting upload keeps its card
+
+    at.button(key="library_job_dismiss_all").click().run()
+    assert not at.exception
+    assert not at.expander and "melt.pdf" not in _texts(at)
+    assert [j.id for j in jobs.recent_jobs(runtime, user_id=uid)] == [waiting]
+    at.switch_page("pages/home.py").run()
+    at = _library(at)  # gone for good, not only from this session
+    assert not at.expander and len(at.get("progress")) == 1

@@ -8,7 +8,7 @@ import io
 import threading
 
 from engine import jobs, library
-from engine.jobs import tasks
+from engine.jobs import get_job, tasks
 from tests.support.jobs import running_worker, wait_for
 from tests.support.library_pdfs import text_pdf
 
@@ -146,3 +146,42 @@ def test_a_learner_does_not_step_aside_for_their_own_jobs(runtime, make_user, mo
         mine = wait_for(runtime, big, user_id=a)
         assert wait_for(runtime, later, user_id=a).finished_at > mine.finished_at
     assert mine.outcome == "done" and requeued == []
+
+
+def test_by_default_two_uploads_run_at_once_and_a_busy_learner_holds_only_one(
+    runtime, make_user, monkeypatch
+):
+    a, b = make_user(), make_user()
+    running: dict[str, int] = {}
+    most_at_once = {"all": 0, "a": 0}
+    guard, both = threading.Lock(), threading.Event()
+    real = library.ingest_pdf
+
+    def record(rt, **kwargs):
+        name = kwargs["filename"]
+        with guard:
+            running[name] = kwargs["user_id"]
+            most_at_once["all"] = max(most_at_once["all"], len(running))
+            mine = sum(1 for uid in running.values() if uid == a)
+            most_at_once["a"] = max(most_at_once["a"], mine)
+            if len(running) >= 2:
+                both.set()
+        try:
+            both.wait(20)  # the first upload waits a moment for a second one to start
+            return real(rt, **kwargs)
+        finally:
+            with guard:
+                running.pop(name)
+
+    monkeypatch.setattr(library, "ingest_pdf", record)
+    _set(runtime, upload_max_pending=10)
+    mine = [_submit(runtime, a, f"a{i}.pdf") for i in range(10)]
+    theirs = _submit(runtime, b, "b.pdf")  # queued after all ten of a's
+    with running_worker(runtime, concurrency=runtime.settings.jobs.worker_concurrency):
+        assert wait_for(runtime, theirs, user_id=b).outcome == "done"
+        b_done = get_job(runtime, theirs, user_id=b).finished_at
+        finished = [wait_for(runtime, job_id, user_id=a) for job_id in mine]
+    assert all(j.outcome == "done" for j in finished)
+    assert both.is_set() and most_at_once["all"] == 2  # two at once, by default
+    assert most_at_once["a"] == 1  # one learner never holds both
+    assert sum(1 for j in finished if j.finished_at < b_done) <= 1  # b waited for one at most

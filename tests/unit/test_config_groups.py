@@ -71,6 +71,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "embedding_batch_size": 64,
     "model_cache_dir": None,
     "embedding_threads": 0,
+    "embedding_warm_up": True,
     "retrieval_candidates": 50,
     "retrieval_dense_weight": 0.65,
     # added since: pseudo-relevance feedback in search
@@ -81,7 +82,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "retrieval_feedback_dense_shift": 1.0,
     "retrieval_feedback_dense_weight": 0.8,
     "embedded_worker": True,
-    "worker_concurrency": 1,
+    "worker_concurrency": 2,
     "jobs_heartbeat_s": 10.0,
     "jobs_stalled_after_s": 30.0,
     "jobs_max_retries": 3,
