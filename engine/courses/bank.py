@@ -13,13 +13,15 @@ from engine.courses.access import own_course, utcnow
 from engine.courses.copies import copy_to_members, retire_copies
 from engine.courses.values import CourseQuestionRow, PublishOutcome
 from engine.db.models import CourseQuestion, CourseQuestionVersion, Question
-from engine.domain.vocabulary import CourseQuestionChange, CourseQuestionStatus
+from engine.domain.vocabulary import CourseQuestionStatus
 from engine.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
 
 MAX_AT_ONCE = 500
+# A version's change (course_question_versions.change): the first version.
+CREATED = "created"
 
 
 def _ids(ids: Sequence[int]) -> list[int]:
@@ -64,7 +66,7 @@ def add_questions(
             cq = CourseQuestion(course_id=course_id, question_id=q.id, version=1)
             session.add(cq)
             session.flush()
-            session.add(_version_row(cq.id, 1, q, CourseQuestionChange.CREATED))
+            session.add(_version_row(cq.id, 1, q, CREATED))
             added.append(cq.id)
         return added
 

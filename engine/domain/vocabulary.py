@@ -87,12 +87,3 @@ class CourseQuestionStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     RETIRED = "retired"
-
-
-class CourseQuestionChange(StrEnum):
-    """Why a course question got a new version."""
-
-    CREATED = "created"
-    EDITED = "edited"
-    DISTRACTOR = "distractor"
-    KEY = "key"
