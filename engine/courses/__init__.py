@@ -5,8 +5,10 @@ schedule, XP and analytics stay their own; their answers to it are also recorded
 anonymous membership, for the course's item analysis.
 """
 
+from engine.courses.access import can_teach
 from engine.courses.bank import (
     add_questions,
+    addable_questions,
     list_course_questions,
     publish_questions,
     retire_questions,
@@ -25,7 +27,9 @@ from engine.courses.membership import join_course, leave_course
 
 __all__ = [
     "add_material",
+    "can_teach",
     "add_questions",
+    "addable_questions",
     "create_course",
     "join_course",
     "leave_course",

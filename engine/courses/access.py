@@ -4,9 +4,13 @@ anyone else is told it does not exist (a course outside one's reach is never con
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 from engine.admin.access import Role
 from engine.db.models import Course, CourseMember, User
@@ -28,6 +32,12 @@ def is_teacher(session: Session, user_id: int) -> bool:
         )
     )
     return role in (Role.TEACHER, Role.ADMIN)
+
+
+def can_teach(rt: Runtime, *, user_id: int) -> bool:
+    """True when the account may create and run courses (a teacher or admin)."""
+    with rt.session_factory() as session:
+        return is_teacher(session, user_id)
 
 
 def require_teacher(session: Session, user_id: int) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from engine.courses.access import own_course, utcnow
+from engine.courses.access import own_course, require_teacher, utcnow
 from engine.courses.copies import copy_to_members, retire_copies
-from engine.courses.values import CourseQuestionRow, PublishOutcome
+from engine.courses.values import BankChoice, CourseQuestionRow, PublishOutcome
 from engine.db.models import CourseQuestion, CourseQuestionVersion, Question
-from engine.domain.vocabulary import CourseQuestionStatus
+from engine.domain.vocabulary import CourseQuestionStatus, QuestionStatus
 from engine.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -199,3 +199,26 @@ def list_course_questions(
             )
             for cq, v, q, n in rows
         ]
+
+
+def addable_questions(rt: Runtime, *, teacher_id: int, limit: int = 300) -> list[BankChoice]:
+    """The teacher's own active questions not yet in any course (copies of other courses'
+    questions excluded), newest first.
+
+    Raises:
+        Forbidden: the account is not a teacher or admin.
+    """
+    with rt.session_factory() as session:
+        require_teacher(session, teacher_id)
+        rows = session.execute(
+            select(Question.id, Question.stem, Question.material_title)
+            .where(
+                Question.user_id == teacher_id,
+                Question.status == QuestionStatus.ACTIVE,
+                Question.course_question_id.is_(None),
+                ~exists().where(CourseQuestion.question_id == Question.id),
+            )
+            .order_by(Question.created_at.desc(), Question.id.desc())
+            .limit(limit)
+        ).all()
+        return [BankChoice(*r) for r in rows]

@@ -51,3 +51,12 @@ class MemberRow:
 class PublishOutcome:
     published: int  # course questions published by this call
     copies: int  # questions added to learners' banks
+
+
+@dataclass(frozen=True)
+class BankChoice:
+    """A question of the teacher's own bank that can be added to a course."""
+
+    question_id: int
+    stem: str
+    material_title: str
