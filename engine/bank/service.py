@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.bank.views import BankPage, QuestionView, question_view
-from engine.db.models import Chunk, Material, Question
+from engine.db.models import Chunk, CourseQuestion, Material, Question
 from engine.domain.vocabulary import QuestionStatus, QuestionType
 from engine.errors import InvalidInput, NotFound
 from engine.generation.drafts import Draft
@@ -336,6 +336,7 @@ def delete_question(rt: Runtime, *, user_id: int, question_id: int) -> None:
 
     Raises:
         NotFound: not the learner's question.
+        InvalidInput: a teacher's question in a course bank.
     """
     with rt.session_factory.begin() as session:
         q = session.scalar(
@@ -343,6 +344,12 @@ def delete_question(rt: Runtime, *, user_id: int, question_id: int) -> None:
         )
         if q is None:
             raise NotFound(_NOT_IN_BANK)
+        if session.scalar(select(CourseQuestion.id).where(CourseQuestion.question_id == q.id)):
+            # Deleting it would delete the course question and the class's answers to it.
+            raise InvalidInput(
+                "This question is in a course bank: retire it in the course instead of "
+                "deleting it. Nothing was deleted."
+            )
         session.delete(q)
 
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import account_data, courses, library
+from engine.bank import service as bank
 from engine.courses.manage import CODE_ALPHABET, CODE_LENGTH
 from engine.db.models import (
     Attempt,
@@ -445,3 +446,14 @@ def test_course_materials_are_the_teachers_and_read_only_for_learners(
     )
     assert courses.list_materials(runtime, user_id=learner, course_id=course_id) == []
     assert library.get_material(runtime, user_id=teacher, material_id=material.id).id == material.id
+
+
+def test_a_master_question_in_a_course_cannot_be_deleted_from_the_bank(runtime, make_teacher):
+    teacher = make_teacher()
+    course_id, [master], [cq] = _course_with_questions(runtime, teacher, n=1)
+    with pytest.raises(InvalidInput, match="retire it in the course"):
+        bank.delete_question(runtime, user_id=teacher, question_id=master)
+    assert [
+        r.id
+        for r in courses.list_course_questions(runtime, teacher_id=teacher, course_id=course_id)
+    ] == [cq]
