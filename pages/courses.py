@@ -224,6 +224,26 @@ def _retire(c: CourseSummary, group: list) -> None:
         )
 
 
+def _learners(c: CourseSummary) -> None:
+    rows = courses.list_members(rt, teacher_id=uid, course_id=c.id)
+    if not rows:
+        st.caption("No learner yet: give them the join code above.")
+        return
+    st.dataframe(
+        [
+            {
+                "Learner": m.display_name,
+                "Joined": f"{m.joined_at:%Y-%m-%d}",
+                "Answers to course questions": m.answers,
+                "Right": m.correct,
+            }
+            for m in rows
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
 def teaching_section() -> None:
     st.subheader("Courses you teach")
     create_section()
@@ -233,11 +253,13 @@ def teaching_section() -> None:
     for c in taught:
         with st.expander(escape_markdown(c.title), expanded=len(taught) == 1):
             _settings(c)
-            materials, bank = st.tabs(["Materials", "Course bank"])
+            materials, bank, learners = st.tabs(["Materials", "Course bank", "Learners"])
             with materials:
                 _course_materials(c)
             with bank:
                 _course_bank(c)
+            with learners:
+                _learners(c)
 
 
 try:

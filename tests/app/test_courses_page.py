@@ -71,6 +71,11 @@ def test_teacher_publishes_and_a_learner_joins_and_practises(signed_in_app, runt
     assert not learner_at.exception
     assert learner_at.subheader[0].value == "Which organelle makes ATP for the class?"
 
+    teacher_at.run()
+    [table] = [d.value for d in teacher_at.dataframe]
+    assert list(table["Learner"]) == ["Test Learner"]
+    assert list(table["Answers to course questions"]) == [0]
+
     open_courses(learner_at)
     button(learner_at, "Leave this course").click().run()
     assert "Leave this course?" in texts(learner_at)
