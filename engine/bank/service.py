@@ -316,6 +316,7 @@ def update_question(
         reason = validate(draft)
         if reason:
             raise InvalidInput(f"This edit cannot be saved: {REASONS.get(reason, reason)}.")
+        _refuse_copy_rewording(q, draft)
         q.stem, q.answer, q.explanation = (
             draft.stem.strip(),
             draft.answer.strip(),
@@ -329,6 +330,23 @@ def update_question(
             q.status = status
         session.flush()
         return question_view(q)
+
+
+def _refuse_copy_rewording(q: Question, draft: Draft) -> None:
+    """A learner's copy of a course question keeps the teacher's wording and option order
+    (the course counts answers by them); its status and explanation may change."""
+    if q.course_question_id is not None and _content(q) != _content(draft):
+        raise InvalidInput(
+            "This question comes from a course: its teacher edits it. Flag it if something "
+            "is wrong. Nothing was changed."
+        )
+
+
+def _content(q: Question | Draft) -> tuple[object, ...]:
+    """What a learner's answer is graded against."""
+    if q.options is not None:  # multiple choice: the options and which one is right
+        return (q.stem.strip(), [o.strip() for o in q.options], q.correct_index)
+    return (q.stem.strip(), q.answer.strip())
 
 
 def delete_question(rt: Runtime, *, user_id: int, question_id: int) -> None:

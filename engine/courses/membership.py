@@ -36,7 +36,11 @@ def join_course(rt: Runtime, *, user_id: int, code: str) -> int:
         # The learner's row is locked so two clicks cannot enrol them twice.
         if session.get(User, user_id, with_for_update=True) is None:
             raise NotFound("Your account could not be found. Please log in again.")
-        course = session.scalar(select(Course).where(Course.join_code == code))
+        # Shared lock: a publish or retire of the course (which lock it for update) runs
+        # wholly before or after this join, so the new learner gets exactly what is published.
+        course = session.scalar(
+            select(Course).where(Course.join_code == code).with_for_update(read=True)
+        )
         if course is None:
             raise InvalidInput(UNKNOWN_CODE)
         if course.teacher_id == user_id:

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 import zipfile
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine import account_data, courses, library
 from engine.bank import service as bank
 from engine.courses.manage import CODE_ALPHABET, CODE_LENGTH
 from engine.db.models import (
     Attempt,
+    Course,
     CourseMember,
+    CourseQuestion,
     CourseQuestionVersion,
     CourseResponse,
     Question,
@@ -457,3 +460,53 @@ def test_a_master_question_in_a_course_cannot_be_deleted_from_the_bank(runtime, 
         r.id
         for r in courses.list_course_questions(runtime, teacher_id=teacher, course_id=course_id)
     ] == [cq]
+
+
+def test_a_learner_cannot_reword_a_course_copy_but_may_retire_it(runtime, make_user, make_teacher):
+    teacher = make_teacher()
+    course_id, _, _ = _course_with_questions(runtime, teacher, n=1)
+    learner = make_user()
+    courses.join_course(runtime, user_id=learner, code=_code(runtime, teacher, course_id))
+    courses.publish_questions(runtime, teacher_id=teacher, course_id=course_id)
+    [copy] = _copies(runtime, learner)
+    same = dict(
+        user_id=learner,
+        question_id=copy.id,
+        stem=copy.stem,
+        answer=copy.answer,
+        explanation=copy.explanation,
+        difficulty=copy.difficulty,
+        options=list(copy.options),
+    )
+    with pytest.raises(InvalidInput, match="comes from a course"):
+        bank.update_question(runtime, **same, correct_index=2)
+    assert bank.update_question(runtime, **same, correct_index=1, status="retired")
+    assert [c.status for c in _copies(runtime, learner)] == ["retired"]
+
+
+def test_a_learner_joining_during_a_publish_gets_the_published_questions(
+    runtime, make_user, make_teacher
+):
+    teacher = make_teacher()
+    course_id, _, [cq] = _course_with_questions(runtime, teacher, n=1)
+    code = _code(runtime, teacher, course_id)
+    learner = make_user()
+    joined: list[int] = []
+    with runtime.session_factory.begin() as publishing:
+        # A publish in progress: the course locked, the question published, not committed.
+        publishing.execute(select(Course).where(Course.id == course_id).with_for_update())
+        publishing.get(CourseQuestion, cq).status = "published"
+        publishing.flush()
+        join = threading.Thread(
+            target=lambda: joined.append(courses.join_course(runtime, user_id=learner, code=code))
+        )
+        join.start()
+        with runtime.session_factory() as s:  # wait until the join waits for the lock
+            while join.is_alive() and not s.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            ):
+                s.rollback()
+                join.join(0.05)
+    join.join()
+    assert joined == [course_id]
+    assert [c.course_question_id for c in _copies(runtime, learner)] == [cq]
