@@ -68,6 +68,9 @@ def test_enrolled_learners_search_course_materials_beside_their_own(runtime, mak
     view = store.citation_view(runtime, user_id=learner, chunk_id=course_chunk)
     assert view.material_title == f"Botany: {shared.title}" and view.passage
 
+    # The teacher's search never reaches the learner's own material.
+    theirs = library.search_library(runtime, user_id=teacher, query=CALVIN, k=8)
+    assert own not in {p.material_id for p in theirs}
     # Not enrolled: nothing of the course.
     others = library.search_library(runtime, user_id=outsider, query=CALVIN, k=8)
     assert {p.material_id for p in others} == {outsider_own}
