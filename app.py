@@ -83,6 +83,8 @@ else:
             st.Page("pages/reviews.py", title="Reviews", icon=":material/event_repeat:"),
             st.Page("pages/tutor.py", title="Tutor", icon=":material/forum:"),
             st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:"),
+            # Everyone joins courses here; teachers and admins also run theirs.
+            st.Page("pages/courses.py", title="Courses", icon=":material/groups:"),
         ],
         "Account": [
             st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),

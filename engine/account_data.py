@@ -9,8 +9,9 @@ The export (`groundwork-export.zip`) holds:
 - `materials.csv`: every material with its file name, size, pages, chunks and status;
 - `questions.json`: every question with its options, answer, explanation and source page;
 - `attempts.csv`, `review_states.csv`, `flags.csv`, `scheduler_parameters.csv`,
-  `llm_usage.csv`: practice history, review schedule, flags, fitted scheduler parameters and
-  model usage, one row per record with every column;
+  `llm_usage.csv`, `course_memberships.csv`: practice history, review schedule, flags, fitted
+  scheduler parameters, model usage and current course enrolments, one row per record with
+  every column;
 - `originals/<material id>-<file name>`: the uploaded PDFs (kept since this version), and for
   materials uploaded before originals were kept, `text/<material id>-<file name>.txt` with
   the text read from each page instead;
@@ -37,12 +38,14 @@ from sqlalchemy import Table, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import exports, originals, usage
+from engine.courses.membership import forget_memberships
 from engine.csv_cells import csv_text
 from engine.db.base import Base
 from engine.db.models import (
     Attempt,
     AuditEntry,
     Conversation,
+    CourseMember,
     Flag,
     JobProgress,
     LLMUsage,
@@ -74,6 +77,7 @@ _CSV_TABLES = {
     "scheduler_parameters.csv": SchedulerParameters,
     "llm_usage.csv": LLMUsage,
     "rejected_questions.csv": RejectedQuestion,
+    "course_memberships.csv": CourseMember,
 }
 _MATERIAL_COLUMNS = (
     "id",
@@ -257,6 +261,9 @@ def delete_account(rt: Runtime, *, user_id: int) -> None:
         lock_vectors(session, user_id)
         usage.forget_account(rt, session, user_id=user_id, email_normalized=user.email_normalized)
         _pseudonymise_audit(session, user_id)
+        # Enrolments become anonymous (as when leaving) instead of going, so the courses keep
+        # the answer statistics; the loop below then finds none of them.
+        forget_memberships(session, user_id=user_id)
         for table in _tables_with_user_id():
             session.execute(delete(table).where(table.c.user_id == user_id))
         session.execute(

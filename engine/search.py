@@ -1,9 +1,10 @@
-"""Hybrid search over one learner's library: BM25 (bm25s) fused with dense vectors (Chroma)."""
+"""Hybrid search over one learner's library (and, read-only, the materials shared with the
+courses they are enrolled in): BM25 (bm25s) fused with dense vectors (Chroma)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import usage
+from engine.courses.materials import shared_libraries
 from engine.db.models import Chunk, Material, MaterialPage
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import MaterialStatus
@@ -92,7 +94,8 @@ def search(
     """The learner's best passages for a query, best first.
 
     Only this learner's chunks are ever considered (their own BM25 index, their own vector
-    collection, and a final read filtered by user id).
+    collection, and a final read filtered by user id), and, when `material_ids` is None,
+    the chunks of the materials shared with their current courses (`search_with_courses`).
 
     Args:
         rt: the runtime (database, vector store, embedder, BM25 index cache, settings).
@@ -109,6 +112,10 @@ def search(
         fused score in [0, 1].
     """
     with rt.session_factory.begin() as session:
+        if material_ids is None:
+            return search_with_courses(
+                rt, session, user_id=user_id, query=query, k=k, feedback=feedback
+            )
         return search_in(
             rt,
             session,
@@ -118,6 +125,31 @@ def search(
             material_ids=material_ids,
             feedback=feedback,
         )
+
+
+def search_with_courses(
+    rt: Runtime, session: Session, *, user_id: int, query: str, k: int, feedback: bool
+) -> list[Passage]:
+    """The learner's own passages and those of the materials shared with the courses they
+    are enrolled in (searched in each teacher's index, restricted to those materials), best
+    first. A course passage's title names its course: "<course>: <material>"."""
+    passages = search_in(rt, session, user_id=user_id, query=query, k=k, feedback=feedback)
+    for shared in shared_libraries(session, user_id):
+        found = search_in(
+            rt,
+            session,
+            user_id=shared.teacher_id,
+            query=query,
+            k=k,
+            material_ids=list(shared.material_ids),
+            feedback=feedback,
+            embed_as=user_id,
+        )
+        passages += [
+            replace(p, material_title=f"{shared.course_titles[p.material_id]}: {p.material_title}")
+            for p in found
+        ]
+    return sorted(passages, key=lambda p: -p.score)[:k]
 
 
 @dataclass(frozen=True)
@@ -142,6 +174,7 @@ def _first_stage(
     query: str,
     k: int,
     material_ids: list[int] | None,
+    embed_as: int | None = None,
 ) -> _FirstStage | None:
     """None when there is nothing to search (an empty query or library, no materials)."""
     if not query or k <= 0 or (material_ids is not None and not material_ids):
@@ -151,7 +184,9 @@ def _first_stage(
     if index.chunk_ids.size == 0:
         return None
     collection = current_collection(session, user_id)
-    embedding = _query_vector(rt, collection, user_id=user_id, query=query)
+    # `embed_as`: the learner searching a course's materials (in their teacher's library)
+    # pays for the query's embedding, not the teacher.
+    embedding = _query_vector(rt, collection, user_id=embed_as or user_id, query=query)
     scores = index.scores(query)
     lexical, dense = _candidates(
         rt,
@@ -174,11 +209,14 @@ def search_in(
     k: int = 8,
     material_ids: list[int] | None = None,
     feedback: bool = True,
+    embed_as: int | None = None,
 ) -> list[Passage]:
     """`search` inside the caller's unit of work (for services that search as one step of a
     larger operation, e.g. the tutor's turn or picking passages for generation)."""
     query = query.strip()[:MAX_QUERY_CHARS]
-    st = _first_stage(rt, session, user_id=user_id, query=query, k=k, material_ids=material_ids)
+    st = _first_stage(
+        rt, session, user_id=user_id, query=query, k=k, material_ids=material_ids, embed_as=embed_as
+    )
     if st is None:
         return []
     first = weighted_fusion(st.lexical, st.dense, dense_weight=rt.settings.retrieval.dense_weight)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from engine.admin.access import Role
 from engine.domain.vocabulary import (
     FLASHCARD_FORM,
+    CourseQuestionStatus,
     FlagReason,
     JobKind,
     JobState,
@@ -80,6 +81,11 @@ JOB_STATE_LABELS = {
     JobState.CANCELLED: "Cancelled",
 }
 ROLE_LABELS = {Role.LEARNER: "Learner", Role.TEACHER: "Teacher", Role.ADMIN: "Admin"}
+COURSE_QUESTION_STATUS_LABELS = {
+    CourseQuestionStatus.DRAFT: "Drafts",
+    CourseQuestionStatus.PUBLISHED: "Published",
+    CourseQuestionStatus.RETIRED: "Retired",
+}
 
 
 def label(labels: Mapping[str, str], value: str) -> str:

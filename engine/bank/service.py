@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.bank.views import BankPage, QuestionView, question_view
-from engine.db.models import Chunk, Material, Question
+from engine.db.models import Chunk, CourseQuestion, Material, Question
 from engine.domain.vocabulary import QuestionStatus, QuestionType
 from engine.errors import InvalidInput, NotFound
 from engine.generation.drafts import Draft
@@ -316,6 +316,7 @@ def update_question(
         reason = validate(draft)
         if reason:
             raise InvalidInput(f"This edit cannot be saved: {REASONS.get(reason, reason)}.")
+        _refuse_copy_rewording(q, draft)
         q.stem, q.answer, q.explanation = (
             draft.stem.strip(),
             draft.answer.strip(),
@@ -331,11 +332,29 @@ def update_question(
         return question_view(q)
 
 
+def _refuse_copy_rewording(q: Question, draft: Draft) -> None:
+    """A learner's copy of a course question keeps the teacher's wording and option order
+    (the course counts answers by them); its status and explanation may change."""
+    if q.course_question_id is not None and _content(q) != _content(draft):
+        raise InvalidInput(
+            "This question comes from a course: its teacher edits it. Flag it if something "
+            "is wrong. Nothing was changed."
+        )
+
+
+def _content(q: Question | Draft) -> tuple[object, ...]:
+    """What a learner's answer is graded against."""
+    if q.options is not None:  # multiple choice: the options and which one is right
+        return (q.stem.strip(), [o.strip() for o in q.options], q.correct_index)
+    return (q.stem.strip(), q.answer.strip())
+
+
 def delete_question(rt: Runtime, *, user_id: int, question_id: int) -> None:
     """Delete one of the learner's questions (and, by cascade, its practice history).
 
     Raises:
         NotFound: not the learner's question.
+        InvalidInput: a teacher's question in a course bank.
     """
     with rt.session_factory.begin() as session:
         q = session.scalar(
@@ -343,6 +362,12 @@ def delete_question(rt: Runtime, *, user_id: int, question_id: int) -> None:
         )
         if q is None:
             raise NotFound(_NOT_IN_BANK)
+        if session.scalar(select(CourseQuestion.id).where(CourseQuestion.question_id == q.id)):
+            # Deleting it would delete the course question and the class's answers to it.
+            raise InvalidInput(
+                "This question is in a course bank: retire it in the course instead of "
+                "deleting it. Nothing was deleted."
+            )
         session.delete(q)
 
 

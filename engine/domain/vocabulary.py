@@ -79,3 +79,12 @@ class MaterialStatus(StrEnum):
     FAILED = "failed"
     INDEXING = "indexing"  # rows committed, vectors not yet written
     DELETING = "deleting"  # hidden; its vectors, rows and file are being removed
+
+
+class CourseQuestionStatus(StrEnum):
+    """Where a question of a course bank is: a draft only its teacher sees, published (copied
+    into every learner's bank) or retired (the learners' copies are out of their queues)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select
 
+from engine.courses.responses import flag_latest_response
 from engine.db.models import Attempt, Flag, Question
 from engine.db.models.practice import FLAG_REASONS
 from engine.domain.vocabulary import FlagReason
@@ -76,6 +77,8 @@ def flag_question(
         )
         session.add(flag)
         session.flush()
+        if q.course_question_id is not None:
+            flag_latest_response(session, user_id=user_id, course_question_id=q.course_question_id)
         store.refresh_quality(session, q, quality_params(rt.settings))
         return FlagOutcome(flag.id, q.status)
 

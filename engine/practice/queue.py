@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
-from engine.db.models import Attempt, Question, ReviewState
+from engine.db.models import Attempt, CourseQuestion, Question, ReviewState
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus
 from engine.errors import QuestionUnavailable
 from engine.practice.store import aware, load_profile, load_question, local_midnight
@@ -67,10 +67,13 @@ def due_entries(
 
 
 def _new_questions(user_id: int) -> Any:
+    """Active questions never answered; a teacher's master questions of a course bank are
+    left out (the course's learners practise copies; the teacher edits the master)."""
     return and_(
         Question.user_id == user_id,
         Question.status == QuestionStatus.ACTIVE,
         ~exists().where(ReviewState.question_id == Question.id),
+        ~exists().where(CourseQuestion.question_id == Question.id),
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import llm, usage
+from engine.courses.responses import record_copy_answer
 from engine.db.models import Attempt, Profile, Question, ReviewState
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus, QuestionType
 from engine.errors import InvalidInput, NotFound, QuestionUnavailable
@@ -429,6 +430,15 @@ def _record_answer(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> An
         params = _write_params(sub, q, rs, verdict, snapshot, outcome)
         statement = write_statement(rs is None, outcome.quality.changed(snapshot.question))
         attempt_id = session.connection().execute(statement, params).scalar_one()
+        record_copy_answer(
+            session,
+            q,
+            attempt_id,
+            response=sub.response,
+            correct=verdict.correct,
+            seconds=sub.seconds,
+            answered_at=sub.now,
+        )
         # Nothing below goes back to the database: the result is built from what was written.
         session.expunge_all()
     return _new_result(attempt_id, q, verdict, outcome, params, scheduler=profile.scheduler)

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import llm, usage
+from engine.courses.materials import shared_libraries
 from engine.db.models import Message
 from engine.domain.passage import Passage
 from engine.domain.vocabulary import TutorMode as TutorModeName
@@ -19,7 +20,7 @@ from engine.errors import EngineError
 from engine.profiles import get_profile
 from engine.prompt_templates import active_templates
 from engine.runtime import Runtime
-from engine.search import query_coverage, search_in
+from engine.search import query_coverage, search_in, search_with_courses
 from engine.tutor import citations, grounding, limits, prompts, rewrite, socratic, store
 from engine.tutor.sources import Source
 from engine.tutor.turns import (
@@ -144,9 +145,19 @@ def _evidence(
 ) -> grounding.Evidence | None:
     if not passages:
         return None
+    top = passages[:3]
     in_library, in_passage = query_coverage(
-        rt, session, user_id=ctx.user_id, query=query, passages=passages[:3]
+        rt, session, user_id=ctx.user_id, query=query, passages=top
     )
+    for shared in shared_libraries(session, ctx.user_id) if ctx.material_ids is None else []:
+        theirs = [p for p in top if p.material_id in shared.course_titles]
+        if theirs:
+            # Only what the course's passages hold counts: the teacher's other materials are
+            # not the learner's to probe.
+            _, covered = query_coverage(
+                rt, session, user_id=shared.teacher_id, query=query, passages=theirs
+            )
+            in_library, in_passage = max(in_library, covered), max(in_passage, covered)
     cosines = [p.cosine for p in passages if p.cosine is not None]
     return grounding.Evidence(
         cosine=max(cosines) if cosines else passages[0].score,
@@ -171,15 +182,21 @@ def _search(
         # Without pseudo-relevance feedback: the tutor answers from the passages that match
         # the question's own words (`bench.tutor`: first citation relevant 42.9 % without it,
         # 37.5 % with it; follow-ups found 12 of 12 without, 11 of 12 with).
-        passages = search_in(
-            rt,
-            session,
-            user_id=ctx.user_id,
-            query=query,
-            k=rt.settings.tutor.context_passages,
-            material_ids=ctx.material_ids,
-            feedback=False,
-        )
+        k = rt.settings.tutor.context_passages
+        if ctx.material_ids is None:  # the whole library, with the learner's course materials
+            passages = search_with_courses(
+                rt, session, user_id=ctx.user_id, query=query, k=k, feedback=False
+            )
+        else:
+            passages = search_in(
+                rt,
+                session,
+                user_id=ctx.user_id,
+                query=query,
+                k=k,
+                material_ids=ctx.material_ids,
+                feedback=False,
+            )
         evidence = _evidence(rt, session, ctx, query, passages)
         top = [p.chunk_id for p in passages[:3]]
         around = (

@@ -9,7 +9,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from engine.bank import service as bank
+from engine.db.models import Material
 from engine.domain.vocabulary import QuestionType
 from engine.errors import EngineError, InvalidInput
 from engine.generation import service as generation
@@ -80,9 +83,18 @@ def quiz_preview(
     """
     if turn.kind != "quiz":
         raise ValueError("not a quiz turn")
-    material_ids = sorted({s.material_id for s in turn.sources if s.material_id is not None})
+    cited = {s.material_id for s in turn.sources if s.material_id is not None}
     with rt.session_factory() as session:
         rejected = store.rejected_quiz_keys(session, turn.user_id)
+        # Only the learner's own materials: a course's materials are read-only for its
+        # learners (none cited: the topic is looked for in their whole library).
+        material_ids = sorted(
+            session.scalars(
+                select(Material.id).where(
+                    Material.user_id == turn.user_id, Material.id.in_(sorted(cited))
+                )
+            )
+        )
     try:
         result = generation.generate_questions(
             rt,

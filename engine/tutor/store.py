@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from engine.courses.materials import shared_libraries
 from engine.db.models import Chunk, Conversation, Material, MaterialPage, Message
 from engine.db.models.tutor import TUTOR_MODES
 from engine.domain.passage import page_range_label
@@ -281,22 +282,25 @@ def citation_view(rt: Runtime, *, user_id: int, chunk_id: int) -> CitationView:
     """The pages of a cited passage with the passage located in them.
 
     Raises:
-        NotFound: the passage is not the learner's, or its material was deleted.
+        NotFound: the passage is neither the learner's nor of a material shared with a course
+            they are enrolled in, or its material was deleted.
     """
     with rt.session_factory() as session:
         row = session.execute(
             select(Chunk, Material.title)
             .join(Material, Material.id == Chunk.material_id)
-            .where(Chunk.id == chunk_id, Chunk.user_id == user_id, Material.user_id == user_id)
+            .where(Chunk.id == chunk_id, Material.user_id == Chunk.user_id)
         ).one_or_none()
         if row is None:
             raise NotFound("This source is no longer in your library.")
         chunk, title = row
+        if chunk.user_id != user_id:
+            title = _course_title(session, user_id, chunk, title)
         pages = session.execute(
             select(MaterialPage.text, MaterialPage.char_start)
             .where(
                 MaterialPage.material_id == chunk.material_id,
-                MaterialPage.user_id == user_id,
+                MaterialPage.user_id == chunk.user_id,
                 MaterialPage.number.between(chunk.page_start, chunk.page_end),
             )
             .order_by(MaterialPage.number)
@@ -316,6 +320,15 @@ def citation_view(rt: Runtime, *, user_id: int, chunk_id: int) -> CitationView:
         passage=text[start:end],
         after=text[end:],
     )
+
+
+def _course_title(session: Session, user_id: int, chunk: Chunk, title: str) -> str:
+    """The citation title of a course material's passage ("<course>: <material>"), or
+    NotFound when the material is not shared with a course the learner is enrolled in."""
+    for shared in shared_libraries(session, user_id):
+        if shared.teacher_id == chunk.user_id and chunk.material_id in shared.course_titles:
+            return f"{shared.course_titles[chunk.material_id]}: {title}"
+    raise NotFound("This source is no longer in your library.")
 
 
 LEAD_CHARS = 120

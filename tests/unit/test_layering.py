@@ -240,6 +240,7 @@ SERVICE_LAYER = (
     "engine/practice/",
     "engine/generation/",
     "engine/bank/",
+    "engine/courses/",
     "engine/tutor/",
     "engine/profiles.py",
     "engine/integrity/",

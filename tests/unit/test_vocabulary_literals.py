@@ -28,6 +28,7 @@ OTHER_VOCABULARIES = {
     ("ui/tutor.py", "quiz"): "tutor message kinds",
     ("ui/tutor.py", "offline"): "tutor message kinds",
     ("ui/tutor.py", "failed"): "tutor message statuses",
+    ("pages/generate.py", "draft"): "the Generate page's preview item keys",
 }
 
 
