@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from engine.db.models import CourseMember, CourseQuestion, CourseQuestionVersion, Question
+from engine.db.session import affected_rows
 from engine.domain.vocabulary import CourseQuestionStatus, QuestionStatus
 
 _COPIED_FROM_MASTER = (
@@ -108,7 +109,7 @@ def retire_copies(session: Session, course_question_ids: Sequence[int]) -> int:
         .values(status=QuestionStatus.RETIRED)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return affected_rows(result)
 
 
 def detach_copies(session: Session, *, user_id: int, course_id: int) -> int:
@@ -121,4 +122,4 @@ def detach_copies(session: Session, *, user_id: int, course_id: int) -> int:
         .values(course_question_id=None, course_version=None)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return affected_rows(result)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from engine.courses.access import own_course, require_teacher
 from engine.courses.values import CourseSummary, MemberRow
@@ -86,7 +87,7 @@ def new_join_code(rt: Runtime, *, teacher_id: int, course_id: int) -> str:
         return course.join_code
 
 
-def _current_members() -> object:
+def _current_members() -> ScalarSelect[int]:
     return (
         select(func.count())
         .where(

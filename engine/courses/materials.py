@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.courses.access import own_course, readable_course
 from engine.courses.values import CourseMaterialRow
 from engine.db.models import Course, CourseMaterial, CourseMember, Material
+from engine.db.session import affected_rows
 from engine.domain.vocabulary import MaterialStatus
 from engine.errors import InvalidInput, NotFound
 
@@ -56,7 +57,7 @@ def remove_material(rt: Runtime, *, teacher_id: int, course_id: int, material_id
                 CourseMaterial.course_id == course_id, CourseMaterial.material_id == material_id
             )
         )
-        if not result.rowcount:
+        if not affected_rows(result):
             raise NotFound("That material is not in this course.")
 
 

@@ -7,6 +7,7 @@ Only database models are imported here: the practice services call in, never the
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -24,10 +25,11 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 
 from engine.db.models import CourseMember, CourseQuestion, CourseResponse, Question
+from engine.db.session import affected_rows
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionType
 
 
-def _membership(user_id: int, course_question_id: int) -> Select[tuple[int]]:
+def _membership(user_id: int, course_question_id: int) -> Select[Any]:
     """The learner's current membership of the course the course question belongs to."""
     return (
         select(CourseMember.id)
@@ -143,4 +145,4 @@ def flag_latest_response(session: Session, *, user_id: int, course_question_id: 
         .values(flagged=True)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(affected_rows(result))
