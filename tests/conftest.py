@@ -50,6 +50,40 @@ def cheap_password_hashes() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_onnx_embedders() -> Iterator[None]:
+    """One loaded ONNX embedder per (model, model folder, threads) in this process, handed to
+    every runtime the tests build: most tests build a runtime that embeds, and loading the
+    model costs a few tenths of a second each time. The model is read-only, so a runtime sees
+    the same vectors either way. Embedders a test builds itself (`OnnxEmbedder(...)`,
+    `load_embedder(...)`) still load their own, and so do served apps and child processes."""
+    import threading
+
+    from engine.retrieval import embeddings, stores
+
+    loaded: dict[tuple[str, str, int], embeddings.Embedder] = {}
+    lock = threading.Lock()
+    load_own = stores.load_embedder
+
+    def load_shared(settings: Settings) -> embeddings.Embedder:
+        key = (
+            settings.embedding.model,
+            str(settings.storage.models_dir),
+            settings.embedding.threads,
+        )
+        with lock:
+            if key not in loaded:
+                embedder = load_own(settings)
+                if not isinstance(embedder, embeddings.OnnxEmbedder):
+                    return embedder  # torch and hosted models: as the settings say, each time
+                loaded[key] = embedder
+            return loaded[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stores, "load_embedder", load_shared)
+        yield
+
+
 @pytest.fixture
 def db_url(database_factory: DatabaseFactory) -> Iterator[str]:
     url = database_factory.create()

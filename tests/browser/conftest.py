@@ -6,6 +6,7 @@ Fixtures:
                                        env and args; `args` are extra `streamlit run` options)
     app_server / app_url               the app with default settings (offline: no LLM)
     page                               a fresh Playwright page; a screenshot is saved on failure
+    llm_stub                           the stub model server, one per session, reset per test
 Helpers:
     signup_and_onboard(page, app_url, name=...) -> email
     wait_for_text(page, text), wait_idle(page)
@@ -38,6 +39,7 @@ import pytest
 from engine.bootstrap import create_runtime
 from engine.config import Settings
 from engine.runtime import Runtime
+from tests.support.llm_stub import LLMStub
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -196,6 +198,22 @@ def app_server(start_app) -> AppServer:
 @pytest.fixture
 def app_url(app_server: AppServer) -> str:
     return app_server.url
+
+
+@pytest.fixture(scope="session")
+def _session_llm_stub() -> Iterator[LLMStub]:
+    stub = LLMStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def llm_stub(_session_llm_stub: LLMStub) -> LLMStub:
+    """One stub server for the browser tests of this process, reset before each test: the
+    tests that serve the app with a model (`start_app(llm_stub.env_for())`) then share one
+    served app instead of starting one each."""
+    _session_llm_stub.reset()
+    return _session_llm_stub
 
 
 @pytest.fixture(scope="session")

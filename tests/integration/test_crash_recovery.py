@@ -5,7 +5,7 @@ surviving material searchable (by its vectors and by hybrid search).
 Every process is real: the library operations run through the CLI (or the crash worker for a
 delete) and stop at a named step (`engine.steps`), where the test kills them; the check, the
 repair and the final verification each run in a fresh process on the same database and
-Chroma folder. Embeddings come from the stub server (fast, deterministic).
+Chroma folder. The materials present before the crash are ingested in the test's process. Embeddings come from the stub server (fast, deterministic).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from engine import library
+from engine.bootstrap import create_runtime
 from engine.db.models import Material
 from engine.steps import ALL_STEPS
 from tests.support.library_pdfs import text_pdf
@@ -95,16 +97,25 @@ def _run_and_kill_at(step: str, args: list[str], env: dict[str, str], marker: Pa
 @pytest.mark.parametrize("step", ALL_STEPS)
 def test_kill_at_step_then_check_repair(step, runtime, make_user, llm_stub, tmp_path):
     email = f"crash-{step.replace(':', '-')}@example.com"
-    make_user(email)
+    user = make_user(email)
     env = _env(llm_stub, MODEL)
     (tmp_path / "kept.pdf").write_bytes(text_pdf([KEPT]))
     (tmp_path / "new.pdf").write_bytes(text_pdf([NEW]))
-    kept, new = str(tmp_path / "kept.pdf"), str(tmp_path / "new.pdf")
+    new = str(tmp_path / "new.pdf")
     action, _ = step.split(":")
 
-    setup = [kept] if action == "ingest" else [kept, new]
-    done = _run(["-m", "engine", "ingest", *setup, "--user", email], env)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # The materials there before the crash: ingested here, as a finished ingestion leaves them
+    # (a process of its own would only add its start-up to every case).
+    before = ["kept.pdf"] if action == "ingest" else ["kept.pdf", "new.pdf"]
+    hosted = create_runtime(
+        llm_stub.settings_for(runtime.settings, embedding_model=MODEL), migrate=False
+    )
+    try:
+        for name in before:
+            data = (tmp_path / name).read_bytes()
+            library.ingest_pdf(hosted, user_id=user, data=data, filename=name)
+    finally:
+        hosted.close()
 
     marker = tmp_path / "steps.txt"
     if action == "ingest":

@@ -1,12 +1,10 @@
 """The text pipeline version: materials cleaned by an older version are re-cleaned, re-chunked
 and re-embedded by reindex (service and `python -m engine reindex`), with progress, questions
-kept linked, and other learners untouched. Titles and passages per page on real PDFs."""
+kept linked, and other learners untouched. (Titles and passages per page on the shared corpus's
+text PDFs are checked by test_library_pdf_corpus.py, which ingests them anyway.)"""
 
 from __future__ import annotations
 
-import csv
-
-import pytest
 from sqlalchemy import select, update
 
 from engine import library
@@ -126,33 +124,3 @@ def test_reindex_command_upgrades_every_outdated_material(runtime, make_user, se
     # read again from the stored original PDF: its own text, headers and all cleaned
     pages = library.material_pages(runtime, user_id=user, material_id=mid)
     assert " ".join(pages[0].text.split()) == BODY and pages[3].text == "Garbled page."
-
-
-def _corpus_rows(shared_data, category: str) -> list[dict[str, str]]:
-    index = shared_data / "pdf-corpus" / "index.tsv"
-    if not index.is_file():
-        pytest.skip(f"no PDF corpus at {index.parent}")
-    with index.open(encoding="utf-8") as f:
-        return [r for r in csv.DictReader(f, delimiter="\t") if r["category"] == category]
-
-
-@pytest.mark.slow
-def test_full_titles_and_sane_passages_per_page_on_the_shared_corpus(
-    shared_data, runtime, make_user
-):
-    user = make_user()
-    outliers = []
-    for row in _corpus_rows(shared_data, "text"):
-        data = (shared_data / "pdf-corpus" / row["file"]).read_bytes()
-        m = library.ingest_pdf(runtime, user_id=user, data=data, filename=row["file"]).material
-        if row["file"] == "tracemonkey.pdf":
-            assert m.title == ("Trace-based Just-in-Time Type Specialization for Dynamic Languages")
-        if row["file"] == "TAMReview.pdf":
-            assert m.title.endswith("Future Directions")
-            # its glyph-name pages are read by OCR instead of indexed as garbage
-            assert len(m.ocr_pages) >= 10 and m.ocr_confidence > 0.9
-        readable = m.page_count - len(m.pages_without_text)
-        per_page = m.chunk_count / max(1, readable)
-        if not 0.2 <= per_page <= 12:
-            outliers.append(f"{row['file']}: {per_page:.1f} passages per page")
-    assert outliers == []

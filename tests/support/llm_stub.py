@@ -130,6 +130,17 @@ class LLMStub:
                 return Reply(status=500, error_message=f"stub responder failed: {e!r}")
         return self.default
 
+    def reset(self) -> None:
+        """Forget the scripted replies, the responder and the recorded requests, as a new stub
+        would (for a stub that several tests share)."""
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+            self.max_in_flight = self.in_flight
+        self.responder = None
+        self.default = Reply()
+        self.embedding_delay_s = 0.0
+
     # --- lifecycle --------------------------------------------------------------------------
     @property
     def url(self) -> str:
