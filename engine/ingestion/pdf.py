@@ -24,6 +24,7 @@ from engine.errors import (
     PdfTooMuchText,
 )
 from engine.ingestion.pdf_text import PdfText, assemble, describe_pages
+from engine.ingestion.reader_process import start_reader, stop_reader
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +135,7 @@ def _run_worker(
     ocr_pages_left: int | None = None,
 ) -> list[dict]:
     """The reader process's messages about the file at `path`, read under the time limits."""
-    proc = subprocess.Popen(
-        [sys.executable, "-X", "utf8", str(_WORKER)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=worker_env(),
-        close_fds=True,
-    )
+    proc = start_reader([sys.executable, "-X", "utf8", str(_WORKER)], worker_env())
     reading = _Reading(_Clock(settings), on_page, text_budget)
     try:
         _send_request(
@@ -153,7 +147,7 @@ def _run_worker(
         except subprocess.TimeoutExpired:
             proc.kill()
     finally:
-        stderr = _stop(proc)
+        stderr = stop_reader(proc)
     messages = reading.messages
     if not messages or messages[-1]["kind"] not in ("done", "error"):
         _raise_for_crash(proc.returncode, stderr)
@@ -318,18 +312,6 @@ def _read_messages(proc: subprocess.Popen, reading: _Reading) -> None:
                 finished = reading.take(json.loads(line)) or finished
     finally:
         sel.close()
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    """Kill the reader if it still runs, close its pipes; returns what it wrote on stderr."""
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
-    return stderr
 
 
 def _raise_for_crash(returncode: int | None, stderr: str) -> None:

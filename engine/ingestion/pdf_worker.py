@@ -326,13 +326,17 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
 
 
 def main() -> int:
+    # Loaded before the request arrives: the parent starts this process ahead of need (see
+    # `reader_process.py`); no file is opened before the limits hold.
+    import pypdf
+    import pypdf.errors  # noqa: F401
+    from columns import column_order  # noqa: F401 - run as a script: this folder is on sys.path
+
     request = json.loads(sys.stdin.read())
     ocr = request.get("ocr")
     _limit(
         int(request["memory_mb"]), int(request["cpu_s"]), int(ocr.get("memory_mb", 0)) if ocr else 0
     )
-    import pypdf  # noqa: F401 - loaded only once the limits hold
-
     collector = _collect_pypdf_warnings()
     try:
         reader, page_count = _open(request)
