@@ -142,16 +142,21 @@ def _run_worker(
             proc, path=path, password=password, settings=settings, ocr_pages_left=ocr_pages_left
         )
         _read_messages(proc, reading)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if not _finished(reading.messages):  # its output ended early: learn how it exited
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        # else it has said all it will: no need to wait ~0.2 s for its interpreter to shut down
     finally:
         stderr = stop_reader(proc)
-    messages = reading.messages
-    if not messages or messages[-1]["kind"] not in ("done", "error"):
+    if not _finished(reading.messages):
         _raise_for_crash(proc.returncode, stderr)
-    return messages
+    return reading.messages
+
+
+def _finished(messages: list[dict]) -> bool:
+    return bool(messages) and messages[-1]["kind"] in ("done", "error")
 
 
 def _send_request(
