@@ -84,3 +84,29 @@ def test_pdfs_read_one_after_another_each_get_their_own_text(tmp_path):
     spare = reader_process._spare
     assert spare is not None and spare[1].poll() is None  # waiting for the next file
     assert dict(spare[0][1]) == worker_env()  # with the reader's allow-listed environment
+
+
+def test_a_reader_is_stopped_once_it_has_sent_its_last_message(tmp_path, monkeypatch):
+    """The reading does not wait for the reader's interpreter to shut down (~0.2 s a file);
+    a reader that would run on after its last message does not get to."""
+    from engine.config import Settings
+    from engine.ingestion import pdf as pdf_module
+
+    marker = tmp_path / "ran-on"
+    worker = tmp_path / "lingering_worker.py"
+    worker.write_text(
+        "import json, sys, time\n"
+        "sys.stdin.read()\n"
+        "for m in ({'kind': 'meta', 'page_count': 1, 'title': None, 'title_lines': []},\n"
+        "          {'kind': 'page', 'number': 1, 'text': 'Lift grows with the angle.',\n"
+        "           'error': None, 'untrusted': False, 'layout_error': None},\n"
+        "          {'kind': 'done', 'failed_pages': 0}):\n"
+        "    print(json.dumps(m), flush=True)\n"
+        "time.sleep(2)\n"
+        f"open({str(marker)!r}, 'w').close()\n"
+    )
+    monkeypatch.setattr(pdf_module, "_WORKER", worker)
+    pdf = read_pdf(text_pdf(["ignored"]), settings=Settings(data_dir=tmp_path))
+    assert pdf.pages == ["Lift grows with the angle."]
+    time.sleep(3)
+    assert not marker.exists()
