@@ -151,7 +151,8 @@ def _run_worker(
     finally:
         stderr = stop_reader(proc)
     if not _finished(reading.messages):
-        _raise_for_crash(proc.returncode, stderr)
+        in_ocr = any(m["kind"] == "ocr" for m in reading.messages)
+        _raise_for_crash(proc.returncode, stderr, in_ocr=in_ocr)
     return reading.messages
 
 
@@ -314,17 +315,34 @@ def _read_messages(proc: subprocess.Popen, reading: _Reading) -> None:
                 buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
-                finished = reading.take(json.loads(line)) or finished
+                message = _message(line)
+                if message is not None:
+                    finished = reading.take(message) or finished
     finally:
         sel.close()
 
 
-def _raise_for_crash(returncode: int | None, stderr: str) -> None:
+def _message(line: bytes) -> dict | None:
+    """One message of the reader; None (logged) for a line that is not one."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        message = None
+    if not isinstance(message, dict) or "kind" not in message:
+        log.warning("PDF reader wrote a line that is not a message", extra={"line": line[:200]})
+        return None
+    return message
+
+
+def _raise_for_crash(returncode: int | None, stderr: str, *, in_ocr: bool = False) -> None:
+    """`in_ocr`: the reader died during its OCR pass, where onnxruntime crashes (SIGSEGV)
+    rather than failing cleanly when the memory limit stops it."""
     log.warning(
         "PDF reader process failed", extra={"returncode": returncode, "stderr": stderr[-500:]}
     )
     if (
         "MemoryError" in stderr
+        or (in_ocr and returncode is not None and returncode < 0)
         or returncode in (-9, -24)
         or returncode == -int(getattr(__import__("signal"), "SIGXCPU", 24))
     ):

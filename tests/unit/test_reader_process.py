@@ -110,3 +110,26 @@ def test_a_reader_is_stopped_once_it_has_sent_its_last_message(tmp_path, monkeyp
     assert pdf.pages == ["Lift grows with the angle."]
     time.sleep(3)
     assert not marker.exists()
+
+
+def test_a_line_the_reader_prints_that_is_not_a_message_is_skipped(tmp_path, monkeypatch):
+    """Libraries in the reader may print (onnxruntime prints its errors): such a line neither
+    ends the reading nor escapes as a parsing error."""
+    from engine.config import Settings
+    from engine.ingestion import pdf as pdf_module
+
+    worker = tmp_path / "chatty_worker.py"
+    worker.write_text(
+        "import json, sys\n"
+        "sys.stdin.read()\n"
+        "print('*** EP Error ***', flush=True)\n"
+        "print('', flush=True)\n"
+        "for m in ({'kind': 'meta', 'page_count': 1, 'title': None, 'title_lines': []},\n"
+        "          {'kind': 'page', 'number': 1, 'text': 'Drag grows with speed.',\n"
+        "           'error': None, 'untrusted': False, 'layout_error': None},\n"
+        "          {'kind': 'done', 'failed_pages': 0}):\n"
+        "    print(json.dumps(m), flush=True)\n"
+    )
+    monkeypatch.setattr(pdf_module, "_WORKER", worker)
+    pdf = read_pdf(text_pdf(["ignored"]), settings=Settings(data_dir=tmp_path))
+    assert pdf.pages == ["Drag grows with speed."]
