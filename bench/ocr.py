@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import resource
 import sys
 import tempfile
 import time
@@ -125,6 +126,7 @@ def searchable_book(pages: int) -> float:
     user = bench_user(rt, "ocr")
     scanned = image_only(text_pdf(EN + DE, pages), 150)
     last_shown = [0.0]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
 
     def show(p: library.IngestProgress) -> None:
@@ -144,17 +146,21 @@ def searchable_book(pages: int) -> float:
     ).material
     hits = library.search_library(rt, user_id=user, query=f"page {pages}, note 3", k=3)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    reader_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     print(
         f"  {pages}-page scanned PDF: {len(m.ocr_pages)} pages read by OCR, searchable after "
-        f"{elapsed:.1f}s (target 180 s); top hit on page {hits[0].page_start if hits else '-'}"
+        f"{elapsed:.1f}s (target 180 s); top hit on page {hits[0].page_start if hits else '-'}; "
+        f"reader CPU {reader_cpu:.1f}s = {reader_cpu / max(1, len(m.ocr_pages)):.2f}s per page "
+        "(less noisy than the elapsed time on a shared machine)"
     )
-    return elapsed
+    return elapsed, reader_cpu / max(1, len(m.ocr_pages))
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pages", type=int, default=5)
-    p.add_argument("--dpi", type=int, nargs="+", default=[150, 300])
+    p.add_argument("--dpi", type=int, nargs="*", default=[150, 300], help="none: the book only")
     p.add_argument("--corpus-pages", type=int, default=4)
     p.add_argument("--corpus", type=Path, default=CORPUS, help="the shared PDF corpus")
     p.add_argument("--book", type=int, default=50, help="pages of the scanned book (0: skip)")
@@ -188,9 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             pages_total += n
             seconds += s
     if args.book:
-        results["book_searchable_s"] = searchable_book(args.book)
+        results["book_searchable_s"], results["book_cpu_s_per_page"] = searchable_book(args.book)
     fields = " ".join(f"{k}={v:.4f}" for k, v in results.items())
-    print(f"RESULT ocr_pages_per_s={pages_total / seconds:.3f} {fields}")
+    rate = f"ocr_pages_per_s={pages_total / seconds:.3f} " if seconds else ""
+    print(f"RESULT {rate}{fields}")
     return 0
 
 

@@ -234,7 +234,12 @@ class IngestionSettings(_Group):
     ocr_enabled: bool = Field(
         True, description="Read pages without a usable text layer by OCR (in the reader)."
     )
-    ocr_dpi: int = Field(200, ge=72, le=600, description="Resolution pages are OCR'd at.")
+    ocr_dpi: int = Field(
+        150,
+        ge=72,
+        le=600,
+        description="Resolution pages are rendered at for OCR (150 reads 9-point type).",
+    )
     ocr_page_timeout_s: float = Field(
         60.0, description="Refuse the PDF when one page takes longer than this to OCR."
     )

@@ -25,7 +25,9 @@ _GUTTER_BAND = (0.3, 0.7)  # where a gutter may be, as a share of the page width
 _MIN_COLUMN_LINES = 4
 _SPANNING_SHARE = 0.3  # lines allowed to cross the gutter (a title block, headings, figures)
 _MIN_COLUMN_SHARE = 0.2  # each column holds at least this share of the page's lines
-_DET_MAX_SIDE = 1280  # detection input's longest side (px); larger pages are scaled down
+# Detection input's longest side (px); larger pages are scaled down. 960 finds the lines of
+# 9-point two-column text at 150 dpi as 1280 does, for ~10% less CPU per page (bench.ocr).
+_DET_MAX_SIDE = 960
 
 
 @dataclass(frozen=True)

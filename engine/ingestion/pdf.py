@@ -24,6 +24,7 @@ from engine.errors import (
     PdfTooMuchText,
 )
 from engine.ingestion.pdf_text import PdfText, assemble, describe_pages
+from engine.ingestion.reader_process import start_reader, stop_reader
 
 log = logging.getLogger(__name__)
 
@@ -134,30 +135,29 @@ def _run_worker(
     ocr_pages_left: int | None = None,
 ) -> list[dict]:
     """The reader process's messages about the file at `path`, read under the time limits."""
-    proc = subprocess.Popen(
-        [sys.executable, "-X", "utf8", str(_WORKER)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=worker_env(),
-        close_fds=True,
-    )
+    proc = start_reader([sys.executable, "-X", "utf8", str(_WORKER)], worker_env())
     reading = _Reading(_Clock(settings), on_page, text_budget)
     try:
         _send_request(
             proc, path=path, password=password, settings=settings, ocr_pages_left=ocr_pages_left
         )
         _read_messages(proc, reading)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if not _finished(reading.messages):  # its output ended early: learn how it exited
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        # else it has said all it will: no need to wait ~0.2 s for its interpreter to shut down
     finally:
-        stderr = _stop(proc)
-    messages = reading.messages
-    if not messages or messages[-1]["kind"] not in ("done", "error"):
-        _raise_for_crash(proc.returncode, stderr)
-    return messages
+        stderr = stop_reader(proc)
+    if not _finished(reading.messages):
+        in_ocr = any(m["kind"] == "ocr" for m in reading.messages)
+        _raise_for_crash(proc.returncode, stderr, in_ocr=in_ocr)
+    return reading.messages
+
+
+def _finished(messages: list[dict]) -> bool:
+    return bool(messages) and messages[-1]["kind"] in ("done", "error")
 
 
 def _send_request(
@@ -315,29 +315,34 @@ def _read_messages(proc: subprocess.Popen, reading: _Reading) -> None:
                 buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
-                finished = reading.take(json.loads(line)) or finished
+                message = _message(line)
+                if message is not None:
+                    finished = reading.take(message) or finished
     finally:
         sel.close()
 
 
-def _stop(proc: subprocess.Popen) -> str:
-    """Kill the reader if it still runs, close its pipes; returns what it wrote on stderr."""
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
-    return stderr
+def _message(line: bytes) -> dict | None:
+    """One message of the reader; None (logged) for a line that is not one."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        message = None
+    if not isinstance(message, dict) or "kind" not in message:
+        log.warning("PDF reader wrote a line that is not a message", extra={"line": line[:200]})
+        return None
+    return message
 
 
-def _raise_for_crash(returncode: int | None, stderr: str) -> None:
+def _raise_for_crash(returncode: int | None, stderr: str, *, in_ocr: bool = False) -> None:
+    """`in_ocr`: the reader died during its OCR pass, where onnxruntime crashes (SIGSEGV)
+    rather than failing cleanly when the memory limit stops it."""
     log.warning(
         "PDF reader process failed", extra={"returncode": returncode, "stderr": stderr[-500:]}
     )
     if (
         "MemoryError" in stderr
+        or (in_ocr and returncode is not None and returncode < 0)
         or returncode in (-9, -24)
         or returncode == -int(getattr(__import__("signal"), "SIGXCPU", 24))
     ):

@@ -17,13 +17,24 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import resource
 import sys
 
+_out = sys.stdout  # where messages go; see `_keep_stdout_for_messages`
+
 
 def _emit(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    _out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    _out.flush()
+
+
+def _keep_stdout_for_messages() -> None:
+    """Messages go to a private copy of stdout, and stdout itself then points at stderr:
+    what libraries print (onnxruntime prints its errors there) cannot corrupt the messages."""
+    global _out
+    _out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
 
 
 def _limit(memory_mb: int, cpu_s: int, ocr_memory_mb: int = 0) -> None:
@@ -271,6 +282,10 @@ def _needs_ocr(message: dict, pdfium_doc) -> bool:  # pypdfium2.PdfDocument
     return needs_ocr(text, usable=usable, image_cover=cover)
 
 
+# How onnxruntime and the dynamic loader fail under the memory limit (not as MemoryError).
+_OUT_OF_MEMORY = ("alloc", "failed to map segment", "pthread_create failed")
+
+
 def _open_pdfium(request: dict):  # pypdfium2.PdfDocument or None
     import pypdfium2
 
@@ -310,7 +325,7 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
         except MemoryError:
             raise _Refused("too_large", f"memory on page {message['number']} (OCR)") from None
         except Exception as e:  # one unreadable page must not sink the rest
-            if "alloc" in str(e).lower():  # onnxruntime out of memory under the limit
+            if any(m in str(e).lower() for m in _OUT_OF_MEMORY):  # the model under the limit
                 raise _Refused("too_large", f"memory on page {message['number']} (OCR)") from e
             _emit({**message, "ocr_error": f"{type(e).__name__}: {e}"[-300:]})
             continue
@@ -326,13 +341,18 @@ def _ocr_pages(request: dict, pending: list[dict], text_pages: list[str]) -> Non
 
 
 def main() -> int:
+    _keep_stdout_for_messages()
+    # Loaded before the request arrives: the parent starts this process ahead of need (see
+    # `reader_process.py`); no file is opened before the limits hold.
+    import pypdf
+    import pypdf.errors  # noqa: F401
+    from columns import column_order  # noqa: F401 - run as a script: this folder is on sys.path
+
     request = json.loads(sys.stdin.read())
     ocr = request.get("ocr")
     _limit(
         int(request["memory_mb"]), int(request["cpu_s"]), int(ocr.get("memory_mb", 0)) if ocr else 0
     )
-    import pypdf  # noqa: F401 - loaded only once the limits hold
-
     collector = _collect_pypdf_warnings()
     try:
         reader, page_count = _open(request)

@@ -9,6 +9,7 @@ script, or in Japanese (kanji + kana) and Korean (hangul + hanja), passes.
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 # Scripts that legitimately share words. Japanese mixes Han, Hiragana and Katakana; Korean
@@ -50,12 +51,19 @@ def _is_noise(ch: str) -> bool:
 
 def is_garbled(text: str) -> bool:
     """True when the text is mojibake rather than words a reader would recognise."""
-    visible = [c for c in text if not c.isspace()]
+    return _garbled(text, Counter(text))
+
+
+def _garbled(text: str, counts: Counter[str]) -> bool:
+    """`is_garbled`, given how often each character occurs in `text`."""
+    visible = sum(n for c, n in counts.items() if not c.isspace())
     if not visible:
         return False
-    noise = sum(1 for c in visible if _is_noise(c))
-    if noise / len(visible) > 0.05:
+    noise = sum(n for c, n in counts.items() if not c.isspace() and _is_noise(c))
+    if noise / visible > 0.05:
         return True
+    if len({_script(c) for c in counts} - {None}) < 2:
+        return False  # letters of one script only: no word can mix scripts (most pages)
     words = text.split()
     checked = mixed = 0
     scripts_seen: dict[str, int] = {}
@@ -81,7 +89,8 @@ def has_text(text: str, *, untrusted: bool = False) -> bool:
     """Does this page carry usable text? `untrusted` is set when the reader warned about it."""
     if untrusted:
         return False
-    letters = sum(1 for c in text if c.isalpha())
-    if letters < MIN_LETTERS and not (letters >= 2 and any(_script(c) == "CJK" for c in text)):
+    counts = Counter(text)
+    letters = sum(n for c, n in counts.items() if c.isalpha())
+    if letters < MIN_LETTERS and not (letters >= 2 and any(_script(c) == "CJK" for c in counts)):
         return False
-    return not is_garbled(text)
+    return not _garbled(text, counts)

@@ -121,3 +121,16 @@ def test_pages_below_the_confidence_floor_are_marked_and_not_asked_about(runtime
         )
     assert stored > 0  # kept, and searchable
     assert unsure.id not in usable and usable[sure.id]
+
+
+def test_ocr_runs_inside_the_readers_memory_limit(runtime, make_user):
+    """The model does not fit in the reader's memory limit: the file is refused for memory
+    (not as a file without text, nor with a traceback), and nothing is stored."""
+    user = make_user()
+    rt = _with(runtime, pdf_parse_memory_mb=400, ocr_memory_mb=400)
+    with pytest.raises(PdfTooLarge, match="more memory"):
+        library.ingest_pdf(rt, user_id=user, data=scanned_pdf([LIFT]), filename="big.pdf")
+    with runtime.session_factory() as s:
+        assert not s.scalar(
+            select(func.count()).select_from(Material).where(Material.user_id == user)
+        )

@@ -60,7 +60,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "chunk_tokens": 200,
     # added since: OCR of pages without a text layer
     "ocr_enabled": True,
-    "ocr_dpi": 200,
+    "ocr_dpi": 150,
     "ocr_page_timeout_s": 60.0,
     "ocr_timeout_s": 1800.0,
     "ocr_min_confidence": 0.8,
