@@ -44,10 +44,11 @@ def start_reader(command: list[str], env: dict[str, str]) -> subprocess.Popen:
         taken = None
     proc = taken[1] if taken is not None else _spawn(command, env)
     spare = _spawn(command, env)
+    kept = False
     with _lock:
         if _spare is None:
-            _spare, spare = (key, spare), None
-    if spare is not None:  # another reading started a spare meanwhile
+            _spare, kept = (key, spare), True
+    if not kept:  # another reading started a spare meanwhile
         stop_reader(spare)
     return proc
 
