@@ -1,0 +1,1 @@
+"""Courses: a teacher's materials and question bank shared with a class."""
