@@ -138,6 +138,7 @@ def store(rt: Runtime, sim: Simulation, learners: int) -> int:
     raw = rt.engine.raw_connection()
     try:
         cur = raw.cursor()
+        cur.execute("SET LOCAL statement_timeout = 0")  # the bulk COPY takes a while
         cur.execute("UPDATE users SET role = 'teacher' WHERE id = %s", (teacher,))
         cur.execute(
             "INSERT INTO courses (teacher_id, title, join_code) VALUES (%s, %s, %s) RETURNING id",

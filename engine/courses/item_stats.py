@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from engine.domain.item_analysis import (
     OptionSums,
     Verdict,
     analyse_item,
+    median_from_counts,
 )
 from engine.errors import NotFound
 
@@ -33,42 +34,40 @@ if TYPE_CHECKING:
 
 COURSE_NOT_FOUND = "That course was not found."
 
-# First answers of the course (one per member and question), each with the member's rest score
-# (share right on their first answers to the OTHER questions); then per (question, version),
-# and per question over all versions, the sums the statistics need, and per option its count
-# and sum of rest scores. `kind` 0 rows are items, 1 options, 2 answer counts (reviews too).
+# First answers of the course (one per member and question: a unique index), each with the
+# member's rest score (share right on their first answers to the OTHER questions), added up in
+# one pass into two groupings: per (question, version, chosen option) the sums the statistics
+# need (additive: items and all-versions rows are their totals), and per (question, version,
+# seconds) a count, for the median answer time.
 _SUMS_SQL = text(
     """
-WITH fa AS MATERIALIZED (
-    SELECT r.course_question_id AS q, r.version AS v, r.member_id AS m,
-           r.correct::int AS x, r.chosen_index AS k, r.seconds AS s
-    FROM course_responses r
-    WHERE r.first_attempt
-      AND r.course_question_id IN (SELECT id FROM course_questions WHERE course_id = :course)
+WITH cq AS (SELECT id FROM course_questions WHERE course_id = :course),
+mt AS (
+    SELECT member_id AS m, count(*) AS n, sum(correct::int) AS c
+    FROM course_responses WHERE first_attempt AND course_question_id IN (SELECT id FROM cq)
+    GROUP BY member_id
 ),
-mq AS (SELECT m, q, count(*) AS n, sum(x) AS c FROM fa GROUP BY m, q),
-mt AS (SELECT m, sum(n) AS n, sum(c) AS c FROM mq GROUP BY m),
-fr AS MATERIALIZED (
-    SELECT fa.q, fa.v, fa.m, fa.x, fa.k, fa.s,
-           CASE WHEN mt.n > mq.n THEN (mt.c - mq.c)::float8 / (mt.n - mq.n) END AS r
-    FROM fa JOIN mq ON mq.m = fa.m AND mq.q = fa.q JOIN mt ON mt.m = fa.m
+fr AS (
+    SELECT r.course_question_id AS q, r.version AS v, r.correct::int AS x,
+           r.chosen_index AS k, r.seconds AS s,
+           CASE WHEN mt.n > 1 THEN (mt.c - r.correct::int)::float8 / (mt.n - 1) END AS r
+    FROM course_responses r JOIN mt ON mt.m = r.member_id
+    WHERE r.first_attempt AND r.course_question_id IN (SELECT id FROM cq)
 )
-SELECT 0 AS kind, q, v, GROUPING(v) AS all_v, NULL::int AS k,
-       count(DISTINCT m) AS learners, sum(x) AS first_correct, count(r) AS with_rest,
-       coalesce(sum(x) FILTER (WHERE r IS NOT NULL), 0)::float8 AS sum_x,
+SELECT q, v, k, s, GROUPING(k) AS by_seconds, count(*) AS n, sum(x) AS first_correct,
+       count(r) AS with_rest, coalesce(sum(x) FILTER (WHERE r IS NOT NULL), 0) AS sum_x,
        coalesce(sum(r), 0) AS sum_r, coalesce(sum(r * r), 0) AS sum_rr,
-       coalesce(sum(x * r), 0) AS sum_xr,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS median_s
-FROM fr GROUP BY GROUPING SETS ((q, v), (q))
-UNION ALL
-SELECT 1, q, v, GROUPING(v), k, count(*), 0, count(r), 0, coalesce(sum(r), 0), 0, 0, NULL
-FROM fr WHERE k IS NOT NULL GROUP BY GROUPING SETS ((q, v, k), (q, k))
-UNION ALL
-SELECT 2, course_question_id, version, GROUPING(version), NULL, count(*),
-       count(*) FILTER (WHERE flagged), 0, 0, 0, 0, 0, NULL
-FROM course_responses
-WHERE course_question_id IN (SELECT id FROM course_questions WHERE course_id = :course)
-GROUP BY GROUPING SETS ((course_question_id, version), (course_question_id))
+       coalesce(sum(x * r), 0) AS sum_xr
+FROM fr GROUP BY GROUPING SETS ((q, v, k), (q, v, s))
+"""
+)
+
+# Answers (reviews included) and flags per version, kept by triggers (migration 0032).
+_COUNTS_SQL = text(
+    """
+SELECT c.course_question_id AS q, c.version AS v, c.answers, c.flagged
+FROM course_item_counts c JOIN course_questions cq ON cq.id = c.course_question_id
+WHERE cq.course_id = :course
 """
 )
 
@@ -145,74 +144,87 @@ def course_item_stats(rt: Runtime, *, actor_id: int | None, course_id: int) -> C
     params = analysis_params(rt)
     with rt.session_factory() as session:
         course = require_teacher(session, actor_id=actor_id, course_id=course_id)
+        # The first answers of a big course (300,000) hash in memory, not on disk.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
         sums = session.execute(_SUMS_SQL, {"course": course_id}).all()
+        counts = session.execute(_COUNTS_SQL, {"course": course_id}).all()
         content = session.execute(_CONTENT_SQL, {"course": course_id}).all()
         title = course.title
-    item_sums = _collect_sums(sums)
+    item_sums = _collect_sums(sums, counts)
     items: list[ItemRow] = []
     history: list[ItemRow] = []
-    latest: dict[int, object] = {}
+    latest: dict[int, Any] = {}
     for c in content:
         history.append(_row(c, c.version, item_sums.get((c.id, c.version)), params))
         latest[c.id] = c
     for qid, c in latest.items():
         history.append(_row(c, None, item_sums.get((qid, None)), params))
-        current = next(h for h in history if h.course_question_id == qid and h.version == c.version)
-        items.append(current)
+        items.append(
+            next(h for h in history if (h.course_question_id, h.version) == (qid, c.version))
+        )
     return CourseItemStats(course_id, title, params.min_learners, tuple(items), tuple(history))
 
 
-def _collect_sums(rows) -> dict[tuple[int, int | None], ItemSums]:
-    """ItemSums per (question, version or None) from the statement's three kinds of rows."""
-    base: dict[tuple[int, int | None], dict] = {}
-    options: dict[tuple[int, int | None], list[OptionSums]] = {}
-    answers: dict[tuple[int, int | None], tuple[int, int]] = {}
-    for r in rows:
-        key = (r.q, None if r.all_v else r.v)
-        if r.kind == 0:
-            base[key] = {
-                "learners": r.learners,
-                "first_correct": int(r.first_correct),
-                "with_rest": r.with_rest,
-                "sum_x": float(r.sum_x),
-                "sum_r": float(r.sum_r),
-                "sum_rr": float(r.sum_rr),
-                "sum_xr": float(r.sum_xr),
-                "median_seconds": float(r.median_s) if r.median_s is not None else None,
-            }
-        elif r.kind == 1:
-            options.setdefault(key, []).append(
-                OptionSums(r.k, r.learners, r.with_rest, float(r.sum_r))
-            )
-        else:
-            answers[key] = (r.learners, int(r.first_correct))
-    out: dict[tuple[int, int | None], ItemSums] = {}
-    for key, (n_answers, n_flagged) in answers.items():
-        b = base.get(key) or _EMPTY
-        out[key] = ItemSums(
-            answers=n_answers,
-            flagged=n_flagged,
-            options=tuple(sorted(options.get(key, []), key=lambda o: o.index)),
-            **b,
+class _Acc:
+    """Sums of one (question, version) or one question over its versions, being added up."""
+
+    def __init__(self) -> None:
+        self.learners = self.first_correct = self.with_rest = 0
+        self.sum_x = self.sum_r = self.sum_rr = self.sum_xr = 0.0
+        self.answers = self.flagged = 0
+        self.options: dict[int, list[float]] = {}
+        self.seconds: dict[float, int] = {}
+
+    def add(self, r: Any) -> None:
+        if r.by_seconds:
+            self.seconds[float(r.s)] = self.seconds.get(float(r.s), 0) + r.n
+            return
+        self.learners += r.n
+        self.first_correct += int(r.first_correct)
+        self.with_rest += r.with_rest
+        self.sum_x += float(r.sum_x)
+        self.sum_r += float(r.sum_r)
+        self.sum_rr += float(r.sum_rr)
+        self.sum_xr += float(r.sum_xr)
+        if r.k is not None:
+            o = self.options.setdefault(r.k, [0, 0, 0.0])
+            o[0], o[1], o[2] = o[0] + r.n, o[1] + r.with_rest, o[2] + float(r.sum_r)
+
+    def sums(self) -> ItemSums:
+        return ItemSums(
+            learners=self.learners,
+            answers=self.answers,
+            first_correct=self.first_correct,
+            with_rest=self.with_rest,
+            sum_x=self.sum_x,
+            sum_r=self.sum_r,
+            sum_rr=self.sum_rr,
+            sum_xr=self.sum_xr,
+            flagged=self.flagged,
+            median_seconds=median_from_counts(self.seconds),
+            options=tuple(
+                OptionSums(k, int(o[0]), int(o[1]), o[2]) for k, o in sorted(self.options.items())
+            ),
         )
-    return out
 
 
-_EMPTY = {
-    "learners": 0,
-    "first_correct": 0,
-    "with_rest": 0,
-    "sum_x": 0.0,
-    "sum_r": 0.0,
-    "sum_rr": 0.0,
-    "sum_xr": 0.0,
-    "median_seconds": None,
-}
+def _collect_sums(rows: Any, counts: Any) -> dict[tuple[int, int | None], ItemSums]:
+    """ItemSums per (question, version) and per (question, None: all versions)."""
+    acc: dict[tuple[int, int | None], _Acc] = {}
+    for r in rows:
+        for key in ((r.q, r.v), (r.q, None)):
+            acc.setdefault(key, _Acc()).add(r)
+    for c in counts:
+        for key in ((c.q, c.v), (c.q, None)):
+            a = acc.setdefault(key, _Acc())
+            a.answers += int(c.answers)
+            a.flagged += int(c.flagged)
+    return {key: a.sums() for key, a in acc.items()}
 
 
 def _row(c, version: int | None, sums: ItemSums | None, params: AnalysisParams) -> ItemRow:
     options = tuple(c.options or ())
-    sums = sums or ItemSums(answers=0, flagged=0, **_EMPTY)
+    sums = sums or _Acc().sums()
     return ItemRow(
         course_question_id=c.id,
         version=version,

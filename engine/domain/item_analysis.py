@@ -212,6 +212,23 @@ def _verdicts(
     return tuple(found) or (Verdict.GOOD,)
 
 
+def median_from_counts(counts: dict[float, int]) -> float | None:
+    """The median of values given as {value: how many times} (PostgreSQL's
+    percentile_cont(0.5): the mean of the two middle values for an even count)."""
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    lo, hi = (total - 1) // 2, total // 2  # 0-based positions of the middle value(s)
+    seen, low_value = 0, None
+    for value in sorted(counts):
+        seen += counts[value]
+        if low_value is None and seen > lo:
+            low_value = value
+        if seen > hi:
+            return (low_value + value) / 2
+    raise AssertionError("unreachable: the counts add up to total")
+
+
 @dataclass(frozen=True)
 class FirstAnswer:
     """A learner's first answer to a question (for `sums_from_first_answers`)."""

@@ -13,6 +13,7 @@ from engine.domain.item_analysis import (
     Verdict,
     analyse_item,
     correlation,
+    median_from_counts,
     rest_scores,
     sums_from_first_answers,
 )
@@ -137,3 +138,11 @@ def test_correlation_is_none_without_variation() -> None:
 def test_bad_bands_are_reported_together() -> None:
     with pytest.raises(ValueError, match="min_learners.*hard_below"):
         AnalysisParams(min_learners=0, hard_below=0.9, easy_above=0.1)
+
+
+def test_median_from_counts_matches_the_median_of_the_values() -> None:
+    # 10, 20, 20, 50 -> (20 + 20) / 2; 10, 20, 20, 50, 70 -> 20; 10, 50 -> 30
+    assert median_from_counts({10.0: 1, 20.0: 2, 50.0: 1}) == 20.0
+    assert median_from_counts({70.0: 1, 10.0: 1, 20.0: 2, 50.0: 1}) == 20.0
+    assert median_from_counts({10.0: 1, 50.0: 1}) == 30.0
+    assert median_from_counts({}) is None

@@ -15,6 +15,7 @@ from engine.db.models.admin import (
     SsoIdentity,
     UserLimit,
 )
+from engine.db.models.cohort import CourseItemCount, LearnerNotice
 from engine.db.models.courses import (
     Course,
     CourseMaterial,
@@ -73,11 +74,13 @@ __all__ = [
     "CourseMaterial",
     "CourseMember",
     "CourseQuestion",
+    "CourseItemCount",
     "CourseQuestionVersion",
     "CourseResponse",
     # admin
     "AuditEntry",
     "Invitation",
+    "LearnerNotice",
     "ServerSetting",
     "SsoIdentity",
     "UserLimit",
