@@ -6,11 +6,15 @@ import argparse
 import sys
 
 from engine.bootstrap import get_runtime
-from engine.courses.item_stats import course_item_stats, item_stats_csv
+from engine.courses.item_stats import course_item_stats, item_stats_csv, record_cohort_quality
 
 
 def _item_stats(args: argparse.Namespace) -> int:
-    stats = course_item_stats(get_runtime(), actor_id=None, course_id=args.course)
+    rt = get_runtime()
+    if args.record_quality:
+        scored = record_cohort_quality(rt, actor_id=None, course_id=args.course)
+        print(f"cohort quality recorded for {scored} questions", file=sys.stderr)
+    stats = course_item_stats(rt, actor_id=None, course_id=args.course)
     if args.csv:
         sys.stdout.write(item_stats_csv(stats))
         return 0
@@ -34,4 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("item-stats", help=about, description=about)
     p.add_argument("--course", type=int, required=True, metavar="ID", help="the course's id")
     p.add_argument("--csv", action="store_true", help="write CSV to standard output")
+    p.add_argument(
+        "--record-quality",
+        action="store_true",
+        help="first write the cohort quality score on every question with enough learners "
+        "(the master question and each learner's copy)",
+    )
     p.set_defaults(func=_item_stats)

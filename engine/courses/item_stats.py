@@ -13,11 +13,11 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.csv_cells import safe_cell
-from engine.db.models import Course, User
+from engine.db.models import Course, CourseQuestion, Question, User
 from engine.domain.item_analysis import (
     AnalysisParams,
     ItemStats,
@@ -28,6 +28,7 @@ from engine.domain.item_analysis import (
     median_from_counts,
 )
 from engine.errors import NotFound
+from engine.scoring.quality import cohort_quality_score
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -288,3 +289,32 @@ def item_stats_csv(stats: CourseItemStats) -> str:
             ]
         )
     return buf.getvalue()
+
+
+def record_cohort_quality(rt: Runtime, *, actor_id: int | None, course_id: int) -> int:
+    """Write the cohort quality score (`engine.scoring.quality.cohort_quality_score`) on the
+    master question and every learner's copy of each question that has a verdict (enough
+    learners on its current version); returns how many questions were scored.
+
+    Raises:
+        NotFound: no such course, or the actor is neither its teacher nor an admin.
+    """
+    stats = course_item_stats(rt, actor_id=actor_id, course_id=course_id)
+    scores = {
+        row.course_question_id: cohort_quality_score(
+            difficulty=row.stats.difficulty,
+            discrimination=row.stats.discrimination,
+            flag_share=row.stats.flag_share,
+        )
+        for row in stats.items
+        if Verdict.NOT_ENOUGH not in row.stats.verdicts and row.stats.difficulty is not None
+    }
+    with rt.session_factory.begin() as session:
+        for cq_id, score in scores.items():
+            master = select(CourseQuestion.question_id).where(CourseQuestion.id == cq_id)
+            session.execute(
+                update(Question)
+                .where(or_(Question.course_question_id == cq_id, Question.id.in_(master)))
+                .values(quality_score=score)
+            )
+    return len(scores)

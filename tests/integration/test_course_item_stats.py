@@ -8,13 +8,13 @@ import io
 import math
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from engine.__main__ import main
 from engine.bootstrap import get_runtime
 from engine.config import get_settings
-from engine.courses.item_stats import course_item_stats
-from engine.db.models import User
+from engine.courses.item_stats import course_item_stats, record_cohort_quality
+from engine.db.models import CourseQuestion, Question, User
 from engine.domain.item_analysis import Verdict
 from engine.errors import NotFound
 from tests.support import course_rows as rows
@@ -145,3 +145,19 @@ def test_command_line_writes_the_item_table_as_csv(course, cli, capsys):
     assert table[0]["verdicts"] == "good" and table[0]["learners"] == "5"
     assert cli(["item-stats", "--course", str(course["id"] + 999)]) == 1
     assert "That course was not found." in capsys.readouterr().err
+
+
+def test_cohort_quality_is_recorded_on_questions_with_enough_learners(rt, course, runtime):
+    assert record_cohort_quality(rt, actor_id=course["teacher"], course_id=course["id"]) == 3
+    with pytest.raises(NotFound):
+        record_cohort_quality(rt, actor_id=course["learner"], course_id=course["id"])
+    with runtime.session_factory() as s:
+        master = s.scalar(
+            select(Question.quality_score)
+            .join(CourseQuestion, CourseQuestion.question_id == Question.id)
+            .where(CourseQuestion.id == course["q1"])
+        )
+    # Q1: p .6 in band -> .4; rpb .7071 >= .40 -> .5; flag share 1/6 -> .1 x 5/6
+    assert master == pytest.approx(0.4 + 0.5 + 0.1 * 5 / 6, abs=1e-6)
+    # Not enough learners (the default 30): nothing scored.
+    assert record_cohort_quality(runtime, actor_id=course["teacher"], course_id=course["id"]) == 0

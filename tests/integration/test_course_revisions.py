@@ -158,7 +158,7 @@ def test_edit_and_distractor_make_versions_on_every_copy_and_retire_takes_them_o
             content=Content(edited.stem, edited.options, 2, ""),
         )  # fmt: skip
     with runtime.session_factory() as s:
-        for uid, qid in m["copies"].items():
+        for qid in m["copies"].values():
             copy = s.get(Question, qid)
             assert copy.stem == edited.stem and copy.options[3] == "Chloroplast"
             assert copy.course_version == 3

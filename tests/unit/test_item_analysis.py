@@ -17,6 +17,7 @@ from engine.domain.item_analysis import (
     rest_scores,
     sums_from_first_answers,
 )
+from engine.scoring.quality import cohort_quality_score
 
 # Four learners, three questions; question 1 is multiple choice (options 0, 1, 2).
 #
@@ -146,3 +147,14 @@ def test_median_from_counts_matches_the_median_of_the_values() -> None:
     assert median_from_counts({70.0: 1, 10.0: 1, 20.0: 2, 50.0: 1}) == 20.0
     assert median_from_counts({10.0: 1, 50.0: 1}) == 30.0
     assert median_from_counts({}) is None
+
+
+def test_cohort_quality_score_from_class_statistics() -> None:
+    # in band, rpb 0.40, no flags: 0.4 + 0.5 + 0.1 = 1
+    assert cohort_quality_score(difficulty=0.5, discrimination=0.45, flag_share=0.0) == 1.0
+    # p 0.9: band (1 - .9) / .2 = .5 -> .2; rpb .2 / .4 = .5 -> .25; flags .1 -> .09: 0.54
+    assert cohort_quality_score(difficulty=0.9, discrimination=0.2, flag_share=0.1) == 0.54
+    # a miskeyed item (negative rpb) keeps only its band and flag parts: .4 + 0 + .1
+    assert cohort_quality_score(difficulty=0.3, discrimination=-0.3, flag_share=0.0) == 0.5
+    with pytest.raises(ValueError):
+        cohort_quality_score(difficulty=1.5, discrimination=None, flag_share=0.0)
