@@ -84,6 +84,16 @@ else:
             st.Page("pages/tutor.py", title="Tutor", icon=":material/forum:"),
             st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:"),
         ],
+        "Teaching": [
+            # Teachers and admins; anyone else opening /course-insights sees no data.
+            st.Page(
+                "pages/course_insights.py",
+                title="Course insights",
+                icon=":material/query_stats:",
+                url_path="course-insights",
+                visibility="visible" if account.role in ("teacher", "admin") else "hidden",
+            ),
+        ],
         "Account": [
             st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),
             # Listed for admins only; anyone else opening /admin is refused by the engine.
