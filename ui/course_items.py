@@ -94,7 +94,10 @@ def item_actions(row: ItemRow, *, actor_id: int) -> None:
     with distractor:
         if wrong:
             which = st.selectbox(
-                "Wrong option", wrong, format_func=lambda i: escape_markdown(options[i]), key=f"ci_dis_i_{cq}"
+                "Wrong option",
+                wrong,
+                format_func=lambda i: escape_markdown(options[i]),
+                key=f"ci_dis_i_{cq}",
             )
             text = st.text_input("New wrong option", key=f"ci_dis_t_{cq}")
             if st.button("Replace", key=f"ci_dis_{cq}"):
@@ -107,7 +110,10 @@ def item_actions(row: ItemRow, *, actor_id: int) -> None:
     with key:
         if options:
             new_key = st.selectbox(
-                "Right option", wrong, format_func=lambda i: escape_markdown(options[i]), key=f"ci_key_i_{cq}"
+                "Right option",
+                wrong,
+                format_func=lambda i: escape_markdown(options[i]),
+                key=f"ci_key_i_{cq}",
             )
             sure = st.checkbox(
                 "Re-grade every answer already given and tell the learners", key=f"ci_key_ok_{cq}"
