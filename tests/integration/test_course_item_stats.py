@@ -14,7 +14,15 @@ from engine.__main__ import main
 from engine.bootstrap import get_runtime
 from engine.config import get_settings
 from engine.courses.item_stats import course_item_stats, record_cohort_quality
-from engine.db.models import CourseQuestion, Question, User
+from engine.db.models import (
+    Course,
+    CourseItemCount,
+    CourseMember,
+    CourseQuestion,
+    CourseResponse,
+    Question,
+    User,
+)
 from engine.domain.item_analysis import Verdict
 from engine.errors import NotFound
 from tests.support import course_rows as rows
@@ -161,3 +169,28 @@ def test_cohort_quality_is_recorded_on_questions_with_enough_learners(rt, course
     assert master == pytest.approx(0.4 + 0.5 + 0.1 * 5 / 6, abs=1e-6)
     # Not enough learners (the default 30): nothing scored.
     assert record_cohort_quality(runtime, actor_id=course["teacher"], course_id=course["id"]) == 0
+
+
+def test_answer_counts_follow_updates_and_deletions(rt, course, runtime):
+    def q1_counts():
+        with runtime.session_factory() as s:
+            row = s.get(CourseItemCount, (course["q1"], 1))
+            return (row.answers, row.flagged) if row else None
+
+    assert q1_counts() == (6, 1)
+    with runtime.session_factory.begin() as s:  # a learner flags their first answer later
+        s.execute(
+            update(CourseResponse)
+            .where(CourseResponse.course_question_id == course["q1"], CourseResponse.first_attempt)
+            .values(flagged=True)
+        )
+    assert q1_counts() == (6, 6)
+    with runtime.session_factory.begin() as s:  # a membership removed: its answers go
+        member = s.scalar(select(CourseMember).where(CourseMember.member_key == "m-A"))
+        s.delete(member)
+    assert q1_counts() == (4, 4)
+    stats = course_item_stats(rt, actor_id=course["teacher"], course_id=course["id"])
+    assert (stats.items[0].stats.answers, stats.items[0].stats.learners) == (4, 4)
+    with runtime.session_factory.begin() as s:  # deleting the course takes its counts along
+        s.delete(s.get(Course, course["id"]))
+    assert q1_counts() is None
