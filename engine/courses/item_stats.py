@@ -36,24 +36,21 @@ if TYPE_CHECKING:
 COURSE_NOT_FOUND = "That course was not found."
 
 # First answers of the course (one per member and question: a unique index), each with the
-# member's rest score (share right on their first answers to the OTHER questions), added up in
+# member's rest score (share right on their first answers to the OTHER questions, from the
+# member's totals that triggers keep in course_member_totals), added up in
 # one pass into two groupings: per (question, version, chosen option) the sums the statistics
 # need (additive: items and all-versions rows are their totals), and per (question, version,
 # seconds) a count, for the median answer time.
 _SUMS_SQL = text(
     """
-WITH cq AS (SELECT id FROM course_questions WHERE course_id = :course),
-mt AS (
-    SELECT member_id AS m, count(*) AS n, sum(correct::int) AS c
-    FROM course_responses WHERE first_attempt AND course_question_id IN (SELECT id FROM cq)
-    GROUP BY member_id
-),
-fr AS (
+WITH fr AS (
     SELECT r.course_question_id AS q, r.version AS v, r.correct::int AS x,
            r.chosen_index AS k, r.seconds AS s,
-           CASE WHEN mt.n > 1 THEN (mt.c - r.correct::int)::float8 / (mt.n - 1) END AS r
-    FROM course_responses r JOIN mt ON mt.m = r.member_id
-    WHERE r.first_attempt AND r.course_question_id IN (SELECT id FROM cq)
+           CASE WHEN t.first_answers > 1
+                THEN (t.first_right - r.correct::int)::float8 / (t.first_answers - 1) END AS r
+    FROM course_responses r JOIN course_member_totals t ON t.member_id = r.member_id
+    WHERE r.first_attempt
+      AND r.course_question_id IN (SELECT id FROM course_questions WHERE course_id = :course)
 )
 SELECT q, v, k, s, GROUPING(k) AS by_seconds, count(*) AS n, sum(x) AS first_correct,
        count(r) AS with_rest, coalesce(sum(x) FILTER (WHERE r IS NOT NULL), 0) AS sum_x,

@@ -7,6 +7,8 @@ Create Date: 2026-12-07
 - course_item_counts: answers and flagged answers per course question version, kept by
   statement-level triggers on course_responses (as attempt_rollups are on attempts), so the
   item analysis page does not count every answer of a course on each load.
+- course_member_totals: each member's first answers and first answers right (kept by the same
+  triggers): the rest scores of item analysis without a pass over the course's answers.
 - uq_course_responses_first: one first answer per member and question, covering the columns
   item analysis reads (index-only scans).
 - learner_notices: messages shown to a learner on Today (a corrected key re-graded answers).
@@ -34,12 +36,27 @@ ADD = """
     SET answers = c.answers + EXCLUDED.answers,
         flagged = c.flagged + EXCLUDED.flagged"""
 
-ROWS = "SELECT t.course_question_id, t.version, t.flagged, {sign} AS sign FROM {table} t"
+# Add a signed change per member to their first answers and first answers right.
+ADD_MEMBERS = """
+    INSERT INTO course_member_totals AS t (member_id, first_answers, first_right)
+    SELECT s.member_id, sum(s.sign), sum(s.sign * s.correct::int)
+    FROM ({src}) s
+    WHERE s.first_attempt AND EXISTS (SELECT 1 FROM course_members m WHERE m.id = s.member_id)
+    GROUP BY s.member_id
+    ON CONFLICT (member_id) DO UPDATE
+    SET first_answers = t.first_answers + EXCLUDED.first_answers,
+        first_right = t.first_right + EXCLUDED.first_right"""
+
+ROWS = (
+    "SELECT t.course_question_id, t.version, t.flagged, t.member_id, t.first_attempt,"
+    " t.correct, {sign} AS sign FROM {table} t"
+)
 
 FUNCTIONS = f"""
 CREATE FUNCTION course_item_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     {ADD.format(src=ROWS.format(sign=1, table="new_rows"))};
+    {ADD_MEMBERS.format(src=ROWS.format(sign=1, table="new_rows"))};
     RETURN NULL;
 END $$;
 
@@ -47,6 +64,13 @@ CREATE FUNCTION course_item_counts_updated() RETURNS trigger LANGUAGE plpgsql AS
 BEGIN
     {
     ADD.format(
+        src=ROWS.format(sign=-1, table="old_rows")
+        + " UNION ALL "
+        + ROWS.format(sign=1, table="new_rows")
+    )
+};
+    {
+    ADD_MEMBERS.format(
         src=ROWS.format(sign=-1, table="old_rows")
         + " UNION ALL "
         + ROWS.format(sign=1, table="new_rows")
@@ -64,6 +88,11 @@ BEGIN
                  count(*) FILTER (WHERE flagged) AS flagged
           FROM old_rows GROUP BY course_question_id, version) d
     WHERE c.course_question_id = d.course_question_id AND c.version = d.version;
+    UPDATE course_member_totals t
+    SET first_answers = t.first_answers - d.answers, first_right = t.first_right - d.right_
+    FROM (SELECT member_id, count(*) AS answers, count(*) FILTER (WHERE correct) AS right_
+          FROM old_rows WHERE first_attempt GROUP BY member_id) d
+    WHERE t.member_id = d.member_id;
     RETURN NULL;
 END $$;
 
@@ -96,7 +125,21 @@ def upgrade() -> None:
             "course_question_id", "version", name=op.f("pk_course_item_counts")
         ),
     )
+    op.create_table(
+        "course_member_totals",
+        sa.Column("member_id", sa.BigInteger(), nullable=False),
+        sa.Column("first_answers", sa.Integer(), nullable=False),
+        sa.Column("first_right", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["course_members.id"],
+            name=op.f("fk_course_member_totals_member_id_course_members"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("member_id", name=op.f("pk_course_member_totals")),
+    )
     op.execute(ADD.format(src=ROWS.format(sign=1, table="course_responses")))
+    op.execute(ADD_MEMBERS.format(src=ROWS.format(sign=1, table="course_responses")))
     op.create_index(
         "uq_course_responses_first",
         "course_responses",
@@ -141,4 +184,5 @@ def downgrade() -> None:
     for name in ("inserted", "updated", "deleted"):
         op.execute(f"DROP FUNCTION course_item_counts_{name}()")
     op.drop_index("uq_course_responses_first", table_name="course_responses")
+    op.drop_table("course_member_totals")
     op.drop_table("course_item_counts")

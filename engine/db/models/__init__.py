@@ -15,7 +15,7 @@ from engine.db.models.admin import (
     SsoIdentity,
     UserLimit,
 )
-from engine.db.models.cohort import CourseItemCount, LearnerNotice
+from engine.db.models.cohort import CourseItemCount, CourseMemberTotal, LearnerNotice
 from engine.db.models.courses import (
     Course,
     CourseMaterial,
@@ -75,6 +75,7 @@ __all__ = [
     "CourseMember",
     "CourseQuestion",
     "CourseItemCount",
+    "CourseMemberTotal",
     "CourseQuestionVersion",
     "CourseResponse",
     # admin

@@ -48,6 +48,19 @@ class CourseItemCount(Base):
     flagged: Mapped[int] = mapped_column(BigInteger)
 
 
+class CourseMemberTotal(Base):
+    """A member's first answers to the course's questions and how many were right (for their
+    rest scores): written only by the triggers on `course_responses` (migration 0032)."""
+
+    __tablename__ = "course_member_totals"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("course_members.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_answers: Mapped[int] = mapped_column(Integer)
+    first_right: Mapped[int] = mapped_column(Integer)
+
+
 class LearnerNotice(Base):
     """A message to a learner shown on their Today page until they dismiss it (e.g. a course
     question's key was corrected and their answers re-graded)."""
