@@ -18,6 +18,7 @@ from engine.db.models import (
     Course,
     CourseItemCount,
     CourseMember,
+    CourseMemberTotal,
     CourseQuestion,
     CourseResponse,
     Question,
@@ -185,6 +186,20 @@ def test_answer_counts_follow_updates_and_deletions(rt, course, runtime):
             .values(flagged=True)
         )
     assert q1_counts() == (6, 6)
+    # B's first answers: Q1 right, Q2 right, Q3 wrong; a re-grade of Q3 counts in B's totals.
+    with runtime.session_factory.begin() as s:
+        b = s.scalar(select(CourseMember.id).where(CourseMember.member_key == "m-B"))
+        assert (
+            s.get(CourseMemberTotal, b).first_answers,
+            s.get(CourseMemberTotal, b).first_right,
+        ) == (3, 2)
+        s.execute(
+            update(CourseResponse)
+            .where(CourseResponse.member_id == b, CourseResponse.correct.is_(False))
+            .values(correct=True)
+        )
+    with runtime.session_factory() as s:
+        assert s.get(CourseMemberTotal, b).first_right == 3
     with runtime.session_factory.begin() as s:  # a membership removed: its answers go
         member = s.scalar(select(CourseMember).where(CourseMember.member_key == "m-A"))
         s.delete(member)
