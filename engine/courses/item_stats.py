@@ -152,14 +152,13 @@ def course_item_stats(rt: Runtime, *, actor_id: int | None, course_id: int) -> C
     items: list[ItemRow] = []
     history: list[ItemRow] = []
     latest: dict[int, Any] = {}
-    for c in content:
+    for c in content:  # ordered by question, then version
         history.append(_row(c, c.version, item_sums.get((c.id, c.version)), params))
+        if c.version == c.current_version:
+            items.append(history[-1])
         latest[c.id] = c
     for qid, c in latest.items():
         history.append(_row(c, None, item_sums.get((qid, None)), params))
-        items.append(
-            next(h for h in history if (h.course_question_id, h.version) == (qid, c.version))
-        )
     return CourseItemStats(course_id, title, params.min_learners, tuple(items), tuple(history))
 
 
@@ -171,22 +170,21 @@ class _Acc:
         self.sum_x = self.sum_r = self.sum_rr = self.sum_xr = 0.0
         self.answers = self.flagged = 0
         self.options: dict[int, list[float]] = {}
-        self.seconds: dict[float, int] = {}
+        self.seconds: dict[int, int] = {}
 
-    def add(self, r: Any) -> None:
-        if r.by_seconds:
-            self.seconds[float(r.s)] = self.seconds.get(float(r.s), 0) + r.n
-            return
-        self.learners += r.n
-        self.first_correct += int(r.first_correct)
-        self.with_rest += r.with_rest
-        self.sum_x += float(r.sum_x)
-        self.sum_r += float(r.sum_r)
-        self.sum_rr += float(r.sum_rr)
-        self.sum_xr += float(r.sum_xr)
-        if r.k is not None:
-            o = self.options.setdefault(r.k, [0, 0, 0.0])
-            o[0], o[1], o[2] = o[0] + r.n, o[1] + r.with_rest, o[2] + float(r.sum_r)
+    def add(self, k: int | None, n: int, first_correct: int, with_rest: int, *sums: Any) -> None:
+        """One (chosen option) group's sums: n, right, with a rest score, Σx, Σr, Σr², Σxr."""
+        sum_x, sum_r, sum_rr, sum_xr = (float(v) for v in sums)
+        self.learners += n
+        self.first_correct += int(first_correct)
+        self.with_rest += with_rest
+        self.sum_x += sum_x
+        self.sum_r += sum_r
+        self.sum_rr += sum_rr
+        self.sum_xr += sum_xr
+        if k is not None:
+            o = self.options.setdefault(k, [0, 0, 0.0])
+            o[0], o[1], o[2] = o[0] + n, o[1] + with_rest, o[2] + sum_r
 
     def sums(self) -> ItemSums:
         return ItemSums(
@@ -207,11 +205,18 @@ class _Acc:
 
 
 def _collect_sums(rows: Any, counts: Any) -> dict[tuple[int, int | None], ItemSums]:
-    """ItemSums per (question, version) and per (question, None: all versions)."""
+    """ItemSums per (question, version) and per (question, None: all versions). Most rows are
+    answer-time counts (one per question, version and second), so that path stays short."""
     acc: dict[tuple[int, int | None], _Acc] = {}
-    for r in rows:
-        for key in ((r.q, r.v), (r.q, None)):
-            acc.setdefault(key, _Acc()).add(r)
+    for q, v, k, secs, by_seconds, n, *rest in rows:
+        for key in ((q, v), (q, None)):
+            a = acc.get(key)
+            if a is None:
+                a = acc[key] = _Acc()
+            if by_seconds:
+                a.seconds[secs] = a.seconds.get(secs, 0) + n
+            else:
+                a.add(k, n, *rest)
     for c in counts:
         for key in ((c.q, c.v), (c.q, None)):
             a = acc.setdefault(key, _Acc())

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -212,7 +212,7 @@ def _verdicts(
     return tuple(found) or (Verdict.GOOD,)
 
 
-def median_from_counts(counts: dict[float, int]) -> float | None:
+def median_from_counts(counts: Mapping[float, int]) -> float | None:
     """The median of values given as {value: how many times} (PostgreSQL's
     percentile_cont(0.5): the mean of the two middle values for an even count)."""
     total = sum(counts.values())
@@ -225,7 +225,7 @@ def median_from_counts(counts: dict[float, int]) -> float | None:
         if low_value is None and seen > lo:
             low_value = value
         if seen > hi:
-            return (low_value + value) / 2
+            return float(low_value + value) / 2
     raise AssertionError("unreachable: the counts add up to total")
 
 
