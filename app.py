@@ -86,6 +86,16 @@ else:
             # Everyone joins courses here; teachers and admins also run theirs.
             st.Page("pages/courses.py", title="Courses", icon=":material/groups:"),
         ],
+        "Teaching": [
+            # Teachers and admins; anyone else opening /course-insights sees no data.
+            st.Page(
+                "pages/course_insights.py",
+                title="Course insights",
+                icon=":material/query_stats:",
+                url_path="course-insights",
+                visibility="visible" if account.role in ("teacher", "admin") else "hidden",
+            ),
+        ],
         "Account": [
             st.Page("pages/profile.py", title="Profile & settings", icon=":material/settings:"),
             # Listed for admins only; anyone else opening /admin is refused by the engine.

@@ -455,6 +455,9 @@ class ScoringSettings(_Group):
     quality_retire_below: float = Field(0.3, ge=0, le=1)
     quality_flag_rate_retire: float = Field(0.10, ge=0, le=1)
     quality_flag_min_attempts: int = Field(10, ge=1)
+    # Course item analysis (engine/domain/item_analysis.py) gives a verdict, and the cohort's
+    # statistics enter a course question's quality score, from this many learners on.
+    item_min_learners: int = Field(30, ge=2)
     xp_base: int = Field(10, ge=0)
     xp_correct_bonus: int = Field(10, ge=0)
     xp_calibration_bonus: int = Field(5, ge=0)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from engine.bank.images import ANSWER_SIDE, QUESTION_SIDE, ShownImage, images_for
+from engine.courses.revisions import dismiss_notice, unseen_notices
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus
 from engine.errors import EngineError, QuestionUnavailable
 from engine.practice import session_rules as rules
@@ -61,6 +62,13 @@ try:
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
+
+# Notices from courses (e.g. a corrected answer key re-graded the learner's answers).
+for notice_id, notice in unseen_notices(rt, user_id=uid):
+    st.info(escape_markdown(notice), icon=":material/campaign:")
+    if st.button("Dismiss", key=f"today_notice_{notice_id}"):
+        dismiss_notice(rt, user_id=uid, notice_id=notice_id)
+        st.rerun()
 
 
 def when(moment: dt.datetime | None) -> str:

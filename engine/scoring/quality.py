@@ -177,3 +177,45 @@ def retirement(
     if breakdown.score is not None and breakdown.score < params.retire_below:
         return Retirement.LOW_SCORE
     return None
+
+
+# A course question answered by enough learners (GROUNDWORK_ITEM_MIN_LEARNERS) is scored from
+# the class instead of from one learner's answers: item statistics say far more about a question
+# than one person's attempts.
+COHORT_WEIGHTS = {"difficulty": 0.4, "discrimination": 0.5, "flags": 0.1}
+# A corrected point-biserial of 0.40 or more is an excellent item (Ebel's bands).
+EXCELLENT_DISCRIMINATION = 0.40
+
+
+def cohort_quality_score(
+    *,
+    difficulty: float,
+    discrimination: float | None,
+    flag_share: float,
+    acceptable: tuple[float, float] = (0.20, 0.80),
+) -> float:
+    """A course question's quality in [0, 1] from its class statistics:
+
+    0.4 x difficulty (1 inside the acceptable band, falling linearly to 0 at 0 and at 1)
+    + 0.5 x discrimination (point-biserial / 0.40, clamped to [0, 1]; none or negative: 0)
+    + 0.1 x (1 - flag share).
+
+    Raises:
+        ValueError: a share outside [0, 1].
+    """
+    if not 0 <= difficulty <= 1 or not 0 <= flag_share <= 1:
+        raise ValueError("difficulty and flag_share must be shares in [0, 1]")
+    lo, hi = acceptable
+    if difficulty < lo:
+        band = difficulty / lo
+    elif difficulty > hi:
+        band = (1 - difficulty) / (1 - hi)
+    else:
+        band = 1.0
+    disc = min(1.0, max(0.0, (discrimination or 0.0) / EXCELLENT_DISCRIMINATION))
+    score = (
+        COHORT_WEIGHTS["difficulty"] * band
+        + COHORT_WEIGHTS["discrimination"] * disc
+        + COHORT_WEIGHTS["flags"] * (1 - flag_share)
+    )
+    return round(score, 6)

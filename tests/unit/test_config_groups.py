@@ -137,6 +137,7 @@ OLD_DEFAULTS: dict[str, Any] = {
     "quality_retire_below": 0.3,
     "quality_flag_rate_retire": 0.1,
     "quality_flag_min_attempts": 10,
+    "item_min_learners": 30,
     "xp_base": 10,
     "xp_correct_bonus": 10,
     "xp_calibration_bonus": 5,
@@ -231,7 +232,7 @@ def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_groups_hold_every_old_setting_exactly_once():
     assert sorted(FLAT_NAMES) == sorted(OLD_DEFAULTS)
     places = list(FLAT_NAMES.values())
-    assert len(places) == len(set(places)) == 148
+    assert len(places) == len(set(places)) == 149
     grouped = [
         (group, field)
         for group, info in Settings.model_fields.items()

@@ -15,6 +15,7 @@ from engine.db.models.admin import (
     SsoIdentity,
     UserLimit,
 )
+from engine.db.models.cohort import CourseItemCount, CourseMemberTotal, LearnerNotice
 from engine.db.models.courses import (
     Course,
     CourseMaterial,
@@ -75,11 +76,14 @@ __all__ = [
     "CourseMaterial",
     "CourseMember",
     "CourseQuestion",
+    "CourseItemCount",
+    "CourseMemberTotal",
     "CourseQuestionVersion",
     "CourseResponse",
     # admin
     "AuditEntry",
     "Invitation",
+    "LearnerNotice",
     "ServerSetting",
     "SsoIdentity",
     "UserLimit",
