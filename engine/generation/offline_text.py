@@ -170,6 +170,7 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False
     if (
         qlint.has_marker(s)
+        or qlint.has_mangled(s)
         or _LAYOUT.search(s)
         or _REFERENCE.search(s)
         or _CODE.search(s)
