@@ -69,6 +69,29 @@ def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
     return total >= 3 and bool(after) and Counter(after).most_common(1)[0][1] >= 0.7 * total
 
 
+# Words that join a term to its complement ("ease of use", "Abbildung der Daten", "mise en
+# page"): a phrase mostly going on with one of these and the same word is half a term.
+_JOINING = frozenset("of for von der des zur zum de du des del en".split())
+
+
+def cut_short(phrase: str, text: str, *, least: int = 3) -> bool:
+    """Whether the phrase is the first half of a longer term joined by a function word
+    ("perceived ease" of "perceived ease of use"): most of its uses go on with the same
+    function word and content word, and that longer phrase recurs."""
+    pattern = rf"(?<![\w-]){re.escape(phrase)}\s+([^\W\d_]+)\s+([^\W\d_]+)"
+    after = [
+        (a.casefold(), b.casefold())
+        for a, b in re.findall(pattern, text, re.IGNORECASE)
+        # The word after the joining word may be a common one ("use"), not an article.
+        if a.casefold() in _JOINING and b.casefold() not in STOP_EDGE and len(b) >= 3
+    ]
+    if not after:
+        return False
+    total = len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE))
+    top = Counter(after).most_common(1)[0][1]
+    return top >= least and top >= 0.5 * total
+
+
 def _verb_like(word: str, text: str) -> bool:
     """An English word used as a verb ("to record") and never as a noun ("the record")."""
     w = re.escape(word)
@@ -123,6 +146,8 @@ def key_terms(
         seen.add(key)
         if len(words) == 1 and _modifier(phrase, sample, stop):
             continue  # "outer" of "outer loop": half of a phrase, not a term of its own
+        if cut_short(phrase, sample):
+            continue  # "perceived ease" of "perceived ease of use": half of the term
         found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
         if len(phrase) > 8 and found and sum(f.isupper() for f in found) > len(found) / 2:
             continue  # a running header or a heading in capitals
@@ -266,6 +291,10 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
     # of a fixed phrase, asked as a modifier or a fragment.
     prev = re.findall(r"([^\W\d_]+)\s*$", before)
     nxt = re.findall(r"^\s*([^\W\d_]+)", after)
+    # "_____ of use" where the material says "perceived ease of use": the blank would cut a
+    # term that goes on past a function word.
+    if nxt and nxt[0].casefold() in stop and cut_short(m.group(0), space.text, least=2):
+        return False
     for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) + (
         [f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []
     ):

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from engine.domain.language import stopwords
-from engine.generation import offline, offline_text
+from engine.generation import offline, offline_terms, offline_text
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 
@@ -258,3 +258,26 @@ def test_german_feminine_singular_and_plural_nouns_are_never_options_for_each_ot
     space = offline.TermSpace([], None, frozenset(), text=text, language="de")
     assert space.same_form("Rekursion", "Funktion")
     assert not space.same_form("Typen", "Funktion")
+
+
+TAM_TEXT = (
+    "Perceived ease of use predicts the intention to use a system. Users judge perceived "
+    "ease of use before they adopt a system. Perceived usefulness and perceived ease of use "
+    "shape attitudes. The model explains how perceived ease of use affects adoption. "
+    "Perceived usefulness drives the intention of users to adopt the system. "
+) * 3
+
+
+def test_a_term_cut_before_a_function_word_is_neither_a_key_term_nor_a_blank():
+    space = offline.build_space(TAM_TEXT, names=set(), embed=embed)
+    sentence = "Users judge perceived ease of use before they adopt a new system at work."
+    term = offline.KeyTerm("Perceived ease", 0)
+    m = offline_text.find_term(term.text, sentence)
+    assert not offline.blankable(term, sentence, m, space, "en")
+    whole = "Users judge perceived usefulness before they adopt a new system at work."
+    other = offline.KeyTerm("Perceived usefulness", 1)
+    m = offline_text.find_term(other.text, whole)
+    assert offline.blankable(other, whole, m, space, "en")
+    assert offline_terms.cut_short("Perceived ease", TAM_TEXT)
+    assert not offline_terms.cut_short("Perceived usefulness", TAM_TEXT)
+    assert "perceived ease" not in {t.text.casefold() for t in space.terms}
