@@ -69,6 +69,25 @@ def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
     return total >= 3 and bool(after) and Counter(after).most_common(1)[0][1] >= 0.7 * total
 
 
+def _attributive(phrase: str, text: str, stop: frozenset[str], lang: str) -> bool:
+    """A word or phrase the material uses as a modifier, not as a noun of its own: almost
+    never followed by a function word, punctuation or the end ("outer" of "outer loop",
+    "side" of "side exit", "trace activation" of "trace activation record"), or, in English,
+    a single participle ("compiled", "nested"). As an option among nouns it gives itself
+    away as the wrong kind."""
+    words = phrase.split()
+    if lang == "en" and len(words) == 1 and re.search(r"\w{3}[^e]ed$", phrase.casefold()):
+        return True  # "compiled", "typed"; not "speed"
+    if lang == "de":
+        return False  # German nouns are capitalised: a modifier never ends a key term
+    occurrences = list(re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE))
+    heads = 0
+    for m in occurrences:
+        nxt = re.match(r"\s*([^\W\d_]+)", text[m.end() :])
+        heads += not nxt or nxt.group(1).casefold() in stop
+    return len(occurrences) >= 3 and heads <= 0.15 * len(occurrences)
+
+
 # Words that join a term to its complement ("ease of use", "Abbildung der Daten", "mise en
 # page"): a phrase mostly going on with one of these and the same word is half a term.
 _JOINING = frozenset("of for von der des zur zum de du des del en".split())
@@ -148,6 +167,8 @@ def key_terms(
             continue  # "outer" of "outer loop": half of a phrase, not a term of its own
         if cut_short(phrase, sample):
             continue  # "perceived ease" of "perceived ease of use": half of the term
+        if _attributive(phrase, sample, stop, lang):
+            continue  # "outer", "nested": a modifier among nouns is an option of another kind
         found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
         if len(phrase) > 8 and found and sum(f.isupper() for f in found) > len(found) / 2:
             continue  # a running header or a heading in capitals

@@ -281,3 +281,17 @@ def test_a_term_cut_before_a_function_word_is_neither_a_key_term_nor_a_blank():
     assert offline_terms.cut_short("Perceived ease", TAM_TEXT)
     assert not offline_terms.cut_short("Perceived usefulness", TAM_TEXT)
     assert "perceived ease" not in {t.text.casefold() for t in space.terms}
+
+
+def test_modifiers_are_not_terms_so_never_options_among_nouns():
+    # "outer" and "nested" qualify several nouns ("outer loop", "outer tree", "nested
+    # trace"): no single next word dominates, yet they are never nouns of their own.
+    text = (
+        "The outer loop calls the trace. An outer tree holds each nested trace. The outer "
+        "trace exits to the interpreter. A nested loop runs inside the trace. Each nested tree "
+        "has a trace. The interpreter records a trace. The trace is compiled to code. "
+        "The compiled code runs the trace. Every trace ends in the interpreter. "
+    ) * 3
+    terms = {t.text.casefold() for t in offline.key_terms(text)}
+    assert "trace" in terms and "interpreter" in terms
+    assert not terms & {"outer", "nested", "compiled"}
