@@ -58,8 +58,10 @@ def term_mcq(
     rivals = _rivals(c, space)
     if rivals:
         batch.reject("ambiguous_option")  # kept out of the options below
+    m = find_term(c.term.text, c.sentence)
+    number = space.slot_number(c.sentence, m) if m else None
     chosen = pick(
-        space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3),
+        space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3, number=number),
         batch,
         DISTRACTORS,
         avoid=rivals,
@@ -228,7 +230,9 @@ def _false_statements(
             continue
         near = [
             (x, sim)
-            for x, sim in space.neighbours(t.text, avoid=s, hard=difficulty >= 3)
+            for x, sim in space.neighbours(
+                t.text, avoid=s, hard=difficulty >= 3, number=space.slot_number(s, m)
+            )
             if _same_form(x, t.text) and _determined(x, space)
         ]
         if not near:

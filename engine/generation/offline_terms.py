@@ -14,15 +14,18 @@ from rapidfuzz import fuzz
 
 from engine.domain import language as lang_
 from engine.generation.offline_text import (
+    DE_FEMININE,
     GENERIC,
     PHRASE_OK,
     STOP_EDGE,
     defined_term,
     definition_of,
     find_term,
+    german_number,
     is_plural,
     noun_like,
     sentences,
+    verb_number,
     verb_slot,
 )
 from engine.generation.validation import clean_text, content_words, normalise
@@ -34,8 +37,6 @@ _ARTICLES = {
     "fr": "le|la|les|l'|du|au|aux",
     "es": "el|la|los|las|del|al",
 }
-# Endings of German feminine singular nouns (never plural): "die Funktion", "der Umgebung".
-_DE_FEMININE = ("ion", "ung", "heit", "keit", "schaft", "tät", "ik", "enz", "anz")
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
 
 
@@ -193,6 +194,7 @@ class TermSpace:
     language: str = "en"
     contexts: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
     _articles: dict[str, Counter[str]] = field(default_factory=dict)
+    _words: set[str] | None = None
 
     def index(self, term: str) -> int | None:
         key = term.casefold()
@@ -215,15 +217,34 @@ class TermSpace:
             self._articles[key] = found
         return self._articles[key]
 
+    def number(self, term: str) -> str | None:
+        """'sg' or 'pl' when the material tells a German term's number (see
+        `german_number`); None in other languages or when it does not."""
+        if self.language != "de":
+            return None
+        if self._words is None:
+            self._words = {w.casefold() for w in re.findall(r"[^\W\d_]+", self.text)}
+        return german_number(term, self._words)
+
+    def slot_number(self, sentence: str, m: re.Match[str]) -> str | None:
+        """The number a German blank at `m` must have: the verb after it decides
+        ("_____ wurde" singular), else the answer's own number."""
+        if self.language != "de":
+            return None
+        return verb_number(sentence, m) or self.number(m.group(0))
+
     def same_form(self, a: str, b: str) -> bool:
         """Whether `a` can stand where `b` stands: the same number (English), the same
         article seen in the material, or without one, the same ending (other languages)."""
         if self.language == "en" or self.language not in _ARTICLES:
             return is_plural(a) == is_plural(b)
         if self.language == "de" and (
-            a.casefold().endswith(_DE_FEMININE) != b.casefold().endswith(_DE_FEMININE)
+            a.casefold().endswith(DE_FEMININE) != b.casefold().endswith(DE_FEMININE)
         ):
             return False  # "Funktion" (singular) never stands where "Typen" (plural) does
+        na, nb = self.number(a), self.number(b)
+        if na and nb and na != nb:
+            return False  # "Zahlen" never stands where "Wert" does
         pa, pb = self.articles(a), self.articles(b)
         same_end = a.casefold()[-1:] == b.casefold()[-1:]
         if pa and pb:
@@ -234,9 +255,10 @@ class TermSpace:
         return same_end
 
     def neighbours(
-        self, term: str, *, avoid: str = "", hard: bool = True
+        self, term: str, *, avoid: str = "", hard: bool = True, number: str | None = None
     ) -> list[tuple[str, float]]:
-        """Same-kind terms nearest to `term`, those that would also fit `avoid` left out."""
+        """Same-kind terms nearest to `term`, those that would also fit `avoid` left out;
+        with `number` ('sg'/'pl', German), none known to have the other number."""
         i = self.index(term)
         if i is None:
             return []
@@ -255,6 +277,8 @@ class TermSpace:
                 continue
             if not self.same_form(t.text, me.text):  # keep the sentence grammatical
                 continue
+            if number and self.number(t.text) not in (None, number):
+                continue  # a plural before "wurde": the verb would not agree
             out.append((t.text, float(sims[j])))
         out.sort(key=lambda x: -x[1])
         return out if hard else out[3:] + out[:3]

@@ -295,3 +295,49 @@ def test_modifiers_are_not_terms_so_never_options_among_nouns():
     terms = {t.text.casefold() for t in offline.key_terms(text)}
     assert "trace" in terms and "interpreter" in terms
     assert not terms & {"outer", "nested", "compiled"}
+
+
+DE_NUMBER_TEXT = (
+    "Die Liste enthält Werte. Die Listen sind lang. Die Werte sind klein. Der Wert ist groß. "
+    "Die Menge wird sortiert. Die Mengen wachsen. Die Zahlen sind ganz. Die Zahl ist gerade. "
+    "Die Reserve bleibt frei. Die Reserven sind leer. Die Knoten hängen am Baum. "
+    "Die Schlange ist kurz. Die Schlangen sind voll. "
+)
+
+
+def test_german_number_is_read_from_the_material_s_other_forms():
+    words = {w.casefold() for w in re.findall(r"\w+", DE_NUMBER_TEXT)}
+    assert offline_text.german_number("Liste", words) == "sg"
+    assert offline_text.german_number("Werte", words) == "pl"
+    assert offline_text.german_number("Zahlen", words) == "pl"
+    assert offline_text.german_number("sortierte Menge", words) == "sg"
+    assert offline_text.german_number("Funktion", words) == "sg"  # a singular-only ending
+    assert offline_text.german_number("Knoten", words) is None  # the material does not tell
+
+
+def test_german_distractors_agree_in_number_with_the_answer_and_its_verb():
+    space = offline.TermSpace(
+        [
+            offline.KeyTerm(w, 10 * i)  # ranks far apart: no vectors
+            for i, w in enumerate(
+                ["Liste", "Werte", "Menge", "Zahlen", "Reserve", "Knoten", "Schlange"]
+            )
+        ],
+        None,
+        frozenset(),
+        text=DE_NUMBER_TEXT,
+        language="de",
+    )
+    assert not space.same_form("Werte", "Liste")  # both "die ...e": a plural for a singular
+    assert space.same_form("Menge", "Liste")
+    sentence = "Die Liste wird beim Einfügen eines neuen Elements am Ende um eins länger."
+    c = offline.Candidate(_passages([sentence])[0], sentence, space.terms[0], 0.5, "de")
+    d = build_draft("term", c, space, difficulty=3, topic=None, batch=offline.Batch())
+    assert d is not None and d.answer == "Liste"
+    wrong = {o for i, o in enumerate(d.options) if i != d.correct_index}
+    assert wrong == {"Menge", "Reserve", "Schlange"}, d.options
+    # Where the answer's number is unknown, the verb after the blank decides.
+    knoten = "Die Knoten werden beim Einfügen eines neuen Elements am Ende sortiert."
+    m = offline_text.find_term("Knoten", knoten)
+    assert space.slot_number(knoten, m) == "pl"
+    assert {x for x, _ in space.neighbours("Knoten", number="pl")} <= {"Werte", "Zahlen"}
