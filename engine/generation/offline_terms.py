@@ -332,6 +332,8 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
         return False
     if verb_slot(sentence, m, lang):  # "and _____ the time": the blank would be a verb
         return False
+    if spelled_out(sentence, m):  # "Technology Acceptance Model (_____)": given away
+        return False
     # A collocation of the material ("covered work", "page layout"): the blank would be half
     # of a fixed phrase, asked as a modifier or a fragment.
     prev = re.findall(r"([^\W\d_]+)\s*$", before)
@@ -349,6 +351,22 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
         ):
             return False
     return True
+
+
+def _initials(words: str) -> str:
+    return "".join(w[0] for w in re.findall(r"[^\W\d_]+", words)).casefold()
+
+
+def spelled_out(sentence: str, m: re.Match[str]) -> bool:
+    """Whether the blank's acronym is spelled out beside it: "Technology Acceptance Model
+    (_____)" gives away "TAM", "_____ (TAM)" gives away "Technology Acceptance Model"."""
+    blank = m.group(0)
+    before, after = sentence[: m.start()].rstrip(), sentence[m.end() :].lstrip()
+    if blank.isupper() and before.endswith("(") and after.startswith(")"):
+        words = re.findall(r"[^\W\d_]+", before)[-len(blank) :]
+        return _initials(" ".join(words)) == blank.casefold()
+    acronym = re.match(r"\(\s*([A-Z]{2,8})s?\s*\)", after)
+    return bool(acronym) and _initials(blank) == acronym.group(1).casefold()
 
 
 RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well

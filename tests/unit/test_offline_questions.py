@@ -341,3 +341,17 @@ def test_german_distractors_agree_in_number_with_the_answer_and_its_verb():
     m = offline_text.find_term("Knoten", knoten)
     assert space.slot_number(knoten, m) == "pl"
     assert {x for x, _ in space.neighbours("Knoten", number="pl")} <= {"Werte", "Zahlen"}
+
+
+def test_a_blank_is_never_an_acronym_or_expansion_spelled_out_beside_it():
+    text = ("The Technology Acceptance Model (TAM) explains system use. TAM is cited. " * 3) + (
+        "Studies of TAM report mixed results. The Technology Acceptance Model is cited. " * 3
+    )
+    space = offline.build_space(text, names=set(), embed=embed)
+    sentence = "Researchers proposed several additions to the Technology Acceptance Model (TAM)."
+    for term in ("TAM", "Technology Acceptance Model"):
+        m = offline_text.find_term(term, sentence)
+        assert not offline.blankable(offline.KeyTerm(term, 0), sentence, m, space, "en"), term
+    alone = "Researchers proposed several additions to TAM over the following twenty years."
+    m = offline_text.find_term("TAM", alone)
+    assert offline.blankable(offline.KeyTerm("TAM", 0), alone, m, space, "en")
