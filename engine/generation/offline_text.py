@@ -146,6 +146,8 @@ _VERB_BEFORE = frozenset(
     """we you they it he she i who which that can cannot must will may might should would could
 does do did not""".split()
 )
+_JOIN_VERB = frozenset("and or to".split())
+_CLAUSE_AFTER = frozenset("if unless when whenever once until".split())
 _OBJECT_AFTER = frozenset("the a an this these those its their our his her each every".split())
 _ITEM_BREAK = re.compile(
     "[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7\u21d2]|(?<=\\s)[-\u2013](?=\\s)"
@@ -307,6 +309,12 @@ def verb_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
         return False
     before = re.findall(r"([^\W\d_]+)\s*$", sentence[: m.start()])
     after = re.findall(r"^ ([^\W\d_]+)", sentence[m.end() :])
+    if before and after and before[0].casefold() in _JOIN_VERB:
+        # "... must guard on it, and _____ if it fails": a bare singular between a
+        # conjunction and a clause is a verb ("side exit" used as a verb).
+        blank = m.group(0)
+        if after[0].casefold() in _CLAUSE_AFTER and blank.islower() and not is_plural(blank):
+            return True
     return bool(
         (before and before[0].casefold() in _VERB_BEFORE)
         or (after and after[0].casefold() in _OBJECT_AFTER)

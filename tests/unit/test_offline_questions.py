@@ -249,6 +249,11 @@ def test_a_blank_is_never_a_verb_slot():
     ):
         m = offline_text.find_term("measures", sentence)
         assert not offline.blankable(term, sentence, m, space, "en")
+    exit_text = "A side exit leaves the trace. Each side exit is a guard. " * 3
+    exits = offline.build_space(exit_text, names=set(), embed=embed, lang="en")
+    as_verb = "We must guard on it after the call, and side exit if the property does not hold."
+    m = offline_text.find_term("side exit", as_verb)
+    assert not offline.blankable(offline.KeyTerm("side exit", 0), as_verb, m, exits, "en")
     noun = "The tool prints the measures of time for every page it loads."
     assert offline.blankable(term, noun, offline_text.find_term("measures", noun), space, "en")
 
