@@ -43,6 +43,13 @@ def _blanked(c: Candidate) -> tuple[str, str] | None:
     return m.group(0), f"{sentence[: m.start()]}{BLANK}{sentence[m.end() :]}"
 
 
+def _is_subject(c: Candidate, space: TermSpace) -> bool:
+    """Whether the candidate's term is the material's most used one (its subject, as "TAM"
+    of a review of TAM): a blank for it is answered without reading the sentence."""
+    top = max(t.count for t in space.terms)
+    return c.term.count >= top and len(space.terms) > 1
+
+
 def _rivals(c: Candidate, space: TermSpace) -> list[str]:
     m = find_term(c.term.text, c.sentence)
     return rivals(space, c.term.text, c.sentence, m) if m else []
@@ -52,7 +59,7 @@ def term_mcq(
     c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
     found = _blanked(c)
-    if found is None:
+    if found is None or _is_subject(c, space):
         return None
     answer, blanked = found
     rivals = _rivals(c, space)
@@ -97,7 +104,7 @@ def cloze(
     c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
     found = _blanked(c)
-    if found is None:
+    if found is None or _is_subject(c, space):
         return None
     if _rivals(c, space):  # a typed answer could be another term, just as right
         batch.reject("ambiguous_blank")

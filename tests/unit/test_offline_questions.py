@@ -360,3 +360,22 @@ def test_a_blank_is_never_an_acronym_or_expansion_spelled_out_beside_it():
     alone = "Researchers proposed several additions to TAM over the following twenty years."
     m = offline_text.find_term("TAM", alone)
     assert offline.blankable(offline.KeyTerm("TAM", 0), alone, m, space, "en")
+
+
+def test_the_material_s_subject_is_never_the_blank():
+    # A review of TAM names TAM everywhere: "many studies on _____" is answered unread.
+    acronyms = [("TAM", 40), ("TRA", 9), ("TPB", 7), ("IDT", 6), ("UTAUT", 5), ("MPCU", 4)]
+    space = offline.TermSpace(
+        [offline.KeyTerm(a, 10 * i, n, "acronym") for i, (a, n) in enumerate(acronyms)],
+        None,
+        frozenset(),
+        text="Studies on TAM, TRA, TPB, IDT, UTAUT and MPCU. " * 3,
+    )
+    sentence = "However, many studies on TAM employ self-reported use data in their surveys."
+    c = offline.Candidate(_passages([sentence])[0], sentence, space.terms[0], 0.5)
+    for form in ("cloze", "term"):
+        assert build_draft(form, c, space, difficulty=3, topic=None, batch=offline.Batch()) is None
+    # Another term of the same material in the same slot is asked about.
+    other = sentence.replace("TAM", "UTAUT")
+    c = offline.Candidate(_passages([other])[0], other, space.terms[4], 0.5)
+    assert build_draft("term", c, space, difficulty=3, topic=None, batch=offline.Batch())
