@@ -46,8 +46,8 @@ def _blanked(c: Candidate) -> tuple[str, str] | None:
 def _is_subject(c: Candidate, space: TermSpace) -> bool:
     """Whether the candidate's term is the material's most used one (its subject, as "TAM"
     of a review of TAM): a blank for it is answered without reading the sentence."""
-    top = max(t.count for t in space.terms)
-    return c.term.count >= top and len(space.terms) > 1
+    counts = sorted((t.count for t in space.terms), reverse=True)
+    return len(counts) > 1 and c.term.count == counts[0] > counts[1]
 
 
 def _rivals(c: Candidate, space: TermSpace) -> list[str]:
