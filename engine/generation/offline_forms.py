@@ -240,7 +240,11 @@ def _false_statements(
             for x, sim in space.neighbours(
                 t.text, avoid=s, hard=difficulty >= 3, number=space.slot_number(s, m)
             )
-            if _same_form(x, t.text) and _determined(x, space)
+            if _same_form(x, t.text)
+            and _determined(x, space)
+            # German: only a noun whose article the material shows, so its gender is
+            # known ("den Schaltjahr" is no German).
+            and (space.language != "de" or space.articles(x))
         ]
         if not near:
             continue

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from engine.domain.language import stopwords
-from engine.generation import offline, offline_terms, offline_text
+from engine.generation import offline, offline_forms, offline_terms, offline_text
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 
@@ -379,3 +379,31 @@ def test_the_material_s_subject_is_never_the_blank():
     other = sentence.replace("TAM", "UTAUT")
     c = offline.Candidate(_passages([other])[0], other, space.terms[4], 0.5)
     assert build_draft("term", c, space, difficulty=3, topic=None, batch=offline.Batch())
+
+
+def test_german_false_statements_swap_in_only_nouns_whose_gender_the_material_shows():
+    text = (
+        "Man kann den Speicher einer Variable über ihre Adresse und ihren Typ finden. "
+        "Beim Aufruf legt man den Stapel für jede neue Funktion wieder im Speicher an. "
+        "Bei der Eingabe füllt man den Puffer mit allen Zeichen, bevor das Programm läuft. "
+        "Mit der Adresse setzt man den Zeiger auf eine Speicherzelle und nicht auf den Wert. "
+        "Ein Jahr ist ein Schaltjahr, wenn es durch vier teilbar ist und nicht durch hundert. "
+        "Vor dem Start übersetzt der Compiler jede Funktion des Programms in Maschinensprache. "
+    ) * 2
+    names = ["Speicher", "Schaltjahr", "Stapel", "Puffer", "Zeiger", "Compiler"]
+    space = offline.TermSpace(
+        [offline.KeyTerm(w, 10 * i, 2) for i, w in enumerate(names)],
+        None,
+        frozenset(),
+        text=text,
+        language="de",
+    )
+    for t in space.terms:
+        space.sentences_with[t.text.casefold()] = next(
+            s for s in offline.sentences(text, "de") if offline_text.find_term(t.text, s)
+        )
+    sentence = space.sentences_with["compiler"]
+    c = offline.Candidate(_passages([sentence])[0], sentence, space.terms[5], 0.5, "de")
+    false, _ = offline_forms._false_statements(c, space, difficulty=3, batch=offline.Batch())
+    assert len(false) == 3
+    assert all(swapped != "Schaltjahr" for _, _, swapped, _ in false), false
