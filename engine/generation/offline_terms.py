@@ -70,6 +70,12 @@ def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
     return total >= 3 and bool(after) and Counter(after).most_common(1)[0][1] >= 0.7 * total
 
 
+# Irregular English participles that end a phrase yake takes for a term ("model shown").
+_PARTICIPLES = frozenset(
+    "shown given known seen taken made done found built written chosen drawn run set put".split()
+)
+
+
 def _attributive(phrase: str, text: str, stop: frozenset[str], lang: str) -> bool:
     """A word or phrase the material uses as a modifier, not as a noun of its own: almost
     never followed by a function word, punctuation or the end ("outer" of "outer loop",
@@ -77,8 +83,9 @@ def _attributive(phrase: str, text: str, stop: frozenset[str], lang: str) -> boo
     a single participle ("compiled", "nested"). As an option among nouns it gives itself
     away as the wrong kind."""
     words = phrase.split()
-    if lang == "en" and len(words) == 1 and re.search(r"\w{3}[^e]ed$", phrase.casefold()):
-        return True  # "compiled", "typed"; not "speed"
+    last = words[-1].casefold()
+    if lang == "en" and (re.search(r"\w{3}[^e]ed$", last) or last in _PARTICIPLES):
+        return True  # "compiled", "model shown": a participle, not a noun; not "speed"
     if lang == "de":
         return False  # German nouns are capitalised: a modifier never ends a key term
     occurrences = list(re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE))
