@@ -55,6 +55,20 @@ def _rivals(c: Candidate, space: TermSpace) -> list[str]:
     return rivals(space, c.term.text, c.sentence, m) if m else []
 
 
+def _joined(a: str, b: str, space: TermSpace) -> bool:
+    """Whether the material joins the two into one of its terms ("trace recording" joins
+    "Tracing" and "Recording"): then each names the act or thing the other does, and both
+    would be defensible in the same blank."""
+    stems = {a.casefold()[:4], b.casefold()[:4]}
+    if len(stems) < 2:
+        return False
+    return any(
+        {w[:4] for w in t.text.casefold().split()} == stems
+        for t in space.terms
+        if len(t.text.split()) == 2
+    )
+
+
 def term_mcq(
     c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
@@ -67,12 +81,9 @@ def term_mcq(
         batch.reject("ambiguous_option")  # kept out of the options below
     m = find_term(c.term.text, c.sentence)
     number = space.slot_number(c.sentence, m) if m else None
-    chosen = pick(
-        space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3, number=number),
-        batch,
-        DISTRACTORS,
-        avoid=rivals,
-    )
+    near = space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3, number=number)
+    joined = [x for x, _ in near if _joined(x, c.term.text, space)]
+    chosen = pick(near, batch, DISTRACTORS, avoid=[*rivals, *joined])
     if len(chosen) < DISTRACTORS:
         return None
     closeness = sum(s for _, s in chosen) / len(chosen)

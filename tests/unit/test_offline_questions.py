@@ -412,3 +412,18 @@ def test_german_false_statements_swap_in_only_nouns_whose_gender_the_material_sh
     false, _ = offline_forms._false_statements(c, space, difficulty=3, batch=offline.Batch())
     assert len(false) == 3
     assert all(swapped != "Schaltjahr" for _, _, swapped, _ in false), false
+
+
+def test_a_term_the_material_joins_with_the_answer_is_never_an_option():
+    # "trace recording": "Tracing" would be as right as "Recording" in the blank.
+    words = ["Recording", "trace recording", "Tracing", "Function", "Stack", "Guard", "Header"]
+    space = offline.TermSpace(
+        [offline.KeyTerm(w, 10 * i) for i, w in enumerate(words)],
+        None,
+        frozenset(),
+        text="Recording starts. Tracing starts. Function. Stack. Guard. Header. " * 3,
+    )
+    sentence = "Recording is activated by a pointer swap that sets the dispatch table of the VM."
+    c = offline.Candidate(_passages([sentence])[0], sentence, space.terms[0], 0.5)
+    d = build_draft("term", c, space, difficulty=3, topic=None, batch=offline.Batch())
+    assert d is not None and "Tracing" not in d.options, d.options
