@@ -86,8 +86,10 @@ def _attributive(phrase: str, text: str, stop: frozenset[str], lang: str) -> boo
     last = words[-1].casefold()
     if lang == "en" and (re.search(r"\w{3}[^e]ed$", last) or last in _PARTICIPLES):
         return True  # "compiled", "model shown": a participle, not a noun; not "speed"
-    if lang == "de":
-        return False  # German nouns are capitalised: a modifier never ends a key term
+    if lang != "en":
+        # German nouns are capitalised (a modifier never ends a key term); French and
+        # Spanish put most adjectives after the noun, so a noun often goes on with one.
+        return False
     occurrences = list(re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE))
     heads = 0
     for m in occurrences:

@@ -427,3 +427,10 @@ def test_a_term_the_material_joins_with_the_answer_is_never_an_option():
     c = offline.Candidate(_passages([sentence])[0], sentence, space.terms[0], 0.5)
     d = build_draft("term", c, space, difficulty=3, topic=None, batch=offline.Batch())
     assert d is not None and "Tracing" not in d.options, d.options
+
+
+def test_a_french_noun_followed_by_its_adjective_is_still_a_noun():
+    text = "La variable globale est visible. Une variable locale disparaît. " * 3
+    assert not offline_terms._attributive("variable", text, stopwords("fr"), "fr")
+    english = "The outer loop runs. An outer tree grows. Each outer trace exits. " * 3
+    assert offline_terms._attributive("outer", english, stopwords("en"), "en")
