@@ -50,6 +50,19 @@ def _is_subject(c: Candidate, space: TermSpace) -> bool:
     return len(counts) > 1 and c.term.count == counts[0] > counts[1]
 
 
+def _head_alone(term: str, space: TermSpace) -> bool:
+    """Whether the last word of a multi-word term is a term of the material on its own
+    ("recording" of "trace recording", "Array" of "interne Array"): typed alone in the
+    blank, it would be as right as the key."""
+    words = term.split()
+    if len(words) < 2:
+        return False
+    head = words[-1].casefold()
+    alone = len(re.findall(rf"(?<![\w-]){re.escape(head)}(?![\w-])", space.text, re.I))
+    inside = len(re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.I))
+    return space.index(head) is not None or alone - inside >= 3
+
+
 def _rivals(c: Candidate, space: TermSpace) -> list[str]:
     m = find_term(c.term.text, c.sentence)
     return rivals(space, c.term.text, c.sentence, m) if m else []
@@ -117,7 +130,8 @@ def cloze(
     found = _blanked(c)
     if found is None or _is_subject(c, space):
         return None
-    if _rivals(c, space):  # a typed answer could be another term, just as right
+    if _rivals(c, space) or _head_alone(c.term.text, space):
+        # A typed answer could be another term, or the key's head alone, just as right.
         batch.reject("ambiguous_blank")
         return None
     answer, blanked = found
