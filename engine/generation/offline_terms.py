@@ -280,6 +280,10 @@ class TermSpace:
                 continue
             if normalise(t.text) in avoid_n or content_words(t.text) & content_words(me.text):
                 continue
+            if {w.casefold()[:4] for w in t.text.split()} & {
+                w.casefold()[:4] for w in me.text.split()
+            }:
+                continue  # "tracing" for "trace recording": the same word, as right
             if {w.casefold()[:5] for w in t.text.split()} & avoid_keys:
                 continue
             if fuzz.ratio(t.text.casefold(), me.text.casefold()) >= 70 or sims[j] >= 0.92:

@@ -144,7 +144,7 @@ _ENUMERATOR = re.compile(r"(?<=\S)\s+\d{1,2}[.)]\s+[a-zäöüß]")
 # words a blank stands before when it is a verb taking an object ("_____ the time").
 _VERB_BEFORE = frozenset(
     """we you they it he she i who which that can cannot must will may might should would could
-does do did not""".split()
+does do did not even never always often usually""".split()
 )
 _JOIN_VERB = frozenset("and or to".split())
 _CLAUSE_AFTER = frozenset("if unless when whenever once until".split())

@@ -254,6 +254,9 @@ def test_a_blank_is_never_a_verb_slot():
     as_verb = "We must guard on it after the call, and side exit if the property does not hold."
     m = offline_text.find_term("side exit", as_verb)
     assert not offline.blankable(offline.KeyTerm("side exit", 0), as_verb, m, exits, "en")
+    adverb = "Thus, the interpreter will never again even measures into the trace monitor."
+    m = offline_text.find_term("measures", adverb)
+    assert not offline.blankable(term, adverb, m, space, "en")
     noun = "The tool prints the measures of time for every page it loads."
     assert offline.blankable(term, noun, offline_text.find_term("measures", noun), space, "en")
 
@@ -456,3 +459,12 @@ def test_a_typed_blank_is_refused_when_the_key_s_head_alone_is_as_right():
     one = "Der Speicher einer Funktion wird am Ende ihrer Umgebung wieder frei gegeben."
     c = offline.Candidate(_passages([one])[0], one, space.terms[1], 0.5, "de")
     assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch())
+
+
+def test_an_option_sharing_a_word_stem_with_the_answer_is_never_offered():
+    words = ["trace recording", "tracing", "guard", "program", "stack", "header"]
+    space = offline.TermSpace(
+        [offline.KeyTerm(w, 10 * i) for i, w in enumerate(words)], None, frozenset(), text=""
+    )
+    near = [x for x, _ in space.neighbours("trace recording")]
+    assert "tracing" not in near and len(near) == 4
