@@ -14,7 +14,9 @@ Rules:
 - `options_mixed_kind`: options of different kinds (acronym, number, phrase, sentence) or
   very different lengths;
 - `author_name`: an option is a name of an author or an affiliation;
-- `excerpt_not_verbatim`: the quoted excerpt is not in the source text.
+- `excerpt_not_verbatim`: the quoted excerpt is not in the source text;
+- `mangled_text`: the stem or an option holds an abbreviation the PDF's text layer mangled
+  ("d-h-" for "d.h.", "e-g-" for "e.g."), which no learner reads as a word.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ _MARKER = re.compile(
     r"|https?://|www\.|\S+@\S+\.\w+",
     re.IGNORECASE,
 )
+# Single letters joined by hyphens and ending in one ("d-h-", "z-B-", "e-g-"): dots of an
+# abbreviation the text layer turned into hyphens. A real compound ("x-y", "C-like") never
+# ends in a hyphen after a single letter.
+_MANGLED = re.compile(r"(?<![\w-])(?:[^\W\d_]-){2,}(?![\w-])")
 _AFFILIATION = re.compile(
     r"\b(university|universit[äé]|college|institute|corporation|corp|inc|ltd|gmbh|laborator(y|ies)"
     r"|department|dept|school of|faculty)\b",
@@ -88,6 +94,14 @@ def stem_not_sentence(draft: Draft) -> bool:
 
 def has_marker(text: str) -> bool:
     return bool(_MARKER.search(text))
+
+
+def has_mangled(text: str) -> bool:
+    return bool(_MANGLED.search(text))
+
+
+def mangled_text(draft: Draft) -> bool:
+    return any(has_mangled(t) for t in (draft.stem, draft.excerpt, *(draft.options or [])))
 
 
 def marker(draft: Draft) -> bool:
@@ -195,6 +209,7 @@ def lint(draft: Draft, *, source: str, names: Collection[str] = ()) -> list[str]
         "options_mixed_kind": lambda: options_mixed_kind(draft),
         "author_name": lambda: author_name(draft, names),
         "excerpt_not_verbatim": lambda: excerpt_not_verbatim(draft, source),
+        "mangled_text": lambda: mangled_text(draft),
     }
     for name, check in checks.items():
         if check():

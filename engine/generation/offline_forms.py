@@ -43,27 +43,60 @@ def _blanked(c: Candidate) -> tuple[str, str] | None:
     return m.group(0), f"{sentence[: m.start()]}{BLANK}{sentence[m.end() :]}"
 
 
+def _is_subject(c: Candidate, space: TermSpace) -> bool:
+    """Whether the candidate's term is the material's most used one (its subject, as "TAM"
+    of a review of TAM): a blank for it is answered without reading the sentence."""
+    counts = sorted((t.count for t in space.terms), reverse=True)
+    return len(counts) > 1 and c.term.count == counts[0] > counts[1]
+
+
+def _head_alone(term: str, space: TermSpace) -> bool:
+    """Whether the last word of a multi-word term is a term of the material on its own
+    ("recording" of "trace recording", "Array" of "interne Array"): typed alone in the
+    blank, it would be as right as the key."""
+    words = term.split()
+    if len(words) < 2:
+        return False
+    head = words[-1].casefold()
+    alone = len(re.findall(rf"(?<![\w-]){re.escape(head)}(?![\w-])", space.text, re.I))
+    inside = len(re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.I))
+    return space.index(head) is not None or alone - inside >= 3
+
+
 def _rivals(c: Candidate, space: TermSpace) -> list[str]:
     m = find_term(c.term.text, c.sentence)
     return rivals(space, c.term.text, c.sentence, m) if m else []
+
+
+def _joined(a: str, b: str, space: TermSpace) -> bool:
+    """Whether the material joins the two into one of its terms ("trace recording" joins
+    "Tracing" and "Recording"): then each names the act or thing the other does, and both
+    would be defensible in the same blank."""
+    stems = {a.casefold()[:4], b.casefold()[:4]}
+    if len(stems) < 2:
+        return False
+    return any(
+        {w[:4] for w in t.text.casefold().split()} == stems
+        for t in space.terms
+        if len(t.text.split()) == 2
+    )
 
 
 def term_mcq(
     c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
     found = _blanked(c)
-    if found is None:
+    if found is None or _is_subject(c, space):
         return None
     answer, blanked = found
     rivals = _rivals(c, space)
     if rivals:
         batch.reject("ambiguous_option")  # kept out of the options below
-    chosen = pick(
-        space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3),
-        batch,
-        DISTRACTORS,
-        avoid=rivals,
-    )
+    m = find_term(c.term.text, c.sentence)
+    number = space.slot_number(c.sentence, m) if m else None
+    near = space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3, number=number)
+    joined = [x for x, _ in near if _joined(x, c.term.text, space)]
+    chosen = pick(near, batch, DISTRACTORS, avoid=[*rivals, *joined])
     if len(chosen) < DISTRACTORS:
         return None
     closeness = sum(s for _, s in chosen) / len(chosen)
@@ -95,9 +128,10 @@ def cloze(
     c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
     found = _blanked(c)
-    if found is None:
+    if found is None or _is_subject(c, space):
         return None
-    if _rivals(c, space):  # a typed answer could be another term, just as right
+    if _rivals(c, space) or _head_alone(c.term.text, space):
+        # A typed answer could be another term, or the key's head alone, just as right.
         batch.reject("ambiguous_blank")
         return None
     answer, blanked = found
@@ -228,8 +262,14 @@ def _false_statements(
             continue
         near = [
             (x, sim)
-            for x, sim in space.neighbours(t.text, avoid=s, hard=difficulty >= 3)
-            if _same_form(x, t.text) and _determined(x, space)
+            for x, sim in space.neighbours(
+                t.text, avoid=s, hard=difficulty >= 3, number=space.slot_number(s, m)
+            )
+            if _same_form(x, t.text)
+            and _determined(x, space)
+            # German: only a noun whose article the material shows, so its gender is
+            # known ("den Schaltjahr" is no German).
+            and (space.language != "de" or space.articles(x))
         ]
         if not near:
             continue

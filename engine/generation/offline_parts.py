@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from engine.domain.passage import page_range_label
 from engine.domain.vocabulary import Generator
 from engine.generation.offline_common import (
     OFFLINE_VERSION,
@@ -23,9 +24,8 @@ _POOL = 16  # distractors are drawn from this many nearest neighbours
 
 
 def pages_label(p: Any) -> str:
-    return (
-        f"p. {p.page_start}" if p.page_start == p.page_end else (f"pp. {p.page_start}-{p.page_end}")
-    )
+    """Where a candidate's passage is, cited like every other citation ('pp. 4\u20135')."""
+    return page_range_label(p.page_start, p.page_end)
 
 
 def match_case(term: str, like: str) -> str:

@@ -14,15 +14,18 @@ from rapidfuzz import fuzz
 
 from engine.domain import language as lang_
 from engine.generation.offline_text import (
+    DE_FEMININE,
     GENERIC,
     PHRASE_OK,
     STOP_EDGE,
     defined_term,
     definition_of,
     find_term,
+    german_number,
     is_plural,
     noun_like,
     sentences,
+    verb_number,
     verb_slot,
 )
 from engine.generation.validation import clean_text, content_words, normalise
@@ -34,8 +37,6 @@ _ARTICLES = {
     "fr": "le|la|les|l'|du|au|aux",
     "es": "el|la|los|las|del|al",
 }
-# Endings of German feminine singular nouns (never plural): "die Funktion", "der Umgebung".
-_DE_FEMININE = ("ion", "ung", "heit", "keit", "schaft", "tät", "ik", "enz", "anz")
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
 
 
@@ -67,6 +68,57 @@ def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
     after = [n for n in after if n not in stop]
     total = len(re.findall(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE))
     return total >= 3 and bool(after) and Counter(after).most_common(1)[0][1] >= 0.7 * total
+
+
+# Irregular English participles that end a phrase yake takes for a term ("model shown").
+_PARTICIPLES = frozenset(
+    "shown given known seen taken made done found built written chosen drawn run set put".split()
+)
+
+
+def _attributive(phrase: str, text: str, stop: frozenset[str], lang: str) -> bool:
+    """A word or phrase the material uses as a modifier, not as a noun of its own: almost
+    never followed by a function word, punctuation or the end ("outer" of "outer loop",
+    "side" of "side exit", "trace activation" of "trace activation record"), or, in English,
+    a single participle ("compiled", "nested"). As an option among nouns it gives itself
+    away as the wrong kind."""
+    words = phrase.split()
+    last = words[-1].casefold()
+    if lang == "en" and (re.search(r"\w{3}[^e]ed$", last) or last in _PARTICIPLES):
+        return True  # "compiled", "model shown": a participle, not a noun; not "speed"
+    if lang != "en":
+        # German nouns are capitalised (a modifier never ends a key term); French and
+        # Spanish put most adjectives after the noun, so a noun often goes on with one.
+        return False
+    occurrences = list(re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE))
+    heads = 0
+    for m in occurrences:
+        nxt = re.match(r"\s*([^\W\d_]+)", text[m.end() :])
+        heads += not nxt or nxt.group(1).casefold() in stop
+    return len(occurrences) >= 3 and heads <= 0.15 * len(occurrences)
+
+
+# Words that join a term to its complement ("ease of use", "Abbildung der Daten", "mise en
+# page"): a phrase mostly going on with one of these and the same word is half a term.
+_JOINING = frozenset("of for von der des zur zum de du des del en".split())
+
+
+def cut_short(phrase: str, text: str, *, least: int = 3) -> bool:
+    """Whether the phrase is the first half of a longer term joined by a function word
+    ("perceived ease" of "perceived ease of use"): most of its uses go on with the same
+    function word and content word, and that longer phrase recurs."""
+    pattern = rf"(?<![\w-]){re.escape(phrase)}\s+([^\W\d_]+)\s+([^\W\d_]+)"
+    after = [
+        (a.casefold(), b.casefold())
+        for a, b in re.findall(pattern, text, re.IGNORECASE)
+        # The word after the joining word may be a common one ("use"), not an article.
+        if a.casefold() in _JOINING and b.casefold() not in STOP_EDGE and len(b) >= 3
+    ]
+    if not after:
+        return False
+    total = len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE))
+    top = Counter(after).most_common(1)[0][1]
+    return top >= least and top >= 0.5 * total
 
 
 def _verb_like(word: str, text: str) -> bool:
@@ -123,6 +175,10 @@ def key_terms(
         seen.add(key)
         if len(words) == 1 and _modifier(phrase, sample, stop):
             continue  # "outer" of "outer loop": half of a phrase, not a term of its own
+        if cut_short(phrase, sample):
+            continue  # "perceived ease" of "perceived ease of use": half of the term
+        if _attributive(phrase, sample, stop, lang):
+            continue  # "outer", "nested": a modifier among nouns is an option of another kind
         found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
         if len(phrase) > 8 and found and sum(f.isupper() for f in found) > len(found) / 2:
             continue  # a running header or a heading in capitals
@@ -147,6 +203,7 @@ class TermSpace:
     language: str = "en"
     contexts: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
     _articles: dict[str, Counter[str]] = field(default_factory=dict)
+    _words: set[str] | None = None
 
     def index(self, term: str) -> int | None:
         key = term.casefold()
@@ -169,15 +226,34 @@ class TermSpace:
             self._articles[key] = found
         return self._articles[key]
 
+    def number(self, term: str) -> str | None:
+        """'sg' or 'pl' when the material tells a German term's number (see
+        `german_number`); None in other languages or when it does not."""
+        if self.language != "de":
+            return None
+        if self._words is None:
+            self._words = {w.casefold() for w in re.findall(r"[^\W\d_]+", self.text)}
+        return german_number(term, self._words)
+
+    def slot_number(self, sentence: str, m: re.Match[str]) -> str | None:
+        """The number a German blank at `m` must have: the verb after it decides
+        ("_____ wurde" singular), else the answer's own number."""
+        if self.language != "de":
+            return None
+        return verb_number(sentence, m) or self.number(m.group(0))
+
     def same_form(self, a: str, b: str) -> bool:
         """Whether `a` can stand where `b` stands: the same number (English), the same
         article seen in the material, or without one, the same ending (other languages)."""
         if self.language == "en" or self.language not in _ARTICLES:
             return is_plural(a) == is_plural(b)
         if self.language == "de" and (
-            a.casefold().endswith(_DE_FEMININE) != b.casefold().endswith(_DE_FEMININE)
+            a.casefold().endswith(DE_FEMININE) != b.casefold().endswith(DE_FEMININE)
         ):
             return False  # "Funktion" (singular) never stands where "Typen" (plural) does
+        na, nb = self.number(a), self.number(b)
+        if na and nb and na != nb:
+            return False  # "Zahlen" never stands where "Wert" does
         pa, pb = self.articles(a), self.articles(b)
         same_end = a.casefold()[-1:] == b.casefold()[-1:]
         if pa and pb:
@@ -188,9 +264,10 @@ class TermSpace:
         return same_end
 
     def neighbours(
-        self, term: str, *, avoid: str = "", hard: bool = True
+        self, term: str, *, avoid: str = "", hard: bool = True, number: str | None = None
     ) -> list[tuple[str, float]]:
-        """Same-kind terms nearest to `term`, those that would also fit `avoid` left out."""
+        """Same-kind terms nearest to `term`, those that would also fit `avoid` left out;
+        with `number` ('sg'/'pl', German), none known to have the other number."""
         i = self.index(term)
         if i is None:
             return []
@@ -203,12 +280,18 @@ class TermSpace:
                 continue
             if normalise(t.text) in avoid_n or content_words(t.text) & content_words(me.text):
                 continue
+            if {w.casefold()[:4] for w in t.text.split()} & {
+                w.casefold()[:4] for w in me.text.split()
+            }:
+                continue  # "tracing" for "trace recording": the same word, as right
             if {w.casefold()[:5] for w in t.text.split()} & avoid_keys:
                 continue
             if fuzz.ratio(t.text.casefold(), me.text.casefold()) >= 70 or sims[j] >= 0.92:
                 continue
             if not self.same_form(t.text, me.text):  # keep the sentence grammatical
                 continue
+            if number and self.number(t.text) not in (None, number):
+                continue  # a plural before "wurde": the verb would not agree
             out.append((t.text, float(sims[j])))
         out.sort(key=lambda x: -x[1])
         return out if hard else out[3:] + out[:3]
@@ -262,10 +345,16 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
         return False
     if verb_slot(sentence, m, lang):  # "and _____ the time": the blank would be a verb
         return False
+    if spelled_out(sentence, m):  # "Technology Acceptance Model (_____)": given away
+        return False
     # A collocation of the material ("covered work", "page layout"): the blank would be half
     # of a fixed phrase, asked as a modifier or a fragment.
     prev = re.findall(r"([^\W\d_]+)\s*$", before)
     nxt = re.findall(r"^\s*([^\W\d_]+)", after)
+    # "_____ of use" where the material says "perceived ease of use": the blank would cut a
+    # term that goes on past a function word.
+    if nxt and nxt[0].casefold() in stop and cut_short(m.group(0), space.text, least=2):
+        return False
     for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) + (
         [f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []
     ):
@@ -275,6 +364,22 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
         ):
             return False
     return True
+
+
+def _initials(words: str) -> str:
+    return "".join(w[0] for w in re.findall(r"[^\W\d_]+", words)).casefold()
+
+
+def spelled_out(sentence: str, m: re.Match[str]) -> bool:
+    """Whether the blank's acronym is spelled out beside it: "Technology Acceptance Model
+    (_____)" gives away "TAM", "_____ (TAM)" gives away "Technology Acceptance Model"."""
+    blank = m.group(0)
+    before, after = sentence[: m.start()].rstrip(), sentence[m.end() :].lstrip()
+    if blank.isupper() and before.endswith("(") and after.startswith(")"):
+        words = re.findall(r"[^\W\d_]+", before)[-len(blank) :]
+        return _initials(" ".join(words)) == blank.casefold()
+    acronym = re.match(r"\(\s*([A-Z]{2,8})s?\s*\)", after)
+    return bool(acronym) and _initials(blank) == acronym.group(1).casefold()
 
 
 RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well

@@ -5,6 +5,7 @@ idea, defining sentences and lists, and the small word-usage tests they rely on.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from engine.domain import language as lang_
 from engine.generation import lint as qlint
@@ -143,8 +144,10 @@ _ENUMERATOR = re.compile(r"(?<=\S)\s+\d{1,2}[.)]\s+[a-zäöüß]")
 # words a blank stands before when it is a verb taking an object ("_____ the time").
 _VERB_BEFORE = frozenset(
     """we you they it he she i who which that can cannot must will may might should would could
-does do did not""".split()
+does do did not even never always often usually""".split()
 )
+_JOIN_VERB = frozenset("and or to".split())
+_CLAUSE_AFTER = frozenset("if unless when whenever once until".split())
 _OBJECT_AFTER = frozenset("the a an this these those its their our his her each every".split())
 _ITEM_BREAK = re.compile(
     "[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7\u21d2]|(?<=\\s)[-\u2013](?=\\s)"
@@ -170,6 +173,7 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False
     if (
         qlint.has_marker(s)
+        or qlint.has_mangled(s)
         or _LAYOUT.search(s)
         or _REFERENCE.search(s)
         or _CODE.search(s)
@@ -305,6 +309,12 @@ def verb_slot(sentence: str, m: re.Match[str], lang: str) -> bool:
         return False
     before = re.findall(r"([^\W\d_]+)\s*$", sentence[: m.start()])
     after = re.findall(r"^ ([^\W\d_]+)", sentence[m.end() :])
+    if before and after and before[0].casefold() in _JOIN_VERB:
+        # "... must guard on it, and _____ if it fails": a bare singular between a
+        # conjunction and a clause is a verb ("side exit" used as a verb).
+        blank = m.group(0)
+        if after[0].casefold() in _CLAUSE_AFTER and blank.islower() and not is_plural(blank):
+            return True
     return bool(
         (before and before[0].casefold() in _VERB_BEFORE)
         or (after and after[0].casefold() in _OBJECT_AFTER)
@@ -361,6 +371,49 @@ def list_items(sentence: str, text: str) -> list[tuple[int, int, str]] | None:
 def is_plural(term: str) -> bool:
     last = term.split()[-1].casefold()
     return last.endswith("s") and not last.endswith(("ss", "us", "is"))
+
+
+# Endings of German feminine singular nouns (never plural): "die Funktion", "der Umgebung".
+DE_FEMININE = ("ion", "ung", "heit", "keit", "schaft", "tät", "ik", "enz", "anz")
+_DE_PLURAL_ENDINGS = ("nen", "en", "er", "n", "e", "s")
+# Finite verbs whose form shows the number of the subject before them.
+_DE_VERB_NUMBER = {
+    **dict.fromkeys(
+        "ist war wird wurde hat hatte kann muss soll darf gibt gilt enthält liefert "
+        "bedeutet heißt braucht macht speichert zeigt beschreibt".split(),
+        "sg",
+    ),
+    **dict.fromkeys(
+        "sind waren werden wurden haben hatten können müssen sollen dürfen geben gelten "
+        "enthalten liefern bedeuten heißen brauchen machen speichern zeigen beschreiben".split(),
+        "pl",
+    ),
+}
+
+
+def german_number(term: str, words: Collection[str]) -> str | None:
+    """'sg' or 'pl' for a German noun (the term's last word), from a singular-only ending or
+    the material's other form of the same noun ("Zahl" beside "Zahlen", "Wert" beside
+    "Werte"); None when the material does not tell. `words`: the material's words, folded."""
+    last = term.split()[-1].casefold()
+    if last.endswith(DE_FEMININE):
+        return "sg"
+    for suffix in _DE_PLURAL_ENDINGS:
+        if last.endswith(suffix) and len(last) - len(suffix) >= 3 and last[: -len(suffix)] in words:
+            return "pl"
+    for suffix in ("en", "e", "n", "s", "er"):
+        if suffix == "n" and last.endswith(("er", "el")):
+            continue  # "Programmierern" is a dative plural, not a plural of a singular
+        if last + suffix in words:
+            return "sg"
+    return None
+
+
+def verb_number(sentence: str, m: re.Match[str]) -> str | None:
+    """The number the German finite verb right after the match demands of it ("_____ wurde
+    ..." a singular), or None."""
+    nxt = re.match(r"\s+([^\W\d_]+)", sentence[m.end() :])
+    return _DE_VERB_NUMBER.get(nxt.group(1).casefold()) if nxt else None
 
 
 def find_term(term: str, sentence: str) -> re.Match[str] | None:

@@ -80,3 +80,10 @@ def test_a_german_conditional_clause_with_its_main_clause_is_a_candidate():
     assert is_candidate(
         "Ist das interne Array zu groß, bleiben unbenutzte Speicherzellen als Reserve.", "de"
     )
+
+
+def test_a_sentence_with_an_abbreviation_mangled_by_the_pdf_is_not_a_candidate():
+    # ipi-skript-de p. 53 extracts "d.h." as "d-h-"; the same sentence with "d.h." is fine.
+    mangled = "Die Objekte waren write-once, d-h- Speicher wurde im Konstruktor angelegt."
+    assert not is_candidate(mangled, "de")
+    assert is_candidate(mangled.replace("d-h-", "d.h."), "de")

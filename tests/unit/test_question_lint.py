@@ -140,3 +140,21 @@ def test_each_blank_of_a_list_question_is_checked_for_leaks():
         excerpt="Languages such as python, ruby, and perl are popular because python is easy.",
     )
     assert "answer_leaked" in lint(d, source=d.excerpt)
+
+
+def test_an_abbreviation_mangled_by_the_text_layer_breaks_the_question():
+    mangled = "Die Objekte waren write-once, d-h- Speicher wurde im Konstruktor angelegt."
+    source = SOURCE + " " + mangled
+    draft = _term(
+        stem=f"Fill in the blank: {mangled.replace('Speicher', '_____')}",
+        excerpt=mangled,
+        type="cloze",
+        form="cloze",
+        options=None,
+        correct_index=None,
+        answer="Speicher",
+    )
+    assert "mangled_text" in lint(draft, source=source)
+    # Compounds with single letters are words, not mangled abbreviations.
+    fine = "Punkte werden transponiert, also sind die x-y Koordinaten und C-like Namen vertauscht."
+    assert lint(replace(draft, stem=f"Fill in the blank: {fine}", excerpt=fine), source=fine) == []
