@@ -379,7 +379,7 @@ def spelled_out(sentence: str, m: re.Match[str]) -> bool:
         words = re.findall(r"[^\W\d_]+", before)[-len(blank) :]
         return _initials(" ".join(words)) == blank.casefold()
     acronym = re.match(r"\(\s*([A-Z]{2,8})s?\s*\)", after)
-    return bool(acronym) and _initials(blank) == acronym.group(1).casefold()
+    return acronym is not None and _initials(blank) == acronym.group(1).casefold()
 
 
 RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well

@@ -51,7 +51,7 @@ REASONS = {
     "lint_options_mixed_kind": "options of different kinds or lengths",
     "lint_author_name": "an author's name or affiliation as an option",
     "lint_excerpt_not_verbatim": "the excerpt is not word for word in the source",
-    "lint_mangled_text": "text the PDF mangled (an abbreviation such as \"d-h-\")",
+    "lint_mangled_text": 'text the PDF mangled (an abbreviation such as "d-h-")',
     "ambiguous_blank": "another key term of the material would fill the blank as well",
     "ambiguous_option": "a term that fits as well was kept out of the options",
     "language_unsupported": "a material in a language offline questions are not made in",
