@@ -8,6 +8,7 @@ The export (`groundwork-export.zip`) holds:
 - `account.json`: email, name, sign-up time and the profile (never the password hash);
 - `materials.csv`: every material with its file name, size, pages, chunks and status;
 - `questions.json`: every question with its options, answer, explanation and source page;
+  `question_tags.csv`: each question's tags (from its Anki note), one row per tag;
 - `attempts.csv`, `review_states.csv`, `flags.csv`, `scheduler_parameters.csv`,
   `llm_usage.csv`, `course_memberships.csv`: practice history, review schedule, flags, fitted
   scheduler parameters, model usage and current course enrolments, one row per record with
@@ -56,6 +57,7 @@ from engine.db.models import (
     Profile,
     Question,
     QuestionImage,
+    QuestionTag,
     RejectedQuestion,
     ReviewState,
     SchedulerParameters,
@@ -77,6 +79,7 @@ _CSV_TABLES = {
     "scheduler_parameters.csv": SchedulerParameters,
     "llm_usage.csv": LLMUsage,
     "rejected_questions.csv": RejectedQuestion,
+    "question_tags.csv": QuestionTag,
     "course_memberships.csv": CourseMember,
 }
 _MATERIAL_COLUMNS = (

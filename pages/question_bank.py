@@ -31,6 +31,7 @@ anki_import_progress(rt, account.user_id)
 
 try:
     sources = service.bank_materials(rt, user_id=account.user_id)
+    tags = service.bank_tags(rt, user_id=account.user_id)
 except EngineError as e:
     st.error(e.user_message)
     st.stop()
@@ -61,9 +62,19 @@ status = c4.selectbox(
     key="bank_status",
     format_func=lambda s: "Any status" if s is None else QUESTION_STATUS_LABELS[s],
 )
-text = st.text_input("Search questions and answers", key="bank_text", max_chars=200)
+# Only learners with tagged questions (imported from Anki) see the tag filter; a tag also
+# finds the tags below it ("Lang" finds "Lang::Spanish").
+tag: str | None = None
+if tags:
+    text_col, tag_col = st.columns([3, 1])
+    tag = tag_col.selectbox(
+        "Tag", [None, *tags], key="bank_tag", format_func=lambda t: t or "Any tag"
+    )
+else:
+    text_col = st.container()
+text = text_col.text_input("Search questions and answers", key="bank_text", max_chars=200)
 
-filters = (material, qtype, difficulty, status, text)
+filters = (material, qtype, difficulty, status, text, tag)
 if st.session_state.get("bank_filters") != filters:
     st.session_state["bank_filters"] = filters
     st.session_state["bank_page"] = 0
@@ -77,6 +88,7 @@ try:
         difficulty=difficulty,
         status=status,
         text=text or None,
+        tag=tag,
         limit=PAGE_SIZE,
         offset=st.session_state["bank_page"] * PAGE_SIZE,
     )

@@ -17,10 +17,17 @@ from ui.question_view import plain
 from ui.runtime import get_runtime
 
 STEM_CHARS = 160
+ROW_TAGS = 3  # tags shown on a row; the rest as "+n"
+
+
+def tag_line(tags: tuple[str, ...]) -> str:
+    """The first tags and how many more: "Lang::Spanish, verbs +2" (not yet escaped)."""
+    shown = ", ".join(tags[:ROW_TAGS])
+    return shown + (f" +{len(tags) - ROW_TAGS}" if len(tags) > ROW_TAGS else "")
 
 
 def glance(q: QuestionView) -> str:
-    """Material, page, type, status and quality in one line (escaped for Markdown)."""
+    """Material, page, type, status, quality and tags in one line (escaped for Markdown)."""
     quality = "unrated" if q.quality_score is None else f"quality {q.quality_score:.2f}"
     parts = [
         plain(q.material_title),
@@ -29,6 +36,8 @@ def glance(q: QuestionView) -> str:
         label(QUESTION_STATUS_LABELS, q.status),
         quality,
     ]
+    if q.tags:
+        parts.append("tags " + plain(tag_line(q.tags)))
     return " · ".join(parts)
 
 

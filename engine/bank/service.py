@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.bank.tags import bank_tags, tag_filter, tags_for
 from engine.bank.views import BankPage, QuestionView, question_view
 from engine.db.models import Chunk, CourseQuestion, Material, Question
 from engine.domain.vocabulary import QuestionStatus, QuestionType
@@ -181,10 +182,12 @@ def list_questions(
     difficulty: int | None = None,
     status: str | None = None,
     text: str | None = None,
+    tag: str | None = None,
     limit: int = 25,
     offset: int = 0,
 ) -> BankPage:
-    """A page of the learner's bank, newest first, with the total matching the filters."""
+    """A page of the learner's bank, newest first, with the total matching the filters
+    (`tag`: questions with that tag or one below it), each question with its tags."""
     where = [Question.user_id == user_id]
     if material_id is not None:
         where.append(Question.material_id == material_id)
@@ -194,6 +197,8 @@ def list_questions(
         where.append(Question.difficulty == difficulty)
     if status:
         where.append(Question.status == status)
+    if tag:
+        where.append(tag_filter(user_id, tag))
     if text and text.strip():
         pattern = _escape_like(text.strip())
         where.append(
@@ -211,7 +216,8 @@ def list_questions(
             .limit(max(1, min(limit, 200)))
             .offset(max(0, offset))
         ).all()
-        return BankPage([question_view(q) for q in rows], int(total))
+        tags = tags_for(session, user_id=user_id, question_ids=[q.id for q in rows])
+        return BankPage([question_view(q, tags.get(q.id, ())) for q in rows], int(total))
 
 
 def bank_materials(rt: Runtime, *, user_id: int) -> list[tuple[int, str]]:
@@ -234,7 +240,8 @@ def get_question(rt: Runtime, *, user_id: int, question_id: int) -> QuestionView
         )
         if q is None:
             raise NotFound(_NOT_IN_BANK)
-        return question_view(q)
+        tags = tags_for(session, user_id=user_id, question_ids=[q.id])
+        return question_view(q, tags.get(q.id, ()))
 
 
 # --- editing ----------------------------------------------------------------------------------
@@ -376,6 +383,7 @@ __all__ = [
     "QuestionView",
     "add_questions",
     "bank_materials",
+    "bank_tags",
     "delete_question",
     "get_question",
     "known_questions",

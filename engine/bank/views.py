@@ -31,13 +31,14 @@ class QuestionView:
     generator: str
     model: str | None
     created_at: dt.datetime
+    tags: tuple[str, ...] = ()  # paths kept ("Lang::Spanish"), sorted
 
     @property
     def pages(self) -> str:
         return page_range_label(self.page_start, self.page_end)
 
 
-def question_view(q: Question) -> QuestionView:
+def question_view(q: Question, tags: tuple[str, ...] = ()) -> QuestionView:
     return QuestionView(
         id=q.id,
         type=q.type,
@@ -59,6 +60,7 @@ def question_view(q: Question) -> QuestionView:
         generator=q.generator,
         model=q.model,
         created_at=q.created_at,
+        tags=tags,
     )
 
 

@@ -4,7 +4,7 @@ The package is read and checked in full before the database is touched, and ever
 written in one transaction: a refused or failing import leaves nothing behind.
 
 * Questions: see engine.interop.anki_notes. A question already imported (same note guid and
-  card) is updated in place; its practice history stays.
+  card) is updated in place, its tags replaced by the note's; its practice history stays.
 * History: each Anki answer (revlog row with a rating) becomes an attempt at its original
   time, with its rating and duration (clamped to 1-3600 s), graded 'self' and earning no XP.
   Replaying the answers in order rebuilds both schedulers' states, so FSRS continues from the
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from engine.bank.images import replace_images
+from engine.bank.tags import replace_tags
 from engine.db.bulk import copy_rows
 from engine.db.models import Attempt, Question, ReviewState
 from engine.domain.vocabulary import Generator, Scheduler
@@ -108,6 +109,10 @@ def import_anki(
         learner = store.learner(profile, store.personal_parameters(session, user_id))
         ids, created, updated = _upsert_questions(session, user_id, converted.questions)
         stored = _store_images(session, user_id, converted.questions, ids, collection)
+        # The note's tags replace those an earlier import stored (the same guid: updated).
+        replace_tags(
+            session, user_id=user_id, tags=((ids[q.key], q.tags) for q in converted.questions)
+        )
         card_question = {q.card_id: ids[q.key] for q in converted.questions}
         added, ignored = _import_history(
             session,

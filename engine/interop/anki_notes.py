@@ -14,8 +14,9 @@
   grading reads several blanks); the other deletions show their answers.
 * The deck (its full path, levels joined by '::') becomes the question's topic; a card in
   Anki's "Default" deck, where collections organised by tags keep everything, takes its
-  note's first tag instead (tags are hierarchical with '::' too). A question has one topic,
-  so further tags are not kept.
+  note's first tag instead (tags are hierarchical with '::' too). Every tag of the note goes
+  with each of its questions (engine.bank.tags), paths kept, control characters removed,
+  each once (Anki's tags ignore case), at most 200 characters.
 * Each question is keyed `anki:<note guid>:<card ord>`, so a re-import updates it.
 """
 
@@ -39,6 +40,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 20_000
 DEFAULT_DECK = "Default"
 PICTURE = "(picture)"
+MAX_TAG = 200
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class ImportedQuestion:
     topic: str | None
     deck: str
     images: tuple[tuple[str, str], ...] = ()  # (side: 'question'/'answer', package name)
+    tags: tuple[str, ...] = ()  # the note's tags, paths kept ("Lang::Spanish")
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,19 @@ def _cloze_question(text: str, number: int) -> tuple[str, str] | None:
     return stem, "; ".join(answers)
 
 
+def clean_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """A note's tags as kept: control characters removed, each once (ignoring case, as Anki
+    does), in the note's order, at most MAX_TAG characters."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for raw in tags:
+        tag = CONTROL.sub("", raw).strip()[:MAX_TAG]
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            out.append(tag)
+    return tuple(out)
+
+
 def convert(collection: Collection) -> Converted:
     """One question per card the converter understands; the rest counted in `skipped`."""
     skipped: Counter[str] = Counter()
@@ -151,7 +167,8 @@ def convert(collection: Collection) -> Converted:
             if pictures[name] and not values[name]:
                 values[name] = PICTURE  # a side that is only a picture is not empty
         deck = collection.decks.get(card.deck_id, DEFAULT_DECK)
-        topic = note.tags[0] if deck == DEFAULT_DECK and note.tags else deck
+        tags = clean_tags(note.tags)
+        topic = tags[0] if deck == DEFAULT_DECK and tags else deck
         made = (
             _cloze(card, notetype, values) if notetype.cloze else _flashcard(card, notetype, values)
         )
@@ -170,6 +187,7 @@ def convert(collection: Collection) -> Converted:
                 explanation=explanation,
                 topic=topic[:200] or None,
                 deck=deck,
+                tags=tags,
                 images=tuple(
                     (side, picture)
                     for side, names in zip(("question", "answer"), sides, strict=True)

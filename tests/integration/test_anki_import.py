@@ -4,16 +4,22 @@ input refused with nothing imported, and isolation between learners."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
+import zipfile
 
 import pytest
 from sqlalchemy import func, select
 
+from engine import account_data
 from engine.__main__ import main
 from engine.accounts import get_account
+from engine.bank.service import bank_tags, delete_question, get_question, list_questions
 from engine.bootstrap import get_runtime
-from engine.db.models import Attempt, AttemptRollup, Question, ReviewState
+from engine.db.models import Attempt, AttemptRollup, Question, QuestionTag, ReviewState
+from engine.errors import NotFound
 from engine.interop.anki_import import import_anki
 from engine.interop.anki_package import AnkiPackageRefused
 from engine.practice.preferences import optimise_fsrs
@@ -228,6 +234,126 @@ def test_learners_are_isolated(runtime, make_user):
             )
             == 0
         )
+
+
+def tags_of(rt, uid) -> dict[str, tuple[str, ...]]:
+    """The learner's questions' tags by external key, read as the bank reads them."""
+    rows = list_questions(rt, user_id=uid, limit=200).questions
+    keys = {q.id: q.external_key for q in bank(rt, uid).values()}
+    return {keys[q.id]: q.tags for q in rows}
+
+
+def keys_tagged(rt, uid, tag) -> set[str]:
+    keys = {q.id: q.external_key for q in bank(rt, uid).values()}
+    page = list_questions(rt, user_id=uid, tag=tag, limit=200)
+    assert page.total == len(page.questions)
+    return {keys[q.id] for q in page.questions}
+
+
+BASIC_TAGS = ("greetings", "Lang::Spanish::A1", "exam_2026")
+
+
+def test_every_tag_of_a_note_is_kept_with_its_questions(runtime, make_user):
+    uid = make_user()
+    import_anki(runtime, user_id=uid, data=decks.legacy_deck(tags=BASIC_TAGS))
+    tags = tags_of(runtime, uid)
+    assert tags["anki:basic-guid:0"] == ("Lang::Spanish::A1", "exam_2026", "greetings")
+    assert tags["anki:reversed-guid:0"] == () and tags["anki:cloze-guid:1"] == ()
+    assert bank(runtime, uid)["anki:basic-guid:0"].topic == decks.SPANISH  # the deck path
+    # The current format: tags as Anki stores them (space-separated, padded).
+    other = make_user()
+    import_anki(
+        runtime, user_id=other, data=decks.current_deck(basic_tags=" bio Bio::Cells::ATP exam ")
+    )
+    assert tags_of(runtime, other) == {
+        "anki:new-basic:0": ("Bio::Cells::ATP", "bio", "exam"),
+        "anki:new-cloze:0": (),
+    }
+    assert bank(runtime, other)["anki:new-basic:0"].topic == "Bio::Cells"
+
+
+def test_reimport_replaces_the_tags_without_duplicates(runtime, make_user):
+    uid = make_user()
+    import_anki(runtime, user_id=uid, data=decks.legacy_deck(tags=("greetings", "old")))
+    import_anki(runtime, user_id=uid, data=decks.legacy_deck(tags=("greetings", "new::tag")))
+    import_anki(runtime, user_id=uid, data=decks.legacy_deck(tags=("greetings", "new::tag")))
+    assert tags_of(runtime, uid)["anki:basic-guid:0"] == ("greetings", "new::tag")
+    with runtime.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(QuestionTag)) == 2
+    assert bank_tags(runtime, user_id=uid) == ["greetings", "new", "new::tag"]
+
+
+def test_the_bank_filters_by_a_tag_and_the_tags_below_it(runtime, make_user):
+    uid = make_user()
+    import_anki(runtime, user_id=uid, data=decks.legacy_deck(tags=BASIC_TAGS))
+    assert bank_tags(runtime, user_id=uid) == [
+        "exam_2026",
+        "greetings",
+        "Lang",
+        "Lang::Spanish",
+        "Lang::Spanish::A1",
+    ]
+    basic = {"anki:basic-guid:0"}
+    assert keys_tagged(runtime, uid, "Lang") == basic
+    assert keys_tagged(runtime, uid, "Lang::Spanish::A1") == basic
+    assert keys_tagged(runtime, uid, "greetings") == basic
+    # A tag matches whole levels only, and LIKE's wildcards are literal.
+    assert keys_tagged(runtime, uid, "Lang::Span") == set()
+    assert keys_tagged(runtime, uid, "exam%") == set()
+    assert keys_tagged(runtime, uid, "exam_2026") == basic
+    assert keys_tagged(runtime, uid, "examx2026") == set()
+    # Filters combine: the tagged question is a flashcard, not a cloze.
+    assert list_questions(runtime, user_id=uid, tag="Lang", question_type="cloze").total == 0
+
+
+def test_tags_are_the_learners_own(runtime, make_user):
+    me, other = make_user(), make_user()
+    import_anki(runtime, user_id=other, data=decks.legacy_deck(tags=("greetings", "theirs::x")))
+    import_anki(runtime, user_id=me, data=decks.legacy_deck(tags=("greetings",)))
+    assert bank_tags(runtime, user_id=me) == ["greetings"]
+    assert list_questions(runtime, user_id=me, tag="theirs").total == 0
+    mine = {q.id for q in bank(runtime, me).values()}
+    found = list_questions(runtime, user_id=me, tag="greetings").questions
+    assert [q.id for q in found] == [bank(runtime, me)["anki:basic-guid:0"].id]
+    assert {q.id for q in found} <= mine
+    theirs = bank(runtime, other)["anki:basic-guid:0"].id
+    with runtime.session_factory() as s:
+        assert s.scalars(select(QuestionTag.tag).where(QuestionTag.question_id == theirs)).all()
+    assert tags_for_question(runtime, me, theirs) is None
+
+
+def tags_for_question(rt, uid, qid):
+    try:
+        return get_question(rt, user_id=uid, question_id=qid).tags
+    except NotFound:
+        return None
+
+
+def test_tags_go_with_the_question_and_the_account_and_are_exported(runtime, make_user):
+    me, other = make_user(), make_user()
+    for uid in (me, other):
+        import_anki(runtime, user_id=uid, data=decks.legacy_deck(tags=BASIC_TAGS))
+    basic = bank(runtime, me)["anki:basic-guid:0"].id
+    assert get_question(runtime, user_id=me, question_id=basic).tags == tuple(sorted(BASIC_TAGS))
+    zf = zipfile.ZipFile(io.BytesIO(account_data.export_account_bytes(runtime, user_id=me)))
+    exported = list(csv.DictReader(io.StringIO(zf.read("question_tags.csv").decode())))
+    assert sorted((int(r["question_id"]), r["tag"]) for r in exported) == [
+        (basic, t) for t in sorted(BASIC_TAGS)
+    ]
+    assert {r["user_id"] for r in exported} == {str(me)}
+
+    def count(uid):
+        with runtime.session_factory() as s:
+            return s.scalar(
+                select(func.count()).select_from(QuestionTag).where(QuestionTag.user_id == uid)
+            )
+
+    delete_question(runtime, user_id=me, question_id=basic)
+    assert count(me) == 0 and bank_tags(runtime, user_id=me) == []
+    import_anki(runtime, user_id=me, data=decks.legacy_deck(tags=BASIC_TAGS))
+    assert count(me) == 3
+    account_data.delete_account(runtime, user_id=me)
+    assert count(me) == 0 and count(other) == 3
 
 
 @pytest.fixture

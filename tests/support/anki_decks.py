@@ -69,16 +69,19 @@ def _rezip(package: bytes, replace: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def legacy_deck(*, back: str = BACK_HTML, reviews: bool = True) -> bytes:
-    """Deck "Lang::Spanish": a Basic note, a Basic-and-reversed note, a Cloze note with two
-    deletions (c2 twice), tagged; the Basic card reviewed three times (Good, Again, Easy)."""
+def legacy_deck(
+    *, back: str = BACK_HTML, reviews: bool = True, tags: Sequence[str] = ("greetings",)
+) -> bytes:
+    """Deck "Lang::Spanish": a Basic note (with `tags`), a Basic-and-reversed note, a Cloze
+    note with two deletions (c2 twice); the Basic card reviewed three times (Good, Again,
+    Easy)."""
     deck = genanki.Deck(2_059_400_110, SPANISH)
     deck.add_note(
         genanki.Note(
             model=genanki.BASIC_MODEL,
             fields=[FRONT_HTML, back],
             guid="basic-guid",
-            tags=["greetings"],
+            tags=list(tags),
         )
     )
     deck.add_note(
@@ -152,7 +155,11 @@ def _pb_int(number: int, value: int) -> bytes:
 
 
 def _schema18(
-    con: sqlite3.Connection, *, version: int, basic_back: str = "The <b>mitochondrion</b>"
+    con: sqlite3.Connection,
+    *,
+    version: int,
+    basic_back: str = "The <b>mitochondrion</b>",
+    basic_tags: str = " bio ",
 ) -> None:
     con.executescript("""
         CREATE TABLE col (id integer primary key, crt integer not null, mod integer not null,
@@ -209,7 +216,7 @@ def _schema18(
     con.executemany(
         "INSERT INTO notes VALUES (?, ?, ?, 0, 0, ?, ?, '', 0, 0, '')",
         [
-            (100, "new-basic", 10, " bio ", "What makes ATP?\x1f" + basic_back),
+            (100, "new-basic", 10, basic_tags, "What makes ATP?\x1f" + basic_back),
             (200, "new-cloze", 20, "", "ATP stands for {{c1::adenosine triphosphate}}\x1f"),
         ],
     )
@@ -229,15 +236,21 @@ def current_deck(
     media: Sequence[tuple[str, bytes]] = (),
     collection: bytes | None = None,
     basic_back: str = "The <b>mitochondrion</b>",
+    basic_tags: str = " bio ",
 ) -> bytes:
     """A package as current Anki exports it: zstd `collection.anki21b`, a stub
     `collection.anki2` holding only the "please update" note, `meta`, and the media map.
-    `basic_back` is the Basic note's back field (the one with history)."""
+    `basic_back` is the Basic note's back field (the one with history), `basic_tags` its
+    tags column (space-separated, as Anki stores them)."""
     cctx = zstandard.ZstdCompressor()
     body = (
         collection
         if collection is not None
-        else _sqlite_bytes(lambda con: _schema18(con, version=version, basic_back=basic_back))
+        else _sqlite_bytes(
+            lambda con: _schema18(
+                con, version=version, basic_back=basic_back, basic_tags=basic_tags
+            )
+        )
     )
     stub_deck = genanki.Deck(1, "Default")
     stub_deck.add_note(

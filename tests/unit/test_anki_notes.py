@@ -68,6 +68,29 @@ def test_topics_come_from_the_deck_or_in_default_from_the_first_tag():
     ]
 
 
+def test_every_tag_of_a_note_goes_with_each_of_its_questions():
+    """Paths kept, control characters removed, each tag once (Anki's tags ignore case); the
+    topic rule is unchanged (deck path; in Default the first tag)."""
+    tags = ("Lang::Spanish::Verbs", "exam\x07", "EXAM", "lang::spanish::verbs", "x" * 250)
+    got = convert(
+        collection(
+            [
+                Note(1, "g1", 2, ("{{c1::hablar}} means {{c2::to speak}}", ""), tags),
+                Note(2, "g2", 1, ("front", "back"), tags),
+                Note(3, "g3", 1, ("front3", "back3"), ()),
+            ],
+            [card(10, 1), card(11, 1, ord_=1), card(20, 2, deck=1), card(30, 3)],
+        )
+    )
+    kept = ("Lang::Spanish::Verbs", "exam", "x" * 200)
+    assert [(q.key, q.topic, q.tags) for q in got.questions] == [
+        ("anki:g1:0", "Bio::Cells", kept),
+        ("anki:g1:1", "Bio::Cells", kept),
+        ("anki:g2:0", "Lang::Spanish::Verbs", kept),
+        ("anki:g3:0", "Bio::Cells", ()),
+    ]
+
+
 def test_cloze_hints_and_repeated_numbers():
     text = "{{c1::Paris::city}} on the {{c2::Seine}}, {{c1::France}}"
     got = convert(

@@ -39,6 +39,7 @@ from engine.db.models.questions import (
     PromptTemplate,
     Question,
     QuestionImage,
+    QuestionTag,
     RejectedQuestion,
 )
 from engine.db.models.tutor import Conversation, Message
@@ -58,6 +59,7 @@ __all__ = [
     "PromptTemplate",
     "Question",
     "QuestionImage",
+    "QuestionTag",
     "RejectedQuestion",
     "SignupAttempt",
     "User",

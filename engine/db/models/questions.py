@@ -186,6 +186,23 @@ class QuestionImage(Base):
     )
 
 
+class QuestionTag(Base):
+    """A tag of a question (imported from its Anki note), hierarchical tags kept as their
+    path ("Lang::Spanish"). The bank filters on (learner, tag): the "C" collation lets the
+    same index serve a tag and its descendants (`LIKE 'Lang::%'`). It goes with its question
+    and with the account."""
+
+    __tablename__ = "question_tags"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(200, collation="C"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+    __table_args__ = (Index("ix_question_tags_user_tag", "user_id", "tag"),)
+
+
 class RejectedQuestion(Base):
     """A generated question the learner rejected on the Generate page: generation (and so
     Quiz me in the tutor) never offers it again. Keyed like the bank's deduplication."""
