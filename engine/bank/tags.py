@@ -24,6 +24,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _order(tag: str) -> tuple[str, str]:
+    return (tag.casefold(), tag)
+
+
 def tag_filter(user_id: int, tag: str) -> ColumnElement[bool]:
     """A `Question` row carries the tag or one below it ("Lang" finds "Lang::Spanish")."""
     return exists().where(
@@ -47,24 +51,24 @@ def bank_tags(rt: Runtime, *, user_id: int) -> list[str]:
         levels = tag.split(SEPARATOR)
         out.update(SEPARATOR.join(levels[: i + 1]) for i in range(len(levels)))
     out.discard("")
-    return sorted(out, key=lambda t: (t.casefold(), t))
+    return sorted(out, key=_order)
 
 
 def tags_for(
     session: Session, *, user_id: int, question_ids: Sequence[int]
 ) -> dict[int, tuple[str, ...]]:
-    """The learner's tags of these questions, by question, sorted."""
+    """The learner's tags of these questions, by question, sorted as `bank_tags` sorts."""
     if not question_ids:
         return {}
     out: dict[int, list[str]] = defaultdict(list)
     rows = session.execute(
-        select(QuestionTag.question_id, QuestionTag.tag)
-        .where(QuestionTag.user_id == user_id, QuestionTag.question_id.in_(list(question_ids)))
-        .order_by(QuestionTag.question_id, QuestionTag.tag)
+        select(QuestionTag.question_id, QuestionTag.tag).where(
+            QuestionTag.user_id == user_id, QuestionTag.question_id.in_(list(question_ids))
+        )
     )
     for qid, tag in rows:
         out[qid].append(tag)
-    return {qid: tuple(tags) for qid, tags in out.items()}
+    return {qid: tuple(sorted(tags, key=_order)) for qid, tags in out.items()}
 
 
 def replace_tags(

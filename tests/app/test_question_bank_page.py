@@ -220,3 +220,44 @@ def test_rows_show_material_page_type_status_and_quality_and_flag_confirms(
         assert s.execute(select(Flag.question_id, Flag.reason, Flag.note)).all() == [
             (ids[0], "wrong", "Two options are right")
         ]
+
+
+def test_filter_by_tag_and_tags_on_each_row(signed_in_app, runtime, make_user):
+    """Imported tags: a compact line on the row, a Tag filter offering the learner's own tags
+    (and the levels above them), finding a tag and the tags below it."""
+    from engine.interop.anki_import import import_anki
+    from tests.support.anki_decks import legacy_deck
+    from ui.text import escape_markdown
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    open_bank(at)
+    assert not [s for s in at.selectbox if s.key == "bank_tag"]  # no tags yet: no filter
+    hostile = "a_[x](http://evil.example)"
+    tags = ("greetings", "Lang::Spanish::A1", "exam", hostile)
+    import_anki(runtime, user_id=uid, data=legacy_deck(tags=tags))
+    import_anki(runtime, user_id=make_user(), data=legacy_deck(tags=("theirs::secret",)))
+    open_bank(at)
+    assert len(at.expander) == 5
+    assert at.selectbox(key="bank_tag").options == [
+        "Any tag",
+        hostile,
+        "exam",
+        "greetings",
+        "Lang",
+        "Lang::Spanish",
+        "Lang::Spanish::A1",
+    ]
+    # The first three of the row's tags, escaped (a tag is untrusted text), and how many more.
+    rows = [c.value for c in at.caption if "tags " in c.value]
+    assert len(rows) == 1
+    assert rows[0].endswith(" · tags " + escape_markdown(f"{hostile}, exam, greetings +1"))
+    assert "[x](" not in rows[0]
+    at.selectbox(key="bank_tag").set_value("Lang").run()
+    assert not at.exception and len(at.expander) == 1
+    assert "Showing 1–1 of 1" in texts(at)
+    at.selectbox(key="bank_type").set_value("cloze").run()
+    assert "No questions match these filters" in texts(at)
+    at.selectbox(key="bank_type").set_value(None)
+    at.selectbox(key="bank_tag").set_value(None).run()
+    assert len(at.expander) == 5
