@@ -78,7 +78,13 @@ def store_document(
     lexical = lexical_column(drafts, languages[1])
     try:
         with rt.session_factory.begin() as session:
-            reserve_pages(session, rt.settings, user_id=user_id, pages=len(doc.pages))
+            reserve_pages(
+                session,
+                rt.settings,
+                user_id=user_id,
+                pages=len(doc.pages),
+                ocr_pages=len(doc.ocr_pages),
+            )
             material_id, chunk_ids = _insert_rows(
                 session,
                 user_id=user_id,
