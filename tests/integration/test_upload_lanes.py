@@ -1,5 +1,5 @@
 """A learner's uploads run two at once (a small file does not wait behind their big one),
-while their other jobs still run alone and the page quotas stay exact."""
+while their other jobs still run alone and the page and OCR quotas stay exact."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import io
 import threading
 
 from engine import jobs, library
+from engine.errors import OcrQuotaExceeded
 from engine.jobs import account_deletion, tasks
-from engine.library import ingest as ingest_module, quotas, store
+from engine.library import ingest as ingest_module, ocr_quota, quotas, store
 from tests.support.jobs import running_worker, wait_for
-from tests.support.library_pdfs import text_pdf
+from tests.support.library_pdfs import scanned_pdf, text_pdf
 
 TIDES = (
     "Tides rise and fall twice a day because the Moon's gravity pulls the oceans into two "
@@ -126,3 +127,39 @@ def test_page_quota_stays_exact_when_two_uploads_store_at_once(runtime, make_use
     assert "library is full" in refused.message
     with runtime.session_factory() as session:
         assert quotas.page_usage(session, a).stored == 3
+
+
+def test_ocr_allowance_stays_exact_when_two_uploads_store_at_once(runtime, make_user, monkeypatch):
+    runtime.settings = runtime.settings.replace(ocr_pages_per_user=1)
+    a = make_user()
+    both_here = threading.Barrier(2, timeout=60)
+    real = store.store_document
+
+    def meet_then_store(rt, **kwargs):
+        both_here.wait()  # both read their scanned page while the allowance had room for one
+        return real(rt, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "store_document", meet_then_store)
+    outcomes: dict[str, object] = {}
+
+    def upload(name: str, text: str) -> None:
+        try:
+            outcomes[name] = library.ingest_pdf(
+                runtime, user_id=a, data=scanned_pdf([text]), filename=name
+            ).material.ocr_pages
+        except OcrQuotaExceeded as e:
+            outcomes[name] = e.user_message
+
+    threads = [
+        threading.Thread(target=upload, args=("one.pdf", TIDES)),
+        threading.Thread(target=upload, args=("two.pdf", "Waves break on the shore. " * 6)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    stored = [v for v in outcomes.values() if v == [1]]
+    refused = [v for v in outcomes.values() if isinstance(v, str)]
+    assert len(stored) == 1 and len(refused) == 1, outcomes
+    assert "only 0 more OCR pages" in refused[0]
+    assert ocr_quota.ocr_pages_used(runtime, user_id=a) == 1
