@@ -28,14 +28,22 @@ def _big(pages: int = 6, title: str = "Part") -> bytes:
     return text_pdf([f"{title} {n}. " + TIDES * 12 for n in range(pages)])
 
 
-def _gates(monkeypatch, *names: str, ended: list[str] | None = None):
+def _gates(
+    monkeypatch,
+    *names: str,
+    ended: list[str] | None = None,
+    started: threading.Event | None = None,
+):
     """Ingestion of each of `names` stops at its first embedding step until its `go` is set;
-    every ingestion's name goes to `ended` when it returns."""
+    every ingestion's name goes to `ended` when it returns; `started` is set when any other
+    ingestion begins."""
     gates = {n: (threading.Event(), threading.Event()) for n in names}
     real = library.ingest_pdf
 
     def ingest(rt, **kwargs):
         name = kwargs["filename"]
+        if started is not None and name not in gates:
+            started.set()
         if name in gates:
             reached, go = gates[name]
             report = kwargs["progress"]
@@ -105,6 +113,40 @@ def test_account_deletion_waits_for_both_running_uploads(runtime, make_user, mon
         wait_for(runtime, two, user_id=a)
         assert deletion_started.wait(60)
     assert seen_at_start == [["one.pdf", "two.pdf"]]
+
+
+def test_a_reindex_waits_for_the_running_upload_and_an_upload_queued_after_it_waits_too(
+    runtime, make_user, monkeypatch
+):
+    a = make_user()
+    order: list[str] = []
+    started = threading.Event()
+    gates = _gates(monkeypatch, "big.pdf", ended=order, started=started)
+    real_body = tasks.reindex_body
+
+    def body(rt):
+        run = real_body(rt)
+
+        def recording(*args, **kwargs):
+            order.append("reindex")
+            started.set()
+            return run(*args, **kwargs)
+
+        return recording
+
+    monkeypatch.setattr(tasks, "reindex_body", body)
+    with running_worker(runtime, concurrency=2):
+        _submit(runtime, a, "big.pdf", _big())
+        assert gates["big.pdf"][0].wait(60)
+        reindex = jobs.submit_reindex(runtime, user_id=a)
+        later = _submit(runtime, a, "later.pdf")  # a free worker and a free upload lane
+        # Neither starts beside the running upload: the re-index runs alone, and the later
+        # upload waits for the re-index queued before it.
+        assert not started.wait(3)
+        gates["big.pdf"][1].set()
+        assert wait_for(runtime, reindex, user_id=a).outcome == "done"
+        assert wait_for(runtime, later, user_id=a).outcome == "done"
+    assert order == ["big.pdf", "reindex", "later.pdf"]
 
 
 def test_page_quota_stays_exact_when_two_uploads_store_at_once(runtime, make_user, monkeypatch):
