@@ -76,7 +76,8 @@ def upload_lane(rt: Runtime, user_id: int) -> int:
     not queue behind a big one while another lane is free."""
     lanes = rt.settings.jobs.uploads_per_learner
     with rt.engine.connect() as conn:
-        loads = dict(conn.execute(_LANE_LOADS, {"lock": learner_lock(user_id)}).all())
+        rows = conn.execute(_LANE_LOADS, {"lock": learner_lock(user_id)}).all()
+    loads: dict[str, int] = {str(lock): int(n) for lock, n in rows}
     return min(range(lanes), key=lambda lane: loads.get(upload_lock(user_id, lane), 0))
 
 
