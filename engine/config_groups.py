@@ -327,9 +327,16 @@ class JobsSettings(_Group):
         alias="embedded_worker",
         validation_alias=AliasChoices("GROUNDWORK_EMBEDDED_WORKER", "embedded_worker"),
     )
-    # Two jobs at once: a learner's upload never waits behind another learner's (each learner's
-    # own jobs still run one at a time, taking turns: `engine.jobs.fairness`).
+    # Two jobs at once: a learner's upload never waits behind another learner's (learners take
+    # turns: `engine.jobs.fairness`).
     worker_concurrency: int = Field(2, ge=1, le=32, alias="worker_concurrency")
+    uploads_per_learner: int = Field(
+        2,
+        ge=1,
+        le=8,
+        description="How many of one learner's uploads may be read at once (their other jobs "
+        "always run alone).",
+    )
     heartbeat_s: float = Field(10.0, gt=0, description="How often a worker says it lives.")
     stalled_after_s: float = Field(
         30.0, gt=0, description="A worker silent this long is dead; its jobs are retried."

@@ -29,8 +29,19 @@ class AlreadyWaiting(Exception):
 
 
 def learner_lock(user_id: int) -> str:
-    """The procrastinate lock every job of one learner carries (they run one at a time)."""
+    """The procrastinate lock of a learner's jobs other than uploads: such a job runs alone,
+    never beside another job of the learner (migration 0033's fetch rule)."""
     return f"learner:{int(user_id)}"
+
+
+def upload_lock(user_id: int, lane: int) -> str:
+    """The lock of a learner's upload in `lane`: uploads in different lanes run side by side,
+    those in one lane one after another, and none beside a job holding `learner_lock`."""
+    return f"{learner_lock(user_id)}#{int(lane)}"
+
+
+# SQL: the lock `lock_col` is the learner's plain lock or one of their upload lanes.
+LEARNER_GROUP = "split_part({col}, '#', 1) = :lock"
 
 
 def purge_learner_jobs(session: Session, *, user_id: int) -> int:
@@ -45,7 +56,7 @@ def purge_learner_jobs(session: Session, *, user_id: int) -> int:
     result = session.execute(
         text(
             "DELETE FROM procrastinate.procrastinate_jobs "
-            "WHERE lock = :lock AND status <> 'doing' "
+            f"WHERE {LEARNER_GROUP.format(col='lock')} AND status <> 'doing' "
             "AND NOT (task_name = 'delete_account' AND status = 'todo')"
         ),
         {"lock": learner_lock(user_id)},

@@ -257,12 +257,11 @@ def load_question(current: dict) -> PracticeQuestion | None:
 
 def header(queue: TodayQueue) -> None:
     """Due, new, answered today and XP, counted after any answer sent in this run."""
-    profile = get_profile(rt, user_id=uid)
     due_col, new_col, done_col, xp_col = st.columns(4)
     due_col.metric("Due reviews", queue.due_now)
     new_col.metric("New today", queue.new_allowed)
     done_col.metric("Answered today", f"{queue.answered_today} / {queue.daily_target}")
-    xp_col.metric("XP", f"{profile.xp:,}", help=f"Level {profile.level}")
+    xp_col.metric("XP", f"{queue.xp:,}", help=f"Level {queue.level}")
 
 
 def show_feedback(

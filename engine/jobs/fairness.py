@@ -1,7 +1,8 @@
 """Fair turns between learners on a shared worker.
 
-Each learner's jobs carry their lock (`learner:<id>`), so one learner's jobs run one at a time.
-Two rules keep one learner from making another wait behind all of their work:
+Each learner's jobs carry their lock (`learner:<id>`, uploads a lane of it: `learner:<id>#<n>`),
+so a learner's uploads run at most `jobs_uploads_per_learner` at a time and their other jobs
+alone (`engine.queueing`). Two rules keep one learner from making another wait behind all of their work:
 
 - **Round-robin order.** A learner's next job is queued one priority step below their own
   lowest waiting or running job, and never above the job being served now; a learner with
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from engine.queueing import learner_lock
+from engine.queueing import LEARNER_GROUP, learner_lock, upload_lock
 
 if TYPE_CHECKING:
     from procrastinate import JobContext
@@ -31,7 +32,8 @@ _JOBS = "procrastinate.procrastinate_jobs"
 
 _PRIORITY = text(f"""
     SELECT (SELECT min(priority) FROM {_JOBS}
-             WHERE lock = :lock AND status IN ('todo', 'doing')) AS own_lowest,
+             WHERE {LEARNER_GROUP.format(col="lock")}
+               AND status IN ('todo', 'doing')) AS own_lowest,
            (SELECT max(priority) FROM {_JOBS}
              WHERE lock LIKE 'learner:%' AND status = 'doing') AS serving,
            (SELECT max(priority) FROM {_JOBS}
@@ -43,9 +45,13 @@ _OTHER_WAITING = text(f"""
         SELECT 1 FROM {_JOBS} j
          WHERE j.status = 'todo'
            AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
-           AND j.lock IS DISTINCT FROM :lock
+           AND split_part(j.lock, '#', 1) IS DISTINCT FROM :lock
            AND (j.lock IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM {_JOBS} d WHERE d.lock = j.lock AND d.status = 'doing')))
+                    SELECT 1 FROM {_JOBS} d
+                     WHERE d.status = 'doing'
+                       AND (d.lock = j.lock
+                            OR (split_part(d.lock, '#', 1) = split_part(j.lock, '#', 1)
+                                AND (strpos(d.lock, '#') = 0 OR strpos(j.lock, '#') = 0))))))
 """)
 
 
@@ -55,6 +61,24 @@ def fair_priority(rt: Runtime, user_id: int) -> int:
         own, serving, waiting = conn.execute(_PRIORITY, {"lock": learner_lock(user_id)}).one()
     turn = serving if serving is not None else (waiting if waiting is not None else 0)
     return min(turn, own - 1) if own is not None else turn
+
+
+_LANE_LOADS = text(f"""
+    SELECT lock, count(*) FROM {_JOBS}
+     WHERE lock LIKE :lock || '#%' AND status IN ('todo', 'doing')
+     GROUP BY lock
+""")
+
+
+def upload_lane(rt: Runtime, user_id: int) -> int:
+    """The lane for the learner's next upload: of their `jobs_uploads_per_learner` lanes, the
+    one with the fewest uploads waiting or running (the first on a tie), so a small file does
+    not queue behind a big one while another lane is free."""
+    lanes = rt.settings.jobs.uploads_per_learner
+    with rt.engine.connect() as conn:
+        rows = conn.execute(_LANE_LOADS, {"lock": learner_lock(user_id)}).all()
+    loads: dict[str, int] = {str(lock): int(n) for lock, n in rows}
+    return min(range(lanes), key=lambda lane: loads.get(upload_lock(user_id, lane), 0))
 
 
 def another_learner_waiting(rt: Runtime, user_id: int) -> bool:

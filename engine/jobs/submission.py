@@ -1,8 +1,9 @@
 """Queueing jobs: each `submit_*` writes the job's progress row and defers its task.
 
 The queue's own tables hold ids only (a job's arguments are its progress row's id); a job of
-an account that is gone or being deleted is refused here. Jobs of one learner run one at a
-time (procrastinate `lock`) at the learner's fair turn (`engine.jobs.fairness`).
+an account that is gone or being deleted is refused here. A learner's uploads run up to
+`jobs_uploads_per_learner` at a time (lanes of their procrastinate `lock`), their other jobs
+alone, at the learner's fair turn (`engine.jobs.fairness`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from engine.errors import DatabaseUnavailable, EngineError, InvalidInput, NotFou
 from engine.interop.anki_import import limits as anki_limits
 from engine.interop.anki_package import AnkiPackageRefused
 from engine.jobs import progress as jp
-from engine.jobs.fairness import fair_priority
+from engine.jobs.fairness import fair_priority, upload_lane
 from engine.jobs.spool import remove_spooled, spool_upload
 from engine.library.quotas import check_page_quota
-from engine.queueing import learner_lock
+from engine.queueing import learner_lock, upload_lock
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -57,14 +58,22 @@ def _defer(
 ) -> None:
     """Queue `task` for progress row `job_id` (its only argument: the queue holds ids only,
     the rest is in the row), on `queue` (None: the default one) at the learner's fair turn
-    (`engine.jobs.fairness`); on failure the row is removed again."""
+    (`engine.jobs.fairness`); on failure the row is removed again. An upload goes to the
+    learner's least busy upload lane; every other job holds the learner's plain lock."""
+    lock = None
+    if user_id:
+        lock = (
+            upload_lock(user_id, upload_lane(rt, user_id))
+            if task == JobKind.INGEST
+            else learner_lock(user_id)
+        )
     try:
         queue_job_id = queueing.defer(
             rt.queue,
             task,
             job_id=job_id,
             queue=queue,
-            lock=learner_lock(user_id) if user_id else None,
+            lock=lock,
             queueing_lock=queueing_lock,
             priority=fair_priority(rt, user_id) if user_id else 0,
         )

@@ -3,7 +3,8 @@ the last 24 hours (`upload_max_pages_per_day`). Each counts only the learner's o
 
 Checked before a file is read any further than its page count (nothing saved yet), and again
 in the transaction that stores the material, under a lock on the learner's row, so two
-ingestions of one learner can never both slip under the limit.
+ingestions of one learner running at once can never both slip under the limit. The OCR page
+allowance (`ocr_pages_per_user`) is checked again there the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 from engine.config import Settings
 from engine.db.models import Material, PageIntake, User
 from engine.domain.vocabulary import MaterialStatus
-from engine.errors import QuotaExceeded
+from engine.errors import OcrQuotaExceeded, QuotaExceeded
+from engine.library.ocr_quota import count_ocr_pages
 from engine.runtime import Runtime
 
 DAY = dt.timedelta(hours=24)
@@ -113,12 +115,25 @@ def check_quota(rt: Runtime, *, user_id: int, pages: int) -> None:
         check_page_quota(session, rt.settings, user_id=user_id, pages=pages)
 
 
-def reserve_pages(session: Session, settings: Settings, *, user_id: int, pages: int) -> None:
-    """In the storing transaction: lock the learner, check the quotas and record the pages.
+def reserve_pages(
+    session: Session, settings: Settings, *, user_id: int, pages: int, ocr_pages: int = 0
+) -> None:
+    """In the storing transaction: lock the learner, check the quotas (`ocr_pages` of the
+    `pages` read by OCR) and record the pages. The lock is held until the caller commits the
+    material, so a second ingestion of the learner counts this one's pages.
 
     Raises:
         QuotaExceeded: nothing is recorded (the caller's transaction rolls back).
+        OcrQuotaExceeded: likewise, when the OCR allowance is used up meanwhile.
     """
     session.get(User, user_id, with_for_update=True)
     check_page_quota(session, settings, user_id=user_id, pages=pages)
+    if ocr_pages:
+        left = max(0, settings.ingestion.ocr_pages_per_user - count_ocr_pages(session, user_id))
+        if ocr_pages > left:
+            raise OcrQuotaExceeded(
+                f"This PDF has {ocr_pages} pages read by OCR, but your library may hold only "
+                f"{left} more OCR pages (another upload used the rest meanwhile). Remove "
+                "scanned materials you no longer need, or upload fewer pages. Nothing was saved."
+            )
     session.add(PageIntake(user_id=user_id, pages=pages))

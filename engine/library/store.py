@@ -78,7 +78,7 @@ def store_document(
     lexical = lexical_column(drafts, languages[1])
     try:
         with rt.session_factory.begin() as session:
-            reserve_pages(session, rt.settings, user_id=user_id, pages=len(doc.pages))
+            _reserve(session, rt, user_id=user_id, doc=doc)
             material_id, chunk_ids = _insert_rows(
                 session,
                 user_id=user_id,
@@ -117,6 +117,13 @@ def store_document(
         },
     )
     return IngestResult(material=material, duplicate=False)
+
+
+def _reserve(session: Session, rt: Runtime, *, user_id: int, doc: DocumentInput) -> None:
+    """The document's pages (and its pages read by OCR) against the learner's quotas."""
+    reserve_pages(
+        session, rt.settings, user_id=user_id, pages=len(doc.pages), ocr_pages=len(doc.ocr_pages)
+    )
 
 
 def _insert_rows(

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from engine.db.models import Attempt, CourseQuestion, Question, ReviewState
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus
-from engine.errors import QuestionUnavailable
-from engine.practice.store import aware, load_profile, load_question, local_midnight
+from engine.errors import NotFound, QuestionUnavailable
+from engine.practice.store import aware, load_profile, local_midnight
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -38,6 +38,8 @@ class TodayQueue:
     daily_target: int
     active_questions: int
     next_due_at: dt.datetime | None  # the next review after now, for the empty state
+    xp: int = 0  # the learner's XP and level, read with the counts (after any answer)
+    level: int = 1
 
 
 _RS = ReviewState.__table__
@@ -99,15 +101,10 @@ def build_queue(
         profile = load_profile(session, user_id)
         due = due_entries(session, user_id=user_id, now=now, limit=limit)
         due_now = len(due) if len(due) < limit else _due_count(session, user_id, now)
-        answered_today = _answered_since(session, user_id, local_midnight(now, profile.timezone))
+        since = local_midnight(now, profile.timezone)
+        answered_today, active, next_due = _tallies(session, user_id, since=since, now=now)
         new_allowed = max(0, profile.daily_target - answered_today - due_now) + extra_new
         new_rows = _new_question_ids(session, user_id, min(new_allowed, limit))
-        active = _active_count(session, user_id)
-        next_due = session.scalar(
-            select(func.min(ReviewState.due_at)).where(
-                ReviewState.user_id == user_id, ~ReviewState.suspended, ReviewState.due_at > now
-            )
-        )
     entries = due + [QueueEntry(qid, "new", None, 0) for qid in new_rows]
     return TodayQueue(
         entries=entries[:limit],
@@ -117,6 +114,8 @@ def build_queue(
         daily_target=profile.daily_target,
         active_questions=active,
         next_due_at=next_due,
+        xp=profile.xp,
+        level=profile.level,
     )
 
 
@@ -136,15 +135,30 @@ def _due_count(session: Session, user_id: int, now: dt.datetime) -> int:
     )
 
 
-def _answered_since(session: Session, user_id: int, since: dt.datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Attempt)
-            .where(Attempt.user_id == user_id, Attempt.answered_at >= since)
-        )
-        or 0
+def _tallies(
+    session: Session, user_id: int, *, since: dt.datetime, now: dt.datetime
+) -> tuple[int, int, dt.datetime | None]:
+    """Answers since `since`, active questions and the next review after `now`, in one round
+    trip (the Today card reads them after every answer)."""
+    answered = (
+        select(func.count())
+        .select_from(Attempt)
+        .where(Attempt.user_id == user_id, Attempt.answered_at >= since)
+        .scalar_subquery()
     )
+    active = (
+        select(func.count())
+        .select_from(Question)
+        .where(Question.user_id == user_id, Question.status == QuestionStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    next_due = (
+        select(func.min(ReviewState.due_at))
+        .where(ReviewState.user_id == user_id, ~ReviewState.suspended, ReviewState.due_at > now)
+        .scalar_subquery()
+    )
+    row = session.execute(select(answered, active, next_due)).one()
+    return int(row[0] or 0), int(row[1] or 0), row[2]
 
 
 def _new_question_ids(session: Session, user_id: int, n: int) -> list[int]:
@@ -158,17 +172,6 @@ def _new_question_ids(session: Session, user_id: int, n: int) -> list[int]:
             .order_by(Question.created_at, Question.id)
             .limit(n)
         ).scalars()
-    )
-
-
-def _active_count(session: Session, user_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Question)
-            .where(Question.user_id == user_id, Question.status == QuestionStatus.ACTIVE)
-        )
-        or 0
     )
 
 
@@ -213,14 +216,19 @@ class PracticeQuestion:
 def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> PracticeQuestion:
     """Raises NotFound (also for another learner's question), QuestionUnavailable."""
     with rt.session_factory() as session:
-        q = load_question(session, user_id, question_id)
+        # The question and its review count in one round trip (read on every card run).
+        found = session.execute(
+            select(Question, ReviewState.reviews)
+            .outerjoin(ReviewState, ReviewState.question_id == Question.id)
+            .where(Question.id == question_id, Question.user_id == user_id)
+        ).first()
+        if found is None:
+            raise NotFound("That question was not found.")
+        q, reviews = found[0], found[1] or 0
         if q.status != QuestionStatus.ACTIVE:
             raise QuestionUnavailable(
                 "That question was flagged or retired and is no longer in your queue."
             )
-        reviews = (
-            session.scalar(select(ReviewState.reviews).where(ReviewState.question_id == q.id)) or 0
-        )
         stored = list(q.options) if q.options else None
         order = option_order(q.id, reviews, len(stored)) if stored else []
         return PracticeQuestion(

@@ -253,3 +253,19 @@ def test_check_next_dispute_and_flag_are_drawn_in_the_same_run(signed_in_app, ru
     assert reruns == []
     with runtime.session_factory() as s:
         assert s.scalars(select(Flag.question_id)).all() == [qid]
+
+
+def test_header_counts_and_xp_include_the_answer_just_checked(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_question(runtime.session_factory, uid, stem="Which organelle makes ATP?")
+    add_question(runtime.session_factory, uid, stem="Which organelle makes proteins?")
+    at.switch_page("pages/today.py").run()
+    before = {m.label: m.value for m in at.metric}
+    assert before["XP"] == "0" and before["Answered today"].startswith("0 /")
+    answer_today(at, "Mitochondrion", 5)
+    after = {m.label: m.value for m in at.metric}
+    with runtime.session_factory() as s:
+        profile = s.get(Profile, uid)
+        assert after["XP"] == f"{profile.xp:,}" and profile.xp > 0
+    assert after["Answered today"].startswith("1 /")

@@ -69,14 +69,14 @@ def _queue_text(rt) -> str:
 
 
 def _queue_rows(rt, uid: int) -> list[tuple[str, str]]:
-    """(task, status) of the learner's rows in the queue."""
+    """(task, status) of the learner's rows in the queue (their uploads' lanes included)."""
     with rt.engine.connect() as conn:
         return [
             tuple(r)
             for r in conn.execute(
                 text(
                     "SELECT task_name, status::text FROM procrastinate.procrastinate_jobs "
-                    "WHERE lock = :lock ORDER BY id"
+                    "WHERE split_part(lock, '#', 1) = :lock ORDER BY id"
                 ),
                 {"lock": f"learner:{uid}"},
             )

@@ -169,6 +169,8 @@ OLD_DEFAULTS: dict[str, Any] = {
     "password_reset_max_per_email": 3,
     "password_reset_max_per_address": 20,
     "password_reset_window_min": 60,
+    # added since: a learner's uploads run side by side
+    "jobs_uploads_per_learner": 2,
 }
 
 # Environment names read without the GROUNDWORK_ prefix, or besides GROUNDWORK_<FLAT NAME>.
