@@ -1,7 +1,7 @@
 """upload lanes: a learner's uploads run side by side, their other jobs alone
 
 Revision ID: 0033
-Revises: 0030
+Revises: 0036
 Create Date: 2026-12-07
 
 procrastinate runs one job per `lock` at a time. A learner's jobs carry `learner:<id>`; their
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0033"
-down_revision = "0030"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 

@@ -168,14 +168,20 @@ def test_cancel_a_running_job_stops_it_and_keeps_nothing(runtime, make_user, mon
     assert _materials(runtime, uid) == (0, 0) and _spooled(runtime) == []
 
 
-def test_one_learner_runs_in_order_while_others_proceed(runtime, make_user, held):
+def test_one_upload_lane_runs_a_learner_in_order_while_others_proceed(runtime, make_user, held):
+    """With one upload at a time per learner (GROUNDWORK_JOBS_UPLOADS_PER_LEARNER=1), a
+    learner's uploads run in order, and another learner's upload is not held up by them."""
     release, started = held
     a, b = make_user(), make_user()
+    s = runtime.settings
+    one_lane = runtime.with_settings(
+        s.model_copy(update={"jobs": s.jobs.model_copy(update={"uploads_per_learner": 1})})
+    )
     with running_worker(runtime, concurrency=2):
-        first = _submit(runtime, a, text_pdf(["first " + TEXT]), name="hold-first.pdf")
+        first = _submit(one_lane, a, text_pdf(["first " + TEXT]), name="hold-first.pdf")
         assert started.wait(60)
-        second = _submit(runtime, a, text_pdf(["second " + TEXT]), name="second.pdf")
-        other = _submit(runtime, b, text_pdf(["other " + TEXT]), name="other.pdf")
+        second = _submit(one_lane, a, text_pdf(["second " + TEXT]), name="second.pdf")
+        other = _submit(one_lane, b, text_pdf(["other " + TEXT]), name="other.pdf")
         assert wait_for(runtime, other, user_id=b).outcome == "done"  # b is not held up
         assert jobs.get_job(runtime, second, user_id=a).outcome == "queued"  # a waits its turn
         release.set()

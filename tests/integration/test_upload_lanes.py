@@ -152,7 +152,8 @@ def test_a_reindex_waits_for_the_running_upload_and_an_upload_queued_after_it_wa
 def test_page_quota_stays_exact_when_two_uploads_store_at_once(runtime, make_user, monkeypatch):
     runtime.settings = runtime.settings.replace(library_max_pages=5)
     a = make_user()
-    both_here = threading.Barrier(2, timeout=60)
+    # Generous: each thread reads its page by OCR first, slow on a loaded machine.
+    both_here = threading.Barrier(2, timeout=300)
     real = store.store_document
 
     def meet_then_store(rt, **kwargs):
@@ -174,7 +175,8 @@ def test_page_quota_stays_exact_when_two_uploads_store_at_once(runtime, make_use
 def test_ocr_allowance_stays_exact_when_two_uploads_store_at_once(runtime, make_user, monkeypatch):
     runtime.settings = runtime.settings.replace(ocr_pages_per_user=1)
     a = make_user()
-    both_here = threading.Barrier(2, timeout=60)
+    # Generous: each thread reads its page by OCR first, slow on a loaded machine.
+    both_here = threading.Barrier(2, timeout=300)
     real = store.store_document
 
     def meet_then_store(rt, **kwargs):
@@ -199,7 +201,7 @@ def test_ocr_allowance_stays_exact_when_two_uploads_store_at_once(runtime, make_
     for t in threads:
         t.start()
     for t in threads:
-        t.join(120)
+        t.join(400)
     stored = [v for v in outcomes.values() if v == [1]]
     refused = [v for v in outcomes.values() if isinstance(v, str)]
     assert len(stored) == 1 and len(refused) == 1, outcomes
