@@ -41,7 +41,13 @@ def look() -> go.layout.Template:
     """The app's look for every figure, set when the figure is built: the page sends figures
     without Streamlit's theme, which the browser would otherwise merge into each figure on
     every draw. Small on purpose: plotly's default template adds ~6 KB to every figure."""
-    axis = {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID, "automargin": True}
+    axis = {
+        "gridcolor": GRID,
+        "zerolinecolor": GRID,
+        "linecolor": GRID,
+        "ticks": "",
+        "automargin": True,
+    }
     return go.layout.Template(
         layout={
             "font": {"family": "sans-serif", "color": TEXT},
