@@ -109,6 +109,35 @@ def due_within(future_due: pd.DataFrame, today: dt.date, days: int) -> pd.DataFr
     return future_due[future_due["day"] < today + dt.timedelta(days=days)]
 
 
+# Materials a stacked chart names one by one; the rest share one "Other materials" bar. A
+# learner with 50 materials otherwise gets 50 bar traces in one chart: slow to build on the
+# server and to draw in the browser, and a legend no one can read.
+MOST_MATERIALS_NAMED = 5
+OTHER_MATERIALS = "Other materials"
+
+
+def fold_materials(
+    frame: pd.DataFrame, value: str, *, keep: int = MOST_MATERIALS_NAMED
+) -> pd.DataFrame:
+    """`frame` (columns day, material, `value`, ...) with only the `keep` materials of the
+    largest `value` totals named and every other material summed per day into
+    `OTHER_MATERIALS`, so the per-day and overall totals are unchanged. Returns columns day,
+    material, `value`, ordered by day and material.
+
+    Raises:
+        ValueError: `keep` below 1.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be >= 1, got {keep}")
+    totals = frame.groupby("material")[value].sum().sort_values(ascending=False, kind="stable")
+    if len(totals) <= keep + 1:  # folding one material into "other" would only rename it
+        return frame[["day", "material", value]].sort_values(["day", "material"])
+    named = set(totals.index[:keep])
+    material = frame["material"].where(frame["material"].isin(named), OTHER_MATERIALS)
+    folded = frame.assign(material=material).groupby(["day", "material"], as_index=False)[value]
+    return folded.sum().sort_values(["day", "material"]).reset_index(drop=True)
+
+
 def _share(rate: float, n: int) -> str:
     return f"{rate:.1%} of {int(n)}" if n else "—"
 

@@ -284,3 +284,43 @@ def test_sections_draw_in_order_and_one_that_fails_leaves_the_others(
     assert [e.value for e in at.error] == ["Coverage cannot be read right now."]
     assert any(m.label.startswith("Predicted recall on") for m in at.metric)
     assert [b.label for b in at.button if b.label == "Build the deck"] == ["Build the deck"]
+
+
+def test_many_materials_share_one_other_bar_and_charts_come_with_the_apps_look(
+    signed_in_app, runtime
+):
+    """Nine materials due in the next days: the due chart names the five with most reviews
+    due and sums the rest into "Other materials" (the same total); every chart is sent
+    without Streamlit's theme, carrying the app's own text colour instead."""
+    from ui.analytics_charts import TEXT
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    sf = runtime.session_factory
+    now = dt.datetime.now(dt.UTC)
+    for k in range(9):
+        title = f"Material {k}"
+        mid = add_material(sf, uid, title, ["A page of notes."])[0]
+        for n in range(k + 1):
+            qid = add_question(sf, uid, material_id=mid, material_title=title)
+            due = now + dt.timedelta(days=1 + n % 3)
+            add_state(sf, uid, qid, last=now, due=due, stability=3.0, difficulty=5.0)
+    open_analytics(at)
+    bars = [t for t in figure_data(at, "Reviews due") if t["type"] == "bar"]
+    assert sorted(t["name"] for t in bars) == [
+        "Material 4",
+        "Material 5",
+        "Material 6",
+        "Material 7",
+        "Material 8",
+        "Other materials",
+    ]
+    assert sum(sum(plotted(t["y"])) for t in bars) == sum(range(1, 10))
+    other = next(t for t in bars if t["name"] == "Other materials")
+    assert sum(plotted(other["y"])) == 1 + 2 + 3 + 4
+    charts = at.get("plotly_chart")
+    assert charts
+    for chart in charts:
+        assert chart.proto.theme == ""  # no Streamlit theme merged in the browser
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert layout["template"]["layout"]["font"]["color"] == TEXT

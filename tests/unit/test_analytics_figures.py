@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from engine.analytics.shaping import (
+    OTHER_MATERIALS,
     UsageTotals,
     due_within,
+    fold_materials,
     predicted_recall,
     retention_table,
     reviews_so_far,
@@ -71,3 +73,34 @@ def test_usage_totals_count_unknown_costs_as_zero():
 
 def test_untested_pages_are_pages_without_questions():
     assert untested_pages(pd.DataFrame({"questions": [0, 2, 0, 1]})) == 2
+
+
+def due_by_material(materials: int) -> pd.DataFrame:
+    """Material k has k+1 reviews due on each of the first three days (so 'M8' is largest)."""
+    return pd.DataFrame(
+        [
+            {"day": TODAY + dt.timedelta(days=d), "material": f"M{k}", "due": k + 1}
+            for d in range(3)
+            for k in range(materials)
+        ]
+    )
+
+
+def test_folding_names_the_largest_materials_and_keeps_every_total():
+    due = due_by_material(9)
+    folded = fold_materials(due, "due", keep=5)
+    assert set(folded["material"]) == {"M8", "M7", "M6", "M5", "M4", OTHER_MATERIALS}
+    assert folded.groupby("day")["due"].sum().tolist() == due.groupby("day")["due"].sum().tolist()
+    other = folded[folded["material"] == OTHER_MATERIALS]
+    assert other["due"].tolist() == [1 + 2 + 3 + 4] * 3  # M0..M3 on each day
+    assert len(folded) == 3 * 6  # one bar per day and named material, and one "other"
+
+
+def test_folding_leaves_few_materials_as_they_are():
+    due = due_by_material(6)  # one over `keep`: "other" would just rename the smallest
+    folded = fold_materials(due, "due", keep=5)
+    assert sorted(set(folded["material"])) == [f"M{k}" for k in range(6)]
+    assert folded["due"].sum() == due["due"].sum()
+    assert fold_materials(due.iloc[:0], "due").empty
+    with pytest.raises(ValueError):
+        fold_materials(due, "due", keep=0)
