@@ -140,6 +140,9 @@ def test_teacher_corrects_a_flagged_key_and_the_learner_is_told(start_app, page,
         page.get_by_role("link", name="Course insights").click()
         wait_for_text(page, "Verdicts from 4 learners on")
         wait_for_text(page, f"{MISKEYED} (version 1, published): Check the key")
+        with rt.session_factory() as s:  # the look at the items recorded the class's score
+            scores = s.scalars(select(Question.quality_score).where(Question.stem == MISKEYED))
+            assert all(score is not None for score in scores.all())
         page.get_by_role("tab", name="Correct the key").click()
         select_option(page, "Right option", "Mitochondrion")
         fix = page.get_by_role("button", name="Correct the key")
