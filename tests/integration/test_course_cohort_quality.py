@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engine.courses import add_questions, create_course, join_course, publish_questions
 from engine.courses.item_stats import course_item_stats, record_cohort_quality
 from engine.db.models import Course, CourseQuestion, Question
+from engine.practice.flags import flag_question
 from engine.practice.submit import submit_answer
 from engine.scoring.quality import cohort_quality_score
 from tests.support import course_rows as rows
@@ -95,6 +96,9 @@ def test_answers_score_a_copy_from_the_class_once_enough_learners_answered(rt, k
     # score, instead of one from their own two attempts.
     mine = _copies(rt, first)[ATP]
     _answer(rt, first, mine, 1, reviews=1)
+    assert _score(rt, mine) == pytest.approx(_class_score(rt, klass))
+    # Their flag counts in the class's flag share, and the copy keeps the class's score.
+    flag_question(rt, user_id=first, question_id=mine, reason="unclear")
     assert _score(rt, mine) == pytest.approx(_class_score(rt, klass))
     # The teacher's look at the items writes it on the master and every copy.
     before = _score(rt, _copies(rt, second)[ATP])
