@@ -12,10 +12,14 @@ miskeyed (the key names a wrong option), too easy (b in [-4, -2.5]), too hard (b
 and a non-functioning distractor (one wrong option nobody picks). Every learner answers every
 question once (the first answer), then reviews it 0-2 times; miskeyed items are flagged more.
 
-The answers are bulk-inserted (COPY) into courses / course_members / course_questions /
-course_question_versions / course_responses directly: the engine's course functions (joining,
-publishing, answering) are built on another branch, so this bench writes the same rows they
-write, with anonymous members (user_id NULL, as for learners who left).
+The class of `--learners` goes through the engine, as people would: the teacher's questions are
+added to a course and published (`engine.courses`), every learner registers and joins with the
+code, and answers their own copies (`engine.practice.submit.submit_answer`, in the simulated
+order and times; a flagged answer is followed by the learner's flag, `flag_question`). The
+statistics are then recomputed with numpy from the answers the engine accepted. The big course
+for the page-data timing (2 M answers) is bulk-inserted (COPY) into courses / course_members /
+course_questions / course_question_versions / course_responses directly, with anonymous
+members (user_id NULL, as for learners who left): answering 2 M times would take hours.
 
 Model calls: a learner generating alone makes ceil(questions / generation_max_count) generation
 calls (one preview batch per call, GROUNDWORK_GENERATION_MAX_COUNT questions at most); in a
@@ -27,22 +31,31 @@ adds no calls in either case.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import io
 import math
 import time
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
 from bench._library import bench_runtime, bench_user
+from engine import courses
+from engine.accounts import register_user
 from engine.courses.item_stats import CourseItemStats, course_item_stats
+from engine.db.models import CourseQuestion, Question, User
+from engine.errors import QuestionUnavailable
+from engine.practice.flags import flag_question
+from engine.practice.submit import submit_answer
 from engine.runtime import Runtime
 
 OPTIONS = 4
 FLAWS = ("miskeyed", "too_easy", "too_hard", "dead_distractor")
 CLASS_SIZE = 100
 TOLERANCE = 1e-9
+START = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -159,6 +172,84 @@ def store(rt: Runtime, sim: Simulation, learners: int) -> int:
     with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE course_responses"))
     return course
+
+
+def enrol_and_answer(rt: Runtime, sim: Simulation, learners: int) -> tuple[int, np.ndarray]:
+    """The simulated class through the engine; returns the course id and which of the
+    simulated answers were recorded (a review of a copy the learner's own flags took out of
+    the queues is refused, as in the app)."""
+    teacher = bench_user(rt, "teacher")
+    with rt.session_factory.begin() as session:
+        session.execute(update(User).where(User.id == teacher).values(role="teacher"))
+    masters = _teacher_questions(rt, teacher, sim.keys)
+    course = courses.create_course(rt, teacher_id=teacher, title="Simulated class")
+    courses.add_questions(rt, teacher_id=teacher, course_id=course, question_ids=masters)
+    courses.publish_questions(rt, teacher_id=teacher, course_id=course)
+    code = next(c.join_code for c in courses.list_teaching(rt, teacher_id=teacher))
+    uids = []
+    for i in range(learners):
+        info = register_user(
+            rt, email=f"sim-{course}-{i}@example.com", password="benchmark password 123",
+            display_name=f"Learner {i}", by_admin=True,
+        )  # fmt: skip
+        courses.join_course(rt, user_id=info.user_id, code=code)
+        uids.append(info.user_id)
+    copy = _copy_ids(rt, uids, masters)
+    recorded = np.ones(sim.question.size, bool)
+    reviews: dict[tuple[int, int], int] = {}
+    t0 = time.perf_counter()
+    for n in range(sim.question.size):
+        who, item = int(sim.learner[n]), int(sim.question[n])
+        done = reviews.get((who, item), 0)
+        qid = copy[(who, item)]
+        try:
+            result = submit_answer(
+                rt, user_id=uids[who], question_id=qid, token=uuid.uuid4().hex,
+                response=int(sim.chosen[n]), confidence=3, seconds=float(sim.seconds[n]),
+                expected_reviews=done, now=START + dt.timedelta(seconds=n),
+            )  # fmt: skip
+        except QuestionUnavailable:
+            recorded[n] = False
+            continue
+        reviews[(who, item)] = done + 1
+        if sim.flagged[n]:
+            flag_question(
+                rt, user_id=uids[who], question_id=qid, reason="unclear",
+                attempt_id=result.attempt_id,
+            )  # fmt: skip
+    took = time.perf_counter() - t0
+    print(f"answered through the engine: {int(recorded.sum())} answers in {took:.0f} s")
+    return course, recorded
+
+
+def _teacher_questions(rt: Runtime, teacher: int, keys: np.ndarray) -> list[int]:
+    """The teacher's own bank: one four-option question per item, keyed as simulated."""
+    ids = []
+    with rt.session_factory.begin() as session:
+        for i, key in enumerate(keys):
+            options = [f"option {k} of item {i}" for k in range(OPTIONS)]
+            q = Question(
+                user_id=teacher, type="mcq", stem=f"Item {i}?", options=options,
+                correct_index=int(key), answer=options[int(key)], excerpt="simulated",
+                page_start=1, page_end=1, material_title="Simulated", generator="llm",
+            )  # fmt: skip
+            session.add(q)
+            session.flush()
+            ids.append(q.id)
+    return ids
+
+
+def _copy_ids(rt: Runtime, uids: list[int], masters: list[int]) -> dict[tuple[int, int], int]:
+    """(learner index, item index) -> the learner's copy of that item."""
+    with rt.session_factory() as session:
+        rows = session.execute(
+            select(Question.user_id, CourseQuestion.question_id, Question.id)
+            .join(CourseQuestion, CourseQuestion.id == Question.course_question_id)
+            .where(Question.user_id.in_(uids))
+        ).all()
+    learner = {u: i for i, u in enumerate(uids)}
+    item = {m: i for i, m in enumerate(masters)}
+    return {(learner[r[0]], item[r[1]]): r[2] for r in rows}
 
 
 def _add_question(cur, course: int, teacher: int, i: int, key: int) -> int:
@@ -288,9 +379,18 @@ def flag_scores(stats: CourseItemStats, flaw: list[str]) -> tuple[float, float, 
     return precision, recall, per_kind
 
 
+def _only(sim: Simulation, recorded: np.ndarray) -> Simulation:
+    return Simulation(
+        keys=sim.keys, flaw=sim.flaw, question=sim.question[recorded],
+        learner=sim.learner[recorded], chosen=sim.chosen[recorded], first=sim.first[recorded],
+        seconds=sim.seconds[recorded], flagged=sim.flagged[recorded],
+    )  # fmt: skip
+
+
 def accuracy(rt: Runtime, learners: int, questions: int, seed: int) -> tuple[float, float, int]:
     sim = simulate(learners, questions, seed)
-    course = store(rt, sim, learners)
+    course, recorded = enrol_and_answer(rt, sim, learners)
+    sim = _only(sim, recorded)
     stats = course_item_stats(rt, actor_id=None, course_id=course)
     exact, mismatched = stats_match(stats, recompute(sim, learners, questions))
     precision, recall, per_kind = flag_scores(stats, sim.flaw)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.courses import dashboard
-from engine.courses.item_stats import course_item_stats, item_stats_csv
+from engine.courses.item_stats import course_item_stats, item_stats_csv, record_cohort_quality
 from engine.errors import EngineError
 from ui.auth import require_account
 from ui.course_dashboard import coverage_frame, progress_frame
@@ -36,6 +36,8 @@ course_id = st.selectbox(
 )
 try:
     stats = course_item_stats(rt, actor_id=me, course_id=course_id)
+    # Questions with a verdict now carry the class's quality score, in every learner's bank.
+    record_cohort_quality(rt, actor_id=me, course_id=course_id, stats=stats)
     progress = dashboard.class_progress(rt, actor_id=me, course_id=course_id)
     coverage = dashboard.coverage_map(rt, actor_id=me, course_id=course_id)
 except EngineError as e:

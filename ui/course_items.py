@@ -144,4 +144,8 @@ def item_actions(row: ItemRow, *, actor_id: int) -> None:
 
 
 def question_heading(row: ItemRow) -> None:
-    st.markdown(f"**{escape_markdown(row.stem)}** (version {row.version}, {row.status})")
+    verdict = ", ".join(VERDICT_LABELS[v] for v in row.stats.verdicts)
+    st.markdown(
+        f"**{escape_markdown(row.stem)}** (version {row.version}, {row.status}): "
+        f"{escape_markdown(verdict)}"
+    )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.bank.tags import bank_tags, tag_filter, tags_for
 from engine.bank.views import BankPage, QuestionView, question_view
+from engine.courses import revisions
 from engine.db.models import Chunk, CourseQuestion, Material, Question
 from engine.domain.vocabulary import QuestionStatus, QuestionType
 from engine.errors import InvalidInput, NotFound
@@ -324,6 +325,7 @@ def update_question(
         if reason:
             raise InvalidInput(f"This edit cannot be saved: {REASONS.get(reason, reason)}.")
         _refuse_copy_rewording(q, draft)
+        _revise_course_master(session, q, draft)
         q.stem, q.answer, q.explanation = (
             draft.stem.strip(),
             draft.answer.strip(),
@@ -337,6 +339,27 @@ def update_question(
             q.status = status
         session.flush()
         return question_view(q)
+
+
+def _revise_course_master(session: Session, q: Question, draft: Draft) -> None:
+    """A teacher's question in a course bank: a changed wording is a new version of the course
+    question, on every learner's copy too (as Course insights' Edit does).
+
+    Raises:
+        InvalidInput: the edit changes which option is right, or the number of options.
+    """
+    cq = session.scalar(
+        select(CourseQuestion).where(CourseQuestion.question_id == q.id).with_for_update()
+    )
+    if cq is None or (
+        _content(q) == _content(draft) and q.explanation.strip() == draft.explanation.strip()
+    ):
+        return
+    options = tuple(o.strip() for o in draft.options) if draft.options is not None else None
+    content = revisions.Content(
+        draft.stem, options, draft.correct_index, draft.answer, draft.explanation
+    )
+    revisions.revise(session, cq, content)
 
 
 def _refuse_copy_rewording(q: Question, draft: Draft) -> None:

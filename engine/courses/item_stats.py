@@ -41,8 +41,7 @@ COURSE_NOT_FOUND = "That course was not found."
 # one pass into two groupings: per (question, version, chosen option) the sums the statistics
 # need (additive: items and all-versions rows are their totals), and per (question, version,
 # seconds) a count, for the median answer time.
-_SUMS_SQL = text(
-    """
+_SUMS_TEMPLATE = """
 WITH fr AS (
     SELECT r.course_question_id AS q, r.version AS v, r.correct::int AS x,
            r.chosen_index AS k, r.seconds AS s,
@@ -50,13 +49,38 @@ WITH fr AS (
                 THEN (t.first_right - r.correct::int)::float8 / (t.first_answers - 1) END AS r
     FROM course_responses r JOIN course_member_totals t ON t.member_id = r.member_id
     WHERE r.first_attempt
-      AND r.course_question_id IN (SELECT id FROM course_questions WHERE course_id = :course)
+      AND {which}
 )
 SELECT q, v, k, s, GROUPING(k) AS by_seconds, count(*) AS n, sum(x) AS first_correct,
        count(r) AS with_rest, coalesce(sum(x) FILTER (WHERE r IS NOT NULL), 0) AS sum_x,
        coalesce(sum(r), 0) AS sum_r, coalesce(sum(r * r), 0) AS sum_rr,
        coalesce(sum(x * r), 0) AS sum_xr
 FROM fr GROUP BY GROUPING SETS ((q, v, k), (q, v, s))
+"""
+_SUMS_SQL = text(
+    _SUMS_TEMPLATE.format(
+        which="r.course_question_id IN (SELECT id FROM course_questions WHERE course_id = :course)"
+    )
+)
+# One question's current version, for the answer path.
+_ONE_SUMS_SQL = text(_SUMS_TEMPLATE.format(which="r.course_question_id = :q AND r.version = :v"))
+_ONE_COUNTS_SQL = text(
+    """
+SELECT course_question_id AS q, version AS v, answers, flagged
+FROM course_item_counts WHERE course_question_id = :q AND version = :v
+"""
+)
+# The current version's content and how many learners answered it (first answers: an
+# index-only count on uq_course_responses_first).
+_ONE_CURRENT_SQL = text(
+    """
+SELECT cq.version, v.options, v.correct_index,
+       (SELECT count(*) FROM course_responses r
+        WHERE r.course_question_id = cq.id AND r.first_attempt AND r.version = cq.version)
+       AS learners
+FROM course_questions cq
+JOIN course_question_versions v ON v.course_question_id = cq.id AND v.version = cq.version
+WHERE cq.id = :q
 """
 )
 
@@ -293,30 +317,72 @@ def item_stats_csv(stats: CourseItemStats) -> str:
     return buf.getvalue()
 
 
-def record_cohort_quality(rt: Runtime, *, actor_id: int | None, course_id: int) -> int:
+def _score(stats: ItemStats) -> float | None:
+    """The cohort quality score once the item has a verdict (enough learners), else None."""
+    if Verdict.NOT_ENOUGH in stats.verdicts or stats.difficulty is None:
+        return None
+    return cohort_quality_score(
+        difficulty=stats.difficulty,
+        discrimination=stats.discrimination,
+        flag_share=stats.flag_share,
+    )
+
+
+def question_cohort_score(
+    session: Session, *, course_question_id: int, params: AnalysisParams
+) -> float | None:
+    """The cohort quality score of a course question's current version, or None while fewer
+    than `params.min_learners` learners answered it (checked first, on an index-only count, so
+    the answer path pays little for questions below the threshold)."""
+    current = session.execute(_ONE_CURRENT_SQL, {"q": course_question_id}).first()
+    if current is None or current.learners < params.min_learners:
+        return None
+    where = {"q": course_question_id, "v": current.version}
+    sums = _collect_sums(
+        session.execute(_ONE_SUMS_SQL, where).all(),
+        session.execute(_ONE_COUNTS_SQL, where).all(),
+    ).get((course_question_id, current.version))
+    if sums is None:
+        return None
+    n_options = len(current.options or ())
+    stats = analyse_item(
+        sums, correct_index=current.correct_index, n_options=n_options, params=params
+    )
+    return _score(stats)
+
+
+def record_cohort_quality(
+    rt: Runtime,
+    *,
+    actor_id: int | None,
+    course_id: int,
+    stats: CourseItemStats | None = None,
+) -> int:
     """Write the cohort quality score (`engine.scoring.quality.cohort_quality_score`) on the
     master question and every learner's copy of each question that has a verdict (enough
-    learners on its current version); returns how many questions were scored.
+    learners on its current version); returns how many questions were scored. Rows already
+    holding the score are left alone, so refreshing after each look at the items is cheap.
+
+    Args:
+        stats: the course's statistics just read by this actor (read again when None).
 
     Raises:
         NotFound: no such course, or the actor is neither its teacher nor an admin.
     """
-    stats = course_item_stats(rt, actor_id=actor_id, course_id=course_id)
-    scores = {
-        row.course_question_id: cohort_quality_score(
-            difficulty=row.stats.difficulty,
-            discrimination=row.stats.discrimination,
-            flag_share=row.stats.flag_share,
-        )
-        for row in stats.items
-        if Verdict.NOT_ENOUGH not in row.stats.verdicts and row.stats.difficulty is not None
-    }
+    if stats is None or stats.course_id != course_id:
+        stats = course_item_stats(rt, actor_id=actor_id, course_id=course_id)
+    scores = {row.course_question_id: _score(row.stats) for row in stats.items}
+    scores = {cq: score for cq, score in scores.items() if score is not None}
     with rt.session_factory.begin() as session:
+        require_teacher(session, actor_id=actor_id, course_id=course_id)
         for cq_id, score in scores.items():
             master = select(CourseQuestion.question_id).where(CourseQuestion.id == cq_id)
             session.execute(
                 update(Question)
-                .where(or_(Question.course_question_id == cq_id, Question.id.in_(master)))
+                .where(
+                    or_(Question.course_question_id == cq_id, Question.id.in_(master)),
+                    Question.quality_score.is_distinct_from(score),
+                )
                 .values(quality_score=score)
             )
     return len(scores)

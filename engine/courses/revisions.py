@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from engine.runtime import Runtime
 
 QUESTION_NOT_FOUND = "That course question was not found."
+CHANGE_KEY_IN_INSIGHTS = (
+    "Change which option is right with “Correct the key” under Teaching → Course insights: it "
+    "re-grades the answers already given and tells the learners. Nothing was changed."
+)
 MAX_STEM, MAX_OPTION, MAX_EXPLANATION = 2000, 500, 4000
 REGRADED_RIGHT = (
     "The teacher corrected this question's answer key; your answer now counts as right."
@@ -175,16 +179,25 @@ def edit_question(rt: Runtime, *, actor_id: int, course_question_id: int, conten
         InvalidInput: bad content, or a different key.
     """
     with rt.session_factory.begin() as session:
-        cq = _load(session, actor_id, course_question_id)
-        current = _current(session, cq)
-        content = _check(content)
-        if (current.options is None) != (content.options is None) or (
-            content.options is not None and len(content.options) != len(current.options or ())
-        ):
-            raise InvalidInput("Keep the same number of options (answers are kept by position).")
-        if content.correct_index != current.correct_index:
-            raise InvalidInput("Use “Correct the key” to change which option is right.")
-        return _new_version(session, cq, content, "edited")
+        return revise(session, _load(session, actor_id, course_question_id), content)
+
+
+def revise(session: Session, cq: CourseQuestion, content: Content) -> int:
+    """In the caller's transaction (`cq` locked, the actor checked): a new version of the
+    course question with `content`, on the master and every copy; returns its number.
+
+    Raises:
+        InvalidInput: bad content, another number of options, or a different key.
+    """
+    current = _current(session, cq)
+    content = _check(content)
+    if (current.options is None) != (content.options is None) or (
+        content.options is not None and len(content.options) != len(current.options or ())
+    ):
+        raise InvalidInput("Keep the same number of options (answers are kept by position).")
+    if content.correct_index != current.correct_index:
+        raise InvalidInput(CHANGE_KEY_IN_INSIGHTS)
+    return _new_version(session, cq, content, "edited")
 
 
 def replace_distractor(

@@ -260,6 +260,17 @@ def judge_quality(
     return QualityOutcome(breakdown.score, status, reason)
 
 
+def with_cohort_score(
+    quality: QualityOutcome, question: QuestionFacts, score: float
+) -> QualityOutcome:
+    """A course copy that enough of the class answered takes the class's score instead of the
+    one from the learner's own answers; a low score then no longer retires it (the teacher acts
+    on the class's verdicts), while the learner's own flags still take it out."""
+    if quality.retirement is quality_rules.Retirement.LOW_SCORE:
+        return QualityOutcome(score, question.status, None)
+    return replace(quality, score=score)
+
+
 def fsrs_params_for(learner: Learner, params: AnswerParams) -> fsrs6.FSRSParams:
     """The FSRS parameters the learner's reviews use (their adopted weights under FSRS)."""
     if learner.scheduler == Scheduler.FSRS and learner.personal_parameters:

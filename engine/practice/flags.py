@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select
 
+from engine.courses.item_stats import analysis_params, question_cohort_score
 from engine.courses.responses import flag_latest_response
 from engine.db.models import Attempt, Flag, Question
 from engine.db.models.practice import FLAG_REASONS
@@ -77,9 +78,13 @@ def flag_question(
         )
         session.add(flag)
         session.flush()
+        cohort = None
         if q.course_question_id is not None:
             flag_latest_response(session, user_id=user_id, course_question_id=q.course_question_id)
-        store.refresh_quality(session, q, quality_params(rt.settings))
+            cohort = question_cohort_score(
+                session, course_question_id=q.course_question_id, params=analysis_params(rt)
+            )
+        store.refresh_quality(session, q, quality_params(rt.settings), cohort_score=cohort)
         return FlagOutcome(flag.id, q.status)
 
 

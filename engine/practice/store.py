@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from engine.db.models import Attempt, Flag, Profile, Question, SchedulerParameters
 from engine.domain.vocabulary import FlagReason, QuestionStatus
 from engine.errors import NotFound
-from engine.practice.answering import Aggregates, Learner, QuestionFacts, judge_quality
+from engine.practice.answering import (
+    Aggregates,
+    Learner,
+    QuestionFacts,
+    judge_quality,
+    with_cohort_score,
+)
 from engine.scoring.quality import QualityParams
 from engine.scoring.xp import Streak
 
@@ -166,9 +172,13 @@ def log_retirement(q: Question, new_status: str, reason: object) -> None:
         log.info("question retired", extra={"question_id": q.id, "reason": str(reason)})
 
 
-def refresh_quality(session: Session, q: Question, params: QualityParams) -> None:
+def refresh_quality(
+    session: Session, q: Question, params: QualityParams, *, cohort_score: float | None = None
+) -> None:
     """Recompute the question's score from all its attempts and flags; flag or retire it
-    when the rules say so."""
+    when the rules say so. A course copy with a class score (`cohort_score`) keeps it."""
     outcome = judge_quality(facts(q), load_aggregates(session, q.id), params)
+    if cohort_score is not None:
+        outcome = with_cohort_score(outcome, facts(q), cohort_score)
     log_retirement(q, outcome.status, outcome.retirement)
     q.quality_score, q.status = outcome.score, outcome.status

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import llm, usage
+from engine.courses.item_stats import analysis_params, question_cohort_score
 from engine.courses.responses import record_copy_answer
 from engine.db.models import Attempt, Profile, Question, ReviewState
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus, QuestionType
@@ -29,6 +30,7 @@ from engine.practice.answering import (
     AnswerOutcome,
     AnswerSnapshot,
     apply_answer,
+    with_cohort_score,
 )
 from engine.practice.grading import QuestionForGrading, Verdict, grade
 from engine.practice.params import answer_params
@@ -387,6 +389,16 @@ def _write_params(
     return params
 
 
+def _with_cohort_quality(
+    rt: Runtime, session: Session, cq_id: int, snapshot: AnswerSnapshot, outcome: AnswerOutcome
+) -> AnswerOutcome:
+    """A course copy is scored by the class once enough learners answered it (item_stats)."""
+    score = question_cohort_score(session, course_question_id=cq_id, params=analysis_params(rt))
+    if score is None:
+        return outcome
+    return replace(outcome, quality=with_cohort_score(outcome.quality, snapshot.question, score))
+
+
 def _record_answer(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> AnswerResult:
     """The answer's transaction in two round trips and a commit: one statement locks the
     learner's row (serialising everything that changes their schedule or XP: answers,
@@ -426,6 +438,8 @@ def _record_answer(rt: Runtime, sub: _Submission, verdict: Verdict | None) -> An
             hinted=sub.hinted,
             grade=self_grade,
         )
+        if q.course_question_id is not None:
+            outcome = _with_cohort_quality(rt, session, q.course_question_id, snapshot, outcome)
         store.log_retirement(q, outcome.quality.status, outcome.quality.retirement)
         params = _write_params(sub, q, rs, verdict, snapshot, outcome)
         statement = write_statement(rs is None, outcome.quality.changed(snapshot.question))

@@ -484,6 +484,45 @@ def test_a_learner_cannot_reword_a_course_copy_but_may_retire_it(runtime, make_u
     assert [c.status for c in _copies(runtime, learner)] == ["retired"]
 
 
+def test_a_teacher_editing_a_course_question_in_their_bank_makes_a_new_version_for_everyone(
+    runtime, make_user, make_teacher
+):
+    teacher = make_teacher()
+    course_id, [master], [cq] = _course_with_questions(runtime, teacher, n=1)
+    learner = make_user()
+    courses.join_course(runtime, user_id=learner, code=_code(runtime, teacher, course_id))
+    courses.publish_questions(runtime, teacher_id=teacher, course_id=course_id)
+    with runtime.session_factory() as s:
+        q = s.get(Question, master)
+    edit = dict(
+        user_id=teacher, question_id=master, stem="Which organelle makes most of the ATP?",
+        answer=q.answer, explanation="Aerobic respiration.", difficulty=q.difficulty,
+        options=["Nucleus", "Mitochondrion", "Ribosome", "Chloroplast"],
+    )  # fmt: skip
+    bank.update_question(runtime, **edit, correct_index=1)
+    [copy] = _copies(runtime, learner)
+    assert (copy.stem, copy.options[3], copy.explanation) == (
+        edit["stem"], "Chloroplast", "Aerobic respiration.",
+    )  # fmt: skip
+    assert copy.course_version == 2
+    with runtime.session_factory() as s:
+        versions = s.execute(
+            select(CourseQuestionVersion.version, CourseQuestionVersion.change)
+            .where(CourseQuestionVersion.course_question_id == cq)
+            .order_by(CourseQuestionVersion.version)
+        ).all()
+    assert [tuple(v) for v in versions] == [(1, "created"), (2, "edited")]
+    # Another key would re-grade answers: that is Course insights' "Correct the key".
+    with pytest.raises(InvalidInput, match="Correct the key"):
+        bank.update_question(runtime, **edit, correct_index=2)
+    with runtime.session_factory() as s:
+        assert s.get(Question, master).correct_index == 1
+        assert s.get(CourseQuestion, cq).version == 2
+    # A difficulty-only change is not a new version.
+    bank.update_question(runtime, **{**edit, "difficulty": 5}, correct_index=1)
+    assert _copies(runtime, learner)[0].course_version == 2
+
+
 def test_a_learner_joining_during_a_publish_gets_the_published_questions(
     runtime, make_user, make_teacher
 ):

@@ -15,11 +15,13 @@ from engine.practice.answering import (
     AnswerSnapshot,
     DisputedAttempt,
     Learner,
+    QualityOutcome,
     QuestionFacts,
     Schedule,
     apply_answer,
     apply_dispute,
     judge_quality,
+    with_cohort_score,
 )
 from engine.scheduling import fsrs6, sm2
 from engine.scheduling.rating import RatingParams
@@ -265,3 +267,13 @@ def test_bad_input_is_refused():
         )
     with pytest.raises(ValueError, match="confidence"):
         apply_answer(snapshot(), right(), confidence=9, seconds=30, now=NOW, params=PARAMS)
+
+
+def test_a_course_copy_takes_the_class_score_and_is_not_retired_for_its_own_low_score():
+    active = QuestionFacts(difficulty=3, status="active", quality_score=0.5)
+    low = QualityOutcome(0.1, "retired", Retirement.LOW_SCORE)
+    assert with_cohort_score(low, active, 0.8) == QualityOutcome(0.8, "active", None)
+    flagged = QualityOutcome(0.1, "flagged", Retirement.FLAGGED_WRONG)  # the learner's own flag
+    assert with_cohort_score(flagged, active, 0.8) == QualityOutcome(
+        0.8, "flagged", Retirement.FLAGGED_WRONG
+    )
