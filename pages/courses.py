@@ -253,7 +253,12 @@ def teaching_section() -> None:
     for c in taught:
         with st.expander(escape_markdown(c.title), expanded=len(taught) == 1):
             _settings(c)
-            materials, bank, learners = st.tabs(["Materials", "Course bank", "Learners"])
+            # Keyed, so the open tab stays open when a notice above it comes or goes.
+            materials, bank, learners = st.tabs(
+                ["Materials", "Course bank", "Learners"],
+                key=f"course_tabs_{c.id}",
+                on_change="rerun",
+            )
             with materials:
                 _course_materials(c)
             with bank:

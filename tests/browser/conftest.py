@@ -263,10 +263,17 @@ def wait_cookie_component(page, timeout_ms: int = TIMEOUT_MS) -> None:
     """Wait until the cookie component (an iframe on every page) has loaded, and so has sent
     the browser's cookies to the app, and the rerun that causes has finished."""
     frame = page.locator(COOKIE_COMPONENT).first
-    frame.wait_for(state="attached", timeout=timeout_ms)
-    frame.element_handle(timeout=timeout_ms).content_frame().wait_for_load_state(
-        "load", timeout=timeout_ms
-    )
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        frame.wait_for(state="attached", timeout=timeout_ms)
+        # The iframe can be replaced while the page draws (its old element then has no frame):
+        # look it up again until one holds its document.
+        content = frame.element_handle(timeout=timeout_ms).content_frame()
+        if content is not None:
+            break
+        assert time.monotonic() < deadline, "the cookie component never loaded"
+        page.wait_for_timeout(100)
+    content.wait_for_load_state("load", timeout=timeout_ms)
     wait_idle(page, timeout_ms)
 
 
