@@ -4,9 +4,10 @@ fill a blank as well (`rivals`)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,7 @@ _ARTICLES = {
     "es": "el|la|los|las|del|al",
 }
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
+TERMS_SAMPLE_CHARS = 40_000  # characters of a material key terms are drawn from
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,34 @@ def _verb_like(word: str, text: str) -> bool:
     ) and not noun_like(word, text)
 
 
+def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> bool:
+    """Whether the material uses the phrase as a term of its own: not half of a phrase or of
+    a longer term, not a modifier, not a header in capitals, not an identifier of its code."""
+    if len(phrase.split()) == 1 and _modifier(phrase, sample, stop):
+        return False  # "outer" of "outer loop": half of a phrase, not a term of its own
+    if cut_short(phrase, sample):
+        return False  # "perceived ease" of "perceived ease of use": half of the term
+    if _attributive(phrase, sample, stop, lang):
+        return False  # "outer", "nested": a modifier among nouns is an option of another kind
+    found = list(re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE))
+    if len(phrase) > 8 and found and sum(f.group(0).isupper() for f in found) > len(found) / 2:
+        return False  # a running header or a heading in capitals
+    # "Point" of "class Point { double x_; ...", "Typ Shape": a name in the material's code,
+    # not a notion.
+    return not any(_code_name(w, sample) for w in {phrase, *phrase.split()})
+
+
+def _code_name(word: str, sample: str) -> bool:
+    """Whether the word stands mostly inside program code in the material."""
+    found = list(re.finditer(rf"(?<![\w-]){re.escape(word)}(?![\w-])", sample, re.IGNORECASE))
+    near = sum(bool(_CODE_NEAR.search(sample, max(0, f.start() - 25), f.end() + 25)) for f in found)
+    return bool(found) and near >= 0.5 * len(found)
+
+
+# Characters of program code (braces, statement ends, assignments, scopes, comments).
+_CODE_NEAR = re.compile(r"[{};=<>]|::|//")
+
+
 def key_terms(
     text: str, *, top: int = 60, names: set[str] | frozenset[str] = frozenset(), lang: str = "en"
 ) -> list[KeyTerm]:
@@ -173,15 +203,9 @@ def key_terms(
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
             continue  # "record traces", "generate LIR": an action, not a concept
         seen.add(key)
-        if len(words) == 1 and _modifier(phrase, sample, stop):
-            continue  # "outer" of "outer loop": half of a phrase, not a term of its own
-        if cut_short(phrase, sample):
-            continue  # "perceived ease" of "perceived ease of use": half of the term
-        if _attributive(phrase, sample, stop, lang):
-            continue  # "outer", "nested": a modifier among nouns is an option of another kind
+        if not _used_as_term(phrase, sample, stop, lang):
+            continue
         found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
-        if len(phrase) > 8 and found and sum(f.isupper() for f in found) > len(found) / 2:
-            continue  # a running header or a heading in capitals
         terms.append(KeyTerm(phrase, len(terms), max(1, len(found)), _kind(phrase, sample, lang)))
         if len(terms) >= top:
             break
@@ -297,6 +321,15 @@ class TermSpace:
         return out if hard else out[3:] + out[:3]
 
 
+def spread_sample(texts: Sequence[str], chars: int = TERMS_SAMPLE_CHARS) -> str:
+    """An even spread of a material's chunks (in document order) up to about `chars`
+    characters: key terms and their counts then stand for the whole document, not its
+    first pages."""
+    total = sum(len(t) for t in texts) or 1
+    step = max(1, math.ceil(total / chars))
+    return "\n\n".join(texts[::step])
+
+
 def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
     """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
     terms = key_terms(text, names=names, lang=lang)
@@ -405,6 +438,16 @@ def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
     return space.contexts[key]
 
 
+_INFLECTIONS = frozenset("s es e en n er ern nen".split())
+
+
+def _inflected(a: str, b: str) -> bool:
+    """Whether one term is the other with a plural ending ("Funktion"/"Funktionen",
+    "Speicherzelle"/"Speicherzellen"): the same noun in another number, not another answer."""
+    a, b = sorted((a.casefold(), b.casefold()), key=len)
+    return b.startswith(a) and b[len(a) :] in _INFLECTIONS
+
+
 def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list[str]:
     """Other key terms that would fill this blank as well: seen in the material beside the
     same words as the blank's neighbours (both sides, or one side and close in meaning).
@@ -434,6 +477,8 @@ def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list
             continue
         if is_plural(t.text) != is_plural(me.text) or find_term(t.text, sentence):
             continue
+        if _inflected(t.text, me.text):
+            continue  # "Funktionen" for "Funktion": the same noun, its number never fits
         before, after = _contexts(space, t.text)
         hit_left = bool(left) and left[0] in before
         hit_right = bool(right) and right[0] in after
