@@ -33,13 +33,13 @@ from engine.generation.offline_common import (
     shuffled,
 )
 from engine.generation.offline_forms import build_draft
+from engine.generation.offline_rivals import rivals
 from engine.generation.offline_terms import (
     KeyTerm,
     TermSpace,
     blankable,
     build_space,
     key_terms,
-    rivals,
     spread_sample,
 )
 from engine.generation.offline_text import (

@@ -29,6 +29,7 @@ from engine.generation.offline_text import (
     verb_number,
     verb_slot,
 )
+from engine.generation.references import without_references
 from engine.generation.validation import clean_text, content_words, normalise
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -332,6 +333,7 @@ def spread_sample(texts: Sequence[str], chars: int = TERMS_SAMPLE_CHARS) -> str:
 
 def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
     """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
+    text = without_references(text)  # its titles and authors are no terms of the material
     terms = key_terms(text, names=names, lang=lang)
     vectors: np.ndarray | None = None
     if embed is not None and terms:
@@ -415,77 +417,4 @@ def spelled_out(sentence: str, m: re.Match[str]) -> bool:
     return acronym is not None and _initials(blank) == acronym.group(1).casefold()
 
 
-RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well
-CLOSE_SIM = 0.75  # so close in meaning that it fits any slot the answer fits (near-synonyms)
 COLLOCATION = 2  # a blank and its neighbour seen together this often are one phrase
-_CONTEXT = 3  # words either side of a term that count as its context
-
-
-def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
-    """The content words seen within `_CONTEXT` words before and after the term in the
-    material (cached on the space)."""
-    key = term.casefold()
-    if key not in space.contexts:
-        stop = lang_.stopwords(space.language)
-        before: set[str] = set()
-        after: set[str] = set()
-        for m in re.finditer(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.IGNORECASE):
-            left = re.findall(r"[^\W\d_]+", space.text[max(0, m.start() - 60) : m.start()])
-            right = re.findall(r"[^\W\d_]+", space.text[m.end() : m.end() + 60])
-            before |= {w.casefold() for w in left[-_CONTEXT:] if w.casefold() not in stop}
-            after |= {w.casefold() for w in right[:_CONTEXT] if w.casefold() not in stop}
-        space.contexts[key] = (before, after)
-    return space.contexts[key]
-
-
-_INFLECTIONS = frozenset("s es e en n er ern nen".split())
-
-
-def _inflected(a: str, b: str) -> bool:
-    """Whether one term is the other with a plural ending ("Funktion"/"Funktionen",
-    "Speicherzelle"/"Speicherzellen"): the same noun in another number, not another answer."""
-    a, b = sorted((a.casefold(), b.casefold()), key=len)
-    return b.startswith(a) and b[len(a) :] in _INFLECTIONS
-
-
-def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list[str]:
-    """Other key terms that would fill this blank as well: seen in the material beside the
-    same words as the blank's neighbours (both sides, or one side and close in meaning).
-
-    This measures "another answer fits": a learner who writes or picks one of these has a
-    defensible answer, so the blank is ambiguous.
-    """
-    i = space.index(term)
-    if i is None:
-        return []
-    stop = lang_.stopwords(space.language)
-    left = [
-        w.casefold()
-        for w in re.findall(r"[^\W\d_]+", sentence[: m.start()])
-        if w.casefold() not in stop
-    ][-1:]
-    right = [
-        w.casefold()
-        for w in re.findall(r"[^\W\d_]+", sentence[m.end() :])
-        if w.casefold() not in stop
-    ][:1]
-    sims = space.similarities(i)
-    me = space.terms[i]
-    out = []
-    for j, t in enumerate(space.terms):
-        if j == i or t.kind != me.kind or content_words(t.text) & content_words(me.text):
-            continue
-        if is_plural(t.text) != is_plural(me.text) or find_term(t.text, sentence):
-            continue
-        if _inflected(t.text, me.text):
-            continue  # "Funktionen" for "Funktion": the same noun, its number never fits
-        before, after = _contexts(space, t.text)
-        hit_left = bool(left) and left[0] in before
-        hit_right = bool(right) and right[0] in after
-        if (
-            (hit_left and hit_right)
-            or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM)
-            or (space.vectors is not None and sims[j] >= CLOSE_SIM)
-        ):
-            out.append(t.text)
-    return out
