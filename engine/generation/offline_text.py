@@ -5,6 +5,7 @@ idea, defining sentences and lists, and the small word-usage tests they rely on.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 
 from engine.domain import language as lang_
@@ -189,6 +190,8 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False
     if sum(c.isalpha() or c.isspace() for c in s) / len(s) < 0.9:
         return False
+    if any(unicodedata.category(ch) == "Sm" for ch in s):
+        return False  # a formula or a notes' shorthand ("≊", "⇒"), not prose
     # Title Case runs are headings or captions; German capitalises every noun, so allow more.
     if sum(w[:1].isupper() for w in words[1:]) > (0.55 if lang == "de" else 0.3) * len(words):
         return False

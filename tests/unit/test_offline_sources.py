@@ -135,4 +135,7 @@ def test_questionnaire_and_table_text_is_no_candidate_sentence():
         "Revised items for perceived usefulness worded towards the chart 1 Using the tool helps.",
     ):
         assert not offline.is_candidate(glued, "en"), glued
+    notes = "Algorithmische Komplexität ist davon unabhängig \u224a beschreibt, wie die Laufzeit wächst."
+    assert not offline.is_candidate(notes, "de")
+    assert offline.is_candidate(notes.replace(" \u224a", ", sie"), "de")
     assert offline.is_candidate("Participants were students, and their use was measured.", "en")
