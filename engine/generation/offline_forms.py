@@ -95,9 +95,9 @@ def _head_alone(term: str, space: TermSpace) -> bool:
     return space.index(head) is not None or alone - inside >= 3
 
 
-def _rivals(c: Candidate, space: TermSpace) -> list[str]:
+def _rivals(c: Candidate, space: TermSpace, *, typed: bool = False) -> list[str]:
     m = find_term(c.term.text, c.sentence)
-    return rivals(space, c.term.text, c.sentence, m) if m else []
+    return rivals(space, c.term.text, c.sentence, m, typed=typed) if m else []
 
 
 def _joined(a: str, b: str, space: TermSpace) -> bool:
@@ -162,7 +162,7 @@ def cloze(
     found = _blanked(c)
     if found is None or _is_subject(c, space):
         return None
-    if _rivals(c, space) or _head_alone(c.term.text, space):
+    if _rivals(c, space, typed=True) or _head_alone(c.term.text, space):
         # A typed answer could be another term, or the key's head alone, just as right.
         batch.reject("ambiguous_blank")
         return None
@@ -192,10 +192,19 @@ def _swap(sentence: str, m: re.Match[str], new: str, lang: str) -> str:
     if lang == "en":
         art = re.search(r"\b([Aa]n?)\s+$", before)
         if art:
-            want = "an" if new[:1].casefold() in "aeiou" else "a"
+            want = "an" if _vowel_sound(new) else "a"
             want = want.capitalize() if art.group(1)[:1].isupper() else want
             before = before[: art.start(1)] + want + before[art.end(1) :]
     return f"{before}{new}{after}"
+
+
+def _vowel_sound(word: str) -> bool:
+    """Whether an English word starts with a vowel sound ("an interpreter", but "a usage",
+    "a user", "a unit", "a one-way")."""
+    w = word.casefold()
+    if re.match(r"(us|uni|uti|uri|eu|one\b|once)", w):
+        return False
+    return w[:1] in "aeiou" or w.startswith(("hour", "honest", "honor", "honour"))
 
 
 def _same_form(a: str, b: str) -> bool:

@@ -54,12 +54,16 @@ def _shared_contexts(space: TermSpace, a: str, b: str) -> int:
     return len((a_before | a_after) & (b_before | b_after))
 
 
-def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list[str]:
+def rivals(
+    space: TermSpace, term: str, sentence: str, m: re.Match[str], *, typed: bool = False
+) -> list[str]:
     """Other key terms that would fill this blank as well: seen in the material beside the
     same words as the blank's neighbours (both sides, or one side and close in meaning).
 
     This measures "another answer fits": a learner who writes or picks one of these has a
-    defensible answer, so the blank is ambiguous.
+    defensible answer, so the blank is ambiguous. A `typed` answer is not steered by options:
+    there any term near in meaning that the material uses among the same words counts
+    ("restrictions" typed for "conditions").
     """
     i = space.index(term)
     if i is None:
@@ -95,6 +99,7 @@ def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list
             or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM)
             or (space.vectors is not None and sims[j] >= CLOSE_SIM)
             or (space.vectors is not None and sims[j] >= KIN_SIM and shared >= KIN_CONTEXTS)
+            or (typed and space.vectors is not None and sims[j] >= KIN_SIM and shared >= 1)
         ):
             out.append(t.text)
     return out

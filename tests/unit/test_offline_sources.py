@@ -139,3 +139,34 @@ def test_questionnaire_and_table_text_is_no_candidate_sentence():
     assert not offline.is_candidate(notes, "de")
     assert offline.is_candidate(notes.replace(" \u224a", ", sie"), "de")
     assert offline.is_candidate("Participants were students, and their use was measured.", "en")
+
+
+def test_a_typed_blank_refuses_a_near_term_used_anywhere_among_the_same_words():
+    import numpy as np
+
+    text = (
+        "You may run covered works without conditions. The licence sets conditions on "
+        "copies. The licence adds no restrictions. The guard checks the type. "
+    ) * 2
+    words = ["conditions", "restrictions", "guard"]
+    vectors = np.eye(3, dtype=np.float32)
+    vectors[1] = [0.55, np.sqrt(1 - 0.55**2), 0]
+    space = offline.TermSpace(
+        [offline.KeyTerm(w, 10 * i) for i, w in enumerate(words)], vectors, frozenset(), text=text
+    )
+    sentence = "You may make and run covered works that you keep, without conditions for now."
+    m = offline_text.find_term("conditions", sentence)
+    # With options, the learner is steered away from "restrictions"; typed, it is as right.
+    assert offline.rivals(space, "conditions", sentence, m) == []
+    assert offline.rivals(space, "conditions", sentence, m, typed=True) == ["restrictions"]
+    c = offline.Candidate(_passage(sentence), sentence, space.terms[0], 0.5)
+    assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch()) is None
+
+
+def test_a_swapped_in_term_takes_the_article_of_its_sound():
+    from engine.generation import offline_forms
+
+    sentence = "Many models explain the use of a system in practice."
+    m = offline_text.find_term("system", sentence)
+    assert "use of a usage" in offline_forms._swap(sentence, m, "usage", "en")
+    assert "use of an interpreter" in offline_forms._swap(sentence, m, "interpreter", "en")
