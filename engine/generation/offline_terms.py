@@ -144,9 +144,22 @@ def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> 
     found = list(re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE))
     if len(phrase) > 8 and found and sum(f.group(0).isupper() for f in found) > len(found) / 2:
         return False  # a running header or a heading in capitals
+    if phrase[:1].isupper() and len(re.findall(_cited(phrase), sample)) >= 2:
+        return False  # "Ajzen" of "Fishbein and Ajzen (1975)": an author, not a notion
     # "Point" of "class Point { double x_; ...", "Typ Shape": a name in the material's code,
     # not a notion.
     return not any(_code_name(w, sample) for w in {phrase, *phrase.split()})
+
+
+def _cited(phrase: str) -> str:
+    """Where a name stands as an author cited in the text: before a year or "et al.", or
+    joined to another cited name ("Fishbein and Ajzen (1975)", "Davis, 1989")."""
+    p = re.escape(phrase)
+    year = r"[\s,]*\(?\s*(?:19|20)\d{2}"
+    return (
+        rf"(?<![\w-]){p}(?:{year}|\s+et al\b|\s+(?:and|&|und|et|y)\s+[A-Z][\w'-]+{year})"
+        rf"|[A-Z][\w'-]+,?\s+(?:and|&|und|et|y)\s+{p}{year}"
+    )
 
 
 def _code_name(word: str, sample: str) -> bool:

@@ -170,3 +170,14 @@ def test_a_swapped_in_term_takes_the_article_of_its_sound():
     m = offline_text.find_term("system", sentence)
     assert "use of a usage" in offline_forms._swap(sentence, m, "usage", "en")
     assert "use of an interpreter" in offline_forms._swap(sentence, m, "interpreter", "en")
+
+
+def test_cited_authors_are_no_key_terms():
+    text = (
+        "Fishbein and Ajzen (1975) proposed that attitude shapes intention. Later, Fishbein "
+        "and Ajzen, 1980, tied the intention to behavior. Davis et al. applied the attitude "
+        "to the system. The attitude of a user shapes the intention to use the system. "
+    ) * 3
+    terms = {t.text for t in offline.key_terms(text)}
+    assert not {"Ajzen", "Fishbein", "Davis"} & terms
+    assert {"attitude", "intention"} & terms
