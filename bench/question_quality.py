@@ -130,7 +130,8 @@ def _run(path: Path, settings, embed, count: int) -> DocResult | None:
         Passage(i + 1, 1, path.stem, c.text, c.page_start, c.page_end) for i, c in enumerate(chunks)
     ]
     space = offline.build_space(
-        "\n\n".join(c.text for c in chunks)[:200_000],
+        # The app's sample: chunks spread over the whole document (offline_run._build_space).
+        offline.spread_sample([c.text for c in chunks]),
         names=offline.author_names(pdf.pages[0]),
         embed=embed,
         lang=lang,

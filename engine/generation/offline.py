@@ -33,13 +33,14 @@ from engine.generation.offline_common import (
     shuffled,
 )
 from engine.generation.offline_forms import build_draft
+from engine.generation.offline_rivals import rivals
 from engine.generation.offline_terms import (
     KeyTerm,
     TermSpace,
     blankable,
     build_space,
     key_terms,
-    rivals,
+    spread_sample,
 )
 from engine.generation.offline_text import (
     author_names,
@@ -76,6 +77,7 @@ __all__ = [
     "sentences",
     "shuffled",
     "spread_order",
+    "spread_sample",
 ]
 
 # The types the offline generator makes; a 'short' question only as a self-rated flashcard.

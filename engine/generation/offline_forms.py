@@ -23,7 +23,8 @@ from engine.generation.offline_parts import (
     signal_for,
     why_term,
 )
-from engine.generation.offline_terms import TermSpace, blankable, rivals
+from engine.generation.offline_rivals import rivals
+from engine.generation.offline_terms import TermSpace, blankable
 from engine.generation.offline_text import (
     as_sentence,
     find_term,
@@ -45,9 +46,40 @@ def _blanked(c: Candidate) -> tuple[str, str] | None:
 
 def _is_subject(c: Candidate, space: TermSpace) -> bool:
     """Whether the candidate's term is the material's most used one (its subject, as "TAM"
-    of a review of TAM): a blank for it is answered without reading the sentence."""
-    counts = sorted((t.count for t in space.terms), reverse=True)
-    return len(counts) > 1 and c.term.count == counts[0] > counts[1]
+    of a review of TAM): a blank for it is answered without reading the sentence. An
+    acronym and its expansion ("Technology Acceptance Model (TAM)") count as one term."""
+    if not space.usage:
+        space.usage.update({t.text.casefold(): t.count for t in space.terms})
+        for acronym, expansion in _expansions(space.text).items():
+            if acronym.casefold() in space.usage:
+                space.usage[acronym.casefold()] += _mentions(expansion, space.text)
+            if expansion.casefold() in space.usage:
+                space.usage[expansion.casefold()] += _mentions(acronym, space.text)
+    counts = space.usage.most_common(2)
+    mine = space.usage[c.term.text.casefold()]
+    return len(counts) > 1 and mine == counts[0][1] > counts[1][1]
+
+
+def _mentions(term: str, text: str) -> int:
+    return len(re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE))
+
+
+def _expansions(text: str) -> dict[str, str]:
+    """Acronyms the material spells out ("Technology Acceptance Model (TAM)") -> expansion,
+    the words before the parenthesis whose initials make the acronym (function words may
+    stand between: "Theory of Reasoned Action (TRA)")."""
+    out: dict[str, str] = {}
+    for m in re.finditer(r"((?:[^\W\d_][\w-]*\s+){1,8})\(\s*([A-Z]{2,8})s?\s*\)", text):
+        acronym, words = m.group(2), m.group(1).split()
+        for k in range(len(acronym), len(words) + 1):
+            phrase = words[-k:]
+            if (
+                "".join(w[0] for w in phrase if w[0].isupper()) == acronym
+                and phrase[0][0].isupper()
+            ):
+                out.setdefault(acronym, " ".join(phrase))
+                break
+    return out
 
 
 def _head_alone(term: str, space: TermSpace) -> bool:
@@ -63,9 +95,9 @@ def _head_alone(term: str, space: TermSpace) -> bool:
     return space.index(head) is not None or alone - inside >= 3
 
 
-def _rivals(c: Candidate, space: TermSpace) -> list[str]:
+def _rivals(c: Candidate, space: TermSpace, *, typed: bool = False) -> list[str]:
     m = find_term(c.term.text, c.sentence)
-    return rivals(space, c.term.text, c.sentence, m) if m else []
+    return rivals(space, c.term.text, c.sentence, m, typed=typed) if m else []
 
 
 def _joined(a: str, b: str, space: TermSpace) -> bool:
@@ -130,7 +162,7 @@ def cloze(
     found = _blanked(c)
     if found is None or _is_subject(c, space):
         return None
-    if _rivals(c, space) or _head_alone(c.term.text, space):
+    if _rivals(c, space, typed=True) or _head_alone(c.term.text, space):
         # A typed answer could be another term, or the key's head alone, just as right.
         batch.reject("ambiguous_blank")
         return None
@@ -160,10 +192,19 @@ def _swap(sentence: str, m: re.Match[str], new: str, lang: str) -> str:
     if lang == "en":
         art = re.search(r"\b([Aa]n?)\s+$", before)
         if art:
-            want = "an" if new[:1].casefold() in "aeiou" else "a"
+            want = "an" if _vowel_sound(new) else "a"
             want = want.capitalize() if art.group(1)[:1].isupper() else want
             before = before[: art.start(1)] + want + before[art.end(1) :]
     return f"{before}{new}{after}"
+
+
+def _vowel_sound(word: str) -> bool:
+    """Whether an English word starts with a vowel sound ("an interpreter", but "a usage",
+    "a user", "a unit", "a one-way")."""
+    w = word.casefold()
+    if re.match(r"(us|uni|uti|uri|eu|one\b|once)", w):
+        return False
+    return w[:1] in "aeiou" or w.startswith(("hour", "honest", "honor", "honour"))
 
 
 def _same_form(a: str, b: str) -> bool:

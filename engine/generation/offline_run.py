@@ -3,7 +3,6 @@ and the offline generator's candidates, validated, grounded and deduplicated."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import select, update
@@ -20,8 +19,6 @@ from engine.generation.results import Progress
 from engine.generation.validation import Deduper, ground, validate
 from engine.retrieval.embeddings import model_label
 from engine.runtime import Runtime
-
-TERMS_SAMPLE_CHARS = 40_000
 
 
 def material_language(rt: Runtime, session: Session, user_id: int, material: Material) -> str:
@@ -79,11 +76,9 @@ def _build_space(
         or ""
     )
     # Key terms of the whole document: an even spread of chunks up to the sample size.
-    total = sum(len(t) for t in texts) or 1
-    step = max(1, math.ceil(total / TERMS_SAMPLE_CHARS))
     embedder = usage.embedder_for(rt, user_id=user_id)
     return offline.build_space(
-        "\n\n".join(texts[::step]),
+        offline.spread_sample(list(texts)),
         names=offline.author_names(first_page),
         embed=embedder.embed_documents,
         lang=material.language or "en",

@@ -4,9 +4,10 @@ fill a blank as well (`rivals`)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ from engine.generation.offline_text import (
     verb_number,
     verb_slot,
 )
+from engine.generation.references import without_references
 from engine.generation.validation import clean_text, content_words, normalise
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -38,6 +40,7 @@ _ARTICLES = {
     "es": "el|la|los|las|del|al",
 }
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
+TERMS_SAMPLE_CHARS = 40_000  # characters of a material key terms are drawn from
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,47 @@ def _verb_like(word: str, text: str) -> bool:
     ) and not noun_like(word, text)
 
 
+def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> bool:
+    """Whether the material uses the phrase as a term of its own: not half of a phrase or of
+    a longer term, not a modifier, not a header in capitals, not an identifier of its code."""
+    if len(phrase.split()) == 1 and _modifier(phrase, sample, stop):
+        return False  # "outer" of "outer loop": half of a phrase, not a term of its own
+    if cut_short(phrase, sample):
+        return False  # "perceived ease" of "perceived ease of use": half of the term
+    if _attributive(phrase, sample, stop, lang):
+        return False  # "outer", "nested": a modifier among nouns is an option of another kind
+    found = list(re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE))
+    if len(phrase) > 8 and found and sum(f.group(0).isupper() for f in found) > len(found) / 2:
+        return False  # a running header or a heading in capitals
+    if phrase[:1].isupper() and len(re.findall(_cited(phrase), sample)) >= 2:
+        return False  # "Ajzen" of "Fishbein and Ajzen (1975)": an author, not a notion
+    # "Point" of "class Point { double x_; ...", "Typ Shape": a name in the material's code,
+    # not a notion.
+    return not any(_code_name(w, sample) for w in {phrase, *phrase.split()})
+
+
+def _cited(phrase: str) -> str:
+    """Where a name stands as an author cited in the text: before a year or "et al.", or
+    joined to another cited name ("Fishbein and Ajzen (1975)", "Davis, 1989")."""
+    p = re.escape(phrase)
+    year = r"[\s,]*\(?\s*(?:19|20)\d{2}"
+    return (
+        rf"(?<![\w-]){p}(?:{year}|\s+et al\b|\s+(?:and|&|und|et|y)\s+[A-Z][\w'-]+{year})"
+        rf"|[A-Z][\w'-]+,?\s+(?:and|&|und|et|y)\s+{p}{year}"
+    )
+
+
+def _code_name(word: str, sample: str) -> bool:
+    """Whether the word stands mostly inside program code in the material."""
+    found = list(re.finditer(rf"(?<![\w-]){re.escape(word)}(?![\w-])", sample, re.IGNORECASE))
+    near = sum(bool(_CODE_NEAR.search(sample, max(0, f.start() - 25), f.end() + 25)) for f in found)
+    return bool(found) and near >= 0.5 * len(found)
+
+
+# Characters of program code (braces, statement ends, assignments, scopes, comments).
+_CODE_NEAR = re.compile(r"[{};=<>]|::|//")
+
+
 def key_terms(
     text: str, *, top: int = 60, names: set[str] | frozenset[str] = frozenset(), lang: str = "en"
 ) -> list[KeyTerm]:
@@ -173,15 +217,9 @@ def key_terms(
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
             continue  # "record traces", "generate LIR": an action, not a concept
         seen.add(key)
-        if len(words) == 1 and _modifier(phrase, sample, stop):
-            continue  # "outer" of "outer loop": half of a phrase, not a term of its own
-        if cut_short(phrase, sample):
-            continue  # "perceived ease" of "perceived ease of use": half of the term
-        if _attributive(phrase, sample, stop, lang):
-            continue  # "outer", "nested": a modifier among nouns is an option of another kind
+        if not _used_as_term(phrase, sample, stop, lang):
+            continue
         found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
-        if len(phrase) > 8 and found and sum(f.isupper() for f in found) > len(found) / 2:
-            continue  # a running header or a heading in capitals
         terms.append(KeyTerm(phrase, len(terms), max(1, len(found)), _kind(phrase, sample, lang)))
         if len(terms) >= top:
             break
@@ -297,8 +335,18 @@ class TermSpace:
         return out if hard else out[3:] + out[:3]
 
 
+def spread_sample(texts: Sequence[str], chars: int = TERMS_SAMPLE_CHARS) -> str:
+    """An even spread of a material's chunks (in document order) up to about `chars`
+    characters: key terms and their counts then stand for the whole document, not its
+    first pages."""
+    total = sum(len(t) for t in texts) or 1
+    step = max(1, math.ceil(total / chars))
+    return "\n\n".join(texts[::step])
+
+
 def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
     """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
+    text = without_references(text)  # its titles and authors are no terms of the material
     terms = key_terms(text, names=names, lang=lang)
     vectors: np.ndarray | None = None
     if embed is not None and terms:
@@ -382,65 +430,4 @@ def spelled_out(sentence: str, m: re.Match[str]) -> bool:
     return acronym is not None and _initials(blank) == acronym.group(1).casefold()
 
 
-RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well
-CLOSE_SIM = 0.75  # so close in meaning that it fits any slot the answer fits (near-synonyms)
 COLLOCATION = 2  # a blank and its neighbour seen together this often are one phrase
-_CONTEXT = 3  # words either side of a term that count as its context
-
-
-def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
-    """The content words seen within `_CONTEXT` words before and after the term in the
-    material (cached on the space)."""
-    key = term.casefold()
-    if key not in space.contexts:
-        stop = lang_.stopwords(space.language)
-        before: set[str] = set()
-        after: set[str] = set()
-        for m in re.finditer(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.IGNORECASE):
-            left = re.findall(r"[^\W\d_]+", space.text[max(0, m.start() - 60) : m.start()])
-            right = re.findall(r"[^\W\d_]+", space.text[m.end() : m.end() + 60])
-            before |= {w.casefold() for w in left[-_CONTEXT:] if w.casefold() not in stop}
-            after |= {w.casefold() for w in right[:_CONTEXT] if w.casefold() not in stop}
-        space.contexts[key] = (before, after)
-    return space.contexts[key]
-
-
-def rivals(space: TermSpace, term: str, sentence: str, m: re.Match[str]) -> list[str]:
-    """Other key terms that would fill this blank as well: seen in the material beside the
-    same words as the blank's neighbours (both sides, or one side and close in meaning).
-
-    This measures "another answer fits": a learner who writes or picks one of these has a
-    defensible answer, so the blank is ambiguous.
-    """
-    i = space.index(term)
-    if i is None:
-        return []
-    stop = lang_.stopwords(space.language)
-    left = [
-        w.casefold()
-        for w in re.findall(r"[^\W\d_]+", sentence[: m.start()])
-        if w.casefold() not in stop
-    ][-1:]
-    right = [
-        w.casefold()
-        for w in re.findall(r"[^\W\d_]+", sentence[m.end() :])
-        if w.casefold() not in stop
-    ][:1]
-    sims = space.similarities(i)
-    me = space.terms[i]
-    out = []
-    for j, t in enumerate(space.terms):
-        if j == i or t.kind != me.kind or content_words(t.text) & content_words(me.text):
-            continue
-        if is_plural(t.text) != is_plural(me.text) or find_term(t.text, sentence):
-            continue
-        before, after = _contexts(space, t.text)
-        hit_left = bool(left) and left[0] in before
-        hit_right = bool(right) and right[0] in after
-        if (
-            (hit_left and hit_right)
-            or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM)
-            or (space.vectors is not None and sims[j] >= CLOSE_SIM)
-        ):
-            out.append(t.text)
-    return out

@@ -5,10 +5,12 @@ idea, defining sentences and lists, and the small word-usage tests they rely on.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 
 from engine.domain import language as lang_
 from engine.generation import lint as qlint
+from engine.generation.references import without_references
 from engine.generation.validation import clean_text
 from engine.ingestion.cleaning import is_heading_line
 
@@ -149,6 +151,10 @@ does do did not even never always often usually""".split()
 _JOIN_VERB = frozenset("and or to".split())
 _CLAUSE_AFTER = frozenset("if unless when whenever once until".split())
 _OBJECT_AFTER = frozenset("the a an this these those its their our his her each every".split())
+# A number between a sentence's end and the next one's start (a rating scale), or bare between
+# a lower-case word and a capitalised one (table cells read as one line).
+_TABLE_NUMBER = re.compile(r"[.!?]\s+\d+\s+[A-Z]")
+_CELL_NUMBER = re.compile(r"\b[a-z]+\s+\d{1,4}\s+[A-Z][a-z]")
 _ITEM_BREAK = re.compile(
     "[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7\u21d2]|(?<=\\s)[-\u2013](?=\\s)"
 )
@@ -184,6 +190,8 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False
     if sum(c.isalpha() or c.isspace() for c in s) / len(s) < 0.9:
         return False
+    if any(unicodedata.category(ch) == "Sm" for ch in s):
+        return False  # a formula or a notes' shorthand ("≊", "⇒"), not prose
     # Title Case runs are headings or captions; German capitalises every noun, so allow more.
     if sum(w[:1].isupper() for w in words[1:]) > (0.55 if lang == "de" else 0.3) * len(words):
         return False
@@ -202,6 +210,8 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False
     if _ENUMERATOR.search(s):  # a list number glued into the sentence ("Namen 2. der ...")
         return False
+    if _TABLE_NUMBER.search(s) or (lang != "de" and _CELL_NUMBER.search(s)):
+        return False  # questionnaire or table text: "... mail. 2345 I need", "usefulness 1 Using"
     if lang == "de" and "," not in s and _FINITE["de"].match(s):
         return False  # "Wird der Name nicht gefunden.": a conditional clause without its main
     return s.count("(") == s.count(")") and s.count("\u201c") == s.count("\u201d")
@@ -217,10 +227,10 @@ def _points_back(words: list[str]) -> bool:
 
 
 def sentences(text: str, lang: str = "en") -> list[str]:
-    """Candidate sentences of a passage, headings and layout lines left out; split by the
-    language's rules (abbreviations such as "e.g." or "bzgl." do not end a sentence)."""
+    """Candidate sentences of a passage, headings, layout lines and reference lists left out;
+    split by the language's rules (abbreviations such as "e.g." or "bzgl." do not end a sentence)."""
     out = []
-    for para in re.split(r"\n\s*\n", text):
+    for para in re.split(r"\n\s*\n", without_references(text)):
         lines = [ln for ln in para.split("\n") if ln.strip()]
         body = [
             ln

@@ -1,0 +1,105 @@
+"""Which other key terms of a material would fill a blank as well (`rivals`): terms seen
+beside the same words as the blank's neighbours, near-synonyms, and terms near in meaning that
+the material uses among the same words. A blank with a rival is ambiguous."""
+
+from __future__ import annotations
+
+import re
+
+from engine.domain import language as lang_
+from engine.generation.offline_terms import TermSpace
+from engine.generation.offline_text import find_term, is_plural
+from engine.generation.validation import content_words
+
+RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well
+CLOSE_SIM = 0.75  # so close in meaning that it fits any slot the answer fits (near-synonyms)
+# Near in meaning and used among the same words ("user" for "person"): fits wherever the
+# answer does, though never seen in this very slot.
+KIN_SIM, KIN_CONTEXTS = 0.5, 2
+_CONTEXT = 3  # words either side of a term that count as its context
+
+
+def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
+    """The content words seen within `_CONTEXT` words before and after the term in the
+    material (cached on the space)."""
+    key = term.casefold()
+    if key not in space.contexts:
+        stop = lang_.stopwords(space.language)
+        before: set[str] = set()
+        after: set[str] = set()
+        for m in re.finditer(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.IGNORECASE):
+            left = re.findall(r"[^\W\d_]+", space.text[max(0, m.start() - 60) : m.start()])
+            right = re.findall(r"[^\W\d_]+", space.text[m.end() : m.end() + 60])
+            before |= {w.casefold() for w in left[-_CONTEXT:] if w.casefold() not in stop}
+            after |= {w.casefold() for w in right[:_CONTEXT] if w.casefold() not in stop}
+        space.contexts[key] = (before, after)
+    return space.contexts[key]
+
+
+_INFLECTIONS = frozenset("s es e en n er ern nen".split())
+
+
+def _inflected(a: str, b: str) -> bool:
+    """Whether one term is the other with a plural ending ("Funktion"/"Funktionen",
+    "Speicherzelle"/"Speicherzellen"): the same noun in another number, not another answer."""
+    a, b = sorted((a.casefold(), b.casefold()), key=len)
+    return b.startswith(a) and b[len(a) :] in _INFLECTIONS
+
+
+def _shared_contexts(space: TermSpace, a: str, b: str) -> int:
+    """How many content words the material uses around both terms ("attitude", "system"
+    around "person" and "user"): terms of one kind used alike."""
+    a_before, a_after = _contexts(space, a)
+    b_before, b_after = _contexts(space, b)
+    return len((a_before | a_after) & (b_before | b_after))
+
+
+def rivals(
+    space: TermSpace, term: str, sentence: str, m: re.Match[str], *, typed: bool = False
+) -> list[str]:
+    """Other key terms that would fill this blank as well: seen in the material beside the
+    same words as the blank's neighbours (both sides, or one side and close in meaning).
+
+    This measures "another answer fits": a learner who writes or picks one of these has a
+    defensible answer, so the blank is ambiguous. A `typed` answer is not steered by options:
+    there any term near in meaning that the material uses among the same words counts
+    ("restrictions" typed for "conditions").
+    """
+    i = space.index(term)
+    if i is None:
+        return []
+    stop = lang_.stopwords(space.language)
+    left = [
+        w.casefold()
+        for w in re.findall(r"[^\W\d_]+", sentence[: m.start()])
+        if w.casefold() not in stop
+    ][-1:]
+    right = [
+        w.casefold()
+        # After a possessive ("a _____'s belief") the next word is the neighbour, not "s".
+        for w in re.findall(r"[^\W\d_]+", re.sub(r"^['\u2019]s\b", "", sentence[m.end() :]))
+        if w.casefold() not in stop
+    ][:1]
+    sims = space.similarities(i)
+    me = space.terms[i]
+    out = []
+    for j, t in enumerate(space.terms):
+        if j == i or t.kind != me.kind or content_words(t.text) & content_words(me.text):
+            continue
+        if is_plural(t.text) != is_plural(me.text) or find_term(t.text, sentence):
+            continue
+        if _inflected(t.text, me.text):
+            continue  # "Funktionen" for "Funktion": the same noun, its number never fits
+        before, after = _contexts(space, t.text)
+        hit_left = bool(left) and left[0] in before
+        hit_right = bool(right) and right[0] in after
+        shared = _shared_contexts(space, t.text, me.text)
+        if (
+            (hit_left and hit_right)
+            or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM)
+            or (space.vectors is not None and sims[j] >= CLOSE_SIM)
+            or (space.vectors is not None and sims[j] >= KIN_SIM and shared >= KIN_CONTEXTS)
+            or (typed and space.vectors is not None and sims[j] >= KIN_SIM and shared >= 1)
+        ):
+            out.append(t.text)
+    return out
