@@ -21,8 +21,11 @@ NOTICE = "courses_notice"
 LEAVING = "courses_leaving"
 
 st.title("Courses")
+# Always drawn, notice or not, so what follows keeps its place and the course tabs keep the
+# tab that is open when a notice comes or goes.
+notice = st.container()
 if NOTICE in st.session_state:
-    st.success(st.session_state.pop(NOTICE))
+    notice.success(st.session_state.pop(NOTICE))
 
 
 def _done(message: str) -> None:
@@ -253,12 +256,7 @@ def teaching_section() -> None:
     for c in taught:
         with st.expander(escape_markdown(c.title), expanded=len(taught) == 1):
             _settings(c)
-            # Keyed, so the open tab stays open when a notice above it comes or goes.
-            materials, bank, learners = st.tabs(
-                ["Materials", "Course bank", "Learners"],
-                key=f"course_tabs_{c.id}",
-                on_change="rerun",
-            )
+            materials, bank, learners = st.tabs(["Materials", "Course bank", "Learners"])
             with materials:
                 _course_materials(c)
             with bank:

@@ -80,11 +80,8 @@ def item_actions(row: ItemRow, *, actor_id: int) -> None:
     a confirmation)."""
     rt, cq = get_runtime(), row.course_question_id
     options = list(row.options)
-    # Keyed, so the open tab stays open when a notice above it comes or goes.
     retire, distractor, key, edit = st.tabs(
-        ["Retire", "Replace a distractor", "Correct the key", "Edit"],
-        key=f"ci_actions_{cq}",
-        on_change="rerun",
+        ["Retire", "Replace a distractor", "Correct the key", "Edit"]
     )
     with retire:
         sure = st.checkbox("Learners stop getting this question", key=f"ci_retire_ok_{cq}")

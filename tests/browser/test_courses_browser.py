@@ -46,6 +46,7 @@ def test_teacher_publishes_and_a_learner_joins_and_practises(page, browser, app_
     page.get_by_role("button", name="Add material").click()
     wait_for_text(page, "Material added")
     page.get_by_role("tab", name="Course bank").click()
+    wait_idle(page)
     page.locator('[data-testid="stMultiSelect"]').filter(has_text="Add questions").click()
     page.get_by_role("option").filter(has_text=STEM).first.click()
     page.keyboard.press("Escape")
@@ -53,6 +54,7 @@ def test_teacher_publishes_and_a_learner_joins_and_practises(page, browser, app_
     page.get_by_role("button", name="Add as drafts").click()
     wait_for_text(page, "Added as drafts")
     page.get_by_role("tab", name="Course bank").click()
+    wait_idle(page)
     page.get_by_role("button", name="Publish all drafts").click()
     wait_for_text(page, "Published: every learner")
     with rt.session_factory() as s:
