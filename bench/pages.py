@@ -457,13 +457,26 @@ def _time_accepts(page) -> list[float]:
         print(f"Generate made no preview to accept from: {failed.inner_text()[:300]!r}")
         return []
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    accept = page.get_by_role("button", name="Accept", exact=True)
+    # Each card's Accept by its key: until a card's run has replaced its buttons, the
+    # accepted card's old Accept is still the first one on the page.
+    accept = page.locator('[class*="st-key-gen_"][class*="_accept"]')
+    accept.first.wait_for()
+    keys = accept.evaluate_all(
+        "els => els.flatMap(e => [...e.classList].filter(c => /^st-key-gen_.+_[0-9]+_accept$/.test(c)))"
+    )
+    print(f"Generate preview: {len(keys)} cards to accept")
+    saved = page.get_by_text("saved to your bank", exact=False)
+    errors = page.locator('[data-testid="stAlertContentError"]')
     samples = []
-    for saved in range(1, accept.count() + 1):
+    for key in keys:
+        done, failed = saved.count(), errors.count()
         t0 = time.perf_counter()
-        accept.first.click()
-        page.get_by_text("saved to your bank", exact=False).nth(saved - 1).wait_for()
+        page.locator(f".{key} button").click()
+        saved.nth(done).or_(errors.nth(failed)).wait_for()
         page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+        if errors.count() > failed:  # refused (e.g. already in the bank): the card stays
+            print(f"Accept refused: {errors.nth(failed).inner_text()[:200]!r}")
+            continue
         samples.append((time.perf_counter() - t0) * 1000)
     return samples
 
