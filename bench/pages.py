@@ -499,7 +499,7 @@ def _settled(page, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=7, help="timed runs of each page")
-    p.add_argument("--submits", type=int, default=8, help="answers submitted in Chromium")
+    p.add_argument("--submits", type=int, default=20, help="answers submitted in Chromium")
     p.add_argument("--no-browser", action="store_true", help="skip the Chromium part")
     p.add_argument("--materials", type=int, default=50)
     p.add_argument("--questions", type=int, default=5000)
