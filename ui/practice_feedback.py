@@ -23,6 +23,8 @@ from ui.text import escape_markdown, plural
 DISPUTE_NOTE_KEY = "today_dispute_note"
 FLAG_REASON_KEY = "today_flag_reason"
 FLAG_NOTE_KEY = "today_flag_note"
+DISPUTE_POPOVER_KEY = "today_dispute_open"
+FLAG_POPOVER_KEY = "today_flag_open"
 
 
 def due_in_words(moment: dt.datetime | None, zone: zoneinfo.ZoneInfo, now: dt.datetime) -> str:
@@ -113,13 +115,22 @@ def feedback_card(
         shortcut=NEXT_KEY,
     )
     if not result.correct and not result.disputed and result.grader != "self":
-        with dispute_col.popover("I was right", icon=":material/gavel:"):
-            st.text_input("Why (optional)", key=DISPUTE_NOTE_KEY, max_chars=1000)
-            st.button("Count it as right", key="today_dispute", on_click=on_dispute)
+        # Popovers draw their contents only while open: every checked answer's card stays
+        # small (opening one runs the card once more).
+        dispute = dispute_col.popover(
+            "I was right", icon=":material/gavel:", key=DISPUTE_POPOVER_KEY, on_change="rerun"
+        )
+        if dispute.open:
+            with dispute:
+                st.text_input("Why (optional)", key=DISPUTE_NOTE_KEY, max_chars=1000)
+                st.button("Count it as right", key="today_dispute", on_click=on_dispute)
     if flagged:
         flag_col.success(flagged, icon=":material/flag:")
         return
-    with flag_col.popover("Flag", icon=":material/flag:"), st.form("today_flag"):
+    flag = flag_col.popover("Flag", icon=":material/flag:", key=FLAG_POPOVER_KEY, on_change="rerun")
+    if not flag.open:
+        return
+    with flag, st.form("today_flag"):
         st.radio(
             "What is wrong?",
             list(FLAG_REASON_LABELS),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, exc
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,7 +33,6 @@ def make_engine(url: str, settings: Settings) -> Engine:
     url = normalise_url(url)
     engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.max_overflow,
         pool_timeout=settings.database.pool_timeout_s,
@@ -45,6 +44,7 @@ def make_engine(url: str, settings: Settings) -> Engine:
         },
     )
     _install_slow_query_log(engine, settings.database.slow_query_ms)
+    _install_idle_ping(engine)
     _install_pool_watch(engine)
     _install_outage_message(engine)
     return engine
@@ -56,14 +56,43 @@ DB_DOWN = (
 )
 
 
+# A connection back from the pool after this long idle is pinged before use.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _install_idle_ping(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat idle for PING_AFTER_IDLE_S.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip for each session, and
+    a page run opens several in a row. A connection returned a moment ago was alive then; one
+    that idled (the learner was reading) is checked. A dead one is replaced before the request
+    uses it (the pool retries on DisconnectionError); a server lost within the idle window
+    fails that one request with the outage message, and the pool reconnects after it.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy):
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except psycopg.Error as e:
+            raise exc.DisconnectionError(f"idle connection lost: {e}") from e
+
+
 def _install_outage_message(engine: Engine) -> None:
     """A lost or refused connection becomes DatabaseUnavailable, an EngineError every page
     shows as a message; SQLAlchemy still invalidates the dead connection."""
 
     @event.listens_for(engine, "handle_error")
     def _outage(ctx):  # SQLAlchemy's ExceptionContext
-        if ctx.is_pre_ping:
-            return None
         refused = ctx.connection is None and isinstance(
             ctx.original_exception, psycopg.OperationalError
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.db.models import Attempt, Flag, Profile, Question
-from tests.support.practice import add_question, answer_today, shown_position
+from tests.support.practice import add_question, answer_today, open_popover, shown_position
 from ui.text import escape_markdown
 
 
@@ -65,6 +65,7 @@ def test_answer_shows_feedback_source_and_xp_then_the_next_question(signed_in_ap
     button(at, "Check answer").click().run()
     assert "Not quite" in texts(at) and "ribosome" in texts(at)
     # "I was right" re-scores the attempt.
+    open_popover(at, "today_dispute_open")
     button(at, "Count it as right").click().run()
     assert not at.exception and "counts as right" in texts(at)
     with runtime.session_factory() as s:
@@ -79,6 +80,9 @@ def test_flag_from_feedback_takes_the_question_out(signed_in_app, runtime):
     qid = add_question(runtime.session_factory, uid)
     at.switch_page("pages/today.py").run()
     answer_today(at, "Nucleus", 3)
+    # The flag form is drawn only once its popover is open (a small card on every answer).
+    assert not [r for r in at.radio if r.key == "today_flag_reason"]
+    open_popover(at, "today_flag_open")
     at.radio(key="today_flag_reason").set_value("wrong")
     at.text_area(key="today_flag_note").input("Two options are right")
     button(at, "Flag question").click().run()
@@ -238,8 +242,10 @@ def test_check_next_dispute_and_flag_are_drawn_in_the_same_run(signed_in_app, ru
     at.switch_page("pages/today.py").run()
     answer_today(at, "Nucleus")
     assert not at.exception and "Not quite" in texts(at)
+    open_popover(at, "today_dispute_open")
     button(at, "Count it as right").click().run()
     assert not at.exception and "counts as right" in texts(at)
+    open_popover(at, "today_flag_open")
     at.radio(key="today_flag_reason").set_value("unclear")
     button(at, "Flag question").click().run()
     assert not at.exception

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from sqlalchemy import text
 
 from engine.config import Settings
+from engine.db import session as db_session
 from engine.db.session import make_engine, pool_stats
+from engine.errors import DatabaseUnavailable
 
 
 def test_slow_queries_are_logged_without_parameters(db_url, caplog):
@@ -33,6 +36,54 @@ def test_fast_queries_are_not_logged(db_url, caplog):
     finally:
         engine.dispose()
     assert not [r for r in caplog.records if r.name == "engine.db.slow"]
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _terminate(db_url: str, pid: int) -> None:
+    other = make_engine(db_url, Settings(database_url=db_url))
+    try:
+        with other.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            conn.commit()
+    finally:
+        other.dispose()
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(
+    db_url, monkeypatch: pytest.MonkeyPatch
+):
+    """A learner who read a question for a while clicks: the server had dropped the pooled
+    connection meanwhile (a restart, an idle timeout), and the request works on a new one."""
+    monkeypatch.setattr(db_session, "PING_AFTER_IDLE_S", 0.0)
+    engine = make_engine(db_url, Settings(database_url=db_url, db_pool_size=1))
+    try:
+        dead = _backend_pid(engine)
+        _terminate(db_url, dead)
+        assert _backend_pid(engine) != dead
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_lost_within_the_idle_window_fails_one_request_clearly_then_recovers(
+    db_url, monkeypatch: pytest.MonkeyPatch
+):
+    """A connection used a moment ago is not pinged again (a page run opens several sessions
+    in a row); if the server dropped it in that moment, that one request gets the outage
+    message, and the next one works."""
+    monkeypatch.setattr(db_session, "PING_AFTER_IDLE_S", 3600.0)
+    engine = make_engine(db_url, Settings(database_url=db_url, db_pool_size=1))
+    try:
+        dead = _backend_pid(engine)
+        _terminate(db_url, dead)
+        with pytest.raises(DatabaseUnavailable):
+            _backend_pid(engine)
+        assert _backend_pid(engine) != dead
+    finally:
+        engine.dispose()
 
 
 def test_pool_statistics_and_overflow_warning(db_url, caplog):

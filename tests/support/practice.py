@@ -59,3 +59,10 @@ def answer_today(at, option: str | int, confidence: int | None = None):
     if confidence is not None:
         at.button(key=f"today_sure_{confidence}").click().run()
     return at.button(key="today_check").click().run()
+
+
+def open_popover(at, key: str):
+    """Open a popover that draws its contents only while open (`on_change="rerun"`), as a
+    click on it does in the browser (AppTest has no popover element to click)."""
+    at.session_state[key] = True
+    return at.run()
