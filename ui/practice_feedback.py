@@ -105,8 +105,9 @@ def feedback_card(
     if result.leveled_up:
         st.balloons()
         st.success(f"Level {result.level} reached!")
-    next_col, dispute_col, flag_col = st.columns(3)
-    next_col.button(
+    # One row container, not columns: fewer blocks to draw after every check.
+    actions = st.container(horizontal=True, key="today_actions")
+    actions.button(
         "Next question",
         key="today_next",
         type="primary",
@@ -117,7 +118,7 @@ def feedback_card(
     if not result.correct and not result.disputed and result.grader != "self":
         # Popovers draw their contents only while open: every checked answer's card stays
         # small (opening one runs the card once more).
-        dispute = dispute_col.popover(
+        dispute = actions.popover(
             "I was right", icon=":material/gavel:", key=DISPUTE_POPOVER_KEY, on_change="rerun"
         )
         if dispute.open:
@@ -125,9 +126,9 @@ def feedback_card(
                 st.text_input("Why (optional)", key=DISPUTE_NOTE_KEY, max_chars=1000)
                 st.button("Count it as right", key="today_dispute", on_click=on_dispute)
     if flagged:
-        flag_col.success(flagged, icon=":material/flag:")
+        actions.success(flagged, icon=":material/flag:")
         return
-    flag = flag_col.popover("Flag", icon=":material/flag:", key=FLAG_POPOVER_KEY, on_change="rerun")
+    flag = actions.popover("Flag", icon=":material/flag:", key=FLAG_POPOVER_KEY, on_change="rerun")
     if not flag.open:
         return
     with flag, st.form("today_flag"):

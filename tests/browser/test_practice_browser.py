@@ -49,6 +49,11 @@ def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
     wait_for_text(page, "Question number 3")
     answer(page, "Mitochondrion", "Fairly sure")
     wait_for_text(page, "+20 XP · 55 XP")
+    # Flag: its form appears when the popover opens, and the flag is confirmed on the card.
+    page.get_by_role("button", name="Flag", exact=True).click()
+    page.get_by_text("The question is unclear").click()
+    page.get_by_role("button", name="Flag question").click()
+    wait_for_text(page, "Thanks, flagged.")
 
     # The missed question comes back once before the end, then the session summary.
     page.get_by_role("button", name="Next question").click()
