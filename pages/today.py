@@ -53,10 +53,17 @@ account = require_account()
 uid = account.user_id
 
 CURRENT, RESULT, SESSION = "today_current", "today_result", "today_session"
+# What this showing's runs read once: the question, its pictures and the header's counts.
+# Picking an option or a confidence changes no data, so its run reads nothing again; every
+# action that changes data (an answer, a rating, a dispute, a flag) marks the counts stale.
+CARD, CHANGED = "today_card", "today_changed"
 st.session_state.setdefault(CURRENT, None)  # {question_id, reviews, token, shown_at, kind}
 st.session_state.setdefault(RESULT, None)
 st.session_state.setdefault("today_extra_new", 0)
 st.session_state.setdefault(SESSION, rules.SessionTally())  # this visit's session
+# A whole run of the page (arriving from another page, a reload) reads everything afresh: the
+# question may have been edited, or answered elsewhere, meanwhile. Card runs keep CARD.
+st.session_state[CARD] = None
 
 try:
     zone = zoneinfo.ZoneInfo(get_profile(rt, user_id=uid).timezone)
@@ -79,6 +86,7 @@ def when(moment: dt.datetime | None) -> str:
 # --- callbacks: run before the fragment draws again ------------------------------------------
 def next_question() -> None:
     st.session_state[CURRENT] = None
+    st.session_state[CARD] = None
     st.session_state[RESULT] = None
     st.session_state.pop("today_flagged", None)
     st.session_state.pop("today_checking", None)
@@ -88,6 +96,7 @@ def next_question() -> None:
 def answered(result: AnswerResult) -> None:
     """Show this result and count it in the session."""
     st.session_state[RESULT] = result
+    st.session_state[CHANGED] = True
     st.session_state[SESSION] = rules.record_answer(
         st.session_state[SESSION],
         question_id=result.question_id,
@@ -116,6 +125,7 @@ def dispute() -> None:
         st.session_state["today_error"] = e.user_message
         return
     st.session_state[RESULT] = rescored
+    st.session_state[CHANGED] = True
     st.session_state[SESSION] = rules.record_dispute(
         st.session_state[SESSION],
         question_id=rescored.question_id,
@@ -146,11 +156,13 @@ def flag() -> None:
         else ""
     )
     st.session_state["today_flagged"] = message
+    st.session_state[CHANGED] = True
     st.toast(message, icon=":material/flag:")
 
 
 def learn_more(more: int) -> None:
     st.session_state["today_extra_new"] += more
+    st.session_state[CHANGED] = True
 
 
 # --- the card --------------------------------------------------------------------------------
@@ -232,19 +244,37 @@ def show_question(question: PracticeQuestion, current: dict, images: Sequence[Sh
     show_images(images, QUESTION_SIDE)
 
 
-def pictures(question: PracticeQuestion) -> list[ShownImage] | None:
+def card(current: dict) -> dict:
+    """This showing's reads (see CARD), emptied when another question is shown."""
+    cached = st.session_state.get(CARD)
+    if cached is None or cached["token"] != current["token"]:
+        cached = st.session_state[CARD] = {"token": current["token"]}
+    return cached
+
+
+def pictures(question: PracticeQuestion, current: dict) -> list[ShownImage] | None:
     """The question's pictures (None, with the reason shown, when they cannot be read)."""
-    try:
-        return images_for(rt, user_id=uid, question_ids=[question.id]).get(question.id, [])
-    except EngineError as e:
-        st.error(e.user_message)
-        return None
+    cached = card(current)
+    if "images" not in cached:
+        try:
+            found = images_for(rt, user_id=uid, question_ids=[question.id])
+        except EngineError as e:
+            st.error(e.user_message)
+            return None
+        cached["images"] = found.get(question.id, [])
+    return cached["images"]
 
 
 def load_question(current: dict) -> PracticeQuestion | None:
     """The question to show, or None (with a message and a way on) when it cannot be shown."""
+    cached = card(current)
+    if "question" in cached:
+        return cached["question"]  # checking it again is the engine's, when it is answered
     try:
-        return get_practice_question(rt, user_id=uid, question_id=current["question_id"])
+        cached["question"] = get_practice_question(
+            rt, user_id=uid, question_id=current["question_id"]
+        )
+        return cached["question"]
     except QuestionUnavailable as e:
         st.warning(e.user_message)
         st.session_state[SESSION] = rules.drop_question(
@@ -256,6 +286,18 @@ def load_question(current: dict) -> PracticeQuestion | None:
         st.error(e.user_message)
         next_question()
     return None
+
+
+def counts(current: dict | None) -> TodayQueue:
+    """Today's queue and counts: read again unless this showing has them and nothing
+    changed since (a pick of an option or a confidence changes nothing)."""
+    changed = st.session_state.pop(CHANGED, False)
+    cached = card(current) if current is not None else {}
+    if changed or "queue" not in cached:
+        cached["queue"] = build_queue(
+            rt, user_id=uid, extra_new=st.session_state["today_extra_new"]
+        )
+    return cached["queue"]
 
 
 def header(queue: TodayQueue) -> None:
@@ -299,11 +341,11 @@ def practice() -> None:
                 current["reviews"] = question.reviews
             grade(question, current)
     try:
-        queue = build_queue(rt, user_id=uid, extra_new=st.session_state["today_extra_new"])
-        header(queue)
+        queue = counts(current)
     except EngineError as e:
         st.error(e.user_message)
         return
+    header(queue)
     if current is None:
         step = rules.next_step(st.session_state[SESSION], queue.entries)
         if step is None:
@@ -317,11 +359,12 @@ def practice() -> None:
             "kind": step.kind.value,
         }
         st.session_state[CURRENT] = current
+        card(current)["queue"] = queue
         if (question := load_question(current)) is None:
             return
         if current["reviews"] is None:
             current["reviews"] = question.reviews
-    if (images := pictures(question)) is None:
+    if (images := pictures(question, current)) is None:
         return
     show_question(question, current, images)
     error = st.session_state.pop("today_error", None)

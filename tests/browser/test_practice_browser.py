@@ -23,6 +23,10 @@ def answer(page, option: str, confidence: str) -> None:
     page.get_by_role("button", name="Check answer").click()
 
 
+def metric(page, label: str):
+    return page.locator('[data-testid="stMetric"]').filter(has_text=label)
+
+
 def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
     email = signup_and_onboard(page, app_server.url, name="Rosalind")
     sf = app_server.runtime.session_factory
@@ -36,6 +40,10 @@ def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
     answer(page, "Mitochondrion", "Certain")
     wait_for_text(page, "Right!")
     wait_for_text(page, "+25 XP · 25 XP")
+    # The header counts are read again after an answer (picks of an option or a confidence
+    # reuse the showing's counts; checking changes them).
+    metric(page, "Answered today").filter(has_text="1 / ").wait_for()
+    metric(page, "XP").filter(has_text="25").wait_for()
     wait_for_text(page, "next review tomorrow at")
     wait_for_text(page, "site of aerobic respiration")  # the cited source excerpt
 
@@ -44,6 +52,7 @@ def test_answer_three_questions_and_see_xp_and_next_review(page, app_server):
     answer(page, "Nucleus", "Unsure")
     wait_for_text(page, "Not quite")
     wait_for_text(page, "+10 XP · 35 XP")
+    metric(page, "Answered today").filter(has_text="2 / ").wait_for()
 
     page.get_by_role("button", name="Next question").click()
     wait_for_text(page, "Question number 3")
