@@ -57,6 +57,8 @@ CURRENT, RESULT, SESSION = "today_current", "today_result", "today_session"
 # Picking an option or a confidence changes no data, so its run reads nothing again; every
 # action that changes data (an answer, a rating, a dispute, a flag) marks the counts stale.
 CARD, CHANGED = "today_card", "today_changed"
+# Next carries the last card's counts to the next one: they were read after its answer.
+CARRIED = "today_carried_counts"
 st.session_state.setdefault(CURRENT, None)  # {question_id, reviews, token, shown_at, kind}
 st.session_state.setdefault(RESULT, None)
 st.session_state.setdefault("today_extra_new", 0)
@@ -64,6 +66,7 @@ st.session_state.setdefault(SESSION, rules.SessionTally())  # this visit's sessi
 # A whole run of the page (arriving from another page, a reload) reads everything afresh: the
 # question may have been edited, or answered elsewhere, meanwhile. Card runs keep CARD.
 st.session_state[CARD] = None
+st.session_state[CARRIED] = None
 
 try:
     zone = zoneinfo.ZoneInfo(get_profile(rt, user_id=uid).timezone)
@@ -85,6 +88,7 @@ def when(moment: dt.datetime | None) -> str:
 
 # --- callbacks: run before the fragment draws again ------------------------------------------
 def next_question() -> None:
+    st.session_state[CARRIED] = (st.session_state.get(CARD) or {}).get("queue")
     st.session_state[CURRENT] = None
     st.session_state[CARD] = None
     st.session_state[RESULT] = None
@@ -290,8 +294,12 @@ def load_question(current: dict) -> PracticeQuestion | None:
 
 def counts(current: dict | None) -> TodayQueue:
     """Today's queue and counts: read again unless this showing has them and nothing
-    changed since (a pick of an option or a confidence changes nothing)."""
+    changed since (a pick of an option or a confidence changes nothing), or, for the next
+    question, the last card read them after its answer."""
     changed = st.session_state.pop(CHANGED, False)
+    carried = st.session_state.pop(CARRIED, None)
+    if current is None and carried is not None and not changed:
+        return carried
     cached = card(current) if current is not None else {}
     if changed or "queue" not in cached:
         cached["queue"] = build_queue(
