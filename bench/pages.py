@@ -380,7 +380,10 @@ def _answer_by_clicks(page) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     page.get_by_role("button", name="Next question").click()
     _next_shown(page)
-    return submit, (time.perf_counter() - t0) * 1000, visible
+    after = (time.perf_counter() - t0) * 1000
+    if page.get_by_text("Correct answer:", exact=False).count():  # checked, not timed
+        raise SystemExit("the last verdict was still on screen after Next's run finished")
+    return submit, after, visible
 
 
 def time_submits(
@@ -446,9 +449,9 @@ def time_submits(
 
 
 def _next_shown(page) -> None:
-    """After Next: the last verdict is gone, the next question's Check button is on screen
-    and the run has finished."""
-    page.get_by_text("Correct answer:", exact=False).first.wait_for(state="detached")
+    """After Next: the next question's Check button is on screen and the run has finished
+    (two waits, as for the anchor's click; the last verdict is gone once the run finished,
+    since a finished run removes what it did not draw)."""
     page.locator(".st-key-today_check").wait_for()
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
 
