@@ -47,13 +47,17 @@ def render_question(q: Any, *, show_answer: bool = True) -> None:
     """Stem, options with the correct one marked, answer, explanation and source."""
     st.markdown("**" + plain(q.stem) + "**")
     if q.type == QuestionType.MCQ and q.options:
-        for i, option in enumerate(q.options):
-            mark = (
-                ":material/check_circle:"
-                if show_answer and i == q.correct_index
-                else (":material/radio_button_unchecked:")
-            )
-            st.markdown(f"{mark} {plain(option)}")
+        # One block, an option per line: a card (the Generate preview, the bank's rows) draws
+        # one element for its options, not one each.
+        marks = [
+            ":material/check_circle:"
+            if show_answer and i == q.correct_index
+            else ":material/radio_button_unchecked:"
+            for i in range(len(q.options))
+        ]
+        st.markdown(
+            "  \n".join(f"{mark} {plain(option)}" for mark, option in zip(marks, q.options))
+        )
     if show_answer:
         flashcard = getattr(q, "form", None) == FLASHCARD_FORM
         if flashcard:
