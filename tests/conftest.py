@@ -199,6 +199,19 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, hand tests to the workers one at a time as each finishes one.
+
+    By default its "load" scheduler first gives every worker a block of a quarter of its
+    share of consecutive tests: with the slow tests first (below), one worker got all of them
+    in its first block and ran them one after another while the others ran out of work, and
+    the run took twice its total divided by the workers. One at a time, the slow tests spread
+    over all workers and the short ones fill in behind them. An explicit --maxschedchunk wins.
+    """
+    if getattr(config.option, "maxschedchunk", 0) is None:  # xdist present, option not given
+        config.option.maxschedchunk = 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first: pytest-xdist hands them out before the many short ones, so no worker
     starts a minutes-long test when the others are nearly done (the wall time stays close to

@@ -54,10 +54,12 @@ def chroma(tmp_path):
 
 
 @pytest.fixture
-def settings(db_url, tmp_path, monkeypatch, chroma):
-    """This test's database and data folder, vectors in the Chroma server."""
+def settings(db_url, tmp_path, monkeypatch, chroma, shared_model_cache):
+    """This test's database and data folder, vectors in the Chroma server, the run's built
+    embedding model."""
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("GROUNDWORK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GROUNDWORK_MODEL_CACHE_DIR", str(shared_model_cache))
     monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
     monkeypatch.setenv("CHROMA_PORT", str(chroma.port))
     get_settings.cache_clear()

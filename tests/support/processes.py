@@ -61,7 +61,8 @@ class ChromaServer:
 
 
 def process_env(settings, **extra: str) -> dict[str, str]:  # Settings
-    """Environment for a child process sharing this test's database, data and Chroma."""
+    """Environment for a child process sharing this test's database, data, Chroma and model
+    cache."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDWORK_")}
     env.update(
         {
@@ -80,6 +81,10 @@ def process_env(settings, **extra: str) -> dict[str, str]:  # Settings
     )
     if settings.vectors.host:
         env["CHROMA_HOST"], env["CHROMA_PORT"] = settings.vectors.host, str(settings.vectors.port)
+    if settings.storage.model_cache_dir:
+        # The test's built embedding model: without it a worker builds its own at start
+        # (tens of CPU-seconds, at the worker's lowered priority) before it takes a job.
+        env["GROUNDWORK_MODEL_CACHE_DIR"] = str(settings.storage.model_cache_dir)
     env.update(extra)
     return env
 
