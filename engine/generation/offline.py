@@ -33,7 +33,7 @@ from engine.generation.offline_common import (
     shuffled,
 )
 from engine.generation.offline_forms import build_draft
-from engine.generation.offline_rivals import rivals
+from engine.generation.offline_rivals import distinctive, rivals
 from engine.generation.offline_terms import (
     KeyTerm,
     TermSpace,
@@ -113,6 +113,9 @@ def _candidates(
         if not lang_.is_supported(lang):
             continue
         max_count = max(t.count for t in space.terms)
+        # Terms of the material's own (defined, named, fixed phrases) make questions about
+        # its notions; a common word makes one about its wording.
+        own = {t.text for t in space.terms if distinctive(t, space)}
         found = []
         for s in sentences(p.text, lang):
             if normalise(s) in used:
@@ -127,7 +130,13 @@ def _candidates(
                         count=t.count, max_count=max_count, closeness=0.4, words=len(s.split())
                     )
                     salience = 1 - t.rank / max(1, len(space.terms))
-                    score = abs(pre - target) - 0.3 * concept - 0.2 * salience - 0.4 * defines
+                    score = (
+                        abs(pre - target)
+                        - 0.3 * concept
+                        - 0.2 * salience
+                        - 0.4 * defines
+                        - 0.2 * (t.text in own)
+                    )
                     found.append((score, Candidate(p, s, t, pre, lang)))
         found.sort(key=lambda x: x[0])
         per_passage.append([c for _, c in found])

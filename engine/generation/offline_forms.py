@@ -23,7 +23,7 @@ from engine.generation.offline_parts import (
     signal_for,
     why_term,
 )
-from engine.generation.offline_rivals import rivals
+from engine.generation.offline_rivals import distinctive, rivals
 from engine.generation.offline_terms import TermSpace, blankable
 from engine.generation.offline_text import (
     as_sentence,
@@ -161,6 +161,10 @@ def cloze(
 ) -> Draft | None:
     found = _blanked(c)
     if found is None or _is_subject(c, space):
+        return None
+    if not distinctive(c.term, space):
+        # A common word typed: a synonym the material never uses is just as right.
+        batch.reject("common_word_blank")
         return None
     if _rivals(c, space, typed=True) or _head_alone(c.term.text, space):
         # A typed answer could be another term, or the key's head alone, just as right.

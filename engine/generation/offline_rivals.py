@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from engine.domain import language as lang_
-from engine.generation.offline_terms import TermSpace
-from engine.generation.offline_text import find_term, is_plural
+from engine.generation.offline_terms import KeyTerm, TermSpace
+from engine.generation.offline_text import find_term, is_plural, noun_like
 from engine.generation.validation import content_words
 
 RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well
@@ -17,6 +17,10 @@ CLOSE_SIM = 0.75  # so close in meaning that it fits any slot the answer fits (n
 # answer does, though never seen in this very slot.
 KIN_SIM, KIN_CONTEXTS = 0.5, 2
 _CONTEXT = 3  # words either side of a term that count as its context
+# A modifier the material puts before this many different words opens no fixed term
+# ("particular system", "particular technology", "particular application").
+FREE_MODIFIER = 3
+COMPOUND_CHARS = 10  # a German noun this long is a compound ("Speicherzellen"), a term
 
 
 def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
@@ -103,3 +107,28 @@ def rivals(
         ):
             out.append(t.text)
     return out
+
+
+def distinctive(term: KeyTerm, space: TermSpace) -> bool:
+    """Whether a typed answer can be checked against the key alone: the key is a term of the
+    material's own (one it defines, an acronym or name, a fixed phrase of several words, a
+    German compound), not a common word or a free adjective with a noun, whose synonyms
+    ("technology" for "system", "restrictions" for "conditions") are just as right though
+    the material may never use them as its key terms."""
+    if term.kind in ("acronym", "proper") or term.text.casefold() in space.definitions:
+        return True
+    words = term.text.split()
+    if len(words) == 1:
+        return space.language == "de" and len(term.text) >= COMPOUND_CHARS
+    first = words[0]
+    if first.casefold().endswith("ly"):
+        return False  # an adverb: "_____" reads as a manner, not a term
+    return noun_like(first, space.text) or not _free_modifier(first, space)
+
+
+def _free_modifier(word: str, space: TermSpace) -> bool:
+    """A word the material puts before many different content words (an adjective used
+    freely, not half of one fixed term)."""
+    stop = lang_.stopwords(space.language)
+    after = re.findall(rf"(?<![\w-]){re.escape(word)}\s+([^\W\d_]+)", space.text, re.IGNORECASE)
+    return len({w.casefold() for w in after if w.casefold() not in stop}) >= FREE_MODIFIER

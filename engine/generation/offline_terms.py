@@ -14,6 +14,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from engine.domain import language as lang_
+from engine.generation.offline_layout import prose_text
 from engine.generation.offline_text import (
     DE_FEMININE,
     GENERIC,
@@ -125,11 +126,15 @@ def cut_short(phrase: str, text: str, *, least: int = 3) -> bool:
 
 
 def _verb_like(word: str, text: str) -> bool:
-    """An English word used as a verb ("to record") and never as a noun ("the record")."""
+    """An English word used as a verb ("to record", "predicting the intention") and never as
+    a noun ("the record"): a phrase it opens ("predicting system" of "predicting system
+    use") is an action cut from its object, not a term."""
     w = re.escape(word)
-    return bool(
-        re.search(rf"\b(to|must|can|will|may|should|we|they) {w}\b", text, re.I)
-    ) and not noun_like(word, text)
+    verb = re.search(rf"\b(to|must|can|will|may|should|we|they) {w}\b", text, re.I)
+    gerund = word.casefold().endswith("ing") and re.search(
+        rf"\b{w} (the|a|an|this|these|those|their|its|his|her|our)\b", text, re.I
+    )
+    return bool(verb or gerund) and not noun_like(word, text)
 
 
 def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> bool:
@@ -347,6 +352,7 @@ def spread_sample(texts: Sequence[str], chars: int = TERMS_SAMPLE_CHARS) -> str:
 def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
     """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
     text = without_references(text)  # its titles and authors are no terms of the material
+    text = prose_text(text, lang)  # nor are the cells of its tables and figures
     terms = key_terms(text, names=names, lang=lang)
     vectors: np.ndarray | None = None
     if embed is not None and terms:

@@ -10,6 +10,7 @@ from collections.abc import Collection
 
 from engine.domain import language as lang_
 from engine.generation import lint as qlint
+from engine.generation.offline_layout import restarts, units
 from engine.generation.references import without_references
 from engine.generation.validation import clean_text
 from engine.ingestion.cleaning import is_heading_line
@@ -175,7 +176,7 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         s = s + "."
     if not s[:1].isupper() or s[-1] != "." or s.endswith(("et al.", "e.g.", "i.e.", "etc.")):
         return False
-    if _points_back(words):
+    if _points_back(words) or restarts(words, lang):
         return False
     if (
         qlint.has_marker(s)
@@ -237,21 +238,27 @@ def sentences(text: str, lang: str = "en") -> list[str]:
             for i, ln in enumerate(lines)
             if not is_heading_line(ln, lines[i + 1] if i + 1 < len(lines) else None)
         ]
-        # Bullet items are units of their own: never glued to the text around them. In
-        # lecture notes a bulleted item is often a clause without its full stop: it counts
-        # when it is one whole clause (see `is_candidate`).
-        joined = " ".join(body)
-        items = _ITEM_BREAK.split(joined)
-        for k, item in enumerate(items):
-            pieces = lang_.split_sentences(clean_text(item), lang)
-            bulleted = k > 0 or bool(_ITEM_BREAK.match(joined))
-            for s in pieces:
-                s = s.strip()
-                whole_item = bulleted and len(pieces) == 1 and s[-1:].isalpha()
-                if whole_item:
-                    s = item_clause(s)
-                if is_candidate(s, lang, item=whole_item):
-                    out.append(s)
+        # No sentence runs across a table line or past a line that ends its item.
+        for unit in units(body, lang):
+            out.extend(_unit_sentences(" ".join(unit), lang))
+    return out
+
+
+def _unit_sentences(joined: str, lang: str) -> list[str]:
+    """Candidate sentences of one unit of lines. Bullet items are units of their own: never
+    glued to the text around them. In lecture notes a bulleted item is often a clause
+    without its full stop: it counts when it is one whole clause (see `is_candidate`)."""
+    out = []
+    for k, item in enumerate(_ITEM_BREAK.split(joined)):
+        pieces = lang_.split_sentences(clean_text(item), lang)
+        bulleted = k > 0 or bool(_ITEM_BREAK.match(joined))
+        for s in pieces:
+            s = s.strip()
+            whole_item = bulleted and len(pieces) == 1 and s[-1:].isalpha()
+            if whole_item:
+                s = item_clause(s)
+            if is_candidate(s, lang, item=whole_item):
+                out.append(s)
     return out
 
 

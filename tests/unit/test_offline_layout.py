@@ -1,0 +1,108 @@
+"""Offline questions read the material's prose, not its layout: no key term or option from a
+table or a figure's labels, no sentence glued across two bullet items, and a typed answer only
+where the key is a term of the material's own (pure generator functions, no database)."""
+
+from __future__ import annotations
+
+from engine.generation import offline
+from engine.generation.drafts import Passage
+from engine.generation.offline_forms import build_draft
+from engine.generation.offline_layout import table_line
+
+PROSE = (
+    "The Theory of Planned Behavior model is very similar to the Theory of Reasoned Action\n"
+    "model, except that it takes into account the additional construct of perceived control,\n"
+    "which refers to the perception of control over the performance of a given behavior.\n"
+)
+# A figure's boxes, as the text layer reads them: the labels of two boxes on one line.
+FIGURE = (
+    "Behavioral Beliefs\n"
+    "and Attitude\n"
+    "Outcome Evaluations\n"
+    "Normative Beliefs and Subjective Norms Intention Behavior\n"
+    "Motivation to Comply\n"
+    "Control Beliefs Perceived\n"
+)
+
+
+def _passage(text: str) -> Passage:
+    return Passage(1, 1, "notes", text, 1, 1)
+
+
+def test_the_labels_of_a_figure_or_table_give_no_key_terms_and_no_sentences():
+    assert table_line("Normative Beliefs and Subjective Norms Intention Behavior")
+    assert table_line("0.87 0.91 0.79 Yes")
+    # Prose lines, wrapped anywhere, stay prose (a lower-case word, a comma, a sentence end).
+    for line in PROSE.splitlines() + ["The Technology Acceptance Model (TAM) explains use"]:
+        assert not table_line(line), line
+    text = (PROSE + FIGURE + "\n") * 4
+    space = offline.build_space(text, names=set(), embed=None)
+    terms = {t.text.casefold() for t in space.terms}
+    assert not {t for t in terms if "intention behavior" in t or "norms intention" in t}, terms
+    assert "intention behavior" not in space.text.casefold()
+    assert "perceived control" in space.text  # the prose around the figure is kept
+    # A figure line between two lines of a sentence never glues into it.
+    glued = PROSE.replace("model, except", "Intention Behavior Subjective Norms\nmodel, except")
+    assert all("Intention" not in s for s in offline.sentences(glued, "en"))
+
+
+def test_a_gerund_with_its_object_opens_no_key_term():
+    # "predicting system" is cut from "predicting system use": an action, not a notion.
+    text = (
+        "Researchers study predicting system use in many settings. TAM explains predicting "
+        "system use well. The model aims at predicting the intention of a user. The system "
+        "use of a user depends on the perceived usefulness of the system. "
+    ) * 4
+    terms = {t.text.casefold() for t in offline.key_terms(text)}
+    assert "predicting system" not in terms, terms
+    assert {"system use", "perceived usefulness"} & terms, terms
+
+
+def test_a_typed_blank_needs_a_term_of_the_material_s_own():
+    text = (
+        "A trace tree is a tree of traces that share one loop header in the program. "
+        "Perceived ease of use is the degree to which using a particular system is free of "
+        "effort. A particular technology or a particular application may need training. "
+        "The trace tree grows. The system runs. The system stops. "
+    ) * 2
+    words = ["system", "particular system", "trace tree", "loop header"]
+    space = offline.TermSpace(
+        [offline.KeyTerm(w, 10 * i, 4) for i, w in enumerate(words)], None, frozenset(), text=text
+    )
+    space.definitions["trace tree"] = "A tree of traces that share one loop header."
+    sentence = "Ease of use is the degree to which using a particular system is free of effort."
+    # "technology" typed for "system", or for "particular system", is just as right.
+    for term in space.terms[:2]:
+        c = offline.Candidate(_passage(sentence), sentence, term, 0.5)
+        batch = offline.Batch()
+        assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=batch) is None
+        assert batch.rejections == ["common_word_blank"]
+    # A term the material defines is what the learner types.
+    defined = "The recorder extends the trace tree whenever a side exit becomes hot at run time."
+    c = offline.Candidate(_passage(defined), defined, space.terms[2], 0.5)
+    assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch())
+
+
+def test_bullet_items_the_text_layer_glued_are_never_one_sentence():
+    notes = (
+        "\u2022 Ziel: benutze den template-Mechanismus, damit eine Implementation für viele Typen\n"
+        "verwendbar ist\n"
+        "erweitert funktionale und prozedurale und objekt-orientierte Programmierung heute\n"
+        "\u2022 zwei Arten von Templates werden in dieser Vorlesung der Reihe nach besprochen\n"
+    )
+    found = offline.sentences(notes, "de")
+    assert not any("erweitert" in s for s in found), found
+    assert (
+        "Benutze den template-Mechanismus, damit eine Implementation für viele Typen verwendbar ist"
+    ) in found
+
+
+def test_a_line_glued_to_a_sentence_without_its_end_is_no_candidate():
+    glued = "Preamble The General Public License is a free licence for software and other works."
+    assert not offline.is_candidate(glued, "en")
+    assert offline.is_candidate(glued.removeprefix("Preamble "), "en")
+    # A capitalised article after a colon or in quotes begins a quote or title, not a restart.
+    assert offline.is_candidate("The licence names one rule: The work stays free for all.", "en")
+    notes = "Der Compiler ersetzt den Platzhalter Die Klasse wird dann für jeden Typ übersetzt."
+    assert not offline.is_candidate(notes, "de")
+    assert offline.is_candidate(notes.replace(" Die Klasse", ", und die Klasse"), "de")
