@@ -162,13 +162,13 @@ def cloze(
     found = _blanked(c)
     if found is None or _is_subject(c, space):
         return None
-    if not distinctive(c.term, space):
-        # A common word typed: a synonym the material never uses is just as right.
-        batch.reject("common_word_blank")
-        return None
     if _rivals(c, space, typed=True) or _head_alone(c.term.text, space):
         # A typed answer could be another term, or the key's head alone, just as right.
         batch.reject("ambiguous_blank")
+        return None
+    if not distinctive(c.term, space):
+        # A common word typed: a synonym the material never uses is just as right.
+        batch.reject("common_word_blank")
         return None
     answer, blanked = found
     near = space.neighbours(c.term.text, avoid=c.sentence)

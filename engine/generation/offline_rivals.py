@@ -8,7 +8,7 @@ import re
 
 from engine.domain import language as lang_
 from engine.generation.offline_terms import KeyTerm, TermSpace
-from engine.generation.offline_text import find_term, is_plural, noun_like
+from engine.generation.offline_text import find_term, is_plural
 from engine.generation.validation import content_words
 
 RIVAL_SIM = 0.6  # embedding similarity above which a term seen in the same slot fits as well
@@ -117,18 +117,34 @@ def distinctive(term: KeyTerm, space: TermSpace) -> bool:
     the material may never use them as its key terms."""
     if term.kind in ("acronym", "proper") or term.text.casefold() in space.definitions:
         return True
+    if term.text.isupper() and len(term.text) > 1:  # an acronym
+        return True
     words = term.text.split()
     if len(words) == 1:
         return space.language == "de" and len(term.text) >= COMPOUND_CHARS
     first = words[0]
     if first.casefold().endswith("ly"):
         return False  # an adverb: "_____" reads as a manner, not a term
-    return noun_like(first, space.text) or not _free_modifier(first, space)
+    return not _free_modifier(first, space)
+
+
+# Determiners before a noun standing alone ("the trace is", "a system."), per language.
+_DETERMINERS = frozenset(
+    """a an the this that these those each every its their our der die das den dem des ein
+eine einen einem einer le la les un une ce cette ces el los las una este esta""".split()
+)
 
 
 def _free_modifier(word: str, space: TermSpace) -> bool:
-    """A word the material puts before many different content words (an adjective used
-    freely, not half of one fixed term)."""
+    """A word the material puts before many different content words and never uses as a
+    noun of its own (after a determiner and before a function word or punctuation): an
+    adjective used freely ("a particular system", "a particular technology"), not half of
+    one fixed term nor a noun ("trace" of "trace tree": "the trace is")."""
     stop = lang_.stopwords(space.language)
-    after = re.findall(rf"(?<![\w-]){re.escape(word)}\s+([^\W\d_]+)", space.text, re.IGNORECASE)
-    return len({w.casefold() for w in after if w.casefold() not in stop}) >= FREE_MODIFIER
+    w = re.escape(word)
+    alone = rf"(?<![\w-])(\w+)\s+{w}(?:\s+(\w+)|\s*[^\w\s-]|\s*$)"
+    for det, nxt in re.findall(alone, space.text, re.IGNORECASE):
+        if det.casefold() in _DETERMINERS and (not nxt or nxt.casefold() in stop):
+            return False  # "the trace is": a noun
+    after = re.findall(rf"(?<![\w-]){w}\s+([^\W\d_]+)", space.text, re.IGNORECASE)
+    return len({a.casefold() for a in after if a.casefold() not in stop}) >= FREE_MODIFIER

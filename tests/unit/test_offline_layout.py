@@ -41,9 +41,13 @@ def test_the_labels_of_a_figure_or_table_give_no_key_terms_and_no_sentences():
     assert not {t for t in terms if "intention behavior" in t or "norms intention" in t}, terms
     assert "intention behavior" not in space.text.casefold()
     assert "perceived control" in space.text  # the prose around the figure is kept
-    # A figure line between two lines of a sentence never glues into it.
-    glued = PROSE.replace("model, except", "Intention Behavior Subjective Norms\nmodel, except")
-    assert all("Intention" not in s for s in offline.sentences(glued, "en"))
+    # A figure's line between two lines of a sentence never glues into it.
+    glued = (
+        "The perceived control of a person shapes the\n"
+        "Intention Behavior Subjective Norms\n"
+        "intention to use a system in the long run.\n"
+    )
+    assert all("Norms" not in s for s in offline.sentences(glued, "en"))
 
 
 def test_a_gerund_with_its_object_opens_no_key_term():
@@ -63,20 +67,23 @@ def test_a_typed_blank_needs_a_term_of_the_material_s_own():
         "A trace tree is a tree of traces that share one loop header in the program. "
         "Perceived ease of use is the degree to which using a particular system is free of "
         "effort. A particular technology or a particular application may need training. "
-        "The trace tree grows. The system runs. The system stops. "
+        "Using a particular gadget is easy. The trace tree grows. The system runs. "
     ) * 2
-    words = ["system", "particular system", "trace tree", "loop header"]
+    words = ["system", "particular gadget", "trace tree", "loop header"]
     space = offline.TermSpace(
         [offline.KeyTerm(w, 10 * i, 4) for i, w in enumerate(words)], None, frozenset(), text=text
     )
     space.definitions["trace tree"] = "A tree of traces that share one loop header."
-    sentence = "Ease of use is the degree to which using a particular system is free of effort."
-    # "technology" typed for "system", or for "particular system", is just as right.
-    for term in space.terms[:2]:
+    # "technology" typed for "system", or "particular technology" for "particular gadget"
+    # (an adjective the material puts before anything), is just as right.
+    for term, sentence in (
+        (space.terms[0], "Ease of use is the degree to which using a particular system is free."),
+        (space.terms[1], "Some learners find that a particular gadget needs no training at all."),
+    ):
         c = offline.Candidate(_passage(sentence), sentence, term, 0.5)
         batch = offline.Batch()
         assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=batch) is None
-        assert batch.rejections == ["common_word_blank"]
+        assert batch.rejections == ["common_word_blank"], term
     # A term the material defines is what the learner types.
     defined = "The recorder extends the trace tree whenever a side exit becomes hot at run time."
     c = offline.Candidate(_passage(defined), defined, space.terms[2], 0.5)
