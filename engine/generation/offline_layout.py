@@ -5,7 +5,6 @@ taken from such lines, and no candidate sentence runs across them."""
 from __future__ import annotations
 
 import re
-import statistics
 
 from engine.domain import language as lang_
 
@@ -13,7 +12,7 @@ _WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?%?(?!\w)")
 # A line this much shorter than its paragraph's usual line ends its unit (an item or a
 # paragraph): wrapped prose fills the line up to its last one.
-SHORT_LINE = 0.5
+SHORT_LINE = 0.65
 
 
 def table_line(line: str, lang: str = "en") -> bool:
@@ -70,7 +69,8 @@ def units(lines: list[str], lang: str = "en") -> list[list[str]]:
     one ends its unit (the text layer of lecture notes glues one bullet item's last line to
     the next item: "... verwendbar ist" / "erweitert funktionale ...")."""
     lengths = [len(ln.strip()) for ln in lines]
-    usual = statistics.median(lengths) if len(lines) >= 2 else 0
+    # The paragraph's full line: most lines reach it (an overlong glued line does not count).
+    usual = sorted(lengths)[round(0.75 * (len(lines) - 1))] if len(lines) >= 2 else 0
     out: list[list[str]] = []
     current: list[str] = []
     for ln, n in zip(lines, lengths, strict=True):

@@ -123,8 +123,8 @@ def distinctive(term: KeyTerm, space: TermSpace) -> bool:
     if len(words) == 1:
         return space.language == "de" and len(term.text) >= COMPOUND_CHARS
     first = words[0]
-    if first.casefold().endswith("ly"):
-        return False  # an adverb: "_____" reads as a manner, not a term
+    if term.count < 2 or first.casefold().endswith("ly"):
+        return False  # a phrase written once, or an adverb: no fixed term
     return not _free_modifier(first, space)
 
 

@@ -42,6 +42,8 @@ _ARTICLES = {
 }
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
 TERMS_SAMPLE_CHARS = 40_000  # characters of a material key terms are drawn from
+# In a sample this long, a phrase of several words is a term only if it recurs.
+RECURRING_SAMPLE = 10_000
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ def _verb_like(word: str, text: str) -> bool:
     w = re.escape(word)
     verb = re.search(rf"\b(to|must|can|will|may|should|we|they) {w}\b", text, re.I)
     gerund = word.casefold().endswith("ing") and re.search(
-        rf"\b{w} (the|a|an|this|these|those|their|its|his|her|our)\b", text, re.I
+        rf"\b(?i:{w}) (?:(?i:the|a|an|this|these|those|their|its|his|her|our)\b|[A-Z]{{2,}}\b)",
+        text,
     )
     return bool(verb or gerund) and not noun_like(word, text)
 
@@ -142,6 +145,8 @@ def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> 
     a longer term, not a modifier, not a header in capitals, not an identifier of its code."""
     if len(phrase.split()) == 1 and _modifier(phrase, sample, stop):
         return False  # "outer" of "outer loop": half of a phrase, not a term of its own
+    if len(phrase.split()) == 1 and _tail(phrase, sample, stop):
+        return False  # "Action" of "Reasoned Action", "header" of "loop header"
     if cut_short(phrase, sample):
         return False  # "perceived ease" of "perceived ease of use": half of the term
     if _attributive(phrase, sample, stop, lang):
@@ -154,6 +159,18 @@ def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> 
     # "Point" of "class Point { double x_; ...", "Typ Shape": a name in the material's code,
     # not a notion.
     return not any(_code_name(w, sample) for w in {phrase, *phrase.split()})
+
+
+def _tail(word: str, sample: str, stop: frozenset[str]) -> bool:
+    """A word that stands almost always after the same content word: the end of one longer
+    term or name ("Action" of "Theory of Reasoned Action"), which alone names nothing."""
+    before = [
+        b.casefold()
+        for b in re.findall(rf"([^\W\d_]+)\s+{re.escape(word)}(?![\w-])", sample, re.IGNORECASE)
+    ]
+    before = [b for b in before if b not in stop]
+    total = len(re.findall(rf"(?<![\w-]){re.escape(word)}(?![\w-])", sample, re.IGNORECASE))
+    return total >= 3 and bool(before) and Counter(before).most_common(1)[0][1] >= 0.7 * total
 
 
 def _cited(phrase: str) -> str:
@@ -225,6 +242,8 @@ def key_terms(
         if not _used_as_term(phrase, sample, stop, lang):
             continue
         found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
+        if len(words) > 1 and len(found) < 2 and len(sample) >= RECURRING_SAMPLE:
+            continue  # a phrase a long material writes once is no term of it ("TAM make")
         terms.append(KeyTerm(phrase, len(terms), max(1, len(found)), _kind(phrase, sample, lang)))
         if len(terms) >= top:
             break
