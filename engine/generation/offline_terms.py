@@ -24,6 +24,7 @@ from engine.generation.offline_text import (
     definition_of,
     find_term,
     german_number,
+    heads_phrase,
     is_plural,
     noun_like,
     sentences,
@@ -238,6 +239,15 @@ def key_terms(
             continue  # a phrase asked about ends in a noun ("trace tree", not "trace exits")
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
             continue  # "record traces", "generate LIR": an action, not a concept
+        if lang == "en" and len(words) > 1 and any(is_plural(w) for w in words[:-1]):
+            continue  # "programs trace": cut across two phrases, no English term
+        if (
+            lang == "en"
+            and len(words) == 1
+            and not phrase.isupper()
+            and not heads_phrase(phrase, sample, stop)
+        ):
+            continue  # "important", "direct": an adjective, never a noun of its own
         seen.add(key)
         if not _used_as_term(phrase, sample, stop, lang):
             continue

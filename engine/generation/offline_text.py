@@ -311,6 +311,23 @@ def noun_like(word: str, text: str) -> bool:
     return any(b.casefold() in _NOUN_BEFORE for b in before)
 
 
+# Words after which a word ending its phrase is a predicate ("is important."), not a noun.
+_PREDICATE_BEFORE = frozenset(
+    "is are was were be been being very more most so too less least quite rather as not".split()
+)
+
+
+def heads_phrase(word: str, text: str, stop: Collection[str]) -> bool:
+    """Whether the word stands as a noun of its own somewhere: it ends its phrase (before a
+    function word or punctuation: "the system is", "machine code."), and not as a predicate
+    ("is important."); an adjective stands only before a noun ("an important factor")."""
+    alone = rf"(?<![\w-])([^\W\d_]+)\s+{re.escape(word)}(?:\s+([^\W\d_]+)|\s*[^\w\s-]|\s*$)"
+    return any(
+        before.casefold() not in _PREDICATE_BEFORE and (not nxt or nxt.casefold() in stop)
+        for before, nxt in re.findall(alone, text, re.IGNORECASE)
+    )
+
+
 def _defining(sentence: str, lang: str) -> re.Match[str] | None:
     for pattern in _DEFINING_RE.get(lang, _DEFINING_RE["en"]):
         m = pattern.match(sentence)

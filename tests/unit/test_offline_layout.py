@@ -113,3 +113,17 @@ def test_a_line_glued_to_a_sentence_without_its_end_is_no_candidate():
     notes = "Der Compiler ersetzt den Platzhalter Die Klasse wird dann für jeden Typ übersetzt."
     assert not offline.is_candidate(notes, "de")
     assert offline.is_candidate(notes.replace(" Die Klasse", ", und die Klasse"), "de")
+
+
+def test_adjectives_cut_phrases_and_name_tails_are_no_key_terms():
+    # Options of another kind: "important" (an adjective) among nouns, "programs trace" (two
+    # phrases cut across), "Action" (the end of a name) for a common noun.
+    text = (
+        "The system is important for the user. An important factor is the user of a system. "
+        "Benchmark programs trace loops, and the traces of programs are short. The Theory of "
+        "Reasoned Action explains the attitude of a user. Reasoned Action and the attitude "
+        "of the user shape the use of the system. "
+    ) * 4
+    terms = {t.text for t in offline.key_terms(text)}
+    assert not {"important", "programs trace", "Action"} & terms, terms
+    assert {"system", "user", "attitude"} & terms, terms
