@@ -74,18 +74,27 @@ def units(lines: list[str], lang: str = "en") -> list[list[str]]:
     out: list[list[str]] = []
     current: list[str] = []
     for ln, n in zip(lines, lengths, strict=True):
-        if table_line(ln, lang):
+        short = n < SHORT_LINE * usual and not ln.rstrip().endswith("-")
+        if table_line(ln, lang) or (short and _label(ln)):
+            # A label ("Adressen und Zeiger") stands alone, never as a sentence's end.
             if current:
                 out.append(current)
             current = []
             continue
         current.append(ln)
-        if n < SHORT_LINE * usual and not ln.rstrip().endswith("-"):
+        if short:
             out.append(current)
             current = []
     if current:
         out.append(current)
     return out
+
+
+def _label(line: str) -> bool:
+    """A short line that starts with a capital and ends without a sentence end: a heading
+    or label, not the last line of a sentence."""
+    s = line.strip()
+    return s[:1].isupper() and s[-1:] not in ".!?:;,"
 
 
 def prose_text(text: str, lang: str = "en") -> str:

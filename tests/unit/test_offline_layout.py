@@ -99,6 +99,14 @@ def test_bullet_items_the_text_layer_glued_are_never_one_sentence():
     )
     found = offline.sentences(notes, "de")
     assert not any("erweitert" in s for s in found), found
+    # A short label after an item ("Adressen und Zeiger", the next section's title) is no
+    # end of the item's sentence.
+    labelled = (
+        "\u21d2 erst wenn beide Testfunktionen laufen, kann man relativ sicher sein, dass alles "
+        "klappt\nAdressen und Zeiger\nbisher werden Speicherzellen über ihre Namen angesprochen, "
+        "nun über ihre Adressen\n"
+    )
+    assert not any("Zeiger" in s for s in offline.sentences(labelled, "de"))
     assert (
         "Benutze den template-Mechanismus, damit eine Implementation für viele Typen verwendbar ist"
     ) in found
