@@ -210,7 +210,9 @@ def test_offline_generator_on_real_pdfs(shared_data, settings):
             assert ground(d, passages) is None, (path.name, d)
             assert lint(d, source=home.text, names=spaces[1].names) == [], (path.name, d)
         total += len(drafts)
-    assert total >= 30  # the text PDFs yield questions, not just no failures
+    # The text PDFs yield questions, not just no failures (28: a typed blank on a common word,
+    # as the Zen of Python's "implementation", is refused since; a synonym would be as right).
+    assert total >= 28
 
 
 def _write_pdf(path: Path, paragraphs: list[str]) -> None:
