@@ -20,7 +20,6 @@ _CONTEXT = 3  # words either side of a term that count as its context
 # A modifier the material puts before this many different words opens no fixed term
 # ("particular system", "particular technology", "particular application").
 FREE_MODIFIER = 3
-COMPOUND_CHARS = 10  # a German noun this long is a compound ("Speicherzellen"), a term
 
 
 def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
@@ -111,21 +110,41 @@ def rivals(
 
 def distinctive(term: KeyTerm, space: TermSpace) -> bool:
     """Whether a typed answer can be checked against the key alone: the key is a term of the
-    material's own (one it defines, an acronym or name, a fixed phrase of several words, a
-    German compound), not a common word or a free adjective with a noun, whose synonyms
+    material's own (one it defines, an acronym it never spells out, a name, a fixed phrase
+    of several words), not a common word or a free adjective with a noun, whose synonyms
     ("technology" for "system", "restrictions" for "conditions") are just as right though
     the material may never use them as its key terms."""
-    if term.kind in ("acronym", "proper") or term.text.casefold() in space.definitions:
+    if term.text.casefold() in space.definitions:
         return True
-    if term.text.isupper() and len(term.text) > 1:  # an acronym
-        return True
+    if term.kind == "acronym" or (term.text.isupper() and len(term.text) > 1):
+        # "GPL" typed where "GNU General Public License" or "License" is as right.
+        return not _spelled_out(term.text, space.text)
     words = term.text.split()
     if len(words) == 1:
-        return space.language == "de" and len(term.text) >= COMPOUND_CHARS
+        # A German noun alone ("Implementation") has synonyms ("Implementierung") as right.
+        return space.language != "de" and (term.kind == "proper" or _name(term.text, space.text))
     first = words[0]
-    if term.count < 2 or first.casefold().endswith("ly"):
-        return False  # a phrase written once, or an adverb: no fixed term
+    if first.casefold().endswith("ly"):
+        return False  # an adverb: "_____" reads as a manner, not a term
     return not _free_modifier(first, space)
+
+
+def _spelled_out(acronym: str, text: str) -> bool:
+    """Whether the material writes the acronym's words out ("GNU General Public License
+    (GPL)", or the words whose initials make it)."""
+    letters = acronym.casefold()
+    for m in re.finditer(r"((?:[^\W\d_][\w-]*\s+){1,8})\(\s*" + re.escape(acronym), text):
+        initials = "".join(w[0] for w in m.group(1).split() if w[:1].isupper()).casefold()
+        if initials.endswith(letters):
+            return True
+    return False
+
+
+def _name(word: str, text: str) -> bool:
+    """A word the material always writes with a capital, also inside sentences ("the
+    Senate", "the Colosseum"): a name, which no synonym replaces."""
+    found = re.findall(rf"(?<=[\w,;] ){re.escape(word)}(?![\w-])", text, re.IGNORECASE)
+    return bool(found) and all(f[:1].isupper() for f in found)
 
 
 # Determiners before a noun standing alone ("the trace is", "a system."), per language.

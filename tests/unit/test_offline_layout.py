@@ -135,3 +135,24 @@ def test_adjectives_cut_phrases_and_name_tails_are_no_key_terms():
     terms = {t.text for t in offline.key_terms(text)}
     assert not {"important", "programs trace", "Action"} & terms, terms
     assert {"system", "user", "attitude"} & terms, terms
+
+
+def test_no_typed_blank_for_a_spelled_out_acronym_or_a_german_noun_alone():
+    text = (
+        "The GNU General Public License (GPL) is a free licence. The GPL protects users. "
+        "Eine Implementation der Klasse ist verborgen. Die Implementation kann wechseln. "
+    ) * 3
+    space = offline.TermSpace(
+        [offline.KeyTerm("GPL", 0, 6, "acronym"), offline.KeyTerm("Implementation", 1, 6)],
+        None,
+        frozenset(),
+        text=text,
+    )
+    # "License" typed for "GPL", "Implementierung" for "Implementation": just as right.
+    sentence = "To prevent misuse, the GPL assures that patents cannot make the program non-free."
+    c = offline.Candidate(_passage(sentence), sentence, space.terms[0], 0.5)
+    assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch()) is None
+    space.language = "de"
+    notes = "Die interne Implementation kann geändert werden, ohne den Benutzer zu stören."
+    c = offline.Candidate(_passage(notes), notes, space.terms[1], 0.5, "de")
+    assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch()) is None

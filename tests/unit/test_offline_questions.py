@@ -456,6 +456,7 @@ def test_a_typed_blank_is_refused_when_the_key_s_head_alone_is_as_right():
     batch = offline.Batch()
     assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=batch) is None
     assert batch.rejections == ["ambiguous_blank"]
+    space.definitions["arbeitsspeicher"] = "Der Speicher, in dem ein Programm läuft."
     one = "Der Arbeitsspeicher einer Funktion wird am Ende ihrer Umgebung wieder frei gegeben."
     c = offline.Candidate(_passages([one])[0], one, space.terms[1], 0.5, "de")
     assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch())

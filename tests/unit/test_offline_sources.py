@@ -32,6 +32,7 @@ def test_the_answer_in_its_other_number_is_no_rival_but_another_noun_is():
     # another answer. "Methode" in the same slot is one.
     assert offline.rivals(space, "Speicherzelle", sentence, m) == ["Methode"]
     space.terms.pop(2)
+    space.definitions["speicherzelle"] = "Eine Zelle des Speichers mit einer Adresse."
     c = offline.Candidate(_passage(sentence), sentence, space.terms[0], 0.5, "de")
     assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch())
 
