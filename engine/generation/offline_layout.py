@@ -43,6 +43,11 @@ _OPENERS = {
     "fr": "le la les un une des ce cette ces",
     "es": "el la los las un una unos unas este esta estos estas",
 }
+_GOES_ON = frozenset(
+    " ".join(_OPENERS.values()).split()
+    + """a and or of to in for with by from on at und oder von zu mit für bei auf aus nach
+et ou de du à en avec pour par y o del con por para""".split()
+)
 _OPENER_SETS = {lang: frozenset(words.split()) for lang, words in _OPENERS.items()}
 
 
@@ -74,7 +79,9 @@ def units(lines: list[str], lang: str = "en") -> list[list[str]]:
     out: list[list[str]] = []
     current: list[str] = []
     for ln, n in zip(lines, lengths, strict=True):
-        short = n < SHORT_LINE * usual and not ln.rstrip().endswith("-")
+        tail = ln.split()[-1].casefold() if ln.split() else ""
+        # A line ending in an article or a joining word ("... und der") goes on, however short.
+        short = n < SHORT_LINE * usual and not tail.endswith("-") and tail not in _GOES_ON
         if table_line(ln, lang) or (short and _label(ln)):
             # A label ("Adressen und Zeiger") stands alone, never as a sentence's end.
             if current:

@@ -133,6 +133,9 @@ def _spelled_out(acronym: str, text: str) -> bool:
     """Whether the material writes the acronym's words out ("GNU General Public License
     (GPL)", or the words whose initials make it)."""
     letters = acronym.casefold()
+    words = r"\s+".join(rf"{c}[\w-]*" for c in acronym)
+    if re.search(rf"(?<![\w-]){words}(?![\w-])", text):
+        return True  # "General Public License" for "GPL"
     for m in re.finditer(r"((?:[^\W\d_][\w-]*\s+){1,8})\(\s*" + re.escape(acronym), text):
         initials = "".join(w[0] for w in m.group(1).split() if w[:1].isupper()).casefold()
         if initials.endswith(letters):

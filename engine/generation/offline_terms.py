@@ -174,6 +174,15 @@ def _tail(word: str, sample: str, stop: frozenset[str]) -> bool:
     return total >= 3 and bool(before) and Counter(before).most_common(1)[0][1] >= 0.7 * total
 
 
+def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
+    """A phrase cut across two ("programs trace": a plural before its last word) or an
+    adjective never used as a noun of its own ("important", "direct")."""
+    words = phrase.split()
+    if len(words) > 1:
+        return any(is_plural(w) for w in words[:-1])
+    return not phrase.isupper() and not heads_phrase(phrase, sample, stop)
+
+
 def _cited(phrase: str) -> str:
     """Where a name stands as an author cited in the text: before a year or "et al.", or
     joined to another cited name ("Fishbein and Ajzen (1975)", "Davis, 1989")."""
@@ -239,15 +248,8 @@ def key_terms(
             continue  # a phrase asked about ends in a noun ("trace tree", not "trace exits")
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
             continue  # "record traces", "generate LIR": an action, not a concept
-        if lang == "en" and len(words) > 1 and any(is_plural(w) for w in words[:-1]):
-            continue  # "programs trace": cut across two phrases, no English term
-        if (
-            lang == "en"
-            and len(words) == 1
-            and not phrase.isupper()
-            and not heads_phrase(phrase, sample, stop)
-        ):
-            continue  # "important", "direct": an adjective, never a noun of its own
+        if lang == "en" and _no_english_noun(phrase, sample, stop):
+            continue
         seen.add(key)
         if not _used_as_term(phrase, sample, stop, lang):
             continue

@@ -107,6 +107,14 @@ def test_bullet_items_the_text_layer_glued_are_never_one_sentence():
         "nun über ihre Adressen\n"
     )
     assert not any("Zeiger" in s for s in offline.sentences(labelled, "de"))
+    # A short line that ends in an article goes on in the next line: never cut there.
+    wrapped = (
+        "\u2022 Zeit hängt besonders von der Qualität der Implementation, den Daten und der\n"
+        "Hardware ab.\n"
+        "\u2022 die Anzahl der Schritte eines Algorithmus hängt nur von der Größe der Eingabe ab\n"
+    )
+    found = offline.sentences(wrapped, "de")
+    assert not any(s.endswith("und der") for s in found), found
     assert (
         "Benutze den template-Mechanismus, damit eine Implementation für viele Typen verwendbar ist"
     ) in found

@@ -4,7 +4,7 @@ answer's other number or a near-synonym (pure generator functions, no database).
 
 from __future__ import annotations
 
-from engine.generation import offline, offline_text
+from engine.generation import offline, offline_forms, offline_text
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 
@@ -71,7 +71,7 @@ def test_an_acronym_and_its_expansion_count_as_one_subject():
     space.usage.clear()
     space.text = text.replace("(TAM)", "")
     c = offline.Candidate(_passage(sentence), sentence, space.terms[0], 0.5)
-    assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch())
+    assert not offline_forms._is_subject(c, space)
 
 
 def test_a_near_synonym_used_among_the_same_words_is_a_rival():
