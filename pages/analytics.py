@@ -1,8 +1,10 @@
 """Analytics: progress charts (Anki's statistics and more), coverage of the learner's PDFs,
 exam readiness, question quality, and exports (CSV and Anki).
 
-The page is its filters and a list of sections (title, what it loads, how it draws), drawn in
-order so the first is on screen before the slower ones are read (`ui.analytics_sections`)."""
+The page is its filters, a choice of view, and a list of sections (title, what it loads, how it
+draws), drawn in order so the first is on screen before the slower ones are read
+(`ui.analytics_sections`). A view shows a few related sections (fourteen charts at once keep a
+browser busy for seconds); "Everything" shows them all on one page."""
 
 from __future__ import annotations
 
@@ -43,6 +45,15 @@ SECTIONS = [
     ),
     Section("Export", nothing, sections.exports),
 ]
+
+# The views and the sections each shows, in the order of SECTIONS.
+VIEWS = {
+    "Progress": ("Today", "Activity", "Workload"),
+    "Memory": ("Today", "Your questions", "Retention", "How you answer"),
+    "Your material": ("Today", "Coverage of your material", "Exam readiness", "Question quality"),
+    "Time and export": ("Today", "Time, XP and model usage", "Export"),
+    "Everything": tuple(section.title for section in SECTIONS),
+}
 
 rt = get_runtime()
 account = require_account()
@@ -86,4 +97,6 @@ if sections.nothing_yet(first, materials):
     )
     st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
     st.stop()
-sections.draw_sections(SECTIONS, view, first=first)
+chosen = st.segmented_control("View", list(VIEWS), default="Progress", required=True, key="an_view")
+shown = VIEWS[chosen or "Progress"]
+sections.draw_sections([s for s in SECTIONS if s.title in shown], view, first=first)

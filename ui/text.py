@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from engine.domain.wording import plural as plural  # the pages take it from here
+
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 _ZWSP = "\u200b"
 # What GitHub-flavoured autolinking looks for: a scheme before "//", "www.", and the "@" of
@@ -29,8 +31,3 @@ def escape_markdown(text: str) -> str:
     text = _WWW.sub(r"\1" + _ZWSP + r"\2", text)
     text = _AT.sub(_ZWSP + "@", text)
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """A count with its noun: "1 page", "2 pages", "0 pages" (`many` for irregular plurals)."""
-    return f"{n} {word if n == 1 else many or word + 's'}"

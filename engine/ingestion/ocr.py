@@ -25,6 +25,9 @@ _GUTTER_BAND = (0.3, 0.7)  # where a gutter may be, as a share of the page width
 _MIN_COLUMN_LINES = 4
 _SPANNING_SHARE = 0.3  # lines allowed to cross the gutter (a title block, headings, figures)
 _MIN_COLUMN_SHARE = 0.2  # each column holds at least this share of the page's lines
+_FULL_WIDTH = 0.6  # a line wider than this share of the page runs across both columns
+_FULL_LINE = 0.8  # a line of running text fills at least this share of its column...
+_FULL_SHARE = 0.5  # ...and at least this share of a column's lines do
 # Detection input's longest side (px); larger pages are scaled down. 960 finds the lines of
 # 9-point two-column text at 150 dpi as 1280 does, for ~10% less CPU per page (bench.ocr).
 _DET_MAX_SIDE = 960
@@ -145,10 +148,48 @@ def _gutter(lines: list[OcrLine], width: float) -> float | None:
 
 def reading_order(lines: list[OcrLine], width: float) -> str:
     """The page's text from its detected lines: top to bottom, and on a page in two columns the
-    left column, then the right, between lines that run across both (titles, headings)."""
+    left column, then the right, between lines that run across both (titles, headings).
+
+    When the page as a whole shows no gutter (figures or code listings across the middle above
+    two columns of text), it is cut into bands at lines wider than most of the page, and each
+    band that is two columns of running text is read column by column."""
     gutter = _gutter(lines, width)
-    if gutter is None:
-        return "\n".join(" ".join(b.text for b in row) for row in _rows(lines))
+    if gutter is not None:
+        return "\n".join(_columns(lines, gutter))
+    out: list[str] = []
+    band: list[OcrLine] = []
+    for line in sorted(lines, key=lambda b: (b.y0, b.x0)):
+        if width > 0 and line.x1 - line.x0 > _FULL_WIDTH * width:
+            out.extend(_band(band, width))
+            band = []
+            out.append(line.text)
+        else:
+            band.append(line)
+    out.extend(_band(band, width))
+    return "\n".join(out)
+
+
+def _band(lines: list[OcrLine], width: float) -> list[str]:
+    """A band's lines in reading order: by columns if it is two columns of running text."""
+    gutter = _gutter(lines, width)
+    if gutter is not None and _running_text(lines, gutter):
+        return _columns(lines, gutter)
+    return [" ".join(b.text for b in row) for row in _rows(lines)]
+
+
+def _running_text(lines: list[OcrLine], gutter: float) -> bool:
+    """Whether most lines on each side fill their column (justified prose), not the short
+    cells of a table or a listing beside its comments."""
+    for side in ([b for b in lines if b.x1 <= gutter], [b for b in lines if b.x0 >= gutter]):
+        left, right = min(b.x0 for b in side), max(b.x1 for b in side)
+        full = sum(1 for b in side if b.x1 - b.x0 >= _FULL_LINE * (right - left))
+        if full < _FULL_SHARE * len(side):
+            return False
+    return True
+
+
+def _columns(lines: list[OcrLine], gutter: float) -> list[str]:
+    """Left column, then right, section by section between lines across the gutter."""
     out: list[str] = []
     left: list[OcrLine] = []
     right: list[OcrLine] = []
@@ -167,7 +208,7 @@ def reading_order(lines: list[OcrLine], width: float) -> str:
         else:
             right.append(line)
     flush()
-    return "\n".join(out)
+    return out
 
 
 def mean_confidence(lines: list[OcrLine]) -> float:

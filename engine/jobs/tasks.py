@@ -23,6 +23,7 @@ from procrastinate.exceptions import JobAborted
 
 from engine import account_data, exports, integrity, library, usage
 from engine.domain.vocabulary import JobKind, JobState
+from engine.domain.wording import plural
 from engine.errors import DatabaseUnavailable, EngineError, VectorStoreUnavailable
 from engine.generation import service
 from engine.interop.anki_import import import_anki
@@ -201,10 +202,6 @@ def _cleanup(rt: Runtime, row: Any) -> None:
 # --- bodies ---------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _ingest_progress(report: Reporter) -> Callable[[Any], None]:
     """Turn an ingestion's progress (`library.IngestProgress`) into the job's progress."""
 
@@ -238,7 +235,7 @@ def wait_for_model(rt: Runtime, report: Reporter) -> None:
     started = time.monotonic()
     while not rt.wait_for_embedder(1.0):
         waited = int(time.monotonic() - started)
-        report("preparing", 0, 0, f"{PREPARING_MODEL} {_plural(waited, 'second')}")
+        report("preparing", 0, 0, f"{PREPARING_MODEL} {plural(waited, 'second')}")
 
 
 def ingest_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, IngestResult]]:
@@ -282,7 +279,7 @@ def ingest_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, IngestResul
         if r.duplicate:
             return "Already in your library; nothing was added.", result
         return (
-            f"Added: {_plural(m.page_count, 'page')}, {_plural(m.chunk_count, 'passage')}.",
+            f"Added: {plural(m.page_count, 'page')}, {plural(m.chunk_count, 'passage')}.",
             result,
         )
 
@@ -316,7 +313,7 @@ def generate_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, GenerateR
             cached=r.cached_calls,
             note=r.note,
         )
-        return f"{_plural(len(r.drafts), 'question')} ready for review.", result
+        return f"{plural(len(r.drafts), 'question')} ready for review.", result
 
     return body
 
@@ -339,7 +336,7 @@ def reindex_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, ReindexRes
 
         wait_for_model(rt, report)
         total = library.reindex(rt, user_id=row.user_id, progress=on_progress)
-        return f"Search index updated ({_plural(total, 'passage')}).", ReindexResult(chunks=total)
+        return f"Search index updated ({plural(total, 'passage')}).", ReindexResult(chunks=total)
 
     return body
 
@@ -369,8 +366,8 @@ def import_anki_body(rt: Runtime) -> Callable[[Any, Reporter], tuple[str, AnkiIm
 
         s = import_anki(rt, user_id=row.user_id, data=data, progress=on_progress)
         message = (
-            f"Imported {_plural(s.questions, 'question')} from {_plural(s.notes, 'note')} "
-            f"and {_plural(s.reviews, 'review')}."
+            f"Imported {plural(s.questions, 'question')} from {plural(s.notes, 'note')} "
+            f"and {plural(s.reviews, 'review')}."
         )
         return message, AnkiImportResult(**dataclasses.asdict(s))
 

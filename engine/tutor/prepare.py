@@ -249,6 +249,7 @@ def _offline_answer(rt: Runtime, turn: Turn) -> None:
         trails=trails,
         question=turn.question,
         focus=turn.question if turn.query != turn.question else "",
+        scores=[s.score for s in sources],
     )
     cited = {n for s in extract.sentences for n in s.refs}
     finish_now(

@@ -40,10 +40,34 @@ def texts(at) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def open_analytics(at):
+def open_analytics(at, view: str | None = "Everything"):
+    """Open Analytics and (when there is something to chart) pick `view`."""
     at.switch_page("pages/analytics.py").run()
     assert not at.exception, at.exception
+    if view is not None and any(c.key == "an_view" for c in at.segmented_control):
+        at.segmented_control(key="an_view").set_value(view).run()
+        assert not at.exception, at.exception
     return at
+
+
+def test_a_view_shows_its_sections_and_progress_comes_first(signed_in_app, runtime):
+    at = signed_in_app()
+    busy(runtime.session_factory, at.session_state["gw_account"].user_id)
+    open_analytics(at, view=None)
+    assert at.segmented_control(key="an_view").value == "Progress"
+    headings = [h.value for h in at.subheader]
+    assert headings == ["Today", "Activity", "Workload"]
+    assert len(at.get("plotly_chart")) == 3  # calendar, reviews per day, reviews due
+    at.segmented_control(key="an_view").set_value("Memory").run()
+    assert [h.value for h in at.subheader] == [
+        "Today",
+        "Your questions",
+        "Retention",
+        "How you answer",
+    ]
+    at.segmented_control(key="an_view").set_value("Everything").run()
+    assert len(at.subheader) == 11 and len(at.get("plotly_chart")) == 14
+    assert not at.exception and not at.error
 
 
 def test_new_learner_sees_what_to_do_and_no_charts(signed_in_app):

@@ -19,19 +19,24 @@ def button(at, label):
     return next(b for b in at.button if b.label == label)
 
 
-def test_turn_over_and_rate_a_flashcard(signed_in_app, runtime):
-    at = signed_in_app()
-    uid = at.session_state["gw_account"].user_id
-    qid = add_question(
+def add_flashcard(runtime, uid: int, *, front: str, back: str) -> int:
+    """A self-rated flashcard in the learner's bank, due now."""
+    return add_question(
         runtime.session_factory,
         uid,
         type="short",
         form="flashcard",
         options=None,
         correct_index=None,
-        stem="perro",
-        answer="dog <b>[link](http://x.example)</b>",
+        stem=front,
+        answer=back,
     )
+
+
+def test_turn_over_and_rate_a_flashcard(signed_in_app, runtime):
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    qid = add_flashcard(runtime, uid, front="perro", back="dog <b>[link](http://x.example)</b>")
     at.switch_page("pages/today.py").run()
     assert not at.exception
     assert at.subheader[0].value == "perro"
@@ -66,16 +71,7 @@ def test_an_imported_cards_pictures_show_on_their_side(signed_in_app, runtime):
 
     at = signed_in_app()
     uid = at.session_state["gw_account"].user_id
-    qid = add_question(
-        runtime.session_factory,
-        uid,
-        type="short",
-        form="flashcard",
-        options=None,
-        correct_index=None,
-        stem="What organ is this?",
-        answer="The heart",
-    )
+    qid = add_flashcard(runtime, uid, front="What organ is this?", back="The heart")
     front, back = image("PNG", (5, 5)), image("GIF", (7, 2))
     with runtime.session_factory.begin() as s:
         replace_images(

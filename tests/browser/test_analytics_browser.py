@@ -1,4 +1,5 @@
-"""A busy learner opens Analytics in a real browser: every chart renders, no error box."""
+"""A busy learner opens Analytics in a real browser: the first view, then every chart renders,
+no error box."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ def test_analytics_renders_every_chart(page, app_server):
     busy(sf, get_account(rt, email=email).user_id)
 
     page.get_by_role("link", name="Analytics").click()
+    wait_for_text(page, "Workload")  # the Progress view comes first
+    wait_idle(page)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+    page.locator(".st-key-an_view button", has_text="Everything").click()
     wait_for_text(page, "Coverage of your material")
     wait_for_text(page, "Export")
     charts = page.locator('[data-testid="stPlotlyChart"]')

@@ -186,17 +186,19 @@ def test_ocr_allowance_stays_exact_when_two_uploads_store_at_once(runtime, make_
     monkeypatch.setattr(ingest_module, "store_document", meet_then_store)
     outcomes: dict[str, object] = {}
 
-    def upload(name: str, text: str) -> None:
+    def upload(name: str, data: bytes) -> None:
         try:
             outcomes[name] = library.ingest_pdf(
-                runtime, user_id=a, data=scanned_pdf([text]), filename=name
+                runtime, user_id=a, data=data, filename=name
             ).material.ocr_pages
         except OcrQuotaExceeded as e:
             outcomes[name] = e.user_message
 
+    # Made here, not in the threads: pdfium (which draws the scans) is not thread-safe.
+    one, two = scanned_pdf([TIDES]), scanned_pdf(["Waves break on the shore. " * 6])
     threads = [
-        threading.Thread(target=upload, args=("one.pdf", TIDES)),
-        threading.Thread(target=upload, args=("two.pdf", "Waves break on the shore. " * 6)),
+        threading.Thread(target=upload, args=("one.pdf", one)),
+        threading.Thread(target=upload, args=("two.pdf", two)),
     ]
     for t in threads:
         t.start()

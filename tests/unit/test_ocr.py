@@ -97,3 +97,28 @@ def test_short_lines_of_one_column_are_not_taken_for_two_columns():
     text = reading_order([*items, *wide, *notes], 600).splitlines()
     assert text[:12] == [f"item {i}" for i in range(12)]
     assert text[12:20] == [f"wide {i}" for i in range(8)]
+
+
+def test_columns_below_a_listing_across_the_middle_are_read_column_by_column():
+    # A code listing whose comments cross the middle (14 of 40 lines: over the share a
+    # page-wide gutter allows), its caption across the page, then two columns of prose.
+    listing = [_line(40, 20 + 22 * i, 160, f"v{i} := ld state") for i in range(14)]
+    comments = [_line(130, 20 + 22 * i, 380, f"// comment {i}") for i in range(14)]
+    caption = _line(40, 340, 560, "Figure 3. A listing.")
+    left = [_line(40, 380 + 22 * i, 285, f"left {i}") for i in range(6)]
+    right = [_line(315, 380 + 22 * i, 560, f"right {i}") for i in range(6)]
+    text = reading_order([*right, *comments, caption, *left, *listing], 600).splitlines()
+    assert text == [
+        *[f"v{i} := ld state // comment {i}" for i in range(14)],
+        "Figure 3. A listing.",
+        *[f"left {i}" for i in range(6)],
+        *[f"right {i}" for i in range(6)],
+    ]
+
+
+def test_a_table_of_short_cells_between_wide_lines_is_read_row_by_row():
+    wide = [_line(40, 20 + 22 * i, 560, f"wide {i}") for i in range(10)]
+    labels = [_line(40, 260 + 22 * i, 120 + 10 * (i % 3), f"label {i}") for i in range(8)]
+    values = [_line(330, 260 + 22 * i, 380 + 40 * (i % 4), f"value {i}") for i in range(8)]
+    text = reading_order([*values, *labels, *wide], 600).splitlines()
+    assert text == [*[f"wide {i}" for i in range(10)], *[f"label {i} value {i}" for i in range(8)]]

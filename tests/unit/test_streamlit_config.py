@@ -1,5 +1,6 @@
 """The served app does no busy work: Streamlit's file watcher is off, and the folders that
-change at run time (data, virtual environments) stay unwatched even when it is turned on."""
+change at run time (data, virtual environments) stay unwatched even when it is turned on; no
+full garbage collection is forced after each run (it delayed every click's last messages)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def test_streamlit_reads_those_settings_from_the_project_folder() -> None:
     code = (
         "from streamlit import config; "
         "print(config.get_option('server.fileWatcherType')); "
-        "print(config.get_option('server.folderWatchBlacklist'))"
+        "print(config.get_option('server.folderWatchBlacklist')); "
+        "print(config.get_option('runner.postScriptGC'))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -34,6 +36,7 @@ def test_streamlit_reads_those_settings_from_the_project_folder() -> None:
     ).stdout.splitlines()
     assert out[0] == "none"
     assert "data" in out[1] and ".venv" in out[1]
+    assert out[2] == "False"  # Streamlit's default forces gc.collect(2) after every run
 
 
 def test_the_page_icon_is_a_file_shipped_with_the_app() -> None:

@@ -3,11 +3,17 @@ the follow-up heuristic and prompt rendering."""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+
 from engine.tutor import citations, hints, prompts, rewrite, sentences
 from engine.tutor.citations import Sentence
 from engine.tutor.grounding import (
     Evidence,
     definition_term,
+    evidence_order,
+    extractive_answer,
     naming_term,
     pdf_sentences,
     should_refuse,
@@ -341,3 +347,50 @@ def test_a_list_item_ending_a_passage_is_whole_only_when_the_document_goes_on_an
     assert last("").usable  # the document ends
     assert not last(None).usable  # unknown: it may go on
     assert not last(" und ihre Eltern").usable  # it does go on
+
+
+class _WordsEmbedder:
+    """Bag-of-words vectors: cosine is word overlap (a stand-in for the model in pure tests)."""
+
+    def __init__(self) -> None:
+        self.vocabulary: dict[str, int] = {}
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(512)
+        for word in re.findall(r"[a-z]+", text.lower()):
+            v[self.vocabulary.setdefault(word, len(self.vocabulary))] += 1
+        return v / (np.linalg.norm(v) or 1.0)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.array([self._vector(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+# Passage 1 is on top for the question's words only; 2-4 are about what it asks.
+_RETRIEVED = [
+    "Boundary layer transition on a flat plate was the title of the talk at the annual dinner. "
+    "Tickets for the dinner were sold by the secretary of the club.",
+    "Boundary layer transition on a flat plate moves upstream as the Reynolds number grows. "
+    "The laminar layer becomes turbulent at the transition point.",
+    "Cooling the wall delays the transition of the boundary layer on a cone. Roughness moves "
+    "the turbulent layer forward.",
+    "Heat transfer in a turbulent boundary layer rises after transition on a flat plate.",
+]
+
+
+def test_the_answer_opens_with_the_top_passage_that_agrees_with_the_others():
+    question = "Where does boundary layer transition happen on a flat plate?"
+    scores = [0.62, 0.60, 0.58, 0.50]
+    embedder = _WordsEmbedder()
+    assert evidence_order(_RETRIEVED, scores, embedder) == [1, 0, 2, 3]
+    answer = extractive_answer(question, _RETRIEVED, embedder, question=question, scores=scores)
+    first = answer.sentences[0]
+    assert first.refs == (2,) and first.text.startswith("Boundary layer transition on a flat")
+    assert answer.text.startswith(first.text + " [2]")
+    # Only the top two change places; without scores the retrieval order is kept.
+    assert evidence_order([_RETRIEVED[i] for i in (0, 3, 2, 1)], scores, embedder)[2:] == [2, 3]
+    assert evidence_order(_RETRIEVED, None, embedder) == [0, 1, 2, 3]
+    plain = extractive_answer(question, _RETRIEVED, embedder, question=question)
+    assert plain.sentences[0].refs == (1,)

@@ -277,6 +277,7 @@ class LLMUsage(Base):
             name="amounts_non_negative",
         ),
         Index("ix_llm_usage_user_created", "user_id", "created_at"),
+        Index("ix_llm_usage_created", "created_at"),  # server-wide limits, the admin console
         Index("ix_llm_usage_account_created", "account_key", "created_at"),
         Index("ix_llm_usage_address_created", "address_key", "created_at"),
         # The calls in flight everywhere (the system-wide cap counts them).
