@@ -78,11 +78,14 @@ def units(lines: list[str], lang: str = "en") -> list[list[str]]:
     usual = sorted(lengths)[round(0.75 * (len(lines) - 1))] if len(lines) >= 2 else 0
     out: list[list[str]] = []
     current: list[str] = []
+    goes_on = False  # the line before ends in an article or joining word: this one goes on
     for ln, n in zip(lines, lengths, strict=True):
         tail = ln.split()[-1].casefold() if ln.split() else ""
         # A line ending in an article or a joining word ("... und der") goes on, however short.
         short = n < SHORT_LINE * usual and not tail.endswith("-") and tail not in _GOES_ON
-        if table_line(ln, lang) or (short and _label(ln)):
+        continued = goes_on and bool(current)
+        goes_on = tail.endswith("-") or tail in _GOES_ON
+        if table_line(ln, lang) or (short and _label(ln) and not continued):
             # A label ("Adressen und Zeiger") stands alone, never as a sentence's end.
             if current:
                 out.append(current)

@@ -115,6 +115,11 @@ def test_bullet_items_the_text_layer_glued_are_never_one_sentence():
     )
     kept = offline.sentences(wrapped, "de")
     assert not any(s.endswith("und der") for s in kept), kept
+    # Nor when the line it goes on in is short and capitalised, as a label is ("Hardware ab"
+    # without a full stop, as the notes write it): it is the end of the sentence.
+    kept = offline.sentences(wrapped.replace("Hardware ab.", "Hardware ab"), "de")
+    assert not any(s.endswith("und der") for s in kept), kept
+    assert any(s.endswith("den Daten und der Hardware ab") for s in kept), kept
     assert (
         "Benutze den template-Mechanismus, damit eine Implementation für viele Typen verwendbar ist"
     ) in found
