@@ -24,6 +24,7 @@ from engine.generation.offline_text import (
     definition_of,
     find_term,
     german_number,
+    adjective_only,
     heads_phrase,
     is_plural,
     noun_like,
@@ -176,11 +177,14 @@ def _tail(word: str, sample: str, stop: frozenset[str]) -> bool:
 
 def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
     """A phrase cut across two ("programs trace": a plural before its last word) or an
-    adjective never used as a noun of its own ("important", "direct")."""
+    adjective: never used as a noun of its own ("important"), or one whose adverb the
+    material writes and never its plural ("current": "currently", no "currents")."""
     words = phrase.split()
     if len(words) > 1:
         return any(is_plural(w) for w in words[:-1])
-    return not phrase.isupper() and not heads_phrase(phrase, sample, stop)
+    if phrase.isupper():
+        return False
+    return not heads_phrase(phrase, sample, stop) or adjective_only(phrase, sample)
 
 
 def _cited(phrase: str) -> str:

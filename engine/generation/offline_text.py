@@ -328,6 +328,19 @@ def heads_phrase(word: str, text: str, stop: Collection[str]) -> bool:
     )
 
 
+def adjective_only(word: str, text: str) -> bool:
+    """Whether a lower-case English word is an adjective though it ends a phrase somewhere
+    ("the current where ..."): the material writes its adverb ("currently", "actually",
+    "directly") and never a plural of it, as a noun would have ("traces", "loops")."""
+    if not word.islower() or " " in word or word.endswith("s"):
+        return False
+    w = re.escape(word)
+    if re.search(rf"(?<![\w-]){w}e?s(?![\w-])", text, re.IGNORECASE):
+        return False
+    base = re.escape(word.removesuffix("e").removesuffix("y"))
+    return bool(re.search(rf"(?<![\w-]){base}i?ly(?![\w-])", text, re.IGNORECASE))
+
+
 def _defining(sentence: str, lang: str) -> re.Match[str] | None:
     for pattern in _DEFINING_RE.get(lang, _DEFINING_RE["en"]):
         m = pattern.match(sentence)
