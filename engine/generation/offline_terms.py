@@ -14,6 +14,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from engine.domain import language as lang_
+from engine.generation.offline_collocations import COLLOCATION, beside_counts, fixed_with
 from engine.generation.offline_layout import prose_text
 from engine.generation.offline_text import (
     DE_FEMININE,
@@ -280,6 +281,8 @@ class TermSpace:
     usage: Counter[str] = field(default_factory=Counter)
     language: str = "en"
     contexts: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
+    # Per term key, the content words beside it over the whole material (`beside_counts`).
+    beside: dict[str, Counter[str]] = field(default_factory=dict)
     _articles: dict[str, Counter[str]] = field(default_factory=dict)
     _words: set[str] | None = None
 
@@ -384,8 +387,17 @@ def spread_sample(texts: Sequence[str], chars: int = TERMS_SAMPLE_CHARS) -> str:
     return "\n\n".join(texts[::step])
 
 
-def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
-    """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
+def build_space(
+    text: str,
+    *,
+    names: set[str],
+    embed: Embed | None,
+    lang: str = "en",
+    whole: str | None = None,
+) -> TermSpace:
+    """Terms, their vectors and definitions for a material's (sampled) text in `lang`; the
+    material's whole text (`whole`, default the sample) tells which phrases it fixes."""
+    whole = text if whole is None else without_references(whole)
     text = without_references(text)  # its titles and authors are no terms of the material
     text = prose_text(text, lang)  # nor are the cells of its tables and figures
     terms = key_terms(text, names=names, lang=lang)
@@ -395,6 +407,7 @@ def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = 
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.where(norms == 0, 1, norms)
     space = TermSpace(terms, vectors, frozenset(names), text=text, language=lang)
+    space.beside = beside_counts([t.text for t in terms], whole, lang_.stopwords(lang))
     keys = {t.text.casefold(): t for t in terms}
     for s in sentences(text, lang):
         subject = defined_term(s, text, lang)
@@ -444,6 +457,10 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
     # term that goes on past a function word.
     if nxt and nxt[0].casefold() in stop and cut_short(m.group(0), space.text, least=2):
         return False
+    prev_word = prev[0] if prev and prev[0].casefold() not in stop else ""
+    next_word = nxt[0] if nxt and nxt[0].casefold() not in stop else ""
+    if fixed_with(space.beside, term.text, before=prev_word, after=next_word):
+        return False  # "normative _____" where the material writes "normative beliefs"
     for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) + (
         [f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []
     ):
@@ -469,6 +486,3 @@ def spelled_out(sentence: str, m: re.Match[str]) -> bool:
         return _initials(" ".join(words)) == blank.casefold()
     acronym = re.match(r"\(\s*([A-Z]{2,8})s?\s*\)", after)
     return acronym is not None and _initials(blank) == acronym.group(1).casefold()
-
-
-COLLOCATION = 2  # a blank and its neighbour seen together this often are one phrase

@@ -182,3 +182,25 @@ def test_no_typed_blank_for_a_spelled_out_acronym_or_a_german_noun_alone():
     notes = "Die interne Implementation kann geändert werden, ohne den Benutzer zu stören."
     c = offline.Candidate(_passage(notes), notes, space.terms[1], 0.5, "de")
     assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch()) is None
+
+
+def test_half_of_a_phrase_the_whole_material_fixes_is_no_blank():
+    # The sampled text writes "loop edge" once; the whole material writes "loop edges" and
+    # "loop edge" again and again: "_____ edges" would ask for half of one term.
+    sample = "The recorder follows each loop edge back to the header. " + (
+        "The loop runs often. A trace tree grows from the loop. The loop is hot. " * 2
+    )
+    whole = sample + "Loop edges close the tree. The monitor counts loop edges twice. " * 3
+    sentence = "The monitor records all loop edges that the interpreter takes."
+    term = offline.KeyTerm("loop", 0)
+    m = offline.find_term("loop", sentence)
+    sampled = offline.build_space(sample, names=set(), embed=None)
+    assert offline.blankable(term, sentence, m, sampled, "en")
+    space = offline.build_space(sample, names=set(), embed=None, whole=whole)
+    assert not offline.blankable(term, sentence, m, space, "en")
+    # "normative _____": the material writes "normative beliefs" twice, once in a figure.
+    text = "A person's normative beliefs shape the norm. Beliefs matter. The beliefs of a person."
+    space = offline.build_space(text, names=set(), embed=None, whole=text + "\nNormative Beliefs\n")
+    s = "The norm is the sum of normative beliefs that a person holds about others."
+    beliefs = offline.KeyTerm("beliefs", 0)
+    assert not offline.blankable(beliefs, s, offline.find_term("beliefs", s), space, "en")
