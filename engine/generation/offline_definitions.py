@@ -119,7 +119,7 @@ def naming(
     if not picked:
         return None
     answer = _spelled(term.casefold(), space)
-    wrong = [match_case(_spelled(k, space), answer) for _, k in picked]
+    wrong = [match_case(_spelled(k, space), answer, space.language) for _, k in picked]
     if any(len(w.split()) - len(answer.split()) > 2 for w in wrong):
         return None
     options, correct = shuffled([answer, *wrong], answer, f"name:{c.passage.chunk_id}:{term}")

@@ -133,7 +133,7 @@ def term_mcq(
         return None
     closeness = sum(s for _, s in chosen) / len(chosen)
     options, correct = shuffled(
-        [answer, *(match_case(d, answer) for d, _ in chosen)],
+        [answer, *(match_case(d, answer, space.language) for d, _ in chosen)],
         answer,
         f"{c.passage.chunk_id}:{normalise(c.sentence)}",
     )

@@ -222,8 +222,11 @@ def key_terms(
     if len(sample) < 40:
         return []
     stop = lang_.stopwords(lang) | STOP_EDGE
+    # Most of yake's German candidates are no noun phrase (a German one ends in a capitalised
+    # noun; verbs and adjectives are dropped below): look at more of them.
+    wanted = top * (8 if lang == "de" else 3)
     extractor = yake.KeywordExtractor(
-        lan=lang if lang in lang_.SUPPORTED else "en", n=2, dedup_lim=0.8, top=top * 3
+        lan=lang if lang in lang_.SUPPORTED else "en", n=2, dedup_lim=0.8, top=wanted
     )
     folded_names = {n.casefold() for n in names}
     terms: list[KeyTerm] = []
