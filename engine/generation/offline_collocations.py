@@ -33,10 +33,29 @@ def beside_counts(
             before = _BEFORE.search(text, max(0, m.start() - 60), m.start())
             after = _AFTER.match(text, m.end(), m.end() + 60)
             for side, hit in (("<", before), (">", after)):
-                if hit and hit.group(1).casefold() not in stop:
+                if hit and _content(hit.group(1), text[: hit.start(1)], stop):
                     found[side + word_key(hit.group(1))] += 1
         out[term.casefold()] = found
     return out
+
+
+def _content(word: str, before: str, stop: Collection[str]) -> bool:
+    """Whether a neighbour counts as part of a phrase: a content word, or a capitalised one
+    inside a sentence even when the stop list holds it ("Corresponding Source")."""
+    if word.casefold() not in stop:
+        return True
+    return word[:1].isupper() and re.search(r"[\w,;][ \t\r\n]+$", before[-4:]) is not None
+
+
+def beside_words(before: str, after: str, stop: Collection[str]) -> tuple[str, str]:
+    """The words right before and right after a blank (the text before and after it) that
+    may make a phrase with it, as `beside_counts` counts them ("" for none)."""
+    prev = _BEFORE.search(before)
+    nxt = _AFTER.match(after)
+    return (
+        prev.group(1) if prev and _content(prev.group(1), before[: prev.start(1)], stop) else "",
+        nxt.group(1) if nxt and _content(nxt.group(1), "x ", stop) else "",
+    )
 
 
 def fixed_with(counts: dict[str, Counter[str]], term: str, *, before: str, after: str) -> bool:

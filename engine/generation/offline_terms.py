@@ -14,7 +14,12 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from engine.domain import language as lang_
-from engine.generation.offline_collocations import COLLOCATION, beside_counts, fixed_with
+from engine.generation.offline_collocations import (
+    COLLOCATION,
+    beside_counts,
+    beside_words,
+    fixed_with,
+)
 from engine.generation.offline_layout import prose_text
 from engine.generation.offline_text import (
     DE_FEMININE,
@@ -460,8 +465,7 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
     # term that goes on past a function word.
     if nxt and nxt[0].casefold() in stop and cut_short(m.group(0), space.text, least=2):
         return False
-    prev_word = prev[0] if prev and prev[0].casefold() not in stop else ""
-    next_word = nxt[0] if nxt and nxt[0].casefold() not in stop else ""
+    prev_word, next_word = beside_words(before, after, stop)
     if fixed_with(space.beside, term.text, before=prev_word, after=next_word):
         return False  # "normative _____" where the material writes "normative beliefs"
     for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) + (

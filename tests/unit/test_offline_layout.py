@@ -204,3 +204,15 @@ def test_half_of_a_phrase_the_whole_material_fixes_is_no_blank():
     s = "The norm is the sum of normative beliefs that a person holds about others."
     beliefs = offline.KeyTerm("beliefs", 0)
     assert not offline.blankable(beliefs, s, offline.find_term("beliefs", s), space, "en")
+    # "Corresponding _____": a capitalised word inside sentences is part of the term even
+    # when it is a common word ("corresponding" is on the stop list).
+    text = (
+        "You must convey the Corresponding Source of the work. The source code is the "
+        "preferred form. The Corresponding Source includes scripts. The source is free. "
+    )
+    space = offline.build_space(text, names=set(), embed=None)
+    s = "Convey the object code with the Corresponding Source fixed on a durable medium."
+    source = offline.KeyTerm("source", 0)
+    assert not offline.blankable(source, s, offline.find_term("source", s), space, "en")
+    s = "The source is what a programmer edits to change the program."
+    assert offline.blankable(source, s, offline.find_term("source", s), space, "en")
