@@ -35,6 +35,7 @@ from engine.generation.offline_text import (
     is_plural,
     noun_like,
     sentences,
+    verb_form,
     verb_number,
     verb_slot,
 )
@@ -186,6 +187,8 @@ def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
     adjective: never used as a noun of its own ("important"), or one whose adverb the
     material writes and never its plural ("current": "currently", no "currents")."""
     words = phrase.split()
+    if verb_form(words[-1], sample):
+        return True  # "executes", "trace reaches": a verb, not a noun
     if len(words) > 1:
         return any(is_plural(w) for w in words[:-1])
     if phrase.isupper():

@@ -216,3 +216,17 @@ def test_half_of_a_phrase_the_whole_material_fixes_is_no_blank():
     assert not offline.blankable(source, s, offline.find_term("source", s), space, "en")
     s = "The source is what a programmer edits to change the program."
     assert offline.blankable(source, s, offline.find_term("source", s), space, "en")
+
+
+def test_a_verb_in_s_is_no_key_term_though_a_determiner_like_word_stands_before_it():
+    # "This executes the loop" put "executes" after a determiner, and "executes in" ends a
+    # phrase; but the material never writes "the executes" and does write "to execute".
+    text = (
+        "The monitor decides when to execute a trace. This executes the loop in native code. "
+        "The bytecode executes in the interpreter, and TM executes JS as compiled traces. "
+        "The traces are short. The recorder keeps the traces it compiled, and the trace "
+        "reaches the loop header. Traces are executed once the header is reached. "
+    ) * 4
+    terms = {t.text for t in offline.key_terms(text)}
+    assert not {"executes", "trace reaches"} & terms, terms
+    assert "traces" in terms, terms
