@@ -161,6 +161,11 @@ _ITEM_BREAK = re.compile(
 )
 _BULLETS = re.compile("[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7]")
 WORDS_MIN, WORDS_MAX, CHARS_MAX = 8, 45, 280
+# A subject cut from its verb by a lone comma: no English sentence is written so (an inserted
+# clause has two commas: "Self-efficacy, which was similar ..., was defined as").
+_SUBJECT_COMMA_VERB = re.compile(
+    r"[^,;:()]+, (?:is|are|was|were|has|have|had|can|could|will|would|may|must) "
+)
 
 
 def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
@@ -215,6 +220,8 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False  # questionnaire or table text: "... mail. 2345 I need", "usefulness 1 Using"
     if lang == "de" and "," not in s and _FINITE["de"].match(s):
         return False  # "Wird der Name nicht gefunden.": a conditional clause without its main
+    if lang == "en" and _SUBJECT_COMMA_VERB.match(s):
+        return False  # "Swanson usefulness, was defined as": lines of two places run together
     return s.count("(") == s.count(")") and s.count("\u201c") == s.count("\u201d")
 
 

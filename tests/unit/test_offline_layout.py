@@ -230,3 +230,20 @@ def test_a_verb_in_s_is_no_key_term_though_a_determiner_like_word_stands_before_
     terms = {t.text for t in offline.key_terms(text)}
     assert not {"executes", "trace reaches"} & terms, terms
     assert "traces" in terms, terms
+
+
+def test_a_subject_cut_from_its_verb_by_a_lone_comma_is_no_candidate():
+    # The scanned page's lines of two places run together: "Swanson usefulness, was ...".
+    cut = (
+        "Swanson usefulness, was defined as the extent to which a behavior once successfully "
+        "executed is believed to be linked to valued outcomes."
+    )
+    assert not offline.is_candidate(cut, "en")
+    whole = (
+        "Outcome judgment, which was similar to perceived usefulness, was defined as the "
+        "extent to which a behavior is linked to valued outcomes."
+    )
+    assert offline.is_candidate(whole, "en")
+    assert offline.is_candidate(
+        "In short, Davis proposed a model of how people use a system.", "en"
+    )
