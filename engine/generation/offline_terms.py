@@ -15,7 +15,6 @@ from rapidfuzz import fuzz
 
 from engine.domain import language as lang_
 from engine.generation.offline_collocations import (
-    COLLOCATION,
     beside_counts,
     beside_words,
     fixed_with,
@@ -462,24 +461,19 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
         return False
     # A collocation of the material ("covered work", "page layout"): the blank would be half
     # of a fixed phrase, asked as a modifier or a fragment.
-    prev = re.findall(r"([^\W\d_]+)\s*$", before)
+    if re.match(r"['\u2019]s\b", after) and not (
+        term.kind in ("acronym", "proper") or term.text.isupper()
+    ):
+        # "a _____'s belief": any agent ("person", "individual", "user") fits a possessor.
+        return False
     nxt = re.findall(r"^\s*([^\W\d_]+)", after)
     # "_____ of use" where the material says "perceived ease of use": the blank would cut a
     # term that goes on past a function word.
     if nxt and nxt[0].casefold() in stop and cut_short(m.group(0), space.text, least=2):
         return False
+    # Counted over the whole material (`beside_counts`; the sample when not given).
     prev_word, next_word = beside_words(before, after, stop)
-    if fixed_with(space.beside, term.text, before=prev_word, after=next_word):
-        return False  # "normative _____" where the material writes "normative beliefs"
-    for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) + (
-        [f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []
-    ):
-        if (
-            len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", space.text, re.IGNORECASE))
-            >= COLLOCATION
-        ):
-            return False
-    return True
+    return not fixed_with(space.beside, term.text, before=prev_word, after=next_word)
 
 
 def _initials(words: str) -> str:

@@ -247,3 +247,16 @@ def test_a_subject_cut_from_its_verb_by_a_lone_comma_is_no_candidate():
     assert offline.is_candidate(
         "In short, Davis proposed a model of how people use a system.", "en"
     )
+
+
+def test_no_blank_for_a_common_noun_before_a_possessive():
+    # "a _____'s internal belief": "person", "individual" and "user" all fit a possessor.
+    text = "A person holds beliefs. The user of a system. Each individual decides. " * 3
+    space = offline.build_space(text, names=set(), embed=None)
+    s = "Responses can be used as an indication of a person's internal belief about the system."
+    person = offline.KeyTerm("person", 0)
+    assert not offline.blankable(person, s, offline.find_term("person", s), space, "en")
+    # A name or acronym owns what follows it: "TAM's assumptions" asks about TAM.
+    s = "Researchers share mixed opinions about TAM's theoretical assumptions and its use."
+    tam = offline.KeyTerm("TAM", 1, 3, "acronym")
+    assert offline.blankable(tam, s, offline.find_term("TAM", s), space, "en")
