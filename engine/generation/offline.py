@@ -33,6 +33,7 @@ from engine.generation.offline_common import (
     shuffled,
 )
 from engine.generation.offline_forms import build_draft
+from engine.generation.offline_openings import cut_openings, opens_cut
 from engine.generation.offline_rivals import distinctive, rivals
 from engine.generation.offline_terms import (
     KeyTerm,
@@ -68,6 +69,7 @@ __all__ = [
     "blankable",
     "build_space",
     "concept_score",
+    "cut_openings",
     "difficulty_signal",
     "generate",
     "is_candidate",
@@ -118,7 +120,7 @@ def _candidates(
         own = {t.text for t in space.terms if distinctive(t, space)}
         found = []
         for s in sentences(p.text, lang):
-            if normalise(s) in used:
+            if normalise(s) in used or opens_cut(p.text, s, space.cut_openings):
                 continue
             concept = concept_score(s, lang)
             # A defining sentence supports the forms that test understanding: ask it first.

@@ -293,6 +293,7 @@ class TermSpace:
     contexts: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
     # Per term key, the content words beside it over the whole material (`beside_counts`).
     beside: dict[str, Counter[str]] = field(default_factory=dict)
+    cut_openings: frozenset[str] = frozenset()  # chunks opening mid-sentence (`cut_openings`)
     _articles: dict[str, Counter[str]] = field(default_factory=dict)
     _words: set[str] | None = None
 
