@@ -37,7 +37,11 @@ def cut_openings(chunks: Sequence[str]) -> frozenset[str]:
 
 
 def opens_cut(text: str, sentence: str, cut: frozenset[str]) -> bool:
-    """Whether the sentence is the fragment a cut chunk (`text`) opens with."""
+    """Whether the sentence is (the end of) the fragment a cut chunk (`text`) opens with: no
+    sentence ends before it in the chunk ("does not include the work's" / "System Libraries,
+    or ..." reads as a sentence once its short first line is split off)."""
     if not cut or opening(text) not in cut:
         return False
-    return " ".join(text.split()[:3]) == " ".join(sentence.split()[:3])
+    words = sentence.split()[:3]
+    m = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    return m is not None and not re.search(r"[.!?;]\s", text[: m.start()])

@@ -41,3 +41,10 @@ def test_the_cut_sentence_a_chunk_opens_with_is_no_candidate():
     assert "System Libraries" not in asked(), asked()
     space.cut_openings = frozenset()
     assert "System Libraries" in asked()  # the fragment reads as a sentence on its own
+    # The chunk cut inside a line: its short first line is split off, the rest still is cut.
+    second = "does not include the work's\n" + SECOND.replace(". The System", ".\nThe System")
+    first = FIRST.replace("the work's System", "the work's\nSystem")
+    passages[1] = Passage(2, 1, "gpl", second, 1, 1)
+    space.cut_openings = offline.cut_openings([first, second])
+    assert space.cut_openings
+    assert "System Libraries" not in asked(), asked()
