@@ -3,7 +3,7 @@ and German nouns keep their capital as options (pure generator functions, no dat
 
 from __future__ import annotations
 
-from engine.generation import offline
+from engine.generation import offline, offline_forms
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 from engine.generation.offline_parts import match_case
@@ -50,3 +50,23 @@ def test_german_noun_options_keep_their_capital_after_a_lower_case_answer():
     assert all(o[:1].isupper() for o in wrong), wrong
     assert match_case("Zeichen", "zusammengesetzte Typen", "de") == "Zeichen"
     assert match_case("trace tree", "Interpreter") == "Trace tree"  # English: the answer's case
+
+
+def test_the_most_used_term_of_notes_on_many_topics_is_no_subject():
+    # "Funktion" is named most, but only 12 of 240 mentions: notes on many topics have no
+    # one subject a learner could answer unread; a review naming TAM 73 of 554 times has.
+    words = ["Funktion"] + [f"Thema{i}" for i in range(30)]
+    counts = [12] + [10] + [8] * 28 + [4]
+    space = offline.TermSpace(
+        [offline.KeyTerm(w, i, n) for i, (w, n) in enumerate(zip(words, counts, strict=True))],
+        None,
+        frozenset(),
+        text="Die Funktion ruft die Funktion auf. " * 6,
+        language="de",
+    )
+    sentence = "Der Argumenttyp der Funktion muss mit dem Elementtyp kompatibel sein."
+    c = offline.Candidate(Passage(1, 1, "n", sentence, 1, 1), sentence, space.terms[0], 0.5, "de")
+    assert not offline_forms._is_subject(c, space)
+    space.usage.clear()
+    space.terms = space.terms[:3]  # three terms: "Funktion" is 12 of 30 mentions
+    assert offline_forms._is_subject(c, space)
