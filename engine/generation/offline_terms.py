@@ -19,6 +19,7 @@ from engine.generation.offline_collocations import (
     beside_words,
     fixed_with,
 )
+from engine.generation.offline_german import inflected
 from engine.generation.offline_layout import prose_text
 from engine.generation.offline_text import (
     DE_FEMININE,
@@ -42,6 +43,7 @@ from engine.generation.references import without_references
 from engine.generation.validation import clean_text, content_words, normalise
 
 Embed = Callable[[list[str]], np.ndarray]
+GERMAN_TERMS = 90
 # Definite articles: their form before a noun shows its gender and number.
 _ARTICLES = {
     "de": "der|die|das|den|dem|des",
@@ -250,8 +252,8 @@ def key_terms(
             continue
         if len(words) == 1 and len(phrase) < 4 and not phrase.isupper():
             continue  # an abbreviation ("Bsp") or a keyword of code ("int")
-        if lang == "de" and not words[-1][:1].isupper():
-            continue  # a German noun phrase ends in a (capitalised) noun: this is code or a verb
+        if lang == "de" and (not words[-1][:1].isupper() or inflected(phrase, sample)):
+            continue  # a German noun phrase ends in a (capitalised) noun in its base form
         if any(w in GENERIC for w in folded):
             continue
         if any(w in folded_names for w in folded) and phrase[:1].isupper():
@@ -411,7 +413,8 @@ def build_space(
     whole = text if whole is None else without_references(whole)
     text = without_references(text)  # its titles and authors are no terms of the material
     text = prose_text(text, lang)  # nor are the cells of its tables and figures
-    terms = key_terms(text, names=names, lang=lang)
+    # A German distractor must share the answer's article and number: a larger pool.
+    terms = key_terms(text, names=names, lang=lang, top=GERMAN_TERMS if lang == "de" else 60)
     vectors: np.ndarray | None = None
     if embed is not None and terms:
         vectors = np.asarray(embed([t.text for t in terms]), dtype=np.float32)

@@ -3,7 +3,7 @@ and German nouns keep their capital as options (pure generator functions, no dat
 
 from __future__ import annotations
 
-from engine.generation import offline, offline_forms
+from engine.generation import offline, offline_forms, offline_german
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 from engine.generation.offline_parts import match_case
@@ -70,3 +70,17 @@ def test_the_most_used_term_of_notes_on_many_topics_is_no_subject():
     space.usage.clear()
     space.terms = space.terms[:3]  # three terms: "Funktion" is 12 of 30 mentions
     assert offline_forms._is_subject(c, space)
+
+
+def test_inflected_german_nouns_and_adjectives_are_no_key_terms():
+    text = (
+        "Das Programm läuft. Der Aufruf des Programms dauert. Der Aufruf endet. Die Länge "
+        "des Aufrufs zählt. Die Elemente liegen im Array. Man gibt den Elementen Namen.\n"
+        "Objektorientierte Programmierung kapselt Daten. Die Tests laufen. Die Tests prüfen.\n"
+    ) * 3
+    for word in ("Programms", "Aufrufs", "Elementen", "Objektorientierte"):
+        assert offline_german.inflected(word, text), word
+    for word in ("Programm", "Aufruf", "Elemente", "Tests", "Programmierung"):
+        assert not offline_german.inflected(word, text), word
+    terms = {t.text for t in offline.key_terms(text, lang="de")}
+    assert not {"Programms", "Aufrufs", "Elementen", "Objektorientierte"} & terms, terms
