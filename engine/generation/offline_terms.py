@@ -19,6 +19,7 @@ from engine.generation.offline_collocations import (
     beside_words,
     fixed_with,
 )
+from engine.generation.offline_english import adjective_only, gerund_only, verb_form
 from engine.generation.offline_german import inflected
 from engine.generation.offline_layout import prose_text
 from engine.generation.offline_text import (
@@ -26,7 +27,6 @@ from engine.generation.offline_text import (
     GENERIC,
     PHRASE_OK,
     STOP_EDGE,
-    adjective_only,
     defined_term,
     definition_of,
     find_term,
@@ -35,7 +35,6 @@ from engine.generation.offline_text import (
     is_plural,
     noun_like,
     sentences,
-    verb_form,
     verb_number,
     verb_slot,
 )
@@ -188,8 +187,8 @@ def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
     adjective: never used as a noun of its own ("important"), or one whose adverb the
     material writes and never its plural ("current": "currently", no "currents")."""
     words = phrase.split()
-    if verb_form(words[-1], sample):
-        return True  # "executes", "trace reaches": a verb, not a noun
+    if verb_form(words[-1], sample) or gerund_only(phrase, sample):
+        return True  # "executes", "trace reaches", "measuring": a verb, not a noun
     if len(words) > 1:
         return any(is_plural(w) for w in words[:-1])
     if phrase.isupper():

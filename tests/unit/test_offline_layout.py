@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from engine.generation import offline
 from engine.generation.drafts import Passage
+from engine.generation.offline_english import gerund_only
 from engine.generation.offline_forms import build_draft
 from engine.generation.offline_layout import table_line
 
@@ -260,3 +261,18 @@ def test_no_blank_for_a_common_noun_before_a_possessive():
     s = "Researchers share mixed opinions about TAM's theoretical assumptions and its use."
     tam = offline.KeyTerm("TAM", 1, 3, "acronym")
     assert offline.blankable(tam, s, offline.find_term("TAM", s), space, "en")
+
+
+def test_a_gerund_never_used_as_a_noun_is_no_key_term():
+    # "measuring" stands only before its object ("for measuring the usefulness"), never
+    # after an article, as "the recording" does: an option "measuring" among nouns is a verb.
+    text = (
+        "Scales for measuring were tested in two studies. A scale for measuring ease of use "
+        "was built. The recording of each trace is short. Trace recording starts at a loop, "
+        "and the recording stops at its end. Measuring usefulness takes time. "
+    ) * 4
+    assert gerund_only("measuring", text) and gerund_only("Measuring", text)
+    assert not gerund_only("recording", text)
+    terms = {t.text for t in offline.key_terms(text)}
+    assert "measuring" not in terms, terms
+    assert "recording" in terms or "trace recording" in terms, terms
