@@ -344,6 +344,8 @@ class TermSpace:
             a.casefold().endswith(DE_FEMININE) != b.casefold().endswith(DE_FEMININE)
         ):
             return False  # "Funktion" (singular) never stands where "Typen" (plural) does
+        if self.language == "de" and a.endswith("us") != b.endswith("us"):
+            return False  # "Algorithmus" (singular) never stands where "Templates" does
         na, nb = self.number(a), self.number(b)
         if na and nb and na != nb:
             return False  # "Zahlen" never stands where "Wert" does

@@ -84,3 +84,10 @@ def test_inflected_german_nouns_and_adjectives_are_no_key_terms():
         assert not offline_german.inflected(word, text), word
     terms = {t.text for t in offline.key_terms(text, lang="de")}
     assert not {"Programms", "Aufrufs", "Elementen", "Objektorientierte"} & terms, terms
+
+
+def test_a_german_singular_in_us_is_no_option_for_a_plural_in_s():
+    text = "Templates und Links. Jeder Algorithmus sortiert. Details zählen. " * 2
+    space = offline.TermSpace([], None, frozenset(), text=text, language="de")
+    assert not space.same_form("Algorithmus", "Templates")
+    assert space.same_form("Details", "Templates")
