@@ -135,7 +135,9 @@ def _run(path: Path, settings, embed, count: int) -> DocResult | None:
         names=offline.author_names(pdf.pages[0]),
         embed=embed,
         lang=lang,
+        whole="\n".join(pdf.pages),  # as the app: fixed phrases counted over every page
     )
+    space.cut_openings = offline.cut_openings([c.text for c in chunks])
     # The app hands the generator chunks spread over the document (passages.spread_passages)
     # in document order: the same here, up to count * 8 of them.
     step = max(1, len(passages) / (count * 8))

@@ -33,7 +33,8 @@ from engine.generation.offline_common import (
     shuffled,
 )
 from engine.generation.offline_forms import build_draft
-from engine.generation.offline_rivals import rivals
+from engine.generation.offline_openings import cut_openings, opens_cut
+from engine.generation.offline_rivals import distinctive, rivals
 from engine.generation.offline_terms import (
     KeyTerm,
     TermSpace,
@@ -68,6 +69,7 @@ __all__ = [
     "blankable",
     "build_space",
     "concept_score",
+    "cut_openings",
     "difficulty_signal",
     "generate",
     "is_candidate",
@@ -113,9 +115,12 @@ def _candidates(
         if not lang_.is_supported(lang):
             continue
         max_count = max(t.count for t in space.terms)
+        # Terms of the material's own (defined, named, fixed phrases) make questions about
+        # its notions; a common word makes one about its wording.
+        own = {t.text for t in space.terms if distinctive(t, space)}
         found = []
         for s in sentences(p.text, lang):
-            if normalise(s) in used:
+            if normalise(s) in used or opens_cut(p.text, s, space.cut_openings):
                 continue
             concept = concept_score(s, lang)
             # A defining sentence supports the forms that test understanding: ask it first.
@@ -127,7 +132,13 @@ def _candidates(
                         count=t.count, max_count=max_count, closeness=0.4, words=len(s.split())
                     )
                     salience = 1 - t.rank / max(1, len(space.terms))
-                    score = abs(pre - target) - 0.3 * concept - 0.2 * salience - 0.4 * defines
+                    score = (
+                        abs(pre - target)
+                        - 0.3 * concept
+                        - 0.2 * salience
+                        - 0.4 * defines
+                        - 0.2 * (t.text in own)
+                    )
                     found.append((score, Candidate(p, s, t, pre, lang)))
         found.sort(key=lambda x: x[0])
         per_passage.append([c for _, c in found])

@@ -81,10 +81,8 @@ def definition(
         f"the source describes '{_spelled(k, space)}', not {term}"
         for _, k in picked
     )
-    why = (
-        f"The source ({pages_label(c.passage)}) says: \u201c{as_sentence(c.sentence)}\u201d "
-        f"{notes}."
-    )
+    # The definition, not the whole sentence again: the reason, and what each other one is.
+    why = f"The source ({pages_label(c.passage)}) defines {term} as \u201c{answer}\u201d. {notes}."
     return Draft(
         type=QuestionType.MCQ,
         options=options,
@@ -119,12 +117,12 @@ def naming(
     if not picked:
         return None
     answer = _spelled(term.casefold(), space)
-    wrong = [match_case(_spelled(k, space), answer) for _, k in picked]
+    wrong = [match_case(_spelled(k, space), answer, space.language) for _, k in picked]
     if any(len(w.split()) - len(answer.split()) > 2 for w in wrong):
         return None
     options, correct = shuffled([answer, *wrong], answer, f"name:{c.passage.chunk_id}:{term}")
     why = (
-        f"The source ({pages_label(c.passage)}) says: \u201c{as_sentence(c.sentence)}\u201d "
+        f"The source ({pages_label(c.passage)}) gives this description of '{answer}'. "
         + option_notes(wrong, space, c.sentence)
     )
     return Draft(

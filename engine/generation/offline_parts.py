@@ -28,9 +28,12 @@ def pages_label(p: Any) -> str:
     return page_range_label(p.page_start, p.page_end)
 
 
-def match_case(term: str, like: str) -> str:
-    """Give a distractor the answer's leading case, unless it is an acronym or a proper name."""
+def match_case(term: str, like: str, lang: str = "en") -> str:
+    """Give a distractor the answer's leading case, unless it is an acronym or a proper name
+    (or a German noun: it keeps its capital wherever it stands)."""
     if like[:1].isupper() == term[:1].isupper() or any(c.isupper() for c in term[1:]):
+        return term
+    if lang == "de" and term[:1].isupper():
         return term
     return term[:1].upper() + term[1:] if like[:1].isupper() else term[:1].lower() + term[1:]
 

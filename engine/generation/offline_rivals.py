@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from engine.domain import language as lang_
-from engine.generation.offline_terms import TermSpace
+from engine.generation.offline_terms import KeyTerm, TermSpace
 from engine.generation.offline_text import find_term, is_plural
 from engine.generation.validation import content_words
 
@@ -17,6 +17,9 @@ CLOSE_SIM = 0.75  # so close in meaning that it fits any slot the answer fits (n
 # answer does, though never seen in this very slot.
 KIN_SIM, KIN_CONTEXTS = 0.5, 2
 _CONTEXT = 3  # words either side of a term that count as its context
+# A modifier the material puts before this many different words opens no fixed term
+# ("particular system", "particular technology", "particular application").
+FREE_MODIFIER = 3
 
 
 def _contexts(space: TermSpace, term: str) -> tuple[set[str], set[str]]:
@@ -103,3 +106,67 @@ def rivals(
         ):
             out.append(t.text)
     return out
+
+
+def distinctive(term: KeyTerm, space: TermSpace) -> bool:
+    """Whether a typed answer can be checked against the key alone: the key is a term of the
+    material's own (one it defines, an acronym it never spells out, a name, a fixed phrase
+    of several words), not a common word or a free adjective with a noun, whose synonyms
+    ("technology" for "system", "restrictions" for "conditions") are just as right though
+    the material may never use them as its key terms."""
+    if term.text.casefold() in space.definitions:
+        return True
+    if term.kind == "acronym" or (term.text.isupper() and len(term.text) > 1):
+        # "GPL" typed where "GNU General Public License" or "License" is as right.
+        return not _spelled_out(term.text, space.text)
+    words = term.text.split()
+    if len(words) == 1:
+        # A German noun alone ("Implementation") has synonyms ("Implementierung") as right.
+        return space.language != "de" and (term.kind == "proper" or _name(term.text, space.text))
+    first = words[0]
+    if first.casefold().endswith("ly"):
+        return False  # an adverb: "_____" reads as a manner, not a term
+    return not _free_modifier(first, space)
+
+
+def _spelled_out(acronym: str, text: str) -> bool:
+    """Whether the material writes the acronym's words out ("GNU General Public License
+    (GPL)", or the words whose initials make it)."""
+    letters = acronym.casefold()
+    words = r"\s+".join(rf"{c}[\w-]*" for c in acronym)
+    if re.search(rf"(?<![\w-]){words}(?![\w-])", text):
+        return True  # "General Public License" for "GPL"
+    for m in re.finditer(r"((?:[^\W\d_][\w-]*\s+){1,8})\(\s*" + re.escape(acronym), text):
+        initials = "".join(w[0] for w in m.group(1).split() if w[:1].isupper()).casefold()
+        if initials.endswith(letters):
+            return True
+    return False
+
+
+def _name(word: str, text: str) -> bool:
+    """A word the material always writes with a capital, also inside sentences ("the
+    Senate", "the Colosseum"): a name, which no synonym replaces."""
+    found = re.findall(rf"(?<=[\w,;] ){re.escape(word)}(?![\w-])", text, re.IGNORECASE)
+    return bool(found) and all(f[:1].isupper() for f in found)
+
+
+# Determiners before a noun standing alone ("the trace is", "a system."), per language.
+_DETERMINERS = frozenset(
+    """a an the this that these those each every its their our der die das den dem des ein
+eine einen einem einer le la les un une ce cette ces el los las una este esta""".split()
+)
+
+
+def _free_modifier(word: str, space: TermSpace) -> bool:
+    """A word the material puts before many different content words and never uses as a
+    noun of its own (after a determiner and before a function word or punctuation): an
+    adjective used freely ("a particular system", "a particular technology"), not half of
+    one fixed term nor a noun ("trace" of "trace tree": "the trace is")."""
+    stop = lang_.stopwords(space.language)
+    w = re.escape(word)
+    alone = rf"(?<![\w-])(\w+)\s+{w}(?:\s+(\w+)|\s*[^\w\s-]|\s*$)"
+    for det, nxt in re.findall(alone, space.text, re.IGNORECASE):
+        if det.casefold() in _DETERMINERS and (not nxt or nxt.casefold() in stop):
+            return False  # "the trace is": a noun
+    after = re.findall(rf"(?<![\w-]){w}\s+([^\W\d_]+)", space.text, re.IGNORECASE)
+    return len({a.casefold() for a in after if a.casefold() not in stop}) >= FREE_MODIFIER

@@ -66,23 +66,24 @@ def _build_space(
         .where(Chunk.user_id == user_id, Chunk.material_id == material.id)
         .order_by(Chunk.ordinal)
     ).all()
-    first_page = (
-        session.scalar(
-            select(MaterialPage.text)
-            .where(MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
-            .order_by(MaterialPage.number)
-            .limit(1)
-        )
-        or ""
-    )
+    pages = session.scalars(
+        select(MaterialPage.text)
+        .where(MaterialPage.material_id == material.id, MaterialPage.user_id == user_id)
+        .order_by(MaterialPage.number)
+    ).all()
+    first_page = pages[0] if pages else ""
     # Key terms of the whole document: an even spread of chunks up to the sample size.
     embedder = usage.embedder_for(rt, user_id=user_id)
-    return offline.build_space(
+    space = offline.build_space(
         offline.spread_sample(list(texts)),
         names=offline.author_names(first_page),
         embed=embedder.embed_documents,
         lang=material.language or "en",
+        # Which phrases the material fixes, counted over all of it (chunks overlap).
+        whole="\n".join(p or "" for p in pages) or None,
     )
+    space.cut_openings = offline.cut_openings(list(texts))
+    return space
 
 
 def terms_for(rt: Runtime, session: Session, user_id: int, material: Material) -> offline.TermSpace:

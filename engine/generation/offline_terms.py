@@ -14,6 +14,14 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from engine.domain import language as lang_
+from engine.generation.offline_collocations import (
+    beside_counts,
+    beside_words,
+    fixed_with,
+)
+from engine.generation.offline_english import adjective_only, gerund_only, verb_form
+from engine.generation.offline_german import inflected
+from engine.generation.offline_layout import prose_text
 from engine.generation.offline_text import (
     DE_FEMININE,
     GENERIC,
@@ -23,6 +31,7 @@ from engine.generation.offline_text import (
     definition_of,
     find_term,
     german_number,
+    heads_phrase,
     is_plural,
     noun_like,
     sentences,
@@ -33,6 +42,7 @@ from engine.generation.references import without_references
 from engine.generation.validation import clean_text, content_words, normalise
 
 Embed = Callable[[list[str]], np.ndarray]
+GERMAN_TERMS = 90
 # Definite articles: their form before a noun shows its gender and number.
 _ARTICLES = {
     "de": "der|die|das|den|dem|des",
@@ -41,6 +51,8 @@ _ARTICLES = {
 }
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
 TERMS_SAMPLE_CHARS = 40_000  # characters of a material key terms are drawn from
+# In a sample this long, a phrase of several words is a term only if it recurs.
+RECURRING_SAMPLE = 10_000
 
 
 @dataclass(frozen=True)
@@ -125,11 +137,16 @@ def cut_short(phrase: str, text: str, *, least: int = 3) -> bool:
 
 
 def _verb_like(word: str, text: str) -> bool:
-    """An English word used as a verb ("to record") and never as a noun ("the record")."""
+    """An English word used as a verb ("to record", "predicting the intention") and never as
+    a noun ("the record"): a phrase it opens ("predicting system" of "predicting system
+    use") is an action cut from its object, not a term."""
     w = re.escape(word)
-    return bool(
-        re.search(rf"\b(to|must|can|will|may|should|we|they) {w}\b", text, re.I)
-    ) and not noun_like(word, text)
+    verb = re.search(rf"\b(to|must|can|will|may|should|we|they) {w}\b", text, re.I)
+    gerund = word.casefold().endswith("ing") and re.search(
+        rf"\b(?i:{w}) (?:(?i:the|a|an|this|these|those|their|its|his|her|our)\b|[A-Z]{{2,}}\b)",
+        text,
+    )
+    return bool(verb or gerund) and not noun_like(word, text)
 
 
 def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> bool:
@@ -137,6 +154,8 @@ def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> 
     a longer term, not a modifier, not a header in capitals, not an identifier of its code."""
     if len(phrase.split()) == 1 and _modifier(phrase, sample, stop):
         return False  # "outer" of "outer loop": half of a phrase, not a term of its own
+    if len(phrase.split()) == 1 and _tail(phrase, sample, stop):
+        return False  # "Action" of "Reasoned Action", "header" of "loop header"
     if cut_short(phrase, sample):
         return False  # "perceived ease" of "perceived ease of use": half of the term
     if _attributive(phrase, sample, stop, lang):
@@ -149,6 +168,32 @@ def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> 
     # "Point" of "class Point { double x_; ...", "Typ Shape": a name in the material's code,
     # not a notion.
     return not any(_code_name(w, sample) for w in {phrase, *phrase.split()})
+
+
+def _tail(word: str, sample: str, stop: frozenset[str]) -> bool:
+    """A word that stands almost always after the same content word: the end of one longer
+    term or name ("Action" of "Theory of Reasoned Action"), which alone names nothing."""
+    before = [
+        b.casefold()
+        for b in re.findall(rf"([^\W\d_]+)\s+{re.escape(word)}(?![\w-])", sample, re.IGNORECASE)
+    ]
+    before = [b for b in before if b not in stop]
+    total = len(re.findall(rf"(?<![\w-]){re.escape(word)}(?![\w-])", sample, re.IGNORECASE))
+    return total >= 3 and bool(before) and Counter(before).most_common(1)[0][1] >= 0.7 * total
+
+
+def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
+    """A phrase cut across two ("programs trace": a plural before its last word) or an
+    adjective: never used as a noun of its own ("important"), or one whose adverb the
+    material writes and never its plural ("current": "currently", no "currents")."""
+    words = phrase.split()
+    if verb_form(words[-1], sample) or gerund_only(phrase, sample):
+        return True  # "executes", "trace reaches", "measuring": a verb, not a noun
+    if len(words) > 1:
+        return any(is_plural(w) for w in words[:-1])
+    if phrase.isupper():
+        return False
+    return not heads_phrase(phrase, sample, stop) or adjective_only(phrase, sample)
 
 
 def _cited(phrase: str) -> str:
@@ -185,8 +230,11 @@ def key_terms(
     if len(sample) < 40:
         return []
     stop = lang_.stopwords(lang) | STOP_EDGE
+    # Most of yake's German candidates are no noun phrase (a German one ends in a capitalised
+    # noun; verbs and adjectives are dropped below): look at more of them.
+    wanted = top * (8 if lang == "de" else 3)
     extractor = yake.KeywordExtractor(
-        lan=lang if lang in lang_.SUPPORTED else "en", n=2, dedup_lim=0.8, top=top * 3
+        lan=lang if lang in lang_.SUPPORTED else "en", n=2, dedup_lim=0.8, top=wanted
     )
     folded_names = {n.casefold() for n in names}
     terms: list[KeyTerm] = []
@@ -203,8 +251,8 @@ def key_terms(
             continue
         if len(words) == 1 and len(phrase) < 4 and not phrase.isupper():
             continue  # an abbreviation ("Bsp") or a keyword of code ("int")
-        if lang == "de" and not words[-1][:1].isupper():
-            continue  # a German noun phrase ends in a (capitalised) noun: this is code or a verb
+        if lang == "de" and (not words[-1][:1].isupper() or inflected(phrase, sample)):
+            continue  # a German noun phrase ends in a (capitalised) noun in its base form
         if any(w in GENERIC for w in folded):
             continue
         if any(w in folded_names for w in folded) and phrase[:1].isupper():
@@ -216,10 +264,14 @@ def key_terms(
             continue  # a phrase asked about ends in a noun ("trace tree", not "trace exits")
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):
             continue  # "record traces", "generate LIR": an action, not a concept
+        if lang == "en" and _no_english_noun(phrase, sample, stop):
+            continue
         seen.add(key)
         if not _used_as_term(phrase, sample, stop, lang):
             continue
         found = re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", sample, re.IGNORECASE)
+        if len(words) > 1 and len(found) < 2 and len(sample) >= RECURRING_SAMPLE:
+            continue  # a phrase a long material writes once is no term of it ("TAM make")
         terms.append(KeyTerm(phrase, len(terms), max(1, len(found)), _kind(phrase, sample, lang)))
         if len(terms) >= top:
             break
@@ -240,6 +292,9 @@ class TermSpace:
     usage: Counter[str] = field(default_factory=Counter)
     language: str = "en"
     contexts: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
+    # Per term key, the content words beside it over the whole material (`beside_counts`).
+    beside: dict[str, Counter[str]] = field(default_factory=dict)
+    cut_openings: frozenset[str] = frozenset()  # chunks opening mid-sentence (`cut_openings`)
     _articles: dict[str, Counter[str]] = field(default_factory=dict)
     _words: set[str] | None = None
 
@@ -289,6 +344,8 @@ class TermSpace:
             a.casefold().endswith(DE_FEMININE) != b.casefold().endswith(DE_FEMININE)
         ):
             return False  # "Funktion" (singular) never stands where "Typen" (plural) does
+        if self.language == "de" and a.endswith("us") != b.endswith("us"):
+            return False  # "Algorithmus" (singular) never stands where "Templates" does
         na, nb = self.number(a), self.number(b)
         if na and nb and na != nb:
             return False  # "Zahlen" never stands where "Wert" does
@@ -344,16 +401,28 @@ def spread_sample(texts: Sequence[str], chars: int = TERMS_SAMPLE_CHARS) -> str:
     return "\n\n".join(texts[::step])
 
 
-def build_space(text: str, *, names: set[str], embed: Embed | None, lang: str = "en") -> TermSpace:
-    """Terms, their vectors and definitions for a material's (sampled) text in `lang`."""
+def build_space(
+    text: str,
+    *,
+    names: set[str],
+    embed: Embed | None,
+    lang: str = "en",
+    whole: str | None = None,
+) -> TermSpace:
+    """Terms, their vectors and definitions for a material's (sampled) text in `lang`; the
+    material's whole text (`whole`, default the sample) tells which phrases it fixes."""
+    whole = text if whole is None else without_references(whole)
     text = without_references(text)  # its titles and authors are no terms of the material
-    terms = key_terms(text, names=names, lang=lang)
+    text = prose_text(text, lang)  # nor are the cells of its tables and figures
+    # A German distractor must share the answer's article and number: a larger pool.
+    terms = key_terms(text, names=names, lang=lang, top=GERMAN_TERMS if lang == "de" else 60)
     vectors: np.ndarray | None = None
     if embed is not None and terms:
         vectors = np.asarray(embed([t.text for t in terms]), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.where(norms == 0, 1, norms)
     space = TermSpace(terms, vectors, frozenset(names), text=text, language=lang)
+    space.beside = beside_counts([t.text for t in terms], whole, lang_.stopwords(lang))
     keys = {t.text.casefold(): t for t in terms}
     for s in sentences(text, lang):
         subject = defined_term(s, text, lang)
@@ -397,21 +466,19 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
         return False
     # A collocation of the material ("covered work", "page layout"): the blank would be half
     # of a fixed phrase, asked as a modifier or a fragment.
-    prev = re.findall(r"([^\W\d_]+)\s*$", before)
+    if re.match(r"['\u2019]s\b", after) and not (
+        term.kind in ("acronym", "proper") or term.text.isupper()
+    ):
+        # "a _____'s belief": any agent ("person", "individual", "user") fits a possessor.
+        return False
     nxt = re.findall(r"^\s*([^\W\d_]+)", after)
     # "_____ of use" where the material says "perceived ease of use": the blank would cut a
     # term that goes on past a function word.
     if nxt and nxt[0].casefold() in stop and cut_short(m.group(0), space.text, least=2):
         return False
-    for phrase in ([f"{m.group(0)} {nxt[0]}"] if nxt and nxt[0].casefold() not in stop else []) + (
-        [f"{prev[0]} {m.group(0)}"] if prev and prev[0].casefold() not in stop else []
-    ):
-        if (
-            len(re.findall(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", space.text, re.IGNORECASE))
-            >= COLLOCATION
-        ):
-            return False
-    return True
+    # Counted over the whole material (`beside_counts`; the sample when not given).
+    prev_word, next_word = beside_words(before, after, stop)
+    return not fixed_with(space.beside, term.text, before=prev_word, after=next_word)
 
 
 def _initials(words: str) -> str:
@@ -428,6 +495,3 @@ def spelled_out(sentence: str, m: re.Match[str]) -> bool:
         return _initials(" ".join(words)) == blank.casefold()
     acronym = re.match(r"\(\s*([A-Z]{2,8})s?\s*\)", after)
     return acronym is not None and _initials(blank) == acronym.group(1).casefold()
-
-
-COLLOCATION = 2  # a blank and its neighbour seen together this often are one phrase

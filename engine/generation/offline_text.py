@@ -10,6 +10,7 @@ from collections.abc import Collection
 
 from engine.domain import language as lang_
 from engine.generation import lint as qlint
+from engine.generation.offline_layout import restarts, units
 from engine.generation.references import without_references
 from engine.generation.validation import clean_text
 from engine.ingestion.cleaning import is_heading_line
@@ -160,6 +161,11 @@ _ITEM_BREAK = re.compile(
 )
 _BULLETS = re.compile("[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7]")
 WORDS_MIN, WORDS_MAX, CHARS_MAX = 8, 45, 280
+# A subject cut from its verb by a lone comma: no English sentence is written so (an inserted
+# clause has two commas: "Self-efficacy, which was similar ..., was defined as").
+_SUBJECT_COMMA_VERB = re.compile(
+    r"[^,;:()]+, (?:is|are|was|were|has|have|had|can|could|will|would|may|must) "
+)
 
 
 def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
@@ -175,7 +181,7 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         s = s + "."
     if not s[:1].isupper() or s[-1] != "." or s.endswith(("et al.", "e.g.", "i.e.", "etc.")):
         return False
-    if _points_back(words):
+    if _points_back(words) or restarts(words, lang):
         return False
     if (
         qlint.has_marker(s)
@@ -214,6 +220,8 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False  # questionnaire or table text: "... mail. 2345 I need", "usefulness 1 Using"
     if lang == "de" and "," not in s and _FINITE["de"].match(s):
         return False  # "Wird der Name nicht gefunden.": a conditional clause without its main
+    if lang == "en" and _SUBJECT_COMMA_VERB.match(s):
+        return False  # "Swanson usefulness, was defined as": lines of two places run together
     return s.count("(") == s.count(")") and s.count("\u201c") == s.count("\u201d")
 
 
@@ -237,21 +245,27 @@ def sentences(text: str, lang: str = "en") -> list[str]:
             for i, ln in enumerate(lines)
             if not is_heading_line(ln, lines[i + 1] if i + 1 < len(lines) else None)
         ]
-        # Bullet items are units of their own: never glued to the text around them. In
-        # lecture notes a bulleted item is often a clause without its full stop: it counts
-        # when it is one whole clause (see `is_candidate`).
-        joined = " ".join(body)
-        items = _ITEM_BREAK.split(joined)
-        for k, item in enumerate(items):
-            pieces = lang_.split_sentences(clean_text(item), lang)
-            bulleted = k > 0 or bool(_ITEM_BREAK.match(joined))
-            for s in pieces:
-                s = s.strip()
-                whole_item = bulleted and len(pieces) == 1 and s[-1:].isalpha()
-                if whole_item:
-                    s = item_clause(s)
-                if is_candidate(s, lang, item=whole_item):
-                    out.append(s)
+        # No sentence runs across a table line or past a line that ends its item.
+        for unit in units(body, lang):
+            out.extend(_unit_sentences(" ".join(unit), lang))
+    return out
+
+
+def _unit_sentences(joined: str, lang: str) -> list[str]:
+    """Candidate sentences of one unit of lines. Bullet items are units of their own: never
+    glued to the text around them. In lecture notes a bulleted item is often a clause
+    without its full stop: it counts when it is one whole clause (see `is_candidate`)."""
+    out = []
+    for k, item in enumerate(_ITEM_BREAK.split(joined)):
+        pieces = lang_.split_sentences(clean_text(item), lang)
+        bulleted = k > 0 or bool(_ITEM_BREAK.match(joined))
+        for s in pieces:
+            s = s.strip()
+            whole_item = bulleted and len(pieces) == 1 and s[-1:].isalpha()
+            if whole_item:
+                s = item_clause(s)
+            if is_candidate(s, lang, item=whole_item):
+                out.append(s)
     return out
 
 
@@ -302,6 +316,23 @@ def noun_like(word: str, text: str) -> bool:
         return False
     before = re.findall(rf"(\w+)\s+{w}(?![\w-])", text, re.IGNORECASE)
     return any(b.casefold() in _NOUN_BEFORE for b in before)
+
+
+# Words after which a word ending its phrase is a predicate ("is important."), not a noun.
+_PREDICATE_BEFORE = frozenset(
+    "is are was were be been being very more most so too less least quite rather as not".split()
+)
+
+
+def heads_phrase(word: str, text: str, stop: Collection[str]) -> bool:
+    """Whether the word stands as a noun of its own somewhere: it ends its phrase (before a
+    function word or punctuation: "the system is", "machine code."), and not as a predicate
+    ("is important."); an adjective stands only before a noun ("an important factor")."""
+    alone = rf"(?<![\w-])([^\W\d_]+)\s+{re.escape(word)}(?:\s+([^\W\d_]+)|\s*[^\w\s-]|\s*$)"
+    return any(
+        before.casefold() not in _PREDICATE_BEFORE and (not nxt or nxt.casefold() in stop)
+        for before, nxt in re.findall(alone, text, re.IGNORECASE)
+    )
 
 
 def _defining(sentence: str, lang: str) -> re.Match[str] | None:

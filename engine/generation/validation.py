@@ -53,6 +53,7 @@ REASONS = {
     "lint_excerpt_not_verbatim": "the excerpt is not word for word in the source",
     "lint_mangled_text": 'text the PDF mangled (an abbreviation such as "d-h-")',
     "ambiguous_blank": "another key term of the material would fill the blank as well",
+    "common_word_blank": "a common word as a typed answer: a synonym would be as right",
     "ambiguous_option": "a term that fits as well was kept out of the options",
     "language_unsupported": "a material in a language offline questions are not made in",
 }

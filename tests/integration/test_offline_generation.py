@@ -74,9 +74,13 @@ def test_offline_generation_is_valid_grounded_and_labelled(
 def test_offline_moves_on_after_questions_are_banked(settings, session_factory, make_user, runtime):
     user_id = make_user()
     add_material(session_factory, user_id, "Roman history", HISTORY)
-    first = service.generate_questions(runtime, user_id=user_id, question_type="cloze", count=3)
+    # The notes hold three typed blanks of their own terms ("Rubicon river", "Europe",
+    # "Republic"); their other blanks are common words ("consuls", "spectators") whose
+    # synonyms would be as right, so no cloze asks for them: two, then what is left.
+    first = service.generate_questions(runtime, user_id=user_id, question_type="cloze", count=2)
     bank.save_questions(runtime, user_id=user_id, drafts=first.drafts)
-    second = service.generate_questions(runtime, user_id=user_id, question_type="cloze", count=3)
+    second = service.generate_questions(runtime, user_id=user_id, question_type="cloze", count=2)
+    assert first.drafts and second.drafts
     assert not {normalise(d.excerpt) for d in first.drafts} & {
         normalise(d.excerpt) for d in second.drafts
     }
@@ -210,7 +214,9 @@ def test_offline_generator_on_real_pdfs(shared_data, settings):
             assert ground(d, passages) is None, (path.name, d)
             assert lint(d, source=home.text, names=spaces[1].names) == [], (path.name, d)
         total += len(drafts)
-    assert total >= 30  # the text PDFs yield questions, not just no failures
+    # The text PDFs yield questions, not just no failures (28: a typed blank on a common word,
+    # as the Zen of Python's "implementation", is refused since; a synonym would be as right).
+    assert total >= 28
 
 
 def _write_pdf(path: Path, paragraphs: list[str]) -> None:

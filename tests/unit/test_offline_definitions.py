@@ -72,6 +72,8 @@ def test_term_from_definition_asks_for_the_defined_term_among_other_defined_term
         for i, option in enumerate(d.options):  # the option a learner chose is explained
             if i != d.correct_index:
                 assert f"If you chose '{option}': the source describes it as" in d.explanation
+        # A reason, not the source's sentence again (the stem shows its description).
+        assert d.excerpt not in d.explanation
 
 
 def test_definition_from_term_explains_whose_description_each_wrong_option_is():
@@ -82,6 +84,8 @@ def test_definition_from_term_explains_whose_description_each_wrong_option_is():
         assert d.answer == definition_of(d.excerpt)
         assert d.explanation.count("If you chose") == 3
         assert "that is how the source describes" in d.explanation
+        # The definition and whose each other one is, not the whole sentence again.
+        assert d.excerpt not in d.explanation and d.answer in d.explanation
 
 
 def test_flashcards_have_the_term_on_the_front_and_its_defining_sentence_on_the_back():

@@ -442,10 +442,10 @@ def test_a_french_noun_followed_by_its_adjective_is_still_a_noun():
 def test_a_typed_blank_is_refused_when_the_key_s_head_alone_is_as_right():
     text = (
         "Ist das interne Array zu groß, bleiben Zellen frei. Ein Array hat eine Größe. "
-        "Jedes Array liegt im Speicher. Das Array wächst. Der Speicher ist begrenzt. "
+        "Jedes Array liegt im Speicher. Das Array wächst. Der Arbeitsspeicher ist begrenzt. "
     ) * 2
     space = offline.TermSpace(
-        [offline.KeyTerm("interne Array", 0), offline.KeyTerm("Speicher", 50)],
+        [offline.KeyTerm("interne Array", 0), offline.KeyTerm("Arbeitsspeicher", 50)],
         None,
         frozenset(),
         text=text,
@@ -456,7 +456,8 @@ def test_a_typed_blank_is_refused_when_the_key_s_head_alone_is_as_right():
     batch = offline.Batch()
     assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=batch) is None
     assert batch.rejections == ["ambiguous_blank"]
-    one = "Der Speicher einer Funktion wird am Ende ihrer Umgebung wieder frei gegeben."
+    space.definitions["arbeitsspeicher"] = "Der Speicher, in dem ein Programm läuft."
+    one = "Der Arbeitsspeicher einer Funktion wird am Ende ihrer Umgebung wieder frei gegeben."
     c = offline.Candidate(_passages([one])[0], one, space.terms[1], 0.5, "de")
     assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch())
 

@@ -1,0 +1,52 @@
+"""English word forms that are no key term though they end a phrase somewhere: adjectives
+("current": "currently" is written, no "currents"), verbs in "-s" ("executes") and gerunds
+never used as nouns ("measuring": "for measuring the ...", never "the measuring")."""
+
+from __future__ import annotations
+
+import re
+
+
+def adjective_only(word: str, text: str) -> bool:
+    """Whether a lower-case English word is an adjective though it ends a phrase somewhere
+    ("the current where ..."): the material writes its adverb ("currently", "actually",
+    "directly") and never a plural of it, as a noun would have ("traces", "loops")."""
+    if not word.islower() or " " in word or word.endswith("s"):
+        return False
+    w = re.escape(word)
+    if re.search(rf"(?<![\w-]){w}e?s(?![\w-])", text, re.IGNORECASE):
+        return False
+    base = re.escape(word.removesuffix("e").removesuffix("y"))
+    return bool(re.search(rf"(?<![\w-]){base}i?ly(?![\w-])", text, re.IGNORECASE))
+
+
+# Determiners before a plural noun (not "this" or "that", which also stand for a clause:
+# "This executes the loop").
+_PLURAL_BEFORE = "the|these|those|its|their|our|some|many|all|such|both|several|few|other|no"
+
+
+def verb_form(word: str, text: str) -> bool:
+    """Whether an English word in "-s" is a verb of the material, not a plural: never right
+    after a determiner ("the traces") and its stem used as a verb ("TM executes JS": "to
+    execute", "is executed")."""
+    w = word.casefold()
+    if " " in w or not w.endswith("s") or w.endswith("ss") or len(w) < 5:
+        return False
+    if re.search(rf"\b(?:{_PLURAL_BEFORE})\s+{re.escape(word)}(?![\w-])", text, re.IGNORECASE):
+        return False
+    stems = {w[:-1], w[:-2]} if w.endswith("es") else {w[:-1]}
+    alt = "|".join(re.escape(x) for x in stems)
+    modal = r"\b(?:to|can|must|will|may|should|would|could|cannot)"
+    return bool(
+        re.search(rf"{modal}\s+(?:{alt})\b", text, re.IGNORECASE)
+        or re.search(rf"\b(?:{alt})e?d\b", text, re.IGNORECASE)
+    )
+
+
+def gerund_only(word: str, text: str) -> bool:
+    """Whether an English word in "-ing" is only ever a verb: never after an article or a
+    possessive ("the recording", "a tracing" are nouns; "for measuring the ..." is not)."""
+    if " " in word or not word.casefold().endswith("ing") or len(word) < 6:
+        return False
+    noun = rf"\b(?:the|a|an|this|these|its|their|our|his|her)\s+{re.escape(word)}(?![\w-])"
+    return re.search(noun, text, re.IGNORECASE) is None
