@@ -43,21 +43,23 @@ def badges(q: Any) -> str:
     return " · ".join(plain(p) for p in parts)
 
 
+def option_lines(options: list[str], correct_index: int | None) -> str:
+    """A multiple-choice question's options as one Markdown block, an option per line, each
+    escaped, the correct one marked (none when `correct_index` is None). One element for all
+    options: a card (the Generate preview, the bank's rows) draws one, not one each."""
+    return "  \n".join(
+        (":material/check_circle:" if i == correct_index else ":material/radio_button_unchecked:")
+        + " "
+        + plain(option)
+        for i, option in enumerate(options)
+    )
+
+
 def render_question(q: Any, *, show_answer: bool = True) -> None:
     """Stem, options with the correct one marked, answer, explanation and source."""
     st.markdown("**" + plain(q.stem) + "**")
     if q.type == QuestionType.MCQ and q.options:
-        # One block, an option per line: a card (the Generate preview, the bank's rows) draws
-        # one element for its options, not one each.
-        marks = [
-            ":material/check_circle:"
-            if show_answer and i == q.correct_index
-            else ":material/radio_button_unchecked:"
-            for i in range(len(q.options))
-        ]
-        st.markdown(
-            "  \n".join(f"{mark} {plain(option)}" for mark, option in zip(marks, q.options))
-        )
+        st.markdown(option_lines(q.options, q.correct_index if show_answer else None))
     if show_answer:
         flashcard = getattr(q, "form", None) == FLASHCARD_FORM
         if flashcard:

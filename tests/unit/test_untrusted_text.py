@@ -69,7 +69,7 @@ UNTRUSTED_FIELDS = {
     "topic",
     "text",
 }
-ESCAPERS = {"escape_markdown", "plain", "badges", "pages_label", "human_size"}
+ESCAPERS = {"escape_markdown", "plain", "badges", "option_lines", "pages_label", "human_size"}
 
 
 def _callee(node: ast.Call) -> str | None:
