@@ -189,11 +189,14 @@ def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
     words = phrase.split()
     if verb_form(words[-1], sample) or gerund_only(phrase, sample):
         return True  # "executes", "trace reaches", "measuring": a verb, not a noun
-    if len(words) > 1:
-        return any(is_plural(w) for w in words[:-1])
+    if len(words) > 1:  # a name in -s ("Krebs cycle") is no plural
+        return any(is_plural(w) and w.islower() for w in words[:-1])
     if phrase.isupper():
         return False
-    return not heads_phrase(phrase, sample, stop) or adjective_only(phrase, sample)
+    # A noun may head its phrases only in the plural ("homologous chromosomes."); an
+    # adjective has no plural.
+    heads = any(heads_phrase(phrase + end, sample, stop) for end in ("", "s", "es"))
+    return not heads or adjective_only(phrase, sample)
 
 
 def _cited(phrase: str) -> str:

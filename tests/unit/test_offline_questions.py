@@ -469,3 +469,14 @@ def test_an_option_sharing_a_word_stem_with_the_answer_is_never_offered():
     )
     near = [x for x, _ in space.neighbours("trace recording")]
     assert "tracing" not in near and len(near) == 4
+
+
+def test_a_noun_written_alone_only_in_the_plural_and_a_name_in_s_stay_key_terms():
+    """In the biology notes "chromosome" stands alone only as "chromosomes." (elsewhere it
+    modifies: "chromosome number"), and "Krebs" ends in -s as a name, not a plural: both are
+    terms of the text (without them its meiosis page gave no question)."""
+    from tests.support.generation_data import BIOLOGY
+
+    terms = {t.text.casefold() for t in offline.key_terms("\n\n".join(BIOLOGY))}
+    assert "krebs cycle" in terms
+    assert "chromosome" in terms
