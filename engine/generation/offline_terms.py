@@ -73,16 +73,21 @@ def _kind(term: str, text: str, lang: str = "en") -> str:
     return "proper" if found and capitalised >= 0.8 * len(found) and len(found) > 1 else "phrase"
 
 
+def _one_neighbour(word: str, text: str, stop: frozenset[str], *, after: bool) -> bool:
+    """Whether the word stands almost always beside the same content word (after it when
+    `after`, else before it): seen at least 3 times, 70% of them with that one neighbour."""
+    w = re.escape(word)
+    beside = rf"(?<![\w-]){w}\s+([^\W\d_]+)" if after else rf"([^\W\d_]+)\s+{w}(?![\w-])"
+    found = [n.casefold() for n in re.findall(beside, text, re.IGNORECASE)]
+    found = [n for n in found if n not in stop]
+    total = len(re.findall(rf"(?<![\w-]){w}(?![\w-])", text, re.IGNORECASE))
+    return total >= 3 and bool(found) and Counter(found).most_common(1)[0][1] >= 0.7 * total
+
+
 def _modifier(word: str, text: str, stop: frozenset[str]) -> bool:
     """A word that stands almost always before the same content word (a modifier of one
     phrase, as "outer" of "outer loop")."""
-    after = [
-        n.casefold()
-        for n in re.findall(rf"(?<![\w-]){re.escape(word)}\s+([^\W\d_]+)", text, re.IGNORECASE)
-    ]
-    after = [n for n in after if n not in stop]
-    total = len(re.findall(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE))
-    return total >= 3 and bool(after) and Counter(after).most_common(1)[0][1] >= 0.7 * total
+    return _one_neighbour(word, text, stop, after=True)
 
 
 # Irregular English participles that end a phrase yake takes for a term ("model shown").
@@ -173,13 +178,7 @@ def _used_as_term(phrase: str, sample: str, stop: frozenset[str], lang: str) -> 
 def _tail(word: str, sample: str, stop: frozenset[str]) -> bool:
     """A word that stands almost always after the same content word: the end of one longer
     term or name ("Action" of "Theory of Reasoned Action"), which alone names nothing."""
-    before = [
-        b.casefold()
-        for b in re.findall(rf"([^\W\d_]+)\s+{re.escape(word)}(?![\w-])", sample, re.IGNORECASE)
-    ]
-    before = [b for b in before if b not in stop]
-    total = len(re.findall(rf"(?<![\w-]){re.escape(word)}(?![\w-])", sample, re.IGNORECASE))
-    return total >= 3 and bool(before) and Counter(before).most_common(1)[0][1] >= 0.7 * total
+    return _one_neighbour(word, sample, stop, after=False)
 
 
 def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
