@@ -33,14 +33,13 @@ from engine.generation.offline_common import (
     shuffled,
 )
 from engine.generation.offline_forms import build_draft
+from engine.generation.offline_keyterms import KeyTerm, key_terms
 from engine.generation.offline_openings import cut_openings, opens_cut
 from engine.generation.offline_rivals import distinctive, rivals
 from engine.generation.offline_terms import (
-    KeyTerm,
     TermSpace,
     blankable,
     build_space,
-    key_terms,
     spread_sample,
 )
 from engine.generation.offline_text import (

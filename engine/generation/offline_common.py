@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass, field
 
 from engine.generation.drafts import Draft, Passage
-from engine.generation.offline_terms import KeyTerm
+from engine.generation.offline_keyterms import KeyTerm
 from engine.generation.offline_text import WORDS_MIN
 from engine.generation.validation import normalise
 

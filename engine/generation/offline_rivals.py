@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from engine.domain import language as lang_
-from engine.generation.offline_terms import KeyTerm, TermSpace
+from engine.generation.offline_keyterms import KeyTerm
+from engine.generation.offline_terms import TermSpace
 from engine.generation.offline_text import find_term, is_plural
 from engine.generation.validation import content_words
 

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from engine.domain.language import stopwords
-from engine.generation import offline, offline_forms, offline_terms, offline_text
+from engine.generation import offline, offline_forms, offline_keyterms, offline_text
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 
@@ -286,8 +286,8 @@ def test_a_term_cut_before_a_function_word_is_neither_a_key_term_nor_a_blank():
     other = offline.KeyTerm("Perceived usefulness", 1)
     m = offline_text.find_term(other.text, whole)
     assert offline.blankable(other, whole, m, space, "en")
-    assert offline_terms.cut_short("Perceived ease", TAM_TEXT)
-    assert not offline_terms.cut_short("Perceived usefulness", TAM_TEXT)
+    assert offline_keyterms.cut_short("Perceived ease", TAM_TEXT)
+    assert not offline_keyterms.cut_short("Perceived usefulness", TAM_TEXT)
     assert "perceived ease" not in {t.text.casefold() for t in space.terms}
 
 
@@ -434,9 +434,9 @@ def test_a_term_the_material_joins_with_the_answer_is_never_an_option():
 
 def test_a_french_noun_followed_by_its_adjective_is_still_a_noun():
     text = "La variable globale est visible. Une variable locale disparaît. " * 3
-    assert not offline_terms._attributive("variable", text, stopwords("fr"), "fr")
+    assert not offline_keyterms._attributive("variable", text, stopwords("fr"), "fr")
     english = "The outer loop runs. An outer tree grows. Each outer trace exits. " * 3
-    assert offline_terms._attributive("outer", english, stopwords("en"), "en")
+    assert offline_keyterms._attributive("outer", english, stopwords("en"), "en")
 
 
 def test_a_typed_blank_is_refused_when_the_key_s_head_alone_is_as_right():
