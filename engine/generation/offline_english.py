@@ -17,7 +17,38 @@ def adjective_only(word: str, text: str) -> bool:
     if re.search(rf"(?<![\w-]){w}e?s(?![\w-])", text, re.IGNORECASE):
         return False
     base = re.escape(word.removesuffix("e").removesuffix("y"))
-    return bool(re.search(rf"(?<![\w-]){base}i?ly(?![\w-])", text, re.IGNORECASE))
+    # "simple" -> "simply", "possible" -> "possibly": an "-le" adjective drops its "e".
+    adverb = re.escape(word[:-1]) + "y" if word.endswith("le") else rf"{base}i?ly"
+    return bool(re.search(rf"(?<![\w-])(?:{adverb})(?![\w-])", text, re.IGNORECASE))
+
+
+def modifies_more(word: str, text: str, stop: frozenset[str]) -> bool:
+    """Whether a lower-case English word mostly stands before another content word (as the
+    modifier of a noun: "a simple markup"), heads its own phrase (before a function word or
+    punctuation, not as a predicate: "the bottom then", "a trace.") at most once, and the
+    material never writes it in the plural: an adjective, which an option among nouns gives
+    away. A noun heads its phrase more often than it modifies, or has a plural ("loops")."""
+    if not word.islower() or " " in word or word.endswith("s"):
+        return False
+    w = re.escape(word)
+    if re.search(rf"(?<![\w-]){w}e?s(?![\w-])", text, re.IGNORECASE):
+        return False
+    modifies = heads = 0
+    found = rf"(?:([^\W\d_]+)\s+)?(?<![\w-]){w}(?![\w-])(?:\s+([^\W\d_]+))?"
+    for before, nxt in re.findall(found, text, re.IGNORECASE):
+        if nxt and nxt.casefold() not in stop:
+            modifies += 1
+        elif before.casefold() not in _PREDICATE:  # "is simple." is no noun heading a phrase
+            heads += 1
+    # A noun in the first place of a compound ("source code", "chrome tests") still heads
+    # a few phrases of its own.
+    return modifies > heads and heads <= 1
+
+
+# Words after which a word ending its phrase is a predicate or intensified ("really simple").
+_PREDICATE = frozenset(
+    "is are was were be been being very so too quite rather really extremely fairly".split()
+)
 
 
 # Determiners before a plural noun (not "this" or "that", which also stand for a clause:

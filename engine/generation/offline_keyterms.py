@@ -9,7 +9,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 from engine.domain import language as lang_
-from engine.generation.offline_english import adjective_only, gerund_only, verb_form
+from engine.generation.offline_english import (
+    adjective_only,
+    gerund_only,
+    modifies_more,
+    verb_form,
+)
 from engine.generation.offline_german import inflected
 from engine.generation.offline_text import (
     GENERIC,
@@ -166,7 +171,7 @@ def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
     # A noun may head its phrases only in the plural ("homologous chromosomes."); an
     # adjective has no plural.
     heads = any(heads_phrase(phrase + end, sample, stop) for end in ("", "s", "es"))
-    return not heads or adjective_only(phrase, sample)
+    return not heads or adjective_only(phrase, sample) or modifies_more(phrase, sample, stop)
 
 
 def _cited(phrase: str) -> str:

@@ -320,7 +320,8 @@ def noun_like(word: str, text: str) -> bool:
 
 # Words after which a word ending its phrase is a predicate ("is important."), not a noun.
 _PREDICATE_BEFORE = frozenset(
-    "is are was were be been being very more most so too less least quite rather as not".split()
+    """is are was were be been being very more most so too less least quite rather as not
+really extremely fairly relatively highly""".split()
 )
 
 

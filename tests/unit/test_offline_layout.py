@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from engine.generation import offline
 from engine.generation.drafts import Passage
-from engine.generation.offline_english import gerund_only
+from engine.generation.offline_english import adjective_only, gerund_only
 from engine.generation.offline_forms import build_draft
 from engine.generation.offline_layout import table_line
 
@@ -162,6 +162,28 @@ def test_an_adjective_ending_a_phrase_somewhere_is_no_key_term_when_its_adverb_i
     terms = {t.text for t in offline.key_terms(text)}
     assert "current" not in terms, terms
     assert "trace" in terms or "traces" in terms, terms
+
+
+def test_an_adjective_after_really_or_before_its_noun_is_no_key_term():
+    # "simple" ends a phrase only after "Really" ("Really simple:") and otherwise stands
+    # before a noun ("a simple markup"): an adjective, which an option among nouns ("piece",
+    # "content", "bottom") gives away. "content" heads its phrases: a noun.
+    text = (
+        "Really simple: open a web page and check the result. A reftest compares one page "
+        "with a simple markup and one page with more complex markup. The test scrolls to the "
+        "bottom of the page and back to the top. The bottom of each page holds the content. "
+        "Every piece of content is checked, and the content of each page is tested. "
+    ) * 3
+    terms = {t.text for t in offline.key_terms(text)}
+    assert "simple" not in terms, terms
+    assert "content" in terms, terms
+
+
+def test_an_le_adjective_is_known_by_its_ly_adverb():
+    # "simple" -> "simply" (not "simplely"): the adverb in the material marks an adjective.
+    text = "The monitor simply records the loop. The simple loop is short. "
+    assert adjective_only("simple", text)
+    assert not adjective_only("loop", text)
 
 
 def test_no_typed_blank_for_a_spelled_out_acronym_or_a_german_noun_alone():
