@@ -34,6 +34,7 @@ from engine.generation.offline_common import (
 )
 from engine.generation.offline_forms import build_draft
 from engine.generation.offline_keyterms import KeyTerm, key_terms
+from engine.generation.offline_notions import commonness, everyday
 from engine.generation.offline_openings import cut_openings, opens_cut
 from engine.generation.offline_rivals import distinctive, rivals
 from engine.generation.offline_terms import (
@@ -113,10 +114,8 @@ def _candidates(
         lang = passage_language(p, space)
         if not lang_.is_supported(lang):
             continue
+        weights = _term_weights(space, lang)
         max_count = max(t.count for t in space.terms)
-        # Terms of the material's own (defined, named, fixed phrases) make questions about
-        # its notions; a common word makes one about its wording.
-        own = {t.text for t in space.terms if distinctive(t, space)}
         found = []
         for s in sentences(p.text, lang):
             if normalise(s) in used or opens_cut(p.text, s, space.cut_openings):
@@ -126,22 +125,39 @@ def _candidates(
             defines = defined_term(s, space.text, lang) is not None
             for t in space.terms:
                 m = find_term(t.text, s)
-                if m and len(m.group(0)) <= len(s) / 3 and blankable(t, s, m, space, lang):
-                    pre = difficulty_signal(
-                        count=t.count, max_count=max_count, closeness=0.4, words=len(s.split())
-                    )
-                    salience = 1 - t.rank / max(1, len(space.terms))
-                    score = (
-                        abs(pre - target)
-                        - 0.3 * concept
-                        - 0.2 * salience
-                        - 0.4 * defines
-                        - 0.2 * (t.text in own)
-                    )
-                    found.append((score, Candidate(p, s, t, pre, lang)))
+                if t.text not in weights or not m or len(m.group(0)) > len(s) / 3:
+                    continue
+                if not blankable(t, s, m, space, lang):
+                    continue
+                pre = difficulty_signal(
+                    count=t.count, max_count=max_count, closeness=0.4, words=len(s.split())
+                )
+                score = abs(pre - target) - 0.3 * concept - 0.4 * defines - weights[t.text]
+                found.append((score, Candidate(p, s, t, pre, lang)))
         found.sort(key=lambda x: x[0])
         per_passage.append([c for _, c in found])
     return per_passage
+
+
+NOTION_WEIGHT = 0.4  # how much a term of the material's field outranks an everyday word
+
+
+def _term_weights(space: TermSpace, lang: str) -> dict[str, float]:
+    """Per key term, how much a question on it is worth asking (higher is better): terms the
+    material emphasises (yake's rank), of its own (defined, named, fixed phrases) and of its
+    field rather than everyday language ("side exit", not "programs"). An everyday word the
+    material does not define ("call", "term") is left out: a blank on it asks for wording."""
+    weights = {}
+    for t in space.terms:
+        defined = t.text.casefold() in space.definitions
+        if everyday(t.text, lang) and not defined:
+            continue
+        salience = 1 - t.rank / max(1, len(space.terms))
+        own = distinctive(t, space)
+        weights[t.text] = (
+            0.2 * salience + 0.2 * own + NOTION_WEIGHT * (1 - commonness(t.text, lang))
+        )
+    return weights
 
 
 def spread_order(n: int) -> list[int]:

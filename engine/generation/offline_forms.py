@@ -58,12 +58,30 @@ def _is_subject(c: Candidate, space: TermSpace) -> bool:
                 space.usage[acronym.casefold()] += _mentions(expansion, space.text)
             if expansion.casefold() in space.usage:
                 space.usage[expansion.casefold()] += _mentions(acronym, space.text)
+    if c.term.kind in ("proper", "acronym") and _pervasive(c.term.text, space.text):
+        return True  # "JavaScript" of a paper on a JavaScript engine: its setting
     counts = space.usage.most_common(2)
     mine = space.usage[c.term.text.casefold()]
     # Lecture notes on many topics have a most used term that is none of their subject
     # ("Funktion" 12 of 238 mentions; "TAM" 73 of 554, "trace" 98 of 707).
     share = mine / max(1, sum(space.usage.values()))
     return len(counts) > 1 and mine == counts[0][1] > counts[1][1] and share >= SUBJECT_SHARE
+
+
+PERVASIVE_SHARE = 0.7  # of a material's tenths, the share a name of its setting is found in
+_TENTHS = 10
+
+
+def _pervasive(term: str, text: str) -> bool:
+    """Whether a name is found all over the material (in most of its tenths): the setting of
+    the whole document ("JavaScript" of a JavaScript engine's paper), which a learner gives
+    for "In _____, ..." without reading the sentence."""
+    n = len(text)
+    if n < _TENTHS * 200:
+        return False  # too short to tell a setting from a term used throughout
+    pattern = re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.IGNORECASE)
+    parts = (text[k * n // _TENTHS : (k + 1) * n // _TENTHS] for k in range(_TENTHS))
+    return sum(bool(pattern.search(p)) for p in parts) >= PERVASIVE_SHARE * _TENTHS
 
 
 def _mentions(term: str, text: str) -> int:

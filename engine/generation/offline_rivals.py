@@ -18,6 +18,9 @@ CLOSE_SIM = 0.75  # so close in meaning that it fits any slot the answer fits (n
 # answer does, though never seen in this very slot.
 KIN_SIM, KIN_CONTEXTS = 0.5, 2
 _CONTEXT = 3  # words either side of a term that count as its context
+# Content words of the blank's sentence that the material uses around both the key and
+# another term: that term reads as true in the sentence too.
+SLOT_SHARED = 2
 # A modifier the material puts before this many different words opens no fixed term
 # ("particular system", "particular technology", "particular application").
 FREE_MODIFIER = 3
@@ -50,12 +53,27 @@ def _inflected(a: str, b: str) -> bool:
     return b.startswith(a) and b[len(a) :] in _INFLECTIONS
 
 
-def _shared_contexts(space: TermSpace, a: str, b: str) -> int:
-    """How many content words the material uses around both terms ("attitude", "system"
-    around "person" and "user"): terms of one kind used alike."""
+def _shared_words(space: TermSpace, a: str, b: str) -> set[str]:
+    """The content words the material uses around both terms ("attitude", "system" around
+    "person" and "user"): terms of one kind used alike."""
     a_before, a_after = _contexts(space, a)
     b_before, b_after = _contexts(space, b)
-    return len((a_before | a_after) & (b_before | b_after))
+    return _singulars(a_before | a_after) & _singulars(b_before | b_after)
+
+
+def _singulars(words: set[str]) -> set[str]:
+    """The words without a plural "-s" ("traces" and "trace" count as one word)."""
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
+
+
+def _shared_contexts(space: TermSpace, a: str, b: str) -> int:
+    return len(_shared_words(space, a, b))
+
+
+def _slot_words(sentence: str, m: re.Match[str], stop: frozenset[str]) -> set[str]:
+    """The content words of the blank's sentence, the blank itself left out."""
+    rest = f"{sentence[: m.start()]} {sentence[m.end() :]}"
+    return _singulars({w.casefold() for w in re.findall(r"[^\W\d_]{3,}", rest)} - stop)
 
 
 def rivals(
@@ -86,6 +104,7 @@ def rivals(
     ][:1]
     sims = space.similarities(i)
     me = space.terms[i]
+    slot = _slot_words(sentence, m, stop)
     out = []
     for j, t in enumerate(space.terms):
         if j == i or t.kind != me.kind or content_words(t.text) & content_words(me.text):
@@ -97,16 +116,32 @@ def rivals(
         before, after = _contexts(space, t.text)
         hit_left = bool(left) and left[0] in before
         hit_right = bool(right) and right[0] in after
-        shared = _shared_contexts(space, t.text, me.text)
+        shared_words = _shared_words(space, t.text, me.text)
+        shared = len(shared_words)
+        # Used beside the same words of this very sentence as the key ("programs" and "loops"
+        # both beside "native code" for "Most _____ where the VM spends its time running
+        # native code"): the sentence reads as true of either.
+        same_slot = len(shared_words & slot) >= SLOT_SHARED
         if (
-            (hit_left and hit_right)
+            same_slot
+            or (hit_left and hit_right)
             or ((hit_left or hit_right) and sims[j] >= RIVAL_SIM)
             or (space.vectors is not None and sims[j] >= CLOSE_SIM)
             or (space.vectors is not None and sims[j] >= KIN_SIM and shared >= KIN_CONTEXTS)
             or (typed and space.vectors is not None and sims[j] >= KIN_SIM and shared >= 1)
         ):
             out.append(t.text)
-    return out
+    # A kind of a rival ("outer loops" of "loops") fits wherever the rival does.
+    heads = {_singulars({r.casefold()}).pop() for r in out if len(r.split()) == 1}
+    kinds = [
+        t.text
+        for t in space.terms
+        if len(t.text.split()) > 1
+        and t.text not in out
+        and _singulars({t.text.split()[-1].casefold()}).pop() in heads
+        and is_plural(t.text) == is_plural(me.text)
+    ]
+    return out + kinds
 
 
 def distinctive(term: KeyTerm, space: TermSpace) -> bool:

@@ -1,0 +1,31 @@
+"""How much a key term names a notion of its material rather than a word of everyday
+language (`notion_weight`): a blank on "side exit", "warranty" or "Reserve" asks about the
+material; one on "programs", "call" or "term" asks for its wording. General-language
+frequency comes from `wordfreq`, whose word lists ship inside its package (no download)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
+
+# Zipf frequency (log10 of uses per billion words) from which a word is everyday language
+# ("call" 5.5, "programs" 4.9), and below which it is a word of a field ("warranty" 3.7,
+# "Implementation" in German 2.8).
+COMMON_ZIPF = 5.0
+FIELD_ZIPF = 3.0
+
+
+@lru_cache(maxsize=4096)
+def commonness(term: str, lang: str) -> float:
+    """In [0, 1]: 0 for a word of a field or a name, 1 for an everyday word; a phrase of
+    several words counts half (a fixed phrase names a notion more than its words do)."""
+    zipf = zipf_frequency(term, lang)
+    share = min(1.0, max(0.0, (zipf - FIELD_ZIPF) / (COMMON_ZIPF - FIELD_ZIPF)))
+    return share / 2 if len(term.split()) > 1 else share
+
+
+def everyday(term: str, lang: str) -> bool:
+    """A single word of everyday language ("call", "term", "time"): a blank on it asks for
+    the source's wording, not a notion, unless the material defines it."""
+    return len(term.split()) == 1 and zipf_frequency(term, lang) >= COMMON_ZIPF

@@ -1,0 +1,91 @@
+"""Offline questions ask about the material's notions with one right answer: terms of its
+field before everyday words, no blank on the name the whole document is set in, and no option
+the material uses around the same words of the sentence as the key (pure generator
+functions, no database)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.generation import offline, offline_text
+from engine.generation.drafts import Passage
+from engine.generation.offline_forms import build_draft
+from engine.generation.offline_notions import commonness, everyday
+
+
+def _space(words: list[str], text: str, kinds: dict[str, str] | None = None) -> offline.TermSpace:
+    # Orthogonal vectors: no two terms near in meaning, so only the material's use counts.
+    vectors = np.eye(len(words), dtype=np.float32)
+    terms = [offline.KeyTerm(w, i, 3, (kinds or {}).get(w, "phrase")) for i, w in enumerate(words)]
+    return offline.TermSpace(terms, vectors, frozenset(), text=text)
+
+
+def test_a_term_used_around_the_same_words_of_the_sentence_as_the_key_is_a_rival():
+    # "loops" and "programs" both stand beside "native code" and "time" in the material:
+    # "Most _____ where the VM spends its time running native code have a good speedup"
+    # reads as true of either. "outer loops", a kind of loops, fits where loops do.
+    text = (
+        "The VM runs programs as native code most of the time. Programs that spend their "
+        "time in native code are fast. The VM compiles loops to native code, and hot loops "
+        "spend their time in native code. Outer loops call inner loops. The monitor records "
+        "every guard. A guard checks the type of a value. The recorder writes each guard."
+    )
+    space = _space(["programs", "loops", "outer loops", "guard", "recorder"], text)
+    sentence = "Most programs where the VM spends its time running native code have a speedup."
+    m = offline_text.find_term("programs", sentence)
+    assert offline.rivals(space, "programs", sentence, m) == ["loops", "outer loops"]
+    # A term never used around this sentence's words is no rival.
+    assert "guard" not in offline.rivals(space, "programs", sentence, m)
+
+
+def test_the_name_a_whole_document_is_set_in_is_never_the_blank():
+    # A paper on a JavaScript engine names JavaScript in every part: "In _____, name lookup
+    # is expensive" is answered without reading. A name found in one part is asked about.
+    part = "The engine compiles {} code to native code. The recorder writes traces of loops. "
+    text = "".join(
+        part.format("JavaScript") * 4 + "The tracer records each loop. " * 8 for _ in range(10)
+    )
+    text += "The Nanojit backend emits machine code for each trace. " * 2
+    space = _space(
+        ["JavaScript", "Nanojit", "traces"],
+        text,
+        {"JavaScript": "proper", "Nanojit": "proper"},
+    )
+    sentence = "In JavaScript, name lookup semantics are complex and potentially expensive."
+    c = offline.Candidate(Passage(1, 1, "paper", sentence, 1, 1), sentence, space.terms[0], 0.5)
+    for form in ("cloze", "term"):
+        assert build_draft(form, c, space, difficulty=3, topic=None, batch=offline.Batch()) is None
+    other = "The Nanojit backend emits machine code for each trace of a loop."
+    c = offline.Candidate(Passage(1, 1, "paper", other, 1, 1), other, space.terms[1], 0.5)
+    assert build_draft("cloze", c, space, difficulty=3, topic=None, batch=offline.Batch())
+
+
+def test_everyday_words_count_as_common_and_terms_of_a_field_do_not():
+    assert everyday("call", "en") and everyday("term", "en")
+    assert not everyday("warranty", "en") and not everyday("side exit", "en")
+    assert commonness("programs", "en") > commonness("interpreter", "en")
+    assert commonness("Elemente", "de") > commonness("Implementation", "de")
+
+
+def test_a_sentence_asks_about_its_field_term_not_its_everyday_word():
+    # "call" (the material's most salient term) and "interpreter" both stand in the sentence:
+    # the question is on the interpreter, a notion of the field; an everyday word the
+    # material does not define is no blank.
+    text = (
+        "A call passes arguments on the stack. The interpreter executes bytecode slowly. "
+        "The recorder writes traces. The monitor counts edges. The compiler emits code. "
+        "The assembler encodes instructions. "
+    ) * 2
+    space = _space(["call", "interpreter", "recorder", "monitor", "compiler", "assembler"], text)
+    sentence = "After the call, the interpreter resumes the loop and records a new trace."
+    drafts = list(
+        offline.generate(
+            [Passage(1, 1, "paper", sentence, 1, 1)],
+            {1: space},
+            count=1,
+            types=["mcq"],
+            difficulty=3,
+            forms=["term"],
+        )
+    )
+    assert [d.answer for d in drafts] == ["interpreter"]
