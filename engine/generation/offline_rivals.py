@@ -131,17 +131,21 @@ def rivals(
             or (typed and space.vectors is not None and sims[j] >= KIN_SIM and shared >= 1)
         ):
             out.append(t.text)
-    # A kind of a rival ("outer loops" of "loops") fits wherever the rival does.
-    heads = {_singulars({r.casefold()}).pop() for r in out if len(r.split()) == 1}
-    kinds = [
+    return out + _kinds_of(space, out, me)
+
+
+def _kinds_of(space: TermSpace, found: list[str], me: KeyTerm) -> list[str]:
+    """Key terms that name a kind of a rival ("outer loops" of "loops"): they fit wherever
+    the rival does."""
+    heads = {_singulars({r.casefold()}).pop() for r in found if len(r.split()) == 1}
+    return [
         t.text
         for t in space.terms
         if len(t.text.split()) > 1
-        and t.text not in out
+        and t.text not in found
         and _singulars({t.text.split()[-1].casefold()}).pop() in heads
         and is_plural(t.text) == is_plural(me.text)
     ]
-    return out + kinds
 
 
 def distinctive(term: KeyTerm, space: TermSpace) -> bool:
