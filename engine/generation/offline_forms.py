@@ -14,16 +14,21 @@ from engine.generation.offline_common import (
     shuffled,
 )
 from engine.generation.offline_definitions import definition, flashcard, naming
+from engine.generation.offline_options import (
+    _head_alone,
+    _is_subject,
+    _rivals,
+    term_options,
+)
 from engine.generation.offline_parts import (
     DISTRACTORS,
     common_fields,
     match_case,
     pages_label,
-    pick,
     signal_for,
     why_term,
 )
-from engine.generation.offline_rivals import distinctive, rivals
+from engine.generation.offline_rivals import distinctive
 from engine.generation.offline_terms import TermSpace, blankable
 from engine.generation.offline_text import (
     as_sentence,
@@ -44,116 +49,15 @@ def _blanked(c: Candidate) -> tuple[str, str] | None:
     return m.group(0), f"{sentence[: m.start()]}{BLANK}{sentence[m.end() :]}"
 
 
-SUBJECT_SHARE = 0.08  # of all key-term mentions, the subject's at least
-
-
-def _is_subject(c: Candidate, space: TermSpace) -> bool:
-    """Whether the candidate's term is the material's most used one (its subject, as "TAM"
-    of a review of TAM): a blank for it is answered without reading the sentence. An
-    acronym and its expansion ("Technology Acceptance Model (TAM)") count as one term."""
-    if not space.usage:
-        space.usage.update({t.text.casefold(): t.count for t in space.terms})
-        for acronym, expansion in _expansions(space.text).items():
-            if acronym.casefold() in space.usage:
-                space.usage[acronym.casefold()] += _mentions(expansion, space.text)
-            if expansion.casefold() in space.usage:
-                space.usage[expansion.casefold()] += _mentions(acronym, space.text)
-    if c.term.kind in ("proper", "acronym") and _pervasive(c.term.text, space.text):
-        return True  # "JavaScript" of a paper on a JavaScript engine: its setting
-    counts = space.usage.most_common(2)
-    mine = space.usage[c.term.text.casefold()]
-    # Lecture notes on many topics have a most used term that is none of their subject
-    # ("Funktion" 12 of 238 mentions; "TAM" 73 of 554, "trace" 98 of 707).
-    share = mine / max(1, sum(space.usage.values()))
-    return len(counts) > 1 and mine == counts[0][1] > counts[1][1] and share >= SUBJECT_SHARE
-
-
-PERVASIVE_SHARE = 0.7  # of a material's tenths, the share a name of its setting is found in
-_TENTHS = 10
-
-
-def _pervasive(term: str, text: str) -> bool:
-    """Whether a name is found all over the material (in most of its tenths): the setting of
-    the whole document ("JavaScript" of a JavaScript engine's paper), which a learner gives
-    for "In _____, ..." without reading the sentence."""
-    n = len(text)
-    if n < _TENTHS * 200:
-        return False  # too short to tell a setting from a term used throughout
-    pattern = re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.IGNORECASE)
-    parts = (text[k * n // _TENTHS : (k + 1) * n // _TENTHS] for k in range(_TENTHS))
-    return sum(bool(pattern.search(p)) for p in parts) >= PERVASIVE_SHARE * _TENTHS
-
-
-def _mentions(term: str, text: str) -> int:
-    return len(re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE))
-
-
-def _expansions(text: str) -> dict[str, str]:
-    """Acronyms the material spells out ("Technology Acceptance Model (TAM)") -> expansion,
-    the words before the parenthesis whose initials make the acronym (function words may
-    stand between: "Theory of Reasoned Action (TRA)")."""
-    out: dict[str, str] = {}
-    for m in re.finditer(r"((?:[^\W\d_][\w-]*\s+){1,8})\(\s*([A-Z]{2,8})s?\s*\)", text):
-        acronym, words = m.group(2), m.group(1).split()
-        for k in range(len(acronym), len(words) + 1):
-            phrase = words[-k:]
-            if (
-                "".join(w[0] for w in phrase if w[0].isupper()) == acronym
-                and phrase[0][0].isupper()
-            ):
-                out.setdefault(acronym, " ".join(phrase))
-                break
-    return out
-
-
-def _head_alone(term: str, space: TermSpace) -> bool:
-    """Whether the last word of a multi-word term is a term of the material on its own
-    ("recording" of "trace recording", "Array" of "interne Array"): typed alone in the
-    blank, it would be as right as the key."""
-    words = term.split()
-    if len(words) < 2:
-        return False
-    head = words[-1].casefold()
-    alone = len(re.findall(rf"(?<![\w-]){re.escape(head)}(?![\w-])", space.text, re.I))
-    inside = len(re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.I))
-    return space.index(head) is not None or alone - inside >= 3
-
-
-def _rivals(c: Candidate, space: TermSpace, *, typed: bool = False) -> list[str]:
-    m = find_term(c.term.text, c.sentence)
-    return rivals(space, c.term.text, c.sentence, m, typed=typed) if m else []
-
-
-def _joined(a: str, b: str, space: TermSpace) -> bool:
-    """Whether the material joins the two into one of its terms ("trace recording" joins
-    "Tracing" and "Recording"): then each names the act or thing the other does, and both
-    would be defensible in the same blank."""
-    stems = {a.casefold()[:4], b.casefold()[:4]}
-    if len(stems) < 2:
-        return False
-    return any(
-        {w[:4] for w in t.text.casefold().split()} == stems
-        for t in space.terms
-        if len(t.text.split()) == 2
-    )
-
-
 def term_mcq(
     c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
     found = _blanked(c)
-    if found is None or _is_subject(c, space):
+    if found is None:
         return None
     answer, blanked = found
-    rivals = _rivals(c, space)
-    if rivals:
-        batch.reject("ambiguous_option")  # kept out of the options below
-    m = find_term(c.term.text, c.sentence)
-    number = space.slot_number(c.sentence, m) if m else None
-    near = space.neighbours(c.term.text, avoid=c.sentence, hard=difficulty >= 3, number=number)
-    joined = [x for x, _ in near if _joined(x, c.term.text, space)]
-    chosen = pick(near, batch, DISTRACTORS, avoid=[*rivals, *joined])
-    if len(chosen) < DISTRACTORS:
+    chosen = term_options(c, space, difficulty=difficulty, batch=batch)
+    if chosen is None:
         return None
     closeness = sum(s for _, s in chosen) / len(chosen)
     options, correct = shuffled(
@@ -233,6 +137,23 @@ def _vowel_sound(word: str) -> bool:
     if re.match(r"(us|uni|uti|uri|eu|one\b|once)", w):
         return False
     return w[:1] in "aeiou" or w.startswith(("hour", "honest", "honor", "honour"))
+
+
+_SINGULAR_BEFORE = frozenset("a an each every one another".split())
+_PLURAL_BEFORE = frozenset("these those many several both few".split())
+
+
+def _agrees(sentence: str, m: re.Match[str], new: str, lang: str) -> bool:
+    """Whether an English term swapped in at `m` agrees with the determiner before it: no
+    plural after "a" or "every" ("a letters of questions", where "a series" stood: a word
+    in "-s" of one form in both numbers), no singular after "these"."""
+    if lang != "en":
+        return True
+    before = re.findall(r"([^\W\d_]+)\s*$", sentence[: m.start()])
+    word = before[0].casefold() if before else ""
+    if word in _SINGULAR_BEFORE:
+        return not is_plural(new)
+    return word not in _PLURAL_BEFORE or is_plural(new)
 
 
 def _same_form(a: str, b: str) -> bool:
@@ -335,6 +256,7 @@ def _false_statements(
                 t.text, avoid=s, hard=difficulty >= 3, number=space.slot_number(s, m)
             )
             if _same_form(x, t.text)
+            and _agrees(s, m, x, space.language)
             and _determined(x, space)
             # German: only a noun whose article the material shows, so its gender is
             # known ("den Schaltjahr" is no German).

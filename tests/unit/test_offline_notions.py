@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.generation import offline, offline_text
+from engine.generation import offline, offline_forms, offline_text
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 from engine.generation.offline_notions import commonness, everyday
@@ -89,3 +89,29 @@ def test_a_sentence_asks_about_its_field_term_not_its_everyday_word():
         )
     )
     assert [d.answer for d in drafts] == ["interpreter"]
+
+
+def test_no_option_is_a_term_the_passage_uses_beside_the_key_s_sentence():
+    # Notes on new and delete name the pointer a sentence away: "free the pointer with
+    # delete" reads as true as "free the memory with delete"; terms from elsewhere do not.
+    words = ["memory", "pointer", "member", "corollary", "printer", "user"]
+    text = " ".join(f"The {w} is described in the notes. Each {w} matters." for w in words)
+    space = _space(words, text)
+    sentence = "When no longer needed, the programmer must free the memory with delete by hand."
+    passage = Passage(1, 1, "notes", f"{sentence} A pointer holds the address of a cell.", 1, 1)
+    c = offline.Candidate(passage, sentence, space.terms[0], 0.5)
+    draft = build_draft("term", c, space, difficulty=3, topic=None, batch=offline.Batch())
+    assert draft is not None and draft.options is not None
+    assert "pointer" not in draft.options
+    assert {"member", "corollary", "printer"} <= set(draft.options)
+
+
+def test_a_swapped_in_plural_never_follows_a_singular_determiner():
+    # "a series of questions" -> "a letters of questions": "series" ends in "-s" in both
+    # numbers, so the determiner decides.
+    sentence = "Here's a series of questions to ask when you want to write some tests."
+    m = offline_text.find_term("series", sentence)
+    assert not offline_forms._agrees(sentence, m, "letters", "en")
+    assert offline_forms._agrees(sentence, m, "list", "en")
+    these = "These tests run in the browser."
+    assert not offline_forms._agrees(these, offline_text.find_term("tests", these), "test", "en")
