@@ -274,16 +274,54 @@ def _false_statements(
     return false, seen - {normalise(c.sentence)}
 
 
+def _variants(
+    c: Candidate, space: TermSpace, *, difficulty: int, batch: Batch
+) -> list[tuple[str, str, str, float]] | None:
+    """The candidate's own sentence three times, its key term swapped each time for a term
+    of the same kind and form that would be wrong there (see `term_options`), as (statement,
+    real term, swapped in, similarity); None when it cannot be done."""
+    lang = space.language
+    m = find_term(c.term.text, c.sentence)
+    if m is None or not _determined(c.term.text, space) or not _noun_slot(c.sentence, m, lang):
+        return None
+    if _verb_at_clause_end(c.sentence, m, space.text):
+        return None
+
+    def fits(x: str, at: re.Match[str]) -> bool:
+        return (
+            _same_form(x, c.term.text)
+            and _agrees(c.sentence, at, x, lang)
+            and _determined(x, space)
+            and (lang != "de" or bool(space.articles(x)))
+        )
+
+    chosen = term_options(c, space, difficulty=difficulty, batch=batch, fits=fits)
+    out = []
+    for x, sim in chosen or []:
+        made = as_sentence(_swap(c.sentence, m, x, lang))
+        if not is_candidate(made, lang) or not batch.free(made):
+            return None
+        out.append((made, m.group(0), x, sim))
+    return out or None
+
+
 def statement(
     c: Candidate, space: TermSpace, *, difficulty: int, topic: str | None, batch: Batch
 ) -> Draft | None:
-    """One true sentence and three other real sentences of the material, each with one key
-    term swapped for a neighbour of the same kind and form; each still reads as a sentence
-    and none is reused within the batch."""
-    false, sources = _false_statements(c, space, difficulty=difficulty, batch=batch)
-    if len(false) < DISTRACTORS:
-        return None
-    batch.used_sources |= sources
+    """One true sentence and three false ones, each with one key term swapped for a term of
+    the same kind and form; each still reads as a sentence and none is reused within the
+    batch. The false ones are the same sentence with its key term changed (one meaningful
+    change a learner who understood the passage spots); failing that, other sentences of
+    the material with one term changed."""
+    variants = _variants(c, space, difficulty=difficulty, batch=batch)
+    if variants is not None:
+        false, where = variants, "the same sentence"
+    else:
+        false, sources = _false_statements(c, space, difficulty=difficulty, batch=batch)
+        if len(false) < DISTRACTORS:
+            return None
+        batch.used_sources |= sources
+        where = "another sentence of the material"
     true = as_sentence(c.sentence)
     options, correct = shuffled(
         [true, *(f[0] for f in false)], true, f"st:{c.passage.chunk_id}:{normalise(c.sentence)}"
@@ -294,7 +332,7 @@ def statement(
     )
     why = (
         f"The chosen statement is what the source says ({pages_label(c.passage)}). Each of the "
-        f"others is another sentence of the material with one term changed. {notes}."
+        f"others is {where} with one term changed. {notes}."
     )
     closeness = sum(f[3] for f in false) / len(false)
     return Draft(

@@ -378,6 +378,11 @@ def defined_term(sentence: str, text: str, lang: str = "en") -> str | None:
         return None
     if lang == "de" and not words[-1][:1].isupper():
         return None  # a German term ends in a (capitalised) noun
+    # "A product is a consumer product regardless of ...": the predicate names a kind of the
+    # subject (a claim about it), not what the subject is.
+    kind_of = rf"(?:[^\W\d_][\w-]*\s+){{1,2}}{re.escape(subject)}(?![\w-])"
+    if re.match(kind_of, m.group("rest"), re.IGNORECASE):
+        return None
     mentions = len(re.findall(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", text, re.IGNORECASE))
     return subject if mentions >= 2 else None
 

@@ -115,3 +115,34 @@ def test_a_swapped_in_plural_never_follows_a_singular_determiner():
     assert offline_forms._agrees(sentence, m, "list", "en")
     these = "These tests run in the browser."
     assert not offline_forms._agrees(these, offline_text.find_term("tests", these), "test", "en")
+
+
+def test_a_sentence_naming_a_kind_of_its_subject_defines_nothing():
+    # "A product is a consumer product regardless of ..." is a claim about products, not
+    # what a product is: no flashcard "What does the source mean by 'product'?" from it.
+    text = (
+        "A product is a consumer product regardless of whether the product has commercial "
+        "uses. The product is sold. A typed trace is a trace annotated with a type for every "
+        "variable. Each typed trace is short."
+    )
+    claim = "A product is a consumer product regardless of whether the product has commercial uses."
+    assert offline_text.defined_term(claim, text) is None
+    genus = "A typed trace is a trace annotated with a type for every variable."
+    assert offline_text.defined_term(genus, text) == "typed trace"
+
+
+def test_a_statement_question_changes_one_term_of_the_same_sentence():
+    # The false statements are the key's own sentence with the key swapped for a wrong term
+    # of the same form: one change a learner who understood the passage spots.
+    words = ["interpreter", "recorder", "monitor", "compiler", "assembler"]
+    text = " ".join(f"The {w} is a part. Each {w} has a task." for w in words) * 2
+    space = _space(words, text)
+    sentence = "After a side exit, the interpreter resumes the execution of the loop body."
+    c = offline.Candidate(Passage(1, 1, "paper", sentence, 1, 1), sentence, space.terms[0], 0.5)
+    draft = build_draft("statement", c, space, difficulty=3, topic=None, batch=offline.Batch())
+    assert draft is not None and draft.options is not None
+    assert sorted(draft.options) == sorted(
+        sentence.replace("interpreter", w)
+        for w in ("interpreter", "recorder", "monitor", "compiler")
+    )
+    assert draft.options[draft.correct_index] == sentence
