@@ -239,10 +239,12 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
         return False
     # A collocation of the material ("covered work", "page layout"): the blank would be half
     # of a fixed phrase, asked as a modifier or a fragment.
-    if re.match(r"['\u2019]s\b", after) and not (
-        term.kind in ("acronym", "proper") or term.text.isupper()
-    ):
-        # "a _____'s belief": any agent ("person", "individual", "user") fits a possessor.
+    possessor = re.match(r"['\u2019]s\b", after) or (
+        lang == "en" and is_plural(m.group(0)) and re.match(r"['\u2019](?!\w)", after)
+    )
+    if possessor and not (term.kind in ("acronym", "proper") or term.text.isupper()):
+        # "a _____'s belief", "both _____' and authors' sake": any agent ("person", "user")
+        # fits a possessor, and the only agent among the options gives itself away.
         return False
     nxt = re.findall(r"^\s*([^\W\d_]+)", after)
     # "_____ of use" where the material says "perceived ease of use": the blank would cut a

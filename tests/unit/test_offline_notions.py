@@ -146,3 +146,17 @@ def test_a_statement_question_changes_one_term_of_the_same_sentence():
         for w in ("interpreter", "recorder", "monitor", "compiler")
     )
     assert draft.options[draft.correct_index] == sentence
+
+
+def test_a_plural_possessor_is_never_the_blank():
+    # "For both _____' and authors' sake": a possessor is a person, which the only person
+    # among the options gives away (as "a _____'s belief" already is for a singular).
+    text = "The users run the program. The users change it. Authors write the program. " * 3
+    space = _space(["users", "program"], text)
+    sentence = "For both users' and authors' sake, the GPL requires that changes be marked."
+    m = offline_text.find_term("users", sentence)
+    assert not offline.blankable(space.terms[0], sentence, m, space, "en")
+    other = "The GPL requires that the users of the program see the changes marked."
+    assert offline.blankable(
+        space.terms[0], other, offline_text.find_term("users", other), space, "en"
+    )
