@@ -139,7 +139,7 @@ def _candidates(
     return per_passage
 
 
-NOTION_WEIGHT = 0.4  # how much a term of the material's field outranks an everyday word
+NOTION_WEIGHT = 0.25  # how much a term of the material's field outranks an everyday word
 
 
 def _term_weights(space: TermSpace, lang: str) -> dict[str, float]:
