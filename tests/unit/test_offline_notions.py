@@ -160,3 +160,26 @@ def test_a_plural_possessor_is_never_the_blank():
     assert offline.blankable(
         space.terms[0], other, offline_text.find_term("users", other), space, "en"
     )
+
+
+def test_a_common_name_is_still_asked_about():
+    # "Europe" is as frequent as "call" in general language, but a name: a fact of the
+    # material ("the Romans ruled most of _____"), not its wording.
+    text = (
+        "The Romans ruled most of Europe. Egypt fed the city. Gaul paid taxes. Britain "
+        "sent tin. Spain sent silver. "
+    ) * 2
+    words = ["Europe", "Egypt", "Gaul", "Britain", "Spain"]
+    space = _space(words, text, dict.fromkeys(words, "proper"))
+    sentence = "By the second century the Romans ruled most of Europe and its islands."
+    drafts = list(
+        offline.generate(
+            [Passage(1, 1, "history", sentence, 1, 1)],
+            {1: space},
+            count=1,
+            types=["mcq"],
+            difficulty=3,
+            forms=["term"],
+        )
+    )
+    assert [d.answer for d in drafts] == ["Europe"]
