@@ -146,15 +146,16 @@ def _term_weights(space: TermSpace, lang: str) -> dict[str, float]:
     """Per key term, how much a question on it is worth asking (higher is better): terms the
     material emphasises (yake's rank), of its own (defined, named, fixed phrases) and of its
     field rather than everyday language ("side exit", not "programs"). An everyday word the
-    material does not define ("call", "term"; not a name) is left out: a blank on it asks
-    for wording."""
+    material does not define ("call", "term"; not a name either) is left out: a blank on it
+    asks for wording."""
     weights = {}
     for t in space.terms:
-        defined = t.text.casefold() in space.definitions
-        if t.kind == "phrase" and everyday(t.text, lang) and not defined:
-            continue  # a name ("Europe") is asked as a fact, however common
-        salience = 1 - t.rank / max(1, len(space.terms))
+        # A term of the material's own (one it defines, a name: "Europe" is asked as a
+        # fact) is asked about however common it is in general language.
         own = distinctive(t, space)
+        if everyday(t.text, lang) and not own:
+            continue
+        salience = 1 - t.rank / max(1, len(space.terms))
         weights[t.text] = (
             0.2 * salience + 0.2 * own + NOTION_WEIGHT * (1 - commonness(t.text, lang))
         )
