@@ -212,6 +212,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.maxschedchunk = 1
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under pytest-xdist's default distribution, the browser tests go to one worker as one
+    unit, first (the largest unit leads), and run there one after another while the other
+    workers run everything else, one test at a time. Alone they use under a core, mostly
+    waiting for the app and Chromium; run after the rest, the machine's other core idled.
+    (xdist's own `--dist loadgroup` cannot do this on pytest 9: its group suffix on node ids
+    no longer takes.) Any other `--dist` given keeps xdist's own scheduler."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first: pytest-xdist hands them out before the many short ones, so no worker
     starts a minutes-long test when the others are nearly done (the wall time stays close to

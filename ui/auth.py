@@ -28,6 +28,7 @@ SESSION_KEY = "gw_session"  # the random session id (secret; server-side state o
 _PENDING_TOKEN = "gw_pending_token"
 _PENDING_DEVICE = "gw_pending_device"
 _COOKIE_ACTION = "gw_cookie_action"
+_COOKIE_WRITES = "gw_cookie_writes"  # sent to the browser, not yet reported done
 _NOTICE = "gw_auth_notice"
 
 
@@ -72,48 +73,60 @@ def _cookie_manager(rt: Runtime):
     return authenticator.cookie_controller.cookie_model.cookie_manager
 
 
+def _cookie_writes(rt: Runtime) -> list[dict]:
+    """The cookie writes asked for since the last run (sign-in: the session and device
+    cookies; sign-out: removing the session cookie), each with the options it is sent with."""
+    action = st.session_state.pop(_COOKIE_ACTION, None)
+    token = st.session_state.pop(_PENDING_TOKEN, None)
+    device = st.session_state.pop(_PENDING_DEVICE, None)
+    accounts = rt.settings.accounts
+    if action == "delete":
+        return [{"key": "delete", "method": "delete", "cookie": accounts.cookie_name}]
+    if action != "set" or not token:
+        return []
+    secure = cookie_secure(accounts.cookie_secure, st.context.url)
+
+    def write(key: str, name: str, value: str, days: int) -> dict:
+        expires = dt.datetime.now() + dt.timedelta(days=days)
+        options = {"path": "/", "expires": expires.isoformat(), "sameSite": "strict"}
+        options["secure"] = secure
+        return {"key": key, "method": "set", "cookie": name, "value": value, "options": options}
+
+    writes = [write("set", accounts.cookie_name, token, accounts.cookie_expiry_days)]
+    if device:
+        from engine.accounts import device_cookie_name
+
+        # Kept at logout: it only lets this browser past a lock others caused.
+        writes.append(
+            write(
+                "set_device", device_cookie_name(rt.settings), device, accounts.device_cookie_days
+            )
+        )
+    return writes
+
+
 def _apply_cookie_action(rt: Runtime) -> None:
-    # Cookie changes are made by a browser component, so they must happen in a run that
-    # completes (sign-in and sign-out end their run with st.rerun()). The components live in
-    # one container, so the page's own elements keep their positions either way.
+    # Cookies are written and removed by a browser component, which does it once its frame has
+    # loaded and then reports back. A write stays on the page, unchanged, in every run until
+    # the browser has reported it done: a learner who clicks on before the frame loaded (a slow
+    # browser, a busy server) would otherwise remove it unrun and never get the cookie. The
+    # components live in one container, so the page's own elements keep their positions.
+    # Removing is always sent: logging out emptied the session state, and with it the
+    # component's reading of the browser's cookies, so asking it first never removed it.
     with st.container(height=1, border=False):
         manager = _cookie_manager(rt)
-        action = st.session_state.pop(_COOKIE_ACTION, None)
-        token = st.session_state.pop(_PENDING_TOKEN, None)
-        device = st.session_state.pop(_PENDING_DEVICE, None)
-        secure = cookie_secure(rt.settings.accounts.cookie_secure, st.context.url)
-        if action == "set" and token:
-            expires = dt.datetime.now() + dt.timedelta(days=rt.settings.accounts.cookie_expiry_days)
-            manager.set(
-                rt.settings.accounts.cookie_name,
-                token,
-                expires_at=expires,
-                same_site="strict",
-                secure=secure,
+        writes = st.session_state.pop(_COOKIE_WRITES, [])
+        writes += _cookie_writes(rt)
+        pending = []
+        for w in writes:
+            fields = {k: v for k, v in w.items() if k not in ("key", "method", "cookie")}
+            done = manager.cookie_manager(
+                method=w["method"], cookie=w["cookie"], key=w["key"], default=False, **fields
             )
-            if device:
-                from engine.accounts import device_cookie_name
-
-                # Kept at logout: it only lets this browser past a lock others caused.
-                manager.set(
-                    device_cookie_name(rt.settings),
-                    device,
-                    key="set_device",
-                    expires_at=dt.datetime.now()
-                    + dt.timedelta(days=rt.settings.accounts.device_cookie_days),
-                    same_site="strict",
-                    secure=secure,
-                )
-        elif action == "delete":
-            # Always sent: logging out emptied the session state, and with it the component's
-            # reading of the browser's cookies (`manager.cookies` is empty in this run), so
-            # asking it first never deleted the cookie.
-            manager.cookie_manager(
-                method="delete",
-                cookie=rt.settings.accounts.cookie_name,
-                key="delete",
-                default=False,
-            )
+            if not done:
+                pending.append(w)
+        if pending:
+            st.session_state[_COOKIE_WRITES] = pending
 
 
 def _end(notice: str | None) -> None:

@@ -171,7 +171,9 @@ class LexicalIndex:
         import bm25s
 
         retriever = None
-        if chunk_ids:
+        # No words at all (passages of numbers or symbols only): BM25's average passage
+        # length would be 0, and every score 0/0. Such a library is found by meaning only.
+        if any(token_lists):
             retriever = bm25s.BM25()
             retriever.index(token_lists, show_progress=False)
         return cls(
@@ -201,7 +203,7 @@ class LexicalIndex:
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for the query (zeros when no term is known)."""
         if self.retriever is None:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(len(self.chunk_ids), dtype=np.float32)
         vocab = self.retriever.vocab_dict
         terms = [t for t in self.query_tokens(query) if t in vocab]
         if not terms:

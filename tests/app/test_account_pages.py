@@ -137,3 +137,32 @@ def test_password_change_on_profile_signs_out_other_sessions(signed_in_app, runt
     assert accounts.authenticate(
         runtime, email="ada@example.com", password="a brand new passphrase 7"
     )
+
+
+def test_cookie_writes_stay_on_the_page_until_the_browser_reports_them(new_app, make_user):
+    """The cookie component writes once its frame has loaded and then reports back. A learner
+    who clicks on before that must not lose the cookie: the writes stay on the page, with the
+    same options (the same frame), run after run, until reported (AppTest has no browser, so
+    none ever is); logging out replaces them with the removal."""
+    make_user("stay@example.com", display_name="Stay")
+    at = new_app()
+    run_root(at)
+    _log_in(at, "stay@example.com")
+    run_root(at)  # the run after signing in (a browser gets it from the page's st.rerun)
+    first = at.session_state["gw_cookie_writes"]
+    settings = get_settings()
+    assert [(w["method"], w["cookie"]) for w in first] == [
+        ("set", settings.accounts.cookie_name),
+        ("set", f"{settings.accounts.cookie_name}_device"),
+    ]
+    frames = [c for c in at.get("component_instance") if "cookie_manager" in str(c.proto)]
+    assert len(frames) == 3  # the reading of the cookies and the two writes
+    for _ in range(2):  # the learner clicks on; the browser has not reported the writes yet
+        run_root(at)
+        assert at.session_state["gw_cookie_writes"] == first
+    at.sidebar.button(key="gw_logout").click()
+    run_root(at)
+    writes = at.session_state["gw_cookie_writes"]
+    assert [(w["method"], w["cookie"]) for w in writes] == [
+        ("delete", settings.accounts.cookie_name)
+    ]

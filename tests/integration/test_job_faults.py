@@ -278,6 +278,8 @@ else:
     while time.monotonic() < deadline:
         job = jobs.get_job(rt, int(sys.argv[3]), user_id=uid)
         seen.append([job.outcome, job.stage, job.done, job.total])
+        if len(seen) == 1:
+            print("watching", flush=True)
         if job.finished:
             break
         time.sleep(0.1)
@@ -296,7 +298,6 @@ def test_jobs_survive_the_app_process_and_show_in_another(runtime, make_user, tm
     env = process_env(runtime.settings)
     script = tmp_path / "app_process.py"
     script.write_text(APP_SCRIPT)
-    worker = start_worker(env, tmp_path / "worker.log")
     app_a = subprocess.Popen(
         [sys.executable, str(script), "queue", email],
         env=env,
@@ -304,24 +305,30 @@ def test_jobs_survive_the_app_process_and_show_in_another(runtime, make_user, tm
         stdout=subprocess.PIPE,
         text=True,
     )
+    app_b = worker = None
     try:
         job_id = int(app_a.stdout.readline())
-        _wait_stage(runtime, job_id, uid, "reading")
-        app_a.kill()  # the app that queued it goes away while the job runs
-        app_a.wait(10)
-        app_b = subprocess.run(
+        # The other app watches from before the job starts (no worker runs yet), so on a busy
+        # machine the job cannot finish while that app is still starting.
+        app_b = subprocess.Popen(
             [sys.executable, str(script), "watch", email, str(job_id)],
             env=env,
             cwd=ROOT,
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
-            timeout=300,
-            check=True,
         )
+        assert app_b.stdout.readline().strip() == "watching"
+        worker = start_worker(env, tmp_path / "worker.log")
+        _wait_stage(runtime, job_id, uid, "reading")
+        app_a.kill()  # the app that queued it goes away while the job runs
+        app_a.wait(10)
+        out, _ = app_b.communicate(timeout=300)
+        assert app_b.returncode == 0
     finally:
-        stop(worker)
-        stop(app_a)
-    seen = json.loads(app_b.stdout.strip().splitlines()[-1])
+        for proc in (worker, app_a, app_b):
+            if proc is not None:
+                stop(proc)
+    seen = json.loads(out.strip().splitlines()[-1])
     assert seen[-1][0] == "done"
     running = [s for s in seen if s[0] == "running"]
     assert running and any(s[2] > 0 for s in running)  # live progress seen by the other app

@@ -42,3 +42,14 @@ def test_one_index_larger_than_the_budget_is_still_kept():
     cache = IndexCache(budget_bytes=10)
     cache.put(("db", 1), (1,), big)
     assert cache.get(("db", 1), (1,)) is big
+
+
+def test_passages_without_a_single_word_give_zero_scores_not_a_division_by_zero():
+    """A library whose passages hold no indexable word (numbers, symbols) is found by meaning
+    only: its BM25 scores are zeros, one per passage, and building it warns of nothing
+    (the test run turns warnings into errors)."""
+    index = LexicalIndex.build([7, 8], [1, 1], [[], []])
+    assert index.scores("anything").tolist() == [0.0, 0.0]
+    assert index.doc_freq("anything") == 0
+    positions, _ = index.top("anything", 5)
+    assert len(positions) == 0
