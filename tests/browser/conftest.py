@@ -109,7 +109,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: f
     raise RuntimeError(f"streamlit not healthy in {timeout_s}s:\n{log_path.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
+# Package scope: the apps, the stub model server and Chromium stop when the last browser test
+# has run (under pytest-xdist its worker goes on with other tests), not at the end of the run.
+@pytest.fixture(scope="package")
 def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., AppServer]]:
     _chromium_or_skip()
     servers: dict[frozenset, tuple[AppServer, subprocess.Popen]] = {}
@@ -190,7 +192,7 @@ def start_app(database_factory, shared_model_cache) -> Iterator[Callable[..., Ap
         database_factory.drop(server.database_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_server(start_app) -> AppServer:
     return start_app()
 
@@ -200,7 +202,7 @@ def app_url(app_server: AppServer) -> str:
     return app_server.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _session_llm_stub() -> Iterator[LLMStub]:
     stub = LLMStub().start()
     yield stub
@@ -216,7 +218,7 @@ def llm_stub(_session_llm_stub: LLMStub) -> LLMStub:
     return _session_llm_stub
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     executable = _chromium_or_skip()
     from playwright.sync_api import sync_playwright
