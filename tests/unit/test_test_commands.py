@@ -32,11 +32,8 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_the_suite_runs_on_several_workers():
-    # Browser tests run after the others, one at a time: several apps and Chromiums at once
-    # on two cores time out.
-    assert re.search(
-        r"pytest -n \d+ -m \"not browser\" && .* pytest -m browser$", _readme_suite_command()
-    )
+    # One run on several workers; the browser tests go to one of them together (tests/conftest.py).
+    assert re.search(r"pytest -n \d+$", _readme_suite_command())
     assert re.search(r"pytest -n \d+ ", _readme_quick_tier())
 
 
@@ -45,3 +42,25 @@ def test_contributing_quotes_the_readme_test_tiers():
     full = " && ".join(_readme_suite_command().split(" && ")[2:])
     assert f"`{full}`" in contributing
     assert f"`{_readme_quick_tier()}`" in contributing
+
+
+def test_browser_tests_are_one_unit_of_xdist_work_and_the_rest_one_test_each():
+    from types import SimpleNamespace
+
+    from tests.conftest import pytest_xdist_make_scheduler
+
+    values = {"dist": "load", "tx": ["4*popen"]}
+    config = SimpleNamespace(getvalue=values.__getitem__, option=SimpleNamespace())
+    scheduler = pytest_xdist_make_scheduler(config, None)
+    scopes = {
+        scheduler._split_scope(nodeid)
+        for nodeid in (
+            "tests/browser/test_auth_browser.py::test_a",
+            "tests/browser/test_practice_browser.py::test_b",
+        )
+    }
+    assert scopes == {"browser"}
+    one, other = "tests/unit/test_x.py::test_a[1]", "tests/unit/test_x.py::test_a[2]"
+    assert scheduler._split_scope(one) == one and scheduler._split_scope(other) == other
+    values["dist"] = "loadfile"  # another distribution asked for: xdist's own scheduler
+    assert pytest_xdist_make_scheduler(config, None) is None
