@@ -179,7 +179,8 @@ def _determined(term: str, space: TermSpace) -> bool:
     dets = _DETERMINERS.get(space.language, _DETERMINERS["en"])
     if not re.search(rf"\b({dets})\s+{re.escape(term)}(?![\w-])", space.text, re.IGNORECASE):
         return False
-    return noun_like(term.split()[-1], space.text) and not _modifier_mostly(term, space)
+    last = term.split()[-1]
+    return noun_like(last, space.text, space.language) and not _modifier_mostly(term, space)
 
 
 def _modifier_mostly(term: str, space: TermSpace) -> bool:

@@ -196,6 +196,25 @@ def _code_name(word: str, sample: str) -> bool:
 _CODE_NEAR = re.compile(r"[{};=<>]|::|//")
 
 
+def _well_formed(phrase: str, stop: frozenset[str], lang: str, sample: str) -> bool:
+    """A phrase of the shape of a term: no function word or generic word at its edges, no
+    abbreviation, an elided word (French) or, in German, no inflected or lower-case end."""
+    words = phrase.split()
+    if not words or len(phrase) < 3 or len(phrase) > 40 or not PHRASE_OK.match(phrase):
+        return False
+    folded = [w.casefold() for w in words]
+    if folded[0] in stop or folded[-1] in stop or any(w in GENERIC for w in folded):
+        return False
+    if len(words[0]) < 3 and not phrase.isupper():
+        return False
+    if len(words) == 1 and len(phrase) < 4 and not phrase.isupper():
+        return False  # an abbreviation ("Bsp") or a keyword of code ("int")
+    if lang == "fr" and re.search(r"(?<!\w)\w['’]", phrase):
+        return False  # an elided article or preposition ("d'une image"): the noun is the term
+    # A German noun phrase ends in a (capitalised) noun in its base form.
+    return lang != "de" or (words[-1][:1].isupper() and not inflected(phrase, sample))
+
+
 def key_terms(
     text: str, *, top: int = 60, names: set[str] | frozenset[str] = frozenset(), lang: str = "en"
 ) -> list[KeyTerm]:
@@ -220,24 +239,16 @@ def key_terms(
     for phrase, _score in extractor.extract_keywords(sample):
         phrase = phrase.strip()
         words = phrase.split()
-        if not words or len(phrase) < 3 or len(phrase) > 40 or not PHRASE_OK.match(phrase):
+        if not _well_formed(phrase, stop, lang, sample):
             continue
         folded = [w.casefold() for w in words]
-        if folded[0] in stop or folded[-1] in stop or folded[-1] in GENERIC:
-            continue
-        if len(words[0]) < 3 and not phrase.isupper():
-            continue
-        if len(words) == 1 and len(phrase) < 4 and not phrase.isupper():
-            continue  # an abbreviation ("Bsp") or a keyword of code ("int")
-        if lang == "de" and (not words[-1][:1].isupper() or inflected(phrase, sample)):
-            continue  # a German noun phrase ends in a (capitalised) noun in its base form
-        if any(w in GENERIC for w in folded):
-            continue
         if any(w in folded_names for w in folded) and phrase[:1].isupper():
             continue
         key = phrase.casefold()
         if key in seen or (
-            lang != "de" and not noun_like(words[-1], sample) and not noun_like(phrase, sample)
+            lang != "de"
+            and not noun_like(words[-1], sample, lang)
+            and not noun_like(phrase, sample, lang)
         ):
             continue  # a phrase asked about ends in a noun ("trace tree", not "trace exits")
         if len(words) > 1 and lang == "en" and _verb_like(words[0], sample):

@@ -115,10 +115,20 @@ _NOT_ITEM = frozenset(
     """if how when where why what whether only them us is are was were be been
 being has have had do does did we you i""".split()
 )
-_NOUN_BEFORE = frozenset(
-    """a an the this that these those each every its their our of
-some any no""".split()
-)
+# Determiners: a word after one of them is used as a noun.
+_NOUN_BEFORE = {
+    "en": frozenset(
+        "a an the this that these those each every its their our of some any no".split()
+    ),
+    "fr": frozenset(
+        "le la les un une des du au aux ce cet cette ces son sa ses leur leurs notre nos votre "
+        "vos chaque".split()
+    ),
+    "es": frozenset(
+        "el la los las un una unos unas del al este esta estos estas ese esa esos esas su sus "
+        "cada nuestro nuestra".split()
+    ),
+}
 _FINITE = {
     "en": re.compile(
         r"\b(is|are|was|were|has|have|had|can|cannot|must|will|does|do|may|"
@@ -304,9 +314,10 @@ def author_names(first_page: str) -> set[str]:
     return names
 
 
-def noun_like(word: str, text: str) -> bool:
-    """A single word used as a noun somewhere: after a determiner, an acronym, or written
-    with a capital in mid-sentence (a name; any noun in German)."""
+def noun_like(word: str, text: str, lang: str = "en") -> bool:
+    """A single word used as a noun somewhere: after a determiner of the material's language
+    (in French also an elided one: "l'extension"), an acronym, or written with a capital in
+    mid-sentence (a name; any noun in German)."""
     if word.isupper() and len(word) > 1:
         return True
     w = re.escape(word)
@@ -314,8 +325,11 @@ def noun_like(word: str, text: str) -> bool:
         return True
     if word.endswith("ly"):
         return False
+    if lang == "fr" and re.search(rf"(?<![\w-])[ld]['’]{w}(?![\w-])", text, re.IGNORECASE):
+        return True
+    determiners = _NOUN_BEFORE.get(lang, _NOUN_BEFORE["en"])
     before = re.findall(rf"(\w+)\s+{w}(?![\w-])", text, re.IGNORECASE)
-    return any(b.casefold() in _NOUN_BEFORE for b in before)
+    return any(b.casefold() in determiners for b in before)
 
 
 # Words after which a word ending its phrase is a predicate ("is important."), not a noun.
