@@ -64,13 +64,21 @@ async def _recover(app: App, rt: Runtime, job: Job) -> None:
         log.warning("stalled job queued again", extra={"queue_job": job.id, "job": job_id})
         return
     await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
-    row = await asyncio.to_thread(jp.row, rt, job_id)
+    # One thread call: a worker told to stop while it runs cannot leave the job failed but
+    # its upload (and a PDF password stored with it) in the spool.
+    await asyncio.to_thread(_fail_stopped, rt, job_id)
+    log.warning("stalled job failed", extra={"queue_job": job.id, "job": job_id})
+
+
+def _fail_stopped(rt: Runtime, job_id: int) -> None:
+    """Fail a stopped job for good: undo its half-written ingestion, record the outcome,
+    remove its spooled upload."""
+    row = jp.row(rt, job_id)
     if row is not None and row.spool_path:
-        await asyncio.to_thread(_undo_ingestion, rt, row)
-    await asyncio.to_thread(jp.finish, rt, job_id, outcome=JobState.FAILED, message=STOPPED_MESSAGE)
+        _undo_ingestion(rt, row)
+    jp.finish(rt, job_id, outcome=JobState.FAILED, message=STOPPED_MESSAGE)
     if row is not None and row.spool_path:
         remove_spooled(rt, path=Path(row.spool_path))
-    log.warning("stalled job failed", extra={"queue_job": job.id, "job": job_id})
 
 
 def _undo_ingestion(rt: Runtime, row: Any) -> None:

@@ -128,6 +128,11 @@ def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(
         )
         try:
             done = wait_for(runtime, job_id, user_id=uid, timeout_s=240)
+            # the worker removes the spooled upload right after recording the outcome
+            spool = runtime.settings.storage.spool_path
+            deadline = time.monotonic() + 60
+            while any(spool.iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.05)
         finally:
             stop(second)
     finally:
