@@ -107,6 +107,7 @@ def _candidates(
     an idea and terms the document emphasises, near the wanted difficulty."""
     target = (difficulty - 1) / 4
     per_passage = []
+    weights_of: dict[tuple[int, str], dict[str, float]] = {}  # per material and language
     for p in passages:
         space = spaces.get(p.material_id)
         if space is None or not space.terms:
@@ -114,7 +115,10 @@ def _candidates(
         lang = passage_language(p, space)
         if not lang_.is_supported(lang):
             continue
-        weights = _term_weights(space, lang)
+        key = (p.material_id, lang)
+        if key not in weights_of:
+            weights_of[key] = _term_weights(space, lang)
+        weights = weights_of[key]
         max_count = max(t.count for t in space.terms)
         found = []
         for s in sentences(p.text, lang):

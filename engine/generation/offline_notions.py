@@ -1,5 +1,5 @@
 """How much a key term names a notion of its material rather than a word of everyday
-language (`notion_weight`): a blank on "side exit", "warranty" or "Reserve" asks about the
+language (`commonness`, `everyday`): a blank on "side exit", "warranty" or "Reserve" asks about the
 material; one on "programs", "call" or "term" asks for its wording. General-language
 frequency comes from `wordfreq`, whose word lists ship inside its package (no download)."""
 

@@ -83,8 +83,7 @@ def _head_alone(term: str, space: TermSpace) -> bool:
     if len(words) < 2:
         return False
     head = words[-1].casefold()
-    alone = len(re.findall(rf"(?<![\w-]){re.escape(head)}(?![\w-])", space.text, re.I))
-    inside = len(re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", space.text, re.I))
+    alone, inside = _mentions(head, space.text), _mentions(term, space.text)
     return space.index(head) is not None or alone - inside >= 3
 
 
