@@ -17,6 +17,7 @@ from engine.db.models import SsoIdentity
 from tests.browser.conftest import (
     TIMEOUT_MS,
     _free_port,
+    open_page,
     signup_and_onboard,
     wait_cookie_component,
     wait_for_text,
@@ -76,8 +77,7 @@ def test_an_invitation_link_signs_a_learner_up(page, start_app):
     page.goto(server.url)
     wait_for_text(page, "Welcome to Groundwork")  # no link: the login page
     _settle(page)
-    page.get_by_role("link", name="Sign up").click()
-    wait_for_text(page, "by invitation")
+    open_page(page, "Sign up", "by invitation")
     assert page.get_by_label("Email").count() == 0
     page.goto(f"{server.url}/?invite={invitation.token}")  # the link opens Sign up
     wait_for_text(page, "You were invited")
