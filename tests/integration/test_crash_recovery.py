@@ -6,7 +6,9 @@ Every process is real: the library operations run through the CLI (or the crash 
 delete) and stop at a named step (`engine.steps`), where the test kills them; the check, the
 repair and the final verification each run in a fresh process on the same database and
 Chroma folder. The processes are forked from one that has only imported the engine and litellm
-(`tests.support.forked`), which saves seconds of imports per process and nothing else. The materials present before the crash are ingested in the test's process. Embeddings come from the stub server (fast, deterministic).
+(`tests.support.forked`), which saves each process seconds of imports and of the
+interpreter's final teardown, and nothing else. The materials present before the crash are
+ingested in the test's process. Embeddings come from the stub server (fast, deterministic).
 """
 
 from __future__ import annotations

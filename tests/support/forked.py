@@ -4,14 +4,14 @@
 before it does anything, and the crash tests start several such processes per case. This
 module's server imports them once; each command is then a fork of it: a separate process with
 its own pid, environment, working folder, output files, database connections and Chroma client,
-that a test can kill with SIGKILL. Before the fork nothing has read settings or opened a
-connection, so a child starts as a fresh `python -m` process would, minus the imports.
+that a test can kill with SIGKILL. Before the fork nothing has read settings, opened a
+connection or created a Chroma client, so a child starts as a fresh `python -m` process would,
+minus the imports.
 
 The server refuses to fork while it has more than one thread (a fork carries only the thread
-that forks, and a lock another thread held stays held in the child). So chromadb is not
-imported ahead (its import starts a thread), and numpy's OpenBLAS runs single-threaded in the
-server and so in its children (by default it starts a thread pool when imported; the commands'
-numpy work is a few small vectors).
+that forks, and a lock another thread held stays held in the child). So numpy's OpenBLAS runs
+single-threaded in the server and so in its children (by default it starts a thread pool when
+imported, also through chromadb; the commands' numpy work is a few small vectors).
 
     server = ForkServer()                   # one per test session (per xdist worker)
     proc = server.start(["-m", "engine", "check"], env=env, cwd=ROOT)
@@ -22,6 +22,7 @@ numpy work is a few small vectors).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -48,6 +49,13 @@ PRELOAD = [
     "engine.search",
     "litellm",
     "tests.support.crash_worker",
+    # The vector store's client and its Rust bindings (no thread starts on import with
+    # OpenBLAS single-threaded; `_serve` checks before every fork).
+    "chromadb",
+    "chromadb.api.rust",
+    "chromadb.telemetry.product.posthog",
+    "httpx",
+    "httpcore",
 ]
 
 
@@ -160,9 +168,14 @@ class ForkServer:
 
 def _become(request: dict) -> None:
     """In the forked child: take the command's environment, folder and output files, then
-    run its module as `python -m` does. Never returns: the module's exit (SystemExit, or an
-    uncaught exception) ends this process through the interpreter's normal shutdown."""
+    run its module as `python -m` does, and end as the interpreter does: the exit code of its
+    SystemExit (or 1 and the traceback for an uncaught exception), after waiting for its
+    threads and running its atexit functions. Only the interpreter's final teardown of every
+    module is skipped (`os._exit`): in a fork it touches each object the server imported, so
+    the kernel copies nearly all of the server's memory, which took 1.3 s per command."""
+    import atexit
     import runpy
+    import threading
 
     os.environ.clear()
     os.environ.update(request["env"])
@@ -175,8 +188,30 @@ def _become(request: dict) -> None:
         os.close(fd)
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - the process's own stdin
     sys.argv = [request["module"], *request["argv"]]
-    runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
-    sys.exit(0)
+    gc.enable()
+    code = 0
+    try:
+        runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+    except SystemExit as stop:
+        code = _exit_code(stop.code)
+    except BaseException:  # noqa: BLE001 - printed as the interpreter prints it, exit code 1
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    threading._shutdown()  # type: ignore[attr-defined]  # what the interpreter does at exit
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _exit_code(code: object) -> int:
+    """The process exit code `sys.exit(code)` gives, printing a message as Python does."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
 
 
 def _serve() -> None:
@@ -187,6 +222,15 @@ def _serve() -> None:
     prepare_process()
     for name in PRELOAD:
         importlib.import_module(name)
+    # The language detector loads its model on first use (about 0.4 s): load it once here.
+    from engine.domain.language import detect_language
+
+    detect_language("A sentence in English, long enough for the detector to say so. " * 2)
+    # Keep the collector away from what every child shares with the server: a collection
+    # walks all objects and so copies their memory into the child (Python's advice for
+    # servers that fork). Each child collects its own objects again (`_become`).
+    gc.disable()
+    gc.freeze()
     for line in sys.stdin:
         request = json.loads(line)
         op = request["op"]
