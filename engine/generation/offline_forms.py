@@ -173,9 +173,18 @@ _DETERMINERS = {
 def _determined(term: str, space: TermSpace) -> bool:
     """Whether the material uses the term as a noun (after a determiner, ending in a word
     used as a noun and not mostly as a modifier of the next word; in German any capitalised
-    term, as nouns are) or it is an acronym: only such terms are swapped."""
+    term, as nouns are) or it is an acronym: only such terms are swapped. The answer is kept
+    on the space: a batch asks about the same terms many times, and each answer searches the
+    whole material."""
     if term.isupper() or space.language == "de":
         return True
+    known = space.nouns.get(term)
+    if known is None:
+        known = space.nouns[term] = _used_as_noun(term, space)
+    return known
+
+
+def _used_as_noun(term: str, space: TermSpace) -> bool:
     dets = _DETERMINERS.get(space.language, _DETERMINERS["en"])
     if not re.search(rf"\b({dets})\s+{re.escape(term)}(?![\w-])", space.text, re.IGNORECASE):
         return False

@@ -69,6 +69,7 @@ class TermSpace:
     beside: dict[str, Counter[str]] = field(default_factory=dict)
     cut_openings: frozenset[str] = frozenset()  # chunks opening mid-sentence (`cut_openings`)
     _articles: dict[str, Counter[str]] = field(default_factory=dict)
+    nouns: dict[str, bool] = field(default_factory=dict)  # term -> used as a noun (offline_forms)
     _words: set[str] | None = None
 
     def index(self, term: str) -> int | None:

@@ -129,6 +129,11 @@ _NOUN_BEFORE = {
         "cada nuestro nuestra".split()
     ),
 }
+# The same as alternations for one regular expression (longest first): one search of the text
+# per word instead of listing every word before it.
+_NOUN_BEFORE_RE = {
+    lang: "|".join(sorted(words, key=len, reverse=True)) for lang, words in _NOUN_BEFORE.items()
+}
 _FINITE = {
     "en": re.compile(
         r"\b(is|are|was|were|has|have|had|can|cannot|must|will|does|do|may|"
@@ -327,9 +332,8 @@ def noun_like(word: str, text: str, lang: str = "en") -> bool:
         return False
     if lang == "fr" and re.search(rf"(?<![\w-])[ld]['’]{w}(?![\w-])", text, re.IGNORECASE):
         return True
-    determiners = _NOUN_BEFORE.get(lang, _NOUN_BEFORE["en"])
-    before = re.findall(rf"(\w+)\s+{w}(?![\w-])", text, re.IGNORECASE)
-    return any(b.casefold() in determiners for b in before)
+    determiners = _NOUN_BEFORE_RE.get(lang, _NOUN_BEFORE_RE["en"])
+    return re.search(rf"(?<!\w)(?:{determiners})\s+{w}(?![\w-])", text, re.IGNORECASE) is not None
 
 
 # Words after which a word ending its phrase is a predicate ("is important."), not a noun.
