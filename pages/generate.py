@@ -20,7 +20,7 @@ from ui.auth import require_account
 from ui.jobs import job_card
 from ui.labels import QUESTION_TYPE_LABELS
 from ui.library import escape_markdown, offline_language_note
-from ui.question_view import badges, edit_fields, plain, render_question
+from ui.question_view import badges, edit_fields, edited_values, plain, render_question
 from ui.runtime import get_runtime
 
 rt = get_runtime()
@@ -239,43 +239,58 @@ def _reject(i: int, *, undo: bool = False) -> None:
     item["state"] = "pending" if undo else "rejected"
 
 
+def _edit(i: int, *, on: bool) -> None:
+    preview["items"][i]["editing"] = on
+
+
+def _save_edit(i: int, key: str) -> None:
+    """Apply the card's edit form to its draft (checked again when it is accepted)."""
+    item = preview["items"][i]
+    item["draft"].update(edited_values(Draft.from_dict(item["draft"]), key=key))
+    item["editing"] = False
+
+
 @st.fragment
 def preview_card(i: int) -> None:
-    """One question of the preview. Accept, Reject, Undo and Save changes redraw this card
-    only (a fragment; the clicks are handled by callbacks before it draws again)."""
+    """One question of the preview. Accept, Reject, Undo, Edit and Save changes redraw this
+    card only (a fragment; the clicks are handled by callbacks before it draws again). Only a
+    card being edited holds the edit form, and an accepted or rejected card shows its
+    question in one line: the page stays light, so each click answers quickly."""
     item = preview["items"][i]
     key = f"gen_{preview['batch']}_{i}"
     with st.container(border=True):
-        head, view, actions = st.container(), st.container(), st.container()
         state = item["state"]
-        if state == "pending":
-            # The edit form is handled first, so the question drawn above it is the edited one.
-            with st.expander("Edit before accepting"), st.form(f"{key}_edit"):
-                values = edit_fields(Draft.from_dict(item["draft"]), key=key)
-                if st.form_submit_button("Save changes"):
-                    item["draft"].update(values)
         draft = Draft.from_dict(item["draft"])
         mark = {"accepted": " · :green[saved to your bank]", "rejected": " · :gray[rejected]"}
-        head.markdown(f"**{i + 1}.** {badges(draft)}{mark.get(state, '')}")
+        st.markdown(f"**{i + 1}.** {badges(draft)}{mark.get(state, '')}")
         if error := item.pop("error", None):
-            head.error(error)
-        if state == "rejected":
-            view.caption(plain(draft.stem))
-            view.button(
-                "Undo", key=f"{key}_undo", on_click=_reject, args=(i,), kwargs={"undo": True}
-            )
-            return
-        with view:
-            render_question(draft)
-        if state == "accepted":
-            actions.page_link(
-                "pages/question_bank.py",
-                label="Open the question bank",
-                icon=":material/inventory_2:",
-            )
+            st.error(error)
         if state != "pending":
+            st.caption(plain(draft.stem))
+            if state == "rejected":
+                st.button(
+                    "Undo", key=f"{key}_undo", on_click=_reject, args=(i,), kwargs={"undo": True}
+                )
+            else:
+                st.page_link(
+                    "pages/question_bank.py",
+                    label="Open the question bank",
+                    icon=":material/inventory_2:",
+                )
             return
-        cols = actions.columns([1, 1, 4])
+        if item.get("editing"):
+            with st.form(f"{key}_edit"):
+                edit_fields(draft, key=key)
+                save_col, cancel_col, _ = st.columns([1, 1, 3])
+                save_col.form_submit_button(
+                    "Save changes", type="primary", on_click=_save_edit, args=(i, key)
+                )
+                cancel_col.form_submit_button(
+                    "Cancel", on_click=_edit, args=(i,), kwargs={"on": False}
+                )
+            return
+        render_question(draft)
+        cols = st.columns([1, 1, 1, 3])
         cols[0].button(
             "Accept", key=f"{key}_accept", icon=":material/check:", on_click=_accept, args=(i,)
         )
@@ -286,6 +301,15 @@ def preview_card(i: int) -> None:
             help="Not asked again: regenerating and Quiz me leave it out.",
             on_click=_reject,
             args=(i,),
+        )
+        cols[2].button(
+            "Edit",
+            key=f"{key}_edit_open",
+            icon=":material/edit:",
+            help="Change the question before accepting it.",
+            on_click=_edit,
+            args=(i,),
+            kwargs={"on": True},
         )
 
 

@@ -75,42 +75,54 @@ def render_question(q: Any, *, show_answer: bool = True) -> None:
 
 def edit_fields(q: Any, *, key: str) -> dict[str, Any]:
     """Inputs for editing a question inside a form; returns the entered values."""
-    stem = st.text_area("Question", value=q.stem, key=f"{key}_stem", max_chars=1000)
-    values: dict[str, Any] = {"stem": stem}
+    st.text_area("Question", value=q.stem, key=f"{key}_stem", max_chars=1000)
     if q.type == QuestionType.MCQ:
-        options = [
+        for i, o in enumerate(q.options or []):
             st.text_input(f"Option {i + 1}", value=o, key=f"{key}_opt{i}", max_chars=300)
-            for i, o in enumerate(q.options or [])
-        ]
-        correct = st.radio(
+        st.radio(
             "Correct option",
-            list(range(len(options))),
+            list(range(len(q.options or []))),
             index=q.correct_index or 0,
             key=f"{key}_correct",
             format_func=lambda i: f"Option {i + 1}",
             horizontal=True,
         )
-        values.update(options=options, correct_index=correct, answer=options[correct])
     else:
-        values["answer"] = st.text_area(
+        st.text_area(
             "Answer" if q.type == QuestionType.CLOZE else "Model answer",
             value=q.answer,
             key=f"{key}_answer",
             max_chars=1000,
         )
     if q.type == QuestionType.SHORT:
-        points = st.text_area(
+        st.text_area(
             "Key points (one per line)", value="\n".join(q.key_points or []), key=f"{key}_points"
         )
-        values["key_points"] = [p.strip() for p in points.splitlines() if p.strip()]
-    values["explanation"] = st.text_area(
-        "Explanation", value=q.explanation, key=f"{key}_expl", max_chars=3000
-    )
-    values["difficulty"] = st.select_slider(
+    st.text_area("Explanation", value=q.explanation, key=f"{key}_expl", max_chars=3000)
+    st.select_slider(
         "Difficulty",
         options=[1, 2, 3, 4, 5],
         value=q.difficulty,
         key=f"{key}_diff",
         format_func=DIFFICULTY.get,
     )
+    return edited_values(q, key=key)
+
+
+def edited_values(q: Any, *, key: str) -> dict[str, Any]:
+    """The values entered in `edit_fields(q, key=key)`, read from the session, so a form's
+    submit callback can apply them before the page draws again."""
+    entered = st.session_state
+    values: dict[str, Any] = {"stem": entered[f"{key}_stem"]}
+    if q.type == QuestionType.MCQ:
+        options = [entered[f"{key}_opt{i}"] for i in range(len(q.options or []))]
+        correct = entered[f"{key}_correct"]
+        values.update(options=options, correct_index=correct, answer=options[correct])
+    else:
+        values["answer"] = entered[f"{key}_answer"]
+    if q.type == QuestionType.SHORT:
+        points = entered[f"{key}_points"]
+        values["key_points"] = [p.strip() for p in points.splitlines() if p.strip()]
+    values["explanation"] = entered[f"{key}_expl"]
+    values["difficulty"] = entered[f"{key}_diff"]
     return values

@@ -134,9 +134,18 @@ def test_llm_generate_accept_edit_reject(signed_in_app, runtime, with_model):
     assert "3 of 3 question(s) passed the checks" in texts(at)
     assert "Last 24 hours: 3 of 300 model-written questions, 1 call(s)" in texts(at)
     batch = at.session_state["gen_preview"]["batch"]
-    # Edit the first, then accept it; reject the second; leave the third.
+    # Edit the first, then accept it; reject the second; leave the third. No card holds an
+    # edit form until its Edit is clicked.
+    assert not [t for t in at.text_area if t.key and t.key.startswith(f"gen_{batch}_")]
+    at.button(key=f"gen_{batch}_0_edit_open").click().run()
+    assert [t.key for t in at.text_area if t.key and t.key.endswith("_stem")] == [
+        f"gen_{batch}_0_stem"
+    ]
+    assert not [b for b in at.button if b.key == f"gen_{batch}_0_accept"]  # save first
     at.text_area(key=f"gen_{batch}_0_stem").set_value("Edited stem: which word fits here?")
     button(at, "Save changes").click().run()
+    assert not [t for t in at.text_area if t.key and t.key.endswith("_stem")]  # form closed
+    assert "Edited stem: which word fits here?" in texts(at)
     at.button(key=f"gen_{batch}_0_accept").click().run()
     at.button(key=f"gen_{batch}_1_reject").click().run()
     assert not at.exception
@@ -173,6 +182,7 @@ def test_edit_that_breaks_the_rules_is_refused_on_accept(signed_in_app, runtime,
     at.number_input(key="gen_count").set_value(1)
     generate(at)
     batch = at.session_state["gen_preview"]["batch"]
+    at.button(key=f"gen_{batch}_0_edit_open").click().run()
     at.text_input(key=f"gen_{batch}_0_opt1").set_value(
         at.text_input(key=f"gen_{batch}_0_opt0").value
     )
