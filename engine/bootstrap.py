@@ -23,8 +23,6 @@ from engine.runtime import Runtime, Worker, open_database
 
 log = logging.getLogger(__name__)
 
-WORKER_NICENESS = 10  # added to a worker process's nice value: background work yields the CPU
-
 
 def create_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:
     """Connect to the database (starting the embedded one if needed) and apply migrations.
@@ -73,17 +71,17 @@ def warm_up(rt: Runtime) -> None:
         rt.warm_up_embedder()
 
 
-def lower_worker_priority() -> int:
-    """Give this worker process a lower CPU priority than the app processes beside it, so
-    ingestion and generation jobs never slow learners' clicks on a shared machine. Returns the
-    new nice value."""
-    return os.nice(WORKER_NICENESS)
+def lower_worker_priority(rt: Runtime) -> int:
+    """Give this worker process a lower CPU priority than the app processes beside it (by
+    GROUNDWORK_JOBS_WORKER_NICENESS, 10 by default), so ingestion and generation jobs never
+    slow learners' clicks on a shared machine. Returns the new nice value."""
+    return os.nice(rt.settings.jobs.worker_niceness)
 
 
 def run_worker(rt: Runtime, *, concurrency: int | None = None) -> None:
     """`python -m engine worker`: run until SIGINT or SIGTERM, then finish gracefully. The
     process runs at a lower CPU priority (`lower_worker_priority`)."""
-    log.info("worker at CPU niceness %d", lower_worker_priority())
+    log.info("worker at CPU niceness %d", lower_worker_priority(rt))
     warm_up(rt)
 
     async def main() -> None:

@@ -349,6 +349,13 @@ class JobsSettings(_Group):
         description="An ingestion that has run this long steps aside (and continues "
         "later, keeping its work) when another learner's job is waiting for a worker.",
     )
+    worker_niceness: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Added to a `python -m engine worker` process's CPU nice value, so "
+        "ingestion and generation yield the CPU to learners' clicks (0: the app's priority).",
+    )
     check_cron: str = Field(
         "30 3 * * *",
         description="When workers compare rows and vectors and repair drift (cron, server time).",

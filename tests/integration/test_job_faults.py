@@ -42,7 +42,9 @@ SENTENCE = (
 )
 
 
-def big_pdf(pages: int = 40) -> bytes:
+def glacier_pdf(pages: int = 6) -> bytes:
+    """A few pages of text: a step pauses the worker where it is killed, so size adds only
+    embedding time."""
     return text_pdf([f"Page {i}. " + SENTENCE * 12 for i in range(pages)])
 
 
@@ -105,7 +107,7 @@ def test_a_worker_killed_mid_ingest_is_recovered_by_the_next(
     nothing half-written remains."""
     uid = make_user()
     job_id = jobs.submit_ingestion(
-        runtime, user_id=uid, source=io.BytesIO(big_pdf()), filename="glaciers.pdf"
+        runtime, user_id=uid, source=io.BytesIO(glacier_pdf()), filename="glaciers.pdf"
     )
     env = process_env(runtime.settings)
     marker = tmp_path / "paused"

@@ -72,6 +72,9 @@ def process_env(settings, **extra: str) -> dict[str, str]:  # Settings
             "GROUNDWORK_JOBS_HEARTBEAT_S": "0.5",
             "GROUNDWORK_JOBS_STALLED_AFTER_S": "3",
             "GROUNDWORK_JOBS_RETRY_WAIT_S": "1",
+            # At the test's own priority: at the default (10 lower) a worker gets a tenth of a
+            # core while the other test processes keep both busy, and waits minutes.
+            "GROUNDWORK_JOBS_WORKER_NICENESS": "0",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
