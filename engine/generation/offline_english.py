@@ -38,7 +38,7 @@ def modifies_more(word: str, text: str, stop: frozenset[str]) -> bool:
     for before, nxt in re.findall(found, text, re.IGNORECASE):
         if nxt and nxt.casefold() not in stop:
             modifies += 1
-        elif before.casefold() not in _PREDICATE:  # "is simple." is no noun heading a phrase
+        elif before.casefold() not in PREDICATE_BEFORE:  # "is simple." is no noun heading a phrase
             heads += 1
     # A noun in the first place of a compound ("source code", "chrome tests") still heads
     # a few phrases of its own.
@@ -46,8 +46,10 @@ def modifies_more(word: str, text: str, stop: frozenset[str]) -> bool:
 
 
 # Words after which a word ending its phrase is a predicate or intensified ("really simple").
-_PREDICATE = frozenset(
-    "is are was were be been being very so too quite rather really extremely fairly".split()
+# Words after which a word ending its phrase is a predicate ("is important."), not a noun.
+PREDICATE_BEFORE = frozenset(
+    """is are was were be been being very more most so too less least quite rather as not
+really extremely fairly relatively highly""".split()
 )
 
 

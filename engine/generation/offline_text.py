@@ -10,6 +10,7 @@ from collections.abc import Collection
 
 from engine.domain import language as lang_
 from engine.generation import lint as qlint
+from engine.generation.offline_english import PREDICATE_BEFORE
 from engine.generation.offline_layout import restarts, units
 from engine.generation.references import without_references
 from engine.generation.validation import clean_text
@@ -336,20 +337,13 @@ def noun_like(word: str, text: str, lang: str = "en") -> bool:
     return re.search(rf"(?<!\w)(?:{determiners})\s+{w}(?![\w-])", text, re.IGNORECASE) is not None
 
 
-# Words after which a word ending its phrase is a predicate ("is important."), not a noun.
-_PREDICATE_BEFORE = frozenset(
-    """is are was were be been being very more most so too less least quite rather as not
-really extremely fairly relatively highly""".split()
-)
-
-
 def heads_phrase(word: str, text: str, stop: Collection[str]) -> bool:
     """Whether the word stands as a noun of its own somewhere: it ends its phrase (before a
     function word or punctuation: "the system is", "machine code."), and not as a predicate
     ("is important."); an adjective stands only before a noun ("an important factor")."""
     alone = rf"(?<![\w-])([^\W\d_]+)\s+{re.escape(word)}(?:\s+([^\W\d_]+)|\s*[^\w\s-]|\s*$)"
     return any(
-        before.casefold() not in _PREDICATE_BEFORE and (not nxt or nxt.casefold() in stop)
+        before.casefold() not in PREDICATE_BEFORE and (not nxt or nxt.casefold() in stop)
         for before, nxt in re.findall(alone, text, re.IGNORECASE)
     )
 
