@@ -19,7 +19,8 @@ def test_a_worker_process_lowers_its_own_cpu_priority(runtime, tmp_path, nicenes
     """By 10 by default (other tests' workers run at the test's priority: `process_env`), or
     as GROUNDWORK_JOBS_WORKER_NICENESS says."""
     mine = os.getpriority(os.PRIO_PROCESS, 0)
-    env = process_env(runtime.settings)
+    # No model warm-up: at +10 on a busy machine it holds the worker's exit for half a minute.
+    env = process_env(runtime.settings, GROUNDWORK_EMBEDDING_WARM_UP="false")
     if niceness == 10:
         env.pop("GROUNDWORK_JOBS_WORKER_NICENESS")  # the default
     else:
