@@ -271,12 +271,6 @@ def preview_card(i: int) -> None:
                 st.button(
                     "Undo", key=f"{key}_undo", on_click=_reject, args=(i,), kwargs={"undo": True}
                 )
-            else:
-                st.page_link(
-                    "pages/question_bank.py",
-                    label="Open the question bank",
-                    icon=":material/inventory_2:",
-                )
             return
         if item.get("editing"):
             with st.form(f"{key}_edit"):
@@ -315,7 +309,6 @@ def preview_card(i: int) -> None:
 
 items = preview["items"]
 pending = [i for i, it in enumerate(items) if it["state"] == "pending"]
-accepted = sum(it["state"] == "accepted" for it in items)
 
 st.subheader("Review")
 summary = f"{len(items)} of {preview['requested']} question(s) passed the checks."
@@ -345,12 +338,11 @@ if top[0].button(
 if top[1].button("Clear", key=f"gen_clear_{preview['batch']}", icon=":material/close:"):
     st.session_state[PREVIEW] = None
     st.rerun()
-if accepted:
-    top[2].page_link(
-        "pages/question_bank.py",
-        label=f"{accepted} saved · open the question bank",
-        icon=":material/inventory_2:",
-    )
+# No count of the saved questions here: a card's Accept redraws only that card, so a count
+# would be out of date until the next full run. Each saved card says so itself.
+top[2].page_link(
+    "pages/question_bank.py", label="Open the question bank", icon=":material/inventory_2:"
+)
 
 for i in range(len(items)):
     preview_card(i)

@@ -32,7 +32,8 @@ def test_generate_accept_and_see_in_bank(page, start_app, llm_stub):
         assert s.scalars(select(Question.id).where(Question.user_id == uid)).all() == []
 
     page.get_by_role("button", name="Accept all").click()
-    wait_for_text(page, "2 saved")
+    wait_for_text(page, "saved to your bank")
+    assert page.get_by_text("saved to your bank").count() == 2  # both cards say so
     with sf() as s:
         saved = s.scalars(select(Question).where(Question.user_id == uid)).all()
     assert len(saved) == 2 and all(q.model == "openai/stub-model" for q in saved)
