@@ -22,6 +22,19 @@ def _space(words: list[str], text: str, kinds: dict[str, str] | None = None) -> 
     return offline.TermSpace(terms, vectors, frozenset(), text=text)
 
 
+def _term_answers(space: offline.TermSpace, sentence: str) -> list[str]:
+    """The answer of the one key-term question drafted from `sentence`, if any."""
+    drafts = offline.generate(
+        [Passage(1, 1, "notes", sentence, 1, 1)],
+        {1: space},
+        count=1,
+        types=["mcq"],
+        difficulty=3,
+        forms=["term"],
+    )
+    return [d.answer for d in drafts]
+
+
 def test_a_term_used_around_the_same_words_of_the_sentence_as_the_key_is_a_rival():
     # "loops" and "programs" both stand beside "native code" and "time" in the material:
     # "Most _____ where the VM spends its time running native code have a good speedup"
@@ -80,17 +93,7 @@ def test_a_sentence_asks_about_its_field_term_not_its_everyday_word():
     ) * 2
     space = _space(["call", "interpreter", "recorder", "monitor", "compiler", "assembler"], text)
     sentence = "After the call, the interpreter resumes the loop and records a new trace."
-    drafts = list(
-        offline.generate(
-            [Passage(1, 1, "paper", sentence, 1, 1)],
-            {1: space},
-            count=1,
-            types=["mcq"],
-            difficulty=3,
-            forms=["term"],
-        )
-    )
-    assert [d.answer for d in drafts] == ["interpreter"]
+    assert _term_answers(space, sentence) == ["interpreter"]
 
 
 def test_no_option_is_a_term_the_passage_uses_beside_the_key_s_sentence():
@@ -174,17 +177,7 @@ def test_a_common_name_is_still_asked_about():
     words = ["Europe", "Egypt", "Gaul", "Britain", "Spain"]
     space = _space(words, text, dict.fromkeys(words, "proper"))
     sentence = "By the second century the Romans ruled most of Europe and its islands."
-    drafts = list(
-        offline.generate(
-            [Passage(1, 1, "history", sentence, 1, 1)],
-            {1: space},
-            count=1,
-            types=["mcq"],
-            difficulty=3,
-            forms=["term"],
-        )
-    )
-    assert [d.answer for d in drafts] == ["Europe"]
+    assert _term_answers(space, sentence) == ["Europe"]
 
 
 def test_french_and_spanish_nouns_are_known_by_their_own_determiners():
