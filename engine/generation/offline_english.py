@@ -45,8 +45,8 @@ def modifies_more(word: str, text: str, stop: frozenset[str]) -> bool:
     return modifies > heads and heads <= 1
 
 
-# Words after which a word ending its phrase is a predicate or intensified ("really simple").
-# Words after which a word ending its phrase is a predicate ("is important."), not a noun.
+# Words after which a word ending its phrase is a predicate ("is important.") or intensified
+# ("really simple"), not a noun.
 PREDICATE_BEFORE = frozenset(
     """is are was were be been being very more most so too less least quite rather as not
 really extremely fairly relatively highly""".split()
