@@ -16,6 +16,7 @@ Every draft goes through `engine.generation.lint`; broken ones are dropped.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -131,6 +132,8 @@ def _candidates(
                 m = find_term(t.text, s)
                 if t.text not in weights or not m or len(m.group(0)) > len(s) / 3:
                     continue
+                if lang == "de" and not _same_case(m, t.text):
+                    continue  # "bestimmte" is not the noun "Bestimmte"
                 if not blankable(t, s, m, space, lang):
                     continue
                 pre = difficulty_signal(
@@ -141,6 +144,13 @@ def _candidates(
         found.sort(key=lambda x: x[0])
         per_passage.append([c for _, c in found])
     return per_passage
+
+
+def _same_case(m: re.Match[str], term: str) -> bool:
+    """Whether a German match is the term as written: case tells a noun from an adjective or
+    a verb; only a sentence's first letter may differ."""
+    found = m.group(0)
+    return found == term or (m.start() == 0 and found[1:] == term[1:])
 
 
 NOTION_WEIGHT = 0.25  # how much a term of the material's field outranks an everyday word

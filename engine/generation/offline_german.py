@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from wordfreq import zipf_frequency
+
 # Endings of German adjectives and participles, capitalised only where they open a line.
 _ADJECTIVE = re.compile(r"(?:ierte|ierten|isch|ische|ischen|liche|lichen|ige|igen)$")
 
@@ -25,9 +27,52 @@ def inflected(word: str, text: str) -> bool:
 
     if word.endswith("n") and word[:-1].endswith("e") and used(word[:-1]):
         return True
-    for base in (word[:-1], word[:-2]) if word.endswith("es") else (word[:-1],):
-        if word.endswith("s") and len(base) >= 3 and used(base):
-            genitive = rf"\b(?:des|eines|dieses|jedes|keines|seines|ihres)\s+{re.escape(word)}\b"
-            if re.search(genitive, text, re.IGNORECASE):
-                return True
+    if not word.endswith("s") or word.endswith(("us", "ss")):
+        return False
+    after = rf"\b({_DETERMINER})\s+(?:[a-zäöüß]+e[nrs]?\s+)?{re.escape(word)}(?![\w-])"
+    articles = [a.casefold() for a in re.findall(after, text, re.IGNORECASE)]
+    genitive = [a for a in articles if a in _GENITIVE]
+    if articles and len(genitive) == len(articles):
+        return True  # only ever "des letzten Zugriffs": the genitive of a noun
+    bases = (word[:-1], word[:-2]) if word.endswith("es") else (word[:-1],)
+    return bool(genitive) and any(len(base) >= 3 and used(base) for base in bases)
+
+
+_GENITIVE = frozenset("des eines dieses jedes keines seines ihres".split())
+_DETERMINER = "|".join(
+    sorted(_GENITIVE | set("der die das den dem ein eine einen einem einer".split()), key=len)[
+        ::-1
+    ]
+)
+
+
+# A lower-case word in "-t" whose infinitive is a common German word: a finite verb of the
+# third person ("definiert", "ruft", "bildet", "ändert") that a fixed list of verbs misses.
+_WORD_T = re.compile(r"(?<![\w-])[a-zäöüß]{3,}t(?![\w-])")
+_INFINITIVE_ZIPF = 3.0
+
+
+def finite_verb(sentence: str) -> bool:
+    """Whether a German clause has a finite verb in "-t" ("Die Basisklasse definiert die
+    Schnittstelle"): lecture notes write most of their items so, without a full stop."""
+    for word in _WORD_T.findall(sentence):
+        infinitives = [word[:-1] + "en"]  # ruft: rufen
+        if word.endswith("et"):
+            infinitives.append(word[:-2] + "en")  # bildet: bilden
+        if word.endswith(("ert", "elt")):
+            infinitives.append(word[:-1] + "n")  # ändert: ändern
+        if any(zipf_frequency(v, "de") >= _INFINITIVE_ZIPF for v in infinitives):
+            return True
     return False
+
+
+def capitalised_only_at_starts(word: str, text: str) -> bool:
+    """Whether a capitalised German word is no noun: the material writes it in lower case
+    inside its sentences ("bestimmte", "spezielle") more often than capitalised there, so its
+    capital comes from the start of a sentence or a line ("Bestimmte Dateien ...")."""
+    if not word[:1].isupper() or word.isupper():
+        return False
+    inside = rf"(?<=[a-zäöüß,;] ){re.escape(word)}(?![\w-])"
+    # In prose: after a word, before a space or punctuation (not "v.reserve(n)" in code).
+    lower = rf"(?<=[^\W\d_] ){re.escape(word[:1].lower() + word[1:])}(?=[\s,;:!?]|\.(?:\s|$))"
+    return len(re.findall(lower, text)) > len(re.findall(inside, text))

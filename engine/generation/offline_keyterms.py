@@ -15,11 +15,13 @@ from engine.generation.offline_english import (
     modifies_more,
     verb_form,
 )
-from engine.generation.offline_german import inflected
+from engine.generation.offline_german import capitalised_only_at_starts, inflected
 from engine.generation.offline_text import (
     GENERIC,
     PHRASE_OK,
     STOP_EDGE,
+    german_number,
+    has_finite,
     heads_phrase,
     is_plural,
     noun_like,
@@ -211,8 +213,24 @@ def _well_formed(phrase: str, stop: frozenset[str], lang: str, sample: str) -> b
         return False  # an abbreviation ("Bsp") or a keyword of code ("int")
     if lang == "fr" and re.search(r"(?<!\w)\w['’]", phrase):
         return False  # an elided article or preposition ("d'une image"): the noun is the term
-    # A German noun phrase ends in a (capitalised) noun in its base form.
-    return lang != "de" or (words[-1][:1].isupper() and not inflected(phrase, sample))
+    # A German noun phrase ends in a (capitalised) noun in its base form, and opens with a
+    # noun or an adjective in its base form ("globale Umgebung", not "globalen Umgebung").
+    return lang != "de" or (
+        words[-1][:1].isupper()
+        and not inflected(words[-1], sample)
+        and not (len(words) > 1 and has_finite(words[0], lang))  # "enthält Dateien"
+        and not capitalised_only_at_starts(words[0], sample)
+        and not _inflected_adjective(words, sample)
+    )
+
+
+def _inflected_adjective(words: list[str], sample: str) -> bool:
+    """A German adjective in "-en" before a singular noun ("textbasierten Konsole"): the
+    phrase in a case of its sentence, not the term."""
+    if len(words) < 2 or not words[0][:1].islower() or not words[0].endswith("en"):
+        return False
+    folded = set(re.findall(r"[^\W\d_]+", sample.casefold()))
+    return german_number(words[-1], folded) == "sg"
 
 
 def key_terms(

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from engine.domain import language as lang_
 from engine.generation import lint as qlint
 from engine.generation.offline_english import PREDICATE_BEFORE
+from engine.generation.offline_german import finite_verb
 from engine.generation.offline_layout import restarts, units
 from engine.generation.references import without_references
 from engine.generation.validation import clean_text
@@ -35,7 +36,8 @@ BACK_REFERENCE = frozenset(
     """it this these they that those he she such its their here there
 then also both each another other his her them we our
 dies diese dieser dieses diesem diesen das er sie es hier dort dann dabei dazu damit daher
-ebenso außerdem beide solche
+ebenso außerdem beide solche hierbei hierzu hiermit hierfür hierin dafür darin darauf davon
+dadurch somit
 ce cette ces cela ceci il elle ils elles celui celle ici alors
 este esta estos estas eso esto ello él ella ellos ellas aquí entonces""".split()
 )
@@ -90,8 +92,15 @@ _DEFINING = {
         r"are used)\s+(?P<det>an?|the|one|to|for)\s+(?P<rest>.+)$"
     ],
     "de": [
-        rf"^(?:(?:Eine|Ein|Der|Die|Das)\s+)?{_TERM}\s+(?P<verb>ist|sind|bezeichnet|heißt|"
+        rf"^(?:(?:Eine|Ein|Der|Die|Das)\s+)?\"?{_TERM}\"?\s+(?P<verb>ist|sind|bezeichnet|heißt|"
         r"bedeutet)\s+(?P<det>eine|ein|einen|der|die|das|den)\s+(?P<rest>.+)$",
+        # "Zeiger sind spezielle Variablen, mit denen ...": no article before a plural or a
+        # mass noun, an adjective at most before it.
+        rf"^\"?{_TERM}\"?\s+(?P<verb>ist|sind)\s+(?P<det>)"
+        r"(?P<rest>(?-i:(?:[a-zäöü][\w-]*(?:e|en|er|es|em)\s+)?[A-ZÄÖÜ])[\w-]*[,\s].+)$",
+        # "Knoten ohne Kinder heißen Blätter": the description first, then the name.
+        rf"^(?P<rest>(?-i:[A-ZÄÖÜ])[^:;]{{6,160}}?)\s+(?P<verb>heißt|heißen|nennt man)\s+"
+        rf"\"?{_TERM}\"?(?:\s*\([^()]*\))?(?P<det>)\.?$",
         rf"^Unter\s+(?:(?:einem|einer|dem|der|den)\s+)?{_TERM}\s+(?P<verb>versteht man)\s+"
         r"(?P<det>eine|ein|einen|die|den|das)\s+(?P<rest>.+)$",
     ],
@@ -177,6 +186,11 @@ _ITEM_BREAK = re.compile(
 )
 _BULLETS = re.compile("[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7]")
 WORDS_MIN, WORDS_MAX, CHARS_MAX = 8, 45, 280
+# A manual's callout label glued to its text ("Tipp "netstat -an" bietet ...").
+_CALLOUT = re.compile(
+    r"^(?:Tipp?|Hinweis|Anmerkung|Warnung|Achtung|Note|Warning|Caution|Important|Remarque|"
+    r"Attention|Avertissement|Nota|Consejo|Aviso|Advertencia)\s+[\"\u201c\u201eA-ZÄÖÜ]"
+)
 # A subject cut from its verb by a lone comma: no English sentence is written so (an inserted
 # clause has two commas: "Self-efficacy, which was similar ..., was defined as").
 _SUBJECT_COMMA_VERB = re.compile(
@@ -192,12 +206,12 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
     if not WORDS_MIN <= len(words) <= WORDS_MAX or len(s) > CHARS_MAX:
         return False
     if item and s[-1:].isalpha():
-        if ":" in s or "?" in s or not _FINITE[lang if lang in _FINITE else "en"].search(s):
+        if ":" in s or "?" in s or not has_finite(s, lang):
             return False
         s = s + "."
     if not s[:1].isupper() or s[-1] != "." or s.endswith(("et al.", "e.g.", "i.e.", "etc.")):
         return False
-    if _points_back(words) or restarts(words, lang):
+    if _points_back(words) or restarts(words, lang) or _CALLOUT.match(s):
         return False
     if (
         qlint.has_marker(s)
@@ -241,6 +255,14 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
     return s.count("(") == s.count(")") and s.count("\u201c") == s.count("\u201d")
 
 
+def has_finite(clause: str, lang: str) -> bool:
+    """Whether a clause has a finite verb: one of the language's common ones, or a German
+    verb in "-t" (see `offline_german.finite_verb`)."""
+    if _FINITE[lang if lang in _FINITE else "en"].search(clause):
+        return True
+    return lang == "de" and finite_verb(clause)
+
+
 def _points_back(words: list[str]) -> bool:
     """Whether the sentence opens by pointing at what came before ("This...", "But these...",
     "However, it..."): asked alone, it would make no sense."""
@@ -253,7 +275,9 @@ def _points_back(words: list[str]) -> bool:
 def sentences(text: str, lang: str = "en") -> list[str]:
     """Candidate sentences of a passage, headings, layout lines and reference lists left out;
     split by the language's rules (abbreviations such as "e.g." or "bzgl." do not end a sentence)."""
-    out = []
+    out: list[str] = []
+    stop = lang_.stopwords(lang)
+    cut = False
     for para in re.split(r"\n\s*\n", without_references(text)):
         lines = [ln for ln in para.split("\n") if ln.strip()]
         body = [
@@ -263,7 +287,12 @@ def sentences(text: str, lang: str = "en") -> list[str]:
         ]
         # No sentence runs across a table line or past a line that ends its item.
         for unit in units(body, lang):
-            out.extend(_unit_sentences(" ".join(unit), lang))
+            found = _unit_sentences(" ".join(unit), lang)
+            if cut and found and unit[0].strip().startswith(found[0][:20]):
+                found = found[1:]  # the rest of a sentence a page ended in ("... wird vom")
+            out.extend(found)
+        last = re.findall(r"([^\W\d_]+)\s*$", para)
+        cut = bool(last) and last[0].casefold() in stop and last[0][:1].islower()
     return out
 
 
@@ -406,7 +435,7 @@ def definition_of(sentence: str, lang: str = "en") -> str:
     if m is None:
         raise ValueError(f"not a defining sentence: {sentence!r}")
     sep = "" if m.group("det").endswith("'") else " "
-    predicate = f"{m.group('det')}{sep}{m.group('rest')}"
+    predicate = f"{m.group('det')}{sep}{m.group('rest')}" if m.group("det") else m.group("rest")
     if m.group("verb").casefold().endswith("used"):
         predicate = f"Used {predicate}"
     return predicate[:1].upper() + predicate[1:]

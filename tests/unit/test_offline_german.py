@@ -91,3 +91,96 @@ def test_a_german_singular_in_us_is_no_option_for_a_plural_in_s():
     space = offline.TermSpace([], None, frozenset(), text=text, language="de")
     assert not space.same_form("Algorithmus", "Templates")
     assert space.same_form("Details", "Templates")
+
+
+def test_a_notes_item_whose_verb_ends_in_t_is_a_sentence_to_ask_about():
+    # Lecture notes write items without a full stop; their verb is rarely one of a fixed list
+    # ("definiert", "ruft ... auf"): its infinitive being a common word tells it.
+    notes = (
+        "• Die Basisklasse definiert die öffentliche Schnittstelle, aber implementiert sie nicht\n"
+        "• Der automatisierte Destruktor ruft einfach die Destruktoren aller Member auf\n"
+        "• Hype vorbei, eine Technik unter vielen, sparsam und vorsichtig eingesetzt\n"
+    )
+    found = offline.sentences(notes, "de")
+    assert found == [
+        "Die Basisklasse definiert die öffentliche Schnittstelle, aber implementiert sie nicht",
+        "Der automatisierte Destruktor ruft einfach die Destruktoren aller Member auf",
+    ]
+    assert not offline_german.finite_verb("nicht mehr jetzt zuletzt meist erst")
+
+
+def test_german_definitions_without_an_article_or_with_the_name_last():
+    from engine.generation.offline_text import defined_term, definition_of
+
+    text = "Zeiger zeigen auf Speicher. Die Adresse. Ein Zeiger. Adresse und Zeiger. " * 2
+    plural = "Zeiger sind spezielle Variablen, mit denen man Adressen speichern kann"
+    assert defined_term(plural, text, "de") == "Zeiger"
+    assert definition_of(plural, "de") == (
+        "Spezielle Variablen, mit denen man Adressen speichern kann"
+    )
+    named = "Der globale Index des Bytes heißt Adresse (hier 3)"
+    assert defined_term(named, text, "de") == "Adresse"
+    assert definition_of(named, "de") == "Der globale Index des Bytes"
+    # A claim is no definition: an adverb or a preposition after "sind".
+    for claim in ("Werte sind schon Zahlen", "Zeiger sind in der Umgebung definiert"):
+        assert defined_term(claim, text, "de") is None
+    # "Hierbei bedeutet die Berechtigung ...": an adverb pointing back is no term.
+    hierbei = "Hierbei bedeutet die Berechtigung, dass der Inhalt gelesen werden kann."
+    assert defined_term(hierbei, "Hierbei hierbei " * 3, "de") is None
+
+
+def test_german_key_terms_are_nouns_in_their_base_form():
+    # "Bestimmte" opens sentences but is written "bestimmte" inside them: an adjective. So
+    # is "globalen" before a singular noun ("der globalen Umgebung"); "Zugriffs", written
+    # only after a genitive article, is the genitive of "Zugriff"; "enthält" is a verb.
+    text = (
+        "Bestimmte Dateien sind geschützt. Der Benutzer liest bestimmte Dateien im Verzeichnis. "
+        "Das Programm läuft in der globalen Umgebung. Die globale Umgebung enthält Namen. "
+        "Der Zeitpunkt des letzten Zugriffs wird im Verzeichnis gespeichert. "
+        "Das Verzeichnis enthält Dateien. "
+    ) * 4
+    terms = [t.text for t in offline.key_terms(text, top=20, lang="de")]
+    assert "Verzeichnis" in terms, terms
+    assert not {
+        "Bestimmte",
+        "Bestimmte Dateien",
+        "globalen Umgebung",
+        "Zugriffs",
+        "letzten Zugriffs",
+        "enthält Dateien",  # a verb and its object
+    } & set(terms)
+    # A capitalised noun the code writes in lower case ("v.reserve(10)") stays a noun.
+    code = "Unbenutzte Zellen bleiben als Reserve. v.reserve(10); v.reserve(3); "
+    assert not offline_german.capitalised_only_at_starts("Reserve", code)
+
+
+def test_a_lower_case_word_is_no_blank_for_a_german_noun_of_the_same_letters():
+    sentence = "Um Gruppenberechtigungen für bestimmte Benutzer zu übernehmen, muss man Mitglied sein."
+    text = (sentence + " Bestimmte Dateien gehören dem Benutzer. ") * 3
+    space = offline.TermSpace(
+        [offline.KeyTerm("Bestimmte", 0, 4), offline.KeyTerm("Benutzer", 1, 4)],
+        None,
+        frozenset(),
+        text=text,
+        language="de",
+    )
+    passage = Passage(1, 1, "n", sentence, 1, 1)
+    found = offline._candidates([passage], {1: space}, 3, set())
+    assert {c.term.text for c in found[0]} == {"Benutzer"}
+
+
+def test_the_rest_of_a_sentence_cut_by_a_page_end_and_a_manuals_callout_are_no_candidates():
+    text = (
+        "Der Befehl chown wird von dem Benutzer root verwendet, um den Eigentümer zu ändern. "
+        "Der Befehl chgrp wird vom\n\n"
+        "Eigentümer einer Datei oder von root benutzt, um die Gruppe zu ändern, zu der die "
+        "Datei gehört. Die Gruppe einer Datei wird mit dem Befehl chgrp geändert, wenn der "
+        "Benutzer Mitglied ist.\n\n"
+        'Tipp "netstat -an" bietet eine sehr nützliche Übersicht aller geöffneten Sockets des '
+        "Systems.\n"
+    )
+    assert offline.sentences(text, "de") == [
+        "Der Befehl chown wird von dem Benutzer root verwendet, um den Eigentümer zu ändern.",
+        "Die Gruppe einer Datei wird mit dem Befehl chgrp geändert, wenn der Benutzer Mitglied "
+        "ist.",
+    ]
