@@ -266,6 +266,7 @@ def _false_statements(
                 t.text, avoid=s, hard=difficulty >= 3, number=space.slot_number(s, m)
             )
             if _same_form(x, t.text)
+            and (space.language == "en" or space.same_form(x, t.text))
             and _agrees(s, m, x, space.language)
             and _determined(x, space)
             # German: only a noun whose article the material shows, so its gender is
@@ -300,6 +301,7 @@ def _variants(
     def fits(x: str, at: re.Match[str]) -> bool:
         return (
             _same_form(x, c.term.text)
+            and (lang == "en" or space.same_form(x, c.term.text))
             and _agrees(c.sentence, at, x, lang)
             and _determined(x, space)
             and (lang != "de" or bool(space.articles(x)))

@@ -16,7 +16,7 @@ _ADJECTIVE = re.compile(r"(?:ierte|ierten|isch|ische|ischen|liche|lichen|ige|ige
 def inflected(word: str, text: str) -> bool:
     """Whether a single German noun is its base form inflected: "-s"/"-es" after a genitive
     article where the material writes the base ("Programm"), or "-n" where it writes the
-    plural in "-e" ("Elemente")."""
+    plural in "-e" ("Elemente") or the word without it ("Fenster")."""
     if " " in word or not word[:1].isupper():
         return False
     if _ADJECTIVE.search(word):
@@ -27,6 +27,8 @@ def inflected(word: str, text: str) -> bool:
 
     if word.endswith("n") and word[:-1].endswith("e") and used(word[:-1]):
         return True
+    if word.endswith(("ern", "eln")) and used(word[:-1]):
+        return True  # "Fenstern" beside "Fenster": a dative plural
     if not word.endswith("s") or word.endswith(("us", "ss")):
         return False
     after = rf"\b({_DETERMINER})\s+(?:[a-zäöüß]+e[nrs]?\s+)?{re.escape(word)}(?![\w-])"

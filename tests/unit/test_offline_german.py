@@ -149,6 +149,7 @@ def test_german_key_terms_are_nouns_in_their_base_form():
         "letzten Zugriffs",
         "enthält Dateien",  # a verb and its object
     } & set(terms)
+    assert offline_german.inflected("Fenstern", "Das Fenster zeigt Dateien aus allen Fenstern.")
     # A capitalised noun the code writes in lower case ("v.reserve(10)") stays a noun.
     code = "Unbenutzte Zellen bleiben als Reserve. v.reserve(10); v.reserve(3); "
     assert not offline_german.capitalised_only_at_starts("Reserve", code)
