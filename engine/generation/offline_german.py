@@ -6,6 +6,7 @@ is of another kind than the blank's noun."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from wordfreq import zipf_frequency
 
@@ -78,3 +79,19 @@ def capitalised_only_at_starts(word: str, text: str) -> bool:
     # In prose: after a word, before a space or punctuation (not "v.reserve(n)" in code).
     lower = rf"(?<=[^\W\d_] ){re.escape(word[:1].lower() + word[1:])}(?=[\s,;:!?]|\.(?:\s|$))"
     return len(re.findall(lower, text)) > len(re.findall(inside, text))
+
+
+_NEUTER = frozenset("das dem des".split())
+
+
+def nominalised_verb(term: str, articles: Collection[str]) -> bool:
+    """Whether a German term is a verb used as a noun ("das Hinzufügen"): neuter, in "-en",
+    and its stem with "-t" is a verb ("hinzufügt"). Such an option stands out among things."""
+    if " " in term or not term.endswith("en") or not articles or set(articles) - _NEUTER:
+        return False
+    return zipf_frequency(term[:-2].casefold() + "t", "de") >= 2.5
+
+
+def may_be_plural(term: str) -> bool:
+    """Whether a German noun's ending allows a plural ("Daemon" does not)."""
+    return term.casefold().endswith(("e", "en", "er", "s", "el", "ln", "rn"))

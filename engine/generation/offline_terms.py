@@ -25,6 +25,7 @@ from engine.generation.offline_keyterms import (
     cut_short,
     key_terms,
 )
+from engine.generation.offline_german import may_be_plural, nominalised_verb
 from engine.generation.offline_layout import prose_text
 from engine.generation.offline_text import (
     DE_FEMININE,
@@ -70,7 +71,9 @@ class TermSpace:
     cut_openings: frozenset[str] = frozenset()  # chunks opening mid-sentence (`cut_openings`)
     _articles: dict[str, Counter[str]] = field(default_factory=dict)
     nouns: dict[str, bool] = field(default_factory=dict)  # term -> used as a noun (offline_forms)
-    _words: set[str] | None = None
+    # The material's words, folded (German numbers: "Datei" beside "Dateien"), from its
+    # whole text when `build_space` was given it, else from `text` on first use.
+    words: set[str] | None = None
 
     def index(self, term: str) -> int | None:
         key = term.casefold()
@@ -98,9 +101,9 @@ class TermSpace:
         `german_number`); None in other languages or when it does not."""
         if self.language != "de":
             return None
-        if self._words is None:
-            self._words = {w.casefold() for w in re.findall(r"[^\W\d_]+", self.text)}
-        return german_number(term, self._words)
+        if self.words is None:
+            self.words = {w.casefold() for w in re.findall(r"[^\W\d_]+", self.text)}
+        return german_number(term, self.words)
 
     def slot_number(self, sentence: str, m: re.Match[str]) -> str | None:
         """The number a German blank at `m` must have: the verb after it decides
@@ -120,6 +123,10 @@ class TermSpace:
             return False  # "Funktion" (singular) never stands where "Typen" (plural) does
         if self.language == "de" and a.endswith("us") != b.endswith("us"):
             return False  # "Algorithmus" (singular) never stands where "Templates" does
+        if self.language == "de" and nominalised_verb(a, self.articles(a)) != nominalised_verb(
+            b, self.articles(b)
+        ):
+            return False  # "das Hinzufügen" never stands where "ein Verzeichnis" does
         na, nb = self.number(a), self.number(b)
         if na and nb and na != nb:
             return False  # "Zahlen" never stands where "Wert" does
@@ -161,6 +168,8 @@ class TermSpace:
                 continue
             if number and self.number(t.text) not in (None, number):
                 continue  # a plural before "wurde": the verb would not agree
+            if number == "pl" and self.number(t.text) is None and not may_be_plural(t.text):
+                continue  # "Alle Daemon und Verzeichnisse"
             out.append((t.text, float(sims[j])))
         out.sort(key=lambda x: -x[1])
         return out if hard else out[3:] + out[:3]
@@ -197,6 +206,8 @@ def build_space(
         vectors = vectors / np.where(norms == 0, 1, norms)
     space = TermSpace(terms, vectors, frozenset(names), text=text, language=lang)
     space.beside = beside_counts([t.text for t in terms], whole, lang_.stopwords(lang))
+    if lang == "de":
+        space.words = {w.casefold() for w in re.findall(r"[^\W\d_]+", whole)}
     keys = {t.text.casefold(): t for t in terms}
     for s in sentences(text, lang):
         subject = defined_term(s, text, lang)

@@ -185,3 +185,26 @@ def test_the_rest_of_a_sentence_cut_by_a_page_end_and_a_manuals_callout_are_no_c
         "Die Gruppe einer Datei wird mit dem Befehl chgrp geändert, wenn der Benutzer Mitglied "
         "ist.",
     ]
+
+
+def test_german_options_keep_the_kind_and_number_of_the_answer():
+    # "das Hinzufügen" is a verb used as a noun: no option where "ein Verzeichnis" stood; and
+    # where the answer is a plural ("Alle Dateien und ..."), "Daemon" cannot be one.
+    text = (
+        "Das Verzeichnis enthält das Protokoll. Das Hinzufügen von Optionen hilft. "
+        "Der Daemon läuft. Die Datei liegt im Verzeichnis. Die Dateien liegen im Verzeichnis. "
+        "Die Aktionen und die Änderungen werden gespeichert. Das Protokoll wächst. "
+    ) * 3
+    words = ["Verzeichnis", "Hinzufügen", "Protokoll", "Dateien", "Daemon", "Aktionen", "Änderungen"]
+    space = offline.TermSpace(
+        [offline.KeyTerm(w, 10 * i, 3) for i, w in enumerate(words)],
+        None,
+        frozenset(),
+        text=text,
+        language="de",
+    )
+    assert not space.same_form("Hinzufügen", "Verzeichnis")
+    assert space.same_form("Protokoll", "Verzeichnis")
+    plural = [x for x, _ in space.neighbours("Dateien", number="pl")]
+    assert "Aktionen" in plural and "Daemon" not in plural
+    assert offline_german.may_be_plural("Kugeln") and not offline_german.may_be_plural("Daemon")
