@@ -82,6 +82,15 @@ def test_everyday_words_count_as_common_and_terms_of_a_field_do_not():
     assert commonness("Elemente", "de") > commonness("Implementation", "de")
 
 
+def test_german_everyday_words_are_told_on_german_frequencies():
+    # German spreads a word's uses over its forms: "Teile", "Fenster" and "Verwendung" are
+    # everyday words though rarer per form than English ones; "Geräte" and "Passwort" of a
+    # manual on computers are not.
+    assert all(everyday(w, "de") for w in ("Teile", "Fenster", "Verwendung"))
+    assert not any(everyday(w, "de") for w in ("Geräte", "Passwort", "Rekursion"))
+    assert commonness("Rekursion", "de") == 0.0
+
+
 def test_a_sentence_asks_about_its_field_term_not_its_everyday_word():
     # "call" (the material's most salient term) and "interpreter" both stand in the sentence:
     # the question is on the interpreter, a notion of the field; an everyday word the
