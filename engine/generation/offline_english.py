@@ -49,7 +49,7 @@ def modifies_more(word: str, text: str, stop: frozenset[str]) -> bool:
 # ("really simple"), not a noun.
 PREDICATE_BEFORE = frozenset(
     """is are was were be been being very more most so too less least quite rather as not
-really extremely fairly relatively highly""".split()
+really extremely fairly relatively highly nothing something anything everything""".split()
 )
 
 

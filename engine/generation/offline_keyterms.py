@@ -170,10 +170,20 @@ def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
         return any(is_plural(w) and w.islower() for w in words[:-1])
     if phrase.isupper():
         return False
+    if phrase[:1].isupper() and _lower_inside(phrase, sample):
+        phrase = phrase.lower()  # "Valid" opening a sentence is the word "valid"
     # A noun may head its phrases only in the plural ("homologous chromosomes."); an
     # adjective has no plural.
     heads = any(heads_phrase(phrase + end, sample, stop) for end in ("", "s", "es"))
     return not heads or adjective_only(phrase, sample) or modifies_more(phrase, sample, stop)
+
+
+def _lower_inside(word: str, sample: str) -> bool:
+    """Whether the material writes a capitalised word in lower case inside its sentences
+    more often than capitalised there: its capital opens a sentence, it names nothing."""
+    inside = rf"(?<=[a-z,;] ){re.escape(word)}(?![\w-])"
+    lower = rf"(?<=[a-z,;] ){re.escape(word.lower())}(?![\w-])"
+    return len(re.findall(lower, sample)) > len(re.findall(inside, sample))
 
 
 def _cited(phrase: str) -> str:

@@ -131,7 +131,25 @@ def rivals(
             or (typed and space.vectors is not None and sims[j] >= KIN_SIM and shared >= 1)
         ):
             out.append(t.text)
-    return out + _kinds_of(space, out, me)
+    return out + _kinds_of(space, out, me) + _genus(space, me, stop)
+
+
+def _genus(space: TermSpace, me: KeyTerm, stop: frozenset[str]) -> list[str]:
+    """The kind the material's definition of the term names ("function" of "A method is a
+    function that ..."): whatever is said of a method is said of a function too, so it fits
+    the blank as well."""
+    definition = space.definitions.get(me.text.casefold())
+    if not definition:
+        return []
+    head: list[str] = []
+    for word in re.findall(r"[^\W\d_][\w-]*", definition)[1:]:  # after the determiner
+        if word.casefold() in stop:
+            break
+        head.append(word)
+    genus = head[-1] if head else ""
+    if not genus or genus.casefold() in {w.casefold() for w in me.text.split()}:
+        return []
+    return [genus]
 
 
 def _kinds_of(space: TermSpace, found: list[str], me: KeyTerm) -> list[str]:

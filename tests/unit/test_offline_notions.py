@@ -210,3 +210,29 @@ def test_a_french_phrase_with_an_elided_word_is_no_key_term():
     terms = {t.text.casefold() for t in key_terms(text, lang="fr")}
     assert "image" in terms
     assert not any("'" in t for t in terms)
+
+
+def test_the_kind_a_definition_names_is_a_rival_of_the_defined_term():
+    # "A method is a function that belongs to an object": a learner who types "function"
+    # into "The global scope associated with a _____ is its module" is as right.
+    text = "A method is a function that belongs to an object. The module holds the class. " * 2
+    space = _space(["method", "function", "module", "object"], text)
+    space.definitions["method"] = "A function that belongs to an object."
+    sentence = "The global scope associated with a method is the module containing its definition."
+    m = offline_text.find_term("method", sentence)
+    assert "function" in offline.rivals(space, "method", sentence, m, typed=True)
+    assert "function" not in offline.rivals(space, "module", sentence, m, typed=True)
+
+
+def test_a_capital_that_opens_sentences_and_nothing_special_make_no_noun():
+    # "Valid method names ..." opens a sentence; inside sentences the material writes "valid"
+    # before a noun: an adjective. "nothing special about" does not make "special" a noun.
+    text = (
+        "Valid attribute names are all the names. A valid method reference is found. "
+        "The name is a valid attribute, and a valid class attribute is a valid object. "
+        "There is nothing special about methods. A special method is called. The special "
+        "syntax of operators is used. The methods of a class are called. A method is found. "
+    ) * 3
+    terms = [t.text for t in key_terms(text, top=30)]
+    assert "method" in terms or "methods" in terms, terms
+    assert not {"Valid", "valid", "special"} & set(terms), terms
