@@ -135,9 +135,9 @@ def rivals(
 
 
 def _genus(space: TermSpace, me: KeyTerm, stop: frozenset[str]) -> list[str]:
-    """The kind the material's definition of the term names ("function" of "A method is a
-    function that ..."): whatever is said of a method is said of a function too, so it fits
-    the blank as well."""
+    """The kind the material's definition of the term names, when it is a key term too
+    ("function" of "A method is a function that ..."): whatever is said of a method is said
+    of a function too, so it fits the blank as well."""
     definition = space.definitions.get(me.text.casefold())
     if not definition:
         return []
@@ -149,7 +149,8 @@ def _genus(space: TermSpace, me: KeyTerm, stop: frozenset[str]) -> list[str]:
     genus = head[-1] if head else ""
     if not genus or genus.casefold() in {w.casefold() for w in me.text.split()}:
         return []
-    return [genus]
+    # A key term of the material: a learner who studied it has the word at hand.
+    return [genus] if space.index(genus) is not None else []
 
 
 def _kinds_of(space: TermSpace, found: list[str], me: KeyTerm) -> list[str]:
