@@ -137,7 +137,10 @@ def answer_leaked(draft: Draft) -> bool:
     rest_keys = {_stem_prefix(w) for w in _words(rest)}
     for answer in _answers(draft):
         keys = {
-            _stem_prefix(w) for w in _words(answer) if len(w) >= 4 and w.casefold() not in _SMALL
+            _stem_prefix(w)
+            for w in _words(answer)
+            # An acronym leaks however short ("from _____ and ... from UTC").
+            if (len(w) >= 4 or (len(w) >= 2 and w.isupper())) and w.casefold() not in _SMALL
         }
         if keys & rest_keys:
             return True

@@ -132,8 +132,8 @@ def _candidates(
                 m = find_term(t.text, s)
                 if t.text not in weights or not m or len(m.group(0)) > len(s) / 3:
                     continue
-                if lang == "de" and not _same_case(m, t.text):
-                    continue  # "bestimmte" is not the noun "Bestimmte"
+                if (lang == "de" or t.text.isupper()) and not _same_case(m, t.text):
+                    continue  # "bestimmte" is not the noun "Bestimmte", "options" not "OPTIONS"
                 if not blankable(t, s, m, space, lang):
                     continue
                 pre = difficulty_signal(
@@ -147,8 +147,8 @@ def _candidates(
 
 
 def _same_case(m: re.Match[str], term: str) -> bool:
-    """Whether a German match is the term as written: case tells a noun from an adjective or
-    a verb; only a sentence's first letter may differ."""
+    """Whether a match is the term as written (German, or an acronym): case tells a noun from
+    an adjective or a verb, an acronym from a word; only a sentence's first letter may differ."""
     found = m.group(0)
     return found == term or (m.start() == 0 and found[1:] == term[1:])
 

@@ -155,7 +155,7 @@ def test_german_key_terms_are_nouns_in_their_base_form():
     assert not offline_german.capitalised_only_at_starts("Reserve", code)
 
 
-def test_a_lower_case_word_is_no_blank_for_a_german_noun_of_the_same_letters():
+def test_a_lower_case_word_is_no_blank_for_a_noun_or_an_acronym_of_the_same_letters():
     sentence = "Um Gruppenberechtigungen für bestimmte Benutzer zu übernehmen, muss man Mitglied sein."
     text = (sentence + " Bestimmte Dateien gehören dem Benutzer. ") * 3
     space = offline.TermSpace(
@@ -168,6 +168,16 @@ def test_a_lower_case_word_is_no_blank_for_a_german_noun_of_the_same_letters():
     passage = Passage(1, 1, "n", sentence, 1, 1)
     found = offline._candidates([passage], {1: space}, 3, set())
     assert {c.term.text for c in found[0]} == {"Benutzer"}
+    # Nor, in any language, a word for an acronym of the same letters ("options", "OPTIONS").
+    english = "The rules pass options to the commands so that the build prints more output."
+    space = offline.TermSpace(
+        [offline.KeyTerm("OPTIONS", 0, 4, "acronym"), offline.KeyTerm("build", 1, 4)],
+        None,
+        frozenset(),
+        text=(english + " Set OPTIONS in the build. ") * 3,
+    )
+    found = offline._candidates([Passage(1, 1, "n", english, 1, 1)], {1: space}, 3, set())
+    assert "OPTIONS" not in {c.term.text for c in found[0]}
 
 
 def test_the_rest_of_a_sentence_cut_by_a_page_end_and_a_manuals_callout_are_no_candidates():

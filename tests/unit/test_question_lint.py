@@ -142,6 +142,26 @@ def test_each_blank_of_a_list_question_is_checked_for_leaks():
     assert "answer_leaked" in lint(d, source=d.excerpt)
 
 
+def test_a_short_acronym_left_in_the_stem_leaks_its_blank():
+    sentence = (
+        "The first two digits indicate the hour difference from UTC and the last two digits "
+        "the minutes difference from UTC."
+    )
+    d = Draft(
+        type="cloze",
+        form="cloze",
+        stem="Fill in the blank: " + sentence.replace("UTC", "_____", 1),
+        answer="UTC",
+        explanation="The source uses 'UTC' in this sentence.",
+        difficulty=3,
+        chunk_ids=[1],
+        excerpt=sentence,
+    )
+    assert "answer_leaked" in lint(d, source=sentence)
+    once = replace(d, stem=d.stem.replace("from UTC.", "from it."))
+    assert "answer_leaked" not in lint(once, source=sentence)
+
+
 def test_an_abbreviation_mangled_by_the_text_layer_breaks_the_question():
     mangled = "Die Objekte waren write-once, d-h- Speicher wurde im Konstruktor angelegt."
     source = SOURCE + " " + mangled
