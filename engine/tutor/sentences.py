@@ -120,6 +120,12 @@ _LEADERS = re.compile(r"(?:\.\s?){4,}|\u2026\s*\u2026")
 _NUMBER_ROW = re.compile(r"(?:(?<!\S)\d{1,3}\s+){4,}\d{1,3}(?!\S)")
 # Cut short by its author ("Fakultät k! = 1 · 2 ·...").
 _TRAILING_OFF = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)\]]*$")
+# A cross-reference standing as a line ("Abschnitt 1.3, "Midnight Commander (MC)"").
+_CROSS_REFERENCE = re.compile(
+    r"^(?:section|chapter|appendix|abschnitt|kapitel|anhang|chapitre|annexe|secci[oó]n|"
+    r"cap[ií]tulo|ap[eé]ndice)\s+[\dA-Z]+(?:\.\d+)*\b[^.!?]*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,11 @@ class Unit:
 
     @property
     def usable(self) -> bool:
-        return self.clean_start and self.complete and not self.caption and prose(self.text)
+        # A question of the material's own ("What exactly happens when ...?") answers nothing.
+        asks = self.text.rstrip().rstrip("'\"\u201d\u2019)]").endswith("?")
+        return (
+            self.clean_start and self.complete and not self.caption and not asks and prose(self.text)
+        )
 
 
 def prose(text: str) -> bool:
@@ -143,7 +153,7 @@ def prose(text: str) -> bool:
     visible = [c for c in text if not c.isspace()]
     if _CODE.search(text) or _LEADERS.search(text) or _NUMBER_ROW.search(text):
         return False
-    if _TRAILING_OFF.search(text.rstrip()):
+    if _TRAILING_OFF.search(text.rstrip()) or _CROSS_REFERENCE.match(text.strip()):
         return False
     return bool(visible) and sum(c.isalpha() for c in visible) / len(visible) >= MIN_LETTER_SHARE
 

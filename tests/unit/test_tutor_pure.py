@@ -265,6 +265,20 @@ def test_captions_labels_and_headings_are_never_sentences():
     assert pdf_sentences("Table 2: Speed by size.\nThe cache helps.") == ["The cache helps."]
 
 
+def test_a_question_of_the_material_and_a_cross_reference_line_are_no_answer_sentences():
+    text = (
+        "What exactly happens when a method is called? A method is a function that belongs "
+        "to an object.\n\nMidnight Commander ist ein Dateimanager für die Konsole.\n"
+        "Wir lernen das System mit diesen Aspekten kennen:\n"
+        "* Abschnitt 1.3, \"Midnight Commander (MC)\"\n* Abschnitt 1.4, \"Die Arbeitsumgebung\"\n"
+    )
+    usable = [u.text for u in sentences.split(text) if u.usable]
+    assert usable == [
+        "A method is a function that belongs to an object.",
+        "Midnight Commander ist ein Dateimanager für die Konsole.",
+    ]
+
+
 def test_lowercase_text_and_bullets_split_into_sentences():
     assert [u.text for u in sentences.split("the flow separates . the drag rises .")] == [
         "the flow separates .",
