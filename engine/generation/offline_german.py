@@ -1,7 +1,8 @@
-"""German word forms that are no key term of their own: a noun in the genitive ("des
-Programms", "des Aufrufs") or the dative plural ("den Elementen") beside its base form, or an
-adjective that opens a line ("Objektorientierte"). As an option it stands in another case or
-is of another kind than the blank's noun."""
+"""German word forms: those that are no key term of their own (a noun in the genitive, "des
+Programms", or the dative plural, "den Elementen", beside its base form; an adjective that
+opens a line, "Objektorientierte"; a verb used as a noun among things), finite verbs of notes'
+items, and a noun's number (from the material's other forms and the verb after it), so that
+an option stands in the blank's case, kind and number."""
 
 from __future__ import annotations
 
@@ -43,9 +44,7 @@ def inflected(word: str, text: str) -> bool:
 
 _GENITIVE = frozenset("des eines dieses jedes keines seines ihres".split())
 _DETERMINER = "|".join(
-    sorted(_GENITIVE | set("der die das den dem ein eine einen einem einer".split()), key=len)[
-        ::-1
-    ]
+    sorted(_GENITIVE | set("der die das den dem ein eine einen einem einer".split()), key=len)[::-1]
 )
 
 
@@ -95,3 +94,46 @@ def nominalised_verb(term: str, articles: Collection[str]) -> bool:
 def may_be_plural(term: str) -> bool:
     """Whether a German noun's ending allows a plural ("Daemon" does not)."""
     return term.casefold().endswith(("e", "en", "er", "s", "el", "ln", "rn"))
+
+
+# Endings of German feminine singular nouns (never plural): "die Funktion", "der Umgebung".
+DE_FEMININE = ("ion", "ung", "heit", "keit", "schaft", "tät", "ik", "enz", "anz")
+_DE_PLURAL_ENDINGS = ("nen", "en", "er", "n", "e", "s")
+# Finite verbs whose form shows the number of the subject before them.
+_DE_VERB_NUMBER = {
+    **dict.fromkeys(
+        "ist war wird wurde hat hatte kann muss soll darf gibt gilt enthält liefert "
+        "bedeutet heißt braucht macht speichert zeigt beschreibt".split(),
+        "sg",
+    ),
+    **dict.fromkeys(
+        "sind waren werden wurden haben hatten können müssen sollen dürfen geben gelten "
+        "enthalten liefern bedeuten heißen brauchen machen speichern zeigen beschreiben".split(),
+        "pl",
+    ),
+}
+
+
+def german_number(term: str, words: Collection[str]) -> str | None:
+    """'sg' or 'pl' for a German noun (the term's last word), from a singular-only ending or
+    the material's other form of the same noun ("Zahl" beside "Zahlen", "Wert" beside
+    "Werte"); None when the material does not tell. `words`: the material's words, folded."""
+    last = term.split()[-1].casefold()
+    if last.endswith(DE_FEMININE):
+        return "sg"
+    for suffix in _DE_PLURAL_ENDINGS:
+        if last.endswith(suffix) and len(last) - len(suffix) >= 3 and last[: -len(suffix)] in words:
+            return "pl"
+    for suffix in ("en", "e", "n", "s", "er"):
+        if suffix == "n" and last.endswith(("er", "el")):
+            continue  # "Programmierern" is a dative plural, not a plural of a singular
+        if last + suffix in words:
+            return "sg"
+    return None
+
+
+def verb_number(sentence: str, m: re.Match[str]) -> str | None:
+    """The number the German finite verb right after the match demands of it ("_____ wurde
+    ..." a singular), or None."""
+    nxt = re.match(r"\s+([^\W\d_]+)", sentence[m.end() :])
+    return _DE_VERB_NUMBER.get(nxt.group(1).casefold()) if nxt else None

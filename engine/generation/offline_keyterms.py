@@ -15,12 +15,11 @@ from engine.generation.offline_english import (
     modifies_more,
     verb_form,
 )
-from engine.generation.offline_german import capitalised_only_at_starts, inflected
+from engine.generation.offline_german import capitalised_only_at_starts, german_number, inflected
 from engine.generation.offline_text import (
     GENERIC,
     PHRASE_OK,
     STOP_EDGE,
-    german_number,
     has_finite,
     heads_phrase,
     is_plural,

@@ -19,23 +19,26 @@ from engine.generation.offline_collocations import (
     beside_words,
     fixed_with,
 )
+from engine.generation.offline_german import (
+    DE_FEMININE,
+    german_number,
+    may_be_plural,
+    nominalised_verb,
+    verb_number,
+)
 from engine.generation.offline_keyterms import (
     TERMS_SAMPLE_CHARS,
     KeyTerm,
     cut_short,
     key_terms,
 )
-from engine.generation.offline_german import may_be_plural, nominalised_verb
 from engine.generation.offline_layout import prose_text
 from engine.generation.offline_text import (
-    DE_FEMININE,
     defined_term,
     definition_of,
     find_term,
-    german_number,
     is_plural,
     sentences,
-    verb_number,
     verb_slot,
 )
 from engine.generation.references import without_references

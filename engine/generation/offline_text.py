@@ -461,48 +461,5 @@ def is_plural(term: str) -> bool:
     return last.endswith("s") and not last.endswith(("ss", "us", "is"))
 
 
-# Endings of German feminine singular nouns (never plural): "die Funktion", "der Umgebung".
-DE_FEMININE = ("ion", "ung", "heit", "keit", "schaft", "tät", "ik", "enz", "anz")
-_DE_PLURAL_ENDINGS = ("nen", "en", "er", "n", "e", "s")
-# Finite verbs whose form shows the number of the subject before them.
-_DE_VERB_NUMBER = {
-    **dict.fromkeys(
-        "ist war wird wurde hat hatte kann muss soll darf gibt gilt enthält liefert "
-        "bedeutet heißt braucht macht speichert zeigt beschreibt".split(),
-        "sg",
-    ),
-    **dict.fromkeys(
-        "sind waren werden wurden haben hatten können müssen sollen dürfen geben gelten "
-        "enthalten liefern bedeuten heißen brauchen machen speichern zeigen beschreiben".split(),
-        "pl",
-    ),
-}
-
-
-def german_number(term: str, words: Collection[str]) -> str | None:
-    """'sg' or 'pl' for a German noun (the term's last word), from a singular-only ending or
-    the material's other form of the same noun ("Zahl" beside "Zahlen", "Wert" beside
-    "Werte"); None when the material does not tell. `words`: the material's words, folded."""
-    last = term.split()[-1].casefold()
-    if last.endswith(DE_FEMININE):
-        return "sg"
-    for suffix in _DE_PLURAL_ENDINGS:
-        if last.endswith(suffix) and len(last) - len(suffix) >= 3 and last[: -len(suffix)] in words:
-            return "pl"
-    for suffix in ("en", "e", "n", "s", "er"):
-        if suffix == "n" and last.endswith(("er", "el")):
-            continue  # "Programmierern" is a dative plural, not a plural of a singular
-        if last + suffix in words:
-            return "sg"
-    return None
-
-
-def verb_number(sentence: str, m: re.Match[str]) -> str | None:
-    """The number the German finite verb right after the match demands of it ("_____ wurde
-    ..." a singular), or None."""
-    nxt = re.match(r"\s+([^\W\d_]+)", sentence[m.end() :])
-    return _DE_VERB_NUMBER.get(nxt.group(1).casefold()) if nxt else None
-
-
 def find_term(term: str, sentence: str) -> re.Match[str] | None:
     return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", sentence, re.IGNORECASE)

@@ -143,7 +143,11 @@ class Unit:
         # A question of the material's own ("What exactly happens when ...?") answers nothing.
         asks = self.text.rstrip().rstrip("'\"\u201d\u2019)]").endswith("?")
         return (
-            self.clean_start and self.complete and not self.caption and not asks and prose(self.text)
+            self.clean_start
+            and self.complete
+            and not self.caption
+            and not asks
+            and prose(self.text)
         )
 
 

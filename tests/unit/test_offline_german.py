@@ -156,7 +156,9 @@ def test_german_key_terms_are_nouns_in_their_base_form():
 
 
 def test_a_lower_case_word_is_no_blank_for_a_noun_or_an_acronym_of_the_same_letters():
-    sentence = "Um Gruppenberechtigungen für bestimmte Benutzer zu übernehmen, muss man Mitglied sein."
+    sentence = (
+        "Um Gruppenberechtigungen für bestimmte Benutzer zu übernehmen, muss man Mitglied sein."
+    )
     text = (sentence + " Bestimmte Dateien gehören dem Benutzer. ") * 3
     space = offline.TermSpace(
         [offline.KeyTerm("Bestimmte", 0, 4), offline.KeyTerm("Benutzer", 1, 4)],
@@ -205,7 +207,15 @@ def test_german_options_keep_the_kind_and_number_of_the_answer():
         "Der Daemon läuft. Die Datei liegt im Verzeichnis. Die Dateien liegen im Verzeichnis. "
         "Die Aktionen und die Änderungen werden gespeichert. Das Protokoll wächst. "
     ) * 3
-    words = ["Verzeichnis", "Hinzufügen", "Protokoll", "Dateien", "Daemon", "Aktionen", "Änderungen"]
+    words = [
+        "Verzeichnis",
+        "Hinzufügen",
+        "Protokoll",
+        "Dateien",
+        "Daemon",
+        "Aktionen",
+        "Änderungen",
+    ]
     space = offline.TermSpace(
         [offline.KeyTerm(w, 10 * i, 3) for i, w in enumerate(words)],
         None,

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from engine.domain.language import stopwords
-from engine.generation import offline, offline_forms, offline_keyterms, offline_text
+from engine.generation import offline, offline_forms, offline_german, offline_keyterms, offline_text
 from engine.generation.drafts import Passage
 from engine.generation.offline_forms import build_draft
 
@@ -322,12 +322,12 @@ DE_NUMBER_TEXT = (
 
 def test_german_number_is_read_from_the_material_s_other_forms():
     words = {w.casefold() for w in re.findall(r"\w+", DE_NUMBER_TEXT)}
-    assert offline_text.german_number("Liste", words) == "sg"
-    assert offline_text.german_number("Werte", words) == "pl"
-    assert offline_text.german_number("Zahlen", words) == "pl"
-    assert offline_text.german_number("sortierte Menge", words) == "sg"
-    assert offline_text.german_number("Funktion", words) == "sg"  # a singular-only ending
-    assert offline_text.german_number("Knoten", words) is None  # the material does not tell
+    assert offline_german.german_number("Liste", words) == "sg"
+    assert offline_german.german_number("Werte", words) == "pl"
+    assert offline_german.german_number("Zahlen", words) == "pl"
+    assert offline_german.german_number("sortierte Menge", words) == "sg"
+    assert offline_german.german_number("Funktion", words) == "sg"  # a singular-only ending
+    assert offline_german.german_number("Knoten", words) is None  # the material does not tell
 
 
 def test_german_distractors_agree_in_number_with_the_answer_and_its_verb():

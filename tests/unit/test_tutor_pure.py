@@ -270,7 +270,7 @@ def test_a_question_of_the_material_and_a_cross_reference_line_are_no_answer_sen
         "What exactly happens when a method is called? A method is a function that belongs "
         "to an object.\n\nMidnight Commander ist ein Dateimanager für die Konsole.\n"
         "Wir lernen das System mit diesen Aspekten kennen:\n"
-        "* Abschnitt 1.3, \"Midnight Commander (MC)\"\n* Abschnitt 1.4, \"Die Arbeitsumgebung\"\n"
+        '* Abschnitt 1.3, "Midnight Commander (MC)"\n* Abschnitt 1.4, "Die Arbeitsumgebung"\n'
     )
     usable = [u.text for u in sentences.split(text) if u.usable]
     assert usable == [
