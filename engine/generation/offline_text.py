@@ -13,6 +13,7 @@ from engine.generation import lint as qlint
 from engine.generation.offline_english import PREDICATE_BEFORE
 from engine.generation.offline_german import finite_verb
 from engine.generation.offline_layout import restarts, units
+from engine.generation.offline_spanish import points_back
 from engine.generation.references import without_references
 from engine.generation.validation import clean_text
 from engine.ingestion.cleaning import is_heading_line
@@ -211,7 +212,7 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         s = s + "."
     if not s[:1].isupper() or s[-1] != "." or s.endswith(("et al.", "e.g.", "i.e.", "etc.")):
         return False
-    if _points_back(words) or restarts(words, lang) or _CALLOUT.match(s):
+    if _points_back(words, lang) or restarts(words, lang) or _CALLOUT.match(s):
         return False
     if (
         qlint.has_marker(s)
@@ -263,11 +264,12 @@ def has_finite(clause: str, lang: str) -> bool:
     return lang == "de" and finite_verb(clause)
 
 
-def _points_back(words: list[str]) -> bool:
+def _points_back(words: list[str], lang: str = "en") -> bool:
     """Whether the sentence opens by pointing at what came before ("This...", "But these...",
-    "However, it..."): asked alone, it would make no sense."""
+    "However, it..."; in Spanish also "Se trata de ..." or "... de ellos"): asked alone, it
+    would make no sense."""
     first = [w.casefold().strip(",") for w in words[:2]]
-    if first[0] in BACK_REFERENCE:
+    if first[0] in BACK_REFERENCE or (lang == "es" and points_back(words)):
         return True
     return first[0] in _CONNECTIVES and len(first) > 1 and first[1] in BACK_REFERENCE
 
@@ -505,4 +507,6 @@ def verb_number(sentence: str, m: re.Match[str]) -> str | None:
 
 
 def find_term(term: str, sentence: str) -> re.Match[str] | None:
-    return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", sentence, re.IGNORECASE)
+    """The term as a word of the sentence: not part of a longer word, a hyphenated one or a
+    file name ("Makefile" of "Makefile.am")."""
+    return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-]|\.\w)", sentence, re.IGNORECASE)
