@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from engine.generation import offline
 from engine.generation.drafts import Passage
+from engine.generation.lint import options_not_distinct
 from engine.generation.offline_forms import build_draft
 from engine.generation.offline_spanish import lower_case_form, no_spanish_term, verb_only
 from engine.generation.offline_text import find_term, is_candidate
@@ -134,3 +135,21 @@ def test_a_sentence_with_a_plural_article_before_a_singular_noun_is_not_asked_ab
     fine = sentence.replace("los usuario", "los usuarios")
     m = find_term("órdenes", fine)
     assert m is not None and offline.blankable(space.terms[2], fine, m, space, "es")
+
+
+def test_a_spanish_term_question_offers_no_two_nearly_same_options():
+    # A manual's terms are a few head nouns with modifiers: the three nearest were often
+    # "sistema", "sistema Debian" and "sistema APT", which the lint refuses side by side
+    # (with four other such refusals, a 42-page manual gave 19 of 20 questions).
+    text = (
+        "El sistema arranca. El sistema Debian arranca. El sistema APT instala. El archivo "
+        "guarda datos. El directorio guarda archivos. El paquete instala programas. El editor "
+        "cambia textos. "
+    ) * 3
+    words = ["archivo", "sistema", "sistema Debian", "sistema APT", "directorio", "editor"]
+    space = _space(words, text)
+    sentence = "El permiso de escritura permite al dueño modificar el archivo de su cuenta."
+    c = offline.Candidate(Passage(1, 1, "m", sentence, 1, 1), sentence, space.terms[0], 0.5, "es")
+    draft = build_draft("term", c, space, difficulty=3, topic=None, batch=offline.Batch())
+    assert draft is not None and draft.options
+    assert not options_not_distinct(draft), draft.options
