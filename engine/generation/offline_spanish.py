@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 _DETERMINER = (
     "el|un|una|unos|unas|del|este|esta|estos|estas|ese|esa|esos|esas|su|sus|tu|tus|cada|"
-    "nuestro|nuestra|otro|otra|otros|otras|cualquier|ningún|ninguna"
+    "nuestro|nuestra|cualquier|ningún|ninguna"
 )
 # Noun endings that no verb form has.
 _NOUN_ENDING = ("ión", "dad", "tad", "tud", "aje", "miento", "umbre", "ez", "or", "ismo")

@@ -31,7 +31,7 @@ type types form page chapter
 beispiel beispiele abbildung tabelle kapitel abschnitt seite fall teil art weise zahl ergebnis
 aufgabe folgenden beachte bsp bzw vorteile nachteile vorteil nachteil ziel ziele hinweis
 exemple figure tableau chapitre section page cas partie façon nombre résultat
-ejemplo figura tabla capítulo sección página caso parte forma número resultado""".split()
+ejemplo figura tabla capítulo sección página caso parte forma número resultado tipo tipos""".split()
 )
 BACK_REFERENCE = frozenset(
     """it this these they that those he she such its their here there

@@ -153,3 +153,21 @@ def test_a_spanish_term_question_offers_no_two_nearly_same_options():
     draft = build_draft("term", c, space, difficulty=3, topic=None, batch=offline.Batch())
     assert draft is not None and draft.options
     assert not options_not_distinct(draft), draft.options
+
+
+def test_an_infinitive_after_a_pronoun_that_can_be_a_determiner_is_still_a_verb():
+    # "permite a otros crear distribuciones": "otros" stands for people, as "otras" and
+    # "otro" can; taken for a determiner it made "crear" a noun, and an option among nouns.
+    text = "Debian permite a otros crear distribuciones. Es preferible no crear enlaces. " * 2
+    assert verb_only("crear", text)
+
+
+def test_tipo_is_a_generic_word_as_type_is():
+    # "sistemas tipo Unix" ("Unix-like") gave the key term "tipo Unix", an option that
+    # reads as no noun phrase ("El tipo Unix ofrece ...").
+    text = (
+        "Los sistemas tipo Unix usan archivos. El sistema tipo Unix tiene un núcleo. El "
+        "archivo guarda datos del sistema. Un sistema tipo Unix tiene usuarios. "
+    ) * 4
+    terms = {t.text for t in offline.key_terms(text, top=60, lang="es")}
+    assert terms and not any("tipo" in t.split() for t in terms), terms
