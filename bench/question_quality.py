@@ -1,11 +1,12 @@
 """Quality of offline questions per language, and 20 sample questions to judge by hand.
 
-    python -m bench.question_quality [DIR] [--count 20] [--no-samples]
+    python -m bench.question_quality [DIR] [--count 20] [--no-samples] [--samples-from NAME ...]
 
 Documents: by default an English paper (tracemonkey) and guide (file_pdfjs_test), a legal text (the GNU GPL
 version 3 from /usr/share/common-licenses, rendered to a PDF here), German lecture notes
 (ipi-skript-de), French course notes (cours-latex-fr) and the other `text` PDFs of
-../shared/data/pdf-corpus; or every PDF in DIR. Each goes the app's path: sandboxed reading
+../shared/data/pdf-corpus; or every PDF in DIR, and every `.txt` file in DIR rendered to a PDF
+the way the GPL is (paragraphs separated by blank lines). Each goes the app's path: sandboxed reading
 and cleaning, chunking, language detection, key terms in that language embedded with the
 configured model, then one offline batch of `--count` questions (a mix) at difficulty 3.
 
@@ -19,7 +20,8 @@ give no questions, and are listed):
 - ambiguity: blanks refused because another key term fits as well, and options kept out for
   the same reason.
 Then 5 questions from each of the four sample documents (2 English papers, the legal text,
-the German notes), numbered, for judging with `bench/question_rubric.md`. Ends with
+the German notes; or from each document named by `--samples-from`, by file name without its
+extension), numbered, for judging with `bench/question_rubric.md`. Ends with
 `RESULT key=value ...`.
 """
 
@@ -61,23 +63,42 @@ class DocResult:
     rejections: Counter = field(default_factory=Counter)
 
 
-def _legal_pdf(folder: Path) -> Path | None:
-    """The GPL-3 text as a PDF (a long legal text of numbered sections)."""
-    if not GPL.is_file():
-        return None
+_PLAIN = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+    | {"\u2026": "...", "\u2192": "->", "\u00a0": " "}
+)
+
+
+def _text_pdf(text: Path, folder: Path) -> Path:
+    """A plain text file as a PDF of the same name in `folder`: paragraphs (blank-line separated)
+    flow as prose, a paragraph indented by two spaces keeps its lines. The font is helvetica:
+    typographic quotes, dashes and arrows become their latin-1 or ASCII forms, any other
+    character outside latin-1 a question mark."""
     from fpdf import FPDF
 
     pdf = FPDF()
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.set_font("helvetica", size=10)
-    text = GPL.read_text(encoding="utf-8").encode("latin-1", "replace").decode("latin-1")
-    for para in text.split("\n\n"):
+    body = text.read_text(encoding="utf-8").translate(_PLAIN)
+    body = body.encode("latin-1", "replace").decode("latin-1")
+    for para in body.split("\n\n"):
         pdf.multi_cell(0, 5, " ".join(para.split()) if not para.startswith("  ") else para)
         pdf.ln(2)
-    out = folder / "GPL-3.pdf"
+    out = folder / f"{text.stem}.pdf"
     pdf.output(str(out))
     return out
+
+
+def _legal_pdf(folder: Path) -> Path | None:
+    """The GPL-3 text as a PDF (a long legal text of numbered sections)."""
+    return _text_pdf(GPL, folder) if GPL.is_file() else None
+
+
+def _dir_pdfs(folder: Path, tmp: Path) -> list[Path]:
+    """The PDFs in `folder`, and each of its `.txt` files rendered to a PDF in `tmp`."""
+    texts = [_text_pdf(t, tmp) for t in sorted(folder.glob("*.txt"))]
+    return sorted(list(folder.glob("*.pdf")) + texts, key=lambda p: p.name)
 
 
 def _default_pdfs(folder: Path) -> list[Path]:
@@ -199,9 +220,15 @@ def _show(n: int, d) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("dir", nargs="?", type=Path, help="folder of PDFs")
+    ap.add_argument("dir", nargs="?", type=Path, help="folder of PDFs and .txt files")
     ap.add_argument("--count", type=int, default=20, help="questions asked per document")
     ap.add_argument("--no-samples", action="store_true", help="do not print the samples")
+    ap.add_argument(
+        "--samples-from",
+        nargs="+",
+        metavar="NAME",
+        help="documents (file names without extension) to print the samples from",
+    )
     ap.add_argument("--data", type=Path, help="the shared data folder (default ../shared/data)")
     args = ap.parse_args(argv)
     global SHARED
@@ -214,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     embed = load_embedder(settings).embed_documents
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        pdfs = sorted(args.dir.glob("*.pdf")) if args.dir else _default_pdfs(Path(tmp))
+        pdfs = _dir_pdfs(args.dir, Path(tmp)) if args.dir else _default_pdfs(Path(tmp))
         if not pdfs:
-            print("no PDFs found (the shared corpus is absent; pass a folder of PDFs)")
+            print("no documents found (no shared corpus; pass a folder of PDFs or .txt files)")
             return 0
         results = [r for r in (_run(p, settings, embed, args.count) for p in pdfs) if r]
 
@@ -263,12 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         ]
 
     if not args.no_samples:
+        samples = args.samples_from or SAMPLES
         print(
-            f"\n{PER_SAMPLE * len(SAMPLES)} sample questions ({PER_SAMPLE} from each of "
-            f"{', '.join(SAMPLES)}); judge them with bench/question_rubric.md:"
+            f"\n{PER_SAMPLE * len(samples)} sample questions ({PER_SAMPLE} from each of "
+            f"{', '.join(samples)}); judge them with bench/question_rubric.md:"
         )
         n = 0
-        for names in SAMPLES:
+        for names in samples:
             doc = next(
                 (r for name in names.split("|") for r in results if r.name == name and r.drafts),
                 None,

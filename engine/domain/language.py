@@ -102,6 +102,7 @@ _EXTRA_STOP = {
         était être a ont avait avoir sera peut doit dans en sur sous par pour avec sans entre
         vers chez au aux ne pas plus moins très aussi comme si""",
     "es": """el la los las un una unos unas lo de del al y e o u pero sino que quien cual cuyo
+        cuya cuyos cuyas
         donde como cuando si no ni se su sus le les él ella ellos ellas nosotros usted es son
         era fue ser estar está están ha han hay puede debe en con por para sin sobre entre
         hasta desde hacia muy más menos también este esta estos estas ese esa""",

@@ -149,13 +149,15 @@ def answer_leaked(draft: Draft) -> bool:
 
 def options_not_distinct(draft: Draft) -> bool:
     options = [normalise(o) for o in draft.options or []]
-    for i, a in enumerate(options):
-        for b in options[i + 1 :]:
-            if a == b or fuzz.ratio(a, b) >= 85:
-                return True
-            if len(a) < 40 and len(b) < 40 and (f" {a} " in f" {b} " or f" {b} " in f" {a} "):
-                return True
-    return False
+    return any(nearly_same(a, b) for i, a in enumerate(options) for b in options[i + 1 :])
+
+
+def nearly_same(a: str, b: str) -> bool:
+    """Whether two normalised options are the same or nearly ("sistema" and "sistema Debian",
+    "paquete" and "paquetes"): side by side, one gives the other away."""
+    if a == b or fuzz.ratio(a, b) >= 85:
+        return True
+    return len(a) < 40 and len(b) < 40 and (f" {a} " in f" {b} " or f" {b} " in f" {a} ")
 
 
 def option_kind(option: str) -> str:

@@ -35,6 +35,7 @@ from engine.generation.offline_common import (
 )
 from engine.generation.offline_forms import build_draft
 from engine.generation.offline_keyterms import KeyTerm, key_terms
+from engine.generation.offline_lists import list_items
 from engine.generation.offline_notions import commonness, everyday
 from engine.generation.offline_openings import cut_openings, opens_cut
 from engine.generation.offline_rivals import distinctive, rivals
@@ -50,7 +51,6 @@ from engine.generation.offline_text import (
     defined_term,
     find_term,
     is_candidate,
-    list_items,
     sentences,
 )
 from engine.generation.validation import normalise

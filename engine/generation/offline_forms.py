@@ -14,6 +14,7 @@ from engine.generation.offline_common import (
     shuffled,
 )
 from engine.generation.offline_definitions import definition, flashcard, naming
+from engine.generation.offline_lists import list_items
 from engine.generation.offline_options import (
     _head_alone,
     _is_subject,
@@ -35,7 +36,6 @@ from engine.generation.offline_text import (
     find_term,
     is_candidate,
     is_plural,
-    list_items,
     noun_like,
 )
 from engine.generation.validation import normalise

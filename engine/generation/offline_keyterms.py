@@ -16,6 +16,7 @@ from engine.generation.offline_english import (
     verb_form,
 )
 from engine.generation.offline_german import capitalised_only_at_starts, german_number, inflected
+from engine.generation.offline_spanish import lower_case_form, no_spanish_term
 from engine.generation.offline_text import (
     GENERIC,
     PHRASE_OK,
@@ -265,6 +266,8 @@ def key_terms(
     seen: set[str] = set()
     for phrase, _score in extractor.extract_keywords(sample):
         phrase = phrase.strip()
+        if lang == "es":  # "Consulte" opening a sentence is "consulte"
+            phrase = lower_case_form(phrase, sample)
         words = phrase.split()
         if not _well_formed(phrase, stop, lang, sample):
             continue
@@ -282,6 +285,8 @@ def key_terms(
             continue  # "record traces", "generate LIR": an action, not a concept
         if lang == "en" and _no_english_noun(phrase, sample, stop):
             continue
+        if lang == "es" and no_spanish_term(phrase, sample):
+            continue  # "ejecuta", "estable", "múltiples paquetes": a verb or an adjective
         seen.add(key)
         if not _used_as_term(phrase, sample, stop, lang):
             continue

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.domain.passage import page_range_label
 from engine.domain.vocabulary import Generator
+from engine.generation.lint import nearly_same
 from engine.generation.offline_common import (
     OFFLINE_VERSION,
     Batch,
@@ -39,15 +40,25 @@ def match_case(term: str, like: str, lang: str = "en") -> str:
 
 
 def pick(
-    neighbours: list[tuple[str, float]], batch: Batch, n: int, *, avoid: Sequence[str] = ()
+    neighbours: list[tuple[str, float]],
+    batch: Batch,
+    n: int,
+    *,
+    avoid: Sequence[str] = (),
+    distinct: bool = False,
 ) -> list[tuple[str, float]]:
     """`n` of the nearest neighbours not yet used as a wrong option in this batch and not
-    among `avoid` (terms that would be right as well)."""
+    among `avoid` (terms that would be right as well); with `distinct`, none nearly the same
+    as another ("sistema" beside "sistema Debian", which the lint refuses)."""
     avoided = {normalise(a) for a in avoid}
     chosen: list[tuple[str, float]] = []
     for text, sim in neighbours[:_POOL]:
         key = normalise(text)
-        if key in avoided or not batch.free(text) or any(key == normalise(c) for c, _ in chosen):
+        if key in avoided or not batch.free(text):
+            continue
+        if any(
+            key == normalise(c) or (distinct and nearly_same(key, normalise(c))) for c, _ in chosen
+        ):
             continue
         chosen.append((text, sim))
         if len(chosen) == n:

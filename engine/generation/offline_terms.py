@@ -33,6 +33,7 @@ from engine.generation.offline_keyterms import (
     key_terms,
 )
 from engine.generation.offline_layout import prose_text
+from engine.generation.offline_spanish import number_slip
 from engine.generation.offline_text import (
     defined_term,
     definition_of,
@@ -50,9 +51,16 @@ GERMAN_TERMS = 90
 _ARTICLES = {
     "de": "der|die|das|den|dem|des",
     "fr": "le|la|les|l'|du|au|aux",
-    "es": "el|la|los|las|del|al",
+    "es": "el|la|los|las|del|al|un|una|unos|unas|este|esta|estos|estas",
 }
 _AMBIGUOUS_NUMBER = frozenset({"die", "der", "den", "les", "l'"})
+# Spanish articles and demonstratives by the gender and number they show ("del" is "de el").
+_ES_ARTICLE = {
+    **dict.fromkeys(("el", "del", "al", "un", "este"), "m"),
+    **dict.fromkeys(("la", "una", "esta"), "f"),
+    **dict.fromkeys(("los", "unos", "estos"), "mp"),
+    **dict.fromkeys(("las", "unas", "estas"), "fp"),
+}
 
 
 @dataclass
@@ -120,6 +128,8 @@ class TermSpace:
         article seen in the material, or without one, the same ending (other languages)."""
         if self.language == "en" or self.language not in _ARTICLES:
             return is_plural(a) == is_plural(b)
+        if self.language == "es":
+            return self._same_spanish_form(a, b)
         if self.language == "de" and (
             a.casefold().endswith(DE_FEMININE) != b.casefold().endswith(DE_FEMININE)
         ):
@@ -141,6 +151,20 @@ class TermSpace:
             # ending must agree too ("die Reihenfolge" vs "die Speicherzellen").
             return top == pb.most_common(1)[0][0] and (top not in _AMBIGUOUS_NUMBER or same_end)
         return same_end
+
+    def _same_spanish_form(self, a: str, b: str) -> bool:
+        """A Spanish noun phrase opens with its noun ("paquetes Debian"): its gender and number
+        are the noun's, seen in the article before the phrase or, without one, before the noun
+        ("los paquetes"); without either, in the noun's plural "-s". A capitalised name
+        ("Paquetes Instalados", a menu's label) never stands where a common noun does."""
+        if a[:1].isupper() != b[:1].isupper():
+            return False
+        pa = self.articles(a) or self.articles(a.split()[0])
+        pb = self.articles(b) or self.articles(b.split()[0])
+        if pa and pb:
+            ga, gb = (Counter(_ES_ARTICLE[x] for x in p.elements()) for p in (pa, pb))
+            return ga.most_common(1)[0][0] == gb.most_common(1)[0][0]
+        return is_plural(a.split()[0]) == is_plural(b.split()[0])
 
     def neighbours(
         self, term: str, *, avoid: str = "", hard: bool = True, number: str | None = None
@@ -249,6 +273,8 @@ def blankable(term: KeyTerm, sentence: str, m: re.Match[str], space: TermSpace, 
     if before.endswith(("-", "'", "/")) or after.startswith(("-", "/")):
         return False
     if verb_slot(sentence, m, lang):  # "and _____ the time": the blank would be a verb
+        return False
+    if lang == "es" and number_slip(sentence, (t.text for t in space.terms)):
         return False
     if spelled_out(sentence, m):  # "Technology Acceptance Model (_____)": given away
         return False

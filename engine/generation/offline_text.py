@@ -13,6 +13,7 @@ from engine.generation import lint as qlint
 from engine.generation.offline_english import PREDICATE_BEFORE
 from engine.generation.offline_german import finite_verb
 from engine.generation.offline_layout import restarts, units
+from engine.generation.offline_spanish import points_back
 from engine.generation.references import without_references
 from engine.generation.validation import clean_text
 from engine.ingestion.cleaning import is_heading_line
@@ -30,7 +31,7 @@ type types form page chapter
 beispiel beispiele abbildung tabelle kapitel abschnitt seite fall teil art weise zahl ergebnis
 aufgabe folgenden beachte bsp bzw vorteile nachteile vorteil nachteil ziel ziele hinweis
 exemple figure tableau chapitre section page cas partie façon nombre résultat
-ejemplo figura tabla capítulo sección página caso parte forma número resultado""".split()
+ejemplo figura tabla capítulo sección página caso parte forma número resultado tipo tipos""".split()
 )
 BACK_REFERENCE = frozenset(
     """it this these they that those he she such its their here there
@@ -116,15 +117,6 @@ _DEFINING = {
 _DEFINING_RE = {
     lang: [re.compile(p, re.IGNORECASE) for p in patterns] for lang, patterns in _DEFINING.items()
 }
-_ITEM = r"[A-Za-z][\w-]*(?: [a-z][\w-]*){0,2}"
-_LIST = re.compile(
-    rf"(?<![\w-])(?P<a>{_ITEM}), (?P<b>{_ITEM}),? (?:and|or) (?P<c>{_ITEM})"
-    r"(?![\w-])"
-)
-_NOT_ITEM = frozenset(
-    """if how when where why what whether only them us is are was were be been
-being has have had do does did we you i""".split()
-)
 # Determiners: a word after one of them is used as a noun.
 _NOUN_BEFORE = {
     "en": frozenset(
@@ -211,7 +203,7 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         s = s + "."
     if not s[:1].isupper() or s[-1] != "." or s.endswith(("et al.", "e.g.", "i.e.", "etc.")):
         return False
-    if _points_back(words) or restarts(words, lang) or _CALLOUT.match(s):
+    if _points_back(words, lang) or restarts(words, lang) or _CALLOUT.match(s):
         return False
     if (
         qlint.has_marker(s)
@@ -263,11 +255,12 @@ def has_finite(clause: str, lang: str) -> bool:
     return lang == "de" and finite_verb(clause)
 
 
-def _points_back(words: list[str]) -> bool:
+def _points_back(words: list[str], lang: str = "en") -> bool:
     """Whether the sentence opens by pointing at what came before ("This...", "But these...",
-    "However, it..."): asked alone, it would make no sense."""
+    "However, it..."; in Spanish also "Se trata de ..." or "... de ellos"): asked alone, it
+    would make no sense."""
     first = [w.casefold().strip(",") for w in words[:2]]
-    if first[0] in BACK_REFERENCE:
+    if first[0] in BACK_REFERENCE or (lang == "es" and points_back(words)):
         return True
     return first[0] in _CONNECTIVES and len(first) > 1 and first[1] in BACK_REFERENCE
 
@@ -441,25 +434,12 @@ def definition_of(sentence: str, lang: str = "en") -> str:
     return predicate[:1].upper() + predicate[1:]
 
 
-def list_items(sentence: str, text: str) -> list[tuple[int, int, str]] | None:
-    """The three items of a list in the sentence ("JavaScript, Python, and Ruby"), or None."""
-    m = _LIST.search(sentence)
-    if not m or m.start() == 0:
-        return None
-    items = [(m.start(g), m.end(g), m.group(g)) for g in ("a", "b", "c")]
-    for _, _, item in items:
-        words = [w.casefold() for w in item.split()]
-        if any(
-            w in STOP_EDGE or w in GENERIC or w in BACK_REFERENCE or w in _NOT_ITEM for w in words
-        ) or not noun_like(item.split()[-1], text):
-            return None
-    return items
-
-
 def is_plural(term: str) -> bool:
     last = term.split()[-1].casefold()
     return last.endswith("s") and not last.endswith(("ss", "us", "is"))
 
 
 def find_term(term: str, sentence: str) -> re.Match[str] | None:
-    return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", sentence, re.IGNORECASE)
+    """The term as a word of the sentence: not part of a longer word, a hyphenated one or a
+    file name ("Makefile" of "Makefile.am")."""
+    return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-]|\.\w)", sentence, re.IGNORECASE)
