@@ -16,7 +16,9 @@ give no questions, and are listed):
 - distinct: distinct wrong options / all wrong options of term questions, per batch;
 - reuse: wrong options (any form) used by more than one question of the same batch (target 0);
 - coverage: of a document's sections (its readable pages cut into 10 equal page ranges; every
-  readable page for shorter documents), the share a batch draws on (target >= 60%);
+  readable page for shorter documents), the share a batch draws on (target >= 60%), over full
+  batches, and apart over batches of half to all but one of those asked (`coverage_short`);
+- yield: questions delivered of those asked;
 - ambiguity: blanks refused because another key term fits as well, and options kept out for
   the same reason.
 Then 5 questions from each of the four sample documents (2 English papers, the legal text,
@@ -270,6 +272,17 @@ def main(argv: list[str] | None = None) -> int:
             if long_docs
             else float("nan")
         )
+        # A document that gives fewer than asked (the rest refused as weak or ambiguous): how
+        # far its batch spreads is still measured, apart from the full batches.
+        short = [
+            r
+            for r in docs
+            if r.sections >= SECTIONS and args.count / 2 <= len(r.drafts) < args.count
+        ]
+        short_coverage = (
+            sum(r.covered / r.sections for r in short) / len(short) if short else float("nan")
+        )
+        yield_pct = 100 * delivered / (args.count * len(docs))
         blanks = sum(r.rejections["ambiguous_blank"] for r in docs)
         options = sum(r.rejections["ambiguous_option"] for r in docs)
         lint_pct = 100 * passing / delivered
@@ -277,14 +290,17 @@ def main(argv: list[str] | None = None) -> int:
             f"  {lang}: {len(docs)} document(s), {delivered} questions; lint pass "
             f"{lint_pct:.1f}%; distinct distractors {distinct:.2f}; distractor reuse "
             f"{reused}; section coverage {100 * coverage:.0f}% (documents of 10+ readable "
-            f"pages with a full batch: {len(long_docs)}); ambiguity: {blanks} blanks refused, "
-            f"{options} options kept out"
+            f"pages with a full batch: {len(long_docs)}; with a shorter one: "
+            f"{100 * short_coverage:.0f}% of {len(short)}); yield {yield_pct:.0f}%; ambiguity: "
+            f"{blanks} blanks refused, {options} options kept out"
         )
         fields += [
             f"lint_pass_pct_{lang}={lint_pct:.1f}",
             f"distinct_{lang}={distinct:.2f}",
             f"reuse_{lang}={reused}",
             f"coverage_pct_{lang}={100 * coverage:.0f}",
+            f"coverage_short_pct_{lang}={100 * short_coverage:.0f}",
+            f"yield_pct_{lang}={yield_pct:.0f}",
             f"ambiguous_blanks_{lang}={blanks}",
             f"ambiguous_options_{lang}={options}",
         ]
