@@ -178,6 +178,10 @@ _ITEM_BREAK = re.compile(
 )
 _BULLETS = re.compile("[\u2022\u25aa\u25cf\u25a0\u25e6\u2192\u27a2\uf0b7]")
 WORDS_MIN, WORDS_MAX, CHARS_MAX = 8, 45, 280
+# "the same" compares with something: inside the sentence ("the same type as", "both ... the
+# same") or, without it, with what came before.
+_SAME = re.compile(r"\bthe same\b", re.IGNORECASE)
+_SAME_WITHIN = re.compile(r"\bthe same\b.*\b(?:as|that)\b|\b(?:both|each|all)\b", re.IGNORECASE)
 # A manual's callout label glued to its text ("Tipp "netstat -an" bietet ...").
 _CALLOUT = re.compile(
     r"^(?:Tipp?|Hinweis|Anmerkung|Warnung|Achtung|Note|Warning|Caution|Important|Remarque|"
@@ -205,6 +209,8 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
         return False
     if _points_back(words, lang) or restarts(words, lang) or _CALLOUT.match(s):
         return False
+    if lang == "en" and _SAME.search(s) and not _SAME_WITHIN.search(s):
+        return False  # "You can achieve the same effect with ...": the same as what came before
     if (
         qlint.has_marker(s)
         or qlint.has_mangled(s)

@@ -87,3 +87,15 @@ def test_a_sentence_with_an_abbreviation_mangled_by_the_pdf_is_not_a_candidate()
     mangled = "Die Objekte waren write-once, d-h- Speicher wurde im Konstruktor angelegt."
     assert not is_candidate(mangled, "de")
     assert is_candidate(mangled.replace("d-h-", "d.h."), "de")
+
+
+def test_a_sentence_comparing_with_the_one_before_is_no_candidate():
+    text = (
+        "You can of course achieve the same effect with a list comprehension in your code. "
+        "Loops and list comprehensions give the same result for all the lists of numbers. "
+        "A generator gives the same values as the list comprehension, one at a time."
+    )
+    assert sentences(text, "en") == [
+        "Loops and list comprehensions give the same result for all the lists of numbers.",
+        "A generator gives the same values as the list comprehension, one at a time.",
+    ]
