@@ -83,3 +83,30 @@ def gerund_only(word: str, text: str) -> bool:
         return False
     noun = rf"\b(?:the|a|an|this|these|its|their|our|his|her)\s+{re.escape(word)}(?![\w-])"
     return re.search(noun, text, re.IGNORECASE) is None
+
+
+_PREDICATE_VERB = "is|are|was|were|be|been|being|becomes?|remains?|always|never"
+_DETERMINER = "a|an|the|this|that|these|those|each|every|its|their|our|some|any|no"
+
+
+def predicative(word: str, text: str) -> bool:
+    """Whether a lower-case English word stands as a predicate ("is true if", "always true.")
+    and never as a noun heading its phrase after a determiner ("the code."): an adjective,
+    though it ends a phrase ("returns true.")."""
+    if not word.islower() or " " in word:
+        return False
+    w = re.escape(word)
+    if not re.search(rf"\b(?:{_PREDICATE_VERB})\s+{w}(?![\w-])", text, re.IGNORECASE):
+        return False
+    after_determiner = rf"\b(?:{_DETERMINER})\s+{w}(?:\s*[^\w\s-]|\s*$|\s+(\w+))"
+    for m in re.finditer(after_determiner, text, re.IGNORECASE):
+        if m.group(1) is None or m.group(1).casefold() in _FUNCTION_AFTER:
+            return False  # "the code." or "the code is": a noun of its own
+    return True
+
+
+# Function words after a noun that ends its phrase ("the code is", "the code of").
+_FUNCTION_AFTER = frozenset(
+    """is are was were be has have had can will would should may must of in on to and or for
+with that which as at by from than""".split()
+)

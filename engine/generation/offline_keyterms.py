@@ -13,6 +13,7 @@ from engine.generation.offline_english import (
     adjective_only,
     gerund_only,
     modifies_more,
+    predicative,
     verb_form,
 )
 from engine.generation.offline_german import capitalised_only_at_starts, german_number, inflected
@@ -175,7 +176,12 @@ def _no_english_noun(phrase: str, sample: str, stop: frozenset[str]) -> bool:
     # A noun may head its phrases only in the plural ("homologous chromosomes."); an
     # adjective has no plural.
     heads = any(heads_phrase(phrase + end, sample, stop) for end in ("", "s", "es"))
-    return not heads or adjective_only(phrase, sample) or modifies_more(phrase, sample, stop)
+    return (
+        not heads
+        or adjective_only(phrase, sample)
+        or modifies_more(phrase, sample, stop)
+        or predicative(phrase, sample)
+    )
 
 
 def _lower_inside(word: str, sample: str) -> bool:

@@ -236,3 +236,17 @@ def test_a_capital_that_opens_sentences_and_nothing_special_make_no_noun():
     terms = [t.text for t in key_terms(text, top=30)]
     assert "method" in terms or "methods" in terms, terms
     assert not {"Valid", "valid", "special"} & set(terms), terms
+
+
+def test_a_word_said_of_things_but_never_a_noun_after_a_determiner_is_no_key_term():
+    # "true" ends phrases ("returns true.") but stands as a predicate ("is true if") and after
+    # a determiner only before a noun ("a true value"): an adjective, an option of another
+    # kind among "statement" and "comment". "code" is a noun ("the code is").
+    text = (
+        "The predicate returns true. X in iterator is true if X is found. The invariants are "
+        "always true. Any returns a true value. The statement runs the code. The code is "
+        "short. A comment explains the code of the statement. The statement is long. "
+    ) * 3
+    terms = [t.text for t in key_terms(text, top=30)]
+    assert "code" in terms and "statement" in terms, terms
+    assert "true" not in terms, terms
