@@ -36,13 +36,18 @@ def modifies_more(word: str, text: str, stop: frozenset[str]) -> bool:
     modifies = heads = 0
     found = rf"(?:([^\W\d_]+)\s+)?(?<![\w-]){w}(?![\w-])(?:\s+([^\W\d_]+))?"
     for before, nxt in re.findall(found, text, re.IGNORECASE):
-        if nxt and nxt.casefold() not in stop:
+        if nxt and (nxt.casefold() not in stop or nxt.casefold() in NOUNS_IN_STOP_LIST):
             modifies += 1
         elif before.casefold() not in PREDICATE_BEFORE:  # "is simple." is no noun heading a phrase
             heads += 1
     # A noun in the first place of a compound ("source code", "chrome tests") still heads
     # a few phrases of its own.
     return modifies > heads and heads <= 1
+
+
+# Nouns that the English stop-word list (yake's) holds: "a single value" is a modifier and its
+# noun, not "single" heading its phrase.
+NOUNS_IN_STOP_LIST = frozenset("value values example examples course cause causes changes".split())
 
 
 # Words after which a word ending its phrase is a predicate ("is important.") or intensified
