@@ -182,11 +182,6 @@ WORDS_MIN, WORDS_MAX, CHARS_MAX = 8, 45, 280
 # same") or, without it, with what came before.
 _SAME = re.compile(r"\bthe same\b", re.IGNORECASE)
 _SAME_WITHIN = re.compile(r"\bthe same\b.*\b(?:as|that)\b|\b(?:both|each|all)\b", re.IGNORECASE)
-# A whole capitalised clause after a colon: in English the text after a colon goes on in lower
-# case, so a capital there starts another sentence (an example or a listing left out between).
-_CLAUSE_AFTER_COLON = re.compile(
-    r":\s+(?:If|To|The|This|In|For|When|It|You|We|A|An)\s+(?:\S+\s+){4,}"
-)
 # A manual's callout label glued to its text ("Tipp "netstat -an" bietet ...").
 _CALLOUT = re.compile(
     r"^(?:Tipp?|Hinweis|Anmerkung|Warnung|Achtung|Note|Warning|Caution|Important|Remarque|"
@@ -245,8 +240,6 @@ def is_candidate(s: str, lang: str = "en", *, item: bool = False) -> bool:
             glued.group(0)[0] == "." and lang_.ends_with_abbreviation(s[: glued.start() + 1], lang)
         ):
             return False
-    if lang == "en" and _CLAUSE_AFTER_COLON.search(s):
-        return False  # "... is 9 elements long: To avoid ...": two sentences, an example between
     if re.match(r"(\w+) \1\b", s):  # a heading glued to its paragraph ("Mozmill Mozmill is")
         return False
     if _ENUMERATOR.search(s):  # a list number glued into the sentence ("Namen 2. der ...")

@@ -99,13 +99,3 @@ def test_a_sentence_comparing_with_the_one_before_is_no_candidate():
         "Loops and list comprehensions give the same result for all the lists of numbers.",
         "A generator gives the same values as the list comprehension, one at a time.",
     ]
-
-
-def test_two_sentences_joined_at_a_colon_are_no_candidate():
-    # An example between them was left out of the text layer: "... long: To avoid ...".
-    joined = (
-        "If you have two lists of length 3, the output list is 9 elements long: To avoid an "
-        "ambiguity, a tuple must be surrounded with parentheses."
-    )
-    assert not is_candidate(joined)
-    assert is_candidate("To avoid an ambiguity, a tuple must be surrounded with parentheses.")
