@@ -116,13 +116,46 @@ def query_tokens(
         return _stemmed(query, [own] if own else list(languages))
     best: list[str] = []
     best_share = -1.0
+    best_language = languages[0]
     for language in dict.fromkeys([own or languages[0], *languages]):
         tokens = lexical_tokens(query, language)
         # A share, not a count: another language's stemmer keeps this one's function words.
         share = sum(t in vocabulary for t in tokens) / len(tokens) if tokens else 0.0
         if share > best_share:
-            best, best_share = tokens, share
+            best, best_share, best_language = tokens, share, language
+    if stemmer_name(best_language) == "german":
+        # The split verb's two parts stand for its whole ("fahrt", "herunter": "herunterfahr").
+        for parts, whole in separable_verbs(query, vocabulary):
+            best = [t for t in best if t not in parts] + ([] if whole in best else [whole])
     return best
+
+
+# German verb particles that stand apart from their verb at a clause's end ("Wie fährt man das
+# System herunter?" of "herunterfahren").
+_PARTICLES = frozenset(
+    """ab an auf aus bei ein fest her herunter herauf heraus hin hinein hinaus hinzu los mit
+nach vor weg zu zurück zusammen durch um wieder""".split()
+)
+
+
+def separable_verbs(query: str, vocabulary: Container[str]) -> list[tuple[set[str], str]]:
+    """A German verb a question splits ("fährt ... herunter"), as (the stems of its two
+    parts, the stem of the whole: "herunterfahr", as "herunterfahren" is stemmed), when the
+    library holds the whole: the particle at the question's end joined to each of its other
+    words' stems (a third person's "-t" dropped too)."""
+    words = re.findall(r"[^\W\d_]+", query.lower())
+    if len(words) < 2 or words[-1] not in _PARTICLES:
+        return []
+    stemmer = _stemmer("german")
+    particle = words[-1]
+    found: list[tuple[set[str], str]] = []
+    for stem in stemmer.stemWords(words[:-1]):
+        for verb in (stem, stem[:-1] if stem.endswith("t") else ""):
+            joined = stemmer.stemWord(particle + verb + "en") if verb else ""
+            if joined and joined in vocabulary:
+                found.append(({stem, stemmer.stemWord(particle)}, joined))
+                break
+    return found
 
 
 def _stemmed(query: str, languages: list[str]) -> list[str]:

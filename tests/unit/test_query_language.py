@@ -108,3 +108,18 @@ def test_the_stemming_is_chosen_by_the_share_of_terms_found_not_their_count():
     )
     question = "Nach wie vielen Jahren beginnt die Schaltjahresregel von vorn?"
     assert index.query_tokens(question) == lexical_tokens(question, "de")
+
+
+def test_a_german_verb_a_question_splits_meets_the_whole_verb_of_the_library():
+    # "Wie fährt man das System herunter?" asks of "herunterfahren": its two parts stemmed
+    # apart ("fahrt", "herunt") match nothing, so the question was refused though the text
+    # answers it.
+    shutdown = "Sie können das System auf der Befehlszeile mit shutdown herunterfahren."
+    other = "Die Shell interpretiert die Befehle, die Sie eingeben."
+    texts = [shutdown, other]
+    index = LexicalIndex.build([1, 2], [7, 7], [lexical_tokens(t, "de") for t in texts], ["de"] * 2)
+    tokens = index.query_tokens("Wie fährt man das System herunter?")
+    assert "herunterfahr" in tokens and "fahrt" not in tokens
+    assert set(tokens) <= set(lexical_tokens(shutdown, "de"))
+    # Nothing changes for a question with no particle at its end, or in English.
+    assert index.query_tokens("Was ist ein System?") == ["system"]
