@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
@@ -119,16 +120,58 @@ def german_number(term: str, words: Collection[str]) -> str | None:
     the material's other form of the same noun ("Zahl" beside "Zahlen", "Wert" beside
     "Werte"); None when the material does not tell. `words`: the material's words, folded."""
     last = term.split()[-1].casefold()
-    if last.endswith(DE_FEMININE):
+    if last.endswith(DE_FEMININE) or last.endswith("nis"):
         return "sg"
+    if last.endswith("nisse"):
+        return "pl"  # "Verzeichnisse" of "Verzeichnis"
     for suffix in _DE_PLURAL_ENDINGS:
         if last.endswith(suffix) and len(last) - len(suffix) >= 3 and last[: -len(suffix)] in words:
             return "pl"
+    if last.endswith("e") and general_number(last) == "pl":
+        return "pl"  # "Zugriffsrechte": "Zugriffsrechten" beside it is its dative plural
     for suffix in ("en", "e", "n", "s", "er"):
         if suffix == "n" and last.endswith(("er", "el")):
             continue  # "Programmierern" is a dative plural, not a plural of a singular
         if last + suffix in words:
             return "sg"
+    return general_number(last)
+
+
+_UMLAUT = str.maketrans("äöü", "aou")
+_COMMON = 3.0  # zipf: a word German writes often enough for its forms to tell
+
+
+@lru_cache(maxsize=4096)
+def general_number(word: str) -> str | None:
+    """'sg' or 'pl' for a German noun the material does not tell, from the language's word
+    frequencies: "Orte" is more often the plural of "Ort" than a singular with forms "Orten";
+    "Kopie" has the plural "Kopien"; a compound goes by its last common part ("Zugriffsrechte":
+    "Rechte"). None when neither form is common."""
+    word = word.casefold()
+    head = next(
+        (
+            word[i:]
+            for i in range(max(1, len(word) - 3))
+            if zipf_frequency(word[i:], "de") >= _COMMON
+        ),
+        word,
+    )
+    plural = max(
+        (
+            max(zipf_frequency(base, "de"), zipf_frequency(base.translate(_UMLAUT), "de"))
+            for suffix in ("e", "en", "n", "er", "s")
+            if head.endswith(suffix)
+            and len(base := head[: -len(suffix)]) >= 3
+            # "-er" makes a plural only with an umlaut ("Wörter"): "Benutzer" is one user
+            and (suffix != "er" or base != base.translate(_UMLAUT))
+        ),
+        default=0.0,
+    )
+    singular = max(zipf_frequency(head + suffix, "de") for suffix in ("n", "en", "e", "s", "er"))
+    if plural >= _COMMON and plural > singular:
+        return "pl"
+    if singular >= _COMMON and singular > plural:
+        return "sg"
     return None
 
 

@@ -45,8 +45,10 @@ class KeyTerm:
 def _kind(term: str, text: str, lang: str = "en") -> str:
     if len(term) <= 8 and " " not in term and term.isupper():
         return "acronym"
-    if lang == "de":  # every German noun is capitalised: capitals tell no name
-        return "phrase"
+    if lang == "de":  # every German noun is capitalised: capitals tell no name, but two
+        # capitalised words side by side are one ("Midnight Commander"; "benannte Pipe" is none)
+        words = term.split()
+        return "proper" if len(words) > 1 and all(w[:1].isupper() for w in words) else "phrase"
     found = re.findall(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE)
     capitalised = sum(1 for f in found if f[:1].isupper())
     return "proper" if found and capitalised >= 0.8 * len(found) and len(found) > 1 else "phrase"

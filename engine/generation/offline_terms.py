@@ -143,6 +143,10 @@ class TermSpace:
         na, nb = self.number(a), self.number(b)
         if na and nb and na != nb:
             return False  # "Zahlen" never stands where "Wert" does
+        if self.language == "de" and "pl" in (na, nb):
+            unknown = a if na is None else b if nb is None else None
+            if unknown is not None and not may_be_plural(unknown):
+                return False  # "Daemon", whose number is not known, never stands for "Befehle"
         pa, pb = self.articles(a), self.articles(b)
         same_end = a.casefold()[-1:] == b.casefold()[-1:]
         if pa and pb:

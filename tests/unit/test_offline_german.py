@@ -228,3 +228,27 @@ def test_german_options_keep_the_kind_and_number_of_the_answer():
     plural = [x for x, _ in space.neighbours("Dateien", number="pl")]
     assert "Aktionen" in plural and "Daemon" not in plural
     assert offline_german.may_be_plural("Kugeln") and not offline_german.may_be_plural("Daemon")
+
+
+def test_a_german_noun_s_number_the_material_does_not_tell_comes_from_the_language():
+    # The material never writes "Ort", "Kopien" or "Zugriffsrecht": German's word frequencies
+    # tell "Orte" and "Zugriffsrechte" (by "Rechte") as plurals and "Kopie" as a singular, so
+    # "die wirksamen Kopie" is never offered where "die wirksamen Zugriffsrechte" stood.
+    words = {"orte", "kopie", "zugriffsrechte", "zugriffsrechten", "verzeichnisse"}
+    assert offline_german.german_number("Orte", words) == "pl"
+    assert offline_german.german_number("Kopie", words) == "sg"
+    assert offline_german.german_number("Zugriffsrechte", words) == "pl"
+    assert offline_german.german_number("Verzeichnisse", words) == "pl"
+    # "-er" makes no plural without an umlaut: "Benutzer" may be one user.
+    assert offline_german.general_number("Benutzer") is None
+    assert offline_german.general_number("Wörter") == "pl"
+
+
+def test_two_capitalised_german_words_side_by_side_are_a_name():
+    text = (
+        "Der Midnight Commander zeigt Dateien. Die benannte Pipe liegt im Verzeichnis. "
+        "Der Midnight Commander kopiert Dateien. Die benannte Pipe verbindet Prozesse. "
+    ) * 3
+    kinds = {t.text: t.kind for t in offline.key_terms(text, top=20, lang="de")}
+    assert kinds.get("Midnight Commander") == "proper", kinds
+    assert kinds.get("benannte Pipe", "phrase") == "phrase", kinds

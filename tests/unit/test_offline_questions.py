@@ -29,6 +29,14 @@ DE_PAGES = [
 ]
 
 
+DE_MORE = (
+    "Der Stapel speichert die Rückgabeadresse jedes Aufrufs, bis der Aufruf endet. Der "
+    "Interpreter führt das Programm Zeile für Zeile aus, ohne es vorher zu übersetzen. Der "
+    "Debugger hält das Programm an einem Haltepunkt an, damit der Programmierer die Variablen "
+    "prüfen kann. Der Linker verbindet die übersetzten Module zu einem ausführbaren Programm."
+)
+
+
 def _passages(pages: list[str]) -> list[Passage]:
     return [Passage(i + 1, 1, "notes", text, i + 1, i + 1) for i, text in enumerate(pages)]
 
@@ -55,10 +63,10 @@ def _generate(pages: list[str], lang: str, count: int, **kw) -> list:
 
 
 def test_german_questions_never_blank_a_function_word_or_cut_at_abbreviations():
-    drafts = _generate(DE_PAGES, "de", 8)
-    # Three short pages: inflected phrases ("kleineren Argumenten", "dynamischen Arrays") are
-    # no key terms, so a few questions are all these pages give.
-    assert len(drafts) >= 2
+    # Three short pages hold few terms of one article and number, and no wrong option is
+    # used twice in a batch: a fourth page gives the batch room.
+    drafts = _generate([*DE_PAGES, DE_MORE], "de", 8)
+    assert len(drafts) >= 4
     stop = stopwords("de")
     for d in drafts:
         for answer in [d.answer, *(d.options or [])]:
