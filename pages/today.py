@@ -259,6 +259,8 @@ def card(current: dict) -> dict:
 def pictures(question: PracticeQuestion, current: dict) -> list[ShownImage] | None:
     """The question's pictures (None, with the reason shown, when they cannot be read)."""
     cached = card(current)
+    if not question.has_images:
+        return []
     if "images" not in cached:
         try:
             found = images_for(rt, user_id=uid, question_ids=[question.id])

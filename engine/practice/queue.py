@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
-from engine.db.models import Attempt, CourseQuestion, Question, ReviewState
+from engine.db.models import Attempt, CourseQuestion, Question, QuestionImage, ReviewState
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus
 from engine.errors import NotFound, QuestionUnavailable
 from engine.practice.store import aware, load_profile, local_midnight
@@ -97,7 +97,7 @@ def build_queue(
     now = aware(now)
     if extra_new < 0:
         raise ValueError("extra_new must be >= 0")
-    with rt.session_factory() as session:
+    with rt.read_session_factory() as session:
         profile = load_profile(session, user_id)
         due = due_entries(session, user_id=user_id, now=now, limit=limit)
         due_now = len(due) if len(due) < limit else _due_count(session, user_id, now)
@@ -206,6 +206,7 @@ class PracticeQuestion:
     order: tuple[int, ...] = ()  # stored option index by shown position
     form: str | None = None
     back: str | None = None  # a flashcard's answer side; None for every other question
+    has_images: bool = False  # whether `engine.bank.images.images_for` has any to show
 
     def option_index(self, shown: int) -> int:
         """The stored index of the option shown at position `shown` (what `submit_answer`
@@ -215,10 +216,14 @@ class PracticeQuestion:
 
 def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> PracticeQuestion:
     """Raises NotFound (also for another learner's question), QuestionUnavailable."""
-    with rt.session_factory() as session:
-        # The question and its review count in one round trip (read on every card run).
+    with rt.read_session_factory() as session:
+        # The question, its review count and whether it has pictures in one round trip (a
+        # card reads its pictures only when there are some).
+        pictured = exists().where(
+            QuestionImage.user_id == user_id, QuestionImage.question_id == Question.id
+        )
         found = session.execute(
-            select(Question, ReviewState.reviews)
+            select(Question, ReviewState.reviews, pictured)
             .outerjoin(ReviewState, ReviewState.question_id == Question.id)
             .where(Question.id == question_id, Question.user_id == user_id)
         ).first()
@@ -244,6 +249,7 @@ def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> Pra
             tuple(order),
             form=q.form,
             back=q.answer if q.form == FLASHCARD_FORM else None,
+            has_images=bool(found[2]),
         )
 
 
