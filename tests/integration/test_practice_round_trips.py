@@ -30,6 +30,44 @@ def test_the_card_reads_open_no_transaction(runtime, make_user):
     assert question_traffic.round_trips == 1
 
 
+def _answer(runtime, uid, qid, now):
+    return submit_answer(
+        runtime,
+        user_id=uid,
+        question_id=qid,
+        token=token(),
+        response=1,
+        confidence=4,
+        seconds=20,
+        expected_reviews=None,
+        now=now,
+    )
+
+
+def test_the_queue_is_two_round_trips_and_counts_the_reviews_past_its_length(runtime, make_user):
+    """The profile with the due reviews, then the day's counts with the new questions; with
+    more reviews due than the queue holds, all of them are counted."""
+    uid = make_user()
+    with runtime.session_factory.begin() as s:
+        s.get(Profile, uid).daily_target = 5
+    reviews = [add_question(runtime.session_factory, uid) for _ in range(3)]
+    for days, qid in zip((7, 6, 5), reviews, strict=True):
+        _answer(runtime, uid, qid, NOW - dt.timedelta(days=days))
+    _answer(runtime, uid, add_question(runtime.session_factory, uid), NOW)  # today, not due
+    new = [add_question(runtime.session_factory, uid) for _ in range(3)]
+    with traced(runtime.engine) as traffic:
+        short = build_queue(runtime, user_id=uid, now=NOW, limit=2)
+    queue = build_queue(runtime, user_id=uid, now=NOW)
+    assert traffic.round_trips == 2 and traffic.commands == []
+    assert (short.due_now, short.answered_today, short.new_allowed) == (3, 1, 1)
+    assert [e.kind for e in short.entries] == ["review", "review"]
+    assert (queue.due_now, queue.new_allowed) == (3, 1)
+    assert [e.question_id for e in queue.entries] == [*reviews, new[0]]
+    more = build_queue(runtime, user_id=uid, now=NOW, extra_new=5)
+    assert [e.question_id for e in more.entries] == [*reviews, *new]
+    assert more.new_allowed == 3 and more.active_questions == 7
+
+
 def test_an_answer_is_still_one_transaction(runtime, make_user):
     """Writing keeps its transaction: BEGIN, the locking read, the write, COMMIT."""
     uid = make_user()
