@@ -79,10 +79,16 @@ def _install_idle_ping(engine: Engine) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
             return
+        # Outside a transaction: one round trip (inside one it was three: BEGIN, SELECT 1 and
+        # ROLLBACK), and the click that checked the connection out waits for it.
+        autocommit = dbapi_conn.autocommit
         try:
-            with dbapi_conn.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            dbapi_conn.rollback()
+            dbapi_conn.autocommit = True
+            try:
+                with dbapi_conn.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+            finally:
+                dbapi_conn.autocommit = autocommit
         except psycopg.Error as e:
             raise exc.DisconnectionError(f"idle connection lost: {e}") from e
 

@@ -41,7 +41,7 @@ def traced(engine: Engine) -> Iterator[Traffic]:
             if dbapi_conn is not None:
                 dbapi_conn.pgconn.untrace()  # flushes what it traced
 
-        event.listen(engine, "checkout", checkout)
+        event.listen(engine, "checkout", checkout, insert=True)  # before the idle ping
         event.listen(engine, "checkin", checkin)
         try:
             yield traffic
