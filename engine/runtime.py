@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings
 from engine.db.embedded import database_url
 from engine.db.migrate import upgrade_head
-from engine.db.session import make_engine, safe_url
+from engine.db.session import make_engine, make_read_session_factory, safe_url
 from engine.errors import DatabaseUnavailable
 from engine.logging_setup import redact
 from engine.lru import LruCache
@@ -85,8 +85,12 @@ class Runtime:
     _adapters: _Adapters | None = field(repr=False, default=None)
     # False for a `with_settings` copy: its `close()` leaves the shared resources open.
     _owner: bool = field(repr=False, default=True)
+    # Sessions for reads only, outside a transaction (`make_read_session_factory`): the hot
+    # reads of a practice click use them.
+    read_session_factory: sessionmaker[Session] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.read_session_factory = make_read_session_factory(self.engine)
         if self._adapters is None:
             self._adapters = _Adapters(self.settings)
 

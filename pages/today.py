@@ -16,6 +16,7 @@ import zoneinfo
 from collections.abc import Sequence
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from engine.bank.images import ANSWER_SIDE, QUESTION_SIDE, ShownImage, images_for
 from engine.courses.revisions import dismiss_notice, unseen_notices
@@ -259,6 +260,8 @@ def card(current: dict) -> dict:
 def pictures(question: PracticeQuestion, current: dict) -> list[ShownImage] | None:
     """The question's pictures (None, with the reason shown, when they cannot be read)."""
     cached = card(current)
+    if not question.has_images:
+        return []
     if "images" not in cached:
         try:
             found = images_for(rt, user_id=uid, question_ids=[question.id])
@@ -308,14 +311,19 @@ def counts(current: dict | None) -> TodayQueue:
     return cached["queue"]
 
 
-def header(queue: TodayQueue) -> None:
-    """Due, new, answered today and XP, counted after any answer sent in this run."""
-    # One row container, not columns: four blocks fewer to draw on every card run.
-    with st.container(horizontal=True, key="today_header"):
-        st.metric("Due reviews", queue.due_now)
-        st.metric("New today", queue.new_allowed)
-        st.metric("Answered today", f"{queue.answered_today} / {queue.daily_target}")
-        st.metric("XP", f"{queue.xp:,}", help=f"Level {queue.level}")
+def header(slot: DeltaGenerator, current: dict | None) -> TodayQueue | None:
+    """Due, new, answered today and XP in the card's top row, counted after any answer sent
+    in this run; the queue, or None (with the reason shown there) when it cannot be read."""
+    try:
+        queue = counts(current)
+    except EngineError as e:
+        slot.error(e.user_message)
+        return None
+    slot.metric("Due reviews", queue.due_now)
+    slot.metric("New today", queue.new_allowed)
+    slot.metric("Answered today", f"{queue.answered_today} / {queue.daily_target}")
+    slot.metric("XP", f"{queue.xp:,}", help=f"Level {queue.level}")
+    return queue
 
 
 def show_feedback(
@@ -335,43 +343,26 @@ def show_feedback(
         show_images(images, ANSWER_SIDE)
 
 
-@st.fragment
-def practice() -> None:
-    """Header counts, then the current question, its feedback, or the end of the session."""
-    current = st.session_state[CURRENT]
-    question = None
-    if current is not None:
-        # Grade what was just sent first, so the counts and the feedback below include it.
-        if (question := load_question(current)) is None:
-            return
-        if st.session_state[RESULT] is None:
-            if current["reviews"] is None:
-                current["reviews"] = question.reviews
-            grade(question, current)
-    try:
-        queue = counts(current)
-    except EngineError as e:
-        st.error(e.user_message)
-        return
-    header(queue)
-    if current is None:
-        step = rules.next_step(st.session_state[SESSION], queue.entries)
-        if step is None:
-            session_over(queue)
-            return
-        current = {
-            "question_id": step.question_id,
-            "reviews": step.reviews,
-            "token": uuid.uuid4().hex,
-            "shown_at": time.monotonic(),
-            "kind": step.kind.value,
-        }
-        st.session_state[CURRENT] = current
-        card(current)["queue"] = queue
-        if (question := load_question(current)) is None:
-            return
-        if current["reviews"] is None:
-            current["reviews"] = question.reviews
+def next_current(queue: TodayQueue) -> dict | None:
+    """Show the session's next question (None: the session is over, its summary shown)."""
+    step = rules.next_step(st.session_state[SESSION], queue.entries)
+    if step is None:
+        session_over(queue)
+        return None
+    current = {
+        "question_id": step.question_id,
+        "reviews": step.reviews,
+        "token": uuid.uuid4().hex,
+        "shown_at": time.monotonic(),
+        "kind": step.kind.value,
+    }
+    st.session_state[CURRENT] = current
+    card(current)["queue"] = queue
+    return current
+
+
+def draw_card(question: PracticeQuestion, current: dict) -> None:
+    """The question, then its answer form (or flashcard) or the answer's feedback."""
     if (images := pictures(question, current)) is None:
         return
     show_question(question, current, images)
@@ -389,6 +380,32 @@ def practice() -> None:
     if error:
         st.error(error)
     show_feedback(question, result, images)
+
+
+@st.fragment
+def practice() -> None:
+    """Header counts, then the current question, its feedback, or the end of the session.
+
+    The header's row comes first on screen; for a question already shown it is filled last,
+    so an answer's verdict is drawn before the counts that include it are read."""
+    # One row container, not columns: four blocks fewer to draw on every card run.
+    top = st.container(horizontal=True, key="today_header")
+    current = st.session_state[CURRENT]
+    counted = current is None  # the next question is chosen from fresh or carried counts
+    if counted:
+        queue = header(top, None)
+        current = next_current(queue) if queue is not None else None
+        if current is None:
+            return
+    if (question := load_question(current)) is None:
+        return
+    if current["reviews"] is None:
+        current["reviews"] = question.reviews
+    if st.session_state[RESULT] is None:
+        grade(question, current)  # first, so the feedback and the counts include it
+    draw_card(question, current)
+    if not counted:
+        header(top, current)
 
 
 st.title("Today")

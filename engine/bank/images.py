@@ -36,7 +36,7 @@ def images_for(
     if not question_ids:
         return {}
     out: dict[int, list[ShownImage]] = defaultdict(list)
-    with rt.session_factory() as session:
+    with rt.read_session_factory() as session:
         rows = session.execute(
             select(
                 QuestionImage.question_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.bank.tags import bank_tags, tag_filter, tags_for
@@ -45,29 +45,30 @@ def _own_sources(
     session: Session, user_id: int, drafts: Sequence[Draft], replaces_question_id: int | None
 ) -> dict[int, str]:
     """Check that the replaced question and every draft's source are the learner's, and that
-    each excerpt still occurs in its chunk; returns the chunks' texts by id."""
-    if (
-        replaces_question_id is not None
-        and session.scalar(
-            select(Question.id).where(
+    each excerpt still occurs in its chunk; returns the chunks' texts by id. One round trip
+    reads all three (an Accept in the Generate preview waits for it)."""
+    material_ids = {d.material_id for d in drafts if d.material_id is not None}
+    chunk_ids = {d.source_chunk_id for d in drafts if d.source_chunk_id is not None}
+    nothing = literal(None, Text)
+    parts = [
+        select(literal("material"), Material.id, nothing).where(
+            Material.user_id == user_id, Material.id.in_(material_ids)
+        ),
+        select(literal("chunk"), Chunk.id, Chunk.text).where(
+            Chunk.user_id == user_id, Chunk.id.in_(chunk_ids)
+        ),
+    ]
+    if replaces_question_id is not None:
+        parts.append(
+            select(literal("question"), Question.id, nothing).where(
                 Question.id == replaces_question_id, Question.user_id == user_id
             )
         )
-        is None
-    ):
+    owned = session.execute(union_all(*parts)).all()
+    if replaces_question_id is not None and not any(kind == "question" for kind, _, _ in owned):
         raise NotFound("The question being replaced is not in your bank.")
-    material_ids = {d.material_id for d in drafts if d.material_id is not None}
-    chunk_ids = {d.source_chunk_id for d in drafts if d.source_chunk_id is not None}
-    own_materials = set(
-        session.scalars(
-            select(Material.id).where(Material.user_id == user_id, Material.id.in_(material_ids))
-        )
-    )
-    own_chunks = dict(
-        session.execute(
-            select(Chunk.id, Chunk.text).where(Chunk.user_id == user_id, Chunk.id.in_(chunk_ids))
-        ).all()
-    )
+    own_materials = {row_id for kind, row_id, _ in owned if kind == "material"}
+    own_chunks = {row_id: text for kind, row_id, text in owned if kind == "chunk"}
     for d in drafts:
         material_id, source_chunk_id = d.material_id, d.source_chunk_id
         if (material_id is not None and material_id not in own_materials) or (

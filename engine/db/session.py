@@ -79,10 +79,16 @@ def _install_idle_ping(engine: Engine) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
             return
+        # Outside a transaction: one round trip (inside one it was three: BEGIN, SELECT 1 and
+        # ROLLBACK), and the click that checked the connection out waits for it.
+        autocommit = dbapi_conn.autocommit
         try:
-            with dbapi_conn.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            dbapi_conn.rollback()
+            dbapi_conn.autocommit = True
+            try:
+                with dbapi_conn.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+            finally:
+                dbapi_conn.autocommit = autocommit
         except psycopg.Error as e:
             raise exc.DisconnectionError(f"idle connection lost: {e}") from e
 
@@ -103,6 +109,33 @@ def _install_outage_message(engine: Engine) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads only, whose statements run without a transaction around them.
+
+    A session of `make_session_factory` opens a transaction for its first statement and
+    rolls it back when it closes: a BEGIN and a ROLLBACK round trip around every read, and a
+    Today card's click makes several reads. Under PostgreSQL's default isolation (READ
+    COMMITTED) every statement of a transaction sees its own snapshot anyway, so a read
+    made of several statements sees the same data either way. Nothing may be written here
+    (there is no transaction to roll back): a flush or an ORM insert, update or delete
+    raises.
+    """
+    factory = sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+    @event.listens_for(factory, "before_flush")
+    def _no_flush(session, flush_context, instances):
+        raise RuntimeError("a read session cannot write (use the session factory)")
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _no_writes(state):
+        if state.is_insert or state.is_update or state.is_delete:
+            raise RuntimeError("a read session cannot write (use the session factory)")
+
+    return factory
 
 
 def _install_slow_query_log(engine: Engine, threshold_ms: float) -> None:

@@ -7,10 +7,18 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, exists, func, select
+from sqlalchemy import ARRAY, BigInteger, and_, bindparam, exists, func, literal, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.orm import Session
 
-from engine.db.models import Attempt, CourseQuestion, Question, ReviewState
+from engine.db.models import (
+    Attempt,
+    CourseQuestion,
+    Profile,
+    Question,
+    QuestionImage,
+    ReviewState,
+)
 from engine.domain.vocabulary import FLASHCARD_FORM, QuestionStatus
 from engine.errors import NotFound, QuestionUnavailable
 from engine.practice.store import aware, load_profile, local_midnight
@@ -79,6 +87,26 @@ def _new_questions(user_id: int) -> Any:
     )
 
 
+_P = Profile.__table__
+_DUE = DUE_QUERY.subquery("due")
+# The learner's profile and their due reviews in one round trip: a row per due review with the
+# profile's columns on each (one row without a review when none is due; none without a profile).
+PROFILE_AND_DUE = (
+    select(
+        _P.c.timezone,
+        _P.c.daily_target,
+        _P.c.xp,
+        _P.c.level,
+        _DUE.c.question_id,
+        _DUE.c.due_at,
+        _DUE.c.reviews,
+    )
+    .select_from(_P.outerjoin(_DUE, true()))
+    .where(_P.c.user_id == bindparam("user_id"))
+    .order_by(_DUE.c.due_at, _DUE.c.question_id)
+)
+
+
 def build_queue(
     rt: Runtime,
     *,
@@ -89,7 +117,9 @@ def build_queue(
 ) -> TodayQueue:
     """Today's session: due reviews first (most overdue first), then new questions up to the
     learner's daily target (counting what they answered today, in their time zone), plus
-    `extra_new` when they ask for more.
+    `extra_new` when they ask for more. Two round trips: the profile with the due reviews,
+    then the day's counts with the new questions (the Today card reads them after every
+    answer).
 
     Raises:
         NotFound: the account is gone.
@@ -97,49 +127,61 @@ def build_queue(
     now = aware(now)
     if extra_new < 0:
         raise ValueError("extra_new must be >= 0")
-    with rt.session_factory() as session:
-        profile = load_profile(session, user_id)
-        due = due_entries(session, user_id=user_id, now=now, limit=limit)
-        due_now = len(due) if len(due) < limit else _due_count(session, user_id, now)
-        since = local_midnight(now, profile.timezone)
-        answered_today, active, next_due = _tallies(session, user_id, since=since, now=now)
-        new_allowed = max(0, profile.daily_target - answered_today - due_now) + extra_new
-        new_rows = _new_question_ids(session, user_id, min(new_allowed, limit))
-    entries = due + [QueueEntry(qid, "new", None, 0) for qid in new_rows]
+    with rt.read_session_factory() as session:
+        rows = (
+            session.connection()
+            .execute(PROFILE_AND_DUE, {"user_id": user_id, "now": now, "limit": limit})
+            .all()
+        )
+        if not rows:
+            raise NotFound("Your account could not be found. Please log in again.")
+        timezone, daily_target, xp, level = rows[0][:4]
+        due = [QueueEntry(r[4], "review", r[5], r[6]) for r in rows if r[4] is not None]
+        day = _day_counts(
+            session,
+            user_id,
+            now=now,
+            since=local_midnight(now, timezone),
+            due_listed=len(due) if len(due) < limit else None,
+            new_wanted=(daily_target, extra_new, limit),
+        )
+    entries = due + [QueueEntry(qid, "new", None, 0) for qid in day.new_ids]
     return TodayQueue(
         entries=entries[:limit],
-        due_now=due_now,
-        new_allowed=len(new_rows),
-        answered_today=answered_today,
-        daily_target=profile.daily_target,
-        active_questions=active,
-        next_due_at=next_due,
-        xp=profile.xp,
-        level=profile.level,
+        due_now=day.due_now,
+        new_allowed=len(day.new_ids),
+        answered_today=day.answered,
+        daily_target=daily_target,
+        active_questions=day.active,
+        next_due_at=day.next_due,
+        xp=xp,
+        level=level,
     )
 
 
-def _due_count(session: Session, user_id: int, now: dt.datetime) -> int:
-    """The learner's reviews due by `now` (all of them, not only a queue's worth)."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(ReviewState)
-            .where(
-                ReviewState.user_id == user_id,
-                ~ReviewState.suspended,
-                ReviewState.due_at <= now,
-            )
-        )
-        or 0
-    )
+@dataclass(frozen=True)
+class _DayCounts:
+    answered: int
+    active: int
+    next_due: dt.datetime | None
+    due_now: int
+    new_ids: list[int]
 
 
-def _tallies(
-    session: Session, user_id: int, *, since: dt.datetime, now: dt.datetime
-) -> tuple[int, int, dt.datetime | None]:
-    """Answers since `since`, active questions and the next review after `now`, in one round
-    trip (the Today card reads them after every answer)."""
+def _day_counts(
+    session: Session,
+    user_id: int,
+    *,
+    now: dt.datetime,
+    since: dt.datetime,
+    due_listed: int | None,
+    new_wanted: tuple[int, int, int],
+) -> _DayCounts:
+    """In one round trip: answers since `since`, active questions, the next review after
+    `now`, the reviews due by `now` (`due_listed` when the queue listed them all, else
+    counted), and the oldest questions never answered, as many as the day allows:
+    `new_wanted` = (daily target, extra new, limit) gives
+    min(limit, max(0, target - answered - due) + extra)."""
     answered = (
         select(func.count())
         .select_from(Attempt)
@@ -152,27 +194,38 @@ def _tallies(
         .where(Question.user_id == user_id, Question.status == QuestionStatus.ACTIVE)
         .scalar_subquery()
     )
+    live = and_(ReviewState.user_id == user_id, ~ReviewState.suspended)
     next_due = (
-        select(func.min(ReviewState.due_at))
-        .where(ReviewState.user_id == user_id, ~ReviewState.suspended, ReviewState.due_at > now)
+        select(func.min(ReviewState.due_at)).where(live, ReviewState.due_at > now).scalar_subquery()
+    )
+    due_now: Any = (
+        literal(due_listed)
+        if due_listed is not None
+        else select(func.count())
+        .select_from(ReviewState)
+        .where(live, ReviewState.due_at <= now)
         .scalar_subquery()
     )
-    row = session.execute(select(answered, active, next_due)).one()
-    return int(row[0] or 0), int(row[1] or 0), row[2]
-
-
-def _new_question_ids(session: Session, user_id: int, n: int) -> list[int]:
-    """The learner's `n` oldest questions never answered (none when `n` is 0)."""
-    if not n:
-        return []
-    return list(
-        session.execute(
-            select(Question.id)
-            .where(_new_questions(user_id))
-            .order_by(Question.created_at, Question.id)
-            .limit(n)
-        ).scalars()
+    target, extra, limit = new_wanted
+    new = (
+        select(Question.id, Question.created_at)
+        .where(_new_questions(user_id))
+        .order_by(Question.created_at, Question.id)
+        .limit(func.least(limit, func.greatest(0, target - answered - due_now) + extra))
+        .subquery()
     )
+    new_ids = (
+        select(
+            func.coalesce(
+                array_agg(aggregate_order_by(new.c.id, new.c.created_at, new.c.id)),
+                literal([], ARRAY(BigInteger)),
+            )
+        )
+        .select_from(new)
+        .scalar_subquery()
+    )
+    row = session.execute(select(answered, active, next_due, due_now, new_ids)).one()
+    return _DayCounts(int(row[0] or 0), int(row[1] or 0), row[2], int(row[3] or 0), list(row[4]))
 
 
 # --- showing a question ------------------------------------------------------------------------
@@ -206,6 +259,7 @@ class PracticeQuestion:
     order: tuple[int, ...] = ()  # stored option index by shown position
     form: str | None = None
     back: str | None = None  # a flashcard's answer side; None for every other question
+    has_images: bool = False  # whether `engine.bank.images.images_for` has any to show
 
     def option_index(self, shown: int) -> int:
         """The stored index of the option shown at position `shown` (what `submit_answer`
@@ -215,10 +269,14 @@ class PracticeQuestion:
 
 def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> PracticeQuestion:
     """Raises NotFound (also for another learner's question), QuestionUnavailable."""
-    with rt.session_factory() as session:
-        # The question and its review count in one round trip (read on every card run).
+    with rt.read_session_factory() as session:
+        # The question, its review count and whether it has pictures in one round trip (a
+        # card reads its pictures only when there are some).
+        pictured = exists().where(
+            QuestionImage.user_id == user_id, QuestionImage.question_id == Question.id
+        )
         found = session.execute(
-            select(Question, ReviewState.reviews)
+            select(Question, ReviewState.reviews, pictured)
             .outerjoin(ReviewState, ReviewState.question_id == Question.id)
             .where(Question.id == question_id, Question.user_id == user_id)
         ).first()
@@ -244,6 +302,7 @@ def get_practice_question(rt: Runtime, *, user_id: int, question_id: int) -> Pra
             tuple(order),
             form=q.form,
             back=q.answer if q.form == FLASHCARD_FORM else None,
+            has_images=bool(found[2]),
         )
 
 

@@ -275,3 +275,27 @@ def test_header_counts_and_xp_include_the_answer_just_checked(signed_in_app, run
         profile = s.get(Profile, uid)
         assert after["XP"] == f"{profile.xp:,}" and profile.xp > 0
     assert after["Answered today"].startswith("1 /")
+
+
+def test_the_verdict_is_drawn_before_the_counts_are_read(signed_in_app, runtime, monkeypatch):
+    """An answer's verdict is on the card before the counts that include it are read (the
+    counts fill the header's row last): when that read fails, the question and then the
+    verdict are still shown, and the header's row says why."""
+    import engine.practice.queue
+    from engine.errors import DatabaseUnavailable
+
+    at = signed_in_app()
+    uid = at.session_state["gw_account"].user_id
+    add_question(runtime.session_factory, uid, stem="Which organelle makes ATP?")
+    at.switch_page("pages/today.py").run()
+
+    def unavailable(*args, **kwargs):
+        raise DatabaseUnavailable("The counts cannot be read right now.")
+
+    monkeypatch.setattr(engine.practice.queue, "build_queue", unavailable)
+    answer_today(at, "Mitochondrion")
+    assert not at.exception
+    assert "Right!" in [s.value for s in at.success]
+    assert "The counts cannot be read right now." in [e.value for e in at.error]
+    with runtime.session_factory() as s:
+        assert s.scalar(select(Attempt.correct)) is True

@@ -86,6 +86,28 @@ def test_a_connection_lost_within_the_idle_window_fails_one_request_clearly_then
         engine.dispose()
 
 
+def test_the_idle_ping_is_one_round_trip_outside_a_transaction(
+    db_url, monkeypatch: pytest.MonkeyPatch
+):
+    """The click that takes an idle connection waits for its ping: one SELECT 1, no BEGIN or
+    ROLLBACK around it; the connection then opens transactions as before."""
+    from tests.support.round_trips import traced
+
+    monkeypatch.setattr(db_session, "PING_AFTER_IDLE_S", 0.0)
+    engine = make_engine(db_url, Settings(database_url=db_url, db_pool_size=1))
+    try:
+        _backend_pid(engine)  # the connection exists and is back in the pool
+        with traced(engine) as ping:
+            with engine.connect() as conn:
+                pass
+        with traced(engine) as used, engine.begin() as conn:
+            conn.execute(text("SELECT 2"))
+    finally:
+        engine.dispose()
+    assert (ping.round_trips, ping.commands) == (1, [])
+    assert used.commands == ["BEGIN", "COMMIT"] and used.round_trips == 4  # ping, BEGIN, 2, COMMIT
+
+
 def test_pool_statistics_and_overflow_warning(db_url, caplog):
     engine = make_engine(db_url, Settings(database_url=db_url, db_pool_size=1, db_max_overflow=2))
     try:

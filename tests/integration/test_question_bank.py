@@ -13,6 +13,7 @@ from engine.db.models import Question
 from engine.errors import InvalidInput, NotFound
 from engine.generation import service
 from tests.support.generation_data import BIOLOGY, HISTORY, add_material, grounded_responder
+from tests.support.round_trips import traced
 
 
 @pytest.fixture
@@ -130,6 +131,15 @@ def test_save_rechecks_grounding(two_learners, session_factory, runtime):
     )
     with pytest.raises(InvalidInput, match="not in the cited passage"):
         bank.save_questions(runtime, user_id=alice, drafts=[forged])
+
+
+def test_an_accept_is_one_transaction_of_four_round_trips(two_learners, runtime):
+    """BEGIN, one read of the sources (material, chunk), the insert, COMMIT: an Accept in
+    the Generate preview waits for each."""
+    alice = two_learners["alice"]
+    with traced(runtime.engine) as traffic:
+        bank.save_questions(runtime, user_id=alice, drafts=two_learners["drafts"][:1])
+    assert traffic.commands == ["BEGIN", "COMMIT"] and traffic.round_trips == 4
 
 
 def test_replacement_records_what_it_replaces(two_learners, session_factory, settings, runtime):
