@@ -8,8 +8,9 @@ Builds the schema with the migrations (Alembic, as the app does on start) and fi
 learners with profiles, questions, review states (due dates spread from ten days ago to two
 months ahead) and attempts, then times, on random learners:
 
-* the product's due-queue query (`engine.practice.queue.due_entries` in a session, as
-  `build_queue` runs it) beside its floor: one indexed SELECT through SQLAlchemy Core;
+* the product's due-queue read (`engine.practice.queue.PROFILE_AND_DUE`: the learner's profile
+  with their due reviews, on a read session, as `build_queue` runs it) beside its floor: one
+  indexed SELECT of the due reviews alone through SQLAlchemy Core;
 * the product's submit path (`engine.practice.submit.submit_answer` for a multiple-choice
   answer: one locking read of the learner, question, schedule and the question's attempt
   aggregates; grading, both schedulers, XP, streak and question quality in Python; one write
@@ -46,7 +47,7 @@ from sqlalchemy import text  # noqa: E402
 from engine.bootstrap import create_runtime  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db.embedded import start_embedded_postgres  # noqa: E402
-from engine.practice.queue import DUE_QUERY, QUEUE_LIMIT, due_entries  # noqa: E402
+from engine.practice.queue import DUE_QUERY, PROFILE_AND_DUE, QUEUE_LIMIT  # noqa: E402
 from engine.practice.statements import LOCK_AND_READ  # noqa: E402
 from engine.practice.submit import submit_answer  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
@@ -246,8 +247,10 @@ def time_due(rt: Runtime, users: list[int], now: dt.datetime) -> tuple[list[floa
     for i, uid in enumerate(users):
         # Interleaved so both see the same cache and machine load.
         t0 = time.perf_counter()
-        with rt.session_factory() as session:
-            due_entries(session, user_id=uid, now=now, limit=QUEUE_LIMIT)
+        with rt.read_session_factory() as session:
+            session.connection().execute(
+                PROFILE_AND_DUE, {"user_id": uid, "now": now, "limit": QUEUE_LIMIT}
+            ).all()
         t1 = time.perf_counter()
         with rt.engine.connect() as conn:
             conn.execute(DUE_FLOOR_SQL, {"u": users[-1 - i], "now": now}).all()
@@ -270,9 +273,9 @@ FLOOR_UPDATE = text("""
 
 
 def pick_due(rt: Runtime, uid: int, now: dt.datetime):
-    with rt.session_factory() as session:
-        entries = due_entries(session, user_id=uid, now=now, limit=5)
-    return entries[0] if entries else None
+    with rt.engine.connect() as conn:
+        rows = conn.execute(DUE_QUERY, {"user_id": uid, "now": now, "limit": 5}).all()
+    return rows[0] if rows else None
 
 
 def time_submit(
@@ -386,10 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         commit_ms.append((time.perf_counter() - t0) * 1000)
 
     uid = rng.choice(all_users)
-    compiled = DUE_QUERY.compile(dialect=rt.engine.dialect)
+    compiled = PROFILE_AND_DUE.compile(dialect=rt.engine.dialect)
     print(
-        "\nEXPLAIN (ANALYZE, BUFFERS) the product's due-queue query "
-        "(engine.practice.queue.due_entries)"
+        "\nEXPLAIN (ANALYZE, BUFFERS) the product's due-queue read "
+        "(engine.practice.queue.PROFILE_AND_DUE)"
     )
     with rt.engine.connect() as conn:
         params = {**compiled.params, "user_id": uid, "now": now, "limit": QUEUE_LIMIT}

@@ -62,20 +62,6 @@ DUE_QUERY = (
 )
 
 
-def due_entries(
-    session: Session, *, user_id: int, now: dt.datetime, limit: int
-) -> list[QueueEntry]:
-    """Due reviews, most overdue first: one range scan of the partial due index
-    (ix_review_states_due), run as a Core statement on the session's connection because it is
-    the hottest query in the product."""
-    rows = (
-        session.connection()
-        .execute(DUE_QUERY, {"user_id": user_id, "now": now, "limit": limit})
-        .all()
-    )
-    return [QueueEntry(qid, "review", due, reviews) for qid, due, reviews in rows]
-
-
 def _new_questions(user_id: int) -> Any:
     """Active questions never answered; a teacher's master questions of a course bank are
     left out (the course's learners practise copies; the teacher edits the master)."""
