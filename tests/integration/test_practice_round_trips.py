@@ -30,7 +30,7 @@ def test_the_card_reads_open_no_transaction(runtime, make_user):
     assert question_traffic.round_trips == 1
 
 
-def _answer(runtime, uid, qid, now):
+def _answer(runtime, uid, qid, now, expected_reviews=None):
     return submit_answer(
         runtime,
         user_id=uid,
@@ -39,7 +39,7 @@ def _answer(runtime, uid, qid, now):
         response=1,
         confidence=4,
         seconds=20,
-        expected_reviews=None,
+        expected_reviews=expected_reviews,
         now=now,
     )
 
@@ -73,17 +73,7 @@ def test_an_answer_is_still_one_transaction(runtime, make_user):
     uid = make_user()
     qid = add_question(runtime.session_factory, uid)
     with traced(runtime.engine) as traffic:
-        submit_answer(
-            runtime,
-            user_id=uid,
-            question_id=qid,
-            token=token(),
-            response=1,
-            confidence=4,
-            seconds=20,
-            expected_reviews=0,
-            now=NOW,
-        )
+        _answer(runtime, uid, qid, NOW, expected_reviews=0)
     assert traffic.commands == ["BEGIN", "COMMIT"]
     assert traffic.round_trips == 4
 
